@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every Debian package eIRC needs to build, test and run its local
+# stack. Idempotent: packages already present are skipped, so a second run
+# costs one dpkg query. Debian 12 (bookworm) as root, or with sudo.
+set -euo pipefail
+
+# Build and libraries (the -dev packages named by CMake's error messages).
+BUILD_PKGS=(
+  build-essential cmake pkg-config git
+  libuv1-dev libwebsockets-dev libhiredis-dev libpq-dev libyaml-dev
+  libcurl4-openssl-dev libcmocka-dev libsodium-dev libseccomp-dev
+)
+# Real servers for the local stack and the integration tests.
+SERVER_PKGS=(postgresql redis-server inspircd)
+# Fuzzing and sanitizers (libFuzzer ships in clang's runtime package).
+TEST_PKGS=(clang libclang-rt-14-dev python3 procps iproute2)
+
+want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}")
+case "${1:-all}" in
+  run) ;;
+  test|all) want+=("${TEST_PKGS[@]}") ;;
+  *) echo "usage: $0 [run|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "eirc: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Debian's packages start their daemons on install; the stack and the tests
+# start their own copies on free ports, so keep the system ones from starting.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod 755 /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
