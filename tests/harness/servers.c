@@ -1,0 +1,1111 @@
+/*
+ * servers: real PostgreSQL, Redis and InspIRCd for tests and the local
+ * stack. See servers.h for the cleanup guarantees.
+ *
+ * Each server runs as a child in its own process group (so a terminal's
+ * Ctrl-C reaches only the supervisor, which stops servers in order), with
+ * stdout/stderr appended to <dir>/<name>.log and a parent-death signal.
+ * The pids of running servers are kept in <dir>/.srv-pids for the watchdog.
+ */
+#include "tests/harness/servers.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glob.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#define SRV_ARGV_MAX 32
+#define SRV_SECRET_LEN 32 /* hex characters */
+/* Longest environment folder; derived paths stay well under PATH_MAX. */
+#define SRV_DIR_MAX 2048
+
+struct srv {
+	srv_env_t *env;
+	srv_kind_t kind;
+	char name[32];
+	int port;
+	bool auto_port;
+	pid_t pid;
+	int stop_sig;
+	uid_t uid;         /* run as this user (PostgreSQL when we are root) */
+	gid_t gid;
+	char datadir[SRV_DIR_MAX + 64];
+	char log[SRV_DIR_MAX + 64];
+	bool durable;      /* PostgreSQL: fsync on */
+	char password[128];
+	char oper_password[128];
+	char *argv[SRV_ARGV_MAX];
+	srv_ircd_opts_t ircd;    /* kept to re-render on a port retry */
+	char ircd_extra_binds[4096];
+	char ircd_extra[8192];
+};
+
+struct srv_env {
+	char dir[SRV_DIR_MAX];
+	bool temp;
+	int watchdog_fd;
+	pid_t watchdog_pid;
+	srv_t *srvs[SRV_MAX];
+	int n;
+};
+
+/* ---- small utilities ----------------------------------------------------- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void random_hex(char *out, size_t hexlen)
+{
+	unsigned char raw[64];
+	static const char digits[] = "0123456789abcdef";
+	size_t n = hexlen / 2;
+
+	if (n > sizeof(raw))
+		n = sizeof(raw);
+	if (getrandom(raw, n, 0) != (ssize_t)n)
+		abort(); /* no entropy: nothing sensible to do in a harness */
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[raw[i] >> 4];
+		out[2 * i + 1] = digits[raw[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int write_file(const char *path, const char *data, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	size_t len = strlen(data), off = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		off += (size_t)w;
+	}
+	return close(fd) < 0 ? -errno : 0;
+}
+
+/* Reads a whole small file into a malloc'd string; NULL on error. */
+static char *read_file(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(max + 1);
+	if (!buf) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, max, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void print_log_tail(const srv_t *s)
+{
+	char *log = read_file(s->log, 1 << 20);
+	size_t len;
+	const char *p;
+	int lines = 0;
+
+	if (!log)
+		return;
+	len = strlen(log);
+	p = log + len;
+	while (p > log && lines <= 25)
+		if (*--p == '\n')
+			lines++;
+	fprintf(stderr, "---- last lines of %s ----\n%s---- end ----\n", s->log,
+		p == log ? p : p + 1);
+	free(log);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP || flag == FTW_D)
+		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int rm_rf(const char *dir)
+{
+	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int srv_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+
+	if (fd < 0)
+		return -errno;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Connects to 127.0.0.1:port; returns the fd or a negative errno. */
+static int tcp_connect(int port, int timeout_ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct pollfd p;
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (fd < 0)
+		return -errno;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (poll(&p, 1, timeout_ms) != 1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err != 0) {
+		close(fd);
+		return -(err ? err : ETIMEDOUT);
+	}
+	fcntl(fd, F_SETFL, 0);
+	return fd;
+}
+
+/* Writes req (if any), then reads until `want` appears or timeout. */
+static bool tcp_expect(int port, const char *req, const char *want, int timeout_ms)
+{
+	char buf[1024];
+	size_t len = 0;
+	long long end = now_ms() + timeout_ms;
+	int fd = tcp_connect(port, timeout_ms);
+	bool ok = false;
+
+	if (fd < 0)
+		return false;
+	if (req && write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		goto out;
+	while (!ok && len < sizeof(buf) - 1 && now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, (int)(end - now_ms())) != 1)
+			break;
+		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		buf[len] = '\0';
+		ok = strstr(buf, want) != NULL;
+	}
+out:
+	close(fd);
+	return ok;
+}
+
+/* ---- the pid list and the watchdog --------------------------------------- */
+
+static void write_pids(srv_env_t *env)
+{
+	char buf[SRV_MAX * 16 + 1] = "", path[PATH_MAX + 16];
+	size_t off = 0;
+
+	for (int i = 0; i < env->n; i++)
+		if (env->srvs[i]->pid > 0)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%d\n",
+						(int)env->srvs[i]->pid);
+	snprintf(path, sizeof(path), "%s/.srv-pids", env->dir);
+	write_file(path, buf, 0600);
+}
+
+static bool any_alive(const pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (kill(pids[i], 0) == 0)
+			return true;
+	return false;
+}
+
+/* The watchdog's whole life: wait for EOF on fd, then clean up. */
+static void watchdog_main(int fd, const char *dir, bool temp)
+{
+	char path[PATH_MAX + 16], *list, *save = NULL;
+	pid_t pids[SRV_MAX];
+	int n = 0;
+	char c;
+
+	while (read(fd, &c, 1) != 0 && (errno == EINTR || errno == EAGAIN))
+		;
+	snprintf(path, sizeof(path), "%s/.srv-pids", dir);
+	list = read_file(path, 4096);
+	for (char *t = list ? strtok_r(list, "\n", &save) : NULL; t && n < SRV_MAX;
+	     t = strtok_r(NULL, "\n", &save)) {
+		long v = strtol(t, NULL, 10);
+		if (v > 1 && v < INT_MAX)
+			pids[n++] = (pid_t)v;
+	}
+	free(list);
+	/* Servers got their parent-death signal already; give them time to
+	 * shut down cleanly, then make sure. */
+	for (int i = 0; i < n; i++)
+		kill(-pids[i], SIGTERM);
+	for (long long end = now_ms() + SRV_STOP_TIMEOUT_MS; any_alive(pids, n) && now_ms() < end;)
+		sleep_ms(50);
+	for (int i = 0; i < n; i++)
+		kill(-pids[i], SIGKILL);
+	if (temp)
+		rm_rf(dir);
+	_exit(0);
+}
+
+static int start_watchdog(srv_env_t *env)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		close(p[0]);
+		close(p[1]);
+		return e;
+	}
+	if (pid == 0) {
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL); /* only EOF ends it */
+		setsid();
+		/* Keep only the pipe's read end, as fd 3: nothing else of the
+		 * test (sockets, the servers' pipes) may stay open here. */
+		if (dup2(p[0], 3) < 0)
+			_exit(1);
+		syscall(SYS_close_range, 4u, ~0u, 0u);
+		watchdog_main(3, env->dir, env->temp);
+	}
+	close(p[0]);
+	env->watchdog_fd = p[1];
+	env->watchdog_pid = pid;
+	return 0;
+}
+
+/* ---- environments --------------------------------------------------------- */
+
+int srv_env_new(const char *dir, srv_env_t **out_env)
+{
+	srv_env_t *env = calloc(1, sizeof(*env));
+	int r;
+
+	if (!env)
+		return -ENOMEM;
+	env->watchdog_fd = -1;
+	if (dir) {
+		char real[PATH_MAX];
+		if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
+			r = -errno;
+			free(env);
+			return r;
+		}
+		if (!realpath(dir, real) || strlen(real) >= sizeof(env->dir)) {
+			r = realpath(dir, real) ? -ENAMETOOLONG : -errno;
+			free(env);
+			return r;
+		}
+		memcpy(env->dir, real, strlen(real) + 1);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(env->dir, sizeof(env->dir), "%s/eirc-test-XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(env->dir)) {
+			r = -errno;
+			free(env);
+			return r;
+		}
+		env->temp = true;
+	}
+	/* PostgreSQL runs as its own user and must traverse this folder. */
+	chmod(env->dir, 0711);
+	r = start_watchdog(env);
+	if (r < 0) {
+		if (env->temp)
+			rm_rf(env->dir);
+		free(env);
+		return r;
+	}
+	*out_env = env;
+	return 0;
+}
+
+const char *srv_env_dir(const srv_env_t *env)
+{
+	return env->dir;
+}
+
+void srv_env_free(srv_env_t *env)
+{
+	if (!env)
+		return;
+	for (int i = env->n - 1; i >= 0; i--) {
+		srv_t *s = env->srvs[i];
+		if (s->pid > 0)
+			srv_stop(s);
+		for (int a = 0; a < SRV_ARGV_MAX && s->argv[a]; a++)
+			free(s->argv[a]);
+		free(s);
+	}
+	env->n = 0;
+	write_pids(env);
+	if (env->temp)
+		rm_rf(env->dir);
+	if (env->watchdog_fd >= 0)
+		close(env->watchdog_fd);
+	if (env->watchdog_pid > 0)
+		while (waitpid(env->watchdog_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	free(env);
+}
+
+static void exit_on_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
+void srv_env_install_signal_handlers(void)
+{
+	struct sigaction sa = { .sa_handler = exit_on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+static int set_argv(srv_t *s, const char *first, ...)
+{
+	va_list ap;
+	const char *a = first;
+	int n = 0;
+
+	for (int i = 0; i < SRV_ARGV_MAX && s->argv[i]; i++) {
+		free(s->argv[i]);
+		s->argv[i] = NULL;
+	}
+	va_start(ap, first);
+	while (a && n < SRV_ARGV_MAX - 1) {
+		s->argv[n] = strdup(a);
+		if (!s->argv[n++]) {
+			va_end(ap);
+			return -ENOMEM;
+		}
+		a = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	return a ? -E2BIG : 0;
+}
+
+/* In the child: own process group, log as stdout/stderr, no other fd, the
+ * server's user, a parent-death signal, default signal handling. */
+static void child_exec(const srv_t *s, char *const argv[], int logfd, pid_t parent)
+{
+	sigset_t none;
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	setpgid(0, 0);
+	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+		_exit(126);
+	syscall(SYS_close_range, 3u, ~0u, 0u);
+	if (s->uid != geteuid()) {
+		if (setgroups(0, NULL) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0)
+			_exit(126);
+	}
+	/* After setuid: a change of credentials clears the death signal. */
+	prctl(PR_SET_PDEATHSIG, s->stop_sig);
+	if (getppid() != parent)
+		_exit(1);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	execv(argv[0], argv);
+	fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Runs argv to completion (initdb); returns 0 when it exited 0. */
+static int run_sync(srv_t *s, char *const argv[])
+{
+	int logfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	pid_t parent = getpid(), pid;
+	int status;
+
+	if (logfd < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0)
+		child_exec(s, argv, logfd, parent);
+	close(logfd);
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static int spawn(srv_t *s)
+{
+	int logfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	pid_t parent = getpid(), pid;
+
+	if (logfd < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0)
+		child_exec(s, s->argv, logfd, parent);
+	close(logfd);
+	if (pid < 0)
+		return -errno;
+	setpgid(pid, pid); /* also here: no race with the child's own call */
+	s->pid = pid;
+	write_pids(s->env);
+	return 0;
+}
+
+bool srv_running(srv_t *s)
+{
+	if (s->pid <= 0)
+		return false;
+	if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+		s->pid = 0;
+		write_pids(s->env);
+		return false;
+	}
+	return true;
+}
+
+static bool is_ready(srv_t *s)
+{
+	switch (s->kind) {
+	case SRV_POSTGRES: {
+		char ci[128];
+		snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d dbname=postgres connect_timeout=2",
+			 s->port);
+		return PQping(ci) == PQPING_OK;
+	}
+	case SRV_REDIS: {
+		char req[256];
+		if (s->password[0])
+			snprintf(req, sizeof(req), "AUTH %s\r\nPING\r\n", s->password);
+		else
+			snprintf(req, sizeof(req), "PING\r\n");
+		return tcp_expect(s->port, req, "+PONG", 1000);
+	}
+	case SRV_INSPIRCD:
+		return tcp_expect(s->port, NULL, "\n", 1000);
+	}
+	return false;
+}
+
+/* Starts the process and waits until it answers. */
+static int start_and_wait(srv_t *s)
+{
+	long long end = now_ms() + SRV_START_TIMEOUT_MS;
+	int r = spawn(s);
+
+	if (r < 0)
+		return r;
+	while (now_ms() < end) {
+		if (!srv_running(s))
+			return -ECHILD;
+		if (is_ready(s))
+			return 0;
+		sleep_ms(50);
+	}
+	srv_stop(s);
+	return -ETIMEDOUT;
+}
+
+int srv_stop(srv_t *s)
+{
+	long long end;
+	int status;
+
+	if (s->pid <= 0)
+		return -ECHILD;
+	kill(s->pid, s->stop_sig);
+	end = now_ms() + SRV_STOP_TIMEOUT_MS;
+	while (now_ms() < end) {
+		pid_t w = waitpid(s->pid, &status, WNOHANG);
+		if (w == s->pid || (w < 0 && errno == ECHILD))
+			break;
+		sleep_ms(20);
+	}
+	if (now_ms() >= end) {
+		fprintf(stderr, "servers: %s (pid %d) did not stop in %d ms, killing it\n",
+			s->name, (int)s->pid, SRV_STOP_TIMEOUT_MS);
+		kill(-s->pid, SIGKILL);
+		waitpid(s->pid, &status, 0);
+	}
+	/* Anything the server left in its group (PostgreSQL backends exit by
+	 * themselves; this is for the unexpected). */
+	kill(-s->pid, SIGKILL);
+	s->pid = 0;
+	write_pids(s->env);
+	return 0;
+}
+
+int srv_kill(srv_t *s, int sig)
+{
+	if (s->pid <= 0)
+		return -ECHILD;
+	if (kill(s->pid, sig) < 0)
+		return -errno;
+	if (sig == SIGKILL) {
+		waitpid(s->pid, NULL, 0);
+		kill(-s->pid, SIGKILL);
+		s->pid = 0;
+		write_pids(s->env);
+	}
+	return 0;
+}
+
+int srv_restart(srv_t *s)
+{
+	int r;
+
+	if (srv_running(s))
+		return -EBUSY;
+	r = start_and_wait(s);
+	if (r < 0)
+		print_log_tail(s);
+	return r;
+}
+
+srv_kind_t srv_kind(const srv_t *s) { return s->kind; }
+const char *srv_name(const srv_t *s) { return s->name; }
+int srv_port(const srv_t *s) { return s->port; }
+pid_t srv_pid(const srv_t *s) { return s->pid; }
+const char *srv_log_path(const srv_t *s) { return s->log; }
+const char *srv_password(const srv_t *s) { return s->password[0] ? s->password : NULL; }
+const char *srv_oper_password(const srv_t *s) { return s->oper_password[0] ? s->oper_password : NULL; }
+
+/* ---- server kinds ----------------------------------------------------------- */
+
+static const char *find_exe(const char *name, char *buf, size_t cap)
+{
+	const char *dirs[] = { "/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(buf, cap, "%s/%s", dirs[i], name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+static int srv_new(srv_env_t *env, srv_kind_t kind, const char *name, int port,
+		   srv_t **out_srv)
+{
+	srv_t *s;
+
+	if (env->n >= SRV_MAX)
+		return -ENOSPC;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->env = env;
+	s->kind = kind;
+	s->stop_sig = SIGTERM;
+	s->uid = geteuid();
+	s->gid = getegid();
+	s->auto_port = port == 0;
+	s->port = port ? port : srv_free_port();
+	/* Several servers of one kind (linked IRC servers): name them apart. */
+	int same = 0;
+	for (int i = 0; i < env->n; i++)
+		same += env->srvs[i]->kind == kind;
+	if (same)
+		snprintf(s->name, sizeof(s->name), "%s%d", name, same + 1);
+	else
+		snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->datadir, sizeof(s->datadir), "%s/%s", env->dir, s->name);
+	snprintf(s->log, sizeof(s->log), "%s/%s.log", env->dir, s->name);
+	if (s->port < 0) {
+		int e = s->port;
+		free(s);
+		return e;
+	}
+	env->srvs[env->n++] = s;
+	*out_srv = s;
+	return 0;
+}
+
+/* Removes a server that never started from its environment. */
+static void srv_discard(srv_t *s)
+{
+	srv_env_t *env = s->env;
+
+	for (int i = 0; i < env->n; i++)
+		if (env->srvs[i] == s) {
+			memmove(&env->srvs[i], &env->srvs[i + 1],
+				sizeof(env->srvs[0]) * (size_t)(env->n - i - 1));
+			env->n--;
+			break;
+		}
+	for (int a = 0; a < SRV_ARGV_MAX && s->argv[a]; a++)
+		free(s->argv[a]);
+	free(s);
+}
+
+typedef int (*prepare_fn)(srv_t *s);
+
+/* Prepares and starts, retrying on another port when the chosen free port
+ * was taken in the meantime. */
+static int launch(srv_t *s, prepare_fn prepare, srv_t **out_srv)
+{
+	int r = -EIO;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		r = prepare(s);
+		if (r < 0)
+			break;
+		r = start_and_wait(s);
+		if (r == 0) {
+			*out_srv = s;
+			return 0;
+		}
+		if (!s->auto_port || r != -ECHILD)
+			break;
+		s->port = srv_free_port();
+	}
+	fprintf(stderr, "servers: %s failed to start on port %d: %s\n", s->name,
+		s->port, strerror(-r));
+	print_log_tail(s);
+	srv_discard(s);
+	return r;
+}
+
+/* PostgreSQL ------------------------------------------------------------ */
+
+static int pg_bindir(char *out, size_t cap)
+{
+	const char *env = getenv("EIRC_PG_BINDIR");
+	glob_t g;
+
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+		return 0;
+	}
+	if (glob("/usr/lib/postgresql/*/bin/postgres", 0, NULL, &g) != 0)
+		return -ENOENT;
+	/* glob sorts: the last is the newest major version. */
+	snprintf(out, cap, "%s", g.gl_pathv[g.gl_pathc - 1]);
+	globfree(&g);
+	*strrchr(out, '/') = '\0';
+	return 0;
+}
+
+static int pg_initdb(srv_t *s, const char *bindir)
+{
+	char pwfile[PATH_MAX + 32], initdb[PATH_MAX + 16], opt_pw[PATH_MAX + 48];
+	int r;
+
+	if (mkdir(s->datadir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (chown(s->datadir, s->uid, s->gid) < 0)
+		return -errno;
+	snprintf(pwfile, sizeof(pwfile), "%s/.pg-pwfile", s->env->dir);
+	if ((r = write_file(pwfile, s->password, 0600)) < 0)
+		return r;
+	if (chown(pwfile, s->uid, s->gid) < 0) {
+		r = -errno;
+		unlink(pwfile);
+		return r;
+	}
+	snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
+	snprintf(opt_pw, sizeof(opt_pw), "--pwfile=%s", pwfile);
+	char *argv[] = { initdb, (char *)"-D", s->datadir, (char *)"-U", (char *)"postgres",
+			 (char *)"--auth=scram-sha-256", opt_pw, (char *)"-E", (char *)"UTF8",
+			 (char *)"--locale=C.UTF-8", (char *)"--no-instructions", NULL };
+	r = run_sync(s, argv);
+	unlink(pwfile);
+	return r;
+}
+
+static int pg_prepare(srv_t *s)
+{
+	char bindir[PATH_MAX], exe[PATH_MAX + 16], pgver[PATH_MAX + 16], port[32];
+	int r = pg_bindir(bindir, sizeof(bindir));
+
+	if (r < 0) {
+		fprintf(stderr, "servers: PostgreSQL not found: apt-get install postgresql\n");
+		return r;
+	}
+	snprintf(pgver, sizeof(pgver), "%s/PG_VERSION", s->datadir);
+	if (access(pgver, F_OK) != 0 && (r = pg_initdb(s, bindir)) < 0)
+		return r;
+	snprintf(exe, sizeof(exe), "%s/postgres", bindir);
+	snprintf(port, sizeof(port), "port=%d", s->port);
+	if (s->durable)
+		return set_argv(s, exe, "-D", s->datadir, "-c", "listen_addresses=127.0.0.1",
+				"-c", port, "-c", "unix_socket_directories=", "-c",
+				"max_connections=200", NULL);
+	return set_argv(s, exe, "-D", s->datadir, "-c", "listen_addresses=127.0.0.1", "-c",
+			port, "-c", "unix_socket_directories=", "-c", "max_connections=200",
+			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
+			"full_page_writes=off", NULL);
+}
+
+/* The superuser password: given, else the one saved with the data, else new. */
+static int pg_password(srv_t *s, const char *given)
+{
+	char path[PATH_MAX + 32], *saved;
+
+	snprintf(path, sizeof(path), "%s/postgres.password", s->env->dir);
+	saved = read_file(path, sizeof(s->password) - 1);
+	if (given)
+		snprintf(s->password, sizeof(s->password), "%s", given);
+	else if (saved && *saved)
+		snprintf(s->password, sizeof(s->password), "%s", saved);
+	else
+		random_hex(s->password, SRV_SECRET_LEN);
+	free(saved);
+	return write_file(path, s->password, 0600);
+}
+
+int srv_postgres_start(srv_env_t *env, const srv_pg_opts_t *opts, srv_t **out_srv)
+{
+	srv_pg_opts_t o = opts ? *opts : (srv_pg_opts_t){ 0 };
+	srv_t *s;
+	int r = srv_new(env, SRV_POSTGRES, "postgres", o.port, &s);
+
+	if (r < 0)
+		return r;
+	s->stop_sig = SIGINT; /* "fast" shutdown */
+	if (geteuid() == 0) {
+		/* initdb and postgres refuse to run as root. */
+		struct passwd *pw = getpwnam("postgres");
+		if (!pw) {
+			fprintf(stderr, "servers: running as root needs the 'postgres' user "
+					"(apt-get install postgresql)\n");
+			srv_discard(s);
+			return -ENOENT;
+		}
+		s->uid = pw->pw_uid;
+		s->gid = pw->pw_gid;
+	}
+	if ((r = pg_password(s, o.superuser_password)) < 0) {
+		srv_discard(s);
+		return r;
+	}
+	s->durable = o.durable;
+	return launch(s, pg_prepare, out_srv);
+}
+
+static PGconn *pg_connect(srv_t *s, const char *dbname)
+{
+	char port[16];
+	const char *keys[] = { "host", "port", "dbname", "user", "password",
+			       "connect_timeout", NULL };
+	const char *vals[] = { "127.0.0.1", port, dbname ? dbname : "postgres", "postgres",
+			       s->password, "10", NULL };
+
+	snprintf(port, sizeof(port), "%d", s->port);
+	return PQconnectdbParams(keys, vals, 0);
+}
+
+int srv_pg_exec(srv_t *s, const char *dbname, const char *sql)
+{
+	PGconn *c;
+	PGresult *res;
+	int r = 0;
+
+	if (s->kind != SRV_POSTGRES)
+		return -EINVAL;
+	c = pg_connect(s, dbname);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "servers: connect to PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -EIO;
+	}
+	res = PQexec(c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "servers: SQL failed: %s", PQerrorMessage(c));
+		r = -EIO;
+	}
+	PQclear(res);
+	PQfinish(c);
+	return r;
+}
+
+int srv_pg_create_db(srv_t *s, const char *dbname, const char *user, const char *password)
+{
+	PGconn *c = pg_connect(s, NULL);
+	char *u = NULL, *pw = NULL, *db = NULL, *ul = NULL, *dbl = NULL, sql[1024];
+	int r = -EIO;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "servers: connect to PostgreSQL: %s", PQerrorMessage(c));
+		goto out;
+	}
+	u = PQescapeIdentifier(c, user, strlen(user));
+	ul = PQescapeLiteral(c, user, strlen(user));
+	pw = PQescapeLiteral(c, password, strlen(password));
+	db = PQescapeIdentifier(c, dbname, strlen(dbname));
+	dbl = PQescapeLiteral(c, dbname, strlen(dbname));
+	if (!u || !ul || !pw || !db || !dbl)
+		goto out;
+	/* Role: create, or reset the password to the configured one. */
+	snprintf(sql, sizeof(sql),
+		 "DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN "
+		 "ALTER ROLE %s LOGIN PASSWORD %s; ELSE CREATE ROLE %s LOGIN PASSWORD %s; "
+		 "END IF; END$$",
+		 ul, u, pw, u, pw);
+	PGresult *res = PQexec(c, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		fprintf(stderr, "servers: create role: %s", PQerrorMessage(c));
+		goto out;
+	}
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM pg_database WHERE datname = %s", dbl);
+	res = PQexec(c, sql);
+	bool exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	PQclear(res);
+	r = 0;
+	if (!exists) {
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER %s ENCODING 'UTF8'", db, u);
+		res = PQexec(c, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			fprintf(stderr, "servers: create database: %s", PQerrorMessage(c));
+			r = -EIO;
+		}
+		PQclear(res);
+	}
+out:
+	PQfreemem(u);
+	PQfreemem(ul);
+	PQfreemem(pw);
+	PQfreemem(db);
+	PQfreemem(dbl);
+	PQfinish(c);
+	return r;
+}
+
+/* Redis ------------------------------------------------------------------- */
+
+static int redis_prepare(srv_t *s)
+{
+	char conf[PATH_MAX + 16], exe[PATH_MAX], body[PATH_MAX * 2];
+	int r;
+
+	if (!find_exe("redis-server", exe, sizeof(exe))) {
+		fprintf(stderr, "servers: redis-server not found: apt-get install redis-server\n");
+		return -ENOENT;
+	}
+	if (mkdir(s->datadir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(conf, sizeof(conf), "%s.conf", s->datadir);
+	snprintf(body, sizeof(body),
+		 "# Written by eIRC's server harness; rewritten at every start.\n"
+		 "port %d\nbind 127.0.0.1\nprotected-mode yes\ndaemonize no\n"
+		 "dir %s\nappendonly yes\nappendfsync everysec\nsave \"\"\n"
+		 "logfile \"\"\n%s%s\n",
+		 s->port, s->datadir, s->password[0] ? "requirepass " : "", s->password);
+	if ((r = write_file(conf, body, 0600)) < 0)
+		return r;
+	return set_argv(s, exe, conf, NULL);
+}
+
+int srv_redis_start(srv_env_t *env, const srv_redis_opts_t *opts, srv_t **out_srv)
+{
+	srv_redis_opts_t o = opts ? *opts : (srv_redis_opts_t){ 0 };
+	srv_t *s;
+	int r = srv_new(env, SRV_REDIS, "redis", o.port, &s);
+
+	if (r < 0)
+		return r;
+	if (o.password)
+		snprintf(s->password, sizeof(s->password), "%s", o.password);
+	return launch(s, redis_prepare, out_srv);
+}
+
+/* InspIRCd ------------------------------------------------------------------ */
+
+/* Replaces each @NAME@ of the table in tpl; other text is copied as is. */
+static char *render(const char *tpl, const char *const (*vars)[2], size_t nvars)
+{
+	size_t cap = strlen(tpl) + 1, len = 0;
+	char *out;
+
+	for (size_t i = 0; i < nvars; i++)
+		cap += strlen(vars[i][1]) * 8; /* generous: few uses per name */
+	out = malloc(cap);
+	if (!out)
+		return NULL;
+	for (const char *p = tpl; *p;) {
+		size_t i = nvars;
+		if (*p == '@') {
+			for (i = 0; i < nvars; i++) {
+				size_t kl = strlen(vars[i][0]);
+				if (strncmp(p + 1, vars[i][0], kl) == 0 && p[kl + 1] == '@')
+					break;
+			}
+		}
+		if (i < nvars) {
+			size_t vl = strlen(vars[i][1]);
+			if (len + vl >= cap) {
+				free(out);
+				return NULL;
+			}
+			memcpy(out + len, vars[i][1], vl);
+			len += vl;
+			p += strlen(vars[i][0]) + 2;
+		} else {
+			if (len + 1 >= cap) {
+				free(out);
+				return NULL;
+			}
+			out[len++] = *p++;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+static int ircd_prepare(srv_t *s)
+{
+	const srv_ircd_opts_t *o = &s->ircd;
+	char conf[PATH_MAX + 32], motd[PATH_MAX + 32], exe[PATH_MAX], port[16],
+	     localmax[16], opt_conf[PATH_MAX + 48], tpl_path[PATH_MAX];
+	char *tpl, *text;
+	int r;
+
+	if (!find_exe("inspircd", exe, sizeof(exe))) {
+		fprintf(stderr, "servers: inspircd not found: apt-get install inspircd\n");
+		return -ENOENT;
+	}
+	if (mkdir(s->datadir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(tpl_path, sizeof(tpl_path), "%s",
+		 o->template_path ? o->template_path : EIRC_SOURCE_DIR "/config/inspircd.conf.in");
+	tpl = read_file(tpl_path, 1 << 20);
+	if (!tpl) {
+		fprintf(stderr, "servers: cannot read %s: %s\n", tpl_path, strerror(errno));
+		return -ENOENT;
+	}
+	snprintf(port, sizeof(port), "%d", s->port);
+	snprintf(localmax, sizeof(localmax), "%d", o->localmax > 0 ? o->localmax : 10);
+	const char *const vars[][2] = {
+		{ "DIR", s->datadir },
+		{ "SERVER_NAME", o->server_name ? o->server_name : "irc1.eirc.local" },
+		{ "SID", o->sid ? o->sid : "1EI" },
+		{ "NETWORK", o->network ? o->network : "eIRC" },
+		{ "BIND", "127.0.0.1" },
+		{ "PORT", port },
+		{ "LOCALMAX", localmax },
+		{ "WEBIRC_PASSWORD", s->password },
+		{ "OPER_PASSWORD", s->oper_password },
+		{ "EXTRA_BINDS", s->ircd_extra_binds },
+		{ "EXTRA", s->ircd_extra },
+	};
+	text = render(tpl, vars, sizeof(vars) / sizeof(vars[0]));
+	free(tpl);
+	if (!text)
+		return -ENOMEM;
+	snprintf(conf, sizeof(conf), "%s/inspircd.conf", s->datadir);
+	snprintf(motd, sizeof(motd), "%s/motd.txt", s->datadir);
+	r = write_file(conf, text, 0600);
+	free(text);
+	if (r < 0 || (r = write_file(motd, "Welcome to eIRC.\n", 0644)) < 0)
+		return r;
+	snprintf(opt_conf, sizeof(opt_conf), "--config=%s", conf);
+	if (geteuid() == 0)
+		return set_argv(s, exe, "--nofork", "--runasroot", opt_conf, NULL);
+	return set_argv(s, exe, "--nofork", opt_conf, NULL);
+}
+
+int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_srv)
+{
+	srv_ircd_opts_t o = opts ? *opts : (srv_ircd_opts_t){ 0 };
+	srv_t *s;
+	int r = srv_new(env, SRV_INSPIRCD, "inspircd", o.port, &s);
+
+	if (r < 0)
+		return r;
+	s->ircd = o;
+	snprintf(s->ircd_extra_binds, sizeof(s->ircd_extra_binds), "%s",
+		 o.extra_binds ? o.extra_binds : "");
+	snprintf(s->ircd_extra, sizeof(s->ircd_extra), "%s", o.extra ? o.extra : "");
+	/* Strings in opts belong to the caller: keep only what we copied. */
+	s->ircd.extra_binds = s->ircd.extra = NULL;
+	if (o.webirc_password)
+		snprintf(s->password, sizeof(s->password), "%s", o.webirc_password);
+	else
+		random_hex(s->password, SRV_SECRET_LEN);
+	if (o.oper_password)
+		snprintf(s->oper_password, sizeof(s->oper_password), "%s", o.oper_password);
+	else
+		random_hex(s->oper_password, SRV_SECRET_LEN);
+	r = launch(s, ircd_prepare, out_srv);
+	if (r == 0) /* the caller's strings are not ours to keep */
+		s->ircd = (srv_ircd_opts_t){ .port = s->port };
+	return r;
+}

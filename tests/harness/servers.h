@@ -1,0 +1,128 @@
+/*
+ * servers: start real PostgreSQL, Redis and InspIRCd on loopback, for the
+ * integration tests and for the local stack (scripts/stack/eirc-stack.c).
+ *
+ * An environment (srv_env_t) is one folder that holds every server's data,
+ * config and log. A temporary environment is created under $TMPDIR and
+ * removed when it is freed. Cleanup is guaranteed three ways:
+ *   - srv_env_free() stops every server (newest first) and removes the folder;
+ *   - every server gets a parent-death signal, so it stops if the process
+ *     that started it dies, even by SIGKILL;
+ *   - a small watchdog process, started with the environment, waits for the
+ *     owning process to go away and then kills any server still running and
+ *     removes a temporary folder. It is what makes "the test was killed"
+ *     leave nothing behind.
+ * srv_env_install_signal_handlers() makes SIGINT/SIGTERM/SIGHUP exit the
+ * process at once, leaving the cleanup to the two mechanisms above.
+ *
+ * This is test and developer tooling: it blocks (waitpid, connect polling)
+ * and prints diagnostics to stderr. Daemons never link it.
+ */
+#ifndef EIRC_TESTS_HARNESS_SERVERS_H
+#define EIRC_TESTS_HARNESS_SERVERS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* How long a server may take to become ready, and to stop, in ms. */
+#define SRV_START_TIMEOUT_MS 60000
+#define SRV_STOP_TIMEOUT_MS  15000
+/* At most this many servers in one environment. */
+#define SRV_MAX 16
+
+typedef struct srv_env srv_env_t;
+typedef struct srv srv_t;
+
+typedef enum {
+	SRV_POSTGRES,
+	SRV_REDIS,
+	SRV_INSPIRCD,
+} srv_kind_t;
+
+/*
+ * Creates an environment. dir NULL: a new temporary folder, removed on free
+ * and by the watchdog. dir given: that folder (created if missing) is kept,
+ * and servers reuse the data already in it (the local stack's var/).
+ * Returns 0 or a negative errno.
+ */
+int srv_env_new(const char *dir, srv_env_t **out_env);
+
+/* Stops every server, newest first, then removes a temporary folder and
+ * ends the watchdog. NULL is a no-op. */
+void srv_env_free(srv_env_t *env);
+
+const char *srv_env_dir(const srv_env_t *env);
+
+/* Makes SIGINT, SIGTERM and SIGHUP end the process at once (_exit), so the
+ * parent-death signals and the watchdog clean up. For test programs. */
+void srv_env_install_signal_handlers(void);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago; negative errno. */
+int srv_free_port(void);
+
+typedef struct {
+	int port;                /* 0: a free port */
+	const char *superuser_password; /* NULL: generated */
+	bool durable;            /* fsync on (local stack); off for tests */
+} srv_pg_opts_t;
+
+typedef struct {
+	int port;                /* 0: a free port */
+	const char *password;    /* requirepass, or NULL */
+} srv_redis_opts_t;
+
+typedef struct {
+	int port;                /* client port, 0: a free port */
+	const char *server_name; /* default "irc1.eirc.local" */
+	const char *sid;         /* default "1EI" */
+	const char *network;     /* default "eIRC" */
+	const char *webirc_password; /* NULL: generated */
+	const char *oper_password;   /* NULL: generated */
+	int localmax;            /* per-IP limit of the "main" class; 0: 10 */
+	const char *extra_binds; /* raw config lines, or NULL */
+	const char *extra;       /* raw config lines, or NULL */
+	const char *template_path; /* NULL: config/inspircd.conf.in */
+} srv_ircd_opts_t;
+
+/*
+ * Starts a server in the environment and waits until it answers:
+ * PostgreSQL accepts a connection (initdb first when its folder is new),
+ * Redis answers PING (AOF on, appendfsync everysec), InspIRCd sends its
+ * first line to a new connection. opts may be NULL for defaults. On
+ * failure the server's log tail is printed to stderr and nothing keeps
+ * running. The server belongs to env and is freed with it.
+ */
+int srv_postgres_start(srv_env_t *env, const srv_pg_opts_t *opts, srv_t **out_srv);
+int srv_redis_start(srv_env_t *env, const srv_redis_opts_t *opts, srv_t **out_srv);
+int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_srv);
+
+srv_kind_t srv_kind(const srv_t *srv);
+const char *srv_name(const srv_t *srv);  /* "postgres", "redis", "inspircd" */
+int srv_port(const srv_t *srv);
+pid_t srv_pid(const srv_t *srv);         /* 0 when not running */
+const char *srv_log_path(const srv_t *srv);
+/* The secret the server was set up with (PostgreSQL superuser password,
+ * Redis password, InspIRCd WEBIRC password), or NULL. */
+const char *srv_password(const srv_t *srv);
+/* InspIRCd only: the operator password for the "eirc" oper block. */
+const char *srv_oper_password(const srv_t *srv);
+
+/* Stops gracefully (SIGTERM; SIGINT for PostgreSQL), SIGKILL after
+ * SRV_STOP_TIMEOUT_MS. Returns 0, or -ECHILD if it had already exited. */
+int srv_stop(srv_t *srv);
+/* Sends sig and, for SIGKILL, reaps the process (for fault tests). */
+int srv_kill(srv_t *srv, int sig);
+/* Starts a stopped server again on the same port with the same data. */
+int srv_restart(srv_t *srv);
+/* Nonzero if it is still running; reaps it if it exited. */
+bool srv_running(srv_t *srv);
+
+/* PostgreSQL only: runs one SQL string as the superuser on `dbname`
+ * ("postgres" when NULL). Returns 0 or -EIO with the error on stderr. */
+int srv_pg_exec(srv_t *srv, const char *dbname, const char *sql);
+/* PostgreSQL only: creates login role `user` with `password` and database
+ * `dbname` owned by it, unless they exist. */
+int srv_pg_create_db(srv_t *srv, const char *dbname, const char *user,
+		     const char *password);
+
+#endif
