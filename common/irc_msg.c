@@ -468,6 +468,34 @@ int irc_msg_serialize(const struct irc_msg *msg, unsigned flags, char *buf, size
 	return (int)(w - buf);
 }
 
+static bool span_equal(const struct irc_msg_span *a, const struct irc_msg_span *b)
+{
+	if (!a->ptr || !b->ptr)
+		return a->ptr == b->ptr;
+	return a->len == b->len && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
+}
+
+bool irc_msg_equal(const struct irc_msg *a, const struct irc_msg *b)
+{
+	struct irc_msg_span ta = a->tags, tb = b->tags;
+
+	if (ta.len == 0)
+		ta.ptr = NULL;          /* no tags, however it is spelled */
+	if (tb.len == 0)
+		tb.ptr = NULL;
+	if (!span_equal(&ta, &tb) || !span_equal(&a->source, &b->source) ||
+	    !span_equal(&a->command, &b->command) || a->n_params != b->n_params)
+		return false;
+	for (size_t i = 0; i < a->n_params; i++) {
+		struct irc_msg_span pa = a->params[i], pb = b->params[i];
+		if (pa.len == 0 && pb.len == 0)
+			continue;       /* an empty param may be spelled with ptr NULL */
+		if (!span_equal(&pa, &pb))
+			return false;
+	}
+	return true;
+}
+
 bool irc_msg_command_is(const struct irc_msg *msg, const char *cmd)
 {
 	size_t n = strlen(cmd);

@@ -143,6 +143,12 @@ int irc_msg_tags_serialize(const struct irc_msg *msg, char *buf, size_t cap);
  * ['+'] [vendor '/'] name, vendor a host name, name [A-Za-z0-9-]+. */
 bool irc_msg_tag_key_valid(const char *key, size_t len);
 
+/*
+ * Returns true when a and b are the same message: same tags (same order,
+ * forms and values), source, command (exact bytes) and params.
+ */
+bool irc_msg_equal(const struct irc_msg *a, const struct irc_msg *b);
+
 /* Returns true when msg's command equals cmd, ASCII case-insensitively. */
 bool irc_msg_command_is(const struct irc_msg *msg, const char *cmd);
 

@@ -44,8 +44,12 @@ typedef enum config_type {
 typedef struct config_section config_section_t;
 typedef struct config_check config_check_t;
 
-/* A string validator: NULL when `value` is fine, else what is wrong. */
-typedef const char *config_validate_fn(const char *value);
+/* A rule on a string value (or list item), with its description for the
+ * reference. check returns NULL when `value` is fine, else what is wrong. */
+typedef struct config_validator {
+    const char *(*check)(const char *value);
+    const char *doc;
+} config_validator_t;
 
 typedef struct config_field {
     const char *name;
@@ -58,7 +62,7 @@ typedef struct config_field {
     uint64_t umin, umax; /* DURATION, SIZE; max_len for strings is umax */
     size_t min_items;    /* lists */
     const char *const *values; /* CONFIG_T_ENUM, NULL-terminated */
-    config_validate_fn *validate; /* strings and list items, optional */
+    const config_validator_t *validate; /* strings, list items; optional */
     const config_section_t *sub;  /* SECTION, SECTION_LIST */
     const char *help;
 } config_field_t;
@@ -117,8 +121,10 @@ const char *config_schema_type_name(config_type_t type);
 #define CONFIG_PATH(n, T, m, d, h, ...) \
     { .name = n, .type = CONFIG_T_PATH, CONFIG_MEMBER(T, m, char *), \
       .def = d, .help = h, __VA_ARGS__ }
+/* Enums are stored as int: the row refuses an enum of another size. */
 #define CONFIG_ENUM(n, T, m, ctype, d, vals, h, ...) \
-    { .name = n, .type = CONFIG_T_ENUM, CONFIG_MEMBER(T, m, ctype), .def = d, \
+    { .name = n, .type = CONFIG_T_ENUM, CONFIG_MEMBER(T, m, ctype) \
+      + 0 * sizeof(char[sizeof(ctype) == sizeof(int) ? 1 : -1]), .def = d, \
       .values = vals, .help = h, __VA_ARGS__ }
 #define CONFIG_DURATION(n, T, m, d, lo, hi, h, ...) \
     { .name = n, .type = CONFIG_T_DURATION, CONFIG_MEMBER(T, m, uint64_t), \

@@ -558,17 +558,39 @@ static bool is_ready(srv_t *s)
 		return tcp_expect(s->port, req, "+PONG", 1000);
 	}
 	case SRV_INSPIRCD:
-		return tcp_expect(s->port, NULL, "\n", 1000);
+		/* It says nothing until spoken to; an unregistered QUIT is
+		 * answered with ERROR once the server processes commands. */
+		return tcp_expect(s->port, "QUIT\r\n", "ERROR", 1000);
 	}
 	return false;
+}
+
+/* True when nothing listens on 127.0.0.1:port. Checked before a start,
+ * so that a readiness probe can never be answered by another server. */
+static bool port_is_free(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
 }
 
 /* Starts the process and waits until it answers. */
 static int start_and_wait(srv_t *s)
 {
 	long long end = now_ms() + SRV_START_TIMEOUT_MS;
-	int r = spawn(s);
+	int r;
 
+	if (!port_is_free(s->port))
+		return -EADDRINUSE;
+	r = spawn(s);
 	if (r < 0)
 		return r;
 	while (now_ms() < end) {
@@ -731,7 +753,7 @@ static int launch(srv_t *s, prepare_fn prepare, srv_t **out_srv)
 			*out_srv = s;
 			return 0;
 		}
-		if (!s->auto_port || r != -ECHILD)
+		if (!s->auto_port || (r != -ECHILD && r != -EADDRINUSE))
 			break;
 		s->port = srv_free_port();
 	}

@@ -1,1 +1,6 @@
-# placeholder: being written
+# Unit tests of common/ (IRC codec, line framer, UTF-8, case mapping, masks)
+# and of the test harness's YAML reader. test_irc_vectors reads the public
+# parser vectors from ../shared/testdata at run time and skips without them.
+eirc_test(test_irc_vectors SOURCES unit/test_irc_vectors.c LIBS eirc_common eirc_testlib)
+eirc_test(test_irc_msg SOURCES unit/test_irc_msg.c LIBS eirc_common eirc_testlib)
+eirc_test(test_irc_line SOURCES unit/test_irc_line.c LIBS eirc_common eirc_testlib)

@@ -1,0 +1,57 @@
+/*
+ * config_value: one scalar of eirc.yaml into its typed slot, per the schema
+ * row; ${VAR} expansion; defaults; freeing.
+ *
+ * Shared by the walker (values from the file) and the defaults (values from
+ * the table), so both obey exactly the same rules. Messages are written
+ * without position or key path (the walker adds those) and never contain
+ * the text of a secret. No YAML here, no I/O besides getenv.
+ */
+#ifndef EIRC_CONFIG_VALUE_H
+#define EIRC_CONFIG_VALUE_H
+
+#include <stddef.h>
+
+#include "config/config_schema.h"
+
+/* Size of the message buffers passed to this module. */
+#define CONFIG_MSG_MAX 256
+
+/*
+ * Parse `len` bytes at `text` per row `f` and store the result at `slot`
+ * (the member the row's offset points to), replacing and freeing a string
+ * already there. `is_null` marks a YAML null (empty, "~", "null"). Returns
+ * 0; -EINVAL with the reason in msg (slot untouched); or -ENOMEM.
+ */
+int config_value_set(const config_field_t *f, const char *text, size_t len,
+                     bool is_null, void *slot, char *msg, size_t msg_size);
+
+/*
+ * Expand ${NAME} references in `len` bytes at `text` ("$${" gives "${")
+ * from the environment. Returns 0 and a malloc'd NUL-terminated string in
+ * *out_text and its length in *out_len; -EINVAL with the reason in msg (an
+ * unset variable, a malformed reference, a result longer than
+ * CONFIG_STRING_MAX); or -ENOMEM.
+ */
+int config_value_expand(const char *text, size_t len, char **out_text,
+                        size_t *out_len, char *msg, size_t msg_size);
+
+/*
+ * Set every key of `sec` at `base` to its default, recursively (lists
+ * empty). Returns 0; -EINVAL when a default in the table is wrong (a bug,
+ * described in msg); or -ENOMEM. Call config_value_free_section after a
+ * failure too.
+ */
+int config_value_defaults(const config_section_t *sec, void *base, char *msg,
+                          size_t msg_size);
+
+/* Free every string and list of `sec` at `base`, recursively, and zero
+ * them; the struct itself is the caller's. */
+void config_value_free_section(const config_section_t *sec, void *base);
+
+/* Write `len` bytes at `text` as a short double-quoted, escaped string for
+ * a message (truncated with "..."). Returns buf. */
+char *config_value_quote(const char *text, size_t len, char *buf,
+                         size_t size);
+
+#endif /* EIRC_CONFIG_VALUE_H */

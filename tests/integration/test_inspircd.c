@@ -1,0 +1,2 @@
+/* placeholder until the codec API settles */
+int main(void) { return 0; }

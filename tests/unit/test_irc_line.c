@@ -1,0 +1,298 @@
+/*
+ * irc_line unit tests: split, merged and one-byte-at-a-time input, lines at
+ * the limit and one past it (default and caller limits, CRLF and bare LF),
+ * resynchronisation after an oversized line, NUL and bare CR, and the
+ * feed/drain contract when the buffer is full.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/irc_line.h"
+
+#define EVENTS_MAX 64
+#define TOO_LONG "<too long>"
+#define MALFORMED "<malformed>"
+
+/* What a stream produced: lines and errors, in order. */
+struct events {
+	size_t n;
+	char *ev[EVENTS_MAX];
+};
+
+static void events_clear(struct events *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->ev[i]);
+	e->n = 0;
+}
+
+static void events_add(struct events *e, const char *s, size_t len)
+{
+	assert_true(e->n < EVENTS_MAX);
+	e->ev[e->n] = malloc(len + 1);
+	assert_non_null(e->ev[e->n]);
+	memcpy(e->ev[e->n], s, len);
+	e->ev[e->n++][len] = '\0';
+}
+
+/* Drains lf until it needs more bytes, recording what comes out. */
+static void drain(struct irc_line *lf, struct events *e)
+{
+	for (;;) {
+		char *line;
+		size_t len;
+		int rc = irc_line_next(lf, &line, &len);
+
+		if (rc == IRC_MSG_EAGAIN)
+			return;
+		if (rc == IRC_MSG_ETOOLONG) {
+			events_add(e, TOO_LONG, strlen(TOO_LONG));
+		} else if (rc == IRC_MSG_EMALFORMED) {
+			events_add(e, MALFORMED, strlen(MALFORMED));
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(strlen(line), len);        /* NUL-terminated, no NUL */
+			assert_null(memchr(line, '\r', len));
+			assert_null(memchr(line, '\n', len));
+			assert_true(len + 1 <= lf->limit);
+			events_add(e, line, len);
+		}
+	}
+}
+
+/* Feeds data in chunks of `chunk` bytes (0: all at once), draining. */
+static void feed_all(struct irc_line *lf, const char *data, size_t len, size_t chunk,
+                     struct events *e)
+{
+	while (len > 0) {
+		size_t n = chunk && chunk < len ? chunk : len;
+		while (n > 0) {
+			size_t took = irc_line_feed(lf, data, n);
+			data += took;
+			len -= took;
+			n -= took;
+			drain(lf, e);
+		}
+	}
+}
+
+static void assert_events(const struct events *e, const char *const *want, size_t n)
+{
+	assert_int_equal(e->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(e->ev[i], want[i]);
+}
+
+static const char STREAM[] =
+	":irc.example.net 001 alice :Welcome to the eIRC IRC Network alice!u1@10.0.0.1\r\n"
+	"@time=2024-05-01T10:00:00.000Z;msgid=a1 :bob!u2@h PRIVMSG #c :hi there\r\n"
+	"PING :irc.example.net\n"
+	"\r\n"
+	"\n"
+	":bob!u2@h QUIT :bye\r\n";
+
+static const char *const STREAM_LINES[] = {
+	":irc.example.net 001 alice :Welcome to the eIRC IRC Network alice!u1@10.0.0.1",
+	"@time=2024-05-01T10:00:00.000Z;msgid=a1 :bob!u2@h PRIVMSG #c :hi there",
+	"PING :irc.example.net",
+	":bob!u2@h QUIT :bye",
+};
+
+static void test_stream_any_chunking(void **state)
+{
+	struct irc_line *lf = malloc(sizeof(*lf));
+	struct events e = { 0 };
+
+	assert_non_null(lf);
+	for (size_t chunk = 0; chunk <= sizeof(STREAM); chunk++) {
+		assert_int_equal(irc_line_init(lf, 0), 0);
+		feed_all(lf, STREAM, sizeof(STREAM) - 1, chunk, &e);
+		assert_events(&e, STREAM_LINES, 4);
+		assert_int_equal(irc_line_pending(lf), 0);
+		events_clear(&e);
+	}
+	free(lf);
+}
+
+static void test_need_more_bytes(void **state)
+{
+	static struct irc_line lf;
+	char *line = NULL;
+	size_t len = 99;
+
+	assert_int_equal(irc_line_init(&lf, 0), 0);
+	assert_int_equal(irc_line_next(&lf, &line, &len), IRC_MSG_EAGAIN);
+	assert_int_equal(irc_line_feed(&lf, "PRIV", 4), 4);
+	assert_int_equal(irc_line_next(&lf, &line, &len), IRC_MSG_EAGAIN);
+	assert_int_equal(irc_line_feed(&lf, "MSG x\r", 6), 6);
+	assert_int_equal(irc_line_next(&lf, &line, &len), IRC_MSG_EAGAIN);
+	assert_null(line);
+	assert_int_equal(len, 99);
+	assert_int_equal(irc_line_pending(&lf), 10);
+	assert_int_equal(irc_line_feed(&lf, "\nPI", 3), 3);
+	assert_int_equal(irc_line_next(&lf, &line, &len), 0);
+	assert_string_equal(line, "PRIVMSG x");
+	assert_int_equal(len, 9);
+	assert_int_equal(irc_line_next(&lf, &line, &len), IRC_MSG_EAGAIN);
+	assert_int_equal(irc_line_pending(&lf), 2);
+	assert_int_equal(irc_line_feed(&lf, NULL, 0), 0);
+}
+
+/* Builds a line of `total` bytes with its terminator, content 'x'. */
+static char *make_line(size_t total, bool crlf)
+{
+	char *s = malloc(total + 1);
+	size_t eol = crlf ? 2 : 1;
+
+	assert_non_null(s);
+	memset(s, 'x', total - eol);
+	memcpy(s + total - eol, crlf ? "\r\n" : "\n", eol);
+	s[total] = '\0';
+	return s;
+}
+
+/* A line of exactly `limit` bytes passes, one past fails once and the
+ * framer picks up the next line, for each chunking. */
+static void check_limit(size_t limit, bool crlf, size_t chunk)
+{
+	static struct irc_line lf;
+	struct events e = { 0 };
+	char *at = make_line(limit, crlf), *past = make_line(limit + 1, crlf);
+	size_t n_at = limit - (crlf ? 2 : 1);
+
+	assert_int_equal(irc_line_init(&lf, limit == IRC_LINE_MAX ? 0 : limit), 0);
+	feed_all(&lf, at, limit, chunk, &e);
+	feed_all(&lf, past, limit + 1, chunk, &e);
+	feed_all(&lf, "NEXT 1\r\n", 8, chunk, &e);
+	assert_int_equal(e.n, 3);
+	assert_int_equal(strlen(e.ev[0]), n_at);
+	assert_string_equal(e.ev[1], TOO_LONG);
+	assert_string_equal(e.ev[2], "NEXT 1");
+	events_clear(&e);
+	free(at);
+	free(past);
+}
+
+static void test_limit_default(void **state)
+{
+	static const size_t chunks[] = { 0, 1, 7, 512, 4096 };
+
+	assert_int_equal(IRC_LINE_MAX, 8191 + 512);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		check_limit(IRC_LINE_MAX, true, chunks[i]);
+		check_limit(IRC_LINE_MAX, false, chunks[i]);
+	}
+}
+
+static void test_limit_caller(void **state)
+{
+	static const size_t limits[] = { 3, 16, IRC_MSG_MAX, IRC_LINE_MAX - 1 };
+
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		for (size_t chunk = 0; chunk < 5; chunk++) {
+			check_limit(limits[i], true, chunk);
+			check_limit(limits[i], false, chunk);
+		}
+	}
+}
+
+static void test_oversized_resync_in_one_read(void **state)
+{
+	static struct irc_line lf;
+	struct events e = { 0 };
+	static const char *const want[] = { "ok", TOO_LONG, "after", TOO_LONG, "end" };
+	const char data[] = "ok\n0123456789abcdef\r\nafter\r\n0123456789abcdefghij\nend\n";
+
+	assert_int_equal(irc_line_init(&lf, 10), 0);
+	feed_all(&lf, data, sizeof(data) - 1, 0, &e);
+	assert_events(&e, want, 5);
+	events_clear(&e);
+}
+
+static void test_oversized_reported_before_its_end(void **state)
+{
+	static struct irc_line lf;
+	char *line;
+	size_t len;
+
+	assert_int_equal(irc_line_init(&lf, 8), 0);
+	assert_int_equal(irc_line_feed(&lf, "0123456789", 10), 8);
+	assert_int_equal(irc_line_next(&lf, &line, &len), IRC_MSG_ETOOLONG);
+	assert_int_equal(irc_line_next(&lf, &line, &len), IRC_MSG_EAGAIN);
+	assert_int_equal(irc_line_feed(&lf, "89", 2), 2);       /* dropped */
+	assert_int_equal(irc_line_pending(&lf), 0);
+	assert_int_equal(irc_line_feed(&lf, "AB\r\nCD\n", 7), 7);
+	assert_int_equal(irc_line_next(&lf, &line, &len), 0);
+	assert_string_equal(line, "CD");
+}
+
+static void test_malformed_lines(void **state)
+{
+	static struct irc_line lf;
+	struct events e = { 0 };
+	static const char *const want[] = { MALFORMED, "good", MALFORMED, MALFORMED, "x",
+	                                    MALFORMED, "y" };
+	const char data[] = "a\0b\r\ngood\r\nbare\rcr\r\ntwo\r\r\nx\n\r\r\ny\r\n";
+
+	for (size_t chunk = 0; chunk < 4; chunk++) {
+		assert_int_equal(irc_line_init(&lf, 0), 0);
+		feed_all(&lf, data, sizeof(data) - 1, chunk, &e);
+		assert_events(&e, want, 7);
+		events_clear(&e);
+	}
+}
+
+static void test_full_buffer_feed_contract(void **state)
+{
+	static struct irc_line lf;
+	struct events e = { 0 };
+	static const char *const want[] = { "ab", "cd", "ef", "gh", "ij" };
+	const char data[] = "ab\ncd\nef\ngh\nij\n";
+	size_t took;
+
+	assert_int_equal(irc_line_init(&lf, 8), 0);
+	took = irc_line_feed(&lf, data, sizeof(data) - 1);
+	assert_int_equal(took, 8);
+	assert_int_equal(irc_line_feed(&lf, data + took, sizeof(data) - 1 - took), 0);
+	drain(&lf, &e);
+	feed_all(&lf, data + took, sizeof(data) - 1 - took, 0, &e);
+	assert_events(&e, want, 5);
+	events_clear(&e);
+}
+
+static void test_init_limits(void **state)
+{
+	static struct irc_line lf;
+
+	lf.limit = 42;
+	assert_int_equal(irc_line_init(&lf, 1), IRC_MSG_EINVAL);
+	assert_int_equal(irc_line_init(&lf, IRC_LINE_MAX + 1), IRC_MSG_EINVAL);
+	assert_int_equal(lf.limit, 42);
+	assert_int_equal(irc_line_init(&lf, 2), 0);
+	assert_int_equal(irc_line_init(&lf, 0), 0);
+	assert_int_equal(lf.limit, IRC_LINE_MAX);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stream_any_chunking),
+		cmocka_unit_test(test_need_more_bytes),
+		cmocka_unit_test(test_limit_default),
+		cmocka_unit_test(test_limit_caller),
+		cmocka_unit_test(test_oversized_resync_in_one_read),
+		cmocka_unit_test(test_oversized_reported_before_its_end),
+		cmocka_unit_test(test_malformed_lines),
+		cmocka_unit_test(test_full_buffer_feed_contract),
+		cmocka_unit_test(test_init_limits),
+	};
+
+	return cmocka_run_group_tests_name("irc_line", tests, NULL, NULL);
+}
