@@ -90,7 +90,7 @@ static void print_list(const config_field_t *f, const char *base, int indent,
     for (size_t i = 0; i < n; i++) {
         if (f->type == CONFIG_T_STRLIST) {
             fprintf(out, "%*s- ", indent + 2, "");
-            config_print_quoted((*(char *const *)slot)[i], out);
+            config_print_quoted((*(char *const *const *)slot)[i], out);
             fputc('\n', out);
         } else {
             const char *v = *(const char *const *)slot;

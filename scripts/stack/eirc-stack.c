@@ -1,0 +1,232 @@
+/*
+ * eirc-stack: the local stack behind the README's first command.
+ *
+ * Reads config/eirc.yaml, starts PostgreSQL, Redis (AOF on) and InspIRCd on
+ * the loopback ports it names, with all their data in one folder (var/ by
+ * default, kept between runs), prints what runs where, and stops everything
+ * in reverse order on Ctrl-C (SIGINT), SIGTERM or SIGHUP. If a server dies
+ * on its own, the stack says which, points at its log, and stops the rest.
+ *
+ * It is developer tooling built on tests/harness/servers.c, the same code
+ * the integration tests use; production runs each daemon under systemd.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "tests/harness/servers.h"
+
+#define STACK_DEFAULT_CONFIG "config/eirc.yaml"
+#define STACK_DEFAULT_DATA "var"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: eirc-stack [--config FILE] [--data-dir DIR]\n"
+		"       eirc-stack --check-config FILE\n"
+		"\n"
+		"Runs eIRC's local stack on loopback: PostgreSQL, Redis and InspIRCd,\n"
+		"configured from FILE (default " STACK_DEFAULT_CONFIG "), with all data in DIR\n"
+		"(default " STACK_DEFAULT_DATA "/). Ctrl-C stops everything.\n"
+		"\n"
+		"  -c, --config FILE        configuration file\n"
+		"  -d, --data-dir DIR       data folder, kept between runs\n"
+		"      --check-config FILE  print the effective configuration or its errors\n"
+		"  -h, --help               this help\n"
+		"  -V, --version            version\n"
+		"\n"
+		"Environment: EIRC_OPER_PASSWORD sets the InspIRCd operator password\n"
+		"(oper name 'eirc'); otherwise a new one is generated at each start.\n");
+}
+
+static bool is_loopback(const char *host)
+{
+	return host && (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
+			strncmp(host, "127.", 4) == 0);
+}
+
+/* The stack starts servers only where the config points at loopback. */
+static int check_local(const eirc_config_t *cfg)
+{
+	int bad = 0;
+
+	if (!is_loopback(cfg->auth.database.host)) {
+		log_error("auth.database.host is %s: the local stack runs PostgreSQL on 127.0.0.1 only",
+			  cfg->auth.database.host);
+		bad++;
+	}
+	if (!is_loopback(cfg->redis.host)) {
+		log_error("redis.host is %s: the local stack runs Redis on 127.0.0.1 only",
+			  cfg->redis.host);
+		bad++;
+	}
+	if (cfg->irc.n_servers == 0 || cfg->irc.servers[0].unix_path ||
+	    !is_loopback(cfg->irc.servers[0].host) || cfg->irc.servers[0].tls) {
+		log_error("irc.servers[0] must be plain TCP on 127.0.0.1 for the local stack");
+		bad++;
+	}
+	if (!cfg->auth.database.password || !*cfg->auth.database.password) {
+		log_error("auth.database.password is required for the local stack");
+		bad++;
+	}
+	return bad ? -EINVAL : 0;
+}
+
+typedef struct {
+	srv_env_t *env;
+	srv_t *pg, *redis, *ircd;
+} eirc_stack_t;
+
+static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
+{
+	const eirc_config_auth_database_t *db = &cfg->auth.database;
+	srv_pg_opts_t pg = { .port = db->port, .durable = true };
+	srv_redis_opts_t rd = { .port = cfg->redis.port, .password = cfg->redis.password };
+	srv_ircd_opts_t irc = {
+		.port = cfg->irc.servers[0].port,
+		.network = cfg->irc.network,
+		.webirc_password = cfg->irc.webirc_password,
+		.oper_password = getenv("EIRC_OPER_PASSWORD"),
+		.localmax = 10,
+	};
+	int r;
+
+	log_info("starting PostgreSQL on 127.0.0.1:%d", db->port);
+	if ((r = srv_postgres_start(st->env, &pg, &st->pg)) < 0 ||
+	    (r = srv_pg_create_db(st->pg, db->name, db->user, db->password)) < 0) {
+		log_error("Failed to start PostgreSQL: %s", strerror(-r));
+		return r;
+	}
+	log_info("starting Redis on 127.0.0.1:%d", cfg->redis.port);
+	if ((r = srv_redis_start(st->env, &rd, &st->redis)) < 0) {
+		log_error("Failed to start Redis: %s", strerror(-r));
+		return r;
+	}
+	log_info("starting InspIRCd on 127.0.0.1:%d", irc.port);
+	if ((r = srv_inspircd_start(st->env, &irc, &st->ircd)) < 0) {
+		log_error("Failed to start InspIRCd: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
+{
+	const char *dir = srv_env_dir(st->env);
+
+	printf("\neIRC local stack is running; data in %s\n\n", dir);
+	printf("  %-11s %-17s %s\n", "service", "address", "notes");
+	printf("  %-11s 127.0.0.1:%-7d db %s, user %s; log %s\n", "PostgreSQL",
+	       srv_port(st->pg), cfg->auth.database.name, cfg->auth.database.user,
+	       srv_log_path(st->pg));
+	printf("  %-11s 127.0.0.1:%-7d AOF on; log %s\n", "Redis", srv_port(st->redis),
+	       srv_log_path(st->redis));
+	printf("  %-11s 127.0.0.1:%-7d network %s, WEBIRC from 127.0.0.1; log %s/ircd.log\n",
+	       "InspIRCd", srv_port(st->ircd), cfg->irc.network, dir);
+	printf("\nConnect an IRC client to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",
+	       srv_port(st->ircd));
+	fflush(stdout);
+}
+
+/* Waits for a stop signal or a server's death; returns the exit status. */
+static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
+{
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(sigs, &si);
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			log_info("received %s, stopping", strsignal(sig));
+			return 0;
+		}
+		srv_t *all[] = { st->pg, st->redis, st->ircd };
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+			if (!srv_running(all[i])) {
+				log_error("%s exited unexpectedly (see %s); stopping the stack",
+					  srv_name(all[i]), srv_log_path(all[i]));
+				return 1;
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "check-config", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = STACK_DEFAULT_CONFIG, *data = STACK_DEFAULT_DATA;
+	eirc_config_t *cfg = NULL;
+	eirc_config_errors_t *errs = NULL;
+	eirc_stack_t st = { 0 };
+	sigset_t sigs;
+	int c, status;
+
+	while ((c = getopt_long(argc, argv, "c:d:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'd': data = optarg; break;
+		case 'C': return eirc_config_check_main(optarg, stdout, stderr);
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("eirc-stack %s\n", EIRC_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_setup("eirc-stack", LOG_INFO, LOG_FORMAT_TEXT, 2);
+	if (eirc_config_load(config, &cfg, &errs) < 0) {
+		eirc_config_errors_print(errs, stderr);
+		eirc_config_errors_free(errs);
+		return 2;
+	}
+	static const log_level_t levels[] = {
+		[EIRC_CONFIG_LOG_DEBUG] = LOG_DEBUG, [EIRC_CONFIG_LOG_INFO] = LOG_INFO,
+		[EIRC_CONFIG_LOG_WARN] = LOG_WARN, [EIRC_CONFIG_LOG_ERROR] = LOG_ERROR,
+	};
+	log_setup("eirc-stack", levels[cfg->log.level],
+		  cfg->log.format == EIRC_CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT, 2);
+	if (check_local(cfg) < 0) {
+		eirc_config_free(cfg);
+		return 2;
+	}
+
+	/* Signals are taken synchronously; servers run in their own process
+	 * groups, so Ctrl-C reaches only us and we stop them in order. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+
+	if ((status = srv_env_new(data, &st.env)) < 0) {
+		log_error("Failed to use data folder %s: %s", data, strerror(-status));
+		eirc_config_free(cfg);
+		return 1;
+	}
+	status = stack_start(&st, cfg) < 0 ? 1 : 0;
+	if (status == 0) {
+		print_banner(&st, cfg);
+		status = stack_wait(&st, &sigs);
+	}
+	srv_env_free(st.env); /* stops InspIRCd, Redis, PostgreSQL in that order */
+	log_info("stopped; data kept in %s", data);
+	eirc_config_free(cfg);
+	return status;
+}
