@@ -158,13 +158,13 @@ static int value_units(const config_field_t *f, const char *text, size_t len,
         digits++;
     if (r == UNITS_ERR_NUMBER)
         return value_fail(msg, size, "bad %s %s: expected a number and a "
-                          "unit (%s)", what, q, list);
+                          "unit (use %s)", what, q, list);
     if (r == UNITS_ERR_UNIT && digits == len)
-        return value_fail(msg, size, "bad %s %s: missing unit (%s)", what, q,
-                          list);
+        return value_fail(msg, size, "bad %s %s: missing unit (use %s)", what,
+                          q, list);
     if (r == UNITS_ERR_UNIT) {
         char u[VALUE_QUOTE_MAX * 4 + 8];
-        return value_fail(msg, size, "bad %s %s: unknown unit %s (%s)", what,
+        return value_fail(msg, size, "bad %s %s: unknown unit %s (use %s)", what,
                           q, config_value_quote(text + digits, len - digits,
                                                 u, sizeof(u)), list);
     }
