@@ -1,6 +1,6 @@
 # Helpers shared by every subdirectory.
 
-# eirc_unit_test(<name> SOURCES <src...> LIBS <lib...> [LABELS <label...>]
+# eirc_test(<name> SOURCES <src...> LIBS <lib...> [LABELS <label...>]
 #                [TIMEOUT <seconds>])
 # A cmocka test executable registered with CTest, run from the source tree
 # so tests can find ../shared/ test data. Label "unit" unless told otherwise.
