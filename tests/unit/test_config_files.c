@@ -174,7 +174,7 @@ static char *temp_file(const char *content)
 
 static void test_check_main(void **state)
 {
-    char *out = NULL, *err = NULL, expected[256];
+    char *out = NULL, *err = NULL, expected[1024];
     size_t olen = 0, elen = 0;
     FILE *fo = open_memstream(&out, &olen), *fe = open_memstream(&err, &elen);
     const char *path;
