@@ -75,7 +75,7 @@ static bool label_valid(const char *l, size_t len)
 
 bool irc_mask_hostname_valid(const char *host, size_t len)
 {
-	size_t start = 0, labels = 0;
+	size_t start = 0;
 
 	if (len > 0 && host[len - 1] == '.')
 		len--;                  /* the root's empty label: "services." */
@@ -89,8 +89,7 @@ bool irc_mask_hostname_valid(const char *host, size_t len)
 
 		if (!label_valid(host + start, end - start))
 			return false;
-		labels++;
 		start = end + 1;
 	}
-	return labels >= 1;
+	return true;
 }

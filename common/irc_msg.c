@@ -223,6 +223,8 @@ int irc_msg_parse(char *buf, size_t len, unsigned flags, struct irc_msg *out_msg
 	size_t end = len, space = 0, mstart = 0;
 	int rc;
 
+	if (len == 0)
+		return IRC_MSG_EMALFORMED;
 	if (end > 0 && buf[end - 1] == '\n') {
 		end--;
 		if (end > 0 && buf[end - 1] == '\r')
@@ -286,8 +288,8 @@ int irc_msg_tag_get(const struct irc_msg *msg, const char *key, struct irc_msg_t
 	return 0;
 }
 
-int irc_msg_tags_append(char *buf, size_t cap, size_t *io_len, const char *key, size_t key_len,
-                        const char *value, size_t value_len)
+int irc_msg_tags_append(const char *key, size_t key_len, const char *value, size_t value_len,
+                        char *buf, size_t cap, size_t *io_len)
 {
 	size_t len = *io_len;
 	size_t need = key_len + (value ? 1 + value_len : 0) + 1;

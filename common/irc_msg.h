@@ -122,14 +122,15 @@ bool irc_msg_tag_next(const struct irc_msg *msg, size_t *io_pos, struct irc_msg_
 int irc_msg_tag_get(const struct irc_msg *msg, const char *key, struct irc_msg_tag *out_tag);
 
 /*
- * Appends one tag to a packed tags buffer (the form irc_msg_parse produces),
- * so callers can build msg->tags for irc_msg_serialize(). buf[0..*io_len)
- * holds the tags so far; value NULL means a tag without value. Returns 0 and
- * advances *io_len, IRC_MSG_EINVAL (bad key, NUL in value) or
- * IRC_MSG_ENOBUFS. Size limits are checked by irc_msg_serialize().
+ * Appends one tag (unescaped; value NULL for a tag without value) to a
+ * packed tags buffer, the form irc_msg_parse produces, so callers can build
+ * msg->tags for irc_msg_serialize(). buf[0..*io_len) holds the tags so far.
+ * Returns 0 and advances *io_len, IRC_MSG_EINVAL (bad key, NUL in value) or
+ * IRC_MSG_ENOBUFS (*io_len untouched). Size limits are checked by
+ * irc_msg_serialize().
  */
-int irc_msg_tags_append(char *buf, size_t cap, size_t *io_len, const char *key, size_t key_len,
-                        const char *value, size_t value_len);
+int irc_msg_tags_append(const char *key, size_t key_len, const char *value, size_t value_len,
+                        char *buf, size_t cap, size_t *io_len);
 
 /*
  * Writes the escaped tag data of msg ("k=v;k2", without '@' or space) into

@@ -59,7 +59,7 @@ int log_enabled(log_level_t level);
 void log_fields(log_level_t level, const log_field_t *fields, size_t n,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void log_vfields(log_level_t level, const log_field_t *fields, size_t n,
-		 const char *fmt, va_list ap);
+		 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 #define log_debug(...) log_fields(LOG_DEBUG, NULL, 0, __VA_ARGS__)
 #define log_info(...)  log_fields(LOG_INFO, NULL, 0, __VA_ARGS__)

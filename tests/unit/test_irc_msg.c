@@ -326,8 +326,8 @@ static void test_tag_value_escape_round_trip(void **state)
 		size_t len = 0;
 		int n;
 
-		assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "+v/k", 4, values[i],
-		                                     strlen(values[i])), 0);
+		assert_int_equal(irc_msg_tags_append("+v/k", 4, values[i], strlen(values[i]),
+		                                     tags, sizeof(tags), &len), 0);
 		m.tags = (struct irc_msg_span){ tags, len };
 		n = irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 		assert_true(n > 0);
@@ -426,26 +426,26 @@ static void test_serialize_limits(void **state)
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETOOLONG);
 	m.params[1].len = 4;
 	/* Tags section '@' + "a=" + 8187 + ' ' = IRC_TAGS_MAX, then one past. */
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "a", 1, big,
-	                                     IRC_TAGS_MAX - 2 - 2), 0);
+	assert_int_equal(irc_msg_tags_append("a", 1, big, IRC_TAGS_MAX - 2 - 2,
+	                                     tags, sizeof(tags), &len), 0);
 	m.tags = (struct irc_msg_span){ tags, len };
 	assert_true(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)) > 0);
 	assert_int_equal(irc_msg_serialize(&m, IRC_MSG_F_CLIENT, g_out, sizeof(g_out)),
 	                 IRC_MSG_ETAGSTOOLONG);
 	len = 0;
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "a", 1, big,
-	                                     IRC_TAGS_MAX - 2 - 1), 0);
+	assert_int_equal(irc_msg_tags_append("a", 1, big, IRC_TAGS_MAX - 2 - 1,
+	                                     tags, sizeof(tags), &len), 0);
 	m.tags = (struct irc_msg_span){ tags, len };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETAGSTOOLONG);
 	len = 0;
 	/* Client tag data is counted escaped: a space takes two bytes.
 	 * "+a=" + 2045 spaces + "x" = 3 + 4090 + 1 = IRC_TAGS_CLIENT_MAX. */
 	memset(big, ' ', 2047);
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "+a", 2, big + 2, 2046), 0);
+	assert_int_equal(irc_msg_tags_append("+a", 2, big + 2, 2046, tags, sizeof(tags), &len), 0);
 	m.tags = (struct irc_msg_span){ tags, len };
 	assert_true(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)) > 0);
 	len = 0;        /* 3 + 2 * 2046 = IRC_TAGS_CLIENT_MAX + 1 */
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "+a", 2, big + 1, 2046), 0);
+	assert_int_equal(irc_msg_tags_append("+a", 2, big + 1, 2046, tags, sizeof(tags), &len), 0);
 	m.tags = (struct irc_msg_span){ tags, len };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETAGSTOOLONG);
 }
@@ -456,14 +456,14 @@ static void test_tags_append_and_serialize(void **state)
 	size_t len = 0;
 	struct irc_msg m = { .command = { "CMD", 3 } };
 
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "k", 1, "a b", 3), 0);
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "+n", 2, NULL, 0), 0);
+	assert_int_equal(irc_msg_tags_append("k", 1, "a b", 3, tags, sizeof(tags), &len), 0);
+	assert_int_equal(irc_msg_tags_append("+n", 2, NULL, 0, tags, sizeof(tags), &len), 0);
 	assert_int_equal(len, 9);
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "k_", 2, NULL, 0),
+	assert_int_equal(irc_msg_tags_append("k_", 2, NULL, 0, tags, sizeof(tags), &len),
 	                 IRC_MSG_EINVAL);
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "k", 1, "a\0b", 3),
+	assert_int_equal(irc_msg_tags_append("k", 1, "a\0b", 3, tags, sizeof(tags), &len),
 	                 IRC_MSG_EINVAL);
-	assert_int_equal(irc_msg_tags_append(tags, sizeof(tags), &len, "long", 4, "valu", 4),
+	assert_int_equal(irc_msg_tags_append("long", 4, "valu", 4, tags, sizeof(tags), &len),
 	                 IRC_MSG_ENOBUFS);
 	assert_int_equal(len, 9);
 	m.tags = (struct irc_msg_span){ tags, len };

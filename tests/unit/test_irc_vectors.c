@@ -180,8 +180,8 @@ static void msg_from_atoms(const struct yamltree_node *atoms, struct irc_msg *m,
 		size_t klen, vlen;
 		const char *k = yamltree_str(yamltree_key_at(tags, i), &klen);
 		const char *v = yamltree_str(yamltree_at(tags, i), &vlen);
-		assert_int_equal(irc_msg_tags_append(tagbuf, tagcap, &tlen, k, klen,
-		                                     vlen > 0 ? v : NULL, vlen), 0);
+		assert_int_equal(irc_msg_tags_append(k, klen, vlen > 0 ? v : NULL, vlen,
+		                                     tagbuf, tagcap, &tlen), 0);
 	}
 	if (tlen > 0)
 		m->tags = (struct irc_msg_span){ tagbuf, tlen };
