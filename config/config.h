@@ -123,6 +123,8 @@ typedef struct eirc_config_auth {
     int login_attempts_per_account;
     uint64_t login_lockout_max;
     uint64_t token_purge_interval;
+    int password_hash_ops;
+    uint64_t password_hash_memory;
 } eirc_config_auth_t;
 
 typedef struct eirc_config_irc_client {
@@ -141,6 +143,8 @@ typedef struct eirc_config_irc_client {
     uint64_t rlimit_as;
     int rlimit_nofile;
     int rlimit_nproc;
+    char **private_room_masks;
+    size_t n_private_room_masks;
 } eirc_config_irc_client_t;
 
 typedef struct eirc_config_redis {

@@ -91,12 +91,12 @@ static void doc_limits(FILE *out)
           "|---|---|---|\n", out);
     fprintf(out, "| `CONFIG_INPUT_MAX` | %d bytes | size of the file |\n",
             CONFIG_INPUT_MAX);
-    fprintf(out, "| `CONFIG_DEPTH_MAX` | %d | nesting of mappings and lists |\n",
-            CONFIG_DEPTH_MAX);
+    fprintf(out, "| `CONFIG_DEPTH_MAX` | %d | nesting of mappings and lists "
+            "(deeper nesting ends the check there) |\n", CONFIG_DEPTH_MAX);
     fprintf(out, "| `CONFIG_LIST_MAX` | %d | items in one list |\n",
             CONFIG_LIST_MAX);
-    fprintf(out, "| `CONFIG_STRING_MAX` | %d bytes | one value, before and "
-            "after `${}` expansion |\n", CONFIG_STRING_MAX);
+    fprintf(out, "| `CONFIG_STRING_MAX` | %d bytes | one value (strings "
+            "after `${}` expansion) |\n", CONFIG_STRING_MAX);
     fprintf(out, "| `CONFIG_ERRORS_MAX` | %d | errors reported before giving "
             "up |\n", CONFIG_ERRORS_MAX);
 }
@@ -149,19 +149,24 @@ static void doc_range(const config_field_t *f, FILE *out)
 static void doc_allowed(const config_field_t *f, FILE *out)
 {
     bool list = f->type == CONFIG_T_STRLIST || f->type == CONFIG_T_SECTION_LIST;
+    const char *sep = "";
 
     doc_range(f, out);
-    if (f->validate) {
-        fputs(list ? "each: " : "", out);
-        doc_cell(f->validate->doc, out);
-    }
-    if (f->umax && f->type != CONFIG_T_DURATION && f->type != CONFIG_T_SIZE)
-        fprintf(out, "%sat most %" PRIu64 " bytes", f->validate ? "; " : "",
-                f->umax);
-    if (f->type == CONFIG_T_SECTION_LIST)
+    if (f->type == CONFIG_T_SECTION_LIST) {
         fprintf(out, "each: see `%s`", f->sub->name);
+        sep = "; ";
+    }
+    if (f->validate) {
+        fprintf(out, "%s%s", sep, list ? "each: " : "");
+        doc_cell(f->validate->doc, out);
+        sep = "; ";
+    }
+    if (f->umax && f->type != CONFIG_T_DURATION && f->type != CONFIG_T_SIZE) {
+        fprintf(out, "%sat most %" PRIu64 " bytes", sep, f->umax);
+        sep = "; ";
+    }
     if (list)
-        fprintf(out, "; %zu to %d items", f->min_items, CONFIG_LIST_MAX);
+        fprintf(out, "%s%zu to %d items", sep, f->min_items, CONFIG_LIST_MAX);
 }
 
 static void doc_default(const config_field_t *f, FILE *out)

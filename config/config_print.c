@@ -5,13 +5,64 @@
  */
 #include "config/config_print.h"
 
+#include <stdint.h>
+
 #include "config/config_schema.h"
 #include "config/units.h"
 
+/* Length of the valid UTF-8 sequence at p (1 to 4) with its code point,
+ * or 0 when the bytes are not valid UTF-8. */
+static size_t print_utf8(const unsigned char *p, uint32_t *out_cp)
+{
+    size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+    uint32_t cp = p[0] & (0x7f >> n);
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+
+    if (n == 0 || p[0] >= 0xf8)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    *out_cp = cp;
+    return n;
+}
+
+/* One non-ASCII character; YAML treats some as line breaks or refuses
+ * them raw, so those are escaped and the scalar reads back the same. */
+static size_t print_non_ascii(const unsigned char *p, FILE *out)
+{
+    uint32_t cp = 0;
+    size_t n = print_utf8(p, &cp);
+
+    if (n == 0)
+        fprintf(out, "\\x%02x", p[0]); /* not UTF-8: cannot round-trip */
+    else if (cp <= 0x9f)
+        fprintf(out, "\\x%02x", (unsigned)cp);
+    else if (cp == 0x2028)
+        fputs("\\L", out);
+    else if (cp == 0x2029)
+        fputs("\\P", out);
+    else if (cp == 0xfeff || cp == 0xfffe || cp == 0xffff)
+        fprintf(out, "\\u%04x", (unsigned)cp);
+    else
+        fwrite(p, 1, n, out);
+    return n ? n : 1;
+}
+
 void config_print_quoted(const char *s, FILE *out)
 {
+    const unsigned char *p = (const unsigned char *)s;
+
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    while (*p) {
+        if (*p >= 0x80) {
+            p += print_non_ascii(p, out);
+            continue;
+        }
         if (*p == '"' || *p == '\\')
             fprintf(out, "\\%c", *p);
         else if (*p == '\n')
@@ -20,8 +71,11 @@ void config_print_quoted(const char *s, FILE *out)
             fputs("\\t", out);
         else if (*p < 0x20 || *p == 0x7f)
             fprintf(out, "\\x%02x", *p);
+        else if (*p == '$' && p[1] == '{')
+            fputs("$$", out); /* the loader reads "$${" as "${" */
         else
             fputc(*p, out);
+        p++;
     }
     fputc('"', out);
 }

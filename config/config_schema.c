@@ -412,6 +412,12 @@ static const config_field_t schema_auth[] = {
         DAYS(1), "Longest lockout; lockouts double from 1s up to this."),
     CONFIG_DURATION("token_purge_interval", T, token_purge_interval, "10m",
         MINS(1), DAYS(1), "Interval of the purge of expired tokens."),
+    CONFIG_INT("password_hash_ops", T, password_hash_ops, "3", 1, 20,
+        "Argon2id passes (libsodium opslimit) of new password hashes; 2 is "
+        "libsodium's interactive level, 3 its moderate level."),
+    CONFIG_SIZE("password_hash_memory", T, password_hash_memory, "64MiB",
+        KIB(8), GIB(4), "Argon2id memory (libsodium memlimit) of new "
+        "password hashes; each login in progress uses this much."),
 };
 #undef T
 
@@ -475,6 +481,10 @@ static const config_field_t schema_irc_client[] = {
         "RLIMIT_NOFILE: open files of one irc-client."),
     CONFIG_INT("rlimit_nproc", T, rlimit_nproc, "0", 0, 4096,
         "RLIMIT_NPROC of one irc-client; 0 forbids creating processes."),
+    CONFIG_STRLIST("private_room_masks", T, private_room_masks,
+        n_private_room_masks, "IRC glob masks (\"#private-*\") naming the "
+        "private rooms: a user may JOIN a channel matching one only when the "
+        "gateway lists it among the user's private rooms."),
 };
 #undef T
 

@@ -369,8 +369,8 @@ int config_value_expand(const char *text, size_t len, char **out_text,
         }
     }
     if (r == -E2BIG)
-        r = value_fail(msg, msg_size, "longer than %d bytes after ${} "
-                       "expansion (CONFIG_STRING_MAX)", CONFIG_STRING_MAX);
+        r = value_fail(msg, msg_size, "longer than %d bytes "
+                       "(CONFIG_STRING_MAX)", CONFIG_STRING_MAX);
     if (r != 0) {
         free(b.p);
         return r;

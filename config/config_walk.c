@@ -77,6 +77,10 @@ int config_errors_add(eirc_config_errors_t *errs, unsigned line,
 
 static void walk_vfail(walk_t *w, yaml_mark_t at, const char *path,
                        const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void walk_vfail(walk_t *w, yaml_mark_t at, const char *path,
+                       const char *fmt, va_list ap)
 {
     char msg[CONFIG_MSG_MAX * 2];
     unsigned line = (unsigned)at.line + 1, col = (unsigned)at.column + 1;
@@ -235,21 +239,24 @@ static bool walk_enter(walk_t *w)
     return true;
 }
 
-/* Skip the node at w->ev, reporting too deep nesting once. */
+/* Skip the node at w->ev. Nesting deeper than CONFIG_DEPTH_MAX ends the
+ * walk: libyaml's scanner does work proportional to the flow nesting for
+ * every token, so hostile nesting must not be read any further. */
 static bool walk_skip(walk_t *w)
 {
     unsigned level = 0, base = w->depth;
-    bool reported = false;
 
     do {
         switch (w->ev.type) {
         case YAML_SEQUENCE_START_EVENT:
         case YAML_MAPPING_START_EVENT:
             level++;
-            if (base + level > CONFIG_DEPTH_MAX && !reported) {
+            if (base + level > CONFIG_DEPTH_MAX) {
                 walk_fail(w, w->ev.start_mark, "nesting is deeper than %d "
-                          "levels (CONFIG_DEPTH_MAX)", CONFIG_DEPTH_MAX);
-                reported = true;
+                          "levels (CONFIG_DEPTH_MAX), stopping here",
+                          CONFIG_DEPTH_MAX);
+                w->stop = true;
+                return false;
             }
             break;
         case YAML_SEQUENCE_END_EVENT:
@@ -287,7 +294,8 @@ static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
     char msg[CONFIG_MSG_MAX], *expanded = NULL;
     int r = 0;
 
-    if (len > CONFIG_STRING_MAX) {
+    /* Strings are measured after ${} expansion, by config_value_expand. */
+    if (!is_str && len > CONFIG_STRING_MAX) {
         walk_fail(w, w->ev.start_mark, "longer than %d bytes "
                   "(CONFIG_STRING_MAX)", CONFIG_STRING_MAX);
         return !w->stop;
@@ -475,12 +483,10 @@ static void walk_unknown_key(walk_t *w, const config_section_t *sec,
             best = sec->fields[i].name;
         }
     }
-    size_t saved = walk_push_key(w, key, len);
     if (best)
         walk_fail(w, at, "unknown key (did you mean \"%s\"?)", best);
     else
         walk_fail(w, at, "unknown key");
-    walk_pop(w, saved);
 }
 
 /* One key and its value, w->ev at the key. */
@@ -495,24 +501,25 @@ static bool walk_pair(walk_t *w, const config_section_t *sec, char *base,
         walk_fail(w, at, "keys must be scalars, got %s", walk_node_name(&w->ev));
         return walk_skip(w) && walk_next(w) && walk_skip(w);
     }
-    f = config_schema_find(sec, (const char *)w->ev.data.scalar.value,
-                           w->ev.data.scalar.length);
+    const char *key = (const char *)w->ev.data.scalar.value;
+    size_t len = w->ev.data.scalar.length;
+    bool ok;
+
+    f = config_schema_find(sec, key, len);
+    idx = f ? (size_t)(f - sec->fields) : 0;
+    saved = walk_push_key(w, key, len);
     if (!f) {
-        walk_unknown_key(w, sec, (const char *)w->ev.data.scalar.value,
-                         w->ev.data.scalar.length, at);
-        return walk_next(w) && walk_skip(w);
-    }
-    idx = (size_t)(f - sec->fields);
-    saved = walk_push_key(w, f->name, strlen(f->name));
-    if (seen[idx]) {
+        walk_unknown_key(w, sec, key, len, at);
+        ok = walk_next(w) && walk_skip(w);
+    } else if (seen[idx]) {
         walk_fail(w, at, "duplicate key (first at line %zu, column %zu)",
                   seen_at[idx].line + 1, seen_at[idx].column + 1);
-        walk_pop(w, saved);
-        return walk_next(w) && walk_skip(w);
+        ok = walk_next(w) && walk_skip(w);
+    } else {
+        seen[idx] = true;
+        seen_at[idx] = at;
+        ok = walk_next(w) && walk_value(w, f, base, at);
     }
-    seen[idx] = true;
-    seen_at[idx] = at;
-    bool ok = walk_next(w) && walk_value(w, f, base, at);
     walk_pop(w, saved);
     return ok;
 }

@@ -52,10 +52,14 @@ static void test_duration_limits(void **state)
     assert_true(v == UINT64_MAX);
     assert_int_equal(dur("18446744073709551616ms", &v), UNITS_ERR_RANGE);
     assert_int_equal(dur("99999999999999999999999999ms", &v), UNITS_ERR_RANGE);
-    /* floor(UINT64_MAX / 86400000) = 213503982334601 */
-    assert_int_equal(dur("213503982334601d", &v), 0);
-    assert_true(v == UINT64_C(213503982334601) * 86400000u);
-    assert_int_equal(dur("213503982334602d", &v), UNITS_ERR_RANGE);
+    /* floor(UINT64_MAX / 86400000) = 213503982334 */
+    assert_int_equal(dur("213503982334d", &v), 0);
+    assert_true(v == UINT64_C(213503982334) * 86400000u);
+    assert_int_equal(dur("213503982335d", &v), UNITS_ERR_RANGE);
+    assert_int_equal(dur("5124095576030h", &v), 0);
+    assert_int_equal(dur("5124095576031h", &v), UNITS_ERR_RANGE);
+    assert_int_equal(dur("307445734561825m", &v), 0);
+    assert_int_equal(dur("307445734561826m", &v), UNITS_ERR_RANGE);
     assert_int_equal(dur("18446744073709551s", &v), 0);
     assert_int_equal(dur("18446744073709552s", &v), UNITS_ERR_RANGE);
 }
