@@ -128,7 +128,7 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	printf("  %-11s 127.0.0.1:%-7d AOF on; log %s\n", "Redis", srv_port(st->redis),
 	       srv_log_path(st->redis));
 	printf("  %-11s 127.0.0.1:%-7d network %s, WEBIRC from 127.0.0.1; log %s/ircd.log\n",
-	       "InspIRCd", srv_port(st->ircd), cfg->irc.network, dir);
+	       "InspIRCd", srv_port(st->ircd), cfg->irc.network, srv_data_dir(st->ircd));
 	printf("\nConnect an IRC client to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",
 	       srv_port(st->ircd));
 	fflush(stdout);

@@ -331,6 +331,7 @@ static int start_watchdog(srv_env_t *env)
 		sigfillset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL); /* only EOF ends it */
 		setsid();
+		prctl(PR_SET_NAME, "eirc-watchdog");
 		/* Keep only the pipe's read end, as fd 3: nothing else of the
 		 * test (sockets, the servers' pipes) may stay open here. */
 		if (dup2(p[0], 3) < 0)
@@ -665,6 +666,7 @@ const char *srv_name(const srv_t *s) { return s->name; }
 int srv_port(const srv_t *s) { return s->port; }
 pid_t srv_pid(const srv_t *s) { return s->pid; }
 const char *srv_log_path(const srv_t *s) { return s->log; }
+const char *srv_data_dir(const srv_t *s) { return s->datadir; }
 const char *srv_password(const srv_t *s) { return s->password[0] ? s->password : NULL; }
 const char *srv_oper_password(const srv_t *s) { return s->oper_password[0] ? s->oper_password : NULL; }
 
@@ -811,6 +813,34 @@ static int pg_initdb(srv_t *s, const char *bindir)
 	return r;
 }
 
+/* PostgreSQL runs as its own user: every folder above its data must let
+ * that user through. Says which one does not, rather than initdb's
+ * "permission denied" on a file it cannot name. */
+static int pg_check_reachable(const srv_t *s)
+{
+	char path[sizeof(s->datadir)];
+	struct stat st;
+
+	if (s->uid == geteuid())
+		return 0;
+	snprintf(path, sizeof(path), "%s", s->env->dir);
+	for (char *slash = path + strlen(path); slash > path; slash = strrchr(path, '/')) {
+		*slash = '\0';
+		const char *dir = *path ? path : "/";
+		if (stat(dir, &st) < 0)
+			return -errno;
+		bool ok = (st.st_mode & S_IXOTH) || (st.st_uid == s->uid && (st.st_mode & S_IXUSR)) ||
+			  (st.st_gid == s->gid && (st.st_mode & S_IXGRP));
+		if (!ok) {
+			fprintf(stderr, "servers: PostgreSQL runs as user 'postgres', which cannot "
+					"enter %s: use a data folder elsewhere, or chmod o+x %s\n",
+				dir, dir);
+			return -EACCES;
+		}
+	}
+	return 0;
+}
+
 static int pg_prepare(srv_t *s)
 {
 	char bindir[PATH_MAX], exe[PATH_MAX + 16], pgver[PATH_MAX + 16], port[32];
@@ -820,6 +850,8 @@ static int pg_prepare(srv_t *s)
 		fprintf(stderr, "servers: PostgreSQL not found: apt-get install postgresql\n");
 		return r;
 	}
+	if ((r = pg_check_reachable(s)) < 0)
+		return r;
 	snprintf(pgver, sizeof(pgver), "%s/PG_VERSION", s->datadir);
 	if (access(pgver, F_OK) != 0 && (r = pg_initdb(s, bindir)) < 0)
 		return r;

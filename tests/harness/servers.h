@@ -100,7 +100,8 @@ srv_kind_t srv_kind(const srv_t *srv);
 const char *srv_name(const srv_t *srv);  /* "postgres", "redis", "inspircd" */
 int srv_port(const srv_t *srv);
 pid_t srv_pid(const srv_t *srv);         /* 0 when not running */
-const char *srv_log_path(const srv_t *srv);
+const char *srv_log_path(const srv_t *srv); /* its stdout and stderr */
+const char *srv_data_dir(const srv_t *srv); /* its data, config, own logs */
 /* The secret the server was set up with (PostgreSQL superuser password,
  * Redis password, InspIRCd WEBIRC password), or NULL. */
 const char *srv_password(const srv_t *srv);

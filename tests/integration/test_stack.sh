@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The local stack (eirc-stack, what scripts/run-stack.sh runs) comes up and
+# goes down cleanly twice in a row on the same data folder, and after
+# SIGINT (what Ctrl-C sends) nothing of it keeps running.
+#
+# It uses config/eirc.yaml with the ports moved to free ones, so it can run
+# beside other tests and beside a developer's own stack.
+# Usage: test_stack.sh <path to eirc-stack>
+set -euo pipefail
+
+stack_bin=$1
+src=${EIRC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+work=$(mktemp -d /tmp/eirc-stack-test-XXXXXX)
+chmod 0711 "$work" # PostgreSQL runs as its own user and must get through
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+pg=$(free_port) rd=$(free_port) irc=$(free_port)
+sed -e "s/port: 15432/port: $pg/; s/port: 16379/port: $rd/; s/port: 16667 /port: $irc /" \
+	"$src/config/eirc.yaml" >"$work/eirc.yaml"
+grep -q "port: $irc " "$work/eirc.yaml" || { echo "could not move the IRC port"; exit 1; }
+secret() { head -c 18 /dev/urandom | base64 | tr "+/" "-_"; }
+export EIRC_WEBIRC_PASSWORD=$(secret) EIRC_INTERNAL_SECRET=$(secret) EIRC_DB_PASSWORD=$(secret)
+
+# Any process whose command line names the data folder: servers, watchdog.
+leftovers() { pgrep -f -- "$work/var" || true; }
+
+port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+for round in 1 2; do
+	"$stack_bin" --config "$work/eirc.yaml" --data-dir "$work/var" >"$work/out-$round.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 600); do
+		grep -q 'Press Ctrl-C to stop' "$work/out-$round.log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q 'Press Ctrl-C to stop' "$work/out-$round.log"; then
+		cat "$work/out-$round.log"
+		echo "not ok: round $round: the stack did not come up"
+		exit 1
+	fi
+	for p in "$pg" "$rd" "$irc"; do
+		port_answers "$p" || { echo "not ok: round $round: nothing on port $p"; exit 1; }
+	done
+	[ -n "$(leftovers)" ] || { echo "not ok: round $round: no server process found"; exit 1; }
+
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	pid=
+	if [ "$status" -ne 0 ]; then
+		cat "$work/out-$round.log"
+		echo "not ok: round $round: exit status $status after SIGINT"
+		exit 1
+	fi
+	sleep 0.2
+	if [ -n "$(leftovers)" ]; then
+		ps -o pid,cmd -p "$(leftovers | tr '\n' ',' | sed 's/,$//')"
+		echo "not ok: round $round: processes left after SIGINT"
+		exit 1
+	fi
+	for p in "$pg" "$rd" "$irc"; do
+		if port_answers "$p"; then echo "not ok: round $round: port $p still open"; exit 1; fi
+	done
+	echo "ok: round $round: up, answered on $pg $rd $irc, down, nothing left"
+done
+# The data folder was reused: PostgreSQL was initialised once.
+[ "$(grep -c 'starting PostgreSQL' "$work"/out-*.log | awk -F: '{s+=$2} END {print s}')" -eq 2 ]
+[ -f "$work/var/postgres/PG_VERSION" ]
+echo "ok: stack up and down twice"
