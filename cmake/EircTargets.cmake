@@ -29,5 +29,7 @@ function(eirc_fuzz name)
   add_executable(${name} ${F_SOURCES})
   target_link_libraries(${name} PRIVATE ${F_LIBS})
   target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  # All fuzz targets in one folder, where scripts/test.sh looks for them.
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/fuzz)
   set_property(GLOBAL APPEND PROPERTY EIRC_FUZZ_TARGETS ${name})
 endfunction()

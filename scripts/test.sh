@@ -94,7 +94,7 @@ run_fuzzers() {
 		local work="$dir/corpus/$t" artifacts="$dir/artifacts/$t/"
 		mkdir -p "$work" "$artifacts"
 		if [ -d "$regress" ] && ls "$regress"/* >/dev/null 2>&1; then
-			if ! "$dir/$t" -runs=1 "$regress"/* >"$logdir/fuzz-$t-regress.log" 2>&1; then
+			if ! "$dir/fuzz/$t" -runs=1 "$regress"/* >"$logdir/fuzz-$t-regress.log" 2>&1; then
 				tail -40 "$logdir/fuzz-$t-regress.log"
 				fail "fuzz $t: regression input"
 				continue
@@ -102,7 +102,7 @@ run_fuzzers() {
 		fi
 		# New inputs go to the work corpus; the seeds in the tree stay as
 		# they are. -rss_limit_mb bounds memory; one core per fuzzer.
-		if "$dir/$t" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -timeout=10 \
+		if "$dir/fuzz/$t" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -timeout=10 \
 			-artifact_prefix="$artifacts" -print_final_stats=1 "$work" "$seeds" \
 			>"$logdir/fuzz-$t.log" 2>&1; then
 			grep -E '^stat::number_of_executed_units|^Done' "$logdir/fuzz-$t.log" | tr '\n' ' '
