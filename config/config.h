@@ -31,20 +31,20 @@
 #define CONFIG_UNIX_PATH_MAX 107
 
 typedef enum eirc_config_log_level {
-    EIRC_CONFIG_LOG_DEBUG,
-    EIRC_CONFIG_LOG_INFO,
-    EIRC_CONFIG_LOG_WARN,
-    EIRC_CONFIG_LOG_ERROR,
+	EIRC_CONFIG_LOG_DEBUG,
+	EIRC_CONFIG_LOG_INFO,
+	EIRC_CONFIG_LOG_WARN,
+	EIRC_CONFIG_LOG_ERROR,
 } eirc_config_log_level_t;
 
 typedef enum eirc_config_log_format {
-    EIRC_CONFIG_LOG_TEXT,
-    EIRC_CONFIG_LOG_JSON,
+	EIRC_CONFIG_LOG_TEXT,
+	EIRC_CONFIG_LOG_JSON,
 } eirc_config_log_format_t;
 
 typedef enum eirc_config_nick_policy {
-    EIRC_CONFIG_NICK_SUFFIX, /* append a digit and retry */
-    EIRC_CONFIG_NICK_FAIL,   /* end the session with a clear error */
+	EIRC_CONFIG_NICK_SUFFIX, /* append a digit and retry */
+	EIRC_CONFIG_NICK_FAIL,   /* end the session with a clear error */
 } eirc_config_nick_policy_t;
 
 /*
@@ -53,192 +53,192 @@ typedef enum eirc_config_nick_policy {
  * Lists are an array plus an n_ count; an empty list is NULL and 0.
  */
 typedef struct eirc_config_irc_server {
-    char *host;
-    int port;
-    bool tls;
-    bool tls_verify;
-    char *tls_ca_file;
-    char *unix_path;
+	char *host;
+	int port;
+	bool tls;
+	bool tls_verify;
+	char *tls_ca_file;
+	char *unix_path;
 } eirc_config_irc_server_t;
 
 typedef struct eirc_config_irc {
-    char *network;
-    eirc_config_irc_server_t *servers;
-    size_t n_servers;
-    char *webirc_password;
-    char *webirc_gateway;
-    uint64_t connect_timeout;
+	char *network;
+	eirc_config_irc_server_t *servers;
+	size_t n_servers;
+	char *webirc_password;
+	char *webirc_gateway;
+	uint64_t connect_timeout;
 } eirc_config_irc_t;
 
 typedef struct eirc_config_gateway {
-    char *listen_address;
-    int listen_port;
-    int tls_listen_port;
-    char *tls_cert_file;
-    char *tls_key_file;
-    char **allowed_origins;
-    size_t n_allowed_origins;
-    bool allow_missing_origin;
-    char **trusted_proxies;
-    size_t n_trusted_proxies;
-    int max_sessions;
-    int max_sessions_per_ip;
-    uint64_t send_queue_high_watermark;
-    uint64_t slow_reader_timeout;
-    uint64_t ping_interval;
-    uint64_t shutdown_grace;
-    char *irc_client_path;
-    char *auth_internal_url;
-    uint64_t auth_timeout;
+	char *listen_address;
+	int listen_port;
+	int tls_listen_port;
+	char *tls_cert_file;
+	char *tls_key_file;
+	char **allowed_origins;
+	size_t n_allowed_origins;
+	bool allow_missing_origin;
+	char **trusted_proxies;
+	size_t n_trusted_proxies;
+	int max_sessions;
+	int max_sessions_per_ip;
+	uint64_t send_queue_high_watermark;
+	uint64_t slow_reader_timeout;
+	uint64_t ping_interval;
+	uint64_t shutdown_grace;
+	char *irc_client_path;
+	char *auth_internal_url;
+	uint64_t auth_timeout;
 } eirc_config_gateway_t;
 
 typedef struct eirc_config_auth_database {
-    char *host;
-    int port;
-    char *name;
-    char *user;
-    char *password;
-    uint64_t connect_timeout;
-    int pool_size;
+	char *host;
+	int port;
+	char *name;
+	char *user;
+	char *password;
+	uint64_t connect_timeout;
+	int pool_size;
 } eirc_config_auth_database_t;
 
 typedef struct eirc_config_auth {
-    char *listen_address;
-    int listen_port;
-    char *tls_cert_file;
-    char *tls_key_file;
-    char *internal_listen_address;
-    int internal_listen_port;
-    char *internal_secret;
-    char *web_root;
-    eirc_config_auth_database_t database;
-    uint64_t chat_token_ttl;
-    uint64_t access_token_ttl;
-    uint64_t refresh_token_ttl;
-    uint64_t max_body_size;
-    uint64_t max_header_size;
-    int max_headers;
-    uint64_t request_timeout;
-    int login_attempts_per_ip;
-    int login_attempts_per_account;
-    uint64_t login_lockout_max;
-    uint64_t token_purge_interval;
-    int password_hash_ops;
-    uint64_t password_hash_memory;
+	char *listen_address;
+	int listen_port;
+	char *tls_cert_file;
+	char *tls_key_file;
+	char *internal_listen_address;
+	int internal_listen_port;
+	char *internal_secret;
+	char *web_root;
+	eirc_config_auth_database_t database;
+	uint64_t chat_token_ttl;
+	uint64_t access_token_ttl;
+	uint64_t refresh_token_ttl;
+	uint64_t max_body_size;
+	uint64_t max_header_size;
+	int max_headers;
+	uint64_t request_timeout;
+	int login_attempts_per_ip;
+	int login_attempts_per_account;
+	uint64_t login_lockout_max;
+	uint64_t token_purge_interval;
+	int password_hash_ops;
+	uint64_t password_hash_memory;
 } eirc_config_auth_t;
 
 typedef struct eirc_config_irc_client {
-    eirc_config_nick_policy_t nick_collision;
-    uint64_t ping_interval;
-    uint64_t ping_timeout;
-    uint64_t reconnect_min;
-    uint64_t reconnect_max;
-    int flood_lines_per_second;
-    int flood_burst_lines;
-    uint64_t flood_bytes_per_second;
-    uint64_t upstream_queue_max;
-    uint64_t browser_queue_max;
-    bool sandbox;
-    char *sandbox_user;
-    uint64_t rlimit_as;
-    int rlimit_nofile;
-    int rlimit_nproc;
-    char **private_room_masks;
-    size_t n_private_room_masks;
+	eirc_config_nick_policy_t nick_collision;
+	uint64_t ping_interval;
+	uint64_t ping_timeout;
+	uint64_t reconnect_min;
+	uint64_t reconnect_max;
+	int flood_lines_per_second;
+	int flood_burst_lines;
+	uint64_t flood_bytes_per_second;
+	uint64_t upstream_queue_max;
+	uint64_t browser_queue_max;
+	bool sandbox;
+	char *sandbox_user;
+	uint64_t rlimit_as;
+	int rlimit_nofile;
+	int rlimit_nproc;
+	char **private_room_masks;
+	size_t n_private_room_masks;
 } eirc_config_irc_client_t;
 
 typedef struct eirc_config_redis {
-    char *host;
-    int port;
-    char *password;
-    int partitions;
-    uint64_t connect_timeout;
-    uint64_t command_timeout;
+	char *host;
+	int port;
+	char *password;
+	int partitions;
+	uint64_t connect_timeout;
+	uint64_t command_timeout;
 } eirc_config_redis_t;
 
 typedef struct eirc_config_elasticsearch {
-    char **urls;
-    size_t n_urls;
-    char *index_prefix;
-    char *username;
-    char *password;
-    char *api_key;
-    bool tls_verify;
-    char *tls_ca_file;
-    int bulk_max_docs;
-    uint64_t bulk_max_bytes;
-    uint64_t bulk_flush_interval;
-    uint64_t retry_min;
-    uint64_t retry_max;
-    uint64_t request_timeout;
+	char **urls;
+	size_t n_urls;
+	char *index_prefix;
+	char *username;
+	char *password;
+	char *api_key;
+	bool tls_verify;
+	char *tls_ca_file;
+	int bulk_max_docs;
+	uint64_t bulk_max_bytes;
+	uint64_t bulk_flush_interval;
+	uint64_t retry_min;
+	uint64_t retry_max;
+	uint64_t request_timeout;
 } eirc_config_elasticsearch_t;
 
 typedef struct eirc_config_logger {
-    char *nick;
-    char **channels;
-    size_t n_channels;
-    bool join_listed;
-    uint64_t list_interval;
-    bool accept_invites;
-    uint64_t memory_buffer_max;
-    char *spill_dir;
-    uint64_t spill_max;
-    uint64_t retention;
-    bool shipper;
-    char *consumer_group;
-    char *metrics_address;
-    int metrics_port;
+	char *nick;
+	char **channels;
+	size_t n_channels;
+	bool join_listed;
+	uint64_t list_interval;
+	bool accept_invites;
+	uint64_t memory_buffer_max;
+	char *spill_dir;
+	uint64_t spill_max;
+	uint64_t retention;
+	bool shipper;
+	char *consumer_group;
+	char *metrics_address;
+	int metrics_port;
 } eirc_config_logger_t;
 
 typedef struct eirc_config_history {
-    char *socket_path;
-    unsigned socket_mode;
-    char *listen_address;
-    int listen_port;
-    int chathistory_max;
-    int join_replay_lines;
-    int page_max;
-    int rate_per_second;
-    int rate_burst;
-    uint64_t request_timeout;
-    char *introspect_url;
-    char *introspect_client_id;
-    char *introspect_client_secret;
-    uint64_t introspect_cache_ttl;
+	char *socket_path;
+	unsigned socket_mode;
+	char *listen_address;
+	int listen_port;
+	int chathistory_max;
+	int join_replay_lines;
+	int page_max;
+	int rate_per_second;
+	int rate_burst;
+	uint64_t request_timeout;
+	char *introspect_url;
+	char *introspect_client_id;
+	char *introspect_client_secret;
+	uint64_t introspect_cache_ttl;
 } eirc_config_history_t;
 
 typedef struct eirc_config_log {
-    eirc_config_log_level_t level;
-    eirc_config_log_format_t format;
+	eirc_config_log_level_t level;
+	eirc_config_log_format_t format;
 } eirc_config_log_t;
 
 typedef struct eirc_config {
-    eirc_config_irc_t irc;
-    eirc_config_gateway_t gateway;
-    eirc_config_auth_t auth;
-    eirc_config_irc_client_t irc_client;
-    eirc_config_redis_t redis;
-    eirc_config_elasticsearch_t elasticsearch;
-    eirc_config_logger_t logger;
-    eirc_config_history_t history;
-    eirc_config_log_t log;
+	eirc_config_irc_t irc;
+	eirc_config_gateway_t gateway;
+	eirc_config_auth_t auth;
+	eirc_config_irc_client_t irc_client;
+	eirc_config_redis_t redis;
+	eirc_config_elasticsearch_t elasticsearch;
+	eirc_config_logger_t logger;
+	eirc_config_history_t history;
+	eirc_config_log_t log;
 } eirc_config_t;
 
 /* One problem found in the file. line and column are 1-based, as an editor
  * shows them; 0 when the problem has no position (the file cannot be read).
  * path is the dotted key path ("irc.servers[0].port"), "" when none. */
 typedef struct eirc_config_error {
-    unsigned line;
-    unsigned column;
-    char *path;
-    char *message;
+	unsigned line;
+	unsigned column;
+	char *path;
+	char *message;
 } eirc_config_error_t;
 
 /* Every error of one load, in file order. */
 typedef struct eirc_config_errors {
-    char *file;
-    eirc_config_error_t *v;
-    size_t n;
+	char *file;
+	eirc_config_error_t *v;
+	size_t n;
 } eirc_config_errors_t;
 
 /*
@@ -252,15 +252,15 @@ typedef struct eirc_config_errors {
  * ${VAR} references are read from the environment.
  */
 int eirc_config_load(const char *path, eirc_config_t **out_cfg,
-                     eirc_config_errors_t **out_errs);
+					 eirc_config_errors_t **out_errs);
 
 /*
  * Same as eirc_config_load, from `len` bytes at `buf` (need not be NUL
  * terminated); `name` is the file name used in error messages.
  */
 int eirc_config_load_buffer(const char *name, const char *buf, size_t len,
-                            eirc_config_t **out_cfg,
-                            eirc_config_errors_t **out_errs);
+							eirc_config_t **out_cfg,
+							eirc_config_errors_t **out_errs);
 
 /* Free a loaded configuration; NULL is a no-op. */
 void eirc_config_free(eirc_config_t *cfg);

@@ -86,131 +86,131 @@ static const char doc_intro[] =
 
 static void doc_limits(FILE *out)
 {
-    fputs("\n## Limits\n\n"
-          "| Limit | Value | What |\n"
-          "|---|---|---|\n", out);
-    fprintf(out, "| `CONFIG_INPUT_MAX` | %d bytes | size of the file |\n",
-            CONFIG_INPUT_MAX);
-    fprintf(out, "| `CONFIG_DEPTH_MAX` | %d | nesting of mappings and lists "
-            "(deeper nesting ends the check there) |\n", CONFIG_DEPTH_MAX);
-    fprintf(out, "| `CONFIG_LIST_MAX` | %d | items in one list |\n",
-            CONFIG_LIST_MAX);
-    fprintf(out, "| `CONFIG_STRING_MAX` | %d bytes | one value (strings "
-            "after `${}` expansion) |\n", CONFIG_STRING_MAX);
-    fprintf(out, "| `CONFIG_ERRORS_MAX` | %d | errors reported before giving "
-            "up |\n", CONFIG_ERRORS_MAX);
+	fputs("\n## Limits\n\n"
+		  "| Limit | Value | What |\n"
+		  "|---|---|---|\n", out);
+	fprintf(out, "| `CONFIG_INPUT_MAX` | %d bytes | size of the file |\n",
+			CONFIG_INPUT_MAX);
+	fprintf(out, "| `CONFIG_DEPTH_MAX` | %d | nesting of mappings and lists "
+			"(deeper nesting ends the check there) |\n", CONFIG_DEPTH_MAX);
+	fprintf(out, "| `CONFIG_LIST_MAX` | %d | items in one list |\n",
+			CONFIG_LIST_MAX);
+	fprintf(out, "| `CONFIG_STRING_MAX` | %d bytes | one value (strings "
+			"after `${}` expansion) |\n", CONFIG_STRING_MAX);
+	fprintf(out, "| `CONFIG_ERRORS_MAX` | %d | errors reported before giving "
+			"up |\n", CONFIG_ERRORS_MAX);
 }
 
 /* Table cell text: '|' would end the cell. */
 static void doc_cell(const char *s, FILE *out)
 {
-    for (; *s; s++) {
-        if (*s == '|')
-            fputs("\\|", out);
-        else
-            fputc(*s, out);
-    }
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else
+			fputc(*s, out);
+	}
 }
 
 static void doc_range(const config_field_t *f, FILE *out)
 {
-    char lo[UNITS_FORMAT_MAX], hi[UNITS_FORMAT_MAX];
+	char lo[UNITS_FORMAT_MAX], hi[UNITS_FORMAT_MAX];
 
-    switch (f->type) {
-    case CONFIG_T_INT:
-        fprintf(out, "`%" PRId64 "..%" PRId64 "`", f->imin, f->imax);
-        break;
-    case CONFIG_T_PORT:
-        fprintf(out, "`%d..65535`", (f->flags & CONFIG_F_PORT_ZERO) ? 0 : 1);
-        break;
-    case CONFIG_T_DURATION:
-        fprintf(out, "`%s..%s`", units_duration_format(f->umin, lo, sizeof(lo)),
-                units_duration_format(f->umax, hi, sizeof(hi)));
-        break;
-    case CONFIG_T_SIZE:
-        fprintf(out, "`%s..%s`", units_size_format(f->umin, lo, sizeof(lo)),
-                units_size_format(f->umax, hi, sizeof(hi)));
-        break;
-    case CONFIG_T_ENUM:
-        for (size_t i = 0; f->values[i]; i++)
-            fprintf(out, "%s`%s`", i ? ", " : "", f->values[i]);
-        break;
-    case CONFIG_T_MODE:
-        fputs("`0000..0777`", out);
-        break;
-    case CONFIG_T_BOOL:
-        fputs("`true`, `false`", out);
-        break;
-    default:
-        break;
-    }
+	switch (f->type) {
+	case CONFIG_T_INT:
+		fprintf(out, "`%" PRId64 "..%" PRId64 "`", f->imin, f->imax);
+		break;
+	case CONFIG_T_PORT:
+		fprintf(out, "`%d..65535`", (f->flags & CONFIG_F_PORT_ZERO) ? 0 : 1);
+		break;
+	case CONFIG_T_DURATION:
+		fprintf(out, "`%s..%s`", units_duration_format(f->umin, lo, sizeof(lo)),
+				units_duration_format(f->umax, hi, sizeof(hi)));
+		break;
+	case CONFIG_T_SIZE:
+		fprintf(out, "`%s..%s`", units_size_format(f->umin, lo, sizeof(lo)),
+				units_size_format(f->umax, hi, sizeof(hi)));
+		break;
+	case CONFIG_T_ENUM:
+		for (size_t i = 0; f->values[i]; i++)
+			fprintf(out, "%s`%s`", i ? ", " : "", f->values[i]);
+		break;
+	case CONFIG_T_MODE:
+		fputs("`0000..0777`", out);
+		break;
+	case CONFIG_T_BOOL:
+		fputs("`true`, `false`", out);
+		break;
+	default:
+		break;
+	}
 }
 
 static void doc_allowed(const config_field_t *f, FILE *out)
 {
-    bool list = f->type == CONFIG_T_STRLIST || f->type == CONFIG_T_SECTION_LIST;
-    const char *sep = "";
+	bool list = f->type == CONFIG_T_STRLIST || f->type == CONFIG_T_SECTION_LIST;
+	const char *sep = "";
 
-    doc_range(f, out);
-    if (f->type == CONFIG_T_SECTION_LIST) {
-        fprintf(out, "each: see `%s`", f->sub->name);
-        sep = "; ";
-    }
-    if (f->validate) {
-        fprintf(out, "%s%s", sep, list ? "each: " : "");
-        doc_cell(f->validate->doc, out);
-        sep = "; ";
-    }
-    if (f->umax && f->type != CONFIG_T_DURATION && f->type != CONFIG_T_SIZE) {
-        fprintf(out, "%sat most %" PRIu64 " bytes", sep, f->umax);
-        sep = "; ";
-    }
-    if (list)
-        fprintf(out, "%s%zu to %d items", sep, f->min_items, CONFIG_LIST_MAX);
+	doc_range(f, out);
+	if (f->type == CONFIG_T_SECTION_LIST) {
+		fprintf(out, "each: see `%s`", f->sub->name);
+		sep = "; ";
+	}
+	if (f->validate) {
+		fprintf(out, "%s%s", sep, list ? "each: " : "");
+		doc_cell(f->validate->doc, out);
+		sep = "; ";
+	}
+	if (f->umax && f->type != CONFIG_T_DURATION && f->type != CONFIG_T_SIZE) {
+		fprintf(out, "%sat most %" PRIu64 " bytes", sep, f->umax);
+		sep = "; ";
+	}
+	if (list)
+		fprintf(out, "%s%zu to %d items", sep, f->min_items, CONFIG_LIST_MAX);
 }
 
 static void doc_default(const config_field_t *f, FILE *out)
 {
-    if (f->def)
-        fprintf(out, "`%s`", f->def);
-    else if (f->flags & CONFIG_F_REQUIRED)
-        fputs("—", out);
-    else if (f->type == CONFIG_T_STRLIST || f->type == CONFIG_T_SECTION_LIST)
-        fputs("empty", out);
-    else
-        fputs("unset", out);
+	if (f->def)
+		fprintf(out, "`%s`", f->def);
+	else if (f->flags & CONFIG_F_REQUIRED)
+		fputs("—", out);
+	else if (f->type == CONFIG_T_STRLIST || f->type == CONFIG_T_SECTION_LIST)
+		fputs("empty", out);
+	else
+		fputs("unset", out);
 }
 
 static void doc_section(const config_section_t *sec, FILE *out)
 {
-    fprintf(out, "\n## `%s`\n\n", sec->name);
-    doc_cell(sec->help, out);
-    fputs("\n\n| Key | Type | Default | Allowed | Required | Description |\n"
-          "|---|---|---|---|---|---|\n", out);
-    for (size_t i = 0; i < sec->n_fields; i++) {
-        const config_field_t *f = &sec->fields[i];
-        fprintf(out, "| `%s` | %s | ", f->name, config_schema_type_name(f->type));
-        if (f->type == CONFIG_T_SECTION) {
-            fprintf(out, "see `%s` | | no | ", f->sub->name);
-        } else {
-            doc_default(f, out);
-            fputs(" | ", out);
-            doc_allowed(f, out);
-            fprintf(out, " | %s | ",
-                    (f->flags & CONFIG_F_REQUIRED) ? "yes" : "no");
-        }
-        doc_cell(f->help, out);
-        fputs(" |\n", out);
-    }
-    for (size_t i = 0; i < sec->n_fields; i++)
-        if (sec->fields[i].sub)
-            doc_section(sec->fields[i].sub, out);
+	fprintf(out, "\n## `%s`\n\n", sec->name);
+	doc_cell(sec->help, out);
+	fputs("\n\n| Key | Type | Default | Allowed | Required | Description |\n"
+		  "|---|---|---|---|---|---|\n", out);
+	for (size_t i = 0; i < sec->n_fields; i++) {
+		const config_field_t *f = &sec->fields[i];
+		fprintf(out, "| `%s` | %s | ", f->name, config_schema_type_name(f->type));
+		if (f->type == CONFIG_T_SECTION) {
+			fprintf(out, "see `%s` | | no | ", f->sub->name);
+		} else {
+			doc_default(f, out);
+			fputs(" | ", out);
+			doc_allowed(f, out);
+			fprintf(out, " | %s | ",
+					(f->flags & CONFIG_F_REQUIRED) ? "yes" : "no");
+		}
+		doc_cell(f->help, out);
+		fputs(" |\n", out);
+	}
+	for (size_t i = 0; i < sec->n_fields; i++)
+		if (sec->fields[i].sub)
+			doc_section(sec->fields[i].sub, out);
 }
 
 void eirc_config_reference_print(FILE *out)
 {
-    fputs(doc_intro, out);
-    doc_limits(out);
-    for (size_t i = 0; i < config_schema_root.n_fields; i++)
-        doc_section(config_schema_root.fields[i].sub, out);
+	fputs(doc_intro, out);
+	doc_limits(out);
+	for (size_t i = 0; i < config_schema_root.n_fields; i++)
+		doc_section(config_schema_root.fields[i].sub, out);
 }

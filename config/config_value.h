@@ -24,7 +24,7 @@
  * 0; -EINVAL with the reason in msg (slot untouched); or -ENOMEM.
  */
 int config_value_set(const config_field_t *f, const char *text, size_t len,
-                     bool is_null, void *slot, char *msg, size_t msg_size);
+					 bool is_null, void *slot, char *msg, size_t msg_size);
 
 /*
  * Expand ${NAME} references in `len` bytes at `text` ("$${" gives "${")
@@ -34,7 +34,7 @@ int config_value_set(const config_field_t *f, const char *text, size_t len,
  * CONFIG_STRING_MAX); or -ENOMEM.
  */
 int config_value_expand(const char *text, size_t len, char **out_text,
-                        size_t *out_len, char *msg, size_t msg_size);
+						size_t *out_len, char *msg, size_t msg_size);
 
 /*
  * Set every key of `sec` at `base` to its default, recursively (lists
@@ -43,7 +43,7 @@ int config_value_expand(const char *text, size_t len, char **out_text,
  * failure too.
  */
 int config_value_defaults(const config_section_t *sec, void *base, char *msg,
-                          size_t msg_size);
+						  size_t msg_size);
 
 /* Free every string and list of `sec` at `base`, recursively, and zero
  * them; the struct itself is the caller's. */
@@ -52,6 +52,6 @@ void config_value_free_section(const config_section_t *sec, void *base);
 /* Write `len` bytes at `text` as a short double-quoted, escaped string for
  * a message (truncated with "..."). Returns buf. */
 char *config_value_quote(const char *text, size_t len, char *buf,
-                         size_t size);
+						 size_t size);
 
 #endif /* EIRC_CONFIG_VALUE_H */
