@@ -404,12 +404,12 @@ void srv_env_free(srv_env_t *env)
 	for (int i = env->n - 1; i >= 0; i--) {
 		srv_t *s = env->srvs[i];
 		if (s->pid > 0)
-			srv_stop(s);
+			srv_stop(s); /* rewrites the pid list: s must still be listed */
+		env->n = i;
 		for (int a = 0; a < SRV_ARGV_MAX && s->argv[a]; a++)
 			free(s->argv[a]);
 		free(s);
 	}
-	env->n = 0;
 	write_pids(env);
 	if (env->temp)
 		rm_rf(env->dir);
