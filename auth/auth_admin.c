@@ -1,0 +1,564 @@
+/*
+ * auth_admin: user, room and client administration. See auth_admin.h.
+ */
+#include "auth/auth_admin.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "auth/auth_migrate.h"
+#include "auth/auth_parse.h"
+#include "auth/auth_pwhash.h"
+#include "auth/auth_token.h"
+#include "common/irc_casemap.h"
+
+#define OPT_MAX 8
+
+typedef struct admin_opts {
+	const char *pos[4];     /* positional arguments after the verb */
+	int npos;
+	const char *keys[OPT_MAX];
+	const char *vals[OPT_MAX];
+	int nopt;
+} admin_opts_t;
+
+typedef struct admin {
+	const eirc_config_t *cfg;
+	PGconn *pg;
+	FILE *out, *err;
+	char actor[64];
+	admin_opts_t o;
+} admin_t;
+
+void auth_admin_usage(FILE *out)
+{
+	fputs("Administration (uses auth.database of the config):\n"
+	      "  migrate                          apply pending schema migrations\n"
+	      "  user add NICK [--display-name N] [--email E] [--role user|admin|auditor]\n"
+	      "               [--autojoin '#a,#b'] [--password-stdin | --password-env VAR]\n"
+	      "                                   (no password option: one is generated\n"
+	      "                                    and printed)\n"
+	      "  user passwd NICK [--password-stdin | --password-env VAR]\n"
+	      "  user disable NICK | user enable NICK\n"
+	      "  user role NICK user|admin|auditor\n"
+	      "  user list\n"
+	      "  room add NAME [--topic T] [--private] [--auto-join]\n"
+	      "  room del NAME | room list\n"
+	      "  room member add ROOM NICK | room member del ROOM NICK\n"
+	      "  room member list ROOM\n"
+	      "  client add CLIENT_ID [--name N] [--grants g1,g2] [--scope 's1 s2']\n"
+	      "               [--public]      (prints the generated secret once)\n"
+	      "  client list\n", out);
+}
+
+/* "relation already exists, skipping" and friends are not for operators */
+static void quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn,
+		       char **out_err)
+{
+	const eirc_config_auth_database_t *d = &cfg->auth.database;
+	char port[16], timeout[24];
+	const char *k[] = { "host", "port", "dbname", "user", "password",
+			    "connect_timeout", "application_name", NULL };
+	const char *v[] = { d->host, port, d->name, d->user, d->password,
+			    timeout, "eirc-auth", NULL };
+	PGconn *c;
+
+	snprintf(port, sizeof(port), "%d", d->port);
+	snprintf(timeout, sizeof(timeout), "%llu",
+		 (unsigned long long)(d->connect_timeout + 999) / 1000);
+	if (!d->password) {
+		k[4] = "connect_timeout"; v[4] = timeout;
+		k[5] = "application_name"; v[5] = "eirc-auth";
+		k[6] = NULL; v[6] = NULL;
+	}
+	c = PQconnectdbParams(k, v, 0);
+	if (c)
+		PQsetNoticeProcessor(c, quiet_notice, NULL);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		if (out_err)
+			*out_err = strdup(c ? PQerrorMessage(c) : "out of memory");
+		PQfinish(c);
+		return -EIO;
+	}
+	*out_conn = c;
+	return 0;
+}
+
+static const char *opt(const admin_t *a, const char *key)
+{
+	for (int i = 0; i < a->o.nopt; i++)
+		if (strcmp(a->o.keys[i], key) == 0)
+			return a->o.vals[i] ? a->o.vals[i] : "";
+	return NULL;
+}
+
+/* Splits argv into positionals and --options; flags take no value. */
+static int parse_opts(int argc, char **argv, admin_opts_t *o)
+{
+	static const char *const flags[] = { "--password-stdin", "--private",
+					     "--auto-join", "--public", NULL };
+
+	memset(o, 0, sizeof(*o));
+	for (int i = 0; i < argc; i++) {
+		bool flag = false;
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (o->npos == 4)
+				return -EINVAL;
+			o->pos[o->npos++] = argv[i];
+			continue;
+		}
+		if (o->nopt == OPT_MAX)
+			return -EINVAL;
+		for (int f = 0; flags[f]; f++)
+			flag |= strcmp(argv[i], flags[f]) == 0;
+		o->keys[o->nopt] = argv[i];
+		if (!flag) {
+			if (i + 1 >= argc)
+				return -EINVAL;
+			o->vals[o->nopt] = argv[++i];
+		}
+		o->nopt++;
+	}
+	return 0;
+}
+
+/* Runs a parameterised statement; prints the error and returns NULL. */
+static PGresult *run(admin_t *a, const char *sql, int n, const char *const *p)
+{
+	PGresult *r = PQexecParams(a->pg, sql, n, NULL, p, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return r;
+	fprintf(a->err, "eirc-auth: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	return NULL;
+}
+
+static void audit(admin_t *a, const char *event, const char *subject,
+		  const char *detail_json)
+{
+	const char *p[4] = { event, a->actor, subject, detail_json };
+	PGresult *r = run(a, "INSERT INTO audit_log (event, actor, subject, detail)"
+			  " VALUES ($1, $2, $3, $4::jsonb)", 4, p);
+	PQclear(r);
+}
+
+static bool nick_ok(const char *s)
+{
+	const char *specials = "[]\\`_^{|}";
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 30 || !((s[0] >= 'A' && s[0] <= 'Z') ||
+				 (s[0] >= 'a' && s[0] <= 'z') ||
+				 strchr(specials, s[0])))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      strchr(specials, s[i])))
+			return false;
+	return true;
+}
+
+static void fold(const char *in, char *out, size_t cap)
+{
+	size_t n = strlen(in);
+
+	if (n >= cap)
+		n = cap - 1;
+	irc_casemap_fold(IRC_CASEMAP_RFC1459, in, n, out);
+	out[n] = '\0';
+}
+
+/* Gets the password from stdin, the environment, or generates one. */
+static int get_password(admin_t *a, char *buf, size_t cap, bool *generated)
+{
+	const char *env = opt(a, "--password-env");
+	size_t n;
+
+	*generated = false;
+	if (opt(a, "--password-stdin")) {
+		if (!fgets(buf, (int)cap, stdin))
+			return -EINVAL;
+		buf[strcspn(buf, "\r\n")] = '\0';
+	} else if (env) {
+		const char *v = getenv(env);
+		if (!v || strlen(v) >= cap)
+			return -EINVAL;
+		snprintf(buf, cap, "%s", v);
+	} else {
+		unsigned char raw[12];
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2base64(buf, cap, raw, sizeof(raw),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		*generated = true;
+	}
+	n = strlen(buf);
+	return n >= AUTH_PASSWORD_MIN && n <= AUTH_PASSWORD_MAX ? 0 : -ERANGE;
+}
+
+static int hash_password(admin_t *a, char *pw, char hash[crypto_pwhash_STRBYTES],
+			 bool *generated)
+{
+	int r = get_password(a, pw, AUTH_PASSWORD_MAX + 2, generated);
+
+	if (r < 0) {
+		fprintf(a->err, "eirc-auth: the password must be %d to %d bytes\n",
+			AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
+		return -EINVAL;
+	}
+	if (auth_pwhash_hash(pw, (unsigned long long)a->cfg->auth.password_hash_ops,
+			     (size_t)a->cfg->auth.password_hash_memory, hash) < 0) {
+		fprintf(a->err, "eirc-auth: cannot hash the password (memory)\n");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* "#a,#b" -> {"autojoin": ["#a", "#b"]} */
+static json_t *autojoin_prefs(const char *list)
+{
+	json_t *arr = json_array();
+	char *copy = strdup(list ? list : ""), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (*t)
+			json_array_append_new(arr, json_string(t));
+	free(copy);
+	return json_pack("{s:o}", "autojoin", arr);
+}
+
+static int user_add(admin_t *a)
+{
+	const char *nick = a->o.pos[0], *role = opt(a, "--role");
+	const char *dn = opt(a, "--display-name"), *email = opt(a, "--email");
+	char folded[64], pw[AUTH_PASSWORD_MAX + 2], hash[crypto_pwhash_STRBYTES];
+	char *prefs;
+	bool gen;
+	PGresult *r;
+	int rc = 1;
+
+	if (!nick || !nick_ok(nick) || (dn && !auth_text_ok(dn, 128))) {
+		fprintf(a->err, "eirc-auth: NICK must be an IRC nick (1-30 "
+			"letters, digits, - and []\\`_^{|}, no leading digit)\n");
+		return 2;
+	}
+	if (hash_password(a, pw, hash, &gen) < 0)
+		return 1;
+	fold(nick, folded, sizeof(folded));
+	prefs = json_dumps(autojoin_prefs(opt(a, "--autojoin")), JSON_COMPACT);
+	const char *p[7] = { nick, folded, dn ? dn : nick, email, hash,
+			     role ? role : "user", prefs };
+	r = run(a, "INSERT INTO users (nick, nick_folded, display_name, email,"
+		" password_hash, role, preferences) VALUES ($1, $2, $3, $4, $5,"
+		" $6, $7::jsonb) RETURNING id", 7, p);
+	if (r) {
+		fprintf(a->out, "created user %s (id %s)\n", nick, PQgetvalue(r, 0, 0));
+		if (gen)
+			fprintf(a->out, "password: %s\n", pw);
+		audit(a, "user.create", nick, "{}");
+		rc = 0;
+	}
+	PQclear(r);
+	free(prefs);
+	sodium_memzero(pw, sizeof(pw));
+	return rc;
+}
+
+static int user_passwd(admin_t *a)
+{
+	const char *nick = a->o.pos[0];
+	char folded[64], pw[AUTH_PASSWORD_MAX + 2], hash[crypto_pwhash_STRBYTES];
+	bool gen;
+	PGresult *r;
+	int rc = 1;
+
+	if (!nick)
+		return 2;
+	if (hash_password(a, pw, hash, &gen) < 0)
+		return 1;
+	fold(nick, folded, sizeof(folded));
+	const char *p[2] = { hash, folded };
+	r = run(a, "UPDATE users SET password_hash = $1, updated_at = now()"
+		" WHERE nick_folded = $2", 2, p);
+	if (r && strcmp(PQcmdTuples(r), "1") == 0) {
+		fprintf(a->out, "password of %s changed\n", nick);
+		if (gen)
+			fprintf(a->out, "password: %s\n", pw);
+		audit(a, "user.passwd", nick, "{}");
+		rc = 0;
+	} else if (r) {
+		fprintf(a->err, "eirc-auth: no user %s\n", nick);
+	}
+	PQclear(r);
+	sodium_memzero(pw, sizeof(pw));
+	return rc;
+}
+
+/* Sets one column of a user; also revokes tokens when disabling. */
+static int user_set(admin_t *a, const char *sql, const char *value,
+		    const char *event)
+{
+	const char *nick = a->o.pos[0];
+	char folded[64];
+	PGresult *r;
+	int rc = 1;
+
+	if (!nick || !value)
+		return 2;
+	fold(nick, folded, sizeof(folded));
+	const char *p[2] = { value, folded };
+	r = run(a, sql, 2, p);
+	if (r && strcmp(PQcmdTuples(r), "1") == 0) {
+		fprintf(a->out, "%s: %s\n", event, nick);
+		audit(a, event, nick, "{}");
+		rc = 0;
+	} else if (r) {
+		fprintf(a->err, "eirc-auth: no user %s\n", nick);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Prints every row of a query as tab-separated columns with a header. */
+static int list(admin_t *a, const char *sql, int n, const char *const *p)
+{
+	PGresult *r = run(a, sql, n, p);
+
+	if (!r)
+		return 1;
+	for (int c = 0; c < PQnfields(r); c++)
+		fprintf(a->out, "%s%s", c ? "\t" : "", PQfname(r, c));
+	fputc('\n', a->out);
+	for (int i = 0; i < PQntuples(r); i++) {
+		for (int c = 0; c < PQnfields(r); c++)
+			fprintf(a->out, "%s%s", c ? "\t" : "", PQgetvalue(r, i, c));
+		fputc('\n', a->out);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int cmd_user(admin_t *a, const char *verb)
+{
+	if (strcmp(verb, "add") == 0)
+		return user_add(a);
+	if (strcmp(verb, "passwd") == 0)
+		return user_passwd(a);
+	if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0)
+		return user_set(a, "UPDATE users SET disabled = $1::boolean,"
+				" updated_at = now() WHERE nick_folded = $2",
+				verb[0] == 'd' ? "true" : "false",
+				verb[0] == 'd' ? "user.disable" : "user.enable");
+	if (strcmp(verb, "role") == 0)
+		return user_set(a, "UPDATE users SET role = $1, updated_at = now()"
+				" WHERE nick_folded = $2", a->o.pos[1], "user.role");
+	if (strcmp(verb, "list") == 0)
+		return list(a, "SELECT id, nick, display_name, role, disabled,"
+			    " COALESCE(email, '') AS email FROM users ORDER BY id",
+			    0, NULL);
+	return 2;
+}
+
+static bool room_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 2 || n > 64 || (s[0] != '#' && s[0] != '&'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == ',' || s[i] == ':' ||
+		    s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int room_add(admin_t *a)
+{
+	const char *name = a->o.pos[0], *topic = opt(a, "--topic");
+	char folded[80];
+	PGresult *r;
+
+	if (!room_ok(name)) {
+		fprintf(a->err, "eirc-auth: NAME must be a channel name "
+			"(#room, 2-64 bytes, no spaces, commas or ':')\n");
+		return 2;
+	}
+	fold(name, folded, sizeof(folded));
+	const char *p[5] = { name, folded, topic ? topic : "",
+			     opt(a, "--private") ? "true" : "false",
+			     opt(a, "--auto-join") ? "true" : "false" };
+	r = run(a, "INSERT INTO rooms (name, name_folded, topic, private,"
+		" auto_join) VALUES ($1, $2, $3, $4::boolean, $5::boolean)", 5, p);
+	if (!r)
+		return 1;
+	PQclear(r);
+	fprintf(a->out, "created room %s\n", name);
+	audit(a, "room.create", name, "{}");
+	return 0;
+}
+
+static int room_member(admin_t *a, const char *verb)
+{
+	const char *room = a->o.pos[1], *nick = a->o.pos[2];
+	char rf[80], nf[64];
+	PGresult *r;
+	bool add = strcmp(verb, "add") == 0;
+
+	if (!room)
+		return 2;
+	fold(room, rf, sizeof(rf));
+	if (strcmp(verb, "list") == 0) {
+		const char *p[1] = { rf };
+		return list(a, "SELECT u.nick FROM room_members m JOIN rooms r"
+			    " ON r.id = m.room_id JOIN users u ON u.id = m.user_id"
+			    " WHERE r.name_folded = $1 ORDER BY u.nick_folded", 1, p);
+	}
+	if (!nick || (!add && strcmp(verb, "del") != 0))
+		return 2;
+	fold(nick, nf, sizeof(nf));
+	const char *p[2] = { rf, nf };
+	r = run(a, add ? "INSERT INTO room_members (room_id, user_id)"
+		" SELECT r.id, u.id FROM rooms r, users u WHERE r.name_folded = $1"
+		" AND u.nick_folded = $2 ON CONFLICT DO NOTHING"
+		: "DELETE FROM room_members WHERE room_id = (SELECT id FROM rooms"
+		" WHERE name_folded = $1) AND user_id = (SELECT id FROM users"
+		" WHERE nick_folded = $2)", 2, p);
+	if (!r)
+		return 1;
+	if (add && strcmp(PQcmdTuples(r), "0") == 0)
+		fprintf(a->out, "no change (unknown room or user, or already a member)\n");
+	else
+		fprintf(a->out, "%s %s %s\n", add ? "added" : "removed", nick, room);
+	PQclear(r);
+	audit(a, add ? "room.member_add" : "room.member_remove", room, "{}");
+	return 0;
+}
+
+static int cmd_room(admin_t *a, const char *verb)
+{
+	if (strcmp(verb, "add") == 0)
+		return room_add(a);
+	if (strcmp(verb, "member") == 0 && a->o.npos >= 1)
+		return room_member(a, a->o.pos[0]);
+	if (strcmp(verb, "list") == 0)
+		return list(a, "SELECT name, private, auto_join, topic FROM rooms"
+			    " ORDER BY name_folded", 0, NULL);
+	if (strcmp(verb, "del") == 0 && a->o.pos[0]) {
+		char rf[80];
+		fold(a->o.pos[0], rf, sizeof(rf));
+		const char *p[1] = { rf };
+		PGresult *r = run(a, "DELETE FROM rooms WHERE name_folded = $1", 1, p);
+		if (!r)
+			return 1;
+		fprintf(a->out, "deleted %s room(s)\n", PQcmdTuples(r));
+		PQclear(r);
+		audit(a, "room.delete", a->o.pos[0], "{}");
+		return 0;
+	}
+	return 2;
+}
+
+static int client_add(admin_t *a)
+{
+	const char *id = a->o.pos[0], *grants = opt(a, "--grants");
+	const char *scope = opt(a, "--scope"), *name = opt(a, "--name");
+	bool pub = opt(a, "--public") != NULL;
+	char secret[AUTH_TOKEN_LEN + 1], hash[AUTH_TOKEN_HASH_HEX + 1], g[256];
+	PGresult *r;
+
+	if (!id || !auth_text_ok(id, 128) || strchr(id, ':')) {
+		fprintf(a->err, "eirc-auth: CLIENT_ID must be 1-128 printable bytes, no ':'\n");
+		return 2;
+	}
+	snprintf(g, sizeof(g), "{%s}", grants ? grants :
+		 pub ? "password,refresh_token" : "client_credentials");
+	auth_token_new(secret);
+	auth_token_hash(secret, AUTH_TOKEN_LEN, hash);
+	const char *p[5] = { id, pub ? NULL : hash, name ? name : id, g,
+			     scope ? scope : "chat history" };
+	r = run(a, "INSERT INTO oauth_clients (client_id, secret_hash, name, grants,"
+		" scope) VALUES ($1, decode($2, 'hex'), $3, $4::text[], $5)", 5, p);
+	if (!r)
+		return 1;
+	PQclear(r);
+	fprintf(a->out, "created client %s\n", id);
+	if (!pub)
+		fprintf(a->out, "client_secret: %s\n", secret);
+	audit(a, "client.create", id, "{}");
+	sodium_memzero(secret, sizeof(secret));
+	return 0;
+}
+
+static int cmd_migrate(admin_t *a)
+{
+	char *err = NULL;
+	int n = auth_migrate(a->pg, &err);
+
+	if (n < 0) {
+		fprintf(a->err, "eirc-auth: migration failed: %s\n", err ? err : "?");
+		free(err);
+		return 1;
+	}
+	fprintf(a->out, "applied %d migration(s); schema version %d\n", n,
+		auth_migrate_current(a->pg));
+	return 0;
+}
+
+static int dispatch(admin_t *a, const char *noun, const char *verb)
+{
+	if (strcmp(noun, "migrate") == 0)
+		return cmd_migrate(a);
+	if (!verb)
+		return 2;
+	if (strcmp(noun, "user") == 0)
+		return cmd_user(a, verb);
+	if (strcmp(noun, "room") == 0)
+		return cmd_room(a, verb);
+	if (strcmp(noun, "client") == 0 && strcmp(verb, "add") == 0)
+		return client_add(a);
+	if (strcmp(noun, "client") == 0 && strcmp(verb, "list") == 0)
+		return list(a, "SELECT client_id, name, grants, scope,"
+			    " secret_hash IS NULL AS public, disabled"
+			    " FROM oauth_clients ORDER BY id", 0, NULL);
+	return 2;
+}
+
+int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv,
+		    FILE *out, FILE *err)
+{
+	admin_t a = { .cfg = cfg, .out = out, .err = err };
+	struct passwd *pw = getpwuid(getuid());
+	char *cerr = NULL;
+	int rc;
+
+	if (argc < 1 || parse_opts(argc - 2 > 0 ? argc - 2 : 0, argv + 2, &a.o) < 0) {
+		auth_admin_usage(err);
+		return 2;
+	}
+	snprintf(a.actor, sizeof(a.actor), "cli:%s", pw ? pw->pw_name : "?");
+	if (auth_admin_connect(cfg, &a.pg, &cerr) < 0) {
+		fprintf(err, "eirc-auth: cannot connect to PostgreSQL: %s", cerr);
+		free(cerr);
+		return 1;
+	}
+	rc = dispatch(&a, argv[0], argc > 1 ? argv[1] : NULL);
+	if (rc == 2)
+		auth_admin_usage(err);
+	PQfinish(a.pg);
+	return rc;
+}

@@ -1,0 +1,453 @@
+/*
+ * auth_http: libwebsockets glue for eirc-auth. See auth_http.h.
+ *
+ * A connection's per-session data holds at most one call. The call is
+ * created at LWS_CALLBACK_HTTP, gets its body from LWS_CALLBACK_HTTP_BODY,
+ * goes to the service, and comes back through http_done(), which asks for
+ * a writable callback; the response is written in two steps (headers, then
+ * body), then the call is freed and the connection kept alive or closed.
+ * If the peer leaves while the service works, the call is detached
+ * (call->http = NULL) and http_done() frees it.
+ */
+#include "auth/auth_http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "common/log.h"
+
+typedef struct http_listener {
+	auth_http_t *http;
+	auth_listener_t kind;
+	struct lws_vhost *vh;
+} http_listener_t;
+
+struct auth_http {
+	struct lws_context *ctx;
+	auth_service_t *svc;
+	const eirc_config_t *cfg;
+	http_listener_t listeners[2];
+};
+
+typedef struct http_pss {
+	auth_call_t *call;
+	size_t expected;     /* Content-Length */
+	bool ready;          /* the response is complete */
+	bool headers_sent;
+	bool refused;        /* answered before the body: drop body bytes */
+	bool dispatched;     /* handed to the service */
+} http_pss_t;
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
+			 void *user, void *in, size_t len);
+
+static const struct lws_protocols http_protocols[] = {
+	{ "http", http_callback, sizeof(http_pss_t), 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void http_done(auth_call_t *call)
+{
+	struct lws *wsi = call->http;
+	http_pss_t *pss;
+
+	log_fields(LOG_DEBUG, NULL, 0, "%s %s %d %llums",
+		   auth_method_name(call->req.method), call->req.path,
+		   call->resp.status, (unsigned long long)(
+			   auth_service_now_ms(call->svc) - call->started_ms));
+	if (!wsi) {
+		auth_call_free(call);
+		return;
+	}
+	pss = lws_wsi_user(wsi);
+	pss->ready = true;
+	lws_callback_on_writable(wsi);
+}
+
+static auth_method_t http_method(struct lws *wsi)
+{
+	char *uri;
+	int len;
+
+	switch (lws_http_get_uri_and_method(wsi, &uri, &len)) {
+	case LWSHUMETH_GET: return AUTH_M_GET;
+	case LWSHUMETH_HEAD: return AUTH_M_HEAD;
+	case LWSHUMETH_POST: return AUTH_M_POST;
+	case LWSHUMETH_PUT: return AUTH_M_PUT;
+	case LWSHUMETH_PATCH: return AUTH_M_PATCH;
+	case LWSHUMETH_DELETE: return AUTH_M_DELETE;
+	default: return AUTH_M_OTHER;
+	}
+}
+
+/* Copies header h; 0 absent, 1 copied, -E2BIG past AUTH_HEADER_VALUE_MAX. */
+static int http_header(struct lws *wsi, enum lws_token_indexes h, char **out)
+{
+	int n = lws_hdr_total_length(wsi, h);
+
+	*out = NULL;
+	if (n <= 0)
+		return 0;
+	if (n > AUTH_HEADER_VALUE_MAX)
+		return -E2BIG;
+	*out = malloc((size_t)n + 1);
+	if (!*out || lws_hdr_copy(wsi, *out, n + 1, h) < 0) {
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+/* Parses Content-Length: 0 with *out, -EINVAL when malformed. */
+static int http_content_length(struct lws *wsi, uint64_t *out)
+{
+	char buf[32];
+	char *end;
+	unsigned long long v;
+
+	*out = 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return 0;
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+	    buf[0] < '0' || buf[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Answers at once from the HTTP layer (before the service saw it). */
+static void http_refuse(http_pss_t *pss, int status, const char *code,
+			const char *desc)
+{
+	pss->refused = true;
+	pss->call->resp.close = true;
+	auth_reply_error(pss->call, status, code, desc);
+}
+
+/* Fills the request from the headers; false when refused. */
+static bool http_read_request(struct lws *wsi, http_pss_t *pss,
+			      http_listener_t *l, const char *path)
+{
+	auth_req_t *req = &pss->call->req;
+	size_t plen = strlen(path);
+
+	req->listener = l->kind;
+	req->method = http_method(wsi);
+	snprintf(req->path, sizeof(req->path), "%s", path);
+	lws_get_peer_simple(wsi, req->peer, sizeof(req->peer));
+	if (plen > AUTH_PATH_MAX) {
+		http_refuse(pss, 414, "invalid_request", "path too long");
+		return false;
+	}
+	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, &req->content_type) < 0 ||
+	    http_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, &req->authorization) < 0) {
+		http_refuse(pss, 431, "invalid_request", "header too large");
+		return false;
+	}
+	auth_route_match(l->kind, req->method, path, plen, &req->route);
+	return true;
+}
+
+static int http_on_request(struct lws *wsi, http_pss_t *pss, const char *path,
+			   size_t len)
+{
+	http_listener_t *l = lws_get_vhost_user(lws_get_vhost(wsi));
+	auth_http_t *h = l->http;
+	uint64_t clen;
+
+	memset(pss, 0, sizeof(*pss));
+	pss->call = auth_call_new(h->svc);
+	if (!pss->call)
+		return -1;
+	pss->call->done = http_done;
+	pss->call->http = wsi;
+	if (!http_read_request(wsi, pss, l, path))
+		return 0;
+	if (strlen(path) != len) {
+		/* lws decoded a %00 in the path */
+		http_refuse(pss, 400, "invalid_request", "NUL in path");
+		return 0;
+	}
+	if (http_content_length(wsi, &clen) < 0 ||
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+		http_refuse(pss, 411, "invalid_request",
+			    "a valid Content-Length is required");
+		return 0;
+	}
+	if (clen > h->cfg->auth.max_body_size) {
+		http_refuse(pss, 413, "invalid_request", "body too large");
+		return 0;
+	}
+	if (clen == 0) {
+		/* lws may still report a (zero-length) body completion */
+		pss->dispatched = true;
+		auth_service_handle(h->svc, pss->call);
+		return 0;
+	}
+	pss->expected = (size_t)clen;
+	pss->call->req.body = malloc(pss->expected + 1);
+	if (!pss->call->req.body)
+		return -1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+			(int)(h->cfg->auth.request_timeout / 1000));
+	return 0;
+}
+
+static int http_on_body(http_pss_t *pss, const void *in, size_t len)
+{
+	auth_req_t *req;
+
+	if (!pss->call || pss->refused || pss->dispatched)
+		return 0;
+	req = &pss->call->req;
+	if (len > pss->expected - req->body_len) {
+		http_refuse(pss, 413, "invalid_request", "body too large");
+		return 0;
+	}
+	memcpy(req->body + req->body_len, in, len);
+	req->body_len += len;
+	return 0;
+}
+
+static int http_on_body_done(struct lws *wsi, http_pss_t *pss)
+{
+	http_listener_t *l = lws_get_vhost_user(lws_get_vhost(wsi));
+
+	if (!pss->call || pss->refused || pss->dispatched)
+		return 0;
+	pss->dispatched = true;
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	pss->call->req.body[pss->call->req.body_len] = '\0';
+	auth_service_handle(l->http->svc, pss->call);
+	return 0;
+}
+
+static int add_header(struct lws *wsi, const char *name, const char *value,
+		      unsigned char **p, unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+					   (const unsigned char *)value,
+					   (int)strlen(value), p, end);
+}
+
+/* Writes the status line and headers of the call's response. */
+static int http_write_headers(struct lws *wsi, auth_call_t *call)
+{
+	unsigned char buf[LWS_PRE + 2048];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	const auth_resp_t *r = &call->resp;
+	char ra[16];
+	int e = 0;
+
+	if (lws_add_http_common_headers(wsi, (unsigned)r->status,
+					r->content_type, r->body_len, &p, end))
+		return -1;
+	e |= add_header(wsi, "cache-control:", r->no_store ? "no-store" : "no-cache",
+			&p, end);
+	if (r->no_store)
+		e |= add_header(wsi, "pragma:", "no-cache", &p, end);
+	e |= add_header(wsi, "x-content-type-options:", "nosniff", &p, end);
+	e |= add_header(wsi, "referrer-policy:", "no-referrer", &p, end);
+	if (r->www_authenticate[0])
+		e |= add_header(wsi, "www-authenticate:", r->www_authenticate, &p, end);
+	if (r->allow)
+		e |= add_header(wsi, "allow:", r->allow, &p, end);
+	if (r->retry_after) {
+		snprintf(ra, sizeof(ra), "%u", r->retry_after);
+		e |= add_header(wsi, "retry-after:", ra, &p, end);
+	}
+	if (r->close)
+		e |= add_header(wsi, "connection:", "close", &p, end);
+	if (e || lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	return 0;
+}
+
+static int http_write_body(struct lws *wsi, auth_call_t *call)
+{
+	unsigned char *buf = malloc(LWS_PRE + call->resp.body_len);
+	int n;
+
+	if (!buf)
+		return -1;
+	memcpy(buf + LWS_PRE, call->resp.body, call->resp.body_len);
+	n = lws_write(wsi, buf + LWS_PRE, call->resp.body_len,
+		      LWS_WRITE_HTTP_FINAL);
+	free(buf);
+	return n < (int)call->resp.body_len ? -1 : 0;
+}
+
+/* Ends the exchange: frees the call, keeps the connection or closes it. */
+static int http_complete(struct lws *wsi, http_pss_t *pss)
+{
+	bool close = pss->call->resp.close;
+
+	auth_call_free(pss->call);
+	memset(pss, 0, sizeof(*pss));
+	if (close)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_on_writable(struct lws *wsi, http_pss_t *pss)
+{
+	auth_call_t *call = pss->call;
+	bool body;
+
+	if (!call || !pss->ready)
+		return 0;
+	body = call->resp.body_len > 0 && call->req.method != AUTH_M_HEAD;
+	if (!pss->headers_sent) {
+		if (http_write_headers(wsi, call) < 0)
+			return -1;
+		pss->headers_sent = true;
+		if (body) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		return http_complete(wsi, pss);
+	}
+	if (http_write_body(wsi, call) < 0)
+		return -1;
+	return http_complete(wsi, pss);
+}
+
+static void http_on_closed(http_pss_t *pss)
+{
+	auth_call_t *call = pss->call;
+
+	if (!call)
+		return;
+	pss->call = NULL;
+	if (pss->ready)
+		auth_call_free(call);
+	else
+		call->http = NULL; /* the service frees it in http_done */
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
+			 void *user, void *in, size_t len)
+{
+	http_pss_t *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return http_on_request(wsi, pss, in ? (const char *)in : "",
+				       in ? len : 0);
+	case LWS_CALLBACK_HTTP_BODY:
+		return http_on_body(pss, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return http_on_body_done(wsi, pss);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_on_writable(wsi, pss);
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		if (pss)
+			http_on_closed(pss);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static void http_lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+	char buf[512];
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, line, n);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	log_fields(level == LLL_ERR ? LOG_ERROR : LOG_WARN, NULL, 0, "lws: %s", buf);
+}
+
+static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
+		      int port, bool tls)
+{
+	const eirc_config_auth_t *a = &h->cfg->auth;
+	struct lws_context_creation_info info;
+	http_listener_t *l = &h->listeners[kind];
+
+	memset(&info, 0, sizeof(info));
+	l->http = h;
+	l->kind = kind;
+	info.port = port;
+	info.iface = addr;
+	info.protocols = http_protocols;
+	info.vhost_name = kind == AUTH_L_PUBLIC ? "public" : "internal";
+	info.user = l;
+	info.keepalive_timeout = 60;
+	info.timeout_secs = (unsigned)(a->request_timeout / 1000);
+	/* lws reads the header-wait timeout from the vhost, not the context */
+	info.timeout_secs_ah_idle = (unsigned)(a->request_timeout / 1000);
+	if (tls) {
+		info.ssl_cert_filepath = a->tls_cert_file;
+		info.ssl_private_key_filepath = a->tls_key_file;
+	}
+	l->vh = lws_create_vhost(h->ctx, &info);
+	return l->vh ? 0 : -EADDRINUSE;
+}
+
+int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
+		  const eirc_config_t *cfg, auth_http_t **out)
+{
+	const eirc_config_auth_t *a = &cfg->auth;
+	struct lws_context_creation_info info;
+	void *loops[1] = { loop };
+	auth_http_t *h = calloc(1, sizeof(*h));
+	bool tls = a->tls_cert_file && a->tls_key_file;
+
+	if (!h)
+		return -ENOMEM;
+	h->svc = svc;
+	h->cfg = cfg;
+	lws_set_log_level(LLL_ERR | LLL_WARN, http_lws_log);
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+		       (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+	info.foreign_loops = loops;
+	info.max_http_header_data = (unsigned short)(a->max_header_size > 65535 ?
+						     65535 : a->max_header_size);
+	info.max_http_header_pool = 256;
+	info.timeout_secs = (unsigned)(a->request_timeout / 1000);
+	info.timeout_secs_ah_idle = (unsigned)(a->request_timeout / 1000);
+	info.fd_limit_per_thread = 0;
+	h->ctx = lws_create_context(&info);
+	if (!h->ctx) {
+		free(h);
+		return -ENOMEM;
+	}
+	if (http_vhost(h, AUTH_L_PUBLIC, a->listen_address, a->listen_port, tls) < 0 ||
+	    http_vhost(h, AUTH_L_INTERNAL, a->internal_listen_address,
+		       a->internal_listen_port, false) < 0) {
+		auth_http_free(h);
+		return -EADDRINUSE;
+	}
+	*out = h;
+	return 0;
+}
+
+int auth_http_port(const auth_http_t *h, auth_listener_t l)
+{
+	return lws_get_vhost_listen_port(h->listeners[l].vh);
+}
+
+void auth_http_free(auth_http_t *h)
+{
+	if (!h)
+		return;
+	lws_context_destroy(h->ctx);
+	free(h);
+}

@@ -1,0 +1,129 @@
+/*
+ * auth_migrate: applies the embedded migrations. See auth_migrate.h.
+ */
+#include "auth/auth_migrate.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char MIGRATE_PREPARE[] =
+	"CREATE TABLE IF NOT EXISTS schema_migrations ("
+	" version integer PRIMARY KEY,"
+	" name text NOT NULL,"
+	" applied_at timestamptz NOT NULL DEFAULT now())";
+
+static int set_err(char **out_err, const char *what, PGconn *c)
+{
+	if (out_err) {
+		const char *msg = PQerrorMessage(c);
+		size_t n = strlen(what) + strlen(msg) + 3;
+		char *s = malloc(n);
+		if (s) {
+			snprintf(s, n, "%s: %s", what, msg);
+			/* libpq messages end with a newline */
+			if (n > 3 && s[strlen(s) - 1] == '\n')
+				s[strlen(s) - 1] = '\0';
+		}
+		*out_err = s;
+	}
+	return -EIO;
+}
+
+static bool exec_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+
+	PQclear(r);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* Inside the transaction: true when version v is already applied. */
+static int applied(PGconn *c, int v)
+{
+	char vs[16];
+	const char *p[1] = { vs };
+	PGresult *r;
+	int n;
+
+	snprintf(vs, sizeof(vs), "%d", v);
+	r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1",
+			 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return -EIO;
+	}
+	n = PQntuples(r);
+	PQclear(r);
+	return n > 0;
+}
+
+static int record(PGconn *c, const auth_migration_t *m)
+{
+	char vs[16];
+	const char *p[2] = { vs, m->name };
+	PGresult *r;
+	bool ok;
+
+	snprintf(vs, sizeof(vs), "%d", m->version);
+	r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) "
+			 "VALUES ($1, $2)", 2, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok ? 0 : -EIO;
+}
+
+/* One migration in one transaction; 1 applied, 0 already there, -EIO. */
+static int apply_one(PGconn *c, const auth_migration_t *m, char **out_err)
+{
+	char lock[96];
+	int a;
+
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d)",
+		 AUTH_MIGRATE_LOCK);
+	if (!exec_ok(c, "BEGIN") || !exec_ok(c, lock) ||
+	    !exec_ok(c, MIGRATE_PREPARE))
+		goto fail;
+	a = applied(c, m->version);
+	if (a < 0)
+		goto fail;
+	if (a == 1)
+		return exec_ok(c, "COMMIT") ? 0 : set_err(out_err, m->name, c);
+	if (!exec_ok(c, m->sql) || record(c, m) < 0 || !exec_ok(c, "COMMIT"))
+		goto fail;
+	return 1;
+fail:
+	set_err(out_err, m->name, c);
+	exec_ok(c, "ROLLBACK");
+	return -EIO;
+}
+
+int auth_migrate(PGconn *conn, char **out_err)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < auth_migrations_count; i++) {
+		int r = apply_one(conn, &auth_migrations[i], out_err);
+		if (r < 0)
+			return r;
+		n += r;
+	}
+	return n;
+}
+
+int auth_migrate_current(PGconn *conn)
+{
+	PGresult *r = PQexec(conn, "SELECT COALESCE(max(version), 0) FROM "
+			     "schema_migrations");
+	int v = -EIO;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	else if (PQresultStatus(r) == PGRES_FATAL_ERROR)
+		v = 0; /* no table yet */
+	PQclear(r);
+	return v;
+}

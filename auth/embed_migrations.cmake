@@ -1,0 +1,25 @@
+# Build-time step: turns auth/migrations/NNN_name.sql into a C file holding
+# each as a NUL-terminated byte array, so eirc-auth carries its schema and
+# cannot run against SQL files from another version.
+#   cmake -DOUT=<file.c> -DDIR=<migrations dir> -P embed_migrations.cmake
+file(GLOB _sql RELATIVE "${DIR}" "${DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT _sql)
+set(_c "/* Generated from auth/migrations by embed_migrations.cmake. */\n")
+string(APPEND _c "#include \"auth/auth_migrate.h\"\n\n")
+set(_table "")
+set(_i 0)
+foreach(_f IN LISTS _sql)
+  file(READ "${DIR}/${_f}" _hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," _bytes "${_hex}")
+  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" _bytes "${_bytes}")
+  string(SUBSTRING "${_f}" 0 3 _ver)
+  math(EXPR _v "1${_ver} - 1000")
+  string(REGEX REPLACE "\\.sql$" "" _name "${_f}")
+  string(APPEND _c "static const char m${_i}[] = {\n${_bytes}0x00};\n")
+  string(APPEND _table "\t{ ${_v}, \"${_name}\", m${_i} },\n")
+  math(EXPR _i "${_i} + 1")
+endforeach()
+string(APPEND _c "\nconst auth_migration_t auth_migrations[] = {\n${_table}};\n")
+string(APPEND _c "const size_t auth_migrations_count = ${_i};\n")
+file(WRITE "${OUT}.tmp" "${_c}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

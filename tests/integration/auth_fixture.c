@@ -1,0 +1,381 @@
+/*
+ * auth_fixture: PostgreSQL + eirc-auth for the integration tests. See
+ * auth_fixture.h.
+ */
+#include "tests/integration/auth_fixture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#define DB_PASSWORD "db-pass-'quoted'\"x"
+
+static const char *bin_path(void)
+{
+	static char path[1024];
+	const char *b = getenv("EIRC_BUILD_DIR");
+
+	snprintf(path, sizeof(path), "%s/auth/eirc-auth", b ? b : "build");
+	return path;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* A web root with files, a dotfile, a subfolder, a secret outside it and
+ * a symlink pointing at that secret. */
+static int make_web_root(fx_t *fx)
+{
+	char p[700], root[500];
+
+	snprintf(root, sizeof(root), "%s/web", srv_env_dir(fx->env));
+	mkdir(root, 0755);
+	snprintf(p, sizeof(p), "%s/sub", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/index.html", root);
+	write_file(p, "<!doctype html><title>eIRC</title>\n");
+	snprintf(p, sizeof(p), "%s/app.js", root);
+	write_file(p, "export const x = 1;\n");
+	snprintf(p, sizeof(p), "%s/style.css", root);
+	write_file(p, "body { margin: 0 }\n");
+	snprintf(p, sizeof(p), "%s/.env", root);
+	write_file(p, "SECRET=dotfile\n");
+	snprintf(p, sizeof(p), "%s/sub/page.html", root);
+	write_file(p, "<p>sub</p>\n");
+	snprintf(p, sizeof(p), "%s/secret.txt", srv_env_dir(fx->env));
+	write_file(p, "TOP SECRET\n");
+	{
+		char link[700];
+		snprintf(link, sizeof(link), "%s/link.txt", root);
+		return symlink(p, link);
+	}
+}
+
+static int write_config(fx_t *fx, const char *extra)
+{
+	char buf[4096];
+
+	fx->port = srv_free_port();
+	fx->iport = srv_free_port();
+	snprintf(fx->config, sizeof(fx->config), "%s/eirc.yaml", srv_env_dir(fx->env));
+	snprintf(fx->log, sizeof(fx->log), "%s/eirc-auth.log", srv_env_dir(fx->env));
+	snprintf(buf, sizeof(buf),
+		 "irc:\n  servers:\n    - host: 127.0.0.1\n"
+		 "  webirc_password: test-webirc\n"
+		 "auth:\n  listen_port: %d\n  internal_listen_port: %d\n"
+		 "  internal_secret: %s\n  web_root: %s/web\n"
+		 "  password_hash_ops: 1\n  password_hash_memory: 8MiB\n"
+		 "  request_timeout: 2s\n%s"
+		 "  database:\n    host: 127.0.0.1\n    port: %d\n"
+		 "    name: eirc\n    user: eirc\n    password: '%s'\n"
+		 "    pool_size: 4\n"
+		 "log:\n  level: info\n",
+		 fx->port, fx->iport, FX_SECRET, srv_env_dir(fx->env),
+		 extra ? extra : "", srv_port(fx->pg), "db-pass-''quoted''\"x");
+	return write_file(fx->config, buf);
+}
+
+static bool wait_ready(fx_t *fx)
+{
+	for (int i = 0; i < 200; i++) {
+		fx_resp_t r;
+		int status;
+		if (fx_http(fx, false, "GET", "/healthz", NULL, NULL, 0, &r) == 0) {
+			long st = r.status;
+			fx_resp_free(&r);
+			if (st == 200)
+				return true;
+		}
+		if (waitpid(fx->daemon, &status, WNOHANG) == fx->daemon) {
+			fx->daemon = 0;
+			return false;
+		}
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+int fx_start_daemon(fx_t *fx)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(fx->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(bin_path(), "eirc-auth", "--config", fx->config, (char *)NULL);
+		_exit(127);
+	}
+	fx->daemon = pid;
+	if (!wait_ready(fx)) {
+		fprintf(stderr, "eirc-auth did not become ready; log %s\n", fx->log);
+		fx_stop_daemon(fx);
+		return -1;
+	}
+	return 0;
+}
+
+int fx_stop_daemon(fx_t *fx)
+{
+	int status = 0;
+
+	if (!fx->daemon)
+		return -1;
+	kill(fx->daemon, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(fx->daemon, &status, WNOHANG) == fx->daemon) {
+			fx->daemon = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		usleep(50 * 1000);
+	}
+	kill(fx->daemon, SIGKILL);
+	waitpid(fx->daemon, &status, 0);
+	fx->daemon = 0;
+	return 255;
+}
+
+int fx_start(fx_t *fx, const char *extra)
+{
+	char port[16];
+	const char *k[] = { "host", "port", "dbname", "user", "password", NULL };
+	const char *v[] = { "127.0.0.1", port, "eirc", "eirc", DB_PASSWORD, NULL };
+
+	memset(fx, 0, sizeof(*fx));
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	srv_env_install_signal_handlers();
+	if (srv_env_new(NULL, &fx->env) < 0 ||
+	    srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
+	    srv_pg_create_db(fx->pg, "eirc", "eirc", DB_PASSWORD) < 0 ||
+	    make_web_root(fx) < 0 || write_config(fx, extra) < 0)
+		return -1;
+	snprintf(port, sizeof(port), "%d", srv_port(fx->pg));
+	fx->db = PQconnectdbParams(k, v, 0);
+	if (PQstatus(fx->db) != CONNECTION_OK)
+		return -1;
+	return fx_start_daemon(fx);
+}
+
+int fx_stop(fx_t *fx)
+{
+	int st = fx->daemon ? fx_stop_daemon(fx) : -1;
+	char cmd[600];
+
+	if (st != 0) {
+		fprintf(stderr, "eirc-auth exit status %d; its log:\n", st);
+		snprintf(cmd, sizeof(cmd), "tail -30 '%s' >&2", fx->log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no log)\n");
+	}
+
+	PQfinish(fx->db);
+	fx->db = NULL;
+	srv_env_free(fx->env);
+	fx->env = NULL;
+	curl_global_cleanup();
+	return st;
+}
+
+int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...)
+{
+	const char *argv[16] = { "eirc-auth", "--config", fx->config };
+	int n = 3, pfd[2], status;
+	va_list ap;
+	pid_t pid;
+	size_t len = 0;
+	ssize_t r;
+
+	va_start(ap, cap);
+	while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		if (password)
+			setenv("PW", password, 1);
+		execv(bin_path(), (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (out && len + 1 < cap && (r = read(pfd[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	if (out)
+		out[len] = '\0';
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+typedef struct buf {
+	char *p;
+	size_t n;
+} buf_t;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	buf_t *b = ud;
+	size_t n = size * nmemb;
+	char *np = realloc(b->p, b->n + n + 1);
+
+	if (!np)
+		return 0;
+	memcpy(np + b->n, ptr, n);
+	b->p = np;
+	b->n += n;
+	b->p[b->n] = '\0';
+	return n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	fx_resp_t *r = ud;
+	size_t n = size * nmemb, have = strlen(r->headers);
+
+	if (have + n + 1 < sizeof(r->headers)) {
+		memcpy(r->headers + have, ptr, n);
+		r->headers[have + n] = '\0';
+	}
+	return n;
+}
+
+int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
+	    const char *const *headers, const char *body, size_t body_len,
+	    fx_resp_t *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[2048];
+	buf_t b = { NULL, 0 };
+	CURLcode rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s",
+		 internal ? fx->iport : fx->port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	for (size_t i = 0; headers && headers[i]; i++)
+		h = curl_slist_append(h, headers[i]);
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	out->body = b.p ? b.p : strdup("");
+	out->len = b.n;
+	out->json = json_loads(out->body, 0, NULL);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+void fx_resp_free(fx_resp_t *r)
+{
+	free(r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+int fx_login(fx_t *fx, const char *user, const char *password, fx_resp_t *out)
+{
+	static const char *const h[] = {
+		"Content-Type: application/x-www-form-urlencoded", NULL };
+	char body[1024];
+	CURL *c = curl_easy_init();
+	char *u = curl_easy_escape(c, user, 0), *p = curl_easy_escape(c, password, 0);
+	int r;
+
+	snprintf(body, sizeof(body), "grant_type=password&client_id=eirc-web"
+		 "&username=%s&password=%s", u, p);
+	curl_free(u);
+	curl_free(p);
+	curl_easy_cleanup(c);
+	r = fx_http(fx, false, "POST", "/oauth/token", h, body, strlen(body), out);
+	return r;
+}
+
+char *fx_chat_token(fx_t *fx, const char *access)
+{
+	char auth[256];
+	const char *h[] = { auth, NULL };
+	fx_resp_t r;
+	char *tok = NULL;
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access);
+	if (fx_http(fx, false, "POST", "/api/chat-token", h, "", 0, &r) == 0 &&
+	    r.status == 200)
+		tok = strdup(json_string_value(json_object_get(r.json, "chat_token")));
+	fx_resp_free(&r);
+	return tok;
+}
+
+long long fx_sql_int(fx_t *fx, const char *sql)
+{
+	PGresult *r = PQexec(fx->db, sql);
+	long long v = -1;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	else
+		fprintf(stderr, "SQL failed: %s: %s", sql, PQerrorMessage(fx->db));
+	PQclear(r);
+	return v;
+}
+
+int fx_sql(fx_t *fx, const char *sql)
+{
+	PGresult *r = PQexec(fx->db, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+		 PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		fprintf(stderr, "SQL failed: %s: %s", sql, PQerrorMessage(fx->db));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+bool fx_has_header(const fx_resp_t *r, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (const char *p = r->headers; *p; p++)
+		if (strncasecmp(p, needle, n) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,75 @@
+/*
+ * auth_fixture: a real PostgreSQL (tests/harness) and a real eirc-auth
+ * process on loopback for the auth integration tests, plus a small libcurl
+ * client. The daemon runs from the build tree with a generated config;
+ * stopping it with SIGTERM must give exit status 0, which eirc-auth only
+ * returns when uv_loop_close() succeeded (every handle closed).
+ */
+#ifndef EIRC_TESTS_AUTH_FIXTURE_H
+#define EIRC_TESTS_AUTH_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "tests/harness/servers.h"
+
+#define FX_SECRET "internal-secret-for-tests-0123456789"
+#define FX_PASSWORD "correct horse battery"
+
+typedef struct fx {
+	srv_env_t *env;
+	srv_t *pg;
+	pid_t daemon;
+	int port;          /* public listener */
+	int iport;         /* internal listener */
+	char config[512];
+	char log[512];
+	PGconn *db;        /* superuser-free connection as the eirc role */
+} fx_t;
+
+typedef struct fx_resp {
+	long status;
+	char *body;        /* NUL-terminated */
+	size_t len;
+	char headers[4096];
+	json_t *json;      /* parsed body, or NULL */
+} fx_resp_t;
+
+/* Starts PostgreSQL and eirc-auth; extra_yaml goes into the auth section
+ * (indented two spaces, one "key: value" per line). Returns 0 or -1. */
+int fx_start(fx_t *fx, const char *extra_auth_yaml);
+/* Stops eirc-auth (SIGTERM) and returns its exit status (0 expected). */
+int fx_stop_daemon(fx_t *fx);
+/* Starts eirc-auth again with the same config; 0 or -1. */
+int fx_start_daemon(fx_t *fx);
+/* Stops everything; returns the daemon's exit status. */
+int fx_stop(fx_t *fx);
+
+/* Runs `eirc-auth --config <cfg> args...` with env PW=password; returns
+ * its exit status; its stdout goes to out (may be NULL). */
+int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...);
+
+/* One HTTP request. headers: NULL-terminated list of "Name: value". */
+int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
+	    const char *const *headers, const char *body, size_t body_len,
+	    fx_resp_t *out);
+void fx_resp_free(fx_resp_t *r);
+
+/* POST /oauth/token grant_type=password for the web client. */
+int fx_login(fx_t *fx, const char *user, const char *password, fx_resp_t *out);
+/* A new chat token for an access token; returns a malloc'd token or NULL. */
+char *fx_chat_token(fx_t *fx, const char *access);
+
+/* One integer from SQL (as the eirc role); -1 on error. */
+long long fx_sql_int(fx_t *fx, const char *sql);
+/* Runs SQL as the eirc role; 0 or -1. */
+int fx_sql(fx_t *fx, const char *sql);
+
+/* True when the header block of r contains `needle` (case-insensitive). */
+bool fx_has_header(const fx_resp_t *r, const char *needle);
+
+#endif

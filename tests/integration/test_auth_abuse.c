@@ -1,0 +1,327 @@
+/*
+ * eirc-auth under bad input: malformed JSON, wrong content types, an
+ * oversized body, 10,000 headers, path traversal in static files, SQL
+ * metacharacters in every field, a slow client, and login flooding. Each
+ * gets a clear 4xx (or, for the slow client, a closed connection) and the
+ * service keeps serving: /healthz answers 200 after every case.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/integration/auth_fixture.h"
+
+static fx_t fx;
+
+#define FORM "Content-Type: application/x-www-form-urlencoded"
+#define JSON "Content-Type: application/json"
+#define INTERNAL_AUTH "Authorization: Bearer " FX_SECRET
+
+static int setup(void **state)
+{
+	(void)state;
+	if (fx_start(&fx, "  max_body_size: 1KiB\n  login_attempts_per_account: 3\n"
+		     "  login_attempts_per_ip: 1000\n") < 0)
+		return -1;
+	return fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "alice",
+		      "--password-env", "PW", NULL) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return fx_stop(&fx) == 0 ? 0 : -1;
+}
+
+static void assert_serving(void)
+{
+	fx_resp_t r;
+
+	assert_int_equal(fx_http(&fx, false, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	fx_resp_free(&r);
+}
+
+static long post(bool internal, const char *path, const char *ct, const char *body)
+{
+	const char *h[] = { ct, internal ? INTERNAL_AUTH : NULL, NULL };
+	fx_resp_t r;
+	long st;
+
+	assert_int_equal(fx_http(&fx, internal, "POST", path, h, body, strlen(body), &r), 0);
+	st = r.status;
+	if (st >= 400)
+		assert_non_null(json_object_get(r.json, "error"));
+	fx_resp_free(&r);
+	return st;
+}
+
+static void test_malformed_json(void **state)
+{
+	static const char *const bodies[] = {
+		"{", "[]", "\"x\"", "{\"chat_token\":", "{\"a\":1,\"a\":2}",
+		"{\"chat_token\":\"x\\u0000y\"}", "\xff\xfe", "",
+		"{\"chat_token\":1,\"client_ip\":\"::1\",\"request_id\":\"r\"}",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		assert_int_equal(post(true, "/internal/chat-token/consume", JSON,
+				      bodies[i]), 400);
+		assert_serving();
+	}
+}
+
+static void test_wrong_content_type(void **state)
+{
+	(void)state;
+	assert_int_equal(post(true, "/internal/chat-token/consume", "Content-Type: text/plain",
+			      "{}"), 415);
+	assert_int_equal(post(true, "/internal/chat-token/consume", FORM, "a=b"), 415);
+	assert_int_equal(post(false, "/oauth/token", JSON,
+			      "{\"grant_type\":\"password\"}"), 400);
+	assert_int_equal(post(false, "/oauth/token", "Content-Type:", "grant_type=password"), 400);
+	assert_serving();
+}
+
+static void test_oversized_body(void **state)
+{
+	char big[1025], bigger[1026];
+	const char *h[] = { FORM, NULL };
+	fx_resp_t r;
+
+	(void)state;
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "grant_type=", 11);
+	memset(bigger, 'a', sizeof(bigger) - 1);
+	bigger[sizeof(bigger) - 1] = '\0';
+	/* at the limit: parsed (and refused for what it says) */
+	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/token", h, big,
+				 strlen(big), &r), 0);
+	assert_int_equal(r.status, 400);
+	fx_resp_free(&r);
+	/* one past it: 413 before the body is read */
+	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/token", h, bigger,
+				 strlen(bigger), &r), 0);
+	assert_int_equal(r.status, 413);
+	fx_resp_free(&r);
+	assert_serving();
+}
+
+/* Sends raw bytes on a new connection and returns the status code of the
+ * answer (0 when the server closed without one, -1 on timeout). */
+static int raw_request(const char *head, size_t repeat, const char *prefix,
+		       int wait_ms)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)fx.port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), code = 0;
+	char buf[256];
+	struct pollfd p;
+	ssize_t n;
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	(void)!send(fd, head, strlen(head), MSG_NOSIGNAL);
+	for (size_t i = 0; i < repeat; i++) {
+		char l[64];
+		snprintf(l, sizeof(l), "%s%d: value\r\n", prefix, (int)i);
+		if (send(fd, l, strlen(l), MSG_NOSIGNAL) < 0)
+			break; /* the server already closed: fine */
+	}
+	p.fd = fd;
+	p.events = POLLIN;
+	if (poll(&p, 1, wait_ms) != 1) {
+		close(fd);
+		return -1;
+	}
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n > 12) {
+		buf[n] = '\0';
+		sscanf(buf, "HTTP/1.1 %d", &code);
+	}
+	close(fd);
+	return code;
+}
+
+static void test_ten_thousand_headers(void **state)
+{
+	int code;
+
+	(void)state;
+	code = raw_request("GET /healthz HTTP/1.1\r\nHost: x\r\n", 10000,
+			   "X-Header-", 10000);
+	/* refused: a 4xx status, or the connection closed without one */
+	assert_true(code == 0 || (code >= 400 && code < 500));
+	print_message("10,000 headers -> %d\n", code);
+	assert_serving();
+}
+
+static void test_slow_client(void **state)
+{
+	int code;
+
+	(void)state;
+	/* request_timeout is 2s: half a request line and then silence */
+	code = raw_request("GET /healthz HTT", 0, "", 8000);
+	assert_true(code == 0 || code == 408);
+	assert_serving();
+}
+
+static long get_path(const char *path, fx_resp_t *r)
+{
+	assert_int_equal(fx_http(&fx, false, "GET", path, NULL, NULL, 0, r), 0);
+	return r->status;
+}
+
+static void test_static_files(void **state)
+{
+	static const char *const refused[] = {
+		"/../secret.txt", "/%2e%2e/secret.txt", "/sub/../../secret.txt",
+		"/..%2fsecret.txt", "/link.txt", "/.env", "/sub/", "/nope.html",
+		"/%00index.html", "/sub/..%5c..%5csecret.txt", "//etc/passwd",
+		"/....//secret.txt",
+	};
+	fx_resp_t r;
+
+	(void)state;
+	assert_int_equal(get_path("/", &r), 200);
+	assert_true(fx_has_header(&r, "content-type: text/html"));
+	assert_non_null(strstr(r.body, "eIRC"));
+	fx_resp_free(&r);
+	assert_int_equal(get_path("/app.js", &r), 200);
+	assert_true(fx_has_header(&r, "content-type: text/javascript"));
+	fx_resp_free(&r);
+	assert_int_equal(get_path("/style.css", &r), 200);
+	assert_true(fx_has_header(&r, "content-type: text/css"));
+	assert_true(fx_has_header(&r, "x-content-type-options: nosniff"));
+	fx_resp_free(&r);
+	assert_int_equal(get_path("/sub/page.html", &r), 200);
+	fx_resp_free(&r);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		long st = get_path(refused[i], &r);
+		if (st != 404 && st != 400 && st != 403)
+			fail_msg("%s -> %ld", refused[i], st);
+		assert_null(strstr(r.body, "TOP SECRET"));
+		assert_null(strstr(r.body, "dotfile"));
+		fx_resp_free(&r);
+	}
+	assert_int_equal(fx_http(&fx, false, "DELETE", "/index.html", NULL, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_true(fx_has_header(&r, "allow: GET, HEAD"));
+	fx_resp_free(&r);
+	assert_serving();
+}
+
+static void test_sql_metacharacters(void **state)
+{
+	static const char *const evil[] = {
+		"x' OR '1'='1", "x'); DROP TABLE users;--", "\\\"; SELECT pg_sleep(5);--",
+		"%27%3B%20DELETE%20FROM%20audit_log%3B--", "$1", "'||(SELECT password_hash FROM users)||'",
+	};
+	char body[1024];
+	fx_resp_t r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+		const char *e = evil[i];
+		snprintf(body, sizeof(body), "grant_type=password&client_id=eirc-web"
+			 "&username=%s&password=%s", e, e);
+		assert_int_equal(post(false, "/oauth/token", FORM, body), 400);
+		snprintf(body, sizeof(body), "grant_type=password&client_id=%s"
+			 "&username=alice&password=x", e);
+		assert_int_equal(post(false, "/oauth/token", FORM, body), 401);
+		snprintf(body, sizeof(body), "grant_type=refresh_token&client_id=eirc-web"
+			 "&refresh_token=%s&scope=chat", e);
+		assert_int_equal(post(false, "/oauth/token", FORM, body), 400);
+		snprintf(body, sizeof(body), "client_id=%s&token=%s", e, e);
+		assert_int_equal(post(false, "/oauth/revoke", FORM, body), 401);
+		snprintf(body, sizeof(body), "{\"chat_token\":\"%s\",\"client_ip\":\"::1\","
+			 "\"request_id\":\"r\"}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+		snprintf(body, sizeof(body), "{\"chat_token\":\"x\",\"client_ip\":\"1.2.3.4'--\","
+			 "\"request_id\":\"%s\"}", "r");
+		assert_int_equal(post(true, "/internal/chat-token/consume", JSON, body), 400);
+	}
+	{
+		char auth[256];
+		const char *h[] = { auth, NULL };
+		snprintf(auth, sizeof(auth), "Authorization: Bearer x' OR '1'='1");
+		assert_int_equal(fx_http(&fx, false, "GET", "/api/rooms/%27%3B--", h, NULL, 0, &r), 0);
+		assert_int_equal(r.status, 401);
+		fx_resp_free(&r);
+	}
+	/* nothing was dropped or deleted, and alice can still log in */
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM users"), 1);
+	assert_true(fx_sql_int(&fx, "SELECT count(*) FROM audit_log") > 0);
+	assert_int_equal(fx_login(&fx, "alice", FX_PASSWORD, &r), 0);
+	assert_int_equal(r.status, 200);
+	fx_resp_free(&r);
+	assert_serving();
+}
+
+static void test_login_lockout(void **state)
+{
+	fx_resp_t r;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(fx_login(&fx, "alice", "wrong password", &r), 0);
+		assert_int_equal(r.status, 400);
+		fx_resp_free(&r);
+	}
+	/* locked: even the right password is refused, with Retry-After */
+	assert_int_equal(fx_login(&fx, "ALICE", FX_PASSWORD, &r), 0);
+	assert_int_equal(r.status, 429);
+	assert_true(fx_has_header(&r, "retry-after: "));
+	fx_resp_free(&r);
+	assert_true(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event = 'login.locked'") >= 1);
+	sleep(2); /* the first lockout lasts 1 s */
+	assert_int_equal(fx_login(&fx, "alice", FX_PASSWORD, &r), 0);
+	assert_int_equal(r.status, 200);
+	fx_resp_free(&r);
+	assert_serving();
+}
+
+static void test_tokens_never_logged(void **state)
+{
+	fx_resp_t r;
+	char cmd[700];
+
+	(void)state;
+	assert_int_equal(fx_login(&fx, "alice", FX_PASSWORD, &r), 0);
+	assert_int_equal(r.status, 200);
+	snprintf(cmd, sizeof(cmd), "grep -c -e '%s' -e '%s' -e '%s' '%s' >/dev/null",
+		 json_string_value(json_object_get(r.json, "access_token")),
+		 json_string_value(json_object_get(r.json, "refresh_token")),
+		 FX_PASSWORD, fx.log);
+	assert_int_not_equal(system(cmd), 0);
+	fx_resp_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_malformed_json),
+		cmocka_unit_test(test_wrong_content_type),
+		cmocka_unit_test(test_oversized_body),
+		cmocka_unit_test(test_ten_thousand_headers),
+		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_static_files),
+		cmocka_unit_test(test_sql_metacharacters),
+		cmocka_unit_test(test_login_lockout),
+		cmocka_unit_test(test_tokens_never_logged),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
