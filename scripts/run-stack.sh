@@ -43,8 +43,13 @@ if [ ! -s "$secrets" ]; then
 			echo "EIRC_INTERNAL_SECRET=$(gen)"
 			echo "EIRC_DB_PASSWORD=$(gen)"
 			echo "EIRC_OPER_PASSWORD=$(gen)"
+			echo "EIRC_DEMO_PASSWORD=$(gen | cut -c1-16)"
 		} >"$secrets"
 	)
+fi
+# Folders from before the demo user existed get its password added.
+if ! grep -q '^EIRC_DEMO_PASSWORD=' "$secrets"; then
+	echo "EIRC_DEMO_PASSWORD=$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
 fi
 set -a
 # shellcheck disable=SC1090

@@ -1,11 +1,13 @@
 /*
  * eirc-stack: the local stack behind the README's first command.
  *
- * Reads config/eirc.yaml, starts PostgreSQL, Redis (AOF on) and InspIRCd on
- * the loopback ports it names, with all their data in one folder (var/ by
- * default, kept between runs), prints what runs where, and stops everything
- * in reverse order on Ctrl-C (SIGINT), SIGTERM or SIGHUP. If a server dies
- * on its own, the stack says which, points at its log, and stops the rest.
+ * Reads config/eirc.yaml, starts PostgreSQL, Redis (AOF on), InspIRCd and
+ * the eIRC daemons (eirc-auth, with a demo user and a #general room) on the
+ * loopback ports it names, with all their data in one folder (var/ by
+ * default, kept between runs), prints what runs where and how to sign in,
+ * and stops everything in reverse order on Ctrl-C (SIGINT), SIGTERM or
+ * SIGHUP. If a process dies on its own, the stack says which, points at
+ * its log, and stops the rest.
  *
  * It is developer tooling built on tests/harness/servers.c, the same code
  * the integration tests use; production runs each daemon under systemd.
@@ -37,12 +39,16 @@ static void usage(FILE *out)
 		"\n"
 		"  -c, --config FILE        configuration file\n"
 		"  -d, --data-dir DIR       data folder, kept between runs\n"
+		"  -b, --bin-dir DIR        where the eIRC binaries were built\n"
+		"                           (default " EIRC_BINARY_DIR ")\n"
 		"      --check-config FILE  print the effective configuration or its errors\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            version\n"
 		"\n"
-		"Environment: EIRC_OPER_PASSWORD sets the InspIRCd operator password\n"
-		"(oper name 'eirc'); otherwise a new one is generated at each start.\n");
+		"Environment: EIRC_DEMO_PASSWORD, the demo user's password (required);\n"
+		"EIRC_OPER_PASSWORD, the InspIRCd operator password (oper name 'eirc';\n"
+		"otherwise a new one is generated at each start); and the variables\n"
+		"the config file names.\n");
 }
 
 static bool is_loopback(const char *host)
@@ -78,10 +84,88 @@ static int check_local(const eirc_config_t *cfg)
 	return bad ? -EINVAL : 0;
 }
 
+#define STACK_DEMO_USER "demo"
+#define STACK_DEMO_ROOM "#general"
+
 typedef struct {
 	srv_env_t *env;
-	srv_t *pg, *redis, *ircd;
+	const char *config;  /* path of the config file, for our daemons */
+	const char *bin_dir;
+	srv_t *pg, *redis, *ircd, *auth;
 } eirc_stack_t;
+
+/* Runs `eirc-auth --config FILE <args...>` to completion; its exit status. */
+static int auth_cli(eirc_stack_t *st, const char *const *args)
+{
+	char exe[4096];
+	char *argv[16];
+	int n = 0;
+
+	snprintf(exe, sizeof(exe), "%s/auth/eirc-auth", st->bin_dir);
+	argv[n++] = exe;
+	argv[n++] = (char *)"--config";
+	argv[n++] = (char *)st->config;
+	while (*args && n < 15)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	return srv_run(st->env, "eirc-auth-admin", argv);
+}
+
+/* Applies the migrations, then makes sure the demo user (with the password
+ * from EIRC_DEMO_PASSWORD) and the #general room exist. */
+static int auth_prepare(eirc_stack_t *st)
+{
+	static const char *const migrate[] = { "migrate", NULL };
+	static const char *const add[] = { "user", "add", STACK_DEMO_USER, "--display-name",
+					   "Demo User", "--password-env", "EIRC_DEMO_PASSWORD",
+					   NULL };
+	static const char *const passwd[] = { "user", "passwd", STACK_DEMO_USER,
+					      "--password-env", "EIRC_DEMO_PASSWORD", NULL };
+	static const char *const room[] = { "room", "add", STACK_DEMO_ROOM, "--auto-join", NULL };
+	static const char *const rooms[] = { "room", "list", NULL };
+
+	if (auth_cli(st, migrate) != 0) {
+		log_error("Failed to migrate the database (see %s/eirc-auth-admin.log)",
+			  srv_env_dir(st->env));
+		return -EIO;
+	}
+	/* A second run finds them: reset the password, keep the room. */
+	if (auth_cli(st, add) != 0 && auth_cli(st, passwd) != 0) {
+		log_error("Failed to create the demo user (see %s/eirc-auth-admin.log)",
+			  srv_env_dir(st->env));
+		return -EIO;
+	}
+	if (auth_cli(st, room) != 0 && auth_cli(st, rooms) != 0) {
+		log_error("Failed to create %s (see %s/eirc-auth-admin.log)", STACK_DEMO_ROOM,
+			  srv_env_dir(st->env));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
+{
+	char exe[4096];
+	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
+	int r;
+
+	if (!getenv("EIRC_DEMO_PASSWORD")) {
+		log_error("EIRC_DEMO_PASSWORD is not set (scripts/run-stack.sh sets it)");
+		return -EINVAL;
+	}
+	snprintf(exe, sizeof(exe), "%s/auth/eirc-auth", st->bin_dir);
+	if (access(exe, X_OK) != 0) {
+		log_error("%s not found: build it first (cmake --build build --target stack)", exe);
+		return -ENOENT;
+	}
+	if ((r = auth_prepare(st)) < 0)
+		return r;
+	log_info("starting eirc-auth on %s:%d", cfg->auth.listen_address, cfg->auth.listen_port);
+	if ((r = srv_process_start(st->env, "eirc-auth", argv, cfg->auth.listen_port, "/healthz",
+				   &st->auth)) < 0)
+		log_error("Failed to start eirc-auth: %s", strerror(-r));
+	return r;
+}
 
 static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
@@ -113,7 +197,7 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		log_error("Failed to start InspIRCd: %s", strerror(-r));
 		return r;
 	}
-	return 0;
+	return auth_start(st, cfg);
 }
 
 static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
@@ -129,7 +213,12 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	       srv_log_path(st->redis));
 	printf("  %-11s 127.0.0.1:%-7d network %s, WEBIRC from 127.0.0.1; log %s/ircd.log\n",
 	       "InspIRCd", srv_port(st->ircd), cfg->irc.network, srv_data_dir(st->ircd));
-	printf("\nConnect an IRC client to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",
+	printf("  %-11s 127.0.0.1:%-7d internal API on %s:%d; log %s\n", "eirc-auth",
+	       srv_port(st->auth), cfg->auth.internal_listen_address,
+	       cfg->auth.internal_listen_port, srv_log_path(st->auth));
+	printf("\nOpen http://127.0.0.1:%d/ and sign in as '%s' with password '%s'.\n",
+	       srv_port(st->auth), STACK_DEMO_USER, getenv("EIRC_DEMO_PASSWORD"));
+	printf("IRC clients can connect to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",
 	       srv_port(st->ircd));
 	fflush(stdout);
 }
@@ -147,7 +236,7 @@ static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
 			log_info("received %s, stopping", strsignal(sig));
 			return 0;
 		}
-		srv_t *all[] = { st->pg, st->redis, st->ircd };
+		srv_t *all[] = { st->pg, st->redis, st->ircd, st->auth };
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 			if (!srv_running(all[i])) {
 				log_error("%s exited unexpectedly (see %s); stopping the stack",
@@ -163,21 +252,25 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		{ "bin-dir", required_argument, NULL, 'b' },
 		{ "check-config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = STACK_DEFAULT_CONFIG, *data = STACK_DEFAULT_DATA;
+	const char *bin_dir = EIRC_BINARY_DIR;
 	eirc_config_t *cfg = NULL;
 	eirc_config_errors_t *errs = NULL;
 	eirc_stack_t st = { 0 };
+	char config_abs[4096];
 	sigset_t sigs;
 	int c, status;
 
-	while ((c = getopt_long(argc, argv, "c:d:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:b:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
+		case 'b': bin_dir = optarg; break;
 		case 'd': data = optarg; break;
 		case 'C': return eirc_config_check_main(optarg, stdout, stderr);
 		case 'h': usage(stdout); return 0;
@@ -215,6 +308,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
+	/* Our daemons get the config path; keep it valid whatever their cwd. */
+	st.config = realpath(config, config_abs) ? config_abs : config;
+	st.bin_dir = bin_dir;
 	if ((status = srv_env_new(data, &st.env)) < 0) {
 		log_error("Failed to use data folder %s: %s", data, strerror(-status));
 		eirc_config_free(cfg);
@@ -225,7 +321,7 @@ int main(int argc, char **argv)
 		print_banner(&st, cfg);
 		status = stack_wait(&st, &sigs);
 	}
-	srv_env_free(st.env); /* stops InspIRCd, Redis, PostgreSQL in that order */
+	srv_env_free(st.env); /* stops eirc-auth, InspIRCd, Redis, PostgreSQL */
 	log_info("stopped; data kept in %s", data);
 	eirc_config_free(cfg);
 	return status;

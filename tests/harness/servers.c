@@ -59,6 +59,7 @@ struct srv {
 	srv_ircd_opts_t ircd;    /* kept to re-render on a port retry */
 	char ircd_extra_binds[4096];
 	char ircd_extra[8192];
+	char http_path[256];     /* SRV_PROCESS: readiness probe, or "" */
 };
 
 struct srv_env {
@@ -489,8 +490,9 @@ static void child_exec(const srv_t *s, char *const argv[], int logfd, pid_t pare
 	_exit(127);
 }
 
-/* Runs argv to completion (initdb); returns 0 when it exited 0. */
-static int run_sync(srv_t *s, char *const argv[])
+/* Runs argv to completion, output appended to s->log; returns its exit
+ * status (0..255, 128+signal), or a negative errno. */
+static int run_status(const srv_t *s, char *const argv[])
 {
 	int logfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	pid_t parent = getpid(), pid;
@@ -507,7 +509,7 @@ static int run_sync(srv_t *s, char *const argv[])
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static int spawn(srv_t *s)
@@ -562,6 +564,15 @@ static bool is_ready(srv_t *s)
 		/* It says nothing until spoken to; an unregistered QUIT is
 		 * answered with ERROR once the server processes commands. */
 		return tcp_expect(s->port, "QUIT\r\n", "ERROR", 1000);
+	case SRV_PROCESS: {
+		char req[512];
+		if (!s->http_path[0])
+			return true; /* alive after the first poll interval */
+		snprintf(req, sizeof(req),
+			 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+			 s->http_path);
+		return tcp_expect(s->port, req, " 200 ", 1000);
+	}
 	}
 	return false;
 }
@@ -589,11 +600,13 @@ static int start_and_wait(srv_t *s)
 	long long end = now_ms() + SRV_START_TIMEOUT_MS;
 	int r;
 
-	if (!port_is_free(s->port))
+	if (s->port > 0 && !port_is_free(s->port))
 		return -EADDRINUSE;
 	r = spawn(s);
 	if (r < 0)
 		return r;
+	if (s->kind == SRV_PROCESS && !s->http_path[0])
+		sleep_ms(200);
 	while (now_ms() < end) {
 		if (!srv_running(s))
 			return -ECHILD;
@@ -700,11 +713,11 @@ static int srv_new(srv_env_t *env, srv_kind_t kind, const char *name, int port,
 	s->uid = geteuid();
 	s->gid = getegid();
 	s->auto_port = port == 0;
-	s->port = port ? port : srv_free_port();
-	/* Several servers of one kind (linked IRC servers): name them apart. */
+	s->port = port > 0 ? port : port == 0 ? srv_free_port() : 0;
+	/* Several servers of one name (linked IRC servers): name them apart. */
 	int same = 0;
 	for (int i = 0; i < env->n; i++)
-		same += env->srvs[i]->kind == kind;
+		same += strncmp(env->srvs[i]->name, name, strlen(name)) == 0;
 	if (same)
 		snprintf(s->name, sizeof(s->name), "%s%d", name, same + 1);
 	else
@@ -808,9 +821,9 @@ static int pg_initdb(srv_t *s, const char *bindir)
 	char *argv[] = { initdb, (char *)"-D", s->datadir, (char *)"-U", (char *)"postgres",
 			 (char *)"--auth=scram-sha-256", opt_pw, (char *)"-E", (char *)"UTF8",
 			 (char *)"--locale=C.UTF-8", (char *)"--no-instructions", NULL };
-	r = run_sync(s, argv);
+	r = run_status(s, argv);
 	unlink(pwfile);
-	return r;
+	return r == 0 ? 0 : -EIO;
 }
 
 /* PostgreSQL runs as its own user: every folder above its data must let
@@ -1162,4 +1175,44 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
 	if (r == 0) /* the caller's strings are not ours to keep */
 		s->ircd = (srv_ircd_opts_t){ .port = s->port };
 	return r;
+}
+
+/* Our own daemons ------------------------------------------------------------ */
+
+static int process_prepare(srv_t *s)
+{
+	(void)s; /* argv was set by srv_process_start */
+	return 0;
+}
+
+int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int http_port,
+		      const char *http_path, srv_t **out_srv)
+{
+	srv_t *s;
+	int n = 0, r;
+
+	/* No port given: none at all (srv_new would otherwise pick one). */
+	r = srv_new(env, SRV_PROCESS, name, http_port > 0 ? http_port : -1, &s);
+	if (r < 0)
+		return r;
+	snprintf(s->http_path, sizeof(s->http_path), "%s", http_port > 0 && http_path ? http_path : "");
+	for (; argv[n] && n < SRV_ARGV_MAX - 1; n++) {
+		if (!(s->argv[n] = strdup(argv[n]))) {
+			srv_discard(s);
+			return -ENOMEM;
+		}
+	}
+	if (argv[n]) {
+		srv_discard(s);
+		return -E2BIG;
+	}
+	return launch(s, process_prepare, out_srv);
+}
+
+int srv_run(srv_env_t *env, const char *name, char *const argv[])
+{
+	srv_t tmp = { .env = env, .stop_sig = SIGTERM, .uid = geteuid(), .gid = getegid() };
+
+	snprintf(tmp.log, sizeof(tmp.log), "%s/%s.log", env->dir, name);
+	return run_status(&tmp, argv);
 }

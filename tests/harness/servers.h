@@ -37,6 +37,7 @@ typedef enum {
 	SRV_POSTGRES,
 	SRV_REDIS,
 	SRV_INSPIRCD,
+	SRV_PROCESS, /* one of ours (eirc-auth, ...), see srv_process_start() */
 } srv_kind_t;
 
 /*
@@ -95,6 +96,21 @@ typedef struct {
 int srv_postgres_start(srv_env_t *env, const srv_pg_opts_t *opts, srv_t **out_srv);
 int srv_redis_start(srv_env_t *env, const srv_redis_opts_t *opts, srv_t **out_srv);
 int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_srv);
+
+/*
+ * Starts one of eIRC's own daemons (argv[0] a path) in env, with the same
+ * guarantees as the servers: own process group, parent-death signal,
+ * stdout/stderr to <dir>/<name>.log, stopped with SIGTERM. When http_port
+ * is not 0 it is ready once "GET <http_path>" there answers 200; otherwise
+ * once it has run for a moment without exiting. It inherits the caller's
+ * environment and working directory.
+ */
+int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int http_port,
+		      const char *http_path, srv_t **out_srv);
+
+/* Runs argv to completion with its output appended to <dir>/<name>.log;
+ * returns its exit status (0..255), or a negative errno. */
+int srv_run(srv_env_t *env, const char *name, char *const argv[]);
 
 srv_kind_t srv_kind(const srv_t *srv);
 const char *srv_name(const srv_t *srv);  /* "postgres", "redis", "inspircd" */

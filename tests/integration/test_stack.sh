@@ -5,10 +5,11 @@
 #
 # It uses config/eirc.yaml with the ports moved to free ones, so it can run
 # beside other tests and beside a developer's own stack.
-# Usage: test_stack.sh <path to eirc-stack>
+# Usage: test_stack.sh <path to eirc-stack> <build dir>
 set -euo pipefail
 
 stack_bin=$1
+bin_dir=$2
 src=${EIRC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/eirc-stack-test-XXXXXX)
 chmod 0711 "$work" # PostgreSQL runs as its own user and must get through
@@ -22,12 +23,28 @@ trap cleanup EXIT
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-pg=$(free_port) rd=$(free_port) irc=$(free_port)
+pg=$(free_port) rd=$(free_port) irc=$(free_port) http=$(free_port) internal=$(free_port)
 sed -e "s/port: 15432/port: $pg/; s/port: 16379/port: $rd/; s/port: 16667 /port: $irc /" \
+	-e "s/listen_port: 8080 /listen_port: $http /; s/internal_listen_port: 8082/internal_listen_port: $internal/" \
 	"$src/config/eirc.yaml" >"$work/eirc.yaml"
-grep -q "port: $irc " "$work/eirc.yaml" || { echo "could not move the IRC port"; exit 1; }
+for p in "port: $irc " "listen_port: $http " "internal_listen_port: $internal"; do
+	grep -q "$p" "$work/eirc.yaml" || { echo "could not move a port ($p)"; exit 1; }
+done
 secret() { head -c 18 /dev/urandom | base64 | tr "+/" "-_"; }
 export EIRC_WEBIRC_PASSWORD=$(secret) EIRC_INTERNAL_SECRET=$(secret) EIRC_DB_PASSWORD=$(secret)
+export EIRC_DEMO_PASSWORD=$(secret)
+
+# The credentials the stack prints sign in (OAuth2 password grant).
+can_sign_in() {
+	python3 - "$http" "$EIRC_DEMO_PASSWORD" <<'PY'
+import json, sys, urllib.parse, urllib.request
+port, password = sys.argv[1], sys.argv[2]
+body = urllib.parse.urlencode({"grant_type": "password", "client_id": "eirc-web",
+                               "username": "demo", "password": password}).encode()
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/oauth/token", body, timeout=30) as r:
+    sys.exit(0 if "access_token" in json.load(r) else 1)
+PY
+}
 
 # Any process whose command line names the data folder: servers, watchdog.
 leftovers() { pgrep -f -- "$work/var" || true; }
@@ -35,7 +52,7 @@ leftovers() { pgrep -f -- "$work/var" || true; }
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 for round in 1 2; do
-	"$stack_bin" --config "$work/eirc.yaml" --data-dir "$work/var" >"$work/out-$round.log" 2>&1 &
+	"$stack_bin" --config "$work/eirc.yaml" --data-dir "$work/var" --bin-dir "$bin_dir" >"$work/out-$round.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 600); do
 		grep -q 'Press Ctrl-C to stop' "$work/out-$round.log" && break
@@ -47,9 +64,12 @@ for round in 1 2; do
 		echo "not ok: round $round: the stack did not come up"
 		exit 1
 	fi
-	for p in "$pg" "$rd" "$irc"; do
+	for p in "$pg" "$rd" "$irc" "$http" "$internal"; do
 		port_answers "$p" || { echo "not ok: round $round: nothing on port $p"; exit 1; }
 	done
+	grep -q "sign in as 'demo' with password '$EIRC_DEMO_PASSWORD'" "$work/out-$round.log" ||
+		{ cat "$work/out-$round.log"; echo "not ok: round $round: no credentials printed"; exit 1; }
+	can_sign_in || { echo "not ok: round $round: the demo user cannot sign in"; exit 1; }
 	[ -n "$(leftovers)" ] || { echo "not ok: round $round: no server process found"; exit 1; }
 
 	kill -INT "$pid"
@@ -67,10 +87,10 @@ for round in 1 2; do
 		echo "not ok: round $round: processes left after SIGINT"
 		exit 1
 	fi
-	for p in "$pg" "$rd" "$irc"; do
+	for p in "$pg" "$rd" "$irc" "$http" "$internal"; do
 		if port_answers "$p"; then echo "not ok: round $round: port $p still open"; exit 1; fi
 	done
-	echo "ok: round $round: up, answered on $pg $rd $irc, down, nothing left"
+	echo "ok: round $round: up, answered on $pg $rd $irc $http $internal, signed in, down, nothing left"
 done
 # The data folder was reused: PostgreSQL was initialised once.
 [ "$(grep -c 'starting PostgreSQL' "$work"/out-*.log | awk -F: '{s+=$2} END {print s}')" -eq 2 ]
