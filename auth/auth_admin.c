@@ -229,16 +229,23 @@ static int hash_password(admin_t *a, char *pw, char hash[crypto_pwhash_STRBYTES]
 	return 0;
 }
 
-/* "#a,#b" -> {"autojoin": ["#a", "#b"]} */
+/* "#a,#b" -> {"autojoin": ["#a", "#b"]}; a new reference, NULL when out
+ * of memory. */
 static json_t *autojoin_prefs(const char *list)
 {
 	json_t *arr = json_array();
 	char *copy = strdup(list ? list : ""), *save = NULL;
 
+	if (!arr || !copy) {
+		json_decref(arr);
+		free(copy);
+		return NULL;
+	}
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
 		if (*t)
 			json_array_append_new(arr, json_string(t));
 	free(copy);
+	/* "o" takes over the reference to arr */
 	return json_pack("{s:o}", "autojoin", arr);
 }
 
@@ -247,6 +254,7 @@ static int user_add(admin_t *a)
 	const char *nick = a->o.pos[0], *role = opt(a, "--role");
 	const char *dn = opt(a, "--display-name"), *email = opt(a, "--email");
 	char folded[64], pw[AUTH_PASSWORD_MAX + 2], hash[crypto_pwhash_STRBYTES];
+	json_t *prefs_json;
 	char *prefs;
 	bool gen;
 	PGresult *r;
@@ -260,7 +268,14 @@ static int user_add(admin_t *a)
 	if (hash_password(a, pw, hash, &gen) < 0)
 		return 1;
 	fold(nick, folded, sizeof(folded));
-	prefs = json_dumps(autojoin_prefs(opt(a, "--autojoin")), JSON_COMPACT);
+	prefs_json = autojoin_prefs(opt(a, "--autojoin"));
+	prefs = prefs_json ? json_dumps(prefs_json, JSON_COMPACT) : NULL;
+	json_decref(prefs_json);
+	if (!prefs) {
+		fprintf(a->err, "eirc-auth: out of memory\n");
+		sodium_memzero(pw, sizeof(pw));
+		return 1;
+	}
 	const char *p[7] = { nick, folded, dn ? dn : nick, email, hash,
 			     role ? role : "user", prefs };
 	r = run(a, "INSERT INTO users (nick, nick_folded, display_name, email,"

@@ -31,6 +31,7 @@ struct auth_http {
 	auth_service_t *svc;
 	const eirc_config_t *cfg;
 	http_listener_t listeners[2];
+	bool closing;        /* auth_http_close() was called */
 };
 
 typedef struct http_pss {
@@ -103,6 +104,46 @@ static int http_header(struct lws *wsi, enum lws_token_indexes h, char **out)
 	return 1;
 }
 
+/* The request-line parts lws keeps among its header tokens are no
+ * headers; neither are the _WSI_TOKEN_CLIENT_* of client connections. */
+static bool http_token_is_header(int h)
+{
+	switch (h) {
+	case WSI_TOKEN_GET_URI: case WSI_TOKEN_POST_URI:
+	case WSI_TOKEN_OPTIONS_URI: case WSI_TOKEN_PUT_URI:
+	case WSI_TOKEN_PATCH_URI: case WSI_TOKEN_DELETE_URI:
+	case WSI_TOKEN_CONNECT: case WSI_TOKEN_HEAD_URI:
+	case WSI_TOKEN_HTTP: case WSI_TOKEN_HTTP1_0:
+	case WSI_TOKEN_HTTP_URI_ARGS:
+		return false;
+	default:
+		return h < _WSI_TOKEN_CLIENT_SENT_PROTOCOLS;
+	}
+}
+
+/*
+ * The header lines of the request whose name lws knows (its ~90 tokens;
+ * a repeated name is one fragment per line, an empty value counts too).
+ * Lines with other names are not counted: lws 4.1 keeps them but can only
+ * look them up by name (lws_hdr_custom_length); they are bounded by the
+ * header buffer (max_header_size) alone.
+ */
+static int http_header_count(struct lws *wsi)
+{
+	char c;
+	int n = 0;
+
+	for (int h = 0; h < WSI_TOKEN_COUNT; h++) {
+		if (!http_token_is_header(h))
+			continue;
+		/* a fragment exists if it has a length or copies as "" */
+		for (int f = 0; lws_hdr_fragment_length(wsi, h, f) > 0 ||
+				lws_hdr_copy_fragment(wsi, &c, 1, h, f) == 0; f++)
+			n++;
+	}
+	return n;
+}
+
 /* Parses Content-Length: 0 with *out, -EINVAL when malformed. */
 static int http_content_length(struct lws *wsi, uint64_t *out)
 {
@@ -146,6 +187,10 @@ static bool http_read_request(struct lws *wsi, http_pss_t *pss,
 	lws_get_peer_simple(wsi, req->peer, sizeof(req->peer));
 	if (plen > AUTH_PATH_MAX) {
 		http_refuse(pss, 414, "invalid_request", "path too long");
+		return false;
+	}
+	if (http_header_count(wsi) > l->http->cfg->auth.max_headers) {
+		http_refuse(pss, 431, "invalid_request", "too many headers");
 		return false;
 	}
 	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, &req->content_type) < 0 ||
@@ -418,6 +463,8 @@ int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 		       (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
 	info.foreign_loops = loops;
+	/* lws sets h->ctx to NULL once the context is really freed */
+	info.pcontext = &h->ctx;
 	info.max_http_header_data = (unsigned short)(a->max_header_size > 65535 ?
 						     65535 : a->max_header_size);
 	info.max_http_header_pool = 256;
@@ -429,13 +476,19 @@ int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
 		free(h);
 		return -ENOMEM;
 	}
+	*out = h;
+	return 0;
+}
+
+int auth_http_listen(auth_http_t *h)
+{
+	const eirc_config_auth_t *a = &h->cfg->auth;
+	bool tls = a->tls_cert_file && a->tls_key_file;
+
 	if (http_vhost(h, AUTH_L_PUBLIC, a->listen_address, a->listen_port, tls) < 0 ||
 	    http_vhost(h, AUTH_L_INTERNAL, a->internal_listen_address,
-		       a->internal_listen_port, false) < 0) {
-		auth_http_free(h);
+		       a->internal_listen_port, false) < 0)
 		return -EADDRINUSE;
-	}
-	*out = h;
 	return 0;
 }
 
@@ -444,10 +497,27 @@ int auth_http_port(const auth_http_t *h, auth_listener_t l)
 	return lws_get_vhost_listen_port(h->listeners[l].vh);
 }
 
+void auth_http_close(auth_http_t *h)
+{
+	if (!h || h->closing)
+		return;
+	h->closing = true;
+	/* closes every wsi; lws's libuv handles close in later iterations */
+	lws_context_destroy(h->ctx);
+}
+
 void auth_http_free(auth_http_t *h)
 {
 	if (!h)
 		return;
-	lws_context_destroy(h->ctx);
+	auth_http_close(h);
+	/*
+	 * With a foreign loop, lws 4.1 stops after closing its handles
+	 * (lws_uv_close_cb_sa only continues for its own loops); this
+	 * second call runs lws_context_destroy2() and 3(), which free the
+	 * vhosts and the context and clear h->ctx.
+	 */
+	if (h->ctx)
+		lws_context_destroy(h->ctx);
 	free(h);
 }

@@ -92,26 +92,32 @@ static int migrate_at_start(const eirc_config_t *cfg)
 	return n < 0 ? n : 0;
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+/* Starts closing everything; uv_run() in serve() returns once it is done. */
+static void stop(daemon_state_t *d)
 {
-	daemon_state_t *d = s->data;
-
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	log_info("Signal %d: stopping", signum);
-	auth_http_free(d->http);
-	d->http = NULL;
+	auth_http_close(d->http);
 	auth_service_close(d->svc, NULL, NULL);
 	d->svc = NULL;
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 }
 
+static void on_signal(uv_signal_t *s, int signum)
+{
+	daemon_state_t *d = s->data;
+
+	if (!d->stopping)
+		log_info("Signal %d: stopping", signum);
+	stop(d);
+}
+
 static int serve(const eirc_config_t *cfg)
 {
 	daemon_state_t d = { .stopping = false };
-	int r;
+	int r, rc;
 
 	if ((r = uv_loop_init(&d.loop)) < 0)
 		return r;
@@ -121,10 +127,7 @@ static int serve(const eirc_config_t *cfg)
 		return r;
 	}
 	if ((r = auth_http_new(&d.loop, d.svc, cfg, &d.http)) < 0) {
-		log_error("Failed to listen on %s:%d / %s:%d: %s",
-			  cfg->auth.listen_address, cfg->auth.listen_port,
-			  cfg->auth.internal_listen_address,
-			  cfg->auth.internal_listen_port, strerror(-r));
+		log_error("Failed to start libwebsockets: %s", strerror(-r));
 		auth_service_close(d.svc, NULL, NULL);
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&d.loop);
@@ -135,17 +138,29 @@ static int serve(const eirc_config_t *cfg)
 	d.sigint.data = d.sigterm.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	log_info("Listening on http://%s:%d/ (internal http://%s:%d/)",
-		 cfg->auth.listen_address, auth_http_port(d.http, AUTH_L_PUBLIC),
-		 cfg->auth.internal_listen_address,
-		 auth_http_port(d.http, AUTH_L_INTERNAL));
+	if ((r = auth_http_listen(d.http)) < 0) {
+		log_error("Failed to listen on %s:%d / %s:%d: %s",
+			  cfg->auth.listen_address, cfg->auth.listen_port,
+			  cfg->auth.internal_listen_address,
+			  cfg->auth.internal_listen_port, strerror(-r));
+		stop(&d);
+	} else {
+		log_info("Listening on http://%s:%d/ (internal http://%s:%d/)",
+			 cfg->auth.listen_address,
+			 auth_http_port(d.http, AUTH_L_PUBLIC),
+			 cfg->auth.internal_listen_address,
+			 auth_http_port(d.http, AUTH_L_INTERNAL));
+	}
 	uv_run(&d.loop, UV_RUN_DEFAULT);
-	r = uv_loop_close(&d.loop);
-	if (r < 0)
-		log_error("Handles left open at exit: %s", uv_strerror(r));
-	else
+	/* lws's handles are closed now: let it free its context */
+	auth_http_free(d.http);
+	d.http = NULL;
+	rc = uv_loop_close(&d.loop);
+	if (rc < 0)
+		log_error("Handles left open at exit: %s", uv_strerror(rc));
+	else if (r == 0)
 		log_info("Stopped");
-	return r;
+	return r < 0 ? r : rc;
 }
 
 static const char *default_config(void)

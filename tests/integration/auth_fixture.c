@@ -98,12 +98,13 @@ static bool wait_ready(fx_t *fx)
 	for (int i = 0; i < 200; i++) {
 		fx_resp_t r;
 		int status;
-		if (fx_http(fx, false, "GET", "/healthz", NULL, NULL, 0, &r) == 0) {
-			long st = r.status;
-			fx_resp_free(&r);
-			if (st == 200)
-				return true;
-		}
+		int rc = fx_http(fx, false, "GET", "/healthz", NULL, NULL, 0, &r);
+		long st = r.status;
+
+		/* r is filled (and owns memory) whatever fx_http returned */
+		fx_resp_free(&r);
+		if (rc == 0 && st == 200)
+			return true;
 		if (waitpid(fx->daemon, &status, WNOHANG) == fx->daemon) {
 			fx->daemon = 0;
 			return false;
@@ -125,6 +126,8 @@ int fx_start_daemon(fx_t *fx)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* only stdio: not what ctest or the test process left open */
+		close_range(3, ~0U, 0);
 		execl(bin_path(), "eirc-auth", "--config", fx->config, (char *)NULL);
 		_exit(127);
 	}
@@ -217,6 +220,7 @@ int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...)
 	pid = fork();
 	if (pid == 0) {
 		dup2(pfd[1], 1);
+		close_range(3, ~0U, 0);
 		if (password)
 			setenv("PW", password, 1);
 		execv(bin_path(), (char *const *)argv);

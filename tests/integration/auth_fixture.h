@@ -53,7 +53,10 @@ int fx_stop(fx_t *fx);
  * its exit status; its stdout goes to out (may be NULL). */
 int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...);
 
-/* One HTTP request. headers: NULL-terminated list of "Name: value". */
+/* One HTTP request. headers: NULL-terminated list of "Name: value".
+ * Returns 0, or -1 when curl failed (status is 0 if no answer came). *out is
+ * filled either way (body at least "") and must be released with
+ * fx_resp_free() after every call, also after -1. */
 int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
 	    const char *const *headers, const char *body, size_t body_len,
 	    fx_resp_t *out);

@@ -1,9 +1,11 @@
 /*
  * eirc-auth under bad input: malformed JSON, wrong content types, an
- * oversized body, 10,000 headers, path traversal in static files, SQL
- * metacharacters in every field, a slow client, and login flooding. Each
- * gets a clear 4xx (or, for the slow client, a closed connection) and the
- * service keeps serving: /healthz answers 200 after every case.
+ * oversized body, 10,000 headers, too many headers, path traversal in
+ * static files, SQL metacharacters in every field, a slow client, and
+ * login flooding. Each gets a clear 4xx (or, for the slow client and for
+ * a header block past lws's buffer, a closed connection) and the service
+ * keeps serving: /healthz answers 200 after every case. Last, every
+ * descriptor of the daemon is close-on-exec.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -27,12 +31,15 @@ static fx_t fx;
 #define FORM "Content-Type: application/x-www-form-urlencoded"
 #define JSON "Content-Type: application/json"
 #define INTERNAL_AUTH "Authorization: Bearer " FX_SECRET
+#define MAX_HEADERS 16 /* auth.max_headers of this test's eirc-auth */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static int setup(void **state)
 {
 	(void)state;
 	if (fx_start(&fx, "  max_body_size: 1KiB\n  login_attempts_per_account: 3\n"
-		     "  login_attempts_per_ip: 1000\n") < 0)
+		     "  login_attempts_per_ip: 1000\n  max_headers: " STR(MAX_HEADERS) "\n") < 0)
 		return -1;
 	return fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "alice",
 		      "--password-env", "PW", NULL) == 0 ? 0 : -1;
@@ -163,9 +170,62 @@ static void test_ten_thousand_headers(void **state)
 	(void)state;
 	code = raw_request("GET /healthz HTTP/1.1\r\nHost: x\r\n", 10000,
 			   "X-Header-", 10000);
-	/* refused: a 4xx status, or the connection closed without one */
-	assert_true(code == 0 || (code >= 400 && code < 500));
-	print_message("10,000 headers -> %d\n", code);
+	/*
+	 * ~200 KB of headers overflow lws's header buffer (max_header_size).
+	 * lws 4.1 then closes the connection without a status line and
+	 * without telling us why (lws_parse() -> LPR_FAIL, the connection
+	 * is closed in lws_read_h1()), so there is no 431 to send here;
+	 * see docs/api.md. Memory stays bounded by the buffer.
+	 */
+	assert_int_equal(code, 0);
+	assert_serving();
+}
+
+/*
+ * Sends GET /healthz with Host, Connection: close and `extra` more
+ * Accept-Language lines (names lws knows, so they are counted against
+ * auth.max_headers); returns the status and the whole answer in resp.
+ */
+static int request_with_headers(int extra, char *resp, size_t cap)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)fx.port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), code = 0;
+	char req[4096];
+	size_t len = 0, got = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	len += (size_t)snprintf(req, sizeof(req), "GET /healthz HTTP/1.1\r\n"
+				"Host: x\r\nConnection: close\r\n");
+	for (int i = 0; i < extra; i++)
+		len += (size_t)snprintf(req + len, sizeof(req) - len,
+					"Accept-Language: l%d\r\n", i);
+	len += (size_t)snprintf(req + len, sizeof(req) - len, "\r\n");
+	assert_true(len < sizeof(req) - 1);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+	/* read until eirc-auth closes (Connection: close) */
+	while (got + 1 < cap && poll(&p, 1, 5000) == 1 &&
+	       (n = recv(fd, resp + got, cap - 1 - got, 0)) > 0)
+		got += (size_t)n;
+	resp[got] = '\0';
+	close(fd);
+	sscanf(resp, "HTTP/1.1 %d", &code);
+	return code;
+}
+
+static void test_too_many_headers(void **state)
+{
+	char resp[2048];
+
+	(void)state;
+	/* at the limit: Host, Connection and 14 more */
+	assert_int_equal(request_with_headers(MAX_HEADERS - 2, resp, sizeof(resp)), 200);
+	/* one past it: 431 with a JSON error, and the connection is closed */
+	assert_int_equal(request_with_headers(MAX_HEADERS - 1, resp, sizeof(resp)), 431);
+	assert_non_null(strstr(resp, "\"error\":\"invalid_request\""));
+	assert_non_null(strstr(resp, "too many headers"));
 	assert_serving();
 }
 
@@ -177,6 +237,101 @@ static void test_slow_client(void **state)
 	/* request_timeout is 2s: half a request line and then silence */
 	code = raw_request("GET /healthz HTT", 0, "", 8000);
 	assert_true(code == 0 || code == 408);
+	assert_serving();
+}
+
+/* Connects to 127.0.0.1:port; the descriptor, asserted valid. */
+static int connect_to(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* One keep-alive request on fd; asserts a 200 and leaves fd open. */
+static void keepalive_healthz(int fd)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[512];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+	int code = 0;
+
+	assert_int_equal(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 12);
+	buf[n] = '\0';
+	sscanf(buf, "HTTP/1.1 %d", &code);
+	assert_int_equal(code, 200);
+}
+
+/* The "flags:" of /proc/<pid>/fdinfo/<fd> (octal), or -1. */
+static long fd_flags(pid_t pid, const char *fd)
+{
+	char path[384], line[128];
+	long flags = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "flags: %lo", &flags) == 1)
+			break;
+	fclose(f);
+	return flags;
+}
+
+/* Every descriptor of eirc-auth past stdio is close-on-exec: the two
+ * listeners lws opened, the connections it accepted (two are held open
+ * here), libuv's, libpq's. */
+static void test_descriptors_close_on_exec(void **state)
+{
+	int c1, c2, sockets = 0, checked = 0;
+	char dir[64], link[384], target[256];
+	struct dirent *e;
+	DIR *d;
+
+	(void)state;
+	c1 = connect_to(fx.port);
+	c2 = connect_to(fx.iport);
+	keepalive_healthz(c1);
+	keepalive_healthz(c2);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)fx.daemon);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		long flags;
+		ssize_t n;
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "0") == 0 ||
+		    strcmp(e->d_name, "1") == 0 || strcmp(e->d_name, "2") == 0)
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue; /* closed meanwhile */
+		target[n] = '\0';
+		flags = fd_flags(fx.daemon, e->d_name);
+		if (flags < 0)
+			continue;
+		if (!(flags & O_CLOEXEC))
+			fail_msg("eirc-auth fd %s (%s) is not close-on-exec: flags %lo",
+				 e->d_name, target, flags);
+		sockets += strncmp(target, "socket:", 7) == 0;
+		checked++;
+	}
+	closedir(d);
+	/* 2 listeners + 2 accepted, and at least one PostgreSQL connection */
+	print_message("%d descriptors checked, %d sockets\n", checked, sockets);
+	assert_true(sockets >= 5);
+	close(c1);
+	close(c2);
 	assert_serving();
 }
 
@@ -317,11 +472,13 @@ int main(void)
 		cmocka_unit_test(test_wrong_content_type),
 		cmocka_unit_test(test_oversized_body),
 		cmocka_unit_test(test_ten_thousand_headers),
+		cmocka_unit_test(test_too_many_headers),
 		cmocka_unit_test(test_slow_client),
 		cmocka_unit_test(test_static_files),
 		cmocka_unit_test(test_sql_metacharacters),
 		cmocka_unit_test(test_login_lockout),
 		cmocka_unit_test(test_tokens_never_logged),
+		cmocka_unit_test(test_descriptors_close_on_exec),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

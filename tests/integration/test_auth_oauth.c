@@ -243,6 +243,7 @@ static void test_refresh_rotation_and_reuse(void **state)
 	assert_int_equal(r2.status, 400);
 	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
 	assert_int_equal(audit_count("token.refresh_reuse"), reuse + 1);
+	fx_resp_free(&r2);
 	/* ... so the newest refresh token and its access token are dead too */
 	form_post("/oauth/token", NULL, refresh_body(rt1), &r3);
 	assert_int_equal(r3.status, 400);
