@@ -1,0 +1,267 @@
+/*
+ * irc_reg: client registration state machine (see irc_reg.h). Pure: lines
+ * leave through the send callback, nothing here reads a clock or a socket.
+ */
+#include "common/irc_reg.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/irc_casemap.h"
+#include "common/irc_mask.h"
+
+static const char *const cap_names[IRC_CAP_COUNT] = {
+	[IRC_CAP_MESSAGE_TAGS] = "message-tags",
+	[IRC_CAP_SERVER_TIME] = "server-time",
+	[IRC_CAP_BATCH] = "batch",
+	[IRC_CAP_ECHO_MESSAGE] = "echo-message",
+	[IRC_CAP_LABELED_RESPONSE] = "labeled-response",
+	[IRC_CAP_ACCOUNT_TAG] = "account-tag",
+	[IRC_CAP_MULTI_PREFIX] = "multi-prefix",
+	[IRC_CAP_AWAY_NOTIFY] = "away-notify",
+	[IRC_CAP_CHGHOST] = "chghost",
+	[IRC_CAP_SETNAME] = "setname",
+	[IRC_CAP_INVITE_NOTIFY] = "invite-notify",
+};
+
+const char *irc_cap_name(enum irc_cap cap)
+{
+	return (unsigned)cap < IRC_CAP_COUNT ? cap_names[cap] : NULL;
+}
+
+int irc_cap_lookup(const char *name, size_t len, enum irc_cap *out_cap)
+{
+	for (unsigned i = 0; i < IRC_CAP_COUNT; i++) {
+		if (strlen(cap_names[i]) == len && memcmp(cap_names[i], name, len) == 0) {
+			*out_cap = (enum irc_cap)i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* A word IRC can carry as a middle parameter: non-empty, no space/CR/LF/NUL. */
+static bool word_ok(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n > 0 && n <= max && s[0] != ':' && strpbrk(s, " \r\n") == NULL;
+}
+
+static bool text_ok(const char *s)
+{
+	return s && strlen(s) <= 200 && strpbrk(s, "\r\n") == NULL;
+}
+
+int irc_reg_init(struct irc_reg *r, const struct irc_reg_params *params, irc_reg_send_fn send,
+                 void *ud)
+{
+	if (!word_ok(params->nick, IRC_REG_NICK_MAX) || !word_ok(params->user, 64) ||
+	    !text_ok(params->realname))
+		return -EINVAL;
+	if (params->webirc_password &&
+	    (!word_ok(params->webirc_password, 256) || !word_ok(params->webirc_gateway, 64) ||
+	     !word_ok(params->webirc_host, 255) || !word_ok(params->webirc_ip, 64)))
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	r->params = params;
+	r->send = send;
+	r->ud = ud;
+	snprintf(r->nick, sizeof(r->nick), "%s", params->nick);
+	return 0;
+}
+
+static int sendf(struct irc_reg *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sendf(struct irc_reg *r, const char *fmt, ...)
+{
+	char line[IRC_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		return -EMSGSIZE;
+	return r->send(r->ud, line, (size_t)n);
+}
+
+int irc_reg_start(struct irc_reg *r)
+{
+	const struct irc_reg_params *p = r->params;
+	int err = 0;
+
+	if (p->webirc_password)
+		err = sendf(r, "WEBIRC %s %s %s %s", p->webirc_password, p->webirc_gateway,
+		            p->webirc_host, p->webirc_ip);
+	if (err == 0 && p->caps_wanted)
+		err = sendf(r, "CAP LS 302");
+	if (err == 0)
+		err = sendf(r, "NICK %s", r->nick);
+	if (err == 0)
+		err = sendf(r, "USER %s 0 * :%s", p->user, p->realname);
+	if (err == 0)
+		r->state = p->caps_wanted ? IRC_REG_CAP_LS : IRC_REG_WELCOME;
+	return err;
+}
+
+static bool param_is(const struct irc_msg *m, size_t i, const char *s)
+{
+	return i < m->n_params && m->params[i].len == strlen(s) &&
+	       memcmp(m->params[i].ptr, s, m->params[i].len) == 0;
+}
+
+/* Walks a space-separated cap list; each "[-]name[=value]" whose name is
+ * known sets (or, with '-', clears) its bit in *io_mask. */
+static void caps_apply(const struct irc_msg_span *list, uint32_t *io_mask)
+{
+	const char *p = list->ptr, *end = list->ptr + list->len;
+
+	while (p < end) {
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		bool neg = w < p && *w == '-';
+		const char *name = w + neg;
+		size_t len = 0;
+		while (name + len < p && name[len] != '=')
+			len++;
+		enum irc_cap cap;
+		if (irc_cap_lookup(name, len, &cap) == 0) {
+			if (neg)
+				*io_mask &= ~IRC_CAP_BIT(cap);
+			else
+				*io_mask |= IRC_CAP_BIT(cap);
+		}
+		while (p < end && *p == ' ')
+			p++;
+	}
+}
+
+static int cap_request(struct irc_reg *r)
+{
+	uint32_t want = r->params->caps_wanted & r->caps_offered;
+	char list[IRC_MSG_MAX];
+	size_t n = 0;
+
+	if (want == 0) {
+		r->state = IRC_REG_WELCOME;
+		return sendf(r, "CAP END");
+	}
+	for (unsigned i = 0; i < IRC_CAP_COUNT; i++) {
+		if (want & IRC_CAP_BIT(i))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
+			                      cap_names[i]);
+	}
+	r->state = IRC_REG_CAP_REQ;
+	return sendf(r, "CAP REQ :%s", list);
+}
+
+static int handle_cap(struct irc_reg *r, const struct irc_msg *m)
+{
+	if (m->n_params < 3)
+		return IRC_REG_CONTINUE;
+	const struct irc_msg_span *last = &m->params[m->n_params - 1];
+	if (param_is(m, 1, "LS") && r->state == IRC_REG_CAP_LS) {
+		caps_apply(last, &r->caps_offered);
+		bool more = m->n_params >= 4 && param_is(m, 2, "*");
+		if (more && ++r->cap_ls_lines < IRC_REG_CAP_LS_LINES_MAX)
+			return IRC_REG_CONTINUE;
+		return cap_request(r);
+	}
+	if (param_is(m, 1, "ACK")) {
+		caps_apply(last, &r->caps_enabled);
+		r->caps_enabled &= r->params->caps_wanted;
+	} else if (param_is(m, 1, "DEL")) {
+		uint32_t gone = 0;
+		caps_apply(last, &gone);
+		r->caps_enabled &= ~gone;
+		r->caps_offered &= ~gone;
+		return IRC_REG_CONTINUE;
+	} else if (!param_is(m, 1, "NAK")) {
+		return IRC_REG_CONTINUE;
+	}
+	if (r->state != IRC_REG_CAP_REQ)
+		return IRC_REG_CONTINUE;
+	r->state = IRC_REG_WELCOME;
+	return sendf(r, "CAP END");
+}
+
+/* 433/436 before 001: the suffix policy tries nick1, nick2, ... */
+static int handle_nick_in_use(struct irc_reg *r)
+{
+	if (r->params->nick_policy == IRC_REG_NICK_FAIL ||
+	    r->nick_tries >= IRC_REG_NICK_TRIES_MAX) {
+		r->state = IRC_REG_FAILED;
+		return -EADDRINUSE;
+	}
+	r->nick_tries++;
+	size_t base = strlen(r->params->nick);
+	if (base > IRC_REG_NICK_MAX - 1)
+		base = IRC_REG_NICK_MAX - 1;
+	snprintf(r->nick, sizeof(r->nick), "%.*s%u", (int)base, r->params->nick, r->nick_tries);
+	return sendf(r, "NICK %s", r->nick);
+}
+
+static void span_copy(char *dst, size_t cap, const struct irc_msg_span *s)
+{
+	size_t n = s->len < cap - 1 ? s->len : cap - 1;
+
+	memcpy(dst, s->ptr ? s->ptr : "", n);
+	dst[n] = '\0';
+}
+
+static int handle_welcome(struct irc_reg *r, const struct irc_msg *m)
+{
+	if (m->n_params >= 1 && m->params[0].len <= IRC_REG_NICK_MAX)
+		span_copy(r->nick, sizeof(r->nick), &m->params[0]);
+	if (m->source.ptr)
+		span_copy(r->server, sizeof(r->server), &m->source);
+	r->state = IRC_REG_DONE;
+	return IRC_REG_REGISTERED;
+}
+
+bool irc_reg_is_self(const struct irc_reg *r, const struct irc_msg *m)
+{
+	struct irc_mask_userhost uh;
+
+	if (!m->source.ptr || irc_mask_split(m->source.ptr, m->source.len, &uh) < 0)
+		return false;
+	return irc_casemap_equal(IRC_CASEMAP_RFC1459, uh.nick, uh.nick_len, r->nick,
+	                         strlen(r->nick));
+}
+
+int irc_reg_handle(struct irc_reg *r, const struct irc_msg *m)
+{
+	bool before = r->state != IRC_REG_DONE;
+
+	if (irc_msg_command_is(m, "PING")) {
+		if (m->n_params == 0)
+			return sendf(r, "PONG");
+		return sendf(r, "PONG :%.*s", (int)m->params[m->n_params - 1].len,
+		             m->params[m->n_params - 1].ptr);
+	}
+	if (irc_msg_command_is(m, "CAP"))
+		return handle_cap(r, m);
+	if (irc_msg_command_is(m, "001") && before)
+		return handle_welcome(r, m);
+	if (irc_msg_command_is(m, "NICK") && !before && m->n_params >= 1 &&
+	    m->params[0].len <= IRC_REG_NICK_MAX && irc_reg_is_self(r, m)) {
+		span_copy(r->nick, sizeof(r->nick), &m->params[0]);
+		return IRC_REG_CONTINUE;
+	}
+	if (!before)
+		return IRC_REG_CONTINUE;
+	if (irc_msg_command_is(m, "433") || irc_msg_command_is(m, "436"))
+		return handle_nick_in_use(r);
+	if (irc_msg_command_is(m, "432")) {
+		r->state = IRC_REG_FAILED;
+		return -EINVAL;
+	}
+	if (irc_msg_command_is(m, "ERROR")) {
+		r->state = IRC_REG_FAILED;
+		return -ECONNRESET;
+	}
+	return IRC_REG_CONTINUE;
+}

@@ -1,0 +1,571 @@
+/*
+ * ircc_app: the libuv side of an irc-client session (see ircc_app.h).
+ */
+#include "irc-client/ircc_app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "common/irc_conn.h"
+#include "common/irc_line.h"
+#include "common/log.h"
+#include "irc-client/ircc_frame.h"
+#include "irc-client/ircc_session.h"
+
+/* Bytes of history requests held while the bridge socket connects. */
+#define IRCC_HIST_OUT_MAX 4096
+/* Time the browser's queue gets to flush an error before exit. */
+#define IRCC_EXIT_FLUSH_MS 1000
+
+struct bwreq {
+	uv_write_t req;
+	struct ircc_app *app;
+	size_t len;
+	char data[];
+};
+
+struct ircc_app {
+	uv_loop_t loop;
+	const eirc_config_t *cfg;
+	const struct ircc_ident *id;
+	struct irc_conn *conn;
+	struct ircc_session *sess;
+	uv_pipe_t browser;
+	uv_timer_t grace, hist_timer, exit_timer;
+	uv_signal_t sigterm, sigint;
+	uv_pipe_t hist;
+	uv_connect_t hist_connect;
+	bool browser_open, browser_reading, browser_eof, hist_open, hist_ready, ending;
+	int exit_code;
+	char quit_reason[IRC_MSG_MAX];
+	size_t bqueued;
+	char *hist_out;                 /* requests waiting for the connect */
+	size_t hist_out_len;
+	struct irc_line *hist_lf;       /* allocated on first use */
+	struct ircc_frame bframe;
+	struct irc_conn_server servers[];
+};
+
+static char crlf[] = "\r\n";
+
+/* Shared read buffer: reads are consumed synchronously. */
+static char rbuf[IRC_CONN_READ_CHUNK];
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	(void)suggested;
+	*buf = uv_buf_init(rbuf, sizeof(rbuf));
+}
+
+static void app_end(struct ircc_app *a, int code, const char *why);
+static void flow_update(struct ircc_app *a);
+
+/* ---- browser side ---- */
+
+static void on_bwrite(uv_write_t *req, int status)
+{
+	struct bwreq *w = (struct bwreq *)req;
+	struct ircc_app *a = w->app;
+
+	a->bqueued -= w->len;
+	free(w);
+	if (status < 0 && status != UV_ECANCELED && !a->ending)
+		app_end(a, 0, NULL); /* the gateway went away */
+	else
+		flow_update(a);
+}
+
+static int to_browser(void *ud, const char *line, size_t len)
+{
+	struct ircc_app *a = ud;
+	uv_buf_t b[2] = { uv_buf_init((char *)line, (unsigned)len), uv_buf_init(crlf, 2) };
+	size_t done = 0, total = len + 2;
+
+	if (!a->browser_open || a->browser_eof)
+		return -ENOTCONN;
+	if (a->bqueued == 0) {
+		int r = uv_try_write((uv_stream_t *)&a->browser, b, 2);
+		if (r >= 0)
+			done = (size_t)r;
+		else if (r != UV_EAGAIN)
+			return r;
+	}
+	if (done == total)
+		return 0;
+	struct bwreq *w = malloc(sizeof(*w) + total - done);
+	if (!w)
+		return -ENOMEM;
+	w->app = a;
+	w->len = total - done;
+	if (done < len) {
+		memcpy(w->data, line + done, len - done);
+		memcpy(w->data + len - done, "\r\n", 2);
+	} else {
+		memcpy(w->data, crlf + (done - len), total - done);
+	}
+	uv_buf_t wb = uv_buf_init(w->data, (unsigned)w->len);
+	int r = uv_write(&w->req, (uv_stream_t *)&a->browser, &wb, 1, on_bwrite);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	a->bqueued += w->len;
+	return 0;
+}
+
+static void browser_lines(struct ircc_app *a)
+{
+	for (;;) {
+		char *line;
+		size_t len;
+		int r = ircc_frame_next(&a->bframe, &line, &len);
+		if (r == IRC_MSG_EAGAIN || a->ending)
+			return;
+		if (r == 0)
+			ircc_session_browser_line(a->sess, line, len);
+		else
+			ircc_session_browser_bad_line(a->sess, r);
+	}
+}
+
+static void on_bread(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ircc_app *a = s->data;
+
+	if (nread < 0) {
+		a->browser_eof = true;
+		app_end(a, 0, NULL);
+		return;
+	}
+	for (size_t off = 0; off < (size_t)nread && !a->ending;) {
+		off += ircc_frame_feed(&a->bframe, buf->base + off, (size_t)nread - off);
+		browser_lines(a);
+	}
+	flow_update(a);
+}
+
+/* Pauses whichever side's destination queue is over its limit. */
+static void flow_update(struct ircc_app *a)
+{
+	if (a->ending)
+		return;
+	bool up_full = irc_conn_queued(a->conn) >= a->cfg->irc_client.upstream_queue_max;
+	bool b_full = a->bqueued >= a->cfg->irc_client.browser_queue_max;
+	bool read_b = !up_full && a->browser_open && !a->browser_eof;
+
+	if (read_b && !a->browser_reading)
+		a->browser_reading = uv_read_start((uv_stream_t *)&a->browser, on_alloc, on_bread) == 0;
+	else if (!read_b && a->browser_reading) {
+		uv_read_stop((uv_stream_t *)&a->browser);
+		a->browser_reading = false;
+	}
+	irc_conn_read_pause(a->conn, b_full || !ircc_session_server_readable(a->sess));
+}
+
+/* ---- IRC server side ---- */
+
+static int to_server(void *ud, const char *line, size_t len)
+{
+	struct ircc_app *a = ud;
+
+	if (irc_conn_state(a->conn) != IRC_CONN_REGISTERED)
+		return -ENOTCONN;
+	return irc_conn_send(a->conn, line, len);
+}
+
+static void on_grace(uv_timer_t *t)
+{
+	struct ircc_app *a = t->data;
+	uint64_t next = ircc_session_browser_grace(a->sess);
+
+	if (next)
+		uv_timer_start(&a->grace, on_grace, next, 0);
+	flow_update(a);
+}
+
+static void on_msg(void *ud, const struct irc_msg *m)
+{
+	struct ircc_app *a = ud;
+
+	ircc_session_server_msg(a->sess, irc_conn_reg(a->conn), m);
+	flow_update(a);
+}
+
+static void on_registered(void *ud)
+{
+	struct ircc_app *a = ud;
+	uint64_t grace = ircc_session_server_registered(a->sess, irc_conn_reg(a->conn));
+
+	if (grace)
+		uv_timer_start(&a->grace, on_grace, grace, 0);
+}
+
+static void on_down(void *ud, int err, const char *why, uint64_t retry_ms)
+{
+	struct ircc_app *a = ud;
+
+	ircc_session_server_down(a->sess, why, retry_ms);
+	if (retry_ms == 0) {
+		app_end(a, 1, why);
+		return;
+	}
+	log_warn("IRC server connection lost (%s: %s), reconnecting in %llu ms", why,
+	         uv_strerror(err), (unsigned long long)retry_ms);
+}
+
+static void on_drain(void *ud)
+{
+	flow_update(ud);
+}
+
+static void on_quit(void *ud, int err)
+{
+	struct ircc_app *a = ud;
+
+	(void)err;
+	app_end(a, a->exit_code, NULL);
+}
+
+/* ---- history bridge ---- */
+
+static void hist_timer_update(struct ircc_app *a);
+
+static void on_hist_closed(uv_handle_t *h)
+{
+	struct ircc_app *a = h->data;
+
+	a->hist_open = false;
+}
+
+static void hist_close(struct ircc_app *a, const char *why)
+{
+	if (a->hist_open && !uv_is_closing((uv_handle_t *)&a->hist))
+		uv_close((uv_handle_t *)&a->hist, on_hist_closed);
+	a->hist_ready = false;
+	free(a->hist_out);
+	a->hist_out = NULL;
+	a->hist_out_len = 0;
+	if (why)
+		ircc_session_history_down(a->sess, why);
+	hist_timer_update(a);
+}
+
+static void on_hist_write(uv_write_t *req, int status)
+{
+	(void)status; /* a failed write shows up as a read error */
+	free(req);
+}
+
+static int hist_write(struct ircc_app *a, const char *data, size_t len)
+{
+	uv_write_t *w = malloc(sizeof(*w) + len);
+
+	if (!w)
+		return -ENOMEM;
+	memcpy(w + 1, data, len);
+	uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)len);
+	int r = uv_write(w, (uv_stream_t *)&a->hist, &b, 1, on_hist_write);
+	if (r < 0)
+		free(w);
+	return r;
+}
+
+static void on_hist_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ircc_app *a = s->data;
+
+	if (nread < 0) {
+		hist_close(a, "the history service closed the connection");
+		return;
+	}
+	for (size_t off = 0; off < (size_t)nread && a->hist_ready;) {
+		off += irc_line_feed(a->hist_lf, buf->base + off, (size_t)nread - off);
+		char *line;
+		size_t len;
+		int r;
+		while (a->hist_ready && (r = irc_line_next(a->hist_lf, &line, &len)) != IRC_MSG_EAGAIN) {
+			if (r < 0 || ircc_session_history_line(a->sess, line, len)) {
+				hist_close(a, "the history service broke the protocol");
+				return;
+			}
+		}
+	}
+	hist_timer_update(a);
+}
+
+static void on_hist_connect(uv_connect_t *req, int status)
+{
+	struct ircc_app *a = req->data;
+
+	if (status == UV_ECANCELED)
+		return;
+	if (status < 0) {
+		hist_close(a, "the history service cannot be reached");
+		return;
+	}
+	if (!a->hist_lf && !(a->hist_lf = malloc(sizeof(*a->hist_lf)))) {
+		hist_close(a, "out of memory");
+		return;
+	}
+	irc_line_init(a->hist_lf, 0);
+	a->hist_ready = true;
+	if (hist_write(a, a->hist_out, a->hist_out_len) < 0 ||
+	    uv_read_start((uv_stream_t *)&a->hist, on_alloc, on_hist_read) < 0) {
+		hist_close(a, "the history service cannot be reached");
+		return;
+	}
+	free(a->hist_out);
+	a->hist_out = NULL;
+	a->hist_out_len = 0;
+}
+
+static int to_history(void *ud, const char *line, size_t len)
+{
+	struct ircc_app *a = ud;
+	const char *path = a->cfg->history.socket_path;
+
+	if (!path)
+		return -ENOENT;
+	if (a->hist_open && !a->hist_ready && uv_is_closing((uv_handle_t *)&a->hist))
+		return -EAGAIN;
+	if (a->hist_out_len + len + 2 > IRCC_HIST_OUT_MAX)
+		return -ENOBUFS;
+	if (!a->hist_out && !(a->hist_out = malloc(IRCC_HIST_OUT_MAX)))
+		return -ENOMEM;
+	memcpy(a->hist_out + a->hist_out_len, line, len);
+	memcpy(a->hist_out + a->hist_out_len + len, "\r\n", 2);
+	a->hist_out_len += len + 2;
+	if (a->hist_ready) {
+		int r = hist_write(a, a->hist_out, a->hist_out_len);
+		free(a->hist_out);
+		a->hist_out = NULL;
+		a->hist_out_len = 0;
+		return r;
+	}
+	if (!a->hist_open) {
+		uv_pipe_init(&a->loop, &a->hist, 0);
+		a->hist.data = a;
+		a->hist_open = true;
+		a->hist_connect.data = a;
+		uv_pipe_connect(&a->hist_connect, &a->hist, path, on_hist_connect);
+	}
+	return 0;
+}
+
+static void on_hist_timer(uv_timer_t *t)
+{
+	struct ircc_app *a = t->data;
+	uint64_t oldest;
+
+	if (ircc_session_history_pending(a->sess, &oldest) &&
+	    uv_now(&a->loop) - oldest >= a->cfg->history.request_timeout)
+		hist_close(a, "the history service did not answer in time");
+	else
+		hist_timer_update(a);
+}
+
+static void hist_timer_update(struct ircc_app *a)
+{
+	uint64_t oldest, now = uv_now(&a->loop), to = a->cfg->history.request_timeout;
+
+	if (!ircc_session_history_pending(a->sess, &oldest) || a->ending) {
+		uv_timer_stop(&a->hist_timer);
+		return;
+	}
+	uv_timer_start(&a->hist_timer, on_hist_timer, oldest + to > now ? oldest + to - now : 0, 0);
+}
+
+/* ---- life ---- */
+
+static void ops_quit(void *ud, const char *reason)
+{
+	struct ircc_app *a = ud;
+
+	snprintf(a->quit_reason, sizeof(a->quit_reason), "%s",
+	         reason && reason[0] ? reason : "Web session closed");
+	app_end(a, 0, NULL);
+}
+
+static uint64_t ops_now(void *ud)
+{
+	return uv_now(&((struct ircc_app *)ud)->loop);
+}
+
+static void close_if(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void close_all(struct ircc_app *a)
+{
+	if (a->browser_open) {
+		a->browser_open = false;
+		close_if((uv_handle_t *)&a->browser);
+	}
+	if (a->hist_open)
+		close_if((uv_handle_t *)&a->hist);
+	close_if((uv_handle_t *)&a->grace);
+	close_if((uv_handle_t *)&a->hist_timer);
+	close_if((uv_handle_t *)&a->exit_timer);
+	close_if((uv_handle_t *)&a->sigterm);
+	close_if((uv_handle_t *)&a->sigint);
+	irc_conn_free(a->conn);
+	a->conn = NULL;
+}
+
+/* Ends the session: QUIT to the server first (irc_conn_quit calls on_quit,
+ * which comes back here), then every handle is closed. */
+static void app_end(struct ircc_app *a, int code, const char *why)
+{
+	if (why)
+		log_error("Session of %s ended: %s", a->id->nick, why);
+	if (!a->ending) {
+		a->ending = true;
+		a->exit_code = code;
+		if (a->browser_reading) {
+			uv_read_stop((uv_stream_t *)&a->browser);
+			a->browser_reading = false;
+		}
+		if (irc_conn_state(a->conn) != IRC_CONN_STOPPED) {
+			irc_conn_quit(a->conn, a->quit_reason[0] ? a->quit_reason
+			                                         : "Web session closed");
+			return;
+		}
+	}
+	if (a->conn)
+		close_all(a);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	(void)signum;
+	app_end(sig->data, 0, NULL);
+}
+
+static void servers_from_config(struct ircc_app *a)
+{
+	for (size_t i = 0; i < a->cfg->irc.n_servers; i++) {
+		const eirc_config_irc_server_t *s = &a->cfg->irc.servers[i];
+		a->servers[i] = (struct irc_conn_server){ s->host, s->port, s->tls, s->tls_verify,
+		                                          s->tls_ca_file, s->unix_path };
+	}
+}
+
+static int conn_create(struct ircc_app *a)
+{
+	const eirc_config_t *cfg = a->cfg;
+	const struct ircc_ident *id = a->id;
+	struct irc_conn_opts o = {
+		.servers = a->servers,
+		.n_servers = cfg->irc.n_servers,
+		.reg = { id->nick, id->user, id->display, cfg->irc.webirc_password,
+		         cfg->irc.webirc_gateway, id->ip, id->ip, IRC_CAP_ALL,
+		         cfg->irc_client.nick_collision == EIRC_CONFIG_NICK_FAIL
+		                 ? IRC_REG_NICK_FAIL : IRC_REG_NICK_SUFFIX },
+		.connect_timeout_ms = cfg->irc.connect_timeout,
+		.ping_interval_ms = cfg->irc_client.ping_interval,
+		.ping_timeout_ms = cfg->irc_client.ping_timeout,
+		.reconnect_min_ms = cfg->irc_client.reconnect_min,
+		.reconnect_max_ms = cfg->irc_client.reconnect_max,
+		.first_attempts_max = (unsigned)cfg->irc.n_servers,
+	};
+	static const struct irc_conn_cb cb = { on_msg, on_registered, on_down, on_drain, on_quit };
+
+	servers_from_config(a);
+	return irc_conn_new(&a->loop, &o, &cb, a, &a->conn);
+}
+
+static int session_create(struct ircc_app *a)
+{
+	const eirc_config_irc_client_t *ic = &a->cfg->irc_client;
+	struct ircc_session_limits lim = {
+		(unsigned)ic->flood_lines_per_second, (unsigned)ic->flood_burst_lines,
+		ic->flood_bytes_per_second, (unsigned)a->cfg->history.chathistory_max,
+		ic->private_room_masks, ic->n_private_room_masks,
+	};
+	static const struct ircc_session_ops ops = { to_browser, to_server, to_history, ops_quit,
+		                                     ops_now };
+
+	return ircc_session_new(a->id, &lim, &ops, a, &a->sess);
+}
+
+static void handles_init(struct ircc_app *a, int fd)
+{
+	uv_timer_t *timers[] = { &a->grace, &a->hist_timer, &a->exit_timer };
+
+	for (size_t i = 0; i < 3; i++) {
+		uv_timer_init(&a->loop, timers[i]);
+		timers[i]->data = a;
+	}
+	uv_pipe_init(&a->loop, &a->browser, 0);
+	uv_pipe_open(&a->browser, fd);
+	a->browser.data = a;
+	a->browser_open = true;
+	uv_signal_init(&a->loop, &a->sigterm);
+	uv_signal_init(&a->loop, &a->sigint);
+	a->sigterm.data = a->sigint.data = a;
+	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	ircc_frame_init(&a->bframe);
+}
+
+int ircc_app_new(const eirc_config_t *cfg, const struct ircc_ident *id, int fd,
+                 struct ircc_app **out_app, const char **out_why)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		*out_why = "fd 3 is not a socket (the gateway starts irc-clients with one)";
+		return -EBADF;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	struct ircc_app *a = calloc(1, sizeof(*a) + cfg->irc.n_servers * sizeof(a->servers[0]));
+	if (!a || uv_loop_init(&a->loop) < 0) {
+		free(a);
+		*out_why = "out of memory";
+		return -ENOMEM;
+	}
+	a->cfg = cfg;
+	a->id = id;
+	int err = conn_create(a);
+	if (err == 0)
+		err = session_create(a);
+	if (err < 0) {
+		*out_why = err == -ENOTSUP ? "TLS to the IRC server is not available in this build"
+		           : err == -EHOSTUNREACH ? "cannot resolve the IRC server's host name"
+		                                  : "cannot set up the IRC connection";
+		irc_conn_free(a->conn);
+		uv_run(&a->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&a->loop);
+		free(a);
+		return err;
+	}
+	handles_init(a, fd);
+	*out_app = a;
+	return 0;
+}
+
+int ircc_app_run(struct ircc_app *a)
+{
+	irc_conn_start(a->conn);
+	flow_update(a);
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	int code = a->exit_code;
+	if (uv_loop_close(&a->loop) != 0) {
+		log_error("Session of %s: handles left open at exit", a->id->nick);
+		code = code ? code : 1;
+	}
+	ircc_session_free(a->sess);
+	free(a->hist_lf);
+	free(a->hist_out);
+	free(a);
+	return code;
+}

@@ -1,0 +1,226 @@
+/*
+ * ircc_ident: command-line identity of an irc-client (see ircc_ident.h).
+ */
+#include "irc-client/ircc_ident.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ircc_ident_nick_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > IRC_REG_NICK_MAX || (s[0] >= '0' && s[0] <= '9') || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || (c && strchr("[]\\`_^{|}-", c));
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static bool room_valid(const char *s, size_t len)
+{
+	if (len < 2 || len > IRCC_ROOM_MAX || (s[0] != '#' && s[0] != '&'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == ',' || c == ':' || c == 0x07)
+			return false;
+	}
+	return true;
+}
+
+/* Splits a comma-separated room list into l (empty items skipped). */
+static int rooms_parse(const char *arg, struct ircc_room_list *l)
+{
+	size_t count = 1;
+
+	for (const char *p = arg; *p; p++)
+		count += *p == ',';
+	if (count > IRCC_ROOMS_MAX)
+		return -E2BIG;
+	char *buf = strdup(arg);
+	char **v = calloc(count, sizeof(*v));
+	if (!buf || !v) {
+		free(buf);
+		free(v);
+		return -ENOMEM;
+	}
+	size_t n = 0;
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!room_valid(tok, strlen(tok))) {
+			free(buf);
+			free(v);
+			return -EINVAL;
+		}
+		v[n++] = tok;
+	}
+	free(l->buf);
+	free(l->v);
+	*l = (struct ircc_room_list){ v, n, buf };
+	return 0;
+}
+
+static int user_id_parse(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s || strlen(s) > 19)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static bool text_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\r' || s[i] == '\n')
+			return false;
+	return true;
+}
+
+static bool ip_valid(const char *s)
+{
+	unsigned char buf[16];
+
+	return strlen(s) <= IRCC_IP_MAX &&
+	       (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1) && s[0] != ':';
+}
+
+void ircc_ident_usage(const char *prog, void *file)
+{
+	fprintf(file,
+	        "Usage: %s --config FILE --user-id N --nick NICK --client-ip IP\n"
+	        "          [--display-name NAME] [--rooms #a,#b] [--private-rooms #p,#q]\n"
+	        "       %s --check-config FILE | --help | --version\n\n"
+	        "One eIRC web session: the gateway starts it with the browser's socket\n"
+	        "on fd 3; it registers to the IRC server as the user and relays lines\n"
+	        "through its policy. The WEBIRC password comes from the config file.\n",
+	        prog, prog);
+}
+
+enum { OPT_UID = 256, OPT_NICK, OPT_DISPLAY, OPT_IP, OPT_PRIV, OPT_ROOMS, OPT_CHECK };
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s", what);
+	return -EINVAL;
+}
+
+/* Applies one option; -EINVAL with err filled on a bad value. */
+static int apply(struct ircc_ident *id, int opt, const char *arg, char *err, size_t errlen)
+{
+	switch (opt) {
+	case 'c':
+		id->config_path = arg;
+		return 0;
+	case OPT_CHECK:
+		id->config_path = arg;
+		id->action = IRCC_CHECK_CONFIG;
+		return 0;
+	case 'h':
+		id->action = IRCC_HELP;
+		return 0;
+	case 'V':
+		id->action = IRCC_VERSION;
+		return 0;
+	case OPT_UID:
+		if (user_id_parse(arg, &id->user_id) < 0)
+			return fail(err, errlen, "--user-id: expected a positive integer");
+		snprintf(id->user, sizeof(id->user), "u%llu", (unsigned long long)id->user_id);
+		return 0;
+	case OPT_NICK:
+		if (!ircc_ident_nick_valid(arg, strlen(arg)))
+			return fail(err, errlen, "--nick: not a valid IRC nick (1-30 characters)");
+		snprintf(id->nick, sizeof(id->nick), "%s", arg);
+		return 0;
+	case OPT_DISPLAY:
+		if (!text_valid(arg, IRCC_DISPLAY_MAX))
+			return fail(err, errlen, "--display-name: 1-128 bytes, no CR/LF");
+		snprintf(id->display, sizeof(id->display), "%s", arg);
+		return 0;
+	case OPT_IP:
+		if (!ip_valid(arg))
+			return fail(err, errlen, "--client-ip: not an IPv4 or IPv6 address");
+		snprintf(id->ip, sizeof(id->ip), "%s", arg);
+		return 0;
+	case OPT_PRIV:
+	case OPT_ROOMS:
+		if (rooms_parse(arg, opt == OPT_PRIV ? &id->private_rooms : &id->rooms) < 0)
+			return fail(err, errlen, "--rooms/--private-rooms: at most 256 channel "
+			                         "names (#name, 64 bytes) separated by commas");
+		return 0;
+	default:
+		return fail(err, errlen, "unknown option (see --help)");
+	}
+}
+
+int ircc_ident_parse(int argc, char **argv, struct ircc_ident *out, char *err, size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, OPT_CHECK },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "user-id", required_argument, NULL, OPT_UID },
+		{ "nick", required_argument, NULL, OPT_NICK },
+		{ "display-name", required_argument, NULL, OPT_DISPLAY },
+		{ "client-ip", required_argument, NULL, OPT_IP },
+		{ "private-rooms", required_argument, NULL, OPT_PRIV },
+		{ "rooms", required_argument, NULL, OPT_ROOMS },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ircc_ident id = { 0 };
+	int opt;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		if (apply(&id, opt, optarg, err, errlen) < 0) {
+			ircc_ident_clear(&id);
+			return -EINVAL;
+		}
+	}
+	int r = 0;
+	if (optind < argc)
+		r = fail(err, errlen, "unexpected argument (see --help)");
+	else if (id.action == IRCC_RUN && (!id.config_path || !id.user_id || !id.nick[0] || !id.ip[0]))
+		r = fail(err, errlen, "--config, --user-id, --nick and --client-ip are required");
+	if (r < 0) {
+		ircc_ident_clear(&id);
+		return r;
+	}
+	if (!id.display[0])
+		snprintf(id.display, sizeof(id.display), "%s", id.nick);
+	*out = id;
+	return 0;
+}
+
+void ircc_ident_clear(struct ircc_ident *id)
+{
+	free(id->private_rooms.buf);
+	free(id->private_rooms.v);
+	free(id->rooms.buf);
+	free(id->rooms.v);
+	id->private_rooms = (struct ircc_room_list){ 0 };
+	id->rooms = (struct ircc_room_list){ 0 };
+}

@@ -1,0 +1,58 @@
+/*
+ * ircc_policy: the browser command table (see ircc_policy.h).
+ */
+#include "irc-client/ircc_policy.h"
+
+#include <string.h>
+
+#include "common/irc_casemap.h"
+#include "common/irc_mask.h"
+
+static const struct {
+	const char *cmd;
+	enum ircc_policy_action action;
+} table[] = {
+	{ "CAP", IRCC_POL_CAP },
+	{ "PING", IRCC_POL_PING },
+	{ "PONG", IRCC_POL_IGNORE },
+	{ "QUIT", IRCC_POL_QUIT },
+	{ "NICK", IRCC_POL_NICK },
+	{ "JOIN", IRCC_POL_JOIN },
+	{ "CHATHISTORY", IRCC_POL_CHATHISTORY },
+	{ "PASS", IRCC_POL_REGISTRATION },
+	{ "USER", IRCC_POL_REGISTRATION },
+	{ "WEBIRC", IRCC_POL_UNKNOWN },
+	{ "SERVICE", IRCC_POL_UNKNOWN },
+	{ "OPER", IRCC_POL_NOPRIV },
+	{ "KILL", IRCC_POL_NOPRIV },
+	{ "SQUIT", IRCC_POL_NOPRIV },
+};
+
+enum ircc_policy_action ircc_policy_classify(const struct irc_msg *msg)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (irc_msg_command_is(msg, table[i].cmd))
+			return table[i].action;
+	return IRCC_POL_FORWARD;
+}
+
+bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *chan, size_t len)
+{
+	for (size_t i = 0; i < n_masks; i++)
+		if (irc_mask_match(masks[i], strlen(masks[i]), chan, len, IRC_CASEMAP_RFC1459))
+			return true;
+	return false;
+}
+
+bool ircc_policy_join_allowed(const struct ircc_ident *id, char *const *masks, size_t n_masks,
+                              const char *chan, size_t len)
+{
+	if (!ircc_policy_room_private(masks, n_masks, chan, len))
+		return true;
+	for (size_t i = 0; i < id->private_rooms.n; i++) {
+		const char *r = id->private_rooms.v[i];
+		if (irc_casemap_equal(IRC_CASEMAP_RFC1459, r, strlen(r), chan, len))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,41 @@
+/*
+ * ircc_policy: what the irc-client does with each command a browser sends
+ * (the policy table of docs/irc-client.md), and the private-room rule for
+ * JOIN. Pure: classification only; ircc_session acts on the answer.
+ */
+#ifndef EIRC_IRCC_POLICY_H
+#define EIRC_IRCC_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/irc_msg.h"
+#include "irc-client/ircc_ident.h"
+
+enum ircc_policy_action {
+	IRCC_POL_FORWARD = 0,           /* to the IRC server as is */
+	IRCC_POL_CAP,                   /* answered locally, never forwarded */
+	IRCC_POL_PING,                  /* answered locally */
+	IRCC_POL_IGNORE,                /* PONG: meaningless from a browser */
+	IRCC_POL_QUIT,                  /* ends the session */
+	IRCC_POL_NICK,                  /* only to the user's own nick */
+	IRCC_POL_JOIN,                  /* private rooms: members only */
+	IRCC_POL_CHATHISTORY,           /* checked, then to the history bridge */
+	IRCC_POL_REGISTRATION,          /* PASS, USER: 462 once registered */
+	IRCC_POL_UNKNOWN,               /* WEBIRC, SERVICE: 421 */
+	IRCC_POL_NOPRIV,                /* OPER, KILL, SQUIT: 481 */
+};
+
+/* Classifies msg by its command (case-insensitive). */
+enum ircc_policy_action ircc_policy_classify(const struct irc_msg *msg);
+
+/* True when chan[0..len) matches one of the private-room masks (IRC globs,
+ * RFC 1459 case mapping). */
+bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *chan, size_t len);
+
+/* True when the user may JOIN chan: not a private room, or one of the
+ * user's private rooms (RFC 1459 case-insensitive). */
+bool ircc_policy_join_allowed(const struct ircc_ident *id, char *const *masks, size_t n_masks,
+                              const char *chan, size_t len);
+
+#endif

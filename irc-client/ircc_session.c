@@ -1,0 +1,941 @@
+/*
+ * ircc_session: browser <-> IRC server session logic (see ircc_session.h).
+ *
+ * Browser side: NEW (nothing yet) -> CAP (negotiating) -> READY (burst
+ * replayed). Lines the browser sends before the IRC connection's first
+ * registration burst is complete are held (bounded) and handled then, so
+ * the CAP answer can offer exactly what the server enabled.
+ *
+ * Server side: the first registration burst (001 to end of MOTD, and
+ * whatever follows until the browser is ready) is kept for the replay;
+ * after a reconnection the new burst is swallowed and the channels are
+ * rejoined.
+ */
+#include "irc-client/ircc_session.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+#include "common/irc_casemap.h"
+#include "common/irc_line.h"
+#include "common/irc_mask.h"
+#include "irc-client/ircc_chathist.h"
+#include "irc-client/ircc_flood.h"
+#include "irc-client/ircc_policy.h"
+#include "irc-client/ircc_relay.h"
+
+enum bstate { B_NEW = 0, B_CAP, B_READY };
+
+struct pending {
+	unsigned seq;
+	uint64_t sent_ms;
+	bool started;                   /* a line of the answer went out */
+	char label[IRCC_LABEL_MAX + 1]; /* the browser's label, or "" */
+	char sub[8];
+	char target[IRCC_CHATHIST_TARGET_MAX + 1];
+};
+
+struct ircc_session {
+	const struct ircc_ident *id;
+	struct ircc_session_limits lim;
+	struct ircc_session_ops ops;
+	void *ud;
+	enum bstate bstate;
+	bool nick_seen, user_seen;
+	uint32_t bcaps, scaps;
+	bool up, ever_up, in_burst, burst_complete, replayed, signin_done;
+	uint64_t cap_started_ms;
+	char nick[IRC_REG_NICK_MAX + 1];
+	char server[64];
+	enum irc_casemap cm;
+	char *hold;
+	size_t hold_len;
+	char *burst;
+	size_t burst_len, burst_cap;
+	char *chans[IRCC_CHANNELS_MAX];
+	size_t n_chans;
+	struct ircc_flood lines, bytes;
+	struct pending hist[IRCC_HISTORY_PENDING_MAX];
+	size_t n_hist;
+	unsigned hist_seq;
+};
+
+/* Serialization scratch: the loop is single-threaded and every use ends
+ * before the function returns. */
+static char out_buf[IRC_LINE_MAX + 1];
+
+/* ---- output helpers ---- */
+
+static const char *target_nick(const struct ircc_session *s)
+{
+	return s->bstate == B_READY ? s->nick : "*";
+}
+
+static void to_browser(struct ircc_session *s, const char *line, size_t len)
+{
+	s->ops.to_browser(s->ud, line, len);
+}
+
+static void sendf(struct ircc_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sendf(struct ircc_session *s, const char *fmt, ...)
+{
+	char line[IRC_MSG_MAX + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		to_browser(s, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* ":<server> <numeric> <nick> <rest>" */
+#define NUMERIC(s, num, fmt, ...) \
+	sendf(s, ":%s " num " %s " fmt, (s)->server, target_nick(s), __VA_ARGS__)
+
+static void fail(struct ircc_session *s, const char *cmd, const char *code, const char *ctx,
+                 const char *text)
+{
+	if (ctx)
+		sendf(s, ":%s FAIL %s %s %s :%s", s->server, cmd, code, ctx, text);
+	else
+		sendf(s, ":%s FAIL %s %s :%s", s->server, cmd, code, text);
+}
+
+static void span_cpy(char *dst, size_t cap, const struct irc_msg_span *sp)
+{
+	size_t n = sp->len < cap - 1 ? sp->len : cap - 1;
+
+	memcpy(dst, sp->ptr ? sp->ptr : "", n);
+	dst[n] = '\0';
+}
+
+static void span_upper(char *buf, size_t cap, const struct irc_msg_span *sp)
+{
+	span_cpy(buf, cap, sp);
+	for (char *p = buf; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+}
+
+static void cmd_name(const struct irc_msg *m, char *buf, size_t cap)
+{
+	span_cpy(buf, cap, &m->command);
+	for (char *p = buf; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+}
+
+/* ---- construction ---- */
+
+int ircc_session_new(const struct ircc_ident *id, const struct ircc_session_limits *lim,
+                     const struct ircc_session_ops *ops, void *ud, struct ircc_session **out)
+{
+	struct ircc_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->id = id;
+	s->lim = *lim;
+	s->ops = *ops;
+	s->ud = ud;
+	s->cm = IRC_CASEMAP_RFC1459;
+	snprintf(s->nick, sizeof(s->nick), "%s", id->nick);
+	snprintf(s->server, sizeof(s->server), "eirc");
+	uint64_t now = ops->now_ms(ud);
+	uint64_t byte_burst = lim->flood_bytes_per_second * 2;
+	if (byte_burst < IRC_LINE_MAX)
+		byte_burst = IRC_LINE_MAX;
+	ircc_flood_init(&s->lines, lim->flood_lines_per_second, lim->flood_burst_lines, now);
+	ircc_flood_init(&s->bytes, lim->flood_bytes_per_second, byte_burst, now);
+	*out = s;
+	return 0;
+}
+
+void ircc_session_free(struct ircc_session *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_chans; i++)
+		free(s->chans[i]);
+	free(s->hold);
+	free(s->burst);
+	free(s);
+}
+
+uint32_t ircc_session_browser_caps(const struct ircc_session *s)
+{
+	return s->bcaps;
+}
+
+bool ircc_session_browser_ready(const struct ircc_session *s)
+{
+	return s->bstate == B_READY;
+}
+
+bool ircc_session_server_readable(const struct ircc_session *s)
+{
+	return s->bstate == B_READY || !s->burst_complete;
+}
+
+/* ---- channels ---- */
+
+static bool is_channel(const char *name, size_t len)
+{
+	return len > 0 && (name[0] == '#' || name[0] == '&');
+}
+
+static ssize_t chan_find(const struct ircc_session *s, const char *name, size_t len)
+{
+	for (size_t i = 0; i < s->n_chans; i++)
+		if (irc_casemap_equal(s->cm, s->chans[i], strlen(s->chans[i]), name, len))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void chan_add(struct ircc_session *s, const struct irc_msg_span *name)
+{
+	if (name->len == 0 || name->len > IRCC_ROOM_MAX || chan_find(s, name->ptr, name->len) >= 0 ||
+	    s->n_chans == IRCC_CHANNELS_MAX)
+		return;
+	char *c = malloc(name->len + 1);
+	if (!c)
+		return;
+	span_cpy(c, name->len + 1, name);
+	s->chans[s->n_chans++] = c;
+}
+
+static void chan_del(struct ircc_session *s, const struct irc_msg_span *name)
+{
+	ssize_t i = chan_find(s, name->ptr, name->len);
+
+	if (i < 0)
+		return;
+	free(s->chans[i]);
+	s->chans[i] = s->chans[--s->n_chans];
+}
+
+/* Sends JOIN for names[0..n) in lines that fit IRC_MSG_MAX. */
+static void join_list(struct ircc_session *s, char *const *names, size_t n)
+{
+	char line[IRC_MSG_MAX];
+	size_t len = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		size_t nl = i < n ? strlen(names[i]) : 0;
+		if (len && (i == n || len + 1 + nl > IRC_MSG_MAX - 2)) {
+			s->ops.to_server(s->ud, line, len);
+			len = 0;
+		}
+		if (i == n)
+			break;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s",
+		                        len ? "," : "JOIN ", names[i]);
+	}
+}
+
+/* ---- the registration burst ---- */
+
+/* Keeps one server line for the replay; MOTD text past IRCC_BURST_MAX is
+ * left out (a note says so at replay). */
+static void burst_keep(struct ircc_session *s, const struct irc_msg *m)
+{
+	int n = irc_msg_serialize(m, 0, out_buf, sizeof(out_buf));
+
+	if (n <= 0 || s->burst_len + (size_t)n + 1 > IRCC_BURST_MAX)
+		return;
+	if (s->burst_len + (size_t)n + 1 > s->burst_cap) {
+		size_t cap = s->burst_cap ? s->burst_cap * 2 : 4096;
+		while (cap < s->burst_len + (size_t)n + 1)
+			cap *= 2;
+		char *b = realloc(s->burst, cap);
+		if (!b)
+			return;
+		s->burst = b;
+		s->burst_cap = cap;
+	}
+	memcpy(s->burst + s->burst_len, out_buf, (size_t)n + 1);
+	s->burst_len += (size_t)n + 1;
+}
+
+static void relay(struct ircc_session *s, const struct irc_msg *m, const char *label)
+{
+	struct ircc_relay_ctx ctx = { s->bcaps, s->scaps, s->nick, label };
+	int n = ircc_relay_format(m, &ctx, out_buf, sizeof(out_buf));
+
+	if (n > 0)
+		to_browser(s, out_buf, (size_t)n);
+}
+
+static void isupport_extra(struct ircc_session *s)
+{
+	NUMERIC(s, "005", "CHATHISTORY=%u MSGREFTYPES=msgid,timestamp :are supported by this server",
+	        s->lim.chathistory_max);
+}
+
+/* Replays the kept burst, adding our ISUPPORT tokens after the last 005. */
+static void burst_replay(struct ircc_session *s)
+{
+	bool in_005 = false, added = false;
+
+	for (size_t off = 0; off < s->burst_len;) {
+		char *line = s->burst + off;
+		size_t len = strlen(line);
+		struct irc_msg m;
+		off += len + 1;
+		if (irc_msg_parse(line, len, 0, &m) < 0)
+			continue;
+		bool is_005 = irc_msg_command_is(&m, "005");
+		if (in_005 && !is_005 && !added) {
+			isupport_extra(s);
+			added = true;
+		}
+		in_005 = is_005;
+		relay(s, &m, NULL);
+	}
+	if (!added)
+		isupport_extra(s);
+	free(s->burst);
+	s->burst = NULL;
+	s->burst_len = s->burst_cap = 0;
+	s->replayed = true;
+	malloc_trim(0); /* the burst and held lines were the biggest allocations */
+}
+
+static void become_ready(struct ircc_session *s)
+{
+	if (s->bstate == B_READY)
+		return;
+	s->bstate = B_READY;
+	burst_replay(s);
+	if (!s->signin_done && s->up) {
+		s->signin_done = true;
+		join_list(s, s->id->rooms.v, s->id->rooms.n);
+	}
+}
+
+uint64_t ircc_session_browser_grace(struct ircc_session *s)
+{
+	if (s->bstate == B_READY)
+		return 0;
+	if (!s->burst_complete)
+		return 100;
+	if (s->bstate == B_CAP) {
+		uint64_t spent = s->ops.now_ms(s->ud) - s->cap_started_ms;
+		if (spent < IRCC_BROWSER_CAP_GRACE_MS)
+			return IRCC_BROWSER_CAP_GRACE_MS - spent;
+	}
+	become_ready(s);
+	return 0;
+}
+
+/* ---- CAP towards the browser ---- */
+
+static uint32_t caps_offered(const struct ircc_session *s)
+{
+	return s->scaps | IRCC_BCAP_CHATHISTORY;
+}
+
+static void caps_list(uint32_t mask, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < IRC_CAP_COUNT; i++)
+		if (mask & IRC_CAP_BIT(i))
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? " " : "", irc_cap_name(i));
+	if (mask & IRCC_BCAP_CHATHISTORY)
+		snprintf(buf + n, cap - n, "%sdraft/chathistory", n ? " " : "");
+}
+
+static int bcap_lookup(const char *name, size_t len, uint32_t *out_bit)
+{
+	enum irc_cap c;
+
+	if (len == 17 && memcmp(name, "draft/chathistory", 17) == 0) {
+		*out_bit = IRCC_BCAP_CHATHISTORY;
+		return 0;
+	}
+	if (irc_cap_lookup(name, len, &c) < 0)
+		return -ENOENT;
+	*out_bit = IRC_CAP_BIT(c);
+	return 0;
+}
+
+/* CAP REQ: all or nothing, as the spec says. */
+static void cap_req(struct ircc_session *s, const struct irc_msg_span *list)
+{
+	uint32_t add = 0, del = 0;
+	const char *p = list->ptr, *end = list->ptr + list->len;
+	bool ok = list->len > 0;
+
+	while (ok && p < end) {
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		bool neg = *w == '-';
+		uint32_t bit;
+		ok = p > w + neg && bcap_lookup(w + neg, (size_t)(p - w - neg), &bit) == 0 &&
+		     (caps_offered(s) & bit);
+		if (ok)
+			*(neg ? &del : &add) |= bit;
+		while (p < end && *p == ' ')
+			p++;
+	}
+	if (ok)
+		s->bcaps = (s->bcaps | add) & ~del;
+	sendf(s, ":%s CAP %s %s :%.*s", s->server, target_nick(s), ok ? "ACK" : "NAK",
+	      (int)list->len, list->ptr);
+}
+
+static void handle_cap(struct ircc_session *s, const struct irc_msg *m)
+{
+	char list[IRC_MSG_MAX];
+	char sub[16];
+
+	if (m->n_params < 1) {
+		NUMERIC(s, "461", "CAP :%s", "Not enough parameters");
+		return;
+	}
+	span_upper(sub, sizeof(sub), &m->params[0]);
+	bool starts = s->bstate == B_NEW && (!strcmp(sub, "LS") || !strcmp(sub, "REQ"));
+	if (starts) {
+		s->bstate = B_CAP;
+		s->cap_started_ms = s->ops.now_ms(s->ud);
+	}
+	if (!strcmp(sub, "LS") || !strcmp(sub, "LIST")) {
+		caps_list(!strcmp(sub, "LS") ? caps_offered(s) : s->bcaps, list, sizeof(list));
+		sendf(s, ":%s CAP %s %s :%s", s->server, target_nick(s), sub, list);
+	} else if (!strcmp(sub, "REQ") && m->n_params >= 2) {
+		cap_req(s, &m->params[m->n_params - 1]);
+	} else if (!strcmp(sub, "END")) {
+		if (s->bstate == B_CAP)
+			become_ready(s);
+	} else {
+		NUMERIC(s, "410", "%s :Invalid CAP command", sub[0] ? sub : "*");
+	}
+}
+
+/* ---- browser lines ---- */
+
+/* Sends msg to the server with only the tags the browser may send: client
+ * tags with message-tags, label with labeled-response. */
+static void forward(struct ircc_session *s, const struct irc_msg *m)
+{
+	static char tags[IRC_TAGS_CLIENT_MAX + 1];
+	struct irc_msg f = *m;
+	struct irc_msg_tag t;
+	size_t pos = 0, len = 0;
+	char cmd[32];
+
+	while (irc_msg_tag_next(m, &pos, &t)) {
+		bool client = t.key_len > 1 && t.key[0] == '+';
+		bool label = t.key_len == 5 && memcmp(t.key, "label", 5) == 0;
+		if ((client && (s->bcaps & IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS))) ||
+		    (label && (s->bcaps & IRC_CAP_BIT(IRC_CAP_LABELED_RESPONSE))))
+			irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL, t.value_len, tags, sizeof(tags), &len);
+	}
+	f.tags.ptr = len ? tags : NULL;
+	f.tags.len = len;
+	f.source.ptr = NULL; /* a client never names a source */
+	f.source.len = 0;
+	int n = irc_msg_serialize(&f, IRC_MSG_F_CLIENT, out_buf, sizeof(out_buf));
+	cmd_name(m, cmd, sizeof(cmd));
+	if (n < 0) {
+		NUMERIC(s, "417", ":%s", "Input line was too long");
+		return;
+	}
+	if (s->ops.to_server(s->ud, out_buf, (size_t)n) < 0)
+		fail(s, cmd, "TEMPORARILY_UNAVAILABLE", NULL,
+		     "Not connected to the IRC server right now (reconnecting); not sent");
+}
+
+static bool nick_is(const struct ircc_session *s, const struct irc_msg_span *n, const char *nick)
+{
+	return irc_casemap_equal(s->cm, n->ptr, n->len, nick, strlen(nick));
+}
+
+static void handle_nick(struct ircc_session *s, const struct irc_msg *m)
+{
+	if (m->n_params < 1 || m->params[0].len == 0) {
+		NUMERIC(s, "431", ":%s", "No nickname given");
+		return;
+	}
+	if (nick_is(s, &m->params[0], s->id->nick) || nick_is(s, &m->params[0], s->nick)) {
+		forward(s, m);
+		return;
+	}
+	NUMERIC(s, "432", "%.*s :Nick changes are not allowed: your nick is %s, from your account",
+	        (int)m->params[0].len, m->params[0].ptr, s->id->nick);
+}
+
+/* JOIN: private rooms the user is not a member of are refused one by one
+ * (473), the rest is forwarded with their keys. */
+static void handle_join(struct ircc_session *s, const struct irc_msg *m)
+{
+	char chans[IRC_MSG_MAX], keys[IRC_MSG_MAX], line[IRC_MSG_MAX * 2 + 8];
+	size_t cl = 0, kl = 0;
+
+	if (m->n_params < 1) {
+		NUMERIC(s, "461", "JOIN :%s", "Not enough parameters");
+		return;
+	}
+	const char *p = m->params[0].ptr, *end = p + m->params[0].len;
+	const char *k = m->n_params > 1 ? m->params[1].ptr : NULL;
+	const char *kend = k ? k + m->params[1].len : NULL;
+	while (p < end) {
+		const char *c = p, *kw = k;
+		while (p < end && *p != ',')
+			p++;
+		while (k && k < kend && *k != ',')
+			k++;
+		size_t n = (size_t)(p - c), kn = k ? (size_t)(k - kw) : 0;
+		if (n && !ircc_policy_join_allowed(s->id, s->lim.private_masks, s->lim.n_private_masks,
+		                                   c, n)) {
+			NUMERIC(s, "473", "%.*s :Cannot join channel (private room: members only)",
+			        (int)n, c);
+		} else if (n) {
+			cl += (size_t)snprintf(chans + cl, sizeof(chans) - cl, "%s%.*s", cl ? "," : "",
+			                       (int)n, c);
+			kl += (size_t)snprintf(keys + kl, sizeof(keys) - kl, "%s%.*s", kl ? "," : "",
+			                       (int)kn, kw ? kw : "");
+		}
+		p += p < end;
+		if (k && k < kend)
+			k++;
+	}
+	if (cl == 0)
+		return;
+	int n = snprintf(line, sizeof(line), "JOIN %s%s%s", chans, m->n_params > 1 ? " " : "",
+	                 m->n_params > 1 ? keys : "");
+	struct irc_msg j;
+	if (n > 0 && (size_t)n < sizeof(line) && irc_msg_parse(line, (size_t)n, 0, &j) == 0) {
+		j.tags = m->tags; /* keep the browser's label and client tags */
+		forward(s, &j);
+	}
+}
+
+/* ---- CHATHISTORY ---- */
+
+static void hist_fail(struct ircc_session *s, const char *code, const char *sub,
+                      const char *target, const char *text)
+{
+	char ctx[IRCC_CHATHIST_TARGET_MAX + 16];
+
+	snprintf(ctx, sizeof(ctx), "%s%s%s", sub, target[0] ? " " : "", target);
+	fail(s, "CHATHISTORY", code, ctx, text);
+}
+
+/* May the user read target? Channels: only those joined now. Nicks: the
+ * user's own conversation with that nick (the bridge keys it by ids). */
+static bool hist_allowed(const struct ircc_session *s, const struct irc_msg_span *t)
+{
+	if (is_channel(t->ptr, t->len))
+		return chan_find(s, t->ptr, t->len) >= 0;
+	return ircc_ident_nick_valid(t->ptr, t->len);
+}
+
+/* Builds "@eirc/user=<id>;eirc/nick=<nick>;label=h<seq> CHATHISTORY ..."
+ * into out_buf. Returns its length or a negative error. */
+static int hist_request(struct ircc_session *s, const struct irc_msg *m, unsigned seq)
+{
+	char tags[256], uid[24], label[16];
+	size_t tl = 0;
+	struct irc_msg r = { 0 };
+
+	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)s->id->user_id);
+	snprintf(label, sizeof(label), "h%u", seq);
+	irc_msg_tags_append("eirc/user", 9, uid, strlen(uid), tags, sizeof(tags), &tl);
+	irc_msg_tags_append("eirc/nick", 9, s->nick, strlen(s->nick), tags, sizeof(tags), &tl);
+	irc_msg_tags_append("label", 5, label, strlen(label), tags, sizeof(tags), &tl);
+	r.tags.ptr = tags;
+	r.tags.len = tl;
+	r.command.ptr = "CHATHISTORY";
+	r.command.len = 11;
+	r.n_params = m->n_params;
+	memcpy(r.params, m->params, sizeof(r.params[0]) * m->n_params);
+	return irc_msg_serialize(&r, 0, out_buf, sizeof(out_buf));
+}
+
+/* Labels we echo verbatim: no character that would need tag escaping. */
+static bool label_safe(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == ' ' || v[i] == ';' || v[i] == '\\' || (unsigned char)v[i] < 0x21)
+			return false;
+	return n > 0;
+}
+
+static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
+{
+	struct ircc_chathist_req req;
+	struct ircc_chathist_err err;
+	struct pending p = { 0 };
+	struct irc_msg_tag lt;
+
+	if (ircc_chathist_parse(m, &req, &err) < 0) {
+		char sub[16] = "*";
+		if (m->n_params > 0)
+			span_cpy(sub, sizeof(sub), &m->params[0]);
+		fail(s, "CHATHISTORY", err.code, sub, err.text);
+		return;
+	}
+	snprintf(p.sub, sizeof(p.sub), "%s", ircc_chathist_sub_name(req.sub));
+	if (req.target.ptr)
+		span_cpy(p.target, sizeof(p.target), &req.target);
+	if (req.target.ptr && !hist_allowed(s, &req.target)) {
+		hist_fail(s, "INVALID_TARGET", p.sub, p.target,
+		          "You may only read the history of channels you are in and of your own "
+		          "conversations");
+		return;
+	}
+	if (s->n_hist == IRCC_HISTORY_PENDING_MAX) {
+		hist_fail(s, "MESSAGE_ERROR", p.sub, p.target,
+		          "Too many history requests in flight; try again");
+		return;
+	}
+	p.seq = ++s->hist_seq;
+	int n = hist_request(s, m, p.seq);
+	int r = n < 0 ? n : s->ops.to_history(s->ud, out_buf, (size_t)n);
+	if (r < 0) {
+		hist_fail(s, "MESSAGE_ERROR", p.sub, p.target,
+		          r == -ENOENT ? "Message history is not available yet: no history service "
+		                         "is configured"
+		                       : "Message history is not available: the history service "
+		                         "cannot be reached");
+		return;
+	}
+	if ((s->bcaps & IRC_CAP_BIT(IRC_CAP_LABELED_RESPONSE)) &&
+	    irc_msg_tag_get(m, "label", &lt) == 0 && lt.value_len <= IRCC_LABEL_MAX &&
+	    label_safe(lt.value, lt.value_len))
+		snprintf(p.label, sizeof(p.label), "%.*s", (int)lt.value_len, lt.value);
+	p.sent_ms = s->ops.now_ms(s->ud);
+	s->hist[s->n_hist++] = p;
+}
+
+static void hist_pop(struct ircc_session *s)
+{
+	memmove(&s->hist[0], &s->hist[1], sizeof(s->hist[0]) * (s->n_hist - 1));
+	s->n_hist--;
+}
+
+bool ircc_session_history_line(struct ircc_session *s, char *line, size_t len)
+{
+	struct irc_msg m;
+
+	if (s->n_hist == 0 || irc_msg_parse(line, len, 0, &m) < 0)
+		return true;
+	struct pending *p = &s->hist[0];
+	if (irc_msg_command_is(&m, "EIRC") && m.n_params >= 2 && m.params[0].len == 4 &&
+	    memcmp(m.params[0].ptr, "DONE", 4) == 0) {
+		char want[16];
+		int wl = snprintf(want, sizeof(want), "h%u", p->seq);
+		if (m.params[1].len != (size_t)wl || memcmp(m.params[1].ptr, want, (size_t)wl) != 0)
+			return true;
+		if (!p->started && p->label[0])
+			sendf(s, "@label=%s :%s ACK", p->label, s->server);
+		hist_pop(s);
+		return false;
+	}
+	relay(s, &m, p->started ? "" : p->label);
+	p->started = true;
+	return false;
+}
+
+void ircc_session_history_down(struct ircc_session *s, const char *why)
+{
+	char text[160];
+
+	snprintf(text, sizeof(text), "Message history is not available: %s", why);
+	while (s->n_hist > 0) {
+		hist_fail(s, "MESSAGE_ERROR", s->hist[0].sub, s->hist[0].target, text);
+		hist_pop(s);
+	}
+}
+
+size_t ircc_session_history_pending(const struct ircc_session *s, uint64_t *out_oldest_ms)
+{
+	*out_oldest_ms = s->n_hist ? s->hist[0].sent_ms : 0;
+	return s->n_hist;
+}
+
+/* ---- browser dispatch ---- */
+
+static void dispatch(struct ircc_session *s, const struct irc_msg *m, enum ircc_policy_action a)
+{
+	char cmd[32];
+
+	cmd_name(m, cmd, sizeof(cmd));
+	switch (a) {
+	case IRCC_POL_FORWARD:
+		forward(s, m);
+		break;
+	case IRCC_POL_CAP:
+		handle_cap(s, m);
+		break;
+	case IRCC_POL_PING:
+		sendf(s, ":%s PONG %s :%.*s", s->server, s->server,
+		      m->n_params ? (int)m->params[m->n_params - 1].len : 0,
+		      m->n_params ? m->params[m->n_params - 1].ptr : "");
+		break;
+	case IRCC_POL_IGNORE:
+		break;
+	case IRCC_POL_QUIT: {
+		char reason[IRC_MSG_MAX] = "";
+		if (m->n_params > 0)
+			span_cpy(reason, sizeof(reason), &m->params[m->n_params - 1]);
+		s->ops.quit(s->ud, reason);
+		break;
+	}
+	case IRCC_POL_NICK:
+		handle_nick(s, m);
+		break;
+	case IRCC_POL_JOIN:
+		handle_join(s, m);
+		break;
+	case IRCC_POL_CHATHISTORY:
+		handle_chathistory(s, m);
+		break;
+	case IRCC_POL_REGISTRATION:
+		NUMERIC(s, "462", ":%s", "You may not reregister (eIRC registers you)");
+		break;
+	case IRCC_POL_UNKNOWN:
+		NUMERIC(s, "421", "%s :Unknown command (not available through eIRC)", cmd);
+		break;
+	case IRCC_POL_NOPRIV:
+		NUMERIC(s, "481", ":Permission Denied - %s is not available through eIRC", cmd);
+		break;
+	}
+}
+
+/* Before the browser is READY: CAP, NICK, USER and PASS are registration;
+ * any other command makes it a plain client (READY at once). Returns true
+ * when the line was consumed. */
+static bool browser_registering(struct ircc_session *s, const struct irc_msg *m,
+                                enum ircc_policy_action a)
+{
+	switch (a) {
+	case IRCC_POL_CAP:
+		handle_cap(s, m);
+		return true;
+	case IRCC_POL_NICK:
+		s->nick_seen = true;
+		break;
+	case IRCC_POL_REGISTRATION:
+		s->user_seen |= irc_msg_command_is(m, "USER");
+		break;
+	case IRCC_POL_PING:
+	case IRCC_POL_IGNORE:
+	case IRCC_POL_QUIT:
+		return false;
+	default:
+		become_ready(s);
+		return false;
+	}
+	if (s->bstate == B_NEW && s->nick_seen && s->user_seen)
+		become_ready(s);
+	return true;
+}
+
+static bool flood_ok(struct ircc_session *s, const struct irc_msg *m, size_t len)
+{
+	uint64_t now = s->ops.now_ms(s->ud);
+	char cmd[32], text[160];
+
+	if (ircc_flood_take(&s->lines, 1, now) && ircc_flood_take(&s->bytes, len + 2, now))
+		return true;
+	cmd_name(m, cmd, sizeof(cmd));
+	snprintf(text, sizeof(text),
+	         "Too many lines too fast (limit %u lines and %llu bytes per second); not sent",
+	         s->lim.flood_lines_per_second, (unsigned long long)s->lim.flood_bytes_per_second);
+	fail(s, cmd, "RATE_LIMITED", NULL, text);
+	return false;
+}
+
+static void process_line(struct ircc_session *s, char *line, size_t len)
+{
+	struct irc_msg m;
+	int r = irc_msg_parse(line, len, IRC_MSG_F_CLIENT, &m);
+
+	if (r == IRC_MSG_ETOOLONG || r == IRC_MSG_ETAGSTOOLONG) {
+		NUMERIC(s, "417", ":%s", "Input line was too long");
+		return;
+	}
+	if (r < 0) {
+		fail(s, "*", "INVALID_MESSAGE", NULL, "Malformed line refused");
+		return;
+	}
+	enum ircc_policy_action a = ircc_policy_classify(&m);
+	if (a != IRCC_POL_QUIT && !flood_ok(s, &m, len))
+		return;
+	if (s->bstate != B_READY && browser_registering(s, &m, a))
+		return;
+	dispatch(s, &m, a);
+}
+
+/* Holds a line until the first registration burst is complete. */
+static void hold(struct ircc_session *s, const char *line, size_t len)
+{
+	if (s->hold_len + len + 1 > IRCC_HOLD_MAX) {
+		fail(s, "*", "TEMPORARILY_UNAVAILABLE", NULL,
+		     "Still connecting to the IRC server; line not sent");
+		return;
+	}
+	if (!s->hold && !(s->hold = malloc(IRCC_HOLD_MAX)))
+		return;
+	memcpy(s->hold + s->hold_len, line, len + 1);
+	s->hold_len += len + 1;
+}
+
+static void hold_release(struct ircc_session *s)
+{
+	char *h = s->hold;
+	size_t n = s->hold_len;
+
+	s->hold = NULL;
+	s->hold_len = 0;
+	for (size_t off = 0; off < n;) {
+		size_t len = strlen(h + off);
+		process_line(s, h + off, len);
+		off += len + 1;
+	}
+	free(h);
+}
+
+void ircc_session_browser_line(struct ircc_session *s, char *line, size_t len)
+{
+	if (!s->burst_complete && !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 &&
+	                            (len == 4 || line[4] == ' '))) {
+		hold(s, line, len);
+		return;
+	}
+	process_line(s, line, len);
+}
+
+void ircc_session_browser_bad_line(struct ircc_session *s, int err)
+{
+	if (err == IRC_MSG_ETOOLONG)
+		NUMERIC(s, "417", ":%s", "Input line was too long");
+	else
+		fail(s, "*", "INVALID_MESSAGE", NULL,
+		     "Line refused: CR, LF or NUL inside a line is not allowed");
+}
+
+/* ---- server side ---- */
+
+static bool is_burst_numeric(const struct irc_msg *m)
+{
+	static const char *const nums[] = { "001", "002", "003", "004", "005", "250", "251",
+		"252", "253", "254", "255", "265", "266", "375", "372", "376", "422" };
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		if (irc_msg_command_is(m, nums[i]))
+			return true;
+	return false;
+}
+
+static bool motd_end(const struct irc_msg *m)
+{
+	return irc_msg_command_is(m, "376") || irc_msg_command_is(m, "422");
+}
+
+/* Follows our channels (JOIN/PART/KICK of ourselves) and the server's
+ * case mapping. */
+static void track(struct ircc_session *s, const struct irc_reg *reg, const struct irc_msg *m)
+{
+	if (irc_msg_command_is(m, "005")) {
+		for (size_t i = 1; i + 1 < m->n_params; i++)
+			irc_casemap_from_isupport(m->params[i].ptr, m->params[i].len, &s->cm);
+	} else if (irc_msg_command_is(m, "JOIN") && m->n_params >= 1 && irc_reg_is_self(reg, m)) {
+		chan_add(s, &m->params[0]);
+	} else if (irc_msg_command_is(m, "PART") && m->n_params >= 1 && irc_reg_is_self(reg, m)) {
+		chan_del(s, &m->params[0]);
+	} else if (irc_msg_command_is(m, "KICK") && m->n_params >= 2 &&
+	           nick_is(s, &m->params[1], reg->nick)) {
+		chan_del(s, &m->params[0]);
+	}
+	snprintf(s->nick, sizeof(s->nick), "%s", reg->nick);
+}
+
+void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
+                             const struct irc_msg *m)
+{
+	track(s, reg, m);
+	if (!s->up)
+		return; /* before 001: registration chatter, irc_reg's business */
+	if (s->in_burst && (!s->replayed || is_burst_numeric(m))) {
+		if (!s->replayed)
+			burst_keep(s, m);
+		if (motd_end(m)) {
+			s->in_burst = false;
+			if (!s->burst_complete) {
+				s->burst_complete = true;
+				hold_release(s);
+			}
+		}
+		return;
+	}
+	if (!s->replayed) {
+		burst_keep(s, m); /* the browser is not ready yet: keep order */
+		return;
+	}
+	relay(s, m, NULL);
+}
+
+uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc_reg *reg)
+{
+	char old[IRC_REG_NICK_MAX + 1];
+
+	snprintf(old, sizeof(old), "%s", s->nick);
+	snprintf(s->nick, sizeof(s->nick), "%s", reg->nick);
+	if (reg->server[0])
+		snprintf(s->server, sizeof(s->server), "%s", reg->server);
+	s->scaps = reg->caps_enabled;
+	s->up = true;
+	s->in_burst = true;
+	if (!s->ever_up) {
+		s->ever_up = true;
+		return IRCC_BROWSER_IDLE_GRACE_MS;
+	}
+	if (s->bstate == B_READY) {
+		if (strcmp(old, s->nick) != 0)
+			sendf(s, ":%s NICK %s", old, s->nick);
+		sendf(s, "EIRC RECONNECTED %s", s->server);
+		sendf(s, ":%s NOTICE %s :*** Reconnected to the IRC server; rejoining your channels",
+		      s->server, s->nick);
+	}
+	join_list(s, s->chans, s->n_chans);
+	if (!s->signin_done && s->bstate == B_READY) {
+		s->signin_done = true;
+		join_list(s, s->id->rooms.v, s->id->rooms.n);
+	}
+	return 0;
+}
+
+void ircc_session_server_down(struct ircc_session *s, const char *why, uint64_t retry_ms)
+{
+	bool was_up = s->up;
+
+	s->up = false;
+	s->in_burst = false;
+	if (s->bstate != B_READY && retry_ms)
+		return;
+	if (was_up)
+		for (size_t i = 0; i < s->n_chans; i++)
+			sendf(s, ":%s PART %s :Connection to the IRC server lost", s->nick,
+			      s->chans[i]);
+	if (retry_ms == 0) {
+		sendf(s, "EIRC ERROR :%s", why);
+		sendf(s, "ERROR :Closing link: %s", why);
+		return;
+	}
+	sendf(s, "EIRC DISCONNECTED %llu :%s", (unsigned long long)retry_ms, why);
+	sendf(s, ":%s NOTICE %s :*** Lost the connection to the IRC server (%s); reconnecting "
+	         "in %llu ms", s->server, s->nick, why, (unsigned long long)retry_ms);
+}

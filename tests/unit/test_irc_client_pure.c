@@ -1,0 +1,463 @@
+/*
+ * Unit tests of the irc-client's pure modules: the strict CRLF framer
+ * (split, merged, byte-by-byte, at the limit and one past it, injection),
+ * the token bucket, the CHATHISTORY checks, the command-line identity
+ * (limits at and past them), the policy table and the private-room rule,
+ * the relay filter, and common/irc_reg (CAP negotiation, nick policies,
+ * PING) and irc_conn's backoff.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/irc_conn.h"
+#include "common/irc_reg.h"
+#include "irc-client/ircc_chathist.h"
+#include "irc-client/ircc_flood.h"
+#include "irc-client/ircc_frame.h"
+#include "irc-client/ircc_ident.h"
+#include "irc-client/ircc_policy.h"
+#include "irc-client/ircc_relay.h"
+
+static struct ircc_frame fr;
+
+static int next(char **line, size_t *len)
+{
+	return ircc_frame_next(&fr, line, len);
+}
+
+static void test_frame_split_merged(void **state)
+{
+	static const char in[] = "PING :a\r\nPRIVMSG #c :b c\r\n\r\nQUIT\r\n";
+	const char *want[] = { "PING :a", "PRIVMSG #c :b c", "QUIT" };
+	char *line;
+	size_t len, got = 0;
+	(void)state;
+
+	ircc_frame_init(&fr);
+	for (size_t i = 0; i < sizeof(in) - 1; i++) { /* one byte at a time */
+		assert_int_equal(ircc_frame_feed(&fr, in + i, 1), 1);
+		while (next(&line, &len) == 0)
+			assert_string_equal(line, want[got++]);
+	}
+	assert_int_equal(got, 3);
+	ircc_frame_init(&fr);
+	assert_int_equal(ircc_frame_feed(&fr, in, sizeof(in) - 1), sizeof(in) - 1);
+	for (got = 0; next(&line, &len) == 0;)
+		assert_string_equal(line, want[got++]);
+	assert_int_equal(got, 3);
+}
+
+static void test_frame_injection(void **state)
+{
+	static const char in[] = "PRIVMSG #a :x\nQUIT\r\nPRIVMSG #a :y\rQUIT\r\nA\0B\r\nOK\r\n";
+	char *line;
+	size_t len;
+	(void)state;
+
+	ircc_frame_init(&fr);
+	ircc_frame_feed(&fr, in, sizeof(in) - 1);
+	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
+	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
+	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
+	assert_int_equal(next(&line, &len), 0);
+	assert_string_equal(line, "OK");
+	assert_int_equal(next(&line, &len), IRC_MSG_EAGAIN);
+}
+
+/* A line of exactly IRCC_FRAME_MAX bytes with its CRLF passes; one more
+ * byte is refused once, and the next line is fine. */
+static void test_frame_limit(void **state)
+{
+	static char buf[IRCC_FRAME_MAX + 8];
+	char *line;
+	size_t len;
+	(void)state;
+
+	for (int extra = 0; extra <= 1; extra++) {
+		size_t n = IRCC_FRAME_MAX - 2 + (size_t)extra;
+		memset(buf, 'x', n);
+		memcpy(buf + n, "\r\nNEXT\r\n", 8);
+		ircc_frame_init(&fr);
+		size_t off = 0;
+		int r, lines = 0, toolong = 0;
+		while (off < n + 8 || (r = next(&line, &len)) != IRC_MSG_EAGAIN) {
+			if (off < n + 8)
+				off += ircc_frame_feed(&fr, buf + off, n + 8 - off);
+			while ((r = next(&line, &len)) != IRC_MSG_EAGAIN) {
+				lines += r == 0;
+				toolong += r == IRC_MSG_ETOOLONG;
+				if (r == 0 && len != 4)
+					assert_int_equal(len, n);
+			}
+		}
+		assert_int_equal(toolong, extra);
+		assert_int_equal(lines, 2 - extra);
+	}
+}
+
+static void test_frame_huge_line(void **state)
+{
+	char chunk[4096];
+	char *line;
+	size_t len;
+	int toolong = 0;
+	(void)state;
+
+	memset(chunk, 'y', sizeof(chunk));
+	ircc_frame_init(&fr);
+	for (int i = 0; i < 25; i++) { /* 100 KB without CRLF */
+		for (size_t off = 0; off < sizeof(chunk);) {
+			off += ircc_frame_feed(&fr, chunk + off, sizeof(chunk) - off);
+			int r;
+			while ((r = next(&line, &len)) != IRC_MSG_EAGAIN)
+				toolong += r == IRC_MSG_ETOOLONG;
+		}
+	}
+	ircc_frame_feed(&fr, "\r\nPING\r\n", 8);
+	assert_int_equal(next(&line, &len), 0);
+	assert_string_equal(line, "PING");
+	assert_int_equal(toolong, 1);
+}
+
+static void test_flood(void **state)
+{
+	struct ircc_flood b;
+	(void)state;
+
+	ircc_flood_init(&b, 5, 20, 1000);
+	for (int i = 0; i < 20; i++) /* the burst, at the limit */
+		assert_true(ircc_flood_take(&b, 1, 1000));
+	assert_false(ircc_flood_take(&b, 1, 1000)); /* one past it */
+	assert_false(ircc_flood_take(&b, 1, 1199));
+	assert_true(ircc_flood_take(&b, 1, 1200)); /* 5/s: one token per 200 ms */
+	assert_true(ircc_flood_take(&b, 20, 1000000)); /* refill caps at burst */
+	assert_false(ircc_flood_take(&b, 1, 1000000));
+}
+
+static int chathist(const char *text, struct ircc_chathist_req *req, const char **code)
+{
+	static char buf[1024];
+	struct irc_msg m;
+	struct ircc_chathist_err err = { 0 };
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	assert_int_equal(irc_msg_parse(buf, strlen(buf), IRC_MSG_F_CLIENT, &m), 0);
+	int r = ircc_chathist_parse(&m, req, &err);
+	*code = err.code;
+	return r;
+}
+
+static void test_chathistory_checks(void **state)
+{
+	static const struct {
+		const char *line, *code;
+	} cases[] = {
+		{ "CHATHISTORY LATEST #c * 50", NULL },
+		{ "CHATHISTORY latest #c msgid=abc 1", NULL },
+		{ "CHATHISTORY BEFORE #c timestamp=2024-01-31T23:59:59.999Z 10", NULL },
+		{ "CHATHISTORY BETWEEN nick msgid=a msgid=b 1000000", NULL },
+		{ "CHATHISTORY TARGETS timestamp=2024-01-01T00:00:00.000Z "
+		  "timestamp=2024-02-01T00:00:00.000Z 10", NULL },
+		{ "CHATHISTORY", "NEED_MORE_PARAMS" },
+		{ "CHATHISTORY LATEST #c *", "NEED_MORE_PARAMS" },
+		{ "CHATHISTORY SIDEWAYS #c * 5", "UNKNOWN_COMMAND" },
+		{ "CHATHISTORY LATEST #c * 0", "INVALID_PARAMS" },
+		{ "CHATHISTORY LATEST #c * -1", "INVALID_PARAMS" },
+		{ "CHATHISTORY LATEST #c * 1000001", "INVALID_PARAMS" },
+		{ "CHATHISTORY LATEST #c * 99999999999999999999", "INVALID_PARAMS" },
+		{ "CHATHISTORY BEFORE #c * 5", "INVALID_PARAMS" },
+		{ "CHATHISTORY LATEST #a,#b * 5", "INVALID_PARAMS" },
+		{ "CHATHISTORY AFTER #c foo=1 5", "INVALID_MSGREFTYPE" },
+		{ "CHATHISTORY AFTER #c timestamp=2024-13-01T00:00:00.000Z 5", "INVALID_MSGREFTYPE" },
+		{ "CHATHISTORY AFTER #c timestamp=yesterday 5", "INVALID_MSGREFTYPE" },
+		{ "CHATHISTORY TARGETS msgid=a msgid=b 5", "INVALID_MSGREFTYPE" },
+		{ "CHATHISTORY LATEST #c * 5 extra", "INVALID_PARAMS" },
+	};
+	struct ircc_chathist_req req;
+	const char *code;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = chathist(cases[i].line, &req, &code);
+		if (!cases[i].code) {
+			if (r != 0)
+				fail_msg("%s: refused with %s", cases[i].line, code);
+			continue;
+		}
+		if (r == 0 || strcmp(code, cases[i].code) != 0)
+			fail_msg("%s: want %s, got %s", cases[i].line, cases[i].code,
+			         r == 0 ? "accepted" : code);
+	}
+	assert_int_equal(chathist("CHATHISTORY LATEST #c * 50", &req, &code), 0);
+	assert_int_equal(req.sub, IRCC_CH_LATEST);
+	assert_int_equal(req.limit, 50);
+	assert_int_equal(req.target.len, 2);
+}
+
+static int ident(struct ircc_ident *id, const char *extra_opt, const char *extra_val)
+{
+	char err[160];
+	const char *args[] = { "ircc", "--config", "x.yaml", "--user-id", "42", "--nick", "alice",
+		               "--client-ip", "203.0.113.9", extra_opt, extra_val, NULL };
+	char *argv[12] = { 0 };
+	int argc = extra_opt ? 11 : 9;
+
+	for (int i = 0; i < argc; i++)
+		argv[i] = strdup(args[i]);
+	int r = ircc_ident_parse(argc, argv, id, err, sizeof(err));
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	return r;
+}
+
+static void test_ident_limits(void **state)
+{
+	struct ircc_ident id;
+	static char rooms[IRCC_ROOMS_MAX * 4 + 8], nick31[40], disp[IRCC_DISPLAY_MAX + 2];
+	(void)state;
+
+	assert_int_equal(ident(&id, NULL, NULL), 0);
+	assert_string_equal(id.user, "u42");
+	assert_string_equal(id.display, "alice");
+	ircc_ident_clear(&id);
+	/* rooms: 256 at the limit, 257 past it */
+	size_t n = 0;
+	for (int i = 0; i < IRCC_ROOMS_MAX; i++)
+		n += (size_t)snprintf(rooms + n, sizeof(rooms) - n, "%s#%c%c", i ? "," : "",
+		                      'a' + i / 26 % 26, 'a' + i % 26);
+	assert_int_equal(ident(&id, "--rooms", rooms), 0);
+	assert_int_equal(id.rooms.n, IRCC_ROOMS_MAX);
+	ircc_ident_clear(&id);
+	snprintf(rooms + n, sizeof(rooms) - n, ",#zz");
+	assert_int_equal(ident(&id, "--rooms", rooms), -EINVAL);
+	/* nick: 30 at the limit, 31 past it; display name likewise */
+	memset(nick31, 'n', 30);
+	nick31[30] = '\0';
+	assert_int_equal(ident(&id, "--nick", nick31), 0);
+	ircc_ident_clear(&id);
+	nick31[30] = 'n';
+	nick31[31] = '\0';
+	assert_int_equal(ident(&id, "--nick", nick31), -EINVAL);
+	memset(disp, 'd', IRCC_DISPLAY_MAX);
+	disp[IRCC_DISPLAY_MAX] = '\0';
+	assert_int_equal(ident(&id, "--display-name", disp), 0);
+	ircc_ident_clear(&id);
+	disp[IRCC_DISPLAY_MAX] = 'd';
+	disp[IRCC_DISPLAY_MAX + 1] = '\0';
+	assert_int_equal(ident(&id, "--display-name", disp), -EINVAL);
+	assert_int_equal(ident(&id, "--nick", "bad nick"), -EINVAL);
+	assert_int_equal(ident(&id, "--user-id", "12abc"), -EINVAL);
+	assert_int_equal(ident(&id, "--user-id", "0"), -EINVAL);
+	assert_int_equal(ident(&id, "--client-ip", "not-an-ip"), -EINVAL);
+	assert_int_equal(ident(&id, "--rooms", "#ok,nochan"), -EINVAL);
+	assert_int_equal(ident(&id, "--display-name", "a\nb"), -EINVAL);
+}
+
+static struct irc_msg parse(const char *text, char *buf, size_t cap)
+{
+	struct irc_msg m;
+
+	snprintf(buf, cap, "%s", text);
+	assert_int_equal(irc_msg_parse(buf, strlen(buf), 0, &m), 0);
+	return m;
+}
+
+static void test_policy(void **state)
+{
+	char buf[512];
+	struct irc_msg m;
+	static char m0[] = "#private-*", mine0[] = "#Private-Mine";
+	char *masks[] = { m0 };
+	struct ircc_ident id = { 0 };
+	char *mine[] = { mine0 };
+	(void)state;
+
+	static const struct {
+		const char *line;
+		enum ircc_policy_action a;
+	} cases[] = {
+		{ "PRIVMSG #a :x", IRCC_POL_FORWARD }, { "cap LS", IRCC_POL_CAP },
+		{ "PASS x", IRCC_POL_REGISTRATION }, { "USER a 0 * :b", IRCC_POL_REGISTRATION },
+		{ "WEBIRC a b c d", IRCC_POL_UNKNOWN }, { "SERVICE a", IRCC_POL_UNKNOWN },
+		{ "OPER a b", IRCC_POL_NOPRIV }, { "kill x", IRCC_POL_NOPRIV },
+		{ "SQUIT s", IRCC_POL_NOPRIV }, { "NICK x", IRCC_POL_NICK },
+		{ "JOIN #a", IRCC_POL_JOIN }, { "CHATHISTORY LATEST", IRCC_POL_CHATHISTORY },
+		{ "QUIT", IRCC_POL_QUIT }, { "PING x", IRCC_POL_PING }, { "PONG x", IRCC_POL_IGNORE },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		m = parse(cases[i].line, buf, sizeof(buf));
+		assert_int_equal(ircc_policy_classify(&m), cases[i].a);
+	}
+	id.private_rooms.v = mine;
+	id.private_rooms.n = 1;
+	assert_true(ircc_policy_join_allowed(&id, masks, 1, "#public", 7));
+	assert_true(ircc_policy_join_allowed(&id, masks, 1, "#private-mine", 13));
+	assert_false(ircc_policy_join_allowed(&id, masks, 1, "#PRIVATE-other", 14));
+}
+
+static int relay(const char *line, uint32_t bcaps, char *out)
+{
+	char buf[1024];
+	struct irc_msg m = parse(line, buf, sizeof(buf));
+	struct ircc_relay_ctx ctx = { bcaps, IRC_CAP_ALL, "me", NULL };
+
+	return ircc_relay_format(&m, &ctx, out, 1024);
+}
+
+static void test_relay_filter(void **state)
+{
+	char out[1024];
+	const uint32_t all = IRC_CAP_ALL;
+	(void)state;
+
+	static const char pm[] = "@time=2024-01-01T00:00:00.000Z;msgid=x;+r=1 :a!u@h PRIVMSG #c :hi";
+	assert_true(relay(pm, 0, out) > 0);
+	assert_string_equal(out, ":a!u@h PRIVMSG #c hi");
+	assert_true(relay(pm, IRC_CAP_BIT(IRC_CAP_SERVER_TIME), out) > 0);
+	assert_string_equal(out, "@time=2024-01-01T00:00:00.000Z :a!u@h PRIVMSG #c hi");
+	assert_true(relay(pm, all, out) > 0);
+	assert_string_equal(out, "@time=2024-01-01T00:00:00.000Z;msgid=x;+r=1 :a!u@h PRIVMSG #c hi");
+	assert_int_equal(relay("BATCH +x chathistory #c", 0, out), 0);
+	assert_int_equal(relay("@label=1 ACK", 0, out), 0);
+	assert_int_equal(relay(":a!u@h AWAY :gone", 0, out), 0);
+	assert_int_equal(relay(":a!u@h TAGMSG #c", 0, out), 0);
+	assert_int_equal(relay(":a!u@h INVITE b #c", 0, out), 0);
+	assert_true(relay(":a!u@h INVITE me #c", 0, out) > 0);
+	/* echo of our own message dropped without echo-message */
+	assert_int_equal(relay(":me!u@h PRIVMSG #c :mine", 0, out), 0);
+	assert_true(relay(":me!u@h PRIVMSG #c :mine", all, out) > 0);
+	assert_true(relay(":s 353 me = #c :@+a +b @c", 0, out) > 0);
+	assert_string_equal(out, ":s 353 me = #c :@a +b @c");
+}
+
+/* ---- irc_reg ---- */
+
+static char sent[16][512];
+static size_t n_sent;
+
+static int reg_send(void *ud, const char *line, size_t len)
+{
+	(void)ud;
+	assert_true(n_sent < 16);
+	snprintf(sent[n_sent++], sizeof(sent[0]), "%.*s", (int)len, line);
+	return 0;
+}
+
+static int feed(struct irc_reg *r, const char *line)
+{
+	char buf[1024];
+	struct irc_msg m = parse(line, buf, sizeof(buf));
+
+	return irc_reg_handle(r, &m);
+}
+
+static void test_reg_caps_and_welcome(void **state)
+{
+	struct irc_reg_params p = { "alice", "u1", "Alice A", "pw", "eirc", "203.0.113.9",
+		                    "203.0.113.9", IRC_CAP_ALL, IRC_REG_NICK_SUFFIX };
+	struct irc_reg r;
+	(void)state;
+
+	n_sent = 0;
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), 0);
+	assert_int_equal(irc_reg_start(&r), 0);
+	assert_string_equal(sent[0], "WEBIRC pw eirc 203.0.113.9 203.0.113.9");
+	assert_string_equal(sent[1], "CAP LS 302");
+	assert_string_equal(sent[2], "NICK alice");
+	assert_string_equal(sent[3], "USER u1 0 * :Alice A");
+	/* multi-line LS; an unknown cap and a value are ignored */
+	assert_int_equal(feed(&r, ":s CAP * LS * :message-tags sasl=PLAIN server-time"), 0);
+	assert_int_equal(n_sent, 4);
+	assert_int_equal(feed(&r, ":s CAP * LS :batch echo-message"), 0);
+	assert_string_equal(sent[4], "CAP REQ :message-tags server-time batch echo-message");
+	assert_int_equal(feed(&r, ":s CAP * ACK :message-tags server-time batch echo-message"), 0);
+	assert_string_equal(sent[5], "CAP END");
+	assert_int_equal(r.caps_enabled, IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS) |
+	                                  IRC_CAP_BIT(IRC_CAP_SERVER_TIME) |
+	                                  IRC_CAP_BIT(IRC_CAP_BATCH) |
+	                                  IRC_CAP_BIT(IRC_CAP_ECHO_MESSAGE));
+	assert_int_equal(feed(&r, "PING :tok en"), 0);
+	assert_string_equal(sent[6], "PONG :tok en");
+	assert_int_equal(feed(&r, ":irc.x 001 alice :Welcome"), IRC_REG_REGISTERED);
+	assert_string_equal(r.server, "irc.x");
+	assert_int_equal(feed(&r, ":alice!u1@h NICK :alice2"), 0);
+	assert_string_equal(r.nick, "alice2");
+	/* a bad param is refused up front */
+	p.nick = "bad nick";
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
+}
+
+static void test_reg_nick_policies(void **state)
+{
+	struct irc_reg_params p = { "bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0,
+		                    IRC_REG_NICK_SUFFIX };
+	struct irc_reg r;
+	(void)state;
+
+	n_sent = 0;
+	n_sent = 0;
+	irc_reg_init(&r, &p, reg_send, NULL);
+	irc_reg_start(&r);
+	assert_string_equal(sent[0], "NICK bob"); /* no WEBIRC, no CAP */
+	for (unsigned i = 1; i <= IRC_REG_NICK_TRIES_MAX; i++) { /* at the limit */
+		assert_int_equal(feed(&r, ":s 433 * bob :in use"), 0);
+		char want[16];
+		snprintf(want, sizeof(want), "NICK bob%u", i);
+		assert_string_equal(sent[n_sent - 1], want);
+	}
+	assert_int_equal(feed(&r, ":s 433 * bob :in use"), -EADDRINUSE); /* one past */
+	p.nick_policy = IRC_REG_NICK_FAIL;
+	n_sent = 0;
+	irc_reg_init(&r, &p, reg_send, NULL);
+	irc_reg_start(&r);
+	assert_int_equal(feed(&r, ":s 433 * bob :in use"), -EADDRINUSE);
+	n_sent = 0;
+	irc_reg_init(&r, &p, reg_send, NULL);
+	irc_reg_start(&r);
+	assert_int_equal(feed(&r, ":s 432 * bob :erroneous"), -EINVAL);
+	n_sent = 0;
+	irc_reg_init(&r, &p, reg_send, NULL);
+	irc_reg_start(&r);
+	assert_int_equal(feed(&r, "ERROR :Closing link"), -ECONNRESET);
+}
+
+static void test_backoff(void **state)
+{
+	(void)state;
+	assert_int_equal(irc_conn_backoff(100, 1000, 0, 1023), 50);
+	assert_int_equal(irc_conn_backoff(100, 1000, 0, 0), 100);
+	assert_int_equal(irc_conn_backoff(100, 1000, 3, 0), 800);
+	assert_int_equal(irc_conn_backoff(100, 1000, 4, 0), 1000);
+	assert_int_equal(irc_conn_backoff(100, 1000, 60, 0), 1000);
+	for (uint32_t rnd = 0; rnd < 5000; rnd += 7) {
+		uint64_t d = irc_conn_backoff(100, 1000, 10, rnd);
+		assert_true(d >= 500 && d <= 1000);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_split_merged),
+		cmocka_unit_test(test_frame_injection),
+		cmocka_unit_test(test_frame_limit),
+		cmocka_unit_test(test_frame_huge_line),
+		cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_chathistory_checks),
+		cmocka_unit_test(test_ident_limits),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_relay_filter),
+		cmocka_unit_test(test_reg_caps_and_welcome),
+		cmocka_unit_test(test_reg_nick_policies),
+		cmocka_unit_test(test_backoff),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
