@@ -1,0 +1,7 @@
+# logger_bench: the append script's ceiling (redis-benchmark, EVALSHA,
+# pipelined, AOF on), the logger writer's ingest rate fed directly, and the
+# shipper's rate, in one run (see docs/logger.md, "Benchmark").
+add_executable(logger_bench logger_bench.c
+  ${PROJECT_SOURCE_DIR}/tests/integration/logger_fixture.c)
+target_include_directories(logger_bench PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(logger_bench PRIVATE eirc_logger_io eirc_harness eirc::hiredis)

@@ -1,0 +1,497 @@
+/*
+ * lg_app: eirc-logger's wiring and its logging (see lg_app.h).
+ */
+#include "logger-bot/lg_app.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "common/irc_conn.h"
+#include "common/log.h"
+#include "logger-bot/lg_httpd.h"
+#include "logger-bot/lg_ingest.h"
+#include "logger-bot/lg_map.h"
+#include "logger-bot/lg_shipper.h"
+#include "logger-bot/lg_writer.h"
+
+struct app {
+	const eirc_config_t *cfg;
+	uv_loop_t loop;
+	struct lg_metrics m;
+	struct lg_ingest *ing;
+	struct lg_writer *writer;
+	struct lg_shipper *shipper;
+	struct lg_httpd *httpd;
+	struct irc_conn *conn;
+	struct irc_conn_server servers[IRC_CONN_SERVERS_MAX];
+	struct lg_map wanted;           /* folded channel -> name (malloc'd) */
+	int64_t down_since;             /* wall ms; 0 when registered */
+	uv_timer_t list_timer, rejoin_timer, drain_timer;
+	uv_signal_t sigint, sigterm;
+	uint64_t last_loss_log;
+	uint64_t drain_deadline;
+	bool stopping;
+	int exit_status;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- channels ---- */
+
+static void want(struct app *a, const char *name)
+{
+	char folded[LG_EVENT_TARGET_MAX + 1];
+	size_t n = strlen(name);
+	char *copy;
+
+	if (n == 0 || n > LG_EVENT_TARGET_MAX)
+		return;
+	irc_casemap_fold(lg_ingest_casemap(a->ing), name, n, folded);
+	if (lg_map_get(&a->wanted, folded, n) || !(copy = strdup(name)))
+		return;
+	if (lg_map_put(&a->wanted, folded, n, copy) < 0)
+		free(copy);
+}
+
+static void join(struct app *a, const char *name)
+{
+	char line[LG_EVENT_TARGET_MAX + 8];
+	int n = snprintf(line, sizeof(line), "JOIN %s", name);
+
+	if (irc_conn_send(a->conn, line, (size_t)n) < 0)
+		log_warn("Failed to send JOIN %s, ignoring", name);
+}
+
+static void join_one(void *ud, const char *key, size_t len, void *value)
+{
+	(void)key, (void)len;
+	join(ud, value);
+}
+
+static void free_value(void *ud, const char *key, size_t len, void *value)
+{
+	(void)ud, (void)key, (void)len;
+	free(value);
+}
+
+static void on_rejoin_timer(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	if (irc_conn_state(a->conn) == IRC_CONN_REGISTERED)
+		lg_map_each(&a->wanted, join_one, a);
+}
+
+static void on_list_timer(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	if (irc_conn_state(a->conn) == IRC_CONN_REGISTERED)
+		(void)irc_conn_send(a->conn, "LIST", 4);
+}
+
+/* ---- events ---- */
+
+static void emit(void *ud, const struct lg_event *ev)
+{
+	struct app *a = ud;
+
+	a->m.events_received++;
+	(void)lg_writer_push(a->writer, ev); /* losses are counted and noted there */
+}
+
+static void handle_hint(struct app *a, const struct lg_ingest_hint *h)
+{
+	const eirc_config_logger_t *lc = &a->cfg->logger;
+
+	if (h->self_kicked) {
+		log_warn("Kicked from %s, rejoining in %d ms", h->channel, LG_APP_REJOIN_MS);
+		uv_timer_start(&a->rejoin_timer, on_rejoin_timer, LG_APP_REJOIN_MS, 0);
+	} else if (h->invited && lc->accept_invites) {
+		log_info("Invited to %s, joining", h->channel);
+		want(a, h->channel);
+		join(a, h->channel);
+	} else if (h->listed && lc->join_listed) {
+		char folded[LG_EVENT_TARGET_MAX + 1];
+		size_t n = strlen(h->channel);
+		irc_casemap_fold(lg_ingest_casemap(a->ing), h->channel, n, folded);
+		if (!lg_map_get(&a->wanted, folded, n)) {
+			want(a, h->channel);
+			join(a, h->channel);
+		}
+	}
+}
+
+static void check_bot_mode(struct app *a, const struct irc_msg *msg)
+{
+	char line[IRC_REG_NICK_MAX + 16];
+	int n;
+
+	if (!irc_msg_command_is(msg, "005"))
+		return;
+	for (size_t i = 1; i + 1 < msg->n_params; i++) {
+		if (msg->params[i].len >= 4 && memcmp(msg->params[i].ptr, "BOT=", 4) == 0) {
+			n = snprintf(line, sizeof(line), "MODE %s +%.*s", irc_conn_reg(a->conn)->nick,
+			             (int)(msg->params[i].len - 4 > 1 ? 1 : msg->params[i].len - 4),
+			             msg->params[i].ptr + 4);
+			(void)irc_conn_send(a->conn, line, (size_t)n);
+		}
+	}
+}
+
+static void on_msg(void *ud, const struct irc_msg *msg)
+{
+	struct app *a = ud;
+	struct lg_ingest_hint hint;
+	const char *reason = NULL;
+	int r;
+
+	check_bot_mode(a, msg);
+	r = lg_ingest_msg(a->ing, msg, wall_ms(), emit, a, &hint, &reason);
+	if (r == -EINVAL) {
+		a->m.events_refused++;
+		log_warn("Refused a %.*s from %.*s: %s, ignoring", (int)msg->command.len,
+		         msg->command.ptr, (int)msg->source.len, msg->source.ptr ? msg->source.ptr : "",
+		         reason);
+	} else if (r < 0) {
+		log_error("Failed to archive a %.*s: %s", (int)msg->command.len, msg->command.ptr,
+		          strerror(-r));
+	}
+	handle_hint(a, &hint);
+}
+
+struct names {
+	const char *v[LG_INGEST_CHANNELS_MAX];
+	size_t n;
+};
+
+static void collect(void *ud, const char *key, size_t len, void *value)
+{
+	struct names *c = ud;
+
+	(void)key, (void)len;
+	if (c->n < LG_INGEST_CHANNELS_MAX)
+		c->v[c->n++] = value;
+}
+
+static void record_gap(struct app *a)
+{
+	static struct names c;
+	int64_t now = wall_ms();
+	size_t n;
+
+	c.n = 0;
+	lg_map_each(&a->wanted, collect, &c);
+	n = c.n;
+	lg_ingest_gap(a->ing, c.v, n, a->down_since, now, emit, a);
+	a->m.gaps++;
+	log_warn("Recorded a gap of %" PRId64 " ms in %zu channels", now - a->down_since, n);
+	a->down_since = 0;
+}
+
+static void on_registered(void *ud)
+{
+	struct app *a = ud;
+	const eirc_config_logger_t *lc = &a->cfg->logger;
+
+	a->m.irc_connected = 1;
+	lg_ingest_set_self(a->ing, irc_conn_reg(a->conn)->nick);
+	log_info("Registered as %s", irc_conn_reg(a->conn)->nick);
+	if (a->down_since)
+		record_gap(a);
+	for (size_t i = 0; i < lc->n_channels; i++)
+		want(a, lc->channels[i]);
+	lg_map_each(&a->wanted, join_one, a);
+	if (lc->join_listed) {
+		(void)irc_conn_send(a->conn, "LIST", 4);
+		uv_timer_start(&a->list_timer, on_list_timer, lc->list_interval, lc->list_interval);
+	}
+}
+
+static void on_down(void *ud, int err, const char *why, uint64_t retry_ms)
+{
+	struct app *a = ud;
+
+	(void)err;
+	if (a->m.irc_connected && !a->down_since)
+		a->down_since = wall_ms();
+	a->m.irc_connected = 0;
+	lg_ingest_reset(a->ing);
+	uv_timer_stop(&a->list_timer);
+	log_warn("IRC connection down (%s), retrying in %" PRIu64 " ms", why, retry_ms);
+}
+
+static void on_drain(void *ud)
+{
+	(void)ud;
+}
+
+static void on_quit(void *ud, int err)
+{
+	(void)ud, (void)err;
+}
+
+/* ---- notes from the writer and the shipper ---- */
+
+static void on_writer_note(void *ud, enum lg_writer_note n, const char *detail)
+{
+	struct app *a = ud;
+	uint64_t now = uv_now(&a->loop);
+
+	switch (n) {
+	case LG_WRITER_REDIS_UP:
+		log_info("Redis writer connected");
+		break;
+	case LG_WRITER_REDIS_DOWN:
+		log_warn("Redis writer down (%s): queueing events", detail);
+		break;
+	case LG_WRITER_SPILLING:
+		log_warn("Memory queue full: spilling events to %s", a->cfg->logger.spill_dir);
+		break;
+	case LG_WRITER_SPILL_DRAINED:
+		log_info("Spill file replayed and emptied");
+		break;
+	case LG_WRITER_LOST:
+		if (a->last_loss_log == 0 || now - a->last_loss_log >= LG_APP_LOSS_LOG_MS) {
+			a->last_loss_log = now;
+			log_error("EVENTS LOST: %s (%" PRIu64 " lost so far)", detail,
+			          a->m.events_lost);
+		}
+		break;
+	case LG_WRITER_SCRIPT_ERROR:
+		log_error("Redis refused the append script: %s", detail);
+		break;
+	case LG_WRITER_SPILL_ERROR:
+		log_error("Spill file error: %s", detail);
+		break;
+	}
+}
+
+static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail)
+{
+	(void)ud;
+	switch (n) {
+	case LG_SHIP_TEMPLATE_OK:
+		log_info("Elasticsearch index template installed");
+		break;
+	case LG_SHIP_TEMPLATE_FAILED:
+		log_warn("Failed to install the index template (%s), retrying", detail);
+		break;
+	case LG_SHIP_BULK_FAILED:
+		log_warn("_bulk failed (%s), retrying with backoff", detail);
+		break;
+	case LG_SHIP_DEAD_LETTER:
+		log_error("Elasticsearch refused a document, moved to the dead-letter stream: %s",
+		          detail);
+		break;
+	case LG_SHIP_REDIS_DOWN:
+		log_warn("Shipper lost Redis (%s)", detail);
+		break;
+	case LG_SHIP_REDIS_UP:
+		log_info("Shipper connected to Redis");
+		break;
+	}
+}
+
+static int render(void *ud, struct lg_buf *body)
+{
+	struct app *a = ud;
+
+	return lg_metrics_render(&a->m, body);
+}
+
+/* ---- shutdown ---- */
+
+static void close_handles(struct app *a)
+{
+	lg_httpd_free(a->httpd);
+	lg_shipper_free(a->shipper);
+	lg_writer_free(a->writer);
+	irc_conn_free(a->conn);
+	uv_close((uv_handle_t *)&a->list_timer, NULL);
+	uv_close((uv_handle_t *)&a->rejoin_timer, NULL);
+	uv_close((uv_handle_t *)&a->drain_timer, NULL);
+	uv_close((uv_handle_t *)&a->sigint, NULL);
+	uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	if (lg_writer_backlog_events(a->writer) && uv_now(&a->loop) < a->drain_deadline)
+		return;
+	uv_timer_stop(t);
+	close_handles(a);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct app *a = s->data;
+
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	log_info("Signal %d: leaving IRC and flushing to Redis", signum);
+	irc_conn_quit(a->conn, "eirc-logger shutting down");
+	a->drain_deadline = uv_now(&a->loop) + LG_APP_DRAIN_MS;
+	uv_timer_start(&a->drain_timer, on_drain_timer, 50, 50);
+}
+
+/* ---- start-up ---- */
+
+static struct lg_redis_opts redis_opts(const eirc_config_t *cfg)
+{
+	return (struct lg_redis_opts){ cfg->redis.host, cfg->redis.port, cfg->redis.password,
+		                       cfg->redis.connect_timeout, cfg->redis.command_timeout,
+		                       LG_APP_REDIS_RECONNECT_MIN_MS, LG_APP_REDIS_RECONNECT_MAX_MS };
+}
+
+static int start_writer(struct app *a)
+{
+	const eirc_config_t *cfg = a->cfg;
+	struct lg_writer_opts o = { redis_opts(cfg), cfg->redis.partitions, cfg->logger.retention,
+		                    cfg->logger.memory_buffer_max, cfg->logger.spill_dir,
+		                    cfg->logger.spill_max };
+	int err = lg_writer_new(&a->loop, &o, &a->m, on_writer_note, a, &a->writer);
+
+	if (err < 0) {
+		log_error("Failed to open the spill file in %s: %s", cfg->logger.spill_dir,
+		          strerror(-err));
+		return err;
+	}
+	lg_writer_start(a->writer);
+	return 0;
+}
+
+static int start_shipper(struct app *a)
+{
+	const eirc_config_t *cfg = a->cfg;
+	const eirc_config_elasticsearch_t *e = &cfg->elasticsearch;
+	struct lg_shipper_opts o = {
+		redis_opts(cfg),
+		{ e->urls, e->n_urls, e->username, e->password, e->api_key, e->tls_verify,
+		  e->tls_ca_file, e->request_timeout },
+		cfg->redis.partitions, cfg->logger.consumer_group, cfg->logger.nick, e->index_prefix,
+		e->bulk_max_docs, e->bulk_max_bytes, e->bulk_flush_interval, e->retry_min,
+		e->retry_max,
+	};
+	int err;
+
+	if (!cfg->logger.shipper || e->n_urls == 0) {
+		log_info("Shipper off (%s)", cfg->logger.shipper ? "no elasticsearch.urls" : "logger.shipper false");
+		return 0;
+	}
+	if ((err = lg_shipper_new(&a->loop, &o, &a->m, on_shipper_note, a, &a->shipper)) < 0) {
+		log_error("Failed to start the shipper: %s", strerror(-err));
+		return err;
+	}
+	lg_shipper_start(a->shipper);
+	return 0;
+}
+
+static int start_irc(struct app *a)
+{
+	const eirc_config_t *cfg = a->cfg;
+	struct irc_conn_opts o = {
+		.servers = a->servers,
+		.n_servers = cfg->irc.n_servers,
+		.reg = { cfg->logger.nick, "eirclog", "eIRC logger", NULL, NULL, NULL, NULL,
+		         IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS) | IRC_CAP_BIT(IRC_CAP_SERVER_TIME) |
+		                 IRC_CAP_BIT(IRC_CAP_BATCH) | IRC_CAP_BIT(IRC_CAP_ACCOUNT_TAG) |
+		                 IRC_CAP_BIT(IRC_CAP_MULTI_PREFIX),
+		         IRC_REG_NICK_SUFFIX },
+		.connect_timeout_ms = cfg->irc.connect_timeout,
+		.ping_interval_ms = cfg->irc_client.ping_interval,
+		.ping_timeout_ms = cfg->irc_client.ping_timeout,
+		.reconnect_min_ms = cfg->irc_client.reconnect_min,
+		.reconnect_max_ms = cfg->irc_client.reconnect_max,
+		.first_attempts_max = 0,
+	};
+	static const struct irc_conn_cb cb = { on_msg, on_registered, on_down, on_drain, on_quit };
+	int err;
+
+	for (size_t i = 0; i < cfg->irc.n_servers && i < IRC_CONN_SERVERS_MAX; i++) {
+		const eirc_config_irc_server_t *s = &cfg->irc.servers[i];
+		a->servers[i] = (struct irc_conn_server){ s->host, s->port, s->tls, s->tls_verify,
+			                                  s->tls_ca_file, s->unix_path };
+	}
+	if ((err = irc_conn_new(&a->loop, &o, &cb, a, &a->conn)) < 0) {
+		log_error("Failed to set up the IRC connection: %s", strerror(-err));
+		return err;
+	}
+	irc_conn_start(a->conn);
+	return 0;
+}
+
+static int start_httpd(struct app *a)
+{
+	const eirc_config_logger_t *lc = &a->cfg->logger;
+	int err;
+
+	if (lc->metrics_port == 0)
+		return 0;
+	err = lg_httpd_new(&a->loop, lc->metrics_address, lc->metrics_port, render, a, &a->httpd);
+	if (err < 0)
+		log_error("Failed to listen on %s:%d for /metrics: %s", lc->metrics_address,
+		          lc->metrics_port, uv_strerror(err));
+	return err;
+}
+
+static void init_handles(struct app *a)
+{
+	uv_timer_init(&a->loop, &a->list_timer);
+	uv_timer_init(&a->loop, &a->rejoin_timer);
+	uv_timer_init(&a->loop, &a->drain_timer);
+	uv_signal_init(&a->loop, &a->sigint);
+	uv_signal_init(&a->loop, &a->sigterm);
+	a->list_timer.data = a->rejoin_timer.data = a->drain_timer.data = a;
+	a->sigint.data = a->sigterm.data = a;
+	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+}
+
+int lg_app_run(const eirc_config_t *cfg)
+{
+	static struct app app;
+	struct app *a = &app;
+	int rc;
+
+	a->cfg = cfg;
+	if (!cfg->irc.network || cfg->irc.n_servers == 0) {
+		log_error("irc.network and irc.servers must be set for the logger");
+		return 1;
+	}
+	if (uv_loop_init(&a->loop) < 0 || lg_ingest_new(cfg->irc.network, &a->ing) < 0) {
+		log_error("Failed to start: bad irc.network or no memory");
+		return 1;
+	}
+	init_handles(a);
+	a->exit_status = 1;
+	if (start_writer(a) == 0 && start_shipper(a) == 0 && start_httpd(a) == 0 &&
+	    start_irc(a) == 0) {
+		a->exit_status = 0;
+		log_info("eirc-logger %s running on network %s", EIRC_VERSION, cfg->irc.network);
+	} else {
+		close_handles(a);
+	}
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	rc = uv_loop_close(&a->loop);
+	if (rc < 0)
+		log_error("Loop not closed cleanly: %s", uv_strerror(rc));
+	lg_map_each(&a->wanted, free_value, NULL);
+	lg_map_clear(&a->wanted);
+	lg_ingest_free(a->ing);
+	return a->exit_status ? a->exit_status : (rc < 0 ? 1 : 0);
+}

@@ -1,0 +1,32 @@
+/*
+ * lg_app: the eirc-logger process: one libuv loop wiring the IRC bot
+ * (irc_conn + lg_ingest), the Redis writer, the Elasticsearch shipper and
+ * the /metrics listener from the loaded configuration. It is the top of
+ * the daemon: the only part that logs.
+ *
+ * The bot registers with the configured nick (suffix on collision), asks
+ * for message-tags, server-time, batch, account-tag and multi-prefix, sets
+ * bot mode (+B) when 005 announces BOT, joins the configured channels,
+ * channels it is invited to (accept_invites) and, with join_listed, every
+ * channel LIST shows (re-listed every list_interval); it rejoins after a
+ * kick (after LG_APP_REJOIN_MS) and after every reconnection, and records
+ * the time it was away as a gap event in each channel it was in.
+ */
+#ifndef EIRC_LOGGER_LG_APP_H
+#define EIRC_LOGGER_LG_APP_H
+
+#include "config/config.h"
+
+#define LG_APP_REJOIN_MS 2000
+/* Time given to the writer to empty its queue at shutdown before the rest
+ * is spilled to disk. */
+#define LG_APP_DRAIN_MS 5000
+#define LG_APP_REDIS_RECONNECT_MIN_MS 100
+#define LG_APP_REDIS_RECONNECT_MAX_MS 5000
+/* A loss is logged at most this often (with the running count). */
+#define LG_APP_LOSS_LOG_MS 10000
+
+/* Runs the logger until SIGINT/SIGTERM. Returns a process exit status. */
+int lg_app_run(const eirc_config_t *cfg);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * lg_bulk: _bulk NDJSON builder and response walker (see lg_bulk.h).
+ */
+#include "logger-bot/lg_bulk.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/utf8.h"
+
+int lg_buf_append(struct lg_buf *b, const void *data, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+void lg_buf_reset(struct lg_buf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+void lg_buf_free(struct lg_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+static int lit(struct lg_buf *b, const char *s)
+{
+	return lg_buf_append(b, s, strlen(s));
+}
+
+static int escape_byte(struct lg_buf *b, unsigned char c)
+{
+	char esc[8];
+
+	switch (c) {
+	case '"':
+		return lit(b, "\\\"");
+	case '\\':
+		return lit(b, "\\\\");
+	case '\n':
+		return lit(b, "\\n");
+	case '\r':
+		return lit(b, "\\r");
+	case '\t':
+		return lit(b, "\\t");
+	default:
+		snprintf(esc, sizeof(esc), "\\u%04x", c);
+		return lit(b, esc);
+	}
+}
+
+int lg_json_string(struct lg_buf *b, const char *s, size_t n)
+{
+	size_t i = 0, run = 0;
+	uint32_t cp;
+	int len;
+
+	if (lit(b, "\"") < 0)
+		return -ENOMEM;
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
+			continue;
+		}
+		if (lg_buf_append(b, s + run, i - run) < 0)
+			return -ENOMEM;
+		if (c < 0x80) {
+			if (escape_byte(b, c) < 0)
+				return -ENOMEM;
+			i++;
+		} else if ((len = utf8_decode(s + i, n - i, &cp)) > 0) {
+			if (lg_buf_append(b, s + i, (size_t)len) < 0)
+				return -ENOMEM;
+			i += (size_t)len;
+		} else {
+			if (lit(b, "\xEF\xBF\xBD") < 0)
+				return -ENOMEM;
+			i++;
+		}
+		run = i;
+	}
+	if (lg_buf_append(b, s + run, i - run) < 0 || lit(b, "\"") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int lg_bulk_index_name(const char *prefix, int64_t ms, char *buf, size_t cap)
+{
+	char t[32];
+	int n;
+
+	if (!prefix || !*prefix || strlen(prefix) > LG_BULK_PREFIX_MAX ||
+	    lg_time_format(ms, t, sizeof(t)) < 0)
+		return -EINVAL;
+	n = snprintf(buf, cap, "%s-%.4s.%.2s.%.2s", prefix, t, t + 5, t + 8);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOBUFS;
+	return n;
+}
+
+static const struct lg_str *field(const struct lg_bulk_field *f, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < n && i < LG_BULK_FIELDS_MAX; i++)
+		if (f[i].name.n == len && memcmp(f[i].name.p, name, len) == 0)
+			return &f[i].value;
+	return NULL;
+}
+
+static int parse_ms(const struct lg_str *s, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (!s || s->n == 0 || s->n > 15)
+		return -EINVAL;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->p[i] < '0' || s->p[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s->p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int kv(struct lg_buf *b, const char *key, const char *v, size_t n)
+{
+	if (lit(b, ",\"") < 0 || lit(b, key) < 0 || lit(b, "\":") < 0)
+		return -ENOMEM;
+	return lg_json_string(b, v, n);
+}
+
+static int add_doc(struct lg_buf *b, struct lg_str id, const char *ts,
+                   const struct lg_bulk_field *f, size_t n)
+{
+	static const char *const copy[][2] = {
+		{ "network", "network" }, { "channel", "conv" }, { "target", "target" },
+		{ "type", "type" },       { "msgid", "msgid" },  { "nick", "nick" },
+		{ "user", "user" },       { "host", "host" },    { "account", "account" },
+		{ "text", "text" },       { "tags", "tags" },    { "arg", "arg" },
+	};
+
+	if (lit(b, "{\"@timestamp\":\"") < 0 || lit(b, ts) < 0 || lit(b, "\"") < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++) {
+		const struct lg_str *v = field(f, n, copy[i][1]);
+		if (v && kv(b, copy[i][0], v->p, v->n) < 0)
+			return -ENOMEM;
+	}
+	if (kv(b, "archive_id", id.p, id.n) < 0 || lit(b, "}\n") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int lg_bulk_add(struct lg_buf *body, const char *prefix, struct lg_str id,
+                const struct lg_bulk_field *fields, size_t n_fields)
+{
+	const struct lg_str *msgid = field(fields, n_fields, "msgid");
+	char index[LG_BULK_PREFIX_MAX + 16], ts[32];
+	size_t start = body->len;
+	int64_t ms;
+
+	if (!msgid || msgid->n == 0 || msgid->n > LG_EVENT_MSGID_MAX ||
+	    parse_ms(field(fields, n_fields, "time"), &ms) < 0 ||
+	    lg_bulk_index_name(prefix, ms, index, sizeof(index)) < 0 ||
+	    lg_time_format(ms, ts, sizeof(ts)) < 0)
+		return -EINVAL;
+	if (lit(body, "{\"create\":{\"_index\":\"") < 0 || lit(body, index) < 0 ||
+	    lit(body, "\",\"_id\":") < 0 || lg_json_string(body, msgid->p, msgid->n) < 0 ||
+	    lit(body, "}}\n") < 0 || add_doc(body, id, ts, fields, n_fields) < 0) {
+		body->len = start;
+		if (body->p)
+			body->p[start] = '\0';
+		return -ENOMEM;
+	}
+	return (int)(body->len - start);
+}
+
+enum lg_bulk_outcome lg_bulk_classify(int status)
+{
+	if ((status >= 200 && status < 300) || status == 409)
+		return LG_BULK_OK;
+	if (status == 429 || status >= 500)
+		return LG_BULK_RETRY;
+	return LG_BULK_DEAD;
+}
+
+/* The status of one item ({"create": {...,"status":N}}), or -1. */
+static int item_status(json_t *item, json_t **out_result)
+{
+	const char *action;
+	json_t *result = NULL, *status;
+
+	if (!json_is_object(item) || json_object_size(item) != 1)
+		return -1;
+	json_object_foreach (item, action, result)
+		break;
+	(void)action;
+	status = json_object_get(result, "status");
+	if (!json_is_object(result) || !json_is_integer(status))
+		return -1;
+	*out_result = result;
+	return (int)json_integer_value(status);
+}
+
+static void item_error(json_t *result, char *buf, size_t cap)
+{
+	json_t *err = json_object_get(result, "error");
+	char *s = err ? json_dumps(err, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+
+	snprintf(buf, cap, "%s", s ? s : "");
+	free(s);
+}
+
+static int walk_items(json_t *items, lg_bulk_item_fn fn, void *ud)
+{
+	char err[LG_BULK_ERROR_MAX + 1];
+	json_t *item, *result = NULL;
+	size_t i;
+	int bad = 0;
+
+	json_array_foreach (items, i, item) {
+		int status = item_status(item, &result);
+		enum lg_bulk_outcome o = lg_bulk_classify(status);
+		if (o != LG_BULK_OK) {
+			bad++;
+			item_error(result, err, sizeof(err));
+		} else {
+			err[0] = '\0';
+		}
+		fn(ud, i, status, o, err);
+	}
+	return bad;
+}
+
+int lg_bulk_walk(const char *body, size_t len, size_t n_items, lg_bulk_item_fn fn, void *ud)
+{
+	json_t *root, *items, *item, *result = NULL;
+	size_t i;
+	int bad = -EBADMSG;
+
+	if (len > LG_BULK_RESPONSE_MAX)
+		return -EBADMSG;
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	items = json_object_get(root, "items");
+	if (!json_is_object(root) || !json_is_boolean(json_object_get(root, "errors")) ||
+	    !json_is_array(items) || json_array_size(items) != n_items)
+		goto out;
+	json_array_foreach (items, i, item)
+		if (item_status(item, &result) < 0)
+			goto out;
+	bad = walk_items(items, fn, ud);
+out:
+	json_decref(root);
+	return bad;
+}
+
+int lg_bulk_template(const char *prefix, struct lg_buf *out)
+{
+	char head[LG_BULK_PREFIX_MAX + 64];
+
+	snprintf(head, sizeof(head), "{\"index_patterns\":[\"%s-*\"],\"priority\":100,", prefix);
+	lg_buf_reset(out);
+	if (lit(out, head) < 0 ||
+	    lit(out, "\"template\":{\"mappings\":{\"dynamic\":false,\"properties\":{"
+	             "\"@timestamp\":{\"type\":\"date\"},"
+	             "\"network\":{\"type\":\"keyword\"},\"channel\":{\"type\":\"keyword\"},"
+	             "\"target\":{\"type\":\"keyword\"},\"type\":{\"type\":\"keyword\"},"
+	             "\"msgid\":{\"type\":\"keyword\"},\"nick\":{\"type\":\"keyword\"},"
+	             "\"user\":{\"type\":\"keyword\"},\"host\":{\"type\":\"keyword\"},"
+	             "\"account\":{\"type\":\"keyword\"},\"text\":{\"type\":\"text\"},"
+	             "\"tags\":{\"type\":\"keyword\",\"index\":false},"
+	             "\"arg\":{\"type\":\"keyword\"},\"archive_id\":{\"type\":\"keyword\"}"
+	             "}}}}") < 0)
+		return -ENOMEM;
+	return 0;
+}

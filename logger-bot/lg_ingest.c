@@ -1,0 +1,702 @@
+/*
+ * lg_ingest: IRC messages to archive events, channel membership, derived
+ * msgids (see lg_ingest.h).
+ */
+#include "logger-bot/lg_ingest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/irc_mask.h"
+#include "logger-bot/lg_keys.h"
+#include "logger-bot/lg_map.h"
+
+#define NICK_MAX 255
+
+struct chan {
+	char name[LG_EVENT_TARGET_MAX + 1];     /* as the server wrote it */
+	struct lg_map members;                  /* folded nick -> (void *)1 */
+};
+
+struct recent {
+	uint64_t h;
+	int64_t window;
+	uint32_t count;
+};
+
+struct lg_ingest {
+	char network[LG_KEYS_NETWORK_MAX + 1];
+	char self[NICK_MAX + 1];
+	enum irc_casemap cm;
+	char prefixes[16];                      /* member prefix chars of 005 PREFIX */
+	char chantypes[16];
+	struct lg_map chans;                    /* folded name -> struct chan */
+	struct recent recent[LG_DERIVE_RECENT_MAX];
+	struct lg_ingest_stats stats;
+};
+
+/* What one message contributes before it is copied into events. */
+struct source {
+	struct irc_mask_userhost uh;
+	struct lg_str account, tags;
+	int64_t time_ms;
+	struct lg_str msgid;
+	char tagbuf[IRC_TAGS_MAX + 1];
+};
+
+int lg_ingest_new(const char *network, struct lg_ingest **out_ing)
+{
+	struct lg_ingest *ing;
+	size_t n = network ? strlen(network) : 0;
+
+	if (n == 0 || n > LG_KEYS_NETWORK_MAX || memchr(network, ':', n))
+		return -EINVAL;
+	ing = calloc(1, sizeof(*ing));
+	if (!ing)
+		return -ENOMEM;
+	memcpy(ing->network, network, n);
+	ing->cm = IRC_CASEMAP_DEFAULT;
+	strcpy(ing->prefixes, "~&@%+");
+	strcpy(ing->chantypes, "#&");
+	*out_ing = ing;
+	return 0;
+}
+
+static void free_chan(void *ud, const char *key, size_t len, void *value)
+{
+	struct chan *c = value;
+
+	(void)ud, (void)key, (void)len;
+	lg_map_clear(&c->members);
+	free(c);
+}
+
+void lg_ingest_reset(struct lg_ingest *ing)
+{
+	lg_map_each(&ing->chans, free_chan, NULL);
+	lg_map_clear(&ing->chans);
+}
+
+void lg_ingest_free(struct lg_ingest *ing)
+{
+	if (!ing)
+		return;
+	lg_ingest_reset(ing);
+	free(ing);
+}
+
+void lg_ingest_set_self(struct lg_ingest *ing, const char *nick)
+{
+	snprintf(ing->self, sizeof(ing->self), "%s", nick);
+}
+
+enum irc_casemap lg_ingest_casemap(const struct lg_ingest *ing)
+{
+	return ing->cm;
+}
+
+const struct lg_ingest_stats *lg_ingest_stats(const struct lg_ingest *ing)
+{
+	return &ing->stats;
+}
+
+struct collect {
+	const char **out;
+	size_t cap, n;
+};
+
+static void collect_one(void *ud, const char *key, size_t len, void *value)
+{
+	struct collect *c = ud;
+
+	(void)len, (void)value;
+	if (c->n < c->cap)
+		c->out[c->n] = key;
+	c->n++;
+}
+
+size_t lg_ingest_channels(const struct lg_ingest *ing, const char **out, size_t cap)
+{
+	struct collect c = { out, cap, 0 };
+
+	lg_map_each(&ing->chans, collect_one, &c);
+	return c.n;
+}
+
+/* ---- names ---- */
+
+static size_t fold(const struct lg_ingest *ing, const char *s, size_t n, char *out, size_t cap)
+{
+	if (n >= cap)
+		n = cap - 1;
+	irc_casemap_fold(ing->cm, s, n, out);
+	out[n] = '\0';
+	return n;
+}
+
+static struct chan *chan_get(const struct lg_ingest *ing, const char *name, size_t n)
+{
+	char f[LG_EVENT_TARGET_MAX + 1];
+
+	if (n > LG_EVENT_TARGET_MAX)
+		return NULL;
+	return lg_map_get(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
+}
+
+static bool is_channel(const struct lg_ingest *ing, struct irc_msg_span t)
+{
+	return t.len > 0 && strchr(ing->chantypes, t.ptr[0]) != NULL && t.ptr[0] != '\0';
+}
+
+static bool is_self(const struct lg_ingest *ing, const char *nick, size_t n)
+{
+	return irc_casemap_equal(ing->cm, nick, n, ing->self, strlen(ing->self));
+}
+
+static int member_add(struct lg_ingest *ing, struct chan *c, const char *nick, size_t n)
+{
+	char f[NICK_MAX + 1];
+
+	if (n == 0 || n > NICK_MAX)
+		return -EINVAL;
+	if (c->members.n >= LG_INGEST_MEMBERS_MAX)
+		return -ENOSPC;
+	return lg_map_put(&c->members, f, fold(ing, nick, n, f, sizeof(f)), (void *)1) < 0
+	               ? -ENOMEM : 0;
+}
+
+static bool member_del(struct lg_ingest *ing, struct chan *c, const char *nick, size_t n)
+{
+	char f[NICK_MAX + 1];
+
+	if (n == 0 || n > NICK_MAX)
+		return false;
+	return lg_map_del(&c->members, f, fold(ing, nick, n, f, sizeof(f))) != NULL;
+}
+
+static int chan_add(struct lg_ingest *ing, const char *name, size_t n, struct chan **out)
+{
+	char f[LG_EVENT_TARGET_MAX + 1];
+	struct chan *c;
+
+	if ((c = chan_get(ing, name, n))) {
+		*out = c;
+		return 0;
+	}
+	if (ing->chans.n >= LG_INGEST_CHANNELS_MAX)
+		return -ENOSPC;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	memcpy(c->name, name, n);
+	if (lg_map_put(&ing->chans, f, fold(ing, name, n, f, sizeof(f)), c) < 0) {
+		free(c);
+		return -ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+static void chan_del(struct lg_ingest *ing, const char *name, size_t n)
+{
+	char f[LG_EVENT_TARGET_MAX + 1];
+	struct chan *c = lg_map_del(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
+
+	if (c)
+		free_chan(NULL, NULL, 0, c);
+}
+
+/* ---- derived ids ---- */
+
+static uint32_t recent_count(struct lg_ingest *ing, uint64_t hw, int64_t window)
+{
+	size_t i = (size_t)hw & (LG_DERIVE_RECENT_MAX - 1);
+
+	for (int probe = 0; probe < 16; probe++, i = (i + 1) & (LG_DERIVE_RECENT_MAX - 1)) {
+		struct recent *r = &ing->recent[i];
+		if (r->count && r->h == hw && r->window == window)
+			return r->count++;
+		if (r->count == 0 || r->window < window - 2 || r->window > window + 2) {
+			*r = (struct recent){ hw, window, 1 };
+			return 0;
+		}
+	}
+	ing->stats.derive_table_full++;
+	return 0;
+}
+
+static uint64_t hash_part(uint64_t h, const char *p, size_t n)
+{
+	static const char sep = '\0';
+
+	h = lg_fnv64(h, p, n);
+	return lg_fnv64(h, &sep, 1);
+}
+
+static void derive(struct lg_ingest *ing, const struct lg_event *ev, int64_t window_ms,
+                   char *buf, size_t cap)
+{
+	static const char letters[LG_EV_TYPE_COUNT] = "pntjlqkcomg";
+	char nick[NICK_MAX + 1];
+	int64_t w = ev->time_ms / window_ms;
+	uint64_t h = LG_FNV64_INIT;
+	size_t nn = fold(ing, ev->s[LG_S_NICK].p ? ev->s[LG_S_NICK].p : "", ev->s[LG_S_NICK].n,
+	                 nick, sizeof(nick));
+
+	h = hash_part(h, &letters[ev->type], 1);
+	h = hash_part(h, ev->s[LG_S_CONV].p, ev->s[LG_S_CONV].n);
+	h = hash_part(h, nick, nn);
+	h = hash_part(h, ev->s[LG_S_TEXT].p ? ev->s[LG_S_TEXT].p : "", ev->s[LG_S_TEXT].n);
+	h = hash_part(h, ev->s[LG_S_ARG].p ? ev->s[LG_S_ARG].p : "", ev->s[LG_S_ARG].n);
+	snprintf(buf, cap, "~%c%" PRId64 ".%" PRIu32 ".%016" PRIx64, letters[ev->type], w,
+	         recent_count(ing, lg_fnv64(h, &w, sizeof(w)), w), h);
+}
+
+/* ---- events ---- */
+
+static struct lg_str str_of(const char *p, size_t n)
+{
+	return (struct lg_str){ p, n };
+}
+
+static struct lg_str span(struct irc_msg_span s)
+{
+	return (struct lg_str){ s.ptr, s.ptr ? s.len : 0 };
+}
+
+struct out {
+	lg_ingest_emit_fn emit;
+	void *ud;
+};
+
+/* Emits one event of type in channel name[0..n); msgid from src unless
+ * `derived` is forced (events that fan out to several channels). */
+static void emit_in(struct lg_ingest *ing, const struct source *src, enum lg_event_type type,
+                    const char *name, size_t n, struct lg_str text, struct lg_str arg,
+                    bool derived, const struct out *o)
+{
+	char conv[LG_EVENT_TARGET_MAX + 1], id[96];
+	struct lg_event ev = { .type = type, .time_ms = src->time_ms };
+	bool is_msg = type <= LG_EV_TAGMSG;
+
+	ev.s[LG_S_NETWORK] = str_of(ing->network, strlen(ing->network));
+	ev.s[LG_S_CONV] = str_of(conv, fold(ing, name, n, conv, sizeof(conv)));
+	ev.s[LG_S_TARGET] = str_of(name, n);
+	ev.s[LG_S_NICK] = str_of(src->uh.nick, src->uh.nick_len);
+	ev.s[LG_S_USER] = str_of(src->uh.user, src->uh.user_len);
+	ev.s[LG_S_HOST] = str_of(src->uh.host, src->uh.host_len);
+	ev.s[LG_S_ACCOUNT] = src->account;
+	ev.s[LG_S_TAGS] = src->tags;
+	ev.s[LG_S_TEXT] = text;
+	ev.s[LG_S_ARG] = arg;
+	if (src->msgid.n && !derived) {
+		ev.s[LG_S_MSGID] = src->msgid;
+	} else {
+		derive(ing, &ev, is_msg ? 1 : LG_DERIVE_WINDOW_MS, id, sizeof(id));
+		ev.s[LG_S_MSGID] = str_of(id, strlen(id));
+	}
+	ing->stats.events++;
+	o->emit(o->ud, &ev);
+}
+
+static int source_init(const struct irc_msg *msg, int64_t now_ms, struct source *src,
+                       const char **out_reason)
+{
+	struct irc_msg_tag t;
+	int n;
+
+	memset(&src->uh, 0, sizeof(src->uh));
+	src->account = src->msgid = str_of(NULL, 0);
+	if (!msg->source.ptr || irc_mask_split(msg->source.ptr, msg->source.len, &src->uh) < 0 ||
+	    src->uh.nick_len > NICK_MAX || src->uh.user_len > NICK_MAX ||
+	    src->uh.host_len > LG_EVENT_NAME_MAX) {
+		*out_reason = "missing or oversized source";
+		return -EINVAL;
+	}
+	src->time_ms = now_ms;
+	if (irc_msg_tag_get(msg, "time", &t) == 0)
+		(void)lg_time_parse(t.value, t.value_len, &src->time_ms);
+	if (irc_msg_tag_get(msg, "msgid", &t) == 0 && t.value_len > 0 &&
+	    t.value_len <= LG_EVENT_MSGID_MAX)
+		src->msgid = str_of(t.value, t.value_len);
+	if (irc_msg_tag_get(msg, "account", &t) == 0 && t.value_len <= LG_EVENT_NAME_MAX)
+		src->account = str_of(t.value, t.value_len);
+	n = irc_msg_tags_serialize(msg, src->tagbuf, sizeof(src->tagbuf));
+	if (n < 0 || (size_t)n > LG_EVENT_TAGS_MAX) {
+		*out_reason = "tags too long to store";
+		return -EINVAL;
+	}
+	src->tags = str_of(src->tagbuf, (size_t)n);
+	return 0;
+}
+
+/* ---- handlers ---- */
+
+struct ctx {
+	struct lg_ingest *ing;
+	const struct irc_msg *msg;
+	struct source *src;
+	struct out out;
+	struct lg_ingest_hint *hint;
+	const char **reason;
+};
+
+static int refuse(struct ctx *x, const char *why)
+{
+	x->ing->stats.refused++;
+	*x->reason = why;
+	return -EINVAL;
+}
+
+/* params[0] must be a channel name within limits. */
+static int channel_param(struct ctx *x, size_t min_params)
+{
+	struct irc_msg_span t;
+
+	if (x->msg->n_params < min_params)
+		return refuse(x, "missing parameters");
+	t = x->msg->params[0];
+	if (!is_channel(x->ing, t))
+		return LG_INGEST_IGNORED;
+	if (t.len > LG_EVENT_TARGET_MAX)
+		return refuse(x, "channel name longer than " "200" " bytes");
+	return LG_INGEST_DONE;
+}
+
+static struct lg_str param(const struct irc_msg *m, size_t i)
+{
+	return i < m->n_params ? span(m->params[i]) : str_of(NULL, 0);
+}
+
+static int on_message(struct ctx *x, enum lg_event_type type)
+{
+	struct irc_msg_span t;
+	int r = channel_param(x, type == LG_EV_TAGMSG ? 1 : 2);
+
+	if (r != LG_INGEST_DONE)
+		return r;
+	t = x->msg->params[0];
+	emit_in(x->ing, x->src, type, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0), false,
+	        &x->out);
+	return LG_INGEST_DONE;
+}
+
+static int on_join(struct ctx *x)
+{
+	struct irc_msg_span t;
+	struct chan *c;
+	int r = channel_param(x, 1);
+
+	if (r != LG_INGEST_DONE)
+		return r;
+	t = x->msg->params[0];
+	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len)) {
+		c = chan_get(x->ing, t.ptr, t.len);
+		if (c)
+			chan_del(x->ing, t.ptr, t.len);
+		if ((r = chan_add(x->ing, t.ptr, t.len, &c)) < 0)
+			return r == -ENOSPC ? refuse(x, "too many channels") : r;
+	}
+	c = chan_get(x->ing, t.ptr, t.len);
+	if (c && member_add(x->ing, c, x->src->uh.nick, x->src->uh.nick_len) == -ENOSPC)
+		x->ing->stats.refused++;
+	emit_in(x->ing, x->src, LG_EV_JOIN, t.ptr, t.len, str_of(NULL, 0), str_of(NULL, 0),
+	        false, &x->out);
+	return LG_INGEST_DONE;
+}
+
+static int on_part(struct ctx *x)
+{
+	struct irc_msg_span t;
+	struct chan *c;
+	int r = channel_param(x, 1);
+
+	if (r != LG_INGEST_DONE)
+		return r;
+	t = x->msg->params[0];
+	emit_in(x->ing, x->src, LG_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
+	        false, &x->out);
+	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len))
+		chan_del(x->ing, t.ptr, t.len);
+	else if ((c = chan_get(x->ing, t.ptr, t.len)))
+		member_del(x->ing, c, x->src->uh.nick, x->src->uh.nick_len);
+	return LG_INGEST_DONE;
+}
+
+static int on_kick(struct ctx *x)
+{
+	struct irc_msg_span t, v;
+	struct chan *c;
+	int r = channel_param(x, 2);
+
+	if (r != LG_INGEST_DONE)
+		return r;
+	t = x->msg->params[0];
+	v = x->msg->params[1];
+	emit_in(x->ing, x->src, LG_EV_KICK, t.ptr, t.len, param(x->msg, 2), span(v), false,
+	        &x->out);
+	if (is_self(x->ing, v.ptr, v.len)) {
+		chan_del(x->ing, t.ptr, t.len);
+		if (x->hint) {
+			x->hint->self_kicked = true;
+			memcpy(x->hint->channel, t.ptr, t.len);
+			x->hint->channel[t.len] = '\0';
+		}
+	} else if ((c = chan_get(x->ing, t.ptr, t.len))) {
+		member_del(x->ing, c, v.ptr, v.len);
+	}
+	return LG_INGEST_DONE;
+}
+
+static int on_topic(struct ctx *x)
+{
+	struct irc_msg_span t;
+	int r = channel_param(x, 2);
+
+	if (r != LG_INGEST_DONE)
+		return r;
+	t = x->msg->params[0];
+	emit_in(x->ing, x->src, LG_EV_TOPIC, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
+	        false, &x->out);
+	return LG_INGEST_DONE;
+}
+
+static int on_mode(struct ctx *x)
+{
+	char text[IRC_MSG_MAX + 1];
+	size_t n = 0;
+	struct irc_msg_span t;
+	int r = channel_param(x, 2);
+
+	if (r != LG_INGEST_DONE)
+		return r;
+	t = x->msg->params[0];
+	for (size_t i = 1; i < x->msg->n_params; i++) {
+		struct irc_msg_span p = x->msg->params[i];
+		if (n + p.len + 1 > sizeof(text))
+			return refuse(x, "mode string too long");
+		if (i > 1)
+			text[n++] = ' ';
+		memcpy(text + n, p.ptr, p.len);
+		n += p.len;
+	}
+	emit_in(x->ing, x->src, LG_EV_MODE, t.ptr, t.len, str_of(text, n), str_of(NULL, 0), false,
+	        &x->out);
+	return LG_INGEST_DONE;
+}
+
+struct fanout {
+	struct ctx *x;
+	enum lg_event_type type;
+	struct lg_str text, arg;
+	int err;
+};
+
+static void fanout_one(void *ud, const char *key, size_t len, void *value)
+{
+	struct fanout *f = ud;
+	struct ctx *x = f->x;
+	struct chan *c = value;
+	const struct irc_mask_userhost *uh = &x->src->uh;
+
+	(void)key, (void)len;
+	if (!member_del(x->ing, c, uh->nick, uh->nick_len))
+		return;
+	emit_in(x->ing, x->src, f->type, c->name, strlen(c->name), f->text, f->arg, true,
+	        &x->out);
+	if (f->type == LG_EV_NICK && member_add(x->ing, c, f->arg.p, f->arg.n) < 0)
+		f->err = -ENOSPC;
+}
+
+static int on_quit(struct ctx *x)
+{
+	struct fanout f = { x, LG_EV_QUIT, param(x->msg, 0), str_of(NULL, 0), 0 };
+
+	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len))
+		return LG_INGEST_IGNORED;
+	lg_map_each(&x->ing->chans, fanout_one, &f);
+	return LG_INGEST_DONE;
+}
+
+static int on_nick(struct ctx *x)
+{
+	struct fanout f = { x, LG_EV_NICK, str_of(NULL, 0), param(x->msg, 0), 0 };
+	char nick[NICK_MAX + 1];
+
+	if (x->msg->n_params < 1 || x->msg->params[0].len == 0)
+		return refuse(x, "missing parameters");
+	if (x->msg->params[0].len > NICK_MAX)
+		return refuse(x, "nick too long");
+	lg_map_each(&x->ing->chans, fanout_one, &f);
+	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len)) {
+		memcpy(nick, x->msg->params[0].ptr, x->msg->params[0].len);
+		nick[x->msg->params[0].len] = '\0';
+		lg_ingest_set_self(x->ing, nick);
+	}
+	if (f.err)
+		x->ing->stats.refused++;
+	return LG_INGEST_DONE;
+}
+
+/* ---- numerics and bookkeeping ---- */
+
+static void isupport_token(struct lg_ingest *ing, struct irc_msg_span p)
+{
+	enum irc_casemap cm;
+	const char *close;
+
+	if (irc_casemap_from_isupport(p.ptr, p.len, &cm) == 0) {
+		ing->cm = cm;
+	} else if (p.len > 7 && memcmp(p.ptr, "PREFIX=", 7) == 0 &&
+	           (close = memchr(p.ptr, ')', p.len))) {
+		size_t n = p.len - (size_t)(close + 1 - p.ptr);
+		if (n < sizeof(ing->prefixes)) {
+			memcpy(ing->prefixes, close + 1, n);
+			ing->prefixes[n] = '\0';
+		}
+	} else if (p.len > 10 && memcmp(p.ptr, "CHANTYPES=", 10) == 0 &&
+	           p.len - 10 < sizeof(ing->chantypes)) {
+		memcpy(ing->chantypes, p.ptr + 10, p.len - 10);
+		ing->chantypes[p.len - 10] = '\0';
+	}
+}
+
+static int on_names(struct ctx *x)
+{
+	const struct irc_msg *m = x->msg;
+	struct irc_msg_span t, list;
+	struct chan *c;
+
+	if (m->n_params < 4)
+		return LG_INGEST_IGNORED;
+	t = m->params[2];
+	list = m->params[3];
+	if (!(c = chan_get(x->ing, t.ptr, t.len)))
+		return LG_INGEST_IGNORED;
+	for (size_t i = 0; i < list.len;) {
+		size_t j = i, end;
+		while (j < list.len && list.ptr[j] != ' ')
+			j++;
+		end = j;
+		while (i < end && strchr(x->ing->prefixes, list.ptr[i]) && list.ptr[i])
+			i++;
+		for (size_t k = i; k < end; k++)
+			if (list.ptr[k] == '!')
+				end = k;
+		if (end > i && member_add(x->ing, c, list.ptr + i, end - i) < 0)
+			x->ing->stats.refused++;
+		i = j + 1;
+	}
+	return LG_INGEST_DONE;
+}
+
+static int set_hint(struct ctx *x, struct irc_msg_span chan, bool *flag)
+{
+	if (!x->hint || chan.len == 0 || chan.len > LG_EVENT_TARGET_MAX ||
+	    !is_channel(x->ing, chan))
+		return LG_INGEST_IGNORED;
+	*flag = true;
+	memcpy(x->hint->channel, chan.ptr, chan.len);
+	x->hint->channel[chan.len] = '\0';
+	return LG_INGEST_DONE;
+}
+
+static int on_numeric(struct ctx *x)
+{
+	const struct irc_msg *m = x->msg;
+
+	if (irc_msg_command_is(m, "005")) {
+		for (size_t i = 1; i + 1 < m->n_params; i++)
+			isupport_token(x->ing, m->params[i]);
+		return LG_INGEST_DONE;
+	}
+	if (irc_msg_command_is(m, "353"))
+		return on_names(x);
+	if (irc_msg_command_is(m, "322") && m->n_params >= 2 && x->hint)
+		return set_hint(x, m->params[1], &x->hint->listed);
+	if (irc_msg_command_is(m, "INVITE") && m->n_params >= 2 && x->hint &&
+	    is_self(x->ing, m->params[0].ptr, m->params[0].len))
+		return set_hint(x, m->params[1], &x->hint->invited);
+	return LG_INGEST_IGNORED;
+}
+
+static int dispatch(struct ctx *x)
+{
+	static const struct {
+		const char *cmd;
+		int type;
+	} msgs[] = { { "PRIVMSG", LG_EV_PRIVMSG }, { "NOTICE", LG_EV_NOTICE },
+		     { "TAGMSG", LG_EV_TAGMSG } };
+	const struct irc_msg *m = x->msg;
+
+	for (size_t i = 0; i < 3; i++)
+		if (irc_msg_command_is(m, msgs[i].cmd))
+			return on_message(x, (enum lg_event_type)msgs[i].type);
+	if (irc_msg_command_is(m, "JOIN"))
+		return on_join(x);
+	if (irc_msg_command_is(m, "PART"))
+		return on_part(x);
+	if (irc_msg_command_is(m, "KICK"))
+		return on_kick(x);
+	if (irc_msg_command_is(m, "QUIT"))
+		return on_quit(x);
+	if (irc_msg_command_is(m, "NICK"))
+		return on_nick(x);
+	if (irc_msg_command_is(m, "TOPIC"))
+		return on_topic(x);
+	if (irc_msg_command_is(m, "MODE"))
+		return on_mode(x);
+	return LG_INGEST_IGNORED;
+}
+
+static bool is_event(const struct irc_msg *m)
+{
+	static const char *const cmds[] = { "PRIVMSG", "NOTICE", "TAGMSG", "JOIN", "PART",
+		                            "KICK",    "QUIT",   "NICK",   "TOPIC", "MODE" };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (irc_msg_command_is(m, cmds[i]))
+			return true;
+	return false;
+}
+
+int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_ms,
+                  lg_ingest_emit_fn emit, void *ud, struct lg_ingest_hint *hint,
+                  const char **out_reason)
+{
+	struct source src;
+	struct ctx x = { ing, msg, &src, { emit, ud }, hint, out_reason };
+	int err;
+
+	if (hint)
+		memset(hint, 0, sizeof(*hint));
+	if (!is_event(msg))
+		return on_numeric(&x);
+	if (!msg->source.ptr)
+		return LG_INGEST_IGNORED;       /* e.g. a server's own NOTICE without source */
+	if ((err = source_init(msg, now_ms, &src, out_reason)) < 0) {
+		ing->stats.refused++;
+		return err;
+	}
+	return dispatch(&x);
+}
+
+void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
+                   int64_t start_ms, int64_t end_ms, lg_ingest_emit_fn emit, void *ud)
+{
+	struct source src;
+	struct out o = { emit, ud };
+	char end[24];
+
+	memset(&src, 0, sizeof(src));
+	src.uh.nick = ing->self;
+	src.uh.nick_len = strlen(ing->self);
+	src.time_ms = start_ms;
+	snprintf(end, sizeof(end), "%" PRId64, end_ms);
+	for (size_t i = 0; i < n; i++)
+		emit_in(ing, &src, LG_EV_GAP, channels[i], strlen(channels[i]), str_of(NULL, 0),
+		        str_of(end, strlen(end)), true, &o);
+}

@@ -1,0 +1,104 @@
+/*
+ * lg_ingest: what the logger bot sees, turned into archive events. It
+ * reads parsed IRC messages (already through irc_reg), keeps the channels
+ * the bot is in and who is in them (NAMES, JOIN, PART, KICK, QUIT, NICK),
+ * and emits one lg_event per archived fact:
+ *   PRIVMSG, NOTICE, TAGMSG, TOPIC, MODE, JOIN, PART, KICK to a channel:
+ *     one event in that channel;
+ *   QUIT, NICK: one event in every channel the user shared with the bot;
+ *   a logger gap: one event in every channel the bot is in.
+ * Messages to the bot itself and user modes are not archived.
+ *
+ * msgid: the server's msgid tag when present (InspIRCd gives PRIVMSG,
+ * NOTICE, TAGMSG one msgid network-wide). Otherwise a derived id
+ *   "~<t><window>.<n>.<hash>"
+ * where t is the type's letter, window the server-time divided by
+ * LG_DERIVE_WINDOW_MS (exact milliseconds for messages), n how many
+ * identical events (same type, channel, folded nick, text, argument) this
+ * logger saw earlier in the same window, and hash a 64-bit FNV-1a of those
+ * parts. Two loggers on linked servers derive the same id when the servers'
+ * stamps fall in the same window - see docs/logger.md for how exact that is.
+ *
+ * Pure: no I/O; the clock comes in as an argument.
+ */
+#ifndef EIRC_LOGGER_LG_INGEST_H
+#define EIRC_LOGGER_LG_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/irc_casemap.h"
+#include "common/irc_msg.h"
+#include "logger-bot/lg_event.h"
+
+/* Channels tracked at once, and members tracked per channel. */
+#define LG_INGEST_CHANNELS_MAX 10000
+#define LG_INGEST_MEMBERS_MAX 100000
+/* Window of derived membership ids. */
+#define LG_DERIVE_WINDOW_MS 1000
+/* Recent derived ids remembered to number repeats within a window. */
+#define LG_DERIVE_RECENT_MAX 4096
+
+/* Results of lg_ingest_msg() besides negative errors. */
+enum {
+	LG_INGEST_DONE = 0,     /* archived (events emitted) or bookkeeping done */
+	LG_INGEST_IGNORED = 1,  /* nothing to archive (numerics, private messages...) */
+};
+
+/* Hints for the bot, set by lg_ingest_msg(). */
+struct lg_ingest_hint {
+	bool self_kicked;       /* the bot was kicked from hint.channel: rejoin */
+	bool invited;           /* the bot was invited to hint.channel */
+	bool listed;            /* a LIST reply named hint.channel (322) */
+	char channel[LG_EVENT_TARGET_MAX + 1];
+};
+
+struct lg_ingest_stats {
+	uint64_t events;        /* emitted */
+	uint64_t refused;       /* messages refused as bad input */
+	uint64_t derive_table_full;
+};
+
+typedef void (*lg_ingest_emit_fn)(void *ud, const struct lg_event *ev);
+
+struct lg_ingest;
+
+/* network is copied. Returns 0, -EINVAL (empty or over the key limit) or
+ * -ENOMEM. */
+int lg_ingest_new(const char *network, struct lg_ingest **out_ing);
+void lg_ingest_free(struct lg_ingest *ing);
+
+/* The bot's own nick (after registration, and after its NICK changes). */
+void lg_ingest_set_self(struct lg_ingest *ing, const char *nick);
+
+/* Forgets every channel (the connection is gone). */
+void lg_ingest_reset(struct lg_ingest *ing);
+
+/*
+ * Feeds one message. now_ms is used when the message has no valid time
+ * tag. Emits events through emit (synchronously, strings valid only during
+ * the call). Returns LG_INGEST_DONE, LG_INGEST_IGNORED, or -EINVAL with
+ * *out_reason set to a static English reason (bad input: the message is
+ * not archived), or -ENOMEM. hint (may be NULL) is cleared then filled.
+ */
+int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_ms,
+                  lg_ingest_emit_fn emit, void *ud, struct lg_ingest_hint *hint,
+                  const char **out_reason);
+
+/* Emits one gap event (time start_ms, arg end_ms) in every channel of
+ * `channels` (folded names) - the channels the bot was in. */
+void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
+                   int64_t start_ms, int64_t end_ms, lg_ingest_emit_fn emit, void *ud);
+
+/* The channels the bot is in now (folded names), for gap records and
+ * rejoins: fills up to cap pointers valid until the next call that
+ * changes channels; returns the total count. */
+size_t lg_ingest_channels(const struct lg_ingest *ing, const char **out, size_t cap);
+
+/* Current case mapping (from 005 CASEMAPPING). */
+enum irc_casemap lg_ingest_casemap(const struct lg_ingest *ing);
+
+const struct lg_ingest_stats *lg_ingest_stats(const struct lg_ingest *ing);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * lg_keys: partitioning and key names (see lg_keys.h).
+ */
+#include "logger-bot/lg_keys.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+uint32_t lg_crc32(uint32_t crc, const void *buf, size_t len)
+{
+	static uint32_t table[256];
+	static int ready;
+	const unsigned char *p = buf;
+
+	if (!ready) {
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+			for (int j = 0; j < 8; j++)
+				c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+		ready = 1;
+	}
+	crc = ~crc;
+	for (size_t i = 0; i < len; i++)
+		crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+	return ~crc;
+}
+
+static int network_valid(const char *network)
+{
+	size_t n = network ? strlen(network) : 0;
+
+	return n > 0 && n <= LG_KEYS_NETWORK_MAX && !memchr(network, ':', n);
+}
+
+int lg_keys_partition(const char *network, const char *target, size_t target_len,
+                      enum irc_casemap cm, int partitions)
+{
+	char folded[LG_KEYS_NETWORK_MAX + 1 + LG_KEYS_TARGET_MAX];
+	size_t n;
+
+	if (partitions < 1 || partitions > LG_KEYS_PARTITIONS_MAX || !network_valid(network) ||
+	    target_len == 0 || target_len > LG_KEYS_TARGET_MAX)
+		return -EINVAL;
+	n = strlen(network);
+	irc_casemap_fold(cm, network, n, folded);
+	folded[n] = ':';
+	irc_casemap_fold(cm, target, target_len, folded + n + 1);
+	return (int)(lg_crc32(0, folded, n + 1 + target_len) % (uint32_t)partitions);
+}
+
+static int finish(int n, size_t cap)
+{
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= cap)
+		return -ENOBUFS;
+	return n;
+}
+
+int lg_keys_history(int k, const char *network, const char *target, size_t target_len,
+                    enum irc_casemap cm, char *buf, size_t cap)
+{
+	int n;
+
+	if (k < 0 || !network_valid(network) || target_len == 0 ||
+	    target_len > LG_KEYS_TARGET_MAX)
+		return -EINVAL;
+	n = snprintf(buf, cap, "eirc:{p%d}:history:%s:", k, network);
+	if (n < 0 || (size_t)n + target_len >= cap)
+		return -ENOBUFS;
+	irc_casemap_fold(cm, target, target_len, buf + n);
+	buf[(size_t)n + target_len] = '\0';
+	return n + (int)target_len;
+}
+
+int lg_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t cap)
+{
+	int n;
+
+	if (k < 0 || msgid_len == 0 || msgid_len > LG_KEYS_MSGID_MAX)
+		return -EINVAL;
+	n = snprintf(buf, cap, "eirc:{p%d}:msgid:", k);
+	if (n < 0 || (size_t)n + msgid_len >= cap)
+		return -ENOBUFS;
+	memcpy(buf + n, msgid, msgid_len);
+	buf[(size_t)n + msgid_len] = '\0';
+	return n + (int)msgid_len;
+}
+
+int lg_keys_archive(int k, char *buf, size_t cap)
+{
+	if (k < 0)
+		return -EINVAL;
+	return finish(snprintf(buf, cap, "eirc:{p%d}:archive", k), cap);
+}
+
+int lg_keys_dead(int k, char *buf, size_t cap)
+{
+	if (k < 0)
+		return -EINVAL;
+	return finish(snprintf(buf, cap, "eirc:{p%d}:archive:dead", k), cap);
+}
+
+int lg_keys_dm_target(uint64_t id_a, uint64_t id_b, char *buf, size_t cap)
+{
+	uint64_t lo = id_a < id_b ? id_a : id_b, hi = id_a < id_b ? id_b : id_a;
+
+	if (lo == 0 || lo == hi)
+		return -EINVAL;
+	return finish(snprintf(buf, cap, "dm:%" PRIu64 ":%" PRIu64, lo, hi), cap);
+}

@@ -1,0 +1,123 @@
+/*
+ * lg_map: string-keyed open-addressing hash map (see lg_map.h).
+ */
+#include "logger-bot/lg_map.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logger-bot/lg_event.h"
+
+static char tomb;
+#define LG_MAP_TOMB (&tomb)
+
+static size_t slot_of(const struct lg_map *m, const char *key, size_t len)
+{
+	return (size_t)lg_fnv64(LG_FNV64_INIT, key, len) & (m->cap - 1);
+}
+
+static struct lg_map_slot *find(const struct lg_map *m, const char *key, size_t len)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t i = slot_of(m, key, len), k = 0; k < m->cap; i = (i + 1) & (m->cap - 1), k++) {
+		struct lg_map_slot *s = &m->slots[i];
+		if (!s->key)
+			return NULL;
+		if (s->key != LG_MAP_TOMB && s->len == len && memcmp(s->key, key, len) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+void *lg_map_get(const struct lg_map *m, const char *key, size_t len)
+{
+	struct lg_map_slot *s = find(m, key, len);
+
+	return s ? s->value : NULL;
+}
+
+static void insert_slot(struct lg_map *m, char *key, size_t len, void *value)
+{
+	size_t i = slot_of(m, key, len);
+
+	while (m->slots[i].key && m->slots[i].key != LG_MAP_TOMB)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->slots[i].key)
+		m->used++;
+	m->slots[i] = (struct lg_map_slot){ key, len, value };
+	m->n++;
+}
+
+static int grow(struct lg_map *m)
+{
+	size_t cap = !m->cap ? 16 : m->n * 2 >= m->cap ? m->cap * 2 : m->cap;
+	struct lg_map old = *m;
+
+	m->slots = calloc(cap, sizeof(*m->slots));
+	if (!m->slots) {
+		*m = old;
+		return -ENOMEM;
+	}
+	m->cap = cap;
+	m->n = m->used = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i].key && old.slots[i].key != LG_MAP_TOMB)
+			insert_slot(m, old.slots[i].key, old.slots[i].len, old.slots[i].value);
+	free(old.slots);
+	return 0;
+}
+
+int lg_map_put(struct lg_map *m, const char *key, size_t len, void *value)
+{
+	struct lg_map_slot *s = find(m, key, len);
+	char *copy;
+
+	if (s) {
+		s->value = value;
+		return 0;
+	}
+	if ((m->used + 1) * 4 > m->cap * 3 && grow(m) < 0)
+		return -ENOMEM;
+	copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, key, len);
+	copy[len] = '\0';
+	insert_slot(m, copy, len, value);
+	return 1;
+}
+
+void *lg_map_del(struct lg_map *m, const char *key, size_t len)
+{
+	struct lg_map_slot *s = find(m, key, len);
+	void *v;
+
+	if (!s)
+		return NULL;
+	v = s->value;
+	free(s->key);
+	s->key = LG_MAP_TOMB;
+	s->value = NULL;
+	m->n--;
+	return v;
+}
+
+void lg_map_each(const struct lg_map *m, void (*fn)(void *ud, const char *key, size_t len,
+                                                    void *value), void *ud)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].key && m->slots[i].key != LG_MAP_TOMB)
+			fn(ud, m->slots[i].key, m->slots[i].len, m->slots[i].value);
+}
+
+void lg_map_clear(struct lg_map *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].key && m->slots[i].key != LG_MAP_TOMB)
+			free(m->slots[i].key);
+	free(m->slots);
+	*m = (struct lg_map){ 0 };
+}

@@ -1,0 +1,70 @@
+/*
+ * lg_metrics: Prometheus text exposition (see lg_metrics.h).
+ */
+#include "logger-bot/lg_metrics.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+struct row {
+	const char *name;
+	const char *type;
+	const char *help;
+	size_t off;
+	double scale;
+};
+
+#define C(n, f, h) { "eirc_logger_" n, "counter", h, offsetof(struct lg_metrics, f), 1 }
+#define G(n, f, h) { "eirc_logger_" n, "gauge", h, offsetof(struct lg_metrics, f), 1 }
+
+static const struct row rows[] = {
+	C("events_received_total", events_received, "Events produced from IRC messages."),
+	C("events_written_total", events_written, "Events appended to Redis by the script."),
+	C("events_duplicate_total", events_duplicate, "Events whose msgid was already archived."),
+	C("events_refused_total", events_refused, "IRC messages refused as bad input."),
+	C("events_lost_total", events_lost, "Events dropped because every buffer was full."),
+	G("queue_events", queue_events, "Events waiting for Redis in memory."),
+	G("queue_bytes", queue_bytes, "Bytes of events waiting for Redis in memory."),
+	G("spill_bytes", spill_bytes, "Size of the spill file."),
+	G("spill_unread_bytes", spill_unread_bytes, "Spill file bytes not replayed yet."),
+	C("spilled_total", spilled_total, "Events written to the spill file."),
+	C("redis_errors_total", redis_errors, "Redis errors and lost connections."),
+	G("redis_connected", redis_connected, "1 when the writer's Redis link is up."),
+	G("irc_connected", irc_connected, "1 when registered to the IRC server."),
+	C("gaps_total", gaps, "Disconnections from IRC recorded as gap events."),
+	C("shipper_indexed_total", ship_indexed, "Documents Elasticsearch created."),
+	C("shipper_conflicts_total", ship_conflicts, "Documents already indexed (409)."),
+	C("shipper_dead_letters_total", ship_dead, "Entries sent to the dead-letter stream."),
+	C("shipper_retried_items_total", ship_retried_items, "Items retried after 429/5xx."),
+	C("shipper_requests_total", ship_requests, "_bulk requests sent."),
+	C("shipper_request_errors_total", ship_request_errors,
+	  "_bulk requests failed (transport, 429, 5xx, other non-200)."),
+	G("shipper_pending_entries", ship_pending, "Archive entries read but not acknowledged."),
+	{ "eirc_logger_shipper_oldest_pending_age_seconds", "gauge",
+	  "Age of the oldest archive entry not shipped yet.",
+	  offsetof(struct lg_metrics, ship_oldest_age_ms), 0.001 },
+	C("archive_trimmed_total", ship_trimmed, "Archive entries trimmed after acknowledgement."),
+};
+
+int lg_metrics_render(const struct lg_metrics *m, struct lg_buf *out)
+{
+	char line[512];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		uint64_t v;
+		int n;
+		memcpy(&v, (const char *)m + r->off, sizeof(v));
+		if (r->scale == 1)
+			n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n",
+			             r->name, r->help, r->name, r->type, r->name, v);
+		else
+			n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %.3f\n",
+			             r->name, r->help, r->name, r->type, r->name, (double)v * r->scale);
+		if (n < 0 || (size_t)n >= sizeof(line) || lg_buf_append(out, line, (size_t)n) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,89 @@
+/*
+ * lg_writer: gets events into Redis, in order, without losing them. Events
+ * are encoded (lg_event) into a bounded memory queue and sent pipelined as
+ * EVALSHA calls of the append script (lg_append), up to
+ * LG_WRITER_PIPELINE_MAX outstanding. The script is loaded at every
+ * connection (SCRIPT LOAD) and again after a NOSCRIPT answer.
+ *
+ * While Redis is down (or slow), events wait in memory up to memory_max
+ * bytes, then go to the spill file (lg_spill) up to spill_max bytes; once
+ * anything is in the spill file, new events go there too, so the replay
+ * keeps the order. When Redis is back the memory queue is sent first, then
+ * the spill file is read back in chunks; the file is emptied once every
+ * record read from it has been acknowledged. Past both bounds an event is
+ * lost: counted in events_lost and reported through on_note, never silent.
+ *
+ * Events sent but not answered when the connection drops are sent again
+ * (the script ignores a msgid it already has). A reply that is an error
+ * other than NOSCRIPT is retried LG_WRITER_ATTEMPTS_MAX times with backoff,
+ * then the event is counted lost.
+ */
+#ifndef EIRC_LOGGER_LG_WRITER_H
+#define EIRC_LOGGER_LG_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "logger-bot/lg_event.h"
+#include "logger-bot/lg_metrics.h"
+#include "logger-bot/lg_redis.h"
+
+/* EVALSHA calls outstanding at once. */
+#define LG_WRITER_PIPELINE_MAX 512
+/* Attempts for one event whose call Redis answers with an error. */
+#define LG_WRITER_ATTEMPTS_MAX 5
+/* Spill fdatasync and gauge update interval. */
+#define LG_WRITER_SYNC_MS 200
+/* Per-event bookkeeping counted against memory_max besides its record. */
+#define LG_WRITER_REC_OVERHEAD 32
+
+struct lg_writer_opts {
+	struct lg_redis_opts redis;
+	int partitions;
+	uint64_t retention_ms;
+	uint64_t memory_max;            /* bytes of queued events in memory */
+	const char *spill_dir;          /* NULL: no spill file (tests) */
+	uint64_t spill_max;
+};
+
+enum lg_writer_note {
+	LG_WRITER_REDIS_UP = 0,
+	LG_WRITER_REDIS_DOWN,           /* detail: reason */
+	LG_WRITER_SPILLING,             /* memory full: events go to the spill file */
+	LG_WRITER_SPILL_DRAINED,        /* the spill file was replayed and emptied */
+	LG_WRITER_LOST,                 /* detail: reason; count in metrics */
+	LG_WRITER_SCRIPT_ERROR,         /* detail: Redis's error text */
+	LG_WRITER_SPILL_ERROR,          /* detail: strerror */
+};
+
+/* Things the daemon should log; called from the loop. */
+typedef void (*lg_writer_note_fn)(void *ud, enum lg_writer_note note, const char *detail);
+
+struct lg_writer;
+
+/*
+ * Creates the writer and opens the spill file (whole records already in it
+ * are replayed first; a torn tail is dropped and reported through on_note).
+ * m is borrowed and updated. Returns 0, -ENOMEM, or the spill file's
+ * error.
+ */
+int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_metrics *m,
+                  lg_writer_note_fn on_note, void *ud, struct lg_writer **out_w);
+void lg_writer_start(struct lg_writer *w);
+
+/* Queues one event. Returns 0 (queued or spilled), -ENOSPC when every
+ * bound is hit (counted lost, noted), or -EINVAL (event not encodable:
+ * counted refused). */
+int lg_writer_push(struct lg_writer *w, const struct lg_event *ev);
+
+/* Events not yet acknowledged by Redis: memory, in flight, spill file. */
+uint64_t lg_writer_backlog_events(const struct lg_writer *w);
+uint64_t lg_writer_spill_unread(const struct lg_writer *w);
+
+/* Stops: whatever is still in memory is appended to the spill file (so a
+ * restart replays it), the file synced, handles closed; memory freed once
+ * libuv closed them. NULL is a no-op. */
+void lg_writer_free(struct lg_writer *w);
+
+#endif

@@ -1,0 +1,361 @@
+#!/usr/bin/python3
+"""Elasticsearch test server for eIRC's shipper tests (Python 3 stdlib only).
+
+It answers the part of the Elasticsearch 8 REST API the shipper and the
+history bridge use, with the response shapes the Elasticsearch 8 reference
+documents:
+
+  GET  /                          cluster info
+  PUT  /_index_template/<name>    {"acknowledged": true}
+  POST /_bulk, /<index>/_bulk     NDJSON; per-item results; "errors": true
+                                  when any item failed; create -> 201, or 409
+                                  version_conflict_engine_exception when the
+                                  _id exists; index -> 201/200
+  GET|POST /<indices>/_search     match_all, ids, term(s) on keyword fields;
+                                  size/from; sort by @timestamp then _id
+  GET  /<indices>/_count
+
+Control endpoints for tests (not Elasticsearch), under /_eirc_test/:
+
+  POST fail      {"status": 429|500|503, "count": N}  next N _bulk requests
+                 fail as a whole with that status and an ES error body
+  POST item_fail {"status": 429|503, "count": N}      next N create items fail
+                 with that status (retryable per-item errors)
+  POST reject    {"text": "MARKER"}                   documents whose "text"
+                 contains MARKER get a per-item 400 document_parsing_exception
+  POST down      {"seconds": S}                       close the listener and
+                 every connection; listen again after S seconds
+  POST reset     forget every document and failure mode
+  GET  stats     counters; GET ids: {"ids": {"<index>": [ids...]}}
+
+Usage: es_server.py --port N [--port-file PATH]. With port 0 a free port is
+chosen; the port is printed as "PORT <n>" on stdout (and written to
+--port-file) once the server listens.
+"""
+
+import argparse
+import fnmatch
+import json
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+VERSION = "8.11.0"
+BODY_MAX = 200 * 1024 * 1024
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.indices = {}        # name -> {id: source}
+        self.templates = {}
+        self.fail = None         # (status, remaining)
+        self.item_fail = None    # (status, remaining)
+        self.reject_text = None
+        self.stats = {"bulk_requests": 0, "bulk_failed": 0, "create_attempts": 0,
+                      "created": 0, "conflicts": 0, "item_errors": 0,
+                      "rejected_400": 0, "searches": 0}
+
+
+STATE = State()
+DOWN = threading.Event()
+DOWN_SECONDS = [0.0]
+
+
+def es_error(etype, reason, status, index=None):
+    cause = {"type": etype, "reason": reason}
+    if index:
+        cause["index"] = index
+    return {"error": {"root_cause": [cause], "type": etype, "reason": reason},
+            "status": status}
+
+
+def whole_failure(status):
+    if status == 429:
+        return es_error("es_rejected_execution_exception",
+                        "rejected execution of coordinating operation", 429)
+    if status == 503:
+        return es_error("cluster_block_exception",
+                        "blocked by: [SERVICE_UNAVAILABLE/2/no master];", 503)
+    return es_error("exception", "test server injected failure", status)
+
+
+def item_result(action, index, doc_id, status, error=None, result=None, seq=0):
+    body = {"_index": index, "_id": doc_id, "status": status}
+    if error:
+        body["error"] = error
+    else:
+        body.update({"_version": 1, "result": result,
+                     "_shards": {"total": 2, "successful": 1, "failed": 0},
+                     "_seq_no": seq, "_primary_term": 1})
+    return {action: body}
+
+
+def valid_index(name):
+    return (bool(name) and name == name.lower() and not name.startswith(("_", "-", "+"))
+            and not re.search(r'[\\/*?"<>| ,#:]', name) and len(name.encode()) <= 255)
+
+
+def bulk_item(action, meta, source, default_index):
+    """One action of a bulk request; caller holds the lock."""
+    st = STATE.stats
+    index = meta.get("_index", default_index)
+    doc_id = meta.get("_id")
+    if not valid_index(index or ""):
+        st["item_errors"] += 1
+        return item_result(action, index, doc_id, 400, {
+            "type": "invalid_index_name_exception",
+            "reason": "Invalid index name [%s], must be lowercase" % index,
+            "index": index})
+    if action == "create":
+        st["create_attempts"] += 1
+    if STATE.item_fail and STATE.item_fail[1] > 0:
+        status, left = STATE.item_fail
+        STATE.item_fail = (status, left - 1)
+        st["item_errors"] += 1
+        etype = ("es_rejected_execution_exception" if status == 429
+                 else "unavailable_shards_exception")
+        return item_result(action, index, doc_id, status,
+                           {"type": etype, "reason": "test server injected item failure"})
+    text = source.get("text") if isinstance(source, dict) else None
+    if STATE.reject_text and isinstance(text, str) and STATE.reject_text in text:
+        st["item_errors"] += 1
+        st["rejected_400"] += 1
+        return item_result(action, index, doc_id, 400, {
+            "type": "document_parsing_exception",
+            "reason": "[1:42] failed to parse field [text] of type [text] in document "
+                      "with id '%s'" % doc_id})
+    docs = STATE.indices.setdefault(index, {})
+    if doc_id is None:
+        doc_id = "auto-%d" % (len(docs) + 1)
+    if action == "create" and doc_id in docs:
+        st["conflicts"] += 1
+        return item_result(action, index, doc_id, 409, {
+            "type": "version_conflict_engine_exception",
+            "reason": "[%s]: version conflict, document already exists (current version "
+                      "[1])" % doc_id, "index_uuid": "eirc-test", "shard": "0",
+            "index": index})
+    existed = doc_id in docs
+    docs[doc_id] = source
+    st["created"] += 0 if existed else 1
+    return item_result(action, index, doc_id, 200 if existed else 201,
+                       result="updated" if existed else "created", seq=len(docs))
+
+
+def run_bulk(body, default_index):
+    lines = body.split(b"\n")
+    if not body.endswith(b"\n"):
+        return 400, es_error("illegal_argument_exception",
+                             "The bulk request must be terminated by a newline [\\n]", 400)
+    lines = lines[:-1]
+    items = []
+    i = 0
+    with STATE.lock:
+        STATE.stats["bulk_requests"] += 1
+        if STATE.fail and STATE.fail[1] > 0:
+            status, left = STATE.fail
+            STATE.fail = (status, left - 1)
+            STATE.stats["bulk_failed"] += 1
+            return status, whole_failure(status)
+        while i < len(lines):
+            if not lines[i].strip():
+                i += 1
+                continue
+            try:
+                action_obj = json.loads(lines[i])
+                (action, meta), = action_obj.items()
+                source = json.loads(lines[i + 1]) if action != "delete" else None
+            except (ValueError, IndexError):
+                return 400, es_error("x_content_parse_exception",
+                                     "[1:1] Malformed action/metadata line [%d]" % (i + 1), 400)
+            items.append(bulk_item(action, meta, source, default_index))
+            i += 2 if action != "delete" else 1
+    errors = any(next(iter(it.values()))["status"] >= 300 for it in items)
+    return 200, {"took": 1, "errors": errors, "items": items}
+
+
+def match(doc_id, src, query):
+    if not query or "match_all" in query:
+        return True
+    if "ids" in query:
+        return doc_id in query["ids"].get("values", [])
+    if "term" in query:
+        (field, value), = query["term"].items()
+        if isinstance(value, dict):
+            value = value.get("value")
+        return src.get(field) == value
+    if "terms" in query:
+        (field, values), = query["terms"].items()
+        return src.get(field) in values
+    if "bool" in query:
+        return all(match(doc_id, src, q) for q in query["bool"].get("filter", []) +
+                   query["bool"].get("must", []))
+    return False
+
+
+def run_search(pattern, body, count_only=False):
+    query = body.get("query")
+    with STATE.lock:
+        STATE.stats["searches"] += 1
+        hits = []
+        for pat in pattern.split(","):
+            for name, docs in STATE.indices.items():
+                if fnmatch.fnmatchcase(name, pat):
+                    hits += [(name, i, s) for i, s in docs.items() if match(i, s, query)]
+    if count_only:
+        return 200, {"count": len(hits),
+                     "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}
+    hits.sort(key=lambda h: (h[2].get("@timestamp", ""), h[1]))
+    start = int(body.get("from", 0))
+    size = int(body.get("size", 10))
+    return 200, {"took": 1, "timed_out": False,
+                 "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                 "hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": 1.0,
+                          "hits": [{"_index": n, "_id": i, "_score": 1.0, "_source": s}
+                                   for n, i, s in hits[start:start + size]]}}
+
+
+def control(name, body):
+    with STATE.lock:
+        if name == "fail":
+            STATE.fail = (int(body["status"]), int(body.get("count", 1)))
+        elif name == "item_fail":
+            STATE.item_fail = (int(body["status"]), int(body.get("count", 1)))
+        elif name == "reject":
+            STATE.reject_text = body.get("text") or None
+        elif name == "reset":
+            STATE.reset()
+        elif name == "stats":
+            return 200, dict(STATE.stats, docs=sum(len(d) for d in STATE.indices.values()))
+        elif name == "ids":
+            return 200, {"ids": {n: sorted(d) for n, d in STATE.indices.items()}}
+        elif name == "down":
+            DOWN_SECONDS[0] = float(body.get("seconds", 1))
+            DOWN.set()
+        else:
+            return 404, es_error("eirc_test", "unknown control " + name, 404)
+    return 200, {"acknowledged": True}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "eirc-es-test"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-elastic-product", "Elasticsearch")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > BODY_MAX:
+            raise ValueError("body too large")
+        return self.rfile.read(n) if n else b""
+
+    def route(self):
+        path = self.path.split("?", 1)[0]
+        parts = [p for p in path.split("/") if p]
+        raw = self.body()
+        if parts[:1] == ["_eirc_test"] and len(parts) == 2:
+            return control(parts[1], json.loads(raw or b"{}"))
+        if not parts:
+            return 200, {"name": "eirc-es-test", "cluster_name": "eirc-test",
+                         "version": {"number": VERSION}, "tagline": "You Know, for Search"}
+        if parts[0] == "_index_template" and len(parts) == 2 and self.command == "PUT":
+            with STATE.lock:
+                STATE.templates[parts[1]] = json.loads(raw)
+            return 200, {"acknowledged": True}
+        if parts[-1] == "_bulk" and self.command in ("POST", "PUT"):
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            if ctype not in ("application/x-ndjson", "application/json"):
+                return 406, {"error": "Content-Type header [%s] is not supported" % ctype,
+                             "status": 406}
+            return run_bulk(raw, parts[0] if len(parts) == 2 else None)
+        if parts[-1] in ("_search", "_count") and len(parts) <= 2:
+            pattern = parts[0] if len(parts) == 2 else "*"
+            return run_search(pattern, json.loads(raw or b"{}"), parts[-1] == "_count")
+        return 404, es_error("index_not_found_exception", "no such index [%s]" % path, 404)
+
+    def handle_any(self):
+        try:
+            status, obj = self.route()
+        except (ValueError, KeyError, TypeError) as e:
+            status, obj = 400, es_error("parse_exception", str(e), 400)
+        self.reply(status, obj)
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_any
+
+
+class Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self, addr):
+        self.conns = set()
+        self.conns_lock = threading.Lock()
+        super().__init__(addr, Handler)
+
+    def process_request_thread(self, request, client_address):
+        with self.conns_lock:
+            self.conns.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.conns_lock:
+                self.conns.discard(request)
+
+    def drop_all(self):
+        with self.conns_lock:
+            for c in list(self.conns):
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    port = args.port
+    first = True
+    while True:
+        srv = Server(("127.0.0.1", port))
+        port = srv.server_address[1]
+        if first:
+            if args.port_file:
+                with open(args.port_file + ".tmp", "w") as f:
+                    f.write("%d\n" % port)
+                import os
+                os.rename(args.port_file + ".tmp", args.port_file)
+            print("PORT %d" % port, flush=True)
+            first = False
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        DOWN.wait()
+        DOWN.clear()
+        srv.shutdown()
+        srv.server_close()
+        srv.drop_all()
+        time.sleep(DOWN_SECONDS[0])
+
+
+if __name__ == "__main__":
+    main()

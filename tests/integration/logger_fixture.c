@@ -1,0 +1,425 @@
+/*
+ * logger_fixture: processes, config, IRC clients and readers for the
+ * eirc-logger integration tests (see logger_fixture.h).
+ */
+#include "tests/integration/logger_fixture.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void lgf_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool lgf_wait_for(bool (*pred)(void *), void *ud, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+
+	while (!pred(ud)) {
+		if (now_ms() > end)
+			return pred(ud);
+		lgf_sleep_ms(100);
+	}
+	return true;
+}
+
+/* fork + exec with stdout/stderr to log, dying with us. */
+static pid_t spawn(char *const argv[], const char *log)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static int connect_port(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int lgf_es_start(const char *dir, struct lgf_proc *out)
+{
+	char script[512], portfile[512], pf[600];
+	char py[] = "/usr/bin/python3", o1[] = "--port", o2[] = "0", o3[] = "--port-file";
+	char *argv[] = { py, script, o1, o2, o3, portfile, NULL };
+
+	snprintf(script, sizeof(script), "%s/tests/es/es_server.py", EIRC_SOURCE_DIR);
+	snprintf(portfile, sizeof(portfile), "%s/es.port", dir);
+	snprintf(out->log, sizeof(out->log), "%s/es.log", dir);
+	unlink(portfile);
+	out->pid = spawn(argv, out->log);
+	for (int i = 0; i < 200; i++) {
+		FILE *f = fopen(portfile, "re");
+		if (f) {
+			int ok = fscanf(f, "%d", &out->port);
+			fclose(f);
+			if (ok == 1)
+				return 0;
+		}
+		lgf_sleep_ms(50);
+	}
+	snprintf(pf, sizeof(pf), "cat %s >&2", out->log);
+	(void)system(pf);
+	return -1;
+}
+
+static char *http(int port, const char *method, const char *path, const char *body)
+{
+	char req[1024];
+	size_t cap = 1 << 16, len = 0;
+	char *resp = malloc(cap);
+	int fd = connect_port(port), n;
+
+	if (fd < 0 || !resp) {
+		free(resp);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	n = snprintf(req, sizeof(req),
+	             "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	             method, path, body ? strlen(body) : 0, body ? body : "");
+	if (write(fd, req, (size_t)n) != n) {
+		close(fd);
+		free(resp);
+		return NULL;
+	}
+	for (ssize_t r; (r = read(fd, resp + len, cap - len - 1)) > 0;) {
+		len += (size_t)r;
+		if (len + 1 >= cap)
+			resp = realloc(resp, cap *= 2);
+	}
+	close(fd);
+	resp[len] = '\0';
+	char *b = strstr(resp, "\r\n\r\n");
+	if (b)
+		memmove(resp, b + 4, strlen(b + 4) + 1);
+	return resp;
+}
+
+int lgf_es_control(int port, const char *name, const char *json)
+{
+	char path[128];
+	char *r;
+
+	snprintf(path, sizeof(path), "/_eirc_test/%s", name);
+	r = http(port, "POST", path, json);
+	int ok = r && strstr(r, "acknowledged") ? 0 : -1;
+	free(r);
+	return ok;
+}
+
+char *lgf_http_get(int port, const char *path)
+{
+	return http(port, "GET", path, NULL);
+}
+
+int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out)
+{
+	char cfg[512], bin[512], urls[64] = "[]";
+	char opt[] = "-c";
+	char *argv[] = { bin, opt, cfg, NULL };
+	FILE *f;
+
+	snprintf(cfg, sizeof(cfg), "%s/%s.yaml", c->dir, c->nick);
+	snprintf(bin, sizeof(bin), "%s/logger-bot/eirc-logger", getenv("EIRC_BUILD_DIR"));
+	snprintf(out->log, sizeof(out->log), "%s/%s.log", c->dir, c->nick);
+	if (c->es_port)
+		snprintf(urls, sizeof(urls), "[\"http://127.0.0.1:%d\"]", c->es_port);
+	if (!(f = fopen(cfg, "we")))
+		return -1;
+	fprintf(f,
+	        "irc:\n  network: eIRC\n  webirc_password: unused\n  servers:\n"
+	        "    - host: 127.0.0.1\n      port: %d\n"
+	        "auth:\n  internal_secret: unused-in-logger-tests\n"
+	        "irc_client:\n  reconnect_min: 200ms\n  reconnect_max: 2s\n"
+	        "redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
+	        "  connect_timeout: 1s\n  command_timeout: 5s\n"
+	        "elasticsearch:\n  urls: %s\n  bulk_flush_interval: 100ms\n"
+	        "  retry_min: 100ms\n  retry_max: 2s\n  request_timeout: 5s\n%s"
+	        "logger:\n  nick: %s\n  channels: %s\n  spill_dir: %s/spill-%s\n"
+	        "  metrics_port: %d\n  retention: 1d\n%s"
+	        "log:\n  level: info\n",
+	        c->irc_port, c->redis_port, LGF_PARTITIONS, urls, c->extra_es ? c->extra_es : "",
+	        c->nick, c->channels ? c->channels : "[]", c->dir, c->nick, c->metrics_port,
+	        c->extra_logger ? c->extra_logger : "");
+	fclose(f);
+	out->pid = spawn(argv, out->log);
+	return out->pid > 0 ? 0 : -1;
+}
+
+int lgf_proc_stop(struct lgf_proc *p, int sig)
+{
+	int st;
+
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, sig);
+	for (int i = 0; i < 300; i++) {
+		pid_t r = waitpid(p->pid, &st, WNOHANG);
+		if (r == p->pid) {
+			p->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		lgf_sleep_ms(50);
+	}
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, &st, 0);
+	p->pid = 0;
+	return -1;
+}
+
+bool lgf_proc_alive(struct lgf_proc *p)
+{
+	int st;
+
+	return p->pid > 0 && waitpid(p->pid, &st, WNOHANG) == 0;
+}
+
+/* ---- IRC client ---- */
+
+static int read_line(struct lgf_irc *c, char *line, size_t cap, int timeout_ms)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		if (nl) {
+			size_t n = (size_t)(nl - c->buf) + 1;
+			size_t m = n < cap ? n : cap - 1;
+			memcpy(line, c->buf, m);
+			line[m] = '\0';
+			memmove(c->buf, c->buf + n, c->len - n);
+			c->len -= n;
+			if (strncmp(line, "PING ", 5) == 0) {
+				line[1] = 'O';
+				(void)!write(c->fd, line, strlen(line));
+			}
+			return 0;
+		}
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -1;
+		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (r <= 0)
+			return -1;
+		c->len += (size_t)r;
+	}
+}
+
+int lgf_irc_send(struct lgf_irc *c, const char *fmt, ...)
+{
+	char line[9000];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(line) - 2)
+		return -1;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	for (int off = 0; off < n;) {
+		ssize_t w = write(c->fd, line + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			lgf_irc_drain(c);
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		off += (int)w;
+	}
+	return 0;
+}
+
+int lgf_irc_wait(struct lgf_irc *c, const char *needle, int timeout_ms, char *out, size_t cap)
+{
+	char line[9000];
+	long long end = now_ms() + timeout_ms;
+
+	while (now_ms() < end) {
+		if (read_line(c, line, sizeof(line), (int)(end - now_ms())) < 0)
+			return -1;
+		if (strstr(line, needle)) {
+			if (out)
+				snprintf(out, cap, "%s", line);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void lgf_irc_drain(struct lgf_irc *c)
+{
+	char line[9000];
+
+	while (read_line(c, line, sizeof(line), 0) == 0)
+		;
+}
+
+int lgf_irc_connect(int port, const char *nick, const char *caps, struct lgf_irc *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->nick, sizeof(out->nick), "%s", nick);
+	if ((out->fd = connect_port(port)) < 0)
+		return -1;
+	if (caps)
+		lgf_irc_send(out, "CAP REQ :%s", caps);
+	lgf_irc_send(out, "NICK %s", nick);
+	lgf_irc_send(out, "USER u%s 0 * :%s", nick, nick);
+	if (caps)
+		lgf_irc_send(out, "CAP END");
+	return lgf_irc_wait(out, " 001 ", 10000, NULL, 0);
+}
+
+void lgf_irc_close(struct lgf_irc *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* ---- Redis readers ---- */
+
+redisContext *lgf_redis(int port)
+{
+	redisContext *r = redisConnect("127.0.0.1", port);
+
+	if (!r || r->err) {
+		if (r)
+			redisFree(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void copy_field(char *dst, size_t cap, const redisReply *v)
+{
+	size_t n = v->len < cap - 1 ? v->len : cap - 1;
+
+	memcpy(dst, v->str, n);
+	dst[n] = '\0';
+}
+
+static void entry_from(const redisReply *fields, struct lgf_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+		const char *k = fields->element[i]->str;
+		const redisReply *v = fields->element[i + 1];
+		if (!strcmp(k, "msgid"))
+			copy_field(e->msgid, sizeof(e->msgid), v);
+		else if (!strcmp(k, "type"))
+			copy_field(e->type, sizeof(e->type), v);
+		else if (!strcmp(k, "conv"))
+			copy_field(e->conv, sizeof(e->conv), v);
+		else if (!strcmp(k, "nick"))
+			copy_field(e->nick, sizeof(e->nick), v);
+		else if (!strcmp(k, "user"))
+			copy_field(e->user, sizeof(e->user), v);
+		else if (!strcmp(k, "host"))
+			copy_field(e->host, sizeof(e->host), v);
+		else if (!strcmp(k, "text"))
+			copy_field(e->text, sizeof(e->text), v);
+		else if (!strcmp(k, "arg"))
+			copy_field(e->arg, sizeof(e->arg), v);
+		else if (!strcmp(k, "tags"))
+			copy_field(e->tags, sizeof(e->tags), v);
+		else if (!strcmp(k, "time"))
+			e->time = strtoll(v->str, NULL, 10);
+	}
+}
+
+static size_t read_stream(redisContext *r, const char *key, struct lgf_entry *out, size_t max)
+{
+	redisReply *rep = redisCommand(r, "XRANGE %s - +", key);
+	size_t n = 0;
+
+	if (rep && rep->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < rep->elements && n < max; i++)
+			entry_from(rep->element[i]->element[1], &out[n++]);
+	if (rep)
+		freeReplyObject(rep);
+	return n;
+}
+
+size_t lgf_archive(redisContext *r, struct lgf_entry *out, size_t max)
+{
+	char key[64];
+	size_t n = 0;
+
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		snprintf(key, sizeof(key), "eirc:{p%d}:archive", k);
+		n += read_stream(r, key, out + n, max - n);
+	}
+	return n;
+}
+
+size_t lgf_history(redisContext *r, const char *chan, struct lgf_entry *out, size_t max)
+{
+	redisReply *rep = redisCommand(r, "KEYS eirc:{p*}:history:eIRC:%s", chan);
+	size_t n = 0;
+
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1)
+		n = read_stream(r, rep->element[0]->str, out, max);
+	if (rep)
+		freeReplyObject(rep);
+	return n;
+}
+
+size_t lgf_all_history(redisContext *r, struct lgf_entry *out, size_t max)
+{
+	redisReply *rep = redisCommand(r, "KEYS eirc:{p*}:history:*");
+	size_t n = 0;
+
+	if (rep && rep->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < rep->elements; i++)
+			n += read_stream(r, rep->element[i]->str, out + n, max - n);
+	if (rep)
+		freeReplyObject(rep);
+	return n;
+}

@@ -1,0 +1,90 @@
+/*
+ * logger_fixture: what the eirc-logger integration tests share: the
+ * Elasticsearch test server (tests/es/es_server.py) and eirc-logger
+ * processes started with a parent-death signal and stopped by pid, a
+ * config writer, small blocking IRC clients, and Redis/ES readers that
+ * return the archived ids. Test tooling: it blocks and asserts.
+ */
+#ifndef EIRC_TESTS_LOGGER_FIXTURE_H
+#define EIRC_TESTS_LOGGER_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <hiredis/hiredis.h>
+
+#define LGF_PARTITIONS 4
+
+/* A child process (ES test server or eirc-logger). */
+struct lgf_proc {
+	pid_t pid;
+	int port;               /* ES: its port */
+	char log[512];
+};
+
+/* Starts the ES test server; waits until it listens. Returns 0 or -1. */
+int lgf_es_start(const char *dir, struct lgf_proc *out);
+/* POSTs a JSON body to the ES test server's control endpoint; 0 or -1. */
+int lgf_es_control(int port, const char *name, const char *json);
+/* GETs path from the ES server into a malloc'd NUL-terminated string. */
+char *lgf_http_get(int port, const char *path);
+
+struct lgf_logger_cfg {
+	const char *dir;        /* its config, spill folder, log */
+	const char *nick;
+	int irc_port, redis_port, es_port; /* es_port 0: no shipper */
+	const char *channels;   /* YAML flow list, e.g. "[\"#a\", \"#b\"]" */
+	const char *extra_logger; /* extra "  key: value\n" lines for logger: */
+	const char *extra_es;     /* extra lines for elasticsearch: */
+	int metrics_port;
+};
+int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out);
+/* Sends sig and waits for the exit; returns the exit status or -1. */
+int lgf_proc_stop(struct lgf_proc *p, int sig);
+bool lgf_proc_alive(struct lgf_proc *p);
+
+/* A blocking IRC client. */
+struct lgf_irc {
+	int fd;
+	char nick[32];
+	char buf[65536];
+	size_t len;
+};
+int lgf_irc_connect(int port, const char *nick, const char *caps, struct lgf_irc *out);
+int lgf_irc_send(struct lgf_irc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads lines until one contains needle (or timeout_ms); copies it to
+ * out when not NULL. Returns 0 or -1. */
+int lgf_irc_wait(struct lgf_irc *c, const char *needle, int timeout_ms, char *out, size_t cap);
+/* Reads and discards whatever is there. */
+void lgf_irc_drain(struct lgf_irc *c);
+void lgf_irc_close(struct lgf_irc *c);
+
+/* One archived entry's fields, as read back. */
+struct lgf_entry {
+	char msgid[160];
+	char type[16];
+	char conv[256];
+	char nick[64];
+	char user[64];
+	char host[128];
+	char text[1024];
+	char arg[256];
+	char tags[1024];
+	long long time;
+};
+
+redisContext *lgf_redis(int port);
+/* Reads every entry of every partition's archive (up to max). */
+size_t lgf_archive(redisContext *r, struct lgf_entry *out, size_t max);
+/* Reads every history stream of every partition (up to max): unlike the
+ * archive, which the shipper trims once acknowledged, history keeps all
+ * within the retention. */
+size_t lgf_all_history(redisContext *r, struct lgf_entry *out, size_t max);
+/* Reads a history stream of network eIRC. */
+size_t lgf_history(redisContext *r, const char *chan, struct lgf_entry *out, size_t max);
+/* Waits until pred() holds or timeout_ms passes; returns pred's last value. */
+bool lgf_wait_for(bool (*pred)(void *), void *ud, int timeout_ms);
+void lgf_sleep_ms(int ms);
+
+#endif

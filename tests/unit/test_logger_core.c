@@ -1,0 +1,267 @@
+/*
+ * eirc-logger's pure modules: key names and partitions, the event record,
+ * the append call builder, the string map and the metrics text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logger-bot/lg_append.h"
+#include "logger-bot/lg_event.h"
+#include "logger-bot/lg_keys.h"
+#include "logger-bot/lg_map.h"
+#include "logger-bot/lg_metrics.h"
+
+static void test_crc32_vectors(void **state)
+{
+	(void)state;
+	assert_int_equal(lg_crc32(0, "", 0), 0);
+	assert_int_equal(lg_crc32(0, "123456789", 9), 0xCBF43926u);
+	/* continuing gives the same as one pass */
+	assert_int_equal(lg_crc32(lg_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+}
+
+static void test_partition_folds_and_bounds(void **state)
+{
+	char big[LG_KEYS_TARGET_MAX + 2];
+	int a, b;
+
+	(void)state;
+	a = lg_keys_partition("eIRC", "#Chan[1]", 8, IRC_CASEMAP_RFC1459, 16);
+	b = lg_keys_partition("eirc", "#chan{1}", 8, IRC_CASEMAP_RFC1459, 16);
+	assert_true(a >= 0 && a < 16);
+	assert_int_equal(a, b);
+	/* ascii mapping keeps [ and { apart: crc of different strings */
+	assert_int_equal(lg_keys_partition("eirc", "#chan{1}", 8, IRC_CASEMAP_NONE, 16),
+	                 (int)(lg_crc32(0, "eirc:#chan{1}", 13) % 16));
+	assert_int_equal(lg_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 1), 0);
+	assert_int_equal(lg_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 0), -EINVAL);
+	assert_true(lg_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, LG_KEYS_PARTITIONS_MAX) >= 0);
+	assert_int_equal(lg_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE,
+	                                   LG_KEYS_PARTITIONS_MAX + 1), -EINVAL);
+	memset(big, 'a', sizeof(big));
+	big[0] = '#';
+	assert_true(lg_keys_partition("n", big, LG_KEYS_TARGET_MAX, IRC_CASEMAP_NONE, 16) >= 0);
+	assert_int_equal(lg_keys_partition("n", big, LG_KEYS_TARGET_MAX + 1, IRC_CASEMAP_NONE, 16),
+	                 -EINVAL);
+	assert_int_equal(lg_keys_partition("a:b", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
+	assert_int_equal(lg_keys_partition("", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
+}
+
+static void test_key_names(void **state)
+{
+	char buf[LG_KEYS_KEY_MAX];
+
+	(void)state;
+	assert_int_equal(lg_keys_history(3, "eIRC", "#Ops", 4, IRC_CASEMAP_ASCII, buf, sizeof(buf)),
+	                 (int)strlen("eirc:{p3}:history:eIRC:#ops"));
+	assert_string_equal(buf, "eirc:{p3}:history:eIRC:#ops");
+	assert_true(lg_keys_msgid(15, "abc", 3, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "eirc:{p15}:msgid:abc");
+	assert_true(lg_keys_archive(0, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "eirc:{p0}:archive");
+	assert_true(lg_keys_dead(7, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "eirc:{p7}:archive:dead");
+	assert_int_equal(lg_keys_archive(0, buf, 10), -ENOBUFS);
+	assert_int_equal(lg_keys_history(0, "n", "#x", 2, IRC_CASEMAP_NONE, buf, 10), -ENOBUFS);
+	assert_int_equal(lg_keys_msgid(0, "", 0, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(lg_keys_dm_target(42, 7, buf, sizeof(buf)), 7);
+	assert_string_equal(buf, "dm:7:42");
+	assert_int_equal(lg_keys_dm_target(7, 7, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(lg_keys_dm_target(0, 7, buf, sizeof(buf)), -EINVAL);
+}
+
+static struct lg_event sample(void)
+{
+	struct lg_event ev = { .type = LG_EV_KICK, .time_ms = 1700000000123 };
+
+	ev.s[LG_S_MSGID] = (struct lg_str){ "m1", 2 };
+	ev.s[LG_S_NETWORK] = (struct lg_str){ "eIRC", 4 };
+	ev.s[LG_S_CONV] = (struct lg_str){ "#ops", 4 };
+	ev.s[LG_S_TARGET] = (struct lg_str){ "#Ops", 4 };
+	ev.s[LG_S_NICK] = (struct lg_str){ "alice", 5 };
+	ev.s[LG_S_TEXT] = (struct lg_str){ "bye \xff", 5 };
+	ev.s[LG_S_ARG] = (struct lg_str){ "bob", 3 };
+	return ev;
+}
+
+static void test_event_roundtrip(void **state)
+{
+	unsigned char buf[LG_EVENT_RECORD_MAX];
+	struct lg_event ev = sample(), back;
+	int n;
+
+	(void)state;
+	n = lg_event_encode(&ev, buf, sizeof(buf));
+	assert_int_equal(n, (int)lg_event_encoded_len(&ev));
+	assert_int_equal(lg_event_decode(buf, (size_t)n, &back), 0);
+	assert_int_equal(back.type, LG_EV_KICK);
+	assert_true(back.time_ms == ev.time_ms);
+	for (int i = 0; i < LG_EVENT_NSTR; i++) {
+		assert_int_equal(back.s[i].n, ev.s[i].n);
+		if (ev.s[i].n)
+			assert_memory_equal(back.s[i].p, ev.s[i].p, ev.s[i].n);
+	}
+	/* truncated, extended, bad version, bad type */
+	for (int cut = 0; cut < n; cut++)
+		assert_int_equal(lg_event_decode(buf, (size_t)cut, &back), -EBADMSG);
+	assert_int_equal(lg_event_decode(buf, (size_t)n + 1, &back), -EBADMSG);
+	buf[0] = 9;
+	assert_int_equal(lg_event_decode(buf, (size_t)n, &back), -EBADMSG);
+	buf[0] = LG_EVENT_VERSION;
+	buf[1] = LG_EV_TYPE_COUNT;
+	assert_int_equal(lg_event_decode(buf, (size_t)n, &back), -EBADMSG);
+	assert_int_equal(lg_event_encode(&ev, buf, (size_t)n - 1), -ENOBUFS);
+}
+
+static void test_event_limits(void **state)
+{
+	static char text[LG_EVENT_TEXT_MAX + 1];
+	static unsigned char buf[LG_EVENT_RECORD_MAX + 16];
+	struct lg_event ev = sample(), back;
+	int n;
+
+	(void)state;
+	memset(text, 'x', sizeof(text));
+	ev.s[LG_S_TEXT] = (struct lg_str){ text, LG_EVENT_TEXT_MAX };
+	n = lg_event_encode(&ev, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(lg_event_decode(buf, (size_t)n, &back), 0);
+	ev.s[LG_S_TEXT].n = LG_EVENT_TEXT_MAX + 1;
+	assert_int_equal(lg_event_encode(&ev, buf, sizeof(buf)), -EINVAL);
+	ev = sample();
+	ev.s[LG_S_MSGID].n = 0;
+	assert_int_equal(lg_event_encode(&ev, buf, sizeof(buf)), -EINVAL);
+}
+
+static void test_time(void **state)
+{
+	int64_t ms = 0;
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(lg_time_parse("2023-11-14T22:13:20.123Z", 24, &ms), 0);
+	assert_true(ms == INT64_C(1700000000123));
+	assert_int_equal(lg_time_parse("2023-11-14T22:13:20Z", 20, &ms), 0);
+	assert_true(ms == INT64_C(1700000000000));
+	assert_int_equal(lg_time_parse("2023-11-14T22:13:20.1234567Z", 28, &ms), 0);
+	assert_true(ms == INT64_C(1700000000123));
+	assert_int_equal(lg_time_parse("1970-01-01T00:00:00.000Z", 24, &ms), 0);
+	assert_true(ms == 0);
+	assert_int_equal(lg_time_parse("2024-02-29T00:00:00.000Z", 24, &ms), 0);
+	assert_int_equal(lg_time_parse("2023-13-14T22:13:20.123Z", 24, &ms), -EINVAL);
+	assert_int_equal(lg_time_parse("2023-11-14T22:13:20.Z", 21, &ms), -EINVAL);
+	assert_int_equal(lg_time_parse("2023-11-14T22:13:20.123", 23, &ms), -EINVAL);
+	assert_int_equal(lg_time_parse("2023-11-14 22:13:20.123Z", 24, &ms), -EINVAL);
+	assert_int_equal(lg_time_parse("", 0, &ms), -EINVAL);
+	assert_int_equal(lg_time_format(INT64_C(1700000000123), buf, sizeof(buf)), 24);
+	assert_string_equal(buf, "2023-11-14T22:13:20.123Z");
+	assert_int_equal(lg_time_format(0, buf, sizeof(buf)), 24);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+	assert_int_equal(lg_time_format(-1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(lg_time_format(0, buf, 24), -ENOBUFS);
+}
+
+static void test_append_call(void **state)
+{
+	struct lg_event ev = sample();
+	struct lg_append_opts o = { 16, INT64_C(1700000000000), 3600000 };
+	static struct lg_append_call c;
+	const char *sha = "0123456789abcdef0123456789abcdef01234567";
+	int k = lg_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
+	char want[128];
+
+	(void)state;
+	assert_int_equal(lg_append_build(&ev, &o, sha, &c), 0);
+	assert_int_equal(c.partition, k);
+	assert_string_equal(c.argv[0], "EVALSHA");
+	assert_string_equal(c.argv[2], "3");
+	snprintf(want, sizeof(want), "eirc:{p%d}:history:eIRC:#ops", k);
+	assert_string_equal(c.argv[3], want);
+	snprintf(want, sizeof(want), "eirc:{p%d}:archive", k);
+	assert_string_equal(c.argv[4], want);
+	snprintf(want, sizeof(want), "eirc:{p%d}:msgid:m1", k);
+	assert_string_equal(c.argv[5], want);
+	assert_string_equal(c.argv[6], "1699996400000");
+	assert_string_equal(c.argv[7], "3600000");
+	/* field/value pairs after the network: even count */
+	assert_int_equal((c.argc - 9) % 2, 0);
+	assert_true(c.argc <= LG_APPEND_ARGC_MAX);
+	assert_string_equal(c.argv[c.argc - 2], "arg");
+	/* every key of the call carries the same hash tag */
+	snprintf(want, sizeof(want), "{p%d}", k);
+	for (int i = 3; i <= 5; i++)
+		assert_non_null(strstr(c.argv[i], want));
+	assert_int_equal(lg_append_build(&ev, &o, "xyz", &c), -EINVAL);
+	o.retention_ms = 0;
+	assert_int_equal(lg_append_build(&ev, &o, sha, &c), 0);
+	assert_string_equal(c.argv[6], "0");
+	assert_non_null(strstr(lg_append_script, "unpack(ARGV, 4)"));
+}
+
+static void test_map(void **state)
+{
+	struct lg_map m = { 0 };
+	char key[16];
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(lg_map_put(&m, key, strlen(key), (void *)(intptr_t)(i + 1)), 1);
+	}
+	for (int i = 0; i < 1000; i += 2) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_ptr_equal(lg_map_del(&m, key, strlen(key)), (void *)(intptr_t)(i + 1));
+	}
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		void *v = lg_map_get(&m, key, strlen(key));
+		if (i % 2)
+			assert_ptr_equal(v, (void *)(intptr_t)(i + 1));
+		else
+			assert_null(v);
+	}
+	assert_int_equal(m.n, 500);
+	/* churn through tombstones keeps working */
+	for (int r = 0; r < 20000; r++) {
+		snprintf(key, sizeof(key), "t%d", r);
+		assert_int_equal(lg_map_put(&m, key, strlen(key), (void *)1), 1);
+		assert_non_null(lg_map_del(&m, key, strlen(key)));
+	}
+	assert_int_equal(m.n, 500);
+	lg_map_clear(&m);
+}
+
+static void test_metrics_text(void **state)
+{
+	struct lg_metrics m = { 0 };
+	struct lg_buf b = { 0 };
+
+	(void)state;
+	m.events_written = 42;
+	m.ship_oldest_age_ms = 1500;
+	assert_int_equal(lg_metrics_render(&m, &b), 0);
+	assert_non_null(strstr(b.p, "# TYPE eirc_logger_events_written_total counter\n"
+	                            "eirc_logger_events_written_total 42\n"));
+	assert_non_null(strstr(b.p, "eirc_logger_shipper_oldest_pending_age_seconds 1.500\n"));
+	lg_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc32_vectors),  cmocka_unit_test(test_partition_folds_and_bounds),
+		cmocka_unit_test(test_key_names),      cmocka_unit_test(test_event_roundtrip),
+		cmocka_unit_test(test_event_limits),   cmocka_unit_test(test_time),
+		cmocka_unit_test(test_append_call),    cmocka_unit_test(test_map),
+		cmocka_unit_test(test_metrics_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
