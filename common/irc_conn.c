@@ -56,6 +56,8 @@ struct irc_conn {
 	uint64_t last_rx, ping_sent;
 	size_t queued;
 	struct irc_tls *tls;            /* NULL on plain connections */
+	struct irc_tls *tls_dropped;    /* dropped inside irc_tls_feed: freed after it */
+	bool in_tls;                    /* irc_tls_feed() is on the stack */
 	struct irc_reg reg;
 	struct irc_line lf;
 	struct sockaddr_storage addrs[]; /* one per server (TCP ones used) */
@@ -87,6 +89,7 @@ static void maybe_free(struct irc_conn *c)
 {
 	if (c->freeing && c->handles == 0) {
 		irc_tls_free(c->tls);
+		irc_tls_free(c->tls_dropped);
 		free(c);
 	}
 }
@@ -144,8 +147,23 @@ static int check_opts(const struct irc_conn_opts *o)
 			return -EINVAL;
 		if (s->unix_path && strlen(s->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 			return -EINVAL;
-		if (s->tls && !irc_tls_available())
-			return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* Loads OpenSSL and the CA certificates now, before any sandbox: only
+ * when a TLS server is configured (plain sessions never map libssl). */
+static int tls_prepare(const struct irc_conn_opts *o)
+{
+	for (size_t i = 0; i < o->n_servers; i++) {
+		const struct irc_conn_server *s = &o->servers[i];
+		if (!s->tls)
+			continue;
+		if (!s->host)
+			return -EINVAL;
+		int err = irc_tls_prepare(s->tls_ca_file, s->tls_verify);
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }
@@ -158,6 +176,8 @@ int irc_conn_new(uv_loop_t *loop, const struct irc_conn_opts *opts, const struct
 
 	if (err == 0)
 		err = irc_reg_init(&probe, &opts->reg, NULL, NULL);
+	if (err == 0)
+		err = tls_prepare(opts);
 	if (err < 0)
 		return err;
 	struct irc_conn *c = calloc(1, sizeof(*c) + opts->n_servers * sizeof(c->addrs[0]));
@@ -356,10 +376,15 @@ static void feed_plain(struct irc_conn *c, const char *data, size_t len)
 	}
 }
 
+/* Callbacks from inside irc_tls_feed() stop it (-ECANCELED) once the
+ * connection they came from is gone. */
 static int tls_plain(void *ud, const char *data, size_t len)
 {
-	feed_plain(ud, data, len);
-	return 0;
+	struct irc_conn *c = ud;
+	unsigned gen = c->gen;
+
+	feed_plain(c, data, len);
+	return c->freeing || gen != c->gen ? -ECANCELED : 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -383,9 +408,19 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	unsigned gen = c->gen;
+	c->in_tls = true;
 	int r = irc_tls_feed(c->tls, buf->base, (size_t)nread);
-	if (r < 0 && !c->freeing && gen == c->gen)
-		conn_fail(c, r, irc_tls_error(c->tls), r == -EPERM);
+	c->in_tls = false;
+	if (c->tls_dropped) {
+		irc_tls_free(c->tls_dropped);
+		c->tls_dropped = NULL;
+	}
+	if (r < 0 && !c->freeing && gen == c->gen) {
+		char why[192]; /* the text lives in c->tls, which conn_fail frees */
+		snprintf(why, sizeof(why), "%s", irc_tls_error(c->tls));
+		/* A refused certificate is fatal: retrying cannot fix it. */
+		conn_fail(c, r, why, r == -EPERM);
+	}
 }
 
 static void read_update(struct irc_conn *c)
@@ -428,8 +463,11 @@ static void conn_register(struct irc_conn *c)
 
 static int tls_ready(void *ud)
 {
-	conn_register(ud);
-	return 0;
+	struct irc_conn *c = ud;
+	unsigned gen = c->gen;
+
+	conn_register(c);
+	return c->freeing || gen != c->gen ? -ECANCELED : 0;
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -455,7 +493,8 @@ static void on_connect(uv_connect_t *req, int status)
 	struct irc_tls_io io = { tls_flush, tls_plain, tls_ready, c };
 	int err = irc_tls_start(&c->tls, s->host, s->tls_verify, s->tls_ca_file, &io);
 	if (err < 0)
-		conn_fail(c, err, "TLS set-up failed", false);
+		conn_fail(c, err, err == -ENOMEM ? "out of memory for TLS" : "TLS set-up failed",
+		          false);
 }
 
 static void conn_attempt(struct irc_conn *c)
@@ -493,10 +532,11 @@ static void conn_fail(struct irc_conn *c, int err, const char *why, bool fatal)
 	uint64_t delay = 0;
 
 	io_close(c);
-	if (c->tls) {
+	if (c->tls && c->in_tls)
+		c->tls_dropped = c->tls; /* still on the stack: freed by on_read */
+	else
 		irc_tls_free(c->tls);
-		c->tls = NULL;
-	}
+	c->tls = NULL;
 	c->queued = 0;
 	c->server_idx = (c->server_idx + 1) % (unsigned)c->opts.n_servers;
 	if (!c->ever_registered && c->opts.first_attempts_max &&

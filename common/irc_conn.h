@@ -100,8 +100,11 @@ struct irc_conn_cb {
  * strings they point to are borrowed. Host names are resolved here, once,
  * blocking (start-up only: reconnections reuse the addresses, and a
  * sandboxed process cannot resolve later). Returns 0, -EINVAL (no server,
- * bad registration params), -ENOTSUP (TLS asked and this build has none),
- * a getaddrinfo failure as -EHOSTUNREACH, or -ENOMEM.
+ * bad registration params), -ENOTSUP (TLS asked and libssl cannot be
+ * loaded), -ENOENT (a TLS server's CA file, or the system's, cannot be
+ * read), a getaddrinfo failure as -EHOSTUNREACH, or -ENOMEM. With a TLS
+ * server, OpenSSL is loaded and its CA certificates read here too (see
+ * irc_tls_prepare()), so a sandbox may follow; without one it never is.
  */
 int irc_conn_new(uv_loop_t *loop, const struct irc_conn_opts *opts, const struct irc_conn_cb *cb,
                  void *ud, struct irc_conn **out_conn);

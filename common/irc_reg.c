@@ -139,23 +139,46 @@ static void caps_apply(const struct irc_msg_span *list, uint32_t *io_mask)
 	}
 }
 
-static int cap_request(struct irc_reg *r)
+/* Sends "CAP REQ :<names>" for the caps in want (not 0). */
+static int cap_req_send(struct irc_reg *r, uint32_t want)
 {
-	uint32_t want = r->params->caps_wanted & r->caps_offered;
 	char list[IRC_MSG_MAX];
 	size_t n = 0;
 
-	if (want == 0) {
-		r->state = IRC_REG_WELCOME;
-		return sendf(r, "CAP END");
-	}
 	for (unsigned i = 0; i < IRC_CAP_COUNT; i++) {
 		if (want & IRC_CAP_BIT(i))
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
 			                      cap_names[i]);
 	}
-	r->state = IRC_REG_CAP_REQ;
 	return sendf(r, "CAP REQ :%s", list);
+}
+
+static int cap_request(struct irc_reg *r)
+{
+	uint32_t want = r->params->caps_wanted & r->caps_offered;
+
+	if (want == 0) {
+		r->state = IRC_REG_WELCOME;
+		return sendf(r, "CAP END");
+	}
+	r->state = IRC_REG_CAP_REQ;
+	return cap_req_send(r, want);
+}
+
+/* cap-notify's CAP NEW: while the LS is still coming the caps join the
+ * offer (cap_request asks for them); later, those we want and do not have
+ * yet are requested on their own (the ACK enables them, a NAK changes
+ * nothing), without touching the registration state. */
+static int handle_cap_new(struct irc_reg *r, const struct irc_msg_span *list)
+{
+	uint32_t added = 0;
+
+	caps_apply(list, &added);
+	r->caps_offered |= added;
+	if (r->state == IRC_REG_IDLE || r->state == IRC_REG_CAP_LS || r->state == IRC_REG_FAILED)
+		return IRC_REG_CONTINUE;
+	uint32_t want = added & r->params->caps_wanted & ~r->caps_enabled;
+	return want ? cap_req_send(r, want) : IRC_REG_CONTINUE;
 }
 
 static int handle_cap(struct irc_reg *r, const struct irc_msg *m)
@@ -173,6 +196,8 @@ static int handle_cap(struct irc_reg *r, const struct irc_msg *m)
 	if (param_is(m, 1, "ACK")) {
 		caps_apply(last, &r->caps_enabled);
 		r->caps_enabled &= r->params->caps_wanted;
+	} else if (param_is(m, 1, "NEW")) {
+		return handle_cap_new(r, last);
 	} else if (param_is(m, 1, "DEL")) {
 		uint32_t gone = 0;
 		caps_apply(last, &gone);

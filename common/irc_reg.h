@@ -119,7 +119,8 @@ int irc_reg_start(struct irc_reg *r);
  * -EADDRINUSE (nick in use: policy fail, or suffix retries exhausted),
  * -EINVAL (432: the server refuses the nick), -ECONNRESET (ERROR from the
  * server before 001), or the send callback's error. After registration it
- * still answers PING and follows our own NICK changes; every message is
+ * still answers PING, follows our own NICK changes and cap-notify (CAP NEW:
+ * requests the wanted caps that appear; CAP DEL: drops those that go); every message is
  * also the caller's to look at (irc_reg never consumes one).
  */
 int irc_reg_handle(struct irc_reg *r, const struct irc_msg *msg);

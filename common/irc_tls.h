@@ -33,22 +33,34 @@ struct irc_tls_io {
 bool irc_tls_available(void);
 
 /*
+ * Builds the TLS context for ca_file (NULL: the system's CA bundle,
+ * $SSL_CERT_FILE or OpenSSL's default file) and, when verify, reads its
+ * certificates now. Call it for every TLS server before the sandbox: a
+ * handshake then needs no file. Contexts are kept for the process's life,
+ * one per distinct ca_file. Returns 0, -ENOTSUP (no OpenSSL), -ENOENT (the
+ * CA file cannot be read or holds no certificate) or -ENOMEM.
+ */
+int irc_tls_prepare(const char *ca_file, bool verify);
+
+/*
  * Starts a client handshake with SNI `host`; verify checks the certificate
  * chain (against ca_file, or the system's CAs when NULL) and that it names
  * host. io is copied. Returns 0 and sets *out_tls (the ClientHello has
- * gone to io->flush), -ENOTSUP (no OpenSSL), -ENOMEM or -EIO.
+ * gone to io->flush), -ENOTSUP (no OpenSSL), -ENOMEM or -EIO. TLS 1.2 at
+ * least. io->ready may be called from irc_tls_feed(), never from here.
  */
 int irc_tls_start(struct irc_tls **out_tls, const char *host, bool verify, const char *ca_file,
                   const struct irc_tls_io *io);
 
 /* Feeds ciphertext from the socket; plaintext goes to io->plain. Returns 0,
  * -EPERM (the certificate was refused), -EIO (TLS error or close_notify), or
- * a callback's error. */
+ * a callback's error: a callback returning one stops the call at once, and
+ * t is not touched afterwards (the owner may then free it). */
 int irc_tls_feed(struct irc_tls *t, const char *data, size_t len);
 
-/* Encrypts plaintext and hands the records to io->flush. Before the
- * handshake ends the bytes are held by OpenSSL's BIO and sent after it.
- * Returns 0, -EIO or the flush callback's error. */
+/* Encrypts plaintext and hands the records to io->flush. Only after
+ * io->ready: before it, returns -ENOTCONN. Returns 0, -EIO or the flush
+ * callback's error. */
 int irc_tls_write(struct irc_tls *t, const char *data, size_t len);
 
 /* A short English description of the last error (static or in t). */

@@ -539,7 +539,10 @@ int ircc_app_new(const eirc_config_t *cfg, const struct ircc_ident *id, int fd,
 	if (err == 0)
 		err = session_create(a);
 	if (err < 0) {
-		*out_why = err == -ENOTSUP ? "TLS to the IRC server is not available in this build"
+		*out_why = err == -ENOTSUP ? "TLS to the IRC server is not available (libssl "
+		                             "cannot be loaded)"
+		           : err == -ENOENT ? "cannot read the CA certificates for TLS "
+		                              "(irc.servers[].tls_ca_file or the system's bundle)"
 		           : err == -EHOSTUNREACH ? "cannot resolve the IRC server's host name"
 		                                  : "cannot set up the IRC connection";
 		irc_conn_free(a->conn);

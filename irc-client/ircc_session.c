@@ -869,6 +869,9 @@ void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
 	track(s, reg, m);
 	if (!s->up)
 		return; /* before 001: registration chatter, irc_reg's business */
+	/* cap-notify (CAP NEW / DEL) may change them after 001: the relay
+	 * filter (echo-message) must see what is enabled now. */
+	s->scaps = reg->caps_enabled;
 	if (s->in_burst && (!s->replayed || is_burst_numeric(m))) {
 		if (!s->replayed)
 			burst_keep(s, m);

@@ -9,7 +9,7 @@ BUILD_PKGS=(
   build-essential cmake pkg-config git
   libuv1-dev libwebsockets-dev libhiredis-dev libpq-dev libyaml-dev
   libcurl4-openssl-dev libcmocka-dev libsodium-dev libseccomp-dev
-  libjansson-dev
+  libjansson-dev libssl-dev openssl
 )
 # Real servers for the local stack and the integration tests.
 SERVER_PKGS=(postgresql redis-server inspircd)

@@ -3,8 +3,8 @@
  * (split, merged, byte-by-byte, at the limit and one past it, injection),
  * the token bucket, the CHATHISTORY checks, the command-line identity
  * (limits at and past them), the policy table and the private-room rule,
- * the relay filter, and common/irc_reg (CAP negotiation, nick policies,
- * PING) and irc_conn's backoff.
+ * the relay filter, and common/irc_reg (CAP negotiation, CAP NEW, nick
+ * policies, PING) and irc_conn's backoff.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -395,6 +395,64 @@ static void test_reg_caps_and_welcome(void **state)
 	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
 }
 
+/* cap-notify: CAP NEW requests the wanted caps that appear, at every stage
+ * (during CAP LS they join the first REQ), and changes nothing else. */
+static void test_reg_cap_new(void **state)
+{
+	struct irc_reg_params p = { "carol", "u3", "Carol", NULL, NULL, NULL, NULL,
+		                    IRC_CAP_ALL & ~IRC_CAP_BIT(IRC_CAP_SETNAME),
+		                    IRC_REG_NICK_SUFFIX };
+	const uint32_t tags = IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS);
+	const uint32_t batch = IRC_CAP_BIT(IRC_CAP_BATCH);
+	const uint32_t away = IRC_CAP_BIT(IRC_CAP_AWAY_NOTIFY);
+	struct irc_reg r;
+	(void)state;
+
+	n_sent = 0;
+	irc_reg_init(&r, &p, reg_send, NULL);
+	irc_reg_start(&r); /* CAP LS 302, NICK, USER */
+	/* NEW in the middle of a multi-line LS: part of the first REQ */
+	assert_int_equal(feed(&r, ":s CAP * LS * :message-tags"), 0);
+	assert_int_equal(feed(&r, ":s CAP * NEW :server-time"), 0);
+	assert_int_equal(n_sent, 3);
+	assert_int_equal(feed(&r, ":s CAP * LS :sasl"), 0);
+	assert_string_equal(sent[3], "CAP REQ :message-tags server-time");
+	assert_int_equal(feed(&r, ":s CAP * ACK :message-tags server-time"), 0);
+	assert_string_equal(sent[4], "CAP END");
+	/* after CAP END, before 001: requested, registration unchanged */
+	assert_int_equal(feed(&r, ":s CAP * NEW :batch"), 0);
+	assert_string_equal(sent[5], "CAP REQ :batch");
+	assert_int_equal(r.state, IRC_REG_WELCOME);
+	assert_int_equal(feed(&r, ":s CAP * ACK :batch"), 0);
+	assert_int_equal(n_sent, 6); /* no second CAP END */
+	assert_int_equal(feed(&r, ":s 001 carol :Welcome"), IRC_REG_REGISTERED);
+	uint32_t before = r.caps_enabled;
+	assert_true(before & batch);
+	/* registered: only wanted, new caps; unknown and unwanted ones not */
+	assert_int_equal(feed(&r, ":s CAP carol NEW :sasl=PLAIN away-notify setname draft/x"), 0);
+	assert_string_equal(sent[6], "CAP REQ :away-notify");
+	assert_true(r.caps_offered & IRC_CAP_BIT(IRC_CAP_SETNAME));
+	assert_int_equal(r.caps_enabled, before); /* not before the ACK */
+	assert_int_equal(feed(&r, ":s CAP carol ACK :away-notify"), 0);
+	assert_int_equal(r.caps_enabled, before | away);
+	assert_int_equal(n_sent, 7);
+	/* already enabled, or not wanted: nothing to ask */
+	assert_int_equal(feed(&r, ":s CAP carol NEW :message-tags setname"), 0);
+	assert_int_equal(n_sent, 7);
+	/* DEL then NEW again: asked again; a NAK leaves it off */
+	assert_int_equal(feed(&r, ":s CAP carol DEL :message-tags"), 0);
+	assert_int_equal(r.caps_enabled & tags, 0);
+	assert_int_equal(feed(&r, ":s CAP carol NEW :message-tags"), 0);
+	assert_string_equal(sent[7], "CAP REQ :message-tags");
+	assert_int_equal(feed(&r, ":s CAP carol NAK :message-tags"), 0);
+	assert_int_equal(r.caps_enabled & tags, 0);
+	assert_int_equal(r.state, IRC_REG_DONE);
+	assert_int_equal(n_sent, 8);
+	/* a malformed NEW (no list) is ignored */
+	assert_int_equal(feed(&r, ":s CAP carol NEW"), 0);
+	assert_int_equal(n_sent, 8);
+}
+
 static void test_reg_nick_policies(void **state)
 {
 	struct irc_reg_params p = { "bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0,
@@ -456,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_relay_filter),
 		cmocka_unit_test(test_reg_caps_and_welcome),
+		cmocka_unit_test(test_reg_cap_new),
 		cmocka_unit_test(test_reg_nick_policies),
 		cmocka_unit_test(test_backoff),
 	};

@@ -1,0 +1,546 @@
+/*
+ * eirc-irc-client's upstream connection beyond plain TCP, against a real
+ * InspIRCd (ssl_gnutls) and a fake silent server:
+ *   - TLS with a throwaway CA made here with the openssl CLI: a verified
+ *     session registers and talks; a certificate for another host name,
+ *     a CA we do not trust, and a self-signed certificate checked against
+ *     the system store are refused (one log line, exit 1); with
+ *     tls_verify: false the self-signed server is accepted;
+ *   - PING timeout: a server that registers us and then goes silent is
+ *     found dead within ping_interval + ping_timeout, the client moves on
+ *     to the next server and tells the browser.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/irc_line.h"
+#include "common/irc_msg.h"
+#include "tests/harness/servers.h"
+
+#define WEBIRC_PASSWORD "webirc-test-secret"
+#define READ_TIMEOUT_MS 5000
+/* The shortest the config allows: the test waits about their sum. */
+#define PING_INTERVAL_MS 5000
+#define PING_TIMEOUT_MS 1000
+
+static srv_env_t *env;
+static srv_t *ircd;
+static char dir[400], bin[512];
+static int port_good, port_wrong, port_self;
+
+typedef struct {
+	int fd;
+	pid_t pid;
+	struct irc_line lf;
+	char line[IRC_LINE_MAX];
+	char parsed[IRC_LINE_MAX];
+	struct irc_msg msg;
+} peer_t;
+
+static pid_t spawned[32];
+static size_t n_spawned;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs a shell command in the test folder; fails the setup on error. */
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", dir);
+
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	va_end(ap);
+	int st = system(cmd);
+	if (st != 0)
+		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
+	return st == 0 ? 0 : -1;
+}
+
+#define KEY "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+
+/* A CA, two certificates it signs (localhost, wrong.example), a
+ * self-signed one for localhost and another CA nobody uses to sign. */
+static int make_certs(void)
+{
+	static const char ca_ext[] = "-addext basicConstraints=critical,CA:TRUE "
+	                             "-addext keyUsage=critical,keyCertSign,cRLSign";
+
+	if (sh("openssl version >/dev/null") < 0) {
+		fprintf(stderr, "the openssl CLI is missing: apt-get install openssl\n");
+		return -1;
+	}
+	if (sh("openssl req -x509 " KEY " -keyout ca.key -out ca.pem -days 2 -subj "
+	       "'/CN=eIRC test CA' %s 2>/dev/null", ca_ext) < 0 ||
+	    sh("openssl req -x509 " KEY " -keyout other-ca.key -out other-ca.pem -days 2 "
+	       "-subj '/CN=eIRC other CA' %s 2>/dev/null", ca_ext) < 0 ||
+	    sh("openssl req -x509 " KEY " -keyout self.key -out self.pem -days 2 "
+	       "-subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null") < 0)
+		return -1;
+	static const char *const names[] = { "good", "localhost", "wrong", "wrong.example" };
+	for (size_t i = 0; i < 4; i += 2) {
+		if (sh("printf 'subjectAltName=DNS:%s\\nbasicConstraints=CA:FALSE\\n"
+		       "extendedKeyUsage=serverAuth\\n' > %s.ext && "
+		       "openssl req " KEY " -keyout %s.key -out %s.csr -subj /CN=%s 2>/dev/null && "
+		       "openssl x509 -req -in %s.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+		       "-days 2 -extfile %s.ext -out %s.pem 2>/dev/null",
+		       names[i + 1], names[i], names[i], names[i], names[i + 1], names[i], names[i],
+		       names[i]) < 0)
+			return -1;
+	}
+	return sh("chmod 0644 *.pem *.key");
+}
+
+static int setup(void **state)
+{
+	char binds[2048], extra[2048];
+	const char *bd = getenv("EIRC_BUILD_DIR");
+	(void)state;
+
+	srv_env_install_signal_handlers();
+	signal(SIGPIPE, SIG_IGN);
+	if (!bd || srv_env_new(NULL, &env) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
+	chmod(dir, 0755); /* the sandboxed client runs as nobody */
+	snprintf(bin, sizeof(bin), "%s/irc-client/eirc-irc-client", bd);
+	if (make_certs() < 0)
+		return -1;
+	port_good = srv_free_port();
+	port_wrong = srv_free_port();
+	port_self = srv_free_port();
+	while (port_wrong == port_good)
+		port_wrong = srv_free_port();
+	while (port_self == port_good || port_self == port_wrong)
+		port_self = srv_free_port();
+	snprintf(binds, sizeof(binds),
+	         "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"good\">\n"
+	         "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"wrong\">\n"
+	         "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"self\">\n",
+	         port_good, port_wrong, port_self);
+	int n = snprintf(extra, sizeof(extra), "<module name=\"ssl_gnutls\">\n<module name=\"sslinfo\">\n");
+	static const char *const profiles[] = { "good", "wrong", "self" };
+	for (size_t i = 0; i < 3; i++)
+		n += snprintf(extra + n, sizeof(extra) - (size_t)n,
+		              "<sslprofile name=\"%s\" provider=\"gnutls\" certfile=\"%s/%s.pem\" "
+		              "keyfile=\"%s/%s.key\" cafile=\"\" crlfile=\"\" dhfile=\"\" "
+		              "hash=\"sha256\" requestclientcert=\"no\">\n",
+		              profiles[i], dir, profiles[i], dir, profiles[i]);
+	srv_ircd_opts_t o = { .webirc_password = WEBIRC_PASSWORD, .localmax = 100,
+		              .extra_binds = binds, .extra = extra };
+	return srv_inspircd_start(env, &o, &ircd) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	srv_env_free(env);
+	return 0;
+}
+
+/* Writes <dir>/<name>.yaml with the given irc.servers entries (YAML list
+ * items, indented 4) and irc_client keys (indented 2). */
+static const char *write_config(const char *name, const char *servers, const char *client)
+{
+	static char path[600];
+	snprintf(path, sizeof(path), "%s/%s.yaml", dir, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f,
+	        "irc:\n  servers:\n%s"
+	        "  webirc_password: " WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
+	        "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+	        "irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n%s"
+	        "history:\n  socket_path: null\n"
+	        "log:\n  level: warn\n",
+	        servers, client ? client : "");
+	fclose(f);
+	return path;
+}
+
+/* Starts an irc-client as the gateway does; its stderr goes to
+ * <dir>/<nick>.log. */
+static peer_t *spawn_client(const char *cfg, const char *nick, const char *uid)
+{
+	int sv[2];
+	char logp[600];
+	peer_t *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	snprintf(logp, sizeof(logp), "%s/%s.log", dir, nick);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *argv[] = { bin, "--config", cfg, "--nick", nick, "--user-id", uid,
+			               "--client-ip", "198.51.100.30", NULL };
+		int lf = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (lf >= 0)
+			dup2(lf, 2);
+		dup2(sv[1], 3);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	p->fd = sv[0];
+	p->pid = pid;
+	if (n_spawned < 32)
+		spawned[n_spawned++] = pid;
+	irc_line_init(&p->lf, 0);
+	return p;
+}
+
+static peer_t *irc_connect(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		                  .sin_port = htons((uint16_t)srv_port(ircd)) };
+	peer_t *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(p->fd >= 0);
+	assert_int_equal(connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	irc_line_init(&p->lf, 0);
+	return p;
+}
+
+static void sendf(peer_t *p, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(buf) - 2);
+	memcpy(buf + n, "\r\n", 2);
+	assert_int_equal(write(p->fd, buf, (size_t)n + 2), n + 2);
+}
+
+static bool next_msg_within(peer_t *p, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		char *line;
+		size_t len;
+		int r = irc_line_next(&p->lf, &line, &len);
+		if (r == 0) {
+			memcpy(p->line, line, len + 1);
+			memcpy(p->parsed, line, len + 1);
+			if (irc_msg_parse(p->parsed, len, 0, &p->msg) != 0)
+				fail_msg("unparsable line: %s", p->line);
+			return true;
+		}
+		if (r != IRC_MSG_EAGAIN)
+			continue;
+		int left = (int)(deadline > now_ms() ? deadline - now_ms() : 0);
+		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
+		if (left == 0 || poll(&pf, 1, left) != 1)
+			return false;
+		char buf[4096];
+		ssize_t n = read(p->fd, buf, sizeof(buf));
+		if (n <= 0)
+			return false;
+		for (size_t off = 0; off < (size_t)n;)
+			off += irc_line_feed(&p->lf, buf + off, (size_t)n - off);
+	}
+}
+
+static bool has(const peer_t *p, const char *needle)
+{
+	return strstr(p->line, needle) != NULL;
+}
+
+static void expect_within(peer_t *p, const char *cmd, const char *needle, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	while (now_ms() < deadline && next_msg_within(p, (int)(deadline - now_ms())))
+		if (irc_msg_command_is(&p->msg, cmd) && (!needle || has(p, needle)))
+			return;
+	fail_msg("no %s%s%s", cmd, needle ? " with " : "", needle ? needle : "");
+}
+
+static void expect(peer_t *p, const char *cmd, const char *needle)
+{
+	expect_within(p, cmd, needle, READ_TIMEOUT_MS);
+}
+
+static int peer_close(peer_t *p)
+{
+	int status = 0;
+
+	close(p->fd);
+	if (p->pid)
+		assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	free(p);
+	return status;
+}
+
+/* A plain browser (no CAP): NICK + USER, then the replayed burst. */
+static void browser_register(peer_t *b)
+{
+	sendf(b, "NICK ignored");
+	sendf(b, "USER ignored 0 * :ignored");
+	expect_within(b, "001", NULL, 10000);
+}
+
+static void test_tls_verified_session_talks(void **state)
+{
+	char servers[600];
+	(void)state;
+
+	snprintf(servers, sizeof(servers),
+	         "    - host: localhost\n      port: %d\n      tls: true\n"
+	         "      tls_ca_file: %s/ca.pem\n", port_good, dir);
+	const char *cfg = write_config("tls-good", servers, NULL);
+	peer_t *talker = irc_connect();
+	peer_t *b = spawn_client(cfg, "tlsuser", "31");
+
+	sendf(talker, "NICK plaintalker");
+	sendf(talker, "USER plaintalker 0 * :plaintalker");
+	expect(talker, "001", NULL);
+	browser_register(b);
+	sendf(b, "JOIN #tls");
+	expect(b, "JOIN", "#tls");
+	sendf(talker, "JOIN #tls");
+	expect(talker, "JOIN", "#tls");
+	sendf(b, "PRIVMSG #tls :over TLS");
+	expect(talker, "PRIVMSG", "over TLS");
+	sendf(talker, "PRIVMSG #tls :back in clear");
+	expect(b, "PRIVMSG", "back in clear");
+	/* the server sees the session on its TLS port */
+	sendf(talker, "WHOIS tlsuser");
+	expect(talker, "671", "tlsuser");
+	assert_int_equal(peer_close(b), 0);
+	peer_close(talker);
+}
+
+/* Reads the client's log: exactly one line, holding every needle. */
+static void expect_one_log_line(const char *nick, const char *n1, const char *n2)
+{
+	char path[600], buf[4096];
+	snprintf(path, sizeof(path), "%s/%s.log", dir, nick);
+	FILE *f = fopen(path, "r");
+	int lines = 0;
+	bool found = false;
+
+	assert_non_null(f);
+	while (fgets(buf, sizeof(buf), f)) {
+		print_message("%s log: %s", nick, buf);
+		lines++;
+		found |= strstr(buf, n1) && strstr(buf, n2);
+	}
+	fclose(f);
+	assert_int_equal(lines, 1);
+	assert_true(found);
+}
+
+/* A refused certificate ends the session at once: EIRC ERROR to the
+ * browser, one log line, exit status 1, no retry. */
+static void expect_refused(const char *name, int port, const char *ca, const char *nick,
+                           const char *reason)
+{
+	char servers[600];
+	snprintf(servers, sizeof(servers),
+	         "    - host: localhost\n      port: %d\n      tls: true\n%s%s%s", port,
+	         ca ? "      tls_ca_file: " : "", ca ? ca : "", ca ? "\n" : "");
+	const char *cfg = write_config(name, servers, NULL);
+	peer_t *b = spawn_client(cfg, nick, "32");
+
+	expect(b, "EIRC", "ERROR");
+	assert_true(has(b, "certificate was refused"));
+	assert_true(has(b, reason));
+	int st = peer_close(b);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	expect_one_log_line(nick, "certificate was refused", reason);
+}
+
+static void test_tls_wrong_host_refused(void **state)
+{
+	char ca[500];
+	(void)state;
+
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	expect_refused("tls-wrong", port_wrong, ca, "wronghost", "mismatch");
+}
+
+static void test_tls_untrusted_ca_refused(void **state)
+{
+	char ca[500];
+	(void)state;
+
+	snprintf(ca, sizeof(ca), "%s/other-ca.pem", dir);
+	expect_refused("tls-other-ca", port_good, ca, "otherca", "unable to get local issuer");
+	/* the system store does not know a self-signed certificate either */
+	expect_refused("tls-self-verify", port_self, NULL, "selfverify", "self-signed");
+}
+
+static void test_tls_no_verify_accepts_self_signed(void **state)
+{
+	char servers[600];
+	(void)state;
+
+	snprintf(servers, sizeof(servers),
+	         "    - host: localhost\n      port: %d\n      tls: true\n"
+	         "      tls_verify: false\n", port_self);
+	const char *cfg = write_config("tls-noverify", servers, NULL);
+	peer_t *b = spawn_client(cfg, "noverify", "33");
+
+	browser_register(b);
+	sendf(b, "PING :alive");
+	expect(b, "PONG", "alive");
+	assert_int_equal(peer_close(b), 0);
+}
+
+static void test_tls_ca_file_missing(void **state)
+{
+	char servers[600];
+	(void)state;
+
+	snprintf(servers, sizeof(servers),
+	         "    - host: localhost\n      port: %d\n      tls: true\n"
+	         "      tls_ca_file: %s/nonexistent.pem\n", port_good, dir);
+	const char *cfg = write_config("tls-noca", servers, NULL);
+	peer_t *b = spawn_client(cfg, "noca", "34");
+
+	int st = peer_close(b);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	expect_one_log_line("noca", "Failed to start", "CA certificates");
+}
+
+/* ---- PING timeout against a silent server ---- */
+
+static int listen_local(int *out_port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*out_port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static peer_t *accept_within(int lfd, int timeout_ms)
+{
+	struct pollfd pf = { .fd = lfd, .events = POLLIN };
+	peer_t *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	assert_int_equal(poll(&pf, 1, timeout_ms), 1);
+	p->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(p->fd >= 0);
+	irc_line_init(&p->lf, 0);
+	return p;
+}
+
+static void test_ping_timeout_moves_to_next_server(void **state)
+{
+	char servers[600], client[200];
+	int fake_port;
+	int lfd = listen_local(&fake_port);
+	(void)state;
+
+	/* the silent fake first, the real server next */
+	snprintf(servers, sizeof(servers),
+	         "    - host: 127.0.0.1\n      port: %d\n"
+	         "    - host: 127.0.0.1\n      port: %d\n", fake_port, srv_port(ircd));
+	snprintf(client, sizeof(client), "  ping_interval: %dms\n  ping_timeout: %dms\n",
+	         PING_INTERVAL_MS, PING_TIMEOUT_MS);
+	const char *cfg = write_config("ping", servers, client);
+	peer_t *b = spawn_client(cfg, "pingy", "35");
+	peer_t *fake = accept_within(lfd, 5000);
+
+	/* a minimal registration: welcome and no MOTD, no CAP answer */
+	expect(fake, "USER", NULL);
+	sendf(fake, ":fake.test 001 pingy :Welcome to the fake network");
+	sendf(fake, ":fake.test 422 pingy :MOTD File is missing");
+	browser_register(b);
+	assert_true(has(b, "fake.test"));
+	uint64_t registered = now_ms();
+	/* from now on the fake reads but never answers */
+	expect_within(fake, "PING", NULL, PING_INTERVAL_MS + 2000);
+	uint64_t pinged = now_ms();
+	expect_within(b, "EIRC", "DISCONNECTED", PING_TIMEOUT_MS + 2000);
+	uint64_t dead = now_ms();
+	assert_true(has(b, "PING timeout"));
+	print_message("silent server: PING after %llu ms, taken as dead %llu ms later "
+	              "(ping_interval %d + ping_timeout %d ms)\n",
+	              (unsigned long long)(pinged - registered),
+	              (unsigned long long)(dead - pinged), PING_INTERVAL_MS, PING_TIMEOUT_MS);
+	assert_true(dead - registered <= PING_INTERVAL_MS + PING_TIMEOUT_MS + 500);
+	/* the client closed the dead connection */
+	while (next_msg_within(fake, 2000))
+		;
+	char c;
+	assert_int_equal(read(fake->fd, &c, 1), 0);
+	/* and registered on the next server in the list */
+	expect_within(b, "EIRC", "RECONNECTED", 10000);
+	assert_true(has(b, "irc1.eirc.local"));
+	sendf(b, "PING :still here");
+	expect(b, "PONG", "still here");
+	assert_int_equal(peer_close(b), 0);
+	peer_close(fake);
+	close(lfd);
+}
+
+static void test_no_leftover_children(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < n_spawned; i++) {
+		errno = 0;
+		assert_int_equal(kill(spawned[i], 0), -1);
+		assert_int_equal(errno, ESRCH);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tls_verified_session_talks),
+		cmocka_unit_test(test_tls_wrong_host_refused),
+		cmocka_unit_test(test_tls_untrusted_ca_refused),
+		cmocka_unit_test(test_tls_no_verify_accepts_self_signed),
+		cmocka_unit_test(test_tls_ca_file_missing),
+		cmocka_unit_test(test_ping_timeout_moves_to_next_server),
+		cmocka_unit_test(test_no_leftover_children),
+	};
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
