@@ -12,7 +12,7 @@ BUILD_PKGS=(
   libjansson-dev libssl-dev openssl
 )
 # Real servers for the local stack and the integration tests.
-SERVER_PKGS=(postgresql redis-server inspircd)
+SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
 # Fuzzing and sanitizers (libFuzzer ships in clang's runtime package).
 TEST_PKGS=(clang libclang-rt-14-dev python3 procps iproute2)
 

@@ -1097,11 +1097,70 @@ static char *render(const char *tpl, const char *const (*vars)[2], size_t nvars)
 	return out;
 }
 
+/* Where Debian's InspIRCd keeps its modules (INSPIRCD_MODULE_PATH). */
+#define IRCD_STOCK_MODULES "/usr/lib/inspircd/modules"
+
+/* (Re)creates the symlink link -> target. */
+static int symlink_force(const char *target, const char *link)
+{
+	if (symlink(target, link) == 0)
+		return 0;
+	if (errno != EEXIST || unlink(link) < 0 || symlink(target, link) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Chooses InspIRCd's module directory. With eIRC's fast-registration module
+ * built (EIRC_INSPIRCD_MODULE), <datadir>/modules holds a symlink to every
+ * stock module plus ours, and extra gets the <module> line that loads it;
+ * otherwise the stock directory and nothing extra.
+ */
+static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t ecap)
+{
+	const char *ours = NULL;
+	char link[PATH_MAX + 128];
+	glob_t g;
+	int r = 0;
+
+#ifdef EIRC_INSPIRCD_MODULE
+	ours = EIRC_INSPIRCD_MODULE;
+#endif
+	snprintf(moddir, cap, "%s", IRCD_STOCK_MODULES);
+	extra[0] = '\0';
+	if (!ours || access(ours, R_OK) < 0) {
+		fprintf(stderr, "servers: m_eirc_fastregister.so not built (g++ and "
+			"inspircd-dev): InspIRCd sends 001 only on its 1 s tick\n");
+		return 0;
+	}
+	snprintf(moddir, cap, "%s/modules", s->datadir);
+	if (mkdir(moddir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (glob(IRCD_STOCK_MODULES "/*.so", 0, NULL, &g) != 0) {
+		fprintf(stderr, "servers: no modules in " IRCD_STOCK_MODULES "\n");
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < g.gl_pathc && r == 0; i++) {
+		const char *base = strrchr(g.gl_pathv[i], '/') + 1;
+		snprintf(link, sizeof(link), "%s/%s", moddir, base);
+		r = symlink_force(g.gl_pathv[i], link);
+	}
+	globfree(&g);
+	snprintf(link, sizeof(link), "%s/m_eirc_fastregister.so", moddir);
+	if (r == 0)
+		r = symlink_force(ours, link);
+	if (r < 0)
+		return r;
+	snprintf(extra, ecap, "<module name=\"eirc_fastregister\">");
+	return 0;
+}
+
 static int ircd_prepare(srv_t *s)
 {
 	const srv_ircd_opts_t *o = &s->ircd;
 	char conf[PATH_MAX + 32], motd[PATH_MAX + 32], exe[PATH_MAX], port[16],
 	     localmax[16], opt_conf[PATH_MAX + 48], tpl_path[PATH_MAX];
+	char moddir[SRV_DIR_MAX + 80], extra_modules[64];
 	char *tpl, *text;
 	int r;
 
@@ -1111,6 +1170,9 @@ static int ircd_prepare(srv_t *s)
 	}
 	if (mkdir(s->datadir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	r = ircd_modules(s, moddir, sizeof(moddir), extra_modules, sizeof(extra_modules));
+	if (r < 0)
+		return r;
 	snprintf(tpl_path, sizeof(tpl_path), "%s",
 		 o->template_path ? o->template_path : EIRC_SOURCE_DIR "/config/inspircd.conf.in");
 	tpl = read_file(tpl_path, 1 << 20);
@@ -1132,6 +1194,8 @@ static int ircd_prepare(srv_t *s)
 		{ "OPER_PASSWORD", s->oper_password },
 		{ "EXTRA_BINDS", s->ircd_extra_binds },
 		{ "EXTRA", s->ircd_extra },
+		{ "MODULE_DIR", moddir },
+		{ "EXTRA_MODULES", extra_modules },
 	};
 	text = render(tpl, vars, sizeof(vars) / sizeof(vars[0]));
 	free(tpl);

@@ -4,6 +4,8 @@
  * CAP negotiation parses line by line; WEBIRC from the gateway host gives a
  * user the browser's address; two clients exchange a message that carries
  * the server's msgid and time tags, and the sender sees its echo.
+ * With eIRC's m_eirc_fastregister loaded, 001 follows NICK/USER at once
+ * (not on InspIRCd's 1 s tick), and CAP negotiation still holds it back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -94,9 +96,9 @@ static void sendf(client_t *c, const char *fmt, ...)
 	assert_int_equal(write(c->fd, buf, (size_t)n + 2), n + 2);
 }
 
-/* Reads the next line, parses it into c->msg; false on EOF or timeout.
- * Every line the server sends must frame and parse. */
-static bool next_msg(client_t *c)
+/* Reads the next line, parses it into c->msg; false on EOF or when no line
+ * comes within timeout_ms. Every line the server sends must frame and parse. */
+static bool next_msg_within(client_t *c, int timeout_ms)
 {
 	for (;;) {
 		char *line;
@@ -115,7 +117,7 @@ static bool next_msg(client_t *c)
 		}
 		assert_int_equal(r, IRC_MSG_EAGAIN);
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		if (poll(&p, 1, READ_TIMEOUT_MS) != 1)
+		if (poll(&p, 1, timeout_ms) != 1)
 			return false;
 		char buf[512];
 		ssize_t n = read(c->fd, buf, sizeof(buf));
@@ -125,6 +127,11 @@ static bool next_msg(client_t *c)
 		for (size_t off = 0; off < (size_t)n;)
 			off += irc_line_feed(&c->lf, buf + off, (size_t)n - off);
 	}
+}
+
+static bool next_msg(client_t *c)
+{
+	return next_msg_within(c, READ_TIMEOUT_MS);
 }
 
 static bool param_is(const struct irc_msg *m, size_t i, const char *want)
@@ -254,6 +261,68 @@ static void test_webirc_gives_real_ip(void **state)
 	client_close(c);
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Without the module InspIRCd sends 001 only on its once-per-second pass:
+ * 0-1 s after USER, and exactly 1 s on an idle server. Several fresh
+ * connections, each well under that, so one lucky tick cannot pass it. */
+#define FAST_001_MS 500
+#define FAST_001_ROUNDS 3
+
+static void test_001_without_waiting_for_tick(void **state)
+{
+	(void)state;
+	for (int i = 0; i < FAST_001_ROUNDS; i++) {
+		client_t *c = client_connect();
+		char nick[16];
+
+		snprintf(nick, sizeof(nick), "fast%d", i);
+		long long t0 = mono_ms();
+		sendf(c, "NICK %s", nick);
+		sendf(c, "USER u%s 0 * :%s", nick, nick);
+		expect_cmd(c, "001");
+		long long ms = mono_ms() - t0;
+		if (ms >= FAST_001_MS)
+			fail_msg("NICK/USER -> 001 took %lld ms (limit %d): is "
+				 "m_eirc_fastregister loaded?", ms, FAST_001_MS);
+		client_close(c);
+	}
+}
+
+/* CAP negotiation still holds registration back: no 001 before CAP END,
+ * however long the client waits (here across at least one 1 s tick). */
+static void test_cap_ls_holds_001_until_cap_end(void **state)
+{
+	client_t *c = client_connect();
+	(void)state;
+
+	sendf(c, "CAP LS 302");
+	sendf(c, "NICK capwait");
+	sendf(c, "USER ucapwait 0 * :capwait");
+	expect_cmd(c, "CAP");
+	assert_true(param_is(&c->msg, 1, "LS"));
+	/* Another command in REG_NICKUSER must not finish registration. */
+	sendf(c, "CAP LIST");
+	long long until = mono_ms() + 1200;
+	for (int wait; (wait = (int)(until - mono_ms())) > 0;) {
+		if (!next_msg_within(c, wait))
+			break;
+		assert_false(irc_msg_command_is(&c->msg, "001"));
+	}
+	long long t0 = mono_ms();
+	sendf(c, "CAP END");
+	expect_cmd(c, "001");
+	assert_true(param_is(&c->msg, 0, "capwait"));
+	assert_true(mono_ms() - t0 < FAST_001_MS);
+	client_close(c);
+}
+
 static void test_message_has_msgid_time_and_echo(void **state)
 {
 	static const char caps[] = "message-tags server-time echo-message";
@@ -302,6 +371,8 @@ int main(void)
 		cmocka_unit_test(test_welcome_burst_parses),
 		cmocka_unit_test(test_webirc_gives_real_ip),
 		cmocka_unit_test(test_message_has_msgid_time_and_echo),
+		cmocka_unit_test(test_001_without_waiting_for_tick),
+		cmocka_unit_test(test_cap_ls_holds_001_until_cap_end),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
