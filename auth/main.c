@@ -49,17 +49,6 @@ static void usage(FILE *out)
 	auth_admin_usage(out);
 }
 
-static void setup_log(const eirc_config_t *cfg)
-{
-	static const log_level_t levels[] = {
-		[EIRC_CONFIG_LOG_DEBUG] = LOG_DEBUG, [EIRC_CONFIG_LOG_INFO] = LOG_INFO,
-		[EIRC_CONFIG_LOG_WARN] = LOG_WARN, [EIRC_CONFIG_LOG_ERROR] = LOG_ERROR,
-	};
-	log_setup("eirc-auth", levels[cfg->log.level],
-		  cfg->log.format == EIRC_CONFIG_LOG_JSON ? LOG_FORMAT_JSON
-							  : LOG_FORMAT_TEXT, 2);
-}
-
 /* Blocking, before the loop: waits for PostgreSQL, applies migrations. */
 static int migrate_at_start(const eirc_config_t *cfg)
 {
@@ -205,7 +194,7 @@ int main(int argc, char **argv)
 		eirc_config_errors_free(errs);
 		return 1;
 	}
-	setup_log(cfg);
+	eirc_config_log_setup(cfg, "eirc-auth");
 	if (optind < argc)
 		rc = auth_admin_main(cfg, argc - optind, argv + optind, stdout, stderr);
 	else

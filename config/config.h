@@ -295,4 +295,8 @@ void eirc_config_reference_print(FILE *out);
  */
 int eirc_config_check_main(const char *path, FILE *out, FILE *err);
 
+/* Applies the `log` section (level, format) to common/log for program
+ * `prog`, logging to stderr. */
+void eirc_config_log_setup(const eirc_config_t *cfg, const char *prog);
+
 #endif /* EIRC_CONFIG_H */

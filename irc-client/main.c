@@ -29,16 +29,6 @@ int __lsan_is_turned_off(void)
 }
 #endif
 
-static log_level_t level_of(eirc_config_log_level_t l)
-{
-	switch (l) {
-	case EIRC_CONFIG_LOG_DEBUG: return LOG_DEBUG;
-	case EIRC_CONFIG_LOG_WARN: return LOG_WARN;
-	case EIRC_CONFIG_LOG_ERROR: return LOG_ERROR;
-	default: return LOG_INFO;
-	}
-}
-
 #ifdef IRCC_TEST_HOOKS
 /* Test build only (eirc-irc-client-testhooks): proves the seccomp filter
  * is active by making a forbidden system call once it is installed. The
@@ -70,8 +60,7 @@ static int run(const struct ircc_ident *id)
 		log_error("Failed to load the configuration %s: %s", id->config_path, strerror(-err));
 		return 1;
 	}
-	log_setup("eirc-irc-client", level_of(cfg->log.level),
-	          cfg->log.format == EIRC_CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT, 2);
+	eirc_config_log_setup(cfg, "eirc-irc-client");
 	err = ircc_app_new(cfg, id, IRCC_BROWSER_FD, &app, &why);
 	if (err < 0) {
 		log_error("Failed to start the session of %s: %s", id->nick, why);

@@ -24,14 +24,6 @@ static void usage(FILE *out)
 	        "reconnection timings). See docs/logger.md.\n");
 }
 
-static void setup_log(const eirc_config_t *cfg)
-{
-	static const log_level_t levels[] = { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
-
-	log_setup("eirc-logger", levels[cfg->log.level],
-	          cfg->log.format == EIRC_CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT, 2);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -76,7 +68,7 @@ int main(int argc, char **argv)
 		eirc_config_errors_free(errs);
 		return 1;
 	}
-	setup_log(cfg);
+	eirc_config_log_setup(cfg, "eirc-logger");
 	rc = lg_app_run(cfg);
 	eirc_config_free(cfg);
 	return rc;

@@ -288,12 +288,7 @@ int main(int argc, char **argv)
 		eirc_config_errors_free(errs);
 		return 2;
 	}
-	static const log_level_t levels[] = {
-		[EIRC_CONFIG_LOG_DEBUG] = LOG_DEBUG, [EIRC_CONFIG_LOG_INFO] = LOG_INFO,
-		[EIRC_CONFIG_LOG_WARN] = LOG_WARN, [EIRC_CONFIG_LOG_ERROR] = LOG_ERROR,
-	};
-	log_setup("eirc-stack", levels[cfg->log.level],
-		  cfg->log.format == EIRC_CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT, 2);
+	eirc_config_log_setup(cfg, "eirc-stack");
 	if (check_local(cfg) < 0) {
 		eirc_config_free(cfg);
 		return 2;
