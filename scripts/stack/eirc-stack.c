@@ -91,7 +91,7 @@ typedef struct {
 	srv_env_t *env;
 	const char *config;  /* path of the config file, for our daemons */
 	const char *bin_dir;
-	srv_t *pg, *redis, *ircd, *auth;
+	srv_t *pg, *redis, *ircd, *auth, *logger;
 } eirc_stack_t;
 
 /* Runs `eirc-auth --config FILE <args...>` to completion; its exit status. */
@@ -167,6 +167,22 @@ static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	return r;
 }
 
+/* The logger bot: archives the channels into Redis (and Elasticsearch when
+ * elasticsearch.urls names a cluster; none locally). */
+static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
+{
+	char exe[4096];
+	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
+	int r;
+
+	snprintf(exe, sizeof(exe), "%s/logger-bot/eirc-logger", st->bin_dir);
+	log_info("starting eirc-logger as %s", cfg->logger.nick);
+	if ((r = srv_process_start(st->env, "eirc-logger", argv, cfg->logger.metrics_port,
+				   "/metrics", &st->logger)) < 0)
+		log_error("Failed to start eirc-logger: %s", strerror(-r));
+	return r;
+}
+
 static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	const eirc_config_auth_database_t *db = &cfg->auth.database;
@@ -197,7 +213,9 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		log_error("Failed to start InspIRCd: %s", strerror(-r));
 		return r;
 	}
-	return auth_start(st, cfg);
+	if ((r = auth_start(st, cfg)) < 0)
+		return r;
+	return logger_start(st, cfg);
 }
 
 static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
@@ -216,6 +234,8 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	printf("  %-11s 127.0.0.1:%-7d internal API on %s:%d; log %s\n", "eirc-auth",
 	       srv_port(st->auth), cfg->auth.internal_listen_address,
 	       cfg->auth.internal_listen_port, srv_log_path(st->auth));
+	printf("  %-11s %-17s archives %zu channel(s) into Redis; log %s\n", "eirc-logger",
+	       "-", cfg->logger.n_channels, srv_log_path(st->logger));
 	printf("\nOpen http://127.0.0.1:%d/ and sign in as '%s' with password '%s'.\n",
 	       srv_port(st->auth), STACK_DEMO_USER, getenv("EIRC_DEMO_PASSWORD"));
 	printf("IRC clients can connect to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",
@@ -236,7 +256,7 @@ static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
 			log_info("received %s, stopping", strsignal(sig));
 			return 0;
 		}
-		srv_t *all[] = { st->pg, st->redis, st->ircd, st->auth };
+		srv_t *all[] = { st->pg, st->redis, st->ircd, st->auth, st->logger };
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 			if (!srv_running(all[i])) {
 				log_error("%s exited unexpectedly (see %s); stopping the stack",
@@ -316,7 +336,7 @@ int main(int argc, char **argv)
 		print_banner(&st, cfg);
 		status = stack_wait(&st, &sigs);
 	}
-	srv_env_free(st.env); /* stops eirc-auth, InspIRCd, Redis, PostgreSQL */
+	srv_env_free(st.env); /* stops the daemons, InspIRCd, Redis, PostgreSQL */
 	log_info("stopped; data kept in %s", data);
 	eirc_config_free(cfg);
 	return status;

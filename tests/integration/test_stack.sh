@@ -16,7 +16,7 @@ chmod 0711 "$work" # PostgreSQL runs as its own user and must get through
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-	rm -rf "$work"
+	[ -n "${KEEP_STACK_TEST:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -26,6 +26,7 @@ free_port() {
 pg=$(free_port) rd=$(free_port) irc=$(free_port) http=$(free_port) internal=$(free_port)
 sed -e "s/port: 15432/port: $pg/; s/port: 16379/port: $rd/; s/port: 16667 /port: $irc /" \
 	-e "s/listen_port: 8080 /listen_port: $http /; s/internal_listen_port: 8082/internal_listen_port: $internal/" \
+	-e "s#spill_dir: var/logger-spill#spill_dir: $work/var/logger-spill#" \
 	"$src/config/eirc.yaml" >"$work/eirc.yaml"
 for p in "port: $irc " "listen_port: $http " "internal_listen_port: $internal"; do
 	grep -q "$p" "$work/eirc.yaml" || { echo "could not move a port ($p)"; exit 1; }
