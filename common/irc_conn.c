@@ -352,6 +352,56 @@ static void handle_msg(struct irc_conn *c, const struct irc_msg *m)
 	c->cb.on_msg(c->ud, m);
 }
 
+/* Tells the owner about a line the framer or the parser refused. The
+ * excerpt skips a tags section (server tags such as time and msgid would
+ * fill it) so that it shows who sent what: the source and command. */
+static void bad_line(struct irc_conn *c, int err, const char *start, size_t len)
+{
+	const char *sp = len > 0 && start[0] == '@' ? memchr(start, ' ', len) : NULL;
+
+	if (!c->cb.on_bad_line)
+		return;
+	for (; sp && sp < start + len && *sp == ' '; sp++)
+		;
+	if (sp && sp < start + len) {
+		len -= (size_t)(sp - start);
+		start = sp;
+	}
+	c->cb.on_bad_line(c->ud, err, start, len < IRC_CONN_EXCERPT_MAX ? len
+	                                                                : IRC_CONN_EXCERPT_MAX);
+}
+
+/* Takes the next line out of the framer and hands it on: to handle_msg,
+ * or to bad_line when it cannot be framed or parsed. Returns
+ * IRC_MSG_EAGAIN when the framer needs more bytes. */
+static int next_line(struct irc_conn *c)
+{
+	/* The framer drops a bad line without overwriting it: its bytes stay
+	 * in lf.buf from the old start until the next irc_line_feed(), which
+	 * is what the excerpt shows (bounded by what the buffer holds). */
+	size_t start = c->lf.start, held = c->lf.len - c->lf.start;
+	char *line;
+	size_t n;
+	struct irc_msg m;
+	int r = irc_line_next(&c->lf, &line, &n);
+
+	if (r == IRC_MSG_EAGAIN)
+		return r;
+	if (r < 0) {
+		size_t cut = r == IRC_MSG_EMALFORMED ? c->lf.start - start - 1 : held;
+		if (r == IRC_MSG_EMALFORMED && cut > 0 && c->lf.buf[start + cut - 1] == '\r')
+			cut--; /* the terminator is not part of the line */
+		bad_line(c, r, c->lf.buf + start, cut);
+		return 0;
+	}
+	r = irc_msg_parse(line, n, 0, &m);
+	if (r == 0)
+		handle_msg(c, &m);
+	else
+		bad_line(c, r, line, n); /* irc_msg_parse left line untouched */
+	return 0;
+}
+
 /* Frames and handles plaintext; stops as soon as the connection it came
  * from is closed or freed by a callback. */
 static void feed_plain(struct irc_conn *c, const char *data, size_t len)
@@ -361,18 +411,8 @@ static void feed_plain(struct irc_conn *c, const char *data, size_t len)
 
 	while (off < len && !c->freeing && gen == c->gen) {
 		off += irc_line_feed(&c->lf, data + off, len - off);
-		for (;;) {
-			char *line;
-			size_t n;
-			struct irc_msg m;
-			int r = irc_line_next(&c->lf, &line, &n);
-			if (r == IRC_MSG_EAGAIN || c->freeing || gen != c->gen)
-				break;
-			if (r == 0 && irc_msg_parse(line, n, 0, &m) == 0)
-				handle_msg(c, &m);
-			if (c->freeing || gen != c->gen)
-				return;
-		}
+		while (!c->freeing && gen == c->gen && next_line(c) != IRC_MSG_EAGAIN)
+			;
 	}
 }
 

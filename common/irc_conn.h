@@ -5,7 +5,8 @@
  * answers PING, PINGs an idle server and takes it as dead after a timeout,
  * and reconnects with jittered exponential backoff, trying the configured
  * servers in turn. Lines are framed with irc_line and parsed with irc_msg
- * before they reach the owner.
+ * before they reach the owner; a line that fails either never reaches
+ * on_msg and is reported to on_bad_line instead (never dropped silently).
  *
  * It is not a bot or a bouncer: what to do with messages, which channels
  * to join after (re)registration, is the owner's business (callbacks).
@@ -33,6 +34,8 @@
 #define IRC_CONN_SERVERS_MAX 16
 /* Time allowed to flush QUIT before the connection is closed anyway. */
 #define IRC_CONN_QUIT_FLUSH_MS 1000
+/* Bytes of a refused line handed to on_bad_line (its start). */
+#define IRC_CONN_EXCERPT_MAX 64
 
 /* One IRC server: host and port (optionally TLS) or a UNIX socket path.
  * Strings are borrowed. */
@@ -86,6 +89,17 @@ struct irc_conn;
  *     irc_conn_queued() was last found at or above the owner's limit
  *     (called after each completed write that empties the queue).
  *   on_quit: irc_conn_quit() finished: QUIT flushed (err 0) or not.
+ *   on_bad_line (NULL allowed): a line from the server was dropped because
+ *     it could not be framed or parsed; the connection goes on with the
+ *     next line. err says why: IRC_MSG_ETOOLONG (longer than IRC_LINE_MAX,
+ *     or a message part over IRC_MSG_MAX), IRC_MSG_ETAGSTOOLONG (tags over
+ *     the message-tags limits) or IRC_MSG_EMALFORMED (NUL or bare CR, no
+ *     command, bad tag key...; see irc_msg_parse()). excerpt is the
+ *     start of the line as received, after its tags section when it has
+ *     one (so it shows the source and command), at most
+ *     IRC_CONN_EXCERPT_MAX bytes, not NUL-terminated, may hold any byte
+ *     (escape before logging), valid during the call. Called once per dropped line, as it is dropped (so
+ *     a too-long line is reported before its tail has arrived).
  */
 struct irc_conn_cb {
 	void (*on_msg)(void *ud, const struct irc_msg *msg);
@@ -93,6 +107,7 @@ struct irc_conn_cb {
 	void (*on_down)(void *ud, int err, const char *why, uint64_t retry_ms);
 	void (*on_drain)(void *ud);
 	void (*on_quit)(void *ud, int err);
+	void (*on_bad_line)(void *ud, int err, const char *excerpt, size_t len);
 };
 
 /*

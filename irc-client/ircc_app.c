@@ -233,6 +233,16 @@ static void on_quit(void *ud, int err)
 	app_end(a, a->exit_code, NULL);
 }
 
+/* A line from the server irc_conn could not frame or parse: it is not
+ * relayed (the user's client could not parse it either); noted at debug
+ * level only, as before, since the session has nothing to do about it. */
+static void on_bad_line(void *ud, int err, const char *excerpt, size_t len)
+{
+	(void)ud;
+	log_debug("Dropped a line from the IRC server (%s): %.*s", irc_msg_strerror(err),
+	          (int)len, excerpt);
+}
+
 /* ---- history bridge ---- */
 
 static void hist_timer_update(struct ircc_app *a);
@@ -477,7 +487,8 @@ static int conn_create(struct ircc_app *a)
 		.reconnect_max_ms = cfg->irc_client.reconnect_max,
 		.first_attempts_max = (unsigned)cfg->irc.n_servers,
 	};
-	static const struct irc_conn_cb cb = { on_msg, on_registered, on_down, on_drain, on_quit };
+	static const struct irc_conn_cb cb = { on_msg, on_registered, on_down, on_drain, on_quit,
+		                                       on_bad_line };
 
 	servers_from_config(a);
 	return irc_conn_new(&a->loop, &o, &cb, a, &a->conn);

@@ -13,6 +13,7 @@
 
 #include "common/irc_conn.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "logger-bot/lg_httpd.h"
 #include "logger-bot/lg_ingest.h"
 #include "logger-bot/lg_map.h"
@@ -34,6 +35,9 @@ struct app {
 	uv_timer_t list_timer, rejoin_timer, drain_timer;
 	uv_signal_t sigint, sigterm;
 	uint64_t last_loss_log;
+	uint64_t bad_log_window;        /* loop ms when the window began */
+	unsigned bad_log_count;         /* lines logged in the window */
+	uint64_t bad_log_suppressed;    /* not logged in the window */
 	uint64_t drain_deadline;
 	bool stopping;
 	int exit_status;
@@ -150,20 +154,100 @@ static void check_bot_mode(struct app *a, const struct irc_msg *msg)
 	}
 }
 
+/* True when one more bad-input line may be logged now (see
+ * LG_APP_BAD_LOG_BURST); notes what the last window left unlogged. */
+static bool bad_log_allowed(struct app *a)
+{
+	uint64_t now = uv_now(&a->loop);
+
+	if (a->bad_log_window == 0 || now - a->bad_log_window >= LG_APP_BAD_LOG_MS) {
+		if (a->bad_log_suppressed)
+			log_warn("%" PRIu64 " more bad input lines were not logged (see "
+			         "eirc_logger_lines_refused_total, eirc_logger_events_refused_total)",
+			         a->bad_log_suppressed);
+		a->bad_log_window = now ? now : 1;
+		a->bad_log_count = 0;
+		a->bad_log_suppressed = 0;
+	}
+	if (a->bad_log_count >= LG_APP_BAD_LOG_BURST) {
+		a->bad_log_suppressed++;
+		return false;
+	}
+	a->bad_log_count++;
+	return true;
+}
+
+/* A line irc_conn could not frame or parse: never archived, so said and
+ * counted. The excerpt is cut at a NUL (log lines are C strings); log.h
+ * escapes the other control bytes and redacts secret-looking values. */
+static void on_bad_line(void *ud, int err, const char *excerpt, size_t len)
+{
+	struct app *a = ud;
+	char start[IRC_CONN_EXCERPT_MAX + 1];
+	const char *why;
+
+	if (err == IRC_MSG_ETOOLONG) {
+		a->m.lines_refused_too_long++;
+		why = "too long (whole line over 8703 bytes or message part over 512 bytes)";
+	} else if (err == IRC_MSG_ETAGSTOOLONG) {
+		a->m.lines_refused_tags_too_long++;
+		why = "tags too long";
+	} else {
+		a->m.lines_refused_malformed++;
+		why = "malformed (NUL or bare CR, or not IRC syntax)";
+	}
+	if (len > IRC_CONN_EXCERPT_MAX)
+		len = IRC_CONN_EXCERPT_MAX;
+	memcpy(start, excerpt, len);
+	start[len] = '\0';
+	if (bad_log_allowed(a))
+		log_warn("Refused a line from the IRC server, not archived: %s; it starts: %s", why,
+		         start);
+}
+
+/* An archived message that is odd but real: kept as the server sent it
+ * (the archive is the record), said once per line and counted. */
+static void flag_odd(struct app *a, const struct irc_msg *msg)
+{
+	bool bad_utf8 = false, controls = false;
+	/* every archived command but QUIT and NICK names its channel first */
+	bool in_chan = msg->n_params && !irc_msg_command_is(msg, "QUIT") &&
+	               !irc_msg_command_is(msg, "NICK");
+	struct irc_msg_span t = in_chan ? msg->params[0] : (struct irc_msg_span){ "-", 1 };
+
+	for (size_t i = 0; i < msg->n_params && !bad_utf8; i++)
+		bad_utf8 = !utf8_is_valid(msg->params[i].ptr, msg->params[i].len);
+	for (size_t i = 0; in_chan && i < t.len && !controls; i++)
+		controls = (unsigned char)t.ptr[i] < 0x20 || t.ptr[i] == 0x7f;
+	a->m.flagged_invalid_utf8 += bad_utf8;
+	a->m.flagged_channel_controls += controls;
+	if ((bad_utf8 || controls) && bad_log_allowed(a))
+		log_warn("Archived a %.*s from %.*s in %.*s as received: %s%s%s",
+		         (int)msg->command.len, msg->command.ptr, (int)msg->source.len,
+		         msg->source.ptr, (int)t.len, t.ptr,
+		         bad_utf8 ? "invalid UTF-8 (U+FFFD in Elasticsearch)" : "",
+		         bad_utf8 && controls ? ", " : "",
+		         controls ? "control characters in the channel name" : "");
+}
+
 static void on_msg(void *ud, const struct irc_msg *msg)
 {
 	struct app *a = ud;
 	struct lg_ingest_hint hint;
 	const char *reason = NULL;
+	uint64_t before = a->m.events_received;
 	int r;
 
 	check_bot_mode(a, msg);
 	r = lg_ingest_msg(a->ing, msg, wall_ms(), emit, a, &hint, &reason);
+	if (r == LG_INGEST_DONE && a->m.events_received != before && msg->source.ptr)
+		flag_odd(a, msg);
 	if (r == -EINVAL) {
 		a->m.events_refused++;
-		log_warn("Refused a %.*s from %.*s: %s, ignoring", (int)msg->command.len,
-		         msg->command.ptr, (int)msg->source.len, msg->source.ptr ? msg->source.ptr : "",
-		         reason);
+		if (bad_log_allowed(a))
+			log_warn("Refused a %.*s from %.*s: %s, ignoring", (int)msg->command.len,
+			         msg->command.ptr, (int)msg->source.len,
+			         msg->source.ptr ? msg->source.ptr : "", reason);
 	} else if (r < 0) {
 		log_error("Failed to archive a %.*s: %s", (int)msg->command.len, msg->command.ptr,
 		          strerror(-r));
@@ -419,7 +503,8 @@ static int start_irc(struct app *a)
 		.reconnect_max_ms = cfg->irc_client.reconnect_max,
 		.first_attempts_max = 0,
 	};
-	static const struct irc_conn_cb cb = { on_msg, on_registered, on_down, on_drain, on_quit };
+	static const struct irc_conn_cb cb = { on_msg, on_registered, on_down, on_drain, on_quit,
+		                               on_bad_line };
 	int err;
 
 	for (size_t i = 0; i < cfg->irc.n_servers && i < IRC_CONN_SERVERS_MAX; i++) {

@@ -11,6 +11,15 @@
  * channel LIST shows (re-listed every list_interval); it rejoins after a
  * kick (after LG_APP_REJOIN_MS) and after every reconnection, and records
  * the time it was away as a gap event in each channel it was in.
+ *
+ * Bad input is never dropped silently: a line irc_conn cannot frame or
+ * parse, and a message lg_ingest refuses, is logged with its reason (rate
+ * limited, see LG_APP_BAD_LOG_BURST; the line's start escaped by log.h) and
+ * counted in eirc_logger_lines_refused_total{reason} or
+ * eirc_logger_events_refused_total. Odd input the server did deliver
+ * (invalid UTF-8, control characters in a channel name) is archived as
+ * received, and logged and counted the same way
+ * (eirc_logger_events_flagged_total{reason}).
  */
 #ifndef EIRC_LOGGER_LG_APP_H
 #define EIRC_LOGGER_LG_APP_H
@@ -25,6 +34,13 @@
 #define LG_APP_REDIS_RECONNECT_MAX_MS 5000
 /* A loss is logged at most this often (with the running count). */
 #define LG_APP_LOSS_LOG_MS 10000
+/* Bad input (lines irc_conn refused, messages lg_ingest refused) is logged
+ * one line per refused line, at most LG_APP_BAD_LOG_BURST per
+ * LG_APP_BAD_LOG_MS: a peer able to flood them cannot flood the log. The
+ * next window's first line says how many went unlogged; the metrics count
+ * every one. */
+#define LG_APP_BAD_LOG_BURST 20
+#define LG_APP_BAD_LOG_MS 10000
 
 /* Runs the logger until SIGINT/SIGTERM. Returns a process exit status. */
 int lg_app_run(const eirc_config_t *cfg);

@@ -4,26 +4,43 @@
 #include "logger-bot/lg_metrics.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+/* One series; consecutive rows with the same name are one family (HELP
+ * and TYPE written once) told apart by their label. */
 struct row {
 	const char *name;
 	const char *type;
 	const char *help;
 	size_t off;
 	double scale;
+	const char *label;      /* e.g. "reason=\"malformed\"", or NULL */
 };
 
-#define C(n, f, h) { "eirc_logger_" n, "counter", h, offsetof(struct lg_metrics, f), 1 }
-#define G(n, f, h) { "eirc_logger_" n, "gauge", h, offsetof(struct lg_metrics, f), 1 }
+#define C(n, f, h) { "eirc_logger_" n, "counter", h, offsetof(struct lg_metrics, f), 1, NULL }
+#define G(n, f, h) { "eirc_logger_" n, "gauge", h, offsetof(struct lg_metrics, f), 1, NULL }
+#define REFUSED(r, f) { "eirc_logger_lines_refused_total", "counter", \
+	"Lines from the IRC server that could not be framed or parsed, not archived.", \
+	offsetof(struct lg_metrics, f), 1, "reason=\"" r "\"" }
 
 static const struct row rows[] = {
 	C("events_received_total", events_received, "Events produced from IRC messages."),
 	C("events_written_total", events_written, "Events appended to Redis by the script."),
 	C("events_duplicate_total", events_duplicate, "Events whose msgid was already archived."),
 	C("events_refused_total", events_refused, "IRC messages refused as bad input."),
+	REFUSED("too_long", lines_refused_too_long),
+	REFUSED("tags_too_long", lines_refused_tags_too_long),
+	REFUSED("malformed", lines_refused_malformed),
+	{ "eirc_logger_events_flagged_total", "counter",
+	  "IRC messages archived as received but odd: invalid UTF-8, control characters in "
+	  "the channel name.",
+	  offsetof(struct lg_metrics, flagged_invalid_utf8), 1, "reason=\"invalid_utf8\"" },
+	{ "eirc_logger_events_flagged_total", "counter", "",
+	  offsetof(struct lg_metrics, flagged_channel_controls), 1,
+	  "reason=\"control_chars_in_channel\"" },
 	C("events_lost_total", events_lost, "Events dropped because every buffer was full."),
 	G("queue_events", queue_events, "Events waiting for Redis in memory."),
 	G("queue_bytes", queue_bytes, "Bytes of events waiting for Redis in memory."),
@@ -44,26 +61,39 @@ static const struct row rows[] = {
 	G("shipper_pending_entries", ship_pending, "Archive entries read but not acknowledged."),
 	{ "eirc_logger_shipper_oldest_pending_age_seconds", "gauge",
 	  "Age of the oldest archive entry not shipped yet.",
-	  offsetof(struct lg_metrics, ship_oldest_age_ms), 0.001 },
+	  offsetof(struct lg_metrics, ship_oldest_age_ms), 0.001, NULL },
 	C("archive_trimmed_total", ship_trimmed, "Archive entries trimmed after acknowledgement."),
 };
 
+static int render_row(const struct row *r, bool head, uint64_t v, struct lg_buf *out)
+{
+	char line[640];
+	int n = 0, k;
+
+	if (head)
+		n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", r->name, r->help,
+		             r->name, r->type);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -1;
+	if (r->scale == 1)
+		k = snprintf(line + n, sizeof(line) - (size_t)n, "%s%s%s%s %" PRIu64 "\n", r->name,
+		             r->label ? "{" : "", r->label ? r->label : "", r->label ? "}" : "", v);
+	else
+		k = snprintf(line + n, sizeof(line) - (size_t)n, "%s %.3f\n", r->name,
+		             (double)v * r->scale);
+	if (k < 0 || (size_t)k >= sizeof(line) - (size_t)n)
+		return -1;
+	return lg_buf_append(out, line, (size_t)(n + k));
+}
+
 int lg_metrics_render(const struct lg_metrics *m, struct lg_buf *out)
 {
-	char line[512];
-
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
+		bool head = i == 0 || strcmp(rows[i - 1].name, r->name) != 0;
 		uint64_t v;
-		int n;
 		memcpy(&v, (const char *)m + r->off, sizeof(v));
-		if (r->scale == 1)
-			n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n",
-			             r->name, r->help, r->name, r->type, r->name, v);
-		else
-			n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %.3f\n",
-			             r->name, r->help, r->name, r->type, r->name, (double)v * r->scale);
-		if (n < 0 || (size_t)n >= sizeof(line) || lg_buf_append(out, line, (size_t)n) < 0)
+		if (render_row(r, head, v, out) < 0)
 			return -1;
 	}
 	return 0;

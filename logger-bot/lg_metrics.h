@@ -16,6 +16,14 @@ struct lg_metrics {
 	uint64_t events_written;        /* appended by the script */
 	uint64_t events_duplicate;      /* msgid already archived */
 	uint64_t events_refused;        /* bad input, not archived */
+	/* lines irc_conn could not frame or parse, by reason (never archived;
+	 * eirc_logger_lines_refused_total{reason=...}) */
+	uint64_t lines_refused_too_long;
+	uint64_t lines_refused_tags_too_long;
+	uint64_t lines_refused_malformed;
+	/* archived as received but noted (eirc_logger_events_flagged_total) */
+	uint64_t flagged_invalid_utf8;
+	uint64_t flagged_channel_controls;
 	uint64_t events_lost;           /* every bound hit: dropped, loudly */
 	uint64_t queue_events;          /* gauge: in memory, in flight included */
 	uint64_t queue_bytes;           /* gauge */

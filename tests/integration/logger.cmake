@@ -13,3 +13,10 @@ add_dependencies(test_logger eirc-logger)
 eirc_test(test_logger_fault SOURCES test_logger_fault.c LIBS eirc_logger_fixture
           LABELS integration TIMEOUT 600)
 add_dependencies(test_logger_fault eirc-logger)
+
+# The spill path under a real Redis outage: overflow into the spill file,
+# replay in order exactly once (msgids compared), and the loud, counted
+# loss when every bound is hit (see test_logger_outage.c).
+eirc_test(test_logger_outage SOURCES test_logger_outage.c LIBS eirc_logger_fixture
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_logger_outage eirc-logger)

@@ -3,7 +3,8 @@
  * server: every event type lands with its fields; two loggers archive each
  * message once; the shipper survives 429s, 500s and per-item 400s and
  * indexes every message exactly once, the 400s in the dead-letter stream;
- * bad input never crashes it; /metrics answers; SIGTERM exits cleanly.
+ * bad input never crashes it, and a line it refuses is logged and counted;
+ * /metrics answers; SIGTERM exits cleanly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,9 +284,12 @@ static void test_shipper_survives_es_failures(void **state)
 	lgf_irc_wait(&u, "366", 5000, NULL, 0);
 	for (int i = 0; i < 200; i++)
 		lgf_irc_send(&u, "PRIVMSG #ship :%s-%d", i % 40 == 7 ? "REJECT-ME" : "ship", i);
+	wait_has("#ship", "privmsg", "dave", 200);
+	/* the 429 is armed before the PART, so a _bulk surely follows it (the
+	 * shipper may have shipped all 200 already) */
+	assert_int_equal(lgf_es_control(es.port, "fail", "{\"status\":429,\"count\":1}"), 0);
 	lgf_irc_send(&u, "PART #ship");
 	wait_has("#ship", "part", "dave", 1);
-	assert_int_equal(lgf_es_control(es.port, "fail", "{\"status\":429,\"count\":1}"), 0);
 	if (!lgf_wait_for(shipped_all, &st, 60000))
 		fail_msg("not everything shipped (log %s)", lg1.log);
 	assert_int_equal(st.rejected, 5);
@@ -318,6 +322,54 @@ static void test_shipper_survives_es_failures(void **state)
 	lgf_irc_close(&u);
 }
 
+/* The whole of a file (the logger's log), or NULL; caller frees. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1))) {
+		buf[fread(buf, 1, (size_t)n, f)] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+struct text_in {
+	const char *path;       /* a file, or NULL for /metrics */
+	const char *needle;
+};
+
+static bool text_in(void *ud)
+{
+	struct text_in *t = ud;
+	char *body = t->path ? slurp(t->path) : lgf_http_get(metrics_port, "/metrics");
+	bool found = body && strstr(body, t->needle);
+
+	free(body);
+	return found;
+}
+
+/* The value of one /metrics series (name with its labels), -1 if absent. */
+static long long metric(const char *series)
+{
+	char *body = lgf_http_get(metrics_port, "/metrics"), *p;
+	size_t n = strlen(series);
+	long long v = -1;
+
+	for (p = body; p && (p = strstr(p, series)); p += n)
+		if ((p == body || p[-1] == '\n') && p[n] == ' ') {
+			v = strtoll(p + n + 1, NULL, 10);
+			break;
+		}
+	free(body);
+	return v;
+}
+
 static void test_bad_input(void **state)
 {
 	static char big[6000];
@@ -344,6 +396,36 @@ static void test_bad_input(void **state)
 		assert_null(strstr(ents[i].text, "huge tags")); /* refused by the server (417) */
 	}
 	assert_true(bad && after);
+
+	/* What InspIRCd relays of the rest: the invalid UTF-8 (above) and an
+	 * odd channel name. Both are archived as received (the archive is the
+	 * record) and each is logged with its reason and counted. (Huge tags
+	 * get a 417 and an unknown command a 421 from the server: they never
+	 * reach the logger; lines it cannot frame or parse are covered by
+	 * test_logger_badline.) */
+	lgf_irc_send(&u, "INVITE lg1 #odd\x02name\xc3\xa9");
+	wait_has("#odd\x02name\xc3\xa9", "join", "lg1", 1);
+	lgf_irc_send(&u, "PRIVMSG #odd\x02name\xc3\xa9 :in an odd channel, archived");
+	wait_has("#odd\x02name\xc3\xa9", "privmsg", "erin", 1);
+	struct text_in metrics[] = {
+		{ NULL, "eirc_logger_events_flagged_total{reason=\"invalid_utf8\"} 1\n" },
+		{ lg1.log, "Archived a PRIVMSG from erin!uerin@127.0.0.1 in #evt as received: "
+		           "invalid UTF-8" },
+		/* log.h escapes the control character */
+		{ lg1.log, "in #odd\\x02name\xc3\xa9 as received: control characters in the "
+		           "channel name" },
+	};
+	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+		if (!lgf_wait_for(text_in, &metrics[i], 5000)) {
+			char *m = lgf_http_get(metrics_port, "/metrics"), *log = slurp(lg1.log);
+			fail_msg("odd input not counted or logged (%s):\n%s\n-- log --\n%s",
+			         metrics[i].needle, m ? m : "", log ? log : "");
+		}
+	/* the bot's own JOIN and the PRIVMSG there, at least */
+	assert_true(metric("eirc_logger_events_flagged_total{reason=\"control_chars_in_channel\"}") >=
+	            2);
+	assert_int_equal(metric("eirc_logger_events_refused_total"), 0);
+	assert_true(lgf_proc_alive(&lg1));
 	lgf_irc_close(&u);
 }
 
