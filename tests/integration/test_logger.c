@@ -267,6 +267,19 @@ static bool shipped_all(void *ud)
 	return n > 0 && missing == 0;
 }
 
+/* True once the ES test server has failed at least *(long *)ud whole
+ * _bulk requests. */
+static bool bulk_failed_at_least(void *ud)
+{
+	char *body = lgf_http_get(es.port, "/_eirc_test/stats");
+	json_t *stats = body ? json_loads(body, 0, NULL) : NULL;
+	bool ok = stats && json_integer_value(json_object_get(stats, "bulk_failed")) >= *(long *)ud;
+
+	json_decref(stats);
+	free(body);
+	return ok;
+}
+
 static void test_shipper_survives_es_failures(void **state)
 {
 	struct ship_state st;
@@ -285,8 +298,12 @@ static void test_shipper_survives_es_failures(void **state)
 	for (int i = 0; i < 200; i++)
 		lgf_irc_send(&u, "PRIVMSG #ship :%s-%d", i % 40 == 7 ? "REJECT-ME" : "ship", i);
 	wait_has("#ship", "privmsg", "dave", 200);
-	/* the 429 is armed before the PART, so a _bulk surely follows it (the
-	 * shipper may have shipped all 200 already) */
+	/* The server holds one whole-request failure setting at a time: arm the
+	 * 429 only once both 500s were used, and before the PART, so a _bulk
+	 * surely follows it (the shipper may have shipped all 200 already). */
+	long two = 2;
+	if (!lgf_wait_for(bulk_failed_at_least, &two, 30000))
+		fail_msg("the shipper never retried through the two 500s (log %s)", lg1.log);
 	assert_int_equal(lgf_es_control(es.port, "fail", "{\"status\":429,\"count\":1}"), 0);
 	lgf_irc_send(&u, "PART #ship");
 	wait_has("#ship", "part", "dave", 1);
