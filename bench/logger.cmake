@@ -5,3 +5,6 @@ add_executable(logger_bench logger_bench.c
   ${PROJECT_SOURCE_DIR}/tests/integration/logger_fixture.c)
 target_include_directories(logger_bench PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(logger_bench PRIVATE eirc_logger_io eirc_harness eirc::hiredis)
+# "logger_bench irc" starts eirc-logger from this build tree unless
+# EIRC_BUILD_DIR says otherwise.
+target_compile_definitions(logger_bench PRIVATE EIRC_BENCH_BUILD_DIR="${PROJECT_BINARY_DIR}")

@@ -9,13 +9,28 @@
  *      Elasticsearch test server: the shipper's rate (bounded by the
  *      Python test server, not by a real cluster).
  * Usage: logger_bench [N] (default 200000). Run from the source tree.
+ *
+ * logger_bench irc [--clients N] [--channels C] [--seconds S]: the whole
+ * path instead (issue 6, "keeps up with everything one InspIRCd can
+ * deliver"): a real InspIRCd, Redis and one eirc-logger; N sender clients
+ * (opered, so InspIRCd's flood limits do not apply to them) spread over C
+ * channels push PRIVMSG as fast as InspIRCd reads them (non-blocking writes,
+ * poll: TCP backpressure, no overrun) for S seconds, and one plain observer
+ * in every channel counts what InspIRCd delivered. Reported from the same
+ * window: the observer's rate, the archived rate (XLEN of the history
+ * streams), the logger's lag at the end and its catch-up time, and lost
+ * messages (observer msgids against archived msgids, by XRANGE).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <hiredis/hiredis.h>
@@ -174,6 +189,498 @@ static void shipper_bench(int redis_port, int es_port, long n)
 	uv_loop_close(&loop);
 }
 
+/* ---- irc mode: InspIRCd -> eirc-logger -> Redis, measured end to end ---- */
+
+#define IB_CLIENTS_MAX 500
+#define IB_CHANNELS_MAX 200
+#define IB_SECONDS_MAX 300
+#define IB_OUT_CAP 16384     /* a sender's write buffer: whole lines only */
+#define IB_FLUSH_MS 10000    /* after the window: finish the buffered lines */
+#define IB_CATCHUP_MS 60000  /* after the window: wait for delivery/archive */
+#define IB_LOGGER_NICK "lgbench"
+#define IB_WINDOW 128       /* a PING after this many lines */
+#define IB_INFLIGHT 512     /* lines sent but not yet acknowledged */
+
+struct ib_sender {
+	struct lgf_irc c;
+	int chan;
+	long seq;            /* lines generated */
+	long acked;          /* lines InspIRCd has processed (PONG) */
+	long sent;           /* lines fully written to the socket */
+	long inbuf;          /* lines in out[] */
+	char out[IB_OUT_CAP];
+	size_t olen, ooff;
+	bool dead;
+};
+
+struct ib_observer {
+	struct lgf_irc c;
+	long privmsgs;
+	char **ids;
+	size_t nids, cap;
+	bool dead;
+};
+
+struct ib_run {
+	int clients, channels, seconds, redis_port;
+	srv_t *ircd;
+	struct ib_sender *s;
+	struct ib_observer obs;
+	redisContext *rc;
+};
+
+static int ib_parse_int(const char *v, int min, int max, int *out)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = v ? strtol(v, &end, 10) : 0;
+	if (!v || errno || *end || x < min || x > max)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
+static void ib_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* Sum of XLEN over every history stream (each archived event is in one). */
+static long long ib_archived(redisContext *rc)
+{
+	redisReply *k = redisCommand(rc, "KEYS eirc:{p*}:history:*");
+	long long n = 0;
+
+	if (k && k->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < k->elements; i++) {
+			redisReply *x = redisCommand(rc, "XLEN %s", k->element[i]->str);
+			if (x && x->type == REDIS_REPLY_INTEGER)
+				n += x->integer;
+			if (x)
+				freeReplyObject(x);
+		}
+	if (k)
+		freeReplyObject(k);
+	return n;
+}
+
+static void ib_obs_line(struct ib_observer *o, char *line)
+{
+	char *p, *e;
+
+	if (strncmp(line, "PING ", 5) == 0) {
+		line[1] = 'O';
+		(void)!write(o->c.fd, line, strlen(line));
+		return;
+	}
+	if (!strstr(line, " PRIVMSG #"))
+		return;
+	o->privmsgs++;
+	if (line[0] != '@' || !(p = strstr(line, "msgid=")) || p > strchr(line, ' '))
+		return;
+	p += 6;
+	e = p + strcspn(p, "; ");
+	if (o->nids == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 65536;
+		o->ids = realloc(o->ids, o->cap * sizeof(*o->ids));
+	}
+	o->ids[o->nids++] = strndup(p, (size_t)(e - p));
+}
+
+/* Reads what is there (bounded) and handles whole lines. */
+static void ib_obs_read(struct ib_observer *o)
+{
+	struct lgf_irc *c = &o->c;
+
+	for (int k = 0; k < 64; k++) {
+		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (r <= 0) {
+			o->dead = true;
+			return;
+		}
+		c->len += (size_t)r;
+		char *start = c->buf, *nl;
+		while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
+			*nl = '\0';
+			ib_obs_line(o, start);
+			start = nl + 1;
+		}
+		c->len -= (size_t)(start - c->buf);
+		memmove(c->buf, start, c->len);
+	}
+}
+
+/* A sender's input: its PONGs (the window it may send), PINGs, others'
+ * messages (dropped), and ERROR (it was disconnected). */
+static void ib_sender_line(struct ib_sender *s, char *line)
+{
+	char *p;
+
+	if (strncmp(line, "PING ", 5) == 0) {
+		line[1] = 'O';
+		(void)!write(s->c.fd, line, strlen(line));
+	} else if ((p = strstr(line, " PONG ")) && (p = strstr(p, ":w"))) {
+		long seq = strtol(p + 2, NULL, 10);
+		if (seq > s->acked)
+			s->acked = seq;
+	} else if (strncmp(line, "ERROR ", 6) == 0) {
+		fprintf(stderr, "sender %s: %s", s->c.nick, line);
+		s->dead = true;
+	}
+}
+
+static void ib_sender_read(struct ib_sender *s)
+{
+	struct lgf_irc *c = &s->c;
+	ssize_t r;
+
+	while ((r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len)) > 0) {
+		char *start = c->buf, *nl;
+		c->len += (size_t)r;
+		while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
+			nl[0] = '\0';
+			ib_sender_line(s, start);
+			start = nl + 1;
+		}
+		c->len -= (size_t)(start - c->buf);
+		memmove(c->buf, start, c->len);
+		if (c->len == sizeof(c->buf) - 1)
+			c->len = 0; /* an absurd line: dropped */
+	}
+	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+		s->dead = true;
+}
+
+/* InspIRCd reads whatever arrives into its receive queue, so TCP alone does
+ * not hold a sender back: the senders keep at most IB_INFLIGHT lines that
+ * InspIRCd has not yet answered (a PING after every IB_WINDOW lines, the
+ * PONG acknowledges them). */
+static bool ib_may_generate(const struct ib_sender *s)
+{
+	return s->seq - s->acked < IB_INFLIGHT;
+}
+
+/* Writes until EAGAIN; refills with whole lines while generating. */
+static void ib_sender_write(struct ib_sender *s, bool generate)
+{
+	for (;;) {
+		if (s->ooff == s->olen) {
+			s->sent += s->inbuf;
+			s->inbuf = 0;
+			s->olen = s->ooff = 0;
+			if (!generate || !ib_may_generate(s))
+				return;
+			while (s->olen + 200 < sizeof(s->out) && ib_may_generate(s)) {
+				s->olen += (size_t)snprintf(s->out + s->olen, sizeof(s->out) - s->olen,
+				                            "PRIVMSG #lb%d :%s-%ld a benchmark line of "
+				                            "ordinary length, forty bytes\r\n",
+				                            s->chan, s->c.nick, s->seq);
+				s->inbuf++;
+				if (++s->seq % IB_WINDOW == 0)
+					s->olen += (size_t)snprintf(s->out + s->olen,
+					                            sizeof(s->out) - s->olen,
+					                            "PING :w%ld\r\n", s->seq);
+			}
+		}
+		ssize_t w = write(s->c.fd, s->out + s->ooff, s->olen - s->ooff);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN)
+			s->dead = true;
+		if (w <= 0)
+			return;
+		s->ooff += (size_t)w;
+	}
+}
+
+/* One poll round over the observer and every sender. */
+static void ib_poll(struct ib_run *r, struct pollfd *p, bool generate, int timeout_ms)
+{
+	p[0] = (struct pollfd){ r->obs.dead ? -1 : r->obs.c.fd, POLLIN, 0 };
+	for (int i = 0; i < r->clients; i++) {
+		struct ib_sender *s = &r->s[i];
+		bool out = s->ooff < s->olen || (generate && ib_may_generate(s));
+		short ev = POLLIN | (out ? POLLOUT : 0);
+		p[i + 1] = (struct pollfd){ s->dead ? -1 : s->c.fd, ev, 0 };
+	}
+	if (poll(p, (nfds_t)r->clients + 1, timeout_ms) <= 0)
+		return;
+	if (p[0].revents)
+		ib_obs_read(&r->obs);
+	for (int i = 0; i < r->clients; i++) {
+		if (p[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
+			ib_sender_read(&r->s[i]);
+		if ((p[i + 1].revents & POLLOUT) && !r->s[i].dead)
+			ib_sender_write(&r->s[i], generate);
+	}
+}
+
+static long ib_sent(const struct ib_run *r, int *dead)
+{
+	long n = 0;
+
+	*dead = 0;
+	for (int i = 0; i < r->clients; i++) {
+		n += r->s[i].sent;
+		*dead += r->s[i].dead;
+	}
+	return n;
+}
+
+/* Observer in every channel, then the logger (the observer sees it join),
+ * then the senders, opered and joined. 0 or -1. */
+static int ib_setup(struct ib_run *r, int irc_port, const char *dir, struct lgf_proc *lg)
+{
+	char chans[IB_CHANNELS_MAX * 12 + 8], line[512];
+	struct lgf_logger_cfg cfg = { dir, IB_LOGGER_NICK, irc_port, r->redis_port, 0, chans,
+		                      NULL, NULL, 0 };
+	size_t n = (size_t)snprintf(chans, sizeof(chans), "[");
+	int joins = 0;
+
+	for (int i = 0; i < r->channels; i++)
+		n += (size_t)snprintf(chans + n, sizeof(chans) - n, "%s\"#lb%d\"", i ? ", " : "", i);
+	snprintf(chans + n, sizeof(chans) - n, "]");
+	if (lgf_irc_connect(irc_port, "lbobs", "message-tags", &r->obs.c) < 0)
+		return -1;
+	for (int i = 0; i < r->channels; i++)
+		lgf_irc_send(&r->obs.c, "JOIN #lb%d", i);
+	if (lgf_logger_start(&cfg, lg) < 0)
+		return -1;
+	while (joins < r->channels &&
+	       lgf_irc_wait(&r->obs.c, ":" IB_LOGGER_NICK "!", 30000, line, sizeof(line)) == 0)
+		joins += strstr(line, " JOIN ") != NULL;
+	if (joins < r->channels) {
+		fprintf(stderr, "the logger joined %d of %d channels (log: %s)\n", joins,
+		        r->channels, lg->log);
+		return -1;
+	}
+	for (int i = 0; i < r->clients; i++) {
+		struct ib_sender *s = &r->s[i];
+		char nick[32];
+		snprintf(nick, sizeof(nick), "lbs%d", i);
+		s->chan = i % r->channels;
+		if (lgf_irc_connect(irc_port, nick, NULL, &s->c) < 0 ||
+		    lgf_irc_send(&s->c, "OPER eirc %s", srv_oper_password(r->ircd)) < 0 ||
+		    lgf_irc_wait(&s->c, " 381 ", 10000, NULL, 0) < 0 ||
+		    lgf_irc_send(&s->c, "JOIN #lb%d", s->chan) < 0 ||
+		    lgf_irc_wait(&s->c, " 366 ", 10000, NULL, 0) < 0) {
+			fprintf(stderr, "sender %d could not connect, oper up and join\n", i);
+			return -1;
+		}
+		ib_nonblock(s->c.fd);
+		lgf_irc_drain(&r->obs.c);
+	}
+	lgf_irc_drain(&r->obs.c);
+	ib_nonblock(r->obs.c.fd);
+	return 0;
+}
+
+static int ib_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends the msgids of the privmsg entries of one stream, paged. */
+static void ib_stream_ids(redisContext *rc, const char *key, char ***ids, size_t *n, size_t *cap)
+{
+	char start[64] = "-";
+
+	for (;;) {
+		redisReply *x = redisCommand(rc, "XRANGE %s %s + COUNT 10000", key, start);
+		size_t got = x && x->type == REDIS_REPLY_ARRAY ? x->elements : 0;
+		for (size_t i = 0; i < got; i++) {
+			redisReply *f = x->element[i]->element[1];
+			const char *type = "", *id = NULL;
+			for (size_t k = 0; k + 1 < f->elements; k += 2) {
+				if (!strcmp(f->element[k]->str, "type"))
+					type = f->element[k + 1]->str;
+				else if (!strcmp(f->element[k]->str, "msgid"))
+					id = f->element[k + 1]->str;
+			}
+			if (strcmp(type, "privmsg") != 0 || !id)
+				continue;
+			if (*n == *cap)
+				*ids = realloc(*ids, (*cap = *cap ? *cap * 2 : 65536) * sizeof(**ids));
+			(*ids)[(*n)++] = strdup(id);
+		}
+		if (got)
+			snprintf(start, sizeof(start), "(%s", x->element[got - 1]->element[0]->str);
+		if (x)
+			freeReplyObject(x);
+		if (got < 10000)
+			return;
+	}
+}
+
+/* Compares the observer's msgids with the archived ones (both sorted). */
+static void ib_compare(struct ib_run *r)
+{
+	redisReply *k = redisCommand(r->rc, "KEYS eirc:{p*}:history:*");
+	char **a = NULL;
+	size_t na = 0, cap = 0, lost = 0, extra = 0, dup = 0, i = 0, j = 0;
+	char **o = r->obs.ids;
+	size_t no = r->obs.nids;
+
+	for (size_t s = 0; k && k->type == REDIS_REPLY_ARRAY && s < k->elements; s++)
+		ib_stream_ids(r->rc, k->element[s]->str, &a, &na, &cap);
+	if (k)
+		freeReplyObject(k);
+	qsort(a, na, sizeof(*a), ib_cmp);
+	qsort(o, no, sizeof(*o), ib_cmp);
+	for (size_t x = 1; x < na; x++)
+		dup += !strcmp(a[x - 1], a[x]);
+	while (i < no || j < na) {
+		int c = i == no ? 1 : j == na ? -1 : strcmp(o[i], a[j]);
+		if (c < 0)
+			lost++, i++;
+		else if (c > 0)
+			extra++, j++;
+		else
+			i++, j++;
+	}
+	printf("   ids: observer saw %zu msgids, archive holds %zu privmsg entries: "
+	       "seen but not archived (lost, or not yet written) %zu, archived but not seen %zu, "
+	       "duplicates %zu\n",
+	       no, na, lost, extra, dup);
+	for (size_t x = 0; x < na; x++)
+		free(a[x]);
+	free(a);
+}
+
+/* After the window: the buffered lines go out, then waits (bounded) until
+ * the observer has every sent line and the archive every observed one.
+ * Returns the seconds since the window's end, or -1 if it never did. */
+static double ib_catch_up(struct ib_run *r, struct pollfd *p, double t1, long long x0)
+{
+	double end = now_s() + IB_FLUSH_MS / 1000.0, last = 0, progress = now_s();
+	long long seen = -1, arch = -1;
+	int dead;
+
+	while (now_s() < end) {
+		bool pending = false;
+		for (int i = 0; i < r->clients; i++)
+			pending |= !r->s[i].dead && r->s[i].ooff < r->s[i].olen;
+		if (!pending)
+			break;
+		ib_poll(r, p, false, 50);
+	}
+	for (end = t1 + IB_CATCHUP_MS / 1000.0; now_s() < end && now_s() - progress < 10;) {
+		ib_poll(r, p, false, 20);
+		if (now_s() - last < 0.05)
+			continue;
+		last = now_s();
+		long long a = ib_archived(r->rc) - x0;
+		long sent = ib_sent(r, &dead);
+		if (r->obs.privmsgs >= sent && a >= r->obs.privmsgs)
+			return now_s() - t1;
+		if (a != arch || r->obs.privmsgs != seen)
+			progress = now_s();
+		arch = a;
+		seen = r->obs.privmsgs;
+	}
+	return -1;
+}
+
+static void ib_measure(struct ib_run *r)
+{
+	struct pollfd *p = calloc((size_t)r->clients + 1, sizeof(*p));
+	long long x0 = ib_archived(r->rc), x1;
+	double t0 = now_s(), t1, w, catch_up;
+	long seen, sent;
+	int dead;
+
+	while (now_s() < t0 + r->seconds && !r->obs.dead)
+		ib_poll(r, p, true, 100);
+	t1 = now_s();
+	seen = r->obs.privmsgs;
+	x1 = ib_archived(r->rc) - x0;
+	sent = ib_sent(r, &dead);
+	w = t1 - t0;
+	printf("== irc: %d senders over %d channels for %.1f s (one InspIRCd, one eirc-logger, "
+	       "Redis AOF everysec)\n", r->clients, r->channels, w);
+	printf("   written to InspIRCd by the senders: %ld = %.0f msg/s\n", sent, sent / w);
+	printf("   delivered to the observer:          %ld = %.0f msg/s\n", seen, seen / w);
+	printf("   archived by the logger:             %lld = %.0f msg/s\n", x1, x1 / w);
+	printf("   lag at the window's end: %lld messages delivered, not yet archived\n",
+	       (long long)seen - x1);
+	catch_up = ib_catch_up(r, p, t1, x0);
+	sent = ib_sent(r, &dead);
+	if (catch_up >= 0)
+		printf("   caught up %.2f s after the window's end\n", catch_up);
+	else
+		printf("   NOT caught up within %d s\n", IB_CATCHUP_MS / 1000);
+	printf("   in all: sent %ld, delivered to the observer %ld, archived %lld; "
+	       "senders disconnected %d, observer %s\n",
+	       sent, r->obs.privmsgs, ib_archived(r->rc) - x0, dead,
+	       r->obs.dead ? "DISCONNECTED" : "connected");
+	ib_compare(r);
+	free(p);
+}
+
+static int irc_bench_main(int argc, char **argv)
+{
+	struct ib_run r = { .clients = 20, .channels = 20, .seconds = 20 };
+	srv_env_t *env;
+	srv_t *redis;
+	struct lgf_proc lg = { 0 };
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int bad = !strcmp(argv[i], "--clients")  ? ib_parse_int(v, 1, IB_CLIENTS_MAX, &r.clients)
+		        : !strcmp(argv[i], "--channels") ? ib_parse_int(v, 1, IB_CHANNELS_MAX, &r.channels)
+		        : !strcmp(argv[i], "--seconds")  ? ib_parse_int(v, 1, IB_SECONDS_MAX, &r.seconds)
+		                                         : -1;
+		if (bad) {
+			fprintf(stderr, "usage: logger_bench irc [--clients 1..%d] [--channels 1..%d] "
+			                "[--seconds 1..%d]\n", IB_CLIENTS_MAX, IB_CHANNELS_MAX,
+			        IB_SECONDS_MAX);
+			return 2;
+		}
+		i++;
+	}
+	if (!getenv("EIRC_BUILD_DIR"))
+		setenv("EIRC_BUILD_DIR", EIRC_BENCH_BUILD_DIR, 1);
+	srv_env_install_signal_handlers();
+	signal(SIGPIPE, SIG_IGN);
+	r.s = calloc((size_t)r.clients, sizeof(*r.s));
+	if (srv_env_new(NULL, &env) < 0)
+		return 1;
+	if (srv_redis_start(env, NULL, &redis) < 0 || srv_inspircd_start(env, NULL, &r.ircd) < 0)
+		goto free_env;
+	r.redis_port = srv_port(redis);
+	if (!(r.rc = lgf_redis(r.redis_port)))
+		goto free_env;
+	if (ib_setup(&r, srv_port(r.ircd), srv_env_dir(env), &lg) == 0) {
+		ib_measure(&r);
+		char cmd[700];
+		printf("   logger: %s; its warnings and errors (last 5):\n",
+		       lgf_proc_alive(&lg) ? "running" : "EXITED");
+		fflush(stdout);
+		snprintf(cmd, sizeof(cmd), "grep -iE 'warn|error|disconn|sendq' %s | tail -5", lg.log);
+		(void)!system(cmd);
+		rc = 0;
+	}
+	for (int i = 0; i < r.clients; i++)
+		if (r.s[i].c.fd > 0)
+			lgf_irc_close(&r.s[i].c);
+	if (r.obs.c.fd > 0)
+		lgf_irc_close(&r.obs.c);
+	for (size_t i = 0; i < r.obs.nids; i++)
+		free(r.obs.ids[i]);
+	free(r.obs.ids);
+	lgf_proc_stop(&lg, SIGTERM);
+	redisFree(r.rc);
+free_env:
+	free(r.s);
+	srv_env_free(env);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
@@ -181,8 +688,11 @@ int main(int argc, char **argv)
 	srv_t *redis;
 	struct lgf_proc es;
 
+	if (argc > 1 && strcmp(argv[1], "irc") == 0)
+		return irc_bench_main(argc - 1, argv + 1);
 	if (n <= 0 || n > 100000000) {
-		fprintf(stderr, "usage: logger_bench [N]\n");
+		fprintf(stderr, "usage: logger_bench [N]\n"
+		                "       logger_bench irc [--clients N] [--channels C] [--seconds S]\n");
 		return 2;
 	}
 	srv_env_install_signal_handlers();
