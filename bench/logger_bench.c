@@ -629,7 +629,7 @@ static int irc_bench_main(int argc, char **argv)
 	struct lgf_proc lg = { 0 };
 	int rc = 1;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* "--option value" pairs */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int bad = !strcmp(argv[i], "--clients")  ? ib_parse_int(v, 1, IB_CLIENTS_MAX, &r.clients)
 		        : !strcmp(argv[i], "--channels") ? ib_parse_int(v, 1, IB_CHANNELS_MAX, &r.channels)
@@ -641,7 +641,6 @@ static int irc_bench_main(int argc, char **argv)
 			        IB_SECONDS_MAX);
 			return 2;
 		}
-		i++;
 	}
 	if (!getenv("EIRC_BUILD_DIR"))
 		setenv("EIRC_BUILD_DIR", EIRC_BENCH_BUILD_DIR, 1);

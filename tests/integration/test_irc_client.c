@@ -611,7 +611,15 @@ static void test_backpressure(void **state)
 	long after = private_dirty_kib(b->pid);
 	print_message("irc-client private dirty memory: %ld KiB idle, %ld KiB with its browser "
 	              "stalled under %d lines\n", before, after, lines);
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan's allocator quarantines freed memory and maps shadow pages, so
+	 * private memory says nothing about our queues there: the plain build
+	 * checks the bound; this build still checks that nothing is lost. */
+	(void)before;
+	(void)after;
+#else
 	assert_true(after - before < 100);
+#endif
 	int seen = 0;
 	while (next_msg(b)) {
 		if (irc_msg_command_is(&b->msg, "PRIVMSG"))
