@@ -584,7 +584,9 @@ static void revoke_lookup_done(void *data, int status, const PGresult *res)
 	auth_call_query(call, SQL_REVOKE, 3, p, revoke_done);
 }
 
-void auth_oauth_revoke(auth_call_t *call)
+/* RFC 7009 and RFC 7662 requests start alike: a form with a token, the
+ * client's credentials, then the client's row, handed to `done`. */
+static void token_request(auth_call_t *call, auth_db_cb done)
 {
 	const char *tok, *p[2];
 
@@ -599,7 +601,12 @@ void auth_oauth_revoke(auth_call_t *call)
 		return;
 	p[0] = call->st.client_id;
 	p[1] = NULL;
-	auth_call_query(call, SQL_LOOKUP, 2, p, revoke_lookup_done);
+	auth_call_query(call, SQL_LOOKUP, 2, p, done);
+}
+
+void auth_oauth_revoke(auth_call_t *call)
+{
+	token_request(call, revoke_lookup_done);
 }
 
 /* ---- RFC 7662 introspection ---- */
@@ -645,19 +652,5 @@ static void introspect_lookup_done(void *data, int status, const PGresult *res)
 
 void auth_oauth_introspect(auth_call_t *call)
 {
-	const char *tok, *p[2];
-
-	if (!form_body(call))
-		return;
-	tok = auth_form_get(&call->st.form, "token");
-	if (!tok || !*tok) {
-		auth_reply_error(call, 400, "invalid_request", "token is required");
-		return;
-	}
-	if (!client_credentials(call))
-		return;
-	p[0] = call->st.client_id;
-	p[1] = NULL;
-	auth_call_query(call, SQL_LOOKUP, 2, p,
-			introspect_lookup_done);
+	token_request(call, introspect_lookup_done);
 }
