@@ -287,7 +287,7 @@ static int add_header(struct lws *wsi, const char *name, const char *value,
 /* Writes the status line and headers of the call's response. */
 static int http_write_headers(struct lws *wsi, auth_call_t *call)
 {
-	unsigned char buf[LWS_PRE + 2048];
+	unsigned char buf[LWS_PRE + 4096];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
 	const auth_resp_t *r = &call->resp;
 	char ra[16];
@@ -306,6 +306,8 @@ static int http_write_headers(struct lws *wsi, auth_call_t *call)
 		e |= add_header(wsi, "www-authenticate:", r->www_authenticate, &p, end);
 	if (r->allow)
 		e |= add_header(wsi, "allow:", r->allow, &p, end);
+	if (r->csp)
+		e |= add_header(wsi, "content-security-policy:", r->csp, &p, end);
 	if (r->retry_after) {
 		snprintf(ra, sizeof(ra), "%u", r->retry_after);
 		e |= add_header(wsi, "retry-after:", ra, &p, end);

@@ -4,6 +4,7 @@
 #include "auth/auth_route.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -97,6 +98,7 @@ static void route_public(auth_method_t m, const char *p, size_t len,
 		{ "/oauth/introspect", AUTH_M_POST, AUTH_R_INTROSPECT },
 		{ "/api/chat-token", AUTH_M_POST, AUTH_R_CHAT_TOKEN },
 		{ "/api/me", AUTH_M_GET, AUTH_R_ME },
+		{ "/api/client-config", AUTH_M_GET, AUTH_R_CLIENT_CONFIG },
 		{ "/healthz", AUTH_M_GET, AUTH_R_HEALTHZ },
 	};
 
@@ -199,4 +201,43 @@ const char *auth_static_mime(const char *file)
 			if (strcasecmp(dot, types[i].ext) == 0)
 				return types[i].type;
 	return "application/octet-stream";
+}
+
+int auth_web_csp(const char *gateway_url, char *const *ancestors, size_t n_ancestors,
+		 char *out, size_t cap)
+{
+	char ws[300] = "";
+	size_t len;
+	int n;
+
+	if (gateway_url && (strncmp(gateway_url, "ws://", 5) == 0 ||
+			    strncmp(gateway_url, "wss://", 6) == 0)) {
+		const char *host = strstr(gateway_url, "//") + 2;
+		size_t hl = strcspn(host, "/?#");
+		size_t sl = (size_t)(host - gateway_url);
+
+		if (sl + hl + 2 > sizeof(ws))
+			goto too_big;
+		ws[0] = ' ';
+		memcpy(ws + 1, gateway_url, sl + hl);
+		ws[sl + hl + 1] = '\0';
+	}
+	n = snprintf(out, cap,
+		     "default-src 'self'; script-src 'self'; style-src 'self'; "
+		     "img-src 'self' data:; connect-src 'self'%s; object-src 'none'; "
+		     "base-uri 'none'; form-action 'self'; frame-ancestors 'self'", ws);
+	if (n < 0 || (size_t)n >= cap)
+		goto too_big;
+	len = (size_t)n;
+	for (size_t i = 0; i < n_ancestors; i++) {
+		n = snprintf(out + len, cap - len, " %s", ancestors[i]);
+		if (n < 0 || (size_t)n >= cap - len)
+			goto too_big;
+		len += (size_t)n;
+	}
+	return 0;
+too_big:
+	if (cap)
+		out[0] = '\0';
+	return -E2BIG;
 }

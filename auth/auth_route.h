@@ -35,6 +35,7 @@ typedef enum auth_route_id {
 	AUTH_R_INTROSPECT,         /* POST /oauth/introspect */
 	AUTH_R_CHAT_TOKEN,         /* POST /api/chat-token */
 	AUTH_R_ME,                 /* GET /api/me */
+	AUTH_R_CLIENT_CONFIG,      /* GET /api/client-config (no token) */
 	AUTH_R_ROOMS_LIST,         /* GET /api/rooms */
 	AUTH_R_ROOM_CREATE,        /* POST /api/rooms */
 	AUTH_R_ROOM_GET,           /* GET /api/rooms/{room} */
@@ -78,5 +79,16 @@ int auth_static_path(const char *path, size_t len, char *out, size_t cap);
 /* Content-Type for a file name by extension; "application/octet-stream"
  * when unknown. */
 const char *auth_static_mime(const char *file);
+
+/*
+ * The Content-Security-Policy of the web client's files: scripts, styles
+ * and fetches from our own origin only, plus the gateway's origin for the
+ * WebSocket (taken from gateway_url, "ws[s]://host[:port]/..."; a path
+ * needs nothing more than 'self'), and frame-ancestors 'self' plus the
+ * given origins (embed mode). Returns 0, or -E2BIG when out is too small
+ * (out is then "").
+ */
+int auth_web_csp(const char *gateway_url, char *const *ancestors, size_t n_ancestors,
+		 char *out, size_t cap);
 
 #endif

@@ -24,6 +24,7 @@ struct auth_service {
 	auth_ratelimit_t *rl_account;
 	uv_timer_t purge;
 	char web_root[PATH_MAX];  /* realpath of auth.web_root, "" if missing */
+	char csp[2048];           /* the web client's Content-Security-Policy */
 	auth_service_stats_t stats;
 	int closing_parts;
 	void (*done)(void *);
@@ -108,6 +109,12 @@ int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg,
 		return -ENOMEM;
 	svc->loop = loop;
 	svc->cfg = cfg;
+	r = auth_web_csp(cfg->auth.web_gateway_url, cfg->auth.web_frame_ancestors,
+			 cfg->auth.n_web_frame_ancestors, svc->csp, sizeof(svc->csp));
+	if (r < 0) {
+		free(svc);
+		return r;
+	}
 	if (!cfg->auth.web_root || !realpath(cfg->auth.web_root, svc->web_root))
 		svc->web_root[0] = '\0';
 	r = service_parts(svc, loop);
@@ -328,6 +335,7 @@ static void static_after(uv_work_t *req, int status)
 	if (status == 0 && w->status == 200) {
 		call->resp.status = 200;
 		call->resp.content_type = auth_static_mime(w->path);
+		call->resp.csp = call->svc->csp;
 		call->resp.body = w->data;
 		call->resp.body_len = w->len;
 		w->data = NULL;
@@ -382,6 +390,13 @@ static void handle_healthz(auth_call_t *call)
 				  "db_connections", ready));
 }
 
+/* What the web client needs to know before it signs in. */
+static void handle_client_config(auth_call_t *call)
+{
+	auth_reply_json(call, 200, json_pack("{s:s}", "gateway_url",
+					     call->svc->cfg->auth.web_gateway_url));
+}
+
 void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 {
 	svc->stats.requests++;
@@ -396,6 +411,7 @@ void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 		break;
 	case AUTH_R_STATIC: handle_static(call); break;
 	case AUTH_R_HEALTHZ: handle_healthz(call); break;
+	case AUTH_R_CLIENT_CONFIG: handle_client_config(call); break;
 	case AUTH_R_TOKEN: auth_oauth_token(call); break;
 	case AUTH_R_REVOKE: auth_oauth_revoke(call); break;
 	case AUTH_R_INTROSPECT: auth_oauth_introspect(call); break;

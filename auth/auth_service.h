@@ -60,6 +60,7 @@ typedef struct auth_resp {
 	bool close;             /* close the connection after this response */
 	char www_authenticate[320];
 	const char *allow;      /* Allow header of a 405 */
+	const char *csp;        /* Content-Security-Policy, or NULL */
 	unsigned retry_after;   /* seconds; 0: no Retry-After */
 } auth_resp_t;
 

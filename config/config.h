@@ -110,6 +110,9 @@ typedef struct eirc_config_auth {
 	char *internal_listen_address;
 	int internal_listen_port;
 	char *internal_secret;
+	char *web_gateway_url;
+	char **web_frame_ancestors;
+	size_t n_web_frame_ancestors;
 	char *web_root;
 	eirc_config_auth_database_t database;
 	uint64_t chat_token_ttl;

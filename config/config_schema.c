@@ -151,6 +151,24 @@ static const char *schema_one_word(const char *v)
 	return NULL;
 }
 
+/* The gateway URL the web client opens: ws:// or wss:// with a host, or a
+ * path ("/chat") on the page's own origin (auth and gateway behind one
+ * reverse proxy). */
+static const char *schema_ws_url(const char *v)
+{
+	const char *rest = NULL;
+
+	if (strncmp(v, "ws://", 5) == 0)
+		rest = v + 5;
+	else if (strncmp(v, "wss://", 6) == 0)
+		rest = v + 6;
+	else if (v[0] == '/' && v[1] != '/')
+		rest = v;
+	if (rest && (rest == v || (*rest && *rest != '/')) && schema_one_word(v) == NULL)
+		return NULL;
+	return "must be a ws:// or wss:// URL with a host, or a path starting with /";
+}
+
 static const char *schema_long_secret(const char *v)
 {
 	if (strlen(v) < 16)
@@ -169,6 +187,8 @@ static const config_validator_t schema_v_ip_or_cidr = {
 	schema_ip_or_cidr, "IP addresses or CIDR ranges (`10.0.0.0/8`)"};
 static const config_validator_t schema_v_url = {
 	schema_url, "an `http://` or `https://` URL"};
+static const config_validator_t schema_v_ws_url = {
+	schema_ws_url, "a `ws://` or `wss://` URL, or a path on the page's origin (`/chat`)"};
 static const config_validator_t schema_v_origin = {
 	schema_origin, "origins: `http://` or `https://`, host, optional port, no path"};
 static const config_validator_t schema_v_channel = {
@@ -385,6 +405,16 @@ static const config_field_t schema_auth[] = {
 		"Shared secret of the internal API: eirc-gateway sends it, eirc-auth "
 		"checks it. At least 16 bytes.",
 		.flags = CONFIG_F_REQUIRED, .validate = &schema_v_long_secret),
+	CONFIG_STRING("web_gateway_url", T, web_gateway_url,
+		"ws://127.0.0.1:8081/chat",
+		"WebSocket URL of eirc-gateway's /chat that the web client opens "
+		"(given to it by GET /api/client-config); a path such as /chat "
+		"means the page's own origin.", .validate = &schema_v_ws_url),
+	CONFIG_STRLIST("web_frame_ancestors", T, web_frame_ancestors,
+		n_web_frame_ancestors,
+		"Origins allowed to show the web client in an <iframe> (embed mode, "
+		"CSP frame-ancestors); empty: only eirc-auth's own pages.",
+		.validate = &schema_v_origin),
 	CONFIG_PATH("web_root", T, web_root, "web",
 		"Folder of the static web client served at /."),
 	CONFIG_SECTION("database", T, database, eirc_config_auth_database_t,

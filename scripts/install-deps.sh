@@ -13,13 +13,18 @@ BUILD_PKGS=(
 )
 # Real servers for the local stack and the integration tests.
 SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
-# Fuzzing and sanitizers (libFuzzer ships in clang's runtime package).
-TEST_PKGS=(clang libclang-rt-14-dev python3 procps iproute2)
+# Fuzzing and sanitizers (libFuzzer ships in clang's runtime package);
+# headless Chromium and fonts for the browser tests (tests/browser).
+TEST_PKGS=(clang libclang-rt-14-dev python3 procps iproute2 chromium fonts-dejavu-core)
 
 want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}")
 case "${1:-all}" in
   run) ;;
-  test|all) want+=("${TEST_PKGS[@]}") ;;
+  test|all)
+    want+=("${TEST_PKGS[@]}")
+    # Node.js drives the browser tests; machines that have it from elsewhere keep theirs.
+    command -v npm >/dev/null || want+=(nodejs npm)
+    ;;
   *) echo "usage: $0 [run|test|all]" >&2; exit 2 ;;
 esac
 

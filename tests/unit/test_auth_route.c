@@ -35,6 +35,10 @@ static void test_routes(void **state)
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/other", &r), AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/chat-token", &r), AUTH_R_CHAT_TOKEN);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/me", &r), AUTH_R_ME);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/client-config", &r),
+			 AUTH_R_CLIENT_CONFIG);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/client-config", &r),
+			 AUTH_R_METHOD_NOT_ALLOWED);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/rooms", &r), AUTH_R_ROOMS_LIST);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/rooms", &r), AUTH_R_ROOM_CREATE);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/rooms/#x", &r), AUTH_R_ROOM_GET);
@@ -168,12 +172,38 @@ static void test_ratelimit_window_and_bound(void **state)
 	auth_ratelimit_free(NULL);
 }
 
+static void test_web_csp(void **state)
+{
+	char a1[] = "https://intranet.example.com", a2[] = "http://wiki.local:8080";
+	char *anc[] = { a1, a2 };
+	char out[512], tiny[64];
+
+	(void)state;
+	assert_int_equal(auth_web_csp("ws://127.0.0.1:8081/chat", NULL, 0, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "connect-src 'self' ws://127.0.0.1:8081;"));
+	assert_non_null(strstr(out, "script-src 'self';"));
+	assert_true(strstr(out, "frame-ancestors 'self'") + strlen("frame-ancestors 'self'") ==
+		    out + strlen(out));
+	/* a path: same origin, nothing added; query and fragment never copied */
+	assert_int_equal(auth_web_csp("/chat", anc, 2, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "connect-src 'self';"));
+	assert_non_null(strstr(out, "frame-ancestors 'self' https://intranet.example.com "
+				    "http://wiki.local:8080"));
+	assert_int_equal(auth_web_csp("wss://chat.example.com?x=1", NULL, 0, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "connect-src 'self' wss://chat.example.com;"));
+	/* too small: an error and an empty string, never a cut policy */
+	assert_int_equal(auth_web_csp("ws://127.0.0.1:8081/chat", anc, 2, tiny, sizeof(tiny)),
+			 -E2BIG);
+	assert_string_equal(tiny, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_route_limits),
 		cmocka_unit_test(test_static_path),
+		cmocka_unit_test(test_web_csp),
 		cmocka_unit_test(test_ratelimit_lockout),
 		cmocka_unit_test(test_ratelimit_window_and_bound),
 	};

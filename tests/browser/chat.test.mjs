@@ -1,0 +1,197 @@
+// Browser end-to-end tests of the eIRC web client (run by run.sh, which
+// starts the whole stack with the README's command and exports EIRC_URL and
+// two users' credentials). Headless Debian Chromium through playwright-core.
+import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const URL_ = process.env.EIRC_URL;
+const USERS = [
+	{ name: process.env.EIRC_USER1, pass: process.env.EIRC_PASS1 },
+	{ name: process.env.EIRC_USER2, pass: process.env.EIRC_PASS2 },
+];
+const ART = process.env.EIRC_BROWSER_ARTIFACTS || '.';
+const ROOM = '#general';
+const WAIT = 20_000;
+const run = `${Date.now() % 100000}`; // keeps this run's messages apart from older ones
+
+let browser;
+const pages = [];
+
+async function login(page, user) {
+	await page.goto(URL_);
+	await page.locator('#username').waitFor({ timeout: WAIT });
+	// keyboard only: type, Tab to the password, Enter submits
+	await page.locator('#username').focus();
+	await page.keyboard.type(user.name);
+	await page.keyboard.press('Tab');
+	await page.keyboard.type(user.pass);
+	await page.keyboard.press('Enter');
+	await page.locator('#title', { hasText: ROOM }).waitFor({ timeout: WAIT });
+	await page.locator('#status', { hasText: 'Connected' }).waitFor({ timeout: WAIT });
+}
+
+async function send(page, text) {
+	const input = page.locator('#input');
+	await input.focus();
+	await input.fill(text);
+	await page.keyboard.press('Enter');
+}
+
+function logEntry(page, text) {
+	return page.locator('#log .entry .text', { hasText: text });
+}
+
+before(async () => {
+	assert.ok(URL_, 'EIRC_URL is set (run through tests/browser/run.sh)');
+	browser = await chromium.launch({
+		executablePath: '/usr/bin/chromium',
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	for (let i = 0; i < 2; i++) {
+		const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+		const page = await ctx.newPage();
+		page.on('pageerror', (e) => console.log(`# page ${i} error: ${e.message}`));
+		pages.push(page);
+	}
+});
+
+after(async () => {
+	await browser?.close();
+});
+
+test('the printed URL shows the login page', async () => {
+	const page = pages[0];
+	await page.goto(URL_);
+	await page.locator('#login-form').waitFor({ timeout: WAIT });
+	assert.equal(await page.locator('label[for=username]').textContent(), 'User name');
+	await page.screenshot({ path: `${ART}/login.png` });
+});
+
+test('a wrong password is refused with a message', async () => {
+	const page = pages[0];
+	await page.locator('#username').fill(USERS[0].name);
+	await page.locator('#password').fill('not the password');
+	await page.locator('#login-submit').click();
+	await page.locator('#login-error', { hasText: 'Wrong user name or password' }).waitFor({ timeout: WAIT });
+});
+
+test('two users sign in and land in #general', async () => {
+	await login(pages[0], USERS[0]);
+	await login(pages[1], USERS[1]);
+	// each sees the other in the member list
+	await pages[0].locator('#member-list .member', { hasText: USERS[1].name }).waitFor({ timeout: WAIT });
+	await pages[1].locator('#member-list .member', { hasText: USERS[0].name }).waitFor({ timeout: WAIT });
+});
+
+test('messages go both ways, with nick and time', async () => {
+	const [a, b] = pages;
+	await send(a, `hello from ${USERS[0].name} ${run}`);
+	await logEntry(b, `hello from ${USERS[0].name} ${run}`).waitFor({ timeout: WAIT });
+	await send(b, `hello back ${run}`);
+	await logEntry(a, `hello back ${run}`).waitFor({ timeout: WAIT });
+	const row = a.locator('#log .entry', { hasText: `hello back ${run}` });
+	assert.equal(await row.locator('.nick').textContent(), USERS[1].name);
+	assert.match(await row.locator('time').getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
+	// own message: echoed by the server, no longer pending
+	await a.locator('#log .entry.self:not(.pending)', { hasText: `hello from ${USERS[0].name} ${run}` }).waitFor({ timeout: WAIT });
+	await a.screenshot({ path: `${ART}/main-desktop.png` });
+});
+
+test('markup in a message renders as text, links are safe', async () => {
+	const [a, b] = pages;
+	const evil = `<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> ${run}`;
+	await send(a, evil);
+	await logEntry(b, `window.__xss=2"> ${run}`).waitFor({ timeout: WAIT });
+	assert.equal(await b.evaluate(() => window.__xss), undefined);
+	assert.equal(await b.locator('#log img, #log script').count(), 0);
+	assert.ok((await logEntry(b, `${run}`).last().textContent()).includes('<img src=x onerror='));
+	await send(a, `see https://example.com/page?q=1. and javascript:alert(1) ${run}`);
+	const link = b.locator('#log a', { hasText: 'https://example.com/page?q=1' });
+	await link.waitFor({ timeout: WAIT });
+	assert.equal(await link.getAttribute('href'), 'https://example.com/page?q=1');
+	assert.match(await link.getAttribute('rel'), /noopener/);
+	assert.equal(await b.locator('#log a[href^="javascript"]').count(), 0);
+});
+
+test('after a reload the earlier messages come back from history', async () => {
+	const b = pages[1];
+	await b.reload();
+	await b.locator('#title', { hasText: ROOM }).waitFor({ timeout: WAIT });
+	await logEntry(b, `hello from ${USERS[0].name} ${run}`).waitFor({ timeout: WAIT });
+	await logEntry(b, `hello back ${run}`).waitFor({ timeout: WAIT });
+});
+
+test('a killed irc-client: the page reconnects and shows what was sent meanwhile', async () => {
+	const [a, b] = pages;
+	// the process of this user's session: eirc-irc-client ... --nick <user>
+	execFileSync('pkill', ['-KILL', '-f', `eirc-irc-client .*--nick ${USERS[1].name}( |$)`]);
+	for (let i = 1; i <= 3; i++) await send(a, `while you were away ${i} ${run}`);
+	await b.locator('#banner').waitFor({ state: 'visible', timeout: WAIT }).catch(() => {});
+	for (let i = 1; i <= 3; i++) await logEntry(b, `while you were away ${i} ${run}`).waitFor({ timeout: 2 * WAIT });
+	await b.locator('#status', { hasText: 'Connected' }).waitFor({ timeout: WAIT });
+	await b.locator('#log .entry-info', { hasText: 'Connection lost' }).waitFor({ timeout: WAIT });
+	// and the session works again both ways
+	await send(b, `back again ${run}`);
+	await logEntry(a, `back again ${run}`).waitFor({ timeout: WAIT });
+	await b.screenshot({ path: `${ART}/after-reconnect.png` });
+});
+
+test('direct messages between the two users', async () => {
+	const [a, b] = pages;
+	await a.locator('#dm-nick').fill(USERS[1].name);
+	await a.keyboard.press('Enter');
+	await a.locator('#title', { hasText: USERS[1].name }).waitFor({ timeout: WAIT });
+	await send(a, `private hello ${run}`);
+	await b.locator('#dm-list button', { hasText: USERS[0].name }).click({ timeout: WAIT });
+	await logEntry(b, `private hello ${run}`).waitFor({ timeout: WAIT });
+	await a.locator('#room-list button', { hasText: ROOM }).click();
+	await a.locator('#title', { hasText: ROOM }).waitFor({ timeout: WAIT });
+});
+
+test('keyboard: Alt+Down switches conversation, focus stays usable', async () => {
+	const a = pages[0];
+	await a.locator('#input').focus();
+	await a.keyboard.press('Alt+ArrowDown');
+	await a.waitForFunction((room) => document.getElementById('title').textContent !== room, ROOM, { timeout: WAIT });
+	await a.keyboard.press('Alt+ArrowUp');
+	await a.locator('#title', { hasText: ROOM }).waitFor({ timeout: WAIT });
+	const focusVisible = await a.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+	assert.ok(focusVisible);
+});
+
+test('phone width: one column, panels open from buttons', async () => {
+	const a = pages[0];
+	await a.setViewportSize({ width: 390, height: 844 });
+	assert.equal(await a.locator('#sidebar').isVisible(), false);
+	assert.ok(await a.locator('#log').isVisible());
+	assert.ok(await a.locator('#input').isVisible());
+	await a.screenshot({ path: `${ART}/main-phone.png` });
+	await a.locator('#menu-toggle').click();
+	assert.ok(await a.locator('#sidebar').isVisible());
+	assert.equal(await a.locator('#menu-toggle').getAttribute('aria-expanded'), 'true');
+	await a.screenshot({ path: `${ART}/nav-phone.png` });
+	await a.keyboard.press('Escape');
+	assert.equal(await a.locator('#sidebar').isVisible(), false);
+	// nothing wider than the screen
+	const overflow = await a.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(overflow <= 0, `page overflows by ${overflow}px`);
+	await a.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('embed mode shows one room only', async () => {
+	const ctx = pages[1].context();
+	const e = await ctx.newPage();
+	await e.goto(`${URL_}?room=${encodeURIComponent(ROOM)}&embed=1`);
+	// a new tab has its own session (sessionStorage): sign in inside the embed
+	await e.locator('#username').fill(USERS[1].name);
+	await e.locator('#password').fill(USERS[1].pass);
+	await e.locator('#password').press('Enter');
+	await e.locator('#title', { hasText: ROOM }).waitFor({ timeout: WAIT });
+	await logEntry(e, `hello back ${run}`).waitFor({ timeout: WAIT });
+	assert.equal(await e.locator('#sidebar').isVisible(), false);
+	await e.screenshot({ path: `${ART}/embed.png` });
+	await e.close();
+});
