@@ -95,8 +95,10 @@ test('messages go both ways, with nick and time', async () => {
 	const row = a.locator('#log .entry', { hasText: `hello back ${run}` });
 	assert.equal(await row.locator('.nick').textContent(), USERS[1].name);
 	assert.match(await row.locator('time').getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
-	// own message: echoed by the server, no longer pending
+	// own message: shown at once, then replaced by the server's echo (once)
 	await a.locator('#log .entry.self:not(.pending)', { hasText: `hello from ${USERS[0].name} ${run}` }).waitFor({ timeout: WAIT });
+	await a.waitForFunction(() => !document.querySelector('#log .entry.pending'), null, { timeout: WAIT });
+	assert.equal(await logEntry(a, `hello from ${USERS[0].name} ${run}`).count(), 1);
 	await a.screenshot({ path: `${ART}/main-desktop.png` });
 });
 

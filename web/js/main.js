@@ -84,6 +84,7 @@ function renderAll() {
 	renderNav($('room-list'), $('dm-list'), navModel());
 	if (!current) return;
 	$('title').textContent = current.name;
+	$('input').placeholder = current.kind === 'server' ? 'Type /help for commands' : `Message ${current.name}`;
 	$('topic').textContent = current.topic;
 	$('topic').title = current.topic;
 	$('leave').hidden = current.kind !== 'channel' || !current.joined || !!embedRoom;
@@ -233,8 +234,9 @@ function onLine(msg) {
 	case 'NOTICE': {
 		const buf = state.bufferFor(msg);
 		const entry = toEntry(msg, state.me);
-		if (entry && self) settlePending(buf, entry);
+		const settled = entry && self && settlePending(buf, entry);
 		deliver(buf, entry);
+		if (settled && buf === current) renderLog($('log'), buf);
 		if (buf.kind === 'dm' && !current) select(buf);
 		return;
 	}
@@ -359,7 +361,9 @@ function serverNote(text) {
 // Own messages are shown at once, dimmed, and replaced by the server's echo.
 function settlePending(buf, echo) {
 	const i = buf.messages.findIndex((m) => m.pending && m.text === echo.text);
-	if (i >= 0) buf.messages.splice(i, 1);
+	if (i < 0) return false;
+	buf.messages.splice(i, 1);
+	return true;
 }
 
 function markGapStart() {
