@@ -105,6 +105,36 @@ static void test_example_loads(void **state)
 	eirc_config_free(cfg);
 }
 
+/* The production example of docs/deploy.md loads with its secrets set. */
+static void test_production_example_loads(void **state)
+{
+	eirc_config_t *cfg = NULL;
+	eirc_config_errors_t *errs = NULL;
+
+	(void)state;
+	set_secrets();
+	setenv("EIRC_REDIS_PASSWORD", "redis-test-password", 1);
+	setenv("EIRC_ES_API_KEY", "es-test-key", 1);
+	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-test-secret", 1);
+	if (eirc_config_load(source_file("dist/eirc.yaml"), &cfg, &errs) != 0) {
+		eirc_config_errors_print(errs, stderr);
+		eirc_config_errors_free(errs);
+		fail();
+	}
+	assert_int_equal(cfg->irc.n_servers, 2);
+	assert_true(cfg->irc.servers[0].tls && cfg->irc.servers[0].tls_verify);
+	assert_string_equal(cfg->auth.web_gateway_url, "/chat");
+	assert_int_equal(cfg->gateway.n_trusted_proxies, 1);
+	assert_false(cfg->gateway.allow_missing_origin);
+	assert_string_equal(cfg->redis.password, "redis-test-password");
+	assert_string_equal(cfg->irc_client.sandbox_user, "eirc-session");
+	assert_int_equal(cfg->log.format, EIRC_CONFIG_LOG_JSON);
+	eirc_config_free(cfg);
+	unsetenv("EIRC_REDIS_PASSWORD");
+	unsetenv("EIRC_ES_API_KEY");
+	unsetenv("EIRC_HISTORY_CLIENT_SECRET");
+}
+
 /* Every key of the schema is written out in the example. */
 static void test_example_is_complete(void **state)
 {
@@ -241,6 +271,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_production_example_loads),
 		cmocka_unit_test(test_example_is_complete),
 		cmocka_unit_test(test_docs_current),
 		cmocka_unit_test(test_check_main),
