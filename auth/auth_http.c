@@ -440,6 +440,10 @@ static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 	/* lws reads the header-wait timeout from the vhost, not the context */
 	info.timeout_secs_ah_idle = (unsigned)(a->request_timeout / 1000);
 	if (tls) {
+		/* lws 4.1 turns TLS on per vhost only when the vhost's own options
+		 * say so (lib/tls/tls-server.c); without it the listener would
+		 * silently serve plain HTTP. */
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = a->tls_cert_file;
 		info.ssl_private_key_filepath = a->tls_key_file;
 	}

@@ -162,11 +162,18 @@ int fx_stop_daemon(fx_t *fx)
 
 int fx_start(fx_t *fx, const char *extra)
 {
+	return fx_start_tls(fx, extra, NULL);
+}
+
+int fx_start_tls(fx_t *fx, const char *extra, const char *cafile)
+{
 	char port[16];
 	const char *k[] = { "host", "port", "dbname", "user", "password", NULL };
 	const char *v[] = { "127.0.0.1", port, "eirc", "eirc", DB_PASSWORD, NULL };
 
 	memset(fx, 0, sizeof(*fx));
+	if (cafile)
+		snprintf(fx->cafile, sizeof(fx->cafile), "%s", cafile);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	srv_env_install_signal_handlers();
 	if (srv_env_new(NULL, &fx->env) < 0 ||
@@ -279,8 +286,11 @@ int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
 	CURLcode rc;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s",
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s",
+		 !internal && fx->cafile[0] ? "https" : "http",
 		 internal ? fx->iport : fx->port, path);
+	if (!internal && fx->cafile[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, fx->cafile);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "HEAD") == 0)

@@ -27,6 +27,7 @@ typedef struct fx {
 	int port;          /* public listener */
 	int iport;         /* internal listener */
 	char config[512];
+	char cafile[512];  /* set: the public listener is HTTPS, trusted by this CA */
 	char log[512];
 	PGconn *db;        /* superuser-free connection as the eirc role */
 } fx_t;
@@ -42,6 +43,9 @@ typedef struct fx_resp {
 /* Starts PostgreSQL and eirc-auth; extra_yaml goes into the auth section
  * (indented two spaces, one "key: value" per line). Returns 0 or -1. */
 int fx_start(fx_t *fx, const char *extra_auth_yaml);
+/* The same, with the public listener on HTTPS (the extra YAML names the
+ * certificate and key) and requests to it verified against cafile. */
+int fx_start_tls(fx_t *fx, const char *extra_auth_yaml, const char *cafile);
 /* Stops eirc-auth (SIGTERM) and returns its exit status (0 expected). */
 int fx_stop_daemon(fx_t *fx);
 /* Starts eirc-auth again with the same config; 0 or -1. */
