@@ -16,6 +16,7 @@
 #include "common/utf8.h"
 #include "logger-bot/lg_httpd.h"
 #include "logger-bot/lg_ingest.h"
+#include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_map.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
@@ -32,7 +33,13 @@ struct app {
 	struct irc_conn_server servers[IRC_CONN_SERVERS_MAX];
 	struct lg_map wanted;           /* folded channel -> name (malloc'd) */
 	int64_t down_since;             /* wall ms; 0 when registered */
-	uv_timer_t list_timer, rejoin_timer, drain_timer;
+	/* gaps across restarts (LG_APP_SEEN_MS): the heartbeat key, the time
+	 * the previous run last wrote it (0: none), when this run first
+	 * registered (0: not yet) */
+	char seen_key[LG_KEYS_KEY_MAX];
+	enum { SEEN_UNREAD, SEEN_READING, SEEN_READ, SEEN_DONE } seen_state;
+	int64_t prev_seen, first_registered;
+	uv_timer_t list_timer, rejoin_timer, drain_timer, seen_timer;
 	uv_signal_t sigint, sigterm;
 	uint64_t last_loss_log;
 	uint64_t bad_log_window;        /* loop ms when the window began */
@@ -269,19 +276,65 @@ static void collect(void *ud, const char *key, size_t len, void *value)
 		c->v[c->n++] = value;
 }
 
-static void record_gap(struct app *a)
+static void record_gap(struct app *a, int64_t from, int64_t to, const char *why)
 {
 	static struct names c;
-	int64_t now = wall_ms();
 	size_t n;
 
 	c.n = 0;
 	lg_map_each(&a->wanted, collect, &c);
 	n = c.n;
-	lg_ingest_gap(a->ing, c.v, n, a->down_since, now, emit, a);
+	lg_ingest_gap(a->ing, c.v, n, from, to, emit, a);
 	a->m.gaps++;
-	log_warn("Recorded a gap of %" PRId64 " ms in %zu channels", now - a->down_since, n);
-	a->down_since = 0;
+	log_warn("Recorded a gap of %" PRId64 " ms in %zu channels%s", to - from, n, why);
+}
+
+/* ---- gaps across restarts ---- */
+
+static void seen_read(struct app *a);
+
+/* Once the previous run's heartbeat is known and this run is in its
+ * channels: the time between is a gap (the process was not running, or
+ * not connected). From then on the heartbeat is written. */
+static void restart_gap(struct app *a)
+{
+	if (a->seen_state != SEEN_READ || !a->first_registered)
+		return;
+	a->seen_state = SEEN_DONE;
+	if (a->prev_seen > 0 && a->prev_seen < a->first_registered)
+		record_gap(a, a->prev_seen, a->first_registered, " (since the previous run)");
+	if (irc_conn_state(a->conn) == IRC_CONN_REGISTERED)
+		(void)lg_writer_seen_set(a->writer, a->seen_key, wall_ms());
+}
+
+static void on_seen_read(void *ud, int64_t ms)
+{
+	struct app *a = ud;
+
+	if (a->seen_state != SEEN_READING)
+		return;
+	if (ms < 0) {
+		a->seen_state = SEEN_UNREAD; /* asked again when Redis is back */
+		return;
+	}
+	a->prev_seen = ms;
+	a->seen_state = SEEN_READ;
+	restart_gap(a);
+}
+
+static void seen_read(struct app *a)
+{
+	if (a->seen_state == SEEN_UNREAD && !a->stopping &&
+	    lg_writer_seen_get(a->writer, a->seen_key, on_seen_read, a) == 0)
+		a->seen_state = SEEN_READING;
+}
+
+static void on_seen_timer(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	if (a->seen_state == SEEN_DONE && irc_conn_state(a->conn) == IRC_CONN_REGISTERED)
+		(void)lg_writer_seen_set(a->writer, a->seen_key, wall_ms());
 }
 
 static void on_registered(void *ud)
@@ -292,10 +345,16 @@ static void on_registered(void *ud)
 	a->m.irc_connected = 1;
 	lg_ingest_set_self(a->ing, irc_conn_reg(a->conn)->nick);
 	log_info("Registered as %s", irc_conn_reg(a->conn)->nick);
-	if (a->down_since)
-		record_gap(a);
+	if (a->down_since) {
+		record_gap(a, a->down_since, wall_ms(), "");
+		a->down_since = 0;
+	}
 	for (size_t i = 0; i < lc->n_channels; i++)
 		want(a, lc->channels[i]);
+	if (!a->first_registered) {
+		a->first_registered = wall_ms();
+		restart_gap(a);
+	}
 	lg_map_each(&a->wanted, join_one, a);
 	if (lc->join_listed) {
 		(void)irc_conn_send(a->conn, "LIST", 4);
@@ -336,6 +395,7 @@ static void on_writer_note(void *ud, enum lg_writer_note n, const char *detail)
 	switch (n) {
 	case LG_WRITER_REDIS_UP:
 		log_info("Redis writer connected");
+		seen_read(a);
 		break;
 	case LG_WRITER_REDIS_DOWN:
 		log_warn("Redis writer down (%s): queueing events", detail);
@@ -406,6 +466,7 @@ static void close_handles(struct app *a)
 	uv_close((uv_handle_t *)&a->list_timer, NULL);
 	uv_close((uv_handle_t *)&a->rejoin_timer, NULL);
 	uv_close((uv_handle_t *)&a->drain_timer, NULL);
+	uv_close((uv_handle_t *)&a->seen_timer, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 }
@@ -469,7 +530,7 @@ static int start_shipper(struct app *a)
 		  e->tls_ca_file, e->request_timeout },
 		cfg->redis.partitions, cfg->logger.consumer_group, cfg->logger.nick, e->index_prefix,
 		e->bulk_max_docs, e->bulk_max_bytes, e->bulk_flush_interval, e->retry_min,
-		e->retry_max,
+		e->retry_max, 0, 0,
 	};
 	int err;
 
@@ -539,9 +600,10 @@ static void init_handles(struct app *a)
 	uv_timer_init(&a->loop, &a->list_timer);
 	uv_timer_init(&a->loop, &a->rejoin_timer);
 	uv_timer_init(&a->loop, &a->drain_timer);
+	uv_timer_init(&a->loop, &a->seen_timer);
 	uv_signal_init(&a->loop, &a->sigint);
 	uv_signal_init(&a->loop, &a->sigterm);
-	a->list_timer.data = a->rejoin_timer.data = a->drain_timer.data = a;
+	a->list_timer.data = a->rejoin_timer.data = a->drain_timer.data = a->seen_timer.data = a;
 	a->sigint.data = a->sigterm.data = a;
 	uv_signal_start(&a->sigint, on_signal, SIGINT);
 	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
@@ -562,7 +624,14 @@ int lg_app_run(const eirc_config_t *cfg)
 		log_error("Failed to start: bad irc.network or no memory");
 		return 1;
 	}
+	if (lg_keys_seen(cfg->redis.partitions, cfg->irc.network, cfg->logger.nick, a->seen_key,
+	                 sizeof(a->seen_key)) < 0) {
+		log_error("Failed to start: irc.network or logger.nick too long for a Redis key");
+		lg_ingest_free(a->ing);
+		return 1;
+	}
 	init_handles(a);
+	uv_timer_start(&a->seen_timer, on_seen_timer, LG_APP_SEEN_MS, LG_APP_SEEN_MS);
 	a->exit_status = 1;
 	if (start_writer(a) == 0 && start_shipper(a) == 0 && start_httpd(a) == 0 &&
 	    start_irc(a) == 0) {

@@ -10,7 +10,8 @@
  * channels it is invited to (accept_invites) and, with join_listed, every
  * channel LIST shows (re-listed every list_interval); it rejoins after a
  * kick (after LG_APP_REJOIN_MS) and after every reconnection, and records
- * the time it was away as a gap event in each channel it was in.
+ * the time it was away as a gap event in each channel it was in, also
+ * across a restart of the process (LG_APP_SEEN_MS).
  *
  * Bad input is never dropped silently: a line irc_conn cannot frame or
  * parse, and a message lg_ingest refuses, is logged with its reason (rate
@@ -41,6 +42,13 @@
  * every one. */
 #define LG_APP_BAD_LOG_BURST 20
 #define LG_APP_BAD_LOG_MS 10000
+/* Gaps across restarts: while in its channels the logger writes the wall
+ * time to its heartbeat key (lg_keys_seen(): per network and nick) this
+ * often. A new run reads it when Redis first answers and, once it is in its
+ * channels again, records a gap from that time to its registration in
+ * every channel it is configured for: the previous run's end is known to
+ * LG_APP_SEEN_MS, and the gap errs on the long side. */
+#define LG_APP_SEEN_MS 1000
 
 /* Runs the logger until SIGINT/SIGTERM. Returns a process exit status. */
 int lg_app_run(const eirc_config_t *cfg);

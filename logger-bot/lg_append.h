@@ -71,4 +71,57 @@ struct lg_append_call {
 int lg_append_build(const struct lg_event *ev, const struct lg_append_opts *o, const char *sha,
                     struct lg_append_call *out_call);
 
+/*
+ * The batched form, what eirc-logger's writer sends: one call archives up
+ * to LG_APPEND_BATCH_MAX events of ONE partition, each exactly as the
+ * single script would, in order (a msgid twice in one batch is stored
+ * once). One EVALSHA per event costs Redis more in script set-up than the
+ * four commands inside it; a batch pays it once.
+ * KEYS: per event history, archive, msgid (all with the partition's hash
+ * tag). ARGV: minid, TTL, then per event: network, the number F of
+ * field/value strings, the F strings. Returns one integer per event:
+ * 1 stored, 0 already there.
+ */
+#define LG_APPEND_BATCH_MAX 64
+/* Strings per event in a batch: network, F, 11 field/value pairs, arg. */
+#define LG_APPEND_BATCH_EV_ARGS 26
+#define LG_APPEND_BATCH_ARGC_MAX (5 + LG_APPEND_BATCH_MAX * (3 + LG_APPEND_BATCH_EV_ARGS))
+
+extern const char lg_append_batch_script[];
+
+/* One batch being built; large (about 70 KiB): allocate it once. argv[]
+ * points into the struct and into the events, which must outlive its use. */
+struct lg_append_batch {
+	int partition;          /* of the first event; -1 when empty */
+	int n;                  /* events */
+	int argc;               /* after lg_append_batch_finish() */
+	int nargs;
+	const char *argv[LG_APPEND_BATCH_ARGC_MAX];
+	size_t argvlen[LG_APPEND_BATCH_ARGC_MAX];
+	const char *args[LG_APPEND_BATCH_MAX * LG_APPEND_BATCH_EV_ARGS];
+	size_t argslen[LG_APPEND_BATCH_MAX * LG_APPEND_BATCH_EV_ARGS];
+	char sha[LG_APPEND_SHA_LEN + 1];
+	char minid[24], ttl[24], numkeys[8];
+	struct {
+		char history[LG_KEYS_KEY_MAX];
+		char msgid[LG_KEYS_KEY_MAX];
+		char nf[4];
+		char time[24];
+	} ev[LG_APPEND_BATCH_MAX];
+	char archive[64];
+};
+
+/* Starts an empty batch. Returns 0 or -EINVAL (bad sha). */
+int lg_append_batch_begin(struct lg_append_batch *b, const char *sha,
+                          const struct lg_append_opts *o);
+/*
+ * Adds ev. Returns 0; -EXDEV when ev belongs to another partition than the
+ * batch (not added); -ENOSPC when the batch is full; -EINVAL as
+ * lg_append_build() (ev cannot be archived at all).
+ */
+int lg_append_batch_add(struct lg_append_batch *b, const struct lg_event *ev,
+                        const struct lg_append_opts *o);
+/* Lays out argv/argvlen/argc for EVALSHA. Returns 0, or -EINVAL when empty. */
+int lg_append_batch_finish(struct lg_append_batch *b);
+
 #endif

@@ -54,6 +54,11 @@ int lg_keys_history(int k, const char *network, const char *target, size_t targe
                     enum irc_casemap cm, char *buf, size_t cap);
 int lg_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t cap);
 int lg_keys_archive(int k, char *buf, size_t cap);
+/* A logger's heartbeat (the wall time it last knew itself in its channels,
+ * in ms; lg_app.h): eirc:{p<k>}:logger:<network>:<nick>:seen with k the
+ * partition of "<network>:<nick>" among partitions. Returns the length,
+ * -EINVAL or -ENOBUFS. */
+int lg_keys_seen(int partitions, const char *network, const char *nick, char *buf, size_t cap);
 int lg_keys_dead(int k, char *buf, size_t cap);
 
 /*

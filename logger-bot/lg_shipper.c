@@ -4,6 +4,7 @@
 #include "logger-bot/lg_shipper.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ struct lg_shipper {
 	bool template_ok, reading, sending, freeing;
 	int next_part, sweep_empty;
 	uint64_t first_doc_at;
+	uint64_t retry_at;              /* loop ms the failed batch goes again; 0: none */
 	unsigned attempt, template_attempt;
 	int stats_waiting;
 	uint64_t stats_pending, stats_oldest;
@@ -58,6 +60,7 @@ struct lg_shipper {
 
 static void step(struct lg_shipper *s);
 static void send_batch(struct lg_shipper *s);
+static void on_retry_timer(uv_timer_t *t);
 
 static void note(struct lg_shipper *s, enum lg_shipper_note n, const char *detail)
 {
@@ -253,7 +256,8 @@ static void read_part(struct lg_shipper *s, struct part *p)
 	int rc;
 
 	snprintf(count, sizeof(count), "%zu", room < 1000 ? room : 1000);
-	snprintf(idle, sizeof(idle), "%d", LG_SHIP_CLAIM_IDLE_MS);
+	snprintf(idle, sizeof(idle), "%" PRIu64,
+	         s->opts.claim_idle_ms ? s->opts.claim_idle_ms : (uint64_t)LG_SHIP_CLAIM_IDLE_MS);
 	if (p->ph == PH_CLAIM)
 		rc = lg_redis_cmd(s->redis, on_read, p, "XAUTOCLAIM %s %s %s %s %s COUNT %s", p->key,
 		                  s->opts.group, s->opts.consumer, idle, p->cursor, count);
@@ -280,9 +284,17 @@ static void step(struct lg_shipper *s)
 
 	if (s->freeing || !lg_redis_up(s->redis) || !s->template_ok || s->reading || s->sending)
 		return;
-	due = s->first_doc_at + s->opts.flush_interval_ms;
-	if (s->n_items && (batch_full(s) || now >= due)) {
+	/* A batch waiting for its retry keeps taking new entries (up to full),
+	 * so one item Elasticsearch keeps refusing does not hold back the rest
+	 * or get retried alone. */
+	due = s->retry_at ? s->retry_at : s->first_doc_at + s->opts.flush_interval_ms;
+	if (s->n_items && (now >= due || (!s->retry_at && batch_full(s)))) {
+		s->retry_at = 0;
 		send_batch(s);
+		return;
+	}
+	if (s->n_items && batch_full(s)) {
+		uv_timer_start(&s->retry_timer, on_retry_timer, due - now, 0);
 		return;
 	}
 	if (s->sweep_empty >= s->opts.partitions) {
@@ -310,12 +322,16 @@ static void on_item(void *ud, size_t i, int status, enum lg_bulk_outcome o, cons
 
 static void on_retry_timer(uv_timer_t *t)
 {
-	send_batch(t->data);
+	step(t->data);
 }
 
+/* The batch (what is left of it) goes again after the backoff; meanwhile
+ * step() may add new entries to it. */
 static void retry_later(struct lg_shipper *s)
 {
-	uv_timer_start(&s->retry_timer, on_retry_timer, backoff(s, s->attempt++), 0);
+	s->retry_at = uv_now(s->loop) + backoff(s, s->attempt++);
+	s->sending = false;
+	step(s);
 }
 
 /* Acknowledges accepted and dead items per partition; keeps retries. */
@@ -596,12 +612,13 @@ fail:
 
 void lg_shipper_start(struct lg_shipper *s)
 {
+	uint64_t every = s->opts.claim_every_ms ? s->opts.claim_every_ms : LG_SHIP_CLAIM_EVERY_MS;
+
 	uv_timer_start(&s->template_timer, on_template_timer, 0, 0);
 	uv_timer_start(&s->trim_timer, on_trim_timer, LG_SHIP_TRIM_EVERY_MS, LG_SHIP_TRIM_EVERY_MS);
 	uv_timer_start(&s->stats_timer, on_stats_timer, LG_SHIP_STATS_EVERY_MS,
 	               LG_SHIP_STATS_EVERY_MS);
-	uv_timer_start(&s->claim_timer, on_claim_timer, LG_SHIP_CLAIM_EVERY_MS,
-	               LG_SHIP_CLAIM_EVERY_MS);
+	uv_timer_start(&s->claim_timer, on_claim_timer, every, every);
 	lg_redis_start(s->redis);
 }
 

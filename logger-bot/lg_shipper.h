@@ -17,6 +17,8 @@
  * again after a jittered exponential backoff (retry_min..retry_max); any
  * other error -> XADD to eirc:{p<k>}:archive:dead with the error, then
  * XACK. A whole-request failure (transport, non-200) retries the batch.
+ * While a batch waits for its retry it keeps taking new entries (up to
+ * full), so what is retried goes with what arrived meanwhile.
  * Nothing is acknowledged before Elasticsearch accepted or refused it.
  *
  * The index template is installed before the first _bulk. Archive streams
@@ -52,6 +54,10 @@ struct lg_shipper_opts {
 	uint64_t flush_interval_ms;
 	uint64_t retry_min_ms;
 	uint64_t retry_max_ms;
+	/* 0: LG_SHIP_CLAIM_IDLE_MS and LG_SHIP_CLAIM_EVERY_MS (tests shorten
+	 * them to see a dead peer's entries claimed) */
+	uint64_t claim_idle_ms;
+	uint64_t claim_every_ms;
 };
 
 enum lg_shipper_note {

@@ -5,6 +5,7 @@
 #include "logger-bot/lg_writer.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 struct rec {
 	struct rec *next;
 	uint32_t len;
+	int32_t part;                   /* partition; -1 when not computable */
+	uint16_t calln;                 /* first record of a call: its event count */
 	uint8_t from_spill;
 	uint8_t attempts;
 	unsigned char data[];
@@ -37,6 +40,10 @@ struct lg_writer {
 	struct fifo queue;              /* waiting to be sent, oldest first */
 	struct fifo inflight;           /* sent, in send order */
 	struct fifo retry;              /* answered with an error, to send again */
+	struct fifo *bucket;            /* per partition, while gathering a round */
+	int *touched;                   /* partitions with a bucket this round */
+	unsigned calls;                 /* EVALSHA calls in flight */
+	bool pump_due;                  /* pump at the end of this loop iteration */
 	uint64_t mem_bytes;             /* records in the three fifos */
 	uint64_t spill_unacked;         /* records read from spill, not acknowledged */
 	char sha[LG_APPEND_SHA_LEN + 1];
@@ -45,10 +52,13 @@ struct lg_writer {
 	int open_handles;
 	uv_timer_t sync_timer;
 	uv_timer_t retry_timer;
+	uv_check_t pump_check;
+	struct lg_append_batch batch;
 	unsigned char tmp[LG_SPILL_PAYLOAD_MAX];
 };
 
 static void pump(struct lg_writer *w);
+static void on_pump_check(uv_check_t *h);
 
 /* ---- fifos ---- */
 
@@ -76,6 +86,20 @@ static struct rec *fifo_pop(struct fifo *f)
 	return r;
 }
 
+/* Moves all of src behind dst, keeping both orders. */
+static void fifo_append(struct fifo *dst, struct fifo *src)
+{
+	if (!src->head)
+		return;
+	if (dst->tail)
+		dst->tail->next = src->head;
+	else
+		dst->head = src->head;
+	dst->tail = src->tail;
+	dst->n += src->n;
+	*src = (struct fifo){ 0 };
+}
+
 /* Moves all of src in front of dst, keeping both orders. */
 static void fifo_prepend(struct fifo *dst, struct fifo *src)
 {
@@ -89,17 +113,43 @@ static void fifo_prepend(struct fifo *dst, struct fifo *src)
 	*src = (struct fifo){ 0 };
 }
 
-static struct rec *rec_new(const void *data, size_t len, bool from_spill)
+static struct rec *rec_new(const void *data, size_t len, int part, bool from_spill)
 {
 	struct rec *r = malloc(sizeof(*r) + len);
 
 	if (r) {
 		memcpy(r->data, data, len);
 		r->len = (uint32_t)len;
+		r->part = part;
+		r->calln = 0;
 		r->from_spill = from_spill;
 		r->attempts = 0;
 	}
 	return r;
+}
+
+/* The partition an event goes to, or -1 (it is then sent alone and
+ * refused by the builder). */
+static int ev_part(const struct lg_writer *w, const struct lg_event *ev)
+{
+	char network[LG_KEYS_NETWORK_MAX + 1];
+	const struct lg_str *net = &ev->s[LG_S_NETWORK];
+	int k;
+
+	if (net->n == 0 || net->n > LG_KEYS_NETWORK_MAX)
+		return -1;
+	memcpy(network, net->p, net->n);
+	network[net->n] = '\0';
+	k = lg_keys_partition(network, ev->s[LG_S_CONV].p, ev->s[LG_S_CONV].n, IRC_CASEMAP_NONE,
+	                      w->opts.partitions);
+	return k < 0 ? -1 : k;
+}
+
+static int rec_part(const struct lg_writer *w, const void *data, size_t len)
+{
+	struct lg_event ev;
+
+	return lg_event_decode(data, len, &ev) < 0 ? -1 : ev_part(w, &ev);
 }
 
 static uint64_t rec_cost(size_t len)
@@ -148,13 +198,13 @@ static int to_spill(struct lg_writer *w, const void *data, size_t len)
 	return err;
 }
 
-static int enqueue(struct lg_writer *w, const void *data, size_t len)
+static int enqueue(struct lg_writer *w, const void *data, size_t len, int part)
 {
 	bool spill_first = w->spill && lg_spill_unread(w->spill) > 0;
 	struct rec *r;
 
 	if (!spill_first && w->mem_bytes + rec_cost(len) <= w->opts.memory_max) {
-		if (!(r = rec_new(data, len, false)))
+		if (!(r = rec_new(data, len, part, false)))
 			return -ENOMEM;
 		fifo_push(&w->queue, r);
 		w->mem_bytes += rec_cost(len);
@@ -166,6 +216,17 @@ static int enqueue(struct lg_writer *w, const void *data, size_t len)
 	return -ENOSPC;
 }
 
+/* Events pushed during one loop iteration (a whole read of IRC lines) are
+ * sent together at its end, so they can share calls. */
+static void on_pump_check(uv_check_t *h)
+{
+	struct lg_writer *w = h->data;
+
+	uv_check_stop(h);
+	w->pump_due = false;
+	pump(w);
+}
+
 int lg_writer_push(struct lg_writer *w, const struct lg_event *ev)
 {
 	int n = lg_event_encode(ev, w->tmp, sizeof(w->tmp));
@@ -174,9 +235,12 @@ int lg_writer_push(struct lg_writer *w, const struct lg_event *ev)
 		w->m->events_refused++;
 		return -EINVAL;
 	}
-	if (enqueue(w, w->tmp, (size_t)n) < 0)
+	if (enqueue(w, w->tmp, (size_t)n, ev_part(w, ev)) < 0)
 		return -ENOSPC;
-	pump(w);
+	if (!w->pump_due) {
+		w->pump_due = true;
+		uv_check_start(&w->pump_check, on_pump_check);
+	}
 	return 0;
 }
 
@@ -195,7 +259,7 @@ static void refill(struct lg_writer *w)
 				note(w, LG_WRITER_SPILL_ERROR, "corrupt record, rest skipped");
 			break;
 		}
-		if (!(r = rec_new(w->tmp, len, true)))
+		if (!(r = rec_new(w->tmp, len, rec_part(w, w->tmp, len), true)))
 			break;
 		fifo_push(&w->queue, r);
 		w->mem_bytes += rec_cost(len);
@@ -227,42 +291,92 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int send_rec(struct lg_writer *w, struct rec *r)
+/* Sends up to LG_APPEND_BATCH_MAX records from the front of b (one
+ * partition, in order) as one call; they move to inflight. Records that
+ * cannot be built are refused (counted). Returns 0 or lg_redis's error (the
+ * records are then back in b). */
+static int send_call(struct lg_writer *w, struct fifo *b)
 {
-	static struct lg_append_call call;
 	struct lg_append_opts o = { w->opts.partitions, wall_ms(), w->opts.retention_ms };
+	struct fifo call = { 0 };
 	struct lg_event ev;
+	struct rec *r;
+	int err;
 
-	if (lg_event_decode(r->data, r->len, &ev) < 0 || lg_append_build(&ev, &o, w->sha, &call) < 0)
+	if (lg_append_batch_begin(&w->batch, w->sha, &o) < 0)
 		return -EINVAL;
-	return lg_redis_argv(w->redis, call.argc, call.argv, call.argvlen, on_append, r);
+	while ((r = b->head)) {
+		err = lg_event_decode(r->data, r->len, &ev) < 0 ? -EINVAL
+		                                                 : lg_append_batch_add(&w->batch, &ev, &o);
+		if (err == -EXDEV || err == -ENOSPC)
+			break;
+		fifo_pop(b);
+		if (err < 0) {
+			w->m->events_refused++;
+			rec_done(w, r);
+		} else {
+			fifo_push(&call, r);
+		}
+	}
+	if (!call.n)
+		return 0;
+	lg_append_batch_finish(&w->batch);
+	err = lg_redis_argv(w->redis, w->batch.argc, w->batch.argv, w->batch.argvlen, on_append,
+	                    call.head);
+	if (err < 0) {
+		fifo_prepend(b, &call);
+		return err;
+	}
+	call.head->calln = (uint16_t)call.n;
+	w->calls++;
+	fifo_append(&w->inflight, &call);
+	return 0;
+}
+
+/* One round: gathers up to the in-flight room of queued records into one
+ * bucket per partition (a retried record goes alone, first), sends each
+ * bucket as calls, and puts back in front what could not be sent. Order
+ * within a partition is kept; across partitions it does not matter (their
+ * keys are distinct). Returns 0 or lg_redis's error. */
+static int send_round(struct lg_writer *w)
+{
+	size_t room = LG_WRITER_INFLIGHT_MAX - w->inflight.n, nt = 0;
+	struct rec *r = w->queue.head;
+	int err = 0;
+
+	if (r->attempts) {
+		struct fifo one = { 0 };
+		fifo_push(&one, fifo_pop(&w->queue));
+		if ((err = send_call(w, &one)) < 0)
+			fifo_prepend(&w->queue, &one);
+		return err;
+	}
+	while (room-- && (r = w->queue.head) && !r->attempts) {
+		int p = r->part >= 0 ? r->part : w->opts.partitions;
+		fifo_pop(&w->queue);
+		if (!w->bucket[p].n)
+			w->touched[nt++] = p;
+		fifo_push(&w->bucket[p], r);
+	}
+	for (size_t i = 0; i < nt && err == 0; i++) {
+		struct fifo *b = &w->bucket[w->touched[i]];
+		while (b->n && err == 0 && w->calls < LG_WRITER_PIPELINE_MAX)
+			err = send_call(w, b);
+	}
+	for (size_t i = nt; i-- > 0;)
+		fifo_prepend(&w->queue, &w->bucket[w->touched[i]]);
+	return err;
 }
 
 static void pump(struct lg_writer *w)
 {
-	struct rec *r;
-	int err;
-
 	if (!lg_redis_up(w->redis) || !w->sha_loaded || w->blocked)
 		return;
-	while (w->inflight.n < LG_WRITER_PIPELINE_MAX) {
+	while (w->calls < LG_WRITER_PIPELINE_MAX && w->inflight.n < LG_WRITER_INFLIGHT_MAX) {
 		if (!w->queue.head)
 			refill(w);
-		if (!(r = fifo_pop(&w->queue)))
+		if (!w->queue.head || send_round(w) < 0)
 			break;
-		err = send_rec(w, r);
-		if (err == -EINVAL) {
-			w->m->events_refused++;
-			rec_done(w, r);
-			continue;
-		}
-		if (err < 0) {
-			struct fifo one = { r, r, 1 };
-			r->next = NULL;
-			fifo_prepend(&w->queue, &one);
-			break;
-		}
-		fifo_push(&w->inflight, r);
 	}
 	maybe_reset_spill(w);
 }
@@ -290,24 +404,29 @@ static void settle_retries(struct lg_writer *w, bool script_missing)
 
 static void load_script(struct lg_writer *w);
 
-static void on_error_reply(struct lg_writer *w, struct rec *r, const redisReply *reply)
+/* A call answered with an error: its records go to retry (after NOSCRIPT
+ * without counting an attempt), or are lost after LG_WRITER_ATTEMPTS_MAX. */
+static void on_error_reply(struct lg_writer *w, struct fifo *call, const char *msg)
 {
-	bool noscript = strncmp(reply->str, "NOSCRIPT", 8) == 0;
+	bool noscript = strncmp(msg, "NOSCRIPT", 8) == 0;
+	struct rec *r;
 
 	if (noscript) {
 		w->sha_loaded = false;
-		fifo_push(&w->retry, r);
+		fifo_append(&w->retry, call);
 		if (!w->loading)
 			load_script(w);
 	} else {
 		w->m->redis_errors++;
 		w->error_streak++;
-		note(w, LG_WRITER_SCRIPT_ERROR, reply->str);
-		if (++r->attempts >= LG_WRITER_ATTEMPTS_MAX) {
-			lose(w, "Redis refused the event repeatedly");
-			rec_done(w, r);
-		} else {
-			fifo_push(&w->retry, r);
+		note(w, LG_WRITER_SCRIPT_ERROR, msg);
+		while ((r = fifo_pop(call))) {
+			if (++r->attempts >= LG_WRITER_ATTEMPTS_MAX) {
+				lose(w, "Redis refused the event repeatedly");
+				rec_done(w, r);
+			} else {
+				fifo_push(&w->retry, r);
+			}
 		}
 	}
 	settle_retries(w, noscript);
@@ -317,23 +436,33 @@ static void on_append(void *ud, redisReply *reply, void *privdata)
 {
 	struct lg_writer *w = ud;
 	struct rec *r = privdata;
+	struct fifo call = { 0 };
+	size_t n;
 
 	if (!reply)
 		return;         /* connection lost: on_down requeues in-flight calls */
 	if (w->inflight.head != r)
 		abort();        /* replies come in order: anything else is a bug */
-	fifo_pop(&w->inflight);
+	w->calls--;
+	for (n = r->calln; n > 0 && (r = fifo_pop(&w->inflight)); n--)
+		fifo_push(&call, r);
 	if (reply->type == REDIS_REPLY_ERROR) {
-		on_error_reply(w, r, reply);
+		on_error_reply(w, &call, reply->str);
 		return;
 	}
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-	    reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 0)
-		w->m->events_duplicate++;
-	else
-		w->m->events_written++;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != call.n) {
+		on_error_reply(w, &call, "unexpected reply to the append script");
+		return;
+	}
+	for (size_t i = 0; (r = fifo_pop(&call)); i++) {
+		const redisReply *e = reply->element[i];
+		if (e->type == REDIS_REPLY_INTEGER && e->integer == 0)
+			w->m->events_duplicate++;
+		else
+			w->m->events_written++;
+		rec_done(w, r);
+	}
 	w->error_streak = 0;
-	rec_done(w, r);
 	if (w->retry.n)
 		settle_retries(w, !w->sha_loaded);
 	pump(w);
@@ -363,7 +492,8 @@ static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 
 static void load_script(struct lg_writer *w)
 {
-	if (lg_redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s", lg_append_script) == 0)
+	if (lg_redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s",
+	                 lg_append_batch_script) == 0)
 		w->loading = true;
 }
 
@@ -384,6 +514,7 @@ static void on_down(void *ud, const char *why)
 		w->m->redis_errors++;
 	w->m->redis_connected = 0;
 	w->sha_loaded = w->loading = false;
+	w->calls = 0;
 	/* retry holds older calls than inflight: both go back in front */
 	fifo_prepend(&w->inflight, &w->retry);
 	fifo_prepend(&w->queue, &w->inflight);
@@ -420,6 +551,12 @@ int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_
 	if (!w)
 		return -ENOMEM;
 	*w = (struct lg_writer){ .loop = loop, .opts = *opts, .m = m, .on_note = on_note, .ud = ud };
+	/* one more bucket for records whose partition cannot be computed */
+	w->bucket = calloc((size_t)opts->partitions + 1, sizeof(*w->bucket));
+	w->touched = calloc((size_t)opts->partitions + 1, sizeof(*w->touched));
+	err = -ENOMEM;
+	if (!w->bucket || !w->touched || opts->partitions < 1)
+		goto free_w;
 	if (opts->spill_dir &&
 	    (err = lg_spill_open(opts->spill_dir, opts->spill_max, &w->spill, &dropped)) < 0)
 		goto free_w;
@@ -427,8 +564,9 @@ int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_
 		goto close_spill;
 	uv_timer_init(loop, &w->sync_timer);
 	uv_timer_init(loop, &w->retry_timer);
-	w->sync_timer.data = w->retry_timer.data = w;
-	w->open_handles = 2;
+	uv_check_init(loop, &w->pump_check);
+	w->sync_timer.data = w->retry_timer.data = w->pump_check.data = w;
+	w->open_handles = 3;
 	if (dropped) {
 		m->events_lost++;
 		note(w, LG_WRITER_LOST, "torn record at the end of the spill file dropped");
@@ -439,6 +577,8 @@ int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_
 close_spill:
 	lg_spill_close(w->spill);
 free_w:
+	free(w->bucket);
+	free(w->touched);
 	free(w);
 	return err;
 }
@@ -447,6 +587,59 @@ void lg_writer_start(struct lg_writer *w)
 {
 	uv_timer_start(&w->sync_timer, on_sync_timer, LG_WRITER_SYNC_MS, LG_WRITER_SYNC_MS);
 	lg_redis_start(w->redis);
+}
+
+struct seen_get {
+	lg_writer_seen_fn fn;
+	void *ud;
+};
+
+static void on_seen_get(void *ud, redisReply *reply, void *privdata)
+{
+	struct seen_get *g = privdata;
+	int64_t ms = -1;
+	char *end;
+
+	(void)ud;
+	if (reply && reply->type == REDIS_REPLY_NIL) {
+		ms = 0;
+	} else if (reply && reply->type == REDIS_REPLY_STRING) {
+		errno = 0;
+		ms = strtoll(reply->str, &end, 10);
+		if (errno || *end || ms <= 0)
+			ms = -1;
+	}
+	g->fn(g->ud, ms);
+	free(g);
+}
+
+int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn fn, void *ud)
+{
+	struct seen_get *g = malloc(sizeof(*g));
+	int err;
+
+	if (!g)
+		return -ENOMEM;
+	*g = (struct seen_get){ fn, ud };
+	if (!lg_redis_up(w->redis))
+		err = -ENOTCONN;
+	else
+		err = lg_redis_cmd(w->redis, on_seen_get, g, "GET %s", key);
+	if (err < 0)
+		free(g);
+	return err;
+}
+
+static void on_seen_set(void *ud, redisReply *reply, void *privdata)
+{
+	(void)ud, (void)reply, (void)privdata;
+}
+
+int lg_writer_seen_set(struct lg_writer *w, const char *key, int64_t ms)
+{
+	if (!lg_redis_up(w->redis))
+		return -ENOTCONN;
+	return lg_redis_cmd(w->redis, on_seen_set, NULL, "SET %s %" PRId64, key, ms);
 }
 
 uint64_t lg_writer_backlog_events(const struct lg_writer *w)
@@ -464,8 +657,11 @@ static void on_closed(uv_handle_t *h)
 {
 	struct lg_writer *w = h->data;
 
-	if (--w->open_handles == 0)
+	if (--w->open_handles == 0) {
+		free(w->bucket);
+		free(w->touched);
 		free(w);
+	}
 }
 
 /* Unacknowledged events in memory go to the spill file for the next run. */
@@ -491,4 +687,5 @@ void lg_writer_free(struct lg_writer *w)
 	lg_spill_close(w->spill);
 	uv_close((uv_handle_t *)&w->sync_timer, on_closed);
 	uv_close((uv_handle_t *)&w->retry_timer, on_closed);
+	uv_close((uv_handle_t *)&w->pump_check, on_closed);
 }

@@ -1,9 +1,14 @@
 /*
  * lg_writer: gets events into Redis, in order, without losing them. Events
  * are encoded (lg_event) into a bounded memory queue and sent pipelined as
- * EVALSHA calls of the append script (lg_append), up to
- * LG_WRITER_PIPELINE_MAX outstanding. The script is loaded at every
- * connection (SCRIPT LOAD) and again after a NOSCRIPT answer.
+ * EVALSHA calls of the batched append script (lg_append_batch_*): what
+ * was pushed during one loop iteration is sorted into one bucket per
+ * partition (order within a partition kept) at the iteration's end, and
+ * each bucket goes out as calls of up to LG_APPEND_BATCH_MAX events, up to
+ * LG_WRITER_PIPELINE_MAX calls and LG_WRITER_INFLIGHT_MAX events
+ * outstanding. An event whose call failed is sent again alone. The script
+ * is loaded at every connection (SCRIPT LOAD) and again after a NOSCRIPT
+ * answer.
  *
  * While Redis is down (or slow), events wait in memory up to memory_max
  * bytes, then go to the spill file (lg_spill) up to spill_max bytes; once
@@ -29,8 +34,11 @@
 #include "logger-bot/lg_metrics.h"
 #include "logger-bot/lg_redis.h"
 
-/* EVALSHA calls outstanding at once. */
-#define LG_WRITER_PIPELINE_MAX 512
+/* EVALSHA calls outstanding at once (each carries up to
+ * LG_APPEND_BATCH_MAX events of one partition). */
+#define LG_WRITER_PIPELINE_MAX 64
+/* Events in those calls at once. */
+#define LG_WRITER_INFLIGHT_MAX 4096
 /* Attempts for one event whose call Redis answers with an error. */
 #define LG_WRITER_ATTEMPTS_MAX 5
 /* Spill fdatasync and gauge update interval. */
@@ -76,6 +84,15 @@ void lg_writer_start(struct lg_writer *w);
  * bound is hit (counted lost, noted), or -EINVAL (event not encodable:
  * counted refused). */
 int lg_writer_push(struct lg_writer *w, const struct lg_event *ev);
+
+/* The logger's heartbeat key (lg_keys_seen(), lg_app.h) on the writer's
+ * connection. get: fn(ud, ms) once with the stored time, 0 when the key
+ * is absent, or -1 when the connection went before the answer (or the
+ * value is not a time). set: stores ms, fire and forget. Both return 0, or
+ * -ENOTCONN while Redis is down, -ENOMEM. */
+typedef void (*lg_writer_seen_fn)(void *ud, int64_t ms);
+int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn fn, void *ud);
+int lg_writer_seen_set(struct lg_writer *w, const char *key, int64_t ms);
 
 /* Events not yet acknowledged by Redis: memory, in flight, spill file. */
 uint64_t lg_writer_backlog_events(const struct lg_writer *w);

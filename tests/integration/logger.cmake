@@ -20,3 +20,24 @@ add_dependencies(test_logger_fault eirc-logger)
 eirc_test(test_logger_outage SOURCES test_logger_outage.c LIBS eirc_logger_fixture
           LABELS integration TIMEOUT 300)
 add_dependencies(test_logger_outage eirc-logger)
+
+# The streams, in process against a real Redis and the ES test server:
+# history trimming by retention (MINID ~), archive trimming only below what
+# every consumer group acknowledged, and a dead consumer's pending entries
+# claimed (XAUTOCLAIM) and shipped once (see test_logger_stream.c).
+eirc_test(test_logger_stream SOURCES test_logger_stream.c
+          LIBS eirc_logger_fixture eirc_logger_io eirc::jansson
+          LABELS integration TIMEOUT 300)
+
+# Gaps across a restart of the process: kill -9 and start again, the gap
+# event covers the time between (see test_logger_restart.c).
+eirc_test(test_logger_restart SOURCES test_logger_restart.c
+          LIBS eirc_logger_fixture eirc_logger_core LABELS integration TIMEOUT 300)
+add_dependencies(test_logger_restart eirc-logger)
+
+# Two linked InspIRCd servers, one logger on each: membership events (no
+# msgid, per-server time) stored once, or twice only across a second
+# boundary (see test_logger_linked.c).
+eirc_test(test_logger_linked SOURCES test_logger_linked.c LIBS eirc_logger_fixture
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_logger_linked eirc-logger)

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/harness/servers.h"
+
 void lgf_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -189,6 +191,26 @@ int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out)
 	fclose(f);
 	out->pid = spawn(argv, out->log);
 	return out->pid > 0 ? 0 : -1;
+}
+
+int lgf_ircd_logger_class(char *buf, size_t cap, int *out_port)
+{
+	int port = srv_free_port(), n;
+
+	if (port < 0)
+		return -1;
+	n = snprintf(buf, cap,
+	             "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
+	             "<connect name=\"logger\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"5000\"\n"
+	             "         timeout=\"20\" pingfreq=\"120\" hardsendq=\"%d\"\n"
+	             "         softsendq=\"1048576\" recvq=\"65536\" threshold=\"1000\"\n"
+	             "         commandrate=\"100000\" fakelag=\"no\" localmax=\"16\"\n"
+	             "         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
+	             port, port, LGF_LOGGER_SENDQ);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	*out_port = port;
+	return 0;
 }
 
 int lgf_proc_stop(struct lgf_proc *p, int sig)

@@ -40,6 +40,16 @@ struct lgf_logger_cfg {
 	int metrics_port;
 };
 int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out);
+
+/* What production InspIRCd needs for the logger (docs/logger.md): its own
+ * listener and a connect class matched by that port, listed before the
+ * "gateway" class (InspIRCd takes the first class that matches), with a
+ * LGF_LOGGER_SENDQ hardsendq. Writes the raw lines for
+ * srv_ircd_opts_t.extra_binds (rendered before the connect blocks of
+ * config/inspircd.conf.in) into buf and the port into *out_port; the logger
+ * then connects to that port. Returns 0 or -1. */
+#define LGF_LOGGER_SENDQ (64 << 20)
+int lgf_ircd_logger_class(char *buf, size_t cap, int *out_port);
 /* Sends sig and waits for the exit; returns the exit status or -1. */
 int lgf_proc_stop(struct lgf_proc *p, int sig);
 bool lgf_proc_alive(struct lgf_proc *p);

@@ -28,6 +28,35 @@ static void test_crc32_vectors(void **state)
 	assert_int_equal(lg_crc32(lg_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
 }
 
+/* The sliced CRC against the plain bitwise definition, at every length and
+ * split around the 8-byte steps. */
+static uint32_t crc_bitwise(const unsigned char *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int j = 0; j < 8; j++)
+			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+	}
+	return ~c;
+}
+
+static void test_crc32_sliced(void **state)
+{
+	unsigned char buf[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 131u + 7u);
+	for (size_t n = 0; n <= sizeof(buf); n += (n < 40 ? 1 : 37)) {
+		uint32_t want = crc_bitwise(buf, n);
+		assert_int_equal(lg_crc32(0, buf, n), want);
+		for (size_t cut = 0; cut <= n && cut < 20; cut++)
+			assert_int_equal(lg_crc32(lg_crc32(0, buf, cut), buf + cut, n - cut), want);
+	}
+}
+
 static void test_partition_folds_and_bounds(void **state)
 {
 	char big[LG_KEYS_TARGET_MAX + 2];
@@ -206,6 +235,82 @@ static void test_append_call(void **state)
 	assert_non_null(strstr(lg_append_script, "unpack(ARGV, 4)"));
 }
 
+/* The batched call: events of one partition, keys then per-event
+ * arguments, at LG_APPEND_BATCH_MAX and one past it. */
+static void test_append_batch(void **state)
+{
+	static struct lg_append_batch b;
+	struct lg_append_opts o = { 16, INT64_C(1700000000000), 3600000 };
+	const char *sha = "0123456789abcdef0123456789abcdef01234567";
+	struct lg_event ev = sample(), other = sample();
+	int k = lg_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
+	char ids[LG_APPEND_BATCH_MAX][16], want[128], t[16];
+	int i, a;
+
+	(void)state;
+	assert_int_equal(lg_append_batch_begin(&b, "xyz", &o), -EINVAL);
+	assert_int_equal(lg_append_batch_begin(&b, sha, &o), 0);
+	assert_int_equal(lg_append_batch_finish(&b), -EINVAL);
+	for (i = 0; i < LG_APPEND_BATCH_MAX; i++) {
+		ev.s[LG_S_MSGID] = (struct lg_str){ ids[i], (size_t)snprintf(ids[i], 16, "m%d", i) };
+		ev.s[LG_S_ARG] = i % 2 ? (struct lg_str){ "bob", 3 } : (struct lg_str){ NULL, 0 };
+		assert_int_equal(lg_append_batch_add(&b, &ev, &o), 0);
+	}
+	assert_int_equal(lg_append_batch_add(&b, &ev, &o), -ENOSPC);
+	assert_int_equal(b.partition, k);
+	assert_int_equal(lg_append_batch_finish(&b), 0);
+	assert_true(b.argc <= LG_APPEND_BATCH_ARGC_MAX);
+	assert_string_equal(b.argv[0], "EVALSHA");
+	assert_string_equal(b.argv[1], sha);
+	snprintf(want, sizeof(want), "%d", 3 * LG_APPEND_BATCH_MAX);
+	assert_string_equal(b.argv[2], want);
+	snprintf(want, sizeof(want), "eirc:{p%d}:msgid:m%d", k, LG_APPEND_BATCH_MAX - 1);
+	assert_string_equal(b.argv[3 + 3 * LG_APPEND_BATCH_MAX - 1], want);
+	a = 3 + 3 * LG_APPEND_BATCH_MAX;
+	assert_string_equal(b.argv[a], "1699996400000");
+	assert_string_equal(b.argv[a + 1], "3600000");
+	/* walk the per-event arguments as the script does */
+	a += 2;
+	for (i = 0; i < LG_APPEND_BATCH_MAX; i++) {
+		int nf = (int)strtol(b.argv[a + 1], NULL, 10);
+		assert_string_equal(b.argv[a], "eIRC");
+		assert_int_equal(nf, i % 2 ? 24 : 22);
+		assert_string_equal(b.argv[a + 2], "msgid");
+		assert_memory_equal(b.argv[a + 3], ids[i], b.argvlen[a + 3]);
+		a += 2 + nf;
+	}
+	assert_int_equal(a, b.argc);
+	/* another partition is refused, not added */
+	for (i = 0; i < 100; i++) {
+		other.s[LG_S_CONV] = (struct lg_str){ t, (size_t)snprintf(t, sizeof(t), "#c%d", i) };
+		if (lg_keys_partition("eIRC", t, other.s[LG_S_CONV].n, IRC_CASEMAP_NONE, 16) != k)
+			break;
+	}
+	assert_int_equal(lg_append_batch_begin(&b, sha, &o), 0);
+	assert_int_equal(lg_append_batch_add(&b, &ev, &o), 0);
+	assert_int_equal(lg_append_batch_add(&b, &other, &o), -EXDEV);
+	assert_int_equal(b.n, 1);
+	other.s[LG_S_MSGID] = (struct lg_str){ NULL, 0 };
+	assert_int_equal(lg_append_batch_add(&b, &other, &o), -EINVAL);
+	assert_non_null(strstr(lg_append_batch_script, "unpack(ARGV, s, e)"));
+}
+
+/* The heartbeat key: one partition's hash tag, network and nick in it;
+ * bounded like the other keys. */
+static void test_seen_key(void **state)
+{
+	char key[LG_KEYS_KEY_MAX], want[128], small[16];
+	int k = lg_keys_partition("eIRC", "lgr", 3, IRC_CASEMAP_NONE, 16);
+
+	(void)state;
+	assert_true(lg_keys_seen(16, "eIRC", "lgr", key, sizeof(key)) > 0);
+	snprintf(want, sizeof(want), "eirc:{p%d}:logger:eIRC:lgr:seen", k);
+	assert_string_equal(key, want);
+	assert_int_equal(lg_keys_seen(16, "eIRC", "lgr", small, sizeof(small)), -ENOBUFS);
+	assert_int_equal(lg_keys_seen(16, "eIRC", "", key, sizeof(key)), -EINVAL);
+	assert_int_equal(lg_keys_seen(0, "eIRC", "lgr", key, sizeof(key)), -EINVAL);
+}
+
 static void test_map(void **state)
 {
 	struct lg_map m = { 0 };
@@ -261,6 +366,8 @@ int main(void)
 		cmocka_unit_test(test_key_names),      cmocka_unit_test(test_event_roundtrip),
 		cmocka_unit_test(test_event_limits),   cmocka_unit_test(test_time),
 		cmocka_unit_test(test_append_call),    cmocka_unit_test(test_map),
+		cmocka_unit_test(test_append_batch),   cmocka_unit_test(test_crc32_sliced),
+		cmocka_unit_test(test_seen_key),
 		cmocka_unit_test(test_metrics_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
