@@ -567,10 +567,19 @@ static void conn_attempt(struct irc_conn *c)
 		conn_fail(c, err, uv_strerror(err), false);
 }
 
+static void quit_done(struct irc_conn *c, int err);
+
 static void conn_fail(struct irc_conn *c, int err, const char *why, bool fatal)
 {
 	uint64_t delay = 0;
 
+	/* We asked to leave (QUIT sent, maybe mid-registration): whatever ends
+	 * the connection now, an ERROR line or a reset, ends the quit; it must
+	 * never turn into a reconnection of a session that is over. */
+	if (c->state == IRC_CONN_QUITTING) {
+		quit_done(c, 0);
+		return;
+	}
 	io_close(c);
 	if (c->tls && c->in_tls)
 		c->tls_dropped = c->tls; /* still on the stack: freed by on_read */

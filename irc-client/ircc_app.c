@@ -501,6 +501,7 @@ static int session_create(struct ircc_app *a)
 		(unsigned)ic->flood_lines_per_second, (unsigned)ic->flood_burst_lines,
 		ic->flood_bytes_per_second, (unsigned)a->cfg->history.chathistory_max,
 		ic->private_room_masks, ic->n_private_room_masks,
+		(unsigned)a->cfg->history.join_replay_lines,
 	};
 	static const struct ircc_session_ops ops = { to_browser, to_server, to_history, ops_quit,
 		                                     ops_now };

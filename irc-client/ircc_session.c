@@ -36,6 +36,7 @@ struct pending {
 	unsigned seq;
 	uint64_t sent_ms;
 	bool started;                   /* a line of the answer went out */
+	bool quiet;                     /* a JOIN replay: failures are not shown */
 	char label[IRCC_LABEL_MAX + 1]; /* the browser's label, or "" */
 	char sub[8];
 	char target[IRCC_CHATHIST_TARGET_MAX + 1];
@@ -279,6 +280,18 @@ static void isupport_extra(struct ircc_session *s)
 	        s->lim.chathistory_max);
 }
 
+static void join_replay(struct ircc_session *s, const struct irc_msg_span *chan);
+
+/* A JOIN of ours kept in the burst (a sign-in room joined at registration). */
+static bool own_join(const struct ircc_session *s, const struct irc_msg *m)
+{
+	struct irc_mask_userhost uh;
+
+	return irc_msg_command_is(m, "JOIN") && m->n_params >= 1 && m->source.ptr &&
+	       irc_mask_split(m->source.ptr, m->source.len, &uh) == 0 &&
+	       irc_casemap_equal(s->cm, uh.nick, uh.nick_len, s->nick, strlen(s->nick));
+}
+
 /* Replays the kept burst, adding our ISUPPORT tokens after the last 005. */
 static void burst_replay(struct ircc_session *s)
 {
@@ -298,6 +311,8 @@ static void burst_replay(struct ircc_session *s)
 		}
 		in_005 = is_005;
 		relay(s, &m, NULL);
+		if (own_join(s, &m))
+			join_replay(s, &m.params[0]);
 	}
 	if (!added)
 		isupport_extra(s);
@@ -541,19 +556,50 @@ static bool hist_allowed(const struct ircc_session *s, const struct irc_msg_span
 	return ircc_ident_nick_valid(t->ptr, t->len);
 }
 
-/* Builds "@eirc/user=<id>;eirc/nick=<nick>;label=h<seq> CHATHISTORY ..."
- * into out_buf. Returns its length or a negative error. */
-static int hist_request(struct ircc_session *s, const struct irc_msg *m, unsigned seq)
+/* The server's CASEMAPPING name, for the bridge to fold targets as the
+ * logger did. */
+static const char *casemap_name(enum irc_casemap cm)
 {
-	char tags[256], uid[24], label[16];
+	switch (cm) {
+	case IRC_CASEMAP_ASCII:
+		return "ascii";
+	case IRC_CASEMAP_STRICT_RFC1459:
+		return "strict-rfc1459";
+	default:
+		return "rfc1459";
+	}
+}
+
+/* Builds "@eirc/user=<id>;eirc/nick=<nick>;label=h<seq>;eirc/casemap=<cm>
+ * CHATHISTORY ..." into out_buf. Returns its length or a negative error. */
+static int hist_request(struct ircc_session *s, const struct irc_msg *m, unsigned seq,
+                        bool targets)
+{
+	char tags[IRC_TAGS_CLIENT_MAX], uid[24], label[16], chans[4000];
 	size_t tl = 0;
 	struct irc_msg r = { 0 };
+	const char *cm = casemap_name(s->cm);
 
 	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)s->id->user_id);
 	snprintf(label, sizeof(label), "h%u", seq);
 	irc_msg_tags_append("eirc/user", 9, uid, strlen(uid), tags, sizeof(tags), &tl);
 	irc_msg_tags_append("eirc/nick", 9, s->nick, strlen(s->nick), tags, sizeof(tags), &tl);
 	irc_msg_tags_append("label", 5, label, strlen(label), tags, sizeof(tags), &tl);
+	irc_msg_tags_append("eirc/casemap", 12, cm, strlen(cm), tags, sizeof(tags), &tl);
+	if (targets) {
+		/* TARGETS: the bridge does not know which channels the user is in */
+		size_t cl = 0;
+		for (size_t i = 0; i < s->n_chans; i++) {
+			size_t n = strlen(s->chans[i]);
+			if (cl + n + 1 >= sizeof(chans))
+				break;
+			if (cl)
+				chans[cl++] = ',';
+			memcpy(chans + cl, s->chans[i], n);
+			cl += n;
+		}
+		irc_msg_tags_append("eirc/channels", 13, chans, cl, tags, sizeof(tags), &tl);
+	}
 	r.tags.ptr = tags;
 	r.tags.len = tl;
 	r.command.ptr = "CHATHISTORY";
@@ -601,7 +647,7 @@ static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
 		return;
 	}
 	p.seq = ++s->hist_seq;
-	int n = hist_request(s, m, p.seq);
+	int n = hist_request(s, m, p.seq, req.sub == IRCC_CH_TARGETS);
 	int r = n < 0 ? n : s->ops.to_history(s->ud, out_buf, (size_t)n);
 	if (r < 0) {
 		hist_fail(s, "MESSAGE_ERROR", p.sub, p.target,
@@ -617,6 +663,81 @@ static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
 		snprintf(p.label, sizeof(p.label), "%.*s", (int)lt.value_len, lt.value);
 	p.sent_ms = s->ops.now_ms(s->ud);
 	s->hist[s->n_hist++] = p;
+}
+
+/* A browser without draft/chathistory that joins a channel gets its last
+ * join_replay_lines lines (history.join_replay_lines), as a chathistory
+ * batch it may not understand (the relay drops BATCH and the batch tag
+ * for it). Best effort: nothing is shown when history is unavailable. */
+static void join_replay(struct ircc_session *s, const struct irc_msg_span *chan)
+{
+	char n[16];
+	struct irc_msg m = { 0 };
+	struct pending p = { .quiet = true };
+
+	if (s->lim.join_replay_lines == 0 || (s->bcaps & IRCC_BCAP_CHATHISTORY) ||
+	    s->n_hist == IRCC_HISTORY_PENDING_MAX || chan->len >= sizeof(p.target))
+		return;
+	snprintf(n, sizeof(n), "%u", s->lim.join_replay_lines);
+	m.command = (struct irc_msg_span){ "CHATHISTORY", 11 };
+	m.params[0] = (struct irc_msg_span){ "LATEST", 6 };
+	m.params[1] = *chan;
+	m.params[2] = (struct irc_msg_span){ "*", 1 };
+	m.params[3] = (struct irc_msg_span){ n, strlen(n) };
+	m.n_params = 4;
+	p.seq = ++s->hist_seq;
+	snprintf(p.sub, sizeof(p.sub), "LATEST");
+	span_cpy(p.target, sizeof(p.target), chan);
+	int len = hist_request(s, &m, p.seq, false);
+	if (len < 0 || s->ops.to_history(s->ud, out_buf, (size_t)len) < 0)
+		return;
+	p.sent_ms = s->ops.now_ms(s->ud);
+	s->hist[s->n_hist++] = p;
+}
+
+/* ---- direct-message reports ---- */
+
+/* Reports a direct message this session sent (the server's echo, with its
+ * msgid) or received to the history bridge, which stores it once per
+ * msgid in the conversation keyed by the two user ids (docs/history.md):
+ * the server line with "eirc/dm", "eirc/user", "eirc/nick" and
+ * "eirc/casemap" added. Fire and forget: the bridge does not answer, and a
+ * report that cannot be sent now is lost (logged by nobody: best effort). */
+static void dm_report(struct ircc_session *s, const struct irc_msg *m)
+{
+	struct irc_mask_userhost uh;
+	struct irc_msg_tag t;
+	char uid[24];
+	size_t tl = 0, pos = 0;
+	struct irc_msg r = *m;
+	static char tags[IRC_TAGS_MAX + 1];
+
+	if (!(irc_msg_command_is(m, "PRIVMSG") || irc_msg_command_is(m, "NOTICE")) ||
+	    m->n_params < 2 || is_channel(m->params[0].ptr, m->params[0].len) || !m->source.ptr ||
+	    irc_mask_split(m->source.ptr, m->source.len, &uh) < 0 || !uh.user ||
+	    irc_msg_tag_get(m, "msgid", &t) < 0)
+		return;
+	struct irc_msg_span from = { uh.nick, uh.nick_len };
+	bool to_me = nick_is(s, &m->params[0], s->nick), from_me = nick_is(s, &from, s->nick);
+	if (to_me == from_me)
+		return; /* neither ours, or a note to self */
+	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)s->id->user_id);
+	const char *cm = casemap_name(s->cm);
+	if (irc_msg_tags_append("eirc/dm", 7, NULL, 0, tags, sizeof(tags), &tl) < 0 ||
+	    irc_msg_tags_append("eirc/user", 9, uid, strlen(uid), tags, sizeof(tags), &tl) < 0 ||
+	    irc_msg_tags_append("eirc/nick", 9, s->nick, strlen(s->nick), tags, sizeof(tags),
+	                        &tl) < 0 ||
+	    irc_msg_tags_append("eirc/casemap", 12, cm, strlen(cm), tags, sizeof(tags), &tl) < 0)
+		return;
+	while (irc_msg_tag_next(m, &pos, &t))
+		if (irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL, t.value_len,
+		                        tags, sizeof(tags), &tl) < 0)
+			return;
+	r.tags.ptr = tags;
+	r.tags.len = tl;
+	int n = irc_msg_serialize(&r, 0, out_buf, sizeof(out_buf));
+	if (n > 0)
+		(void)s->ops.to_history(s->ud, out_buf, (size_t)n);
 }
 
 static void hist_pop(struct ircc_session *s)
@@ -643,7 +764,14 @@ bool ircc_session_history_line(struct ircc_session *s, char *line, size_t len)
 		hist_pop(s);
 		return false;
 	}
-	relay(s, &m, p->started ? "" : p->label);
+	if (p->quiet && irc_msg_command_is(&m, "FAIL"))
+		return false; /* the browser did not ask: nothing to explain */
+	/* Replayed lines are history, not echoes: the user's own messages stay
+	 * (no self nick for the echo filter). */
+	struct ircc_relay_ctx ctx = { s->bcaps, s->scaps, NULL, p->started ? "" : p->label };
+	int n = ircc_relay_format(&m, &ctx, out_buf, sizeof(out_buf));
+	if (n > 0)
+		to_browser(s, out_buf, (size_t)n);
 	p->started = true;
 	return false;
 }
@@ -654,7 +782,8 @@ void ircc_session_history_down(struct ircc_session *s, const char *why)
 
 	snprintf(text, sizeof(text), "Message history is not available: %s", why);
 	while (s->n_hist > 0) {
-		hist_fail(s, "MESSAGE_ERROR", s->hist[0].sub, s->hist[0].target, text);
+		if (!s->hist[0].quiet)
+			hist_fail(s, "MESSAGE_ERROR", s->hist[0].sub, s->hist[0].target, text);
 		hist_pop(s);
 	}
 }
@@ -869,6 +998,7 @@ void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
 	track(s, reg, m);
 	if (!s->up)
 		return; /* before 001: registration chatter, irc_reg's business */
+	dm_report(s, m);
 	/* cap-notify (CAP NEW / DEL) may change them after 001: the relay
 	 * filter (echo-message) must see what is enabled now. */
 	s->scaps = reg->caps_enabled;
@@ -889,6 +1019,8 @@ void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
 		return;
 	}
 	relay(s, m, NULL);
+	if (irc_msg_command_is(m, "JOIN") && m->n_params >= 1 && irc_reg_is_self(reg, m))
+		join_replay(s, &m->params[0]);
 }
 
 uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc_reg *reg)

@@ -67,6 +67,7 @@ struct ircc_session_limits {
 	unsigned chathistory_max;       /* announced as CHATHISTORY=<n> */
 	char **private_masks;           /* borrowed; glob masks of private rooms */
 	size_t n_private_masks;
+	unsigned join_replay_lines;     /* LATEST <n> on JOIN without draft/chathistory */
 };
 
 /*

@@ -15,7 +15,7 @@ BUILD_PKGS=(
 SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
 # Fuzzing and sanitizers (libFuzzer ships in clang's runtime package);
 # headless Chromium and fonts for the browser tests (tests/browser).
-TEST_PKGS=(clang libclang-rt-14-dev python3 procps iproute2 chromium fonts-dejavu-core)
+TEST_PKGS=(clang libclang-rt-14-dev python3 procps iproute2 curl chromium fonts-dejavu-core)
 
 want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}")
 case "${1:-all}" in

@@ -2,13 +2,15 @@
 # Installs what is missing, builds, and runs every eIRC test:
 #   1. the unit and integration tests (real PostgreSQL, Redis, InspIRCd),
 #      built with -Werror;
-#   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. each libFuzzer target for EIRC_FUZZ_SECONDS (default 60) on its
+#   2. the web client in headless Chromium against the whole stack, started
+#      with the README's run command (tests/browser/run.sh);
+#   3. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   4. each libFuzzer target for EIRC_FUZZ_SECONDS (default 60) on its
 #      corpus, after replaying the kept crash regressions.
 # Ends with one summary line; exits non-zero if any step failed.
 #
 # Environment: EIRC_FUZZ_SECONDS, EIRC_JOBS (parallel build/test jobs),
-# EIRC_SKIP_ASAN=1 / EIRC_SKIP_FUZZ=1 for a quick local run.
+# EIRC_SKIP_ASAN=1 / EIRC_SKIP_FUZZ=1 / EIRC_SKIP_BROWSER=1 for a quick local run.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,6 +69,28 @@ build_and_test() {
 }
 
 build_and_test build plain
+
+# The web client in headless Chromium against the whole stack, started with
+# the README's run command (tests/browser/run.sh). Counted per test.
+browser_tests() {
+	step "browser tests (web client, headless Chromium)"
+	bash tests/browser/run.sh 2>&1 | tee "$logdir/browser.log"
+	local p f
+	p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logdir/browser.log" | tail -1)
+	f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logdir/browser.log" | tail -1)
+	if [ -z "$p" ] || [ -z "$f" ]; then
+		fail "browser tests: they did not run (see build-logs/browser.log)"
+		return
+	fi
+	passed=$((passed + p))
+	if [ "$f" -ne 0 ]; then
+		failed=$((failed + f))
+		failures+=("browser tests: $f failed (screenshots and logs in build-logs/browser/)")
+	fi
+}
+if [ "${EIRC_SKIP_BROWSER:-0}" != 1 ]; then
+	browser_tests
+fi
 
 if [ "${EIRC_SKIP_ASAN:-0}" != 1 ]; then
 	# halt_on_error keeps a sanitizer finding from scrolling past as a warning.

@@ -2,7 +2,7 @@
  * eirc-stack: the local stack behind the README's first command.
  *
  * Reads config/eirc.yaml, starts PostgreSQL, Redis (AOF on), InspIRCd and
- * the eIRC daemons (eirc-auth, with a demo user and a #general room) on the
+ * the eIRC daemons (eirc-auth, with a demo user and a #general room, eirc-gateway) on the
  * loopback ports it names, with all their data in one folder (var/ by
  * default, kept between runs), prints what runs where and how to sign in,
  * and stops everything in reverse order on Ctrl-C (SIGINT), SIGTERM or
@@ -91,7 +91,7 @@ typedef struct {
 	srv_env_t *env;
 	const char *config;  /* path of the config file, for our daemons */
 	const char *bin_dir;
-	srv_t *pg, *redis, *ircd, *auth, *logger;
+	srv_t *pg, *redis, *ircd, *auth, *gateway, *logger, *history;
 } eirc_stack_t;
 
 /* Runs `eirc-auth --config FILE <args...>` to completion; its exit status. */
@@ -167,6 +167,23 @@ static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	return r;
 }
 
+/* The WebSocket gateway: consumes chat tokens at eirc-auth, one irc-client
+ * per session (as irc_client.sandbox_user when the stack runs as root). */
+static int gateway_start(eirc_stack_t *st, const eirc_config_t *cfg)
+{
+	char exe[4096];
+	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
+	int r;
+
+	snprintf(exe, sizeof(exe), "%s/gateway/eirc-gateway", st->bin_dir);
+	log_info("starting eirc-gateway on %s:%d", cfg->gateway.listen_address,
+		 cfg->gateway.listen_port);
+	if ((r = srv_process_start(st->env, "eirc-gateway", argv, cfg->gateway.listen_port,
+				   "/healthz", &st->gateway)) < 0)
+		log_error("Failed to start eirc-gateway: %s", strerror(-r));
+	return r;
+}
+
 /* The logger bot: archives the channels into Redis (and Elasticsearch when
  * elasticsearch.urls names a cluster; none locally). */
 static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
@@ -180,6 +197,20 @@ static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	if ((r = srv_process_start(st->env, "eirc-logger", argv, cfg->logger.metrics_port,
 				   "/metrics", &st->logger)) < 0)
 		log_error("Failed to start eirc-logger: %s", strerror(-r));
+	return r;
+}
+
+/* The history bridge: CHATHISTORY for the irc-clients on its UNIX socket. */
+static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
+{
+	char exe[4096];
+	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
+	int r;
+
+	snprintf(exe, sizeof(exe), "%s/history-bridge/eirc-history", st->bin_dir);
+	log_info("starting eirc-history on %s", cfg->history.socket_path);
+	if ((r = srv_process_start(st->env, "eirc-history", argv, 0, NULL, &st->history)) < 0)
+		log_error("Failed to start eirc-history: %s", strerror(-r));
 	return r;
 }
 
@@ -213,9 +244,11 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		log_error("Failed to start InspIRCd: %s", strerror(-r));
 		return r;
 	}
-	if ((r = auth_start(st, cfg)) < 0)
+	if ((r = auth_start(st, cfg)) < 0 || (r = gateway_start(st, cfg)) < 0)
 		return r;
-	return logger_start(st, cfg);
+	if ((r = logger_start(st, cfg)) < 0)
+		return r;
+	return history_start(st, cfg);
 }
 
 static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
@@ -223,19 +256,23 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	const char *dir = srv_env_dir(st->env);
 
 	printf("\neIRC local stack is running; data in %s\n\n", dir);
-	printf("  %-11s %-17s %s\n", "service", "address", "notes");
-	printf("  %-11s 127.0.0.1:%-7d db %s, user %s; log %s\n", "PostgreSQL",
+	printf("  %-12s %-17s %s\n", "service", "address", "notes");
+	printf("  %-12s 127.0.0.1:%-7d db %s, user %s; log %s\n", "PostgreSQL",
 	       srv_port(st->pg), cfg->auth.database.name, cfg->auth.database.user,
 	       srv_log_path(st->pg));
-	printf("  %-11s 127.0.0.1:%-7d AOF on; log %s\n", "Redis", srv_port(st->redis),
+	printf("  %-12s 127.0.0.1:%-7d AOF on; log %s\n", "Redis", srv_port(st->redis),
 	       srv_log_path(st->redis));
-	printf("  %-11s 127.0.0.1:%-7d network %s, WEBIRC from 127.0.0.1; log %s/ircd.log\n",
+	printf("  %-12s 127.0.0.1:%-7d network %s, WEBIRC from 127.0.0.1; log %s/ircd.log\n",
 	       "InspIRCd", srv_port(st->ircd), cfg->irc.network, srv_data_dir(st->ircd));
-	printf("  %-11s 127.0.0.1:%-7d internal API on %s:%d; log %s\n", "eirc-auth",
+	printf("  %-12s 127.0.0.1:%-7d internal API on %s:%d; log %s\n", "eirc-auth",
 	       srv_port(st->auth), cfg->auth.internal_listen_address,
 	       cfg->auth.internal_listen_port, srv_log_path(st->auth));
-	printf("  %-11s %-17s archives %zu channel(s) into Redis; log %s\n", "eirc-logger",
+	printf("  %-12s 127.0.0.1:%-7d ws://127.0.0.1:%d/chat; log %s\n", "eirc-gateway",
+	       srv_port(st->gateway), srv_port(st->gateway), srv_log_path(st->gateway));
+	printf("  %-12s %-17s archives %zu channel(s) into Redis; log %s\n", "eirc-logger",
 	       "-", cfg->logger.n_channels, srv_log_path(st->logger));
+	printf("  %-12s %-17s CHATHISTORY on %s; log %s\n", "eirc-history", "-",
+	       cfg->history.socket_path, srv_log_path(st->history));
 	printf("\nOpen http://127.0.0.1:%d/ and sign in as '%s' with password '%s'.\n",
 	       srv_port(st->auth), STACK_DEMO_USER, getenv("EIRC_DEMO_PASSWORD"));
 	printf("IRC clients can connect to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",
@@ -256,7 +293,8 @@ static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
 			log_info("received %s, stopping", strsignal(sig));
 			return 0;
 		}
-		srv_t *all[] = { st->pg, st->redis, st->ircd, st->auth, st->logger };
+		srv_t *all[] = { st->pg, st->redis, st->ircd, st->auth, st->gateway, st->logger,
+				 st->history };
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 			if (!srv_running(all[i])) {
 				log_error("%s exited unexpectedly (see %s); stopping the stack",

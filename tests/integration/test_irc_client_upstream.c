@@ -33,10 +33,11 @@
 
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
+#include "tests/harness/irc_testclient.h"
 #include "tests/harness/servers.h"
 
 #define WEBIRC_PASSWORD "webirc-test-secret"
-#define READ_TIMEOUT_MS 5000
+#define READ_TIMEOUT_MS ITC_TIMEOUT_MS
 /* The shortest the config allows: the test waits about their sum. */
 #define PING_INTERVAL_MS 5000
 #define PING_TIMEOUT_MS 1000
@@ -46,25 +47,8 @@ static srv_t *ircd;
 static char dir[400], bin[512];
 static int port_good, port_wrong, port_self;
 
-typedef struct {
-	int fd;
-	pid_t pid;
-	struct irc_line lf;
-	char line[IRC_LINE_MAX];
-	char parsed[IRC_LINE_MAX];
-	struct irc_msg msg;
-} peer_t;
-
 static pid_t spawned[32];
 static size_t n_spawned;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Runs a shell command in the test folder; fails the setup on error. */
 static int sh(const char *fmt, ...)
@@ -186,13 +170,11 @@ static const char *write_config(const char *name, const char *servers, const cha
 
 /* Starts an irc-client as the gateway does; its stderr goes to
  * <dir>/<nick>.log. */
-static peer_t *spawn_client(const char *cfg, const char *nick, const char *uid)
+static itc_t *spawn_client(const char *cfg, const char *nick, const char *uid)
 {
 	int sv[2];
 	char logp[600];
-	peer_t *p = calloc(1, sizeof(*p));
 
-	assert_non_null(p);
 	snprintf(logp, sizeof(logp), "%s/%s.log", dir, nick);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	pid_t pid = fork();
@@ -208,109 +190,17 @@ static peer_t *spawn_client(const char *cfg, const char *nick, const char *uid)
 		_exit(127);
 	}
 	close(sv[1]);
-	p->fd = sv[0];
-	p->pid = pid;
 	if (n_spawned < 32)
 		spawned[n_spawned++] = pid;
-	irc_line_init(&p->lf, 0);
-	return p;
-}
-
-static peer_t *irc_connect(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-		                  .sin_port = htons((uint16_t)srv_port(ircd)) };
-	peer_t *p = calloc(1, sizeof(*p));
-
-	assert_non_null(p);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(p->fd >= 0);
-	assert_int_equal(connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	irc_line_init(&p->lf, 0);
-	return p;
-}
-
-static void sendf(peer_t *p, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(buf) - 2);
-	memcpy(buf + n, "\r\n", 2);
-	assert_int_equal(write(p->fd, buf, (size_t)n + 2), n + 2);
-}
-
-static bool next_msg_within(peer_t *p, int timeout_ms)
-{
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-
-	for (;;) {
-		char *line;
-		size_t len;
-		int r = irc_line_next(&p->lf, &line, &len);
-		if (r == 0) {
-			memcpy(p->line, line, len + 1);
-			memcpy(p->parsed, line, len + 1);
-			if (irc_msg_parse(p->parsed, len, 0, &p->msg) != 0)
-				fail_msg("unparsable line: %s", p->line);
-			return true;
-		}
-		if (r != IRC_MSG_EAGAIN)
-			continue;
-		int left = (int)(deadline > now_ms() ? deadline - now_ms() : 0);
-		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
-		if (left == 0 || poll(&pf, 1, left) != 1)
-			return false;
-		char buf[4096];
-		ssize_t n = read(p->fd, buf, sizeof(buf));
-		if (n <= 0)
-			return false;
-		for (size_t off = 0; off < (size_t)n;)
-			off += irc_line_feed(&p->lf, buf + off, (size_t)n - off);
-	}
-}
-
-static bool has(const peer_t *p, const char *needle)
-{
-	return strstr(p->line, needle) != NULL;
-}
-
-static void expect_within(peer_t *p, const char *cmd, const char *needle, int timeout_ms)
-{
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-
-	while (now_ms() < deadline && next_msg_within(p, (int)(deadline - now_ms())))
-		if (irc_msg_command_is(&p->msg, cmd) && (!needle || has(p, needle)))
-			return;
-	fail_msg("no %s%s%s", cmd, needle ? " with " : "", needle ? needle : "");
-}
-
-static void expect(peer_t *p, const char *cmd, const char *needle)
-{
-	expect_within(p, cmd, needle, READ_TIMEOUT_MS);
-}
-
-static int peer_close(peer_t *p)
-{
-	int status = 0;
-
-	close(p->fd);
-	if (p->pid)
-		assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
-	free(p);
-	return status;
+	return itc_from_fd(sv[0], pid);
 }
 
 /* A plain browser (no CAP): NICK + USER, then the replayed burst. */
-static void browser_register(peer_t *b)
+static void browser_register(itc_t *b)
 {
-	sendf(b, "NICK ignored");
-	sendf(b, "USER ignored 0 * :ignored");
-	expect_within(b, "001", NULL, 10000);
+	itc_sendf(b, "NICK ignored");
+	itc_sendf(b, "USER ignored 0 * :ignored");
+	itc_expect_within(b, "001", NULL, 10000);
 }
 
 static void test_tls_verified_session_talks(void **state)
@@ -322,26 +212,26 @@ static void test_tls_verified_session_talks(void **state)
 	         "    - host: localhost\n      port: %d\n      tls: true\n"
 	         "      tls_ca_file: %s/ca.pem\n", port_good, dir);
 	const char *cfg = write_config("tls-good", servers, NULL);
-	peer_t *talker = irc_connect();
-	peer_t *b = spawn_client(cfg, "tlsuser", "31");
+	itc_t *talker = itc_connect(srv_port(ircd));
+	itc_t *b = spawn_client(cfg, "tlsuser", "31");
 
-	sendf(talker, "NICK plaintalker");
-	sendf(talker, "USER plaintalker 0 * :plaintalker");
-	expect(talker, "001", NULL);
+	itc_sendf(talker, "NICK plaintalker");
+	itc_sendf(talker, "USER plaintalker 0 * :plaintalker");
+	itc_expect(talker, "001", NULL);
 	browser_register(b);
-	sendf(b, "JOIN #tls");
-	expect(b, "JOIN", "#tls");
-	sendf(talker, "JOIN #tls");
-	expect(talker, "JOIN", "#tls");
-	sendf(b, "PRIVMSG #tls :over TLS");
-	expect(talker, "PRIVMSG", "over TLS");
-	sendf(talker, "PRIVMSG #tls :back in clear");
-	expect(b, "PRIVMSG", "back in clear");
+	itc_sendf(b, "JOIN #tls");
+	itc_expect(b, "JOIN", "#tls");
+	itc_sendf(talker, "JOIN #tls");
+	itc_expect(talker, "JOIN", "#tls");
+	itc_sendf(b, "PRIVMSG #tls :over TLS");
+	itc_expect(talker, "PRIVMSG", "over TLS");
+	itc_sendf(talker, "PRIVMSG #tls :back in clear");
+	itc_expect(b, "PRIVMSG", "back in clear");
 	/* the server sees the session on its TLS port */
-	sendf(talker, "WHOIS tlsuser");
-	expect(talker, "671", "tlsuser");
-	assert_int_equal(peer_close(b), 0);
-	peer_close(talker);
+	itc_sendf(talker, "WHOIS tlsuser");
+	itc_expect(talker, "671", "tlsuser");
+	assert_int_equal(itc_close(b), 0);
+	itc_close(talker);
 }
 
 /* Reads the client's log: exactly one line, holding every needle. */
@@ -374,12 +264,12 @@ static void expect_refused(const char *name, int port, const char *ca, const cha
 	         "    - host: localhost\n      port: %d\n      tls: true\n%s%s%s", port,
 	         ca ? "      tls_ca_file: " : "", ca ? ca : "", ca ? "\n" : "");
 	const char *cfg = write_config(name, servers, NULL);
-	peer_t *b = spawn_client(cfg, nick, "32");
+	itc_t *b = spawn_client(cfg, nick, "32");
 
-	expect(b, "EIRC", "ERROR");
-	assert_true(has(b, "certificate was refused"));
-	assert_true(has(b, reason));
-	int st = peer_close(b);
+	itc_expect(b, "EIRC", "ERROR");
+	assert_true(itc_has(b, "certificate was refused"));
+	assert_true(itc_has(b, reason));
+	int st = itc_close(b);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 1);
 	expect_one_log_line(nick, "certificate was refused", reason);
@@ -414,12 +304,12 @@ static void test_tls_no_verify_accepts_self_signed(void **state)
 	         "    - host: localhost\n      port: %d\n      tls: true\n"
 	         "      tls_verify: false\n", port_self);
 	const char *cfg = write_config("tls-noverify", servers, NULL);
-	peer_t *b = spawn_client(cfg, "noverify", "33");
+	itc_t *b = spawn_client(cfg, "noverify", "33");
 
 	browser_register(b);
-	sendf(b, "PING :alive");
-	expect(b, "PONG", "alive");
-	assert_int_equal(peer_close(b), 0);
+	itc_sendf(b, "PING :alive");
+	itc_expect(b, "PONG", "alive");
+	assert_int_equal(itc_close(b), 0);
 }
 
 static void test_tls_ca_file_missing(void **state)
@@ -431,9 +321,9 @@ static void test_tls_ca_file_missing(void **state)
 	         "    - host: localhost\n      port: %d\n      tls: true\n"
 	         "      tls_ca_file: %s/nonexistent.pem\n", port_good, dir);
 	const char *cfg = write_config("tls-noca", servers, NULL);
-	peer_t *b = spawn_client(cfg, "noca", "34");
+	itc_t *b = spawn_client(cfg, "noca", "34");
 
-	int st = peer_close(b);
+	int st = itc_close(b);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 1);
 	expect_one_log_line("noca", "Failed to start", "CA certificates");
@@ -456,17 +346,14 @@ static int listen_local(int *out_port)
 	return fd;
 }
 
-static peer_t *accept_within(int lfd, int timeout_ms)
+static itc_t *accept_within(int lfd, int timeout_ms)
 {
 	struct pollfd pf = { .fd = lfd, .events = POLLIN };
-	peer_t *p = calloc(1, sizeof(*p));
 
-	assert_non_null(p);
 	assert_int_equal(poll(&pf, 1, timeout_ms), 1);
-	p->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(p->fd >= 0);
-	irc_line_init(&p->lf, 0);
-	return p;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(fd >= 0);
+	return itc_from_fd(fd, 0);
 }
 
 static void test_ping_timeout_moves_to_next_server(void **state)
@@ -483,39 +370,79 @@ static void test_ping_timeout_moves_to_next_server(void **state)
 	snprintf(client, sizeof(client), "  ping_interval: %dms\n  ping_timeout: %dms\n",
 	         PING_INTERVAL_MS, PING_TIMEOUT_MS);
 	const char *cfg = write_config("ping", servers, client);
-	peer_t *b = spawn_client(cfg, "pingy", "35");
-	peer_t *fake = accept_within(lfd, 5000);
+	itc_t *b = spawn_client(cfg, "pingy", "35");
+	itc_t *fake = accept_within(lfd, 5000);
 
 	/* a minimal registration: welcome and no MOTD, no CAP answer */
-	expect(fake, "USER", NULL);
-	sendf(fake, ":fake.test 001 pingy :Welcome to the fake network");
-	sendf(fake, ":fake.test 422 pingy :MOTD File is missing");
+	itc_expect(fake, "USER", NULL);
+	itc_sendf(fake, ":fake.test 001 pingy :Welcome to the fake network");
+	itc_sendf(fake, ":fake.test 422 pingy :MOTD File is missing");
 	browser_register(b);
-	assert_true(has(b, "fake.test"));
-	uint64_t registered = now_ms();
+	assert_true(itc_has(b, "fake.test"));
+	uint64_t registered = itc_now_ms();
 	/* from now on the fake reads but never answers */
-	expect_within(fake, "PING", NULL, PING_INTERVAL_MS + 2000);
-	uint64_t pinged = now_ms();
-	expect_within(b, "EIRC", "DISCONNECTED", PING_TIMEOUT_MS + 2000);
-	uint64_t dead = now_ms();
-	assert_true(has(b, "PING timeout"));
+	itc_expect_within(fake, "PING", NULL, PING_INTERVAL_MS + 2000);
+	uint64_t pinged = itc_now_ms();
+	itc_expect_within(b, "EIRC", "DISCONNECTED", PING_TIMEOUT_MS + 2000);
+	uint64_t dead = itc_now_ms();
+	assert_true(itc_has(b, "PING timeout"));
 	print_message("silent server: PING after %llu ms, taken as dead %llu ms later "
 	              "(ping_interval %d + ping_timeout %d ms)\n",
 	              (unsigned long long)(pinged - registered),
 	              (unsigned long long)(dead - pinged), PING_INTERVAL_MS, PING_TIMEOUT_MS);
 	assert_true(dead - registered <= PING_INTERVAL_MS + PING_TIMEOUT_MS + 500);
 	/* the client closed the dead connection */
-	while (next_msg_within(fake, 2000))
+	while (itc_next_within(fake, 2000))
 		;
 	char c;
 	assert_int_equal(read(fake->fd, &c, 1), 0);
 	/* and registered on the next server in the list */
-	expect_within(b, "EIRC", "RECONNECTED", 10000);
-	assert_true(has(b, "irc1.eirc.local"));
-	sendf(b, "PING :still here");
-	expect(b, "PONG", "still here");
-	assert_int_equal(peer_close(b), 0);
-	peer_close(fake);
+	itc_expect_within(b, "EIRC", "RECONNECTED", 10000);
+	assert_true(itc_has(b, "irc1.eirc.local"));
+	itc_sendf(b, "PING :still here");
+	itc_expect(b, "PONG", "still here");
+	assert_int_equal(itc_close(b), 0);
+	itc_close(fake);
+	close(lfd);
+}
+
+/* The browser leaves while the server has not finished registering us:
+ * the client sends QUIT, the server answers ERROR and closes, and the
+ * client must exit, not take the ERROR for a lost connection and
+ * reconnect (it used to, and lived on with nobody at the other end). */
+static void test_browser_leaves_during_registration(void **state)
+{
+	char servers[300];
+	int fake_port, status = 0;
+	int lfd = listen_local(&fake_port);
+	(void)state;
+
+	snprintf(servers, sizeof(servers), "    - host: 127.0.0.1\n      port: %d\n", fake_port);
+	const char *cfg = write_config("leave", servers, NULL);
+	itc_t *b = spawn_client(cfg, "leaver", "36");
+	pid_t pid = b->pid;
+	itc_t *fake = accept_within(lfd, 5000);
+
+	itc_expect(fake, "USER", NULL); /* registering; the fake never welcomes */
+	b->pid = 0;                     /* waited for below, with a deadline */
+	itc_close(b);
+	itc_expect_within(fake, "QUIT", NULL, 5000);
+	itc_sendf(fake, "ERROR :Closing link: (u36@198.51.100.30) [Quit: Web session closed]");
+	itc_close(fake);
+	for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(100 * 1000);
+	errno = 0;
+	bool gone = kill(pid, 0) < 0 && errno == ESRCH;
+	if (!gone) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	assert_true(gone);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* and it never came back (reconnect_min is 100 ms) */
+	struct pollfd pf = { .fd = lfd, .events = POLLIN };
+	assert_int_equal(poll(&pf, 1, 1000), 0);
 	close(lfd);
 }
 
@@ -538,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_tls_no_verify_accepts_self_signed),
 		cmocka_unit_test(test_tls_ca_file_missing),
 		cmocka_unit_test(test_ping_timeout_moves_to_next_server),
+		cmocka_unit_test(test_browser_leaves_during_registration),
 		cmocka_unit_test(test_no_leftover_children),
 	};
 	if (getenv("TEST_FILTER"))

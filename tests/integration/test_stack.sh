@@ -23,12 +23,15 @@ trap cleanup EXIT
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-pg=$(free_port) rd=$(free_port) irc=$(free_port) http=$(free_port) internal=$(free_port)
+pg=$(free_port) rd=$(free_port) irc=$(free_port) http=$(free_port) internal=$(free_port) gw=$(free_port)
 sed -e "s/port: 15432/port: $pg/; s/port: 16379/port: $rd/; s/port: 16667 /port: $irc /" \
 	-e "s/listen_port: 8080 /listen_port: $http /; s/internal_listen_port: 8082/internal_listen_port: $internal/" \
+	-e "s/listen_port: 8081 /listen_port: $gw /; s#auth_internal_url: http://127.0.0.1:8082#auth_internal_url: http://127.0.0.1:$internal#" \
 	-e "s#spill_dir: var/logger-spill#spill_dir: $work/var/logger-spill#" \
+	-e "s#socket_path: var/run/eirc-history.sock#socket_path: $work/var/run/eirc-history.sock#" \
 	"$src/config/eirc.yaml" >"$work/eirc.yaml"
-for p in "port: $irc " "listen_port: $http " "internal_listen_port: $internal"; do
+for p in "port: $irc " "listen_port: $http " "internal_listen_port: $internal" "listen_port: $gw " \
+	"auth_internal_url: http://127.0.0.1:$internal"; do
 	grep -q "$p" "$work/eirc.yaml" || { echo "could not move a port ($p)"; exit 1; }
 done
 secret() { head -c 18 /dev/urandom | base64 | tr "+/" "-_"; }
@@ -65,9 +68,13 @@ for round in 1 2; do
 		echo "not ok: round $round: the stack did not come up"
 		exit 1
 	fi
-	for p in "$pg" "$rd" "$irc" "$http" "$internal"; do
+	for p in "$pg" "$rd" "$irc" "$http" "$internal" "$gw"; do
 		port_answers "$p" || { echo "not ok: round $round: nothing on port $p"; exit 1; }
 	done
+	[ "$(curl -s "http://127.0.0.1:$gw/healthz")" = ok ] ||
+		{ echo "not ok: round $round: eirc-gateway does not answer /healthz"; exit 1; }
+	grep -q "ws://127.0.0.1:$gw/chat" "$work/out-$round.log" ||
+		{ cat "$work/out-$round.log"; echo "not ok: round $round: no gateway URL printed"; exit 1; }
 	grep -q "sign in as 'demo' with password '$EIRC_DEMO_PASSWORD'" "$work/out-$round.log" ||
 		{ cat "$work/out-$round.log"; echo "not ok: round $round: no credentials printed"; exit 1; }
 	can_sign_in || { echo "not ok: round $round: the demo user cannot sign in"; exit 1; }
@@ -88,10 +95,10 @@ for round in 1 2; do
 		echo "not ok: round $round: processes left after SIGINT"
 		exit 1
 	fi
-	for p in "$pg" "$rd" "$irc" "$http" "$internal"; do
+	for p in "$pg" "$rd" "$irc" "$http" "$internal" "$gw"; do
 		if port_answers "$p"; then echo "not ok: round $round: port $p still open"; exit 1; fi
 	done
-	echo "ok: round $round: up, answered on $pg $rd $irc $http $internal, signed in, down, nothing left"
+	echo "ok: round $round: up, answered on $pg $rd $irc $http $internal $gw, signed in, down, nothing left"
 done
 # The data folder was reused: PostgreSQL was initialised once.
 [ "$(grep -c 'starting PostgreSQL' "$work"/out-*.log | awk -F: '{s+=$2} END {print s}')" -eq 2 ]

@@ -1,0 +1,95 @@
+/*
+ * gw_auth: the chat-token consume call to eirc-auth's internal API,
+ * through libcurl's multi-socket interface driven by the gateway's libuv
+ * loop (uv_poll per socket, one uv_timer). No thread, no blocking call.
+ *
+ *   POST {auth_internal_url}/internal/chat-token/consume
+ *   Authorization: Bearer <auth.internal_secret>
+ *   {"chat_token":…, "client_ip":…, "request_id":…}
+ *
+ * The answer is sorted into three outcomes: an identity (200 with a
+ * usable document), refused (401: unknown, expired, used, disabled), or
+ * unavailable (connection error, timeout, 5xx, anything else). The token
+ * is only ever in the request body; nothing here logs.
+ */
+#ifndef EIRC_GW_AUTH_H
+#define EIRC_GW_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+/* Largest answer read from eirc-auth. */
+#define GW_AUTH_RESPONSE_MAX (256 * 1024)
+/* Longest nick and display name taken from the identity. */
+#define GW_AUTH_NICK_MAX 64
+#define GW_AUTH_DISPLAY_MAX 256
+/* Most rooms in each list; bytes of one room name. */
+#define GW_AUTH_ROOMS_MAX 256
+#define GW_AUTH_ROOM_NAME_MAX 64
+
+typedef enum gw_auth_outcome {
+	GW_AUTH_OK,
+	GW_AUTH_REFUSED,
+	GW_AUTH_UNAVAILABLE,
+} gw_auth_outcome_t;
+
+typedef struct gw_identity {
+	uint64_t user_id;
+	char nick[GW_AUTH_NICK_MAX + 1];
+	char display_name[GW_AUTH_DISPLAY_MAX + 1]; /* "" when none */
+	char *autojoin;      /* "#a,#b" or NULL; owned by the identity */
+	char *private_rooms; /* idem */
+} gw_identity_t;
+
+typedef struct gw_auth gw_auth_t;
+typedef struct gw_auth_req gw_auth_req_t;
+
+/*
+ * Called exactly once per request that was started, unless it is
+ * cancelled first. id is valid during the call only (NULL unless
+ * GW_AUTH_OK; the callee may take its lists by setting them to NULL).
+ * detail: a short text for the log ("401 used", "timeout", …), no token.
+ */
+typedef void (*gw_auth_cb)(void *arg, gw_auth_outcome_t outcome, gw_identity_t *id,
+			   const char *detail);
+
+/*
+ * Creates the client on loop. url is the base URL, secret the Bearer
+ * secret (copied; NULL sends none), timeout_ms per call. Returns 0 and
+ * *out, or -ENOMEM. End it with gw_auth_close().
+ */
+int gw_auth_new(uv_loop_t *loop, const char *url, const char *secret, uint64_t timeout_ms,
+		gw_auth_t **out);
+
+/*
+ * Starts a consume. Returns 0 and *out_req (a handle to cancel it, valid
+ * until cb runs), or a negative errno (cb will not be called).
+ */
+int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip,
+		    const char *request_id, gw_auth_cb cb, void *arg, gw_auth_req_t **out_req);
+
+/* Cancels a request in flight; its callback will not be called. */
+void gw_auth_cancel(gw_auth_req_t *r);
+
+/* Requests in flight. */
+int gw_auth_in_flight(const gw_auth_t *a);
+
+/*
+ * Cancels every request (no callback) and closes the libuv handles; the
+ * memory is freed in their close callbacks. NULL is a no-op.
+ */
+void gw_auth_close(gw_auth_t *a);
+
+/* Frees the lists of an identity (not the struct). */
+void gw_identity_clear(gw_identity_t *id);
+
+/*
+ * Pure: fills *out from a consume answer body. Returns 0, or -EINVAL when
+ * a required field (user_id, nick) is missing or a value is out of bounds.
+ * Exposed for the unit tests.
+ */
+int gw_identity_parse(const char *body, size_t len, gw_identity_t *out);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * gw_frame: pure relay message rules. See gw_frame.h.
+ */
+#include "gateway/gw_frame.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/utf8.h"
+
+void gw_frame_init(gw_frame_t *f)
+{
+	f->len = 0;
+	f->utf8_ok = 0;
+	f->err = 0;
+}
+
+static int frame_fail(gw_frame_t *f, int err)
+{
+	f->err = err;
+	f->len = 0;
+	return err;
+}
+
+/* Checks the new bytes of a text message; a sequence cut at the end of the
+ * chunk waits for the next one unless the message is final. */
+static bool frame_utf8(gw_frame_t *f, bool final)
+{
+	bool incomplete = false;
+	size_t n = utf8_valid_prefix(f->buf + f->utf8_ok, f->len - f->utf8_ok, &incomplete);
+
+	f->utf8_ok += n;
+	if (f->utf8_ok == f->len)
+		return true;
+	return incomplete && !final;
+}
+
+int gw_frame_feed(gw_frame_t *f, const void *chunk, size_t len, bool first, bool final,
+		  bool binary, size_t remaining, const char **out_line, size_t *out_len)
+{
+	const char *c = chunk;
+
+	if (f->err)
+		return f->err;
+	if (first) {
+		f->len = 0;
+		f->utf8_ok = 0;
+	}
+	if (len > GW_LINE_MAX - f->len || remaining > GW_LINE_MAX - f->len - len)
+		return frame_fail(f, GW_FRAME_ETOOBIG);
+	for (size_t i = 0; i < len; i++)
+		if (c[i] == '\r' || c[i] == '\n' || c[i] == '\0')
+			return frame_fail(f, GW_FRAME_ECRLF);
+	if (len)
+		memcpy(f->buf + f->len, c, len);
+	f->len += len;
+	if (!binary && !frame_utf8(f, final))
+		return frame_fail(f, GW_FRAME_EUTF8);
+	if (!final)
+		return GW_FRAME_MORE;
+	if (f->len == 0)
+		return GW_FRAME_EMPTY;
+	f->buf[f->len] = '\r';
+	f->buf[f->len + 1] = '\n';
+	*out_line = f->buf;
+	*out_len = f->len + 2;
+	f->len = 0;
+	f->utf8_ok = 0;
+	return GW_FRAME_LINE;
+}
+
+int gw_frame_to_browser(const char *line, size_t len, bool binary, char *out, size_t cap,
+			size_t *out_len)
+{
+	if (binary) {
+		if (len > cap)
+			return -ENOBUFS;
+		memcpy(out, line, len);
+		*out_len = len;
+		return 0;
+	}
+	return utf8_sanitize(line, len, out, cap, out_len) < 0 ? -ENOBUFS : 0;
+}
+
+int gw_frame_close_code(int err)
+{
+	switch (err) {
+	case GW_FRAME_ETOOBIG: return 1009;
+	case GW_FRAME_ECRLF: return 1008;
+	case GW_FRAME_EUTF8: return 1007;
+	default: return 1011;
+	}
+}
+
+const char *gw_frame_close_reason(int err)
+{
+	switch (err) {
+	case GW_FRAME_ETOOBIG: return "message too big";
+	case GW_FRAME_ECRLF: return "line contains CR, LF or NUL";
+	case GW_FRAME_EUTF8: return "invalid UTF-8";
+	default: return "internal error";
+	}
+}
+
+const char *gw_frame_error_label(int err)
+{
+	switch (err) {
+	case GW_FRAME_ETOOBIG: return "too_big";
+	case GW_FRAME_ECRLF: return "crlf_nul";
+	case GW_FRAME_EUTF8: return "invalid_utf8";
+	default: return "other";
+	}
+}

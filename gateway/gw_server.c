@@ -1,0 +1,269 @@
+/*
+ * gw_server: the daemon object. See gw_server.h.
+ *
+ * Shutdown, in order: new upgrades get 503 shutting_down; every session is
+ * closed 1001 "server shutting down" (consumes cancelled, socketpairs
+ * closed, so each irc-client sends QUIT and exits); the grace timer
+ * (gateway.shutdown_grace) then sends SIGKILL to every child still
+ * running; once no session is left (every child reaped, every WebSocket
+ * gone) the lws context, the auth client, the timers and the signal
+ * handlers are closed, and uv_run() returns.
+ */
+#include "gateway/gw_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "gateway/gw_http.h"
+#include "gateway/gw_relay.h"
+
+uint64_t gw_server_now(const gw_server_t *s)
+{
+	return uv_now(s->loop);
+}
+
+static void server_finish(gw_server_t *s)
+{
+	if (s->finished)
+		return;
+	s->finished = true;
+	log_info("All sessions ended: closing");
+	gw_auth_close(s->auth);
+	s->auth = NULL;
+	uv_close((uv_handle_t *)&s->sweep, NULL);
+	uv_close((uv_handle_t *)&s->grace, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	/* closes every wsi left; lws's libuv handles close in later iterations */
+	lws_context_destroy(s->ctx);
+}
+
+static void on_finish(uv_timer_t *t)
+{
+	server_finish(t->data);
+}
+
+/* Finishing destroys the lws context: never from inside an lws callback
+ * (the last session often ends in LWS_CALLBACK_CLOSED), so from a timer. */
+void gw_server_maybe_finish(gw_server_t *s)
+{
+	if (s->shutting_down && !s->finished && s->table.count == 0)
+		uv_timer_start(&s->sweep, on_finish, 0, 0);
+}
+
+void gw_server_session_check_free(gw_session_t *ss)
+{
+	gw_server_t *s = ss->srv;
+
+	if (ss->wsi || ss->auth || ss->pipe_open || ss->proc_open)
+		return;
+	gw_table_remove(&s->table, ss);
+	gw_relay_drop_queue(ss);
+	free(ss->early);
+	free(ss);
+	gw_server_maybe_finish(s);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	gw_server_t *s = t->data;
+	uint64_t now = uv_now(s->loop);
+	gw_session_t *ss, *next;
+
+	for (ss = s->table.all; ss; ss = next) {
+		next = ss->next;
+		gw_relay_sweep(ss, now, s->cfg->gateway.slow_reader_timeout);
+	}
+}
+
+static void on_grace(uv_timer_t *t)
+{
+	gw_server_t *s = t->data;
+	int n = 0;
+
+	s->grace_over = true;
+	for (gw_session_t *ss = s->table.all; ss; ss = ss->next)
+		if (ss->child_running) {
+			gw_relay_kill(ss);
+			n++;
+		}
+	if (n)
+		log_warn("Shutdown grace over: SIGKILL to %d irc-client(s)", n);
+	if (!n && s->table.count)
+		server_finish(s); /* only WebSockets that never let the close out are left */
+}
+
+void gw_server_shutdown(gw_server_t *s)
+{
+	gw_session_t *ss;
+
+	if (s->shutting_down)
+		return;
+	s->shutting_down = true;
+	log_info("Shutting down: %d session(s) to end, grace %llums", s->table.count,
+		 (unsigned long long)s->cfg->gateway.shutdown_grace);
+	for (ss = s->table.all; ss; ss = ss->next) {
+		if (ss->auth) {
+			gw_auth_cancel(ss->auth);
+			ss->auth = NULL;
+		}
+		if (ss->wsi)
+			gw_relay_close(ss, GW_CLOSE_GOING_AWAY, "server shutting down", false);
+		gw_relay_close_pipe(ss);
+	}
+	uv_timer_start(&s->grace, on_grace, s->cfg->gateway.shutdown_grace, 0);
+	/* sessions freed from here on end in gw_server_maybe_finish */
+	for (ss = s->table.all; ss;) {
+		gw_session_t *next = ss->next;
+		gw_server_session_check_free(ss);
+		ss = next;
+	}
+	gw_server_maybe_finish(s);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	gw_server_t *s = sig->data;
+
+	if (!s->shutting_down)
+		log_info("Signal %d: stopping", signum);
+	gw_server_shutdown(s);
+}
+
+static int server_trusted(gw_server_t *s, char *why, size_t why_cap)
+{
+	const eirc_config_gateway_t *g = &s->cfg->gateway;
+
+	if (!g->n_trusted_proxies)
+		return 0;
+	if (!(s->trusted = calloc(g->n_trusted_proxies, sizeof(*s->trusted))))
+		return -ENOMEM;
+	for (size_t i = 0; i < g->n_trusted_proxies; i++)
+		if (gw_cidr_parse(g->trusted_proxies[i], &s->trusted[i]) < 0) {
+			snprintf(why, why_cap, "gateway.trusted_proxies: bad address %s",
+				 g->trusted_proxies[i]);
+			return -EINVAL;
+		}
+	s->n_trusted = g->n_trusted_proxies;
+	return 0;
+}
+
+static int server_lws(gw_server_t *s)
+{
+	const eirc_config_gateway_t *g = &s->cfg->gateway;
+	struct lws_context_creation_info info;
+	void *loops[1] = { s->loop };
+
+	gw_http_log_setup();
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+		       (g->tls_listen_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+	info.foreign_loops = loops;
+	info.pcontext = &s->ctx;
+	info.max_http_header_data = 4096;
+	info.max_http_header_pool = 1024;
+	info.timeout_secs = 10;
+	info.timeout_secs_ah_idle = 10;
+	info.fd_limit_per_thread = 0;
+	s->ctx = lws_create_context(&info);
+	return s->ctx ? 0 : -ENOMEM;
+}
+
+static void server_id(gw_server_t *s)
+{
+	unsigned char r[4] = { 0 };
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		memcpy(r, &(uint32_t){ (uint32_t)getpid() }, 4);
+	snprintf(s->gw_id, sizeof(s->gw_id), "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+}
+
+int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_path,
+		  const char *self_exe, gw_server_t **out, char *why, size_t why_cap)
+{
+	const eirc_config_gateway_t *g = &cfg->gateway;
+	gw_server_t *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->cfg = cfg;
+	gw_table_init(&s->table);
+	server_id(s);
+	s->retry.secs_since_valid_ping = (uint16_t)(g->ping_interval / 1000);
+	s->retry.secs_since_valid_hangup = (uint16_t)(2 * g->ping_interval / 1000 + 1);
+	if ((r = server_trusted(s, why, why_cap)) < 0 ||
+	    (r = gw_spawn_cfg_init(&s->spawn, config_path, g->irc_client_path,
+				   cfg->irc_client.sandbox_user, self_exe, why, why_cap)) < 0)
+		goto fail;
+	if ((r = gw_auth_new(loop, g->auth_internal_url, cfg->auth.internal_secret,
+			     g->auth_timeout, &s->auth)) < 0) {
+		snprintf(why, why_cap, "cannot start libcurl");
+		goto fail;
+	}
+	if ((r = server_lws(s)) < 0) {
+		snprintf(why, why_cap, "cannot start libwebsockets");
+		gw_auth_close(s->auth);
+		uv_run(loop, UV_RUN_DEFAULT);
+		goto fail;
+	}
+	uv_timer_init(loop, &s->sweep);
+	uv_timer_init(loop, &s->grace);
+	uv_signal_init(loop, &s->sigint);
+	uv_signal_init(loop, &s->sigterm);
+	s->sweep.data = s->grace.data = s->sigint.data = s->sigterm.data = s;
+	uv_timer_start(&s->sweep, on_sweep, GW_SWEEP_MS, GW_SWEEP_MS);
+	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+	*out = s;
+	return 0;
+fail:
+	gw_spawn_cfg_clear(&s->spawn);
+	free(s->trusted);
+	free(s);
+	return r;
+}
+
+int gw_server_listen(gw_server_t *s)
+{
+	const eirc_config_gateway_t *g = &s->cfg->gateway;
+
+	if (!(s->vh_plain = gw_http_vhost(s, "plain", g->listen_port, false)))
+		return -EADDRINUSE;
+	log_info("listening on %s:%d", g->listen_address, lws_get_vhost_listen_port(s->vh_plain));
+	if (g->tls_listen_port) {
+		if (!(s->vh_tls = gw_http_vhost(s, "tls", g->tls_listen_port, true)))
+			return -EADDRINUSE;
+		log_info("listening (TLS) on %s:%d", g->listen_address,
+			 lws_get_vhost_listen_port(s->vh_tls));
+	}
+	return 0;
+}
+
+int gw_server_port(const gw_server_t *s)
+{
+	return s->vh_plain ? lws_get_vhost_listen_port(s->vh_plain) : -1;
+}
+
+void gw_server_free(gw_server_t *s)
+{
+	if (!s)
+		return;
+	/*
+	 * lws 4.1 on a foreign loop frees its context only when
+	 * lws_context_destroy() is called again once its handles are closed
+	 * (the same dance as auth_http_free).
+	 */
+	if (s->ctx)
+		lws_context_destroy(s->ctx);
+	gw_spawn_cfg_clear(&s->spawn);
+	free(s->trusted);
+	free(s);
+}

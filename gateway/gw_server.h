@@ -1,0 +1,85 @@
+/*
+ * gw_server: the eirc-gateway daemon on one libuv loop: libwebsockets
+ * listeners (gw_http), the consume client (gw_auth), the session table
+ * (gw_session), the relays (gw_relay), the metrics, the slow-reader sweep
+ * and the graceful shutdown.
+ *
+ * Lifecycle: gw_server_new() → gw_server_listen() → uv_run() until
+ * gw_server_shutdown() (SIGTERM/SIGINT, wired here) has ended every
+ * session and closed every handle → gw_server_free() → uv_loop_close().
+ */
+#ifndef EIRC_GW_SERVER_H
+#define EIRC_GW_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "gateway/gw_auth.h"
+#include "gateway/gw_metrics.h"
+#include "gateway/gw_session.h"
+#include "gateway/gw_spawn.h"
+#include "gateway/gw_upgrade.h"
+
+/* Bytes waiting to be written to one irc-client above which the browser
+ * is not read any more (lws_rx_flow_control), resumed below half. */
+#define GW_TO_IRC_QUEUE_MAX (64 * 1024)
+/* Period of the slow-reader sweep, ms. */
+#define GW_SWEEP_MS 250
+/* Bytes read from a socketpair at once. */
+#define GW_READ_MAX (64 * 1024)
+
+typedef struct gw_server {
+	uv_loop_t *loop;
+	const eirc_config_t *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh_plain, *vh_tls;
+	lws_retry_bo_t retry;
+	gw_auth_t *auth;
+	gw_spawn_cfg_t spawn;
+	gw_metrics_t metrics;
+	gw_table_t table;
+	gw_cidr_t *trusted;
+	size_t n_trusted;
+	char gw_id[9];          /* random per start, prefix of request ids */
+	uint64_t counter;
+	uv_timer_t sweep, grace;
+	uv_signal_t sigint, sigterm;
+	bool shutting_down;     /* no new sessions */
+	bool grace_over;        /* children were sent SIGKILL */
+	bool finished;          /* handles closing, lws context destroyed */
+	char read_buf[GW_READ_MAX];
+} gw_server_t;
+
+/*
+ * Creates the server on loop (lws context, auth client, timers, signal
+ * handlers). config_path and self_exe resolve the irc-client and its
+ * config. Returns 0 and *out, or a negative errno with a message in why.
+ */
+int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_path,
+		  const char *self_exe, gw_server_t **out, char *why, size_t why_cap);
+
+/* Opens the listeners; logs "listening on ADDR:PORT". 0 or -EADDRINUSE. */
+int gw_server_listen(gw_server_t *s);
+
+/* The plain listener's port. */
+int gw_server_port(const gw_server_t *s);
+
+/*
+ * Starts the graceful shutdown (see docs/gateway.md); uv_run returns once
+ * it is done. A second call does nothing.
+ */
+void gw_server_shutdown(gw_server_t *s);
+
+/* Frees what is left after uv_run returned. NULL is a no-op. */
+void gw_server_free(gw_server_t *s);
+
+/* Internal, between the gateway's modules. */
+uint64_t gw_server_now(const gw_server_t *s);
+void gw_server_session_check_free(gw_session_t *ss);
+void gw_server_maybe_finish(gw_server_t *s);
+
+#endif

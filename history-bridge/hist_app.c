@@ -1,0 +1,212 @@
+/*
+ * hist_app: eirc-history's loop, listener, Redis connection and signals
+ * (see hist_app.h); connections are hist_conn.c.
+ */
+#include "history-bridge/hist_app.h"
+#include "history-bridge/hist_server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/log.h"
+#include "history-bridge/hist_query.h"
+#include "logger-bot/lg_redis.h"
+
+#define HIST_REDIS_RECONNECT_MIN_MS 100
+#define HIST_REDIS_RECONNECT_MAX_MS 2000
+
+/* ---- Redis ---- */
+
+static void on_script_loaded(void *ud, redisReply *r, void *privdata)
+{
+	struct hist_app *a = ud;
+
+	(void)privdata;
+	if (r && r->type == REDIS_REPLY_STRING && r->len < sizeof(a->sha))
+		snprintf(a->sha, sizeof(a->sha), "%s", r->str);
+}
+
+void hist_app_load_script(struct hist_app *a)
+{
+	lg_redis_cmd(a->redis, on_script_loaded, NULL, "SCRIPT LOAD %s", hist_query_script);
+}
+
+static void on_redis_up(void *ud)
+{
+	struct hist_app *a = ud;
+
+	log_info("Connected to Redis at %s:%d", a->cfg->redis.host, a->cfg->redis.port);
+	hist_app_load_script(a);
+}
+
+static void on_redis_down(void *ud, const char *why)
+{
+	struct hist_app *a = ud;
+
+	log_warn("Redis at %s:%d is unavailable (%s); history requests fail until it is back",
+	         a->cfg->redis.host, a->cfg->redis.port, why);
+}
+
+/* ---- start and stop ---- */
+
+static void stop(struct hist_app *a)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	lg_redis_free(a->redis); /* no reply callback from here on */
+	a->redis = NULL;
+	hist_dmstore_drop_pending(a);
+	for (struct hist_conn *c = a->conns; c; c = c->next)
+		c->inflight = 0;
+	while (a->conns)
+		hist_conn_close(a->conns);
+	if (a->listening) {
+		uv_close((uv_handle_t *)&a->listener, NULL);
+		unlink(a->cfg->history.socket_path);
+	}
+	uv_close((uv_handle_t *)&a->sigint, NULL);
+	uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct hist_app *a = s->data;
+
+	log_info("Signal %d: stopping", signum);
+	stop(a);
+}
+
+/* Creates the socket's folder when it is missing (one level, 0755: the
+ * sandboxed irc-clients must be able to reach the socket). */
+static void make_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
+		return;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_warn("Cannot create %s: %s, ignoring", dir, strerror(errno));
+}
+
+/* True when something accepts connections on the socket at path (checked
+ * once at start-up, before the loop runs: a blocking local connect). */
+static bool socket_live(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	live = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return live;
+}
+
+/* Removes a stale socket file (never a live one, never anything else) and
+ * listens. */
+static int listen_socket(struct hist_app *a)
+{
+	const char *path = a->cfg->history.socket_path;
+	struct stat st;
+	int r;
+
+	if (!path) {
+		log_error("history.socket_path is not set: nothing to serve");
+		return -EINVAL;
+	}
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		log_error("history.socket_path is too long for a UNIX socket: %s", path);
+		return -ENAMETOOLONG;
+	}
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (socket_live(path)) {
+			log_error("Another eirc-history serves %s; not replacing it", path);
+			return -EADDRINUSE;
+		}
+		unlink(path);
+	}
+	make_parent(path);
+	uv_pipe_init(&a->loop, &a->listener, 0);
+	a->listener.data = a;
+	a->listening = true;
+	if ((r = uv_pipe_bind(&a->listener, path)) < 0 ||
+	    (r = chmod(path, (mode_t)a->cfg->history.socket_mode) < 0 ? -errno : 0) < 0 ||
+	    (r = uv_listen((uv_stream_t *)&a->listener, 128, hist_conn_accept)) < 0) {
+		log_error("Failed to listen on %s: %s", path, uv_strerror(r));
+		return r;
+	}
+	log_info("Serving CHATHISTORY on %s (mode %04o)", path, a->cfg->history.socket_mode);
+	return 0;
+}
+
+static int start(struct hist_app *a)
+{
+	const eirc_config_t *cfg = a->cfg;
+	uint64_t cmd_to = cfg->redis.command_timeout;
+	struct lg_redis_cb cb = {on_redis_up, on_redis_down};
+	int r;
+
+	/* Answer before the irc-client gives up on us (history.request_timeout). */
+	if (cmd_to > cfg->history.request_timeout / 2)
+		cmd_to = cfg->history.request_timeout / 2;
+	struct lg_redis_opts o = {cfg->redis.host,
+	                          cfg->redis.port,
+	                          cfg->redis.password,
+	                          cfg->redis.connect_timeout,
+	                          cmd_to,
+	                          HIST_REDIS_RECONNECT_MIN_MS,
+	                          HIST_REDIS_RECONNECT_MAX_MS};
+	uv_signal_init(&a->loop, &a->sigint);
+	uv_signal_init(&a->loop, &a->sigterm);
+	a->sigint.data = a->sigterm.data = a;
+	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+	if ((r = lg_redis_new(&a->loop, &o, &cb, a, &a->redis)) < 0)
+		return r;
+	if ((r = listen_socket(a)) < 0)
+		return r;
+	lg_redis_start(a->redis);
+	return 0;
+}
+
+int hist_app_run(const eirc_config_t *cfg)
+{
+	struct hist_app *a = calloc(1, sizeof(*a));
+	int rc = 0;
+
+	if (!a || uv_loop_init(&a->loop) < 0) {
+		free(a);
+		log_error("Failed to start: out of memory");
+		return 1;
+	}
+	a->cfg = cfg;
+	signal(SIGPIPE, SIG_IGN);
+	if (start(a) < 0) {
+		stop(a);
+		rc = 1;
+	}
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&a->loop) != 0) {
+		log_error("Handles left open at exit");
+		rc = 1;
+	}
+	free(a);
+	return rc;
+}

@@ -1,0 +1,293 @@
+/*
+ * hist_conn: one irc-client's connection to eirc-history (see
+ * hist_server.h): lines in, queued and answered one at a time in order,
+ * answers out; a line is a direct-message report (hist_dmstore) or a
+ * CHATHISTORY request (hist_chathist).
+ */
+#include "history-bridge/hist_server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+/* Scratch for one formatted line: the loop is single-threaded. */
+static char line_buf[IRC_LINE_MAX + 1];
+
+/* ---- connection lifetime ---- */
+
+static void conn_free(struct hist_conn *c)
+{
+	while (c->q_head) {
+		struct qline *q = c->q_head;
+		c->q_head = q->next;
+		free(q);
+	}
+	free(c->out);
+	free(c->targets);
+	free(c);
+}
+
+/* A reply for c arrived: false when c is gone or going (freed here once
+ * the last awaited reply is in). */
+bool hist_conn_reply_enter(struct hist_conn *c)
+{
+	c->inflight--;
+	if (c->closed) {
+		if (c->inflight == 0)
+			conn_free(c);
+		return false;
+	}
+	return !c->closing;
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	struct hist_conn *c = h->data;
+
+	c->closed = true;
+	if (c->inflight == 0)
+		conn_free(c);
+}
+
+void hist_conn_close(struct hist_conn *c)
+{
+	struct hist_app *a = c->app;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		a->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	a->n_conns--;
+	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+}
+
+/* ---- output ---- */
+
+int hist_conn_out_add(struct hist_conn *c, const char *p, size_t n)
+{
+	if (c->out_len + n + 2 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + n + 2)
+			cap *= 2;
+		char *q = realloc(c->out, cap);
+		if (!q)
+			return -ENOMEM;
+		c->out = q;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, p, n);
+	memcpy(c->out + c->out_len + n, "\r\n", 2);
+	c->out_len += n + 2;
+	return 0;
+}
+
+int hist_conn_out_addf(struct hist_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line_buf, sizeof(line_buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line_buf))
+		return -ENOBUFS;
+	return hist_conn_out_add(c, line_buf, (size_t)n);
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+	struct hist_conn *c = w->data;
+
+	free(w);
+	if (status < 0) {
+		if (!c->closing)
+			hist_conn_close(c);
+		return;
+	}
+	if (!c->closing)
+		hist_conn_pump(c);
+}
+
+/* Sends what out holds, then "EIRC DONE <label>". */
+void hist_conn_out_flush(struct hist_conn *c, const char *label)
+{
+	if (hist_conn_out_addf(c, "EIRC DONE %s", label) < 0) {
+		hist_conn_close(c);
+		return;
+	}
+	uv_write_t *w = malloc(sizeof(*w) + c->out_len);
+	if (!w) {
+		hist_conn_close(c);
+		return;
+	}
+	memcpy(w + 1, c->out, c->out_len);
+	uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)c->out_len);
+	w->data = c;
+	c->out_len = 0;
+	if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, on_write) < 0) {
+		free(w);
+		hist_conn_close(c);
+	}
+}
+
+static void answer_fail(struct hist_conn *c, const char *code, const char *context,
+                        const char *text, const char *label)
+{
+	c->out_len = 0;
+	if (hist_conn_out_addf(c, "FAIL CHATHISTORY %s %s :%s", code, context, text) < 0)
+		hist_conn_out_addf(c, "FAIL CHATHISTORY %s * :%s", code, text);
+	hist_conn_out_flush(c, label);
+}
+
+void hist_conn_fail(struct hist_conn *c, const char *code, const char *text)
+{
+	char ctx[16 + HIST_REQ_TARGET_MAX + 2];
+
+	snprintf(ctx, sizeof(ctx), "%s%s%s", hist_sub_name(c->req.sub),
+	         c->req.target_len ? " " : "", c->req.target);
+	answer_fail(c, code, ctx, text, c->req.label);
+}
+
+/* ---- dispatch ---- */
+
+/* A report is stored (no answer); a request is answered; anything else
+ * closes the connection. */
+static void handle_line(struct hist_conn *c, const char *line, size_t len)
+{
+	static struct hist_dm dm;
+	struct hist_req_err err;
+	int r = hist_dm_parse(line, len, &dm);
+
+	if (r == 0) {
+		hist_dmstore_report(c->app, &dm);
+		return;
+	}
+	if (r != -ENOENT) {
+		log_debug("Ignored a direct-message report that cannot be stored");
+		return;
+	}
+	r = hist_req_parse(line, len, &c->req, &err);
+
+	if (r == -EPROTO) {
+		log_warn("Closing a history connection: a line is not a CHATHISTORY request");
+		hist_conn_close(c);
+		return;
+	}
+	if (r < 0) {
+		answer_fail(c, err.code, err.context, err.text, err.label);
+		return;
+	}
+	hist_chathist_request(c);
+}
+
+/* ---- input ---- */
+
+static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+	static char chunk[HIST_READ_CHUNK];
+
+	(void)h, (void)size;
+	*buf = uv_buf_init(chunk, sizeof(chunk));
+}
+
+static bool conn_congested(const struct hist_conn *c)
+{
+	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->pipe) > HIST_CONN_WRITE_MAX;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Answers queued lines while none is in Redis; reads while there is room. */
+void hist_conn_pump(struct hist_conn *c)
+{
+	while (!c->closing && c->inflight == 0 && c->q_head && !conn_congested(c)) {
+		struct qline *q = c->q_head;
+		c->q_head = q->next;
+		if (!c->q_head)
+			c->q_tail = NULL;
+		c->q_len--;
+		handle_line(c, q->text, q->len);
+		free(q);
+	}
+	if (c->closing)
+		return;
+	bool want = c->q_len < HIST_CONN_QUEUE_MAX && !conn_congested(c);
+	if (want && !c->reading)
+		c->reading = uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0;
+	else if (!want && c->reading)
+		c->reading = uv_read_stop((uv_stream_t *)&c->pipe) != 0;
+}
+
+static int queue_line(struct hist_conn *c, const char *line, size_t len)
+{
+	struct qline *q = malloc(sizeof(*q) + len + 1);
+
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->len = len;
+	memcpy(q->text, line, len + 1);
+	if (c->q_tail)
+		c->q_tail->next = q;
+	else
+		c->q_head = q;
+	c->q_tail = q;
+	c->q_len++;
+	return 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct hist_conn *c = s->data;
+
+	if (nread < 0) {
+		hist_conn_close(c);
+		return;
+	}
+	for (size_t off = 0; off < (size_t)nread;) {
+		off += irc_line_feed(&c->lf, buf->base + off, (size_t)nread - off);
+		char *line;
+		size_t len;
+		int r;
+		while ((r = irc_line_next(&c->lf, &line, &len)) != IRC_MSG_EAGAIN) {
+			if (r < 0 || queue_line(c, line, len) < 0) {
+				log_warn("Closing a history connection: %s",
+				         r < 0 ? irc_msg_strerror(r) : "out of memory");
+				hist_conn_close(c);
+				return;
+			}
+		}
+	}
+	hist_conn_pump(c);
+}
+
+void hist_conn_accept(uv_stream_t *l, int status)
+{
+	struct hist_app *a = l->data;
+	struct hist_conn *c;
+
+	if (status < 0 || !(c = calloc(1, sizeof(*c))))
+		return;
+	uv_pipe_init(&a->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	c->app = a;
+	irc_line_init(&c->lf, 0);
+	c->next = a->conns;
+	if (a->conns)
+		a->conns->prev = c;
+	a->conns = c;
+	a->n_conns++;
+	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0 || a->n_conns > HIST_CONNS_MAX) {
+		hist_conn_close(c);
+		return;
+	}
+	hist_conn_pump(c);
+}

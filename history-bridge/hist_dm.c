@@ -1,0 +1,189 @@
+/*
+ * hist_dm: direct-message reports (see hist_dm.h).
+ */
+#include "history-bridge/hist_dm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/irc_line.h"
+#include "common/irc_mask.h"
+
+static int copy(char *dst, size_t cap, const char *p, size_t n)
+{
+	if (n >= cap)
+		return -EINVAL;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int u64_parse(const char *p, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 19)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	if (v == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* The server's tags without ours, escaped again for storage. */
+static int tags_keep(const struct irc_msg *m, struct hist_dm *dm)
+{
+	static char packed[IRC_TAGS_MAX + 1];
+	struct irc_msg_tag t;
+	struct irc_msg only = {0};
+	size_t pos = 0, len = 0;
+
+	while (irc_msg_tag_next(m, &pos, &t)) {
+		if (t.key_len >= 5 && memcmp(t.key, "eirc/", 5) == 0)
+			continue;
+		if (irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL, t.value_len,
+		                        packed, sizeof(packed), &len) < 0)
+			return -EINVAL;
+	}
+	only.tags.ptr = len ? packed : NULL;
+	only.tags.len = len;
+	return irc_msg_tags_serialize(&only, dm->tags, sizeof(dm->tags)) < 0 ? -EINVAL : 0;
+}
+
+static int source(const struct irc_msg *m, struct hist_dm *dm)
+{
+	struct irc_mask_userhost uh;
+
+	if (!m->source.ptr || irc_mask_split(m->source.ptr, m->source.len, &uh) < 0 || !uh.user ||
+	    !uh.host || copy(dm->nick, sizeof(dm->nick), uh.nick, uh.nick_len) < 0 ||
+	    copy(dm->user, sizeof(dm->user), uh.user, uh.user_len) < 0 ||
+	    copy(dm->host, sizeof(dm->host), uh.host, uh.host_len) < 0)
+		return -EINVAL;
+	/* "u<id>" (a leading '~' when the server marks it unverified) */
+	const char *u = uh.user;
+	size_t n = uh.user_len;
+	if (n && u[0] == '~')
+		u++, n--;
+	if (n > 1 && u[0] == 'u' && u64_parse(u + 1, n - 1, &dm->sender_id) == 0)
+		return 0;
+	dm->sender_id = 0;
+	return 0;
+}
+
+int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm)
+{
+	char buf[IRC_LINE_MAX];
+	struct irc_msg m;
+	struct irc_msg_tag t;
+	struct hist_dm *dm = out_dm;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	/* most lines are requests: no full parse for them */
+	if (len == 0 || len >= sizeof(buf) || line[0] != '@' || !memmem(line, len, "eirc/dm", 7))
+		return -ENOENT;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (irc_msg_parse(buf, len, 0, &m) < 0 || irc_msg_tag_get(&m, "eirc/dm", &t) < 0)
+		return -ENOENT;
+	memset(dm, 0, sizeof(*dm));
+	dm->notice = irc_msg_command_is(&m, "NOTICE");
+	if ((!dm->notice && !irc_msg_command_is(&m, "PRIVMSG")) || m.n_params != 2 ||
+	    strchr("#&+!", m.params[0].ptr[0]))
+		return -EINVAL;
+	if (irc_msg_tag_get(&m, "eirc/user", &t) < 0 ||
+	    u64_parse(t.value, t.value_len, &dm->reporter_id) < 0 ||
+	    irc_msg_tag_get(&m, "eirc/nick", &t) < 0 ||
+	    copy(dm->reporter_nick, sizeof(dm->reporter_nick), t.value, t.value_len) < 0 ||
+	    irc_msg_tag_get(&m, "msgid", &t) < 0 || t.value_len == 0 ||
+	    copy(dm->msgid, sizeof(dm->msgid), t.value, t.value_len) < 0)
+		return -EINVAL;
+	dm->cm = IRC_CASEMAP_DEFAULT;
+	if (irc_msg_tag_get(&m, "eirc/casemap", &t) == 0)
+		(void)irc_casemap_from_name(t.value, t.value_len, &dm->cm);
+	dm->time_ms = -1;
+	if (irc_msg_tag_get(&m, "time", &t) == 0 &&
+	    lg_time_parse(t.value, t.value_len, &dm->time_ms) < 0)
+		dm->time_ms = -1;
+	if (irc_msg_tag_get(&m, "account", &t) == 0 &&
+	    copy(dm->account, sizeof(dm->account), t.value, t.value_len) < 0)
+		return -EINVAL;
+	if (source(&m, dm) < 0 ||
+	    copy(dm->target, sizeof(dm->target), m.params[0].ptr, m.params[0].len) < 0 ||
+	    copy(dm->text, sizeof(dm->text), m.params[1].ptr, m.params[1].len) < 0 ||
+	    tags_keep(&m, dm) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+uint64_t hist_dm_receiver(const struct hist_dm *dm)
+{
+	return dm->sender_id == dm->reporter_id ? 0 : dm->reporter_id;
+}
+
+int hist_dm_nick_key(const char *network, int partitions, const char *nick, size_t nick_len,
+                     enum irc_casemap cm, char *buf, size_t cap)
+{
+	char folded[HIST_REQ_NICK_MAX];
+	int k, n;
+
+	if (nick_len == 0 || nick_len > sizeof(folded))
+		return -EINVAL;
+	irc_casemap_fold(cm, nick, nick_len, folded);
+	k = lg_keys_partition(network, folded, nick_len, IRC_CASEMAP_NONE, partitions);
+	if (k < 0)
+		return k;
+	n = snprintf(buf, cap, "eirc:{p%d}:nick:%s:%.*s", k, network, (int)nick_len, folded);
+	if (n < 0)
+		return -EINVAL;
+	return (size_t)n < cap ? n : -ENOBUFS;
+}
+
+int hist_dm_user_key(const char *network, int partitions, const char *kind, uint64_t id, char *buf,
+                     size_t cap)
+{
+	char u[24];
+	int k, n = snprintf(u, sizeof(u), "u%llu", (unsigned long long)id);
+
+	if (id == 0 || n < 0 ||
+	    (k = lg_keys_partition(network, u, (size_t)n, IRC_CASEMAP_NONE, partitions)) < 0)
+		return -EINVAL;
+	n = snprintf(buf, cap, "eirc:{p%d}:%s:%s:%llu", k, kind, network, (unsigned long long)id);
+	if (n < 0)
+		return -EINVAL;
+	return (size_t)n < cap ? n : -ENOBUFS;
+}
+
+static struct lg_str str(const char *s)
+{
+	return (struct lg_str){s, strlen(s)};
+}
+
+int hist_dm_event(const struct hist_dm *dm, const char *network, const char *conv, int64_t now_ms,
+                  struct lg_event *out_ev)
+{
+	struct lg_event ev = {0};
+
+	if (!network || !conv || !conv[0] || !dm->msgid[0])
+		return -EINVAL;
+	ev.type = dm->notice ? LG_EV_NOTICE : LG_EV_PRIVMSG;
+	ev.time_ms = dm->time_ms >= 0 ? dm->time_ms : now_ms;
+	ev.s[LG_S_MSGID] = str(dm->msgid);
+	ev.s[LG_S_NETWORK] = str(network);
+	ev.s[LG_S_CONV] = str(conv);
+	ev.s[LG_S_TARGET] = str(dm->target);
+	ev.s[LG_S_NICK] = str(dm->nick);
+	ev.s[LG_S_USER] = str(dm->user);
+	ev.s[LG_S_HOST] = str(dm->host);
+	ev.s[LG_S_ACCOUNT] = str(dm->account);
+	ev.s[LG_S_TEXT] = str(dm->text);
+	ev.s[LG_S_TAGS] = str(dm->tags);
+	*out_ev = ev;
+	return 0;
+}

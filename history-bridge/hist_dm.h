@@ -1,0 +1,82 @@
+/*
+ * hist_dm: direct-message reports from irc-clients, and the nick -> user id
+ * map that direct-message history needs.
+ *
+ * A report is the server's PRIVMSG or NOTICE line as the irc-client got it
+ * (its echo of the user's own message, or one the user received), with
+ * "eirc/dm", "eirc/user=<reporter id>", "eirc/nick=<reporter nick>" and
+ * "eirc/casemap" added. The sender's id is the source's username
+ * ("u<id>": every irc-client registers so); the receiver's is the
+ * reporter's when the reporter did not send it, else looked up by nick.
+ * The bridge does not answer reports.
+ *
+ * Pure: bytes in, report out; key names; the archived event. No I/O.
+ */
+#ifndef EIRC_HIST_DM_H
+#define EIRC_HIST_DM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/irc_casemap.h"
+#include "common/irc_msg.h"
+#include "history-bridge/hist_req.h"
+#include "logger-bot/lg_event.h"
+#include "logger-bot/lg_keys.h"
+
+struct hist_dm {
+	uint64_t reporter_id;
+	char reporter_nick[HIST_REQ_NICK_MAX + 1];
+	enum irc_casemap cm;
+	uint64_t sender_id; /* 0: the source is not an eIRC user */
+	bool notice;
+	int64_t time_ms; /* server-time, or -1 when absent */
+	char msgid[LG_EVENT_MSGID_MAX + 1];
+	char nick[HIST_REQ_NICK_MAX + 1], user[LG_EVENT_NAME_MAX + 1], host[LG_EVENT_NAME_MAX + 1];
+	char account[LG_EVENT_NAME_MAX + 1];
+	char target[HIST_REQ_NICK_MAX + 1]; /* the receiver's nick */
+	char text[IRC_MSG_MAX + 1];
+	char tags[IRC_TAGS_MAX + 1]; /* the server's tags, escaped; ours removed */
+};
+
+/*
+ * Parses a report. Returns 0 and fills *out_dm; -ENOENT when the line is
+ * not a report (no eirc/dm tag: a CHATHISTORY request); -EINVAL for a
+ * report that cannot be stored (no msgid, a channel target, no reporter,
+ * a part over its limit). *out_dm is unspecified on failure.
+ */
+int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm);
+
+/* The receiver's id when the report says it (the reporter received the
+ * message), else 0: look the target nick up. */
+uint64_t hist_dm_receiver(const struct hist_dm *dm);
+
+/*
+ * The key of a nick's user id: eirc:{p<k>}:nick:<network>:<folded nick>,
+ * k the partition of "<network>:<folded nick>". Returns its length,
+ * -EINVAL or -ENOBUFS.
+ */
+int hist_dm_nick_key(const char *network, int partitions, const char *nick, size_t nick_len,
+                     enum irc_casemap cm, char *buf, size_t cap);
+
+/*
+ * Per-user keys, in the partition of "<network>:u<id>":
+ *   kind "dms":   eirc:{p<k>}:dms:<network>:<id>, a sorted set of the other
+ *                 user ids of the user's conversations, scored by the time
+ *                 of the latest message (for TARGETS);
+ *   kind "unick": eirc:{p<k>}:unick:<network>:<id>, the user's last nick.
+ * Returns the length, -EINVAL or -ENOBUFS.
+ */
+int hist_dm_user_key(const char *network, int partitions, const char *kind, uint64_t id, char *buf,
+                     size_t cap);
+
+/*
+ * Fills *out_ev (strings point into dm and conv) for the logger's append
+ * script: conversation conv ("dm:<lo>:<hi>"), network, now_ms when the
+ * report has no server time. Returns 0 or -EINVAL.
+ */
+int hist_dm_event(const struct hist_dm *dm, const char *network, const char *conv, int64_t now_ms,
+                  struct lg_event *out_ev);
+
+#endif

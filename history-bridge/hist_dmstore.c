@@ -1,0 +1,182 @@
+/*
+ * hist_dmstore: stores the direct messages irc-clients report (see
+ * hist_dm.h for the report, hist_server.h for the entry points): the
+ * logger's idempotent append script into dm:<lo>:<hi> and the archive, the
+ * nick <-> id keys, and each user's conversation index for TARGETS.
+ * Fire and forget: nothing is answered.
+ */
+#include "history-bridge/hist_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "logger-bot/lg_append.h"
+
+/* An outgoing direct message whose receiver's id is being looked up. */
+struct dm_pending {
+	struct hist_app *app;
+	struct dm_pending *prev, *next;
+	struct hist_dm dm;
+};
+
+/* ---- direct messages ---- */
+
+static void on_ignored(void *ud, redisReply *r, void *privdata)
+{
+	(void)ud, (void)privdata;
+	if (r && r->type == REDIS_REPLY_ERROR)
+		log_warn("Direct-message bookkeeping failed in Redis: %s", r->str);
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Remembers nick -> id (for requests and outgoing reports naming a nick). */
+static void nick_learn(struct hist_app *a, const char *nick, enum irc_casemap cm, uint64_t id)
+{
+	char key[LG_KEYS_KEY_MAX], v[24];
+	const eirc_config_t *cfg = a->cfg;
+
+	if (id == 0 || hist_dm_nick_key(cfg->irc.network, cfg->redis.partitions, nick, strlen(nick),
+	                                cm, key, sizeof(key)) < 0)
+		return;
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)id);
+	lg_redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, v,
+	             (unsigned long long)cfg->logger.retention);
+	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", id, key,
+	                     sizeof(key)) > 0)
+		lg_redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, nick,
+		             (unsigned long long)cfg->logger.retention);
+}
+
+/* Indexes the conversation for TARGETS: each side's sorted set of the
+ * other's id, scored by the latest message time, trimmed to the retention. */
+static void dm_index(struct hist_app *a, uint64_t self, uint64_t other, int64_t time_ms)
+{
+	char key[LG_KEYS_KEY_MAX];
+	const eirc_config_t *cfg = a->cfg;
+	long long keep = (long long)time_ms - (long long)cfg->logger.retention;
+
+	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", self, key,
+	                     sizeof(key)) < 0)
+		return;
+	lg_redis_cmd(a->redis, on_ignored, NULL, "ZADD %s GT %lld %llu", key, (long long)time_ms,
+	             (unsigned long long)other);
+	lg_redis_cmd(a->redis, on_ignored, NULL, "ZREMRANGEBYSCORE %s -inf (%lld", key, keep);
+	lg_redis_cmd(a->redis, on_ignored, NULL, "PEXPIRE %s %llu", key,
+	             (unsigned long long)cfg->logger.retention);
+}
+
+/* Appends the message to dm:<lo>:<hi> and the archive with the logger's
+ * idempotent script: the sender's and the receiver's reports share the
+ * msgid, so it is stored once. */
+static void dm_append(struct hist_app *a, const struct hist_dm *dm, uint64_t receiver)
+{
+	static struct lg_append_call call;
+	char conv[64];
+	struct lg_event ev;
+	const eirc_config_t *cfg = a->cfg;
+	struct lg_append_opts o = {cfg->redis.partitions, wall_ms(), cfg->logger.retention};
+
+	if (dm->sender_id == 0 ||
+	    lg_keys_dm_target(dm->sender_id, receiver, conv, sizeof(conv)) < 0 ||
+	    hist_dm_event(dm, cfg->irc.network, conv, o.now_ms, &ev) < 0 ||
+	    lg_append_build(&ev, &o, "0000000000000000000000000000000000000000", &call) < 0) {
+		log_debug("Ignored a direct message that cannot be stored (msgid %s)", dm->msgid);
+		return;
+	}
+	/* EVAL, not EVALSHA: a report is never lost to NOSCRIPT after a Redis
+	 * restart, and direct messages are few. */
+	call.argv[0] = "EVAL";
+	call.argvlen[0] = 4;
+	call.argv[1] = lg_append_script;
+	call.argvlen[1] = strlen(lg_append_script);
+	if (lg_redis_argv(a->redis, call.argc, call.argv, call.argvlen, on_ignored, NULL) < 0) {
+		log_warn("Lost a direct message (msgid %s): Redis is unavailable", dm->msgid);
+		return;
+	}
+	dm_index(a, dm->sender_id, receiver, ev.time_ms);
+	dm_index(a, receiver, dm->sender_id, ev.time_ms);
+}
+
+static void dm_pending_free(struct dm_pending *p);
+
+void hist_dmstore_drop_pending(struct hist_app *a)
+{
+	while (a->dms)
+		dm_pending_free(a->dms);
+}
+
+static void dm_pending_free(struct dm_pending *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		p->app->dms = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	free(p);
+}
+
+int hist_redis_id(const redisReply *r, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!r || r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 19)
+		return -ENOENT;
+	for (size_t i = 0; i < r->len; i++) {
+		if (r->str[i] < '0' || r->str[i] > '9')
+			return -ENOENT;
+		v = v * 10 + (uint64_t)(r->str[i] - '0');
+	}
+	*out = v;
+	return v ? 0 : -ENOENT;
+}
+
+static void on_receiver(void *ud, redisReply *r, void *privdata)
+{
+	struct dm_pending *p = privdata;
+	uint64_t id;
+
+	(void)ud;
+	if (hist_redis_id(r, &id) == 0 && id != p->dm.sender_id)
+		dm_append(p->app, &p->dm, id);
+	dm_pending_free(p);
+}
+
+void hist_dmstore_report(struct hist_app *a, const struct hist_dm *dm)
+{
+	char key[LG_KEYS_KEY_MAX];
+	uint64_t receiver = hist_dm_receiver(dm);
+	struct dm_pending *p;
+
+	nick_learn(a, dm->reporter_nick, dm->cm, dm->reporter_id);
+	if (dm->sender_id != dm->reporter_id)
+		nick_learn(a, dm->nick, dm->cm, dm->sender_id);
+	if (receiver) {
+		dm_append(a, dm, receiver);
+		return;
+	}
+	if (hist_dm_nick_key(a->cfg->irc.network, a->cfg->redis.partitions, dm->target,
+	                     strlen(dm->target), dm->cm, key, sizeof(key)) < 0 ||
+	    !(p = malloc(sizeof(*p))))
+		return;
+	p->app = a;
+	p->dm = *dm;
+	p->prev = NULL;
+	p->next = a->dms;
+	if (a->dms)
+		a->dms->prev = p;
+	a->dms = p;
+	if (lg_redis_cmd(a->redis, on_receiver, p, "GET %s", key) < 0)
+		dm_pending_free(p);
+}

@@ -1,0 +1,293 @@
+/*
+ * hist_query: the script call and the replayed line (see hist_query.h).
+ */
+#include "history-bridge/hist_query.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/irc_line.h"
+#include "common/irc_msg.h"
+#include "logger-bot/lg_event.h"
+
+static const char *const ops[HIST_SUB_COUNT] = {
+    [HIST_LATEST] = "latest", [HIST_BEFORE] = "before",   [HIST_AFTER] = "after",
+    [HIST_AROUND] = "around", [HIST_BETWEEN] = "between",
+};
+
+static void arg(struct hist_query_call *c, const char *p, size_t n)
+{
+	c->argv[c->argc] = p;
+	c->argvlen[c->argc] = n;
+	c->argc++;
+}
+
+static void arg_str(struct hist_query_call *c, const char *p)
+{
+	arg(c, p, strlen(p));
+}
+
+/* The msgid key of ref i (the history key again when unused). */
+static int ref_key(struct hist_query_call *c, int k, const struct hist_ref *r, int i)
+{
+	if (r->kind != HIST_REF_MSGID) {
+		arg_str(c, c->history);
+		return 0;
+	}
+	if (lg_keys_msgid(k, r->msgid, r->msgid_len, c->mkey[i], sizeof(c->mkey[i])) < 0)
+		return -EINVAL;
+	arg_str(c, c->mkey[i]);
+	return 0;
+}
+
+static void ref_args(struct hist_query_call *c, const struct hist_ref *r, int i)
+{
+	switch (r->kind) {
+	case HIST_REF_MSGID:
+		arg_str(c, "m");
+		arg(c, r->msgid, r->msgid_len);
+		break;
+	case HIST_REF_TIME:
+		arg_str(c, "t");
+		snprintf(c->num[i], sizeof(c->num[i]), "%" PRId64, r->time_ms);
+		arg_str(c, c->num[i]);
+		break;
+	default:
+		arg_str(c, "*");
+		arg_str(c, "");
+		break;
+	}
+}
+
+int hist_query_build(const struct hist_req *req, const struct hist_query_opts *o, const char *sha,
+                     struct hist_query_call *out_call)
+{
+	return hist_query_build_conv(req, o, sha, NULL, out_call);
+}
+
+int hist_query_build_conv(const struct hist_req *req, const struct hist_query_opts *o,
+                          const char *sha, const char *conv, struct hist_query_call *out_call)
+{
+	struct hist_query_call *c = out_call;
+	char folded[HIST_REQ_TARGET_MAX];
+	size_t len = req->target_len;
+	int k;
+
+	if (req->sub >= HIST_TARGETS)
+		return -EINVAL;
+	if (conv) {
+		len = strlen(conv);
+		if (len == 0 || len > sizeof(folded))
+			return -EINVAL;
+		memcpy(folded, conv, len);
+	} else {
+		if (!req->target_is_channel || len == 0 || len > sizeof(folded))
+			return -EINVAL;
+		irc_casemap_fold(req->cm, req->target, len, folded);
+	}
+	k = lg_keys_partition(o->network, folded, len, IRC_CASEMAP_NONE, o->partitions);
+	if (k < 0)
+		return -EINVAL;
+	memset(c, 0, sizeof(*c));
+	if (lg_keys_history(k, o->network, folded, len, IRC_CASEMAP_NONE, c->history,
+	                    sizeof(c->history)) < 0)
+		return -EINVAL;
+	c->limit = req->limit < o->limit_max ? req->limit : o->limit_max;
+	if (sha) {
+		arg_str(c, "EVALSHA");
+		snprintf(c->sha, sizeof(c->sha), "%s", sha);
+		arg_str(c, c->sha);
+	} else {
+		arg_str(c, "EVAL");
+		arg_str(c, hist_query_script);
+	}
+	arg_str(c, "3");
+	arg_str(c, c->history);
+	if (ref_key(c, k, &req->ref[0], 0) < 0 || ref_key(c, k, &req->ref[1], 1) < 0)
+		return -EINVAL;
+	arg_str(c, ops[req->sub]);
+	ref_args(c, &req->ref[0], 0);
+	ref_args(c, &req->ref[1], 1);
+	snprintf(c->num[2], sizeof(c->num[2]), "%" PRIu32, c->limit);
+	snprintf(c->num[3], sizeof(c->num[3]), "%d", HIST_TIME_SKEW_MS);
+	snprintf(c->num[4], sizeof(c->num[4]), "%d", HIST_SCAN_MAX);
+	arg_str(c, c->num[2]);
+	arg_str(c, c->num[3]);
+	arg_str(c, req->event_playback ? "1" : "0");
+	arg_str(c, c->num[4]);
+	return 0;
+}
+
+/* ---- formatting ---- */
+
+struct entry {
+	struct lg_str v[LG_EVENT_NSTR];
+	struct lg_str type, time;
+};
+
+static bool name_is(const struct hist_field *f, const char *name)
+{
+	return f->name_len == strlen(name) && memcmp(f->name, name, f->name_len) == 0;
+}
+
+static void entry_read(const struct hist_field *f, size_t n, struct entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	for (size_t i = 0; i < n; i++) {
+		struct lg_str s = {f[i].value, f[i].value_len};
+		if (name_is(&f[i], "type"))
+			e->type = s;
+		else if (name_is(&f[i], "time"))
+			e->time = s;
+		for (int j = 0; j < LG_EVENT_NSTR; j++)
+			if (name_is(&f[i], lg_event_str_name((enum lg_event_str)j)))
+				e->v[j] = s;
+	}
+}
+
+/* batch, time, msgid, then the stored tags but those three and label. */
+static int tags_build(const struct entry *e, const char *batch, char *tags, size_t cap,
+                      size_t *out_len)
+{
+	static char line[IRC_LINE_MAX];
+	char tbuf[32];
+	int64_t ms = 0;
+	size_t len = 0;
+	struct irc_msg m;
+
+	for (size_t i = 0; i < e->time.n && i < 19; i++)
+		ms =
+		    ms * 10 + (e->time.p[i] >= '0' && e->time.p[i] <= '9' ? e->time.p[i] - '0' : 0);
+	if (lg_time_format(ms, tbuf, sizeof(tbuf)) < 0)
+		return -EINVAL;
+	if (irc_msg_tags_append("batch", 5, batch, strlen(batch), tags, cap, &len) < 0 ||
+	    irc_msg_tags_append("time", 4, tbuf, strlen(tbuf), tags, cap, &len) < 0 ||
+	    irc_msg_tags_append("msgid", 5, e->v[LG_S_MSGID].p, e->v[LG_S_MSGID].n, tags, cap,
+	                        &len) < 0)
+		return -ENOBUFS;
+	const struct lg_str *st = &e->v[LG_S_TAGS];
+	if (st->n > 0 && st->n + 4 < sizeof(line)) {
+		line[0] = '@';
+		memcpy(line + 1, st->p, st->n);
+		memcpy(line + 1 + st->n, " X", 3);
+		if (irc_msg_parse(line, st->n + 3, 0, &m) == 0) {
+			struct irc_msg_tag t;
+			size_t pos = 0;
+			while (irc_msg_tag_next(&m, &pos, &t)) {
+				if ((t.key_len == 4 && memcmp(t.key, "time", 4) == 0) ||
+				    (t.key_len == 5 && (memcmp(t.key, "msgid", 5) == 0 ||
+				                        memcmp(t.key, "batch", 5) == 0 ||
+				                        memcmp(t.key, "label", 5) == 0)))
+					continue;
+				if (irc_msg_tags_append(t.key, t.key_len,
+				                        t.has_value ? t.value : NULL, t.value_len,
+				                        tags, cap, &len) < 0)
+					return -ENOBUFS;
+			}
+		}
+	}
+	*out_len = len;
+	return 0;
+}
+
+static void param(struct irc_msg *m, const struct lg_str *s)
+{
+	if (m->n_params < IRC_PARAMS_MAX) {
+		m->params[m->n_params].ptr = s->p ? s->p : "";
+		m->params[m->n_params].len = s->n;
+		m->n_params++;
+	}
+}
+
+/* MODE's stored text is "<modes> <args...>": one param per word. */
+static void mode_params(struct irc_msg *m, const struct lg_str *s)
+{
+	size_t i = 0;
+
+	while (i < s->n) {
+		size_t j = i;
+		while (j < s->n && s->p[j] != ' ')
+			j++;
+		if (j > i) {
+			struct lg_str w = {s->p + i, j - i};
+			param(m, &w);
+		}
+		i = j + 1;
+	}
+}
+
+static bool type_is(const struct entry *e, const char *name)
+{
+	return e->type.n == strlen(name) && memcmp(e->type.p, name, e->type.n) == 0;
+}
+
+/* Command and params by type; false for what is not replayed. */
+static bool command_build(const struct entry *e, const struct lg_str *tgt, struct irc_msg *m)
+{
+	static const char *const cmds[][2] = {
+	    {"privmsg", "PRIVMSG"}, {"notice", "NOTICE"}, {"tagmsg", "TAGMSG"}, {"join", "JOIN"},
+	    {"part", "PART"},       {"quit", "QUIT"},     {"kick", "KICK"},     {"nick", "NICK"},
+	    {"topic", "TOPIC"},     {"mode", "MODE"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (type_is(e, cmds[i][0]))
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0]))
+		return false;
+	m->command.ptr = cmds[i][1];
+	m->command.len = strlen(cmds[i][1]);
+	const char *c = cmds[i][0];
+	if (strcmp(c, "quit") == 0) {
+		param(m, &e->v[LG_S_TEXT]);
+	} else if (strcmp(c, "nick") == 0) {
+		param(m, &e->v[LG_S_ARG]);
+	} else {
+		param(m, tgt);
+		if (strcmp(c, "kick") == 0)
+			param(m, &e->v[LG_S_ARG]);
+		if (strcmp(c, "mode") == 0)
+			mode_params(m, &e->v[LG_S_TEXT]);
+		else if (strcmp(c, "join") != 0 && strcmp(c, "tagmsg") != 0 &&
+		         (strcmp(c, "part") != 0 || e->v[LG_S_TEXT].n > 0))
+			param(m, &e->v[LG_S_TEXT]);
+	}
+	return true;
+}
+
+int hist_query_format(const struct hist_field *f, size_t n, const char *batch, const char *target,
+                      char *buf, size_t cap)
+{
+	static char tags[IRC_TAGS_MAX + 1];
+	char source[3 * LG_EVENT_NAME_MAX + 3];
+	struct entry e;
+	struct irc_msg m = {0};
+	size_t tags_len;
+
+	entry_read(f, n, &e);
+	if (e.v[LG_S_MSGID].n == 0 || e.v[LG_S_NICK].n == 0 || e.time.n == 0)
+		return 0;
+	struct lg_str tgt = e.v[LG_S_TARGET];
+	if (tgt.n == 0)
+		tgt = (struct lg_str){target, strlen(target)};
+	if (!command_build(&e, &tgt, &m))
+		return 0;
+	int r = tags_build(&e, batch, tags, sizeof(tags), &tags_len);
+	if (r < 0)
+		return r;
+	m.tags.ptr = tags;
+	m.tags.len = tags_len;
+	int sl =
+	    e.v[LG_S_USER].n && e.v[LG_S_HOST].n
+	        ? snprintf(source, sizeof(source), "%.*s!%.*s@%.*s", (int)e.v[LG_S_NICK].n,
+	                   e.v[LG_S_NICK].p, (int)e.v[LG_S_USER].n, e.v[LG_S_USER].p,
+	                   (int)e.v[LG_S_HOST].n, e.v[LG_S_HOST].p)
+	        : snprintf(source, sizeof(source), "%.*s", (int)e.v[LG_S_NICK].n, e.v[LG_S_NICK].p);
+	m.source.ptr = source;
+	m.source.len = (size_t)sl;
+	r = irc_msg_serialize(&m, 0, buf, cap);
+	return r < 0 ? (r == IRC_MSG_ENOBUFS ? -ENOBUFS : -EINVAL) : r;
+}

@@ -1,0 +1,93 @@
+/*
+ * hist_query: turns a CHATHISTORY request into one Redis script call, and
+ * one stored entry back into the IRC line it was.
+ *
+ * The script (hist_query_script) runs on the conversation's partition only
+ * (KEYS: its history stream and the msgid keys of the references, all
+ * under one {p<k>} hash tag, so it runs unchanged on Redis Cluster). It
+ * resolves msgid= references through eirc:{p<k>}:msgid:<id> to a stream id
+ * (checking that the entry is in this stream and has that msgid) and scans
+ * the stream in stream-id order, so paging by msgid never repeats or skips.
+ * timestamp= references compare with each entry's "time" field (the
+ * server-time), exclusively; the scan starts HIST_TIME_SKEW_MS before or
+ * after the time, as the logger appends within moments of the server time.
+ * It answers {end, id1, {field, value...}, id2, ...} oldest first; end is 1
+ * when no older entry that the request would replay exists (a backward
+ * scan reads one more than asked to know): draft/chathistory-end. An
+ * unknown msgid (or one of another conversation) answers {0}: an empty
+ * batch. Events other than PRIVMSG and NOTICE are skipped unless the
+ * request carries eirc/event-playback; logger gaps are never replayed.
+ *
+ * Pure: no I/O. hist_chathist.c sends the call and formats the answer.
+ */
+#ifndef EIRC_HIST_QUERY_H
+#define EIRC_HIST_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "history-bridge/hist_req.h"
+#include "logger-bot/lg_keys.h"
+
+/* A timestamp reference looks this far around its time for entries. */
+#define HIST_TIME_SKEW_MS 10000
+/* Most stream entries one script call reads (filtered events included). */
+#define HIST_SCAN_MAX 20000
+/* Arguments of one call, command name included. */
+#define HIST_QUERY_ARGC 16
+
+extern const char hist_query_script[];
+
+struct hist_query_opts {
+	const char *network; /* irc.network */
+	int partitions;      /* redis.partitions */
+	uint32_t limit_max;  /* history.chathistory_max */
+};
+
+struct hist_query_call {
+	int argc;
+	const char *argv[HIST_QUERY_ARGC];
+	size_t argvlen[HIST_QUERY_ARGC];
+	uint32_t limit; /* after clamping */
+	char sha[48];
+	char history[LG_KEYS_KEY_MAX];
+	char mkey[2][LG_KEYS_KEY_MAX];
+	char num[6][24];
+};
+
+/*
+ * Builds "EVALSHA <sha> 3 <history> <msgid-key-1> <msgid-key-2> <op> <k1>
+ * <v1> <k2> <v2> <limit> <skew> <events> <scan-max>" for req (sha NULL:
+ * EVAL with the script's source). The target is folded with req->cm; the
+ * limit is clamped to o->limit_max. argv points into *out_call and req,
+ * which must outlive its use. Returns 0, or -EINVAL (TARGETS, a nick
+ * target, a name too long for a key; *out_call is then unspecified).
+ */
+int hist_query_build(const struct hist_req *req, const struct hist_query_opts *o, const char *sha,
+                     struct hist_query_call *out_call);
+
+/* The same for the conversation conv (a direct-message pair
+ * "dm:<lo>:<hi>", used as is) instead of the request's channel. */
+int hist_query_build_conv(const struct hist_req *req, const struct hist_query_opts *o,
+                          const char *sha, const char *conv, struct hist_query_call *out_call);
+
+/* One field of a stored entry. */
+struct hist_field {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+
+/*
+ * Formats one stored entry (its fields, as XRANGE gives them) as the IRC
+ * line it was, with the tags it had, its original time= and msgid=, and
+ * batch=<batch>, into buf (capacity cap, NUL-terminated, no CRLF). target
+ * is the conversation as the request named it (used when the entry lacks
+ * one). Returns the length; 0 when the entry is not replayed (a logger gap,
+ * an unknown type, fields missing); -ENOBUFS or -EINVAL.
+ */
+int hist_query_format(const struct hist_field *f, size_t n, const char *batch, const char *target,
+                      char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * hist_req: the CHATHISTORY request parser of eirc-history. One line from
+ * an irc-client goes in (ARCHITECTURE.md "Contracts"):
+ *
+ *   @eirc/user=<id>;eirc/nick=<nick>;label=<l>[;eirc/casemap=<name>]
+ *    [;eirc/event-playback] CHATHISTORY <sub> [<target>] <ref>... <limit>
+ *
+ * and a checked request comes out, or the standard FAIL code that the
+ * bridge answers. Tags of our own: eirc/casemap names the IRC server's
+ * CASEMAPPING (the irc-client knows it from 005; default rfc1459), so the
+ * bridge folds the target as the logger did; eirc/event-playback (no
+ * value) says the browser negotiated draft/event-playback, so events other
+ * than PRIVMSG and NOTICE are replayed too; eirc/channels (TARGETS only)
+ * lists the channels the user is in, comma-separated, since the bridge
+ * does not know them.
+ *
+ * Pure: bytes in, request out; no I/O, no allocation, no logging. It does
+ * not know Redis (hist_query.h) nor who may read what (the irc-client
+ * authorises the target before forwarding).
+ */
+#ifndef EIRC_HIST_REQ_H
+#define EIRC_HIST_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/irc_casemap.h"
+
+/* Longest label= kept (the irc-client sends "h<n>"). */
+#define HIST_REQ_LABEL_MAX 64
+/* Longest eirc/nick kept. */
+#define HIST_REQ_NICK_MAX 64
+/* Longest target (a channel or a nick), as a Redis key allows. */
+#define HIST_REQ_TARGET_MAX 200
+/* Longest msgid= value (as the logger's msgid keys allow). */
+#define HIST_REQ_MSGID_MAX 128
+/* Longest eirc/channels value (TARGETS: the channels the user is in). */
+#define HIST_REQ_CHANNELS_MAX 4000
+
+enum hist_sub {
+	HIST_LATEST = 0,
+	HIST_BEFORE,
+	HIST_AFTER,
+	HIST_AROUND,
+	HIST_BETWEEN,
+	HIST_TARGETS,
+	HIST_SUB_COUNT,
+};
+
+enum hist_ref_kind {
+	HIST_REF_NONE = 0,
+	HIST_REF_STAR, /* '*': LATEST only */
+	HIST_REF_MSGID,
+	HIST_REF_TIME,
+};
+
+struct hist_ref {
+	enum hist_ref_kind kind;
+	int64_t time_ms; /* HIST_REF_TIME */
+	char msgid[HIST_REQ_MSGID_MAX + 1];
+	size_t msgid_len;
+};
+
+struct hist_req {
+	uint64_t user_id;
+	char nick[HIST_REQ_NICK_MAX + 1]; /* "" when not sent */
+	char label[HIST_REQ_LABEL_MAX + 1];
+	enum irc_casemap cm;
+	bool event_playback;
+	enum hist_sub sub;
+	char target[HIST_REQ_TARGET_MAX + 1]; /* "" for TARGETS */
+	size_t target_len;
+	bool target_is_channel;
+	struct hist_ref ref[2];                   /* BETWEEN and TARGETS use both */
+	uint32_t limit;                           /* >= 1; huge values saturate */
+	char channels[HIST_REQ_CHANNELS_MAX + 1]; /* "#a,#b", TARGETS only */
+};
+
+/* Why a request is refused: the FAIL code, a text, and the context
+ * ("LATEST #chan") for the FAIL line. */
+struct hist_req_err {
+	const char *code; /* INVALID_PARAMS, INVALID_TARGET, ... */
+	const char *text;
+	char context[16 + HIST_REQ_TARGET_MAX + 2];
+	char label[HIST_REQ_LABEL_MAX + 1];
+};
+
+/*
+ * Parses line[0..len) (CRLF optional; the bytes are not modified).
+ * Returns:
+ *   0        *out_req is filled;
+ *   -EINVAL  a well-formed envelope (label and user present) carrying a bad
+ *            CHATHISTORY: *out_err holds the FAIL code, text, context and
+ *            the label to answer "EIRC DONE <label>" with;
+ *   -EPROTO  no usable envelope (not an IRC line, not CHATHISTORY, no
+ *            label, no or bad eirc/user): the peer breaks the protocol.
+ * FAIL codes: INVALID_PARAMS (missing or extra params, unknown subcommand,
+ * bad limit: 0, negative, not a number; bad target: empty, too long, '*',
+ * ',', space or control bytes; '*' outside LATEST), INVALID_MSGREFTYPE
+ * (a reference that is not msgid=/timestamp=, a bad timestamp, an
+ * oversized msgid, TARGETS without timestamps). Out params are untouched
+ * except as said.
+ */
+int hist_req_parse(const char *line, size_t len, struct hist_req *out_req,
+                   struct hist_req_err *out_err);
+
+/* The subcommand's name ("LATEST"). */
+const char *hist_sub_name(enum hist_sub sub);
+
+#endif

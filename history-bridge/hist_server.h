@@ -1,0 +1,109 @@
+/*
+ * hist_server: what the parts of eirc-history share, and nothing else
+ * includes: the daemon's state (hist_app.c: loop, Redis, listener,
+ * signals), a connection of an irc-client (hist_conn.c: lines in, answers
+ * out, one request at a time), the CHATHISTORY answers (hist_chathist.c)
+ * and the direct-message store (hist_dmstore.c).
+ *
+ * Lifetimes: a connection is freed when its handle is closed and no Redis
+ * reply for it is awaited (inflight == 0); every reply callback starts with
+ * hist_conn_reply_enter(). After lg_redis_free() no reply comes, so the
+ * stop path sets inflight to 0 before closing the connections.
+ */
+#ifndef EIRC_HIST_SERVER_H
+#define EIRC_HIST_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include <hiredis/hiredis.h>
+
+#include "common/irc_line.h"
+#include "config/config.h"
+#include "history-bridge/hist_app.h"
+#include "history-bridge/hist_dm.h"
+#include "history-bridge/hist_req.h"
+#include "logger-bot/lg_keys.h"
+#include "logger-bot/lg_redis.h"
+
+/* Bytes one read takes: bounds how far a read can fill the queue past
+ * HIST_CONN_QUEUE_MAX. */
+#define HIST_READ_CHUNK 4096
+
+struct hist_app {
+	const eirc_config_t *cfg;
+	uv_loop_t loop;
+	struct lg_redis *redis;
+	char sha[48]; /* the query script's SHA1, "" until loaded */
+	uv_pipe_t listener;
+	bool listening;
+	uv_signal_t sigint, sigterm;
+	struct hist_conn *conns;
+	size_t n_conns;
+	struct dm_pending *dms; /* reports waiting for a receiver's id */
+	unsigned batch_seq;
+	bool stopping;
+};
+
+struct qline {
+	struct qline *next;
+	size_t len;
+	char text[];
+};
+
+struct hist_conn {
+	struct hist_app *app;
+	uv_pipe_t pipe;
+	struct irc_line lf;
+	struct qline *q_head, *q_tail;
+	size_t q_len;
+	bool reading, closing, closed, tried_eval;
+	unsigned inflight;       /* Redis replies awaited */
+	struct targets *targets; /* a TARGETS request being gathered */
+	struct hist_req req;
+	char conv[64]; /* a direct-message request's "dm:<lo>:<hi>" */
+	int fast_step; /* hist_chathist.c's script-free path */
+	bool fast_failed, fast_ref_ok;
+	char fast_key[LG_KEYS_KEY_MAX]; /* the history stream */
+	char *out;                      /* the answer being built */
+	size_t out_len, out_cap;
+	struct hist_conn *prev, *next;
+};
+
+/* hist_app.c: (re)loads the query script; its SHA1 lands in a->sha. */
+void hist_app_load_script(struct hist_app *a);
+
+/* hist_conn.c */
+/* The listener's connection callback. */
+void hist_conn_accept(uv_stream_t *listener, int status);
+/* Closes c (idempotent); freed once no reply is awaited. */
+void hist_conn_close(struct hist_conn *c);
+/* Every reply callback first: counts the reply in; false when c is gone
+ * or going (then it may have been freed: do not touch it). */
+bool hist_conn_reply_enter(struct hist_conn *c);
+/* Answers queued lines while none is in Redis; reads while there is room. */
+void hist_conn_pump(struct hist_conn *c);
+/* Appends a line (CRLF added) to the answer being built: 0 or -ENOMEM. */
+int hist_conn_out_add(struct hist_conn *c, const char *p, size_t n);
+int hist_conn_out_addf(struct hist_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Sends the answer built, then "EIRC DONE <label>"; closes c on failure. */
+void hist_conn_out_flush(struct hist_conn *c, const char *label);
+/* Answers c->req with one FAIL CHATHISTORY line and EIRC DONE. */
+void hist_conn_fail(struct hist_conn *c, const char *code, const char *text);
+
+/* hist_chathist.c: answers c->req (parsed); the answer is sent now, or
+ * from a reply callback (c->inflight > 0 meanwhile). */
+void hist_chathist_request(struct hist_conn *c);
+
+/* hist_dmstore.c */
+/* Stores one report (nothing is answered). */
+void hist_dmstore_report(struct hist_app *a, const struct hist_dm *dm);
+/* Frees the reports still waiting for a lookup (after lg_redis_free). */
+void hist_dmstore_drop_pending(struct hist_app *a);
+/* A Redis string holding a user id > 0: 0 and *out, or -ENOENT. */
+int hist_redis_id(const redisReply *r, uint64_t *out);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * fuzz_hist_req: any bytes through hist_req_parse. A request it accepts
+ * must have a label, a user, a limit >= 1 and a target that fits its
+ * limit; a refused one names a FAIL code; a channel request must build a
+ * script call whose limit is clamped. The same bytes go through the
+ * direct-message report parser: an accepted report has a msgid, a
+ * reporter and NUL-terminated parts within their buffers.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history-bridge/hist_dm.h"
+#include "history-bridge/hist_query.h"
+#include "history-bridge/hist_req.h"
+
+#define CHECK(x)                                                                                   \
+	do {                                                                                       \
+		if (!(x))                                                                          \
+			abort();                                                                   \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct hist_query_call call;
+	struct hist_query_opts o = {"eirc", 16, 100};
+	struct hist_req q;
+	struct hist_req_err e;
+	int r = hist_req_parse((const char *)data, size, &q, &e);
+
+	static struct hist_dm dm;
+	int d = hist_dm_parse((const char *)data, size, &dm);
+
+	CHECK(d == 0 || d == -ENOENT || d == -EINVAL);
+	if (d == 0)
+		CHECK(dm.msgid[0] && dm.reporter_id > 0 && strlen(dm.text) < sizeof(dm.text) &&
+		      strlen(dm.tags) < sizeof(dm.tags));
+	CHECK(r == 0 || r == -EINVAL || r == -EPROTO);
+	if (r == -EINVAL)
+		CHECK(e.code && e.text && e.label[0]);
+	if (r == 0) {
+		CHECK(q.label[0] && q.user_id > 0 && q.limit >= 1);
+		CHECK(q.target_len <= HIST_REQ_TARGET_MAX && strlen(q.target) == q.target_len);
+		if (hist_query_build(&q, &o, NULL, &call) == 0)
+			CHECK(call.limit >= 1 && call.limit <= 100 && call.argc <= HIST_QUERY_ARGC);
+	}
+	return 0;
+}

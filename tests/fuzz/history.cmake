@@ -1,0 +1,3 @@
+# libFuzzer target for eirc-history's request parser and the script call
+# builder it feeds. Seed corpus in fuzz/corpus/fuzz_hist_req/.
+eirc_fuzz(fuzz_hist_req SOURCES fuzz/fuzz_hist_req.c LIBS eirc_history_core)

@@ -1,0 +1,17 @@
+# The WebSocket test client against InspIRCd's own m_websocket.
+eirc_test(test_ws_client SOURCES test_ws_client.c LIBS eirc_harness eirc_testclient
+          LABELS integration TIMEOUT 300)
+
+# eirc-gateway with everything real: PostgreSQL + eirc-auth (auth_fixture),
+# InspIRCd with WEBIRC, the gateway and its irc-clients (gateway_fixture).
+add_library(eirc_gateway_fixture STATIC gateway_fixture.c)
+target_link_libraries(eirc_gateway_fixture PUBLIC eirc_auth_fixture eirc_testclient)
+find_package(Threads REQUIRED)
+foreach(_t test_gateway_e2e test_gateway_refusals test_gateway_faults)
+  eirc_test(${_t} SOURCES ${_t}.c LIBS eirc_gateway_fixture Threads::Threads
+            LABELS integration TIMEOUT 900)
+  add_dependencies(${_t} eirc-irc-client eirc-auth)
+  if(TARGET eirc-gateway)
+    add_dependencies(${_t} eirc-gateway)
+  endif()
+endforeach()

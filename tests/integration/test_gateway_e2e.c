@@ -1,0 +1,254 @@
+/*
+ * eirc-gateway end to end, everything real (PostgreSQL, eirc-auth,
+ * InspIRCd with WEBIRC, eirc-gateway, one eirc-irc-client per session):
+ * two users log in, get chat tokens, open WebSockets as browsers, see 001,
+ * join a channel, talk both ways and leave, over text.ircv3.net and over
+ * binary.ircv3.net (frames of the negotiated kind both ways), each
+ * irc-client holding none of the gateway's descriptors; then the
+ * subprotocol negotiation: the client's order of preference wins, and no
+ * offer means no Sec-WebSocket-Protocol answer and text frames; the
+ * client address from a trusted proxy's X-Forwarded-For is the host other
+ * users see (WEBIRC). After each test every session is gone and no
+ * irc-client is left.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/gateway_fixture.h"
+
+#define TEXT   "text.ircv3.net"
+#define BINARY "binary.ircv3.net"
+
+static gwfx_t g;
+
+static int setup(void **state)
+{
+	(void)state;
+	/* the tests' own address is a trusted proxy, so a session can come
+	 * "from" another address through X-Forwarded-For */
+	if (gwfx_start(&g, "  trusted_proxies: [\"127.0.0.1\"]\n") < 0)
+		return -1;
+	gwfx_add_user(&g, "alice");
+	gwfx_add_user(&g, "bob");
+	return 0;
+}
+
+/* After each test: whatever a failed test left open is closed. */
+static int after_test(void **state)
+{
+	(void)state;
+	return gwfx_cleanup(&g);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return gwfx_stop(&g) == 0 ? 0 : -1;
+}
+
+/* Every session closed: no irc-client left, the gauges back at 0. */
+static void assert_all_gone(void)
+{
+	assert_true(gwfx_wait_children(&g, 0, 20000));
+	for (int i = 0; i < 200 && gwfx_metric(&g, "eirc_gateway_sessions_open") != 0; i++)
+		usleep(50 * 1000);
+	assert_true(gwfx_metric(&g, "eirc_gateway_sessions_open") == 0);
+}
+
+/* The objects (sockets, pipes, files) behind a process's descriptors
+ * from first_fd on, as readlink shows them ("socket:[1234]"). */
+static size_t fd_targets(pid_t pid, int first_fd, char targets[][64], size_t cap)
+{
+	char dir[64], path[384];
+	size_t n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) && n < cap;) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || e->d_name[0] == '.' || fd < first_fd)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		ssize_t len = readlink(path, targets[n], 63);
+		if (len > 0) {
+			targets[n][len] = '\0';
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Sockets and pipes are named by inode; anon_inode names and paths are
+ * not unique to one open object. */
+static bool unique_object(const char *target)
+{
+	return strncmp(target, "socket:[", 8) == 0 || strncmp(target, "pipe:[", 6) == 0;
+}
+
+/* An irc-client gets its socketpair end on fd 3 and nothing else of the
+ * gateway's: none of its descriptors above 2 is one the gateway holds
+ * (stdio is the gateway's log on purpose). */
+static void assert_nothing_inherited(void)
+{
+	static char gw_t[256][64], ch_t[64][64];
+	pid_t kids[8];
+	size_t n_gw = fd_targets(gwfx_gateway_pid(&g), 0, gw_t, 256);
+	size_t n_kids = gwfx_children(&g, kids, 8);
+
+	assert_true(n_kids > 0);
+	for (size_t k = 0; k < n_kids && k < 8; k++) {
+		size_t n = fd_targets(kids[k], 3, ch_t, 64);
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n_gw; j++)
+				if (strcmp(ch_t[i], gw_t[j]) == 0 && unique_object(ch_t[i]))
+					fail_msg("irc-client %d holds the gateway's %s",
+					         (int)kids[k], ch_t[i]);
+	}
+}
+
+/* A PING answered in a frame of the expected kind. */
+static void assert_frame_kind(ws_client_t *ws, bool binary)
+{
+	const char *m;
+	size_t len;
+	bool is_binary;
+
+	assert_int_equal(ws_send(ws, binary, "PING :kind", 10), 0);
+	for (;;) {
+		assert_int_equal(ws_recv(ws, 10000, &m, &len, &is_binary), 0);
+		if (strstr(m, "PONG") && strstr(m, "kind"))
+			break;
+	}
+	assert_int_equal(is_binary, binary);
+}
+
+static void chat(const char *protocol)
+{
+	itc_t *a, *b;
+	ws_client_t *wa = gwfx_open_registered(&g, "alice", protocol, &a);
+	ws_client_t *wb = gwfx_open_registered(&g, "bob", protocol, &b);
+	bool binary = strcmp(protocol, BINARY) == 0;
+
+	assert_string_equal(ws_protocol(wa), protocol);
+	assert_string_equal(ws_protocol(wb), protocol);
+	assert_true(gwfx_metric(&g, "eirc_gateway_sessions_open") == 2);
+	assert_int_equal(gwfx_children(&g, NULL, 0), 2);
+	assert_nothing_inherited();
+	assert_frame_kind(wa, binary);
+	itc_sendf(a, "JOIN #room");
+	itc_expect(a, "JOIN", "#room");
+	itc_sendf(b, "JOIN #room");
+	itc_expect(b, "JOIN", "#room");
+	itc_expect(a, "JOIN", "bob");
+	itc_sendf(a, "PRIVMSG #room :hello bob, caf\xc3\xa9 over %s", protocol);
+	itc_expect(b, "PRIVMSG", "hello bob");
+	assert_true(itc_has(b, ":alice!"));
+	assert_true(itc_param_has(&b->msg, 1, "caf\xc3\xa9"));
+	itc_sendf(b, "PRIVMSG #room :hello alice");
+	itc_expect(a, "PRIVMSG", "hello alice");
+	assert_true(itc_has(a, ":bob!"));
+	itc_sendf(a, "PART #room :bye");
+	itc_expect(b, "PART", "alice");
+	itc_close(a);
+	itc_close(b);
+	gwfx_close(&g, wa);
+	gwfx_close(&g, wb);
+	assert_all_gone();
+}
+
+static void test_chat_text(void **state)
+{
+	(void)state;
+	chat(TEXT);
+}
+
+static void test_chat_binary(void **state)
+{
+	(void)state;
+	chat(BINARY);
+}
+
+static void test_real_client_ip(void **state)
+{
+	char url[512], *tok = gwfx_token(&g, "alice");
+	const char *h[] = {"X-Forwarded-For: 203.0.113.9, 198.51.100.77", NULL};
+	ws_opts_t o = {.origin = GWFX_ORIGIN, .headers = h};
+	ws_client_t *wa = NULL, *wb;
+	itc_t *a, *b;
+	(void)state;
+
+	/* the address the trusted proxy saw (the last hop) reaches the IRC
+	 * server through WEBIRC: the other user sees it as alice's host */
+	gwfx_url(&g, tok, url, sizeof(url));
+	free(tok);
+	assert_int_equal(ws_connect(url, &o, &wa, NULL), 0);
+	gwfx_track(&g, wa);
+	a = itc_from_ws(wa, false);
+	itc_sendf(a, "NICK x");
+	itc_sendf(a, "USER x 0 * :x");
+	itc_expect_within(a, "001", NULL, 20000);
+	wb = gwfx_open_registered(&g, "bob", NULL, &b);
+	itc_sendf(a, "JOIN #ip");
+	itc_expect(a, "JOIN", "#ip");
+	itc_sendf(b, "JOIN #ip");
+	itc_expect(b, "JOIN", "#ip");
+	itc_sendf(a, "PRIVMSG #ip :where am I");
+	itc_expect(b, "PRIVMSG", "where am I");
+	print_message("bob sees: %s\n", b->line);
+	assert_true(itc_has(b, "@198.51.100.77 "));
+	itc_close(a);
+	itc_close(b);
+	gwfx_close(&g, wa);
+	gwfx_close(&g, wb);
+	assert_all_gone();
+}
+
+static void negotiate(const char *offer, const char *want, bool binary)
+{
+	itc_t *c;
+	ws_client_t *ws = gwfx_open_registered(&g, "alice", offer, &c);
+
+	assert_string_equal(ws_protocol(ws), want);
+	assert_frame_kind(ws, binary);
+	itc_close(c);
+	gwfx_close(&g, ws);
+}
+
+static void test_subprotocol_order(void **state)
+{
+	(void)state;
+	negotiate(BINARY ", " TEXT, BINARY, true);
+	negotiate(TEXT ", " BINARY, TEXT, false);
+	negotiate(BINARY, BINARY, true);
+	negotiate(TEXT, TEXT, false);
+	/* none offered: no protocol header in the answer, text frames */
+	negotiate(NULL, "", false);
+	assert_all_gone();
+	gwfx_assert_tokens_not_logged(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_chat_text, after_test),
+	    cmocka_unit_test_teardown(test_chat_binary, after_test),
+	    cmocka_unit_test_teardown(test_subprotocol_order, after_test),
+	    cmocka_unit_test_teardown(test_real_client_ip, after_test),
+	};
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
