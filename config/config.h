@@ -302,4 +302,23 @@ int eirc_config_check_main(const char *path, FILE *out, FILE *err);
  * `prog`, logging to stderr. */
 void eirc_config_log_setup(const eirc_config_t *cfg, const char *prog);
 
+/* What a daemon tells eirc_daemon_main() about itself. */
+typedef struct eirc_daemon_cli {
+	const char *prog;     /* "eirc-logger": usage, --version, log lines */
+	const char *about;    /* what it does, for --help (lines ending in \n) */
+	const char *sections; /* config sections it reads, for --help, or NULL */
+	/* Runs the daemon with the loaded config (and the file it came from);
+	 * returns the process exit status. */
+	int (*run)(const eirc_config_t *cfg, const char *config_path);
+} eirc_daemon_cli_t;
+
+/*
+ * The main() of a daemon: `-c/--config FILE` (default $EIRC_CONFIG, then
+ * config/eirc.yaml), `--check-config FILE`, `-h/--help`, `-V/--version`;
+ * loads the config (every error printed, exit 1), sets up logging as
+ * cli->prog, calls cli->run and frees the config. Returns the exit status
+ * (2 for a bad command line).
+ */
+int eirc_daemon_main(int argc, char **argv, const eirc_daemon_cli_t *cli);
+
 #endif /* EIRC_CONFIG_H */

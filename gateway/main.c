@@ -7,7 +7,6 @@
  * session (docs/gateway.md).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,20 +21,6 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "gateway/gw_server.h"
-
-static void usage(FILE *out)
-{
-	fputs("Usage: eirc-gateway [--config FILE]\n"
-	      "Serves WebSocket sessions on /chat (plus /healthz and /metrics) on the\n"
-	      "listeners of the config's gateway section; each session runs one\n"
-	      "eirc-irc-client. SIGTERM/SIGINT stop it gracefully.\n\n"
-	      "Options:\n"
-	      "  -c, --config FILE        configuration (default $EIRC_CONFIG or\n"
-	      "                           config/eirc.yaml)\n"
-	      "      --check-config FILE  validate FILE, print the effective config\n"
-	      "  -h, --help               this help\n"
-	      "  -V, --version            print the version\n", out);
-}
 
 /* Descriptors our parent left open without close-on-exec must not reach
  * the irc-clients: mark every one above stderr close-on-exec. */
@@ -95,52 +80,25 @@ static int serve(const eirc_config_t *cfg, const char *config_path)
 	return r < 0 ? r : rc;
 }
 
-static const char *default_config(void)
+static int run(const eirc_config_t *cfg, const char *config_path)
 {
-	const char *env = getenv("EIRC_CONFIG");
-	return env && *env ? env : "config/eirc.yaml";
+	signal(SIGPIPE, SIG_IGN);
+	cloexec_inherited();
+	raise_nofile();
+	return serve(cfg, config_path) < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	static const eirc_daemon_cli_t cli = {
+		.prog = "eirc-gateway",
+		.about = "Serves WebSocket sessions on /chat (plus /healthz and /metrics) on the\n"
+			 "listeners of the config's gateway section; each session runs one\n"
+			 "eirc-irc-client. SIGTERM/SIGINT stop it gracefully.\n",
+		.sections = "gateway, auth (internal_secret), irc_client (sandbox_user), log.\n"
+			    "See docs/gateway.md",
+		.run = run,
 	};
-	const char *path = default_config();
-	eirc_config_t *cfg = NULL;
-	eirc_config_errors_t *errs = NULL;
-	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': path = optarg; break;
-		case 'C': return eirc_config_check_main(optarg, stdout, stderr);
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("eirc-gateway %s\n", EIRC_VERSION); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	if (eirc_config_load(path, &cfg, &errs) < 0) {
-		if (errs)
-			eirc_config_errors_print(errs, stderr);
-		else
-			fprintf(stderr, "eirc-gateway: cannot load %s\n", path);
-		eirc_config_errors_free(errs);
-		return 1;
-	}
-	eirc_config_log_setup(cfg, "eirc-gateway");
-	cloexec_inherited();
-	raise_nofile();
-	rc = serve(cfg, path) < 0 ? 1 : 0;
-	eirc_config_free(cfg);
-	return rc;
+	return eirc_daemon_main(argc, argv, &cli);
 }
