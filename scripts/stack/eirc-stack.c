@@ -15,10 +15,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "config/config.h"
@@ -186,12 +188,38 @@ static int gateway_start(eirc_stack_t *st, const eirc_config_t *cfg)
 
 /* The logger bot: archives the channels into Redis (and Elasticsearch when
  * elasticsearch.urls names a cluster; none locally). */
+/* Creates every missing folder of path up to its last component (that
+ * one too when `whole`), mode 0755: the daemons create only their last
+ * level, and on a fresh checkout the config's relative "var/..." paths have
+ * no "var/" yet when the data folder is elsewhere (--data-dir). */
+static void make_dirs(const char *path, bool whole)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			log_warn("Cannot create %s: %s, ignoring", buf, strerror(errno));
+		*p = '/';
+	}
+	if (whole && mkdir(buf, 0700) < 0 && errno != EEXIST)
+		log_warn("Cannot create %s: %s, ignoring", buf, strerror(errno));
+}
+
 static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];
 	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
 	int r;
 
+	if (cfg->logger.spill_dir)
+		make_dirs(cfg->logger.spill_dir, true);
 	snprintf(exe, sizeof(exe), "%s/logger-bot/eirc-logger", st->bin_dir);
 	log_info("starting eirc-logger as %s", cfg->logger.nick);
 	if ((r = srv_process_start(st->env, "eirc-logger", argv, cfg->logger.metrics_port,
@@ -207,6 +235,8 @@ static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
 	int r;
 
+	if (cfg->history.socket_path)
+		make_dirs(cfg->history.socket_path, false);
 	snprintf(exe, sizeof(exe), "%s/history-bridge/eirc-history", st->bin_dir);
 	log_info("starting eirc-history on %s", cfg->history.socket_path);
 	if ((r = srv_process_start(st->env, "eirc-history", argv, 0, NULL, &st->history)) < 0)
