@@ -5,7 +5,7 @@
  *   build/bench/gateway_bench [--sessions N(1000)] [--rate MSG_PER_S(1000)]
  *       [--seconds S(30)] [--idle N(10000), 0 skips] [--room-size 10]
  *       [--concurrency C(64)] [--deadline S(900)] [--build-dir DIR]
- *       [--rounds R(6)] [--loop uv|poll]
+ *       [--rounds R(6)] [--gateways G(1)] [--loop uv|poll]
  *
  * It starts, on loopback only and from tests/harness: PostgreSQL, eirc-auth,
  * InspIRCd 3 (WEBIRC, plus an m_websocket listener) and eirc-gateway. The
@@ -24,7 +24,13 @@
  *   C  --idle sessions through the gateway (at most --concurrency setting
  *      up at once), each in a channel; every one must answer a TIME round
  *      trip; memory, fds and setup times; then all are closed and every
- *      irc-client must exit.
+ *      irc-client must exit. With --gateways G, G-1 more eirc-gateway
+ *      processes are started for C (same eirc-auth and InspIRCd, each its
+ *      own port and config) and the sessions go round-robin over all G:
+ *      a gateway needs 2 descriptors per session (the WebSocket and the
+ *      socketpair to its irc-client), so its hard RLIMIT_NOFILE (printed)
+ *      bounds what one process can hold; the figures are per gateway and
+ *      in total.
  * A and B stay connected together and the load runs on them in alternating
  * rounds (--rounds, A B A B ...), so that what else the shared machine does
  * weighs on both alike; C starts once they are closed.
@@ -79,6 +85,8 @@
 #define GWB_DRAIN_US (10 * 1000000ULL)
 #define GWB_REASONS_MAX 12
 #define GWB_ROUNDS_MAX 60
+#define GWB_GATEWAYS_MAX 8         /* --gateways */
+#define GWB_FDS_PER_SESSION 2      /* the WebSocket + the socketpair to its irc-client */
 
 enum cstate {
 	C_NEW,
@@ -99,6 +107,7 @@ struct conn {
 	struct bench *b;
 	struct lws *wsi, *http_wsi;
 	int idx, room;
+	int gw;                     /* which gateway (index in bench.ports) */
 	enum cstate st;
 	bool alive;                 /* answered the TIME round trip */
 	bool close_req;
@@ -162,7 +171,8 @@ struct bench {
 	int n, nrooms, room_size;
 	bool via_gateway;
 	const char *tag;            /* "a", "b", "c": nick and channel prefix */
-	int port;                   /* m_websocket or gateway */
+	int port;                   /* m_websocket or (the first) gateway */
+	int ports[GWB_GATEWAYS_MAX], nports; /* the gateways, conn.gw indexes */
 	int next_start, inflight, ready, failed, closed, alive;
 	int lost;                   /* ready once, then closed by the other side */
 	uint64_t t_begin, marks[GWB_SESSIONS_MAX / 1000 + 1]; /* every 1,000th ready */
@@ -591,7 +601,7 @@ static void start_ws(struct bench *b, struct conn *c)
 	snprintf(path, sizeof(path), b->via_gateway ? "/chat?chat_token=%s" : "/", c->token);
 	ci.context = b->g->ctx;
 	ci.address = "127.0.0.1";
-	ci.port = b->port;
+	ci.port = b->ports[c->gw];
 	ci.path = path;
 	ci.host = "127.0.0.1";
 	ci.origin = GWB_ORIGIN;
@@ -694,6 +704,8 @@ static void phase_begin(struct gen *g, struct bench *b, int n, bool gateway, con
 	b->via_gateway = gateway;
 	b->tag = tag;
 	b->port = port;
+	b->ports[0] = port;
+	b->nports = 1;
 	b->next_start = b->inflight = b->ready = b->failed = b->closed = b->alive = 0;
 	b->upq_head = b->upq_tail = 0;
 	memset(b->reasons, 0, sizeof(b->reasons));
@@ -853,7 +865,8 @@ struct setup_stats {
 	double span_s; /* first start to last ready */
 };
 
-static void setup_stats(struct bench *b, struct setup_stats *s)
+/* Over the sessions of gateway gw (index in b->ports), or all with gw < 0. */
+static void setup_stats(struct bench *b, int gw, struct setup_stats *s)
 {
 	uint32_t *tok = calloc((size_t)b->n, sizeof(*tok)), *up = calloc((size_t)b->n, sizeof(*up));
 	size_t k = 0;
@@ -861,7 +874,7 @@ static void setup_stats(struct bench *b, struct setup_stats *s)
 
 	for (int i = 0; i < b->n; i++) {
 		struct conn *c = &b->c[i];
-		if (!c->t_001)
+		if (!c->t_001 || (gw >= 0 && c->gw != gw))
 			continue;
 		tok[k] = (uint32_t)(c->t_001 - c->t_token);
 		up[k++] = (uint32_t)(c->t_001 - c->t_upgrade);
@@ -919,7 +932,7 @@ static void print_setup(struct bench *b, const char *what)
 {
 	struct setup_stats s;
 
-	setup_stats(b, &s);
+	setup_stats(b, -1, &s);
 	printf("  sessions held      %d of %d (got ready %d, failed %d, of which %d after being "
 	       "ready)\n", b->ready - b->lost, b->n, b->ready, b->failed, b->lost);
 	print_reasons(b);
@@ -1111,10 +1124,10 @@ static void print_fd_kinds(pid_t pid, int listen)
 	free(inodes);
 }
 
-/* "Max open files" soft limit of a process, or -1. */
-static long nofile_of(pid_t pid)
+/* "Max open files" soft (or hard) limit of a process, or -1. */
+static long nofile_of(pid_t pid, bool hard)
 {
-	char path[64], line[256];
+	char path[64], line[256], *end;
 	long v = -1;
 	FILE *f;
 
@@ -1122,8 +1135,11 @@ static long nofile_of(pid_t pid)
 	if (!(f = fopen(path, "re")))
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Max open files", 14))
-			v = strtol(line + 14, NULL, 10);
+		if (!strncmp(line, "Max open files", 14)) {
+			v = strtol(line + 14, &end, 10);
+			if (hard)
+				v = strtol(end, NULL, 10);
+		}
 	fclose(f);
 	return v;
 }
@@ -1361,8 +1377,10 @@ static int start_ircd(fx_t *fx, int maxconn, int *out_ws_port, srv_t **out)
 	return 0;
 }
 
-static int start_gateway(fx_t *fx, const char *bdir, int ircd_port, int max, int *out_port,
-                         srv_t **out)
+/* Gateway number k (0 for phases A and B; 1.. the extra ones of phase C),
+ * with its own port and config file, on the same InspIRCd and eirc-auth. */
+static int start_gateway(fx_t *fx, const char *bdir, int ircd_port, int max, int k,
+                         int *out_port, srv_t **out)
 {
 	char cfg[600], bin[600];
 	int port = srv_free_port();
@@ -1373,7 +1391,8 @@ static int start_gateway(fx_t *fx, const char *bdir, int ircd_port, int max, int
 		printf("gateway: %s not built: phases B and C skipped\n", bin);
 		return 1;
 	}
-	snprintf(cfg, sizeof(cfg), "%s/gateway.yaml", srv_env_dir(fx->env));
+	/* gateway.yaml, gateway2.yaml, ... (%.0d prints nothing for 0) */
+	snprintf(cfg, sizeof(cfg), "%s/gateway%.0d.yaml", srv_env_dir(fx->env), k ? k + 1 : 0);
 	if (!(f = fopen(cfg, "we")))
 		return -1;
 	fprintf(f,
@@ -1402,6 +1421,7 @@ static int start_gateway(fx_t *fx, const char *bdir, int ircd_port, int max, int
 
 struct opts {
 	int sessions, rate, seconds, idle, room_size, conc, deadline, rounds;
+	int gateways;               /* phase C's gateway processes */
 	char bdir[512];
 	bool poll;                  /* lws's default poll() loop, not libuv */
 };
@@ -1505,44 +1525,232 @@ static bool all_alive(struct bench *b)
 	return b->alive >= b->ready - b->lost;
 }
 
-static void phase_c(struct gen *g, struct bench *b, const struct opts *o, int port, pid_t gw,
-                    pid_t ircd, pid_t auth, const char *gw_log)
-{
-	struct procmem m0, m1, m2;
-	double c0 = cpu_s(), i0 = cpu_of(ircd), a0 = cpu_of(auth), g0 = cpu_of(gw);
+/* The gateways of phase C: the one of phases A and B first, then the
+ * --gateways - 1 started for it (same InspIRCd, same eirc-auth, each its
+ * own port and config); their samples before, while held, after closing. */
+struct gwset {
+	int n;
+	srv_t *srv[GWB_GATEWAYS_MAX];
+	int port[GWB_GATEWAYS_MAX];
+	long fds0[GWB_GATEWAYS_MAX]; /* descriptors before any session */
+	int held[GWB_GATEWAYS_MAX], alive[GWB_GATEWAYS_MAX];
+	long hard, cap;              /* gateway 1's hard RLIMIT_NOFILE; sessions it allows */
+	bool gone[GWB_GATEWAYS_MAX]; /* every irc-client exited after the close */
+	struct procmem m0[GWB_GATEWAYS_MAX], m1[GWB_GATEWAYS_MAX], m2[GWB_GATEWAYS_MAX];
+};
 
-	printf("\nC  idle: %d sessions through eirc-gateway, %d setting up at once, each in a "
-	       "room of %d\n", o->idle, o->conc, o->room_size);
-	printf("  open-file limits: gateway %ld, InspIRCd %ld, this generator %ld\n",
-	       nofile_of(gw), nofile_of(ircd), nofile_of(getpid()));
-	proc_sample(gw, true, &m0);
-	phase_begin(g, b, o->idle, true, "c", port);
-	phase_connect(b, 60);
-	print_setup(b, "upgrade start");
-	printf("  CPU during setup: generator %.1f s, gateway %.1f s, InspIRCd %.1f s, "
-	       "eirc-auth %.1f s\n", cpu_s() - c0, cpu_of(gw) - g0, cpu_of(ircd) - i0,
-	       cpu_of(auth) - a0);
-	run_until(b, never, now_us() + 2000000); /* let everything settle */
-	proc_sample(gw, true, &m1);
-	print_mem("held", &m0, &m1, b->ready - b->lost);
+static int start_more_gateways(fx_t *fx, const struct opts *o, srv_t *ircd, int max,
+                               struct gwset *s)
+{
+	for (int k = s->n; k < o->gateways; k++) {
+		if (start_gateway(fx, o->bdir, srv_port(ircd), max, k, &s->port[k], &s->srv[k]) != 0)
+			return -1;
+		s->n = k + 1;
+		s->fds0[k] = count_fds(srv_pid(s->srv[k]));
+	}
+	return 0;
+}
+
+static double gws_cpu(const struct gwset *s)
+{
+	double t = 0;
+
+	for (int k = 0; k < s->n; k++)
+		t += cpu_of(srv_pid(s->srv[k]));
+	return t;
+}
+
+/* Why one gateway is not enough: each session costs it GWB_FDS_PER_SESSION
+ * descriptors, and its hard RLIMIT_NOFILE cannot be raised without
+ * CAP_SYS_RESOURCE. */
+static void print_nofile(struct gwset *s, const struct opts *o, pid_t ircd)
+{
+	long cap = -1;
+
+	for (int k = 0; k < s->n; k++) {
+		pid_t pid = srv_pid(s->srv[k]);
+		long hard = nofile_of(pid, true), fds = s->m0[k].fds;
+		long one = hard > fds ? (hard - fds) / GWB_FDS_PER_SESSION : 0;
+		cap = cap < 0 || one < cap ? one : cap;
+		if (!k)
+			s->hard = hard;
+		printf("  gateway %d (port %d): RLIMIT_NOFILE soft %ld, hard %ld; %ld fds in use "
+		       "-> at most %ld sessions under the hard limit (%d fds each: the WebSocket "
+		       "and the socketpair to its irc-client)\n", k + 1, s->port[k],
+		       nofile_of(pid, false), hard, fds, one, GWB_FDS_PER_SESSION);
+	}
+	s->cap = cap;
+	if (cap > 0)
+		printf("  %d sessions at <= %ld per gateway need %ld gateway(s); running %d, "
+		       "up to %d sessions each (round-robin)\n", o->idle, cap,
+		       (o->idle + cap - 1) / cap, s->n, (o->idle + s->n - 1) / s->n);
+	printf("  open-file limits (soft/hard): InspIRCd %ld/%ld, this generator %ld/%ld\n",
+	       nofile_of(ircd, false), nofile_of(ircd, true), nofile_of(getpid(), false),
+	       nofile_of(getpid(), true));
+}
+
+/* Session i goes to gateway i mod n: every gateway grows at once, and every
+ * set stays open while the others connect. */
+static void spread_over(struct bench *b, const struct gwset *s)
+{
+	b->nports = s->n;
+	for (int k = 0; k < s->n; k++)
+		b->ports[k] = s->port[k];
+	for (int i = 0; i < b->n; i++)
+		b->c[i].gw = i % s->n;
+}
+
+/* Held (ready, not lost) and answering sessions of each gateway, now. */
+static void count_per_gateway(struct bench *b, struct gwset *s)
+{
+	for (int k = 0; k < s->n; k++)
+		s->held[k] = s->alive[k] = 0;
+	for (int i = 0; i < b->n; i++) {
+		struct conn *c = &b->c[i];
+		s->held[c->gw] += c->st == C_READY;
+		s->alive[c->gw] += c->alive && c->st == C_READY;
+	}
+}
+
+/* Asks every held session for a TIME round trip (browser, gateway,
+ * irc-client, InspIRCd and back) and waits at most 60 s for the answers. */
+static void check_alive(struct bench *b, struct gwset *s)
+{
 	for (int i = 0; i < b->n; i++)
 		if (b->c[i].st == C_READY)
 			ctl_push(&b->c[i], "TIME");
 	run_until(b, all_alive, now_us() + 60 * 1000000ULL);
+	count_per_gateway(b, s);
 	printf("  open and answering (TIME round trip through gateway, irc-client, InspIRCd): "
 	       "%d of %d held\n", b->alive, b->ready - b->lost);
-	print_log_tail(gw_log, 1);
-	print_metrics(port);
+}
+
+/* Closes every session, then checks each gateway: every irc-client exited
+ * (and was reaped), and its descriptors came back. */
+static void close_all_gateways(struct bench *b, struct gwset *s)
+{
 	phase_close(b);
-	bool gone = wait_children_gone(gw, 120, &m2);
-	printf("  closed all: %s (%ld children left, %ld zombies); gateway fds %ld -> %ld -> %ld, "
-	       "VmRSS %ld -> %ld -> %ld KiB\n",
-	       gone ? "every irc-client exited" : "NOT every irc-client exited", m2.kids,
-	       m2.zombies, m0.fds, m1.fds, m2.fds, m0.rss_kib, m1.rss_kib, m2.rss_kib);
-	print_fd_kinds(gw, port);
-	wait_fds_back(gw, g->gw_fds0);
-	print_fd_kinds(gw, port);
+	for (int k = 0; k < s->n; k++)
+		s->gone[k] = wait_children_gone(srv_pid(s->srv[k]), 120, &s->m2[k]);
+	for (int k = 0; k < s->n; k++) {
+		pid_t pid = srv_pid(s->srv[k]);
+		struct procmem *m0 = &s->m0[k], *m1 = &s->m1[k], *m2 = &s->m2[k];
+		printf("  gateway %d closed all: %s (%ld children left, %ld zombies); fds %ld -> "
+		       "%ld -> %ld, VmRSS %ld -> %ld -> %ld KiB\n", k + 1,
+		       s->gone[k] ? "every irc-client exited" : "NOT every irc-client exited",
+		       m2->kids, m2->zombies, m0->fds, m1->fds, m2->fds, m0->rss_kib, m1->rss_kib,
+		       m2->rss_kib);
+		print_fd_kinds(pid, s->port[k]);
+		wait_fds_back(pid, s->fds0[k]);
+		print_fd_kinds(pid, s->port[k]);
+	}
+}
+
+static void print_c_gateway(struct bench *b, const struct gwset *s, int k)
+{
+	const struct procmem *m0 = &s->m0[k], *m1 = &s->m1[k];
+	struct setup_stats st;
+	int held = s->held[k];
+
+	setup_stats(b, k, &st);
+	printf("  gateway %d: held %d of %d, answering %d; setup token -> 001 p50 %.0f ms, "
+	       "p99 %.0f ms; all ready in %.1f s; after closing %ld children left, %ld zombies\n",
+	       k + 1, held, (b->n - k + s->n - 1) / s->n, s->alive[k], st.tok_p50, st.tok_p99,
+	       st.span_s, s->m2[k].kids, s->m2[k].zombies);
+	printf("  gateway %d: VmRSS %ld -> %ld KiB (%.1f KiB per session), fds %ld -> %ld; PSS "
+	       "gateway %ld + %ld irc-clients %ld KiB = %.1f KiB per session\n", k + 1,
+	       m0->rss_kib, m1->rss_kib, held ? (double)(m1->rss_kib - m0->rss_kib) / held : 0,
+	       m0->fds, m1->fds, m1->pss_kib, m1->kids, m1->kids_pss_kib,
+	       held ? (double)(m1->pss_kib + m1->kids_pss_kib) / held : 0);
+}
+
+/* Per gateway and in total, in a few lines at the end of phase C. */
+static void print_c_summary(struct bench *b, const struct gwset *s)
+{
+	struct setup_stats st;
+	long pss = 0, kids = 0;
+	int held = 0, alive = 0;
+	bool gone = true;
+
+	printf("\nsummary C: %d idle sessions over %d gateway(s), round-robin; hard "
+	       "RLIMIT_NOFILE %ld per process, %d fds per session: at most %ld sessions on one "
+	       "gateway\n", b->n, s->n, s->hard, GWB_FDS_PER_SESSION, s->cap);
+	for (int k = 0; k < s->n; k++) {
+		print_c_gateway(b, s, k);
+		pss += s->m1[k].pss_kib + s->m1[k].kids_pss_kib;
+		kids += s->m1[k].kids;
+		held += s->held[k];
+		alive += s->alive[k];
+		gone = gone && s->gone[k];
+	}
+	setup_stats(b, -1, &st);
+	printf("  total: held %d of %d, answering %d; PSS %ld KiB (%d gateways + %ld irc-clients) "
+	       "= %.1f KiB per session; setup token -> 001 p50 %.0f ms, p99 %.0f ms, upgrade -> "
+	       "001 p50 %.0f ms, p99 %.0f ms; established in %.1f s (%.0f sessions/s); after "
+	       "closing: %s\n", held, b->n, alive, pss, s->n, kids, held ? (double)pss / held : 0,
+	       st.tok_p50, st.tok_p99, st.up_p50, st.up_p99, st.span_s,
+	       st.span_s > 0 ? held / st.span_s : 0,
+	       gone ? "every child of every gateway exited" : "NOT every child exited");
+}
+
+static void phase_c(struct gen *g, struct bench *b, const struct opts *o, struct gwset *s,
+                    pid_t ircd, pid_t auth)
+{
+	double c0 = cpu_s(), i0 = cpu_of(ircd), a0 = cpu_of(auth), g0 = gws_cpu(s);
+
+	printf("\nC  idle: %d sessions through %d eirc-gateway process(es), %d setting up at "
+	       "once, each in a room of %d\n", o->idle, s->n, o->conc, o->room_size);
+	for (int k = 0; k < s->n; k++)
+		proc_sample(srv_pid(s->srv[k]), true, &s->m0[k]);
+	print_nofile(s, o, ircd);
+	phase_begin(g, b, o->idle, true, "c", s->port[0]);
+	spread_over(b, s);
+	phase_connect(b, 60);
+	print_setup(b, "upgrade start");
+	printf("  CPU during setup: generator %.1f s, gateways %.1f s, InspIRCd %.1f s, "
+	       "eirc-auth %.1f s\n", cpu_s() - c0, gws_cpu(s) - g0, cpu_of(ircd) - i0,
+	       cpu_of(auth) - a0);
+	run_until(b, never, now_us() + 2000000); /* let everything settle */
+	count_per_gateway(b, s);
+	for (int k = 0; k < s->n; k++) {
+		char what[32];
+		proc_sample(srv_pid(s->srv[k]), true, &s->m1[k]);
+		snprintf(what, sizeof(what), "gateway %d held", k + 1);
+		print_mem(what, &s->m0[k], &s->m1[k], s->held[k]);
+	}
+	check_alive(b, s);
+	for (int k = 0; k < s->n; k++) {
+		printf("  gateway %d (port %d):\n", k + 1, s->port[k]);
+		print_log_tail(srv_log_path(s->srv[k]), 1);
+		print_metrics(s->port[k]);
+	}
+	close_all_gateways(b, s);
+	print_c_summary(b, s);
 	phase_end(b);
+}
+
+/* Phase C on the gateway of phases A and B plus o->gateways - 1 more,
+ * which it stops at the end. */
+static int run_idle(fx_t *fx, struct gen *g, struct bench *b, const struct opts *o,
+                    srv_t *ircd, int max, srv_t *gw, int gw_port)
+{
+	struct gwset *s = calloc(1, sizeof(*s));
+	int rc = 0;
+
+	if (!s)
+		return -1;
+	*s = (struct gwset){ .n = 1, .srv = { gw }, .port = { gw_port }, .fds0 = { g->gw_fds0 } };
+	if (start_more_gateways(fx, o, ircd, max, s) < 0) {
+		fprintf(stderr, "gateway_bench: cannot start gateway %d\n", s->n + 1);
+		rc = -1;
+	} else {
+		phase_c(g, b, o, s, srv_pid(ircd), fx->daemon);
+	}
+	for (int k = 1; k < s->n; k++)
+		if (srv_stop(s->srv[k]) < 0)
+			printf("gateway %d had exited before SIGTERM\n", k + 1);
+	free(s);
+	return rc;
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -1579,12 +1787,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "deadline", required_argument, NULL, 'd' },
 		{ "rounds", required_argument, NULL, 'R' },
+		{ "gateways", required_argument, NULL, 'g' },
 		{ "build-dir", required_argument, NULL, 'b' }, { "loop", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	*o = (struct opts){ 1000, 1000, 30, 10000, 10, 64, 900, 6, EIRC_BINARY_DIR, false };
+	*o = (struct opts){ 1000, 1000, 30, 10000, 10, 64, 900, 6, 1, EIRC_BINARY_DIR, false };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		char *end;
 		long v = 0, min = c == 'i' ? 0 : 1;
@@ -1606,13 +1815,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 		int *dst[] = { ['n'] = &o->sessions, ['r'] = &o->rate, ['s'] = &o->seconds,
 			       ['i'] = &o->idle, ['m'] = &o->room_size, ['c'] = &o->conc,
-			       ['d'] = &o->deadline, ['R'] = &o->rounds };
+			       ['d'] = &o->deadline, ['R'] = &o->rounds, ['g'] = &o->gateways };
 		*dst[c] = (int)v;
 	}
 	if (o->sessions > GWB_SESSIONS_MAX || o->idle > GWB_SESSIONS_MAX || o->room_size < 2 ||
-	    o->rounds > o->seconds || o->rounds > GWB_ROUNDS_MAX) {
+	    o->rounds > o->seconds || o->rounds > GWB_ROUNDS_MAX || o->gateways > GWB_GATEWAYS_MAX) {
 		fprintf(stderr, "gateway_bench: at most %d sessions, rooms of 2 or more, "
-		        "a round lasts 1 s or more\n", GWB_SESSIONS_MAX);
+		        "a round lasts 1 s or more, at most %d gateways\n", GWB_SESSIONS_MAX,
+		        GWB_GATEWAYS_MAX);
 		return -1;
 	}
 	return 0;
@@ -1718,13 +1928,13 @@ static void report_phases(const struct opts *o, struct bench *a, struct bench *b
 static int bench_run(const struct opts *o, fx_t *fx, struct gen *g)
 {
 	srv_t *ircd = NULL, *gw = NULL;
-	int ws_port = 0, gw_port = 0, max = o->sessions + o->idle + 100, r;
+	int ws_port = 0, gw_port = 0, max = o->sessions + o->idle + 100, r, rc = 0;
 	struct bench *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
 
 	if (!a || !b || make_users(fx, g, o->sessions > o->idle ? o->sessions : o->idle) < 0 ||
 	    start_ircd(fx, max, &ws_port, &ircd) < 0)
 		return 1;
-	r = start_gateway(fx, o->bdir, srv_port(ircd), max, &gw_port, &gw);
+	r = start_gateway(fx, o->bdir, srv_port(ircd), max, 0, &gw_port, &gw);
 	if (r < 0)
 		return 1;
 	printf("servers: PostgreSQL %d, eirc-auth %d/%d, InspIRCd %d (m_websocket %d), "
@@ -1746,15 +1956,15 @@ static int bench_run(const struct opts *o, fx_t *fx, struct gen *g)
 	if (r == 0) {
 		close_gateway_set(b, srv_pid(gw));
 		phase_end(b);
-		if (o->idle)
-			phase_c(g, b, o, gw_port, srv_pid(gw), srv_pid(ircd), fx->daemon, srv_log_path(gw));
+		if (o->idle && run_idle(fx, g, b, o, ircd, max, gw, gw_port) < 0)
+			rc = 1;
 	}
 	free(a);
 	free(b);
 	free_context(g);
 	if (gw && srv_stop(gw) < 0)
 		printf("gateway had exited before SIGTERM\n");
-	return 0;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -1776,9 +1986,9 @@ int main(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)o.deadline);
 	setenv("EIRC_BUILD_DIR", o.bdir, 1);
-	printf("gateway_bench: %d sessions, %d msg/s for %d s in %d rounds, rooms of %d, %d idle, "
-	       "RLIMIT_NOFILE %llu, lws on %s, build %s\n", o.sessions, o.rate, o.seconds,
-	       o.rounds, o.room_size, o.idle, (unsigned long long)nofile,
+	printf("gateway_bench: %d sessions, %d msg/s for %d s in %d rounds, rooms of %d, %d idle "
+	       "over %d gateway(s), RLIMIT_NOFILE %llu, lws on %s, build %s\n", o.sessions, o.rate,
+	       o.seconds, o.rounds, o.room_size, o.idle, o.gateways, (unsigned long long)nofile,
 	       o.poll ? "poll()" : "libuv", o.bdir);
 	if (fx_start(&fx, "  login_attempts_per_ip: 100000\n") < 0) {
 		fprintf(stderr, "gateway_bench: cannot start PostgreSQL and eirc-auth\n");

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,6 +122,8 @@ int fx_start_daemon(fx_t *fx)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* a killed test or bench must not leave eirc-auth behind */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		int fd = open(fx->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);
