@@ -445,18 +445,35 @@ static long private_dirty_kib(pid_t pid)
 	FILE *f = fopen(path, "r");
 	assert_non_null(f);
 	while (fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "Private_Dirty: %ld", &v) == 1)
-			total += v; /* heap and stack: what queues would grow */
+		if (sscanf(buf, "Private_Dirty: %ld", &v) == 1 || sscanf(buf, "Swap: %ld", &v) == 1)
+			total += v; /* heap and stack: what queues would grow (swapped
+				     * out too: this machine's DAMON pages out cold memory) */
 	fclose(f);
 	return total;
+}
+
+/* Sends n padded lines to #bp from talker and waits until the server has
+ * taken them all (its PONG comes after them). */
+static void flood_bp(itc_t *talker, int from, int n)
+{
+	char pad[401];
+
+	memset(pad, 'p', 400);
+	pad[400] = '\0';
+	for (int i = from; i < from + n; i++)
+		itc_sendf(talker, "PRIVMSG #bp :line %d %s", i, pad);
+	itc_sendf(talker, "PING :flushed%d", from);
+	while (itc_next_within(talker, 30000) && !irc_msg_command_is(&talker->msg, "PONG"))
+		print_message("talker got: %s\n", talker->line);
+	assert_true(itc_has(talker, "flushed")); /* the server has queued them all */
+	usleep(300 * 1000); /* steady state: there is no event for "stalled" */
 }
 
 static void test_backpressure(void **state)
 {
 	itc_t *talker = itc_connect(srv_port(ircd));
 	itc_t *b = spawn_client("slowpoke", "14", NULL);
-	const int lines = 300; /* the harness's class lets talker send 100/s */
-	char pad[401];
+	const int lines = 300; /* per round; the harness's class lets talker send 100/s */
 	(void)state;
 
 	itc_register(talker, "talker");
@@ -464,31 +481,32 @@ static void test_backpressure(void **state)
 	itc_expect(talker, "JOIN", "#bp");
 	itc_sendf(b, "JOIN #bp");
 	itc_expect(b, "JOIN", "#bp");
-	long before = private_dirty_kib(b->pid);
-	memset(pad, 'p', 400);
-	pad[400] = '\0';
-	/* The browser does not read while ~150 KB arrive for it: the client
+	/* The browser does not read while 2 x ~140 KB arrive for it: the client
 	 * must stay bounded (browser_queue_max 8KiB, then it stops reading the
-	 * server, whose sendq holds the rest) and lose nothing. */
-	for (int i = 0; i < lines; i++)
-		itc_sendf(talker, "PRIVMSG #bp :line %d %s", i, pad);
+	 * server, whose sendq holds the rest) and lose nothing. Bounded means
+	 * flat: the second round must not grow it. The first round may (socket
+	 * buffers fill, the allocator and the kernel's page reclaim move pages
+	 * once: one CI run saw +360 KiB there, never repeated), but an
+	 * unbounded queue would add ~200 KiB each round. */
+	long before = private_dirty_kib(b->pid);
+	flood_bp(talker, 0, lines);
+	long mid = private_dirty_kib(b->pid);
+	flood_bp(talker, lines, lines);
 	itc_sendf(talker, "PRIVMSG #bp :last");
-	itc_sendf(talker, "PING :flushed");
-	while (itc_next_within(talker, 30000) && !irc_msg_command_is(&talker->msg, "PONG"))
-		print_message("talker got: %s\n", talker->line);
-	assert_true(itc_has(talker, "flushed")); /* the server has queued them all */
-	usleep(300 * 1000); /* steady state: there is no event for "stalled" */
 	long after = private_dirty_kib(b->pid);
 	print_message("irc-client private dirty memory: %ld KiB idle, %ld KiB with its browser "
-	              "stalled under %d lines\n", before, after, lines);
+	              "stalled under %d lines, %ld KiB under %d\n", before, mid, lines, after,
+	              2 * lines);
 #if defined(__SANITIZE_ADDRESS__)
 	/* ASan's allocator quarantines freed memory and maps shadow pages, so
 	 * private memory says nothing about our queues there: the plain build
 	 * checks the bound; this build still checks that nothing is lost. */
 	(void)before;
+	(void)mid;
 	(void)after;
 #else
-	assert_true(after - before < 100);
+	assert_true(mid - before < 512);
+	assert_true(after - mid < 64);
 #endif
 	int seen = 0;
 	while (itc_next(b)) {
@@ -497,7 +515,7 @@ static void test_backpressure(void **state)
 		if (itc_has(b, ":last"))
 			break;
 	}
-	assert_int_equal(seen, lines + 1);
+	assert_int_equal(seen, 2 * lines + 1);
 	assert_int_equal(itc_close(b), 0);
 	itc_close(talker);
 }
