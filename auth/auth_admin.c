@@ -55,6 +55,7 @@ void auth_admin_usage(FILE *out)
 	      "  room member list ROOM\n"
 	      "  client add CLIENT_ID [--name N] [--grants g1,g2] [--scope 's1 s2']\n"
 	      "               [--public]      (prints the generated secret once)\n"
+	      "               [--secret-env VAR]  (the secret from VAR, 32-43 bytes)\n"
 	      "  client list\n", out);
 }
 
@@ -493,6 +494,7 @@ static int client_add(admin_t *a)
 	const char *id = a->o.pos[0], *grants = opt(a, "--grants");
 	const char *scope = opt(a, "--scope"), *name = opt(a, "--name");
 	bool pub = opt(a, "--public") != NULL;
+	const char *senv = opt(a, "--secret-env"), *given = senv ? getenv(senv) : NULL;
 	char secret[AUTH_TOKEN_LEN + 1], hash[AUTH_TOKEN_HASH_HEX + 1], g[256];
 	PGresult *r;
 
@@ -500,10 +502,19 @@ static int client_add(admin_t *a)
 		fprintf(a->err, "eirc-auth: CLIENT_ID must be 1-128 printable bytes, no ':'\n");
 		return 2;
 	}
+	if (senv && (pub || !given || strlen(given) < 32 || strlen(given) > AUTH_TOKEN_LEN ||
+		     !auth_text_ok(given, AUTH_TOKEN_LEN) || strchr(given, ' '))) {
+		fprintf(a->err, "eirc-auth: --secret-env needs a set variable of 32-%d printable "
+			"bytes, no spaces (and no --public)\n", AUTH_TOKEN_LEN);
+		return 2;
+	}
 	snprintf(g, sizeof(g), "{%s}", grants ? grants :
 		 pub ? "password,refresh_token" : "client_credentials");
-	auth_token_new(secret);
-	auth_token_hash(secret, AUTH_TOKEN_LEN, hash);
+	if (given)
+		snprintf(secret, sizeof(secret), "%s", given);
+	else
+		auth_token_new(secret);
+	auth_token_hash(secret, strlen(secret), hash);
 	const char *p[5] = { id, pub ? NULL : hash, name ? name : id, g,
 			     scope ? scope : "chat history" };
 	r = run(a, "INSERT INTO oauth_clients (client_id, secret_hash, name, grants,"
@@ -512,7 +523,7 @@ static int client_add(admin_t *a)
 		return 1;
 	PQclear(r);
 	fprintf(a->out, "created client %s\n", id);
-	if (!pub)
+	if (!pub && !given)
 		fprintf(a->out, "client_secret: %s\n", secret);
 	audit(a, "client.create", id, "{}");
 	sodium_memzero(secret, sizeof(secret));

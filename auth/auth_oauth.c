@@ -6,6 +6,8 @@
  *                           client_credentials; errors per §5.2
  *   POST /oauth/revoke      RFC 7009
  *   POST /oauth/introspect  RFC 7662 (confidential clients only)
+ *   POST /oauth/audit       an audit row for a user's action at a resource
+ *                           server (eirc-history's exports)
  *
  * Bodies are application/x-www-form-urlencoded (RFC 6749 §4.3.2). Clients
  * authenticate with HTTP Basic or client_id/client_secret in the body,
@@ -653,4 +655,106 @@ static void introspect_lookup_done(void *data, int status, const PGresult *res)
 void auth_oauth_introspect(auth_call_t *call)
 {
 	token_request(call, introspect_lookup_done);
+}
+
+/* ---- POST /oauth/audit: an audit row from a resource server ---- */
+
+/*
+ * A confidential client with scope "history" (eirc-history) records what a
+ * user did with it: token=<the user's access token>, event=history.<...>,
+ * subject=<what>, detail=<JSON object>. The actor is the token's user, so
+ * the client cannot name someone else; the client_id is added to detail.
+ */
+static const char SQL_AUDIT[] =
+	"INSERT INTO audit_log (event, actor_user_id, actor, subject, detail)"
+	" SELECT $2, u.id, u.nick, $3,"
+	"  $4::jsonb || jsonb_build_object('client_id', $5::text)"
+	" FROM access_tokens t JOIN oauth_clients c ON c.id = t.client_id"
+	" JOIN users u ON u.id = t.user_id"
+	" WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL"
+	" AND t.expires_at > now() AND NOT c.disabled AND NOT u.disabled"
+	" RETURNING id";
+
+#define AUDIT_EVENT_MAX 64
+#define AUDIT_SUBJECT_MAX 256
+#define AUDIT_DETAIL_MAX 4096
+
+static void audit_done(void *data, int status, const PGresult *res)
+{
+	auth_call_t *call = data;
+
+	if (status < 0) {
+		auth_reply_db_error(call, status);
+		return;
+	}
+	call->resp.no_store = true;
+	if (PQntuples(res) != 1) {
+		auth_reply_error(call, 400, "invalid_token", "the user's token is not active");
+		return;
+	}
+	auth_reply_json(call, 201, json_pack("{s:s}", "id", PQgetvalue(res, 0, 0)));
+}
+
+/* Checks event, subject and detail; answers 400 and returns false. */
+static bool audit_fields(auth_call_t *call, const char **ev, const char **subj,
+			 const char **detail)
+{
+	json_t *d = NULL;
+	bool ok;
+
+	*ev = auth_form_get(&call->st.form, "event");
+	*subj = auth_form_get(&call->st.form, "subject");
+	*detail = auth_form_get(&call->st.form, "detail");
+	if (!*subj)
+		*subj = "";
+	if (!*detail)
+		*detail = "{}";
+	ok = *ev && strncmp(*ev, "history.", 8) == 0 && (*ev)[8] &&
+	     auth_text_ok(*ev, AUDIT_EVENT_MAX) && auth_text_ok(*subj, AUDIT_SUBJECT_MAX) &&
+	     strlen(*detail) <= AUDIT_DETAIL_MAX &&
+	     auth_json_parse_object(*detail, strlen(*detail), &d) == 0;
+	json_decref(d);
+	if (!ok)
+		auth_reply_error(call, 400, "invalid_request",
+				 "event history.<name>, subject and a JSON object detail");
+	return ok;
+}
+
+static void audit_lookup_done(void *data, int status, const PGresult *res)
+{
+	auth_call_t *call = data;
+	const char *tok = auth_form_get(&call->st.form, "token");
+	const char *ev, *subj, *detail, *p[5];
+	char th[AUTH_TOKEN_HASH_HEX + 1];
+
+	if (status < 0) {
+		auth_reply_db_error(call, status);
+		return;
+	}
+	lookup_rows(call, res);
+	if (!client_check(call, NULL, true))
+		return;
+	if (!scope_subset("history", json_string_value(json_object_get(call->st.client,
+								       "scope")))) {
+		auth_reply_error(call, 403, "insufficient_scope", "the client lacks scope history");
+		return;
+	}
+	if (!audit_fields(call, &ev, &subj, &detail))
+		return;
+	if (!auth_token_well_formed(tok, strlen(tok))) {
+		auth_reply_error(call, 400, "invalid_token", "the user's token is not active");
+		return;
+	}
+	auth_token_hash(tok, strlen(tok), th);
+	p[0] = th;
+	p[1] = ev;
+	p[2] = subj;
+	p[3] = detail;
+	p[4] = call->st.client_id;
+	auth_call_query(call, SQL_AUDIT, 5, p, audit_done);
+}
+
+void auth_oauth_audit(auth_call_t *call)
+{
+	token_request(call, audit_lookup_done);
 }

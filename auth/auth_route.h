@@ -33,6 +33,7 @@ typedef enum auth_route_id {
 	AUTH_R_TOKEN,              /* POST /oauth/token */
 	AUTH_R_REVOKE,             /* POST /oauth/revoke */
 	AUTH_R_INTROSPECT,         /* POST /oauth/introspect */
+	AUTH_R_AUDIT,              /* POST /oauth/audit (resource servers) */
 	AUTH_R_CHAT_TOKEN,         /* POST /api/chat-token */
 	AUTH_R_ME,                 /* GET /api/me */
 	AUTH_R_CLIENT_CONFIG,      /* GET /api/client-config (no token) */

@@ -415,6 +415,7 @@ void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 	case AUTH_R_TOKEN: auth_oauth_token(call); break;
 	case AUTH_R_REVOKE: auth_oauth_revoke(call); break;
 	case AUTH_R_INTROSPECT: auth_oauth_introspect(call); break;
+	case AUTH_R_AUDIT: auth_oauth_audit(call); break;
 	case AUTH_R_CHAT_TOKEN: auth_api_chat_token(call); break;
 	case AUTH_R_CONSUME: auth_api_consume(call); break;
 	case AUTH_R_ME:

@@ -155,6 +155,7 @@ bool auth_call_query(auth_call_t *call, const char *sql, int n,
 void auth_oauth_token(auth_call_t *call);
 void auth_oauth_revoke(auth_call_t *call);
 void auth_oauth_introspect(auth_call_t *call);
+void auth_oauth_audit(auth_call_t *call);
 void auth_api_chat_token(auth_call_t *call);
 void auth_api_bearer(auth_call_t *call); /* me, rooms, members */
 void auth_api_consume(auth_call_t *call);

@@ -288,6 +288,7 @@ int main(int argc, char **argv)
 	        "  flood_bytes_per_second: 1MiB\n  browser_queue_max: 4MiB\n"
 	        "redis:\n  port: %d\n  partitions: %d\n"
 	        "history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: 100\n"
+	        "  listen_port: 0\n" /* no HTTP API: nothing bound on 8083 */
 	        "log:\n  level: warn\n",
 	        srv_port(ircd), srv_port(redis), BENCH_PARTITIONS, sock);
 	fclose(f);

@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "common/log.h"
+#include "history-bridge/hist_http.h"
 #include "history-bridge/hist_query.h"
 #include "logger-bot/lg_redis.h"
 
@@ -62,6 +63,7 @@ static void stop(struct hist_app *a)
 	if (a->stopping)
 		return;
 	a->stopping = true;
+	hist_http_close(a->http); /* before Redis: its callbacks answer requests */
 	lg_redis_free(a->redis); /* no reply callback from here on */
 	a->redis = NULL;
 	hist_dmstore_drop_pending(a);
@@ -182,6 +184,8 @@ static int start(struct hist_app *a)
 		return r;
 	if ((r = listen_socket(a)) < 0)
 		return r;
+	if (cfg->history.listen_port > 0 && (r = hist_http_new(a, &a->http)) < 0)
+		return r;
 	lg_redis_start(a->redis);
 	return 0;
 }
@@ -203,6 +207,7 @@ int hist_app_run(const eirc_config_t *cfg)
 		rc = 1;
 	}
 	uv_run(&a->loop, UV_RUN_DEFAULT);
+	hist_http_free(a->http); /* lws frees its context once its handles are closed */
 	if (uv_loop_close(&a->loop) != 0) {
 		log_error("Handles left open at exit");
 		rc = 1;

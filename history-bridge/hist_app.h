@@ -1,6 +1,7 @@
 /*
  * hist_app: eirc-history's wiring: the libuv loop, the Redis connection
- * (lg_redis from eirc-logger's library), the CHATHISTORY UNIX socket,
+ * (lg_redis from eirc-logger's library), the CHATHISTORY UNIX socket, the
+ * HTTP API (hist_http.h, when history.listen_port is not 0),
  * SIGINT/SIGTERM. Its connections (hist_conn.c) answer requests one at a
  * time, in order (the irc-client matches answers by order); connections run
  * concurrently. The parts share hist_server.h.
@@ -19,7 +20,8 @@
 
 /*
  * Runs eirc-history until SIGINT or SIGTERM. Returns the exit status: 0
- * after a clean stop, 1 when the socket cannot be set up.
+ * after a clean stop, 1 when the socket or the HTTP listener cannot be set
+ * up.
  */
 int hist_app_run(const eirc_config_t *cfg);
 

@@ -36,6 +36,7 @@ struct hist_app {
 	const eirc_config_t *cfg;
 	uv_loop_t loop;
 	struct lg_redis *redis;
+	struct hist_http *http; /* the HTTP API (hist_http.h), NULL when off */
 	char sha[48]; /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;

@@ -2,7 +2,8 @@
 # The README's first command: installs what is missing, builds, and runs
 # eIRC's local stack on loopback with all data in var/. Ctrl-C stops it.
 #
-# Secrets for the local stack (WEBIRC, internal API, database, operator)
+# Secrets for the local stack (WEBIRC, internal API, database, operator,
+# the eirc-history OAuth client)
 # are generated once into var/secrets.env (mode 0600) and exported, so
 # config/eirc.yaml can name them as ${VARIABLES}. Pass --config FILE or
 # --data-dir DIR to override; other arguments go to eirc-stack.
@@ -50,6 +51,10 @@ fi
 # Folders from before the demo user existed get its password added.
 if ! grep -q '^EIRC_DEMO_PASSWORD=' "$secrets"; then
 	echo "EIRC_DEMO_PASSWORD=$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
+fi
+# The eirc-history OAuth client's secret (eirc-stack creates the client).
+if ! grep -q '^EIRC_HISTORY_CLIENT_SECRET=' "$secrets"; then
+	echo "EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
 fi
 set -a
 # shellcheck disable=SC1090

@@ -48,6 +48,8 @@ static void usage(FILE *out)
 		"  -V, --version            version\n"
 		"\n"
 		"Environment: EIRC_DEMO_PASSWORD, the demo user's password (required);\n"
+		"EIRC_HISTORY_CLIENT_SECRET, the secret of the eirc-history OAuth client\n"
+		"(created when missing; eirc-history introspects tokens with it);\n"
 		"EIRC_OPER_PASSWORD, the InspIRCd operator password (oper name 'eirc';\n"
 		"otherwise a new one is generated at each start); and the variables\n"
 		"the config file names.\n");
@@ -113,8 +115,32 @@ static int auth_cli(eirc_stack_t *st, const char *const *args)
 	return srv_run(st->env, "eirc-auth-admin", argv);
 }
 
+/* The confidential OAuth client eirc-history introspects tokens and writes
+ * export audit rows with (scope history), its secret from
+ * EIRC_HISTORY_CLIENT_SECRET; kept when it exists already. */
+static int history_client(eirc_stack_t *st)
+{
+	static const char *const add[] = { "client", "add", "eirc-history", "--grants",
+					   "client_credentials", "--scope", "history",
+					   "--secret-env", "EIRC_HISTORY_CLIENT_SECRET", NULL };
+	static const char *const list[] = { "client", "list", NULL };
+
+	if (!getenv("EIRC_HISTORY_CLIENT_SECRET")) {
+		log_warn("EIRC_HISTORY_CLIENT_SECRET is not set: no eirc-history OAuth client, "
+			 "its HTTP API refuses every token");
+		return 0;
+	}
+	if (auth_cli(st, add) != 0 && auth_cli(st, list) != 0) {
+		log_error("Failed to create the eirc-history OAuth client (see "
+			  "%s/eirc-auth-admin.log)", srv_env_dir(st->env));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Applies the migrations, then makes sure the demo user (with the password
- * from EIRC_DEMO_PASSWORD) and the #general room exist. */
+ * from EIRC_DEMO_PASSWORD), the #general room and the eirc-history OAuth
+ * client exist. */
 static int auth_prepare(eirc_stack_t *st)
 {
 	static const char *const migrate[] = { "migrate", NULL };
@@ -142,7 +168,7 @@ static int auth_prepare(eirc_stack_t *st)
 			  srv_env_dir(st->env));
 		return -EIO;
 	}
-	return 0;
+	return history_client(st);
 }
 
 static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
@@ -228,7 +254,8 @@ static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	return r;
 }
 
-/* The history bridge: CHATHISTORY for the irc-clients on its UNIX socket. */
+/* The history bridge: CHATHISTORY for the irc-clients on its UNIX socket,
+ * and its HTTP API on history.listen_port (ready once /healthz answers). */
 static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];
@@ -239,7 +266,9 @@ static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		make_dirs(cfg->history.socket_path, false);
 	snprintf(exe, sizeof(exe), "%s/history-bridge/eirc-history", st->bin_dir);
 	log_info("starting eirc-history on %s", cfg->history.socket_path);
-	if ((r = srv_process_start(st->env, "eirc-history", argv, 0, NULL, &st->history)) < 0)
+	const char *ready = cfg->history.listen_port > 0 ? "/healthz" : NULL;
+	if ((r = srv_process_start(st->env, "eirc-history", argv, cfg->history.listen_port, ready,
+				   &st->history)) < 0)
 		log_error("Failed to start eirc-history: %s", strerror(-r));
 	return r;
 }
@@ -301,8 +330,13 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	       srv_port(st->gateway), srv_port(st->gateway), srv_log_path(st->gateway));
 	printf("  %-12s %-17s archives %zu channel(s) into Redis; log %s\n", "eirc-logger",
 	       "-", cfg->logger.n_channels, srv_log_path(st->logger));
-	printf("  %-12s %-17s CHATHISTORY on %s; log %s\n", "eirc-history", "-",
-	       cfg->history.socket_path, srv_log_path(st->history));
+	if (cfg->history.listen_port > 0)
+		printf("  %-12s 127.0.0.1:%-7d HTTP API; CHATHISTORY on %s; log %s\n",
+		       "eirc-history", cfg->history.listen_port, cfg->history.socket_path,
+		       srv_log_path(st->history));
+	else
+		printf("  %-12s %-17s CHATHISTORY on %s; log %s\n", "eirc-history", "-",
+		       cfg->history.socket_path, srv_log_path(st->history));
 	printf("\nOpen http://127.0.0.1:%d/ and sign in as '%s' with password '%s'.\n",
 	       srv_port(st->auth), STACK_DEMO_USER, getenv("EIRC_DEMO_PASSWORD"));
 	printf("IRC clients can connect to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",

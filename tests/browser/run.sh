@@ -6,7 +6,7 @@
 # opens the printed URL. Screenshots go to $EIRC_BROWSER_ARTIFACTS
 # (default build-logs/browser/).
 #
-# The stack uses config/eirc.yaml's ports (8080, 8081, ...), so it cannot
+# The stack uses config/eirc.yaml's ports (8080-8083, ...), so it cannot
 # run beside a developer's own stack; it says so instead of failing late.
 # Output ends with node's TAP summary ("# pass N", "# fail N").
 set -euo pipefail
@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for port in 8080 8081 8082; do
+for port in 8080 8081 8082 8083; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "not ok: port $port is in use (a local stack running?); stop it to run the browser tests"
 		exit 1

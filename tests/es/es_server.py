@@ -11,8 +11,23 @@ documents:
                                   when any item failed; create -> 201, or 409
                                   version_conflict_engine_exception when the
                                   _id exists; index -> 201/200
-  GET|POST /<indices>/_search     match_all, ids, term(s) on keyword fields;
-                                  size/from; sort by @timestamp then _id
+  GET|POST /<indices>/_search     match_all, ids, term(s) on keyword fields,
+                                  match on text (standard-analyzer-like words,
+                                  OR, score = matched words), range (gt/gte/
+                                  lt/lte, dates compared as epoch ms), prefix,
+                                  wildcard (* ?), exists, bool (must, filter,
+                                  should + minimum_should_match, must_not);
+                                  size/from; sort (list of fields or
+                                  _score/_shard_doc, asc/desc; default
+                                  @timestamp then _id) with each hit's "sort"
+                                  values (dates as epoch ms); search_after;
+                                  highlight of text fields with pre/post tags
+                                  (default <em></em>); hits.total
+  POST /<indices>/_pit?keep_alive=1m   {"id": ...}: a point in time (a copy of
+                                  the matching indices); search it with
+                                  POST /_search {"pit": {"id": ...}}; its
+                                  answers carry "pit_id"
+  DELETE /_pit {"id": ...}        {"succeeded": true, "num_freed": 1}
   GET  /<indices>/_count
 
 Control endpoints for tests (not Elasticsearch), under /_eirc_test/:
@@ -34,6 +49,7 @@ chosen; the port is printed as "PORT <n>" on stdout (and written to
 """
 
 import argparse
+import calendar
 import fnmatch
 import json
 import re
@@ -61,7 +77,9 @@ class State:
         self.reject_text = None
         self.stats = {"bulk_requests": 0, "bulk_failed": 0, "create_attempts": 0,
                       "created": 0, "conflicts": 0, "item_errors": 0,
-                      "rejected_400": 0, "searches": 0}
+                      "rejected_400": 0, "searches": 0, "pits_open": 0}
+        self.pits = {}           # id -> [(index, id, source)]
+        self.pit_seq = 0
 
 
 STATE = State()
@@ -181,7 +199,45 @@ def run_bulk(body, default_index):
     return 200, {"took": 1, "errors": errors, "items": items}
 
 
+def words(text):
+    """Lower-cased words, roughly as the standard analyzer splits them."""
+    return re.findall(r"\w+", text.lower()) if isinstance(text, str) else []
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def date_ms(v):
+    """An ISO 8601 UTC date ("2026-11-24T11:04:34.392Z") or epoch ms, as ms."""
+    if isinstance(v, (int, float)):
+        return int(v)
+    m = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,3}))?Z$", v)
+    if not m:
+        raise ValueError("failed to parse date field [%s]" % v)
+    y, mo, d, h, mi, se = (int(x) for x in m.groups()[:6])
+    ms = int((m.group(7) or "0").ljust(3, "0"))
+    return calendar.timegm((y, mo, d, h, mi, se, 0, 0, 0)) * 1000 + ms
+
+
+def field_value(src, field):
+    v = src.get(field)
+    return date_ms(v) if field == "@timestamp" and v is not None else v
+
+
+def match_range(src, spec):
+    (field, cond), = spec.items()
+    v = field_value(src, field)
+    if v is None:
+        return False
+    conv = date_ms if field == "@timestamp" else (lambda x: x)
+    ops = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
+           "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
+    return all(ops[k](v, conv(b)) for k, b in cond.items() if k in ops)
+
+
 def match(doc_id, src, query):
+    """True when the document matches (score() gives the relevance)."""
     if not query or "match_all" in query:
         return True
     if "ids" in query:
@@ -194,32 +250,212 @@ def match(doc_id, src, query):
     if "terms" in query:
         (field, values), = query["terms"].items()
         return src.get(field) in values
+    if "match" in query:
+        (field, spec), = query["match"].items()
+        text = spec.get("query") if isinstance(spec, dict) else spec
+        return bool(set(words(text)) & set(words(src.get(field))))
+    if "range" in query:
+        return match_range(src, query["range"])
+    if "prefix" in query:
+        (field, spec), = query["prefix"].items()
+        value = spec.get("value") if isinstance(spec, dict) else spec
+        return isinstance(src.get(field), str) and src[field].startswith(value)
+    if "wildcard" in query:
+        (field, spec), = query["wildcard"].items()
+        value = spec.get("value") if isinstance(spec, dict) else spec
+        return isinstance(src.get(field), str) and fnmatch.fnmatchcase(
+            src[field], value.replace("[", "[[]"))
+    if "exists" in query:
+        return src.get(query["exists"]["field"]) is not None
     if "bool" in query:
-        return all(match(doc_id, src, q) for q in query["bool"].get("filter", []) +
-                   query["bool"].get("must", []))
+        b = query["bool"]
+        if not all(match(doc_id, src, q) for q in as_list(b.get("filter", [])) +
+                   as_list(b.get("must", []))):
+            return False
+        if any(match(doc_id, src, q) for q in as_list(b.get("must_not", []))):
+            return False
+        should = as_list(b.get("should", []))
+        need = int(b.get("minimum_should_match",
+                         0 if b.get("filter") or b.get("must") else 1 if should else 0))
+        return sum(1 for q in should if match(doc_id, src, q)) >= need
+    return False
+
+
+def score(src, query):
+    """Matched query words of every match clause (1.0 without any)."""
+    if not isinstance(query, dict):
+        return 0.0
+    if "match" in query:
+        (field, spec), = query["match"].items()
+        text = spec.get("query") if isinstance(spec, dict) else spec
+        return float(len(set(words(text)) & set(words(src.get(field)))))
+    if "bool" in query:
+        return sum(score(src, q) for q in as_list(query["bool"].get("must", [])) +
+                   as_list(query["bool"].get("should", [])))
+    return 0.0
+
+
+def highlight(src, query, spec):
+    """ES's "highlight" object: each field's text with the query's words in
+    pre/post tags (one fragment: the whole value)."""
+    wanted = set()
+
+    def collect(q):
+        if not isinstance(q, dict):
+            return
+        if "match" in q:
+            (_, s), = q["match"].items()
+            wanted.update(words(s.get("query") if isinstance(s, dict) else s))
+        if "bool" in q:
+            for k in ("must", "should", "filter"):
+                for sub in as_list(q["bool"].get(k, [])):
+                    collect(sub)
+    collect(query)
+    pre = (spec.get("pre_tags") or ["<em>"])[0]
+    post = (spec.get("post_tags") or ["</em>"])[0]
+    out = {}
+    for field in spec.get("fields", {}):
+        text = src.get(field)
+        if not isinstance(text, str):
+            continue
+        marked = re.sub(r"\w+", lambda m: pre + m.group(0) + post
+                        if m.group(0).lower() in wanted else m.group(0), text)
+        if marked != text:
+            out[field] = [marked]
+    return out
+
+
+def sort_key_and_values(hit, sort_spec, query):
+    """(key for Python's sort, the hit's "sort" values) for a sort list."""
+    name, doc_id, src, rank = hit
+    key, values = [], []
+    for s in sort_spec:
+        field, order = (s, "desc" if s == "_score" else "asc") if isinstance(s, str) else \
+            next(iter(s.items()))
+        if isinstance(order, dict):
+            order = order.get("order", "asc")
+        if field == "_score":
+            v = score(src, query)
+        elif field in ("_shard_doc", "_doc"):
+            v = rank
+        else:
+            v = field_value(src, field)
+        values.append(v)
+        k = v if v is not None else ""
+        key.append(Desc(k) if order == "desc" else Asc(k))
+    return key, values
+
+
+class Asc:
+    def __init__(self, v):
+        self.v = v
+
+    def __lt__(self, o):
+        return self.v < o.v
+
+    def __eq__(self, o):
+        return self.v == o.v
+
+
+class Desc(Asc):
+    def __lt__(self, o):
+        return self.v > o.v
+
+
+def docs_of(pattern):
+    """[(index, id, source)] of the indices matching pattern; lock held."""
+    out = []
+    for pat in pattern.split(","):
+        for name, docs in STATE.indices.items():
+            if fnmatch.fnmatchcase(name, pat):
+                out += [(name, i, s) for i, s in docs.items()]
+    return out
+
+
+def after_values(values, sort_values):
+    """True when a hit's sort values come after search_after's."""
+    for s, a, v in zip(sort_values, values[0], values[1]):
+        if a == v:
+            continue
+        desc = s[1] == "desc"
+        return v < a if desc else v > a
     return False
 
 
 def run_search(pattern, body, count_only=False):
     query = body.get("query")
+    pit = body.get("pit")
     with STATE.lock:
         STATE.stats["searches"] += 1
-        hits = []
-        for pat in pattern.split(","):
-            for name, docs in STATE.indices.items():
-                if fnmatch.fnmatchcase(name, pat):
-                    hits += [(name, i, s) for i, s in docs.items() if match(i, s, query)]
+        if pit:
+            docs = STATE.pits.get(pit.get("id"))
+            if docs is None:
+                return 404, es_error("search_context_missing_exception",
+                                     "No search context found for id [%s]" % pit.get("id"), 404)
+        else:
+            docs = docs_of(pattern)
+        hits = [(n, i, s, r) for r, (n, i, s) in enumerate(docs) if match(i, s, query)]
     if count_only:
         return 200, {"count": len(hits),
                      "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}
-    hits.sort(key=lambda h: (h[2].get("@timestamp", ""), h[1]))
+    sort_spec = as_list(body.get("sort") or [{"@timestamp": "asc"}, {"_id": "asc"}])
+    sort_spec = [s if not isinstance(s, dict) or "_id" not in s else {"_id_": s["_id"]}
+                 for s in sort_spec]
+    keyed = []
+    for h in hits:
+        key, values = [], []
+        if body.get("sort"):
+            src = dict(h[2], _id_=h[1])
+            key, values = sort_key_and_values((h[0], h[1], src, h[3]), sort_spec, query)
+        keyed.append((key, values, h))
+    if body.get("sort"):
+        keyed.sort(key=lambda k: k[0])
+    else:  # the order this server always used: @timestamp (as text), then _id
+        keyed.sort(key=lambda k: (k[2][2].get("@timestamp", ""), k[2][1]))
+    if body.get("search_after") is not None:
+        orders = []
+        for s in sort_spec:
+            f, o = (s, "desc" if s == "_score" else "asc") if isinstance(s, str) else \
+                next(iter(s.items()))
+            orders.append((f, o.get("order", "asc") if isinstance(o, dict) else o))
+        sa = body["search_after"]
+        keyed = [k for k in keyed if after_values((sa, k[1]), orders)]
     start = int(body.get("from", 0))
     size = int(body.get("size", 10))
-    return 200, {"took": 1, "timed_out": False,
-                 "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
-                 "hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": 1.0,
-                          "hits": [{"_index": n, "_id": i, "_score": 1.0, "_source": s}
-                                   for n, i, s in hits[start:start + size]]}}
+    out = []
+    for key, values, (n, i, s, _) in keyed[start:start + size]:
+        hit = {"_index": n, "_id": i, "_score": score(s, query) or 1.0, "_source": s}
+        if body.get("sort"):
+            hit["sort"] = values
+        if body.get("highlight"):
+            hl = highlight(s, query, body["highlight"])
+            if hl:
+                hit["highlight"] = hl
+        out.append(hit)
+    answer = {"took": 1, "timed_out": False,
+              "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+              "hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": 1.0,
+                       "hits": out}}
+    if pit:
+        answer["pit_id"] = pit["id"]
+    return 200, answer
+
+
+def open_pit(pattern):
+    with STATE.lock:
+        STATE.pit_seq += 1
+        pid = "pit-%d" % STATE.pit_seq
+        STATE.pits[pid] = docs_of(pattern)
+        STATE.stats["pits_open"] = len(STATE.pits)
+    return 200, {"id": pid, "_shards": {"total": 1, "successful": 1, "skipped": 0,
+                                        "failed": 0}}
+
+
+def close_pit(body):
+    with STATE.lock:
+        freed = 1 if STATE.pits.pop(body.get("id"), None) is not None else 0
+        STATE.stats["pits_open"] = len(STATE.pits)
+    return (200 if freed else 404), {"succeeded": bool(freed), "num_freed": freed}
 
 
 def control(name, body):
@@ -286,6 +522,10 @@ class Handler(BaseHTTPRequestHandler):
                 return 406, {"error": "Content-Type header [%s] is not supported" % ctype,
                              "status": 406}
             return run_bulk(raw, parts[0] if len(parts) == 2 else None)
+        if parts == ["_pit"] and self.command == "DELETE":
+            return close_pit(json.loads(raw or b"{}"))
+        if len(parts) == 2 and parts[1] == "_pit" and self.command == "POST":
+            return open_pit(parts[0])
         if parts[-1] in ("_search", "_count") and len(parts) <= 2:
             pattern = parts[0] if len(parts) == 2 else "*"
             return run_search(pattern, json.loads(raw or b"{}"), parts[-1] == "_count")

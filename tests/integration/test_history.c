@@ -208,6 +208,7 @@ static void write_config(void)
 	        "redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
 	        "  connect_timeout: 1s\n  command_timeout: 2s\n"
 	        "history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: %d\n"
+	        "  listen_port: 0\n" /* no HTTP API here (test_history_http.c) */
 	        "  request_timeout: 5s\n  join_replay_lines: 5\n"
 	        "log:\n  level: info\n",
 	        srv_port(ircd), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);

@@ -24,19 +24,24 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 pg=$(free_port) rd=$(free_port) irc=$(free_port) http=$(free_port) internal=$(free_port) gw=$(free_port)
+hist=$(free_port)
 sed -e "s/port: 15432/port: $pg/; s/port: 16379/port: $rd/; s/port: 16667 /port: $irc /" \
 	-e "s/listen_port: 8080 /listen_port: $http /; s/internal_listen_port: 8082/internal_listen_port: $internal/" \
 	-e "s/listen_port: 8081 /listen_port: $gw /; s#auth_internal_url: http://127.0.0.1:8082#auth_internal_url: http://127.0.0.1:$internal#" \
 	-e "s#spill_dir: var/logger-spill#spill_dir: $work/var/logger-spill#" \
 	-e "s#socket_path: var/run/eirc-history.sock#socket_path: $work/var/run/eirc-history.sock#" \
+	-e "s/listen_port: 8083 /listen_port: $hist /" \
+	-e "s#introspect_url: http://127.0.0.1:8080/#introspect_url: http://127.0.0.1:$http/#" \
 	"$src/config/eirc.yaml" >"$work/eirc.yaml"
 for p in "port: $irc " "listen_port: $http " "internal_listen_port: $internal" "listen_port: $gw " \
-	"auth_internal_url: http://127.0.0.1:$internal"; do
+	"auth_internal_url: http://127.0.0.1:$internal" "listen_port: $hist " \
+	"introspect_url: http://127.0.0.1:$http/"; do
 	grep -q "$p" "$work/eirc.yaml" || { echo "could not move a port ($p)"; exit 1; }
 done
 secret() { head -c 18 /dev/urandom | base64 | tr "+/" "-_"; }
 export EIRC_WEBIRC_PASSWORD=$(secret) EIRC_INTERNAL_SECRET=$(secret) EIRC_DB_PASSWORD=$(secret)
 export EIRC_DEMO_PASSWORD=$(secret)
+export EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr "+/" "-_")
 
 # The credentials the stack prints sign in (OAuth2 password grant).
 can_sign_in() {
@@ -47,6 +52,23 @@ body = urllib.parse.urlencode({"grant_type": "password", "client_id": "eirc-web"
                                "username": "demo", "password": password}).encode()
 with urllib.request.urlopen(f"http://127.0.0.1:{port}/oauth/token", body, timeout=30) as r:
     sys.exit(0 if "access_token" in json.load(r) else 1)
+PY
+}
+
+# The demo user's token reads #general through eirc-history's HTTP API: the
+# stack created the eirc-history OAuth client with the secret it was given.
+history_answers() {
+	python3 - "$http" "$hist" "$EIRC_DEMO_PASSWORD" <<'PY'
+import json, sys, urllib.parse, urllib.request
+port, hport, password = sys.argv[1], sys.argv[2], sys.argv[3]
+body = urllib.parse.urlencode({"grant_type": "password", "client_id": "eirc-web",
+                               "username": "demo", "password": password}).encode()
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/oauth/token", body, timeout=30) as r:
+    at = json.load(r)["access_token"]
+req = urllib.request.Request(f"http://127.0.0.1:{hport}/v1/rooms/%23general/messages",
+                             headers={"Authorization": "Bearer " + at})
+with urllib.request.urlopen(req, timeout=30) as r:
+    sys.exit(0 if "messages" in json.load(r) else 1)
 PY
 }
 
@@ -68,7 +90,7 @@ for round in 1 2; do
 		echo "not ok: round $round: the stack did not come up"
 		exit 1
 	fi
-	for p in "$pg" "$rd" "$irc" "$http" "$internal" "$gw"; do
+	for p in "$pg" "$rd" "$irc" "$http" "$internal" "$gw" "$hist"; do
 		port_answers "$p" || { echo "not ok: round $round: nothing on port $p"; exit 1; }
 	done
 	[ "$(curl -s "http://127.0.0.1:$gw/healthz")" = ok ] ||
@@ -78,6 +100,7 @@ for round in 1 2; do
 	grep -q "sign in as 'demo' with password '$EIRC_DEMO_PASSWORD'" "$work/out-$round.log" ||
 		{ cat "$work/out-$round.log"; echo "not ok: round $round: no credentials printed"; exit 1; }
 	can_sign_in || { echo "not ok: round $round: the demo user cannot sign in"; exit 1; }
+	history_answers || { echo "not ok: round $round: eirc-history's HTTP API refused"; exit 1; }
 	[ -n "$(leftovers)" ] || { echo "not ok: round $round: no server process found"; exit 1; }
 
 	kill -INT "$pid"
@@ -95,7 +118,7 @@ for round in 1 2; do
 		echo "not ok: round $round: processes left after SIGINT"
 		exit 1
 	fi
-	for p in "$pg" "$rd" "$irc" "$http" "$internal" "$gw"; do
+	for p in "$pg" "$rd" "$irc" "$http" "$internal" "$gw" "$hist"; do
 		if port_answers "$p"; then echo "not ok: round $round: port $p still open"; exit 1; fi
 	done
 	echo "ok: round $round: up, answered on $pg $rd $irc $http $internal $gw, signed in, down, nothing left"

@@ -32,6 +32,8 @@ static void test_routes(void **state)
 	assert_string_equal(r.allow, "POST");
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/revoke", &r), AUTH_R_REVOKE);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/introspect", &r), AUTH_R_INTROSPECT);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/audit", &r), AUTH_R_AUDIT);
+	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_POST, "/oauth/audit", &r), AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/other", &r), AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/chat-token", &r), AUTH_R_CHAT_TOKEN);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/me", &r), AUTH_R_ME);

@@ -1,0 +1,137 @@
+/*
+ * hist_api: the pure part of eirc-history's HTTP API (hist_http.c does the
+ * I/O): who may read which room, the per-user token bucket, a stored
+ * stream entry as the JSON message the API answers, and the checks of the
+ * query parameters. No I/O, no logging.
+ *
+ * Authorisation (docs/history.md): the identity is the `user` document of
+ * eirc-auth's introspection answer (role, private_rooms, denied_rooms).
+ * admin and auditor read every room. A room is private when it matches
+ * irc_client.private_room_masks or is named in the user's private_rooms
+ * (private rooms the user may join) or denied_rooms (private rooms the user
+ * may not join); anything else is public. A private room is readable only
+ * when it is in private_rooms and not in denied_rooms. Names are compared
+ * with rfc1459 folding, as eirc-auth matches rooms.
+ *
+ * Also the two bounded tables of the API: introspection answers by token
+ * (hist_cache) and token buckets by user (hist_rates).
+ */
+#ifndef EIRC_HIST_API_H
+#define EIRC_HIST_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "history-bridge/hist_query.h"
+
+/* Longest bearer token accepted (eirc-auth's are 43 bytes). */
+#define HIST_API_TOKEN_MAX 256
+/* Longest query parameter value kept (a msgid, a room, a search). */
+#define HIST_API_PARAM_MAX 512
+/* Introspection answers kept (active and inactive tokens). */
+#define HIST_API_CACHE_MAX 1024
+/* Users whose rate buckets are kept; the least recently used goes first. */
+#define HIST_API_RATE_USERS_MAX 4096
+/* Longest user key (introspection "sub") kept apart in the rate table. */
+#define HIST_API_USER_MAX 63
+
+enum hist_api_access {
+	HIST_API_PUBLIC = 0, /* public room: any authenticated user */
+	HIST_API_MEMBER,     /* private room the user is a member of */
+	HIST_API_PRIVILEGED, /* admin or auditor */
+	HIST_API_DENIED,     /* private room, not a member */
+};
+
+/*
+ * Decides whether the identity document user (the introspection answer's
+ * "user", may be NULL: nothing private readable, no privilege) may read
+ * room[0..len). masks: irc_client.private_room_masks.
+ */
+enum hist_api_access hist_api_room_access(const json_t *user, const char *room, size_t len,
+                                          char *const *masks, size_t n_masks);
+
+/* True for role admin or auditor in the identity document. */
+bool hist_api_privileged(const json_t *user);
+/* True for role auditor (exports). */
+bool hist_api_is_auditor(const json_t *user);
+
+/* A token bucket: rate tokens a second, at most burst. */
+struct hist_bucket {
+	double tokens;
+	uint64_t at_ms;
+};
+
+/*
+ * Takes one token at now_ms (a new bucket starts full: zeroed with
+ * at_ms 0 counts as full). Returns true when granted; otherwise false and
+ * *out_retry_s: whole seconds until one token is back (at least 1).
+ */
+bool hist_bucket_take(struct hist_bucket *b, uint64_t now_ms, int rate, int burst,
+                      unsigned *out_retry_s);
+
+/* Introspection answers by token. Zero it to start; hist_cache_clear()
+ * drops the references at the end. */
+struct hist_cache_entry {
+	char token[HIST_API_TOKEN_MAX + 1];
+	uint64_t expires_ms;
+	json_t *intro;
+};
+
+struct hist_cache {
+	struct hist_cache_entry e[HIST_API_CACHE_MAX];
+	size_t n;
+};
+
+/* The answer kept for token (borrowed), or NULL when none or expired. */
+json_t *hist_cache_get(struct hist_cache *c, const char *token, uint64_t now_ms);
+
+/*
+ * Keeps intro (a reference is taken) for token until now_ms + ttl_ms, in
+ * an expired entry's place, a new one, or when all HIST_API_CACHE_MAX are
+ * live, the place of the one expiring first. ttl_ms 0: nothing kept.
+ * token longer than HIST_API_TOKEN_MAX: nothing kept.
+ */
+void hist_cache_put(struct hist_cache *c, const char *token, json_t *intro, uint64_t now_ms,
+                    uint64_t ttl_ms);
+
+/* Drops every entry. */
+void hist_cache_clear(struct hist_cache *c);
+
+/* Token buckets by user. Zero it to start. */
+struct hist_rate {
+	char user[HIST_API_USER_MAX + 1];
+	uint64_t used_ms;
+	struct hist_bucket b;
+};
+
+struct hist_rates {
+	struct hist_rate r[HIST_API_RATE_USERS_MAX];
+	size_t n;
+};
+
+/* The bucket of user (a new, full one when unknown; past
+ * HIST_API_RATE_USERS_MAX users it takes the place of the least recently
+ * used), marked used at now_ms. Users are compared on their first
+ * HIST_API_USER_MAX bytes. */
+struct hist_bucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_t now_ms);
+
+/*
+ * The JSON message of one stored entry (fields as XRANGE gives them):
+ * {"msgid","time" (RFC 3339, ms, UTC),"type","nick","account" (null when
+ * none),"text","tags" (object: value string, or true for a tag without
+ * value)}. NULL for an entry that is not a message of the API (a logger
+ * gap, fields missing) or when out of memory.
+ */
+json_t *hist_api_message(const struct hist_field *f, size_t n);
+
+/* True when v[0..len) is a usable msgid cursor (1..HIST_REQ_MSGID_MAX
+ * printable bytes, no space). */
+bool hist_api_cursor_ok(const char *v, size_t len);
+
+/* True when t[0..len) is a bearer token's syntax (RFC 6750 b64token). */
+bool hist_api_token_ok(const char *t, size_t len);
+
+#endif

@@ -1,0 +1,788 @@
+/*
+ * hist_http: the HTTP API's listener, requests, bearer tokens,
+ * introspection cache and rate limit (see hist_http.h); the messages
+ * route is hist_http_msgs.c.
+ */
+#include "history-bridge/hist_http.h"
+#include "history-bridge/hist_http_int.h"
+#include "history-bridge/hist_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "common/log.h"
+#include "logger-bot/lg_es.h"
+#include "logger-bot/lg_event.h"
+
+/* lws's own timeouts (headers, a request held) run this much longer than
+ * history.request_timeout, so that our 503 always comes first: lws would
+ * close the connection with no answer. */
+#define HIST_HTTP_LWS_SLACK_S 5
+
+struct hist_http {
+	struct hist_app *app;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct lg_es *intro; /* eirc-auth: introspection and audit rows */
+	struct lg_es *es;    /* Elasticsearch, NULL when not configured */
+	char intro_base[512];
+	char *intro_urls[1];
+	const char *intro_path;
+	struct hreq *reqs;
+	size_t n_reqs;
+	struct hist_cache cache;
+	struct hist_rates rates;
+	bool closing;
+};
+
+struct pss {
+	struct hreq *q;
+};
+
+struct hist_app *hist_http_app(const struct hist_http *h)
+{
+	return h->app;
+}
+
+struct lg_es *hist_http_es(const struct hist_http *h)
+{
+	return h->es;
+}
+
+static uint64_t now_ms(const struct hist_http *h)
+{
+	return uv_now(&h->app->loop);
+}
+
+/* ---- request lifetime ---- */
+
+static void hreq_free(struct hreq *q)
+{
+	json_decref(q->intro);
+	json_decref(q->search_after);
+	free(q->body);
+	free(q->out);
+	free(q->req_body);
+	free(q->audit_form);
+	free(q);
+}
+
+static void hreq_maybe_free(struct hreq *q)
+{
+	struct hist_http *h = q->h;
+
+	if (q->wsi || q->pending || !q->timer_closed)
+		return;
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		h->reqs = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	h->n_reqs--;
+	hreq_free(q);
+}
+
+static void on_timer_closed(uv_handle_t *t)
+{
+	struct hreq *q = t->data;
+
+	q->timer_closed = true;
+	hreq_maybe_free(q);
+}
+
+static void hreq_close_timer(struct hreq *q)
+{
+	if (q->timer_closing)
+		return;
+	q->timer_closing = true;
+	uv_close((uv_handle_t *)&q->timer, on_timer_closed);
+}
+
+bool hreq_reply_enter(struct hreq *q)
+{
+	q->pending--;
+	if (q->answered) {
+		hreq_maybe_free(q);
+		return false;
+	}
+	return true;
+}
+
+bool hreq_stream_enter(struct hreq *q)
+{
+	q->pending--;
+	if (!q->wsi || (q->answered && !q->stream)) {
+		hreq_maybe_free(q);
+		return false;
+	}
+	return true;
+}
+
+void hreq_stream_start(struct hreq *q, const char *ctype)
+{
+	q->answered = q->stream = true;
+	q->status = 200;
+	q->ctype = ctype;
+	hreq_close_timer(q); /* each page has its own timeout (lg_es) */
+	hreq_stream_kick(q);
+}
+
+void hreq_stream_kick(struct hreq *q)
+{
+	if (q->wsi)
+		lws_callback_on_writable(q->wsi);
+}
+
+void hreq_answer_json(struct hreq *q, int status, json_t *body)
+{
+	if (q->answered) {
+		json_decref(body);
+		return;
+	}
+	q->answered = true;
+	q->status = status;
+	if (body) {
+		q->body = json_dumps(body, JSON_COMPACT);
+		q->body_len = q->body ? strlen(q->body) : 0;
+		json_decref(body);
+	}
+	log_debug("HTTP %d after %llums", status,
+	          (unsigned long long)(now_ms(q->h) - q->started_ms));
+	hreq_close_timer(q);
+	if (q->wsi)
+		lws_callback_on_writable(q->wsi);
+}
+
+void hreq_answer_error(struct hreq *q, int status, const char *code, const char *desc)
+{
+	hreq_answer_json(q, status,
+	                 desc ? json_pack("{s:s,s:s}", "error", code, "error_description", desc)
+	                      : json_pack("{s:s}", "error", code));
+}
+
+void hreq_unavailable(struct hreq *q, const char *desc)
+{
+	q->retry_after = 1;
+	hreq_answer_error(q, 503, "temporarily_unavailable", desc);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	struct hreq *q = t->data;
+
+	log_warn("HTTP request not answered within history.request_timeout: 503");
+	hreq_unavailable(q, "the request timed out");
+}
+
+/* The connection is done with q (answered and written, or gone). */
+static void hreq_detach(struct pss *p)
+{
+	struct hreq *q = p->q;
+
+	if (!q)
+		return;
+	p->q = NULL;
+	q->wsi = NULL;
+	q->answered = true; /* nothing more to send */
+	hreq_close_timer(q);
+	hreq_maybe_free(q);
+}
+
+/* ---- bearer tokens, introspection, rate ---- */
+
+static void authorized(struct hreq *q);
+
+/* Keeps the answer introspect_cache_ttl, never past the token's exp. */
+static void cache_put(struct hist_http *h, const char *token, json_t *intro)
+{
+	uint64_t ttl = h->app->cfg->history.introspect_cache_ttl;
+	json_int_t exp = json_integer_value(json_object_get(intro, "exp"));
+	time_t wall = time(NULL);
+
+	if (exp > 0 && (exp <= wall || (uint64_t)(exp - wall) * 1000 < ttl))
+		ttl = exp > wall ? (uint64_t)(exp - wall) * 1000 : 0;
+	hist_cache_put(&h->cache, token, intro, now_ms(h), ttl);
+}
+
+/* True when the user may make one more request now; otherwise 429. */
+static bool rate_take(struct hreq *q, const char *user)
+{
+	struct hist_http *h = q->h;
+	const eirc_config_history_t *hc = &h->app->cfg->history;
+	uint64_t now = now_ms(h);
+	unsigned retry = 1;
+
+	if (hist_bucket_take(hist_rates_get(&h->rates, user, now), now, hc->rate_per_second,
+	                     hc->rate_burst, &retry))
+		return true;
+	q->retry_after = retry;
+	hreq_answer_error(q, 429, "rate_limited", "too many requests; see Retry-After");
+	return false;
+}
+
+static bool scope_has(const char *scope, const char *want)
+{
+	size_t n = strlen(want);
+
+	for (const char *p = scope; p && *p;) {
+		const char *sp = strchr(p, ' ');
+		size_t len = sp ? (size_t)(sp - p) : strlen(p);
+		if (len == n && memcmp(p, want, n) == 0)
+			return true;
+		p = sp ? sp + 1 : NULL;
+	}
+	return false;
+}
+
+static void invalid_token(struct hreq *q, const char *desc)
+{
+	snprintf(q->www_auth, sizeof(q->www_auth),
+	         "Bearer realm=\"eirc\", error=\"invalid_token\", error_description=\"%s\"", desc);
+	hreq_answer_error(q, 401, "invalid_token", desc);
+}
+
+/* The token's answer is known: active, scope, rate, then the route. */
+static void authorized(struct hreq *q)
+{
+	const json_t *in = q->intro;
+	const char *sub = json_string_value(json_object_get(in, "sub"));
+
+	if (!json_is_true(json_object_get(in, "active")) || !sub) {
+		invalid_token(q, "the token is not active");
+		return;
+	}
+	if (!scope_has(json_string_value(json_object_get(in, "scope")), "history")) {
+		snprintf(q->www_auth, sizeof(q->www_auth),
+		         "Bearer realm=\"eirc\", error=\"insufficient_scope\", scope=\"history\"");
+		hreq_answer_error(q, 403, "insufficient_scope", "the token lacks scope history");
+		return;
+	}
+	if (!rate_take(q, sub))
+		return;
+	if (q->route == HR_MESSAGES)
+		hist_msgs_run(q);
+	else
+		hist_es_run(q);
+}
+
+static void on_introspected(void *ud, int err, long status, const char *body, size_t len)
+{
+	struct hreq *q = ud;
+	json_t *j;
+
+	if (!hreq_reply_enter(q))
+		return;
+	if (err || status != 200) {
+		log_warn("Token introspection at %s%s failed: %s %ld", q->h->intro_base,
+		         q->h->intro_path, err ? strerror(-err) : "HTTP", status);
+		hreq_unavailable(q, "the token cannot be checked now");
+		return;
+	}
+	j = json_loadb(body, len, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		log_warn("Token introspection answered something that is not a JSON object");
+		hreq_unavailable(q, "the token cannot be checked now");
+		return;
+	}
+	cache_put(q->h, q->token, j);
+	q->intro = j;
+	authorized(q);
+}
+
+/* Appends name=<s percent-encoded> (and '&' before it unless first) to
+ * the malloc'd form *io (NULL at first). Returns 0 or -ENOMEM. */
+static int form_add(char **io, const char *name, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t have = *io ? strlen(*io) : 0, n = have;
+	char *f = realloc(*io, have + strlen(name) + 3 * strlen(s) + 3);
+
+	if (!f)
+		return -ENOMEM;
+	*io = f;
+	n += (size_t)sprintf(f + n, "%s%s=", have ? "&" : "", name);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+			f[n++] = (char)*p;
+		} else {
+			f[n++] = '%';
+			f[n++] = hex[*p >> 4];
+			f[n++] = hex[*p & 15];
+		}
+	}
+	f[n] = '\0';
+	return 0;
+}
+
+/* token=<percent-encoded token> (b64token may hold + / =). */
+static void form_token(struct hreq *q)
+{
+	char *f = NULL;
+
+	q->form[0] = '\0';
+	if (form_add(&f, "token", q->token) == 0)
+		snprintf(q->form, sizeof(q->form), "%s", f);
+	free(f);
+}
+
+static void on_audited(void *ud, int err, long status, const char *body, size_t len)
+{
+	struct hreq *q = ud;
+
+	(void)body, (void)len;
+	if (!hreq_reply_enter(q))
+		return;
+	if (err || status != 201) {
+		log_warn("Cannot write an export's audit row at %s/oauth/audit: %s %ld",
+		         q->h->intro_base, err ? strerror(-err) : "HTTP", status);
+		hreq_unavailable(q, "the export cannot be audited now, so it is refused");
+		return;
+	}
+	hist_es_export_audited(q);
+}
+
+void hist_http_audit(struct hreq *q)
+{
+	char a[40] = "", b[40] = "";
+	json_t *d;
+	char *detail;
+
+	if (q->t_after >= 0)
+		lg_time_format(q->t_after, a, sizeof(a));
+	if (q->t_before >= 0)
+		lg_time_format(q->t_before, b, sizeof(b));
+	d = json_pack("{s:s,s:s,s:s,s:s}", "format", q->csv ? "csv" : "ndjson", "room",
+	              q->room[0] ? q->room : "*", "after", a, "before", b);
+	detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	if (!detail || form_add(&q->audit_form, "token", q->token) < 0 ||
+	    form_add(&q->audit_form, "event", "history.export") < 0 ||
+	    form_add(&q->audit_form, "subject", q->room[0] ? q->room : "*") < 0 ||
+	    form_add(&q->audit_form, "detail", detail) < 0 ||
+	    lg_es_request(q->h->intro, "POST", "/oauth/audit", "application/x-www-form-urlencoded",
+	                  q->audit_form, strlen(q->audit_form), on_audited, q) < 0) {
+		free(detail);
+		hreq_unavailable(q, "the export cannot be audited now, so it is refused");
+		return;
+	}
+	free(detail);
+	q->pending++;
+}
+
+/* Reads "Authorization: Bearer <token>"; answers 401 when absent or bad. */
+static void authenticate(struct hreq *q)
+{
+	char hdr[HIST_API_TOKEN_MAX + 16];
+	int n = lws_hdr_total_length(q->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	json_t *cached;
+
+	if (n <= 0 || n >= (int)sizeof(hdr) ||
+	    lws_hdr_copy(q->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) < 0 ||
+	    strncasecmp(hdr, "Bearer ", 7) != 0) {
+		snprintf(q->www_auth, sizeof(q->www_auth), "Bearer realm=\"eirc\"");
+		hreq_answer_error(q, 401, "invalid_request", "a bearer token is required");
+		return;
+	}
+	if (!hist_api_token_ok(hdr + 7, strlen(hdr + 7))) {
+		invalid_token(q, "malformed token");
+		return;
+	}
+	snprintf(q->token, sizeof(q->token), "%s", hdr + 7);
+	if ((cached = hist_cache_get(&q->h->cache, q->token, now_ms(q->h)))) {
+		q->intro = json_incref(cached);
+		authorized(q);
+		return;
+	}
+	form_token(q);
+	if (lg_es_request(q->h->intro, "POST", q->h->intro_path,
+	                  "application/x-www-form-urlencoded", q->form, strlen(q->form),
+	                  on_introspected, q) < 0) {
+		hreq_unavailable(q, "too many tokens being checked; try again");
+		return;
+	}
+	q->pending++;
+}
+
+/* ---- lws glue ---- */
+
+static void healthz(struct hreq *q)
+{
+	bool up = q->h->app->redis && lg_redis_up(q->h->app->redis);
+
+	if (up)
+		hreq_answer_json(q, 200, json_pack("{s:s,s:b}", "status", "ok", "redis", 1));
+	else
+		hreq_answer_json(q, 503, json_pack("{s:s,s:b}", "status", "degraded", "redis", 0));
+}
+
+static void route(struct hreq *q, const char *path, size_t len)
+{
+	static const char pre[] = "/v1/rooms/", suf[] = "/messages";
+	size_t np = sizeof(pre) - 1, ns = sizeof(suf) - 1;
+
+	if (strcmp(path, "/healthz") == 0) {
+		q->route = HR_HEALTHZ;
+		healthz(q);
+		return;
+	}
+	if (len > np + ns && memcmp(path, pre, np) == 0 && memcmp(path + len - ns, suf, ns) == 0) {
+		q->route = HR_MESSAGES;
+		if (hist_msgs_parse(q, path + np, len - np - ns))
+			authenticate(q);
+		return;
+	}
+	if (strcmp(path, "/v1/search") == 0 || strcmp(path, "/v1/export") == 0) {
+		q->route = path[4] == 's' ? HR_SEARCH : HR_EXPORT;
+		if (hist_es_parse(q))
+			authenticate(q);
+		return;
+	}
+	hreq_answer_error(q, 404, "not_found", "no such resource");
+}
+
+static int on_request(struct lws *wsi, struct pss *p, const char *path, size_t len)
+{
+	struct hist_http *h = lws_get_vhost_user(lws_get_vhost(wsi));
+	char *uri;
+	int ulen;
+	struct hreq *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return -1;
+	q->h = h;
+	q->wsi = wsi;
+	q->started_ms = now_ms(h);
+	q->next = h->reqs;
+	if (h->reqs)
+		h->reqs->prev = q;
+	h->reqs = q;
+	h->n_reqs++;
+	p->q = q;
+	uv_timer_init(&h->app->loop, &q->timer);
+	q->timer.data = q;
+	uv_timer_start(&q->timer, on_timeout, h->app->cfg->history.request_timeout, 0);
+	if (h->n_reqs > HIST_HTTP_REQS_MAX)
+		hreq_unavailable(q, "too many requests at once");
+	else if (lws_http_get_uri_and_method(wsi, &uri, &ulen) != LWSHUMETH_GET)
+		hreq_answer_error(q, 405, "invalid_request", "only GET is served");
+	else if (strlen(path) != len)
+		hreq_answer_error(q, 400, "invalid_request", "NUL in path");
+	else
+		route(q, path, len);
+	return 0;
+}
+
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                      unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+	                                   (const unsigned char *)value, (int)strlen(value), p,
+	                                   end);
+}
+
+static int write_headers(struct lws *wsi, struct hreq *q)
+{
+	unsigned char buf[LWS_PRE + 2048];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	char ra[16];
+	int e = 0;
+
+	if (lws_add_http_common_headers(
+	        wsi, (unsigned)q->status, q->ctype ? q->ctype : "application/json",
+	        q->stream ? LWS_ILLEGAL_HTTP_CONTENT_LEN : q->body_len, &p, end))
+		return -1;
+	if (q->stream)
+		e |= add_header(wsi, "transfer-encoding:", "chunked", &p, end);
+	e |= add_header(wsi, "cache-control:", "no-store", &p, end);
+	e |= add_header(wsi, "x-content-type-options:", "nosniff", &p, end);
+	if (q->www_auth[0])
+		e |= add_header(wsi, "www-authenticate:", q->www_auth, &p, end);
+	if (q->retry_after) {
+		snprintf(ra, sizeof(ra), "%u", q->retry_after);
+		e |= add_header(wsi, "retry-after:", ra, &p, end);
+	}
+	if (e || lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	return 0;
+}
+
+static int write_body(struct lws *wsi, struct hreq *q)
+{
+	unsigned char *buf = malloc(LWS_PRE + q->body_len);
+	int n;
+
+	if (!buf)
+		return -1;
+	memcpy(buf + LWS_PRE, q->body, q->body_len);
+	n = lws_write(wsi, buf + LWS_PRE, q->body_len, LWS_WRITE_HTTP_FINAL);
+	free(buf);
+	return n < (int)q->body_len ? -1 : 0;
+}
+
+/* One chunk (RFC 9112 7.1) of the stream: q->out, or the last (empty). */
+static int write_chunk(struct lws *wsi, struct hreq *q, bool last)
+{
+	size_t n = last ? 0 : q->out_len;
+	unsigned char *buf = malloc(LWS_PRE + n + 32);
+	int h, w;
+
+	if (!buf)
+		return -1;
+	h = snprintf((char *)buf + LWS_PRE, 24, "%zx\r\n", n);
+	if (n)
+		memcpy(buf + LWS_PRE + h, q->out, n);
+	memcpy(buf + LWS_PRE + h + n, "\r\n", 2); /* ends the data, or the last chunk */
+	w = lws_write(wsi, buf + LWS_PRE, (size_t)h + n + 2,
+	              last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+	free(buf);
+	q->out_len = 0;
+	return w < h + (int)n + 2 ? -1 : 0;
+}
+
+/* A stream: headers, then each page's chunk as it comes, one write per
+ * callback; the next page is fetched once the last one is written. */
+static int stream_writable(struct lws *wsi, struct pss *p)
+{
+	struct hreq *q = p->q;
+
+	if (q->stream_abort)
+		return -1; /* cut short: the client sees no last chunk */
+	if (!q->headers_sent) {
+		if (write_headers(wsi, q) < 0)
+			return -1;
+		q->headers_sent = true;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (q->out_len) {
+		if (write_chunk(wsi, q, false) < 0)
+			return -1;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (!q->stream_done) {
+		hist_es_more(q);
+		return 0;
+	}
+	if (write_chunk(wsi, q, true) < 0)
+		return -1;
+	hreq_detach(p);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int on_writable(struct lws *wsi, struct pss *p)
+{
+	struct hreq *q = p->q;
+
+	if (!q || !q->answered)
+		return 0;
+	if (q->stream)
+		return stream_writable(wsi, p);
+	if (!q->headers_sent) {
+		if (write_headers(wsi, q) < 0)
+			return -1;
+		q->headers_sent = true;
+		if (q->body_len) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+	} else if (write_body(wsi, q) < 0) {
+		return -1;
+	}
+	hreq_detach(p);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+	struct pss *p = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return on_request(wsi, p, in ? (const char *)in : "", in ? len : 0);
+	case LWS_CALLBACK_HTTP_BODY:
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return 0; /* GET only: a body is ignored */
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return on_writable(wsi, p);
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		if (p)
+			hreq_detach(p);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", http_callback, sizeof(struct pss), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_logger(int level, const char *line)
+{
+	char buf[512];
+	size_t n = strlen(line);
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, line, n);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	log_fields(level == LLL_ERR ? LOG_ERROR : LOG_WARN, NULL, 0, "lws: %s", buf);
+}
+
+/* ---- start and stop ---- */
+
+/* Splits history.introspect_url into base ("http://host:port") and path. */
+static int intro_setup(struct hist_http *h)
+{
+	const eirc_config_history_t *hc = &h->app->cfg->history;
+	const char *u = hc->introspect_url, *s, *slash;
+	struct lg_es_opts o = {0};
+
+	if (!u || !(s = strstr(u, "://")) || !(slash = strchr(s + 3, '/')) ||
+	    (size_t)(slash - u) >= sizeof(h->intro_base)) {
+		log_error("history.introspect_url must be an http(s) URL with a path");
+		return -EINVAL;
+	}
+	memcpy(h->intro_base, u, (size_t)(slash - u));
+	h->intro_base[slash - u] = '\0';
+	h->intro_path = slash;
+	h->intro_urls[0] = h->intro_base;
+	if (!hc->introspect_client_secret)
+		log_warn("history.introspect_client_secret is not set: every token is refused");
+	o.urls = h->intro_urls;
+	o.n_urls = 1;
+	o.username = hc->introspect_client_id;
+	o.password = hc->introspect_client_secret ? hc->introspect_client_secret : "";
+	o.tls_verify = true;
+	o.timeout_ms = hc->request_timeout;
+	return lg_es_new(&h->app->loop, &o, &h->intro);
+}
+
+/* The Elasticsearch client of search and export (elasticsearch.*). */
+static int es_setup(struct hist_http *h)
+{
+	const eirc_config_elasticsearch_t *e = &h->app->cfg->elasticsearch;
+	struct lg_es_opts o = {0};
+
+	if (e->n_urls == 0) {
+		log_info("No elasticsearch.urls: /v1/search and /v1/export answer 503");
+		return 0;
+	}
+	o.urls = e->urls;
+	o.n_urls = e->n_urls;
+	o.username = e->username;
+	o.password = e->password;
+	o.api_key = e->api_key;
+	o.tls_verify = e->tls_verify;
+	o.tls_ca_file = e->tls_ca_file;
+	o.timeout_ms = h->app->cfg->history.request_timeout;
+	return lg_es_new(&h->app->loop, &o, &h->es);
+}
+
+static int listen_vhost(struct hist_http *h)
+{
+	const eirc_config_history_t *hc = &h->app->cfg->history;
+	struct lws_context_creation_info info;
+	unsigned to = (unsigned)(hc->request_timeout / 1000);
+
+	memset(&info, 0, sizeof(info));
+	info.port = hc->listen_port;
+	info.iface = hc->listen_address;
+	info.protocols = protocols;
+	info.vhost_name = "history";
+	info.user = h;
+	info.keepalive_timeout = 60;
+	info.timeout_secs = to + HIST_HTTP_LWS_SLACK_S;
+	info.timeout_secs_ah_idle = to + HIST_HTTP_LWS_SLACK_S;
+	h->vh = lws_create_vhost(h->ctx, &info);
+	if (!h->vh) {
+		log_error("Cannot listen on %s:%d for the HTTP API", hc->listen_address,
+		          hc->listen_port);
+		return -EADDRINUSE;
+	}
+	log_info("HTTP API on %s:%d", hc->listen_address, lws_get_vhost_listen_port(h->vh));
+	return 0;
+}
+
+int hist_http_new(struct hist_app *a, struct hist_http **out_http)
+{
+	struct lws_context_creation_info info;
+	void *loops[1] = {&a->loop};
+	struct hist_http *h = calloc(1, sizeof(*h));
+	unsigned to = (unsigned)(a->cfg->history.request_timeout / 1000);
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	h->app = a;
+	if ((r = intro_setup(h)) < 0 || (r = es_setup(h)) < 0) {
+		lg_es_free(h->intro);
+		free(h);
+		return r;
+	}
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_logger);
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.foreign_loops = loops;
+	info.pcontext = &h->ctx; /* lws clears it once the context is freed */
+	info.max_http_header_data = 8192;
+	info.max_http_header_pool = 256;
+	info.timeout_secs = to + HIST_HTTP_LWS_SLACK_S;
+	info.timeout_secs_ah_idle = to + HIST_HTTP_LWS_SLACK_S;
+	h->ctx = lws_create_context(&info);
+	*out_http = h;
+	if (!h->ctx)
+		return -ENOMEM;
+	return listen_vhost(h);
+}
+
+int hist_http_port(const struct hist_http *h)
+{
+	return h->vh ? lws_get_vhost_listen_port(h->vh) : -1;
+}
+
+void hist_http_close(struct hist_http *h)
+{
+	if (!h || h->closing)
+		return;
+	h->closing = true;
+	if (h->ctx)
+		lws_context_destroy(h->ctx); /* detaches every request */
+	lg_es_free(h->intro); /* no introspection or Elasticsearch callback from here on */
+	h->intro = NULL;
+	lg_es_free(h->es);
+	h->es = NULL;
+	for (struct hreq *q = h->reqs; q; q = q->next)
+		hreq_close_timer(q);
+}
+
+void hist_http_free(struct hist_http *h)
+{
+	if (!h)
+		return;
+	hist_http_close(h);
+	if (h->ctx) /* lws 4.1 on a foreign loop frees its context on the second call */
+		lws_context_destroy(h->ctx);
+	while (h->reqs) {
+		struct hreq *q = h->reqs;
+		h->reqs = q->next;
+		hreq_free(q);
+	}
+	hist_cache_clear(&h->cache);
+	free(h);
+}

@@ -1,0 +1,47 @@
+/*
+ * hist_http: eirc-history's HTTP API (docs/history.md "HTTP API") with
+ * libwebsockets on the daemon's libuv loop, as eirc-auth does it: GET
+ * /healthz and GET /v1/rooms/{room}/messages.
+ *
+ * Every request but /healthz carries an RFC 6750 bearer token, checked by
+ * RFC 7662 introspection at eirc-auth (history.introspect_*; libcurl on the
+ * loop through lg_es, eirc-logger's HTTP client) and cached
+ * history.introspect_cache_ttl (never past the token's exp) in at most
+ * HIST_API_CACHE_MAX entries (hist_api.h). Then a per-user token bucket
+ * (history.rate_per_second, rate_burst; 429 with Retry-After), the room's
+ * authorisation (hist_api.h; 403), and the query on Redis with the same
+ * script as CHATHISTORY (hist_query.h). Every request is answered within
+ * history.request_timeout (503 past it); Redis down answers 503 at once.
+ * Errors are JSON like eirc-auth's: {"error":..., "error_description":...}.
+ */
+#ifndef EIRC_HIST_HTTP_H
+#define EIRC_HIST_HTTP_H
+
+struct hist_app;
+struct hist_http;
+
+/* Requests being answered at once; more get 503 at once. */
+#define HIST_HTTP_REQS_MAX 1024
+/* Messages per page when the request names no limit. */
+#define HIST_HTTP_LIMIT_DEFAULT 50
+
+/*
+ * Creates the lws context on a->loop and listens on history.listen_address
+ * and listen_port (not called when the port is 0). Returns 0 and
+ * *out_http, -ENOMEM, -EINVAL (a bad introspect_url) or -EADDRINUSE. The
+ * end is always hist_http_close(), uv_run() to the end, hist_http_free().
+ */
+int hist_http_new(struct hist_app *a, struct hist_http **out_http);
+
+/* The port listened on (useful with port 0 in tests). */
+int hist_http_port(const struct hist_http *h);
+
+/* Closes every connection and starts closing lws's handles. Call before
+ * lg_redis_free(). Idempotent; NULL is a no-op. */
+void hist_http_close(struct hist_http *h);
+
+/* After uv_run() returned: frees the context, what is left of the
+ * requests, and h. NULL is a no-op. */
+void hist_http_free(struct hist_http *h);
+
+#endif

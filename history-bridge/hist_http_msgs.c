@@ -1,0 +1,232 @@
+/*
+ * hist_http_msgs: GET /v1/rooms/{room}/messages?before=&after=&around=&limit=
+ * (docs/history.md): the room's authorisation, then the CHATHISTORY query
+ * script (hist_query.h) on Redis, answered as JSON with msgid cursors.
+ */
+#include "history-bridge/hist_http.h"
+#include "history-bridge/hist_http_int.h"
+#include "history-bridge/hist_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "common/log.h"
+#include "history-bridge/hist_query.h"
+
+/* Fields of one stored entry looked at (the logger writes 12 or 13). */
+#define MSGS_FIELDS_MAX 32
+
+/* Copies query parameter name ("before=") into out; false when it is
+ * longer than HIST_API_PARAM_MAX (out is "" when absent). */
+static bool param(struct lws *wsi, const char *name, char *out, size_t cap)
+{
+	char buf[HIST_API_PARAM_MAX + 64];
+	const char *v = lws_get_urlarg_by_name(wsi, name, buf, (int)sizeof(buf));
+
+	out[0] = '\0';
+	if (!v)
+		return true;
+	if (strlen(v) >= cap || strlen(buf) >= sizeof(buf) - 1)
+		return false;
+	snprintf(out, cap, "%s", v);
+	return true;
+}
+
+static bool room_ok(const char *room, size_t len)
+{
+	if (len == 0 || len > HIST_REQ_TARGET_MAX || (room[0] != '#' && room[0] != '&'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)room[i] <= ' ' || room[i] == ',' || room[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool parse_limit(const char *s, const struct hreq *q, uint32_t *out)
+{
+	uint32_t max = (uint32_t)hist_http_app(q->h)->cfg->history.page_max;
+	unsigned long long v = 0;
+
+	if (!s[0]) {
+		*out = HIST_HTTP_LIMIT_DEFAULT < max ? HIST_HTTP_LIMIT_DEFAULT : max;
+		return true;
+	}
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		if (v < 1000000000ULL)
+			v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v == 0)
+		return false;
+	*out = v < max ? (uint32_t)v : max;
+	return true;
+}
+
+bool hist_msgs_parse(struct hreq *q, const char *room, size_t room_len)
+{
+	char lim[24];
+
+	if (!room_ok(room, room_len)) {
+		hreq_answer_error(q, 400, "invalid_request", "not a room name");
+		return false;
+	}
+	memcpy(q->room, room, room_len);
+	q->room[room_len] = '\0';
+	if (!param(q->wsi, "before=", q->before, sizeof(q->before)) ||
+	    !param(q->wsi, "after=", q->after, sizeof(q->after)) ||
+	    !param(q->wsi, "around=", q->around, sizeof(q->around)) ||
+	    !param(q->wsi, "limit=", lim, sizeof(lim)) || !parse_limit(lim, q, &q->limit)) {
+		hreq_answer_error(q, 400, "invalid_request", "bad limit or cursor");
+		return false;
+	}
+	if ((q->before[0] && !hist_api_cursor_ok(q->before, strlen(q->before))) ||
+	    (q->after[0] && !hist_api_cursor_ok(q->after, strlen(q->after))) ||
+	    (q->around[0] && !hist_api_cursor_ok(q->around, strlen(q->around))) ||
+	    (q->around[0] && (q->before[0] || q->after[0]))) {
+		hreq_answer_error(q, 400, "invalid_request",
+		                  "cursors are msgids; around= goes alone");
+		return false;
+	}
+	return true;
+}
+
+static void set_ref(struct hist_ref *r, const char *msgid)
+{
+	r->kind = HIST_REF_MSGID;
+	r->msgid_len = strlen(msgid);
+	memcpy(r->msgid, msgid, r->msgid_len + 1);
+}
+
+/* The CHATHISTORY form of the request: LATEST *, BEFORE, AFTER, AROUND,
+ * or BETWEEN after= and before= (the first page after after=). */
+static void build_req(struct hreq *q)
+{
+	struct hist_req *r = &q->req;
+
+	memset(r, 0, sizeof(*r));
+	r->cm = IRC_CASEMAP_RFC1459;
+	r->target_len = strlen(q->room);
+	memcpy(r->target, q->room, r->target_len + 1);
+	r->target_is_channel = true;
+	r->limit = q->limit;
+	if (q->around[0]) {
+		r->sub = HIST_AROUND;
+		set_ref(&r->ref[0], q->around);
+	} else if (q->after[0] && q->before[0]) {
+		r->sub = HIST_BETWEEN;
+		set_ref(&r->ref[0], q->after);
+		set_ref(&r->ref[1], q->before);
+	} else if (q->after[0]) {
+		r->sub = HIST_AFTER;
+		set_ref(&r->ref[0], q->after);
+	} else if (q->before[0]) {
+		r->sub = HIST_BEFORE;
+		set_ref(&r->ref[0], q->before);
+	} else {
+		r->sub = HIST_LATEST;
+		r->ref[0].kind = HIST_REF_STAR;
+	}
+}
+
+static int query_send(struct hreq *q);
+
+/* {"messages":[...], "next_before":..., "next_after":...} from the
+ * script's {end, id, {fields}, ...} (oldest first). */
+static json_t *page_json(struct hreq *q, const redisReply *r)
+{
+	bool at_start = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
+	json_t *msgs = json_array();
+	struct hist_field f[MSGS_FIELDS_MAX];
+
+	for (size_t i = 1; msgs && i + 1 < r->elements; i += 2) {
+		const redisReply *fl = r->element[i + 1];
+		size_t n = 0;
+		if (fl->type != REDIS_REPLY_ARRAY)
+			continue;
+		for (size_t k = 0; k + 1 < fl->elements && n < MSGS_FIELDS_MAX; k += 2) {
+			const redisReply *a = fl->element[k], *b = fl->element[k + 1];
+			if (a->type == REDIS_REPLY_STRING && b->type == REDIS_REPLY_STRING)
+				f[n++] = (struct hist_field){a->str, a->len, b->str, b->len};
+		}
+		json_t *m = hist_api_message(f, n);
+		if (m)
+			json_array_append_new(msgs, m);
+	}
+	size_t n = json_array_size(msgs);
+	enum hist_sub sub = q->req.sub;
+	bool newer =
+	    sub != HIST_LATEST && !((sub == HIST_AFTER || sub == HIST_BETWEEN) && n < q->limit);
+	json_t *oldest = n ? json_object_get(json_array_get(msgs, 0), "msgid") : NULL;
+	json_t *newest = n ? json_object_get(json_array_get(msgs, n - 1), "msgid") : NULL;
+	return json_pack("{s:o,s:O,s:O}", "messages", msgs ? msgs : json_array(), "next_before",
+	                 oldest && !at_start ? oldest : json_null(), "next_after",
+	                 newest && newer ? newest : json_null());
+}
+
+static void on_page(void *ud, redisReply *r, void *privdata)
+{
+	struct hreq *q = privdata;
+	struct hist_app *a = ud;
+
+	if (!hreq_reply_enter(q))
+		return;
+	if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
+	    !q->tried_eval) {
+		q->tried_eval = true;
+		a->sha[0] = '\0';
+		hist_app_load_script(a);
+		if (query_send(q) == 0)
+			return;
+		r = NULL;
+	}
+	if (!r) {
+		hreq_unavailable(q, "message history is unavailable; try again later");
+	} else if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+		log_warn("History query for %s failed: %s", q->room,
+		         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected answer");
+		hreq_unavailable(q, "message history could not be read");
+	} else {
+		hreq_answer_json(q, 200, page_json(q, r));
+	}
+}
+
+static int query_send(struct hreq *q)
+{
+	struct hist_app *a = hist_http_app(q->h);
+	struct hist_query_opts o = {a->cfg->irc.network, a->cfg->redis.partitions,
+	                            (uint32_t)a->cfg->history.page_max};
+	static struct hist_query_call call;
+	int r;
+
+	if (hist_query_build(&q->req, &o, a->sha[0] ? a->sha : NULL, &call) < 0)
+		return -EINVAL;
+	if (!a->redis ||
+	    (r = lg_redis_argv(a->redis, call.argc, call.argv, call.argvlen, on_page, q)) < 0)
+		return -ENOTCONN;
+	q->pending++;
+	return 0;
+}
+
+void hist_msgs_run(struct hreq *q)
+{
+	struct hist_app *a = hist_http_app(q->h);
+	const json_t *user = json_object_get(q->intro, "user");
+	const eirc_config_irc_client_t *ic = &a->cfg->irc_client;
+	int r;
+
+	if (hist_api_room_access(user, q->room, strlen(q->room), ic->private_room_masks,
+	                         ic->n_private_room_masks) == HIST_API_DENIED) {
+		hreq_answer_error(q, 403, "forbidden", "this room is private");
+		return;
+	}
+	build_req(q);
+	if ((r = query_send(q)) == -EINVAL)
+		hreq_answer_error(q, 400, "invalid_request", "room name too long");
+	else if (r < 0)
+		hreq_unavailable(q, "message history is unavailable; try again later");
+}

@@ -1,0 +1,237 @@
+/*
+ * eirc-history's HTTP API rules (history-bridge/hist_api.c): who may read
+ * which room (public, member, denied, privileged; masks; case folding),
+ * the token bucket (burst, then one more refused, refill, Retry-After),
+ * bearer token and cursor syntax at their limits and one past, and a
+ * stored entry as the API's JSON message.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "history-bridge/hist_api.h"
+#include "history-bridge/hist_req.h"
+
+static char *masks[] = {(char *)"#priv-*", (char *)"&staff"};
+
+static enum hist_api_access access(const char *user_json, const char *room)
+{
+	json_t *u = user_json ? json_loads(user_json, 0, NULL) : NULL;
+	enum hist_api_access a = hist_api_room_access(u, room, strlen(room), masks, 2);
+
+	json_decref(u);
+	return a;
+}
+
+static void test_access(void **state)
+{
+	const char *alice = "{\"role\":\"user\",\"private_rooms\":[\"#Ops\",\"#priv-a\"],"
+	                    "\"denied_rooms\":[\"#board\"]}";
+	(void)state;
+
+	assert_int_equal(access(alice, "#general"), HIST_API_PUBLIC);
+	assert_int_equal(access(alice, "#ops"), HIST_API_MEMBER);
+	assert_int_equal(access(alice, "#OPS"), HIST_API_MEMBER);
+	assert_int_equal(access(alice, "#board"), HIST_API_DENIED);
+	assert_int_equal(access(alice, "#priv-a"), HIST_API_MEMBER);
+	assert_int_equal(access(alice, "#priv-b"), HIST_API_DENIED);
+	assert_int_equal(access(alice, "#PRIV-B"), HIST_API_DENIED);
+	assert_int_equal(access(alice, "&staff"), HIST_API_DENIED);
+	/* rfc1459: [ and { are one letter */
+	assert_int_equal(access("{\"private_rooms\":[\"#a[b]\"]}", "#a{b}"), HIST_API_MEMBER);
+	/* listed both as member and denied: denied wins */
+	assert_int_equal(access("{\"private_rooms\":[\"#x\"],\"denied_rooms\":[\"#x\"]}", "#x"),
+	                 HIST_API_DENIED);
+	assert_int_equal(access(NULL, "#general"), HIST_API_PUBLIC);
+	assert_int_equal(access(NULL, "#priv-a"), HIST_API_DENIED);
+	assert_int_equal(access("{\"role\":\"auditor\"}", "#board"), HIST_API_PRIVILEGED);
+	assert_int_equal(access("{\"role\":\"admin\"}", "#priv-z"), HIST_API_PRIVILEGED);
+	json_t *aud = json_pack("{s:s}", "role", "auditor"),
+	       *adm = json_pack("{s:s}", "role", "admin");
+	assert_true(hist_api_is_auditor(aud));
+	assert_false(hist_api_is_auditor(adm));
+	assert_true(hist_api_privileged(adm));
+	json_decref(aud);
+	json_decref(adm);
+}
+
+static void test_bucket(void **state)
+{
+	struct hist_bucket b = {0};
+	unsigned retry = 0;
+	(void)state;
+
+	/* burst 5 at 2/s: five at once, the sixth refused */
+	for (int i = 0; i < 5; i++)
+		assert_true(hist_bucket_take(&b, 1000, 2, 5, &retry));
+	assert_false(hist_bucket_take(&b, 1000, 2, 5, &retry));
+	assert_int_equal(retry, 1);
+	/* half a second later one token is back, then none */
+	assert_true(hist_bucket_take(&b, 1500, 2, 5, &retry));
+	assert_false(hist_bucket_take(&b, 1500, 2, 5, &retry));
+	/* never above the burst after a long pause */
+	for (int i = 0; i < 5; i++)
+		assert_true(hist_bucket_take(&b, 100000, 2, 5, &retry));
+	assert_false(hist_bucket_take(&b, 100000, 2, 5, &retry));
+	/* a slow rate: whole seconds until the next token, rounded up */
+	struct hist_bucket s = {0};
+	assert_true(hist_bucket_take(&s, 1, 1, 1, &retry));
+	assert_false(hist_bucket_take(&s, 1, 1, 1, &retry));
+	assert_int_equal(retry, 1);
+	struct hist_bucket z = {0};
+	assert_true(hist_bucket_take(&z, 5, 0, 1, &retry));
+	assert_false(hist_bucket_take(&z, 99999, 0, 1, &retry));
+	assert_true(retry >= 1);
+}
+
+static void test_token_syntax(void **state)
+{
+	char t[HIST_API_TOKEN_MAX + 2];
+	(void)state;
+
+	memset(t, 'a', sizeof(t));
+	assert_true(hist_api_token_ok(t, HIST_API_TOKEN_MAX));
+	assert_false(hist_api_token_ok(t, HIST_API_TOKEN_MAX + 1));
+	assert_true(hist_api_token_ok("abc-._~+/==", 11));
+	assert_false(hist_api_token_ok("", 0));
+	assert_false(hist_api_token_ok("=", 1));
+	assert_false(hist_api_token_ok("ab=c", 4));
+	assert_false(hist_api_token_ok("a b", 3));
+	assert_false(hist_api_token_ok("a\"b", 3));
+}
+
+static void test_cursor_syntax(void **state)
+{
+	char c[HIST_REQ_MSGID_MAX + 2];
+	(void)state;
+
+	memset(c, 'x', sizeof(c));
+	assert_true(hist_api_cursor_ok(c, HIST_REQ_MSGID_MAX));
+	assert_false(hist_api_cursor_ok(c, HIST_REQ_MSGID_MAX + 1));
+	assert_false(hist_api_cursor_ok("", 0));
+	assert_false(hist_api_cursor_ok("a b", 3));
+	assert_false(hist_api_cursor_ok("a\x7f", 2));
+	assert_true(hist_api_cursor_ok("1EI~1795518196~69", 17));
+}
+
+/* The cache at HIST_API_CACHE_MAX entries and one past: an expired entry
+ * is reused first, then the one expiring first goes. */
+static void test_cache_limit(void **state)
+{
+	static struct hist_cache c;
+	char tok[32];
+	json_t *v = json_pack("{s:b}", "active", 1);
+	(void)state;
+
+	for (int i = 0; i < HIST_API_CACHE_MAX; i++) {
+		snprintf(tok, sizeof(tok), "t%d", i);
+		/* t0 expires first (at 1000 + 10), the others later */
+		hist_cache_put(&c, tok, v, 1000, i == 0 ? 10 : 5000 + (uint64_t)i);
+	}
+	assert_int_equal(c.n, HIST_API_CACHE_MAX);
+	assert_ptr_equal(hist_cache_get(&c, "t0", 1005), v);
+	assert_ptr_equal(hist_cache_get(&c, "t1023", 1005), v);
+	/* one past, all live: t0 (expiring first) makes room */
+	hist_cache_put(&c, "new1", v, 1005, 60000);
+	assert_int_equal(c.n, HIST_API_CACHE_MAX);
+	assert_null(hist_cache_get(&c, "t0", 1006));
+	assert_ptr_equal(hist_cache_get(&c, "new1", 1006), v);
+	assert_ptr_equal(hist_cache_get(&c, "t1", 1006), v);
+	/* expiry: t1 expired at 6001 */
+	assert_null(hist_cache_get(&c, "t1", 6001));
+	/* an expired place (t1's) is reused before any live one (t3 lives on) */
+	hist_cache_put(&c, "new2", v, 6001, 60000);
+	assert_ptr_equal(hist_cache_get(&c, "new2", 6002), v);
+	assert_ptr_equal(hist_cache_get(&c, "t3", 6002), v);
+	/* ttl 0 and an oversized token: nothing kept */
+	hist_cache_put(&c, "zero", v, 6002, 0);
+	assert_null(hist_cache_get(&c, "zero", 6002));
+	char big[HIST_API_TOKEN_MAX + 2];
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	hist_cache_put(&c, big, v, 6002, 100);
+	assert_null(hist_cache_get(&c, big, 6003));
+	big[HIST_API_TOKEN_MAX] = '\0';
+	hist_cache_put(&c, big, v, 6002, 100);
+	assert_ptr_equal(hist_cache_get(&c, big, 6003), v);
+	hist_cache_clear(&c);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(v->refcount, 1);
+	json_decref(v);
+}
+
+/* The rate table at HIST_API_RATE_USERS_MAX users and one past: the least
+ * recently used user is forgotten (its next bucket is full again). */
+static void test_rates_limit(void **state)
+{
+	static struct hist_rates t;
+	char user[32];
+	unsigned retry;
+	(void)state;
+
+	for (int i = 0; i < HIST_API_RATE_USERS_MAX; i++) {
+		snprintf(user, sizeof(user), "%d", i);
+		struct hist_bucket *b = hist_rates_get(&t, user, 100 + (uint64_t)i);
+		assert_true(hist_bucket_take(b, 100 + (uint64_t)i, 1, 1, &retry));
+	}
+	assert_int_equal(t.n, HIST_API_RATE_USERS_MAX);
+	/* a known user keeps its (empty) bucket */
+	assert_false(hist_bucket_take(hist_rates_get(&t, "5", 200), 200, 1, 1, &retry));
+	/* one past: user "0" (least recently used) makes room */
+	assert_true(hist_bucket_take(hist_rates_get(&t, "new", 300), 300, 1, 1, &retry));
+	assert_int_equal(t.n, HIST_API_RATE_USERS_MAX);
+	assert_false(hist_bucket_take(hist_rates_get(&t, "new", 300), 300, 1, 1, &retry));
+	/* "0" comes back with a full bucket, taking "1"'s place */
+	assert_true(hist_bucket_take(hist_rates_get(&t, "0", 301), 301, 1, 1, &retry));
+	assert_false(hist_bucket_take(hist_rates_get(&t, "5", 302), 302, 1, 1, &retry));
+}
+
+/* clang-format off */
+#define F(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+/* clang-format on */
+
+static void test_message_json(void **state)
+{
+	struct hist_field f[] = {
+	    F("msgid", "m1"),
+	    F("time", "1795518274392"),
+	    F("type", "privmsg"),
+	    F("nick", "bob"),
+	    F("account", ""),
+	    F("text", "hi; there"),
+	    F("tags", "msgid=m1;+draft/reply=a\\sb;+x"),
+	};
+	(void)state;
+
+	json_t *m = hist_api_message(f, sizeof(f) / sizeof(f[0]));
+	char *s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(s, "{\"account\":null,\"msgid\":\"m1\",\"nick\":\"bob\",\"tags\":{"
+	                       "\"+draft/reply\":\"a b\",\"+x\":true,\"msgid\":\"m1\"},\"text\":"
+	                       "\"hi; there\",\"time\":\"2026-11-24T11:04:34.392Z\",\"type\":"
+	                       "\"privmsg\"}");
+	free(s);
+	json_decref(m);
+	/* a logger gap, a missing msgid, a bad time: not messages */
+	struct hist_field gap[] = {F("msgid", "g"), F("time", "1"), F("type", "gap")};
+	assert_null(hist_api_message(gap, 3));
+	struct hist_field nomsgid[] = {F("time", "1"), F("type", "privmsg")};
+	assert_null(hist_api_message(nomsgid, 2));
+	struct hist_field badtime[] = {F("msgid", "m"), F("time", "12x"), F("type", "privmsg")};
+	assert_null(hist_api_message(badtime, 3));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_access),       cmocka_unit_test(test_bucket),
+	    cmocka_unit_test(test_token_syntax), cmocka_unit_test(test_cursor_syntax),
+	    cmocka_unit_test(test_message_json), cmocka_unit_test(test_cache_limit),
+	    cmocka_unit_test(test_rates_limit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
