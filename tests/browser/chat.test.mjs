@@ -2,11 +2,13 @@
 // starts the whole stack with the README's command and exports EIRC_URL and
 // two users' credentials). Headless Debian Chromium through playwright-core.
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const URL_ = process.env.EIRC_URL;
+const IRC_PORT = Number(process.env.EIRC_IRC_PORT || 16667);
 const USERS = [
 	{ name: process.env.EIRC_USER1, pass: process.env.EIRC_PASS1 },
 	{ name: process.env.EIRC_USER2, pass: process.env.EIRC_PASS2 },
@@ -41,6 +43,32 @@ async function send(page, text) {
 
 function logEntry(page, text) {
 	return page.locator('#log .entry .text', { hasText: text });
+}
+
+// A plain IRC client straight to InspIRCd (its loopback class has no flood
+// limit) says each of lines in #general, then quits.
+function ircSay(nick, lines) {
+	return new Promise((resolve, reject) => {
+		const s = net.connect(IRC_PORT, '127.0.0.1');
+		let buf = '';
+		let sent = false;
+		const timer = setTimeout(() => { s.destroy(); reject(new Error('IRC flood timed out')); }, WAIT);
+		s.setEncoding('utf8');
+		s.on('error', reject);
+		s.on('connect', () => s.write(`NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n`));
+		s.on('data', (d) => {
+			buf += d;
+			if (!sent && / 001 /.test(buf)) {
+				sent = true;
+				s.write(`JOIN ${ROOM}\r\n${lines.map((l) => `PRIVMSG ${ROOM} :${l}\r\n`).join('')}PING :done\r\n`);
+			}
+			if (sent && /PONG [^\r\n]*done/.test(buf)) {
+				clearTimeout(timer);
+				s.end('QUIT :bye\r\n');
+				resolve();
+			}
+		});
+	});
 }
 
 before(async () => {
@@ -153,6 +181,28 @@ test('direct messages between the two users', async () => {
 	await a.locator('#title', { hasText: ROOM }).waitFor({ timeout: WAIT });
 });
 
+test('scrolling up loads older messages (CHATHISTORY BEFORE through the gateway)', async () => {
+	const b = pages[1];
+	const n = 70; // more than one page (50)
+	await ircSay(`flood${run}`, Array.from({ length: n }, (_, i) => `older ${i + 1} of ${n} ${run}`));
+	await b.locator('#room-list button', { hasText: ROOM }).click();
+	await logEntry(b, `older ${n} of ${n} ${run}`).waitFor({ timeout: WAIT });
+	await b.reload(); // only the latest page comes back
+	await b.locator('#title', { hasText: ROOM }).waitFor({ timeout: WAIT });
+	await logEntry(b, `older ${n} of ${n} ${run}`).waitFor({ timeout: WAIT });
+	assert.equal(await logEntry(b, `older 1 of ${n} ${run}`).count(), 0);
+	for (let i = 0; i < 20 && !(await logEntry(b, `older 1 of ${n} ${run}`).count()); i++) {
+		await b.locator('#log').evaluate((el) => { el.scrollTop = 0; });
+		await b.waitForTimeout(300);
+	}
+	await logEntry(b, `older 1 of ${n} ${run}`).waitFor({ timeout: WAIT });
+	for (let i = 1; i <= n; i++)
+		assert.equal(await logEntry(b, `older ${i} of ${n} ${run}`).count(), 1, `message ${i} once`);
+	const texts = await b.locator('#log .entry .text').allTextContents();
+	const order = texts.filter((t) => t.includes(` of ${n} ${run}`)).map((t) => Number(t.split(' ')[1]));
+	assert.deepEqual(order, Array.from({ length: n }, (_, i) => i + 1));
+});
+
 test('keyboard: Alt+Down switches conversation, focus stays usable', async () => {
 	const a = pages[0];
 	await a.locator('#input').focus();
@@ -192,7 +242,7 @@ test('embed mode shows one room only', async () => {
 	await e.locator('#password').fill(USERS[1].pass);
 	await e.locator('#password').press('Enter');
 	await e.locator('#title', { hasText: ROOM }).waitFor({ timeout: WAIT });
-	await logEntry(e, `hello back ${run}`).waitFor({ timeout: WAIT });
+	await logEntry(e, `${run}`).last().waitFor({ timeout: WAIT });
 	assert.equal(await e.locator('#sidebar').isVisible(), false);
 	await e.screenshot({ path: `${ART}/embed.png` });
 	await e.close();

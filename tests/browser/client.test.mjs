@@ -68,6 +68,15 @@ test('a buffer keeps time order and stores a msgid once', () => {
 	assert.equal(b.msgids.has('m1'), false); // the oldest went, and can come back
 });
 
+test('a page of older messages sharing a millisecond keeps the server order', () => {
+	const b = new Buffer('#a', 'channel');
+	const t = new Date('2026-11-24T10:00:00.000Z');
+	for (let i = 4; i <= 6; i++) b.add({ msgid: `m${i}`, time: t }); // live
+	for (const i of [3, 2, 1]) b.add({ msgid: `m${i}`, time: t }, true); // BEFORE, newest first
+	b.add({ msgid: 'm7', time: t }); // live again
+	assert.deepEqual(b.messages.map((m) => m.msgid), ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+});
+
 test('state: direct messages go to the other person, own echoes to the target', () => {
 	const s = new State();
 	s.me = 'alice';

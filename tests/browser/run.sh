@@ -66,6 +66,8 @@ bob_pass=$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')
 		--display-name Bob --password-stdin >/dev/null
 )
 
+irc_port=$(grep -oE 'InspIRCd +127\.0\.0\.1:[0-9]+' "$work/stack.log" | grep -oE '[0-9]+$' | head -1)
+export EIRC_IRC_PORT=${irc_port:-16667}
 export EIRC_URL=$url EIRC_USER1=demo EIRC_PASS1=$pass EIRC_USER2=bob EIRC_PASS2=$bob_pass
 export EIRC_BROWSER_ARTIFACTS=$artifacts
 cd tests/browser

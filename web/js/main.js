@@ -171,9 +171,10 @@ function finishBatch(b) {
 	const req = takeRequest(b.label, b.target);
 	const buf = req ? req.buf : state.open(b.target);
 	let added = 0;
-	for (const msg of b.lines) {
+	const older = req?.mode === 'before';
+	for (const msg of older ? [...b.lines].reverse() : b.lines) {
 		const e = toEntry(msg, state.me);
-		if (e && buf.add(e)) added++;
+		if (e && buf.add(e, older)) added++;
 	}
 	buf.loadingHistory = false;
 	if (!req) {

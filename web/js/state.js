@@ -34,13 +34,16 @@ export class Buffer {
 	}
 
 	// Inserts in time order; false when a message with that msgid is here.
-	add(m) {
+	// Messages often share a millisecond: live ones and later pages go after
+	// their equals, an older page (fed newest first) before them.
+	add(m, older = false) {
 		if (m.msgid) {
 			if (this.msgids.has(m.msgid)) return false;
 			this.msgids.add(m.msgid);
 		}
 		let i = this.messages.length;
-		while (i > 0 && this.messages[i - 1].time > m.time) i--;
+		while (i > 0 && (this.messages[i - 1].time > m.time ||
+			(older && this.messages[i - 1].time.getTime() === m.time.getTime()))) i--;
 		this.messages.splice(i, 0, m);
 		if (this.messages.length > MESSAGE_LIMIT) {
 			const gone = this.messages.shift();
