@@ -498,14 +498,14 @@ bool irc_msg_equal(const struct irc_msg *a, const struct irc_msg *b)
 	return true;
 }
 
-bool irc_msg_command_is(const struct irc_msg *msg, const char *cmd)
+bool irc_msg_span_is(const struct irc_msg_span *s, const char *word)
 {
-	size_t n = strlen(cmd);
+	size_t n = strlen(word);
 
-	if (!msg->command.ptr || msg->command.len != n)
+	if (!s->ptr || s->len != n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		char a = msg->command.ptr[i], b = cmd[i];
+		char a = s->ptr[i], b = word[i];
 		if (a >= 'a' && a <= 'z')
 			a = (char)(a - 'a' + 'A');
 		if (b >= 'a' && b <= 'z')
@@ -514,6 +514,11 @@ bool irc_msg_command_is(const struct irc_msg *msg, const char *cmd)
 			return false;
 	}
 	return true;
+}
+
+bool irc_msg_command_is(const struct irc_msg *msg, const char *cmd)
+{
+	return irc_msg_span_is(&msg->command, cmd);
 }
 
 const char *irc_msg_strerror(int err)

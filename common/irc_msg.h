@@ -150,6 +150,10 @@ bool irc_msg_tag_key_valid(const char *key, size_t len);
  */
 bool irc_msg_equal(const struct irc_msg *a, const struct irc_msg *b);
 
+/* Returns true when the span s equals word, ASCII case-insensitively
+ * (an empty span with ptr NULL equals nothing). */
+bool irc_msg_span_is(const struct irc_msg_span *s, const char *word);
+
 /* Returns true when msg's command equals cmd, ASCII case-insensitively. */
 bool irc_msg_command_is(const struct irc_msg *msg, const char *cmd);
 

@@ -26,22 +26,6 @@ const char *hist_sub_name(enum hist_sub sub)
 	return sub < HIST_SUB_COUNT ? subs[sub].name : "?";
 }
 
-static bool span_ieq(const struct irc_msg_span *s, const char *word)
-{
-	size_t n = strlen(word);
-
-	if (s->len != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s->ptr[i];
-		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		if (c != word[i])
-			return false;
-	}
-	return true;
-}
-
 static int fail(struct hist_req_err *e, const char *code, const char *text)
 {
 	e->code = code;
@@ -171,7 +155,7 @@ static int body(const struct irc_msg *m, struct hist_req *req, struct hist_req_e
 	if (m->n_params < 1)
 		return fail(e, "INVALID_PARAMS", "Missing subcommand");
 	for (i = 0; i < HIST_SUB_COUNT; i++)
-		if (span_ieq(&m->params[0], subs[i].name))
+		if (irc_msg_span_is(&m->params[0], subs[i].name))
 			break;
 	if (i == HIST_SUB_COUNT)
 		return fail(e, "INVALID_PARAMS", "Unknown CHATHISTORY subcommand");

@@ -25,22 +25,6 @@ const char *ircc_chathist_sub_name(enum ircc_chathist_sub sub)
 	return subs[sub].name;
 }
 
-static bool span_ieq(const struct irc_msg_span *s, const char *word)
-{
-	size_t n = strlen(word);
-
-	if (s->len != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s->ptr[i];
-		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		if (c != word[i])
-			return false;
-	}
-	return true;
-}
-
 static bool digits(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -108,7 +92,7 @@ int ircc_chathist_parse(const struct irc_msg *m, struct ircc_chathist_req *out_r
 	if (m->n_params < 1)
 		return fail(out_err, "NEED_MORE_PARAMS", "Missing subcommand");
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (span_ieq(&m->params[0], subs[i].name))
+		if (irc_msg_span_is(&m->params[0], subs[i].name))
 			break;
 	if (i == sizeof(subs) / sizeof(subs[0]))
 		return fail(out_err, "UNKNOWN_COMMAND", "Unknown CHATHISTORY subcommand");

@@ -72,6 +72,9 @@ static void test_parse_full_line(void **state)
 	assert_span(&m.command, "PRIVMSG");
 	assert_true(irc_msg_command_is(&m, "privmsg"));
 	assert_false(irc_msg_command_is(&m, "PRIVMS"));
+	assert_true(irc_msg_span_is(&m.command, "PrivMsg"));
+	assert_false(irc_msg_span_is(&m.command, "PRIVMSGX"));
+	assert_false(irc_msg_span_is(&(struct irc_msg_span){ NULL, 0 }, ""));
 	assert_int_equal(m.n_params, 2);
 	assert_span(&m.params[0], "#chan");
 	assert_span(&m.params[1], "hello  world ");
