@@ -28,24 +28,33 @@
 static int write_config(gwfx_t *g, const char *gateway_yaml)
 {
 	FILE *f = fopen(g->config, "we");
+	char servers[sizeof(g->irc_servers)];
+	char history[sizeof(g->history_socket) + 2] = "null";
 
 	if (!f)
 		return -1;
+	if (g->irc_servers[0])
+		snprintf(servers, sizeof(servers), "%s", g->irc_servers);
+	else
+		snprintf(servers, sizeof(servers), "    - host: 127.0.0.1\n      port: %d\n",
+		         srv_port(g->ircd));
+	if (g->history_socket[0])
+		snprintf(history, sizeof(history), "%s", g->history_socket);
 	fprintf(f,
-	        "irc:\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+	        "irc:\n  servers:\n%s"
 	        "  webirc_password: " GWFX_WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
 	        "auth:\n  internal_secret: " FX_SECRET "\n"
 	        "irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n"
 	        /* the tests send long lines and bursts; flood limits are not theirs */
 	        "  flood_lines_per_second: 100\n  flood_burst_lines: 200\n"
 	        "  flood_bytes_per_second: 1MiB\n"
-	        "history:\n  socket_path: null\n"
+	        "history:\n  socket_path: %s\n"
 	        "gateway:\n  listen_port: %d\n"
 	        "  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"
 	        "  irc_client_path: %s\n"
 	        "  auth_internal_url: http://127.0.0.1:%d\n%s"
 	        "log:\n  level: info\n",
-	        srv_port(g->ircd), g->port, g->irc_client, g->auth.iport,
+	        servers, history, g->port, g->irc_client, g->auth.iport,
 	        gateway_yaml ? gateway_yaml : "");
 	if (fclose(f) != 0)
 		return -1;
@@ -65,7 +74,8 @@ int gwfx_gateway_start(gwfx_t *g, const char *gateway_yaml)
 	snprintf(g->url, sizeof(g->url), "ws://127.0.0.1:%d/chat", g->port);
 	char opt[] = "--config";
 	char *const argv[] = {bin, opt, g->config, NULL};
-	if (srv_process_start(g->auth.env, "eirc-gateway", argv, g->port, "/healthz", &g->gw) < 0) {
+	if (srv_process_start(g->auth.env, g->name[0] ? g->name : "eirc-gateway", argv, g->port,
+	                      "/healthz", &g->gw) < 0) {
 		g->gw = NULL;
 		return -1;
 	}
@@ -76,20 +86,44 @@ int gwfx_gateway_start(gwfx_t *g, const char *gateway_yaml)
 
 int gwfx_start(gwfx_t *g, const char *gateway_yaml)
 {
-	const char *bd = getenv("EIRC_BUILD_DIR");
-	srv_ircd_opts_t o = {.webirc_password = GWFX_WEBIRC_PASSWORD, .localmax = 1000};
+	gwfx_opts_t o = {.gateway_yaml = gateway_yaml};
 
+	return gwfx_start_with(g, &o);
+}
+
+int gwfx_start_with(gwfx_t *g, const gwfx_opts_t *o)
+{
+	const char *bd = getenv("EIRC_BUILD_DIR");
+	srv_ircd_opts_t io = {.webirc_password = GWFX_WEBIRC_PASSWORD, .localmax = 1000};
+	gwfx_opts_t none = {0};
+
+	if (!o)
+		o = &none;
 	memset(g, 0, sizeof(*g));
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(g->irc_client, sizeof(g->irc_client), "%s/irc-client/eirc-irc-client",
 	         bd ? bd : "build");
-	if (fx_start(&g->auth, NULL) < 0)
+	if (o->irc_servers)
+		snprintf(g->irc_servers, sizeof(g->irc_servers), "%s", o->irc_servers);
+	if (o->history_socket)
+		snprintf(g->history_socket, sizeof(g->history_socket), "%s", o->history_socket);
+	if (o->base) {
+		/* eirc-auth and PostgreSQL stay base's: the copy is never stopped */
+		g->base = o->base;
+		g->auth = o->base->auth;
+		unsigned n = ++o->base->n_shared;
+		snprintf(g->name, sizeof(g->name), "eirc-gateway-%u", n + 1);
+		snprintf(g->config, sizeof(g->config), "%s/gateway-%u.yaml",
+		         srv_env_dir(g->auth.env), n + 1);
+	} else {
+		if (fx_start(&g->auth, NULL) < 0)
+			return -1;
+		chmod(srv_env_dir(g->auth.env), 0755);
+		snprintf(g->config, sizeof(g->config), "%s/gateway.yaml", srv_env_dir(g->auth.env));
+	}
+	if (!o->irc_servers && srv_inspircd_start(g->auth.env, &io, &g->ircd) < 0)
 		return -1;
-	chmod(srv_env_dir(g->auth.env), 0755);
-	snprintf(g->config, sizeof(g->config), "%s/gateway.yaml", srv_env_dir(g->auth.env));
-	if (srv_inspircd_start(g->auth.env, &o, &g->ircd) < 0)
-		return -1;
-	return gwfx_gateway_start(g, gateway_yaml);
+	return gwfx_gateway_start(g, o->gateway_yaml);
 }
 
 int gwfx_gateway_wait(gwfx_t *g, int timeout_ms)
@@ -146,6 +180,8 @@ int gwfx_stop(gwfx_t *g)
 	for (size_t i = 0; i < g->n_issued; i++)
 		free(g->issued[i]);
 	g->n_issued = 0;
+	if (g->base) /* eirc-auth is base's */
+		return st;
 	if (fx_stop(&g->auth) != 0)
 		return -1;
 	return st;
@@ -165,6 +201,10 @@ void gwfx_add_user(gwfx_t *g, const char *name)
 {
 	fx_resp_t r;
 
+	if (g->base) {
+		gwfx_add_user(g->base, name);
+		return;
+	}
 	assert_true(g->n_users < GWFX_MAX_USERS);
 	assert_int_equal(fx_cli(&g->auth, FX_PASSWORD, NULL, 0, "user", "add", name,
 	                        "--password-env", "PW", NULL),
@@ -181,6 +221,8 @@ void gwfx_add_user(gwfx_t *g, const char *name)
 
 char *gwfx_token(gwfx_t *g, const char *name)
 {
+	if (g->base)
+		return gwfx_token(g->base, name);
 	for (size_t i = 0; i < g->n_users; i++) {
 		if (strcmp(g->users[i], name) == 0) {
 			char *t = fx_chat_token(&g->auth, g->access[i]);
@@ -552,8 +594,15 @@ bool gwfx_log_has(const gwfx_t *g, const char *needle)
 
 void gwfx_assert_tokens_not_logged(const gwfx_t *g)
 {
-	for (size_t i = 0; i < g->n_issued; i++)
-		if (gwfx_log_has(g, g->issued[i]))
-			fail_msg("chat token %s is in a gateway log (%s)", g->issued[i],
+	const gwfx_t *t = g->base ? g->base : g; /* who gave the tokens out */
+
+	for (size_t i = 0; i < t->n_issued; i++)
+		if (gwfx_log_has(g, t->issued[i]))
+			fail_msg("chat token %s is in a gateway log (%s)", t->issued[i],
 			         gwfx_gateway_log(g));
+}
+
+void gwfx_test_clean_stop(void **state)
+{
+	assert_int_equal(gwfx_stop(*state), 0);
 }

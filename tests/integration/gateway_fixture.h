@@ -46,7 +46,27 @@ typedef struct gwfx {
 	ws_client_t *open[64]; /* sessions to close when a test fails midway */
 	char *issued[256];     /* the first chat tokens gwfx_token gave out */
 	size_t n_issued;
+	/* Set by gwfx_start_with() (zero otherwise: gwfx_start's behaviour). */
+	struct gwfx *base;        /* shares base's PostgreSQL, eirc-auth, users */
+	char name[32];            /* of the gateway process and its log */
+	char irc_servers[1024];   /* items of irc.servers; "": g->ircd */
+	char history_socket[108]; /* history.socket_path; "": null */
+	unsigned n_shared;        /* gateways started with this one as base */
 } gwfx_t;
+
+/* What gwfx_start_with() starts; NULL members take gwfx_start's defaults. */
+typedef struct gwfx_opts {
+	const char *gateway_yaml; /* as for gwfx_start() */
+	/* The items of irc.servers in order of preference, each
+	 * "    - host: 127.0.0.1\n      port: N\n"; the fixture then starts no
+	 * InspIRCd (g->ircd stays NULL). NULL: its own InspIRCd. */
+	const char *irc_servers;
+	const char *history_socket; /* history.socket_path; NULL: none */
+	/* Another gateway of the same deployment: g uses base's PostgreSQL,
+	 * eirc-auth, users and tokens (gwfx_add_user and gwfx_token act on
+	 * base) and starts none of its own. Stop g before base. */
+	struct gwfx *base;
+} gwfx_opts_t;
 
 /*
  * Starts PostgreSQL, eirc-auth, InspIRCd and eirc-gateway. gateway_yaml:
@@ -54,6 +74,14 @@ typedef struct gwfx {
  * NULL. Returns 0 or -1 (with the logs' tails on stderr).
  */
 int gwfx_start(gwfx_t *g, const char *gateway_yaml);
+
+/*
+ * gwfx_start() with options (o NULL: the same as gwfx_start(g, NULL)): a
+ * gateway in front of servers the test started itself, with a history
+ * bridge, or a second gateway sharing eirc-auth with a first. Each gateway
+ * has its own config file and log. 0 or -1.
+ */
+int gwfx_start_with(gwfx_t *g, const gwfx_opts_t *o);
 
 /* Starts eirc-gateway again with a new gateway section (after
  * gwfx_gateway_stop); 0 or -1. */
@@ -69,7 +97,8 @@ int gwfx_gateway_stop(gwfx_t *g);
 int gwfx_gateway_wait(gwfx_t *g, int timeout_ms);
 
 /* Stops everything, newest first; returns the gateway's exit status (0 if
- * it was already stopped) or -1 when eirc-auth did not exit with 0. */
+ * it was already stopped) or -1 when eirc-auth did not exit with 0. With a
+ * base (gwfx_start_with), only the gateway: base keeps eirc-auth. */
 int gwfx_stop(gwfx_t *g);
 
 pid_t gwfx_gateway_pid(const gwfx_t *g);
@@ -136,5 +165,14 @@ void gwfx_assert_tokens_not_logged(const gwfx_t *g);
 
 /* True when the log of any gateway started so far contains needle. */
 bool gwfx_log_has(const gwfx_t *g, const char *needle);
+
+/*
+ * The last test of a suite, as cmocka_unit_test_prestate(
+ * gwfx_test_clean_stop, &g): gwfx_stop() and fails unless eirc-gateway and
+ * eirc-auth exited 0 on SIGTERM (every libuv handle closed; under ASan,
+ * nothing leaked). Not in the group teardown, whose failure cmocka 1.1
+ * ignores; the teardown then stops only what is left (g->auth.env).
+ */
+void gwfx_test_clean_stop(void **state);
 
 #endif

@@ -63,7 +63,9 @@ static int after_test(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return gwfx_stop(&g) == 0 ? 0 : -1;
+	if (g.auth.env) /* gwfx_test_clean_stop did not run (TEST_FILTER) */
+		gwfx_stop(&g);
+	return 0;
 }
 
 /* True when an argument of the process (or its environment) is word. */
@@ -322,7 +324,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_kill9_closes_only_that_session, after_test),
 	    cmocka_unit_test_teardown(test_connect_cycles_leave_nothing, after_test),
 	    cmocka_unit_test_teardown(test_sigterm_with_sessions_open,
-	                              after_test), /* last: stops the gateway */
+	                              after_test), /* stops the gateway */
+	    cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
 	};
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
