@@ -10,6 +10,16 @@
  *      Python test server, not by a real cluster).
  * Usage: logger_bench [N] (default 200000). Run from the source tree.
  *
+ * logger_bench --cluster M [N]: the writer's scaling with Redis Cluster
+ * masters, in one run: one Redis and an M-master Redis Cluster (no
+ * replicas, AOF on) on this machine; redis-benchmark on the append script
+ * against the single Redis and against the cluster master owning the
+ * script's slot; the writer fed directly with N events against the single
+ * Redis (one connection), then against the cluster (lg_redis cluster mode,
+ * 16 partitions over the masters). Reported: rates, the Redis CPU (summed
+ * over the masters) and the bench process's own CPU per event (the writer
+ * and the cluster client are in it).
+ *
  * logger_bench irc [--clients N] [--channels C] [--seconds S]: the whole
  * path instead (issue 6, "keeps up with everything one InspIRCd can
  * deliver"): a real InspIRCd, Redis and one eirc-logger; N sender clients
@@ -46,6 +56,7 @@
 #include <hiredis/hiredis.h>
 
 #include "logger-bot/lg_append.h"
+#include "logger-bot/lg_rslot.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
 #include "tests/harness/servers.h"
@@ -81,6 +92,24 @@ static double redis_cpu(int port)
 	return t;
 }
 
+/* The CPU seconds this process has used (user + system). */
+static double self_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double redis_cpu_sum(const int *ports, int n)
+{
+	double t = 0;
+
+	for (int i = 0; i < n; i++)
+		t += redis_cpu(ports[i]);
+	return t;
+}
+
 static int redis_benchmark(int port, long n)
 {
 	redisContext *c = redisConnect("127.0.0.1", port);
@@ -109,6 +138,7 @@ static int redis_benchmark(int port, long n)
 }
 
 struct feed {
+	int run;                /* msgids differ per run: each run writes, none dedups */
 	struct lg_writer *w;
 	struct lg_metrics m;
 	long n, pushed;
@@ -133,8 +163,8 @@ static void on_idle(uv_idle_t *h)
 		char conv[16];
 		int cl = snprintf(conv, sizeof(conv), "#bench%ld", f->pushed % 20);
 		ev.s[LG_S_CONV] = ev.s[LG_S_TARGET] = (struct lg_str){ conv, (size_t)cl };
-		ev.s[LG_S_MSGID] = (struct lg_str){ id, (size_t)snprintf(id, sizeof(id), "lg-%ld",
-		                                                         f->pushed) };
+		ev.s[LG_S_MSGID] = (struct lg_str){ id, (size_t)snprintf(id, sizeof(id), "lg%d-%ld",
+		                                                         f->run, f->pushed) };
 		lg_writer_push(f->w, &ev);
 	}
 	if (f->pushed >= f->n)
@@ -154,31 +184,47 @@ static void on_check(uv_timer_t *t)
 	lg_writer_free(f->w);
 }
 
-static void writer_bench(int port, long n)
+/* The writer fed n events against ports[0] (one Redis) or, with cluster,
+ * the cluster seeded by ports[0] (Redis CPU summed over the ports). */
+static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 {
 	static struct feed f;
 	uv_loop_t loop;
-	struct lg_writer_opts o = { { "127.0.0.1", port, NULL, 2000, 10000, 100, 1000 }, 16,
-		                    86400000, UINT64_C(4) << 30, NULL, 0 };
+	struct lg_writer_opts o = {
+		{ "127.0.0.1", ports[0], NULL, 2000, 10000, 100, 1000, cluster },
+		16, 86400000, UINT64_C(4) << 30, NULL, 0
+	};
+
+	static int runs;
 
 	uv_loop_init(&loop);
+	memset(&f, 0, sizeof(f));
+	f.run = ++runs;
 	f.n = n;
 	lg_writer_new(&loop, &o, &f.m, NULL, NULL, &f.w);
 	lg_writer_start(f.w);
 	uv_idle_init(&loop, &f.idle);
 	uv_timer_init(&loop, &f.check);
 	f.idle.data = f.check.data = &f;
-	double c0 = redis_cpu(port);
+	double c0 = redis_cpu_sum(ports, nports), s0 = self_cpu();
 	f.t0 = now_s();
 	uv_idle_start(&f.idle, on_idle);
 	uv_timer_start(&f.check, on_check, 5, 5);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	printf("== logger writer fed directly: %ld events in %.2f s = %.0f appends/s "
-	       "(written %" PRIu64 ", lost %" PRIu64 ")\n",
-	       n, f.t1 - f.t0, (double)n / (f.t1 - f.t0), f.m.events_written, f.m.events_lost);
-	printf("   Redis main thread CPU: %.1f us per event (batched calls of up to %d events)\n",
-	       (redis_cpu(port) - c0) * 1e6 / n, LG_APPEND_BATCH_MAX);
+	printf("== logger writer fed directly%s: %ld events in %.2f s = %.0f appends/s "
+	       "(written %" PRIu64 ", lost %" PRIu64 ", Redis errors %" PRIu64 ")\n",
+	       cluster ? " (Redis Cluster)" : "", n, f.t1 - f.t0, (double)n / (f.t1 - f.t0),
+	       f.m.events_written, f.m.events_lost, f.m.redis_errors);
+	printf("   Redis main thread CPU%s: %.1f us per event (batched calls of up to %d events); "
+	       "this process: %.1f us per event\n",
+	       nports > 1 ? " (all masters)" : "", (redis_cpu_sum(ports, nports) - c0) * 1e6 / n,
+	       LG_APPEND_BATCH_MAX, (self_cpu() - s0) * 1e6 / n);
 	uv_loop_close(&loop);
+}
+
+static void writer_bench(int port, long n)
+{
+	writer_bench_on(&port, 1, false, n);
 }
 
 struct ship {
@@ -206,7 +252,8 @@ static void shipper_bench(int redis_port, int es_port, long n)
 	char url[64];
 	char *urls[] = { url };
 	uv_loop_t loop;
-	struct lg_shipper_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000 },
+	struct lg_shipper_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
+		                       false },
 		                     { urls, 1, NULL, NULL, NULL, true, NULL, 30000 },
 		                     16, "eirc-shipper", "bench", "eirc", 1000, 5u << 20, 200, 100,
 		                     2000, 0, 0 };
@@ -835,6 +882,57 @@ free_env:
 	return rc;
 }
 
+/* The port of the master owning the slot of hash tag "p1" (the script's
+ * keys in redis_benchmark()). */
+static int owner_of_p1(int port)
+{
+	redisContext *c = redisConnect("127.0.0.1", port);
+	redisReply *r = c ? redisCommand(c, "CLUSTER SLOTS") : NULL;
+	int slot = lg_rslot_of("p1", 2), owner = -1;
+
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		redisReply *e = r->element[i];
+		if (e->element[0]->integer <= slot && slot <= e->element[1]->integer)
+			owner = (int)e->element[2]->element[1]->integer;
+	}
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+	return owner;
+}
+
+static int cluster_bench_main(int argc, char **argv)
+{
+	char *end;
+	long m = strtol(argv[2], &end, 10), n = 200000;
+	srv_t *redis, *nodes[SRV_REDIS_CLUSTER_MAX];
+	int ports[SRV_REDIS_CLUSTER_MAX];
+	srv_env_t *env;
+
+	if (*end || m < 3 || m > SRV_REDIS_CLUSTER_MAX ||
+	    (argc > 3 && ((n = strtol(argv[3], &end, 10)) <= 0 || *end || n > 100000000))) {
+		fprintf(stderr, "usage: logger_bench --cluster M [N] (3 <= M <= %d)\n",
+		        SRV_REDIS_CLUSTER_MAX);
+		return 2;
+	}
+	srv_env_install_signal_handlers();
+	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
+	    srv_redis_cluster_start(env, (int)m, nodes) < 0)
+		return 1;
+	for (int i = 0; i < m; i++)
+		ports[i] = srv_port(nodes[i]);
+	printf("-- one Redis :%d\n", srv_port(redis));
+	redis_benchmark(srv_port(redis), n);
+	printf("-- Redis Cluster, %ld masters, the one owning {p1}\n", m);
+	redis_benchmark(owner_of_p1(ports[0]), n);
+	writer_bench(srv_port(redis), n);
+	writer_bench_on(ports, (int)m, true, n);
+	writer_bench(srv_port(redis), n);
+	srv_env_free(env);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
@@ -845,8 +943,11 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && strcmp(argv[1], "irc") == 0)
 		return irc_bench_main(argc - 1, argv + 1);
+	if (argc > 2 && strcmp(argv[1], "--cluster") == 0)
+		return cluster_bench_main(argc, argv);
 	if (n <= 0 || n > 100000000) {
 		fprintf(stderr, "usage: logger_bench [N]\n"
+		                "       logger_bench --cluster M [N]\n"
 		                "       logger_bench irc [--clients N] [--channels C] [--seconds S] "
 		                "[--rate R]\n");
 		return 2;

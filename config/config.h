@@ -85,6 +85,7 @@ typedef struct eirc_config_gateway {
 	int max_sessions_per_ip;
 	uint64_t send_queue_high_watermark;
 	uint64_t slow_reader_timeout;
+	uint64_t browser_sndbuf;
 	uint64_t ping_interval;
 	uint64_t shutdown_grace;
 	char *irc_client_path;
@@ -153,6 +154,7 @@ typedef struct eirc_config_irc_client {
 typedef struct eirc_config_redis {
 	char *host;
 	int port;
+	bool cluster;
 	char *password;
 	int partitions;
 	uint64_t connect_timeout;

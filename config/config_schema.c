@@ -284,6 +284,8 @@ static void schema_check_gateway(const void *obj, config_check_t *c)
 	if (g->tls_listen_port != 0 && !g->tls_cert_file)
 		config_check_fail(c, "tls_listen_port", "needs tls_cert_file and "
 						  "tls_key_file");
+	if (g->browser_sndbuf != 0 && g->browser_sndbuf < KIB(4))
+		config_check_fail(c, "browser_sndbuf", "must be 0 or at least 4KiB");
 	if (g->max_sessions_per_ip > g->max_sessions)
 		config_check_fail(c, "max_sessions_per_ip",
 						  "must not be more than max_sessions (%d)",
@@ -326,6 +328,11 @@ static const config_field_t schema_gateway[] = {
 		SECS(1), HOURS(1),
 		"A browser that stays above the high watermark this long is "
 		"disconnected."),
+	CONFIG_SIZE("browser_sndbuf", T, browser_sndbuf, "0", 0, MIB(64),
+		"SO_SNDBUF of each browser socket (the kernel doubles it and caps it "
+		"at net.core.wmem_max); bounds what the kernel holds for a browser "
+		"that stops reading, so the slow-reader rule applies sooner. 0: the "
+		"kernel's autotuning (up to tcp_wmem's maximum)."),
 	CONFIG_DURATION("ping_interval", T, ping_interval, "30s", SECS(1), HOURS(1),
 		"Interval of WebSocket pings to each browser."),
 	CONFIG_DURATION("shutdown_grace", T, shutdown_grace, "10s", 0, MINS(5),
@@ -532,6 +539,10 @@ static const config_field_t schema_redis[] = {
 	CONFIG_STRING("host", T, host, "127.0.0.1", "Redis host name or address.",
 		.umax = 253),
 	CONFIG_PORT("port", T, port, "6379", "Redis port."),
+	CONFIG_BOOL("cluster", T, cluster, "false",
+		"Redis Cluster: host/port is a seed node; the slot map is read "
+		"with CLUSTER SLOTS and each command goes to the master owning "
+		"its key's slot (MOVED/ASK followed)."),
 	CONFIG_SECRET("password", T, password,
 		"Password (AUTH); unset when Redis has none."),
 	CONFIG_INT("partitions", T, partitions, "16", 1, 16384,

@@ -174,7 +174,8 @@ static int start(struct hist_app *a)
 	                          cfg->redis.connect_timeout,
 	                          cmd_to,
 	                          HIST_REDIS_RECONNECT_MIN_MS,
-	                          HIST_REDIS_RECONNECT_MAX_MS};
+	                          HIST_REDIS_RECONNECT_MAX_MS,
+	                          cfg->redis.cluster};
 	uv_signal_init(&a->loop, &a->sigint);
 	uv_signal_init(&a->loop, &a->sigterm);
 	a->sigint.data = a->sigterm.data = a;

@@ -500,7 +500,8 @@ static struct lg_redis_opts redis_opts(const eirc_config_t *cfg)
 {
 	return (struct lg_redis_opts){ cfg->redis.host, cfg->redis.port, cfg->redis.password,
 		                       cfg->redis.connect_timeout, cfg->redis.command_timeout,
-		                       LG_APP_REDIS_RECONNECT_MIN_MS, LG_APP_REDIS_RECONNECT_MAX_MS };
+		                       LG_APP_REDIS_RECONNECT_MIN_MS, LG_APP_REDIS_RECONNECT_MAX_MS,
+		                       cfg->redis.cluster };
 }
 
 static int start_writer(struct app *a)

@@ -1,298 +1,769 @@
 /*
- * lg_redis: hiredis async connection with our own timers (see lg_redis.h).
+ * lg_redis: one Redis, or a Redis Cluster behind the same interface (see
+ * lg_redis.h). The connections are lg_rconn; this file is the slot map,
+ * the routing, the redirects and the in-order delivery of replies.
  */
 #include "logger-bot/lg_redis.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
+#include "logger-bot/lg_rslot.h"
+
+enum cl_state { CL_DOWN = 0, CL_UP, CL_RESET };
+
+/* Commands of one slot keep their order through redirects: all those in
+ * flight are on one node (node), and none is sent while an older one of
+ * the slot is parked. */
+struct slotstate {
+	uint32_t parked[LG_RSLOT_COUNT];
+	uint32_t inflight[LG_RSLOT_COUNT];
+	int16_t node[LG_RSLOT_COUNT];
+};
+
+struct node {
+	struct lg_redis *c;
+	struct lg_rconn *conn;
+	char host[LG_RSLOT_ADDR_MAX];
+	int port;
+	bool up;
+	bool owner;     /* a master of the current map */
+	bool resetting; /* connected when a reset began; its drop is awaited */
+};
+
+/* A command in cluster mode, from send to delivery (send order). */
+struct cpend {
+	struct cpend *next, *park_next;
+	uint64_t seq; /* send order */
+	lg_redis_reply_fn fn;
+	void *privdata;
+	char *cmd;
+	size_t len;
+	int route; /* enum lg_rslot_route */
+	int slot;
+	int ask_node; /* ASK target, -1: none */
+	unsigned redirects;
+	int waiting;           /* replies expected (several for LG_RSLOT_ALL) */
+	uint64_t parked_since; /* 0: never parked */
+	int node;              /* where it is in flight (LG_RSLOT_KEY) */
+	bool parked;
+	bool done;
+	bool lost;         /* LG_RSLOT_ALL: a node's connection was lost */
+	redisReply *reply; /* kept copy (done out of order), NULL: lost */
+};
 
 struct lg_redis {
 	uv_loop_t *loop;
 	struct lg_redis_opts opts;
 	struct lg_redis_cb cb;
 	void *ud;
-	redisAsyncContext *ac;
-	bool connected;
-	bool dropping;          /* we are freeing ac ourselves */
-	bool freeing;
-	const char *drop_why;   /* a drop asked from a callback, done on the tick */
-	unsigned attempt;
-	uint64_t connect_started;
-	uint64_t last_progress;
-	size_t outstanding;
-	int open_handles;
+	struct lg_rconn *single; /* without cluster: all there is */
+	struct node *nodes[LG_REDIS_NODES_MAX];
+	size_t n_nodes;
+	int16_t slots[LG_RSLOT_COUNT]; /* node index, -1: unknown */
+	enum cl_state state;
+	bool map_ok, refreshing, freeing, draining, started;
+	unsigned ticks;
+	const char *down_why;
+	struct cpend *head, *tail;
+	struct cpend *park_head, *park_tail; /* in send order */
+	struct slotstate *ss;                /* cluster: per-slot ordering */
+	uint64_t seq;
+	size_t queued;
+	uint64_t routing_errors;
 	uv_timer_t tick;
-	uv_timer_t retry;
 };
 
-struct pend {
-	struct lg_redis *r;
-	lg_redis_reply_fn fn;
-	void *privdata;
-};
+static char err_tryagain[] = "TRYAGAIN still migrating after the command timeout";
+static char err_redirects[] = "ERR too many cluster redirects";
+static char err_nodes[] = "ERR too many cluster nodes";
 
-static void schedule_retry(struct lg_redis *r);
+static void dispatch(struct lg_redis *c, struct cpend *p);
+static void drain(struct lg_redis *c);
 
-static uint64_t backoff(const struct lg_redis *r)
+/* ---- replies kept for in-order delivery ---- */
+
+static void reply_free(redisReply *r)
 {
-	uint64_t d = r->opts.reconnect_min_ms;
-
-	for (unsigned i = 0; i < r->attempt && d < r->opts.reconnect_max_ms; i++)
-		d *= 2;
-	if (d > r->opts.reconnect_max_ms)
-		d = r->opts.reconnect_max_ms;
-	return d / 2 + (uint64_t)rand() % (d / 2 + 1);
-}
-
-static void went_down(struct lg_redis *r, const char *why)
-{
-	r->connected = false;
-	r->outstanding = 0;
-	if (r->freeing)
+	if (!r)
 		return;
-	schedule_retry(r);
-	if (r->cb.on_down)
-		r->cb.on_down(r->ud, why);
+	for (size_t i = 0; i < r->elements; i++)
+		reply_free(r->element[i]);
+	free(r->element);
+	free(r->str);
+	free(r);
 }
 
-static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+static redisReply *reply_copy(const redisReply *s)
 {
-	struct pend *p = privdata;
-	struct lg_redis *r = p->r;
+	redisReply *d = calloc(1, sizeof(*d));
 
-	(void)ac;
-	if (r->outstanding)
-		r->outstanding--;
-	r->last_progress = uv_now(r->loop);
-	if (!r->freeing)
-		p->fn(r->ud, reply, p->privdata);
+	if (!d)
+		return NULL;
+	d->type = s->type;
+	d->integer = s->integer;
+	if (s->str) {
+		if (!(d->str = malloc(s->len + 1)))
+			goto fail;
+		memcpy(d->str, s->str, s->len);
+		d->str[s->len] = '\0';
+		d->len = s->len;
+	}
+	if (s->elements) {
+		if (!(d->element = calloc(s->elements, sizeof(*d->element))))
+			goto fail;
+		d->elements = s->elements;
+		for (size_t i = 0; i < s->elements; i++)
+			if (!(d->element[i] = reply_copy(s->element[i])))
+				goto fail;
+	}
+	return d;
+fail:
+	reply_free(d);
+	return NULL;
+}
+
+/* ---- resets: one master lost is the whole connection lost ---- */
+
+static void cpend_free(struct cpend *p)
+{
+	reply_free(p->reply);
+	free(p->cmd);
 	free(p);
 }
 
-static void on_auth(void *ud, redisReply *reply, void *privdata)
+static void finish_reset(struct lg_redis *c)
 {
-	struct lg_redis *r = privdata;
+	if (c->freeing || c->state != CL_RESET || c->head)
+		return;
+	for (size_t i = 0; i < c->n_nodes; i++)
+		if (c->nodes[i]->resetting)
+			return;
+	c->state = CL_DOWN;
+	c->map_ok = false;
+	if (c->cb.on_down)
+		c->cb.on_down(c->ud, c->down_why);
+}
+
+static void complete(struct lg_redis *c, struct cpend *p, const redisReply *reply);
+static void unpark(struct lg_redis *c, struct cpend *p);
+
+static void begin_reset(struct lg_redis *c, const char *why)
+{
+	struct cpend *p;
+
+	if (c->state != CL_UP)
+		return;
+	c->state = CL_RESET;
+	c->down_why = why;
+	for (size_t i = 0; i < c->n_nodes; i++) {
+		struct node *n = c->nodes[i];
+		if (n->up) {
+			n->resetting = true;
+			lg_rconn_drop(n->conn, why);
+		}
+	}
+	while (!c->freeing && (p = c->park_head)) {
+		c->park_head = p->park_next;
+		unpark(c, p);
+		complete(c, p, NULL);
+	}
+	c->park_tail = NULL;
+	finish_reset(c);
+}
+
+/* ---- delivery in send order ---- */
+
+static void deliver(struct lg_redis *c, struct cpend *p, const redisReply *reply)
+{
+	c->head = p->next;
+	if (!c->head)
+		c->tail = NULL;
+	c->queued--;
+	p->fn(c->ud, (redisReply *)reply, p->privdata);
+	cpend_free(p);
+}
+
+static void drain(struct lg_redis *c)
+{
+	if (c->draining)
+		return;
+	c->draining = true;
+	while (!c->freeing && c->head && c->head->done)
+		deliver(c, c->head, c->head->reply);
+	c->draining = false;
+	if (!c->freeing)
+		finish_reset(c);
+}
+
+/* The command's final reply (NULL: lost). */
+static void complete(struct lg_redis *c, struct cpend *p, const redisReply *reply)
+{
+	p->done = true;
+	if (p == c->head && !c->draining) {
+		deliver(c, p, reply);
+	} else if (reply && !(p->reply = reply_copy(reply))) {
+		begin_reset(c, "out of memory");
+	}
+	drain(c);
+}
+
+static void fail_routing(struct lg_redis *c, struct cpend *p, char *msg)
+{
+	redisReply e = {.type = REDIS_REPLY_ERROR, .str = msg, .len = strlen(msg)};
+
+	c->routing_errors++;
+	complete(c, p, &e);
+}
+
+/* ---- nodes and the slot map ---- */
+
+static void node_up(void *ud);
+static void node_down(void *ud, const char *why);
+
+static int node_find(struct lg_redis *c, const char *host, int port)
+{
+	static const struct lg_redis_cb cb = {node_up, node_down};
+	struct lg_redis_opts o = c->opts;
+	struct node *n;
+
+	for (size_t i = 0; i < c->n_nodes; i++)
+		if (c->nodes[i]->port == port && strcmp(c->nodes[i]->host, host) == 0)
+			return (int)i;
+	if (c->n_nodes == LG_REDIS_NODES_MAX || strlen(host) >= sizeof(n->host) ||
+	    !(n = calloc(1, sizeof(*n))))
+		return -1;
+	snprintf(n->host, sizeof(n->host), "%s", host);
+	n->port = port;
+	n->c = c;
+	o.host = n->host;
+	o.port = port;
+	if (lg_rconn_new(c->loop, &o, &cb, n, &n->conn) < 0) {
+		free(n);
+		return -1;
+	}
+	c->nodes[c->n_nodes] = n;
+	if (c->started)
+		lg_rconn_start(n->conn);
+	return (int)c->n_nodes++;
+}
+
+static bool masters_up(const struct lg_redis *c)
+{
+	for (size_t i = 0; i < c->n_nodes; i++)
+		if (c->nodes[i]->owner && !c->nodes[i]->up)
+			return false;
+	return true;
+}
+
+static void check_up(struct lg_redis *c)
+{
+	if (c->state != CL_DOWN || !c->map_ok || !masters_up(c))
+		return;
+	c->state = CL_UP;
+	if (c->cb.on_up)
+		c->cb.on_up(c->ud);
+}
+
+/* One range of CLUSTER SLOTS: [start, end, [host, port, ...], replicas...]. */
+static int map_range(struct lg_redis *c, const redisReply *e, int16_t *slots)
+{
+	const redisReply *m;
+	const char *host;
+	int idx;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+	    e->element[0]->type != REDIS_REPLY_INTEGER ||
+	    e->element[1]->type != REDIS_REPLY_INTEGER || e->element[0]->integer < 0 ||
+	    e->element[1]->integer >= LG_RSLOT_COUNT ||
+	    e->element[0]->integer > e->element[1]->integer)
+		return -EINVAL;
+	m = e->element[2];
+	if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
+	    m->element[0]->type != REDIS_REPLY_STRING ||
+	    m->element[1]->type != REDIS_REPLY_INTEGER || m->element[1]->integer < 1 ||
+	    m->element[1]->integer > 65535)
+		return -EINVAL;
+	/* an empty or "?" host means "the address you reached me at" */
+	host = m->element[0]->len && strcmp(m->element[0]->str, "?") ? m->element[0]->str
+	                                                             : c->opts.host;
+	if ((idx = node_find(c, host, (int)m->element[1]->integer)) < 0)
+		return -ENOMEM;
+	for (long long s = e->element[0]->integer; s <= e->element[1]->integer; s++)
+		slots[s] = (int16_t)idx;
+	return 0;
+}
+
+static void kick_parked(struct lg_redis *c);
+
+static void on_slots(void *ud, redisReply *r, void *privdata)
+{
+	struct lg_redis *c = privdata;
+	int16_t slots[LG_RSLOT_COUNT];
+	bool full = true;
 
 	(void)ud;
-	if (reply && reply->type == REDIS_REPLY_ERROR)
-		lg_redis_drop(r, "AUTH refused");
+	c->refreshing = false;
+	if (c->freeing || !r || r->type != REDIS_REPLY_ARRAY || c->state == CL_RESET)
+		return;
+	memset(slots, 0xff, sizeof(slots));
+	for (size_t i = 0; i < r->elements; i++)
+		if (map_range(c, r->element[i], slots) < 0)
+			return;
+	for (size_t s = 0; s < LG_RSLOT_COUNT && full; s++)
+		full = slots[s] >= 0;
+	if (!full && c->state == CL_DOWN)
+		return; /* the cluster is still forming: asked again on the tick */
+	memcpy(c->slots, slots, sizeof(slots));
+	for (size_t i = 0; i < c->n_nodes; i++)
+		c->nodes[i]->owner = false;
+	for (size_t s = 0; s < LG_RSLOT_COUNT; s++)
+		if (slots[s] >= 0)
+			c->nodes[slots[s]]->owner = true;
+	c->map_ok = true;
+	check_up(c);
+	if (c->state == CL_UP)
+		kick_parked(c);
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+static void refresh(struct lg_redis *c)
 {
-	struct lg_redis *r = ac->data;
+	for (size_t i = 0; i < c->n_nodes && !c->refreshing; i++)
+		if (c->nodes[i]->up &&
+		    lg_rconn_cmd(c->nodes[i]->conn, on_slots, c, "CLUSTER SLOTS") == 0)
+			c->refreshing = true;
+}
 
-	if (status != REDIS_OK) {
-		r->ac = NULL;   /* hiredis frees it after this callback */
-		went_down(r, "connection failed");
+static void node_up(void *ud)
+{
+	struct node *n = ud;
+	struct lg_redis *c = n->c;
+
+	n->up = true;
+	if (c->state == CL_DOWN) {
+		if (!c->map_ok)
+			refresh(c);
+		check_up(c);
+	} else if (c->state == CL_UP) {
+		kick_parked(c);
+	}
+}
+
+static void node_down(void *ud, const char *why)
+{
+	struct node *n = ud;
+	struct lg_redis *c = n->c;
+	bool was_up = n->up;
+
+	n->up = false;
+	n->resetting = false;
+	if (c->state == CL_UP) {
+		if (was_up) /* its callbacks just ran with NULL: the owner must resend */
+			begin_reset(c, why);
+	} else if (c->state == CL_RESET) {
+		finish_reset(c);
+	} else if (n == c->nodes[0] && c->cb.on_down) {
+		c->cb.on_down(c->ud, why); /* the seed, as one Redis would say */
+	}
+}
+
+/* ---- routing ---- */
+
+/* Parks p (in send order) until its node is up, the slot is stable or
+ * TRYAGAIN's pause is over. */
+static void park(struct lg_redis *c, struct cpend *p)
+{
+	struct cpend **at = &c->park_head;
+
+	if (!p->parked_since)
+		p->parked_since = uv_now(c->loop) ? uv_now(c->loop) : 1;
+	p->parked = true;
+	if (p->slot >= 0)
+		c->ss->parked[p->slot]++;
+	while (*at && (*at)->seq < p->seq)
+		at = &(*at)->park_next;
+	p->park_next = *at;
+	*at = p;
+	if (!p->park_next)
+		c->park_tail = p;
+}
+
+static void unpark(struct lg_redis *c, struct cpend *p)
+{
+	p->parked = false;
+	if (p->slot >= 0)
+		c->ss->parked[p->slot]--;
+}
+
+static bool slot_parked_in(const struct cpend *list, int slot)
+{
+	for (; list; list = list->park_next)
+		if (list->slot == slot)
+			return true;
+	return false;
+}
+
+static void dispatch_key(struct lg_redis *c, struct cpend *p, bool from_park);
+
+/* Sends what can go, oldest first; a command stays parked behind an older
+ * one of its slot. */
+static void kick_parked(struct lg_redis *c)
+{
+	struct cpend *p = c->park_head, *next;
+	uint64_t now = uv_now(c->loop);
+
+	c->park_head = c->park_tail = NULL;
+	for (; p && !c->freeing; p = next) { /* an owner may free us from a callback */
+		next = p->park_next;
+		unpark(c, p);
+		if (c->state != CL_UP)
+			complete(c, p, NULL);
+		else if (now - p->parked_since > c->opts.command_timeout_ms)
+			fail_routing(c, p, err_tryagain);
+		else if (p->slot >= 0 && slot_parked_in(c->park_head, p->slot))
+			park(c, p);
+		else if (p->route == LG_RSLOT_KEY)
+			dispatch_key(c, p, true);
+		else
+			dispatch(c, p);
+	}
+}
+
+static void on_asking(void *ud, redisReply *r, void *privdata)
+{
+	(void)ud, (void)r, (void)privdata;
+}
+
+static void on_node_reply(void *ud, redisReply *reply, void *privdata);
+
+static int send_to(struct lg_redis *c, int idx, struct cpend *p)
+{
+	struct node *n = idx >= 0 ? c->nodes[idx] : NULL;
+
+	if (!n || !n->up)
+		return -ENOTCONN;
+	if (p->ask_node >= 0 &&
+	    lg_rconn_formatted(n->conn, "*1\r\n$6\r\nASKING\r\n", 16, on_asking, NULL) < 0)
+		return -ENOTCONN;
+	if (lg_rconn_formatted(n->conn, p->cmd, p->len, on_node_reply, p) < 0)
+		return -ENOTCONN;
+	p->waiting++;
+	if (p->route == LG_RSLOT_KEY) {
+		c->ss->inflight[p->slot]++;
+		c->ss->node[p->slot] = (int16_t)idx;
+		p->node = idx;
+	}
+	return 0;
+}
+
+/* Sends a keyed command to the node of its slot, unless an older command
+ * of the slot is parked or in flight elsewhere (then it parks). */
+static void dispatch_key(struct lg_redis *c, struct cpend *p, bool from_park)
+{
+	int idx = p->ask_node >= 0 ? p->ask_node : c->slots[p->slot];
+	const struct slotstate *ss = c->ss;
+
+	if ((!from_park && ss->parked[p->slot]) ||
+	    (ss->inflight[p->slot] && ss->node[p->slot] != idx) || send_to(c, idx, p) < 0)
+		park(c, p);
+}
+
+/* Sends p where it belongs, or parks it until that node is up. */
+static void dispatch(struct lg_redis *c, struct cpend *p)
+{
+	int idx = -1;
+
+	if (p->route == LG_RSLOT_KEY) {
+		dispatch_key(c, p, false);
 		return;
 	}
-	r->connected = true;
-	r->attempt = 0;
-	r->last_progress = uv_now(r->loop);
-	if (r->opts.password)
-		lg_redis_cmd(r, on_auth, r, "AUTH %s", r->opts.password);
-	if (r->cb.on_up)
-		r->cb.on_up(r->ud);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct lg_redis *r = ac->data;
-
-	(void)status;
-	r->ac = NULL;
-	if (!r->dropping)
-		went_down(r, "connection lost");
-}
-
-static void connect_now(struct lg_redis *r)
-{
-	redisAsyncContext *ac = redisAsyncConnect(r->opts.host, r->opts.port);
-
-	r->attempt++;
-	if (!ac || ac->err) {
-		if (ac)
-			redisAsyncFree(ac);
-		schedule_retry(r);
-		if (r->cb.on_down)
-			r->cb.on_down(r->ud, "cannot connect");
+	if (p->route == LG_RSLOT_ALL) {
+		for (size_t i = 0; i < c->n_nodes; i++)
+			if (c->nodes[i]->owner)
+				(void)send_to(c, (int)i, p);
+		if (!p->waiting)
+			park(c, p);
 		return;
 	}
-	(void)fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC);
-	ac->data = r;
-	redisLibuvAttach(ac, r->loop);
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	r->ac = ac;
-	r->connect_started = uv_now(r->loop);
+	for (size_t i = 0; i < c->n_nodes && idx < 0; i++)
+		if (c->nodes[i]->owner && c->nodes[i]->up)
+			idx = (int)i;
+	if (send_to(c, idx, p) < 0)
+		park(c, p);
 }
 
-static void on_retry(uv_timer_t *t)
+/* MOVED, ASK or TRYAGAIN: sends p again (true), or it is a final reply. */
+static bool redirected(struct lg_redis *c, struct cpend *p, const redisReply *r)
 {
-	struct lg_redis *r = t->data;
+	char addr[LG_RSLOT_ADDR_MAX], *colon, *end;
+	bool ask;
+	int slot, idx;
+	long port;
 
-	if (!r->ac && !r->freeing)
-		connect_now(r);
+	if (strncmp(r->str, "TRYAGAIN", 8) == 0) {
+		p->ask_node = -1;
+		park(c, p);
+		return true;
+	}
+	if (lg_rslot_redirect(r->str, &ask, &slot, addr, sizeof(addr)) < 0)
+		return false;
+	colon = strrchr(addr, ':');
+	*colon = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || port < 1 || port > 65535)
+		return false;
+	if (++p->redirects > LG_REDIS_REDIRECTS_MAX) {
+		fail_routing(c, p, err_redirects);
+		return true;
+	}
+	if ((idx = node_find(c, addr[0] ? addr : c->opts.host, (int)port)) < 0) {
+		fail_routing(c, p, err_nodes);
+		return true;
+	}
+	p->ask_node = ask ? idx : -1;
+	if (!ask) {
+		c->slots[slot] = (int16_t)idx;
+		refresh(c);
+	}
+	dispatch(c, p);
+	return true;
 }
 
-static void schedule_retry(struct lg_redis *r)
+/* SCRIPT LOAD and the like: the first error, else the first reply; a lost
+ * connection (NULL) wins. */
+static void fanout_reply(struct lg_redis *c, struct cpend *p, const redisReply *reply)
 {
-	uv_timer_start(&r->retry, on_retry, r->attempt ? backoff(r) : 0, 0);
-}
+	redisReply *r;
 
-/* Frees the context from outside hiredis callbacks. */
-static void drop_now(struct lg_redis *r, const char *why)
-{
-	redisAsyncContext *ac = r->ac;
-
-	if (!ac)
+	if (!reply) {
+		p->lost = true;
+	} else if (!p->lost && (!p->reply || (reply->type == REDIS_REPLY_ERROR &&
+	                                      p->reply->type != REDIS_REPLY_ERROR))) {
+		reply_free(p->reply);
+		if (!(p->reply = reply_copy(reply))) {
+			p->lost = true;
+			begin_reset(c, "out of memory");
+		}
+	}
+	if (p->waiting)
 		return;
-	r->dropping = true;
-	redisAsyncFree(ac);     /* pending callbacks run with NULL */
-	r->dropping = false;
-	r->ac = NULL;
-	went_down(r, why);
+	r = p->lost ? NULL : p->reply;
+	p->reply = NULL;
+	complete(c, p, r);
+	reply_free(r);
 }
+
+static void on_node_reply(void *ud, redisReply *reply, void *privdata)
+{
+	struct node *n = ud;
+	struct lg_redis *c = n->c;
+	struct cpend *p = privdata;
+
+	p->waiting--;
+	if (p->route == LG_RSLOT_KEY)
+		c->ss->inflight[p->slot]--;
+	if (p->route == LG_RSLOT_ALL) {
+		fanout_reply(c, p, reply);
+		return;
+	}
+	if (reply && reply->type == REDIS_REPLY_ERROR && c->state == CL_UP &&
+	    redirected(c, p, reply))
+		return;
+	if (reply && reply->type == REDIS_REPLY_ERROR &&
+	    (strncmp(reply->str, "CROSSSLOT", 9) == 0 ||
+	     strncmp(reply->str, "CLUSTERDOWN", 11) == 0 || strncmp(reply->str, "MOVED", 5) == 0 ||
+	     strncmp(reply->str, "ASK", 3) == 0 || strncmp(reply->str, "TRYAGAIN", 8) == 0))
+		c->routing_errors++;
+	complete(c, p, reply);
+}
+
+static int cl_send(struct lg_redis *c, char *cmd, int len, lg_redis_reply_fn fn, void *privdata)
+{
+	struct cpend *p;
+	const char *key;
+	size_t klen;
+	int route;
+
+	if (len < 0)
+		return -ENOMEM;
+	if ((route = lg_rslot_route(cmd, (size_t)len, &key, &klen)) < 0) {
+		redisFreeCommand(cmd);
+		return -EINVAL;
+	}
+	if (!(p = calloc(1, sizeof(*p)))) {
+		redisFreeCommand(cmd);
+		return -ENOMEM;
+	}
+	*p = (struct cpend){.fn = fn,
+	                    .privdata = privdata,
+	                    .cmd = cmd,
+	                    .len = (size_t)len,
+	                    .route = route,
+	                    .ask_node = -1,
+	                    .seq = ++c->seq,
+	                    .node = -1,
+	                    .slot = route == LG_RSLOT_KEY ? lg_rslot_of(key, klen) : -1};
+	if (c->tail)
+		c->tail->next = p;
+	else
+		c->head = p;
+	c->tail = p;
+	c->queued++;
+	dispatch(c, p);
+	return 0;
+}
+
+/* ---- the interface ---- */
 
 static void on_tick(uv_timer_t *t)
 {
-	struct lg_redis *r = t->data;
-	uint64_t now = uv_now(r->loop);
+	struct lg_redis *c = t->data;
 
-	if (r->drop_why) {
-		const char *why = r->drop_why;
-		r->drop_why = NULL;
-		drop_now(r, why);
-	} else if (r->ac && !r->connected &&
-	           now - r->connect_started > r->opts.connect_timeout_ms) {
-		drop_now(r, "connect timeout");
-	} else if (r->connected && r->outstanding &&
-	           now - r->last_progress > r->opts.command_timeout_ms) {
-		drop_now(r, "command timeout");
-	}
+	c->ticks++;
+	if (c->state == CL_DOWN && !c->map_ok && c->ticks % 10 == 0)
+		refresh(c);
+	if (c->park_head)
+		kick_parked(c);
 }
 
 int lg_redis_new(uv_loop_t *loop, const struct lg_redis_opts *opts, const struct lg_redis_cb *cb,
                  void *ud, struct lg_redis **out_r)
 {
-	struct lg_redis *r = calloc(1, sizeof(*r));
+	struct lg_redis *c = calloc(1, sizeof(*c));
+	int err;
 
-	if (!r)
+	if (!c)
 		return -ENOMEM;
-	r->loop = loop;
-	r->opts = *opts;
-	r->cb = *cb;
-	r->ud = ud;
-	uv_timer_init(loop, &r->tick);
-	uv_timer_init(loop, &r->retry);
-	r->tick.data = r->retry.data = r;
-	r->open_handles = 2;
-	*out_r = r;
+	*c = (struct lg_redis){.loop = loop, .opts = *opts, .cb = *cb, .ud = ud};
+	if (!opts->cluster) {
+		/* one Redis: the owner talks to the connection directly */
+		if ((err = lg_rconn_new(loop, opts, cb, ud, &c->single)) < 0)
+			free(c);
+		else
+			*out_r = c;
+		return err;
+	}
+	memset(c->slots, 0xff, sizeof(c->slots));
+	if (!(c->ss = calloc(1, sizeof(*c->ss))) || node_find(c, opts->host, opts->port) < 0) {
+		free(c->ss);
+		free(c);
+		return strlen(opts->host) >= LG_RSLOT_ADDR_MAX ? -EINVAL : -ENOMEM;
+	}
+	c->opts.host = c->nodes[0]->host;
+	uv_timer_init(loop, &c->tick);
+	c->tick.data = c;
+	*out_r = c;
 	return 0;
 }
 
-void lg_redis_start(struct lg_redis *r)
+void lg_redis_start(struct lg_redis *c)
 {
-	uv_timer_start(&r->tick, on_tick, LG_REDIS_TICK_MS, LG_REDIS_TICK_MS);
-	connect_now(r);
+	if (c->single) {
+		lg_rconn_start(c->single);
+		return;
+	}
+	c->started = true;
+	uv_timer_start(&c->tick, on_tick, LG_REDIS_PARK_MS, LG_REDIS_PARK_MS);
+	for (size_t i = 0; i < c->n_nodes; i++)
+		lg_rconn_start(c->nodes[i]->conn);
 }
 
-bool lg_redis_up(const struct lg_redis *r)
+bool lg_redis_up(const struct lg_redis *c)
 {
-	return r->connected && !r->drop_why;
+	return c->single ? lg_rconn_up(c->single) : c->state == CL_UP;
 }
 
-size_t lg_redis_outstanding(const struct lg_redis *r)
+size_t lg_redis_outstanding(const struct lg_redis *c)
 {
-	return r->outstanding;
+	return c->single ? lg_rconn_outstanding(c->single) : c->queued;
 }
 
-static struct pend *pend_new(struct lg_redis *r, lg_redis_reply_fn fn, void *privdata)
-{
-	struct pend *p = malloc(sizeof(*p));
-
-	if (p)
-		*p = (struct pend){ r, fn, privdata };
-	return p;
-}
-
-static void sent(struct lg_redis *r)
-{
-	if (r->outstanding++ == 0)
-		r->last_progress = uv_now(r->loop);
-}
-
-int lg_redis_argv(struct lg_redis *r, int argc, const char **argv, const size_t *argvlen,
+int lg_redis_argv(struct lg_redis *c, int argc, const char **argv, const size_t *argvlen,
                   lg_redis_reply_fn fn, void *privdata)
 {
-	struct pend *p;
+	char *cmd = NULL;
 
-	if (!lg_redis_up(r) || !r->ac)
+	if (c->single)
+		return lg_rconn_argv(c->single, argc, argv, argvlen, fn, privdata);
+	if (c->state != CL_UP)
 		return -ENOTCONN;
-	if (!(p = pend_new(r, fn, privdata)))
-		return -ENOMEM;
-	if (redisAsyncCommandArgv(r->ac, on_reply, p, argc, argv, argvlen) != REDIS_OK) {
-		free(p);
-		return -ENOMEM;
-	}
-	sent(r);
-	return 0;
+	return cl_send(c, cmd, redisFormatCommandArgv(&cmd, argc, argv, argvlen), fn, privdata);
 }
 
-int lg_redis_cmd(struct lg_redis *r, lg_redis_reply_fn fn, void *privdata, const char *fmt, ...)
+int lg_redis_cmd(struct lg_redis *c, lg_redis_reply_fn fn, void *privdata, const char *fmt, ...)
 {
-	struct pend *p;
+	char *cmd = NULL;
 	va_list ap;
-	int rc;
+	int len;
 
-	if (!r->connected || !r->ac)
-		return -ENOTCONN;
-	if (!(p = pend_new(r, fn, privdata)))
-		return -ENOMEM;
-	va_start(ap, fmt);
-	rc = redisvAsyncCommand(r->ac, on_reply, p, fmt, ap);
-	va_end(ap);
-	if (rc != REDIS_OK) {
-		free(p);
-		return -ENOMEM;
+	if (c->single) {
+		va_start(ap, fmt);
+		len = lg_rconn_vcmd(c->single, fn, privdata, fmt, ap);
+		va_end(ap);
+		return len;
 	}
-	sent(r);
-	return 0;
+	if (c->state != CL_UP)
+		return -ENOTCONN;
+	va_start(ap, fmt);
+	len = redisvFormatCommand(&cmd, fmt, ap);
+	va_end(ap);
+	return cl_send(c, cmd, len, fn, privdata);
 }
 
-void lg_redis_drop(struct lg_redis *r, const char *why)
+void lg_redis_drop(struct lg_redis *c, const char *why)
 {
-	if (r->ac && !r->drop_why) {
-		r->drop_why = why;
-		uv_timer_start(&r->tick, on_tick, 0, LG_REDIS_TICK_MS);
-	}
+	if (c->single)
+		lg_rconn_drop(c->single, why);
+	else
+		begin_reset(c, why);
+}
+
+size_t lg_redis_masters(const struct lg_redis *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; !c->single && i < c->n_nodes; i++)
+		n += c->nodes[i]->owner;
+	return n;
+}
+
+uint64_t lg_redis_routing_errors(const struct lg_redis *c)
+{
+	return c->routing_errors;
 }
 
 static void on_closed(uv_handle_t *h)
 {
-	struct lg_redis *r = h->data;
+	struct lg_redis *c = h->data;
 
-	if (--r->open_handles == 0)
-		free(r);
+	for (size_t i = 0; i < c->n_nodes; i++)
+		free(c->nodes[i]);
+	free(c->ss);
+	free(c);
 }
 
-void lg_redis_free(struct lg_redis *r)
+void lg_redis_free(struct lg_redis *c)
 {
-	if (!r)
+	struct cpend *p;
+
+	if (!c)
 		return;
-	r->freeing = true;
-	if (r->ac) {
-		r->dropping = true;
-		redisAsyncFree(r->ac);
-		r->ac = NULL;
+	if (c->single) {
+		lg_rconn_free(c->single);
+		free(c);
+		return;
 	}
-	uv_close((uv_handle_t *)&r->tick, on_closed);
-	uv_close((uv_handle_t *)&r->retry, on_closed);
+	c->freeing = true;
+	for (size_t i = 0; i < c->n_nodes; i++)
+		lg_rconn_free(c->nodes[i]->conn);
+	while ((p = c->head)) {
+		c->head = p->next;
+		cpend_free(p);
+	}
+	c->tail = c->park_head = c->park_tail = NULL;
+	uv_close((uv_handle_t *)&c->tick, on_closed);
 }

@@ -53,6 +53,7 @@ struct lg_shipper {
 	uint64_t retry_at;              /* loop ms the failed batch goes again; 0: none */
 	unsigned attempt, template_attempt;
 	int stats_waiting;
+	uint64_t routing_seen;          /* lg_redis_routing_errors already counted */
 	uint64_t stats_pending, stats_oldest;
 	int open_handles;
 	uv_timer_t poll_timer, retry_timer, trim_timer, stats_timer, claim_timer, template_timer;
@@ -533,7 +534,11 @@ static void on_pending_summary(void *ud, redisReply *r, void *privdata)
 static void on_stats_timer(uv_timer_t *t)
 {
 	struct lg_shipper *s = t->data;
+	uint64_t routing = lg_redis_routing_errors(s->redis);
 
+	/* cluster routing errors of replies it ignores (XACK, XGROUP) count too */
+	s->m->redis_errors += routing - s->routing_seen;
+	s->routing_seen = routing;
 	if (s->stats_waiting)
 		return;
 	s->stats_pending = s->stats_oldest = 0;

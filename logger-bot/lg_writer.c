@@ -49,6 +49,7 @@ struct lg_writer {
 	char sha[LG_APPEND_SHA_LEN + 1];
 	bool sha_loaded, loading, blocked, spilling;
 	unsigned error_streak;
+	uint64_t routing_seen;          /* lg_redis_routing_errors already counted */
 	int open_handles;
 	uv_timer_t sync_timer;
 	uv_timer_t retry_timer;
@@ -523,6 +524,11 @@ static void on_down(void *ud, const char *why)
 
 static void update_gauges(struct lg_writer *w)
 {
+	uint64_t routing = lg_redis_routing_errors(w->redis);
+
+	/* cluster routing errors of replies nobody looks at (SET) count too */
+	w->m->redis_errors += routing - w->routing_seen;
+	w->routing_seen = routing;
 	w->m->queue_events = w->queue.n + w->inflight.n + w->retry.n;
 	w->m->queue_bytes = w->mem_bytes;
 	w->m->spill_bytes = w->spill ? lg_spill_size(w->spill) : 0;

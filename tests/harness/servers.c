@@ -60,6 +60,7 @@ struct srv {
 	char ircd_extra_binds[4096];
 	char ircd_extra[8192];
 	char http_path[256];     /* SRV_PROCESS: readiness probe, or "" */
+	int cluster_port;        /* Redis Cluster node: its bus port; 0: not one */
 };
 
 struct srv_env {
@@ -1279,4 +1280,97 @@ int srv_run(srv_env_t *env, const char *name, char *const argv[])
 
 	snprintf(tmp.log, sizeof(tmp.log), "%s/%s.log", env->dir, name);
 	return run_status(&tmp, argv);
+}
+
+/* Redis Cluster --------------------------------------------------------- */
+
+/* A Redis node: the plain configuration plus cluster mode, its own
+ * nodes.conf in its data folder and an explicit bus port. */
+static int redis_cluster_prepare(srv_t *s)
+{
+	char conf[PATH_MAX + 16], line[PATH_MAX + 256];
+	int r = redis_prepare(s), fd;
+
+	if (r < 0)
+		return r;
+	snprintf(conf, sizeof(conf), "%s.conf", s->datadir);
+	snprintf(line, sizeof(line),
+		 "cluster-enabled yes\ncluster-config-file %s/nodes.conf\n"
+		 "cluster-port %d\ncluster-node-timeout 5000\n"
+		 "cluster-require-full-coverage yes\n",
+		 s->datadir, s->cluster_port);
+	fd = open(conf, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = write(fd, line, strlen(line)) == (ssize_t)strlen(line) ? 0 : -EIO;
+	close(fd);
+	return r;
+}
+
+static bool cluster_ok(const srv_t *s)
+{
+	return tcp_expect(s->port, "CLUSTER INFO\r\n", "cluster_state:ok", 1000);
+}
+
+int srv_redis_cluster_start(srv_env_t *env, int n_masters, srv_t **out_nodes)
+{
+	char exe[PATH_MAX], addrs[SRV_REDIS_CLUSTER_MAX][32];
+	char *argv[SRV_REDIS_CLUSTER_MAX + 8];
+	srv_t *nodes[SRV_REDIS_CLUSTER_MAX];
+	int r = 0, n = 0, a = 0;
+	long long end;
+
+	if (n_masters < 3 || n_masters > SRV_REDIS_CLUSTER_MAX)
+		return -EINVAL;
+	if (!find_exe("redis-cli", exe, sizeof(exe))) {
+		fprintf(stderr, "servers: redis-cli not found: apt-get install redis-tools\n");
+		return -ENOENT;
+	}
+	for (; n < n_masters; n++) {
+		srv_t *s;
+		if ((r = srv_new(env, SRV_REDIS, "redis-cluster", 0, &s)) < 0)
+			goto fail;
+		if ((s->cluster_port = srv_free_port()) < 0) {
+			r = s->cluster_port;
+			srv_discard(s);
+			goto fail;
+		}
+		if ((r = launch(s, redis_cluster_prepare, &nodes[n])) < 0)
+			goto fail;
+		snprintf(addrs[n], sizeof(addrs[n]), "127.0.0.1:%d", s->port);
+	}
+	argv[a++] = exe;
+	argv[a++] = (char *)"--cluster";
+	argv[a++] = (char *)"create";
+	for (int i = 0; i < n; i++)
+		argv[a++] = addrs[i];
+	argv[a++] = (char *)"--cluster-replicas";
+	argv[a++] = (char *)"0";
+	argv[a++] = (char *)"--cluster-yes";
+	argv[a] = NULL;
+	if ((r = srv_run(env, "redis-cluster-create", argv)) != 0) {
+		fprintf(stderr, "servers: redis-cli --cluster create exited with %d (see %s/"
+			"redis-cluster-create.log)\n", r, env->dir);
+		r = r < 0 ? r : -EIO;
+		goto fail;
+	}
+	end = now_ms() + SRV_START_TIMEOUT_MS;
+	for (int i = 0; i < n; i++) {
+		while (!cluster_ok(nodes[i])) {
+			if (now_ms() > end) {
+				fprintf(stderr, "servers: %s never reached cluster_state:ok\n",
+					nodes[i]->name);
+				r = -ETIMEDOUT;
+				goto fail;
+			}
+			usleep(50 * 1000);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		out_nodes[i] = nodes[i];
+	return 0;
+fail:
+	for (int i = 0; i < n; i++)
+		srv_stop(nodes[i]);
+	return r;
 }

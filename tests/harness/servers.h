@@ -142,4 +142,19 @@ int srv_pg_exec(srv_t *srv, const char *dbname, const char *sql);
 int srv_pg_create_db(srv_t *srv, const char *dbname, const char *user,
 		     const char *password);
 
+/* Most masters srv_redis_cluster_start() makes. */
+#define SRV_REDIS_CLUSTER_MAX 8
+
+/*
+ * Starts a Redis Cluster of n_masters (3..SRV_REDIS_CLUSTER_MAX) masters
+ * and no replicas on free loopback ports: each redis-server has AOF on,
+ * cluster-enabled, its own nodes.conf and bus port in its data folder; the
+ * cluster is created with `redis-cli --cluster create ... --cluster-replicas
+ * 0 --cluster-yes` and is ready once CLUSTER INFO says cluster_state:ok on
+ * every node. The nodes are servers of env (stopped and cleaned like the
+ * others); they are stored in out_nodes[0..n_masters-1]. No password.
+ * Returns 0 or a negative errno (nodes already started are stopped).
+ */
+int srv_redis_cluster_start(srv_env_t *env, int n_masters, srv_t **out_nodes);
+
 #endif

@@ -41,3 +41,11 @@ add_dependencies(test_logger_restart eirc-logger)
 eirc_test(test_logger_linked SOURCES test_logger_linked.c LIBS eirc_logger_fixture
           LABELS integration TIMEOUT 300)
 add_dependencies(test_logger_linked eirc-logger)
+
+# eirc-logger and eirc-history on a real three-master Redis Cluster: keys on
+# the masters that own their slots, each message once, history answers, a
+# slot migrated while messages flow (see test_redis_cluster.c).
+eirc_test(test_redis_cluster SOURCES test_redis_cluster.c
+          LIBS eirc_logger_fixture eirc_logger_core eirc::jansson
+          LABELS integration TIMEOUT 400)
+add_dependencies(test_redis_cluster eirc-logger eirc-history eirc-irc-client)

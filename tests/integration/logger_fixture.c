@@ -161,6 +161,12 @@ char *lgf_http_get(int port, const char *path)
 
 int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out)
 {
+	return lgf_logger_start_redis(c, LGF_PARTITIONS, NULL, out);
+}
+
+int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions,
+                           const char *extra_redis, struct lgf_proc *out)
+{
 	char cfg[512], bin[512], urls[64] = "[]";
 	char opt[] = "-c";
 	char *argv[] = { bin, opt, cfg, NULL };
@@ -179,13 +185,13 @@ int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out)
 	        "auth:\n  internal_secret: unused-in-logger-tests\n"
 	        "irc_client:\n  reconnect_min: 200ms\n  reconnect_max: 2s\n"
 	        "redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
-	        "  connect_timeout: 1s\n  command_timeout: 5s\n"
+	        "  connect_timeout: 1s\n  command_timeout: 5s\n%s"
 	        "elasticsearch:\n  urls: %s\n  bulk_flush_interval: 100ms\n"
 	        "  retry_min: 100ms\n  retry_max: 2s\n  request_timeout: 5s\n%s"
 	        "logger:\n  nick: %s\n  channels: %s\n  spill_dir: %s/spill-%s\n"
 	        "  metrics_port: %d\n  retention: 1d\n%s"
 	        "log:\n  level: info\n",
-	        c->irc_port, c->redis_port, LGF_PARTITIONS, urls, c->extra_es ? c->extra_es : "",
+	        c->irc_port, c->redis_port, partitions, extra_redis ? extra_redis : "", urls, c->extra_es ? c->extra_es : "",
 	        c->nick, c->channels ? c->channels : "[]", c->dir, c->nick, c->metrics_port,
 	        c->extra_logger ? c->extra_logger : "");
 	fclose(f);
@@ -407,6 +413,11 @@ static size_t read_stream(redisContext *r, const char *key, struct lgf_entry *ou
 	if (rep)
 		freeReplyObject(rep);
 	return n;
+}
+
+size_t lgf_stream(redisContext *r, const char *key, struct lgf_entry *out, size_t max)
+{
+	return read_stream(r, key, out, max);
 }
 
 size_t lgf_archive(redisContext *r, struct lgf_entry *out, size_t max)

@@ -40,6 +40,10 @@ struct lgf_logger_cfg {
 	int metrics_port;
 };
 int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out);
+/* The same with `partitions` key partitions (not LGF_PARTITIONS) and extra
+ * lines for the redis: section (e.g. "  cluster: true\n"; NULL: none). */
+int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions,
+                           const char *extra_redis, struct lgf_proc *out);
 
 /* What production InspIRCd needs for the logger (docs/logger.md): its own
  * listener and a connect class matched by that port, listed before the
@@ -91,6 +95,8 @@ size_t lgf_archive(redisContext *r, struct lgf_entry *out, size_t max);
  * archive, which the shipper trims once acknowledged, history keeps all
  * within the retention. */
 size_t lgf_all_history(redisContext *r, struct lgf_entry *out, size_t max);
+/* Reads one stream (XRANGE - +) of the Redis r is connected to. */
+size_t lgf_stream(redisContext *r, const char *key, struct lgf_entry *out, size_t max);
 /* Reads a history stream of network eIRC. */
 size_t lgf_history(redisContext *r, const char *chan, struct lgf_entry *out, size_t max);
 /* Waits until pred() holds or timeout_ms passes; returns pred's last value. */

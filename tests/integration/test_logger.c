@@ -51,17 +51,13 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	int st;
-
 	(void)state;
-	st = lgf_proc_stop(&lg1, SIGTERM);
-	if (st != 0)
-		fprintf(stderr, "eirc-logger exit status %d (log %s)\n", st, lg1.log);
+	lgf_proc_stop(&lg1, SIGTERM); /* stopped already unless test_clean_stop failed */
 	lgf_proc_stop(&es, SIGTERM);
 	redisFree(rc);
 	free(ents);
 	srv_env_free(env);
-	return st == 0 ? 0 : -1;
+	return 0;
 }
 
 static size_t count_type(const char *chan, const char *type, const char *nick)
@@ -462,6 +458,18 @@ static void test_metrics(void **state)
 	free(body);
 }
 
+/* Last: eirc-logger exits 0 on SIGTERM, which it does only with every
+ * libuv handle closed (and, under ASan, nothing leaked). Checked here, not
+ * in the group teardown: cmocka 1.1 ignores a failing group teardown. */
+static void test_clean_stop(void **state)
+{
+	int st = lgf_proc_stop(&lg1, SIGTERM);
+
+	(void)state;
+	if (st != 0)
+		fail_msg("eirc-logger exit status %d (log %s)", st, lg1.log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_shipper_survives_es_failures),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_clean_stop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -66,15 +66,13 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	int a, b;
-
 	(void)state;
-	a = lgf_proc_stop(&lga, SIGTERM);
-	b = lgf_proc_stop(&lgb, SIGTERM);
+	lgf_proc_stop(&lga, SIGTERM); /* stopped already unless test_clean_stop failed */
+	lgf_proc_stop(&lgb, SIGTERM);
 	lgf_proc_stop(&es, SIGTERM);
 	free(ents);
 	srv_env_free(env);
-	return a == 0 && b == 0 ? 0 : -1;
+	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -261,10 +259,23 @@ static void test_faults(void **state)
 	assert_true(lgf_proc_alive(&lga) && lgf_proc_alive(&lgb));
 }
 
+/* Last: both eirc-loggers exit 0 on SIGTERM, which they do only with every
+ * libuv handle closed (and, under ASan, nothing leaked). Checked here, not
+ * in the group teardown: cmocka 1.1 ignores a failing group teardown. */
+static void test_clean_stop(void **state)
+{
+	int a = lgf_proc_stop(&lga, SIGTERM), b = lgf_proc_stop(&lgb, SIGTERM);
+
+	(void)state;
+	if (a != 0 || b != 0)
+		fail_msg("eirc-logger exit status %d (log %s), %d (log %s)", a, lga.log, b, lgb.log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_clean_stop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -122,7 +122,8 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 {
 	static struct feed f;
 	uv_loop_t loop;
-	struct lg_writer_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000 },
+	struct lg_writer_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
+		                      false },
 		                    PARTS, retention_ms, UINT64_C(64) << 20, NULL, 0 };
 	struct lg_event ev = { .type = LG_EV_PRIVMSG };
 	char id[64];
@@ -249,7 +250,8 @@ static void test_poisoned_event_isolated(void **state)
 {
 	static struct poison_feed f;
 	char fine[32], key[LG_KEYS_KEY_MAX], id[32];
-	struct lg_writer_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000 },
+	struct lg_writer_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
+		                      false },
 		                    PARTS, 0, UINT64_C(64) << 20, NULL, 0 };
 	struct lg_event ev = { .type = LG_EV_PRIVMSG, .time_ms = 1700000000000 };
 	uv_loop_t loop;
@@ -449,7 +451,8 @@ static void test_dead_consumer_entries_claimed_once(void **state)
 	int k = lg_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
 	char archive[64], url[64];
 	char *urls[] = { url };
-	struct lg_shipper_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000 },
+	struct lg_shipper_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
+		                      false },
 		                     { urls, 1, NULL, NULL, NULL, true, NULL, 5000 },
 		                     PARTS, "claimers", "alive", "eirc", 100, 1u << 20, 50, 100,
 		                     1000, 800, 200 };

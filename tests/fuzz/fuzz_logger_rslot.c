@@ -1,0 +1,49 @@
+/*
+ * fuzz_logger_rslot: Redis Cluster routing's parsers (logger-bot/lg_rslot).
+ * Byte 0 even: the rest is a formatted command for lg_rslot_route; a key it
+ * returns must lie inside the input, and its slot must be in range. Byte 0
+ * odd: the rest (NUL-terminated copy) is an error reply for
+ * lg_rslot_redirect (the address must fit the buffer, the slot the range).
+ * Neither may crash or read out of bounds.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logger-bot/lg_rslot.h"
+
+#define CHECK(x)                                                                                   \
+	do {                                                                                       \
+		if (!(x))                                                                          \
+			abort();                                                                   \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data + 1, *key = NULL;
+	char addr[LG_RSLOT_ADDR_MAX], *s;
+	size_t len = size ? size - 1 : 0, klen = 0;
+	bool ask;
+	int slot;
+
+	if (size < 1)
+		return 0;
+	if (data[0] % 2 == 0) {
+		if (lg_rslot_route(p, len, &key, &klen) == LG_RSLOT_KEY) {
+			CHECK(key >= p && key + klen <= p + len);
+			slot = lg_rslot_of(key, klen);
+			CHECK(slot >= 0 && slot < LG_RSLOT_COUNT);
+		}
+		return 0;
+	}
+	if (!(s = malloc(len + 1)))
+		return 0;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	if (lg_rslot_redirect(s, &ask, &slot, addr, sizeof(addr)) == 0)
+		CHECK(slot >= 0 && slot < LG_RSLOT_COUNT && strlen(addr) < sizeof(addr));
+	free(s);
+	return 0;
+}

@@ -1,0 +1,166 @@
+/*
+ * Redis Cluster routing, the pure half (logger-bot/lg_rslot): CRC16 and
+ * hash slots against the Redis Cluster specification's vectors and hash
+ * tag rules, the key each command we send is routed by (from the bytes
+ * hiredis formats), split and malformed commands, MOVED/ASK parsing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "logger-bot/lg_keys.h"
+#include "logger-bot/lg_rslot.h"
+
+static int slot(const char *k)
+{
+	return lg_rslot_of(k, strlen(k));
+}
+
+static void test_crc16_and_slots(void **state)
+{
+	(void)state;
+	/* the specification's check value: CRC16-XMODEM("123456789") = 0x31C3 */
+	assert_int_equal(lg_rslot_crc16("123456789", 9), 0x31C3);
+	assert_int_equal(slot("123456789"), 12739);
+	assert_int_equal(lg_rslot_crc16("", 0), 0);
+	assert_int_equal(slot("foo"), 12182);
+	assert_int_equal(slot("bar"), 5061);
+	/* hash tags: the first {...} that is not empty */
+	assert_int_equal(slot("{user1000}.following"), slot("user1000"));
+	assert_int_equal(slot("{user1000}.followers"), slot("user1000"));
+	assert_int_equal(slot("foo{}{bar}"), lg_rslot_crc16("foo{}{bar}", 10) % 16384);
+	assert_int_equal(slot("foo{{bar}}zap"), slot("{bar"));
+	assert_int_equal(slot("foo{bar}{zap}"), slot("bar"));
+	assert_int_equal(slot("{unclosed"), lg_rslot_crc16("{unclosed", 9) % 16384);
+	/* our keys: every key of a partition is in the slot of "p<k>" */
+	char a[LG_KEYS_KEY_MAX], m[LG_KEYS_KEY_MAX];
+	assert_true(lg_keys_archive(7, a, sizeof(a)) > 0);
+	assert_true(lg_keys_msgid(7, "abc", 3, m, sizeof(m)) > 0);
+	assert_int_equal(slot(a), slot("p7"));
+	assert_int_equal(slot(m), slot("p7"));
+}
+
+/* The key a formatted command is routed by. */
+static void route(const char *cmd, int want, const char *want_key)
+{
+	const char *key = NULL;
+	size_t len = 0;
+	int r = lg_rslot_route(cmd, strlen(cmd), &key, &len);
+
+	assert_int_equal(r, want);
+	if (want_key) {
+		assert_int_equal(len, strlen(want_key));
+		assert_memory_equal(key, want_key, len);
+	}
+}
+
+static void test_routes(void **state)
+{
+	(void)state;
+	route("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", LG_RSLOT_KEY, "k");
+	route("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$1\r\nv\r\n", LG_RSLOT_KEY, "key");
+	route("*5\r\n$7\r\nEVALSHA\r\n$2\r\nsh\r\n$1\r\n2\r\n$2\r\nk1\r\n$2\r\nk2\r\n",
+	      LG_RSLOT_KEY, "k1");
+	route("*3\r\n$4\r\neval\r\n$1\r\ns\r\n$1\r\n0\r\n", LG_RSLOT_ANY, NULL);
+	route("*8\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$1\r\ng\r\n$1\r\nc\r\n$7\r\nSTREAMS\r\n"
+	      "$2\r\ns1\r\n$1\r\n>\r\n$0\r\n\r\n",
+	      LG_RSLOT_KEY, "s1");
+	route("*5\r\n$6\r\nXGROUP\r\n$6\r\nCREATE\r\n$2\r\nst\r\n$1\r\ng\r\n$1\r\n0\r\n",
+	      LG_RSLOT_KEY, "st");
+	route("*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$6\r\nreturn\r\n", LG_RSLOT_ALL, NULL);
+	route("*2\r\n$6\r\nSCRIPT\r\n$6\r\nEXISTS\r\n", LG_RSLOT_ANY, NULL);
+	route("*1\r\n$4\r\nPING\r\n", LG_RSLOT_ANY, NULL);
+	route("*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n", LG_RSLOT_ANY, NULL);
+	/* a key that holds CRLF and a '$' is read by length, not by scanning */
+	route("*2\r\n$3\r\nGET\r\n$5\r\na\r\n$b\r\n", LG_RSLOT_KEY, "a\r\n$b");
+}
+
+static void test_malformed(void **state)
+{
+	static const char *bad[] = {
+	    "",
+	    "*0\r\n",
+	    "+OK\r\n",
+	    "*1\r\n$3\r\nGET\r\n",                       /* no key */
+	    "*2\r\n$3\r\nGET\r\n$1\r\nk\r",              /* cut */
+	    "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$1\r\nx\r\n", /* trailing bytes */
+	    "*2\r\n$3\r\nGET\r\n$9\r\nk\r\n",            /* length past the end */
+	    "*2\r\n$3\r\nGET\r\n$-1\r\n",
+	    "*3\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$7\r\nSTREAMS\r\n", /* nothing after */
+	    "*99999999999\r\n",
+	};
+	const char *key;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(lg_rslot_route(bad[i], strlen(bad[i]), &key, &len), -EINVAL);
+}
+
+/* The key position is found among the first 64 arguments: the limit and
+ * one past it. */
+static void test_streams_at_limit(void **state)
+{
+	char cmd[4096];
+	const char *key;
+	size_t len, off;
+
+	(void)state;
+	for (int filler = 60; filler <= 61; filler++) {
+		/* XREAD, filler COUNT-like words, STREAMS, s */
+		off = (size_t)snprintf(cmd, sizeof(cmd), "*%d\r\n$5\r\nXREAD\r\n", filler + 3);
+		for (int i = 0; i < filler; i++)
+			off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$1\r\nx\r\n");
+		off +=
+		    (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$7\r\nSTREAMS\r\n$1\r\ns\r\n");
+		/* STREAMS at index filler+1, its key at filler+2: 62 fits, 63 is the
+		 * last index scanned, so filler 61 still fits; 62 would not */
+		assert_int_equal(lg_rslot_route(cmd, off, &key, &len), LG_RSLOT_KEY);
+	}
+	off = (size_t)snprintf(cmd, sizeof(cmd), "*%d\r\n$5\r\nXREAD\r\n", 62 + 3);
+	for (int i = 0; i < 62; i++)
+		off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$1\r\nx\r\n");
+	off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$7\r\nSTREAMS\r\n$1\r\ns\r\n");
+	assert_int_equal(lg_rslot_route(cmd, off, &key, &len), -EINVAL);
+}
+
+static void test_redirects(void **state)
+{
+	char addr[LG_RSLOT_ADDR_MAX];
+	bool ask;
+	int s;
+
+	(void)state;
+	assert_int_equal(
+	    lg_rslot_redirect("MOVED 3999 127.0.0.1:6381", &ask, &s, addr, sizeof(addr)), 0);
+	assert_false(ask);
+	assert_int_equal(s, 3999);
+	assert_string_equal(addr, "127.0.0.1:6381");
+	assert_int_equal(lg_rslot_redirect("ASK 16383 ::1:7000", &ask, &s, addr, sizeof(addr)), 0);
+	assert_true(ask);
+	assert_int_equal(s, 16383);
+	assert_string_equal(addr, "::1:7000");
+	assert_int_equal(lg_rslot_redirect("MOVED 16384 h:1", &ask, &s, addr, sizeof(addr)),
+	                 -EINVAL);
+	assert_int_equal(lg_rslot_redirect("MOVED 1 h", &ask, &s, addr, sizeof(addr)), -EINVAL);
+	assert_int_equal(lg_rslot_redirect("MOVED x h:1", &ask, &s, addr, sizeof(addr)), -EINVAL);
+	assert_int_equal(lg_rslot_redirect("ERR nope", &ask, &s, addr, sizeof(addr)), -EINVAL);
+	assert_int_equal(lg_rslot_redirect("MOVED 1 h:1", &ask, &s, addr, 3), -EINVAL);
+	assert_int_equal(lg_rslot_redirect("MOVED 1 h:1", &ask, &s, addr, 4), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_crc16_and_slots), cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_malformed),       cmocka_unit_test(test_streams_at_limit),
+	    cmocka_unit_test(test_redirects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
