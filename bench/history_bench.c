@@ -10,9 +10,13 @@
  * fd 3 to the "BATCH -" line read back:
  *   - CHATHISTORY LATEST #c0 * 100
  *   - CHATHISTORY BEFORE #c0 msgid=<a random stored message of #c0> 100
- * and prints p50/p99/max in microseconds. Then the same requests straight
- * on eirc-history's socket (as the irc-client sends them, up to "EIRC
- * DONE"), to show what the bridge and Redis take without the irc-client.
+ * Each request is also sent straight on eirc-history's socket (as the
+ * irc-client sends it, up to "EIRC DONE"), interleaved with the one through
+ * the irc-client (same reference, alternating which goes first), so both
+ * see the same load of a shared machine; it prints p50/p99/p99.9/max in
+ * microseconds for both, the ratio irc-client / bridge alone, and the load
+ * average before and after. The reader takes up to BENCH_READ_MAX bytes per
+ * read, so it wakes once per write of the process it times.
  *
  *   history_bench [--messages N] [--channels C] [--requests R]
  */
@@ -43,6 +47,8 @@
 #define BENCH_NETWORK    "eIRC"
 #define BENCH_PARTITIONS 16
 #define BENCH_PIPELINE   1000
+/* Bytes one read takes: a whole 100-line answer. */
+#define BENCH_READ_MAX 65536
 
 extern char **environ;
 
@@ -126,6 +132,8 @@ struct browser {
 	pid_t pid;
 	struct irc_line lf;
 	bool direct; /* on the bridge's socket, not through an irc-client */
+	char in[BENCH_READ_MAX];
+	size_t in_off, in_len; /* in[in_off..in_len) not yet given to lf */
 };
 
 /* Reads until a line containing needle; 0, or -1 on EOF/timeout. */
@@ -139,15 +147,19 @@ static int wait_for(struct browser *b, const char *needle, int timeout_ms)
 			return 0;
 		if (r == 0 || (r < 0 && r != IRC_MSG_EAGAIN))
 			continue;
+		if (b->in_off < b->in_len) { /* the framer took part: it has room now */
+			b->in_off +=
+			    irc_line_feed(&b->lf, b->in + b->in_off, b->in_len - b->in_off);
+			continue;
+		}
 		struct pollfd pf = {.fd = b->fd, .events = POLLIN};
 		if (poll(&pf, 1, timeout_ms) != 1)
 			return -1;
-		char buf[4096];
-		ssize_t n = read(b->fd, buf, sizeof(buf));
+		ssize_t n = read(b->fd, b->in, sizeof(b->in));
 		if (n <= 0)
 			return -1;
-		for (size_t off = 0; off < (size_t)n;)
-			off += irc_line_feed(&b->lf, buf + off, (size_t)n - off);
+		b->in_len = (size_t)n;
+		b->in_off = irc_line_feed(&b->lf, b->in, b->in_len);
 	}
 }
 
@@ -198,39 +210,86 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Times reqs requests (BEFORE: a random stored message of #c0 as the
- * reference); prints the statistics. */
-static int run(struct browser *b, const char *name, bool before, long n, int chans, int reqs)
+/* Sends one request and waits for the end of its answer: 0 and the
+ * microseconds taken, or -1. */
+static int timed(struct browser *b, bool before, long k, uint64_t *out_us)
 {
-	uint64_t *lat = calloc((size_t)reqs, sizeof(*lat));
 	char line[256];
+	const char *env = b->direct ? "@eirc/user=7;label=x " : "";
+
+	if (before)
+		snprintf(line, sizeof(line), "%sCHATHISTORY BEFORE #c0 msgid=b%ld 100\r\n", env, k);
+	else
+		snprintf(line, sizeof(line), "%sCHATHISTORY LATEST #c0 * 100\r\n", env);
+	uint64_t t = now_us();
+	if (say(b, line) < 0 || wait_for(b, b->direct ? "EIRC DONE" : "BATCH -", 10000) < 0)
+		return -1;
+	*out_us = now_us() - t;
+	return 0;
+}
+
+/* The nearest-rank percentile q/1000 of sorted lat[0..n). */
+static uint64_t pct(const uint64_t *lat, int n, int q)
+{
+	long i = ((long)n * q + 999) / 1000 - 1;
+
+	return lat[i < 0 ? 0 : i];
+}
+
+static void print_stats(const char *path, uint64_t *lat, int n)
+{
+	qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
+	printf("  %-20s p50 %6llu us  p99 %6llu us  p99.9 %6llu us  max %6llu us\n", path,
+	       (unsigned long long)pct(lat, n, 500), (unsigned long long)pct(lat, n, 990),
+	       (unsigned long long)pct(lat, n, 999), (unsigned long long)lat[n - 1]);
+}
+
+/* Times reqs requests of one form through the irc-client (c) and on the
+ * bridge's socket (d), interleaved: request i goes to both with the same
+ * reference (BEFORE: a random stored message of #c0), alternating which
+ * goes first. Prints the statistics of both and their ratios. */
+static int run(struct browser *c, struct browser *d, const char *name, bool before, long n,
+               int chans, int reqs)
+{
+	uint64_t *lat = calloc((size_t)reqs * 2, sizeof(*lat));
+	uint64_t *lat_d = lat + reqs;
 
 	if (!lat)
 		return -1;
 	for (int i = 0; i < reqs; i++) {
 		long per_chan = n / chans;
 		long k = (100 + rand() % (per_chan - 100)) * chans; /* a message of #c0 */
-		const char *env = b->direct ? "@eirc/user=7;label=x " : "";
-		if (before)
-			snprintf(line, sizeof(line), "%sCHATHISTORY BEFORE #c0 msgid=b%ld 100\r\n",
-			         env, k);
-		else
-			snprintf(line, sizeof(line), "%sCHATHISTORY LATEST #c0 * 100\r\n", env);
-		uint64_t t = now_us();
-		if (say(b, line) < 0 ||
-		    wait_for(b, b->direct ? "EIRC DONE" : "BATCH -", 10000) < 0) {
-			fprintf(stderr, "%s: no answer to request %d\n", name, i);
-			free(lat);
-			return -1;
+		for (int j = 0; j < 2; j++) {
+			bool direct = (j ^ (i & 1)) != 0;
+			if (timed(direct ? d : c, before, k, direct ? &lat_d[i] : &lat[i]) < 0) {
+				fprintf(stderr, "%s: no answer to request %d (%s)\n", name, i,
+				        direct ? "bridge alone" : "through the irc-client");
+				free(lat);
+				return -1;
+			}
 		}
-		lat[i] = now_us() - t;
 	}
-	qsort(lat, (size_t)reqs, sizeof(*lat), cmp_u64);
-	printf("%-42s n=%d  p50 %6llu us  p99 %6llu us  max %6llu us\n", name, reqs,
-	       (unsigned long long)lat[reqs / 2], (unsigned long long)lat[reqs * 99 / 100],
-	       (unsigned long long)lat[reqs - 1]);
+	printf("%s  n=%d each, interleaved\n", name, reqs);
+	print_stats("through irc-client", lat, reqs);
+	print_stats("bridge alone", lat_d, reqs);
+	printf("  ratio irc-client / bridge alone: p50 %.2f  p99 %.2f\n",
+	       (double)pct(lat, reqs, 500) / (double)pct(lat_d, reqs, 500),
+	       (double)pct(lat, reqs, 990) / (double)pct(lat_d, reqs, 990));
 	free(lat);
 	return 0;
+}
+
+static void print_load(const char *when)
+{
+	char buf[128] = "?";
+	FILE *f = fopen("/proc/loadavg", "re");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			snprintf(buf, sizeof(buf), "?\n");
+		fclose(f);
+	}
+	printf("load average %s: %s", when, buf);
 }
 
 int main(int argc, char **argv)
@@ -245,7 +304,7 @@ int main(int argc, char **argv)
 	int chans = 100, reqs = 1000, c, rc = 1;
 	srv_env_t *env = NULL;
 	srv_t *redis, *ircd, *hist;
-	struct browser b = {-1, 0, {0}, false};
+	struct browser b = {.fd = -1};
 	char cfg[512], sock[108], bin[512], cbin[512];
 	const char *bd = getenv("EIRC_BUILD_DIR") ? getenv("EIRC_BUILD_DIR") : EIRC_BENCH_BUILD_DIR;
 
@@ -300,24 +359,29 @@ int main(int argc, char **argv)
 		fprintf(stderr, "history_bench: cannot start eirc-history or the irc-client\n");
 		goto out;
 	}
-	/* warm-up: connects the irc-client to the bridge, loads the script */
-	if (run(&b, "warm-up", false, n, chans, 20) < 0 ||
-	    run(&b, "CHATHISTORY LATEST #c0 * 100", false, n, chans, reqs) < 0 ||
-	    run(&b, "CHATHISTORY BEFORE #c0 msgid=<random> 100", true, n, chans, reqs) < 0)
-		goto out;
-	/* the bridge alone */
-	struct browser d = {socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 0, {0}, true};
+	struct browser *d = calloc(1, sizeof(*d)); /* the bridge alone */
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	irc_line_init(&d.lf, 0);
-	if (d.fd < 0 || connect(d.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    run(&d, "bridge only: LATEST #c0 * 100", false, n, chans, reqs) < 0 ||
-	    run(&d, "bridge only: BEFORE #c0 msgid=<random> 100", true, n, chans, reqs) < 0) {
-		if (d.fd >= 0)
-			close(d.fd);
+	if (!d || (d->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		free(d);
 		goto out;
 	}
-	close(d.fd);
+	d->direct = true;
+	irc_line_init(&d->lf, 0);
+	/* warm-up: connects the irc-client to the bridge, loads the script */
+	bool ok = connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	          run(&b, d, "warm-up", false, n, chans, 20) == 0;
+	if (ok) {
+		print_load("before");
+		ok = run(&b, d, "CHATHISTORY LATEST #c0 * 100", false, n, chans, reqs) == 0 &&
+		     run(&b, d, "CHATHISTORY BEFORE #c0 msgid=<random> 100", true, n, chans,
+		         reqs) == 0;
+		print_load("after");
+	}
+	close(d->fd);
+	free(d);
+	if (!ok)
+		goto out;
 	rc = 0;
 out:
 	if (b.fd >= 0) {

@@ -3,6 +3,7 @@
  */
 #include "history-bridge/hist_api.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -209,7 +210,8 @@ json_t *hist_api_message(const struct hist_field *f, size_t n)
 		else if (field_is(x, "tags"))
 			tags = x;
 	}
-	if (!msgid || !time || !type || !msgid->value_len || time->value_len > 19 ||
+	/* 18 digits at most: 19 can overflow int64_t (found by fuzz_hist_api) */
+	if (!msgid || !time || !type || !msgid->value_len || time->value_len > 18 ||
 	    (type->value_len == 3 && memcmp(type->value, "gap", 3) == 0))
 		return NULL;
 	for (size_t i = 0; i < time->value_len; i++) {
@@ -254,4 +256,46 @@ bool hist_api_token_ok(const char *t, size_t len)
 		if (t[i] != '=')
 			return false;
 	return true;
+}
+
+bool hist_api_room_ok(const char *room, size_t len)
+{
+	if (len == 0 || len > HIST_REQ_TARGET_MAX || (room[0] != '#' && room[0] != '&'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)room[i] <= ' ' || room[i] == ',' || room[i] == 0x7f)
+			return false;
+	return true;
+}
+
+bool hist_api_messages_path(const char *path, size_t len, const char **out_room, size_t *out_len)
+{
+	static const char pre[] = "/v1/rooms/", suf[] = "/messages";
+	size_t np = sizeof(pre) - 1, ns = sizeof(suf) - 1;
+
+	if (len <= np + ns || memcmp(path, pre, np) != 0 || memcmp(path + len - ns, suf, ns) != 0)
+		return false;
+	*out_room = path + np;
+	*out_len = len - np - ns;
+	return true;
+}
+
+int hist_api_limit_parse(const char *s, uint32_t dflt, uint32_t max, uint32_t *out)
+{
+	unsigned long long v = 0;
+
+	if (!s[0]) {
+		*out = dflt < max ? dflt : max;
+		return 0;
+	}
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		if (v < 1000000000ULL)
+			v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v == 0)
+		return -EINVAL;
+	*out = v < max ? (uint32_t)v : max;
+	return 0;
 }

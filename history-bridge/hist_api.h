@@ -134,4 +134,23 @@ bool hist_api_cursor_ok(const char *v, size_t len);
 /* True when t[0..len) is a bearer token's syntax (RFC 6750 b64token). */
 bool hist_api_token_ok(const char *t, size_t len);
 
+/* True when room[0..len) is a room the API serves: '#' or '&' first,
+ * 1..HIST_REQ_TARGET_MAX bytes, no control byte, space, ',' or DEL. */
+bool hist_api_room_ok(const char *room, size_t len);
+
+/*
+ * Matches path[0..len) (decoded, as lws gives it) against
+ * "/v1/rooms/{room}/messages": true and *out_room, *out_len (a span of
+ * path, at least one byte, maybe not a room: check it with
+ * hist_api_room_ok), or false for any other path (out params untouched).
+ */
+bool hist_api_messages_path(const char *path, size_t len, const char **out_room, size_t *out_len);
+
+/*
+ * The page size parameter s (NUL-terminated, "" when absent): "" gives
+ * dflt, digits their value; either clamped to max. Returns 0 and *out, or
+ * -EINVAL (not only digits, or 0; *out untouched).
+ */
+int hist_api_limit_parse(const char *s, uint32_t dflt, uint32_t max, uint32_t *out);
+
 #endif

@@ -123,15 +123,30 @@ void hist_conn_out_flush(struct hist_conn *c, const char *label)
 		hist_conn_close(c);
 		return;
 	}
-	uv_write_t *w = malloc(sizeof(*w) + c->out_len);
+	/* One write for the whole answer; only what the socket does not take
+	 * now is copied into a write request. */
+	size_t done = 0;
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) == 0) {
+		uv_buf_t b = uv_buf_init(c->out, (unsigned)c->out_len);
+		int r = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+		if (r < 0 && r != UV_EAGAIN) {
+			hist_conn_close(c);
+			return;
+		}
+		done = r > 0 ? (size_t)r : 0;
+	}
+	size_t rest = c->out_len - done;
+	c->out_len = 0;
+	if (rest == 0)
+		return;
+	uv_write_t *w = malloc(sizeof(*w) + rest);
 	if (!w) {
 		hist_conn_close(c);
 		return;
 	}
-	memcpy(w + 1, c->out, c->out_len);
-	uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)c->out_len);
+	memcpy(w + 1, c->out + done, rest);
+	uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)rest);
 	w->data = c;
-	c->out_len = 0;
 	if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, on_write) < 0) {
 		free(w);
 		hist_conn_close(c);

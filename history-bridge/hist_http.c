@@ -426,17 +426,17 @@ static void healthz(struct hreq *q)
 
 static void route(struct hreq *q, const char *path, size_t len)
 {
-	static const char pre[] = "/v1/rooms/", suf[] = "/messages";
-	size_t np = sizeof(pre) - 1, ns = sizeof(suf) - 1;
+	const char *room;
+	size_t room_len;
 
 	if (strcmp(path, "/healthz") == 0) {
 		q->route = HR_HEALTHZ;
 		healthz(q);
 		return;
 	}
-	if (len > np + ns && memcmp(path, pre, np) == 0 && memcmp(path + len - ns, suf, ns) == 0) {
+	if (hist_api_messages_path(path, len, &room, &room_len)) {
 		q->route = HR_MESSAGES;
-		if (hist_msgs_parse(q, path + np, len - np - ns))
+		if (hist_msgs_parse(q, room, room_len))
 			authenticate(q);
 		return;
 	}

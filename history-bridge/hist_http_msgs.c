@@ -36,42 +36,18 @@ static bool param(struct lws *wsi, const char *name, char *out, size_t cap)
 	return true;
 }
 
-static bool room_ok(const char *room, size_t len)
-{
-	if (len == 0 || len > HIST_REQ_TARGET_MAX || (room[0] != '#' && room[0] != '&'))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)room[i] <= ' ' || room[i] == ',' || room[i] == 0x7f)
-			return false;
-	return true;
-}
-
 static bool parse_limit(const char *s, const struct hreq *q, uint32_t *out)
 {
 	uint32_t max = (uint32_t)hist_http_app(q->h)->cfg->history.page_max;
-	unsigned long long v = 0;
 
-	if (!s[0]) {
-		*out = HIST_HTTP_LIMIT_DEFAULT < max ? HIST_HTTP_LIMIT_DEFAULT : max;
-		return true;
-	}
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		if (v < 1000000000ULL)
-			v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (v == 0)
-		return false;
-	*out = v < max ? (uint32_t)v : max;
-	return true;
+	return hist_api_limit_parse(s, HIST_HTTP_LIMIT_DEFAULT, max, out) == 0;
 }
 
 bool hist_msgs_parse(struct hreq *q, const char *room, size_t room_len)
 {
 	char lim[24];
 
-	if (!room_ok(room, room_len)) {
+	if (!hist_api_room_ok(room, room_len)) {
 		hreq_answer_error(q, 400, "invalid_request", "not a room name");
 		return false;
 	}

@@ -85,7 +85,9 @@ struct hist_field {
  * batch=<batch>, into buf (capacity cap, NUL-terminated, no CRLF). target
  * is the conversation as the request named it (used when the entry lacks
  * one). Returns the length; 0 when the entry is not replayed (a logger gap,
- * an unknown type, fields missing); -ENOBUFS or -EINVAL.
+ * an unknown type, fields missing); -ENOBUFS (buf too small) or -EINVAL
+ * (among others: a time of more than 18 digits, a source longer than three
+ * LG_EVENT_NAME_MAX names).
  */
 int hist_query_format(const struct hist_field *f, size_t n, const char *batch, const char *target,
                       char *buf, size_t cap);

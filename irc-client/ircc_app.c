@@ -20,13 +20,20 @@
 
 /* Bytes of history requests held while the bridge socket connects. */
 #define IRCC_HIST_OUT_MAX 4096
+/* Bytes of browser lines gathered before they must be written: the lines
+ * one loop iteration produces (a history batch, what one read from the
+ * server held) go out in one write instead of one write per line, which
+ * woke the gateway once per line. Past this they are written at once. */
+#define IRCC_BROWSER_CORK_MAX 65536
+/* First allocation of the gathering buffer (grows by doubling). */
+#define IRCC_BROWSER_CORK_MIN 16384
 /* Time the browser's queue gets to flush an error before exit. */
 #define IRCC_EXIT_FLUSH_MS 1000
 
 struct bwreq {
 	uv_write_t req;
 	struct ircc_app *app;
-	size_t len;
+	size_t len, cap;
 	char data[];
 };
 
@@ -38,21 +45,21 @@ struct ircc_app {
 	struct ircc_session *sess;
 	uv_pipe_t browser;
 	uv_timer_t grace, hist_timer, exit_timer;
+	uv_prepare_t flusher;           /* writes the gathered lines before the loop waits */
 	uv_signal_t sigterm, sigint;
 	uv_pipe_t hist;
 	uv_connect_t hist_connect;
 	bool browser_open, browser_reading, browser_eof, hist_open, hist_ready, ending;
 	int exit_code;
 	char quit_reason[IRC_MSG_MAX];
-	size_t bqueued;
+	size_t bqueued;                 /* bytes in libuv write requests */
+	struct bwreq *cork;             /* lines gathered, not yet written (NULL: none) */
 	char *hist_out;                 /* requests waiting for the connect */
 	size_t hist_out_len;
 	struct irc_line *hist_lf;       /* allocated on first use */
 	struct ircc_frame bframe;
 	struct irc_conn_server servers[];
 };
-
-static char crlf[] = "\r\n";
 
 /* Shared read buffer: reads are consumed synchronously. */
 static char rbuf[IRC_CONN_READ_CHUNK];
@@ -82,34 +89,43 @@ static void on_bwrite(uv_write_t *req, int status)
 		flow_update(a);
 }
 
-static int to_browser(void *ud, const char *line, size_t len)
+static size_t corked(const struct ircc_app *a)
 {
-	struct ircc_app *a = ud;
-	uv_buf_t b[2] = { uv_buf_init((char *)line, (unsigned)len), uv_buf_init(crlf, 2) };
-	size_t done = 0, total = len + 2;
+	return a->cork ? a->cork->len : 0;
+}
 
-	if (!a->browser_open || a->browser_eof)
+/* Writes the gathered lines: what the socket takes now, the rest in one
+ * write request (bqueued). Returns 0 or a negative errno; the lines are
+ * dropped on error, as a failed write of one line dropped it before. */
+static int browser_flush(struct ircc_app *a)
+{
+	struct bwreq *w = a->cork;
+	size_t done = 0;
+
+	if (!w)
+		return 0;
+	a->cork = NULL;
+	uv_prepare_stop(&a->flusher);
+	if (!a->browser_open || a->browser_eof) {
+		free(w);
 		return -ENOTCONN;
+	}
 	if (a->bqueued == 0) {
-		int r = uv_try_write((uv_stream_t *)&a->browser, b, 2);
+		uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+		int r = uv_try_write((uv_stream_t *)&a->browser, &b, 1);
 		if (r >= 0)
 			done = (size_t)r;
-		else if (r != UV_EAGAIN)
+		else if (r != UV_EAGAIN) {
+			free(w);
 			return r;
+		}
 	}
-	if (done == total)
+	if (done == w->len) {
+		free(w);
 		return 0;
-	struct bwreq *w = malloc(sizeof(*w) + total - done);
-	if (!w)
-		return -ENOMEM;
-	w->app = a;
-	w->len = total - done;
-	if (done < len) {
-		memcpy(w->data, line + done, len - done);
-		memcpy(w->data + len - done, "\r\n", 2);
-	} else {
-		memcpy(w->data, crlf + (done - len), total - done);
 	}
+	memmove(w->data, w->data + done, w->len - done);
+	w->len -= done;
 	uv_buf_t wb = uv_buf_init(w->data, (unsigned)w->len);
 	int r = uv_write(&w->req, (uv_stream_t *)&a->browser, &wb, 1, on_bwrite);
 	if (r < 0) {
@@ -117,6 +133,61 @@ static int to_browser(void *ud, const char *line, size_t len)
 		return r;
 	}
 	a->bqueued += w->len;
+	return 0;
+}
+
+static void on_flusher(uv_prepare_t *p)
+{
+	struct ircc_app *a = p->data;
+
+	browser_flush(a);
+	flow_update(a);
+}
+
+/* Makes room for need more bytes in the gathering buffer: grows it, or
+ * writes what it holds when it would pass IRCC_BROWSER_CORK_MAX. */
+static int cork_reserve(struct ircc_app *a, size_t need)
+{
+	struct bwreq *w = a->cork;
+
+	if (w && w->len + need > IRCC_BROWSER_CORK_MAX) {
+		int r = browser_flush(a);
+		if (r < 0)
+			return r;
+		w = NULL;
+	}
+	if (w && w->len + need <= w->cap)
+		return 0;
+	size_t cap = w ? w->cap * 2 : IRCC_BROWSER_CORK_MIN;
+	while (cap < (w ? w->len : 0) + need)
+		cap *= 2;
+	struct bwreq *n = realloc(w, sizeof(*n) + cap);
+	if (!n)
+		return -ENOMEM;
+	if (!w) {
+		n->app = a;
+		n->len = 0;
+		uv_prepare_start(&a->flusher, on_flusher);
+	}
+	n->cap = cap;
+	a->cork = n;
+	return 0;
+}
+
+/* Gathers the line (CRLF added); the prepare handle writes everything
+ * gathered before the loop next waits for events. */
+static int to_browser(void *ud, const char *line, size_t len)
+{
+	struct ircc_app *a = ud;
+
+	if (!a->browser_open || a->browser_eof)
+		return -ENOTCONN;
+	int r = cork_reserve(a, len + 2);
+	if (r < 0)
+		return r;
+	memcpy(a->cork->data + a->cork->len, line, len);
+	memcpy(a->cork->data + a->cork->len + len, "\r\n", 2);
+	a->cork->len += len + 2;
 	return 0;
 }
 
@@ -157,7 +228,7 @@ static void flow_update(struct ircc_app *a)
 	if (a->ending)
 		return;
 	bool up_full = irc_conn_queued(a->conn) >= a->cfg->irc_client.upstream_queue_max;
-	bool b_full = a->bqueued >= a->cfg->irc_client.browser_queue_max;
+	bool b_full = a->bqueued + corked(a) >= a->cfg->irc_client.browser_queue_max;
 	bool read_b = !up_full && a->browser_open && !a->browser_eof;
 
 	if (read_b && !a->browser_reading)
@@ -273,8 +344,21 @@ static void on_hist_write(uv_write_t *req, int status)
 	free(req);
 }
 
+/* Writes what the socket takes now; only the rest is copied into a
+ * write request (an error is left to uv_write, which reports it as
+ * before: a failed write shows up as a read error). */
 static int hist_write(struct ircc_app *a, const char *data, size_t len)
 {
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&a->hist) == 0) {
+		uv_buf_t now = uv_buf_init((char *)data, (unsigned)len);
+		int r = uv_try_write((uv_stream_t *)&a->hist, &now, 1);
+		if (r > 0) {
+			data += r;
+			len -= (size_t)r;
+		}
+		if (len == 0)
+			return 0;
+	}
 	uv_write_t *w = malloc(sizeof(*w) + len);
 
 	if (!w)
@@ -416,6 +500,8 @@ static void close_if(uv_handle_t *h)
 
 static void close_all(struct ircc_app *a)
 {
+	browser_flush(a); /* what is gathered goes out as if written at once */
+	close_if((uv_handle_t *)&a->flusher);
 	if (a->browser_open) {
 		a->browser_open = false;
 		close_if((uv_handle_t *)&a->browser);
@@ -517,6 +603,8 @@ static void handles_init(struct ircc_app *a, int fd)
 		uv_timer_init(&a->loop, timers[i]);
 		timers[i]->data = a;
 	}
+	uv_prepare_init(&a->loop, &a->flusher);
+	a->flusher.data = a;
 	uv_pipe_init(&a->loop, &a->browser, 0);
 	uv_pipe_open(&a->browser, fd);
 	a->browser.data = a;
@@ -579,6 +667,7 @@ int ircc_app_run(struct ircc_app *a)
 		code = code ? code : 1;
 	}
 	ircc_session_free(a->sess);
+	free(a->cork);
 	free(a->hist_lf);
 	free(a->hist_out);
 	free(a);

@@ -495,6 +495,110 @@ static void test_by_msgid(void **state)
 	expect_range(ask("BEFORE " CHAN " msgid=no-such-id 10"), 0, -1, "unknown msgid");
 }
 
+/* Write system calls of process pid so far (/proc/<pid>/io), or -1. */
+static long long write_calls(pid_t pid)
+{
+	char path[64], line[128];
+	long long v = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "syscw: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* A 100-line answer reaches the browser in a few writes, not one per line
+ * (irc-client/ircc_app.c gathers the lines of a loop iteration): the
+ * irc-client's write calls during LATEST * 100, its request to the bridge
+ * included, stay far below the 102 lines relayed. Counted, not timed. */
+static void test_answer_writes(void **state)
+{
+	(void)state;
+	asker = browser;
+	long long before = write_calls(browser->pid);
+	if (before < 0)
+		skip(); /* no task I/O accounting in this kernel */
+	expect_range(ask("LATEST " CHAN " * %d", HIST_MAX), MESSAGES - HIST_MAX, MESSAGES - 1,
+	             "LATEST * max");
+	long long n = write_calls(browser->pid) - before;
+	fprintf(stderr, "# %lld write calls for a %d-line answer\n", n, HIST_MAX + 2);
+	assert_true(n >= 1 && n <= 10);
+}
+
+/* An answer past IRCC_BROWSER_CORK_MAX (64 KiB; irc-client/ircc_app.c):
+ * 100 lines of about 1.6 KiB (a 1,000-byte client tag each), so the
+ * irc-client writes what it gathered when the next line would pass the
+ * limit and gathers on. Every line arrives whole and in order, and the
+ * writes are more than one (the limit) and far fewer than the lines. */
+static void test_answer_past_gather_limit(void **state)
+{
+	enum { N = HIST_MAX, PAD = 1000 };
+	static char pad[PAD + 1], text[64];
+	peer_t *s = irc_connect();
+	char sync[128];
+
+	(void)state;
+	memset(pad, 'p', PAD);
+	sendf(s, "CAP REQ :echo-message message-tags");
+	sendf(s, "NICK big");
+	sendf(s, "USER big 0 * :big");
+	sendf(s, "CAP END");
+	expect(s, "001", NULL);
+	sendf(s, "JOIN #big");
+	expect(s, "JOIN", "#big");
+	sendf(s, "INVITE histlogger #big");
+	expect(s, "JOIN", "histlogger"); /* accept_invites */
+	asker = browser;
+	sendf(asker, "JOIN #big");
+	expect(s, "JOIN", "reader");
+	for (int i = 0; i < N; i++) {
+		sendf(s, "@+eirc/pad=%s PRIVMSG #big :big %d", pad, i);
+		expect(s, "PRIVMSG", "big");
+	}
+	tag(s, "msgid", sync, sizeof(sync));
+	for (int i = 0; i < 100; i++) { /* until the logger has the last one */
+		ask("LATEST #big * 1");
+		if (ans.n == 1 && strcmp(ans.ids[0], sync) == 0)
+			break;
+		lgf_sleep_ms(100);
+	}
+	assert_string_equal(ans.ids[0], sync);
+	long long before = write_calls(browser->pid);
+	sendf(asker, "CHATHISTORY LATEST #big * %d", N);
+	int got = 0;
+	long long bytes = 0;
+	while (next_msg(asker)) {
+		bytes += (long long)strlen(asker->line) + 2;
+		if (irc_msg_command_is(&asker->msg, "BATCH") && asker->msg.params[0].ptr[0] == '-')
+			break;
+		if (!irc_msg_command_is(&asker->msg, "PRIVMSG"))
+			continue;
+		char v[PAD + 8];
+		tag(asker, "+eirc/pad", v, sizeof(v));
+		assert_string_equal(v, pad);
+		snprintf(text, sizeof(text), ":big %d", got);
+		assert_non_null(strstr(asker->line, text));
+		got++;
+	}
+	assert_int_equal(got, N);
+	long long n = write_calls(browser->pid) - before;
+	/* the request, then at least one write per 64 KiB gathered */
+	long long least = 1 + (bytes + 65535) / 65536;
+	fprintf(stderr, "# %lld write calls for a %d-line answer of %lld bytes (at least %lld)\n",
+	        n, N + 2, bytes, least);
+	sendf(asker, "PART #big"); /* first: TARGETS later counts the reader's channels */
+	expect(s, "PART", "reader");
+	peer_close(s);
+	assert_true(bytes > 65536);
+	if (before >= 0)
+		assert_true(n >= least && n <= 40);
+}
+
 static void test_by_timestamp(void **state)
 {
 	long long t = ms[2500], t1 = ms[100], t2 = ms[300];
@@ -940,6 +1044,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_by_msgid),
+	    cmocka_unit_test(test_answer_writes),
+	    cmocka_unit_test(test_answer_past_gather_limit),
 	    cmocka_unit_test(test_by_timestamp),
 	    cmocka_unit_test(test_paging_backwards),
 	    cmocka_unit_test(test_targets),

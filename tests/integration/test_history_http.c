@@ -386,17 +386,16 @@ static bool log_clean(const char *path)
 
 static int teardown(void **state)
 {
-	int rc = 0;
 	(void)state;
 
 	if (hist)
 		srv_stop(hist);
 	if (es.pid > 0)
 		lgf_proc_stop(&es, SIGTERM);
-	if (fx_stop(&fx) != 0)
-		rc = -1;
+	if (fx.env) /* test_clean_stop did not get that far */
+		fx_stop(&fx);
 	curl_global_cleanup();
-	return rc;
+	return 0;
 }
 
 /* ---- tests ---- */
@@ -912,7 +911,8 @@ static void test_redis_down(void **state)
 }
 
 /* Last: eirc-history stops on SIGTERM with every handle closed and no
- * sanitizer report (cmocka ignores a failing group teardown, so here). */
+ * sanitizer report, eirc-auth exits 0 (cmocka ignores a failing group
+ * teardown, so here). */
 static void test_clean_stop(void **state)
 {
 	(void)state;
@@ -920,6 +920,7 @@ static void test_clean_stop(void **state)
 	assert_int_equal(srv_stop(hist), 0);
 	assert_true(log_clean(srv_log_path(hist)));
 	hist = NULL;
+	assert_int_equal(fx_stop(&fx), 0);
 }
 
 int main(void)

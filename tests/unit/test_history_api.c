@@ -5,6 +5,7 @@
  * bearer token and cursor syntax at their limits and one past, and a
  * stored entry as the API's JSON message.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,6 +120,66 @@ static void test_cursor_syntax(void **state)
 	assert_true(hist_api_cursor_ok("1EI~1795518196~69", 17));
 }
 
+/* Rooms at HIST_REQ_TARGET_MAX bytes and one past; the messages path. */
+static void test_room_and_path(void **state)
+{
+	char r[HIST_REQ_TARGET_MAX + 2];
+	const char *room = NULL;
+	size_t len = 0;
+	(void)state;
+
+	memset(r, 'x', sizeof(r));
+	r[0] = '#';
+	assert_true(hist_api_room_ok(r, HIST_REQ_TARGET_MAX));
+	assert_false(hist_api_room_ok(r, HIST_REQ_TARGET_MAX + 1));
+	assert_true(hist_api_room_ok("&staff", 6));
+	assert_false(hist_api_room_ok("", 0));
+	assert_false(hist_api_room_ok("general", 7));
+	assert_false(hist_api_room_ok("#a b", 4));
+	assert_false(hist_api_room_ok("#a,b", 4));
+	assert_false(hist_api_room_ok("#a\x7f", 3));
+	const char *p = "/v1/rooms/#general/messages";
+	assert_true(hist_api_messages_path(p, strlen(p), &room, &len));
+	assert_int_equal(len, 8);
+	assert_memory_equal(room, "#general", 8);
+	p = "/v1/rooms/#/messages";
+	assert_true(hist_api_messages_path(p, strlen(p), &room, &len));
+	assert_int_equal(len, 1);
+	p = "/v1/rooms//messages"; /* no room at all: another path (404) */
+	assert_false(hist_api_messages_path(p, strlen(p), &room, &len));
+	p = "/v1/rooms/messages";
+	assert_false(hist_api_messages_path(p, strlen(p), &room, &len));
+	p = "/v1/rooms/#a/message";
+	assert_false(hist_api_messages_path(p, strlen(p), &room, &len));
+}
+
+/* limit=: absent gives the default, the value is clamped to the maximum
+ * (at it and one past), 0 and non-digits are refused. */
+static void test_limit_parse(void **state)
+{
+	uint32_t v = 7;
+	(void)state;
+
+	assert_int_equal(hist_api_limit_parse("", 50, 100, &v), 0);
+	assert_int_equal(v, 50);
+	assert_int_equal(hist_api_limit_parse("", 50, 20, &v), 0);
+	assert_int_equal(v, 20);
+	assert_int_equal(hist_api_limit_parse("100", 50, 100, &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(hist_api_limit_parse("101", 50, 100, &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(hist_api_limit_parse("99999999999999999999", 50, 100, &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(hist_api_limit_parse("1", 50, 100, &v), 0);
+	assert_int_equal(v, 1);
+	v = 7;
+	assert_int_equal(hist_api_limit_parse("0", 50, 100, &v), -EINVAL);
+	assert_int_equal(hist_api_limit_parse("-1", 50, 100, &v), -EINVAL);
+	assert_int_equal(hist_api_limit_parse("1x", 50, 100, &v), -EINVAL);
+	assert_int_equal(hist_api_limit_parse(" 1", 50, 100, &v), -EINVAL);
+	assert_int_equal(v, 7);
+}
+
 /* The cache at HIST_API_CACHE_MAX entries and one past: an expired entry
  * is reused first, then the one expiring first goes. */
 static void test_cache_limit(void **state)
@@ -223,6 +284,11 @@ static void test_message_json(void **state)
 	assert_null(hist_api_message(nomsgid, 2));
 	struct hist_field badtime[] = {F("msgid", "m"), F("time", "12x"), F("type", "privmsg")};
 	assert_null(hist_api_message(badtime, 3));
+	/* 18 digits are a time (past what lg_time formats, but no overflow);
+	 * 19 could overflow int64_t: refused (found by fuzz_hist_api) */
+	struct hist_field t19[] = {F("msgid", "m"), F("time", "9999999999999999999"),
+	                           F("type", "privmsg")};
+	assert_null(hist_api_message(t19, 3));
 }
 
 int main(void)
@@ -231,7 +297,8 @@ int main(void)
 	    cmocka_unit_test(test_access),       cmocka_unit_test(test_bucket),
 	    cmocka_unit_test(test_token_syntax), cmocka_unit_test(test_cursor_syntax),
 	    cmocka_unit_test(test_message_json), cmocka_unit_test(test_cache_limit),
-	    cmocka_unit_test(test_rates_limit),
+	    cmocka_unit_test(test_rates_limit),  cmocka_unit_test(test_room_and_path),
+	    cmocka_unit_test(test_limit_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
