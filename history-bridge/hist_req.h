@@ -25,38 +25,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/chathist.h"
 #include "common/irc_casemap.h"
 
 /* Longest label= kept (the irc-client sends "h<n>"). */
 #define HIST_REQ_LABEL_MAX 64
 /* Longest eirc/nick kept. */
 #define HIST_REQ_NICK_MAX 64
-/* Longest target (a channel or a nick), as a Redis key allows. */
-#define HIST_REQ_TARGET_MAX 200
-/* Longest msgid= value (as the logger's msgid keys allow). */
-#define HIST_REQ_MSGID_MAX 128
+/* Longest target (a channel or a nick) and msgid= value: the grammar's. */
+#define HIST_REQ_TARGET_MAX CHATHIST_TARGET_MAX
+#define HIST_REQ_MSGID_MAX CHATHIST_MSGID_MAX
 /* Longest eirc/channels value (TARGETS: the channels the user is in). */
 #define HIST_REQ_CHANNELS_MAX 4000
 
+/* The subcommands and reference kinds, as common/chathist.h numbers them. */
 enum hist_sub {
-	HIST_LATEST = 0,
-	HIST_BEFORE,
-	HIST_AFTER,
-	HIST_AROUND,
-	HIST_BETWEEN,
-	HIST_TARGETS,
-	HIST_SUB_COUNT,
+	HIST_LATEST = CHATHIST_LATEST,
+	HIST_BEFORE = CHATHIST_BEFORE,
+	HIST_AFTER = CHATHIST_AFTER,
+	HIST_AROUND = CHATHIST_AROUND,
+	HIST_BETWEEN = CHATHIST_BETWEEN,
+	HIST_TARGETS = CHATHIST_TARGETS,
+	HIST_SUB_COUNT = CHATHIST_SUB_COUNT,
 };
 
-enum hist_ref_kind {
-	HIST_REF_NONE = 0,
-	HIST_REF_STAR, /* '*': LATEST only */
-	HIST_REF_MSGID,
-	HIST_REF_TIME,
-};
+#define HIST_REF_NONE CHATHIST_REF_NONE
+#define HIST_REF_STAR CHATHIST_REF_STAR /* '*': LATEST only */
+#define HIST_REF_MSGID CHATHIST_REF_MSGID
+#define HIST_REF_TIME CHATHIST_REF_TIME
 
 struct hist_ref {
-	enum hist_ref_kind kind;
+	enum chathist_ref_kind kind;
 	int64_t time_ms; /* HIST_REF_TIME */
 	char msgid[HIST_REQ_MSGID_MAX + 1];
 	size_t msgid_len;
@@ -72,7 +71,7 @@ struct hist_req {
 	char target[HIST_REQ_TARGET_MAX + 1]; /* "" for TARGETS */
 	size_t target_len;
 	bool target_is_channel;
-	struct hist_ref ref[2];                   /* BETWEEN and TARGETS use both */
+	struct hist_ref ref[CHATHIST_REFS_MAX];   /* BETWEEN and TARGETS use both */
 	uint32_t limit;                           /* >= 1; huge values saturate */
 	char channels[HIST_REQ_CHANNELS_MAX + 1]; /* "#a,#b", TARGETS only */
 };
@@ -95,17 +94,14 @@ struct hist_req_err {
  *            the label to answer "EIRC DONE <label>" with;
  *   -EPROTO  no usable envelope (not an IRC line, not CHATHISTORY, no
  *            label, no or bad eirc/user): the peer breaks the protocol.
- * FAIL codes: INVALID_PARAMS (missing or extra params, unknown subcommand,
- * bad limit: 0, negative, not a number; bad target: empty, too long, '*',
- * ',', space or control bytes; '*' outside LATEST), INVALID_MSGREFTYPE
- * (a reference that is not msgid=/timestamp=, a bad timestamp, an
- * oversized msgid, TARGETS without timestamps). Out params are untouched
- * except as said.
+ * FAIL codes: chathist_parse()'s (common/chathist.h), under
+ * HIST_REQ_TARGET_MAX and with huge limits saturating at UINT32_MAX (the
+ * query clamps them). Out params are untouched except as said.
  */
 int hist_req_parse(const char *line, size_t len, struct hist_req *out_req,
                    struct hist_req_err *out_err);
 
 /* The subcommand's name ("LATEST"). */
-const char *hist_sub_name(enum hist_sub sub);
+#define hist_sub_name(sub) chathist_sub_name((enum chathist_sub)(sub))
 
 #endif

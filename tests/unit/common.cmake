@@ -7,4 +7,5 @@ eirc_test(test_irc_line SOURCES unit/test_irc_line.c LIBS eirc_common eirc_testl
 eirc_test(test_utf8 SOURCES unit/test_utf8.c LIBS eirc_common eirc_testlib)
 eirc_test(test_irc_casemap SOURCES unit/test_irc_casemap.c LIBS eirc_common eirc_testlib)
 eirc_test(test_irc_mask SOURCES unit/test_irc_mask.c LIBS eirc_common eirc_testlib)
+eirc_test(test_chathist SOURCES unit/test_chathist.c LIBS eirc_common eirc_testlib)
 eirc_test(test_yamltree SOURCES unit/test_yamltree.c LIBS eirc_testlib)

@@ -360,6 +360,39 @@ static void test_format(void **state)
 	assert_int_equal(hist_query_format(nomsgid, 3, "b", "#c", buf, sizeof(buf)), 0);
 	/* too small a buffer: an error, never a truncated line */
 	assert_int_equal(hist_query_format(msg, 11, "b1", "#c", buf, 20), -ENOBUFS);
+	/* times in one second, the next one, and back: each line its own ms */
+	static const char *const tms[] = {"1767323045678", "1767323045001", "1767323046000",
+	                                  "1767323045999", "0"};
+	static const char *const tis[] = {"2026-01-02T03:04:05.678Z", "2026-01-02T03:04:05.001Z",
+	                                  "2026-01-02T03:04:06.000Z", "2026-01-02T03:04:05.999Z",
+	                                  "1970-01-01T00:00:00.000Z"};
+	for (size_t i = 0; i < sizeof(tms) / sizeof(tms[0]); i++) {
+		char want[64];
+		const struct hist_field one[] = {F("msgid", "i"),
+		                                 {"time", 4, tms[i], strlen(tms[i])},
+		                                 F("type", "privmsg"),
+		                                 F("nick", "x"),
+		                                 F("text", "y")};
+		assert_true(hist_query_format(one, 5, "b", "#c", buf, sizeof(buf)) > 0);
+		snprintf(want, sizeof(want), "@batch=b;time=%s;msgid=i ", tis[i]);
+		assert_memory_equal(buf, want, strlen(want));
+	}
+	/* 18 digits of time are read without overflow (UBSan checks it; past
+	 * what lg_time formats, so not a line); 19 could overflow: refused */
+	const struct hist_field t18[] = {F("msgid", "t"), F("time", "999999999999999999"),
+	                                 F("type", "privmsg"), F("nick", "x"), F("text", "y")};
+	assert_int_not_equal(hist_query_format(t18, 5, "b", "#c", buf, sizeof(buf)), 0);
+	const struct hist_field t19[] = {F("msgid", "t"), F("time", "9999999999999999999"),
+	                                 F("type", "privmsg"), F("nick", "x"), F("text", "y")};
+	assert_int_equal(hist_query_format(t19, 5, "b", "#c", buf, sizeof(buf)), -EINVAL);
+	/* a source longer than three names (nick!user@host, 255 each): refused,
+	 * never read past */
+	static char big[301];
+	memset(big, 'n', 300);
+	const struct hist_field longsrc[] = {F("msgid", "s"), F("time", "0"), F("type", "privmsg"),
+	                                     F("nick", big),  F("user", big), F("host", big),
+	                                     F("text", "y")};
+	assert_int_equal(hist_query_format(longsrc, 7, "b", "#c", buf, sizeof(buf)), -EINVAL);
 }
 
 static int dm(const char *line, struct hist_dm *out)
