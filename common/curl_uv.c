@@ -249,6 +249,11 @@ int curl_uv_new(uv_loop_t *loop, curl_uv_t **out)
 	return 0;
 }
 
+void curl_uv_set_max_idle(curl_uv_t *cu, long n)
+{
+	curl_multi_setopt(cu->multi, CURLMOPT_MAXCONNECTS, n);
+}
+
 int curl_uv_add(curl_uv_t *cu, CURL *easy, size_t max_body, curl_uv_done_fn fn, void *ud)
 {
 	struct cu_xfer *x;

@@ -55,6 +55,10 @@ int curl_uv_add(curl_uv_t *cu, CURL *easy, size_t max_body, curl_uv_done_fn fn, 
  */
 void curl_uv_remove(curl_uv_t *cu, CURL *easy);
 
+/* Keeps at most n idle connections in the pool for reuse
+ * (CURLMOPT_MAXCONNECTS; libcurl's default grows with the transfers). */
+void curl_uv_set_max_idle(curl_uv_t *cu, long n);
+
 /* Transfers added and not yet ended. */
 int curl_uv_running(const curl_uv_t *cu);
 

@@ -103,6 +103,7 @@ int gw_auth_new(uv_loop_t *loop, const char *url, const char *secret, uint64_t t
 		auth_free(a);
 		return -ENOMEM;
 	}
+	curl_uv_set_max_idle(a->cu, GW_AUTH_POOL_MAX);
 	*out = a;
 	return 0;
 }

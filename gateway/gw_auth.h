@@ -22,6 +22,8 @@
 
 /* Largest answer read from eirc-auth. */
 #define GW_AUTH_RESPONSE_MAX (256 * 1024)
+/* Idle keep-alive connections to eirc-auth kept for reuse. */
+#define GW_AUTH_POOL_MAX 32
 /* Longest nick and display name taken from the identity. */
 #define GW_AUTH_NICK_MAX 64
 #define GW_AUTH_DISPLAY_MAX 256

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 #include "gateway/gw_relay.h"
@@ -103,6 +104,7 @@ static const unsigned refusal_status[GW_REF_COUNT] = {
 	[GW_REF_NO_TOKEN] = 400,         [GW_REF_MAX_SESSIONS] = 503,
 	[GW_REF_MAX_SESSIONS_PER_IP] = 429, [GW_REF_INVALID_TOKEN] = 401,
 	[GW_REF_AUTH_UNAVAILABLE] = 503, [GW_REF_SPAWN_FAILED] = 500,
+	[GW_REF_FD_LIMIT] = 503,
 };
 
 /* Answers a refused upgrade; returns what CONFIRM_UPGRADE returns. */
@@ -213,6 +215,8 @@ static gw_refusal_t upgrade_check(gw_server_t *srv, struct lws *wsi, const char 
 	explicit_bzero(query, sizeof(query));
 	if (srv->table.count >= g->max_sessions)
 		return GW_REF_MAX_SESSIONS;
+	if (!gw_server_fd_room(srv))
+		return GW_REF_FD_LIMIT;
 	if (gw_table_ip_count(&srv->table, ip) >= g->max_sessions_per_ip)
 		return GW_REF_MAX_SESSIONS_PER_IP;
 	return GW_REF_COUNT;
@@ -312,12 +316,27 @@ static void on_consumed(void *arg, gw_auth_outcome_t outcome, gw_identity_t *id,
 	ss->early = NULL;
 }
 
+/* Bounds the kernel's send buffer of a browser socket (gateway.browser_sndbuf):
+ * without it, loopback and fast links autotune it to megabytes, which a
+ * browser that stops reading fills before the session's queue does. */
+static void http_set_sndbuf(gw_server_t *srv, struct lws *wsi)
+{
+	uint64_t want = srv->cfg->gateway.browser_sndbuf;
+	int fd = lws_get_socket_fd(wsi), v = (int)want;
+
+	if (!want || fd < 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) < 0)
+		log_warn("setsockopt(SO_SNDBUF, %d) on a browser socket: %s", v, strerror(errno));
+}
+
 static int on_established(gw_server_t *srv, struct lws *wsi, gw_session_t *ss)
 {
 	const struct lws_protocols *p = lws_get_protocol(wsi);
 	int r;
 
 	ss->wsi = wsi;
+	http_set_sndbuf(srv, wsi);
 	ss->binary = p && p->name && !strcmp(p->name, GW_SUBP_BINARY_NAME);
 	if (srv->shutting_down) {
 		explicit_bzero(ss->token, sizeof(ss->token));

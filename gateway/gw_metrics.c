@@ -21,6 +21,7 @@ static const char *const refusal_labels[GW_REF_COUNT] = {
 	[GW_REF_INVALID_TOKEN] = "invalid_token",
 	[GW_REF_AUTH_UNAVAILABLE] = "auth_unavailable",
 	[GW_REF_SPAWN_FAILED] = "spawn_failed",
+	[GW_REF_FD_LIMIT] = "fd_limit",
 };
 
 static const char *const frame_labels[GW_FREF_COUNT] = {

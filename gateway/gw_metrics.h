@@ -24,6 +24,7 @@ typedef enum gw_refusal {
 	GW_REF_INVALID_TOKEN,
 	GW_REF_AUTH_UNAVAILABLE,
 	GW_REF_SPAWN_FAILED,
+	GW_REF_FD_LIMIT,
 	GW_REF_COUNT,
 } gw_refusal_t;
 

@@ -17,6 +17,7 @@
 #include <libwebsockets.h>
 
 #include "common/log.h"
+#include "common/utf8.h"
 #include "gateway/gw_server.h"
 
 typedef struct relay_write {
@@ -130,8 +131,10 @@ void gw_relay_close(gw_session_t *ss, int code, const char *reason, bool flush)
 static void relay_queue_line(gw_session_t *ss, const char *line, size_t len)
 {
 	gw_server_t *srv = ss->srv;
-	size_t cap = GW_TO_BROWSER_MAX(len) + 1, n = 0;
-	gw_msg_t *m = malloc(sizeof(*m) + LWS_PRE + cap);
+	/* the exact size: memory held for a browser is what the queue counts
+	 * (plus the header), not three times a text line's length */
+	size_t cap = ss->binary ? len : utf8_sanitized_len(line, len), n = 0;
+	gw_msg_t *m = malloc(sizeof(*m) + LWS_PRE + cap + 1);
 
 	if (!m || gw_frame_to_browser(line, len, ss->binary, (char *)m->buf + LWS_PRE, cap,
 				      &n) < 0) {

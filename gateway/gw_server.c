@@ -11,12 +11,14 @@
  */
 #include "gateway/gw_server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -231,6 +233,45 @@ fail:
 	return r;
 }
 
+/* Descriptors open in this process now (one scan of /proc/self/fd). */
+static long server_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
+}
+
+bool gw_server_fd_room(const gw_server_t *s)
+{
+	struct rlimit rl;
+	long need = s->fd_base + GW_FD_RESERVE + (long)(s->table.count + 1) * GW_FDS_PER_SESSION;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	return (rlim_t)need <= rl.rlim_cur;
+}
+
+static void server_log_fds(gw_server_t *s)
+{
+	struct rlimit rl;
+	long room = 0;
+
+	s->fd_base = server_fd_count();
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)rl.rlim_cur > s->fd_base + GW_FD_RESERVE)
+		room = ((long)rl.rlim_cur - s->fd_base - GW_FD_RESERVE) / GW_FDS_PER_SESSION;
+	log_info("descriptors: %ld open, %d per session, %d reserved: room for %ld sessions",
+		 s->fd_base, GW_FDS_PER_SESSION, GW_FD_RESERVE, room);
+}
+
 int gw_server_listen(gw_server_t *s)
 {
 	const eirc_config_gateway_t *g = &s->cfg->gateway;
@@ -244,6 +285,7 @@ int gw_server_listen(gw_server_t *s)
 		log_info("listening (TLS) on %s:%d", g->listen_address,
 			 lws_get_vhost_listen_port(s->vh_tls));
 	}
+	server_log_fds(s);
 	return 0;
 }
 

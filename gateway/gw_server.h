@@ -31,6 +31,14 @@
 #define GW_SWEEP_MS 250
 /* Bytes read from a socketpair at once. */
 #define GW_READ_MAX (64 * 1024)
+/* Descriptors one session holds: its WebSocket, and its connection to
+ * eirc-auth while its consume runs, then its socketpair end. */
+#define GW_FDS_PER_SESSION 2
+/* Descriptors kept free beyond the sessions' and those open at start:
+ * libcurl's idle connections to eirc-auth (GW_AUTH_POOL_MAX), and 32 for
+ * connections still sending their headers, /metrics and /healthz, and the
+ * child's socketpair end during a spawn. */
+#define GW_FD_RESERVE (GW_AUTH_POOL_MAX + 32)
 
 typedef struct gw_server {
 	uv_loop_t *loop;
@@ -44,6 +52,7 @@ typedef struct gw_server {
 	gw_table_t table;
 	gw_cidr_t *trusted;
 	size_t n_trusted;
+	long fd_base;           /* descriptors open once listening */
 	char gw_id[9];          /* random per start, prefix of request ids */
 	uint64_t counter;
 	uv_timer_t sweep, grace;
@@ -76,6 +85,13 @@ void gw_server_shutdown(gw_server_t *s);
 
 /* Frees what is left after uv_run returned. NULL is a no-op. */
 void gw_server_free(gw_server_t *s);
+
+/*
+ * True when one more session fits under the descriptor limit (the soft
+ * RLIMIT_NOFILE, read at each call): fd_base + GW_FD_RESERVE + (sessions
+ * + 1) * GW_FDS_PER_SESSION <= limit.
+ */
+bool gw_server_fd_room(const gw_server_t *s);
 
 /* Internal, between the gateway's modules. */
 uint64_t gw_server_now(const gw_server_t *s);

@@ -45,7 +45,7 @@ static void raise_nofile(void)
 	}
 	getrlimit(RLIMIT_NOFILE, &rl);
 	log_info("RLIMIT_NOFILE %llu (about %llu sessions)", (unsigned long long)rl.rlim_cur,
-		 (unsigned long long)(rl.rlim_cur / 2));
+		 (unsigned long long)(rl.rlim_cur / GW_FDS_PER_SESSION));
 }
 
 static int serve(const eirc_config_t *cfg, const char *config_path)

@@ -7,7 +7,7 @@ eirc_test(test_ws_client SOURCES test_ws_client.c LIBS eirc_harness eirc_testcli
 add_library(eirc_gateway_fixture STATIC gateway_fixture.c)
 target_link_libraries(eirc_gateway_fixture PUBLIC eirc_auth_fixture eirc_testclient)
 find_package(Threads REQUIRED)
-foreach(_t test_gateway_e2e test_gateway_refusals test_gateway_faults)
+foreach(_t test_gateway_e2e test_gateway_refusals test_gateway_faults test_gateway_slow)
   eirc_test(${_t} SOURCES ${_t}.c LIBS eirc_gateway_fixture Threads::Threads
             LABELS integration TIMEOUT 900)
   add_dependencies(${_t} eirc-irc-client eirc-auth)
@@ -15,3 +15,9 @@ foreach(_t test_gateway_e2e test_gateway_refusals test_gateway_faults)
     add_dependencies(${_t} eirc-gateway)
   endif()
 endforeach()
+# test_gateway_slow derives its memory bound from the gateway's own
+# definitions (GW_READ_MAX, gw_msg_t): headers only.
+if(TARGET eirc_gateway)
+  target_include_directories(test_gateway_slow PRIVATE
+    $<TARGET_PROPERTY:eirc_gateway,INTERFACE_INCLUDE_DIRECTORIES>)
+endif()

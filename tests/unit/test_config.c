@@ -288,6 +288,30 @@ static void test_cross_key_checks(void **state)
 		"both\n");
 }
 
+/* gateway.browser_sndbuf: 0 (the kernel's) or 4KiB..64MiB, at each limit
+ * and one past it. */
+static void test_gateway_browser_sndbuf(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t want;
+	} ok[] = { { "0", 0 }, { "4KiB", 4096 }, { "64MiB", 64u << 20 } };
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char yaml[256];
+		int n = snprintf(yaml, sizeof(yaml), BASE "gateway:\n  browser_sndbuf: %s\n",
+				 ok[i].text);
+		eirc_config_t *cfg = load_ok(yaml, (size_t)n);
+		assert_int_equal(cfg->gateway.browser_sndbuf, ok[i].want);
+		eirc_config_free(cfg);
+	}
+	expect_errors(BASE "gateway:\n  browser_sndbuf: 4095B\n",
+		"t.yaml:8:3: gateway.browser_sndbuf: must be 0 or at least 4KiB\n");
+	expect_errors(BASE "gateway:\n  browser_sndbuf: 67108865B\n",
+		"t.yaml:8:19: gateway.browser_sndbuf: 67108865B is out of range "
+		"(0..64MiB)\n");
+}
+
 static void test_validators(void **state)
 {
 	(void)state;
@@ -761,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_missing_required),
 		cmocka_unit_test(test_cross_key_checks),
 		cmocka_unit_test(test_validators),
+		cmocka_unit_test(test_gateway_browser_sndbuf),
 		cmocka_unit_test(test_many_errors_in_file_order),
 		cmocka_unit_test(test_limit_input_size),
 		cmocka_unit_test(test_limit_depth),

@@ -362,6 +362,9 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(text, "# TYPE eirc_gateway_queue_high_water_total counter\n"));
 	assert_non_null(strstr(text, "eirc_gateway_children 0\n"));
 	assert_string_equal(gw_refusal_label(GW_REF_INVALID_TOKEN), "invalid_token");
+	assert_string_equal(gw_refusal_label(GW_REF_FD_LIMIT), "fd_limit");
+	assert_non_null(strstr(text, "eirc_gateway_upgrades_refused_total{reason="
+				     "\"fd_limit\"} 0\n"));
 	assert_string_equal(gw_refusal_label(GW_REF_COUNT), "other");
 	free(text);
 	free(m);
