@@ -68,6 +68,7 @@
 #include <libwebsockets.h>
 #include <uv.h>
 
+#include "gateway/gw_server.h"
 #include "tests/integration/auth_fixture.h"
 
 #ifndef EIRC_BINARY_DIR
@@ -86,7 +87,6 @@
 #define GWB_REASONS_MAX 12
 #define GWB_ROUNDS_MAX 60
 #define GWB_GATEWAYS_MAX 8         /* --gateways */
-#define GWB_FDS_PER_SESSION 2      /* the WebSocket + the socketpair to its irc-client */
 
 enum cstate {
 	C_NEW,
@@ -1560,7 +1560,7 @@ static double gws_cpu(const struct gwset *s)
 	return t;
 }
 
-/* Why one gateway is not enough: each session costs it GWB_FDS_PER_SESSION
+/* Why one gateway is not enough: each session costs it GW_FDS_PER_SESSION
  * descriptors, and its hard RLIMIT_NOFILE cannot be raised without
  * CAP_SYS_RESOURCE. */
 static void print_nofile(struct gwset *s, const struct opts *o, pid_t ircd)
@@ -1570,14 +1570,15 @@ static void print_nofile(struct gwset *s, const struct opts *o, pid_t ircd)
 	for (int k = 0; k < s->n; k++) {
 		pid_t pid = srv_pid(s->srv[k]);
 		long hard = nofile_of(pid, true), fds = s->m0[k].fds;
-		long one = hard > fds ? (hard - fds) / GWB_FDS_PER_SESSION : 0;
+		long room = hard - fds - GW_FD_RESERVE; /* the gateway's own fd_limit rule */
+		long one = room > 0 ? room / GW_FDS_PER_SESSION : 0;
 		cap = cap < 0 || one < cap ? one : cap;
 		if (!k)
 			s->hard = hard;
 		printf("  gateway %d (port %d): RLIMIT_NOFILE soft %ld, hard %ld; %ld fds in use "
 		       "-> at most %ld sessions under the hard limit (%d fds each: the WebSocket "
-		       "and the socketpair to its irc-client)\n", k + 1, s->port[k],
-		       nofile_of(pid, false), hard, fds, one, GWB_FDS_PER_SESSION);
+		       "and the socketpair to its irc-client; %d reserved)\n", k + 1, s->port[k],
+		       nofile_of(pid, false), hard, fds, one, GW_FDS_PER_SESSION, GW_FD_RESERVE);
 	}
 	s->cap = cap;
 	if (cap > 0)
@@ -1674,7 +1675,7 @@ static void print_c_summary(struct bench *b, const struct gwset *s)
 
 	printf("\nsummary C: %d idle sessions over %d gateway(s), round-robin; hard "
 	       "RLIMIT_NOFILE %ld per process, %d fds per session: at most %ld sessions on one "
-	       "gateway\n", b->n, s->n, s->hard, GWB_FDS_PER_SESSION, s->cap);
+	       "gateway\n", b->n, s->n, s->hard, GW_FDS_PER_SESSION, s->cap);
 	for (int k = 0; k < s->n; k++) {
 		print_c_gateway(b, s, k);
 		pss += s->m1[k].pss_kib + s->m1[k].kids_pss_kib;
