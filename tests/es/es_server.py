@@ -473,8 +473,7 @@ def control(name, body):
         elif name == "ids":
             return 200, {"ids": {n: sorted(d) for n, d in STATE.indices.items()}}
         elif name == "down":
-            DOWN_SECONDS[0] = float(body.get("seconds", 1))
-            DOWN.set()
+            DOWN_SECONDS[0] = float(body.get("seconds", 1))  # DOWN is set after the reply
         else:
             return 404, es_error("eirc_test", "unknown control " + name, 404)
     return 200, {"acknowledged": True}
@@ -508,6 +507,8 @@ class Handler(BaseHTTPRequestHandler):
         parts = [p for p in path.split("/") if p]
         raw = self.body()
         if parts[:1] == ["_eirc_test"] and len(parts) == 2:
+            if parts[1] == "down":  # drop every connection only once this reply is out
+                self.after_reply = DOWN.set
             return control(parts[1], json.loads(raw or b"{}"))
         if not parts:
             return 200, {"name": "eirc-es-test", "cluster_name": "eirc-test",
@@ -537,6 +538,10 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError) as e:
             status, obj = 400, es_error("parse_exception", str(e), 400)
         self.reply(status, obj)
+        after, self.after_reply = getattr(self, "after_reply", None), None
+        if after:
+            self.wfile.flush()
+            after()
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_any
 

@@ -159,6 +159,21 @@ char *lgf_http_get(int port, const char *path)
 	return http(port, "GET", path, NULL);
 }
 
+long long lgf_metric(int port, const char *series)
+{
+	char *body = lgf_http_get(port, "/metrics"), *p;
+	size_t n = strlen(series);
+	long long v = -1;
+
+	for (p = body; p && (p = strstr(p, series)); p += n)
+		if ((p == body || p[-1] == '\n') && p[n] == ' ') {
+			v = strtoll(p + n + 1, NULL, 10);
+			break;
+		}
+	free(body);
+	return v;
+}
+
 int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out)
 {
 	return lgf_logger_start_redis(c, LGF_PARTITIONS, NULL, out);

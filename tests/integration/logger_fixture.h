@@ -29,6 +29,9 @@ int lgf_es_start(const char *dir, struct lgf_proc *out);
 int lgf_es_control(int port, const char *name, const char *json);
 /* GETs path from the ES server into a malloc'd NUL-terminated string. */
 char *lgf_http_get(int port, const char *path);
+/* The value of one series of a /metrics page on port (the name with its
+ * labels, exactly as printed), or -1 when absent or unreachable. */
+long long lgf_metric(int port, const char *series);
 
 struct lgf_logger_cfg {
 	const char *dir;        /* its config, spill folder, log */

@@ -255,17 +255,7 @@ static int logger_start(logger_t *l, srv_t *srv)
 /* A counter of a logger's /metrics, or -1. */
 static long long metric(const logger_t *l, const char *name)
 {
-	char *body = lgf_http_get(l->metrics_port, "/metrics"), *p;
-	long long v = -1;
-	size_t n = strlen(name);
-
-	for (p = body; p && (p = strstr(p, name)); p += n)
-		if ((p == body || p[-1] == '\n') && p[n] == ' ') {
-			v = strtoll(p + n + 1, NULL, 10);
-			break;
-		}
-	free(body);
-	return v;
+	return lgf_metric(l->metrics_port, name);
 }
 
 struct find_text {

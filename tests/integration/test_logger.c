@@ -370,17 +370,7 @@ static bool text_in(void *ud)
 /* The value of one /metrics series (name with its labels), -1 if absent. */
 static long long metric(const char *series)
 {
-	char *body = lgf_http_get(metrics_port, "/metrics"), *p;
-	size_t n = strlen(series);
-	long long v = -1;
-
-	for (p = body; p && (p = strstr(p, series)); p += n)
-		if ((p == body || p[-1] == '\n') && p[n] == ' ') {
-			v = strtoll(p + n + 1, NULL, 10);
-			break;
-		}
-	free(body);
-	return v;
+	return lgf_metric(metrics_port, series);
 }
 
 static void test_bad_input(void **state)

@@ -121,17 +121,7 @@ static bool has_quit(void *ud)
 /* A counter from a logger's /metrics, or -1. */
 static long long metric(int port, const char *name)
 {
-	char *body = lgf_http_get(port, "/metrics"), *p;
-	long long v = -1;
-	size_t n = strlen(name);
-
-	for (p = body; p && (p = strstr(p, name)); p += n)
-		if ((p == body || p[-1] == '\n') && p[n] == ' ') {
-			v = strtoll(p + n + 1, NULL, 10);
-			break;
-		}
-	free(body);
-	return v;
+	return lgf_metric(port, name);
 }
 
 struct expect {

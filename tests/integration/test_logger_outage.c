@@ -191,17 +191,7 @@ static void observe_all(struct world *w, size_t n)
 
 static long long metric(int port, const char *series)
 {
-	char *body = lgf_http_get(port, "/metrics"), *p;
-	size_t n = strlen(series);
-	long long v = -1;
-
-	for (p = body; p && (p = strstr(p, series)); p += n)
-		if ((p == body || p[-1] == '\n') && p[n] == ' ') {
-			v = strtoll(p + n + 1, NULL, 10);
-			break;
-		}
-	free(body);
-	return v;
+	return lgf_metric(port, series);
 }
 
 static long long file_size(const char *path)

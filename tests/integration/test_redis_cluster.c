@@ -515,17 +515,7 @@ static void expect_history(int c)
 
 static long long metric(const char *name)
 {
-	char *body = lgf_http_get(metrics_port, "/metrics"), *p;
-	long long v = -1;
-
-	assert_non_null(body);
-	for (p = body; (p = strstr(p, name)); p++)
-		if ((p == body || p[-1] == '\n') && p[strlen(name)] == ' ') {
-			v = strtoll(p + strlen(name) + 1, NULL, 10);
-			break;
-		}
-	free(body);
-	return v;
+	return lgf_metric(metrics_port, name);
 }
 
 /* Errors each node answered, from INFO errorstats; none may be a routing
