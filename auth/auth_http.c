@@ -19,6 +19,7 @@
 #include <libwebsockets.h>
 
 #include "common/log.h"
+#include "common/lws_log.h"
 
 typedef struct http_listener {
 	auth_http_t *http;
@@ -406,20 +407,6 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	}
 }
 
-static void http_lws_log(int level, const char *line)
-{
-	size_t n = strlen(line);
-	char buf[512];
-
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	memcpy(buf, line, n);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	log_fields(level == LLL_ERR ? LOG_ERROR : LOG_WARN, NULL, 0, "lws: %s", buf);
-}
-
 static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 		      int port, bool tls)
 {
@@ -464,7 +451,7 @@ int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
 		return -ENOMEM;
 	h->svc = svc;
 	h->cfg = cfg;
-	lws_set_log_level(LLL_ERR | LLL_WARN, http_lws_log);
+	lwslog_setup();
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 		       (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "common/lws_log.h"
 #include "gateway/gw_relay.h"
 
 /* Lines a browser may send before its irc-client runs (while the consume
@@ -484,23 +485,9 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	}
 }
 
-static void http_lws_log(int level, const char *line)
-{
-	size_t n = strlen(line);
-	char buf[512];
-
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	memcpy(buf, line, n);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	log_fields(level == LLL_ERR ? LOG_ERROR : LOG_WARN, NULL, 0, "lws: %s", buf);
-}
-
 void gw_http_log_setup(void)
 {
-	lws_set_log_level(LLL_ERR | LLL_WARN, http_lws_log);
+	lwslog_setup();
 }
 
 struct lws_vhost *gw_http_vhost(gw_server_t *srv, const char *name, int port, bool tls)

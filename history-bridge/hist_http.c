@@ -17,6 +17,7 @@
 #include <libwebsockets.h>
 
 #include "common/log.h"
+#include "common/lws_log.h"
 #include "logger-bot/lg_es.h"
 #include "logger-bot/lg_event.h"
 
@@ -630,20 +631,6 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void lws_logger(int level, const char *line)
-{
-	char buf[512];
-	size_t n = strlen(line);
-
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	memcpy(buf, line, n);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	log_fields(level == LLL_ERR ? LOG_ERROR : LOG_WARN, NULL, 0, "lws: %s", buf);
-}
-
 /* ---- start and stop ---- */
 
 /* Splits history.introspect_url into base ("http://host:port") and path. */
@@ -735,7 +722,7 @@ int hist_http_new(struct hist_app *a, struct hist_http **out_http)
 		free(h);
 		return r;
 	}
-	lws_set_log_level(LLL_ERR | LLL_WARN, lws_logger);
+	lwslog_setup();
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.foreign_loops = loops;
