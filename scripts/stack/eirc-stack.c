@@ -2,9 +2,10 @@
  * eirc-stack: the local stack behind the README's first command.
  *
  * Reads config/eirc.yaml, starts PostgreSQL, Redis (AOF on), InspIRCd and
- * the eIRC daemons (eirc-auth, with a demo user and a #general room, eirc-gateway) on the
- * loopback ports it names, with all their data in one folder (var/ by
- * default, kept between runs), prints what runs where and how to sign in,
+ * the eIRC daemons (eirc-auth with a demo user and a #general room,
+ * eirc-gateway, eirc-logger, eirc-history) on the loopback ports it names,
+ * with all their data in one folder (var/ by default, kept between runs),
+ * prints what runs where and how to sign in,
  * and stops everything in reverse order on Ctrl-C (SIGINT), SIGTERM or
  * SIGHUP. If a process dies on its own, the stack says which, points at
  * its log, and stops the rest.
@@ -212,11 +213,9 @@ static int gateway_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	return r;
 }
 
-/* The logger bot: archives the channels into Redis (and Elasticsearch when
- * elasticsearch.urls names a cluster; none locally). */
-/* Creates every missing folder of path up to its last component (that
- * one too when `whole`), mode 0755: the daemons create only their last
- * level, and on a fresh checkout the config's relative "var/..." paths have
+/* Creates every missing folder of path up to its last component (mode
+ * 0755; that one too when `whole`, mode 0700): the daemons create only
+ * their last level, and on a fresh checkout the config's relative "var/..." paths have
  * no "var/" yet when the data folder is elsewhere (--data-dir). */
 static void make_dirs(const char *path, bool whole)
 {
@@ -238,6 +237,8 @@ static void make_dirs(const char *path, bool whole)
 		log_warn("Cannot create %s: %s, ignoring", buf, strerror(errno));
 }
 
+/* The logger bot: archives the channels into Redis (and Elasticsearch when
+ * elasticsearch.urls names a cluster; none locally). */
 static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];

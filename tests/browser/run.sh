@@ -37,6 +37,12 @@ for port in 8080 8081 8082 8083; do
 	fi
 done
 
+# playwright-core 1.64 needs Node.js >= 20; Debian 12's nodejs package is 18.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+	echo "not ok: Node.js >= 20 needed (found ${node_major}); install it (e.g. NodeSource) or set EIRC_SKIP_BROWSER=1"
+	exit 1
+fi
 (cd tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
 
 # The README's first command, on a fresh data folder.

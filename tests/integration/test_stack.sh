@@ -122,8 +122,10 @@ for round in 1 2; do
 		if port_answers "$p"; then echo "not ok: round $round: port $p still open"; exit 1; fi
 	done
 	echo "ok: round $round: up, answered on $pg $rd $irc $http $internal $gw, signed in, down, nothing left"
+	# The cluster's system identifier (first 8 bytes of pg_control), new at each initdb.
+	sysid[round]=$(od -An -tx8 -N8 "$work/var/postgres/global/pg_control")
 done
 # The data folder was reused: PostgreSQL was initialised once.
-[ "$(grep -c 'starting PostgreSQL' "$work"/out-*.log | awk -F: '{s+=$2} END {print s}')" -eq 2 ]
-[ -f "$work/var/postgres/PG_VERSION" ]
+[ -n "${sysid[1]}" ] && [ "${sysid[1]}" = "${sysid[2]}" ] ||
+	{ echo "not ok: PostgreSQL was initialised again (${sysid[1]} -> ${sysid[2]})"; exit 1; }
 echo "ok: stack up and down twice"
