@@ -229,7 +229,9 @@ static void flow_update(struct ircc_app *a)
 		return;
 	bool up_full = irc_conn_queued(a->conn) >= a->cfg->irc_client.upstream_queue_max;
 	bool b_full = a->bqueued + corked(a) >= a->cfg->irc_client.browser_queue_max;
-	bool read_b = !up_full && a->browser_open && !a->browser_eof;
+	/* b_full too: answers the browser asks for itself (CHATHISTORY, FAIL
+	 * replies) must not pile up for a browser that sends but never reads. */
+	bool read_b = !up_full && !b_full && a->browser_open && !a->browser_eof;
 
 	if (read_b && !a->browser_reading)
 		a->browser_reading = uv_read_start((uv_stream_t *)&a->browser, on_alloc, on_bread) == 0;

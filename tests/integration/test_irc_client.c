@@ -391,6 +391,76 @@ static void test_chathistory_bridge(void **state)
 	assert_int_equal(itc_close(b), 0);
 }
 
+/* Answers one forwarded request on the test bridge h with a batch of n
+ * padded lines (the label is the irc-client's, copied from the request). */
+static void bridge_answer(itc_t *h, int n)
+{
+	char label[32] = "", pad[401];
+	const char *l = strstr(h->line, "label=");
+
+	assert_non_null(l);
+	sscanf(l + 6, "%31[^; ]", label);
+	memset(pad, 'q', 400);
+	pad[400] = '\0';
+	itc_sendf(h, "@label=%s BATCH +%s chathistory #hist", label, label);
+	for (int i = 0; i < n; i++)
+		itc_sendf(h, "@batch=%s;time=2024-01-01T00:00:00.000Z;msgid=%s-%d :old!u9@h "
+		          "PRIVMSG #hist :%s", label, label, i, pad);
+	itc_sendf(h, "BATCH -%s", label);
+	itc_sendf(h, "EIRC DONE %s", label);
+}
+
+/* A browser that keeps asking for history but never reads: its answers
+ * must not pile up in the irc-client. Once browser_queue_max (8 KiB) and
+ * the socket buffers are full the client stops reading the browser, so
+ * its next request does not reach the bridge; when the browser reads
+ * again every answer arrives and the held request goes through. */
+static void test_history_asker_not_reading(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const int asks = 30, lines = 50; /* 30 x 50 x ~480 B = ~700 KB asked for */
+	int forwarded = 0, batches = 0;
+	(void)state;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", hist_path);
+	unlink(hist_path);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	chmod(hist_path, 0666);
+	assert_int_equal(listen(ls, 4), 0);
+	itc_t *b = spawn_client("asker", "15", NULL);
+	browser_register_v3(b);
+	itc_sendf(b, "JOIN #hist");
+	itc_expect(b, "JOIN", "#hist");
+	itc_sendf(b, "CHATHISTORY LATEST #hist * %d", lines);
+	struct pollfd pf = { .fd = ls, .events = POLLIN };
+	assert_int_equal(poll(&pf, 1, READ_TIMEOUT_MS), 1);
+	itc_t *h = itc_from_fd(accept4(ls, NULL, NULL, SOCK_CLOEXEC), 0);
+	for (int i = 0; i < asks; i++) {
+		if (i > 0)
+			itc_sendf(b, "CHATHISTORY LATEST #hist * %d", lines);
+		if (!itc_next_within(h, 1000))
+			break; /* held back: the browser is not reading */
+		assert_true(itc_has(h, "CHATHISTORY LATEST #hist"));
+		bridge_answer(h, lines);
+		forwarded++;
+	}
+	print_message("requests forwarded while the browser did not read: %d of %d\n",
+	              forwarded, asks);
+	assert_true(forwarded > 0 && forwarded < asks);
+	/* The browser reads: every answer arrives, then the held request. */
+	while (batches < forwarded && itc_next(b))
+		batches += irc_msg_command_is(&b->msg, "BATCH") && itc_has(b, " -");
+	assert_int_equal(batches, forwarded);
+	itc_expect(h, "CHATHISTORY", "LATEST #hist");
+	bridge_answer(h, 1);
+	itc_expect(b, "BATCH", "chathistory");
+	itc_close(h);
+	close(ls);
+	unlink(hist_path);
+	assert_int_equal(itc_close(b), 0);
+}
+
 static void test_fd3_close_sends_quit(void **state)
 {
 	itc_t *watch = itc_connect(srv_port(ircd));
@@ -559,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_injection_and_long_line),
 		cmocka_unit_test(test_flood_limit),
 		cmocka_unit_test(test_chathistory_bridge),
+		cmocka_unit_test(test_history_asker_not_reading),
 		cmocka_unit_test(test_fd3_close_sends_quit),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_seccomp_kills_forbidden_syscall),
