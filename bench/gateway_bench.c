@@ -56,10 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1207,31 +1204,23 @@ static void proc_sample(pid_t gw, bool with_pss, struct procmem *m)
  * metric lines (no comments) indented. For the report only. */
 static void print_metrics(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", buf[65536];
-	size_t got = 0;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* fx_http() speaks plain HTTP to fx->port: a copy aimed at the gateway */
+	fx_t at = {.port = port};
+	fx_resp_t r;
+	char *save = NULL;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+	if (fx_http(&at, false, "GET", "/metrics", NULL, NULL, 0, &r) < 0 || r.status != 200) {
 		printf("  /metrics: cannot fetch\n");
-		if (fd >= 0)
-			close(fd);
+		fx_resp_free(&r);
 		return;
 	}
-	for (ssize_t r; got < sizeof(buf) - 1 && (r = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0;)
-		got += (size_t)r;
-	close(fd);
-	buf[got] = '\0';
-	char *body = strstr(buf, "\r\n\r\n"), *save = NULL;
 	printf("  gateway /metrics (non-zero samples):\n");
-	for (char *l = body ? strtok_r(body + 4, "\n", &save) : NULL; l;
-	     l = strtok_r(NULL, "\n", &save)) {
+	for (char *l = strtok_r(r.body, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		const char *v = strrchr(l, ' ');
 		if (l[0] != '#' && v && strcmp(v, " 0"))
 			printf("    %s\n", l);
 	}
+	fx_resp_free(&r);
 }
 
 /* After the last child: waits (at most 30 s) for the gateway's descriptors

@@ -19,9 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Read at most this much of the config file for ${} references (the
- * loader's own limit). */
-#define GW_CONFIG_READ_MAX (1024 * 1024)
+#include "config/config.h"
+
+/* The config file is read for ${} references up to the loader's own limit
+ * (CONFIG_INPUT_MAX): a longer one never loaded. */
+#define GW_CONFIG_READ_MAX CONFIG_INPUT_MAX
 
 static const char *const child_sections[] = { "irc", "irc_client", "history", "log" };
 static const char *const passed_vars[] = { "PATH", "TZ", "LANG", "LC_ALL", "ASAN_OPTIONS",

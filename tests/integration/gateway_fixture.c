@@ -21,8 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #define GWFX_STOP_WAIT_MS 60000
 
 static int write_config(gwfx_t *g, const char *gateway_yaml)
@@ -306,45 +304,20 @@ ws_client_t *gwfx_open_registered(gwfx_t *g, const char *user, const char *proto
 	return ws;
 }
 
-typedef struct {
-	char *p;
-	size_t n;
-} gwfx_buf_t;
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	gwfx_buf_t *b = ud;
-	size_t n = size * nmemb;
-	char *np = realloc(b->p, b->n + n + 1);
-
-	if (!np)
-		return 0;
-	memcpy(np + b->n, ptr, n);
-	b->p = np;
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
-}
-
 long gwfx_http_get(gwfx_t *g, const char *path, char **out_body)
 {
-	CURL *c = curl_easy_init();
-	gwfx_buf_t b = {NULL, 0};
-	char url[512];
-	long status = 0;
+	/* fx_http() speaks plain HTTP to fx->port: a copy aimed at the gateway */
+	fx_t at = {.port = g->port};
+	fx_resp_t r;
+	long status;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", g->port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	if (out_body)
-		*out_body = b.p ? b.p : strdup("");
-	else
-		free(b.p);
+	fx_http(&at, false, "GET", path, NULL, NULL, 0, &r);
+	status = r.status;
+	if (out_body) {
+		*out_body = r.body;
+		r.body = NULL;
+	}
+	fx_resp_free(&r);
 	return status;
 }
 
