@@ -260,12 +260,10 @@ bool hist_api_token_ok(const char *t, size_t len)
 
 bool hist_api_room_ok(const char *room, size_t len)
 {
-	if (len == 0 || len > HIST_REQ_TARGET_MAX || (room[0] != '#' && room[0] != '&'))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)room[i] <= ' ' || room[i] == ',' || room[i] == 0x7f)
-			return false;
-	return true;
+	struct irc_msg_span t = {room, len};
+
+	return len > 0 && (room[0] == '#' || room[0] == '&') &&
+	       chathist_target_ok(&t, HIST_REQ_TARGET_MAX);
 }
 
 bool hist_api_messages_path(const char *path, size_t len, const char **out_room, size_t *out_len)

@@ -148,9 +148,14 @@ static int listen_socket(struct hist_app *a)
 	uv_pipe_init(&a->loop, &a->listener, 0);
 	a->listener.data = a;
 	a->listening = true;
-	if ((r = uv_pipe_bind(&a->listener, path)) < 0 ||
-	    (r = chmod(path, (mode_t)a->cfg->history.socket_mode) < 0 ? -errno : 0) < 0 ||
-	    (r = uv_listen((uv_stream_t *)&a->listener, 128, hist_conn_accept)) < 0) {
+	if ((r = uv_pipe_bind(&a->listener, path)) < 0) {
+		/* path is not ours (a file, a folder): stop() must not unlink it */
+		uv_close((uv_handle_t *)&a->listener, NULL);
+		a->listening = false;
+	} else if ((r = chmod(path, (mode_t)a->cfg->history.socket_mode) < 0 ? -errno : 0) == 0) {
+		r = uv_listen((uv_stream_t *)&a->listener, 128, hist_conn_accept);
+	}
+	if (r < 0) {
 		log_error("Failed to listen on %s: %s", path, uv_strerror(r));
 		return r;
 	}

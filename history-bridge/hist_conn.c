@@ -301,6 +301,9 @@ void hist_conn_accept(uv_stream_t *l, int status)
 	a->conns = c;
 	a->n_conns++;
 	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0 || a->n_conns > HIST_CONNS_MAX) {
+		if (a->n_conns > HIST_CONNS_MAX)
+			log_warn("Closing a history connection: %u are open (HIST_CONNS_MAX)",
+			         (unsigned)HIST_CONNS_MAX);
 		hist_conn_close(c);
 		return;
 	}

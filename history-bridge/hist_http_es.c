@@ -307,8 +307,11 @@ static int csv_field(struct hreq *q, const char *s, bool last)
 	bool quote = strpbrk(s, ",\"\r\n") != NULL;
 	int r = quote ? out_add(q, "\"", 1) : 0;
 
-	for (const char *p = s; r == 0 && *p; p++)
-		r = *p == '"' ? out_add(q, "\"\"", 2) : out_add(q, p, 1);
+	for (const char *p = s; r == 0 && *p;) {
+		size_t n = strcspn(p, "\""); /* a run without quotes, added at once */
+		r = n ? out_add(q, p, n) : out_add(q, "\"\"", 2);
+		p += n ? n : 1;
+	}
 	if (r == 0 && quote)
 		r = out_add(q, "\"", 1);
 	return r ? r : out_add(q, last ? "\r\n" : ",", last ? 2 : 1);

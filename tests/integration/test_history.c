@@ -158,6 +158,26 @@ static peer_t *irc_connect(void)
 	return p;
 }
 
+/* A registered user in chan with the logger invited in, and the asker
+ * joined after it (its JOIN seen), so what is sent next is logged. */
+static peer_t *channel_speaker(const char *nick, const char *chan)
+{
+	peer_t *s = irc_connect();
+
+	sendf(s, "CAP REQ :echo-message message-tags");
+	sendf(s, "NICK %s", nick);
+	sendf(s, "USER %s 0 * :%s", nick, nick);
+	sendf(s, "CAP END");
+	expect(s, "001", NULL);
+	sendf(s, "JOIN %s", chan);
+	expect(s, "JOIN", chan);
+	sendf(s, "INVITE histlogger %s", chan);
+	expect(s, "JOIN", "histlogger"); /* accept_invites */
+	sendf(asker, "JOIN %s", chan);
+	expect(s, "JOIN", "reader");
+	return s;
+}
+
 /* An irc-client as the gateway starts it: socketpair end on fd 3. */
 static peer_t *spawn_client(const char *nick, const char *uid)
 {
@@ -539,23 +559,13 @@ static void test_answer_past_gather_limit(void **state)
 {
 	enum { N = HIST_MAX, PAD = 1000 };
 	static char pad[PAD + 1], text[64];
-	peer_t *s = irc_connect();
+	peer_t *s;
 	char sync[128];
 
 	(void)state;
 	memset(pad, 'p', PAD);
-	sendf(s, "CAP REQ :echo-message message-tags");
-	sendf(s, "NICK big");
-	sendf(s, "USER big 0 * :big");
-	sendf(s, "CAP END");
-	expect(s, "001", NULL);
-	sendf(s, "JOIN #big");
-	expect(s, "JOIN", "#big");
-	sendf(s, "INVITE histlogger #big");
-	expect(s, "JOIN", "histlogger"); /* accept_invites */
 	asker = browser;
-	sendf(asker, "JOIN #big");
-	expect(s, "JOIN", "reader");
+	s = channel_speaker("big", "#big");
 	for (int i = 0; i < N; i++) {
 		sendf(s, "@+eirc/pad=%s PRIVMSG #big :big %d", pad, i);
 		expect(s, "PRIVMSG", "big");
@@ -808,21 +818,11 @@ static void test_bridge_slow_reader(void **state)
 static void test_events_between_messages(void **state)
 {
 	static char m[3][128];
-	peer_t *s = irc_connect();
+	peer_t *s;
 
 	(void)state;
 	assert_non_null(browser);
-	sendf(s, "CAP REQ :echo-message message-tags");
-	sendf(s, "NICK busy");
-	sendf(s, "USER busy 0 * :busy");
-	sendf(s, "CAP END");
-	expect(s, "001", NULL);
-	sendf(s, "JOIN #busy");
-	expect(s, "JOIN", "#busy");
-	sendf(s, "INVITE histlogger #busy");
-	expect(s, "JOIN", "histlogger"); /* accept_invites */
-	sendf(asker, "JOIN #busy");
-	expect(s, "JOIN", "reader");
+	s = channel_speaker("busy", "#busy");
 	for (int i = 0; i < 3; i++) {
 		sendf(s, "PRIVMSG #busy :busy %d", i);
 		expect(s, "PRIVMSG", "busy");
