@@ -25,6 +25,9 @@
 #define CHATHIST_MSGID_MAX 128
 /* Most references a subcommand takes (BETWEEN, TARGETS). */
 #define CHATHIST_REFS_MAX 2
+/* Longest eirc/channels value the irc-client sends with TARGETS (the
+ * channels the user is in, comma-separated: the bridge does not know them). */
+#define CHATHIST_CHANNELS_MAX 4000
 
 enum chathist_sub {
 	CHATHIST_LATEST = 0,

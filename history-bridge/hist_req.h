@@ -35,8 +35,7 @@
 /* Longest target (a channel or a nick) and msgid= value: the grammar's. */
 #define HIST_REQ_TARGET_MAX CHATHIST_TARGET_MAX
 #define HIST_REQ_MSGID_MAX CHATHIST_MSGID_MAX
-/* Longest eirc/channels value (TARGETS: the channels the user is in). */
-#define HIST_REQ_CHANNELS_MAX 4000
+#define HIST_REQ_CHANNELS_MAX CHATHIST_CHANNELS_MAX
 
 /* The subcommands and reference kinds, as common/chathist.h numbers them. */
 enum hist_sub {

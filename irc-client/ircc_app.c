@@ -18,8 +18,10 @@
 #include "irc-client/ircc_frame.h"
 #include "irc-client/ircc_session.h"
 
-/* Bytes of history requests held while the bridge socket connects. */
-#define IRCC_HIST_OUT_MAX 4096
+/* Bytes of history requests held while the bridge socket connects: room
+ * for two of the longest lines (a TARGETS request carries the user's
+ * channel list, up to 4000 bytes of tags). */
+#define IRCC_HIST_OUT_MAX (2 * (IRC_LINE_MAX + 2))
 /* Bytes of browser lines gathered before they must be written: the lines
  * one loop iteration produces (a history batch, what one read from the
  * server held) go out in one write instead of one write per line, which
@@ -349,24 +351,30 @@ static void on_hist_write(uv_write_t *req, int status)
 /* Writes what the socket takes now; only the rest is copied into a
  * write request (an error is left to uv_write, which reports it as
  * before: a failed write shows up as a read error). */
-static int hist_write(struct ircc_app *a, const char *data, size_t len)
+/* Writes data then tail (either may be empty) to the bridge: at once when
+ * the socket takes it, the rest copied into one write request. */
+static int hist_write2(struct ircc_app *a, const char *data, size_t len, const char *tail,
+                       size_t tail_len)
 {
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&a->hist) == 0) {
-		uv_buf_t now = uv_buf_init((char *)data, (unsigned)len);
-		int r = uv_try_write((uv_stream_t *)&a->hist, &now, 1);
-		if (r > 0) {
-			data += r;
-			len -= (size_t)r;
-		}
-		if (len == 0)
+		uv_buf_t now[2] = { uv_buf_init((char *)data, (unsigned)len),
+			            uv_buf_init((char *)tail, (unsigned)tail_len) };
+		int r = uv_try_write((uv_stream_t *)&a->hist, now, 2);
+		size_t done = r > 0 ? (size_t)r : 0, d = done < len ? done : len;
+		data += d;
+		len -= d;
+		tail += done - d;
+		tail_len -= done - d;
+		if (len + tail_len == 0)
 			return 0;
 	}
-	uv_write_t *w = malloc(sizeof(*w) + len);
+	uv_write_t *w = malloc(sizeof(*w) + len + tail_len);
 
 	if (!w)
 		return -ENOMEM;
 	memcpy(w + 1, data, len);
-	uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)len);
+	memcpy((char *)(w + 1) + len, tail, tail_len);
+	uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)(len + tail_len));
 	int r = uv_write(w, (uv_stream_t *)&a->hist, &b, 1, on_hist_write);
 	if (r < 0)
 		free(w);
@@ -412,7 +420,7 @@ static void on_hist_connect(uv_connect_t *req, int status)
 	}
 	irc_line_init(a->hist_lf, 0);
 	a->hist_ready = true;
-	if (hist_write(a, a->hist_out, a->hist_out_len) < 0 ||
+	if (hist_write2(a, a->hist_out, a->hist_out_len, "", 0) < 0 ||
 	    uv_read_start((uv_stream_t *)&a->hist, on_alloc, on_hist_read) < 0) {
 		hist_close(a, "the history service cannot be reached");
 		return;
@@ -431,6 +439,8 @@ static int to_history(void *ud, const char *line, size_t len)
 		return -ENOENT;
 	if (a->hist_open && !a->hist_ready && uv_is_closing((uv_handle_t *)&a->hist))
 		return -EAGAIN;
+	if (a->hist_ready) /* connected: no copy, CRLF as a second buffer */
+		return hist_write2(a, line, len, "\r\n", 2);
 	if (a->hist_out_len + len + 2 > IRCC_HIST_OUT_MAX)
 		return -ENOBUFS;
 	if (!a->hist_out && !(a->hist_out = malloc(IRCC_HIST_OUT_MAX)))
@@ -438,13 +448,6 @@ static int to_history(void *ud, const char *line, size_t len)
 	memcpy(a->hist_out + a->hist_out_len, line, len);
 	memcpy(a->hist_out + a->hist_out_len + len, "\r\n", 2);
 	a->hist_out_len += len + 2;
-	if (a->hist_ready) {
-		int r = hist_write(a, a->hist_out, a->hist_out_len);
-		free(a->hist_out);
-		a->hist_out = NULL;
-		a->hist_out_len = 0;
-		return r;
-	}
 	if (!a->hist_open) {
 		uv_pipe_init(&a->loop, &a->hist, 0);
 		a->hist.data = a;

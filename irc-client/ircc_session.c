@@ -571,42 +571,49 @@ static const char *casemap_name(enum irc_casemap cm)
 }
 
 /* Builds "@eirc/user=<id>;eirc/nick=<nick>;label=h<seq>;eirc/casemap=<cm>
- * CHATHISTORY ..." into out_buf. Returns its length or a negative error. */
+ * CHATHISTORY ..." into out_buf. Returns its length, -E2BIG when the
+ * user's channel list (TARGETS) or the whole line does not fit, or another
+ * negative error. */
 static int hist_request(struct ircc_session *s, const struct irc_msg *m, unsigned seq,
                         bool targets)
 {
-	char tags[IRC_TAGS_CLIENT_MAX], uid[24], label[16], chans[4000];
+	char tags[IRC_TAGS_CLIENT_MAX], uid[24], label[16], chans[CHATHIST_CHANNELS_MAX];
 	size_t tl = 0;
+	int bad = 0;
 	struct irc_msg r = { 0 };
 	const char *cm = casemap_name(s->cm);
 
 	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)s->id->user_id);
 	snprintf(label, sizeof(label), "h%u", seq);
-	irc_msg_tags_append("eirc/user", 9, uid, strlen(uid), tags, sizeof(tags), &tl);
-	irc_msg_tags_append("eirc/nick", 9, s->nick, strlen(s->nick), tags, sizeof(tags), &tl);
-	irc_msg_tags_append("label", 5, label, strlen(label), tags, sizeof(tags), &tl);
-	irc_msg_tags_append("eirc/casemap", 12, cm, strlen(cm), tags, sizeof(tags), &tl);
+	bad |= irc_msg_tags_append("eirc/user", 9, uid, strlen(uid), tags, sizeof(tags), &tl);
+	bad |= irc_msg_tags_append("eirc/nick", 9, s->nick, strlen(s->nick), tags, sizeof(tags),
+	                           &tl);
+	bad |= irc_msg_tags_append("label", 5, label, strlen(label), tags, sizeof(tags), &tl);
+	bad |= irc_msg_tags_append("eirc/casemap", 12, cm, strlen(cm), tags, sizeof(tags), &tl);
 	if (targets) {
 		/* TARGETS: the bridge does not know which channels the user is in */
 		size_t cl = 0;
 		for (size_t i = 0; i < s->n_chans; i++) {
 			size_t n = strlen(s->chans[i]);
-			if (cl + n + 1 >= sizeof(chans))
-				break;
+			if (cl + n + 1 > sizeof(chans))
+				return -E2BIG; /* never a silently shortened list */
 			if (cl)
 				chans[cl++] = ',';
 			memcpy(chans + cl, s->chans[i], n);
 			cl += n;
 		}
-		irc_msg_tags_append("eirc/channels", 13, chans, cl, tags, sizeof(tags), &tl);
+		bad |= irc_msg_tags_append("eirc/channels", 13, chans, cl, tags, sizeof(tags), &tl);
 	}
+	if (bad)
+		return -E2BIG;
 	r.tags.ptr = tags;
 	r.tags.len = tl;
 	r.command.ptr = "CHATHISTORY";
 	r.command.len = 11;
 	r.n_params = m->n_params;
 	memcpy(r.params, m->params, sizeof(r.params[0]) * m->n_params);
-	return irc_msg_serialize(&r, 0, out_buf, sizeof(out_buf));
+	int n = irc_msg_serialize(&r, 0, out_buf, sizeof(out_buf));
+	return n < 0 ? -E2BIG : n;
 }
 
 /* Labels we echo verbatim: no character that would need tag escaping. */
@@ -651,7 +658,9 @@ static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
 	int r = n < 0 ? n : s->ops.to_history(s->ud, out_buf, (size_t)n);
 	if (r < 0) {
 		hist_fail(s, "MESSAGE_ERROR", p.sub, p.target,
-		          r == -ENOENT ? "Message history is not available yet: no history service "
+		          r == -E2BIG  ? "Message history request too long: the list of the "
+		                         "channels you are in is longer than the history service takes"
+		          : r == -ENOENT ? "Message history is not available yet: no history service "
 		                         "is configured"
 		                       : "Message history is not available: the history service "
 		                         "cannot be reached");

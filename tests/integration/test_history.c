@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/chathist.h"
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
 #include "tests/harness/servers.h"
@@ -179,7 +180,8 @@ static peer_t *channel_speaker(const char *nick, const char *chan)
 }
 
 /* An irc-client as the gateway starts it: socketpair end on fd 3. */
-static peer_t *spawn_client(const char *nick, const char *uid)
+/* An irc-client for nick/uid whose browser comes from ip (WEBIRC). */
+static peer_t *spawn_client_ip(const char *nick, const char *uid, const char *ip)
 {
 	char bin[512];
 	int sv[2];
@@ -193,7 +195,7 @@ static peer_t *spawn_client(const char *nick, const char *uid)
 	if (pid == 0) {
 		const char *argv[] = {
 		    bin, "--config",    cfg_path,       "--nick",         nick, "--user-id",
-		    uid, "--client-ip", "198.51.100.7", "--display-name", nick, NULL};
+		    uid, "--client-ip", ip,             "--display-name", nick, NULL};
 		dup2(sv[1], 3);
 		execv(bin, (char *const *)argv);
 		_exit(127);
@@ -203,6 +205,11 @@ static peer_t *spawn_client(const char *nick, const char *uid)
 	p->pid = pid;
 	irc_line_init(&p->lf, 0);
 	return p;
+}
+
+static peer_t *spawn_client(const char *nick, const char *uid)
+{
+	return spawn_client_ip(nick, uid, "198.51.100.7");
 }
 
 static void peer_close(peer_t *p)
@@ -921,6 +928,56 @@ static peer_t *dm_user(const char *nick, const char *uid)
 	return p;
 }
 
+/* TARGETS carries the user's channels to the bridge (eirc/channels, at most
+ * CHATHIST_CHANNELS_MAX bytes): a list of exactly that many bytes is
+ * forwarded, one byte past gets a clear FAIL, never a shortened list. */
+static void test_targets_channel_list_limit(void **state)
+{
+	/* from 127.0.0.1: InspIRCd's gateway class (maxchans 200), not main (50) */
+	peer_t *p = spawn_client_ip("manychans", "93", "127.0.0.1"), *was = asker;
+	char line[512], name[65];
+	size_t total = 0;
+	int joined = 0, n = 0;
+	(void)state;
+
+	sendf(p, "CAP LS 302");
+	sendf(p, "CAP REQ :message-tags server-time batch draft/chathistory");
+	sendf(p, "CAP END");
+	expect(p, "001", NULL);
+	/* 61 names of 64 bytes and one of 35: 61 * 64 + 35 + 61 commas = 4000 */
+	while (n < 62) {
+		size_t ll = (size_t)snprintf(line, sizeof(line), "JOIN ");
+		for (int k = 0; k < 7 && n < 62; k++, n++) {
+			size_t len = n < 61 ? 64 : 35;
+			int h = snprintf(name, sizeof(name), "#lim%02d-", n);
+			memset(name + h, 'x', len - (size_t)h);
+			name[len] = '\0';
+			total += len + (total ? 1 : 0);
+			ll += (size_t)snprintf(line + ll, sizeof(line) - ll, "%s%s", k ? "," : "", name);
+		}
+		sendf(p, "%s", line);
+	}
+	assert_int_equal(total, CHATHIST_CHANNELS_MAX);
+	while (joined < 62 && next_msg(p))
+		joined += irc_msg_command_is(&p->msg, "JOIN");
+	assert_int_equal(joined, 62);
+	asker = p;
+	ask("TARGETS " EVER " 10");
+	if (ans.fail[0])
+		fail_msg("at the limit: %s", ans.fail); /* must be forwarded and answered */
+	sendf(p, "JOIN #y"); /* 3 bytes more with its comma */
+	expect(p, "JOIN", "#y");
+	ask("TARGETS " EVER " 10");
+	assert_non_null(strstr(ans.fail, "MESSAGE_ERROR"));
+	assert_non_null(strstr(ans.fail, "too long"));
+	sendf(p, "PART #y");
+	expect(p, "PART", "#y");
+	ask("TARGETS " EVER " 10");
+	assert_true(ans.fail[0] == '\0');
+	asker = was;
+	peer_close(p);
+}
+
 /* from says text to whom; returns the msgid (from the echo), once to has it. */
 static void dm_send(peer_t *from, peer_t *to, const char *whom, const char *text, char *out_id)
 {
@@ -1049,6 +1106,7 @@ int main(void)
 	    cmocka_unit_test(test_by_timestamp),
 	    cmocka_unit_test(test_paging_backwards),
 	    cmocka_unit_test(test_targets),
+	    cmocka_unit_test(test_targets_channel_list_limit),
 	    cmocka_unit_test(test_join_replay),
 	    cmocka_unit_test(test_bridge_pipelining),
 	    cmocka_unit_test(test_bridge_slow_reader),
