@@ -70,9 +70,9 @@ int lg_rconn_formatted(struct lg_rconn *r, const char *cmd, size_t len, lg_redis
 /* Drops the connection now (as a timeout would) and reconnects later. */
 void lg_rconn_drop(struct lg_rconn *r, const char *why);
 
-/* Closes everything; pending callbacks run with NULL first; no callback
- * afterwards. The memory goes once libuv has closed the timers. NULL is a
- * no-op. */
+/* Closes everything; pending callbacks are dropped (never run), no
+ * callback afterwards. The memory goes once libuv has closed the timers.
+ * NULL is a no-op. */
 void lg_rconn_free(struct lg_rconn *r);
 
 #endif

@@ -66,6 +66,7 @@ struct lg_redis {
 	int16_t slots[LG_RSLOT_COUNT]; /* node index, -1: unknown */
 	enum cl_state state;
 	bool map_ok, refreshing, freeing, draining, started;
+	bool map_err_said; /* an unusable CLUSTER SLOTS was reported (on_down) */
 	unsigned ticks;
 	const char *down_why;
 	struct cpend *head, *tail;
@@ -233,9 +234,12 @@ static int node_find(struct lg_redis *c, const char *host, int port)
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if (c->nodes[i]->port == port && strcmp(c->nodes[i]->host, host) == 0)
 			return (int)i;
-	if (c->n_nodes == LG_REDIS_NODES_MAX || strlen(host) >= sizeof(n->host) ||
-	    !(n = calloc(1, sizeof(*n))))
-		return -1;
+	if (c->n_nodes == LG_REDIS_NODES_MAX)
+		return -E2BIG;
+	if (strlen(host) >= sizeof(n->host))
+		return -ENAMETOOLONG;
+	if (!(n = calloc(1, sizeof(*n))))
+		return -ENOMEM;
 	snprintf(n->host, sizeof(n->host), "%s", host);
 	n->port = port;
 	n->c = c;
@@ -243,7 +247,7 @@ static int node_find(struct lg_redis *c, const char *host, int port)
 	o.port = port;
 	if (lg_rconn_new(c->loop, &o, &cb, n, &n->conn) < 0) {
 		free(n);
-		return -1;
+		return -ENOMEM;
 	}
 	c->nodes[c->n_nodes] = n;
 	if (c->started)
@@ -291,7 +295,7 @@ static int map_range(struct lg_redis *c, const redisReply *e, int16_t *slots)
 	host = m->element[0]->len && strcmp(m->element[0]->str, "?") ? m->element[0]->str
 	                                                             : c->opts.host;
 	if ((idx = node_find(c, host, (int)m->element[1]->integer)) < 0)
-		return -ENOMEM;
+		return idx;
 	for (long long s = e->element[0]->integer; s <= e->element[1]->integer; s++)
 		slots[s] = (int16_t)idx;
 	return 0;
@@ -299,11 +303,31 @@ static int map_range(struct lg_redis *c, const redisReply *e, int16_t *slots)
 
 static void kick_parked(struct lg_redis *c);
 
+/* A slot map we cannot use: said once (as on_down) while down, so that a
+ * cluster past LG_REDIS_NODES_MAX does not stay down without a word;
+ * counted as a routing error while up (the old map stays). */
+static void map_failed(struct lg_redis *c, int err)
+{
+	if (c->state == CL_UP) {
+		c->routing_errors++;
+		return;
+	}
+	if (c->state != CL_DOWN || c->map_err_said || !c->cb.on_down)
+		return;
+	c->map_err_said = true;
+	c->cb.on_down(c->ud, err == -E2BIG          ? "CLUSTER SLOTS names more than "
+	                                              "LG_REDIS_NODES_MAX nodes"
+	                     : err == -ENAMETOOLONG ? "CLUSTER SLOTS names a host name too long"
+	                     : err == -EINVAL       ? "CLUSTER SLOTS reply not understood"
+	                                            : "out of memory reading CLUSTER SLOTS");
+}
+
 static void on_slots(void *ud, redisReply *r, void *privdata)
 {
 	struct lg_redis *c = privdata;
 	int16_t slots[LG_RSLOT_COUNT];
 	bool full = true;
+	int err;
 
 	(void)ud;
 	c->refreshing = false;
@@ -311,8 +335,10 @@ static void on_slots(void *ud, redisReply *r, void *privdata)
 		return;
 	memset(slots, 0xff, sizeof(slots));
 	for (size_t i = 0; i < r->elements; i++)
-		if (map_range(c, r->element[i], slots) < 0)
+		if ((err = map_range(c, r->element[i], slots)) < 0) {
+			map_failed(c, err);
 			return;
+		}
 	for (size_t s = 0; s < LG_RSLOT_COUNT && full; s++)
 		full = slots[s] >= 0;
 	if (!full && c->state == CL_DOWN)
@@ -324,6 +350,7 @@ static void on_slots(void *ud, redisReply *r, void *privdata)
 		if (slots[s] >= 0)
 			c->nodes[slots[s]]->owner = true;
 	c->map_ok = true;
+	c->map_err_said = false;
 	check_up(c);
 	if (c->state == CL_UP)
 		kick_parked(c);
@@ -495,8 +522,9 @@ static void dispatch(struct lg_redis *c, struct cpend *p)
 		park(c, p);
 }
 
-/* MOVED, ASK or TRYAGAIN: sends p again (true), or it is a final reply. */
-static bool redirected(struct lg_redis *c, struct cpend *p, const redisReply *r)
+/* MOVED, ASK or TRYAGAIN from node n: sends p again (true), or it is a
+ * final reply. */
+static bool redirected(struct lg_redis *c, struct node *n, struct cpend *p, const redisReply *r)
 {
 	char addr[LG_RSLOT_ADDR_MAX], *colon, *end;
 	bool ask;
@@ -520,7 +548,8 @@ static bool redirected(struct lg_redis *c, struct cpend *p, const redisReply *r)
 		fail_routing(c, p, err_redirects);
 		return true;
 	}
-	if ((idx = node_find(c, addr[0] ? addr : c->opts.host, (int)port)) < 0) {
+	/* as in CLUSTER SLOTS, "" or "?" is the host we reached n at */
+	if ((idx = node_find(c, addr[0] && strcmp(addr, "?") ? addr : n->host, (int)port)) < 0) {
 		fail_routing(c, p, err_nodes);
 		return true;
 	}
@@ -571,7 +600,7 @@ static void on_node_reply(void *ud, redisReply *reply, void *privdata)
 		return;
 	}
 	if (reply && reply->type == REDIS_REPLY_ERROR && c->state == CL_UP &&
-	    redirected(c, p, reply))
+	    redirected(c, n, p, reply))
 		return;
 	if (reply && reply->type == REDIS_REPLY_ERROR &&
 	    (strncmp(reply->str, "CROSSSLOT", 9) == 0 ||

@@ -142,7 +142,8 @@ int lg_rslot_redirect(const char *err, bool *out_ask, int *out_slot, char *addr,
 		return -EINVAL;
 	p = end + 1;
 	sp = strrchr(p, ':');
-	if (!sp || sp == p || strlen(p) >= cap || !sp[1] || strchr(p, ' '))
+	/* ":port" (no host) is valid: the host the command went to */
+	if (!sp || strlen(p) >= cap || !sp[1] || strchr(p, ' '))
 		return -EINVAL;
 	memcpy(addr, p, strlen(p) + 1);
 	*out_ask = ask;

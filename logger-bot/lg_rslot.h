@@ -40,7 +40,8 @@ int lg_rslot_route(const char *cmd, size_t len, const char **out_key, size_t *ou
 
 /* Parses "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>".
  * Returns 0 with *out_ask, *out_slot and the address copied into addr
- * (NUL-terminated, at most cap-1 bytes), or -EINVAL when err is neither. */
+ * (NUL-terminated, at most cap-1 bytes; the host may be empty: the node
+ * the command went to), or -EINVAL when err is neither. */
 int lg_rslot_redirect(const char *err, bool *out_ask, int *out_slot, char *addr, size_t cap);
 
 #endif

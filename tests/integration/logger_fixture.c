@@ -366,6 +366,34 @@ void lgf_irc_close(struct lgf_irc *c)
 	c->fd = -1;
 }
 
+int lgf_irc_client_spawn(const char *cfg, const char *nick, const char *uid, int *out_fd)
+{
+	char bin[512];
+	int sv[2];
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/irc-client/eirc-irc-client", getenv("EIRC_BUILD_DIR"));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if ((pid = fork()) < 0) {
+		int err = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	if (pid == 0) {
+		const char *argv[] = {
+		    bin, "--config",    cfg,            "--nick",         nick, "--user-id",
+		    uid, "--client-ip", "198.51.100.7", "--display-name", nick, NULL};
+		dup2(sv[1], 3);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	*out_fd = sv[0];
+	return (int)pid;
+}
+
 /* ---- Redis readers ---- */
 
 redisContext *lgf_redis(int port)

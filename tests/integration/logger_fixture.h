@@ -76,6 +76,11 @@ int lgf_irc_wait(struct lgf_irc *c, const char *needle, int timeout_ms, char *ou
 /* Reads and discards whatever is there. */
 void lgf_irc_drain(struct lgf_irc *c);
 void lgf_irc_close(struct lgf_irc *c);
+/* Starts build/irc-client/eirc-irc-client as the gateway does (its end of
+ * a socketpair on fd 3) with --config cfg, nick, user id uid, a fixed
+ * client IP and display name nick. Returns the child's pid (the caller
+ * reaps it) and *out_fd, or -errno. */
+int lgf_irc_client_spawn(const char *cfg, const char *nick, const char *uid, int *out_fd);
 
 /* One archived entry's fields, as read back. */
 struct lgf_entry {

@@ -148,6 +148,10 @@ static void test_redirects(void **state)
 	assert_string_equal(addr, "::1:7000");
 	assert_int_equal(lg_rslot_redirect("MOVED 16384 h:1", &ask, &s, addr, sizeof(addr)),
 	                 -EINVAL);
+	assert_int_equal(lg_rslot_redirect("MOVED 7 :7001", &ask, &s, addr, sizeof(addr)), 0);
+	assert_string_equal(addr, ":7001");
+	assert_int_equal(s, 7);
+	assert_int_equal(lg_rslot_redirect("MOVED 1 h:", &ask, &s, addr, sizeof(addr)), -EINVAL);
 	assert_int_equal(lg_rslot_redirect("MOVED 1 h", &ask, &s, addr, sizeof(addr)), -EINVAL);
 	assert_int_equal(lg_rslot_redirect("MOVED x h:1", &ask, &s, addr, sizeof(addr)), -EINVAL);
 	assert_int_equal(lg_rslot_redirect("ERR nope", &ask, &s, addr, sizeof(addr)), -EINVAL);
