@@ -9,3 +9,4 @@ eirc_test(test_irc_casemap SOURCES unit/test_irc_casemap.c LIBS eirc_common eirc
 eirc_test(test_irc_mask SOURCES unit/test_irc_mask.c LIBS eirc_common eirc_testlib)
 eirc_test(test_chathist SOURCES unit/test_chathist.c LIBS eirc_common eirc_testlib)
 eirc_test(test_yamltree SOURCES unit/test_yamltree.c LIBS eirc_testlib)
+eirc_test(test_primitives SOURCES unit/test_primitives.c LIBS eirc_common eirc_testlib)
