@@ -26,7 +26,7 @@
 #include "common/irc_line.h"
 #include "common/irc_mask.h"
 #include "irc-client/ircc_chathist.h"
-#include "irc-client/ircc_flood.h"
+#include "common/tokbucket.h"
 #include "irc-client/ircc_policy.h"
 #include "irc-client/ircc_relay.h"
 
@@ -61,7 +61,7 @@ struct ircc_session {
 	size_t burst_len, burst_cap;
 	char *chans[IRCC_CHANNELS_MAX];
 	size_t n_chans;
-	struct ircc_flood lines, bytes;
+	struct tokbucket lines, bytes;
 	struct pending hist[IRCC_HISTORY_PENDING_MAX];
 	size_t n_hist;
 	unsigned hist_seq;
@@ -153,8 +153,8 @@ int ircc_session_new(const struct ircc_ident *id, const struct ircc_session_limi
 	uint64_t byte_burst = lim->flood_bytes_per_second * 2;
 	if (byte_burst < IRC_LINE_MAX)
 		byte_burst = IRC_LINE_MAX;
-	ircc_flood_init(&s->lines, lim->flood_lines_per_second, lim->flood_burst_lines, now);
-	ircc_flood_init(&s->bytes, lim->flood_bytes_per_second, byte_burst, now);
+	tokbucket_init(&s->lines, lim->flood_lines_per_second, lim->flood_burst_lines, now);
+	tokbucket_init(&s->bytes, lim->flood_bytes_per_second, byte_burst, now);
 	*out = s;
 	return 0;
 }
@@ -886,7 +886,7 @@ static bool flood_ok(struct ircc_session *s, const struct irc_msg *m, size_t len
 	uint64_t now = s->ops.now_ms(s->ud);
 	char cmd[32], text[160];
 
-	if (ircc_flood_take(&s->lines, 1, now) && ircc_flood_take(&s->bytes, len + 2, now))
+	if (tokbucket_take(&s->lines, 1, now) && tokbucket_take(&s->bytes, len + 2, now))
 		return true;
 	cmd_name(m, cmd, sizeof(cmd));
 	snprintf(text, sizeof(text),

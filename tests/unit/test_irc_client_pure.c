@@ -4,7 +4,7 @@
  * the token bucket, the CHATHISTORY checks, the command-line identity
  * (limits at and past them), the policy table and the private-room rule,
  * the relay filter, and common/irc_reg (CAP negotiation, CAP NEW, nick
- * policies, PING) and irc_conn's backoff.
+ * policies, PING) and common/backoff's delays as irc_conn uses them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +20,8 @@
 #include "common/irc_conn.h"
 #include "common/irc_reg.h"
 #include "irc-client/ircc_chathist.h"
-#include "irc-client/ircc_flood.h"
+#include "common/backoff.h"
+#include "common/tokbucket.h"
 #include "irc-client/ircc_frame.h"
 #include "irc-client/ircc_ident.h"
 #include "irc-client/ircc_policy.h"
@@ -129,17 +130,17 @@ static void test_frame_huge_line(void **state)
 
 static void test_flood(void **state)
 {
-	struct ircc_flood b;
+	struct tokbucket b;
 	(void)state;
 
-	ircc_flood_init(&b, 5, 20, 1000);
+	tokbucket_init(&b, 5, 20, 1000);
 	for (int i = 0; i < 20; i++) /* the burst, at the limit */
-		assert_true(ircc_flood_take(&b, 1, 1000));
-	assert_false(ircc_flood_take(&b, 1, 1000)); /* one past it */
-	assert_false(ircc_flood_take(&b, 1, 1199));
-	assert_true(ircc_flood_take(&b, 1, 1200)); /* 5/s: one token per 200 ms */
-	assert_true(ircc_flood_take(&b, 20, 1000000)); /* refill caps at burst */
-	assert_false(ircc_flood_take(&b, 1, 1000000));
+		assert_true(tokbucket_take(&b, 1, 1000));
+	assert_false(tokbucket_take(&b, 1, 1000)); /* one past it */
+	assert_false(tokbucket_take(&b, 1, 1199));
+	assert_true(tokbucket_take(&b, 1, 1200)); /* 5/s: one token per 200 ms */
+	assert_true(tokbucket_take(&b, 20, 1000000)); /* refill caps at burst */
+	assert_false(tokbucket_take(&b, 1, 1000000));
 }
 
 static int chathist(const char *text, struct ircc_chathist_req *req, const char **code)
@@ -490,13 +491,13 @@ static void test_reg_nick_policies(void **state)
 static void test_backoff(void **state)
 {
 	(void)state;
-	assert_int_equal(irc_conn_backoff(100, 1000, 0, 1023), 50);
-	assert_int_equal(irc_conn_backoff(100, 1000, 0, 0), 100);
-	assert_int_equal(irc_conn_backoff(100, 1000, 3, 0), 800);
-	assert_int_equal(irc_conn_backoff(100, 1000, 4, 0), 1000);
-	assert_int_equal(irc_conn_backoff(100, 1000, 60, 0), 1000);
+	assert_int_equal(backoff_delay(100, 1000, 0, 1023), 50);
+	assert_int_equal(backoff_delay(100, 1000, 0, 0), 100);
+	assert_int_equal(backoff_delay(100, 1000, 3, 0), 800);
+	assert_int_equal(backoff_delay(100, 1000, 4, 0), 1000);
+	assert_int_equal(backoff_delay(100, 1000, 60, 0), 1000);
 	for (uint32_t rnd = 0; rnd < 5000; rnd += 7) {
-		uint64_t d = irc_conn_backoff(100, 1000, 10, rnd);
+		uint64_t d = backoff_delay(100, 1000, 10, rnd);
 		assert_true(d >= 500 && d <= 1000);
 	}
 }
