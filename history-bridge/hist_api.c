@@ -223,7 +223,7 @@ json_t *hist_api_message(const struct hist_field *f, size_t n)
 
 bool hist_api_cursor_ok(const char *v, size_t len)
 {
-	if (len == 0 || len > HIST_REQ_MSGID_MAX)
+	if (len == 0 || len > CHATHIST_MSGID_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] == 0x7f)
@@ -256,7 +256,7 @@ bool hist_api_room_ok(const char *room, size_t len)
 	struct irc_msg_span t = {room, len};
 
 	return len > 0 && (room[0] == '#' || room[0] == '&') &&
-	       chathist_target_ok(&t, HIST_REQ_TARGET_MAX);
+	       chathist_target_ok(&t, CHATHIST_TARGET_MAX);
 }
 
 bool hist_api_messages_path(const char *path, size_t len, const char **out_room, size_t *out_len)

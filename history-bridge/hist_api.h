@@ -126,7 +126,7 @@ struct tokbucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_
  */
 json_t *hist_api_message(const struct hist_field *f, size_t n);
 
-/* True when v[0..len) is a usable msgid cursor (1..HIST_REQ_MSGID_MAX
+/* True when v[0..len) is a usable msgid cursor (1..CHATHIST_MSGID_MAX
  * printable bytes, no space). */
 bool hist_api_cursor_ok(const char *v, size_t len);
 
@@ -134,7 +134,7 @@ bool hist_api_cursor_ok(const char *v, size_t len);
 bool hist_api_token_ok(const char *t, size_t len);
 
 /* True when room[0..len) is a room the API serves: '#' or '&' first,
- * 1..HIST_REQ_TARGET_MAX bytes, no control byte, space, ',' or DEL. */
+ * 1..CHATHIST_TARGET_MAX bytes, no control byte, space, ',' or DEL. */
 bool hist_api_room_ok(const char *room, size_t len);
 
 /*

@@ -25,7 +25,6 @@
 #include "common/irc_casemap.h"
 #include "common/irc_line.h"
 #include "common/irc_mask.h"
-#include "irc-client/ircc_chathist.h"
 #include "common/tokbucket.h"
 #include "irc-client/ircc_policy.h"
 #include "irc-client/ircc_relay.h"
@@ -627,19 +626,19 @@ static bool label_safe(const char *v, size_t n)
 
 static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
 {
-	struct ircc_chathist_req req;
-	struct ircc_chathist_err err;
+	struct chathist_req req;
+	struct chathist_err err;
 	struct pending p = { 0 };
 	struct irc_msg_tag lt;
 
-	if (ircc_chathist_parse(m, &req, &err) < 0) {
+	if (ircc_policy_chathist(m, &req, &err) < 0) {
 		char sub[16] = "*";
 		if (m->n_params > 0)
 			span_cpy(sub, sizeof(sub), &m->params[0]);
 		fail(s, "CHATHISTORY", err.code, sub, err.text);
 		return;
 	}
-	snprintf(p.sub, sizeof(p.sub), "%s", ircc_chathist_sub_name(req.sub));
+	snprintf(p.sub, sizeof(p.sub), "%s", chathist_sub_name(req.sub));
 	if (req.target.ptr)
 		span_cpy(p.target, sizeof(p.target), &req.target);
 	if (req.target.ptr && !hist_allowed(s, &req.target)) {
@@ -654,7 +653,7 @@ static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
 		return;
 	}
 	p.seq = ++s->hist_seq;
-	int n = hist_request(s, m, p.seq, req.sub == IRCC_CH_TARGETS);
+	int n = hist_request(s, m, p.seq, req.sub == CHATHIST_TARGETS);
 	int r = n < 0 ? n : s->ops.to_history(s->ud, out_buf, (size_t)n);
 	if (r < 0) {
 		hist_fail(s, "MESSAGE_ERROR", p.sub, p.target,

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "irc-client/ircc_chathist.h"
 #include "irc-client/ircc_frame.h"
 #include "irc-client/ircc_policy.h"
 
@@ -21,15 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_line(char *line, size_t len)
 {
 	struct irc_msg m;
-	struct ircc_chathist_req req;
-	struct ircc_chathist_err err;
+	struct chathist_req req;
+	struct chathist_err err;
 
 	CHECK(len > 0 && len <= IRCC_FRAME_MAX - 2 && strlen(line) == len);
 	CHECK(!memchr(line, '\r', len) && !memchr(line, '\n', len));
 	if (irc_msg_parse(line, len, IRC_MSG_F_CLIENT, &m) < 0)
 		return;
 	if (ircc_policy_classify(&m) == IRCC_POL_CHATHISTORY &&
-	    ircc_chathist_parse(&m, &req, &err) == 0)
+	    ircc_policy_chathist(&m, &req, &err) == 0)
 		CHECK(req.limit > 0 && req.limit <= IRCC_CHATHIST_LIMIT_MAX);
 }
 

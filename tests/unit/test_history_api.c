@@ -111,30 +111,30 @@ static void test_token_syntax(void **state)
 
 static void test_cursor_syntax(void **state)
 {
-	char c[HIST_REQ_MSGID_MAX + 2];
+	char c[CHATHIST_MSGID_MAX + 2];
 	(void)state;
 
 	memset(c, 'x', sizeof(c));
-	assert_true(hist_api_cursor_ok(c, HIST_REQ_MSGID_MAX));
-	assert_false(hist_api_cursor_ok(c, HIST_REQ_MSGID_MAX + 1));
+	assert_true(hist_api_cursor_ok(c, CHATHIST_MSGID_MAX));
+	assert_false(hist_api_cursor_ok(c, CHATHIST_MSGID_MAX + 1));
 	assert_false(hist_api_cursor_ok("", 0));
 	assert_false(hist_api_cursor_ok("a b", 3));
 	assert_false(hist_api_cursor_ok("a\x7f", 2));
 	assert_true(hist_api_cursor_ok("1EI~1795518196~69", 17));
 }
 
-/* Rooms at HIST_REQ_TARGET_MAX bytes and one past; the messages path. */
+/* Rooms at CHATHIST_TARGET_MAX bytes and one past; the messages path. */
 static void test_room_and_path(void **state)
 {
-	char r[HIST_REQ_TARGET_MAX + 2];
+	char r[CHATHIST_TARGET_MAX + 2];
 	const char *room = NULL;
 	size_t len = 0;
 	(void)state;
 
 	memset(r, 'x', sizeof(r));
 	r[0] = '#';
-	assert_true(hist_api_room_ok(r, HIST_REQ_TARGET_MAX));
-	assert_false(hist_api_room_ok(r, HIST_REQ_TARGET_MAX + 1));
+	assert_true(hist_api_room_ok(r, CHATHIST_TARGET_MAX));
+	assert_false(hist_api_room_ok(r, CHATHIST_TARGET_MAX + 1));
 	assert_true(hist_api_room_ok("&staff", 6));
 	assert_false(hist_api_room_ok("", 0));
 	assert_false(hist_api_room_ok("general", 7));

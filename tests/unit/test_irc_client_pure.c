@@ -19,7 +19,6 @@
 
 #include "common/irc_conn.h"
 #include "common/irc_reg.h"
-#include "irc-client/ircc_chathist.h"
 #include "common/backoff.h"
 #include "common/tokbucket.h"
 #include "irc-client/ircc_frame.h"
@@ -143,15 +142,15 @@ static void test_flood(void **state)
 	assert_false(tokbucket_take(&b, 1, 1000000));
 }
 
-static int chathist(const char *text, struct ircc_chathist_req *req, const char **code)
+static int chathist(const char *text, struct chathist_req *req, const char **code)
 {
 	static char buf[1024];
 	struct irc_msg m;
-	struct ircc_chathist_err err = { 0 };
+	struct chathist_err err = { 0 };
 
 	snprintf(buf, sizeof(buf), "%s", text);
 	assert_int_equal(irc_msg_parse(buf, strlen(buf), IRC_MSG_F_CLIENT, &m), 0);
-	int r = ircc_chathist_parse(&m, req, &err);
+	int r = ircc_policy_chathist(&m, req, &err);
 	*code = err.code;
 	return r;
 }
@@ -182,7 +181,7 @@ static void test_chathistory_checks(void **state)
 		{ "CHATHISTORY TARGETS msgid=a msgid=b 5", "INVALID_MSGREFTYPE" },
 		{ "CHATHISTORY LATEST #c * 5 extra", "INVALID_PARAMS" },
 	};
-	struct ircc_chathist_req req;
+	struct chathist_req req;
 	const char *code;
 	(void)state;
 
@@ -198,7 +197,7 @@ static void test_chathistory_checks(void **state)
 			         r == 0 ? "accepted" : code);
 	}
 	assert_int_equal(chathist("CHATHISTORY LATEST #c * 50", &req, &code), 0);
-	assert_int_equal(req.sub, IRCC_CH_LATEST);
+	assert_int_equal(req.sub, CHATHIST_LATEST);
 	assert_int_equal(req.limit, 50);
 	assert_int_equal(req.target.len, 2);
 }
