@@ -21,16 +21,16 @@
 #include "common/irc_reg.h"
 #include "common/backoff.h"
 #include "common/tokbucket.h"
-#include "irc-client/ircc_frame.h"
+#include "common/irc_line.h"
 #include "irc-client/ircc_ident.h"
 #include "irc-client/ircc_policy.h"
 #include "irc-client/ircc_relay.h"
 
-static struct ircc_frame fr;
+static struct irc_line fr;
 
 static int next(char **line, size_t *len)
 {
-	return ircc_frame_next(&fr, line, len);
+	return irc_line_next(&fr, line, len);
 }
 
 static void test_frame_split_merged(void **state)
@@ -41,15 +41,15 @@ static void test_frame_split_merged(void **state)
 	size_t len, got = 0;
 	(void)state;
 
-	ircc_frame_init(&fr);
+	irc_line_init_strict(&fr, 0);
 	for (size_t i = 0; i < sizeof(in) - 1; i++) { /* one byte at a time */
-		assert_int_equal(ircc_frame_feed(&fr, in + i, 1), 1);
+		assert_int_equal(irc_line_feed(&fr, in + i, 1), 1);
 		while (next(&line, &len) == 0)
 			assert_string_equal(line, want[got++]);
 	}
 	assert_int_equal(got, 3);
-	ircc_frame_init(&fr);
-	assert_int_equal(ircc_frame_feed(&fr, in, sizeof(in) - 1), sizeof(in) - 1);
+	irc_line_init_strict(&fr, 0);
+	assert_int_equal(irc_line_feed(&fr, in, sizeof(in) - 1), sizeof(in) - 1);
 	for (got = 0; next(&line, &len) == 0;)
 		assert_string_equal(line, want[got++]);
 	assert_int_equal(got, 3);
@@ -62,8 +62,8 @@ static void test_frame_injection(void **state)
 	size_t len;
 	(void)state;
 
-	ircc_frame_init(&fr);
-	ircc_frame_feed(&fr, in, sizeof(in) - 1);
+	irc_line_init_strict(&fr, 0);
+	irc_line_feed(&fr, in, sizeof(in) - 1);
 	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
 	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
 	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
@@ -72,25 +72,25 @@ static void test_frame_injection(void **state)
 	assert_int_equal(next(&line, &len), IRC_MSG_EAGAIN);
 }
 
-/* A line of exactly IRCC_FRAME_MAX bytes with its CRLF passes; one more
+/* A line of exactly IRC_LINE_MAX bytes with its CRLF passes; one more
  * byte is refused once, and the next line is fine. */
 static void test_frame_limit(void **state)
 {
-	static char buf[IRCC_FRAME_MAX + 8];
+	static char buf[IRC_LINE_MAX + 8];
 	char *line;
 	size_t len;
 	(void)state;
 
 	for (int extra = 0; extra <= 1; extra++) {
-		size_t n = IRCC_FRAME_MAX - 2 + (size_t)extra;
+		size_t n = IRC_LINE_MAX - 2 + (size_t)extra;
 		memset(buf, 'x', n);
 		memcpy(buf + n, "\r\nNEXT\r\n", 8);
-		ircc_frame_init(&fr);
+		irc_line_init_strict(&fr, 0);
 		size_t off = 0;
 		int r, lines = 0, toolong = 0;
 		while (off < n + 8 || (r = next(&line, &len)) != IRC_MSG_EAGAIN) {
 			if (off < n + 8)
-				off += ircc_frame_feed(&fr, buf + off, n + 8 - off);
+				off += irc_line_feed(&fr, buf + off, n + 8 - off);
 			while ((r = next(&line, &len)) != IRC_MSG_EAGAIN) {
 				lines += r == 0;
 				toolong += r == IRC_MSG_ETOOLONG;
@@ -112,16 +112,16 @@ static void test_frame_huge_line(void **state)
 	(void)state;
 
 	memset(chunk, 'y', sizeof(chunk));
-	ircc_frame_init(&fr);
+	irc_line_init_strict(&fr, 0);
 	for (int i = 0; i < 25; i++) { /* 100 KB without CRLF */
 		for (size_t off = 0; off < sizeof(chunk);) {
-			off += ircc_frame_feed(&fr, chunk + off, sizeof(chunk) - off);
+			off += irc_line_feed(&fr, chunk + off, sizeof(chunk) - off);
 			int r;
 			while ((r = next(&line, &len)) != IRC_MSG_EAGAIN)
 				toolong += r == IRC_MSG_ETOOLONG;
 		}
 	}
-	ircc_frame_feed(&fr, "\r\nPING\r\n", 8);
+	irc_line_feed(&fr, "\r\nPING\r\n", 8);
 	assert_int_equal(next(&line, &len), 0);
 	assert_string_equal(line, "PING");
 	assert_int_equal(toolong, 1);

@@ -2,7 +2,9 @@
  * irc_line unit tests: split, merged and one-byte-at-a-time input, lines at
  * the limit and one past it (default and caller limits, CRLF and bare LF),
  * resynchronisation after an oversized line, NUL and bare CR, and the
- * feed/drain contract when the buffer is full.
+ * feed/drain contract when the buffer is full; strict mode (CRLF only) at
+ * its limits, with bare LF refused and an oversized line dropped up to a
+ * CRLF split across reads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -280,6 +282,69 @@ static void test_init_limits(void **state)
 	assert_int_equal(lf.limit, IRC_LINE_MAX);
 }
 
+/* Strict mode: a CRLF line of exactly `limit` bytes passes, one past
+ * fails once (also when its CR is the last byte the buffer holds, and its
+ * LF comes in the next read), and the next line comes out. */
+static void check_strict_limit(size_t limit, size_t chunk)
+{
+	static struct irc_line lf;
+	struct events e = { 0 };
+	char *at = make_line(limit, true), *past = make_line(limit + 1, true);
+
+	assert_int_equal(irc_line_init_strict(&lf, limit == IRC_LINE_MAX ? 0 : limit), 0);
+	feed_all(&lf, at, limit, chunk, &e);
+	feed_all(&lf, past, limit + 1, chunk, &e);
+	feed_all(&lf, "N\r\n", 3, chunk, &e);
+	assert_int_equal(e.n, 3);
+	assert_int_equal(strlen(e.ev[0]), limit - 2);
+	assert_string_equal(e.ev[1], TOO_LONG);
+	assert_string_equal(e.ev[2], "N");
+	events_clear(&e);
+	free(at);
+	free(past);
+}
+
+static void test_strict_limits(void **state)
+{
+	static const size_t limits[] = { 3, 16, IRC_LINE_MAX };
+
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		for (size_t chunk = 0; chunk < 5; chunk++)
+			check_strict_limit(limits[i], chunk);
+}
+
+static void test_strict_terminators(void **state)
+{
+	static struct irc_line lf;
+	struct events e = { 0 };
+	/* a bare LF or CR does not end a line, it spoils it up to its CRLF */
+	static const char *const want[] = { MALFORMED, MALFORMED, MALFORMED, "OK" };
+	const char data[] = "PRIVMSG #a :x\nQUIT\r\nPRIVMSG #a :y\rQUIT\r\nA\0B\r\n\r\nOK\r\n";
+	static const char *const want1[] = { TOO_LONG, "after" };
+	const char data1[] = "0123456789\n\rx\r\nafter\r\n";
+
+	for (size_t chunk = 0; chunk < 4; chunk++) {
+		assert_int_equal(irc_line_init_strict(&lf, 0), 0);
+		feed_all(&lf, data, sizeof(data) - 1, chunk, &e);
+		assert_events(&e, want, 4);
+		events_clear(&e);
+		assert_int_equal(irc_line_init_strict(&lf, 10), 0);
+		feed_all(&lf, data1, sizeof(data1) - 1, chunk, &e);
+		assert_events(&e, want1, 2);
+		events_clear(&e);
+	}
+	/* discarding: a CR at the end of one read and LF at the start of the
+	 * next end the oversized line; a CR then anything else does not */
+	assert_int_equal(irc_line_init_strict(&lf, 4), 0);
+	feed_all(&lf, "abcdef\r", 7, 0, &e);
+	feed_all(&lf, "x\r", 2, 0, &e);
+	feed_all(&lf, "\nok\r\n", 5, 0, &e);
+	static const char *const want2[] = { TOO_LONG, "ok" };
+	assert_events(&e, want2, 2);
+	events_clear(&e);
+	assert_int_equal(irc_line_init_strict(&lf, 1), IRC_MSG_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +357,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_full_buffer_feed_contract),
 		cmocka_unit_test(test_init_limits),
+		cmocka_unit_test(test_strict_limits),
+		cmocka_unit_test(test_strict_terminators),
 	};
 
 	return cmocka_run_group_tests_name("irc_line", tests, NULL, NULL);
