@@ -28,8 +28,6 @@
 #define IRCC_BROWSER_CORK_MAX 65536
 /* First allocation of the gathering buffer (grows by doubling). */
 #define IRCC_BROWSER_CORK_MIN 16384
-/* Time the browser's queue gets to flush an error before exit. */
-#define IRCC_EXIT_FLUSH_MS 1000
 
 struct bwreq {
 	uv_write_t req;
@@ -45,7 +43,7 @@ struct ircc_app {
 	struct irc_conn *conn;
 	struct ircc_session *sess;
 	uv_pipe_t browser;
-	uv_timer_t grace, hist_timer, exit_timer;
+	uv_timer_t grace, hist_timer;
 	uv_prepare_t flusher;           /* writes the gathered lines before the loop waits */
 	uv_signal_t sigterm, sigint;
 	uv_pipe_t hist;
@@ -514,7 +512,6 @@ static void close_all(struct ircc_app *a)
 		close_if((uv_handle_t *)&a->hist);
 	close_if((uv_handle_t *)&a->grace);
 	close_if((uv_handle_t *)&a->hist_timer);
-	close_if((uv_handle_t *)&a->exit_timer);
 	close_if((uv_handle_t *)&a->sigterm);
 	close_if((uv_handle_t *)&a->sigint);
 	irc_conn_free(a->conn);
@@ -601,9 +598,9 @@ static int session_create(struct ircc_app *a)
 
 static void handles_init(struct ircc_app *a, int fd)
 {
-	uv_timer_t *timers[] = { &a->grace, &a->hist_timer, &a->exit_timer };
+	uv_timer_t *timers[] = { &a->grace, &a->hist_timer };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
 		uv_timer_init(&a->loop, timers[i]);
 		timers[i]->data = a;
 	}

@@ -1,15 +1,17 @@
 /*
  * ircc_session: browser <-> IRC server session logic (see ircc_session.h).
  *
- * Browser side: NEW (nothing yet) -> CAP (negotiating) -> READY (burst
- * replayed). Lines the browser sends before the IRC connection's first
- * registration burst is complete are held (bounded) and handled then, so
- * the CAP answer can offer exactly what the server enabled.
+ * Browser side (enum bstate): NEW (nothing yet) -> CAP (negotiating) ->
+ * READY (burst replayed) -> JOINED (the user's rooms joined, at once when
+ * the server is up, else at the next registration). Lines the browser
+ * sends before the IRC connection's first registration burst is complete
+ * are held (bounded) and handled then, so the CAP answer can offer exactly
+ * what the server enabled.
  *
- * Server side: the first registration burst (001 to end of MOTD, and
- * whatever follows until the browser is ready) is kept for the replay;
- * after a reconnection the new burst is swallowed and the channels are
- * rejoined.
+ * Server side (enum sstate): the first registration burst (001 to end of
+ * MOTD, and whatever follows until the browser is ready) is kept for the
+ * replay; after a reconnection the new burst is swallowed and the
+ * channels are rejoined.
  */
 #include "irc-client/ircc_session.h"
 
@@ -29,7 +31,18 @@
 #include "irc-client/ircc_policy.h"
 #include "irc-client/ircc_relay.h"
 
-enum bstate { B_NEW = 0, B_CAP, B_READY };
+/* The browser's side; ordered: READY and JOINED are both "replayed". */
+enum bstate { B_NEW = 0, B_CAP, B_READY, B_JOINED };
+
+/* The IRC server's side. */
+enum sstate {
+	S_NEW = 0,     /* never registered */
+	S_FIRST_BURST, /* registered; the first burst (001 to end of MOTD) is coming */
+	S_FIRST_LOST,  /* the connection was lost before the first burst ended */
+	S_UP,          /* registered, the first burst complete */
+	S_REBURST,     /* registered again: a later burst is coming (swallowed) */
+	S_DOWN,        /* lost after the first burst; irc_conn reconnects */
+};
 
 struct pending {
 	unsigned seq;
@@ -47,9 +60,9 @@ struct ircc_session {
 	struct ircc_session_ops ops;
 	void *ud;
 	enum bstate bstate;
+	enum sstate sstate;
 	bool nick_seen, user_seen;
 	uint32_t bcaps, scaps;
-	bool up, ever_up, in_burst, burst_complete, replayed, signin_done;
 	uint64_t cap_started_ms;
 	char nick[IRC_REG_NICK_MAX + 1];
 	char server[64];
@@ -70,11 +83,34 @@ struct ircc_session {
  * before the function returns. */
 static char out_buf[IRC_LINE_MAX + 1];
 
+/* ---- lifecycle ---- */
+
+static bool replayed(const struct ircc_session *s)
+{
+	return s->bstate >= B_READY;
+}
+
+static bool server_up(const struct ircc_session *s)
+{
+	return s->sstate == S_FIRST_BURST || s->sstate == S_UP || s->sstate == S_REBURST;
+}
+
+static bool in_burst(const struct ircc_session *s)
+{
+	return s->sstate == S_FIRST_BURST || s->sstate == S_REBURST;
+}
+
+/* True once a first burst has ended (the held browser lines went out). */
+static bool burst_complete(const struct ircc_session *s)
+{
+	return s->sstate == S_UP || s->sstate == S_REBURST || s->sstate == S_DOWN;
+}
+
 /* ---- output helpers ---- */
 
 static const char *target_nick(const struct ircc_session *s)
 {
-	return s->bstate == B_READY ? s->nick : "*";
+	return replayed(s) ? s->nick : "*";
 }
 
 static void to_browser(struct ircc_session *s, const char *line, size_t len)
@@ -169,19 +205,9 @@ void ircc_session_free(struct ircc_session *s)
 	free(s);
 }
 
-uint32_t ircc_session_browser_caps(const struct ircc_session *s)
-{
-	return s->bcaps;
-}
-
-bool ircc_session_browser_ready(const struct ircc_session *s)
-{
-	return s->bstate == B_READY;
-}
-
 bool ircc_session_server_readable(const struct ircc_session *s)
 {
-	return s->bstate == B_READY || !s->burst_complete;
+	return replayed(s) || !burst_complete(s);
 }
 
 /* ---- channels ---- */
@@ -238,6 +264,15 @@ static void join_list(struct ircc_session *s, char *const *names, size_t n)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s",
 		                        len ? "," : "JOIN ", names[i]);
 	}
+}
+
+/* Joins the user's rooms once: when the browser is ready and the server up. */
+static void join_rooms_once(struct ircc_session *s)
+{
+	if (s->bstate != B_READY || !server_up(s))
+		return;
+	s->bstate = B_JOINED;
+	join_list(s, s->id->rooms.v, s->id->rooms.n);
 }
 
 /* ---- the registration burst ---- */
@@ -318,27 +353,23 @@ static void burst_replay(struct ircc_session *s)
 	free(s->burst);
 	s->burst = NULL;
 	s->burst_len = s->burst_cap = 0;
-	s->replayed = true;
 	malloc_trim(0); /* the burst and held lines were the biggest allocations */
 }
 
 static void become_ready(struct ircc_session *s)
 {
-	if (s->bstate == B_READY)
+	if (replayed(s))
 		return;
 	s->bstate = B_READY;
 	burst_replay(s);
-	if (!s->signin_done && s->up) {
-		s->signin_done = true;
-		join_list(s, s->id->rooms.v, s->id->rooms.n);
-	}
+	join_rooms_once(s);
 }
 
 uint64_t ircc_session_browser_grace(struct ircc_session *s)
 {
-	if (s->bstate == B_READY)
+	if (replayed(s))
 		return 0;
-	if (!s->burst_complete)
+	if (!burst_complete(s))
 		return 100;
 	if (s->bstate == B_CAP) {
 		uint64_t spent = s->ops.now_ms(s->ud) - s->cap_started_ms;
@@ -911,7 +942,7 @@ static void process_line(struct ircc_session *s, char *line, size_t len)
 	enum ircc_policy_action a = ircc_policy_classify(&m);
 	if (a != IRCC_POL_QUIT && !flood_ok(s, &m, len))
 		return;
-	if (s->bstate != B_READY && browser_registering(s, &m, a))
+	if (!replayed(s) && browser_registering(s, &m, a))
 		return;
 	dispatch(s, &m, a);
 }
@@ -947,7 +978,7 @@ static void hold_release(struct ircc_session *s)
 
 void ircc_session_browser_line(struct ircc_session *s, char *line, size_t len)
 {
-	if (!s->burst_complete && !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 &&
+	if (!burst_complete(s) && !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 &&
 	                            (len == 4 || line[4] == ' '))) {
 		hold(s, line, len);
 		return;
@@ -1004,25 +1035,24 @@ void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
                              const struct irc_msg *m)
 {
 	track(s, reg, m);
-	if (!s->up)
+	if (!server_up(s))
 		return; /* before 001: registration chatter, irc_reg's business */
 	dm_report(s, m);
 	/* cap-notify (CAP NEW / DEL) may change them after 001: the relay
 	 * filter (echo-message) must see what is enabled now. */
 	s->scaps = reg->caps_enabled;
-	if (s->in_burst && (!s->replayed || is_burst_numeric(m))) {
-		if (!s->replayed)
+	if (in_burst(s) && (!replayed(s) || is_burst_numeric(m))) {
+		if (!replayed(s))
 			burst_keep(s, m);
 		if (motd_end(m)) {
-			s->in_burst = false;
-			if (!s->burst_complete) {
-				s->burst_complete = true;
+			bool first = s->sstate == S_FIRST_BURST;
+			s->sstate = S_UP;
+			if (first)
 				hold_release(s);
-			}
 		}
 		return;
 	}
-	if (!s->replayed) {
+	if (!replayed(s)) {
 		burst_keep(s, m); /* the browser is not ready yet: keep order */
 		return;
 	}
@@ -1040,13 +1070,12 @@ uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc
 	if (reg->server[0])
 		snprintf(s->server, sizeof(s->server), "%s", reg->server);
 	s->scaps = reg->caps_enabled;
-	s->up = true;
-	s->in_burst = true;
-	if (!s->ever_up) {
-		s->ever_up = true;
+	if (s->sstate == S_NEW) {
+		s->sstate = S_FIRST_BURST;
 		return IRCC_BROWSER_IDLE_GRACE_MS;
 	}
-	if (s->bstate == B_READY) {
+	s->sstate = burst_complete(s) ? S_REBURST : S_FIRST_BURST;
+	if (replayed(s)) {
 		if (strcmp(old, s->nick) != 0)
 			sendf(s, ":%s NICK %s", old, s->nick);
 		sendf(s, "EIRC RECONNECTED %s", s->server);
@@ -1054,20 +1083,19 @@ uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc
 		      s->server, s->nick);
 	}
 	join_list(s, s->chans, s->n_chans);
-	if (!s->signin_done && s->bstate == B_READY) {
-		s->signin_done = true;
-		join_list(s, s->id->rooms.v, s->id->rooms.n);
-	}
+	join_rooms_once(s);
 	return 0;
 }
 
 void ircc_session_server_down(struct ircc_session *s, const char *why, uint64_t retry_ms)
 {
-	bool was_up = s->up;
+	bool was_up = server_up(s);
 
-	s->up = false;
-	s->in_burst = false;
-	if (s->bstate != B_READY && retry_ms)
+	if (s->sstate == S_FIRST_BURST)
+		s->sstate = S_FIRST_LOST;
+	else if (was_up)
+		s->sstate = S_DOWN;
+	if (!replayed(s) && retry_ms)
 		return;
 	if (was_up)
 		for (size_t i = 0; i < s->n_chans; i++)

@@ -110,9 +110,4 @@ void ircc_session_history_down(struct ircc_session *s, const char *why);
 /* Requests in flight, and the send time of the oldest (ms, 0 if none). */
 size_t ircc_session_history_pending(const struct ircc_session *s, uint64_t *out_oldest_ms);
 
-/* Browser capabilities negotiated (IRC_CAP_BIT mask | IRCC_BCAP_*). */
-uint32_t ircc_session_browser_caps(const struct ircc_session *s);
-/* True once the burst has been replayed to the browser. */
-bool ircc_session_browser_ready(const struct ircc_session *s);
-
 #endif
