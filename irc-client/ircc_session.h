@@ -8,7 +8,7 @@
  * applies the command policy and flood limits to every browser line, and
  * answers CHATHISTORY through the history bridge.
  *
- * Output leaves through the ops callbacks; the loop adapter (ircc_loop.c)
+ * Output leaves through the ops callbacks; the loop adapter (ircc_app.c)
  * owns sockets and timers. Every callback is called synchronously from the
  * ircc_session_* call that caused it.
  */
