@@ -44,18 +44,27 @@ void gw_table_init(gw_table_t *t)
 	queue_init(&t->all);
 }
 
-static gw_ipcount_t *ip_find(const gw_table_t *t, const char *ip)
+/* The entry of bucket h whose key (at key_off bytes from its node) is key,
+ * as a node; NULL when none. Sessions and address counts share it. */
+static struct queue *bucket_find(const struct queue *h, size_t key_off, const char *key)
 {
-	const struct queue *h = &t->by_ip[table_hash(ip)];
 	struct queue *q;
 
-	QUEUE_FOREACH(q, h)
-	{
-		gw_ipcount_t *c = queue_data(q, gw_ipcount_t, node);
-		if (strcmp(c->ip, ip) == 0)
-			return c;
+	QUEUE_FOREACH(q, h) {
+		if (strcmp((const char *)q + key_off, key) == 0)
+			return q;
 	}
 	return NULL;
+}
+
+#define IP_KEY_OFF (offsetof(gw_ipcount_t, ip) - offsetof(gw_ipcount_t, node))
+#define ID_KEY_OFF (offsetof(gw_session_t, request_id) - offsetof(gw_session_t, id_node))
+
+static gw_ipcount_t *ip_find(const gw_table_t *t, const char *ip)
+{
+	struct queue *q = bucket_find(&t->by_ip[table_hash(ip)], IP_KEY_OFF, ip);
+
+	return q ? queue_data(q, gw_ipcount_t, node) : NULL;
 }
 
 int gw_table_ip_count(const gw_table_t *t, const char *ip)
@@ -67,16 +76,9 @@ int gw_table_ip_count(const gw_table_t *t, const char *ip)
 
 gw_session_t *gw_table_find(const gw_table_t *t, const char *request_id)
 {
-	const struct queue *h = &t->by_id[table_hash(request_id)];
-	struct queue *q;
+	struct queue *q = bucket_find(&t->by_id[table_hash(request_id)], ID_KEY_OFF, request_id);
 
-	QUEUE_FOREACH(q, h)
-	{
-		gw_session_t *s = queue_data(q, gw_session_t, id_node);
-		if (strcmp(s->request_id, request_id) == 0)
-			return s;
-	}
-	return NULL;
+	return q ? queue_data(q, gw_session_t, id_node) : NULL;
 }
 
 int gw_table_add(gw_table_t *t, gw_session_t *s)

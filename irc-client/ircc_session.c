@@ -835,52 +835,53 @@ size_t ircc_session_history_pending(const struct ircc_session *s, uint64_t *out_
 
 /* ---- browser dispatch ---- */
 
-static void dispatch(struct ircc_session *s, const struct irc_msg *m, enum ircc_policy_action a)
+static void handle_ping(struct ircc_session *s, const struct irc_msg *m)
+{
+	sendf(s, ":%s PONG %s :%.*s", s->server, s->server,
+	      m->n_params ? (int)m->params[m->n_params - 1].len : 0,
+	      m->n_params ? m->params[m->n_params - 1].ptr : "");
+}
+
+static void handle_quit(struct ircc_session *s, const struct irc_msg *m)
+{
+	char reason[IRC_MSG_MAX] = "";
+
+	if (m->n_params > 0)
+		span_cpy(reason, sizeof(reason), &m->params[m->n_params - 1]);
+	s->ops.quit(s->ud, reason);
+}
+
+static void refuse_unknown(struct ircc_session *s, const struct irc_msg *m)
 {
 	char cmd[32];
 
 	cmd_name(m, cmd, sizeof(cmd));
-	switch (a) {
-	case IRCC_POL_FORWARD:
-		forward(s, m);
-		break;
-	case IRCC_POL_CAP:
-		handle_cap(s, m);
-		break;
-	case IRCC_POL_PING:
-		sendf(s, ":%s PONG %s :%.*s", s->server, s->server,
-		      m->n_params ? (int)m->params[m->n_params - 1].len : 0,
-		      m->n_params ? m->params[m->n_params - 1].ptr : "");
-		break;
-	case IRCC_POL_IGNORE:
-		break;
-	case IRCC_POL_QUIT: {
-		char reason[IRC_MSG_MAX] = "";
-		if (m->n_params > 0)
-			span_cpy(reason, sizeof(reason), &m->params[m->n_params - 1]);
-		s->ops.quit(s->ud, reason);
-		break;
-	}
-	case IRCC_POL_NICK:
-		handle_nick(s, m);
-		break;
-	case IRCC_POL_JOIN:
-		handle_join(s, m);
-		break;
-	case IRCC_POL_CHATHISTORY:
-		handle_chathistory(s, m);
-		break;
-	case IRCC_POL_REGISTRATION:
-		NUMERIC(s, "462", ":%s", "You may not reregister (eIRC registers you)");
-		break;
-	case IRCC_POL_UNKNOWN:
-		NUMERIC(s, "421", "%s :Unknown command (not available through eIRC)", cmd);
-		break;
-	case IRCC_POL_NOPRIV:
-		NUMERIC(s, "481", ":Permission Denied - %s is not available through eIRC", cmd);
-		break;
-	}
+	NUMERIC(s, "421", "%s :Unknown command (not available through eIRC)", cmd);
 }
+
+static void refuse_nopriv(struct ircc_session *s, const struct irc_msg *m)
+{
+	char cmd[32];
+
+	cmd_name(m, cmd, sizeof(cmd));
+	NUMERIC(s, "481", ":Permission Denied - %s is not available through eIRC", cmd);
+}
+
+static void reregister(struct ircc_session *s, const struct irc_msg *m)
+{
+	(void)m;
+	NUMERIC(s, "462", ":%s", "You may not reregister (eIRC registers you)");
+}
+
+/* What each policy action does once the browser is ready (NULL: nothing). */
+static void (*const dispatch[])(struct ircc_session *, const struct irc_msg *) = {
+	[IRCC_POL_FORWARD] = forward,         [IRCC_POL_CAP] = handle_cap,
+	[IRCC_POL_PING] = handle_ping,        [IRCC_POL_IGNORE] = NULL,
+	[IRCC_POL_QUIT] = handle_quit,        [IRCC_POL_NICK] = handle_nick,
+	[IRCC_POL_JOIN] = handle_join,        [IRCC_POL_CHATHISTORY] = handle_chathistory,
+	[IRCC_POL_REGISTRATION] = reregister, [IRCC_POL_UNKNOWN] = refuse_unknown,
+	[IRCC_POL_NOPRIV] = refuse_nopriv,
+};
 
 /* Before the browser is READY: CAP, NICK, USER and PASS are registration;
  * any other command makes it a plain client (READY at once). Returns true
@@ -944,7 +945,8 @@ static void process_line(struct ircc_session *s, char *line, size_t len)
 		return;
 	if (!replayed(s) && browser_registering(s, &m, a))
 		return;
-	dispatch(s, &m, a);
+	if (dispatch[a])
+		dispatch[a](s, &m);
 }
 
 /* Holds a line until the first registration burst is complete. */
