@@ -32,10 +32,7 @@
  * the client sends no Sec-WebSocket-Protocol), binary.ircv3.net. */
 extern const struct lws_protocols gw_http_protocols[];
 
-/* Creates a listener vhost; NULL when it cannot listen. */
-struct lws_vhost *gw_http_vhost(gw_server_t *srv, const char *name, int port, bool tls);
-
-/* The lws log goes to our log, errors and warnings only. */
-void gw_http_log_setup(void);
+/* Opens a listener on srv->http; its index, or -EADDRINUSE. */
+int gw_http_listen(gw_server_t *srv, const char *name, int port, bool tls);
 
 #endif

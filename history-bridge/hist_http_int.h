@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "common/queue.h"
 #include "history-bridge/hist_api.h"
 #include "history-bridge/hist_req.h"
 
@@ -35,7 +36,7 @@ enum hroute {
 
 struct hreq {
 	struct hist_http *h;
-	struct hreq *prev, *next;
+	struct queue node; /* in the hist_http's requests */
 	struct lws *wsi; /* NULL once the connection is done with us */
 	uv_timer_t timer;
 	bool timer_closing, timer_closed;
@@ -88,6 +89,10 @@ void hreq_unavailable(struct hreq *q, const char *desc);
 /* A reply for q came: counts it out; false when q is answered already (it
  * may have been freed then: do not touch it). */
 bool hreq_reply_enter(struct hreq *q);
+/* Copies query parameter name ("before=") into out (cap bytes); false when
+ * it is longer than cap - 1 (or its "name=value" than HIST_API_PARAM_MAX
+ * + 62). out is "" when absent. */
+bool hreq_param(struct hreq *q, const char *name, char *out, size_t cap);
 
 /* The Elasticsearch client, NULL when elasticsearch.urls is empty. */
 struct lg_es *hist_http_es(const struct hist_http *h);
