@@ -380,29 +380,32 @@ static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 	return l->index < 0 ? -EADDRINUSE : 0;
 }
 
-int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
-		  const eirc_config_t *cfg, auth_http_t **out)
+/* The server's limits, from auth.*. */
+static struct http_server_opts http_opts(const eirc_config_auth_t *a)
 {
-	const eirc_config_auth_t *a = &cfg->auth;
-	auth_http_t *h = calloc(1, sizeof(*h));
-	int r;
-
-	if (!h)
-		return -ENOMEM;
-	h->svc = svc;
-	h->cfg = cfg;
-	r = http_server_new(loop, &(struct http_server_opts){
+	return (struct http_server_opts){
 		.header_max = a->max_header_size > HTTP_SERVER_HEADER_MAX ?
 				      HTTP_SERVER_HEADER_MAX : a->max_header_size,
 		.heads_max = 256,
 		.body_max = a->max_body_size,
 		.timeout_s = (unsigned)(a->request_timeout / 1000),
 		.tls = a->tls_cert_file && a->tls_key_file,
-	}, &h->srv);
+	};
+}
+
+int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
+		  const eirc_config_t *cfg, auth_http_t **out)
+{
+	struct http_server_opts o = http_opts(&cfg->auth);
+	auth_http_t *h = calloc(1, sizeof(*h));
+	int r = h ? http_server_new(loop, &o, &h->srv) : -ENOMEM;
+
 	if (r < 0) {
 		free(h);
 		return r;
 	}
+	h->svc = svc;
+	h->cfg = cfg;
 	*out = h;
 	return 0;
 }

@@ -28,8 +28,7 @@ typedef struct auth_http auth_http_t;
 
 /*
  * Creates the HTTP server on `loop`, without listeners yet. Returns 0 and
- * *out, -EINVAL (max_header_size of 0) or -ENOMEM. From then on lws has
- * handles on the loop, so the end
+ * *out, or -ENOMEM. From then on lws has handles on the loop, so the end
  * of *out is always: auth_http_close(), uv_run() until the loop is done,
  * auth_http_free().
  */

@@ -209,11 +209,6 @@ void *http_server_user(struct lws *wsi)
 	return l ? l->user : NULL;
 }
 
-unsigned http_server_conns(const http_server_t *s)
-{
-	return s->conns;
-}
-
 void http_server_close(http_server_t *s)
 {
 	if (!s || s->closing)

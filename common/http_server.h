@@ -106,9 +106,6 @@ int http_server_port(const http_server_t *s, int i);
 /* The `user` of the listener a connection came in on; NULL for none. */
 void *http_server_user(struct lws *wsi);
 
-/* Connections open now (what conns_max bounds). */
-unsigned http_server_conns(const http_server_t *s);
-
 /*
  * Starts the shutdown: every connection is closed (each protocol sees its
  * CLOSED callbacks, maybe inside this call) and lws starts closing its
