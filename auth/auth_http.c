@@ -42,14 +42,6 @@ typedef struct http_pss {
 	bool dispatched;     /* handed to the service */
 } http_pss_t;
 
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
-			 void *user, void *in, size_t len);
-
-static const struct lws_protocols http_protocols[] = {
-	{ "http", http_callback, sizeof(http_pss_t), 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
-};
-
 static void http_done(auth_call_t *call)
 {
 	struct lws *wsi = call->http;
@@ -180,9 +172,9 @@ static bool http_read_request(struct lws *wsi, http_pss_t *pss,
 	return true;
 }
 
-static int http_on_request(struct lws *wsi, http_pss_t *pss, const char *path,
-			   size_t len)
+static int http_on_request(struct lws *wsi, void *user, const char *path, size_t len)
 {
+	http_pss_t *pss = user;
 	http_listener_t *l = http_server_user(wsi);
 	auth_http_t *h = l->http;
 	uint64_t clen;
@@ -226,9 +218,12 @@ static int http_on_request(struct lws *wsi, http_pss_t *pss, const char *path,
 	return 0;
 }
 
-static int http_on_body(http_pss_t *pss, const void *in, size_t len)
+static int http_on_body(struct lws *wsi, void *user, const void *in, size_t len)
 {
+	http_pss_t *pss = user;
 	auth_req_t *req;
+
+	(void)wsi;
 
 	if (!pss->call || pss->refused || pss->dispatched)
 		return 0;
@@ -242,8 +237,9 @@ static int http_on_body(http_pss_t *pss, const void *in, size_t len)
 	return 0;
 }
 
-static int http_on_body_done(struct lws *wsi, http_pss_t *pss)
+static int http_on_body_done(struct lws *wsi, void *user)
 {
+	http_pss_t *pss = user;
 	http_listener_t *l = http_server_user(wsi);
 
 	if (!pss->call || pss->refused || pss->dispatched)
@@ -297,8 +293,9 @@ static int http_complete(struct lws *wsi, http_pss_t *pss)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_on_writable(struct lws *wsi, http_pss_t *pss)
+static int http_on_writable(struct lws *wsi, void *user)
 {
+	http_pss_t *pss = user;
 	auth_call_t *call = pss->call;
 	bool body;
 
@@ -320,8 +317,9 @@ static int http_on_writable(struct lws *wsi, http_pss_t *pss)
 	return http_complete(wsi, pss);
 }
 
-static void http_on_closed(http_pss_t *pss)
+static void http_on_closed(void *user)
 {
+	http_pss_t *pss = user;
 	auth_call_t *call = pss->call;
 
 	if (!call)
@@ -333,30 +331,14 @@ static void http_on_closed(http_pss_t *pss)
 		call->http = NULL; /* the service frees it in http_done */
 }
 
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
-			 void *user, void *in, size_t len)
-{
-	http_pss_t *pss = user;
-
-	switch (reason) {
-	case LWS_CALLBACK_HTTP:
-		return http_on_request(wsi, pss, in ? (const char *)in : "",
-				       in ? len : 0);
-	case LWS_CALLBACK_HTTP_BODY:
-		return http_on_body(pss, in, len);
-	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return http_on_body_done(wsi, pss);
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return http_on_writable(wsi, pss);
-	case LWS_CALLBACK_CLOSED_HTTP:
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-		if (pss)
-			http_on_closed(pss);
-		return 0;
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
-	}
-}
+static const http_handler_t http_handler = {
+	.pss_size = sizeof(http_pss_t),
+	.request = http_on_request,
+	.body = http_on_body,
+	.body_done = http_on_body_done,
+	.writable = http_on_writable,
+	.closed = http_on_closed,
+};
 
 static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 		      int port, bool tls)
@@ -373,7 +355,7 @@ static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 		.port = port,
 		.tls_cert_file = tls ? a->tls_cert_file : NULL,
 		.tls_key_file = tls ? a->tls_key_file : NULL,
-		.protocols = http_protocols,
+		.handler = &http_handler,
 		.keepalive_s = 60,
 		.user = l,
 	}, &err);

@@ -24,6 +24,7 @@ typedef struct http_listener {
 	http_server_t *srv;
 	void *user;
 	struct lws_vhost *vh;
+	const http_handler_t *handler;    /* or: */
 	const struct lws_protocols *orig; /* the daemon's list */
 	struct lws_protocols *protos;     /* ours, given to lws */
 } http_listener_t;
@@ -54,6 +55,29 @@ static void log_line(int level, const char *line)
 }
 
 /* ---- the callback in front of the daemon's ---- */
+
+/* A listener with an http_handler_t: lws's HTTP events to its hooks. */
+static int handler_callback(const http_handler_t *h, struct lws *wsi,
+			    enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return h->request(wsi, user, in ? (const char *)in : "", in ? len : 0);
+	case LWS_CALLBACK_HTTP_BODY:
+		return h->body ? h->body(wsi, user, in, len) : 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return h->body_done ? h->body_done(wsi, user) : 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return h->writable ? h->writable(wsi, user) : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		if (user && h->closed)
+			h->closed(user);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
 
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
@@ -87,6 +111,8 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	default:
 		break;
 	}
+	if (l->handler)
+		return handler_callback(l->handler, wsi, reason, user, in, len);
 	/* lws keeps its own copy of our list; each entry's user is the
 	 * daemon's entry. The three above come to the first protocol whatever
 	 * the connection's is. */
@@ -128,11 +154,23 @@ int http_server_new(uv_loop_t *loop, const struct http_server_opts *o, http_serv
 	return 0;
 }
 
-/* Our copy of the daemon's protocol list, each calling http_callback(). */
-static int listener_protocols(http_listener_t *l, const struct lws_protocols *orig)
+/* Our copy of the daemon's protocol list, each calling http_callback();
+ * for a handler, one "http" protocol. */
+static int listener_protocols(http_listener_t *l, const struct http_listen_opts *o)
 {
+	const struct lws_protocols *orig = o->protocols;
 	size_t n = 0;
 
+	if (!o->handler == !orig || (o->handler && !o->handler->request))
+		return -EINVAL;
+	if (o->handler) {
+		if (!(l->protos = calloc(2, sizeof(*l->protos))))
+			return -ENOMEM;
+		l->protos[0] = (struct lws_protocols){ "http", http_callback,
+						       o->handler->pss_size, 0, 0, NULL, 0 };
+		l->handler = o->handler;
+		return 0;
+	}
 	while (orig[n].name)
 		n++;
 	if (!n)
@@ -159,9 +197,10 @@ int http_server_listen(http_server_t *s, const struct http_listen_opts *o,
 		return eirc_err_set(out_err, -ENOSPC, "more than %d listeners",
 				    HTTP_SERVER_LISTENERS_MAX);
 	l = &s->listeners[s->n_listeners];
-	if (!o->protocols || (r = listener_protocols(l, o->protocols)) < 0)
-		return eirc_err_set(out_err, o->protocols ? r : -EINVAL,
-				    "listener %s: no protocols", o->name);
+	if ((r = listener_protocols(l, o)) < 0)
+		return eirc_err_set(out_err, r, "listener %s: %s", o->name,
+				    r == -ENOMEM ? "out of memory" :
+				    "needs a handler or protocols, not both");
 	l->srv = s;
 	l->user = o->user;
 	memset(&info, 0, sizeof(info));

@@ -11,12 +11,14 @@
  * stream) and the teardown, including lws 4.1's second destroy on a
  * foreign loop.
  *
- * It is not a router and holds no requests: each daemon gives a listener
- * its lws protocol list (the gateway its WebSocket subprotocols, the
- * others one "http" protocol) and answers from its own callback with the
- * writers below. http_server calls those callbacks through its own, to
- * count connections; a callback finds its listener's `user` with
- * http_server_user().
+ * It is not a router and holds no requests: a listener is given either an
+ * http_handler_t (eirc-auth, eirc-history, the logger: hooks for a
+ * request's head, its body, its writable turns and its end, each with the
+ * connection's per-request space) or, where lws must see more, its own
+ * lws protocol list (the gateway's WebSocket subprotocols). Either way the
+ * daemon answers with the writers below, and finds its listener's `user`
+ * with http_server_user(). http_server's own callback runs first, to
+ * count connections.
  *
  * Limits (struct http_server_opts):
  *  - header_max: bytes lws keeps of one request head (the path, and each
@@ -68,6 +70,23 @@ struct http_server_opts {
 	bool tls;           /* some listener will be TLS */
 };
 
+/*
+ * The hooks of a plain HTTP listener, called from lws callbacks with the
+ * connection's per-request space `pss` (pss_size bytes, zeroed by lws per
+ * connection). Each returns 0, or -1 to close the connection. request is
+ * required; the others may be NULL (body bytes are then ignored, writable
+ * turns do nothing). closed is called once or more when the connection
+ * ends (CLOSED_HTTP, then maybe DROP_PROTOCOL): it must be idempotent.
+ */
+typedef struct http_handler {
+	size_t pss_size;
+	int (*request)(struct lws *wsi, void *pss, const char *path, size_t len);
+	int (*body)(struct lws *wsi, void *pss, const void *in, size_t len);
+	int (*body_done)(struct lws *wsi, void *pss);
+	int (*writable)(struct lws *wsi, void *pss);
+	void (*closed)(void *pss);
+} http_handler_t;
+
 struct http_listen_opts {
 	const char *name;    /* the vhost's name, for lws's log */
 	const char *address; /* NULL: every address */
@@ -75,8 +94,10 @@ struct http_listen_opts {
 	/* Both set: TLS with this certificate chain and key (PEM files). */
 	const char *tls_cert_file, *tls_key_file;
 	const char *alpn;    /* TLS only; NULL: lws's default */
-	/* The protocols, ended by one with a NULL name; the first one answers
-	 * plain HTTP. Must outlive the server. Their `user` fields are
+	/* One of the two. The handler must outlive the server. */
+	const http_handler_t *handler;
+	/* Or the protocols, ended by one with a NULL name; the first one
+	 * answers plain HTTP. Must outlive the server. Their `user` fields are
 	 * http_server's (a callback sees its listener's through
 	 * http_server_user()). */
 	const struct lws_protocols *protocols;
@@ -94,7 +115,8 @@ int http_server_new(uv_loop_t *loop, const struct http_server_opts *o, http_serv
 
 /*
  * Opens one listener. Returns its index (0, 1, ...), -ENOSPC past
- * HTTP_SERVER_LISTENERS_MAX, -EINVAL (no protocols) or -EADDRINUSE (lws
+ * HTTP_SERVER_LISTENERS_MAX, -EINVAL (neither or both of handler and
+ * protocols, or no protocol) or -EADDRINUSE (lws
  * says no more: it logs why), with a line in out_err.
  */
 int http_server_listen(http_server_t *s, const struct http_listen_opts *o,

@@ -456,8 +456,9 @@ static void route(struct hreq *q, const char *path, size_t len)
 	hreq_answer_error(q, 404, "not_found", "no such resource");
 }
 
-static int on_request(struct lws *wsi, struct pss *p, const char *path, size_t len)
+static int on_request(struct lws *wsi, void *user, const char *path, size_t len)
 {
+	struct pss *p = user;
 	struct hist_http *h = http_server_user(wsi);
 	char *uri;
 	int ulen;
@@ -551,8 +552,9 @@ static int stream_writable(struct lws *wsi, struct pss *p)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int on_writable(struct lws *wsi, struct pss *p)
+static int on_writable(struct lws *wsi, void *user)
 {
+	struct pss *p = user;
 	struct hreq *q = p->q;
 
 	if (!q || !q->answered)
@@ -574,32 +576,16 @@ static int on_writable(struct lws *wsi, struct pss *p)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len)
+static void on_closed(void *user)
 {
-	struct pss *p = user;
-
-	switch (reason) {
-	case LWS_CALLBACK_HTTP:
-		return on_request(wsi, p, in ? (const char *)in : "", in ? len : 0);
-	case LWS_CALLBACK_HTTP_BODY:
-	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return 0; /* GET only: a body is ignored */
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return on_writable(wsi, p);
-	case LWS_CALLBACK_CLOSED_HTTP:
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-		if (p)
-			hreq_detach(p);
-		return 0;
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
-	}
+	hreq_detach(user);
 }
 
-static const struct lws_protocols protocols[] = {
-    {"http", http_callback, sizeof(struct pss), 0, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
+static const http_handler_t handler = {
+    .pss_size = sizeof(struct pss),
+    .request = on_request,
+    .writable = on_writable,
+    .closed = on_closed,
 };
 
 /* ---- start and stop ---- */
@@ -660,7 +646,7 @@ static int listen_http(struct hist_http *h)
 		.name = "history",
 		.address = hc->listen_address,
 		.port = hc->listen_port,
-		.protocols = protocols,
+		.handler = &handler,
 		.keepalive_s = 60,
 		.user = h,
 	}, &err);

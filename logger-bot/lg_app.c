@@ -450,8 +450,7 @@ static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail
 
 /* GET /metrics: Prometheus text; 405 for other methods, 404 for other
  * paths. One request per connection, as Prometheus asks. */
-static int on_metrics_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                           void *in, size_t len)
+static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size_t len)
 {
 	struct app *a = http_server_user(wsi);
 	struct lg_buf body = {0};
@@ -460,11 +459,10 @@ static int on_metrics_http(struct lws *wsi, enum lws_callback_reasons reason, vo
 	char *uri;
 	int ulen;
 
-	if (reason != LWS_CALLBACK_HTTP)
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	(void)pss, (void)len;
 	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) != LWSHUMETH_GET)
 		hd.status = 405, text = "method not allowed\n";
-	else if (!in || strcmp(in, "/metrics") != 0)
+	else if (strcmp(path, "/metrics") != 0)
 		hd.status = 404, text = "not found\n";
 	else if (lg_metrics_render(&a->m, &body) < 0)
 		hd.status = 500, text = "error\n";
@@ -478,10 +476,7 @@ static int on_metrics_http(struct lws *wsi, enum lws_callback_reasons reason, vo
 	return -1; /* closed once the answer is out */
 }
 
-static const struct lws_protocols metrics_protocols[] = {
-	{"http", on_metrics_http, 0, 0, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
+static const http_handler_t metrics_handler = {.request = on_metrics_request};
 
 /* ---- shutdown ---- */
 
@@ -628,7 +623,7 @@ static int start_httpd(struct app *a)
 	if (err == 0)
 		err = http_server_listen(a->http, &(struct http_listen_opts){
 			.name = "metrics", .address = lc->metrics_address, .port = lc->metrics_port,
-			.protocols = metrics_protocols, .keepalive_s = LG_APP_METRICS_TIMEOUT_S,
+			.handler = &metrics_handler, .keepalive_s = LG_APP_METRICS_TIMEOUT_S,
 			.user = a,
 		}, &e);
 	if (err < 0)

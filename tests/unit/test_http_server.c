@@ -131,32 +131,48 @@ static int on_writable(struct lws *wsi, struct pss *p)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int t_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		      size_t len)
+static int t_request(struct lws *wsi, void *pss, const char *path, size_t len)
 {
-	struct pss *p = user;
-
-	switch (reason) {
-	case LWS_CALLBACK_HTTP:
-		if (!http_server_user(wsi))
-			return -1; /* no cmocka assert off the test's thread */
-		return on_http(wsi, p, in ? (const char *)in : "");
-	case LWS_CALLBACK_HTTP_BODY:
-		p->got += len;
-		return 0;
-	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		p->ready = true;
-		lws_callback_on_writable(wsi);
-		return 0;
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return on_writable(wsi, p);
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
-	}
+	(void)len;
+	if (!http_server_user(wsi))
+		return -1; /* no cmocka assert off the test's thread */
+	return on_http(wsi, pss, path);
 }
 
+static int t_body(struct lws *wsi, void *pss, const void *in, size_t len)
+{
+	struct pss *p = pss;
+
+	(void)wsi, (void)in;
+	p->got += len;
+	return 0;
+}
+
+static int t_body_done(struct lws *wsi, void *pss)
+{
+	struct pss *p = pss;
+
+	p->ready = true;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int t_writable(struct lws *wsi, void *pss)
+{
+	return on_writable(wsi, pss);
+}
+
+static const http_handler_t t_handler = {
+	.pss_size = sizeof(struct pss),
+	.request = t_request,
+	.body = t_body,
+	.body_done = t_body_done,
+	.writable = t_writable,
+};
+
+/* The other way to listen (the gateway's): an lws protocol list. */
 static const struct lws_protocols t_protocols[] = {
-	{ "http", t_callback, sizeof(struct pss), 0, 0, NULL, 0 },
+	{ "http", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -190,7 +206,7 @@ static void tsrv_start(struct tsrv *t)
 	assert_int_equal(uv_loop_init(&t->loop), 0);
 	assert_int_equal(http_server_new(&t->loop, &o, &t->srv), 0);
 	i = http_server_listen(t->srv, &(struct http_listen_opts){ .name = "t",
-		.address = "127.0.0.1", .protocols = t_protocols, .keepalive_s = 5,
+		.address = "127.0.0.1", .handler = &t_handler, .keepalive_s = 5,
 		.user = t }, &err);
 	assert_int_equal(i, 0);
 	t->port = http_server_port(t->srv, i);
@@ -289,6 +305,11 @@ static void test_limits_checked(void **state)
 	assert_null(s);
 	o.header_max = HTTP_SERVER_HEADER_MAX;
 	assert_int_equal(http_server_new(&loop, &o, &s), 0);
+	assert_int_equal(http_server_listen(s, &(struct http_listen_opts){ .name = "l",
+		.address = "127.0.0.1", .protocols = t_protocols, .handler = &t_handler }, &err),
+			 -EINVAL);
+	assert_int_equal(http_server_listen(s, &(struct http_listen_opts){ .name = "l",
+		.address = "127.0.0.1" }, &err), -EINVAL);
 	for (int i = 0; i < HTTP_SERVER_LISTENERS_MAX; i++)
 		assert_int_equal(http_server_listen(s, &(struct http_listen_opts){ .name = "l",
 			.address = "127.0.0.1", .protocols = t_protocols }, &err), i);
