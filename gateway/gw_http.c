@@ -30,7 +30,7 @@
 static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		       size_t len);
 
-const struct lws_protocols gw_http_protocols[] = {
+static const struct lws_protocols gw_http_protocols[] = {
 	{ GW_SUBP_TEXT_NAME, gw_callback, 0, 4096, 0, NULL, 0 },
 	{ GW_SUBP_BINARY_NAME, gw_callback, 0, 4096, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
@@ -69,7 +69,7 @@ static int http_refuse(gw_server_t *srv, struct lws *wsi, gw_refusal_t r, const 
 	return 1;
 }
 
-/* Copies header h into out (cap bytes); 0 absent, 1 copied, -1 too long. */
+/* Copies header h into out (cap bytes); 0 absent, 1 copied, -E2BIG too long. */
 static int http_header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap)
 {
 	int n = lws_hdr_total_length(wsi, h);
@@ -78,11 +78,12 @@ static int http_header(struct lws *wsi, enum lws_token_indexes h, char *out, siz
 	if (n <= 0)
 		return 0;
 	if ((size_t)n >= cap || lws_hdr_copy(wsi, out, (int)cap, h) < 0)
-		return -1;
+		return -E2BIG;
 	return 1;
 }
 
-/* Rebuilds the query string from lws's argument fragments ('&'-joined). */
+/* Rebuilds the query string from lws's argument fragments ('&'-joined):
+ * its length, or -E2BIG past cap - 1 bytes. */
 static int http_query(struct lws *wsi, char *out, size_t cap)
 {
 	size_t n = 0;
@@ -91,12 +92,12 @@ static int http_query(struct lws *wsi, char *out, size_t cap)
 	out[0] = '\0';
 	for (f = 0; (len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, f)) > 0; f++) {
 		if (n + (size_t)len + 2 > cap)
-			return -1;
+			return -E2BIG;
 		if (n)
 			out[n++] = '&';
 		if (lws_hdr_copy_fragment(wsi, out + n, (int)(cap - n), WSI_TOKEN_HTTP_URI_ARGS,
 					  f) < 0)
-			return -1;
+			return -E2BIG;
 		n += (size_t)len;
 		out[n] = '\0';
 	}

@@ -28,11 +28,9 @@
 /* Longest Sec-WebSocket-Protocol value read (lws keeps 128). */
 #define GW_SUBPROTO_HDR_MAX 256
 
-/* The protocols of every vhost: text.ircv3.net first (the default when
- * the client sends no Sec-WebSocket-Protocol), binary.ircv3.net. */
-extern const struct lws_protocols gw_http_protocols[];
-
-/* Opens a listener on srv->http; its index, or -EADDRINUSE. */
+/* Opens a listener on srv->http with the gateway's protocols:
+ * text.ircv3.net first (the default when the client sends no
+ * Sec-WebSocket-Protocol), binary.ircv3.net. Its index, or -EADDRINUSE. */
 int gw_http_listen(gw_server_t *srv, const char *name, int port, bool tls);
 
 #endif

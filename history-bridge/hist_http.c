@@ -43,12 +43,12 @@ struct pss {
 	struct hreq *q;
 };
 
-struct hist_app *hist_http_app(const struct hist_http *h)
+struct hist_app *hist_http_app(const hist_http_t *h)
 {
 	return h->app;
 }
 
-struct lg_es *hist_http_es(const struct hist_http *h)
+struct lg_es *hist_http_es(const hist_http_t *h)
 {
 	return h->es;
 }
@@ -660,7 +660,7 @@ static int listen_http(struct hist_http *h)
 	return 0;
 }
 
-int hist_http_new(struct hist_app *a, struct hist_http **out_http)
+int hist_http_new(struct hist_app *a, hist_http_t **out_http)
 {
 	struct hist_http *h = calloc(1, sizeof(*h));
 	unsigned to = (unsigned)(a->cfg->history.request_timeout / 1000);
@@ -686,7 +686,7 @@ int hist_http_new(struct hist_app *a, struct hist_http **out_http)
 	return listen_http(h);
 }
 
-void hist_http_close(struct hist_http *h)
+void hist_http_close(hist_http_t *h)
 {
 	struct queue *n;
 
@@ -702,7 +702,7 @@ void hist_http_close(struct hist_http *h)
 		hreq_close_timer(queue_data(n, struct hreq, node));
 }
 
-void hist_http_free(struct hist_http *h)
+void hist_http_free(hist_http_t *h)
 {
 	if (!h)
 		return;

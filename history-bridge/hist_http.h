@@ -18,7 +18,7 @@
 #define EIRC_HIST_HTTP_H
 
 struct hist_app;
-struct hist_http;
+typedef struct hist_http hist_http_t;
 
 /* Requests being answered at once; more get 503 at once. */
 #define HIST_HTTP_REQS_MAX 1024
@@ -31,14 +31,14 @@ struct hist_http;
  * *out_http, -ENOMEM, -EINVAL (a bad introspect_url) or -EADDRINUSE. The
  * end is always hist_http_close(), uv_run() to the end, hist_http_free().
  */
-int hist_http_new(struct hist_app *a, struct hist_http **out_http);
+int hist_http_new(struct hist_app *a, hist_http_t **out_http);
 
 /* Closes every connection and starts closing lws's handles. Call before
  * lg_redis_free(). Idempotent; NULL is a no-op. */
-void hist_http_close(struct hist_http *h);
+void hist_http_close(hist_http_t *h);
 
 /* After uv_run() returned: frees the context, what is left of the
  * requests, and h. NULL is a no-op. */
-void hist_http_free(struct hist_http *h);
+void hist_http_free(hist_http_t *h);
 
 #endif

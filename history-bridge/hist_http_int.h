@@ -79,7 +79,7 @@ struct hreq {
 };
 
 /* hist_http.c */
-struct hist_app *hist_http_app(const struct hist_http *h);
+struct hist_app *hist_http_app(const hist_http_t *h);
 /* Answers q with body (stolen; NULL: no body) as application/json. */
 void hreq_answer_json(struct hreq *q, int status, json_t *body);
 /* Answers q with {"error":code,"error_description":desc}. */
@@ -95,7 +95,7 @@ bool hreq_reply_enter(struct hreq *q);
 bool hreq_param(struct hreq *q, const char *name, char *out, size_t cap);
 
 /* The Elasticsearch client, NULL when elasticsearch.urls is empty. */
-struct lg_es *hist_http_es(const struct hist_http *h);
+struct lg_es *hist_http_es(const hist_http_t *h);
 /* Starts a streamed 200 answer of ctype (chunked); the timer stops. */
 void hreq_stream_start(struct hreq *q, const char *ctype);
 /* Asks for a writable callback (more of the stream is in q->out). */
