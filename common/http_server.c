@@ -1,12 +1,13 @@
 /*
  * http_server: eIRC's libwebsockets server layer. See http_server.h.
  *
- * Each listener gets a copy of its protocol list whose callbacks are
- * http_callback() (and whose `user` fields point at the daemon's
- * entries): it keeps the connection count (WSI_CREATE and
- * WSI_DESTROY, which lws 4.1 sends for every accepted connection to the
- * vhost's first protocol; FILTER_NETWORK_CONNECTION refuses past
- * conns_max), then calls the daemon's callback of the same protocol.
+ * Each listener gives lws protocols whose callback is http_callback():
+ * one "http" protocol for an http_handler_t, or a copy of the daemon's
+ * list whose `user` fields point at the daemon's entries. It keeps the
+ * connection count (WSI_CREATE and WSI_DESTROY, which lws 4.1 sends for
+ * every accepted connection to the vhost's first protocol;
+ * FILTER_NETWORK_CONNECTION refuses past conns_max), then calls the
+ * handler's hook or the daemon's callback of the same protocol.
  */
 #include "common/http_server.h"
 

@@ -6,8 +6,9 @@
  *
  * It owns: the context and its limits (request head bytes, heads read at
  * once, body bytes, open connections, timeouts), the listeners (one lws
- * vhost each, plain or TLS), lws's log lines (into common/log, see
- * lws_log.h), the response writers (head, body, one-write answer, chunked
+ * vhost each, plain or TLS), lws's log lines (errors and warnings as
+ * "lws: ..." lines of common/log, trailing CR/LF dropped, at most 511
+ * bytes), the response writers (head, body, one-write answer, chunked
  * stream) and the teardown, including lws 4.1's second destroy on a
  * foreign loop.
  *
