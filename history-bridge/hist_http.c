@@ -522,7 +522,8 @@ static int write_chunk(struct lws *wsi, struct hreq *q, bool last)
 }
 
 /* A stream: headers, then each page's chunk as it comes, one write per
- * callback; the next page is fetched once the last one is written. */
+ * callback; the next page is fetched once the last one is written; the
+ * last chunk once the export's point in time is closed (no call pending). */
 static int stream_writable(struct lws *wsi, struct pss *p)
 {
 	struct hreq *q = p->q;
@@ -546,6 +547,8 @@ static int stream_writable(struct lws *wsi, struct pss *p)
 		hist_es_more(q);
 		return 0;
 	}
+	if (q->pending)
+		return 0; /* the point in time is being closed: on_pit_closed kicks */
 	if (write_chunk(wsi, q, true) < 0)
 		return -1;
 	hreq_detach(p);
