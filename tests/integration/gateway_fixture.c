@@ -197,7 +197,7 @@ const char *gwfx_gateway_log(const gwfx_t *g)
 
 void gwfx_add_user(gwfx_t *g, const char *name)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 
 	if (g->base) {
 		gwfx_add_user(g->base, name);
@@ -214,7 +214,7 @@ void gwfx_add_user(gwfx_t *g, const char *name)
 	snprintf(g->users[g->n_users], sizeof(g->users[0]), "%s", name);
 	g->access[g->n_users] = strdup(a);
 	g->n_users++;
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 }
 
 char *gwfx_token(gwfx_t *g, const char *name)
@@ -304,30 +304,13 @@ ws_client_t *gwfx_open_registered(gwfx_t *g, const char *user, const char *proto
 	return ws;
 }
 
-long gwfx_http_get(gwfx_t *g, const char *path, char **out_body)
-{
-	/* fx_http() speaks plain HTTP to fx->port: a copy aimed at the gateway */
-	fx_t at = {.port = g->port};
-	fx_resp_t r;
-	long status;
-
-	fx_http(&at, false, "GET", path, NULL, NULL, 0, &r);
-	status = r.status;
-	if (out_body) {
-		*out_body = r.body;
-		r.body = NULL;
-	}
-	fx_resp_free(&r);
-	return status;
-}
-
 /* Calls fn for every sample line of /metrics (comments skipped). */
 static void each_sample(gwfx_t *g, void (*fn)(const char *key, size_t klen, double v, void *),
                         void *ud)
 {
 	char *body = NULL;
 
-	assert_int_equal(gwfx_http_get(g, "/metrics", &body), 200);
+	assert_int_equal(ht_get(g->port, "/metrics", &body), 200);
 	for (char *save = NULL, *l = strtok_r(body, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		if (l[0] == '#' || l[0] == '\0')

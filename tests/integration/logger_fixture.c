@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
+#include "tests/harness/http_test.h"
 
 void lgf_sleep_ms(int ms)
 {
@@ -107,39 +108,23 @@ int lgf_es_start(const char *dir, struct lgf_proc *out)
 	return -1;
 }
 
+/* method path on 127.0.0.1:port with a JSON body (or none): the answer's
+ * body whatever its status (malloc'd), NULL when no answer came. */
 static char *http(int port, const char *method, const char *path, const char *body)
 {
-	char req[1024];
-	size_t cap = 1 << 16, len = 0;
-	char *resp = malloc(cap);
-	int fd = connect_port(port), n;
+	static const char *const json[] = { "Content-Type: application/json", NULL };
+	char url[1024], *out = NULL;
+	ht_resp_t r;
 
-	if (fd < 0 || !resp) {
-		free(resp);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	if (ht_request(&(ht_req_t){.method = method, .url = url, .headers = json, .body = body,
+				   .body_len = body ? strlen(body) : 0},
+		       &r) == 0) {
+		out = r.body;
+		r.body = NULL;
 	}
-	n = snprintf(req, sizeof(req),
-	             "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-	             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	             method, path, body ? strlen(body) : 0, body ? body : "");
-	if (write(fd, req, (size_t)n) != n) {
-		close(fd);
-		free(resp);
-		return NULL;
-	}
-	for (ssize_t r; (r = read(fd, resp + len, cap - len - 1)) > 0;) {
-		len += (size_t)r;
-		if (len + 1 >= cap)
-			resp = realloc(resp, cap *= 2);
-	}
-	close(fd);
-	resp[len] = '\0';
-	char *b = strstr(resp, "\r\n\r\n");
-	if (b)
-		memmove(resp, b + 4, strlen(b + 4) + 1);
-	return resp;
+	ht_resp_free(&r);
+	return out;
 }
 
 int lgf_es_control(int port, const char *name, const char *json)

@@ -27,7 +27,8 @@ struct lgf_proc {
 int lgf_es_start(const char *dir, struct lgf_proc *out);
 /* POSTs a JSON body to the ES test server's control endpoint; 0 or -1. */
 int lgf_es_control(int port, const char *name, const char *json);
-/* GETs path from the ES server into a malloc'd NUL-terminated string. */
+/* GETs path (tests/harness/http_test) into a malloc'd NUL-terminated
+ * string: the body whatever the status, NULL when no answer came. */
 char *lgf_http_get(int port, const char *path);
 /* The value of one series of a /metrics page on port (the name with its
  * labels, exactly as printed), or -1 when absent or unreachable. */

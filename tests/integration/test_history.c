@@ -36,7 +36,7 @@
 #include "common/chathist.h"
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define WEBIRC_PASSWORD "webirc-history-test"

@@ -30,7 +30,7 @@
 #include "common/irc_msg.h"
 #include "common/utf8.h"
 #include "tests/harness/irc_testclient.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 #define WEBIRC_PASSWORD "webirc-test-secret"
 

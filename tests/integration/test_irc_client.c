@@ -35,7 +35,7 @@
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
 #include "tests/harness/irc_testclient.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 #define WEBIRC_PASSWORD "webirc-test-secret"
 #define READ_TIMEOUT_MS ITC_TIMEOUT_MS

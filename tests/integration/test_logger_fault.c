@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MESSAGES 20000

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "logger-bot/lg_spill.h"
 #include "tests/integration/logger_fixture.h"
 

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "logger-bot/lg_keys.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MAXE 1000

@@ -33,7 +33,7 @@
 #include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define PARTS 4

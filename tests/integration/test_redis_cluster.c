@@ -41,7 +41,7 @@
 
 #include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_rslot.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MASTERS    3

@@ -1,6 +1,8 @@
 /*
- * servers: start real PostgreSQL, Redis and InspIRCd on loopback, for the
- * integration tests and for the local stack (scripts/stack/eirc-stack.c).
+ * launch: start real PostgreSQL, Redis (and Redis Cluster) and InspIRCd on
+ * loopback, for the local stack (scripts/stack/eirc-stack.c) and for the
+ * integration tests (tests/harness links it). Library eirc_launch; it has
+ * no test code and includes nothing under tests/.
  *
  * An environment (srv_env_t) is one folder that holds every server's data,
  * config and log. A temporary environment is created under $TMPDIR and
@@ -15,11 +17,11 @@
  * srv_env_install_signal_handlers() makes SIGINT/SIGTERM/SIGHUP exit the
  * process at once, leaving the cleanup to the two mechanisms above.
  *
- * This is test and developer tooling: it blocks (waitpid, connect polling)
+ * This is developer and test tooling: it blocks (waitpid, connect polling)
  * and prints diagnostics to stderr. Daemons never link it.
  */
-#ifndef EIRC_TESTS_HARNESS_SERVERS_H
-#define EIRC_TESTS_HARNESS_SERVERS_H
+#ifndef EIRC_SCRIPTS_STACK_LAUNCH_H
+#define EIRC_SCRIPTS_STACK_LAUNCH_H
 
 #include <stdbool.h>
 #include <sys/types.h>
