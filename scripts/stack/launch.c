@@ -1243,6 +1243,51 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
 	return r;
 }
 
+/* The link of one server to its peer, as raw config lines. */
+static void ircd_link_conf(char *binds, size_t bcap, char *extra, size_t ecap, int own_port,
+			   const char *peer, int peer_port)
+{
+	snprintf(binds, bcap, "<bind address=\"127.0.0.1\" port=\"%d\" type=\"servers\">\n",
+		 own_port);
+	snprintf(extra, ecap,
+		 "<module name=\"spanningtree\">\n"
+		 "<link name=\"%s\" ipaddr=\"127.0.0.1\" port=\"%d\" allowmask=\"127.0.0.0/8\"\n"
+		 "      timeout=\"5s\" sendpass=\"linkpass\" recvpass=\"linkpass\">\n"
+		 "<autoconnect period=\"1s\" server=\"%s\">\n",
+		 peer, peer_port, peer);
+}
+
+int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *out_pair[2])
+{
+	static const char *const names[2] = { "irc1.eirc.local", "irc2.eirc.local" };
+	static const char *const sids[2] = { "1EI", "2EI" };
+	char binds[2][256], extra[2][1024];
+	int link[2] = { srv_free_port(), srv_free_port() };
+	srv_t *pair[2];
+	int r;
+
+	if (link[0] < 0 || link[1] < 0)
+		return link[0] < 0 ? link[0] : link[1];
+	if (link[0] == link[1])
+		return -EADDRINUSE;
+	for (int i = 0; i < 2; i++) {
+		srv_ircd_opts_t o = base ? *base : (srv_ircd_opts_t){ 0 };
+
+		ircd_link_conf(binds[i], sizeof(binds[i]), extra[i], sizeof(extra[i]), link[i],
+			       names[1 - i], link[1 - i]);
+		o.port = 0;
+		o.server_name = names[i];
+		o.sid = sids[i];
+		o.extra_binds = binds[i];
+		o.extra = extra[i];
+		if ((r = srv_inspircd_start(env, &o, &pair[i])) < 0)
+			return r;
+	}
+	out_pair[0] = pair[0];
+	out_pair[1] = pair[1];
+	return 0;
+}
+
 /* Our own daemons ------------------------------------------------------------ */
 
 static int process_prepare(srv_t *s)

@@ -100,6 +100,18 @@ int srv_redis_start(srv_env_t *env, const srv_redis_opts_t *opts, srv_t **out_sr
 int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_srv);
 
 /*
+ * Starts two InspIRCd servers linked by spanningtree, as in docs/scaling.md:
+ * out_pair[0] is irc1.eirc.local (SID 1EI), out_pair[1] irc2.eirc.local
+ * (2EI); each has a server port of its own and autoconnects to the other
+ * every second (link password "linkpass"). base (may be NULL) gives the
+ * rest of both servers' options; its port, server_name, sid, extra_binds
+ * and extra are not used. Returns once both answer, which is before the
+ * link forms (about a second later; a caller checks it as it needs).
+ * Returns 0 or a negative errno; a server already started stays in env.
+ */
+int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *out_pair[2]);
+
+/*
  * Starts one of eIRC's own daemons (argv[0] a path) in env, with the same
  * guarantees as the servers: own process group, parent-death signal,
  * stdout/stderr to <dir>/<name>.log, stopped with SIGTERM. When http_port

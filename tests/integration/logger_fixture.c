@@ -127,6 +127,34 @@ static char *http(int port, const char *method, const char *path, const char *bo
 	return out;
 }
 
+int lgf_env_start(srv_env_t **out_env, srv_t **out_redis, srv_t **out_ircd, char *dir,
+		  size_t dir_cap)
+{
+	srv_env_install_signal_handlers();
+	if (srv_env_new(NULL, out_env) < 0 || srv_redis_start(*out_env, NULL, out_redis) < 0 ||
+	    (out_ircd && srv_inspircd_start(*out_env, NULL, out_ircd) < 0))
+		return -1;
+	snprintf(dir, dir_cap, "%s", srv_env_dir(*out_env));
+	return 0;
+}
+
+int lgf_sender_class(int maxchans, char *buf, size_t cap)
+{
+	int port = srv_free_port();
+
+	if (port < 0)
+		return -1;
+	snprintf(buf, cap,
+		 "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
+		 "<connect name=\"sender\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"%d\"\n"
+		 "         timeout=\"20\" pingfreq=\"120\" hardsendq=\"67108864\"\n"
+		 "         softsendq=\"1048576\" recvq=\"1048576\" threshold=\"1000000\"\n"
+		 "         commandrate=\"1000000000\" fakelag=\"no\" localmax=\"16\"\n"
+		 "         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
+		 port, port, maxchans);
+	return port;
+}
+
 int lgf_es_control(int port, const char *name, const char *json)
 {
 	char path[128];

@@ -14,6 +14,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "scripts/stack/launch.h"
+
 #define LGF_PARTITIONS 4
 
 /* A child process (ES test server or eirc-logger). */
@@ -22,6 +24,24 @@ struct lgf_proc {
 	int port;               /* ES: its port */
 	char log[512];
 };
+
+/*
+ * The servers most logger tests start first: srv_env_install_signal_handlers(),
+ * a temporary environment, Redis and, when out_ircd is not NULL, InspIRCd
+ * (default options); dir gets the environment's folder. *out_env is set as
+ * soon as the environment exists, so that the teardown's srv_env_free()
+ * also cleans up after a later failure. Returns 0 or -1.
+ */
+int lgf_env_start(srv_env_t **out_env, srv_t **out_redis, srv_t **out_ircd, char *dir,
+		  size_t dir_cap);
+
+/*
+ * InspIRCd config lines (for srv_ircd_opts_t.extra_binds) of a client port
+ * on a free loopback port whose class "sender" has no flood limits, for
+ * clients that send thousands of lines (at most 16 of them, maxchans
+ * channels each). Returns the port, or -1.
+ */
+int lgf_sender_class(int maxchans, char *buf, size_t cap);
 
 /* Starts the ES test server; waits until it listens. Returns 0 or -1. */
 int lgf_es_start(const char *dir, struct lgf_proc *out);

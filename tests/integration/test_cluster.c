@@ -103,43 +103,15 @@ static uint64_t t_start;
 
 /* ---- servers ---- */
 
-/* The link of one server to the other, as raw config lines. */
-static void link_conf(char *binds, size_t bcap, char *extra, size_t ecap, int own_port,
-                      const char *peer, int peer_port)
-{
-	snprintf(binds, bcap, "<bind address=\"127.0.0.1\" port=\"%d\" type=\"servers\">\n",
-	         own_port);
-	snprintf(extra, ecap,
-	         "<module name=\"spanningtree\">\n"
-	         "<link name=\"%s\" ipaddr=\"127.0.0.1\" port=\"%d\" allowmask=\"127.0.0.0/8\"\n"
-	         "      timeout=\"5s\" sendpass=\"linkpass\" recvpass=\"linkpass\">\n"
-	         "<autoconnect period=\"1s\" server=\"%s\">\n",
-	         peer, peer_port, peer);
-}
-
 static int start_ircds(void)
 {
-	static char b1[256], e1[1024], b2[256], e2[1024];
-	int l1 = srv_free_port(), l2 = srv_free_port();
+	srv_ircd_opts_t o = {.webirc_password = GWFX_WEBIRC_PASSWORD, .localmax = 100};
+	srv_t *pair[2];
 
-	if (l1 < 0 || l2 < 0 || l1 == l2)
+	if (srv_inspircd_pair_start(env, &o, pair) < 0)
 		return -1;
-	link_conf(b1, sizeof(b1), e1, sizeof(e1), l1, "irc2.eirc.local", l2);
-	link_conf(b2, sizeof(b2), e2, sizeof(e2), l2, "irc1.eirc.local", l1);
-	srv_ircd_opts_t o1 = {.server_name = "irc1.eirc.local",
-	                      .sid = "1EI",
-	                      .webirc_password = GWFX_WEBIRC_PASSWORD,
-	                      .localmax = 100,
-	                      .extra_binds = b1,
-	                      .extra = e1};
-	srv_ircd_opts_t o2 = {.server_name = "irc2.eirc.local",
-	                      .sid = "2EI",
-	                      .webirc_password = GWFX_WEBIRC_PASSWORD,
-	                      .localmax = 100,
-	                      .extra_binds = b2,
-	                      .extra = e2};
-	if (srv_inspircd_start(env, &o1, &irc1) < 0 || srv_inspircd_start(env, &o2, &irc2) < 0)
-		return -1;
+	irc1 = pair[0];
+	irc2 = pair[1];
 	return 0;
 }
 

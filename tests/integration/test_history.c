@@ -303,16 +303,7 @@ static int setup(void **state)
 
 	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
-	sender_port = srv_free_port();
-	snprintf(
-	    sender_class, sizeof(sender_class),
-	    "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
-	    "<connect name=\"sender\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"10\"\n"
-	    "         timeout=\"20\" pingfreq=\"120\" hardsendq=\"67108864\"\n"
-	    "         softsendq=\"1048576\" recvq=\"1048576\" threshold=\"1000000\"\n"
-	    "         commandrate=\"1000000000\" fakelag=\"no\" localmax=\"16\"\n"
-	    "         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
-	    sender_port, sender_port);
+	sender_port = lgf_sender_class(10, sender_class, sizeof(sender_class));
 	o.extra_binds = sender_class;
 	if (sender_port < 0 || srv_env_new(NULL, &env) < 0 ||
 	    srv_redis_start(env, NULL, &redis) < 0 || srv_inspircd_start(env, &o, &ircd) < 0)

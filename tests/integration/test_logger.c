@@ -35,11 +35,8 @@ static int metrics_port;
 static int setup(void **state)
 {
 	(void)state;
-	srv_env_install_signal_handlers();
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
-	    srv_inspircd_start(env, NULL, &ircd) < 0)
+	if (lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
 	if (lgf_es_start(dir, &es) < 0 || !(rc = lgf_redis(srv_port(redis))))
 		return -1;
 	metrics_port = srv_free_port();

@@ -44,12 +44,9 @@ static char (*obs_ids)[LGF_MSGID_MAX];
 static int setup(void **state)
 {
 	(void)state;
-	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
-	    srv_inspircd_start(env, NULL, &ircd) < 0)
+	if (lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
 	ents = calloc(MAXE, sizeof(*ents));
 	obs_ids = calloc(MAXMSG, sizeof(*obs_ids));
 	return ents && obs_ids ? 0 : -1;

@@ -33,11 +33,8 @@ static char dir[512];
 static int setup(void **state)
 {
 	(void)state;
-	srv_env_install_signal_handlers();
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
-	    srv_inspircd_start(env, NULL, &ircd) < 0)
+	if (lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
 	ents = calloc(MAXE, sizeof(*ents));
 	return (rc = lgf_redis(srv_port(redis))) && ents ? 0 : -1;
 }
