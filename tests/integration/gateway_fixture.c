@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "tests/integration/gateway_fixture.h"
 
 #include <dirent.h>
@@ -425,14 +426,14 @@ size_t gwfx_group_members(pid_t pgid, pid_t *pids, size_t cap)
 
 bool gwfx_wait_children(gwfx_t *g, size_t n, int timeout_ms)
 {
-	uint64_t deadline = itc_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = clock_mono_ms() + (uint64_t)timeout_ms;
 
 	for (;;) {
 		size_t have = gwfx_children(g, NULL, 0);
 		double m = gwfx_metric(g, "eirc_gateway_children");
 		if (have == n && m == (double)n)
 			return true;
-		if (itc_now_ms() >= deadline) {
+		if (clock_mono_ms() >= deadline) {
 			fprintf(stderr, "gateway children: %zu in /proc, metric %g, want %zu\n",
 			        have, m, n);
 			return false;

@@ -2,6 +2,7 @@
  * logger_fixture: processes, config, IRC clients and readers for the
  * eirc-logger integration tests (see logger_fixture.h).
  */
+#include "common/clock.h"
 #include "tests/integration/logger_fixture.h"
 
 #include <arpa/inet.h>
@@ -30,20 +31,12 @@ void lgf_sleep_ms(int ms)
 		;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool lgf_wait_for(bool (*pred)(void *), void *ud, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	uint64_t end = clock_mono_ms() + timeout_ms;
 
 	while (!pred(ud)) {
-		if (now_ms() > end)
+		if (clock_mono_ms() > end)
 			return pred(ud);
 		lgf_sleep_ms(100);
 	}
@@ -170,6 +163,21 @@ int lgf_es_control(int port, const char *name, const char *json)
 char *lgf_http_get(int port, const char *path)
 {
 	return http(port, "GET", path, NULL);
+}
+
+char *lgf_slurp(const char *path)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)))
+		buf[fread(buf, 1, (size_t)n, f)] = '\0';
+	fclose(f);
+	return buf;
 }
 
 long long lgf_metric(int port, const char *series)
@@ -335,10 +343,10 @@ int lgf_irc_send(struct lgf_irc *c, const char *fmt, ...)
 int lgf_irc_wait(struct lgf_irc *c, const char *needle, int timeout_ms, char *out, size_t cap)
 {
 	char line[9000];
-	long long end = now_ms() + timeout_ms;
+	uint64_t end = clock_mono_ms() + timeout_ms;
 
-	while (now_ms() < end) {
-		if (read_line(c, line, sizeof(line), (int)(end - now_ms())) < 0)
+	while (clock_mono_ms() < end) {
+		if (read_line(c, line, sizeof(line), (int)(end - clock_mono_ms())) < 0)
 			return -1;
 		if (strstr(line, needle)) {
 			if (out)

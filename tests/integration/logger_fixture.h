@@ -50,6 +50,9 @@ int lgf_es_control(int port, const char *name, const char *json);
 /* GETs path (tests/harness/http_test) into a malloc'd NUL-terminated
  * string: the body whatever the status, NULL when no answer came. */
 char *lgf_http_get(int port, const char *path);
+/* The whole of a file (a logger's log), NUL-terminated, or NULL; the
+ * caller frees it. */
+char *lgf_slurp(const char *path);
 /* The value of one series of a /metrics page on port (the name with its
  * labels, exactly as printed), or -1 when absent or unreachable. */
 long long lgf_metric(int port, const char *series);

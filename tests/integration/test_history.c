@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/chathist.h"
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
@@ -71,14 +72,6 @@ typedef struct {
 static peer_t *browser;
 static peer_t *asker; /* who ask() asks through */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void sendf(peer_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sendf(peer_t *p, const char *fmt, ...)
 {
@@ -99,7 +92,7 @@ static void sendf(peer_t *p, const char *fmt, ...)
 
 static bool next_msg(peer_t *p)
 {
-	uint64_t deadline = now_ms() + READ_TIMEOUT_MS;
+	uint64_t deadline = clock_mono_ms() + READ_TIMEOUT_MS;
 
 	for (;;) {
 		char *line;
@@ -114,7 +107,7 @@ static bool next_msg(peer_t *p)
 		}
 		if (r != IRC_MSG_EAGAIN)
 			continue;
-		int left = (int)(deadline > now_ms() ? deadline - now_ms() : 0);
+		int left = (int)(deadline > clock_mono_ms() ? deadline - clock_mono_ms() : 0);
 		struct pollfd pf = {.fd = p->fd, .events = POLLIN};
 		if (left == 0 || poll(&pf, 1, left) != 1)
 			return false;
