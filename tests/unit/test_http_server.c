@@ -8,6 +8,10 @@
  * a chunked stream is read byte for byte; the server is closed with
  * connections open (one idle, one waiting for an answer) and the loop
  * must then close with nothing left (uv_loop_close() == 0).
+ *
+ * Raw sockets, not tests/harness/http_test: the test holds connections
+ * open, reads the chunk framing itself and must see a connection closed
+ * with no answer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
