@@ -14,7 +14,8 @@
  * (lg_bulk), sent when it holds bulk_max_docs documents or bulk_max_bytes,
  * or bulk_flush_interval after its first document. The answer decides per
  * item: accepted (201, or 409: already indexed) -> XACK; 429/5xx -> sent
- * again after a jittered exponential backoff (retry_min..retry_max); any
+ * again after a jittered exponential backoff (common/backoff,
+ * retry_min..retry_max); any
  * other error -> XADD to eirc:{p<k>}:archive:dead with the error, then
  * XACK. A whole-request failure (transport, non-200) retries the batch.
  * While a batch waits for its retry it keeps taking new entries (up to
@@ -31,7 +32,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "logger-bot/lg_es.h"
+#include "archive/archive_es.h"
 #include "logger-bot/lg_metrics.h"
 #include "logger-bot/lg_redis.h"
 
@@ -44,7 +45,7 @@
 
 struct lg_shipper_opts {
 	struct lg_redis_opts redis;
-	struct lg_es_opts es;
+	archive_es_opts_t es;
 	int partitions;
 	const char *group;              /* borrowed */
 	const char *consumer;           /* borrowed, stable across restarts */
