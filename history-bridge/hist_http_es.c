@@ -232,6 +232,12 @@ static json_t *hit_json(const json_t *hit)
 	                 src_str(src, "text"));
 }
 
+/* The JSON of a 200 answer; NULL for anything else. */
+static json_t *answer_json(const http_client_answer_t *ans)
+{
+	return ans->err || ans->status != 200 ? NULL : json_loadb(ans->body, ans->len, 0, NULL);
+}
+
 /* ---- search ---- */
 
 static void on_search(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
@@ -242,7 +248,7 @@ static void on_search(void *ud, const http_client_answer_t *ans, const struct ei
 
 	if (!hreq_reply_enter(q))
 		return;
-	j = ans->err || ans->status != 200 ? NULL : json_loadb(ans->body, ans->len, 0, NULL);
+	j = answer_json(ans);
 	if (!json_is_object(json_object_get(j, "hits"))) {
 		log_warn("Elasticsearch search failed: %s %ld", ans->err ? err->text : "HTTP",
 		         ans->status);
@@ -383,7 +389,7 @@ static void on_page(void *ud, const http_client_answer_t *ans, const struct eirc
 	if (!hreq_stream_enter(q))
 		return;
 	q->page_pending = false;
-	j = ans->err || ans->status != 200 ? NULL : json_loadb(ans->body, ans->len, 0, NULL);
+	j = answer_json(ans);
 	hits = json_object_get(json_object_get(j, "hits"), "hits");
 	if (!json_is_array(hits)) {
 		json_decref(j);
@@ -434,7 +440,7 @@ static void on_pit(void *ud, const http_client_answer_t *ans, const struct eirc_
 
 	if (!hreq_reply_enter(q))
 		return;
-	j = ans->err || ans->status != 200 ? NULL : json_loadb(ans->body, ans->len, 0, NULL);
+	j = answer_json(ans);
 	id = json_string_value(json_object_get(j, "id"));
 	if (!id || strlen(id) >= sizeof(q->pit)) {
 		log_warn("Cannot open a point in time for an export: %s %ld",

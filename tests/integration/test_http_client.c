@@ -192,6 +192,15 @@ static void run_until_done(xfer_t *x, size_t n)
 			assert_true(all_done(x, n));
 }
 
+/* Starts two GETs with the same answer limit and waits for both. */
+static void run_two(xfer_t x[2], const char *path0, const char *path1, size_t max_body)
+{
+	memset(x, 0, 2 * sizeof(*x));
+	start(&x[0], path0, max_body);
+	start(&x[1], path1, max_body);
+	run_until_done(x, 2);
+}
+
 static void assert_body(const xfer_t *x, size_t n)
 {
 	assert_int_equal(x->calls, 1);
@@ -228,10 +237,7 @@ static void test_answers(void **state)
 		assert_body(&x[i], sizes[i]);
 	/* a second round on the cached connections */
 	xfers_free(x, 5);
-	memset(x, 0, sizeof(x));
-	start(&x[0], "/bytes/10", 10);
-	start(&x[1], "/nothing", 10);
-	run_until_done(x, 2);
+	run_two(x, "/bytes/10", "/nothing", 10);
 	assert_body(&x[0], 10);
 	assert_int_equal(x[1].err, 0);
 	assert_int_equal(x[1].status, 404);
@@ -240,23 +246,17 @@ static void test_answers(void **state)
 
 static void test_body_limit(void **state)
 {
-	xfer_t x[2] = {0};
+	xfer_t x[2];
 
 	(void)state;
-	start(&x[0], "/bytes/1000", 1000); /* at the limit */
-	start(&x[1], "/bytes/1001", 1000); /* one past it */
-	run_until_done(x, 2);
+	run_two(x, "/bytes/1000", "/bytes/1001", 1000); /* at the limit, one past it */
 	assert_body(&x[0], 1000);
 	assert_int_equal(x[1].calls, 1);
 	assert_int_equal(x[1].err, -EMSGSIZE);
 	assert_int_equal(x[1].status, 0);
 	assert_non_null(strstr(x[1].why, "1000"));
 	xfers_free(x, 2);
-	/* a limit of 0: an empty answer only */
-	memset(x, 0, sizeof(x));
-	start(&x[0], "/bytes/0", 0);
-	start(&x[1], "/bytes/1", 0);
-	run_until_done(x, 2);
+	run_two(x, "/bytes/0", "/bytes/1", 0); /* a limit of 0: an empty answer only */
 	assert_body(&x[0], 0);
 	assert_int_equal(x[1].err, -EMSGSIZE);
 	xfers_free(x, 2);
