@@ -564,8 +564,8 @@ static void free_parts(struct lg_shipper *s)
 	lg_buf_free(&s->scratch);
 }
 
-int lg_shipper_new(uv_loop_t *loop, const struct lg_shipper_opts *opts, struct lg_metrics *m,
-                   lg_shipper_note_fn on_note, void *ud, struct lg_shipper **out_s)
+int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
+                   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s)
 {
 	static const struct lg_redis_cb cb = { on_up, on_down };
 	uv_timer_t *timers[6];

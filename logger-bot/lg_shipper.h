@@ -43,7 +43,7 @@
 #define LG_SHIP_STATS_EVERY_MS 2000
 #define LG_SHIP_CONSUMER_MAX 64
 
-struct lg_shipper_opts {
+typedef struct lg_shipper_opts {
 	struct lg_redis_opts redis;
 	archive_es_opts_t es;
 	int partitions;
@@ -59,7 +59,7 @@ struct lg_shipper_opts {
 	 * them to see a dead peer's entries claimed) */
 	uint64_t claim_idle_ms;
 	uint64_t claim_every_ms;
-};
+} lg_shipper_opts_t;
 
 enum lg_shipper_note {
 	LG_SHIP_TEMPLATE_OK = 0,
@@ -72,15 +72,20 @@ enum lg_shipper_note {
 
 typedef void (*lg_shipper_note_fn)(void *ud, enum lg_shipper_note note, const char *detail);
 
-struct lg_shipper;
+typedef struct lg_shipper lg_shipper_t;
 
-int lg_shipper_new(uv_loop_t *loop, const struct lg_shipper_opts *opts, struct lg_metrics *m,
-                   lg_shipper_note_fn on_note, void *ud, struct lg_shipper **out_s);
-void lg_shipper_start(struct lg_shipper *s);
+/* Creates the shipper (its Elasticsearch client, Redis connection and
+ * timers; nothing runs before lg_shipper_start). Returns 0 and *out_s, or
+ * -EINVAL (no partition, no document per bulk, consumer name missing or
+ * past LG_SHIP_CONSUMER_MAX), -ENOMEM. */
+int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
+                   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s);
+void lg_shipper_start(lg_shipper_t *s);
 /* Runs the archive trimming now (tests and operators' tools). */
-void lg_shipper_trim_now(struct lg_shipper *s);
+void lg_shipper_trim_now(lg_shipper_t *s);
 /* Closes everything; in-flight work is dropped (entries stay pending and
- * are re-read by the next run). NULL is a no-op. */
-void lg_shipper_free(struct lg_shipper *s);
+ * are re-read by the next run); the memory is freed once its timers
+ * closed. NULL is a no-op. */
+void lg_shipper_free(lg_shipper_t *s);
 
 #endif
