@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "common/http_client.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 /* GET /bytes/N: N bytes "0123456789012…"; GET /slow: no answer for 60 s;
  * any other method: 201 with "<method> <X-Test header> <Authorization
