@@ -10,3 +10,7 @@ eirc_test(test_irc_mask SOURCES unit/test_irc_mask.c LIBS eirc_common eirc_testl
 eirc_test(test_chathist SOURCES unit/test_chathist.c LIBS eirc_common eirc_testlib)
 eirc_test(test_yamltree SOURCES unit/test_yamltree.c LIBS eirc_testlib)
 eirc_test(test_primitives SOURCES unit/test_primitives.c LIBS eirc_common eirc_testlib)
+# common/http_server on loopback: each limit at and one past, a chunked
+# stream, a close with connections open (uv_loop_close() == 0 after).
+find_package(Threads REQUIRED)
+eirc_test(test_http_server SOURCES unit/test_http_server.c LIBS eirc_http_server Threads::Threads)
