@@ -179,30 +179,27 @@ static json_t *str_or_null(const struct hist_field *f)
 	return f && f->value_len ? json_stringn(f->value, f->value_len) : json_null();
 }
 
+/* The fields of an entry the API reads: indices into wanted[] and got[]. */
+enum { F_MSGID, F_TIME, F_TYPE, F_NICK, F_ACCOUNT, F_TEXT, F_TAGS, F_COUNT };
+
 json_t *hist_api_message(const struct hist_field *f, size_t n)
 {
-	const struct hist_field *msgid = NULL, *time = NULL, *type = NULL, *nick = NULL,
-	                        *account = NULL, *text = NULL, *tags = NULL;
+	static const char *const wanted[F_COUNT] = {
+		[F_MSGID] = "msgid", [F_TIME] = "time", [F_TYPE] = "type",  [F_NICK] = "nick",
+		[F_ACCOUNT] = "account", [F_TEXT] = "text", [F_TAGS] = "tags"};
+	const struct hist_field *got[F_COUNT] = {0};
 	char tbuf[40];
 	int64_t ms = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct hist_field *x = &f[i];
-		if (field_is(x, "msgid"))
-			msgid = x;
-		else if (field_is(x, "time"))
-			time = x;
-		else if (field_is(x, "type"))
-			type = x;
-		else if (field_is(x, "nick"))
-			nick = x;
-		else if (field_is(x, "account"))
-			account = x;
-		else if (field_is(x, "text"))
-			text = x;
-		else if (field_is(x, "tags"))
-			tags = x;
-	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < F_COUNT; k++)
+			if (field_is(&f[i], wanted[k])) {
+				got[k] = &f[i]; /* a repeated field: the last one counts */
+				break;
+			}
+	const struct hist_field *msgid = got[F_MSGID], *time = got[F_TIME], *type = got[F_TYPE],
+	                        *nick = got[F_NICK], *account = got[F_ACCOUNT], *text = got[F_TEXT],
+	                        *tags = got[F_TAGS];
 	/* 18 digits at most: 19 can overflow int64_t (found by fuzz_hist_api) */
 	if (!msgid || !time || !type || !msgid->value_len || time->value_len > 18 ||
 	    (type->value_len == 3 && memcmp(type->value, "gap", 3) == 0))
