@@ -80,7 +80,7 @@ bool hist_rate_take(struct tokbucket *b, uint64_t now_ms, unsigned *out_retry_s)
 	return false;
 }
 
-json_t *hist_cache_get(struct hist_cache *c, const char *token, uint64_t now_ms)
+json_t *hist_cache_get(hist_cache_t *c, const char *token, uint64_t now_ms)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (c->e[i].expires_ms > now_ms && strcmp(c->e[i].token, token) == 0)
@@ -88,10 +88,10 @@ json_t *hist_cache_get(struct hist_cache *c, const char *token, uint64_t now_ms)
 	return NULL;
 }
 
-void hist_cache_put(struct hist_cache *c, const char *token, json_t *intro, uint64_t now_ms,
+void hist_cache_put(hist_cache_t *c, const char *token, json_t *intro, uint64_t now_ms,
                     uint64_t ttl_ms)
 {
-	struct hist_cache_entry *e = NULL;
+	hist_cache_entry_t *e = NULL;
 
 	if (ttl_ms == 0 || strlen(token) > HIST_API_TOKEN_MAX)
 		return;
@@ -112,17 +112,17 @@ void hist_cache_put(struct hist_cache *c, const char *token, json_t *intro, uint
 	e->intro = json_incref(intro);
 }
 
-void hist_cache_clear(struct hist_cache *c)
+void hist_cache_clear(hist_cache_t *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		json_decref(c->e[i].intro);
 	memset(c, 0, sizeof(*c));
 }
 
-struct tokbucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_t now_ms,
+struct tokbucket *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
                                  unsigned rate, unsigned burst)
 {
-	struct hist_rate *r = NULL, *lru = NULL;
+	hist_rate_t *r = NULL, *lru = NULL;
 
 	for (size_t i = 0; i < t->n && !r; i++) {
 		if (strncmp(t->r[i].user, user, HIST_API_USER_MAX) == 0)
@@ -151,8 +151,8 @@ static json_t *tags_json(const char *p, size_t n)
 {
 	static char line[IRC_LINE_MAX + 8];
 	json_t *o = json_object();
-	struct irc_msg m;
-	struct irc_msg_tag t;
+	irc_msg_t m;
+	irc_msg_tag_t t;
 	size_t pos = 0;
 
 	if (!o || n == 0 || n + 4 > sizeof(line))
@@ -250,7 +250,7 @@ bool hist_api_token_ok(const char *t, size_t len)
 
 bool hist_api_room_ok(const char *room, size_t len)
 {
-	struct irc_msg_span t = {room, len};
+	irc_msg_span_t t = {room, len};
 
 	return len > 0 && (room[0] == '#' || room[0] == '&') &&
 	       chathist_target_ok(&t, CHATHIST_TARGET_MAX);
