@@ -226,8 +226,9 @@ static bool rate_take(struct hreq *q, const char *user)
 	uint64_t now = now_ms(h);
 	unsigned retry = 1;
 
-	if (hist_bucket_take(hist_rates_get(&h->rates, user, now), now, hc->rate_per_second,
-	                     hc->rate_burst, &retry))
+	if (hist_rate_take(hist_rates_get(&h->rates, user, now, (unsigned)hc->rate_per_second,
+	                                  (unsigned)hc->rate_burst),
+	                   now, &retry))
 		return true;
 	q->retry_after = retry;
 	hreq_answer_error(q, 429, "rate_limited", "too many requests; see Retry-After");

@@ -46,7 +46,7 @@ static bool time_param(struct hreq *q, const char *name, int64_t *out)
 
 bool hist_es_parse(struct hreq *q)
 {
-	char room[HIST_REQ_TARGET_MAX + 1], lim[24], fmt[16];
+	char room[CHATHIST_TARGET_MAX + 1], lim[24], fmt[16];
 	uint32_t max = (uint32_t)hist_http_app(q->h)->cfg->history.page_max;
 
 	if (!hreq_param(q, "q=", q->q, sizeof(q->q)) || !hreq_param(q, "from=", q->from, 64) ||
@@ -86,11 +86,11 @@ bool hist_es_parse(struct hreq *q)
 
 static json_t *folded(const char *room)
 {
-	char f[HIST_REQ_TARGET_MAX + 1];
+	char f[CHATHIST_TARGET_MAX + 1];
 	size_t n = strlen(room);
 
-	if (n > HIST_REQ_TARGET_MAX)
-		n = HIST_REQ_TARGET_MAX;
+	if (n > CHATHIST_TARGET_MAX)
+		n = CHATHIST_TARGET_MAX;
 	irc_casemap_fold(IRC_CASEMAP_RFC1459, room, n, f);
 	return json_stringn(f, n);
 }

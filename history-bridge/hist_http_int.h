@@ -50,7 +50,7 @@ struct hreq {
 	char form[3 * HIST_API_TOKEN_MAX + 8]; /* the introspection body */
 	json_t *intro;                         /* the introspection answer */
 	/* GET .../messages */
-	char room[HIST_REQ_TARGET_MAX + 1];
+	char room[CHATHIST_TARGET_MAX + 1];
 	char before[HIST_API_PARAM_MAX + 1], after[HIST_API_PARAM_MAX + 1];
 	char around[HIST_API_PARAM_MAX + 1];
 	uint32_t limit;
