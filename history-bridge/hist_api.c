@@ -12,7 +12,7 @@
 #include "common/irc_mask.h"
 #include "common/irc_msg.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 static const char *role_of(const json_t *user)
 {
@@ -219,7 +219,7 @@ json_t *hist_api_message(const struct hist_field *f, size_t n)
 			return NULL;
 		ms = ms * 10 + (time->value[i] - '0');
 	}
-	if (lg_time_format(ms, tbuf, sizeof(tbuf)) < 0)
+	if (archive_event_time_format(ms, tbuf, sizeof(tbuf)) < 0)
 		return NULL;
 	return json_pack("{s:s%,s:s,s:s%,s:o,s:o,s:o,s:o}", "msgid", msgid->value, msgid->value_len,
 	                 "time", tbuf, "type", type->value, type->value_len, "nick",

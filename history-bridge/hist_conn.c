@@ -19,13 +19,25 @@ static char line_buf[IRC_LINE_MAX + 1];
 
 /* ---- connection lifetime ---- */
 
+/* The oldest line read and not answered; NULL when none. */
+static struct qline *line_pop(struct hist_conn *c)
+{
+	struct qline *q;
+
+	if (queue_empty(&c->lines))
+		return NULL;
+	q = queue_data(queue_head(&c->lines), struct qline, node);
+	queue_remove(&q->node);
+	c->q_len--;
+	return q;
+}
+
 static void conn_free(struct hist_conn *c)
 {
-	while (c->q_head) {
-		struct qline *q = c->q_head;
-		c->q_head = q->next;
+	struct qline *q;
+
+	while ((q = line_pop(c)))
 		free(q);
-	}
 	free(c->out);
 	free(c->targets);
 	free(c);
@@ -60,12 +72,7 @@ void hist_conn_close(struct hist_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		a->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	queue_remove(&c->node);
 	a->n_conns--;
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
@@ -223,12 +230,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 /* Answers queued lines while none is in Redis; reads while there is room. */
 void hist_conn_pump(struct hist_conn *c)
 {
-	while (!c->closing && c->inflight == 0 && c->q_head && !conn_congested(c)) {
-		struct qline *q = c->q_head;
-		c->q_head = q->next;
-		if (!c->q_head)
-			c->q_tail = NULL;
-		c->q_len--;
+	struct qline *q;
+
+	while (!c->closing && c->inflight == 0 && !conn_congested(c) && (q = line_pop(c))) {
 		handle_line(c, q->text, q->len);
 		free(q);
 	}
@@ -247,14 +251,9 @@ static int queue_line(struct hist_conn *c, const char *line, size_t len)
 
 	if (!q)
 		return -ENOMEM;
-	q->next = NULL;
 	q->len = len;
 	memcpy(q->text, line, len + 1);
-	if (c->q_tail)
-		c->q_tail->next = q;
-	else
-		c->q_head = q;
-	c->q_tail = q;
+	queue_insert_tail(&c->lines, &q->node);
 	c->q_len++;
 	return 0;
 }
@@ -295,10 +294,8 @@ void hist_conn_accept(uv_stream_t *l, int status)
 	c->pipe.data = c;
 	c->app = a;
 	irc_line_init(&c->lf, 0);
-	c->next = a->conns;
-	if (a->conns)
-		a->conns->prev = c;
-	a->conns = c;
+	queue_init(&c->lines);
+	queue_insert_tail(&a->conns, &c->node);
 	a->n_conns++;
 	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0 || a->n_conns > HIST_CONNS_MAX) {
 		if (a->n_conns > HIST_CONNS_MAX)

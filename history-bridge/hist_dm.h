@@ -22,8 +22,8 @@
 #include "common/irc_casemap.h"
 #include "common/irc_msg.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_event.h"
-#include "logger-bot/lg_keys.h"
+#include "archive/archive_event.h"
+#include "archive/archive_keys.h"
 
 struct hist_dm {
 	uint64_t reporter_id;
@@ -32,9 +32,9 @@ struct hist_dm {
 	uint64_t sender_id; /* 0: the source is not an eIRC user */
 	bool notice;
 	int64_t time_ms; /* server-time, or -1 when absent */
-	char msgid[LG_EVENT_MSGID_MAX + 1];
-	char nick[HIST_REQ_NICK_MAX + 1], user[LG_EVENT_NAME_MAX + 1], host[LG_EVENT_NAME_MAX + 1];
-	char account[LG_EVENT_NAME_MAX + 1];
+	char msgid[ARCHIVE_EVENT_MSGID_MAX + 1];
+	char nick[HIST_REQ_NICK_MAX + 1], user[ARCHIVE_EVENT_NAME_MAX + 1], host[ARCHIVE_EVENT_NAME_MAX + 1];
+	char account[ARCHIVE_EVENT_NAME_MAX + 1];
 	char target[HIST_REQ_NICK_MAX + 1]; /* the receiver's nick */
 	char text[IRC_MSG_MAX + 1];
 	char tags[IRC_TAGS_MAX + 1]; /* the server's tags, escaped; ours removed */
@@ -77,6 +77,6 @@ int hist_dm_user_key(const char *network, int partitions, const char *kind, uint
  * report has no server time. Returns 0 or -EINVAL.
  */
 int hist_dm_event(const struct hist_dm *dm, const char *network, const char *conv, int64_t now_ms,
-                  struct lg_event *out_ev);
+                  archive_event_t *out_ev);
 
 #endif

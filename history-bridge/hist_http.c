@@ -19,7 +19,7 @@
 #include "common/log.h"
 #include "common/lws_log.h"
 #include "logger-bot/lg_es.h"
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 /* lws's own timeouts (headers, a request held) run this much longer than
  * history.request_timeout, so that our 503 always comes first: lws would
@@ -358,9 +358,9 @@ void hist_http_audit(struct hreq *q)
 	char *detail;
 
 	if (q->t_after >= 0)
-		lg_time_format(q->t_after, a, sizeof(a));
+		archive_event_time_format(q->t_after, a, sizeof(a));
 	if (q->t_before >= 0)
-		lg_time_format(q->t_before, b, sizeof(b));
+		archive_event_time_format(q->t_before, b, sizeof(b));
 	d = json_pack("{s:s,s:s,s:s,s:s}", "format", q->csv ? "csv" : "ndjson", "room",
 	              q->room[0] ? q->room : "*", "after", a, "before", b);
 	detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -417,7 +417,7 @@ static void authenticate(struct hreq *q)
 
 static void healthz(struct hreq *q)
 {
-	bool up = q->h->app->redis && lg_redis_up(q->h->app->redis);
+	bool up = q->h->app->redis && redis_up(q->h->app->redis);
 
 	if (up)
 		hreq_answer_json(q, 200, json_pack("{s:s,s:b}", "status", "ok", "redis", 1));

@@ -37,7 +37,7 @@ int hist_http_new(struct hist_app *a, struct hist_http **out_http);
 int hist_http_port(const struct hist_http *h);
 
 /* Closes every connection and starts closing lws's handles. Call before
- * lg_redis_free(). Idempotent; NULL is a no-op. */
+ * redis_close(). Idempotent; NULL is a no-op. */
 void hist_http_close(struct hist_http *h);
 
 /* After uv_run() returned: frees the context, what is left of the

@@ -25,7 +25,7 @@
 #include "common/irc_casemap.h"
 #include "common/log.h"
 #include "logger-bot/lg_es.h"
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 /* Hits per export page. */
 #define HIST_EXPORT_PAGE 500
@@ -57,7 +57,7 @@ static bool time_param(struct lws *wsi, const char *name, int64_t *out)
 	*out = -1;
 	if (!param(wsi, name, v, sizeof(v)))
 		return false;
-	return !v[0] || lg_time_parse(v, strlen(v), out) == 0;
+	return !v[0] || archive_event_time_parse(v, strlen(v), out) == 0;
 }
 
 bool hist_es_parse(struct hreq *q)
@@ -159,9 +159,9 @@ static json_t *time_range(const struct hreq *q)
 	char a[40], b[40];
 	json_t *r = json_object();
 
-	if (q->t_after >= 0 && lg_time_format(q->t_after, a, sizeof(a)) >= 0)
+	if (q->t_after >= 0 && archive_event_time_format(q->t_after, a, sizeof(a)) >= 0)
 		json_object_set_new(r, "gt", json_string(a));
-	if (q->t_before >= 0 && lg_time_format(q->t_before, b, sizeof(b)) >= 0)
+	if (q->t_before >= 0 && archive_event_time_format(q->t_before, b, sizeof(b)) >= 0)
 		json_object_set_new(r, "lt", json_string(b));
 	return json_pack("{s:{s:o}}", "range", "@timestamp", r);
 }

@@ -182,7 +182,7 @@ static int query_send(struct hreq *q)
 	if (hist_query_build(&q->req, &o, a->sha[0] ? a->sha : NULL, &call) < 0)
 		return -EINVAL;
 	if (!a->redis ||
-	    (r = lg_redis_argv(a->redis, call.argc, call.argv, call.argvlen, on_page, q)) < 0)
+	    (r = redis_argv(a->redis, call.argc, call.argv, call.argvlen, on_page, q)) < 0)
 		return -ENOTCONN;
 	q->pending++;
 	return 0;

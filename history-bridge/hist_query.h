@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_keys.h"
+#include "archive/archive_keys.h"
 
 /* A timestamp reference looks this far around its time for entries. */
 #define HIST_TIME_SKEW_MS 10000
@@ -50,8 +50,8 @@ struct hist_query_call {
 	size_t argvlen[HIST_QUERY_ARGC];
 	uint32_t limit; /* after clamping */
 	char sha[48];
-	char history[LG_KEYS_KEY_MAX];
-	char mkey[2][LG_KEYS_KEY_MAX];
+	char history[ARCHIVE_KEYS_KEY_MAX];
+	char mkey[2][ARCHIVE_KEYS_KEY_MAX];
 	char num[6][24];
 };
 
@@ -87,7 +87,7 @@ struct hist_field {
  * one). Returns the length; 0 when the entry is not replayed (a logger gap,
  * an unknown type, fields missing); -ENOBUFS (buf too small) or -EINVAL
  * (among others: a time of more than 18 digits, a source longer than three
- * LG_EVENT_NAME_MAX names).
+ * ARCHIVE_EVENT_NAME_MAX names).
  */
 int hist_query_format(const struct hist_field *f, size_t n, const char *batch, const char *target,
                       char *buf, size_t cap);

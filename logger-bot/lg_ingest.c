@@ -11,13 +11,13 @@
 #include <string.h>
 
 #include "common/irc_mask.h"
-#include "logger-bot/lg_keys.h"
+#include "archive/archive_keys.h"
 #include "logger-bot/lg_map.h"
 
 #define NICK_MAX 255
 
 struct chan {
-	char name[LG_EVENT_TARGET_MAX + 1];     /* as the server wrote it */
+	char name[ARCHIVE_EVENT_TARGET_MAX + 1];     /* as the server wrote it */
 	struct lg_map members;                  /* folded nick -> (void *)1 */
 };
 
@@ -28,7 +28,7 @@ struct recent {
 };
 
 struct lg_ingest {
-	char network[LG_KEYS_NETWORK_MAX + 1];
+	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
 	char self[NICK_MAX + 1];
 	enum irc_casemap cm;
 	char prefixes[16];                      /* member prefix chars of 005 PREFIX */
@@ -41,9 +41,9 @@ struct lg_ingest {
 /* What one message contributes before it is copied into events. */
 struct source {
 	struct irc_mask_userhost uh;
-	struct lg_str account, tags;
+	archive_str_t account, tags;
 	int64_t time_ms;
-	struct lg_str msgid;
+	archive_str_t msgid;
 	char tagbuf[IRC_TAGS_MAX + 1];
 };
 
@@ -52,7 +52,7 @@ int lg_ingest_new(const char *network, struct lg_ingest **out_ing)
 	struct lg_ingest *ing;
 	size_t n = network ? strlen(network) : 0;
 
-	if (n == 0 || n > LG_KEYS_NETWORK_MAX || memchr(network, ':', n))
+	if (n == 0 || n > ARCHIVE_KEYS_NETWORK_MAX || memchr(network, ':', n))
 		return -EINVAL;
 	ing = calloc(1, sizeof(*ing));
 	if (!ing)
@@ -139,9 +139,9 @@ static size_t fold(const struct lg_ingest *ing, const char *s, size_t n, char *o
 
 static struct chan *chan_get(const struct lg_ingest *ing, const char *name, size_t n)
 {
-	char f[LG_EVENT_TARGET_MAX + 1];
+	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 
-	if (n > LG_EVENT_TARGET_MAX)
+	if (n > ARCHIVE_EVENT_TARGET_MAX)
 		return NULL;
 	return lg_map_get(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
 }
@@ -179,7 +179,7 @@ static bool member_del(struct lg_ingest *ing, struct chan *c, const char *nick, 
 
 static int chan_add(struct lg_ingest *ing, const char *name, size_t n, struct chan **out)
 {
-	char f[LG_EVENT_TARGET_MAX + 1];
+	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 	struct chan *c;
 
 	if ((c = chan_get(ing, name, n))) {
@@ -202,7 +202,7 @@ static int chan_add(struct lg_ingest *ing, const char *name, size_t n, struct ch
 
 static void chan_del(struct lg_ingest *ing, const char *name, size_t n)
 {
-	char f[LG_EVENT_TARGET_MAX + 1];
+	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 	struct chan *c = lg_map_del(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
 
 	if (c)
@@ -232,39 +232,39 @@ static uint64_t hash_part(uint64_t h, const char *p, size_t n)
 {
 	static const char sep = '\0';
 
-	h = lg_fnv64(h, p, n);
-	return lg_fnv64(h, &sep, 1);
+	h = archive_event_fnv64(h, p, n);
+	return archive_event_fnv64(h, &sep, 1);
 }
 
-static void derive(struct lg_ingest *ing, const struct lg_event *ev, int64_t window_ms,
+static void derive(struct lg_ingest *ing, const archive_event_t *ev, int64_t window_ms,
                    char *buf, size_t cap)
 {
-	static const char letters[LG_EV_TYPE_COUNT] = "pntjlqkcomg";
+	static const char letters[ARCHIVE_EV_TYPE_COUNT] = "pntjlqkcomg";
 	char nick[NICK_MAX + 1];
 	int64_t w = ev->time_ms / window_ms;
-	uint64_t h = LG_FNV64_INIT;
-	size_t nn = fold(ing, ev->s[LG_S_NICK].p ? ev->s[LG_S_NICK].p : "", ev->s[LG_S_NICK].n,
+	uint64_t h = ARCHIVE_EVENT_FNV64_INIT;
+	size_t nn = fold(ing, ev->s[ARCHIVE_S_NICK].p ? ev->s[ARCHIVE_S_NICK].p : "", ev->s[ARCHIVE_S_NICK].n,
 	                 nick, sizeof(nick));
 
 	h = hash_part(h, &letters[ev->type], 1);
-	h = hash_part(h, ev->s[LG_S_CONV].p, ev->s[LG_S_CONV].n);
+	h = hash_part(h, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n);
 	h = hash_part(h, nick, nn);
-	h = hash_part(h, ev->s[LG_S_TEXT].p ? ev->s[LG_S_TEXT].p : "", ev->s[LG_S_TEXT].n);
-	h = hash_part(h, ev->s[LG_S_ARG].p ? ev->s[LG_S_ARG].p : "", ev->s[LG_S_ARG].n);
+	h = hash_part(h, ev->s[ARCHIVE_S_TEXT].p ? ev->s[ARCHIVE_S_TEXT].p : "", ev->s[ARCHIVE_S_TEXT].n);
+	h = hash_part(h, ev->s[ARCHIVE_S_ARG].p ? ev->s[ARCHIVE_S_ARG].p : "", ev->s[ARCHIVE_S_ARG].n);
 	snprintf(buf, cap, "~%c%" PRId64 ".%" PRIu32 ".%016" PRIx64, letters[ev->type], w,
-	         recent_count(ing, lg_fnv64(h, &w, sizeof(w)), w), h);
+	         recent_count(ing, archive_event_fnv64(h, &w, sizeof(w)), w), h);
 }
 
 /* ---- events ---- */
 
-static struct lg_str str_of(const char *p, size_t n)
+static archive_str_t str_of(const char *p, size_t n)
 {
-	return (struct lg_str){ p, n };
+	return (archive_str_t){ p, n };
 }
 
-static struct lg_str span(struct irc_msg_span s)
+static archive_str_t span(struct irc_msg_span s)
 {
-	return (struct lg_str){ s.ptr, s.ptr ? s.len : 0 };
+	return (archive_str_t){ s.ptr, s.ptr ? s.len : 0 };
 }
 
 struct out {
@@ -274,29 +274,29 @@ struct out {
 
 /* Emits one event of type in channel name[0..n); msgid from src unless
  * `derived` is forced (events that fan out to several channels). */
-static void emit_in(struct lg_ingest *ing, const struct source *src, enum lg_event_type type,
-                    const char *name, size_t n, struct lg_str text, struct lg_str arg,
+static void emit_in(struct lg_ingest *ing, const struct source *src, enum archive_event_type type,
+                    const char *name, size_t n, archive_str_t text, archive_str_t arg,
                     bool derived, const struct out *o)
 {
-	char conv[LG_EVENT_TARGET_MAX + 1], id[96];
-	struct lg_event ev = { .type = type, .time_ms = src->time_ms };
-	bool is_msg = type <= LG_EV_TAGMSG;
+	char conv[ARCHIVE_EVENT_TARGET_MAX + 1], id[96];
+	archive_event_t ev = { .type = type, .time_ms = src->time_ms };
+	bool is_msg = type <= ARCHIVE_EV_TAGMSG;
 
-	ev.s[LG_S_NETWORK] = str_of(ing->network, strlen(ing->network));
-	ev.s[LG_S_CONV] = str_of(conv, fold(ing, name, n, conv, sizeof(conv)));
-	ev.s[LG_S_TARGET] = str_of(name, n);
-	ev.s[LG_S_NICK] = str_of(src->uh.nick, src->uh.nick_len);
-	ev.s[LG_S_USER] = str_of(src->uh.user, src->uh.user_len);
-	ev.s[LG_S_HOST] = str_of(src->uh.host, src->uh.host_len);
-	ev.s[LG_S_ACCOUNT] = src->account;
-	ev.s[LG_S_TAGS] = src->tags;
-	ev.s[LG_S_TEXT] = text;
-	ev.s[LG_S_ARG] = arg;
+	ev.s[ARCHIVE_S_NETWORK] = str_of(ing->network, strlen(ing->network));
+	ev.s[ARCHIVE_S_CONV] = str_of(conv, fold(ing, name, n, conv, sizeof(conv)));
+	ev.s[ARCHIVE_S_TARGET] = str_of(name, n);
+	ev.s[ARCHIVE_S_NICK] = str_of(src->uh.nick, src->uh.nick_len);
+	ev.s[ARCHIVE_S_USER] = str_of(src->uh.user, src->uh.user_len);
+	ev.s[ARCHIVE_S_HOST] = str_of(src->uh.host, src->uh.host_len);
+	ev.s[ARCHIVE_S_ACCOUNT] = src->account;
+	ev.s[ARCHIVE_S_TAGS] = src->tags;
+	ev.s[ARCHIVE_S_TEXT] = text;
+	ev.s[ARCHIVE_S_ARG] = arg;
 	if (src->msgid.n && !derived) {
-		ev.s[LG_S_MSGID] = src->msgid;
+		ev.s[ARCHIVE_S_MSGID] = src->msgid;
 	} else {
 		derive(ing, &ev, is_msg ? 1 : LG_DERIVE_WINDOW_MS, id, sizeof(id));
-		ev.s[LG_S_MSGID] = str_of(id, strlen(id));
+		ev.s[ARCHIVE_S_MSGID] = str_of(id, strlen(id));
 	}
 	ing->stats.events++;
 	o->emit(o->ud, &ev);
@@ -312,20 +312,20 @@ static int source_init(const struct irc_msg *msg, int64_t now_ms, struct source 
 	src->account = src->msgid = str_of(NULL, 0);
 	if (!msg->source.ptr || irc_mask_split(msg->source.ptr, msg->source.len, &src->uh) < 0 ||
 	    src->uh.nick_len > NICK_MAX || src->uh.user_len > NICK_MAX ||
-	    src->uh.host_len > LG_EVENT_NAME_MAX) {
+	    src->uh.host_len > ARCHIVE_EVENT_NAME_MAX) {
 		*out_reason = "missing or oversized source";
 		return -EINVAL;
 	}
 	src->time_ms = now_ms;
 	if (irc_msg_tag_get(msg, "time", &t) == 0)
-		(void)lg_time_parse(t.value, t.value_len, &src->time_ms);
+		(void)archive_event_time_parse(t.value, t.value_len, &src->time_ms);
 	if (irc_msg_tag_get(msg, "msgid", &t) == 0 && t.value_len > 0 &&
-	    t.value_len <= LG_EVENT_MSGID_MAX)
+	    t.value_len <= ARCHIVE_EVENT_MSGID_MAX)
 		src->msgid = str_of(t.value, t.value_len);
-	if (irc_msg_tag_get(msg, "account", &t) == 0 && t.value_len <= LG_EVENT_NAME_MAX)
+	if (irc_msg_tag_get(msg, "account", &t) == 0 && t.value_len <= ARCHIVE_EVENT_NAME_MAX)
 		src->account = str_of(t.value, t.value_len);
 	n = irc_msg_tags_serialize(msg, src->tagbuf, sizeof(src->tagbuf));
-	if (n < 0 || (size_t)n > LG_EVENT_TAGS_MAX) {
+	if (n < 0 || (size_t)n > ARCHIVE_EVENT_TAGS_MAX) {
 		*out_reason = "tags too long to store";
 		return -EINVAL;
 	}
@@ -361,20 +361,20 @@ static int channel_param(struct ctx *x, size_t min_params)
 	t = x->msg->params[0];
 	if (!is_channel(x->ing, t))
 		return LG_INGEST_IGNORED;
-	if (t.len > LG_EVENT_TARGET_MAX)
+	if (t.len > ARCHIVE_EVENT_TARGET_MAX)
 		return refuse(x, "channel name longer than " "200" " bytes");
 	return LG_INGEST_DONE;
 }
 
-static struct lg_str param(const struct irc_msg *m, size_t i)
+static archive_str_t param(const struct irc_msg *m, size_t i)
 {
 	return i < m->n_params ? span(m->params[i]) : str_of(NULL, 0);
 }
 
-static int on_message(struct ctx *x, enum lg_event_type type)
+static int on_message(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t;
-	int r = channel_param(x, type == LG_EV_TAGMSG ? 1 : 2);
+	int r = channel_param(x, type == ARCHIVE_EV_TAGMSG ? 1 : 2);
 
 	if (r != LG_INGEST_DONE)
 		return r;
@@ -403,7 +403,7 @@ static int on_join(struct ctx *x)
 	c = chan_get(x->ing, t.ptr, t.len);
 	if (c && member_add(x->ing, c, x->src->uh.nick, x->src->uh.nick_len) == -ENOSPC)
 		x->ing->stats.refused++;
-	emit_in(x->ing, x->src, LG_EV_JOIN, t.ptr, t.len, str_of(NULL, 0), str_of(NULL, 0),
+	emit_in(x->ing, x->src, ARCHIVE_EV_JOIN, t.ptr, t.len, str_of(NULL, 0), str_of(NULL, 0),
 	        false, &x->out);
 	return LG_INGEST_DONE;
 }
@@ -417,7 +417,7 @@ static int on_part(struct ctx *x)
 	if (r != LG_INGEST_DONE)
 		return r;
 	t = x->msg->params[0];
-	emit_in(x->ing, x->src, LG_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
+	emit_in(x->ing, x->src, ARCHIVE_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
 	        false, &x->out);
 	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len))
 		chan_del(x->ing, t.ptr, t.len);
@@ -436,7 +436,7 @@ static int on_kick(struct ctx *x)
 		return r;
 	t = x->msg->params[0];
 	v = x->msg->params[1];
-	emit_in(x->ing, x->src, LG_EV_KICK, t.ptr, t.len, param(x->msg, 2), span(v), false,
+	emit_in(x->ing, x->src, ARCHIVE_EV_KICK, t.ptr, t.len, param(x->msg, 2), span(v), false,
 	        &x->out);
 	if (is_self(x->ing, v.ptr, v.len)) {
 		chan_del(x->ing, t.ptr, t.len);
@@ -459,7 +459,7 @@ static int on_topic(struct ctx *x)
 	if (r != LG_INGEST_DONE)
 		return r;
 	t = x->msg->params[0];
-	emit_in(x->ing, x->src, LG_EV_TOPIC, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
+	emit_in(x->ing, x->src, ARCHIVE_EV_TOPIC, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
 	        false, &x->out);
 	return LG_INGEST_DONE;
 }
@@ -483,15 +483,15 @@ static int on_mode(struct ctx *x)
 		memcpy(text + n, p.ptr, p.len);
 		n += p.len;
 	}
-	emit_in(x->ing, x->src, LG_EV_MODE, t.ptr, t.len, str_of(text, n), str_of(NULL, 0), false,
+	emit_in(x->ing, x->src, ARCHIVE_EV_MODE, t.ptr, t.len, str_of(text, n), str_of(NULL, 0), false,
 	        &x->out);
 	return LG_INGEST_DONE;
 }
 
 struct fanout {
 	struct ctx *x;
-	enum lg_event_type type;
-	struct lg_str text, arg;
+	enum archive_event_type type;
+	archive_str_t text, arg;
 	int err;
 };
 
@@ -507,13 +507,13 @@ static void fanout_one(void *ud, const char *key, size_t len, void *value)
 		return;
 	emit_in(x->ing, x->src, f->type, c->name, strlen(c->name), f->text, f->arg, true,
 	        &x->out);
-	if (f->type == LG_EV_NICK && member_add(x->ing, c, f->arg.p, f->arg.n) < 0)
+	if (f->type == ARCHIVE_EV_NICK && member_add(x->ing, c, f->arg.p, f->arg.n) < 0)
 		f->err = -ENOSPC;
 }
 
 static int on_quit(struct ctx *x)
 {
-	struct fanout f = { x, LG_EV_QUIT, param(x->msg, 0), str_of(NULL, 0), 0 };
+	struct fanout f = { x, ARCHIVE_EV_QUIT, param(x->msg, 0), str_of(NULL, 0), 0 };
 
 	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len))
 		return LG_INGEST_IGNORED;
@@ -523,7 +523,7 @@ static int on_quit(struct ctx *x)
 
 static int on_nick(struct ctx *x)
 {
-	struct fanout f = { x, LG_EV_NICK, str_of(NULL, 0), param(x->msg, 0), 0 };
+	struct fanout f = { x, ARCHIVE_EV_NICK, str_of(NULL, 0), param(x->msg, 0), 0 };
 	char nick[NICK_MAX + 1];
 
 	if (x->msg->n_params < 1 || x->msg->params[0].len == 0)
@@ -595,7 +595,7 @@ static int on_names(struct ctx *x)
 
 static int set_hint(struct ctx *x, struct irc_msg_span chan, bool *flag)
 {
-	if (!x->hint || chan.len == 0 || chan.len > LG_EVENT_TARGET_MAX ||
+	if (!x->hint || chan.len == 0 || chan.len > ARCHIVE_EVENT_TARGET_MAX ||
 	    !is_channel(x->ing, chan))
 		return LG_INGEST_IGNORED;
 	*flag = true;
@@ -628,13 +628,13 @@ static int dispatch(struct ctx *x)
 	static const struct {
 		const char *cmd;
 		int type;
-	} msgs[] = { { "PRIVMSG", LG_EV_PRIVMSG }, { "NOTICE", LG_EV_NOTICE },
-		     { "TAGMSG", LG_EV_TAGMSG } };
+	} msgs[] = { { "PRIVMSG", ARCHIVE_EV_PRIVMSG }, { "NOTICE", ARCHIVE_EV_NOTICE },
+		     { "TAGMSG", ARCHIVE_EV_TAGMSG } };
 	const struct irc_msg *m = x->msg;
 
 	for (size_t i = 0; i < 3; i++)
 		if (irc_msg_command_is(m, msgs[i].cmd))
-			return on_message(x, (enum lg_event_type)msgs[i].type);
+			return on_message(x, (enum archive_event_type)msgs[i].type);
 	if (irc_msg_command_is(m, "JOIN"))
 		return on_join(x);
 	if (irc_msg_command_is(m, "PART"))
@@ -697,6 +697,6 @@ void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
 	src.time_ms = start_ms;
 	snprintf(end, sizeof(end), "%" PRId64, end_ms);
 	for (size_t i = 0; i < n; i++)
-		emit_in(ing, &src, LG_EV_GAP, channels[i], strlen(channels[i]), str_of(NULL, 0),
+		emit_in(ing, &src, ARCHIVE_EV_GAP, channels[i], strlen(channels[i]), str_of(NULL, 0),
 		        str_of(end, strlen(end)), true, &o);
 }

@@ -2,7 +2,7 @@
  * lg_ingest: what the logger bot sees, turned into archive events. It
  * reads parsed IRC messages (already through irc_reg), keeps the channels
  * the bot is in and who is in them (NAMES, JOIN, PART, KICK, QUIT, NICK),
- * and emits one lg_event per archived fact:
+ * and emits one archive_event per archived fact:
  *   PRIVMSG, NOTICE, TAGMSG, TOPIC, MODE, JOIN, PART, KICK to a channel:
  *     one event in that channel;
  *   QUIT, NICK: one event in every channel the user shared with the bot;
@@ -30,7 +30,7 @@
 
 #include "common/irc_casemap.h"
 #include "common/irc_msg.h"
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 /* Channels tracked at once, and members tracked per channel. */
 #define LG_INGEST_CHANNELS_MAX 10000
@@ -51,7 +51,7 @@ struct lg_ingest_hint {
 	bool self_kicked;       /* the bot was kicked from hint.channel: rejoin */
 	bool invited;           /* the bot was invited to hint.channel */
 	bool listed;            /* a LIST reply named hint.channel (322) */
-	char channel[LG_EVENT_TARGET_MAX + 1];
+	char channel[ARCHIVE_EVENT_TARGET_MAX + 1];
 };
 
 struct lg_ingest_stats {
@@ -60,7 +60,7 @@ struct lg_ingest_stats {
 	uint64_t derive_table_full;
 };
 
-typedef void (*lg_ingest_emit_fn)(void *ud, const struct lg_event *ev);
+typedef void (*lg_ingest_emit_fn)(void *ud, const archive_event_t *ev);
 
 struct lg_ingest;
 

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 static char tomb;
 #define LG_MAP_TOMB (&tomb)
 
 static size_t slot_of(const struct lg_map *m, const char *key, size_t len)
 {
-	return (size_t)lg_fnv64(LG_FNV64_INIT, key, len) & (m->cap - 1);
+	return (size_t)archive_event_fnv64(ARCHIVE_EVENT_FNV64_INIT, key, len) & (m->cap - 1);
 }
 
 static struct lg_map_slot *find(const struct lg_map *m, const char *key, size_t len)

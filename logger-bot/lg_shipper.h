@@ -33,7 +33,7 @@
 
 #include "logger-bot/lg_es.h"
 #include "logger-bot/lg_metrics.h"
-#include "logger-bot/lg_redis.h"
+#include "common/redis.h"
 
 #define LG_SHIP_IDLE_POLL_MS 50
 #define LG_SHIP_CLAIM_IDLE_MS 60000
@@ -43,7 +43,7 @@
 #define LG_SHIP_CONSUMER_MAX 64
 
 struct lg_shipper_opts {
-	struct lg_redis_opts redis;
+	redis_opts_t redis;
 	struct lg_es_opts es;
 	int partitions;
 	const char *group;              /* borrowed */

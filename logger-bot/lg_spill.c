@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "logger-bot/lg_keys.h"
+#include "archive/archive_keys.h"
 
 struct lg_spill {
 	int fd;
@@ -52,7 +52,7 @@ int lg_spill_parse(const void *buf, size_t len, const void **out_payload, size_t
 		return -EBADMSG;
 	if (len - LG_SPILL_RECORD_HEADER < n)
 		return -EAGAIN;
-	if (lg_crc32(0, p + LG_SPILL_RECORD_HEADER, n) != le32(p + 4))
+	if (archive_keys_crc32(0, p + LG_SPILL_RECORD_HEADER, n) != le32(p + 4))
 		return -EBADMSG;
 	*out_payload = p + LG_SPILL_RECORD_HEADER;
 	*out_payload_len = n;
@@ -63,7 +63,7 @@ int lg_spill_parse(const void *buf, size_t len, const void **out_payload, size_t
 void lg_spill_record_header(const void *payload, size_t len, unsigned char hdr[8])
 {
 	put32(hdr, (uint32_t)len);
-	put32(hdr + 4, lg_crc32(0, payload, len));
+	put32(hdr + 4, archive_keys_crc32(0, payload, len));
 }
 
 static int write_all(int fd, const void *buf, size_t len)

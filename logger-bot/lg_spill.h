@@ -5,7 +5,7 @@
  *
  * File format: the 8-byte header "EIRCSPL1", then records
  *   u32 payload length (little-endian), u32 CRC-32 of the payload, payload
- * (an lg_event record). A crash can leave a torn last record: opening the
+ * (an archive_event record). A crash can leave a torn last record: opening the
  * file keeps every whole record before it and cuts the rest (counted in
  * out_dropped_bytes), so a replay after a crash starts from the first
  * record; the append script makes replaying an archived event harmless.
@@ -23,13 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 #define LG_SPILL_MAGIC "EIRCSPL1"
 #define LG_SPILL_HEADER_LEN 8
 #define LG_SPILL_RECORD_HEADER 8
 /* Largest payload a record may hold. */
-#define LG_SPILL_PAYLOAD_MAX LG_EVENT_RECORD_MAX
+#define LG_SPILL_PAYLOAD_MAX ARCHIVE_EVENT_RECORD_MAX
 /* Write and read buffers. */
 #define LG_SPILL_BUF 65536
 #define LG_SPILL_FILE_NAME "spill.dat"

@@ -9,13 +9,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "logger-bot/lg_append.h"
+#include "archive/archive_append.h"
+#include "common/clock.h"
+#include "common/queue.h"
 #include "logger-bot/lg_spill.h"
 
 struct rec {
-	struct rec *next;
+	struct queue node;              /* on one fifo */
 	uint32_t len;
 	int32_t part;                   /* partition; -1 when not computable */
 	uint16_t calln;                 /* first record of a call: its event count */
@@ -25,7 +26,7 @@ struct rec {
 };
 
 struct fifo {
-	struct rec *head, *tail;
+	struct queue q;
 	size_t n;
 };
 
@@ -35,7 +36,7 @@ struct lg_writer {
 	struct lg_metrics *m;
 	lg_writer_note_fn on_note;
 	void *ud;
-	struct lg_redis *redis;
+	redis_t *redis;
 	struct lg_spill *spill;
 	struct fifo queue;              /* waiting to be sent, oldest first */
 	struct fifo inflight;           /* sent, in send order */
@@ -46,15 +47,15 @@ struct lg_writer {
 	bool pump_due;                  /* pump at the end of this loop iteration */
 	uint64_t mem_bytes;             /* records in the three fifos */
 	uint64_t spill_unacked;         /* records read from spill, not acknowledged */
-	char sha[LG_APPEND_SHA_LEN + 1];
+	char sha[ARCHIVE_APPEND_SHA_LEN + 1];
 	bool sha_loaded, loading, blocked, spilling;
 	unsigned error_streak;
-	uint64_t routing_seen;          /* lg_redis_routing_errors already counted */
+	uint64_t routing_seen;          /* redis_routing_errors already counted */
 	int open_handles;
 	uv_timer_t sync_timer;
 	uv_timer_t retry_timer;
 	uv_check_t pump_check;
-	struct lg_append_batch batch;
+	archive_append_batch_t batch;
 	unsigned char tmp[LG_SPILL_PAYLOAD_MAX];
 };
 
@@ -63,25 +64,29 @@ static void on_pump_check(uv_check_t *h);
 
 /* ---- fifos ---- */
 
+static void fifo_init(struct fifo *f)
+{
+	queue_init(&f->q);
+	f->n = 0;
+}
+
+static struct rec *fifo_head(const struct fifo *f)
+{
+	return f->n ? queue_data(queue_head(&f->q), struct rec, node) : NULL;
+}
+
 static void fifo_push(struct fifo *f, struct rec *r)
 {
-	r->next = NULL;
-	if (f->tail)
-		f->tail->next = r;
-	else
-		f->head = r;
-	f->tail = r;
+	queue_insert_tail(&f->q, &r->node);
 	f->n++;
 }
 
 static struct rec *fifo_pop(struct fifo *f)
 {
-	struct rec *r = f->head;
+	struct rec *r = fifo_head(f);
 
 	if (r) {
-		f->head = r->next;
-		if (!f->head)
-			f->tail = NULL;
+		queue_remove(&r->node);
 		f->n--;
 	}
 	return r;
@@ -90,28 +95,18 @@ static struct rec *fifo_pop(struct fifo *f)
 /* Moves all of src behind dst, keeping both orders. */
 static void fifo_append(struct fifo *dst, struct fifo *src)
 {
-	if (!src->head)
-		return;
-	if (dst->tail)
-		dst->tail->next = src->head;
-	else
-		dst->head = src->head;
-	dst->tail = src->tail;
+	queue_move(&src->q, &dst->q);
 	dst->n += src->n;
-	*src = (struct fifo){ 0 };
+	src->n = 0;
 }
 
 /* Moves all of src in front of dst, keeping both orders. */
 static void fifo_prepend(struct fifo *dst, struct fifo *src)
 {
-	if (!src->head)
-		return;
-	src->tail->next = dst->head;
-	if (!dst->tail)
-		dst->tail = src->tail;
-	dst->head = src->head;
+	queue_move(&dst->q, &src->q);
+	queue_move(&src->q, &dst->q);
 	dst->n += src->n;
-	*src = (struct fifo){ 0 };
+	src->n = 0;
 }
 
 static struct rec *rec_new(const void *data, size_t len, int part, bool from_spill)
@@ -131,26 +126,26 @@ static struct rec *rec_new(const void *data, size_t len, int part, bool from_spi
 
 /* The partition an event goes to, or -1 (it is then sent alone and
  * refused by the builder). */
-static int ev_part(const struct lg_writer *w, const struct lg_event *ev)
+static int ev_part(const struct lg_writer *w, const archive_event_t *ev)
 {
-	char network[LG_KEYS_NETWORK_MAX + 1];
-	const struct lg_str *net = &ev->s[LG_S_NETWORK];
+	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
+	const archive_str_t *net = &ev->s[ARCHIVE_S_NETWORK];
 	int k;
 
-	if (net->n == 0 || net->n > LG_KEYS_NETWORK_MAX)
+	if (net->n == 0 || net->n > ARCHIVE_KEYS_NETWORK_MAX)
 		return -1;
 	memcpy(network, net->p, net->n);
 	network[net->n] = '\0';
-	k = lg_keys_partition(network, ev->s[LG_S_CONV].p, ev->s[LG_S_CONV].n, IRC_CASEMAP_NONE,
+	k = archive_keys_partition(network, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n, IRC_CASEMAP_NONE,
 	                      w->opts.partitions);
 	return k < 0 ? -1 : k;
 }
 
 static int rec_part(const struct lg_writer *w, const void *data, size_t len)
 {
-	struct lg_event ev;
+	archive_event_t ev;
 
-	return lg_event_decode(data, len, &ev) < 0 ? -1 : ev_part(w, &ev);
+	return archive_event_decode(data, len, &ev) < 0 ? -1 : ev_part(w, &ev);
 }
 
 static uint64_t rec_cost(size_t len)
@@ -228,9 +223,9 @@ static void on_pump_check(uv_check_t *h)
 	pump(w);
 }
 
-int lg_writer_push(struct lg_writer *w, const struct lg_event *ev)
+int lg_writer_push(struct lg_writer *w, const archive_event_t *ev)
 {
-	int n = lg_event_encode(ev, w->tmp, sizeof(w->tmp));
+	int n = archive_event_encode(ev, w->tmp, sizeof(w->tmp));
 
 	if (n < 0) {
 		w->m->events_refused++;
@@ -283,32 +278,26 @@ static void maybe_reset_spill(struct lg_writer *w)
 
 static void on_append(void *ud, redisReply *reply, void *privdata);
 
-/* The trimming bound is wall time (stream ids are), not the loop's clock. */
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sends up to LG_APPEND_BATCH_MAX records from the front of b (one
+/* Sends up to ARCHIVE_APPEND_BATCH_MAX records from the front of b (one
  * partition, in order) as one call; they move to inflight. Records that
- * cannot be built are refused (counted). Returns 0 or lg_redis's error (the
+ * cannot be built are refused (counted). Returns 0 or redis's error (the
  * records are then back in b). */
 static int send_call(struct lg_writer *w, struct fifo *b)
 {
-	struct lg_append_opts o = { w->opts.partitions, wall_ms(), w->opts.retention_ms };
-	struct fifo call = { 0 };
-	struct lg_event ev;
-	struct rec *r;
+	/* the trimming bound is wall time (stream ids are), not the loop's */
+	archive_append_opts_t o = { w->opts.partitions, clock_wall_ms(), w->opts.retention_ms };
+	struct fifo call;
+	archive_event_t ev;
+	struct rec *r, *first;
 	int err;
 
-	if (lg_append_batch_begin(&w->batch, w->sha, &o) < 0)
+	fifo_init(&call);
+
+	if (archive_append_batch_begin(&w->batch, w->sha, &o) < 0)
 		return -EINVAL;
-	while ((r = b->head)) {
-		err = lg_event_decode(r->data, r->len, &ev) < 0 ? -EINVAL
-		                                                 : lg_append_batch_add(&w->batch, &ev, &o);
+	while ((r = fifo_head(b))) {
+		err = archive_event_decode(r->data, r->len, &ev) < 0 ? -EINVAL
+		                                                 : archive_append_batch_add(&w->batch, &ev, &o);
 		if (err == -EXDEV || err == -ENOSPC)
 			break;
 		fifo_pop(b);
@@ -321,14 +310,14 @@ static int send_call(struct lg_writer *w, struct fifo *b)
 	}
 	if (!call.n)
 		return 0;
-	lg_append_batch_finish(&w->batch);
-	err = lg_redis_argv(w->redis, w->batch.argc, w->batch.argv, w->batch.argvlen, on_append,
-	                    call.head);
+	archive_append_batch_finish(&w->batch);
+	err = redis_argv(w->redis, w->batch.argc, w->batch.argv, w->batch.argvlen, on_append,
+	                    first = fifo_head(&call));
 	if (err < 0) {
 		fifo_prepend(b, &call);
 		return err;
 	}
-	call.head->calln = (uint16_t)call.n;
+	first->calln = (uint16_t)call.n;
 	w->calls++;
 	fifo_append(&w->inflight, &call);
 	return 0;
@@ -338,21 +327,22 @@ static int send_call(struct lg_writer *w, struct fifo *b)
  * bucket per partition (a retried record goes alone, first), sends each
  * bucket as calls, and puts back in front what could not be sent. Order
  * within a partition is kept; across partitions it does not matter (their
- * keys are distinct). Returns 0 or lg_redis's error. */
+ * keys are distinct). Returns 0 or redis's error. */
 static int send_round(struct lg_writer *w)
 {
 	size_t room = LG_WRITER_INFLIGHT_MAX - w->inflight.n, nt = 0;
-	struct rec *r = w->queue.head;
+	struct rec *r = fifo_head(&w->queue);
 	int err = 0;
 
 	if (r->attempts) {
-		struct fifo one = { 0 };
+		struct fifo one;
+		fifo_init(&one);
 		fifo_push(&one, fifo_pop(&w->queue));
 		if ((err = send_call(w, &one)) < 0)
 			fifo_prepend(&w->queue, &one);
 		return err;
 	}
-	while (room-- && (r = w->queue.head) && !r->attempts) {
+	while (room-- && (r = fifo_head(&w->queue)) && !r->attempts) {
 		int p = r->part >= 0 ? r->part : w->opts.partitions;
 		fifo_pop(&w->queue);
 		if (!w->bucket[p].n)
@@ -371,12 +361,12 @@ static int send_round(struct lg_writer *w)
 
 static void pump(struct lg_writer *w)
 {
-	if (!lg_redis_up(w->redis) || !w->sha_loaded || w->blocked)
+	if (!redis_up(w->redis) || !w->sha_loaded || w->blocked)
 		return;
 	while (w->calls < LG_WRITER_PIPELINE_MAX && w->inflight.n < LG_WRITER_INFLIGHT_MAX) {
-		if (!w->queue.head)
+		if (!w->queue.n)
 			refill(w);
-		if (!w->queue.head || send_round(w) < 0)
+		if (!w->queue.n || send_round(w) < 0)
 			break;
 	}
 	maybe_reset_spill(w);
@@ -437,12 +427,13 @@ static void on_append(void *ud, redisReply *reply, void *privdata)
 {
 	struct lg_writer *w = ud;
 	struct rec *r = privdata;
-	struct fifo call = { 0 };
+	struct fifo call;
 	size_t n;
 
 	if (!reply)
 		return;         /* connection lost: on_down requeues in-flight calls */
-	if (w->inflight.head != r)
+	fifo_init(&call);
+	if (fifo_head(&w->inflight) != r)
 		abort();        /* replies come in order: anything else is a bug */
 	w->calls--;
 	for (n = r->calln; n > 0 && (r = fifo_pop(&w->inflight)); n--)
@@ -477,14 +468,14 @@ static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 	w->loading = false;
 	if (!reply)
 		return;
-	if (reply->type != REDIS_REPLY_STRING || reply->len != LG_APPEND_SHA_LEN) {
+	if (reply->type != REDIS_REPLY_STRING || reply->len != ARCHIVE_APPEND_SHA_LEN) {
 		w->m->redis_errors++;
 		note(w, LG_WRITER_SCRIPT_ERROR, reply->type == REDIS_REPLY_ERROR ? reply->str
 		                                                                 : "bad SCRIPT LOAD reply");
-		lg_redis_drop(w->redis, "SCRIPT LOAD failed");
+		redis_drop(w->redis, "SCRIPT LOAD failed");
 		return;
 	}
-	memcpy(w->sha, reply->str, LG_APPEND_SHA_LEN + 1);
+	memcpy(w->sha, reply->str, ARCHIVE_APPEND_SHA_LEN + 1);
 	w->sha_loaded = true;
 	if (!w->inflight.n)
 		fifo_prepend(&w->queue, &w->retry);
@@ -493,8 +484,8 @@ static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 
 static void load_script(struct lg_writer *w)
 {
-	if (lg_redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s",
-	                 lg_append_batch_script) == 0)
+	if (redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s",
+	                 archive_append_batch_script) == 0)
 		w->loading = true;
 }
 
@@ -524,7 +515,7 @@ static void on_down(void *ud, const char *why)
 
 static void update_gauges(struct lg_writer *w)
 {
-	uint64_t routing = lg_redis_routing_errors(w->redis);
+	uint64_t routing = redis_routing_errors(w->redis);
 
 	/* cluster routing errors of replies nobody looks at (SET) count too */
 	w->m->redis_errors += routing - w->routing_seen;
@@ -549,24 +540,33 @@ static void on_sync_timer(uv_timer_t *t)
 int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_metrics *m,
                   lg_writer_note_fn on_note, void *ud, struct lg_writer **out_w)
 {
-	static const struct lg_redis_cb cb = { on_up, on_down };
+	static const redis_cb_t cb = { on_up, on_down };
 	struct lg_writer *w = calloc(1, sizeof(*w));
 	uint64_t dropped = 0;
 	int err;
 
 	if (!w)
 		return -ENOMEM;
-	*w = (struct lg_writer){ .loop = loop, .opts = *opts, .m = m, .on_note = on_note, .ud = ud };
+	w->loop = loop;
+	w->opts = *opts;
+	w->m = m;
+	w->on_note = on_note;
+	w->ud = ud;
+	fifo_init(&w->queue);
+	fifo_init(&w->inflight);
+	fifo_init(&w->retry);
 	/* one more bucket for records whose partition cannot be computed */
 	w->bucket = calloc((size_t)opts->partitions + 1, sizeof(*w->bucket));
 	w->touched = calloc((size_t)opts->partitions + 1, sizeof(*w->touched));
 	err = -ENOMEM;
 	if (!w->bucket || !w->touched || opts->partitions < 1)
 		goto free_w;
+	for (int i = 0; i <= opts->partitions; i++)
+		fifo_init(&w->bucket[i]);
 	if (opts->spill_dir &&
 	    (err = lg_spill_open(opts->spill_dir, opts->spill_max, &w->spill, &dropped)) < 0)
 		goto free_w;
-	if ((err = lg_redis_new(loop, &opts->redis, &cb, w, &w->redis)) < 0)
+	if ((err = redis_new(loop, &opts->redis, &cb, w, &w->redis)) < 0)
 		goto close_spill;
 	uv_timer_init(loop, &w->sync_timer);
 	uv_timer_init(loop, &w->retry_timer);
@@ -592,7 +592,7 @@ free_w:
 void lg_writer_start(struct lg_writer *w)
 {
 	uv_timer_start(&w->sync_timer, on_sync_timer, LG_WRITER_SYNC_MS, LG_WRITER_SYNC_MS);
-	lg_redis_start(w->redis);
+	redis_start(w->redis);
 }
 
 struct seen_get {
@@ -627,10 +627,10 @@ int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn f
 	if (!g)
 		return -ENOMEM;
 	*g = (struct seen_get){ fn, ud };
-	if (!lg_redis_up(w->redis))
+	if (!redis_up(w->redis))
 		err = -ENOTCONN;
 	else
-		err = lg_redis_cmd(w->redis, on_seen_get, g, "GET %s", key);
+		err = redis_cmd(w->redis, on_seen_get, g, "GET %s", key);
 	if (err < 0)
 		free(g);
 	return err;
@@ -643,20 +643,15 @@ static void on_seen_set(void *ud, redisReply *reply, void *privdata)
 
 int lg_writer_seen_set(struct lg_writer *w, const char *key, int64_t ms)
 {
-	if (!lg_redis_up(w->redis))
+	if (!redis_up(w->redis))
 		return -ENOTCONN;
-	return lg_redis_cmd(w->redis, on_seen_set, NULL, "SET %s %" PRId64, key, ms);
+	return redis_cmd(w->redis, on_seen_set, NULL, "SET %s %" PRId64, key, ms);
 }
 
 uint64_t lg_writer_backlog_events(const struct lg_writer *w)
 {
 	return w->queue.n + w->inflight.n + w->retry.n +
 	       (w->spill && lg_spill_unread(w->spill) ? 1 : 0);
-}
-
-uint64_t lg_writer_spill_unread(const struct lg_writer *w)
-{
-	return w->spill ? lg_spill_unread(w->spill) : 0;
 }
 
 static void on_closed(uv_handle_t *h)
@@ -688,7 +683,7 @@ void lg_writer_free(struct lg_writer *w)
 {
 	if (!w)
 		return;
-	lg_redis_free(w->redis);        /* pending replies are dropped, not called */
+	redis_close(w->redis, NULL);    /* pending replies are dropped, not called */
 	spill_rest(w);
 	lg_spill_close(w->spill);
 	uv_close((uv_handle_t *)&w->sync_timer, on_closed);

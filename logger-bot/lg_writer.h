@@ -1,10 +1,10 @@
 /*
  * lg_writer: gets events into Redis, in order, without losing them. Events
- * are encoded (lg_event) into a bounded memory queue and sent pipelined as
- * EVALSHA calls of the batched append script (lg_append_batch_*): what
+ * are encoded (archive_event) into a bounded memory queue and sent pipelined as
+ * EVALSHA calls of the batched append script (archive_append_batch_*): what
  * was pushed during one loop iteration is sorted into one bucket per
  * partition (order within a partition kept) at the iteration's end, and
- * each bucket goes out as calls of up to LG_APPEND_BATCH_MAX events, up to
+ * each bucket goes out as calls of up to ARCHIVE_APPEND_BATCH_MAX events, up to
  * LG_WRITER_PIPELINE_MAX calls and LG_WRITER_INFLIGHT_MAX events
  * outstanding. An event whose call failed is sent again alone. The script
  * is loaded at every connection (SCRIPT LOAD) and again after a NOSCRIPT
@@ -30,12 +30,12 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 #include "logger-bot/lg_metrics.h"
-#include "logger-bot/lg_redis.h"
+#include "common/redis.h"
 
 /* EVALSHA calls outstanding at once (each carries up to
- * LG_APPEND_BATCH_MAX events of one partition). */
+ * ARCHIVE_APPEND_BATCH_MAX events of one partition). */
 #define LG_WRITER_PIPELINE_MAX 64
 /* Events in those calls at once. */
 #define LG_WRITER_INFLIGHT_MAX 4096
@@ -47,7 +47,7 @@
 #define LG_WRITER_REC_OVERHEAD 32
 
 struct lg_writer_opts {
-	struct lg_redis_opts redis;
+	redis_opts_t redis;
 	int partitions;
 	uint64_t retention_ms;
 	uint64_t memory_max;            /* bytes of queued events in memory */
@@ -83,9 +83,9 @@ void lg_writer_start(struct lg_writer *w);
 /* Queues one event. Returns 0 (queued or spilled), -ENOSPC when every
  * bound is hit (counted lost, noted), or -EINVAL (event not encodable:
  * counted refused). */
-int lg_writer_push(struct lg_writer *w, const struct lg_event *ev);
+int lg_writer_push(struct lg_writer *w, const archive_event_t *ev);
 
-/* The logger's heartbeat key (lg_keys_seen(), lg_app.h) on the writer's
+/* The logger's heartbeat key (archive_keys_seen(), lg_app.h) on the writer's
  * connection. get: fn(ud, ms) once with the stored time, 0 when the key
  * is absent, or -1 when the connection went before the answer (or the
  * value is not a time). set: stores ms, fire and forget. Both return 0, or
@@ -94,9 +94,9 @@ typedef void (*lg_writer_seen_fn)(void *ud, int64_t ms);
 int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn fn, void *ud);
 int lg_writer_seen_set(struct lg_writer *w, const char *key, int64_t ms);
 
-/* Events not yet acknowledged by Redis: memory, in flight, spill file. */
+/* Events not yet acknowledged by Redis: memory, in flight, and 1 more
+ * when the spill file holds unread records. */
 uint64_t lg_writer_backlog_events(const struct lg_writer *w);
-uint64_t lg_writer_spill_unread(const struct lg_writer *w);
 
 /* Stops: whatever is still in memory is appended to the spill file (so a
  * restart replays it), the file synced, handles closed; memory freed once

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "logger-bot/lg_keys.h"
+#include "archive/archive_keys.h"
 #include "tests/harness/servers.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -61,9 +61,9 @@ static long long wall_ms(void)
 
 static const char *seen_key(void)
 {
-	static char key[LG_KEYS_KEY_MAX];
+	static char key[ARCHIVE_KEYS_KEY_MAX];
 
-	if (lg_keys_seen(LGF_PARTITIONS, "eIRC", "lgr", key, sizeof(key)) < 0)
+	if (archive_keys_seen(LGF_PARTITIONS, "eIRC", "lgr", key, sizeof(key)) < 0)
 		fail_msg("no heartbeat key");
 	return key;
 }

@@ -1,5 +1,5 @@
 /*
- * Redis Cluster routing, the pure half (logger-bot/lg_rslot): CRC16 and
+ * Redis Cluster routing, the pure half (common/redis_slot): CRC16 and
  * hash slots against the Redis Cluster specification's vectors and hash
  * tag rules, the key each command we send is routed by (from the bytes
  * hiredis formats), split and malformed commands, MOVED/ASK parsing.
@@ -14,34 +14,34 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "logger-bot/lg_keys.h"
-#include "logger-bot/lg_rslot.h"
+#include "archive/archive_keys.h"
+#include "common/redis_slot.h"
 
 static int slot(const char *k)
 {
-	return lg_rslot_of(k, strlen(k));
+	return redis_slot_of(k, strlen(k));
 }
 
 static void test_crc16_and_slots(void **state)
 {
 	(void)state;
 	/* the specification's check value: CRC16-XMODEM("123456789") = 0x31C3 */
-	assert_int_equal(lg_rslot_crc16("123456789", 9), 0x31C3);
+	assert_int_equal(redis_slot_crc16("123456789", 9), 0x31C3);
 	assert_int_equal(slot("123456789"), 12739);
-	assert_int_equal(lg_rslot_crc16("", 0), 0);
+	assert_int_equal(redis_slot_crc16("", 0), 0);
 	assert_int_equal(slot("foo"), 12182);
 	assert_int_equal(slot("bar"), 5061);
 	/* hash tags: the first {...} that is not empty */
 	assert_int_equal(slot("{user1000}.following"), slot("user1000"));
 	assert_int_equal(slot("{user1000}.followers"), slot("user1000"));
-	assert_int_equal(slot("foo{}{bar}"), lg_rslot_crc16("foo{}{bar}", 10) % 16384);
+	assert_int_equal(slot("foo{}{bar}"), redis_slot_crc16("foo{}{bar}", 10) % 16384);
 	assert_int_equal(slot("foo{{bar}}zap"), slot("{bar"));
 	assert_int_equal(slot("foo{bar}{zap}"), slot("bar"));
-	assert_int_equal(slot("{unclosed"), lg_rslot_crc16("{unclosed", 9) % 16384);
+	assert_int_equal(slot("{unclosed"), redis_slot_crc16("{unclosed", 9) % 16384);
 	/* our keys: every key of a partition is in the slot of "p<k>" */
-	char a[LG_KEYS_KEY_MAX], m[LG_KEYS_KEY_MAX];
-	assert_true(lg_keys_archive(7, a, sizeof(a)) > 0);
-	assert_true(lg_keys_msgid(7, "abc", 3, m, sizeof(m)) > 0);
+	char a[ARCHIVE_KEYS_KEY_MAX], m[ARCHIVE_KEYS_KEY_MAX];
+	assert_true(archive_keys_archive(7, a, sizeof(a)) > 0);
+	assert_true(archive_keys_msgid(7, "abc", 3, m, sizeof(m)) > 0);
 	assert_int_equal(slot(a), slot("p7"));
 	assert_int_equal(slot(m), slot("p7"));
 }
@@ -51,7 +51,7 @@ static void route(const char *cmd, int want, const char *want_key)
 {
 	const char *key = NULL;
 	size_t len = 0;
-	int r = lg_rslot_route(cmd, strlen(cmd), &key, &len);
+	int r = redis_slot_route(cmd, strlen(cmd), &key, &len);
 
 	assert_int_equal(r, want);
 	if (want_key) {
@@ -63,22 +63,22 @@ static void route(const char *cmd, int want, const char *want_key)
 static void test_routes(void **state)
 {
 	(void)state;
-	route("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", LG_RSLOT_KEY, "k");
-	route("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$1\r\nv\r\n", LG_RSLOT_KEY, "key");
+	route("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", REDIS_SLOT_KEY, "k");
+	route("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$1\r\nv\r\n", REDIS_SLOT_KEY, "key");
 	route("*5\r\n$7\r\nEVALSHA\r\n$2\r\nsh\r\n$1\r\n2\r\n$2\r\nk1\r\n$2\r\nk2\r\n",
-	      LG_RSLOT_KEY, "k1");
-	route("*3\r\n$4\r\neval\r\n$1\r\ns\r\n$1\r\n0\r\n", LG_RSLOT_ANY, NULL);
+	      REDIS_SLOT_KEY, "k1");
+	route("*3\r\n$4\r\neval\r\n$1\r\ns\r\n$1\r\n0\r\n", REDIS_SLOT_ANY, NULL);
 	route("*8\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$1\r\ng\r\n$1\r\nc\r\n$7\r\nSTREAMS\r\n"
 	      "$2\r\ns1\r\n$1\r\n>\r\n$0\r\n\r\n",
-	      LG_RSLOT_KEY, "s1");
+	      REDIS_SLOT_KEY, "s1");
 	route("*5\r\n$6\r\nXGROUP\r\n$6\r\nCREATE\r\n$2\r\nst\r\n$1\r\ng\r\n$1\r\n0\r\n",
-	      LG_RSLOT_KEY, "st");
-	route("*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$6\r\nreturn\r\n", LG_RSLOT_ALL, NULL);
-	route("*2\r\n$6\r\nSCRIPT\r\n$6\r\nEXISTS\r\n", LG_RSLOT_ANY, NULL);
-	route("*1\r\n$4\r\nPING\r\n", LG_RSLOT_ANY, NULL);
-	route("*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n", LG_RSLOT_ANY, NULL);
+	      REDIS_SLOT_KEY, "st");
+	route("*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$6\r\nreturn\r\n", REDIS_SLOT_ALL, NULL);
+	route("*2\r\n$6\r\nSCRIPT\r\n$6\r\nEXISTS\r\n", REDIS_SLOT_ANY, NULL);
+	route("*1\r\n$4\r\nPING\r\n", REDIS_SLOT_ANY, NULL);
+	route("*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n", REDIS_SLOT_ANY, NULL);
 	/* a key that holds CRLF and a '$' is read by length, not by scanning */
-	route("*2\r\n$3\r\nGET\r\n$5\r\na\r\n$b\r\n", LG_RSLOT_KEY, "a\r\n$b");
+	route("*2\r\n$3\r\nGET\r\n$5\r\na\r\n$b\r\n", REDIS_SLOT_KEY, "a\r\n$b");
 }
 
 static void test_malformed(void **state)
@@ -100,7 +100,7 @@ static void test_malformed(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(lg_rslot_route(bad[i], strlen(bad[i]), &key, &len), -EINVAL);
+		assert_int_equal(redis_slot_route(bad[i], strlen(bad[i]), &key, &len), -EINVAL);
 }
 
 /* The key position is found among the first 64 arguments: the limit and
@@ -121,42 +121,42 @@ static void test_streams_at_limit(void **state)
 		    (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$7\r\nSTREAMS\r\n$1\r\ns\r\n");
 		/* STREAMS at index filler+1, its key at filler+2: 62 fits, 63 is the
 		 * last index scanned, so filler 61 still fits; 62 would not */
-		assert_int_equal(lg_rslot_route(cmd, off, &key, &len), LG_RSLOT_KEY);
+		assert_int_equal(redis_slot_route(cmd, off, &key, &len), REDIS_SLOT_KEY);
 	}
 	off = (size_t)snprintf(cmd, sizeof(cmd), "*%d\r\n$5\r\nXREAD\r\n", 62 + 3);
 	for (int i = 0; i < 62; i++)
 		off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$1\r\nx\r\n");
 	off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$7\r\nSTREAMS\r\n$1\r\ns\r\n");
-	assert_int_equal(lg_rslot_route(cmd, off, &key, &len), -EINVAL);
+	assert_int_equal(redis_slot_route(cmd, off, &key, &len), -EINVAL);
 }
 
 static void test_redirects(void **state)
 {
-	char addr[LG_RSLOT_ADDR_MAX];
+	char addr[REDIS_SLOT_ADDR_MAX];
 	bool ask;
 	int s;
 
 	(void)state;
 	assert_int_equal(
-	    lg_rslot_redirect("MOVED 3999 127.0.0.1:6381", &ask, &s, addr, sizeof(addr)), 0);
+	    redis_slot_redirect("MOVED 3999 127.0.0.1:6381", &ask, &s, addr, sizeof(addr)), 0);
 	assert_false(ask);
 	assert_int_equal(s, 3999);
 	assert_string_equal(addr, "127.0.0.1:6381");
-	assert_int_equal(lg_rslot_redirect("ASK 16383 ::1:7000", &ask, &s, addr, sizeof(addr)), 0);
+	assert_int_equal(redis_slot_redirect("ASK 16383 ::1:7000", &ask, &s, addr, sizeof(addr)), 0);
 	assert_true(ask);
 	assert_int_equal(s, 16383);
 	assert_string_equal(addr, "::1:7000");
-	assert_int_equal(lg_rslot_redirect("MOVED 16384 h:1", &ask, &s, addr, sizeof(addr)),
+	assert_int_equal(redis_slot_redirect("MOVED 16384 h:1", &ask, &s, addr, sizeof(addr)),
 	                 -EINVAL);
-	assert_int_equal(lg_rslot_redirect("MOVED 7 :7001", &ask, &s, addr, sizeof(addr)), 0);
+	assert_int_equal(redis_slot_redirect("MOVED 7 :7001", &ask, &s, addr, sizeof(addr)), 0);
 	assert_string_equal(addr, ":7001");
 	assert_int_equal(s, 7);
-	assert_int_equal(lg_rslot_redirect("MOVED 1 h:", &ask, &s, addr, sizeof(addr)), -EINVAL);
-	assert_int_equal(lg_rslot_redirect("MOVED 1 h", &ask, &s, addr, sizeof(addr)), -EINVAL);
-	assert_int_equal(lg_rslot_redirect("MOVED x h:1", &ask, &s, addr, sizeof(addr)), -EINVAL);
-	assert_int_equal(lg_rslot_redirect("ERR nope", &ask, &s, addr, sizeof(addr)), -EINVAL);
-	assert_int_equal(lg_rslot_redirect("MOVED 1 h:1", &ask, &s, addr, 3), -EINVAL);
-	assert_int_equal(lg_rslot_redirect("MOVED 1 h:1", &ask, &s, addr, 4), 0);
+	assert_int_equal(redis_slot_redirect("MOVED 1 h:", &ask, &s, addr, sizeof(addr)), -EINVAL);
+	assert_int_equal(redis_slot_redirect("MOVED 1 h", &ask, &s, addr, sizeof(addr)), -EINVAL);
+	assert_int_equal(redis_slot_redirect("MOVED x h:1", &ask, &s, addr, sizeof(addr)), -EINVAL);
+	assert_int_equal(redis_slot_redirect("ERR nope", &ask, &s, addr, sizeof(addr)), -EINVAL);
+	assert_int_equal(redis_slot_redirect("MOVED 1 h:1", &ask, &s, addr, 3), -EINVAL);
+	assert_int_equal(redis_slot_redirect("MOVED 1 h:1", &ask, &s, addr, 4), 0);
 }
 
 int main(void)
