@@ -39,8 +39,8 @@
 
 #include <hiredis/hiredis.h>
 
-#include "common/irc_line.h"
 #include "archive/archive_append.h"
+#include "common/irc_line.h"
 #include "tests/harness/servers.h"
 
 #define BENCH_WEBIRC     "bench-webirc-secret"

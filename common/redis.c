@@ -93,17 +93,8 @@ static void drain(redis_t *c);
 
 /* ---- replies kept for in-order delivery ---- */
 
-static void reply_free(redisReply *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->elements; i++)
-		reply_free(r->element[i]);
-	free(r->element);
-	free(r->str);
-	free(r);
-}
-
+/* A deep copy built as hiredis builds replies (malloc'd str and element
+ * array), so freeReplyObject() frees it. */
 static redisReply *reply_copy(const redisReply *s)
 {
 	redisReply *d = calloc(1, sizeof(*d));
@@ -129,7 +120,7 @@ static redisReply *reply_copy(const redisReply *s)
 	}
 	return d;
 fail:
-	reply_free(d);
+	freeReplyObject(d);
 	return NULL;
 }
 
@@ -137,7 +128,7 @@ fail:
 
 static void cpend_free(struct cpend *p)
 {
-	reply_free(p->reply);
+	freeReplyObject(p->reply);
 	free(p->cmd);
 	free(p);
 }
@@ -591,7 +582,7 @@ static void fanout_reply(redis_t *c, struct cpend *p, const redisReply *reply)
 		p->lost = true;
 	} else if (!p->lost && (!p->reply || (reply->type == REDIS_REPLY_ERROR &&
 	                                      p->reply->type != REDIS_REPLY_ERROR))) {
-		reply_free(p->reply);
+		freeReplyObject(p->reply);
 		if (!(p->reply = reply_copy(reply))) {
 			p->lost = true;
 			begin_reset(c, "out of memory");
@@ -602,7 +593,7 @@ static void fanout_reply(redis_t *c, struct cpend *p, const redisReply *reply)
 	r = p->lost ? NULL : p->reply;
 	p->reply = NULL;
 	complete(c, p, r);
-	reply_free(r);
+	freeReplyObject(r);
 }
 
 static void on_node_reply(void *ud, redisReply *reply, void *privdata)
@@ -790,15 +781,17 @@ uint64_t redis_routing_errors(const redis_t *c)
 static void part_closed(void *arg)
 {
 	redis_t *c = arg;
+	redis_closed_fn on_closed = c->on_closed;
+	void *ud = c->ud;
 
 	if (--c->open > 0)
 		return;
-	for (size_t i = 0; i < c->n_nodes; i++)
-		free(c->nodes[i]);
+	while (c->n_nodes > 0)
+		free(c->nodes[--c->n_nodes]);
 	free(c->ss);
-	if (c->on_closed)
-		c->on_closed(c->ud);
 	free(c);
+	if (on_closed)
+		on_closed(ud);
 }
 
 static void on_tick_closed(uv_handle_t *h)

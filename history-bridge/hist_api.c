@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_casemap.h"
 #include "common/irc_line.h"
 #include "common/irc_mask.h"
 #include "common/irc_msg.h"
 #include "history-bridge/hist_req.h"
-#include "archive/archive_event.h"
 
 static const char *role_of(const json_t *user)
 {

@@ -17,9 +17,9 @@
 #include <uv.h>
 
 #include "common/log.h"
+#include "common/redis.h"
 #include "history-bridge/hist_http.h"
 #include "history-bridge/hist_query.h"
-#include "common/redis.h"
 
 /* ---- Redis ---- */
 

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_event.h"
 #include "common/log.h"
 #include "history-bridge/hist_dm.h"
 #include "history-bridge/hist_query.h"
-#include "archive/archive_event.h"
 
 /* Fields of one stored entry we look at (the logger writes 12 or 13). */
 #define HIST_FIELDS_MAX 32
@@ -70,7 +70,7 @@ static void answer_batch(struct hist_conn *c, const redisReply *r)
 	bool at_start = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
 
 	snprintf(batch, sizeof(batch), "hb%u", ++c->app->batch_seq);
-	c->out_len = 0;
+	buf_reset(&c->out);
 	hist_conn_out_addf(c, "%sBATCH +%s chathistory %s",
 	                   at_start ? "@draft/chathistory-end " : "", batch, c->req.target);
 	for (size_t i = 1; i + 1 < r->elements; i += 2)
@@ -178,7 +178,7 @@ static void fast_batch(struct hist_conn *c, const redisReply *range, const size_
 	char batch[24];
 
 	snprintf(batch, sizeof(batch), "hb%u", ++c->app->batch_seq);
-	c->out_len = 0;
+	buf_reset(&c->out);
 	hist_conn_out_addf(c, "%sBATCH +%s chathistory %s",
 	                   at_start ? "@draft/chathistory-end " : "", batch, c->req.target);
 	for (size_t i = n; i-- > 0;)
@@ -385,7 +385,7 @@ static void targets_answer(struct hist_conn *c)
 		take = (size_t)c->app->cfg->history.chathistory_max;
 	first = t1 <= t2 ? 0 : n - take;
 	snprintf(batch, sizeof(batch), "hb%u", ++c->app->batch_seq);
-	c->out_len = 0;
+	buf_reset(&c->out);
 	hist_conn_out_addf(c, "BATCH +%s draft/chathistory-targets", batch);
 	for (size_t i = first; i < first + take; i++) {
 		if (archive_event_time_format(g->t[i].time, ts, sizeof(ts)) < 0)

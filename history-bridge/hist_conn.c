@@ -38,7 +38,7 @@ static void conn_free(struct hist_conn *c)
 
 	while ((q = line_pop(c)))
 		free(q);
-	free(c->out);
+	buf_free(&c->out);
 	free(c->targets);
 	free(c);
 }
@@ -81,20 +81,9 @@ void hist_conn_close(struct hist_conn *c)
 
 int hist_conn_out_add(struct hist_conn *c, const char *p, size_t n)
 {
-	if (c->out_len + n + 2 > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		while (cap < c->out_len + n + 2)
-			cap *= 2;
-		char *q = realloc(c->out, cap);
-		if (!q)
-			return -ENOMEM;
-		c->out = q;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, p, n);
-	memcpy(c->out + c->out_len + n, "\r\n", 2);
-	c->out_len += n + 2;
-	return 0;
+	int r = buf_append(&c->out, p, n);
+
+	return r < 0 ? r : buf_append(&c->out, "\r\n", 2);
 }
 
 int hist_conn_out_addf(struct hist_conn *c, const char *fmt, ...)
@@ -134,7 +123,7 @@ void hist_conn_out_flush(struct hist_conn *c, const char *label)
 	 * now is copied into a write request. */
 	size_t done = 0;
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) == 0) {
-		uv_buf_t b = uv_buf_init(c->out, (unsigned)c->out_len);
+		uv_buf_t b = uv_buf_init((char *)buf_data(&c->out), (unsigned)buf_len(&c->out));
 		int r = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
 		if (r < 0 && r != UV_EAGAIN) {
 			hist_conn_close(c);
@@ -142,16 +131,17 @@ void hist_conn_out_flush(struct hist_conn *c, const char *label)
 		}
 		done = r > 0 ? (size_t)r : 0;
 	}
-	size_t rest = c->out_len - done;
-	c->out_len = 0;
+	size_t rest = buf_len(&c->out) - done;
+	uv_write_t *w = rest ? malloc(sizeof(*w) + rest) : NULL;
+	if (w)
+		memcpy(w + 1, buf_data(&c->out) + done, rest);
+	buf_reset(&c->out);
 	if (rest == 0)
 		return;
-	uv_write_t *w = malloc(sizeof(*w) + rest);
 	if (!w) {
 		hist_conn_close(c);
 		return;
 	}
-	memcpy(w + 1, c->out + done, rest);
 	uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)rest);
 	w->data = c;
 	if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, on_write) < 0) {
@@ -163,7 +153,7 @@ void hist_conn_out_flush(struct hist_conn *c, const char *label)
 static void answer_fail(struct hist_conn *c, const char *code, const char *context,
                         const char *text, const char *label)
 {
-	c->out_len = 0;
+	buf_reset(&c->out);
 	if (hist_conn_out_addf(c, "FAIL CHATHISTORY %s %s :%s", code, context, text) < 0)
 		hist_conn_out_addf(c, "FAIL CHATHISTORY %s * :%s", code, text);
 	hist_conn_out_flush(c, label);
@@ -295,6 +285,7 @@ void hist_conn_accept(uv_stream_t *l, int status)
 	c->app = a;
 	irc_line_init(&c->lf, 0);
 	queue_init(&c->lines);
+	buf_init(&c->out, SIZE_MAX);
 	queue_insert_tail(&a->conns, &c->node);
 	a->n_conns++;
 	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0 || a->n_conns > HIST_CONNS_MAX) {

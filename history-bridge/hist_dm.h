@@ -19,11 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "archive/archive_event.h"
+#include "archive/archive_keys.h"
 #include "common/irc_casemap.h"
 #include "common/irc_msg.h"
 #include "history-bridge/hist_req.h"
-#include "archive/archive_event.h"
-#include "archive/archive_keys.h"
 
 struct hist_dm {
 	uint64_t reporter_id;

@@ -16,10 +16,10 @@
 
 #include <libwebsockets.h>
 
+#include "archive/archive_event.h"
 #include "common/log.h"
 #include "common/lws_log.h"
 #include "logger-bot/lg_es.h"
-#include "archive/archive_event.h"
 
 /* lws's own timeouts (headers, a request held) run this much longer than
  * history.request_timeout, so that our 503 always comes first: lws would

@@ -22,10 +22,10 @@
 
 #include <libwebsockets.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_casemap.h"
 #include "common/log.h"
 #include "logger-bot/lg_es.h"
-#include "archive/archive_event.h"
 
 /* Hits per export page. */
 #define HIST_EXPORT_PAGE 500

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
-#include "archive/archive_event.h"
 
 static const char *const ops[HIST_SUB_COUNT] = {
     [HIST_LATEST] = "latest", [HIST_BEFORE] = "before",   [HIST_AFTER] = "after",

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "history-bridge/hist_req.h"
 #include "archive/archive_keys.h"
+#include "history-bridge/hist_req.h"
 
 /* A timestamp reference looks this far around its time for entries. */
 #define HIST_TIME_SKEW_MS 10000

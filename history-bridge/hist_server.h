@@ -20,6 +20,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "archive/archive_keys.h"
+#include "common/buf.h"
 #include "common/irc_line.h"
 #include "common/queue.h"
 #include "common/redis.h"
@@ -27,7 +29,6 @@
 #include "history-bridge/hist_app.h"
 #include "history-bridge/hist_dm.h"
 #include "history-bridge/hist_req.h"
-#include "archive/archive_keys.h"
 
 /* Bytes one read takes: bounds how far a read can fill the queue past
  * HIST_CONN_QUEUE_MAX. */
@@ -69,8 +70,7 @@ struct hist_conn {
 	int fast_step; /* hist_chathist.c's script-free path */
 	bool fast_failed, fast_ref_ok;
 	char fast_key[ARCHIVE_KEYS_KEY_MAX]; /* the history stream */
-	char *out;                      /* the answer being built */
-	size_t out_len, out_cap;
+	struct buf out; /* the answer being built (bounded by the request's limit) */
 	struct queue node; /* on hist_app's conns */
 };
 

@@ -10,13 +10,13 @@
 #include <string.h>
 #include <uv.h>
 
+#include "archive/archive_keys.h"
 #include "common/clock.h"
 #include "common/irc_conn.h"
 #include "common/log.h"
 #include "common/utf8.h"
 #include "logger-bot/lg_httpd.h"
 #include "logger-bot/lg_ingest.h"
-#include "archive/archive_keys.h"
 #include "logger-bot/lg_map.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"

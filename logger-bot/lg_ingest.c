@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/irc_mask.h"
 #include "archive/archive_keys.h"
+#include "common/irc_mask.h"
 #include "logger-bot/lg_map.h"
 
 #define NICK_MAX 255
@@ -351,8 +351,9 @@ static int refuse(struct ctx *x, const char *why)
 	return -EINVAL;
 }
 
-/* params[0] must be a channel name within limits. */
-static int channel_param(struct ctx *x, size_t min_params)
+/* params[0] must be a channel name within limits; it is *out_chan when
+ * LG_INGEST_DONE is returned. */
+static int channel_param(struct ctx *x, size_t min_params, struct irc_msg_span *out_chan)
 {
 	struct irc_msg_span t;
 
@@ -363,6 +364,7 @@ static int channel_param(struct ctx *x, size_t min_params)
 		return LG_INGEST_IGNORED;
 	if (t.len > ARCHIVE_EVENT_TARGET_MAX)
 		return refuse(x, "channel name longer than " "200" " bytes");
+	*out_chan = t;
 	return LG_INGEST_DONE;
 }
 
@@ -374,11 +376,10 @@ static archive_str_t param(const struct irc_msg *m, size_t i)
 static int on_message(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t;
-	int r = channel_param(x, type == ARCHIVE_EV_TAGMSG ? 1 : 2);
+	int r = channel_param(x, type == ARCHIVE_EV_TAGMSG ? 1 : 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	emit_in(x->ing, x->src, type, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0), false,
 	        &x->out);
 	return LG_INGEST_DONE;
@@ -388,11 +389,10 @@ static int on_join(struct ctx *x)
 {
 	struct irc_msg_span t;
 	struct chan *c;
-	int r = channel_param(x, 1);
+	int r = channel_param(x, 1, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len)) {
 		c = chan_get(x->ing, t.ptr, t.len);
 		if (c)
@@ -410,19 +410,19 @@ static int on_join(struct ctx *x)
 
 static int on_part(struct ctx *x)
 {
+	const struct irc_mask_userhost *uh = &x->src->uh;
 	struct irc_msg_span t;
 	struct chan *c;
-	int r = channel_param(x, 1);
+	int r;
 
-	if (r != LG_INGEST_DONE)
+	if ((r = channel_param(x, 1, &t)) != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	emit_in(x->ing, x->src, ARCHIVE_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
 	        false, &x->out);
-	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len))
+	if (is_self(x->ing, uh->nick, uh->nick_len))
 		chan_del(x->ing, t.ptr, t.len);
 	else if ((c = chan_get(x->ing, t.ptr, t.len)))
-		member_del(x->ing, c, x->src->uh.nick, x->src->uh.nick_len);
+		member_del(x->ing, c, uh->nick, uh->nick_len);
 	return LG_INGEST_DONE;
 }
 
@@ -430,11 +430,10 @@ static int on_kick(struct ctx *x)
 {
 	struct irc_msg_span t, v;
 	struct chan *c;
-	int r = channel_param(x, 2);
+	int r = channel_param(x, 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	v = x->msg->params[1];
 	emit_in(x->ing, x->src, ARCHIVE_EV_KICK, t.ptr, t.len, param(x->msg, 2), span(v), false,
 	        &x->out);
@@ -454,11 +453,10 @@ static int on_kick(struct ctx *x)
 static int on_topic(struct ctx *x)
 {
 	struct irc_msg_span t;
-	int r = channel_param(x, 2);
+	int r = channel_param(x, 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	emit_in(x->ing, x->src, ARCHIVE_EV_TOPIC, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
 	        false, &x->out);
 	return LG_INGEST_DONE;
@@ -469,11 +467,10 @@ static int on_mode(struct ctx *x)
 	char text[IRC_MSG_MAX + 1];
 	size_t n = 0;
 	struct irc_msg_span t;
-	int r = channel_param(x, 2);
+	int r = channel_param(x, 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	for (size_t i = 1; i < x->msg->n_params; i++) {
 		struct irc_msg_span p = x->msg->params[i];
 		if (n + p.len + 1 > sizeof(text))

@@ -28,9 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_casemap.h"
 #include "common/irc_msg.h"
-#include "archive/archive_event.h"
 
 /* Channels tracked at once, and members tracked per channel. */
 #define LG_INGEST_CHANNELS_MAX 10000

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "archive/archive_keys.h"
 #include "logger-bot/lg_archive.h"
 #include "logger-bot/lg_bulk.h"
-#include "archive/archive_keys.h"
 
 #define ID_MAX 48
 

@@ -31,9 +31,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/redis.h"
 #include "logger-bot/lg_es.h"
 #include "logger-bot/lg_metrics.h"
-#include "common/redis.h"
 
 #define LG_SHIP_IDLE_POLL_MS 50
 #define LG_SHIP_CLAIM_IDLE_MS 60000

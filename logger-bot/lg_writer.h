@@ -31,8 +31,8 @@
 #include <uv.h>
 
 #include "archive/archive_event.h"
-#include "logger-bot/lg_metrics.h"
 #include "common/redis.h"
+#include "logger-bot/lg_metrics.h"
 
 /* EVALSHA calls outstanding at once (each carries up to
  * ARCHIVE_APPEND_BATCH_MAX events of one partition). */

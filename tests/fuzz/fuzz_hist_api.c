@@ -15,11 +15,11 @@
 
 #include <jansson.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_line.h"
 #include "history-bridge/hist_api.h"
 #include "history-bridge/hist_query.h"
 #include "history-bridge/hist_req.h"
-#include "archive/archive_event.h"
 
 #define CHECK(x)                                                                                   \
 	do {                                                                                       \

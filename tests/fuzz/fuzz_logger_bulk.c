@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logger-bot/lg_bulk.h"
 #include "archive/archive_event.h"
+#include "logger-bot/lg_bulk.h"
 #include "logger-bot/lg_spill.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)

@@ -54,8 +54,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/irc_casemap.h"
 #include "archive/archive_keys.h"
+#include "common/irc_casemap.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/logger_fixture.h"
 

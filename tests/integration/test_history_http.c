@@ -35,9 +35,9 @@
 #include <jansson.h>
 
 #include "archive/archive_append.h"
-#include "logger-bot/lg_bulk.h"
 #include "archive/archive_event.h"
 #include "archive/archive_keys.h"
+#include "logger-bot/lg_bulk.h"
 #include "tests/integration/auth_fixture.h"
 #include "tests/integration/logger_fixture.h"
 

@@ -29,8 +29,8 @@
 #include <jansson.h>
 
 #include "archive/archive_append.h"
-#include "logger-bot/lg_archive.h"
 #include "archive/archive_keys.h"
+#include "logger-bot/lg_archive.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
 #include "tests/harness/servers.h"

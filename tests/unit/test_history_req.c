@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_keys.h"
 #include "history-bridge/hist_dm.h"
 #include "history-bridge/hist_query.h"
 #include "history-bridge/hist_req.h"
-#include "archive/archive_keys.h"
 
 #define ENV "@eirc/user=42;eirc/nick=alice;label=h7 "
 
