@@ -40,9 +40,9 @@ extern const char archive_append_script[];
 
 typedef struct archive_append_opts archive_append_opts_t;
 struct archive_append_opts {
-	int partitions;         /* P, 1..ARCHIVE_KEYS_PARTITIONS_MAX */
-	int64_t now_ms;         /* the caller's clock, for the trimming bound */
-	uint64_t retention_ms;  /* 0: no trimming, msgid keys kept 30 days */
+	int partitions;        /* P, 1..ARCHIVE_KEYS_PARTITIONS_MAX */
+	int64_t now_ms;        /* the caller's clock, for the trimming bound */
+	uint64_t retention_ms; /* 0: no trimming, msgid keys kept 30 days */
 };
 
 /* One ready call. argv[] points into the struct itself and into the event:
@@ -74,7 +74,7 @@ struct archive_append_call {
  * key limit).
  */
 int archive_append_build(const archive_event_t *ev, const archive_append_opts_t *o, const char *sha,
-                    archive_append_call_t *out_call);
+                         archive_append_call_t *out_call);
 
 /*
  * The batched form, what eirc-logger's writer sends: one call archives up
@@ -90,7 +90,8 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
 #define ARCHIVE_APPEND_BATCH_MAX 64
 /* Strings per event in a batch: network, F, 11 field/value pairs, arg. */
 #define ARCHIVE_APPEND_BATCH_EV_ARGS 26
-#define ARCHIVE_APPEND_BATCH_ARGC_MAX (5 + ARCHIVE_APPEND_BATCH_MAX * (3 + ARCHIVE_APPEND_BATCH_EV_ARGS))
+#define ARCHIVE_APPEND_BATCH_ARGC_MAX                                                              \
+	(5 + ARCHIVE_APPEND_BATCH_MAX * (3 + ARCHIVE_APPEND_BATCH_EV_ARGS))
 
 extern const char archive_append_batch_script[];
 
@@ -98,9 +99,9 @@ extern const char archive_append_batch_script[];
  * points into the struct and into the events, which must outlive its use. */
 typedef struct archive_append_batch archive_append_batch_t;
 struct archive_append_batch {
-	int partition;          /* of the first event; -1 when empty */
-	int n;                  /* events */
-	int argc;               /* after archive_append_batch_finish() */
+	int partition; /* of the first event; -1 when empty */
+	int n;         /* events */
+	int argc;      /* after archive_append_batch_finish() */
 	int nargs;
 	const char *argv[ARCHIVE_APPEND_BATCH_ARGC_MAX];
 	size_t argvlen[ARCHIVE_APPEND_BATCH_ARGC_MAX];
@@ -119,14 +120,14 @@ struct archive_append_batch {
 
 /* Starts an empty batch. Returns 0 or -EINVAL (bad sha). */
 int archive_append_batch_begin(archive_append_batch_t *b, const char *sha,
-                          const archive_append_opts_t *o);
+                               const archive_append_opts_t *o);
 /*
  * Adds ev. Returns 0; -EXDEV when ev belongs to another partition than the
  * batch (not added); -ENOSPC when the batch is full; -EINVAL as
  * archive_append_build() (ev cannot be archived at all).
  */
 int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *ev,
-                        const archive_append_opts_t *o);
+                             const archive_append_opts_t *o);
 /* Lays out argv/argvlen/argc for EVALSHA. Returns 0, or -EINVAL when empty. */
 int archive_append_batch_finish(archive_append_batch_t *b);
 

@@ -9,19 +9,18 @@
 #include <string.h>
 
 static const char *const type_names[ARCHIVE_EV_TYPE_COUNT] = {
-	"privmsg", "notice", "tagmsg", "join", "part", "quit",
-	"kick", "nick", "topic", "mode", "gap",
+    "privmsg", "notice", "tagmsg", "join", "part", "quit", "kick", "nick", "topic", "mode", "gap",
 };
 
 static const char *const str_names[ARCHIVE_EVENT_NSTR] = {
-	"msgid", "network", "conv", "target", "nick", "user",
-	"host", "account", "text", "tags", "arg",
+    "msgid", "network", "conv", "target", "nick", "user", "host", "account", "text", "tags", "arg",
 };
 
 static const size_t str_max[ARCHIVE_EVENT_NSTR] = {
-	ARCHIVE_EVENT_MSGID_MAX, ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TARGET_MAX, ARCHIVE_EVENT_TARGET_MAX,
-	ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_NAME_MAX,
-	ARCHIVE_EVENT_TEXT_MAX, ARCHIVE_EVENT_TAGS_MAX, ARCHIVE_EVENT_ARG_MAX,
+    ARCHIVE_EVENT_MSGID_MAX,  ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TARGET_MAX,
+    ARCHIVE_EVENT_TARGET_MAX, ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_NAME_MAX,
+    ARCHIVE_EVENT_NAME_MAX,   ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TEXT_MAX,
+    ARCHIVE_EVENT_TAGS_MAX,   ARCHIVE_EVENT_ARG_MAX,
 };
 
 const char *archive_event_type_name(enum archive_event_type type)
@@ -89,7 +88,8 @@ int archive_event_decode(const void *buf, size_t len, archive_event_t *out_ev)
 	archive_event_t ev;
 	size_t off = 10;
 
-	if (len < 10 + 4 * ARCHIVE_EVENT_NSTR || p[0] != ARCHIVE_EVENT_VERSION || p[1] >= ARCHIVE_EV_TYPE_COUNT)
+	if (len < 10 + 4 * ARCHIVE_EVENT_NSTR || p[0] != ARCHIVE_EVENT_VERSION ||
+	    p[1] >= ARCHIVE_EV_TYPE_COUNT)
 		return -EBADMSG;
 	ev.type = (enum archive_event_type)p[1];
 	ev.time_ms = (int64_t)get_le(p + 2, 8);
@@ -142,7 +142,7 @@ int archive_event_time_parse(const char *s, size_t len, int64_t *out_ms)
 {
 	unsigned y, mo, d, h, mi, se, ms = 0, scale = 100;
 	size_t i = 19;
-	static const unsigned mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	if (len < 20 || digits(s, len, 0, 4, &y) || s[4] != '-' || digits(s, len, 5, 2, &mo) ||
 	    s[7] != '-' || digits(s, len, 8, 2, &d) || s[10] != 'T' || digits(s, len, 11, 2, &h) ||
@@ -162,7 +162,8 @@ int archive_event_time_parse(const char *s, size_t len, int64_t *out_ms)
 	}
 	if (i != len - 1 || s[i] != 'Z')
 		return -EINVAL;
-	*out_ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + ms;
+	*out_ms =
+	    ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + ms;
 	return 0;
 }
 

@@ -23,16 +23,17 @@
 #define ARCHIVE_EVENT_VERSION 1
 /* Limits of one event's strings, in bytes. The tags limit is the IRCv3
  * tags section; text fits any IRC line; conv/target fit a key. */
-#define ARCHIVE_EVENT_MSGID_MAX 128
-#define ARCHIVE_EVENT_NAME_MAX 255           /* nick, user, host, account, network */
+#define ARCHIVE_EVENT_MSGID_MAX  128
+#define ARCHIVE_EVENT_NAME_MAX   255 /* nick, user, host, account, network */
 #define ARCHIVE_EVENT_TARGET_MAX 200
-#define ARCHIVE_EVENT_TEXT_MAX 8191
-#define ARCHIVE_EVENT_TAGS_MAX 8191
-#define ARCHIVE_EVENT_ARG_MAX 512
+#define ARCHIVE_EVENT_TEXT_MAX   8191
+#define ARCHIVE_EVENT_TAGS_MAX   8191
+#define ARCHIVE_EVENT_ARG_MAX    512
 /* Largest encoded record. */
-#define ARCHIVE_EVENT_RECORD_MAX (10 + 11 * 4 + ARCHIVE_EVENT_MSGID_MAX + 5 * ARCHIVE_EVENT_NAME_MAX + \
-                             2 * ARCHIVE_EVENT_TARGET_MAX + ARCHIVE_EVENT_TEXT_MAX + ARCHIVE_EVENT_TAGS_MAX + \
-                             ARCHIVE_EVENT_ARG_MAX)
+#define ARCHIVE_EVENT_RECORD_MAX                                                                   \
+	(10 + 11 * 4 + ARCHIVE_EVENT_MSGID_MAX + 5 * ARCHIVE_EVENT_NAME_MAX +                      \
+	 2 * ARCHIVE_EVENT_TARGET_MAX + ARCHIVE_EVENT_TEXT_MAX + ARCHIVE_EVENT_TAGS_MAX +          \
+	 ARCHIVE_EVENT_ARG_MAX)
 
 enum archive_event_type {
 	ARCHIVE_EV_PRIVMSG = 0,
@@ -45,7 +46,7 @@ enum archive_event_type {
 	ARCHIVE_EV_NICK,
 	ARCHIVE_EV_TOPIC,
 	ARCHIVE_EV_MODE,
-	ARCHIVE_EV_GAP,              /* the logger was away: time = start, arg = end */
+	ARCHIVE_EV_GAP, /* the logger was away: time = start, arg = end */
 	ARCHIVE_EV_TYPE_COUNT,
 };
 
@@ -53,21 +54,21 @@ enum archive_event_type {
 enum archive_event_str {
 	ARCHIVE_S_MSGID = 0,
 	ARCHIVE_S_NETWORK,
-	ARCHIVE_S_CONV,              /* conversation key: folded channel, or dm:<lo>:<hi> */
-	ARCHIVE_S_TARGET,            /* the channel (or nick) as the server wrote it */
+	ARCHIVE_S_CONV,   /* conversation key: folded channel, or dm:<lo>:<hi> */
+	ARCHIVE_S_TARGET, /* the channel (or nick) as the server wrote it */
 	ARCHIVE_S_NICK,
 	ARCHIVE_S_USER,
 	ARCHIVE_S_HOST,
 	ARCHIVE_S_ACCOUNT,
-	ARCHIVE_S_TEXT,              /* message, reason, topic, mode string */
-	ARCHIVE_S_TAGS,              /* raw IRCv3 tags, escaped, without '@' */
-	ARCHIVE_S_ARG,               /* KICK: kicked nick; NICK: new nick; GAP: end ms */
+	ARCHIVE_S_TEXT, /* message, reason, topic, mode string */
+	ARCHIVE_S_TAGS, /* raw IRCv3 tags, escaped, without '@' */
+	ARCHIVE_S_ARG,  /* KICK: kicked nick; NICK: new nick; GAP: end ms */
 	ARCHIVE_EVENT_NSTR,
 };
 
 typedef struct archive_str archive_str_t;
 struct archive_str {
-	const char *p;          /* NULL only with n == 0 */
+	const char *p; /* NULL only with n == 0 */
 	size_t n;
 };
 

@@ -20,13 +20,14 @@
 
 /* Longest network name and conversation target accepted in a key. */
 #define ARCHIVE_KEYS_NETWORK_MAX 64
-#define ARCHIVE_KEYS_TARGET_MAX 200
+#define ARCHIVE_KEYS_TARGET_MAX  200
 /* Longest msgid (server or derived) accepted in a key. */
 #define ARCHIVE_KEYS_MSGID_MAX 128
 /* Largest partition count (config allows 1..16384). */
 #define ARCHIVE_KEYS_PARTITIONS_MAX 16384
 /* Buffer large enough for any key built here, NUL included. */
-#define ARCHIVE_KEYS_KEY_MAX (64 + ARCHIVE_KEYS_NETWORK_MAX + ARCHIVE_KEYS_TARGET_MAX + ARCHIVE_KEYS_MSGID_MAX)
+#define ARCHIVE_KEYS_KEY_MAX                                                                       \
+	(64 + ARCHIVE_KEYS_NETWORK_MAX + ARCHIVE_KEYS_TARGET_MAX + ARCHIVE_KEYS_MSGID_MAX)
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib's crc32()) of buf[0..len),
  * continuing from crc (start with 0). */
@@ -39,7 +40,7 @@ uint32_t archive_keys_crc32(uint32_t crc, const void *buf, size_t len);
  * 1..ARCHIVE_KEYS_PARTITIONS_MAX or a name is empty or too long.
  */
 int archive_keys_partition(const char *network, const char *target, size_t target_len,
-                      enum irc_casemap cm, int partitions);
+                           enum irc_casemap cm, int partitions);
 
 /*
  * Key builders. Each writes a NUL-terminated key into buf (capacity cap) and
@@ -51,7 +52,7 @@ int archive_keys_partition(const char *network, const char *target, size_t targe
  *   dead:    eirc:{p<k>}:archive:dead
  */
 int archive_keys_history(int k, const char *network, const char *target, size_t target_len,
-                    enum irc_casemap cm, char *buf, size_t cap);
+                         enum irc_casemap cm, char *buf, size_t cap);
 int archive_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t cap);
 int archive_keys_archive(int k, char *buf, size_t cap);
 /* A logger's heartbeat (the wall time it last knew itself in its channels,

@@ -42,7 +42,7 @@ struct node {
 struct cpend {
 	struct queue order; /* on redis_t's pending, in send order */
 	struct queue parkq; /* on redis_t's parked while parked */
-	uint64_t seq; /* send order */
+	uint64_t seq;       /* send order */
 	redis_reply_fn fn;
 	void *privdata;
 	char *cmd;
@@ -74,12 +74,12 @@ struct redis {
 	bool map_err_said; /* an unusable CLUSTER SLOTS was reported (on_down) */
 	unsigned ticks;
 	const char *down_why;
-	struct queue pending;  /* every command until delivered, send order */
-	struct queue parked;   /* the parked ones, send order */
-	struct slotstate *ss;  /* cluster: per-slot ordering */
+	struct queue pending; /* every command until delivered, send order */
+	struct queue parked;  /* the parked ones, send order */
+	struct slotstate *ss; /* cluster: per-slot ordering */
 	uint64_t seq;
 	uint64_t routing_errors;
-	int open;              /* connections and the tick not closed yet */
+	int open; /* connections and the tick not closed yet */
 	redis_closed_fn on_closed;
 	uv_timer_t tick;
 };

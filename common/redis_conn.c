@@ -21,8 +21,8 @@ struct redis_conn {
 	void *ud;
 	redisAsyncContext *ac;
 	bool connected;
-	bool was_up;          /* connected since the last attempt: retry at once */
-	bool dropping;        /* we are freeing ac ourselves */
+	bool was_up;   /* connected since the last attempt: retry at once */
+	bool dropping; /* we are freeing ac ourselves */
 	bool freeing;
 	const char *drop_why; /* a drop asked from a callback, done on the tick */
 	struct backoff backoff;
@@ -217,8 +217,7 @@ bool redis_conn_up(const redis_conn_t *r)
 	return r->connected && !r->drop_why;
 }
 
-int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
-                    void *privdata)
+int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn, void *privdata)
 {
 	struct pend *p;
 

@@ -229,7 +229,7 @@ static int fast_range(struct hist_conn *c, const char *end)
 	unsigned asked = req_limit(c) + 1 + HIST_FAST_SLACK;
 
 	if (redis_cmd(c->app->redis, on_fast, c, "XREVRANGE %s %s - COUNT %u", c->fast_key, end,
-	                 asked) < 0)
+	              asked) < 0)
 		return -ENOTCONN;
 	c->inflight++;
 	return 0;
@@ -255,7 +255,7 @@ static void on_fast(void *ud, redisReply *r, void *privdata)
 		c->fast_step = FAST_CHECK;
 		/* the entry must be this stream's and carry that msgid */
 		if (redis_cmd(c->app->redis, on_fast, c, "XRANGE %s %b %b", c->fast_key, r->str,
-		                 r->len, r->str, r->len) < 0)
+		              r->len, r->str, r->len) < 0)
 			c->fast_failed = true;
 		else if ((c->inflight++, fast_range(c, end)) < 0)
 			c->fast_failed = true;
@@ -513,7 +513,7 @@ static int targets_start(struct hist_conn *c)
 			continue;
 		snprintf(g->t[g->n].name, sizeof(g->t[0].name), "%s", ch);
 		if (redis_cmd(c->app->redis, on_targets, c, "XREVRANGE %s + - COUNT 1",
-		                 call.history) < 0)
+		              call.history) < 0)
 			return -ENOTCONN;
 		g->n++;
 		c->inflight++;
@@ -522,10 +522,10 @@ static int targets_start(struct hist_conn *c)
 	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", c->req.user_id, key,
 	                     sizeof(key)) < 0 ||
 	    redis_cmd(c->app->redis, on_targets, c,
-	                 "ZRANGEBYSCORE %s (%lld (%lld WITHSCORES "
-	                 "LIMIT 0 %d",
-	                 key, (long long)(t1 < t2 ? t1 : t2), (long long)(t1 < t2 ? t2 : t1),
-	                 HIST_TARGETS_MAX - (int)g->n) < 0)
+	              "ZRANGEBYSCORE %s (%lld (%lld WITHSCORES "
+	              "LIMIT 0 %d",
+	              key, (long long)(t1 < t2 ? t1 : t2), (long long)(t1 < t2 ? t2 : t1),
+	              HIST_TARGETS_MAX - (int)g->n) < 0)
 		return -ENOTCONN;
 	c->inflight++;
 	return 0;

@@ -33,7 +33,8 @@ struct hist_dm {
 	bool notice;
 	int64_t time_ms; /* server-time, or -1 when absent */
 	char msgid[ARCHIVE_EVENT_MSGID_MAX + 1];
-	char nick[HIST_REQ_NICK_MAX + 1], user[ARCHIVE_EVENT_NAME_MAX + 1], host[ARCHIVE_EVENT_NAME_MAX + 1];
+	char nick[HIST_REQ_NICK_MAX + 1], user[ARCHIVE_EVENT_NAME_MAX + 1],
+	    host[ARCHIVE_EVENT_NAME_MAX + 1];
 	char account[ARCHIVE_EVENT_NAME_MAX + 1];
 	char target[HIST_REQ_NICK_MAX + 1]; /* the receiver's nick */
 	char text[IRC_MSG_MAX + 1];

@@ -44,11 +44,11 @@ static void nick_learn(struct hist_app *a, const char *nick, enum irc_casemap cm
 		return;
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)id);
 	redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, v,
-	             (unsigned long long)cfg->logger.retention);
+	          (unsigned long long)cfg->logger.retention);
 	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", id, key,
 	                     sizeof(key)) > 0)
 		redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, nick,
-		             (unsigned long long)cfg->logger.retention);
+		          (unsigned long long)cfg->logger.retention);
 }
 
 /* Indexes the conversation for TARGETS: each side's sorted set of the
@@ -63,10 +63,10 @@ static void dm_index(struct hist_app *a, uint64_t self, uint64_t other, int64_t 
 	                     sizeof(key)) < 0)
 		return;
 	redis_cmd(a->redis, on_ignored, NULL, "ZADD %s GT %lld %llu", key, (long long)time_ms,
-	             (unsigned long long)other);
+	          (unsigned long long)other);
 	redis_cmd(a->redis, on_ignored, NULL, "ZREMRANGEBYSCORE %s -inf (%lld", key, keep);
 	redis_cmd(a->redis, on_ignored, NULL, "PEXPIRE %s %llu", key,
-	             (unsigned long long)cfg->logger.retention);
+	          (unsigned long long)cfg->logger.retention);
 }
 
 /* Appends the message to dm:<lo>:<hi> and the archive with the archive's

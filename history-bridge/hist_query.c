@@ -92,7 +92,7 @@ int hist_query_build_conv(const struct hist_req *req, const struct hist_query_op
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
 	if (archive_keys_history(k, o->network, folded, len, IRC_CASEMAP_NONE, c->history,
-	                    sizeof(c->history)) < 0)
+	                         sizeof(c->history)) < 0)
 		return -EINVAL;
 	c->limit = req->limit < o->limit_max ? req->limit : o->limit_max;
 	if (sha) {
@@ -209,8 +209,8 @@ static int tags_build(const struct entry *e, const char *batch, char *tags, size
 		return -EINVAL;
 	if (irc_msg_tags_append("batch", 5, batch, strlen(batch), tags, cap, &len) < 0 ||
 	    irc_msg_tags_append("time", 4, tbuf, strlen(tbuf), tags, cap, &len) < 0 ||
-	    irc_msg_tags_append("msgid", 5, e->v[ARCHIVE_S_MSGID].p, e->v[ARCHIVE_S_MSGID].n, tags, cap,
-	                        &len) < 0)
+	    irc_msg_tags_append("msgid", 5, e->v[ARCHIVE_S_MSGID].p, e->v[ARCHIVE_S_MSGID].n, tags,
+	                        cap, &len) < 0)
 		return -ENOBUFS;
 	const archive_str_t *st = &e->v[ARCHIVE_S_TAGS];
 	if (st->n > 0 && st->n + 4 < sizeof(line)) {

@@ -70,7 +70,7 @@ struct hist_conn {
 	int fast_step; /* hist_chathist.c's script-free path */
 	bool fast_failed, fast_ref_ok;
 	char fast_key[ARCHIVE_KEYS_KEY_MAX]; /* the history stream */
-	struct buf out; /* the answer being built (bounded by the request's limit) */
+	struct buf out;    /* the answer being built (bounded by the request's limit) */
 	struct queue node; /* on hist_app's conns */
 };
 

@@ -17,7 +17,7 @@
 #define NICK_MAX 255
 
 struct chan {
-	char name[ARCHIVE_EVENT_TARGET_MAX + 1];     /* as the server wrote it */
+	char name[ARCHIVE_EVENT_TARGET_MAX + 1]; /* as the server wrote it */
 	struct lg_map members;                  /* folded nick -> (void *)1 */
 };
 
@@ -236,21 +236,23 @@ static uint64_t hash_part(uint64_t h, const char *p, size_t n)
 	return archive_event_fnv64(h, &sep, 1);
 }
 
-static void derive(struct lg_ingest *ing, const archive_event_t *ev, int64_t window_ms,
-                   char *buf, size_t cap)
+static void derive(struct lg_ingest *ing, const archive_event_t *ev, int64_t window_ms, char *buf,
+                   size_t cap)
 {
 	static const char letters[ARCHIVE_EV_TYPE_COUNT] = "pntjlqkcomg";
 	char nick[NICK_MAX + 1];
 	int64_t w = ev->time_ms / window_ms;
 	uint64_t h = ARCHIVE_EVENT_FNV64_INIT;
-	size_t nn = fold(ing, ev->s[ARCHIVE_S_NICK].p ? ev->s[ARCHIVE_S_NICK].p : "", ev->s[ARCHIVE_S_NICK].n,
-	                 nick, sizeof(nick));
+	size_t nn = fold(ing, ev->s[ARCHIVE_S_NICK].p ? ev->s[ARCHIVE_S_NICK].p : "",
+	                 ev->s[ARCHIVE_S_NICK].n, nick, sizeof(nick));
 
 	h = hash_part(h, &letters[ev->type], 1);
 	h = hash_part(h, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n);
 	h = hash_part(h, nick, nn);
-	h = hash_part(h, ev->s[ARCHIVE_S_TEXT].p ? ev->s[ARCHIVE_S_TEXT].p : "", ev->s[ARCHIVE_S_TEXT].n);
-	h = hash_part(h, ev->s[ARCHIVE_S_ARG].p ? ev->s[ARCHIVE_S_ARG].p : "", ev->s[ARCHIVE_S_ARG].n);
+	h = hash_part(h, ev->s[ARCHIVE_S_TEXT].p ? ev->s[ARCHIVE_S_TEXT].p : "",
+	              ev->s[ARCHIVE_S_TEXT].n);
+	h = hash_part(h, ev->s[ARCHIVE_S_ARG].p ? ev->s[ARCHIVE_S_ARG].p : "",
+	              ev->s[ARCHIVE_S_ARG].n);
 	snprintf(buf, cap, "~%c%" PRId64 ".%" PRIu32 ".%016" PRIx64, letters[ev->type], w,
 	         recent_count(ing, archive_event_fnv64(h, &w, sizeof(w)), w), h);
 }
@@ -259,12 +261,12 @@ static void derive(struct lg_ingest *ing, const archive_event_t *ev, int64_t win
 
 static archive_str_t str_of(const char *p, size_t n)
 {
-	return (archive_str_t){ p, n };
+	return (archive_str_t){p, n};
 }
 
 static archive_str_t span(struct irc_msg_span s)
 {
-	return (archive_str_t){ s.ptr, s.ptr ? s.len : 0 };
+	return (archive_str_t){s.ptr, s.ptr ? s.len : 0};
 }
 
 struct out {
@@ -275,11 +277,11 @@ struct out {
 /* Emits one event of type in channel name[0..n); msgid from src unless
  * `derived` is forced (events that fan out to several channels). */
 static void emit_in(struct lg_ingest *ing, const struct source *src, enum archive_event_type type,
-                    const char *name, size_t n, archive_str_t text, archive_str_t arg,
-                    bool derived, const struct out *o)
+                    const char *name, size_t n, archive_str_t text, archive_str_t arg, bool derived,
+                    const struct out *o)
 {
 	char conv[ARCHIVE_EVENT_TARGET_MAX + 1], id[96];
-	archive_event_t ev = { .type = type, .time_ms = src->time_ms };
+	archive_event_t ev = {.type = type, .time_ms = src->time_ms};
 	bool is_msg = type <= ARCHIVE_EV_TAGMSG;
 
 	ev.s[ARCHIVE_S_NETWORK] = str_of(ing->network, strlen(ing->network));
@@ -480,8 +482,8 @@ static int on_mode(struct ctx *x)
 		memcpy(text + n, p.ptr, p.len);
 		n += p.len;
 	}
-	emit_in(x->ing, x->src, ARCHIVE_EV_MODE, t.ptr, t.len, str_of(text, n), str_of(NULL, 0), false,
-	        &x->out);
+	emit_in(x->ing, x->src, ARCHIVE_EV_MODE, t.ptr, t.len, str_of(text, n), str_of(NULL, 0),
+	        false, &x->out);
 	return LG_INGEST_DONE;
 }
 
@@ -510,7 +512,7 @@ static void fanout_one(void *ud, const char *key, size_t len, void *value)
 
 static int on_quit(struct ctx *x)
 {
-	struct fanout f = { x, ARCHIVE_EV_QUIT, param(x->msg, 0), str_of(NULL, 0), 0 };
+	struct fanout f = {x, ARCHIVE_EV_QUIT, param(x->msg, 0), str_of(NULL, 0), 0};
 
 	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len))
 		return LG_INGEST_IGNORED;
@@ -520,7 +522,7 @@ static int on_quit(struct ctx *x)
 
 static int on_nick(struct ctx *x)
 {
-	struct fanout f = { x, ARCHIVE_EV_NICK, str_of(NULL, 0), param(x->msg, 0), 0 };
+	struct fanout f = {x, ARCHIVE_EV_NICK, str_of(NULL, 0), param(x->msg, 0), 0};
 	char nick[NICK_MAX + 1];
 
 	if (x->msg->n_params < 1 || x->msg->params[0].len == 0)
@@ -625,8 +627,9 @@ static int dispatch(struct ctx *x)
 	static const struct {
 		const char *cmd;
 		int type;
-	} msgs[] = { { "PRIVMSG", ARCHIVE_EV_PRIVMSG }, { "NOTICE", ARCHIVE_EV_NOTICE },
-		     { "TAGMSG", ARCHIVE_EV_TAGMSG } };
+	} msgs[] = {{"PRIVMSG", ARCHIVE_EV_PRIVMSG},
+	            {"NOTICE", ARCHIVE_EV_NOTICE},
+	            {"TAGMSG", ARCHIVE_EV_TAGMSG}};
 	const struct irc_msg *m = x->msg;
 
 	for (size_t i = 0; i < 3; i++)
@@ -694,6 +697,6 @@ void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
 	src.time_ms = start_ms;
 	snprintf(end, sizeof(end), "%" PRId64, end_ms);
 	for (size_t i = 0; i < n; i++)
-		emit_in(ing, &src, ARCHIVE_EV_GAP, channels[i], strlen(channels[i]), str_of(NULL, 0),
-		        str_of(end, strlen(end)), true, &o);
+		emit_in(ing, &src, ARCHIVE_EV_GAP, channels[i], strlen(channels[i]),
+		        str_of(NULL, 0), str_of(end, strlen(end)), true, &o);
 }

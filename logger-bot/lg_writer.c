@@ -16,7 +16,7 @@
 #include "logger-bot/lg_spill.h"
 
 struct rec {
-	struct queue node;              /* on one fifo */
+	struct queue node; /* on one fifo */
 	uint32_t len;
 	int32_t part;                   /* partition; -1 when not computable */
 	uint16_t calln;                 /* first record of a call: its event count */
@@ -50,7 +50,7 @@ struct lg_writer {
 	char sha[ARCHIVE_APPEND_SHA_LEN + 1];
 	bool sha_loaded, loading, blocked, spilling;
 	unsigned error_streak;
-	uint64_t routing_seen;          /* redis_routing_errors already counted */
+	uint64_t routing_seen; /* redis_routing_errors already counted */
 	int open_handles;
 	uv_timer_t sync_timer;
 	uv_timer_t retry_timer;
@@ -136,8 +136,8 @@ static int ev_part(const struct lg_writer *w, const archive_event_t *ev)
 		return -1;
 	memcpy(network, net->p, net->n);
 	network[net->n] = '\0';
-	k = archive_keys_partition(network, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n, IRC_CASEMAP_NONE,
-	                      w->opts.partitions);
+	k = archive_keys_partition(network, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n,
+	                           IRC_CASEMAP_NONE, w->opts.partitions);
 	return k < 0 ? -1 : k;
 }
 
@@ -285,7 +285,7 @@ static void on_append(void *ud, redisReply *reply, void *privdata);
 static int send_call(struct lg_writer *w, struct fifo *b)
 {
 	/* the trimming bound is wall time (stream ids are), not the loop's */
-	archive_append_opts_t o = { w->opts.partitions, clock_wall_ms(), w->opts.retention_ms };
+	archive_append_opts_t o = {w->opts.partitions, clock_wall_ms(), w->opts.retention_ms};
 	struct fifo call;
 	archive_event_t ev;
 	struct rec *r, *first;
@@ -296,8 +296,9 @@ static int send_call(struct lg_writer *w, struct fifo *b)
 	if (archive_append_batch_begin(&w->batch, w->sha, &o) < 0)
 		return -EINVAL;
 	while ((r = fifo_head(b))) {
-		err = archive_event_decode(r->data, r->len, &ev) < 0 ? -EINVAL
-		                                                 : archive_append_batch_add(&w->batch, &ev, &o);
+		err = archive_event_decode(r->data, r->len, &ev) < 0
+		          ? -EINVAL
+		          : archive_append_batch_add(&w->batch, &ev, &o);
 		if (err == -EXDEV || err == -ENOSPC)
 			break;
 		fifo_pop(b);
@@ -312,7 +313,7 @@ static int send_call(struct lg_writer *w, struct fifo *b)
 		return 0;
 	archive_append_batch_finish(&w->batch);
 	err = redis_argv(w->redis, w->batch.argc, w->batch.argv, w->batch.argvlen, on_append,
-	                    first = fifo_head(&call));
+	                 first = fifo_head(&call));
 	if (err < 0) {
 		fifo_prepend(b, &call);
 		return err;
@@ -485,7 +486,7 @@ static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 static void load_script(struct lg_writer *w)
 {
 	if (redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s",
-	                 archive_append_batch_script) == 0)
+	              archive_append_batch_script) == 0)
 		w->loading = true;
 }
 
@@ -540,7 +541,7 @@ static void on_sync_timer(uv_timer_t *t)
 int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_metrics *m,
                   lg_writer_note_fn on_note, void *ud, struct lg_writer **out_w)
 {
-	static const redis_cb_t cb = { on_up, on_down };
+	static const redis_cb_t cb = {on_up, on_down};
 	struct lg_writer *w = calloc(1, sizeof(*w));
 	uint64_t dropped = 0;
 	int err;
@@ -683,7 +684,7 @@ void lg_writer_free(struct lg_writer *w)
 {
 	if (!w)
 		return;
-	redis_close(w->redis, NULL);    /* pending replies are dropped, not called */
+	redis_close(w->redis, NULL); /* pending replies are dropped, not called */
 	spill_rest(w);
 	lg_spill_close(w->spill);
 	uv_close((uv_handle_t *)&w->sync_timer, on_closed);

@@ -25,7 +25,8 @@ static void test_crc32_vectors(void **state)
 	assert_int_equal(archive_keys_crc32(0, "", 0), 0);
 	assert_int_equal(archive_keys_crc32(0, "123456789", 9), 0xCBF43926u);
 	/* continuing gives the same as one pass */
-	assert_int_equal(archive_keys_crc32(archive_keys_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+	assert_int_equal(archive_keys_crc32(archive_keys_crc32(0, "1234", 4), "56789", 5),
+	                 0xCBF43926u);
 }
 
 /* The sliced CRC against the plain bitwise definition, at every length and
@@ -53,7 +54,9 @@ static void test_crc32_sliced(void **state)
 		uint32_t want = crc_bitwise(buf, n);
 		assert_int_equal(archive_keys_crc32(0, buf, n), want);
 		for (size_t cut = 0; cut <= n && cut < 20; cut++)
-			assert_int_equal(archive_keys_crc32(archive_keys_crc32(0, buf, cut), buf + cut, n - cut), want);
+			assert_int_equal(
+			    archive_keys_crc32(archive_keys_crc32(0, buf, cut), buf + cut, n - cut),
+			    want);
 	}
 }
 
@@ -72,14 +75,18 @@ static void test_partition_folds_and_bounds(void **state)
 	                 (int)(archive_keys_crc32(0, "eirc:#chan{1}", 13) % 16));
 	assert_int_equal(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 1), 0);
 	assert_int_equal(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 0), -EINVAL);
-	assert_true(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, ARCHIVE_KEYS_PARTITIONS_MAX) >= 0);
-	assert_int_equal(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE,
-	                                   ARCHIVE_KEYS_PARTITIONS_MAX + 1), -EINVAL);
+	assert_true(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE,
+	                                   ARCHIVE_KEYS_PARTITIONS_MAX) >= 0);
+	assert_int_equal(
+	    archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, ARCHIVE_KEYS_PARTITIONS_MAX + 1),
+	    -EINVAL);
 	memset(big, 'a', sizeof(big));
 	big[0] = '#';
-	assert_true(archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX, IRC_CASEMAP_NONE, 16) >= 0);
-	assert_int_equal(archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX + 1, IRC_CASEMAP_NONE, 16),
-	                 -EINVAL);
+	assert_true(
+	    archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX, IRC_CASEMAP_NONE, 16) >= 0);
+	assert_int_equal(
+	    archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX + 1, IRC_CASEMAP_NONE, 16),
+	    -EINVAL);
 	assert_int_equal(archive_keys_partition("a:b", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
 	assert_int_equal(archive_keys_partition("", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
 }
@@ -89,8 +96,9 @@ static void test_key_names(void **state)
 	char buf[ARCHIVE_KEYS_KEY_MAX];
 
 	(void)state;
-	assert_int_equal(archive_keys_history(3, "eIRC", "#Ops", 4, IRC_CASEMAP_ASCII, buf, sizeof(buf)),
-	                 (int)strlen("eirc:{p3}:history:eIRC:#ops"));
+	assert_int_equal(
+	    archive_keys_history(3, "eIRC", "#Ops", 4, IRC_CASEMAP_ASCII, buf, sizeof(buf)),
+	    (int)strlen("eirc:{p3}:history:eIRC:#ops"));
 	assert_string_equal(buf, "eirc:{p3}:history:eIRC:#ops");
 	assert_true(archive_keys_msgid(15, "abc", 3, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "eirc:{p15}:msgid:abc");
@@ -99,7 +107,8 @@ static void test_key_names(void **state)
 	assert_true(archive_keys_dead(7, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "eirc:{p7}:archive:dead");
 	assert_int_equal(archive_keys_archive(0, buf, 10), -ENOBUFS);
-	assert_int_equal(archive_keys_history(0, "n", "#x", 2, IRC_CASEMAP_NONE, buf, 10), -ENOBUFS);
+	assert_int_equal(archive_keys_history(0, "n", "#x", 2, IRC_CASEMAP_NONE, buf, 10),
+	                 -ENOBUFS);
 	assert_int_equal(archive_keys_msgid(0, "", 0, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(archive_keys_dm_target(42, 7, buf, sizeof(buf)), 7);
 	assert_string_equal(buf, "dm:7:42");
@@ -109,15 +118,15 @@ static void test_key_names(void **state)
 
 static archive_event_t sample(void)
 {
-	archive_event_t ev = { .type = ARCHIVE_EV_KICK, .time_ms = 1700000000123 };
+	archive_event_t ev = {.type = ARCHIVE_EV_KICK, .time_ms = 1700000000123};
 
-	ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ "m1", 2 };
-	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){ "eIRC", 4 };
-	ev.s[ARCHIVE_S_CONV] = (archive_str_t){ "#ops", 4 };
-	ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ "#Ops", 4 };
-	ev.s[ARCHIVE_S_NICK] = (archive_str_t){ "alice", 5 };
-	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){ "bye \xff", 5 };
-	ev.s[ARCHIVE_S_ARG] = (archive_str_t){ "bob", 3 };
+	ev.s[ARCHIVE_S_MSGID] = (archive_str_t){"m1", 2};
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){"eIRC", 4};
+	ev.s[ARCHIVE_S_CONV] = (archive_str_t){"#ops", 4};
+	ev.s[ARCHIVE_S_TARGET] = (archive_str_t){"#Ops", 4};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"alice", 5};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){"bye \xff", 5};
+	ev.s[ARCHIVE_S_ARG] = (archive_str_t){"bob", 3};
 	return ev;
 }
 
@@ -159,7 +168,7 @@ static void test_event_limits(void **state)
 
 	(void)state;
 	memset(text, 'x', sizeof(text));
-	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){ text, ARCHIVE_EVENT_TEXT_MAX };
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){text, ARCHIVE_EVENT_TEXT_MAX};
 	n = archive_event_encode(&ev, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal(archive_event_decode(buf, (size_t)n, &back), 0);
@@ -201,7 +210,7 @@ static void test_time(void **state)
 static void test_append_call(void **state)
 {
 	archive_event_t ev = sample();
-	archive_append_opts_t o = { 16, INT64_C(1700000000000), 3600000 };
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
 	static archive_append_call_t c;
 	const char *sha = "0123456789abcdef0123456789abcdef01234567";
 	int k = archive_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
@@ -240,7 +249,7 @@ static void test_append_call(void **state)
 static void test_append_batch(void **state)
 {
 	static archive_append_batch_t b;
-	archive_append_opts_t o = { 16, INT64_C(1700000000000), 3600000 };
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
 	const char *sha = "0123456789abcdef0123456789abcdef01234567";
 	archive_event_t ev = sample(), other = sample();
 	int k = archive_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
@@ -252,8 +261,9 @@ static void test_append_batch(void **state)
 	assert_int_equal(archive_append_batch_begin(&b, sha, &o), 0);
 	assert_int_equal(archive_append_batch_finish(&b), -EINVAL);
 	for (i = 0; i < ARCHIVE_APPEND_BATCH_MAX; i++) {
-		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ ids[i], (size_t)snprintf(ids[i], 16, "m%d", i) };
-		ev.s[ARCHIVE_S_ARG] = i % 2 ? (archive_str_t){ "bob", 3 } : (archive_str_t){ NULL, 0 };
+		ev.s[ARCHIVE_S_MSGID] =
+		    (archive_str_t){ids[i], (size_t)snprintf(ids[i], 16, "m%d", i)};
+		ev.s[ARCHIVE_S_ARG] = i % 2 ? (archive_str_t){"bob", 3} : (archive_str_t){NULL, 0};
 		assert_int_equal(archive_append_batch_add(&b, &ev, &o), 0);
 	}
 	assert_int_equal(archive_append_batch_add(&b, &ev, &o), -ENOSPC);
@@ -282,15 +292,17 @@ static void test_append_batch(void **state)
 	assert_int_equal(a, b.argc);
 	/* another partition is refused, not added */
 	for (i = 0; i < 100; i++) {
-		other.s[ARCHIVE_S_CONV] = (archive_str_t){ t, (size_t)snprintf(t, sizeof(t), "#c%d", i) };
-		if (archive_keys_partition("eIRC", t, other.s[ARCHIVE_S_CONV].n, IRC_CASEMAP_NONE, 16) != k)
+		other.s[ARCHIVE_S_CONV] =
+		    (archive_str_t){t, (size_t)snprintf(t, sizeof(t), "#c%d", i)};
+		if (archive_keys_partition("eIRC", t, other.s[ARCHIVE_S_CONV].n, IRC_CASEMAP_NONE,
+		                           16) != k)
 			break;
 	}
 	assert_int_equal(archive_append_batch_begin(&b, sha, &o), 0);
 	assert_int_equal(archive_append_batch_add(&b, &ev, &o), 0);
 	assert_int_equal(archive_append_batch_add(&b, &other, &o), -EXDEV);
 	assert_int_equal(b.n, 1);
-	other.s[ARCHIVE_S_MSGID] = (archive_str_t){ NULL, 0 };
+	other.s[ARCHIVE_S_MSGID] = (archive_str_t){NULL, 0};
 	assert_int_equal(archive_append_batch_add(&b, &other, &o), -EINVAL);
 	assert_non_null(strstr(archive_append_batch_script, "unpack(ARGV, s, e)"));
 }

@@ -101,7 +101,8 @@ static void test_privmsg_fields(void **state)
 	assert_string_equal(EV(0, ARCHIVE_S_HOST), "host.example");
 	assert_string_equal(EV(0, ARCHIVE_S_ACCOUNT), "acc");
 	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "hello world");
-	assert_string_equal(EV(0, ARCHIVE_S_TAGS), "msgid=abc;time=2023-11-14T22:13:20.123Z;account=acc");
+	assert_string_equal(EV(0, ARCHIVE_S_TAGS),
+	                    "msgid=abc;time=2023-11-14T22:13:20.123Z;account=acc");
 	assert_int_equal(feed("@msgid=n1 :Alice!u1@h NOTICE #chan :note"), LG_INGEST_DONE);
 	assert_int_equal(got.ev[0].type, ARCHIVE_EV_NOTICE);
 	assert_true(got.ev[0].time == 1000); /* no time tag: the clock */

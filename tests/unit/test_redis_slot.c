@@ -142,7 +142,8 @@ static void test_redirects(void **state)
 	assert_false(ask);
 	assert_int_equal(s, 3999);
 	assert_string_equal(addr, "127.0.0.1:6381");
-	assert_int_equal(redis_slot_redirect("ASK 16383 ::1:7000", &ask, &s, addr, sizeof(addr)), 0);
+	assert_int_equal(redis_slot_redirect("ASK 16383 ::1:7000", &ask, &s, addr, sizeof(addr)),
+	                 0);
 	assert_true(ask);
 	assert_int_equal(s, 16383);
 	assert_string_equal(addr, "::1:7000");
