@@ -1,6 +1,6 @@
 /*
  * hist_app: eirc-history's wiring: the libuv loop, the Redis connection
- * (redis from eirc-logger's library), the CHATHISTORY UNIX socket, the
+ * (common/redis.h), the CHATHISTORY UNIX socket, the
  * HTTP API (hist_http.h, when history.listen_port is not 0),
  * SIGINT/SIGTERM. Its connections (hist_conn.c) answer requests one at a
  * time, in order (the irc-client matches answers by order); connections run

@@ -244,6 +244,28 @@ static void test_append_call(void **state)
 	assert_non_null(strstr(archive_append_script, "unpack(ARGV, 4)"));
 }
 
+/* sha NULL: the same call as EVAL of the script itself (eirc-history's
+ * direct messages), argument for argument after the script. */
+static void test_append_call_eval(void **state)
+{
+	archive_event_t ev = sample();
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
+	static archive_append_call_t sha_call, eval_call;
+	const char *sha = "0123456789abcdef0123456789abcdef01234567";
+
+	(void)state;
+	assert_int_equal(archive_append_build(&ev, &o, sha, &sha_call), 0);
+	assert_int_equal(archive_append_build(&ev, &o, NULL, &eval_call), 0);
+	assert_string_equal(eval_call.argv[0], "EVAL");
+	assert_int_equal(eval_call.argvlen[1], strlen(archive_append_script));
+	assert_memory_equal(eval_call.argv[1], archive_append_script, eval_call.argvlen[1]);
+	assert_int_equal(eval_call.argc, sha_call.argc);
+	for (int i = 2; i < eval_call.argc; i++) {
+		assert_int_equal(eval_call.argvlen[i], sha_call.argvlen[i]);
+		assert_memory_equal(eval_call.argv[i], sha_call.argv[i], eval_call.argvlen[i]);
+	}
+}
+
 /* The batched call: events of one partition, keys then per-event
  * arguments, at ARCHIVE_APPEND_BATCH_MAX and one past it. */
 static void test_append_batch(void **state)
@@ -380,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_append_call),    cmocka_unit_test(test_map),
 		cmocka_unit_test(test_append_batch),   cmocka_unit_test(test_crc32_sliced),
 		cmocka_unit_test(test_seen_key),
+		cmocka_unit_test(test_append_call_eval),
 		cmocka_unit_test(test_metrics_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * Redis Cluster routing, the pure half (common/redis_slot): CRC16 and
  * hash slots against the Redis Cluster specification's vectors and hash
  * tag rules, the key each command we send is routed by (from the bytes
- * hiredis formats), split and malformed commands, MOVED/ASK parsing.
+ * hiredis formats), split and malformed commands, MOVED/ASK parsing; and
+ * common/redis's one mapping of config.redis to options.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +16,9 @@
 #include <string.h>
 
 #include "archive/archive_keys.h"
+#include "common/redis.h"
 #include "common/redis_slot.h"
+#include "config/config.h"
 
 static int slot(const char *k)
 {
@@ -160,12 +163,39 @@ static void test_redirects(void **state)
 	assert_int_equal(redis_slot_redirect("MOVED 1 h:1", &ask, &s, addr, 4), 0);
 }
 
+/* The one mapping of config.redis: every field as configured, the shared
+ * reconnection delays. */
+static void test_opts_from_config(void **state)
+{
+	char host[] = "redis.example", password[] = "pw";
+	eirc_config_redis_t cfg = {.host = host,
+	                           .port = 7000,
+	                           .cluster = true,
+	                           .password = password,
+	                           .partitions = 16,
+	                           .connect_timeout = 1500,
+	                           .command_timeout = 2500};
+	redis_opts_t o;
+
+	(void)state;
+	redis_opts_from_config(&cfg, &o);
+	assert_ptr_equal(o.host, cfg.host);
+	assert_int_equal(o.port, 7000);
+	assert_ptr_equal(o.password, cfg.password);
+	assert_true(o.cluster);
+	assert_int_equal(o.connect_timeout_ms, 1500);
+	assert_int_equal(o.command_timeout_ms, 2500);
+	assert_int_equal(o.reconnect_min_ms, REDIS_RECONNECT_MIN_MS);
+	assert_int_equal(o.reconnect_max_ms, REDIS_RECONNECT_MAX_MS);
+	assert_true(REDIS_RECONNECT_MIN_MS <= REDIS_RECONNECT_MAX_MS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_crc16_and_slots), cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_malformed),       cmocka_unit_test(test_streams_at_limit),
-	    cmocka_unit_test(test_redirects),
+	    cmocka_unit_test(test_redirects),       cmocka_unit_test(test_opts_from_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
