@@ -387,7 +387,7 @@ static int on_message(struct ctx *x, enum archive_event_type type)
 	return LG_INGEST_DONE;
 }
 
-static int on_join(struct ctx *x)
+static int on_join(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t;
 	struct chan *c;
@@ -410,7 +410,7 @@ static int on_join(struct ctx *x)
 	return LG_INGEST_DONE;
 }
 
-static int on_part(struct ctx *x)
+static int on_part(struct ctx *x, enum archive_event_type type)
 {
 	const struct irc_mask_userhost *uh = &x->src->uh;
 	struct irc_msg_span t;
@@ -428,7 +428,7 @@ static int on_part(struct ctx *x)
 	return LG_INGEST_DONE;
 }
 
-static int on_kick(struct ctx *x)
+static int on_kick(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t, v;
 	struct chan *c;
@@ -452,7 +452,7 @@ static int on_kick(struct ctx *x)
 	return LG_INGEST_DONE;
 }
 
-static int on_topic(struct ctx *x)
+static int on_topic(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t;
 	int r = channel_param(x, 2, &t);
@@ -464,7 +464,7 @@ static int on_topic(struct ctx *x)
 	return LG_INGEST_DONE;
 }
 
-static int on_mode(struct ctx *x)
+static int on_mode(struct ctx *x, enum archive_event_type type)
 {
 	char text[IRC_MSG_MAX + 1];
 	size_t n = 0;
@@ -510,7 +510,7 @@ static void fanout_one(void *ud, const char *key, size_t len, void *value)
 		f->err = -ENOSPC;
 }
 
-static int on_quit(struct ctx *x)
+static int on_quit(struct ctx *x, enum archive_event_type type)
 {
 	struct fanout f = {x, ARCHIVE_EV_QUIT, param(x->msg, 0), str_of(NULL, 0), 0};
 
@@ -520,7 +520,7 @@ static int on_quit(struct ctx *x)
 	return LG_INGEST_DONE;
 }
 
-static int on_nick(struct ctx *x)
+static int on_nick(struct ctx *x, enum archive_event_type type)
 {
 	struct fanout f = {x, ARCHIVE_EV_NICK, str_of(NULL, 0), param(x->msg, 0), 0};
 	char nick[NICK_MAX + 1];
@@ -622,45 +622,27 @@ static int on_numeric(struct ctx *x)
 	return LG_INGEST_IGNORED;
 }
 
-static int dispatch(struct ctx *x)
+/* The archived commands: the event type each makes and its handler (the
+ * type matters to on_message only). */
+static const struct handler {
+	const char *cmd;
+	enum archive_event_type type;
+	int (*fn)(struct ctx *x, enum archive_event_type type);
+} handlers[] = {
+    {"PRIVMSG", ARCHIVE_EV_PRIVMSG, on_message}, {"NOTICE", ARCHIVE_EV_NOTICE, on_message},
+    {"TAGMSG", ARCHIVE_EV_TAGMSG, on_message},   {"JOIN", ARCHIVE_EV_JOIN, on_join},
+    {"PART", ARCHIVE_EV_PART, on_part},          {"KICK", ARCHIVE_EV_KICK, on_kick},
+    {"QUIT", ARCHIVE_EV_QUIT, on_quit},          {"NICK", ARCHIVE_EV_NICK, on_nick},
+    {"TOPIC", ARCHIVE_EV_TOPIC, on_topic},       {"MODE", ARCHIVE_EV_MODE, on_mode},
+};
+
+/* The handler of m's command; NULL when it is not archived. */
+static const struct handler *handler_of(const struct irc_msg *m)
 {
-	static const struct {
-		const char *cmd;
-		int type;
-	} msgs[] = {{"PRIVMSG", ARCHIVE_EV_PRIVMSG},
-	            {"NOTICE", ARCHIVE_EV_NOTICE},
-	            {"TAGMSG", ARCHIVE_EV_TAGMSG}};
-	const struct irc_msg *m = x->msg;
-
-	for (size_t i = 0; i < 3; i++)
-		if (irc_msg_command_is(m, msgs[i].cmd))
-			return on_message(x, (enum archive_event_type)msgs[i].type);
-	if (irc_msg_command_is(m, "JOIN"))
-		return on_join(x);
-	if (irc_msg_command_is(m, "PART"))
-		return on_part(x);
-	if (irc_msg_command_is(m, "KICK"))
-		return on_kick(x);
-	if (irc_msg_command_is(m, "QUIT"))
-		return on_quit(x);
-	if (irc_msg_command_is(m, "NICK"))
-		return on_nick(x);
-	if (irc_msg_command_is(m, "TOPIC"))
-		return on_topic(x);
-	if (irc_msg_command_is(m, "MODE"))
-		return on_mode(x);
-	return LG_INGEST_IGNORED;
-}
-
-static bool is_event(const struct irc_msg *m)
-{
-	static const char *const cmds[] = { "PRIVMSG", "NOTICE", "TAGMSG", "JOIN", "PART",
-		                            "KICK",    "QUIT",   "NICK",   "TOPIC", "MODE" };
-
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (irc_msg_command_is(m, cmds[i]))
-			return true;
-	return false;
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (irc_msg_command_is(m, handlers[i].cmd))
+			return &handlers[i];
+	return NULL;
 }
 
 int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_ms,
@@ -669,11 +651,12 @@ int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_
 {
 	struct source src;
 	struct ctx x = { ing, msg, &src, { emit, ud }, hint, out_reason };
+	const struct handler *h = handler_of(msg);
 	int err;
 
 	if (hint)
 		memset(hint, 0, sizeof(*hint));
-	if (!is_event(msg))
+	if (!h)
 		return on_numeric(&x);
 	if (!msg->source.ptr)
 		return LG_INGEST_IGNORED;       /* e.g. a server's own NOTICE without source */
@@ -681,7 +664,7 @@ int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_
 		ing->stats.refused++;
 		return err;
 	}
-	return dispatch(&x);
+	return h->fn(&x, h->type);
 }
 
 void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
