@@ -139,8 +139,8 @@ static int redis_benchmark(int port, long n)
 
 struct feed {
 	int run;                /* msgids differ per run: each run writes, none dedups */
-	struct lg_writer *w;
-	struct lg_metrics m;
+	lg_writer_t *w;
+	lg_metrics_t m;
 	long n, pushed;
 	double t0, t1;
 	uv_idle_t idle;
@@ -190,7 +190,7 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 {
 	static struct feed f;
 	uv_loop_t loop;
-	struct lg_writer_opts o = {
+	lg_writer_opts_t o = {
 		{ "127.0.0.1", ports[0], NULL, 2000, 10000, 100, 1000, cluster },
 		16, 86400000, UINT64_C(4) << 30, NULL, 0
 	};
@@ -229,7 +229,7 @@ static void writer_bench(int port, long n)
 
 struct ship {
 	struct lg_shipper *s;
-	struct lg_metrics m;
+	lg_metrics_t m;
 	long n;
 	double t0, t1;
 	uv_timer_t check;

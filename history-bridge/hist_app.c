@@ -3,7 +3,7 @@
  * (see hist_app.h); connections are hist_conn.c.
  */
 #include "history-bridge/hist_app.h"
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <signal.h>

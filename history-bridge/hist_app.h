@@ -4,7 +4,7 @@
  * HTTP API (hist_http.h, when history.listen_port is not 0),
  * SIGINT/SIGTERM. Its connections (hist_conn.c) answer requests one at a
  * time, in order (the irc-client matches answers by order); connections run
- * concurrently. The parts share hist_server.h.
+ * concurrently. The parts share hist_server_int.h.
  */
 #ifndef EIRC_HIST_APP_H
 #define EIRC_HIST_APP_H

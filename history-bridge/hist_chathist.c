@@ -1,9 +1,9 @@
 /*
- * hist_chathist: answers CHATHISTORY requests (see hist_server.h): one
+ * hist_chathist: answers CHATHISTORY requests (see hist_server_int.h): one
  * script call for a channel, a nick lookup first for a direct
  * conversation, and the gathering of TARGETS.
  */
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -112,9 +112,9 @@ static void on_query(void *ud, redisReply *r, void *privdata)
 static int query_send(struct hist_conn *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
-	struct hist_query_opts o = {cfg->irc.network, cfg->redis.partitions,
-	                            (uint32_t)cfg->history.chathistory_max};
-	static struct hist_query_call call;
+	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions,
+	                       (uint32_t)cfg->history.chathistory_max};
+	static hist_query_call_t call;
 
 	if (hist_query_build_conv(&c->req, &o, c->app->sha[0] ? c->app->sha : NULL,
 	                          c->conv[0] ? c->conv : NULL, &call) < 0)
@@ -280,9 +280,9 @@ static void on_fast(void *ud, redisReply *r, void *privdata)
 static int fast_send(struct hist_conn *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
-	struct hist_query_opts o = {cfg->irc.network, cfg->redis.partitions,
-	                            (uint32_t)cfg->history.chathistory_max};
-	static struct hist_query_call call;
+	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions,
+	                       (uint32_t)cfg->history.chathistory_max};
+	static hist_query_call_t call;
 	const struct hist_ref *ref = &c->req.ref[0];
 	bool latest = c->req.sub == HIST_LATEST && ref->kind == HIST_REF_STAR;
 
@@ -490,8 +490,8 @@ static void targets_send_nicks(struct hist_conn *c)
 static int targets_start(struct hist_conn *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
-	struct hist_query_opts o = {cfg->irc.network, cfg->redis.partitions, 1};
-	struct hist_query_call call;
+	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions, 1};
+	hist_query_call_t call;
 	char key[ARCHIVE_KEYS_KEY_MAX];
 	struct targets *g = calloc(1, sizeof(*g));
 	int64_t t1 = c->req.ref[0].time_ms, t2 = c->req.ref[1].time_ms;

@@ -1,10 +1,10 @@
 /*
  * hist_conn: one irc-client's connection to eirc-history (see
- * hist_server.h): lines in, queued and answered one at a time in order,
+ * hist_server_int.h): lines in, queued and answered one at a time in order,
  * answers out; a line is a direct-message report (hist_dmstore) or a
  * CHATHISTORY request (hist_chathist).
  */
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -174,7 +174,7 @@ void hist_conn_fail(struct hist_conn *c, const char *code, const char *text)
  * closes the connection. */
 static void handle_line(struct hist_conn *c, const char *line, size_t len)
 {
-	static struct hist_dm dm;
+	static hist_dm_t dm;
 	struct hist_req_err err;
 	int r = hist_dm_parse(line, len, &dm);
 

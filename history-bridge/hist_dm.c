@@ -37,7 +37,7 @@ static int u64_parse(const char *p, size_t n, uint64_t *out)
 }
 
 /* The server's tags without ours, escaped again for storage. */
-static int tags_keep(const struct irc_msg *m, struct hist_dm *dm)
+static int tags_keep(const struct irc_msg *m, hist_dm_t *dm)
 {
 	static char packed[IRC_TAGS_MAX + 1];
 	struct irc_msg_tag t;
@@ -56,7 +56,7 @@ static int tags_keep(const struct irc_msg *m, struct hist_dm *dm)
 	return irc_msg_tags_serialize(&only, dm->tags, sizeof(dm->tags)) < 0 ? -EINVAL : 0;
 }
 
-static int source(const struct irc_msg *m, struct hist_dm *dm)
+static int source(const struct irc_msg *m, hist_dm_t *dm)
 {
 	struct irc_mask_userhost uh;
 
@@ -76,12 +76,12 @@ static int source(const struct irc_msg *m, struct hist_dm *dm)
 	return 0;
 }
 
-int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm)
+int hist_dm_parse(const char *line, size_t len, hist_dm_t *out_dm)
 {
 	char buf[IRC_LINE_MAX];
 	struct irc_msg m;
 	struct irc_msg_tag t;
-	struct hist_dm *dm = out_dm;
+	hist_dm_t *dm = out_dm;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
@@ -122,7 +122,7 @@ int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm)
 	return 0;
 }
 
-uint64_t hist_dm_receiver(const struct hist_dm *dm)
+uint64_t hist_dm_receiver(const hist_dm_t *dm)
 {
 	return dm->sender_id == dm->reporter_id ? 0 : dm->reporter_id;
 }
@@ -165,7 +165,7 @@ static archive_str_t str(const char *s)
 	return (archive_str_t){s, strlen(s)};
 }
 
-int hist_dm_event(const struct hist_dm *dm, const char *network, const char *conv, int64_t now_ms,
+int hist_dm_event(const hist_dm_t *dm, const char *network, const char *conv, int64_t now_ms,
                   archive_event_t *out_ev)
 {
 	archive_event_t ev = {0};

@@ -25,6 +25,7 @@
 #include "common/irc_msg.h"
 #include "history-bridge/hist_req.h"
 
+typedef struct hist_dm hist_dm_t;
 struct hist_dm {
 	uint64_t reporter_id;
 	char reporter_nick[HIST_REQ_NICK_MAX + 1];
@@ -47,11 +48,11 @@ struct hist_dm {
  * report that cannot be stored (no msgid, a channel target, no reporter,
  * a part over its limit). *out_dm is unspecified on failure.
  */
-int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm);
+int hist_dm_parse(const char *line, size_t len, hist_dm_t *out_dm);
 
 /* The receiver's id when the report says it (the reporter received the
  * message), else 0: look the target nick up. */
-uint64_t hist_dm_receiver(const struct hist_dm *dm);
+uint64_t hist_dm_receiver(const hist_dm_t *dm);
 
 /*
  * The key of a nick's user id: eirc:{p<k>}:nick:<network>:<folded nick>,
@@ -77,7 +78,7 @@ int hist_dm_user_key(const char *network, int partitions, const char *kind, uint
  * script: conversation conv ("dm:<lo>:<hi>"), network, now_ms when the
  * report has no server time. Returns 0 or -EINVAL.
  */
-int hist_dm_event(const struct hist_dm *dm, const char *network, const char *conv, int64_t now_ms,
+int hist_dm_event(const hist_dm_t *dm, const char *network, const char *conv, int64_t now_ms,
                   archive_event_t *out_ev);
 
 #endif

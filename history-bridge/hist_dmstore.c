@@ -1,12 +1,12 @@
 /*
  * hist_dmstore: stores the direct messages irc-clients report (see
- * hist_dm.h for the report, hist_server.h for the entry points): the
+ * hist_dm.h for the report, hist_server_int.h for the entry points): the
  * archive's idempotent append script (archive/archive_append.h) into
  * dm:<lo>:<hi> and the archive, the
  * nick <-> id keys, and each user's conversation index for TARGETS.
  * Fire and forget: nothing is answered.
  */
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@
 struct dm_pending {
 	struct hist_app *app;
 	struct queue node; /* on hist_app's dms */
-	struct hist_dm dm;
+	hist_dm_t dm;
 };
 
 /* ---- direct messages ---- */
@@ -73,7 +73,7 @@ static void dm_index(struct hist_app *a, uint64_t self, uint64_t other, int64_t 
  * idempotent script: the sender's and the receiver's reports share the
  * msgid, so it is stored once. EVAL, not EVALSHA: a report is never lost to
  * NOSCRIPT after a Redis restart, and direct messages are few. */
-static void dm_append(struct hist_app *a, const struct hist_dm *dm, uint64_t receiver)
+static void dm_append(struct hist_app *a, const hist_dm_t *dm, uint64_t receiver)
 {
 	static archive_append_call_t call;
 	char conv[64];
@@ -136,7 +136,7 @@ static void on_receiver(void *ud, redisReply *r, void *privdata)
 	dm_pending_free(p);
 }
 
-void hist_dmstore_report(struct hist_app *a, const struct hist_dm *dm)
+void hist_dmstore_report(struct hist_app *a, const hist_dm_t *dm)
 {
 	char key[ARCHIVE_KEYS_KEY_MAX];
 	uint64_t receiver = hist_dm_receiver(dm);

@@ -5,7 +5,7 @@
  */
 #include "history-bridge/hist_http.h"
 #include "history-bridge/hist_http_int.h"
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>

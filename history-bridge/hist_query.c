@@ -17,20 +17,20 @@ static const char *const ops[HIST_SUB_COUNT] = {
     [HIST_AROUND] = "around", [HIST_BETWEEN] = "between",
 };
 
-static void arg(struct hist_query_call *c, const char *p, size_t n)
+static void arg(hist_query_call_t *c, const char *p, size_t n)
 {
 	c->argv[c->argc] = p;
 	c->argvlen[c->argc] = n;
 	c->argc++;
 }
 
-static void arg_str(struct hist_query_call *c, const char *p)
+static void arg_str(hist_query_call_t *c, const char *p)
 {
 	arg(c, p, strlen(p));
 }
 
 /* The msgid key of ref i (the history key again when unused). */
-static int ref_key(struct hist_query_call *c, int k, const struct hist_ref *r, int i)
+static int ref_key(hist_query_call_t *c, int k, const struct hist_ref *r, int i)
 {
 	if (r->kind != HIST_REF_MSGID) {
 		arg_str(c, c->history);
@@ -42,7 +42,7 @@ static int ref_key(struct hist_query_call *c, int k, const struct hist_ref *r, i
 	return 0;
 }
 
-static void ref_args(struct hist_query_call *c, const struct hist_ref *r, int i)
+static void ref_args(hist_query_call_t *c, const struct hist_ref *r, int i)
 {
 	switch (r->kind) {
 	case HIST_REF_MSGID:
@@ -61,16 +61,16 @@ static void ref_args(struct hist_query_call *c, const struct hist_ref *r, int i)
 	}
 }
 
-int hist_query_build(const struct hist_req *req, const struct hist_query_opts *o, const char *sha,
-                     struct hist_query_call *out_call)
+int hist_query_build(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+                     hist_query_call_t *out_call)
 {
 	return hist_query_build_conv(req, o, sha, NULL, out_call);
 }
 
-int hist_query_build_conv(const struct hist_req *req, const struct hist_query_opts *o,
-                          const char *sha, const char *conv, struct hist_query_call *out_call)
+int hist_query_build_conv(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+                          const char *conv, hist_query_call_t *out_call)
 {
-	struct hist_query_call *c = out_call;
+	hist_query_call_t *c = out_call;
 	char folded[HIST_REQ_TARGET_MAX];
 	size_t len = req->target_len;
 	int k;

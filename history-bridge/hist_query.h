@@ -38,12 +38,14 @@
 
 extern const char hist_query_script[];
 
+typedef struct hist_query_opts hist_query_opts_t;
 struct hist_query_opts {
 	const char *network; /* irc.network */
 	int partitions;      /* redis.partitions */
 	uint32_t limit_max;  /* history.chathistory_max */
 };
 
+typedef struct hist_query_call hist_query_call_t;
 struct hist_query_call {
 	int argc;
 	const char *argv[HIST_QUERY_ARGC];
@@ -63,13 +65,13 @@ struct hist_query_call {
  * which must outlive its use. Returns 0, or -EINVAL (TARGETS, a nick
  * target, a name too long for a key; *out_call is then unspecified).
  */
-int hist_query_build(const struct hist_req *req, const struct hist_query_opts *o, const char *sha,
-                     struct hist_query_call *out_call);
+int hist_query_build(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+                     hist_query_call_t *out_call);
 
 /* The same for the conversation conv (a direct-message pair
  * "dm:<lo>:<hi>", used as is) instead of the request's channel. */
-int hist_query_build_conv(const struct hist_req *req, const struct hist_query_opts *o,
-                          const char *sha, const char *conv, struct hist_query_call *out_call);
+int hist_query_build_conv(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+                          const char *conv, hist_query_call_t *out_call);
 
 /* One field of a stored entry. */
 struct hist_field {

@@ -18,7 +18,7 @@
 
 struct chan {
 	char name[ARCHIVE_EVENT_TARGET_MAX + 1]; /* as the server wrote it */
-	struct lg_map members;                  /* folded nick -> (void *)1 */
+	lg_map_t members;                        /* folded nick -> (void *)1 */
 };
 
 struct recent {
@@ -33,9 +33,9 @@ struct lg_ingest {
 	enum irc_casemap cm;
 	char prefixes[16];                      /* member prefix chars of 005 PREFIX */
 	char chantypes[16];
-	struct lg_map chans;                    /* folded name -> struct chan */
+	lg_map_t chans; /* folded name -> struct chan */
 	struct recent recent[LG_DERIVE_RECENT_MAX];
-	struct lg_ingest_stats stats;
+	lg_ingest_stats_t stats;
 };
 
 /* What one message contributes before it is copied into events. */
@@ -47,9 +47,9 @@ struct source {
 	char tagbuf[IRC_TAGS_MAX + 1];
 };
 
-int lg_ingest_new(const char *network, struct lg_ingest **out_ing)
+int lg_ingest_new(const char *network, lg_ingest_t **out_ing)
 {
-	struct lg_ingest *ing;
+	lg_ingest_t *ing;
 	size_t n = network ? strlen(network) : 0;
 
 	if (n == 0 || n > ARCHIVE_KEYS_NETWORK_MAX || memchr(network, ':', n))
@@ -74,13 +74,13 @@ static void free_chan(void *ud, const char *key, size_t len, void *value)
 	free(c);
 }
 
-void lg_ingest_reset(struct lg_ingest *ing)
+void lg_ingest_reset(lg_ingest_t *ing)
 {
 	lg_map_each(&ing->chans, free_chan, NULL);
 	lg_map_clear(&ing->chans);
 }
 
-void lg_ingest_free(struct lg_ingest *ing)
+void lg_ingest_free(lg_ingest_t *ing)
 {
 	if (!ing)
 		return;
@@ -88,17 +88,17 @@ void lg_ingest_free(struct lg_ingest *ing)
 	free(ing);
 }
 
-void lg_ingest_set_self(struct lg_ingest *ing, const char *nick)
+void lg_ingest_set_self(lg_ingest_t *ing, const char *nick)
 {
 	snprintf(ing->self, sizeof(ing->self), "%s", nick);
 }
 
-enum irc_casemap lg_ingest_casemap(const struct lg_ingest *ing)
+enum irc_casemap lg_ingest_casemap(const lg_ingest_t *ing)
 {
 	return ing->cm;
 }
 
-const struct lg_ingest_stats *lg_ingest_stats(const struct lg_ingest *ing)
+const lg_ingest_stats_t *lg_ingest_stats(const lg_ingest_t *ing)
 {
 	return &ing->stats;
 }
@@ -118,7 +118,7 @@ static void collect_one(void *ud, const char *key, size_t len, void *value)
 	c->n++;
 }
 
-size_t lg_ingest_channels(const struct lg_ingest *ing, const char **out, size_t cap)
+size_t lg_ingest_channels(const lg_ingest_t *ing, const char **out, size_t cap)
 {
 	struct collect c = { out, cap, 0 };
 
@@ -128,7 +128,7 @@ size_t lg_ingest_channels(const struct lg_ingest *ing, const char **out, size_t 
 
 /* ---- names ---- */
 
-static size_t fold(const struct lg_ingest *ing, const char *s, size_t n, char *out, size_t cap)
+static size_t fold(const lg_ingest_t *ing, const char *s, size_t n, char *out, size_t cap)
 {
 	if (n >= cap)
 		n = cap - 1;
@@ -137,7 +137,7 @@ static size_t fold(const struct lg_ingest *ing, const char *s, size_t n, char *o
 	return n;
 }
 
-static struct chan *chan_get(const struct lg_ingest *ing, const char *name, size_t n)
+static struct chan *chan_get(const lg_ingest_t *ing, const char *name, size_t n)
 {
 	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 
@@ -146,17 +146,17 @@ static struct chan *chan_get(const struct lg_ingest *ing, const char *name, size
 	return lg_map_get(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
 }
 
-static bool is_channel(const struct lg_ingest *ing, struct irc_msg_span t)
+static bool is_channel(const lg_ingest_t *ing, struct irc_msg_span t)
 {
 	return t.len > 0 && strchr(ing->chantypes, t.ptr[0]) != NULL && t.ptr[0] != '\0';
 }
 
-static bool is_self(const struct lg_ingest *ing, const char *nick, size_t n)
+static bool is_self(const lg_ingest_t *ing, const char *nick, size_t n)
 {
 	return irc_casemap_equal(ing->cm, nick, n, ing->self, strlen(ing->self));
 }
 
-static int member_add(struct lg_ingest *ing, struct chan *c, const char *nick, size_t n)
+static int member_add(lg_ingest_t *ing, struct chan *c, const char *nick, size_t n)
 {
 	char f[NICK_MAX + 1];
 
@@ -168,7 +168,7 @@ static int member_add(struct lg_ingest *ing, struct chan *c, const char *nick, s
 	               ? -ENOMEM : 0;
 }
 
-static bool member_del(struct lg_ingest *ing, struct chan *c, const char *nick, size_t n)
+static bool member_del(lg_ingest_t *ing, struct chan *c, const char *nick, size_t n)
 {
 	char f[NICK_MAX + 1];
 
@@ -177,7 +177,7 @@ static bool member_del(struct lg_ingest *ing, struct chan *c, const char *nick, 
 	return lg_map_del(&c->members, f, fold(ing, nick, n, f, sizeof(f))) != NULL;
 }
 
-static int chan_add(struct lg_ingest *ing, const char *name, size_t n, struct chan **out)
+static int chan_add(lg_ingest_t *ing, const char *name, size_t n, struct chan **out)
 {
 	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 	struct chan *c;
@@ -200,7 +200,7 @@ static int chan_add(struct lg_ingest *ing, const char *name, size_t n, struct ch
 	return 0;
 }
 
-static void chan_del(struct lg_ingest *ing, const char *name, size_t n)
+static void chan_del(lg_ingest_t *ing, const char *name, size_t n)
 {
 	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 	struct chan *c = lg_map_del(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
@@ -211,7 +211,7 @@ static void chan_del(struct lg_ingest *ing, const char *name, size_t n)
 
 /* ---- derived ids ---- */
 
-static uint32_t recent_count(struct lg_ingest *ing, uint64_t hw, int64_t window)
+static uint32_t recent_count(lg_ingest_t *ing, uint64_t hw, int64_t window)
 {
 	size_t i = (size_t)hw & (LG_DERIVE_RECENT_MAX - 1);
 
@@ -236,7 +236,7 @@ static uint64_t hash_part(uint64_t h, const char *p, size_t n)
 	return archive_event_fnv64(h, &sep, 1);
 }
 
-static void derive(struct lg_ingest *ing, const archive_event_t *ev, int64_t window_ms, char *buf,
+static void derive(lg_ingest_t *ing, const archive_event_t *ev, int64_t window_ms, char *buf,
                    size_t cap)
 {
 	static const char letters[ARCHIVE_EV_TYPE_COUNT] = "pntjlqkcomg";
@@ -276,7 +276,7 @@ struct out {
 
 /* Emits one event of type in channel name[0..n); msgid from src unless
  * `derived` is forced (events that fan out to several channels). */
-static void emit_in(struct lg_ingest *ing, const struct source *src, enum archive_event_type type,
+static void emit_in(lg_ingest_t *ing, const struct source *src, enum archive_event_type type,
                     const char *name, size_t n, archive_str_t text, archive_str_t arg, bool derived,
                     const struct out *o)
 {
@@ -338,11 +338,11 @@ static int source_init(const struct irc_msg *msg, int64_t now_ms, struct source 
 /* ---- handlers ---- */
 
 struct ctx {
-	struct lg_ingest *ing;
+	lg_ingest_t *ing;
 	const struct irc_msg *msg;
 	struct source *src;
 	struct out out;
-	struct lg_ingest_hint *hint;
+	lg_ingest_hint_t *hint;
 	const char **reason;
 };
 
@@ -542,7 +542,7 @@ static int on_nick(struct ctx *x, enum archive_event_type type)
 
 /* ---- numerics and bookkeeping ---- */
 
-static void isupport_token(struct lg_ingest *ing, struct irc_msg_span p)
+static void isupport_token(lg_ingest_t *ing, struct irc_msg_span p)
 {
 	enum irc_casemap cm;
 	const char *close;
@@ -645,9 +645,8 @@ static const struct handler *handler_of(const struct irc_msg *m)
 	return NULL;
 }
 
-int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_ms,
-                  lg_ingest_emit_fn emit, void *ud, struct lg_ingest_hint *hint,
-                  const char **out_reason)
+int lg_ingest_msg(lg_ingest_t *ing, const struct irc_msg *msg, int64_t now_ms,
+                  lg_ingest_emit_fn emit, void *ud, lg_ingest_hint_t *hint, const char **out_reason)
 {
 	struct source src;
 	struct ctx x = { ing, msg, &src, { emit, ud }, hint, out_reason };
@@ -667,8 +666,8 @@ int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_
 	return h->fn(&x, h->type);
 }
 
-void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
-                   int64_t start_ms, int64_t end_ms, lg_ingest_emit_fn emit, void *ud)
+void lg_ingest_gap(lg_ingest_t *ing, const char *const *channels, size_t n, int64_t start_ms,
+                   int64_t end_ms, lg_ingest_emit_fn emit, void *ud)
 {
 	struct source src;
 	struct out o = { emit, ud };

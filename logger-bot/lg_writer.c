@@ -32,12 +32,12 @@ struct fifo {
 
 struct lg_writer {
 	uv_loop_t *loop;
-	struct lg_writer_opts opts;
-	struct lg_metrics *m;
+	lg_writer_opts_t opts;
+	lg_metrics_t *m;
 	lg_writer_note_fn on_note;
 	void *ud;
 	redis_t *redis;
-	struct lg_spill *spill;
+	lg_spill_t *spill;
 	struct fifo queue;              /* waiting to be sent, oldest first */
 	struct fifo inflight;           /* sent, in send order */
 	struct fifo retry;              /* answered with an error, to send again */
@@ -59,7 +59,7 @@ struct lg_writer {
 	unsigned char tmp[LG_SPILL_PAYLOAD_MAX];
 };
 
-static void pump(struct lg_writer *w);
+static void pump(lg_writer_t *w);
 static void on_pump_check(uv_check_t *h);
 
 /* ---- fifos ---- */
@@ -126,7 +126,7 @@ static struct rec *rec_new(const void *data, size_t len, int part, bool from_spi
 
 /* The partition an event goes to, or -1 (it is then sent alone and
  * refused by the builder). */
-static int ev_part(const struct lg_writer *w, const archive_event_t *ev)
+static int ev_part(const lg_writer_t *w, const archive_event_t *ev)
 {
 	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
 	const archive_str_t *net = &ev->s[ARCHIVE_S_NETWORK];
@@ -141,7 +141,7 @@ static int ev_part(const struct lg_writer *w, const archive_event_t *ev)
 	return k < 0 ? -1 : k;
 }
 
-static int rec_part(const struct lg_writer *w, const void *data, size_t len)
+static int rec_part(const lg_writer_t *w, const void *data, size_t len)
 {
 	archive_event_t ev;
 
@@ -153,7 +153,7 @@ static uint64_t rec_cost(size_t len)
 	return len + LG_WRITER_REC_OVERHEAD;
 }
 
-static void rec_done(struct lg_writer *w, struct rec *r)
+static void rec_done(lg_writer_t *w, struct rec *r)
 {
 	w->mem_bytes -= rec_cost(r->len);
 	if (r->from_spill)
@@ -161,13 +161,13 @@ static void rec_done(struct lg_writer *w, struct rec *r)
 	free(r);
 }
 
-static void note(struct lg_writer *w, enum lg_writer_note n, const char *detail)
+static void note(lg_writer_t *w, enum lg_writer_note n, const char *detail)
 {
 	if (w->on_note)
 		w->on_note(w->ud, n, detail);
 }
 
-static void lose(struct lg_writer *w, const char *why)
+static void lose(lg_writer_t *w, const char *why)
 {
 	w->m->events_lost++;
 	note(w, LG_WRITER_LOST, why);
@@ -175,7 +175,7 @@ static void lose(struct lg_writer *w, const char *why)
 
 /* ---- queueing ---- */
 
-static int to_spill(struct lg_writer *w, const void *data, size_t len)
+static int to_spill(lg_writer_t *w, const void *data, size_t len)
 {
 	int err;
 
@@ -194,7 +194,7 @@ static int to_spill(struct lg_writer *w, const void *data, size_t len)
 	return err;
 }
 
-static int enqueue(struct lg_writer *w, const void *data, size_t len, int part)
+static int enqueue(lg_writer_t *w, const void *data, size_t len, int part)
 {
 	bool spill_first = w->spill && lg_spill_unread(w->spill) > 0;
 	struct rec *r;
@@ -216,14 +216,14 @@ static int enqueue(struct lg_writer *w, const void *data, size_t len, int part)
  * sent together at its end, so they can share calls. */
 static void on_pump_check(uv_check_t *h)
 {
-	struct lg_writer *w = h->data;
+	lg_writer_t *w = h->data;
 
 	uv_check_stop(h);
 	w->pump_due = false;
 	pump(w);
 }
 
-int lg_writer_push(struct lg_writer *w, const archive_event_t *ev)
+int lg_writer_push(lg_writer_t *w, const archive_event_t *ev)
 {
 	int n = archive_event_encode(ev, w->tmp, sizeof(w->tmp));
 
@@ -241,7 +241,7 @@ int lg_writer_push(struct lg_writer *w, const archive_event_t *ev)
 }
 
 /* Reads spill records into memory while the queue is under half full. */
-static void refill(struct lg_writer *w)
+static void refill(lg_writer_t *w)
 {
 	size_t len;
 	struct rec *r;
@@ -263,7 +263,7 @@ static void refill(struct lg_writer *w)
 	}
 }
 
-static void maybe_reset_spill(struct lg_writer *w)
+static void maybe_reset_spill(lg_writer_t *w)
 {
 	if (!w->spill || lg_spill_unread(w->spill) || w->spill_unacked ||
 	    lg_spill_size(w->spill) == 0)
@@ -282,7 +282,7 @@ static void on_append(void *ud, redisReply *reply, void *privdata);
  * partition, in order) as one call; they move to inflight. Records that
  * cannot be built are refused (counted). Returns 0 or redis's error (the
  * records are then back in b). */
-static int send_call(struct lg_writer *w, struct fifo *b)
+static int send_call(lg_writer_t *w, struct fifo *b)
 {
 	/* the trimming bound is wall time (stream ids are), not the loop's */
 	archive_append_opts_t o = {w->opts.partitions, clock_wall_ms(), w->opts.retention_ms};
@@ -329,7 +329,7 @@ static int send_call(struct lg_writer *w, struct fifo *b)
  * bucket as calls, and puts back in front what could not be sent. Order
  * within a partition is kept; across partitions it does not matter (their
  * keys are distinct). Returns 0 or redis's error. */
-static int send_round(struct lg_writer *w)
+static int send_round(lg_writer_t *w)
 {
 	size_t room = LG_WRITER_INFLIGHT_MAX - w->inflight.n, nt = 0;
 	struct rec *r = fifo_head(&w->queue);
@@ -360,7 +360,7 @@ static int send_round(struct lg_writer *w)
 	return err;
 }
 
-static void pump(struct lg_writer *w)
+static void pump(lg_writer_t *w)
 {
 	if (!redis_up(w->redis) || !w->sha_loaded || w->blocked)
 		return;
@@ -375,14 +375,14 @@ static void pump(struct lg_writer *w)
 
 static void on_retry_timer(uv_timer_t *t)
 {
-	struct lg_writer *w = t->data;
+	lg_writer_t *w = t->data;
 
 	w->blocked = false;
 	pump(w);
 }
 
 /* All outstanding calls answered: put failed ones back in front. */
-static void settle_retries(struct lg_writer *w, bool script_missing)
+static void settle_retries(lg_writer_t *w, bool script_missing)
 {
 	if (w->inflight.n)
 		return;
@@ -394,11 +394,11 @@ static void settle_retries(struct lg_writer *w, bool script_missing)
 	               UINT64_C(100) << (w->error_streak < 6 ? w->error_streak : 6), 0);
 }
 
-static void load_script(struct lg_writer *w);
+static void load_script(lg_writer_t *w);
 
 /* A call answered with an error: its records go to retry (after NOSCRIPT
  * without counting an attempt), or are lost after LG_WRITER_ATTEMPTS_MAX. */
-static void on_error_reply(struct lg_writer *w, struct fifo *call, const char *msg)
+static void on_error_reply(lg_writer_t *w, struct fifo *call, const char *msg)
 {
 	bool noscript = strncmp(msg, "NOSCRIPT", 8) == 0;
 	struct rec *r;
@@ -426,7 +426,7 @@ static void on_error_reply(struct lg_writer *w, struct fifo *call, const char *m
 
 static void on_append(void *ud, redisReply *reply, void *privdata)
 {
-	struct lg_writer *w = ud;
+	lg_writer_t *w = ud;
 	struct rec *r = privdata;
 	struct fifo call;
 	size_t n;
@@ -463,7 +463,7 @@ static void on_append(void *ud, redisReply *reply, void *privdata)
 
 static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 {
-	struct lg_writer *w = ud;
+	lg_writer_t *w = ud;
 
 	(void)privdata;
 	w->loading = false;
@@ -483,7 +483,7 @@ static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 	pump(w);
 }
 
-static void load_script(struct lg_writer *w)
+static void load_script(lg_writer_t *w)
 {
 	if (redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s",
 	              archive_append_batch_script) == 0)
@@ -492,7 +492,7 @@ static void load_script(struct lg_writer *w)
 
 static void on_up(void *ud)
 {
-	struct lg_writer *w = ud;
+	lg_writer_t *w = ud;
 
 	w->m->redis_connected = 1;
 	note(w, LG_WRITER_REDIS_UP, NULL);
@@ -501,7 +501,7 @@ static void on_up(void *ud)
 
 static void on_down(void *ud, const char *why)
 {
-	struct lg_writer *w = ud;
+	lg_writer_t *w = ud;
 
 	if (w->m->redis_connected)
 		w->m->redis_errors++;
@@ -514,7 +514,7 @@ static void on_down(void *ud, const char *why)
 	note(w, LG_WRITER_REDIS_DOWN, why);
 }
 
-static void update_gauges(struct lg_writer *w)
+static void update_gauges(lg_writer_t *w)
 {
 	uint64_t routing = redis_routing_errors(w->redis);
 
@@ -529,7 +529,7 @@ static void update_gauges(struct lg_writer *w)
 
 static void on_sync_timer(uv_timer_t *t)
 {
-	struct lg_writer *w = t->data;
+	lg_writer_t *w = t->data;
 	int err;
 
 	if (w->spill && (err = lg_spill_sync(w->spill)) < 0)
@@ -538,11 +538,11 @@ static void on_sync_timer(uv_timer_t *t)
 	pump(w);
 }
 
-int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_metrics *m,
-                  lg_writer_note_fn on_note, void *ud, struct lg_writer **out_w)
+int lg_writer_new(uv_loop_t *loop, const lg_writer_opts_t *opts, lg_metrics_t *m,
+                  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w)
 {
 	static const redis_cb_t cb = {on_up, on_down};
-	struct lg_writer *w = calloc(1, sizeof(*w));
+	lg_writer_t *w = calloc(1, sizeof(*w));
 	uint64_t dropped = 0;
 	int err;
 
@@ -590,7 +590,7 @@ free_w:
 	return err;
 }
 
-void lg_writer_start(struct lg_writer *w)
+void lg_writer_start(lg_writer_t *w)
 {
 	uv_timer_start(&w->sync_timer, on_sync_timer, LG_WRITER_SYNC_MS, LG_WRITER_SYNC_MS);
 	redis_start(w->redis);
@@ -620,7 +620,7 @@ static void on_seen_get(void *ud, redisReply *reply, void *privdata)
 	free(g);
 }
 
-int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn fn, void *ud)
+int lg_writer_seen_get(lg_writer_t *w, const char *key, lg_writer_seen_fn fn, void *ud)
 {
 	struct seen_get *g = malloc(sizeof(*g));
 	int err;
@@ -642,14 +642,14 @@ static void on_seen_set(void *ud, redisReply *reply, void *privdata)
 	(void)ud, (void)reply, (void)privdata;
 }
 
-int lg_writer_seen_set(struct lg_writer *w, const char *key, int64_t ms)
+int lg_writer_seen_set(lg_writer_t *w, const char *key, int64_t ms)
 {
 	if (!redis_up(w->redis))
 		return -ENOTCONN;
 	return redis_cmd(w->redis, on_seen_set, NULL, "SET %s %" PRId64, key, ms);
 }
 
-uint64_t lg_writer_backlog_events(const struct lg_writer *w)
+uint64_t lg_writer_backlog_events(const lg_writer_t *w)
 {
 	return w->queue.n + w->inflight.n + w->retry.n +
 	       (w->spill && lg_spill_unread(w->spill) ? 1 : 0);
@@ -657,7 +657,7 @@ uint64_t lg_writer_backlog_events(const struct lg_writer *w)
 
 static void on_closed(uv_handle_t *h)
 {
-	struct lg_writer *w = h->data;
+	lg_writer_t *w = h->data;
 
 	if (--w->open_handles == 0) {
 		free(w->bucket);
@@ -667,7 +667,7 @@ static void on_closed(uv_handle_t *h)
 }
 
 /* Unacknowledged events in memory go to the spill file for the next run. */
-static void spill_rest(struct lg_writer *w)
+static void spill_rest(lg_writer_t *w)
 {
 	struct rec *r;
 
@@ -680,7 +680,7 @@ static void spill_rest(struct lg_writer *w)
 	}
 }
 
-void lg_writer_free(struct lg_writer *w)
+void lg_writer_free(lg_writer_t *w)
 {
 	if (!w)
 		return;

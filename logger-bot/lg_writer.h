@@ -46,6 +46,7 @@
 /* Per-event bookkeeping counted against memory_max besides its record. */
 #define LG_WRITER_REC_OVERHEAD 32
 
+typedef struct lg_writer_opts lg_writer_opts_t;
 struct lg_writer_opts {
 	redis_opts_t redis;
 	int partitions;
@@ -68,7 +69,7 @@ enum lg_writer_note {
 /* Things the daemon should log; called from the loop. */
 typedef void (*lg_writer_note_fn)(void *ud, enum lg_writer_note note, const char *detail);
 
-struct lg_writer;
+typedef struct lg_writer lg_writer_t;
 
 /*
  * Creates the writer and opens the spill file (whole records already in it
@@ -76,14 +77,14 @@ struct lg_writer;
  * m is borrowed and updated. Returns 0, -ENOMEM, or the spill file's
  * error.
  */
-int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_metrics *m,
-                  lg_writer_note_fn on_note, void *ud, struct lg_writer **out_w);
-void lg_writer_start(struct lg_writer *w);
+int lg_writer_new(uv_loop_t *loop, const lg_writer_opts_t *opts, lg_metrics_t *m,
+                  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w);
+void lg_writer_start(lg_writer_t *w);
 
 /* Queues one event. Returns 0 (queued or spilled), -ENOSPC when every
  * bound is hit (counted lost, noted), or -EINVAL (event not encodable:
  * counted refused). */
-int lg_writer_push(struct lg_writer *w, const archive_event_t *ev);
+int lg_writer_push(lg_writer_t *w, const archive_event_t *ev);
 
 /* The logger's heartbeat key (archive_keys_seen(), lg_app.h) on the writer's
  * connection. get: fn(ud, ms) once with the stored time, 0 when the key
@@ -91,16 +92,16 @@ int lg_writer_push(struct lg_writer *w, const archive_event_t *ev);
  * value is not a time). set: stores ms, fire and forget. Both return 0, or
  * -ENOTCONN while Redis is down, -ENOMEM. */
 typedef void (*lg_writer_seen_fn)(void *ud, int64_t ms);
-int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn fn, void *ud);
-int lg_writer_seen_set(struct lg_writer *w, const char *key, int64_t ms);
+int lg_writer_seen_get(lg_writer_t *w, const char *key, lg_writer_seen_fn fn, void *ud);
+int lg_writer_seen_set(lg_writer_t *w, const char *key, int64_t ms);
 
 /* Events not yet acknowledged by Redis: memory, in flight, and 1 more
  * when the spill file holds unread records. */
-uint64_t lg_writer_backlog_events(const struct lg_writer *w);
+uint64_t lg_writer_backlog_events(const lg_writer_t *w);
 
 /* Stops: whatever is still in memory is appended to the spill file (so a
  * restart replays it), the file synced, handles closed; memory freed once
  * libuv closed them. NULL is a no-op. */
-void lg_writer_free(struct lg_writer *w);
+void lg_writer_free(lg_writer_t *w);
 
 #endif

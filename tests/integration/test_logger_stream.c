@@ -98,8 +98,8 @@ static void cmd_ok(const char *fmt, ...)
 /* ---- the writer, fed directly ---- */
 
 struct feed {
-	struct lg_writer *w;
-	struct lg_metrics m;
+	lg_writer_t *w;
+	lg_metrics_t m;
 	const char *chan;
 	const char *prefix;
 	long n;
@@ -122,7 +122,7 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 {
 	static struct feed f;
 	uv_loop_t loop;
-	struct lg_writer_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
+	lg_writer_opts_t o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
 		                      false },
 		                    PARTS, retention_ms, UINT64_C(64) << 20, NULL, 0 };
 	archive_event_t ev = { .type = ARCHIVE_EV_PRIVMSG };
@@ -222,8 +222,8 @@ static void same_partition(const char *chan, char *buf, size_t cap)
 }
 
 struct poison_feed {
-	struct lg_writer *w;
-	struct lg_metrics m;
+	lg_writer_t *w;
+	lg_metrics_t m;
 	uint64_t total;
 	uv_timer_t t;
 };
@@ -250,7 +250,7 @@ static void test_poisoned_event_isolated(void **state)
 {
 	static struct poison_feed f;
 	char fine[32], key[ARCHIVE_KEYS_KEY_MAX], id[32];
-	struct lg_writer_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
+	lg_writer_opts_t o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
 		                      false },
 		                    PARTS, 0, UINT64_C(64) << 20, NULL, 0 };
 	archive_event_t ev = { .type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000 };
@@ -410,7 +410,7 @@ static void test_archive_trimmed_below_every_group(void **state)
 
 struct ship {
 	struct lg_shipper *s;
-	struct lg_metrics m;
+	lg_metrics_t m;
 	uint64_t want;
 	uint64_t deadline;
 	uv_timer_t t;

@@ -271,8 +271,8 @@ static void test_build_keys_and_clamp(void **state)
 {
 	struct hist_req q;
 	struct hist_req_err e;
-	struct hist_query_call c;
-	struct hist_query_opts o = {"eirc", 16, 100};
+	hist_query_call_t c;
+	hist_query_opts_t o = {"eirc", 16, 100};
 	char key[ARCHIVE_KEYS_KEY_MAX], mkey[ARCHIVE_KEYS_KEY_MAX];
 
 	(void)state;
@@ -395,14 +395,14 @@ static void test_format(void **state)
 	assert_int_equal(hist_query_format(longsrc, 7, "b", "#c", buf, sizeof(buf)), -EINVAL);
 }
 
-static int dm(const char *line, struct hist_dm *out)
+static int dm(const char *line, hist_dm_t *out)
 {
 	return hist_dm_parse(line, strlen(line), out);
 }
 
 static void test_dm_reports(void **state)
 {
-	static struct hist_dm d;
+	static hist_dm_t d;
 	archive_event_t ev;
 	char key[ARCHIVE_KEYS_KEY_MAX], key2[ARCHIVE_KEYS_KEY_MAX];
 

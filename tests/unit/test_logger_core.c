@@ -347,7 +347,7 @@ static void test_seen_key(void **state)
 
 static void test_map(void **state)
 {
-	struct lg_map m = { 0 };
+	lg_map_t m = { 0 };
 	char key[16];
 
 	(void)state;
@@ -380,7 +380,7 @@ static void test_map(void **state)
 
 static void test_metrics_text(void **state)
 {
-	struct lg_metrics m = { 0 };
+	lg_metrics_t m = { 0 };
 	struct lg_buf b = { 0 };
 
 	(void)state;

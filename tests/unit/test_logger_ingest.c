@@ -28,9 +28,9 @@ struct got {
 	} ev[MAXEV];
 };
 
-static struct lg_ingest *ing;
+static lg_ingest_t *ing;
 static struct got got;
-static struct lg_ingest_hint hint;
+static lg_ingest_hint_t hint;
 static const char *reason;
 
 static void emit(void *ud, const archive_event_t *ev)
@@ -175,7 +175,7 @@ static void test_derived_ids(void **state)
 	assert_string_not_equal(a, b);
 	assert_int_equal(strncmp(b, "~j1700000001.1.", 15), 0);
 	/* a second ingest (the HA peer) seeing the same stamps derives the same ids */
-	struct lg_ingest *mine = ing;
+	lg_ingest_t *mine = ing;
 	assert_int_equal(lg_ingest_new("eIRC", &ing), 0);
 	lg_ingest_set_self(ing, "logger2");
 	feed(":logger2!bot@h JOIN #other");

@@ -10,8 +10,8 @@
  * hist_conn_reply_enter(). After redis_close() no reply comes, so the
  * stop path sets inflight to 0 before closing the connections.
  */
-#ifndef EIRC_HIST_SERVER_H
-#define EIRC_HIST_SERVER_H
+#ifndef EIRC_HIST_SERVER_INT_H
+#define EIRC_HIST_SERVER_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,7 +39,7 @@ struct hist_app {
 	uv_loop_t loop;
 	redis_t *redis;
 	struct hist_http *http; /* the HTTP API (hist_http.h), NULL when off */
-	char sha[48]; /* the query script's SHA1, "" until loaded */
+	char sha[48];           /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;
 	uv_signal_t sigint, sigterm;
@@ -102,7 +102,7 @@ void hist_chathist_request(struct hist_conn *c);
 
 /* hist_dmstore.c */
 /* Stores one report (nothing is answered). */
-void hist_dmstore_report(struct hist_app *a, const struct hist_dm *dm);
+void hist_dmstore_report(struct hist_app *a, const hist_dm_t *dm);
 /* Frees the reports still waiting for a lookup (after redis_close). */
 void hist_dmstore_drop_pending(struct hist_app *a);
 /* A Redis string holding a user id > 0: 0 and *out, or -ENOENT. */
