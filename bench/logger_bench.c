@@ -181,7 +181,7 @@ static void on_check(uv_timer_t *t)
 	uv_timer_stop(t);
 	uv_close((uv_handle_t *)&f->idle, NULL);
 	uv_close((uv_handle_t *)t, NULL);
-	lg_writer_free(f->w);
+	lg_writer_close(f->w, NULL);
 }
 
 /* The writer fed n events against ports[0] (one Redis) or, with cluster,

@@ -453,7 +453,7 @@ static void close_handles(struct app *a)
 {
 	lg_httpd_free(a->httpd);
 	lg_shipper_free(a->shipper);
-	lg_writer_free(a->writer);
+	lg_writer_close(a->writer, NULL);
 	irc_conn_free(a->conn);
 	uv_close((uv_handle_t *)&a->list_timer, NULL);
 	uv_close((uv_handle_t *)&a->rejoin_timer, NULL);

@@ -51,7 +51,8 @@ struct lg_writer {
 	bool sha_loaded, loading, blocked, spilling;
 	unsigned error_streak;
 	uint64_t routing_seen; /* redis_routing_errors already counted */
-	int open_handles;
+	int open_handles;               /* the three below and the Redis client */
+	lg_writer_closed_fn on_closed;
 	uv_timer_t sync_timer;
 	uv_timer_t retry_timer;
 	uv_check_t pump_check;
@@ -655,15 +656,25 @@ uint64_t lg_writer_backlog_events(const lg_writer_t *w)
 	       (w->spill && lg_spill_unread(w->spill) ? 1 : 0);
 }
 
-static void on_closed(uv_handle_t *h)
+/* One handle (or the Redis client) closed; the last one frees w. */
+static void part_closed(void *ud)
 {
-	lg_writer_t *w = h->data;
+	lg_writer_t *w = ud;
+	lg_writer_closed_fn on_closed = w->on_closed;
 
-	if (--w->open_handles == 0) {
-		free(w->bucket);
-		free(w->touched);
-		free(w);
-	}
+	if (--w->open_handles > 0)
+		return;
+	ud = w->ud;
+	free(w->bucket);
+	free(w->touched);
+	free(w);
+	if (on_closed)
+		on_closed(ud);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	part_closed(h->data);
 }
 
 /* Unacknowledged events in memory go to the spill file for the next run. */
@@ -680,14 +691,16 @@ static void spill_rest(lg_writer_t *w)
 	}
 }
 
-void lg_writer_free(lg_writer_t *w)
+void lg_writer_close(lg_writer_t *w, lg_writer_closed_fn on_closed)
 {
 	if (!w)
 		return;
-	redis_close(w->redis, NULL); /* pending replies are dropped, not called */
+	w->on_closed = on_closed;
+	w->open_handles++;
+	redis_close(w->redis, part_closed); /* pending replies are dropped, not called */
 	spill_rest(w);
 	lg_spill_close(w->spill);
-	uv_close((uv_handle_t *)&w->sync_timer, on_closed);
-	uv_close((uv_handle_t *)&w->retry_timer, on_closed);
-	uv_close((uv_handle_t *)&w->pump_check, on_closed);
+	uv_close((uv_handle_t *)&w->sync_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&w->retry_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&w->pump_check, on_handle_closed);
 }

@@ -100,8 +100,10 @@ int lg_writer_seen_set(lg_writer_t *w, const char *key, int64_t ms);
 uint64_t lg_writer_backlog_events(const lg_writer_t *w);
 
 /* Stops: whatever is still in memory is appended to the spill file (so a
- * restart replays it), the file synced, handles closed; memory freed once
- * libuv closed them. NULL is a no-op. */
-void lg_writer_free(lg_writer_t *w);
+ * restart replays it) and the file closed; no note afterwards. The memory
+ * is freed once libuv has closed the handles (the Redis client's too), then
+ * on_closed(ud), when not NULL, runs. NULL w is a no-op. */
+typedef void (*lg_writer_closed_fn)(void *ud);
+void lg_writer_close(lg_writer_t *w, lg_writer_closed_fn on_closed);
 
 #endif

@@ -113,7 +113,7 @@ static void on_feed_timer(uv_timer_t *t)
 	if (f->m.events_written + f->m.events_duplicate < (uint64_t)f->n)
 		return;
 	uv_close((uv_handle_t *)t, NULL);
-	lg_writer_free(f->w);
+	lg_writer_close(f->w, NULL);
 }
 
 /* Writes n PRIVMSG events to chan through lg_writer with the given
@@ -235,7 +235,7 @@ static void on_poison_timer(uv_timer_t *t)
 	if (f->m.events_written + f->m.events_duplicate + f->m.events_lost < f->total)
 		return;
 	uv_close((uv_handle_t *)t, NULL);
-	lg_writer_free(f->w);
+	lg_writer_close(f->w, NULL);
 }
 
 /* One batch holds events of two channels of one partition; one channel's
