@@ -73,7 +73,7 @@ struct redis {
 	bool map_ok, refreshing, freeing, draining, started;
 	bool map_err_said; /* an unusable CLUSTER SLOTS was reported (on_down) */
 	unsigned ticks;
-	const char *down_why;
+	struct eirc_err down_why; /* of the reset under way */
 	struct queue pending; /* every command until delivered, send order */
 	struct queue parked;  /* the parked ones, send order */
 	struct slotstate *ss; /* cluster: per-slot ordering */
@@ -143,7 +143,7 @@ static void finish_reset(redis_t *c)
 	c->state = CL_DOWN;
 	c->map_ok = false;
 	if (c->cb.on_down)
-		c->cb.on_down(c->ud, c->down_why);
+		c->cb.on_down(c->ud, &c->down_why);
 }
 
 static void complete(redis_t *c, struct cpend *p, const redisReply *reply);
@@ -157,12 +157,12 @@ static void begin_reset(redis_t *c, const char *why)
 	if (c->state != CL_UP)
 		return;
 	c->state = CL_RESET;
-	c->down_why = why;
+	eirc_err_set(&c->down_why, 0, "%s", why);
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];
 		if (n->up) {
 			n->resetting = true;
-			redis_conn_drop(n->conn, why);
+			redis_conn_drop(n->conn, c->down_why.text); /* kept until the drop */
 		}
 	}
 	while (!c->freeing && !queue_empty(&c->parked)) {
@@ -226,7 +226,7 @@ static void fail_routing(redis_t *c, struct cpend *p, char *msg)
 /* ---- nodes and the slot map ---- */
 
 static void node_up(void *ud);
-static void node_down(void *ud, const char *why);
+static void node_down(void *ud, const struct eirc_err *why);
 
 static int node_find(redis_t *c, const char *host, int port)
 {
@@ -312,6 +312,12 @@ static void kick_parked(redis_t *c);
  * counted as a routing error while up (the old map stays). */
 static void map_failed(redis_t *c, int err)
 {
+	struct eirc_err e;
+	const char *what = err == -E2BIG          ? "names more than REDIS_NODES_MAX nodes"
+	                   : err == -ENAMETOOLONG ? "names a host name too long"
+	                   : err == -EINVAL       ? "reply not understood"
+	                                          : "could not be read: out of memory";
+
 	if (c->state == CL_UP) {
 		c->routing_errors++;
 		return;
@@ -319,11 +325,8 @@ static void map_failed(redis_t *c, int err)
 	if (c->state != CL_DOWN || c->map_err_said || !c->cb.on_down)
 		return;
 	c->map_err_said = true;
-	c->cb.on_down(c->ud, err == -E2BIG          ? "CLUSTER SLOTS names more than "
-	                                              "REDIS_NODES_MAX nodes"
-	                     : err == -ENAMETOOLONG ? "CLUSTER SLOTS names a host name too long"
-	                     : err == -EINVAL       ? "CLUSTER SLOTS reply not understood"
-	                                            : "out of memory reading CLUSTER SLOTS");
+	eirc_err_set(&e, err, "CLUSTER SLOTS %s", what);
+	c->cb.on_down(c->ud, &e);
 }
 
 static void on_slots(void *ud, redisReply *r, void *privdata)
@@ -385,7 +388,7 @@ static void node_up(void *ud)
 	}
 }
 
-static void node_down(void *ud, const char *why)
+static void node_down(void *ud, const struct eirc_err *why)
 {
 	struct node *n = ud;
 	redis_t *c = n->c;
@@ -395,7 +398,7 @@ static void node_down(void *ud, const char *why)
 	n->resetting = false;
 	if (c->state == CL_UP) {
 		if (was_up) /* its callbacks just ran with NULL: the owner must resend */
-			begin_reset(c, why);
+			begin_reset(c, why->text);
 	} else if (c->state == CL_RESET) {
 		finish_reset(c);
 	} else if (n == c->nodes[0] && c->cb.on_down) {

@@ -36,6 +36,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/err.h"
+
 /* Masters (and other nodes named by redirects) one cluster client keeps. */
 #define REDIS_NODES_MAX 64
 /* MOVED/ASK redirects one command may follow. */
@@ -62,10 +64,11 @@ typedef struct redis_opts {
 } redis_opts_t;
 
 /* on_up: connected (and AUTH sent). on_down: lost or failed to connect;
- * why is a short English reason (a constant); a reconnection is scheduled. */
+ * why->text is a short English reason (valid during the call); a
+ * reconnection is scheduled. */
 typedef struct redis_cb {
 	void (*on_up)(void *ud);
-	void (*on_down)(void *ud, const char *why);
+	void (*on_down)(void *ud, const struct eirc_err *why);
 } redis_cb_t;
 
 /* Called with the reply (NULL when the connection was lost first). */
@@ -99,7 +102,8 @@ int redis_argv(redis_t *r, int argc, const char **argv, const size_t *argvlen, r
                void *privdata);
 int redis_cmd(redis_t *r, redis_reply_fn fn, void *privdata, const char *fmt, ...);
 
-/* Drops the connection(s) now (as a timeout would) and reconnects later. */
+/* Drops the connection(s) (as a timeout would) and reconnects later; why,
+ * a constant string, is on_down's reason. */
 void redis_drop(redis_t *r, const char *why);
 
 /* Cluster mode: the error replies counted above (0 without cluster). */

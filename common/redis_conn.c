@@ -44,6 +44,16 @@ struct pend {
 
 static void schedule_retry(redis_conn_t *r);
 
+static void say_down(redis_conn_t *r, const char *why)
+{
+	struct eirc_err e;
+
+	if (r->cb.on_down) {
+		eirc_err_set(&e, 0, "%s", why);
+		r->cb.on_down(r->ud, &e);
+	}
+}
+
 static void went_down(redis_conn_t *r, const char *why)
 {
 	r->connected = false;
@@ -51,8 +61,7 @@ static void went_down(redis_conn_t *r, const char *why)
 	if (r->freeing)
 		return;
 	schedule_retry(r);
-	if (r->cb.on_down)
-		r->cb.on_down(r->ud, why);
+	say_down(r, why);
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
@@ -120,8 +129,7 @@ static void connect_now(redis_conn_t *r)
 		if (ac)
 			redisAsyncFree(ac);
 		schedule_retry(r);
-		if (r->cb.on_down)
-			r->cb.on_down(r->ud, "cannot connect");
+		say_down(r, "cannot connect");
 		return;
 	}
 	(void)fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC);

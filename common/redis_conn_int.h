@@ -34,7 +34,9 @@ bool redis_conn_up(const redis_conn_t *r);
 int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
                     void *privdata);
 
-/* Drops the connection now (as a timeout would) and reconnects later. */
+/* Drops the connection on the next tick (as a timeout would) and
+ * reconnects later; why (kept until then: a constant, as a rule) is
+ * on_down's reason. */
 void redis_conn_drop(redis_conn_t *r, const char *why);
 
 /* Closes the connection and its timers; pending callbacks are dropped

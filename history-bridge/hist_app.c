@@ -45,12 +45,12 @@ static void on_redis_up(void *ud)
 	hist_app_load_script(a);
 }
 
-static void on_redis_down(void *ud, const char *why)
+static void on_redis_down(void *ud, const struct eirc_err *why)
 {
 	struct hist_app *a = ud;
 
 	log_warn("Redis at %s:%d is unavailable (%s); history requests fail until it is back",
-	         a->cfg->redis.host, a->cfg->redis.port, why);
+	         a->cfg->redis.host, a->cfg->redis.port, why->text);
 }
 
 /* ---- start and stop ---- */

@@ -477,13 +477,13 @@ static void on_up(void *ud)
 	step(s);
 }
 
-static void on_down(void *ud, const char *why)
+static void on_down(void *ud, const struct eirc_err *why)
 {
 	struct lg_shipper *s = ud;
 
 	s->reading = false;
 	s->m->redis_errors++;
-	note(s, LG_SHIP_REDIS_DOWN, why);
+	note(s, LG_SHIP_REDIS_DOWN, why->text);
 }
 
 static void on_trimmed(void *ud, redisReply *r, void *privdata)

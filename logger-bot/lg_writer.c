@@ -500,7 +500,7 @@ static void on_up(void *ud)
 	load_script(w);
 }
 
-static void on_down(void *ud, const char *why)
+static void on_down(void *ud, const struct eirc_err *why)
 {
 	lg_writer_t *w = ud;
 
@@ -512,7 +512,7 @@ static void on_down(void *ud, const char *why)
 	/* retry holds older calls than inflight: both go back in front */
 	fifo_prepend(&w->inflight, &w->retry);
 	fifo_prepend(&w->queue, &w->inflight);
-	note(w, LG_WRITER_REDIS_DOWN, why);
+	note(w, LG_WRITER_REDIS_DOWN, why->text);
 }
 
 static void update_gauges(lg_writer_t *w)
