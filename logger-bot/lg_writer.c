@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "archive/archive_append.h"
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "common/queue.h"
 #include "logger-bot/lg_spill.h"
@@ -392,7 +393,8 @@ static void settle_retries(lg_writer_t *w, bool script_missing)
 		return; /* pump resumes when SCRIPT LOAD answers */
 	w->blocked = true;
 	uv_timer_start(&w->retry_timer, on_retry_timer,
-	               UINT64_C(100) << (w->error_streak < 6 ? w->error_streak : 6), 0);
+	               backoff_delay(LG_WRITER_RETRY_MIN_MS, LG_WRITER_RETRY_MAX_MS, w->error_streak, 0),
+	               0);
 }
 
 static void load_script(lg_writer_t *w);

@@ -41,6 +41,11 @@
 #define LG_WRITER_INFLIGHT_MAX 4096
 /* Attempts for one event whose call Redis answers with an error. */
 #define LG_WRITER_ATTEMPTS_MAX 5
+/* Pause before resending after an error reply: doubling with each error in
+ * a row (common/backoff, no jitter: one writer per process), from
+ * LG_WRITER_RETRY_MIN_MS to LG_WRITER_RETRY_MAX_MS. */
+#define LG_WRITER_RETRY_MIN_MS 100
+#define LG_WRITER_RETRY_MAX_MS 6400
 /* Spill fdatasync and gauge update interval. */
 #define LG_WRITER_SYNC_MS 200
 /* Per-event bookkeeping counted against memory_max besides its record. */
