@@ -41,7 +41,7 @@
 
 #include "archive/archive_append.h"
 #include "common/irc_line.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 #define BENCH_WEBIRC     "bench-webirc-secret"
 #define BENCH_NETWORK    "eIRC"
