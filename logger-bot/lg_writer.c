@@ -662,16 +662,14 @@ uint64_t lg_writer_backlog_events(const lg_writer_t *w)
 static void part_closed(void *ud)
 {
 	lg_writer_t *w = ud;
-	lg_writer_closed_fn on_closed = w->on_closed;
 
 	if (--w->open_handles > 0)
 		return;
-	ud = w->ud;
+	if (w->on_closed) /* w is already unusable: nothing but its memory is left */
+		w->on_closed(w->ud);
 	free(w->bucket);
 	free(w->touched);
 	free(w);
-	if (on_closed)
-		on_closed(ud);
 }
 
 static void on_handle_closed(uv_handle_t *h)
