@@ -325,16 +325,6 @@ static bool room_name_ok(const char *s)
 	return auth_text_ok(s, ROOM_NAME_MAX);
 }
 
-static void fold(const char *in, char *out, size_t cap)
-{
-	size_t n = strlen(in);
-
-	if (n >= cap)
-		n = cap - 1;
-	irc_casemap_fold(IRC_CASEMAP_RFC1459, in, n, out);
-	out[n] = '\0';
-}
-
 static void json_text_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
@@ -490,8 +480,9 @@ static void room_admin(auth_call_t *call)
 		auth_reply_error(call, 400, "invalid_request", "name is required");
 		return;
 	}
-	fold(rt->id == AUTH_R_ROOM_CREATE ? name : rt->room, rf, sizeof(rf));
-	fold(rt->nick, nf, sizeof(nf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->id == AUTH_R_ROOM_CREATE ? name : rt->room, rf,
+			     sizeof(rf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->nick, nf, sizeof(nf));
 	user_id_str(call, uid);
 	p[0] = uid;
 	p[1] = json_string_value(json_object_get(call->st.user, "nick"));
@@ -530,7 +521,7 @@ static void whoami_done(void *data, int status, const PGresult *res)
 					"unknown, revoked or expired token");
 		return;
 	}
-	fold(rt->room, rf, sizeof(rf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->room, rf, sizeof(rf));
 	switch (rt->id) {
 	case AUTH_R_ME:
 		auth_reply_json(call, 200, json_incref(call->st.user));

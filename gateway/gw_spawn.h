@@ -7,7 +7,7 @@
  * marked close-on-exec right before each spawn: libwebsockets 4.1 opens
  * its sockets without it). Its argv is the process contract of
  * docs/irc-client.md (no secret on it); its environment is built once at
- * start by gw_spawn_env_new(): PATH, TZ, LANG, LC_ALL, the sanitizer
+ * start by gw_spawn_cfg_init(): PATH, TZ, LANG, LC_ALL, the sanitizer
  * options, EIRC_WEBIRC_PASSWORD, and every variable the config file
  * references with ${NAME} inside the sections the irc-client reads (irc,
  * irc_client, history, log); variables referenced only elsewhere (the auth

@@ -12,9 +12,9 @@
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
 
-static const char *const ops[HIST_SUB_COUNT] = {
-    [HIST_LATEST] = "latest", [HIST_BEFORE] = "before",   [HIST_AFTER] = "after",
-    [HIST_AROUND] = "around", [HIST_BETWEEN] = "between",
+static const char *const ops[CHATHIST_SUB_COUNT] = {
+    [CHATHIST_LATEST] = "latest", [CHATHIST_BEFORE] = "before",   [CHATHIST_AFTER] = "after",
+    [CHATHIST_AROUND] = "around", [CHATHIST_BETWEEN] = "between",
 };
 
 static void arg(hist_query_call_t *c, const char *p, size_t n)
@@ -32,7 +32,7 @@ static void arg_str(hist_query_call_t *c, const char *p)
 /* The msgid key of ref i (the history key again when unused). */
 static int ref_key(hist_query_call_t *c, int k, const struct hist_ref *r, int i)
 {
-	if (r->kind != HIST_REF_MSGID) {
+	if (r->kind != CHATHIST_REF_MSGID) {
 		arg_str(c, c->history);
 		return 0;
 	}
@@ -45,11 +45,11 @@ static int ref_key(hist_query_call_t *c, int k, const struct hist_ref *r, int i)
 static void ref_args(hist_query_call_t *c, const struct hist_ref *r, int i)
 {
 	switch (r->kind) {
-	case HIST_REF_MSGID:
+	case CHATHIST_REF_MSGID:
 		arg_str(c, "m");
 		arg(c, r->msgid, r->msgid_len);
 		break;
-	case HIST_REF_TIME:
+	case CHATHIST_REF_TIME:
 		arg_str(c, "t");
 		snprintf(c->num[i], sizeof(c->num[i]), "%" PRId64, r->time_ms);
 		arg_str(c, c->num[i]);
@@ -71,11 +71,11 @@ int hist_query_build_conv(const struct hist_req *req, const hist_query_opts_t *o
                           const char *conv, hist_query_call_t *out_call)
 {
 	hist_query_call_t *c = out_call;
-	char folded[HIST_REQ_TARGET_MAX];
+	char folded[CHATHIST_TARGET_MAX];
 	size_t len = req->target_len;
 	int k;
 
-	if (req->sub >= HIST_TARGETS)
+	if (req->sub >= CHATHIST_TARGETS)
 		return -EINVAL;
 	if (conv) {
 		len = strlen(conv);

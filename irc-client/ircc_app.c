@@ -15,7 +15,6 @@
 #include "common/irc_conn.h"
 #include "common/irc_line.h"
 #include "common/log.h"
-#include "irc-client/ircc_frame.h"
 #include "irc-client/ircc_session.h"
 
 /* Bytes of history requests held while the bridge socket connects: room
@@ -29,8 +28,6 @@
 #define IRCC_BROWSER_CORK_MAX 65536
 /* First allocation of the gathering buffer (grows by doubling). */
 #define IRCC_BROWSER_CORK_MIN 16384
-/* Time the browser's queue gets to flush an error before exit. */
-#define IRCC_EXIT_FLUSH_MS 1000
 
 struct bwreq {
 	uv_write_t req;
@@ -46,7 +43,7 @@ struct ircc_app {
 	struct irc_conn *conn;
 	struct ircc_session *sess;
 	uv_pipe_t browser;
-	uv_timer_t grace, hist_timer, exit_timer;
+	uv_timer_t grace, hist_timer;
 	uv_prepare_t flusher;           /* writes the gathered lines before the loop waits */
 	uv_signal_t sigterm, sigint;
 	uv_pipe_t hist;
@@ -59,7 +56,7 @@ struct ircc_app {
 	char *hist_out;                 /* requests waiting for the connect */
 	size_t hist_out_len;
 	struct irc_line *hist_lf;       /* allocated on first use */
-	struct ircc_frame bframe;
+	struct irc_line bframe;
 	struct irc_conn_server servers[];
 };
 
@@ -198,7 +195,7 @@ static void browser_lines(struct ircc_app *a)
 	for (;;) {
 		char *line;
 		size_t len;
-		int r = ircc_frame_next(&a->bframe, &line, &len);
+		int r = irc_line_next(&a->bframe, &line, &len);
 		if (r == IRC_MSG_EAGAIN || a->ending)
 			return;
 		if (r == 0)
@@ -218,7 +215,7 @@ static void on_bread(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	for (size_t off = 0; off < (size_t)nread && !a->ending;) {
-		off += ircc_frame_feed(&a->bframe, buf->base + off, (size_t)nread - off);
+		off += irc_line_feed(&a->bframe, buf->base + off, (size_t)nread - off);
 		browser_lines(a);
 	}
 	flow_update(a);
@@ -515,7 +512,6 @@ static void close_all(struct ircc_app *a)
 		close_if((uv_handle_t *)&a->hist);
 	close_if((uv_handle_t *)&a->grace);
 	close_if((uv_handle_t *)&a->hist_timer);
-	close_if((uv_handle_t *)&a->exit_timer);
 	close_if((uv_handle_t *)&a->sigterm);
 	close_if((uv_handle_t *)&a->sigint);
 	irc_conn_free(a->conn);
@@ -602,9 +598,9 @@ static int session_create(struct ircc_app *a)
 
 static void handles_init(struct ircc_app *a, int fd)
 {
-	uv_timer_t *timers[] = { &a->grace, &a->hist_timer, &a->exit_timer };
+	uv_timer_t *timers[] = { &a->grace, &a->hist_timer };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
 		uv_timer_init(&a->loop, timers[i]);
 		timers[i]->data = a;
 	}
@@ -619,7 +615,7 @@ static void handles_init(struct ircc_app *a, int fd)
 	a->sigterm.data = a->sigint.data = a;
 	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&a->sigint, on_signal, SIGINT);
-	ircc_frame_init(&a->bframe);
+	irc_line_init_strict(&a->bframe, 0);
 }
 
 int ircc_app_new(const eirc_config_t *cfg, const struct ircc_ident *id, int fd,
