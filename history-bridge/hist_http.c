@@ -24,10 +24,6 @@
  * history.request_timeout, so that our 503 always comes first: lws would
  * close the connection with no answer. */
 #define HIST_HTTP_LWS_SLACK_S 5
-/* Introspection and audit calls to eirc-auth in flight (more: 503), and
- * the largest answer kept from one. */
-#define HIST_INTRO_REQUESTS_MAX 8
-#define HIST_INTRO_ANSWER_MAX (1024u * 1024)
 
 struct hist_http {
 	struct hist_app *app;
