@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_casemap.h"
 #include "common/irc_line.h"
 #include "common/irc_mask.h"
 #include "common/irc_msg.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_event.h"
 
 static const char *role_of(const json_t *user)
 {
@@ -209,7 +209,7 @@ json_t *hist_api_message(const struct hist_field *f, size_t n)
 			return NULL;
 		ms = ms * 10 + (time->value[i] - '0');
 	}
-	if (lg_time_format(ms, tbuf, sizeof(tbuf)) < 0)
+	if (archive_event_time_format(ms, tbuf, sizeof(tbuf)) < 0)
 		return NULL;
 	return json_pack("{s:s%,s:s,s:s%,s:o,s:o,s:o,s:o}", "msgid", msgid->value, msgid->value_len,
 	                 "time", tbuf, "type", type->value, type->value_len, "nick",

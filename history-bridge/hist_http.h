@@ -38,7 +38,7 @@ typedef struct hist_http hist_http_t;
 int hist_http_new(struct hist_app *a, hist_http_t **out_http);
 
 /* Closes every connection and starts closing lws's handles. Call before
- * lg_redis_free(). Idempotent; NULL is a no-op. */
+ * redis_close(). Idempotent; NULL is a no-op. */
 void hist_http_close(hist_http_t *h);
 
 /* After uv_run() returned: frees the context, what is left of the
