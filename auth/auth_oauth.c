@@ -278,27 +278,41 @@ static void issue_done(void *data, int status, const PGresult *res)
 	tokens_reply(call, call->st.refresh[0] != '\0');
 }
 
+/* The query parameters of new tokens, as text. */
+typedef struct minted {
+	char ah[AUTH_TOKEN_HASH_HEX + 1]; /* hash of st.access */
+	char rh[AUTH_TOKEN_HASH_HEX + 1]; /* hash of st.refresh (when made) */
+	char attl[24], rttl[24];          /* their lifetimes, ms */
+	char cid[24];                     /* the client's id */
+} minted_t;
+
+/* Makes a new access token (and refresh token when asked) in call->st. */
+static void mint(auth_call_t *call, bool refresh, minted_t *m)
+{
+	const eirc_config_auth_t *a = &auth_service_config(call->svc)->auth;
+
+	auth_token_new(call->st.access);
+	auth_token_hash(call->st.access, AUTH_TOKEN_LEN, m->ah);
+	if (refresh) {
+		auth_token_new(call->st.refresh);
+		auth_token_hash(call->st.refresh, AUTH_TOKEN_LEN, m->rh);
+	}
+	snprintf(m->attl, sizeof(m->attl), "%llu", (unsigned long long)a->access_token_ttl);
+	snprintf(m->rttl, sizeof(m->rttl), "%llu", (unsigned long long)a->refresh_token_ttl);
+	snprintf(m->cid, sizeof(m->cid), "%lld", (long long)json_integer_value(
+			 json_object_get(call->st.client, "id")));
+}
+
 /* Issues new tokens for the user (NULL for client_credentials). */
 static void issue(auth_call_t *call, const char *user_id, bool refresh,
 		  const char *event, const char *actor)
 {
-	const eirc_config_auth_t *a = &auth_service_config(call->svc)->auth;
-	char ah[AUTH_TOKEN_HASH_HEX + 1], rh[AUTH_TOKEN_HASH_HEX + 1];
-	char attl[24], rttl[24], cid[24];
+	minted_t m;
 	const char *p[10];
 
-	auth_token_new(call->st.access);
-	auth_token_hash(call->st.access, AUTH_TOKEN_LEN, ah);
-	if (refresh) {
-		auth_token_new(call->st.refresh);
-		auth_token_hash(call->st.refresh, AUTH_TOKEN_LEN, rh);
-	}
-	snprintf(attl, sizeof(attl), "%llu", (unsigned long long)a->access_token_ttl);
-	snprintf(rttl, sizeof(rttl), "%llu", (unsigned long long)a->refresh_token_ttl);
-	snprintf(cid, sizeof(cid), "%lld", (long long)json_integer_value(
-			 json_object_get(call->st.client, "id")));
-	p[0] = cid; p[1] = user_id; p[2] = call->st.scope; p[3] = ah;
-	p[4] = attl; p[5] = refresh ? rh : NULL; p[6] = rttl;
+	mint(call, refresh, &m);
+	p[0] = m.cid; p[1] = user_id; p[2] = call->st.scope; p[3] = m.ah;
+	p[4] = m.attl; p[5] = refresh ? m.rh : NULL; p[6] = m.rttl;
 	p[7] = auth_call_ip(call); p[8] = event; p[9] = actor;
 	auth_call_query(call, SQL_ISSUE, 10, p, issue_done);
 }
@@ -459,25 +473,17 @@ static void refresh_done(void *data, int status, const PGresult *res)
 static void refresh_lookup_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
-	const eirc_config_auth_t *a = &auth_service_config(call->svc)->auth;
 	const char *old = auth_form_get(&call->st.form, "refresh_token");
-	char oh[AUTH_TOKEN_HASH_HEX + 1], ah[AUTH_TOKEN_HASH_HEX + 1];
-	char rh[AUTH_TOKEN_HASH_HEX + 1], attl[24], rttl[24], cid[24];
+	char oh[AUTH_TOKEN_HASH_HEX + 1];
+	minted_t m;
 	const char *p[8];
 
 	if (!lookup_checked(call, status, res, "refresh_token", false))
 		return;
 	auth_token_hash(old, strlen(old), oh);
-	auth_token_new(call->st.access);
-	auth_token_hash(call->st.access, AUTH_TOKEN_LEN, ah);
-	auth_token_new(call->st.refresh);
-	auth_token_hash(call->st.refresh, AUTH_TOKEN_LEN, rh);
-	snprintf(attl, sizeof(attl), "%llu", (unsigned long long)a->access_token_ttl);
-	snprintf(rttl, sizeof(rttl), "%llu", (unsigned long long)a->refresh_token_ttl);
-	snprintf(cid, sizeof(cid), "%lld", (long long)json_integer_value(
-			 json_object_get(call->st.client, "id")));
-	p[0] = oh; p[1] = cid; p[2] = auth_form_get(&call->st.form, "scope");
-	p[3] = ah; p[4] = attl; p[5] = rh; p[6] = rttl; p[7] = auth_call_ip(call);
+	mint(call, true, &m);
+	p[0] = oh; p[1] = m.cid; p[2] = auth_form_get(&call->st.form, "scope");
+	p[3] = m.ah; p[4] = m.attl; p[5] = m.rh; p[6] = m.rttl; p[7] = auth_call_ip(call);
 	auth_call_query(call, SQL_REFRESH, 8, p, refresh_done);
 }
 
