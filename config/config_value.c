@@ -310,9 +310,11 @@ static int value_buf_add(value_buf_t *b, const char *s, size_t n)
 	return 0;
 }
 
-/* The reference "${NAME}" at text[i], i pointing at '$'; adds its value. */
+/* The reference "${NAME}" at text[i], i pointing at '$'; adds its value
+ * and reports the name to on_ref. */
 static int value_expand_ref(value_buf_t *b, const char *text, size_t len,
-							size_t *io_i, char *msg, size_t size)
+							size_t *io_i, const config_value_refs_t *refs,
+							char *msg, size_t size)
 {
 	size_t start = *io_i + 2, end = start;
 	char name[128], q[VALUE_QUOTE_MAX * 4 + 8];
@@ -339,11 +341,17 @@ static int value_expand_ref(value_buf_t *b, const char *text, size_t len,
 	v = getenv(name);
 	if (!v)
 		return value_fail(msg, size, "environment variable %s is not set", name);
+	if (refs) {
+		int r = refs->on_ref(refs->ud, name, msg, size);
+		if (r != 0)
+			return r;
+	}
 	*io_i = end + 1;
 	return value_buf_add(b, v, strlen(v));
 }
 
-int config_value_expand(const char *text, size_t len, char **out_text,
+int config_value_expand(const char *text, size_t len,
+						const config_value_refs_t *refs, char **out_text,
 						size_t *out_len, char *msg, size_t msg_size)
 {
 	value_buf_t b = {0};
@@ -362,7 +370,7 @@ int config_value_expand(const char *text, size_t len, char **out_text,
 			r = value_buf_add(&b, "${", 2);
 			i += 3;
 		} else if (i + 1 < len && text[i + 1] == '{') {
-			r = value_expand_ref(&b, text, len, &i, msg, msg_size);
+			r = value_expand_ref(&b, text, len, &i, refs, msg, msg_size);
 		} else {
 			r = value_buf_add(&b, "$", 1);
 			i++;

@@ -58,7 +58,7 @@ struct lg_es *hist_http_es(const struct hist_http *h)
 
 static uint64_t now_ms(const struct hist_http *h)
 {
-	return uv_now(&h->app->loop);
+	return uv_now(h->app->loop);
 }
 
 /* ---- request lifetime ---- */
@@ -468,7 +468,7 @@ static int on_request(struct lws *wsi, struct pss *p, const char *path, size_t l
 	h->reqs = q;
 	h->n_reqs++;
 	p->q = q;
-	uv_timer_init(&h->app->loop, &q->timer);
+	uv_timer_init(h->app->loop, &q->timer);
 	q->timer.data = q;
 	uv_timer_start(&q->timer, on_timeout, h->app->cfg->history.request_timeout, 0);
 	if (h->n_reqs > HIST_HTTP_REQS_MAX)
@@ -657,7 +657,7 @@ static int intro_setup(struct hist_http *h)
 	o.password = hc->introspect_client_secret ? hc->introspect_client_secret : "";
 	o.tls_verify = true;
 	o.timeout_ms = hc->request_timeout;
-	return lg_es_new(&h->app->loop, &o, &h->intro);
+	return lg_es_new(h->app->loop, &o, &h->intro);
 }
 
 /* The Elasticsearch client of search and export (elasticsearch.*). */
@@ -678,7 +678,7 @@ static int es_setup(struct hist_http *h)
 	o.tls_verify = e->tls_verify;
 	o.tls_ca_file = e->tls_ca_file;
 	o.timeout_ms = h->app->cfg->history.request_timeout;
-	return lg_es_new(&h->app->loop, &o, &h->es);
+	return lg_es_new(h->app->loop, &o, &h->es);
 }
 
 static int listen_vhost(struct hist_http *h)
@@ -709,7 +709,7 @@ static int listen_vhost(struct hist_http *h)
 int hist_http_new(struct hist_app *a, struct hist_http **out_http)
 {
 	struct lws_context_creation_info info;
-	void *loops[1] = {&a->loop};
+	void *loops[1] = {a->loop};
 	struct hist_http *h = calloc(1, sizeof(*h));
 	unsigned to = (unsigned)(a->cfg->history.request_timeout / 1000);
 	int r;

@@ -34,13 +34,12 @@
 
 struct hist_app {
 	const eirc_config_t *cfg;
-	uv_loop_t loop;
+	uv_loop_t *loop;
 	struct lg_redis *redis;
 	struct hist_http *http; /* the HTTP API (hist_http.h), NULL when off */
 	char sha[48]; /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;
-	uv_signal_t sigint, sigterm;
 	struct hist_conn *conns;
 	size_t n_conns;
 	struct dm_pending *dms; /* reports waiting for a receiver's id */
