@@ -17,7 +17,6 @@
 #include "auth/auth_parse.h"
 #include "auth/auth_pwhash.h"
 #include "auth/auth_token.h"
-#include "common/irc_casemap.h"
 
 #define OPT_MAX 8
 
@@ -179,16 +178,6 @@ static bool nick_ok(const char *s)
 	return true;
 }
 
-static void fold(const char *in, char *out, size_t cap)
-{
-	size_t n = strlen(in);
-
-	if (n >= cap)
-		n = cap - 1;
-	irc_casemap_fold(IRC_CASEMAP_RFC1459, in, n, out);
-	out[n] = '\0';
-}
-
 /* Gets the password from stdin, the environment, or generates one. */
 static int get_password(admin_t *a, char *buf, size_t cap, bool *generated)
 {
@@ -272,7 +261,7 @@ static int user_add(admin_t *a)
 	}
 	if (hash_password(a, pw, hash, &gen) < 0)
 		return 1;
-	fold(nick, folded, sizeof(folded));
+	auth_text_fold(nick, folded, sizeof(folded));
 	prefs_json = autojoin_prefs(opt(a, "--autojoin"));
 	prefs = prefs_json ? json_dumps(prefs_json, JSON_COMPACT) : NULL;
 	json_decref(prefs_json);
@@ -311,7 +300,7 @@ static int user_passwd(admin_t *a)
 		return 2;
 	if (hash_password(a, pw, hash, &gen) < 0)
 		return 1;
-	fold(nick, folded, sizeof(folded));
+	auth_text_fold(nick, folded, sizeof(folded));
 	const char *p[2] = { hash, folded };
 	r = run(a, "UPDATE users SET password_hash = $1, updated_at = now()"
 		" WHERE nick_folded = $2", 2, p);
@@ -340,7 +329,7 @@ static int user_set(admin_t *a, const char *sql, const char *value,
 
 	if (!nick || !value)
 		return 2;
-	fold(nick, folded, sizeof(folded));
+	auth_text_fold(nick, folded, sizeof(folded));
 	const char *p[2] = { value, folded };
 	r = run(a, sql, 2, p);
 	if (r && strcmp(PQcmdTuples(r), "1") == 0) {
@@ -418,7 +407,7 @@ static int room_add(admin_t *a)
 			"(#room, 2-64 bytes, no spaces, commas or ':')\n");
 		return 2;
 	}
-	fold(name, folded, sizeof(folded));
+	auth_text_fold(name, folded, sizeof(folded));
 	const char *p[5] = { name, folded, topic ? topic : "",
 			     opt(a, "--private") ? "true" : "false",
 			     opt(a, "--auto-join") ? "true" : "false" };
@@ -441,7 +430,7 @@ static int room_member(admin_t *a, const char *verb)
 
 	if (!room)
 		return 2;
-	fold(room, rf, sizeof(rf));
+	auth_text_fold(room, rf, sizeof(rf));
 	if (strcmp(verb, "list") == 0) {
 		const char *p[1] = { rf };
 		return list(a, "SELECT u.nick FROM room_members m JOIN rooms r"
@@ -450,7 +439,7 @@ static int room_member(admin_t *a, const char *verb)
 	}
 	if (!nick || (!add && strcmp(verb, "del") != 0))
 		return 2;
-	fold(nick, nf, sizeof(nf));
+	auth_text_fold(nick, nf, sizeof(nf));
 	const char *p[2] = { rf, nf };
 	r = run(a, add ? "INSERT INTO room_members (room_id, user_id)"
 		" SELECT r.id, u.id FROM rooms r, users u WHERE r.name_folded = $1"
@@ -480,7 +469,7 @@ static int cmd_room(admin_t *a, const char *verb)
 			    " ORDER BY name_folded", 0, NULL);
 	if (strcmp(verb, "del") == 0 && a->o.pos[0]) {
 		char rf[80];
-		fold(a->o.pos[0], rf, sizeof(rf));
+		auth_text_fold(a->o.pos[0], rf, sizeof(rf));
 		const char *p[1] = { rf };
 		PGresult *r = run(a, "DELETE FROM rooms WHERE name_folded = $1", 1, p);
 		if (!r)

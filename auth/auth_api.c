@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "auth/auth_token.h"
-#include "common/irc_casemap.h"
 
 #define ROOM_NAME_MAX 64
 #define TOPIC_MAX 390
@@ -321,16 +320,6 @@ static bool room_name_ok(const char *s)
 	return auth_text_ok(s, ROOM_NAME_MAX);
 }
 
-static void fold(const char *in, char *out, size_t cap)
-{
-	size_t n = strlen(in);
-
-	if (n >= cap)
-		n = cap - 1;
-	irc_casemap_fold(IRC_CASEMAP_RFC1459, in, n, out);
-	out[n] = '\0';
-}
-
 static void json_text_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
@@ -486,8 +475,8 @@ static void room_admin(auth_call_t *call)
 		auth_reply_error(call, 400, "invalid_request", "name is required");
 		return;
 	}
-	fold(rt->id == AUTH_R_ROOM_CREATE ? name : rt->room, rf, sizeof(rf));
-	fold(rt->nick, nf, sizeof(nf));
+	auth_text_fold(rt->id == AUTH_R_ROOM_CREATE ? name : rt->room, rf, sizeof(rf));
+	auth_text_fold(rt->nick, nf, sizeof(nf));
 	user_id_str(call, uid);
 	p[0] = uid;
 	p[1] = json_string_value(json_object_get(call->st.user, "nick"));
@@ -526,7 +515,7 @@ static void whoami_done(void *data, int status, const PGresult *res)
 					"unknown, revoked or expired token");
 		return;
 	}
-	fold(rt->room, rf, sizeof(rf));
+	auth_text_fold(rt->room, rf, sizeof(rf));
 	switch (rt->id) {
 	case AUTH_R_ME:
 		auth_reply_json(call, 200, json_incref(call->st.user));

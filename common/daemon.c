@@ -13,10 +13,10 @@
 enum { OPT_CHECK = 'C' };
 
 static const struct option daemon_options[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "check-config", required_argument, NULL, OPT_CHECK },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
+    {"config", required_argument, NULL, 'c'},
+    {"check-config", required_argument, NULL, OPT_CHECK},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
 };
 #define DAEMON_OPTIONS_N (sizeof(daemon_options) / sizeof(daemon_options[0]))
 /* One table of ours and a program's, with the {NULL} end. */
@@ -76,7 +76,7 @@ static bool options_merge(const eirc_daemon_def_t *def, struct option *all, char
 			shorts[o] = '\0';
 		}
 	}
-	all[n] = (struct option){ NULL, 0, NULL, 0 };
+	all[n] = (struct option){NULL, 0, NULL, 0};
 	return true;
 }
 
@@ -108,8 +108,8 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 {
 	struct option all[DAEMON_TABLE_MAX];
 	char shorts[2 * DAEMON_TABLE_MAX + 8];
-	eirc_daemon_args_t a = { config_default(), 0, NULL };
-	struct eirc_err err = { "" };
+	eirc_daemon_args_t a = {config_default(), 0, NULL};
+	struct eirc_err err = {""};
 	char why[EIRC_ERR_MAX + 64];
 	int c;
 
@@ -135,7 +135,8 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 			*out_status = EIRC_EXIT_OK;
 			return false;
 		case ':':
-			snprintf(why, sizeof(why), "option %s needs a value", bad_option(argc, argv));
+			snprintf(why, sizeof(why), "option %s needs a value",
+			         bad_option(argc, argv));
 			return usage_error(def, why, out_status);
 		case '?':
 			snprintf(why, sizeof(why), "unknown option %s", bad_option(argc, argv));
@@ -158,8 +159,7 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 	return true;
 }
 
-int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path,
-                            eirc_config_t **out_cfg)
+int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path, eirc_config_t **out_cfg)
 {
 	eirc_config_errors_t *errs = NULL;
 	int r = eirc_config_load(path, out_cfg, &errs);
@@ -275,8 +275,8 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 	if (args.argc > 0) {
 		status = def->command(app, cfg, args.argc, args.argv);
 	} else {
-		eirc_daemon_t d = { .def = def, .app = app, .cfg = cfg,
-			            .config_path = args.config_path };
+		eirc_daemon_t d = {
+		    .def = def, .app = app, .cfg = cfg, .config_path = args.config_path};
 		status = daemon_run(&d);
 	}
 	eirc_config_free(cfg);

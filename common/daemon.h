@@ -43,10 +43,11 @@
 #include "config/config.h"
 
 /* The exit statuses of every eIRC program (eirc-config's --check too). */
-#define EIRC_EXIT_OK 0      /* stopped cleanly; --help, --version, a valid --check-config */
-#define EIRC_EXIT_FAILURE 1 /* the config does not load; start-up or a runtime failure;
-                             * handles left open at exit */
-#define EIRC_EXIT_USAGE 2   /* a bad command line (the reason and the usage on stderr) */
+#define EIRC_EXIT_OK 0 /* stopped cleanly; --help, --version, a valid --check-config */
+#define EIRC_EXIT_FAILURE                                                                          \
+	1                 /* the config does not load; start-up or a runtime failure;              \
+	                   * handles left open at exit */
+#define EIRC_EXIT_USAGE 2 /* a bad command line (the reason and the usage on stderr) */
 
 /* Config file used without -c/--config: $EIRC_CONFIG when set and not
  * empty, else this. */
@@ -75,9 +76,9 @@ typedef struct eirc_daemon eirc_daemon_t;
 
 /* What a program is: the table its main.c passes to eirc_daemon_main. */
 typedef struct eirc_daemon_def {
-	const char *prog;     /* "eirc-logger": usage, --version, log lines */
-	const char *about;    /* what it does, for --help (lines ending in \n) */
-	const char *sections; /* config sections it reads, for --help, or NULL */
+	const char *prog;               /* "eirc-logger": usage, --version, log lines */
+	const char *about;              /* what it does, for --help (lines ending in \n) */
+	const char *sections;           /* config sections it reads, for --help, or NULL */
 	const eirc_daemon_opts_t *opts; /* extra options, or NULL */
 
 	/* Subcommands (eirc-auth's admin commands), or NULL. With it, the

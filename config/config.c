@@ -51,10 +51,8 @@ void eirc_config_free(eirc_config_t *cfg)
 	if (!cfg)
 		return;
 	config_value_free_section(&config_schema_root, cfg);
-	for (size_t i = 0; i < cfg->n_env_refs; i++) {
-		free(cfg->env_refs[i].section);
-		free(cfg->env_refs[i].name);
-	}
+	for (size_t i = 0; i < cfg->n_env_refs; i++)
+		free(cfg->env_refs[i].section); /* name is in the same block */
 	free(cfg->env_refs);
 	free(cfg);
 }

@@ -221,7 +221,7 @@ typedef struct eirc_config_log {
 /* One variable a ${NAME} reference of the file reads, and the top-level
  * key it appears under. Read them with eirc_config_env_refs. */
 typedef struct eirc_config_env_ref {
-	char *section; /* "irc" */
+	char *section; /* "irc"; one allocation with name */
 	char *name;    /* "EIRC_WEBIRC_PASSWORD" */
 } eirc_config_env_ref_t;
 

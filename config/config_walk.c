@@ -291,10 +291,10 @@ static int walk_env_ref(void *ud, const char *name, char *msg, size_t msg_size)
 	walk_t *w = ud;
 	eirc_config_t *cfg = w->cfg;
 	size_t sec_len = strcspn(w->path, ".[");
-	eirc_config_env_ref_t *v, *e;
+	eirc_config_env_ref_t *v;
 
 	for (size_t i = 0; i < cfg->n_env_refs; i++) {
-		e = &cfg->env_refs[i];
+		const eirc_config_env_ref_t *e = &cfg->env_refs[i];
 		if (strlen(e->section) == sec_len && !memcmp(e->section, w->path, sec_len) &&
 			!strcmp(e->name, name))
 			return 0;
@@ -304,18 +304,20 @@ static int walk_env_ref(void *ud, const char *name, char *msg, size_t msg_size)
 				 "(CONFIG_ENV_REFS_MAX)", CONFIG_ENV_REFS_MAX);
 		return -EINVAL;
 	}
-	v = realloc(cfg->env_refs, (cfg->n_env_refs + 1) * sizeof(*v));
-	if (!v)
+	/* one allocation: "section\0name\0", freed through section */
+	char *both = malloc(sec_len + strlen(name) + 2);
+	if (!both)
 		return -ENOMEM;
-	cfg->env_refs = v;
-	e = &v[cfg->n_env_refs];
-	e->section = strndup(w->path, sec_len);
-	e->name = strdup(name);
-	if (!e->section || !e->name) {
-		free(e->section);
-		free(e->name);
+	memcpy(both, w->path, sec_len);
+	both[sec_len] = '\0';
+	strcpy(both + sec_len + 1, name);
+	v = realloc(cfg->env_refs, (cfg->n_env_refs + 1) * sizeof(*v));
+	if (!v) {
+		free(both);
 		return -ENOMEM;
 	}
+	cfg->env_refs = v;
+	v[cfg->n_env_refs] = (eirc_config_env_ref_t){both, both + sec_len + 1};
 	cfg->n_env_refs++;
 	return 0;
 }

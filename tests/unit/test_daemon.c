@@ -174,24 +174,24 @@ static int t_done(void *app, struct eirc_err *out_err)
 }
 
 static const struct option t_options[] = {
-	{ "ex", no_argument, NULL, 'x' },
-	{ "long", required_argument, NULL, OPT_LONG },
-	{ NULL, 0, NULL, 0 },
+    {"ex", no_argument, NULL, 'x'},
+    {"long", required_argument, NULL, OPT_LONG},
+    {NULL, 0, NULL, 0},
 };
 
 static const eirc_daemon_opts_t t_opts = {
-	.options = t_options,
-	.usage = "  -x, --ex          a flag\n      --long VALUE  a value\n",
-	.apply = t_apply,
-	.done = t_done,
+    .options = t_options,
+    .usage = "  -x, --ex          a flag\n      --long VALUE  a value\n",
+    .apply = t_apply,
+    .done = t_done,
 };
 
 static const eirc_daemon_def_t def_plain = {
-	.prog = "eirc-test",
-	.about = "A test daemon.\n",
-	.start = t_start,
-	.stop = t_stop,
-	.end = t_end,
+    .prog = "eirc-test",
+    .about = "A test daemon.\n",
+    .start = t_start,
+    .stop = t_stop,
+    .end = t_end,
 };
 
 static int call(const eirc_daemon_def_t *def, int argc, const char **argv)
@@ -215,11 +215,11 @@ static int setup(void **state)
 static void test_daemon_main(void **state)
 {
 	const char *path = source_file("config/eirc.yaml");
-	const char *version[] = { "eirc-test", "--version", NULL };
-	const char *bogus[] = { "eirc-test", "--bogus", NULL };
-	const char *extra[] = { "eirc-test", "-c", path, "stray", NULL };
-	const char *missing[] = { "eirc-test", "-c", "/nonexistent/eirc.yaml", NULL };
-	const char *run[] = { "eirc-test", "--config", path, NULL };
+	const char *version[] = {"eirc-test", "--version", NULL};
+	const char *bogus[] = {"eirc-test", "--bogus", NULL};
+	const char *extra[] = {"eirc-test", "-c", path, "stray", NULL};
+	const char *missing[] = {"eirc-test", "-c", "/nonexistent/eirc.yaml", NULL};
+	const char *run[] = {"eirc-test", "--config", path, NULL};
 
 	(void)state;
 	assert_int_equal(call(&def_plain, 2, version), 0);
@@ -237,9 +237,9 @@ static void test_daemon_main(void **state)
 
 static void test_usage_errors(void **state)
 {
-	const char *novalue[] = { "eirc-test", "--config", NULL };
-	const char *noshort[] = { "eirc-test", "-c", NULL };
-	const char *help[] = { "eirc-test", "--help", "--bogus", NULL };
+	const char *novalue[] = {"eirc-test", "--config", NULL};
+	const char *noshort[] = {"eirc-test", "-c", NULL};
+	const char *help[] = {"eirc-test", "--help", "--bogus", NULL};
 
 	(void)state;
 	assert_int_equal(call(&def_plain, 2, novalue), EIRC_EXIT_USAGE);
@@ -252,7 +252,7 @@ static void test_usage_errors(void **state)
 /* $EIRC_CONFIG, then config/eirc.yaml, without -c. */
 static void test_config_default(void **state)
 {
-	const char *none[] = { "eirc-test", NULL };
+	const char *none[] = {"eirc-test", NULL};
 	const char *path = source_file("config/eirc.yaml");
 
 	(void)state;
@@ -271,11 +271,10 @@ static void test_config_default(void **state)
 
 static void test_check_config(void **state)
 {
-	const char *good[] = { "eirc-test", "--check-config", source_file("config/eirc.yaml"),
-		               NULL };
+	const char *good[] = {"eirc-test", "--check-config", source_file("config/eirc.yaml"), NULL};
 	const char *bad_path = temp_file("log:\n  level: loud\n");
-	const char *bad[] = { "eirc-test", "--check-config", bad_path, NULL };
-	const char *gone[] = { "eirc-test", "--check-config", "/nonexistent/eirc.yaml", NULL };
+	const char *bad[] = {"eirc-test", "--check-config", bad_path, NULL};
+	const char *gone[] = {"eirc-test", "--check-config", "/nonexistent/eirc.yaml", NULL};
 
 	(void)state;
 	assert_int_equal(call(&def_plain, 3, good), EIRC_EXIT_OK);
@@ -289,9 +288,9 @@ static void test_check_config(void **state)
 static void test_subcommand(void **state)
 {
 	const char *path = source_file("config/eirc.yaml");
-	const char *cmd[] = { "eirc-test", "-c", path, "user", "--bogus", NULL };
-	const char *none[] = { "eirc-test", "-c", path, NULL };
-	const char *before[] = { "eirc-test", "--bogus", "user", NULL };
+	const char *cmd[] = {"eirc-test", "-c", path, "user", "--bogus", NULL};
+	const char *none[] = {"eirc-test", "-c", path, NULL};
+	const char *before[] = {"eirc-test", "--bogus", "user", NULL};
 	eirc_daemon_def_t def = def_plain;
 
 	(void)state;
@@ -311,10 +310,10 @@ static void test_subcommand(void **state)
 static void test_extra_options(void **state)
 {
 	const char *path = source_file("config/eirc.yaml");
-	const char *ok[] = { "eirc-test", "-x", "--long", "v1", "-c", path, "--ex", NULL };
-	const char *bad[] = { "eirc-test", "--long", "bad", "-c", path, NULL };
-	const char *missing[] = { "eirc-test", "--long", NULL };
-	const char *none[] = { "eirc-test", "-c", path, NULL };
+	const char *ok[] = {"eirc-test", "-x", "--long", "v1", "-c", path, "--ex", NULL};
+	const char *bad[] = {"eirc-test", "--long", "bad", "-c", path, NULL};
+	const char *missing[] = {"eirc-test", "--long", NULL};
+	const char *none[] = {"eirc-test", "-c", path, NULL};
 	eirc_daemon_def_t def = def_plain;
 
 	(void)state;
@@ -343,21 +342,21 @@ static void test_options_limit(void **state)
 	static struct option many[EIRC_DAEMON_OPTS_MAX + 2];
 	static char names[EIRC_DAEMON_OPTS_MAX + 1][16];
 	const char *path = source_file("config/eirc.yaml");
-	const char *argv[] = { "eirc-test", "-c", path, "--o0", "--o27", NULL };
-	eirc_daemon_opts_t opts = { many, NULL, t_apply_count, NULL };
+	const char *argv[] = {"eirc-test", "-c", path, "--o0", "--o27", NULL};
+	eirc_daemon_opts_t opts = {many, NULL, t_apply_count, NULL};
 	eirc_daemon_def_t def = def_plain;
 
 	(void)state;
 	for (int i = 0; i <= EIRC_DAEMON_OPTS_MAX; i++) {
 		snprintf(names[i], sizeof(names[i]), "o%d", i);
-		many[i] = (struct option){ names[i], no_argument, NULL, 256 + i };
+		many[i] = (struct option){names[i], no_argument, NULL, 256 + i};
 	}
 	def.opts = &opts;
-	many[EIRC_DAEMON_OPTS_MAX] = (struct option){ NULL, 0, NULL, 0 };
+	many[EIRC_DAEMON_OPTS_MAX] = (struct option){NULL, 0, NULL, 0};
 	assert_int_equal(call(&def, 5, argv), EIRC_EXIT_OK);
 	assert_int_equal(seen.opt_long, 2);
-	many[EIRC_DAEMON_OPTS_MAX] = (struct option){ names[EIRC_DAEMON_OPTS_MAX], no_argument,
-		                                      NULL, 256 + EIRC_DAEMON_OPTS_MAX };
+	many[EIRC_DAEMON_OPTS_MAX] = (struct option){names[EIRC_DAEMON_OPTS_MAX], no_argument, NULL,
+	                                             256 + EIRC_DAEMON_OPTS_MAX};
 	assert_int_equal(call(&def, 5, argv), EIRC_EXIT_USAGE);
 }
 
@@ -366,12 +365,12 @@ static void test_options_limit(void **state)
 static void test_run(void **state)
 {
 	const char *path = source_file("config/eirc.yaml");
-	const char *argv[] = { "eirc-test", "-c", path, NULL };
+	const char *argv[] = {"eirc-test", "-c", path, NULL};
 	const char *other = temp_file("irc:\n  servers:\n    - host: 127.0.0.1\n"
 	                              "  webirc_password: pw\nauth:\n"
 	                              "  internal_secret: 0123456789abcdef\n"
 	                              "gateway:\n  listen_port: 9999\n");
-	const char *argv_other[] = { "eirc-test", "-c", other, NULL };
+	const char *argv_other[] = {"eirc-test", "-c", other, NULL};
 	eirc_daemon_def_t def = def_plain;
 
 	(void)state;
@@ -407,14 +406,14 @@ static void test_run(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_daemon_main, setup),
-		cmocka_unit_test_setup(test_usage_errors, setup),
-		cmocka_unit_test_setup(test_config_default, setup),
-		cmocka_unit_test_setup(test_check_config, setup),
-		cmocka_unit_test_setup(test_subcommand, setup),
-		cmocka_unit_test_setup(test_extra_options, setup),
-		cmocka_unit_test_setup(test_options_limit, setup),
-		cmocka_unit_test_setup(test_run, setup),
+	    cmocka_unit_test_setup(test_daemon_main, setup),
+	    cmocka_unit_test_setup(test_usage_errors, setup),
+	    cmocka_unit_test_setup(test_config_default, setup),
+	    cmocka_unit_test_setup(test_check_config, setup),
+	    cmocka_unit_test_setup(test_subcommand, setup),
+	    cmocka_unit_test_setup(test_extra_options, setup),
+	    cmocka_unit_test_setup(test_options_limit, setup),
+	    cmocka_unit_test_setup(test_run, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
