@@ -103,14 +103,14 @@ int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg,
 
 	if (!svc)
 		return -ENOMEM;
-	svc->loop = loop;
-	svc->cfg = cfg;
 	r = auth_web_csp(cfg->auth.web_gateway_url, cfg->auth.web_frame_ancestors,
 			 cfg->auth.n_web_frame_ancestors, svc->csp, sizeof(svc->csp));
 	if (r < 0) {
 		free(svc);
 		return r;
 	}
+	svc->loop = loop;
+	svc->cfg = cfg;
 	if (!cfg->auth.web_root || !realpath(cfg->auth.web_root, svc->web_root))
 		svc->web_root[0] = '\0';
 	r = service_parts(svc, loop);
