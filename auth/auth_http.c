@@ -16,19 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libwebsockets.h>
-
+#include "common/http_server.h"
 #include "common/log.h"
-#include "common/lws_log.h"
 
 typedef struct http_listener {
 	auth_http_t *http;
 	auth_listener_t kind;
-	struct lws_vhost *vh;
+	int index;           /* in the http_server */
 } http_listener_t;
 
 struct auth_http {
-	struct lws_context *ctx;
+	http_server_t *srv;
 	auth_service_t *svc;
 	const eirc_config_t *cfg;
 	http_listener_t listeners[2];
@@ -43,14 +41,6 @@ typedef struct http_pss {
 	bool refused;        /* answered before the body: drop body bytes */
 	bool dispatched;     /* handed to the service */
 } http_pss_t;
-
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
-			 void *user, void *in, size_t len);
-
-static const struct lws_protocols http_protocols[] = {
-	{ "http", http_callback, sizeof(http_pss_t), 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
-};
 
 static void http_done(auth_call_t *call)
 {
@@ -145,27 +135,6 @@ static int http_header_count(struct lws *wsi)
 	return n;
 }
 
-/* Parses Content-Length: 0 with *out, -EINVAL when malformed. */
-static int http_content_length(struct lws *wsi, uint64_t *out)
-{
-	char buf[32];
-	char *end;
-	unsigned long long v;
-
-	*out = 0;
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-		return 0;
-	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
-	    buf[0] < '0' || buf[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(buf, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* Answers at once from the HTTP layer (before the service saw it). */
 static void http_refuse(http_pss_t *pss, int status, const char *code,
 			const char *desc)
@@ -203,12 +172,13 @@ static bool http_read_request(struct lws *wsi, http_pss_t *pss,
 	return true;
 }
 
-static int http_on_request(struct lws *wsi, http_pss_t *pss, const char *path,
-			   size_t len)
+static int http_on_request(struct lws *wsi, void *user, const char *path, size_t len)
 {
-	http_listener_t *l = lws_get_vhost_user(lws_get_vhost(wsi));
+	http_pss_t *pss = user;
+	http_listener_t *l = http_server_user(wsi);
 	auth_http_t *h = l->http;
 	uint64_t clen;
+	int r;
 
 	memset(pss, 0, sizeof(*pss));
 	pss->call = auth_call_new(h->svc);
@@ -223,13 +193,13 @@ static int http_on_request(struct lws *wsi, http_pss_t *pss, const char *path,
 		http_refuse(pss, 400, "invalid_request", "NUL in path");
 		return 0;
 	}
-	if (http_content_length(wsi, &clen) < 0 ||
-	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+	r = http_server_content_length(wsi, &clen);
+	if (r == -EINVAL) {
 		http_refuse(pss, 411, "invalid_request",
 			    "a valid Content-Length is required");
 		return 0;
 	}
-	if (clen > h->cfg->auth.max_body_size) {
+	if (r == -EMSGSIZE) {
 		http_refuse(pss, 413, "invalid_request", "body too large");
 		return 0;
 	}
@@ -248,9 +218,12 @@ static int http_on_request(struct lws *wsi, http_pss_t *pss, const char *path,
 	return 0;
 }
 
-static int http_on_body(http_pss_t *pss, const void *in, size_t len)
+static int http_on_body(struct lws *wsi, void *user, const void *in, size_t len)
 {
+	http_pss_t *pss = user;
 	auth_req_t *req;
+
+	(void)wsi;
 
 	if (!pss->call || pss->refused || pss->dispatched)
 		return 0;
@@ -264,9 +237,10 @@ static int http_on_body(http_pss_t *pss, const void *in, size_t len)
 	return 0;
 }
 
-static int http_on_body_done(struct lws *wsi, http_pss_t *pss)
+static int http_on_body_done(struct lws *wsi, void *user)
 {
-	http_listener_t *l = lws_get_vhost_user(lws_get_vhost(wsi));
+	http_pss_t *pss = user;
+	http_listener_t *l = http_server_user(wsi);
 
 	if (!pss->call || pss->refused || pss->dispatched)
 		return 0;
@@ -277,61 +251,34 @@ static int http_on_body_done(struct lws *wsi, http_pss_t *pss)
 	return 0;
 }
 
-static int add_header(struct lws *wsi, const char *name, const char *value,
-		      unsigned char **p, unsigned char *end)
-{
-	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-					   (const unsigned char *)value,
-					   (int)strlen(value), p, end);
-}
-
 /* Writes the status line and headers of the call's response. */
 static int http_write_headers(struct lws *wsi, auth_call_t *call)
 {
-	unsigned char buf[LWS_PRE + 4096];
-	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
 	const auth_resp_t *r = &call->resp;
+	const char *kv[2 * 9 + 1];
 	char ra[16];
-	int e = 0;
+	int n = 0;
 
-	if (lws_add_http_common_headers(wsi, (unsigned)r->status,
-					r->content_type, r->body_len, &p, end))
-		return -1;
-	e |= add_header(wsi, "cache-control:", r->no_store ? "no-store" : "no-cache",
-			&p, end);
+#define KV(name, value) (kv[n++] = (name), kv[n++] = (value))
+	KV("cache-control:", r->no_store ? "no-store" : "no-cache");
 	if (r->no_store)
-		e |= add_header(wsi, "pragma:", "no-cache", &p, end);
-	e |= add_header(wsi, "x-content-type-options:", "nosniff", &p, end);
-	e |= add_header(wsi, "referrer-policy:", "no-referrer", &p, end);
+		KV("pragma:", "no-cache");
+	KV("x-content-type-options:", "nosniff");
+	KV("referrer-policy:", "no-referrer");
 	if (r->www_authenticate[0])
-		e |= add_header(wsi, "www-authenticate:", r->www_authenticate, &p, end);
+		KV("www-authenticate:", r->www_authenticate);
 	if (r->allow)
-		e |= add_header(wsi, "allow:", r->allow, &p, end);
+		KV("allow:", r->allow);
 	if (r->csp)
-		e |= add_header(wsi, "content-security-policy:", r->csp, &p, end);
+		KV("content-security-policy:", r->csp);
 	if (r->retry_after) {
 		snprintf(ra, sizeof(ra), "%u", r->retry_after);
-		e |= add_header(wsi, "retry-after:", ra, &p, end);
+		KV("retry-after:", ra);
 	}
-	if (r->close)
-		e |= add_header(wsi, "connection:", "close", &p, end);
-	if (e || lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	return 0;
-}
-
-static int http_write_body(struct lws *wsi, auth_call_t *call)
-{
-	unsigned char *buf = malloc(LWS_PRE + call->resp.body_len);
-	int n;
-
-	if (!buf)
-		return -1;
-	memcpy(buf + LWS_PRE, call->resp.body, call->resp.body_len);
-	n = lws_write(wsi, buf + LWS_PRE, call->resp.body_len,
-		      LWS_WRITE_HTTP_FINAL);
-	free(buf);
-	return n < (int)call->resp.body_len ? -1 : 0;
+#undef KV
+	kv[n] = NULL;
+	return http_write_head(wsi, &(http_head_t){ (unsigned)r->status, r->content_type,
+						    r->body_len, kv, r->close });
 }
 
 /* Ends the exchange: frees the call, keeps the connection or closes it. */
@@ -346,8 +293,9 @@ static int http_complete(struct lws *wsi, http_pss_t *pss)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_on_writable(struct lws *wsi, http_pss_t *pss)
+static int http_on_writable(struct lws *wsi, void *user)
 {
+	http_pss_t *pss = user;
 	auth_call_t *call = pss->call;
 	bool body;
 
@@ -364,13 +312,14 @@ static int http_on_writable(struct lws *wsi, http_pss_t *pss)
 		}
 		return http_complete(wsi, pss);
 	}
-	if (http_write_body(wsi, call) < 0)
+	if (http_write_body(wsi, call->resp.body, call->resp.body_len) < 0)
 		return -1;
 	return http_complete(wsi, pss);
 }
 
-static void http_on_closed(http_pss_t *pss)
+static void http_on_closed(void *user)
 {
+	http_pss_t *pss = user;
 	auth_call_t *call = pss->call;
 
 	if (!call)
@@ -382,93 +331,63 @@ static void http_on_closed(http_pss_t *pss)
 		call->http = NULL; /* the service frees it in http_done */
 }
 
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
-			 void *user, void *in, size_t len)
-{
-	http_pss_t *pss = user;
-
-	switch (reason) {
-	case LWS_CALLBACK_HTTP:
-		return http_on_request(wsi, pss, in ? (const char *)in : "",
-				       in ? len : 0);
-	case LWS_CALLBACK_HTTP_BODY:
-		return http_on_body(pss, in, len);
-	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return http_on_body_done(wsi, pss);
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return http_on_writable(wsi, pss);
-	case LWS_CALLBACK_CLOSED_HTTP:
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-		if (pss)
-			http_on_closed(pss);
-		return 0;
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
-	}
-}
+static const http_handler_t http_handler = {
+	.pss_size = sizeof(http_pss_t),
+	.request = http_on_request,
+	.body = http_on_body,
+	.body_done = http_on_body_done,
+	.writable = http_on_writable,
+	.closed = http_on_closed,
+};
 
 static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 		      int port, bool tls)
 {
 	const eirc_config_auth_t *a = &h->cfg->auth;
-	struct lws_context_creation_info info;
 	http_listener_t *l = &h->listeners[kind];
+	struct eirc_err err;
 
-	memset(&info, 0, sizeof(info));
 	l->http = h;
 	l->kind = kind;
-	info.port = port;
-	info.iface = addr;
-	info.protocols = http_protocols;
-	info.vhost_name = kind == AUTH_L_PUBLIC ? "public" : "internal";
-	info.user = l;
-	info.keepalive_timeout = 60;
-	info.timeout_secs = (unsigned)(a->request_timeout / 1000);
-	/* lws reads the header-wait timeout from the vhost, not the context */
-	info.timeout_secs_ah_idle = (unsigned)(a->request_timeout / 1000);
-	if (tls) {
-		/* lws 4.1 turns TLS on per vhost only when the vhost's own options
-		 * say so (lib/tls/tls-server.c); without it the listener would
-		 * silently serve plain HTTP. */
-		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-		info.ssl_cert_filepath = a->tls_cert_file;
-		info.ssl_private_key_filepath = a->tls_key_file;
-	}
-	l->vh = lws_create_vhost(h->ctx, &info);
-	return l->vh ? 0 : -EADDRINUSE;
+	l->index = http_server_listen(h->srv, &(struct http_listen_opts){
+		.name = kind == AUTH_L_PUBLIC ? "public" : "internal",
+		.address = addr,
+		.port = port,
+		.tls_cert_file = tls ? a->tls_cert_file : NULL,
+		.tls_key_file = tls ? a->tls_key_file : NULL,
+		.handler = &http_handler,
+		.keepalive_s = 60,
+		.user = l,
+	}, &err);
+	return l->index < 0 ? -EADDRINUSE : 0;
+}
+
+/* The server's limits, from auth.*. */
+static struct http_server_opts http_opts(const eirc_config_auth_t *a)
+{
+	return (struct http_server_opts){
+		.header_max = a->max_header_size > HTTP_SERVER_HEADER_MAX ?
+				      HTTP_SERVER_HEADER_MAX : a->max_header_size,
+		.heads_max = 256,
+		.body_max = a->max_body_size,
+		.timeout_s = (unsigned)(a->request_timeout / 1000),
+		.tls = a->tls_cert_file && a->tls_key_file,
+	};
 }
 
 int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
 		  const eirc_config_t *cfg, auth_http_t **out)
 {
-	const eirc_config_auth_t *a = &cfg->auth;
-	struct lws_context_creation_info info;
-	void *loops[1] = { loop };
+	struct http_server_opts o = http_opts(&cfg->auth);
 	auth_http_t *h = calloc(1, sizeof(*h));
-	bool tls = a->tls_cert_file && a->tls_key_file;
+	int r = h ? http_server_new(loop, &o, &h->srv) : -ENOMEM;
 
-	if (!h)
-		return -ENOMEM;
+	if (r < 0) {
+		free(h);
+		return r;
+	}
 	h->svc = svc;
 	h->cfg = cfg;
-	lwslog_setup();
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-		       (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
-	info.foreign_loops = loops;
-	/* lws sets h->ctx to NULL once the context is really freed */
-	info.pcontext = &h->ctx;
-	info.max_http_header_data = (unsigned short)(a->max_header_size > 65535 ?
-						     65535 : a->max_header_size);
-	info.max_http_header_pool = 256;
-	info.timeout_secs = (unsigned)(a->request_timeout / 1000);
-	info.timeout_secs_ah_idle = (unsigned)(a->request_timeout / 1000);
-	info.fd_limit_per_thread = 0;
-	h->ctx = lws_create_context(&info);
-	if (!h->ctx) {
-		free(h);
-		return -ENOMEM;
-	}
 	*out = h;
 	return 0;
 }
@@ -487,7 +406,7 @@ int auth_http_listen(auth_http_t *h)
 
 int auth_http_port(const auth_http_t *h, auth_listener_t l)
 {
-	return lws_get_vhost_listen_port(h->listeners[l].vh);
+	return http_server_port(h->srv, h->listeners[l].index);
 }
 
 void auth_http_close(auth_http_t *h)
@@ -495,22 +414,13 @@ void auth_http_close(auth_http_t *h)
 	if (!h || h->closing)
 		return;
 	h->closing = true;
-	/* closes every wsi; lws's libuv handles close in later iterations */
-	lws_context_destroy(h->ctx);
+	http_server_close(h->srv);
 }
 
 void auth_http_free(auth_http_t *h)
 {
 	if (!h)
 		return;
-	auth_http_close(h);
-	/*
-	 * With a foreign loop, lws 4.1 stops after closing its handles
-	 * (lws_uv_close_cb_sa only continues for its own loops); this
-	 * second call runs lws_context_destroy2() and 3(), which free the
-	 * vhosts and the context and clear h->ctx.
-	 */
-	if (h->ctx)
-		lws_context_destroy(h->ctx);
+	http_server_free(h->srv);
 	free(h);
 }

@@ -1,7 +1,6 @@
 /*
- * auth_http: eirc-auth's two HTTP listeners (public and internal) with
- * libwebsockets on the daemon's libuv loop (LWS_SERVER_OPTION_LIBUV with a
- * foreign loop). It turns each request into an auth_call_t for
+ * auth_http: eirc-auth's two HTTP listeners (public and internal) on
+ * common/http_server (libwebsockets on the daemon's libuv loop). It turns each request into an auth_call_t for
  * auth_service, enforces the transport limits, and writes the response.
  *
  * Limits (config auth.*): header bytes (max_header_size, lws's header
@@ -28,7 +27,7 @@
 typedef struct auth_http auth_http_t;
 
 /*
- * Creates the lws context on `loop`, without listeners yet. Returns 0 and
+ * Creates the HTTP server on `loop`, without listeners yet. Returns 0 and
  * *out, or -ENOMEM. From then on lws has handles on the loop, so the end
  * of *out is always: auth_http_close(), uv_run() until the loop is done,
  * auth_http_free().
@@ -54,10 +53,8 @@ int auth_http_port(const auth_http_t *h, auth_listener_t l);
 void auth_http_close(auth_http_t *h);
 
 /*
- * Frees the context and *h. Call it after auth_http_close() and after
- * uv_run() has returned, outside the loop: lws 4.1 on a foreign loop
- * frees its context only when lws_context_destroy() is called again once
- * its handles are closed (lib/core/context.c, lws_context_destroy2/3).
+ * Frees the server and *h. Call it after auth_http_close() and after
+ * uv_run() has returned, outside the loop (http_server.h says why).
  * NULL is a no-op.
  */
 void auth_http_free(auth_http_t *h);

@@ -155,7 +155,7 @@ static int run_phase(const char *name, run_t *r, size_t conns)
 static int bench(fx_t *fx, size_t n, size_t conns)
 {
 	char url[128], auth[128];
-	fx_resp_t login;
+	ht_resp_t login;
 	run_t issue = { .issue = true, .n = n }, consume = { .n = n };
 	int rc;
 
@@ -171,7 +171,7 @@ static int bench(fx_t *fx, size_t n, size_t conns)
 	issue.headers = curl_slist_append(NULL, auth);
 	rc = run_phase("issue", &issue, conns);
 	curl_slist_free_all(issue.headers);
-	fx_resp_free(&login);
+	ht_resp_free(&login);
 	if (rc < 0)
 		return rc;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/internal/chat-token/consume",

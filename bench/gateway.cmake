@@ -9,7 +9,7 @@ target_include_directories(gateway_bench PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_definitions(gateway_bench PRIVATE
   EIRC_BINARY_DIR="${PROJECT_BINARY_DIR}")
 target_link_libraries(gateway_bench PRIVATE eirc_harness eirc::websockets eirc::uv
-  eirc::curl eirc::pq eirc::jansson)
+  eirc::pq eirc::jansson)
 add_dependencies(gateway_bench eirc-auth eirc-irc-client)
 if(TARGET eirc-gateway)
   add_dependencies(gateway_bench eirc-gateway)

@@ -1200,27 +1200,24 @@ static void proc_sample(pid_t gw, bool with_pss, struct procmem *m)
 		closedir(d);
 }
 
-/* GET path on 127.0.0.1:port with a plain blocking socket; prints the
+/* GET /metrics on 127.0.0.1:port with the tests' HTTP client; prints the
  * metric lines (no comments) indented. For the report only. */
 static void print_metrics(int port)
 {
-	/* fx_http() speaks plain HTTP to fx->port: a copy aimed at the gateway */
-	fx_t at = {.port = port};
-	fx_resp_t r;
-	char *save = NULL;
+	char *body = NULL, *save = NULL;
 
-	if (fx_http(&at, false, "GET", "/metrics", NULL, NULL, 0, &r) < 0 || r.status != 200) {
+	if (ht_get(port, "/metrics", &body) != 200) {
 		printf("  /metrics: cannot fetch\n");
-		fx_resp_free(&r);
+		free(body);
 		return;
 	}
 	printf("  gateway /metrics (non-zero samples):\n");
-	for (char *l = strtok_r(r.body, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	for (char *l = strtok_r(body, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		const char *v = strrchr(l, ' ');
 		if (l[0] != '#' && v && strcmp(v, " 0"))
 			printf("    %s\n", l);
 	}
-	fx_resp_free(&r);
+	free(body);
 }
 
 /* After the last child: waits (at most 30 s) for the gateway's descriptors
@@ -1309,7 +1306,7 @@ static void random_salt(char *out, size_t len)
 static int make_users(fx_t *fx, struct gen *g, int m)
 {
 	char sql[1024];
-	fx_resp_t r;
+	ht_resp_t r;
 	uint64_t t0 = now_us();
 	long long got;
 
@@ -1326,7 +1323,7 @@ static int make_users(fx_t *fx, struct gen *g, int m)
 	/* a copied hash must log in like the original */
 	int lr = fx_login(fx, m > 1 ? "gwb1" : "gwb0", FX_PASSWORD, &r);
 	long st = r.status;
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	if (lr < 0 || st != 200) {
 		fprintf(stderr, "gateway_bench: login of a bench user failed (%ld)\n", st);
 		return -1;

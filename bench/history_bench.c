@@ -41,7 +41,7 @@
 
 #include "common/irc_line.h"
 #include "logger-bot/lg_append.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 #define BENCH_WEBIRC     "bench-webirc-secret"
 #define BENCH_NETWORK    "eIRC"

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 #define BENCH_WEBIRC "bench-webirc-secret"
 #define BENCH_SESSIONS_MAX 20000

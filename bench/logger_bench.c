@@ -59,7 +59,7 @@
 #include "logger-bot/lg_rslot.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 static double now_s(void)

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/http_server.h"
 #include "common/log.h"
-#include "common/lws_log.h"
 #include "gateway/gw_relay.h"
 
 /* Lines a browser may send before its irc-client runs (while the consume
@@ -30,73 +30,19 @@
 static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		       size_t len);
 
-const struct lws_protocols gw_http_protocols[] = {
+static const struct lws_protocols gw_http_protocols[] = {
 	{ GW_SUBP_TEXT_NAME, gw_callback, 0, 4096, 0, NULL, 0 },
 	{ GW_SUBP_BINARY_NAME, gw_callback, 0, 4096, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-static gw_server_t *http_server(struct lws *wsi)
+/* A complete text answer (status line, headers, body) in one write. */
+static int gw_respond(struct lws *wsi, unsigned status, const char *ctype, const char *body,
+		      size_t len, bool close)
 {
-	return lws_get_vhost_user(lws_get_vhost(wsi));
-}
+	static const char *const no_store[] = { "cache-control:", "no-store", NULL };
 
-static const char *http_reason(unsigned status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 426: return "Upgrade Required";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Error";
-	}
-}
-
-/* Writes a complete response (status line, headers, body) in one write. */
-static int http_respond(struct lws *wsi, unsigned status, const char *ctype, const char *body,
-			size_t len, bool close)
-{
-	size_t cap = LWS_PRE + 512 + len;
-	unsigned char *buf = malloc(cap), *start, *p, *end;
-	char cl[24];
-	size_t total;
-	int n, e = 0;
-
-	if (!buf)
-		return -1;
-	start = p = buf + LWS_PRE;
-	end = buf + cap - len - 1;
-	/* lws_add_http_header_status() says HTTP/1.0 before lws_http_action()
-	 * ran, which is never for an upgrade: clients want 1.1 there */
-	n = snprintf((char *)p, (size_t)(end - p), "HTTP/1.1 %u %s\r\n", status,
-		     http_reason(status));
-	p += n;
-	e |= lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-					  (const unsigned char *)ctype, (int)strlen(ctype), &p, end);
-	n = snprintf(cl, sizeof(cl), "%zu", len);
-	e |= lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
-					  (const unsigned char *)cl, n, &p, end);
-	e |= lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-					  (const unsigned char *)"no-store", 8, &p, end);
-	if (close)
-		e |= lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-						  (const unsigned char *)"close", 5, &p, end);
-	e |= lws_finalize_http_header(wsi, &p, end);
-	if (e) {
-		free(buf);
-		return -1;
-	}
-	memcpy(p, body, len);
-	p += len;
-	total = (size_t)(p - start);
-	n = lws_write(wsi, start, total, LWS_WRITE_HTTP);
-	free(buf);
-	return n < (int)total ? -1 : 0;
+	return http_respond(wsi, &(http_head_t){ status, ctype, len, no_store, close }, body, len);
 }
 
 static const unsigned refusal_status[GW_REF_COUNT] = {
@@ -118,12 +64,12 @@ static int http_refuse(gw_server_t *srv, struct lws *wsi, gw_refusal_t r, const 
 
 	srv->metrics.upgrades_refused[r]++;
 	log_fields(LOG_INFO, f, 2, "upgrade refused: %s", label);
-	if (http_respond(wsi, refusal_status[r], "text/plain", body, (size_t)n, true) < 0)
+	if (gw_respond(wsi, refusal_status[r], "text/plain", body, (size_t)n, true) < 0)
 		return -1;
 	return 1;
 }
 
-/* Copies header h into out (cap bytes); 0 absent, 1 copied, -1 too long. */
+/* Copies header h into out (cap bytes); 0 absent, 1 copied, -E2BIG too long. */
 static int http_header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap)
 {
 	int n = lws_hdr_total_length(wsi, h);
@@ -132,11 +78,12 @@ static int http_header(struct lws *wsi, enum lws_token_indexes h, char *out, siz
 	if (n <= 0)
 		return 0;
 	if ((size_t)n >= cap || lws_hdr_copy(wsi, out, (int)cap, h) < 0)
-		return -1;
+		return -E2BIG;
 	return 1;
 }
 
-/* Rebuilds the query string from lws's argument fragments ('&'-joined). */
+/* Rebuilds the query string from lws's argument fragments ('&'-joined):
+ * its length, or -E2BIG past cap - 1 bytes. */
 static int http_query(struct lws *wsi, char *out, size_t cap)
 {
 	size_t n = 0;
@@ -145,12 +92,12 @@ static int http_query(struct lws *wsi, char *out, size_t cap)
 	out[0] = '\0';
 	for (f = 0; (len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, f)) > 0; f++) {
 		if (n + (size_t)len + 2 > cap)
-			return -1;
+			return -E2BIG;
 		if (n)
 			out[n++] = '&';
 		if (lws_hdr_copy_fragment(wsi, out + n, (int)(cap - n), WSI_TOKEN_HTTP_URI_ARGS,
 					  f) < 0)
-			return -1;
+			return -E2BIG;
 		n += (size_t)len;
 		out[n] = '\0';
 	}
@@ -231,7 +178,7 @@ static int on_confirm_upgrade(gw_server_t *srv, struct lws *wsi)
 
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
 	    strcmp(path, "/chat"))
-		return http_respond(wsi, 404, "text/plain", "not found\n", 10, true) < 0 ? -1 : 1;
+		return gw_respond(wsi, 404, "text/plain", "not found\n", 10, true) < 0 ? -1 : 1;
 	http_client_ip(srv, wsi, ip);
 	r = upgrade_check(srv, wsi, ip, token);
 	if (r != GW_REF_COUNT) {
@@ -436,11 +383,11 @@ static int on_http(gw_server_t *srv, struct lws *wsi, const char *path)
 	int r;
 
 	if (!strcmp(path, "/healthz")) {
-		r = http_respond(wsi, 200, "text/plain", "ok\n", 3, false);
+		r = gw_respond(wsi, 200, "text/plain", "ok\n", 3, false);
 	} else if (!strcmp(path, "/metrics")) {
 		if (gw_metrics_render(&srv->metrics, &body, &len) < 0)
 			return -1;
-		r = http_respond(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,
+		r = gw_respond(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,
 				 false);
 		free(body);
 	} else if (!strcmp(path, "/chat")) {
@@ -449,7 +396,7 @@ static int on_http(gw_server_t *srv, struct lws *wsi, const char *path)
 		return http_refuse(srv, wsi, GW_REF_UPGRADE_REQUIRED, ip) < 0 ? -1 :
 		       (lws_http_transaction_completed(wsi) ? -1 : 0);
 	} else {
-		r = http_respond(wsi, 404, "text/plain", "not found\n", 10, false);
+		r = gw_respond(wsi, 404, "text/plain", "not found\n", 10, false);
 	}
 	if (r < 0)
 		return -1;
@@ -459,7 +406,7 @@ static int on_http(gw_server_t *srv, struct lws *wsi, const char *path)
 static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		       size_t len)
 {
-	gw_server_t *srv = lws_get_vhost(wsi) ? http_server(wsi) : NULL;
+	gw_server_t *srv = lws_get_vhost(wsi) ? http_server_user(wsi) : NULL;
 	gw_session_t *ss = lws_get_opaque_user_data(wsi);
 
 	switch (reason) {
@@ -485,35 +432,24 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	}
 }
 
-void gw_http_log_setup(void)
-{
-	lwslog_setup();
-}
-
-struct lws_vhost *gw_http_vhost(gw_server_t *srv, const char *name, int port, bool tls)
+int gw_http_listen(gw_server_t *srv, const char *name, int port, bool tls)
 {
 	const eirc_config_gateway_t *g = &srv->cfg->gateway;
-	struct lws_context_creation_info info;
-
-	memset(&info, 0, sizeof(info));
-	info.port = port;
-	info.iface = g->listen_address;
-	info.protocols = gw_http_protocols;
-	info.vhost_name = name;
-	info.user = srv;
-	info.keepalive_timeout = 30;
-	info.timeout_secs = 10;
-	info.timeout_secs_ah_idle = 10;
-	info.retry_and_idle_policy = &srv->retry;
-	if (tls) {
-		/* lws 4.1 reads this option from the vhost's info too: without it
-		 * the vhost silently serves plain text */
-		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	struct eirc_err err;
+	int r = http_server_listen(srv->http, &(struct http_listen_opts){
+		.name = name,
+		.address = g->listen_address,
+		.port = port,
+		.tls_cert_file = tls ? g->tls_cert_file : NULL,
+		.tls_key_file = tls ? g->tls_key_file : NULL,
 		/* HTTP/1.1 only: our answers are written as HTTP/1.1, and
 		 * WebSockets over h2 (RFC 8441) are not for us */
-		info.alpn = "http/1.1";
-		info.ssl_cert_filepath = g->tls_cert_file;
-		info.ssl_private_key_filepath = g->tls_key_file;
-	}
-	return lws_create_vhost(srv->ctx, &info);
+		.alpn = "http/1.1",
+		.protocols = gw_http_protocols,
+		.retry = &srv->retry,
+		.keepalive_s = 30,
+		.user = srv,
+	}, &err);
+
+	return r < 0 ? -EADDRINUSE : r;
 }

@@ -28,14 +28,9 @@
 /* Longest Sec-WebSocket-Protocol value read (lws keeps 128). */
 #define GW_SUBPROTO_HDR_MAX 256
 
-/* The protocols of every vhost: text.ircv3.net first (the default when
- * the client sends no Sec-WebSocket-Protocol), binary.ircv3.net. */
-extern const struct lws_protocols gw_http_protocols[];
-
-/* Creates a listener vhost; NULL when it cannot listen. */
-struct lws_vhost *gw_http_vhost(gw_server_t *srv, const char *name, int port, bool tls);
-
-/* The lws log goes to our log, errors and warnings only. */
-void gw_http_log_setup(void);
+/* Opens a listener on srv->http with the gateway's protocols:
+ * text.ircv3.net first (the default when the client sends no
+ * Sec-WebSocket-Protocol), binary.ircv3.net. Its index, or -EADDRINUSE. */
+int gw_http_listen(gw_server_t *srv, const char *name, int port, bool tls);
 
 #endif

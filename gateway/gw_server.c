@@ -41,7 +41,7 @@ static void server_finish(gw_server_t *s)
 	uv_close((uv_handle_t *)&s->sweep, NULL);
 	uv_close((uv_handle_t *)&s->grace, NULL);
 	/* closes every wsi left; lws's libuv handles close in later iterations */
-	lws_context_destroy(s->ctx);
+	http_server_close(s->http);
 }
 
 static void on_finish(uv_timer_t *t)
@@ -49,7 +49,7 @@ static void on_finish(uv_timer_t *t)
 	server_finish(t->data);
 }
 
-/* Finishing destroys the lws context: never from inside an lws callback
+/* Finishing closes the HTTP server: never from inside an lws callback
  * (the last session often ends in LWS_CALLBACK_CLOSED), so from a timer. */
 void gw_server_maybe_finish(gw_server_t *s)
 {
@@ -143,25 +143,14 @@ static int server_trusted(gw_server_t *s, struct eirc_err *out_err)
 	return 0;
 }
 
-static int server_lws(gw_server_t *s)
+static int server_http(gw_server_t *s)
 {
-	const eirc_config_gateway_t *g = &s->cfg->gateway;
-	struct lws_context_creation_info info;
-	void *loops[1] = { s->loop };
-
-	gw_http_log_setup();
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-		       (g->tls_listen_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
-	info.foreign_loops = loops;
-	info.pcontext = &s->ctx;
-	info.max_http_header_data = 4096;
-	info.max_http_header_pool = 1024;
-	info.timeout_secs = 10;
-	info.timeout_secs_ah_idle = 10;
-	info.fd_limit_per_thread = 0;
-	s->ctx = lws_create_context(&info);
-	return s->ctx ? 0 : -ENOMEM;
+	return http_server_new(s->loop, &(struct http_server_opts){
+		.header_max = 4096,
+		.heads_max = 1024,
+		.timeout_s = 10,
+		.tls = s->cfg->gateway.tls_listen_port != 0,
+	}, &s->http);
 }
 
 static void server_id(gw_server_t *s)
@@ -196,7 +185,7 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 		eirc_err_set(out_err, r, "cannot start libcurl");
 		goto fail;
 	}
-	if ((r = server_lws(s)) < 0) {
+	if ((r = server_http(s)) < 0) {
 		eirc_err_set(out_err, r, "cannot start libwebsockets");
 		gw_auth_close(s->auth);
 		uv_run(loop, UV_RUN_DEFAULT);
@@ -258,35 +247,26 @@ int gw_server_listen(gw_server_t *s)
 {
 	const eirc_config_gateway_t *g = &s->cfg->gateway;
 
-	if (!(s->vh_plain = gw_http_vhost(s, "plain", g->listen_port, false)))
-		return -EADDRINUSE;
-	log_info("listening on %s:%d", g->listen_address, lws_get_vhost_listen_port(s->vh_plain));
+	int plain, tls;
+
+	if ((plain = gw_http_listen(s, "plain", g->listen_port, false)) < 0)
+		return plain;
+	log_info("listening on %s:%d", g->listen_address, http_server_port(s->http, plain));
 	if (g->tls_listen_port) {
-		if (!(s->vh_tls = gw_http_vhost(s, "tls", g->tls_listen_port, true)))
-			return -EADDRINUSE;
+		if ((tls = gw_http_listen(s, "tls", g->tls_listen_port, true)) < 0)
+			return tls;
 		log_info("listening (TLS) on %s:%d", g->listen_address,
-			 lws_get_vhost_listen_port(s->vh_tls));
+			 http_server_port(s->http, tls));
 	}
 	server_log_fds(s);
 	return 0;
-}
-
-int gw_server_port(const gw_server_t *s)
-{
-	return s->vh_plain ? lws_get_vhost_listen_port(s->vh_plain) : -1;
 }
 
 void gw_server_free(gw_server_t *s)
 {
 	if (!s)
 		return;
-	/*
-	 * lws 4.1 on a foreign loop frees its context only when
-	 * lws_context_destroy() is called again once its handles are closed
-	 * (the same dance as auth_http_free).
-	 */
-	if (s->ctx)
-		lws_context_destroy(s->ctx);
+	http_server_free(s->http);
 	gw_spawn_cfg_clear(&s->spawn);
 	free(s->trusted);
 	free(s);

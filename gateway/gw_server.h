@@ -1,6 +1,6 @@
 /*
  * gw_server: the eirc-gateway daemon on one libuv loop: libwebsockets
- * listeners (gw_http), the consume client (gw_auth), the session table
+ * listeners (common/http_server, gw_http), the consume client (gw_auth), the session table
  * (gw_session), the relays (gw_relay), the metrics, the slow-reader sweep
  * and the graceful shutdown.
  *
@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "common/err.h"
+#include "common/http_server.h"
 #include "config/config.h"
 #include "gateway/gw_auth.h"
 #include "gateway/gw_metrics.h"
@@ -44,8 +45,7 @@
 typedef struct gw_server {
 	uv_loop_t *loop;
 	const eirc_config_t *cfg;
-	struct lws_context *ctx;
-	struct lws_vhost *vh_plain, *vh_tls;
+	http_server_t *http;
 	lws_retry_bo_t retry;
 	gw_auth_t *auth;
 	gw_spawn_cfg_t spawn;
@@ -59,7 +59,7 @@ typedef struct gw_server {
 	uv_timer_t sweep, grace;
 	bool shutting_down;     /* no new sessions */
 	bool grace_over;        /* children were sent SIGKILL */
-	bool finished;          /* handles closing, lws context destroyed */
+	bool finished;          /* handles closing, HTTP server closed */
 	char read_buf[GW_READ_MAX];
 } gw_server_t;
 
@@ -74,9 +74,6 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 
 /* Opens the listeners; logs "listening on ADDR:PORT". 0 or -EADDRINUSE. */
 int gw_server_listen(gw_server_t *s);
-
-/* The plain listener's port. */
-int gw_server_port(const gw_server_t *s);
 
 /*
  * Starts the graceful shutdown (see docs/gateway.md); uv_run returns once

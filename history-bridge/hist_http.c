@@ -14,10 +14,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include <libwebsockets.h>
-
+#include "common/http_server.h"
 #include "common/log.h"
-#include "common/lws_log.h"
 #include "logger-bot/lg_es.h"
 #include "logger-bot/lg_event.h"
 
@@ -28,14 +26,13 @@
 
 struct hist_http {
 	struct hist_app *app;
-	struct lws_context *ctx;
-	struct lws_vhost *vh;
+	http_server_t *srv;
 	struct lg_es *intro; /* eirc-auth: introspection and audit rows */
 	struct lg_es *es;    /* Elasticsearch, NULL when not configured */
 	char intro_base[512];
 	char *intro_urls[1];
 	const char *intro_path;
-	struct hreq *reqs;
+	struct queue reqs; /* struct hreq, by node */
 	size_t n_reqs;
 	struct hist_cache cache;
 	struct hist_rates rates;
@@ -46,12 +43,12 @@ struct pss {
 	struct hreq *q;
 };
 
-struct hist_app *hist_http_app(const struct hist_http *h)
+struct hist_app *hist_http_app(const hist_http_t *h)
 {
 	return h->app;
 }
 
-struct lg_es *hist_http_es(const struct hist_http *h)
+struct lg_es *hist_http_es(const hist_http_t *h)
 {
 	return h->es;
 }
@@ -80,12 +77,7 @@ static void hreq_maybe_free(struct hreq *q)
 
 	if (q->wsi || q->pending || !q->timer_closed)
 		return;
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		h->reqs = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
+	queue_remove(&q->node);
 	h->n_reqs--;
 	hreq_free(q);
 }
@@ -172,6 +164,20 @@ void hreq_unavailable(struct hreq *q, const char *desc)
 {
 	q->retry_after = 1;
 	hreq_answer_error(q, 503, "temporarily_unavailable", desc);
+}
+
+bool hreq_param(struct hreq *q, const char *name, char *out, size_t cap)
+{
+	char buf[HIST_API_PARAM_MAX + 64];
+	const char *v = lws_get_urlarg_by_name(q->wsi, name, buf, (int)sizeof(buf));
+
+	out[0] = '\0';
+	if (!v)
+		return true;
+	if (strlen(v) >= cap || strlen(buf) >= sizeof(buf) - 1)
+		return false;
+	snprintf(out, cap, "%s", v);
+	return true;
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -450,9 +456,10 @@ static void route(struct hreq *q, const char *path, size_t len)
 	hreq_answer_error(q, 404, "not_found", "no such resource");
 }
 
-static int on_request(struct lws *wsi, struct pss *p, const char *path, size_t len)
+static int on_request(struct lws *wsi, void *user, const char *path, size_t len)
 {
-	struct hist_http *h = lws_get_vhost_user(lws_get_vhost(wsi));
+	struct pss *p = user;
+	struct hist_http *h = http_server_user(wsi);
 	char *uri;
 	int ulen;
 	struct hreq *q = calloc(1, sizeof(*q));
@@ -462,10 +469,7 @@ static int on_request(struct lws *wsi, struct pss *p, const char *path, size_t l
 	q->h = h;
 	q->wsi = wsi;
 	q->started_ms = now_ms(h);
-	q->next = h->reqs;
-	if (h->reqs)
-		h->reqs->prev = q;
-	h->reqs = q;
+	queue_insert_head(&h->reqs, &q->node);
 	h->n_reqs++;
 	p->q = q;
 	uv_timer_init(h->app->loop, &q->timer);
@@ -482,75 +486,44 @@ static int on_request(struct lws *wsi, struct pss *p, const char *path, size_t l
 	return 0;
 }
 
-static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
-                      unsigned char *end)
-{
-	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-	                                   (const unsigned char *)value, (int)strlen(value), p,
-	                                   end);
-}
-
 static int write_headers(struct lws *wsi, struct hreq *q)
 {
-	unsigned char buf[LWS_PRE + 2048];
-	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	const char *kv[2 * 4 + 1];
 	char ra[16];
-	int e = 0;
+	int n = 0;
 
-	if (lws_add_http_common_headers(
-	        wsi, (unsigned)q->status, q->ctype ? q->ctype : "application/json",
-	        q->stream ? LWS_ILLEGAL_HTTP_CONTENT_LEN : q->body_len, &p, end))
-		return -1;
-	if (q->stream)
-		e |= add_header(wsi, "transfer-encoding:", "chunked", &p, end);
-	e |= add_header(wsi, "cache-control:", "no-store", &p, end);
-	e |= add_header(wsi, "x-content-type-options:", "nosniff", &p, end);
-	if (q->www_auth[0])
-		e |= add_header(wsi, "www-authenticate:", q->www_auth, &p, end);
+	kv[n++] = "cache-control:";
+	kv[n++] = "no-store";
+	kv[n++] = "x-content-type-options:";
+	kv[n++] = "nosniff";
+	if (q->www_auth[0]) {
+		kv[n++] = "www-authenticate:";
+		kv[n++] = q->www_auth;
+	}
 	if (q->retry_after) {
 		snprintf(ra, sizeof(ra), "%u", q->retry_after);
-		e |= add_header(wsi, "retry-after:", ra, &p, end);
+		kv[n++] = "retry-after:";
+		kv[n++] = ra;
 	}
-	if (e || lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	return 0;
+	kv[n] = NULL;
+	return http_write_head(wsi, &(http_head_t){ (unsigned)q->status,
+						    q->ctype ? q->ctype : "application/json",
+						    q->stream ? HTTP_CHUNKED : q->body_len, kv,
+						    false });
 }
 
-static int write_body(struct lws *wsi, struct hreq *q)
-{
-	unsigned char *buf = malloc(LWS_PRE + q->body_len);
-	int n;
-
-	if (!buf)
-		return -1;
-	memcpy(buf + LWS_PRE, q->body, q->body_len);
-	n = lws_write(wsi, buf + LWS_PRE, q->body_len, LWS_WRITE_HTTP_FINAL);
-	free(buf);
-	return n < (int)q->body_len ? -1 : 0;
-}
-
-/* One chunk (RFC 9112 7.1) of the stream: q->out, or the last (empty). */
+/* One chunk of the stream: q->out, or the last (empty) one. */
 static int write_chunk(struct lws *wsi, struct hreq *q, bool last)
 {
-	size_t n = last ? 0 : q->out_len;
-	unsigned char *buf = malloc(LWS_PRE + n + 32);
-	int h, w;
+	int r = http_write_chunk(wsi, q->out, last ? 0 : q->out_len);
 
-	if (!buf)
-		return -1;
-	h = snprintf((char *)buf + LWS_PRE, 24, "%zx\r\n", n);
-	if (n)
-		memcpy(buf + LWS_PRE + h, q->out, n);
-	memcpy(buf + LWS_PRE + h + n, "\r\n", 2); /* ends the data, or the last chunk */
-	w = lws_write(wsi, buf + LWS_PRE, (size_t)h + n + 2,
-	              last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-	free(buf);
 	q->out_len = 0;
-	return w < h + (int)n + 2 ? -1 : 0;
+	return r;
 }
 
 /* A stream: headers, then each page's chunk as it comes, one write per
- * callback; the next page is fetched once the last one is written. */
+ * callback; the next page is fetched once the last one is written; the
+ * last chunk once the export's point in time is closed (no call pending). */
 static int stream_writable(struct lws *wsi, struct pss *p)
 {
 	struct hreq *q = p->q;
@@ -574,14 +547,17 @@ static int stream_writable(struct lws *wsi, struct pss *p)
 		hist_es_more(q);
 		return 0;
 	}
+	if (q->pending)
+		return 0; /* the point in time is being closed: on_pit_closed kicks */
 	if (write_chunk(wsi, q, true) < 0)
 		return -1;
 	hreq_detach(p);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int on_writable(struct lws *wsi, struct pss *p)
+static int on_writable(struct lws *wsi, void *user)
 {
+	struct pss *p = user;
 	struct hreq *q = p->q;
 
 	if (!q || !q->answered)
@@ -596,39 +572,23 @@ static int on_writable(struct lws *wsi, struct pss *p)
 			lws_callback_on_writable(wsi);
 			return 0;
 		}
-	} else if (write_body(wsi, q) < 0) {
+	} else if (http_write_body(wsi, q->body, q->body_len) < 0) {
 		return -1;
 	}
 	hreq_detach(p);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len)
+static void on_closed(void *user)
 {
-	struct pss *p = user;
-
-	switch (reason) {
-	case LWS_CALLBACK_HTTP:
-		return on_request(wsi, p, in ? (const char *)in : "", in ? len : 0);
-	case LWS_CALLBACK_HTTP_BODY:
-	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return 0; /* GET only: a body is ignored */
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return on_writable(wsi, p);
-	case LWS_CALLBACK_CLOSED_HTTP:
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-		if (p)
-			hreq_detach(p);
-		return 0;
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
-	}
+	hreq_detach(user);
 }
 
-static const struct lws_protocols protocols[] = {
-    {"http", http_callback, sizeof(struct pss), 0, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
+static const http_handler_t handler = {
+    .pss_size = sizeof(struct pss),
+    .request = on_request,
+    .writable = on_writable,
+    .closed = on_closed,
 };
 
 /* ---- start and stop ---- */
@@ -681,35 +641,30 @@ static int es_setup(struct hist_http *h)
 	return lg_es_new(h->app->loop, &o, &h->es);
 }
 
-static int listen_vhost(struct hist_http *h)
+static int listen_http(struct hist_http *h)
 {
 	const eirc_config_history_t *hc = &h->app->cfg->history;
-	struct lws_context_creation_info info;
-	unsigned to = (unsigned)(hc->request_timeout / 1000);
+	struct eirc_err err;
+	int i = http_server_listen(h->srv, &(struct http_listen_opts){
+		.name = "history",
+		.address = hc->listen_address,
+		.port = hc->listen_port,
+		.handler = &handler,
+		.keepalive_s = 60,
+		.user = h,
+	}, &err);
 
-	memset(&info, 0, sizeof(info));
-	info.port = hc->listen_port;
-	info.iface = hc->listen_address;
-	info.protocols = protocols;
-	info.vhost_name = "history";
-	info.user = h;
-	info.keepalive_timeout = 60;
-	info.timeout_secs = to + HIST_HTTP_LWS_SLACK_S;
-	info.timeout_secs_ah_idle = to + HIST_HTTP_LWS_SLACK_S;
-	h->vh = lws_create_vhost(h->ctx, &info);
-	if (!h->vh) {
+	if (i < 0) {
 		log_error("Cannot listen on %s:%d for the HTTP API", hc->listen_address,
 		          hc->listen_port);
 		return -EADDRINUSE;
 	}
-	log_info("HTTP API on %s:%d", hc->listen_address, lws_get_vhost_listen_port(h->vh));
+	log_info("HTTP API on %s:%d", hc->listen_address, http_server_port(h->srv, i));
 	return 0;
 }
 
-int hist_http_new(struct hist_app *a, struct hist_http **out_http)
+int hist_http_new(struct hist_app *a, hist_http_t **out_http)
 {
-	struct lws_context_creation_info info;
-	void *loops[1] = {a->loop};
 	struct hist_http *h = calloc(1, sizeof(*h));
 	unsigned to = (unsigned)(a->cfg->history.request_timeout / 1000);
 	int r;
@@ -717,58 +672,49 @@ int hist_http_new(struct hist_app *a, struct hist_http **out_http)
 	if (!h)
 		return -ENOMEM;
 	h->app = a;
+	queue_init(&h->reqs);
 	if ((r = intro_setup(h)) < 0 || (r = es_setup(h)) < 0) {
 		lg_es_free(h->intro);
 		free(h);
 		return r;
 	}
-	lwslog_setup();
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-	info.foreign_loops = loops;
-	info.pcontext = &h->ctx; /* lws clears it once the context is freed */
-	info.max_http_header_data = 8192;
-	info.max_http_header_pool = 256;
-	info.timeout_secs = to + HIST_HTTP_LWS_SLACK_S;
-	info.timeout_secs_ah_idle = to + HIST_HTTP_LWS_SLACK_S;
-	h->ctx = lws_create_context(&info);
+	r = http_server_new(a->loop, &(struct http_server_opts){
+		.header_max = 8192,
+		.heads_max = 256,
+		.timeout_s = to + HIST_HTTP_LWS_SLACK_S,
+	}, &h->srv);
 	*out_http = h;
-	if (!h->ctx)
-		return -ENOMEM;
-	return listen_vhost(h);
+	if (r < 0)
+		return r;
+	return listen_http(h);
 }
 
-int hist_http_port(const struct hist_http *h)
+void hist_http_close(hist_http_t *h)
 {
-	return h->vh ? lws_get_vhost_listen_port(h->vh) : -1;
-}
+	struct queue *n;
 
-void hist_http_close(struct hist_http *h)
-{
 	if (!h || h->closing)
 		return;
 	h->closing = true;
-	if (h->ctx)
-		lws_context_destroy(h->ctx); /* detaches every request */
+	http_server_close(h->srv); /* detaches every request */
 	lg_es_free(h->intro); /* no introspection or Elasticsearch callback from here on */
 	h->intro = NULL;
 	lg_es_free(h->es);
 	h->es = NULL;
-	for (struct hreq *q = h->reqs; q; q = q->next)
-		hreq_close_timer(q);
+	QUEUE_FOREACH(n, &h->reqs)
+		hreq_close_timer(queue_data(n, struct hreq, node));
 }
 
-void hist_http_free(struct hist_http *h)
+void hist_http_free(hist_http_t *h)
 {
 	if (!h)
 		return;
 	hist_http_close(h);
-	if (h->ctx) /* lws 4.1 on a foreign loop frees its context on the second call */
-		lws_context_destroy(h->ctx);
-	while (h->reqs) {
-		struct hreq *q = h->reqs;
-		h->reqs = q->next;
-		hreq_free(q);
+	http_server_free(h->srv);
+	while (!queue_empty(&h->reqs)) {
+		struct queue *n = queue_head(&h->reqs);
+		queue_remove(n);
+		hreq_free(queue_data(n, struct hreq, node));
 	}
 	hist_cache_clear(&h->cache);
 	free(h);

@@ -1,6 +1,6 @@
 /*
  * hist_http: eirc-history's HTTP API (docs/history.md "HTTP API") with
- * libwebsockets on the daemon's libuv loop, as eirc-auth does it: GET
+ * common/http_server on the daemon's libuv loop, as eirc-auth does it: GET
  * /healthz and GET /v1/rooms/{room}/messages.
  *
  * Every request but /healthz carries an RFC 6750 bearer token, checked by
@@ -18,7 +18,7 @@
 #define EIRC_HIST_HTTP_H
 
 struct hist_app;
-struct hist_http;
+typedef struct hist_http hist_http_t;
 
 /* Requests being answered at once; more get 503 at once. */
 #define HIST_HTTP_REQS_MAX 1024
@@ -26,22 +26,19 @@ struct hist_http;
 #define HIST_HTTP_LIMIT_DEFAULT 50
 
 /*
- * Creates the lws context on a->loop and listens on history.listen_address
+ * Creates the HTTP server (common/http_server) on a->loop and listens on history.listen_address
  * and listen_port (not called when the port is 0). Returns 0 and
  * *out_http, -ENOMEM, -EINVAL (a bad introspect_url) or -EADDRINUSE. The
  * end is always hist_http_close(), uv_run() to the end, hist_http_free().
  */
-int hist_http_new(struct hist_app *a, struct hist_http **out_http);
-
-/* The port listened on (useful with port 0 in tests). */
-int hist_http_port(const struct hist_http *h);
+int hist_http_new(struct hist_app *a, hist_http_t **out_http);
 
 /* Closes every connection and starts closing lws's handles. Call before
  * lg_redis_free(). Idempotent; NULL is a no-op. */
-void hist_http_close(struct hist_http *h);
+void hist_http_close(hist_http_t *h);
 
 /* After uv_run() returned: frees the context, what is left of the
  * requests, and h. NULL is a no-op. */
-void hist_http_free(struct hist_http *h);
+void hist_http_free(hist_http_t *h);
 
 #endif

@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libwebsockets.h>
-
 #include "common/irc_casemap.h"
 #include "common/log.h"
 #include "logger-bot/lg_es.h"
@@ -36,26 +34,12 @@ static const char *const csv_cols[] = {"time", "room", "type", "msgid", "nick", 
 
 /* ---- parameters ---- */
 
-static bool param(struct lws *wsi, const char *name, char *out, size_t cap)
-{
-	char buf[HIST_API_PARAM_MAX + 64];
-	const char *v = lws_get_urlarg_by_name(wsi, name, buf, (int)sizeof(buf));
-
-	out[0] = '\0';
-	if (!v)
-		return true;
-	if (strlen(v) >= cap || strlen(buf) >= sizeof(buf) - 1)
-		return false;
-	snprintf(out, cap, "%s", v);
-	return true;
-}
-
-static bool time_param(struct lws *wsi, const char *name, int64_t *out)
+static bool time_param(struct hreq *q, const char *name, int64_t *out)
 {
 	char v[64];
 
 	*out = -1;
-	if (!param(wsi, name, v, sizeof(v)))
+	if (!hreq_param(q, name, v, sizeof(v)))
 		return false;
 	return !v[0] || lg_time_parse(v, strlen(v), out) == 0;
 }
@@ -65,11 +49,11 @@ bool hist_es_parse(struct hreq *q)
 	char room[HIST_REQ_TARGET_MAX + 1], lim[24], fmt[16];
 	uint32_t max = (uint32_t)hist_http_app(q->h)->cfg->history.page_max;
 
-	if (!param(q->wsi, "q=", q->q, sizeof(q->q)) || !param(q->wsi, "from=", q->from, 64) ||
-	    !param(q->wsi, "room=", room, sizeof(room)) || !param(q->wsi, "limit=", lim, 24) ||
-	    !param(q->wsi, "format=", fmt, sizeof(fmt)) ||
-	    !time_param(q->wsi, "after=", &q->t_after) ||
-	    !time_param(q->wsi, "before=", &q->t_before)) {
+	if (!hreq_param(q, "q=", q->q, sizeof(q->q)) || !hreq_param(q, "from=", q->from, 64) ||
+	    !hreq_param(q, "room=", room, sizeof(room)) || !hreq_param(q, "limit=", lim, 24) ||
+	    !hreq_param(q, "format=", fmt, sizeof(fmt)) ||
+	    !time_param(q, "after=", &q->t_after) ||
+	    !time_param(q, "before=", &q->t_before)) {
 		hreq_answer_error(q, 400, "invalid_request",
 		                  "bad parameter (times are RFC 3339 UTC, e.g. "
 		                  "2026-11-24T11:04:34.392Z)");

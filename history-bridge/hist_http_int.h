@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "common/queue.h"
 #include "history-bridge/hist_api.h"
 #include "history-bridge/hist_req.h"
 
@@ -35,7 +36,7 @@ enum hroute {
 
 struct hreq {
 	struct hist_http *h;
-	struct hreq *prev, *next;
+	struct queue node; /* in the hist_http's requests */
 	struct lws *wsi; /* NULL once the connection is done with us */
 	uv_timer_t timer;
 	bool timer_closing, timer_closed;
@@ -78,7 +79,7 @@ struct hreq {
 };
 
 /* hist_http.c */
-struct hist_app *hist_http_app(const struct hist_http *h);
+struct hist_app *hist_http_app(const hist_http_t *h);
 /* Answers q with body (stolen; NULL: no body) as application/json. */
 void hreq_answer_json(struct hreq *q, int status, json_t *body);
 /* Answers q with {"error":code,"error_description":desc}. */
@@ -88,9 +89,13 @@ void hreq_unavailable(struct hreq *q, const char *desc);
 /* A reply for q came: counts it out; false when q is answered already (it
  * may have been freed then: do not touch it). */
 bool hreq_reply_enter(struct hreq *q);
+/* Copies query parameter name ("before=") into out (cap bytes); false when
+ * it is longer than cap - 1 (or its "name=value" than HIST_API_PARAM_MAX
+ * + 62). out is "" when absent. */
+bool hreq_param(struct hreq *q, const char *name, char *out, size_t cap);
 
 /* The Elasticsearch client, NULL when elasticsearch.urls is empty. */
-struct lg_es *hist_http_es(const struct hist_http *h);
+struct lg_es *hist_http_es(const hist_http_t *h);
 /* Starts a streamed 200 answer of ctype (chunked); the timer stops. */
 void hreq_stream_start(struct hreq *q, const char *ctype);
 /* Asks for a writable callback (more of the stream is in q->out). */

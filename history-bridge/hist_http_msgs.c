@@ -12,29 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libwebsockets.h>
-
 #include "common/log.h"
 #include "history-bridge/hist_query.h"
 
 /* Fields of one stored entry looked at (the logger writes 12 or 13). */
 #define MSGS_FIELDS_MAX 32
-
-/* Copies query parameter name ("before=") into out; false when it is
- * longer than HIST_API_PARAM_MAX (out is "" when absent). */
-static bool param(struct lws *wsi, const char *name, char *out, size_t cap)
-{
-	char buf[HIST_API_PARAM_MAX + 64];
-	const char *v = lws_get_urlarg_by_name(wsi, name, buf, (int)sizeof(buf));
-
-	out[0] = '\0';
-	if (!v)
-		return true;
-	if (strlen(v) >= cap || strlen(buf) >= sizeof(buf) - 1)
-		return false;
-	snprintf(out, cap, "%s", v);
-	return true;
-}
 
 static bool parse_limit(const char *s, const struct hreq *q, uint32_t *out)
 {
@@ -53,10 +35,10 @@ bool hist_msgs_parse(struct hreq *q, const char *room, size_t room_len)
 	}
 	memcpy(q->room, room, room_len);
 	q->room[room_len] = '\0';
-	if (!param(q->wsi, "before=", q->before, sizeof(q->before)) ||
-	    !param(q->wsi, "after=", q->after, sizeof(q->after)) ||
-	    !param(q->wsi, "around=", q->around, sizeof(q->around)) ||
-	    !param(q->wsi, "limit=", lim, sizeof(lim)) || !parse_limit(lim, q, &q->limit)) {
+	if (!hreq_param(q, "before=", q->before, sizeof(q->before)) ||
+	    !hreq_param(q, "after=", q->after, sizeof(q->after)) ||
+	    !hreq_param(q, "around=", q->around, sizeof(q->around)) ||
+	    !hreq_param(q, "limit=", lim, sizeof(lim)) || !parse_limit(lim, q, &q->limit)) {
 		hreq_answer_error(q, 400, "invalid_request", "bad limit or cursor");
 		return false;
 	}

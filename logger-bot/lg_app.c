@@ -11,10 +11,10 @@
 #include <time.h>
 #include <uv.h>
 
+#include "common/http_server.h"
 #include "common/irc_conn.h"
 #include "common/log.h"
 #include "common/utf8.h"
-#include "logger-bot/lg_httpd.h"
 #include "logger-bot/lg_ingest.h"
 #include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_map.h"
@@ -28,7 +28,7 @@ struct app {
 	struct lg_ingest *ing;
 	struct lg_writer *writer;
 	struct lg_shipper *shipper;
-	struct lg_httpd *httpd;
+	http_server_t *http;            /* GET /metrics; NULL when off */
 	struct irc_conn *conn;
 	struct irc_conn_server servers[IRC_CONN_SERVERS_MAX];
 	struct lg_map wanted;           /* folded channel -> name (malloc'd) */
@@ -448,12 +448,35 @@ static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail
 	}
 }
 
-static int render(void *ud, struct lg_buf *body)
+/* GET /metrics: Prometheus text; 405 for other methods, 404 for other
+ * paths. One request per connection, as Prometheus asks. */
+static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size_t len)
 {
-	struct app *a = ud;
+	struct app *a = http_server_user(wsi);
+	struct lg_buf body = {0};
+	http_head_t hd = {200, "text/plain", 0, NULL, true};
+	const char *text = NULL;
+	char *uri;
+	int ulen;
 
-	return lg_metrics_render(&a->m, body);
+	(void)pss, (void)len;
+	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) != LWSHUMETH_GET)
+		hd.status = 405, text = "method not allowed\n";
+	else if (strcmp(path, "/metrics") != 0)
+		hd.status = 404, text = "not found\n";
+	else if (lg_metrics_render(&a->m, &body) < 0)
+		hd.status = 500, text = "error\n";
+	else
+		hd.content_type = "text/plain; version=0.0.4; charset=utf-8";
+	if (text)
+		http_respond(wsi, &hd, text, strlen(text));
+	else
+		http_respond(wsi, &hd, body.p ? body.p : "", body.len);
+	lg_buf_free(&body);
+	return -1; /* closed once the answer is out */
 }
+
+static const http_handler_t metrics_handler = {.request = on_metrics_request};
 
 /* ---- shutdown ---- */
 
@@ -462,7 +485,7 @@ static void close_handles(struct app *a)
 	if (a->closed)
 		return;
 	a->closed = true;
-	lg_httpd_free(a->httpd);
+	http_server_close(a->http);
 	lg_shipper_free(a->shipper);
 	lg_writer_free(a->writer);
 	irc_conn_free(a->conn);
@@ -589,18 +612,31 @@ static int start_irc(struct app *a)
 	return 0;
 }
 
+/* The /metrics listener: request heads up to LG_APP_METRICS_HEAD_MAX
+ * bytes within LG_APP_METRICS_TIMEOUT_S, LG_APP_METRICS_CONNS_MAX
+ * connections at once. */
 static int start_httpd(struct app *a)
 {
 	const eirc_config_logger_t *lc = &a->cfg->logger;
+	struct eirc_err e = {""};
 	int err;
 
 	if (lc->metrics_port == 0)
 		return 0;
-	err = lg_httpd_new(a->loop, lc->metrics_address, lc->metrics_port, render, a, &a->httpd);
+	err = http_server_new(a->loop, &(struct http_server_opts){
+		.header_max = LG_APP_METRICS_HEAD_MAX, .heads_max = LG_APP_METRICS_CONNS_MAX,
+		.conns_max = LG_APP_METRICS_CONNS_MAX, .timeout_s = LG_APP_METRICS_TIMEOUT_S,
+	}, &a->http);
+	if (err == 0)
+		err = http_server_listen(a->http, &(struct http_listen_opts){
+			.name = "metrics", .address = lc->metrics_address, .port = lc->metrics_port,
+			.handler = &metrics_handler, .keepalive_s = LG_APP_METRICS_TIMEOUT_S,
+			.user = a,
+		}, &e);
 	if (err < 0)
 		log_error("Failed to listen on %s:%d for /metrics: %s", lc->metrics_address,
-		          lc->metrics_port, uv_strerror(err));
-	return err;
+		          lc->metrics_port, e.text[0] ? e.text : strerror(-err));
+	return err < 0 ? err : 0;
 }
 
 static void init_handles(struct app *a)
@@ -647,6 +683,8 @@ void lg_app_free(void)
 {
 	struct app *a = &app;
 
+	http_server_free(a->http); /* lws frees its context once its handles are closed */
+	a->http = NULL;
 	lg_map_each(&a->wanted, free_value, NULL);
 	lg_map_clear(&a->wanted);
 	lg_ingest_free(a->ing);

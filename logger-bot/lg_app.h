@@ -54,6 +54,13 @@
  * LG_APP_SEEN_MS, and the gap errs on the long side. */
 #define LG_APP_SEEN_MS 1000
 
+/* The /metrics listener (common/http_server): bytes lws keeps of a request
+ * head (past them the connection is closed unanswered), seconds for a head
+ * to arrive, connections at once (one more is closed at accept). */
+#define LG_APP_METRICS_HEAD_MAX 8192
+#define LG_APP_METRICS_TIMEOUT_S 5
+#define LG_APP_METRICS_CONNS_MAX 16
+
 /* The logger is one per process: these act on it. */
 
 /* Starts the logger on loop (borrowed config). Returns 0, or a negative

@@ -10,8 +10,9 @@
  * SIGHUP. If a process dies on its own, the stack says which, points at
  * its log, and stops the rest.
  *
- * It is developer tooling built on tests/harness/servers.c, the same code
- * the integration tests use; production runs each daemon under systemd.
+ * It is developer tooling built on scripts/stack/launch.c (eirc_launch), the
+ * same launcher the integration tests link; production runs each daemon
+ * under systemd.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,7 +25,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 #define STACK_DEFAULT_DATA "var"
 

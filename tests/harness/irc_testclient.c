@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "tests/harness/irc_testclient.h"
 #include "tests/harness/ws_client.h"
 
@@ -22,14 +23,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-uint64_t itc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static itc_t *itc_new(void)
 {
@@ -154,7 +147,7 @@ static bool next_from_transport(itc_t *c, int timeout_ms)
 
 bool itc_next_within(itc_t *c, int timeout_ms)
 {
-	uint64_t deadline = itc_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t deadline = clock_mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 
 	if (c->recv)
 		return next_from_transport(c, timeout_ms);
@@ -169,7 +162,7 @@ bool itc_next_within(itc_t *c, int timeout_ms)
 		}
 		if (r != IRC_MSG_EAGAIN)
 			continue; /* an overlong or malformed line was dropped */
-		uint64_t now = itc_now_ms();
+		uint64_t now = clock_mono_ms();
 		int left = (int)(deadline > now ? deadline - now : 0);
 		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
 		if (left == 0 || poll(&pf, 1, left) != 1)
@@ -211,9 +204,9 @@ bool itc_param_has(const struct irc_msg *m, size_t i, const char *needle)
 
 void itc_expect_within(itc_t *c, const char *cmd, const char *needle, int timeout_ms)
 {
-	uint64_t deadline = itc_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = clock_mono_ms() + (uint64_t)timeout_ms;
 
-	for (uint64_t now; (now = itc_now_ms()) < deadline;) {
+	for (uint64_t now; (now = clock_mono_ms()) < deadline;) {
 		if (!itc_next_within(c, (int)(deadline - now)))
 			break;
 		if (irc_msg_command_is(&c->msg, cmd) && (!needle || itc_has(c, needle)))

@@ -43,8 +43,6 @@ typedef struct itc {
 	struct irc_line lf;
 } itc_t;
 
-uint64_t itc_now_ms(void);
-
 /* A TCP connection to 127.0.0.1:port. */
 itc_t *itc_connect(int port);
 /* Takes over fd (closed by itc_close); pid, when not 0, is waited for. */

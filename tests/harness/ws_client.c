@@ -5,6 +5,7 @@
  * lws_service() in lws 4.x ignores its timeout and sleeps until the next
  * event, so a self-rearming 20 ms timer (lws_sul) bounds every wait.
  */
+#include "common/clock.h"
 #include "tests/harness/ws_client.h"
 
 #include <arpa/inet.h>
@@ -61,14 +62,6 @@ struct ws_client {
 	char close_reason[128];
 	int timeout_ms;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
@@ -229,7 +222,7 @@ static const struct lws_protocols ws_protocols[] = {
 /* Services once; false when the deadline passed. */
 static bool service(ws_client_t *ws, int64_t deadline)
 {
-	if (now_ms() >= deadline)
+	if ((int64_t)clock_mono_ms() >= deadline)
 		return false;
 	lws_service(ws->ctx, 0);
 	return true;
@@ -237,7 +230,7 @@ static bool service(ws_client_t *ws, int64_t deadline)
 
 static int64_t deadline_of(const ws_client_t *ws, int timeout_ms)
 {
-	return now_ms() + (timeout_ms > 0 ? timeout_ms : ws->timeout_ms);
+	return (int64_t)clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : ws->timeout_ms);
 }
 
 static int ws_new(const ws_opts_t *opts, ws_client_t **out_ws)
@@ -457,7 +450,7 @@ void ws_pause(ws_client_t *ws, bool paused)
 
 void ws_idle(ws_client_t *ws, int ms)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = (int64_t)clock_mono_ms() + ms;
 
 	while (service(ws, deadline))
 		;
@@ -468,7 +461,7 @@ void ws_free(ws_client_t *ws)
 	if (!ws)
 		return;
 	if (ws->state == WS_OPEN && ws->wsi) {
-		int64_t deadline = now_ms() + WS_CLOSE_WAIT_MS;
+		int64_t deadline = (int64_t)clock_mono_ms() + WS_CLOSE_WAIT_MS;
 		if (ws->paused)
 			ws_pause(ws, false);
 		ws->want_close = true;
@@ -574,7 +567,7 @@ static ssize_t raw_read_answer(int fd, int64_t deadline, char *buf, size_t cap)
 			return (ssize_t)len;
 		if (len + 1 >= cap)
 			return (ssize_t)len;
-		int left = (int)(deadline - now_ms());
+		int left = (int)(deadline - (int64_t)clock_mono_ms());
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		if (left <= 0 || poll(&pf, 1, left) != 1)
 			return -ETIMEDOUT;
@@ -590,7 +583,7 @@ static ssize_t raw_read_answer(int fd, int64_t deadline, char *buf, size_t cap)
 int ws_raw_finish(int fd, int timeout_ms, char *body, size_t cap)
 {
 	char buf[16384];
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : WS_TIMEOUT_MS);
+	int64_t deadline = (int64_t)clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : WS_TIMEOUT_MS);
 	ssize_t n = raw_read_answer(fd, deadline, buf, sizeof(buf));
 	int status;
 

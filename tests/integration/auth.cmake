@@ -1,6 +1,6 @@
 # eirc-auth against a real PostgreSQL and the real eirc-auth binary.
 add_library(eirc_auth_fixture STATIC auth_fixture.c)
-target_link_libraries(eirc_auth_fixture PUBLIC eirc_harness eirc::curl
+target_link_libraries(eirc_auth_fixture PUBLIC eirc_harness
                       eirc::pq eirc::jansson)
 target_include_directories(eirc_auth_fixture PUBLIC ${PROJECT_SOURCE_DIR})
 

@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #define DB_PASSWORD "db-pass-'quoted'\"x"
 
 static const char *bin_path(void)
@@ -97,13 +95,13 @@ static int write_config(fx_t *fx, const char *extra)
 static bool wait_ready(fx_t *fx)
 {
 	for (int i = 0; i < 200; i++) {
-		fx_resp_t r;
+		ht_resp_t r;
 		int status;
 		int rc = fx_http(fx, false, "GET", "/healthz", NULL, NULL, 0, &r);
 		long st = r.status;
 
 		/* r is filled (and owns memory) whatever fx_http returned */
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 		if (rc == 0 && st == 200)
 			return true;
 		if (waitpid(fx->daemon, &status, WNOHANG) == fx->daemon) {
@@ -177,7 +175,6 @@ int fx_start_tls(fx_t *fx, const char *extra, const char *cafile)
 	memset(fx, 0, sizeof(*fx));
 	if (cafile)
 		snprintf(fx->cafile, sizeof(fx->cafile), "%s", cafile);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	srv_env_install_signal_handlers();
 	if (srv_env_new(NULL, &fx->env) < 0 ||
 	    srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
@@ -207,7 +204,6 @@ int fx_stop(fx_t *fx)
 	fx->db = NULL;
 	srv_env_free(fx->env);
 	fx->env = NULL;
-	curl_global_cleanup();
 	return st;
 }
 
@@ -246,103 +242,33 @@ int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-typedef struct buf {
-	char *p;
-	size_t n;
-} buf_t;
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	buf_t *b = ud;
-	size_t n = size * nmemb;
-	char *np = realloc(b->p, b->n + n + 1);
-
-	if (!np)
-		return 0;
-	memcpy(np + b->n, ptr, n);
-	b->p = np;
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
-}
-
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	fx_resp_t *r = ud;
-	size_t n = size * nmemb, have = strlen(r->headers);
-
-	if (have + n + 1 < sizeof(r->headers)) {
-		memcpy(r->headers + have, ptr, n);
-		r->headers[have + n] = '\0';
-	}
-	return n;
-}
-
 int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
 	    const char *const *headers, const char *body, size_t body_len,
-	    fx_resp_t *out)
+	    ht_resp_t *out)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
+	bool tls = !internal && fx->cafile[0];
 	char url[2048];
-	buf_t b = { NULL, 0 };
-	CURLcode rc;
 
-	memset(out, 0, sizeof(*out));
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s",
-		 !internal && fx->cafile[0] ? "https" : "http",
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", tls ? "https" : "http",
 		 internal ? fx->iport : fx->port, path);
-	if (!internal && fx->cafile[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, fx->cafile);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	for (size_t i = 0; headers && headers[i]; i++)
-		h = curl_slist_append(h, headers[i]);
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	out->body = b.p ? b.p : strdup("");
-	out->len = b.n;
-	out->json = json_loads(out->body, 0, NULL);
-	return rc == CURLE_OK ? 0 : -1;
+	return ht_request(&(ht_req_t){.method = method, .url = url, .headers = headers,
+				      .body = body, .body_len = body_len,
+				      .cafile = tls ? fx->cafile : NULL},
+			  out);
 }
 
-void fx_resp_free(fx_resp_t *r)
-{
-	free(r->body);
-	json_decref(r->json);
-	memset(r, 0, sizeof(*r));
-}
-
-int fx_login(fx_t *fx, const char *user, const char *password, fx_resp_t *out)
+int fx_login(fx_t *fx, const char *user, const char *password, ht_resp_t *out)
 {
 	static const char *const h[] = {
 		"Content-Type: application/x-www-form-urlencoded", NULL };
 	char body[1024];
-	CURL *c = curl_easy_init();
-	char *u = curl_easy_escape(c, user, 0), *p = curl_easy_escape(c, password, 0);
+	char *u = ht_escape(user), *p = ht_escape(password);
 	int r;
 
 	snprintf(body, sizeof(body), "grant_type=password&client_id=eirc-web"
 		 "&username=%s&password=%s", u, p);
-	curl_free(u);
-	curl_free(p);
-	curl_easy_cleanup(c);
+	free(u);
+	free(p);
 	r = fx_http(fx, false, "POST", "/oauth/token", h, body, strlen(body), out);
 	return r;
 }
@@ -351,14 +277,14 @@ char *fx_chat_token(fx_t *fx, const char *access)
 {
 	char auth[256];
 	const char *h[] = { auth, NULL };
-	fx_resp_t r;
+	ht_resp_t r;
 	char *tok = NULL;
 
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access);
 	if (fx_http(fx, false, "POST", "/api/chat-token", h, "", 0, &r) == 0 &&
 	    r.status == 200)
 		tok = strdup(json_string_value(json_object_get(r.json, "chat_token")));
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	return tok;
 }
 
@@ -387,12 +313,3 @@ int fx_sql(fx_t *fx, const char *sql)
 	return ok ? 0 : -1;
 }
 
-bool fx_has_header(const fx_resp_t *r, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (const char *p = r->headers; *p; p++)
-		if (strncasecmp(p, needle, n) == 0)
-			return true;
-	return false;
-}

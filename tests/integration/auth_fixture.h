@@ -1,7 +1,7 @@
 /*
  * auth_fixture: a real PostgreSQL (tests/harness) and a real eirc-auth
- * process on loopback for the auth integration tests, plus a small libcurl
- * client. The daemon runs from the build tree with a generated config;
+ * process on loopback for the auth integration tests; requests go through
+ * the harness's HTTP client (tests/harness/http_test.h). The daemon runs from the build tree with a generated config;
  * stopping it with SIGTERM must give exit status 0, which eirc-auth only
  * returns when uv_loop_close() succeeded (every handle closed).
  */
@@ -15,7 +15,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
+#include "tests/harness/http_test.h"
 
 #define FX_SECRET "internal-secret-for-tests-0123456789"
 #define FX_PASSWORD "correct horse battery"
@@ -31,14 +32,6 @@ typedef struct fx {
 	char log[512];
 	PGconn *db;        /* superuser-free connection as the eirc role */
 } fx_t;
-
-typedef struct fx_resp {
-	long status;
-	char *body;        /* NUL-terminated */
-	size_t len;
-	char headers[4096];
-	json_t *json;      /* parsed body, or NULL */
-} fx_resp_t;
 
 /* Starts PostgreSQL and eirc-auth; extra_yaml goes into the auth section
  * (indented two spaces, one "key: value" per line). Returns 0 or -1. */
@@ -57,17 +50,16 @@ int fx_stop(fx_t *fx);
  * its exit status; its stdout goes to out (may be NULL). */
 int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...);
 
-/* One HTTP request. headers: NULL-terminated list of "Name: value".
- * Returns 0, or -1 when curl failed (status is 0 if no answer came). *out is
- * filled either way (body at least "") and must be released with
- * fx_resp_free() after every call, also after -1. */
+/* One request with ht_request() to eirc-auth: the internal listener, or the
+ * public one (over verified HTTPS after fx_start_tls()). headers:
+ * NULL-terminated "Name: value" list. Returns ht_request()'s 0 or -EIO;
+ * *out is filled either way and released with ht_resp_free(). */
 int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
 	    const char *const *headers, const char *body, size_t body_len,
-	    fx_resp_t *out);
-void fx_resp_free(fx_resp_t *r);
+	    ht_resp_t *out);
 
 /* POST /oauth/token grant_type=password for the web client. */
-int fx_login(fx_t *fx, const char *user, const char *password, fx_resp_t *out);
+int fx_login(fx_t *fx, const char *user, const char *password, ht_resp_t *out);
 /* A new chat token for an access token; returns a malloc'd token or NULL. */
 char *fx_chat_token(fx_t *fx, const char *access);
 
@@ -75,9 +67,6 @@ char *fx_chat_token(fx_t *fx, const char *access);
 long long fx_sql_int(fx_t *fx, const char *sql);
 /* Runs SQL as the eirc role; 0 or -1. */
 int fx_sql(fx_t *fx, const char *sql);
-
-/* True when the header block of r contains `needle` (case-insensitive). */
-bool fx_has_header(const fx_resp_t *r, const char *needle);
 
 /*
  * The last test of a suite, as cmocka_unit_test_prestate(fx_test_clean_stop,

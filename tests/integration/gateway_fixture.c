@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "tests/integration/gateway_fixture.h"
 
 #include <dirent.h>
@@ -197,7 +198,7 @@ const char *gwfx_gateway_log(const gwfx_t *g)
 
 void gwfx_add_user(gwfx_t *g, const char *name)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 
 	if (g->base) {
 		gwfx_add_user(g->base, name);
@@ -214,7 +215,7 @@ void gwfx_add_user(gwfx_t *g, const char *name)
 	snprintf(g->users[g->n_users], sizeof(g->users[0]), "%s", name);
 	g->access[g->n_users] = strdup(a);
 	g->n_users++;
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 }
 
 char *gwfx_token(gwfx_t *g, const char *name)
@@ -304,30 +305,13 @@ ws_client_t *gwfx_open_registered(gwfx_t *g, const char *user, const char *proto
 	return ws;
 }
 
-long gwfx_http_get(gwfx_t *g, const char *path, char **out_body)
-{
-	/* fx_http() speaks plain HTTP to fx->port: a copy aimed at the gateway */
-	fx_t at = {.port = g->port};
-	fx_resp_t r;
-	long status;
-
-	fx_http(&at, false, "GET", path, NULL, NULL, 0, &r);
-	status = r.status;
-	if (out_body) {
-		*out_body = r.body;
-		r.body = NULL;
-	}
-	fx_resp_free(&r);
-	return status;
-}
-
 /* Calls fn for every sample line of /metrics (comments skipped). */
 static void each_sample(gwfx_t *g, void (*fn)(const char *key, size_t klen, double v, void *),
                         void *ud)
 {
 	char *body = NULL;
 
-	assert_int_equal(gwfx_http_get(g, "/metrics", &body), 200);
+	assert_int_equal(ht_get(g->port, "/metrics", &body), 200);
 	for (char *save = NULL, *l = strtok_r(body, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		if (l[0] == '#' || l[0] == '\0')
@@ -442,14 +426,14 @@ size_t gwfx_group_members(pid_t pgid, pid_t *pids, size_t cap)
 
 bool gwfx_wait_children(gwfx_t *g, size_t n, int timeout_ms)
 {
-	uint64_t deadline = itc_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = clock_mono_ms() + (uint64_t)timeout_ms;
 
 	for (;;) {
 		size_t have = gwfx_children(g, NULL, 0);
 		double m = gwfx_metric(g, "eirc_gateway_children");
 		if (have == n && m == (double)n)
 			return true;
-		if (itc_now_ms() >= deadline) {
+		if (clock_mono_ms() >= deadline) {
 			fprintf(stderr, "gateway children: %zu in /proc, metric %g, want %zu\n",
 			        have, m, n);
 			return false;

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "tests/harness/irc_testclient.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/harness/ws_client.h"
 #include "tests/integration/auth_fixture.h"
 
@@ -137,9 +137,6 @@ int gwfx_cleanup(gwfx_t *g);
 double gwfx_metric(gwfx_t *g, const char *sample);
 /* Sum of every sample of a metric family (all label sets); 0 when absent. */
 double gwfx_metric_sum(gwfx_t *g, const char *name);
-/* GET path on the gateway; returns the status and the body (malloc'd) in
- * *out_body when not NULL. */
-long gwfx_http_get(gwfx_t *g, const char *path, char **out_body);
 
 /* The processes whose parent is the gateway (its irc-clients); returns
  * their number and fills pids (up to cap). */

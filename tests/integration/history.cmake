@@ -8,6 +8,6 @@ add_dependencies(test_history eirc-history eirc-logger eirc-irc-client)
 # eirc-history's HTTP API: PostgreSQL and eirc-auth (introspection, users,
 # rooms), Redis written with the logger's append script, eirc-history.
 eirc_test(test_history_http SOURCES test_history_http.c
-          LIBS eirc_auth_fixture eirc_logger_fixture eirc_logger_core eirc::hiredis eirc::curl eirc::jansson
+          LIBS eirc_auth_fixture eirc_logger_fixture eirc_logger_core eirc::hiredis eirc::jansson
           LABELS integration TIMEOUT 300)
 add_dependencies(test_history_http eirc-history eirc-auth)

@@ -2,7 +2,7 @@
 # server (tests/es/es_server.py). Needs the eirc-logger binary.
 add_library(eirc_logger_fixture STATIC logger_fixture.c)
 target_include_directories(eirc_logger_fixture PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(eirc_logger_fixture PUBLIC eirc_harness eirc::hiredis eirc::jansson)
+target_link_libraries(eirc_logger_fixture PUBLIC eirc_harness eirc_common eirc::hiredis eirc::jansson)
 
 eirc_test(test_logger SOURCES test_logger.c LIBS eirc_logger_fixture
           LABELS integration TIMEOUT 300)

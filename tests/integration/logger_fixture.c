@@ -2,6 +2,7 @@
  * logger_fixture: processes, config, IRC clients and readers for the
  * eirc-logger integration tests (see logger_fixture.h).
  */
+#include "common/clock.h"
 #include "tests/integration/logger_fixture.h"
 
 #include <arpa/inet.h>
@@ -19,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
+#include "tests/harness/http_test.h"
 
 void lgf_sleep_ms(int ms)
 {
@@ -29,20 +31,12 @@ void lgf_sleep_ms(int ms)
 		;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool lgf_wait_for(bool (*pred)(void *), void *ud, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	uint64_t end = clock_mono_ms() + timeout_ms;
 
 	while (!pred(ud)) {
-		if (now_ms() > end)
+		if (clock_mono_ms() > end)
 			return pred(ud);
 		lgf_sleep_ms(100);
 	}
@@ -107,39 +101,51 @@ int lgf_es_start(const char *dir, struct lgf_proc *out)
 	return -1;
 }
 
+/* method path on 127.0.0.1:port with a JSON body (or none): the answer's
+ * body whatever its status (malloc'd), NULL when no answer came. */
 static char *http(int port, const char *method, const char *path, const char *body)
 {
-	char req[1024];
-	size_t cap = 1 << 16, len = 0;
-	char *resp = malloc(cap);
-	int fd = connect_port(port), n;
+	static const char *const json[] = { "Content-Type: application/json", NULL };
+	char url[1024], *out = NULL;
+	ht_resp_t r;
 
-	if (fd < 0 || !resp) {
-		free(resp);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	if (ht_request(&(ht_req_t){.method = method, .url = url, .headers = json, .body = body,
+				   .body_len = body ? strlen(body) : 0},
+		       &r) == 0) {
+		out = r.body;
+		r.body = NULL;
 	}
-	n = snprintf(req, sizeof(req),
-	             "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-	             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	             method, path, body ? strlen(body) : 0, body ? body : "");
-	if (write(fd, req, (size_t)n) != n) {
-		close(fd);
-		free(resp);
-		return NULL;
-	}
-	for (ssize_t r; (r = read(fd, resp + len, cap - len - 1)) > 0;) {
-		len += (size_t)r;
-		if (len + 1 >= cap)
-			resp = realloc(resp, cap *= 2);
-	}
-	close(fd);
-	resp[len] = '\0';
-	char *b = strstr(resp, "\r\n\r\n");
-	if (b)
-		memmove(resp, b + 4, strlen(b + 4) + 1);
-	return resp;
+	ht_resp_free(&r);
+	return out;
+}
+
+int lgf_env_start(srv_env_t **out_env, srv_t **out_redis, srv_t **out_ircd, char *dir,
+		  size_t dir_cap)
+{
+	srv_env_install_signal_handlers();
+	if (srv_env_new(NULL, out_env) < 0 || srv_redis_start(*out_env, NULL, out_redis) < 0 ||
+	    (out_ircd && srv_inspircd_start(*out_env, NULL, out_ircd) < 0))
+		return -1;
+	snprintf(dir, dir_cap, "%s", srv_env_dir(*out_env));
+	return 0;
+}
+
+int lgf_sender_class(int maxchans, char *buf, size_t cap)
+{
+	int port = srv_free_port();
+
+	if (port < 0)
+		return -1;
+	snprintf(buf, cap,
+		 "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
+		 "<connect name=\"sender\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"%d\"\n"
+		 "         timeout=\"20\" pingfreq=\"120\" hardsendq=\"67108864\"\n"
+		 "         softsendq=\"1048576\" recvq=\"1048576\" threshold=\"1000000\"\n"
+		 "         commandrate=\"1000000000\" fakelag=\"no\" localmax=\"16\"\n"
+		 "         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
+		 port, port, maxchans);
+	return port;
 }
 
 int lgf_es_control(int port, const char *name, const char *json)
@@ -157,6 +163,21 @@ int lgf_es_control(int port, const char *name, const char *json)
 char *lgf_http_get(int port, const char *path)
 {
 	return http(port, "GET", path, NULL);
+}
+
+char *lgf_slurp(const char *path)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)))
+		buf[fread(buf, 1, (size_t)n, f)] = '\0';
+	fclose(f);
+	return buf;
 }
 
 long long lgf_metric(int port, const char *series)
@@ -322,10 +343,10 @@ int lgf_irc_send(struct lgf_irc *c, const char *fmt, ...)
 int lgf_irc_wait(struct lgf_irc *c, const char *needle, int timeout_ms, char *out, size_t cap)
 {
 	char line[9000];
-	long long end = now_ms() + timeout_ms;
+	uint64_t end = clock_mono_ms() + timeout_ms;
 
-	while (now_ms() < end) {
-		if (read_line(c, line, sizeof(line), (int)(end - now_ms())) < 0)
+	while (clock_mono_ms() < end) {
+		if (read_line(c, line, sizeof(line), (int)(end - clock_mono_ms())) < 0)
 			return -1;
 		if (strstr(line, needle)) {
 			if (out)

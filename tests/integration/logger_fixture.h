@@ -14,6 +14,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "scripts/stack/launch.h"
+
 #define LGF_PARTITIONS 4
 
 /* A child process (ES test server or eirc-logger). */
@@ -23,12 +25,34 @@ struct lgf_proc {
 	char log[512];
 };
 
+/*
+ * The servers most logger tests start first: srv_env_install_signal_handlers(),
+ * a temporary environment, Redis and, when out_ircd is not NULL, InspIRCd
+ * (default options); dir gets the environment's folder. *out_env is set as
+ * soon as the environment exists, so that the teardown's srv_env_free()
+ * also cleans up after a later failure. Returns 0 or -1.
+ */
+int lgf_env_start(srv_env_t **out_env, srv_t **out_redis, srv_t **out_ircd, char *dir,
+		  size_t dir_cap);
+
+/*
+ * InspIRCd config lines (for srv_ircd_opts_t.extra_binds) of a client port
+ * on a free loopback port whose class "sender" has no flood limits, for
+ * clients that send thousands of lines (at most 16 of them, maxchans
+ * channels each). Returns the port, or -1.
+ */
+int lgf_sender_class(int maxchans, char *buf, size_t cap);
+
 /* Starts the ES test server; waits until it listens. Returns 0 or -1. */
 int lgf_es_start(const char *dir, struct lgf_proc *out);
 /* POSTs a JSON body to the ES test server's control endpoint; 0 or -1. */
 int lgf_es_control(int port, const char *name, const char *json);
-/* GETs path from the ES server into a malloc'd NUL-terminated string. */
+/* GETs path (tests/harness/http_test) into a malloc'd NUL-terminated
+ * string: the body whatever the status, NULL when no answer came. */
 char *lgf_http_get(int port, const char *path);
+/* The whole of a file (a logger's log), NUL-terminated, or NULL; the
+ * caller frees it. */
+char *lgf_slurp(const char *path);
 /* The value of one series of a /metrics page on port (the name with its
  * labels, exactly as printed), or -1 when absent or unreachable. */
 long long lgf_metric(int port, const char *series);

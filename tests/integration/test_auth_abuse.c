@@ -55,24 +55,24 @@ static int teardown(void **state)
 
 static void assert_serving(void)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 
 	assert_int_equal(fx_http(&fx, false, "GET", "/healthz", NULL, NULL, 0, &r), 0);
 	assert_int_equal(r.status, 200);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 }
 
 static long post(bool internal, const char *path, const char *ct, const char *body)
 {
 	const char *h[] = { ct, internal ? INTERNAL_AUTH : NULL, NULL };
-	fx_resp_t r;
+	ht_resp_t r;
 	long st;
 
 	assert_int_equal(fx_http(&fx, internal, "POST", path, h, body, strlen(body), &r), 0);
 	st = r.status;
 	if (st >= 400)
 		assert_non_null(json_object_get(r.json, "error"));
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	return st;
 }
 
@@ -109,7 +109,7 @@ static void test_oversized_body(void **state)
 {
 	char big[1025], bigger[1026];
 	const char *h[] = { FORM, NULL };
-	fx_resp_t r;
+	ht_resp_t r;
 
 	(void)state;
 	memset(big, 'a', sizeof(big) - 1);
@@ -121,12 +121,12 @@ static void test_oversized_body(void **state)
 	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/token", h, big,
 				 strlen(big), &r), 0);
 	assert_int_equal(r.status, 400);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* one past it: 413 before the body is read */
 	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/token", h, bigger,
 				 strlen(bigger), &r), 0);
 	assert_int_equal(r.status, 413);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_serving();
 }
 
@@ -337,7 +337,7 @@ static void test_descriptors_close_on_exec(void **state)
 	assert_serving();
 }
 
-static long get_path(const char *path, fx_resp_t *r)
+static long get_path(const char *path, ht_resp_t *r)
 {
 	assert_int_equal(fx_http(&fx, false, "GET", path, NULL, NULL, 0, r), 0);
 	return r->status;
@@ -351,34 +351,34 @@ static void test_static_files(void **state)
 		"/%00index.html", "/sub/..%5c..%5csecret.txt", "//etc/passwd",
 		"/....//secret.txt",
 	};
-	fx_resp_t r;
+	ht_resp_t r;
 
 	(void)state;
 	assert_int_equal(get_path("/", &r), 200);
-	assert_true(fx_has_header(&r, "content-type: text/html"));
+	assert_true(ht_has_header(&r, "content-type: text/html"));
 	assert_non_null(strstr(r.body, "eIRC"));
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(get_path("/app.js", &r), 200);
-	assert_true(fx_has_header(&r, "content-type: text/javascript"));
-	fx_resp_free(&r);
+	assert_true(ht_has_header(&r, "content-type: text/javascript"));
+	ht_resp_free(&r);
 	assert_int_equal(get_path("/style.css", &r), 200);
-	assert_true(fx_has_header(&r, "content-type: text/css"));
-	assert_true(fx_has_header(&r, "x-content-type-options: nosniff"));
-	fx_resp_free(&r);
+	assert_true(ht_has_header(&r, "content-type: text/css"));
+	assert_true(ht_has_header(&r, "x-content-type-options: nosniff"));
+	ht_resp_free(&r);
 	assert_int_equal(get_path("/sub/page.html", &r), 200);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		long st = get_path(refused[i], &r);
 		if (st != 404 && st != 400 && st != 403)
 			fail_msg("%s -> %ld", refused[i], st);
 		assert_null(strstr(r.body, "TOP SECRET"));
 		assert_null(strstr(r.body, "dotfile"));
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 	}
 	assert_int_equal(fx_http(&fx, false, "DELETE", "/index.html", NULL, NULL, 0, &r), 0);
 	assert_int_equal(r.status, 405);
-	assert_true(fx_has_header(&r, "allow: GET, HEAD"));
-	fx_resp_free(&r);
+	assert_true(ht_has_header(&r, "allow: GET, HEAD"));
+	ht_resp_free(&r);
 	assert_serving();
 }
 
@@ -389,7 +389,7 @@ static void test_sql_metacharacters(void **state)
 		"%27%3B%20DELETE%20FROM%20audit_log%3B--", "$1", "'||(SELECT password_hash FROM users)||'",
 	};
 	char body[1024];
-	fx_resp_t r;
+	ht_resp_t r;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
@@ -417,43 +417,43 @@ static void test_sql_metacharacters(void **state)
 		snprintf(auth, sizeof(auth), "Authorization: Bearer x' OR '1'='1");
 		assert_int_equal(fx_http(&fx, false, "GET", "/api/rooms/%27%3B--", h, NULL, 0, &r), 0);
 		assert_int_equal(r.status, 401);
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 	}
 	/* nothing was dropped or deleted, and alice can still log in */
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM users"), 1);
 	assert_true(fx_sql_int(&fx, "SELECT count(*) FROM audit_log") > 0);
 	assert_int_equal(fx_login(&fx, "alice", FX_PASSWORD, &r), 0);
 	assert_int_equal(r.status, 200);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_serving();
 }
 
 static void test_login_lockout(void **state)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 
 	(void)state;
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(fx_login(&fx, "alice", "wrong password", &r), 0);
 		assert_int_equal(r.status, 400);
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 	}
 	/* locked: even the right password is refused, with Retry-After */
 	assert_int_equal(fx_login(&fx, "ALICE", FX_PASSWORD, &r), 0);
 	assert_int_equal(r.status, 429);
-	assert_true(fx_has_header(&r, "retry-after: "));
-	fx_resp_free(&r);
+	assert_true(ht_has_header(&r, "retry-after: "));
+	ht_resp_free(&r);
 	assert_true(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event = 'login.locked'") >= 1);
 	sleep(2); /* the first lockout lasts 1 s */
 	assert_int_equal(fx_login(&fx, "alice", FX_PASSWORD, &r), 0);
 	assert_int_equal(r.status, 200);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_serving();
 }
 
 static void test_tokens_never_logged(void **state)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 	char cmd[700];
 
 	(void)state;
@@ -464,7 +464,7 @@ static void test_tokens_never_logged(void **state)
 		 json_string_value(json_object_get(r.json, "refresh_token")),
 		 FX_PASSWORD, fx.log);
 	assert_int_not_equal(system(cmd), 0);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 }
 
 int main(void)

@@ -53,10 +53,10 @@ static void test_migrations(void **state)
 	 * (lws context freed, loop closed); the first keeps serving */
 	assert_int_equal(fx_cli(&fx, NULL, NULL, 0, NULL), 1);
 	{
-		fx_resp_t r;
+		ht_resp_t r;
 		int rc = fx_http(&fx, false, "GET", "/healthz", NULL, NULL, 0, &r);
 		long st = r.status;
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 		assert_int_equal(rc, 0);
 		assert_int_equal(st, 200);
 	}

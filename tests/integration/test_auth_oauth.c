@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "tests/integration/auth_fixture.h"
 
@@ -58,13 +57,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const char *jstr(const fx_resp_t *r, const char *key)
+static const char *jstr(const ht_resp_t *r, const char *key)
 {
 	return json_string_value(json_object_get(r->json, key));
 }
 
 static void form_post(const char *path, const char *auth, const char *body,
-		      fx_resp_t *r)
+		      ht_resp_t *r)
 {
 	const char *h[] = { FORM, auth, NULL };
 	assert_int_equal(fx_http(&fx, false, "POST", path, h, body, strlen(body), r), 0);
@@ -79,7 +78,7 @@ static long long audit_count(const char *event)
 
 static void test_password_grant(void **state)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 	long long before = audit_count("login.ok");
 
 	(void)state;
@@ -90,76 +89,76 @@ static void test_password_grant(void **state)
 	assert_non_null(jstr(&r, "refresh_token"));
 	assert_string_equal(jstr(&r, "token_type"), "Bearer");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "expires_in")), 3600);
-	assert_true(fx_has_header(&r, "Cache-Control: no-store"));
-	assert_true(fx_has_header(&r, "Pragma: no-cache"));
+	assert_true(ht_has_header(&r, "Cache-Control: no-store"));
+	assert_true(ht_has_header(&r, "Pragma: no-cache"));
 	/* only hashes are stored: the token itself appears nowhere */
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM access_tokens"
 				    " WHERE octet_length(hash) = 32") >= 1, 1);
 	assert_int_equal(audit_count("login.ok"), before + 1);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 }
 
 static void test_password_grant_errors(void **state)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 	long long failed = audit_count("login.failed");
 
 	(void)state;
 	assert_int_equal(fx_login(&fx, "alice", "wrong password", &r), 0);
 	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(&r, "error"), "invalid_grant");
-	assert_true(fx_has_header(&r, "Cache-Control: no-store"));
-	fx_resp_free(&r);
+	assert_true(ht_has_header(&r, "Cache-Control: no-store"));
+	ht_resp_free(&r);
 	assert_int_equal(fx_login(&fx, "nobody", FX_PASSWORD, &r), 0);
 	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(&r, "error"), "invalid_grant");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(audit_count("login.failed"), failed + 2);
 
 	form_post("/oauth/token", NULL, "grant_type=password&client_id=eirc-web"
 		  "&username=alice", &r);
 	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(&r, "error"), "invalid_request");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	form_post("/oauth/token", NULL, "client_id=eirc-web", &r);
 	assert_string_equal(jstr(&r, "error"), "invalid_request");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	form_post("/oauth/token", NULL, "grant_type=implicit&client_id=eirc-web", &r);
 	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(&r, "error"), "unsupported_grant_type");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	form_post("/oauth/token", NULL, "grant_type=password&username=alice"
 		  "&password=x", &r);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "error"), "invalid_client");
-	assert_true(fx_has_header(&r, "WWW-Authenticate: Basic"));
-	fx_resp_free(&r);
+	assert_true(ht_has_header(&r, "WWW-Authenticate: Basic"));
+	ht_resp_free(&r);
 	form_post("/oauth/token", NULL, "grant_type=password&client_id=nope"
 		  "&username=alice&password=" "correct+horse+battery", &r);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "error"), "invalid_client");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* a public client may not use client_credentials */
 	form_post("/oauth/token", NULL, "grant_type=client_credentials"
 		  "&client_id=eirc-web", &r);
 	assert_int_equal(r.status, 401);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* a parameter given twice (RFC 6749 §3.1) */
 	form_post("/oauth/token", NULL, "grant_type=password&grant_type=password"
 		  "&client_id=eirc-web", &r);
 	assert_string_equal(jstr(&r, "error"), "invalid_request");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* scope beyond the client's */
 	form_post("/oauth/token", NULL, "grant_type=password&client_id=eirc-web"
 		  "&username=alice&password=correct+horse+battery&scope=admin", &r);
 	assert_string_equal(jstr(&r, "error"), "invalid_scope");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 }
 
 static void test_client_credentials(void **state)
 {
 	char auth[256], userpass[200], *b64;
-	fx_resp_t r;
+	ht_resp_t r;
 
 	(void)state;
 	snprintf(userpass, sizeof(userpass), "history:%s", hist_secret);
@@ -185,7 +184,7 @@ static void test_client_credentials(void **state)
 	assert_int_equal(r.status, 200);
 	assert_null(jstr(&r, "refresh_token"));
 	assert_string_equal(jstr(&r, "scope"), "history");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* the same secret in the body works too; a wrong one does not */
 	{
 		char body[256];
@@ -193,26 +192,26 @@ static void test_client_credentials(void **state)
 			 "&client_id=history&client_secret=%s", hist_secret);
 		form_post("/oauth/token", NULL, body, &r);
 		assert_int_equal(r.status, 200);
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 		form_post("/oauth/token", NULL, "grant_type=client_credentials"
 			  "&client_id=history&client_secret=wrong", &r);
 		assert_int_equal(r.status, 401);
 		assert_string_equal(jstr(&r, "error"), "invalid_client");
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 		/* a client not allowed the password grant */
 		snprintf(body, sizeof(body), "grant_type=password&client_id=history"
 			 "&client_secret=%s&username=alice&password=x", hist_secret);
 		form_post("/oauth/token", NULL, body, &r);
 		assert_int_equal(r.status, 400);
 		assert_string_equal(jstr(&r, "error"), "unauthorized_client");
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 		/* two client authentication methods at once */
 		snprintf(body, sizeof(body), "grant_type=client_credentials"
 			 "&client_secret=%s", hist_secret);
 		form_post("/oauth/token", auth, body, &r);
 		assert_int_equal(r.status, 400);
 		assert_string_equal(jstr(&r, "error"), "invalid_request");
-		fx_resp_free(&r);
+		ht_resp_free(&r);
 	}
 }
 
@@ -226,7 +225,7 @@ static char *refresh_body(const char *rt)
 
 static void test_refresh_rotation_and_reuse(void **state)
 {
-	fx_resp_t l, r1, r2, r3, me;
+	ht_resp_t l, r1, r2, r3, me;
 	char rt0[64], rt1[64], at1[64], auth[128];
 	long long reuse = audit_count("token.refresh_reuse");
 
@@ -244,7 +243,7 @@ static void test_refresh_rotation_and_reuse(void **state)
 	assert_int_equal(r2.status, 400);
 	assert_string_equal(jstr(&r2, "error"), "invalid_grant");
 	assert_int_equal(audit_count("token.refresh_reuse"), reuse + 1);
-	fx_resp_free(&r2);
+	ht_resp_free(&r2);
 	/* ... so the newest refresh token and its access token are dead too */
 	form_post("/oauth/token", NULL, refresh_body(rt1), &r3);
 	assert_int_equal(r3.status, 400);
@@ -253,8 +252,8 @@ static void test_refresh_rotation_and_reuse(void **state)
 		const char *h[] = { auth, NULL };
 		assert_int_equal(fx_http(&fx, false, "GET", "/api/me", h, NULL, 0, &me), 0);
 		assert_int_equal(me.status, 401);
-		assert_true(fx_has_header(&me, "WWW-Authenticate: Bearer"));
-		fx_resp_free(&me);
+		assert_true(ht_has_header(&me, "WWW-Authenticate: Bearer"));
+		ht_resp_free(&me);
 	}
 	/* the original access token of the family is revoked as well */
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", jstr(&l, "access_token"));
@@ -262,21 +261,21 @@ static void test_refresh_rotation_and_reuse(void **state)
 		const char *h[] = { auth, NULL };
 		fx_http(&fx, false, "GET", "/api/me", h, NULL, 0, &me);
 		assert_int_equal(me.status, 401);
-		fx_resp_free(&me);
+		ht_resp_free(&me);
 	}
 	form_post("/oauth/token", NULL, refresh_body("garbage"), &r2);
-	fx_resp_free(&r2);
+	ht_resp_free(&r2);
 	form_post("/oauth/token", NULL, "grant_type=refresh_token&client_id=eirc-web", &r2);
 	assert_string_equal(jstr(&r2, "error"), "invalid_request");
-	fx_resp_free(&l);
-	fx_resp_free(&r1);
-	fx_resp_free(&r2);
-	fx_resp_free(&r3);
+	ht_resp_free(&l);
+	ht_resp_free(&r1);
+	ht_resp_free(&r2);
+	ht_resp_free(&r3);
 }
 
 static void test_revoke(void **state)
 {
-	fx_resp_t l, r, me;
+	ht_resp_t l, r, me;
 	char body[256], auth[128];
 	const char *h[] = { auth, NULL };
 
@@ -286,36 +285,36 @@ static void test_revoke(void **state)
 	fx_http(&fx, false, "GET", "/api/me", h, NULL, 0, &me);
 	assert_int_equal(me.status, 200);
 	assert_string_equal(jstr(&me, "nick"), "Alice");
-	fx_resp_free(&me);
+	ht_resp_free(&me);
 	snprintf(body, sizeof(body), "client_id=eirc-web&token=%s&token_type_hint=access_token",
 		 jstr(&l, "access_token"));
 	form_post("/oauth/revoke", NULL, body, &r);
 	assert_int_equal(r.status, 200);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/me", h, NULL, 0, &me);
 	assert_int_equal(me.status, 401);
-	fx_resp_free(&me);
+	ht_resp_free(&me);
 	/* revoking the refresh token kills the family; unknown tokens get 200 */
 	snprintf(body, sizeof(body), "client_id=eirc-web&token=%s", jstr(&l, "refresh_token"));
 	form_post("/oauth/revoke", NULL, body, &r);
 	assert_int_equal(r.status, 200);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	form_post("/oauth/token", NULL, refresh_body(jstr(&l, "refresh_token")), &r);
 	assert_int_equal(r.status, 400);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	form_post("/oauth/revoke", NULL, "client_id=eirc-web&token=unknown", &r);
 	assert_int_equal(r.status, 200);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	form_post("/oauth/revoke", NULL, "client_id=eirc-web", &r);
 	assert_int_equal(r.status, 400);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_true(audit_count("token.revoke") >= 2);
-	fx_resp_free(&l);
+	ht_resp_free(&l);
 }
 
 static void test_introspect(void **state)
 {
-	fx_resp_t l, r;
+	ht_resp_t l, r;
 	char body[512];
 
 	(void)state;
@@ -328,22 +327,22 @@ static void test_introspect(void **state)
 	assert_string_equal(jstr(&r, "username"), "Alice");
 	assert_string_equal(jstr(&r, "client_id"), "eirc-web");
 	assert_non_null(json_object_get(r.json, "exp"));
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	snprintf(body, sizeof(body), "client_id=history&client_secret=%s&token=nope",
 		 hist_secret);
 	form_post("/oauth/introspect", NULL, body, &r);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_false(json_object_get(r.json, "active")));
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* public clients may not introspect */
 	snprintf(body, sizeof(body), "client_id=eirc-web&token=%s", jstr(&l, "access_token"));
 	form_post("/oauth/introspect", NULL, body, &r);
 	assert_int_equal(r.status, 401);
-	fx_resp_free(&r);
-	fx_resp_free(&l);
+	ht_resp_free(&r);
+	ht_resp_free(&l);
 }
 
-static int consume(const char *tok, const char *secret_header, fx_resp_t *r)
+static int consume(const char *tok, const char *secret_header, ht_resp_t *r)
 {
 	char body[256];
 	const char *h[] = { JSON, secret_header, NULL };
@@ -356,7 +355,7 @@ static int consume(const char *tok, const char *secret_header, fx_resp_t *r)
 
 static void test_chat_token_single_use(void **state)
 {
-	fx_resp_t l, r;
+	ht_resp_t l, r;
 	char *tok;
 	long long consumed = audit_count("chat_token.consume");
 
@@ -368,7 +367,7 @@ static void test_chat_token_single_use(void **state)
 	/* wrong secret */
 	assert_int_equal(consume(tok, "Authorization: Bearer wrong-secret-123456", &r), 0);
 	assert_int_equal(r.status, 401);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(consume(tok, INTERNAL_AUTH, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(&r, "nick"), "Alice");
@@ -376,27 +375,27 @@ static void test_chat_token_single_use(void **state)
 	assert_string_equal(jstr(&r, "role"), "user");
 	assert_true(json_is_array(json_object_get(r.json, "private_rooms")));
 	assert_true(json_is_array(json_object_get(r.json, "autojoin")));
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(audit_count("chat_token.consume"), consumed + 1);
 	assert_int_equal(consume(tok, INTERNAL_AUTH, &r), 0);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "reason"), "used");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(consume("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", INTERNAL_AUTH, &r), 0);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "reason"), "unknown");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* the token is stored as a hash, with the gateway's request id and IP */
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM chat_tokens WHERE"
 				    " request_id = 'req-1' AND client_ip = '203.0.113.7'"
 				    " AND used_at IS NOT NULL"), 1);
 	free(tok);
-	fx_resp_free(&l);
+	ht_resp_free(&l);
 }
 
 static void test_chat_token_expired_and_disabled(void **state)
 {
-	fx_resp_t l, r;
+	ht_resp_t l, r;
 	char *tok;
 
 	(void)state;
@@ -410,7 +409,7 @@ static void test_chat_token_expired_and_disabled(void **state)
 	assert_int_equal(consume(tok, INTERNAL_AUTH, &r), 0);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "reason"), "expired");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	free(tok);
 	tok = fx_chat_token(&fx, jstr(&l, "access_token"));
 	assert_non_null(tok);
@@ -418,16 +417,16 @@ static void test_chat_token_expired_and_disabled(void **state)
 	assert_int_equal(consume(tok, INTERNAL_AUTH, &r), 0);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "reason"), "user_disabled");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* a disabled user can neither log in nor get chat tokens */
 	assert_null(fx_chat_token(&fx, jstr(&l, "access_token")));
-	fx_resp_free(&l);
+	ht_resp_free(&l);
 	assert_int_equal(fx_login(&fx, "carol", FX_PASSWORD, &l), 0);
 	assert_int_equal(l.status, 400);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE"
 				    " event = 'chat_token.consume_failed'") >= 2, 1);
 	free(tok);
-	fx_resp_free(&l);
+	ht_resp_free(&l);
 }
 
 #define RACERS 100
@@ -435,14 +434,11 @@ static void test_chat_token_expired_and_disabled(void **state)
 /* 100 gateways race for one token over 100 connections: exactly one wins. */
 static void test_chat_token_concurrent_consume(void **state)
 {
-	CURLM *m = curl_multi_init();
-	CURL *e[RACERS];
-	struct curl_slist *h = NULL;
-	fx_resp_t l;
+	const char *h[] = { JSON, INTERNAL_AUTH, NULL };
+	long status[RACERS];
+	ht_resp_t l;
 	char *tok, body[256], url[128];
-	int running = 0, ok = 0, refused = 0;
-	CURLMsg *msg;
-	int left;
+	int ok = 0, refused = 0;
 
 	(void)state;
 	assert_int_equal(fx_login(&fx, "bob", FX_PASSWORD, &l), 0);
@@ -451,51 +447,27 @@ static void test_chat_token_concurrent_consume(void **state)
 	snprintf(body, sizeof(body), "{\"chat_token\":\"%s\",\"client_ip\":\"::1\","
 		 "\"request_id\":\"race\"}", tok);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/internal/chat-token/consume", fx.iport);
-	h = curl_slist_append(h, JSON);
-	h = curl_slist_append(h, INTERNAL_AUTH);
-	h = curl_slist_append(h, "Expect:");
-	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)RACERS);
+	assert_int_equal(ht_request_parallel(&(ht_req_t){.url = url, .headers = h, .body = body,
+							 .body_len = strlen(body),
+							 .timeout_s = 30},
+					     RACERS, status),
+			 0);
 	for (int i = 0; i < RACERS; i++) {
-		e[i] = curl_easy_init();
-		curl_easy_setopt(e[i], CURLOPT_URL, url);
-		curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(e[i], CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(e[i], CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(e[i], CURLOPT_TIMEOUT, 30L);
-		curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, fwrite);
-		curl_easy_setopt(e[i], CURLOPT_WRITEDATA, fopen("/dev/null", "we"));
-		curl_multi_add_handle(m, e[i]);
+		ok += status[i] == 200;
+		refused += status[i] == 401;
 	}
-	do {
-		curl_multi_perform(m, &running);
-		curl_multi_poll(m, NULL, 0, 100, NULL);
-	} while (running);
-	while ((msg = curl_multi_info_read(m, &left))) {
-		long st = 0;
-		FILE *f = NULL;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &st);
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &f);
-		ok += st == 200;
-		refused += st == 401;
-	}
-	for (int i = 0; i < RACERS; i++) {
-		curl_multi_remove_handle(m, e[i]);
-		curl_easy_cleanup(e[i]);
-	}
-	curl_multi_cleanup(m);
-	curl_slist_free_all(h);
 	assert_int_equal(ok, 1);
 	assert_int_equal(refused, RACERS - 1);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE"
 				    " event = 'chat_token.consume' AND"
 				    " detail->>'request_id' = 'race'"), 1);
 	free(tok);
-	fx_resp_free(&l);
+	ht_resp_free(&l);
 }
 
 static void test_rooms_api(void **state)
 {
-	fx_resp_t la, lu, r;
+	ht_resp_t la, lu, r;
 	char aa[128], ua[128];
 	const char *ha[] = { aa, JSON, NULL }, *hu[] = { ua, JSON, NULL };
 	const char *room = "{\"name\":\"#Secret\",\"topic\":\"x'); DROP TABLE users;--\","
@@ -508,54 +480,54 @@ static void test_rooms_api(void **state)
 	snprintf(ua, sizeof(ua), "Authorization: Bearer %s", jstr(&lu, "access_token"));
 	fx_http(&fx, false, "POST", "/api/rooms", hu, room, strlen(room), &r);
 	assert_int_equal(r.status, 403);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "POST", "/api/rooms", ha, room, strlen(room), &r);
 	assert_int_equal(r.status, 201);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "POST", "/api/rooms", ha, room, strlen(room), &r);
 	assert_int_equal(r.status, 409);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	/* alice does not see the private room until she is a member */
 	fx_http(&fx, false, "GET", "/api/rooms", hu, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(r.json), 0);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "PUT", "/api/rooms/%23secret/members/ALICE", ha, "", 0, &r);
 	assert_int_equal(r.status, 204);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/rooms", hu, NULL, 0, &r);
 	assert_int_equal(json_array_size(r.json), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(r.json, 0), "topic")),
 			    "x'); DROP TABLE users;--");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/me", hu, NULL, 0, &r);
 	assert_string_equal(json_string_value(json_array_get(
 		json_object_get(r.json, "private_rooms"), 0)), "#Secret");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "PATCH", "/api/rooms/%23SECRET", ha, "{\"topic\":\"new\"}", 15, &r);
 	assert_int_equal(r.status, 204);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/rooms/%23secret/members", hu, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(r.json), 1);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "DELETE", "/api/rooms/%23secret", ha, NULL, 0, &r);
 	assert_int_equal(r.status, 204);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "DELETE", "/api/rooms/%23secret", ha, NULL, 0, &r);
 	assert_int_equal(r.status, 404);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	assert_true(audit_count("room.create") >= 1);
 	assert_true(audit_count("room.member_add") >= 1);
 	assert_true(audit_count("room.delete") >= 1);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM users WHERE nick = 'Alice'"), 1);
-	fx_resp_free(&la);
-	fx_resp_free(&lu);
+	ht_resp_free(&la);
+	ht_resp_free(&lu);
 }
 
 static void test_bearer_errors(void **state)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 	const char *h1[] = { "Authorization: Bearer", NULL };
 	const char *h2[] = { "Authorization: Basic Zm9vOmJhcg==", NULL };
 	const char *h3[] = { "Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL };
@@ -563,18 +535,18 @@ static void test_bearer_errors(void **state)
 	(void)state;
 	fx_http(&fx, false, "GET", "/api/me", NULL, NULL, 0, &r);
 	assert_int_equal(r.status, 401);
-	assert_true(fx_has_header(&r, "WWW-Authenticate: Bearer realm=\"eirc\""));
-	fx_resp_free(&r);
+	assert_true(ht_has_header(&r, "WWW-Authenticate: Bearer realm=\"eirc\""));
+	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/me", h1, NULL, 0, &r);
 	assert_int_equal(r.status, 401);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/me", h2, NULL, 0, &r);
 	assert_int_equal(r.status, 401);
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	fx_http(&fx, false, "POST", "/api/chat-token", h3, "", 0, &r);
 	assert_int_equal(r.status, 401);
-	assert_true(fx_has_header(&r, "error=\"invalid_token\""));
-	fx_resp_free(&r);
+	assert_true(ht_has_header(&r, "error=\"invalid_token\""));
+	ht_resp_free(&r);
 }
 
 int main(void)

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "tests/integration/auth_fixture.h"
 
@@ -47,20 +46,19 @@ static int make_certs(void)
 		  dir);
 }
 
-/* A plain-HTTP GET to a port: the HTTP status, or 0 when none came. */
+/* A plain-HTTP HEAD /healthz to a port: the HTTP status, or 0 when no
+ * complete answer came. */
 static long plain_status(int port)
 {
-	CURL *c = curl_easy_init();
 	char url[64];
-	long status = 0;
+	ht_resp_t r;
+	long status;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+	status = ht_request(&(ht_req_t){.method = "HEAD", .url = url, .timeout_s = 10}, &r) == 0
+			 ? r.status
+			 : 0;
+	ht_resp_free(&r);
 	return status;
 }
 
@@ -68,7 +66,7 @@ int main(void)
 {
 	char extra[1200], ca[600];
 	fx_t fx;
-	fx_resp_t r;
+	ht_resp_t r;
 	int fails = 0, st;
 
 	if (!mkdtemp(dir) || make_certs() < 0) {
@@ -97,21 +95,21 @@ int main(void)
 	/* fx_start_tls waited for /healthz over verified HTTPS already */
 	st = fx_http(&fx, false, "GET", "/healthz", NULL, NULL, 0, &r);
 	CHECK(st == 0 && r.status == 200, "GET /healthz over HTTPS, certificate verified");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	CHECK(plain_status(fx.port) == 0, "plain HTTP on the HTTPS port gets no HTTP answer");
 	st = fx_http(&fx, true, "GET", "/healthz", NULL, NULL, 0, &r);
 	CHECK(st == 0 && r.status == 200, "the internal listener stays plain HTTP");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	CHECK(fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "tls", "--password-env", "PW",
 		     (char *)NULL) == 0, "a user is created");
 	st = fx_login(&fx, "tls", FX_PASSWORD, &r);
 	CHECK(st == 0 && r.status == 200 && r.json && json_object_get(r.json, "access_token"),
 	      "password grant over HTTPS");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	st = fx_http(&fx, false, "GET", "/", NULL, NULL, 0, &r);
-	CHECK(st == 0 && fx_has_header(&r, "content-security-policy:"),
+	CHECK(st == 0 && ht_has_header(&r, "content-security-policy:"),
 	      "the web client is served over HTTPS with its CSP");
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 
 	CHECK(fx_stop(&fx) == 0, "eirc-auth exits 0 on SIGTERM");
 	sh("rm -rf %s", dir);

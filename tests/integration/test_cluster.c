@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/irc_casemap.h"
 #include "logger-bot/lg_keys.h"
 #include "tests/integration/gateway_fixture.h"
@@ -103,43 +104,15 @@ static uint64_t t_start;
 
 /* ---- servers ---- */
 
-/* The link of one server to the other, as raw config lines. */
-static void link_conf(char *binds, size_t bcap, char *extra, size_t ecap, int own_port,
-                      const char *peer, int peer_port)
-{
-	snprintf(binds, bcap, "<bind address=\"127.0.0.1\" port=\"%d\" type=\"servers\">\n",
-	         own_port);
-	snprintf(extra, ecap,
-	         "<module name=\"spanningtree\">\n"
-	         "<link name=\"%s\" ipaddr=\"127.0.0.1\" port=\"%d\" allowmask=\"127.0.0.0/8\"\n"
-	         "      timeout=\"5s\" sendpass=\"linkpass\" recvpass=\"linkpass\">\n"
-	         "<autoconnect period=\"1s\" server=\"%s\">\n",
-	         peer, peer_port, peer);
-}
-
 static int start_ircds(void)
 {
-	static char b1[256], e1[1024], b2[256], e2[1024];
-	int l1 = srv_free_port(), l2 = srv_free_port();
+	srv_ircd_opts_t o = {.webirc_password = GWFX_WEBIRC_PASSWORD, .localmax = 100};
+	srv_t *pair[2];
 
-	if (l1 < 0 || l2 < 0 || l1 == l2)
+	if (srv_inspircd_pair_start(env, &o, pair) < 0)
 		return -1;
-	link_conf(b1, sizeof(b1), e1, sizeof(e1), l1, "irc2.eirc.local", l2);
-	link_conf(b2, sizeof(b2), e2, sizeof(e2), l2, "irc1.eirc.local", l1);
-	srv_ircd_opts_t o1 = {.server_name = "irc1.eirc.local",
-	                      .sid = "1EI",
-	                      .webirc_password = GWFX_WEBIRC_PASSWORD,
-	                      .localmax = 100,
-	                      .extra_binds = b1,
-	                      .extra = e1};
-	srv_ircd_opts_t o2 = {.server_name = "irc2.eirc.local",
-	                      .sid = "2EI",
-	                      .webirc_password = GWFX_WEBIRC_PASSWORD,
-	                      .localmax = 100,
-	                      .extra_binds = b2,
-	                      .extra = e2};
-	if (srv_inspircd_start(env, &o1, &irc1) < 0 || srv_inspircd_start(env, &o2, &irc2) < 0)
-		return -1;
+	irc1 = pair[0];
+	irc2 = pair[1];
 	return 0;
 }
 
@@ -148,7 +121,7 @@ static int start_ircds(void)
 static bool linked(int timeout_ms)
 {
 	struct lgf_irc a, b;
-	uint64_t end = itc_now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = clock_mono_ms() + (uint64_t)timeout_ms;
 	bool ok = false;
 
 	if (lgf_irc_connect(srv_port(irc1), "probe1", NULL, &a) < 0)
@@ -159,12 +132,12 @@ static bool linked(int timeout_ms)
 	}
 	lgf_irc_send(&a, "JOIN #probe");
 	ok = lgf_irc_wait(&a, " 366 ", 5000, NULL, 0) == 0;
-	while (ok && itc_now_ms() < end) {
+	while (ok && clock_mono_ms() < end) {
 		lgf_irc_send(&b, "JOIN #probe");
 		if (lgf_irc_wait(&a, ":probe2!", 200, NULL, 0) == 0)
 			break;
 	}
-	ok = ok && itc_now_ms() < end;
+	ok = ok && clock_mono_ms() < end;
 	if (ok) {
 		lgf_irc_send(&b, "PRIVMSG #probe :from irc2");
 		lgf_irc_send(&a, "PRIVMSG #probe :from irc1");
@@ -209,9 +182,9 @@ static bool names_have(char *line, const char *nick)
 static bool in_names(struct lgf_irc *c, const char *chan, const char *nick, int timeout_ms)
 {
 	char line[2048];
-	uint64_t end = itc_now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = clock_mono_ms() + (uint64_t)timeout_ms;
 
-	while (itc_now_ms() < end) {
+	while (clock_mono_ms() < end) {
 		lgf_irc_send(c, "NAMES %s", chan);
 		if (lgf_irc_wait(c, " 353 ", 5000, line, sizeof(line)) < 0)
 			return false;
@@ -353,7 +326,7 @@ static int start_gateways(void)
 static int setup(void **state)
 {
 	(void)state;
-	t_start = itc_now_ms();
+	t_start = clock_mono_ms();
 	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
 	if (mark_channel("#marka", lga.mark_chan, sizeof(lga.mark_chan)) < 0 ||
@@ -418,7 +391,7 @@ static int teardown(void **state)
 	srv_env_free(env);
 	env = NULL;
 	fprintf(stderr, "# wall time of test_cluster: %.1f s\n",
-	        (double)(itc_now_ms() - t_start) / 1000.0);
+	        (double)(clock_mono_ms() - t_start) / 1000.0);
 	return 0;
 }
 
@@ -471,9 +444,9 @@ static void tag_of(const itc_t *c, const char *key, char *out, size_t cap)
  * goes to id (cap 128). */
 static void expect_privmsg(sess_t *s, const char *text, char *id)
 {
-	uint64_t end = itc_now_ms() + WAIT_MS;
+	uint64_t end = clock_mono_ms() + WAIT_MS;
 
-	while (itc_now_ms() < end && itc_next_within(s->c, (int)(end - itc_now_ms()))) {
+	while (clock_mono_ms() < end && itc_next_within(s->c, (int)(end - clock_mono_ms()))) {
 		if (!irc_msg_command_is(&s->c->msg, "PRIVMSG") || s->c->msg.n_params != 2 ||
 		    !itc_param_is(&s->c->msg, 0, CHAN) || !itc_param_is(&s->c->msg, 1, text))
 			continue;
@@ -565,14 +538,14 @@ static void ask(sess_t *s, answer_t *a, const char *fmt, ...)
 {
 	char req[512];
 	va_list ap;
-	uint64_t end = itc_now_ms() + WAIT_MS;
+	uint64_t end = clock_mono_ms() + WAIT_MS;
 
 	va_start(ap, fmt);
 	vsnprintf(req, sizeof(req), fmt, ap);
 	va_end(ap);
 	memset(a, 0, sizeof(*a));
 	itc_sendf(s->c, "CHATHISTORY %s", req);
-	while (itc_now_ms() < end && itc_next_within(s->c, (int)(end - itc_now_ms()))) {
+	while (clock_mono_ms() < end && itc_next_within(s->c, (int)(end - clock_mono_ms()))) {
 		const struct irc_msg *m = &s->c->msg;
 		struct irc_msg_tag t;
 		if (irc_msg_command_is(m, "FAIL"))

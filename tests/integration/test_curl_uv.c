@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "common/curl_uv.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 /* GET /bytes/N: N bytes "0123456789012…"; GET /slow: no answer for 60 s. */
 static const char server_py[] =

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "tests/integration/gateway_fixture.h"
 
 #define CYCLES        2000
@@ -211,7 +212,7 @@ static void run_cycles(int from, int to)
 {
 	cycles_t cy;
 	pthread_t t[CYCLE_THREADS];
-	uint64_t t0 = itc_now_ms();
+	uint64_t t0 = clock_mono_ms();
 
 	atomic_init(&cy.next, from);
 	cy.end = to;
@@ -223,7 +224,7 @@ static void run_cycles(int from, int to)
 	for (int i = 0; i < CYCLE_THREADS; i++)
 		pthread_join(t[i], NULL);
 	print_message("cycles %d..%d: %llu ms, %d waited for IRC, %d dropped, %d failures\n", from,
-	              to, (unsigned long long)(itc_now_ms() - t0), atomic_load(&cy.waited),
+	              to, (unsigned long long)(clock_mono_ms() - t0), atomic_load(&cy.waited),
 	              atomic_load(&cy.aborted), atomic_load(&cy.failures));
 	assert_int_equal(atomic_load(&cy.failures), 0);
 	/* every session over: checked at the end of the test, after the

@@ -202,11 +202,11 @@ static void test_not_an_upgrade(void **state)
 
 	snprintf(path, sizeof(path), "/chat?chat_token=%s", token("alice"));
 	double before = gwfx_metric(&g, REFUSED("upgrade_required"));
-	assert_int_equal(gwfx_http_get(&g, path, &body), 426);
+	assert_int_equal(ht_get(g.port, path, &body), 426);
 	assert_non_null(strstr(body, "upgrade_required"));
 	free(body);
 	assert_true(gwfx_metric(&g, REFUSED("upgrade_required")) == before + 1);
-	assert_int_equal(gwfx_http_get(&g, "/healthz", NULL), 200);
+	assert_int_equal(ht_get(g.port, "/healthz", NULL), 200);
 }
 
 static void test_origin(void **state)

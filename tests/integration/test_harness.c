@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 struct started {
 	char dir[2048];

@@ -33,10 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/chathist.h"
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define WEBIRC_PASSWORD "webirc-history-test"
@@ -71,14 +72,6 @@ typedef struct {
 static peer_t *browser;
 static peer_t *asker; /* who ask() asks through */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void sendf(peer_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sendf(peer_t *p, const char *fmt, ...)
 {
@@ -99,7 +92,7 @@ static void sendf(peer_t *p, const char *fmt, ...)
 
 static bool next_msg(peer_t *p)
 {
-	uint64_t deadline = now_ms() + READ_TIMEOUT_MS;
+	uint64_t deadline = clock_mono_ms() + READ_TIMEOUT_MS;
 
 	for (;;) {
 		char *line;
@@ -114,7 +107,7 @@ static bool next_msg(peer_t *p)
 		}
 		if (r != IRC_MSG_EAGAIN)
 			continue;
-		int left = (int)(deadline > now_ms() ? deadline - now_ms() : 0);
+		int left = (int)(deadline > clock_mono_ms() ? deadline - clock_mono_ms() : 0);
 		struct pollfd pf = {.fd = p->fd, .events = POLLIN};
 		if (left == 0 || poll(&pf, 1, left) != 1)
 			return false;
@@ -303,16 +296,7 @@ static int setup(void **state)
 
 	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
-	sender_port = srv_free_port();
-	snprintf(
-	    sender_class, sizeof(sender_class),
-	    "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
-	    "<connect name=\"sender\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"10\"\n"
-	    "         timeout=\"20\" pingfreq=\"120\" hardsendq=\"67108864\"\n"
-	    "         softsendq=\"1048576\" recvq=\"1048576\" threshold=\"1000000\"\n"
-	    "         commandrate=\"1000000000\" fakelag=\"no\" localmax=\"16\"\n"
-	    "         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
-	    sender_port, sender_port);
+	sender_port = lgf_sender_class(10, sender_class, sizeof(sender_class));
 	o.extra_binds = sender_class;
 	if (sender_port < 0 || srv_env_new(NULL, &env) < 0 ||
 	    srv_redis_start(env, NULL, &redis) < 0 || srv_inspircd_start(env, &o, &ircd) < 0)

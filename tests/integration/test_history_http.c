@@ -30,7 +30,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
@@ -60,89 +59,22 @@ static char tok_alice[256], tok_bob[256], tok_carol[256], tok_dave[256];
 static char general_ids[N_GENERAL][32];
 static char hist_secret[256]; /* the eirc-history OAuth client's */
 
-struct resp {
-	long status;
-	char *body;
-	size_t len;
-	char headers[4096];
-	size_t hlen;
-	json_t *json;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	char *nb = realloc(r->body, r->len + size * n + 1);
-
-	if (!nb)
-		return 0;
-	r->body = nb;
-	memcpy(r->body + r->len, p, size * n);
-	r->len += size * n;
-	r->body[r->len] = '\0';
-	return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	size_t k = size * n;
-
-	if (r->hlen + k < sizeof(r->headers)) {
-		memcpy(r->headers + r->hlen, p, k);
-		r->hlen += k;
-		r->headers[r->hlen] = '\0';
-	}
-	return k;
-}
-
-static void resp_free(struct resp *r)
-{
-	free(r->body);
-	json_decref(r->json);
-	memset(r, 0, sizeof(*r));
-}
-
 /* GET path on eirc-history with token (NULL: no Authorization). */
-static int hget(const char *token, const char *path, struct resp *out)
+static int hget(const char *token, const char *path, ht_resp_t *out)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
 	char url[1024], auth[400];
-	CURLcode rc;
+	const char *h[] = { auth, NULL };
+	int rc;
 
-	memset(out, 0, sizeof(*out));
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", hport, path);
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, auth);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (out->body)
-		out->json = json_loads(out->body, 0, NULL);
-	if (rc != CURLE_OK)
-		fprintf(stderr, "GET %s: %s (status %ld)\n", path, curl_easy_strerror(rc),
-		        out->status);
-	return rc == CURLE_OK ? 0 : -1;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+	rc = ht_request(&(ht_req_t){.url = url, .headers = token ? h : NULL}, out);
+	if (rc < 0)
+		fprintf(stderr, "GET %s: %s (status %ld)\n", path, out->error, out->status);
+	return rc;
 }
 
-static bool has_header(const struct resp *r, const char *needle)
-{
-	return strcasestr(r->headers, needle) != NULL;
-}
-
-static const char *err_code(const struct resp *r)
+static const char *err_code(const ht_resp_t *r)
 {
 	return json_string_value(json_object_get(r->json, "error"));
 }
@@ -216,25 +148,15 @@ out:
 /* POSTs body to the ES test server's /_bulk; 0 or -1. */
 static int es_bulk(const char *body, size_t len)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
+	static const char *const h[] = { "Content-Type: application/x-ndjson", NULL };
 	char url[128];
-	struct resp r = {0};
-	long st = 0;
+	ht_resp_t r;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/_bulk", es.port);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	bool ok = rc == CURLE_OK && st == 200 && r.body && strstr(r.body, "\"errors\": false");
-	free(r.body);
+	int rc = ht_request(&(ht_req_t){.url = url, .headers = h, .body = body, .body_len = len},
+			    &r);
+	bool ok = rc == 0 && r.status == 200 && strstr(r.body, "\"errors\": false");
+	ht_resp_free(&r);
 	return ok ? 0 : -1;
 }
 
@@ -274,7 +196,7 @@ out:
 
 static int login(const char *user, char *out, size_t cap)
 {
-	fx_resp_t r;
+	ht_resp_t r;
 	int rv = -1;
 
 	if (fx_login(&fx, user, FX_PASSWORD, &r) == 0 && r.status == 200) {
@@ -284,7 +206,7 @@ static int login(const char *user, char *out, size_t cap)
 			rv = 0;
 		}
 	}
-	fx_resp_free(&r);
+	ht_resp_free(&r);
 	return rv;
 }
 
@@ -353,7 +275,6 @@ static int setup(void **state)
 	(void)state;
 
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (fx_start(&fx, NULL) < 0 || users(hist_secret, sizeof(hist_secret)) < 0 ||
 	    srv_redis_start(fx.env, NULL, &redis) < 0 || populate() < 0 ||
 	    lgf_es_start(srv_env_dir(fx.env), &es) < 0 || load_es() < 0 ||
@@ -394,7 +315,6 @@ static int teardown(void **state)
 		lgf_proc_stop(&es, SIGTERM);
 	if (fx.env) /* test_clean_stop did not get that far */
 		fx_stop(&fx);
-	curl_global_cleanup();
 	return 0;
 }
 
@@ -402,40 +322,40 @@ static int teardown(void **state)
 
 static void test_healthz(void **state)
 {
-	struct resp r;
+	ht_resp_t r;
 	(void)state;
 
 	assert_int_equal(hget(NULL, "/healthz", &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_true(json_object_get(r.json, "redis")));
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(hget(NULL, "/v1/nothing", &r), 0);
 	assert_int_equal(r.status, 404);
 	assert_string_equal(err_code(&r), "not_found");
-	resp_free(&r);
+	ht_resp_free(&r);
 }
 
 static void test_tokens(void **state)
 {
-	struct resp r;
+	ht_resp_t r;
 	(void)state;
 
 	assert_int_equal(hget(NULL, "/v1/rooms/%23general/messages", &r), 0);
 	assert_int_equal(r.status, 401);
-	assert_true(has_header(&r, "www-authenticate: Bearer realm=\"eirc\""));
+	assert_true(ht_has_header(&r, "www-authenticate: Bearer realm=\"eirc\""));
 	assert_string_equal(err_code(&r), "invalid_request");
-	resp_free(&r);
+	ht_resp_free(&r);
 	/* well-formed, unknown to eirc-auth: introspection says inactive */
 	assert_int_equal(hget("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 	                      "/v1/rooms/%23general/messages", &r),
 	                 0);
 	assert_int_equal(r.status, 401);
-	assert_true(has_header(&r, "error=\"invalid_token\""));
+	assert_true(ht_has_header(&r, "error=\"invalid_token\""));
 	assert_string_equal(err_code(&r), "invalid_token");
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(hget("bad token!", "/v1/rooms/%23general/messages", &r), 0);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	ht_resp_free(&r);
 }
 
 /* GET one page; returns its messages' msgids into ids (oldest first). */
@@ -443,7 +363,7 @@ static size_t page(const char *token, const char *query, char ids[][32], size_t 
                    char *next_before, char *next_after)
 {
 	char path[512];
-	struct resp r;
+	ht_resp_t r;
 	size_t i;
 	json_t *m;
 
@@ -470,7 +390,7 @@ static size_t page(const char *token, const char *query, char ids[][32], size_t 
 	snprintf(next_before, 32, "%s", nb ? nb : "");
 	snprintf(next_after, 32, "%s", na ? na : "");
 	size_t n = json_array_size(msgs);
-	resp_free(&r);
+	ht_resp_free(&r);
 	return n;
 }
 
@@ -518,7 +438,7 @@ static void test_limits(void **state)
 {
 	static char ids[PAGE_MAX][32];
 	char nb[32], na[32], q[128];
-	struct resp r;
+	ht_resp_t r;
 	(void)state;
 
 	/* page_max and one past it: both give page_max */
@@ -547,21 +467,21 @@ static void test_limits(void **state)
 		assert_int_equal(hget(tok_carol, q, &r), 0);
 		assert_int_equal(r.status, 400);
 		assert_string_equal(err_code(&r), "invalid_request");
-		resp_free(&r);
+		ht_resp_free(&r);
 	}
 	assert_int_equal(hget(tok_carol, "/v1/rooms/general/messages", &r), 0);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	ht_resp_free(&r);
 	/* a room nothing was said in: empty */
 	assert_int_equal(hget(tok_carol, "/v1/rooms/%23empty/messages", &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "messages")), 0);
-	resp_free(&r);
+	ht_resp_free(&r);
 }
 
 static long status_of(const char *token, const char *path, size_t *out_n)
 {
-	struct resp r;
+	ht_resp_t r;
 	long st;
 
 	assert_int_equal(hget(token, path, &r), 0);
@@ -570,7 +490,7 @@ static long status_of(const char *token, const char *path, size_t *out_n)
 		*out_n = json_array_size(json_object_get(r.json, "messages"));
 	if (st == 403)
 		assert_string_equal(err_code(&r), "forbidden");
-	resp_free(&r);
+	ht_resp_free(&r);
 	return st;
 }
 
@@ -602,7 +522,7 @@ static long search(const char *token, const char *query, char ids[][32], size_t 
                    long long *out_total)
 {
 	char path[600];
-	struct resp r;
+	ht_resp_t r;
 	size_t i;
 	json_t *h;
 
@@ -621,7 +541,7 @@ static long search(const char *token, const char *query, char ids[][32], size_t 
 		assert_non_null(hl);
 		assert_non_null(strstr(hl, "<em>"));
 	}
-	resp_free(&r);
+	ht_resp_free(&r);
 	return st;
 }
 
@@ -630,7 +550,7 @@ static void test_search(void **state)
 	static char ids[PAGE_MAX][32];
 	long long total;
 	char q[256];
-	struct resp r;
+	ht_resp_t r;
 	(void)state;
 
 	/* "3" is a word of g3, s3 and p3 only: each sees what it may read */
@@ -651,7 +571,7 @@ static void test_search(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(h0, "highlight"), 0)),
 	                    "message <em>3</em> of #general");
 	assert_string_equal(json_string_value(json_object_get(h0, "room")), "#general");
-	resp_free(&r);
+	ht_resp_free(&r);
 	/* room, from, time filters; newest first; limit */
 	assert_int_equal(
 	    search(tok_bob, "q=message&room=%23general&limit=5", ids, PAGE_MAX, &total), 200);
@@ -669,7 +589,7 @@ static void test_search(void **state)
 	const char *t = json_string_value(
 	    json_object_get(json_array_get(json_object_get(r.json, "messages"), 0), "time"));
 	snprintf(q, sizeof(q), "q=message&room=%%23general&after=%s", t);
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(search(tok_bob, q, ids, PAGE_MAX, &total), 200);
 	assert_int_equal(total, 9);
 	/* refused and bad */
@@ -697,7 +617,7 @@ static int pits_open(void)
 
 static void test_export(void **state)
 {
-	struct resp r;
+	ht_resp_t r;
 	long long before = audit_rows();
 	char *line, *save;
 	int n = 0;
@@ -706,8 +626,8 @@ static void test_export(void **state)
 	/* NDJSON: every message of #general, oldest first, over 3 pages */
 	assert_int_equal(hget(tok_carol, "/v1/export?room=%23general&format=ndjson", &r), 0);
 	assert_int_equal(r.status, 200);
-	assert_true(has_header(&r, "transfer-encoding: chunked"));
-	assert_true(has_header(&r, "content-type: application/x-ndjson"));
+	assert_true(ht_has_header(&r, "transfer-encoding: chunked"));
+	assert_true(ht_has_header(&r, "content-type: application/x-ndjson"));
 	for (line = strtok_r(r.body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_t *j = json_loads(line, 0, NULL);
 		assert_non_null(j);
@@ -718,7 +638,7 @@ static void test_export(void **state)
 		n++;
 	}
 	assert_int_equal(n, N_GENERAL);
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(audit_rows(), before + 1);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event = "
 	                                 "'history.export' AND subject = '#general' AND "
@@ -728,11 +648,11 @@ static void test_export(void **state)
 	/* CSV with RFC 4180 quoting */
 	assert_int_equal(hget(tok_carol, "/v1/export?room=%23quote&format=csv", &r), 0);
 	assert_int_equal(r.status, 200);
-	assert_true(has_header(&r, "content-type: text/csv"));
+	assert_true(ht_has_header(&r, "content-type: text/csv"));
 	assert_non_null(strstr(r.body, "time,room,type,msgid,nick,account,text\r\n"));
 	assert_non_null(strstr(r.body, ",#quote,privmsg,q0,sender,acct,"
 	                               "\"he said \"\"hi\"\", then left\"\r\n"));
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(hget(tok_carol, "/v1/export?room=%23general&format=csv", &r), 0);
 	n = 0;
 	for (line = strtok_r(r.body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -747,39 +667,34 @@ static void test_export(void **state)
 		n++;
 	}
 	assert_int_equal(n, N_GENERAL + 1);
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(audit_rows(), before + 3);
 	assert_int_equal(pits_open(), 0);
 	/* not an auditor: 403, no row */
 	assert_int_equal(hget(tok_alice, "/v1/export?room=%23general", &r), 0);
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(hget(tok_bob, "/v1/export?format=xml", &r), 0);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_int_equal(audit_rows(), before + 3);
 }
 
 /* POST /oauth/audit at eirc-auth as client id:secret; the status. */
 static long post_audit(const char *id, const char *secret, const char *form)
 {
-	CURL *c = curl_easy_init();
 	char url[128], up[400];
-	struct resp r = {0};
-	long st = 0;
+	ht_resp_t r;
+	long st;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/oauth/audit", fx.port);
 	snprintf(up, sizeof(up), "%s:%s", id, secret);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_USERPWD, up);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-	curl_easy_cleanup(c);
-	free(r.body);
+	assert_int_equal(ht_request(&(ht_req_t){.url = url, .userpwd = up, .body = form,
+						.body_len = strlen(form)},
+				    &r),
+			 0);
+	st = r.status;
+	ht_resp_free(&r);
 	return st;
 }
 
@@ -830,7 +745,7 @@ static double now_s(void)
 
 static void test_rate_limit(void **state)
 {
-	struct resp r;
+	ht_resp_t r;
 	int ok = 0;
 	double t0 = now_s();
 	(void)state;
@@ -838,14 +753,14 @@ static void test_rate_limit(void **state)
 	for (int i = 0; i < RATE_BURST * 3; i++) {
 		assert_int_equal(hget(tok_dave, "/v1/rooms/%23general/messages?limit=1", &r), 0);
 		if (r.status == 429) {
-			assert_true(has_header(&r, "retry-after: "));
+			assert_true(ht_has_header(&r, "retry-after: "));
 			assert_string_equal(err_code(&r), "rate_limited");
-			resp_free(&r);
+			ht_resp_free(&r);
 			break;
 		}
 		assert_int_equal(r.status, 200);
 		ok++;
-		resp_free(&r);
+		ht_resp_free(&r);
 	}
 	/* the burst, plus what refilled meanwhile at 1 a second */
 	assert_true(ok >= RATE_BURST);
@@ -857,14 +772,14 @@ static void test_rate_limit(void **state)
 /* One request while Redis is unavailable: 503, within the timeout. */
 static void expect_unavailable(void)
 {
-	struct resp r;
+	ht_resp_t r;
 	double t0 = now_s();
 
 	assert_int_equal(hget(tok_alice, "/v1/rooms/%23general/messages?limit=1", &r), 0);
 	assert_int_equal(r.status, 503);
 	assert_string_equal(err_code(&r), "temporarily_unavailable");
-	assert_true(has_header(&r, "retry-after: "));
-	resp_free(&r);
+	assert_true(ht_has_header(&r, "retry-after: "));
+	ht_resp_free(&r);
 	assert_true(now_s() - t0 < REQ_TIMEOUT_S + 1);
 }
 
@@ -873,7 +788,7 @@ static void test_es_down(void **state)
 {
 	static char ids[PAGE_MAX][32];
 	long long total;
-	struct resp r;
+	ht_resp_t r;
 	double t0;
 	(void)state;
 
@@ -883,7 +798,7 @@ static void test_es_down(void **state)
 	assert_int_equal(hget(tok_carol, "/v1/export?room=%23general", &r), 0);
 	assert_int_equal(r.status, 503);
 	assert_string_equal(err_code(&r), "temporarily_unavailable");
-	resp_free(&r);
+	ht_resp_free(&r);
 	assert_true(now_s() - t0 < 2 * REQ_TIMEOUT_S + 2);
 	assert_int_equal(kill(es.pid, SIGCONT), 0);
 	assert_int_equal(search(tok_bob, "q=3", ids, PAGE_MAX, &total), 200);

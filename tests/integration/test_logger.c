@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MAXE 20000
@@ -35,11 +35,8 @@ static int metrics_port;
 static int setup(void **state)
 {
 	(void)state;
-	srv_env_install_signal_handlers();
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
-	    srv_inspircd_start(env, NULL, &ircd) < 0)
+	if (lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
 	if (lgf_es_start(dir, &es) < 0 || !(rc = lgf_redis(srv_port(redis))))
 		return -1;
 	metrics_port = srv_free_port();
@@ -335,23 +332,6 @@ static void test_shipper_survives_es_failures(void **state)
 	lgf_irc_close(&u);
 }
 
-/* The whole of a file (the logger's log), or NULL; caller frees. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1))) {
-		buf[fread(buf, 1, (size_t)n, f)] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 struct text_in {
 	const char *path;       /* a file, or NULL for /metrics */
 	const char *needle;
@@ -360,7 +340,7 @@ struct text_in {
 static bool text_in(void *ud)
 {
 	struct text_in *t = ud;
-	char *body = t->path ? slurp(t->path) : lgf_http_get(metrics_port, "/metrics");
+	char *body = t->path ? lgf_slurp(t->path) : lgf_http_get(metrics_port, "/metrics");
 	bool found = body && strstr(body, t->needle);
 
 	free(body);
@@ -420,7 +400,7 @@ static void test_bad_input(void **state)
 	};
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		if (!lgf_wait_for(text_in, &metrics[i], 5000)) {
-			char *m = lgf_http_get(metrics_port, "/metrics"), *log = slurp(lg1.log);
+			char *m = lgf_http_get(metrics_port, "/metrics"), *log = lgf_slurp(lg1.log);
 			fail_msg("odd input not counted or logged (%s):\n%s\n-- log --\n%s",
 			         metrics[i].needle, m ? m : "", log ? log : "");
 		}

@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MESSAGES 20000
@@ -44,12 +44,9 @@ static int setup(void **state)
 	size_t n = 0;
 
 	(void)state;
-	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
-	    srv_inspircd_start(env, NULL, &ircd) < 0)
+	if (lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
 	if (lgf_es_start(dir, &es) < 0)
 		return -1;
 	n += (size_t)snprintf(chans + n, sizeof(chans) - n, "[");

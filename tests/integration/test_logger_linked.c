@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MAXE 2000
@@ -33,40 +33,16 @@ static redisContext *rc;
 static struct lgf_entry *ents;
 static char dir[512];
 
-/* The link of one server to the other, as raw config lines. */
-static void link_conf(char *binds, size_t bcap, char *extra, size_t ecap, int own_port,
-                      const char *peer, int peer_port)
-{
-	snprintf(binds, bcap, "<bind address=\"127.0.0.1\" port=\"%d\" type=\"servers\">\n",
-	         own_port);
-	snprintf(extra, ecap,
-	         "<module name=\"spanningtree\">\n"
-	         "<link name=\"%s\" ipaddr=\"127.0.0.1\" port=\"%d\" allowmask=\"127.0.0.0/8\"\n"
-	         "      timeout=\"5s\" sendpass=\"linkpass\" recvpass=\"linkpass\">\n"
-	         "<autoconnect period=\"1s\" server=\"%s\">\n",
-	         peer, peer_port, peer);
-}
-
 static int setup(void **state)
 {
-	char b1[256], e1[1024], b2[256], e2[1024];
-	int l1 = srv_free_port(), l2 = srv_free_port();
-	srv_ircd_opts_t o1 = { 0 }, o2 = { 0 };
+	srv_t *pair[2];
 
 	(void)state;
-	srv_env_install_signal_handlers();
-	if (l1 < 0 || l2 < 0 || l1 == l2)
+	if (lgf_env_start(&env, &redis, NULL, dir, sizeof(dir)) < 0 ||
+	    srv_inspircd_pair_start(env, NULL, pair) < 0)
 		return -1;
-	link_conf(b1, sizeof(b1), e1, sizeof(e1), l1, "irc2.eirc.local", l2);
-	link_conf(b2, sizeof(b2), e2, sizeof(e2), l2, "irc1.eirc.local", l1);
-	o1 = (srv_ircd_opts_t){ .server_name = "irc1.eirc.local", .sid = "1EI", .extra_binds = b1,
-		                .extra = e1 };
-	o2 = (srv_ircd_opts_t){ .server_name = "irc2.eirc.local", .sid = "2EI", .extra_binds = b2,
-		                .extra = e2 };
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
-	    srv_inspircd_start(env, &o1, &irc1) < 0 || srv_inspircd_start(env, &o2, &irc2) < 0)
-		return -1;
-	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
+	irc1 = pair[0];
+	irc2 = pair[1];
 	ents = calloc(MAXE, sizeof(*ents));
 	return (rc = lgf_redis(srv_port(redis))) && ents ? 0 : -1;
 }

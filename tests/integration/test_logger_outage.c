@@ -24,7 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/harness/servers.h"
+#include "common/clock.h"
+#include "scripts/stack/launch.h"
 #include "logger-bot/lg_spill.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -44,12 +45,9 @@ static char (*obs_ids)[LGF_MSGID_MAX];
 static int setup(void **state)
 {
 	(void)state;
-	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
-	    srv_inspircd_start(env, NULL, &ircd) < 0)
+	if (lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
 	ents = calloc(MAXE, sizeof(*ents));
 	obs_ids = calloc(MAXMSG, sizeof(*obs_ids));
 	return ents && obs_ids ? 0 : -1;
@@ -62,14 +60,6 @@ static int teardown(void **state)
 	free(obs_ids);
 	srv_env_free(env);
 	return 0;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads what the observer has and records the server's msgid of every
@@ -122,7 +112,7 @@ struct world {
 static void connect_all(struct world *w, redisContext *rc, const char *lognick)
 {
 	char nick[16];
-	long long end = now_ms() + 30000;
+	uint64_t end = clock_mono_ms() + 30000;
 
 	for (int c = 0; c < CHANNELS; c++) {
 		char chan[16];
@@ -133,7 +123,7 @@ static void connect_all(struct world *w, redisContext *rc, const char *lognick)
 				j += !strcmp(ents[i].type, "join") && !strcmp(ents[i].nick, lognick);
 			if (j)
 				break;
-			if (now_ms() > end)
+			if (clock_mono_ms() > end)
 				fail_msg("logger %s not in %s", lognick, chan);
 			lgf_sleep_ms(100);
 		}
@@ -162,14 +152,14 @@ static void close_all(struct world *w)
 static void send_range(struct world *w, int from, int to)
 {
 	static char pad[PAD + 1];
-	long long t0 = now_ms();
+	long long t0 = (long long)clock_mono_ms();
 
 	memset(pad, 'p', PAD);
 	for (int i = from; i < to; i++) {
 		int c = i % CHANNELS;
 		long long due = t0 + (long long)(i - from) * 1000 / (CHANNELS * RATE_PER_CLIENT);
-		if (now_ms() < due)
-			lgf_sleep_ms((int)(due - now_ms()));
+		if ((long long)clock_mono_ms() < due)
+			lgf_sleep_ms((int)(due - (long long)clock_mono_ms()));
 		assert_int_equal(lgf_irc_send(&w->cl[c], "PRIVMSG #%s%d :%s-%d-%s", w->tag, c,
 		                              w->tag, i, pad), 0);
 		if (i % CHANNELS == CHANNELS - 1)
@@ -180,9 +170,9 @@ static void send_range(struct world *w, int from, int to)
 /* Waits until the observer has seen messages [0, n). */
 static void observe_all(struct world *w, size_t n)
 {
-	long long end = now_ms() + 20000;
+	uint64_t end = clock_mono_ms() + 20000;
 
-	while (w->observed < n && now_ms() < end) {
+	while (w->observed < n && clock_mono_ms() < end) {
 		w->observed += obs_pump(&w->obs, w->tag);
 		lgf_sleep_ms(20);
 	}
@@ -247,21 +237,6 @@ static bool all_stored(void *ud)
 		s->got += !strcmp(ents[k].type, "privmsg") && !strncmp(ents[k].text, s->tag, tl) &&
 		          ents[k].text[tl] == '-';
 	return s->got >= s->want;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)))
-		buf[fread(buf, 1, (size_t)n, f)] = '\0';
-	fclose(f);
-	return buf;
 }
 
 /* SIGTERM; the exit status must be 0 (else the log tail is shown). */
@@ -337,7 +312,7 @@ static void test_spill_and_replay(void **state)
 		lgf_sleep_ms(100);
 	assert_int_equal(metric(mport, "eirc_logger_spill_bytes"), 0);
 	assert_int_equal(file_size(spill), LG_SPILL_HEADER_LEN); /* truncated to its header */
-	char *log = slurp(lg.log);
+	char *log = lgf_slurp(lg.log);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "spilling events to"));
 	assert_non_null(strstr(log, "Spill file replayed and emptied"));
@@ -385,7 +360,7 @@ static void test_loss_is_loud_and_counted(void **state)
 	assert_int_equal(metric(mport, "eirc_logger_events_lost_total"), lost);
 	assert_int_equal(hist + (size_t)lost, LOSS_SENT);
 	assert_int_equal(arch, hist);
-	char *log = slurp(lg.log);
+	char *log = lgf_slurp(lg.log);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "EVENTS LOST: memory queue and spill file full"));
 	free(log);

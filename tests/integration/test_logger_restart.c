@@ -18,8 +18,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "logger-bot/lg_keys.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MAXE 1000
@@ -33,11 +34,8 @@ static char dir[512];
 static int setup(void **state)
 {
 	(void)state;
-	srv_env_install_signal_handlers();
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0 ||
-	    srv_inspircd_start(env, NULL, &ircd) < 0)
+	if (lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", srv_env_dir(env));
 	ents = calloc(MAXE, sizeof(*ents));
 	return (rc = lgf_redis(srv_port(redis))) && ents ? 0 : -1;
 }
@@ -49,14 +47,6 @@ static int teardown(void **state)
 	free(ents);
 	srv_env_free(env);
 	return 0;
-}
-
-static long long wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *seen_key(void)
@@ -122,7 +112,7 @@ static void test_gap_across_restart(void **state)
 		                    NULL, NULL, 0 };
 	struct lgf_proc lg;
 	struct lgf_irc u;
-	long long t0 = wall_ms(), beat, t_kill, t_sent, t_restart, start, end;
+	long long t0 = clock_wall_ms(), beat, t_kill, t_sent, t_restart, start, end;
 	size_t n;
 
 	(void)state;
@@ -141,14 +131,14 @@ static void test_gap_across_restart(void **state)
 	beat = heartbeat();
 	lgf_wait_for(has_heartbeat_after, &beat, 3000);
 	beat = heartbeat();
-	t_kill = wall_ms();
+	t_kill = clock_wall_ms();
 	assert_int_equal(lgf_proc_stop(&lg, SIGKILL), 128 + SIGKILL);
 	assert_int_equal(lgf_irc_wait(&u, " QUIT ", 5000, NULL, 0), 0);
 	lgf_sleep_ms(500);
-	t_sent = wall_ms();
+	t_sent = clock_wall_ms();
 	lgf_irc_send(&u, "PRIVMSG #gap :while no logger was there");
 	lgf_sleep_ms(500);
-	t_restart = wall_ms();
+	t_restart = clock_wall_ms();
 	assert_int_equal(lgf_logger_start(&c, &lg), 0);
 	if (!lgf_wait_for(has_gap, NULL, 20000))
 		fail_msg("no gap event after the restart (log %s)", lg.log);
@@ -161,7 +151,7 @@ static void test_gap_across_restart(void **state)
 	assert_true(start >= beat);
 	assert_true(start <= t_kill);
 	assert_true(end >= t_restart);
-	assert_true(end <= wall_ms());
+	assert_true(end <= clock_wall_ms());
 	/* the hole: the message sent meanwhile is not archived, and lies in it */
 	assert_false(in_history("while no logger was there"));
 	assert_true(start <= t_sent && t_sent <= end);

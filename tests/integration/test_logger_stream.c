@@ -33,7 +33,7 @@
 #include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define PARTS 4
@@ -41,6 +41,7 @@
 
 static srv_env_t *env;
 static srv_t *redis;
+static char dir[512];
 static struct lgf_proc es;
 static redisContext *rc;
 static int redis_port;
@@ -48,11 +49,10 @@ static int redis_port;
 static int setup(void **state)
 {
 	(void)state;
-	srv_env_install_signal_handlers();
-	if (srv_env_new(NULL, &env) < 0 || srv_redis_start(env, NULL, &redis) < 0)
+	if (lgf_env_start(&env, &redis, NULL, dir, sizeof(dir)) < 0)
 		return -1;
 	redis_port = srv_port(redis);
-	if (lgf_es_start(srv_env_dir(env), &es) < 0 || !(rc = lgf_redis(redis_port)))
+	if (lgf_es_start(dir, &es) < 0 || !(rc = lgf_redis(redis_port)))
 		return -1;
 	return 0;
 }

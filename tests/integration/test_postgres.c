@@ -15,7 +15,7 @@
 
 #include <libpq-fe.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 static srv_env_t *env;
 static srv_t *pg;

@@ -13,7 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 static srv_env_t *env;
 static srv_t *redis;

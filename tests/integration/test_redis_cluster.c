@@ -41,7 +41,7 @@
 
 #include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_rslot.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MASTERS    3
@@ -143,16 +143,7 @@ static int start_ircd(void)
 {
 	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PW, .localmax = 100};
 
-	sender_port = srv_free_port();
-	snprintf(
-	    sender_class, sizeof(sender_class),
-	    "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
-	    "<connect name=\"sender\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"50\"\n"
-	    "         timeout=\"20\" pingfreq=\"120\" hardsendq=\"67108864\"\n"
-	    "         softsendq=\"1048576\" recvq=\"1048576\" threshold=\"1000000\"\n"
-	    "         commandrate=\"1000000000\" fakelag=\"no\" localmax=\"16\"\n"
-	    "         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
-	    sender_port, sender_port);
+	sender_port = lgf_sender_class(50, sender_class, sizeof(sender_class));
 	o.extra_binds = sender_class;
 	return sender_port < 0 ? -1 : srv_inspircd_start(env, &o, &ircd);
 }

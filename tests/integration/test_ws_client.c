@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "tests/harness/irc_testclient.h"
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 #include "tests/harness/ws_client.h"
 
 #define ORIGIN "http://allowed.example"

@@ -12,3 +12,7 @@ eirc_test(test_yamltree SOURCES unit/test_yamltree.c LIBS eirc_testlib)
 eirc_test(test_primitives SOURCES unit/test_primitives.c LIBS eirc_common eirc_testlib)
 # common/daemon: the shared command line and run, with hooks, no servers.
 eirc_test(test_daemon SOURCES unit/test_daemon.c LIBS eirc_daemon)
+# common/http_server on loopback: each limit at and one past, a chunked
+# stream, a close with connections open (uv_loop_close() == 0 after).
+find_package(Threads REQUIRED)
+eirc_test(test_http_server SOURCES unit/test_http_server.c LIBS eirc_http_server Threads::Threads)

@@ -1,6 +1,8 @@
 /*
- * servers: start real PostgreSQL, Redis and InspIRCd on loopback, for the
- * integration tests and for the local stack (scripts/stack/eirc-stack.c).
+ * launch: start real PostgreSQL, Redis (and Redis Cluster) and InspIRCd on
+ * loopback, for the local stack (scripts/stack/eirc-stack.c) and for the
+ * integration tests (tests/harness links it). Library eirc_launch; it has
+ * no test code and includes nothing under tests/.
  *
  * An environment (srv_env_t) is one folder that holds every server's data,
  * config and log. A temporary environment is created under $TMPDIR and
@@ -15,11 +17,11 @@
  * srv_env_install_signal_handlers() makes SIGINT/SIGTERM/SIGHUP exit the
  * process at once, leaving the cleanup to the two mechanisms above.
  *
- * This is test and developer tooling: it blocks (waitpid, connect polling)
+ * This is developer and test tooling: it blocks (waitpid, connect polling)
  * and prints diagnostics to stderr. Daemons never link it.
  */
-#ifndef EIRC_TESTS_HARNESS_SERVERS_H
-#define EIRC_TESTS_HARNESS_SERVERS_H
+#ifndef EIRC_SCRIPTS_STACK_LAUNCH_H
+#define EIRC_SCRIPTS_STACK_LAUNCH_H
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -96,6 +98,18 @@ typedef struct {
 int srv_postgres_start(srv_env_t *env, const srv_pg_opts_t *opts, srv_t **out_srv);
 int srv_redis_start(srv_env_t *env, const srv_redis_opts_t *opts, srv_t **out_srv);
 int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_srv);
+
+/*
+ * Starts two InspIRCd servers linked by spanningtree, as in docs/scaling.md:
+ * out_pair[0] is irc1.eirc.local (SID 1EI), out_pair[1] irc2.eirc.local
+ * (2EI); each has a server port of its own and autoconnects to the other
+ * every second (link password "linkpass"). base (may be NULL) gives the
+ * rest of both servers' options; its port, server_name, sid, extra_binds
+ * and extra are not used. Returns once both answer, which is before the
+ * link forms (about a second later; a caller checks it as it needs).
+ * Returns 0 or a negative errno; a server already started stays in env.
+ */
+int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *out_pair[2]);
 
 /*
  * Starts one of eIRC's own daemons (argv[0] a path) in env, with the same

@@ -1,13 +1,14 @@
 /*
- * servers: real PostgreSQL, Redis and InspIRCd for tests and the local
- * stack. See servers.h for the cleanup guarantees.
+ * launch: real PostgreSQL, Redis (and Redis Cluster) and InspIRCd on
+ * loopback, for the local stack (eirc-stack) and the integration tests.
+ * See launch.h for the cleanup guarantees.
  *
  * Each server runs as a child in its own process group (so a terminal's
  * Ctrl-C reaches only the supervisor, which stops servers in order), with
  * stdout/stderr appended to <dir>/<name>.log and a parent-death signal.
  * The pids of running servers are kept in <dir>/.srv-pids for the watchdog.
  */
-#include "tests/harness/servers.h"
+#include "scripts/stack/launch.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -635,7 +636,7 @@ int srv_stop(srv_t *s)
 		sleep_ms(20);
 	}
 	if (now_ms() >= end) {
-		fprintf(stderr, "servers: %s (pid %d) did not stop in %d ms, killing it\n",
+		fprintf(stderr, "launch: %s (pid %d) did not stop in %d ms, killing it\n",
 			s->name, (int)s->pid, SRV_STOP_TIMEOUT_MS);
 		kill(-s->pid, SIGKILL);
 		waitpid(s->pid, &status, 0);
@@ -773,7 +774,7 @@ static int launch(srv_t *s, prepare_fn prepare, srv_t **out_srv)
 			break;
 		s->port = srv_free_port();
 	}
-	fprintf(stderr, "servers: %s failed to start on port %d: %s\n", s->name,
+	fprintf(stderr, "launch: %s failed to start on port %d: %s\n", s->name,
 		s->port, strerror(-r));
 	print_log_tail(s);
 	srv_discard(s);
@@ -846,7 +847,7 @@ static int pg_check_reachable(const srv_t *s)
 		bool ok = (st.st_mode & S_IXOTH) || (st.st_uid == s->uid && (st.st_mode & S_IXUSR)) ||
 			  (st.st_gid == s->gid && (st.st_mode & S_IXGRP));
 		if (!ok) {
-			fprintf(stderr, "servers: PostgreSQL runs as user 'postgres', which cannot "
+			fprintf(stderr, "launch: PostgreSQL runs as user 'postgres', which cannot "
 					"enter %s: use a data folder elsewhere, or chmod o+x %s\n",
 				dir, dir);
 			return -EACCES;
@@ -861,7 +862,7 @@ static int pg_prepare(srv_t *s)
 	int r = pg_bindir(bindir, sizeof(bindir));
 
 	if (r < 0) {
-		fprintf(stderr, "servers: PostgreSQL not found: apt-get install postgresql\n");
+		fprintf(stderr, "launch: PostgreSQL not found: apt-get install postgresql\n");
 		return r;
 	}
 	if ((r = pg_check_reachable(s)) < 0)
@@ -911,7 +912,7 @@ int srv_postgres_start(srv_env_t *env, const srv_pg_opts_t *opts, srv_t **out_sr
 		/* initdb and postgres refuse to run as root. */
 		struct passwd *pw = getpwnam("postgres");
 		if (!pw) {
-			fprintf(stderr, "servers: running as root needs the 'postgres' user "
+			fprintf(stderr, "launch: running as root needs the 'postgres' user "
 					"(apt-get install postgresql)\n");
 			srv_discard(s);
 			return -ENOENT;
@@ -949,13 +950,13 @@ int srv_pg_exec(srv_t *s, const char *dbname, const char *sql)
 		return -EINVAL;
 	c = pg_connect(s, dbname);
 	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "servers: connect to PostgreSQL: %s", PQerrorMessage(c));
+		fprintf(stderr, "launch: connect to PostgreSQL: %s", PQerrorMessage(c));
 		PQfinish(c);
 		return -EIO;
 	}
 	res = PQexec(c, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "servers: SQL failed: %s", PQerrorMessage(c));
+		fprintf(stderr, "launch: SQL failed: %s", PQerrorMessage(c));
 		r = -EIO;
 	}
 	PQclear(res);
@@ -970,7 +971,7 @@ int srv_pg_create_db(srv_t *s, const char *dbname, const char *user, const char 
 	int r = -EIO;
 
 	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "servers: connect to PostgreSQL: %s", PQerrorMessage(c));
+		fprintf(stderr, "launch: connect to PostgreSQL: %s", PQerrorMessage(c));
 		goto out;
 	}
 	u = PQescapeIdentifier(c, user, strlen(user));
@@ -990,7 +991,7 @@ int srv_pg_create_db(srv_t *s, const char *dbname, const char *user, const char 
 	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	if (!ok) {
-		fprintf(stderr, "servers: create role: %s", PQerrorMessage(c));
+		fprintf(stderr, "launch: create role: %s", PQerrorMessage(c));
 		goto out;
 	}
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM pg_database WHERE datname = %s", dbl);
@@ -1002,7 +1003,7 @@ int srv_pg_create_db(srv_t *s, const char *dbname, const char *user, const char 
 		snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER %s ENCODING 'UTF8'", db, u);
 		res = PQexec(c, sql);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			fprintf(stderr, "servers: create database: %s", PQerrorMessage(c));
+			fprintf(stderr, "launch: create database: %s", PQerrorMessage(c));
 			r = -EIO;
 		}
 		PQclear(res);
@@ -1025,7 +1026,7 @@ static int redis_prepare(srv_t *s)
 	int r;
 
 	if (!find_exe("redis-server", exe, sizeof(exe))) {
-		fprintf(stderr, "servers: redis-server not found: apt-get install redis-server\n");
+		fprintf(stderr, "launch: redis-server not found: apt-get install redis-server\n");
 		return -ENOENT;
 	}
 	if (mkdir(s->datadir, 0700) < 0 && errno != EEXIST)
@@ -1130,7 +1131,7 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 	snprintf(moddir, cap, "%s", IRCD_STOCK_MODULES);
 	extra[0] = '\0';
 	if (!ours || access(ours, R_OK) < 0) {
-		fprintf(stderr, "servers: m_eirc_fastregister.so not built (g++ and "
+		fprintf(stderr, "launch: m_eirc_fastregister.so not built (g++ and "
 			"inspircd-dev): InspIRCd sends 001 only on its 1 s tick\n");
 		return 0;
 	}
@@ -1138,7 +1139,7 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 	if (mkdir(moddir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	if (glob(IRCD_STOCK_MODULES "/*.so", 0, NULL, &g) != 0) {
-		fprintf(stderr, "servers: no modules in " IRCD_STOCK_MODULES "\n");
+		fprintf(stderr, "launch: no modules in " IRCD_STOCK_MODULES "\n");
 		return -ENOENT;
 	}
 	for (size_t i = 0; i < g.gl_pathc && r == 0; i++) {
@@ -1166,7 +1167,7 @@ static int ircd_prepare(srv_t *s)
 	int r;
 
 	if (!find_exe("inspircd", exe, sizeof(exe))) {
-		fprintf(stderr, "servers: inspircd not found: apt-get install inspircd\n");
+		fprintf(stderr, "launch: inspircd not found: apt-get install inspircd\n");
 		return -ENOENT;
 	}
 	if (mkdir(s->datadir, 0700) < 0 && errno != EEXIST)
@@ -1178,7 +1179,7 @@ static int ircd_prepare(srv_t *s)
 		 o->template_path ? o->template_path : EIRC_SOURCE_DIR "/config/inspircd.conf.in");
 	tpl = read_file(tpl_path, 1 << 20);
 	if (!tpl) {
-		fprintf(stderr, "servers: cannot read %s: %s\n", tpl_path, strerror(errno));
+		fprintf(stderr, "launch: cannot read %s: %s\n", tpl_path, strerror(errno));
 		return -ENOENT;
 	}
 	snprintf(port, sizeof(port), "%d", s->port);
@@ -1240,6 +1241,51 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
 	if (r == 0) /* the caller's strings are not ours to keep */
 		s->ircd = (srv_ircd_opts_t){ .port = s->port };
 	return r;
+}
+
+/* The link of one server to its peer, as raw config lines. */
+static void ircd_link_conf(char *binds, size_t bcap, char *extra, size_t ecap, int own_port,
+			   const char *peer, int peer_port)
+{
+	snprintf(binds, bcap, "<bind address=\"127.0.0.1\" port=\"%d\" type=\"servers\">\n",
+		 own_port);
+	snprintf(extra, ecap,
+		 "<module name=\"spanningtree\">\n"
+		 "<link name=\"%s\" ipaddr=\"127.0.0.1\" port=\"%d\" allowmask=\"127.0.0.0/8\"\n"
+		 "      timeout=\"5s\" sendpass=\"linkpass\" recvpass=\"linkpass\">\n"
+		 "<autoconnect period=\"1s\" server=\"%s\">\n",
+		 peer, peer_port, peer);
+}
+
+int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *out_pair[2])
+{
+	static const char *const names[2] = { "irc1.eirc.local", "irc2.eirc.local" };
+	static const char *const sids[2] = { "1EI", "2EI" };
+	char binds[2][256], extra[2][1024];
+	int link[2] = { srv_free_port(), srv_free_port() };
+	srv_t *pair[2];
+	int r;
+
+	if (link[0] < 0 || link[1] < 0)
+		return link[0] < 0 ? link[0] : link[1];
+	if (link[0] == link[1])
+		return -EADDRINUSE;
+	for (int i = 0; i < 2; i++) {
+		srv_ircd_opts_t o = base ? *base : (srv_ircd_opts_t){ 0 };
+
+		ircd_link_conf(binds[i], sizeof(binds[i]), extra[i], sizeof(extra[i]), link[i],
+			       names[1 - i], link[1 - i]);
+		o.port = 0;
+		o.server_name = names[i];
+		o.sid = sids[i];
+		o.extra_binds = binds[i];
+		o.extra = extra[i];
+		if ((r = srv_inspircd_start(env, &o, &pair[i])) < 0)
+			return r;
+	}
+	out_pair[0] = pair[0];
+	out_pair[1] = pair[1];
+	return 0;
 }
 
 /* Our own daemons ------------------------------------------------------------ */
@@ -1323,7 +1369,7 @@ int srv_redis_cluster_start(srv_env_t *env, int n_masters, srv_t **out_nodes)
 	if (n_masters < 3 || n_masters > SRV_REDIS_CLUSTER_MAX)
 		return -EINVAL;
 	if (!find_exe("redis-cli", exe, sizeof(exe))) {
-		fprintf(stderr, "servers: redis-cli not found: apt-get install redis-tools\n");
+		fprintf(stderr, "launch: redis-cli not found: apt-get install redis-tools\n");
 		return -ENOENT;
 	}
 	for (; n < n_masters; n++) {
@@ -1349,7 +1395,7 @@ int srv_redis_cluster_start(srv_env_t *env, int n_masters, srv_t **out_nodes)
 	argv[a++] = (char *)"--cluster-yes";
 	argv[a] = NULL;
 	if ((r = srv_run(env, "redis-cluster-create", argv)) != 0) {
-		fprintf(stderr, "servers: redis-cli --cluster create exited with %d (see %s/"
+		fprintf(stderr, "launch: redis-cli --cluster create exited with %d (see %s/"
 			"redis-cluster-create.log)\n", r, env->dir);
 		r = r < 0 ? r : -EIO;
 		goto fail;
@@ -1358,7 +1404,7 @@ int srv_redis_cluster_start(srv_env_t *env, int n_masters, srv_t **out_nodes)
 	for (int i = 0; i < n; i++) {
 		while (!cluster_ok(nodes[i])) {
 			if (now_ms() > end) {
-				fprintf(stderr, "servers: %s never reached cluster_state:ok\n",
+				fprintf(stderr, "launch: %s never reached cluster_state:ok\n",
 					nodes[i]->name);
 				r = -ETIMEDOUT;
 				goto fail;
