@@ -17,6 +17,7 @@
 #include "auth/auth_parse.h"
 #include "auth/auth_pwhash.h"
 #include "auth/auth_token.h"
+#include "common/irc_casemap.h"
 
 #define OPT_MAX 8
 
@@ -152,6 +153,20 @@ static PGresult *run(admin_t *a, const char *sql, int n, const char *const *p)
 	return NULL;
 }
 
+/* Runs the INSERT that creates `what` (room, client) named `name`: 0 and
+ * "created <what> <name>" on a->out, or 1 with the error printed. */
+static int create(admin_t *a, const char *sql, int n, const char *const *p, const char *what,
+		  const char *name)
+{
+	PGresult *r = run(a, sql, n, p);
+
+	if (!r)
+		return 1;
+	PQclear(r);
+	fprintf(a->out, "created %s %s\n", what, name);
+	return 0;
+}
+
 static void audit(admin_t *a, const char *event, const char *subject,
 		  const char *detail_json)
 {
@@ -261,7 +276,7 @@ static int user_add(admin_t *a)
 	}
 	if (hash_password(a, pw, hash, &gen) < 0)
 		return 1;
-	auth_text_fold(nick, folded, sizeof(folded));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, folded, sizeof(folded));
 	prefs_json = autojoin_prefs(opt(a, "--autojoin"));
 	prefs = prefs_json ? json_dumps(prefs_json, JSON_COMPACT) : NULL;
 	json_decref(prefs_json);
@@ -300,7 +315,7 @@ static int user_passwd(admin_t *a)
 		return 2;
 	if (hash_password(a, pw, hash, &gen) < 0)
 		return 1;
-	auth_text_fold(nick, folded, sizeof(folded));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, folded, sizeof(folded));
 	const char *p[2] = { hash, folded };
 	r = run(a, "UPDATE users SET password_hash = $1, updated_at = now()"
 		" WHERE nick_folded = $2", 2, p);
@@ -329,7 +344,7 @@ static int user_set(admin_t *a, const char *sql, const char *value,
 
 	if (!nick || !value)
 		return 2;
-	auth_text_fold(nick, folded, sizeof(folded));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, folded, sizeof(folded));
 	const char *p[2] = { value, folded };
 	r = run(a, sql, 2, p);
 	if (r && strcmp(PQcmdTuples(r), "1") == 0) {
@@ -400,23 +415,19 @@ static int room_add(admin_t *a)
 {
 	const char *name = a->o.pos[0], *topic = opt(a, "--topic");
 	char folded[80];
-	PGresult *r;
 
 	if (!room_ok(name)) {
 		fprintf(a->err, "eirc-auth: NAME must be a channel name "
 			"(#room, 2-64 bytes, no spaces, commas or ':')\n");
 		return 2;
 	}
-	auth_text_fold(name, folded, sizeof(folded));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, name, folded, sizeof(folded));
 	const char *p[5] = { name, folded, topic ? topic : "",
 			     opt(a, "--private") ? "true" : "false",
 			     opt(a, "--auto-join") ? "true" : "false" };
-	r = run(a, "INSERT INTO rooms (name, name_folded, topic, private,"
-		" auto_join) VALUES ($1, $2, $3, $4::boolean, $5::boolean)", 5, p);
-	if (!r)
+	if (create(a, "INSERT INTO rooms (name, name_folded, topic, private,"
+		   " auto_join) VALUES ($1, $2, $3, $4::boolean, $5::boolean)", 5, p, "room", name))
 		return 1;
-	PQclear(r);
-	fprintf(a->out, "created room %s\n", name);
 	audit(a, "room.create", name, "{}");
 	return 0;
 }
@@ -430,7 +441,7 @@ static int room_member(admin_t *a, const char *verb)
 
 	if (!room)
 		return 2;
-	auth_text_fold(room, rf, sizeof(rf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, room, rf, sizeof(rf));
 	if (strcmp(verb, "list") == 0) {
 		const char *p[1] = { rf };
 		return list(a, "SELECT u.nick FROM room_members m JOIN rooms r"
@@ -439,7 +450,7 @@ static int room_member(admin_t *a, const char *verb)
 	}
 	if (!nick || (!add && strcmp(verb, "del") != 0))
 		return 2;
-	auth_text_fold(nick, nf, sizeof(nf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, nf, sizeof(nf));
 	const char *p[2] = { rf, nf };
 	r = run(a, add ? "INSERT INTO room_members (room_id, user_id)"
 		" SELECT r.id, u.id FROM rooms r, users u WHERE r.name_folded = $1"
@@ -469,7 +480,7 @@ static int cmd_room(admin_t *a, const char *verb)
 			    " ORDER BY name_folded", 0, NULL);
 	if (strcmp(verb, "del") == 0 && a->o.pos[0]) {
 		char rf[80];
-		auth_text_fold(a->o.pos[0], rf, sizeof(rf));
+		irc_casemap_fold_str(IRC_CASEMAP_RFC1459, a->o.pos[0], rf, sizeof(rf));
 		const char *p[1] = { rf };
 		PGresult *r = run(a, "DELETE FROM rooms WHERE name_folded = $1", 1, p);
 		if (!r)
@@ -489,7 +500,6 @@ static int client_add(admin_t *a)
 	bool pub = opt(a, "--public") != NULL;
 	const char *senv = opt(a, "--secret-env"), *given = senv ? getenv(senv) : NULL;
 	char secret[AUTH_TOKEN_LEN + 1], hash[AUTH_TOKEN_HASH_HEX + 1], g[256];
-	PGresult *r;
 
 	if (!id || !auth_text_ok(id, 128) || strchr(id, ':')) {
 		fprintf(a->err, "eirc-auth: CLIENT_ID must be 1-128 printable bytes, no ':'\n");
@@ -510,12 +520,9 @@ static int client_add(admin_t *a)
 	auth_token_hash(secret, strlen(secret), hash);
 	const char *p[5] = { id, pub ? NULL : hash, name ? name : id, g,
 			     scope ? scope : "chat history" };
-	r = run(a, "INSERT INTO oauth_clients (client_id, secret_hash, name, grants,"
-		" scope) VALUES ($1, decode($2, 'hex'), $3, $4::text[], $5)", 5, p);
-	if (!r)
+	if (create(a, "INSERT INTO oauth_clients (client_id, secret_hash, name, grants,"
+		   " scope) VALUES ($1, decode($2, 'hex'), $3, $4::text[], $5)", 5, p, "client", id))
 		return 1;
-	PQclear(r);
-	fprintf(a->out, "created client %s\n", id);
 	if (!pub && !given)
 		fprintf(a->out, "client_secret: %s\n", secret);
 	audit(a, "client.create", id, "{}");

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "auth/auth_token.h"
+#include "common/irc_casemap.h"
 
 #define ROOM_NAME_MAX 64
 #define TOPIC_MAX 390
@@ -475,8 +476,9 @@ static void room_admin(auth_call_t *call)
 		auth_reply_error(call, 400, "invalid_request", "name is required");
 		return;
 	}
-	auth_text_fold(rt->id == AUTH_R_ROOM_CREATE ? name : rt->room, rf, sizeof(rf));
-	auth_text_fold(rt->nick, nf, sizeof(nf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->id == AUTH_R_ROOM_CREATE ? name : rt->room, rf,
+			     sizeof(rf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->nick, nf, sizeof(nf));
 	user_id_str(call, uid);
 	p[0] = uid;
 	p[1] = json_string_value(json_object_get(call->st.user, "nick"));
@@ -515,7 +517,7 @@ static void whoami_done(void *data, int status, const PGresult *res)
 					"unknown, revoked or expired token");
 		return;
 	}
-	auth_text_fold(rt->room, rf, sizeof(rf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->room, rf, sizeof(rf));
 	switch (rt->id) {
 	case AUTH_R_ME:
 		auth_reply_json(call, 200, json_incref(call->st.user));

@@ -18,11 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/queue.h"
+
 /* Prepared statements per connection; past it, queries run unprepared. */
 #define DB_PREPARED_MAX 48
 
 typedef struct db_query {
-	struct db_query *next;
+	struct queue node; /* on auth_db's queue while waiting for a connection */
 	const char *sql;
 	int n;
 	char *params[AUTH_DB_PARAMS_MAX];
@@ -53,7 +55,7 @@ struct auth_db {
 	char *keys[8];
 	char *values[8];
 	unsigned connect_timeout_ms;
-	db_query_t *head, *tail;
+	struct queue waiting; /* db_query_t, oldest first */
 	size_t queued;
 	bool closing;
 	int open_handles;
@@ -354,18 +356,15 @@ static void conn_on_poll(uv_poll_t *p, int status, int events)
 
 static void conn_dispatch(auth_db_t *db)
 {
-	for (int i = 0; i < db->size && db->head; i++) {
+	for (int i = 0; i < db->size && !queue_empty(&db->waiting); i++) {
 		db_conn_t *c = &db->conns[i];
-		db_query_t *q;
+		struct queue *n;
 		if (c->state != C_IDLE)
 			continue;
-		q = db->head;
-		db->head = q->next;
-		if (!db->head)
-			db->tail = NULL;
+		n = queue_head(&db->waiting);
+		queue_remove(n);
 		db->queued--;
-		q->next = NULL;
-		conn_send(c, q);
+		conn_send(c, queue_data(n, db_query_t, node));
 	}
 }
 
@@ -405,6 +404,7 @@ int auth_db_new(uv_loop_t *loop, const auth_db_opts_t *opts,
 	if (!db)
 		return -ENOMEM;
 	db->loop = loop;
+	queue_init(&db->waiting);
 	db->size = opts->size;
 	db->connect_timeout_ms = opts->connect_timeout_ms ?
 				 opts->connect_timeout_ms : 5000;
@@ -450,11 +450,7 @@ int auth_db_query(auth_db_t *db, const char *sql, int n,
 	q->sql = sql;
 	q->cb = cb;
 	q->data = data;
-	if (db->tail)
-		db->tail->next = q;
-	else
-		db->head = q;
-	db->tail = q;
+	queue_insert_tail(&db->waiting, &q->node);
 	db->queued++;
 	conn_dispatch(db);
 	return 0;
@@ -471,18 +467,16 @@ int auth_db_ready(const auth_db_t *db)
 
 void auth_db_close(auth_db_t *db, void (*done)(void *arg), void *arg)
 {
-	db_query_t *q;
-
 	if (!db)
 		return;
 	db->closing = true;
 	db->done = done;
 	db->done_arg = arg;
-	while ((q = db->head)) {
-		db->head = q->next;
-		query_finish(q, -ECANCELED, NULL);
+	while (!queue_empty(&db->waiting)) {
+		struct queue *n = queue_head(&db->waiting);
+		queue_remove(n);
+		query_finish(queue_data(n, db_query_t, node), -ECANCELED, NULL);
 	}
-	db->tail = NULL;
 	db->queued = 0;
 	for (int i = 0; i < db->size; i++) {
 		db_conn_t *c = &db->conns[i];

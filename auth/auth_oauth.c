@@ -231,6 +231,20 @@ static void lookup_rows(auth_call_t *call, const PGresult *res)
 	}
 }
 
+/* The answer to a client lookup: false when the call is answered already
+ * (a database error, or client_check refused the client); otherwise the
+ * rows are in st.client and st.user and the client passed client_check. */
+static bool lookup_checked(auth_call_t *call, int status, const PGresult *res,
+			   const char *grant, bool confidential_only)
+{
+	if (status < 0) {
+		auth_reply_db_error(call, status);
+		return false;
+	}
+	lookup_rows(call, res);
+	return client_check(call, grant, confidential_only);
+}
+
 static void tokens_reply(auth_call_t *call, bool with_refresh)
 {
 	const eirc_config_auth_t *a = &auth_service_config(call->svc)->auth;
@@ -347,12 +361,7 @@ static void password_lookup_done(void *data, int status, const PGresult *res)
 	const char *hash;
 	int r;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
-		return;
-	}
-	lookup_rows(call, res);
-	if (!client_check(call, "password", false) || !choose_scope(call))
+	if (!lookup_checked(call, status, res, "password", false) || !choose_scope(call))
 		return;
 	hash = json_string_value(json_object_get(call->st.user, "password_hash"));
 	r = auth_pwhash_verify(auth_service_pwhash(call->svc), hash,
@@ -451,12 +460,7 @@ static void refresh_lookup_done(void *data, int status, const PGresult *res)
 	char rh[AUTH_TOKEN_HASH_HEX + 1], attl[24], rttl[24], cid[24];
 	const char *p[8];
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
-		return;
-	}
-	lookup_rows(call, res);
-	if (!client_check(call, "refresh_token", false))
+	if (!lookup_checked(call, status, res, "refresh_token", false))
 		return;
 	auth_token_hash(old, strlen(old), oh);
 	auth_token_new(call->st.access);
@@ -498,12 +502,7 @@ static void cc_lookup_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
-		return;
-	}
-	lookup_rows(call, res);
-	if (!client_check(call, "client_credentials", true) || !choose_scope(call))
+	if (!lookup_checked(call, status, res, "client_credentials", true) || !choose_scope(call))
 		return;
 	/* §4.4.3: no refresh token for client_credentials */
 	issue(call, NULL, false, "token.client_credentials", call->st.client_id);
@@ -568,12 +567,7 @@ static void revoke_lookup_done(void *data, int status, const PGresult *res)
 	char th[AUTH_TOKEN_HASH_HEX + 1], cid[24];
 	const char *p[3];
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
-		return;
-	}
-	lookup_rows(call, res);
-	if (!client_check(call, NULL, false))
+	if (!lookup_checked(call, status, res, NULL, false))
 		return;
 	auth_token_hash(tok, strlen(tok), th);
 	snprintf(cid, sizeof(cid), "%lld", (long long)json_integer_value(
@@ -633,12 +627,7 @@ static void introspect_lookup_done(void *data, int status, const PGresult *res)
 	char th[AUTH_TOKEN_HASH_HEX + 1];
 	const char *p[1];
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
-		return;
-	}
-	lookup_rows(call, res);
-	if (!client_check(call, NULL, true))
+	if (!lookup_checked(call, status, res, NULL, true))
 		return;
 	if (!auth_token_well_formed(tok, strlen(tok))) {
 		call->resp.no_store = true;
@@ -725,12 +714,7 @@ static void audit_lookup_done(void *data, int status, const PGresult *res)
 	const char *ev, *subj, *detail, *p[5];
 	char th[AUTH_TOKEN_HASH_HEX + 1];
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
-		return;
-	}
-	lookup_rows(call, res);
-	if (!client_check(call, NULL, true))
+	if (!lookup_checked(call, status, res, NULL, true))
 		return;
 	if (!scope_subset("history", json_string_value(json_object_get(call->st.client,
 								       "scope")))) {

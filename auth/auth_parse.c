@@ -10,7 +10,6 @@
 
 #include <sodium.h>
 
-#include "common/irc_casemap.h"
 #include "common/utf8.h"
 
 static int hexval(char c)
@@ -287,14 +286,4 @@ bool auth_text_ok(const char *s, size_t max)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
 	return utf8_is_valid(s, n);
-}
-
-void auth_text_fold(const char *in, char *out, size_t cap)
-{
-	size_t n = strlen(in);
-
-	if (n >= cap)
-		n = cap - 1;
-	irc_casemap_fold(IRC_CASEMAP_RFC1459, in, n, out);
-	out[n] = '\0';
 }

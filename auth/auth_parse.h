@@ -80,10 +80,4 @@ int auth_bearer_parse(const char *header, const char **out_tok,
  */
 bool auth_text_ok(const char *s, size_t max);
 
-/*
- * Writes the IRC (rfc1459) case-folded form of in to out, NUL-terminated,
- * cut to cap - 1 bytes: the key nicks and room names are unique by.
- */
-void auth_text_fold(const char *in, char *out, size_t cap);
-
 #endif

@@ -20,8 +20,6 @@
 #define AUTH_TOKEN_BYTES   32  /* 256 bits of randomness */
 #define AUTH_TOKEN_LEN     43  /* base64url without padding */
 #define AUTH_TOKEN_HASH_HEX 64 /* SHA-256 as hex */
-/* Longest token-like value we accept from a peer before hashing it. */
-#define AUTH_TOKEN_INPUT_MAX 512
 
 /* Writes a new random token and its NUL into out (AUTH_TOKEN_LEN + 1). */
 void auth_token_new(char out[AUTH_TOKEN_LEN + 1]);

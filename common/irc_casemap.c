@@ -32,6 +32,14 @@ void irc_casemap_fold(enum irc_casemap cm, const char *in, size_t len, char *out
 		out[i] = irc_casemap_fold_char(cm, in[i]);
 }
 
+void irc_casemap_fold_str(enum irc_casemap cm, const char *in, char *out, size_t cap)
+{
+	size_t n = strnlen(in, cap - 1);
+
+	irc_casemap_fold(cm, in, n, out);
+	out[n] = '\0';
+}
+
 int irc_casemap_cmp(enum irc_casemap cm, const char *a, size_t a_len, const char *b, size_t b_len)
 {
 	size_t n = a_len < b_len ? a_len : b_len;

@@ -32,6 +32,10 @@ char irc_casemap_fold_char(enum irc_casemap cm, char c);
 /* Folds in[0..len) into out[0..len) (same length; out may equal in). */
 void irc_casemap_fold(enum irc_casemap cm, const char *in, size_t len, char *out);
 
+/* Folds the NUL-terminated in into out, NUL-terminated: at most cap - 1
+ * bytes of in are kept (cap >= 1). */
+void irc_casemap_fold_str(enum irc_casemap cm, const char *in, char *out, size_t cap);
+
 /*
  * Compares a[0..a_len) and b[0..b_len) after folding under cm, like memcmp
  * then shorter-first. Returns <0, 0 or >0.

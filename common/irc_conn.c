@@ -13,9 +13,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/backoff.h"
+#include "common/clock.h"
 #include "common/irc_line.h"
 #include "common/irc_tls.h"
 
@@ -50,9 +51,9 @@ struct irc_conn {
 	bool io_open, io_closing, attempt_pending, freeing, ever_registered;
 	bool awaiting_pong, read_paused, reading;
 	unsigned handles;               /* open libuv handles (timer, io) */
-	unsigned server_idx, attempt, first_attempts;
+	unsigned server_idx, first_attempts;
 	unsigned gen;                   /* bumped at each socket close */
-	uint32_t rnd;
+	struct backoff backoff;         /* reconnection delays */
 	uint64_t last_rx, ping_sent;
 	size_t queued;
 	struct irc_tls *tls;            /* NULL on plain connections */
@@ -62,25 +63,6 @@ struct irc_conn {
 	struct irc_line lf;
 	struct sockaddr_storage addrs[]; /* one per server (TCP ones used) */
 };
-
-uint64_t irc_conn_backoff(uint64_t min_ms, uint64_t max_ms, unsigned attempt, uint32_t rnd)
-{
-	uint64_t d = min_ms ? min_ms : 1;
-
-	while (attempt-- > 0 && d < max_ms)
-		d *= 2;
-	if (d > max_ms)
-		d = max_ms;
-	return d - (d / 2) * (rnd % 1024) / 1023;
-}
-
-static uint32_t conn_rand(struct irc_conn *c)
-{
-	c->rnd ^= c->rnd << 13; /* xorshift32: jitter only, not crypto */
-	c->rnd ^= c->rnd >> 17;
-	c->rnd ^= c->rnd << 5;
-	return c->rnd;
-}
 
 static void conn_attempt(struct irc_conn *c);
 static void conn_fail(struct irc_conn *c, int err, const char *why, bool fatal);
@@ -194,8 +176,9 @@ int irc_conn_new(uv_loop_t *loop, const struct irc_conn_opts *opts, const struct
 	c->opts = *opts;
 	c->cb = *cb;
 	c->ud = ud;
-	c->rnd = (uint32_t)getpid() ^ (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)c;
-	c->rnd |= 1;
+	backoff_init(&c->backoff, opts->reconnect_min_ms, opts->reconnect_max_ms,
+	             ((uint32_t)getpid() ^ (uint32_t)(clock_wall_ms() / 1000) ^
+	              (uint32_t)(uintptr_t)c) | 1);
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
 	c->handles = 1;
@@ -342,7 +325,7 @@ static void handle_msg(struct irc_conn *c, const struct irc_msg *m)
 	if (r == IRC_REG_REGISTERED) {
 		c->state = IRC_CONN_REGISTERED;
 		c->ever_registered = true;
-		c->attempt = 0;
+		backoff_reset(&c->backoff);
 		timer_arm(c, c->opts.ping_interval_ms);
 		if (c->cb.on_registered)
 			c->cb.on_registered(c->ud);
@@ -595,8 +578,7 @@ static void conn_fail(struct irc_conn *c, int err, const char *why, bool fatal)
 		c->state = IRC_CONN_STOPPED;
 		uv_timer_stop(&c->timer);
 	} else {
-		delay = irc_conn_backoff(c->opts.reconnect_min_ms, c->opts.reconnect_max_ms,
-		                         c->attempt++, conn_rand(c));
+		delay = backoff_next(&c->backoff);
 		c->state = IRC_CONN_WAITING;
 		timer_arm(c, delay);
 	}
@@ -710,10 +692,6 @@ enum irc_conn_state irc_conn_state(const struct irc_conn *c)
 	return c->state;
 }
 
-bool irc_conn_ever_registered(const struct irc_conn *c)
-{
-	return c->ever_registered;
-}
 
 void irc_conn_free(struct irc_conn *c)
 {

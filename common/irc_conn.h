@@ -151,18 +151,9 @@ void irc_conn_quit(struct irc_conn *c, const char *reason);
 /* The registration state machine: caps enabled, current nick, server. */
 const struct irc_reg *irc_conn_reg(const struct irc_conn *c);
 enum irc_conn_state irc_conn_state(const struct irc_conn *c);
-/* True once any attempt has reached 001. */
-bool irc_conn_ever_registered(const struct irc_conn *c);
 
 /* Closes every handle; the memory is freed once libuv has closed them.
  * No callback fires afterwards. NULL is a no-op. */
 void irc_conn_free(struct irc_conn *c);
-
-/*
- * The reconnection delay after `attempt` failures (0-based): min doubled
- * per attempt, capped at max, then "equal jitter": a value in
- * [d/2, d] picked by rnd (any 32-bit value). Pure; exposed for tests.
- */
-uint64_t irc_conn_backoff(uint64_t min_ms, uint64_t max_ms, unsigned attempt, uint32_t rnd);
 
 #endif

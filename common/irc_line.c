@@ -5,13 +5,14 @@
  * limit: so when it is full and holds no LF, the line in it is too long,
  * whatever comes next. That line is dropped at once (its error reported
  * then, so a 417 can go out early) and the framer enters discarding mode,
- * where feed drops bytes up to the next LF without storing them.
+ * where feed drops bytes up to the next terminator without storing them
+ * (in strict mode a CR dropped last is remembered: its LF may come next).
  */
 #include "common/irc_line.h"
 
 #include <string.h>
 
-int irc_line_init(struct irc_line *lf, size_t limit)
+static int line_init(struct irc_line *lf, size_t limit, bool crlf_only)
 {
 	if (limit == 0)
 		limit = IRC_LINE_MAX;
@@ -22,7 +23,19 @@ int irc_line_init(struct irc_line *lf, size_t limit)
 	lf->len = 0;
 	lf->scan = 0;
 	lf->discarding = false;
+	lf->crlf_only = crlf_only;
+	lf->discard_cr = false;
 	return 0;
+}
+
+int irc_line_init(struct irc_line *lf, size_t limit)
+{
+	return line_init(lf, limit, false);
+}
+
+int irc_line_init_strict(struct irc_line *lf, size_t limit)
+{
+	return line_init(lf, limit, true);
 }
 
 /* Moves the bytes not yet returned to the front of the buffer. */
@@ -38,6 +51,62 @@ static void compact(struct irc_line *lf)
 	lf->start = 0;
 }
 
+/* Drops data up to and including the oversized line's terminator; returns
+ * the bytes dropped and clears discarding when the terminator was found. */
+static size_t discard(struct irc_line *lf, const char *data, size_t len)
+{
+	if (!lf->crlf_only) {
+		const char *nl = memchr(data, '\n', len);
+		if (!nl)
+			return len;
+		lf->discarding = false;
+		return (size_t)(nl - data) + 1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n' && lf->discard_cr) {
+			lf->discarding = lf->discard_cr = false;
+			return i + 1;
+		}
+		lf->discard_cr = data[i] == '\r';
+	}
+	return len;
+}
+
+/* Finds the terminator of the line at start: true and *out_at, the offset
+ * of its first byte (the LF, or the CR of CRLF in strict mode), or false
+ * with scan moved past the bytes that cannot start one. */
+static bool find_eol(struct irc_line *lf, size_t *out_at)
+{
+	size_t i = lf->scan;
+
+	if (!lf->crlf_only) {
+		const char *nl = memchr(lf->buf + i, '\n', lf->len - i);
+		if (!nl) {
+			lf->scan = lf->len;
+			return false;
+		}
+		*out_at = (size_t)(nl - lf->buf);
+		return true;
+	}
+	while (i < lf->len) {
+		const char *cr = memchr(lf->buf + i, '\r', lf->len - i);
+		if (!cr)
+			break;
+		i = (size_t)(cr - lf->buf);
+		if (i + 1 == lf->len) {
+			lf->scan = i; /* its LF may come with the next feed */
+			return false;
+		}
+		if (lf->buf[i + 1] == '\n') {
+			*out_at = i;
+			return true;
+		}
+		i++;
+	}
+	lf->scan = lf->len;
+	return false;
+}
+
 size_t irc_line_feed(struct irc_line *lf, const char *data, size_t len)
 {
 	size_t taken = 0, n;
@@ -45,11 +114,9 @@ size_t irc_line_feed(struct irc_line *lf, const char *data, size_t len)
 	if (len == 0)
 		return 0;
 	if (lf->discarding) {
-		const char *nl = memchr(data, '\n', len);
-		if (!nl)
+		taken = discard(lf, data, len);
+		if (lf->discarding)
 			return len;
-		taken = (size_t)(nl - data) + 1;
-		lf->discarding = false;
 	}
 	compact(lf);
 	n = lf->limit - lf->len;
@@ -65,23 +132,22 @@ int irc_line_next(struct irc_line *lf, char **out_line, size_t *out_len)
 {
 	for (;;) {
 		char *line = lf->buf + lf->start;
-		char *nl = memchr(lf->buf + lf->scan, '\n', lf->len - lf->scan);
-		size_t n;
+		size_t at, n;
 
-		if (!nl) {
-			lf->scan = lf->len;
+		if (!find_eol(lf, &at)) {
 			if (lf->len - lf->start < lf->limit)
 				return IRC_MSG_EAGAIN;
+			lf->discard_cr = lf->crlf_only && lf->buf[lf->len - 1] == '\r';
 			lf->start = lf->len = lf->scan = 0;
 			lf->discarding = true;
 			return IRC_MSG_ETOOLONG;
 		}
-		n = (size_t)(nl - line);
-		lf->start += n + 1;
-		lf->scan = lf->start;
-		if (n > 0 && line[n - 1] == '\r')
+		n = at - lf->start;
+		lf->start = lf->scan = at + (lf->crlf_only ? 2 : 1);
+		if (!lf->crlf_only && n > 0 && line[n - 1] == '\r')
 			n--;
-		if (memchr(line, '\0', n) || memchr(line, '\r', n))
+		if (memchr(line, '\0', n) || memchr(line, '\r', n) ||
+		    (lf->crlf_only && memchr(line, '\n', n)))
 			return IRC_MSG_EMALFORMED;
 		if (n == 0)
 			continue;

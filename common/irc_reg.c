@@ -12,19 +12,14 @@
 #include "common/irc_casemap.h"
 #include "common/irc_mask.h"
 
-static const char *const cap_names[IRC_CAP_COUNT] = {
-	[IRC_CAP_MESSAGE_TAGS] = "message-tags",
-	[IRC_CAP_SERVER_TIME] = "server-time",
-	[IRC_CAP_BATCH] = "batch",
-	[IRC_CAP_ECHO_MESSAGE] = "echo-message",
-	[IRC_CAP_LABELED_RESPONSE] = "labeled-response",
-	[IRC_CAP_ACCOUNT_TAG] = "account-tag",
-	[IRC_CAP_MULTI_PREFIX] = "multi-prefix",
-	[IRC_CAP_AWAY_NOTIFY] = "away-notify",
-	[IRC_CAP_CHGHOST] = "chghost",
-	[IRC_CAP_SETNAME] = "setname",
-	[IRC_CAP_INVITE_NOTIFY] = "invite-notify",
+/* The capability names, in the order of enum irc_cap (irc_reg.h). */
+static const char *const cap_names[] = {
+	"message-tags", "server-time",  "batch",       "echo-message", "labeled-response",
+	"account-tag",  "multi-prefix", "away-notify", "chghost",      "setname",
+	"invite-notify",
 };
+_Static_assert(sizeof(cap_names) / sizeof(cap_names[0]) == IRC_CAP_COUNT,
+               "one name per enum irc_cap value");
 
 const char *irc_cap_name(enum irc_cap cap)
 {

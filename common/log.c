@@ -12,9 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/clock.h"
 
 #define LOG_PROG_MAX 32
 
@@ -227,15 +228,15 @@ static bool key_is_secret(const char *key)
 
 static void put_timestamp(line_t *l)
 {
-	struct timeval tv;
+	int64_t ms = clock_wall_ms();
+	time_t sec = (time_t)(ms / 1000);
 	struct tm tm;
 	char ts[64];
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
+	gmtime_r(&sec, &tm);
 	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000) % 1000);
+		 tm.tm_min, tm.tm_sec, (long)(ms % 1000));
 	put_str(l, ts);
 }
 

@@ -17,8 +17,9 @@ static void refill(struct tokbucket *b, uint64_t now_ms)
 
 	if (now_ms > b->last_ms) {
 		uint64_t dt = now_ms - b->last_ms;
-		/* dt * rate cannot overflow for any sane uptime; clamp anyway. */
-		uint64_t add = dt > cap ? cap : dt * b->rate;
+		/* dt * rate cannot overflow for any sane uptime; clamp anyway
+		 * (a bucket of rate 0 never refills, however long the pause). */
+		uint64_t add = b->rate == 0 ? 0 : dt > cap ? cap : dt * b->rate;
 		b->level_milli = b->level_milli + add > cap ? cap : b->level_milli + add;
 		b->last_ms = now_ms;
 	}

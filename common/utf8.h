@@ -20,8 +20,7 @@
 
 #define UTF8_CODEPOINT_MAX 0x10FFFFu
 #define UTF8_SEQ_MAX 4                  /* bytes in one encoded code point */
-#define UTF8_REPLACEMENT 0xFFFDu
-#define UTF8_REPLACEMENT_LEN 3          /* "\xEF\xBF\xBD" */
+#define UTF8_REPLACEMENT_LEN 3          /* U+FFFD encoded: "\xEF\xBF\xBD" */
 
 /* Worst-case output of utf8_sanitize() for n input bytes (every byte
  * replaced). n must be below SIZE_MAX / 3. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "config/units.h"
 
 /* Longest quoted value in a message, before "...". */
@@ -287,32 +288,9 @@ int config_value_set(const config_field_t *f, const char *text, size_t len,
 
 /* ---- ${VAR} expansion ---- */
 
-typedef struct value_buf {
-	char *p;
-	size_t len, cap;
-} value_buf_t;
-
-static int value_buf_add(value_buf_t *b, const char *s, size_t n)
-{
-	if (b->len + n > CONFIG_STRING_MAX)
-		return -E2BIG;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 /* The reference "${NAME}" at text[i], i pointing at '$'; adds its value
  * and reports the name to on_ref. */
-static int value_expand_ref(value_buf_t *b, const char *text, size_t len,
+static int value_expand_ref(struct buf *b, const char *text, size_t len,
 							size_t *io_i, const config_value_refs_t *refs,
 							char *msg, size_t size)
 {
@@ -347,45 +325,49 @@ static int value_expand_ref(value_buf_t *b, const char *text, size_t len,
 			return r;
 	}
 	*io_i = end + 1;
-	return value_buf_add(b, v, strlen(v));
+	return buf_append(b, v, strlen(v));
 }
 
 int config_value_expand(const char *text, size_t len,
 						const config_value_refs_t *refs, char **out_text,
 						size_t *out_len, char *msg, size_t msg_size)
 {
-	value_buf_t b = {0};
+	struct buf b;
 	size_t i = 0;
-	int r = value_buf_add(&b, "", 0);
+	int r = 0;
 
+	buf_init(&b, CONFIG_STRING_MAX);
 	while (r == 0 && i < len) {
 		size_t run = i;
 		while (run < len && text[run] != '$')
 			run++;
-		r = value_buf_add(&b, text + i, run - i);
+		r = buf_append(&b, text + i, run - i);
 		i = run;
 		if (r != 0 || i == len)
 			break;
 		if (i + 2 < len && text[i + 1] == '$' && text[i + 2] == '{') {
-			r = value_buf_add(&b, "${", 2);
+			r = buf_append(&b, "${", 2);
 			i += 3;
 		} else if (i + 1 < len && text[i + 1] == '{') {
 			r = value_expand_ref(&b, text, len, &i, refs, msg, msg_size);
 		} else {
-			r = value_buf_add(&b, "$", 1);
+			r = buf_append(&b, "$", 1);
 			i++;
 		}
 	}
-	if (r == -E2BIG)
+	if (r == -EMSGSIZE)
 		r = value_fail(msg, msg_size, "longer than %d bytes "
 					   "(CONFIG_STRING_MAX)", CONFIG_STRING_MAX);
-	if (r != 0) {
-		free(b.p);
-		return r;
+	if (r == 0) {
+		size_t n = buf_len(&b);
+		char *t = buf_steal(&b);
+		if (!t)
+			r = -ENOMEM;
+		else
+			*out_text = t, *out_len = n;
 	}
-	*out_text = b.p;
-	*out_len = b.len;
-	return 0;
+	buf_free(&b);
+	return r;
 }
 
 /* ---- defaults and freeing ---- */

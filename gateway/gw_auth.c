@@ -1,9 +1,9 @@
 /*
  * gw_auth: the consume call on the gateway's loop. See gw_auth.h.
  *
- * The transport is common/curl_uv (libcurl multi-socket on libuv). A
- * request is an easy handle plus its headers and body; its callback runs
- * after it was freed, so the callback may start or cancel other requests
+ * The transport is common/http_client. A request holds the JSON body (it
+ * carries the token: zeroed before it is freed); its callback runs after
+ * the transfer left the client, so it may start or cancel other requests
  * or close the client.
  */
 #include "gateway/gw_auth.h"
@@ -13,34 +13,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
-#include "common/curl_uv.h"
+#include "common/http_client.h"
 
 struct gw_auth_req {
 	gw_auth_t *auth;
-	CURL *easy;
-	struct curl_slist *headers;
+	http_client_xfer_t *xfer; /* NULL once it ended */
 	char *body;
 	gw_auth_cb cb;
 	void *arg;
 };
 
 struct gw_auth {
-	curl_uv_t *cu;
-	char *url;
+	http_client_t *http;
+	char *url; /* {auth_internal_url}/internal/chat-token/consume */
 	char *auth_header;
 	uint64_t timeout_ms;
 };
 
 static void req_free(gw_auth_req_t *r)
 {
-	if (r->easy) {
-		curl_uv_remove(r->auth->cu, r->easy);
-		curl_easy_cleanup(r->easy);
-	}
-	curl_slist_free_all(r->headers);
+	http_client_cancel(r->xfer);
 	if (r->body) {
 		explicit_bzero(r->body, strlen(r->body)); /* holds the token */
 		free(r->body);
@@ -48,7 +42,7 @@ static void req_free(gw_auth_req_t *r)
 	free(r);
 }
 
-static void on_done(void *ud, const curl_uv_done_t *d)
+static void on_done(void *ud, const http_client_answer_t *ans, const struct eirc_err *why)
 {
 	gw_auth_req_t *r = ud;
 	gw_identity_t id;
@@ -57,23 +51,23 @@ static void on_done(void *ud, const curl_uv_done_t *d)
 	void *arg = r->arg;
 
 	memset(&id, 0, sizeof(id));
+	r->xfer = NULL;
 	req_free(r);
-	if (d->closed) /* gw_auth_close(): no callback */
+	if (ans->err == -ECANCELED) /* gw_auth_close(): no callback */
 		return;
-	if (d->result != CURLE_OK) {
-		snprintf(detail, sizeof(detail), "%s",
-			 d->too_big ? "answer too large" : curl_easy_strerror(d->result));
-		cb(arg, GW_AUTH_UNAVAILABLE, NULL, detail);
+	if (ans->err) {
+		cb(arg, GW_AUTH_UNAVAILABLE, NULL,
+		   ans->err == -EMSGSIZE ? "answer too large" : why->text);
 		return;
 	}
-	if (d->status == 200 && gw_identity_parse(d->body, d->len, &id) == 0) {
+	if (ans->status == 200 && gw_identity_parse(ans->body, ans->len, &id) == 0) {
 		cb(arg, GW_AUTH_OK, &id, "200");
 		gw_identity_clear(&id);
 		return;
 	}
-	snprintf(detail, sizeof(detail), "HTTP %ld%s", d->status,
-		 d->status == 200 ? " with an unusable identity" : "");
-	cb(arg, d->status == 401 ? GW_AUTH_REFUSED : GW_AUTH_UNAVAILABLE, NULL, detail);
+	snprintf(detail, sizeof(detail), "HTTP %ld%s", ans->status,
+	         ans->status == 200 ? " with an unusable identity" : "");
+	cb(arg, ans->status == 401 ? GW_AUTH_REFUSED : GW_AUTH_UNAVAILABLE, NULL, detail);
 }
 
 static void auth_free(gw_auth_t *a)
@@ -86,47 +80,34 @@ static void auth_free(gw_auth_t *a)
 	free(a);
 }
 
+/* malloc'd "<a><b>" or NULL. */
+static char *concat(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 1;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s%s", a, b);
+	return s;
+}
+
 int gw_auth_new(uv_loop_t *loop, const char *url, const char *secret, uint64_t timeout_ms,
 		gw_auth_t **out)
 {
+	const http_client_opts_t opts = {.idle_max = GW_AUTH_POOL_MAX};
 	gw_auth_t *a;
-	size_t n;
 
 	if (!(a = calloc(1, sizeof(*a))))
 		return -ENOMEM;
 	a->timeout_ms = timeout_ms;
-	a->url = strdup(url);
-	n = secret ? strlen("Authorization: Bearer ") + strlen(secret) + 1 : 0;
-	if (n && (a->auth_header = malloc(n)))
-		snprintf(a->auth_header, n, "Authorization: Bearer %s", secret);
-	if (!a->url || (n && !a->auth_header) || curl_uv_new(loop, &a->cu) < 0) {
+	a->url = concat(url, "/internal/chat-token/consume");
+	if (secret)
+		a->auth_header = concat("Authorization: Bearer ", secret);
+	if (!a->url || (secret && !a->auth_header) || http_client_new(loop, &opts, &a->http) < 0) {
 		auth_free(a);
 		return -ENOMEM;
 	}
-	curl_uv_set_max_idle(a->cu, GW_AUTH_POOL_MAX);
 	*out = a;
-	return 0;
-}
-
-static int req_setup(gw_auth_req_t *r, const char *url)
-{
-	gw_auth_t *a = r->auth;
-	CURL *e = r->easy;
-
-	if (!(r->headers = curl_slist_append(NULL, "Content-Type: application/json")))
-		return -ENOMEM;
-	if (a->auth_header) {
-		struct curl_slist *h = curl_slist_append(r->headers, a->auth_header);
-		if (!h)
-			return -ENOMEM;
-		r->headers = h;
-	}
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
 	return 0;
 }
 
@@ -143,22 +124,32 @@ static char *consume_body(const char *token, const char *client_ip, const char *
 int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip,
 		    const char *request_id, gw_auth_cb cb, void *arg, gw_auth_req_t **out_req)
 {
-	char url[2048];
+	const char *headers[] = {"Content-Type: application/json", a->auth_header};
+	http_client_req_t req = {
+	    .method = "POST",
+	    .url = a->url,
+	    .headers = headers,
+	    .n_headers = a->auth_header ? 2 : 1,
+	    .timeout_ms = a->timeout_ms,
+	    .answer_max = GW_AUTH_RESPONSE_MAX,
+	};
 	gw_auth_req_t *r;
+	int rc;
 
-	if (snprintf(url, sizeof(url), "%s/internal/chat-token/consume", a->url) >=
-	    (int)sizeof(url))
-		return -EINVAL;
 	if (!(r = calloc(1, sizeof(*r))))
 		return -ENOMEM;
 	r->auth = a;
 	r->cb = cb;
 	r->arg = arg;
-	if (!(r->body = consume_body(token, client_ip, request_id)) ||
-	    !(r->easy = curl_easy_init()) || req_setup(r, url) < 0 ||
-	    curl_uv_add(a->cu, r->easy, GW_AUTH_RESPONSE_MAX, on_done, r) < 0) {
+	if (!(r->body = consume_body(token, client_ip, request_id))) {
 		req_free(r);
 		return -ENOMEM;
+	}
+	req.body = r->body;
+	req.body_len = strlen(r->body);
+	if ((rc = http_client_send(a->http, &req, on_done, r, &r->xfer)) < 0) {
+		req_free(r);
+		return rc;
 	}
 	*out_req = r;
 	return 0;
@@ -170,16 +161,12 @@ void gw_auth_cancel(gw_auth_req_t *r)
 		req_free(r);
 }
 
-int gw_auth_in_flight(const gw_auth_t *a)
-{
-	return curl_uv_running(a->cu);
-}
-
 void gw_auth_close(gw_auth_t *a)
 {
 	if (!a)
 		return;
-	curl_uv_close(a->cu); /* requests end in on_done; handles free in close callbacks */
+	/* requests end in on_done; the handles free in their close callbacks */
+	http_client_close(a->http, NULL, NULL);
 	auth_free(a);
 }
 

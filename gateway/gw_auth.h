@@ -1,7 +1,7 @@
 /*
- * gw_auth: the chat-token consume call to eirc-auth's internal API,
- * through libcurl's multi-socket interface driven by the gateway's libuv
- * loop (uv_poll per socket, one uv_timer). No thread, no blocking call.
+ * gw_auth: the chat-token consume call to eirc-auth's internal API, on
+ * common/http_client (libcurl on the gateway's libuv loop). No thread, no
+ * blocking call.
  *
  *   POST {auth_internal_url}/internal/chat-token/consume
  *   Authorization: Bearer <auth.internal_secret>
@@ -74,9 +74,6 @@ int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip,
 
 /* Cancels a request in flight; its callback will not be called. */
 void gw_auth_cancel(gw_auth_req_t *r);
-
-/* Requests in flight. */
-int gw_auth_in_flight(const gw_auth_t *a);
 
 /*
  * Cancels every request (no callback) and closes the libuv handles; the

@@ -19,6 +19,7 @@
 #ifndef EIRC_GW_FRAME_H
 #define EIRC_GW_FRAME_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,13 +29,14 @@
 /* Longest browser message, without the CRLF the gateway adds. */
 #define GW_LINE_MAX (IRC_LINE_MAX - 2)
 
-/* Results of gw_frame_feed (errors are negative). */
-#define GW_FRAME_MORE 0     /* the message goes on: feed the next chunk */
-#define GW_FRAME_LINE 1     /* a complete line is ready */
-#define GW_FRAME_EMPTY 2    /* a complete empty message: nothing to send */
-#define GW_FRAME_ETOOBIG (-1) /* over GW_LINE_MAX: close 1009 */
-#define GW_FRAME_ECRLF (-2)   /* CR, LF or NUL inside: close 1008 */
-#define GW_FRAME_EUTF8 (-3)   /* invalid UTF-8 in a text message: close 1007 */
+/* Results of gw_frame_feed: the three outcomes are >= 0, the errors are
+ * distinct negative errno values. */
+#define GW_FRAME_MORE 0                /* the message goes on: feed the next chunk */
+#define GW_FRAME_LINE 1                /* a complete line is ready */
+#define GW_FRAME_EMPTY 2               /* a complete empty message: nothing to send */
+#define GW_FRAME_ETOOBIG (-EMSGSIZE)   /* over GW_LINE_MAX: close 1009 */
+#define GW_FRAME_ECRLF (-EBADMSG)      /* CR, LF or NUL inside: close 1008 */
+#define GW_FRAME_EUTF8 (-EILSEQ)       /* invalid UTF-8 in a text message: close 1007 */
 
 typedef struct gw_frame {
 	size_t len;          /* bytes of the message so far */

@@ -79,13 +79,11 @@ static void on_child_exit(uv_process_t *p, int64_t status, int term_signal)
 
 void gw_relay_drop_queue(gw_session_t *ss)
 {
-	gw_msg_t *m = ss->q_head, *next;
-
-	for (; m; m = next) {
-		next = m->next;
-		free(m);
+	while (!queue_empty(&ss->q)) {
+		struct queue *q = queue_head(&ss->q);
+		queue_remove(q);
+		free(queue_data(q, gw_msg_t, node));
 	}
-	ss->q_head = ss->q_tail = NULL;
 	ss->q_bytes = 0;
 	ss->above_since = 0;
 }
@@ -142,13 +140,8 @@ static void relay_queue_line(gw_session_t *ss, const char *line, size_t len)
 		gw_relay_close(ss, GW_CLOSE_ENDED, "internal error", false);
 		return;
 	}
-	m->next = NULL;
 	m->len = n;
-	if (ss->q_tail)
-		ss->q_tail->next = m;
-	else
-		ss->q_head = m;
-	ss->q_tail = m;
+	queue_insert_tail(&ss->q, &m->node);
 	ss->q_bytes += n;
 	if (ss->reading && ss->q_bytes > srv->cfg->gateway.send_queue_high_watermark) {
 		uv_read_stop((uv_stream_t *)&ss->pipe);
@@ -299,22 +292,19 @@ static void relay_maybe_resume(gw_session_t *ss)
 
 int gw_relay_writable(gw_session_t *ss)
 {
-	gw_msg_t *m = ss->q_head;
-
-	if (m) {
+	if (!queue_empty(&ss->q)) {
+		gw_msg_t *m = queue_data(queue_head(&ss->q), gw_msg_t, node);
 		int n = lws_write(ss->wsi, m->buf + LWS_PRE, m->len,
 				  ss->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
 		if (n < (int)m->len)
 			return -1;
-		ss->q_head = m->next;
-		if (!ss->q_head)
-			ss->q_tail = NULL;
+		queue_remove(&m->node);
 		ss->q_bytes -= m->len;
 		ss->srv->metrics.lines_to_browser++;
 		ss->srv->metrics.bytes_to_browser += m->len;
 		free(m);
 		relay_maybe_resume(ss);
-		if (ss->q_head || ss->close_pending)
+		if (!queue_empty(&ss->q) || ss->close_pending)
 			lws_callback_on_writable(ss->wsi);
 		return 0;
 	}

@@ -74,25 +74,27 @@ static void on_sweep(uv_timer_t *t)
 {
 	gw_server_t *s = t->data;
 	uint64_t now = uv_now(s->loop);
-	gw_session_t *ss, *next;
+	struct queue *q, *next;
 
-	for (ss = s->table.all; ss; ss = next) {
-		next = ss->next;
-		gw_relay_sweep(ss, now, s->cfg->gateway.slow_reader_timeout);
+	QUEUE_FOREACH_SAFE(q, next, &s->table.all) {
+		gw_relay_sweep(gw_table_session(q), now, s->cfg->gateway.slow_reader_timeout);
 	}
 }
 
 static void on_grace(uv_timer_t *t)
 {
 	gw_server_t *s = t->data;
+	struct queue *q;
 	int n = 0;
 
 	s->grace_over = true;
-	for (gw_session_t *ss = s->table.all; ss; ss = ss->next)
+	QUEUE_FOREACH(q, &s->table.all) {
+		gw_session_t *ss = gw_table_session(q);
 		if (ss->child_running) {
 			gw_relay_kill(ss);
 			n++;
 		}
+	}
 	if (n)
 		log_warn("Shutdown grace over: SIGKILL to %d irc-client(s)", n);
 	if (!n && s->table.count)
@@ -101,14 +103,15 @@ static void on_grace(uv_timer_t *t)
 
 void gw_server_shutdown(gw_server_t *s)
 {
-	gw_session_t *ss;
+	struct queue *q, *next;
 
 	if (s->shutting_down)
 		return;
 	s->shutting_down = true;
 	log_info("Shutting down: %d session(s) to end, grace %llums", s->table.count,
 		 (unsigned long long)s->cfg->gateway.shutdown_grace);
-	for (ss = s->table.all; ss; ss = ss->next) {
+	QUEUE_FOREACH(q, &s->table.all) {
+		gw_session_t *ss = gw_table_session(q);
 		if (ss->auth) {
 			gw_auth_cancel(ss->auth);
 			ss->auth = NULL;
@@ -119,10 +122,8 @@ void gw_server_shutdown(gw_server_t *s)
 	}
 	uv_timer_start(&s->grace, on_grace, s->cfg->gateway.shutdown_grace, 0);
 	/* sessions freed from here on end in gw_server_maybe_finish */
-	for (ss = s->table.all; ss;) {
-		gw_session_t *next = ss->next;
-		gw_server_session_check_free(ss);
-		ss = next;
+	QUEUE_FOREACH_SAFE(q, next, &s->table.all) {
+		gw_server_session_check_free(gw_table_session(q));
 	}
 	gw_server_maybe_finish(s);
 }

@@ -26,6 +26,9 @@ gw_session_t *gw_session_new(void)
 	if (!ss)
 		return NULL;
 	memset(ss, 0, offsetof(gw_session_t, from_irc));
+	queue_init(&ss->id_node);
+	queue_init(&ss->all_node);
+	queue_init(&ss->q);
 	irc_line_init(&ss->from_irc, 0);
 	gw_frame_init(&ss->frame);
 	return ss;
@@ -34,76 +37,78 @@ gw_session_t *gw_session_new(void)
 void gw_table_init(gw_table_t *t)
 {
 	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < GW_TABLE_BUCKETS; i++) {
+		queue_init(&t->by_id[i]);
+		queue_init(&t->by_ip[i]);
+	}
+	queue_init(&t->all);
 }
 
-static gw_ipcount_t **ip_slot(const gw_table_t *t, const char *ip)
+/* The entry of bucket h whose key (at key_off bytes from its node) is key,
+ * as a node; NULL when none. Sessions and address counts share it. */
+static struct queue *bucket_find(const struct queue *h, size_t key_off, const char *key)
 {
-	gw_ipcount_t *const *pp = &t->by_ip[table_hash(ip)];
+	struct queue *q;
 
-	while (*pp && strcmp((*pp)->ip, ip))
-		pp = &(*pp)->next;
-	return (gw_ipcount_t **)pp;
+	QUEUE_FOREACH(q, h) {
+		if (strcmp((const char *)q + key_off, key) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+#define IP_KEY_OFF (offsetof(gw_ipcount_t, ip) - offsetof(gw_ipcount_t, node))
+#define ID_KEY_OFF (offsetof(gw_session_t, request_id) - offsetof(gw_session_t, id_node))
+
+static gw_ipcount_t *ip_find(const gw_table_t *t, const char *ip)
+{
+	struct queue *q = bucket_find(&t->by_ip[table_hash(ip)], IP_KEY_OFF, ip);
+
+	return q ? queue_data(q, gw_ipcount_t, node) : NULL;
 }
 
 int gw_table_ip_count(const gw_table_t *t, const char *ip)
 {
-	gw_ipcount_t *c = *ip_slot(t, ip);
+	gw_ipcount_t *c = ip_find(t, ip);
 
 	return c ? c->count : 0;
 }
 
 gw_session_t *gw_table_find(const gw_table_t *t, const char *request_id)
 {
-	gw_session_t *s = t->by_id[table_hash(request_id)];
+	struct queue *q = bucket_find(&t->by_id[table_hash(request_id)], ID_KEY_OFF, request_id);
 
-	while (s && strcmp(s->request_id, request_id))
-		s = s->hnext;
-	return s;
+	return q ? queue_data(q, gw_session_t, id_node) : NULL;
 }
 
 int gw_table_add(gw_table_t *t, gw_session_t *s)
 {
-	gw_ipcount_t **cp = ip_slot(t, s->client_ip);
-	size_t h = table_hash(s->request_id);
+	gw_ipcount_t *c = ip_find(t, s->client_ip);
 
 	if (gw_table_find(t, s->request_id))
 		return -EEXIST;
-	if (!*cp) {
-		if (!(*cp = calloc(1, sizeof(**cp))))
+	if (!c) {
+		if (!(c = calloc(1, sizeof(*c))))
 			return -ENOMEM;
-		memcpy((*cp)->ip, s->client_ip, sizeof((*cp)->ip));
+		memcpy(c->ip, s->client_ip, sizeof(c->ip));
+		queue_insert_head(&t->by_ip[table_hash(c->ip)], &c->node);
 	}
-	(*cp)->count++;
-	s->hnext = t->by_id[h];
-	t->by_id[h] = s;
-	s->prev = NULL;
-	s->next = t->all;
-	if (t->all)
-		t->all->prev = s;
-	t->all = s;
+	c->count++;
+	queue_insert_head(&t->by_id[table_hash(s->request_id)], &s->id_node);
+	queue_insert_head(&t->all, &s->all_node);
 	t->count++;
 	return 0;
 }
 
 void gw_table_remove(gw_table_t *t, gw_session_t *s)
 {
-	gw_session_t **pp = &t->by_id[table_hash(s->request_id)];
-	gw_ipcount_t **cp = ip_slot(t, s->client_ip), *c = *cp;
+	gw_ipcount_t *c = ip_find(t, s->client_ip);
 
-	while (*pp && *pp != s)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = s->hnext;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		t->all = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->prev = s->next = s->hnext = NULL;
+	queue_remove(&s->id_node);
+	queue_remove(&s->all_node);
 	t->count--;
 	if (c && --c->count == 0) {
-		*cp = c->next;
+		queue_remove(&c->node);
 		free(c);
 	}
 }

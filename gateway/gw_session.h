@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "common/irc_line.h"
+#include "common/queue.h"
 #include "gateway/gw_auth.h"
 #include "gateway/gw_frame.h"
 #include "gateway/gw_upgrade.h"
@@ -43,15 +44,15 @@ typedef enum gw_session_state {
 
 /* One message queued towards the browser (LWS_PRE bytes before data). */
 typedef struct gw_msg {
-	struct gw_msg *next;
+	struct queue node;   /* on the session's queue (q) */
 	size_t len;
 	unsigned char buf[]; /* LWS_PRE + len */
 } gw_msg_t;
 
 typedef struct gw_session {
 	struct gw_server *srv;
-	struct gw_session *hnext;        /* request-id bucket chain */
-	struct gw_session *prev, *next;  /* every session, for sweeps */
+	struct queue id_node;            /* on its request-id bucket */
+	struct queue all_node;           /* on gw_table's all: every session, for sweeps */
 	char request_id[GW_REQUEST_ID_MAX + 1];
 	char client_ip[GW_IP_MAX];
 	char nick[GW_AUTH_NICK_MAX + 1];
@@ -69,7 +70,7 @@ typedef struct gw_session {
 	uint64_t pipe_closed_at;         /* loop time the socketpair was closed */
 	int signals_sent;                /* 0, then SIGTERM (1), SIGKILL (2) */
 	/* towards the browser */
-	gw_msg_t *q_head, *q_tail;
+	struct queue q;                  /* gw_msg_t, oldest first */
 	size_t q_bytes;
 	uint64_t above_since;            /* loop time it crossed the watermark; 0 below */
 	/* towards the irc-client */
@@ -89,22 +90,26 @@ typedef struct gw_session {
 
 /*
  * Allocates a session with every field zeroed except the contents of the
- * two line buffers (initialised empty). NULL when out of memory.
+ * two line buffers (initialised empty) and its lists (initialised empty).
+ * NULL when out of memory.
  */
 gw_session_t *gw_session_new(void);
 
 typedef struct gw_ipcount {
-	struct gw_ipcount *next;
+	struct queue node; /* on its address bucket */
 	int count;
 	char ip[GW_IP_MAX];
 } gw_ipcount_t;
 
 typedef struct gw_table {
-	gw_session_t *by_id[GW_TABLE_BUCKETS];
-	gw_ipcount_t *by_ip[GW_TABLE_BUCKETS];
-	gw_session_t *all;
+	struct queue by_id[GW_TABLE_BUCKETS]; /* gw_session_t by id_node */
+	struct queue by_ip[GW_TABLE_BUCKETS]; /* gw_ipcount_t */
+	struct queue all;                     /* gw_session_t by all_node, newest first */
 	int count;
 } gw_table_t;
+
+/* The session of a node of gw_table's all (QUEUE_FOREACH over &t->all). */
+#define gw_table_session(q) queue_data((q), gw_session_t, all_node)
 
 void gw_table_init(gw_table_t *t);
 

@@ -66,26 +66,17 @@ enum hist_api_access hist_api_room_access(const json_t *user, const char *room, 
 	return member && !denied ? HIST_API_MEMBER : HIST_API_DENIED;
 }
 
-bool hist_bucket_take(struct hist_bucket *b, uint64_t now_ms, int rate, int burst,
-                      unsigned *out_retry_s)
+bool hist_rate_take(struct tokbucket *b, uint64_t now_ms, unsigned *out_retry_s)
 {
-	double cap = burst > 0 ? burst : 1;
+	uint64_t wait_ms;
 
-	if (b->at_ms == 0) {
-		b->tokens = cap;
-	} else if (now_ms > b->at_ms) {
-		b->tokens += (double)(now_ms - b->at_ms) * rate / 1000.0;
-		if (b->tokens > cap)
-			b->tokens = cap;
-	}
-	b->at_ms = now_ms ? now_ms : 1;
-	if (b->tokens >= 1.0) {
-		b->tokens -= 1.0;
+	if (tokbucket_take(b, 1, now_ms))
 		return true;
-	}
-	double wait_s = rate > 0 ? (1.0 - b->tokens) / rate : 60.0;
-	unsigned s = (unsigned)wait_s;
-	*out_retry_s = (double)s < wait_s || s == 0 ? s + 1 : s;
+	wait_ms = tokbucket_wait_ms(b, 1, now_ms);
+	if (wait_ms == UINT64_MAX)
+		*out_retry_s = HIST_API_RETRY_NEVER_S;
+	else
+		*out_retry_s = wait_ms < 1000 ? 1 : (unsigned)((wait_ms + 999) / 1000);
 	return false;
 }
 
@@ -128,7 +119,8 @@ void hist_cache_clear(struct hist_cache *c)
 	memset(c, 0, sizeof(*c));
 }
 
-struct hist_bucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_t now_ms)
+struct tokbucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_t now_ms,
+                                 unsigned rate, unsigned burst)
 {
 	struct hist_rate *r = NULL, *lru = NULL;
 
@@ -142,6 +134,7 @@ struct hist_bucket *hist_rates_get(struct hist_rates *t, const char *user, uint6
 		r = t->n < HIST_API_RATE_USERS_MAX ? &t->r[t->n++] : lru;
 		memset(r, 0, sizeof(*r));
 		snprintf(r->user, sizeof(r->user), "%s", user);
+		tokbucket_init(&r->b, rate, burst ? burst : 1, now_ms);
 	}
 	r->used_ms = now_ms;
 	return &r->b;
@@ -230,7 +223,7 @@ json_t *hist_api_message(const struct hist_field *f, size_t n)
 
 bool hist_api_cursor_ok(const char *v, size_t len)
 {
-	if (len == 0 || len > HIST_REQ_MSGID_MAX)
+	if (len == 0 || len > CHATHIST_MSGID_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] == 0x7f)
@@ -263,7 +256,7 @@ bool hist_api_room_ok(const char *room, size_t len)
 	struct irc_msg_span t = {room, len};
 
 	return len > 0 && (room[0] == '#' || room[0] == '&') &&
-	       chathist_target_ok(&t, HIST_REQ_TARGET_MAX);
+	       chathist_target_ok(&t, CHATHIST_TARGET_MAX);
 }
 
 bool hist_api_messages_path(const char *path, size_t len, const char **out_room, size_t *out_len)

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "common/tokbucket.h"
 #include "history-bridge/hist_query.h"
 
 /* Longest bearer token accepted (eirc-auth's are 43 bytes). */
@@ -58,19 +59,16 @@ bool hist_api_privileged(const json_t *user);
 /* True for role auditor (exports). */
 bool hist_api_is_auditor(const json_t *user);
 
-/* A token bucket: rate tokens a second, at most burst. */
-struct hist_bucket {
-	double tokens;
-	uint64_t at_ms;
-};
+/* Retry-After of a bucket that never refills (rate 0), in seconds. */
+#define HIST_API_RETRY_NEVER_S 60
 
 /*
- * Takes one token at now_ms (a new bucket starts full: zeroed with
- * at_ms 0 counts as full). Returns true when granted; otherwise false and
- * *out_retry_s: whole seconds until one token is back (at least 1).
+ * Takes one request's token from b at now_ms. Returns true when granted;
+ * otherwise false and *out_retry_s: whole seconds until one token is back
+ * (tokbucket_wait_ms rounded up, at least 1; HIST_API_RETRY_NEVER_S when
+ * it never will be).
  */
-bool hist_bucket_take(struct hist_bucket *b, uint64_t now_ms, int rate, int burst,
-                      unsigned *out_retry_s);
+bool hist_rate_take(struct tokbucket *b, uint64_t now_ms, unsigned *out_retry_s);
 
 /* Introspection answers by token. Zero it to start; hist_cache_clear()
  * drops the references at the end. */
@@ -104,7 +102,7 @@ void hist_cache_clear(struct hist_cache *c);
 struct hist_rate {
 	char user[HIST_API_USER_MAX + 1];
 	uint64_t used_ms;
-	struct hist_bucket b;
+	struct tokbucket b;
 };
 
 struct hist_rates {
@@ -112,11 +110,12 @@ struct hist_rates {
 	size_t n;
 };
 
-/* The bucket of user (a new, full one when unknown; past
- * HIST_API_RATE_USERS_MAX users it takes the place of the least recently
- * used), marked used at now_ms. Users are compared on their first
- * HIST_API_USER_MAX bytes. */
-struct hist_bucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_t now_ms);
+/* The bucket of user (a new, full one of rate tokens a second and burst
+ * tokens (at least 1) when unknown; past HIST_API_RATE_USERS_MAX users it
+ * takes the place of the least recently used), marked used at now_ms.
+ * Users are compared on their first HIST_API_USER_MAX bytes. */
+struct tokbucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_t now_ms,
+                                 unsigned rate, unsigned burst);
 
 /*
  * The JSON message of one stored entry (fields as XRANGE gives them):
@@ -127,7 +126,7 @@ struct hist_bucket *hist_rates_get(struct hist_rates *t, const char *user, uint6
  */
 json_t *hist_api_message(const struct hist_field *f, size_t n);
 
-/* True when v[0..len) is a usable msgid cursor (1..HIST_REQ_MSGID_MAX
+/* True when v[0..len) is a usable msgid cursor (1..CHATHIST_MSGID_MAX
  * printable bytes, no space). */
 bool hist_api_cursor_ok(const char *v, size_t len);
 
@@ -135,7 +134,7 @@ bool hist_api_cursor_ok(const char *v, size_t len);
 bool hist_api_token_ok(const char *t, size_t len);
 
 /* True when room[0..len) is a room the API serves: '#' or '&' first,
- * 1..HIST_REQ_TARGET_MAX bytes, no control byte, space, ',' or DEL. */
+ * 1..CHATHIST_TARGET_MAX bytes, no control byte, space, ',' or DEL. */
 bool hist_api_room_ok(const char *room, size_t len);
 
 /*

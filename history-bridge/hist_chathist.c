@@ -26,7 +26,7 @@
 struct target {
 	int64_t time;
 	uint64_t id; /* direct: the other user */
-	char name[HIST_REQ_TARGET_MAX + 1];
+	char name[CHATHIST_TARGET_MAX + 1];
 };
 
 struct targets {
@@ -284,9 +284,9 @@ static int fast_send(struct hist_conn *c)
 	                            (uint32_t)cfg->history.chathistory_max};
 	static struct hist_query_call call;
 	const struct hist_ref *ref = &c->req.ref[0];
-	bool latest = c->req.sub == HIST_LATEST && ref->kind == HIST_REF_STAR;
+	bool latest = c->req.sub == CHATHIST_LATEST && ref->kind == CHATHIST_REF_STAR;
 
-	if (!latest && !(c->req.sub == HIST_BEFORE && ref->kind == HIST_REF_MSGID))
+	if (!latest && !(c->req.sub == CHATHIST_BEFORE && ref->kind == CHATHIST_REF_MSGID))
 		return 0;
 	if (hist_query_build_conv(&c->req, &o, NULL, c->conv[0] ? c->conv : NULL, &call) < 0)
 		return 0;
@@ -501,11 +501,11 @@ static int targets_start(struct hist_conn *c)
 		return -ENOMEM;
 	c->targets = g;
 	g->phase = 1;
-	one.sub = HIST_LATEST;
+	one.sub = CHATHIST_LATEST;
 	for (char *save = NULL, *ch = strtok_r(c->req.channels, ",", &save);
 	     ch && g->n < HIST_TARGETS_MAX - 1; ch = strtok_r(NULL, ",", &save)) {
 		one.target_len = strlen(ch);
-		if (one.target_len > HIST_REQ_TARGET_MAX)
+		if (one.target_len > CHATHIST_TARGET_MAX)
 			continue;
 		memcpy(one.target, ch, one.target_len + 1);
 		one.target_is_channel = true;
@@ -535,7 +535,7 @@ void hist_chathist_request(struct hist_conn *c)
 {
 	const struct hist_req *q = &c->req;
 
-	if (q->sub == HIST_TARGETS) {
+	if (q->sub == CHATHIST_TARGETS) {
 		if (targets_start(c) < 0) {
 			if (c->inflight == 0)
 				targets_fail(c);

@@ -164,9 +164,9 @@ static void answer_fail(struct hist_conn *c, const char *code, const char *conte
 
 void hist_conn_fail(struct hist_conn *c, const char *code, const char *text)
 {
-	char ctx[16 + HIST_REQ_TARGET_MAX + 2];
+	char ctx[16 + CHATHIST_TARGET_MAX + 2];
 
-	snprintf(ctx, sizeof(ctx), "%s%s%s", hist_sub_name(c->req.sub),
+	snprintf(ctx, sizeof(ctx), "%s%s%s", chathist_sub_name(c->req.sub),
 	         c->req.target_len ? " " : "", c->req.target);
 	answer_fail(c, code, ctx, text, c->req.label);
 }

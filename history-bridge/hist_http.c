@@ -14,23 +14,27 @@
 #include <strings.h>
 #include <time.h>
 
+#include "archive/archive_es.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/log.h"
-#include "logger-bot/lg_es.h"
 #include "logger-bot/lg_event.h"
 
 /* lws's own timeouts (headers, a request held) run this much longer than
  * history.request_timeout, so that our 503 always comes first: lws would
  * close the connection with no answer. */
 #define HIST_HTTP_LWS_SLACK_S 5
+/* Introspection and audit calls to eirc-auth in flight (more: 503), and
+ * the largest answer kept from one. */
+#define HIST_INTRO_REQUESTS_MAX 8
+#define HIST_INTRO_ANSWER_MAX (1024u * 1024)
 
 struct hist_http {
 	struct hist_app *app;
 	http_server_t *srv;
-	struct lg_es *intro; /* eirc-auth: introspection and audit rows */
-	struct lg_es *es;    /* Elasticsearch, NULL when not configured */
+	http_client_t *intro; /* eirc-auth: introspection and audit rows */
+	archive_es_t *es;     /* Elasticsearch, NULL when not configured */
 	char intro_base[512];
-	char *intro_urls[1];
 	const char *intro_path;
 	struct queue reqs; /* struct hreq, by node */
 	size_t n_reqs;
@@ -48,7 +52,7 @@ struct hist_app *hist_http_app(const hist_http_t *h)
 	return h->app;
 }
 
-struct lg_es *hist_http_es(const hist_http_t *h)
+archive_es_t *hist_http_es(const hist_http_t *h)
 {
 	return h->es;
 }
@@ -123,7 +127,7 @@ void hreq_stream_start(struct hreq *q, const char *ctype)
 	q->answered = q->stream = true;
 	q->status = 200;
 	q->ctype = ctype;
-	hreq_close_timer(q); /* each page has its own timeout (lg_es) */
+	hreq_close_timer(q); /* each page has its own timeout (archive_es) */
 	hreq_stream_kick(q);
 }
 
@@ -226,8 +230,9 @@ static bool rate_take(struct hreq *q, const char *user)
 	uint64_t now = now_ms(h);
 	unsigned retry = 1;
 
-	if (hist_bucket_take(hist_rates_get(&h->rates, user, now), now, hc->rate_per_second,
-	                     hc->rate_burst, &retry))
+	if (hist_rate_take(hist_rates_get(&h->rates, user, now, (unsigned)hc->rate_per_second,
+	                                  (unsigned)hc->rate_burst),
+	                   now, &retry))
 		return true;
 	q->retry_after = retry;
 	hreq_answer_error(q, 429, "rate_limited", "too many requests; see Retry-After");
@@ -279,20 +284,47 @@ static void authorized(struct hreq *q)
 		hist_es_run(q);
 }
 
-static void on_introspected(void *ud, int err, long status, const char *body, size_t len)
+/* POSTs form to eirc-auth's path (introspection or audit) as
+ * history.introspect_client_id; cb runs unless this fails. */
+static int intro_send(struct hreq *q, const char *path, const char *form, http_client_cb cb)
+{
+	const eirc_config_history_t *hc = &q->h->app->cfg->history;
+	const char *headers[] = {"Content-Type: application/x-www-form-urlencoded"};
+	char url[sizeof(q->h->intro_base) + 256];
+	http_client_req_t req = {
+	    .method = "POST",
+	    .url = url,
+	    .headers = headers,
+	    .n_headers = 1,
+	    .username = hc->introspect_client_id,
+	    .password = hc->introspect_client_secret,
+	    .body = form,
+	    .body_len = strlen(form),
+	    .timeout_ms = hc->request_timeout,
+	    .answer_max = HIST_INTRO_ANSWER_MAX,
+	};
+
+	if (snprintf(url, sizeof(url), "%s%s", q->h->intro_base, path) >= (int)sizeof(url))
+		return -EINVAL;
+	return http_client_send(q->h->intro, &req, cb, q, NULL);
+}
+
+static void on_introspected(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
 {
 	struct hreq *q = ud;
 	json_t *j;
 
+	if (ans->err == -ECANCELED) /* hist_http_close(): q is freed with the rest */
+		return;
 	if (!hreq_reply_enter(q))
 		return;
-	if (err || status != 200) {
+	if (ans->err || ans->status != 200) {
 		log_warn("Token introspection at %s%s failed: %s %ld", q->h->intro_base,
-		         q->h->intro_path, err ? strerror(-err) : "HTTP", status);
+		         q->h->intro_path, ans->err ? err->text : "HTTP", ans->status);
 		hreq_unavailable(q, "the token cannot be checked now");
 		return;
 	}
-	j = json_loadb(body, len, 0, NULL);
+	j = json_loadb(ans->body, ans->len, 0, NULL);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		log_warn("Token introspection answered something that is not a JSON object");
@@ -341,16 +373,17 @@ static void form_token(struct hreq *q)
 	free(f);
 }
 
-static void on_audited(void *ud, int err, long status, const char *body, size_t len)
+static void on_audited(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
 {
 	struct hreq *q = ud;
 
-	(void)body, (void)len;
+	if (ans->err == -ECANCELED) /* hist_http_close(): q is freed with the rest */
+		return;
 	if (!hreq_reply_enter(q))
 		return;
-	if (err || status != 201) {
+	if (ans->err || ans->status != 201) {
 		log_warn("Cannot write an export's audit row at %s/oauth/audit: %s %ld",
-		         q->h->intro_base, err ? strerror(-err) : "HTTP", status);
+		         q->h->intro_base, ans->err ? err->text : "HTTP", ans->status);
 		hreq_unavailable(q, "the export cannot be audited now, so it is refused");
 		return;
 	}
@@ -375,8 +408,7 @@ void hist_http_audit(struct hreq *q)
 	    form_add(&q->audit_form, "event", "history.export") < 0 ||
 	    form_add(&q->audit_form, "subject", q->room[0] ? q->room : "*") < 0 ||
 	    form_add(&q->audit_form, "detail", detail) < 0 ||
-	    lg_es_request(q->h->intro, "POST", "/oauth/audit", "application/x-www-form-urlencoded",
-	                  q->audit_form, strlen(q->audit_form), on_audited, q) < 0) {
+	    intro_send(q, "/oauth/audit", q->audit_form, on_audited) < 0) {
 		free(detail);
 		hreq_unavailable(q, "the export cannot be audited now, so it is refused");
 		return;
@@ -410,9 +442,7 @@ static void authenticate(struct hreq *q)
 		return;
 	}
 	form_token(q);
-	if (lg_es_request(q->h->intro, "POST", q->h->intro_path,
-	                  "application/x-www-form-urlencoded", q->form, strlen(q->form),
-	                  on_introspected, q) < 0) {
+	if (intro_send(q, q->h->intro_path, q->form, on_introspected) < 0) {
 		hreq_unavailable(q, "too many tokens being checked; try again");
 		return;
 	}
@@ -598,7 +628,7 @@ static int intro_setup(struct hist_http *h)
 {
 	const eirc_config_history_t *hc = &h->app->cfg->history;
 	const char *u = hc->introspect_url, *s, *slash;
-	struct lg_es_opts o = {0};
+	const http_client_opts_t o = {.requests_max = HIST_INTRO_REQUESTS_MAX};
 
 	if (!u || !(s = strstr(u, "://")) || !(slash = strchr(s + 3, '/')) ||
 	    (size_t)(slash - u) >= sizeof(h->intro_base)) {
@@ -608,23 +638,16 @@ static int intro_setup(struct hist_http *h)
 	memcpy(h->intro_base, u, (size_t)(slash - u));
 	h->intro_base[slash - u] = '\0';
 	h->intro_path = slash;
-	h->intro_urls[0] = h->intro_base;
 	if (!hc->introspect_client_secret)
 		log_warn("history.introspect_client_secret is not set: every token is refused");
-	o.urls = h->intro_urls;
-	o.n_urls = 1;
-	o.username = hc->introspect_client_id;
-	o.password = hc->introspect_client_secret ? hc->introspect_client_secret : "";
-	o.tls_verify = true;
-	o.timeout_ms = hc->request_timeout;
-	return lg_es_new(h->app->loop, &o, &h->intro);
+	return http_client_new(h->app->loop, &o, &h->intro);
 }
 
 /* The Elasticsearch client of search and export (elasticsearch.*). */
 static int es_setup(struct hist_http *h)
 {
 	const eirc_config_elasticsearch_t *e = &h->app->cfg->elasticsearch;
-	struct lg_es_opts o = {0};
+	archive_es_opts_t o = {0};
 
 	if (e->n_urls == 0) {
 		log_info("No elasticsearch.urls: /v1/search and /v1/export answer 503");
@@ -638,7 +661,7 @@ static int es_setup(struct hist_http *h)
 	o.tls_verify = e->tls_verify;
 	o.tls_ca_file = e->tls_ca_file;
 	o.timeout_ms = h->app->cfg->history.request_timeout;
-	return lg_es_new(h->app->loop, &o, &h->es);
+	return archive_es_new(h->app->loop, &o, &h->es);
 }
 
 static int listen_http(struct hist_http *h)
@@ -674,7 +697,7 @@ int hist_http_new(struct hist_app *a, hist_http_t **out_http)
 	h->app = a;
 	queue_init(&h->reqs);
 	if ((r = intro_setup(h)) < 0 || (r = es_setup(h)) < 0) {
-		lg_es_free(h->intro);
+		http_client_close(h->intro, NULL, NULL);
 		free(h);
 		return r;
 	}
@@ -697,9 +720,10 @@ void hist_http_close(hist_http_t *h)
 		return;
 	h->closing = true;
 	http_server_close(h->srv); /* detaches every request */
-	lg_es_free(h->intro); /* no introspection or Elasticsearch callback from here on */
+	/* no introspection or Elasticsearch callback from here on */
+	http_client_close(h->intro, NULL, NULL);
 	h->intro = NULL;
-	lg_es_free(h->es);
+	archive_es_close(h->es, NULL, NULL);
 	h->es = NULL;
 	QUEUE_FOREACH(n, &h->reqs)
 		hreq_close_timer(queue_data(n, struct hreq, node));

@@ -5,7 +5,7 @@
  *
  * Every request but /healthz carries an RFC 6750 bearer token, checked by
  * RFC 7662 introspection at eirc-auth (history.introspect_*; libcurl on the
- * loop through lg_es, eirc-logger's HTTP client) and cached
+ * loop through common/http_client) and cached
  * history.introspect_cache_ttl (never past the token's exp) in at most
  * HIST_API_CACHE_MAX entries (hist_api.h). Then a per-user token bucket
  * (history.rate_per_second, rate_burst; 429 with Retry-After), the room's

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_es.h"
 #include "common/irc_casemap.h"
 #include "common/log.h"
-#include "logger-bot/lg_es.h"
 #include "logger-bot/lg_event.h"
 
 /* Hits per export page. */
@@ -46,7 +46,7 @@ static bool time_param(struct hreq *q, const char *name, int64_t *out)
 
 bool hist_es_parse(struct hreq *q)
 {
-	char room[HIST_REQ_TARGET_MAX + 1], lim[24], fmt[16];
+	char room[CHATHIST_TARGET_MAX + 1], lim[24], fmt[16];
 	uint32_t max = (uint32_t)hist_http_app(q->h)->cfg->history.page_max;
 
 	if (!hreq_param(q, "q=", q->q, sizeof(q->q)) || !hreq_param(q, "from=", q->from, 64) ||
@@ -86,11 +86,11 @@ bool hist_es_parse(struct hreq *q)
 
 static json_t *folded(const char *room)
 {
-	char f[HIST_REQ_TARGET_MAX + 1];
+	char f[CHATHIST_TARGET_MAX + 1];
 	size_t n = strlen(room);
 
-	if (n > HIST_REQ_TARGET_MAX)
-		n = HIST_REQ_TARGET_MAX;
+	if (n > CHATHIST_TARGET_MAX)
+		n = CHATHIST_TARGET_MAX;
 	irc_casemap_fold(IRC_CASEMAP_RFC1459, room, n, f);
 	return json_stringn(f, n);
 }
@@ -181,15 +181,15 @@ static json_t *filters(struct hreq *q)
 }
 
 static int es_send(struct hreq *q, const char *method, const char *path, json_t *body,
-                   lg_es_done_fn fn)
+                   http_client_cb fn)
 {
-	struct lg_es *es = hist_http_es(q->h);
+	archive_es_t *es = hist_http_es(q->h);
 
 	free(q->req_body);
 	q->req_body = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!es || (body && !q->req_body) ||
-	    lg_es_request(es, method, path, "application/json", q->req_body,
+	    archive_es_request(es, method, path, "application/json", q->req_body,
 	                  q->req_body ? strlen(q->req_body) : 0, fn, q) < 0)
 		return -EAGAIN;
 	q->pending++;
@@ -216,9 +216,15 @@ static json_t *hit_json(const json_t *hit)
 	                 src_str(src, "text"));
 }
 
+/* The JSON of a 200 answer; NULL for anything else. */
+static json_t *answer_json(const http_client_answer_t *ans)
+{
+	return ans->err || ans->status != 200 ? NULL : json_loadb(ans->body, ans->len, 0, NULL);
+}
+
 /* ---- search ---- */
 
-static void on_search(void *ud, int err, long status, const char *body, size_t len)
+static void on_search(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
 {
 	struct hreq *q = ud;
 	json_t *j, *out, *hit;
@@ -226,10 +232,10 @@ static void on_search(void *ud, int err, long status, const char *body, size_t l
 
 	if (!hreq_reply_enter(q))
 		return;
-	j = err || status != 200 ? NULL : json_loadb(body, len, 0, NULL);
+	j = answer_json(ans);
 	if (!json_is_object(json_object_get(j, "hits"))) {
-		log_warn("Elasticsearch search failed: %s %ld", err ? strerror(-err) : "HTTP",
-		         status);
+		log_warn("Elasticsearch search failed: %s %ld", ans->err ? err->text : "HTTP",
+		         ans->status);
 		json_decref(j);
 		hreq_unavailable(q, "search is unavailable; try again later");
 		return;
@@ -325,11 +331,11 @@ static int export_row(struct hreq *q, const json_t *hit)
 	return r;
 }
 
-static void on_pit_closed(void *ud, int err, long status, const char *body, size_t len)
+static void on_pit_closed(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
 {
 	struct hreq *q = ud;
 
-	(void)err, (void)status, (void)body, (void)len;
+	(void)ans, (void)err;
 	if (hreq_stream_enter(q))
 		hreq_stream_kick(q);
 }
@@ -347,9 +353,9 @@ static void export_end(struct hreq *q)
 
 /* A page could not be read: 503 before the stream started, else the
  * stream is cut short (no last chunk: the client sees the failure). */
-static void page_failed(struct hreq *q, int err, long status)
+static void page_failed(struct hreq *q, const char *why, long status)
 {
-	log_warn("Export page failed: %s %ld", err ? strerror(-err) : "HTTP", status);
+	log_warn("Export page failed: %s %ld", why, status);
 	if (!q->stream) {
 		hreq_unavailable(q, "the archive is unavailable; try again later");
 		return;
@@ -358,7 +364,7 @@ static void page_failed(struct hreq *q, int err, long status)
 	hreq_stream_kick(q);
 }
 
-static void on_page(void *ud, int err, long status, const char *body, size_t len)
+static void on_page(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
 {
 	struct hreq *q = ud;
 	json_t *j, *hits, *hit;
@@ -367,11 +373,11 @@ static void on_page(void *ud, int err, long status, const char *body, size_t len
 	if (!hreq_stream_enter(q))
 		return;
 	q->page_pending = false;
-	j = err || status != 200 ? NULL : json_loadb(body, len, 0, NULL);
+	j = answer_json(ans);
 	hits = json_object_get(json_object_get(j, "hits"), "hits");
 	if (!json_is_array(hits)) {
 		json_decref(j);
-		page_failed(q, err, status);
+		page_failed(q, ans->err ? err->text : "HTTP", ans->status);
 		return;
 	}
 	if (!q->stream) {
@@ -404,13 +410,13 @@ void hist_es_more(struct hreq *q)
 	if (q->search_after)
 		json_object_set(body, "search_after", q->search_after);
 	if (es_send(q, "POST", "/_search", body, on_page) < 0) {
-		page_failed(q, -EAGAIN, 0);
+		page_failed(q, strerror(EAGAIN), 0);
 		return;
 	}
 	q->page_pending = true;
 }
 
-static void on_pit(void *ud, int err, long status, const char *body, size_t len)
+static void on_pit(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
 {
 	struct hreq *q = ud;
 	json_t *j;
@@ -418,11 +424,11 @@ static void on_pit(void *ud, int err, long status, const char *body, size_t len)
 
 	if (!hreq_reply_enter(q))
 		return;
-	j = err || status != 200 ? NULL : json_loadb(body, len, 0, NULL);
+	j = answer_json(ans);
 	id = json_string_value(json_object_get(j, "id"));
 	if (!id || strlen(id) >= sizeof(q->pit)) {
 		log_warn("Cannot open a point in time for an export: %s %ld",
-		         err ? strerror(-err) : "HTTP", status);
+		         ans->err ? err->text : "HTTP", ans->status);
 		json_decref(j);
 		hreq_unavailable(q, "the archive is unavailable; try again later");
 		return;

@@ -7,8 +7,9 @@
  * Lifetime of a request: created at LWS_CALLBACK_HTTP, in h->reqs. It is
  * answered once (hreq_answer*: timer closed, writable asked for); freed
  * when its connection is done with it (wsi NULL), no Redis or HTTP call
- * for it is pending and its timer is closed. After lg_es_free() no
- * introspection callback comes: hist_http_free() frees what is left.
+ * for it is pending and its timer is closed. After hist_http_close() no
+ * introspection or Elasticsearch callback comes (http_client_close and
+ * archive_es_close): hist_http_free() frees what is left.
  */
 #ifndef EIRC_HIST_HTTP_INT_H
 #define EIRC_HIST_HTTP_INT_H
@@ -20,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "archive/archive_es.h"
 #include "common/queue.h"
 #include "history-bridge/hist_api.h"
 #include "history-bridge/hist_req.h"
@@ -48,7 +50,7 @@ struct hreq {
 	char form[3 * HIST_API_TOKEN_MAX + 8]; /* the introspection body */
 	json_t *intro;                         /* the introspection answer */
 	/* GET .../messages */
-	char room[HIST_REQ_TARGET_MAX + 1];
+	char room[CHATHIST_TARGET_MAX + 1];
 	char before[HIST_API_PARAM_MAX + 1], after[HIST_API_PARAM_MAX + 1];
 	char around[HIST_API_PARAM_MAX + 1];
 	uint32_t limit;
@@ -95,7 +97,7 @@ bool hreq_reply_enter(struct hreq *q);
 bool hreq_param(struct hreq *q, const char *name, char *out, size_t cap);
 
 /* The Elasticsearch client, NULL when elasticsearch.urls is empty. */
-struct lg_es *hist_http_es(const hist_http_t *h);
+archive_es_t *hist_http_es(const hist_http_t *h);
 /* Starts a streamed 200 answer of ctype (chunked); the timer stops. */
 void hreq_stream_start(struct hreq *q, const char *ctype);
 /* Asks for a writable callback (more of the stream is in q->out). */

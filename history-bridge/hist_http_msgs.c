@@ -55,7 +55,7 @@ bool hist_msgs_parse(struct hreq *q, const char *room, size_t room_len)
 
 static void set_ref(struct hist_ref *r, const char *msgid)
 {
-	r->kind = HIST_REF_MSGID;
+	r->kind = CHATHIST_REF_MSGID;
 	r->msgid_len = strlen(msgid);
 	memcpy(r->msgid, msgid, r->msgid_len + 1);
 }
@@ -73,21 +73,21 @@ static void build_req(struct hreq *q)
 	r->target_is_channel = true;
 	r->limit = q->limit;
 	if (q->around[0]) {
-		r->sub = HIST_AROUND;
+		r->sub = CHATHIST_AROUND;
 		set_ref(&r->ref[0], q->around);
 	} else if (q->after[0] && q->before[0]) {
-		r->sub = HIST_BETWEEN;
+		r->sub = CHATHIST_BETWEEN;
 		set_ref(&r->ref[0], q->after);
 		set_ref(&r->ref[1], q->before);
 	} else if (q->after[0]) {
-		r->sub = HIST_AFTER;
+		r->sub = CHATHIST_AFTER;
 		set_ref(&r->ref[0], q->after);
 	} else if (q->before[0]) {
-		r->sub = HIST_BEFORE;
+		r->sub = CHATHIST_BEFORE;
 		set_ref(&r->ref[0], q->before);
 	} else {
-		r->sub = HIST_LATEST;
-		r->ref[0].kind = HIST_REF_STAR;
+		r->sub = CHATHIST_LATEST;
+		r->ref[0].kind = CHATHIST_REF_STAR;
 	}
 }
 
@@ -116,9 +116,9 @@ static json_t *page_json(struct hreq *q, const redisReply *r)
 			json_array_append_new(msgs, m);
 	}
 	size_t n = json_array_size(msgs);
-	enum hist_sub sub = q->req.sub;
+	enum chathist_sub sub = q->req.sub;
 	bool newer =
-	    sub != HIST_LATEST && !((sub == HIST_AFTER || sub == HIST_BETWEEN) && n < q->limit);
+	    sub != CHATHIST_LATEST && !((sub == CHATHIST_AFTER || sub == CHATHIST_BETWEEN) && n < q->limit);
 	json_t *oldest = n ? json_object_get(json_array_get(msgs, 0), "msgid") : NULL;
 	json_t *newest = n ? json_object_get(json_array_get(msgs, n - 1), "msgid") : NULL;
 	return json_pack("{s:o,s:O,s:O}", "messages", msgs ? msgs : json_array(), "next_before",

@@ -12,9 +12,9 @@
 #include "common/irc_msg.h"
 #include "logger-bot/lg_event.h"
 
-static const char *const ops[HIST_SUB_COUNT] = {
-    [HIST_LATEST] = "latest", [HIST_BEFORE] = "before",   [HIST_AFTER] = "after",
-    [HIST_AROUND] = "around", [HIST_BETWEEN] = "between",
+static const char *const ops[CHATHIST_SUB_COUNT] = {
+    [CHATHIST_LATEST] = "latest", [CHATHIST_BEFORE] = "before",   [CHATHIST_AFTER] = "after",
+    [CHATHIST_AROUND] = "around", [CHATHIST_BETWEEN] = "between",
 };
 
 static void arg(struct hist_query_call *c, const char *p, size_t n)
@@ -32,7 +32,7 @@ static void arg_str(struct hist_query_call *c, const char *p)
 /* The msgid key of ref i (the history key again when unused). */
 static int ref_key(struct hist_query_call *c, int k, const struct hist_ref *r, int i)
 {
-	if (r->kind != HIST_REF_MSGID) {
+	if (r->kind != CHATHIST_REF_MSGID) {
 		arg_str(c, c->history);
 		return 0;
 	}
@@ -45,11 +45,11 @@ static int ref_key(struct hist_query_call *c, int k, const struct hist_ref *r, i
 static void ref_args(struct hist_query_call *c, const struct hist_ref *r, int i)
 {
 	switch (r->kind) {
-	case HIST_REF_MSGID:
+	case CHATHIST_REF_MSGID:
 		arg_str(c, "m");
 		arg(c, r->msgid, r->msgid_len);
 		break;
-	case HIST_REF_TIME:
+	case CHATHIST_REF_TIME:
 		arg_str(c, "t");
 		snprintf(c->num[i], sizeof(c->num[i]), "%" PRId64, r->time_ms);
 		arg_str(c, c->num[i]);
@@ -71,11 +71,11 @@ int hist_query_build_conv(const struct hist_req *req, const struct hist_query_op
                           const char *sha, const char *conv, struct hist_query_call *out_call)
 {
 	struct hist_query_call *c = out_call;
-	char folded[HIST_REQ_TARGET_MAX];
+	char folded[CHATHIST_TARGET_MAX];
 	size_t len = req->target_len;
 	int k;
 
-	if (req->sub >= HIST_TARGETS)
+	if (req->sub >= CHATHIST_TARGETS)
 		return -EINVAL;
 	if (conv) {
 		len = strlen(conv);

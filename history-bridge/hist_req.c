@@ -43,7 +43,7 @@ static int envelope(const struct irc_msg *m, struct hist_req *req)
 		(void)irc_casemap_from_name(t.value, t.value_len, &req->cm);
 	req->event_playback = irc_msg_tag_get(m, "eirc/event-playback", &t) == 0;
 	if (irc_msg_tag_get(m, "eirc/channels", &t) == 0) {
-		if (t.value_len > HIST_REQ_CHANNELS_MAX)
+		if (t.value_len > CHATHIST_CHANNELS_MAX)
 			return -EPROTO;
 		memcpy(req->channels, t.value, t.value_len);
 		req->channels[t.value_len] = '\0';
@@ -59,7 +59,7 @@ static void context(struct hist_req_err *e, const struct irc_msg *m)
 		n = snprintf(e->context, sizeof(e->context), "%.*s",
 		             (int)(m->params[0].len < 15 ? m->params[0].len : 15),
 		             m->params[0].ptr);
-	if (m->n_params > 1 && chathist_target_ok(&m->params[1], HIST_REQ_TARGET_MAX) && n > 0)
+	if (m->n_params > 1 && chathist_target_ok(&m->params[1], CHATHIST_TARGET_MAX) && n > 0)
 		snprintf(e->context + n, sizeof(e->context) - (size_t)n, " %.*s",
 		         (int)m->params[1].len, m->params[1].ptr);
 	if (n <= 0)
@@ -70,7 +70,7 @@ static void context(struct hist_req_err *e, const struct irc_msg *m)
  * the line; huge limits saturate (the query clamps them). */
 static int body(const struct irc_msg *m, struct hist_req *req, struct hist_req_err *e)
 {
-	static const struct chathist_opts opts = {HIST_REQ_TARGET_MAX, UINT32_MAX, true};
+	static const struct chathist_opts opts = {CHATHIST_TARGET_MAX, UINT32_MAX, true};
 	struct chathist_req c;
 	struct chathist_err err;
 
@@ -79,7 +79,7 @@ static int body(const struct irc_msg *m, struct hist_req *req, struct hist_req_e
 		e->text = err.text;
 		return -EINVAL;
 	}
-	req->sub = (enum hist_sub)c.sub;
+	req->sub = (enum chathist_sub)c.sub;
 	if (c.target.ptr) {
 		memcpy(req->target, c.target.ptr, c.target.len);
 		req->target[c.target.len] = '\0';

@@ -30,33 +30,15 @@
 
 /* Longest label= kept (the irc-client sends "h<n>"). */
 #define HIST_REQ_LABEL_MAX 64
-/* Longest eirc/nick kept. */
+/* Longest eirc/nick kept. Targets, msgids and the channel list are
+ * bounded by the grammar's limits (CHATHIST_*_MAX, common/chathist.h). */
 #define HIST_REQ_NICK_MAX 64
-/* Longest target (a channel or a nick) and msgid= value: the grammar's. */
-#define HIST_REQ_TARGET_MAX CHATHIST_TARGET_MAX
-#define HIST_REQ_MSGID_MAX CHATHIST_MSGID_MAX
-#define HIST_REQ_CHANNELS_MAX CHATHIST_CHANNELS_MAX
 
-/* The subcommands and reference kinds, as common/chathist.h numbers them. */
-enum hist_sub {
-	HIST_LATEST = CHATHIST_LATEST,
-	HIST_BEFORE = CHATHIST_BEFORE,
-	HIST_AFTER = CHATHIST_AFTER,
-	HIST_AROUND = CHATHIST_AROUND,
-	HIST_BETWEEN = CHATHIST_BETWEEN,
-	HIST_TARGETS = CHATHIST_TARGETS,
-	HIST_SUB_COUNT = CHATHIST_SUB_COUNT,
-};
-
-#define HIST_REF_NONE CHATHIST_REF_NONE
-#define HIST_REF_STAR CHATHIST_REF_STAR /* '*': LATEST only */
-#define HIST_REF_MSGID CHATHIST_REF_MSGID
-#define HIST_REF_TIME CHATHIST_REF_TIME
-
+/* A reference with its msgid copied out of the line. */
 struct hist_ref {
 	enum chathist_ref_kind kind;
-	int64_t time_ms; /* HIST_REF_TIME */
-	char msgid[HIST_REQ_MSGID_MAX + 1];
+	int64_t time_ms; /* CHATHIST_REF_TIME */
+	char msgid[CHATHIST_MSGID_MAX + 1];
 	size_t msgid_len;
 };
 
@@ -66,13 +48,13 @@ struct hist_req {
 	char label[HIST_REQ_LABEL_MAX + 1];
 	enum irc_casemap cm;
 	bool event_playback;
-	enum hist_sub sub;
-	char target[HIST_REQ_TARGET_MAX + 1]; /* "" for TARGETS */
+	enum chathist_sub sub;
+	char target[CHATHIST_TARGET_MAX + 1]; /* "" for TARGETS */
 	size_t target_len;
 	bool target_is_channel;
 	struct hist_ref ref[CHATHIST_REFS_MAX];   /* BETWEEN and TARGETS use both */
 	uint32_t limit;                           /* >= 1; huge values saturate */
-	char channels[HIST_REQ_CHANNELS_MAX + 1]; /* "#a,#b", TARGETS only */
+	char channels[CHATHIST_CHANNELS_MAX + 1]; /* "#a,#b", TARGETS only */
 };
 
 /* Why a request is refused: the FAIL code, a text, and the context
@@ -80,7 +62,7 @@ struct hist_req {
 struct hist_req_err {
 	const char *code; /* INVALID_PARAMS, INVALID_TARGET, ... */
 	const char *text;
-	char context[16 + HIST_REQ_TARGET_MAX + 2];
+	char context[16 + CHATHIST_TARGET_MAX + 2];
 	char label[HIST_REQ_LABEL_MAX + 1];
 };
 
@@ -94,13 +76,10 @@ struct hist_req_err {
  *   -EPROTO  no usable envelope (not an IRC line, not CHATHISTORY, no
  *            label, no or bad eirc/user): the peer breaks the protocol.
  * FAIL codes: chathist_parse()'s (common/chathist.h), under
- * HIST_REQ_TARGET_MAX and with huge limits saturating at UINT32_MAX (the
+ * CHATHIST_TARGET_MAX and with huge limits saturating at UINT32_MAX (the
  * query clamps them). Out params are untouched except as said.
  */
 int hist_req_parse(const char *line, size_t len, struct hist_req *out_req,
                    struct hist_req_err *out_err);
-
-/* The subcommand's name ("LATEST"). */
-#define hist_sub_name(sub) chathist_sub_name((enum chathist_sub)(sub))
 
 #endif

@@ -14,7 +14,6 @@
 #include "common/irc_conn.h"
 #include "common/irc_line.h"
 #include "common/log.h"
-#include "irc-client/ircc_frame.h"
 #include "irc-client/ircc_session.h"
 
 /* Bytes of history requests held while the bridge socket connects: room
@@ -55,7 +54,7 @@ struct ircc_app {
 	char *hist_out;                 /* requests waiting for the connect */
 	size_t hist_out_len;
 	struct irc_line *hist_lf;       /* allocated on first use */
-	struct ircc_frame bframe;
+	struct irc_line bframe;
 	struct irc_conn_server servers[];
 };
 
@@ -194,7 +193,7 @@ static void browser_lines(struct ircc_app *a)
 	for (;;) {
 		char *line;
 		size_t len;
-		int r = ircc_frame_next(&a->bframe, &line, &len);
+		int r = irc_line_next(&a->bframe, &line, &len);
 		if (r == IRC_MSG_EAGAIN || a->ending)
 			return;
 		if (r == 0)
@@ -214,7 +213,7 @@ static void on_bread(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	for (size_t off = 0; off < (size_t)nread && !a->ending;) {
-		off += ircc_frame_feed(&a->bframe, buf->base + off, (size_t)nread - off);
+		off += irc_line_feed(&a->bframe, buf->base + off, (size_t)nread - off);
 		browser_lines(a);
 	}
 	flow_update(a);
@@ -596,7 +595,7 @@ static void handles_init(struct ircc_app *a, int fd)
 {
 	uv_timer_t *timers[] = { &a->grace, &a->hist_timer };
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
 		uv_timer_init(a->loop, timers[i]);
 		timers[i]->data = a;
 	}
@@ -606,7 +605,7 @@ static void handles_init(struct ircc_app *a, int fd)
 	uv_pipe_open(&a->browser, fd);
 	a->browser.data = a;
 	a->browser_open = true;
-	ircc_frame_init(&a->bframe);
+	irc_line_init_strict(&a->bframe, 0);
 }
 
 int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const struct ircc_ident *id, int fd,

@@ -3,6 +3,7 @@
  */
 #include "irc-client/ircc_policy.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "common/irc_casemap.h"
@@ -55,4 +56,23 @@ bool ircc_policy_join_allowed(const struct ircc_ident *id, char *const *masks, s
 			return true;
 	}
 	return false;
+}
+
+int ircc_policy_chathist(const struct irc_msg *m, struct chathist_req *out_req,
+                         struct chathist_err *out_err)
+{
+	static const struct chathist_opts opts = {IRCC_CHATHIST_TARGET_MAX, IRCC_CHATHIST_LIMIT_MAX,
+	                                          false};
+	struct chathist_err err;
+
+	if (chathist_parse(m, &opts, out_req, &err) < 0) {
+		/* the spec allows the standard codes here; ours since the start */
+		if (err.what == CHATHIST_E_NO_SUB || err.what == CHATHIST_E_MISSING)
+			err.code = "NEED_MORE_PARAMS";
+		else if (err.what == CHATHIST_E_UNKNOWN_SUB)
+			err.code = "UNKNOWN_COMMAND";
+		*out_err = err;
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -1,7 +1,11 @@
 /*
  * ircc_policy: what the irc-client does with each command a browser sends
- * (the policy table of docs/irc-client.md), and the private-room rule for
- * JOIN. Pure: classification only; ircc_session acts on the answer.
+ * (the policy table of docs/irc-client.md), the private-room rule for
+ * JOIN, and the checks of a browser's CHATHISTORY request (the grammar of
+ * common/chathist.h under the irc-client's bounds and FAIL codes). Pure:
+ * classification and checks only; ircc_session acts on the answer. Whether
+ * the user may read a CHATHISTORY target, and the history itself, are not
+ * here.
  */
 #ifndef EIRC_IRCC_POLICY_H
 #define EIRC_IRCC_POLICY_H
@@ -9,8 +13,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/chathist.h"
 #include "common/irc_msg.h"
 #include "irc-client/ircc_ident.h"
+
+/* Longest CHATHISTORY target (channel or nick) accepted. */
+#define IRCC_CHATHIST_TARGET_MAX 64
+/* Largest CHATHISTORY limit accepted; the history bridge clamps to its own
+ * maximum. */
+#define IRCC_CHATHIST_LIMIT_MAX 1000000u
 
 enum ircc_policy_action {
 	IRCC_POL_FORWARD = 0,           /* to the IRC server as is */
@@ -37,5 +48,14 @@ bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *ch
  * user's private rooms (RFC 1459 case-insensitive). */
 bool ircc_policy_join_allowed(const struct ircc_ident *id, char *const *masks, size_t n_masks,
                               const char *chan, size_t len);
+
+/*
+ * Checks msg (command CHATHISTORY). Returns 0 and fills *out_req (spans
+ * into msg), or -EINVAL and fills *out_err, whose code is then
+ * NEED_MORE_PARAMS (no subcommand, too few params), UNKNOWN_COMMAND, or
+ * chathist_parse()'s INVALID_PARAMS / INVALID_MSGREFTYPE.
+ */
+int ircc_policy_chathist(const struct irc_msg *msg, struct chathist_req *out_req,
+                         struct chathist_err *out_err);
 
 #endif

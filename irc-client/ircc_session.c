@@ -1,15 +1,17 @@
 /*
  * ircc_session: browser <-> IRC server session logic (see ircc_session.h).
  *
- * Browser side: NEW (nothing yet) -> CAP (negotiating) -> READY (burst
- * replayed). Lines the browser sends before the IRC connection's first
- * registration burst is complete are held (bounded) and handled then, so
- * the CAP answer can offer exactly what the server enabled.
+ * Browser side (enum bstate): NEW (nothing yet) -> CAP (negotiating) ->
+ * READY (burst replayed) -> JOINED (the user's rooms joined, at once when
+ * the server is up, else at the next registration). Lines the browser
+ * sends before the IRC connection's first registration burst is complete
+ * are held (bounded) and handled then, so the CAP answer can offer exactly
+ * what the server enabled.
  *
- * Server side: the first registration burst (001 to end of MOTD, and
- * whatever follows until the browser is ready) is kept for the replay;
- * after a reconnection the new burst is swallowed and the channels are
- * rejoined.
+ * Server side (enum sstate): the first registration burst (001 to end of
+ * MOTD, and whatever follows until the browser is ready) is kept for the
+ * replay; after a reconnection the new burst is swallowed and the
+ * channels are rejoined.
  */
 #include "irc-client/ircc_session.h"
 
@@ -25,12 +27,22 @@
 #include "common/irc_casemap.h"
 #include "common/irc_line.h"
 #include "common/irc_mask.h"
-#include "irc-client/ircc_chathist.h"
-#include "irc-client/ircc_flood.h"
+#include "common/tokbucket.h"
 #include "irc-client/ircc_policy.h"
 #include "irc-client/ircc_relay.h"
 
-enum bstate { B_NEW = 0, B_CAP, B_READY };
+/* The browser's side; ordered: READY and JOINED are both "replayed". */
+enum bstate { B_NEW = 0, B_CAP, B_READY, B_JOINED };
+
+/* The IRC server's side. */
+enum sstate {
+	S_NEW = 0,     /* never registered */
+	S_FIRST_BURST, /* registered; the first burst (001 to end of MOTD) is coming */
+	S_FIRST_LOST,  /* the connection was lost before the first burst ended */
+	S_UP,          /* registered, the first burst complete */
+	S_REBURST,     /* registered again: a later burst is coming (swallowed) */
+	S_DOWN,        /* lost after the first burst; irc_conn reconnects */
+};
 
 struct pending {
 	unsigned seq;
@@ -48,9 +60,9 @@ struct ircc_session {
 	struct ircc_session_ops ops;
 	void *ud;
 	enum bstate bstate;
+	enum sstate sstate;
 	bool nick_seen, user_seen;
 	uint32_t bcaps, scaps;
-	bool up, ever_up, in_burst, burst_complete, replayed, signin_done;
 	uint64_t cap_started_ms;
 	char nick[IRC_REG_NICK_MAX + 1];
 	char server[64];
@@ -61,7 +73,7 @@ struct ircc_session {
 	size_t burst_len, burst_cap;
 	char *chans[IRCC_CHANNELS_MAX];
 	size_t n_chans;
-	struct ircc_flood lines, bytes;
+	struct tokbucket lines, bytes;
 	struct pending hist[IRCC_HISTORY_PENDING_MAX];
 	size_t n_hist;
 	unsigned hist_seq;
@@ -71,11 +83,34 @@ struct ircc_session {
  * before the function returns. */
 static char out_buf[IRC_LINE_MAX + 1];
 
+/* ---- lifecycle ---- */
+
+static bool replayed(const struct ircc_session *s)
+{
+	return s->bstate >= B_READY;
+}
+
+static bool server_up(const struct ircc_session *s)
+{
+	return s->sstate == S_FIRST_BURST || s->sstate == S_UP || s->sstate == S_REBURST;
+}
+
+static bool in_burst(const struct ircc_session *s)
+{
+	return s->sstate == S_FIRST_BURST || s->sstate == S_REBURST;
+}
+
+/* True once a first burst has ended (the held browser lines went out). */
+static bool burst_complete(const struct ircc_session *s)
+{
+	return s->sstate == S_UP || s->sstate == S_REBURST || s->sstate == S_DOWN;
+}
+
 /* ---- output helpers ---- */
 
 static const char *target_nick(const struct ircc_session *s)
 {
-	return s->bstate == B_READY ? s->nick : "*";
+	return replayed(s) ? s->nick : "*";
 }
 
 static void to_browser(struct ircc_session *s, const char *line, size_t len)
@@ -153,8 +188,8 @@ int ircc_session_new(const struct ircc_ident *id, const struct ircc_session_limi
 	uint64_t byte_burst = lim->flood_bytes_per_second * 2;
 	if (byte_burst < IRC_LINE_MAX)
 		byte_burst = IRC_LINE_MAX;
-	ircc_flood_init(&s->lines, lim->flood_lines_per_second, lim->flood_burst_lines, now);
-	ircc_flood_init(&s->bytes, lim->flood_bytes_per_second, byte_burst, now);
+	tokbucket_init(&s->lines, lim->flood_lines_per_second, lim->flood_burst_lines, now);
+	tokbucket_init(&s->bytes, lim->flood_bytes_per_second, byte_burst, now);
 	*out = s;
 	return 0;
 }
@@ -170,19 +205,9 @@ void ircc_session_free(struct ircc_session *s)
 	free(s);
 }
 
-uint32_t ircc_session_browser_caps(const struct ircc_session *s)
-{
-	return s->bcaps;
-}
-
-bool ircc_session_browser_ready(const struct ircc_session *s)
-{
-	return s->bstate == B_READY;
-}
-
 bool ircc_session_server_readable(const struct ircc_session *s)
 {
-	return s->bstate == B_READY || !s->burst_complete;
+	return replayed(s) || !burst_complete(s);
 }
 
 /* ---- channels ---- */
@@ -239,6 +264,15 @@ static void join_list(struct ircc_session *s, char *const *names, size_t n)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s",
 		                        len ? "," : "JOIN ", names[i]);
 	}
+}
+
+/* Joins the user's rooms once: when the browser is ready and the server up. */
+static void join_rooms_once(struct ircc_session *s)
+{
+	if (s->bstate != B_READY || !server_up(s))
+		return;
+	s->bstate = B_JOINED;
+	join_list(s, s->id->rooms.v, s->id->rooms.n);
 }
 
 /* ---- the registration burst ---- */
@@ -319,27 +353,23 @@ static void burst_replay(struct ircc_session *s)
 	free(s->burst);
 	s->burst = NULL;
 	s->burst_len = s->burst_cap = 0;
-	s->replayed = true;
 	malloc_trim(0); /* the burst and held lines were the biggest allocations */
 }
 
 static void become_ready(struct ircc_session *s)
 {
-	if (s->bstate == B_READY)
+	if (replayed(s))
 		return;
 	s->bstate = B_READY;
 	burst_replay(s);
-	if (!s->signin_done && s->up) {
-		s->signin_done = true;
-		join_list(s, s->id->rooms.v, s->id->rooms.n);
-	}
+	join_rooms_once(s);
 }
 
 uint64_t ircc_session_browser_grace(struct ircc_session *s)
 {
-	if (s->bstate == B_READY)
+	if (replayed(s))
 		return 0;
-	if (!s->burst_complete)
+	if (!burst_complete(s))
 		return 100;
 	if (s->bstate == B_CAP) {
 		uint64_t spent = s->ops.now_ms(s->ud) - s->cap_started_ms;
@@ -627,19 +657,19 @@ static bool label_safe(const char *v, size_t n)
 
 static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
 {
-	struct ircc_chathist_req req;
-	struct ircc_chathist_err err;
+	struct chathist_req req;
+	struct chathist_err err;
 	struct pending p = { 0 };
 	struct irc_msg_tag lt;
 
-	if (ircc_chathist_parse(m, &req, &err) < 0) {
+	if (ircc_policy_chathist(m, &req, &err) < 0) {
 		char sub[16] = "*";
 		if (m->n_params > 0)
 			span_cpy(sub, sizeof(sub), &m->params[0]);
 		fail(s, "CHATHISTORY", err.code, sub, err.text);
 		return;
 	}
-	snprintf(p.sub, sizeof(p.sub), "%s", ircc_chathist_sub_name(req.sub));
+	snprintf(p.sub, sizeof(p.sub), "%s", chathist_sub_name(req.sub));
 	if (req.target.ptr)
 		span_cpy(p.target, sizeof(p.target), &req.target);
 	if (req.target.ptr && !hist_allowed(s, &req.target)) {
@@ -654,7 +684,7 @@ static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
 		return;
 	}
 	p.seq = ++s->hist_seq;
-	int n = hist_request(s, m, p.seq, req.sub == IRCC_CH_TARGETS);
+	int n = hist_request(s, m, p.seq, req.sub == CHATHIST_TARGETS);
 	int r = n < 0 ? n : s->ops.to_history(s->ud, out_buf, (size_t)n);
 	if (r < 0) {
 		hist_fail(s, "MESSAGE_ERROR", p.sub, p.target,
@@ -805,52 +835,53 @@ size_t ircc_session_history_pending(const struct ircc_session *s, uint64_t *out_
 
 /* ---- browser dispatch ---- */
 
-static void dispatch(struct ircc_session *s, const struct irc_msg *m, enum ircc_policy_action a)
+static void handle_ping(struct ircc_session *s, const struct irc_msg *m)
+{
+	sendf(s, ":%s PONG %s :%.*s", s->server, s->server,
+	      m->n_params ? (int)m->params[m->n_params - 1].len : 0,
+	      m->n_params ? m->params[m->n_params - 1].ptr : "");
+}
+
+static void handle_quit(struct ircc_session *s, const struct irc_msg *m)
+{
+	char reason[IRC_MSG_MAX] = "";
+
+	if (m->n_params > 0)
+		span_cpy(reason, sizeof(reason), &m->params[m->n_params - 1]);
+	s->ops.quit(s->ud, reason);
+}
+
+static void refuse_unknown(struct ircc_session *s, const struct irc_msg *m)
 {
 	char cmd[32];
 
 	cmd_name(m, cmd, sizeof(cmd));
-	switch (a) {
-	case IRCC_POL_FORWARD:
-		forward(s, m);
-		break;
-	case IRCC_POL_CAP:
-		handle_cap(s, m);
-		break;
-	case IRCC_POL_PING:
-		sendf(s, ":%s PONG %s :%.*s", s->server, s->server,
-		      m->n_params ? (int)m->params[m->n_params - 1].len : 0,
-		      m->n_params ? m->params[m->n_params - 1].ptr : "");
-		break;
-	case IRCC_POL_IGNORE:
-		break;
-	case IRCC_POL_QUIT: {
-		char reason[IRC_MSG_MAX] = "";
-		if (m->n_params > 0)
-			span_cpy(reason, sizeof(reason), &m->params[m->n_params - 1]);
-		s->ops.quit(s->ud, reason);
-		break;
-	}
-	case IRCC_POL_NICK:
-		handle_nick(s, m);
-		break;
-	case IRCC_POL_JOIN:
-		handle_join(s, m);
-		break;
-	case IRCC_POL_CHATHISTORY:
-		handle_chathistory(s, m);
-		break;
-	case IRCC_POL_REGISTRATION:
-		NUMERIC(s, "462", ":%s", "You may not reregister (eIRC registers you)");
-		break;
-	case IRCC_POL_UNKNOWN:
-		NUMERIC(s, "421", "%s :Unknown command (not available through eIRC)", cmd);
-		break;
-	case IRCC_POL_NOPRIV:
-		NUMERIC(s, "481", ":Permission Denied - %s is not available through eIRC", cmd);
-		break;
-	}
+	NUMERIC(s, "421", "%s :Unknown command (not available through eIRC)", cmd);
 }
+
+static void refuse_nopriv(struct ircc_session *s, const struct irc_msg *m)
+{
+	char cmd[32];
+
+	cmd_name(m, cmd, sizeof(cmd));
+	NUMERIC(s, "481", ":Permission Denied - %s is not available through eIRC", cmd);
+}
+
+static void reregister(struct ircc_session *s, const struct irc_msg *m)
+{
+	(void)m;
+	NUMERIC(s, "462", ":%s", "You may not reregister (eIRC registers you)");
+}
+
+/* What each policy action does once the browser is ready (NULL: nothing). */
+static void (*const dispatch[])(struct ircc_session *, const struct irc_msg *) = {
+	[IRCC_POL_FORWARD] = forward,         [IRCC_POL_CAP] = handle_cap,
+	[IRCC_POL_PING] = handle_ping,        [IRCC_POL_IGNORE] = NULL,
+	[IRCC_POL_QUIT] = handle_quit,        [IRCC_POL_NICK] = handle_nick,
+	[IRCC_POL_JOIN] = handle_join,        [IRCC_POL_CHATHISTORY] = handle_chathistory,
+	[IRCC_POL_REGISTRATION] = reregister, [IRCC_POL_UNKNOWN] = refuse_unknown,
+	[IRCC_POL_NOPRIV] = refuse_nopriv,
+};
 
 /* Before the browser is READY: CAP, NICK, USER and PASS are registration;
  * any other command makes it a plain client (READY at once). Returns true
@@ -886,7 +917,7 @@ static bool flood_ok(struct ircc_session *s, const struct irc_msg *m, size_t len
 	uint64_t now = s->ops.now_ms(s->ud);
 	char cmd[32], text[160];
 
-	if (ircc_flood_take(&s->lines, 1, now) && ircc_flood_take(&s->bytes, len + 2, now))
+	if (tokbucket_take(&s->lines, 1, now) && tokbucket_take(&s->bytes, len + 2, now))
 		return true;
 	cmd_name(m, cmd, sizeof(cmd));
 	snprintf(text, sizeof(text),
@@ -912,9 +943,10 @@ static void process_line(struct ircc_session *s, char *line, size_t len)
 	enum ircc_policy_action a = ircc_policy_classify(&m);
 	if (a != IRCC_POL_QUIT && !flood_ok(s, &m, len))
 		return;
-	if (s->bstate != B_READY && browser_registering(s, &m, a))
+	if (!replayed(s) && browser_registering(s, &m, a))
 		return;
-	dispatch(s, &m, a);
+	if (dispatch[a])
+		dispatch[a](s, &m);
 }
 
 /* Holds a line until the first registration burst is complete. */
@@ -948,7 +980,7 @@ static void hold_release(struct ircc_session *s)
 
 void ircc_session_browser_line(struct ircc_session *s, char *line, size_t len)
 {
-	if (!s->burst_complete && !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 &&
+	if (!burst_complete(s) && !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 &&
 	                            (len == 4 || line[4] == ' '))) {
 		hold(s, line, len);
 		return;
@@ -1005,25 +1037,24 @@ void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
                              const struct irc_msg *m)
 {
 	track(s, reg, m);
-	if (!s->up)
+	if (!server_up(s))
 		return; /* before 001: registration chatter, irc_reg's business */
 	dm_report(s, m);
 	/* cap-notify (CAP NEW / DEL) may change them after 001: the relay
 	 * filter (echo-message) must see what is enabled now. */
 	s->scaps = reg->caps_enabled;
-	if (s->in_burst && (!s->replayed || is_burst_numeric(m))) {
-		if (!s->replayed)
+	if (in_burst(s) && (!replayed(s) || is_burst_numeric(m))) {
+		if (!replayed(s))
 			burst_keep(s, m);
 		if (motd_end(m)) {
-			s->in_burst = false;
-			if (!s->burst_complete) {
-				s->burst_complete = true;
+			bool first = s->sstate == S_FIRST_BURST;
+			s->sstate = S_UP;
+			if (first)
 				hold_release(s);
-			}
 		}
 		return;
 	}
-	if (!s->replayed) {
+	if (!replayed(s)) {
 		burst_keep(s, m); /* the browser is not ready yet: keep order */
 		return;
 	}
@@ -1041,13 +1072,12 @@ uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc
 	if (reg->server[0])
 		snprintf(s->server, sizeof(s->server), "%s", reg->server);
 	s->scaps = reg->caps_enabled;
-	s->up = true;
-	s->in_burst = true;
-	if (!s->ever_up) {
-		s->ever_up = true;
+	if (s->sstate == S_NEW) {
+		s->sstate = S_FIRST_BURST;
 		return IRCC_BROWSER_IDLE_GRACE_MS;
 	}
-	if (s->bstate == B_READY) {
+	s->sstate = burst_complete(s) ? S_REBURST : S_FIRST_BURST;
+	if (replayed(s)) {
 		if (strcmp(old, s->nick) != 0)
 			sendf(s, ":%s NICK %s", old, s->nick);
 		sendf(s, "EIRC RECONNECTED %s", s->server);
@@ -1055,20 +1085,19 @@ uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc
 		      s->server, s->nick);
 	}
 	join_list(s, s->chans, s->n_chans);
-	if (!s->signin_done && s->bstate == B_READY) {
-		s->signin_done = true;
-		join_list(s, s->id->rooms.v, s->id->rooms.n);
-	}
+	join_rooms_once(s);
 	return 0;
 }
 
 void ircc_session_server_down(struct ircc_session *s, const char *why, uint64_t retry_ms)
 {
-	bool was_up = s->up;
+	bool was_up = server_up(s);
 
-	s->up = false;
-	s->in_burst = false;
-	if (s->bstate != B_READY && retry_ms)
+	if (s->sstate == S_FIRST_BURST)
+		s->sstate = S_FIRST_LOST;
+	else if (was_up)
+		s->sstate = S_DOWN;
+	if (!replayed(s) && retry_ms)
 		return;
 	if (was_up)
 		for (size_t i = 0; i < s->n_chans; i++)

@@ -8,7 +8,7 @@
  * applies the command policy and flood limits to every browser line, and
  * answers CHATHISTORY through the history bridge.
  *
- * Output leaves through the ops callbacks; the loop adapter (ircc_loop.c)
+ * Output leaves through the ops callbacks; the loop adapter (ircc_app.c)
  * owns sockets and timers. Every callback is called synchronously from the
  * ircc_session_* call that caused it.
  */
@@ -109,10 +109,5 @@ bool ircc_session_history_line(struct ircc_session *s, char *line, size_t len);
 void ircc_session_history_down(struct ircc_session *s, const char *why);
 /* Requests in flight, and the send time of the oldest (ms, 0 if none). */
 size_t ircc_session_history_pending(const struct ircc_session *s, uint64_t *out_oldest_ms);
-
-/* Browser capabilities negotiated (IRC_CAP_BIT mask | IRCC_BCAP_*). */
-uint32_t ircc_session_browser_caps(const struct ircc_session *s);
-/* True once the burst has been replayed to the browser. */
-bool ircc_session_browser_ready(const struct ircc_session *s);
 
 #endif

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
+#include "common/backoff.h"
+#include "common/clock.h"
 #include "logger-bot/lg_archive.h"
 #include "logger-bot/lg_bulk.h"
 #include "logger-bot/lg_keys.h"
@@ -42,7 +44,7 @@ struct lg_shipper {
 	lg_shipper_note_fn on_note;
 	void *ud;
 	struct lg_redis *redis;
-	struct lg_es *es;
+	archive_es_t *es;
 	struct part *parts;
 	struct item *items;
 	size_t n_items;
@@ -51,7 +53,7 @@ struct lg_shipper {
 	int next_part, sweep_empty;
 	uint64_t first_doc_at;
 	uint64_t retry_at;              /* loop ms the failed batch goes again; 0: none */
-	unsigned attempt, template_attempt;
+	struct backoff retry_bo, template_bo;
 	int stats_waiting;
 	uint64_t routing_seen;          /* lg_redis_routing_errors already counted */
 	uint64_t stats_pending, stats_oldest;
@@ -67,25 +69,6 @@ static void note(struct lg_shipper *s, enum lg_shipper_note n, const char *detai
 {
 	if (s->on_note)
 		s->on_note(s->ud, n, detail);
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t backoff(const struct lg_shipper *s, unsigned attempt)
-{
-	uint64_t d = s->opts.retry_min_ms;
-
-	for (unsigned i = 0; i < attempt && d < s->opts.retry_max_ms; i++)
-		d *= 2;
-	if (d > s->opts.retry_max_ms)
-		d = s->opts.retry_max_ms;
-	return d / 2 + (uint64_t)rand() % (d / 2 + 1);
 }
 
 static void ignore_reply(void *ud, redisReply *reply, void *privdata)
@@ -330,7 +313,7 @@ static void on_retry_timer(uv_timer_t *t)
  * step() may add new entries to it. */
 static void retry_later(struct lg_shipper *s)
 {
-	s->retry_at = uv_now(s->loop) + backoff(s, s->attempt++);
+	s->retry_at = uv_now(s->loop) + backoff_next(&s->retry_bo);
 	s->sending = false;
 	step(s);
 }
@@ -378,23 +361,24 @@ static void settle(struct lg_shipper *s)
 	s->m->ship_retried_items += kept;
 }
 
-static void on_bulk(void *ud, int err, long status, const char *body, size_t len)
+static void on_bulk(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
 {
 	struct lg_shipper *s = ud;
-	char why[160];
+	char why[EIRC_ERR_MAX + 160];
 	int bad;
 
-	if (err || status != 200) {
+	if (ans->err || ans->status != 200) {
 		s->m->ship_request_errors++;
-		if (err)
-			snprintf(why, sizeof(why), "%s: %s", lg_es_current_url(s->es), strerror(-err));
+		if (ans->err)
+			snprintf(why, sizeof(why), "%s: %s", archive_es_current_url(s->es), err->text);
 		else
-			snprintf(why, sizeof(why), "HTTP %ld from %s", status, lg_es_current_url(s->es));
+			snprintf(why, sizeof(why), "HTTP %ld from %s", ans->status,
+			         archive_es_current_url(s->es));
 		note(s, LG_SHIP_BULK_FAILED, why);
 		retry_later(s);
 		return;
 	}
-	bad = lg_bulk_walk(body, len, s->n_items, on_item, s);
+	bad = lg_bulk_walk(ans->body, ans->len, s->n_items, on_item, s);
 	if (bad < 0) {
 		s->m->ship_request_errors++;
 		note(s, LG_SHIP_BULK_FAILED, "not a _bulk response");
@@ -406,7 +390,7 @@ static void on_bulk(void *ud, int err, long status, const char *body, size_t len
 		retry_later(s);
 		return;
 	}
-	s->attempt = 0;
+	backoff_reset(&s->retry_bo);
 	s->sending = false;
 	lg_buf_reset(&s->body);
 	step(s);
@@ -418,8 +402,8 @@ static void send_batch(struct lg_shipper *s)
 
 	s->sending = true;
 	s->m->ship_requests++;
-	rc = lg_es_request(s->es, "POST", "/_bulk", "application/x-ndjson", s->body.p, s->body.len,
-	                   on_bulk, s);
+	rc = archive_es_request(s->es, "POST", "/_bulk", "application/x-ndjson", s->body.p,
+	                        s->body.len, on_bulk, s);
 	if (rc < 0) {
 		s->m->ship_request_errors++;
 		retry_later(s);
@@ -430,23 +414,23 @@ static void send_batch(struct lg_shipper *s)
 
 static void on_template_timer(uv_timer_t *t);
 
-static void on_template(void *ud, int err, long status, const char *body, size_t len)
+static void on_template(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
 {
 	struct lg_shipper *s = ud;
-	char why[128];
+	char why[EIRC_ERR_MAX];
 
-	(void)body, (void)len;
-	if (!err && status == 200) {
+	if (!ans->err && ans->status == 200) {
 		s->template_ok = true;
 		note(s, LG_SHIP_TEMPLATE_OK, NULL);
 		step(s);
 		return;
 	}
-	snprintf(why, sizeof(why), "%s", err ? strerror(-err) : "non-200 answer");
-	if (!err)
-		snprintf(why, sizeof(why), "HTTP %ld", status);
+	if (ans->err)
+		snprintf(why, sizeof(why), "%s", err->text);
+	else
+		snprintf(why, sizeof(why), "HTTP %ld", ans->status);
 	note(s, LG_SHIP_TEMPLATE_FAILED, why);
-	uv_timer_start(&s->template_timer, on_template_timer, backoff(s, s->template_attempt++), 0);
+	uv_timer_start(&s->template_timer, on_template_timer, backoff_next(&s->template_bo), 0);
 }
 
 static void on_template_timer(uv_timer_t *t)
@@ -456,8 +440,8 @@ static void on_template_timer(uv_timer_t *t)
 
 	snprintf(path, sizeof(path), "/_index_template/%s", s->opts.index_prefix);
 	if (lg_bulk_template(s->opts.index_prefix, &s->scratch) < 0 ||
-	    lg_es_request(s->es, "PUT", path, "application/json", s->scratch.p, s->scratch.len,
-	                  on_template, s) < 0)
+	    archive_es_request(s->es, "PUT", path, "application/json", s->scratch.p,
+	                       s->scratch.len, on_template, s) < 0)
 		uv_timer_start(&s->template_timer, on_template_timer, s->opts.retry_min_ms, 0);
 }
 
@@ -520,7 +504,7 @@ static void on_pending_summary(void *ud, redisReply *r, void *privdata)
 	    r->element[1]->type == REDIS_REPLY_STRING) {
 		char *end;
 		unsigned long long ms = strtoull(r->element[1]->str, &end, 10);
-		int64_t age = wall_ms() - (int64_t)ms;
+		int64_t age = clock_wall_ms() - (int64_t)ms;
 		s->stats_pending += (uint64_t)r->element[0]->integer;
 		if (age > 0 && (uint64_t)age > s->stats_oldest)
 			s->stats_oldest = (uint64_t)age;
@@ -580,12 +564,13 @@ static void free_parts(struct lg_shipper *s)
 	lg_buf_free(&s->scratch);
 }
 
-int lg_shipper_new(uv_loop_t *loop, const struct lg_shipper_opts *opts, struct lg_metrics *m,
-                   lg_shipper_note_fn on_note, void *ud, struct lg_shipper **out_s)
+int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
+                   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s)
 {
 	static const struct lg_redis_cb cb = { on_up, on_down };
 	uv_timer_t *timers[6];
 	struct lg_shipper *s;
+	uint32_t seed;
 	int err;
 
 	if (opts->partitions < 1 || opts->bulk_max_docs < 1 || !opts->consumer ||
@@ -594,7 +579,10 @@ int lg_shipper_new(uv_loop_t *loop, const struct lg_shipper_opts *opts, struct l
 	if (!(s = calloc(1, sizeof(*s))))
 		return -ENOMEM;
 	*s = (struct lg_shipper){ .loop = loop, .opts = *opts, .m = m, .on_note = on_note, .ud = ud };
-	if ((err = parts_init(s)) < 0 || (err = lg_es_new(loop, &opts->es, &s->es)) < 0)
+	seed = (uint32_t)uv_hrtime() ^ (uint32_t)getpid();
+	backoff_init(&s->retry_bo, opts->retry_min_ms, opts->retry_max_ms, seed);
+	backoff_init(&s->template_bo, opts->retry_min_ms, opts->retry_max_ms, seed * 2654435761u);
+	if ((err = parts_init(s)) < 0 || (err = archive_es_new(loop, &opts->es, &s->es)) < 0)
 		goto fail;
 	if ((err = lg_redis_new(loop, &opts->redis, &cb, s, &s->redis)) < 0)
 		goto fail_es;
@@ -608,7 +596,7 @@ int lg_shipper_new(uv_loop_t *loop, const struct lg_shipper_opts *opts, struct l
 	*out_s = s;
 	return 0;
 fail_es:
-	lg_es_free(s->es);
+	archive_es_close(s->es, NULL, NULL);
 fail:
 	free_parts(s);
 	free(s);
@@ -644,7 +632,7 @@ void lg_shipper_free(struct lg_shipper *s)
 	if (!s)
 		return;
 	s->freeing = true;
-	lg_es_free(s->es);
+	archive_es_close(s->es, NULL, NULL);
 	lg_redis_free(s->redis);
 	timers[0] = &s->poll_timer, timers[1] = &s->retry_timer, timers[2] = &s->trim_timer;
 	timers[3] = &s->stats_timer, timers[4] = &s->claim_timer, timers[5] = &s->template_timer;

@@ -14,7 +14,8 @@
  * (lg_bulk), sent when it holds bulk_max_docs documents or bulk_max_bytes,
  * or bulk_flush_interval after its first document. The answer decides per
  * item: accepted (201, or 409: already indexed) -> XACK; 429/5xx -> sent
- * again after a jittered exponential backoff (retry_min..retry_max); any
+ * again after a jittered exponential backoff (common/backoff,
+ * retry_min..retry_max); any
  * other error -> XADD to eirc:{p<k>}:archive:dead with the error, then
  * XACK. A whole-request failure (transport, non-200) retries the batch.
  * While a batch waits for its retry it keeps taking new entries (up to
@@ -31,7 +32,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "logger-bot/lg_es.h"
+#include "archive/archive_es.h"
 #include "logger-bot/lg_metrics.h"
 #include "logger-bot/lg_redis.h"
 
@@ -42,9 +43,9 @@
 #define LG_SHIP_STATS_EVERY_MS 2000
 #define LG_SHIP_CONSUMER_MAX 64
 
-struct lg_shipper_opts {
+typedef struct lg_shipper_opts {
 	struct lg_redis_opts redis;
-	struct lg_es_opts es;
+	archive_es_opts_t es;
 	int partitions;
 	const char *group;              /* borrowed */
 	const char *consumer;           /* borrowed, stable across restarts */
@@ -58,7 +59,7 @@ struct lg_shipper_opts {
 	 * them to see a dead peer's entries claimed) */
 	uint64_t claim_idle_ms;
 	uint64_t claim_every_ms;
-};
+} lg_shipper_opts_t;
 
 enum lg_shipper_note {
 	LG_SHIP_TEMPLATE_OK = 0,
@@ -71,15 +72,20 @@ enum lg_shipper_note {
 
 typedef void (*lg_shipper_note_fn)(void *ud, enum lg_shipper_note note, const char *detail);
 
-struct lg_shipper;
+typedef struct lg_shipper lg_shipper_t;
 
-int lg_shipper_new(uv_loop_t *loop, const struct lg_shipper_opts *opts, struct lg_metrics *m,
-                   lg_shipper_note_fn on_note, void *ud, struct lg_shipper **out_s);
-void lg_shipper_start(struct lg_shipper *s);
+/* Creates the shipper (its Elasticsearch client, Redis connection and
+ * timers; nothing runs before lg_shipper_start). Returns 0 and *out_s, or
+ * -EINVAL (no partition, no document per bulk, consumer name missing or
+ * past LG_SHIP_CONSUMER_MAX), -ENOMEM. */
+int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
+                   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s);
+void lg_shipper_start(lg_shipper_t *s);
 /* Runs the archive trimming now (tests and operators' tools). */
-void lg_shipper_trim_now(struct lg_shipper *s);
+void lg_shipper_trim_now(lg_shipper_t *s);
 /* Closes everything; in-flight work is dropped (entries stay pending and
- * are re-read by the next run). NULL is a no-op. */
-void lg_shipper_free(struct lg_shipper *s);
+ * are re-read by the next run); the memory is freed once its timers
+ * closed. NULL is a no-op. */
+void lg_shipper_free(lg_shipper_t *s);
 
 #endif

@@ -54,7 +54,7 @@ static void path_check(const char *p, size_t n)
 		return;
 	CHECK(room >= p + 10 && room + len + 9 == p + n);
 	if (hist_api_room_ok(room, len)) {
-		CHECK(len >= 1 && len <= HIST_REQ_TARGET_MAX && (room[0] == '#' || room[0] == '&'));
+		CHECK(len >= 1 && len <= CHATHIST_TARGET_MAX && (room[0] == '#' || room[0] == '&'));
 		CHECK(!memchr(room, ' ', len) && !memchr(room, ',', len));
 	}
 }
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	limit_check(p, n);
 	p = part(data, size, &pos, &n);
 	if (hist_api_cursor_ok(p, n))
-		CHECK(n >= 1 && n <= HIST_REQ_MSGID_MAX && !memchr(p, ' ', n));
+		CHECK(n >= 1 && n <= CHATHIST_MSGID_MAX && !memchr(p, ' ', n));
 	p = part(data, size, &pos, &n);
 	if (hist_api_token_ok(p, n))
 		CHECK(n >= 1 && n <= HIST_API_TOKEN_MAX && p[0] != '=' && !memchr(p, ' ', n));

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(e.code && e.text && e.label[0]);
 	if (r == 0) {
 		CHECK(q.label[0] && q.user_id > 0 && q.limit >= 1);
-		CHECK(q.target_len <= HIST_REQ_TARGET_MAX && strlen(q.target) == q.target_len);
+		CHECK(q.target_len <= CHATHIST_TARGET_MAX && strlen(q.target) == q.target_len);
 		if (hist_query_build(&q, &o, NULL, &call) == 0)
 			CHECK(call.limit >= 1 && call.limit <= 100 && call.argc <= HIST_QUERY_ARGC);
 	}

@@ -1,17 +1,17 @@
 /*
- * fuzz_ircc_frame: a byte stream through the irc-client's strict CRLF
- * framer, then each line through the browser-side checks (irc_msg parse
+ * fuzz_ircc_frame: a byte stream through the irc-client's browser framing
+ * (common/irc_line in strict CRLF mode, as ircc_app reads the gateway
+ * socket), then each line through the browser-side checks (irc_msg parse
  * with IRC_MSG_F_CLIENT, the policy table, the CHATHISTORY checks). Byte 0
  * picks the read size (1..256). Every line must be non-empty, within
- * IRCC_FRAME_MAX - 2 bytes and free of CR, LF and NUL; the framer must
+ * IRC_LINE_MAX - 2 bytes and free of CR, LF and NUL; the framer must
  * always make progress after a drain.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "irc-client/ircc_chathist.h"
-#include "irc-client/ircc_frame.h"
+#include "common/irc_line.h"
 #include "irc-client/ircc_policy.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
@@ -21,33 +21,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_line(char *line, size_t len)
 {
 	struct irc_msg m;
-	struct ircc_chathist_req req;
-	struct ircc_chathist_err err;
+	struct chathist_req req;
+	struct chathist_err err;
 
-	CHECK(len > 0 && len <= IRCC_FRAME_MAX - 2 && strlen(line) == len);
+	CHECK(len > 0 && len <= IRC_LINE_MAX - 2 && strlen(line) == len);
 	CHECK(!memchr(line, '\r', len) && !memchr(line, '\n', len));
 	if (irc_msg_parse(line, len, IRC_MSG_F_CLIENT, &m) < 0)
 		return;
 	if (ircc_policy_classify(&m) == IRCC_POL_CHATHISTORY &&
-	    ircc_chathist_parse(&m, &req, &err) == 0)
+	    ircc_policy_chathist(&m, &req, &err) == 0)
 		CHECK(req.limit > 0 && req.limit <= IRCC_CHATHIST_LIMIT_MAX);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct ircc_frame fr;
+	static struct irc_line fr;
 	char *line;
 	size_t len, off = 1;
 
 	if (size < 1)
 		return 0;
 	size_t chunk = (size_t)data[0] + 1;
-	ircc_frame_init(&fr);
+	irc_line_init_strict(&fr, 0);
 	while (off < size) {
 		size_t n = size - off < chunk ? size - off : chunk;
-		size_t took = ircc_frame_feed(&fr, (const char *)data + off, n);
+		size_t took = irc_line_feed(&fr, (const char *)data + off, n);
 		int r;
-		while ((r = ircc_frame_next(&fr, &line, &len)) != IRC_MSG_EAGAIN) {
+		while ((r = irc_line_next(&fr, &line, &len)) != IRC_MSG_EAGAIN) {
 			CHECK(r == 0 || r == IRC_MSG_ETOOLONG || r == IRC_MSG_EMALFORMED);
 			if (r == 0)
 				check_line(line, len);

@@ -4,7 +4,7 @@
  * its status, header block and the body parsed as JSON when it is JSON;
  * ht_request_parallel() sends n copies of one request at once, for races.
  *
- * It is not the daemons' client (common/curl_uv is) and not a load
+ * It is not the daemons' client (common/http_client is) and not a load
  * generator (bench/auth_bench.c drives its own curl multi handle for
  * keep-alive throughput). Raw-socket abuse tests (test_auth_abuse.c) send
  * bytes no client would and stay raw.

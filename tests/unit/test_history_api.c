@@ -63,30 +63,33 @@ static void test_access(void **state)
 
 static void test_bucket(void **state)
 {
-	struct hist_bucket b = {0};
+	struct tokbucket b;
 	unsigned retry = 0;
 	(void)state;
 
 	/* burst 5 at 2/s: five at once, the sixth refused */
+	tokbucket_init(&b, 2, 5, 1000);
 	for (int i = 0; i < 5; i++)
-		assert_true(hist_bucket_take(&b, 1000, 2, 5, &retry));
-	assert_false(hist_bucket_take(&b, 1000, 2, 5, &retry));
+		assert_true(hist_rate_take(&b, 1000, &retry));
+	assert_false(hist_rate_take(&b, 1000, &retry));
 	assert_int_equal(retry, 1);
 	/* half a second later one token is back, then none */
-	assert_true(hist_bucket_take(&b, 1500, 2, 5, &retry));
-	assert_false(hist_bucket_take(&b, 1500, 2, 5, &retry));
+	assert_true(hist_rate_take(&b, 1500, &retry));
+	assert_false(hist_rate_take(&b, 1500, &retry));
 	/* never above the burst after a long pause */
 	for (int i = 0; i < 5; i++)
-		assert_true(hist_bucket_take(&b, 100000, 2, 5, &retry));
-	assert_false(hist_bucket_take(&b, 100000, 2, 5, &retry));
+		assert_true(hist_rate_take(&b, 100000, &retry));
+	assert_false(hist_rate_take(&b, 100000, &retry));
 	/* a slow rate: whole seconds until the next token, rounded up */
-	struct hist_bucket s = {0};
-	assert_true(hist_bucket_take(&s, 1, 1, 1, &retry));
-	assert_false(hist_bucket_take(&s, 1, 1, 1, &retry));
+	struct tokbucket s;
+	tokbucket_init(&s, 1, 1, 1);
+	assert_true(hist_rate_take(&s, 1, &retry));
+	assert_false(hist_rate_take(&s, 1, &retry));
 	assert_int_equal(retry, 1);
-	struct hist_bucket z = {0};
-	assert_true(hist_bucket_take(&z, 5, 0, 1, &retry));
-	assert_false(hist_bucket_take(&z, 99999, 0, 1, &retry));
+	struct tokbucket z;
+	tokbucket_init(&z, 0, 1, 5);
+	assert_true(hist_rate_take(&z, 5, &retry));
+	assert_false(hist_rate_take(&z, 99999, &retry));
 	assert_true(retry >= 1);
 }
 
@@ -108,30 +111,30 @@ static void test_token_syntax(void **state)
 
 static void test_cursor_syntax(void **state)
 {
-	char c[HIST_REQ_MSGID_MAX + 2];
+	char c[CHATHIST_MSGID_MAX + 2];
 	(void)state;
 
 	memset(c, 'x', sizeof(c));
-	assert_true(hist_api_cursor_ok(c, HIST_REQ_MSGID_MAX));
-	assert_false(hist_api_cursor_ok(c, HIST_REQ_MSGID_MAX + 1));
+	assert_true(hist_api_cursor_ok(c, CHATHIST_MSGID_MAX));
+	assert_false(hist_api_cursor_ok(c, CHATHIST_MSGID_MAX + 1));
 	assert_false(hist_api_cursor_ok("", 0));
 	assert_false(hist_api_cursor_ok("a b", 3));
 	assert_false(hist_api_cursor_ok("a\x7f", 2));
 	assert_true(hist_api_cursor_ok("1EI~1795518196~69", 17));
 }
 
-/* Rooms at HIST_REQ_TARGET_MAX bytes and one past; the messages path. */
+/* Rooms at CHATHIST_TARGET_MAX bytes and one past; the messages path. */
 static void test_room_and_path(void **state)
 {
-	char r[HIST_REQ_TARGET_MAX + 2];
+	char r[CHATHIST_TARGET_MAX + 2];
 	const char *room = NULL;
 	size_t len = 0;
 	(void)state;
 
 	memset(r, 'x', sizeof(r));
 	r[0] = '#';
-	assert_true(hist_api_room_ok(r, HIST_REQ_TARGET_MAX));
-	assert_false(hist_api_room_ok(r, HIST_REQ_TARGET_MAX + 1));
+	assert_true(hist_api_room_ok(r, CHATHIST_TARGET_MAX));
+	assert_false(hist_api_room_ok(r, CHATHIST_TARGET_MAX + 1));
 	assert_true(hist_api_room_ok("&staff", 6));
 	assert_false(hist_api_room_ok("", 0));
 	assert_false(hist_api_room_ok("general", 7));
@@ -237,19 +240,19 @@ static void test_rates_limit(void **state)
 
 	for (int i = 0; i < HIST_API_RATE_USERS_MAX; i++) {
 		snprintf(user, sizeof(user), "%d", i);
-		struct hist_bucket *b = hist_rates_get(&t, user, 100 + (uint64_t)i);
-		assert_true(hist_bucket_take(b, 100 + (uint64_t)i, 1, 1, &retry));
+		struct tokbucket *b = hist_rates_get(&t, user, 100 + (uint64_t)i, 1, 1);
+		assert_true(hist_rate_take(b, 100 + (uint64_t)i, &retry));
 	}
 	assert_int_equal(t.n, HIST_API_RATE_USERS_MAX);
 	/* a known user keeps its (empty) bucket */
-	assert_false(hist_bucket_take(hist_rates_get(&t, "5", 200), 200, 1, 1, &retry));
+	assert_false(hist_rate_take(hist_rates_get(&t, "5", 200, 1, 1), 200, &retry));
 	/* one past: user "0" (least recently used) makes room */
-	assert_true(hist_bucket_take(hist_rates_get(&t, "new", 300), 300, 1, 1, &retry));
+	assert_true(hist_rate_take(hist_rates_get(&t, "new", 300, 1, 1), 300, &retry));
 	assert_int_equal(t.n, HIST_API_RATE_USERS_MAX);
-	assert_false(hist_bucket_take(hist_rates_get(&t, "new", 300), 300, 1, 1, &retry));
+	assert_false(hist_rate_take(hist_rates_get(&t, "new", 300, 1, 1), 300, &retry));
 	/* "0" comes back with a full bucket, taking "1"'s place */
-	assert_true(hist_bucket_take(hist_rates_get(&t, "0", 301), 301, 1, 1, &retry));
-	assert_false(hist_bucket_take(hist_rates_get(&t, "5", 302), 302, 1, 1, &retry));
+	assert_true(hist_rate_take(hist_rates_get(&t, "0", 301, 1, 1), 301, &retry));
+	assert_false(hist_rate_take(hist_rates_get(&t, "5", 302, 1, 1), 302, &retry));
 }
 
 /* clang-format off */

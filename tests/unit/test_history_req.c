@@ -56,31 +56,31 @@ static void test_valid_forms(void **state)
 	assert_int_equal(q.user_id, 42);
 	assert_string_equal(q.nick, "alice");
 	assert_string_equal(q.label, "h7");
-	assert_int_equal(q.sub, HIST_LATEST);
+	assert_int_equal(q.sub, CHATHIST_LATEST);
 	assert_string_equal(q.target, "#Chan");
 	assert_true(q.target_is_channel);
-	assert_int_equal(q.ref[0].kind, HIST_REF_STAR);
+	assert_int_equal(q.ref[0].kind, CHATHIST_REF_STAR);
 	assert_int_equal(q.limit, 50);
 	assert_int_equal(q.cm, IRC_CASEMAP_RFC1459);
 	assert_false(q.event_playback);
 
 	assert_int_equal(parse(ENV "chathistory before #c msgid=abc-123 1", &q, &e), 0);
-	assert_int_equal(q.sub, HIST_BEFORE);
-	assert_int_equal(q.ref[0].kind, HIST_REF_MSGID);
+	assert_int_equal(q.sub, CHATHIST_BEFORE);
+	assert_int_equal(q.ref[0].kind, CHATHIST_REF_MSGID);
 	assert_string_equal(q.ref[0].msgid, "abc-123");
 
 	assert_int_equal(
 	    parse(ENV "CHATHISTORY AFTER #c timestamp=2026-01-02T03:04:05.678Z 10", &q, &e), 0);
-	assert_int_equal(q.ref[0].kind, HIST_REF_TIME);
+	assert_int_equal(q.ref[0].kind, CHATHIST_REF_TIME);
 	assert_int_equal(q.ref[0].time_ms, INT64_C(1767323045678));
 
 	assert_int_equal(
 	    parse(ENV "CHATHISTORY BETWEEN #c msgid=a timestamp=2026-01-02T03:04:05.678Z 5", &q,
 	          &e),
 	    0);
-	assert_int_equal(q.sub, HIST_BETWEEN);
-	assert_int_equal(q.ref[0].kind, HIST_REF_MSGID);
-	assert_int_equal(q.ref[1].kind, HIST_REF_TIME);
+	assert_int_equal(q.sub, CHATHIST_BETWEEN);
+	assert_int_equal(q.ref[0].kind, CHATHIST_REF_MSGID);
+	assert_int_equal(q.ref[1].kind, CHATHIST_REF_TIME);
 
 	assert_int_equal(parse(ENV "CHATHISTORY AROUND bob msgid=x 3", &q, &e), 0);
 	assert_false(q.target_is_channel);
@@ -89,7 +89,7 @@ static void test_valid_forms(void **state)
 	                           "timestamp=2026-01-03T03:04:05.678Z 20",
 	                       &q, &e),
 	                 0);
-	assert_int_equal(q.sub, HIST_TARGETS);
+	assert_int_equal(q.sub, CHATHIST_TARGETS);
 	assert_int_equal(q.target_len, 0);
 	assert_string_equal(q.channels, "");
 	assert_int_equal(
@@ -173,7 +173,7 @@ static void test_limits_at_bounds(void **state)
 {
 	struct hist_req q;
 	struct hist_req_err e;
-	char line[1024], big[HIST_REQ_TARGET_MAX + 2], id[HIST_REQ_MSGID_MAX + 2];
+	char line[1024], big[CHATHIST_TARGET_MAX + 2], id[CHATHIST_MSGID_MAX + 2];
 
 	(void)state;
 	/* huge limits saturate (the query clamps them) */
@@ -185,23 +185,23 @@ static void test_limits_at_bounds(void **state)
 	/* target at its limit and one past */
 	memset(big, 'x', sizeof(big));
 	big[0] = '#';
-	big[HIST_REQ_TARGET_MAX] = '\0';
+	big[CHATHIST_TARGET_MAX] = '\0';
 	snprintf(line, sizeof(line), ENV "CHATHISTORY LATEST %s * 1", big);
 	assert_int_equal(parse(line, &q, &e), 0);
-	assert_int_equal(q.target_len, HIST_REQ_TARGET_MAX);
-	big[HIST_REQ_TARGET_MAX] = 'x';
-	big[HIST_REQ_TARGET_MAX + 1] = '\0';
+	assert_int_equal(q.target_len, CHATHIST_TARGET_MAX);
+	big[CHATHIST_TARGET_MAX] = 'x';
+	big[CHATHIST_TARGET_MAX + 1] = '\0';
 	snprintf(line, sizeof(line), ENV "CHATHISTORY LATEST %s * 1", big);
 	assert_int_equal(parse(line, &q, &e), -EINVAL);
 	assert_string_equal(e.code, "INVALID_PARAMS");
 	/* msgid at its limit and one past */
 	memset(id, 'm', sizeof(id));
-	id[HIST_REQ_MSGID_MAX] = '\0';
+	id[CHATHIST_MSGID_MAX] = '\0';
 	snprintf(line, sizeof(line), ENV "CHATHISTORY BEFORE #c msgid=%s 1", id);
 	assert_int_equal(parse(line, &q, &e), 0);
-	assert_int_equal(q.ref[0].msgid_len, HIST_REQ_MSGID_MAX);
-	id[HIST_REQ_MSGID_MAX] = 'm';
-	id[HIST_REQ_MSGID_MAX + 1] = '\0';
+	assert_int_equal(q.ref[0].msgid_len, CHATHIST_MSGID_MAX);
+	id[CHATHIST_MSGID_MAX] = 'm';
+	id[CHATHIST_MSGID_MAX + 1] = '\0';
 	snprintf(line, sizeof(line), ENV "CHATHISTORY BEFORE #c msgid=%s 1", id);
 	assert_int_equal(parse(line, &q, &e), -EINVAL);
 	assert_string_equal(e.code, "INVALID_MSGREFTYPE");
@@ -243,18 +243,18 @@ static void test_envelope(void **state)
 	assert_int_equal(hist_req_parse(line, strlen(line), &q, &e), -EPROTO);
 	assert_memory_equal(&q, &before, sizeof(q)); /* untouched on failure */
 	/* eirc/channels at its limit and one past */
-	static char chans[HIST_REQ_CHANNELS_MAX + 2], big[HIST_REQ_CHANNELS_MAX + 256];
+	static char chans[CHATHIST_CHANNELS_MAX + 2], big[CHATHIST_CHANNELS_MAX + 256];
 	memset(chans, 'c', sizeof(chans));
 	chans[0] = '#';
-	chans[HIST_REQ_CHANNELS_MAX] = '\0';
+	chans[CHATHIST_CHANNELS_MAX] = '\0';
 	snprintf(big, sizeof(big),
 	         "@label=a;eirc/user=1;eirc/channels=%s CHATHISTORY TARGETS "
 	         "timestamp=2026-01-02T03:04:05.678Z timestamp=2026-01-03T03:04:05.678Z 2",
 	         chans);
 	assert_int_equal(hist_req_parse(big, strlen(big), &q, &e), 0);
-	assert_int_equal(strlen(q.channels), HIST_REQ_CHANNELS_MAX);
-	chans[HIST_REQ_CHANNELS_MAX] = 'c';
-	chans[HIST_REQ_CHANNELS_MAX + 1] = '\0';
+	assert_int_equal(strlen(q.channels), CHATHIST_CHANNELS_MAX);
+	chans[CHATHIST_CHANNELS_MAX] = 'c';
+	chans[CHATHIST_CHANNELS_MAX + 1] = '\0';
 	snprintf(big, sizeof(big),
 	         "@label=a;eirc/user=1;eirc/channels=%s CHATHISTORY TARGETS "
 	         "timestamp=2026-01-02T03:04:05.678Z timestamp=2026-01-03T03:04:05.678Z 2",

@@ -49,6 +49,20 @@ static void test_fold_in_place(void **state)
 	assert_string_equal(s, "nick{a}|^^\xC3\x89");   /* bytes >= 0x80 untouched */
 }
 
+/* fold_str: a string of cap - 1 bytes is kept whole, one more is cut. */
+static void test_fold_str_limit(void **state)
+{
+	char out[6];
+	(void)state;
+
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, "AB[]~", out, sizeof(out));
+	assert_string_equal(out, "ab{}^");
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, "AB[]~X", out, sizeof(out));
+	assert_string_equal(out, "ab{}^");
+	irc_casemap_fold_str(IRC_CASEMAP_ASCII, "Q", out, 1);
+	assert_string_equal(out, "");
+}
+
 static void test_compare(void **state)
 {
 	const char *a = "Nick[]\\~", *b = "nick{}|^", *c = "nick{}|~";
@@ -108,6 +122,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tables_all_bytes),
 		cmocka_unit_test(test_fold_in_place),
+		cmocka_unit_test(test_fold_str_limit),
 		cmocka_unit_test(test_compare),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_isupport),

@@ -4,7 +4,7 @@
  * the token bucket, the CHATHISTORY checks, the command-line identity
  * (limits at and past them), the policy table and the private-room rule,
  * the relay filter, and common/irc_reg (CAP negotiation, CAP NEW, nick
- * policies, PING) and irc_conn's backoff.
+ * policies, PING) and common/backoff's delays as irc_conn uses them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,18 +19,18 @@
 
 #include "common/irc_conn.h"
 #include "common/irc_reg.h"
-#include "irc-client/ircc_chathist.h"
-#include "irc-client/ircc_flood.h"
-#include "irc-client/ircc_frame.h"
+#include "common/backoff.h"
+#include "common/tokbucket.h"
+#include "common/irc_line.h"
 #include "irc-client/ircc_ident.h"
 #include "irc-client/ircc_policy.h"
 #include "irc-client/ircc_relay.h"
 
-static struct ircc_frame fr;
+static struct irc_line fr;
 
 static int next(char **line, size_t *len)
 {
-	return ircc_frame_next(&fr, line, len);
+	return irc_line_next(&fr, line, len);
 }
 
 static void test_frame_split_merged(void **state)
@@ -41,15 +41,15 @@ static void test_frame_split_merged(void **state)
 	size_t len, got = 0;
 	(void)state;
 
-	ircc_frame_init(&fr);
+	irc_line_init_strict(&fr, 0);
 	for (size_t i = 0; i < sizeof(in) - 1; i++) { /* one byte at a time */
-		assert_int_equal(ircc_frame_feed(&fr, in + i, 1), 1);
+		assert_int_equal(irc_line_feed(&fr, in + i, 1), 1);
 		while (next(&line, &len) == 0)
 			assert_string_equal(line, want[got++]);
 	}
 	assert_int_equal(got, 3);
-	ircc_frame_init(&fr);
-	assert_int_equal(ircc_frame_feed(&fr, in, sizeof(in) - 1), sizeof(in) - 1);
+	irc_line_init_strict(&fr, 0);
+	assert_int_equal(irc_line_feed(&fr, in, sizeof(in) - 1), sizeof(in) - 1);
 	for (got = 0; next(&line, &len) == 0;)
 		assert_string_equal(line, want[got++]);
 	assert_int_equal(got, 3);
@@ -62,8 +62,8 @@ static void test_frame_injection(void **state)
 	size_t len;
 	(void)state;
 
-	ircc_frame_init(&fr);
-	ircc_frame_feed(&fr, in, sizeof(in) - 1);
+	irc_line_init_strict(&fr, 0);
+	irc_line_feed(&fr, in, sizeof(in) - 1);
 	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
 	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
 	assert_int_equal(next(&line, &len), IRC_MSG_EMALFORMED);
@@ -72,25 +72,25 @@ static void test_frame_injection(void **state)
 	assert_int_equal(next(&line, &len), IRC_MSG_EAGAIN);
 }
 
-/* A line of exactly IRCC_FRAME_MAX bytes with its CRLF passes; one more
+/* A line of exactly IRC_LINE_MAX bytes with its CRLF passes; one more
  * byte is refused once, and the next line is fine. */
 static void test_frame_limit(void **state)
 {
-	static char buf[IRCC_FRAME_MAX + 8];
+	static char buf[IRC_LINE_MAX + 8];
 	char *line;
 	size_t len;
 	(void)state;
 
 	for (int extra = 0; extra <= 1; extra++) {
-		size_t n = IRCC_FRAME_MAX - 2 + (size_t)extra;
+		size_t n = IRC_LINE_MAX - 2 + (size_t)extra;
 		memset(buf, 'x', n);
 		memcpy(buf + n, "\r\nNEXT\r\n", 8);
-		ircc_frame_init(&fr);
+		irc_line_init_strict(&fr, 0);
 		size_t off = 0;
 		int r, lines = 0, toolong = 0;
 		while (off < n + 8 || (r = next(&line, &len)) != IRC_MSG_EAGAIN) {
 			if (off < n + 8)
-				off += ircc_frame_feed(&fr, buf + off, n + 8 - off);
+				off += irc_line_feed(&fr, buf + off, n + 8 - off);
 			while ((r = next(&line, &len)) != IRC_MSG_EAGAIN) {
 				lines += r == 0;
 				toolong += r == IRC_MSG_ETOOLONG;
@@ -112,16 +112,16 @@ static void test_frame_huge_line(void **state)
 	(void)state;
 
 	memset(chunk, 'y', sizeof(chunk));
-	ircc_frame_init(&fr);
+	irc_line_init_strict(&fr, 0);
 	for (int i = 0; i < 25; i++) { /* 100 KB without CRLF */
 		for (size_t off = 0; off < sizeof(chunk);) {
-			off += ircc_frame_feed(&fr, chunk + off, sizeof(chunk) - off);
+			off += irc_line_feed(&fr, chunk + off, sizeof(chunk) - off);
 			int r;
 			while ((r = next(&line, &len)) != IRC_MSG_EAGAIN)
 				toolong += r == IRC_MSG_ETOOLONG;
 		}
 	}
-	ircc_frame_feed(&fr, "\r\nPING\r\n", 8);
+	irc_line_feed(&fr, "\r\nPING\r\n", 8);
 	assert_int_equal(next(&line, &len), 0);
 	assert_string_equal(line, "PING");
 	assert_int_equal(toolong, 1);
@@ -129,28 +129,28 @@ static void test_frame_huge_line(void **state)
 
 static void test_flood(void **state)
 {
-	struct ircc_flood b;
+	struct tokbucket b;
 	(void)state;
 
-	ircc_flood_init(&b, 5, 20, 1000);
+	tokbucket_init(&b, 5, 20, 1000);
 	for (int i = 0; i < 20; i++) /* the burst, at the limit */
-		assert_true(ircc_flood_take(&b, 1, 1000));
-	assert_false(ircc_flood_take(&b, 1, 1000)); /* one past it */
-	assert_false(ircc_flood_take(&b, 1, 1199));
-	assert_true(ircc_flood_take(&b, 1, 1200)); /* 5/s: one token per 200 ms */
-	assert_true(ircc_flood_take(&b, 20, 1000000)); /* refill caps at burst */
-	assert_false(ircc_flood_take(&b, 1, 1000000));
+		assert_true(tokbucket_take(&b, 1, 1000));
+	assert_false(tokbucket_take(&b, 1, 1000)); /* one past it */
+	assert_false(tokbucket_take(&b, 1, 1199));
+	assert_true(tokbucket_take(&b, 1, 1200)); /* 5/s: one token per 200 ms */
+	assert_true(tokbucket_take(&b, 20, 1000000)); /* refill caps at burst */
+	assert_false(tokbucket_take(&b, 1, 1000000));
 }
 
-static int chathist(const char *text, struct ircc_chathist_req *req, const char **code)
+static int chathist(const char *text, struct chathist_req *req, const char **code)
 {
 	static char buf[1024];
 	struct irc_msg m;
-	struct ircc_chathist_err err = { 0 };
+	struct chathist_err err = { 0 };
 
 	snprintf(buf, sizeof(buf), "%s", text);
 	assert_int_equal(irc_msg_parse(buf, strlen(buf), IRC_MSG_F_CLIENT, &m), 0);
-	int r = ircc_chathist_parse(&m, req, &err);
+	int r = ircc_policy_chathist(&m, req, &err);
 	*code = err.code;
 	return r;
 }
@@ -181,7 +181,7 @@ static void test_chathistory_checks(void **state)
 		{ "CHATHISTORY TARGETS msgid=a msgid=b 5", "INVALID_MSGREFTYPE" },
 		{ "CHATHISTORY LATEST #c * 5 extra", "INVALID_PARAMS" },
 	};
-	struct ircc_chathist_req req;
+	struct chathist_req req;
 	const char *code;
 	(void)state;
 
@@ -197,7 +197,7 @@ static void test_chathistory_checks(void **state)
 			         r == 0 ? "accepted" : code);
 	}
 	assert_int_equal(chathist("CHATHISTORY LATEST #c * 50", &req, &code), 0);
-	assert_int_equal(req.sub, IRCC_CH_LATEST);
+	assert_int_equal(req.sub, CHATHIST_LATEST);
 	assert_int_equal(req.limit, 50);
 	assert_int_equal(req.target.len, 2);
 }
@@ -495,13 +495,13 @@ static void test_reg_nick_policies(void **state)
 static void test_backoff(void **state)
 {
 	(void)state;
-	assert_int_equal(irc_conn_backoff(100, 1000, 0, 1023), 50);
-	assert_int_equal(irc_conn_backoff(100, 1000, 0, 0), 100);
-	assert_int_equal(irc_conn_backoff(100, 1000, 3, 0), 800);
-	assert_int_equal(irc_conn_backoff(100, 1000, 4, 0), 1000);
-	assert_int_equal(irc_conn_backoff(100, 1000, 60, 0), 1000);
+	assert_int_equal(backoff_delay(100, 1000, 0, 1023), 50);
+	assert_int_equal(backoff_delay(100, 1000, 0, 0), 100);
+	assert_int_equal(backoff_delay(100, 1000, 3, 0), 800);
+	assert_int_equal(backoff_delay(100, 1000, 4, 0), 1000);
+	assert_int_equal(backoff_delay(100, 1000, 60, 0), 1000);
 	for (uint32_t rnd = 0; rnd < 5000; rnd += 7) {
-		uint64_t d = irc_conn_backoff(100, 1000, 10, rnd);
+		uint64_t d = backoff_delay(100, 1000, 10, rnd);
 		assert_true(d >= 500 && d <= 1000);
 	}
 }

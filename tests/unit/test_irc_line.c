@@ -2,7 +2,9 @@
  * irc_line unit tests: split, merged and one-byte-at-a-time input, lines at
  * the limit and one past it (default and caller limits, CRLF and bare LF),
  * resynchronisation after an oversized line, NUL and bare CR, and the
- * feed/drain contract when the buffer is full.
+ * feed/drain contract when the buffer is full; strict mode (CRLF only) at
+ * its limits, with bare LF refused and an oversized line dropped up to a
+ * CRLF split across reads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,15 +161,18 @@ static char *make_line(size_t total, bool crlf)
 }
 
 /* A line of exactly `limit` bytes passes, one past fails once and the
- * framer picks up the next line, for each chunking. */
-static void check_limit(size_t limit, bool crlf, size_t chunk)
+ * framer picks up the next line, for each chunking. strict: irc_line_init_strict
+ * (lines end in CRLF; one past the limit, the buffer ends with the line's CR
+ * and its LF comes with the next read). */
+static void check_limit_mode(size_t limit, bool crlf, bool strict, size_t chunk)
 {
 	static struct irc_line lf;
 	struct events e = { 0 };
 	char *at = make_line(limit, crlf), *past = make_line(limit + 1, crlf);
 	size_t n_at = limit - (crlf ? 2 : 1);
+	size_t arg = limit == IRC_LINE_MAX ? 0 : limit;
 
-	assert_int_equal(irc_line_init(&lf, limit == IRC_LINE_MAX ? 0 : limit), 0);
+	assert_int_equal(strict ? irc_line_init_strict(&lf, arg) : irc_line_init(&lf, arg), 0);
 	feed_all(&lf, at, limit, chunk, &e);
 	feed_all(&lf, past, limit + 1, chunk, &e);
 	feed_all(&lf, "N\r\n", 3, chunk, &e);     /* fits every limit tested */
@@ -178,6 +183,11 @@ static void check_limit(size_t limit, bool crlf, size_t chunk)
 	events_clear(&e);
 	free(at);
 	free(past);
+}
+
+static void check_limit(size_t limit, bool crlf, size_t chunk)
+{
+	check_limit_mode(limit, crlf, false, chunk);
 }
 
 static void test_limit_default(void **state)
@@ -233,20 +243,29 @@ static void test_oversized_reported_before_its_end(void **state)
 	assert_string_equal(line, "CD");
 }
 
-static void test_malformed_lines(void **state)
+/* data[0..len) gives want[0..n) under every chunking from 0 to 3. */
+static void expect_stream(bool strict, size_t limit, const char *data, size_t len,
+                          const char *const *want, size_t n)
 {
 	static struct irc_line lf;
 	struct events e = { 0 };
+
+	for (size_t chunk = 0; chunk < 4; chunk++) {
+		assert_int_equal(strict ? irc_line_init_strict(&lf, limit) : irc_line_init(&lf, limit),
+		                 0);
+		feed_all(&lf, data, len, chunk, &e);
+		assert_events(&e, want, n);
+		events_clear(&e);
+	}
+}
+
+static void test_malformed_lines(void **state)
+{
 	static const char *const want[] = { MALFORMED, "good", MALFORMED, MALFORMED, "x",
 	                                    MALFORMED, "y" };
 	const char data[] = "a\0b\r\ngood\r\nbare\rcr\r\ntwo\r\r\nx\n\r\r\ny\r\n";
 
-	for (size_t chunk = 0; chunk < 4; chunk++) {
-		assert_int_equal(irc_line_init(&lf, 0), 0);
-		feed_all(&lf, data, sizeof(data) - 1, chunk, &e);
-		assert_events(&e, want, 7);
-		events_clear(&e);
-	}
+	expect_stream(false, 0, data, sizeof(data) - 1, want, 7);
 }
 
 static void test_full_buffer_feed_contract(void **state)
@@ -280,6 +299,39 @@ static void test_init_limits(void **state)
 	assert_int_equal(lf.limit, IRC_LINE_MAX);
 }
 
+static void test_strict_limits(void **state)
+{
+	static const size_t limits[] = { 3, 16, IRC_LINE_MAX };
+
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		for (size_t chunk = 0; chunk < 5; chunk++)
+			check_limit_mode(limits[i], true, true, chunk);
+}
+
+static void test_strict_terminators(void **state)
+{
+	static struct irc_line lf;
+	struct events e = { 0 };
+	/* a bare LF or CR does not end a line, it spoils it up to its CRLF */
+	static const char *const want[] = { MALFORMED, MALFORMED, MALFORMED, "OK" };
+	const char data[] = "PRIVMSG #a :x\nQUIT\r\nPRIVMSG #a :y\rQUIT\r\nA\0B\r\n\r\nOK\r\n";
+	static const char *const want1[] = { TOO_LONG, "after" };
+	const char data1[] = "0123456789\n\rx\r\nafter\r\n";
+
+	expect_stream(true, 0, data, sizeof(data) - 1, want, 4);
+	expect_stream(true, 10, data1, sizeof(data1) - 1, want1, 2);
+	/* discarding: a CR at the end of one read and LF at the start of the
+	 * next end the oversized line; a CR then anything else does not */
+	assert_int_equal(irc_line_init_strict(&lf, 4), 0);
+	feed_all(&lf, "abcdef\r", 7, 0, &e);
+	feed_all(&lf, "x\r", 2, 0, &e);
+	feed_all(&lf, "\nok\r\n", 5, 0, &e);
+	static const char *const want2[] = { TOO_LONG, "ok" };
+	assert_events(&e, want2, 2);
+	events_clear(&e);
+	assert_int_equal(irc_line_init_strict(&lf, 1), IRC_MSG_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_full_buffer_feed_contract),
 		cmocka_unit_test(test_init_limits),
+		cmocka_unit_test(test_strict_limits),
+		cmocka_unit_test(test_strict_terminators),
 	};
 
 	return cmocka_run_group_tests_name("irc_line", tests, NULL, NULL);

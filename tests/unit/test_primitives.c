@@ -124,6 +124,7 @@ static void test_tokbucket(void **state)
 	tokbucket_init(&b, 0, 1, 0);
 	assert_true(tokbucket_take(&b, 1, 0));
 	assert_int_equal(tokbucket_wait_ms(&b, 1, 5), UINT64_MAX);
+	assert_false(tokbucket_take(&b, 1, 100000)); /* rate 0: no refill after a long pause */
 }
 
 static void test_buf(void **state)
