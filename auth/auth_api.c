@@ -159,6 +159,15 @@ static bool bearer_hash(auth_call_t *call, char out[AUTH_TOKEN_HASH_HEX + 1])
 	return true;
 }
 
+/* True when a query failed: the call is answered (auth_reply_db_error). */
+static bool db_failed(auth_call_t *call, int status)
+{
+	if (status >= 0)
+		return false;
+	auth_reply_db_error(call, status);
+	return true;
+}
+
 /* ---- POST /api/chat-token ---- */
 
 static void chat_issue_done(void *data, int status, const PGresult *res)
@@ -166,10 +175,8 @@ static void chat_issue_done(void *data, int status, const PGresult *res)
 	auth_call_t *call = data;
 	const eirc_config_auth_t *a = &auth_service_config(call->svc)->auth;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	if (PQntuples(res) != 1) {
 		auth_reply_bearer_error(call, 401, "invalid_token",
 					"unknown, revoked or expired token");
@@ -206,10 +213,8 @@ static void consume_done(void *data, int status, const PGresult *res)
 	auth_call_t *call = data;
 	json_t *j;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	call->resp.no_store = true;
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 		j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
@@ -326,10 +331,8 @@ static void json_text_done(void *data, int status, const PGresult *res)
 	auth_call_t *call = data;
 	json_t *j;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	if (call->req.route.id == AUTH_R_ROOM_GET) {
 		json_t *room = json_incref(json_array_get(j, 0));
@@ -361,10 +364,8 @@ static void members_done(void *data, int status, const PGresult *res)
 	auth_call_t *call = data;
 	bool member;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	member = !PQgetisnull(res, 0, 1) && PQgetvalue(res, 0, 1)[0] == 't';
 	if (strcmp(PQgetvalue(res, 0, 2), "0") == 0) {
 		auth_reply_error(call, 404, "not_found", "no such room");
@@ -382,10 +383,8 @@ static void admin_done(void *data, int status, const PGresult *res)
 	auth_call_t *call = data;
 	bool changed, exists;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	changed = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
 	exists = PQnfields(res) < 2 || PQgetvalue(res, 0, 1)[0] == 't';
 	switch (call->req.route.id) {
@@ -507,10 +506,8 @@ static void whoami_done(void *data, int status, const PGresult *res)
 	char rf[AUTH_SEGMENT_MAX + 1], uid[24];
 	const char *p[2];
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	if (PQntuples(res) != 1 ||
 	    !(call->st.user = json_loads(PQgetvalue(res, 0, 0), 0, NULL))) {
 		auth_reply_bearer_error(call, 401, "invalid_token",

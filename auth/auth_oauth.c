@@ -231,16 +231,23 @@ static void lookup_rows(auth_call_t *call, const PGresult *res)
 	}
 }
 
+/* True when a query failed: the call is answered (auth_reply_db_error). */
+static bool db_failed(auth_call_t *call, int status)
+{
+	if (status >= 0)
+		return false;
+	auth_reply_db_error(call, status);
+	return true;
+}
+
 /* The answer to a client lookup: false when the call is answered already
  * (a database error, or client_check refused the client); otherwise the
  * rows are in st.client and st.user and the client passed client_check. */
 static bool lookup_checked(auth_call_t *call, int status, const PGresult *res,
 			   const char *grant, bool confidential_only)
 {
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return false;
-	}
 	lookup_rows(call, res);
 	return client_check(call, grant, confidential_only);
 }
@@ -266,10 +273,8 @@ static void issue_done(void *data, int status, const PGresult *res)
 	auth_call_t *call = data;
 
 	(void)res;
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	tokens_reply(call, call->st.refresh[0] != '\0');
 }
 
@@ -428,10 +433,8 @@ static void refresh_done(void *data, int status, const PGresult *res)
 	json_t *j;
 	const char *err;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	err = json_string_value(json_object_get(j, "error"));
 	if (err) {
@@ -551,10 +554,8 @@ static void revoke_done(void *data, int status, const PGresult *res)
 	auth_call_t *call = data;
 
 	(void)res;
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	/* §2.2: 200 whether or not the token was valid */
 	call->resp.no_store = true;
 	auth_reply_empty(call, 200);
@@ -610,10 +611,8 @@ static void introspect_done(void *data, int status, const PGresult *res)
 	auth_call_t *call = data;
 	json_t *j = NULL;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	if (PQntuples(res) == 1)
 		j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	call->resp.no_store = true;
@@ -670,10 +669,8 @@ static void audit_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
 
-	if (status < 0) {
-		auth_reply_db_error(call, status);
+	if (db_failed(call, status))
 		return;
-	}
 	call->resp.no_store = true;
 	if (PQntuples(res) != 1) {
 		auth_reply_error(call, 400, "invalid_token", "the user's token is not active");

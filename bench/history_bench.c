@@ -39,8 +39,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "archive/archive_append.h"
 #include "common/irc_line.h"
-#include "logger-bot/lg_append.h"
 #include "scripts/stack/launch.h"
 
 #define BENCH_WEBIRC     "bench-webirc-secret"
@@ -74,11 +74,11 @@ static int populate(int port, long n, int chans)
 {
 	redisContext *r = redisConnect("127.0.0.1", port);
 	redisReply *rep;
-	char sha[LG_APPEND_SHA_LEN + 1];
+	char sha[ARCHIVE_APPEND_SHA_LEN + 1];
 	int64_t t0 = wall_ms() - n; /* one ms apart, ending now */
 	uint64_t start = now_us();
 
-	if (!r || r->err || !(rep = redisCommand(r, "SCRIPT LOAD %s", lg_append_script)))
+	if (!r || r->err || !(rep = redisCommand(r, "SCRIPT LOAD %s", archive_append_script)))
 		return -1;
 	snprintf(sha, sizeof(sha), "%s", rep->str);
 	freeReplyObject(rep);
@@ -86,28 +86,28 @@ static int populate(int port, long n, int chans)
 		long batch_end = i + BENCH_PIPELINE < n ? i + BENCH_PIPELINE : n;
 		for (long j = i; j < batch_end; j++) {
 			char msgid[32], conv[16], target[16], text[64], tags[96];
-			struct lg_append_call call;
-			struct lg_append_opts o = {BENCH_PARTITIONS, wall_ms(), 0};
-			struct lg_event ev = {.type = LG_EV_PRIVMSG, .time_ms = t0 + j};
+			archive_append_call_t call;
+			archive_append_opts_t o = {BENCH_PARTITIONS, wall_ms(), 0};
+			archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG, .time_ms = t0 + j};
 			snprintf(msgid, sizeof(msgid), "b%ld", j);
 			snprintf(conv, sizeof(conv), "#c%ld", j % chans);
 			snprintf(target, sizeof(target), "#c%ld", j % chans);
 			snprintf(text, sizeof(text),
 			         "benchmark message %ld with some ordinary text", j);
 			snprintf(tags, sizeof(tags), "msgid=%s;+draft/reply=x", msgid);
-			const char *v[LG_EVENT_NSTR] = {[LG_S_MSGID] = msgid,
-			                                [LG_S_NETWORK] = BENCH_NETWORK,
-			                                [LG_S_CONV] = conv,
-			                                [LG_S_TARGET] = target,
-			                                [LG_S_NICK] = "sender",
-			                                [LG_S_USER] = "u5",
-			                                [LG_S_HOST] = "bench.example",
-			                                [LG_S_TEXT] = text,
-			                                [LG_S_TAGS] = tags};
-			for (int k = 0; k < LG_EVENT_NSTR; k++)
+			const char *v[ARCHIVE_EVENT_NSTR] = {[ARCHIVE_S_MSGID] = msgid,
+			                                [ARCHIVE_S_NETWORK] = BENCH_NETWORK,
+			                                [ARCHIVE_S_CONV] = conv,
+			                                [ARCHIVE_S_TARGET] = target,
+			                                [ARCHIVE_S_NICK] = "sender",
+			                                [ARCHIVE_S_USER] = "u5",
+			                                [ARCHIVE_S_HOST] = "bench.example",
+			                                [ARCHIVE_S_TEXT] = text,
+			                                [ARCHIVE_S_TAGS] = tags};
+			for (int k = 0; k < ARCHIVE_EVENT_NSTR; k++)
 				ev.s[k] =
-				    (struct lg_str){v[k] ? v[k] : "", v[k] ? strlen(v[k]) : 0};
-			if (lg_append_build(&ev, &o, sha, &call) < 0 ||
+				    (archive_str_t){v[k] ? v[k] : "", v[k] ? strlen(v[k]) : 0};
+			if (archive_append_build(&ev, &o, sha, &call) < 0 ||
 			    redisAppendCommandArgv(r, call.argc, call.argv, call.argvlen) !=
 			        REDIS_OK)
 				return -1;

@@ -15,7 +15,7 @@
  * replicas, AOF on) on this machine; redis-benchmark on the append script
  * against the single Redis and against the cluster master owning the
  * script's slot; the writer fed directly with N events against the single
- * Redis (one connection), then against the cluster (lg_redis cluster mode,
+ * Redis (one connection), then against the cluster (redis cluster mode,
  * 16 partitions over the masters). Reported: rates, the Redis CPU (summed
  * over the masters) and the bench process's own CPU per event (the writer
  * and the cluster client are in it).
@@ -55,8 +55,8 @@
 
 #include <hiredis/hiredis.h>
 
-#include "logger-bot/lg_append.h"
-#include "logger-bot/lg_rslot.h"
+#include "archive/archive_append.h"
+#include "common/redis_slot.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
 #include "scripts/stack/launch.h"
@@ -113,7 +113,7 @@ static double redis_cpu_sum(const int *ports, int n)
 static int redis_benchmark(int port, long n)
 {
 	redisContext *c = redisConnect("127.0.0.1", port);
-	redisReply *r = redisCommand(c, "SCRIPT LOAD %s", lg_append_script);
+	redisReply *r = redisCommand(c, "SCRIPT LOAD %s", archive_append_script);
 	char cmd[2048];
 	int rc;
 
@@ -139,8 +139,8 @@ static int redis_benchmark(int port, long n)
 
 struct feed {
 	int run;                /* msgids differ per run: each run writes, none dedups */
-	struct lg_writer *w;
-	struct lg_metrics m;
+	lg_writer_t *w;
+	lg_metrics_t m;
 	long n, pushed;
 	double t0, t1;
 	uv_idle_t idle;
@@ -151,19 +151,19 @@ static void on_idle(uv_idle_t *h)
 {
 	struct feed *f = h->data;
 	char id[32];
-	struct lg_event ev = { .type = LG_EV_PRIVMSG, .time_ms = 1700000000000 };
+	archive_event_t ev = { .type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000 };
 	static const char text[] = "a benchmark line of ordinary length, forty bytes";
 
-	ev.s[LG_S_NETWORK] = (struct lg_str){ "eIRC", 4 };
-	ev.s[LG_S_NICK] = (struct lg_str){ "alice", 5 };
-	ev.s[LG_S_USER] = (struct lg_str){ "u1", 2 };
-	ev.s[LG_S_HOST] = (struct lg_str){ "h.example", 9 };
-	ev.s[LG_S_TEXT] = (struct lg_str){ text, sizeof(text) - 1 };
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){ "eIRC", 4 };
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){ "alice", 5 };
+	ev.s[ARCHIVE_S_USER] = (archive_str_t){ "u1", 2 };
+	ev.s[ARCHIVE_S_HOST] = (archive_str_t){ "h.example", 9 };
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){ text, sizeof(text) - 1 };
 	for (int i = 0; i < 2000 && f->pushed < f->n; i++, f->pushed++) {
 		char conv[16];
 		int cl = snprintf(conv, sizeof(conv), "#bench%ld", f->pushed % 20);
-		ev.s[LG_S_CONV] = ev.s[LG_S_TARGET] = (struct lg_str){ conv, (size_t)cl };
-		ev.s[LG_S_MSGID] = (struct lg_str){ id, (size_t)snprintf(id, sizeof(id), "lg%d-%ld",
+		ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ conv, (size_t)cl };
+		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ id, (size_t)snprintf(id, sizeof(id), "lg%d-%ld",
 		                                                         f->run, f->pushed) };
 		lg_writer_push(f->w, &ev);
 	}
@@ -181,7 +181,7 @@ static void on_check(uv_timer_t *t)
 	uv_timer_stop(t);
 	uv_close((uv_handle_t *)&f->idle, NULL);
 	uv_close((uv_handle_t *)t, NULL);
-	lg_writer_free(f->w);
+	lg_writer_close(f->w, NULL);
 }
 
 /* The writer fed n events against ports[0] (one Redis) or, with cluster,
@@ -190,7 +190,7 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 {
 	static struct feed f;
 	uv_loop_t loop;
-	struct lg_writer_opts o = {
+	lg_writer_opts_t o = {
 		{ "127.0.0.1", ports[0], NULL, 2000, 10000, 100, 1000, cluster },
 		16, 86400000, UINT64_C(4) << 30, NULL, 0
 	};
@@ -218,7 +218,7 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 	printf("   Redis main thread CPU%s: %.1f us per event (batched calls of up to %d events); "
 	       "this process: %.1f us per event\n",
 	       nports > 1 ? " (all masters)" : "", (redis_cpu_sum(ports, nports) - c0) * 1e6 / n,
-	       LG_APPEND_BATCH_MAX, (self_cpu() - s0) * 1e6 / n);
+	       ARCHIVE_APPEND_BATCH_MAX, (self_cpu() - s0) * 1e6 / n);
 	uv_loop_close(&loop);
 }
 
@@ -229,7 +229,7 @@ static void writer_bench(int port, long n)
 
 struct ship {
 	struct lg_shipper *s;
-	struct lg_metrics m;
+	lg_metrics_t m;
 	long n;
 	double t0, t1;
 	uv_timer_t check;
@@ -342,16 +342,16 @@ static void ib_history_key(int i, char *buf, size_t cap)
 {
 	char chan[16];
 	int n = snprintf(chan, sizeof(chan), "#lb%d", i);
-	int k = lg_keys_partition("eIRC", chan, (size_t)n, IRC_CASEMAP_NONE, LGF_PARTITIONS);
+	int k = archive_keys_partition("eIRC", chan, (size_t)n, IRC_CASEMAP_NONE, LGF_PARTITIONS);
 
-	lg_keys_history(k, "eIRC", chan, (size_t)n, IRC_CASEMAP_NONE, buf, cap);
+	archive_keys_history(k, "eIRC", chan, (size_t)n, IRC_CASEMAP_NONE, buf, cap);
 }
 
 /* Sum of XLEN over every history stream (each archived event is in one),
  * pipelined. */
 static long long ib_archived_n(redisContext *rc, int channels)
 {
-	char key[LG_KEYS_KEY_MAX];
+	char key[ARCHIVE_KEYS_KEY_MAX];
 	long long n = 0;
 	redisReply *x;
 
@@ -662,7 +662,7 @@ static void ib_stream_ids(redisContext *rc, const char *key, char ***ids, size_t
 /* Compares the observer's msgids with the archived ones (both sorted). */
 static void ib_compare(struct ib_run *r)
 {
-	char key[LG_KEYS_KEY_MAX];
+	char key[ARCHIVE_KEYS_KEY_MAX];
 	char **a = NULL;
 	size_t na = 0, cap = 0, lost = 0, extra = 0, dup = 0, i = 0, j = 0;
 	char **o = r->obs.ids;
@@ -888,7 +888,7 @@ static int owner_of_p1(int port)
 {
 	redisContext *c = redisConnect("127.0.0.1", port);
 	redisReply *r = c ? redisCommand(c, "CLUSTER SLOTS") : NULL;
-	int slot = lg_rslot_of("p1", 2), owner = -1;
+	int slot = redis_slot_of("p1", 2), owner = -1;
 
 	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		redisReply *e = r->element[i];

@@ -39,7 +39,7 @@ const char *chathist_sub_name(enum chathist_sub sub)
 	return (unsigned)sub < CHATHIST_SUB_COUNT ? subs[sub].name : "?";
 }
 
-bool chathist_target_ok(const struct irc_msg_span *t, size_t max)
+bool chathist_target_ok(const irc_msg_span_t *t, size_t max)
 {
 	if (t->len == 0 || t->len > max || t->ptr[0] == '*' || t->ptr[0] == ':')
 		return false;
@@ -85,7 +85,7 @@ static int time_parse(const char *s, size_t len, int64_t *out_ms)
 }
 
 /* 0, -EINVAL ('*' where not allowed), -EPROTO (bad type or value). */
-static int ref_parse(const struct irc_msg_span *r, bool star_ok, struct chathist_ref *out)
+static int ref_parse(const irc_msg_span_t *r, bool star_ok, chathist_ref_t *out)
 {
 	if (r->len == 1 && r->ptr[0] == '*') {
 		if (!star_ok)
@@ -111,7 +111,7 @@ static int ref_parse(const struct irc_msg_span *r, bool star_ok, struct chathist
 
 /* Decimal digits only, at least one, 1..o->limit_max (or clamped to it);
  * the value stops growing past the maximum, so no length overflows. */
-static int limit_parse(const struct irc_msg_span *s, const struct chathist_opts *o, uint32_t *out)
+static int limit_parse(const irc_msg_span_t *s, const chathist_opts_t *o, uint32_t *out)
 {
 	uint64_t v = 0;
 
@@ -129,7 +129,7 @@ static int limit_parse(const struct irc_msg_span *s, const struct chathist_opts 
 	return 0;
 }
 
-static int fail(struct chathist_err *e, enum chathist_error what)
+static int fail(chathist_err_t *e, enum chathist_error what)
 {
 	e->what = what;
 	e->code = errs[what].code;
@@ -137,10 +137,10 @@ static int fail(struct chathist_err *e, enum chathist_error what)
 	return -EINVAL;
 }
 
-int chathist_parse(const struct irc_msg *m, const struct chathist_opts *opts,
-                   struct chathist_req *out_req, struct chathist_err *out_err)
+int chathist_parse(const irc_msg_t *m, const chathist_opts_t *opts,
+                   chathist_req_t *out_req, chathist_err_t *out_err)
 {
-	struct chathist_req req = {0};
+	chathist_req_t req = {0};
 	size_t i, p = 1;
 
 	if (m->n_params < 1)

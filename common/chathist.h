@@ -19,6 +19,11 @@
 
 #include "common/irc_msg.h"
 
+typedef struct chathist_ref chathist_ref_t;
+typedef struct chathist_req chathist_req_t;
+typedef struct chathist_opts chathist_opts_t;
+typedef struct chathist_err chathist_err_t;
+
 /* Longest target (a channel or a nick), as a Redis key allows. */
 #define CHATHIST_TARGET_MAX 200
 /* Longest msgid= value (as the logger's msgid keys allow). */
@@ -49,13 +54,13 @@ enum chathist_ref_kind {
 struct chathist_ref {
 	enum chathist_ref_kind kind;
 	int64_t time_ms;           /* CHATHIST_REF_TIME: ms since the epoch, >= 0 */
-	struct irc_msg_span msgid; /* CHATHIST_REF_MSGID: the value after "msgid=" */
+	irc_msg_span_t msgid; /* CHATHIST_REF_MSGID: the value after "msgid=" */
 };
 
 struct chathist_req {
 	enum chathist_sub sub;
-	struct irc_msg_span target;                 /* ptr NULL for TARGETS */
-	struct chathist_ref ref[CHATHIST_REFS_MAX]; /* BETWEEN and TARGETS use both */
+	irc_msg_span_t target;                 /* ptr NULL for TARGETS */
+	chathist_ref_t ref[CHATHIST_REFS_MAX]; /* BETWEEN and TARGETS use both */
 	uint32_t limit;                             /* 1..chathist_opts.limit_max */
 };
 
@@ -93,12 +98,12 @@ struct chathist_err {
  * allowed) in exactly that shape.
  * *out_req is untouched on failure.
  */
-int chathist_parse(const struct irc_msg *m, const struct chathist_opts *opts,
-                   struct chathist_req *out_req, struct chathist_err *out_err);
+int chathist_parse(const irc_msg_t *m, const chathist_opts_t *opts,
+                   chathist_req_t *out_req, chathist_err_t *out_err);
 
 /* True when t is 1..max bytes, starts with neither '*' nor ':', and holds
  * no ',', space, control byte or DEL. */
-bool chathist_target_ok(const struct irc_msg_span *t, size_t max);
+bool chathist_target_ok(const irc_msg_span_t *t, size_t max);
 
 /* The subcommand's name ("LATEST"), "?" for a value out of range. */
 const char *chathist_sub_name(enum chathist_sub sub);

@@ -27,7 +27,7 @@ static char read_buf[IRC_CONN_READ_CHUNK];
 
 struct wreq {
 	uv_write_t req;
-	struct irc_conn *c;
+	irc_conn_t *c;
 	size_t len;
 	unsigned gen;                   /* the socket it was queued on */
 	char data[];
@@ -35,8 +35,8 @@ struct wreq {
 
 struct irc_conn {
 	uv_loop_t *loop;
-	struct irc_conn_opts opts;
-	struct irc_conn_cb cb;
+	irc_conn_opts_t opts;
+	irc_conn_cb_t cb;
 	void *ud;
 	union {
 		uv_handle_t h;
@@ -56,18 +56,18 @@ struct irc_conn {
 	struct backoff backoff;         /* reconnection delays */
 	uint64_t last_rx, ping_sent;
 	size_t queued;
-	struct irc_tls *tls;            /* NULL on plain connections */
-	struct irc_tls *tls_dropped;    /* dropped inside irc_tls_feed: freed after it */
+	irc_tls_t *tls;            /* NULL on plain connections */
+	irc_tls_t *tls_dropped;    /* dropped inside irc_tls_feed: freed after it */
 	bool in_tls;                    /* irc_tls_feed() is on the stack */
-	struct irc_reg reg;
-	struct irc_line lf;
+	irc_reg_t reg;
+	irc_line_t lf;
 	struct sockaddr_storage addrs[]; /* one per server (TCP ones used) */
 };
 
-static void conn_attempt(struct irc_conn *c);
-static void conn_fail(struct irc_conn *c, int err, const char *why, bool fatal);
+static void conn_attempt(irc_conn_t *c);
+static void conn_fail(irc_conn_t *c, int err, const char *why, bool fatal);
 
-static void maybe_free(struct irc_conn *c)
+static void maybe_free(irc_conn_t *c)
 {
 	if (c->freeing && c->handles == 0) {
 		irc_tls_free(c->tls);
@@ -78,7 +78,7 @@ static void maybe_free(struct irc_conn *c)
 
 static void on_handle_close(uv_handle_t *h)
 {
-	struct irc_conn *c = h->data;
+	irc_conn_t *c = h->data;
 
 	c->handles--;
 	if (h == &c->io.h) {
@@ -91,7 +91,7 @@ static void on_handle_close(uv_handle_t *h)
 	maybe_free(c);
 }
 
-static void io_close(struct irc_conn *c)
+static void io_close(irc_conn_t *c)
 {
 	if (!c->io_open || c->io_closing)
 		return;
@@ -101,9 +101,9 @@ static void io_close(struct irc_conn *c)
 	uv_close(&c->io.h, on_handle_close);
 }
 
-static void timer_arm(struct irc_conn *c, uint64_t ms);
+static void timer_arm(irc_conn_t *c, uint64_t ms);
 
-static int resolve(const struct irc_conn_server *s, struct sockaddr_storage *out)
+static int resolve(const irc_conn_server_t *s, struct sockaddr_storage *out)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
@@ -119,12 +119,12 @@ static int resolve(const struct irc_conn_server *s, struct sockaddr_storage *out
 	return 0;
 }
 
-static int check_opts(const struct irc_conn_opts *o)
+static int check_opts(const irc_conn_opts_t *o)
 {
 	if (!o->servers || o->n_servers == 0 || o->n_servers > IRC_CONN_SERVERS_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < o->n_servers; i++) {
-		const struct irc_conn_server *s = &o->servers[i];
+		const irc_conn_server_t *s = &o->servers[i];
 		if (!s->unix_path == !s->host)
 			return -EINVAL;
 		if (s->unix_path && strlen(s->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
@@ -135,10 +135,10 @@ static int check_opts(const struct irc_conn_opts *o)
 
 /* Loads OpenSSL and the CA certificates now, before any sandbox: only
  * when a TLS server is configured (plain sessions never map libssl). */
-static int tls_prepare(const struct irc_conn_opts *o)
+static int tls_prepare(const irc_conn_opts_t *o)
 {
 	for (size_t i = 0; i < o->n_servers; i++) {
-		const struct irc_conn_server *s = &o->servers[i];
+		const irc_conn_server_t *s = &o->servers[i];
 		if (!s->tls)
 			continue;
 		if (!s->host)
@@ -150,10 +150,10 @@ static int tls_prepare(const struct irc_conn_opts *o)
 	return 0;
 }
 
-int irc_conn_new(uv_loop_t *loop, const struct irc_conn_opts *opts, const struct irc_conn_cb *cb,
-                 void *ud, struct irc_conn **out_conn)
+int irc_conn_new(uv_loop_t *loop, const irc_conn_opts_t *opts, const irc_conn_cb_t *cb,
+                 void *ud, irc_conn_t **out_conn)
 {
-	struct irc_reg probe;
+	irc_reg_t probe;
 	int err = check_opts(opts);
 
 	if (err == 0)
@@ -162,7 +162,7 @@ int irc_conn_new(uv_loop_t *loop, const struct irc_conn_opts *opts, const struct
 		err = tls_prepare(opts);
 	if (err < 0)
 		return err;
-	struct irc_conn *c = calloc(1, sizeof(*c) + opts->n_servers * sizeof(c->addrs[0]));
+	irc_conn_t *c = calloc(1, sizeof(*c) + opts->n_servers * sizeof(c->addrs[0]));
 	if (!c)
 		return -ENOMEM;
 	for (size_t i = 0; i < opts->n_servers && err == 0; i++)
@@ -192,7 +192,7 @@ int irc_conn_new(uv_loop_t *loop, const struct irc_conn_opts *opts, const struct
 static void on_write(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
-	struct irc_conn *c = w->c;
+	irc_conn_t *c = w->c;
 
 	bool current = w->gen == c->gen;
 
@@ -211,7 +211,7 @@ static void on_write(uv_write_t *req, int status)
 
 /* Writes bytes to the socket: directly when nothing is queued, the rest
  * copied into a write request. */
-static int raw_write(struct irc_conn *c, const uv_buf_t *bufs, unsigned n)
+static int raw_write(irc_conn_t *c, const uv_buf_t *bufs, unsigned n)
 {
 	size_t total = 0, done = 0;
 
@@ -258,7 +258,7 @@ static int tls_flush(void *ud, const char *data, size_t len)
 	return raw_write(ud, &b, 1);
 }
 
-static int conn_write(struct irc_conn *c, const uv_buf_t *bufs, unsigned n)
+static int conn_write(irc_conn_t *c, const uv_buf_t *bufs, unsigned n)
 {
 	if (!c->tls)
 		return raw_write(c, bufs, n);
@@ -270,7 +270,7 @@ static int conn_write(struct irc_conn *c, const uv_buf_t *bufs, unsigned n)
 	return 0;
 }
 
-int irc_conn_send(struct irc_conn *c, const char *line, size_t len)
+int irc_conn_send(irc_conn_t *c, const char *line, size_t len)
 {
 	if (c->state != IRC_CONN_REGISTERING && c->state != IRC_CONN_REGISTERED)
 		return -ENOTCONN;
@@ -287,7 +287,7 @@ static int reg_send(void *ud, const char *line, size_t len)
 	return irc_conn_send(ud, line, len);
 }
 
-size_t irc_conn_queued(const struct irc_conn *c)
+size_t irc_conn_queued(const irc_conn_t *c)
 {
 	return c->queued;
 }
@@ -301,7 +301,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(read_buf, sizeof(read_buf));
 }
 
-static void handle_msg(struct irc_conn *c, const struct irc_msg *m)
+static void handle_msg(irc_conn_t *c, const irc_msg_t *m)
 {
 	unsigned gen = c->gen;
 	int r = irc_reg_handle(&c->reg, m);
@@ -338,7 +338,7 @@ static void handle_msg(struct irc_conn *c, const struct irc_msg *m)
 /* Tells the owner about a line the framer or the parser refused. The
  * excerpt skips a tags section (server tags such as time and msgid would
  * fill it) so that it shows who sent what: the source and command. */
-static void bad_line(struct irc_conn *c, int err, const char *start, size_t len)
+static void bad_line(irc_conn_t *c, int err, const char *start, size_t len)
 {
 	const char *sp = len > 0 && start[0] == '@' ? memchr(start, ' ', len) : NULL;
 
@@ -357,7 +357,7 @@ static void bad_line(struct irc_conn *c, int err, const char *start, size_t len)
 /* Takes the next line out of the framer and hands it on: to handle_msg,
  * or to bad_line when it cannot be framed or parsed. Returns
  * IRC_MSG_EAGAIN when the framer needs more bytes. */
-static int next_line(struct irc_conn *c)
+static int next_line(irc_conn_t *c)
 {
 	/* The framer drops a bad line without overwriting it: its bytes stay
 	 * in lf.buf from the old start until the next irc_line_feed(), which
@@ -365,7 +365,7 @@ static int next_line(struct irc_conn *c)
 	size_t start = c->lf.start, held = c->lf.len - c->lf.start;
 	char *line;
 	size_t n;
-	struct irc_msg m;
+	irc_msg_t m;
 	int r = irc_line_next(&c->lf, &line, &n);
 
 	if (r == IRC_MSG_EAGAIN)
@@ -387,7 +387,7 @@ static int next_line(struct irc_conn *c)
 
 /* Frames and handles plaintext; stops as soon as the connection it came
  * from is closed or freed by a callback. */
-static void feed_plain(struct irc_conn *c, const char *data, size_t len)
+static void feed_plain(irc_conn_t *c, const char *data, size_t len)
 {
 	unsigned gen = c->gen;
 	size_t off = 0;
@@ -403,7 +403,7 @@ static void feed_plain(struct irc_conn *c, const char *data, size_t len)
  * connection they came from is gone. */
 static int tls_plain(void *ud, const char *data, size_t len)
 {
-	struct irc_conn *c = ud;
+	irc_conn_t *c = ud;
 	unsigned gen = c->gen;
 
 	feed_plain(c, data, len);
@@ -412,7 +412,7 @@ static int tls_plain(void *ud, const char *data, size_t len)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	struct irc_conn *c = s->data;
+	irc_conn_t *c = s->data;
 
 	if (nread == 0)
 		return;
@@ -446,7 +446,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 }
 
-static void read_update(struct irc_conn *c)
+static void read_update(irc_conn_t *c)
 {
 	bool want = c->io_open && !c->io_closing && !c->read_paused &&
 	            (c->state == IRC_CONN_REGISTERING || c->state == IRC_CONN_REGISTERED ||
@@ -460,7 +460,7 @@ static void read_update(struct irc_conn *c)
 	}
 }
 
-void irc_conn_read_pause(struct irc_conn *c, bool paused)
+void irc_conn_read_pause(irc_conn_t *c, bool paused)
 {
 	c->read_paused = paused;
 	read_update(c);
@@ -470,13 +470,13 @@ void irc_conn_read_pause(struct irc_conn *c, bool paused)
 
 static void on_timer(uv_timer_t *t);
 
-static void timer_arm(struct irc_conn *c, uint64_t ms)
+static void timer_arm(irc_conn_t *c, uint64_t ms)
 {
 	uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
 /* TLS handshake done, or a plain socket connected: register. */
-static void conn_register(struct irc_conn *c)
+static void conn_register(irc_conn_t *c)
 {
 	int err = irc_reg_start(&c->reg);
 
@@ -486,7 +486,7 @@ static void conn_register(struct irc_conn *c)
 
 static int tls_ready(void *ud)
 {
-	struct irc_conn *c = ud;
+	irc_conn_t *c = ud;
 	unsigned gen = c->gen;
 
 	conn_register(c);
@@ -495,8 +495,8 @@ static int tls_ready(void *ud)
 
 static void on_connect(uv_connect_t *req, int status)
 {
-	struct irc_conn *c = req->data;
-	const struct irc_conn_server *s = &c->opts.servers[c->server_idx];
+	irc_conn_t *c = req->data;
+	const irc_conn_server_t *s = &c->opts.servers[c->server_idx];
 
 	if (status == UV_ECANCELED || c->freeing)
 		return;
@@ -513,16 +513,16 @@ static void on_connect(uv_connect_t *req, int status)
 		conn_register(c);
 		return;
 	}
-	struct irc_tls_io io = { tls_flush, tls_plain, tls_ready, c };
+	irc_tls_io_t io = { tls_flush, tls_plain, tls_ready, c };
 	int err = irc_tls_start(&c->tls, s->host, s->tls_verify, s->tls_ca_file, &io);
 	if (err < 0)
 		conn_fail(c, err, err == -ENOMEM ? "out of memory for TLS" : "TLS set-up failed",
 		          false);
 }
 
-static void conn_attempt(struct irc_conn *c)
+static void conn_attempt(irc_conn_t *c)
 {
-	const struct irc_conn_server *s = &c->opts.servers[c->server_idx];
+	const irc_conn_server_t *s = &c->opts.servers[c->server_idx];
 	int err;
 
 	if (c->io_open) { /* the previous socket is still closing */
@@ -550,9 +550,9 @@ static void conn_attempt(struct irc_conn *c)
 		conn_fail(c, err, uv_strerror(err), false);
 }
 
-static void quit_done(struct irc_conn *c, int err);
+static void quit_done(irc_conn_t *c, int err);
 
-static void conn_fail(struct irc_conn *c, int err, const char *why, bool fatal)
+static void conn_fail(irc_conn_t *c, int err, const char *why, bool fatal)
 {
 	uint64_t delay = 0;
 
@@ -585,7 +585,7 @@ static void conn_fail(struct irc_conn *c, int err, const char *why, bool fatal)
 	c->cb.on_down(c->ud, err, why, delay);
 }
 
-static void ping_check(struct irc_conn *c)
+static void ping_check(irc_conn_t *c)
 {
 	uint64_t now = uv_now(c->loop);
 
@@ -608,7 +608,7 @@ static void ping_check(struct irc_conn *c)
 	timer_arm(c, c->last_rx + c->opts.ping_interval_ms - now);
 }
 
-static void quit_done(struct irc_conn *c, int err)
+static void quit_done(irc_conn_t *c, int err)
 {
 	if (c->state != IRC_CONN_QUITTING)
 		return;
@@ -621,7 +621,7 @@ static void quit_done(struct irc_conn *c, int err)
 
 static void on_timer(uv_timer_t *t)
 {
-	struct irc_conn *c = t->data;
+	irc_conn_t *c = t->data;
 
 	switch (c->state) {
 	case IRC_CONN_WAITING:
@@ -642,7 +642,7 @@ static void on_timer(uv_timer_t *t)
 	}
 }
 
-void irc_conn_start(struct irc_conn *c)
+void irc_conn_start(irc_conn_t *c)
 {
 	if (c->state == IRC_CONN_WAITING && !c->io_open)
 		conn_attempt(c);
@@ -650,13 +650,13 @@ void irc_conn_start(struct irc_conn *c)
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-	struct irc_conn *c = req->data;
+	irc_conn_t *c = req->data;
 
 	if (status != UV_ECANCELED)
 		quit_done(c, status);
 }
 
-void irc_conn_quit(struct irc_conn *c, const char *reason)
+void irc_conn_quit(irc_conn_t *c, const char *reason)
 {
 	char line[IRC_MSG_MAX];
 	bool connected = c->state == IRC_CONN_REGISTERED || c->state == IRC_CONN_REGISTERING;
@@ -682,18 +682,18 @@ void irc_conn_quit(struct irc_conn *c, const char *reason)
 	timer_arm(c, 0); /* on_quit from the loop, never from inside this call */
 }
 
-const struct irc_reg *irc_conn_reg(const struct irc_conn *c)
+const irc_reg_t *irc_conn_reg(const irc_conn_t *c)
 {
 	return &c->reg;
 }
 
-enum irc_conn_state irc_conn_state(const struct irc_conn *c)
+enum irc_conn_state irc_conn_state(const irc_conn_t *c)
 {
 	return c->state;
 }
 
 
-void irc_conn_free(struct irc_conn *c)
+void irc_conn_free(irc_conn_t *c)
 {
 	if (!c || c->freeing)
 		return;

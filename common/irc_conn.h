@@ -28,6 +28,11 @@
 #include "common/irc_msg.h"
 #include "common/irc_reg.h"
 
+typedef struct irc_conn_server irc_conn_server_t;
+typedef struct irc_conn_opts irc_conn_opts_t;
+typedef struct irc_conn irc_conn_t;
+typedef struct irc_conn_cb irc_conn_cb_t;
+
 /* Bytes read from the socket at once (the static read buffer). */
 #define IRC_CONN_READ_CHUNK 16384
 /* Servers one connection may rotate over. */
@@ -49,9 +54,9 @@ struct irc_conn_server {
 };
 
 struct irc_conn_opts {
-	const struct irc_conn_server *servers; /* borrowed */
+	const irc_conn_server_t *servers; /* borrowed */
 	size_t n_servers;
-	struct irc_reg_params reg;      /* copied; its strings are borrowed */
+	irc_reg_params_t reg;      /* copied; its strings are borrowed */
 	uint64_t connect_timeout_ms;    /* connect + register, per attempt */
 	uint64_t ping_interval_ms;      /* idle time before we PING */
 	uint64_t ping_timeout_ms;       /* then time to get any line back */
@@ -102,7 +107,7 @@ struct irc_conn;
  *     a too-long line is reported before its tail has arrived).
  */
 struct irc_conn_cb {
-	void (*on_msg)(void *ud, const struct irc_msg *msg);
+	void (*on_msg)(void *ud, const irc_msg_t *msg);
 	void (*on_registered)(void *ud);
 	void (*on_down)(void *ud, int err, const char *why, uint64_t retry_ms);
 	void (*on_drain)(void *ud);
@@ -121,39 +126,39 @@ struct irc_conn_cb {
  * server, OpenSSL is loaded and its CA certificates read here too (see
  * irc_tls_prepare()), so a sandbox may follow; without one it never is.
  */
-int irc_conn_new(uv_loop_t *loop, const struct irc_conn_opts *opts, const struct irc_conn_cb *cb,
-                 void *ud, struct irc_conn **out_conn);
+int irc_conn_new(uv_loop_t *loop, const irc_conn_opts_t *opts, const irc_conn_cb_t *cb,
+                 void *ud, irc_conn_t **out_conn);
 
 /* Starts the first connection attempt. */
-void irc_conn_start(struct irc_conn *c);
+void irc_conn_start(irc_conn_t *c);
 
 /*
  * Queues one line (len bytes, without CRLF; irc_conn adds it). Returns 0,
  * -ENOTCONN when not connected, -EMSGSIZE when longer than IRC_LINE_MAX - 2,
  * -EINVAL when it holds CR, LF or NUL, or -ENOMEM.
  */
-int irc_conn_send(struct irc_conn *c, const char *line, size_t len);
+int irc_conn_send(irc_conn_t *c, const char *line, size_t len);
 
 /* Bytes written to us that the socket has not taken yet. */
-size_t irc_conn_queued(const struct irc_conn *c);
+size_t irc_conn_queued(const irc_conn_t *c);
 
 /* Stops / restarts reading from the server (backpressure). A read already
  * delivered is processed to its end before reading stops. */
-void irc_conn_read_pause(struct irc_conn *c, bool paused);
+void irc_conn_read_pause(irc_conn_t *c, bool paused);
 
 /*
  * Sends "QUIT :reason" (when registered), flushes it, closes the socket and
  * calls cb->on_quit exactly once, within IRC_CONN_QUIT_FLUSH_MS. No
  * reconnection follows.
  */
-void irc_conn_quit(struct irc_conn *c, const char *reason);
+void irc_conn_quit(irc_conn_t *c, const char *reason);
 
 /* The registration state machine: caps enabled, current nick, server. */
-const struct irc_reg *irc_conn_reg(const struct irc_conn *c);
-enum irc_conn_state irc_conn_state(const struct irc_conn *c);
+const irc_reg_t *irc_conn_reg(const irc_conn_t *c);
+enum irc_conn_state irc_conn_state(const irc_conn_t *c);
 
 /* Closes every handle; the memory is freed once libuv has closed them.
  * No callback fires afterwards. NULL is a no-op. */
-void irc_conn_free(struct irc_conn *c);
+void irc_conn_free(irc_conn_t *c);
 
 #endif

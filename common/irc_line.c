@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-static int line_init(struct irc_line *lf, size_t limit, bool crlf_only)
+static int line_init(irc_line_t *lf, size_t limit, bool crlf_only)
 {
 	if (limit == 0)
 		limit = IRC_LINE_MAX;
@@ -28,18 +28,18 @@ static int line_init(struct irc_line *lf, size_t limit, bool crlf_only)
 	return 0;
 }
 
-int irc_line_init(struct irc_line *lf, size_t limit)
+int irc_line_init(irc_line_t *lf, size_t limit)
 {
 	return line_init(lf, limit, false);
 }
 
-int irc_line_init_strict(struct irc_line *lf, size_t limit)
+int irc_line_init_strict(irc_line_t *lf, size_t limit)
 {
 	return line_init(lf, limit, true);
 }
 
 /* Moves the bytes not yet returned to the front of the buffer. */
-static void compact(struct irc_line *lf)
+static void compact(irc_line_t *lf)
 {
 	size_t n = lf->len - lf->start;
 
@@ -53,7 +53,7 @@ static void compact(struct irc_line *lf)
 
 /* Drops data up to and including the oversized line's terminator; returns
  * the bytes dropped and clears discarding when the terminator was found. */
-static size_t discard(struct irc_line *lf, const char *data, size_t len)
+static size_t discard(irc_line_t *lf, const char *data, size_t len)
 {
 	if (!lf->crlf_only) {
 		const char *nl = memchr(data, '\n', len);
@@ -75,7 +75,7 @@ static size_t discard(struct irc_line *lf, const char *data, size_t len)
 /* Finds the terminator of the line at start: true and *out_at, the offset
  * of its first byte (the LF, or the CR of CRLF in strict mode), or false
  * with scan moved past the bytes that cannot start one. */
-static bool find_eol(struct irc_line *lf, size_t *out_at)
+static bool find_eol(irc_line_t *lf, size_t *out_at)
 {
 	size_t i = lf->scan;
 
@@ -107,7 +107,7 @@ static bool find_eol(struct irc_line *lf, size_t *out_at)
 	return false;
 }
 
-size_t irc_line_feed(struct irc_line *lf, const char *data, size_t len)
+size_t irc_line_feed(irc_line_t *lf, const char *data, size_t len)
 {
 	size_t taken = 0, n;
 
@@ -128,7 +128,7 @@ size_t irc_line_feed(struct irc_line *lf, const char *data, size_t len)
 	return taken + n;
 }
 
-int irc_line_next(struct irc_line *lf, char **out_line, size_t *out_len)
+int irc_line_next(irc_line_t *lf, char **out_line, size_t *out_len)
 {
 	for (;;) {
 		char *line = lf->buf + lf->start;
@@ -158,7 +158,7 @@ int irc_line_next(struct irc_line *lf, char **out_line, size_t *out_len)
 	}
 }
 
-size_t irc_line_pending(const struct irc_line *lf)
+size_t irc_line_pending(const irc_line_t *lf)
 {
 	return lf->len - lf->start;
 }

@@ -29,6 +29,8 @@
 
 #include "common/irc_msg.h"
 
+typedef struct irc_line irc_line_t;
+
 /* Longest line, terminator included: a full tags section plus a full
  * message part (8191 + 512). Also the default limit. */
 #define IRC_LINE_MAX (IRC_TAGS_MAX + IRC_MSG_MAX)
@@ -49,10 +51,10 @@ struct irc_line {
  * included; 0 means IRC_LINE_MAX. Returns 0, or IRC_MSG_EINVAL when limit is
  * 1 or more than IRC_LINE_MAX (lf untouched).
  */
-int irc_line_init(struct irc_line *lf, size_t limit);
+int irc_line_init(irc_line_t *lf, size_t limit);
 
 /* The same, for a framer where only CRLF ends a line (see above). */
-int irc_line_init_strict(struct irc_line *lf, size_t limit);
+int irc_line_init_strict(irc_line_t *lf, size_t limit);
 
 /*
  * Takes up to len bytes of data and returns how many it took. It takes
@@ -61,7 +63,7 @@ int irc_line_init_strict(struct irc_line *lf, size_t limit);
  * it always takes at least one byte. Feeding invalidates lines returned by
  * irc_line_next() before.
  */
-size_t irc_line_feed(struct irc_line *lf, const char *data, size_t len);
+size_t irc_line_feed(irc_line_t *lf, const char *data, size_t len);
 
 /*
  * Returns the next complete line: 0 with *out_line pointing at it inside
@@ -73,9 +75,9 @@ size_t irc_line_feed(struct irc_line *lf, const char *data, size_t len);
  * bare LF; dropped). Errors leave
  * the out params untouched; call again after an error to go on.
  */
-int irc_line_next(struct irc_line *lf, char **out_line, size_t *out_len);
+int irc_line_next(irc_line_t *lf, char **out_line, size_t *out_len);
 
 /* Returns the number of bytes held that do not yet form a line. */
-size_t irc_line_pending(const struct irc_line *lf);
+size_t irc_line_pending(const irc_line_t *lf);
 
 #endif

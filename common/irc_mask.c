@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 
-int irc_mask_split(const char *s, size_t len, struct irc_mask_userhost *out_uh)
+int irc_mask_split(const char *s, size_t len, irc_mask_userhost_t *out_uh)
 {
-	struct irc_mask_userhost uh = { 0 };
+	irc_mask_userhost_t uh = { 0 };
 	size_t i = 0;
 
 	while (i < len && s[i] != '!' && s[i] != '@')

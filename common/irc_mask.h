@@ -18,6 +18,8 @@
 
 #include "common/irc_casemap.h"
 
+typedef struct irc_mask_userhost irc_mask_userhost_t;
+
 /* Host name limits (RFC 1035 §2.3.4): whole name without a trailing dot,
  * and one label. */
 #define IRC_MASK_HOSTNAME_MAX 253
@@ -39,7 +41,7 @@ struct irc_mask_userhost {
  * clients treat it). Parts point into s. Returns 0, or -EINVAL when the nick
  * would be empty (*out_uh untouched).
  */
-int irc_mask_split(const char *s, size_t len, struct irc_mask_userhost *out_uh);
+int irc_mask_split(const char *s, size_t len, irc_mask_userhost_t *out_uh);
 
 /*
  * Returns true when s[0..len) matches the glob mask[0..mask_len) with bytes

@@ -97,9 +97,9 @@ static size_t atom_end(const char *p, size_t len, size_t i)
 	return i;
 }
 
-static struct irc_msg_span span_of(const char *p, size_t len)
+static irc_msg_span_t span_of(const char *p, size_t len)
 {
-	struct irc_msg_span s = { p, len };
+	irc_msg_span_t s = { p, len };
 	return s;
 }
 
@@ -176,7 +176,7 @@ static size_t tags_pack(char *buf, size_t space)
 	return w - 1;
 }
 
-static int parse_params(const char *p, size_t len, size_t i, struct irc_msg *m)
+static int parse_params(const char *p, size_t len, size_t i, irc_msg_t *m)
 {
 	for (;;) {
 		size_t s;
@@ -197,7 +197,7 @@ static int parse_params(const char *p, size_t len, size_t i, struct irc_msg *m)
 }
 
 /* Parses source, command and params of the message part p[0..len). */
-static int parse_message(const char *p, size_t len, struct irc_msg *m)
+static int parse_message(const char *p, size_t len, irc_msg_t *m)
 {
 	size_t i = skip_spaces(p, len, 0), s;
 
@@ -217,9 +217,9 @@ static int parse_message(const char *p, size_t len, struct irc_msg *m)
 	return parse_params(p, len, i, m);
 }
 
-int irc_msg_parse(char *buf, size_t len, unsigned flags, struct irc_msg *out_msg)
+int irc_msg_parse(char *buf, size_t len, unsigned flags, irc_msg_t *out_msg)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 	size_t end = len, space = 0, mstart = 0;
 	int rc;
 
@@ -250,7 +250,7 @@ int irc_msg_parse(char *buf, size_t len, unsigned flags, struct irc_msg *out_msg
 	return 0;
 }
 
-bool irc_msg_tag_next(const struct irc_msg *msg, size_t *io_pos, struct irc_msg_tag *out_tag)
+bool irc_msg_tag_next(const irc_msg_t *msg, size_t *io_pos, irc_msg_tag_t *out_tag)
 {
 	size_t pos = *io_pos, n;
 	const char *e, *nul, *eq;
@@ -270,9 +270,9 @@ bool irc_msg_tag_next(const struct irc_msg *msg, size_t *io_pos, struct irc_msg_
 	return true;
 }
 
-int irc_msg_tag_get(const struct irc_msg *msg, const char *key, struct irc_msg_tag *out_tag)
+int irc_msg_tag_get(const irc_msg_t *msg, const char *key, irc_msg_tag_t *out_tag)
 {
-	struct irc_msg_tag t, found;
+	irc_msg_tag_t t, found;
 	size_t pos = 0, key_len = strlen(key);
 	bool any = false;
 
@@ -322,9 +322,9 @@ static size_t escaped_len(const char *v, size_t len)
 }
 
 /* Measures the escaped tag data of msg: all of it, and its client-only part. */
-static int tags_measure(const struct irc_msg *msg, size_t *out_data, size_t *out_client)
+static int tags_measure(const irc_msg_t *msg, size_t *out_data, size_t *out_client)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 	size_t pos = 0, data = 0, client = 0, n = 0, n_client = 0;
 
 	while (irc_msg_tag_next(msg, &pos, &t)) {
@@ -341,10 +341,10 @@ static int tags_measure(const struct irc_msg *msg, size_t *out_data, size_t *out
 	return 0;
 }
 
-static char *tags_write(const struct irc_msg *msg, char *w)
+static char *tags_write(const irc_msg_t *msg, char *w)
 {
 	static const char from[] = "; \\\r\n", to[] = ":s\\rn";
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 	size_t pos = 0;
 	bool first = true;
 
@@ -370,7 +370,7 @@ static char *tags_write(const struct irc_msg *msg, char *w)
 	return w;
 }
 
-int irc_msg_tags_serialize(const struct irc_msg *msg, char *buf, size_t cap)
+int irc_msg_tags_serialize(const irc_msg_t *msg, char *buf, size_t cap)
 {
 	size_t data, client;
 	int rc = tags_measure(msg, &data, &client);
@@ -383,13 +383,13 @@ int irc_msg_tags_serialize(const struct irc_msg *msg, char *buf, size_t cap)
 	return (int)data;
 }
 
-static bool trailing_needed(const struct irc_msg_span *p)
+static bool trailing_needed(const irc_msg_span_t *p)
 {
 	return p->len == 0 || p->ptr[0] == ':' || memchr(p->ptr, ' ', p->len) != NULL;
 }
 
 /* Checks the atoms and returns the message part's length (no CRLF). */
-static int message_measure(const struct irc_msg *msg, size_t *out_len)
+static int message_measure(const irc_msg_t *msg, size_t *out_len)
 {
 	size_t len = msg->command.len;
 
@@ -404,7 +404,7 @@ static int message_measure(const struct irc_msg *msg, size_t *out_len)
 	if (msg->n_params > IRC_PARAMS_MAX)
 		return IRC_MSG_EINVAL;
 	for (size_t i = 0; i < msg->n_params; i++) {
-		const struct irc_msg_span *p = &msg->params[i];
+		const irc_msg_span_t *p = &msg->params[i];
 		bool last = i + 1 == msg->n_params;
 
 		if ((p->len > 0 && !p->ptr) || has_forbidden(p->ptr, p->len))
@@ -417,7 +417,7 @@ static int message_measure(const struct irc_msg *msg, size_t *out_len)
 	return 0;
 }
 
-static char *message_write(const struct irc_msg *msg, char *w)
+static char *message_write(const irc_msg_t *msg, char *w)
 {
 	if (msg->source.ptr) {
 		*w++ = ':';
@@ -428,7 +428,7 @@ static char *message_write(const struct irc_msg *msg, char *w)
 	memcpy(w, msg->command.ptr, msg->command.len);
 	w += msg->command.len;
 	for (size_t i = 0; i < msg->n_params; i++) {
-		const struct irc_msg_span *p = &msg->params[i];
+		const irc_msg_span_t *p = &msg->params[i];
 
 		*w++ = ' ';
 		if (i + 1 == msg->n_params && trailing_needed(p))
@@ -440,7 +440,7 @@ static char *message_write(const struct irc_msg *msg, char *w)
 	return w;
 }
 
-int irc_msg_serialize(const struct irc_msg *msg, unsigned flags, char *buf, size_t cap)
+int irc_msg_serialize(const irc_msg_t *msg, unsigned flags, char *buf, size_t cap)
 {
 	size_t data = 0, client = 0, mlen, total;
 	int rc = tags_measure(msg, &data, &client);
@@ -470,16 +470,16 @@ int irc_msg_serialize(const struct irc_msg *msg, unsigned flags, char *buf, size
 	return (int)(w - buf);
 }
 
-static bool span_equal(const struct irc_msg_span *a, const struct irc_msg_span *b)
+static bool span_equal(const irc_msg_span_t *a, const irc_msg_span_t *b)
 {
 	if (!a->ptr || !b->ptr)
 		return a->ptr == b->ptr;
 	return a->len == b->len && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
 }
 
-bool irc_msg_equal(const struct irc_msg *a, const struct irc_msg *b)
+bool irc_msg_equal(const irc_msg_t *a, const irc_msg_t *b)
 {
-	struct irc_msg_span ta = a->tags, tb = b->tags;
+	irc_msg_span_t ta = a->tags, tb = b->tags;
 
 	if (ta.len == 0)
 		ta.ptr = NULL;          /* no tags, however it is spelled */
@@ -489,7 +489,7 @@ bool irc_msg_equal(const struct irc_msg *a, const struct irc_msg *b)
 	    !span_equal(&a->command, &b->command) || a->n_params != b->n_params)
 		return false;
 	for (size_t i = 0; i < a->n_params; i++) {
-		struct irc_msg_span pa = a->params[i], pb = b->params[i];
+		irc_msg_span_t pa = a->params[i], pb = b->params[i];
 		if (pa.len == 0 && pb.len == 0)
 			continue;       /* an empty param may be spelled with ptr NULL */
 		if (!span_equal(&pa, &pb))
@@ -498,7 +498,7 @@ bool irc_msg_equal(const struct irc_msg *a, const struct irc_msg *b)
 	return true;
 }
 
-bool irc_msg_span_is(const struct irc_msg_span *s, const char *word)
+bool irc_msg_span_is(const irc_msg_span_t *s, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -516,7 +516,7 @@ bool irc_msg_span_is(const struct irc_msg_span *s, const char *word)
 	return true;
 }
 
-bool irc_msg_command_is(const struct irc_msg *msg, const char *cmd)
+bool irc_msg_command_is(const irc_msg_t *msg, const char *cmd)
 {
 	return irc_msg_span_is(&msg->command, cmd);
 }

@@ -22,6 +22,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+typedef struct irc_msg_span irc_msg_span_t;
+typedef struct irc_msg irc_msg_t;
+typedef struct irc_msg_tag irc_msg_tag_t;
+
 /* Message part (source, command, params) in bytes, including the CRLF. */
 #define IRC_MSG_MAX 512
 /* Tag data (tags without '@' and the space) a client may send, and the
@@ -59,11 +63,11 @@ struct irc_msg_span {
 struct irc_msg {
 	/* Packed tags "key[=value]\0..." (unescaped), see irc_msg_tag_next();
 	 * ptr NULL when the line has no tags. */
-	struct irc_msg_span tags;
-	struct irc_msg_span source;     /* without ':'; ptr NULL when absent */
-	struct irc_msg_span command;    /* letters, or three digits */
+	irc_msg_span_t tags;
+	irc_msg_span_t source;     /* without ':'; ptr NULL when absent */
+	irc_msg_span_t command;    /* letters, or three digits */
 	size_t n_params;
-	struct irc_msg_span params[IRC_PARAMS_MAX];
+	irc_msg_span_t params[IRC_PARAMS_MAX];
 };
 
 /* One tag as irc_msg_tag_next() yields it. value is never NULL; has_value
@@ -90,7 +94,7 @@ struct irc_msg_tag {
  * place (see the top of this file) and *out_msg points into buf, so buf
  * must outlive it. On failure buf and *out_msg are untouched.
  */
-int irc_msg_parse(char *buf, size_t len, unsigned flags, struct irc_msg *out_msg);
+int irc_msg_parse(char *buf, size_t len, unsigned flags, irc_msg_t *out_msg);
 
 /*
  * Serializes msg into buf (capacity cap), NUL-terminated, with "\r\n" when
@@ -105,21 +109,21 @@ int irc_msg_parse(char *buf, size_t len, unsigned flags, struct irc_msg *out_msg
  * IRC_MSG_ENOBUFS (cap too small: nothing is truncated). buf's contents are
  * unspecified on failure.
  */
-int irc_msg_serialize(const struct irc_msg *msg, unsigned flags, char *buf, size_t cap);
+int irc_msg_serialize(const irc_msg_t *msg, unsigned flags, char *buf, size_t cap);
 
 /*
  * Iterates the tags of msg, in line order, duplicates included. *io_pos
  * starts at 0. Returns true and fills *out_tag (pointing into the packed
  * tags) while there is a tag, false at the end.
  */
-bool irc_msg_tag_next(const struct irc_msg *msg, size_t *io_pos, struct irc_msg_tag *out_tag);
+bool irc_msg_tag_next(const irc_msg_t *msg, size_t *io_pos, irc_msg_tag_t *out_tag);
 
 /*
  * Finds the tag named key (exact, NUL-terminated). When the line repeats a
  * key, the last one wins, as the message-tags spec says. Returns 0 and fills
  * *out_tag, or IRC_MSG_ENOENT.
  */
-int irc_msg_tag_get(const struct irc_msg *msg, const char *key, struct irc_msg_tag *out_tag);
+int irc_msg_tag_get(const irc_msg_t *msg, const char *key, irc_msg_tag_t *out_tag);
 
 /*
  * Appends one tag (unescaped; value NULL for a tag without value) to a
@@ -138,7 +142,7 @@ int irc_msg_tags_append(const char *key, size_t key_len, const char *value, size
  * Returns the length (0 when there are no tags), IRC_MSG_EINVAL or
  * IRC_MSG_ENOBUFS.
  */
-int irc_msg_tags_serialize(const struct irc_msg *msg, char *buf, size_t cap);
+int irc_msg_tags_serialize(const irc_msg_t *msg, char *buf, size_t cap);
 
 /* Returns true when key[0..len) is a valid tag key:
  * ['+'] [vendor '/'] name, vendor a host name, name [A-Za-z0-9-]+. */
@@ -148,14 +152,14 @@ bool irc_msg_tag_key_valid(const char *key, size_t len);
  * Returns true when a and b are the same message: same tags (same order,
  * forms and values), source, command (exact bytes) and params.
  */
-bool irc_msg_equal(const struct irc_msg *a, const struct irc_msg *b);
+bool irc_msg_equal(const irc_msg_t *a, const irc_msg_t *b);
 
 /* Returns true when the span s equals word, ASCII case-insensitively
  * (an empty span with ptr NULL equals nothing). */
-bool irc_msg_span_is(const struct irc_msg_span *s, const char *word);
+bool irc_msg_span_is(const irc_msg_span_t *s, const char *word);
 
 /* Returns true when msg's command equals cmd, ASCII case-insensitively. */
-bool irc_msg_command_is(const struct irc_msg *msg, const char *cmd);
+bool irc_msg_command_is(const irc_msg_t *msg, const char *cmd);
 
 /* Returns a static English description of an IRC_MSG_E* code. */
 const char *irc_msg_strerror(int err);

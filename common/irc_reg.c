@@ -50,7 +50,7 @@ static bool text_ok(const char *s)
 	return s && strlen(s) <= 200 && strpbrk(s, "\r\n") == NULL;
 }
 
-int irc_reg_init(struct irc_reg *r, const struct irc_reg_params *params, irc_reg_send_fn send,
+int irc_reg_init(irc_reg_t *r, const irc_reg_params_t *params, irc_reg_send_fn send,
                  void *ud)
 {
 	if (!word_ok(params->nick, IRC_REG_NICK_MAX) || !word_ok(params->user, 64) ||
@@ -68,8 +68,8 @@ int irc_reg_init(struct irc_reg *r, const struct irc_reg_params *params, irc_reg
 	return 0;
 }
 
-static int sendf(struct irc_reg *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sendf(struct irc_reg *r, const char *fmt, ...)
+static int sendf(irc_reg_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sendf(irc_reg_t *r, const char *fmt, ...)
 {
 	char line[IRC_MSG_MAX];
 	va_list ap;
@@ -82,9 +82,9 @@ static int sendf(struct irc_reg *r, const char *fmt, ...)
 	return r->send(r->ud, line, (size_t)n);
 }
 
-int irc_reg_start(struct irc_reg *r)
+int irc_reg_start(irc_reg_t *r)
 {
-	const struct irc_reg_params *p = r->params;
+	const irc_reg_params_t *p = r->params;
 	int err = 0;
 
 	if (p->webirc_password)
@@ -101,7 +101,7 @@ int irc_reg_start(struct irc_reg *r)
 	return err;
 }
 
-static bool param_is(const struct irc_msg *m, size_t i, const char *s)
+static bool param_is(const irc_msg_t *m, size_t i, const char *s)
 {
 	return i < m->n_params && m->params[i].len == strlen(s) &&
 	       memcmp(m->params[i].ptr, s, m->params[i].len) == 0;
@@ -109,7 +109,7 @@ static bool param_is(const struct irc_msg *m, size_t i, const char *s)
 
 /* Walks a space-separated cap list; each "[-]name[=value]" whose name is
  * known sets (or, with '-', clears) its bit in *io_mask. */
-static void caps_apply(const struct irc_msg_span *list, uint32_t *io_mask)
+static void caps_apply(const irc_msg_span_t *list, uint32_t *io_mask)
 {
 	const char *p = list->ptr, *end = list->ptr + list->len;
 
@@ -135,7 +135,7 @@ static void caps_apply(const struct irc_msg_span *list, uint32_t *io_mask)
 }
 
 /* Sends "CAP REQ :<names>" for the caps in want (not 0). */
-static int cap_req_send(struct irc_reg *r, uint32_t want)
+static int cap_req_send(irc_reg_t *r, uint32_t want)
 {
 	char list[IRC_MSG_MAX];
 	size_t n = 0;
@@ -148,7 +148,7 @@ static int cap_req_send(struct irc_reg *r, uint32_t want)
 	return sendf(r, "CAP REQ :%s", list);
 }
 
-static int cap_request(struct irc_reg *r)
+static int cap_request(irc_reg_t *r)
 {
 	uint32_t want = r->params->caps_wanted & r->caps_offered;
 
@@ -164,7 +164,7 @@ static int cap_request(struct irc_reg *r)
  * offer (cap_request asks for them); later, those we want and do not have
  * yet are requested on their own (the ACK enables them, a NAK changes
  * nothing), without touching the registration state. */
-static int handle_cap_new(struct irc_reg *r, const struct irc_msg_span *list)
+static int handle_cap_new(irc_reg_t *r, const irc_msg_span_t *list)
 {
 	uint32_t added = 0;
 
@@ -176,11 +176,11 @@ static int handle_cap_new(struct irc_reg *r, const struct irc_msg_span *list)
 	return want ? cap_req_send(r, want) : IRC_REG_CONTINUE;
 }
 
-static int handle_cap(struct irc_reg *r, const struct irc_msg *m)
+static int handle_cap(irc_reg_t *r, const irc_msg_t *m)
 {
 	if (m->n_params < 3)
 		return IRC_REG_CONTINUE;
-	const struct irc_msg_span *last = &m->params[m->n_params - 1];
+	const irc_msg_span_t *last = &m->params[m->n_params - 1];
 	if (param_is(m, 1, "LS") && r->state == IRC_REG_CAP_LS) {
 		caps_apply(last, &r->caps_offered);
 		bool more = m->n_params >= 4 && param_is(m, 2, "*");
@@ -209,7 +209,7 @@ static int handle_cap(struct irc_reg *r, const struct irc_msg *m)
 }
 
 /* 433/436 before 001: the suffix policy tries nick1, nick2, ... */
-static int handle_nick_in_use(struct irc_reg *r)
+static int handle_nick_in_use(irc_reg_t *r)
 {
 	if (r->params->nick_policy == IRC_REG_NICK_FAIL ||
 	    r->nick_tries >= IRC_REG_NICK_TRIES_MAX) {
@@ -224,7 +224,7 @@ static int handle_nick_in_use(struct irc_reg *r)
 	return sendf(r, "NICK %s", r->nick);
 }
 
-static void span_copy(char *dst, size_t cap, const struct irc_msg_span *s)
+static void span_copy(char *dst, size_t cap, const irc_msg_span_t *s)
 {
 	size_t n = s->len < cap - 1 ? s->len : cap - 1;
 
@@ -232,7 +232,7 @@ static void span_copy(char *dst, size_t cap, const struct irc_msg_span *s)
 	dst[n] = '\0';
 }
 
-static int handle_welcome(struct irc_reg *r, const struct irc_msg *m)
+static int handle_welcome(irc_reg_t *r, const irc_msg_t *m)
 {
 	if (m->n_params >= 1 && m->params[0].len <= IRC_REG_NICK_MAX)
 		span_copy(r->nick, sizeof(r->nick), &m->params[0]);
@@ -242,9 +242,9 @@ static int handle_welcome(struct irc_reg *r, const struct irc_msg *m)
 	return IRC_REG_REGISTERED;
 }
 
-bool irc_reg_is_self(const struct irc_reg *r, const struct irc_msg *m)
+bool irc_reg_is_self(const irc_reg_t *r, const irc_msg_t *m)
 {
-	struct irc_mask_userhost uh;
+	irc_mask_userhost_t uh;
 
 	if (!m->source.ptr || irc_mask_split(m->source.ptr, m->source.len, &uh) < 0)
 		return false;
@@ -252,7 +252,7 @@ bool irc_reg_is_self(const struct irc_reg *r, const struct irc_msg *m)
 	                         strlen(r->nick));
 }
 
-int irc_reg_handle(struct irc_reg *r, const struct irc_msg *m)
+int irc_reg_handle(irc_reg_t *r, const irc_msg_t *m)
 {
 	bool before = r->state != IRC_REG_DONE;
 

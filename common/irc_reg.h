@@ -18,6 +18,9 @@
 
 #include "common/irc_msg.h"
 
+typedef struct irc_reg_params irc_reg_params_t;
+typedef struct irc_reg irc_reg_t;
+
 /* Longest nick we register with, suffix included (InspIRCd's maxnick
  * default is 30). */
 #define IRC_REG_NICK_MAX 30
@@ -89,7 +92,7 @@ enum {
 typedef int (*irc_reg_send_fn)(void *ud, const char *line, size_t len);
 
 struct irc_reg {
-	const struct irc_reg_params *params;
+	const irc_reg_params_t *params;
 	irc_reg_send_fn send;
 	void *ud;
 	enum irc_reg_state state;
@@ -107,11 +110,11 @@ struct irc_reg {
  * or -EINVAL when params->nick is empty or longer than IRC_REG_NICK_MAX or
  * a string holds a space, CR, LF or NUL where IRC does not allow one.
  */
-int irc_reg_init(struct irc_reg *r, const struct irc_reg_params *params, irc_reg_send_fn send,
+int irc_reg_init(irc_reg_t *r, const irc_reg_params_t *params, irc_reg_send_fn send,
                  void *ud);
 
 /* Sends the opening lines. Returns 0 or the send callback's error. */
-int irc_reg_start(struct irc_reg *r);
+int irc_reg_start(irc_reg_t *r);
 
 /*
  * Feeds one parsed message from the server. Returns IRC_REG_CONTINUE,
@@ -123,10 +126,10 @@ int irc_reg_start(struct irc_reg *r);
  * requests the wanted caps that appear; CAP DEL: drops those that go); every message is
  * also the caller's to look at (irc_reg never consumes one).
  */
-int irc_reg_handle(struct irc_reg *r, const struct irc_msg *msg);
+int irc_reg_handle(irc_reg_t *r, const irc_msg_t *msg);
 
 /* True when the message's source nick is ours (r->nick, under RFC 1459
  * case mapping). */
-bool irc_reg_is_self(const struct irc_reg *r, const struct irc_msg *msg);
+bool irc_reg_is_self(const irc_reg_t *r, const irc_msg_t *msg);
 
 #endif

@@ -63,7 +63,7 @@ static struct tls_ctx ctxs[IRC_TLS_CTX_MAX];
 struct irc_tls {
 	SSL *ssl;
 	BIO *rbio, *wbio;               /* owned by ssl */
-	struct irc_tls_io io;
+	irc_tls_io_t io;
 	bool ready, verify;
 	char err[160];
 };
@@ -181,7 +181,7 @@ int irc_tls_prepare(const char *ca_file, bool verify)
 	return 0;
 }
 
-static void set_error(struct irc_tls *t, const char *what)
+static void set_error(irc_tls_t *t, const char *what)
 {
 	unsigned long e = ossl.ERR_get_error();
 	char buf[120] = "";
@@ -193,7 +193,7 @@ static void set_error(struct irc_tls *t, const char *what)
 }
 
 /* Hands whatever OpenSSL has written to the socket. */
-static int drain(struct irc_tls *t)
+static int drain(irc_tls_t *t)
 {
 	char buf[4096];
 
@@ -208,7 +208,7 @@ static int drain(struct irc_tls *t)
 	return 0;
 }
 
-static int set_host(struct irc_tls *t, const char *host)
+static int set_host(irc_tls_t *t, const char *host)
 {
 	unsigned char addr[16];
 	bool ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
@@ -222,7 +222,7 @@ static int set_host(struct irc_tls *t, const char *host)
 	return t->verify && ossl.SSL_set1_host(t->ssl, host) != 1 ? -EINVAL : 0;
 }
 
-static int tls_new(struct irc_tls *t, const struct tls_ctx *e, const char *host)
+static int tls_new(irc_tls_t *t, const struct tls_ctx *e, const char *host)
 {
 	t->ssl = ossl.SSL_new(e->ctx);
 	if (!t->ssl)
@@ -243,7 +243,7 @@ static int tls_new(struct irc_tls *t, const struct tls_ctx *e, const char *host)
 }
 
 /* Runs the handshake as far as the bytes received allow. */
-static int handshake(struct irc_tls *t)
+static int handshake(irc_tls_t *t)
 {
 	int r = ossl.SSL_do_handshake(t->ssl);
 	int err = drain(t); /* alerts too, on failure */
@@ -269,14 +269,14 @@ static int handshake(struct irc_tls *t)
 	return -EIO;
 }
 
-int irc_tls_start(struct irc_tls **out_tls, const char *host, bool verify, const char *ca_file,
-                  const struct irc_tls_io *io)
+int irc_tls_start(irc_tls_t **out_tls, const char *host, bool verify, const char *ca_file,
+                  const irc_tls_io_t *io)
 {
 	int err = irc_tls_prepare(ca_file, verify);
 
 	if (err < 0)
 		return err == -ENOENT ? -EIO : err;
-	struct irc_tls *t = calloc(1, sizeof(*t));
+	irc_tls_t *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->io = *io;
@@ -293,7 +293,7 @@ int irc_tls_start(struct irc_tls **out_tls, const char *host, bool verify, const
 }
 
 /* Decrypts everything readable and hands it over. */
-static int read_plain(struct irc_tls *t)
+static int read_plain(irc_tls_t *t)
 {
 	char buf[4096];
 
@@ -316,7 +316,7 @@ static int read_plain(struct irc_tls *t)
 	}
 }
 
-int irc_tls_feed(struct irc_tls *t, const char *data, size_t len)
+int irc_tls_feed(irc_tls_t *t, const char *data, size_t len)
 {
 	while (len > 0) {
 		int n = ossl.BIO_write(t->rbio, data, len > INT32_MAX ? INT32_MAX : (int)len);
@@ -335,7 +335,7 @@ int irc_tls_feed(struct irc_tls *t, const char *data, size_t len)
 	return read_plain(t);
 }
 
-int irc_tls_write(struct irc_tls *t, const char *data, size_t len)
+int irc_tls_write(irc_tls_t *t, const char *data, size_t len)
 {
 	if (len == 0)
 		return 0;
@@ -351,14 +351,14 @@ int irc_tls_write(struct irc_tls *t, const char *data, size_t len)
 	return drain(t);
 }
 
-const char *irc_tls_error(const struct irc_tls *t)
+const char *irc_tls_error(const irc_tls_t *t)
 {
 	if (!t || tls_lib != TLS_LOADED)
 		return lib_error;
 	return t->err[0] ? t->err : "TLS error";
 }
 
-void irc_tls_free(struct irc_tls *t)
+void irc_tls_free(irc_tls_t *t)
 {
 	if (!t)
 		return;

@@ -16,6 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+typedef struct irc_tls irc_tls_t;
+typedef struct irc_tls_io irc_tls_io_t;
+
 struct irc_tls;
 
 struct irc_tls_io {
@@ -49,24 +52,24 @@ int irc_tls_prepare(const char *ca_file, bool verify);
  * gone to io->flush), -ENOTSUP (no OpenSSL), -ENOMEM or -EIO. TLS 1.2 at
  * least. io->ready may be called from irc_tls_feed(), never from here.
  */
-int irc_tls_start(struct irc_tls **out_tls, const char *host, bool verify, const char *ca_file,
-                  const struct irc_tls_io *io);
+int irc_tls_start(irc_tls_t **out_tls, const char *host, bool verify, const char *ca_file,
+                  const irc_tls_io_t *io);
 
 /* Feeds ciphertext from the socket; plaintext goes to io->plain. Returns 0,
  * -EPERM (the certificate was refused), -EIO (TLS error or close_notify), or
  * a callback's error: a callback returning one stops the call at once, and
  * t is not touched afterwards (the owner may then free it). */
-int irc_tls_feed(struct irc_tls *t, const char *data, size_t len);
+int irc_tls_feed(irc_tls_t *t, const char *data, size_t len);
 
 /* Encrypts plaintext and hands the records to io->flush. Only after
  * io->ready: before it, returns -ENOTCONN. Returns 0, -EIO or the flush
  * callback's error. */
-int irc_tls_write(struct irc_tls *t, const char *data, size_t len);
+int irc_tls_write(irc_tls_t *t, const char *data, size_t len);
 
 /* A short English description of the last error (static or in t). */
-const char *irc_tls_error(const struct irc_tls *t);
+const char *irc_tls_error(const irc_tls_t *t);
 
 /* NULL is a no-op. */
-void irc_tls_free(struct irc_tls *t);
+void irc_tls_free(irc_tls_t *t);
 
 #endif

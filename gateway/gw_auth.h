@@ -15,7 +15,6 @@
 #ifndef EIRC_GW_AUTH_H
 #define EIRC_GW_AUTH_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include <uv.h>

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_casemap.h"
 #include "common/irc_line.h"
 #include "common/irc_mask.h"
 #include "common/irc_msg.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_event.h"
 
 static const char *role_of(const json_t *user)
 {
@@ -80,7 +80,7 @@ bool hist_rate_take(struct tokbucket *b, uint64_t now_ms, unsigned *out_retry_s)
 	return false;
 }
 
-json_t *hist_cache_get(struct hist_cache *c, const char *token, uint64_t now_ms)
+json_t *hist_cache_get(hist_cache_t *c, const char *token, uint64_t now_ms)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (c->e[i].expires_ms > now_ms && strcmp(c->e[i].token, token) == 0)
@@ -88,10 +88,10 @@ json_t *hist_cache_get(struct hist_cache *c, const char *token, uint64_t now_ms)
 	return NULL;
 }
 
-void hist_cache_put(struct hist_cache *c, const char *token, json_t *intro, uint64_t now_ms,
+void hist_cache_put(hist_cache_t *c, const char *token, json_t *intro, uint64_t now_ms,
                     uint64_t ttl_ms)
 {
-	struct hist_cache_entry *e = NULL;
+	hist_cache_entry_t *e = NULL;
 
 	if (ttl_ms == 0 || strlen(token) > HIST_API_TOKEN_MAX)
 		return;
@@ -112,17 +112,17 @@ void hist_cache_put(struct hist_cache *c, const char *token, json_t *intro, uint
 	e->intro = json_incref(intro);
 }
 
-void hist_cache_clear(struct hist_cache *c)
+void hist_cache_clear(hist_cache_t *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		json_decref(c->e[i].intro);
 	memset(c, 0, sizeof(*c));
 }
 
-struct tokbucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_t now_ms,
+struct tokbucket *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
                                  unsigned rate, unsigned burst)
 {
-	struct hist_rate *r = NULL, *lru = NULL;
+	hist_rate_t *r = NULL, *lru = NULL;
 
 	for (size_t i = 0; i < t->n && !r; i++) {
 		if (strncmp(t->r[i].user, user, HIST_API_USER_MAX) == 0)
@@ -151,8 +151,8 @@ static json_t *tags_json(const char *p, size_t n)
 {
 	static char line[IRC_LINE_MAX + 8];
 	json_t *o = json_object();
-	struct irc_msg m;
-	struct irc_msg_tag t;
+	irc_msg_t m;
+	irc_msg_tag_t t;
 	size_t pos = 0;
 
 	if (!o || n == 0 || n + 4 > sizeof(line))
@@ -179,30 +179,27 @@ static json_t *str_or_null(const struct hist_field *f)
 	return f && f->value_len ? json_stringn(f->value, f->value_len) : json_null();
 }
 
+/* The fields of an entry the API reads: indices into wanted[] and got[]. */
+enum { F_MSGID, F_TIME, F_TYPE, F_NICK, F_ACCOUNT, F_TEXT, F_TAGS, F_COUNT };
+
 json_t *hist_api_message(const struct hist_field *f, size_t n)
 {
-	const struct hist_field *msgid = NULL, *time = NULL, *type = NULL, *nick = NULL,
-	                        *account = NULL, *text = NULL, *tags = NULL;
+	static const char *const wanted[F_COUNT] = {
+		[F_MSGID] = "msgid", [F_TIME] = "time", [F_TYPE] = "type",  [F_NICK] = "nick",
+		[F_ACCOUNT] = "account", [F_TEXT] = "text", [F_TAGS] = "tags"};
+	const struct hist_field *got[F_COUNT] = {0};
 	char tbuf[40];
 	int64_t ms = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct hist_field *x = &f[i];
-		if (field_is(x, "msgid"))
-			msgid = x;
-		else if (field_is(x, "time"))
-			time = x;
-		else if (field_is(x, "type"))
-			type = x;
-		else if (field_is(x, "nick"))
-			nick = x;
-		else if (field_is(x, "account"))
-			account = x;
-		else if (field_is(x, "text"))
-			text = x;
-		else if (field_is(x, "tags"))
-			tags = x;
-	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < F_COUNT; k++)
+			if (field_is(&f[i], wanted[k])) {
+				got[k] = &f[i]; /* a repeated field: the last one counts */
+				break;
+			}
+	const struct hist_field *msgid = got[F_MSGID], *time = got[F_TIME], *type = got[F_TYPE],
+	                        *nick = got[F_NICK], *account = got[F_ACCOUNT], *text = got[F_TEXT],
+	                        *tags = got[F_TAGS];
 	/* 18 digits at most: 19 can overflow int64_t (found by fuzz_hist_api) */
 	if (!msgid || !time || !type || !msgid->value_len || time->value_len > 18 ||
 	    (type->value_len == 3 && memcmp(type->value, "gap", 3) == 0))
@@ -212,7 +209,7 @@ json_t *hist_api_message(const struct hist_field *f, size_t n)
 			return NULL;
 		ms = ms * 10 + (time->value[i] - '0');
 	}
-	if (lg_time_format(ms, tbuf, sizeof(tbuf)) < 0)
+	if (archive_event_time_format(ms, tbuf, sizeof(tbuf)) < 0)
 		return NULL;
 	return json_pack("{s:s%,s:s,s:s%,s:o,s:o,s:o,s:o}", "msgid", msgid->value, msgid->value_len,
 	                 "time", tbuf, "type", type->value, type->value_len, "nick",
@@ -253,7 +250,7 @@ bool hist_api_token_ok(const char *t, size_t len)
 
 bool hist_api_room_ok(const char *room, size_t len)
 {
-	struct irc_msg_span t = {room, len};
+	irc_msg_span_t t = {room, len};
 
 	return len > 0 && (room[0] == '#' || room[0] == '&') &&
 	       chathist_target_ok(&t, CHATHIST_TARGET_MAX);

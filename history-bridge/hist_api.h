@@ -28,6 +28,11 @@
 #include "common/tokbucket.h"
 #include "history-bridge/hist_query.h"
 
+typedef struct hist_cache_entry hist_cache_entry_t;
+typedef struct hist_cache hist_cache_t;
+typedef struct hist_rate hist_rate_t;
+typedef struct hist_rates hist_rates_t;
+
 /* Longest bearer token accepted (eirc-auth's are 43 bytes). */
 #define HIST_API_TOKEN_MAX 256
 /* Longest query parameter value kept (a msgid, a room, a search). */
@@ -79,12 +84,12 @@ struct hist_cache_entry {
 };
 
 struct hist_cache {
-	struct hist_cache_entry e[HIST_API_CACHE_MAX];
+	hist_cache_entry_t e[HIST_API_CACHE_MAX];
 	size_t n;
 };
 
 /* The answer kept for token (borrowed), or NULL when none or expired. */
-json_t *hist_cache_get(struct hist_cache *c, const char *token, uint64_t now_ms);
+json_t *hist_cache_get(hist_cache_t *c, const char *token, uint64_t now_ms);
 
 /*
  * Keeps intro (a reference is taken) for token until now_ms + ttl_ms, in
@@ -92,11 +97,11 @@ json_t *hist_cache_get(struct hist_cache *c, const char *token, uint64_t now_ms)
  * live, the place of the one expiring first. ttl_ms 0: nothing kept.
  * token longer than HIST_API_TOKEN_MAX: nothing kept.
  */
-void hist_cache_put(struct hist_cache *c, const char *token, json_t *intro, uint64_t now_ms,
+void hist_cache_put(hist_cache_t *c, const char *token, json_t *intro, uint64_t now_ms,
                     uint64_t ttl_ms);
 
 /* Drops every entry. */
-void hist_cache_clear(struct hist_cache *c);
+void hist_cache_clear(hist_cache_t *c);
 
 /* Token buckets by user. Zero it to start. */
 struct hist_rate {
@@ -106,7 +111,7 @@ struct hist_rate {
 };
 
 struct hist_rates {
-	struct hist_rate r[HIST_API_RATE_USERS_MAX];
+	hist_rate_t r[HIST_API_RATE_USERS_MAX];
 	size_t n;
 };
 
@@ -114,7 +119,7 @@ struct hist_rates {
  * tokens (at least 1) when unknown; past HIST_API_RATE_USERS_MAX users it
  * takes the place of the least recently used), marked used at now_ms.
  * Users are compared on their first HIST_API_USER_MAX bytes. */
-struct tokbucket *hist_rates_get(struct hist_rates *t, const char *user, uint64_t now_ms,
+struct tokbucket *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
                                  unsigned rate, unsigned burst);
 
 /*

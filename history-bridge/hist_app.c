@@ -3,7 +3,7 @@
  * stopped by main.c's hooks (see hist_app.h); connections are hist_conn.c.
  */
 #include "history-bridge/hist_app.h"
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,12 +16,9 @@
 #include <uv.h>
 
 #include "common/log.h"
+#include "common/redis.h"
 #include "history-bridge/hist_http.h"
 #include "history-bridge/hist_query.h"
-#include "logger-bot/lg_redis.h"
-
-#define HIST_REDIS_RECONNECT_MIN_MS 100
-#define HIST_REDIS_RECONNECT_MAX_MS 2000
 
 /* ---- Redis ---- */
 
@@ -36,7 +33,7 @@ static void on_script_loaded(void *ud, redisReply *r, void *privdata)
 
 void hist_app_load_script(struct hist_app *a)
 {
-	lg_redis_cmd(a->redis, on_script_loaded, NULL, "SCRIPT LOAD %s", hist_query_script);
+	redis_cmd(a->redis, on_script_loaded, NULL, "SCRIPT LOAD %s", hist_query_script);
 }
 
 static void on_redis_up(void *ud)
@@ -47,29 +44,31 @@ static void on_redis_up(void *ud)
 	hist_app_load_script(a);
 }
 
-static void on_redis_down(void *ud, const char *why)
+static void on_redis_down(void *ud, const struct eirc_err *why)
 {
 	struct hist_app *a = ud;
 
 	log_warn("Redis at %s:%d is unavailable (%s); history requests fail until it is back",
-	         a->cfg->redis.host, a->cfg->redis.port, why);
+	         a->cfg->redis.host, a->cfg->redis.port, why->text);
 }
 
 /* ---- start and stop ---- */
 
 static void stop(struct hist_app *a)
 {
+	struct queue *q;
+
 	if (a->stopping)
 		return;
 	a->stopping = true;
 	hist_http_close(a->http); /* before Redis: its callbacks answer requests */
-	lg_redis_free(a->redis); /* no reply callback from here on */
+	redis_close(a->redis, NULL); /* no reply callback from here on */
 	a->redis = NULL;
 	hist_dmstore_drop_pending(a);
-	for (struct hist_conn *c = a->conns; c; c = c->next)
-		c->inflight = 0;
-	while (a->conns)
-		hist_conn_close(a->conns);
+	QUEUE_FOREACH(q, &a->conns)
+		queue_data(q, struct hist_conn, node)->inflight = 0;
+	while (!queue_empty(&a->conns))
+		hist_conn_close(queue_data(queue_head(&a->conns), struct hist_conn, node));
 	if (a->listening) {
 		uv_close((uv_handle_t *)&a->listener, NULL);
 		unlink(a->cfg->history.socket_path);
@@ -155,28 +154,21 @@ static int listen_socket(struct hist_app *a)
 static int start(struct hist_app *a)
 {
 	const eirc_config_t *cfg = a->cfg;
-	uint64_t cmd_to = cfg->redis.command_timeout;
-	struct lg_redis_cb cb = {on_redis_up, on_redis_down};
+	redis_cb_t cb = {on_redis_up, on_redis_down};
+	redis_opts_t o;
 	int r;
 
+	redis_opts_from_config(&cfg->redis, &o);
 	/* Answer before the irc-client gives up on us (history.request_timeout). */
-	if (cmd_to > cfg->history.request_timeout / 2)
-		cmd_to = cfg->history.request_timeout / 2;
-	struct lg_redis_opts o = {cfg->redis.host,
-	                          cfg->redis.port,
-	                          cfg->redis.password,
-	                          cfg->redis.connect_timeout,
-	                          cmd_to,
-	                          HIST_REDIS_RECONNECT_MIN_MS,
-	                          HIST_REDIS_RECONNECT_MAX_MS,
-	                          cfg->redis.cluster};
-	if ((r = lg_redis_new(a->loop, &o, &cb, a, &a->redis)) < 0)
+	if (o.command_timeout_ms > cfg->history.request_timeout / 2)
+		o.command_timeout_ms = cfg->history.request_timeout / 2;
+	if ((r = redis_new(a->loop, &o, &cb, a, &a->redis)) < 0)
 		return r;
 	if ((r = listen_socket(a)) < 0)
 		return r;
 	if (cfg->history.listen_port > 0 && (r = hist_http_new(a, &a->http)) < 0)
 		return r;
-	lg_redis_start(a->redis);
+	redis_start(a->redis);
 	return 0;
 }
 
@@ -188,6 +180,8 @@ int hist_app_new(uv_loop_t *loop, const eirc_config_t *cfg, hist_app_t **out)
 		return -ENOMEM;
 	a->loop = loop;
 	a->cfg = cfg;
+	queue_init(&a->conns);
+	queue_init(&a->dms);
 	*out = a;
 	return 0;
 }

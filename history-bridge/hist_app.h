@@ -1,10 +1,10 @@
 /*
  * hist_app: eirc-history's wiring on the loop main.c's common/daemon runs:
- * the Redis connection (lg_redis from eirc-logger's library), the
- * CHATHISTORY UNIX socket, the HTTP API (hist_http.h, when
- * history.listen_port is not 0). Its connections (hist_conn.c) answer requests one at a
+ * the Redis connection (common/redis.h), the CHATHISTORY UNIX socket, the
+ * HTTP API (hist_http.h, when history.listen_port is not 0). Its
+ * connections (hist_conn.c) answer requests one at a
  * time, in order (the irc-client matches answers by order); connections run
- * concurrently. The parts share hist_server.h.
+ * concurrently. The parts share hist_server_int.h.
  */
 #ifndef EIRC_HIST_APP_H
 #define EIRC_HIST_APP_H

@@ -1,19 +1,19 @@
 /*
- * hist_chathist: answers CHATHISTORY requests (see hist_server.h): one
+ * hist_chathist: answers CHATHISTORY requests (see hist_server_int.h): one
  * script call for a channel, a nick lookup first for a direct
  * conversation, and the gathering of TARGETS.
  */
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_event.h"
 #include "common/log.h"
 #include "history-bridge/hist_dm.h"
 #include "history-bridge/hist_query.h"
-#include "logger-bot/lg_event.h"
 
 /* Fields of one stored entry we look at (the logger writes 12 or 13). */
 #define HIST_FIELDS_MAX 32
@@ -70,7 +70,7 @@ static void answer_batch(struct hist_conn *c, const redisReply *r)
 	bool at_start = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
 
 	snprintf(batch, sizeof(batch), "hb%u", ++c->app->batch_seq);
-	c->out_len = 0;
+	buf_reset(&c->out);
 	hist_conn_out_addf(c, "%sBATCH +%s chathistory %s",
 	                   at_start ? "@draft/chathistory-end " : "", batch, c->req.target);
 	for (size_t i = 1; i + 1 < r->elements; i += 2)
@@ -112,14 +112,14 @@ static void on_query(void *ud, redisReply *r, void *privdata)
 static int query_send(struct hist_conn *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
-	struct hist_query_opts o = {cfg->irc.network, cfg->redis.partitions,
-	                            (uint32_t)cfg->history.chathistory_max};
-	static struct hist_query_call call;
+	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions,
+	                       (uint32_t)cfg->history.chathistory_max};
+	static hist_query_call_t call;
 
 	if (hist_query_build_conv(&c->req, &o, c->app->sha[0] ? c->app->sha : NULL,
 	                          c->conv[0] ? c->conv : NULL, &call) < 0)
 		return -EINVAL;
-	int r = lg_redis_argv(c->app->redis, call.argc, call.argv, call.argvlen, on_query, c);
+	int r = redis_argv(c->app->redis, call.argc, call.argv, call.argvlen, on_query, c);
 	if (r == 0)
 		c->inflight++;
 	return r;
@@ -178,7 +178,7 @@ static void fast_batch(struct hist_conn *c, const redisReply *range, const size_
 	char batch[24];
 
 	snprintf(batch, sizeof(batch), "hb%u", ++c->app->batch_seq);
-	c->out_len = 0;
+	buf_reset(&c->out);
 	hist_conn_out_addf(c, "%sBATCH +%s chathistory %s",
 	                   at_start ? "@draft/chathistory-end " : "", batch, c->req.target);
 	for (size_t i = n; i-- > 0;)
@@ -228,8 +228,8 @@ static int fast_range(struct hist_conn *c, const char *end)
 {
 	unsigned asked = req_limit(c) + 1 + HIST_FAST_SLACK;
 
-	if (lg_redis_cmd(c->app->redis, on_fast, c, "XREVRANGE %s %s - COUNT %u", c->fast_key, end,
-	                 asked) < 0)
+	if (redis_cmd(c->app->redis, on_fast, c, "XREVRANGE %s %s - COUNT %u", c->fast_key, end,
+	              asked) < 0)
 		return -ENOTCONN;
 	c->inflight++;
 	return 0;
@@ -254,8 +254,8 @@ static void on_fast(void *ud, redisReply *r, void *privdata)
 		snprintf(end, sizeof(end), "(%.*s", (int)r->len, r->str);
 		c->fast_step = FAST_CHECK;
 		/* the entry must be this stream's and carry that msgid */
-		if (lg_redis_cmd(c->app->redis, on_fast, c, "XRANGE %s %b %b", c->fast_key, r->str,
-		                 r->len, r->str, r->len) < 0)
+		if (redis_cmd(c->app->redis, on_fast, c, "XRANGE %s %b %b", c->fast_key, r->str,
+		              r->len, r->str, r->len) < 0)
 			c->fast_failed = true;
 		else if ((c->inflight++, fast_range(c, end)) < 0)
 			c->fast_failed = true;
@@ -280,9 +280,9 @@ static void on_fast(void *ud, redisReply *r, void *privdata)
 static int fast_send(struct hist_conn *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
-	struct hist_query_opts o = {cfg->irc.network, cfg->redis.partitions,
-	                            (uint32_t)cfg->history.chathistory_max};
-	static struct hist_query_call call;
+	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions,
+	                       (uint32_t)cfg->history.chathistory_max};
+	static hist_query_call_t call;
 	const struct hist_ref *ref = &c->req.ref[0];
 	bool latest = c->req.sub == CHATHIST_LATEST && ref->kind == CHATHIST_REF_STAR;
 
@@ -297,7 +297,7 @@ static int fast_send(struct hist_conn *c)
 		c->fast_step = FAST_RANGE;
 		return fast_range(c, "+") < 0 ? -ENOTCONN : 1;
 	}
-	if (lg_redis_cmd(c->app->redis, on_fast, c, "GET %s", call.mkey[0]) < 0)
+	if (redis_cmd(c->app->redis, on_fast, c, "GET %s", call.mkey[0]) < 0)
 		return -ENOTCONN;
 	c->inflight++;
 	c->fast_step = FAST_GET;
@@ -329,7 +329,7 @@ static void on_other(void *ud, redisReply *r, void *privdata)
 		               "Message history is unavailable: its store "
 		               "cannot be reached; try again later");
 	} else if (hist_redis_id(r, &id) < 0 || id == c->req.user_id ||
-	           lg_keys_dm_target(c->req.user_id, id, c->conv, sizeof(c->conv)) < 0) {
+	           archive_keys_dm_target(c->req.user_id, id, c->conv, sizeof(c->conv)) < 0) {
 		hist_conn_fail(c, "INVALID_TARGET", "No conversation with this nick is known");
 	} else if (query_start(c) < 0) {
 		hist_conn_fail(c, "MESSAGE_ERROR",
@@ -343,13 +343,13 @@ static void on_other(void *ud, redisReply *r, void *privdata)
 
 static int dm_lookup(struct hist_conn *c)
 {
-	char key[LG_KEYS_KEY_MAX];
+	char key[ARCHIVE_KEYS_KEY_MAX];
 	const eirc_config_t *cfg = c->app->cfg;
 
 	if (hist_dm_nick_key(cfg->irc.network, cfg->redis.partitions, c->req.target,
 	                     c->req.target_len, c->req.cm, key, sizeof(key)) < 0)
 		return -EINVAL;
-	int r = lg_redis_cmd(c->app->redis, on_other, c, "GET %s", key);
+	int r = redis_cmd(c->app->redis, on_other, c, "GET %s", key);
 	if (r == 0)
 		c->inflight++;
 	return r;
@@ -385,10 +385,10 @@ static void targets_answer(struct hist_conn *c)
 		take = (size_t)c->app->cfg->history.chathistory_max;
 	first = t1 <= t2 ? 0 : n - take;
 	snprintf(batch, sizeof(batch), "hb%u", ++c->app->batch_seq);
-	c->out_len = 0;
+	buf_reset(&c->out);
 	hist_conn_out_addf(c, "BATCH +%s draft/chathistory-targets", batch);
 	for (size_t i = first; i < first + take; i++) {
-		if (lg_time_format(g->t[i].time, ts, sizeof(ts)) < 0)
+		if (archive_event_time_format(g->t[i].time, ts, sizeof(ts)) < 0)
 			continue;
 		hist_conn_out_addf(c, "@batch=%s CHATHISTORY TARGETS %s %s", batch, g->t[i].name,
 		                   ts);
@@ -469,14 +469,14 @@ static void targets_send_nicks(struct hist_conn *c)
 {
 	struct targets *g = c->targets;
 	const eirc_config_t *cfg = c->app->cfg;
-	char key[LG_KEYS_KEY_MAX];
+	char key[ARCHIVE_KEYS_KEY_MAX];
 
 	g->phase = 2;
 	g->replies = 0;
 	for (size_t i = g->n_chans; i < g->n; i++) {
 		if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", g->t[i].id,
 		                     key, sizeof(key)) < 0 ||
-		    lg_redis_cmd(c->app->redis, on_targets, c, "GET %s", key) < 0) {
+		    redis_cmd(c->app->redis, on_targets, c, "GET %s", key) < 0) {
 			g->phase = -1;
 			break;
 		}
@@ -490,9 +490,9 @@ static void targets_send_nicks(struct hist_conn *c)
 static int targets_start(struct hist_conn *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
-	struct hist_query_opts o = {cfg->irc.network, cfg->redis.partitions, 1};
-	struct hist_query_call call;
-	char key[LG_KEYS_KEY_MAX];
+	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions, 1};
+	hist_query_call_t call;
+	char key[ARCHIVE_KEYS_KEY_MAX];
 	struct targets *g = calloc(1, sizeof(*g));
 	int64_t t1 = c->req.ref[0].time_ms, t2 = c->req.ref[1].time_ms;
 	struct hist_req one = c->req;
@@ -512,8 +512,8 @@ static int targets_start(struct hist_conn *c)
 		if (hist_query_build(&one, &o, NULL, &call) < 0)
 			continue;
 		snprintf(g->t[g->n].name, sizeof(g->t[0].name), "%s", ch);
-		if (lg_redis_cmd(c->app->redis, on_targets, c, "XREVRANGE %s + - COUNT 1",
-		                 call.history) < 0)
+		if (redis_cmd(c->app->redis, on_targets, c, "XREVRANGE %s + - COUNT 1",
+		              call.history) < 0)
 			return -ENOTCONN;
 		g->n++;
 		c->inflight++;
@@ -521,11 +521,11 @@ static int targets_start(struct hist_conn *c)
 	g->n_chans = g->n;
 	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", c->req.user_id, key,
 	                     sizeof(key)) < 0 ||
-	    lg_redis_cmd(c->app->redis, on_targets, c,
-	                 "ZRANGEBYSCORE %s (%lld (%lld WITHSCORES "
-	                 "LIMIT 0 %d",
-	                 key, (long long)(t1 < t2 ? t1 : t2), (long long)(t1 < t2 ? t2 : t1),
-	                 HIST_TARGETS_MAX - (int)g->n) < 0)
+	    redis_cmd(c->app->redis, on_targets, c,
+	              "ZRANGEBYSCORE %s (%lld (%lld WITHSCORES "
+	              "LIMIT 0 %d",
+	              key, (long long)(t1 < t2 ? t1 : t2), (long long)(t1 < t2 ? t2 : t1),
+	              HIST_TARGETS_MAX - (int)g->n) < 0)
 		return -ENOTCONN;
 	c->inflight++;
 	return 0;

@@ -1,10 +1,10 @@
 /*
  * hist_conn: one irc-client's connection to eirc-history (see
- * hist_server.h): lines in, queued and answered one at a time in order,
+ * hist_server_int.h): lines in, queued and answered one at a time in order,
  * answers out; a line is a direct-message report (hist_dmstore) or a
  * CHATHISTORY request (hist_chathist).
  */
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,14 +19,26 @@ static char line_buf[IRC_LINE_MAX + 1];
 
 /* ---- connection lifetime ---- */
 
+/* The oldest line read and not answered; NULL when none. */
+static struct qline *line_pop(struct hist_conn *c)
+{
+	struct qline *q;
+
+	if (queue_empty(&c->lines))
+		return NULL;
+	q = queue_data(queue_head(&c->lines), struct qline, node);
+	queue_remove(&q->node);
+	c->q_len--;
+	return q;
+}
+
 static void conn_free(struct hist_conn *c)
 {
-	while (c->q_head) {
-		struct qline *q = c->q_head;
-		c->q_head = q->next;
+	struct qline *q;
+
+	while ((q = line_pop(c)))
 		free(q);
-	}
-	free(c->out);
+	buf_free(&c->out);
 	free(c->targets);
 	free(c);
 }
@@ -60,12 +72,7 @@ void hist_conn_close(struct hist_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		a->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	queue_remove(&c->node);
 	a->n_conns--;
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
@@ -74,20 +81,9 @@ void hist_conn_close(struct hist_conn *c)
 
 int hist_conn_out_add(struct hist_conn *c, const char *p, size_t n)
 {
-	if (c->out_len + n + 2 > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		while (cap < c->out_len + n + 2)
-			cap *= 2;
-		char *q = realloc(c->out, cap);
-		if (!q)
-			return -ENOMEM;
-		c->out = q;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, p, n);
-	memcpy(c->out + c->out_len + n, "\r\n", 2);
-	c->out_len += n + 2;
-	return 0;
+	int r = buf_append(&c->out, p, n);
+
+	return r < 0 ? r : buf_append(&c->out, "\r\n", 2);
 }
 
 int hist_conn_out_addf(struct hist_conn *c, const char *fmt, ...)
@@ -127,7 +123,7 @@ void hist_conn_out_flush(struct hist_conn *c, const char *label)
 	 * now is copied into a write request. */
 	size_t done = 0;
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) == 0) {
-		uv_buf_t b = uv_buf_init(c->out, (unsigned)c->out_len);
+		uv_buf_t b = uv_buf_init((char *)buf_data(&c->out), (unsigned)buf_len(&c->out));
 		int r = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
 		if (r < 0 && r != UV_EAGAIN) {
 			hist_conn_close(c);
@@ -135,16 +131,17 @@ void hist_conn_out_flush(struct hist_conn *c, const char *label)
 		}
 		done = r > 0 ? (size_t)r : 0;
 	}
-	size_t rest = c->out_len - done;
-	c->out_len = 0;
+	size_t rest = buf_len(&c->out) - done;
+	uv_write_t *w = rest ? malloc(sizeof(*w) + rest) : NULL;
+	if (w)
+		memcpy(w + 1, buf_data(&c->out) + done, rest);
+	buf_reset(&c->out);
 	if (rest == 0)
 		return;
-	uv_write_t *w = malloc(sizeof(*w) + rest);
 	if (!w) {
 		hist_conn_close(c);
 		return;
 	}
-	memcpy(w + 1, c->out + done, rest);
 	uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)rest);
 	w->data = c;
 	if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, on_write) < 0) {
@@ -156,7 +153,7 @@ void hist_conn_out_flush(struct hist_conn *c, const char *label)
 static void answer_fail(struct hist_conn *c, const char *code, const char *context,
                         const char *text, const char *label)
 {
-	c->out_len = 0;
+	buf_reset(&c->out);
 	if (hist_conn_out_addf(c, "FAIL CHATHISTORY %s %s :%s", code, context, text) < 0)
 		hist_conn_out_addf(c, "FAIL CHATHISTORY %s * :%s", code, text);
 	hist_conn_out_flush(c, label);
@@ -177,7 +174,7 @@ void hist_conn_fail(struct hist_conn *c, const char *code, const char *text)
  * closes the connection. */
 static void handle_line(struct hist_conn *c, const char *line, size_t len)
 {
-	static struct hist_dm dm;
+	static hist_dm_t dm;
 	struct hist_req_err err;
 	int r = hist_dm_parse(line, len, &dm);
 
@@ -223,12 +220,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 /* Answers queued lines while none is in Redis; reads while there is room. */
 void hist_conn_pump(struct hist_conn *c)
 {
-	while (!c->closing && c->inflight == 0 && c->q_head && !conn_congested(c)) {
-		struct qline *q = c->q_head;
-		c->q_head = q->next;
-		if (!c->q_head)
-			c->q_tail = NULL;
-		c->q_len--;
+	struct qline *q;
+
+	while (!c->closing && c->inflight == 0 && !conn_congested(c) && (q = line_pop(c))) {
 		handle_line(c, q->text, q->len);
 		free(q);
 	}
@@ -247,14 +241,9 @@ static int queue_line(struct hist_conn *c, const char *line, size_t len)
 
 	if (!q)
 		return -ENOMEM;
-	q->next = NULL;
 	q->len = len;
 	memcpy(q->text, line, len + 1);
-	if (c->q_tail)
-		c->q_tail->next = q;
-	else
-		c->q_head = q;
-	c->q_tail = q;
+	queue_insert_tail(&c->lines, &q->node);
 	c->q_len++;
 	return 0;
 }
@@ -295,10 +284,9 @@ void hist_conn_accept(uv_stream_t *l, int status)
 	c->pipe.data = c;
 	c->app = a;
 	irc_line_init(&c->lf, 0);
-	c->next = a->conns;
-	if (a->conns)
-		a->conns->prev = c;
-	a->conns = c;
+	queue_init(&c->lines);
+	buf_init(&c->out, SIZE_MAX);
+	queue_insert_tail(&a->conns, &c->node);
 	a->n_conns++;
 	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0 || a->n_conns > HIST_CONNS_MAX) {
 		if (a->n_conns > HIST_CONNS_MAX)

@@ -37,7 +37,7 @@ static int u64_parse(const char *p, size_t n, uint64_t *out)
 }
 
 /* The server's tags without ours, escaped again for storage. */
-static int tags_keep(const struct irc_msg *m, struct hist_dm *dm)
+static int tags_keep(const struct irc_msg *m, hist_dm_t *dm)
 {
 	static char packed[IRC_TAGS_MAX + 1];
 	struct irc_msg_tag t;
@@ -56,7 +56,7 @@ static int tags_keep(const struct irc_msg *m, struct hist_dm *dm)
 	return irc_msg_tags_serialize(&only, dm->tags, sizeof(dm->tags)) < 0 ? -EINVAL : 0;
 }
 
-static int source(const struct irc_msg *m, struct hist_dm *dm)
+static int source(const struct irc_msg *m, hist_dm_t *dm)
 {
 	struct irc_mask_userhost uh;
 
@@ -76,12 +76,12 @@ static int source(const struct irc_msg *m, struct hist_dm *dm)
 	return 0;
 }
 
-int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm)
+int hist_dm_parse(const char *line, size_t len, hist_dm_t *out_dm)
 {
 	char buf[IRC_LINE_MAX];
 	struct irc_msg m;
 	struct irc_msg_tag t;
-	struct hist_dm *dm = out_dm;
+	hist_dm_t *dm = out_dm;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
@@ -109,7 +109,7 @@ int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm)
 		(void)irc_casemap_from_name(t.value, t.value_len, &dm->cm);
 	dm->time_ms = -1;
 	if (irc_msg_tag_get(&m, "time", &t) == 0 &&
-	    lg_time_parse(t.value, t.value_len, &dm->time_ms) < 0)
+	    archive_event_time_parse(t.value, t.value_len, &dm->time_ms) < 0)
 		dm->time_ms = -1;
 	if (irc_msg_tag_get(&m, "account", &t) == 0 &&
 	    copy(dm->account, sizeof(dm->account), t.value, t.value_len) < 0)
@@ -122,7 +122,7 @@ int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm)
 	return 0;
 }
 
-uint64_t hist_dm_receiver(const struct hist_dm *dm)
+uint64_t hist_dm_receiver(const hist_dm_t *dm)
 {
 	return dm->sender_id == dm->reporter_id ? 0 : dm->reporter_id;
 }
@@ -136,7 +136,7 @@ int hist_dm_nick_key(const char *network, int partitions, const char *nick, size
 	if (nick_len == 0 || nick_len > sizeof(folded))
 		return -EINVAL;
 	irc_casemap_fold(cm, nick, nick_len, folded);
-	k = lg_keys_partition(network, folded, nick_len, IRC_CASEMAP_NONE, partitions);
+	k = archive_keys_partition(network, folded, nick_len, IRC_CASEMAP_NONE, partitions);
 	if (k < 0)
 		return k;
 	n = snprintf(buf, cap, "eirc:{p%d}:nick:%s:%.*s", k, network, (int)nick_len, folded);
@@ -152,7 +152,7 @@ int hist_dm_user_key(const char *network, int partitions, const char *kind, uint
 	int k, n = snprintf(u, sizeof(u), "u%llu", (unsigned long long)id);
 
 	if (id == 0 || n < 0 ||
-	    (k = lg_keys_partition(network, u, (size_t)n, IRC_CASEMAP_NONE, partitions)) < 0)
+	    (k = archive_keys_partition(network, u, (size_t)n, IRC_CASEMAP_NONE, partitions)) < 0)
 		return -EINVAL;
 	n = snprintf(buf, cap, "eirc:{p%d}:%s:%s:%llu", k, kind, network, (unsigned long long)id);
 	if (n < 0)
@@ -160,30 +160,30 @@ int hist_dm_user_key(const char *network, int partitions, const char *kind, uint
 	return (size_t)n < cap ? n : -ENOBUFS;
 }
 
-static struct lg_str str(const char *s)
+static archive_str_t str(const char *s)
 {
-	return (struct lg_str){s, strlen(s)};
+	return (archive_str_t){s, strlen(s)};
 }
 
-int hist_dm_event(const struct hist_dm *dm, const char *network, const char *conv, int64_t now_ms,
-                  struct lg_event *out_ev)
+int hist_dm_event(const hist_dm_t *dm, const char *network, const char *conv, int64_t now_ms,
+                  archive_event_t *out_ev)
 {
-	struct lg_event ev = {0};
+	archive_event_t ev = {0};
 
 	if (!network || !conv || !conv[0] || !dm->msgid[0])
 		return -EINVAL;
-	ev.type = dm->notice ? LG_EV_NOTICE : LG_EV_PRIVMSG;
+	ev.type = dm->notice ? ARCHIVE_EV_NOTICE : ARCHIVE_EV_PRIVMSG;
 	ev.time_ms = dm->time_ms >= 0 ? dm->time_ms : now_ms;
-	ev.s[LG_S_MSGID] = str(dm->msgid);
-	ev.s[LG_S_NETWORK] = str(network);
-	ev.s[LG_S_CONV] = str(conv);
-	ev.s[LG_S_TARGET] = str(dm->target);
-	ev.s[LG_S_NICK] = str(dm->nick);
-	ev.s[LG_S_USER] = str(dm->user);
-	ev.s[LG_S_HOST] = str(dm->host);
-	ev.s[LG_S_ACCOUNT] = str(dm->account);
-	ev.s[LG_S_TEXT] = str(dm->text);
-	ev.s[LG_S_TAGS] = str(dm->tags);
+	ev.s[ARCHIVE_S_MSGID] = str(dm->msgid);
+	ev.s[ARCHIVE_S_NETWORK] = str(network);
+	ev.s[ARCHIVE_S_CONV] = str(conv);
+	ev.s[ARCHIVE_S_TARGET] = str(dm->target);
+	ev.s[ARCHIVE_S_NICK] = str(dm->nick);
+	ev.s[ARCHIVE_S_USER] = str(dm->user);
+	ev.s[ARCHIVE_S_HOST] = str(dm->host);
+	ev.s[ARCHIVE_S_ACCOUNT] = str(dm->account);
+	ev.s[ARCHIVE_S_TEXT] = str(dm->text);
+	ev.s[ARCHIVE_S_TAGS] = str(dm->tags);
 	*out_ev = ev;
 	return 0;
 }

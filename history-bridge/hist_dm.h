@@ -19,12 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "archive/archive_event.h"
+#include "archive/archive_keys.h"
 #include "common/irc_casemap.h"
 #include "common/irc_msg.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_event.h"
-#include "logger-bot/lg_keys.h"
 
+typedef struct hist_dm hist_dm_t;
 struct hist_dm {
 	uint64_t reporter_id;
 	char reporter_nick[HIST_REQ_NICK_MAX + 1];
@@ -32,9 +33,10 @@ struct hist_dm {
 	uint64_t sender_id; /* 0: the source is not an eIRC user */
 	bool notice;
 	int64_t time_ms; /* server-time, or -1 when absent */
-	char msgid[LG_EVENT_MSGID_MAX + 1];
-	char nick[HIST_REQ_NICK_MAX + 1], user[LG_EVENT_NAME_MAX + 1], host[LG_EVENT_NAME_MAX + 1];
-	char account[LG_EVENT_NAME_MAX + 1];
+	char msgid[ARCHIVE_EVENT_MSGID_MAX + 1];
+	char nick[HIST_REQ_NICK_MAX + 1], user[ARCHIVE_EVENT_NAME_MAX + 1],
+	    host[ARCHIVE_EVENT_NAME_MAX + 1];
+	char account[ARCHIVE_EVENT_NAME_MAX + 1];
 	char target[HIST_REQ_NICK_MAX + 1]; /* the receiver's nick */
 	char text[IRC_MSG_MAX + 1];
 	char tags[IRC_TAGS_MAX + 1]; /* the server's tags, escaped; ours removed */
@@ -46,11 +48,11 @@ struct hist_dm {
  * report that cannot be stored (no msgid, a channel target, no reporter,
  * a part over its limit). *out_dm is unspecified on failure.
  */
-int hist_dm_parse(const char *line, size_t len, struct hist_dm *out_dm);
+int hist_dm_parse(const char *line, size_t len, hist_dm_t *out_dm);
 
 /* The receiver's id when the report says it (the reporter received the
  * message), else 0: look the target nick up. */
-uint64_t hist_dm_receiver(const struct hist_dm *dm);
+uint64_t hist_dm_receiver(const hist_dm_t *dm);
 
 /*
  * The key of a nick's user id: eirc:{p<k>}:nick:<network>:<folded nick>,
@@ -76,7 +78,7 @@ int hist_dm_user_key(const char *network, int partitions, const char *kind, uint
  * script: conversation conv ("dm:<lo>:<hi>"), network, now_ms when the
  * report has no server time. Returns 0 or -EINVAL.
  */
-int hist_dm_event(const struct hist_dm *dm, const char *network, const char *conv, int64_t now_ms,
-                  struct lg_event *out_ev);
+int hist_dm_event(const hist_dm_t *dm, const char *network, const char *conv, int64_t now_ms,
+                  archive_event_t *out_ev);
 
 #endif

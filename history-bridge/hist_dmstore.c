@@ -1,26 +1,27 @@
 /*
  * hist_dmstore: stores the direct messages irc-clients report (see
- * hist_dm.h for the report, hist_server.h for the entry points): the
- * logger's idempotent append script into dm:<lo>:<hi> and the archive, the
+ * hist_dm.h for the report, hist_server_int.h for the entry points): the
+ * archive's idempotent append script (archive/archive_append.h) into
+ * dm:<lo>:<hi> and the archive, the
  * nick <-> id keys, and each user's conversation index for TARGETS.
  * Fire and forget: nothing is answered.
  */
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "archive/archive_append.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "logger-bot/lg_append.h"
 
 /* An outgoing direct message whose receiver's id is being looked up. */
 struct dm_pending {
 	struct hist_app *app;
-	struct dm_pending *prev, *next;
-	struct hist_dm dm;
+	struct queue node; /* on hist_app's dms */
+	hist_dm_t dm;
 };
 
 /* ---- direct messages ---- */
@@ -32,75 +33,62 @@ static void on_ignored(void *ud, redisReply *r, void *privdata)
 		log_warn("Direct-message bookkeeping failed in Redis: %s", r->str);
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Remembers nick -> id (for requests and outgoing reports naming a nick). */
 static void nick_learn(struct hist_app *a, const char *nick, enum irc_casemap cm, uint64_t id)
 {
-	char key[LG_KEYS_KEY_MAX], v[24];
+	char key[ARCHIVE_KEYS_KEY_MAX], v[24];
 	const eirc_config_t *cfg = a->cfg;
 
 	if (id == 0 || hist_dm_nick_key(cfg->irc.network, cfg->redis.partitions, nick, strlen(nick),
 	                                cm, key, sizeof(key)) < 0)
 		return;
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)id);
-	lg_redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, v,
-	             (unsigned long long)cfg->logger.retention);
+	redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, v,
+	          (unsigned long long)cfg->logger.retention);
 	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", id, key,
 	                     sizeof(key)) > 0)
-		lg_redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, nick,
-		             (unsigned long long)cfg->logger.retention);
+		redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, nick,
+		          (unsigned long long)cfg->logger.retention);
 }
 
 /* Indexes the conversation for TARGETS: each side's sorted set of the
  * other's id, scored by the latest message time, trimmed to the retention. */
 static void dm_index(struct hist_app *a, uint64_t self, uint64_t other, int64_t time_ms)
 {
-	char key[LG_KEYS_KEY_MAX];
+	char key[ARCHIVE_KEYS_KEY_MAX];
 	const eirc_config_t *cfg = a->cfg;
 	long long keep = (long long)time_ms - (long long)cfg->logger.retention;
 
 	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", self, key,
 	                     sizeof(key)) < 0)
 		return;
-	lg_redis_cmd(a->redis, on_ignored, NULL, "ZADD %s GT %lld %llu", key, (long long)time_ms,
-	             (unsigned long long)other);
-	lg_redis_cmd(a->redis, on_ignored, NULL, "ZREMRANGEBYSCORE %s -inf (%lld", key, keep);
-	lg_redis_cmd(a->redis, on_ignored, NULL, "PEXPIRE %s %llu", key,
-	             (unsigned long long)cfg->logger.retention);
+	redis_cmd(a->redis, on_ignored, NULL, "ZADD %s GT %lld %llu", key, (long long)time_ms,
+	          (unsigned long long)other);
+	redis_cmd(a->redis, on_ignored, NULL, "ZREMRANGEBYSCORE %s -inf (%lld", key, keep);
+	redis_cmd(a->redis, on_ignored, NULL, "PEXPIRE %s %llu", key,
+	          (unsigned long long)cfg->logger.retention);
 }
 
-/* Appends the message to dm:<lo>:<hi> and the archive with the logger's
+/* Appends the message to dm:<lo>:<hi> and the archive with the archive's
  * idempotent script: the sender's and the receiver's reports share the
- * msgid, so it is stored once. */
-static void dm_append(struct hist_app *a, const struct hist_dm *dm, uint64_t receiver)
+ * msgid, so it is stored once. EVAL, not EVALSHA: a report is never lost to
+ * NOSCRIPT after a Redis restart, and direct messages are few. */
+static void dm_append(struct hist_app *a, const hist_dm_t *dm, uint64_t receiver)
 {
-	static struct lg_append_call call;
+	static archive_append_call_t call;
 	char conv[64];
-	struct lg_event ev;
+	archive_event_t ev;
 	const eirc_config_t *cfg = a->cfg;
-	struct lg_append_opts o = {cfg->redis.partitions, wall_ms(), cfg->logger.retention};
+	archive_append_opts_t o = {cfg->redis.partitions, clock_wall_ms(), cfg->logger.retention};
 
 	if (dm->sender_id == 0 ||
-	    lg_keys_dm_target(dm->sender_id, receiver, conv, sizeof(conv)) < 0 ||
+	    archive_keys_dm_target(dm->sender_id, receiver, conv, sizeof(conv)) < 0 ||
 	    hist_dm_event(dm, cfg->irc.network, conv, o.now_ms, &ev) < 0 ||
-	    lg_append_build(&ev, &o, "0000000000000000000000000000000000000000", &call) < 0) {
+	    archive_append_build(&ev, &o, NULL, &call) < 0) {
 		log_debug("Ignored a direct message that cannot be stored (msgid %s)", dm->msgid);
 		return;
 	}
-	/* EVAL, not EVALSHA: a report is never lost to NOSCRIPT after a Redis
-	 * restart, and direct messages are few. */
-	call.argv[0] = "EVAL";
-	call.argvlen[0] = 4;
-	call.argv[1] = lg_append_script;
-	call.argvlen[1] = strlen(lg_append_script);
-	if (lg_redis_argv(a->redis, call.argc, call.argv, call.argvlen, on_ignored, NULL) < 0) {
+	if (redis_argv(a->redis, call.argc, call.argv, call.argvlen, on_ignored, NULL) < 0) {
 		log_warn("Lost a direct message (msgid %s): Redis is unavailable", dm->msgid);
 		return;
 	}
@@ -112,18 +100,13 @@ static void dm_pending_free(struct dm_pending *p);
 
 void hist_dmstore_drop_pending(struct hist_app *a)
 {
-	while (a->dms)
-		dm_pending_free(a->dms);
+	while (!queue_empty(&a->dms))
+		dm_pending_free(queue_data(queue_head(&a->dms), struct dm_pending, node));
 }
 
 static void dm_pending_free(struct dm_pending *p)
 {
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		p->app->dms = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	queue_remove(&p->node);
 	free(p);
 }
 
@@ -153,9 +136,9 @@ static void on_receiver(void *ud, redisReply *r, void *privdata)
 	dm_pending_free(p);
 }
 
-void hist_dmstore_report(struct hist_app *a, const struct hist_dm *dm)
+void hist_dmstore_report(struct hist_app *a, const hist_dm_t *dm)
 {
-	char key[LG_KEYS_KEY_MAX];
+	char key[ARCHIVE_KEYS_KEY_MAX];
 	uint64_t receiver = hist_dm_receiver(dm);
 	struct dm_pending *p;
 
@@ -172,11 +155,7 @@ void hist_dmstore_report(struct hist_app *a, const struct hist_dm *dm)
 		return;
 	p->app = a;
 	p->dm = *dm;
-	p->prev = NULL;
-	p->next = a->dms;
-	if (a->dms)
-		a->dms->prev = p;
-	a->dms = p;
-	if (lg_redis_cmd(a->redis, on_receiver, p, "GET %s", key) < 0)
+	queue_insert_tail(&a->dms, &p->node);
+	if (redis_cmd(a->redis, on_receiver, p, "GET %s", key) < 0)
 		dm_pending_free(p);
 }

@@ -5,7 +5,7 @@
  */
 #include "history-bridge/hist_http.h"
 #include "history-bridge/hist_http_int.h"
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,19 +15,15 @@
 #include <time.h>
 
 #include "archive/archive_es.h"
+#include "archive/archive_event.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/log.h"
-#include "logger-bot/lg_event.h"
 
 /* lws's own timeouts (headers, a request held) run this much longer than
  * history.request_timeout, so that our 503 always comes first: lws would
  * close the connection with no answer. */
 #define HIST_HTTP_LWS_SLACK_S 5
-/* Introspection and audit calls to eirc-auth in flight (more: 503), and
- * the largest answer kept from one. */
-#define HIST_INTRO_REQUESTS_MAX 8
-#define HIST_INTRO_ANSWER_MAX (1024u * 1024)
 
 struct hist_http {
 	struct hist_app *app;
@@ -397,9 +393,9 @@ void hist_http_audit(struct hreq *q)
 	char *detail;
 
 	if (q->t_after >= 0)
-		lg_time_format(q->t_after, a, sizeof(a));
+		archive_event_time_format(q->t_after, a, sizeof(a));
 	if (q->t_before >= 0)
-		lg_time_format(q->t_before, b, sizeof(b));
+		archive_event_time_format(q->t_before, b, sizeof(b));
 	d = json_pack("{s:s,s:s,s:s,s:s}", "format", q->csv ? "csv" : "ndjson", "room",
 	              q->room[0] ? q->room : "*", "after", a, "before", b);
 	detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -453,7 +449,7 @@ static void authenticate(struct hreq *q)
 
 static void healthz(struct hreq *q)
 {
-	bool up = q->h->app->redis && lg_redis_up(q->h->app->redis);
+	bool up = q->h->app->redis && redis_up(q->h->app->redis);
 
 	if (up)
 		hreq_answer_json(q, 200, json_pack("{s:s,s:b}", "status", "ok", "redis", 1));

@@ -24,6 +24,10 @@ typedef struct hist_http hist_http_t;
 #define HIST_HTTP_REQS_MAX 1024
 /* Messages per page when the request names no limit. */
 #define HIST_HTTP_LIMIT_DEFAULT 50
+/* Introspection and audit calls to eirc-auth in flight at once (more:
+ * 503), and the largest answer kept from one (more: the check fails). */
+#define HIST_INTRO_REQUESTS_MAX 8
+#define HIST_INTRO_ANSWER_MAX (1024u * 1024)
 
 /*
  * Creates the HTTP server (common/http_server) on a->loop and listens on history.listen_address
@@ -34,7 +38,7 @@ typedef struct hist_http hist_http_t;
 int hist_http_new(struct hist_app *a, hist_http_t **out_http);
 
 /* Closes every connection and starts closing lws's handles. Call before
- * lg_redis_free(). Idempotent; NULL is a no-op. */
+ * redis_close(). Idempotent; NULL is a no-op. */
 void hist_http_close(hist_http_t *h);
 
 /* After uv_run() returned: frees the context, what is left of the

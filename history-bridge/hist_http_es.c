@@ -13,7 +13,7 @@
  */
 #include "history-bridge/hist_http.h"
 #include "history-bridge/hist_http_int.h"
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,9 +21,9 @@
 #include <string.h>
 
 #include "archive/archive_es.h"
+#include "archive/archive_event.h"
 #include "common/irc_casemap.h"
 #include "common/log.h"
-#include "logger-bot/lg_event.h"
 
 /* Hits per export page. */
 #define HIST_EXPORT_PAGE 500
@@ -41,7 +41,7 @@ static bool time_param(struct hreq *q, const char *name, int64_t *out)
 	*out = -1;
 	if (!hreq_param(q, name, v, sizeof(v)))
 		return false;
-	return !v[0] || lg_time_parse(v, strlen(v), out) == 0;
+	return !v[0] || archive_event_time_parse(v, strlen(v), out) == 0;
 }
 
 bool hist_es_parse(struct hreq *q)
@@ -143,9 +143,9 @@ static json_t *time_range(const struct hreq *q)
 	char a[40], b[40];
 	json_t *r = json_object();
 
-	if (q->t_after >= 0 && lg_time_format(q->t_after, a, sizeof(a)) >= 0)
+	if (q->t_after >= 0 && archive_event_time_format(q->t_after, a, sizeof(a)) >= 0)
 		json_object_set_new(r, "gt", json_string(a));
-	if (q->t_before >= 0 && lg_time_format(q->t_before, b, sizeof(b)) >= 0)
+	if (q->t_before >= 0 && archive_event_time_format(q->t_before, b, sizeof(b)) >= 0)
 		json_object_set_new(r, "lt", json_string(b));
 	return json_pack("{s:{s:o}}", "range", "@timestamp", r);
 }

@@ -5,7 +5,7 @@
  */
 #include "history-bridge/hist_http.h"
 #include "history-bridge/hist_http_int.h"
-#include "history-bridge/hist_server.h"
+#include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -164,7 +164,7 @@ static int query_send(struct hreq *q)
 	if (hist_query_build(&q->req, &o, a->sha[0] ? a->sha : NULL, &call) < 0)
 		return -EINVAL;
 	if (!a->redis ||
-	    (r = lg_redis_argv(a->redis, call.argc, call.argv, call.argvlen, on_page, q)) < 0)
+	    (r = redis_argv(a->redis, call.argc, call.argv, call.argvlen, on_page, q)) < 0)
 		return -ENOTCONN;
 	q->pending++;
 	return 0;

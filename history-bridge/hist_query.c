@@ -8,41 +8,41 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
-#include "logger-bot/lg_event.h"
 
 static const char *const ops[CHATHIST_SUB_COUNT] = {
     [CHATHIST_LATEST] = "latest", [CHATHIST_BEFORE] = "before",   [CHATHIST_AFTER] = "after",
     [CHATHIST_AROUND] = "around", [CHATHIST_BETWEEN] = "between",
 };
 
-static void arg(struct hist_query_call *c, const char *p, size_t n)
+static void arg(hist_query_call_t *c, const char *p, size_t n)
 {
 	c->argv[c->argc] = p;
 	c->argvlen[c->argc] = n;
 	c->argc++;
 }
 
-static void arg_str(struct hist_query_call *c, const char *p)
+static void arg_str(hist_query_call_t *c, const char *p)
 {
 	arg(c, p, strlen(p));
 }
 
 /* The msgid key of ref i (the history key again when unused). */
-static int ref_key(struct hist_query_call *c, int k, const struct hist_ref *r, int i)
+static int ref_key(hist_query_call_t *c, int k, const struct hist_ref *r, int i)
 {
 	if (r->kind != CHATHIST_REF_MSGID) {
 		arg_str(c, c->history);
 		return 0;
 	}
-	if (lg_keys_msgid(k, r->msgid, r->msgid_len, c->mkey[i], sizeof(c->mkey[i])) < 0)
+	if (archive_keys_msgid(k, r->msgid, r->msgid_len, c->mkey[i], sizeof(c->mkey[i])) < 0)
 		return -EINVAL;
 	arg_str(c, c->mkey[i]);
 	return 0;
 }
 
-static void ref_args(struct hist_query_call *c, const struct hist_ref *r, int i)
+static void ref_args(hist_query_call_t *c, const struct hist_ref *r, int i)
 {
 	switch (r->kind) {
 	case CHATHIST_REF_MSGID:
@@ -61,16 +61,16 @@ static void ref_args(struct hist_query_call *c, const struct hist_ref *r, int i)
 	}
 }
 
-int hist_query_build(const struct hist_req *req, const struct hist_query_opts *o, const char *sha,
-                     struct hist_query_call *out_call)
+int hist_query_build(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+                     hist_query_call_t *out_call)
 {
 	return hist_query_build_conv(req, o, sha, NULL, out_call);
 }
 
-int hist_query_build_conv(const struct hist_req *req, const struct hist_query_opts *o,
-                          const char *sha, const char *conv, struct hist_query_call *out_call)
+int hist_query_build_conv(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+                          const char *conv, hist_query_call_t *out_call)
 {
-	struct hist_query_call *c = out_call;
+	hist_query_call_t *c = out_call;
 	char folded[CHATHIST_TARGET_MAX];
 	size_t len = req->target_len;
 	int k;
@@ -87,12 +87,12 @@ int hist_query_build_conv(const struct hist_req *req, const struct hist_query_op
 			return -EINVAL;
 		irc_casemap_fold(req->cm, req->target, len, folded);
 	}
-	k = lg_keys_partition(o->network, folded, len, IRC_CASEMAP_NONE, o->partitions);
+	k = archive_keys_partition(o->network, folded, len, IRC_CASEMAP_NONE, o->partitions);
 	if (k < 0)
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
-	if (lg_keys_history(k, o->network, folded, len, IRC_CASEMAP_NONE, c->history,
-	                    sizeof(c->history)) < 0)
+	if (archive_keys_history(k, o->network, folded, len, IRC_CASEMAP_NONE, c->history,
+	                         sizeof(c->history)) < 0)
 		return -EINVAL;
 	c->limit = req->limit < o->limit_max ? req->limit : o->limit_max;
 	if (sha) {
@@ -123,8 +123,8 @@ int hist_query_build_conv(const struct hist_req *req, const struct hist_query_op
 /* ---- formatting ---- */
 
 struct entry {
-	struct lg_str v[LG_EVENT_NSTR];
-	struct lg_str type, time;
+	archive_str_t v[ARCHIVE_EVENT_NSTR];
+	archive_str_t type, time;
 };
 
 static bool name_is(const struct hist_field *f, const char *name)
@@ -136,11 +136,11 @@ static bool name_is(const struct hist_field *f, const char *name)
  * of every answer. */
 static const size_t *str_name_lens(void)
 {
-	static size_t lens[LG_EVENT_NSTR];
+	static size_t lens[ARCHIVE_EVENT_NSTR];
 	static bool done;
 
-	for (int j = 0; !done && j < LG_EVENT_NSTR; j++)
-		lens[j] = strlen(lg_event_str_name((enum lg_event_str)j));
+	for (int j = 0; !done && j < ARCHIVE_EVENT_NSTR; j++)
+		lens[j] = strlen(archive_event_str_name((enum archive_event_str)j));
 	done = true;
 	return lens;
 }
@@ -151,20 +151,20 @@ static void entry_read(const struct hist_field *f, size_t n, struct entry *e)
 
 	memset(e, 0, sizeof(*e));
 	for (size_t i = 0; i < n; i++) {
-		struct lg_str s = {f[i].value, f[i].value_len};
+		archive_str_t s = {f[i].value, f[i].value_len};
 		if (name_is(&f[i], "type"))
 			e->type = s;
 		else if (name_is(&f[i], "time"))
 			e->time = s;
-		for (int j = 0; j < LG_EVENT_NSTR; j++) {
-			const char *name = lg_event_str_name((enum lg_event_str)j);
+		for (int j = 0; j < ARCHIVE_EVENT_NSTR; j++) {
+			const char *name = archive_event_str_name((enum archive_event_str)j);
 			if (f[i].name_len == lens[j] && memcmp(f[i].name, name, lens[j]) == 0)
 				e->v[j] = s;
 		}
 	}
 }
 
-/* lg_time_format with the last second kept: the lines of one answer are
+/* archive_event_time_format with the last second kept: the lines of one answer are
  * mostly within a few seconds, and formatting a date each time was about
  * 7% of the bridge's CPU per answer. */
 static int time_format(int64_t ms, char *buf, size_t cap)
@@ -174,7 +174,7 @@ static int time_format(int64_t ms, char *buf, size_t cap)
 	static int len;
 
 	if (ms < 0 || ms / 1000 != sec) {
-		len = lg_time_format(ms, last, sizeof(last));
+		len = archive_event_time_format(ms, last, sizeof(last));
 		if (len < 0) {
 			sec = -1;
 			return len;
@@ -209,10 +209,10 @@ static int tags_build(const struct entry *e, const char *batch, char *tags, size
 		return -EINVAL;
 	if (irc_msg_tags_append("batch", 5, batch, strlen(batch), tags, cap, &len) < 0 ||
 	    irc_msg_tags_append("time", 4, tbuf, strlen(tbuf), tags, cap, &len) < 0 ||
-	    irc_msg_tags_append("msgid", 5, e->v[LG_S_MSGID].p, e->v[LG_S_MSGID].n, tags, cap,
-	                        &len) < 0)
+	    irc_msg_tags_append("msgid", 5, e->v[ARCHIVE_S_MSGID].p, e->v[ARCHIVE_S_MSGID].n, tags,
+	                        cap, &len) < 0)
 		return -ENOBUFS;
-	const struct lg_str *st = &e->v[LG_S_TAGS];
+	const archive_str_t *st = &e->v[ARCHIVE_S_TAGS];
 	if (st->n > 0 && st->n + 4 < sizeof(line)) {
 		line[0] = '@';
 		memcpy(line + 1, st->p, st->n);
@@ -237,7 +237,7 @@ static int tags_build(const struct entry *e, const char *batch, char *tags, size
 	return 0;
 }
 
-static void param(struct irc_msg *m, const struct lg_str *s)
+static void param(struct irc_msg *m, const archive_str_t *s)
 {
 	if (m->n_params < IRC_PARAMS_MAX) {
 		m->params[m->n_params].ptr = s->p ? s->p : "";
@@ -247,7 +247,7 @@ static void param(struct irc_msg *m, const struct lg_str *s)
 }
 
 /* MODE's stored text is "<modes> <args...>": one param per word. */
-static void mode_params(struct irc_msg *m, const struct lg_str *s)
+static void mode_params(struct irc_msg *m, const archive_str_t *s)
 {
 	size_t i = 0;
 
@@ -256,7 +256,7 @@ static void mode_params(struct irc_msg *m, const struct lg_str *s)
 		while (j < s->n && s->p[j] != ' ')
 			j++;
 		if (j > i) {
-			struct lg_str w = {s->p + i, j - i};
+			archive_str_t w = {s->p + i, j - i};
 			param(m, &w);
 		}
 		i = j + 1;
@@ -269,7 +269,7 @@ static bool type_is(const struct entry *e, const char *name)
 }
 
 /* Command and params by type; false for what is not replayed. */
-static bool command_build(const struct entry *e, const struct lg_str *tgt, struct irc_msg *m)
+static bool command_build(const struct entry *e, const archive_str_t *tgt, struct irc_msg *m)
 {
 	static const char *const cmds[][2] = {
 	    {"privmsg", "PRIVMSG"}, {"notice", "NOTICE"}, {"tagmsg", "TAGMSG"}, {"join", "JOIN"},
@@ -287,18 +287,18 @@ static bool command_build(const struct entry *e, const struct lg_str *tgt, struc
 	m->command.len = strlen(cmds[i][1]);
 	const char *c = cmds[i][0];
 	if (strcmp(c, "quit") == 0) {
-		param(m, &e->v[LG_S_TEXT]);
+		param(m, &e->v[ARCHIVE_S_TEXT]);
 	} else if (strcmp(c, "nick") == 0) {
-		param(m, &e->v[LG_S_ARG]);
+		param(m, &e->v[ARCHIVE_S_ARG]);
 	} else {
 		param(m, tgt);
 		if (strcmp(c, "kick") == 0)
-			param(m, &e->v[LG_S_ARG]);
+			param(m, &e->v[ARCHIVE_S_ARG]);
 		if (strcmp(c, "mode") == 0)
-			mode_params(m, &e->v[LG_S_TEXT]);
+			mode_params(m, &e->v[ARCHIVE_S_TEXT]);
 		else if (strcmp(c, "join") != 0 && strcmp(c, "tagmsg") != 0 &&
-		         (strcmp(c, "part") != 0 || e->v[LG_S_TEXT].n > 0))
-			param(m, &e->v[LG_S_TEXT]);
+		         (strcmp(c, "part") != 0 || e->v[ARCHIVE_S_TEXT].n > 0))
+			param(m, &e->v[ARCHIVE_S_TEXT]);
 	}
 	return true;
 }
@@ -307,8 +307,8 @@ static bool command_build(const struct entry *e, const struct lg_str *tgt, struc
  * -ENOBUFS when it does not fit. */
 static int source_build(const struct entry *e, char *buf, size_t cap, size_t *out_len)
 {
-	const struct lg_str *nick = &e->v[LG_S_NICK], *user = &e->v[LG_S_USER],
-	                    *host = &e->v[LG_S_HOST];
+	const archive_str_t *nick = &e->v[ARCHIVE_S_NICK], *user = &e->v[ARCHIVE_S_USER],
+	                    *host = &e->v[ARCHIVE_S_HOST];
 	bool full = user->n && host->n;
 	size_t n = nick->n + (full ? 2 + user->n + host->n : 0);
 
@@ -330,17 +330,17 @@ int hist_query_format(const struct hist_field *f, size_t n, const char *batch, c
                       char *buf, size_t cap)
 {
 	static char tags[IRC_TAGS_MAX + 1];
-	char source[3 * LG_EVENT_NAME_MAX + 3];
+	char source[3 * ARCHIVE_EVENT_NAME_MAX + 3];
 	struct entry e;
 	struct irc_msg m = {0};
 	size_t tags_len;
 
 	entry_read(f, n, &e);
-	if (e.v[LG_S_MSGID].n == 0 || e.v[LG_S_NICK].n == 0 || e.time.n == 0)
+	if (e.v[ARCHIVE_S_MSGID].n == 0 || e.v[ARCHIVE_S_NICK].n == 0 || e.time.n == 0)
 		return 0;
-	struct lg_str tgt = e.v[LG_S_TARGET];
+	archive_str_t tgt = e.v[ARCHIVE_S_TARGET];
 	if (tgt.n == 0)
-		tgt = (struct lg_str){target, strlen(target)};
+		tgt = (archive_str_t){target, strlen(target)};
 	if (!command_build(&e, &tgt, &m))
 		return 0;
 	int r = tags_build(&e, batch, tags, sizeof(tags), &tags_len);

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "archive/archive_keys.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_keys.h"
 
 /* A timestamp reference looks this far around its time for entries. */
 #define HIST_TIME_SKEW_MS 10000
@@ -38,20 +38,22 @@
 
 extern const char hist_query_script[];
 
+typedef struct hist_query_opts hist_query_opts_t;
 struct hist_query_opts {
 	const char *network; /* irc.network */
 	int partitions;      /* redis.partitions */
 	uint32_t limit_max;  /* history.chathistory_max */
 };
 
+typedef struct hist_query_call hist_query_call_t;
 struct hist_query_call {
 	int argc;
 	const char *argv[HIST_QUERY_ARGC];
 	size_t argvlen[HIST_QUERY_ARGC];
 	uint32_t limit; /* after clamping */
 	char sha[48];
-	char history[LG_KEYS_KEY_MAX];
-	char mkey[2][LG_KEYS_KEY_MAX];
+	char history[ARCHIVE_KEYS_KEY_MAX];
+	char mkey[2][ARCHIVE_KEYS_KEY_MAX];
 	char num[6][24];
 };
 
@@ -63,13 +65,13 @@ struct hist_query_call {
  * which must outlive its use. Returns 0, or -EINVAL (TARGETS, a nick
  * target, a name too long for a key; *out_call is then unspecified).
  */
-int hist_query_build(const struct hist_req *req, const struct hist_query_opts *o, const char *sha,
-                     struct hist_query_call *out_call);
+int hist_query_build(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+                     hist_query_call_t *out_call);
 
 /* The same for the conversation conv (a direct-message pair
  * "dm:<lo>:<hi>", used as is) instead of the request's channel. */
-int hist_query_build_conv(const struct hist_req *req, const struct hist_query_opts *o,
-                          const char *sha, const char *conv, struct hist_query_call *out_call);
+int hist_query_build_conv(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+                          const char *conv, hist_query_call_t *out_call);
 
 /* One field of a stored entry. */
 struct hist_field {
@@ -87,7 +89,7 @@ struct hist_field {
  * one). Returns the length; 0 when the entry is not replayed (a logger gap,
  * an unknown type, fields missing); -ENOBUFS (buf too small) or -EINVAL
  * (among others: a time of more than 18 digits, a source longer than three
- * LG_EVENT_NAME_MAX names).
+ * ARCHIVE_EVENT_NAME_MAX names).
  */
 int hist_query_format(const struct hist_field *f, size_t n, const char *batch, const char *target,
                       char *buf, size_t cap);

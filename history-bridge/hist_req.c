@@ -12,9 +12,9 @@
 #include "common/irc_msg.h"
 
 /* The envelope: label, eirc/user, optional nick, casemap, event-playback. */
-static int envelope(const struct irc_msg *m, struct hist_req *req)
+static int envelope(const irc_msg_t *m, hist_req_t *req)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 	uint64_t id = 0;
 
 	if (!irc_msg_command_is(m, "CHATHISTORY"))
@@ -51,7 +51,7 @@ static int envelope(const struct irc_msg *m, struct hist_req *req)
 	return 0;
 }
 
-static void context(struct hist_req_err *e, const struct irc_msg *m)
+static void context(hist_req_err_t *e, const irc_msg_t *m)
 {
 	int n = 0;
 
@@ -68,11 +68,11 @@ static void context(struct hist_req_err *e, const struct irc_msg *m)
 
 /* The subcommand's params after the envelope was accepted, copied out of
  * the line; huge limits saturate (the query clamps them). */
-static int body(const struct irc_msg *m, struct hist_req *req, struct hist_req_err *e)
+static int body(const irc_msg_t *m, hist_req_t *req, hist_req_err_t *e)
 {
-	static const struct chathist_opts opts = {CHATHIST_TARGET_MAX, UINT32_MAX, true};
-	struct chathist_req c;
-	struct chathist_err err;
+	static const chathist_opts_t opts = {CHATHIST_TARGET_MAX, UINT32_MAX, true};
+	chathist_req_t c;
+	chathist_err_t err;
 
 	if (chathist_parse(m, &opts, &c, &err) < 0) {
 		e->code = err.code;
@@ -98,13 +98,13 @@ static int body(const struct irc_msg *m, struct hist_req *req, struct hist_req_e
 	return 0;
 }
 
-int hist_req_parse(const char *line, size_t len, struct hist_req *out_req,
-                   struct hist_req_err *out_err)
+int hist_req_parse(const char *line, size_t len, hist_req_t *out_req,
+                   hist_req_err_t *out_err)
 {
 	char buf[IRC_LINE_MAX];
-	struct hist_req req;
-	struct hist_req_err err = {0};
-	struct irc_msg m;
+	hist_req_t req;
+	hist_req_err_t err = {0};
+	irc_msg_t m;
 	int r;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))

@@ -28,6 +28,10 @@
 #include "common/chathist.h"
 #include "common/irc_casemap.h"
 
+typedef struct hist_ref hist_ref_t;
+typedef struct hist_req hist_req_t;
+typedef struct hist_req_err hist_req_err_t;
+
 /* Longest label= kept (the irc-client sends "h<n>"). */
 #define HIST_REQ_LABEL_MAX 64
 /* Longest eirc/nick kept. Targets, msgids and the channel list are
@@ -52,7 +56,7 @@ struct hist_req {
 	char target[CHATHIST_TARGET_MAX + 1]; /* "" for TARGETS */
 	size_t target_len;
 	bool target_is_channel;
-	struct hist_ref ref[CHATHIST_REFS_MAX];   /* BETWEEN and TARGETS use both */
+	hist_ref_t ref[CHATHIST_REFS_MAX];   /* BETWEEN and TARGETS use both */
 	uint32_t limit;                           /* >= 1; huge values saturate */
 	char channels[CHATHIST_CHANNELS_MAX + 1]; /* "#a,#b", TARGETS only */
 };
@@ -79,7 +83,7 @@ struct hist_req_err {
  * CHATHIST_TARGET_MAX and with huge limits saturating at UINT32_MAX (the
  * query clamps them). Out params are untouched except as said.
  */
-int hist_req_parse(const char *line, size_t len, struct hist_req *out_req,
-                   struct hist_req_err *out_err);
+int hist_req_parse(const char *line, size_t len, hist_req_t *out_req,
+                   hist_req_err_t *out_err);
 
 #endif

@@ -29,7 +29,7 @@ static const struct {
 	{ "SQUIT", IRCC_POL_NOPRIV },
 };
 
-enum ircc_policy_action ircc_policy_classify(const struct irc_msg *msg)
+enum ircc_policy_action ircc_policy_classify(const irc_msg_t *msg)
 {
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (irc_msg_command_is(msg, table[i].cmd))
@@ -58,12 +58,12 @@ bool ircc_policy_join_allowed(const struct ircc_ident *id, char *const *masks, s
 	return false;
 }
 
-int ircc_policy_chathist(const struct irc_msg *m, struct chathist_req *out_req,
-                         struct chathist_err *out_err)
+int ircc_policy_chathist(const irc_msg_t *m, chathist_req_t *out_req,
+                         chathist_err_t *out_err)
 {
-	static const struct chathist_opts opts = {IRCC_CHATHIST_TARGET_MAX, IRCC_CHATHIST_LIMIT_MAX,
+	static const chathist_opts_t opts = {IRCC_CHATHIST_TARGET_MAX, IRCC_CHATHIST_LIMIT_MAX,
 	                                          false};
-	struct chathist_err err;
+	chathist_err_t err;
 
 	if (chathist_parse(m, &opts, out_req, &err) < 0) {
 		/* the spec allows the standard codes here; ours since the start */

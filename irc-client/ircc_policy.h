@@ -38,7 +38,7 @@ enum ircc_policy_action {
 };
 
 /* Classifies msg by its command (case-insensitive). */
-enum ircc_policy_action ircc_policy_classify(const struct irc_msg *msg);
+enum ircc_policy_action ircc_policy_classify(const irc_msg_t *msg);
 
 /* True when chan[0..len) matches one of the private-room masks (IRC globs,
  * RFC 1459 case mapping). */
@@ -55,7 +55,7 @@ bool ircc_policy_join_allowed(const struct ircc_ident *id, char *const *masks, s
  * NEED_MORE_PARAMS (no subcommand, too few params), UNKNOWN_COMMAND, or
  * chathist_parse()'s INVALID_PARAMS / INVALID_MSGREFTYPE.
  */
-int ircc_policy_chathist(const struct irc_msg *msg, struct chathist_req *out_req,
-                         struct chathist_err *out_err);
+int ircc_policy_chathist(const irc_msg_t *msg, chathist_req_t *out_req,
+                         chathist_err_t *out_err);
 
 #endif

@@ -12,12 +12,12 @@
 
 #define HAS(ctx, cap) (((ctx)->browser_caps & IRC_CAP_BIT(cap)) != 0)
 
-static bool key_is(const struct irc_msg_tag *t, const char *key)
+static bool key_is(const irc_msg_tag_t *t, const char *key)
 {
 	return t->key_len == strlen(key) && memcmp(t->key, key, t->key_len) == 0;
 }
 
-static bool tag_allowed(const struct irc_msg_tag *t, const struct ircc_relay_ctx *ctx)
+static bool tag_allowed(const irc_msg_tag_t *t, const ircc_relay_ctx_t *ctx)
 {
 	if (key_is(t, "time"))
 		return HAS(ctx, IRC_CAP_SERVER_TIME);
@@ -31,10 +31,10 @@ static bool tag_allowed(const struct irc_msg_tag *t, const struct ircc_relay_ctx
 }
 
 /* Builds the packed tags the browser may see into tags[0..*out_len). */
-static int tags_filter(const struct irc_msg *m, const struct ircc_relay_ctx *ctx, char *tags,
+static int tags_filter(const irc_msg_t *m, const ircc_relay_ctx_t *ctx, char *tags,
                        size_t cap, size_t *out_len)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 	size_t pos = 0, len = 0;
 
 	while (irc_msg_tag_next(m, &pos, &t)) {
@@ -53,22 +53,22 @@ static int tags_filter(const struct irc_msg *m, const struct ircc_relay_ctx *ctx
 	return 0;
 }
 
-static bool from_self(const struct irc_msg *m, const char *self)
+static bool from_self(const irc_msg_t *m, const char *self)
 {
-	struct irc_mask_userhost uh;
+	irc_mask_userhost_t uh;
 
 	return m->source.ptr && irc_mask_split(m->source.ptr, m->source.len, &uh) == 0 &&
 	       irc_casemap_equal(IRC_CASEMAP_RFC1459, uh.nick, uh.nick_len, self, strlen(self));
 }
 
-static bool param0_is_self(const struct irc_msg *m, const char *self)
+static bool param0_is_self(const irc_msg_t *m, const char *self)
 {
 	return m->n_params > 0 && irc_casemap_equal(IRC_CASEMAP_RFC1459, m->params[0].ptr,
 	                                            m->params[0].len, self, strlen(self));
 }
 
 /* True when the browser must not see this line at all. */
-static bool dropped(const struct irc_msg *m, const struct ircc_relay_ctx *ctx)
+static bool dropped(const irc_msg_t *m, const ircc_relay_ctx_t *ctx)
 {
 	if (irc_msg_command_is(m, "BATCH"))
 		return !HAS(ctx, IRC_CAP_BATCH);
@@ -93,10 +93,10 @@ static bool dropped(const struct irc_msg *m, const struct ircc_relay_ctx *ctx)
 }
 
 /* 353 without multi-prefix: keep the first prefix of each nick. */
-static void names_one_prefix(struct irc_msg *m, char *buf, size_t cap)
+static void names_one_prefix(irc_msg_t *m, char *buf, size_t cap)
 {
 	static const char prefixes[] = "~&@%+";
-	struct irc_msg_span *last = &m->params[m->n_params - 1];
+	irc_msg_span_t *last = &m->params[m->n_params - 1];
 	bool word_start = true, skipping = false;
 	size_t o = 0;
 
@@ -120,12 +120,12 @@ static void names_one_prefix(struct irc_msg *m, char *buf, size_t cap)
 	last->len = o;
 }
 
-int ircc_relay_format(const struct irc_msg *msg, const struct ircc_relay_ctx *ctx, char *buf,
+int ircc_relay_format(const irc_msg_t *msg, const ircc_relay_ctx_t *ctx, char *buf,
                       size_t cap)
 {
 	static char tags[IRC_TAGS_MAX];
 	static char names[IRC_MSG_MAX];
-	struct irc_msg m = *msg;
+	irc_msg_t m = *msg;
 	size_t tags_len = 0;
 
 	if (dropped(msg, ctx))

@@ -14,6 +14,8 @@
 
 #include "common/irc_msg.h"
 
+typedef struct ircc_relay_ctx ircc_relay_ctx_t;
+
 struct ircc_relay_ctx {
 	uint32_t browser_caps;          /* IRC_CAP_BIT mask */
 	uint32_t server_caps;           /* enabled on the IRC connection */
@@ -28,7 +30,7 @@ struct ircc_relay_ctx {
  * NUL-terminated, no CRLF). Returns the length, 0 when the browser must not
  * see the message, or a negative IRC_MSG_E* error.
  */
-int ircc_relay_format(const struct irc_msg *msg, const struct ircc_relay_ctx *ctx, char *buf,
+int ircc_relay_format(const irc_msg_t *msg, const ircc_relay_ctx_t *ctx, char *buf,
                       size_t cap);
 
 #endif

@@ -56,8 +56,8 @@ struct pending {
 
 struct ircc_session {
 	const struct ircc_ident *id;
-	struct ircc_session_limits lim;
-	struct ircc_session_ops ops;
+	ircc_session_limits_t lim;
+	ircc_session_ops_t ops;
 	void *ud;
 	enum bstate bstate;
 	enum sstate sstate;
@@ -85,41 +85,41 @@ static char out_buf[IRC_LINE_MAX + 1];
 
 /* ---- lifecycle ---- */
 
-static bool replayed(const struct ircc_session *s)
+static bool replayed(const ircc_session_t *s)
 {
 	return s->bstate >= B_READY;
 }
 
-static bool server_up(const struct ircc_session *s)
+static bool server_up(const ircc_session_t *s)
 {
 	return s->sstate == S_FIRST_BURST || s->sstate == S_UP || s->sstate == S_REBURST;
 }
 
-static bool in_burst(const struct ircc_session *s)
+static bool in_burst(const ircc_session_t *s)
 {
 	return s->sstate == S_FIRST_BURST || s->sstate == S_REBURST;
 }
 
 /* True once a first burst has ended (the held browser lines went out). */
-static bool burst_complete(const struct ircc_session *s)
+static bool burst_complete(const ircc_session_t *s)
 {
 	return s->sstate == S_UP || s->sstate == S_REBURST || s->sstate == S_DOWN;
 }
 
 /* ---- output helpers ---- */
 
-static const char *target_nick(const struct ircc_session *s)
+static const char *target_nick(const ircc_session_t *s)
 {
 	return replayed(s) ? s->nick : "*";
 }
 
-static void to_browser(struct ircc_session *s, const char *line, size_t len)
+static void to_browser(ircc_session_t *s, const char *line, size_t len)
 {
 	s->ops.to_browser(s->ud, line, len);
 }
 
-static void sendf(struct ircc_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sendf(struct ircc_session *s, const char *fmt, ...)
+static void sendf(ircc_session_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sendf(ircc_session_t *s, const char *fmt, ...)
 {
 	char line[IRC_MSG_MAX + 64];
 	va_list ap;
@@ -135,7 +135,7 @@ static void sendf(struct ircc_session *s, const char *fmt, ...)
 #define NUMERIC(s, num, fmt, ...) \
 	sendf(s, ":%s " num " %s " fmt, (s)->server, target_nick(s), __VA_ARGS__)
 
-static void fail(struct ircc_session *s, const char *cmd, const char *code, const char *ctx,
+static void fail(ircc_session_t *s, const char *cmd, const char *code, const char *ctx,
                  const char *text)
 {
 	if (ctx)
@@ -144,7 +144,7 @@ static void fail(struct ircc_session *s, const char *cmd, const char *code, cons
 		sendf(s, ":%s FAIL %s %s :%s", s->server, cmd, code, text);
 }
 
-static void span_cpy(char *dst, size_t cap, const struct irc_msg_span *sp)
+static void span_cpy(char *dst, size_t cap, const irc_msg_span_t *sp)
 {
 	size_t n = sp->len < cap - 1 ? sp->len : cap - 1;
 
@@ -152,7 +152,7 @@ static void span_cpy(char *dst, size_t cap, const struct irc_msg_span *sp)
 	dst[n] = '\0';
 }
 
-static void span_upper(char *buf, size_t cap, const struct irc_msg_span *sp)
+static void span_upper(char *buf, size_t cap, const irc_msg_span_t *sp)
 {
 	span_cpy(buf, cap, sp);
 	for (char *p = buf; *p; p++)
@@ -160,7 +160,7 @@ static void span_upper(char *buf, size_t cap, const struct irc_msg_span *sp)
 			*p = (char)(*p - 'a' + 'A');
 }
 
-static void cmd_name(const struct irc_msg *m, char *buf, size_t cap)
+static void cmd_name(const irc_msg_t *m, char *buf, size_t cap)
 {
 	span_cpy(buf, cap, &m->command);
 	for (char *p = buf; *p; p++)
@@ -170,10 +170,10 @@ static void cmd_name(const struct irc_msg *m, char *buf, size_t cap)
 
 /* ---- construction ---- */
 
-int ircc_session_new(const struct ircc_ident *id, const struct ircc_session_limits *lim,
-                     const struct ircc_session_ops *ops, void *ud, struct ircc_session **out)
+int ircc_session_new(const struct ircc_ident *id, const ircc_session_limits_t *lim,
+                     const ircc_session_ops_t *ops, void *ud, ircc_session_t **out)
 {
-	struct ircc_session *s = calloc(1, sizeof(*s));
+	ircc_session_t *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
@@ -194,7 +194,7 @@ int ircc_session_new(const struct ircc_ident *id, const struct ircc_session_limi
 	return 0;
 }
 
-void ircc_session_free(struct ircc_session *s)
+void ircc_session_free(ircc_session_t *s)
 {
 	if (!s)
 		return;
@@ -205,7 +205,7 @@ void ircc_session_free(struct ircc_session *s)
 	free(s);
 }
 
-bool ircc_session_server_readable(const struct ircc_session *s)
+bool ircc_session_server_readable(const ircc_session_t *s)
 {
 	return replayed(s) || !burst_complete(s);
 }
@@ -217,7 +217,7 @@ static bool is_channel(const char *name, size_t len)
 	return len > 0 && (name[0] == '#' || name[0] == '&');
 }
 
-static ssize_t chan_find(const struct ircc_session *s, const char *name, size_t len)
+static ssize_t chan_find(const ircc_session_t *s, const char *name, size_t len)
 {
 	for (size_t i = 0; i < s->n_chans; i++)
 		if (irc_casemap_equal(s->cm, s->chans[i], strlen(s->chans[i]), name, len))
@@ -225,7 +225,7 @@ static ssize_t chan_find(const struct ircc_session *s, const char *name, size_t 
 	return -1;
 }
 
-static void chan_add(struct ircc_session *s, const struct irc_msg_span *name)
+static void chan_add(ircc_session_t *s, const irc_msg_span_t *name)
 {
 	if (name->len == 0 || name->len > IRCC_ROOM_MAX || chan_find(s, name->ptr, name->len) >= 0 ||
 	    s->n_chans == IRCC_CHANNELS_MAX)
@@ -237,7 +237,7 @@ static void chan_add(struct ircc_session *s, const struct irc_msg_span *name)
 	s->chans[s->n_chans++] = c;
 }
 
-static void chan_del(struct ircc_session *s, const struct irc_msg_span *name)
+static void chan_del(ircc_session_t *s, const irc_msg_span_t *name)
 {
 	ssize_t i = chan_find(s, name->ptr, name->len);
 
@@ -248,7 +248,7 @@ static void chan_del(struct ircc_session *s, const struct irc_msg_span *name)
 }
 
 /* Sends JOIN for names[0..n) in lines that fit IRC_MSG_MAX. */
-static void join_list(struct ircc_session *s, char *const *names, size_t n)
+static void join_list(ircc_session_t *s, char *const *names, size_t n)
 {
 	char line[IRC_MSG_MAX];
 	size_t len = 0;
@@ -267,7 +267,7 @@ static void join_list(struct ircc_session *s, char *const *names, size_t n)
 }
 
 /* Joins the user's rooms once: when the browser is ready and the server up. */
-static void join_rooms_once(struct ircc_session *s)
+static void join_rooms_once(ircc_session_t *s)
 {
 	if (s->bstate != B_READY || !server_up(s))
 		return;
@@ -279,7 +279,7 @@ static void join_rooms_once(struct ircc_session *s)
 
 /* Keeps one server line for the replay; MOTD text past IRCC_BURST_MAX is
  * left out (a note says so at replay). */
-static void burst_keep(struct ircc_session *s, const struct irc_msg *m)
+static void burst_keep(ircc_session_t *s, const irc_msg_t *m)
 {
 	int n = irc_msg_serialize(m, 0, out_buf, sizeof(out_buf));
 
@@ -299,27 +299,27 @@ static void burst_keep(struct ircc_session *s, const struct irc_msg *m)
 	s->burst_len += (size_t)n + 1;
 }
 
-static void relay(struct ircc_session *s, const struct irc_msg *m, const char *label)
+static void relay(ircc_session_t *s, const irc_msg_t *m, const char *label)
 {
-	struct ircc_relay_ctx ctx = { s->bcaps, s->scaps, s->nick, label };
+	ircc_relay_ctx_t ctx = { s->bcaps, s->scaps, s->nick, label };
 	int n = ircc_relay_format(m, &ctx, out_buf, sizeof(out_buf));
 
 	if (n > 0)
 		to_browser(s, out_buf, (size_t)n);
 }
 
-static void isupport_extra(struct ircc_session *s)
+static void isupport_extra(ircc_session_t *s)
 {
 	NUMERIC(s, "005", "CHATHISTORY=%u MSGREFTYPES=msgid,timestamp :are supported by this server",
 	        s->lim.chathistory_max);
 }
 
-static void join_replay(struct ircc_session *s, const struct irc_msg_span *chan);
+static void join_replay(ircc_session_t *s, const irc_msg_span_t *chan);
 
 /* A JOIN of ours kept in the burst (a sign-in room joined at registration). */
-static bool own_join(const struct ircc_session *s, const struct irc_msg *m)
+static bool own_join(const ircc_session_t *s, const irc_msg_t *m)
 {
-	struct irc_mask_userhost uh;
+	irc_mask_userhost_t uh;
 
 	return irc_msg_command_is(m, "JOIN") && m->n_params >= 1 && m->source.ptr &&
 	       irc_mask_split(m->source.ptr, m->source.len, &uh) == 0 &&
@@ -327,14 +327,14 @@ static bool own_join(const struct ircc_session *s, const struct irc_msg *m)
 }
 
 /* Replays the kept burst, adding our ISUPPORT tokens after the last 005. */
-static void burst_replay(struct ircc_session *s)
+static void burst_replay(ircc_session_t *s)
 {
 	bool in_005 = false, added = false;
 
 	for (size_t off = 0; off < s->burst_len;) {
 		char *line = s->burst + off;
 		size_t len = strlen(line);
-		struct irc_msg m;
+		irc_msg_t m;
 		off += len + 1;
 		if (irc_msg_parse(line, len, 0, &m) < 0)
 			continue;
@@ -356,7 +356,7 @@ static void burst_replay(struct ircc_session *s)
 	malloc_trim(0); /* the burst and held lines were the biggest allocations */
 }
 
-static void become_ready(struct ircc_session *s)
+static void become_ready(ircc_session_t *s)
 {
 	if (replayed(s))
 		return;
@@ -365,7 +365,7 @@ static void become_ready(struct ircc_session *s)
 	join_rooms_once(s);
 }
 
-uint64_t ircc_session_browser_grace(struct ircc_session *s)
+uint64_t ircc_session_browser_grace(ircc_session_t *s)
 {
 	if (replayed(s))
 		return 0;
@@ -382,7 +382,7 @@ uint64_t ircc_session_browser_grace(struct ircc_session *s)
 
 /* ---- CAP towards the browser ---- */
 
-static uint32_t caps_offered(const struct ircc_session *s)
+static uint32_t caps_offered(const ircc_session_t *s)
 {
 	return s->scaps | IRCC_BCAP_CHATHISTORY;
 }
@@ -414,7 +414,7 @@ static int bcap_lookup(const char *name, size_t len, uint32_t *out_bit)
 }
 
 /* CAP REQ: all or nothing, as the spec says. */
-static void cap_req(struct ircc_session *s, const struct irc_msg_span *list)
+static void cap_req(ircc_session_t *s, const irc_msg_span_t *list)
 {
 	uint32_t add = 0, del = 0;
 	const char *p = list->ptr, *end = list->ptr + list->len;
@@ -439,7 +439,7 @@ static void cap_req(struct ircc_session *s, const struct irc_msg_span *list)
 	      (int)list->len, list->ptr);
 }
 
-static void handle_cap(struct ircc_session *s, const struct irc_msg *m)
+static void handle_cap(ircc_session_t *s, const irc_msg_t *m)
 {
 	char list[IRC_MSG_MAX];
 	char sub[16];
@@ -471,11 +471,11 @@ static void handle_cap(struct ircc_session *s, const struct irc_msg *m)
 
 /* Sends msg to the server with only the tags the browser may send: client
  * tags with message-tags, label with labeled-response. */
-static void forward(struct ircc_session *s, const struct irc_msg *m)
+static void forward(ircc_session_t *s, const irc_msg_t *m)
 {
 	static char tags[IRC_TAGS_CLIENT_MAX + 1];
-	struct irc_msg f = *m;
-	struct irc_msg_tag t;
+	irc_msg_t f = *m;
+	irc_msg_tag_t t;
 	size_t pos = 0, len = 0;
 	char cmd[32];
 
@@ -501,12 +501,12 @@ static void forward(struct ircc_session *s, const struct irc_msg *m)
 		     "Not connected to the IRC server right now (reconnecting); not sent");
 }
 
-static bool nick_is(const struct ircc_session *s, const struct irc_msg_span *n, const char *nick)
+static bool nick_is(const ircc_session_t *s, const irc_msg_span_t *n, const char *nick)
 {
 	return irc_casemap_equal(s->cm, n->ptr, n->len, nick, strlen(nick));
 }
 
-static void handle_nick(struct ircc_session *s, const struct irc_msg *m)
+static void handle_nick(ircc_session_t *s, const irc_msg_t *m)
 {
 	if (m->n_params < 1 || m->params[0].len == 0) {
 		NUMERIC(s, "431", ":%s", "No nickname given");
@@ -522,7 +522,7 @@ static void handle_nick(struct ircc_session *s, const struct irc_msg *m)
 
 /* JOIN: private rooms the user is not a member of are refused one by one
  * (473), the rest is forwarded with their keys. */
-static void handle_join(struct ircc_session *s, const struct irc_msg *m)
+static void handle_join(ircc_session_t *s, const irc_msg_t *m)
 {
 	char chans[IRC_MSG_MAX], keys[IRC_MSG_MAX], line[IRC_MSG_MAX * 2 + 8];
 	size_t cl = 0, kl = 0;
@@ -559,7 +559,7 @@ static void handle_join(struct ircc_session *s, const struct irc_msg *m)
 		return;
 	int n = snprintf(line, sizeof(line), "JOIN %s%s%s", chans, m->n_params > 1 ? " " : "",
 	                 m->n_params > 1 ? keys : "");
-	struct irc_msg j;
+	irc_msg_t j;
 	if (n > 0 && (size_t)n < sizeof(line) && irc_msg_parse(line, (size_t)n, 0, &j) == 0) {
 		j.tags = m->tags; /* keep the browser's label and client tags */
 		forward(s, &j);
@@ -568,7 +568,7 @@ static void handle_join(struct ircc_session *s, const struct irc_msg *m)
 
 /* ---- CHATHISTORY ---- */
 
-static void hist_fail(struct ircc_session *s, const char *code, const char *sub,
+static void hist_fail(ircc_session_t *s, const char *code, const char *sub,
                       const char *target, const char *text)
 {
 	char ctx[IRCC_CHATHIST_TARGET_MAX + 16];
@@ -579,7 +579,7 @@ static void hist_fail(struct ircc_session *s, const char *code, const char *sub,
 
 /* May the user read target? Channels: only those joined now. Nicks: the
  * user's own conversation with that nick (the bridge keys it by ids). */
-static bool hist_allowed(const struct ircc_session *s, const struct irc_msg_span *t)
+static bool hist_allowed(const ircc_session_t *s, const irc_msg_span_t *t)
 {
 	if (is_channel(t->ptr, t->len))
 		return chan_find(s, t->ptr, t->len) >= 0;
@@ -604,13 +604,13 @@ static const char *casemap_name(enum irc_casemap cm)
  * CHATHISTORY ..." into out_buf. Returns its length, -E2BIG when the
  * user's channel list (TARGETS) or the whole line does not fit, or another
  * negative error. */
-static int hist_request(struct ircc_session *s, const struct irc_msg *m, unsigned seq,
+static int hist_request(ircc_session_t *s, const irc_msg_t *m, unsigned seq,
                         bool targets)
 {
 	char tags[IRC_TAGS_CLIENT_MAX], uid[24], label[16], chans[CHATHIST_CHANNELS_MAX];
 	size_t tl = 0;
 	int bad = 0;
-	struct irc_msg r = { 0 };
+	irc_msg_t r = { 0 };
 	const char *cm = casemap_name(s->cm);
 
 	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)s->id->user_id);
@@ -655,12 +655,12 @@ static bool label_safe(const char *v, size_t n)
 	return n > 0;
 }
 
-static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
+static void handle_chathistory(ircc_session_t *s, const irc_msg_t *m)
 {
-	struct chathist_req req;
-	struct chathist_err err;
+	chathist_req_t req;
+	chathist_err_t err;
 	struct pending p = { 0 };
-	struct irc_msg_tag lt;
+	irc_msg_tag_t lt;
 
 	if (ircc_policy_chathist(m, &req, &err) < 0) {
 		char sub[16] = "*";
@@ -708,21 +708,21 @@ static void handle_chathistory(struct ircc_session *s, const struct irc_msg *m)
  * join_replay_lines lines (history.join_replay_lines), as a chathistory
  * batch it may not understand (the relay drops BATCH and the batch tag
  * for it). Best effort: nothing is shown when history is unavailable. */
-static void join_replay(struct ircc_session *s, const struct irc_msg_span *chan)
+static void join_replay(ircc_session_t *s, const irc_msg_span_t *chan)
 {
 	char n[16];
-	struct irc_msg m = { 0 };
+	irc_msg_t m = { 0 };
 	struct pending p = { .quiet = true };
 
 	if (s->lim.join_replay_lines == 0 || (s->bcaps & IRCC_BCAP_CHATHISTORY) ||
 	    s->n_hist == IRCC_HISTORY_PENDING_MAX || chan->len >= sizeof(p.target))
 		return;
 	snprintf(n, sizeof(n), "%u", s->lim.join_replay_lines);
-	m.command = (struct irc_msg_span){ "CHATHISTORY", 11 };
-	m.params[0] = (struct irc_msg_span){ "LATEST", 6 };
+	m.command = (irc_msg_span_t){ "CHATHISTORY", 11 };
+	m.params[0] = (irc_msg_span_t){ "LATEST", 6 };
 	m.params[1] = *chan;
-	m.params[2] = (struct irc_msg_span){ "*", 1 };
-	m.params[3] = (struct irc_msg_span){ n, strlen(n) };
+	m.params[2] = (irc_msg_span_t){ "*", 1 };
+	m.params[3] = (irc_msg_span_t){ n, strlen(n) };
 	m.n_params = 4;
 	p.seq = ++s->hist_seq;
 	snprintf(p.sub, sizeof(p.sub), "LATEST");
@@ -742,13 +742,13 @@ static void join_replay(struct ircc_session *s, const struct irc_msg_span *chan)
  * the server line with "eirc/dm", "eirc/user", "eirc/nick" and
  * "eirc/casemap" added. Fire and forget: the bridge does not answer, and a
  * report that cannot be sent now is lost (logged by nobody: best effort). */
-static void dm_report(struct ircc_session *s, const struct irc_msg *m)
+static void dm_report(ircc_session_t *s, const irc_msg_t *m)
 {
-	struct irc_mask_userhost uh;
-	struct irc_msg_tag t;
+	irc_mask_userhost_t uh;
+	irc_msg_tag_t t;
 	char uid[24];
 	size_t tl = 0, pos = 0;
-	struct irc_msg r = *m;
+	irc_msg_t r = *m;
 	static char tags[IRC_TAGS_MAX + 1];
 
 	if (!(irc_msg_command_is(m, "PRIVMSG") || irc_msg_command_is(m, "NOTICE")) ||
@@ -756,7 +756,7 @@ static void dm_report(struct ircc_session *s, const struct irc_msg *m)
 	    irc_mask_split(m->source.ptr, m->source.len, &uh) < 0 || !uh.user ||
 	    irc_msg_tag_get(m, "msgid", &t) < 0)
 		return;
-	struct irc_msg_span from = { uh.nick, uh.nick_len };
+	irc_msg_span_t from = { uh.nick, uh.nick_len };
 	bool to_me = nick_is(s, &m->params[0], s->nick), from_me = nick_is(s, &from, s->nick);
 	if (to_me == from_me)
 		return; /* neither ours, or a note to self */
@@ -779,15 +779,15 @@ static void dm_report(struct ircc_session *s, const struct irc_msg *m)
 		(void)s->ops.to_history(s->ud, out_buf, (size_t)n);
 }
 
-static void hist_pop(struct ircc_session *s)
+static void hist_pop(ircc_session_t *s)
 {
 	memmove(&s->hist[0], &s->hist[1], sizeof(s->hist[0]) * (s->n_hist - 1));
 	s->n_hist--;
 }
 
-bool ircc_session_history_line(struct ircc_session *s, char *line, size_t len)
+bool ircc_session_history_line(ircc_session_t *s, char *line, size_t len)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 
 	if (s->n_hist == 0 || irc_msg_parse(line, len, 0, &m) < 0)
 		return true;
@@ -807,7 +807,7 @@ bool ircc_session_history_line(struct ircc_session *s, char *line, size_t len)
 		return false; /* the browser did not ask: nothing to explain */
 	/* Replayed lines are history, not echoes: the user's own messages stay
 	 * (no self nick for the echo filter). */
-	struct ircc_relay_ctx ctx = { s->bcaps, s->scaps, NULL, p->started ? "" : p->label };
+	ircc_relay_ctx_t ctx = { s->bcaps, s->scaps, NULL, p->started ? "" : p->label };
 	int n = ircc_relay_format(&m, &ctx, out_buf, sizeof(out_buf));
 	if (n > 0)
 		to_browser(s, out_buf, (size_t)n);
@@ -815,7 +815,7 @@ bool ircc_session_history_line(struct ircc_session *s, char *line, size_t len)
 	return false;
 }
 
-void ircc_session_history_down(struct ircc_session *s, const char *why)
+void ircc_session_history_down(ircc_session_t *s, const char *why)
 {
 	char text[160];
 
@@ -827,7 +827,7 @@ void ircc_session_history_down(struct ircc_session *s, const char *why)
 	}
 }
 
-size_t ircc_session_history_pending(const struct ircc_session *s, uint64_t *out_oldest_ms)
+size_t ircc_session_history_pending(const ircc_session_t *s, uint64_t *out_oldest_ms)
 {
 	*out_oldest_ms = s->n_hist ? s->hist[0].sent_ms : 0;
 	return s->n_hist;
@@ -835,14 +835,14 @@ size_t ircc_session_history_pending(const struct ircc_session *s, uint64_t *out_
 
 /* ---- browser dispatch ---- */
 
-static void handle_ping(struct ircc_session *s, const struct irc_msg *m)
+static void handle_ping(ircc_session_t *s, const irc_msg_t *m)
 {
 	sendf(s, ":%s PONG %s :%.*s", s->server, s->server,
 	      m->n_params ? (int)m->params[m->n_params - 1].len : 0,
 	      m->n_params ? m->params[m->n_params - 1].ptr : "");
 }
 
-static void handle_quit(struct ircc_session *s, const struct irc_msg *m)
+static void handle_quit(ircc_session_t *s, const irc_msg_t *m)
 {
 	char reason[IRC_MSG_MAX] = "";
 
@@ -851,7 +851,7 @@ static void handle_quit(struct ircc_session *s, const struct irc_msg *m)
 	s->ops.quit(s->ud, reason);
 }
 
-static void refuse_unknown(struct ircc_session *s, const struct irc_msg *m)
+static void refuse_unknown(ircc_session_t *s, const irc_msg_t *m)
 {
 	char cmd[32];
 
@@ -859,7 +859,7 @@ static void refuse_unknown(struct ircc_session *s, const struct irc_msg *m)
 	NUMERIC(s, "421", "%s :Unknown command (not available through eIRC)", cmd);
 }
 
-static void refuse_nopriv(struct ircc_session *s, const struct irc_msg *m)
+static void refuse_nopriv(ircc_session_t *s, const irc_msg_t *m)
 {
 	char cmd[32];
 
@@ -867,14 +867,14 @@ static void refuse_nopriv(struct ircc_session *s, const struct irc_msg *m)
 	NUMERIC(s, "481", ":Permission Denied - %s is not available through eIRC", cmd);
 }
 
-static void reregister(struct ircc_session *s, const struct irc_msg *m)
+static void reregister(ircc_session_t *s, const irc_msg_t *m)
 {
 	(void)m;
 	NUMERIC(s, "462", ":%s", "You may not reregister (eIRC registers you)");
 }
 
 /* What each policy action does once the browser is ready (NULL: nothing). */
-static void (*const dispatch[])(struct ircc_session *, const struct irc_msg *) = {
+static void (*const dispatch[])(ircc_session_t *, const irc_msg_t *) = {
 	[IRCC_POL_FORWARD] = forward,         [IRCC_POL_CAP] = handle_cap,
 	[IRCC_POL_PING] = handle_ping,        [IRCC_POL_IGNORE] = NULL,
 	[IRCC_POL_QUIT] = handle_quit,        [IRCC_POL_NICK] = handle_nick,
@@ -886,7 +886,7 @@ static void (*const dispatch[])(struct ircc_session *, const struct irc_msg *) =
 /* Before the browser is READY: CAP, NICK, USER and PASS are registration;
  * any other command makes it a plain client (READY at once). Returns true
  * when the line was consumed. */
-static bool browser_registering(struct ircc_session *s, const struct irc_msg *m,
+static bool browser_registering(ircc_session_t *s, const irc_msg_t *m,
                                 enum ircc_policy_action a)
 {
 	switch (a) {
@@ -912,7 +912,7 @@ static bool browser_registering(struct ircc_session *s, const struct irc_msg *m,
 	return true;
 }
 
-static bool flood_ok(struct ircc_session *s, const struct irc_msg *m, size_t len)
+static bool flood_ok(ircc_session_t *s, const irc_msg_t *m, size_t len)
 {
 	uint64_t now = s->ops.now_ms(s->ud);
 	char cmd[32], text[160];
@@ -927,9 +927,9 @@ static bool flood_ok(struct ircc_session *s, const struct irc_msg *m, size_t len
 	return false;
 }
 
-static void process_line(struct ircc_session *s, char *line, size_t len)
+static void process_line(ircc_session_t *s, char *line, size_t len)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 	int r = irc_msg_parse(line, len, IRC_MSG_F_CLIENT, &m);
 
 	if (r == IRC_MSG_ETOOLONG || r == IRC_MSG_ETAGSTOOLONG) {
@@ -950,7 +950,7 @@ static void process_line(struct ircc_session *s, char *line, size_t len)
 }
 
 /* Holds a line until the first registration burst is complete. */
-static void hold(struct ircc_session *s, const char *line, size_t len)
+static void hold(ircc_session_t *s, const char *line, size_t len)
 {
 	if (s->hold_len + len + 1 > IRCC_HOLD_MAX) {
 		fail(s, "*", "TEMPORARILY_UNAVAILABLE", NULL,
@@ -963,7 +963,7 @@ static void hold(struct ircc_session *s, const char *line, size_t len)
 	s->hold_len += len + 1;
 }
 
-static void hold_release(struct ircc_session *s)
+static void hold_release(ircc_session_t *s)
 {
 	char *h = s->hold;
 	size_t n = s->hold_len;
@@ -978,7 +978,7 @@ static void hold_release(struct ircc_session *s)
 	free(h);
 }
 
-void ircc_session_browser_line(struct ircc_session *s, char *line, size_t len)
+void ircc_session_browser_line(ircc_session_t *s, char *line, size_t len)
 {
 	if (!burst_complete(s) && !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 &&
 	                            (len == 4 || line[4] == ' '))) {
@@ -988,7 +988,7 @@ void ircc_session_browser_line(struct ircc_session *s, char *line, size_t len)
 	process_line(s, line, len);
 }
 
-void ircc_session_browser_bad_line(struct ircc_session *s, int err)
+void ircc_session_browser_bad_line(ircc_session_t *s, int err)
 {
 	if (err == IRC_MSG_ETOOLONG)
 		NUMERIC(s, "417", ":%s", "Input line was too long");
@@ -999,7 +999,7 @@ void ircc_session_browser_bad_line(struct ircc_session *s, int err)
 
 /* ---- server side ---- */
 
-static bool is_burst_numeric(const struct irc_msg *m)
+static bool is_burst_numeric(const irc_msg_t *m)
 {
 	static const char *const nums[] = { "001", "002", "003", "004", "005", "250", "251",
 		"252", "253", "254", "255", "265", "266", "375", "372", "376", "422" };
@@ -1010,14 +1010,14 @@ static bool is_burst_numeric(const struct irc_msg *m)
 	return false;
 }
 
-static bool motd_end(const struct irc_msg *m)
+static bool motd_end(const irc_msg_t *m)
 {
 	return irc_msg_command_is(m, "376") || irc_msg_command_is(m, "422");
 }
 
 /* Follows our channels (JOIN/PART/KICK of ourselves) and the server's
  * case mapping. */
-static void track(struct ircc_session *s, const struct irc_reg *reg, const struct irc_msg *m)
+static void track(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
 {
 	if (irc_msg_command_is(m, "005")) {
 		for (size_t i = 1; i + 1 < m->n_params; i++)
@@ -1033,8 +1033,8 @@ static void track(struct ircc_session *s, const struct irc_reg *reg, const struc
 	snprintf(s->nick, sizeof(s->nick), "%s", reg->nick);
 }
 
-void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
-                             const struct irc_msg *m)
+void ircc_session_server_msg(ircc_session_t *s, const irc_reg_t *reg,
+                             const irc_msg_t *m)
 {
 	track(s, reg, m);
 	if (!server_up(s))
@@ -1063,7 +1063,7 @@ void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
 		join_replay(s, &m->params[0]);
 }
 
-uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc_reg *reg)
+uint64_t ircc_session_server_registered(ircc_session_t *s, const irc_reg_t *reg)
 {
 	char old[IRC_REG_NICK_MAX + 1];
 
@@ -1089,7 +1089,7 @@ uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc
 	return 0;
 }
 
-void ircc_session_server_down(struct ircc_session *s, const char *why, uint64_t retry_ms)
+void ircc_session_server_down(ircc_session_t *s, const char *why, uint64_t retry_ms)
 {
 	bool was_up = server_up(s);
 

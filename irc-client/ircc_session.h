@@ -23,6 +23,10 @@
 #include "common/irc_reg.h"
 #include "irc-client/ircc_ident.h"
 
+typedef struct ircc_session ircc_session_t;
+typedef struct ircc_session_ops ircc_session_ops_t;
+typedef struct ircc_session_limits ircc_session_limits_t;
+
 /* Browser bytes held while the IRC connection is first being set up; past
  * it lines are refused with FAIL ... TEMPORARILY_UNAVAILABLE. */
 #define IRCC_HOLD_MAX 16384
@@ -74,40 +78,40 @@ struct ircc_session_limits {
  * Creates a session for id (borrowed, must outlive it). Returns 0 or
  * -ENOMEM. Free with ircc_session_free (NULL is a no-op).
  */
-int ircc_session_new(const struct ircc_ident *id, const struct ircc_session_limits *lim,
-                     const struct ircc_session_ops *ops, void *ud, struct ircc_session **out);
-void ircc_session_free(struct ircc_session *s);
+int ircc_session_new(const struct ircc_ident *id, const ircc_session_limits_t *lim,
+                     const ircc_session_ops_t *ops, void *ud, ircc_session_t **out);
+void ircc_session_free(ircc_session_t *s);
 
 /* One framed browser line (writable, NUL-terminated, no CRLF). */
-void ircc_session_browser_line(struct ircc_session *s, char *line, size_t len);
+void ircc_session_browser_line(ircc_session_t *s, char *line, size_t len);
 /* The framer refused a line: err is IRC_MSG_ETOOLONG or IRC_MSG_EMALFORMED. */
-void ircc_session_browser_bad_line(struct ircc_session *s, int err);
+void ircc_session_browser_bad_line(ircc_session_t *s, int err);
 /*
  * The browser-grace timer fired (armed by the adapter when
  * ircc_session_server_registered returns > 0). Returns the next delay in ms
  * to re-arm, or 0.
  */
-uint64_t ircc_session_browser_grace(struct ircc_session *s);
+uint64_t ircc_session_browser_grace(ircc_session_t *s);
 
 /* Every message from the IRC server (irc_conn on_msg), reg its state. */
-void ircc_session_server_msg(struct ircc_session *s, const struct irc_reg *reg,
-                             const struct irc_msg *msg);
+void ircc_session_server_msg(ircc_session_t *s, const irc_reg_t *reg,
+                             const irc_msg_t *msg);
 /* irc_conn registered (first time or again). Returns the browser-grace
  * delay to arm (ms), or 0. */
-uint64_t ircc_session_server_registered(struct ircc_session *s, const struct irc_reg *reg);
+uint64_t ircc_session_server_registered(ircc_session_t *s, const irc_reg_t *reg);
 /* The IRC connection went down; retry_ms 0 means for good. */
-void ircc_session_server_down(struct ircc_session *s, const char *why, uint64_t retry_ms);
+void ircc_session_server_down(ircc_session_t *s, const char *why, uint64_t retry_ms);
 /* False while the session wants the IRC server not to be read (the browser
  * has not finished registering, so there is nowhere to put its lines). */
-bool ircc_session_server_readable(const struct ircc_session *s);
+bool ircc_session_server_readable(const ircc_session_t *s);
 
 /* One line from the history bridge (writable, no CRLF). Returns true when
  * the bridge broke the protocol and its connection should be closed. */
-bool ircc_session_history_line(struct ircc_session *s, char *line, size_t len);
+bool ircc_session_history_line(ircc_session_t *s, char *line, size_t len);
 /* The bridge connection closed or timed out: every request in flight gets
  * FAIL CHATHISTORY MESSAGE_ERROR. */
-void ircc_session_history_down(struct ircc_session *s, const char *why);
+void ircc_session_history_down(ircc_session_t *s, const char *why);
 /* Requests in flight, and the send time of the oldest (ms, 0 if none). */
-size_t ircc_session_history_pending(const struct ircc_session *s, uint64_t *out_oldest_ms);
+size_t ircc_session_history_pending(const ircc_session_t *s, uint64_t *out_oldest_ms);
 
 #endif

@@ -8,15 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <uv.h>
 
+#include "archive/archive_keys.h"
+#include "common/clock.h"
 #include "common/http_server.h"
 #include "common/irc_conn.h"
 #include "common/log.h"
 #include "common/utf8.h"
 #include "logger-bot/lg_ingest.h"
-#include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_map.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
@@ -36,7 +36,7 @@ struct app {
 	/* gaps across restarts (LG_APP_SEEN_MS): the heartbeat key, the time
 	 * the previous run last wrote it (0: none), when this run first
 	 * registered (0: not yet) */
-	char seen_key[LG_KEYS_KEY_MAX];
+	char seen_key[ARCHIVE_KEYS_KEY_MAX];
 	enum { SEEN_UNREAD, SEEN_READING, SEEN_READ, SEEN_DONE } seen_state;
 	int64_t prev_seen, first_registered;
 	uv_timer_t list_timer, rejoin_timer, drain_timer, seen_timer;
@@ -50,23 +50,15 @@ struct app {
 
 static struct app app; /* one logger per process */
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- channels ---- */
 
 static void want(struct app *a, const char *name)
 {
-	char folded[LG_EVENT_TARGET_MAX + 1];
+	char folded[ARCHIVE_EVENT_TARGET_MAX + 1];
 	size_t n = strlen(name);
 	char *copy;
 
-	if (n == 0 || n > LG_EVENT_TARGET_MAX)
+	if (n == 0 || n > ARCHIVE_EVENT_TARGET_MAX)
 		return;
 	irc_casemap_fold(lg_ingest_casemap(a->ing), name, n, folded);
 	if (lg_map_get(&a->wanted, folded, n) || !(copy = strdup(name)))
@@ -77,7 +69,7 @@ static void want(struct app *a, const char *name)
 
 static void join(struct app *a, const char *name)
 {
-	char line[LG_EVENT_TARGET_MAX + 8];
+	char line[ARCHIVE_EVENT_TARGET_MAX + 8];
 	int n = snprintf(line, sizeof(line), "JOIN %s", name);
 
 	if (irc_conn_send(a->conn, line, (size_t)n) < 0)
@@ -114,7 +106,7 @@ static void on_list_timer(uv_timer_t *t)
 
 /* ---- events ---- */
 
-static void emit(void *ud, const struct lg_event *ev)
+static void emit(void *ud, const archive_event_t *ev)
 {
 	struct app *a = ud;
 
@@ -134,7 +126,7 @@ static void handle_hint(struct app *a, const struct lg_ingest_hint *h)
 		want(a, h->channel);
 		join(a, h->channel);
 	} else if (h->listed && lc->join_listed) {
-		char folded[LG_EVENT_TARGET_MAX + 1];
+		char folded[ARCHIVE_EVENT_TARGET_MAX + 1];
 		size_t n = strlen(h->channel);
 		irc_casemap_fold(lg_ingest_casemap(a->ing), h->channel, n, folded);
 		if (!lg_map_get(&a->wanted, folded, n)) {
@@ -246,7 +238,7 @@ static void on_msg(void *ud, const struct irc_msg *msg)
 	int r;
 
 	check_bot_mode(a, msg);
-	r = lg_ingest_msg(a->ing, msg, wall_ms(), emit, a, &hint, &reason);
+	r = lg_ingest_msg(a->ing, msg, clock_wall_ms(), emit, a, &hint, &reason);
 	if (r == LG_INGEST_DONE && a->m.events_received != before && msg->source.ptr)
 		flag_odd(a, msg);
 	if (r == -EINVAL) {
@@ -304,7 +296,7 @@ static void restart_gap(struct app *a)
 	if (a->prev_seen > 0 && a->prev_seen < a->first_registered)
 		record_gap(a, a->prev_seen, a->first_registered, " (since the previous run)");
 	if (irc_conn_state(a->conn) == IRC_CONN_REGISTERED)
-		(void)lg_writer_seen_set(a->writer, a->seen_key, wall_ms());
+		(void)lg_writer_seen_set(a->writer, a->seen_key, clock_wall_ms());
 }
 
 static void on_seen_read(void *ud, int64_t ms)
@@ -334,7 +326,7 @@ static void on_seen_timer(uv_timer_t *t)
 	struct app *a = t->data;
 
 	if (a->seen_state == SEEN_DONE && irc_conn_state(a->conn) == IRC_CONN_REGISTERED)
-		(void)lg_writer_seen_set(a->writer, a->seen_key, wall_ms());
+		(void)lg_writer_seen_set(a->writer, a->seen_key, clock_wall_ms());
 }
 
 static void on_registered(void *ud)
@@ -346,13 +338,13 @@ static void on_registered(void *ud)
 	lg_ingest_set_self(a->ing, irc_conn_reg(a->conn)->nick);
 	log_info("Registered as %s", irc_conn_reg(a->conn)->nick);
 	if (a->down_since) {
-		record_gap(a, a->down_since, wall_ms(), "");
+		record_gap(a, a->down_since, clock_wall_ms(), "");
 		a->down_since = 0;
 	}
 	for (size_t i = 0; i < lc->n_channels; i++)
 		want(a, lc->channels[i]);
 	if (!a->first_registered) {
-		a->first_registered = wall_ms();
+		a->first_registered = clock_wall_ms();
 		restart_gap(a);
 	}
 	lg_map_each(&a->wanted, join_one, a);
@@ -368,7 +360,7 @@ static void on_down(void *ud, int err, const char *why, uint64_t retry_ms)
 
 	(void)err;
 	if (a->m.irc_connected && !a->down_since)
-		a->down_since = wall_ms();
+		a->down_since = clock_wall_ms();
 	a->m.irc_connected = 0;
 	lg_ingest_reset(a->ing);
 	uv_timer_stop(&a->list_timer);
@@ -487,7 +479,7 @@ static void close_handles(struct app *a)
 	a->closed = true;
 	http_server_close(a->http);
 	lg_shipper_free(a->shipper);
-	lg_writer_free(a->writer);
+	lg_writer_close(a->writer, NULL);
 	irc_conn_free(a->conn);
 	uv_close((uv_handle_t *)&a->list_timer, NULL);
 	uv_close((uv_handle_t *)&a->rejoin_timer, NULL);
@@ -526,23 +518,18 @@ void lg_app_close(void)
 
 /* ---- start-up ---- */
 
-static struct lg_redis_opts redis_opts(const eirc_config_t *cfg)
-{
-	return (struct lg_redis_opts){ cfg->redis.host, cfg->redis.port, cfg->redis.password,
-		                       cfg->redis.connect_timeout, cfg->redis.command_timeout,
-		                       LG_APP_REDIS_RECONNECT_MIN_MS, LG_APP_REDIS_RECONNECT_MAX_MS,
-		                       cfg->redis.cluster };
-}
-
 static int start_writer(struct app *a)
 {
 	const eirc_config_t *cfg = a->cfg;
-	struct lg_writer_opts o = { redis_opts(cfg), cfg->redis.partitions, cfg->logger.retention,
-		                    cfg->logger.memory_buffer_max, cfg->logger.spill_dir,
-		                    cfg->logger.spill_max };
-	int err = lg_writer_new(a->loop, &o, &a->m, on_writer_note, a, &a->writer);
+	struct lg_writer_opts o = { .partitions = cfg->redis.partitions,
+		                    .retention_ms = cfg->logger.retention,
+		                    .memory_max = cfg->logger.memory_buffer_max,
+		                    .spill_dir = cfg->logger.spill_dir,
+		                    .spill_max = cfg->logger.spill_max };
+	int err;
 
-	if (err < 0) {
+	redis_opts_from_config(&cfg->redis, &o.redis);
+	if ((err = lg_writer_new(a->loop, &o, &a->m, on_writer_note, a, &a->writer)) < 0) {
 		log_error("Failed to open the spill file in %s: %s", cfg->logger.spill_dir,
 		          strerror(-err));
 		return err;
@@ -556,7 +543,7 @@ static int start_shipper(struct app *a)
 	const eirc_config_t *cfg = a->cfg;
 	const eirc_config_elasticsearch_t *e = &cfg->elasticsearch;
 	struct lg_shipper_opts o = {
-		redis_opts(cfg),
+		{ 0 },
 		{ e->urls, e->n_urls, e->username, e->password, e->api_key, e->tls_verify,
 		  e->tls_ca_file, e->request_timeout },
 		cfg->redis.partitions, cfg->logger.consumer_group, cfg->logger.nick, e->index_prefix,
@@ -565,6 +552,7 @@ static int start_shipper(struct app *a)
 	};
 	int err;
 
+	redis_opts_from_config(&cfg->redis, &o.redis);
 	if (!cfg->logger.shipper || e->n_urls == 0) {
 		log_info("Shipper off (%s)", cfg->logger.shipper ? "no elasticsearch.urls" : "logger.shipper false");
 		return 0;
@@ -663,8 +651,8 @@ int lg_app_start(uv_loop_t *loop, const eirc_config_t *cfg)
 		log_error("Failed to start: bad irc.network or no memory");
 		return r;
 	}
-	if ((r = lg_keys_seen(cfg->redis.partitions, cfg->irc.network, cfg->logger.nick,
-	                      a->seen_key, sizeof(a->seen_key))) < 0) {
+	if ((r = archive_keys_seen(cfg->redis.partitions, cfg->irc.network, cfg->logger.nick,
+	                           a->seen_key, sizeof(a->seen_key))) < 0) {
 		log_error("Failed to start: irc.network or logger.nick too long for a Redis key");
 		return r;
 	}

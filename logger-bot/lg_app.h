@@ -35,8 +35,6 @@
  * is spilled to disk (main.c's drain_ms: common/daemon then calls
  * lg_app_close). */
 #define LG_APP_DRAIN_MS 5000
-#define LG_APP_REDIS_RECONNECT_MIN_MS 100
-#define LG_APP_REDIS_RECONNECT_MAX_MS 5000
 /* A loss is logged at most this often (with the running count). */
 #define LG_APP_LOSS_LOG_MS 10000
 /* Bad input (lines irc_conn refused, messages lg_ingest refused) is logged
@@ -47,7 +45,7 @@
 #define LG_APP_BAD_LOG_BURST 20
 #define LG_APP_BAD_LOG_MS 10000
 /* Gaps across restarts: while in its channels the logger writes the wall
- * time to its heartbeat key (lg_keys_seen(): per network and nick) this
+ * time to its heartbeat key (archive_keys_seen(): per network and nick) this
  * often. A new run reads it when Redis first answers and, once it is in its
  * channels again, records a gap from that time to its registration in
  * every channel it is configured for: the previous run's end is known to

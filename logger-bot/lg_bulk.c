@@ -115,7 +115,7 @@ int lg_bulk_index_name(const char *prefix, int64_t ms, char *buf, size_t cap)
 	int n;
 
 	if (!prefix || !*prefix || strlen(prefix) > LG_BULK_PREFIX_MAX ||
-	    lg_time_format(ms, t, sizeof(t)) < 0)
+	    archive_event_time_format(ms, t, sizeof(t)) < 0)
 		return -EINVAL;
 	n = snprintf(buf, cap, "%s-%.4s.%.2s.%.2s", prefix, t, t + 5, t + 8);
 	if (n < 0 || (size_t)n >= cap)
@@ -123,7 +123,7 @@ int lg_bulk_index_name(const char *prefix, int64_t ms, char *buf, size_t cap)
 	return n;
 }
 
-static const struct lg_str *field(const struct lg_bulk_field *f, size_t n, const char *name)
+static const archive_str_t *field(const struct lg_bulk_field *f, size_t n, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -133,7 +133,7 @@ static const struct lg_str *field(const struct lg_bulk_field *f, size_t n, const
 	return NULL;
 }
 
-static int parse_ms(const struct lg_str *s, int64_t *out)
+static int parse_ms(const archive_str_t *s, int64_t *out)
 {
 	int64_t v = 0;
 
@@ -155,7 +155,7 @@ static int kv(struct lg_buf *b, const char *key, const char *v, size_t n)
 	return lg_json_string(b, v, n);
 }
 
-static int add_doc(struct lg_buf *b, struct lg_str id, const char *ts,
+static int add_doc(struct lg_buf *b, archive_str_t id, const char *ts,
                    const struct lg_bulk_field *f, size_t n)
 {
 	static const char *const copy[][2] = {
@@ -168,7 +168,7 @@ static int add_doc(struct lg_buf *b, struct lg_str id, const char *ts,
 	if (lit(b, "{\"@timestamp\":\"") < 0 || lit(b, ts) < 0 || lit(b, "\"") < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++) {
-		const struct lg_str *v = field(f, n, copy[i][1]);
+		const archive_str_t *v = field(f, n, copy[i][1]);
 		if (v && kv(b, copy[i][0], v->p, v->n) < 0)
 			return -ENOMEM;
 	}
@@ -177,18 +177,18 @@ static int add_doc(struct lg_buf *b, struct lg_str id, const char *ts,
 	return 0;
 }
 
-int lg_bulk_add(struct lg_buf *body, const char *prefix, struct lg_str id,
+int lg_bulk_add(struct lg_buf *body, const char *prefix, archive_str_t id,
                 const struct lg_bulk_field *fields, size_t n_fields)
 {
-	const struct lg_str *msgid = field(fields, n_fields, "msgid");
+	const archive_str_t *msgid = field(fields, n_fields, "msgid");
 	char index[LG_BULK_PREFIX_MAX + 16], ts[32];
 	size_t start = body->len;
 	int64_t ms;
 
-	if (!msgid || msgid->n == 0 || msgid->n > LG_EVENT_MSGID_MAX ||
+	if (!msgid || msgid->n == 0 || msgid->n > ARCHIVE_EVENT_MSGID_MAX ||
 	    parse_ms(field(fields, n_fields, "time"), &ms) < 0 ||
 	    lg_bulk_index_name(prefix, ms, index, sizeof(index)) < 0 ||
-	    lg_time_format(ms, ts, sizeof(ts)) < 0)
+	    archive_event_time_format(ms, ts, sizeof(ts)) < 0)
 		return -EINVAL;
 	if (lit(body, "{\"create\":{\"_index\":\"") < 0 || lit(body, index) < 0 ||
 	    lit(body, "\",\"_id\":") < 0 || lg_json_string(body, msgid->p, msgid->n) < 0 ||

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 /* Longest index prefix (config validates the syntax). */
 #define LG_BULK_PREFIX_MAX 64
@@ -42,8 +42,8 @@ void lg_buf_free(struct lg_buf *b);
 
 /* One field of an archive stream entry (name, value), borrowed. */
 struct lg_bulk_field {
-	struct lg_str name;
-	struct lg_str value;
+	archive_str_t name;
+	archive_str_t value;
 };
 
 /*
@@ -54,7 +54,7 @@ struct lg_bulk_field {
  * -EINVAL when the entry has no msgid or no valid time (body untouched),
  * or -ENOMEM.
  */
-int lg_bulk_add(struct lg_buf *body, const char *prefix, struct lg_str id,
+int lg_bulk_add(struct lg_buf *body, const char *prefix, archive_str_t id,
                 const struct lg_bulk_field *fields, size_t n_fields);
 
 /* Writes "<prefix>-YYYY.MM.DD" for time ms. Returns the length, -EINVAL or

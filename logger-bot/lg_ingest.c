@@ -10,15 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_keys.h"
 #include "common/irc_mask.h"
-#include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_map.h"
 
 #define NICK_MAX 255
 
 struct chan {
-	char name[LG_EVENT_TARGET_MAX + 1];     /* as the server wrote it */
-	struct lg_map members;                  /* folded nick -> (void *)1 */
+	char name[ARCHIVE_EVENT_TARGET_MAX + 1]; /* as the server wrote it */
+	lg_map_t members;                        /* folded nick -> (void *)1 */
 };
 
 struct recent {
@@ -28,31 +28,31 @@ struct recent {
 };
 
 struct lg_ingest {
-	char network[LG_KEYS_NETWORK_MAX + 1];
+	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
 	char self[NICK_MAX + 1];
 	enum irc_casemap cm;
 	char prefixes[16];                      /* member prefix chars of 005 PREFIX */
 	char chantypes[16];
-	struct lg_map chans;                    /* folded name -> struct chan */
+	lg_map_t chans; /* folded name -> struct chan */
 	struct recent recent[LG_DERIVE_RECENT_MAX];
-	struct lg_ingest_stats stats;
+	lg_ingest_stats_t stats;
 };
 
 /* What one message contributes before it is copied into events. */
 struct source {
 	struct irc_mask_userhost uh;
-	struct lg_str account, tags;
+	archive_str_t account, tags;
 	int64_t time_ms;
-	struct lg_str msgid;
+	archive_str_t msgid;
 	char tagbuf[IRC_TAGS_MAX + 1];
 };
 
-int lg_ingest_new(const char *network, struct lg_ingest **out_ing)
+int lg_ingest_new(const char *network, lg_ingest_t **out_ing)
 {
-	struct lg_ingest *ing;
+	lg_ingest_t *ing;
 	size_t n = network ? strlen(network) : 0;
 
-	if (n == 0 || n > LG_KEYS_NETWORK_MAX || memchr(network, ':', n))
+	if (n == 0 || n > ARCHIVE_KEYS_NETWORK_MAX || memchr(network, ':', n))
 		return -EINVAL;
 	ing = calloc(1, sizeof(*ing));
 	if (!ing)
@@ -74,13 +74,13 @@ static void free_chan(void *ud, const char *key, size_t len, void *value)
 	free(c);
 }
 
-void lg_ingest_reset(struct lg_ingest *ing)
+void lg_ingest_reset(lg_ingest_t *ing)
 {
 	lg_map_each(&ing->chans, free_chan, NULL);
 	lg_map_clear(&ing->chans);
 }
 
-void lg_ingest_free(struct lg_ingest *ing)
+void lg_ingest_free(lg_ingest_t *ing)
 {
 	if (!ing)
 		return;
@@ -88,17 +88,17 @@ void lg_ingest_free(struct lg_ingest *ing)
 	free(ing);
 }
 
-void lg_ingest_set_self(struct lg_ingest *ing, const char *nick)
+void lg_ingest_set_self(lg_ingest_t *ing, const char *nick)
 {
 	snprintf(ing->self, sizeof(ing->self), "%s", nick);
 }
 
-enum irc_casemap lg_ingest_casemap(const struct lg_ingest *ing)
+enum irc_casemap lg_ingest_casemap(const lg_ingest_t *ing)
 {
 	return ing->cm;
 }
 
-const struct lg_ingest_stats *lg_ingest_stats(const struct lg_ingest *ing)
+const lg_ingest_stats_t *lg_ingest_stats(const lg_ingest_t *ing)
 {
 	return &ing->stats;
 }
@@ -118,7 +118,7 @@ static void collect_one(void *ud, const char *key, size_t len, void *value)
 	c->n++;
 }
 
-size_t lg_ingest_channels(const struct lg_ingest *ing, const char **out, size_t cap)
+size_t lg_ingest_channels(const lg_ingest_t *ing, const char **out, size_t cap)
 {
 	struct collect c = { out, cap, 0 };
 
@@ -128,7 +128,7 @@ size_t lg_ingest_channels(const struct lg_ingest *ing, const char **out, size_t 
 
 /* ---- names ---- */
 
-static size_t fold(const struct lg_ingest *ing, const char *s, size_t n, char *out, size_t cap)
+static size_t fold(const lg_ingest_t *ing, const char *s, size_t n, char *out, size_t cap)
 {
 	if (n >= cap)
 		n = cap - 1;
@@ -137,26 +137,26 @@ static size_t fold(const struct lg_ingest *ing, const char *s, size_t n, char *o
 	return n;
 }
 
-static struct chan *chan_get(const struct lg_ingest *ing, const char *name, size_t n)
+static struct chan *chan_get(const lg_ingest_t *ing, const char *name, size_t n)
 {
-	char f[LG_EVENT_TARGET_MAX + 1];
+	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 
-	if (n > LG_EVENT_TARGET_MAX)
+	if (n > ARCHIVE_EVENT_TARGET_MAX)
 		return NULL;
 	return lg_map_get(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
 }
 
-static bool is_channel(const struct lg_ingest *ing, struct irc_msg_span t)
+static bool is_channel(const lg_ingest_t *ing, struct irc_msg_span t)
 {
 	return t.len > 0 && strchr(ing->chantypes, t.ptr[0]) != NULL && t.ptr[0] != '\0';
 }
 
-static bool is_self(const struct lg_ingest *ing, const char *nick, size_t n)
+static bool is_self(const lg_ingest_t *ing, const char *nick, size_t n)
 {
 	return irc_casemap_equal(ing->cm, nick, n, ing->self, strlen(ing->self));
 }
 
-static int member_add(struct lg_ingest *ing, struct chan *c, const char *nick, size_t n)
+static int member_add(lg_ingest_t *ing, struct chan *c, const char *nick, size_t n)
 {
 	char f[NICK_MAX + 1];
 
@@ -168,7 +168,7 @@ static int member_add(struct lg_ingest *ing, struct chan *c, const char *nick, s
 	               ? -ENOMEM : 0;
 }
 
-static bool member_del(struct lg_ingest *ing, struct chan *c, const char *nick, size_t n)
+static bool member_del(lg_ingest_t *ing, struct chan *c, const char *nick, size_t n)
 {
 	char f[NICK_MAX + 1];
 
@@ -177,9 +177,9 @@ static bool member_del(struct lg_ingest *ing, struct chan *c, const char *nick, 
 	return lg_map_del(&c->members, f, fold(ing, nick, n, f, sizeof(f))) != NULL;
 }
 
-static int chan_add(struct lg_ingest *ing, const char *name, size_t n, struct chan **out)
+static int chan_add(lg_ingest_t *ing, const char *name, size_t n, struct chan **out)
 {
-	char f[LG_EVENT_TARGET_MAX + 1];
+	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 	struct chan *c;
 
 	if ((c = chan_get(ing, name, n))) {
@@ -200,9 +200,9 @@ static int chan_add(struct lg_ingest *ing, const char *name, size_t n, struct ch
 	return 0;
 }
 
-static void chan_del(struct lg_ingest *ing, const char *name, size_t n)
+static void chan_del(lg_ingest_t *ing, const char *name, size_t n)
 {
-	char f[LG_EVENT_TARGET_MAX + 1];
+	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
 	struct chan *c = lg_map_del(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
 
 	if (c)
@@ -211,7 +211,7 @@ static void chan_del(struct lg_ingest *ing, const char *name, size_t n)
 
 /* ---- derived ids ---- */
 
-static uint32_t recent_count(struct lg_ingest *ing, uint64_t hw, int64_t window)
+static uint32_t recent_count(lg_ingest_t *ing, uint64_t hw, int64_t window)
 {
 	size_t i = (size_t)hw & (LG_DERIVE_RECENT_MAX - 1);
 
@@ -232,39 +232,41 @@ static uint64_t hash_part(uint64_t h, const char *p, size_t n)
 {
 	static const char sep = '\0';
 
-	h = lg_fnv64(h, p, n);
-	return lg_fnv64(h, &sep, 1);
+	h = archive_event_fnv64(h, p, n);
+	return archive_event_fnv64(h, &sep, 1);
 }
 
-static void derive(struct lg_ingest *ing, const struct lg_event *ev, int64_t window_ms,
-                   char *buf, size_t cap)
+static void derive(lg_ingest_t *ing, const archive_event_t *ev, int64_t window_ms, char *buf,
+                   size_t cap)
 {
-	static const char letters[LG_EV_TYPE_COUNT] = "pntjlqkcomg";
+	static const char letters[ARCHIVE_EV_TYPE_COUNT] = "pntjlqkcomg";
 	char nick[NICK_MAX + 1];
 	int64_t w = ev->time_ms / window_ms;
-	uint64_t h = LG_FNV64_INIT;
-	size_t nn = fold(ing, ev->s[LG_S_NICK].p ? ev->s[LG_S_NICK].p : "", ev->s[LG_S_NICK].n,
-	                 nick, sizeof(nick));
+	uint64_t h = ARCHIVE_EVENT_FNV64_INIT;
+	size_t nn = fold(ing, ev->s[ARCHIVE_S_NICK].p ? ev->s[ARCHIVE_S_NICK].p : "",
+	                 ev->s[ARCHIVE_S_NICK].n, nick, sizeof(nick));
 
 	h = hash_part(h, &letters[ev->type], 1);
-	h = hash_part(h, ev->s[LG_S_CONV].p, ev->s[LG_S_CONV].n);
+	h = hash_part(h, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n);
 	h = hash_part(h, nick, nn);
-	h = hash_part(h, ev->s[LG_S_TEXT].p ? ev->s[LG_S_TEXT].p : "", ev->s[LG_S_TEXT].n);
-	h = hash_part(h, ev->s[LG_S_ARG].p ? ev->s[LG_S_ARG].p : "", ev->s[LG_S_ARG].n);
+	h = hash_part(h, ev->s[ARCHIVE_S_TEXT].p ? ev->s[ARCHIVE_S_TEXT].p : "",
+	              ev->s[ARCHIVE_S_TEXT].n);
+	h = hash_part(h, ev->s[ARCHIVE_S_ARG].p ? ev->s[ARCHIVE_S_ARG].p : "",
+	              ev->s[ARCHIVE_S_ARG].n);
 	snprintf(buf, cap, "~%c%" PRId64 ".%" PRIu32 ".%016" PRIx64, letters[ev->type], w,
-	         recent_count(ing, lg_fnv64(h, &w, sizeof(w)), w), h);
+	         recent_count(ing, archive_event_fnv64(h, &w, sizeof(w)), w), h);
 }
 
 /* ---- events ---- */
 
-static struct lg_str str_of(const char *p, size_t n)
+static archive_str_t str_of(const char *p, size_t n)
 {
-	return (struct lg_str){ p, n };
+	return (archive_str_t){p, n};
 }
 
-static struct lg_str span(struct irc_msg_span s)
+static archive_str_t span(struct irc_msg_span s)
 {
-	return (struct lg_str){ s.ptr, s.ptr ? s.len : 0 };
+	return (archive_str_t){s.ptr, s.ptr ? s.len : 0};
 }
 
 struct out {
@@ -274,29 +276,29 @@ struct out {
 
 /* Emits one event of type in channel name[0..n); msgid from src unless
  * `derived` is forced (events that fan out to several channels). */
-static void emit_in(struct lg_ingest *ing, const struct source *src, enum lg_event_type type,
-                    const char *name, size_t n, struct lg_str text, struct lg_str arg,
-                    bool derived, const struct out *o)
+static void emit_in(lg_ingest_t *ing, const struct source *src, enum archive_event_type type,
+                    const char *name, size_t n, archive_str_t text, archive_str_t arg, bool derived,
+                    const struct out *o)
 {
-	char conv[LG_EVENT_TARGET_MAX + 1], id[96];
-	struct lg_event ev = { .type = type, .time_ms = src->time_ms };
-	bool is_msg = type <= LG_EV_TAGMSG;
+	char conv[ARCHIVE_EVENT_TARGET_MAX + 1], id[96];
+	archive_event_t ev = {.type = type, .time_ms = src->time_ms};
+	bool is_msg = type <= ARCHIVE_EV_TAGMSG;
 
-	ev.s[LG_S_NETWORK] = str_of(ing->network, strlen(ing->network));
-	ev.s[LG_S_CONV] = str_of(conv, fold(ing, name, n, conv, sizeof(conv)));
-	ev.s[LG_S_TARGET] = str_of(name, n);
-	ev.s[LG_S_NICK] = str_of(src->uh.nick, src->uh.nick_len);
-	ev.s[LG_S_USER] = str_of(src->uh.user, src->uh.user_len);
-	ev.s[LG_S_HOST] = str_of(src->uh.host, src->uh.host_len);
-	ev.s[LG_S_ACCOUNT] = src->account;
-	ev.s[LG_S_TAGS] = src->tags;
-	ev.s[LG_S_TEXT] = text;
-	ev.s[LG_S_ARG] = arg;
+	ev.s[ARCHIVE_S_NETWORK] = str_of(ing->network, strlen(ing->network));
+	ev.s[ARCHIVE_S_CONV] = str_of(conv, fold(ing, name, n, conv, sizeof(conv)));
+	ev.s[ARCHIVE_S_TARGET] = str_of(name, n);
+	ev.s[ARCHIVE_S_NICK] = str_of(src->uh.nick, src->uh.nick_len);
+	ev.s[ARCHIVE_S_USER] = str_of(src->uh.user, src->uh.user_len);
+	ev.s[ARCHIVE_S_HOST] = str_of(src->uh.host, src->uh.host_len);
+	ev.s[ARCHIVE_S_ACCOUNT] = src->account;
+	ev.s[ARCHIVE_S_TAGS] = src->tags;
+	ev.s[ARCHIVE_S_TEXT] = text;
+	ev.s[ARCHIVE_S_ARG] = arg;
 	if (src->msgid.n && !derived) {
-		ev.s[LG_S_MSGID] = src->msgid;
+		ev.s[ARCHIVE_S_MSGID] = src->msgid;
 	} else {
 		derive(ing, &ev, is_msg ? 1 : LG_DERIVE_WINDOW_MS, id, sizeof(id));
-		ev.s[LG_S_MSGID] = str_of(id, strlen(id));
+		ev.s[ARCHIVE_S_MSGID] = str_of(id, strlen(id));
 	}
 	ing->stats.events++;
 	o->emit(o->ud, &ev);
@@ -312,20 +314,20 @@ static int source_init(const struct irc_msg *msg, int64_t now_ms, struct source 
 	src->account = src->msgid = str_of(NULL, 0);
 	if (!msg->source.ptr || irc_mask_split(msg->source.ptr, msg->source.len, &src->uh) < 0 ||
 	    src->uh.nick_len > NICK_MAX || src->uh.user_len > NICK_MAX ||
-	    src->uh.host_len > LG_EVENT_NAME_MAX) {
+	    src->uh.host_len > ARCHIVE_EVENT_NAME_MAX) {
 		*out_reason = "missing or oversized source";
 		return -EINVAL;
 	}
 	src->time_ms = now_ms;
 	if (irc_msg_tag_get(msg, "time", &t) == 0)
-		(void)lg_time_parse(t.value, t.value_len, &src->time_ms);
+		(void)archive_event_time_parse(t.value, t.value_len, &src->time_ms);
 	if (irc_msg_tag_get(msg, "msgid", &t) == 0 && t.value_len > 0 &&
-	    t.value_len <= LG_EVENT_MSGID_MAX)
+	    t.value_len <= ARCHIVE_EVENT_MSGID_MAX)
 		src->msgid = str_of(t.value, t.value_len);
-	if (irc_msg_tag_get(msg, "account", &t) == 0 && t.value_len <= LG_EVENT_NAME_MAX)
+	if (irc_msg_tag_get(msg, "account", &t) == 0 && t.value_len <= ARCHIVE_EVENT_NAME_MAX)
 		src->account = str_of(t.value, t.value_len);
 	n = irc_msg_tags_serialize(msg, src->tagbuf, sizeof(src->tagbuf));
-	if (n < 0 || (size_t)n > LG_EVENT_TAGS_MAX) {
+	if (n < 0 || (size_t)n > ARCHIVE_EVENT_TAGS_MAX) {
 		*out_reason = "tags too long to store";
 		return -EINVAL;
 	}
@@ -336,11 +338,11 @@ static int source_init(const struct irc_msg *msg, int64_t now_ms, struct source 
 /* ---- handlers ---- */
 
 struct ctx {
-	struct lg_ingest *ing;
+	lg_ingest_t *ing;
 	const struct irc_msg *msg;
 	struct source *src;
 	struct out out;
-	struct lg_ingest_hint *hint;
+	lg_ingest_hint_t *hint;
 	const char **reason;
 };
 
@@ -351,8 +353,9 @@ static int refuse(struct ctx *x, const char *why)
 	return -EINVAL;
 }
 
-/* params[0] must be a channel name within limits. */
-static int channel_param(struct ctx *x, size_t min_params)
+/* params[0] must be a channel name within limits; it is *out_chan when
+ * LG_INGEST_DONE is returned. */
+static int channel_param(struct ctx *x, size_t min_params, struct irc_msg_span *out_chan)
 {
 	struct irc_msg_span t;
 
@@ -361,38 +364,37 @@ static int channel_param(struct ctx *x, size_t min_params)
 	t = x->msg->params[0];
 	if (!is_channel(x->ing, t))
 		return LG_INGEST_IGNORED;
-	if (t.len > LG_EVENT_TARGET_MAX)
+	if (t.len > ARCHIVE_EVENT_TARGET_MAX)
 		return refuse(x, "channel name longer than " "200" " bytes");
+	*out_chan = t;
 	return LG_INGEST_DONE;
 }
 
-static struct lg_str param(const struct irc_msg *m, size_t i)
+static archive_str_t param(const struct irc_msg *m, size_t i)
 {
 	return i < m->n_params ? span(m->params[i]) : str_of(NULL, 0);
 }
 
-static int on_message(struct ctx *x, enum lg_event_type type)
+static int on_message(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t;
-	int r = channel_param(x, type == LG_EV_TAGMSG ? 1 : 2);
+	int r = channel_param(x, type == ARCHIVE_EV_TAGMSG ? 1 : 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	emit_in(x->ing, x->src, type, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0), false,
 	        &x->out);
 	return LG_INGEST_DONE;
 }
 
-static int on_join(struct ctx *x)
+static int on_join(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t;
 	struct chan *c;
-	int r = channel_param(x, 1);
+	int r = channel_param(x, 1, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len)) {
 		c = chan_get(x->ing, t.ptr, t.len);
 		if (c)
@@ -403,40 +405,39 @@ static int on_join(struct ctx *x)
 	c = chan_get(x->ing, t.ptr, t.len);
 	if (c && member_add(x->ing, c, x->src->uh.nick, x->src->uh.nick_len) == -ENOSPC)
 		x->ing->stats.refused++;
-	emit_in(x->ing, x->src, LG_EV_JOIN, t.ptr, t.len, str_of(NULL, 0), str_of(NULL, 0),
+	emit_in(x->ing, x->src, ARCHIVE_EV_JOIN, t.ptr, t.len, str_of(NULL, 0), str_of(NULL, 0),
 	        false, &x->out);
 	return LG_INGEST_DONE;
 }
 
-static int on_part(struct ctx *x)
+static int on_part(struct ctx *x, enum archive_event_type type)
 {
+	const struct irc_mask_userhost *uh = &x->src->uh;
 	struct irc_msg_span t;
 	struct chan *c;
-	int r = channel_param(x, 1);
+	int r;
 
-	if (r != LG_INGEST_DONE)
+	if ((r = channel_param(x, 1, &t)) != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
-	emit_in(x->ing, x->src, LG_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
+	emit_in(x->ing, x->src, ARCHIVE_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
 	        false, &x->out);
-	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len))
+	if (is_self(x->ing, uh->nick, uh->nick_len))
 		chan_del(x->ing, t.ptr, t.len);
 	else if ((c = chan_get(x->ing, t.ptr, t.len)))
-		member_del(x->ing, c, x->src->uh.nick, x->src->uh.nick_len);
+		member_del(x->ing, c, uh->nick, uh->nick_len);
 	return LG_INGEST_DONE;
 }
 
-static int on_kick(struct ctx *x)
+static int on_kick(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t, v;
 	struct chan *c;
-	int r = channel_param(x, 2);
+	int r = channel_param(x, 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	v = x->msg->params[1];
-	emit_in(x->ing, x->src, LG_EV_KICK, t.ptr, t.len, param(x->msg, 2), span(v), false,
+	emit_in(x->ing, x->src, ARCHIVE_EV_KICK, t.ptr, t.len, param(x->msg, 2), span(v), false,
 	        &x->out);
 	if (is_self(x->ing, v.ptr, v.len)) {
 		chan_del(x->ing, t.ptr, t.len);
@@ -451,29 +452,27 @@ static int on_kick(struct ctx *x)
 	return LG_INGEST_DONE;
 }
 
-static int on_topic(struct ctx *x)
+static int on_topic(struct ctx *x, enum archive_event_type type)
 {
 	struct irc_msg_span t;
-	int r = channel_param(x, 2);
+	int r = channel_param(x, 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
-	emit_in(x->ing, x->src, LG_EV_TOPIC, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
+	emit_in(x->ing, x->src, ARCHIVE_EV_TOPIC, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
 	        false, &x->out);
 	return LG_INGEST_DONE;
 }
 
-static int on_mode(struct ctx *x)
+static int on_mode(struct ctx *x, enum archive_event_type type)
 {
 	char text[IRC_MSG_MAX + 1];
 	size_t n = 0;
 	struct irc_msg_span t;
-	int r = channel_param(x, 2);
+	int r = channel_param(x, 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
-	t = x->msg->params[0];
 	for (size_t i = 1; i < x->msg->n_params; i++) {
 		struct irc_msg_span p = x->msg->params[i];
 		if (n + p.len + 1 > sizeof(text))
@@ -483,15 +482,15 @@ static int on_mode(struct ctx *x)
 		memcpy(text + n, p.ptr, p.len);
 		n += p.len;
 	}
-	emit_in(x->ing, x->src, LG_EV_MODE, t.ptr, t.len, str_of(text, n), str_of(NULL, 0), false,
-	        &x->out);
+	emit_in(x->ing, x->src, ARCHIVE_EV_MODE, t.ptr, t.len, str_of(text, n), str_of(NULL, 0),
+	        false, &x->out);
 	return LG_INGEST_DONE;
 }
 
 struct fanout {
 	struct ctx *x;
-	enum lg_event_type type;
-	struct lg_str text, arg;
+	enum archive_event_type type;
+	archive_str_t text, arg;
 	int err;
 };
 
@@ -507,13 +506,13 @@ static void fanout_one(void *ud, const char *key, size_t len, void *value)
 		return;
 	emit_in(x->ing, x->src, f->type, c->name, strlen(c->name), f->text, f->arg, true,
 	        &x->out);
-	if (f->type == LG_EV_NICK && member_add(x->ing, c, f->arg.p, f->arg.n) < 0)
+	if (f->type == ARCHIVE_EV_NICK && member_add(x->ing, c, f->arg.p, f->arg.n) < 0)
 		f->err = -ENOSPC;
 }
 
-static int on_quit(struct ctx *x)
+static int on_quit(struct ctx *x, enum archive_event_type type)
 {
-	struct fanout f = { x, LG_EV_QUIT, param(x->msg, 0), str_of(NULL, 0), 0 };
+	struct fanout f = {x, ARCHIVE_EV_QUIT, param(x->msg, 0), str_of(NULL, 0), 0};
 
 	if (is_self(x->ing, x->src->uh.nick, x->src->uh.nick_len))
 		return LG_INGEST_IGNORED;
@@ -521,9 +520,9 @@ static int on_quit(struct ctx *x)
 	return LG_INGEST_DONE;
 }
 
-static int on_nick(struct ctx *x)
+static int on_nick(struct ctx *x, enum archive_event_type type)
 {
-	struct fanout f = { x, LG_EV_NICK, str_of(NULL, 0), param(x->msg, 0), 0 };
+	struct fanout f = {x, ARCHIVE_EV_NICK, str_of(NULL, 0), param(x->msg, 0), 0};
 	char nick[NICK_MAX + 1];
 
 	if (x->msg->n_params < 1 || x->msg->params[0].len == 0)
@@ -543,7 +542,7 @@ static int on_nick(struct ctx *x)
 
 /* ---- numerics and bookkeeping ---- */
 
-static void isupport_token(struct lg_ingest *ing, struct irc_msg_span p)
+static void isupport_token(lg_ingest_t *ing, struct irc_msg_span p)
 {
 	enum irc_casemap cm;
 	const char *close;
@@ -595,7 +594,7 @@ static int on_names(struct ctx *x)
 
 static int set_hint(struct ctx *x, struct irc_msg_span chan, bool *flag)
 {
-	if (!x->hint || chan.len == 0 || chan.len > LG_EVENT_TARGET_MAX ||
+	if (!x->hint || chan.len == 0 || chan.len > ARCHIVE_EVENT_TARGET_MAX ||
 	    !is_channel(x->ing, chan))
 		return LG_INGEST_IGNORED;
 	*flag = true;
@@ -623,57 +622,40 @@ static int on_numeric(struct ctx *x)
 	return LG_INGEST_IGNORED;
 }
 
-static int dispatch(struct ctx *x)
-{
-	static const struct {
-		const char *cmd;
-		int type;
-	} msgs[] = { { "PRIVMSG", LG_EV_PRIVMSG }, { "NOTICE", LG_EV_NOTICE },
-		     { "TAGMSG", LG_EV_TAGMSG } };
-	const struct irc_msg *m = x->msg;
+/* The archived commands: the event type each makes and its handler (the
+ * type matters to on_message only). */
+static const struct handler {
+	const char *cmd;
+	enum archive_event_type type;
+	int (*fn)(struct ctx *x, enum archive_event_type type);
+} handlers[] = {
+    {"PRIVMSG", ARCHIVE_EV_PRIVMSG, on_message}, {"NOTICE", ARCHIVE_EV_NOTICE, on_message},
+    {"TAGMSG", ARCHIVE_EV_TAGMSG, on_message},   {"JOIN", ARCHIVE_EV_JOIN, on_join},
+    {"PART", ARCHIVE_EV_PART, on_part},          {"KICK", ARCHIVE_EV_KICK, on_kick},
+    {"QUIT", ARCHIVE_EV_QUIT, on_quit},          {"NICK", ARCHIVE_EV_NICK, on_nick},
+    {"TOPIC", ARCHIVE_EV_TOPIC, on_topic},       {"MODE", ARCHIVE_EV_MODE, on_mode},
+};
 
-	for (size_t i = 0; i < 3; i++)
-		if (irc_msg_command_is(m, msgs[i].cmd))
-			return on_message(x, (enum lg_event_type)msgs[i].type);
-	if (irc_msg_command_is(m, "JOIN"))
-		return on_join(x);
-	if (irc_msg_command_is(m, "PART"))
-		return on_part(x);
-	if (irc_msg_command_is(m, "KICK"))
-		return on_kick(x);
-	if (irc_msg_command_is(m, "QUIT"))
-		return on_quit(x);
-	if (irc_msg_command_is(m, "NICK"))
-		return on_nick(x);
-	if (irc_msg_command_is(m, "TOPIC"))
-		return on_topic(x);
-	if (irc_msg_command_is(m, "MODE"))
-		return on_mode(x);
-	return LG_INGEST_IGNORED;
+/* The handler of m's command; NULL when it is not archived. */
+static const struct handler *handler_of(const struct irc_msg *m)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (irc_msg_command_is(m, handlers[i].cmd))
+			return &handlers[i];
+	return NULL;
 }
 
-static bool is_event(const struct irc_msg *m)
-{
-	static const char *const cmds[] = { "PRIVMSG", "NOTICE", "TAGMSG", "JOIN", "PART",
-		                            "KICK",    "QUIT",   "NICK",   "TOPIC", "MODE" };
-
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (irc_msg_command_is(m, cmds[i]))
-			return true;
-	return false;
-}
-
-int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_ms,
-                  lg_ingest_emit_fn emit, void *ud, struct lg_ingest_hint *hint,
-                  const char **out_reason)
+int lg_ingest_msg(lg_ingest_t *ing, const struct irc_msg *msg, int64_t now_ms,
+                  lg_ingest_emit_fn emit, void *ud, lg_ingest_hint_t *hint, const char **out_reason)
 {
 	struct source src;
 	struct ctx x = { ing, msg, &src, { emit, ud }, hint, out_reason };
+	const struct handler *h = handler_of(msg);
 	int err;
 
 	if (hint)
 		memset(hint, 0, sizeof(*hint));
-	if (!is_event(msg))
+	if (!h)
 		return on_numeric(&x);
 	if (!msg->source.ptr)
 		return LG_INGEST_IGNORED;       /* e.g. a server's own NOTICE without source */
@@ -681,11 +663,11 @@ int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_
 		ing->stats.refused++;
 		return err;
 	}
-	return dispatch(&x);
+	return h->fn(&x, h->type);
 }
 
-void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
-                   int64_t start_ms, int64_t end_ms, lg_ingest_emit_fn emit, void *ud)
+void lg_ingest_gap(lg_ingest_t *ing, const char *const *channels, size_t n, int64_t start_ms,
+                   int64_t end_ms, lg_ingest_emit_fn emit, void *ud)
 {
 	struct source src;
 	struct out o = { emit, ud };
@@ -697,6 +679,6 @@ void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
 	src.time_ms = start_ms;
 	snprintf(end, sizeof(end), "%" PRId64, end_ms);
 	for (size_t i = 0; i < n; i++)
-		emit_in(ing, &src, LG_EV_GAP, channels[i], strlen(channels[i]), str_of(NULL, 0),
-		        str_of(end, strlen(end)), true, &o);
+		emit_in(ing, &src, ARCHIVE_EV_GAP, channels[i], strlen(channels[i]),
+		        str_of(NULL, 0), str_of(end, strlen(end)), true, &o);
 }

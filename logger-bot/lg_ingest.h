@@ -2,7 +2,7 @@
  * lg_ingest: what the logger bot sees, turned into archive events. It
  * reads parsed IRC messages (already through irc_reg), keeps the channels
  * the bot is in and who is in them (NAMES, JOIN, PART, KICK, QUIT, NICK),
- * and emits one lg_event per archived fact:
+ * and emits one archive_event per archived fact:
  *   PRIVMSG, NOTICE, TAGMSG, TOPIC, MODE, JOIN, PART, KICK to a channel:
  *     one event in that channel;
  *   QUIT, NICK: one event in every channel the user shared with the bot;
@@ -28,9 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_casemap.h"
 #include "common/irc_msg.h"
-#include "logger-bot/lg_event.h"
 
 /* Channels tracked at once, and members tracked per channel. */
 #define LG_INGEST_CHANNELS_MAX 10000
@@ -47,33 +47,35 @@ enum {
 };
 
 /* Hints for the bot, set by lg_ingest_msg(). */
+typedef struct lg_ingest_hint lg_ingest_hint_t;
 struct lg_ingest_hint {
 	bool self_kicked;       /* the bot was kicked from hint.channel: rejoin */
 	bool invited;           /* the bot was invited to hint.channel */
 	bool listed;            /* a LIST reply named hint.channel (322) */
-	char channel[LG_EVENT_TARGET_MAX + 1];
+	char channel[ARCHIVE_EVENT_TARGET_MAX + 1];
 };
 
+typedef struct lg_ingest_stats lg_ingest_stats_t;
 struct lg_ingest_stats {
 	uint64_t events;        /* emitted */
 	uint64_t refused;       /* messages refused as bad input */
 	uint64_t derive_table_full;
 };
 
-typedef void (*lg_ingest_emit_fn)(void *ud, const struct lg_event *ev);
+typedef void (*lg_ingest_emit_fn)(void *ud, const archive_event_t *ev);
 
-struct lg_ingest;
+typedef struct lg_ingest lg_ingest_t;
 
 /* network is copied. Returns 0, -EINVAL (empty or over the key limit) or
  * -ENOMEM. */
-int lg_ingest_new(const char *network, struct lg_ingest **out_ing);
-void lg_ingest_free(struct lg_ingest *ing);
+int lg_ingest_new(const char *network, lg_ingest_t **out_ing);
+void lg_ingest_free(lg_ingest_t *ing);
 
 /* The bot's own nick (after registration, and after its NICK changes). */
-void lg_ingest_set_self(struct lg_ingest *ing, const char *nick);
+void lg_ingest_set_self(lg_ingest_t *ing, const char *nick);
 
 /* Forgets every channel (the connection is gone). */
-void lg_ingest_reset(struct lg_ingest *ing);
+void lg_ingest_reset(lg_ingest_t *ing);
 
 /*
  * Feeds one message. now_ms is used when the message has no valid time
@@ -82,23 +84,23 @@ void lg_ingest_reset(struct lg_ingest *ing);
  * *out_reason set to a static English reason (bad input: the message is
  * not archived), or -ENOMEM. hint (may be NULL) is cleared then filled.
  */
-int lg_ingest_msg(struct lg_ingest *ing, const struct irc_msg *msg, int64_t now_ms,
-                  lg_ingest_emit_fn emit, void *ud, struct lg_ingest_hint *hint,
+int lg_ingest_msg(lg_ingest_t *ing, const struct irc_msg *msg, int64_t now_ms,
+                  lg_ingest_emit_fn emit, void *ud, lg_ingest_hint_t *hint,
                   const char **out_reason);
 
 /* Emits one gap event (time start_ms, arg end_ms) in every channel of
  * `channels` (folded names) - the channels the bot was in. */
-void lg_ingest_gap(struct lg_ingest *ing, const char *const *channels, size_t n,
-                   int64_t start_ms, int64_t end_ms, lg_ingest_emit_fn emit, void *ud);
+void lg_ingest_gap(lg_ingest_t *ing, const char *const *channels, size_t n, int64_t start_ms,
+                   int64_t end_ms, lg_ingest_emit_fn emit, void *ud);
 
 /* The channels the bot is in now (folded names), for gap records and
  * rejoins: fills up to cap pointers valid until the next call that
  * changes channels; returns the total count. */
-size_t lg_ingest_channels(const struct lg_ingest *ing, const char **out, size_t cap);
+size_t lg_ingest_channels(const lg_ingest_t *ing, const char **out, size_t cap);
 
 /* Current case mapping (from 005 CASEMAPPING). */
-enum irc_casemap lg_ingest_casemap(const struct lg_ingest *ing);
+enum irc_casemap lg_ingest_casemap(const lg_ingest_t *ing);
 
-const struct lg_ingest_stats *lg_ingest_stats(const struct lg_ingest *ing);
+const lg_ingest_stats_t *lg_ingest_stats(const lg_ingest_t *ing);
 
 #endif

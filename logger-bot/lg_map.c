@@ -8,17 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 static char tomb;
 #define LG_MAP_TOMB (&tomb)
 
-static size_t slot_of(const struct lg_map *m, const char *key, size_t len)
+static size_t slot_of(const lg_map_t *m, const char *key, size_t len)
 {
-	return (size_t)lg_fnv64(LG_FNV64_INIT, key, len) & (m->cap - 1);
+	return (size_t)archive_event_fnv64(ARCHIVE_EVENT_FNV64_INIT, key, len) & (m->cap - 1);
 }
 
-static struct lg_map_slot *find(const struct lg_map *m, const char *key, size_t len)
+static struct lg_map_slot *find(const lg_map_t *m, const char *key, size_t len)
 {
 	if (!m->cap)
 		return NULL;
@@ -32,14 +32,14 @@ static struct lg_map_slot *find(const struct lg_map *m, const char *key, size_t 
 	return NULL;
 }
 
-void *lg_map_get(const struct lg_map *m, const char *key, size_t len)
+void *lg_map_get(const lg_map_t *m, const char *key, size_t len)
 {
 	struct lg_map_slot *s = find(m, key, len);
 
 	return s ? s->value : NULL;
 }
 
-static void insert_slot(struct lg_map *m, char *key, size_t len, void *value)
+static void insert_slot(lg_map_t *m, char *key, size_t len, void *value)
 {
 	size_t i = slot_of(m, key, len);
 
@@ -51,10 +51,10 @@ static void insert_slot(struct lg_map *m, char *key, size_t len, void *value)
 	m->n++;
 }
 
-static int grow(struct lg_map *m)
+static int grow(lg_map_t *m)
 {
 	size_t cap = !m->cap ? 16 : m->n * 2 >= m->cap ? m->cap * 2 : m->cap;
-	struct lg_map old = *m;
+	lg_map_t old = *m;
 
 	m->slots = calloc(cap, sizeof(*m->slots));
 	if (!m->slots) {
@@ -70,7 +70,7 @@ static int grow(struct lg_map *m)
 	return 0;
 }
 
-int lg_map_put(struct lg_map *m, const char *key, size_t len, void *value)
+int lg_map_put(lg_map_t *m, const char *key, size_t len, void *value)
 {
 	struct lg_map_slot *s = find(m, key, len);
 	char *copy;
@@ -90,7 +90,7 @@ int lg_map_put(struct lg_map *m, const char *key, size_t len, void *value)
 	return 1;
 }
 
-void *lg_map_del(struct lg_map *m, const char *key, size_t len)
+void *lg_map_del(lg_map_t *m, const char *key, size_t len)
 {
 	struct lg_map_slot *s = find(m, key, len);
 	void *v;
@@ -105,19 +105,19 @@ void *lg_map_del(struct lg_map *m, const char *key, size_t len)
 	return v;
 }
 
-void lg_map_each(const struct lg_map *m, void (*fn)(void *ud, const char *key, size_t len,
-                                                    void *value), void *ud)
+void lg_map_each(const lg_map_t *m, void (*fn)(void *ud, const char *key, size_t len, void *value),
+                 void *ud)
 {
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].key && m->slots[i].key != LG_MAP_TOMB)
 			fn(ud, m->slots[i].key, m->slots[i].len, m->slots[i].value);
 }
 
-void lg_map_clear(struct lg_map *m)
+void lg_map_clear(lg_map_t *m)
 {
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].key && m->slots[i].key != LG_MAP_TOMB)
 			free(m->slots[i].key);
 	free(m->slots);
-	*m = (struct lg_map){ 0 };
+	*m = (lg_map_t){0};
 }

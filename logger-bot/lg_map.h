@@ -15,6 +15,7 @@ struct lg_map_slot {
 	void *value;
 };
 
+typedef struct lg_map lg_map_t;
 struct lg_map {
 	struct lg_map_slot *slots;
 	size_t cap;             /* power of two, or 0 */
@@ -23,15 +24,15 @@ struct lg_map {
 };
 
 /* Returns the value of key, or NULL. */
-void *lg_map_get(const struct lg_map *m, const char *key, size_t len);
+void *lg_map_get(const lg_map_t *m, const char *key, size_t len);
 /* Inserts or replaces. Returns 0, 1 when the key was new, or -ENOMEM. */
-int lg_map_put(struct lg_map *m, const char *key, size_t len, void *value);
+int lg_map_put(lg_map_t *m, const char *key, size_t len, void *value);
 /* Removes key; returns its value or NULL. */
-void *lg_map_del(struct lg_map *m, const char *key, size_t len);
+void *lg_map_del(lg_map_t *m, const char *key, size_t len);
 /* Calls fn for each live key; fn must not change the map. */
-void lg_map_each(const struct lg_map *m, void (*fn)(void *ud, const char *key, size_t len,
-                                                    void *value), void *ud);
+void lg_map_each(const lg_map_t *m, void (*fn)(void *ud, const char *key, size_t len, void *value),
+                 void *ud);
 /* Frees the keys and the table (not the values). */
-void lg_map_clear(struct lg_map *m);
+void lg_map_clear(lg_map_t *m);
 
 #endif

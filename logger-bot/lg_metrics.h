@@ -10,6 +10,7 @@
 
 #include "logger-bot/lg_bulk.h"
 
+typedef struct lg_metrics lg_metrics_t;
 struct lg_metrics {
 	/* bot and writer */
 	uint64_t events_received;       /* events produced from IRC */
@@ -47,6 +48,6 @@ struct lg_metrics {
 };
 
 /* Appends the exposition of m to out. Returns 0 or -ENOMEM. */
-int lg_metrics_render(const struct lg_metrics *m, struct lg_buf *out);
+int lg_metrics_render(const lg_metrics_t *m, struct lg_buf *out);
 
 #endif

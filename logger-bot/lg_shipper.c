@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archive/archive_keys.h"
 #include "common/backoff.h"
 #include "common/clock.h"
 #include "logger-bot/lg_archive.h"
 #include "logger-bot/lg_bulk.h"
-#include "logger-bot/lg_keys.h"
 
 #define ID_MAX 48
 
@@ -43,7 +43,7 @@ struct lg_shipper {
 	struct lg_metrics *m;
 	lg_shipper_note_fn on_note;
 	void *ud;
-	struct lg_redis *redis;
+	redis_t *redis;
 	archive_es_t *es;
 	struct part *parts;
 	struct item *items;
@@ -55,7 +55,7 @@ struct lg_shipper {
 	uint64_t retry_at;              /* loop ms the failed batch goes again; 0: none */
 	struct backoff retry_bo, template_bo;
 	int stats_waiting;
-	uint64_t routing_seen;          /* lg_redis_routing_errors already counted */
+	uint64_t routing_seen;          /* redis_routing_errors already counted */
 	uint64_t stats_pending, stats_oldest;
 	int open_handles;
 	uv_timer_t poll_timer, retry_timer, trim_timer, stats_timer, claim_timer, template_timer;
@@ -93,7 +93,7 @@ static void ack(struct lg_shipper *s, int k, const char *const *ids, size_t n)
 		for (size_t i = 0; i < 3 + c; i++)
 			len[i] = strlen(argv[i]);
 		/* Redis down: the entries stay pending and are shipped again (409) */
-		(void)lg_redis_argv(s->redis, (int)(3 + c), argv, len, ignore_reply, NULL);
+		(void)redis_argv(s->redis, (int)(3 + c), argv, len, ignore_reply, NULL);
 		done += c;
 	}
 }
@@ -110,7 +110,7 @@ static void dead_letter(struct lg_shipper *s, int k, const char *id, int status,
 	for (int i = 0; i < 10; i++)
 		len[i] = strlen(argv[i]);
 	len[10] = doc_len;
-	(void)lg_redis_argv(s->redis, 11, argv, len, ignore_reply, NULL);
+	(void)redis_argv(s->redis, 11, argv, len, ignore_reply, NULL);
 	s->m->ship_dead++;
 	note(s, LG_SHIP_DEAD_LETTER, err);
 }
@@ -135,11 +135,11 @@ static void add_entry(struct lg_shipper *s, int k, const redisReply *e)
 		return;
 	}
 	for (size_t i = 0; i + 1 < kv->elements && nf < LG_BULK_FIELDS_MAX; i += 2, nf++) {
-		f[nf].name = (struct lg_str){ kv->element[i]->str, kv->element[i]->len };
-		f[nf].value = (struct lg_str){ kv->element[i + 1]->str, kv->element[i + 1]->len };
+		f[nf].name = (archive_str_t){ kv->element[i]->str, kv->element[i]->len };
+		f[nf].value = (archive_str_t){ kv->element[i + 1]->str, kv->element[i + 1]->len };
 	}
 	rc = lg_bulk_add(&s->body, s->opts.index_prefix,
-	                 (struct lg_str){ e->element[0]->str, e->element[0]->len }, f, nf);
+	                 (archive_str_t){ e->element[0]->str, e->element[0]->len }, f, nf);
 	if (rc == -EINVAL) {
 		const char *id = e->element[0]->str;
 		dead_letter(s, k, id, 0, "malformed archive entry: no msgid or no valid time", "", 0);
@@ -218,7 +218,7 @@ static void on_read(void *ud, redisReply *r, void *privdata)
 	if (r->type == REDIS_REPLY_ERROR) {
 		s->m->redis_errors++;
 		if (strncmp(r->str, "NOGROUP", 7) == 0)
-			(void)lg_redis_cmd(s->redis, ignore_reply, NULL, "XGROUP CREATE %s %s 0 MKSTREAM",
+			(void)redis_cmd(s->redis, ignore_reply, NULL, "XGROUP CREATE %s %s 0 MKSTREAM",
 			                   p->key, s->opts.group);
 	} else if (p->ph == PH_PENDING) {
 		got = on_read_pending(s, p, r);
@@ -243,10 +243,10 @@ static void read_part(struct lg_shipper *s, struct part *p)
 	snprintf(idle, sizeof(idle), "%" PRIu64,
 	         s->opts.claim_idle_ms ? s->opts.claim_idle_ms : (uint64_t)LG_SHIP_CLAIM_IDLE_MS);
 	if (p->ph == PH_CLAIM)
-		rc = lg_redis_cmd(s->redis, on_read, p, "XAUTOCLAIM %s %s %s %s %s COUNT %s", p->key,
+		rc = redis_cmd(s->redis, on_read, p, "XAUTOCLAIM %s %s %s %s %s COUNT %s", p->key,
 		                  s->opts.group, s->opts.consumer, idle, p->cursor, count);
 	else
-		rc = lg_redis_cmd(s->redis, on_read, p, "XREADGROUP GROUP %s %s COUNT %s STREAMS %s %s",
+		rc = redis_cmd(s->redis, on_read, p, "XREADGROUP GROUP %s %s COUNT %s STREAMS %s %s",
 		                  s->opts.group, s->opts.consumer, count, p->key,
 		                  p->ph == PH_PENDING ? p->cursor : ">");
 	s->reading = rc == 0;
@@ -266,7 +266,7 @@ static void step(struct lg_shipper *s)
 {
 	uint64_t now = uv_now(s->loop), due;
 
-	if (s->freeing || !lg_redis_up(s->redis) || !s->template_ok || s->reading || s->sending)
+	if (s->freeing || !redis_up(s->redis) || !s->template_ok || s->reading || s->sending)
 		return;
 	/* A batch waiting for its retry keeps taking new entries (up to full),
 	 * so one item Elasticsearch keeps refusing does not hold back the rest
@@ -453,7 +453,7 @@ static void on_up(void *ud)
 		struct part *p = &s->parts[k];
 		p->ph = PH_PENDING;
 		strcpy(p->cursor, "0");
-		(void)lg_redis_cmd(s->redis, ignore_reply, NULL, "XGROUP CREATE %s %s 0 MKSTREAM", p->key,
+		(void)redis_cmd(s->redis, ignore_reply, NULL, "XGROUP CREATE %s %s 0 MKSTREAM", p->key,
 		                   s->opts.group);
 	}
 	s->sweep_empty = 0;
@@ -461,13 +461,13 @@ static void on_up(void *ud)
 	step(s);
 }
 
-static void on_down(void *ud, const char *why)
+static void on_down(void *ud, const struct eirc_err *why)
 {
 	struct lg_shipper *s = ud;
 
 	s->reading = false;
 	s->m->redis_errors++;
-	note(s, LG_SHIP_REDIS_DOWN, why);
+	note(s, LG_SHIP_REDIS_DOWN, why->text);
 }
 
 static void on_trimmed(void *ud, redisReply *r, void *privdata)
@@ -484,7 +484,7 @@ static void on_trimmed(void *ud, redisReply *r, void *privdata)
 void lg_shipper_trim_now(struct lg_shipper *s)
 {
 	for (int k = 0; k < s->opts.partitions; k++)
-		(void)lg_redis_cmd(s->redis, on_trimmed, NULL, "EVAL %s 1 %s", lg_archive_trim_script,
+		(void)redis_cmd(s->redis, on_trimmed, NULL, "EVAL %s 1 %s", lg_archive_trim_script,
 		                   s->parts[k].key);
 }
 
@@ -518,7 +518,7 @@ static void on_pending_summary(void *ud, redisReply *r, void *privdata)
 static void on_stats_timer(uv_timer_t *t)
 {
 	struct lg_shipper *s = t->data;
-	uint64_t routing = lg_redis_routing_errors(s->redis);
+	uint64_t routing = redis_routing_errors(s->redis);
 
 	/* cluster routing errors of replies it ignores (XACK, XGROUP) count too */
 	s->m->redis_errors += routing - s->routing_seen;
@@ -527,7 +527,7 @@ static void on_stats_timer(uv_timer_t *t)
 		return;
 	s->stats_pending = s->stats_oldest = 0;
 	for (int k = 0; k < s->opts.partitions; k++)
-		if (lg_redis_cmd(s->redis, on_pending_summary, NULL, "XPENDING %s %s",
+		if (redis_cmd(s->redis, on_pending_summary, NULL, "XPENDING %s %s",
 		                 s->parts[k].key, s->opts.group) == 0)
 			s->stats_waiting++;
 }
@@ -550,8 +550,8 @@ static int parts_init(struct lg_shipper *s)
 	if (!s->parts || !s->items)
 		return -ENOMEM;
 	for (int k = 0; k < s->opts.partitions; k++) {
-		lg_keys_archive(k, s->parts[k].key, sizeof(s->parts[k].key));
-		lg_keys_dead(k, s->parts[k].dead, sizeof(s->parts[k].dead));
+		archive_keys_archive(k, s->parts[k].key, sizeof(s->parts[k].key));
+		archive_keys_dead(k, s->parts[k].dead, sizeof(s->parts[k].dead));
 	}
 	return 0;
 }
@@ -567,7 +567,7 @@ static void free_parts(struct lg_shipper *s)
 int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
                    lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s)
 {
-	static const struct lg_redis_cb cb = { on_up, on_down };
+	static const redis_cb_t cb = { on_up, on_down };
 	uv_timer_t *timers[6];
 	struct lg_shipper *s;
 	uint32_t seed;
@@ -584,7 +584,7 @@ int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_met
 	backoff_init(&s->template_bo, opts->retry_min_ms, opts->retry_max_ms, seed * 2654435761u);
 	if ((err = parts_init(s)) < 0 || (err = archive_es_new(loop, &opts->es, &s->es)) < 0)
 		goto fail;
-	if ((err = lg_redis_new(loop, &opts->redis, &cb, s, &s->redis)) < 0)
+	if ((err = redis_new(loop, &opts->redis, &cb, s, &s->redis)) < 0)
 		goto fail_es;
 	timers[0] = &s->poll_timer, timers[1] = &s->retry_timer, timers[2] = &s->trim_timer;
 	timers[3] = &s->stats_timer, timers[4] = &s->claim_timer, timers[5] = &s->template_timer;
@@ -612,7 +612,7 @@ void lg_shipper_start(struct lg_shipper *s)
 	uv_timer_start(&s->stats_timer, on_stats_timer, LG_SHIP_STATS_EVERY_MS,
 	               LG_SHIP_STATS_EVERY_MS);
 	uv_timer_start(&s->claim_timer, on_claim_timer, every, every);
-	lg_redis_start(s->redis);
+	redis_start(s->redis);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -633,7 +633,7 @@ void lg_shipper_free(struct lg_shipper *s)
 		return;
 	s->freeing = true;
 	archive_es_close(s->es, NULL, NULL);
-	lg_redis_free(s->redis);
+	redis_close(s->redis, NULL);
 	timers[0] = &s->poll_timer, timers[1] = &s->retry_timer, timers[2] = &s->trim_timer;
 	timers[3] = &s->stats_timer, timers[4] = &s->claim_timer, timers[5] = &s->template_timer;
 	for (int i = 0; i < 6; i++)

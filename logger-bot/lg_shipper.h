@@ -33,8 +33,8 @@
 #include <uv.h>
 
 #include "archive/archive_es.h"
+#include "common/redis.h"
 #include "logger-bot/lg_metrics.h"
-#include "logger-bot/lg_redis.h"
 
 #define LG_SHIP_IDLE_POLL_MS 50
 #define LG_SHIP_CLAIM_IDLE_MS 60000
@@ -44,7 +44,7 @@
 #define LG_SHIP_CONSUMER_MAX 64
 
 typedef struct lg_shipper_opts {
-	struct lg_redis_opts redis;
+	redis_opts_t redis;
 	archive_es_opts_t es;
 	int partitions;
 	const char *group;              /* borrowed */

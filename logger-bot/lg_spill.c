@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "logger-bot/lg_keys.h"
+#include "archive/archive_keys.h"
 
 struct lg_spill {
 	int fd;
@@ -52,7 +52,7 @@ int lg_spill_parse(const void *buf, size_t len, const void **out_payload, size_t
 		return -EBADMSG;
 	if (len - LG_SPILL_RECORD_HEADER < n)
 		return -EAGAIN;
-	if (lg_crc32(0, p + LG_SPILL_RECORD_HEADER, n) != le32(p + 4))
+	if (archive_keys_crc32(0, p + LG_SPILL_RECORD_HEADER, n) != le32(p + 4))
 		return -EBADMSG;
 	*out_payload = p + LG_SPILL_RECORD_HEADER;
 	*out_payload_len = n;
@@ -63,7 +63,7 @@ int lg_spill_parse(const void *buf, size_t len, const void **out_payload, size_t
 void lg_spill_record_header(const void *payload, size_t len, unsigned char hdr[8])
 {
 	put32(hdr, (uint32_t)len);
-	put32(hdr + 4, lg_crc32(0, payload, len));
+	put32(hdr + 4, archive_keys_crc32(0, payload, len));
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -84,7 +84,7 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /* Fills rbuf from file offset off; returns bytes available or -errno. */
-static ssize_t fill(struct lg_spill *s, uint64_t off)
+static ssize_t fill(lg_spill_t *s, uint64_t off)
 {
 	ssize_t r;
 
@@ -99,7 +99,7 @@ static ssize_t fill(struct lg_spill *s, uint64_t off)
 }
 
 /* Reads the record at s->rd_off into buf through rbuf. */
-static int read_record(struct lg_spill *s, void *buf, size_t cap, size_t *out_len)
+static int read_record(lg_spill_t *s, void *buf, size_t cap, size_t *out_len)
 {
 	const void *payload;
 	size_t plen, used;
@@ -126,7 +126,7 @@ static int read_record(struct lg_spill *s, void *buf, size_t cap, size_t *out_le
 	return -EBADMSG;        /* a record that does not fit the file */
 }
 
-int lg_spill_next(struct lg_spill *s, void *buf, size_t cap, size_t *out_len)
+int lg_spill_next(lg_spill_t *s, void *buf, size_t cap, size_t *out_len)
 {
 	int err;
 
@@ -141,7 +141,7 @@ int lg_spill_next(struct lg_spill *s, void *buf, size_t cap, size_t *out_len)
 }
 
 /* Scans whole records from the header on; returns the end of the last. */
-static uint64_t scan_valid(struct lg_spill *s, uint64_t file_size)
+static uint64_t scan_valid(lg_spill_t *s, uint64_t file_size)
 {
 	static unsigned char tmp[LG_SPILL_PAYLOAD_MAX];
 	size_t n;
@@ -170,7 +170,7 @@ static int open_file(const char *dir, int *out_fd)
 	return 0;
 }
 
-static int check_header(struct lg_spill *s, uint64_t file_size, uint64_t *out_dropped)
+static int check_header(lg_spill_t *s, uint64_t file_size, uint64_t *out_dropped)
 {
 	unsigned char hdr[LG_SPILL_HEADER_LEN];
 	uint64_t end;
@@ -197,10 +197,10 @@ static int check_header(struct lg_spill *s, uint64_t file_size, uint64_t *out_dr
 	return 0;
 }
 
-int lg_spill_open(const char *dir, uint64_t max, struct lg_spill **out_spill,
+int lg_spill_open(const char *dir, uint64_t max, lg_spill_t **out_spill,
                   uint64_t *out_dropped_bytes)
 {
-	struct lg_spill *s;
+	lg_spill_t *s;
 	struct stat st;
 	uint64_t dropped = 0;
 	int err;
@@ -234,7 +234,7 @@ free_s:
 	return err;
 }
 
-int lg_spill_append(struct lg_spill *s, const void *payload, size_t len)
+int lg_spill_append(lg_spill_t *s, const void *payload, size_t len)
 {
 	unsigned char hdr[LG_SPILL_RECORD_HEADER];
 	int err;
@@ -260,7 +260,7 @@ int lg_spill_append(struct lg_spill *s, const void *payload, size_t len)
 	return 0;
 }
 
-int lg_spill_flush(struct lg_spill *s)
+int lg_spill_flush(lg_spill_t *s)
 {
 	int err;
 
@@ -271,7 +271,7 @@ int lg_spill_flush(struct lg_spill *s)
 	return err;
 }
 
-int lg_spill_sync(struct lg_spill *s)
+int lg_spill_sync(lg_spill_t *s)
 {
 	int err = lg_spill_flush(s);
 
@@ -281,17 +281,17 @@ int lg_spill_sync(struct lg_spill *s)
 	return fdatasync(s->fd) < 0 ? -errno : 0;
 }
 
-uint64_t lg_spill_size(const struct lg_spill *s)
+uint64_t lg_spill_size(const lg_spill_t *s)
 {
 	return s->size - LG_SPILL_HEADER_LEN;
 }
 
-uint64_t lg_spill_unread(const struct lg_spill *s)
+uint64_t lg_spill_unread(const lg_spill_t *s)
 {
 	return s->size - s->rd_off;
 }
 
-int lg_spill_reset(struct lg_spill *s)
+int lg_spill_reset(lg_spill_t *s)
 {
 	s->wlen = 0;
 	s->rlen = 0;
@@ -302,7 +302,7 @@ int lg_spill_reset(struct lg_spill *s)
 	return fdatasync(s->fd) < 0 ? -errno : 0;
 }
 
-void lg_spill_close(struct lg_spill *s)
+void lg_spill_close(lg_spill_t *s)
 {
 	if (!s)
 		return;

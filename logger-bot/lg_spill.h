@@ -5,7 +5,7 @@
  *
  * File format: the 8-byte header "EIRCSPL1", then records
  *   u32 payload length (little-endian), u32 CRC-32 of the payload, payload
- * (an lg_event record). A crash can leave a torn last record: opening the
+ * (an archive_event record). A crash can leave a torn last record: opening the
  * file keeps every whole record before it and cuts the rest (counted in
  * out_dropped_bytes), so a replay after a crash starts from the first
  * record; the append script makes replaying an archived event harmless.
@@ -23,13 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 #define LG_SPILL_MAGIC "EIRCSPL1"
 #define LG_SPILL_HEADER_LEN 8
 #define LG_SPILL_RECORD_HEADER 8
 /* Largest payload a record may hold. */
-#define LG_SPILL_PAYLOAD_MAX LG_EVENT_RECORD_MAX
+#define LG_SPILL_PAYLOAD_MAX ARCHIVE_EVENT_RECORD_MAX
 /* Write and read buffers. */
 #define LG_SPILL_BUF 65536
 #define LG_SPILL_FILE_NAME "spill.dat"
@@ -46,7 +46,7 @@ int lg_spill_parse(const void *buf, size_t len, const void **out_payload, size_t
 /* Writes the record header for payload[0..len) into hdr. */
 void lg_spill_record_header(const void *payload, size_t len, unsigned char hdr[8]);
 
-struct lg_spill;
+typedef struct lg_spill lg_spill_t;
 
 /*
  * Opens (creating when missing) dir/LG_SPILL_FILE_NAME, O_CLOEXEC, with a
@@ -56,7 +56,7 @@ struct lg_spill;
  * stored in *out_dropped_bytes. Returns 0, -EINVAL (max too small), or a
  * negative errno from mkdir/open/read/ftruncate.
  */
-int lg_spill_open(const char *dir, uint64_t max, struct lg_spill **out_spill,
+int lg_spill_open(const char *dir, uint64_t max, lg_spill_t **out_spill,
                   uint64_t *out_dropped_bytes);
 
 /*
@@ -64,12 +64,12 @@ int lg_spill_open(const char *dir, uint64_t max, struct lg_spill **out_spill,
  * its limit (nothing written), -EMSGSIZE when len is over
  * LG_SPILL_PAYLOAD_MAX or 0, or a write error.
  */
-int lg_spill_append(struct lg_spill *s, const void *payload, size_t len);
+int lg_spill_append(lg_spill_t *s, const void *payload, size_t len);
 
 /* Writes the append buffer to the file. Returns 0 or a negative errno. */
-int lg_spill_flush(struct lg_spill *s);
+int lg_spill_flush(lg_spill_t *s);
 /* Flushes and fdatasyncs when anything was appended since the last sync. */
-int lg_spill_sync(struct lg_spill *s);
+int lg_spill_sync(lg_spill_t *s);
 
 /*
  * Reads the next unread record into buf (capacity cap >=
@@ -77,16 +77,16 @@ int lg_spill_sync(struct lg_spill *s);
  * record has been read; -EBADMSG when the file is corrupt past this point
  * (the rest is then skipped); or a read error.
  */
-int lg_spill_next(struct lg_spill *s, void *buf, size_t cap, size_t *out_len);
+int lg_spill_next(lg_spill_t *s, void *buf, size_t cap, size_t *out_len);
 
 /* Bytes in the file (header excluded) and bytes not read yet. */
-uint64_t lg_spill_size(const struct lg_spill *s);
-uint64_t lg_spill_unread(const struct lg_spill *s);
+uint64_t lg_spill_size(const lg_spill_t *s);
+uint64_t lg_spill_unread(const lg_spill_t *s);
 
 /* Empties the file (every record was read and archived) and syncs it. */
-int lg_spill_reset(struct lg_spill *s);
+int lg_spill_reset(lg_spill_t *s);
 
 /* Flushes, syncs and closes. NULL is a no-op. */
-void lg_spill_close(struct lg_spill *s);
+void lg_spill_close(lg_spill_t *s);
 
 #endif

@@ -9,13 +9,15 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "logger-bot/lg_append.h"
+#include "archive/archive_append.h"
+#include "common/backoff.h"
+#include "common/clock.h"
+#include "common/queue.h"
 #include "logger-bot/lg_spill.h"
 
 struct rec {
-	struct rec *next;
+	struct queue node; /* on one fifo */
 	uint32_t len;
 	int32_t part;                   /* partition; -1 when not computable */
 	uint16_t calln;                 /* first record of a call: its event count */
@@ -25,18 +27,18 @@ struct rec {
 };
 
 struct fifo {
-	struct rec *head, *tail;
+	struct queue q;
 	size_t n;
 };
 
 struct lg_writer {
 	uv_loop_t *loop;
-	struct lg_writer_opts opts;
-	struct lg_metrics *m;
+	lg_writer_opts_t opts;
+	lg_metrics_t *m;
 	lg_writer_note_fn on_note;
 	void *ud;
-	struct lg_redis *redis;
-	struct lg_spill *spill;
+	redis_t *redis;
+	lg_spill_t *spill;
 	struct fifo queue;              /* waiting to be sent, oldest first */
 	struct fifo inflight;           /* sent, in send order */
 	struct fifo retry;              /* answered with an error, to send again */
@@ -46,42 +48,47 @@ struct lg_writer {
 	bool pump_due;                  /* pump at the end of this loop iteration */
 	uint64_t mem_bytes;             /* records in the three fifos */
 	uint64_t spill_unacked;         /* records read from spill, not acknowledged */
-	char sha[LG_APPEND_SHA_LEN + 1];
+	char sha[ARCHIVE_APPEND_SHA_LEN + 1];
 	bool sha_loaded, loading, blocked, spilling;
 	unsigned error_streak;
-	uint64_t routing_seen;          /* lg_redis_routing_errors already counted */
-	int open_handles;
+	uint64_t routing_seen; /* redis_routing_errors already counted */
+	int open_handles;               /* the three below and the Redis client */
+	lg_writer_closed_fn on_closed;
 	uv_timer_t sync_timer;
 	uv_timer_t retry_timer;
 	uv_check_t pump_check;
-	struct lg_append_batch batch;
+	archive_append_batch_t batch;
 	unsigned char tmp[LG_SPILL_PAYLOAD_MAX];
 };
 
-static void pump(struct lg_writer *w);
+static void pump(lg_writer_t *w);
 static void on_pump_check(uv_check_t *h);
 
 /* ---- fifos ---- */
 
+static void fifo_init(struct fifo *f)
+{
+	queue_init(&f->q);
+	f->n = 0;
+}
+
+static struct rec *fifo_head(const struct fifo *f)
+{
+	return f->n ? queue_data(queue_head(&f->q), struct rec, node) : NULL;
+}
+
 static void fifo_push(struct fifo *f, struct rec *r)
 {
-	r->next = NULL;
-	if (f->tail)
-		f->tail->next = r;
-	else
-		f->head = r;
-	f->tail = r;
+	queue_insert_tail(&f->q, &r->node);
 	f->n++;
 }
 
 static struct rec *fifo_pop(struct fifo *f)
 {
-	struct rec *r = f->head;
+	struct rec *r = fifo_head(f);
 
 	if (r) {
-		f->head = r->next;
-		if (!f->head)
-			f->tail = NULL;
+		queue_remove(&r->node);
 		f->n--;
 	}
 	return r;
@@ -90,28 +97,18 @@ static struct rec *fifo_pop(struct fifo *f)
 /* Moves all of src behind dst, keeping both orders. */
 static void fifo_append(struct fifo *dst, struct fifo *src)
 {
-	if (!src->head)
-		return;
-	if (dst->tail)
-		dst->tail->next = src->head;
-	else
-		dst->head = src->head;
-	dst->tail = src->tail;
+	queue_move(&src->q, &dst->q);
 	dst->n += src->n;
-	*src = (struct fifo){ 0 };
+	src->n = 0;
 }
 
 /* Moves all of src in front of dst, keeping both orders. */
 static void fifo_prepend(struct fifo *dst, struct fifo *src)
 {
-	if (!src->head)
-		return;
-	src->tail->next = dst->head;
-	if (!dst->tail)
-		dst->tail = src->tail;
-	dst->head = src->head;
+	queue_move(&dst->q, &src->q);
+	queue_move(&src->q, &dst->q);
 	dst->n += src->n;
-	*src = (struct fifo){ 0 };
+	src->n = 0;
 }
 
 static struct rec *rec_new(const void *data, size_t len, int part, bool from_spill)
@@ -131,26 +128,26 @@ static struct rec *rec_new(const void *data, size_t len, int part, bool from_spi
 
 /* The partition an event goes to, or -1 (it is then sent alone and
  * refused by the builder). */
-static int ev_part(const struct lg_writer *w, const struct lg_event *ev)
+static int ev_part(const lg_writer_t *w, const archive_event_t *ev)
 {
-	char network[LG_KEYS_NETWORK_MAX + 1];
-	const struct lg_str *net = &ev->s[LG_S_NETWORK];
+	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
+	const archive_str_t *net = &ev->s[ARCHIVE_S_NETWORK];
 	int k;
 
-	if (net->n == 0 || net->n > LG_KEYS_NETWORK_MAX)
+	if (net->n == 0 || net->n > ARCHIVE_KEYS_NETWORK_MAX)
 		return -1;
 	memcpy(network, net->p, net->n);
 	network[net->n] = '\0';
-	k = lg_keys_partition(network, ev->s[LG_S_CONV].p, ev->s[LG_S_CONV].n, IRC_CASEMAP_NONE,
-	                      w->opts.partitions);
+	k = archive_keys_partition(network, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n,
+	                           IRC_CASEMAP_NONE, w->opts.partitions);
 	return k < 0 ? -1 : k;
 }
 
-static int rec_part(const struct lg_writer *w, const void *data, size_t len)
+static int rec_part(const lg_writer_t *w, const void *data, size_t len)
 {
-	struct lg_event ev;
+	archive_event_t ev;
 
-	return lg_event_decode(data, len, &ev) < 0 ? -1 : ev_part(w, &ev);
+	return archive_event_decode(data, len, &ev) < 0 ? -1 : ev_part(w, &ev);
 }
 
 static uint64_t rec_cost(size_t len)
@@ -158,7 +155,7 @@ static uint64_t rec_cost(size_t len)
 	return len + LG_WRITER_REC_OVERHEAD;
 }
 
-static void rec_done(struct lg_writer *w, struct rec *r)
+static void rec_done(lg_writer_t *w, struct rec *r)
 {
 	w->mem_bytes -= rec_cost(r->len);
 	if (r->from_spill)
@@ -166,13 +163,13 @@ static void rec_done(struct lg_writer *w, struct rec *r)
 	free(r);
 }
 
-static void note(struct lg_writer *w, enum lg_writer_note n, const char *detail)
+static void note(lg_writer_t *w, enum lg_writer_note n, const char *detail)
 {
 	if (w->on_note)
 		w->on_note(w->ud, n, detail);
 }
 
-static void lose(struct lg_writer *w, const char *why)
+static void lose(lg_writer_t *w, const char *why)
 {
 	w->m->events_lost++;
 	note(w, LG_WRITER_LOST, why);
@@ -180,7 +177,7 @@ static void lose(struct lg_writer *w, const char *why)
 
 /* ---- queueing ---- */
 
-static int to_spill(struct lg_writer *w, const void *data, size_t len)
+static int to_spill(lg_writer_t *w, const void *data, size_t len)
 {
 	int err;
 
@@ -199,7 +196,7 @@ static int to_spill(struct lg_writer *w, const void *data, size_t len)
 	return err;
 }
 
-static int enqueue(struct lg_writer *w, const void *data, size_t len, int part)
+static int enqueue(lg_writer_t *w, const void *data, size_t len, int part)
 {
 	bool spill_first = w->spill && lg_spill_unread(w->spill) > 0;
 	struct rec *r;
@@ -221,16 +218,16 @@ static int enqueue(struct lg_writer *w, const void *data, size_t len, int part)
  * sent together at its end, so they can share calls. */
 static void on_pump_check(uv_check_t *h)
 {
-	struct lg_writer *w = h->data;
+	lg_writer_t *w = h->data;
 
 	uv_check_stop(h);
 	w->pump_due = false;
 	pump(w);
 }
 
-int lg_writer_push(struct lg_writer *w, const struct lg_event *ev)
+int lg_writer_push(lg_writer_t *w, const archive_event_t *ev)
 {
-	int n = lg_event_encode(ev, w->tmp, sizeof(w->tmp));
+	int n = archive_event_encode(ev, w->tmp, sizeof(w->tmp));
 
 	if (n < 0) {
 		w->m->events_refused++;
@@ -246,7 +243,7 @@ int lg_writer_push(struct lg_writer *w, const struct lg_event *ev)
 }
 
 /* Reads spill records into memory while the queue is under half full. */
-static void refill(struct lg_writer *w)
+static void refill(lg_writer_t *w)
 {
 	size_t len;
 	struct rec *r;
@@ -268,7 +265,7 @@ static void refill(struct lg_writer *w)
 	}
 }
 
-static void maybe_reset_spill(struct lg_writer *w)
+static void maybe_reset_spill(lg_writer_t *w)
 {
 	if (!w->spill || lg_spill_unread(w->spill) || w->spill_unacked ||
 	    lg_spill_size(w->spill) == 0)
@@ -283,32 +280,27 @@ static void maybe_reset_spill(struct lg_writer *w)
 
 static void on_append(void *ud, redisReply *reply, void *privdata);
 
-/* The trimming bound is wall time (stream ids are), not the loop's clock. */
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sends up to LG_APPEND_BATCH_MAX records from the front of b (one
+/* Sends up to ARCHIVE_APPEND_BATCH_MAX records from the front of b (one
  * partition, in order) as one call; they move to inflight. Records that
- * cannot be built are refused (counted). Returns 0 or lg_redis's error (the
+ * cannot be built are refused (counted). Returns 0 or redis's error (the
  * records are then back in b). */
-static int send_call(struct lg_writer *w, struct fifo *b)
+static int send_call(lg_writer_t *w, struct fifo *b)
 {
-	struct lg_append_opts o = { w->opts.partitions, wall_ms(), w->opts.retention_ms };
-	struct fifo call = { 0 };
-	struct lg_event ev;
-	struct rec *r;
+	/* the trimming bound is wall time (stream ids are), not the loop's */
+	archive_append_opts_t o = {w->opts.partitions, clock_wall_ms(), w->opts.retention_ms};
+	struct fifo call;
+	archive_event_t ev;
+	struct rec *r, *first;
 	int err;
 
-	if (lg_append_batch_begin(&w->batch, w->sha, &o) < 0)
+	fifo_init(&call);
+
+	if (archive_append_batch_begin(&w->batch, w->sha, &o) < 0)
 		return -EINVAL;
-	while ((r = b->head)) {
-		err = lg_event_decode(r->data, r->len, &ev) < 0 ? -EINVAL
-		                                                 : lg_append_batch_add(&w->batch, &ev, &o);
+	while ((r = fifo_head(b))) {
+		err = archive_event_decode(r->data, r->len, &ev) < 0
+		          ? -EINVAL
+		          : archive_append_batch_add(&w->batch, &ev, &o);
 		if (err == -EXDEV || err == -ENOSPC)
 			break;
 		fifo_pop(b);
@@ -321,14 +313,14 @@ static int send_call(struct lg_writer *w, struct fifo *b)
 	}
 	if (!call.n)
 		return 0;
-	lg_append_batch_finish(&w->batch);
-	err = lg_redis_argv(w->redis, w->batch.argc, w->batch.argv, w->batch.argvlen, on_append,
-	                    call.head);
+	archive_append_batch_finish(&w->batch);
+	err = redis_argv(w->redis, w->batch.argc, w->batch.argv, w->batch.argvlen, on_append,
+	                 first = fifo_head(&call));
 	if (err < 0) {
 		fifo_prepend(b, &call);
 		return err;
 	}
-	call.head->calln = (uint16_t)call.n;
+	first->calln = (uint16_t)call.n;
 	w->calls++;
 	fifo_append(&w->inflight, &call);
 	return 0;
@@ -338,21 +330,22 @@ static int send_call(struct lg_writer *w, struct fifo *b)
  * bucket per partition (a retried record goes alone, first), sends each
  * bucket as calls, and puts back in front what could not be sent. Order
  * within a partition is kept; across partitions it does not matter (their
- * keys are distinct). Returns 0 or lg_redis's error. */
-static int send_round(struct lg_writer *w)
+ * keys are distinct). Returns 0 or redis's error. */
+static int send_round(lg_writer_t *w)
 {
 	size_t room = LG_WRITER_INFLIGHT_MAX - w->inflight.n, nt = 0;
-	struct rec *r = w->queue.head;
+	struct rec *r = fifo_head(&w->queue);
 	int err = 0;
 
 	if (r->attempts) {
-		struct fifo one = { 0 };
+		struct fifo one;
+		fifo_init(&one);
 		fifo_push(&one, fifo_pop(&w->queue));
 		if ((err = send_call(w, &one)) < 0)
 			fifo_prepend(&w->queue, &one);
 		return err;
 	}
-	while (room-- && (r = w->queue.head) && !r->attempts) {
+	while (room-- && (r = fifo_head(&w->queue)) && !r->attempts) {
 		int p = r->part >= 0 ? r->part : w->opts.partitions;
 		fifo_pop(&w->queue);
 		if (!w->bucket[p].n)
@@ -369,14 +362,14 @@ static int send_round(struct lg_writer *w)
 	return err;
 }
 
-static void pump(struct lg_writer *w)
+static void pump(lg_writer_t *w)
 {
-	if (!lg_redis_up(w->redis) || !w->sha_loaded || w->blocked)
+	if (!redis_up(w->redis) || !w->sha_loaded || w->blocked)
 		return;
 	while (w->calls < LG_WRITER_PIPELINE_MAX && w->inflight.n < LG_WRITER_INFLIGHT_MAX) {
-		if (!w->queue.head)
+		if (!w->queue.n)
 			refill(w);
-		if (!w->queue.head || send_round(w) < 0)
+		if (!w->queue.n || send_round(w) < 0)
 			break;
 	}
 	maybe_reset_spill(w);
@@ -384,14 +377,14 @@ static void pump(struct lg_writer *w)
 
 static void on_retry_timer(uv_timer_t *t)
 {
-	struct lg_writer *w = t->data;
+	lg_writer_t *w = t->data;
 
 	w->blocked = false;
 	pump(w);
 }
 
 /* All outstanding calls answered: put failed ones back in front. */
-static void settle_retries(struct lg_writer *w, bool script_missing)
+static void settle_retries(lg_writer_t *w, bool script_missing)
 {
 	if (w->inflight.n)
 		return;
@@ -400,14 +393,15 @@ static void settle_retries(struct lg_writer *w, bool script_missing)
 		return; /* pump resumes when SCRIPT LOAD answers */
 	w->blocked = true;
 	uv_timer_start(&w->retry_timer, on_retry_timer,
-	               UINT64_C(100) << (w->error_streak < 6 ? w->error_streak : 6), 0);
+	               backoff_delay(LG_WRITER_RETRY_MIN_MS, LG_WRITER_RETRY_MAX_MS, w->error_streak, 0),
+	               0);
 }
 
-static void load_script(struct lg_writer *w);
+static void load_script(lg_writer_t *w);
 
 /* A call answered with an error: its records go to retry (after NOSCRIPT
  * without counting an attempt), or are lost after LG_WRITER_ATTEMPTS_MAX. */
-static void on_error_reply(struct lg_writer *w, struct fifo *call, const char *msg)
+static void on_error_reply(lg_writer_t *w, struct fifo *call, const char *msg)
 {
 	bool noscript = strncmp(msg, "NOSCRIPT", 8) == 0;
 	struct rec *r;
@@ -435,14 +429,15 @@ static void on_error_reply(struct lg_writer *w, struct fifo *call, const char *m
 
 static void on_append(void *ud, redisReply *reply, void *privdata)
 {
-	struct lg_writer *w = ud;
+	lg_writer_t *w = ud;
 	struct rec *r = privdata;
-	struct fifo call = { 0 };
+	struct fifo call;
 	size_t n;
 
 	if (!reply)
 		return;         /* connection lost: on_down requeues in-flight calls */
-	if (w->inflight.head != r)
+	fifo_init(&call);
+	if (fifo_head(&w->inflight) != r)
 		abort();        /* replies come in order: anything else is a bug */
 	w->calls--;
 	for (n = r->calln; n > 0 && (r = fifo_pop(&w->inflight)); n--)
@@ -471,45 +466,45 @@ static void on_append(void *ud, redisReply *reply, void *privdata)
 
 static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 {
-	struct lg_writer *w = ud;
+	lg_writer_t *w = ud;
 
 	(void)privdata;
 	w->loading = false;
 	if (!reply)
 		return;
-	if (reply->type != REDIS_REPLY_STRING || reply->len != LG_APPEND_SHA_LEN) {
+	if (reply->type != REDIS_REPLY_STRING || reply->len != ARCHIVE_APPEND_SHA_LEN) {
 		w->m->redis_errors++;
 		note(w, LG_WRITER_SCRIPT_ERROR, reply->type == REDIS_REPLY_ERROR ? reply->str
 		                                                                 : "bad SCRIPT LOAD reply");
-		lg_redis_drop(w->redis, "SCRIPT LOAD failed");
+		redis_drop(w->redis, "SCRIPT LOAD failed");
 		return;
 	}
-	memcpy(w->sha, reply->str, LG_APPEND_SHA_LEN + 1);
+	memcpy(w->sha, reply->str, ARCHIVE_APPEND_SHA_LEN + 1);
 	w->sha_loaded = true;
 	if (!w->inflight.n)
 		fifo_prepend(&w->queue, &w->retry);
 	pump(w);
 }
 
-static void load_script(struct lg_writer *w)
+static void load_script(lg_writer_t *w)
 {
-	if (lg_redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s",
-	                 lg_append_batch_script) == 0)
+	if (redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s",
+	              archive_append_batch_script) == 0)
 		w->loading = true;
 }
 
 static void on_up(void *ud)
 {
-	struct lg_writer *w = ud;
+	lg_writer_t *w = ud;
 
 	w->m->redis_connected = 1;
 	note(w, LG_WRITER_REDIS_UP, NULL);
 	load_script(w);
 }
 
-static void on_down(void *ud, const char *why)
+static void on_down(void *ud, const struct eirc_err *why)
 {
-	struct lg_writer *w = ud;
+	lg_writer_t *w = ud;
 
 	if (w->m->redis_connected)
 		w->m->redis_errors++;
@@ -519,12 +514,12 @@ static void on_down(void *ud, const char *why)
 	/* retry holds older calls than inflight: both go back in front */
 	fifo_prepend(&w->inflight, &w->retry);
 	fifo_prepend(&w->queue, &w->inflight);
-	note(w, LG_WRITER_REDIS_DOWN, why);
+	note(w, LG_WRITER_REDIS_DOWN, why->text);
 }
 
-static void update_gauges(struct lg_writer *w)
+static void update_gauges(lg_writer_t *w)
 {
-	uint64_t routing = lg_redis_routing_errors(w->redis);
+	uint64_t routing = redis_routing_errors(w->redis);
 
 	/* cluster routing errors of replies nobody looks at (SET) count too */
 	w->m->redis_errors += routing - w->routing_seen;
@@ -537,7 +532,7 @@ static void update_gauges(struct lg_writer *w)
 
 static void on_sync_timer(uv_timer_t *t)
 {
-	struct lg_writer *w = t->data;
+	lg_writer_t *w = t->data;
 	int err;
 
 	if (w->spill && (err = lg_spill_sync(w->spill)) < 0)
@@ -546,27 +541,36 @@ static void on_sync_timer(uv_timer_t *t)
 	pump(w);
 }
 
-int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_metrics *m,
-                  lg_writer_note_fn on_note, void *ud, struct lg_writer **out_w)
+int lg_writer_new(uv_loop_t *loop, const lg_writer_opts_t *opts, lg_metrics_t *m,
+                  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w)
 {
-	static const struct lg_redis_cb cb = { on_up, on_down };
-	struct lg_writer *w = calloc(1, sizeof(*w));
+	static const redis_cb_t cb = {on_up, on_down};
+	lg_writer_t *w = calloc(1, sizeof(*w));
 	uint64_t dropped = 0;
 	int err;
 
 	if (!w)
 		return -ENOMEM;
-	*w = (struct lg_writer){ .loop = loop, .opts = *opts, .m = m, .on_note = on_note, .ud = ud };
+	w->loop = loop;
+	w->opts = *opts;
+	w->m = m;
+	w->on_note = on_note;
+	w->ud = ud;
+	fifo_init(&w->queue);
+	fifo_init(&w->inflight);
+	fifo_init(&w->retry);
 	/* one more bucket for records whose partition cannot be computed */
 	w->bucket = calloc((size_t)opts->partitions + 1, sizeof(*w->bucket));
 	w->touched = calloc((size_t)opts->partitions + 1, sizeof(*w->touched));
 	err = -ENOMEM;
 	if (!w->bucket || !w->touched || opts->partitions < 1)
 		goto free_w;
+	for (int i = 0; i <= opts->partitions; i++)
+		fifo_init(&w->bucket[i]);
 	if (opts->spill_dir &&
 	    (err = lg_spill_open(opts->spill_dir, opts->spill_max, &w->spill, &dropped)) < 0)
 		goto free_w;
-	if ((err = lg_redis_new(loop, &opts->redis, &cb, w, &w->redis)) < 0)
+	if ((err = redis_new(loop, &opts->redis, &cb, w, &w->redis)) < 0)
 		goto close_spill;
 	uv_timer_init(loop, &w->sync_timer);
 	uv_timer_init(loop, &w->retry_timer);
@@ -589,10 +593,10 @@ free_w:
 	return err;
 }
 
-void lg_writer_start(struct lg_writer *w)
+void lg_writer_start(lg_writer_t *w)
 {
 	uv_timer_start(&w->sync_timer, on_sync_timer, LG_WRITER_SYNC_MS, LG_WRITER_SYNC_MS);
-	lg_redis_start(w->redis);
+	redis_start(w->redis);
 }
 
 struct seen_get {
@@ -619,7 +623,7 @@ static void on_seen_get(void *ud, redisReply *reply, void *privdata)
 	free(g);
 }
 
-int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn fn, void *ud)
+int lg_writer_seen_get(lg_writer_t *w, const char *key, lg_writer_seen_fn fn, void *ud)
 {
 	struct seen_get *g = malloc(sizeof(*g));
 	int err;
@@ -627,10 +631,10 @@ int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn f
 	if (!g)
 		return -ENOMEM;
 	*g = (struct seen_get){ fn, ud };
-	if (!lg_redis_up(w->redis))
+	if (!redis_up(w->redis))
 		err = -ENOTCONN;
 	else
-		err = lg_redis_cmd(w->redis, on_seen_get, g, "GET %s", key);
+		err = redis_cmd(w->redis, on_seen_get, g, "GET %s", key);
 	if (err < 0)
 		free(g);
 	return err;
@@ -641,37 +645,40 @@ static void on_seen_set(void *ud, redisReply *reply, void *privdata)
 	(void)ud, (void)reply, (void)privdata;
 }
 
-int lg_writer_seen_set(struct lg_writer *w, const char *key, int64_t ms)
+int lg_writer_seen_set(lg_writer_t *w, const char *key, int64_t ms)
 {
-	if (!lg_redis_up(w->redis))
+	if (!redis_up(w->redis))
 		return -ENOTCONN;
-	return lg_redis_cmd(w->redis, on_seen_set, NULL, "SET %s %" PRId64, key, ms);
+	return redis_cmd(w->redis, on_seen_set, NULL, "SET %s %" PRId64, key, ms);
 }
 
-uint64_t lg_writer_backlog_events(const struct lg_writer *w)
+uint64_t lg_writer_backlog_events(const lg_writer_t *w)
 {
 	return w->queue.n + w->inflight.n + w->retry.n +
 	       (w->spill && lg_spill_unread(w->spill) ? 1 : 0);
 }
 
-uint64_t lg_writer_spill_unread(const struct lg_writer *w)
+/* One handle (or the Redis client) closed; the last one frees w. */
+static void part_closed(void *ud)
 {
-	return w->spill ? lg_spill_unread(w->spill) : 0;
+	lg_writer_t *w = ud;
+
+	if (--w->open_handles > 0)
+		return;
+	if (w->on_closed) /* w is already unusable: nothing but its memory is left */
+		w->on_closed(w->ud);
+	free(w->bucket);
+	free(w->touched);
+	free(w);
 }
 
-static void on_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
-	struct lg_writer *w = h->data;
-
-	if (--w->open_handles == 0) {
-		free(w->bucket);
-		free(w->touched);
-		free(w);
-	}
+	part_closed(h->data);
 }
 
 /* Unacknowledged events in memory go to the spill file for the next run. */
-static void spill_rest(struct lg_writer *w)
+static void spill_rest(lg_writer_t *w)
 {
 	struct rec *r;
 
@@ -684,14 +691,16 @@ static void spill_rest(struct lg_writer *w)
 	}
 }
 
-void lg_writer_free(struct lg_writer *w)
+void lg_writer_close(lg_writer_t *w, lg_writer_closed_fn on_closed)
 {
 	if (!w)
 		return;
-	lg_redis_free(w->redis);        /* pending replies are dropped, not called */
+	w->on_closed = on_closed;
+	w->open_handles++;
+	redis_close(w->redis, part_closed); /* pending replies are dropped, not called */
 	spill_rest(w);
 	lg_spill_close(w->spill);
-	uv_close((uv_handle_t *)&w->sync_timer, on_closed);
-	uv_close((uv_handle_t *)&w->retry_timer, on_closed);
-	uv_close((uv_handle_t *)&w->pump_check, on_closed);
+	uv_close((uv_handle_t *)&w->sync_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&w->retry_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&w->pump_check, on_handle_closed);
 }

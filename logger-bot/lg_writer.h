@@ -1,10 +1,10 @@
 /*
  * lg_writer: gets events into Redis, in order, without losing them. Events
- * are encoded (lg_event) into a bounded memory queue and sent pipelined as
- * EVALSHA calls of the batched append script (lg_append_batch_*): what
+ * are encoded (archive_event) into a bounded memory queue and sent pipelined as
+ * EVALSHA calls of the batched append script (archive_append_batch_*): what
  * was pushed during one loop iteration is sorted into one bucket per
  * partition (order within a partition kept) at the iteration's end, and
- * each bucket goes out as calls of up to LG_APPEND_BATCH_MAX events, up to
+ * each bucket goes out as calls of up to ARCHIVE_APPEND_BATCH_MAX events, up to
  * LG_WRITER_PIPELINE_MAX calls and LG_WRITER_INFLIGHT_MAX events
  * outstanding. An event whose call failed is sent again alone. The script
  * is loaded at every connection (SCRIPT LOAD) and again after a NOSCRIPT
@@ -30,24 +30,30 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
+#include "common/redis.h"
 #include "logger-bot/lg_metrics.h"
-#include "logger-bot/lg_redis.h"
 
 /* EVALSHA calls outstanding at once (each carries up to
- * LG_APPEND_BATCH_MAX events of one partition). */
+ * ARCHIVE_APPEND_BATCH_MAX events of one partition). */
 #define LG_WRITER_PIPELINE_MAX 64
 /* Events in those calls at once. */
 #define LG_WRITER_INFLIGHT_MAX 4096
 /* Attempts for one event whose call Redis answers with an error. */
 #define LG_WRITER_ATTEMPTS_MAX 5
+/* Pause before resending after an error reply: doubling with each error in
+ * a row (common/backoff, no jitter: one writer per process), from
+ * LG_WRITER_RETRY_MIN_MS to LG_WRITER_RETRY_MAX_MS. */
+#define LG_WRITER_RETRY_MIN_MS 100
+#define LG_WRITER_RETRY_MAX_MS 6400
 /* Spill fdatasync and gauge update interval. */
 #define LG_WRITER_SYNC_MS 200
 /* Per-event bookkeeping counted against memory_max besides its record. */
 #define LG_WRITER_REC_OVERHEAD 32
 
+typedef struct lg_writer_opts lg_writer_opts_t;
 struct lg_writer_opts {
-	struct lg_redis_opts redis;
+	redis_opts_t redis;
 	int partitions;
 	uint64_t retention_ms;
 	uint64_t memory_max;            /* bytes of queued events in memory */
@@ -68,7 +74,7 @@ enum lg_writer_note {
 /* Things the daemon should log; called from the loop. */
 typedef void (*lg_writer_note_fn)(void *ud, enum lg_writer_note note, const char *detail);
 
-struct lg_writer;
+typedef struct lg_writer lg_writer_t;
 
 /*
  * Creates the writer and opens the spill file (whole records already in it
@@ -76,31 +82,33 @@ struct lg_writer;
  * m is borrowed and updated. Returns 0, -ENOMEM, or the spill file's
  * error.
  */
-int lg_writer_new(uv_loop_t *loop, const struct lg_writer_opts *opts, struct lg_metrics *m,
-                  lg_writer_note_fn on_note, void *ud, struct lg_writer **out_w);
-void lg_writer_start(struct lg_writer *w);
+int lg_writer_new(uv_loop_t *loop, const lg_writer_opts_t *opts, lg_metrics_t *m,
+                  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w);
+void lg_writer_start(lg_writer_t *w);
 
 /* Queues one event. Returns 0 (queued or spilled), -ENOSPC when every
  * bound is hit (counted lost, noted), or -EINVAL (event not encodable:
  * counted refused). */
-int lg_writer_push(struct lg_writer *w, const struct lg_event *ev);
+int lg_writer_push(lg_writer_t *w, const archive_event_t *ev);
 
-/* The logger's heartbeat key (lg_keys_seen(), lg_app.h) on the writer's
+/* The logger's heartbeat key (archive_keys_seen(), lg_app.h) on the writer's
  * connection. get: fn(ud, ms) once with the stored time, 0 when the key
  * is absent, or -1 when the connection went before the answer (or the
  * value is not a time). set: stores ms, fire and forget. Both return 0, or
  * -ENOTCONN while Redis is down, -ENOMEM. */
 typedef void (*lg_writer_seen_fn)(void *ud, int64_t ms);
-int lg_writer_seen_get(struct lg_writer *w, const char *key, lg_writer_seen_fn fn, void *ud);
-int lg_writer_seen_set(struct lg_writer *w, const char *key, int64_t ms);
+int lg_writer_seen_get(lg_writer_t *w, const char *key, lg_writer_seen_fn fn, void *ud);
+int lg_writer_seen_set(lg_writer_t *w, const char *key, int64_t ms);
 
-/* Events not yet acknowledged by Redis: memory, in flight, spill file. */
-uint64_t lg_writer_backlog_events(const struct lg_writer *w);
-uint64_t lg_writer_spill_unread(const struct lg_writer *w);
+/* Events not yet acknowledged by Redis: memory, in flight, and 1 more
+ * when the spill file holds unread records. */
+uint64_t lg_writer_backlog_events(const lg_writer_t *w);
 
 /* Stops: whatever is still in memory is appended to the spill file (so a
- * restart replays it), the file synced, handles closed; memory freed once
- * libuv closed them. NULL is a no-op. */
-void lg_writer_free(struct lg_writer *w);
+ * restart replays it) and the file closed; no note afterwards. The memory
+ * is freed once libuv has closed the handles (the Redis client's too), then
+ * on_closed(ud), when not NULL, runs. NULL w is a no-op. */
+typedef void (*lg_writer_closed_fn)(void *ud);
+void lg_writer_close(lg_writer_t *w, lg_writer_closed_fn on_closed);
 
 #endif

@@ -3,3 +3,6 @@
 eirc_fuzz(fuzz_irc_msg SOURCES fuzz/fuzz_irc_msg.c LIBS eirc_common)
 eirc_fuzz(fuzz_irc_line SOURCES fuzz/fuzz_irc_line.c LIBS eirc_common)
 eirc_fuzz(fuzz_chathist SOURCES fuzz/fuzz_chathist.c LIBS eirc_common)
+# Redis Cluster routing (common/redis_slot): the key of a formatted command,
+# MOVED/ASK errors.
+eirc_fuzz(fuzz_redis_slot SOURCES fuzz/fuzz_redis_slot.c LIBS eirc_redis)

@@ -15,11 +15,11 @@
 
 #include <jansson.h>
 
+#include "archive/archive_event.h"
 #include "common/irc_line.h"
 #include "history-bridge/hist_api.h"
 #include "history-bridge/hist_query.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_event.h"
 
 #define CHECK(x)                                                                                   \
 	do {                                                                                       \
@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (hist_api_token_ok(p, n))
 		CHECK(n >= 1 && n <= HIST_API_TOKEN_MAX && p[0] != '=' && !memchr(p, ' ', n));
 	p = part(data, size, &pos, &n);
-	(void)lg_time_parse(p, n, &ms);
+	(void)archive_event_time_parse(p, n, &ms);
 	entry_check(data, size, pos);
 	return 0;
 }

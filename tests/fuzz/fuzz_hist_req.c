@@ -25,13 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct hist_query_call call;
-	struct hist_query_opts o = {"eirc", 16, 100};
+	static hist_query_call_t call;
+	hist_query_opts_t o = {"eirc", 16, 100};
 	struct hist_req q;
 	struct hist_req_err e;
 	int r = hist_req_parse((const char *)data, size, &q, &e);
 
-	static struct hist_dm dm;
+	static hist_dm_t dm;
 	int d = hist_dm_parse((const char *)data, size, &dm);
 
 	CHECK(d == 0 || d == -ENOENT || d == -EINVAL);

@@ -3,7 +3,7 @@
  * elsewhere. Byte 0 picks the target: even -> a _bulk response body for
  * lg_bulk_walk (byte 1 is the item count the request had); odd -> a spill
  * file body for lg_spill_parse, walked record by record, and each payload
- * through lg_event_decode (a decoded event must re-encode to the same
+ * through archive_event_decode (a decoded event must re-encode to the same
  * bytes). Neither may crash, read out of bounds or report more items than
  * asked.
  */
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_event.h"
 #include "logger-bot/lg_bulk.h"
-#include "logger-bot/lg_event.h"
 #include "logger-bot/lg_spill.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
@@ -33,17 +33,17 @@ static void on_item(void *ud, size_t i, int status, enum lg_bulk_outcome o, cons
 
 static void spill(const uint8_t *p, size_t len)
 {
-	static unsigned char again[LG_EVENT_RECORD_MAX];
+	static unsigned char again[ARCHIVE_EVENT_RECORD_MAX];
 
 	while (len) {
 		const void *payload;
 		size_t plen, used;
-		struct lg_event ev;
+		archive_event_t ev;
 		if (lg_spill_parse(p, len, &payload, &plen, &used) < 0)
 			return;
 		CHECK(used == plen + LG_SPILL_RECORD_HEADER && used <= len);
-		if (lg_event_decode(payload, plen, &ev) == 0) {
-			int n = lg_event_encode(&ev, again, sizeof(again));
+		if (archive_event_decode(payload, plen, &ev) == 0) {
+			int n = archive_event_encode(&ev, again, sizeof(again));
 			CHECK(n == (int)plen && memcmp(again, payload, plen) == 0);
 		}
 		p += used;

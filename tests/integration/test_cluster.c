@@ -54,9 +54,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/archive_keys.h"
 #include "common/clock.h"
 #include "common/irc_casemap.h"
-#include "logger-bot/lg_keys.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -151,7 +151,7 @@ static bool linked(int timeout_ms)
 
 static int partition(const char *chan)
 {
-	return lg_keys_partition(NETWORK, chan, strlen(chan), IRC_CASEMAP_RFC1459, LGF_PARTITIONS);
+	return archive_keys_partition(NETWORK, chan, strlen(chan), IRC_CASEMAP_RFC1459, LGF_PARTITIONS);
 }
 
 /* A channel name with prefix in the same Redis partition as CHAN. */

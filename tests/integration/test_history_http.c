@@ -33,10 +33,10 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
-#include "logger-bot/lg_append.h"
+#include "archive/archive_append.h"
+#include "archive/archive_event.h"
+#include "archive/archive_keys.h"
 #include "logger-bot/lg_bulk.h"
-#include "logger-bot/lg_event.h"
-#include "logger-bot/lg_keys.h"
 #include "tests/integration/auth_fixture.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -92,23 +92,23 @@ static int store(redisContext *rc, const char *sha, const char *chan, const char
 	int64_t t0 = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - n;
 	for (int i = 0; i < n; i++) {
 		char msgid[32], text[64], tags[96];
-		struct lg_append_call call;
-		struct lg_append_opts o = {PARTITIONS, t0 + n, 0};
-		struct lg_event ev = {.type = i % 7 == 3 ? LG_EV_NOTICE : LG_EV_PRIVMSG,
+		archive_append_call_t call;
+		archive_append_opts_t o = {PARTITIONS, t0 + n, 0};
+		archive_event_t ev = {.type = i % 7 == 3 ? ARCHIVE_EV_NOTICE : ARCHIVE_EV_PRIVMSG,
 		                      .time_ms = t0 + i};
 		snprintf(msgid, sizeof(msgid), "%s%d", prefix, i);
 		snprintf(text, sizeof(text), "message %d of %s", i, chan);
 		if (strcmp(chan, "#quote") == 0)
 			snprintf(text, sizeof(text), "%s", QUOTE_TEXT);
 		snprintf(tags, sizeof(tags), "msgid=%s;+draft/reply=x\\sy", msgid);
-		const char *v[LG_EVENT_NSTR] = {
-		    [LG_S_MSGID] = msgid,      [LG_S_NETWORK] = NETWORK, [LG_S_CONV] = chan,
-		    [LG_S_TARGET] = chan,      [LG_S_NICK] = "sender",   [LG_S_USER] = "u5",
-		    [LG_S_HOST] = "h.example", [LG_S_ACCOUNT] = "acct",  [LG_S_TEXT] = text,
-		    [LG_S_TAGS] = tags};
-		for (int k = 0; k < LG_EVENT_NSTR; k++)
-			ev.s[k] = (struct lg_str){v[k] ? v[k] : "", v[k] ? strlen(v[k]) : 0};
-		if (lg_append_build(&ev, &o, sha, &call) < 0)
+		const char *v[ARCHIVE_EVENT_NSTR] = {
+		    [ARCHIVE_S_MSGID] = msgid,      [ARCHIVE_S_NETWORK] = NETWORK, [ARCHIVE_S_CONV] = chan,
+		    [ARCHIVE_S_TARGET] = chan,      [ARCHIVE_S_NICK] = "sender",   [ARCHIVE_S_USER] = "u5",
+		    [ARCHIVE_S_HOST] = "h.example", [ARCHIVE_S_ACCOUNT] = "acct",  [ARCHIVE_S_TEXT] = text,
+		    [ARCHIVE_S_TAGS] = tags};
+		for (int k = 0; k < ARCHIVE_EVENT_NSTR; k++)
+			ev.s[k] = (archive_str_t){v[k] ? v[k] : "", v[k] ? strlen(v[k]) : 0};
+		if (archive_append_build(&ev, &o, sha, &call) < 0)
 			return -1;
 		redisReply *r = redisCommandArgv(rc, call.argc, call.argv, call.argvlen);
 		bool bad = !r || r->type == REDIS_REPLY_ERROR;
@@ -126,10 +126,10 @@ static int populate(void)
 {
 	redisContext *rc = redisConnect("127.0.0.1", srv_port(redis));
 	redisReply *r;
-	char sha[LG_APPEND_SHA_LEN + 1];
+	char sha[ARCHIVE_APPEND_SHA_LEN + 1];
 	int rv = -1;
 
-	if (!rc || rc->err || !(r = redisCommand(rc, "SCRIPT LOAD %s", lg_append_script)))
+	if (!rc || rc->err || !(r = redisCommand(rc, "SCRIPT LOAD %s", archive_append_script)))
 		goto out;
 	snprintf(sha, sizeof(sha), "%s", r->str);
 	freeReplyObject(r);
@@ -169,7 +169,7 @@ static int load_es(void)
 
 	for (int k = 0; rc && !rc->err && k < PARTITIONS; k++) {
 		char key[64];
-		lg_keys_archive(k, key, sizeof(key));
+		archive_keys_archive(k, key, sizeof(key));
 		redisReply *r = redisCommand(rc, "XRANGE %s - +", key);
 		for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 			redisReply *e = r->element[i], *fl = e->element[1];
@@ -179,7 +179,7 @@ static int load_es(void)
 				f[n++] = (struct lg_bulk_field){
 				    {fl->element[j]->str, fl->element[j]->len},
 				    {fl->element[j + 1]->str, fl->element[j + 1]->len}};
-			struct lg_str id = {e->element[0]->str, e->element[0]->len};
+			archive_str_t id = {e->element[0]->str, e->element[0]->len};
 			if (lg_bulk_add(&body, "eirc", id, f, n) < 0)
 				goto out;
 		}

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "archive/archive_keys.h"
 #include "common/clock.h"
-#include "logger-bot/lg_keys.h"
 #include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -51,9 +51,9 @@ static int teardown(void **state)
 
 static const char *seen_key(void)
 {
-	static char key[LG_KEYS_KEY_MAX];
+	static char key[ARCHIVE_KEYS_KEY_MAX];
 
-	if (lg_keys_seen(LGF_PARTITIONS, "eIRC", "lgr", key, sizeof(key)) < 0)
+	if (archive_keys_seen(LGF_PARTITIONS, "eIRC", "lgr", key, sizeof(key)) < 0)
 		fail_msg("no heartbeat key");
 	return key;
 }

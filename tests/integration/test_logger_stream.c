@@ -28,9 +28,9 @@
 
 #include <jansson.h>
 
-#include "logger-bot/lg_append.h"
+#include "archive/archive_append.h"
+#include "archive/archive_keys.h"
 #include "logger-bot/lg_archive.h"
-#include "logger-bot/lg_keys.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
 #include "scripts/stack/launch.h"
@@ -98,8 +98,8 @@ static void cmd_ok(const char *fmt, ...)
 /* ---- the writer, fed directly ---- */
 
 struct feed {
-	struct lg_writer *w;
-	struct lg_metrics m;
+	lg_writer_t *w;
+	lg_metrics_t m;
 	const char *chan;
 	const char *prefix;
 	long n;
@@ -113,7 +113,7 @@ static void on_feed_timer(uv_timer_t *t)
 	if (f->m.events_written + f->m.events_duplicate < (uint64_t)f->n)
 		return;
 	uv_close((uv_handle_t *)t, NULL);
-	lg_writer_free(f->w);
+	lg_writer_close(f->w, NULL);
 }
 
 /* Writes n PRIVMSG events to chan through lg_writer with the given
@@ -122,10 +122,10 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 {
 	static struct feed f;
 	uv_loop_t loop;
-	struct lg_writer_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
+	lg_writer_opts_t o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
 		                      false },
 		                    PARTS, retention_ms, UINT64_C(64) << 20, NULL, 0 };
-	struct lg_event ev = { .type = LG_EV_PRIVMSG };
+	archive_event_t ev = { .type = ARCHIVE_EV_PRIVMSG };
 	char id[64];
 	struct timespec ts;
 
@@ -136,12 +136,12 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 	lg_writer_start(f.w);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ev.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	ev.s[LG_S_NETWORK] = (struct lg_str){ "eIRC", 4 };
-	ev.s[LG_S_CONV] = ev.s[LG_S_TARGET] = (struct lg_str){ chan, strlen(chan) };
-	ev.s[LG_S_NICK] = (struct lg_str){ "alice", 5 };
-	ev.s[LG_S_TEXT] = (struct lg_str){ "hello", 5 };
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){ "eIRC", 4 };
+	ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ chan, strlen(chan) };
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){ "alice", 5 };
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){ "hello", 5 };
 	for (long i = 0; i < n; i++) {
-		ev.s[LG_S_MSGID] = (struct lg_str){ id, (size_t)snprintf(id, sizeof(id), "%s-%ld",
+		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ id, (size_t)snprintf(id, sizeof(id), "%s-%ld",
 		                                                         prefix, i) };
 		assert_int_equal(lg_writer_push(f.w, &ev), 0);
 	}
@@ -156,9 +156,9 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 
 static void history_key(const char *chan, char *buf, size_t cap)
 {
-	int k = lg_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
+	int k = archive_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
 
-	assert_true(lg_keys_history(k, "eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, buf, cap) > 0);
+	assert_true(archive_keys_history(k, "eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, buf, cap) > 0);
 }
 
 /* The text of the last entry of a stream (XREVRANGE + - COUNT 1), field f. */
@@ -184,7 +184,7 @@ static bool last_field_is(const char *key, const char *f, const char *want)
  * most one node of old entries may remain. The newest event is kept. */
 static void test_history_trimmed_by_retention(void **state)
 {
-	char key[LG_KEYS_KEY_MAX];
+	char key[ARCHIVE_KEYS_KEY_MAX];
 
 	(void)state;
 	cmd_ok("CONFIG SET stream-node-max-entries 100");
@@ -211,19 +211,19 @@ static void test_history_trimmed_by_retention(void **state)
 /* A channel other than chan in chan's partition, into buf. */
 static void same_partition(const char *chan, char *buf, size_t cap)
 {
-	int k = lg_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
+	int k = archive_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
 
 	for (int i = 0; i < 1000; i++) {
 		int n = snprintf(buf, cap, "#fine%d", i);
-		if (lg_keys_partition("eIRC", buf, (size_t)n, IRC_CASEMAP_NONE, PARTS) == k)
+		if (archive_keys_partition("eIRC", buf, (size_t)n, IRC_CASEMAP_NONE, PARTS) == k)
 			return;
 	}
 	fail_msg("no channel in the partition of %s", chan);
 }
 
 struct poison_feed {
-	struct lg_writer *w;
-	struct lg_metrics m;
+	lg_writer_t *w;
+	lg_metrics_t m;
 	uint64_t total;
 	uv_timer_t t;
 };
@@ -235,7 +235,7 @@ static void on_poison_timer(uv_timer_t *t)
 	if (f->m.events_written + f->m.events_duplicate + f->m.events_lost < f->total)
 		return;
 	uv_close((uv_handle_t *)t, NULL);
-	lg_writer_free(f->w);
+	lg_writer_close(f->w, NULL);
 }
 
 /* One batch holds events of two channels of one partition; one channel's
@@ -249,11 +249,11 @@ static void on_poison_timer(uv_timer_t *t)
 static void test_poisoned_event_isolated(void **state)
 {
 	static struct poison_feed f;
-	char fine[32], key[LG_KEYS_KEY_MAX], id[32];
-	struct lg_writer_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
+	char fine[32], key[ARCHIVE_KEYS_KEY_MAX], id[32];
+	lg_writer_opts_t o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
 		                      false },
 		                    PARTS, 0, UINT64_C(64) << 20, NULL, 0 };
-	struct lg_event ev = { .type = LG_EV_PRIVMSG, .time_ms = 1700000000000 };
+	archive_event_t ev = { .type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000 };
 	uv_loop_t loop;
 
 	(void)state;
@@ -264,20 +264,20 @@ static void test_poisoned_event_isolated(void **state)
 	assert_int_equal(uv_loop_init(&loop), 0);
 	assert_int_equal(lg_writer_new(&loop, &o, &f.m, NULL, NULL, &f.w), 0);
 	lg_writer_start(f.w);
-	ev.s[LG_S_NETWORK] = (struct lg_str){ "eIRC", 4 };
-	ev.s[LG_S_NICK] = (struct lg_str){ "alice", 5 };
-	ev.s[LG_S_TEXT] = (struct lg_str){ "hello", 5 };
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){ "eIRC", 4 };
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){ "alice", 5 };
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){ "hello", 5 };
 	for (int i = 0; i < 21; i++) {
 		const char *chan = i == 10 ? "#poison" : fine;
 		int n = i == 10 ? snprintf(id, sizeof(id), "poison")
 		                : snprintf(id, sizeof(id), "fine-%d", i < 10 ? i : i - 1);
-		ev.s[LG_S_CONV] = ev.s[LG_S_TARGET] = (struct lg_str){ chan, strlen(chan) };
-		ev.s[LG_S_MSGID] = (struct lg_str){ id, (size_t)n };
+		ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ chan, strlen(chan) };
+		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ id, (size_t)n };
 		assert_int_equal(lg_writer_push(f.w, &ev), 0);
 	}
 	/* fine-3 again in the same batch */
-	ev.s[LG_S_CONV] = ev.s[LG_S_TARGET] = (struct lg_str){ fine, strlen(fine) };
-	ev.s[LG_S_MSGID] = (struct lg_str){ "fine-3", 6 };
+	ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ fine, strlen(fine) };
+	ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ "fine-3", 6 };
 	assert_int_equal(lg_writer_push(f.w, &ev), 0);
 	f.total = 22;
 	uv_timer_init(&loop, &f.t);
@@ -356,11 +356,11 @@ static void consume(const char *key, const char *g, const char *c, long n, long 
 static void test_archive_trimmed_below_every_group(void **state)
 {
 	const char *chan = "#arch";
-	int k = lg_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
+	int k = archive_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
 	char archive[64], want[64], got[64];
 
 	(void)state;
-	assert_true(lg_keys_archive(k, archive, sizeof(archive)) > 0);
+	assert_true(archive_keys_archive(k, archive, sizeof(archive)) > 0);
 	write_events(chan, "arch", 100, 0);
 	long long n0 = cmd_int("XLEN %s", archive);
 	assert_true(n0 >= 100);
@@ -410,7 +410,7 @@ static void test_archive_trimmed_below_every_group(void **state)
 
 struct ship {
 	struct lg_shipper *s;
-	struct lg_metrics m;
+	lg_metrics_t m;
 	uint64_t want;
 	uint64_t deadline;
 	uv_timer_t t;
@@ -448,7 +448,7 @@ static void test_dead_consumer_entries_claimed_once(void **state)
 {
 	static struct ship sh;
 	const char *chan = "#claim";
-	int k = lg_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
+	int k = archive_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
 	char archive[64], url[64];
 	char *urls[] = { url };
 	struct lg_shipper_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
@@ -460,11 +460,11 @@ static void test_dead_consumer_entries_claimed_once(void **state)
 	json_t *st;
 
 	(void)state;
-	assert_true(lg_keys_archive(k, archive, sizeof(archive)) > 0);
+	assert_true(archive_keys_archive(k, archive, sizeof(archive)) > 0);
 	/* this test's own archive: the entries of earlier tests go first */
 	for (int p = 0; p < PARTS; p++) {
 		char a[64];
-		lg_keys_archive(p, a, sizeof(a));
+		archive_keys_archive(p, a, sizeof(a));
 		cmd_ok("DEL %s", a);
 	}
 	write_events(chan, "claim", CLAIM_N, 0);

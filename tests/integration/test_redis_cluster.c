@@ -39,8 +39,8 @@
 
 #include <jansson.h>
 
-#include "logger-bot/lg_keys.h"
-#include "logger-bot/lg_rslot.h"
+#include "archive/archive_keys.h"
+#include "common/redis_slot.h"
 #include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -58,7 +58,7 @@ static struct lgf_proc es, logger;
 static char dir[512], cfg_path[600], sock_path[108];
 static int metrics_port, sender_port;
 static char sender_class[1024];
-static int slot_port[LG_RSLOT_COUNT]; /* owner of each slot, by port */
+static int slot_port[REDIS_SLOT_COUNT]; /* owner of each slot, by port */
 
 /* What was sent: msgid and channel of each message, in order. */
 static char sent_id[MAXMSG][128];
@@ -77,12 +77,12 @@ static const char *chan(int i)
 
 static int chan_part(int i)
 {
-	return lg_keys_partition("eIRC", chan(i), strlen(chan(i)), IRC_CASEMAP_NONE, PARTITIONS);
+	return archive_keys_partition("eIRC", chan(i), strlen(chan(i)), IRC_CASEMAP_NONE, PARTITIONS);
 }
 
 static void chan_key(int i, char *buf, size_t cap)
 {
-	assert_true(lg_keys_history(chan_part(i), "eIRC", chan(i), strlen(chan(i)),
+	assert_true(archive_keys_history(chan_part(i), "eIRC", chan(i), strlen(chan(i)),
 	                            IRC_CASEMAP_NONE, buf, cap) > 0);
 }
 
@@ -91,7 +91,7 @@ static int part_slot(int k)
 	char tag[16];
 
 	snprintf(tag, sizeof(tag), "p%d", k);
-	return lg_rslot_of(tag, strlen(tag));
+	return redis_slot_of(tag, strlen(tag));
 }
 
 static int node_of_port(int port)
@@ -116,7 +116,7 @@ static void read_map(void)
 			slot_port[s] = (int)e->element[2]->element[1]->integer;
 	}
 	freeReplyObject(r);
-	for (int s = 0; s < LG_RSLOT_COUNT; s++)
+	for (int s = 0; s < REDIS_SLOT_COUNT; s++)
 		assert_true(slot_port[s] > 0);
 }
 
@@ -276,7 +276,7 @@ static size_t scan_cluster(unsigned *seen, size_t *dups)
 			snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
 			for (size_t j = 0; j < r->element[1]->elements; j++) {
 				const redisReply *k = r->element[1]->element[j];
-				int s = lg_rslot_of(k->str, k->len);
+				int s = redis_slot_of(k->str, k->len);
 				if (slot_port[s] != srv_port(nodes[i]))
 					fail_msg("%s (slot %d) is on :%d, its slot is owned by :%d",
 					         k->str, s, srv_port(nodes[i]), slot_port[s]);
@@ -287,7 +287,7 @@ static size_t scan_cluster(unsigned *seen, size_t *dups)
 					int m = strcmp(ents[e].type, "privmsg")
 					            ? -1
 					            : sent_index(ents[e].msgid);
-					char want[LG_KEYS_KEY_MAX];
+					char want[ARCHIVE_KEYS_KEY_MAX];
 					if (m < 0)
 						continue;
 					chan_key(sent_chan[m], want, sizeof(want));
@@ -611,9 +611,9 @@ static void test_messages_and_events(void **state)
 	static struct lgf_entry ents[MAXMSG];
 	static const char *const types[] = {"join", "notice", "tagmsg", "topic", "mode",
 	                                    "kick", "part",   "nick",   "quit"};
-	char key[LG_KEYS_KEY_MAX];
+	char key[ARCHIVE_KEYS_KEY_MAX];
 	chan_key(0, key, sizeof(key));
-	int owner = node_of_port(slot_port[lg_rslot_of(key, strlen(key))]);
+	int owner = node_of_port(slot_port[redis_slot_of(key, strlen(key))]);
 	size_t n = lgf_stream(rc[owner], key, ents, MAXMSG);
 	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
 		bool found = false;
@@ -718,8 +718,8 @@ static void test_direct_message(void **state)
 	size_t once = 0;
 	for (int k = 0; k < PARTITIONS; k++) {
 		char key[64];
-		assert_true(lg_keys_archive(k, key, sizeof(key)) > 0);
-		int owner = node_of_port(slot_port[lg_rslot_of(key, strlen(key))]);
+		assert_true(archive_keys_archive(k, key, sizeof(key)) > 0);
+		int owner = node_of_port(slot_port[redis_slot_of(key, strlen(key))]);
 		size_t m = lgf_stream(rc[owner], key, ents, MAXMSG * 2);
 		for (size_t i = 0; i < m; i++)
 			once += strcmp(ents[i].msgid, id) == 0;
@@ -740,7 +740,7 @@ static void test_direct_message(void **state)
 /* Moves the slot of #c0's partition to another master while messages flow. */
 static void test_slot_migration(void **state)
 {
-	char key[LG_KEYS_KEY_MAX], src_id[64], dst_id[64], port[16];
+	char key[ARCHIVE_KEYS_KEY_MAX], src_id[64], dst_id[64], port[16];
 	int slot, src, dst;
 	redisReply *r;
 	long long redirects_before, redirects_after;
@@ -748,7 +748,7 @@ static void test_slot_migration(void **state)
 
 	(void)state;
 	chan_key(0, key, sizeof(key));
-	slot = lg_rslot_of(key, strlen(key));
+	slot = redis_slot_of(key, strlen(key));
 	src = node_of_port(slot_port[slot]);
 	dst = (src + 1) % MASTERS;
 	for (int c = 0; c < CHANS; c++)

@@ -7,4 +7,3 @@ eirc_test(test_logger_ingest SOURCES unit/test_logger_ingest.c LIBS eirc_logger_
 # the test's loop, and the labelled lines_refused metric family.
 eirc_test(test_logger_badline SOURCES unit/test_logger_badline.c
           LIBS eirc_logger_core eirc_ircconn)
-eirc_test(test_logger_rslot SOURCES unit/test_logger_rslot.c LIBS eirc_logger_core)

@@ -287,7 +287,7 @@ static void test_message_json(void **state)
 	assert_null(hist_api_message(nomsgid, 2));
 	struct hist_field badtime[] = {F("msgid", "m"), F("time", "12x"), F("type", "privmsg")};
 	assert_null(hist_api_message(badtime, 3));
-	/* 18 digits are a time (past what lg_time formats, but no overflow);
+	/* 18 digits are a time (past what archive_event_time formats, but no overflow);
 	 * 19 could overflow int64_t: refused (found by fuzz_hist_api) */
 	struct hist_field t19[] = {F("msgid", "m"), F("time", "9999999999999999999"),
 	                           F("type", "privmsg")};

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_keys.h"
 #include "history-bridge/hist_dm.h"
 #include "history-bridge/hist_query.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_keys.h"
 
 #define ENV "@eirc/user=42;eirc/nick=alice;label=h7 "
 
@@ -271,17 +271,17 @@ static void test_build_keys_and_clamp(void **state)
 {
 	struct hist_req q;
 	struct hist_req_err e;
-	struct hist_query_call c;
-	struct hist_query_opts o = {"eirc", 16, 100};
-	char key[LG_KEYS_KEY_MAX], mkey[LG_KEYS_KEY_MAX];
+	hist_query_call_t c;
+	hist_query_opts_t o = {"eirc", 16, 100};
+	char key[ARCHIVE_KEYS_KEY_MAX], mkey[ARCHIVE_KEYS_KEY_MAX];
 
 	(void)state;
 	assert_int_equal(parse(ENV "CHATHISTORY BEFORE #Chan[x] msgid=m1 5000", &q, &e), 0);
 	assert_int_equal(hist_query_build(&q, &o, NULL, &c), 0);
 	assert_int_equal(c.limit, 100);
-	int k = lg_keys_partition("eirc", "#chan{x}", 8, IRC_CASEMAP_NONE, 16);
-	lg_keys_history(k, "eirc", "#chan{x}", 8, IRC_CASEMAP_NONE, key, sizeof(key));
-	lg_keys_msgid(k, "m1", 2, mkey, sizeof(mkey));
+	int k = archive_keys_partition("eirc", "#chan{x}", 8, IRC_CASEMAP_NONE, 16);
+	archive_keys_history(k, "eirc", "#chan{x}", 8, IRC_CASEMAP_NONE, key, sizeof(key));
+	archive_keys_msgid(k, "m1", 2, mkey, sizeof(mkey));
 	assert_string_equal(c.argv[0], "EVAL");
 	assert_string_equal(c.argv[1], hist_query_script);
 	assert_string_equal(c.argv[3], key);
@@ -378,7 +378,7 @@ static void test_format(void **state)
 		assert_memory_equal(buf, want, strlen(want));
 	}
 	/* 18 digits of time are read without overflow (UBSan checks it; past
-	 * what lg_time formats, so not a line); 19 could overflow: refused */
+	 * what archive_event_time formats, so not a line); 19 could overflow: refused */
 	const struct hist_field t18[] = {F("msgid", "t"), F("time", "999999999999999999"),
 	                                 F("type", "privmsg"), F("nick", "x"), F("text", "y")};
 	assert_int_not_equal(hist_query_format(t18, 5, "b", "#c", buf, sizeof(buf)), 0);
@@ -395,16 +395,16 @@ static void test_format(void **state)
 	assert_int_equal(hist_query_format(longsrc, 7, "b", "#c", buf, sizeof(buf)), -EINVAL);
 }
 
-static int dm(const char *line, struct hist_dm *out)
+static int dm(const char *line, hist_dm_t *out)
 {
 	return hist_dm_parse(line, strlen(line), out);
 }
 
 static void test_dm_reports(void **state)
 {
-	static struct hist_dm d;
-	struct lg_event ev;
-	char key[LG_KEYS_KEY_MAX], key2[LG_KEYS_KEY_MAX];
+	static hist_dm_t d;
+	archive_event_t ev;
+	char key[ARCHIVE_KEYS_KEY_MAX], key2[ARCHIVE_KEYS_KEY_MAX];
 
 	(void)state;
 	/* received: the receiver is the reporter */
@@ -431,9 +431,9 @@ static void test_dm_reports(void **state)
 	                    "msgid=M1;time=2026-01-02T03:04:05.678Z;account=al;+draft/reply=R");
 	assert_int_equal(hist_dm_receiver(&d), 5);
 	assert_int_equal(hist_dm_event(&d, "eIRC", "dm:4:5", 99, &ev), 0);
-	assert_int_equal(ev.type, LG_EV_PRIVMSG);
+	assert_int_equal(ev.type, ARCHIVE_EV_PRIVMSG);
 	assert_int_equal(ev.time_ms, INT64_C(1767323045678));
-	assert_memory_equal(ev.s[LG_S_CONV].p, "dm:4:5", 6);
+	assert_memory_equal(ev.s[ARCHIVE_S_CONV].p, "dm:4:5", 6);
 	/* sent (the echo): the receiver is looked up by nick; no time: now */
 	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=alice;msgid=M2 "
 	                    ":alice!~u4@h NOTICE bob :note",

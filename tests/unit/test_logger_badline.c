@@ -225,7 +225,7 @@ static void test_no_callback(void **state)
 
 static void test_refused_metric_family(void **state)
 {
-	struct lg_metrics m = { 0 };
+	lg_metrics_t m = { 0 };
 	struct lg_buf b = { 0 };
 	const char *help = "# TYPE eirc_logger_lines_refused_total counter\n";
 

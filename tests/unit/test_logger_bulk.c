@@ -43,7 +43,7 @@ static void test_add_document(void **state)
 		{ S("text"), S("hi\n\x01\xff\xc3\xa9") },
 	};
 	struct lg_buf b = { 0 };
-	struct lg_str id = S("1-0");
+	archive_str_t id = S("1-0");
 
 	(void)state;
 	assert_true(lg_bulk_add(&b, "eirc", id, f, sizeof(f) / sizeof(f[0])) > 0);
@@ -56,7 +56,7 @@ static void test_add_document(void **state)
 	/* no msgid, no time, bad time: refused, body untouched */
 	size_t len = b.len;
 	assert_int_equal(lg_bulk_add(&b, "eirc", id, f + 3, 6), -EINVAL);
-	f[3].value = (struct lg_str)S("12x");
+	f[3].value = (archive_str_t)S("12x");
 	assert_int_equal(lg_bulk_add(&b, "eirc", id, f, 9), -EINVAL);
 	assert_int_equal(lg_bulk_add(&b, "eirc", id, f, 2), -EINVAL);
 	assert_int_equal(b.len, len);

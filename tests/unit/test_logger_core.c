@@ -13,19 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logger-bot/lg_append.h"
-#include "logger-bot/lg_event.h"
-#include "logger-bot/lg_keys.h"
+#include "archive/archive_append.h"
+#include "archive/archive_event.h"
+#include "archive/archive_keys.h"
 #include "logger-bot/lg_map.h"
 #include "logger-bot/lg_metrics.h"
 
 static void test_crc32_vectors(void **state)
 {
 	(void)state;
-	assert_int_equal(lg_crc32(0, "", 0), 0);
-	assert_int_equal(lg_crc32(0, "123456789", 9), 0xCBF43926u);
+	assert_int_equal(archive_keys_crc32(0, "", 0), 0);
+	assert_int_equal(archive_keys_crc32(0, "123456789", 9), 0xCBF43926u);
 	/* continuing gives the same as one pass */
-	assert_int_equal(lg_crc32(lg_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+	assert_int_equal(archive_keys_crc32(archive_keys_crc32(0, "1234", 4), "56789", 5),
+	                 0xCBF43926u);
 }
 
 /* The sliced CRC against the plain bitwise definition, at every length and
@@ -51,123 +52,131 @@ static void test_crc32_sliced(void **state)
 		buf[i] = (unsigned char)(i * 131u + 7u);
 	for (size_t n = 0; n <= sizeof(buf); n += (n < 40 ? 1 : 37)) {
 		uint32_t want = crc_bitwise(buf, n);
-		assert_int_equal(lg_crc32(0, buf, n), want);
+		assert_int_equal(archive_keys_crc32(0, buf, n), want);
 		for (size_t cut = 0; cut <= n && cut < 20; cut++)
-			assert_int_equal(lg_crc32(lg_crc32(0, buf, cut), buf + cut, n - cut), want);
+			assert_int_equal(
+			    archive_keys_crc32(archive_keys_crc32(0, buf, cut), buf + cut, n - cut),
+			    want);
 	}
 }
 
 static void test_partition_folds_and_bounds(void **state)
 {
-	char big[LG_KEYS_TARGET_MAX + 2];
+	char big[ARCHIVE_KEYS_TARGET_MAX + 2];
 	int a, b;
 
 	(void)state;
-	a = lg_keys_partition("eIRC", "#Chan[1]", 8, IRC_CASEMAP_RFC1459, 16);
-	b = lg_keys_partition("eirc", "#chan{1}", 8, IRC_CASEMAP_RFC1459, 16);
+	a = archive_keys_partition("eIRC", "#Chan[1]", 8, IRC_CASEMAP_RFC1459, 16);
+	b = archive_keys_partition("eirc", "#chan{1}", 8, IRC_CASEMAP_RFC1459, 16);
 	assert_true(a >= 0 && a < 16);
 	assert_int_equal(a, b);
 	/* ascii mapping keeps [ and { apart: crc of different strings */
-	assert_int_equal(lg_keys_partition("eirc", "#chan{1}", 8, IRC_CASEMAP_NONE, 16),
-	                 (int)(lg_crc32(0, "eirc:#chan{1}", 13) % 16));
-	assert_int_equal(lg_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 1), 0);
-	assert_int_equal(lg_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 0), -EINVAL);
-	assert_true(lg_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, LG_KEYS_PARTITIONS_MAX) >= 0);
-	assert_int_equal(lg_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE,
-	                                   LG_KEYS_PARTITIONS_MAX + 1), -EINVAL);
+	assert_int_equal(archive_keys_partition("eirc", "#chan{1}", 8, IRC_CASEMAP_NONE, 16),
+	                 (int)(archive_keys_crc32(0, "eirc:#chan{1}", 13) % 16));
+	assert_int_equal(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 1), 0);
+	assert_int_equal(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 0), -EINVAL);
+	assert_true(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE,
+	                                   ARCHIVE_KEYS_PARTITIONS_MAX) >= 0);
+	assert_int_equal(
+	    archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, ARCHIVE_KEYS_PARTITIONS_MAX + 1),
+	    -EINVAL);
 	memset(big, 'a', sizeof(big));
 	big[0] = '#';
-	assert_true(lg_keys_partition("n", big, LG_KEYS_TARGET_MAX, IRC_CASEMAP_NONE, 16) >= 0);
-	assert_int_equal(lg_keys_partition("n", big, LG_KEYS_TARGET_MAX + 1, IRC_CASEMAP_NONE, 16),
-	                 -EINVAL);
-	assert_int_equal(lg_keys_partition("a:b", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
-	assert_int_equal(lg_keys_partition("", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
+	assert_true(
+	    archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX, IRC_CASEMAP_NONE, 16) >= 0);
+	assert_int_equal(
+	    archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX + 1, IRC_CASEMAP_NONE, 16),
+	    -EINVAL);
+	assert_int_equal(archive_keys_partition("a:b", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
+	assert_int_equal(archive_keys_partition("", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
 }
 
 static void test_key_names(void **state)
 {
-	char buf[LG_KEYS_KEY_MAX];
+	char buf[ARCHIVE_KEYS_KEY_MAX];
 
 	(void)state;
-	assert_int_equal(lg_keys_history(3, "eIRC", "#Ops", 4, IRC_CASEMAP_ASCII, buf, sizeof(buf)),
-	                 (int)strlen("eirc:{p3}:history:eIRC:#ops"));
+	assert_int_equal(
+	    archive_keys_history(3, "eIRC", "#Ops", 4, IRC_CASEMAP_ASCII, buf, sizeof(buf)),
+	    (int)strlen("eirc:{p3}:history:eIRC:#ops"));
 	assert_string_equal(buf, "eirc:{p3}:history:eIRC:#ops");
-	assert_true(lg_keys_msgid(15, "abc", 3, buf, sizeof(buf)) > 0);
+	assert_true(archive_keys_msgid(15, "abc", 3, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "eirc:{p15}:msgid:abc");
-	assert_true(lg_keys_archive(0, buf, sizeof(buf)) > 0);
+	assert_true(archive_keys_archive(0, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "eirc:{p0}:archive");
-	assert_true(lg_keys_dead(7, buf, sizeof(buf)) > 0);
+	assert_true(archive_keys_dead(7, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "eirc:{p7}:archive:dead");
-	assert_int_equal(lg_keys_archive(0, buf, 10), -ENOBUFS);
-	assert_int_equal(lg_keys_history(0, "n", "#x", 2, IRC_CASEMAP_NONE, buf, 10), -ENOBUFS);
-	assert_int_equal(lg_keys_msgid(0, "", 0, buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(lg_keys_dm_target(42, 7, buf, sizeof(buf)), 7);
+	assert_int_equal(archive_keys_archive(0, buf, 10), -ENOBUFS);
+	assert_int_equal(archive_keys_history(0, "n", "#x", 2, IRC_CASEMAP_NONE, buf, 10),
+	                 -ENOBUFS);
+	assert_int_equal(archive_keys_msgid(0, "", 0, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(archive_keys_dm_target(42, 7, buf, sizeof(buf)), 7);
 	assert_string_equal(buf, "dm:7:42");
-	assert_int_equal(lg_keys_dm_target(7, 7, buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(lg_keys_dm_target(0, 7, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(archive_keys_dm_target(7, 7, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(archive_keys_dm_target(0, 7, buf, sizeof(buf)), -EINVAL);
 }
 
-static struct lg_event sample(void)
+static archive_event_t sample(void)
 {
-	struct lg_event ev = { .type = LG_EV_KICK, .time_ms = 1700000000123 };
+	archive_event_t ev = {.type = ARCHIVE_EV_KICK, .time_ms = 1700000000123};
 
-	ev.s[LG_S_MSGID] = (struct lg_str){ "m1", 2 };
-	ev.s[LG_S_NETWORK] = (struct lg_str){ "eIRC", 4 };
-	ev.s[LG_S_CONV] = (struct lg_str){ "#ops", 4 };
-	ev.s[LG_S_TARGET] = (struct lg_str){ "#Ops", 4 };
-	ev.s[LG_S_NICK] = (struct lg_str){ "alice", 5 };
-	ev.s[LG_S_TEXT] = (struct lg_str){ "bye \xff", 5 };
-	ev.s[LG_S_ARG] = (struct lg_str){ "bob", 3 };
+	ev.s[ARCHIVE_S_MSGID] = (archive_str_t){"m1", 2};
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){"eIRC", 4};
+	ev.s[ARCHIVE_S_CONV] = (archive_str_t){"#ops", 4};
+	ev.s[ARCHIVE_S_TARGET] = (archive_str_t){"#Ops", 4};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"alice", 5};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){"bye \xff", 5};
+	ev.s[ARCHIVE_S_ARG] = (archive_str_t){"bob", 3};
 	return ev;
 }
 
 static void test_event_roundtrip(void **state)
 {
-	unsigned char buf[LG_EVENT_RECORD_MAX];
-	struct lg_event ev = sample(), back;
+	unsigned char buf[ARCHIVE_EVENT_RECORD_MAX];
+	archive_event_t ev = sample(), back;
 	int n;
 
 	(void)state;
-	n = lg_event_encode(&ev, buf, sizeof(buf));
-	assert_int_equal(n, (int)lg_event_encoded_len(&ev));
-	assert_int_equal(lg_event_decode(buf, (size_t)n, &back), 0);
-	assert_int_equal(back.type, LG_EV_KICK);
+	n = archive_event_encode(&ev, buf, sizeof(buf));
+	assert_int_equal(n, (int)archive_event_encoded_len(&ev));
+	assert_int_equal(archive_event_decode(buf, (size_t)n, &back), 0);
+	assert_int_equal(back.type, ARCHIVE_EV_KICK);
 	assert_true(back.time_ms == ev.time_ms);
-	for (int i = 0; i < LG_EVENT_NSTR; i++) {
+	for (int i = 0; i < ARCHIVE_EVENT_NSTR; i++) {
 		assert_int_equal(back.s[i].n, ev.s[i].n);
 		if (ev.s[i].n)
 			assert_memory_equal(back.s[i].p, ev.s[i].p, ev.s[i].n);
 	}
 	/* truncated, extended, bad version, bad type */
 	for (int cut = 0; cut < n; cut++)
-		assert_int_equal(lg_event_decode(buf, (size_t)cut, &back), -EBADMSG);
-	assert_int_equal(lg_event_decode(buf, (size_t)n + 1, &back), -EBADMSG);
+		assert_int_equal(archive_event_decode(buf, (size_t)cut, &back), -EBADMSG);
+	assert_int_equal(archive_event_decode(buf, (size_t)n + 1, &back), -EBADMSG);
 	buf[0] = 9;
-	assert_int_equal(lg_event_decode(buf, (size_t)n, &back), -EBADMSG);
-	buf[0] = LG_EVENT_VERSION;
-	buf[1] = LG_EV_TYPE_COUNT;
-	assert_int_equal(lg_event_decode(buf, (size_t)n, &back), -EBADMSG);
-	assert_int_equal(lg_event_encode(&ev, buf, (size_t)n - 1), -ENOBUFS);
+	assert_int_equal(archive_event_decode(buf, (size_t)n, &back), -EBADMSG);
+	buf[0] = ARCHIVE_EVENT_VERSION;
+	buf[1] = ARCHIVE_EV_TYPE_COUNT;
+	assert_int_equal(archive_event_decode(buf, (size_t)n, &back), -EBADMSG);
+	assert_int_equal(archive_event_encode(&ev, buf, (size_t)n - 1), -ENOBUFS);
 }
 
 static void test_event_limits(void **state)
 {
-	static char text[LG_EVENT_TEXT_MAX + 1];
-	static unsigned char buf[LG_EVENT_RECORD_MAX + 16];
-	struct lg_event ev = sample(), back;
+	static char text[ARCHIVE_EVENT_TEXT_MAX + 1];
+	static unsigned char buf[ARCHIVE_EVENT_RECORD_MAX + 16];
+	archive_event_t ev = sample(), back;
 	int n;
 
 	(void)state;
 	memset(text, 'x', sizeof(text));
-	ev.s[LG_S_TEXT] = (struct lg_str){ text, LG_EVENT_TEXT_MAX };
-	n = lg_event_encode(&ev, buf, sizeof(buf));
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){text, ARCHIVE_EVENT_TEXT_MAX};
+	n = archive_event_encode(&ev, buf, sizeof(buf));
 	assert_true(n > 0);
-	assert_int_equal(lg_event_decode(buf, (size_t)n, &back), 0);
-	ev.s[LG_S_TEXT].n = LG_EVENT_TEXT_MAX + 1;
-	assert_int_equal(lg_event_encode(&ev, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(archive_event_decode(buf, (size_t)n, &back), 0);
+	ev.s[ARCHIVE_S_TEXT].n = ARCHIVE_EVENT_TEXT_MAX + 1;
+	assert_int_equal(archive_event_encode(&ev, buf, sizeof(buf)), -EINVAL);
 	ev = sample();
-	ev.s[LG_S_MSGID].n = 0;
-	assert_int_equal(lg_event_encode(&ev, buf, sizeof(buf)), -EINVAL);
+	ev.s[ARCHIVE_S_MSGID].n = 0;
+	assert_int_equal(archive_event_encode(&ev, buf, sizeof(buf)), -EINVAL);
 }
 
 static void test_time(void **state)
@@ -176,39 +185,39 @@ static void test_time(void **state)
 	char buf[32];
 
 	(void)state;
-	assert_int_equal(lg_time_parse("2023-11-14T22:13:20.123Z", 24, &ms), 0);
+	assert_int_equal(archive_event_time_parse("2023-11-14T22:13:20.123Z", 24, &ms), 0);
 	assert_true(ms == INT64_C(1700000000123));
-	assert_int_equal(lg_time_parse("2023-11-14T22:13:20Z", 20, &ms), 0);
+	assert_int_equal(archive_event_time_parse("2023-11-14T22:13:20Z", 20, &ms), 0);
 	assert_true(ms == INT64_C(1700000000000));
-	assert_int_equal(lg_time_parse("2023-11-14T22:13:20.1234567Z", 28, &ms), 0);
+	assert_int_equal(archive_event_time_parse("2023-11-14T22:13:20.1234567Z", 28, &ms), 0);
 	assert_true(ms == INT64_C(1700000000123));
-	assert_int_equal(lg_time_parse("1970-01-01T00:00:00.000Z", 24, &ms), 0);
+	assert_int_equal(archive_event_time_parse("1970-01-01T00:00:00.000Z", 24, &ms), 0);
 	assert_true(ms == 0);
-	assert_int_equal(lg_time_parse("2024-02-29T00:00:00.000Z", 24, &ms), 0);
-	assert_int_equal(lg_time_parse("2023-13-14T22:13:20.123Z", 24, &ms), -EINVAL);
-	assert_int_equal(lg_time_parse("2023-11-14T22:13:20.Z", 21, &ms), -EINVAL);
-	assert_int_equal(lg_time_parse("2023-11-14T22:13:20.123", 23, &ms), -EINVAL);
-	assert_int_equal(lg_time_parse("2023-11-14 22:13:20.123Z", 24, &ms), -EINVAL);
-	assert_int_equal(lg_time_parse("", 0, &ms), -EINVAL);
-	assert_int_equal(lg_time_format(INT64_C(1700000000123), buf, sizeof(buf)), 24);
+	assert_int_equal(archive_event_time_parse("2024-02-29T00:00:00.000Z", 24, &ms), 0);
+	assert_int_equal(archive_event_time_parse("2023-13-14T22:13:20.123Z", 24, &ms), -EINVAL);
+	assert_int_equal(archive_event_time_parse("2023-11-14T22:13:20.Z", 21, &ms), -EINVAL);
+	assert_int_equal(archive_event_time_parse("2023-11-14T22:13:20.123", 23, &ms), -EINVAL);
+	assert_int_equal(archive_event_time_parse("2023-11-14 22:13:20.123Z", 24, &ms), -EINVAL);
+	assert_int_equal(archive_event_time_parse("", 0, &ms), -EINVAL);
+	assert_int_equal(archive_event_time_format(INT64_C(1700000000123), buf, sizeof(buf)), 24);
 	assert_string_equal(buf, "2023-11-14T22:13:20.123Z");
-	assert_int_equal(lg_time_format(0, buf, sizeof(buf)), 24);
+	assert_int_equal(archive_event_time_format(0, buf, sizeof(buf)), 24);
 	assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
-	assert_int_equal(lg_time_format(-1, buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(lg_time_format(0, buf, 24), -ENOBUFS);
+	assert_int_equal(archive_event_time_format(-1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(archive_event_time_format(0, buf, 24), -ENOBUFS);
 }
 
 static void test_append_call(void **state)
 {
-	struct lg_event ev = sample();
-	struct lg_append_opts o = { 16, INT64_C(1700000000000), 3600000 };
-	static struct lg_append_call c;
+	archive_event_t ev = sample();
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
+	static archive_append_call_t c;
 	const char *sha = "0123456789abcdef0123456789abcdef01234567";
-	int k = lg_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
+	int k = archive_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
 	char want[128];
 
 	(void)state;
-	assert_int_equal(lg_append_build(&ev, &o, sha, &c), 0);
+	assert_int_equal(archive_append_build(&ev, &o, sha, &c), 0);
 	assert_int_equal(c.partition, k);
 	assert_string_equal(c.argv[0], "EVALSHA");
 	assert_string_equal(c.argv[2], "3");
@@ -222,56 +231,79 @@ static void test_append_call(void **state)
 	assert_string_equal(c.argv[7], "3600000");
 	/* field/value pairs after the network: even count */
 	assert_int_equal((c.argc - 9) % 2, 0);
-	assert_true(c.argc <= LG_APPEND_ARGC_MAX);
+	assert_true(c.argc <= ARCHIVE_APPEND_ARGC_MAX);
 	assert_string_equal(c.argv[c.argc - 2], "arg");
 	/* every key of the call carries the same hash tag */
 	snprintf(want, sizeof(want), "{p%d}", k);
 	for (int i = 3; i <= 5; i++)
 		assert_non_null(strstr(c.argv[i], want));
-	assert_int_equal(lg_append_build(&ev, &o, "xyz", &c), -EINVAL);
+	assert_int_equal(archive_append_build(&ev, &o, "xyz", &c), -EINVAL);
 	o.retention_ms = 0;
-	assert_int_equal(lg_append_build(&ev, &o, sha, &c), 0);
+	assert_int_equal(archive_append_build(&ev, &o, sha, &c), 0);
 	assert_string_equal(c.argv[6], "0");
-	assert_non_null(strstr(lg_append_script, "unpack(ARGV, 4)"));
+	assert_non_null(strstr(archive_append_script, "unpack(ARGV, 4)"));
+}
+
+/* sha NULL: the same call as EVAL of the script itself (eirc-history's
+ * direct messages), argument for argument after the script. */
+static void test_append_call_eval(void **state)
+{
+	archive_event_t ev = sample();
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
+	static archive_append_call_t sha_call, eval_call;
+	const char *sha = "0123456789abcdef0123456789abcdef01234567";
+
+	(void)state;
+	assert_int_equal(archive_append_build(&ev, &o, sha, &sha_call), 0);
+	assert_int_equal(archive_append_build(&ev, &o, NULL, &eval_call), 0);
+	assert_string_equal(eval_call.argv[0], "EVAL");
+	assert_int_equal(eval_call.argvlen[1], strlen(archive_append_script));
+	assert_memory_equal(eval_call.argv[1], archive_append_script, eval_call.argvlen[1]);
+	assert_int_equal(eval_call.argc, sha_call.argc);
+	for (int i = 2; i < eval_call.argc; i++) {
+		assert_int_equal(eval_call.argvlen[i], sha_call.argvlen[i]);
+		assert_memory_equal(eval_call.argv[i], sha_call.argv[i], eval_call.argvlen[i]);
+	}
 }
 
 /* The batched call: events of one partition, keys then per-event
- * arguments, at LG_APPEND_BATCH_MAX and one past it. */
+ * arguments, at ARCHIVE_APPEND_BATCH_MAX and one past it. */
 static void test_append_batch(void **state)
 {
-	static struct lg_append_batch b;
-	struct lg_append_opts o = { 16, INT64_C(1700000000000), 3600000 };
+	static archive_append_batch_t b;
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
 	const char *sha = "0123456789abcdef0123456789abcdef01234567";
-	struct lg_event ev = sample(), other = sample();
-	int k = lg_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
-	char ids[LG_APPEND_BATCH_MAX][16], want[128], t[16];
+	archive_event_t ev = sample(), other = sample();
+	int k = archive_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
+	char ids[ARCHIVE_APPEND_BATCH_MAX][16], want[128], t[16];
 	int i, a;
 
 	(void)state;
-	assert_int_equal(lg_append_batch_begin(&b, "xyz", &o), -EINVAL);
-	assert_int_equal(lg_append_batch_begin(&b, sha, &o), 0);
-	assert_int_equal(lg_append_batch_finish(&b), -EINVAL);
-	for (i = 0; i < LG_APPEND_BATCH_MAX; i++) {
-		ev.s[LG_S_MSGID] = (struct lg_str){ ids[i], (size_t)snprintf(ids[i], 16, "m%d", i) };
-		ev.s[LG_S_ARG] = i % 2 ? (struct lg_str){ "bob", 3 } : (struct lg_str){ NULL, 0 };
-		assert_int_equal(lg_append_batch_add(&b, &ev, &o), 0);
+	assert_int_equal(archive_append_batch_begin(&b, "xyz", &o), -EINVAL);
+	assert_int_equal(archive_append_batch_begin(&b, sha, &o), 0);
+	assert_int_equal(archive_append_batch_finish(&b), -EINVAL);
+	for (i = 0; i < ARCHIVE_APPEND_BATCH_MAX; i++) {
+		ev.s[ARCHIVE_S_MSGID] =
+		    (archive_str_t){ids[i], (size_t)snprintf(ids[i], 16, "m%d", i)};
+		ev.s[ARCHIVE_S_ARG] = i % 2 ? (archive_str_t){"bob", 3} : (archive_str_t){NULL, 0};
+		assert_int_equal(archive_append_batch_add(&b, &ev, &o), 0);
 	}
-	assert_int_equal(lg_append_batch_add(&b, &ev, &o), -ENOSPC);
+	assert_int_equal(archive_append_batch_add(&b, &ev, &o), -ENOSPC);
 	assert_int_equal(b.partition, k);
-	assert_int_equal(lg_append_batch_finish(&b), 0);
-	assert_true(b.argc <= LG_APPEND_BATCH_ARGC_MAX);
+	assert_int_equal(archive_append_batch_finish(&b), 0);
+	assert_true(b.argc <= ARCHIVE_APPEND_BATCH_ARGC_MAX);
 	assert_string_equal(b.argv[0], "EVALSHA");
 	assert_string_equal(b.argv[1], sha);
-	snprintf(want, sizeof(want), "%d", 3 * LG_APPEND_BATCH_MAX);
+	snprintf(want, sizeof(want), "%d", 3 * ARCHIVE_APPEND_BATCH_MAX);
 	assert_string_equal(b.argv[2], want);
-	snprintf(want, sizeof(want), "eirc:{p%d}:msgid:m%d", k, LG_APPEND_BATCH_MAX - 1);
-	assert_string_equal(b.argv[3 + 3 * LG_APPEND_BATCH_MAX - 1], want);
-	a = 3 + 3 * LG_APPEND_BATCH_MAX;
+	snprintf(want, sizeof(want), "eirc:{p%d}:msgid:m%d", k, ARCHIVE_APPEND_BATCH_MAX - 1);
+	assert_string_equal(b.argv[3 + 3 * ARCHIVE_APPEND_BATCH_MAX - 1], want);
+	a = 3 + 3 * ARCHIVE_APPEND_BATCH_MAX;
 	assert_string_equal(b.argv[a], "1699996400000");
 	assert_string_equal(b.argv[a + 1], "3600000");
 	/* walk the per-event arguments as the script does */
 	a += 2;
-	for (i = 0; i < LG_APPEND_BATCH_MAX; i++) {
+	for (i = 0; i < ARCHIVE_APPEND_BATCH_MAX; i++) {
 		int nf = (int)strtol(b.argv[a + 1], NULL, 10);
 		assert_string_equal(b.argv[a], "eIRC");
 		assert_int_equal(nf, i % 2 ? 24 : 22);
@@ -282,38 +314,40 @@ static void test_append_batch(void **state)
 	assert_int_equal(a, b.argc);
 	/* another partition is refused, not added */
 	for (i = 0; i < 100; i++) {
-		other.s[LG_S_CONV] = (struct lg_str){ t, (size_t)snprintf(t, sizeof(t), "#c%d", i) };
-		if (lg_keys_partition("eIRC", t, other.s[LG_S_CONV].n, IRC_CASEMAP_NONE, 16) != k)
+		other.s[ARCHIVE_S_CONV] =
+		    (archive_str_t){t, (size_t)snprintf(t, sizeof(t), "#c%d", i)};
+		if (archive_keys_partition("eIRC", t, other.s[ARCHIVE_S_CONV].n, IRC_CASEMAP_NONE,
+		                           16) != k)
 			break;
 	}
-	assert_int_equal(lg_append_batch_begin(&b, sha, &o), 0);
-	assert_int_equal(lg_append_batch_add(&b, &ev, &o), 0);
-	assert_int_equal(lg_append_batch_add(&b, &other, &o), -EXDEV);
+	assert_int_equal(archive_append_batch_begin(&b, sha, &o), 0);
+	assert_int_equal(archive_append_batch_add(&b, &ev, &o), 0);
+	assert_int_equal(archive_append_batch_add(&b, &other, &o), -EXDEV);
 	assert_int_equal(b.n, 1);
-	other.s[LG_S_MSGID] = (struct lg_str){ NULL, 0 };
-	assert_int_equal(lg_append_batch_add(&b, &other, &o), -EINVAL);
-	assert_non_null(strstr(lg_append_batch_script, "unpack(ARGV, s, e)"));
+	other.s[ARCHIVE_S_MSGID] = (archive_str_t){NULL, 0};
+	assert_int_equal(archive_append_batch_add(&b, &other, &o), -EINVAL);
+	assert_non_null(strstr(archive_append_batch_script, "unpack(ARGV, s, e)"));
 }
 
 /* The heartbeat key: one partition's hash tag, network and nick in it;
  * bounded like the other keys. */
 static void test_seen_key(void **state)
 {
-	char key[LG_KEYS_KEY_MAX], want[128], small[16];
-	int k = lg_keys_partition("eIRC", "lgr", 3, IRC_CASEMAP_NONE, 16);
+	char key[ARCHIVE_KEYS_KEY_MAX], want[128], small[16];
+	int k = archive_keys_partition("eIRC", "lgr", 3, IRC_CASEMAP_NONE, 16);
 
 	(void)state;
-	assert_true(lg_keys_seen(16, "eIRC", "lgr", key, sizeof(key)) > 0);
+	assert_true(archive_keys_seen(16, "eIRC", "lgr", key, sizeof(key)) > 0);
 	snprintf(want, sizeof(want), "eirc:{p%d}:logger:eIRC:lgr:seen", k);
 	assert_string_equal(key, want);
-	assert_int_equal(lg_keys_seen(16, "eIRC", "lgr", small, sizeof(small)), -ENOBUFS);
-	assert_int_equal(lg_keys_seen(16, "eIRC", "", key, sizeof(key)), -EINVAL);
-	assert_int_equal(lg_keys_seen(0, "eIRC", "lgr", key, sizeof(key)), -EINVAL);
+	assert_int_equal(archive_keys_seen(16, "eIRC", "lgr", small, sizeof(small)), -ENOBUFS);
+	assert_int_equal(archive_keys_seen(16, "eIRC", "", key, sizeof(key)), -EINVAL);
+	assert_int_equal(archive_keys_seen(0, "eIRC", "lgr", key, sizeof(key)), -EINVAL);
 }
 
 static void test_map(void **state)
 {
-	struct lg_map m = { 0 };
+	lg_map_t m = { 0 };
 	char key[16];
 
 	(void)state;
@@ -346,7 +380,7 @@ static void test_map(void **state)
 
 static void test_metrics_text(void **state)
 {
-	struct lg_metrics m = { 0 };
+	lg_metrics_t m = { 0 };
 	struct lg_buf b = { 0 };
 
 	(void)state;
@@ -368,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_append_call),    cmocka_unit_test(test_map),
 		cmocka_unit_test(test_append_batch),   cmocka_unit_test(test_crc32_sliced),
 		cmocka_unit_test(test_seen_key),
+		cmocka_unit_test(test_append_call_eval),
 		cmocka_unit_test(test_metrics_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

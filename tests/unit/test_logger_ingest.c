@@ -22,25 +22,25 @@
 struct got {
 	int n;
 	struct {
-		enum lg_event_type type;
+		enum archive_event_type type;
 		int64_t time;
-		char s[LG_EVENT_NSTR][600];
+		char s[ARCHIVE_EVENT_NSTR][600];
 	} ev[MAXEV];
 };
 
-static struct lg_ingest *ing;
+static lg_ingest_t *ing;
 static struct got got;
-static struct lg_ingest_hint hint;
+static lg_ingest_hint_t hint;
 static const char *reason;
 
-static void emit(void *ud, const struct lg_event *ev)
+static void emit(void *ud, const archive_event_t *ev)
 {
 	struct got *g = ud;
 
 	assert_true(g->n < MAXEV);
 	g->ev[g->n].type = ev->type;
 	g->ev[g->n].time = ev->time_ms;
-	for (int i = 0; i < LG_EVENT_NSTR; i++) {
+	for (int i = 0; i < ARCHIVE_EVENT_NSTR; i++) {
 		size_t n = ev->s[i].n < 599 ? ev->s[i].n : 599;
 		memcpy(g->ev[g->n].s[i], ev->s[i].p ? ev->s[i].p : "", n);
 		g->ev[g->n].s[i][n] = '\0';
@@ -90,24 +90,25 @@ static void test_privmsg_fields(void **state)
 	assert_int_equal(feed("@msgid=abc;time=2023-11-14T22:13:20.123Z;account=acc "
 	                      ":Alice!u1@host.example PRIVMSG #Chan :hello world"), LG_INGEST_DONE);
 	assert_int_equal(got.n, 1);
-	assert_int_equal(got.ev[0].type, LG_EV_PRIVMSG);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_PRIVMSG);
 	assert_true(got.ev[0].time == INT64_C(1700000000123));
-	assert_string_equal(EV(0, LG_S_MSGID), "abc");
-	assert_string_equal(EV(0, LG_S_NETWORK), "eIRC");
-	assert_string_equal(EV(0, LG_S_CONV), "#chan");
-	assert_string_equal(EV(0, LG_S_TARGET), "#Chan");
-	assert_string_equal(EV(0, LG_S_NICK), "Alice");
-	assert_string_equal(EV(0, LG_S_USER), "u1");
-	assert_string_equal(EV(0, LG_S_HOST), "host.example");
-	assert_string_equal(EV(0, LG_S_ACCOUNT), "acc");
-	assert_string_equal(EV(0, LG_S_TEXT), "hello world");
-	assert_string_equal(EV(0, LG_S_TAGS), "msgid=abc;time=2023-11-14T22:13:20.123Z;account=acc");
+	assert_string_equal(EV(0, ARCHIVE_S_MSGID), "abc");
+	assert_string_equal(EV(0, ARCHIVE_S_NETWORK), "eIRC");
+	assert_string_equal(EV(0, ARCHIVE_S_CONV), "#chan");
+	assert_string_equal(EV(0, ARCHIVE_S_TARGET), "#Chan");
+	assert_string_equal(EV(0, ARCHIVE_S_NICK), "Alice");
+	assert_string_equal(EV(0, ARCHIVE_S_USER), "u1");
+	assert_string_equal(EV(0, ARCHIVE_S_HOST), "host.example");
+	assert_string_equal(EV(0, ARCHIVE_S_ACCOUNT), "acc");
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "hello world");
+	assert_string_equal(EV(0, ARCHIVE_S_TAGS),
+	                    "msgid=abc;time=2023-11-14T22:13:20.123Z;account=acc");
 	assert_int_equal(feed("@msgid=n1 :Alice!u1@h NOTICE #chan :note"), LG_INGEST_DONE);
-	assert_int_equal(got.ev[0].type, LG_EV_NOTICE);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_NOTICE);
 	assert_true(got.ev[0].time == 1000); /* no time tag: the clock */
 	assert_int_equal(feed("@msgid=t1;+typing=active :Alice!u1@h TAGMSG #chan"), LG_INGEST_DONE);
-	assert_int_equal(got.ev[0].type, LG_EV_TAGMSG);
-	assert_string_equal(EV(0, LG_S_TAGS), "msgid=t1;+typing=active");
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_TAGMSG);
+	assert_string_equal(EV(0, ARCHIVE_S_TAGS), "msgid=t1;+typing=active");
 	/* to the bot itself, or user modes: not archived */
 	assert_int_equal(feed(":Alice!u1@h PRIVMSG logger :psst"), LG_INGEST_IGNORED);
 	assert_int_equal(feed(":logger MODE logger :+B"), LG_INGEST_IGNORED);
@@ -118,22 +119,22 @@ static void test_membership_events(void **state)
 {
 	(void)state;
 	assert_int_equal(feed("@time=2023-11-14T22:13:20.500Z :carol!u3@h JOIN #chan"), 0);
-	assert_int_equal(got.ev[0].type, LG_EV_JOIN);
-	assert_int_equal(strncmp(EV(0, LG_S_MSGID), "~j1700000000.0.", 15), 0);
-	assert_int_equal(strlen(EV(0, LG_S_MSGID)), 15 + 16);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_JOIN);
+	assert_int_equal(strncmp(EV(0, ARCHIVE_S_MSGID), "~j1700000000.0.", 15), 0);
+	assert_int_equal(strlen(EV(0, ARCHIVE_S_MSGID)), 15 + 16);
 	assert_int_equal(feed(":carol!u3@h PART #chan :gone"), 0);
-	assert_int_equal(got.ev[0].type, LG_EV_PART);
-	assert_string_equal(EV(0, LG_S_TEXT), "gone");
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_PART);
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "gone");
 	assert_int_equal(feed(":Alice!u1@h KICK #chan bob :out"), 0);
-	assert_int_equal(got.ev[0].type, LG_EV_KICK);
-	assert_string_equal(EV(0, LG_S_ARG), "bob");
-	assert_string_equal(EV(0, LG_S_TEXT), "out");
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_KICK);
+	assert_string_equal(EV(0, ARCHIVE_S_ARG), "bob");
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "out");
 	assert_int_equal(feed(":Alice!u1@h TOPIC #chan :new topic"), 0);
-	assert_int_equal(got.ev[0].type, LG_EV_TOPIC);
-	assert_string_equal(EV(0, LG_S_TEXT), "new topic");
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_TOPIC);
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "new topic");
 	assert_int_equal(feed(":Alice!u1@h MODE #chan +ov bob carol"), 0);
-	assert_int_equal(got.ev[0].type, LG_EV_MODE);
-	assert_string_equal(EV(0, LG_S_TEXT), "+ov bob carol");
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_MODE);
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "+ov bob carol");
 }
 
 static void test_quit_and_nick_fan_out(void **state)
@@ -142,17 +143,17 @@ static void test_quit_and_nick_fan_out(void **state)
 	/* Alice is in #Chan and #other: one event each, distinct ids */
 	assert_int_equal(feed(":Alice!u1@h NICK :Alicia"), 0);
 	assert_int_equal(got.n, 2);
-	assert_int_equal(got.ev[0].type, LG_EV_NICK);
-	assert_string_equal(EV(0, LG_S_ARG), "Alicia");
-	assert_string_equal(EV(1, LG_S_ARG), "Alicia");
-	assert_string_not_equal(EV(0, LG_S_CONV), EV(1, LG_S_CONV));
-	assert_string_not_equal(EV(0, LG_S_MSGID), EV(1, LG_S_MSGID));
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_NICK);
+	assert_string_equal(EV(0, ARCHIVE_S_ARG), "Alicia");
+	assert_string_equal(EV(1, ARCHIVE_S_ARG), "Alicia");
+	assert_string_not_equal(EV(0, ARCHIVE_S_CONV), EV(1, ARCHIVE_S_CONV));
+	assert_string_not_equal(EV(0, ARCHIVE_S_MSGID), EV(1, ARCHIVE_S_MSGID));
 	/* the new nick is the member now */
 	assert_int_equal(feed("@msgid=q1 :Alicia!u1@h QUIT :bye"), 0);
 	assert_int_equal(got.n, 2);
-	assert_int_equal(got.ev[0].type, LG_EV_QUIT);
-	assert_string_equal(EV(0, LG_S_TEXT), "bye");
-	assert_string_not_equal(EV(0, LG_S_MSGID), "q1"); /* fanned out: derived */
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_QUIT);
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "bye");
+	assert_string_not_equal(EV(0, ARCHIVE_S_MSGID), "q1"); /* fanned out: derived */
 	assert_int_equal(feed(":Alicia!u1@h QUIT :again"), 0);
 	assert_int_equal(got.n, 0);
 	/* someone the bot shares no channel with */
@@ -167,28 +168,28 @@ static void test_derived_ids(void **state)
 	(void)state;
 	/* the same join twice within a window: numbered, not merged */
 	feed("@time=2023-11-14T22:13:21.100Z :dave!u4@h JOIN #other");
-	snprintf(a, sizeof(a), "%s", EV(0, LG_S_MSGID));
+	snprintf(a, sizeof(a), "%s", EV(0, ARCHIVE_S_MSGID));
 	feed("@time=2023-11-14T22:13:21.200Z :dave!u4@h PART #other");
 	feed("@time=2023-11-14T22:13:21.300Z :dave!u4@h JOIN #other");
-	snprintf(b, sizeof(b), "%s", EV(0, LG_S_MSGID));
+	snprintf(b, sizeof(b), "%s", EV(0, ARCHIVE_S_MSGID));
 	assert_string_not_equal(a, b);
 	assert_int_equal(strncmp(b, "~j1700000001.1.", 15), 0);
 	/* a second ingest (the HA peer) seeing the same stamps derives the same ids */
-	struct lg_ingest *mine = ing;
+	lg_ingest_t *mine = ing;
 	assert_int_equal(lg_ingest_new("eIRC", &ing), 0);
 	lg_ingest_set_self(ing, "logger2");
 	feed(":logger2!bot@h JOIN #other");
 	feed("@time=2023-11-14T22:13:21.150Z :dave!u4@h JOIN #other");
-	assert_string_equal(EV(0, LG_S_MSGID), a);
+	assert_string_equal(EV(0, ARCHIVE_S_MSGID), a);
 	feed("@time=2023-11-14T22:13:21.250Z :dave!u4@h PART #other");
 	feed("@time=2023-11-14T22:13:21.350Z :Dave!u4@h JOIN #OTHER");
-	snprintf(c, sizeof(c), "%s", EV(0, LG_S_MSGID));
+	snprintf(c, sizeof(c), "%s", EV(0, ARCHIVE_S_MSGID));
 	assert_string_equal(c, b); /* case-folded nick and channel */
 	lg_ingest_free(ing);
 	ing = mine;
 	/* a message without msgid gets an exact-ms derived id */
 	feed("@time=2023-11-14T22:13:21.300Z :dave!u4@h PRIVMSG #other :x");
-	assert_int_equal(strncmp(EV(0, LG_S_MSGID), "~p1700000001300.0.", 18), 0);
+	assert_int_equal(strncmp(EV(0, ARCHIVE_S_MSGID), "~p1700000001300.0.", 18), 0);
 }
 
 static void test_hints_and_bookkeeping(void **state)
@@ -214,10 +215,10 @@ static void test_hints_and_bookkeeping(void **state)
 	memset(&got, 0, sizeof(got));
 	lg_ingest_gap(ing, was, 2, 5000, 9000, emit, &got);
 	assert_int_equal(got.n, 2);
-	assert_int_equal(got.ev[1].type, LG_EV_GAP);
+	assert_int_equal(got.ev[1].type, ARCHIVE_EV_GAP);
 	assert_true(got.ev[1].time == 5000);
-	assert_string_equal(EV(1, LG_S_ARG), "9000");
-	assert_string_equal(EV(1, LG_S_NICK), "logger");
+	assert_string_equal(EV(1, ARCHIVE_S_ARG), "9000");
+	assert_string_equal(EV(1, ARCHIVE_S_NICK), "logger");
 	assert_int_equal(feed(":logger!bot@h JOIN #chan"), 0);
 }
 
@@ -232,28 +233,28 @@ static void test_bad_input(void **state)
 	assert_int_equal(feed(":a!b@c KICK #chan"), -EINVAL);
 	assert_int_equal(feed(":a!b@c FOOBAR #chan :x"), LG_INGEST_IGNORED);
 	assert_int_equal(feed(":a!b@c PRIVMSG #chan :\xff\xfe invalid utf-8"), 0);
-	assert_string_equal(EV(0, LG_S_TEXT), "\xff\xfe invalid utf-8"); /* kept as sent */
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "\xff\xfe invalid utf-8"); /* kept as sent */
 	assert_int_equal(feed(":a!b@c PRIVMSG #ch\x01\x7f\xc3\xa9 :odd"), 0);
-	assert_string_equal(EV(0, LG_S_TARGET), "#ch\x01\x7f\xc3\xa9");
+	assert_string_equal(EV(0, ARCHIVE_S_TARGET), "#ch\x01\x7f\xc3\xa9");
 	/* channel name at the key limit and one past */
 	memset(line, 0, sizeof(line));
 	strcpy(line, ":a!b@c PRIVMSG #");
-	memset(line + strlen(line), 'c', LG_EVENT_TARGET_MAX - 1);
+	memset(line + strlen(line), 'c', ARCHIVE_EVENT_TARGET_MAX - 1);
 	strcat(line, " :x");
 	assert_int_equal(feed(line), 0);
 	memset(line, 0, sizeof(line));
 	strcpy(line, ":a!b@c PRIVMSG #");
-	memset(line + strlen(line), 'c', LG_EVENT_TARGET_MAX);
+	memset(line + strlen(line), 'c', ARCHIVE_EVENT_TARGET_MAX);
 	strcat(line, " :x");
 	assert_int_equal(feed(line), -EINVAL);
 	assert_non_null(strstr(reason, "channel name longer"));
 	/* a msgid over the limit is replaced by a derived one */
 	memset(line, 0, sizeof(line));
 	strcpy(line, "@msgid=");
-	memset(line + 7, 'm', LG_EVENT_MSGID_MAX + 1);
+	memset(line + 7, 'm', ARCHIVE_EVENT_MSGID_MAX + 1);
 	strcat(line, " :a!b@c PRIVMSG #chan :x");
 	assert_int_equal(feed(line), 0);
-	assert_int_equal(EV(0, LG_S_MSGID)[0], '~');
+	assert_int_equal(EV(0, ARCHIVE_S_MSGID)[0], '~');
 	assert_true(lg_ingest_stats(ing)->refused >= 3);
 }
 

@@ -70,7 +70,7 @@ static void test_parse(void **state)
 
 static void test_append_replay_in_order(void **state)
 {
-	struct lg_spill *s;
+	lg_spill_t *s;
 	char rec[64], out[LG_SPILL_PAYLOAD_MAX];
 	size_t n;
 	uint64_t dropped = 1;
@@ -104,7 +104,7 @@ static void test_append_replay_in_order(void **state)
 
 static void test_limit_and_reopen(void **state)
 {
-	struct lg_spill *s;
+	lg_spill_t *s;
 	static char big[LG_SPILL_PAYLOAD_MAX + 1];
 	char out[LG_SPILL_PAYLOAD_MAX];
 	uint64_t max = LG_SPILL_HEADER_LEN + 2 * (LG_SPILL_RECORD_HEADER + LG_SPILL_PAYLOAD_MAX);
@@ -135,7 +135,7 @@ static void test_limit_and_reopen(void **state)
 
 static void test_torn_tail_and_foreign_file(void **state)
 {
-	struct lg_spill *s;
+	lg_spill_t *s;
 	char out[LG_SPILL_PAYLOAD_MAX];
 	uint64_t dropped = 0;
 	size_t n;

@@ -1,7 +1,7 @@
 /*
- * lg_keys: partitioning and key names (see lg_keys.h).
+ * archive_keys: partitioning and key names (see archive_keys.h).
  */
-#include "logger-bot/lg_keys.h"
+#include "archive/archive_keys.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,11 +22,11 @@ static void crc_init(void)
 	}
 	for (uint32_t i = 0; i < 256; i++)
 		for (int t = 1; t < 8; t++)
-			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
-			                  crc_table[0][crc_table[t - 1][i] & 0xFF];
+			crc_table[t][i] =
+			    (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
 }
 
-uint32_t lg_crc32(uint32_t crc, const void *buf, size_t len)
+uint32_t archive_keys_crc32(uint32_t crc, const void *buf, size_t len)
 {
 	static int ready;
 	const unsigned char *p = buf;
@@ -41,7 +41,8 @@ uint32_t lg_crc32(uint32_t crc, const void *buf, size_t len)
 		                     (uint32_t)p[3] << 24);
 		crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^
 		      crc_table[5][(lo >> 16) & 0xFF] ^ crc_table[4][lo >> 24] ^
-		      crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
+		      crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^
+		      crc_table[0][p[7]];
 	}
 	while (len--)
 		crc = crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
@@ -52,23 +53,23 @@ static int network_valid(const char *network)
 {
 	size_t n = network ? strlen(network) : 0;
 
-	return n > 0 && n <= LG_KEYS_NETWORK_MAX && !memchr(network, ':', n);
+	return n > 0 && n <= ARCHIVE_KEYS_NETWORK_MAX && !memchr(network, ':', n);
 }
 
-int lg_keys_partition(const char *network, const char *target, size_t target_len,
-                      enum irc_casemap cm, int partitions)
+int archive_keys_partition(const char *network, const char *target, size_t target_len,
+                           enum irc_casemap cm, int partitions)
 {
-	char folded[LG_KEYS_NETWORK_MAX + 1 + LG_KEYS_TARGET_MAX];
+	char folded[ARCHIVE_KEYS_NETWORK_MAX + 1 + ARCHIVE_KEYS_TARGET_MAX];
 	size_t n;
 
-	if (partitions < 1 || partitions > LG_KEYS_PARTITIONS_MAX || !network_valid(network) ||
-	    target_len == 0 || target_len > LG_KEYS_TARGET_MAX)
+	if (partitions < 1 || partitions > ARCHIVE_KEYS_PARTITIONS_MAX || !network_valid(network) ||
+	    target_len == 0 || target_len > ARCHIVE_KEYS_TARGET_MAX)
 		return -EINVAL;
 	n = strlen(network);
 	irc_casemap_fold(cm, network, n, folded);
 	folded[n] = ':';
 	irc_casemap_fold(cm, target, target_len, folded + n + 1);
-	return (int)(lg_crc32(0, folded, n + 1 + target_len) % (uint32_t)partitions);
+	return (int)(archive_keys_crc32(0, folded, n + 1 + target_len) % (uint32_t)partitions);
 }
 
 static int finish(int n, size_t cap)
@@ -80,13 +81,13 @@ static int finish(int n, size_t cap)
 	return n;
 }
 
-int lg_keys_history(int k, const char *network, const char *target, size_t target_len,
-                    enum irc_casemap cm, char *buf, size_t cap)
+int archive_keys_history(int k, const char *network, const char *target, size_t target_len,
+                         enum irc_casemap cm, char *buf, size_t cap)
 {
 	int n;
 
 	if (k < 0 || !network_valid(network) || target_len == 0 ||
-	    target_len > LG_KEYS_TARGET_MAX)
+	    target_len > ARCHIVE_KEYS_TARGET_MAX)
 		return -EINVAL;
 	n = snprintf(buf, cap, "eirc:{p%d}:history:%s:", k, network);
 	if (n < 0 || (size_t)n + target_len >= cap)
@@ -96,11 +97,11 @@ int lg_keys_history(int k, const char *network, const char *target, size_t targe
 	return n + (int)target_len;
 }
 
-int lg_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t cap)
+int archive_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t cap)
 {
 	int n;
 
-	if (k < 0 || msgid_len == 0 || msgid_len > LG_KEYS_MSGID_MAX)
+	if (k < 0 || msgid_len == 0 || msgid_len > ARCHIVE_KEYS_MSGID_MAX)
 		return -EINVAL;
 	n = snprintf(buf, cap, "eirc:{p%d}:msgid:", k);
 	if (n < 0 || (size_t)n + msgid_len >= cap)
@@ -110,31 +111,31 @@ int lg_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t 
 	return n + (int)msgid_len;
 }
 
-int lg_keys_seen(int partitions, const char *network, const char *nick, char *buf, size_t cap)
+int archive_keys_seen(int partitions, const char *network, const char *nick, char *buf, size_t cap)
 {
 	size_t len = strlen(nick);
-	int k = lg_keys_partition(network, nick, len, IRC_CASEMAP_NONE, partitions);
+	int k = archive_keys_partition(network, nick, len, IRC_CASEMAP_NONE, partitions);
 
 	if (k < 0)
 		return -EINVAL;
 	return finish(snprintf(buf, cap, "eirc:{p%d}:logger:%s:%s:seen", k, network, nick), cap);
 }
 
-int lg_keys_archive(int k, char *buf, size_t cap)
+int archive_keys_archive(int k, char *buf, size_t cap)
 {
 	if (k < 0)
 		return -EINVAL;
 	return finish(snprintf(buf, cap, "eirc:{p%d}:archive", k), cap);
 }
 
-int lg_keys_dead(int k, char *buf, size_t cap)
+int archive_keys_dead(int k, char *buf, size_t cap)
 {
 	if (k < 0)
 		return -EINVAL;
 	return finish(snprintf(buf, cap, "eirc:{p%d}:archive:dead", k), cap);
 }
 
-int lg_keys_dm_target(uint64_t id_a, uint64_t id_b, char *buf, size_t cap)
+int archive_keys_dm_target(uint64_t id_a, uint64_t id_b, char *buf, size_t cap)
 {
 	uint64_t lo = id_a < id_b ? id_a : id_b, hi = id_a < id_b ? id_b : id_a;
 

@@ -1,9 +1,10 @@
 /*
- * lg_redis: one Redis, or a Redis Cluster behind the same interface (see
- * lg_redis.h). The connections are lg_rconn; this file is the slot map,
- * the routing, the redirects and the in-order delivery of replies.
+ * redis: one Redis, or a Redis Cluster behind the same interface (see
+ * redis.h). The connections are redis_conn (redis_conn_int.h); this file
+ * is the slot map, the routing, the redirects and the in-order delivery of
+ * replies.
  */
-#include "logger-bot/lg_redis.h"
+#include "common/redis.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logger-bot/lg_rslot.h"
+#include "common/queue.h"
+#include "common/redis_conn_int.h"
+#include "common/redis_slot.h"
+#include "config/config.h"
 
 enum cl_state { CL_DOWN = 0, CL_UP, CL_RESET };
 
@@ -19,15 +23,15 @@ enum cl_state { CL_DOWN = 0, CL_UP, CL_RESET };
  * flight are on one node (node), and none is sent while an older one of
  * the slot is parked. */
 struct slotstate {
-	uint32_t parked[LG_RSLOT_COUNT];
-	uint32_t inflight[LG_RSLOT_COUNT];
-	int16_t node[LG_RSLOT_COUNT];
+	uint32_t parked[REDIS_SLOT_COUNT];
+	uint32_t inflight[REDIS_SLOT_COUNT];
+	int16_t node[REDIS_SLOT_COUNT];
 };
 
 struct node {
-	struct lg_redis *c;
-	struct lg_rconn *conn;
-	char host[LG_RSLOT_ADDR_MAX];
+	redis_t *c;
+	redis_conn_t *conn;
+	char host[REDIS_SLOT_ADDR_MAX];
 	int port;
 	bool up;
 	bool owner;     /* a master of the current map */
@@ -36,45 +40,47 @@ struct node {
 
 /* A command in cluster mode, from send to delivery (send order). */
 struct cpend {
-	struct cpend *next, *park_next;
-	uint64_t seq; /* send order */
-	lg_redis_reply_fn fn;
+	struct queue order; /* on redis_t's pending, in send order */
+	struct queue parkq; /* on redis_t's parked while parked */
+	uint64_t seq;       /* send order */
+	redis_reply_fn fn;
 	void *privdata;
 	char *cmd;
 	size_t len;
-	int route; /* enum lg_rslot_route */
+	int route; /* enum redis_slot_route */
 	int slot;
 	int ask_node; /* ASK target, -1: none */
 	unsigned redirects;
-	int waiting;           /* replies expected (several for LG_RSLOT_ALL) */
+	int waiting;           /* replies expected (several for REDIS_SLOT_ALL) */
 	uint64_t parked_since; /* 0: never parked */
-	int node;              /* where it is in flight (LG_RSLOT_KEY) */
+	int node;              /* where it is in flight (REDIS_SLOT_KEY) */
 	bool parked;
 	bool done;
-	bool lost;         /* LG_RSLOT_ALL: a node's connection was lost */
+	bool lost;         /* REDIS_SLOT_ALL: a node's connection was lost */
 	redisReply *reply; /* kept copy (done out of order), NULL: lost */
 };
 
-struct lg_redis {
+struct redis {
 	uv_loop_t *loop;
-	struct lg_redis_opts opts;
-	struct lg_redis_cb cb;
+	redis_opts_t opts;
+	redis_cb_t cb;
 	void *ud;
-	struct lg_rconn *single; /* without cluster: all there is */
-	struct node *nodes[LG_REDIS_NODES_MAX];
+	redis_conn_t *single; /* without cluster: all there is */
+	struct node *nodes[REDIS_NODES_MAX];
 	size_t n_nodes;
-	int16_t slots[LG_RSLOT_COUNT]; /* node index, -1: unknown */
+	int16_t slots[REDIS_SLOT_COUNT]; /* node index, -1: unknown */
 	enum cl_state state;
 	bool map_ok, refreshing, freeing, draining, started;
 	bool map_err_said; /* an unusable CLUSTER SLOTS was reported (on_down) */
 	unsigned ticks;
-	const char *down_why;
-	struct cpend *head, *tail;
-	struct cpend *park_head, *park_tail; /* in send order */
-	struct slotstate *ss;                /* cluster: per-slot ordering */
+	struct eirc_err down_why; /* of the reset under way */
+	struct queue pending; /* every command until delivered, send order */
+	struct queue parked;  /* the parked ones, send order */
+	struct slotstate *ss; /* cluster: per-slot ordering */
 	uint64_t seq;
-	size_t queued;
 	uint64_t routing_errors;
+	int open; /* connections and the tick not closed yet */
+	redis_closed_fn on_closed;
 	uv_timer_t tick;
 };
 
@@ -82,22 +88,13 @@ static char err_tryagain[] = "TRYAGAIN still migrating after the command timeout
 static char err_redirects[] = "ERR too many cluster redirects";
 static char err_nodes[] = "ERR too many cluster nodes";
 
-static void dispatch(struct lg_redis *c, struct cpend *p);
-static void drain(struct lg_redis *c);
+static void dispatch(redis_t *c, struct cpend *p);
+static void drain(redis_t *c);
 
 /* ---- replies kept for in-order delivery ---- */
 
-static void reply_free(redisReply *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->elements; i++)
-		reply_free(r->element[i]);
-	free(r->element);
-	free(r->str);
-	free(r);
-}
-
+/* A deep copy built as hiredis builds replies (malloc'd str and element
+ * array), so freeReplyObject() frees it. */
 static redisReply *reply_copy(const redisReply *s)
 {
 	redisReply *d = calloc(1, sizeof(*d));
@@ -123,7 +120,7 @@ static redisReply *reply_copy(const redisReply *s)
 	}
 	return d;
 fail:
-	reply_free(d);
+	freeReplyObject(d);
 	return NULL;
 }
 
@@ -131,14 +128,14 @@ fail:
 
 static void cpend_free(struct cpend *p)
 {
-	reply_free(p->reply);
+	freeReplyObject(p->reply);
 	free(p->cmd);
 	free(p);
 }
 
-static void finish_reset(struct lg_redis *c)
+static void finish_reset(redis_t *c)
 {
-	if (c->freeing || c->state != CL_RESET || c->head)
+	if (c->freeing || c->state != CL_RESET || !queue_empty(&c->pending))
 		return;
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if (c->nodes[i]->resetting)
@@ -146,65 +143,71 @@ static void finish_reset(struct lg_redis *c)
 	c->state = CL_DOWN;
 	c->map_ok = false;
 	if (c->cb.on_down)
-		c->cb.on_down(c->ud, c->down_why);
+		c->cb.on_down(c->ud, &c->down_why);
 }
 
-static void complete(struct lg_redis *c, struct cpend *p, const redisReply *reply);
-static void unpark(struct lg_redis *c, struct cpend *p);
+static void complete(redis_t *c, struct cpend *p, const redisReply *reply);
+static void unpark(redis_t *c, struct cpend *p);
 
-static void begin_reset(struct lg_redis *c, const char *why)
+static void begin_reset(redis_t *c, const char *why)
 {
 	struct cpend *p;
+	struct queue *q;
 
 	if (c->state != CL_UP)
 		return;
 	c->state = CL_RESET;
-	c->down_why = why;
+	eirc_err_set(&c->down_why, 0, "%s", why);
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];
 		if (n->up) {
 			n->resetting = true;
-			lg_rconn_drop(n->conn, why);
+			redis_conn_drop(n->conn, c->down_why.text); /* kept until the drop */
 		}
 	}
-	while (!c->freeing && (p = c->park_head)) {
-		c->park_head = p->park_next;
+	while (!c->freeing && !queue_empty(&c->parked)) {
+		q = queue_head(&c->parked);
+		p = queue_data(q, struct cpend, parkq);
 		unpark(c, p);
 		complete(c, p, NULL);
 	}
-	c->park_tail = NULL;
 	finish_reset(c);
 }
 
 /* ---- delivery in send order ---- */
 
-static void deliver(struct lg_redis *c, struct cpend *p, const redisReply *reply)
+static struct cpend *oldest(const redis_t *c)
 {
-	c->head = p->next;
-	if (!c->head)
-		c->tail = NULL;
-	c->queued--;
+	return queue_empty(&c->pending) ? NULL
+	                                : queue_data(queue_head(&c->pending), struct cpend, order);
+}
+
+static void deliver(redis_t *c, struct cpend *p, const redisReply *reply)
+{
+	queue_remove(&p->order);
 	p->fn(c->ud, (redisReply *)reply, p->privdata);
 	cpend_free(p);
 }
 
-static void drain(struct lg_redis *c)
+static void drain(redis_t *c)
 {
+	struct cpend *p;
+
 	if (c->draining)
 		return;
 	c->draining = true;
-	while (!c->freeing && c->head && c->head->done)
-		deliver(c, c->head, c->head->reply);
+	while (!c->freeing && (p = oldest(c)) && p->done)
+		deliver(c, p, p->reply);
 	c->draining = false;
 	if (!c->freeing)
 		finish_reset(c);
 }
 
 /* The command's final reply (NULL: lost). */
-static void complete(struct lg_redis *c, struct cpend *p, const redisReply *reply)
+static void complete(redis_t *c, struct cpend *p, const redisReply *reply)
 {
 	p->done = true;
-	if (p == c->head && !c->draining) {
+	if (p == oldest(c) && !c->draining) {
 		deliver(c, p, reply);
 	} else if (reply && !(p->reply = reply_copy(reply))) {
 		begin_reset(c, "out of memory");
@@ -212,7 +215,7 @@ static void complete(struct lg_redis *c, struct cpend *p, const redisReply *repl
 	drain(c);
 }
 
-static void fail_routing(struct lg_redis *c, struct cpend *p, char *msg)
+static void fail_routing(redis_t *c, struct cpend *p, char *msg)
 {
 	redisReply e = {.type = REDIS_REPLY_ERROR, .str = msg, .len = strlen(msg)};
 
@@ -223,18 +226,19 @@ static void fail_routing(struct lg_redis *c, struct cpend *p, char *msg)
 /* ---- nodes and the slot map ---- */
 
 static void node_up(void *ud);
-static void node_down(void *ud, const char *why);
+static void node_down(void *ud, const struct eirc_err *why);
 
-static int node_find(struct lg_redis *c, const char *host, int port)
+static int node_find(redis_t *c, const char *host, int port)
 {
-	static const struct lg_redis_cb cb = {node_up, node_down};
-	struct lg_redis_opts o = c->opts;
+	static const redis_cb_t cb = {node_up, node_down};
+	redis_opts_t o = c->opts;
 	struct node *n;
+	int err;
 
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if (c->nodes[i]->port == port && strcmp(c->nodes[i]->host, host) == 0)
 			return (int)i;
-	if (c->n_nodes == LG_REDIS_NODES_MAX)
+	if (c->n_nodes == REDIS_NODES_MAX)
 		return -E2BIG;
 	if (strlen(host) >= sizeof(n->host))
 		return -ENAMETOOLONG;
@@ -245,17 +249,17 @@ static int node_find(struct lg_redis *c, const char *host, int port)
 	n->c = c;
 	o.host = n->host;
 	o.port = port;
-	if (lg_rconn_new(c->loop, &o, &cb, n, &n->conn) < 0) {
+	if ((err = redis_conn_new(c->loop, &o, &cb, n, &n->conn)) < 0) {
 		free(n);
-		return -ENOMEM;
+		return err;
 	}
 	c->nodes[c->n_nodes] = n;
 	if (c->started)
-		lg_rconn_start(n->conn);
+		redis_conn_start(n->conn);
 	return (int)c->n_nodes++;
 }
 
-static bool masters_up(const struct lg_redis *c)
+static bool masters_up(const redis_t *c)
 {
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if (c->nodes[i]->owner && !c->nodes[i]->up)
@@ -263,7 +267,7 @@ static bool masters_up(const struct lg_redis *c)
 	return true;
 }
 
-static void check_up(struct lg_redis *c)
+static void check_up(redis_t *c)
 {
 	if (c->state != CL_DOWN || !c->map_ok || !masters_up(c))
 		return;
@@ -273,7 +277,7 @@ static void check_up(struct lg_redis *c)
 }
 
 /* One range of CLUSTER SLOTS: [start, end, [host, port, ...], replicas...]. */
-static int map_range(struct lg_redis *c, const redisReply *e, int16_t *slots)
+static int map_range(redis_t *c, const redisReply *e, int16_t *slots)
 {
 	const redisReply *m;
 	const char *host;
@@ -282,7 +286,7 @@ static int map_range(struct lg_redis *c, const redisReply *e, int16_t *slots)
 	if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
 	    e->element[0]->type != REDIS_REPLY_INTEGER ||
 	    e->element[1]->type != REDIS_REPLY_INTEGER || e->element[0]->integer < 0 ||
-	    e->element[1]->integer >= LG_RSLOT_COUNT ||
+	    e->element[1]->integer >= REDIS_SLOT_COUNT ||
 	    e->element[0]->integer > e->element[1]->integer)
 		return -EINVAL;
 	m = e->element[2];
@@ -301,13 +305,19 @@ static int map_range(struct lg_redis *c, const redisReply *e, int16_t *slots)
 	return 0;
 }
 
-static void kick_parked(struct lg_redis *c);
+static void kick_parked(redis_t *c);
 
 /* A slot map we cannot use: said once (as on_down) while down, so that a
- * cluster past LG_REDIS_NODES_MAX does not stay down without a word;
+ * cluster past REDIS_NODES_MAX does not stay down without a word;
  * counted as a routing error while up (the old map stays). */
-static void map_failed(struct lg_redis *c, int err)
+static void map_failed(redis_t *c, int err)
 {
+	struct eirc_err e;
+	const char *what = err == -E2BIG          ? "names more than REDIS_NODES_MAX nodes"
+	                   : err == -ENAMETOOLONG ? "names a host name too long"
+	                   : err == -EINVAL       ? "reply not understood"
+	                                          : "could not be read: out of memory";
+
 	if (c->state == CL_UP) {
 		c->routing_errors++;
 		return;
@@ -315,17 +325,14 @@ static void map_failed(struct lg_redis *c, int err)
 	if (c->state != CL_DOWN || c->map_err_said || !c->cb.on_down)
 		return;
 	c->map_err_said = true;
-	c->cb.on_down(c->ud, err == -E2BIG          ? "CLUSTER SLOTS names more than "
-	                                              "LG_REDIS_NODES_MAX nodes"
-	                     : err == -ENAMETOOLONG ? "CLUSTER SLOTS names a host name too long"
-	                     : err == -EINVAL       ? "CLUSTER SLOTS reply not understood"
-	                                            : "out of memory reading CLUSTER SLOTS");
+	eirc_err_set(&e, err, "CLUSTER SLOTS %s", what);
+	c->cb.on_down(c->ud, &e);
 }
 
 static void on_slots(void *ud, redisReply *r, void *privdata)
 {
-	struct lg_redis *c = privdata;
-	int16_t slots[LG_RSLOT_COUNT];
+	redis_t *c = privdata;
+	int16_t slots[REDIS_SLOT_COUNT];
 	bool full = true;
 	int err;
 
@@ -339,14 +346,14 @@ static void on_slots(void *ud, redisReply *r, void *privdata)
 			map_failed(c, err);
 			return;
 		}
-	for (size_t s = 0; s < LG_RSLOT_COUNT && full; s++)
+	for (size_t s = 0; s < REDIS_SLOT_COUNT && full; s++)
 		full = slots[s] >= 0;
 	if (!full && c->state == CL_DOWN)
 		return; /* the cluster is still forming: asked again on the tick */
 	memcpy(c->slots, slots, sizeof(slots));
 	for (size_t i = 0; i < c->n_nodes; i++)
 		c->nodes[i]->owner = false;
-	for (size_t s = 0; s < LG_RSLOT_COUNT; s++)
+	for (size_t s = 0; s < REDIS_SLOT_COUNT; s++)
 		if (slots[s] >= 0)
 			c->nodes[slots[s]]->owner = true;
 	c->map_ok = true;
@@ -356,18 +363,20 @@ static void on_slots(void *ud, redisReply *r, void *privdata)
 		kick_parked(c);
 }
 
-static void refresh(struct lg_redis *c)
+static void refresh(redis_t *c)
 {
+	static const char cluster_slots[] = "*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n";
+
 	for (size_t i = 0; i < c->n_nodes && !c->refreshing; i++)
-		if (c->nodes[i]->up &&
-		    lg_rconn_cmd(c->nodes[i]->conn, on_slots, c, "CLUSTER SLOTS") == 0)
+		if (c->nodes[i]->up && redis_conn_send(c->nodes[i]->conn, cluster_slots,
+		                                       sizeof(cluster_slots) - 1, on_slots, c) == 0)
 			c->refreshing = true;
 }
 
 static void node_up(void *ud)
 {
 	struct node *n = ud;
-	struct lg_redis *c = n->c;
+	redis_t *c = n->c;
 
 	n->up = true;
 	if (c->state == CL_DOWN) {
@@ -379,17 +388,17 @@ static void node_up(void *ud)
 	}
 }
 
-static void node_down(void *ud, const char *why)
+static void node_down(void *ud, const struct eirc_err *why)
 {
 	struct node *n = ud;
-	struct lg_redis *c = n->c;
+	redis_t *c = n->c;
 	bool was_up = n->up;
 
 	n->up = false;
 	n->resetting = false;
 	if (c->state == CL_UP) {
 		if (was_up) /* its callbacks just ran with NULL: the owner must resend */
-			begin_reset(c, why);
+			begin_reset(c, why->text);
 	} else if (c->state == CL_RESET) {
 		finish_reset(c);
 	} else if (n == c->nodes[0] && c->cb.on_down) {
@@ -401,58 +410,62 @@ static void node_down(void *ud, const char *why)
 
 /* Parks p (in send order) until its node is up, the slot is stable or
  * TRYAGAIN's pause is over. */
-static void park(struct lg_redis *c, struct cpend *p)
+static void park(redis_t *c, struct cpend *p)
 {
-	struct cpend **at = &c->park_head;
+	struct queue *at = queue_tail(&c->parked);
 
 	if (!p->parked_since)
 		p->parked_since = uv_now(c->loop) ? uv_now(c->loop) : 1;
 	p->parked = true;
 	if (p->slot >= 0)
 		c->ss->parked[p->slot]++;
-	while (*at && (*at)->seq < p->seq)
-		at = &(*at)->park_next;
-	p->park_next = *at;
-	*at = p;
-	if (!p->park_next)
-		c->park_tail = p;
+	/* usually the newest: found from the tail */
+	while (at != &c->parked && queue_data(at, struct cpend, parkq)->seq > p->seq)
+		at = at->prev;
+	queue_insert_head(at, &p->parkq);
 }
 
-static void unpark(struct lg_redis *c, struct cpend *p)
+static void unpark(redis_t *c, struct cpend *p)
 {
+	queue_remove(&p->parkq);
 	p->parked = false;
 	if (p->slot >= 0)
 		c->ss->parked[p->slot]--;
 }
 
-static bool slot_parked_in(const struct cpend *list, int slot)
+static bool slot_parked_in(const struct queue *list, int slot)
 {
-	for (; list; list = list->park_next)
-		if (list->slot == slot)
+	const struct queue *q;
+
+	QUEUE_FOREACH(q, list)
+		if (queue_data(q, const struct cpend, parkq)->slot == slot)
 			return true;
 	return false;
 }
 
-static void dispatch_key(struct lg_redis *c, struct cpend *p, bool from_park);
+static void dispatch_key(redis_t *c, struct cpend *p, bool from_park);
 
 /* Sends what can go, oldest first; a command stays parked behind an older
  * one of its slot. */
-static void kick_parked(struct lg_redis *c)
+static void kick_parked(redis_t *c)
 {
-	struct cpend *p = c->park_head, *next;
+	struct queue todo;
+	struct cpend *p;
 	uint64_t now = uv_now(c->loop);
 
-	c->park_head = c->park_tail = NULL;
-	for (; p && !c->freeing; p = next) { /* an owner may free us from a callback */
-		next = p->park_next;
+	queue_init(&todo);
+	queue_move(&c->parked, &todo);
+	/* an owner may close us from a callback: then nothing more is sent */
+	while (!c->freeing && !queue_empty(&todo)) {
+		p = queue_data(queue_head(&todo), struct cpend, parkq);
 		unpark(c, p);
 		if (c->state != CL_UP)
 			complete(c, p, NULL);
 		else if (now - p->parked_since > c->opts.command_timeout_ms)
 			fail_routing(c, p, err_tryagain);
-		else if (p->slot >= 0 && slot_parked_in(c->park_head, p->slot))
+		else if (p->slot >= 0 && slot_parked_in(&c->parked, p->slot))
 			park(c, p);
-		else if (p->route == LG_RSLOT_KEY)
+		else if (p->route == REDIS_SLOT_KEY)
 			dispatch_key(c, p, true);
 		else
 			dispatch(c, p);
@@ -466,19 +479,19 @@ static void on_asking(void *ud, redisReply *r, void *privdata)
 
 static void on_node_reply(void *ud, redisReply *reply, void *privdata);
 
-static int send_to(struct lg_redis *c, int idx, struct cpend *p)
+static int send_to(redis_t *c, int idx, struct cpend *p)
 {
 	struct node *n = idx >= 0 ? c->nodes[idx] : NULL;
 
 	if (!n || !n->up)
 		return -ENOTCONN;
 	if (p->ask_node >= 0 &&
-	    lg_rconn_formatted(n->conn, "*1\r\n$6\r\nASKING\r\n", 16, on_asking, NULL) < 0)
+	    redis_conn_send(n->conn, "*1\r\n$6\r\nASKING\r\n", 16, on_asking, NULL) < 0)
 		return -ENOTCONN;
-	if (lg_rconn_formatted(n->conn, p->cmd, p->len, on_node_reply, p) < 0)
+	if (redis_conn_send(n->conn, p->cmd, p->len, on_node_reply, p) < 0)
 		return -ENOTCONN;
 	p->waiting++;
-	if (p->route == LG_RSLOT_KEY) {
+	if (p->route == REDIS_SLOT_KEY) {
 		c->ss->inflight[p->slot]++;
 		c->ss->node[p->slot] = (int16_t)idx;
 		p->node = idx;
@@ -488,7 +501,7 @@ static int send_to(struct lg_redis *c, int idx, struct cpend *p)
 
 /* Sends a keyed command to the node of its slot, unless an older command
  * of the slot is parked or in flight elsewhere (then it parks). */
-static void dispatch_key(struct lg_redis *c, struct cpend *p, bool from_park)
+static void dispatch_key(redis_t *c, struct cpend *p, bool from_park)
 {
 	int idx = p->ask_node >= 0 ? p->ask_node : c->slots[p->slot];
 	const struct slotstate *ss = c->ss;
@@ -499,15 +512,15 @@ static void dispatch_key(struct lg_redis *c, struct cpend *p, bool from_park)
 }
 
 /* Sends p where it belongs, or parks it until that node is up. */
-static void dispatch(struct lg_redis *c, struct cpend *p)
+static void dispatch(redis_t *c, struct cpend *p)
 {
 	int idx = -1;
 
-	if (p->route == LG_RSLOT_KEY) {
+	if (p->route == REDIS_SLOT_KEY) {
 		dispatch_key(c, p, false);
 		return;
 	}
-	if (p->route == LG_RSLOT_ALL) {
+	if (p->route == REDIS_SLOT_ALL) {
 		for (size_t i = 0; i < c->n_nodes; i++)
 			if (c->nodes[i]->owner)
 				(void)send_to(c, (int)i, p);
@@ -524,9 +537,9 @@ static void dispatch(struct lg_redis *c, struct cpend *p)
 
 /* MOVED, ASK or TRYAGAIN from node n: sends p again (true), or it is a
  * final reply. */
-static bool redirected(struct lg_redis *c, struct node *n, struct cpend *p, const redisReply *r)
+static bool redirected(redis_t *c, struct node *n, struct cpend *p, const redisReply *r)
 {
-	char addr[LG_RSLOT_ADDR_MAX], *colon, *end;
+	char addr[REDIS_SLOT_ADDR_MAX], *colon, *end;
 	bool ask;
 	int slot, idx;
 	long port;
@@ -536,7 +549,7 @@ static bool redirected(struct lg_redis *c, struct node *n, struct cpend *p, cons
 		park(c, p);
 		return true;
 	}
-	if (lg_rslot_redirect(r->str, &ask, &slot, addr, sizeof(addr)) < 0)
+	if (redis_slot_redirect(r->str, &ask, &slot, addr, sizeof(addr)) < 0)
 		return false;
 	colon = strrchr(addr, ':');
 	*colon = '\0';
@@ -544,7 +557,7 @@ static bool redirected(struct lg_redis *c, struct node *n, struct cpend *p, cons
 	port = strtol(colon + 1, &end, 10);
 	if (errno || *end || port < 1 || port > 65535)
 		return false;
-	if (++p->redirects > LG_REDIS_REDIRECTS_MAX) {
+	if (++p->redirects > REDIS_REDIRECTS_MAX) {
 		fail_routing(c, p, err_redirects);
 		return true;
 	}
@@ -564,7 +577,7 @@ static bool redirected(struct lg_redis *c, struct node *n, struct cpend *p, cons
 
 /* SCRIPT LOAD and the like: the first error, else the first reply; a lost
  * connection (NULL) wins. */
-static void fanout_reply(struct lg_redis *c, struct cpend *p, const redisReply *reply)
+static void fanout_reply(redis_t *c, struct cpend *p, const redisReply *reply)
 {
 	redisReply *r;
 
@@ -572,7 +585,7 @@ static void fanout_reply(struct lg_redis *c, struct cpend *p, const redisReply *
 		p->lost = true;
 	} else if (!p->lost && (!p->reply || (reply->type == REDIS_REPLY_ERROR &&
 	                                      p->reply->type != REDIS_REPLY_ERROR))) {
-		reply_free(p->reply);
+		freeReplyObject(p->reply);
 		if (!(p->reply = reply_copy(reply))) {
 			p->lost = true;
 			begin_reset(c, "out of memory");
@@ -583,19 +596,19 @@ static void fanout_reply(struct lg_redis *c, struct cpend *p, const redisReply *
 	r = p->lost ? NULL : p->reply;
 	p->reply = NULL;
 	complete(c, p, r);
-	reply_free(r);
+	freeReplyObject(r);
 }
 
 static void on_node_reply(void *ud, redisReply *reply, void *privdata)
 {
 	struct node *n = ud;
-	struct lg_redis *c = n->c;
+	redis_t *c = n->c;
 	struct cpend *p = privdata;
 
 	p->waiting--;
-	if (p->route == LG_RSLOT_KEY)
+	if (p->route == REDIS_SLOT_KEY)
 		c->ss->inflight[p->slot]--;
-	if (p->route == LG_RSLOT_ALL) {
+	if (p->route == REDIS_SLOT_ALL) {
 		fanout_reply(c, p, reply);
 		return;
 	}
@@ -610,16 +623,14 @@ static void on_node_reply(void *ud, redisReply *reply, void *privdata)
 	complete(c, p, reply);
 }
 
-static int cl_send(struct lg_redis *c, char *cmd, int len, lg_redis_reply_fn fn, void *privdata)
+static int cl_send(redis_t *c, char *cmd, int len, redis_reply_fn fn, void *privdata)
 {
 	struct cpend *p;
 	const char *key;
 	size_t klen;
 	int route;
 
-	if (len < 0)
-		return -ENOMEM;
-	if ((route = lg_rslot_route(cmd, (size_t)len, &key, &klen)) < 0) {
+	if ((route = redis_slot_route(cmd, (size_t)len, &key, &klen)) < 0) {
 		redisFreeCommand(cmd);
 		return -EINVAL;
 	}
@@ -635,42 +646,52 @@ static int cl_send(struct lg_redis *c, char *cmd, int len, lg_redis_reply_fn fn,
 	                    .ask_node = -1,
 	                    .seq = ++c->seq,
 	                    .node = -1,
-	                    .slot = route == LG_RSLOT_KEY ? lg_rslot_of(key, klen) : -1};
-	if (c->tail)
-		c->tail->next = p;
-	else
-		c->head = p;
-	c->tail = p;
-	c->queued++;
+	                    .slot = route == REDIS_SLOT_KEY ? redis_slot_of(key, klen) : -1};
+	queue_init(&p->parkq);
+	queue_insert_tail(&c->pending, &p->order);
 	dispatch(c, p);
 	return 0;
 }
 
 /* ---- the interface ---- */
 
+void redis_opts_from_config(const struct eirc_config_redis *cfg, redis_opts_t *out)
+{
+	*out = (redis_opts_t){.host = cfg->host,
+	                      .port = cfg->port,
+	                      .password = cfg->password,
+	                      .connect_timeout_ms = cfg->connect_timeout,
+	                      .command_timeout_ms = cfg->command_timeout,
+	                      .reconnect_min_ms = REDIS_RECONNECT_MIN_MS,
+	                      .reconnect_max_ms = REDIS_RECONNECT_MAX_MS,
+	                      .cluster = cfg->cluster};
+}
+
 static void on_tick(uv_timer_t *t)
 {
-	struct lg_redis *c = t->data;
+	redis_t *c = t->data;
 
 	c->ticks++;
 	if (c->state == CL_DOWN && !c->map_ok && c->ticks % 10 == 0)
 		refresh(c);
-	if (c->park_head)
+	if (!queue_empty(&c->parked))
 		kick_parked(c);
 }
 
-int lg_redis_new(uv_loop_t *loop, const struct lg_redis_opts *opts, const struct lg_redis_cb *cb,
-                 void *ud, struct lg_redis **out_r)
+int redis_new(uv_loop_t *loop, const redis_opts_t *opts, const redis_cb_t *cb, void *ud,
+              redis_t **out_r)
 {
-	struct lg_redis *c = calloc(1, sizeof(*c));
+	redis_t *c = calloc(1, sizeof(*c));
 	int err;
 
 	if (!c)
 		return -ENOMEM;
-	*c = (struct lg_redis){.loop = loop, .opts = *opts, .cb = *cb, .ud = ud};
+	*c = (redis_t){.loop = loop, .opts = *opts, .cb = *cb, .ud = ud};
+	queue_init(&c->pending);
+	queue_init(&c->parked);
 	if (!opts->cluster) {
 		/* one Redis: the owner talks to the connection directly */
-		if ((err = lg_rconn_new(loop, opts, cb, ud, &c->single)) < 0)
+		if ((err = redis_conn_new(loop, opts, cb, ud, &c->single)) < 0)
 			free(c);
 		else
 			*out_r = c;
@@ -680,7 +701,7 @@ int lg_redis_new(uv_loop_t *loop, const struct lg_redis_opts *opts, const struct
 	if (!(c->ss = calloc(1, sizeof(*c->ss))) || node_find(c, opts->host, opts->port) < 0) {
 		free(c->ss);
 		free(c);
-		return strlen(opts->host) >= LG_RSLOT_ADDR_MAX ? -EINVAL : -ENOMEM;
+		return strlen(opts->host) >= REDIS_SLOT_ADDR_MAX ? -EINVAL : -ENOMEM;
 	}
 	c->opts.host = c->nodes[0]->host;
 	uv_timer_init(loop, &c->tick);
@@ -689,110 +710,118 @@ int lg_redis_new(uv_loop_t *loop, const struct lg_redis_opts *opts, const struct
 	return 0;
 }
 
-void lg_redis_start(struct lg_redis *c)
+void redis_start(redis_t *c)
 {
 	if (c->single) {
-		lg_rconn_start(c->single);
+		redis_conn_start(c->single);
 		return;
 	}
 	c->started = true;
-	uv_timer_start(&c->tick, on_tick, LG_REDIS_PARK_MS, LG_REDIS_PARK_MS);
+	uv_timer_start(&c->tick, on_tick, REDIS_PARK_MS, REDIS_PARK_MS);
 	for (size_t i = 0; i < c->n_nodes; i++)
-		lg_rconn_start(c->nodes[i]->conn);
+		redis_conn_start(c->nodes[i]->conn);
 }
 
-bool lg_redis_up(const struct lg_redis *c)
+bool redis_up(const redis_t *c)
 {
-	return c->single ? lg_rconn_up(c->single) : c->state == CL_UP;
+	return c->single ? redis_conn_up(c->single) : c->state == CL_UP;
 }
 
-size_t lg_redis_outstanding(const struct lg_redis *c)
+/* A formatted command (len < 0: formatting failed) to the connection or
+ * the cluster; cmd is consumed. */
+static int send_formatted(redis_t *c, char *cmd, int len, redis_reply_fn fn, void *privdata)
 {
-	return c->single ? lg_rconn_outstanding(c->single) : c->queued;
+	int err;
+
+	if (len < 0)
+		return -ENOMEM;
+	if (!c->single)
+		return cl_send(c, cmd, len, fn, privdata);
+	err = redis_conn_send(c->single, cmd, (size_t)len, fn, privdata);
+	redisFreeCommand(cmd);
+	return err;
 }
 
-int lg_redis_argv(struct lg_redis *c, int argc, const char **argv, const size_t *argvlen,
-                  lg_redis_reply_fn fn, void *privdata)
+int redis_argv(redis_t *c, int argc, const char **argv, const size_t *argvlen, redis_reply_fn fn,
+               void *privdata)
 {
 	char *cmd = NULL;
 
-	if (c->single)
-		return lg_rconn_argv(c->single, argc, argv, argvlen, fn, privdata);
-	if (c->state != CL_UP)
+	if (!redis_up(c))
 		return -ENOTCONN;
-	return cl_send(c, cmd, redisFormatCommandArgv(&cmd, argc, argv, argvlen), fn, privdata);
+	return send_formatted(c, cmd, redisFormatCommandArgv(&cmd, argc, argv, argvlen), fn,
+	                      privdata);
 }
 
-int lg_redis_cmd(struct lg_redis *c, lg_redis_reply_fn fn, void *privdata, const char *fmt, ...)
+int redis_cmd(redis_t *c, redis_reply_fn fn, void *privdata, const char *fmt, ...)
 {
 	char *cmd = NULL;
 	va_list ap;
 	int len;
 
-	if (c->single) {
-		va_start(ap, fmt);
-		len = lg_rconn_vcmd(c->single, fn, privdata, fmt, ap);
-		va_end(ap);
-		return len;
-	}
-	if (c->state != CL_UP)
+	if (!redis_up(c))
 		return -ENOTCONN;
 	va_start(ap, fmt);
 	len = redisvFormatCommand(&cmd, fmt, ap);
 	va_end(ap);
-	return cl_send(c, cmd, len, fn, privdata);
+	return send_formatted(c, cmd, len, fn, privdata);
 }
 
-void lg_redis_drop(struct lg_redis *c, const char *why)
+void redis_drop(redis_t *c, const char *why)
 {
 	if (c->single)
-		lg_rconn_drop(c->single, why);
+		redis_conn_drop(c->single, why);
 	else
 		begin_reset(c, why);
 }
 
-size_t lg_redis_masters(const struct lg_redis *c)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; !c->single && i < c->n_nodes; i++)
-		n += c->nodes[i]->owner;
-	return n;
-}
-
-uint64_t lg_redis_routing_errors(const struct lg_redis *c)
+uint64_t redis_routing_errors(const redis_t *c)
 {
 	return c->routing_errors;
 }
 
-static void on_closed(uv_handle_t *h)
+/* One connection or the tick closed; the last one frees everything. */
+static void part_closed(void *arg)
 {
-	struct lg_redis *c = h->data;
+	redis_t *c = arg;
+	redis_closed_fn on_closed = c->on_closed;
+	void *ud = c->ud;
 
-	for (size_t i = 0; i < c->n_nodes; i++)
-		free(c->nodes[i]);
+	if (--c->open > 0)
+		return;
+	while (c->n_nodes > 0)
+		free(c->nodes[--c->n_nodes]);
 	free(c->ss);
 	free(c);
+	if (on_closed)
+		on_closed(ud);
 }
 
-void lg_redis_free(struct lg_redis *c)
+static void on_tick_closed(uv_handle_t *h)
+{
+	part_closed(h->data);
+}
+
+void redis_close(redis_t *c, redis_closed_fn on_closed)
 {
 	struct cpend *p;
 
 	if (!c)
 		return;
+	c->freeing = true;
+	c->on_closed = on_closed;
 	if (c->single) {
-		lg_rconn_free(c->single);
-		free(c);
+		c->open = 1;
+		redis_conn_close(c->single, part_closed, c);
 		return;
 	}
-	c->freeing = true;
+	c->open = (int)c->n_nodes + 1;
 	for (size_t i = 0; i < c->n_nodes; i++)
-		lg_rconn_free(c->nodes[i]->conn);
-	while ((p = c->head)) {
-		c->head = p->next;
+		redis_conn_close(c->nodes[i]->conn, part_closed, c);
+	while ((p = oldest(c))) {
+		queue_remove(&p->order);
 		cpend_free(p);
 	}
-	c->tail = c->park_head = c->park_tail = NULL;
-	uv_close((uv_handle_t *)&c->tick, on_closed);
+	queue_init(&c->parked);
+	uv_close((uv_handle_t *)&c->tick, on_tick_closed);
 }

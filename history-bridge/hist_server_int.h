@@ -7,11 +7,11 @@
  *
  * Lifetimes: a connection is freed when its handle is closed and no Redis
  * reply for it is awaited (inflight == 0); every reply callback starts with
- * hist_conn_reply_enter(). After lg_redis_free() no reply comes, so the
+ * hist_conn_reply_enter(). After redis_close() no reply comes, so the
  * stop path sets inflight to 0 before closing the connections.
  */
-#ifndef EIRC_HIST_SERVER_H
-#define EIRC_HIST_SERVER_H
+#ifndef EIRC_HIST_SERVER_INT_H
+#define EIRC_HIST_SERVER_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,13 +20,15 @@
 
 #include <hiredis/hiredis.h>
 
+#include "archive/archive_keys.h"
+#include "common/buf.h"
 #include "common/irc_line.h"
+#include "common/queue.h"
+#include "common/redis.h"
 #include "config/config.h"
 #include "history-bridge/hist_app.h"
 #include "history-bridge/hist_dm.h"
 #include "history-bridge/hist_req.h"
-#include "logger-bot/lg_keys.h"
-#include "logger-bot/lg_redis.h"
 
 /* Bytes one read takes: bounds how far a read can fill the queue past
  * HIST_CONN_QUEUE_MAX. */
@@ -35,20 +37,20 @@
 struct hist_app {
 	const eirc_config_t *cfg;
 	uv_loop_t *loop;
-	struct lg_redis *redis;
+	redis_t *redis;
 	struct hist_http *http; /* the HTTP API (hist_http.h), NULL when off */
-	char sha[48]; /* the query script's SHA1, "" until loaded */
+	char sha[48];           /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;
-	struct hist_conn *conns;
+	struct queue conns; /* struct hist_conn, by node */
 	size_t n_conns;
-	struct dm_pending *dms; /* reports waiting for a receiver's id */
+	struct queue dms; /* struct dm_pending: reports waiting for a receiver's id */
 	unsigned batch_seq;
 	bool stopping;
 };
 
 struct qline {
-	struct qline *next;
+	struct queue node; /* on hist_conn's lines */
 	size_t len;
 	char text[];
 };
@@ -57,7 +59,7 @@ struct hist_conn {
 	struct hist_app *app;
 	uv_pipe_t pipe;
 	struct irc_line lf;
-	struct qline *q_head, *q_tail;
+	struct queue lines; /* struct qline: read, not answered yet */
 	size_t q_len;
 	bool reading, closing, closed, tried_eval;
 	unsigned inflight;       /* Redis replies awaited */
@@ -66,10 +68,9 @@ struct hist_conn {
 	char conv[64]; /* a direct-message request's "dm:<lo>:<hi>" */
 	int fast_step; /* hist_chathist.c's script-free path */
 	bool fast_failed, fast_ref_ok;
-	char fast_key[LG_KEYS_KEY_MAX]; /* the history stream */
-	char *out;                      /* the answer being built */
-	size_t out_len, out_cap;
-	struct hist_conn *prev, *next;
+	char fast_key[ARCHIVE_KEYS_KEY_MAX]; /* the history stream */
+	struct buf out;    /* the answer being built (bounded by the request's limit) */
+	struct queue node; /* on hist_app's conns */
 };
 
 /* hist_app.c: (re)loads the query script; its SHA1 lands in a->sha. */
@@ -100,8 +101,8 @@ void hist_chathist_request(struct hist_conn *c);
 
 /* hist_dmstore.c */
 /* Stores one report (nothing is answered). */
-void hist_dmstore_report(struct hist_app *a, const struct hist_dm *dm);
-/* Frees the reports still waiting for a lookup (after lg_redis_free). */
+void hist_dmstore_report(struct hist_app *a, const hist_dm_t *dm);
+/* Frees the reports still waiting for a lookup (after redis_close). */
 void hist_dmstore_drop_pending(struct hist_app *a);
 /* A Redis string holding a user id > 0: 0 and *out, or -ENOENT. */
 int hist_redis_id(const redisReply *r, uint64_t *out);

@@ -1,60 +1,43 @@
 /*
- * lg_event: the event record codec and server-time conversion (see
- * lg_event.h).
+ * archive_event: the event record codec and server-time conversion (see
+ * archive_event.h).
  */
-#include "logger-bot/lg_event.h"
+#include "archive/archive_event.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const type_names[LG_EV_TYPE_COUNT] = {
-	"privmsg", "notice", "tagmsg", "join", "part", "quit",
-	"kick", "nick", "topic", "mode", "gap",
+static const char *const type_names[ARCHIVE_EV_TYPE_COUNT] = {
+    "privmsg", "notice", "tagmsg", "join", "part", "quit", "kick", "nick", "topic", "mode", "gap",
 };
 
-static const char *const str_names[LG_EVENT_NSTR] = {
-	"msgid", "network", "conv", "target", "nick", "user",
-	"host", "account", "text", "tags", "arg",
+static const char *const str_names[ARCHIVE_EVENT_NSTR] = {
+    "msgid", "network", "conv", "target", "nick", "user", "host", "account", "text", "tags", "arg",
 };
 
-static const size_t str_max[LG_EVENT_NSTR] = {
-	LG_EVENT_MSGID_MAX, LG_EVENT_NAME_MAX, LG_EVENT_TARGET_MAX, LG_EVENT_TARGET_MAX,
-	LG_EVENT_NAME_MAX, LG_EVENT_NAME_MAX, LG_EVENT_NAME_MAX, LG_EVENT_NAME_MAX,
-	LG_EVENT_TEXT_MAX, LG_EVENT_TAGS_MAX, LG_EVENT_ARG_MAX,
+static const size_t str_max[ARCHIVE_EVENT_NSTR] = {
+    ARCHIVE_EVENT_MSGID_MAX,  ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TARGET_MAX,
+    ARCHIVE_EVENT_TARGET_MAX, ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_NAME_MAX,
+    ARCHIVE_EVENT_NAME_MAX,   ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TEXT_MAX,
+    ARCHIVE_EVENT_TAGS_MAX,   ARCHIVE_EVENT_ARG_MAX,
 };
 
-const char *lg_event_type_name(enum lg_event_type type)
+const char *archive_event_type_name(enum archive_event_type type)
 {
-	return (unsigned)type < LG_EV_TYPE_COUNT ? type_names[type] : NULL;
+	return (unsigned)type < ARCHIVE_EV_TYPE_COUNT ? type_names[type] : NULL;
 }
 
-int lg_event_type_parse(const char *name, size_t len, enum lg_event_type *out_type)
+const char *archive_event_str_name(enum archive_event_str s)
 {
-	for (int i = 0; i < LG_EV_TYPE_COUNT; i++) {
-		if (strlen(type_names[i]) == len && memcmp(type_names[i], name, len) == 0) {
-			*out_type = (enum lg_event_type)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	return (unsigned)s < ARCHIVE_EVENT_NSTR ? str_names[s] : NULL;
 }
 
-const char *lg_event_str_name(enum lg_event_str s)
+size_t archive_event_encoded_len(const archive_event_t *ev)
 {
-	return (unsigned)s < LG_EVENT_NSTR ? str_names[s] : NULL;
-}
+	size_t n = 10 + 4 * ARCHIVE_EVENT_NSTR;
 
-size_t lg_event_str_max(enum lg_event_str s)
-{
-	return (unsigned)s < LG_EVENT_NSTR ? str_max[s] : 0;
-}
-
-size_t lg_event_encoded_len(const struct lg_event *ev)
-{
-	size_t n = 10 + 4 * LG_EVENT_NSTR;
-
-	for (int i = 0; i < LG_EVENT_NSTR; i++)
+	for (int i = 0; i < ARCHIVE_EVENT_NSTR; i++)
 		n += ev->s[i].n;
 	return n;
 }
@@ -74,23 +57,23 @@ static uint64_t get_le(const unsigned char *p, int bytes)
 	return v;
 }
 
-int lg_event_encode(const struct lg_event *ev, void *buf, size_t cap)
+int archive_event_encode(const archive_event_t *ev, void *buf, size_t cap)
 {
 	unsigned char *p = buf;
-	size_t need = lg_event_encoded_len(ev), off = 10;
+	size_t need = archive_event_encoded_len(ev), off = 10;
 
-	if ((unsigned)ev->type >= LG_EV_TYPE_COUNT || ev->s[LG_S_MSGID].n == 0 ||
-	    ev->s[LG_S_NETWORK].n == 0 || ev->s[LG_S_CONV].n == 0)
+	if ((unsigned)ev->type >= ARCHIVE_EV_TYPE_COUNT || ev->s[ARCHIVE_S_MSGID].n == 0 ||
+	    ev->s[ARCHIVE_S_NETWORK].n == 0 || ev->s[ARCHIVE_S_CONV].n == 0)
 		return -EINVAL;
-	for (int i = 0; i < LG_EVENT_NSTR; i++)
+	for (int i = 0; i < ARCHIVE_EVENT_NSTR; i++)
 		if (ev->s[i].n > str_max[i])
 			return -EINVAL;
 	if (need > cap)
 		return -ENOBUFS;
-	p[0] = LG_EVENT_VERSION;
+	p[0] = ARCHIVE_EVENT_VERSION;
 	p[1] = (unsigned char)ev->type;
 	put_le(p + 2, (uint64_t)ev->time_ms, 8);
-	for (int i = 0; i < LG_EVENT_NSTR; i++) {
+	for (int i = 0; i < ARCHIVE_EVENT_NSTR; i++) {
 		put_le(p + off, ev->s[i].n, 4);
 		if (ev->s[i].n)
 			memcpy(p + off + 4, ev->s[i].p, ev->s[i].n);
@@ -99,17 +82,18 @@ int lg_event_encode(const struct lg_event *ev, void *buf, size_t cap)
 	return (int)off;
 }
 
-int lg_event_decode(const void *buf, size_t len, struct lg_event *out_ev)
+int archive_event_decode(const void *buf, size_t len, archive_event_t *out_ev)
 {
 	const unsigned char *p = buf;
-	struct lg_event ev;
+	archive_event_t ev;
 	size_t off = 10;
 
-	if (len < 10 + 4 * LG_EVENT_NSTR || p[0] != LG_EVENT_VERSION || p[1] >= LG_EV_TYPE_COUNT)
+	if (len < 10 + 4 * ARCHIVE_EVENT_NSTR || p[0] != ARCHIVE_EVENT_VERSION ||
+	    p[1] >= ARCHIVE_EV_TYPE_COUNT)
 		return -EBADMSG;
-	ev.type = (enum lg_event_type)p[1];
+	ev.type = (enum archive_event_type)p[1];
 	ev.time_ms = (int64_t)get_le(p + 2, 8);
-	for (int i = 0; i < LG_EVENT_NSTR; i++) {
+	for (int i = 0; i < ARCHIVE_EVENT_NSTR; i++) {
 		uint64_t n;
 		if (len - off < 4)
 			return -EBADMSG;
@@ -154,11 +138,11 @@ static int digits(const char *s, size_t len, size_t at, int n, unsigned *out)
 	return 0;
 }
 
-int lg_time_parse(const char *s, size_t len, int64_t *out_ms)
+int archive_event_time_parse(const char *s, size_t len, int64_t *out_ms)
 {
 	unsigned y, mo, d, h, mi, se, ms = 0, scale = 100;
 	size_t i = 19;
-	static const unsigned mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	if (len < 20 || digits(s, len, 0, 4, &y) || s[4] != '-' || digits(s, len, 5, 2, &mo) ||
 	    s[7] != '-' || digits(s, len, 8, 2, &d) || s[10] != 'T' || digits(s, len, 11, 2, &h) ||
@@ -178,11 +162,12 @@ int lg_time_parse(const char *s, size_t len, int64_t *out_ms)
 	}
 	if (i != len - 1 || s[i] != 'Z')
 		return -EINVAL;
-	*out_ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + ms;
+	*out_ms =
+	    ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + ms;
 	return 0;
 }
 
-int lg_time_format(int64_t ms, char *buf, size_t cap)
+int archive_event_time_format(int64_t ms, char *buf, size_t cap)
 {
 	int64_t days, secs, z, era;
 	unsigned doe, yoe, doy, mp, d, m;
@@ -211,7 +196,7 @@ int lg_time_format(int64_t ms, char *buf, size_t cap)
 	return n;
 }
 
-uint64_t lg_fnv64(uint64_t h, const void *buf, size_t len)
+uint64_t archive_event_fnv64(uint64_t h, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 

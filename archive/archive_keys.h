@@ -1,5 +1,5 @@
 /*
- * lg_keys: the Redis key names of the archive (ARCHITECTURE.md, "Redis
+ * archive_keys: the Redis key names of the archive (ARCHITECTURE.md, "Redis
  * keys"), shared by eirc-logger and eirc-history.
  *
  * A conversation (a channel, or a direct-message pair "dm:<lo>:<hi>")
@@ -10,8 +10,8 @@
  * Pure: no I/O, no allocation. Names are written into caller buffers and
  * are binary-safe (a channel name may hold any byte IRC allows).
  */
-#ifndef EIRC_LOGGER_LG_KEYS_H
-#define EIRC_LOGGER_LG_KEYS_H
+#ifndef EIRC_ARCHIVE_KEYS_H
+#define EIRC_ARCHIVE_KEYS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,27 +19,28 @@
 #include "common/irc_casemap.h"
 
 /* Longest network name and conversation target accepted in a key. */
-#define LG_KEYS_NETWORK_MAX 64
-#define LG_KEYS_TARGET_MAX 200
+#define ARCHIVE_KEYS_NETWORK_MAX 64
+#define ARCHIVE_KEYS_TARGET_MAX  200
 /* Longest msgid (server or derived) accepted in a key. */
-#define LG_KEYS_MSGID_MAX 128
+#define ARCHIVE_KEYS_MSGID_MAX 128
 /* Largest partition count (config allows 1..16384). */
-#define LG_KEYS_PARTITIONS_MAX 16384
+#define ARCHIVE_KEYS_PARTITIONS_MAX 16384
 /* Buffer large enough for any key built here, NUL included. */
-#define LG_KEYS_KEY_MAX (64 + LG_KEYS_NETWORK_MAX + LG_KEYS_TARGET_MAX + LG_KEYS_MSGID_MAX)
+#define ARCHIVE_KEYS_KEY_MAX                                                                       \
+	(64 + ARCHIVE_KEYS_NETWORK_MAX + ARCHIVE_KEYS_TARGET_MAX + ARCHIVE_KEYS_MSGID_MAX)
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib's crc32()) of buf[0..len),
  * continuing from crc (start with 0). */
-uint32_t lg_crc32(uint32_t crc, const void *buf, size_t len);
+uint32_t archive_keys_crc32(uint32_t crc, const void *buf, size_t len);
 
 /*
  * The partition of target[0..target_len) on network: crc32 of
  * "<network>:<target>" after folding both with cm, mod partitions.
  * Returns 0..partitions-1, or -EINVAL when partitions is out of
- * 1..LG_KEYS_PARTITIONS_MAX or a name is empty or too long.
+ * 1..ARCHIVE_KEYS_PARTITIONS_MAX or a name is empty or too long.
  */
-int lg_keys_partition(const char *network, const char *target, size_t target_len,
-                      enum irc_casemap cm, int partitions);
+int archive_keys_partition(const char *network, const char *target, size_t target_len,
+                           enum irc_casemap cm, int partitions);
 
 /*
  * Key builders. Each writes a NUL-terminated key into buf (capacity cap) and
@@ -50,22 +51,22 @@ int lg_keys_partition(const char *network, const char *target, size_t target_len
  *   archive: eirc:{p<k>}:archive
  *   dead:    eirc:{p<k>}:archive:dead
  */
-int lg_keys_history(int k, const char *network, const char *target, size_t target_len,
-                    enum irc_casemap cm, char *buf, size_t cap);
-int lg_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t cap);
-int lg_keys_archive(int k, char *buf, size_t cap);
+int archive_keys_history(int k, const char *network, const char *target, size_t target_len,
+                         enum irc_casemap cm, char *buf, size_t cap);
+int archive_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t cap);
+int archive_keys_archive(int k, char *buf, size_t cap);
 /* A logger's heartbeat (the wall time it last knew itself in its channels,
  * in ms; lg_app.h): eirc:{p<k>}:logger:<network>:<nick>:seen with k the
  * partition of "<network>:<nick>" among partitions. Returns the length,
  * -EINVAL or -ENOBUFS. */
-int lg_keys_seen(int partitions, const char *network, const char *nick, char *buf, size_t cap);
-int lg_keys_dead(int k, char *buf, size_t cap);
+int archive_keys_seen(int partitions, const char *network, const char *nick, char *buf, size_t cap);
+int archive_keys_dead(int k, char *buf, size_t cap);
 
 /*
  * The conversation target of a direct-message pair: "dm:<lo>:<hi>" with the
  * two user ids in numeric order. Returns its length, -EINVAL for ids that
  * are equal or 0, or -ENOBUFS.
  */
-int lg_keys_dm_target(uint64_t id_a, uint64_t id_b, char *buf, size_t cap);
+int archive_keys_dm_target(uint64_t id_a, uint64_t id_b, char *buf, size_t cap);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * lg_rslot: hash slots, command keys and redirects (see lg_rslot.h).
+ * redis_slot: hash slots, command keys and redirects (see redis_slot.h).
  */
-#include "logger-bot/lg_rslot.h"
+#include "common/redis_slot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-uint16_t lg_rslot_crc16(const void *p, size_t len)
+uint16_t redis_slot_crc16(const void *p, size_t len)
 {
 	const unsigned char *b = p;
 	uint16_t crc = 0;
@@ -23,17 +23,17 @@ uint16_t lg_rslot_crc16(const void *p, size_t len)
 	return crc;
 }
 
-int lg_rslot_of(const void *key, size_t len)
+int redis_slot_of(const void *key, size_t len)
 {
 	const char *k = key, *open = memchr(k, '{', len), *close;
 
 	if (open) {
 		close = memchr(open + 1, '}', len - (size_t)(open + 1 - k));
 		if (close && close > open + 1)
-			return lg_rslot_crc16(open + 1, (size_t)(close - open - 1)) %
-			       LG_RSLOT_COUNT;
+			return redis_slot_crc16(open + 1, (size_t)(close - open - 1)) %
+			       REDIS_SLOT_COUNT;
 	}
-	return lg_rslot_crc16(k, len) % LG_RSLOT_COUNT;
+	return redis_slot_crc16(k, len) % REDIS_SLOT_COUNT;
 }
 
 /* Reads a decimal number ending in CRLF at *pp (below end). */
@@ -107,7 +107,7 @@ static long key_index(const char **a, const size_t *al, long n)
 	return n > 1 ? 1 : -2;
 }
 
-int lg_rslot_route(const char *cmd, size_t len, const char **out_key, size_t *out_len)
+int redis_slot_route(const char *cmd, size_t len, const char **out_key, size_t *out_len)
 {
 	const char *a[ARGS_SCANNED];
 	size_t al[ARGS_SCANNED];
@@ -119,15 +119,15 @@ int lg_rslot_route(const char *cmd, size_t len, const char **out_key, size_t *ou
 	if (i == -2 || i >= ARGS_SCANNED)
 		return -EINVAL;
 	if (i == -1)
-		return LG_RSLOT_ALL;
+		return REDIS_SLOT_ALL;
 	if (i == 0)
-		return LG_RSLOT_ANY;
+		return REDIS_SLOT_ANY;
 	*out_key = a[i];
 	*out_len = al[i];
-	return LG_RSLOT_KEY;
+	return REDIS_SLOT_KEY;
 }
 
-int lg_rslot_redirect(const char *err, bool *out_ask, int *out_slot, char *addr, size_t cap)
+int redis_slot_redirect(const char *err, bool *out_ask, int *out_slot, char *addr, size_t cap)
 {
 	bool ask = strncmp(err, "ASK ", 4) == 0;
 	const char *p = err + (ask ? 4 : 6), *sp;
@@ -138,7 +138,7 @@ int lg_rslot_redirect(const char *err, bool *out_ask, int *out_slot, char *addr,
 		return -EINVAL;
 	errno = 0;
 	slot = strtol(p, &end, 10);
-	if (errno || end == p || *end != ' ' || slot < 0 || slot >= LG_RSLOT_COUNT)
+	if (errno || end == p || *end != ' ' || slot < 0 || slot >= REDIS_SLOT_COUNT)
 		return -EINVAL;
 	p = end + 1;
 	sp = strrchr(p, ':');

@@ -1,16 +1,16 @@
 /*
- * fuzz_logger_rslot: Redis Cluster routing's parsers (logger-bot/lg_rslot).
- * Byte 0 even: the rest is a formatted command for lg_rslot_route; a key it
+ * fuzz_redis_slot: Redis Cluster routing's parsers (common/redis_slot).
+ * Byte 0 even: the rest is a formatted command for redis_slot_route; a key it
  * returns must lie inside the input, and its slot must be in range. Byte 0
  * odd: the rest (NUL-terminated copy) is an error reply for
- * lg_rslot_redirect (the address must fit the buffer, the slot the range).
+ * redis_slot_redirect (the address must fit the buffer, the slot the range).
  * Neither may crash or read out of bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "logger-bot/lg_rslot.h"
+#include "common/redis_slot.h"
 
 #define CHECK(x)                                                                                   \
 	do {                                                                                       \
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data + 1, *key = NULL;
-	char addr[LG_RSLOT_ADDR_MAX], *s;
+	char addr[REDIS_SLOT_ADDR_MAX], *s;
 	size_t len = size ? size - 1 : 0, klen = 0;
 	bool ask;
 	int slot;
@@ -31,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (data[0] % 2 == 0) {
-		if (lg_rslot_route(p, len, &key, &klen) == LG_RSLOT_KEY) {
+		if (redis_slot_route(p, len, &key, &klen) == REDIS_SLOT_KEY) {
 			CHECK(key >= p && key + klen <= p + len);
-			slot = lg_rslot_of(key, klen);
-			CHECK(slot >= 0 && slot < LG_RSLOT_COUNT);
+			slot = redis_slot_of(key, klen);
+			CHECK(slot >= 0 && slot < REDIS_SLOT_COUNT);
 		}
 		return 0;
 	}
@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, p, len);
 	s[len] = '\0';
-	if (lg_rslot_redirect(s, &ask, &slot, addr, sizeof(addr)) == 0)
-		CHECK(slot >= 0 && slot < LG_RSLOT_COUNT && strlen(addr) < sizeof(addr));
+	if (redis_slot_redirect(s, &ask, &slot, addr, sizeof(addr)) == 0)
+		CHECK(slot >= 0 && slot < REDIS_SLOT_COUNT && strlen(addr) < sizeof(addr));
 	free(s);
 	return 0;
 }
