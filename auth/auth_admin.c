@@ -67,7 +67,7 @@ static void quiet_notice(void *arg, const char *message)
 }
 
 int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn,
-		       char **out_err)
+		       struct eirc_err *out_err)
 {
 	const eirc_config_auth_database_t *d = &cfg->auth.database;
 	char port[16], timeout[24];
@@ -89,8 +89,12 @@ int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn,
 	if (c)
 		PQsetNoticeProcessor(c, quiet_notice, NULL);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
-		if (out_err)
-			*out_err = strdup(c ? PQerrorMessage(c) : "out of memory");
+		const char *msg = c ? PQerrorMessage(c) : "out of memory";
+		size_t n = strlen(msg);
+
+		if (n > 0 && msg[n - 1] == '\n') /* libpq's end with one */
+			n--;
+		eirc_err_set(out_err, -EIO, "%.*s", (int)n, msg);
 		PQfinish(c);
 		return -EIO;
 	}
@@ -528,12 +532,11 @@ static int client_add(admin_t *a)
 
 static int cmd_migrate(admin_t *a)
 {
-	char *err = NULL;
+	struct eirc_err err;
 	int n = auth_migrate(a->pg, &err);
 
 	if (n < 0) {
-		fprintf(a->err, "eirc-auth: migration failed: %s\n", err ? err : "?");
-		free(err);
+		fprintf(a->err, "eirc-auth: migration failed: %s\n", err.text);
 		return 1;
 	}
 	fprintf(a->out, "applied %d migration(s); schema version %d\n", n,
@@ -565,7 +568,7 @@ int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv,
 {
 	admin_t a = { .cfg = cfg, .out = out, .err = err };
 	struct passwd *pw = getpwuid(getuid());
-	char *cerr = NULL;
+	struct eirc_err cerr;
 	int rc;
 
 	if (argc < 1 || parse_opts(argc - 2 > 0 ? argc - 2 : 0, argv + 2, &a.o) < 0) {
@@ -574,8 +577,7 @@ int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv,
 	}
 	snprintf(a.actor, sizeof(a.actor), "cli:%s", pw ? pw->pw_name : "?");
 	if (auth_admin_connect(cfg, &a.pg, &cerr) < 0) {
-		fprintf(err, "eirc-auth: cannot connect to PostgreSQL: %s", cerr);
-		free(cerr);
+		fprintf(err, "eirc-auth: cannot connect to PostgreSQL: %s\n", cerr.text);
 		return 1;
 	}
 	rc = dispatch(&a, argv[0], argc > 1 ? argv[1] : NULL);

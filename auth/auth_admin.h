@@ -16,14 +16,15 @@
 
 #include <libpq-fe.h>
 
+#include "common/err.h"
 #include "config/config.h"
 
 /*
  * Connects to the configured database (blocking). Returns 0 and
- * *out_conn, or -EIO with libpq's message in *out_err (malloc'd).
+ * *out_conn, or -EIO with libpq's message in out_err.
  */
 int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn,
-		       char **out_err);
+		       struct eirc_err *out_err);
 
 /*
  * Runs one admin command: argv[0] is "user", "room", "client" or

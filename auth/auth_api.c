@@ -211,7 +211,6 @@ void auth_api_chat_token(auth_call_t *call)
 static void consume_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
-	auth_service_stats_t *stats = auth_service_stats_mut(call->svc);
 	json_t *j;
 
 	if (db_failed(call, status))
@@ -219,11 +218,9 @@ static void consume_done(void *data, int status, const PGresult *res)
 	call->resp.no_store = true;
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 		j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-		stats->consumes_ok++;
 		auth_reply_json(call, j ? 200 : 500, j);
 		return;
 	}
-	stats->consumes_refused++;
 	auth_reply_json(call, 401, json_pack("{s:s, s:s}", "error",
 			"invalid_token", "reason", PQntuples(res) == 1 ?
 			PQgetvalue(res, 0, 1) : "unknown"));
@@ -289,7 +286,6 @@ void auth_api_consume(auth_call_t *call)
 	if (!consume_fields(call, &tok, &ip, &rid))
 		return;
 	if (!auth_token_well_formed(tok, strlen(tok))) {
-		auth_service_stats_mut(call->svc)->consumes_refused++;
 		auth_reply_json(call, 401, json_pack("{s:s, s:s}", "error",
 				"invalid_token", "reason", "unknown"));
 		return;

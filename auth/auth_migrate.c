@@ -15,21 +15,15 @@ static const char MIGRATE_PREPARE[] =
 	" name text NOT NULL,"
 	" applied_at timestamptz NOT NULL DEFAULT now())";
 
-static int set_err(char **out_err, const char *what, PGconn *c)
+static int set_err(struct eirc_err *out_err, const char *what, PGconn *c)
 {
-	if (out_err) {
-		const char *msg = PQerrorMessage(c);
-		size_t n = strlen(what) + strlen(msg) + 3;
-		char *s = malloc(n);
-		if (s) {
-			snprintf(s, n, "%s: %s", what, msg);
-			/* libpq messages end with a newline */
-			if (n > 3 && s[strlen(s) - 1] == '\n')
-				s[strlen(s) - 1] = '\0';
-		}
-		*out_err = s;
-	}
-	return -EIO;
+	const char *msg = PQerrorMessage(c);
+	size_t n = strlen(msg);
+
+	/* libpq messages end with a newline */
+	if (n > 0 && msg[n - 1] == '\n')
+		n--;
+	return eirc_err_set(out_err, -EIO, "%s: %.*s", what, (int)n, msg);
 }
 
 static bool exec_ok(PGconn *c, const char *sql)
@@ -77,7 +71,7 @@ static int record(PGconn *c, const auth_migration_t *m)
 }
 
 /* One migration in one transaction; 1 applied, 0 already there, -EIO. */
-static int apply_one(PGconn *c, const auth_migration_t *m, char **out_err)
+static int apply_one(PGconn *c, const auth_migration_t *m, struct eirc_err *out_err)
 {
 	char lock[96];
 	int a;
@@ -101,7 +95,7 @@ fail:
 	return -EIO;
 }
 
-int auth_migrate(PGconn *conn, char **out_err)
+int auth_migrate(PGconn *conn, struct eirc_err *out_err)
 {
 	int n = 0;
 

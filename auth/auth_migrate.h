@@ -18,6 +18,8 @@
 
 #include <libpq-fe.h>
 
+#include "common/err.h"
+
 typedef struct auth_migration {
 	int version;
 	const char *name;  /* "001_schema" */
@@ -33,10 +35,10 @@ extern const size_t auth_migrations_count;
 
 /*
  * Applies every embedded migration not yet recorded in schema_migrations.
- * Returns the number applied (>= 0), or -EIO; then *out_err (when not NULL)
- * gets a malloc'd message naming the migration and PostgreSQL's error.
+ * Returns the number applied (>= 0), or -EIO; then out_err (may be NULL)
+ * names the migration and gives PostgreSQL's error.
  */
-int auth_migrate(PGconn *conn, char **out_err);
+int auth_migrate(PGconn *conn, struct eirc_err *out_err);
 
 /* The highest version recorded in the database, 0 when none, or -EIO. */
 int auth_migrate_current(PGconn *conn);

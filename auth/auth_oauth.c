@@ -341,7 +341,6 @@ static void login_failed(auth_call_t *call, const char *reason)
 	lock_ip = auth_ratelimit_fail(auth_service_rl_ip(svc), ipkey, now);
 	lock_acct = auth_ratelimit_fail(auth_service_rl_account(svc),
 					call->st.fold, now);
-	auth_service_stats_mut(svc)->logins_failed++;
 	if (call->st.user)
 		snprintf(uid, sizeof(uid), "%lld", (long long)json_integer_value(
 				 json_object_get(call->st.user, "id")));
@@ -369,7 +368,6 @@ static void password_checked(void *data, bool match)
 		return;
 	}
 	auth_ratelimit_success(auth_service_rl_account(call->svc), call->st.fold);
-	auth_service_stats_mut(call->svc)->logins_ok++;
 	snprintf(uid, sizeof(uid), "%lld",
 		 (long long)json_integer_value(json_object_get(u, "id")));
 	issue(call, uid, true, "login.ok",

@@ -124,8 +124,3 @@ int auth_pwhash_verify(auth_pwhash_t *ph, const char *hash,
 	ph->pending++;
 	return 0;
 }
-
-bool auth_pwhash_needs_rehash(const auth_pwhash_t *ph, const char *hash)
-{
-	return crypto_pwhash_str_needs_rehash(hash, ph->ops, ph->mem) != 0;
-}

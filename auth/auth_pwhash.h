@@ -50,7 +50,4 @@ void auth_pwhash_free(auth_pwhash_t *ph);
 int auth_pwhash_verify(auth_pwhash_t *ph, const char *hash,
 		       const char *password, auth_pwhash_cb cb, void *data);
 
-/* True when `hash` was made with other limits than ph's (rehash on login). */
-bool auth_pwhash_needs_rehash(const auth_pwhash_t *ph, const char *hash);
-
 #endif

@@ -25,7 +25,6 @@ struct auth_service {
 	uv_timer_t purge;
 	char web_root[PATH_MAX];  /* realpath of auth.web_root, "" if missing */
 	char csp[2048];           /* the web client's Content-Security-Policy */
-	auth_service_stats_t stats;
 	int closing_parts;
 	void (*done)(void *);
 	void *done_arg;
@@ -45,12 +44,9 @@ static const char SQL_PURGE[] =
 	" (SELECT count(*) FROM r)";
 
 const eirc_config_t *auth_service_config(const auth_service_t *svc) { return svc->cfg; }
-auth_db_t *auth_service_db(auth_service_t *svc) { return svc->db; }
 auth_pwhash_t *auth_service_pwhash(auth_service_t *svc) { return svc->pwhash; }
 auth_ratelimit_t *auth_service_rl_ip(auth_service_t *svc) { return svc->rl_ip; }
 auth_ratelimit_t *auth_service_rl_account(auth_service_t *svc) { return svc->rl_account; }
-auth_service_stats_t *auth_service_stats_mut(auth_service_t *svc) { return &svc->stats; }
-const auth_service_stats_t *auth_service_stats(const auth_service_t *svc) { return &svc->stats; }
 
 uint64_t auth_service_now_ms(const auth_service_t *svc)
 {
@@ -107,14 +103,14 @@ int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg,
 
 	if (!svc)
 		return -ENOMEM;
-	svc->loop = loop;
-	svc->cfg = cfg;
 	r = auth_web_csp(cfg->auth.web_gateway_url, cfg->auth.web_frame_ancestors,
 			 cfg->auth.n_web_frame_ancestors, svc->csp, sizeof(svc->csp));
 	if (r < 0) {
 		free(svc);
 		return r;
 	}
+	svc->loop = loop;
+	svc->cfg = cfg;
 	if (!cfg->auth.web_root || !realpath(cfg->auth.web_root, svc->web_root))
 		svc->web_root[0] = '\0';
 	r = service_parts(svc, loop);
@@ -399,7 +395,6 @@ static void handle_client_config(auth_call_t *call)
 
 void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 {
-	svc->stats.requests++;
 	switch (call->req.route.id) {
 	case AUTH_R_NOT_FOUND:
 		auth_reply_error(call, 404, "not_found", "no such endpoint");

@@ -89,14 +89,6 @@ struct auth_call {
 	void *http;  /* the HTTP layer's handle; NULL once the peer is gone */
 };
 
-typedef struct auth_service_stats {
-	uint64_t requests;
-	uint64_t consumes_ok;
-	uint64_t consumes_refused;
-	uint64_t logins_ok;
-	uint64_t logins_failed;
-} auth_service_stats_t;
-
 /*
  * Creates the service on `loop` with `cfg` (not copied; must outlive it):
  * the database pool (connecting asynchronously), the Argon2id verifier, the
@@ -115,8 +107,6 @@ void auth_service_close(auth_service_t *svc, void (*done)(void *), void *arg);
 /* Runs the call; see the contract at the top. */
 void auth_service_handle(auth_service_t *svc, auth_call_t *call);
 
-const auth_service_stats_t *auth_service_stats(const auth_service_t *svc);
-
 /* A new call (zeroed, svc set), or NULL; free with auth_call_free. */
 auth_call_t *auth_call_new(auth_service_t *svc);
 void auth_call_free(auth_call_t *call);
@@ -124,11 +114,9 @@ void auth_call_free(auth_call_t *call);
 /* ---- shared by the handler files, not for the HTTP layer ---- */
 
 const eirc_config_t *auth_service_config(const auth_service_t *svc);
-auth_db_t *auth_service_db(auth_service_t *svc);
 auth_pwhash_t *auth_service_pwhash(auth_service_t *svc);
 auth_ratelimit_t *auth_service_rl_ip(auth_service_t *svc);
 auth_ratelimit_t *auth_service_rl_account(auth_service_t *svc);
-auth_service_stats_t *auth_service_stats_mut(auth_service_t *svc);
 uint64_t auth_service_now_ms(const auth_service_t *svc);
 
 /* Finishes the call: resp is final. */

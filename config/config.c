@@ -51,7 +51,32 @@ void eirc_config_free(eirc_config_t *cfg)
 	if (!cfg)
 		return;
 	config_value_free_section(&config_schema_root, cfg);
+	for (size_t i = 0; i < cfg->n_env_refs; i++)
+		free(cfg->env_refs[i].section); /* name is in the same block */
+	free(cfg->env_refs);
 	free(cfg);
+}
+
+size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section,
+							eirc_config_env_cb cb, void *ud)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_env_refs; i++) {
+		const eirc_config_env_ref_t *e = &cfg->env_refs[i];
+		bool seen = false;
+
+		if (section && strcmp(e->section, section) != 0)
+			continue;
+		/* across sections a name is recorded once per section */
+		for (size_t j = 0; !section && j < i; j++)
+			seen |= !strcmp(cfg->env_refs[j].name, e->name);
+		if (seen)
+			continue;
+		cb(ud, e->name);
+		n++;
+	}
+	return n;
 }
 
 /* Hand errs to the caller (or free it) and return rc. */

@@ -26,6 +26,7 @@
 #define CONFIG_STRING_MAX   4096          /* bytes of a scalar, after ${} */
 #define CONFIG_ERRORS_MAX   100           /* errors collected before giving up */
 #define CONFIG_KEYPATH_MAX  256           /* bytes of a printed key path */
+#define CONFIG_ENV_REFS_MAX 256           /* distinct (section, ${NAME}) pairs */
 
 /* A UNIX socket path must fit sockaddr_un.sun_path with its NUL. */
 #define CONFIG_UNIX_PATH_MAX 107
@@ -217,6 +218,13 @@ typedef struct eirc_config_log {
 	eirc_config_log_format_t format;
 } eirc_config_log_t;
 
+/* One variable a ${NAME} reference of the file reads, and the top-level
+ * key it appears under. Read them with eirc_config_env_refs. */
+typedef struct eirc_config_env_ref {
+	char *section; /* "irc"; one allocation with name */
+	char *name;    /* "EIRC_WEBIRC_PASSWORD" */
+} eirc_config_env_ref_t;
+
 typedef struct eirc_config {
 	eirc_config_irc_t irc;
 	eirc_config_gateway_t gateway;
@@ -227,6 +235,10 @@ typedef struct eirc_config {
 	eirc_config_logger_t logger;
 	eirc_config_history_t history;
 	eirc_config_log_t log;
+	/* not in the schema: the file's references, once per (section, name),
+	 * in file order */
+	eirc_config_env_ref_t *env_refs;
+	size_t n_env_refs;
 } eirc_config_t;
 
 /* One problem found in the file. line and column are 1-based, as an editor
@@ -304,23 +316,16 @@ int eirc_config_check_main(const char *path, FILE *out, FILE *err);
  * `prog`, logging to stderr. */
 void eirc_config_log_setup(const eirc_config_t *cfg, const char *prog);
 
-/* What a daemon tells eirc_daemon_main() about itself. */
-typedef struct eirc_daemon_cli {
-	const char *prog;     /* "eirc-logger": usage, --version, log lines */
-	const char *about;    /* what it does, for --help (lines ending in \n) */
-	const char *sections; /* config sections it reads, for --help, or NULL */
-	/* Runs the daemon with the loaded config (and the file it came from);
-	 * returns the process exit status. */
-	int (*run)(const eirc_config_t *cfg, const char *config_path);
-} eirc_daemon_cli_t;
-
 /*
- * The main() of a daemon: `-c/--config FILE` (default $EIRC_CONFIG, then
- * config/eirc.yaml), `--check-config FILE`, `-h/--help`, `-V/--version`;
- * loads the config (every error printed, exit 1), sets up logging as
- * cli->prog, calls cli->run and frees the config. Returns the exit status
- * (2 for a bad command line).
+ * The environment variables the file's ${NAME} references read (in string
+ * values, the only ones expanded), in file order: those under top-level
+ * key `section` ("irc"), or every one when section is NULL. Calls cb once
+ * per distinct name and returns how many. A file holds at most
+ * CONFIG_ENV_REFS_MAX distinct (section, name) pairs; past it the load
+ * fails. "$${" is a literal, never a reference.
  */
-int eirc_daemon_main(int argc, char **argv, const eirc_daemon_cli_t *cli);
+typedef void (*eirc_config_env_cb)(void *ud, const char *name);
+size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section,
+							eirc_config_env_cb cb, void *ud);
 
 #endif /* EIRC_CONFIG_H */

@@ -288,9 +288,11 @@ int config_value_set(const config_field_t *f, const char *text, size_t len,
 
 /* ---- ${VAR} expansion ---- */
 
-/* The reference "${NAME}" at text[i], i pointing at '$'; adds its value. */
+/* The reference "${NAME}" at text[i], i pointing at '$'; adds its value
+ * and reports the name to on_ref. */
 static int value_expand_ref(struct buf *b, const char *text, size_t len,
-							size_t *io_i, char *msg, size_t size)
+							size_t *io_i, const config_value_refs_t *refs,
+							char *msg, size_t size)
 {
 	size_t start = *io_i + 2, end = start;
 	char name[128], q[VALUE_QUOTE_MAX * 4 + 8];
@@ -317,11 +319,17 @@ static int value_expand_ref(struct buf *b, const char *text, size_t len,
 	v = getenv(name);
 	if (!v)
 		return value_fail(msg, size, "environment variable %s is not set", name);
+	if (refs) {
+		int r = refs->on_ref(refs->ud, name, msg, size);
+		if (r != 0)
+			return r;
+	}
 	*io_i = end + 1;
 	return buf_append(b, v, strlen(v));
 }
 
-int config_value_expand(const char *text, size_t len, char **out_text,
+int config_value_expand(const char *text, size_t len,
+						const config_value_refs_t *refs, char **out_text,
 						size_t *out_len, char *msg, size_t msg_size)
 {
 	struct buf b;
@@ -341,7 +349,7 @@ int config_value_expand(const char *text, size_t len, char **out_text,
 			r = buf_append(&b, "${", 2);
 			i += 3;
 		} else if (i + 1 < len && text[i + 1] == '{') {
-			r = value_expand_ref(&b, text, len, &i, msg, msg_size);
+			r = value_expand_ref(&b, text, len, &i, refs, msg, msg_size);
 		} else {
 			r = buf_append(&b, "$", 1);
 			i++;

@@ -26,14 +26,25 @@
 int config_value_set(const config_field_t *f, const char *text, size_t len,
 					 bool is_null, void *slot, char *msg, size_t msg_size);
 
+/* Told each variable name a ${NAME} reference reads (the walker records
+ * them per section, see eirc_config_env_refs). on_ref returns 0, or
+ * -EINVAL with the reason in msg, or -ENOMEM; the expansion then fails
+ * with that code. */
+typedef struct config_value_refs {
+	int (*on_ref)(void *ud, const char *name, char *msg, size_t msg_size);
+	void *ud;
+} config_value_refs_t;
+
 /*
  * Expand ${NAME} references in `len` bytes at `text` ("$${" gives "${")
- * from the environment. Returns 0 and a malloc'd NUL-terminated string in
- * *out_text and its length in *out_len; -EINVAL with the reason in msg (an
- * unset variable, a malformed reference, a result longer than
- * CONFIG_STRING_MAX); or -ENOMEM.
+ * from the environment, reporting each name to refs (NULL: nobody).
+ * Returns 0 and a malloc'd NUL-terminated string in *out_text and its
+ * length in *out_len; -EINVAL with the reason in msg (an unset variable, a
+ * malformed reference, a result longer than CONFIG_STRING_MAX, or what
+ * on_ref refused); or -ENOMEM.
  */
-int config_value_expand(const char *text, size_t len, char **out_text,
+int config_value_expand(const char *text, size_t len,
+						const config_value_refs_t *refs, char **out_text,
 						size_t *out_len, char *msg, size_t msg_size);
 
 /*

@@ -33,6 +33,7 @@ typedef struct walk {
 	size_t len;
 	unsigned depth;
 	eirc_config_errors_t *errs;
+	eirc_config_t *cfg; /* for its ${NAME} references */
 	char path[CONFIG_KEYPATH_MAX];
 	size_t path_len;
 } walk_t;
@@ -283,6 +284,44 @@ static bool walk_wrong_type(walk_t *w, const char *expected)
 
 /* ---- scalars ---- */
 
+/* Records the reference of ${name} under the current top-level key, once
+ * per (section, name); see eirc_config_env_refs. */
+static int walk_env_ref(void *ud, const char *name, char *msg, size_t msg_size)
+{
+	walk_t *w = ud;
+	eirc_config_t *cfg = w->cfg;
+	size_t sec_len = strcspn(w->path, ".[");
+	eirc_config_env_ref_t *v;
+
+	for (size_t i = 0; i < cfg->n_env_refs; i++) {
+		const eirc_config_env_ref_t *e = &cfg->env_refs[i];
+		if (strlen(e->section) == sec_len && !memcmp(e->section, w->path, sec_len) &&
+			!strcmp(e->name, name))
+			return 0;
+	}
+	if (cfg->n_env_refs == CONFIG_ENV_REFS_MAX) {
+		snprintf(msg, msg_size, "more than %d ${NAME} references "
+				 "(CONFIG_ENV_REFS_MAX)", CONFIG_ENV_REFS_MAX);
+		return -EINVAL;
+	}
+	/* one allocation: "section\0name\0", freed through section */
+	char *both = malloc(sec_len + strlen(name) + 2);
+	if (!both)
+		return -ENOMEM;
+	memcpy(both, w->path, sec_len);
+	both[sec_len] = '\0';
+	strcpy(both + sec_len + 1, name);
+	v = realloc(cfg->env_refs, (cfg->n_env_refs + 1) * sizeof(*v));
+	if (!v) {
+		free(both);
+		return -ENOMEM;
+	}
+	cfg->env_refs = v;
+	v[cfg->n_env_refs] = (eirc_config_env_ref_t){both, both + sec_len + 1};
+	cfg->n_env_refs++;
+	return 0;
+}
+
 /* Parse the scalar at w->ev per row f into slot. */
 static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
 {
@@ -292,6 +331,7 @@ static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
 	bool is_str = f->type == CONFIG_T_STRING || f->type == CONFIG_T_SECRET ||
 				  f->type == CONFIG_T_PATH;
 	char msg[CONFIG_MSG_MAX], *expanded = NULL;
+	config_value_refs_t refs = {walk_env_ref, w};
 	int r = 0;
 
 	/* Strings are measured after ${} expansion, by config_value_expand. */
@@ -301,7 +341,8 @@ static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
 		return !w->stop;
 	}
 	if (is_str && !is_null)
-		r = config_value_expand(text, len, &expanded, &len, msg, sizeof(msg));
+		r = config_value_expand(text, len, &refs, &expanded, &len, msg,
+								sizeof(msg));
 	if (r == 0)
 		r = config_value_set(f, expanded ? expanded : text, len, is_null, slot,
 							 msg, sizeof(msg));
@@ -661,7 +702,7 @@ static void walk_sort(eirc_config_errors_t *errs)
 int config_walk(const char *buf, size_t len, eirc_config_t *cfg,
 				eirc_config_errors_t *errs)
 {
-	walk_t w = {.buf = buf, .len = len, .errs = errs};
+	walk_t w = {.buf = buf, .len = len, .errs = errs, .cfg = cfg};
 
 	if (!yaml_parser_initialize(&w.parser))
 		return -ENOMEM;

@@ -6,8 +6,8 @@
  * closed, so each irc-client sends QUIT and exits); the grace timer
  * (gateway.shutdown_grace) then sends SIGKILL to every child still
  * running; once no session is left (every child reaped, every WebSocket
- * gone) the lws context, the auth client, the timers and the signal
- * handlers are closed, and uv_run() returns.
+ * gone) the lws context, the auth client and the timers are closed, and
+ * uv_run() returns.
  */
 #include "gateway/gw_server.h"
 
@@ -40,8 +40,6 @@ static void server_finish(gw_server_t *s)
 	s->auth = NULL;
 	uv_close((uv_handle_t *)&s->sweep, NULL);
 	uv_close((uv_handle_t *)&s->grace, NULL);
-	uv_close((uv_handle_t *)&s->sigint, NULL);
-	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	/* closes every wsi left; lws's libuv handles close in later iterations */
 	http_server_close(s->http);
 }
@@ -130,16 +128,7 @@ void gw_server_shutdown(gw_server_t *s)
 	gw_server_maybe_finish(s);
 }
 
-static void on_signal(uv_signal_t *sig, int signum)
-{
-	gw_server_t *s = sig->data;
-
-	if (!s->shutting_down)
-		log_info("Signal %d: stopping", signum);
-	gw_server_shutdown(s);
-}
-
-static int server_trusted(gw_server_t *s, char *why, size_t why_cap)
+static int server_trusted(gw_server_t *s, struct eirc_err *out_err)
 {
 	const eirc_config_gateway_t *g = &s->cfg->gateway;
 
@@ -148,11 +137,9 @@ static int server_trusted(gw_server_t *s, char *why, size_t why_cap)
 	if (!(s->trusted = calloc(g->n_trusted_proxies, sizeof(*s->trusted))))
 		return -ENOMEM;
 	for (size_t i = 0; i < g->n_trusted_proxies; i++)
-		if (gw_cidr_parse(g->trusted_proxies[i], &s->trusted[i]) < 0) {
-			snprintf(why, why_cap, "gateway.trusted_proxies: bad address %s",
-				 g->trusted_proxies[i]);
-			return -EINVAL;
-		}
+		if (gw_cidr_parse(g->trusted_proxies[i], &s->trusted[i]) < 0)
+			return eirc_err_set(out_err, -EINVAL, "gateway.trusted_proxies: bad address %s",
+					    g->trusted_proxies[i]);
 	s->n_trusted = g->n_trusted_proxies;
 	return 0;
 }
@@ -177,7 +164,7 @@ static void server_id(gw_server_t *s)
 }
 
 int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_path,
-		  const char *self_exe, gw_server_t **out, char *why, size_t why_cap)
+		  const char *self_exe, gw_server_t **out, struct eirc_err *out_err)
 {
 	const eirc_config_gateway_t *g = &cfg->gateway;
 	gw_server_t *s = calloc(1, sizeof(*s));
@@ -191,29 +178,24 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 	server_id(s);
 	s->retry.secs_since_valid_ping = (uint16_t)(g->ping_interval / 1000);
 	s->retry.secs_since_valid_hangup = (uint16_t)(2 * g->ping_interval / 1000 + 1);
-	if ((r = server_trusted(s, why, why_cap)) < 0 ||
-	    (r = gw_spawn_cfg_init(&s->spawn, config_path, g->irc_client_path,
-				   cfg->irc_client.sandbox_user, self_exe, why, why_cap)) < 0)
+	if ((r = server_trusted(s, out_err)) < 0 ||
+	    (r = gw_spawn_cfg_init(&s->spawn, cfg, config_path, self_exe, out_err)) < 0)
 		goto fail;
 	if ((r = gw_auth_new(loop, g->auth_internal_url, cfg->auth.internal_secret,
 			     g->auth_timeout, &s->auth)) < 0) {
-		snprintf(why, why_cap, "cannot start libcurl");
+		eirc_err_set(out_err, r, "cannot start libcurl");
 		goto fail;
 	}
 	if ((r = server_http(s)) < 0) {
-		snprintf(why, why_cap, "cannot start libwebsockets");
+		eirc_err_set(out_err, r, "cannot start libwebsockets");
 		gw_auth_close(s->auth);
 		uv_run(loop, UV_RUN_DEFAULT);
 		goto fail;
 	}
 	uv_timer_init(loop, &s->sweep);
 	uv_timer_init(loop, &s->grace);
-	uv_signal_init(loop, &s->sigint);
-	uv_signal_init(loop, &s->sigterm);
-	s->sweep.data = s->grace.data = s->sigint.data = s->sigterm.data = s;
+	s->sweep.data = s->grace.data = s;
 	uv_timer_start(&s->sweep, on_sweep, GW_SWEEP_MS, GW_SWEEP_MS);
-	uv_signal_start(&s->sigint, on_signal, SIGINT);
-	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 	*out = s;
 	return 0;
 fail:

@@ -5,7 +5,7 @@
  * and the graceful shutdown.
  *
  * Lifecycle: gw_server_new() → gw_server_listen() → uv_run() until
- * gw_server_shutdown() (SIGTERM/SIGINT, wired here) has ended every
+ * gw_server_shutdown() (SIGTERM/SIGINT, through common/daemon) has ended every
  * session and closed every handle → gw_server_free() → uv_loop_close().
  */
 #ifndef EIRC_GW_SERVER_H
@@ -17,6 +17,7 @@
 #include <libwebsockets.h>
 #include <uv.h>
 
+#include "common/err.h"
 #include "common/http_server.h"
 #include "config/config.h"
 #include "gateway/gw_auth.h"
@@ -56,7 +57,6 @@ typedef struct gw_server {
 	char gw_id[9];          /* random per start, prefix of request ids */
 	uint64_t counter;
 	uv_timer_t sweep, grace;
-	uv_signal_t sigint, sigterm;
 	bool shutting_down;     /* no new sessions */
 	bool grace_over;        /* children were sent SIGKILL */
 	bool finished;          /* handles closing, HTTP server closed */
@@ -64,12 +64,13 @@ typedef struct gw_server {
 } gw_server_t;
 
 /*
- * Creates the server on loop (lws context, auth client, timers, signal
- * handlers). config_path and self_exe resolve the irc-client and its
- * config. Returns 0 and *out, or a negative errno with a message in why.
+ * Creates the server on loop (lws context, auth client, timers). cfg was
+ * loaded from config_path; with self_exe they resolve the irc-client and
+ * its config. Returns 0 and *out, or a negative errno with a message in
+ * out_err.
  */
 int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_path,
-		  const char *self_exe, gw_server_t **out, char *why, size_t why_cap);
+		  const char *self_exe, gw_server_t **out, struct eirc_err *out_err);
 
 /* Opens the listeners; logs "listening on ADDR:PORT". 0 or -EADDRINUSE. */
 int gw_server_listen(gw_server_t *s);

@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,86 +20,10 @@
 
 #include "config/config.h"
 
-/* The config file is read for ${} references up to the loader's own limit
- * (CONFIG_INPUT_MAX): a longer one never loaded. */
-#define GW_CONFIG_READ_MAX CONFIG_INPUT_MAX
-
 static const char *const child_sections[] = { "irc", "irc_client", "history", "log" };
 static const char *const passed_vars[] = { "PATH", "TZ", "LANG", "LC_ALL", "ASAN_OPTIONS",
 					   "UBSAN_OPTIONS", "LSAN_OPTIONS",
 					   "EIRC_WEBIRC_PASSWORD" };
-
-/* True when the top-level key at line start (column 0) is one the child
- * reads; *out_key_line false when the line is not a top-level key. */
-static bool env_section(const char *line, const char *end, bool *out_key_line)
-{
-	const char *colon;
-
-	*out_key_line = false;
-	if (line >= end || *line == ' ' || *line == '\t' || *line == '#' || *line == '-' ||
-	    *line == '\n' || *line == '\r')
-		return false;
-	colon = memchr(line, ':', (size_t)(end - line));
-	if (!colon)
-		return false;
-	*out_key_line = true;
-	for (size_t i = 0; i < sizeof(child_sections) / sizeof(child_sections[0]); i++) {
-		size_t n = strlen(child_sections[i]);
-		if ((size_t)(colon - line) == n && !memcmp(line, child_sections[i], n))
-			return true;
-	}
-	return false;
-}
-
-static int env_scan_line(const char *p, const char *end, bool needs, gw_env_ref_cb cb,
-			 void *arg, int *count)
-{
-	char name[GW_ENV_NAME_MAX + 1];
-
-	for (const char *start = p; p < end; p++) {
-		const char *q;
-		if (*p == '#' && (p == start || p[-1] == ' ' || p[-1] == '\t'))
-			return 0; /* a YAML comment runs to the end of the line */
-		if (*p != '$')
-			continue;
-		if (p + 1 < end && p[1] == '$') {
-			p++; /* "$$" escapes */
-			continue;
-		}
-		if (p + 1 >= end || p[1] != '{')
-			continue;
-		q = memchr(p + 2, '}', (size_t)(end - p - 2));
-		if (!q || q == p + 2 || (size_t)(q - p - 2) > GW_ENV_NAME_MAX)
-			continue;
-		memcpy(name, p + 2, (size_t)(q - p - 2));
-		name[q - p - 2] = '\0';
-		if (++*count > GW_ENV_MAX)
-			return -E2BIG;
-		cb(arg, name, needs);
-		p = q;
-	}
-	return 0;
-}
-
-int gw_spawn_env_scan(const char *text, size_t len, gw_env_ref_cb cb, void *arg)
-{
-	const char *p = text, *end = text + len, *eol;
-	bool needs = false, key_line;
-	int count = 0;
-
-	while (p < end) {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		bool s = env_section(p, eol, &key_line);
-		if (key_line)
-			needs = s;
-		if (env_scan_line(p, eol, needs, cb, arg, &count) < 0)
-			return -E2BIG;
-		p = eol + 1;
-	}
-	return count;
-}
 
 typedef struct env_build {
 	gw_spawn_cfg_t *c;
@@ -144,61 +67,45 @@ static void env_add(env_build_t *b, const char *name, bool needs)
 	b->c->env[i >= 0 ? (size_t)i : b->n++] = s;
 }
 
-static void env_ref(void *arg, const char *name, bool needs)
+static void env_needed(void *arg, const char *name)
 {
-	env_add(arg, name, needs);
+	env_add(arg, name, true);
 }
 
-static int why_set(char *why, size_t cap, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int why_set(char *why, size_t cap, int err, const char *fmt, ...)
+static void env_withheld(void *arg, const char *name)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-	return err;
+	env_add(arg, name, false);
 }
 
-static int env_build(gw_spawn_cfg_t *c, char *why, size_t why_cap)
+/* The passed variables, then every ${NAME} the config file references: the
+ * value for the sections the child reads, GW_ENV_WITHHELD for the others
+ * (the child loads the whole file, so each must be set). */
+static int env_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, struct eirc_err *out_err)
 {
 	env_build_t b = { .c = c };
-	char *text;
-	ssize_t n;
-	int fd, r;
 
 	for (size_t i = 0; i < sizeof(passed_vars) / sizeof(passed_vars[0]); i++)
 		env_add(&b, passed_vars[i], true);
 	if (env_find(c, b.n, "PATH") < 0 && b.n < GW_ENV_MAX)
 		c->env[b.n++] = strdup("PATH=/usr/local/bin:/usr/bin:/bin");
-	if ((fd = open(c->config_path, O_RDONLY | O_CLOEXEC)) < 0)
-		return why_set(why, why_cap, -errno, "cannot read %s: %s", c->config_path,
-			       strerror(errno));
-	text = malloc(GW_CONFIG_READ_MAX);
-	n = text ? read(fd, text, GW_CONFIG_READ_MAX) : -1;
-	close(fd);
-	if (n < 0) {
-		free(text);
-		return why_set(why, why_cap, -EIO, "cannot read %s", c->config_path);
-	}
-	r = gw_spawn_env_scan(text, (size_t)n, env_ref, &b);
-	free(text);
-	if (r < 0 || b.overflow)
-		return why_set(why, why_cap, -E2BIG, "more than %d environment variables for "
-			       "irc-clients", GW_ENV_MAX);
+	for (size_t i = 0; i < sizeof(child_sections) / sizeof(child_sections[0]); i++)
+		eirc_config_env_refs(cfg, child_sections[i], env_needed, &b);
+	eirc_config_env_refs(cfg, NULL, env_withheld, &b);
+	if (b.overflow)
+		return eirc_err_set(out_err, -E2BIG, "more than %d environment variables for "
+				    "irc-clients", GW_ENV_MAX);
 	return 0;
 }
 
 /* Forks a probe that becomes the sandbox user (as uv_spawn will: no
  * supplementary groups) and tries to read the config and run the binary. */
-static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, char *why, size_t why_cap)
+static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, struct eirc_err *out_err)
 {
 	int status;
 	pid_t pid = fork();
 
 	if (pid < 0)
-		return why_set(why, why_cap, -errno, "fork: %s", strerror(errno));
+		return eirc_err_set(out_err, -errno, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		int fd;
 		if (setgroups(0, NULL) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0)
@@ -214,18 +121,18 @@ static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, char *why, s
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 11)
-		return why_set(why, why_cap, -EACCES, "irc_client.sandbox_user %s cannot read "
+		return eirc_err_set(out_err, -EACCES, "irc_client.sandbox_user %s cannot read "
 			       "the config file %s (irc-clients run as that user)", user,
 			       c->config_path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 12)
-		return why_set(why, why_cap, -EACCES, "irc_client.sandbox_user %s cannot "
+		return eirc_err_set(out_err, -EACCES, "irc_client.sandbox_user %s cannot "
 			       "execute %s", user, c->irc_client_path);
-	return why_set(why, why_cap, -EPERM, "cannot switch to irc_client.sandbox_user %s",
+	return eirc_err_set(out_err, -EPERM, "cannot switch to irc_client.sandbox_user %s",
 		       user);
 }
 
 static int resolve_binary(gw_spawn_cfg_t *c, const char *configured, const char *self_exe,
-			  char *why, size_t why_cap)
+			  struct eirc_err *out_err)
 {
 	char buf[PATH_MAX], *slash;
 
@@ -235,7 +142,7 @@ static int resolve_binary(gw_spawn_cfg_t *c, const char *configured, const char 
 		snprintf(buf, sizeof(buf), "%s", self_exe);
 		slash = strrchr(buf, '/');
 		if (!slash)
-			return why_set(why, why_cap, -ENOENT, "cannot locate eirc-irc-client: "
+			return eirc_err_set(out_err, -ENOENT, "cannot locate eirc-irc-client: "
 				       "set gateway.irc_client_path");
 		snprintf(slash + 1, sizeof(buf) - (size_t)(slash + 1 - buf), "eirc-irc-client");
 		/* build tree: gateway/ and irc-client/ are siblings */
@@ -245,35 +152,36 @@ static int resolve_binary(gw_spawn_cfg_t *c, const char *configured, const char 
 		}
 	}
 	if (!(c->irc_client_path = realpath(buf, NULL)) || access(c->irc_client_path, X_OK) < 0)
-		return why_set(why, why_cap, -ENOENT, "cannot execute the irc-client %s: %s", buf,
+		return eirc_err_set(out_err, -ENOENT, "cannot execute the irc-client %s: %s", buf,
 			       strerror(errno));
 	return 0;
 }
 
-int gw_spawn_cfg_init(gw_spawn_cfg_t *c, const char *config_path, const char *irc_client_path,
-		      const char *sandbox_user, const char *self_exe, char *why, size_t why_cap)
+int gw_spawn_cfg_init(gw_spawn_cfg_t *c, const eirc_config_t *cfg, const char *config_path,
+		      const char *self_exe, struct eirc_err *out_err)
 {
+	const char *sandbox_user = cfg->irc_client.sandbox_user;
 	struct passwd *pw;
 	int r;
 
-	if ((r = resolve_binary(c, irc_client_path, self_exe, why, why_cap)) < 0)
+	if ((r = resolve_binary(c, cfg->gateway.irc_client_path, self_exe, out_err)) < 0)
 		return r;
 	if (!(c->config_path = realpath(config_path, NULL)))
-		return why_set(why, why_cap, -errno, "cannot resolve %s: %s", config_path,
+		return eirc_err_set(out_err, -errno, "cannot resolve %s: %s", config_path,
 			       strerror(errno));
-	if ((r = env_build(c, why, why_cap)) < 0)
+	if ((r = env_build(c, cfg, out_err)) < 0)
 		return r;
 	if (geteuid() != 0)
 		return 0;
 	if (!sandbox_user || !(pw = getpwnam(sandbox_user)))
-		return why_set(why, why_cap, -ENOENT, "irc_client.sandbox_user %s does not exist "
+		return eirc_err_set(out_err, -ENOENT, "irc_client.sandbox_user %s does not exist "
 			       "(irc-clients never run as root)", sandbox_user ? sandbox_user : "");
 	if (pw->pw_uid == 0)
-		return why_set(why, why_cap, -EPERM, "irc_client.sandbox_user must not be root");
+		return eirc_err_set(out_err, -EPERM, "irc_client.sandbox_user must not be root");
 	c->drop_privileges = true;
 	c->uid = pw->pw_uid;
 	c->gid = pw->pw_gid;
-	return probe_as_user(c, sandbox_user, why, why_cap);
+	return probe_as_user(c, sandbox_user, out_err);
 }
 
 void gw_spawn_cfg_clear(gw_spawn_cfg_t *c)

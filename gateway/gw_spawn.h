@@ -10,7 +10,8 @@
  * start by gw_spawn_cfg_init(): PATH, TZ, LANG, LC_ALL, the sanitizer
  * options, EIRC_WEBIRC_PASSWORD, and every variable the config file
  * references with ${NAME} inside the sections the irc-client reads (irc,
- * irc_client, history, log); variables referenced only elsewhere (the auth
+ * irc_client, history, log; as the config reports them,
+ * eirc_config_env_refs()); variables referenced only elsewhere (the auth
  * section's internal secret and database password) are passed with the
  * placeholder GW_ENV_WITHHELD instead of their value: the file still
  * loads in the child (those keys are required there too) and the secret
@@ -26,6 +27,8 @@
 
 #include <uv.h>
 
+#include "common/err.h"
+#include "config/config.h"
 #include "gateway/gw_auth.h"
 
 /* Most environment variables handed to a child. */
@@ -33,8 +36,6 @@
 /* The value given to variables the irc-client must not see (long enough
  * for the loader's "at least 16 bytes" secrets). */
 #define GW_ENV_WITHHELD "withheld-by-eirc-gateway-not-a-secret"
-/* Longest variable name looked at in ${NAME}. */
-#define GW_ENV_NAME_MAX 128
 
 typedef struct gw_spawn_cfg {
 	char *irc_client_path;  /* absolute */
@@ -46,25 +47,17 @@ typedef struct gw_spawn_cfg {
 } gw_spawn_cfg_t;
 
 /*
- * Pure: calls cb for each ${NAME} in a YAML text, with child_needs true
- * when it appears under a top-level key the irc-client reads (irc,
- * irc_client, history, log). "$${" is a literal and skipped. Returns the
- * number of references, or -E2BIG past GW_ENV_MAX.
+ * Fills *out (already zeroed by the caller) from cfg, loaded from
+ * config_path: resolves the binary (gateway.irc_client_path, else
+ * eirc-irc-client next to self_exe), makes both paths absolute, builds env
+ * from the config's ${NAME} references, and when euid is 0 looks up
+ * irc_client.sandbox_user and checks (in a short-lived forked probe,
+ * before the loop) that this user can read the config file and execute
+ * the binary. Returns 0, or a negative errno with a message in out_err.
+ * Blocking: call at start only.
  */
-typedef void (*gw_env_ref_cb)(void *arg, const char *name, bool child_needs);
-int gw_spawn_env_scan(const char *text, size_t len, gw_env_ref_cb cb, void *arg);
-
-/*
- * Fills *out (already zeroed by the caller) from the config: resolves the
- * binary (irc_client_path, else eirc-irc-client next to self_exe),
- * makes both paths absolute, reads the config file for its ${} references
- * to build env, and when euid is 0 looks up sandbox_user and checks (in a
- * short-lived forked probe, before the loop) that this user can read the
- * config file and execute the binary. Returns 0, or a negative errno with
- * a message in why (why_cap bytes). Blocking: call at start only.
- */
-int gw_spawn_cfg_init(gw_spawn_cfg_t *out, const char *config_path, const char *irc_client_path,
-		      const char *sandbox_user, const char *self_exe, char *why, size_t why_cap);
+int gw_spawn_cfg_init(gw_spawn_cfg_t *out, const eirc_config_t *cfg, const char *config_path,
+		      const char *self_exe, struct eirc_err *out_err);
 
 void gw_spawn_cfg_clear(gw_spawn_cfg_t *c);
 

@@ -2,13 +2,12 @@
  * eirc-gateway: the WebSocket endpoint browsers connect to. Each session
  * consumes a chat token at eirc-auth and gets its own eirc-irc-client.
  *
- * main.c only wires things: command line, config, log, the file limit,
- * then gw_server on one libuv loop until SIGTERM/SIGINT has ended every
- * session (docs/gateway.md).
+ * main.c is the program's table for common/daemon (command line, config,
+ * log, loop, signals) and its hooks: the descriptor limit, then gw_server
+ * until SIGTERM/SIGINT has ended every session (docs/gateway.md).
  */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +15,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <uv.h>
-
+#include "common/daemon.h"
 #include "common/log.h"
-#include "config/config.h"
 #include "gateway/gw_server.h"
 
 /* Descriptors our parent left open without close-on-exec must not reach
@@ -48,57 +45,57 @@ static void raise_nofile(void)
 		 (unsigned long long)(rl.rlim_cur / GW_FDS_PER_SESSION));
 }
 
-static int serve(const eirc_config_t *cfg, const char *config_path)
+/* app: the gw_server_t * of main() */
+static int start(void *app, eirc_daemon_t *d)
 {
-	char self[PATH_MAX], why[512] = "";
+	gw_server_t **server = app;
+	const eirc_config_t *cfg = eirc_daemon_config(d);
+	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	gw_server_t *srv = NULL;
-	uv_loop_t loop;
-	int r, rc;
+	struct eirc_err err = { "" };
+	int r;
 
 	self[n > 0 ? n : 0] = '\0';
-	if ((r = uv_loop_init(&loop)) < 0)
-		return r;
-	if ((r = gw_server_new(&loop, cfg, config_path, self, &srv, why, sizeof(why))) < 0) {
-		log_error("Failed to start: %s", why[0] ? why : strerror(-r));
-		uv_run(&loop, UV_RUN_DEFAULT);
-		uv_loop_close(&loop);
-		return r;
-	}
-	if ((r = gw_server_listen(srv)) < 0) {
-		log_error("Failed to listen on %s:%d: %s", cfg->gateway.listen_address,
-			  cfg->gateway.listen_port, strerror(-r));
-		gw_server_shutdown(srv);
-	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	gw_server_free(srv);
-	rc = uv_loop_close(&loop);
-	if (rc < 0)
-		log_error("Handles left open at exit: %s", uv_strerror(rc));
-	else if (r == 0)
-		log_info("Stopped");
-	return r < 0 ? r : rc;
-}
-
-static int run(const eirc_config_t *cfg, const char *config_path)
-{
-	signal(SIGPIPE, SIG_IGN);
 	cloexec_inherited();
 	raise_nofile();
-	return serve(cfg, config_path) < 0 ? 1 : 0;
+	r = gw_server_new(eirc_daemon_loop(d), cfg, eirc_daemon_config_path(d), self, server, &err);
+	if (r < 0) {
+		log_error("Failed to start: %s", err.text[0] ? err.text : strerror(-r));
+		return r;
+	}
+	if ((r = gw_server_listen(*server)) < 0) {
+		log_error("Failed to listen on %s:%d: %s", cfg->gateway.listen_address,
+			  cfg->gateway.listen_port, strerror(-r));
+		gw_server_shutdown(*server);
+	}
+	return r;
+}
+
+static void stop(void *app)
+{
+	gw_server_shutdown(*(gw_server_t **)app);
+}
+
+static int end(void *app)
+{
+	gw_server_free(*(gw_server_t **)app);
+	return EIRC_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-	static const eirc_daemon_cli_t cli = {
+	static const eirc_daemon_def_t def = {
 		.prog = "eirc-gateway",
 		.about = "Serves WebSocket sessions on /chat (plus /healthz and /metrics) on the\n"
 			 "listeners of the config's gateway section; each session runs one\n"
 			 "eirc-irc-client. SIGTERM/SIGINT stop it gracefully.\n",
 		.sections = "gateway, auth (internal_secret), irc_client (sandbox_user), log.\n"
 			    "See docs/gateway.md",
-		.run = run,
+		.start = start,
+		.stop = stop,
+		.end = end,
 	};
+	gw_server_t *server = NULL;
 
-	return eirc_daemon_main(argc, argv, &cli);
+	return eirc_daemon_main(&def, &server, argc, argv);
 }

@@ -1,12 +1,11 @@
 /*
- * hist_app: eirc-history's loop, listener, Redis connection and signals
- * (see hist_app.h); connections are hist_conn.c.
+ * hist_app: eirc-history's listener and Redis connection, started and
+ * stopped by main.c's hooks (see hist_app.h); connections are hist_conn.c.
  */
 #include "history-bridge/hist_app.h"
 #include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,16 +73,6 @@ static void stop(struct hist_app *a)
 		uv_close((uv_handle_t *)&a->listener, NULL);
 		unlink(a->cfg->history.socket_path);
 	}
-	uv_close((uv_handle_t *)&a->sigint, NULL);
-	uv_close((uv_handle_t *)&a->sigterm, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-	struct hist_app *a = s->data;
-
-	log_info("Signal %d: stopping", signum);
-	stop(a);
 }
 
 /* Creates the socket's folder when it is missing (one level, 0755: the
@@ -144,7 +133,7 @@ static int listen_socket(struct hist_app *a)
 		unlink(path);
 	}
 	make_parent(path);
-	uv_pipe_init(&a->loop, &a->listener, 0);
+	uv_pipe_init(a->loop, &a->listener, 0);
 	a->listener.data = a;
 	a->listening = true;
 	if ((r = uv_pipe_bind(&a->listener, path)) < 0) {
@@ -173,12 +162,7 @@ static int start(struct hist_app *a)
 	/* Answer before the irc-client gives up on us (history.request_timeout). */
 	if (o.command_timeout_ms > cfg->history.request_timeout / 2)
 		o.command_timeout_ms = cfg->history.request_timeout / 2;
-	uv_signal_init(&a->loop, &a->sigint);
-	uv_signal_init(&a->loop, &a->sigterm);
-	a->sigint.data = a->sigterm.data = a;
-	uv_signal_start(&a->sigint, on_signal, SIGINT);
-	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
-	if ((r = redis_new(&a->loop, &o, &cb, a, &a->redis)) < 0)
+	if ((r = redis_new(a->loop, &o, &cb, a, &a->redis)) < 0)
 		return r;
 	if ((r = listen_socket(a)) < 0)
 		return r;
@@ -188,30 +172,38 @@ static int start(struct hist_app *a)
 	return 0;
 }
 
-int hist_app_run(const eirc_config_t *cfg)
+int hist_app_new(uv_loop_t *loop, const eirc_config_t *cfg, hist_app_t **out)
 {
 	struct hist_app *a = calloc(1, sizeof(*a));
-	int rc = 0;
 
-	if (!a || uv_loop_init(&a->loop) < 0) {
-		free(a);
-		log_error("Failed to start: out of memory");
-		return 1;
-	}
+	if (!a)
+		return -ENOMEM;
+	a->loop = loop;
 	a->cfg = cfg;
 	queue_init(&a->conns);
 	queue_init(&a->dms);
-	signal(SIGPIPE, SIG_IGN);
-	if (start(a) < 0) {
+	*out = a;
+	return 0;
+}
+
+int hist_app_start(hist_app_t *a)
+{
+	int r = start(a);
+
+	if (r < 0)
 		stop(a);
-		rc = 1;
-	}
-	uv_run(&a->loop, UV_RUN_DEFAULT);
+	return r;
+}
+
+void hist_app_stop(hist_app_t *a)
+{
+	stop(a);
+}
+
+void hist_app_free(hist_app_t *a)
+{
+	if (!a)
+		return;
 	hist_http_free(a->http); /* lws frees its context once its handles are closed */
-	if (uv_loop_close(&a->loop) != 0) {
-		log_error("Handles left open at exit");
-		rc = 1;
-	}
 	free(a);
-	return rc;
 }

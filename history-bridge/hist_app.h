@@ -1,13 +1,15 @@
 /*
- * hist_app: eirc-history's wiring: the libuv loop, the Redis connection
- * (common/redis.h), the CHATHISTORY UNIX socket, the
- * HTTP API (hist_http.h, when history.listen_port is not 0),
- * SIGINT/SIGTERM. Its connections (hist_conn.c) answer requests one at a
+ * hist_app: eirc-history's wiring on the loop main.c's common/daemon runs:
+ * the Redis connection (common/redis.h), the CHATHISTORY UNIX socket, the
+ * HTTP API (hist_http.h, when history.listen_port is not 0). Its
+ * connections (hist_conn.c) answer requests one at a
  * time, in order (the irc-client matches answers by order); connections run
  * concurrently. The parts share hist_server_int.h.
  */
 #ifndef EIRC_HIST_APP_H
 #define EIRC_HIST_APP_H
+
+#include <uv.h>
 
 #include "config/config.h"
 
@@ -18,11 +20,20 @@
 /* Connections at once; more are closed at accept. */
 #define HIST_CONNS_MAX 4096
 
-/*
- * Runs eirc-history until SIGINT or SIGTERM. Returns the exit status: 0
- * after a clean stop, 1 when the socket or the HTTP listener cannot be set
- * up.
- */
-int hist_app_run(const eirc_config_t *cfg);
+typedef struct hist_app hist_app_t;
+
+/* Allocates the app on loop (borrowed config); no I/O yet. 0 or -ENOMEM. */
+int hist_app_new(uv_loop_t *loop, const eirc_config_t *cfg, hist_app_t **out);
+
+/* Connects to Redis and listens (the socket, the HTTP API). Returns 0, or
+ * a negative errno after logging why and closing what it opened. */
+int hist_app_start(hist_app_t *a);
+
+/* Closes the listeners, the connections and Redis; the loop ends once
+ * their handles are closed. A second call does nothing. */
+void hist_app_stop(hist_app_t *a);
+
+/* After the loop ended: frees what is left. NULL is a no-op. */
+void hist_app_free(hist_app_t *a);
 
 #endif

@@ -280,7 +280,7 @@ void hist_conn_accept(uv_stream_t *l, int status)
 
 	if (status < 0 || !(c = calloc(1, sizeof(*c))))
 		return;
-	uv_pipe_init(&a->loop, &c->pipe, 0);
+	uv_pipe_init(a->loop, &c->pipe, 0);
 	c->pipe.data = c;
 	c->app = a;
 	irc_line_init(&c->lf, 0);

@@ -55,7 +55,7 @@ archive_es_t *hist_http_es(const hist_http_t *h)
 
 static uint64_t now_ms(const struct hist_http *h)
 {
-	return uv_now(&h->app->loop);
+	return uv_now(h->app->loop);
 }
 
 /* ---- request lifetime ---- */
@@ -498,7 +498,7 @@ static int on_request(struct lws *wsi, void *user, const char *path, size_t len)
 	queue_insert_head(&h->reqs, &q->node);
 	h->n_reqs++;
 	p->q = q;
-	uv_timer_init(&h->app->loop, &q->timer);
+	uv_timer_init(h->app->loop, &q->timer);
 	q->timer.data = q;
 	uv_timer_start(&q->timer, on_timeout, h->app->cfg->history.request_timeout, 0);
 	if (h->n_reqs > HIST_HTTP_REQS_MAX)
@@ -636,7 +636,7 @@ static int intro_setup(struct hist_http *h)
 	h->intro_path = slash;
 	if (!hc->introspect_client_secret)
 		log_warn("history.introspect_client_secret is not set: every token is refused");
-	return http_client_new(&h->app->loop, &o, &h->intro);
+	return http_client_new(h->app->loop, &o, &h->intro);
 }
 
 /* The Elasticsearch client of search and export (elasticsearch.*). */
@@ -657,7 +657,7 @@ static int es_setup(struct hist_http *h)
 	o.tls_verify = e->tls_verify;
 	o.tls_ca_file = e->tls_ca_file;
 	o.timeout_ms = h->app->cfg->history.request_timeout;
-	return archive_es_new(&h->app->loop, &o, &h->es);
+	return archive_es_new(h->app->loop, &o, &h->es);
 }
 
 static int listen_http(struct hist_http *h)
@@ -697,7 +697,7 @@ int hist_http_new(struct hist_app *a, hist_http_t **out_http)
 		free(h);
 		return r;
 	}
-	r = http_server_new(&a->loop, &(struct http_server_opts){
+	r = http_server_new(a->loop, &(struct http_server_opts){
 		.header_max = 8192,
 		.heads_max = 256,
 		.timeout_s = to + HIST_HTTP_LWS_SLACK_S,

@@ -36,13 +36,12 @@
 
 struct hist_app {
 	const eirc_config_t *cfg;
-	uv_loop_t loop;
+	uv_loop_t *loop;
 	redis_t *redis;
 	struct hist_http *http; /* the HTTP API (hist_http.h), NULL when off */
 	char sha[48];           /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;
-	uv_signal_t sigint, sigterm;
 	struct queue conns; /* struct hist_conn, by node */
 	size_t n_conns;
 	struct queue dms; /* struct dm_pending: reports waiting for a receiver's id */

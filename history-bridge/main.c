@@ -1,30 +1,46 @@
 /*
  * eirc-history: CHATHISTORY for eirc-irc-client processes over a UNIX
  * socket, from the Redis streams eirc-logger writes, and the HTTP history,
- * search and export API. This file only names
- * the program; the shared command line (config/config_main.c) loads the
- * configuration and hist_app.c runs it.
+ * search and export API. This file is the program's table for
+ * common/daemon (command line, config, loop, signals) and its hooks into
+ * hist_app.c.
  */
-#include "config/config.h"
+#include "common/daemon.h"
 #include "history-bridge/hist_app.h"
 
-static int run(const eirc_config_t *cfg, const char *config_path)
+/* app: the hist_app_t * of main() */
+static int start(void *app, eirc_daemon_t *d)
 {
-	(void)config_path;
-	return hist_app_run(cfg);
+	int r = hist_app_new(eirc_daemon_loop(d), eirc_daemon_config(d), app);
+
+	return r < 0 ? r : hist_app_start(*(hist_app_t **)app);
+}
+
+static void stop(void *app)
+{
+	hist_app_stop(*(hist_app_t **)app);
+}
+
+static int end(void *app)
+{
+	hist_app_free(*(hist_app_t **)app);
+	return EIRC_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-	static const eirc_daemon_cli_t cli = {
+	static const eirc_daemon_def_t def = {
 		.prog = "eirc-history",
 		.about = "Answers IRCv3 CHATHISTORY requests of eirc-irc-client processes on a UNIX\n"
 			 "socket, from the Redis streams eirc-logger writes, and serves the HTTP\n"
 			 "history, search and export API (history.listen_port).\n",
 		.sections = "history, redis, irc (network), irc_client (private_room_masks), "
 			    "elasticsearch, log. See docs/history.md",
-		.run = run,
+		.start = start,
+		.stop = stop,
+		.end = end,
 	};
+	hist_app_t *app = NULL;
 
-	return eirc_daemon_main(argc, argv, &cli);
+	return eirc_daemon_main(&def, &app, argc, argv);
 }

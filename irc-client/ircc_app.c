@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +36,7 @@ struct bwreq {
 };
 
 struct ircc_app {
-	uv_loop_t loop;
+	uv_loop_t *loop;
 	const eirc_config_t *cfg;
 	const struct ircc_ident *id;
 	struct irc_conn *conn;
@@ -45,7 +44,6 @@ struct ircc_app {
 	uv_pipe_t browser;
 	uv_timer_t grace, hist_timer;
 	uv_prepare_t flusher;           /* writes the gathered lines before the loop waits */
-	uv_signal_t sigterm, sigint;
 	uv_pipe_t hist;
 	uv_connect_t hist_connect;
 	bool browser_open, browser_reading, browser_eof, hist_open, hist_ready, ending;
@@ -446,7 +444,7 @@ static int to_history(void *ud, const char *line, size_t len)
 	memcpy(a->hist_out + a->hist_out_len + len, "\r\n", 2);
 	a->hist_out_len += len + 2;
 	if (!a->hist_open) {
-		uv_pipe_init(&a->loop, &a->hist, 0);
+		uv_pipe_init(a->loop, &a->hist, 0);
 		a->hist.data = a;
 		a->hist_open = true;
 		a->hist_connect.data = a;
@@ -461,7 +459,7 @@ static void on_hist_timer(uv_timer_t *t)
 	uint64_t oldest;
 
 	if (ircc_session_history_pending(a->sess, &oldest) &&
-	    uv_now(&a->loop) - oldest >= a->cfg->history.request_timeout)
+	    uv_now(a->loop) - oldest >= a->cfg->history.request_timeout)
 		hist_close(a, "the history service did not answer in time");
 	else
 		hist_timer_update(a);
@@ -469,7 +467,7 @@ static void on_hist_timer(uv_timer_t *t)
 
 static void hist_timer_update(struct ircc_app *a)
 {
-	uint64_t oldest, now = uv_now(&a->loop), to = a->cfg->history.request_timeout;
+	uint64_t oldest, now = uv_now(a->loop), to = a->cfg->history.request_timeout;
 
 	if (!ircc_session_history_pending(a->sess, &oldest) || a->ending) {
 		uv_timer_stop(&a->hist_timer);
@@ -491,7 +489,7 @@ static void ops_quit(void *ud, const char *reason)
 
 static uint64_t ops_now(void *ud)
 {
-	return uv_now(&((struct ircc_app *)ud)->loop);
+	return uv_now(((struct ircc_app *)ud)->loop);
 }
 
 static void close_if(uv_handle_t *h)
@@ -512,8 +510,6 @@ static void close_all(struct ircc_app *a)
 		close_if((uv_handle_t *)&a->hist);
 	close_if((uv_handle_t *)&a->grace);
 	close_if((uv_handle_t *)&a->hist_timer);
-	close_if((uv_handle_t *)&a->sigterm);
-	close_if((uv_handle_t *)&a->sigint);
 	irc_conn_free(a->conn);
 	a->conn = NULL;
 }
@@ -541,10 +537,9 @@ static void app_end(struct ircc_app *a, int code, const char *why)
 		close_all(a);
 }
 
-static void on_signal(uv_signal_t *sig, int signum)
+void ircc_app_stop(struct ircc_app *a)
 {
-	(void)signum;
-	app_end(sig->data, 0, NULL);
+	app_end(a, 0, NULL);
 }
 
 static void servers_from_config(struct ircc_app *a)
@@ -578,7 +573,7 @@ static int conn_create(struct ircc_app *a)
 		                                       on_bad_line };
 
 	servers_from_config(a);
-	return irc_conn_new(&a->loop, &o, &cb, a, &a->conn);
+	return irc_conn_new(a->loop, &o, &cb, a, &a->conn);
 }
 
 static int session_create(struct ircc_app *a)
@@ -601,54 +596,46 @@ static void handles_init(struct ircc_app *a, int fd)
 	uv_timer_t *timers[] = { &a->grace, &a->hist_timer };
 
 	for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
-		uv_timer_init(&a->loop, timers[i]);
+		uv_timer_init(a->loop, timers[i]);
 		timers[i]->data = a;
 	}
-	uv_prepare_init(&a->loop, &a->flusher);
+	uv_prepare_init(a->loop, &a->flusher);
 	a->flusher.data = a;
-	uv_pipe_init(&a->loop, &a->browser, 0);
+	uv_pipe_init(a->loop, &a->browser, 0);
 	uv_pipe_open(&a->browser, fd);
 	a->browser.data = a;
 	a->browser_open = true;
-	uv_signal_init(&a->loop, &a->sigterm);
-	uv_signal_init(&a->loop, &a->sigint);
-	a->sigterm.data = a->sigint.data = a;
-	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&a->sigint, on_signal, SIGINT);
 	irc_line_init_strict(&a->bframe, 0);
 }
 
-int ircc_app_new(const eirc_config_t *cfg, const struct ircc_ident *id, int fd,
-                 struct ircc_app **out_app, const char **out_why)
+int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const struct ircc_ident *id, int fd,
+                 struct ircc_app **out_app, struct eirc_err *out_err)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-		*out_why = "fd 3 is not a socket (the gateway starts irc-clients with one)";
-		return -EBADF;
-	}
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return eirc_err_set(out_err, -EBADF, "fd %d is not a socket (the gateway starts "
+		                    "irc-clients with one)", fd);
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	struct ircc_app *a = calloc(1, sizeof(*a) + cfg->irc.n_servers * sizeof(a->servers[0]));
-	if (!a || uv_loop_init(&a->loop) < 0) {
-		free(a);
-		*out_why = "out of memory";
-		return -ENOMEM;
-	}
+	if (!a)
+		return eirc_err_set(out_err, -ENOMEM, "out of memory");
+	a->loop = loop;
 	a->cfg = cfg;
 	a->id = id;
 	int err = conn_create(a);
 	if (err == 0)
 		err = session_create(a);
 	if (err < 0) {
-		*out_why = err == -ENOTSUP ? "TLS to the IRC server is not available (libssl "
-		                             "cannot be loaded)"
-		           : err == -ENOENT ? "cannot read the CA certificates for TLS "
-		                              "(irc.servers[].tls_ca_file or the system's bundle)"
-		           : err == -EHOSTUNREACH ? "cannot resolve the IRC server's host name"
-		                                  : "cannot set up the IRC connection";
+		eirc_err_set(out_err, err, "%s",
+		             err == -ENOTSUP ? "TLS to the IRC server is not available (libssl "
+		                               "cannot be loaded)"
+		             : err == -ENOENT ? "cannot read the CA certificates for TLS "
+		                                "(irc.servers[].tls_ca_file or the system's bundle)"
+		             : err == -EHOSTUNREACH ? "cannot resolve the IRC server's host name"
+		                                    : "cannot set up the IRC connection");
 		irc_conn_free(a->conn);
-		uv_run(&a->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&a->loop);
+		uv_run(a->loop, UV_RUN_DEFAULT); /* its handles close before a goes */
 		free(a);
 		return err;
 	}
@@ -657,20 +644,24 @@ int ircc_app_new(const eirc_config_t *cfg, const struct ircc_ident *id, int fd,
 	return 0;
 }
 
-int ircc_app_run(struct ircc_app *a)
+void ircc_app_start(struct ircc_app *a)
 {
 	irc_conn_start(a->conn);
 	flow_update(a);
-	uv_run(&a->loop, UV_RUN_DEFAULT);
-	int code = a->exit_code;
-	if (uv_loop_close(&a->loop) != 0) {
-		log_error("Session of %s: handles left open at exit", a->id->nick);
-		code = code ? code : 1;
-	}
+}
+
+int ircc_app_exit_code(const struct ircc_app *a)
+{
+	return a->exit_code;
+}
+
+void ircc_app_free(struct ircc_app *a)
+{
+	if (!a)
+		return;
 	ircc_session_free(a->sess);
 	free(a->cork);
 	free(a->hist_lf);
 	free(a->hist_out);
 	free(a);
-	return code;
 }

@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,114 +105,81 @@ static bool ip_valid(const char *s)
 	       (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1) && s[0] != ':';
 }
 
-void ircc_ident_usage(const char *prog, void *file)
-{
-	fprintf(file,
-	        "Usage: %s --config FILE --user-id N --nick NICK --client-ip IP\n"
-	        "          [--display-name NAME] [--rooms #a,#b] [--private-rooms #p,#q]\n"
-	        "       %s --check-config FILE | --help | --version\n\n"
-	        "One eIRC web session: the gateway starts it with the browser's socket\n"
-	        "on fd 3; it registers to the IRC server as the user and relays lines\n"
-	        "through its policy. The WEBIRC password comes from the config file.\n",
-	        prog, prog);
-}
+enum { OPT_UID = 256, OPT_NICK, OPT_DISPLAY, OPT_IP, OPT_PRIV, OPT_ROOMS };
 
-enum { OPT_UID = 256, OPT_NICK, OPT_DISPLAY, OPT_IP, OPT_PRIV, OPT_ROOMS, OPT_CHECK };
+static const struct option ident_options[] = {
+	{ "user-id", required_argument, NULL, OPT_UID },
+	{ "nick", required_argument, NULL, OPT_NICK },
+	{ "display-name", required_argument, NULL, OPT_DISPLAY },
+	{ "client-ip", required_argument, NULL, OPT_IP },
+	{ "private-rooms", required_argument, NULL, OPT_PRIV },
+	{ "rooms", required_argument, NULL, OPT_ROOMS },
+	{ NULL, 0, NULL, 0 },
+};
 
-static int fail(char *err, size_t errlen, const char *what)
+/* Applies one option; -EINVAL with out_err filled on a bad value. */
+static int ident_apply(void *app, int opt, const char *arg, struct eirc_err *out_err)
 {
-	snprintf(err, errlen, "%s", what);
-	return -EINVAL;
-}
+	struct ircc_ident *id = app;
 
-/* Applies one option; -EINVAL with err filled on a bad value. */
-static int apply(struct ircc_ident *id, int opt, const char *arg, char *err, size_t errlen)
-{
 	switch (opt) {
-	case 'c':
-		id->config_path = arg;
-		return 0;
-	case OPT_CHECK:
-		id->config_path = arg;
-		id->action = IRCC_CHECK_CONFIG;
-		return 0;
-	case 'h':
-		id->action = IRCC_HELP;
-		return 0;
-	case 'V':
-		id->action = IRCC_VERSION;
-		return 0;
 	case OPT_UID:
 		if (user_id_parse(arg, &id->user_id) < 0)
-			return fail(err, errlen, "--user-id: expected a positive integer");
+			return eirc_err_set(out_err, -EINVAL, "--user-id: expected a positive integer");
 		snprintf(id->user, sizeof(id->user), "u%llu", (unsigned long long)id->user_id);
 		return 0;
 	case OPT_NICK:
 		if (!ircc_ident_nick_valid(arg, strlen(arg)))
-			return fail(err, errlen, "--nick: not a valid IRC nick (1-30 characters)");
+			return eirc_err_set(out_err, -EINVAL,
+			                    "--nick: not a valid IRC nick (1-30 characters)");
 		snprintf(id->nick, sizeof(id->nick), "%s", arg);
 		return 0;
 	case OPT_DISPLAY:
 		if (!text_valid(arg, IRCC_DISPLAY_MAX))
-			return fail(err, errlen, "--display-name: 1-128 bytes, no CR/LF");
+			return eirc_err_set(out_err, -EINVAL, "--display-name: 1-128 bytes, no CR/LF");
 		snprintf(id->display, sizeof(id->display), "%s", arg);
 		return 0;
 	case OPT_IP:
 		if (!ip_valid(arg))
-			return fail(err, errlen, "--client-ip: not an IPv4 or IPv6 address");
+			return eirc_err_set(out_err, -EINVAL,
+			                    "--client-ip: not an IPv4 or IPv6 address");
 		snprintf(id->ip, sizeof(id->ip), "%s", arg);
 		return 0;
 	case OPT_PRIV:
 	case OPT_ROOMS:
 		if (rooms_parse(arg, opt == OPT_PRIV ? &id->private_rooms : &id->rooms) < 0)
-			return fail(err, errlen, "--rooms/--private-rooms: at most 256 channel "
-			                         "names (#name, 64 bytes) separated by commas");
+			return eirc_err_set(out_err, -EINVAL,
+			                    "--rooms/--private-rooms: at most 256 channel names "
+			                    "(#name, 64 bytes) separated by commas");
 		return 0;
 	default:
-		return fail(err, errlen, "unknown option (see --help)");
+		return eirc_err_set(out_err, -EINVAL, "unknown option (see --help)");
 	}
 }
 
-int ircc_ident_parse(int argc, char **argv, struct ircc_ident *out, char *err, size_t errlen)
+static int ident_done(void *app, struct eirc_err *out_err)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", required_argument, NULL, OPT_CHECK },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "user-id", required_argument, NULL, OPT_UID },
-		{ "nick", required_argument, NULL, OPT_NICK },
-		{ "display-name", required_argument, NULL, OPT_DISPLAY },
-		{ "client-ip", required_argument, NULL, OPT_IP },
-		{ "private-rooms", required_argument, NULL, OPT_PRIV },
-		{ "rooms", required_argument, NULL, OPT_ROOMS },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ircc_ident id = { 0 };
-	int opt;
+	struct ircc_ident *id = app;
 
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-		if (apply(&id, opt, optarg, err, errlen) < 0) {
-			ircc_ident_clear(&id);
-			return -EINVAL;
-		}
-	}
-	int r = 0;
-	if (optind < argc)
-		r = fail(err, errlen, "unexpected argument (see --help)");
-	else if (id.action == IRCC_RUN && (!id.config_path || !id.user_id || !id.nick[0] || !id.ip[0]))
-		r = fail(err, errlen, "--config, --user-id, --nick and --client-ip are required");
-	if (r < 0) {
-		ircc_ident_clear(&id);
-		return r;
-	}
-	if (!id.display[0])
-		snprintf(id.display, sizeof(id.display), "%s", id.nick);
-	*out = id;
+	if (!id->user_id || !id->nick[0] || !id->ip[0])
+		return eirc_err_set(out_err, -EINVAL,
+		                    "--user-id, --nick and --client-ip are required");
+	if (!id->display[0])
+		snprintf(id->display, sizeof(id->display), "%s", id->nick);
 	return 0;
 }
+
+const eirc_daemon_opts_t ircc_ident_opts = {
+	.options = ident_options,
+	.usage = "      --user-id N          the user's id (the IRC username is u<N>)\n"
+	         "      --nick NICK          the user's nick\n"
+	         "      --client-ip IP       the browser's address (WEBIRC)\n"
+	         "      --display-name NAME  the IRC realname (default: the nick)\n"
+	         "      --rooms #a,#b        rooms to join at sign-in\n"
+	         "      --private-rooms #p   private rooms the user is in\n",
+	.apply = ident_apply,
+	.done = ident_done,
+};
 
 void ircc_ident_clear(struct ircc_ident *id)
 {

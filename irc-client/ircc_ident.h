@@ -1,5 +1,6 @@
 /*
- * ircc_ident: who this irc-client process is, from its command line. The
+ * ircc_ident: who this irc-client process is, from its command line (the
+ * options common/daemon hands over, see ircc_ident_opts). The
  * gateway passes the identity the token consumption returned (user id,
  * nick, display name, private rooms, sign-in rooms) and the browser's IP
  * address as options (see docs/irc-client.md); none of it is secret, so
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/daemon.h"
 #include "common/irc_reg.h"
 
 #define IRCC_DISPLAY_MAX 128            /* display name (IRC realname) bytes */
@@ -19,22 +21,13 @@
 #define IRCC_ROOMS_MAX 256              /* rooms in one list */
 #define IRCC_IP_MAX 45                  /* longest textual IPv6 address */
 
-enum ircc_ident_action {
-	IRCC_RUN = 0,
-	IRCC_HELP,
-	IRCC_VERSION,
-	IRCC_CHECK_CONFIG,
-};
-
 struct ircc_room_list {
 	char **v;                       /* case kept as given */
 	size_t n;
 	char *buf;                      /* the names, one allocation */
 };
 
-struct ircc_ident {
-	enum ircc_ident_action action;
-	const char *config_path;        /* borrowed from argv */
+typedef struct ircc_ident {
 	uint64_t user_id;
 	char user[24];                  /* "u<id>", the IRC username */
 	char nick[IRC_REG_NICK_MAX + 1];
@@ -42,15 +35,16 @@ struct ircc_ident {
 	char ip[IRCC_IP_MAX + 1];
 	struct ircc_room_list private_rooms; /* private rooms the user is in */
 	struct ircc_room_list rooms;    /* rooms to join at sign-in */
-};
+} ircc_ident_t;
 
 /*
- * Parses argv (getopt_long; resets optind first). Returns 0 and fills
- * *out (free with ircc_ident_clear), or -EINVAL with a one-line reason in
- * err (capacity errlen). For --help/--version/--check-config only out->action
- * (and config_path) is set.
+ * The identity options, for common/daemon's command line (eirc_daemon_opts_t;
+ * its app is a zeroed struct ircc_ident, or a struct whose first member is
+ * one, filled option by option). done
+ * requires --user-id, --nick and --client-ip and defaults the display name
+ * to the nick. After a failure call ircc_ident_clear.
  */
-int ircc_ident_parse(int argc, char **argv, struct ircc_ident *out, char *err, size_t errlen);
+extern const eirc_daemon_opts_t ircc_ident_opts;
 
 /* Frees the room lists; out may be reused. */
 void ircc_ident_clear(struct ircc_ident *id);
@@ -58,8 +52,5 @@ void ircc_ident_clear(struct ircc_ident *id);
 /* True when s[0..len) is a nick IRC accepts: 1..IRC_REG_NICK_MAX bytes of
  * letters, digits and []\`_^{|}-, not starting with a digit or '-'. */
 int ircc_ident_nick_valid(const char *s, size_t len);
-
-/* Prints the usage text. */
-void ircc_ident_usage(const char *prog, void *file);
 
 #endif

@@ -1,20 +1,18 @@
 /*
- * eirc-irc-client: one web session's IRC process. Reads its identity from
- * the command line and its configuration file, builds the session on the
- * gateway's socket (fd 3), confines itself, and runs the loop until the
- * session ends. Everything else is in the ircc_* library.
+ * eirc-irc-client: one web session's IRC process. The program's table for
+ * common/daemon (command line with the identity options of ircc_ident,
+ * config, loop, signals) and its hooks: build the session on the gateway's
+ * socket (fd 3), confine itself, run until the session ends. Everything
+ * else is in the ircc_* library.
  */
-#include <errno.h>
 #include <malloc.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
-#include "config/config.h"
 #include "irc-client/ircc_app.h"
 #include "irc-client/ircc_ident.h"
 #include "irc-client/ircc_sandbox.h"
@@ -45,35 +43,33 @@ static void test_hook_forbidden_syscall(void)
 }
 #endif
 
-static int run(const struct ircc_ident *id)
-{
-	eirc_config_t *cfg = NULL;
-	eirc_config_errors_t *errs = NULL;
-	struct ircc_app *app;
-	const char *why = NULL;
+/* The app of main(); id first: it is ircc_ident_opts's app too. */
+typedef struct irc_client {
+	ircc_ident_t id;
+	ircc_app_t *app;
+} irc_client_t;
 
-	int err = eirc_config_load(id->config_path, &cfg, &errs);
-	if (err < 0) {
-		if (errs)
-			eirc_config_errors_print(errs, stderr);
-		eirc_config_errors_free(errs);
-		log_error("Failed to load the configuration %s: %s", id->config_path, strerror(-err));
-		return 1;
-	}
-	eirc_config_log_setup(cfg, "eirc-irc-client");
-	err = ircc_app_new(cfg, id, IRCC_BROWSER_FD, &app, &why);
-	if (err < 0) {
-		log_error("Failed to start the session of %s: %s", id->nick, why);
-		eirc_config_free(cfg);
-		return 1;
+static int start(void *app, eirc_daemon_t *d)
+{
+	irc_client_t *m = app;
+	const eirc_config_t *cfg = eirc_daemon_config(d);
+	struct eirc_err err;
+	const char *why = NULL;
+	int r;
+
+	r = ircc_app_new(eirc_daemon_loop(d), cfg, &m->id, IRCC_BROWSER_FD, &m->app, &err);
+	if (r < 0) {
+		log_error("Failed to start the session of %s: %s", m->id.nick, err.text);
+		return r;
 	}
 	if (cfg->irc_client.sandbox) {
 		const eirc_config_irc_client_t *ic = &cfg->irc_client;
 		struct ircc_sandbox_opts so = { ic->sandbox_user, ic->rlimit_as, ic->rlimit_nofile,
 			                        ic->rlimit_nproc };
-		if (ircc_sandbox_apply(&so, &why) < 0) {
-			log_error("Failed to sandbox the session of %s: %s", id->nick, why);
-			return 1;
+		if ((r = ircc_sandbox_apply(&so, &why)) < 0) {
+			log_error("Failed to sandbox the session of %s: %s", m->id.nick, why);
+			ircc_app_stop(m->app);
+			return r;
 		}
 	}
 #ifdef IRCC_TEST_HOOKS
@@ -82,43 +78,46 @@ static int run(const struct ircc_ident *id)
 	/* Start-up (config parsing, name resolution, the filter build) left
 	 * free heap behind: give it back, thousands of us run at once. */
 	malloc_trim(0);
-	int code = ircc_app_run(app);
-	eirc_config_free(cfg);
+	ircc_app_start(m->app);
+	return 0;
+}
+
+static void stop(void *app)
+{
+	ircc_app_stop(((irc_client_t *)app)->app);
+}
+
+static int end(void *app)
+{
+	irc_client_t *m = app;
+	int code = m->app ? ircc_app_exit_code(m->app) : EIRC_EXIT_FAILURE;
+
+	ircc_app_free(m->app);
+	m->app = NULL;
 	return code;
 }
 
 int main(int argc, char **argv)
 {
-	struct ircc_ident id;
-	char err[160];
+	static const eirc_daemon_def_t def = {
+		.prog = "eirc-irc-client",
+		.about = "One eIRC web session: the gateway starts it with the browser's socket\n"
+			 "on fd 3; it registers to the IRC server as the user and relays lines\n"
+			 "through its policy. The WEBIRC password comes from the config file.\n",
+		.sections = "irc, irc_client, history, log. See docs/irc-client.md",
+		.opts = &ircc_ident_opts,
+		.start = start,
+		.stop = stop,
+		.end = end,
+	};
+	irc_client_t m = { .app = NULL };
 
-	signal(SIGPIPE, SIG_IGN);
 	/* A POSIX TZ string: the C library never opens /etc/localtime (which
 	 * the sandbox forbids) for a time conversion. Log times are UTC. */
 	setenv("TZ", "UTC0", 1);
 	tzset();
 	log_setup("eirc-irc-client", LOG_INFO, LOG_FORMAT_TEXT, 2);
-	if (ircc_ident_parse(argc, argv, &id, err, sizeof(err)) < 0) {
-		log_error("Invalid command line: %s", err);
-		return 2;
-	}
-	int code;
-	switch (id.action) {
-	case IRCC_HELP:
-		ircc_ident_usage(argv[0], stdout);
-		code = 0;
-		break;
-	case IRCC_VERSION:
-		printf("eirc-irc-client %s\n", EIRC_VERSION);
-		code = 0;
-		break;
-	case IRCC_CHECK_CONFIG:
-		code = eirc_config_check_main(id.config_path, stdout, stderr);
-		break;
-	default:
-		code = run(&id);
-		break;
-	}
-	ircc_ident_clear(&id);
+	int code = eirc_daemon_main(&def, &m, argc, argv);
+	ircc_ident_clear(&m.id);
 	return code;
 }

@@ -23,7 +23,7 @@
 
 struct app {
 	const eirc_config_t *cfg;
-	uv_loop_t loop;
+	uv_loop_t *loop;
 	struct lg_metrics m;
 	struct lg_ingest *ing;
 	struct lg_writer *writer;
@@ -40,15 +40,15 @@ struct app {
 	enum { SEEN_UNREAD, SEEN_READING, SEEN_READ, SEEN_DONE } seen_state;
 	int64_t prev_seen, first_registered;
 	uv_timer_t list_timer, rejoin_timer, drain_timer, seen_timer;
-	uv_signal_t sigint, sigterm;
 	uint64_t last_loss_log;
 	uint64_t bad_log_window;        /* loop ms when the window began */
 	unsigned bad_log_count;         /* lines logged in the window */
 	uint64_t bad_log_suppressed;    /* not logged in the window */
-	uint64_t drain_deadline;
 	bool stopping;
-	int exit_status;
+	bool closed;                    /* close_handles ran */
 };
+
+static struct app app; /* one logger per process */
 
 /* ---- channels ---- */
 
@@ -157,7 +157,7 @@ static void check_bot_mode(struct app *a, const struct irc_msg *msg)
  * LG_APP_BAD_LOG_BURST); notes what the last window left unlogged. */
 static bool bad_log_allowed(struct app *a)
 {
-	uint64_t now = uv_now(&a->loop);
+	uint64_t now = uv_now(a->loop);
 
 	if (a->bad_log_window == 0 || now - a->bad_log_window >= LG_APP_BAD_LOG_MS) {
 		if (a->bad_log_suppressed)
@@ -382,7 +382,7 @@ static void on_quit(void *ud, int err)
 static void on_writer_note(void *ud, enum lg_writer_note n, const char *detail)
 {
 	struct app *a = ud;
-	uint64_t now = uv_now(&a->loop);
+	uint64_t now = uv_now(a->loop);
 
 	switch (n) {
 	case LG_WRITER_REDIS_UP:
@@ -474,6 +474,9 @@ static const http_handler_t metrics_handler = {.request = on_metrics_request};
 
 static void close_handles(struct app *a)
 {
+	if (a->closed)
+		return;
+	a->closed = true;
 	http_server_close(a->http);
 	lg_shipper_free(a->shipper);
 	lg_writer_close(a->writer, NULL);
@@ -482,31 +485,35 @@ static void close_handles(struct app *a)
 	uv_close((uv_handle_t *)&a->rejoin_timer, NULL);
 	uv_close((uv_handle_t *)&a->drain_timer, NULL);
 	uv_close((uv_handle_t *)&a->seen_timer, NULL);
-	uv_close((uv_handle_t *)&a->sigint, NULL);
-	uv_close((uv_handle_t *)&a->sigterm, NULL);
 }
 
+/* Until the writer's queue is empty; common/daemon calls lg_app_close
+ * after LG_APP_DRAIN_MS if it never is. */
 static void on_drain_timer(uv_timer_t *t)
 {
 	struct app *a = t->data;
 
-	if (lg_writer_backlog_events(a->writer) && uv_now(&a->loop) < a->drain_deadline)
+	if (lg_writer_backlog_events(a->writer))
 		return;
 	uv_timer_stop(t);
 	close_handles(a);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+void lg_app_stop(void)
 {
-	struct app *a = s->data;
+	struct app *a = &app;
 
-	if (a->stopping)
+	if (a->stopping || a->closed)
 		return;
 	a->stopping = true;
-	log_info("Signal %d: leaving IRC and flushing to Redis", signum);
+	log_info("Leaving IRC and flushing to Redis");
 	irc_conn_quit(a->conn, "eirc-logger shutting down");
-	a->drain_deadline = uv_now(&a->loop) + LG_APP_DRAIN_MS;
 	uv_timer_start(&a->drain_timer, on_drain_timer, 50, 50);
+}
+
+void lg_app_close(void)
+{
+	close_handles(&app);
 }
 
 /* ---- start-up ---- */
@@ -522,7 +529,7 @@ static int start_writer(struct app *a)
 	int err;
 
 	redis_opts_from_config(&cfg->redis, &o.redis);
-	if ((err = lg_writer_new(&a->loop, &o, &a->m, on_writer_note, a, &a->writer)) < 0) {
+	if ((err = lg_writer_new(a->loop, &o, &a->m, on_writer_note, a, &a->writer)) < 0) {
 		log_error("Failed to open the spill file in %s: %s", cfg->logger.spill_dir,
 		          strerror(-err));
 		return err;
@@ -550,7 +557,7 @@ static int start_shipper(struct app *a)
 		log_info("Shipper off (%s)", cfg->logger.shipper ? "no elasticsearch.urls" : "logger.shipper false");
 		return 0;
 	}
-	if ((err = lg_shipper_new(&a->loop, &o, &a->m, on_shipper_note, a, &a->shipper)) < 0) {
+	if ((err = lg_shipper_new(a->loop, &o, &a->m, on_shipper_note, a, &a->shipper)) < 0) {
 		log_error("Failed to start the shipper: %s", strerror(-err));
 		return err;
 	}
@@ -585,7 +592,7 @@ static int start_irc(struct app *a)
 		a->servers[i] = (struct irc_conn_server){ s->host, s->port, s->tls, s->tls_verify,
 			                                  s->tls_ca_file, s->unix_path };
 	}
-	if ((err = irc_conn_new(&a->loop, &o, &cb, a, &a->conn)) < 0) {
+	if ((err = irc_conn_new(a->loop, &o, &cb, a, &a->conn)) < 0) {
 		log_error("Failed to set up the IRC connection: %s", strerror(-err));
 		return err;
 	}
@@ -604,7 +611,7 @@ static int start_httpd(struct app *a)
 
 	if (lc->metrics_port == 0)
 		return 0;
-	err = http_server_new(&a->loop, &(struct http_server_opts){
+	err = http_server_new(a->loop, &(struct http_server_opts){
 		.header_max = LG_APP_METRICS_HEAD_MAX, .heads_max = LG_APP_METRICS_CONNS_MAX,
 		.conns_max = LG_APP_METRICS_CONNS_MAX, .timeout_s = LG_APP_METRICS_TIMEOUT_S,
 	}, &a->http);
@@ -622,56 +629,52 @@ static int start_httpd(struct app *a)
 
 static void init_handles(struct app *a)
 {
-	uv_timer_init(&a->loop, &a->list_timer);
-	uv_timer_init(&a->loop, &a->rejoin_timer);
-	uv_timer_init(&a->loop, &a->drain_timer);
-	uv_timer_init(&a->loop, &a->seen_timer);
-	uv_signal_init(&a->loop, &a->sigint);
-	uv_signal_init(&a->loop, &a->sigterm);
+	uv_timer_init(a->loop, &a->list_timer);
+	uv_timer_init(a->loop, &a->rejoin_timer);
+	uv_timer_init(a->loop, &a->drain_timer);
+	uv_timer_init(a->loop, &a->seen_timer);
 	a->list_timer.data = a->rejoin_timer.data = a->drain_timer.data = a->seen_timer.data = a;
-	a->sigint.data = a->sigterm.data = a;
-	uv_signal_start(&a->sigint, on_signal, SIGINT);
-	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 }
 
-int lg_app_run(const eirc_config_t *cfg)
+int lg_app_start(uv_loop_t *loop, const eirc_config_t *cfg)
 {
-	static struct app app;
 	struct app *a = &app;
-	int rc;
+	int r;
 
+	a->loop = loop;
 	a->cfg = cfg;
 	if (!cfg->irc.network || cfg->irc.n_servers == 0) {
 		log_error("irc.network and irc.servers must be set for the logger");
-		return 1;
+		return -EINVAL;
 	}
-	if (uv_loop_init(&a->loop) < 0 || lg_ingest_new(cfg->irc.network, &a->ing) < 0) {
+	if ((r = lg_ingest_new(cfg->irc.network, &a->ing)) < 0) {
 		log_error("Failed to start: bad irc.network or no memory");
-		return 1;
+		return r;
 	}
-	if (archive_keys_seen(cfg->redis.partitions, cfg->irc.network, cfg->logger.nick, a->seen_key,
-	                 sizeof(a->seen_key)) < 0) {
+	if ((r = archive_keys_seen(cfg->redis.partitions, cfg->irc.network, cfg->logger.nick,
+	                           a->seen_key, sizeof(a->seen_key))) < 0) {
 		log_error("Failed to start: irc.network or logger.nick too long for a Redis key");
-		lg_ingest_free(a->ing);
-		return 1;
+		return r;
 	}
 	init_handles(a);
 	uv_timer_start(&a->seen_timer, on_seen_timer, LG_APP_SEEN_MS, LG_APP_SEEN_MS);
-	a->exit_status = 1;
-	if (start_writer(a) == 0 && start_shipper(a) == 0 && start_httpd(a) == 0 &&
-	    start_irc(a) == 0) {
-		a->exit_status = 0;
-		log_info("eirc-logger %s running on network %s", EIRC_VERSION, cfg->irc.network);
-	} else {
+	if ((r = start_writer(a)) < 0 || (r = start_shipper(a)) < 0 || (r = start_httpd(a)) < 0 ||
+	    (r = start_irc(a)) < 0) {
 		close_handles(a);
+		return r;
 	}
-	uv_run(&a->loop, UV_RUN_DEFAULT);
-	http_server_free(a->http);
-	rc = uv_loop_close(&a->loop);
-	if (rc < 0)
-		log_error("Loop not closed cleanly: %s", uv_strerror(rc));
+	log_info("eirc-logger %s running on network %s", EIRC_VERSION, cfg->irc.network);
+	return 0;
+}
+
+void lg_app_free(void)
+{
+	struct app *a = &app;
+
+	http_server_free(a->http); /* lws frees its context once its handles are closed */
+	a->http = NULL;
 	lg_map_each(&a->wanted, free_value, NULL);
 	lg_map_clear(&a->wanted);
 	lg_ingest_free(a->ing);
-	return a->exit_status ? a->exit_status : (rc < 0 ? 1 : 0);
+	a->ing = NULL;
 }

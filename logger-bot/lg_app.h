@@ -1,8 +1,9 @@
 /*
  * lg_app: the eirc-logger process: one libuv loop wiring the IRC bot
  * (irc_conn + lg_ingest), the Redis writer, the Elasticsearch shipper and
- * the /metrics listener from the loaded configuration. It is the top of
- * the daemon: the only part that logs.
+ * the /metrics listener from the loaded configuration, on the loop main.c's
+ * common/daemon runs. It is the top of the daemon: the only part that
+ * logs.
  *
  * The bot registers with the configured nick (suffix on collision), asks
  * for message-tags, server-time, batch, account-tag and multi-prefix, sets
@@ -25,11 +26,14 @@
 #ifndef EIRC_LOGGER_LG_APP_H
 #define EIRC_LOGGER_LG_APP_H
 
+#include <uv.h>
+
 #include "config/config.h"
 
 #define LG_APP_REJOIN_MS 2000
 /* Time given to the writer to empty its queue at shutdown before the rest
- * is spilled to disk. */
+ * is spilled to disk (main.c's drain_ms: common/daemon then calls
+ * lg_app_close). */
 #define LG_APP_DRAIN_MS 5000
 /* A loss is logged at most this often (with the running count). */
 #define LG_APP_LOSS_LOG_MS 10000
@@ -55,7 +59,22 @@
 #define LG_APP_METRICS_TIMEOUT_S 5
 #define LG_APP_METRICS_CONNS_MAX 16
 
-/* Runs the logger until SIGINT/SIGTERM. Returns a process exit status. */
-int lg_app_run(const eirc_config_t *cfg);
+/* The logger is one per process: these act on it. */
+
+/* Starts the logger on loop (borrowed config). Returns 0, or a negative
+ * errno after logging why and closing what it opened (lg_app_free after
+ * the loop frees the rest). */
+int lg_app_start(uv_loop_t *loop, const eirc_config_t *cfg);
+
+/* SIGINT/SIGTERM: leaves IRC and lets the writer empty its queue; closes
+ * every handle once it is empty. A second call does nothing. */
+void lg_app_stop(void);
+
+/* The drain time is over: closes every handle now (the writer spills what
+ * is left). */
+void lg_app_close(void);
+
+/* After the loop ended: frees what is left. */
+void lg_app_free(void);
 
 #endif

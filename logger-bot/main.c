@@ -1,27 +1,50 @@
 /*
  * eirc-logger: the archiving IRC bot and Elasticsearch shipper. This file
- * only names the program; the shared command line (config/config_main.c)
- * loads the configuration and lg_app.c runs it.
+ * is the program's table for common/daemon (command line, config, loop,
+ * signals, the bounded drain) and its hooks into lg_app.c.
  */
-#include "config/config.h"
+#include "common/daemon.h"
 #include "logger-bot/lg_app.h"
 
-static int run(const eirc_config_t *cfg, const char *config_path)
+static int start(void *app, eirc_daemon_t *d)
 {
-	(void)config_path;
-	return lg_app_run(cfg);
+	(void)app;
+	return lg_app_start(eirc_daemon_loop(d), eirc_daemon_config(d));
+}
+
+static void stop(void *app)
+{
+	(void)app;
+	lg_app_stop();
+}
+
+static void close_now(void *app)
+{
+	(void)app;
+	lg_app_close();
+}
+
+static int end(void *app)
+{
+	(void)app;
+	lg_app_free();
+	return EIRC_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-	static const eirc_daemon_cli_t cli = {
+	static const eirc_daemon_def_t def = {
 		.prog = "eirc-logger",
 		.about = "Joins the configured IRC channels and archives every event into Redis\n"
 			 "Streams exactly once; ships the archive to Elasticsearch.\n",
 		.sections = "irc, redis, elasticsearch, logger, log, irc_client (ping and\n"
 			    "reconnection timings). See docs/logger.md",
-		.run = run,
+		.start = start,
+		.stop = stop,
+		.close = close_now,
+		.end = end,
+		.drain_ms = LG_APP_DRAIN_MS,
 	};
 
-	return eirc_daemon_main(argc, argv, &cli);
+	return eirc_daemon_main(&def, NULL, argc, argv);
 }

@@ -15,7 +15,6 @@
  * under systemd.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,38 +23,58 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
-#include "config/config.h"
 #include "scripts/stack/launch.h"
 
-#define STACK_DEFAULT_CONFIG "config/eirc.yaml"
 #define STACK_DEFAULT_DATA "var"
 
-static void usage(FILE *out)
+/* What main() gathers from the command line. */
+typedef struct stack_args {
+	const char *data, *bin_dir;
+} stack_args_t;
+
+static int stack_opt(void *app, int opt, const char *arg, struct eirc_err *out_err)
 {
-	fprintf(out,
-		"Usage: eirc-stack [--config FILE] [--data-dir DIR]\n"
-		"       eirc-stack --check-config FILE\n"
-		"\n"
-		"Runs eIRC's local stack on loopback: PostgreSQL, Redis and InspIRCd,\n"
-		"configured from FILE (default " STACK_DEFAULT_CONFIG "), with all data in DIR\n"
-		"(default " STACK_DEFAULT_DATA "/). Ctrl-C stops everything.\n"
-		"\n"
-		"  -c, --config FILE        configuration file\n"
-		"  -d, --data-dir DIR       data folder, kept between runs\n"
-		"  -b, --bin-dir DIR        where the eIRC binaries were built\n"
-		"                           (default " EIRC_BINARY_DIR ")\n"
-		"      --check-config FILE  print the effective configuration or its errors\n"
-		"  -h, --help               this help\n"
-		"  -V, --version            version\n"
-		"\n"
-		"Environment: EIRC_DEMO_PASSWORD, the demo user's password (required);\n"
-		"EIRC_HISTORY_CLIENT_SECRET, the secret of the eirc-history OAuth client\n"
-		"(created when missing; eirc-history introspects tokens with it);\n"
-		"EIRC_OPER_PASSWORD, the InspIRCd operator password (oper name 'eirc';\n"
-		"otherwise a new one is generated at each start); and the variables\n"
-		"the config file names.\n");
+	stack_args_t *a = app;
+
+	(void)out_err;
+	if (opt == 'd')
+		a->data = arg;
+	else
+		a->bin_dir = arg;
+	return 0;
 }
+
+static const struct option stack_options[] = {
+	{ "data-dir", required_argument, NULL, 'd' },
+	{ "bin-dir", required_argument, NULL, 'b' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const eirc_daemon_opts_t stack_opts = {
+	.options = stack_options,
+	.usage = "  -d, --data-dir DIR       data folder, kept between runs (default "
+		 STACK_DEFAULT_DATA "/)\n"
+		 "  -b, --bin-dir DIR        where the eIRC binaries were built\n"
+		 "                           (default " EIRC_BINARY_DIR ")\n",
+	.apply = stack_opt,
+};
+
+static const eirc_daemon_def_t stack_def = {
+	.prog = "eirc-stack",
+	.about = "Runs eIRC's local stack on loopback: PostgreSQL, Redis and InspIRCd,\n"
+		 "then eirc-auth, eirc-gateway, eirc-logger and eirc-history, configured\n"
+		 "from the config file, with all data in the data folder. Ctrl-C stops\n"
+		 "everything.\n\n"
+		 "Environment: EIRC_DEMO_PASSWORD, the demo user's password (required);\n"
+		 "EIRC_HISTORY_CLIENT_SECRET, the secret of the eirc-history OAuth client\n"
+		 "(created when missing; eirc-history introspects tokens with it);\n"
+		 "EIRC_OPER_PASSWORD, the InspIRCd operator password (oper name 'eirc';\n"
+		 "otherwise a new one is generated at each start); and the variables\n"
+		 "the config file names.\n",
+	.opts = &stack_opts,
+};
 
 static bool is_loopback(const char *host)
 {
@@ -373,49 +392,27 @@ static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "bin-dir", required_argument, NULL, 'b' },
-		{ "check-config", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = STACK_DEFAULT_CONFIG, *data = STACK_DEFAULT_DATA;
-	const char *bin_dir = EIRC_BINARY_DIR;
+	stack_args_t args = { STACK_DEFAULT_DATA, EIRC_BINARY_DIR };
+	eirc_daemon_args_t cl;
+	const char *config, *data, *bin_dir;
 	eirc_config_t *cfg = NULL;
-	eirc_config_errors_t *errs = NULL;
 	eirc_stack_t st = { 0 };
 	char config_abs[4096];
 	sigset_t sigs;
-	int c, status;
+	int status;
 
-	while ((c = getopt_long(argc, argv, "c:d:b:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case 'b': bin_dir = optarg; break;
-		case 'd': data = optarg; break;
-		case 'C': return eirc_config_check_main(optarg, stdout, stderr);
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("eirc-stack %s\n", EIRC_VERSION); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (!eirc_daemon_args(&stack_def, &args, argc, argv, &cl, &status))
+		return status;
+	config = cl.config_path;
+	data = args.data;
+	bin_dir = args.bin_dir;
 	log_setup("eirc-stack", LOG_INFO, LOG_FORMAT_TEXT, 2);
-	if (eirc_config_load(config, &cfg, &errs) < 0) {
-		eirc_config_errors_print(errs, stderr);
-		eirc_config_errors_free(errs);
-		return 2;
-	}
+	if (eirc_daemon_config_load(&stack_def, config, &cfg) < 0)
+		return EIRC_EXIT_FAILURE;
 	eirc_config_log_setup(cfg, "eirc-stack");
 	if (check_local(cfg) < 0) {
 		eirc_config_free(cfg);
-		return 2;
+		return EIRC_EXIT_FAILURE;
 	}
 
 	/* Signals are taken synchronously; servers run in their own process

@@ -771,10 +771,113 @@ static void test_schema_sane(void **state)
 	assert_int_equal(config_schema_root.n_fields, 9);
 }
 
+/* ---- ${NAME} references, per section ---- */
+
+typedef struct names {
+	char v[8][32];
+	size_t n;
+} names_t;
+
+static void name_cb(void *ud, const char *name)
+{
+	names_t *n = ud;
+
+	if (n->n < 8)
+		snprintf(n->v[n->n], sizeof(n->v[0]), "%s", name);
+	n->n++;
+}
+
+static names_t refs_of(const eirc_config_t *cfg, const char *section)
+{
+	names_t n = {.n = 0};
+	size_t count = eirc_config_env_refs(cfg, section, name_cb, &n);
+
+	assert_int_equal(count, n.n);
+	return n;
+}
+
+static void test_env_refs(void **state)
+{
+	static const char yaml[] =
+		"# a comment mentions ${NOT_A_REF}\n"
+		"irc:\n"
+		"  servers:\n"
+		"    - host: ${T_HOST}\n"
+		"  webirc_password: ${T_PW} # and ${IN_COMMENT}\n"
+		"  webirc_gateway: \"$${LITERAL}-${T_PW}\"\n"
+		"auth:\n"
+		"  internal_secret: ${T_SECRET}${T_SECRET}\n"
+		"  database:\n"
+		"    password: ${T_DB}\n"
+		"gateway:\n"
+		"  allowed_origins: [\"https://${T_HOST}\", \"https://x\"]\n"
+		"history:\n"
+		"  socket_path: /run/${T_RUN}/h.sock\n";
+	eirc_config_t *cfg;
+	names_t n;
+
+	(void)state;
+	setenv("T_HOST", "127.0.0.1", 1);
+	setenv("T_PW", "pw", 1);
+	setenv("T_SECRET", "0123456789abcdef", 1);
+	setenv("T_DB", "db", 1);
+	setenv("T_RUN", "eirc", 1);
+	cfg = load_ok(yaml, sizeof(yaml) - 1);
+	assert_string_equal(cfg->irc.webirc_gateway, "${LITERAL}-pw");
+	n = refs_of(cfg, "irc");
+	assert_int_equal(n.n, 2); /* T_PW once, in file order */
+	assert_string_equal(n.v[0], "T_HOST");
+	assert_string_equal(n.v[1], "T_PW");
+	n = refs_of(cfg, "auth");
+	assert_int_equal(n.n, 2);
+	assert_string_equal(n.v[0], "T_SECRET");
+	assert_string_equal(n.v[1], "T_DB");
+	n = refs_of(cfg, "gateway");
+	assert_int_equal(n.n, 1);
+	assert_string_equal(n.v[0], "T_HOST");
+	n = refs_of(cfg, "history");
+	assert_int_equal(n.n, 1);
+	assert_string_equal(n.v[0], "T_RUN");
+	assert_int_equal(refs_of(cfg, "log").n, 0);
+	n = refs_of(cfg, NULL); /* every name once */
+	assert_int_equal(n.n, 5);
+	assert_string_equal(n.v[4], "T_RUN");
+	eirc_config_free(cfg);
+}
+
+/* CONFIG_ENV_REFS_MAX distinct references load; one more is an error. */
+static void test_env_refs_limit(void **state)
+{
+	size_t cap = 64 * (CONFIG_ENV_REFS_MAX + 2) + 256, o = 0;
+	char *yaml = malloc(cap), name[32], expected[256];
+	eirc_config_t *cfg;
+
+	(void)state;
+	assert_non_null(yaml);
+	for (int i = 0; i <= CONFIG_ENV_REFS_MAX; i++) {
+		snprintf(name, sizeof(name), "T_REF_%d", i);
+		setenv(name, "x", 1);
+	}
+	o += (size_t)snprintf(yaml + o, cap - o, BASE "gateway:\n  allowed_origins:\n");
+	for (int i = 0; i < CONFIG_ENV_REFS_MAX; i++)
+		o += (size_t)snprintf(yaml + o, cap - o, "    - https://${T_REF_%d}\n", i);
+	cfg = load_ok(yaml, o);
+	assert_int_equal(refs_of(cfg, "gateway").n, CONFIG_ENV_REFS_MAX);
+	eirc_config_free(cfg);
+	snprintf(yaml + o, cap - o, "    - https://${T_REF_%d}\n", CONFIG_ENV_REFS_MAX);
+	snprintf(expected, sizeof(expected), "t.yaml:%d:7: gateway.allowed_origins[%d]: more "
+		 "than %d ${NAME} references (CONFIG_ENV_REFS_MAX)\n", 9 + CONFIG_ENV_REFS_MAX,
+		 CONFIG_ENV_REFS_MAX, CONFIG_ENV_REFS_MAX);
+	expect_errors(yaml, expected);
+	free(yaml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_yaml_syntax),
+		cmocka_unit_test(test_env_refs),
+		cmocka_unit_test(test_env_refs_limit),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_out_of_range),

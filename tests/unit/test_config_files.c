@@ -11,7 +11,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,44 +134,6 @@ static void test_production_example_loads(void **state)
 	unsetenv("EIRC_REDIS_PASSWORD");
 	unsetenv("EIRC_ES_API_KEY");
 	unsetenv("EIRC_HISTORY_CLIENT_SECRET");
-}
-
-static const char *daemon_seen_path;
-
-static int daemon_run(const eirc_config_t *cfg, const char *config_path)
-{
-	daemon_seen_path = config_path;
-	return cfg->gateway.listen_port == 8081 ? 42 : 1;
-}
-
-static int daemon_call(int argc, const char **argv)
-{
-	static const eirc_daemon_cli_t cli = { "eirc-test", "A test daemon.\n", NULL,
-					      daemon_run };
-
-	optind = 0; /* GNU getopt: start afresh */
-	return eirc_daemon_main(argc, (char **)argv, &cli);
-}
-
-/* The command line the daemons share: what runs, what is refused. */
-static void test_daemon_main(void **state)
-{
-	const char *path = source_file("config/eirc.yaml");
-	const char *version[] = { "eirc-test", "--version", NULL };
-	const char *bogus[] = { "eirc-test", "--bogus", NULL };
-	const char *extra[] = { "eirc-test", "-c", path, "stray", NULL };
-	const char *missing[] = { "eirc-test", "-c", "/nonexistent/eirc.yaml", NULL };
-	const char *run[] = { "eirc-test", "--config", path, NULL };
-
-	(void)state;
-	set_secrets();
-	assert_int_equal(daemon_call(2, version), 0);
-	assert_int_equal(daemon_call(2, bogus), 2);
-	assert_int_equal(daemon_call(4, extra), 2);
-	assert_int_equal(daemon_call(3, missing), 1);
-	daemon_seen_path = NULL;
-	assert_int_equal(daemon_call(3, run), 42);
-	assert_string_equal(daemon_seen_path, path);
 }
 
 /* Every key of the schema is written out in the example. */
@@ -312,7 +273,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_loads),
 		cmocka_unit_test(test_production_example_loads),
-		cmocka_unit_test(test_daemon_main),
 		cmocka_unit_test(test_example_is_complete),
 		cmocka_unit_test(test_docs_current),
 		cmocka_unit_test(test_check_main),

@@ -429,123 +429,59 @@ static void test_table(void **state)
 	free(t);
 }
 
-/* ---- gw_spawn: ${} references ---- */
-
-typedef struct refs {
-	char names[16][64];
-	bool needs[16];
-	int n;
-} refs_t;
-
-static void ref_cb(void *arg, const char *name, bool needs)
-{
-	refs_t *r = arg;
-
-	snprintf(r->names[r->n], sizeof(r->names[0]), "%s", name);
-	r->needs[r->n++] = needs;
-}
-
-static void test_env_scan(void **state)
-{
-	static const char yaml[] =
-		"# header mentions ${NOT_A_REF}\n"
-		"irc:\n"
-		"  webirc_password: ${WEBIRC} # and ${IN_COMMENT}\n"
-		"  literal: $${NOPE} and $HOME\n"
-		"auth:\n"
-		"  internal_secret: ${SECRET}\n"
-		"  database:\n"
-		"    password: \"${DB}\"\n"
-		"history:\n"
-		"  socket_path: ${RUN}/h.sock\n"
-		"irc_clientx:\n"
-		"  x: ${OTHER}\n"
-		"log:\n"
-		"  level: ${LEVEL}\n"
-		"  bad: ${unterminated\n";
-	refs_t r = { .n = 0 };
-
-	(void)state;
-	assert_int_equal(gw_spawn_env_scan(yaml, sizeof(yaml) - 1, ref_cb, &r), 6);
-	assert_string_equal(r.names[0], "WEBIRC");
-	assert_true(r.needs[0]);
-	assert_string_equal(r.names[1], "SECRET");
-	assert_false(r.needs[1]);
-	assert_string_equal(r.names[2], "DB");
-	assert_false(r.needs[2]);
-	assert_string_equal(r.names[3], "RUN");
-	assert_true(r.needs[3]);
-	assert_string_equal(r.names[4], "OTHER");
-	assert_false(r.needs[4]);
-	assert_string_equal(r.names[5], "LEVEL");
-	assert_true(r.needs[5]);
-}
-
-static void ref_cb_count(void *arg, const char *name, bool needs)
-{
-	(void)name, (void)needs;
-	((refs_t *)arg)->n++;
-}
-
-static void test_env_scan_limit(void **state)
-{
-	char *yaml = malloc(64 * (GW_ENV_MAX + 1));
-	size_t n = 0;
-	refs_t r;
-
-	(void)state;
-	n += (size_t)sprintf(yaml, "irc:\n");
-	for (int i = 0; i < GW_ENV_MAX; i++)
-		n += (size_t)sprintf(yaml + n, " k%d: ${V%d}\n", i, i % 10);
-	/* the callback sees them all; only the count matters here */
-	r.n = 0;
-	assert_int_equal(gw_spawn_env_scan(yaml, n, ref_cb_count, &r), GW_ENV_MAX);
-	n += (size_t)sprintf(yaml + n, " one_more: ${V}\n");
-	assert_int_equal(gw_spawn_env_scan(yaml, n, ref_cb_count, &r), -E2BIG);
-	free(yaml);
-}
-
 /* ---- gw_spawn: start-up checks ---- */
+
+/* Writes the config (with the irc-client binary and the sandbox user to
+ * use) at path, loads it and runs gw_spawn_cfg_init on it. */
+static int spawn_init(gw_spawn_cfg_t *c, const char *path, const char *client, const char *user,
+		      struct eirc_err *err)
+{
+	eirc_config_t *cfg = NULL;
+	FILE *f = fopen(path, "w");
+	int r;
+
+	assert_non_null(f);
+	fprintf(f, "irc:\n  servers:\n    - host: 127.0.0.1\n"
+		"  webirc_password: ${GW_TEST_NEEDED}\nauth:\n  internal_secret: "
+		"${GW_TEST_SECRET}\ngateway:\n  irc_client_path: %s\n"
+		"irc_client:\n  sandbox_user: %s\n", client, user);
+	fclose(f);
+	assert_int_equal(eirc_config_load(path, &cfg, NULL), 0);
+	memset(c, 0, sizeof(*c));
+	r = gw_spawn_cfg_init(c, cfg, path, "/x/gw", err);
+	eirc_config_free(cfg);
+	return r;
+}
 
 static void test_spawn_cfg(void **state)
 {
-	char dir[] = "/tmp/gw-spawn-test-XXXXXX", cfgp[64], why[256];
+	char dir[] = "/tmp/gw-spawn-test-XXXXXX", cfgp[64];
+	struct eirc_err why;
 	gw_spawn_cfg_t c;
-	FILE *f;
 	int r;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir)); /* mode 0700 */
 	snprintf(cfgp, sizeof(cfgp), "%s/eirc.yaml", dir);
-	f = fopen(cfgp, "w");
-	assert_non_null(f);
-	fputs("irc:\n  webirc_password: ${GW_TEST_NEEDED}\nauth:\n  internal_secret: "
-	      "${GW_TEST_SECRET}\n", f);
-	fclose(f);
 	setenv("GW_TEST_NEEDED", "visible", 1);
 	setenv("GW_TEST_SECRET", "must-not-reach-the-child", 1);
 	/* a binary that does not exist */
-	memset(&c, 0, sizeof(c));
-	r = gw_spawn_cfg_init(&c, cfgp, "/nonexistent/eirc-irc-client", "nobody", "/x/gw", why,
-			      sizeof(why));
+	r = spawn_init(&c, cfgp, "/nonexistent/eirc-irc-client", "nobody", &why);
 	assert_int_equal(r, -ENOENT);
-	assert_non_null(strstr(why, "/nonexistent/eirc-irc-client"));
+	assert_non_null(strstr(why.text, "/nonexistent/eirc-irc-client"));
 	gw_spawn_cfg_clear(&c);
 	/* /bin/true stands in for the irc-client */
-	memset(&c, 0, sizeof(c));
-	r = gw_spawn_cfg_init(&c, cfgp, "/bin/true", "nobody", "/x/gw", why, sizeof(why));
+	r = spawn_init(&c, cfgp, "/bin/true", "nobody", &why);
 	if (geteuid() == 0) {
 		/* root: children run as nobody, who cannot enter a 0700 folder */
 		assert_int_equal(r, -EACCES);
-		assert_non_null(strstr(why, "cannot read the config file"));
+		assert_non_null(strstr(why.text, "cannot read the config file"));
 		gw_spawn_cfg_clear(&c);
-		memset(&c, 0, sizeof(c));
-		assert_int_equal(gw_spawn_cfg_init(&c, cfgp, "/bin/true", "no-such-user-gw", "/x/gw",
-						   why, sizeof(why)), -ENOENT);
+		assert_int_equal(spawn_init(&c, cfgp, "/bin/true", "no-such-user-gw", &why),
+				 -ENOENT);
 		gw_spawn_cfg_clear(&c);
 		chmod(dir, 0711);
-		memset(&c, 0, sizeof(c));
-		r = gw_spawn_cfg_init(&c, cfgp, "/bin/true", "nobody", "/x/gw", why, sizeof(why));
+		r = spawn_init(&c, cfgp, "/bin/true", "nobody", &why);
 		assert_true(c.drop_privileges);
 	}
 	assert_int_equal(r, 0);
@@ -561,6 +497,37 @@ static void test_spawn_cfg(void **state)
 	gw_spawn_cfg_clear(&c);
 	unlink(cfgp);
 	rmdir(dir);
+}
+
+/* More ${NAME} variables for the child than GW_ENV_MAX: refused at start. */
+static void test_spawn_env_limit(void **state)
+{
+	char path[] = "/tmp/gw-spawn-env-XXXXXX", name[32];
+	eirc_config_t *cfg = NULL;
+	struct eirc_err why;
+	gw_spawn_cfg_t c;
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	(void)state;
+	assert_non_null(f);
+	fputs("irc:\n  servers:\n    - host: 127.0.0.1\n  webirc_password: pw\n"
+	      "auth:\n  internal_secret: 0123456789abcdef\n"
+	      "gateway:\n  irc_client_path: /bin/true\n"
+	      "irc_client:\n  private_room_masks:\n", f);
+	for (int i = 0; i <= GW_ENV_MAX; i++) {
+		snprintf(name, sizeof(name), "GW_TEST_ROOM_%d", i);
+		setenv(name, "x", 1);
+		fprintf(f, "    - \"#${%s}\"\n", name);
+	}
+	fclose(f);
+	assert_int_equal(eirc_config_load(path, &cfg, NULL), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(gw_spawn_cfg_init(&c, cfg, path, "/x/gw", &why), -E2BIG);
+	assert_non_null(strstr(why.text, "environment variables"));
+	gw_spawn_cfg_clear(&c);
+	eirc_config_free(cfg);
+	unlink(path);
 }
 
 /* ---- gw_auth: the consume answer ---- */
@@ -618,9 +585,8 @@ int main(void)
 		cmocka_unit_test(test_to_browser),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_env_scan),
-		cmocka_unit_test(test_env_scan_limit),
 		cmocka_unit_test(test_spawn_cfg),
+		cmocka_unit_test(test_spawn_env_limit),
 		cmocka_unit_test(test_identity),
 	};
 

@@ -204,18 +204,23 @@ static void test_chathistory_checks(void **state)
 
 static int ident(struct ircc_ident *id, const char *extra_opt, const char *extra_val)
 {
-	char err[160];
+	static const eirc_daemon_def_t def = { .prog = "ircc", .about = "",
+		                               .opts = &ircc_ident_opts };
 	const char *args[] = { "ircc", "--config", "x.yaml", "--user-id", "42", "--nick", "alice",
 		               "--client-ip", "203.0.113.9", extra_opt, extra_val, NULL };
 	char *argv[12] = { 0 };
-	int argc = extra_opt ? 11 : 9;
+	int argc = extra_opt ? 11 : 9, status;
+	eirc_daemon_args_t cl;
 
 	for (int i = 0; i < argc; i++)
 		argv[i] = strdup(args[i]);
-	int r = ircc_ident_parse(argc, argv, id, err, sizeof(err));
+	memset(id, 0, sizeof(*id));
+	bool ok = eirc_daemon_args(&def, id, argc, argv, &cl, &status);
+	if (!ok)
+		ircc_ident_clear(id);
 	for (int i = 0; i < argc; i++)
 		free(argv[i]);
-	return r;
+	return ok ? 0 : -EINVAL;
 }
 
 static void test_ident_limits(void **state)

@@ -1,0 +1,284 @@
+/*
+ * daemon: the shared program skeleton (see daemon.h).
+ */
+#include "common/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+enum { OPT_CHECK = 'C' };
+
+static const struct option daemon_options[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"check-config", required_argument, NULL, OPT_CHECK},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+};
+#define DAEMON_OPTIONS_N (sizeof(daemon_options) / sizeof(daemon_options[0]))
+/* One table of ours and a program's, with the {NULL} end. */
+#define DAEMON_TABLE_MAX (DAEMON_OPTIONS_N + EIRC_DAEMON_OPTS_MAX + 1)
+
+struct eirc_daemon {
+	const eirc_daemon_def_t *def;
+	void *app;
+	const eirc_config_t *cfg;
+	const char *config_path;
+	uv_loop_t loop;
+	uv_signal_t sigint, sigterm;
+	uv_timer_t drain;
+	bool stopping;
+};
+
+void eirc_daemon_usage(const eirc_daemon_def_t *def, FILE *out)
+{
+	fprintf(out,
+	        "Usage: %s [OPTIONS]%s\n%s\n"
+	        "Options:\n"
+	        "  -c, --config FILE        configuration (default $EIRC_CONFIG or\n"
+	        "                           " EIRC_DAEMON_CONFIG_DEFAULT ")\n"
+	        "      --check-config FILE  validate FILE, print the effective config\n"
+	        "  -h, --help               this help\n"
+	        "  -V, --version            print the version\n",
+	        def->prog, def->command ? " [COMMAND ...]" : "", def->about);
+	if (def->opts && def->opts->usage)
+		fputs(def->opts->usage, out);
+	if (def->command_usage) {
+		fputc('\n', out);
+		def->command_usage(out);
+	}
+	if (def->sections)
+		fprintf(out, "\nSections used: %s.\n", def->sections);
+}
+
+/* Our options followed by the program's, and the short ones getopt is to
+ * know ("+" first with subcommands: the first operand ends the options;
+ * ":" to tell a missing value from an unknown option); false when they do
+ * not fit. */
+static bool options_merge(const eirc_daemon_def_t *def, struct option *all, char *shorts,
+                          size_t shorts_cap)
+{
+	size_t n = DAEMON_OPTIONS_N, o;
+
+	memcpy(all, daemon_options, sizeof(daemon_options));
+	o = (size_t)snprintf(shorts, shorts_cap, "%s:c:hV", def->command ? "+" : "");
+	for (const struct option *p = def->opts ? def->opts->options : NULL; p && p->name; p++) {
+		if (n - DAEMON_OPTIONS_N == EIRC_DAEMON_OPTS_MAX || o + 3 >= shorts_cap)
+			return false;
+		all[n++] = *p;
+		if (p->val > ' ' && p->val < 127) {
+			shorts[o++] = (char)p->val;
+			if (p->has_arg == required_argument)
+				shorts[o++] = ':';
+			shorts[o] = '\0';
+		}
+	}
+	all[n] = (struct option){NULL, 0, NULL, 0};
+	return true;
+}
+
+static bool usage_error(const eirc_daemon_def_t *def, const char *why, int *out_status)
+{
+	fprintf(stderr, "%s: %s\n", def->prog, why);
+	eirc_daemon_usage(def, stderr);
+	*out_status = EIRC_EXIT_USAGE;
+	return false;
+}
+
+/* The option getopt refused, for the message. */
+static const char *bad_option(int argc, char **argv)
+{
+	int i = optind - 1;
+
+	return i > 0 && i < argc ? argv[i] : "?";
+}
+
+static const char *config_default(void)
+{
+	const char *env = getenv("EIRC_CONFIG");
+
+	return env && *env ? env : EIRC_DAEMON_CONFIG_DEFAULT;
+}
+
+bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **argv,
+                      eirc_daemon_args_t *out, int *out_status)
+{
+	struct option all[DAEMON_TABLE_MAX];
+	char shorts[2 * DAEMON_TABLE_MAX + 8];
+	eirc_daemon_args_t a = {config_default(), 0, NULL};
+	struct eirc_err err = {""};
+	char why[EIRC_ERR_MAX + 64];
+	int c;
+
+	if (!options_merge(def, all, shorts, sizeof(shorts)))
+		return usage_error(def, "more extra options than EIRC_DAEMON_OPTS_MAX", out_status);
+	optind = 0; /* GNU getopt: start afresh (also initialises it) */
+	opterr = 0;
+	/* "+": with subcommands, the first operand ends the options */
+	while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a.config_path = optarg;
+			break;
+		case OPT_CHECK:
+			*out_status = eirc_config_check_main(optarg, stdout, stderr);
+			return false;
+		case 'h':
+			eirc_daemon_usage(def, stdout);
+			*out_status = EIRC_EXIT_OK;
+			return false;
+		case 'V':
+			printf("%s %s\n", def->prog, EIRC_VERSION);
+			*out_status = EIRC_EXIT_OK;
+			return false;
+		case ':':
+			snprintf(why, sizeof(why), "option %s needs a value",
+			         bad_option(argc, argv));
+			return usage_error(def, why, out_status);
+		case '?':
+			snprintf(why, sizeof(why), "unknown option %s", bad_option(argc, argv));
+			return usage_error(def, why, out_status);
+		default:
+			if (def->opts->apply(app, c, optarg, &err) < 0)
+				return usage_error(def, err.text, out_status);
+			break;
+		}
+	}
+	if (optind < argc && !def->command) {
+		snprintf(why, sizeof(why), "unexpected argument %s", argv[optind]);
+		return usage_error(def, why, out_status);
+	}
+	if (def->opts && def->opts->done && def->opts->done(app, &err) < 0)
+		return usage_error(def, err.text, out_status);
+	a.argc = argc - optind;
+	a.argv = a.argc > 0 ? argv + optind : NULL;
+	*out = a;
+	return true;
+}
+
+int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path, eirc_config_t **out_cfg)
+{
+	eirc_config_errors_t *errs = NULL;
+	int r = eirc_config_load(path, out_cfg, &errs);
+
+	if (r < 0) {
+		if (errs)
+			eirc_config_errors_print(errs, stderr);
+		else
+			fprintf(stderr, "%s: cannot load %s: %s\n", def->prog, path, strerror(-r));
+		eirc_config_errors_free(errs);
+	}
+	return r;
+}
+
+uv_loop_t *eirc_daemon_loop(eirc_daemon_t *d)
+{
+	return &d->loop;
+}
+
+const eirc_config_t *eirc_daemon_config(const eirc_daemon_t *d)
+{
+	return d->cfg;
+}
+
+const char *eirc_daemon_config_path(const eirc_daemon_t *d)
+{
+	return d->config_path;
+}
+
+/* ---- the loop ---- */
+
+static void on_drain(uv_timer_t *t)
+{
+	eirc_daemon_t *d = t->data;
+
+	log_warn("Still stopping after %llu ms: closing what is left",
+	         (unsigned long long)d->def->drain_ms);
+	d->def->close(d->app);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	eirc_daemon_t *d = s->data;
+
+	if (d->stopping) {
+		log_info("Signal %d: already stopping", signum);
+		return;
+	}
+	d->stopping = true;
+	log_info("Signal %d: stopping", signum);
+	if (d->def->drain_ms && d->def->close)
+		uv_timer_start(&d->drain, on_drain, d->def->drain_ms, 0);
+	d->def->stop(d->app);
+}
+
+/* Our handles, none of which keeps the loop alive. */
+static void handles_init(eirc_daemon_t *d)
+{
+	uv_signal_init(&d->loop, &d->sigint);
+	uv_signal_init(&d->loop, &d->sigterm);
+	uv_timer_init(&d->loop, &d->drain);
+	d->sigint.data = d->sigterm.data = d->drain.data = d;
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_unref((uv_handle_t *)&d->sigint);
+	uv_unref((uv_handle_t *)&d->sigterm);
+	uv_unref((uv_handle_t *)&d->drain);
+}
+
+static int daemon_run(eirc_daemon_t *d)
+{
+	int r, status;
+
+	if ((r = uv_loop_init(&d->loop)) < 0) {
+		log_error("Failed to start the loop: %s", uv_strerror(r));
+		return EIRC_EXIT_FAILURE;
+	}
+	handles_init(d);
+	r = d->def->start(d->app, d);
+	if (r < 0)
+		d->stopping = true; /* already closing: a signal has nothing to stop */
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->drain, NULL);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	status = d->def->end ? d->def->end(d->app) : EIRC_EXIT_OK;
+	if (r < 0 && status == EIRC_EXIT_OK)
+		status = EIRC_EXIT_FAILURE;
+	if ((r = uv_loop_close(&d->loop)) < 0) {
+		log_error("Handles left open at exit: %s", uv_strerror(r));
+		if (status == EIRC_EXIT_OK)
+			status = EIRC_EXIT_FAILURE;
+	} else if (status == EIRC_EXIT_OK) {
+		log_info("Stopped");
+	}
+	return status;
+}
+
+int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **argv)
+{
+	eirc_daemon_args_t args;
+	eirc_config_t *cfg = NULL;
+	int status;
+
+	if (!eirc_daemon_args(def, app, argc, argv, &args, &status))
+		return status;
+	if (eirc_daemon_config_load(def, args.config_path, &cfg) < 0)
+		return EIRC_EXIT_FAILURE;
+	eirc_config_log_setup(cfg, def->prog);
+	/* a peer closing a socket must be an EPIPE, not our death */
+	signal(SIGPIPE, SIG_IGN);
+	if (args.argc > 0) {
+		status = def->command(app, cfg, args.argc, args.argv);
+	} else {
+		eirc_daemon_t d = {
+		    .def = def, .app = app, .cfg = cfg, .config_path = args.config_path};
+		status = daemon_run(&d);
+	}
+	eirc_config_free(cfg);
+	return status;
+}
