@@ -243,7 +243,7 @@ static void on_ship_check(uv_timer_t *t)
 		return;
 	s->t1 = now_s();
 	uv_close((uv_handle_t *)t, NULL);
-	lg_shipper_free(s->s);
+	lg_shipper_close(s->s, NULL);
 }
 
 static void shipper_bench(int redis_port, int es_port, long n)

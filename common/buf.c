@@ -101,6 +101,14 @@ void buf_consume(struct buf *b, size_t n)
 	b->len -= n;
 }
 
+void buf_truncate(struct buf *b, size_t n)
+{
+	if (n >= b->len)
+		return;
+	b->len = n;
+	b->data[b->off + n] = '\0';
+}
+
 void buf_reset(struct buf *b)
 {
 	b->off = b->len = 0;

@@ -44,6 +44,10 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((forma
 /* Drops n bytes (at most len) from the front. */
 void buf_consume(struct buf *b, size_t n);
 
+/* Keeps the first n bytes held and drops the rest (a writer's rollback to
+ * a length it saw earlier); n >= len changes nothing. Keeps the memory. */
+void buf_truncate(struct buf *b, size_t n);
+
 /* Empties the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 

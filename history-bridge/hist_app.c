@@ -166,7 +166,8 @@ static int start(struct hist_app *a)
 		return r;
 	if ((r = listen_socket(a)) < 0)
 		return r;
-	if (cfg->history.listen_port > 0 && (r = hist_http_new(a, &a->http)) < 0)
+	if (cfg->history.listen_port > 0 &&
+	    ((r = hist_http_new(a, &a->http)) < 0 || (r = hist_http_listen(a->http)) < 0))
 		return r;
 	redis_start(a->redis);
 	return 0;

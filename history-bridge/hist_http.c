@@ -660,7 +660,7 @@ static int es_setup(struct hist_http *h)
 	return archive_es_new(h->app->loop, &o, &h->es);
 }
 
-static int listen_http(struct hist_http *h)
+int hist_http_listen(hist_http_t *h)
 {
 	const eirc_config_history_t *hc = &h->app->cfg->history;
 	struct eirc_err err;
@@ -692,20 +692,20 @@ int hist_http_new(struct hist_app *a, hist_http_t **out_http)
 		return -ENOMEM;
 	h->app = a;
 	queue_init(&h->reqs);
-	if ((r = intro_setup(h)) < 0 || (r = es_setup(h)) < 0) {
-		http_client_close(h->intro, NULL, NULL);
-		free(h);
-		return r;
-	}
-	r = http_server_new(a->loop, &(struct http_server_opts){
+	if ((r = intro_setup(h)) < 0 || (r = es_setup(h)) < 0 ||
+	    (r = http_server_new(a->loop, &(struct http_server_opts){
 		.header_max = 8192,
 		.heads_max = 256,
 		.timeout_s = to + HIST_HTTP_LWS_SLACK_S,
-	}, &h->srv);
-	*out_http = h;
-	if (r < 0)
+	    }, &h->srv)) < 0) {
+		/* no request yet: both free themselves once their handles closed */
+		http_client_close(h->intro, NULL, NULL);
+		archive_es_close(h->es, NULL, NULL);
+		free(h);
 		return r;
-	return listen_http(h);
+	}
+	*out_http = h;
+	return 0;
 }
 
 void hist_http_close(hist_http_t *h)

@@ -30,12 +30,18 @@ typedef struct hist_http hist_http_t;
 #define HIST_INTRO_ANSWER_MAX (1024u * 1024)
 
 /*
- * Creates the HTTP server (common/http_server) on a->loop and listens on history.listen_address
- * and listen_port (not called when the port is 0). Returns 0 and
- * *out_http, -ENOMEM, -EINVAL (a bad introspect_url) or -EADDRINUSE. The
- * end is always hist_http_close(), uv_run() to the end, hist_http_free().
+ * Creates the HTTP API (its common/http_server, the introspection and
+ * Elasticsearch clients) on a->loop, not listening yet (not called when
+ * history.listen_port is 0). Returns 0 and *out_http, or -ENOMEM or
+ * -EINVAL (a bad introspect_url) with *out_http untouched and nothing
+ * left to close. After a success the end is always hist_http_close(),
+ * uv_run() to the end, hist_http_free().
  */
 int hist_http_new(struct hist_app *a, hist_http_t **out_http);
+
+/* Listens on history.listen_address and listen_port. Returns 0 or
+ * -EADDRINUSE (logged). */
+int hist_http_listen(hist_http_t *h);
 
 /* Closes every connection and starts closing lws's handles. Call before
  * redis_close(). Idempotent; NULL is a no-op. */

@@ -445,13 +445,14 @@ static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail
 static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size_t len)
 {
 	struct app *a = http_server_user(wsi);
-	struct lg_buf body = {0};
+	struct buf body;
 	http_head_t hd = {200, "text/plain", 0, NULL, true};
 	const char *text = NULL;
 	char *uri;
 	int ulen;
 
 	(void)pss, (void)len;
+	buf_init(&body, LG_METRICS_TEXT_MAX);
 	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) != LWSHUMETH_GET)
 		hd.status = 405, text = "method not allowed\n";
 	else if (strcmp(path, "/metrics") != 0)
@@ -463,8 +464,8 @@ static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size
 	if (text)
 		http_respond(wsi, &hd, text, strlen(text));
 	else
-		http_respond(wsi, &hd, body.p ? body.p : "", body.len);
-	lg_buf_free(&body);
+		http_respond(wsi, &hd, buf_data(&body), buf_len(&body));
+	buf_free(&body);
 	return -1; /* closed once the answer is out */
 }
 
@@ -478,7 +479,7 @@ static void close_handles(struct app *a)
 		return;
 	a->closed = true;
 	http_server_close(a->http);
-	lg_shipper_free(a->shipper);
+	lg_shipper_close(a->shipper, NULL);
 	lg_writer_close(a->writer, NULL);
 	irc_conn_free(a->conn);
 	uv_close((uv_handle_t *)&a->list_timer, NULL);

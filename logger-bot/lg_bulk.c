@@ -13,46 +13,12 @@
 
 #include "common/utf8.h"
 
-int lg_buf_append(struct lg_buf *b, const void *data, size_t len)
+static int lit(struct buf *b, const char *s)
 {
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	if (len)
-		memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return 0;
+	return buf_append(b, s, strlen(s));
 }
 
-void lg_buf_reset(struct lg_buf *b)
-{
-	b->len = 0;
-	if (b->p)
-		b->p[0] = '\0';
-}
-
-void lg_buf_free(struct lg_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
-static int lit(struct lg_buf *b, const char *s)
-{
-	return lg_buf_append(b, s, strlen(s));
-}
-
-static int escape_byte(struct lg_buf *b, unsigned char c)
+static int escape_byte(struct buf *b, unsigned char c)
 {
 	char esc[8];
 
@@ -73,39 +39,39 @@ static int escape_byte(struct lg_buf *b, unsigned char c)
 	}
 }
 
-int lg_json_string(struct lg_buf *b, const char *s, size_t n)
+int lg_json_string(struct buf *b, const char *s, size_t n)
 {
 	size_t i = 0, run = 0;
 	uint32_t cp;
-	int len;
+	int len, rc;
 
-	if (lit(b, "\"") < 0)
-		return -ENOMEM;
+	if ((rc = lit(b, "\"")) < 0)
+		return rc;
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
 			i++;
 			continue;
 		}
-		if (lg_buf_append(b, s + run, i - run) < 0)
-			return -ENOMEM;
+		if ((rc = buf_append(b, s + run, i - run)) < 0)
+			return rc;
 		if (c < 0x80) {
-			if (escape_byte(b, c) < 0)
-				return -ENOMEM;
+			if ((rc = escape_byte(b, c)) < 0)
+				return rc;
 			i++;
 		} else if ((len = utf8_decode(s + i, n - i, &cp)) > 0) {
-			if (lg_buf_append(b, s + i, (size_t)len) < 0)
-				return -ENOMEM;
+			if ((rc = buf_append(b, s + i, (size_t)len)) < 0)
+				return rc;
 			i += (size_t)len;
 		} else {
-			if (lit(b, "\xEF\xBF\xBD") < 0)
-				return -ENOMEM;
+			if ((rc = lit(b, "\xEF\xBF\xBD")) < 0)
+				return rc;
 			i++;
 		}
 		run = i;
 	}
-	if (lg_buf_append(b, s + run, i - run) < 0 || lit(b, "\"") < 0)
-		return -ENOMEM;
+	if ((rc = buf_append(b, s + run, i - run)) < 0 || (rc = lit(b, "\"")) < 0)
+		return rc;
 	return 0;
 }
 
@@ -148,14 +114,16 @@ static int parse_ms(const archive_str_t *s, int64_t *out)
 	return 0;
 }
 
-static int kv(struct lg_buf *b, const char *key, const char *v, size_t n)
+static int kv(struct buf *b, const char *key, const char *v, size_t n)
 {
-	if (lit(b, ",\"") < 0 || lit(b, key) < 0 || lit(b, "\":") < 0)
-		return -ENOMEM;
+	int rc;
+
+	if ((rc = lit(b, ",\"")) < 0 || (rc = lit(b, key)) < 0 || (rc = lit(b, "\":")) < 0)
+		return rc;
 	return lg_json_string(b, v, n);
 }
 
-static int add_doc(struct lg_buf *b, archive_str_t id, const char *ts,
+static int add_doc(struct buf *b, archive_str_t id, const char *ts,
                    const struct lg_bulk_field *f, size_t n)
 {
 	static const char *const copy[][2] = {
@@ -165,40 +133,43 @@ static int add_doc(struct lg_buf *b, archive_str_t id, const char *ts,
 		{ "text", "text" },       { "tags", "tags" },    { "arg", "arg" },
 	};
 
-	if (lit(b, "{\"@timestamp\":\"") < 0 || lit(b, ts) < 0 || lit(b, "\"") < 0)
-		return -ENOMEM;
+	int rc;
+
+	if ((rc = lit(b, "{\"@timestamp\":\"")) < 0 || (rc = lit(b, ts)) < 0 ||
+	    (rc = lit(b, "\"")) < 0)
+		return rc;
 	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++) {
 		const archive_str_t *v = field(f, n, copy[i][1]);
-		if (v && kv(b, copy[i][0], v->p, v->n) < 0)
-			return -ENOMEM;
+		if (v && (rc = kv(b, copy[i][0], v->p, v->n)) < 0)
+			return rc;
 	}
-	if (kv(b, "archive_id", id.p, id.n) < 0 || lit(b, "}\n") < 0)
-		return -ENOMEM;
+	if ((rc = kv(b, "archive_id", id.p, id.n)) < 0 || (rc = lit(b, "}\n")) < 0)
+		return rc;
 	return 0;
 }
 
-int lg_bulk_add(struct lg_buf *body, const char *prefix, archive_str_t id,
+int lg_bulk_add(struct buf *body, const char *prefix, archive_str_t id,
                 const struct lg_bulk_field *fields, size_t n_fields)
 {
 	const archive_str_t *msgid = field(fields, n_fields, "msgid");
 	char index[LG_BULK_PREFIX_MAX + 16], ts[32];
-	size_t start = body->len;
+	size_t start = buf_len(body);
 	int64_t ms;
+	int rc;
 
 	if (!msgid || msgid->n == 0 || msgid->n > ARCHIVE_EVENT_MSGID_MAX ||
 	    parse_ms(field(fields, n_fields, "time"), &ms) < 0 ||
 	    lg_bulk_index_name(prefix, ms, index, sizeof(index)) < 0 ||
 	    archive_event_time_format(ms, ts, sizeof(ts)) < 0)
 		return -EINVAL;
-	if (lit(body, "{\"create\":{\"_index\":\"") < 0 || lit(body, index) < 0 ||
-	    lit(body, "\",\"_id\":") < 0 || lg_json_string(body, msgid->p, msgid->n) < 0 ||
-	    lit(body, "}}\n") < 0 || add_doc(body, id, ts, fields, n_fields) < 0) {
-		body->len = start;
-		if (body->p)
-			body->p[start] = '\0';
-		return -ENOMEM;
+	if ((rc = lit(body, "{\"create\":{\"_index\":\"")) < 0 || (rc = lit(body, index)) < 0 ||
+	    (rc = lit(body, "\",\"_id\":")) < 0 ||
+	    (rc = lg_json_string(body, msgid->p, msgid->n)) < 0 || (rc = lit(body, "}}\n")) < 0 ||
+	    (rc = add_doc(body, id, ts, fields, n_fields)) < 0) {
+		buf_truncate(body, start);
+		return rc;
 	}
-	return (int)(body->len - start);
+	return (int)(buf_len(body) - start);
 }
 
 enum lg_bulk_outcome lg_bulk_classify(int status)
@@ -280,14 +251,15 @@ out:
 	return bad;
 }
 
-int lg_bulk_template(const char *prefix, struct lg_buf *out)
+int lg_bulk_template(const char *prefix, struct buf *out)
 {
 	char head[LG_BULK_PREFIX_MAX + 64];
+	int rc;
 
 	snprintf(head, sizeof(head), "{\"index_patterns\":[\"%s-*\"],\"priority\":100,", prefix);
-	lg_buf_reset(out);
-	if (lit(out, head) < 0 ||
-	    lit(out, "\"template\":{\"mappings\":{\"dynamic\":false,\"properties\":{"
+	buf_reset(out);
+	if ((rc = lit(out, head)) < 0 ||
+	    (rc = lit(out, "\"template\":{\"mappings\":{\"dynamic\":false,\"properties\":{"
 	             "\"@timestamp\":{\"type\":\"date\"},"
 	             "\"network\":{\"type\":\"keyword\"},\"channel\":{\"type\":\"keyword\"},"
 	             "\"target\":{\"type\":\"keyword\"},\"type\":{\"type\":\"keyword\"},"
@@ -296,7 +268,7 @@ int lg_bulk_template(const char *prefix, struct lg_buf *out)
 	             "\"account\":{\"type\":\"keyword\"},\"text\":{\"type\":\"text\"},"
 	             "\"tags\":{\"type\":\"keyword\",\"index\":false},"
 	             "\"arg\":{\"type\":\"keyword\"},\"archive_id\":{\"type\":\"keyword\"}"
-	             "}}}}") < 0)
-		return -ENOMEM;
+	             "}}}}")) < 0)
+		return rc;
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "archive/archive_event.h"
+#include "common/buf.h"
 
 /* Longest index prefix (config validates the syntax). */
 #define LG_BULK_PREFIX_MAX 64
@@ -28,17 +29,6 @@
 #define LG_BULK_RESPONSE_MAX (64u * 1024 * 1024)
 /* Bytes of an item's error kept for the dead-letter stream. */
 #define LG_BULK_ERROR_MAX 2048
-
-/* A growable byte buffer. */
-struct lg_buf {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
-int lg_buf_append(struct lg_buf *b, const void *data, size_t len);
-void lg_buf_reset(struct lg_buf *b);
-void lg_buf_free(struct lg_buf *b);
 
 /* One field of an archive stream entry (name, value), borrowed. */
 struct lg_bulk_field {
@@ -51,10 +41,10 @@ struct lg_bulk_field {
  * `id`) to body. Document fields: @timestamp (from "time"), network,
  * channel (the folded conv), target, type, msgid, nick, user, host,
  * account, text, tags, arg, and archive_id. Returns the bytes appended,
- * -EINVAL when the entry has no msgid or no valid time (body untouched),
- * or -ENOMEM.
+ * -EINVAL when the entry has no msgid or no valid time, -EMSGSIZE past
+ * body's limit or -ENOMEM (on every error body is as it was).
  */
-int lg_bulk_add(struct lg_buf *body, const char *prefix, archive_str_t id,
+int lg_bulk_add(struct buf *body, const char *prefix, archive_str_t id,
                 const struct lg_bulk_field *fields, size_t n_fields);
 
 /* Writes "<prefix>-YYYY.MM.DD" for time ms. Returns the length, -EINVAL or
@@ -86,11 +76,13 @@ typedef void (*lg_bulk_item_fn)(void *ud, size_t i, int status, enum lg_bulk_out
  */
 int lg_bulk_walk(const char *body, size_t len, size_t n_items, lg_bulk_item_fn fn, void *ud);
 
-/* The body of PUT _index_template/<prefix> for indices "<prefix>-*". */
-int lg_bulk_template(const char *prefix, struct lg_buf *out);
+/* The body of PUT _index_template/<prefix> for indices "<prefix>-*",
+ * in place of what out held. Returns 0, -EMSGSIZE or -ENOMEM. */
+int lg_bulk_template(const char *prefix, struct buf *out);
 
 /* Appends s[0..n) as a JSON string (quotes included), repairing invalid
- * UTF-8 with U+FFFD. Returns 0 or -ENOMEM. */
-int lg_json_string(struct lg_buf *b, const char *s, size_t n);
+ * UTF-8 with U+FFFD. Returns 0, -EMSGSIZE or -ENOMEM (then part of the
+ * string may have been appended). */
+int lg_json_string(struct buf *b, const char *s, size_t n);
 
 #endif

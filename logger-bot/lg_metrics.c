@@ -3,6 +3,7 @@
  */
 #include "logger-bot/lg_metrics.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,7 +74,7 @@ static const struct row rows[] = {
     C("archive_trimmed_total", ship_trimmed, "Archive entries trimmed after acknowledgement."),
 };
 
-static int render_row(const struct row *r, bool head, uint64_t v, struct lg_buf *out)
+static int render_row(const struct row *r, bool head, uint64_t v, struct buf *out)
 {
 	char line[640];
 	int n = 0, k;
@@ -82,7 +83,7 @@ static int render_row(const struct row *r, bool head, uint64_t v, struct lg_buf 
 		n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", r->name, r->help,
 		             r->name, r->type);
 	if (n < 0 || (size_t)n >= sizeof(line))
-		return -1;
+		return -ENOBUFS;
 	if (r->scale == 1)
 		k = snprintf(line + n, sizeof(line) - (size_t)n, "%s%s%s%s %" PRIu64 "\n", r->name,
 		             r->label ? "{" : "", r->label ? r->label : "", r->label ? "}" : "", v);
@@ -90,19 +91,20 @@ static int render_row(const struct row *r, bool head, uint64_t v, struct lg_buf 
 		k = snprintf(line + n, sizeof(line) - (size_t)n, "%s %.3f\n", r->name,
 		             (double)v * r->scale);
 	if (k < 0 || (size_t)k >= sizeof(line) - (size_t)n)
-		return -1;
-	return lg_buf_append(out, line, (size_t)(n + k));
+		return -ENOBUFS;
+	return buf_append(out, line, (size_t)(n + k));
 }
 
-int lg_metrics_render(const lg_metrics_t *m, struct lg_buf *out)
+int lg_metrics_render(const lg_metrics_t *m, struct buf *out)
 {
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
 		bool head = i == 0 || strcmp(rows[i - 1].name, r->name) != 0;
 		uint64_t v;
+		int rc;
 		memcpy(&v, (const char *)m + r->off, sizeof(v));
-		if (render_row(r, head, v, out) < 0)
-			return -1;
+		if ((rc = render_row(r, head, v, out)) < 0)
+			return rc;
 	}
 	return 0;
 }

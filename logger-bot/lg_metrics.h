@@ -8,7 +8,10 @@
 
 #include <stdint.h>
 
-#include "logger-bot/lg_bulk.h"
+#include "common/buf.h"
+
+/* A buffer limit the whole exposition fits in (it is a few KiB). */
+#define LG_METRICS_TEXT_MAX (64u * 1024)
 
 typedef struct lg_metrics lg_metrics_t;
 struct lg_metrics {
@@ -47,7 +50,8 @@ struct lg_metrics {
 	uint64_t ship_trimmed;          /* archive entries trimmed */
 };
 
-/* Appends the exposition of m to out. Returns 0 or -ENOMEM. */
-int lg_metrics_render(const lg_metrics_t *m, struct lg_buf *out);
+/* Appends the exposition of m to out. Returns 0, -EMSGSIZE past out's
+ * limit, -ENOMEM, or -ENOBUFS (a row longer than its line buffer). */
+int lg_metrics_render(const lg_metrics_t *m, struct buf *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,8 @@ struct lg_shipper {
 	struct part *parts;
 	struct item *items;
 	size_t n_items;
-	struct lg_buf body, scratch;
-	bool template_ok, reading, sending, freeing;
+	struct buf body, scratch;      /* same limit: they swap in settle() */
+	bool template_ok, reading, sending, closing;
 	int next_part, sweep_empty;
 	uint64_t first_doc_at;
 	uint64_t retry_at;              /* loop ms the failed batch goes again; 0: none */
@@ -58,6 +59,7 @@ struct lg_shipper {
 	uint64_t routing_seen;          /* redis_routing_errors already counted */
 	uint64_t stats_pending, stats_oldest;
 	int open_handles;
+	lg_shipper_closed_fn on_closed;
 	uv_timer_t poll_timer, retry_timer, trim_timer, stats_timer, claim_timer, template_timer;
 };
 
@@ -121,7 +123,7 @@ static void add_entry(struct lg_shipper *s, int k, const redisReply *e)
 {
 	struct lg_bulk_field f[LG_BULK_FIELDS_MAX];
 	const redisReply *kv;
-	size_t nf = 0, off = s->body.len;
+	size_t nf = 0, off = buf_len(&s->body);
 	struct item *it;
 	int rc;
 
@@ -254,7 +256,7 @@ static void read_part(struct lg_shipper *s, struct part *p)
 
 static bool batch_full(const struct lg_shipper *s)
 {
-	return s->n_items >= (size_t)s->opts.bulk_max_docs || s->body.len >= s->opts.bulk_max_bytes;
+	return s->n_items >= (size_t)s->opts.bulk_max_docs || buf_len(&s->body) >= s->opts.bulk_max_bytes;
 }
 
 static void on_poll_timer(uv_timer_t *t)
@@ -266,7 +268,7 @@ static void step(struct lg_shipper *s)
 {
 	uint64_t now = uv_now(s->loop), due;
 
-	if (s->freeing || !redis_up(s->redis) || !s->template_ok || s->reading || s->sending)
+	if (s->closing || !redis_up(s->redis) || !s->template_ok || s->reading || s->sending)
 		return;
 	/* A batch waiting for its retry keeps taking new entries (up to full),
 	 * so one item Elasticsearch keeps refusing does not hold back the rest
@@ -332,7 +334,7 @@ static void settle(struct lg_shipper *s)
 				continue;
 			if (it->outcome == LG_BULK_DEAD)
 				dead_letter(s, k, it->id, it->status, it->err,
-				            s->body.p + it->off, it->len);
+				            buf_data(&s->body) + it->off, it->len);
 			else if (it->status == 409)
 				s->m->ship_conflicts++;
 			else
@@ -343,18 +345,18 @@ static void settle(struct lg_shipper *s)
 			ack(s, k, ids, n);
 	}
 	free(ids);
-	lg_buf_reset(&s->scratch);
+	buf_reset(&s->scratch);
 	for (size_t i = 0; i < s->n_items; i++) {
 		struct item it = s->items[i];
 		if (it.outcome != LG_BULK_RETRY)
 			continue;
-		size_t off = s->scratch.len;
-		if (lg_buf_append(&s->scratch, s->body.p + it.off, it.len) < 0)
+		size_t off = buf_len(&s->scratch);
+		if (buf_append(&s->scratch, buf_data(&s->body) + it.off, it.len) < 0)
 			abort(); /* cannot shrink a buffer it already held */
 		it.off = off;
 		s->items[kept++] = it;
 	}
-	struct lg_buf tmp = s->body;
+	struct buf tmp = s->body;
 	s->body = s->scratch;
 	s->scratch = tmp;
 	s->n_items = kept;
@@ -392,7 +394,7 @@ static void on_bulk(void *ud, const http_client_answer_t *ans, const struct eirc
 	}
 	backoff_reset(&s->retry_bo);
 	s->sending = false;
-	lg_buf_reset(&s->body);
+	buf_reset(&s->body);
 	step(s);
 }
 
@@ -402,8 +404,8 @@ static void send_batch(struct lg_shipper *s)
 
 	s->sending = true;
 	s->m->ship_requests++;
-	rc = archive_es_request(s->es, "POST", "/_bulk", "application/x-ndjson", s->body.p,
-	                        s->body.len, on_bulk, s);
+	rc = archive_es_request(s->es, "POST", "/_bulk", "application/x-ndjson", buf_data(&s->body),
+	                        buf_len(&s->body), on_bulk, s);
 	if (rc < 0) {
 		s->m->ship_request_errors++;
 		retry_later(s);
@@ -440,8 +442,8 @@ static void on_template_timer(uv_timer_t *t)
 
 	snprintf(path, sizeof(path), "/_index_template/%s", s->opts.index_prefix);
 	if (lg_bulk_template(s->opts.index_prefix, &s->scratch) < 0 ||
-	    archive_es_request(s->es, "PUT", path, "application/json", s->scratch.p,
-	                       s->scratch.len, on_template, s) < 0)
+	    archive_es_request(s->es, "PUT", path, "application/json", buf_data(&s->scratch),
+	                       buf_len(&s->scratch), on_template, s) < 0)
 		uv_timer_start(&s->template_timer, on_template_timer, s->opts.retry_min_ms, 0);
 }
 
@@ -560,8 +562,8 @@ static void free_parts(struct lg_shipper *s)
 {
 	free(s->parts);
 	free(s->items);
-	lg_buf_free(&s->body);
-	lg_buf_free(&s->scratch);
+	buf_free(&s->body);
+	buf_free(&s->scratch);
 }
 
 int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
@@ -579,6 +581,10 @@ int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_met
 	if (!(s = calloc(1, sizeof(*s))))
 		return -ENOMEM;
 	*s = (struct lg_shipper){ .loop = loop, .opts = *opts, .m = m, .on_note = on_note, .ud = ud };
+	/* no byte limit of their own: a batch is at most bulk_max_docs entries
+	 * read from Redis, sent once batch_full() */
+	buf_init(&s->body, SIZE_MAX);
+	buf_init(&s->scratch, SIZE_MAX);
 	seed = (uint32_t)uv_hrtime() ^ (uint32_t)getpid();
 	backoff_init(&s->retry_bo, opts->retry_min_ms, opts->retry_max_ms, seed);
 	backoff_init(&s->template_bo, opts->retry_min_ms, opts->retry_max_ms, seed * 2654435761u);
@@ -620,18 +626,23 @@ static void on_closed(uv_handle_t *h)
 	struct lg_shipper *s = h->data;
 
 	if (--s->open_handles == 0) {
+		lg_shipper_closed_fn cb = s->on_closed;
+		void *ud = s->ud;
 		free_parts(s);
 		free(s);
+		if (cb)
+			cb(ud);
 	}
 }
 
-void lg_shipper_free(struct lg_shipper *s)
+void lg_shipper_close(struct lg_shipper *s, lg_shipper_closed_fn on_closed)
 {
 	uv_timer_t *timers[6];
 
 	if (!s)
 		return;
-	s->freeing = true;
+	s->closing = true;
+	s->on_closed = on_closed;
 	archive_es_close(s->es, NULL, NULL);
 	redis_close(s->redis, NULL);
 	timers[0] = &s->poll_timer, timers[1] = &s->retry_timer, timers[2] = &s->trim_timer;

@@ -84,8 +84,9 @@ void lg_shipper_start(lg_shipper_t *s);
 /* Runs the archive trimming now (tests and operators' tools). */
 void lg_shipper_trim_now(lg_shipper_t *s);
 /* Closes everything; in-flight work is dropped (entries stay pending and
- * are re-read by the next run); the memory is freed once its timers
- * closed. NULL is a no-op. */
-void lg_shipper_free(lg_shipper_t *s);
+ * are re-read by the next run). The memory is freed once libuv has closed
+ * its timers, then on_closed(ud), when not NULL, runs. NULL s is a no-op. */
+typedef void (*lg_shipper_closed_fn)(void *ud);
+void lg_shipper_close(lg_shipper_t *s, lg_shipper_closed_fn on_closed);
 
 #endif

@@ -164,8 +164,10 @@ static int es_bulk(const char *body, size_t len)
 static int load_es(void)
 {
 	redisContext *rc = redisConnect("127.0.0.1", srv_port(redis));
-	struct lg_buf body = {0};
+	struct buf body;
 	int rv = -1;
+
+	buf_init(&body, SIZE_MAX);
 
 	for (int k = 0; rc && !rc->err && k < PARTITIONS; k++) {
 		char key[64];
@@ -186,9 +188,9 @@ static int load_es(void)
 		if (r)
 			freeReplyObject(r);
 	}
-	rv = body.len ? es_bulk(body.p, body.len) : -1;
+	rv = buf_len(&body) ? es_bulk(buf_data(&body), buf_len(&body)) : -1;
 out:
-	free(body.p);
+	buf_free(&body);
 	if (rc)
 		redisFree(rc);
 	return rv;

@@ -432,7 +432,7 @@ static void on_ship_timer(uv_timer_t *t)
 	if (uv_now(t->loop) < s->deadline)
 		return;
 	uv_close((uv_handle_t *)t, NULL);
-	lg_shipper_free(s->s);
+	lg_shipper_close(s->s, NULL);
 }
 
 static json_t *es_stats(void)

@@ -226,23 +226,24 @@ static void test_no_callback(void **state)
 static void test_refused_metric_family(void **state)
 {
 	lg_metrics_t m = { 0 };
-	struct lg_buf b = { 0 };
+	struct buf b;
 	const char *help = "# TYPE eirc_logger_lines_refused_total counter\n";
 
 	(void)state;
+	buf_init(&b, LG_METRICS_TEXT_MAX);
 	m.lines_refused_too_long = 3;
 	m.lines_refused_malformed = 1;
 	assert_int_equal(lg_metrics_render(&m, &b), 0);
-	assert_int_equal(lg_buf_append(&b, "", 1), 0);
-	const char *p = strstr(b.p, help);
+	assert_int_equal(buf_append(&b, "", 1), 0);
+	const char *p = strstr(buf_data(&b), help);
 	assert_non_null(p);
 	assert_null(strstr(p + 1, help)); /* one family: TYPE once */
-	assert_non_null(strstr(b.p, "eirc_logger_lines_refused_total{reason=\"too_long\"} 3\n"));
+	assert_non_null(strstr(buf_data(&b), "eirc_logger_lines_refused_total{reason=\"too_long\"} 3\n"));
 	assert_non_null(
-	        strstr(b.p, "eirc_logger_lines_refused_total{reason=\"tags_too_long\"} 0\n"));
-	assert_non_null(strstr(b.p, "eirc_logger_lines_refused_total{reason=\"malformed\"} 1\n"));
-	assert_non_null(strstr(b.p, "eirc_logger_events_refused_total 0\n"));
-	lg_buf_free(&b);
+	        strstr(buf_data(&b), "eirc_logger_lines_refused_total{reason=\"tags_too_long\"} 0\n"));
+	assert_non_null(strstr(buf_data(&b), "eirc_logger_lines_refused_total{reason=\"malformed\"} 1\n"));
+	assert_non_null(strstr(buf_data(&b), "eirc_logger_events_refused_total 0\n"));
+	buf_free(&b);
 }
 
 int main(void)

@@ -42,25 +42,26 @@ static void test_add_document(void **state)
 		{ S("target"), S("#X") },      { S("nick"), S("al\\ice") },
 		{ S("text"), S("hi\n\x01\xff\xc3\xa9") },
 	};
-	struct lg_buf b = { 0 };
+	struct buf b;
 	archive_str_t id = S("1-0");
 
 	(void)state;
+	buf_init(&b, SIZE_MAX);
 	assert_true(lg_bulk_add(&b, "eirc", id, f, sizeof(f) / sizeof(f[0])) > 0);
 	assert_string_equal(
-	        b.p, "{\"create\":{\"_index\":\"eirc-2023.11.14\",\"_id\":\"abc\\\"1\"}}\n"
+	        buf_data(&b), "{\"create\":{\"_index\":\"eirc-2023.11.14\",\"_id\":\"abc\\\"1\"}}\n"
 	             "{\"@timestamp\":\"2023-11-14T22:13:20.123Z\",\"network\":\"eIRC\","
 	             "\"channel\":\"#x\",\"target\":\"#X\",\"type\":\"privmsg\",\"msgid\":"
 	             "\"abc\\\"1\",\"nick\":\"al\\\\ice\",\"text\":\"hi\\n\\u0001\xEF\xBF\xBD"
 	             "\xc3\xa9\",\"archive_id\":\"1-0\"}\n");
 	/* no msgid, no time, bad time: refused, body untouched */
-	size_t len = b.len;
+	size_t len = buf_len(&b);
 	assert_int_equal(lg_bulk_add(&b, "eirc", id, f + 3, 6), -EINVAL);
 	f[3].value = (archive_str_t)S("12x");
 	assert_int_equal(lg_bulk_add(&b, "eirc", id, f, 9), -EINVAL);
 	assert_int_equal(lg_bulk_add(&b, "eirc", id, f, 2), -EINVAL);
-	assert_int_equal(b.len, len);
-	lg_buf_free(&b);
+	assert_int_equal(buf_len(&b), len);
+	buf_free(&b);
 }
 
 struct seen {
@@ -155,15 +156,16 @@ static void test_classify(void **state)
 
 static void test_template(void **state)
 {
-	struct lg_buf b = { 0 };
+	struct buf b;
 
 	(void)state;
+	buf_init(&b, SIZE_MAX);
 	assert_int_equal(lg_bulk_template("eirc", &b), 0);
-	assert_non_null(strstr(b.p, "\"index_patterns\":[\"eirc-*\"]"));
-	assert_non_null(strstr(b.p, "\"text\":{\"type\":\"text\"}"));
-	assert_non_null(strstr(b.p, "\"@timestamp\":{\"type\":\"date\"}"));
-	assert_non_null(strstr(b.p, "\"msgid\":{\"type\":\"keyword\"}"));
-	lg_buf_free(&b);
+	assert_non_null(strstr(buf_data(&b), "\"index_patterns\":[\"eirc-*\"]"));
+	assert_non_null(strstr(buf_data(&b), "\"text\":{\"type\":\"text\"}"));
+	assert_non_null(strstr(buf_data(&b), "\"@timestamp\":{\"type\":\"date\"}"));
+	assert_non_null(strstr(buf_data(&b), "\"msgid\":{\"type\":\"keyword\"}"));
+	buf_free(&b);
 }
 
 int main(void)

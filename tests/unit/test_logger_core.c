@@ -381,16 +381,17 @@ static void test_map(void **state)
 static void test_metrics_text(void **state)
 {
 	lg_metrics_t m = { 0 };
-	struct lg_buf b = { 0 };
+	struct buf b;
 
 	(void)state;
+	buf_init(&b, LG_METRICS_TEXT_MAX);
 	m.events_written = 42;
 	m.ship_oldest_age_ms = 1500;
 	assert_int_equal(lg_metrics_render(&m, &b), 0);
-	assert_non_null(strstr(b.p, "# TYPE eirc_logger_events_written_total counter\n"
+	assert_non_null(strstr(buf_data(&b), "# TYPE eirc_logger_events_written_total counter\n"
 	                            "eirc_logger_events_written_total 42\n"));
-	assert_non_null(strstr(b.p, "eirc_logger_shipper_oldest_pending_age_seconds 1.500\n"));
-	lg_buf_free(&b);
+	assert_non_null(strstr(buf_data(&b), "eirc_logger_shipper_oldest_pending_age_seconds 1.500\n"));
+	buf_free(&b);
 }
 
 int main(void)

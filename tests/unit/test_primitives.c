@@ -2,7 +2,8 @@
  * Unit tests of common/'s primitives: queue (insert, remove twice, move,
  * removal while walking), backoff (doubling, ceiling, jitter range, no
  * overflow at huge attempts), tokbucket (burst, refill, wait, n > burst),
- * buf (limit exactly and one past, consume/append cycles, printf, steal)
+ * buf (limit exactly and one past, consume/append cycles, printf, steal,
+ * truncate at the length, one past it and below, after a consume)
  * and err (cut at EIRC_ERR_MAX - 1, NULL target).
  */
 #include <setjmp.h>
@@ -166,6 +167,40 @@ static void test_buf(void **state)
 	free(s);
 }
 
+static void test_buf_truncate(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 8);
+	buf_truncate(&b, 0); /* nothing held, no memory: a no-op */
+	assert_int_equal(buf_len(&b), 0);
+	assert_string_equal(buf_data(&b), "");
+	assert_int_equal(buf_append(&b, "12345678", 8), 0);
+	buf_truncate(&b, 8); /* at the length: unchanged */
+	assert_int_equal(buf_len(&b), 8);
+	assert_string_equal(buf_data(&b), "12345678");
+	buf_truncate(&b, 9); /* one past: unchanged, nothing grows */
+	assert_int_equal(buf_len(&b), 8);
+	assert_string_equal(buf_data(&b), "12345678");
+	buf_truncate(&b, 7); /* one below: the last byte goes */
+	assert_int_equal(buf_len(&b), 7);
+	assert_string_equal(buf_data(&b), "1234567");
+	assert_int_equal(buf_append(&b, "x", 1), 0); /* room again up to the limit */
+	assert_int_equal(buf_append(&b, "y", 1), -EMSGSIZE);
+	assert_string_equal(buf_data(&b), "1234567x");
+	buf_consume(&b, 3); /* counts from the unconsumed front */
+	buf_truncate(&b, 2);
+	assert_int_equal(buf_len(&b), 2);
+	assert_string_equal(buf_data(&b), "45");
+	buf_truncate(&b, 0);
+	assert_int_equal(buf_len(&b), 0);
+	assert_string_equal(buf_data(&b), "");
+	assert_int_equal(buf_append(&b, "abcdefgh", 8), 0);
+	assert_string_equal(buf_data(&b), "abcdefgh");
+	buf_free(&b);
+}
+
 static void test_err(void **state)
 {
 	struct eirc_err e;
@@ -193,6 +228,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue),   cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_tokbucket), cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_buf_truncate),
 		cmocka_unit_test(test_err),     cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

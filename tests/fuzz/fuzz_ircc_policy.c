@@ -1,5 +1,5 @@
 /*
- * fuzz_ircc_frame: a byte stream through the irc-client's browser framing
+ * fuzz_ircc_policy: a byte stream through the irc-client's browser framing
  * (common/irc_line in strict CRLF mode, as ircc_app reads the gateway
  * socket), then each line through the browser-side checks (irc_msg parse
  * with IRC_MSG_F_CLIENT, the policy table, the CHATHISTORY checks). Byte 0
