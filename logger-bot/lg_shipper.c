@@ -621,7 +621,7 @@ void lg_shipper_start(struct lg_shipper *s)
 	redis_start(s->redis);
 }
 
-static void on_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
 	struct lg_shipper *s = h->data;
 
@@ -648,5 +648,5 @@ void lg_shipper_close(struct lg_shipper *s, lg_shipper_closed_fn on_closed)
 	timers[0] = &s->poll_timer, timers[1] = &s->retry_timer, timers[2] = &s->trim_timer;
 	timers[3] = &s->stats_timer, timers[4] = &s->claim_timer, timers[5] = &s->template_timer;
 	for (int i = 0; i < 6; i++)
-		uv_close((uv_handle_t *)timers[i], on_closed);
+		uv_close((uv_handle_t *)timers[i], on_timer_closed);
 }
