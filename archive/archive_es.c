@@ -24,7 +24,7 @@ struct archive_es {
 	bool closing;
 };
 
-static void on_done(void *ud, const http_client_answer_t *ans, const struct eirc_err *why)
+static void on_done(void *ud, const http_client_answer_t *ans, const eirc_err_t *why)
 {
 	struct req *r = ud;
 	archive_es_t *es = r->es;

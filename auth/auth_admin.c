@@ -67,7 +67,7 @@ static void quiet_notice(void *arg, const char *message)
 }
 
 int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn,
-		       struct eirc_err *out_err)
+		       eirc_err_t *out_err)
 {
 	const eirc_config_auth_database_t *d = &cfg->auth.database;
 	char port[16], timeout[24];
@@ -532,7 +532,7 @@ static int client_add(admin_t *a)
 
 static int cmd_migrate(admin_t *a)
 {
-	struct eirc_err err;
+	eirc_err_t err;
 	int n = auth_migrate(a->pg, &err);
 
 	if (n < 0) {
@@ -568,7 +568,7 @@ int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv,
 {
 	admin_t a = { .cfg = cfg, .out = out, .err = err };
 	struct passwd *pw = getpwuid(getuid());
-	struct eirc_err cerr;
+	eirc_err_t cerr;
 	int rc;
 
 	if (argc < 1 || parse_opts(argc - 2 > 0 ? argc - 2 : 0, argv + 2, &a.o) < 0) {

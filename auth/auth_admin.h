@@ -24,7 +24,7 @@
  * *out_conn, or -EIO with libpq's message in out_err.
  */
 int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn,
-		       struct eirc_err *out_err);
+		       eirc_err_t *out_err);
 
 /*
  * Runs one admin command: argv[0] is "user", "room", "client" or

@@ -24,7 +24,7 @@
 #define DB_PREPARED_MAX 48
 
 typedef struct db_query {
-	struct queue node; /* on auth_db's queue while waiting for a connection */
+	queue_t node; /* on auth_db's queue while waiting for a connection */
 	const char *sql;
 	int n;
 	char *params[AUTH_DB_PARAMS_MAX];
@@ -55,7 +55,7 @@ struct auth_db {
 	char *keys[8];
 	char *values[8];
 	unsigned connect_timeout_ms;
-	struct queue waiting; /* db_query_t, oldest first */
+	queue_t waiting; /* db_query_t, oldest first */
 	size_t queued;
 	bool closing;
 	int open_handles;
@@ -358,7 +358,7 @@ static void conn_dispatch(auth_db_t *db)
 {
 	for (int i = 0; i < db->size && !queue_empty(&db->waiting); i++) {
 		db_conn_t *c = &db->conns[i];
-		struct queue *n;
+		queue_t *n;
 		if (c->state != C_IDLE)
 			continue;
 		n = queue_head(&db->waiting);
@@ -473,7 +473,7 @@ void auth_db_close(auth_db_t *db, void (*done)(void *arg), void *arg)
 	db->done = done;
 	db->done_arg = arg;
 	while (!queue_empty(&db->waiting)) {
-		struct queue *n = queue_head(&db->waiting);
+		queue_t *n = queue_head(&db->waiting);
 		queue_remove(n);
 		query_finish(queue_data(n, db_query_t, node), -ECANCELED, NULL);
 	}

@@ -345,11 +345,11 @@ static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 {
 	const eirc_config_auth_t *a = &h->cfg->auth;
 	http_listener_t *l = &h->listeners[kind];
-	struct eirc_err err;
+	eirc_err_t err;
 
 	l->http = h;
 	l->kind = kind;
-	l->index = http_server_listen(h->srv, &(struct http_listen_opts){
+	l->index = http_server_listen(h->srv, &(http_listen_opts_t){
 		.name = kind == AUTH_L_PUBLIC ? "public" : "internal",
 		.address = addr,
 		.port = port,
@@ -363,9 +363,9 @@ static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 }
 
 /* The server's limits, from auth.*. */
-static struct http_server_opts http_opts(const eirc_config_auth_t *a)
+static http_server_opts_t http_opts(const eirc_config_auth_t *a)
 {
-	return (struct http_server_opts){
+	return (http_server_opts_t){
 		.header_max = a->max_header_size > HTTP_SERVER_HEADER_MAX ?
 				      HTTP_SERVER_HEADER_MAX : a->max_header_size,
 		.heads_max = 256,
@@ -378,7 +378,7 @@ static struct http_server_opts http_opts(const eirc_config_auth_t *a)
 int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
 		  const eirc_config_t *cfg, auth_http_t **out)
 {
-	struct http_server_opts o = http_opts(&cfg->auth);
+	http_server_opts_t o = http_opts(&cfg->auth);
 	auth_http_t *h = calloc(1, sizeof(*h));
 	int r = h ? http_server_new(loop, &o, &h->srv) : -ENOMEM;
 

@@ -15,7 +15,7 @@ static const char MIGRATE_PREPARE[] =
 	" name text NOT NULL,"
 	" applied_at timestamptz NOT NULL DEFAULT now())";
 
-static int set_err(struct eirc_err *out_err, const char *what, PGconn *c)
+static int set_err(eirc_err_t *out_err, const char *what, PGconn *c)
 {
 	const char *msg = PQerrorMessage(c);
 	size_t n = strlen(msg);
@@ -71,7 +71,7 @@ static int record(PGconn *c, const auth_migration_t *m)
 }
 
 /* One migration in one transaction; 1 applied, 0 already there, -EIO. */
-static int apply_one(PGconn *c, const auth_migration_t *m, struct eirc_err *out_err)
+static int apply_one(PGconn *c, const auth_migration_t *m, eirc_err_t *out_err)
 {
 	char lock[96];
 	int a;
@@ -95,7 +95,7 @@ fail:
 	return -EIO;
 }
 
-int auth_migrate(PGconn *conn, struct eirc_err *out_err)
+int auth_migrate(PGconn *conn, eirc_err_t *out_err)
 {
 	int n = 0;
 

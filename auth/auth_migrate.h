@@ -38,7 +38,7 @@ extern const size_t auth_migrations_count;
  * Returns the number applied (>= 0), or -EIO; then out_err (may be NULL)
  * names the migration and gives PostgreSQL's error.
  */
-int auth_migrate(PGconn *conn, struct eirc_err *out_err);
+int auth_migrate(PGconn *conn, eirc_err_t *out_err);
 
 /* The highest version recorded in the database, 0 when none, or -EIO. */
 int auth_migrate_current(PGconn *conn);

@@ -36,7 +36,7 @@ typedef struct auth_main {
 static int migrate_at_start(const eirc_config_t *cfg)
 {
 	PGconn *c = NULL;
-	struct eirc_err err = { "?" };
+	eirc_err_t err = { "?" };
 	int n;
 
 	for (int i = 0; i < MIGRATE_ATTEMPTS; i++) {

@@ -130,7 +130,7 @@ static int populate(int port, long n, int chans)
 struct browser {
 	int fd;
 	pid_t pid;
-	struct irc_line lf;
+	irc_line_t lf;
 	bool direct; /* on the bridge's socket, not through an irc-client */
 	char in[BENCH_READ_MAX];
 	size_t in_off, in_len; /* in[in_off..in_len) not yet given to lf */

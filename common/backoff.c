@@ -14,7 +14,7 @@ uint64_t backoff_delay(uint64_t min_ms, uint64_t max_ms, unsigned attempt, uint3
 	return d - (d / 2) * (rnd % 1024) / 1023;
 }
 
-void backoff_init(struct backoff *b, uint64_t min_ms, uint64_t max_ms, uint32_t seed)
+void backoff_init(backoff_t *b, uint64_t min_ms, uint64_t max_ms, uint32_t seed)
 {
 	b->min_ms = min_ms;
 	b->max_ms = max_ms;
@@ -22,7 +22,7 @@ void backoff_init(struct backoff *b, uint64_t min_ms, uint64_t max_ms, uint32_t 
 	b->rnd = seed ? seed : 0x9e3779b9u;
 }
 
-uint64_t backoff_next(struct backoff *b)
+uint64_t backoff_next(backoff_t *b)
 {
 	b->rnd ^= b->rnd << 13; /* xorshift32: jitter only, not crypto */
 	b->rnd ^= b->rnd >> 17;
@@ -30,7 +30,7 @@ uint64_t backoff_next(struct backoff *b)
 	return backoff_delay(b->min_ms, b->max_ms, b->attempt++, b->rnd);
 }
 
-void backoff_reset(struct backoff *b)
+void backoff_reset(backoff_t *b)
 {
 	b->attempt = 0;
 }

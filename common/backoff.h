@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+typedef struct backoff backoff_t;
 struct backoff {
 	uint64_t min_ms;  /* first delay (0 is taken as 1) */
 	uint64_t max_ms;  /* ceiling before jitter */
@@ -24,12 +25,12 @@ uint64_t backoff_delay(uint64_t min_ms, uint64_t max_ms, unsigned attempt, uint3
 
 /* A schedule from min_ms to max_ms; `seed` seeds the jitter (0 is
  * replaced by a fixed non-zero value). */
-void backoff_init(struct backoff *b, uint64_t min_ms, uint64_t max_ms, uint32_t seed);
+void backoff_init(backoff_t *b, uint64_t min_ms, uint64_t max_ms, uint32_t seed);
 
 /* The delay before the next attempt; counts the attempt. */
-uint64_t backoff_next(struct backoff *b);
+uint64_t backoff_next(backoff_t *b);
 
 /* After a success: the next failure waits min_ms again. */
-void backoff_reset(struct backoff *b);
+void backoff_reset(backoff_t *b);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void buf_init(struct buf *b, size_t limit)
+void buf_init(buf_t *b, size_t limit)
 {
 	b->data = NULL;
 	b->off = b->len = b->cap = 0;
@@ -18,7 +18,7 @@ void buf_init(struct buf *b, size_t limit)
 
 /* Room for `n` more bytes and the NUL, after moving the live bytes to the
  * front when that is enough. */
-static int reserve(struct buf *b, size_t n)
+static int reserve(buf_t *b, size_t n)
 {
 	size_t want, cap;
 	char *p;
@@ -50,7 +50,7 @@ static int reserve(struct buf *b, size_t n)
 	return 0;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+int buf_append(buf_t *b, const void *p, size_t n)
 {
 	int rc = reserve(b, n);
 
@@ -62,7 +62,7 @@ int buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	int n, rc;
@@ -80,7 +80,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	return 0;
 }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
+int buf_printf(buf_t *b, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -91,7 +91,7 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
-void buf_consume(struct buf *b, size_t n)
+void buf_consume(buf_t *b, size_t n)
 {
 	if (n >= b->len) {
 		buf_reset(b);
@@ -101,7 +101,7 @@ void buf_consume(struct buf *b, size_t n)
 	b->len -= n;
 }
 
-void buf_truncate(struct buf *b, size_t n)
+void buf_truncate(buf_t *b, size_t n)
 {
 	if (n >= b->len)
 		return;
@@ -109,14 +109,14 @@ void buf_truncate(struct buf *b, size_t n)
 	b->data[b->off + n] = '\0';
 }
 
-void buf_reset(struct buf *b)
+void buf_reset(buf_t *b)
 {
 	b->off = b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
 }
 
-char *buf_steal(struct buf *b)
+char *buf_steal(buf_t *b)
 {
 	char *s;
 
@@ -129,7 +129,7 @@ char *buf_steal(struct buf *b)
 	return s;
 }
 
-void buf_free(struct buf *b)
+void buf_free(buf_t *b)
 {
 	free(b->data);
 	buf_init(b, b->limit);

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+typedef struct buf buf_t;
 struct buf {
 	char *data;   /* NULL until the first append */
 	size_t off;   /* consumed bytes at the front */
@@ -20,42 +21,42 @@ struct buf {
 };
 
 /* An empty buffer that will hold at most `limit` bytes. */
-void buf_init(struct buf *b, size_t limit);
+void buf_init(buf_t *b, size_t limit);
 
 /* The bytes held (NUL-terminated when non-empty) and their count. */
-static inline const char *buf_data(const struct buf *b)
+static inline const char *buf_data(const buf_t *b)
 {
 	return b->data ? b->data + b->off : "";
 }
 
-static inline size_t buf_len(const struct buf *b)
+static inline size_t buf_len(const buf_t *b)
 {
 	return b->len;
 }
 
 /* Appends n bytes: 0, -EMSGSIZE past the limit (nothing appended),
  * -ENOMEM. */
-int buf_append(struct buf *b, const void *p, size_t n);
+int buf_append(buf_t *b, const void *p, size_t n);
 
 /* Appends formatted text, same returns. */
-int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Drops n bytes (at most len) from the front. */
-void buf_consume(struct buf *b, size_t n);
+void buf_consume(buf_t *b, size_t n);
 
 /* Keeps the first n bytes held and drops the rest (a writer's rollback to
  * a length it saw earlier); n >= len changes nothing. Keeps the memory. */
-void buf_truncate(struct buf *b, size_t n);
+void buf_truncate(buf_t *b, size_t n);
 
 /* Empties the buffer, keeping its memory. */
-void buf_reset(struct buf *b);
+void buf_reset(buf_t *b);
 
 /* Hands the bytes to the caller as a malloc'd NUL-terminated string (an
  * empty one when nothing is held; NULL on -ENOMEM) and empties the buffer. */
-char *buf_steal(struct buf *b);
+char *buf_steal(buf_t *b);
 
 /* Frees the memory; the buffer is empty and usable again. */
-void buf_free(struct buf *b);
+void buf_free(buf_t *b);
 
 #endif

@@ -109,7 +109,7 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 	struct option all[DAEMON_TABLE_MAX];
 	char shorts[2 * DAEMON_TABLE_MAX + 8];
 	eirc_daemon_args_t a = {config_default(), 0, NULL};
-	struct eirc_err err = {""};
+	eirc_err_t err = {""};
 	char why[EIRC_ERR_MAX + 64];
 	int c;
 

@@ -66,10 +66,10 @@ typedef struct eirc_daemon_opts {
 	const char *usage;
 	/* One option of the table with its argument (NULL for no_argument).
 	 * Returns 0, or -EINVAL with the reason in out_err. */
-	int (*apply)(void *app, int opt, const char *arg, struct eirc_err *out_err);
+	int (*apply)(void *app, int opt, const char *arg, eirc_err_t *out_err);
 	/* After the last option, before the config loads (required options);
 	 * NULL for none. Returns 0, or -EINVAL with the reason in out_err. */
-	int (*done)(void *app, struct eirc_err *out_err);
+	int (*done)(void *app, eirc_err_t *out_err);
 } eirc_daemon_opts_t;
 
 typedef struct eirc_daemon eirc_daemon_t;

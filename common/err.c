@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int eirc_err_set(struct eirc_err *e, int code, const char *fmt, ...)
+int eirc_err_set(eirc_err_t *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 

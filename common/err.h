@@ -4,11 +4,11 @@
  * A function that fails returns a negative errno-style code (libuv's UV_E*
  * pass straight through). When the code alone is not enough for an
  * operator (a config key, a server's answer, a file name), the function
- * also takes `struct eirc_err *out_err` as its last parameter and fills it
+ * also takes `eirc_err_t *out_err` as its last parameter and fills it
  * with one line of text; `out_err` may be NULL. Nothing is allocated, so
  * the caller never frees error text, and the text is untouched on success.
  *
- *     struct eirc_err err;
+ *     eirc_err_t err;
  *     int rc = auth_migrate(conn, &err);
  *     if (rc < 0)
  *         log_error("Failed to migrate the database: %s", err.text);
@@ -21,6 +21,7 @@
 
 #define EIRC_ERR_MAX 256 /* bytes of one error line, with its NUL */
 
+typedef struct eirc_err eirc_err_t;
 struct eirc_err {
 	char text[EIRC_ERR_MAX];
 };
@@ -28,7 +29,7 @@ struct eirc_err {
 /* Formats the text into `e` (cut at EIRC_ERR_MAX - 1 bytes) and returns
  * `code`, so a failure reads `return eirc_err_set(out_err, -EINVAL, ...)`.
  * A NULL `e` only returns `code`. */
-int eirc_err_set(struct eirc_err *e, int code, const char *fmt, ...)
+int eirc_err_set(eirc_err_t *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 #endif

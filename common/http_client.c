@@ -23,7 +23,7 @@
 
 struct hc_sock {
 	http_client_t *c;
-	struct queue node; /* in c->socks */
+	queue_t node; /* in c->socks */
 	uv_poll_t poll;
 	curl_socket_t fd;
 	bool closing;
@@ -31,12 +31,12 @@ struct hc_sock {
 
 struct http_client_xfer {
 	http_client_t *c;
-	struct queue node; /* in c->xfers */
+	queue_t node; /* in c->xfers */
 	CURL *easy;
 	struct curl_slist *headers;
 	http_client_cb cb;
 	void *ud;
-	struct buf body;
+	buf_t body;
 	int write_err; /* why on_write refused the answer: -EMSGSIZE, -ENOMEM */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -45,8 +45,8 @@ struct http_client {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
-	struct queue socks; /* open polls, to close those curl leaves behind */
-	struct queue xfers; /* running transfers */
+	queue_t socks; /* open polls, to close those curl leaves behind */
+	queue_t xfers; /* running transfers */
 	int running, requests_max;
 	int open_handles; /* the timer and the polls */
 	bool closing;
@@ -120,7 +120,7 @@ static int curl_errno(CURLcode rc)
 static void xfer_end(http_client_xfer_t *x, CURLcode rc, long status)
 {
 	http_client_answer_t a = {0};
-	struct eirc_err why;
+	eirc_err_t why;
 
 	if (x->c->closing) { /* from http_client_close() */
 		a.err = eirc_err_set(&why, -ECANCELED, "the HTTP client was closed");
@@ -368,7 +368,7 @@ int http_client_running(const http_client_t *c)
 
 void http_client_close(http_client_t *c, void (*done)(void *arg), void *arg)
 {
-	struct queue *q;
+	queue_t *q;
 
 	if (!c || c->closing)
 		return;

@@ -72,7 +72,7 @@ typedef struct http_client_answer {
  * callback may start or cancel requests and close the client.
  */
 typedef void (*http_client_cb)(void *ud, const http_client_answer_t *ans,
-                               const struct eirc_err *why);
+                               const eirc_err_t *why);
 
 /*
  * Creates the client on loop (curl_global_init on the first call); opts

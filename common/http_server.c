@@ -32,7 +32,7 @@ typedef struct http_listener {
 
 struct http_server {
 	struct lws_context *ctx; /* lws clears it once the context is freed */
-	struct http_server_opts opts;
+	http_server_opts_t opts;
 	http_listener_t listeners[HTTP_SERVER_LISTENERS_MAX];
 	int n_listeners;
 	unsigned conns;
@@ -123,7 +123,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 /* ---- the server ---- */
 
-int http_server_new(uv_loop_t *loop, const struct http_server_opts *o, http_server_t **out)
+int http_server_new(uv_loop_t *loop, const http_server_opts_t *o, http_server_t **out)
 {
 	struct lws_context_creation_info info;
 	void *loops[1] = { loop };
@@ -157,7 +157,7 @@ int http_server_new(uv_loop_t *loop, const struct http_server_opts *o, http_serv
 
 /* Our copy of the daemon's protocol list, each calling http_callback();
  * for a handler, one "http" protocol. */
-static int listener_protocols(http_listener_t *l, const struct http_listen_opts *o)
+static int listener_protocols(http_listener_t *l, const http_listen_opts_t *o)
 {
 	const struct lws_protocols *orig = o->protocols;
 	size_t n = 0;
@@ -187,8 +187,8 @@ static int listener_protocols(http_listener_t *l, const struct http_listen_opts 
 	return 0;
 }
 
-int http_server_listen(http_server_t *s, const struct http_listen_opts *o,
-		       struct eirc_err *out_err)
+int http_server_listen(http_server_t *s, const http_listen_opts_t *o,
+		       eirc_err_t *out_err)
 {
 	struct lws_context_creation_info info;
 	http_listener_t *l;

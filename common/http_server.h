@@ -21,7 +21,7 @@
  * with http_server_user(). http_server's own callback runs first, to
  * count connections.
  *
- * Limits (struct http_server_opts):
+ * Limits (http_server_opts_t):
  *  - header_max: bytes lws keeps of one request head (the path, and each
  *    header value it stores, each with a terminating NUL). Past it lws 4.1
  *    closes the connection itself, with no status line and no callback.
@@ -62,6 +62,7 @@ typedef struct http_server http_server_t;
 /* content_length of a head whose body is a chunked stream. */
 #define HTTP_CHUNKED UINT64_MAX
 
+typedef struct http_server_opts http_server_opts_t;
 struct http_server_opts {
 	size_t header_max;  /* see above; 1..HTTP_SERVER_HEADER_MAX */
 	unsigned heads_max; /* request heads being read at once (lws's pool) */
@@ -88,6 +89,7 @@ typedef struct http_handler {
 	void (*closed)(void *pss);
 } http_handler_t;
 
+typedef struct http_listen_opts http_listen_opts_t;
 struct http_listen_opts {
 	const char *name;    /* the vhost's name, for lws's log */
 	const char *address; /* NULL: every address */
@@ -112,7 +114,7 @@ struct http_listen_opts {
  * -EINVAL (a limit out of range) or -ENOMEM. From then on lws may have
  * handles on the loop: the end is always the lifecycle above.
  */
-int http_server_new(uv_loop_t *loop, const struct http_server_opts *o, http_server_t **out);
+int http_server_new(uv_loop_t *loop, const http_server_opts_t *o, http_server_t **out);
 
 /*
  * Opens one listener. Returns its index (0, 1, ...), -ENOSPC past
@@ -120,8 +122,8 @@ int http_server_new(uv_loop_t *loop, const struct http_server_opts *o, http_serv
  * protocols, or no protocol) or -EADDRINUSE (lws
  * says no more: it logs why), with a line in out_err.
  */
-int http_server_listen(http_server_t *s, const struct http_listen_opts *o,
-		       struct eirc_err *out_err);
+int http_server_listen(http_server_t *s, const http_listen_opts_t *o,
+		       eirc_err_t *out_err);
 
 /* The port listener `i` is bound to (useful with port 0), or -EINVAL. */
 int http_server_port(const http_server_t *s, int i);

@@ -53,7 +53,7 @@ struct irc_conn {
 	unsigned handles;               /* open libuv handles (timer, io) */
 	unsigned server_idx, first_attempts;
 	unsigned gen;                   /* bumped at each socket close */
-	struct backoff backoff;         /* reconnection delays */
+	backoff_t backoff;         /* reconnection delays */
 	uint64_t last_rx, ping_sent;
 	size_t queued;
 	irc_tls_t *tls;            /* NULL on plain connections */

@@ -40,8 +40,8 @@ struct node {
 
 /* A command in cluster mode, from send to delivery (send order). */
 struct cpend {
-	struct queue order; /* on redis_t's pending, in send order */
-	struct queue parkq; /* on redis_t's parked while parked */
+	queue_t order; /* on redis_t's pending, in send order */
+	queue_t parkq; /* on redis_t's parked while parked */
 	uint64_t seq;       /* send order */
 	redis_reply_fn fn;
 	void *privdata;
@@ -73,9 +73,9 @@ struct redis {
 	bool map_ok, refreshing, freeing, draining, started;
 	bool map_err_said; /* an unusable CLUSTER SLOTS was reported (on_down) */
 	unsigned ticks;
-	struct eirc_err down_why; /* of the reset under way */
-	struct queue pending; /* every command until delivered, send order */
-	struct queue parked;  /* the parked ones, send order */
+	eirc_err_t down_why; /* of the reset under way */
+	queue_t pending; /* every command until delivered, send order */
+	queue_t parked;  /* the parked ones, send order */
 	struct slotstate *ss; /* cluster: per-slot ordering */
 	uint64_t seq;
 	uint64_t routing_errors;
@@ -152,7 +152,7 @@ static void unpark(redis_t *c, struct cpend *p);
 static void begin_reset(redis_t *c, const char *why)
 {
 	struct cpend *p;
-	struct queue *q;
+	queue_t *q;
 
 	if (c->state != CL_UP)
 		return;
@@ -226,7 +226,7 @@ static void fail_routing(redis_t *c, struct cpend *p, char *msg)
 /* ---- nodes and the slot map ---- */
 
 static void node_up(void *ud);
-static void node_down(void *ud, const struct eirc_err *why);
+static void node_down(void *ud, const eirc_err_t *why);
 
 static int node_find(redis_t *c, const char *host, int port)
 {
@@ -312,7 +312,7 @@ static void kick_parked(redis_t *c);
  * counted as a routing error while up (the old map stays). */
 static void map_failed(redis_t *c, int err)
 {
-	struct eirc_err e;
+	eirc_err_t e;
 	const char *what = err == -E2BIG          ? "names more than REDIS_NODES_MAX nodes"
 	                   : err == -ENAMETOOLONG ? "names a host name too long"
 	                   : err == -EINVAL       ? "reply not understood"
@@ -388,7 +388,7 @@ static void node_up(void *ud)
 	}
 }
 
-static void node_down(void *ud, const struct eirc_err *why)
+static void node_down(void *ud, const eirc_err_t *why)
 {
 	struct node *n = ud;
 	redis_t *c = n->c;
@@ -412,7 +412,7 @@ static void node_down(void *ud, const struct eirc_err *why)
  * TRYAGAIN's pause is over. */
 static void park(redis_t *c, struct cpend *p)
 {
-	struct queue *at = queue_tail(&c->parked);
+	queue_t *at = queue_tail(&c->parked);
 
 	if (!p->parked_since)
 		p->parked_since = uv_now(c->loop) ? uv_now(c->loop) : 1;
@@ -433,9 +433,9 @@ static void unpark(redis_t *c, struct cpend *p)
 		c->ss->parked[p->slot]--;
 }
 
-static bool slot_parked_in(const struct queue *list, int slot)
+static bool slot_parked_in(const queue_t *list, int slot)
 {
-	const struct queue *q;
+	const queue_t *q;
 
 	QUEUE_FOREACH(q, list)
 		if (queue_data(q, const struct cpend, parkq)->slot == slot)
@@ -449,7 +449,7 @@ static void dispatch_key(redis_t *c, struct cpend *p, bool from_park);
  * one of its slot. */
 static void kick_parked(redis_t *c)
 {
-	struct queue todo;
+	queue_t todo;
 	struct cpend *p;
 	uint64_t now = uv_now(c->loop);
 
@@ -655,7 +655,7 @@ static int cl_send(redis_t *c, char *cmd, int len, redis_reply_fn fn, void *priv
 
 /* ---- the interface ---- */
 
-void redis_opts_from_config(const struct eirc_config_redis *cfg, redis_opts_t *out)
+void redis_opts_from_config(const eirc_config_redis_t *cfg, redis_opts_t *out)
 {
 	*out = (redis_opts_t){.host = cfg->host,
 	                      .port = cfg->port,

@@ -68,7 +68,7 @@ typedef struct redis_opts {
  * reconnection is scheduled. */
 typedef struct redis_cb {
 	void (*on_up)(void *ud);
-	void (*on_down)(void *ud, const struct eirc_err *why);
+	void (*on_down)(void *ud, const eirc_err_t *why);
 } redis_cb_t;
 
 /* Called with the reply (NULL when the connection was lost first). */
@@ -79,13 +79,13 @@ typedef void (*redis_closed_fn)(void *ud);
 
 typedef struct redis redis_t;
 
-struct eirc_config_redis;
+typedef struct eirc_config_redis eirc_config_redis_t;
 
 /* The one mapping of the configuration's redis section to options:
  * host, port, password, cluster and both timeouts as configured, the
  * reconnection delays REDIS_RECONNECT_MIN_MS..REDIS_RECONNECT_MAX_MS. The
  * strings are borrowed from cfg. */
-void redis_opts_from_config(const struct eirc_config_redis *cfg, redis_opts_t *out);
+void redis_opts_from_config(const eirc_config_redis_t *cfg, redis_opts_t *out);
 
 /* Creates a client (not started); opts->host is borrowed. Returns 0,
  * -EINVAL (cluster seed host too long) or -ENOMEM; *out_r only on success. */

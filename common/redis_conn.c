@@ -25,7 +25,7 @@ struct redis_conn {
 	bool dropping; /* we are freeing ac ourselves */
 	bool freeing;
 	const char *drop_why; /* a drop asked from a callback, done on the tick */
-	struct backoff backoff;
+	backoff_t backoff;
 	uint64_t connect_started;
 	uint64_t last_progress;
 	size_t outstanding;
@@ -46,7 +46,7 @@ static void schedule_retry(redis_conn_t *r);
 
 static void say_down(redis_conn_t *r, const char *why)
 {
-	struct eirc_err e;
+	eirc_err_t e;
 
 	if (r->cb.on_down) {
 		eirc_err_set(&e, 0, "%s", why);

@@ -3,7 +3,7 @@
  */
 #include "common/tokbucket.h"
 
-void tokbucket_init(struct tokbucket *b, uint64_t rate, uint64_t burst, uint64_t now_ms)
+void tokbucket_init(tokbucket_t *b, uint64_t rate, uint64_t burst, uint64_t now_ms)
 {
 	b->rate = rate;
 	b->burst = burst;
@@ -11,7 +11,7 @@ void tokbucket_init(struct tokbucket *b, uint64_t rate, uint64_t burst, uint64_t
 	b->last_ms = now_ms;
 }
 
-static void refill(struct tokbucket *b, uint64_t now_ms)
+static void refill(tokbucket_t *b, uint64_t now_ms)
 {
 	uint64_t cap = b->burst * 1000;
 
@@ -25,7 +25,7 @@ static void refill(struct tokbucket *b, uint64_t now_ms)
 	}
 }
 
-bool tokbucket_take(struct tokbucket *b, uint64_t n, uint64_t now_ms)
+bool tokbucket_take(tokbucket_t *b, uint64_t n, uint64_t now_ms)
 {
 	refill(b, now_ms);
 	if (b->level_milli < n * 1000)
@@ -34,7 +34,7 @@ bool tokbucket_take(struct tokbucket *b, uint64_t n, uint64_t now_ms)
 	return true;
 }
 
-uint64_t tokbucket_wait_ms(struct tokbucket *b, uint64_t n, uint64_t now_ms)
+uint64_t tokbucket_wait_ms(tokbucket_t *b, uint64_t n, uint64_t now_ms)
 {
 	uint64_t need;
 

@@ -290,7 +290,7 @@ int config_value_set(const config_field_t *f, const char *text, size_t len,
 
 /* The reference "${NAME}" at text[i], i pointing at '$'; adds its value
  * and reports the name to on_ref. */
-static int value_expand_ref(struct buf *b, const char *text, size_t len,
+static int value_expand_ref(buf_t *b, const char *text, size_t len,
 							size_t *io_i, const config_value_refs_t *refs,
 							char *msg, size_t size)
 {
@@ -332,7 +332,7 @@ int config_value_expand(const char *text, size_t len,
 						const config_value_refs_t *refs, char **out_text,
 						size_t *out_len, char *msg, size_t msg_size)
 {
-	struct buf b;
+	buf_t b;
 	size_t i = 0;
 	int r = 0;
 

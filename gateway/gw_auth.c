@@ -42,7 +42,7 @@ static void req_free(gw_auth_req_t *r)
 	free(r);
 }
 
-static void on_done(void *ud, const http_client_answer_t *ans, const struct eirc_err *why)
+static void on_done(void *ud, const http_client_answer_t *ans, const eirc_err_t *why)
 {
 	gw_auth_req_t *r = ud;
 	gw_identity_t id;

@@ -435,8 +435,8 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 int gw_http_listen(gw_server_t *srv, const char *name, int port, bool tls)
 {
 	const eirc_config_gateway_t *g = &srv->cfg->gateway;
-	struct eirc_err err;
-	int r = http_server_listen(srv->http, &(struct http_listen_opts){
+	eirc_err_t err;
+	int r = http_server_listen(srv->http, &(http_listen_opts_t){
 		.name = name,
 		.address = g->listen_address,
 		.port = port,

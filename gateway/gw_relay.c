@@ -80,7 +80,7 @@ static void on_child_exit(uv_process_t *p, int64_t status, int term_signal)
 void gw_relay_drop_queue(gw_session_t *ss)
 {
 	while (!queue_empty(&ss->q)) {
-		struct queue *q = queue_head(&ss->q);
+		queue_t *q = queue_head(&ss->q);
 		queue_remove(q);
 		free(queue_data(q, gw_msg_t, node));
 	}

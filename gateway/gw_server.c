@@ -74,7 +74,7 @@ static void on_sweep(uv_timer_t *t)
 {
 	gw_server_t *s = t->data;
 	uint64_t now = uv_now(s->loop);
-	struct queue *q, *next;
+	queue_t *q, *next;
 
 	QUEUE_FOREACH_SAFE(q, next, &s->table.all) {
 		gw_relay_sweep(gw_table_session(q), now, s->cfg->gateway.slow_reader_timeout);
@@ -84,7 +84,7 @@ static void on_sweep(uv_timer_t *t)
 static void on_grace(uv_timer_t *t)
 {
 	gw_server_t *s = t->data;
-	struct queue *q;
+	queue_t *q;
 	int n = 0;
 
 	s->grace_over = true;
@@ -103,7 +103,7 @@ static void on_grace(uv_timer_t *t)
 
 void gw_server_shutdown(gw_server_t *s)
 {
-	struct queue *q, *next;
+	queue_t *q, *next;
 
 	if (s->shutting_down)
 		return;
@@ -128,7 +128,7 @@ void gw_server_shutdown(gw_server_t *s)
 	gw_server_maybe_finish(s);
 }
 
-static int server_trusted(gw_server_t *s, struct eirc_err *out_err)
+static int server_trusted(gw_server_t *s, eirc_err_t *out_err)
 {
 	const eirc_config_gateway_t *g = &s->cfg->gateway;
 
@@ -146,7 +146,7 @@ static int server_trusted(gw_server_t *s, struct eirc_err *out_err)
 
 static int server_http(gw_server_t *s)
 {
-	return http_server_new(s->loop, &(struct http_server_opts){
+	return http_server_new(s->loop, &(http_server_opts_t){
 		.header_max = 4096,
 		.heads_max = 1024,
 		.timeout_s = 10,
@@ -164,7 +164,7 @@ static void server_id(gw_server_t *s)
 }
 
 int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_path,
-		  const char *self_exe, gw_server_t **out, struct eirc_err *out_err)
+		  const char *self_exe, gw_server_t **out, eirc_err_t *out_err)
 {
 	const eirc_config_gateway_t *g = &cfg->gateway;
 	gw_server_t *s = calloc(1, sizeof(*s));

@@ -70,7 +70,7 @@ typedef struct gw_server {
  * out_err.
  */
 int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_path,
-		  const char *self_exe, gw_server_t **out, struct eirc_err *out_err);
+		  const char *self_exe, gw_server_t **out, eirc_err_t *out_err);
 
 /* Opens the listeners; logs "listening on ADDR:PORT". 0 or -EADDRINUSE. */
 int gw_server_listen(gw_server_t *s);

@@ -46,9 +46,9 @@ void gw_table_init(gw_table_t *t)
 
 /* The entry of bucket h whose key (at key_off bytes from its node) is key,
  * as a node; NULL when none. Sessions and address counts share it. */
-static struct queue *bucket_find(const struct queue *h, size_t key_off, const char *key)
+static queue_t *bucket_find(const queue_t *h, size_t key_off, const char *key)
 {
-	struct queue *q;
+	queue_t *q;
 
 	QUEUE_FOREACH(q, h) {
 		if (strcmp((const char *)q + key_off, key) == 0)
@@ -62,7 +62,7 @@ static struct queue *bucket_find(const struct queue *h, size_t key_off, const ch
 
 static gw_ipcount_t *ip_find(const gw_table_t *t, const char *ip)
 {
-	struct queue *q = bucket_find(&t->by_ip[table_hash(ip)], IP_KEY_OFF, ip);
+	queue_t *q = bucket_find(&t->by_ip[table_hash(ip)], IP_KEY_OFF, ip);
 
 	return q ? queue_data(q, gw_ipcount_t, node) : NULL;
 }
@@ -76,7 +76,7 @@ int gw_table_ip_count(const gw_table_t *t, const char *ip)
 
 gw_session_t *gw_table_find(const gw_table_t *t, const char *request_id)
 {
-	struct queue *q = bucket_find(&t->by_id[table_hash(request_id)], ID_KEY_OFF, request_id);
+	queue_t *q = bucket_find(&t->by_id[table_hash(request_id)], ID_KEY_OFF, request_id);
 
 	return q ? queue_data(q, gw_session_t, id_node) : NULL;
 }

@@ -33,7 +33,7 @@
 #define GW_CLOSE_REASON_MAX 123
 
 struct lws;
-struct gw_server;
+typedef struct gw_server gw_server_t;
 
 typedef enum gw_session_state {
 	GW_SS_UPGRADING, /* checks passed, WebSocket not yet established */
@@ -44,15 +44,15 @@ typedef enum gw_session_state {
 
 /* One message queued towards the browser (LWS_PRE bytes before data). */
 typedef struct gw_msg {
-	struct queue node;   /* on the session's queue (q) */
+	queue_t node;   /* on the session's queue (q) */
 	size_t len;
 	unsigned char buf[]; /* LWS_PRE + len */
 } gw_msg_t;
 
 typedef struct gw_session {
-	struct gw_server *srv;
-	struct queue id_node;            /* on its request-id bucket */
-	struct queue all_node;           /* on gw_table's all: every session, for sweeps */
+	gw_server_t *srv;
+	queue_t id_node;            /* on its request-id bucket */
+	queue_t all_node;           /* on gw_table's all: every session, for sweeps */
 	char request_id[GW_REQUEST_ID_MAX + 1];
 	char client_ip[GW_IP_MAX];
 	char nick[GW_AUTH_NICK_MAX + 1];
@@ -70,7 +70,7 @@ typedef struct gw_session {
 	uint64_t pipe_closed_at;         /* loop time the socketpair was closed */
 	int signals_sent;                /* 0, then SIGTERM (1), SIGKILL (2) */
 	/* towards the browser */
-	struct queue q;                  /* gw_msg_t, oldest first */
+	queue_t q;                  /* gw_msg_t, oldest first */
 	size_t q_bytes;
 	uint64_t above_since;            /* loop time it crossed the watermark; 0 below */
 	/* towards the irc-client */
@@ -84,7 +84,7 @@ typedef struct gw_session {
 	char close_reason[GW_CLOSE_REASON_MAX + 1];
 	/* The two line buffers last: gw_session_new() does not clear them, so
 	 * an idle session touches only the pages it uses. */
-	struct irc_line from_irc;        /* lines from the irc-client */
+	irc_line_t from_irc;        /* lines from the irc-client */
 	gw_frame_t frame;                /* the browser message being assembled */
 } gw_session_t;
 
@@ -96,15 +96,15 @@ typedef struct gw_session {
 gw_session_t *gw_session_new(void);
 
 typedef struct gw_ipcount {
-	struct queue node; /* on its address bucket */
+	queue_t node; /* on its address bucket */
 	int count;
 	char ip[GW_IP_MAX];
 } gw_ipcount_t;
 
 typedef struct gw_table {
-	struct queue by_id[GW_TABLE_BUCKETS]; /* gw_session_t by id_node */
-	struct queue by_ip[GW_TABLE_BUCKETS]; /* gw_ipcount_t */
-	struct queue all;                     /* gw_session_t by all_node, newest first */
+	queue_t by_id[GW_TABLE_BUCKETS]; /* gw_session_t by id_node */
+	queue_t by_ip[GW_TABLE_BUCKETS]; /* gw_ipcount_t */
+	queue_t all;                     /* gw_session_t by all_node, newest first */
 	int count;
 } gw_table_t;
 

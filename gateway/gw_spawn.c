@@ -80,7 +80,7 @@ static void env_withheld(void *arg, const char *name)
 /* The passed variables, then every ${NAME} the config file references: the
  * value for the sections the child reads, GW_ENV_WITHHELD for the others
  * (the child loads the whole file, so each must be set). */
-static int env_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, struct eirc_err *out_err)
+static int env_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t *out_err)
 {
 	env_build_t b = { .c = c };
 
@@ -99,7 +99,7 @@ static int env_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, struct eirc_er
 
 /* Forks a probe that becomes the sandbox user (as uv_spawn will: no
  * supplementary groups) and tries to read the config and run the binary. */
-static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, struct eirc_err *out_err)
+static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, eirc_err_t *out_err)
 {
 	int status;
 	pid_t pid = fork();
@@ -132,7 +132,7 @@ static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, struct eirc_
 }
 
 static int resolve_binary(gw_spawn_cfg_t *c, const char *configured, const char *self_exe,
-			  struct eirc_err *out_err)
+			  eirc_err_t *out_err)
 {
 	char buf[PATH_MAX], *slash;
 
@@ -158,7 +158,7 @@ static int resolve_binary(gw_spawn_cfg_t *c, const char *configured, const char 
 }
 
 int gw_spawn_cfg_init(gw_spawn_cfg_t *c, const eirc_config_t *cfg, const char *config_path,
-		      const char *self_exe, struct eirc_err *out_err)
+		      const char *self_exe, eirc_err_t *out_err)
 {
 	const char *sandbox_user = cfg->irc_client.sandbox_user;
 	struct passwd *pw;

@@ -57,7 +57,7 @@ typedef struct gw_spawn_cfg {
  * Blocking: call at start only.
  */
 int gw_spawn_cfg_init(gw_spawn_cfg_t *out, const eirc_config_t *cfg, const char *config_path,
-		      const char *self_exe, struct eirc_err *out_err);
+		      const char *self_exe, eirc_err_t *out_err);
 
 void gw_spawn_cfg_clear(gw_spawn_cfg_t *c);
 

@@ -66,7 +66,7 @@ enum hist_api_access hist_api_room_access(const json_t *user, const char *room, 
 	return member && !denied ? HIST_API_MEMBER : HIST_API_DENIED;
 }
 
-bool hist_rate_take(struct tokbucket *b, uint64_t now_ms, unsigned *out_retry_s)
+bool hist_rate_take(tokbucket_t *b, uint64_t now_ms, unsigned *out_retry_s)
 {
 	uint64_t wait_ms;
 
@@ -119,7 +119,7 @@ void hist_cache_clear(hist_cache_t *c)
 	memset(c, 0, sizeof(*c));
 }
 
-struct tokbucket *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
+tokbucket_t *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
                                  unsigned rate, unsigned burst)
 {
 	hist_rate_t *r = NULL, *lru = NULL;
@@ -140,7 +140,7 @@ struct tokbucket *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now
 	return &r->b;
 }
 
-static bool field_is(const struct hist_field *f, const char *name)
+static bool field_is(const hist_field_t *f, const char *name)
 {
 	return f->name_len == strlen(name) && memcmp(f->name, name, f->name_len) == 0;
 }
@@ -174,7 +174,7 @@ static json_t *tags_json(const char *p, size_t n)
 	return o;
 }
 
-static json_t *str_or_null(const struct hist_field *f)
+static json_t *str_or_null(const hist_field_t *f)
 {
 	return f && f->value_len ? json_stringn(f->value, f->value_len) : json_null();
 }
@@ -182,12 +182,12 @@ static json_t *str_or_null(const struct hist_field *f)
 /* The fields of an entry the API reads: indices into wanted[] and got[]. */
 enum { F_MSGID, F_TIME, F_TYPE, F_NICK, F_ACCOUNT, F_TEXT, F_TAGS, F_COUNT };
 
-json_t *hist_api_message(const struct hist_field *f, size_t n)
+json_t *hist_api_message(const hist_field_t *f, size_t n)
 {
 	static const char *const wanted[F_COUNT] = {
 		[F_MSGID] = "msgid", [F_TIME] = "time", [F_TYPE] = "type",  [F_NICK] = "nick",
 		[F_ACCOUNT] = "account", [F_TEXT] = "text", [F_TAGS] = "tags"};
-	const struct hist_field *got[F_COUNT] = {0};
+	const hist_field_t *got[F_COUNT] = {0};
 	char tbuf[40];
 	int64_t ms = 0;
 
@@ -197,7 +197,7 @@ json_t *hist_api_message(const struct hist_field *f, size_t n)
 				got[k] = &f[i]; /* a repeated field: the last one counts */
 				break;
 			}
-	const struct hist_field *msgid = got[F_MSGID], *time = got[F_TIME], *type = got[F_TYPE],
+	const hist_field_t *msgid = got[F_MSGID], *time = got[F_TIME], *type = got[F_TYPE],
 	                        *nick = got[F_NICK], *account = got[F_ACCOUNT], *text = got[F_TEXT],
 	                        *tags = got[F_TAGS];
 	/* 18 digits at most: 19 can overflow int64_t (found by fuzz_hist_api) */

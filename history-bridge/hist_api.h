@@ -73,7 +73,7 @@ bool hist_api_is_auditor(const json_t *user);
  * (tokbucket_wait_ms rounded up, at least 1; HIST_API_RETRY_NEVER_S when
  * it never will be).
  */
-bool hist_rate_take(struct tokbucket *b, uint64_t now_ms, unsigned *out_retry_s);
+bool hist_rate_take(tokbucket_t *b, uint64_t now_ms, unsigned *out_retry_s);
 
 /* Introspection answers by token. Zero it to start; hist_cache_clear()
  * drops the references at the end. */
@@ -107,7 +107,7 @@ void hist_cache_clear(hist_cache_t *c);
 struct hist_rate {
 	char user[HIST_API_USER_MAX + 1];
 	uint64_t used_ms;
-	struct tokbucket b;
+	tokbucket_t b;
 };
 
 struct hist_rates {
@@ -119,7 +119,7 @@ struct hist_rates {
  * tokens (at least 1) when unknown; past HIST_API_RATE_USERS_MAX users it
  * takes the place of the least recently used), marked used at now_ms.
  * Users are compared on their first HIST_API_USER_MAX bytes. */
-struct tokbucket *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
+tokbucket_t *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
                                  unsigned rate, unsigned burst);
 
 /*
@@ -129,7 +129,7 @@ struct tokbucket *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now
  * value)}. NULL for an entry that is not a message of the API (a logger
  * gap, fields missing) or when out of memory.
  */
-json_t *hist_api_message(const struct hist_field *f, size_t n);
+json_t *hist_api_message(const hist_field_t *f, size_t n);
 
 /* True when v[0..len) is a usable msgid cursor (1..CHATHIST_MSGID_MAX
  * printable bytes, no space). */

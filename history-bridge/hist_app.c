@@ -24,29 +24,29 @@
 
 static void on_script_loaded(void *ud, redisReply *r, void *privdata)
 {
-	struct hist_app *a = ud;
+	hist_app_t *a = ud;
 
 	(void)privdata;
 	if (r && r->type == REDIS_REPLY_STRING && r->len < sizeof(a->sha))
 		snprintf(a->sha, sizeof(a->sha), "%s", r->str);
 }
 
-void hist_app_load_script(struct hist_app *a)
+void hist_app_load_script(hist_app_t *a)
 {
 	redis_cmd(a->redis, on_script_loaded, NULL, "SCRIPT LOAD %s", hist_query_script);
 }
 
 static void on_redis_up(void *ud)
 {
-	struct hist_app *a = ud;
+	hist_app_t *a = ud;
 
 	log_info("Connected to Redis at %s:%d", a->cfg->redis.host, a->cfg->redis.port);
 	hist_app_load_script(a);
 }
 
-static void on_redis_down(void *ud, const struct eirc_err *why)
+static void on_redis_down(void *ud, const eirc_err_t *why)
 {
-	struct hist_app *a = ud;
+	hist_app_t *a = ud;
 
 	log_warn("Redis at %s:%d is unavailable (%s); history requests fail until it is back",
 	         a->cfg->redis.host, a->cfg->redis.port, why->text);
@@ -54,9 +54,9 @@ static void on_redis_down(void *ud, const struct eirc_err *why)
 
 /* ---- start and stop ---- */
 
-static void stop(struct hist_app *a)
+static void stop(hist_app_t *a)
 {
-	struct queue *q;
+	queue_t *q;
 
 	if (a->stopping)
 		return;
@@ -66,9 +66,9 @@ static void stop(struct hist_app *a)
 	a->redis = NULL;
 	hist_dmstore_drop_pending(a);
 	QUEUE_FOREACH(q, &a->conns)
-		queue_data(q, struct hist_conn, node)->inflight = 0;
+		queue_data(q, hist_conn_t, node)->inflight = 0;
 	while (!queue_empty(&a->conns))
-		hist_conn_close(queue_data(queue_head(&a->conns), struct hist_conn, node));
+		hist_conn_close(queue_data(queue_head(&a->conns), hist_conn_t, node));
 	if (a->listening) {
 		uv_close((uv_handle_t *)&a->listener, NULL);
 		unlink(a->cfg->history.socket_path);
@@ -111,7 +111,7 @@ static bool socket_live(const char *path)
 
 /* Removes a stale socket file (never a live one, never anything else) and
  * listens. */
-static int listen_socket(struct hist_app *a)
+static int listen_socket(hist_app_t *a)
 {
 	const char *path = a->cfg->history.socket_path;
 	struct stat st;
@@ -151,7 +151,7 @@ static int listen_socket(struct hist_app *a)
 	return 0;
 }
 
-static int start(struct hist_app *a)
+static int start(hist_app_t *a)
 {
 	const eirc_config_t *cfg = a->cfg;
 	redis_cb_t cb = {on_redis_up, on_redis_down};
@@ -175,7 +175,7 @@ static int start(struct hist_app *a)
 
 int hist_app_new(uv_loop_t *loop, const eirc_config_t *cfg, hist_app_t **out)
 {
-	struct hist_app *a = calloc(1, sizeof(*a));
+	hist_app_t *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return -ENOMEM;

@@ -40,13 +40,13 @@ static char line_buf[IRC_LINE_MAX + 1];
 
 /* ---- the query ---- */
 
-static int query_send(struct hist_conn *c);
+static int query_send(hist_conn_t *c);
 static void on_fast(void *ud, redisReply *r, void *privdata);
 
 /* Appends one entry ({id, {field, value, ...}}) of the script's answer. */
-static void answer_entry(struct hist_conn *c, const redisReply *fields, const char *batch)
+static void answer_entry(hist_conn_t *c, const redisReply *fields, const char *batch)
 {
-	struct hist_field f[HIST_FIELDS_MAX];
+	hist_field_t f[HIST_FIELDS_MAX];
 	size_t n = 0;
 
 	if (fields->type != REDIS_REPLY_ARRAY)
@@ -55,7 +55,7 @@ static void answer_entry(struct hist_conn *c, const redisReply *fields, const ch
 		const redisReply *k = fields->element[i], *v = fields->element[i + 1];
 		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
 			continue;
-		f[n++] = (struct hist_field){k->str, k->len, v->str, v->len};
+		f[n++] = (hist_field_t){k->str, k->len, v->str, v->len};
 	}
 	int len = hist_query_format(f, n, batch, c->req.target, line_buf, sizeof(line_buf));
 	if (len > 0)
@@ -64,7 +64,7 @@ static void answer_entry(struct hist_conn *c, const redisReply *fields, const ch
 		log_debug("Skipped a stored entry of %s that cannot be replayed", c->req.target);
 }
 
-static void answer_batch(struct hist_conn *c, const redisReply *r)
+static void answer_batch(hist_conn_t *c, const redisReply *r)
 {
 	char batch[24];
 	bool at_start = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
@@ -81,7 +81,7 @@ static void answer_batch(struct hist_conn *c, const redisReply *r)
 
 static void on_query(void *ud, redisReply *r, void *privdata)
 {
-	struct hist_conn *c = privdata;
+	hist_conn_t *c = privdata;
 
 	(void)ud;
 	if (!hist_conn_reply_enter(c))
@@ -109,7 +109,7 @@ static void on_query(void *ud, redisReply *r, void *privdata)
 	hist_conn_pump(c);
 }
 
-static int query_send(struct hist_conn *c)
+static int query_send(hist_conn_t *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
 	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions,
@@ -139,7 +139,7 @@ static int query_send(struct hist_conn *c)
 
 enum { FAST_GET = 1, FAST_CHECK, FAST_RANGE };
 
-static uint32_t req_limit(const struct hist_conn *c)
+static uint32_t req_limit(const hist_conn_t *c)
 {
 	uint32_t max = (uint32_t)c->app->cfg->history.chathistory_max;
 
@@ -172,7 +172,7 @@ static bool replayable(const redisReply *e, bool all)
 	return all && !(t->len == 3 && memcmp(t->str, "gap", 3) == 0);
 }
 
-static void fast_batch(struct hist_conn *c, const redisReply *range, const size_t *idx, size_t n,
+static void fast_batch(hist_conn_t *c, const redisReply *range, const size_t *idx, size_t n,
                        bool at_start)
 {
 	char batch[24];
@@ -188,7 +188,7 @@ static void fast_batch(struct hist_conn *c, const redisReply *range, const size_
 }
 
 /* range: newest first. Returns false when the script must answer. */
-static bool fast_answer(struct hist_conn *c, const redisReply *range)
+static bool fast_answer(hist_conn_t *c, const redisReply *range)
 {
 	static size_t idx[1001 + HIST_FAST_SLACK];
 	uint32_t limit = req_limit(c);
@@ -205,7 +205,7 @@ static bool fast_answer(struct hist_conn *c, const redisReply *range)
 	return true;
 }
 
-static void fast_done(struct hist_conn *c, const redisReply *range)
+static void fast_done(hist_conn_t *c, const redisReply *range)
 {
 	if (c->fast_failed) {
 		hist_conn_fail(c, "MESSAGE_ERROR",
@@ -224,7 +224,7 @@ static void fast_done(struct hist_conn *c, const redisReply *range)
 	hist_conn_pump(c);
 }
 
-static int fast_range(struct hist_conn *c, const char *end)
+static int fast_range(hist_conn_t *c, const char *end)
 {
 	unsigned asked = req_limit(c) + 1 + HIST_FAST_SLACK;
 
@@ -237,7 +237,7 @@ static int fast_range(struct hist_conn *c, const char *end)
 
 static void on_fast(void *ud, redisReply *r, void *privdata)
 {
-	struct hist_conn *c = privdata;
+	hist_conn_t *c = privdata;
 	char end[64];
 
 	(void)ud;
@@ -264,7 +264,7 @@ static void on_fast(void *ud, redisReply *r, void *privdata)
 	} else if (c->fast_step == FAST_CHECK) {
 		const redisReply *id =
 		    r->elements == 1 ? entry_field(r->element[0], "msgid") : NULL;
-		const struct hist_ref *ref = &c->req.ref[0];
+		const hist_ref_t *ref = &c->req.ref[0];
 		c->fast_ref_ok =
 		    id && id->len == ref->msgid_len && memcmp(id->str, ref->msgid, id->len) == 0;
 		c->fast_step = FAST_RANGE;
@@ -277,13 +277,13 @@ static void on_fast(void *ud, redisReply *r, void *privdata)
 
 /* 1 when the fast path took the request, 0 when it does not apply,
  * negative when Redis cannot be asked. */
-static int fast_send(struct hist_conn *c)
+static int fast_send(hist_conn_t *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
 	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions,
 	                       (uint32_t)cfg->history.chathistory_max};
 	static hist_query_call_t call;
-	const struct hist_ref *ref = &c->req.ref[0];
+	const hist_ref_t *ref = &c->req.ref[0];
 	bool latest = c->req.sub == CHATHIST_LATEST && ref->kind == CHATHIST_REF_STAR;
 
 	if (!latest && !(c->req.sub == CHATHIST_BEFORE && ref->kind == CHATHIST_REF_MSGID))
@@ -305,7 +305,7 @@ static int fast_send(struct hist_conn *c)
 }
 
 /* The script, or the fast path when it applies. */
-static int query_start(struct hist_conn *c)
+static int query_start(hist_conn_t *c)
 {
 	int r = fast_send(c);
 
@@ -318,7 +318,7 @@ static int query_start(struct hist_conn *c)
  * conversation dm:<lo>:<hi> of the two ids. */
 static void on_other(void *ud, redisReply *r, void *privdata)
 {
-	struct hist_conn *c = privdata;
+	hist_conn_t *c = privdata;
 	uint64_t id;
 
 	(void)ud;
@@ -341,7 +341,7 @@ static void on_other(void *ud, redisReply *r, void *privdata)
 	hist_conn_pump(c);
 }
 
-static int dm_lookup(struct hist_conn *c)
+static int dm_lookup(hist_conn_t *c)
 {
 	char key[ARCHIVE_KEYS_KEY_MAX];
 	const eirc_config_t *cfg = c->app->cfg;
@@ -357,7 +357,7 @@ static int dm_lookup(struct hist_conn *c)
 
 /* ---- TARGETS ---- */
 
-static void targets_send_nicks(struct hist_conn *c);
+static void targets_send_nicks(hist_conn_t *c);
 
 static int cmp_target(const void *x, const void *y)
 {
@@ -368,7 +368,7 @@ static int cmp_target(const void *x, const void *y)
 
 /* Sorted by time, the first n from the first bound's side, within the
  * bounds (exclusive). */
-static void targets_answer(struct hist_conn *c)
+static void targets_answer(hist_conn_t *c)
 {
 	struct targets *g = c->targets;
 	int64_t t1 = c->req.ref[0].time_ms, t2 = c->req.ref[1].time_ms;
@@ -399,7 +399,7 @@ static void targets_answer(struct hist_conn *c)
 	hist_conn_out_flush(c, c->req.label);
 }
 
-static void targets_fail(struct hist_conn *c)
+static void targets_fail(hist_conn_t *c)
 {
 	free(c->targets);
 	c->targets = NULL;
@@ -443,7 +443,7 @@ static void targets_reply(struct targets *g, const redisReply *r)
 
 static void on_targets(void *ud, redisReply *r, void *privdata)
 {
-	struct hist_conn *c = privdata;
+	hist_conn_t *c = privdata;
 
 	(void)ud;
 	if (!hist_conn_reply_enter(c) || !c->targets)
@@ -465,7 +465,7 @@ static void on_targets(void *ud, redisReply *r, void *privdata)
 		hist_conn_pump(c);
 }
 
-static void targets_send_nicks(struct hist_conn *c)
+static void targets_send_nicks(hist_conn_t *c)
 {
 	struct targets *g = c->targets;
 	const eirc_config_t *cfg = c->app->cfg;
@@ -487,7 +487,7 @@ static void targets_send_nicks(struct hist_conn *c)
 }
 
 /* Phase 1: each channel's latest entry, and the user's conversations. */
-static int targets_start(struct hist_conn *c)
+static int targets_start(hist_conn_t *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
 	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions, 1};
@@ -495,7 +495,7 @@ static int targets_start(struct hist_conn *c)
 	char key[ARCHIVE_KEYS_KEY_MAX];
 	struct targets *g = calloc(1, sizeof(*g));
 	int64_t t1 = c->req.ref[0].time_ms, t2 = c->req.ref[1].time_ms;
-	struct hist_req one = c->req;
+	hist_req_t one = c->req;
 
 	if (!g)
 		return -ENOMEM;
@@ -531,9 +531,9 @@ static int targets_start(struct hist_conn *c)
 	return 0;
 }
 
-void hist_chathist_request(struct hist_conn *c)
+void hist_chathist_request(hist_conn_t *c)
 {
-	const struct hist_req *q = &c->req;
+	const hist_req_t *q = &c->req;
 
 	if (q->sub == CHATHIST_TARGETS) {
 		if (targets_start(c) < 0) {

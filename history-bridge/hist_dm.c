@@ -37,11 +37,11 @@ static int u64_parse(const char *p, size_t n, uint64_t *out)
 }
 
 /* The server's tags without ours, escaped again for storage. */
-static int tags_keep(const struct irc_msg *m, hist_dm_t *dm)
+static int tags_keep(const irc_msg_t *m, hist_dm_t *dm)
 {
 	static char packed[IRC_TAGS_MAX + 1];
-	struct irc_msg_tag t;
-	struct irc_msg only = {0};
+	irc_msg_tag_t t;
+	irc_msg_t only = {0};
 	size_t pos = 0, len = 0;
 
 	while (irc_msg_tag_next(m, &pos, &t)) {
@@ -56,9 +56,9 @@ static int tags_keep(const struct irc_msg *m, hist_dm_t *dm)
 	return irc_msg_tags_serialize(&only, dm->tags, sizeof(dm->tags)) < 0 ? -EINVAL : 0;
 }
 
-static int source(const struct irc_msg *m, hist_dm_t *dm)
+static int source(const irc_msg_t *m, hist_dm_t *dm)
 {
-	struct irc_mask_userhost uh;
+	irc_mask_userhost_t uh;
 
 	if (!m->source.ptr || irc_mask_split(m->source.ptr, m->source.len, &uh) < 0 || !uh.user ||
 	    !uh.host || copy(dm->nick, sizeof(dm->nick), uh.nick, uh.nick_len) < 0 ||
@@ -79,8 +79,8 @@ static int source(const struct irc_msg *m, hist_dm_t *dm)
 int hist_dm_parse(const char *line, size_t len, hist_dm_t *out_dm)
 {
 	char buf[IRC_LINE_MAX];
-	struct irc_msg m;
-	struct irc_msg_tag t;
+	irc_msg_t m;
+	irc_msg_tag_t t;
 	hist_dm_t *dm = out_dm;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))

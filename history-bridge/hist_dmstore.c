@@ -19,8 +19,8 @@
 
 /* An outgoing direct message whose receiver's id is being looked up. */
 struct dm_pending {
-	struct hist_app *app;
-	struct queue node; /* on hist_app's dms */
+	hist_app_t *app;
+	queue_t node; /* on hist_app's dms */
 	hist_dm_t dm;
 };
 
@@ -34,7 +34,7 @@ static void on_ignored(void *ud, redisReply *r, void *privdata)
 }
 
 /* Remembers nick -> id (for requests and outgoing reports naming a nick). */
-static void nick_learn(struct hist_app *a, const char *nick, enum irc_casemap cm, uint64_t id)
+static void nick_learn(hist_app_t *a, const char *nick, enum irc_casemap cm, uint64_t id)
 {
 	char key[ARCHIVE_KEYS_KEY_MAX], v[24];
 	const eirc_config_t *cfg = a->cfg;
@@ -53,7 +53,7 @@ static void nick_learn(struct hist_app *a, const char *nick, enum irc_casemap cm
 
 /* Indexes the conversation for TARGETS: each side's sorted set of the
  * other's id, scored by the latest message time, trimmed to the retention. */
-static void dm_index(struct hist_app *a, uint64_t self, uint64_t other, int64_t time_ms)
+static void dm_index(hist_app_t *a, uint64_t self, uint64_t other, int64_t time_ms)
 {
 	char key[ARCHIVE_KEYS_KEY_MAX];
 	const eirc_config_t *cfg = a->cfg;
@@ -73,7 +73,7 @@ static void dm_index(struct hist_app *a, uint64_t self, uint64_t other, int64_t 
  * idempotent script: the sender's and the receiver's reports share the
  * msgid, so it is stored once. EVAL, not EVALSHA: a report is never lost to
  * NOSCRIPT after a Redis restart, and direct messages are few. */
-static void dm_append(struct hist_app *a, const hist_dm_t *dm, uint64_t receiver)
+static void dm_append(hist_app_t *a, const hist_dm_t *dm, uint64_t receiver)
 {
 	static archive_append_call_t call;
 	char conv[64];
@@ -98,7 +98,7 @@ static void dm_append(struct hist_app *a, const hist_dm_t *dm, uint64_t receiver
 
 static void dm_pending_free(struct dm_pending *p);
 
-void hist_dmstore_drop_pending(struct hist_app *a)
+void hist_dmstore_drop_pending(hist_app_t *a)
 {
 	while (!queue_empty(&a->dms))
 		dm_pending_free(queue_data(queue_head(&a->dms), struct dm_pending, node));
@@ -136,7 +136,7 @@ static void on_receiver(void *ud, redisReply *r, void *privdata)
 	dm_pending_free(p);
 }
 
-void hist_dmstore_report(struct hist_app *a, const hist_dm_t *dm)
+void hist_dmstore_report(hist_app_t *a, const hist_dm_t *dm)
 {
 	char key[ARCHIVE_KEYS_KEY_MAX];
 	uint64_t receiver = hist_dm_receiver(dm);

@@ -34,7 +34,7 @@ static const char *const csv_cols[] = {"time", "room", "type", "msgid", "nick", 
 
 /* ---- parameters ---- */
 
-static bool time_param(struct hreq *q, const char *name, int64_t *out)
+static bool time_param(hreq_t *q, const char *name, int64_t *out)
 {
 	char v[64];
 
@@ -44,7 +44,7 @@ static bool time_param(struct hreq *q, const char *name, int64_t *out)
 	return !v[0] || archive_event_time_parse(v, strlen(v), out) == 0;
 }
 
-bool hist_es_parse(struct hreq *q)
+bool hist_es_parse(hreq_t *q)
 {
 	char room[CHATHIST_TARGET_MAX + 1], lim[24], fmt[16];
 	uint32_t max = (uint32_t)hist_http_app(q->h)->cfg->history.page_max;
@@ -138,7 +138,7 @@ static json_t *access_filter(const json_t *user, char *const *masks, size_t n_ma
 	                 members, "bool", "must_not", not_private, "minimum_should_match", 1);
 }
 
-static json_t *time_range(const struct hreq *q)
+static json_t *time_range(const hreq_t *q)
 {
 	char a[40], b[40];
 	json_t *r = json_object();
@@ -152,9 +152,9 @@ static json_t *time_range(const struct hreq *q)
 
 /* The filters of a search or export; NULL when the room is refused (403
  * answered). */
-static json_t *filters(struct hreq *q)
+static json_t *filters(hreq_t *q)
 {
-	struct hist_app *a = hist_http_app(q->h);
+	hist_app_t *a = hist_http_app(q->h);
 	const eirc_config_irc_client_t *ic = &a->cfg->irc_client;
 	const json_t *user = json_object_get(q->intro, "user");
 	json_t *f = json_array(), *acc;
@@ -180,7 +180,7 @@ static json_t *filters(struct hreq *q)
 	return f;
 }
 
-static int es_send(struct hreq *q, const char *method, const char *path, json_t *body,
+static int es_send(hreq_t *q, const char *method, const char *path, json_t *body,
                    http_client_cb fn)
 {
 	archive_es_t *es = hist_http_es(q->h);
@@ -224,9 +224,9 @@ static json_t *answer_json(const http_client_answer_t *ans)
 
 /* ---- search ---- */
 
-static void on_search(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
+static void on_search(void *ud, const http_client_answer_t *ans, const eirc_err_t *err)
 {
-	struct hreq *q = ud;
+	hreq_t *q = ud;
 	json_t *j, *out, *hit;
 	size_t i;
 
@@ -256,7 +256,7 @@ static void on_search(void *ud, const http_client_answer_t *ans, const struct ei
 	json_decref(j);
 }
 
-static void search(struct hreq *q)
+static void search(hreq_t *q)
 {
 	json_t *f = filters(q);
 	char path[128];
@@ -277,7 +277,7 @@ static void search(struct hreq *q)
 
 /* ---- export ---- */
 
-static int out_add(struct hreq *q, const char *p, size_t n)
+static int out_add(hreq_t *q, const char *p, size_t n)
 {
 	char *nb = realloc(q->out, q->out_len + n + 1);
 
@@ -292,7 +292,7 @@ static int out_add(struct hreq *q, const char *p, size_t n)
 
 /* One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or
  * LF, quotes doubled. */
-static int csv_field(struct hreq *q, const char *s, bool last)
+static int csv_field(hreq_t *q, const char *s, bool last)
 {
 	bool quote = strpbrk(s, ",\"\r\n") != NULL;
 	int r = quote ? out_add(q, "\"", 1) : 0;
@@ -307,7 +307,7 @@ static int csv_field(struct hreq *q, const char *s, bool last)
 	return r ? r : out_add(q, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
-static int export_row(struct hreq *q, const json_t *hit)
+static int export_row(hreq_t *q, const json_t *hit)
 {
 	json_t *h = hit_json(hit);
 	int r = 0;
@@ -331,16 +331,16 @@ static int export_row(struct hreq *q, const json_t *hit)
 	return r;
 }
 
-static void on_pit_closed(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
+static void on_pit_closed(void *ud, const http_client_answer_t *ans, const eirc_err_t *err)
 {
-	struct hreq *q = ud;
+	hreq_t *q = ud;
 
 	(void)ans, (void)err;
 	if (hreq_stream_enter(q))
 		hreq_stream_kick(q);
 }
 
-static void export_end(struct hreq *q)
+static void export_end(hreq_t *q)
 {
 	q->stream_done = true;
 	log_info("Export by %s of %s: %llu rows",
@@ -353,7 +353,7 @@ static void export_end(struct hreq *q)
 
 /* A page could not be read: 503 before the stream started, else the
  * stream is cut short (no last chunk: the client sees the failure). */
-static void page_failed(struct hreq *q, const char *why, long status)
+static void page_failed(hreq_t *q, const char *why, long status)
 {
 	log_warn("Export page failed: %s %ld", why, status);
 	if (!q->stream) {
@@ -364,9 +364,9 @@ static void page_failed(struct hreq *q, const char *why, long status)
 	hreq_stream_kick(q);
 }
 
-static void on_page(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
+static void on_page(void *ud, const http_client_answer_t *ans, const eirc_err_t *err)
 {
-	struct hreq *q = ud;
+	hreq_t *q = ud;
 	json_t *j, *hits, *hit;
 	size_t i;
 
@@ -397,7 +397,7 @@ static void on_page(void *ud, const http_client_answer_t *ans, const struct eirc
 	hreq_stream_kick(q);
 }
 
-void hist_es_more(struct hreq *q)
+void hist_es_more(hreq_t *q)
 {
 	json_t *f, *body;
 
@@ -416,9 +416,9 @@ void hist_es_more(struct hreq *q)
 	q->page_pending = true;
 }
 
-static void on_pit(void *ud, const http_client_answer_t *ans, const struct eirc_err *err)
+static void on_pit(void *ud, const http_client_answer_t *ans, const eirc_err_t *err)
 {
-	struct hreq *q = ud;
+	hreq_t *q = ud;
 	json_t *j;
 	const char *id;
 
@@ -439,7 +439,7 @@ static void on_pit(void *ud, const http_client_answer_t *ans, const struct eirc_
 }
 
 /* The audit row is written: open the point in time. */
-void hist_es_export_audited(struct hreq *q)
+void hist_es_export_audited(hreq_t *q)
 {
 	char path[160];
 
@@ -449,7 +449,7 @@ void hist_es_export_audited(struct hreq *q)
 		hreq_unavailable(q, "the archive is unavailable; try again later");
 }
 
-void hist_es_run(struct hreq *q)
+void hist_es_run(hreq_t *q)
 {
 	const json_t *user = json_object_get(q->intro, "user");
 

@@ -1,6 +1,6 @@
 /*
  * hist_http_int: what the parts of the HTTP API share and nothing else
- * includes: one request (struct hreq) and its answer, between hist_http.c
+ * includes: one request (hreq_t) and its answer, between hist_http.c
  * (lws glue, bearer tokens, introspection cache, rate limit) and
  * hist_http_msgs.c (GET /v1/rooms/{room}/messages).
  *
@@ -24,6 +24,8 @@
 #include "archive/archive_es.h"
 #include "common/queue.h"
 #include "history-bridge/hist_api.h"
+#include "history-bridge/hist_app.h"
+#include "history-bridge/hist_http.h"
 #include "history-bridge/hist_req.h"
 
 struct lws;
@@ -36,9 +38,10 @@ enum hroute {
 	HR_EXPORT,
 };
 
+typedef struct hreq hreq_t;
 struct hreq {
-	struct hist_http *h;
-	struct queue node; /* in the hist_http's requests */
+	hist_http_t *h;
+	queue_t node; /* in the hist_http's requests */
 	struct lws *wsi; /* NULL once the connection is done with us */
 	uv_timer_t timer;
 	bool timer_closing, timer_closed;
@@ -54,7 +57,7 @@ struct hreq {
 	char before[HIST_API_PARAM_MAX + 1], after[HIST_API_PARAM_MAX + 1];
 	char around[HIST_API_PARAM_MAX + 1];
 	uint32_t limit;
-	struct hist_req req;
+	hist_req_t req;
 	bool tried_eval;
 	/* GET /v1/search and /v1/export */
 	char q[HIST_API_PARAM_MAX + 1], from[HIST_API_PARAM_MAX + 1];
@@ -81,49 +84,49 @@ struct hreq {
 };
 
 /* hist_http.c */
-struct hist_app *hist_http_app(const hist_http_t *h);
+hist_app_t *hist_http_app(const hist_http_t *h);
 /* Answers q with body (stolen; NULL: no body) as application/json. */
-void hreq_answer_json(struct hreq *q, int status, json_t *body);
+void hreq_answer_json(hreq_t *q, int status, json_t *body);
 /* Answers q with {"error":code,"error_description":desc}. */
-void hreq_answer_error(struct hreq *q, int status, const char *code, const char *desc);
+void hreq_answer_error(hreq_t *q, int status, const char *code, const char *desc);
 /* 503 {"error":"temporarily_unavailable"}. */
-void hreq_unavailable(struct hreq *q, const char *desc);
+void hreq_unavailable(hreq_t *q, const char *desc);
 /* A reply for q came: counts it out; false when q is answered already (it
  * may have been freed then: do not touch it). */
-bool hreq_reply_enter(struct hreq *q);
+bool hreq_reply_enter(hreq_t *q);
 /* Copies query parameter name ("before=") into out (cap bytes); false when
  * it is longer than cap - 1 (or its "name=value" than HIST_API_PARAM_MAX
  * + 62). out is "" when absent. */
-bool hreq_param(struct hreq *q, const char *name, char *out, size_t cap);
+bool hreq_param(hreq_t *q, const char *name, char *out, size_t cap);
 
 /* The Elasticsearch client, NULL when elasticsearch.urls is empty. */
 archive_es_t *hist_http_es(const hist_http_t *h);
 /* Starts a streamed 200 answer of ctype (chunked); the timer stops. */
-void hreq_stream_start(struct hreq *q, const char *ctype);
+void hreq_stream_start(hreq_t *q, const char *ctype);
 /* Asks for a writable callback (more of the stream is in q->out). */
-void hreq_stream_kick(struct hreq *q);
+void hreq_stream_kick(hreq_t *q);
 
 /* Writes the export's audit row at eirc-auth (POST /oauth/audit), then
  * hist_es_export_audited(); 503 when it cannot be written. */
-void hist_http_audit(struct hreq *q);
+void hist_http_audit(hreq_t *q);
 /* A reply for a streaming q came: counts it out; false when the client is
  * gone (q may have been freed: do not touch it). */
-bool hreq_stream_enter(struct hreq *q);
+bool hreq_stream_enter(hreq_t *q);
 
 /* hist_http_es.c */
 /* The audit row is written: the export starts. */
-void hist_es_export_audited(struct hreq *q);
+void hist_es_export_audited(hreq_t *q);
 /* Reads the search or export parameters; false when answered (400). */
-bool hist_es_parse(struct hreq *q);
+bool hist_es_parse(hreq_t *q);
 /* Answers an authenticated search or export request. */
-void hist_es_run(struct hreq *q);
+void hist_es_run(hreq_t *q);
 /* The stream was written out: fetches the next export page. */
-void hist_es_more(struct hreq *q);
+void hist_es_more(hreq_t *q);
 
 /* hist_http_msgs.c */
 /* Reads the messages request's parameters; false when answered (400). */
-bool hist_msgs_parse(struct hreq *q, const char *room, size_t room_len);
+bool hist_msgs_parse(hreq_t *q, const char *room, size_t room_len);
 /* Authorises and answers an authenticated messages request. */
-void hist_msgs_run(struct hreq *q);
+void hist_msgs_run(hreq_t *q);
 
 #endif

@@ -18,14 +18,14 @@
 /* Fields of one stored entry looked at (the logger writes 12 or 13). */
 #define MSGS_FIELDS_MAX 32
 
-static bool parse_limit(const char *s, const struct hreq *q, uint32_t *out)
+static bool parse_limit(const char *s, const hreq_t *q, uint32_t *out)
 {
 	uint32_t max = (uint32_t)hist_http_app(q->h)->cfg->history.page_max;
 
 	return hist_api_limit_parse(s, HIST_HTTP_LIMIT_DEFAULT, max, out) == 0;
 }
 
-bool hist_msgs_parse(struct hreq *q, const char *room, size_t room_len)
+bool hist_msgs_parse(hreq_t *q, const char *room, size_t room_len)
 {
 	char lim[24];
 
@@ -53,7 +53,7 @@ bool hist_msgs_parse(struct hreq *q, const char *room, size_t room_len)
 	return true;
 }
 
-static void set_ref(struct hist_ref *r, const char *msgid)
+static void set_ref(hist_ref_t *r, const char *msgid)
 {
 	r->kind = CHATHIST_REF_MSGID;
 	r->msgid_len = strlen(msgid);
@@ -62,9 +62,9 @@ static void set_ref(struct hist_ref *r, const char *msgid)
 
 /* The CHATHISTORY form of the request: LATEST *, BEFORE, AFTER, AROUND,
  * or BETWEEN after= and before= (the first page after after=). */
-static void build_req(struct hreq *q)
+static void build_req(hreq_t *q)
 {
-	struct hist_req *r = &q->req;
+	hist_req_t *r = &q->req;
 
 	memset(r, 0, sizeof(*r));
 	r->cm = IRC_CASEMAP_RFC1459;
@@ -91,15 +91,15 @@ static void build_req(struct hreq *q)
 	}
 }
 
-static int query_send(struct hreq *q);
+static int query_send(hreq_t *q);
 
 /* {"messages":[...], "next_before":..., "next_after":...} from the
  * script's {end, id, {fields}, ...} (oldest first). */
-static json_t *page_json(struct hreq *q, const redisReply *r)
+static json_t *page_json(hreq_t *q, const redisReply *r)
 {
 	bool at_start = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
 	json_t *msgs = json_array();
-	struct hist_field f[MSGS_FIELDS_MAX];
+	hist_field_t f[MSGS_FIELDS_MAX];
 
 	for (size_t i = 1; msgs && i + 1 < r->elements; i += 2) {
 		const redisReply *fl = r->element[i + 1];
@@ -109,7 +109,7 @@ static json_t *page_json(struct hreq *q, const redisReply *r)
 		for (size_t k = 0; k + 1 < fl->elements && n < MSGS_FIELDS_MAX; k += 2) {
 			const redisReply *a = fl->element[k], *b = fl->element[k + 1];
 			if (a->type == REDIS_REPLY_STRING && b->type == REDIS_REPLY_STRING)
-				f[n++] = (struct hist_field){a->str, a->len, b->str, b->len};
+				f[n++] = (hist_field_t){a->str, a->len, b->str, b->len};
 		}
 		json_t *m = hist_api_message(f, n);
 		if (m)
@@ -128,8 +128,8 @@ static json_t *page_json(struct hreq *q, const redisReply *r)
 
 static void on_page(void *ud, redisReply *r, void *privdata)
 {
-	struct hreq *q = privdata;
-	struct hist_app *a = ud;
+	hreq_t *q = privdata;
+	hist_app_t *a = ud;
 
 	if (!hreq_reply_enter(q))
 		return;
@@ -153,12 +153,12 @@ static void on_page(void *ud, redisReply *r, void *privdata)
 	}
 }
 
-static int query_send(struct hreq *q)
+static int query_send(hreq_t *q)
 {
-	struct hist_app *a = hist_http_app(q->h);
-	struct hist_query_opts o = {a->cfg->irc.network, a->cfg->redis.partitions,
+	hist_app_t *a = hist_http_app(q->h);
+	hist_query_opts_t o = {a->cfg->irc.network, a->cfg->redis.partitions,
 	                            (uint32_t)a->cfg->history.page_max};
-	static struct hist_query_call call;
+	static hist_query_call_t call;
 	int r;
 
 	if (hist_query_build(&q->req, &o, a->sha[0] ? a->sha : NULL, &call) < 0)
@@ -170,9 +170,9 @@ static int query_send(struct hreq *q)
 	return 0;
 }
 
-void hist_msgs_run(struct hreq *q)
+void hist_msgs_run(hreq_t *q)
 {
-	struct hist_app *a = hist_http_app(q->h);
+	hist_app_t *a = hist_http_app(q->h);
 	const json_t *user = json_object_get(q->intro, "user");
 	const eirc_config_irc_client_t *ic = &a->cfg->irc_client;
 	int r;

@@ -30,7 +30,7 @@ static void arg_str(hist_query_call_t *c, const char *p)
 }
 
 /* The msgid key of ref i (the history key again when unused). */
-static int ref_key(hist_query_call_t *c, int k, const struct hist_ref *r, int i)
+static int ref_key(hist_query_call_t *c, int k, const hist_ref_t *r, int i)
 {
 	if (r->kind != CHATHIST_REF_MSGID) {
 		arg_str(c, c->history);
@@ -42,7 +42,7 @@ static int ref_key(hist_query_call_t *c, int k, const struct hist_ref *r, int i)
 	return 0;
 }
 
-static void ref_args(hist_query_call_t *c, const struct hist_ref *r, int i)
+static void ref_args(hist_query_call_t *c, const hist_ref_t *r, int i)
 {
 	switch (r->kind) {
 	case CHATHIST_REF_MSGID:
@@ -61,13 +61,13 @@ static void ref_args(hist_query_call_t *c, const struct hist_ref *r, int i)
 	}
 }
 
-int hist_query_build(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+int hist_query_build(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
                      hist_query_call_t *out_call)
 {
 	return hist_query_build_conv(req, o, sha, NULL, out_call);
 }
 
-int hist_query_build_conv(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+int hist_query_build_conv(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
                           const char *conv, hist_query_call_t *out_call)
 {
 	hist_query_call_t *c = out_call;
@@ -127,7 +127,7 @@ struct entry {
 	archive_str_t type, time;
 };
 
-static bool name_is(const struct hist_field *f, const char *name)
+static bool name_is(const hist_field_t *f, const char *name)
 {
 	return f->name_len == strlen(name) && memcmp(f->name, name, f->name_len) == 0;
 }
@@ -145,7 +145,7 @@ static const size_t *str_name_lens(void)
 	return lens;
 }
 
-static void entry_read(const struct hist_field *f, size_t n, struct entry *e)
+static void entry_read(const hist_field_t *f, size_t n, struct entry *e)
 {
 	const size_t *lens = str_name_lens();
 
@@ -198,7 +198,7 @@ static int tags_build(const struct entry *e, const char *batch, char *tags, size
 	char tbuf[32];
 	int64_t ms = 0;
 	size_t len = 0;
-	struct irc_msg m;
+	irc_msg_t m;
 
 	if (e->time.n > 18) /* 19 digits can overflow int64_t */
 		return -EINVAL;
@@ -218,7 +218,7 @@ static int tags_build(const struct entry *e, const char *batch, char *tags, size
 		memcpy(line + 1, st->p, st->n);
 		memcpy(line + 1 + st->n, " X", 3);
 		if (irc_msg_parse(line, st->n + 3, 0, &m) == 0) {
-			struct irc_msg_tag t;
+			irc_msg_tag_t t;
 			size_t pos = 0;
 			while (irc_msg_tag_next(&m, &pos, &t)) {
 				if ((t.key_len == 4 && memcmp(t.key, "time", 4) == 0) ||
@@ -237,7 +237,7 @@ static int tags_build(const struct entry *e, const char *batch, char *tags, size
 	return 0;
 }
 
-static void param(struct irc_msg *m, const archive_str_t *s)
+static void param(irc_msg_t *m, const archive_str_t *s)
 {
 	if (m->n_params < IRC_PARAMS_MAX) {
 		m->params[m->n_params].ptr = s->p ? s->p : "";
@@ -247,7 +247,7 @@ static void param(struct irc_msg *m, const archive_str_t *s)
 }
 
 /* MODE's stored text is "<modes> <args...>": one param per word. */
-static void mode_params(struct irc_msg *m, const archive_str_t *s)
+static void mode_params(irc_msg_t *m, const archive_str_t *s)
 {
 	size_t i = 0;
 
@@ -269,7 +269,7 @@ static bool type_is(const struct entry *e, const char *name)
 }
 
 /* Command and params by type; false for what is not replayed. */
-static bool command_build(const struct entry *e, const archive_str_t *tgt, struct irc_msg *m)
+static bool command_build(const struct entry *e, const archive_str_t *tgt, irc_msg_t *m)
 {
 	static const char *const cmds[][2] = {
 	    {"privmsg", "PRIVMSG"}, {"notice", "NOTICE"}, {"tagmsg", "TAGMSG"}, {"join", "JOIN"},
@@ -326,13 +326,13 @@ static int source_build(const struct entry *e, char *buf, size_t cap, size_t *ou
 	return 0;
 }
 
-int hist_query_format(const struct hist_field *f, size_t n, const char *batch, const char *target,
+int hist_query_format(const hist_field_t *f, size_t n, const char *batch, const char *target,
                       char *buf, size_t cap)
 {
 	static char tags[IRC_TAGS_MAX + 1];
 	char source[3 * ARCHIVE_EVENT_NAME_MAX + 3];
 	struct entry e;
-	struct irc_msg m = {0};
+	irc_msg_t m = {0};
 	size_t tags_len;
 
 	entry_read(f, n, &e);

@@ -65,15 +65,16 @@ struct hist_query_call {
  * which must outlive its use. Returns 0, or -EINVAL (TARGETS, a nick
  * target, a name too long for a key; *out_call is then unspecified).
  */
-int hist_query_build(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+int hist_query_build(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
                      hist_query_call_t *out_call);
 
 /* The same for the conversation conv (a direct-message pair
  * "dm:<lo>:<hi>", used as is) instead of the request's channel. */
-int hist_query_build_conv(const struct hist_req *req, const hist_query_opts_t *o, const char *sha,
+int hist_query_build_conv(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
                           const char *conv, hist_query_call_t *out_call);
 
 /* One field of a stored entry. */
+typedef struct hist_field hist_field_t;
 struct hist_field {
 	const char *name;
 	size_t name_len;
@@ -91,7 +92,7 @@ struct hist_field {
  * (among others: a time of more than 18 digits, a source longer than three
  * ARCHIVE_EVENT_NAME_MAX names).
  */
-int hist_query_format(const struct hist_field *f, size_t n, const char *batch, const char *target,
+int hist_query_format(const hist_field_t *f, size_t n, const char *batch, const char *target,
                       char *buf, size_t cap);
 
 #endif

@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "history-bridge/hist_app.h"
 #include "history-bridge/hist_dm.h"
+#include "history-bridge/hist_http.h"
 #include "history-bridge/hist_req.h"
 
 /* Bytes one read takes: bounds how far a read can fill the queue past
@@ -38,72 +39,74 @@ struct hist_app {
 	const eirc_config_t *cfg;
 	uv_loop_t *loop;
 	redis_t *redis;
-	struct hist_http *http; /* the HTTP API (hist_http.h), NULL when off */
+	hist_http_t *http; /* the HTTP API (hist_http.h), NULL when off */
 	char sha[48];           /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;
-	struct queue conns; /* struct hist_conn, by node */
+	queue_t conns; /* hist_conn_t, by node */
 	size_t n_conns;
-	struct queue dms; /* struct dm_pending: reports waiting for a receiver's id */
+	queue_t dms; /* struct dm_pending: reports waiting for a receiver's id */
 	unsigned batch_seq;
 	bool stopping;
 };
 
+typedef struct qline qline_t;
 struct qline {
-	struct queue node; /* on hist_conn's lines */
+	queue_t node; /* on hist_conn's lines */
 	size_t len;
 	char text[];
 };
 
+typedef struct hist_conn hist_conn_t;
 struct hist_conn {
-	struct hist_app *app;
+	hist_app_t *app;
 	uv_pipe_t pipe;
-	struct irc_line lf;
-	struct queue lines; /* struct qline: read, not answered yet */
+	irc_line_t lf;
+	queue_t lines; /* qline_t: read, not answered yet */
 	size_t q_len;
 	bool reading, closing, closed, tried_eval;
 	unsigned inflight;       /* Redis replies awaited */
 	struct targets *targets; /* a TARGETS request being gathered */
-	struct hist_req req;
+	hist_req_t req;
 	char conv[64]; /* a direct-message request's "dm:<lo>:<hi>" */
 	int fast_step; /* hist_chathist.c's script-free path */
 	bool fast_failed, fast_ref_ok;
 	char fast_key[ARCHIVE_KEYS_KEY_MAX]; /* the history stream */
-	struct buf out;    /* the answer being built (bounded by the request's limit) */
-	struct queue node; /* on hist_app's conns */
+	buf_t out;    /* the answer being built (bounded by the request's limit) */
+	queue_t node; /* on hist_app's conns */
 };
 
 /* hist_app.c: (re)loads the query script; its SHA1 lands in a->sha. */
-void hist_app_load_script(struct hist_app *a);
+void hist_app_load_script(hist_app_t *a);
 
 /* hist_conn.c */
 /* The listener's connection callback. */
 void hist_conn_accept(uv_stream_t *listener, int status);
 /* Closes c (idempotent); freed once no reply is awaited. */
-void hist_conn_close(struct hist_conn *c);
+void hist_conn_close(hist_conn_t *c);
 /* Every reply callback first: counts the reply in; false when c is gone
  * or going (then it may have been freed: do not touch it). */
-bool hist_conn_reply_enter(struct hist_conn *c);
+bool hist_conn_reply_enter(hist_conn_t *c);
 /* Answers queued lines while none is in Redis; reads while there is room. */
-void hist_conn_pump(struct hist_conn *c);
+void hist_conn_pump(hist_conn_t *c);
 /* Appends a line (CRLF added) to the answer being built: 0 or -ENOMEM. */
-int hist_conn_out_add(struct hist_conn *c, const char *p, size_t n);
-int hist_conn_out_addf(struct hist_conn *c, const char *fmt, ...)
+int hist_conn_out_add(hist_conn_t *c, const char *p, size_t n);
+int hist_conn_out_addf(hist_conn_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Sends the answer built, then "EIRC DONE <label>"; closes c on failure. */
-void hist_conn_out_flush(struct hist_conn *c, const char *label);
+void hist_conn_out_flush(hist_conn_t *c, const char *label);
 /* Answers c->req with one FAIL CHATHISTORY line and EIRC DONE. */
-void hist_conn_fail(struct hist_conn *c, const char *code, const char *text);
+void hist_conn_fail(hist_conn_t *c, const char *code, const char *text);
 
 /* hist_chathist.c: answers c->req (parsed); the answer is sent now, or
  * from a reply callback (c->inflight > 0 meanwhile). */
-void hist_chathist_request(struct hist_conn *c);
+void hist_chathist_request(hist_conn_t *c);
 
 /* hist_dmstore.c */
 /* Stores one report (nothing is answered). */
-void hist_dmstore_report(struct hist_app *a, const hist_dm_t *dm);
+void hist_dmstore_report(hist_app_t *a, const hist_dm_t *dm);
 /* Frees the reports still waiting for a lookup (after redis_close). */
-void hist_dmstore_drop_pending(struct hist_app *a);
+void hist_dmstore_drop_pending(hist_app_t *a);
 /* A Redis string holding a user id > 0: 0 and *out, or -ENOENT. */
 int hist_redis_id(const redisReply *r, uint64_t *out);
 

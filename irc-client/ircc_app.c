@@ -30,7 +30,7 @@
 
 struct bwreq {
 	uv_write_t req;
-	struct ircc_app *app;
+	ircc_app_t *app;
 	size_t len, cap;
 	char data[];
 };
@@ -38,9 +38,9 @@ struct bwreq {
 struct ircc_app {
 	uv_loop_t *loop;
 	const eirc_config_t *cfg;
-	const struct ircc_ident *id;
-	struct irc_conn *conn;
-	struct ircc_session *sess;
+	const ircc_ident_t *id;
+	irc_conn_t *conn;
+	ircc_session_t *sess;
 	uv_pipe_t browser;
 	uv_timer_t grace, hist_timer;
 	uv_prepare_t flusher;           /* writes the gathered lines before the loop waits */
@@ -53,9 +53,9 @@ struct ircc_app {
 	struct bwreq *cork;             /* lines gathered, not yet written (NULL: none) */
 	char *hist_out;                 /* requests waiting for the connect */
 	size_t hist_out_len;
-	struct irc_line *hist_lf;       /* allocated on first use */
-	struct irc_line bframe;
-	struct irc_conn_server servers[];
+	irc_line_t *hist_lf;       /* allocated on first use */
+	irc_line_t bframe;
+	irc_conn_server_t servers[];
 };
 
 /* Shared read buffer: reads are consumed synchronously. */
@@ -68,15 +68,15 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(rbuf, sizeof(rbuf));
 }
 
-static void app_end(struct ircc_app *a, int code, const char *why);
-static void flow_update(struct ircc_app *a);
+static void app_end(ircc_app_t *a, int code, const char *why);
+static void flow_update(ircc_app_t *a);
 
 /* ---- browser side ---- */
 
 static void on_bwrite(uv_write_t *req, int status)
 {
 	struct bwreq *w = (struct bwreq *)req;
-	struct ircc_app *a = w->app;
+	ircc_app_t *a = w->app;
 
 	a->bqueued -= w->len;
 	free(w);
@@ -86,7 +86,7 @@ static void on_bwrite(uv_write_t *req, int status)
 		flow_update(a);
 }
 
-static size_t corked(const struct ircc_app *a)
+static size_t corked(const ircc_app_t *a)
 {
 	return a->cork ? a->cork->len : 0;
 }
@@ -94,7 +94,7 @@ static size_t corked(const struct ircc_app *a)
 /* Writes the gathered lines: what the socket takes now, the rest in one
  * write request (bqueued). Returns 0 or a negative errno; the lines are
  * dropped on error, as a failed write of one line dropped it before. */
-static int browser_flush(struct ircc_app *a)
+static int browser_flush(ircc_app_t *a)
 {
 	struct bwreq *w = a->cork;
 	size_t done = 0;
@@ -135,7 +135,7 @@ static int browser_flush(struct ircc_app *a)
 
 static void on_flusher(uv_prepare_t *p)
 {
-	struct ircc_app *a = p->data;
+	ircc_app_t *a = p->data;
 
 	browser_flush(a);
 	flow_update(a);
@@ -143,7 +143,7 @@ static void on_flusher(uv_prepare_t *p)
 
 /* Makes room for need more bytes in the gathering buffer: grows it, or
  * writes what it holds when it would pass IRCC_BROWSER_CORK_MAX. */
-static int cork_reserve(struct ircc_app *a, size_t need)
+static int cork_reserve(ircc_app_t *a, size_t need)
 {
 	struct bwreq *w = a->cork;
 
@@ -175,7 +175,7 @@ static int cork_reserve(struct ircc_app *a, size_t need)
  * gathered before the loop next waits for events. */
 static int to_browser(void *ud, const char *line, size_t len)
 {
-	struct ircc_app *a = ud;
+	ircc_app_t *a = ud;
 
 	if (!a->browser_open || a->browser_eof)
 		return -ENOTCONN;
@@ -188,7 +188,7 @@ static int to_browser(void *ud, const char *line, size_t len)
 	return 0;
 }
 
-static void browser_lines(struct ircc_app *a)
+static void browser_lines(ircc_app_t *a)
 {
 	for (;;) {
 		char *line;
@@ -205,7 +205,7 @@ static void browser_lines(struct ircc_app *a)
 
 static void on_bread(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	struct ircc_app *a = s->data;
+	ircc_app_t *a = s->data;
 
 	if (nread < 0) {
 		a->browser_eof = true;
@@ -220,7 +220,7 @@ static void on_bread(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 }
 
 /* Pauses whichever side's destination queue is over its limit. */
-static void flow_update(struct ircc_app *a)
+static void flow_update(ircc_app_t *a)
 {
 	if (a->ending)
 		return;
@@ -243,7 +243,7 @@ static void flow_update(struct ircc_app *a)
 
 static int to_server(void *ud, const char *line, size_t len)
 {
-	struct ircc_app *a = ud;
+	ircc_app_t *a = ud;
 
 	if (irc_conn_state(a->conn) != IRC_CONN_REGISTERED)
 		return -ENOTCONN;
@@ -252,7 +252,7 @@ static int to_server(void *ud, const char *line, size_t len)
 
 static void on_grace(uv_timer_t *t)
 {
-	struct ircc_app *a = t->data;
+	ircc_app_t *a = t->data;
 	uint64_t next = ircc_session_browser_grace(a->sess);
 
 	if (next)
@@ -260,9 +260,9 @@ static void on_grace(uv_timer_t *t)
 	flow_update(a);
 }
 
-static void on_msg(void *ud, const struct irc_msg *m)
+static void on_msg(void *ud, const irc_msg_t *m)
 {
-	struct ircc_app *a = ud;
+	ircc_app_t *a = ud;
 
 	ircc_session_server_msg(a->sess, irc_conn_reg(a->conn), m);
 	flow_update(a);
@@ -270,7 +270,7 @@ static void on_msg(void *ud, const struct irc_msg *m)
 
 static void on_registered(void *ud)
 {
-	struct ircc_app *a = ud;
+	ircc_app_t *a = ud;
 	uint64_t grace = ircc_session_server_registered(a->sess, irc_conn_reg(a->conn));
 
 	if (grace)
@@ -279,7 +279,7 @@ static void on_registered(void *ud)
 
 static void on_down(void *ud, int err, const char *why, uint64_t retry_ms)
 {
-	struct ircc_app *a = ud;
+	ircc_app_t *a = ud;
 
 	ircc_session_server_down(a->sess, why, retry_ms);
 	if (retry_ms == 0) {
@@ -297,7 +297,7 @@ static void on_drain(void *ud)
 
 static void on_quit(void *ud, int err)
 {
-	struct ircc_app *a = ud;
+	ircc_app_t *a = ud;
 
 	(void)err;
 	app_end(a, a->exit_code, NULL);
@@ -315,16 +315,16 @@ static void on_bad_line(void *ud, int err, const char *excerpt, size_t len)
 
 /* ---- history bridge ---- */
 
-static void hist_timer_update(struct ircc_app *a);
+static void hist_timer_update(ircc_app_t *a);
 
 static void on_hist_closed(uv_handle_t *h)
 {
-	struct ircc_app *a = h->data;
+	ircc_app_t *a = h->data;
 
 	a->hist_open = false;
 }
 
-static void hist_close(struct ircc_app *a, const char *why)
+static void hist_close(ircc_app_t *a, const char *why)
 {
 	if (a->hist_open && !uv_is_closing((uv_handle_t *)&a->hist))
 		uv_close((uv_handle_t *)&a->hist, on_hist_closed);
@@ -348,7 +348,7 @@ static void on_hist_write(uv_write_t *req, int status)
  * before: a failed write shows up as a read error). */
 /* Writes data then tail (either may be empty) to the bridge: at once when
  * the socket takes it, the rest copied into one write request. */
-static int hist_write2(struct ircc_app *a, const char *data, size_t len, const char *tail,
+static int hist_write2(ircc_app_t *a, const char *data, size_t len, const char *tail,
                        size_t tail_len)
 {
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&a->hist) == 0) {
@@ -378,7 +378,7 @@ static int hist_write2(struct ircc_app *a, const char *data, size_t len, const c
 
 static void on_hist_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	struct ircc_app *a = s->data;
+	ircc_app_t *a = s->data;
 
 	if (nread < 0) {
 		hist_close(a, "the history service closed the connection");
@@ -401,7 +401,7 @@ static void on_hist_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static void on_hist_connect(uv_connect_t *req, int status)
 {
-	struct ircc_app *a = req->data;
+	ircc_app_t *a = req->data;
 
 	if (status == UV_ECANCELED)
 		return;
@@ -427,7 +427,7 @@ static void on_hist_connect(uv_connect_t *req, int status)
 
 static int to_history(void *ud, const char *line, size_t len)
 {
-	struct ircc_app *a = ud;
+	ircc_app_t *a = ud;
 	const char *path = a->cfg->history.socket_path;
 
 	if (!path)
@@ -455,7 +455,7 @@ static int to_history(void *ud, const char *line, size_t len)
 
 static void on_hist_timer(uv_timer_t *t)
 {
-	struct ircc_app *a = t->data;
+	ircc_app_t *a = t->data;
 	uint64_t oldest;
 
 	if (ircc_session_history_pending(a->sess, &oldest) &&
@@ -465,7 +465,7 @@ static void on_hist_timer(uv_timer_t *t)
 		hist_timer_update(a);
 }
 
-static void hist_timer_update(struct ircc_app *a)
+static void hist_timer_update(ircc_app_t *a)
 {
 	uint64_t oldest, now = uv_now(a->loop), to = a->cfg->history.request_timeout;
 
@@ -480,7 +480,7 @@ static void hist_timer_update(struct ircc_app *a)
 
 static void ops_quit(void *ud, const char *reason)
 {
-	struct ircc_app *a = ud;
+	ircc_app_t *a = ud;
 
 	snprintf(a->quit_reason, sizeof(a->quit_reason), "%s",
 	         reason && reason[0] ? reason : "Web session closed");
@@ -489,7 +489,7 @@ static void ops_quit(void *ud, const char *reason)
 
 static uint64_t ops_now(void *ud)
 {
-	return uv_now(((struct ircc_app *)ud)->loop);
+	return uv_now(((ircc_app_t *)ud)->loop);
 }
 
 static void close_if(uv_handle_t *h)
@@ -498,7 +498,7 @@ static void close_if(uv_handle_t *h)
 		uv_close(h, NULL);
 }
 
-static void close_all(struct ircc_app *a)
+static void close_all(ircc_app_t *a)
 {
 	browser_flush(a); /* what is gathered goes out as if written at once */
 	close_if((uv_handle_t *)&a->flusher);
@@ -516,7 +516,7 @@ static void close_all(struct ircc_app *a)
 
 /* Ends the session: QUIT to the server first (irc_conn_quit calls on_quit,
  * which comes back here), then every handle is closed. */
-static void app_end(struct ircc_app *a, int code, const char *why)
+static void app_end(ircc_app_t *a, int code, const char *why)
 {
 	if (why)
 		log_error("Session of %s ended: %s", a->id->nick, why);
@@ -537,25 +537,25 @@ static void app_end(struct ircc_app *a, int code, const char *why)
 		close_all(a);
 }
 
-void ircc_app_stop(struct ircc_app *a)
+void ircc_app_stop(ircc_app_t *a)
 {
 	app_end(a, 0, NULL);
 }
 
-static void servers_from_config(struct ircc_app *a)
+static void servers_from_config(ircc_app_t *a)
 {
 	for (size_t i = 0; i < a->cfg->irc.n_servers; i++) {
 		const eirc_config_irc_server_t *s = &a->cfg->irc.servers[i];
-		a->servers[i] = (struct irc_conn_server){ s->host, s->port, s->tls, s->tls_verify,
+		a->servers[i] = (irc_conn_server_t){ s->host, s->port, s->tls, s->tls_verify,
 		                                          s->tls_ca_file, s->unix_path };
 	}
 }
 
-static int conn_create(struct ircc_app *a)
+static int conn_create(ircc_app_t *a)
 {
 	const eirc_config_t *cfg = a->cfg;
-	const struct ircc_ident *id = a->id;
-	struct irc_conn_opts o = {
+	const ircc_ident_t *id = a->id;
+	irc_conn_opts_t o = {
 		.servers = a->servers,
 		.n_servers = cfg->irc.n_servers,
 		.reg = { id->nick, id->user, id->display, cfg->irc.webirc_password,
@@ -569,29 +569,29 @@ static int conn_create(struct ircc_app *a)
 		.reconnect_max_ms = cfg->irc_client.reconnect_max,
 		.first_attempts_max = (unsigned)cfg->irc.n_servers,
 	};
-	static const struct irc_conn_cb cb = { on_msg, on_registered, on_down, on_drain, on_quit,
+	static const irc_conn_cb_t cb = { on_msg, on_registered, on_down, on_drain, on_quit,
 		                                       on_bad_line };
 
 	servers_from_config(a);
 	return irc_conn_new(a->loop, &o, &cb, a, &a->conn);
 }
 
-static int session_create(struct ircc_app *a)
+static int session_create(ircc_app_t *a)
 {
 	const eirc_config_irc_client_t *ic = &a->cfg->irc_client;
-	struct ircc_session_limits lim = {
+	ircc_session_limits_t lim = {
 		(unsigned)ic->flood_lines_per_second, (unsigned)ic->flood_burst_lines,
 		ic->flood_bytes_per_second, (unsigned)a->cfg->history.chathistory_max,
 		ic->private_room_masks, ic->n_private_room_masks,
 		(unsigned)a->cfg->history.join_replay_lines,
 	};
-	static const struct ircc_session_ops ops = { to_browser, to_server, to_history, ops_quit,
+	static const ircc_session_ops_t ops = { to_browser, to_server, to_history, ops_quit,
 		                                     ops_now };
 
 	return ircc_session_new(a->id, &lim, &ops, a, &a->sess);
 }
 
-static void handles_init(struct ircc_app *a, int fd)
+static void handles_init(ircc_app_t *a, int fd)
 {
 	uv_timer_t *timers[] = { &a->grace, &a->hist_timer };
 
@@ -608,8 +608,8 @@ static void handles_init(struct ircc_app *a, int fd)
 	irc_line_init_strict(&a->bframe, 0);
 }
 
-int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const struct ircc_ident *id, int fd,
-                 struct ircc_app **out_app, struct eirc_err *out_err)
+int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const ircc_ident_t *id, int fd,
+                 ircc_app_t **out_app, eirc_err_t *out_err)
 {
 	struct stat st;
 
@@ -617,7 +617,7 @@ int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const struct ircc_id
 		return eirc_err_set(out_err, -EBADF, "fd %d is not a socket (the gateway starts "
 		                    "irc-clients with one)", fd);
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	struct ircc_app *a = calloc(1, sizeof(*a) + cfg->irc.n_servers * sizeof(a->servers[0]));
+	ircc_app_t *a = calloc(1, sizeof(*a) + cfg->irc.n_servers * sizeof(a->servers[0]));
 	if (!a)
 		return eirc_err_set(out_err, -ENOMEM, "out of memory");
 	a->loop = loop;
@@ -644,18 +644,18 @@ int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const struct ircc_id
 	return 0;
 }
 
-void ircc_app_start(struct ircc_app *a)
+void ircc_app_start(ircc_app_t *a)
 {
 	irc_conn_start(a->conn);
 	flow_update(a);
 }
 
-int ircc_app_exit_code(const struct ircc_app *a)
+int ircc_app_exit_code(const ircc_app_t *a)
 {
 	return a->exit_code;
 }
 
-void ircc_app_free(struct ircc_app *a)
+void ircc_app_free(ircc_app_t *a)
 {
 	if (!a)
 		return;

@@ -37,7 +37,7 @@ static bool room_valid(const char *s, size_t len)
 }
 
 /* Splits a comma-separated room list into l (empty items skipped). */
-static int rooms_parse(const char *arg, struct ircc_room_list *l)
+static int rooms_parse(const char *arg, ircc_room_list_t *l)
 {
 	size_t count = 1;
 
@@ -64,7 +64,7 @@ static int rooms_parse(const char *arg, struct ircc_room_list *l)
 	}
 	free(l->buf);
 	free(l->v);
-	*l = (struct ircc_room_list){ v, n, buf };
+	*l = (ircc_room_list_t){ v, n, buf };
 	return 0;
 }
 
@@ -118,9 +118,9 @@ static const struct option ident_options[] = {
 };
 
 /* Applies one option; -EINVAL with out_err filled on a bad value. */
-static int ident_apply(void *app, int opt, const char *arg, struct eirc_err *out_err)
+static int ident_apply(void *app, int opt, const char *arg, eirc_err_t *out_err)
 {
-	struct ircc_ident *id = app;
+	ircc_ident_t *id = app;
 
 	switch (opt) {
 	case OPT_UID:
@@ -157,9 +157,9 @@ static int ident_apply(void *app, int opt, const char *arg, struct eirc_err *out
 	}
 }
 
-static int ident_done(void *app, struct eirc_err *out_err)
+static int ident_done(void *app, eirc_err_t *out_err)
 {
-	struct ircc_ident *id = app;
+	ircc_ident_t *id = app;
 
 	if (!id->user_id || !id->nick[0] || !id->ip[0])
 		return eirc_err_set(out_err, -EINVAL,
@@ -181,12 +181,12 @@ const eirc_daemon_opts_t ircc_ident_opts = {
 	.done = ident_done,
 };
 
-void ircc_ident_clear(struct ircc_ident *id)
+void ircc_ident_clear(ircc_ident_t *id)
 {
 	free(id->private_rooms.buf);
 	free(id->private_rooms.v);
 	free(id->rooms.buf);
 	free(id->rooms.v);
-	id->private_rooms = (struct ircc_room_list){ 0 };
-	id->rooms = (struct ircc_room_list){ 0 };
+	id->private_rooms = (ircc_room_list_t){ 0 };
+	id->rooms = (ircc_room_list_t){ 0 };
 }

@@ -21,6 +21,7 @@
 #define IRCC_ROOMS_MAX 256              /* rooms in one list */
 #define IRCC_IP_MAX 45                  /* longest textual IPv6 address */
 
+typedef struct ircc_room_list ircc_room_list_t;
 struct ircc_room_list {
 	char **v;                       /* case kept as given */
 	size_t n;
@@ -33,13 +34,13 @@ typedef struct ircc_ident {
 	char nick[IRC_REG_NICK_MAX + 1];
 	char display[IRCC_DISPLAY_MAX + 1];
 	char ip[IRCC_IP_MAX + 1];
-	struct ircc_room_list private_rooms; /* private rooms the user is in */
-	struct ircc_room_list rooms;    /* rooms to join at sign-in */
+	ircc_room_list_t private_rooms; /* private rooms the user is in */
+	ircc_room_list_t rooms;    /* rooms to join at sign-in */
 } ircc_ident_t;
 
 /*
  * The identity options, for common/daemon's command line (eirc_daemon_opts_t;
- * its app is a zeroed struct ircc_ident, or a struct whose first member is
+ * its app is a zeroed ircc_ident_t, or a struct whose first member is
  * one, filled option by option). done
  * requires --user-id, --nick and --client-ip and defaults the display name
  * to the nick. After a failure call ircc_ident_clear.
@@ -47,7 +48,7 @@ typedef struct ircc_ident {
 extern const eirc_daemon_opts_t ircc_ident_opts;
 
 /* Frees the room lists; out may be reused. */
-void ircc_ident_clear(struct ircc_ident *id);
+void ircc_ident_clear(ircc_ident_t *id);
 
 /* True when s[0..len) is a nick IRC accepts: 1..IRC_REG_NICK_MAX bytes of
  * letters, digits and []\`_^{|}-, not starting with a digit or '-'. */

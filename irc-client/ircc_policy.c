@@ -45,7 +45,7 @@ bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *ch
 	return false;
 }
 
-bool ircc_policy_join_allowed(const struct ircc_ident *id, char *const *masks, size_t n_masks,
+bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
                               const char *chan, size_t len)
 {
 	if (!ircc_policy_room_private(masks, n_masks, chan, len))

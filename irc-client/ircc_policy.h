@@ -46,7 +46,7 @@ bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *ch
 
 /* True when the user may JOIN chan: not a private room, or one of the
  * user's private rooms (RFC 1459 case-insensitive). */
-bool ircc_policy_join_allowed(const struct ircc_ident *id, char *const *masks, size_t n_masks,
+bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
                               const char *chan, size_t len);
 
 /*

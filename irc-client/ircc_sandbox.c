@@ -49,7 +49,7 @@ static int limit(int resource, uint64_t value)
 	return setrlimit(resource, &rl) < 0 ? -errno : 0;
 }
 
-static int limits(const struct ircc_sandbox_opts *o)
+static int limits(const ircc_sandbox_opts_t *o)
 {
 	int err = 0;
 
@@ -121,7 +121,7 @@ static int filter_install(void)
 	return err;
 }
 
-int ircc_sandbox_apply(const struct ircc_sandbox_opts *o, const char **out_why)
+int ircc_sandbox_apply(const ircc_sandbox_opts_t *o, const char **out_why)
 {
 	int err = drop_user(o->user);
 

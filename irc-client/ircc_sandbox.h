@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+typedef struct ircc_sandbox_opts ircc_sandbox_opts_t;
 struct ircc_sandbox_opts {
 	const char *user;               /* user to become when root */
 	uint64_t rlimit_as;             /* bytes */
@@ -22,6 +23,6 @@ struct ircc_sandbox_opts {
  * negative errno with *out_why naming the step that failed (the process
  * must then exit: it is half-confined).
  */
-int ircc_sandbox_apply(const struct ircc_sandbox_opts *o, const char **out_why);
+int ircc_sandbox_apply(const ircc_sandbox_opts_t *o, const char **out_why);
 
 #endif

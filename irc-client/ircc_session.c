@@ -55,7 +55,7 @@ struct pending {
 };
 
 struct ircc_session {
-	const struct ircc_ident *id;
+	const ircc_ident_t *id;
 	ircc_session_limits_t lim;
 	ircc_session_ops_t ops;
 	void *ud;
@@ -73,7 +73,7 @@ struct ircc_session {
 	size_t burst_len, burst_cap;
 	char *chans[IRCC_CHANNELS_MAX];
 	size_t n_chans;
-	struct tokbucket lines, bytes;
+	tokbucket_t lines, bytes;
 	struct pending hist[IRCC_HISTORY_PENDING_MAX];
 	size_t n_hist;
 	unsigned hist_seq;
@@ -170,7 +170,7 @@ static void cmd_name(const irc_msg_t *m, char *buf, size_t cap)
 
 /* ---- construction ---- */
 
-int ircc_session_new(const struct ircc_ident *id, const ircc_session_limits_t *lim,
+int ircc_session_new(const ircc_ident_t *id, const ircc_session_limits_t *lim,
                      const ircc_session_ops_t *ops, void *ud, ircc_session_t **out)
 {
 	ircc_session_t *s = calloc(1, sizeof(*s));

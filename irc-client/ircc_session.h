@@ -78,7 +78,7 @@ struct ircc_session_limits {
  * Creates a session for id (borrowed, must outlive it). Returns 0 or
  * -ENOMEM. Free with ircc_session_free (NULL is a no-op).
  */
-int ircc_session_new(const struct ircc_ident *id, const ircc_session_limits_t *lim,
+int ircc_session_new(const ircc_ident_t *id, const ircc_session_limits_t *lim,
                      const ircc_session_ops_t *ops, void *ud, ircc_session_t **out);
 void ircc_session_free(ircc_session_t *s);
 

@@ -53,7 +53,7 @@ static int start(void *app, eirc_daemon_t *d)
 {
 	irc_client_t *m = app;
 	const eirc_config_t *cfg = eirc_daemon_config(d);
-	struct eirc_err err;
+	eirc_err_t err;
 	const char *why = NULL;
 	int r;
 
@@ -64,7 +64,7 @@ static int start(void *app, eirc_daemon_t *d)
 	}
 	if (cfg->irc_client.sandbox) {
 		const eirc_config_irc_client_t *ic = &cfg->irc_client;
-		struct ircc_sandbox_opts so = { ic->sandbox_user, ic->rlimit_as, ic->rlimit_nofile,
+		ircc_sandbox_opts_t so = { ic->sandbox_user, ic->rlimit_as, ic->rlimit_nofile,
 			                        ic->rlimit_nproc };
 		if ((r = ircc_sandbox_apply(&so, &why)) < 0) {
 			log_error("Failed to sandbox the session of %s: %s", m->id.nick, why);

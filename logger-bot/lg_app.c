@@ -24,14 +24,14 @@
 struct app {
 	const eirc_config_t *cfg;
 	uv_loop_t *loop;
-	struct lg_metrics m;
-	struct lg_ingest *ing;
-	struct lg_writer *writer;
-	struct lg_shipper *shipper;
+	lg_metrics_t m;
+	lg_ingest_t *ing;
+	lg_writer_t *writer;
+	lg_shipper_t *shipper;
 	http_server_t *http;            /* GET /metrics; NULL when off */
-	struct irc_conn *conn;
-	struct irc_conn_server servers[IRC_CONN_SERVERS_MAX];
-	struct lg_map wanted;           /* folded channel -> name (malloc'd) */
+	irc_conn_t *conn;
+	irc_conn_server_t servers[IRC_CONN_SERVERS_MAX];
+	lg_map_t wanted;           /* folded channel -> name (malloc'd) */
 	int64_t down_since;             /* wall ms; 0 when registered */
 	/* gaps across restarts (LG_APP_SEEN_MS): the heartbeat key, the time
 	 * the previous run last wrote it (0: none), when this run first
@@ -114,7 +114,7 @@ static void emit(void *ud, const archive_event_t *ev)
 	(void)lg_writer_push(a->writer, ev); /* losses are counted and noted there */
 }
 
-static void handle_hint(struct app *a, const struct lg_ingest_hint *h)
+static void handle_hint(struct app *a, const lg_ingest_hint_t *h)
 {
 	const eirc_config_logger_t *lc = &a->cfg->logger;
 
@@ -136,7 +136,7 @@ static void handle_hint(struct app *a, const struct lg_ingest_hint *h)
 	}
 }
 
-static void check_bot_mode(struct app *a, const struct irc_msg *msg)
+static void check_bot_mode(struct app *a, const irc_msg_t *msg)
 {
 	char line[IRC_REG_NICK_MAX + 16];
 	int n;
@@ -206,13 +206,13 @@ static void on_bad_line(void *ud, int err, const char *excerpt, size_t len)
 
 /* An archived message that is odd but real: kept as the server sent it
  * (the archive is the record), said once per line and counted. */
-static void flag_odd(struct app *a, const struct irc_msg *msg)
+static void flag_odd(struct app *a, const irc_msg_t *msg)
 {
 	bool bad_utf8 = false, controls = false;
 	/* every archived command but QUIT and NICK names its channel first */
 	bool in_chan = msg->n_params && !irc_msg_command_is(msg, "QUIT") &&
 	               !irc_msg_command_is(msg, "NICK");
-	struct irc_msg_span t = in_chan ? msg->params[0] : (struct irc_msg_span){ "-", 1 };
+	irc_msg_span_t t = in_chan ? msg->params[0] : (irc_msg_span_t){ "-", 1 };
 
 	for (size_t i = 0; i < msg->n_params && !bad_utf8; i++)
 		bad_utf8 = !utf8_is_valid(msg->params[i].ptr, msg->params[i].len);
@@ -229,10 +229,10 @@ static void flag_odd(struct app *a, const struct irc_msg *msg)
 		         controls ? "control characters in the channel name" : "");
 }
 
-static void on_msg(void *ud, const struct irc_msg *msg)
+static void on_msg(void *ud, const irc_msg_t *msg)
 {
 	struct app *a = ud;
-	struct lg_ingest_hint hint;
+	lg_ingest_hint_t hint;
 	const char *reason = NULL;
 	uint64_t before = a->m.events_received;
 	int r;
@@ -445,7 +445,7 @@ static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail
 static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size_t len)
 {
 	struct app *a = http_server_user(wsi);
-	struct buf body;
+	buf_t body;
 	http_head_t hd = {200, "text/plain", 0, NULL, true};
 	const char *text = NULL;
 	char *uri;
@@ -522,7 +522,7 @@ void lg_app_close(void)
 static int start_writer(struct app *a)
 {
 	const eirc_config_t *cfg = a->cfg;
-	struct lg_writer_opts o = { .partitions = cfg->redis.partitions,
+	lg_writer_opts_t o = { .partitions = cfg->redis.partitions,
 		                    .retention_ms = cfg->logger.retention,
 		                    .memory_max = cfg->logger.memory_buffer_max,
 		                    .spill_dir = cfg->logger.spill_dir,
@@ -543,7 +543,7 @@ static int start_shipper(struct app *a)
 {
 	const eirc_config_t *cfg = a->cfg;
 	const eirc_config_elasticsearch_t *e = &cfg->elasticsearch;
-	struct lg_shipper_opts o = {
+	lg_shipper_opts_t o = {
 		{ 0 },
 		{ e->urls, e->n_urls, e->username, e->password, e->api_key, e->tls_verify,
 		  e->tls_ca_file, e->request_timeout },
@@ -569,7 +569,7 @@ static int start_shipper(struct app *a)
 static int start_irc(struct app *a)
 {
 	const eirc_config_t *cfg = a->cfg;
-	struct irc_conn_opts o = {
+	irc_conn_opts_t o = {
 		.servers = a->servers,
 		.n_servers = cfg->irc.n_servers,
 		.reg = { cfg->logger.nick, "eirclog", "eIRC logger", NULL, NULL, NULL, NULL,
@@ -584,13 +584,13 @@ static int start_irc(struct app *a)
 		.reconnect_max_ms = cfg->irc_client.reconnect_max,
 		.first_attempts_max = 0,
 	};
-	static const struct irc_conn_cb cb = { on_msg, on_registered, on_down, on_drain, on_quit,
+	static const irc_conn_cb_t cb = { on_msg, on_registered, on_down, on_drain, on_quit,
 		                               on_bad_line };
 	int err;
 
 	for (size_t i = 0; i < cfg->irc.n_servers && i < IRC_CONN_SERVERS_MAX; i++) {
 		const eirc_config_irc_server_t *s = &cfg->irc.servers[i];
-		a->servers[i] = (struct irc_conn_server){ s->host, s->port, s->tls, s->tls_verify,
+		a->servers[i] = (irc_conn_server_t){ s->host, s->port, s->tls, s->tls_verify,
 			                                  s->tls_ca_file, s->unix_path };
 	}
 	if ((err = irc_conn_new(a->loop, &o, &cb, a, &a->conn)) < 0) {
@@ -607,17 +607,17 @@ static int start_irc(struct app *a)
 static int start_httpd(struct app *a)
 {
 	const eirc_config_logger_t *lc = &a->cfg->logger;
-	struct eirc_err e = {""};
+	eirc_err_t e = {""};
 	int err;
 
 	if (lc->metrics_port == 0)
 		return 0;
-	err = http_server_new(a->loop, &(struct http_server_opts){
+	err = http_server_new(a->loop, &(http_server_opts_t){
 		.header_max = LG_APP_METRICS_HEAD_MAX, .heads_max = LG_APP_METRICS_CONNS_MAX,
 		.conns_max = LG_APP_METRICS_CONNS_MAX, .timeout_s = LG_APP_METRICS_TIMEOUT_S,
 	}, &a->http);
 	if (err == 0)
-		err = http_server_listen(a->http, &(struct http_listen_opts){
+		err = http_server_listen(a->http, &(http_listen_opts_t){
 			.name = "metrics", .address = lc->metrics_address, .port = lc->metrics_port,
 			.handler = &metrics_handler, .keepalive_s = LG_APP_METRICS_TIMEOUT_S,
 			.user = a,

@@ -13,12 +13,12 @@
 
 #include "common/utf8.h"
 
-static int lit(struct buf *b, const char *s)
+static int lit(buf_t *b, const char *s)
 {
 	return buf_append(b, s, strlen(s));
 }
 
-static int escape_byte(struct buf *b, unsigned char c)
+static int escape_byte(buf_t *b, unsigned char c)
 {
 	char esc[8];
 
@@ -39,7 +39,7 @@ static int escape_byte(struct buf *b, unsigned char c)
 	}
 }
 
-int lg_json_string(struct buf *b, const char *s, size_t n)
+int lg_json_string(buf_t *b, const char *s, size_t n)
 {
 	size_t i = 0, run = 0;
 	uint32_t cp;
@@ -89,7 +89,7 @@ int lg_bulk_index_name(const char *prefix, int64_t ms, char *buf, size_t cap)
 	return n;
 }
 
-static const archive_str_t *field(const struct lg_bulk_field *f, size_t n, const char *name)
+static const archive_str_t *field(const lg_bulk_field_t *f, size_t n, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -114,7 +114,7 @@ static int parse_ms(const archive_str_t *s, int64_t *out)
 	return 0;
 }
 
-static int kv(struct buf *b, const char *key, const char *v, size_t n)
+static int kv(buf_t *b, const char *key, const char *v, size_t n)
 {
 	int rc;
 
@@ -123,8 +123,8 @@ static int kv(struct buf *b, const char *key, const char *v, size_t n)
 	return lg_json_string(b, v, n);
 }
 
-static int add_doc(struct buf *b, archive_str_t id, const char *ts,
-                   const struct lg_bulk_field *f, size_t n)
+static int add_doc(buf_t *b, archive_str_t id, const char *ts,
+                   const lg_bulk_field_t *f, size_t n)
 {
 	static const char *const copy[][2] = {
 		{ "network", "network" }, { "channel", "conv" }, { "target", "target" },
@@ -148,8 +148,8 @@ static int add_doc(struct buf *b, archive_str_t id, const char *ts,
 	return 0;
 }
 
-int lg_bulk_add(struct buf *body, const char *prefix, archive_str_t id,
-                const struct lg_bulk_field *fields, size_t n_fields)
+int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id,
+                const lg_bulk_field_t *fields, size_t n_fields)
 {
 	const archive_str_t *msgid = field(fields, n_fields, "msgid");
 	char index[LG_BULK_PREFIX_MAX + 16], ts[32];
@@ -251,7 +251,7 @@ out:
 	return bad;
 }
 
-int lg_bulk_template(const char *prefix, struct buf *out)
+int lg_bulk_template(const char *prefix, buf_t *out)
 {
 	char head[LG_BULK_PREFIX_MAX + 64];
 	int rc;

@@ -31,6 +31,7 @@
 #define LG_BULK_ERROR_MAX 2048
 
 /* One field of an archive stream entry (name, value), borrowed. */
+typedef struct lg_bulk_field lg_bulk_field_t;
 struct lg_bulk_field {
 	archive_str_t name;
 	archive_str_t value;
@@ -44,8 +45,8 @@ struct lg_bulk_field {
  * -EINVAL when the entry has no msgid or no valid time, -EMSGSIZE past
  * body's limit or -ENOMEM (on every error body is as it was).
  */
-int lg_bulk_add(struct buf *body, const char *prefix, archive_str_t id,
-                const struct lg_bulk_field *fields, size_t n_fields);
+int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id,
+                const lg_bulk_field_t *fields, size_t n_fields);
 
 /* Writes "<prefix>-YYYY.MM.DD" for time ms. Returns the length, -EINVAL or
  * -ENOBUFS. */
@@ -78,11 +79,11 @@ int lg_bulk_walk(const char *body, size_t len, size_t n_items, lg_bulk_item_fn f
 
 /* The body of PUT _index_template/<prefix> for indices "<prefix>-*",
  * in place of what out held. Returns 0, -EMSGSIZE or -ENOMEM. */
-int lg_bulk_template(const char *prefix, struct buf *out);
+int lg_bulk_template(const char *prefix, buf_t *out);
 
 /* Appends s[0..n) as a JSON string (quotes included), repairing invalid
  * UTF-8 with U+FFFD. Returns 0, -EMSGSIZE or -ENOMEM (then part of the
  * string may have been appended). */
-int lg_json_string(struct buf *b, const char *s, size_t n);
+int lg_json_string(buf_t *b, const char *s, size_t n);
 
 #endif

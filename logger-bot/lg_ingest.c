@@ -40,7 +40,7 @@ struct lg_ingest {
 
 /* What one message contributes before it is copied into events. */
 struct source {
-	struct irc_mask_userhost uh;
+	irc_mask_userhost_t uh;
 	archive_str_t account, tags;
 	int64_t time_ms;
 	archive_str_t msgid;
@@ -146,7 +146,7 @@ static struct chan *chan_get(const lg_ingest_t *ing, const char *name, size_t n)
 	return lg_map_get(&ing->chans, f, fold(ing, name, n, f, sizeof(f)));
 }
 
-static bool is_channel(const lg_ingest_t *ing, struct irc_msg_span t)
+static bool is_channel(const lg_ingest_t *ing, irc_msg_span_t t)
 {
 	return t.len > 0 && strchr(ing->chantypes, t.ptr[0]) != NULL && t.ptr[0] != '\0';
 }
@@ -264,7 +264,7 @@ static archive_str_t str_of(const char *p, size_t n)
 	return (archive_str_t){p, n};
 }
 
-static archive_str_t span(struct irc_msg_span s)
+static archive_str_t span(irc_msg_span_t s)
 {
 	return (archive_str_t){s.ptr, s.ptr ? s.len : 0};
 }
@@ -304,10 +304,10 @@ static void emit_in(lg_ingest_t *ing, const struct source *src, enum archive_eve
 	o->emit(o->ud, &ev);
 }
 
-static int source_init(const struct irc_msg *msg, int64_t now_ms, struct source *src,
+static int source_init(const irc_msg_t *msg, int64_t now_ms, struct source *src,
                        const char **out_reason)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 	int n;
 
 	memset(&src->uh, 0, sizeof(src->uh));
@@ -339,7 +339,7 @@ static int source_init(const struct irc_msg *msg, int64_t now_ms, struct source 
 
 struct ctx {
 	lg_ingest_t *ing;
-	const struct irc_msg *msg;
+	const irc_msg_t *msg;
 	struct source *src;
 	struct out out;
 	lg_ingest_hint_t *hint;
@@ -355,9 +355,9 @@ static int refuse(struct ctx *x, const char *why)
 
 /* params[0] must be a channel name within limits; it is *out_chan when
  * LG_INGEST_DONE is returned. */
-static int channel_param(struct ctx *x, size_t min_params, struct irc_msg_span *out_chan)
+static int channel_param(struct ctx *x, size_t min_params, irc_msg_span_t *out_chan)
 {
-	struct irc_msg_span t;
+	irc_msg_span_t t;
 
 	if (x->msg->n_params < min_params)
 		return refuse(x, "missing parameters");
@@ -370,14 +370,14 @@ static int channel_param(struct ctx *x, size_t min_params, struct irc_msg_span *
 	return LG_INGEST_DONE;
 }
 
-static archive_str_t param(const struct irc_msg *m, size_t i)
+static archive_str_t param(const irc_msg_t *m, size_t i)
 {
 	return i < m->n_params ? span(m->params[i]) : str_of(NULL, 0);
 }
 
 static int on_message(struct ctx *x, enum archive_event_type type)
 {
-	struct irc_msg_span t;
+	irc_msg_span_t t;
 	int r = channel_param(x, type == ARCHIVE_EV_TAGMSG ? 1 : 2, &t);
 
 	if (r != LG_INGEST_DONE)
@@ -389,7 +389,7 @@ static int on_message(struct ctx *x, enum archive_event_type type)
 
 static int on_join(struct ctx *x, enum archive_event_type type)
 {
-	struct irc_msg_span t;
+	irc_msg_span_t t;
 	struct chan *c;
 	int r = channel_param(x, 1, &t);
 
@@ -412,8 +412,8 @@ static int on_join(struct ctx *x, enum archive_event_type type)
 
 static int on_part(struct ctx *x, enum archive_event_type type)
 {
-	const struct irc_mask_userhost *uh = &x->src->uh;
-	struct irc_msg_span t;
+	const irc_mask_userhost_t *uh = &x->src->uh;
+	irc_msg_span_t t;
 	struct chan *c;
 	int r;
 
@@ -430,7 +430,7 @@ static int on_part(struct ctx *x, enum archive_event_type type)
 
 static int on_kick(struct ctx *x, enum archive_event_type type)
 {
-	struct irc_msg_span t, v;
+	irc_msg_span_t t, v;
 	struct chan *c;
 	int r = channel_param(x, 2, &t);
 
@@ -454,7 +454,7 @@ static int on_kick(struct ctx *x, enum archive_event_type type)
 
 static int on_topic(struct ctx *x, enum archive_event_type type)
 {
-	struct irc_msg_span t;
+	irc_msg_span_t t;
 	int r = channel_param(x, 2, &t);
 
 	if (r != LG_INGEST_DONE)
@@ -468,13 +468,13 @@ static int on_mode(struct ctx *x, enum archive_event_type type)
 {
 	char text[IRC_MSG_MAX + 1];
 	size_t n = 0;
-	struct irc_msg_span t;
+	irc_msg_span_t t;
 	int r = channel_param(x, 2, &t);
 
 	if (r != LG_INGEST_DONE)
 		return r;
 	for (size_t i = 1; i < x->msg->n_params; i++) {
-		struct irc_msg_span p = x->msg->params[i];
+		irc_msg_span_t p = x->msg->params[i];
 		if (n + p.len + 1 > sizeof(text))
 			return refuse(x, "mode string too long");
 		if (i > 1)
@@ -499,7 +499,7 @@ static void fanout_one(void *ud, const char *key, size_t len, void *value)
 	struct fanout *f = ud;
 	struct ctx *x = f->x;
 	struct chan *c = value;
-	const struct irc_mask_userhost *uh = &x->src->uh;
+	const irc_mask_userhost_t *uh = &x->src->uh;
 
 	(void)key, (void)len;
 	if (!member_del(x->ing, c, uh->nick, uh->nick_len))
@@ -542,7 +542,7 @@ static int on_nick(struct ctx *x, enum archive_event_type type)
 
 /* ---- numerics and bookkeeping ---- */
 
-static void isupport_token(lg_ingest_t *ing, struct irc_msg_span p)
+static void isupport_token(lg_ingest_t *ing, irc_msg_span_t p)
 {
 	enum irc_casemap cm;
 	const char *close;
@@ -565,8 +565,8 @@ static void isupport_token(lg_ingest_t *ing, struct irc_msg_span p)
 
 static int on_names(struct ctx *x)
 {
-	const struct irc_msg *m = x->msg;
-	struct irc_msg_span t, list;
+	const irc_msg_t *m = x->msg;
+	irc_msg_span_t t, list;
 	struct chan *c;
 
 	if (m->n_params < 4)
@@ -592,7 +592,7 @@ static int on_names(struct ctx *x)
 	return LG_INGEST_DONE;
 }
 
-static int set_hint(struct ctx *x, struct irc_msg_span chan, bool *flag)
+static int set_hint(struct ctx *x, irc_msg_span_t chan, bool *flag)
 {
 	if (!x->hint || chan.len == 0 || chan.len > ARCHIVE_EVENT_TARGET_MAX ||
 	    !is_channel(x->ing, chan))
@@ -605,7 +605,7 @@ static int set_hint(struct ctx *x, struct irc_msg_span chan, bool *flag)
 
 static int on_numeric(struct ctx *x)
 {
-	const struct irc_msg *m = x->msg;
+	const irc_msg_t *m = x->msg;
 
 	if (irc_msg_command_is(m, "005")) {
 		for (size_t i = 1; i + 1 < m->n_params; i++)
@@ -637,7 +637,7 @@ static const struct handler {
 };
 
 /* The handler of m's command; NULL when it is not archived. */
-static const struct handler *handler_of(const struct irc_msg *m)
+static const struct handler *handler_of(const irc_msg_t *m)
 {
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (irc_msg_command_is(m, handlers[i].cmd))
@@ -645,7 +645,7 @@ static const struct handler *handler_of(const struct irc_msg *m)
 	return NULL;
 }
 
-int lg_ingest_msg(lg_ingest_t *ing, const struct irc_msg *msg, int64_t now_ms,
+int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms,
                   lg_ingest_emit_fn emit, void *ud, lg_ingest_hint_t *hint, const char **out_reason)
 {
 	struct source src;

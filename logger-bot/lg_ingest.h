@@ -84,7 +84,7 @@ void lg_ingest_reset(lg_ingest_t *ing);
  * *out_reason set to a static English reason (bad input: the message is
  * not archived), or -ENOMEM. hint (may be NULL) is cleared then filled.
  */
-int lg_ingest_msg(lg_ingest_t *ing, const struct irc_msg *msg, int64_t now_ms,
+int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms,
                   lg_ingest_emit_fn emit, void *ud, lg_ingest_hint_t *hint,
                   const char **out_reason);
 

@@ -18,12 +18,12 @@ static size_t slot_of(const lg_map_t *m, const char *key, size_t len)
 	return (size_t)archive_event_fnv64(ARCHIVE_EVENT_FNV64_INIT, key, len) & (m->cap - 1);
 }
 
-static struct lg_map_slot *find(const lg_map_t *m, const char *key, size_t len)
+static lg_map_slot_t *find(const lg_map_t *m, const char *key, size_t len)
 {
 	if (!m->cap)
 		return NULL;
 	for (size_t i = slot_of(m, key, len), k = 0; k < m->cap; i = (i + 1) & (m->cap - 1), k++) {
-		struct lg_map_slot *s = &m->slots[i];
+		lg_map_slot_t *s = &m->slots[i];
 		if (!s->key)
 			return NULL;
 		if (s->key != LG_MAP_TOMB && s->len == len && memcmp(s->key, key, len) == 0)
@@ -34,7 +34,7 @@ static struct lg_map_slot *find(const lg_map_t *m, const char *key, size_t len)
 
 void *lg_map_get(const lg_map_t *m, const char *key, size_t len)
 {
-	struct lg_map_slot *s = find(m, key, len);
+	lg_map_slot_t *s = find(m, key, len);
 
 	return s ? s->value : NULL;
 }
@@ -47,7 +47,7 @@ static void insert_slot(lg_map_t *m, char *key, size_t len, void *value)
 		i = (i + 1) & (m->cap - 1);
 	if (!m->slots[i].key)
 		m->used++;
-	m->slots[i] = (struct lg_map_slot){ key, len, value };
+	m->slots[i] = (lg_map_slot_t){ key, len, value };
 	m->n++;
 }
 
@@ -72,7 +72,7 @@ static int grow(lg_map_t *m)
 
 int lg_map_put(lg_map_t *m, const char *key, size_t len, void *value)
 {
-	struct lg_map_slot *s = find(m, key, len);
+	lg_map_slot_t *s = find(m, key, len);
 	char *copy;
 
 	if (s) {
@@ -92,7 +92,7 @@ int lg_map_put(lg_map_t *m, const char *key, size_t len, void *value)
 
 void *lg_map_del(lg_map_t *m, const char *key, size_t len)
 {
-	struct lg_map_slot *s = find(m, key, len);
+	lg_map_slot_t *s = find(m, key, len);
 	void *v;
 
 	if (!s)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+typedef struct lg_map_slot lg_map_slot_t;
 struct lg_map_slot {
 	char *key;              /* NULL: empty; LG_MAP_TOMB: removed */
 	size_t len;
@@ -17,7 +18,7 @@ struct lg_map_slot {
 
 typedef struct lg_map lg_map_t;
 struct lg_map {
-	struct lg_map_slot *slots;
+	lg_map_slot_t *slots;
 	size_t cap;             /* power of two, or 0 */
 	size_t n;               /* live keys */
 	size_t used;            /* live keys plus tombstones */

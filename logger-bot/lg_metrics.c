@@ -74,7 +74,7 @@ static const struct row rows[] = {
     C("archive_trimmed_total", ship_trimmed, "Archive entries trimmed after acknowledgement."),
 };
 
-static int render_row(const struct row *r, bool head, uint64_t v, struct buf *out)
+static int render_row(const struct row *r, bool head, uint64_t v, buf_t *out)
 {
 	char line[640];
 	int n = 0, k;
@@ -95,7 +95,7 @@ static int render_row(const struct row *r, bool head, uint64_t v, struct buf *ou
 	return buf_append(out, line, (size_t)(n + k));
 }
 
-int lg_metrics_render(const lg_metrics_t *m, struct buf *out)
+int lg_metrics_render(const lg_metrics_t *m, buf_t *out)
 {
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];

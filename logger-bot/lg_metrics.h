@@ -52,6 +52,6 @@ struct lg_metrics {
 
 /* Appends the exposition of m to out. Returns 0, -EMSGSIZE past out's
  * limit, -ENOMEM, or -ENOBUFS (a row longer than its line buffer). */
-int lg_metrics_render(const lg_metrics_t *m, struct buf *out);
+int lg_metrics_render(const lg_metrics_t *m, buf_t *out);
 
 #endif

@@ -49,7 +49,7 @@ struct lg_shipper {
 	struct part *parts;
 	struct item *items;
 	size_t n_items;
-	struct buf body, scratch;      /* same limit: they swap in settle() */
+	buf_t body, scratch;      /* same limit: they swap in settle() */
 	bool template_ok, reading, sending, closing;
 	int next_part, sweep_empty;
 	uint64_t first_doc_at;
@@ -121,7 +121,7 @@ static void dead_letter(struct lg_shipper *s, int k, const char *id, int status,
 
 static void add_entry(struct lg_shipper *s, int k, const redisReply *e)
 {
-	struct lg_bulk_field f[LG_BULK_FIELDS_MAX];
+	lg_bulk_field_t f[LG_BULK_FIELDS_MAX];
 	const redisReply *kv;
 	size_t nf = 0, off = buf_len(&s->body);
 	struct item *it;
@@ -356,7 +356,7 @@ static void settle(struct lg_shipper *s)
 		it.off = off;
 		s->items[kept++] = it;
 	}
-	struct buf tmp = s->body;
+	buf_t tmp = s->body;
 	s->body = s->scratch;
 	s->scratch = tmp;
 	s->n_items = kept;

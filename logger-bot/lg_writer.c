@@ -17,7 +17,7 @@
 #include "logger-bot/lg_spill.h"
 
 struct rec {
-	struct queue node; /* on one fifo */
+	queue_t node; /* on one fifo */
 	uint32_t len;
 	int32_t part;                   /* partition; -1 when not computable */
 	uint16_t calln;                 /* first record of a call: its event count */
@@ -27,7 +27,7 @@ struct rec {
 };
 
 struct fifo {
-	struct queue q;
+	queue_t q;
 	size_t n;
 };
 
@@ -502,7 +502,7 @@ static void on_up(void *ud)
 	load_script(w);
 }
 
-static void on_down(void *ud, const struct eirc_err *why)
+static void on_down(void *ud, const eirc_err_t *why)
 {
 	lg_writer_t *w = ud;
 

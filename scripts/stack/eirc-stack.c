@@ -34,7 +34,7 @@ typedef struct stack_args {
 	const char *data, *bin_dir;
 } stack_args_t;
 
-static int stack_opt(void *app, int opt, const char *arg, struct eirc_err *out_err)
+static int stack_opt(void *app, int opt, const char *arg, eirc_err_t *out_err)
 {
 	stack_args_t *a = app;
 

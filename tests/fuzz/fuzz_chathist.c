@@ -20,9 +20,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_ref(const struct chathist_req *q, const struct irc_msg_span *p)
+static void check_ref(const chathist_req_t *q, const irc_msg_span_t *p)
 {
-	const struct chathist_ref *r = &q->ref[0];
+	const chathist_ref_t *r = &q->ref[0];
 	char ts[40];
 	struct tm tm;
 
@@ -47,12 +47,12 @@ static void check_ref(const struct chathist_req *q, const struct irc_msg_span *p
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct chathist_opts client = {64, 1000000, false};
-	static const struct chathist_opts bridge = {CHATHIST_TARGET_MAX, UINT32_MAX, true};
+	static const chathist_opts_t client = {64, 1000000, false};
+	static const chathist_opts_t bridge = {CHATHIST_TARGET_MAX, UINT32_MAX, true};
 	static char buf[IRC_MSG_MAX * 2];
-	struct chathist_req q, b;
-	struct chathist_err e, eb;
-	struct irc_msg m;
+	chathist_req_t q, b;
+	chathist_err_t e, eb;
+	irc_msg_t m;
 
 	if (size >= sizeof(buf))
 		return 0;

@@ -74,7 +74,7 @@ static void limit_check(const char *p, size_t n)
 
 static void entry_check(const uint8_t *d, size_t size, size_t pos)
 {
-	struct hist_field f[FUZZ_FIELDS_MAX];
+	hist_field_t f[FUZZ_FIELDS_MAX];
 	size_t n = 0;
 
 	while (pos < size && n < FUZZ_FIELDS_MAX) {

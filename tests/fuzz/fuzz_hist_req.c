@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static hist_query_call_t call;
 	hist_query_opts_t o = {"eirc", 16, 100};
-	struct hist_req q;
-	struct hist_req_err e;
+	hist_req_t q;
+	hist_req_err_t e;
 	int r = hist_req_parse((const char *)data, size, &q, &e);
 
 	static hist_dm_t dm;

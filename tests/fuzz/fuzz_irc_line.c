@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void round_trip(char *line, size_t len)
 {
 	static char out[IRC_LINE_MAX + 1];
-	struct irc_msg m, m2;
+	irc_msg_t m, m2;
 	int n;
 
 	if (irc_msg_parse(line, len, 0, &m) < 0)
@@ -30,7 +30,7 @@ static void round_trip(char *line, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 	size_t chunk, off = 2;
 	char *line;
 	size_t len;

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char line[IRC_TAGS_MAX + IRC_MSG_MAX], out[sizeof(line) + 3], again[sizeof(out)];
-	struct irc_msg m, m2;
+	irc_msg_t m, m2;
 	int n;
 
 	if (size > sizeof(line))

@@ -20,9 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_line(char *line, size_t len)
 {
-	struct irc_msg m;
-	struct chathist_req req;
-	struct chathist_err err;
+	irc_msg_t m;
+	chathist_req_t req;
+	chathist_err_t err;
 
 	CHECK(len > 0 && len <= IRC_LINE_MAX - 2 && strlen(line) == len);
 	CHECK(!memchr(line, '\r', len) && !memchr(line, '\n', len));
@@ -35,7 +35,7 @@ static void check_line(char *line, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct irc_line fr;
+	static irc_line_t fr;
 	char *line;
 	size_t len, off = 1;
 

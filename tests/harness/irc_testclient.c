@@ -185,13 +185,13 @@ bool itc_has(const itc_t *c, const char *needle)
 	return strstr(c->line, needle) != NULL;
 }
 
-bool itc_param_is(const struct irc_msg *m, size_t i, const char *want)
+bool itc_param_is(const irc_msg_t *m, size_t i, const char *want)
 {
 	return i < m->n_params && m->params[i].len == strlen(want) &&
 	       memcmp(m->params[i].ptr, want, m->params[i].len) == 0;
 }
 
-bool itc_param_has(const struct irc_msg *m, size_t i, const char *needle)
+bool itc_param_has(const irc_msg_t *m, size_t i, const char *needle)
 {
 	char tmp[IRC_LINE_MAX + 1];
 

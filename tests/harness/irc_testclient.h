@@ -39,8 +39,8 @@ typedef struct itc {
 	size_t lines;                  /* lines parsed so far */
 	char line[IRC_LINE_MAX + 1];   /* the last line, raw */
 	char parsed[IRC_LINE_MAX + 1]; /* the same, parsed in place into msg */
-	struct irc_msg msg;
-	struct irc_line lf;
+	irc_msg_t msg;
+	irc_line_t lf;
 } itc_t;
 
 /* A TCP connection to 127.0.0.1:port. */
@@ -69,8 +69,8 @@ bool itc_next(itc_t *c);
 /* True when the last raw line contains needle. */
 bool itc_has(const itc_t *c, const char *needle);
 /* Parameter i of m equals want / contains needle. */
-bool itc_param_is(const struct irc_msg *m, size_t i, const char *want);
-bool itc_param_has(const struct irc_msg *m, size_t i, const char *needle);
+bool itc_param_is(const irc_msg_t *m, size_t i, const char *want);
+bool itc_param_has(const irc_msg_t *m, size_t i, const char *needle);
 
 /* Reads until a line with command cmd holding needle (NULL: any) comes;
  * fails the test when none comes within timeout_ms in all (_within), or

@@ -433,7 +433,7 @@ static void sess_join(sess_t *s)
 
 static void tag_of(const itc_t *c, const char *key, char *out, size_t cap)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 
 	out[0] = '\0';
 	if (irc_msg_tag_get(&c->msg, key, &t) == 0)
@@ -546,8 +546,8 @@ static void ask(sess_t *s, answer_t *a, const char *fmt, ...)
 	memset(a, 0, sizeof(*a));
 	itc_sendf(s->c, "CHATHISTORY %s", req);
 	while (clock_mono_ms() < end && itc_next_within(s->c, (int)(end - clock_mono_ms()))) {
-		const struct irc_msg *m = &s->c->msg;
-		struct irc_msg_tag t;
+		const irc_msg_t *m = &s->c->msg;
+		irc_msg_tag_t t;
 		if (irc_msg_command_is(m, "FAIL"))
 			fail_msg("CHATHISTORY %s from %s: %s", req, s->user, s->c->line);
 		if (irc_msg_command_is(m, "BATCH") && m->n_params >= 1) {

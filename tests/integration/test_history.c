@@ -63,10 +63,10 @@ static long long ms[MESSAGES];
 typedef struct {
 	int fd;
 	pid_t pid;
-	struct irc_line lf;
+	irc_line_t lf;
 	char line[IRC_LINE_MAX];
 	char parsed[IRC_LINE_MAX];
-	struct irc_msg msg;
+	irc_msg_t msg;
 } peer_t;
 
 static peer_t *browser;
@@ -131,7 +131,7 @@ static void expect(peer_t *p, const char *cmd, const char *needle)
 
 static void tag(const peer_t *p, const char *key, char *out, size_t cap)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 
 	out[0] = '\0';
 	if (irc_msg_tag_get(&p->msg, key, &t) == 0)
@@ -362,7 +362,7 @@ static const struct answer *ask(const char *fmt, ...)
 		if (irc_msg_command_is(&p->msg, "BATCH")) {
 			if (p->msg.params[0].ptr[0] == '-')
 				return &ans;
-			struct irc_msg_tag t;
+			irc_msg_tag_t t;
 			ans.end = irc_msg_tag_get(&p->msg, "draft/chathistory-end", &t) == 0;
 			continue;
 		}

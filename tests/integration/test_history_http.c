@@ -164,7 +164,7 @@ static int es_bulk(const char *body, size_t len)
 static int load_es(void)
 {
 	redisContext *rc = redisConnect("127.0.0.1", srv_port(redis));
-	struct buf body;
+	buf_t body;
 	int rv = -1;
 
 	buf_init(&body, SIZE_MAX);
@@ -175,10 +175,10 @@ static int load_es(void)
 		redisReply *r = redisCommand(rc, "XRANGE %s - +", key);
 		for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 			redisReply *e = r->element[i], *fl = e->element[1];
-			struct lg_bulk_field f[LG_BULK_FIELDS_MAX];
+			lg_bulk_field_t f[LG_BULK_FIELDS_MAX];
 			size_t n = 0;
 			for (size_t j = 0; j + 1 < fl->elements && n < LG_BULK_FIELDS_MAX; j += 2)
-				f[n++] = (struct lg_bulk_field){
+				f[n++] = (lg_bulk_field_t){
 				    {fl->element[j]->str, fl->element[j]->len},
 				    {fl->element[j + 1]->str, fl->element[j + 1]->len}};
 			archive_str_t id = {e->element[0]->str, e->element[0]->len};

@@ -136,7 +136,7 @@ static int test_teardown_closed(void **state)
 	return uv_loop_close(&loop) == 0 ? 0 : -1;
 }
 
-static void on_done(void *ud, const http_client_answer_t *a, const struct eirc_err *why)
+static void on_done(void *ud, const http_client_answer_t *a, const eirc_err_t *why)
 {
 	xfer_t *x = ud;
 

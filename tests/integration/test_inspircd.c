@@ -67,9 +67,9 @@ static itc_t *client_connect(void)
 }
 
 /* server-time: YYYY-MM-DDThh:mm:ss.sssZ */
-static void assert_server_time(const struct irc_msg *m)
+static void assert_server_time(const irc_msg_t *m)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 	struct tm tm = { 0 };
 
 	assert_int_equal(irc_msg_tag_get(m, "time", &t), 0);
@@ -225,7 +225,7 @@ static void test_message_has_msgid_time_and_echo(void **state)
 {
 	static const char caps[] = "message-tags server-time echo-message";
 	itc_t *a = client_connect(), *b = client_connect();
-	struct irc_msg_tag ta, tb, tt;
+	irc_msg_tag_t ta, tb, tt;
 	char msgid[128];
 	(void)state;
 
@@ -254,7 +254,7 @@ static void test_message_has_msgid_time_and_echo(void **state)
 
 	/* Re-serializing what we parsed gives a line the parser accepts again. */
 	char out[IRC_LINE_MAX];
-	struct irc_msg again;
+	irc_msg_t again;
 	int n = irc_msg_serialize(&a->msg, 0, out, sizeof(out));
 	assert_true(n > 0);
 	assert_int_equal(irc_msg_parse(out, (size_t)n, 0, &again), 0);

@@ -18,23 +18,23 @@
 
 #include "common/chathist.h"
 
-static const struct chathist_opts dflt = {CHATHIST_TARGET_MAX, 1000, false};
+static const chathist_opts_t dflt = {CHATHIST_TARGET_MAX, 1000, false};
 
 /* Parses "CHATHISTORY <text>" under o; the line lives until the next call. */
-static int parse_o(const char *text, const struct chathist_opts *o, struct chathist_req *req,
-                   struct chathist_err *err)
+static int parse_o(const char *text, const chathist_opts_t *o, chathist_req_t *req,
+                   chathist_err_t *err)
 {
 	static char buf[1024];
-	struct irc_msg m;
+	irc_msg_t m;
 
 	snprintf(buf, sizeof(buf), "CHATHISTORY %s", text);
 	assert_int_equal(irc_msg_parse(buf, strlen(buf), 0, &m), 0);
 	return chathist_parse(&m, o, req, err);
 }
 
-static int parse(const char *text, struct chathist_req *req)
+static int parse(const char *text, chathist_req_t *req)
 {
-	struct chathist_err err;
+	chathist_err_t err;
 
 	return parse_o(text, &dflt, req, &err);
 }
@@ -42,8 +42,8 @@ static int parse(const char *text, struct chathist_req *req)
 /* Expects text to be refused for reason what, with code. */
 static void refused(const char *text, enum chathist_error what, const char *code)
 {
-	struct chathist_req req;
-	struct chathist_err err = {0};
+	chathist_req_t req;
+	chathist_err_t err = {0};
 
 	memset(&req, 0x5a, sizeof(req));
 	int r = parse_o(text, &dflt, &req, &err);
@@ -59,7 +59,7 @@ static void refused(const char *text, enum chathist_error what, const char *code
 static int64_t ts_ms(const char *ts)
 {
 	char text[128];
-	struct chathist_req req;
+	chathist_req_t req;
 
 	snprintf(text, sizeof(text), "BEFORE #c timestamp=%s 1", ts);
 	if (parse(text, &req) != 0)
@@ -70,7 +70,7 @@ static int64_t ts_ms(const char *ts)
 
 static void test_valid_forms(void **state)
 {
-	struct chathist_req q;
+	chathist_req_t q;
 
 	(void)state;
 	assert_int_equal(parse("LATEST #Chan * 50", &q), 0);
@@ -166,11 +166,11 @@ static void test_malformed_forms(void **state)
 /* Limit: refused or clamped past the maximum, at UINT32_MAX too. */
 static void test_limit_bounds(void **state)
 {
-	struct chathist_req q;
-	struct chathist_err e;
-	const struct chathist_opts clamp = {CHATHIST_TARGET_MAX, 1000, true};
-	const struct chathist_opts u32 = {CHATHIST_TARGET_MAX, UINT32_MAX, false};
-	const struct chathist_opts u32c = {CHATHIST_TARGET_MAX, UINT32_MAX, true};
+	chathist_req_t q;
+	chathist_err_t e;
+	const chathist_opts_t clamp = {CHATHIST_TARGET_MAX, 1000, true};
+	const chathist_opts_t u32 = {CHATHIST_TARGET_MAX, UINT32_MAX, false};
+	const chathist_opts_t u32c = {CHATHIST_TARGET_MAX, UINT32_MAX, true};
 
 	(void)state;
 	assert_int_equal(parse_o("LATEST #c * 1", &dflt, &q, &e), 0);
@@ -202,10 +202,10 @@ static void test_limit_bounds(void **state)
 /* Target and msgid at their maximum and one past. */
 static void test_length_bounds(void **state)
 {
-	struct chathist_req q;
-	struct chathist_err e;
+	chathist_req_t q;
+	chathist_err_t e;
 	char text[512], big[CHATHIST_TARGET_MAX + 2], id[CHATHIST_MSGID_MAX + 2];
-	const struct chathist_opts small = {64, 1000, false};
+	const chathist_opts_t small = {64, 1000, false};
 
 	(void)state;
 	memset(big, 'x', sizeof(big));
@@ -244,36 +244,36 @@ static void test_length_bounds(void **state)
 /* Params no parsed line holds: a space in a target, empty params. */
 static void test_hand_built(void **state)
 {
-	struct irc_msg m = {0};
-	struct chathist_req q;
-	struct chathist_err e;
+	irc_msg_t m = {0};
+	chathist_req_t q;
+	chathist_err_t e;
 	static const char *const bad_targets[] = {"#a b", "", "#a\x01", "#a\x7f", ":a", "*", "a,b"};
 	static const char *const good_targets[] = {"#a", "&a", "bob", "#\xc3\xa9t\xc3\xa9", "a*"};
 
 	(void)state;
 	m.n_params = 4;
-	m.params[0] = (struct irc_msg_span){"LATEST", 6};
-	m.params[2] = (struct irc_msg_span){"*", 1};
-	m.params[3] = (struct irc_msg_span){"5", 1};
+	m.params[0] = (irc_msg_span_t){"LATEST", 6};
+	m.params[2] = (irc_msg_span_t){"*", 1};
+	m.params[3] = (irc_msg_span_t){"5", 1};
 	for (size_t i = 0; i < sizeof(bad_targets) / sizeof(bad_targets[0]); i++) {
-		m.params[1] = (struct irc_msg_span){bad_targets[i], strlen(bad_targets[i])};
+		m.params[1] = (irc_msg_span_t){bad_targets[i], strlen(bad_targets[i])};
 		assert_false(chathist_target_ok(&m.params[1], CHATHIST_TARGET_MAX));
 		assert_int_equal(chathist_parse(&m, &dflt, &q, &e), -EINVAL);
 		assert_int_equal(e.what, CHATHIST_E_TARGET);
 	}
 	for (size_t i = 0; i < sizeof(good_targets) / sizeof(good_targets[0]); i++) {
-		m.params[1] = (struct irc_msg_span){good_targets[i], strlen(good_targets[i])};
+		m.params[1] = (irc_msg_span_t){good_targets[i], strlen(good_targets[i])};
 		assert_int_equal(chathist_parse(&m, &dflt, &q, &e), 0);
 	}
-	m.params[1] = (struct irc_msg_span){"#c", 2};
-	m.params[2] = (struct irc_msg_span){"", 0};
+	m.params[1] = (irc_msg_span_t){"#c", 2};
+	m.params[2] = (irc_msg_span_t){"", 0};
 	assert_int_equal(chathist_parse(&m, &dflt, &q, &e), -EINVAL);
 	assert_int_equal(e.what, CHATHIST_E_REFTYPE);
-	m.params[2] = (struct irc_msg_span){"*", 1};
-	m.params[3] = (struct irc_msg_span){"", 0};
+	m.params[2] = (irc_msg_span_t){"*", 1};
+	m.params[3] = (irc_msg_span_t){"", 0};
 	assert_int_equal(chathist_parse(&m, &dflt, &q, &e), -EINVAL);
 	assert_int_equal(e.what, CHATHIST_E_LIMIT);
-	m.params[0] = (struct irc_msg_span){"", 0};
+	m.params[0] = (irc_msg_span_t){"", 0};
 	assert_int_equal(chathist_parse(&m, &dflt, &q, &e), -EINVAL);
 	assert_int_equal(e.what, CHATHIST_E_UNKNOWN_SUB);
 }

@@ -151,7 +151,7 @@ static int t_command(void *app, const eirc_config_t *cfg, int argc, char **argv)
 
 enum { OPT_LONG = 256 };
 
-static int t_apply(void *app, int opt, const char *arg, struct eirc_err *out_err)
+static int t_apply(void *app, int opt, const char *arg, eirc_err_t *out_err)
 {
 	seen_t *s = app;
 
@@ -166,7 +166,7 @@ static int t_apply(void *app, int opt, const char *arg, struct eirc_err *out_err
 	return 0;
 }
 
-static int t_done(void *app, struct eirc_err *out_err)
+static int t_done(void *app, eirc_err_t *out_err)
 {
 	seen_t *s = app;
 
@@ -329,7 +329,7 @@ static void test_extra_options(void **state)
 	assert_int_equal(seen.starts, 1);
 }
 
-static int t_apply_count(void *app, int opt, const char *arg, struct eirc_err *out_err)
+static int t_apply_count(void *app, int opt, const char *arg, eirc_err_t *out_err)
 {
 	(void)opt, (void)arg, (void)out_err;
 	((seen_t *)app)->opt_long++;

@@ -434,7 +434,7 @@ static void test_table(void **state)
 /* Writes the config (with the irc-client binary and the sandbox user to
  * use) at path, loads it and runs gw_spawn_cfg_init on it. */
 static int spawn_init(gw_spawn_cfg_t *c, const char *path, const char *client, const char *user,
-		      struct eirc_err *err)
+		      eirc_err_t *err)
 {
 	eirc_config_t *cfg = NULL;
 	FILE *f = fopen(path, "w");
@@ -456,7 +456,7 @@ static int spawn_init(gw_spawn_cfg_t *c, const char *path, const char *client, c
 static void test_spawn_cfg(void **state)
 {
 	char dir[] = "/tmp/gw-spawn-test-XXXXXX", cfgp[64];
-	struct eirc_err why;
+	eirc_err_t why;
 	gw_spawn_cfg_t c;
 	int r;
 
@@ -504,7 +504,7 @@ static void test_spawn_env_limit(void **state)
 {
 	char path[] = "/tmp/gw-spawn-env-XXXXXX", name[32];
 	eirc_config_t *cfg = NULL;
-	struct eirc_err why;
+	eirc_err_t why;
 	gw_spawn_cfg_t c;
 	int fd = mkstemp(path);
 	FILE *f = fdopen(fd, "w");

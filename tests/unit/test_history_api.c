@@ -63,7 +63,7 @@ static void test_access(void **state)
 
 static void test_bucket(void **state)
 {
-	struct tokbucket b;
+	tokbucket_t b;
 	unsigned retry = 0;
 	(void)state;
 
@@ -81,12 +81,12 @@ static void test_bucket(void **state)
 		assert_true(hist_rate_take(&b, 100000, &retry));
 	assert_false(hist_rate_take(&b, 100000, &retry));
 	/* a slow rate: whole seconds until the next token, rounded up */
-	struct tokbucket s;
+	tokbucket_t s;
 	tokbucket_init(&s, 1, 1, 1);
 	assert_true(hist_rate_take(&s, 1, &retry));
 	assert_false(hist_rate_take(&s, 1, &retry));
 	assert_int_equal(retry, 1);
-	struct tokbucket z;
+	tokbucket_t z;
 	tokbucket_init(&z, 0, 1, 5);
 	assert_true(hist_rate_take(&z, 5, &retry));
 	assert_false(hist_rate_take(&z, 99999, &retry));
@@ -187,7 +187,7 @@ static void test_limit_parse(void **state)
  * is reused first, then the one expiring first goes. */
 static void test_cache_limit(void **state)
 {
-	static struct hist_cache c;
+	static hist_cache_t c;
 	char tok[32];
 	json_t *v = json_pack("{s:b}", "active", 1);
 	(void)state;
@@ -233,14 +233,14 @@ static void test_cache_limit(void **state)
  * recently used user is forgotten (its next bucket is full again). */
 static void test_rates_limit(void **state)
 {
-	static struct hist_rates t;
+	static hist_rates_t t;
 	char user[32];
 	unsigned retry;
 	(void)state;
 
 	for (int i = 0; i < HIST_API_RATE_USERS_MAX; i++) {
 		snprintf(user, sizeof(user), "%d", i);
-		struct tokbucket *b = hist_rates_get(&t, user, 100 + (uint64_t)i, 1, 1);
+		tokbucket_t *b = hist_rates_get(&t, user, 100 + (uint64_t)i, 1, 1);
 		assert_true(hist_rate_take(b, 100 + (uint64_t)i, &retry));
 	}
 	assert_int_equal(t.n, HIST_API_RATE_USERS_MAX);
@@ -261,7 +261,7 @@ static void test_rates_limit(void **state)
 
 static void test_message_json(void **state)
 {
-	struct hist_field f[] = {
+	hist_field_t f[] = {
 	    F("msgid", "m1"),
 	    F("time", "1795518274392"),
 	    F("type", "privmsg"),
@@ -281,15 +281,15 @@ static void test_message_json(void **state)
 	free(s);
 	json_decref(m);
 	/* a logger gap, a missing msgid, a bad time: not messages */
-	struct hist_field gap[] = {F("msgid", "g"), F("time", "1"), F("type", "gap")};
+	hist_field_t gap[] = {F("msgid", "g"), F("time", "1"), F("type", "gap")};
 	assert_null(hist_api_message(gap, 3));
-	struct hist_field nomsgid[] = {F("time", "1"), F("type", "privmsg")};
+	hist_field_t nomsgid[] = {F("time", "1"), F("type", "privmsg")};
 	assert_null(hist_api_message(nomsgid, 2));
-	struct hist_field badtime[] = {F("msgid", "m"), F("time", "12x"), F("type", "privmsg")};
+	hist_field_t badtime[] = {F("msgid", "m"), F("time", "12x"), F("type", "privmsg")};
 	assert_null(hist_api_message(badtime, 3));
 	/* 18 digits are a time (past what archive_event_time formats, but no overflow);
 	 * 19 could overflow int64_t: refused (found by fuzz_hist_api) */
-	struct hist_field t19[] = {F("msgid", "m"), F("time", "9999999999999999999"),
+	hist_field_t t19[] = {F("msgid", "m"), F("time", "9999999999999999999"),
 	                           F("type", "privmsg")};
 	assert_null(hist_api_message(t19, 3));
 }

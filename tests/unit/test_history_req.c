@@ -23,7 +23,7 @@
 
 #define ENV "@eirc/user=42;eirc/nick=alice;label=h7 "
 
-static int parse(const char *line, struct hist_req *req, struct hist_req_err *err)
+static int parse(const char *line, hist_req_t *req, hist_req_err_t *err)
 {
 	return hist_req_parse(line, strlen(line), req, err);
 }
@@ -32,8 +32,8 @@ static int parse(const char *line, struct hist_req *req, struct hist_req_err *er
 static void expect_fail(const char *body, const char *code)
 {
 	char line[1024];
-	struct hist_req req;
-	struct hist_req_err err;
+	hist_req_t req;
+	hist_req_err_t err;
 
 	snprintf(line, sizeof(line), ENV "%s", body);
 	int r = parse(line, &req, &err);
@@ -48,8 +48,8 @@ static void expect_fail(const char *body, const char *code)
 
 static void test_valid_forms(void **state)
 {
-	struct hist_req q;
-	struct hist_req_err e;
+	hist_req_t q;
+	hist_req_err_t e;
 
 	(void)state;
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #Chan * 50\r\n", &q, &e), 0);
@@ -159,8 +159,8 @@ static void test_target_space_in_trailing(void **state)
 	/* A space can only arrive in a trailing param; put the target last by
 	 * making TARGETS-shaped LATEST short one param: covered above. Here the
 	 * checker itself: a target holding a control byte is refused too. */
-	struct hist_req q;
-	struct hist_req_err e;
+	hist_req_t q;
+	hist_req_err_t e;
 	char line[128];
 
 	(void)state;
@@ -171,8 +171,8 @@ static void test_target_space_in_trailing(void **state)
 
 static void test_limits_at_bounds(void **state)
 {
-	struct hist_req q;
-	struct hist_req_err e;
+	hist_req_t q;
+	hist_req_err_t e;
 	char line[1024], big[CHATHIST_TARGET_MAX + 2], id[CHATHIST_MSGID_MAX + 2];
 
 	(void)state;
@@ -209,13 +209,13 @@ static void test_limits_at_bounds(void **state)
 
 static void test_envelope(void **state)
 {
-	struct hist_req q;
-	struct hist_req_err e;
+	hist_req_t q;
+	hist_req_err_t e;
 	char label[HIST_REQ_LABEL_MAX + 2], line[512];
 
 	(void)state;
 	memset(&q, 0xAB, sizeof(q));
-	struct hist_req before = q;
+	hist_req_t before = q;
 	/* not a request at all */
 	assert_int_equal(parse("", &q, &e), -EPROTO);
 	assert_int_equal(parse("\r\n", &q, &e), -EPROTO);
@@ -269,8 +269,8 @@ static void test_envelope(void **state)
 
 static void test_build_keys_and_clamp(void **state)
 {
-	struct hist_req q;
-	struct hist_req_err e;
+	hist_req_t q;
+	hist_req_err_t e;
 	hist_query_call_t c;
 	hist_query_opts_t o = {"eirc", 16, 100};
 	char key[ARCHIVE_KEYS_KEY_MAX], mkey[ARCHIVE_KEYS_KEY_MAX];
@@ -315,7 +315,7 @@ static void test_build_keys_and_clamp(void **state)
 static void test_format(void **state)
 {
 	char buf[8704];
-	const struct hist_field msg[] = {
+	const hist_field_t msg[] = {
 	    F("msgid", "abc"),
 	    F("time", "1767323045678"),
 	    F("type", "privmsg"),
@@ -335,7 +335,7 @@ static void test_format(void **state)
 	assert_string_equal(buf,
 	                    "@batch=b1;time=2026-01-02T03:04:05.678Z;msgid=abc;+draft/reply=x1 "
 	                    ":bob!u7@h.example PRIVMSG #Chan :hello there");
-	const struct hist_field kick[] = {
+	const hist_field_t kick[] = {
 	    F("msgid", "k"),   F("time", "0"),  F("type", "kick"),
 	    F("target", "#c"), F("nick", "op"), F("user", "u1"),
 	    F("host", "h"),    F("arg", "bob"), F("text", "bye now"),
@@ -345,7 +345,7 @@ static void test_format(void **state)
 	assert_string_equal(buf,
 	                    "@batch=b;time=1970-01-01T00:00:00.000Z;msgid=k :op!u1@h KICK #c bob "
 	                    ":bye now");
-	const struct hist_field mode[] = {
+	const hist_field_t mode[] = {
 	    F("msgid", "m"),   F("time", "0"),  F("type", "mode"),
 	    F("target", "#c"), F("nick", "op"), F("text", "+o bob"),
 	};
@@ -353,10 +353,10 @@ static void test_format(void **state)
 	assert_true(n > 0);
 	assert_string_equal(buf,
 	                    "@batch=b;time=1970-01-01T00:00:00.000Z;msgid=m :op MODE #c +o bob");
-	const struct hist_field gap[] = {F("msgid", "g"), F("time", "0"), F("type", "gap"),
+	const hist_field_t gap[] = {F("msgid", "g"), F("time", "0"), F("type", "gap"),
 	                                 F("nick", "x")};
 	assert_int_equal(hist_query_format(gap, 4, "b", "#c", buf, sizeof(buf)), 0);
-	const struct hist_field nomsgid[] = {F("time", "0"), F("type", "privmsg"), F("nick", "x")};
+	const hist_field_t nomsgid[] = {F("time", "0"), F("type", "privmsg"), F("nick", "x")};
 	assert_int_equal(hist_query_format(nomsgid, 3, "b", "#c", buf, sizeof(buf)), 0);
 	/* too small a buffer: an error, never a truncated line */
 	assert_int_equal(hist_query_format(msg, 11, "b1", "#c", buf, 20), -ENOBUFS);
@@ -368,7 +368,7 @@ static void test_format(void **state)
 	                                  "1970-01-01T00:00:00.000Z"};
 	for (size_t i = 0; i < sizeof(tms) / sizeof(tms[0]); i++) {
 		char want[64];
-		const struct hist_field one[] = {F("msgid", "i"),
+		const hist_field_t one[] = {F("msgid", "i"),
 		                                 {"time", 4, tms[i], strlen(tms[i])},
 		                                 F("type", "privmsg"),
 		                                 F("nick", "x"),
@@ -379,17 +379,17 @@ static void test_format(void **state)
 	}
 	/* 18 digits of time are read without overflow (UBSan checks it; past
 	 * what archive_event_time formats, so not a line); 19 could overflow: refused */
-	const struct hist_field t18[] = {F("msgid", "t"), F("time", "999999999999999999"),
+	const hist_field_t t18[] = {F("msgid", "t"), F("time", "999999999999999999"),
 	                                 F("type", "privmsg"), F("nick", "x"), F("text", "y")};
 	assert_int_not_equal(hist_query_format(t18, 5, "b", "#c", buf, sizeof(buf)), 0);
-	const struct hist_field t19[] = {F("msgid", "t"), F("time", "9999999999999999999"),
+	const hist_field_t t19[] = {F("msgid", "t"), F("time", "9999999999999999999"),
 	                                 F("type", "privmsg"), F("nick", "x"), F("text", "y")};
 	assert_int_equal(hist_query_format(t19, 5, "b", "#c", buf, sizeof(buf)), -EINVAL);
 	/* a source longer than three names (nick!user@host, 255 each): refused,
 	 * never read past */
 	static char big[301];
 	memset(big, 'n', 300);
-	const struct hist_field longsrc[] = {F("msgid", "s"), F("time", "0"), F("type", "privmsg"),
+	const hist_field_t longsrc[] = {F("msgid", "s"), F("time", "0"), F("type", "privmsg"),
 	                                     F("nick", big),  F("user", big), F("host", big),
 	                                     F("text", "y")};
 	assert_int_equal(hist_query_format(longsrc, 7, "b", "#c", buf, sizeof(buf)), -EINVAL);

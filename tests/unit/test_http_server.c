@@ -200,16 +200,16 @@ static void *loop_main(void *arg)
 
 static void tsrv_start(struct tsrv *t)
 {
-	struct http_server_opts o = { .header_max = T_HEADER_MAX, .heads_max = 8,
+	http_server_opts_t o = { .header_max = T_HEADER_MAX, .heads_max = 8,
 				      .body_max = T_BODY_MAX, .conns_max = T_CONNS_MAX,
 				      .timeout_s = 5 };
-	struct eirc_err err;
+	eirc_err_t err;
 	int i;
 
 	memset(t, 0, sizeof(*t));
 	assert_int_equal(uv_loop_init(&t->loop), 0);
 	assert_int_equal(http_server_new(&t->loop, &o, &t->srv), 0);
-	i = http_server_listen(t->srv, &(struct http_listen_opts){ .name = "t",
+	i = http_server_listen(t->srv, &(http_listen_opts_t){ .name = "t",
 		.address = "127.0.0.1", .handler = &t_handler, .keepalive_s = 5,
 		.user = t }, &err);
 	assert_int_equal(i, 0);
@@ -297,8 +297,8 @@ static void test_limits_checked(void **state)
 {
 	uv_loop_t loop;
 	http_server_t *s = NULL;
-	struct http_server_opts o = { .header_max = HTTP_SERVER_HEADER_MAX, .heads_max = 1 };
-	struct eirc_err err;
+	http_server_opts_t o = { .header_max = HTTP_SERVER_HEADER_MAX, .heads_max = 1 };
+	eirc_err_t err;
 
 	(void)state;
 	assert_int_equal(uv_loop_init(&loop), 0);
@@ -309,15 +309,15 @@ static void test_limits_checked(void **state)
 	assert_null(s);
 	o.header_max = HTTP_SERVER_HEADER_MAX;
 	assert_int_equal(http_server_new(&loop, &o, &s), 0);
-	assert_int_equal(http_server_listen(s, &(struct http_listen_opts){ .name = "l",
+	assert_int_equal(http_server_listen(s, &(http_listen_opts_t){ .name = "l",
 		.address = "127.0.0.1", .protocols = t_protocols, .handler = &t_handler }, &err),
 			 -EINVAL);
-	assert_int_equal(http_server_listen(s, &(struct http_listen_opts){ .name = "l",
+	assert_int_equal(http_server_listen(s, &(http_listen_opts_t){ .name = "l",
 		.address = "127.0.0.1" }, &err), -EINVAL);
 	for (int i = 0; i < HTTP_SERVER_LISTENERS_MAX; i++)
-		assert_int_equal(http_server_listen(s, &(struct http_listen_opts){ .name = "l",
+		assert_int_equal(http_server_listen(s, &(http_listen_opts_t){ .name = "l",
 			.address = "127.0.0.1", .protocols = t_protocols }, &err), i);
-	assert_int_equal(http_server_listen(s, &(struct http_listen_opts){ .name = "l",
+	assert_int_equal(http_server_listen(s, &(http_listen_opts_t){ .name = "l",
 		.address = "127.0.0.1", .protocols = t_protocols }, &err), -ENOSPC);
 	assert_non_null(strstr(err.text, "listeners"));
 	assert_int_equal(http_server_port(s, HTTP_SERVER_LISTENERS_MAX), -EINVAL);

@@ -26,7 +26,7 @@
 #include "irc-client/ircc_policy.h"
 #include "irc-client/ircc_relay.h"
 
-static struct irc_line fr;
+static irc_line_t fr;
 
 static int next(char **line, size_t *len)
 {
@@ -129,7 +129,7 @@ static void test_frame_huge_line(void **state)
 
 static void test_flood(void **state)
 {
-	struct tokbucket b;
+	tokbucket_t b;
 	(void)state;
 
 	tokbucket_init(&b, 5, 20, 1000);
@@ -142,11 +142,11 @@ static void test_flood(void **state)
 	assert_false(tokbucket_take(&b, 1, 1000000));
 }
 
-static int chathist(const char *text, struct chathist_req *req, const char **code)
+static int chathist(const char *text, chathist_req_t *req, const char **code)
 {
 	static char buf[1024];
-	struct irc_msg m;
-	struct chathist_err err = { 0 };
+	irc_msg_t m;
+	chathist_err_t err = { 0 };
 
 	snprintf(buf, sizeof(buf), "%s", text);
 	assert_int_equal(irc_msg_parse(buf, strlen(buf), IRC_MSG_F_CLIENT, &m), 0);
@@ -181,7 +181,7 @@ static void test_chathistory_checks(void **state)
 		{ "CHATHISTORY TARGETS msgid=a msgid=b 5", "INVALID_MSGREFTYPE" },
 		{ "CHATHISTORY LATEST #c * 5 extra", "INVALID_PARAMS" },
 	};
-	struct chathist_req req;
+	chathist_req_t req;
 	const char *code;
 	(void)state;
 
@@ -202,7 +202,7 @@ static void test_chathistory_checks(void **state)
 	assert_int_equal(req.target.len, 2);
 }
 
-static int ident(struct ircc_ident *id, const char *extra_opt, const char *extra_val)
+static int ident(ircc_ident_t *id, const char *extra_opt, const char *extra_val)
 {
 	static const eirc_daemon_def_t def = { .prog = "ircc", .about = "",
 		                               .opts = &ircc_ident_opts };
@@ -225,7 +225,7 @@ static int ident(struct ircc_ident *id, const char *extra_opt, const char *extra
 
 static void test_ident_limits(void **state)
 {
-	struct ircc_ident id;
+	ircc_ident_t id;
 	static char rooms[IRCC_ROOMS_MAX * 4 + 8], nick31[40], disp[IRCC_DISPLAY_MAX + 2];
 	(void)state;
 
@@ -266,9 +266,9 @@ static void test_ident_limits(void **state)
 	assert_int_equal(ident(&id, "--display-name", "a\nb"), -EINVAL);
 }
 
-static struct irc_msg parse(const char *text, char *buf, size_t cap)
+static irc_msg_t parse(const char *text, char *buf, size_t cap)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 
 	snprintf(buf, cap, "%s", text);
 	assert_int_equal(irc_msg_parse(buf, strlen(buf), 0, &m), 0);
@@ -278,10 +278,10 @@ static struct irc_msg parse(const char *text, char *buf, size_t cap)
 static void test_policy(void **state)
 {
 	char buf[512];
-	struct irc_msg m;
+	irc_msg_t m;
 	static char m0[] = "#private-*", mine0[] = "#Private-Mine";
 	char *masks[] = { m0 };
-	struct ircc_ident id = { 0 };
+	ircc_ident_t id = { 0 };
 	char *mine[] = { mine0 };
 	(void)state;
 
@@ -311,8 +311,8 @@ static void test_policy(void **state)
 static int relay(const char *line, uint32_t bcaps, char *out)
 {
 	char buf[1024];
-	struct irc_msg m = parse(line, buf, sizeof(buf));
-	struct ircc_relay_ctx ctx = { bcaps, IRC_CAP_ALL, "me", NULL };
+	irc_msg_t m = parse(line, buf, sizeof(buf));
+	ircc_relay_ctx_t ctx = { bcaps, IRC_CAP_ALL, "me", NULL };
 
 	return ircc_relay_format(&m, &ctx, out, 1024);
 }
@@ -356,19 +356,19 @@ static int reg_send(void *ud, const char *line, size_t len)
 	return 0;
 }
 
-static int feed(struct irc_reg *r, const char *line)
+static int feed(irc_reg_t *r, const char *line)
 {
 	char buf[1024];
-	struct irc_msg m = parse(line, buf, sizeof(buf));
+	irc_msg_t m = parse(line, buf, sizeof(buf));
 
 	return irc_reg_handle(r, &m);
 }
 
 static void test_reg_caps_and_welcome(void **state)
 {
-	struct irc_reg_params p = { "alice", "u1", "Alice A", "pw", "eirc", "203.0.113.9",
+	irc_reg_params_t p = { "alice", "u1", "Alice A", "pw", "eirc", "203.0.113.9",
 		                    "203.0.113.9", IRC_CAP_ALL, IRC_REG_NICK_SUFFIX };
-	struct irc_reg r;
+	irc_reg_t r;
 	(void)state;
 
 	n_sent = 0;
@@ -404,13 +404,13 @@ static void test_reg_caps_and_welcome(void **state)
  * (during CAP LS they join the first REQ), and changes nothing else. */
 static void test_reg_cap_new(void **state)
 {
-	struct irc_reg_params p = { "carol", "u3", "Carol", NULL, NULL, NULL, NULL,
+	irc_reg_params_t p = { "carol", "u3", "Carol", NULL, NULL, NULL, NULL,
 		                    IRC_CAP_ALL & ~IRC_CAP_BIT(IRC_CAP_SETNAME),
 		                    IRC_REG_NICK_SUFFIX };
 	const uint32_t tags = IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS);
 	const uint32_t batch = IRC_CAP_BIT(IRC_CAP_BATCH);
 	const uint32_t away = IRC_CAP_BIT(IRC_CAP_AWAY_NOTIFY);
-	struct irc_reg r;
+	irc_reg_t r;
 	(void)state;
 
 	n_sent = 0;
@@ -460,9 +460,9 @@ static void test_reg_cap_new(void **state)
 
 static void test_reg_nick_policies(void **state)
 {
-	struct irc_reg_params p = { "bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0,
+	irc_reg_params_t p = { "bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0,
 		                    IRC_REG_NICK_SUFFIX };
-	struct irc_reg r;
+	irc_reg_t r;
 	(void)state;
 
 	n_sent = 0;

@@ -45,7 +45,7 @@ static void events_add(struct events *e, const char *s, size_t len)
 }
 
 /* Drains lf until it needs more bytes, recording what comes out. */
-static void drain(struct irc_line *lf, struct events *e)
+static void drain(irc_line_t *lf, struct events *e)
 {
 	for (;;) {
 		char *line;
@@ -70,7 +70,7 @@ static void drain(struct irc_line *lf, struct events *e)
 }
 
 /* Feeds data in chunks of `chunk` bytes (0: all at once), draining. */
-static void feed_all(struct irc_line *lf, const char *data, size_t len, size_t chunk,
+static void feed_all(irc_line_t *lf, const char *data, size_t len, size_t chunk,
                      struct events *e)
 {
 	while (len > 0) {
@@ -109,7 +109,7 @@ static const char *const STREAM_LINES[] = {
 
 static void test_stream_any_chunking(void **state)
 {
-	struct irc_line *lf = malloc(sizeof(*lf));
+	irc_line_t *lf = malloc(sizeof(*lf));
 	struct events e = { 0 };
 
 	assert_non_null(lf);
@@ -125,7 +125,7 @@ static void test_stream_any_chunking(void **state)
 
 static void test_need_more_bytes(void **state)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 	char *line = NULL;
 	size_t len = 99;
 
@@ -166,7 +166,7 @@ static char *make_line(size_t total, bool crlf)
  * and its LF comes with the next read). */
 static void check_limit_mode(size_t limit, bool crlf, bool strict, size_t chunk)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 	struct events e = { 0 };
 	char *at = make_line(limit, crlf), *past = make_line(limit + 1, crlf);
 	size_t n_at = limit - (crlf ? 2 : 1);
@@ -215,7 +215,7 @@ static void test_limit_caller(void **state)
 
 static void test_oversized_resync_in_one_read(void **state)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 	struct events e = { 0 };
 	static const char *const want[] = { "ok", TOO_LONG, "after", TOO_LONG, "end" };
 	const char data[] = "ok\n0123456789abcdef\r\nafter\r\n0123456789abcdefghij\nend\n";
@@ -228,7 +228,7 @@ static void test_oversized_resync_in_one_read(void **state)
 
 static void test_oversized_reported_before_its_end(void **state)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 	char *line;
 	size_t len;
 
@@ -247,7 +247,7 @@ static void test_oversized_reported_before_its_end(void **state)
 static void expect_stream(bool strict, size_t limit, const char *data, size_t len,
                           const char *const *want, size_t n)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 	struct events e = { 0 };
 
 	for (size_t chunk = 0; chunk < 4; chunk++) {
@@ -270,7 +270,7 @@ static void test_malformed_lines(void **state)
 
 static void test_full_buffer_feed_contract(void **state)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 	struct events e = { 0 };
 	static const char *const want[] = { "ab", "cd", "ef", "gh", "ij" };
 	const char data[] = "ab\ncd\nef\ngh\nij\n";
@@ -288,7 +288,7 @@ static void test_full_buffer_feed_contract(void **state)
 
 static void test_init_limits(void **state)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 
 	lf.limit = 42;
 	assert_int_equal(irc_line_init(&lf, 1), IRC_MSG_EINVAL);
@@ -310,7 +310,7 @@ static void test_strict_limits(void **state)
 
 static void test_strict_terminators(void **state)
 {
-	static struct irc_line lf;
+	static irc_line_t lf;
 	struct events e = { 0 };
 	/* a bare LF or CR does not end a line, it spoils it up to its CRLF */
 	static const char *const want[] = { MALFORMED, MALFORMED, MALFORMED, "OK" };

@@ -31,7 +31,7 @@ static void assert_part(const char *p, size_t len, const char *want)
 
 static void check_split(const char *s, const char *nick, const char *user, const char *host)
 {
-	struct irc_mask_userhost uh;
+	irc_mask_userhost_t uh;
 
 	assert_int_equal(irc_mask_split(s, strlen(s), &uh), 0);
 	assert_part(uh.nick, uh.nick_len, nick);
@@ -41,7 +41,7 @@ static void check_split(const char *s, const char *nick, const char *user, const
 
 static void test_split(void **state)
 {
-	struct irc_mask_userhost uh = { .nick_len = 77 };
+	irc_mask_userhost_t uh = { .nick_len = 77 };
 
 	check_split("alice!u1@gw.example", "alice", "u1", "gw.example");
 	check_split("irc.example.net", "irc.example.net", NULL, NULL);

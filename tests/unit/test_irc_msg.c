@@ -19,7 +19,7 @@ static char g_buf[BUF_MAX];
 static char g_out[BUF_MAX];
 
 /* Parses s (copied into g_buf) and returns the code. */
-static int parse_str(const char *s, unsigned flags, struct irc_msg *out_msg)
+static int parse_str(const char *s, unsigned flags, irc_msg_t *out_msg)
 {
 	size_t len = strlen(s);
 
@@ -28,16 +28,16 @@ static int parse_str(const char *s, unsigned flags, struct irc_msg *out_msg)
 	return irc_msg_parse(g_buf, len, flags, out_msg);
 }
 
-static void assert_span(const struct irc_msg_span *sp, const char *want)
+static void assert_span(const irc_msg_span_t *sp, const char *want)
 {
 	assert_non_null(sp->ptr);
 	assert_int_equal(sp->len, strlen(want));
 	assert_memory_equal(sp->ptr, want, sp->len);
 }
 
-static void assert_tag(const struct irc_msg *m, const char *key, const char *want)
+static void assert_tag(const irc_msg_t *m, const char *key, const char *want)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 
 	assert_int_equal(irc_msg_tag_get(m, key, &t), 0);
 	if (!want) {
@@ -60,7 +60,7 @@ static char *fill(char *s, size_t n)
 
 static void test_parse_full_line(void **state)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 
 	assert_int_equal(parse_str("@time=2024-01-02T03:04:05.678Z;msgid=abc;+draft/reply=x1 "
 	                           ":nick!u1@host.example PRIVMSG #chan :hello  world \r\n",
@@ -74,7 +74,7 @@ static void test_parse_full_line(void **state)
 	assert_false(irc_msg_command_is(&m, "PRIVMS"));
 	assert_true(irc_msg_span_is(&m.command, "PrivMsg"));
 	assert_false(irc_msg_span_is(&m.command, "PRIVMSGX"));
-	assert_false(irc_msg_span_is(&(struct irc_msg_span){ NULL, 0 }, ""));
+	assert_false(irc_msg_span_is(&(irc_msg_span_t){ NULL, 0 }, ""));
 	assert_int_equal(m.n_params, 2);
 	assert_span(&m.params[0], "#chan");
 	assert_span(&m.params[1], "hello  world ");
@@ -82,7 +82,7 @@ static void test_parse_full_line(void **state)
 
 static void test_parse_no_tags_no_source(void **state)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 
 	assert_int_equal(parse_str("PING :irc.example.net\n", 0, &m), 0);
 	assert_null(m.tags.ptr);
@@ -99,8 +99,8 @@ static void test_parse_no_tags_no_source(void **state)
 
 static void test_parse_tag_forms_and_escapes(void **state)
 {
-	struct irc_msg m;
-	struct irc_msg_tag t;
+	irc_msg_t m;
+	irc_msg_tag_t t;
 	size_t pos = 0, n = 0;
 
 	assert_int_equal(parse_str("@a;b=;c=\\:\\s\\\\\\r\\n;d=\\q\\;e=x\\ CMD", 0, &m), 0);
@@ -118,8 +118,8 @@ static void test_parse_tag_forms_and_escapes(void **state)
 
 static void test_parse_duplicate_tags_last_wins(void **state)
 {
-	struct irc_msg m;
-	struct irc_msg_tag t;
+	irc_msg_t m;
+	irc_msg_tag_t t;
 	size_t pos = 0;
 
 	assert_int_equal(parse_str("@k=1;v/k=2;k=3 CMD", 0, &m), 0);
@@ -132,7 +132,7 @@ static void test_parse_duplicate_tags_last_wins(void **state)
 
 static void test_parse_spaces(void **state)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 
 	assert_int_equal(parse_str("@a=b   :src   CMD   p1    p2   :  t  ", 0, &m), 0);
 	assert_span(&m.source, "src");
@@ -145,7 +145,7 @@ static void test_parse_spaces(void **state)
 
 static void test_parse_params_max(void **state)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 
 	assert_int_equal(parse_str("C 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15", 0, &m), 0);
 	assert_int_equal(m.n_params, IRC_PARAMS_MAX);
@@ -160,7 +160,7 @@ static void test_parse_params_max(void **state)
 
 static void test_parse_eol_and_forbidden_bytes(void **state)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 	char nul[] = "PRIVMSG #c :a\0b";
 
 	assert_int_equal(parse_str("CMD x\r\n", 0, &m), 0);
@@ -183,7 +183,7 @@ static void test_parse_malformed(void **state)
 		"@a_b CMD", "@+ CMD", "@+/a CMD", "@v_x/a CMD", "12 x", "1234",
 		"PRIV1", "PRIV-MSG", "@a=b :src", "@a=b :src 12",
 	};
-	struct irc_msg m;
+	irc_msg_t m;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = parse_str(bad[i], 0, &m);
@@ -195,7 +195,7 @@ static void test_parse_malformed(void **state)
 static void test_parse_failure_leaves_everything(void **state)
 {
 	static const char line[] = "@a=b\\sc;+d=e :src 12 x";
-	struct irc_msg m, before;
+	irc_msg_t m, before;
 
 	memset(&m, 0xA5, sizeof(m));
 	before = m;
@@ -218,7 +218,7 @@ static void make_tags_line(char *s, size_t data_len, const char *key)
 static void test_limit_tags_section(void **state)
 {
 	static char line[BUF_MAX];
-	struct irc_msg m;
+	irc_msg_t m;
 
 	/* Section = data + '@' + ' ' = IRC_TAGS_MAX: fits. */
 	make_tags_line(line, IRC_TAGS_MAX - 2, "a");
@@ -235,7 +235,7 @@ static void test_limit_tags_section(void **state)
 static void test_limit_client_tags(void **state)
 {
 	static char line[BUF_MAX];
-	struct irc_msg m;
+	irc_msg_t m;
 
 	make_tags_line(line, IRC_TAGS_CLIENT_MAX, "+a");
 	assert_int_equal(parse_str(line, 0, &m), 0);
@@ -260,7 +260,7 @@ static void test_limit_client_tags(void **state)
 static void test_limit_message_part(void **state)
 {
 	static char line[BUF_MAX];
-	struct irc_msg m;
+	irc_msg_t m;
 	char *p;
 
 	/* 510 bytes of message + CRLF = IRC_MSG_MAX. */
@@ -283,9 +283,9 @@ static void test_limit_message_part(void **state)
 }
 
 /* Serializes m, parses the result, and checks both messages are equal. */
-static void assert_round_trip(const struct irc_msg *m, unsigned flags)
+static void assert_round_trip(const irc_msg_t *m, unsigned flags)
 {
-	struct irc_msg again;
+	irc_msg_t again;
 	int n = irc_msg_serialize(m, flags, g_out, sizeof(g_out));
 
 	assert_true(n > 0);
@@ -306,7 +306,7 @@ static void test_round_trip_lines(void **state)
 		"CAP * LS :multi-prefix sasl message-tags",
 		"PING x",
 	};
-	struct irc_msg m;
+	irc_msg_t m;
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		assert_int_equal(parse_str(lines[i], 0, &m), 0);
@@ -322,16 +322,16 @@ static void test_tag_value_escape_round_trip(void **state)
 		"end\\", "a=b=c", "\xc3\xa9t\xc3\xa9", "\x01\x7f",
 	};
 	char tags[256];
-	struct irc_msg m = { .command = { "TAGMSG", 6 } };
+	irc_msg_t m = { .command = { "TAGMSG", 6 } };
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-		struct irc_msg again;
+		irc_msg_t again;
 		size_t len = 0;
 		int n;
 
 		assert_int_equal(irc_msg_tags_append("+v/k", 4, values[i], strlen(values[i]),
 		                                     tags, sizeof(tags), &len), 0);
-		m.tags = (struct irc_msg_span){ tags, len };
+		m.tags = (irc_msg_span_t){ tags, len };
 		n = irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 		assert_true(n > 0);
 		assert_int_equal(irc_msg_parse(g_out, (size_t)n, 0, &again), 0);
@@ -342,65 +342,65 @@ static void test_tag_value_escape_round_trip(void **state)
 
 static void test_serialize_trailing_choice(void **state)
 {
-	struct irc_msg m = { .command = { "PRIVMSG", 7 }, .n_params = 2 };
+	irc_msg_t m = { .command = { "PRIVMSG", 7 }, .n_params = 2 };
 
-	m.params[0] = (struct irc_msg_span){ "#c", 2 };
-	m.params[1] = (struct irc_msg_span){ "word", 4 };
+	m.params[0] = (irc_msg_span_t){ "#c", 2 };
+	m.params[1] = (irc_msg_span_t){ "word", 4 };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), 15);
 	assert_string_equal(g_out, "PRIVMSG #c word");
-	m.params[1] = (struct irc_msg_span){ ":x", 2 };
+	m.params[1] = (irc_msg_span_t){ ":x", 2 };
 	irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 	assert_string_equal(g_out, "PRIVMSG #c ::x");
-	m.params[1] = (struct irc_msg_span){ "a b", 3 };
+	m.params[1] = (irc_msg_span_t){ "a b", 3 };
 	irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 	assert_string_equal(g_out, "PRIVMSG #c :a b");
-	m.params[1] = (struct irc_msg_span){ NULL, 0 };
+	m.params[1] = (irc_msg_span_t){ NULL, 0 };
 	irc_msg_serialize(&m, IRC_MSG_F_CRLF, g_out, sizeof(g_out));
 	assert_string_equal(g_out, "PRIVMSG #c :\r\n");
-	m.params[1] = (struct irc_msg_span){ "a\tb", 3 };
+	m.params[1] = (irc_msg_span_t){ "a\tb", 3 };
 	irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 	assert_string_equal(g_out, "PRIVMSG #c a\tb");
 }
 
 static void test_serialize_invalid(void **state)
 {
-	struct irc_msg ok = { .command = { "NOTICE", 6 }, .n_params = 2 }, m;
+	irc_msg_t ok = { .command = { "NOTICE", 6 }, .n_params = 2 }, m;
 
-	ok.params[0] = (struct irc_msg_span){ "#c", 2 };
-	ok.params[1] = (struct irc_msg_span){ "hi", 2 };
+	ok.params[0] = (irc_msg_span_t){ "#c", 2 };
+	ok.params[1] = (irc_msg_span_t){ "hi", 2 };
 	m = ok;
-	m.command = (struct irc_msg_span){ "12", 2 };
+	m.command = (irc_msg_span_t){ "12", 2 };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
-	m.command = (struct irc_msg_span){ NULL, 0 };
+	m.command = (irc_msg_span_t){ NULL, 0 };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	m = ok;
-	m.source = (struct irc_msg_span){ "a b", 3 };
+	m.source = (irc_msg_span_t){ "a b", 3 };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
-	m.source = (struct irc_msg_span){ "", 0 };
+	m.source = (irc_msg_span_t){ "", 0 };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	static const char *const middles[] = { "", "a b", ":a" };
 	for (size_t i = 0; i < 3; i++) {
 		m = ok;
-		m.params[0] = (struct irc_msg_span){ middles[i], strlen(middles[i]) };
+		m.params[0] = (irc_msg_span_t){ middles[i], strlen(middles[i]) };
 		assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	}
 	static const char *const forbidden[] = { "a\rb", "a\nb", "a\0b" };
 	for (size_t i = 0; i < 3; i++) {
 		m = ok;
-		m.params[1] = (struct irc_msg_span){ forbidden[i], 3 };
+		m.params[1] = (irc_msg_span_t){ forbidden[i], 3 };
 		assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	}
 	m = ok;
 	m.n_params = IRC_PARAMS_MAX + 1;
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	m = ok;
-	m.tags = (struct irc_msg_span){ "bad_key\0", 8 };
+	m.tags = (irc_msg_span_t){ "bad_key\0", 8 };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 }
 
 static void test_serialize_buffer_exact(void **state)
 {
-	struct irc_msg m;
+	irc_msg_t m;
 	char small[64];
 
 	assert_int_equal(parse_str("@a=b;c :s CMD x :y z", 0, &m), 0);
@@ -417,13 +417,13 @@ static void test_serialize_limits(void **state)
 {
 	static char big[IRC_TAGS_MAX];
 	static char tags[IRC_TAGS_MAX + 8];
-	struct irc_msg m = { .command = { "PRIVMSG", 7 }, .n_params = 2 };
+	irc_msg_t m = { .command = { "PRIVMSG", 7 }, .n_params = 2 };
 	size_t len = 0;
 
-	m.params[0] = (struct irc_msg_span){ "#c", 2 };
+	m.params[0] = (irc_msg_span_t){ "#c", 2 };
 	fill(big, sizeof(big) - 1);
 	/* Message part: "PRIVMSG #c " is 11 bytes (no ':' needed), + CRLF. */
-	m.params[1] = (struct irc_msg_span){ big, IRC_MSG_MAX - 2 - 11 };
+	m.params[1] = (irc_msg_span_t){ big, IRC_MSG_MAX - 2 - 11 };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_MAX - 2);
 	m.params[1].len++;
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETOOLONG);
@@ -431,25 +431,25 @@ static void test_serialize_limits(void **state)
 	/* Tags section '@' + "a=" + 8187 + ' ' = IRC_TAGS_MAX, then one past. */
 	assert_int_equal(irc_msg_tags_append("a", 1, big, IRC_TAGS_MAX - 2 - 2,
 	                                     tags, sizeof(tags), &len), 0);
-	m.tags = (struct irc_msg_span){ tags, len };
+	m.tags = (irc_msg_span_t){ tags, len };
 	assert_true(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)) > 0);
 	assert_int_equal(irc_msg_serialize(&m, IRC_MSG_F_CLIENT, g_out, sizeof(g_out)),
 	                 IRC_MSG_ETAGSTOOLONG);
 	len = 0;
 	assert_int_equal(irc_msg_tags_append("a", 1, big, IRC_TAGS_MAX - 2 - 1,
 	                                     tags, sizeof(tags), &len), 0);
-	m.tags = (struct irc_msg_span){ tags, len };
+	m.tags = (irc_msg_span_t){ tags, len };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETAGSTOOLONG);
 	len = 0;
 	/* Client tag data is counted escaped: a space takes two bytes.
 	 * "+a=" + 2045 spaces + "x" = 3 + 4090 + 1 = IRC_TAGS_CLIENT_MAX. */
 	memset(big, ' ', 2047);
 	assert_int_equal(irc_msg_tags_append("+a", 2, big + 2, 2046, tags, sizeof(tags), &len), 0);
-	m.tags = (struct irc_msg_span){ tags, len };
+	m.tags = (irc_msg_span_t){ tags, len };
 	assert_true(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)) > 0);
 	len = 0;        /* 3 + 2 * 2046 = IRC_TAGS_CLIENT_MAX + 1 */
 	assert_int_equal(irc_msg_tags_append("+a", 2, big + 1, 2046, tags, sizeof(tags), &len), 0);
-	m.tags = (struct irc_msg_span){ tags, len };
+	m.tags = (irc_msg_span_t){ tags, len };
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETAGSTOOLONG);
 }
 
@@ -457,7 +457,7 @@ static void test_tags_append_and_serialize(void **state)
 {
 	char tags[16], raw[64];
 	size_t len = 0;
-	struct irc_msg m = { .command = { "CMD", 3 } };
+	irc_msg_t m = { .command = { "CMD", 3 } };
 
 	assert_int_equal(irc_msg_tags_append("k", 1, "a b", 3, tags, sizeof(tags), &len), 0);
 	assert_int_equal(irc_msg_tags_append("+n", 2, NULL, 0, tags, sizeof(tags), &len), 0);
@@ -469,11 +469,11 @@ static void test_tags_append_and_serialize(void **state)
 	assert_int_equal(irc_msg_tags_append("long", 4, "valu", 4, tags, sizeof(tags), &len),
 	                 IRC_MSG_ENOBUFS);
 	assert_int_equal(len, 9);
-	m.tags = (struct irc_msg_span){ tags, len };
+	m.tags = (irc_msg_span_t){ tags, len };
 	assert_int_equal(irc_msg_tags_serialize(&m, raw, sizeof(raw)), 9);
 	assert_string_equal(raw, "k=a\\sb;+n");
 	assert_int_equal(irc_msg_tags_serialize(&m, raw, 9), IRC_MSG_ENOBUFS);
-	m.tags = (struct irc_msg_span){ NULL, 0 };
+	m.tags = (irc_msg_span_t){ NULL, 0 };
 	assert_int_equal(irc_msg_tags_serialize(&m, raw, sizeof(raw)), 0);
 	assert_string_equal(raw, "");
 }

@@ -82,7 +82,7 @@ static const char *show(const char *s, size_t len)
 	return out;
 }
 
-static bool span_is(const struct irc_msg_span *sp, const struct yamltree_node *want)
+static bool span_is(const irc_msg_span_t *sp, const struct yamltree_node *want)
 {
 	size_t len;
 	const char *s = yamltree_str(want, &len);
@@ -92,9 +92,9 @@ static bool span_is(const struct irc_msg_span *sp, const struct yamltree_node *w
 	return sp->ptr && sp->len == len && memcmp(sp->ptr, s, len) == 0;
 }
 
-static bool tags_match(const struct irc_msg *m, const struct yamltree_node *want)
+static bool tags_match(const irc_msg_t *m, const struct yamltree_node *want)
 {
-	struct irc_msg_tag t;
+	irc_msg_tag_t t;
 	size_t pos = 0;
 
 	if (yamltree_is_null(want))
@@ -117,7 +117,7 @@ static bool tags_match(const struct irc_msg *m, const struct yamltree_node *want
 	return true;
 }
 
-static bool params_match(const struct irc_msg *m, const struct yamltree_node *want)
+static bool params_match(const irc_msg_t *m, const struct yamltree_node *want)
 {
 	if (m->n_params != yamltree_len(want))
 		return false;
@@ -134,7 +134,7 @@ static bool split_case_ok(const struct yamltree_node *tc)
 	char buf[LINE_BUF];
 	size_t len;
 	const char *input = yamltree_str(yamltree_get(tc, "input"), &len);
-	struct irc_msg m;
+	irc_msg_t m;
 	int rc;
 
 	assert_non_null(input);
@@ -169,7 +169,7 @@ static void test_msg_split(void **state)
 }
 
 /* Builds msg from a vector's atoms; tag storage goes in tagbuf. */
-static void msg_from_atoms(const struct yamltree_node *atoms, struct irc_msg *m, char *tagbuf,
+static void msg_from_atoms(const struct yamltree_node *atoms, irc_msg_t *m, char *tagbuf,
                            size_t tagcap)
 {
 	const struct yamltree_node *tags = yamltree_get(atoms, "tags"), *params;
@@ -184,7 +184,7 @@ static void msg_from_atoms(const struct yamltree_node *atoms, struct irc_msg *m,
 		                                     tagbuf, tagcap, &tlen), 0);
 	}
 	if (tlen > 0)
-		m->tags = (struct irc_msg_span){ tagbuf, tlen };
+		m->tags = (irc_msg_span_t){ tagbuf, tlen };
 	m->source.ptr = yamltree_str(yamltree_get(atoms, "source"), &m->source.len);
 	m->command.ptr = yamltree_str(yamltree_get(atoms, "verb"), &m->command.len);
 	params = yamltree_get(atoms, "params");
@@ -199,7 +199,7 @@ static bool join_case_ok(const struct yamltree_node *tc)
 	const struct yamltree_node *matches = yamltree_get(tc, "matches");
 	const char *desc = yamltree_str(yamltree_get(tc, "desc"), NULL);
 	char tagbuf[LINE_BUF], out[LINE_BUF];
-	struct irc_msg m;
+	irc_msg_t m;
 	int n;
 
 	msg_from_atoms(yamltree_get(tc, "atoms"), &m, tagbuf, sizeof(tagbuf));
@@ -246,7 +246,7 @@ static bool userhost_case_ok(const struct yamltree_node *tc)
 	const struct yamltree_node *atoms = yamltree_get(tc, "atoms");
 	size_t len;
 	const char *src = yamltree_str(yamltree_get(tc, "source"), &len);
-	struct irc_mask_userhost uh;
+	irc_mask_userhost_t uh;
 
 	if (irc_mask_split(src, len, &uh) < 0 ||
 	    !part_is(uh.nick, uh.nick_len, yamltree_get(atoms, "nick")) ||

@@ -35,7 +35,7 @@ struct fake {
 	uv_loop_t loop;
 	uv_pipe_t server, peer;
 	bool peer_open, sent;
-	struct irc_conn *conn;
+	irc_conn_t *conn;
 	struct bad bad[BAD_MAX];
 	size_t n_bad;
 	char good[8][64];
@@ -123,7 +123,7 @@ static void finish(struct fake *f)
 	uv_close((uv_handle_t *)&f->server, NULL);
 }
 
-static void on_msg(void *ud, const struct irc_msg *m)
+static void on_msg(void *ud, const irc_msg_t *m)
 {
 	struct fake *f = ud;
 
@@ -154,12 +154,12 @@ static void on_down(void *ud, int err, const char *why, uint64_t retry_ms)
 
 static void run(struct fake *f, bool with_cb)
 {
-	static const struct irc_conn_cb cbs[2] = {
+	static const irc_conn_cb_t cbs[2] = {
 		{ on_msg, NULL, on_down, NULL, NULL, NULL },
 		{ on_msg, NULL, on_down, NULL, NULL, on_bad_line },
 	};
-	struct irc_conn_server srv = { .unix_path = f->path };
-	struct irc_conn_opts o = {
+	irc_conn_server_t srv = { .unix_path = f->path };
+	irc_conn_opts_t o = {
 		.servers = &srv, .n_servers = 1,
 		.reg = { "lg", "u", "r", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX },
 		.connect_timeout_ms = 5000, .ping_interval_ms = 60000, .ping_timeout_ms = 60000,
@@ -226,7 +226,7 @@ static void test_no_callback(void **state)
 static void test_refused_metric_family(void **state)
 {
 	lg_metrics_t m = { 0 };
-	struct buf b;
+	buf_t b;
 	const char *help = "# TYPE eirc_logger_lines_refused_total counter\n";
 
 	(void)state;

@@ -35,14 +35,14 @@ static void test_index_name(void **state)
 
 static void test_add_document(void **state)
 {
-	struct lg_bulk_field f[] = {
+	lg_bulk_field_t f[] = {
 		{ S("network"), S("eIRC") },   { S("stream"), S("eirc:{p1}:history:eIRC:#x") },
 		{ S("msgid"), S("abc\"1") },   { S("time"), S("1700000000123") },
 		{ S("type"), S("privmsg") },   { S("conv"), S("#x") },
 		{ S("target"), S("#X") },      { S("nick"), S("al\\ice") },
 		{ S("text"), S("hi\n\x01\xff\xc3\xa9") },
 	};
-	struct buf b;
+	buf_t b;
 	archive_str_t id = S("1-0");
 
 	(void)state;
@@ -156,7 +156,7 @@ static void test_classify(void **state)
 
 static void test_template(void **state)
 {
-	struct buf b;
+	buf_t b;
 
 	(void)state;
 	buf_init(&b, SIZE_MAX);

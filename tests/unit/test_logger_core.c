@@ -381,7 +381,7 @@ static void test_map(void **state)
 static void test_metrics_text(void **state)
 {
 	lg_metrics_t m = { 0 };
-	struct buf b;
+	buf_t b;
 
 	(void)state;
 	buf_init(&b, LG_METRICS_TEXT_MAX);

@@ -51,7 +51,7 @@ static void emit(void *ud, const archive_event_t *ev)
 static int feed(const char *line)
 {
 	static char buf[IRC_TAGS_MAX + IRC_MSG_MAX + 16];
-	struct irc_msg m;
+	irc_msg_t m;
 
 	memset(&got, 0, sizeof(got));
 	reason = NULL;

@@ -25,12 +25,12 @@
 
 struct item {
 	int v;
-	struct queue node;
+	queue_t node;
 };
 
-static int collect(struct queue *h, int *out, int max)
+static int collect(queue_t *h, int *out, int max)
 {
-	struct queue *q;
+	queue_t *q;
 	int n = 0;
 
 	QUEUE_FOREACH(q, h) {
@@ -44,7 +44,7 @@ static int collect(struct queue *h, int *out, int max)
 static void test_queue(void **state)
 {
 	struct item it[5];
-	struct queue h, other, *q, *n;
+	queue_t h, other, *q, *n;
 	int got[8];
 
 	queue_init(&h);
@@ -85,7 +85,7 @@ static void test_queue(void **state)
 
 static void test_backoff(void **state)
 {
-	struct backoff b;
+	backoff_t b;
 	uint64_t d;
 
 	assert_int_equal(backoff_delay(100, 5000, 0, 0), 100);
@@ -109,7 +109,7 @@ static void test_backoff(void **state)
 
 static void test_tokbucket(void **state)
 {
-	struct tokbucket b;
+	tokbucket_t b;
 
 	tokbucket_init(&b, 10, 5, 1000);
 	for (int i = 0; i < 5; i++)
@@ -130,7 +130,7 @@ static void test_tokbucket(void **state)
 
 static void test_buf(void **state)
 {
-	struct buf b;
+	buf_t b;
 	char *s;
 
 	buf_init(&b, 8);
@@ -169,7 +169,7 @@ static void test_buf(void **state)
 
 static void test_buf_truncate(void **state)
 {
-	struct buf b;
+	buf_t b;
 
 	(void)state;
 	buf_init(&b, 8);
@@ -203,7 +203,7 @@ static void test_buf_truncate(void **state)
 
 static void test_err(void **state)
 {
-	struct eirc_err e;
+	eirc_err_t e;
 	char big[EIRC_ERR_MAX * 2];
 
 	memset(big, 'x', sizeof(big) - 1);
