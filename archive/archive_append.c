@@ -11,43 +11,43 @@
 
 /* Kept small and flat: it runs once per archived event. */
 const char archive_append_script[] =
-    "local seen = redis.call('GET', KEYS[3])\n"
-    "if seen then return {0, seen} end\n"
-    "local hid\n"
-    "if ARGV[1] ~= '0' then\n"
-    "  hid = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[1], '*', unpack(ARGV, 4))\n"
-    "else\n"
-    "  hid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))\n"
-    "end\n"
-    "redis.call('XADD', KEYS[2], '*', 'network', ARGV[3], 'stream', KEYS[1], 'hid', hid,\n"
-    "           unpack(ARGV, 4))\n"
-    "redis.call('SET', KEYS[3], hid, 'PX', ARGV[2])\n"
-    "return {1, hid}\n";
+	"local seen = redis.call('GET', KEYS[3])\n"
+	"if seen then return {0, seen} end\n"
+	"local hid\n"
+	"if ARGV[1] ~= '0' then\n"
+	"  hid = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[1], '*', unpack(ARGV, 4))\n"
+	"else\n"
+	"  hid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))\n"
+	"end\n"
+	"redis.call('XADD', KEYS[2], '*', 'network', ARGV[3], 'stream', KEYS[1], 'hid', hid,\n"
+	"           unpack(ARGV, 4))\n"
+	"redis.call('SET', KEYS[3], hid, 'PX', ARGV[2])\n"
+	"return {1, hid}\n";
 
 /* The batched form (archive_append.h): the same steps per event, one call. */
 const char archive_append_batch_script[] =
-    "local out = {}\n"
-    "local a = 3\n"
-    "for i = 1, #KEYS, 3 do\n"
-    "  local net, nf = ARGV[a], tonumber(ARGV[a + 1])\n"
-    "  local s, e = a + 2, a + 1 + nf\n"
-    "  a = e + 1\n"
-    "  if redis.call('EXISTS', KEYS[i + 2]) == 1 then\n"
-    "    out[#out + 1] = 0\n"
-    "  else\n"
-    "    local hid\n"
-    "    if ARGV[1] ~= '0' then\n"
-    "      hid = redis.call('XADD', KEYS[i], 'MINID', '~', ARGV[1], '*', unpack(ARGV, s, e))\n"
-    "    else\n"
-    "      hid = redis.call('XADD', KEYS[i], '*', unpack(ARGV, s, e))\n"
-    "    end\n"
-    "    redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i], 'hid', hid,\n"
-    "               unpack(ARGV, s, e))\n"
-    "    redis.call('SET', KEYS[i + 2], hid, 'PX', ARGV[2])\n"
-    "    out[#out + 1] = 1\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
+	"local out = {}\n"
+	"local a = 3\n"
+	"for i = 1, #KEYS, 3 do\n"
+	"  local net, nf = ARGV[a], tonumber(ARGV[a + 1])\n"
+	"  local s, e = a + 2, a + 1 + nf\n"
+	"  a = e + 1\n"
+	"  if redis.call('EXISTS', KEYS[i + 2]) == 1 then\n"
+	"    out[#out + 1] = 0\n"
+	"  else\n"
+	"    local hid\n"
+	"    if ARGV[1] ~= '0' then\n"
+	"      hid = redis.call('XADD', KEYS[i], 'MINID', '~', ARGV[1], '*', unpack(ARGV, s, e))\n"
+	"    else\n"
+	"      hid = redis.call('XADD', KEYS[i], '*', unpack(ARGV, s, e))\n"
+	"    end\n"
+	"    redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i], 'hid', hid,\n"
+	"               unpack(ARGV, s, e))\n"
+	"    redis.call('SET', KEYS[i + 2], hid, 'PX', ARGV[2])\n"
+	"    out[#out + 1] = 1\n"
+	"  end\n"
+	"end\n"
+	"return out\n";
 
 /* msgid keys live as long as the history; without retention, 30 days. */
 #define ARCHIVE_APPEND_TTL_DEFAULT_MS (UINT64_C(30) * 24 * 3600 * 1000)
@@ -67,13 +67,13 @@ static void str_field(archive_append_call_t *c, const char *name, archive_str_t 
 
 /* The trimming bound ("0": none) and the msgid keys' TTL of o. */
 static void bounds(const archive_append_opts_t *o, char *minid, size_t minid_cap, char *ttl,
-                   size_t ttl_cap)
+		   size_t ttl_cap)
 {
 	int64_t bound = o->retention_ms ? o->now_ms - (int64_t)o->retention_ms : 0;
 
 	snprintf(minid, minid_cap, "%" PRId64, bound > 0 ? bound : 0);
 	snprintf(ttl, ttl_cap, "%" PRIu64,
-	         o->retention_ms ? o->retention_ms : ARCHIVE_APPEND_TTL_DEFAULT_MS);
+		 o->retention_ms ? o->retention_ms : ARCHIVE_APPEND_TTL_DEFAULT_MS);
 }
 
 static int sha_valid(const char *sha)
@@ -87,7 +87,7 @@ static int sha_valid(const char *sha)
 }
 
 static int build_keys(const archive_event_t *ev, const archive_append_opts_t *o,
-                      archive_append_call_t *c)
+		      archive_append_call_t *c)
 {
 	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
 	const archive_str_t *net = &ev->s[ARCHIVE_S_NETWORK], *conv = &ev->s[ARCHIVE_S_CONV];
@@ -102,24 +102,24 @@ static int build_keys(const archive_event_t *ev, const archive_append_opts_t *o,
 		return k;
 	c->partition = k;
 	n = archive_keys_history(k, network, conv->p, conv->n, IRC_CASEMAP_NONE, c->history,
-	                         sizeof(c->history));
+				 sizeof(c->history));
 	if (n < 0)
 		return -EINVAL;
 	if (archive_keys_archive(k, c->archive, sizeof(c->archive)) < 0)
 		return -EINVAL;
 	if (archive_keys_msgid(k, ev->s[ARCHIVE_S_MSGID].p, ev->s[ARCHIVE_S_MSGID].n, c->msgid,
-	                       sizeof(c->msgid)) < 0)
+			       sizeof(c->msgid)) < 0)
 		return -EINVAL;
 	return 0;
 }
 
 int archive_append_build(const archive_event_t *ev, const archive_append_opts_t *o, const char *sha,
-                         archive_append_call_t *out_call)
+			 archive_append_call_t *out_call)
 {
 	archive_append_call_t *c = out_call;
 	static const enum archive_event_str order[] = {ARCHIVE_S_NICK, ARCHIVE_S_USER,
-	                                               ARCHIVE_S_HOST, ARCHIVE_S_ACCOUNT,
-	                                               ARCHIVE_S_TEXT, ARCHIVE_S_TAGS};
+						       ARCHIVE_S_HOST, ARCHIVE_S_ACCOUNT,
+						       ARCHIVE_S_TEXT, ARCHIVE_S_TAGS};
 	const char *type = archive_event_type_name(ev->type);
 	int err;
 
@@ -161,7 +161,7 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
 }
 
 int archive_append_batch_begin(archive_append_batch_t *b, const char *sha,
-                               const archive_append_opts_t *o)
+			       const archive_append_opts_t *o)
 {
 	if (!sha_valid(sha))
 		return -EINVAL;
@@ -186,11 +186,11 @@ static void batch_field(archive_append_batch_t *b, const char *name, const char 
 }
 
 int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *ev,
-                             const archive_append_opts_t *o)
+			     const archive_append_opts_t *o)
 {
 	static const enum archive_event_str order[] = {
-	    ARCHIVE_S_CONV, ARCHIVE_S_TARGET,  ARCHIVE_S_NICK, ARCHIVE_S_USER,
-	    ARCHIVE_S_HOST, ARCHIVE_S_ACCOUNT, ARCHIVE_S_TEXT, ARCHIVE_S_TAGS};
+		ARCHIVE_S_CONV, ARCHIVE_S_TARGET,  ARCHIVE_S_NICK, ARCHIVE_S_USER,
+		ARCHIVE_S_HOST, ARCHIVE_S_ACCOUNT, ARCHIVE_S_TEXT, ARCHIVE_S_TAGS};
 	static archive_append_call_t keys; /* build_keys' scratch; single-threaded */
 	const char *type = archive_event_type_name(ev->type);
 	int err, nf_at;
@@ -216,11 +216,11 @@ int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *e
 	batch_field(b, "type", type, strlen(type));
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		batch_field(b, archive_event_str_name(order[i]), ev->s[order[i]].p,
-		            ev->s[order[i]].n);
+			    ev->s[order[i]].n);
 	if (ev->s[ARCHIVE_S_ARG].n)
 		batch_field(b, "arg", ev->s[ARCHIVE_S_ARG].p, ev->s[ARCHIVE_S_ARG].n);
-	b->argslen[nf_at] =
-	    (size_t)snprintf(b->ev[b->n].nf, sizeof(b->ev[b->n].nf), "%d", b->nargs - nf_at - 1);
+	b->argslen[nf_at] = (size_t)snprintf(b->ev[b->n].nf, sizeof(b->ev[b->n].nf), "%d",
+					     b->nargs - nf_at - 1);
 	b->args[nf_at] = b->ev[b->n].nf;
 	b->n++;
 	return 0;

@@ -74,7 +74,7 @@ struct archive_append_call {
  * key limit).
  */
 int archive_append_build(const archive_event_t *ev, const archive_append_opts_t *o, const char *sha,
-                         archive_append_call_t *out_call);
+			 archive_append_call_t *out_call);
 
 /*
  * The batched form, what eirc-logger's writer sends: one call archives up
@@ -120,14 +120,14 @@ struct archive_append_batch {
 
 /* Starts an empty batch. Returns 0 or -EINVAL (bad sha). */
 int archive_append_batch_begin(archive_append_batch_t *b, const char *sha,
-                               const archive_append_opts_t *o);
+			       const archive_append_opts_t *o);
 /*
  * Adds ev. Returns 0; -EXDEV when ev belongs to another partition than the
  * batch (not added); -ENOSPC when the batch is full; -EINVAL as
  * archive_append_build() (ev cannot be archived at all).
  */
 int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *ev,
-                             const archive_append_opts_t *o);
+			     const archive_append_opts_t *o);
 /* Lays out argv/argvlen/argc for EVALSHA. Returns 0, or -EINVAL when empty. */
 int archive_append_batch_finish(archive_append_batch_t *b);
 

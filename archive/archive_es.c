@@ -64,31 +64,33 @@ const char *archive_es_current_url(const archive_es_t *es)
 }
 
 int archive_es_request(archive_es_t *es, const char *method, const char *path,
-                       const char *content_type, const char *body, size_t len, http_client_cb cb,
-                       void *ud)
+		       const char *content_type, const char *body, size_t len, http_client_cb cb,
+		       void *ud)
 {
 	char url[ARCHIVE_ES_URL_MAX + 1], ct[128], auth[1024];
 	const char *headers[] = {ct, auth};
 	http_client_req_t req = {
-	    .method = method,
-	    .url = url,
-	    .headers = headers,
-	    .n_headers = es->opts.api_key ? 2 : 1,
-	    .username = es->opts.api_key ? NULL : es->opts.username,
-	    .password = es->opts.password,
-	    .body = body ? body : "",
-	    .body_len = body ? len : 0,
-	    .timeout_ms = es->opts.timeout_ms,
-	    .answer_max = ARCHIVE_ES_ANSWER_MAX,
-	    .tls_no_verify = !es->opts.tls_verify,
-	    .tls_ca_file = es->opts.tls_ca_file,
+		.method = method,
+		.url = url,
+		.headers = headers,
+		.n_headers = es->opts.api_key ? 2 : 1,
+		.username = es->opts.api_key ? NULL : es->opts.username,
+		.password = es->opts.password,
+		.body = body ? body : "",
+		.body_len = body ? len : 0,
+		.timeout_ms = es->opts.timeout_ms,
+		.answer_max = ARCHIVE_ES_ANSWER_MAX,
+		.tls_no_verify = !es->opts.tls_verify,
+		.tls_ca_file = es->opts.tls_ca_file,
 	};
 	struct req *r;
 	int rc;
 
-	if (snprintf(url, sizeof(url), "%s%s", archive_es_current_url(es), path) >= (int)sizeof(url))
+	if (snprintf(url, sizeof(url), "%s%s", archive_es_current_url(es), path) >=
+	    (int)sizeof(url))
 		return -EINVAL;
-	snprintf(ct, sizeof(ct), "Content-Type: %s", content_type ? content_type : "application/json");
+	snprintf(ct, sizeof(ct), "Content-Type: %s",
+		 content_type ? content_type : "application/json");
 	if (es->opts.api_key)
 		snprintf(auth, sizeof(auth), "Authorization: ApiKey %s", es->opts.api_key);
 	if (!(r = malloc(sizeof(*r))))

@@ -52,8 +52,8 @@ int archive_es_new(uv_loop_t *loop, const archive_es_opts_t *opts, archive_es_t 
  * (ans->err) moves the next requests to the next node.
  */
 int archive_es_request(archive_es_t *es, const char *method, const char *path,
-                       const char *content_type, const char *body, size_t len, http_client_cb cb,
-                       void *ud);
+		       const char *content_type, const char *body, size_t len, http_client_cb cb,
+		       void *ud);
 
 /* The node URL requests go to now. */
 const char *archive_es_current_url(const archive_es_t *es);

@@ -9,18 +9,20 @@
 #include <string.h>
 
 static const char *const type_names[ARCHIVE_EV_TYPE_COUNT] = {
-    "privmsg", "notice", "tagmsg", "join", "part", "quit", "kick", "nick", "topic", "mode", "gap",
+	"privmsg", "notice", "tagmsg", "join", "part", "quit",
+	"kick",    "nick",   "topic",  "mode", "gap",
 };
 
 static const char *const str_names[ARCHIVE_EVENT_NSTR] = {
-    "msgid", "network", "conv", "target", "nick", "user", "host", "account", "text", "tags", "arg",
+	"msgid", "network", "conv", "target", "nick", "user",
+	"host",  "account", "text", "tags",   "arg",
 };
 
 static const size_t str_max[ARCHIVE_EVENT_NSTR] = {
-    ARCHIVE_EVENT_MSGID_MAX,  ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TARGET_MAX,
-    ARCHIVE_EVENT_TARGET_MAX, ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_NAME_MAX,
-    ARCHIVE_EVENT_NAME_MAX,   ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TEXT_MAX,
-    ARCHIVE_EVENT_TAGS_MAX,   ARCHIVE_EVENT_ARG_MAX,
+	ARCHIVE_EVENT_MSGID_MAX,  ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TARGET_MAX,
+	ARCHIVE_EVENT_TARGET_MAX, ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_NAME_MAX,
+	ARCHIVE_EVENT_NAME_MAX,   ARCHIVE_EVENT_NAME_MAX, ARCHIVE_EVENT_TEXT_MAX,
+	ARCHIVE_EVENT_TAGS_MAX,   ARCHIVE_EVENT_ARG_MAX,
 };
 
 const char *archive_event_type_name(enum archive_event_type type)
@@ -163,7 +165,7 @@ int archive_event_time_parse(const char *s, size_t len, int64_t *out_ms)
 	if (i != len - 1 || s[i] != 'Z')
 		return -EINVAL;
 	*out_ms =
-	    ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + ms;
+		((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + ms;
 	return 0;
 }
 
@@ -189,8 +191,8 @@ int archive_event_time_format(int64_t ms, char *buf, size_t cap)
 	m = mp < 10 ? mp + 3 : mp - 9;
 	y += m <= 2;
 	n = snprintf(buf, cap, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", (long long)y, m, d,
-	             (long long)(secs / 3600), (long long)(secs / 60 % 60), (long long)(secs % 60),
-	             (long long)(ms % 1000));
+		     (long long)(secs / 3600), (long long)(secs / 60 % 60), (long long)(secs % 60),
+		     (long long)(ms % 1000));
 	if (n < 0 || (size_t)n >= cap)
 		return -ENOBUFS;
 	return n;

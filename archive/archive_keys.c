@@ -22,8 +22,8 @@ static void crc_init(void)
 	}
 	for (uint32_t i = 0; i < 256; i++)
 		for (int t = 1; t < 8; t++)
-			crc_table[t][i] =
-			    (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
+			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
+					  crc_table[0][crc_table[t - 1][i] & 0xFF];
 }
 
 uint32_t archive_keys_crc32(uint32_t crc, const void *buf, size_t len)
@@ -38,7 +38,7 @@ uint32_t archive_keys_crc32(uint32_t crc, const void *buf, size_t len)
 	crc = ~crc;
 	for (; len >= 8; len -= 8, p += 8) {
 		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		                     (uint32_t)p[3] << 24);
+				     (uint32_t)p[3] << 24);
 		crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^
 		      crc_table[5][(lo >> 16) & 0xFF] ^ crc_table[4][lo >> 24] ^
 		      crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^
@@ -57,7 +57,7 @@ static int network_valid(const char *network)
 }
 
 int archive_keys_partition(const char *network, const char *target, size_t target_len,
-                           enum irc_casemap cm, int partitions)
+			   enum irc_casemap cm, int partitions)
 {
 	char folded[ARCHIVE_KEYS_NETWORK_MAX + 1 + ARCHIVE_KEYS_TARGET_MAX];
 	size_t n;
@@ -82,7 +82,7 @@ static int finish(int n, size_t cap)
 }
 
 int archive_keys_history(int k, const char *network, const char *target, size_t target_len,
-                         enum irc_casemap cm, char *buf, size_t cap)
+			 enum irc_casemap cm, char *buf, size_t cap)
 {
 	int n;
 

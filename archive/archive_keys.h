@@ -40,7 +40,7 @@ uint32_t archive_keys_crc32(uint32_t crc, const void *buf, size_t len);
  * 1..ARCHIVE_KEYS_PARTITIONS_MAX or a name is empty or too long.
  */
 int archive_keys_partition(const char *network, const char *target, size_t target_len,
-                           enum irc_casemap cm, int partitions);
+			   enum irc_casemap cm, int partitions);
 
 /*
  * Key builders. Each writes a NUL-terminated key into buf (capacity cap) and
@@ -52,7 +52,7 @@ int archive_keys_partition(const char *network, const char *target, size_t targe
  *   dead:    eirc:{p<k>}:archive:dead
  */
 int archive_keys_history(int k, const char *network, const char *target, size_t target_len,
-                         enum irc_casemap cm, char *buf, size_t cap);
+			 enum irc_casemap cm, char *buf, size_t cap);
 int archive_keys_msgid(int k, const char *msgid, size_t msgid_len, char *buf, size_t cap);
 int archive_keys_archive(int k, char *buf, size_t cap);
 /* A logger's heartbeat (the wall time it last knew itself in its channels,

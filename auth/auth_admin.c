@@ -22,7 +22,7 @@
 #define OPT_MAX 8
 
 typedef struct admin_opts {
-	const char *pos[4];     /* positional arguments after the verb */
+	const char *pos[4]; /* positional arguments after the verb */
 	int npos;
 	const char *keys[OPT_MAX];
 	const char *vals[OPT_MAX];
@@ -56,7 +56,8 @@ void auth_admin_usage(FILE *out)
 	      "  client add CLIENT_ID [--name N] [--grants g1,g2] [--scope 's1 s2']\n"
 	      "               [--public]      (prints the generated secret once)\n"
 	      "               [--secret-env VAR]  (the secret from VAR, 32-43 bytes)\n"
-	      "  client list\n", out);
+	      "  client list\n",
+	      out);
 }
 
 /* "relation already exists, skipping" and friends are not for operators */
@@ -66,24 +67,27 @@ static void quiet_notice(void *arg, const char *message)
 	(void)message;
 }
 
-int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn,
-		       eirc_err_t *out_err)
+int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn, eirc_err_t *out_err)
 {
 	const eirc_config_auth_database_t *d = &cfg->auth.database;
 	char port[16], timeout[24];
-	const char *k[] = { "host", "port", "dbname", "user", "password",
-			    "connect_timeout", "application_name", NULL };
-	const char *v[] = { d->host, port, d->name, d->user, d->password,
-			    timeout, "eirc-auth", NULL };
+	const char *k[] = {
+		"host", "port", "dbname", "user", "password", "connect_timeout", "application_name",
+		NULL};
+	const char *v[] = {d->host,     port,    d->name,     d->user,
+			   d->password, timeout, "eirc-auth", NULL};
 	PGconn *c;
 
 	snprintf(port, sizeof(port), "%d", d->port);
 	snprintf(timeout, sizeof(timeout), "%llu",
 		 (unsigned long long)(d->connect_timeout + 999) / 1000);
 	if (!d->password) {
-		k[4] = "connect_timeout"; v[4] = timeout;
-		k[5] = "application_name"; v[5] = "eirc-auth";
-		k[6] = NULL; v[6] = NULL;
+		k[4] = "connect_timeout";
+		v[4] = timeout;
+		k[5] = "application_name";
+		v[5] = "eirc-auth";
+		k[6] = NULL;
+		v[6] = NULL;
 	}
 	c = PQconnectdbParams(k, v, 0);
 	if (c)
@@ -113,8 +117,8 @@ static const char *opt(const admin_t *a, const char *key)
 /* Splits argv into positionals and --options; flags take no value. */
 static int parse_opts(int argc, char **argv, admin_opts_t *o)
 {
-	static const char *const flags[] = { "--password-stdin", "--private",
-					     "--auto-join", "--public", NULL };
+	static const char *const flags[] = {"--password-stdin", "--private", "--auto-join",
+					    "--public", NULL};
 
 	memset(o, 0, sizeof(*o));
 	for (int i = 0; i < argc; i++) {
@@ -167,12 +171,13 @@ static int create(admin_t *a, const char *sql, int n, const char *const *p, cons
 	return 0;
 }
 
-static void audit(admin_t *a, const char *event, const char *subject,
-		  const char *detail_json)
+static void audit(admin_t *a, const char *event, const char *subject, const char *detail_json)
 {
-	const char *p[4] = { event, a->actor, subject, detail_json };
-	PGresult *r = run(a, "INSERT INTO audit_log (event, actor, subject, detail)"
-			  " VALUES ($1, $2, $3, $4::jsonb)", 4, p);
+	const char *p[4] = {event, a->actor, subject, detail_json};
+	PGresult *r = run(a,
+			  "INSERT INTO audit_log (event, actor, subject, detail)"
+			  " VALUES ($1, $2, $3, $4::jsonb)",
+			  4, p);
 	PQclear(r);
 }
 
@@ -181,14 +186,13 @@ static bool nick_ok(const char *s)
 	const char *specials = "[]\\`_^{|}";
 	size_t n = strlen(s);
 
-	if (n < 1 || n > 30 || !((s[0] >= 'A' && s[0] <= 'Z') ||
-				 (s[0] >= 'a' && s[0] <= 'z') ||
-				 strchr(specials, s[0])))
+	if (n < 1 || n > 30 ||
+	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
+	      strchr(specials, s[0])))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-		      strchr(specials, s[i])))
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || strchr(specials, s[i])))
 			return false;
 	return true;
 }
@@ -220,8 +224,7 @@ static int get_password(admin_t *a, char *buf, size_t cap, bool *generated)
 	return n >= AUTH_PASSWORD_MIN && n <= AUTH_PASSWORD_MAX ? 0 : -ERANGE;
 }
 
-static int hash_password(admin_t *a, char *pw, char hash[crypto_pwhash_STRBYTES],
-			 bool *generated)
+static int hash_password(admin_t *a, char *pw, char hash[crypto_pwhash_STRBYTES], bool *generated)
 {
 	int r = get_password(a, pw, AUTH_PASSWORD_MAX + 2, generated);
 
@@ -271,7 +274,7 @@ static int user_add(admin_t *a)
 
 	if (!nick || !nick_ok(nick) || (dn && !auth_text_ok(dn, 128))) {
 		fprintf(a->err, "eirc-auth: NICK must be an IRC nick (1-30 "
-			"letters, digits, - and []\\`_^{|}, no leading digit)\n");
+				"letters, digits, - and []\\`_^{|}, no leading digit)\n");
 		return 2;
 	}
 	if (hash_password(a, pw, hash, &gen) < 0)
@@ -285,11 +288,12 @@ static int user_add(admin_t *a)
 		sodium_memzero(pw, sizeof(pw));
 		return 1;
 	}
-	const char *p[7] = { nick, folded, dn ? dn : nick, email, hash,
-			     role ? role : "user", prefs };
-	r = run(a, "INSERT INTO users (nick, nick_folded, display_name, email,"
+	const char *p[7] = {nick, folded, dn ? dn : nick, email, hash, role ? role : "user", prefs};
+	r = run(a,
+		"INSERT INTO users (nick, nick_folded, display_name, email,"
 		" password_hash, role, preferences) VALUES ($1, $2, $3, $4, $5,"
-		" $6, $7::jsonb) RETURNING id", 7, p);
+		" $6, $7::jsonb) RETURNING id",
+		7, p);
 	if (r) {
 		fprintf(a->out, "created user %s (id %s)\n", nick, PQgetvalue(r, 0, 0));
 		if (gen)
@@ -316,9 +320,11 @@ static int user_passwd(admin_t *a)
 	if (hash_password(a, pw, hash, &gen) < 0)
 		return 1;
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, folded, sizeof(folded));
-	const char *p[2] = { hash, folded };
-	r = run(a, "UPDATE users SET password_hash = $1, updated_at = now()"
-		" WHERE nick_folded = $2", 2, p);
+	const char *p[2] = {hash, folded};
+	r = run(a,
+		"UPDATE users SET password_hash = $1, updated_at = now()"
+		" WHERE nick_folded = $2",
+		2, p);
 	if (r && strcmp(PQcmdTuples(r), "1") == 0) {
 		fprintf(a->out, "password of %s changed\n", nick);
 		if (gen)
@@ -334,8 +340,7 @@ static int user_passwd(admin_t *a)
 }
 
 /* Sets one column of a user; also revokes tokens when disabling. */
-static int user_set(admin_t *a, const char *sql, const char *value,
-		    const char *event)
+static int user_set(admin_t *a, const char *sql, const char *value, const char *event)
 {
 	const char *nick = a->o.pos[0];
 	char folded[64];
@@ -345,7 +350,7 @@ static int user_set(admin_t *a, const char *sql, const char *value,
 	if (!nick || !value)
 		return 2;
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, folded, sizeof(folded));
-	const char *p[2] = { value, folded };
+	const char *p[2] = {value, folded};
 	r = run(a, sql, 2, p);
 	if (r && strcmp(PQcmdTuples(r), "1") == 0) {
 		fprintf(a->out, "%s: %s\n", event, nick);
@@ -384,15 +389,19 @@ static int cmd_user(admin_t *a, const char *verb)
 	if (strcmp(verb, "passwd") == 0)
 		return user_passwd(a);
 	if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0)
-		return user_set(a, "UPDATE users SET disabled = $1::boolean,"
+		return user_set(a,
+				"UPDATE users SET disabled = $1::boolean,"
 				" updated_at = now() WHERE nick_folded = $2",
 				verb[0] == 'd' ? "true" : "false",
 				verb[0] == 'd' ? "user.disable" : "user.enable");
 	if (strcmp(verb, "role") == 0)
-		return user_set(a, "UPDATE users SET role = $1, updated_at = now()"
-				" WHERE nick_folded = $2", a->o.pos[1], "user.role");
+		return user_set(a,
+				"UPDATE users SET role = $1, updated_at = now()"
+				" WHERE nick_folded = $2",
+				a->o.pos[1], "user.role");
 	if (strcmp(verb, "list") == 0)
-		return list(a, "SELECT id, nick, display_name, role, disabled,"
+		return list(a,
+			    "SELECT id, nick, display_name, role, disabled,"
 			    " COALESCE(email, '') AS email FROM users ORDER BY id",
 			    0, NULL);
 	return 2;
@@ -405,8 +414,7 @@ static bool room_ok(const char *s)
 	if (n < 2 || n > 64 || (s[0] != '#' && s[0] != '&'))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == ',' || s[i] == ':' ||
-		    s[i] == 0x7f)
+		if ((unsigned char)s[i] <= ' ' || s[i] == ',' || s[i] == ':' || s[i] == 0x7f)
 			return false;
 	return true;
 }
@@ -418,15 +426,17 @@ static int room_add(admin_t *a)
 
 	if (!room_ok(name)) {
 		fprintf(a->err, "eirc-auth: NAME must be a channel name "
-			"(#room, 2-64 bytes, no spaces, commas or ':')\n");
+				"(#room, 2-64 bytes, no spaces, commas or ':')\n");
 		return 2;
 	}
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, name, folded, sizeof(folded));
-	const char *p[5] = { name, folded, topic ? topic : "",
-			     opt(a, "--private") ? "true" : "false",
-			     opt(a, "--auto-join") ? "true" : "false" };
-	if (create(a, "INSERT INTO rooms (name, name_folded, topic, private,"
-		   " auto_join) VALUES ($1, $2, $3, $4::boolean, $5::boolean)", 5, p, "room", name))
+	const char *p[5] = {name, folded, topic ? topic : "",
+			    opt(a, "--private") ? "true" : "false",
+			    opt(a, "--auto-join") ? "true" : "false"};
+	if (create(a,
+		   "INSERT INTO rooms (name, name_folded, topic, private,"
+		   " auto_join) VALUES ($1, $2, $3, $4::boolean, $5::boolean)",
+		   5, p, "room", name))
 		return 1;
 	audit(a, "room.create", name, "{}");
 	return 0;
@@ -443,21 +453,25 @@ static int room_member(admin_t *a, const char *verb)
 		return 2;
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, room, rf, sizeof(rf));
 	if (strcmp(verb, "list") == 0) {
-		const char *p[1] = { rf };
-		return list(a, "SELECT u.nick FROM room_members m JOIN rooms r"
+		const char *p[1] = {rf};
+		return list(a,
+			    "SELECT u.nick FROM room_members m JOIN rooms r"
 			    " ON r.id = m.room_id JOIN users u ON u.id = m.user_id"
-			    " WHERE r.name_folded = $1 ORDER BY u.nick_folded", 1, p);
+			    " WHERE r.name_folded = $1 ORDER BY u.nick_folded",
+			    1, p);
 	}
 	if (!nick || (!add && strcmp(verb, "del") != 0))
 		return 2;
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, nf, sizeof(nf));
-	const char *p[2] = { rf, nf };
-	r = run(a, add ? "INSERT INTO room_members (room_id, user_id)"
-		" SELECT r.id, u.id FROM rooms r, users u WHERE r.name_folded = $1"
-		" AND u.nick_folded = $2 ON CONFLICT DO NOTHING"
-		: "DELETE FROM room_members WHERE room_id = (SELECT id FROM rooms"
-		" WHERE name_folded = $1) AND user_id = (SELECT id FROM users"
-		" WHERE nick_folded = $2)", 2, p);
+	const char *p[2] = {rf, nf};
+	r = run(a,
+		add ? "INSERT INTO room_members (room_id, user_id)"
+		      " SELECT r.id, u.id FROM rooms r, users u WHERE r.name_folded = $1"
+		      " AND u.nick_folded = $2 ON CONFLICT DO NOTHING"
+		    : "DELETE FROM room_members WHERE room_id = (SELECT id FROM rooms"
+		      " WHERE name_folded = $1) AND user_id = (SELECT id FROM users"
+		      " WHERE nick_folded = $2)",
+		2, p);
 	if (!r)
 		return 1;
 	if (add && strcmp(PQcmdTuples(r), "0") == 0)
@@ -476,12 +490,14 @@ static int cmd_room(admin_t *a, const char *verb)
 	if (strcmp(verb, "member") == 0 && a->o.npos >= 1)
 		return room_member(a, a->o.pos[0]);
 	if (strcmp(verb, "list") == 0)
-		return list(a, "SELECT name, private, auto_join, topic FROM rooms"
-			    " ORDER BY name_folded", 0, NULL);
+		return list(a,
+			    "SELECT name, private, auto_join, topic FROM rooms"
+			    " ORDER BY name_folded",
+			    0, NULL);
 	if (strcmp(verb, "del") == 0 && a->o.pos[0]) {
 		char rf[80];
 		irc_casemap_fold_str(IRC_CASEMAP_RFC1459, a->o.pos[0], rf, sizeof(rf));
-		const char *p[1] = { rf };
+		const char *p[1] = {rf};
 		PGresult *r = run(a, "DELETE FROM rooms WHERE name_folded = $1", 1, p);
 		if (!r)
 			return 1;
@@ -507,21 +523,27 @@ static int client_add(admin_t *a)
 	}
 	if (senv && (pub || !given || strlen(given) < 32 || strlen(given) > AUTH_TOKEN_LEN ||
 		     !auth_text_ok(given, AUTH_TOKEN_LEN) || strchr(given, ' '))) {
-		fprintf(a->err, "eirc-auth: --secret-env needs a set variable of 32-%d printable "
-			"bytes, no spaces (and no --public)\n", AUTH_TOKEN_LEN);
+		fprintf(a->err,
+			"eirc-auth: --secret-env needs a set variable of 32-%d printable "
+			"bytes, no spaces (and no --public)\n",
+			AUTH_TOKEN_LEN);
 		return 2;
 	}
-	snprintf(g, sizeof(g), "{%s}", grants ? grants :
-		 pub ? "password,refresh_token" : "client_credentials");
+	snprintf(g, sizeof(g), "{%s}",
+		 grants ? grants
+		 : pub  ? "password,refresh_token"
+			: "client_credentials");
 	if (given)
 		snprintf(secret, sizeof(secret), "%s", given);
 	else
 		auth_token_new(secret);
 	auth_token_hash(secret, strlen(secret), hash);
-	const char *p[5] = { id, pub ? NULL : hash, name ? name : id, g,
-			     scope ? scope : "chat history" };
-	if (create(a, "INSERT INTO oauth_clients (client_id, secret_hash, name, grants,"
-		   " scope) VALUES ($1, decode($2, 'hex'), $3, $4::text[], $5)", 5, p, "client", id))
+	const char *p[5] = {id, pub ? NULL : hash, name ? name : id, g,
+			    scope ? scope : "chat history"};
+	if (create(a,
+		   "INSERT INTO oauth_clients (client_id, secret_hash, name, grants,"
+		   " scope) VALUES ($1, decode($2, 'hex'), $3, $4::text[], $5)",
+		   5, p, "client", id))
 		return 1;
 	if (!pub && !given)
 		fprintf(a->out, "client_secret: %s\n", secret);
@@ -557,16 +579,17 @@ static int dispatch(admin_t *a, const char *noun, const char *verb)
 	if (strcmp(noun, "client") == 0 && strcmp(verb, "add") == 0)
 		return client_add(a);
 	if (strcmp(noun, "client") == 0 && strcmp(verb, "list") == 0)
-		return list(a, "SELECT client_id, name, grants, scope,"
+		return list(a,
+			    "SELECT client_id, name, grants, scope,"
 			    " secret_hash IS NULL AS public, disabled"
-			    " FROM oauth_clients ORDER BY id", 0, NULL);
+			    " FROM oauth_clients ORDER BY id",
+			    0, NULL);
 	return 2;
 }
 
-int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv,
-		    FILE *out, FILE *err)
+int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv, FILE *out, FILE *err)
 {
-	admin_t a = { .cfg = cfg, .out = out, .err = err };
+	admin_t a = {.cfg = cfg, .out = out, .err = err};
 	struct passwd *pw = getpwuid(getuid());
 	eirc_err_t cerr;
 	int rc;

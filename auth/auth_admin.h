@@ -23,16 +23,14 @@
  * Connects to the configured database (blocking). Returns 0 and
  * *out_conn, or -EIO with libpq's message in out_err.
  */
-int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn,
-		       eirc_err_t *out_err);
+int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn, eirc_err_t *out_err);
 
 /*
  * Runs one admin command: argv[0] is "user", "room", "client" or
  * "migrate". Output to out, errors to err. Returns a process exit status
  * (0 ok, 1 failed, 2 usage).
  */
-int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv,
-		    FILE *out, FILE *err);
+int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv, FILE *out, FILE *err);
 
 /* Prints the admin commands' usage. */
 void auth_admin_usage(FILE *out);

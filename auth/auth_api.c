@@ -25,7 +25,7 @@
 #include "common/irc_casemap.h"
 
 #define ROOM_NAME_MAX 64
-#define TOPIC_MAX 390
+#define TOPIC_MAX     390
 
 static const char SQL_CHAT_ISSUE[] =
 	"WITH t AS (SELECT t.user_id, u.nick FROM access_tokens t"
@@ -66,11 +66,10 @@ static const char SQL_CONSUME[] =
 	"  'reason', r.reason) FROM r WHERE r.reason IS NOT NULL)"
 	" SELECT (SELECT eirc_user_json(user_id) FROM c)::text, r.reason FROM r";
 
-static const char SQL_WHOAMI[] =
-	"SELECT eirc_user_json(t.user_id)::text FROM access_tokens t"
-	" JOIN users u ON u.id = t.user_id"
-	" WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL"
-	" AND t.expires_at > now() AND NOT u.disabled";
+static const char SQL_WHOAMI[] = "SELECT eirc_user_json(t.user_id)::text FROM access_tokens t"
+				 " JOIN users u ON u.id = t.user_id"
+				 " WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL"
+				 " AND t.expires_at > now() AND NOT u.disabled";
 
 /* $1 user id, $2 sees every room (admin/auditor), $3 room (NULL: all) */
 static const char SQL_ROOMS[] =
@@ -183,9 +182,9 @@ static void chat_issue_done(void *data, int status, const PGresult *res)
 		return;
 	}
 	call->resp.no_store = true;
-	auth_reply_json(call, 200, json_pack("{s:s, s:I}", "chat_token",
-			call->st.access, "expires_in",
-			(json_int_t)(a->chat_token_ttl / 1000)));
+	auth_reply_json(call, 200,
+			json_pack("{s:s, s:I}", "chat_token", call->st.access, "expires_in",
+				  (json_int_t)(a->chat_token_ttl / 1000)));
 }
 
 void auth_api_chat_token(auth_call_t *call)
@@ -221,9 +220,9 @@ static void consume_done(void *data, int status, const PGresult *res)
 		auth_reply_json(call, j ? 200 : 500, j);
 		return;
 	}
-	auth_reply_json(call, 401, json_pack("{s:s, s:s}", "error",
-			"invalid_token", "reason", PQntuples(res) == 1 ?
-			PQgetvalue(res, 0, 1) : "unknown"));
+	auth_reply_json(call, 401,
+			json_pack("{s:s, s:s}", "error", "invalid_token", "reason",
+				  PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "unknown"));
 }
 
 /* Checks the internal shared secret (constant time); answers 401. */
@@ -236,14 +235,12 @@ static bool internal_authorized(auth_call_t *call)
 	if (secret && auth_bearer_parse(call->req.authorization, &tok, &len) == 0 &&
 	    auth_secret_equal(tok, len, secret, strlen(secret)))
 		return true;
-	auth_reply_bearer_error(call, 401, "invalid_token",
-				"internal secret required");
+	auth_reply_bearer_error(call, 401, "invalid_token", "internal secret required");
 	return false;
 }
 
 /* Validates the consume body; answers 400 and returns false when bad. */
-static bool consume_fields(auth_call_t *call, const char **tok,
-			   const char **ip, const char **rid)
+static bool consume_fields(auth_call_t *call, const char **tok, const char **ip, const char **rid)
 {
 	json_t *j = call->st.json;
 	unsigned char buf[16];
@@ -252,15 +249,14 @@ static bool consume_fields(auth_call_t *call, const char **tok,
 	*ip = json_string_value(json_object_get(j, "client_ip"));
 	*rid = json_string_value(json_object_get(j, "request_id"));
 	if (!*tok || !*ip || !*rid) {
-		auth_reply_error(call, 400, "invalid_request", "chat_token, "
+		auth_reply_error(call, 400, "invalid_request",
+				 "chat_token, "
 				 "client_ip and request_id are required strings");
 		return false;
 	}
-	if ((inet_pton(AF_INET, *ip, buf) != 1 &&
-	     inet_pton(AF_INET6, *ip, buf) != 1) ||
+	if ((inet_pton(AF_INET, *ip, buf) != 1 && inet_pton(AF_INET6, *ip, buf) != 1) ||
 	    !auth_text_ok(*rid, AUTH_REQUEST_ID_MAX) || !**rid) {
-		auth_reply_error(call, 400, "invalid_request",
-				 "bad client_ip or request_id");
+		auth_reply_error(call, 400, "invalid_request", "bad client_ip or request_id");
 		return false;
 	}
 	return true;
@@ -278,16 +274,17 @@ void auth_api_consume(auth_call_t *call)
 				 "Content-Type must be application/json");
 		return;
 	}
-	if (auth_json_parse_object(call->req.body ? call->req.body : "",
-				   call->req.body_len, &call->st.json) < 0) {
+	if (auth_json_parse_object(call->req.body ? call->req.body : "", call->req.body_len,
+				   &call->st.json) < 0) {
 		auth_reply_error(call, 400, "invalid_request", "malformed JSON");
 		return;
 	}
 	if (!consume_fields(call, &tok, &ip, &rid))
 		return;
 	if (!auth_token_well_formed(tok, strlen(tok))) {
-		auth_reply_json(call, 401, json_pack("{s:s, s:s}", "error",
-				"invalid_token", "reason", "unknown"));
+		auth_reply_json(
+			call, 401,
+			json_pack("{s:s, s:s}", "error", "invalid_token", "reason", "unknown"));
 		return;
 	}
 	auth_token_hash(tok, strlen(tok), th);
@@ -307,8 +304,8 @@ static const char *user_role(const auth_call_t *call)
 
 static void user_id_str(const auth_call_t *call, char out[24])
 {
-	snprintf(out, 24, "%lld", (long long)json_integer_value(
-			 json_object_get(call->st.user, "user_id")));
+	snprintf(out, 24, "%lld",
+		 (long long)json_integer_value(json_object_get(call->st.user, "user_id")));
 }
 
 /* A room name as IRC allows it: '#' or '&', then 1..63 bytes without
@@ -320,8 +317,7 @@ static bool room_name_ok(const char *s)
 	if (n < 2 || n > ROOM_NAME_MAX || (s[0] != '#' && s[0] != '&'))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == ',' || s[i] == 0x7f ||
-		    s[i] == ':')
+		if ((unsigned char)s[i] <= ' ' || s[i] == ',' || s[i] == 0x7f || s[i] == ':')
 			return false;
 	return auth_text_ok(s, ROOM_NAME_MAX);
 }
@@ -396,14 +392,14 @@ static void admin_done(void *data, int status, const PGresult *res)
 		return;
 	case AUTH_R_MEMBER_ADD:
 		if (!exists)
-			auth_reply_error(call, 404, "not_found",
-					 "no such room or user");
+			auth_reply_error(call, 404, "not_found", "no such room or user");
 		else
 			auth_reply_empty(call, 204);
 		return;
 	default:
 		if (!changed)
-			auth_reply_error(call, 404, "not_found", "no such room "
+			auth_reply_error(call, 404, "not_found",
+					 "no such room "
 					 "or member");
 		else
 			auth_reply_empty(call, 204);
@@ -427,8 +423,8 @@ static bool opt_bool(json_t *j, const char *key, const char **out)
 }
 
 /* Parses the JSON body of room create/update; answers on error. */
-static bool room_body(auth_call_t *call, const char **name, const char **topic,
-		      const char **priv, const char **autoj)
+static bool room_body(auth_call_t *call, const char **name, const char **topic, const char **priv,
+		      const char **autoj)
 {
 	json_t *j, *t;
 
@@ -437,8 +433,8 @@ static bool room_body(auth_call_t *call, const char **name, const char **topic,
 				 "Content-Type must be application/json");
 		return false;
 	}
-	if (auth_json_parse_object(call->req.body ? call->req.body : "",
-				   call->req.body_len, &call->st.json) < 0) {
+	if (auth_json_parse_object(call->req.body ? call->req.body : "", call->req.body_len,
+				   &call->st.json) < 0) {
 		auth_reply_error(call, 400, "invalid_request", "malformed JSON");
 		return false;
 	}
@@ -446,8 +442,8 @@ static bool room_body(auth_call_t *call, const char **name, const char **topic,
 	t = json_object_get(j, "topic");
 	*name = json_string_value(json_object_get(j, "name"));
 	*topic = json_string_value(t);
-	if ((t && (!*topic || !auth_text_ok(*topic, TOPIC_MAX))) ||
-	    !opt_bool(j, "private", priv) || !opt_bool(j, "auto_join", autoj) ||
+	if ((t && (!*topic || !auth_text_ok(*topic, TOPIC_MAX))) || !opt_bool(j, "private", priv) ||
+	    !opt_bool(j, "auto_join", autoj) ||
 	    (json_object_get(j, "name") && (!*name || !room_name_ok(*name)))) {
 		auth_reply_error(call, 400, "invalid_request", "bad room field");
 		return false;
@@ -464,8 +460,7 @@ static void room_admin(auth_call_t *call)
 	int n = 5;
 
 	if (strcmp(user_role(call), "admin") != 0) {
-		auth_reply_bearer_error(call, 403, "insufficient_scope",
-					"admin role required");
+		auth_reply_bearer_error(call, 403, "insufficient_scope", "admin role required");
 		return;
 	}
 	if ((rt->id == AUTH_R_ROOM_CREATE || rt->id == AUTH_R_ROOM_UPDATE) &&
@@ -475,8 +470,8 @@ static void room_admin(auth_call_t *call)
 		auth_reply_error(call, 400, "invalid_request", "name is required");
 		return;
 	}
-	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->id == AUTH_R_ROOM_CREATE ? name : rt->room, rf,
-			     sizeof(rf));
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->id == AUTH_R_ROOM_CREATE ? name : rt->room,
+			     rf, sizeof(rf));
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->nick, nf, sizeof(nf));
 	user_id_str(call, uid);
 	p[0] = uid;
@@ -486,15 +481,31 @@ static void room_admin(auth_call_t *call)
 	p[4] = nf;
 	switch (rt->id) {
 	case AUTH_R_ROOM_CREATE:
-		p[3] = name; p[4] = rf; p[5] = topic ? topic : "";
-		p[6] = priv ? priv : "false"; p[7] = autoj ? autoj : "false";
-		n = 8; sql = SQL_ROOM_CREATE; break;
+		p[3] = name;
+		p[4] = rf;
+		p[5] = topic ? topic : "";
+		p[6] = priv ? priv : "false";
+		p[7] = autoj ? autoj : "false";
+		n = 8;
+		sql = SQL_ROOM_CREATE;
+		break;
 	case AUTH_R_ROOM_UPDATE:
-		p[4] = topic; p[5] = priv; p[6] = autoj;
-		n = 7; sql = SQL_ROOM_UPDATE; break;
-	case AUTH_R_ROOM_DELETE: n = 4; sql = SQL_ROOM_DELETE; break;
-	case AUTH_R_MEMBER_ADD: sql = SQL_MEMBER_ADD; break;
-	default: sql = SQL_MEMBER_REMOVE; break;
+		p[4] = topic;
+		p[5] = priv;
+		p[6] = autoj;
+		n = 7;
+		sql = SQL_ROOM_UPDATE;
+		break;
+	case AUTH_R_ROOM_DELETE:
+		n = 4;
+		sql = SQL_ROOM_DELETE;
+		break;
+	case AUTH_R_MEMBER_ADD:
+		sql = SQL_MEMBER_ADD;
+		break;
+	default:
+		sql = SQL_MEMBER_REMOVE;
+		break;
 	}
 	auth_call_query(call, sql, n, p, admin_done);
 }
@@ -508,8 +519,7 @@ static void whoami_done(void *data, int status, const PGresult *res)
 
 	if (db_failed(call, status))
 		return;
-	if (PQntuples(res) != 1 ||
-	    !(call->st.user = json_loads(PQgetvalue(res, 0, 0), 0, NULL))) {
+	if (PQntuples(res) != 1 || !(call->st.user = json_loads(PQgetvalue(res, 0, 0), 0, NULL))) {
 		auth_reply_bearer_error(call, 401, "invalid_token",
 					"unknown, revoked or expired token");
 		return;
@@ -519,8 +529,12 @@ static void whoami_done(void *data, int status, const PGresult *res)
 	case AUTH_R_ME:
 		auth_reply_json(call, 200, json_incref(call->st.user));
 		return;
-	case AUTH_R_ROOMS_LIST: rooms_list(call, NULL); return;
-	case AUTH_R_ROOM_GET: rooms_list(call, rf); return;
+	case AUTH_R_ROOMS_LIST:
+		rooms_list(call, NULL);
+		return;
+	case AUTH_R_ROOM_GET:
+		rooms_list(call, rf);
+		return;
 	case AUTH_R_MEMBERS_LIST:
 		user_id_str(call, uid);
 		p[0] = uid;

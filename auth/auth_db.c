@@ -45,7 +45,7 @@ typedef struct db_conn {
 	PGresult *res;
 	const char *prepared[DB_PREPARED_MAX];
 	int n_prepared;
-	bool preparing;     /* the pending result is the PREPARE of q */
+	bool preparing; /* the pending result is the PREPARE of q */
 } db_conn_t;
 
 struct auth_db {
@@ -178,10 +178,10 @@ static void conn_connect(db_conn_t *c)
 {
 	auth_db_t *db = c->db;
 
-	c->pg = PQconnectStartParams((const char *const *)db->keys,
-				     (const char *const *)db->values, 0);
-	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD ||
-	    PQsocket(c->pg) < 0 || conn_watch(c, UV_WRITABLE) < 0) {
+	c->pg = PQconnectStartParams((const char *const *)db->keys, (const char *const *)db->values,
+				     0);
+	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD || PQsocket(c->pg) < 0 ||
+	    conn_watch(c, UV_WRITABLE) < 0) {
 		conn_lost(c);
 		return;
 	}
@@ -200,13 +200,11 @@ static void conn_connecting(db_conn_t *c)
 		conn_lost(c);
 		return;
 	}
-	if (c->poll && (uv_fileno((uv_handle_t *)c->poll, &fd) < 0 ||
-			fd != PQsocket(c->pg)))
+	if (c->poll && (uv_fileno((uv_handle_t *)c->poll, &fd) < 0 || fd != PQsocket(c->pg)))
 		conn_unpoll(c);
 	if (st == PGRES_POLLING_OK) {
 		uv_timer_stop(&c->timer);
-		if (PQsetnonblocking(c->pg, 1) != 0 ||
-		    conn_watch(c, UV_READABLE) < 0) {
+		if (PQsetnonblocking(c->pg, 1) != 0 || conn_watch(c, UV_READABLE) < 0) {
 			conn_lost(c);
 			return;
 		}
@@ -214,8 +212,7 @@ static void conn_connecting(db_conn_t *c)
 		conn_dispatch(c->db);
 		return;
 	}
-	if (conn_watch(c, st == PGRES_POLLING_READING ? UV_READABLE
-						      : UV_WRITABLE) < 0)
+	if (conn_watch(c, st == PGRES_POLLING_READING ? UV_READABLE : UV_WRITABLE) < 0)
 		conn_lost(c);
 }
 
@@ -238,25 +235,22 @@ static void conn_send(db_conn_t *c, db_query_t *q)
 	c->state = C_BUSY;
 	if (idx >= 0) {
 		snprintf(name, sizeof(name), "s%d", idx);
-		ok = PQsendQueryPrepared(c->pg, name, q->n,
-					 (const char *const *)q->params, NULL,
+		ok = PQsendQueryPrepared(c->pg, name, q->n, (const char *const *)q->params, NULL,
 					 NULL, 0);
 	} else if (c->n_prepared < DB_PREPARED_MAX) {
 		snprintf(name, sizeof(name), "s%d", c->n_prepared);
 		c->preparing = true;
 		ok = PQsendPrepare(c->pg, name, q->sql, q->n, NULL);
 	} else {
-		ok = PQsendQueryParams(c->pg, q->sql, q->n, NULL,
-				       (const char *const *)q->params, NULL,
-				       NULL, 0);
+		ok = PQsendQueryParams(c->pg, q->sql, q->n, NULL, (const char *const *)q->params,
+				       NULL, NULL, 0);
 	}
 	if (!ok) {
 		conn_lost(c);
 		return;
 	}
 	f = PQflush(c->pg);
-	if (f < 0 || conn_watch(c, f ? UV_READABLE | UV_WRITABLE
-				     : UV_READABLE) < 0)
+	if (f < 0 || conn_watch(c, f ? UV_READABLE | UV_WRITABLE : UV_READABLE) < 0)
 		conn_lost(c);
 }
 
@@ -295,8 +289,7 @@ static void conn_complete(db_conn_t *c)
 	c->q = NULL;
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	c->state = C_IDLE;
-	query_finish(q, st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ? 0 : -EIO,
-		     r);
+	query_finish(q, st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ? 0 : -EIO, r);
 	PQclear(r);
 	if (!c->db->closing)
 		conn_dispatch(c->db);
@@ -380,8 +373,7 @@ static int db_conninfo(auth_db_t *db, const auth_db_opts_t *o)
 	char opt[64];
 	int i = 0, r = 0;
 
-	snprintf(opt, sizeof(opt), "-c statement_timeout=%u",
-		 o->statement_timeout_ms);
+	snprintf(opt, sizeof(opt), "-c statement_timeout=%u", o->statement_timeout_ms);
 	r |= db_set(db, i++, "host", o->host);
 	r |= db_set(db, i++, "port", o->port);
 	r |= db_set(db, i++, "dbname", o->dbname);
@@ -393,8 +385,7 @@ static int db_conninfo(auth_db_t *db, const auth_db_opts_t *o)
 	return r ? -ENOMEM : 0;
 }
 
-int auth_db_new(uv_loop_t *loop, const auth_db_opts_t *opts,
-		auth_db_t **out_db)
+int auth_db_new(uv_loop_t *loop, const auth_db_opts_t *opts, auth_db_t **out_db)
 {
 	auth_db_t *db;
 
@@ -406,8 +397,7 @@ int auth_db_new(uv_loop_t *loop, const auth_db_opts_t *opts,
 	db->loop = loop;
 	queue_init(&db->waiting);
 	db->size = opts->size;
-	db->connect_timeout_ms = opts->connect_timeout_ms ?
-				 opts->connect_timeout_ms : 5000;
+	db->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
 	if (db_conninfo(db, opts) < 0) {
 		db_free_conninfo(db);
 		free(db);
@@ -425,8 +415,8 @@ int auth_db_new(uv_loop_t *loop, const auth_db_opts_t *opts,
 	return 0;
 }
 
-int auth_db_query(auth_db_t *db, const char *sql, int n,
-		  const char *const *params, auth_db_cb cb, void *data)
+int auth_db_query(auth_db_t *db, const char *sql, int n, const char *const *params, auth_db_cb cb,
+		  void *data)
 {
 	db_query_t *q;
 

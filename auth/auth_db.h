@@ -21,10 +21,10 @@
 #include <libpq-fe.h>
 #include <uv.h>
 
-#define AUTH_DB_POOL_MAX   64     /* connections in one pool */
-#define AUTH_DB_QUEUE_MAX  4096   /* queries waiting for a connection */
-#define AUTH_DB_PARAMS_MAX 16     /* parameters of one query */
-#define AUTH_DB_RETRY_MS   1000   /* delay before reconnecting */
+#define AUTH_DB_POOL_MAX   64   /* connections in one pool */
+#define AUTH_DB_QUEUE_MAX  4096 /* queries waiting for a connection */
+#define AUTH_DB_PARAMS_MAX 16   /* parameters of one query */
+#define AUTH_DB_RETRY_MS   1000 /* delay before reconnecting */
 
 typedef struct auth_db auth_db_t;
 
@@ -41,7 +41,7 @@ typedef struct auth_db_opts {
 	const char *host, *port, *dbname, *user, *password;
 	unsigned connect_timeout_ms;
 	unsigned statement_timeout_ms;
-	int size;  /* connections, 1..AUTH_DB_POOL_MAX */
+	int size; /* connections, 1..AUTH_DB_POOL_MAX */
 } auth_db_opts_t;
 
 /*
@@ -49,8 +49,7 @@ typedef struct auth_db_opts {
  * returns before any is up). Strings in opts are copied. Returns 0 and
  * *out_db, or -EINVAL / -ENOMEM / a UV_E* code.
  */
-int auth_db_new(uv_loop_t *loop, const auth_db_opts_t *opts,
-		auth_db_t **out_db);
+int auth_db_new(uv_loop_t *loop, const auth_db_opts_t *opts, auth_db_t **out_db);
 
 /*
  * Queues `sql` (a static string that outlives the query) with n text
@@ -59,8 +58,8 @@ int auth_db_new(uv_loop_t *loop, const auth_db_opts_t *opts,
  * -ECANCELED when the pool is closing; -EINVAL or -ENOMEM. On failure cb
  * is never called.
  */
-int auth_db_query(auth_db_t *db, const char *sql, int n,
-		  const char *const *params, auth_db_cb cb, void *data);
+int auth_db_query(auth_db_t *db, const char *sql, int n, const char *const *params, auth_db_cb cb,
+		  void *data);
 
 /* Connections currently connected and usable. */
 int auth_db_ready(const auth_db_t *db);

@@ -22,7 +22,7 @@
 typedef struct http_listener {
 	auth_http_t *http;
 	auth_listener_t kind;
-	int index;           /* in the http_server */
+	int index; /* in the http_server */
 } http_listener_t;
 
 struct auth_http {
@@ -30,16 +30,16 @@ struct auth_http {
 	auth_service_t *svc;
 	const eirc_config_t *cfg;
 	http_listener_t listeners[2];
-	bool closing;        /* auth_http_close() was called */
+	bool closing; /* auth_http_close() was called */
 };
 
 typedef struct http_pss {
 	auth_call_t *call;
-	size_t expected;     /* Content-Length */
-	bool ready;          /* the response is complete */
+	size_t expected; /* Content-Length */
+	bool ready;      /* the response is complete */
 	bool headers_sent;
-	bool refused;        /* answered before the body: drop body bytes */
-	bool dispatched;     /* handed to the service */
+	bool refused;    /* answered before the body: drop body bytes */
+	bool dispatched; /* handed to the service */
 } http_pss_t;
 
 static void http_done(auth_call_t *call)
@@ -47,10 +47,9 @@ static void http_done(auth_call_t *call)
 	struct lws *wsi = call->http;
 	http_pss_t *pss;
 
-	log_fields(LOG_DEBUG, NULL, 0, "%s %s %d %llums",
-		   auth_method_name(call->req.method), call->req.path,
-		   call->resp.status, (unsigned long long)(
-			   auth_service_now_ms(call->svc) - call->started_ms));
+	log_fields(LOG_DEBUG, NULL, 0, "%s %s %d %llums", auth_method_name(call->req.method),
+		   call->req.path, call->resp.status,
+		   (unsigned long long)(auth_service_now_ms(call->svc) - call->started_ms));
 	if (!wsi) {
 		auth_call_free(call);
 		return;
@@ -66,13 +65,20 @@ static auth_method_t http_method(struct lws *wsi)
 	int len;
 
 	switch (lws_http_get_uri_and_method(wsi, &uri, &len)) {
-	case LWSHUMETH_GET: return AUTH_M_GET;
-	case LWSHUMETH_HEAD: return AUTH_M_HEAD;
-	case LWSHUMETH_POST: return AUTH_M_POST;
-	case LWSHUMETH_PUT: return AUTH_M_PUT;
-	case LWSHUMETH_PATCH: return AUTH_M_PATCH;
-	case LWSHUMETH_DELETE: return AUTH_M_DELETE;
-	default: return AUTH_M_OTHER;
+	case LWSHUMETH_GET:
+		return AUTH_M_GET;
+	case LWSHUMETH_HEAD:
+		return AUTH_M_HEAD;
+	case LWSHUMETH_POST:
+		return AUTH_M_POST;
+	case LWSHUMETH_PUT:
+		return AUTH_M_PUT;
+	case LWSHUMETH_PATCH:
+		return AUTH_M_PATCH;
+	case LWSHUMETH_DELETE:
+		return AUTH_M_DELETE;
+	default:
+		return AUTH_M_OTHER;
 	}
 }
 
@@ -100,11 +106,16 @@ static int http_header(struct lws *wsi, enum lws_token_indexes h, char **out)
 static bool http_token_is_header(int h)
 {
 	switch (h) {
-	case WSI_TOKEN_GET_URI: case WSI_TOKEN_POST_URI:
-	case WSI_TOKEN_OPTIONS_URI: case WSI_TOKEN_PUT_URI:
-	case WSI_TOKEN_PATCH_URI: case WSI_TOKEN_DELETE_URI:
-	case WSI_TOKEN_CONNECT: case WSI_TOKEN_HEAD_URI:
-	case WSI_TOKEN_HTTP: case WSI_TOKEN_HTTP1_0:
+	case WSI_TOKEN_GET_URI:
+	case WSI_TOKEN_POST_URI:
+	case WSI_TOKEN_OPTIONS_URI:
+	case WSI_TOKEN_PUT_URI:
+	case WSI_TOKEN_PATCH_URI:
+	case WSI_TOKEN_DELETE_URI:
+	case WSI_TOKEN_CONNECT:
+	case WSI_TOKEN_HEAD_URI:
+	case WSI_TOKEN_HTTP:
+	case WSI_TOKEN_HTTP1_0:
 	case WSI_TOKEN_HTTP_URI_ARGS:
 		return false;
 	default:
@@ -129,15 +140,15 @@ static int http_header_count(struct lws *wsi)
 			continue;
 		/* a fragment exists if it has a length or copies as "" */
 		for (int f = 0; lws_hdr_fragment_length(wsi, h, f) > 0 ||
-				lws_hdr_copy_fragment(wsi, &c, 1, h, f) == 0; f++)
+				lws_hdr_copy_fragment(wsi, &c, 1, h, f) == 0;
+		     f++)
 			n++;
 	}
 	return n;
 }
 
 /* Answers at once from the HTTP layer (before the service saw it). */
-static void http_refuse(http_pss_t *pss, int status, const char *code,
-			const char *desc)
+static void http_refuse(http_pss_t *pss, int status, const char *code, const char *desc)
 {
 	pss->refused = true;
 	pss->call->resp.close = true;
@@ -145,8 +156,8 @@ static void http_refuse(http_pss_t *pss, int status, const char *code,
 }
 
 /* Fills the request from the headers; false when refused. */
-static bool http_read_request(struct lws *wsi, http_pss_t *pss,
-			      http_listener_t *l, const char *path)
+static bool http_read_request(struct lws *wsi, http_pss_t *pss, http_listener_t *l,
+			      const char *path)
 {
 	auth_req_t *req = &pss->call->req;
 	size_t plen = strlen(path);
@@ -195,8 +206,7 @@ static int http_on_request(struct lws *wsi, void *user, const char *path, size_t
 	}
 	r = http_server_content_length(wsi, &clen);
 	if (r == -EINVAL) {
-		http_refuse(pss, 411, "invalid_request",
-			    "a valid Content-Length is required");
+		http_refuse(pss, 411, "invalid_request", "a valid Content-Length is required");
 		return 0;
 	}
 	if (r == -EMSGSIZE) {
@@ -277,8 +287,8 @@ static int http_write_headers(struct lws *wsi, auth_call_t *call)
 	}
 #undef KV
 	kv[n] = NULL;
-	return http_write_head(wsi, &(http_head_t){ (unsigned)r->status, r->content_type,
-						    r->body_len, kv, r->close });
+	return http_write_head(wsi, &(http_head_t){(unsigned)r->status, r->content_type,
+						   r->body_len, kv, r->close});
 }
 
 /* Ends the exchange: frees the call, keeps the connection or closes it. */
@@ -340,8 +350,7 @@ static const http_handler_t http_handler = {
 	.closed = http_on_closed,
 };
 
-static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
-		      int port, bool tls)
+static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr, int port, bool tls)
 {
 	const eirc_config_auth_t *a = &h->cfg->auth;
 	http_listener_t *l = &h->listeners[kind];
@@ -349,16 +358,18 @@ static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 
 	l->http = h;
 	l->kind = kind;
-	l->index = http_server_listen(h->srv, &(http_listen_opts_t){
-		.name = kind == AUTH_L_PUBLIC ? "public" : "internal",
-		.address = addr,
-		.port = port,
-		.tls_cert_file = tls ? a->tls_cert_file : NULL,
-		.tls_key_file = tls ? a->tls_key_file : NULL,
-		.handler = &http_handler,
-		.keepalive_s = 60,
-		.user = l,
-	}, &err);
+	l->index = http_server_listen(h->srv,
+				      &(http_listen_opts_t){
+					      .name = kind == AUTH_L_PUBLIC ? "public" : "internal",
+					      .address = addr,
+					      .port = port,
+					      .tls_cert_file = tls ? a->tls_cert_file : NULL,
+					      .tls_key_file = tls ? a->tls_key_file : NULL,
+					      .handler = &http_handler,
+					      .keepalive_s = 60,
+					      .user = l,
+				      },
+				      &err);
 	return l->index < 0 ? -EADDRINUSE : 0;
 }
 
@@ -366,8 +377,8 @@ static int http_vhost(auth_http_t *h, auth_listener_t kind, const char *addr,
 static http_server_opts_t http_opts(const eirc_config_auth_t *a)
 {
 	return (http_server_opts_t){
-		.header_max = a->max_header_size > HTTP_SERVER_HEADER_MAX ?
-				      HTTP_SERVER_HEADER_MAX : a->max_header_size,
+		.header_max = a->max_header_size > HTTP_SERVER_HEADER_MAX ? HTTP_SERVER_HEADER_MAX
+									  : a->max_header_size,
 		.heads_max = 256,
 		.body_max = a->max_body_size,
 		.timeout_s = (unsigned)(a->request_timeout / 1000),
@@ -375,8 +386,7 @@ static http_server_opts_t http_opts(const eirc_config_auth_t *a)
 	};
 }
 
-int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
-		  const eirc_config_t *cfg, auth_http_t **out)
+int auth_http_new(uv_loop_t *loop, auth_service_t *svc, const eirc_config_t *cfg, auth_http_t **out)
 {
 	http_server_opts_t o = http_opts(&cfg->auth);
 	auth_http_t *h = calloc(1, sizeof(*h));
@@ -398,8 +408,8 @@ int auth_http_listen(auth_http_t *h)
 	bool tls = a->tls_cert_file && a->tls_key_file;
 
 	if (http_vhost(h, AUTH_L_PUBLIC, a->listen_address, a->listen_port, tls) < 0 ||
-	    http_vhost(h, AUTH_L_INTERNAL, a->internal_listen_address,
-		       a->internal_listen_port, false) < 0)
+	    http_vhost(h, AUTH_L_INTERNAL, a->internal_listen_address, a->internal_listen_port,
+		       false) < 0)
 		return -EADDRINUSE;
 	return 0;
 }

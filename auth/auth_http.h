@@ -1,7 +1,7 @@
 /*
  * auth_http: eirc-auth's two HTTP listeners (public and internal) on
- * common/http_server (libwebsockets on the daemon's libuv loop). It turns each request into an auth_call_t for
- * auth_service, enforces the transport limits, and writes the response.
+ * common/http_server (libwebsockets on the daemon's libuv loop). It turns each request into an
+ * auth_call_t for auth_service, enforces the transport limits, and writes the response.
  *
  * Limits (config auth.*): header bytes (max_header_size, lws's header
  * buffer: past it lws 4.1 closes the connection itself, with no status
@@ -32,8 +32,8 @@ typedef struct auth_http auth_http_t;
  * of *out is always: auth_http_close(), uv_run() until the loop is done,
  * auth_http_free().
  */
-int auth_http_new(uv_loop_t *loop, auth_service_t *svc,
-		  const eirc_config_t *cfg, auth_http_t **out);
+int auth_http_new(uv_loop_t *loop, auth_service_t *svc, const eirc_config_t *cfg,
+		  auth_http_t **out);
 
 /*
  * Opens the public and the internal listener. Returns 0, or -EADDRINUSE

@@ -9,11 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char MIGRATE_PREPARE[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version integer PRIMARY KEY,"
-	" name text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char MIGRATE_PREPARE[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				      " version integer PRIMARY KEY,"
+				      " name text NOT NULL,"
+				      " applied_at timestamptz NOT NULL DEFAULT now())";
 
 static int set_err(eirc_err_t *out_err, const char *what, PGconn *c)
 {
@@ -39,13 +38,13 @@ static bool exec_ok(PGconn *c, const char *sql)
 static int applied(PGconn *c, int v)
 {
 	char vs[16];
-	const char *p[1] = { vs };
+	const char *p[1] = {vs};
 	PGresult *r;
 	int n;
 
 	snprintf(vs, sizeof(vs), "%d", v);
-	r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1",
-			 1, NULL, p, NULL, NULL, 0);
+	r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, p, NULL,
+			 NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
 		return -EIO;
@@ -58,13 +57,15 @@ static int applied(PGconn *c, int v)
 static int record(PGconn *c, const auth_migration_t *m)
 {
 	char vs[16];
-	const char *p[2] = { vs, m->name };
+	const char *p[2] = {vs, m->name};
 	PGresult *r;
 	bool ok;
 
 	snprintf(vs, sizeof(vs), "%d", m->version);
-	r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) "
-			 "VALUES ($1, $2)", 2, NULL, p, NULL, NULL, 0);
+	r = PQexecParams(c,
+			 "INSERT INTO schema_migrations (version, name) "
+			 "VALUES ($1, $2)",
+			 2, NULL, p, NULL, NULL, 0);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
 	return ok ? 0 : -EIO;
@@ -76,10 +77,8 @@ static int apply_one(PGconn *c, const auth_migration_t *m, eirc_err_t *out_err)
 	char lock[96];
 	int a;
 
-	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d)",
-		 AUTH_MIGRATE_LOCK);
-	if (!exec_ok(c, "BEGIN") || !exec_ok(c, lock) ||
-	    !exec_ok(c, MIGRATE_PREPARE))
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d)", AUTH_MIGRATE_LOCK);
+	if (!exec_ok(c, "BEGIN") || !exec_ok(c, lock) || !exec_ok(c, MIGRATE_PREPARE))
 		goto fail;
 	a = applied(c, m->version);
 	if (a < 0)
@@ -111,7 +110,7 @@ int auth_migrate(PGconn *conn, eirc_err_t *out_err)
 int auth_migrate_current(PGconn *conn)
 {
 	PGresult *r = PQexec(conn, "SELECT COALESCE(max(version), 0) FROM "
-			     "schema_migrations");
+				   "schema_migrations");
 	int v = -EIO;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)

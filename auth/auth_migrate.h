@@ -22,7 +22,7 @@
 
 typedef struct auth_migration {
 	int version;
-	const char *name;  /* "001_schema" */
+	const char *name; /* "001_schema" */
 	const char *sql;
 } auth_migration_t;
 

@@ -23,7 +23,7 @@
 #include "auth/auth_token.h"
 #include "common/irc_casemap.h"
 
-#define NICK_MAX 30
+#define NICK_MAX  30
 #define SCOPE_MAX 256
 
 /* The client (by client_id) and, for the password grant, the user (by
@@ -35,22 +35,19 @@ static const char SQL_LOOKUP[] =
 	" (SELECT row_to_json(u) FROM (SELECT id, nick, password_hash, disabled"
 	"  FROM users WHERE nick_folded = $2) u)::text";
 
-static const char SQL_ISSUE[] =
-	"SELECT eirc_issue($1::bigint, $2::bigint, $3, decode($4, 'hex'),"
-	" $5::bigint, decode($6, 'hex'), $7::bigint, $8::inet, $9, $10)";
+static const char SQL_ISSUE[] = "SELECT eirc_issue($1::bigint, $2::bigint, $3, decode($4, 'hex'),"
+				" $5::bigint, decode($6, 'hex'), $7::bigint, $8::inet, $9, $10)";
 
 static const char SQL_LOGIN_FAILED[] =
 	"INSERT INTO audit_log (event, actor_user_id, actor, client_ip, detail)"
 	" VALUES ($1, $2::bigint, $3, $4::inet,"
 	" jsonb_build_object('reason', $5::text, 'client', $6::text))";
 
-static const char SQL_REFRESH[] =
-	"SELECT eirc_refresh(decode($1, 'hex'), $2::bigint, $3,"
-	" decode($4, 'hex'), $5::bigint, decode($6, 'hex'), $7::bigint,"
-	" $8::inet)::text";
+static const char SQL_REFRESH[] = "SELECT eirc_refresh(decode($1, 'hex'), $2::bigint, $3,"
+				  " decode($4, 'hex'), $5::bigint, decode($6, 'hex'), $7::bigint,"
+				  " $8::inet)::text";
 
-static const char SQL_REVOKE[] =
-	"SELECT eirc_revoke(decode($1, 'hex'), $2::bigint, $3::inet)";
+static const char SQL_REVOKE[] = "SELECT eirc_revoke(decode($1, 'hex'), $2::bigint, $3::inet)";
 
 static const char SQL_INTROSPECT[] =
 	"SELECT json_build_object('active', true, 'scope', t.scope,"
@@ -68,8 +65,8 @@ static const char SQL_INTROSPECT[] =
 
 static void invalid_client(auth_call_t *call, const char *desc)
 {
-	snprintf(call->resp.www_authenticate,
-		 sizeof(call->resp.www_authenticate), "Basic realm=\"eirc\"");
+	snprintf(call->resp.www_authenticate, sizeof(call->resp.www_authenticate),
+		 "Basic realm=\"eirc\"");
 	auth_reply_error(call, 401, "invalid_client", desc);
 }
 
@@ -78,18 +75,18 @@ static bool form_body(auth_call_t *call)
 {
 	int r;
 
-	if (!auth_content_type_is(call->req.content_type,
-				  "application/x-www-form-urlencoded")) {
-		auth_reply_error(call, 400, "invalid_request", "Content-Type must "
+	if (!auth_content_type_is(call->req.content_type, "application/x-www-form-urlencoded")) {
+		auth_reply_error(call, 400, "invalid_request",
+				 "Content-Type must "
 				 "be application/x-www-form-urlencoded");
 		return false;
 	}
-	r = auth_form_parse(call->req.body ? call->req.body : "",
-			    call->req.body_len, &call->st.form);
+	r = auth_form_parse(call->req.body ? call->req.body : "", call->req.body_len,
+			    &call->st.form);
 	if (r < 0) {
-		auth_reply_error(call, 400, "invalid_request", r == -E2BIG ?
-				 "too many or too long parameters" :
-				 "malformed or repeated parameter");
+		auth_reply_error(call, 400, "invalid_request",
+				 r == -E2BIG ? "too many or too long parameters"
+					     : "malformed or repeated parameter");
 		return false;
 	}
 	return true;
@@ -109,7 +106,8 @@ static bool client_credentials(auth_call_t *call)
 	}
 	if (r == 0) {
 		if (secret || (id && strcmp(id, call->st.client_id) != 0)) {
-			auth_reply_error(call, 400, "invalid_request", "use one "
+			auth_reply_error(call, 400, "invalid_request",
+					 "use one "
 					 "client authentication method");
 			return false;
 		}
@@ -130,24 +128,21 @@ static bool grant_allowed(json_t *client, const char *grant)
 	json_t *g = json_object_get(client, "grants"), *v;
 	size_t i;
 
-	json_array_foreach(g, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), grant) == 0)
-			return true;
+	json_array_foreach(g, i, v) if (json_is_string(v) &&
+					strcmp(json_string_value(v), grant) == 0) return true;
 	return false;
 }
 
 /* Authenticates the looked-up client; answers and returns false on error. */
-static bool client_check(auth_call_t *call, const char *grant,
-			 bool confidential_only)
+static bool client_check(auth_call_t *call, const char *grant, bool confidential_only)
 {
 	json_t *c = call->st.client;
 	const char *stored = json_string_value(json_object_get(c, "secret_hash"));
 	const char *secret = call->st.client_secret;
 	char h[AUTH_TOKEN_HASH_HEX + 1];
 
-	if (!c || json_is_true(json_object_get(c, "disabled")) ||
-	    (stored && !secret) || (!stored && secret) ||
-	    (!stored && confidential_only)) {
+	if (!c || json_is_true(json_object_get(c, "disabled")) || (stored && !secret) ||
+	    (!stored && secret) || (!stored && confidential_only)) {
 		invalid_client(call, "unknown client or bad credentials");
 		return false;
 	}
@@ -191,8 +186,7 @@ static bool scope_subset(const char *want, const char *have)
 static bool choose_scope(auth_call_t *call)
 {
 	const char *want = auth_form_get(&call->st.form, "scope");
-	const char *have = json_string_value(json_object_get(call->st.client,
-							     "scope"));
+	const char *have = json_string_value(json_object_get(call->st.client, "scope"));
 
 	if (!have)
 		have = "";
@@ -202,15 +196,13 @@ static bool choose_scope(auth_call_t *call)
 	}
 	for (const char *p = want; *p; p++) {
 		unsigned char c = (unsigned char)*p;
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' ||
-		    p - want > SCOPE_MAX) {
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || p - want > SCOPE_MAX) {
 			auth_reply_error(call, 400, "invalid_scope", "bad scope");
 			return false;
 		}
 	}
 	if (!scope_subset(want, have)) {
-		auth_reply_error(call, 400, "invalid_scope",
-				 "scope not allowed for this client");
+		auth_reply_error(call, 400, "invalid_scope", "scope not allowed for this client");
 		return false;
 	}
 	call->st.scope = strdup(want);
@@ -243,8 +235,8 @@ static bool db_failed(auth_call_t *call, int status)
 /* The answer to a client lookup: false when the call is answered already
  * (a database error, or client_check refused the client); otherwise the
  * rows are in st.client and st.user and the client passed client_check. */
-static bool lookup_checked(auth_call_t *call, int status, const PGresult *res,
-			   const char *grant, bool confidential_only)
+static bool lookup_checked(auth_call_t *call, int status, const PGresult *res, const char *grant,
+			   bool confidential_only)
 {
 	if (db_failed(call, status))
 		return false;
@@ -255,15 +247,12 @@ static bool lookup_checked(auth_call_t *call, int status, const PGresult *res,
 static void tokens_reply(auth_call_t *call, bool with_refresh)
 {
 	const eirc_config_auth_t *a = &auth_service_config(call->svc)->auth;
-	json_t *o = json_pack("{s:s, s:s, s:I, s:s}",
-			      "access_token", call->st.access,
-			      "token_type", "Bearer",
-			      "expires_in", (json_int_t)(a->access_token_ttl / 1000),
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", call->st.access, "token_type",
+			      "Bearer", "expires_in", (json_int_t)(a->access_token_ttl / 1000),
 			      "scope", call->st.scope ? call->st.scope : "");
 
 	if (o && with_refresh)
-		json_object_set_new(o, "refresh_token",
-				    json_string(call->st.refresh));
+		json_object_set_new(o, "refresh_token", json_string(call->st.refresh));
 	call->resp.no_store = true;
 	auth_reply_json(call, 200, o);
 }
@@ -299,21 +288,28 @@ static void mint(auth_call_t *call, bool refresh, minted_t *m)
 	}
 	snprintf(m->attl, sizeof(m->attl), "%llu", (unsigned long long)a->access_token_ttl);
 	snprintf(m->rttl, sizeof(m->rttl), "%llu", (unsigned long long)a->refresh_token_ttl);
-	snprintf(m->cid, sizeof(m->cid), "%lld", (long long)json_integer_value(
-			 json_object_get(call->st.client, "id")));
+	snprintf(m->cid, sizeof(m->cid), "%lld",
+		 (long long)json_integer_value(json_object_get(call->st.client, "id")));
 }
 
 /* Issues new tokens for the user (NULL for client_credentials). */
-static void issue(auth_call_t *call, const char *user_id, bool refresh,
-		  const char *event, const char *actor)
+static void issue(auth_call_t *call, const char *user_id, bool refresh, const char *event,
+		  const char *actor)
 {
 	minted_t m;
 	const char *p[10];
 
 	mint(call, refresh, &m);
-	p[0] = m.cid; p[1] = user_id; p[2] = call->st.scope; p[3] = m.ah;
-	p[4] = m.attl; p[5] = refresh ? m.rh : NULL; p[6] = m.rttl;
-	p[7] = auth_call_ip(call); p[8] = event; p[9] = actor;
+	p[0] = m.cid;
+	p[1] = user_id;
+	p[2] = call->st.scope;
+	p[3] = m.ah;
+	p[4] = m.attl;
+	p[5] = refresh ? m.rh : NULL;
+	p[6] = m.rttl;
+	p[7] = auth_call_ip(call);
+	p[8] = event;
+	p[9] = actor;
 	auth_call_query(call, SQL_ISSUE, 10, p, issue_done);
 }
 
@@ -325,8 +321,7 @@ static void login_failed_done(void *data, int status, const PGresult *res)
 
 	(void)status;
 	(void)res;
-	auth_reply_error(call, 400, "invalid_grant",
-			 "invalid username or password");
+	auth_reply_error(call, 400, "invalid_grant", "invalid username or password");
 }
 
 static void login_failed(auth_call_t *call, const char *reason)
@@ -339,11 +334,10 @@ static void login_failed(auth_call_t *call, const char *reason)
 
 	snprintf(ipkey, sizeof(ipkey), "ip:%s", auth_call_ip(call));
 	lock_ip = auth_ratelimit_fail(auth_service_rl_ip(svc), ipkey, now);
-	lock_acct = auth_ratelimit_fail(auth_service_rl_account(svc),
-					call->st.fold, now);
+	lock_acct = auth_ratelimit_fail(auth_service_rl_account(svc), call->st.fold, now);
 	if (call->st.user)
-		snprintf(uid, sizeof(uid), "%lld", (long long)json_integer_value(
-				 json_object_get(call->st.user, "id")));
+		snprintf(uid, sizeof(uid), "%lld",
+			 (long long)json_integer_value(json_object_get(call->st.user, "id")));
 	p[0] = lock_ip || lock_acct ? "login.locked" : "login.failed";
 	p[1] = uid[0] ? uid : NULL;
 	p[2] = auth_form_get(&call->st.form, "username");
@@ -368,10 +362,8 @@ static void password_checked(void *data, bool match)
 		return;
 	}
 	auth_ratelimit_success(auth_service_rl_account(call->svc), call->st.fold);
-	snprintf(uid, sizeof(uid), "%lld",
-		 (long long)json_integer_value(json_object_get(u, "id")));
-	issue(call, uid, true, "login.ok",
-	      json_string_value(json_object_get(u, "nick")));
+	snprintf(uid, sizeof(uid), "%lld", (long long)json_integer_value(json_object_get(u, "id")));
+	issue(call, uid, true, "login.ok", json_string_value(json_object_get(u, "nick")));
 }
 
 static void password_lookup_done(void *data, int status, const PGresult *res)
@@ -384,8 +376,7 @@ static void password_lookup_done(void *data, int status, const PGresult *res)
 		return;
 	hash = json_string_value(json_object_get(call->st.user, "password_hash"));
 	r = auth_pwhash_verify(auth_service_pwhash(call->svc), hash,
-			       auth_form_get(&call->st.form, "password"),
-			       password_checked, call);
+			       auth_form_get(&call->st.form, "password"), password_checked, call);
 	if (r < 0) {
 		call->resp.retry_after = 1;
 		auth_reply_error(call, 503, "temporarily_unavailable",
@@ -403,13 +394,11 @@ static bool login_locked(auth_call_t *call)
 	snprintf(ipkey, sizeof(ipkey), "ip:%s", auth_call_ip(call));
 	left = auth_ratelimit_check(auth_service_rl_ip(svc), ipkey, now);
 	if (!left)
-		left = auth_ratelimit_check(auth_service_rl_account(svc),
-					    call->st.fold, now);
+		left = auth_ratelimit_check(auth_service_rl_account(svc), call->st.fold, now);
 	if (!left)
 		return false;
 	call->resp.retry_after = (unsigned)((left + 999) / 1000);
-	auth_reply_error(call, 429, "invalid_request",
-			 "too many failed logins, retry later");
+	auth_reply_error(call, 429, "invalid_request", "too many failed logins, retry later");
 	return true;
 }
 
@@ -426,12 +415,10 @@ static void grant_password(auth_call_t *call)
 	}
 	if (strlen(user) > NICK_MAX || strlen(pass) > AUTH_PASSWORD_MAX ||
 	    !auth_text_ok(user, NICK_MAX)) {
-		auth_reply_error(call, 400, "invalid_grant",
-				 "invalid username or password");
+		auth_reply_error(call, 400, "invalid_grant", "invalid username or password");
 		return;
 	}
-	irc_casemap_fold(IRC_CASEMAP_RFC1459, user, strlen(user) + 1,
-			 call->st.fold);
+	irc_casemap_fold(IRC_CASEMAP_RFC1459, user, strlen(user) + 1, call->st.fold);
 	if (login_locked(call))
 		return;
 	p[0] = call->st.client_id;
@@ -455,10 +442,11 @@ static void refresh_done(void *data, int status, const PGresult *res)
 		const char *reason = json_string_value(json_object_get(j, "reason"));
 		char desc[96];
 		snprintf(desc, sizeof(desc), "refresh token %s",
-			 reason && strcmp(reason, "unknown") != 0 ? reason
-								  : "invalid");
-		auth_reply_error(call, 400, err, strcmp(err, "invalid_scope") == 0
-				 ? "scope exceeds the original grant" : desc);
+			 reason && strcmp(reason, "unknown") != 0 ? reason : "invalid");
+		auth_reply_error(call, 400, err,
+				 strcmp(err, "invalid_scope") == 0
+					 ? "scope exceeds the original grant"
+					 : desc);
 	} else {
 		const char *scope = json_string_value(json_object_get(j, "scope"));
 		free(call->st.scope);
@@ -480,8 +468,14 @@ static void refresh_lookup_done(void *data, int status, const PGresult *res)
 		return;
 	auth_token_hash(old, strlen(old), oh);
 	mint(call, true, &m);
-	p[0] = oh; p[1] = m.cid; p[2] = auth_form_get(&call->st.form, "scope");
-	p[3] = m.ah; p[4] = m.attl; p[5] = m.rh; p[6] = m.rttl; p[7] = auth_call_ip(call);
+	p[0] = oh;
+	p[1] = m.cid;
+	p[2] = auth_form_get(&call->st.form, "scope");
+	p[3] = m.ah;
+	p[4] = m.attl;
+	p[5] = m.rh;
+	p[6] = m.rttl;
+	p[7] = auth_call_ip(call);
 	auth_call_query(call, SQL_REFRESH, 8, p, refresh_done);
 }
 
@@ -492,8 +486,7 @@ static void grant_refresh(auth_call_t *call)
 	const char *p[2];
 
 	if (!old || !*old) {
-		auth_reply_error(call, 400, "invalid_request",
-				 "refresh_token is required");
+		auth_reply_error(call, 400, "invalid_request", "refresh_token is required");
 		return;
 	}
 	if (scope && (strlen(scope) > SCOPE_MAX || !auth_text_ok(scope, SCOPE_MAX))) {
@@ -519,7 +512,7 @@ static void cc_lookup_done(void *data, int status, const PGresult *res)
 
 static void grant_client_credentials(auth_call_t *call)
 {
-	const char *p[2] = { call->st.client_id, NULL };
+	const char *p[2] = {call->st.client_id, NULL};
 
 	auth_call_query(call, SQL_LOOKUP, 2, p, cc_lookup_done);
 }
@@ -532,8 +525,7 @@ void auth_oauth_token(auth_call_t *call)
 		return;
 	gt = auth_form_get(&call->st.form, "grant_type");
 	if (!gt || !*gt) {
-		auth_reply_error(call, 400, "invalid_request",
-				 "grant_type is required");
+		auth_reply_error(call, 400, "invalid_request", "grant_type is required");
 		return;
 	}
 	if (strcmp(gt, "password") != 0 && strcmp(gt, "refresh_token") != 0 &&
@@ -577,8 +569,8 @@ static void revoke_lookup_done(void *data, int status, const PGresult *res)
 	if (!lookup_checked(call, status, res, NULL, false))
 		return;
 	auth_token_hash(tok, strlen(tok), th);
-	snprintf(cid, sizeof(cid), "%lld", (long long)json_integer_value(
-			 json_object_get(call->st.client, "id")));
+	snprintf(cid, sizeof(cid), "%lld",
+		 (long long)json_integer_value(json_object_get(call->st.client, "id")));
 	p[0] = th;
 	p[1] = cid;
 	p[2] = auth_call_ip(call);
@@ -667,9 +659,9 @@ static const char SQL_AUDIT[] =
 	" AND t.expires_at > now() AND NOT c.disabled AND NOT u.disabled"
 	" RETURNING id";
 
-#define AUDIT_EVENT_MAX 64
+#define AUDIT_EVENT_MAX   64
 #define AUDIT_SUBJECT_MAX 256
-#define AUDIT_DETAIL_MAX 4096
+#define AUDIT_DETAIL_MAX  4096
 
 static void audit_done(void *data, int status, const PGresult *res)
 {
@@ -686,8 +678,7 @@ static void audit_done(void *data, int status, const PGresult *res)
 }
 
 /* Checks event, subject and detail; answers 400 and returns false. */
-static bool audit_fields(auth_call_t *call, const char **ev, const char **subj,
-			 const char **detail)
+static bool audit_fields(auth_call_t *call, const char **ev, const char **subj, const char **detail)
 {
 	json_t *d = NULL;
 	bool ok;
@@ -719,8 +710,8 @@ static void audit_lookup_done(void *data, int status, const PGresult *res)
 
 	if (!lookup_checked(call, status, res, NULL, true))
 		return;
-	if (!scope_subset("history", json_string_value(json_object_get(call->st.client,
-								       "scope")))) {
+	if (!scope_subset("history",
+			  json_string_value(json_object_get(call->st.client, "scope")))) {
 		auth_reply_error(call, 403, "insufficient_scope", "the client lacks scope history");
 		return;
 	}

@@ -78,8 +78,7 @@ static int form_add(auth_form_t *f, const char *p, size_t len)
 		return -E2BIG;
 	r = form_decode(p, nlen, &name);
 	if (r == 0)
-		r = eq ? form_decode(eq + 1, len - nlen - 1, &value)
-		       : form_decode("", 0, &value);
+		r = eq ? form_decode(eq + 1, len - nlen - 1, &value) : form_decode("", 0, &value);
 	if (r == 0 && auth_form_get(f, name))
 		r = -EINVAL;
 	if (r < 0) {
@@ -95,7 +94,7 @@ static int form_add(auth_form_t *f, const char *p, size_t len)
 
 int auth_form_parse(const char *body, size_t len, auth_form_t *out)
 {
-	auth_form_t f = { .n = 0 };
+	auth_form_t f = {.n = 0};
 	size_t start = 0;
 
 	for (size_t i = 0; i <= len; i++) {
@@ -141,13 +140,10 @@ static int json_depth(const json_t *j, int depth)
 	if (depth > AUTH_JSON_DEPTH_MAX)
 		return -EINVAL;
 	if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, key, v)
-			if (json_depth(v, depth + 1) < 0)
-				return -EINVAL;
+		json_object_foreach((json_t *)j, key,
+				    v) if (json_depth(v, depth + 1) < 0) return -EINVAL;
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			if (json_depth(v, depth + 1) < 0)
-				return -EINVAL;
+		json_array_foreach(j, i, v) if (json_depth(v, depth + 1) < 0) return -EINVAL;
 	}
 	return 0;
 }
@@ -200,8 +196,7 @@ static const char *auth_scheme(const char *header, const char *scheme)
 	return header;
 }
 
-static int basic_split(const char *dec, size_t len, char **out_id,
-		       char **out_secret)
+static int basic_split(const char *dec, size_t len, char **out_id, char **out_secret)
 {
 	const char *colon = memchr(dec, ':', len);
 	char *id = NULL, *secret = NULL;
@@ -247,8 +242,7 @@ int auth_basic_parse(const char *header, char **out_id, char **out_secret)
 	return r;
 }
 
-int auth_bearer_parse(const char *header, const char **out_tok,
-		      size_t *out_len)
+int auth_bearer_parse(const char *header, const char **out_tok, size_t *out_len)
 {
 	const char *t = auth_scheme(header, "Bearer");
 	size_t n = 0;
@@ -258,8 +252,8 @@ int auth_bearer_parse(const char *header, const char **out_tok,
 	/* b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
 	while (t[n] && strchr(" \t", t[n]) == NULL) {
 		char c = t[n];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || strchr("-._~+/=", c)))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      strchr("-._~+/=", c)))
 			return -EINVAL;
 		n++;
 	}

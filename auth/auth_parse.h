@@ -16,10 +16,10 @@
 
 #include <jansson.h>
 
-#define AUTH_FORM_FIELDS_MAX 32     /* parameters in one form body */
-#define AUTH_FORM_VALUE_MAX  4096   /* decoded bytes of one name or value */
-#define AUTH_JSON_DEPTH_MAX  8      /* nesting of a JSON body */
-#define AUTH_CREDENTIAL_MAX  512    /* bytes of a client id or secret */
+#define AUTH_FORM_FIELDS_MAX 32   /* parameters in one form body */
+#define AUTH_FORM_VALUE_MAX  4096 /* decoded bytes of one name or value */
+#define AUTH_JSON_DEPTH_MAX  8    /* nesting of a JSON body */
+#define AUTH_CREDENTIAL_MAX  512  /* bytes of a client id or secret */
 
 typedef struct auth_form_field {
 	char *name;
@@ -70,8 +70,7 @@ int auth_basic_parse(const char *header, char **out_id, char **out_secret);
  * Returns 0 and points *out_tok and *out_len into header; -ENOENT when the
  * scheme is not Bearer; -EINVAL when the token is empty or has bad bytes.
  */
-int auth_bearer_parse(const char *header, const char **out_tok,
-		      size_t *out_len);
+int auth_bearer_parse(const char *header, const char **out_tok, size_t *out_len);
 
 /*
  * True when s is printable UTF-8 text without control characters, of at

@@ -27,8 +27,8 @@ typedef struct pw_work {
 	void *data;
 } pw_work_t;
 
-int auth_pwhash_hash(const char *password, unsigned long long opslimit,
-		     size_t memlimit, char out[crypto_pwhash_STRBYTES])
+int auth_pwhash_hash(const char *password, unsigned long long opslimit, size_t memlimit,
+		     char out[crypto_pwhash_STRBYTES])
 {
 	size_t n = strlen(password);
 
@@ -40,8 +40,8 @@ int auth_pwhash_hash(const char *password, unsigned long long opslimit,
 	return 0;
 }
 
-int auth_pwhash_new(uv_loop_t *loop, unsigned long long opslimit,
-		    size_t memlimit, auth_pwhash_t **out)
+int auth_pwhash_new(uv_loop_t *loop, unsigned long long opslimit, size_t memlimit,
+		    auth_pwhash_t **out)
 {
 	auth_pwhash_t *ph = calloc(1, sizeof(*ph));
 	char pw[33];
@@ -74,8 +74,7 @@ static void pw_work(uv_work_t *req)
 {
 	pw_work_t *w = req->data;
 
-	w->match = crypto_pwhash_str_verify(w->hash, w->password,
-					    w->password_len) == 0;
+	w->match = crypto_pwhash_str_verify(w->hash, w->password, w->password_len) == 0;
 }
 
 static void pw_after(uv_work_t *req, int status)
@@ -89,8 +88,8 @@ static void pw_after(uv_work_t *req, int status)
 	free(w);
 }
 
-int auth_pwhash_verify(auth_pwhash_t *ph, const char *hash,
-		       const char *password, auth_pwhash_cb cb, void *data)
+int auth_pwhash_verify(auth_pwhash_t *ph, const char *hash, const char *password, auth_pwhash_cb cb,
+		       void *data)
 {
 	pw_work_t *w;
 	int r;

@@ -34,12 +34,12 @@ typedef void (*auth_pwhash_cb)(void *data, bool match);
  * (crypto_pwhash_STRBYTES). Blocking: for the admin CLI and start-up.
  * Returns 0, -EINVAL (password length out of range) or -ENOMEM.
  */
-int auth_pwhash_hash(const char *password, unsigned long long opslimit,
-		     size_t memlimit, char out[crypto_pwhash_STRBYTES]);
+int auth_pwhash_hash(const char *password, unsigned long long opslimit, size_t memlimit,
+		     char out[crypto_pwhash_STRBYTES]);
 
 /* Creates the verifier (makes the dummy hash: blocks once). */
-int auth_pwhash_new(uv_loop_t *loop, unsigned long long opslimit,
-		    size_t memlimit, auth_pwhash_t **out);
+int auth_pwhash_new(uv_loop_t *loop, unsigned long long opslimit, size_t memlimit,
+		    auth_pwhash_t **out);
 void auth_pwhash_free(auth_pwhash_t *ph);
 
 /*
@@ -47,7 +47,7 @@ void auth_pwhash_free(auth_pwhash_t *ph);
  * on the thread pool. Both strings are copied. Returns 0, then cb runs once
  * on the loop thread; or -EAGAIN / -ENOMEM / UV_E* and cb never runs.
  */
-int auth_pwhash_verify(auth_pwhash_t *ph, const char *hash,
-		       const char *password, auth_pwhash_cb cb, void *data);
+int auth_pwhash_verify(auth_pwhash_t *ph, const char *hash, const char *password, auth_pwhash_cb cb,
+		       void *data);
 
 #endif

@@ -89,8 +89,7 @@ static rl_entry_t *rl_find(auth_ratelimit_t *rl, const char *key, bool create)
 	return e;
 }
 
-uint64_t auth_ratelimit_check(auth_ratelimit_t *rl, const char *key,
-			      uint64_t now_ms)
+uint64_t auth_ratelimit_check(auth_ratelimit_t *rl, const char *key, uint64_t now_ms)
 {
 	rl_entry_t *e = rl_find(rl, key, false);
 
@@ -99,8 +98,7 @@ uint64_t auth_ratelimit_check(auth_ratelimit_t *rl, const char *key,
 	return e->locked_until - now_ms;
 }
 
-uint64_t auth_ratelimit_fail(auth_ratelimit_t *rl, const char *key,
-			     uint64_t now_ms)
+uint64_t auth_ratelimit_fail(auth_ratelimit_t *rl, const char *key, uint64_t now_ms)
 {
 	rl_entry_t *e = rl_find(rl, key, true);
 	uint64_t lock;

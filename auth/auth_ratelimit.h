@@ -18,9 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AUTH_RL_ENTRIES  8192  /* keys tracked per table */
-#define AUTH_RL_KEY_MAX  128   /* bytes of a key that are compared */
-#define AUTH_RL_WINDOW_MS 60000
+#define AUTH_RL_ENTRIES       8192 /* keys tracked per table */
+#define AUTH_RL_KEY_MAX       128  /* bytes of a key that are compared */
+#define AUTH_RL_WINDOW_MS     60000
 #define AUTH_RL_FIRST_LOCK_MS 1000
 
 typedef struct auth_ratelimit auth_ratelimit_t;
@@ -32,12 +32,10 @@ void auth_ratelimit_free(auth_ratelimit_t *rl);
 /*
  * Returns 0 when `key` may try now, or the milliseconds left of its lockout.
  */
-uint64_t auth_ratelimit_check(auth_ratelimit_t *rl, const char *key,
-			      uint64_t now_ms);
+uint64_t auth_ratelimit_check(auth_ratelimit_t *rl, const char *key, uint64_t now_ms);
 
 /* Records a failure of `key`; returns the lockout it starts (ms), or 0. */
-uint64_t auth_ratelimit_fail(auth_ratelimit_t *rl, const char *key,
-			     uint64_t now_ms);
+uint64_t auth_ratelimit_fail(auth_ratelimit_t *rl, const char *key, uint64_t now_ms);
 
 /* Records a success: forgets `key`. */
 void auth_ratelimit_success(auth_ratelimit_t *rl, const char *key);

@@ -11,9 +11,8 @@
 const char *auth_method_name(auth_method_t m)
 {
 	static const char *const names[] = {
-		[AUTH_M_GET] = "GET", [AUTH_M_HEAD] = "HEAD",
-		[AUTH_M_POST] = "POST", [AUTH_M_PUT] = "PUT",
-		[AUTH_M_PATCH] = "PATCH", [AUTH_M_DELETE] = "DELETE",
+		[AUTH_M_GET] = "GET",     [AUTH_M_HEAD] = "HEAD",   [AUTH_M_POST] = "POST",
+		[AUTH_M_PUT] = "PUT",     [AUTH_M_PATCH] = "PATCH", [AUTH_M_DELETE] = "DELETE",
 		[AUTH_M_OTHER] = "OTHER",
 	};
 	return m <= AUTH_M_OTHER ? names[m] : "OTHER";
@@ -21,8 +20,7 @@ const char *auth_method_name(auth_method_t m)
 
 /* Copies the segment of path at *pos up to '/' into out; false when empty,
  * too long, or holding a byte we never accept in a name. */
-static bool take_segment(const char *path, size_t len, size_t *pos,
-			 char *out)
+static bool take_segment(const char *path, size_t len, size_t *pos, char *out)
 {
 	size_t n = 0;
 
@@ -37,33 +35,32 @@ static bool take_segment(const char *path, size_t len, size_t *pos,
 	return n > 0;
 }
 
-static void route_set(auth_route_t *r, bool ok, auth_route_id_t id,
-		      const char *allow)
+static void route_set(auth_route_t *r, bool ok, auth_route_id_t id, const char *allow)
 {
 	r->allow = allow;
 	r->id = ok ? id : AUTH_R_METHOD_NOT_ALLOWED;
 }
 
 /* /api/rooms[/{room}[/members[/{nick}]]] */
-static void route_rooms(auth_method_t m, const char *p, size_t len,
-			auth_route_t *r)
+static void route_rooms(auth_method_t m, const char *p, size_t len, auth_route_t *r)
 {
 	size_t pos = 0;
 
 	if (len == 0) {
 		route_set(r, m == AUTH_M_GET || m == AUTH_M_POST,
-			  m == AUTH_M_GET ? AUTH_R_ROOMS_LIST : AUTH_R_ROOM_CREATE,
-			  "GET, POST");
+			  m == AUTH_M_GET ? AUTH_R_ROOMS_LIST : AUTH_R_ROOM_CREATE, "GET, POST");
 		return;
 	}
 	if (p[0] != '/' || (pos = 1, !take_segment(p, len, &pos, r->room)))
 		return;
 	if (pos == len) {
-		route_set(r, m == AUTH_M_GET || m == AUTH_M_PATCH ||
-			  m == AUTH_M_PUT || m == AUTH_M_DELETE,
-			  m == AUTH_M_GET ? AUTH_R_ROOM_GET :
-			  m == AUTH_M_DELETE ? AUTH_R_ROOM_DELETE :
-			  AUTH_R_ROOM_UPDATE, "GET, PATCH, PUT, DELETE");
+		route_set(r,
+			  m == AUTH_M_GET || m == AUTH_M_PATCH || m == AUTH_M_PUT ||
+				  m == AUTH_M_DELETE,
+			  m == AUTH_M_GET      ? AUTH_R_ROOM_GET
+			  : m == AUTH_M_DELETE ? AUTH_R_ROOM_DELETE
+					       : AUTH_R_ROOM_UPDATE,
+			  "GET, PATCH, PUT, DELETE");
 		return;
 	}
 	if (len - pos == 8 && memcmp(p + pos, "/members", 8) == 0) {
@@ -75,8 +72,8 @@ static void route_rooms(auth_method_t m, const char *p, size_t len,
 		if (!take_segment(p, len, &pos, r->nick) || pos != len)
 			return;
 		route_set(r, m == AUTH_M_PUT || m == AUTH_M_DELETE,
-			  m == AUTH_M_PUT ? AUTH_R_MEMBER_ADD :
-			  AUTH_R_MEMBER_REMOVE, "PUT, DELETE");
+			  m == AUTH_M_PUT ? AUTH_R_MEMBER_ADD : AUTH_R_MEMBER_REMOVE,
+			  "PUT, DELETE");
 	}
 }
 
@@ -85,22 +82,21 @@ static bool path_is(const char *p, size_t len, const char *s)
 	return strlen(s) == len && memcmp(p, s, len) == 0;
 }
 
-static void route_public(auth_method_t m, const char *p, size_t len,
-			 auth_route_t *r)
+static void route_public(auth_method_t m, const char *p, size_t len, auth_route_t *r)
 {
 	static const struct {
 		const char *path;
 		auth_method_t method;
 		auth_route_id_t id;
 	} fixed[] = {
-		{ "/oauth/token", AUTH_M_POST, AUTH_R_TOKEN },
-		{ "/oauth/revoke", AUTH_M_POST, AUTH_R_REVOKE },
-		{ "/oauth/introspect", AUTH_M_POST, AUTH_R_INTROSPECT },
-		{ "/oauth/audit", AUTH_M_POST, AUTH_R_AUDIT },
-		{ "/api/chat-token", AUTH_M_POST, AUTH_R_CHAT_TOKEN },
-		{ "/api/me", AUTH_M_GET, AUTH_R_ME },
-		{ "/api/client-config", AUTH_M_GET, AUTH_R_CLIENT_CONFIG },
-		{ "/healthz", AUTH_M_GET, AUTH_R_HEALTHZ },
+		{"/oauth/token", AUTH_M_POST, AUTH_R_TOKEN},
+		{"/oauth/revoke", AUTH_M_POST, AUTH_R_REVOKE},
+		{"/oauth/introspect", AUTH_M_POST, AUTH_R_INTROSPECT},
+		{"/oauth/audit", AUTH_M_POST, AUTH_R_AUDIT},
+		{"/api/chat-token", AUTH_M_POST, AUTH_R_CHAT_TOKEN},
+		{"/api/me", AUTH_M_GET, AUTH_R_ME},
+		{"/api/client-config", AUTH_M_GET, AUTH_R_CLIENT_CONFIG},
+		{"/healthz", AUTH_M_GET, AUTH_R_HEALTHZ},
 	};
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
@@ -114,20 +110,17 @@ static void route_public(auth_method_t m, const char *p, size_t len,
 		route_rooms(m, p + 10, len - 10, r);
 		return;
 	}
-	if ((len >= 5 && memcmp(p, "/api/", 5) == 0) ||
-	    (len >= 7 && memcmp(p, "/oauth/", 7) == 0))
+	if ((len >= 5 && memcmp(p, "/api/", 5) == 0) || (len >= 7 && memcmp(p, "/oauth/", 7) == 0))
 		return;
-	route_set(r, m == AUTH_M_GET || m == AUTH_M_HEAD, AUTH_R_STATIC,
-		  "GET, HEAD");
+	route_set(r, m == AUTH_M_GET || m == AUTH_M_HEAD, AUTH_R_STATIC, "GET, HEAD");
 }
 
-void auth_route_match(auth_listener_t l, auth_method_t m, const char *path,
-		      size_t len, auth_route_t *out)
+void auth_route_match(auth_listener_t l, auth_method_t m, const char *path, size_t len,
+		      auth_route_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->id = AUTH_R_NOT_FOUND;
-	if (!path || len == 0 || len > AUTH_PATH_MAX || path[0] != '/' ||
-	    memchr(path, '\0', len))
+	if (!path || len == 0 || len > AUTH_PATH_MAX || path[0] != '/' || memchr(path, '\0', len))
 		return;
 	if (l == AUTH_L_INTERNAL) {
 		if (path_is(path, len, "/internal/chat-token/consume"))
@@ -163,8 +156,7 @@ int auth_static_path(const char *path, size_t len, char *out, size_t cap)
 		if (i < len && path[i] != '/')
 			continue;
 		/* an empty last segment is "dir/": index.html is appended */
-		if (!(i == len && i == start) &&
-		    !static_segment_ok(path + start, i - start))
+		if (!(i == len && i == start) && !static_segment_ok(path + start, i - start))
 			return -EINVAL;
 		start = i + 1;
 	}
@@ -182,18 +174,20 @@ int auth_static_path(const char *path, size_t len, char *out, size_t cap)
 
 const char *auth_static_mime(const char *file)
 {
-	static const struct { const char *ext, *type; } types[] = {
-		{ ".html", "text/html; charset=utf-8" },
-		{ ".css", "text/css; charset=utf-8" },
-		{ ".js", "text/javascript; charset=utf-8" },
-		{ ".mjs", "text/javascript; charset=utf-8" },
-		{ ".json", "application/json" },
-		{ ".svg", "image/svg+xml" },
-		{ ".png", "image/png" },
-		{ ".ico", "image/x-icon" },
-		{ ".txt", "text/plain; charset=utf-8" },
-		{ ".webmanifest", "application/manifest+json" },
-		{ ".woff2", "font/woff2" },
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{".html", "text/html; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"},
+		{".js", "text/javascript; charset=utf-8"},
+		{".mjs", "text/javascript; charset=utf-8"},
+		{".json", "application/json"},
+		{".svg", "image/svg+xml"},
+		{".png", "image/png"},
+		{".ico", "image/x-icon"},
+		{".txt", "text/plain; charset=utf-8"},
+		{".webmanifest", "application/manifest+json"},
+		{".woff2", "font/woff2"},
 	};
 	const char *dot = strrchr(file, '.');
 
@@ -204,15 +198,15 @@ const char *auth_static_mime(const char *file)
 	return "application/octet-stream";
 }
 
-int auth_web_csp(const char *gateway_url, char *const *ancestors, size_t n_ancestors,
-		 char *out, size_t cap)
+int auth_web_csp(const char *gateway_url, char *const *ancestors, size_t n_ancestors, char *out,
+		 size_t cap)
 {
 	char ws[300] = "";
 	size_t len;
 	int n;
 
-	if (gateway_url && (strncmp(gateway_url, "ws://", 5) == 0 ||
-			    strncmp(gateway_url, "wss://", 6) == 0)) {
+	if (gateway_url &&
+	    (strncmp(gateway_url, "ws://", 5) == 0 || strncmp(gateway_url, "wss://", 6) == 0)) {
 		const char *host = strstr(gateway_url, "//") + 2;
 		size_t hl = strcspn(host, "/?#");
 		size_t sl = (size_t)(host - gateway_url);
@@ -226,7 +220,8 @@ int auth_web_csp(const char *gateway_url, char *const *ancestors, size_t n_ances
 	n = snprintf(out, cap,
 		     "default-src 'self'; script-src 'self'; style-src 'self'; "
 		     "img-src 'self' data:; connect-src 'self'%s; object-src 'none'; "
-		     "base-uri 'none'; form-action 'self'; frame-ancestors 'self'", ws);
+		     "base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+		     ws);
 	if (n < 0 || (size_t)n >= cap)
 		goto too_big;
 	len = (size_t)n;

@@ -12,12 +12,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AUTH_PATH_MAX   1024 /* bytes of a request path */
-#define AUTH_SEGMENT_MAX 128 /* bytes of a {room} or {nick} path segment */
+#define AUTH_PATH_MAX    1024 /* bytes of a request path */
+#define AUTH_SEGMENT_MAX 128  /* bytes of a {room} or {nick} path segment */
 
 typedef enum auth_method {
-	AUTH_M_GET, AUTH_M_HEAD, AUTH_M_POST, AUTH_M_PUT, AUTH_M_PATCH,
-	AUTH_M_DELETE, AUTH_M_OTHER,
+	AUTH_M_GET,
+	AUTH_M_HEAD,
+	AUTH_M_POST,
+	AUTH_M_PUT,
+	AUTH_M_PATCH,
+	AUTH_M_DELETE,
+	AUTH_M_OTHER,
 } auth_method_t;
 
 typedef enum auth_listener {
@@ -30,22 +35,22 @@ typedef enum auth_route_id {
 	AUTH_R_METHOD_NOT_ALLOWED, /* 405: path known, method not */
 	AUTH_R_STATIC,             /* GET/HEAD a file of web_root */
 	AUTH_R_HEALTHZ,
-	AUTH_R_TOKEN,              /* POST /oauth/token */
-	AUTH_R_REVOKE,             /* POST /oauth/revoke */
-	AUTH_R_INTROSPECT,         /* POST /oauth/introspect */
-	AUTH_R_AUDIT,              /* POST /oauth/audit (resource servers) */
-	AUTH_R_CHAT_TOKEN,         /* POST /api/chat-token */
-	AUTH_R_ME,                 /* GET /api/me */
-	AUTH_R_CLIENT_CONFIG,      /* GET /api/client-config (no token) */
-	AUTH_R_ROOMS_LIST,         /* GET /api/rooms */
-	AUTH_R_ROOM_CREATE,        /* POST /api/rooms */
-	AUTH_R_ROOM_GET,           /* GET /api/rooms/{room} */
-	AUTH_R_ROOM_UPDATE,        /* PATCH|PUT /api/rooms/{room} */
-	AUTH_R_ROOM_DELETE,        /* DELETE /api/rooms/{room} */
-	AUTH_R_MEMBERS_LIST,       /* GET /api/rooms/{room}/members */
-	AUTH_R_MEMBER_ADD,         /* PUT /api/rooms/{room}/members/{nick} */
-	AUTH_R_MEMBER_REMOVE,      /* DELETE /api/rooms/{room}/members/{nick} */
-	AUTH_R_CONSUME,            /* POST /internal/chat-token/consume */
+	AUTH_R_TOKEN,         /* POST /oauth/token */
+	AUTH_R_REVOKE,        /* POST /oauth/revoke */
+	AUTH_R_INTROSPECT,    /* POST /oauth/introspect */
+	AUTH_R_AUDIT,         /* POST /oauth/audit (resource servers) */
+	AUTH_R_CHAT_TOKEN,    /* POST /api/chat-token */
+	AUTH_R_ME,            /* GET /api/me */
+	AUTH_R_CLIENT_CONFIG, /* GET /api/client-config (no token) */
+	AUTH_R_ROOMS_LIST,    /* GET /api/rooms */
+	AUTH_R_ROOM_CREATE,   /* POST /api/rooms */
+	AUTH_R_ROOM_GET,      /* GET /api/rooms/{room} */
+	AUTH_R_ROOM_UPDATE,   /* PATCH|PUT /api/rooms/{room} */
+	AUTH_R_ROOM_DELETE,   /* DELETE /api/rooms/{room} */
+	AUTH_R_MEMBERS_LIST,  /* GET /api/rooms/{room}/members */
+	AUTH_R_MEMBER_ADD,    /* PUT /api/rooms/{room}/members/{nick} */
+	AUTH_R_MEMBER_REMOVE, /* DELETE /api/rooms/{room}/members/{nick} */
+	AUTH_R_CONSUME,       /* POST /internal/chat-token/consume */
 } auth_route_id_t;
 
 typedef struct auth_route {
@@ -61,8 +66,8 @@ typedef struct auth_route {
  * *out (AUTH_R_NOT_FOUND when nothing matches, including paths with NUL,
  * control bytes or over AUTH_PATH_MAX).
  */
-void auth_route_match(auth_listener_t l, auth_method_t m, const char *path,
-		      size_t len, auth_route_t *out);
+void auth_route_match(auth_listener_t l, auth_method_t m, const char *path, size_t len,
+		      auth_route_t *out);
 
 /* Name of a method, for logs ("GET"...). */
 const char *auth_method_name(auth_method_t m);
@@ -89,7 +94,7 @@ const char *auth_static_mime(const char *file);
  * given origins (embed mode). Returns 0, or -E2BIG when out is too small
  * (out is then "").
  */
-int auth_web_csp(const char *gateway_url, char *const *ancestors, size_t n_ancestors,
-		 char *out, size_t cap);
+int auth_web_csp(const char *gateway_url, char *const *ancestors, size_t n_ancestors, char *out,
+		 size_t cap);
 
 #endif

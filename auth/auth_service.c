@@ -23,8 +23,8 @@ struct auth_service {
 	auth_ratelimit_t *rl_ip;
 	auth_ratelimit_t *rl_account;
 	uv_timer_t purge;
-	char web_root[PATH_MAX];  /* realpath of auth.web_root, "" if missing */
-	char csp[2048];           /* the web client's Content-Security-Policy */
+	char web_root[PATH_MAX]; /* realpath of auth.web_root, "" if missing */
+	char csp[2048];          /* the web client's Content-Security-Policy */
 	int closing_parts;
 	void (*done)(void *);
 	void *done_arg;
@@ -33,20 +33,31 @@ struct auth_service {
 /* Deletes what no longer proves anything: expired chat and access tokens,
  * refresh tokens past their expiry (kept until then for replay detection).
  * An hour of grace keeps "expired" answers informative. */
-static const char SQL_PURGE[] =
-	"WITH c AS (DELETE FROM chat_tokens"
-	"  WHERE expires_at < now() - interval '1 hour' RETURNING 1),"
-	" a AS (DELETE FROM access_tokens"
-	"  WHERE expires_at < now() - interval '1 hour' RETURNING 1),"
-	" r AS (DELETE FROM refresh_tokens"
-	"  WHERE expires_at < now() - interval '1 hour' RETURNING 1)"
-	" SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a),"
-	" (SELECT count(*) FROM r)";
+static const char SQL_PURGE[] = "WITH c AS (DELETE FROM chat_tokens"
+				"  WHERE expires_at < now() - interval '1 hour' RETURNING 1),"
+				" a AS (DELETE FROM access_tokens"
+				"  WHERE expires_at < now() - interval '1 hour' RETURNING 1),"
+				" r AS (DELETE FROM refresh_tokens"
+				"  WHERE expires_at < now() - interval '1 hour' RETURNING 1)"
+				" SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a),"
+				" (SELECT count(*) FROM r)";
 
-const eirc_config_t *auth_service_config(const auth_service_t *svc) { return svc->cfg; }
-auth_pwhash_t *auth_service_pwhash(auth_service_t *svc) { return svc->pwhash; }
-auth_ratelimit_t *auth_service_rl_ip(auth_service_t *svc) { return svc->rl_ip; }
-auth_ratelimit_t *auth_service_rl_account(auth_service_t *svc) { return svc->rl_account; }
+const eirc_config_t *auth_service_config(const auth_service_t *svc)
+{
+	return svc->cfg;
+}
+auth_pwhash_t *auth_service_pwhash(auth_service_t *svc)
+{
+	return svc->pwhash;
+}
+auth_ratelimit_t *auth_service_rl_ip(auth_service_t *svc)
+{
+	return svc->rl_ip;
+}
+auth_ratelimit_t *auth_service_rl_account(auth_service_t *svc)
+{
+	return svc->rl_account;
+}
 
 uint64_t auth_service_now_ms(const auth_service_t *svc)
 {
@@ -72,8 +83,10 @@ static int service_parts(auth_service_t *svc, uv_loop_t *loop)
 	const eirc_config_auth_t *a = &svc->cfg->auth;
 	char port[16];
 	auth_db_opts_t o = {
-		.host = a->database.host, .port = port,
-		.dbname = a->database.name, .user = a->database.user,
+		.host = a->database.host,
+		.port = port,
+		.dbname = a->database.name,
+		.user = a->database.user,
 		.password = a->database.password,
 		.connect_timeout_ms = (unsigned)a->database.connect_timeout,
 		.statement_timeout_ms = (unsigned)a->request_timeout,
@@ -82,10 +95,9 @@ static int service_parts(auth_service_t *svc, uv_loop_t *loop)
 	int r;
 
 	snprintf(port, sizeof(port), "%d", a->database.port);
-	svc->rl_ip = auth_ratelimit_new((uint32_t)a->login_attempts_per_ip,
-					a->login_lockout_max);
-	svc->rl_account = auth_ratelimit_new(
-		(uint32_t)a->login_attempts_per_account, a->login_lockout_max);
+	svc->rl_ip = auth_ratelimit_new((uint32_t)a->login_attempts_per_ip, a->login_lockout_max);
+	svc->rl_account =
+		auth_ratelimit_new((uint32_t)a->login_attempts_per_account, a->login_lockout_max);
 	if (!svc->rl_ip || !svc->rl_account)
 		return -ENOMEM;
 	r = auth_pwhash_new(loop, (unsigned long long)a->password_hash_ops,
@@ -95,8 +107,7 @@ static int service_parts(auth_service_t *svc, uv_loop_t *loop)
 	return auth_db_new(loop, &o, &svc->db);
 }
 
-int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg,
-		     auth_service_t **out_svc)
+int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_service_t **out_svc)
 {
 	auth_service_t *svc = calloc(1, sizeof(*svc));
 	int r;
@@ -193,8 +204,7 @@ void auth_call_free(auth_call_t *call)
 	json_decref(call->st.user);
 	free(call->st.client_id);
 	if (call->st.client_secret) {
-		sodium_memzero(call->st.client_secret,
-			       strlen(call->st.client_secret));
+		sodium_memzero(call->st.client_secret, strlen(call->st.client_secret));
 		free(call->st.client_secret);
 	}
 	free(call->st.scope);
@@ -221,25 +231,22 @@ void auth_reply_json(auth_call_t *call, int status, json_t *obj)
 	auth_call_finish(call);
 }
 
-void auth_reply_error(auth_call_t *call, int status, const char *code,
-		      const char *desc)
+void auth_reply_error(auth_call_t *call, int status, const char *code, const char *desc)
 {
 	call->resp.no_store = true;
-	auth_reply_json(call, status, json_pack("{s:s, s:s}", "error", code,
-						"error_description", desc));
+	auth_reply_json(call, status,
+			json_pack("{s:s, s:s}", "error", code, "error_description", desc));
 }
 
-void auth_reply_bearer_error(auth_call_t *call, int status, const char *code,
-			     const char *desc)
+void auth_reply_bearer_error(auth_call_t *call, int status, const char *code, const char *desc)
 {
 	if (code)
-		snprintf(call->resp.www_authenticate,
-			 sizeof(call->resp.www_authenticate),
+		snprintf(call->resp.www_authenticate, sizeof(call->resp.www_authenticate),
 			 "Bearer realm=\"eirc\", error=\"%s\", "
-			 "error_description=\"%s\"", code, desc);
+			 "error_description=\"%s\"",
+			 code, desc);
 	else
-		snprintf(call->resp.www_authenticate,
-			 sizeof(call->resp.www_authenticate),
+		snprintf(call->resp.www_authenticate, sizeof(call->resp.www_authenticate),
 			 "Bearer realm=\"eirc\"");
 	auth_reply_error(call, status, code ? code : "invalid_request", desc);
 }
@@ -260,16 +267,15 @@ void auth_reply_db_error(auth_call_t *call, int status)
 				 "database unavailable, retry later");
 }
 
-bool auth_call_query(auth_call_t *call, const char *sql, int n,
-		     const char *const *params, auth_db_cb cb)
+bool auth_call_query(auth_call_t *call, const char *sql, int n, const char *const *params,
+		     auth_db_cb cb)
 {
 	int r = auth_db_query(call->svc->db, sql, n, params, cb, call);
 
 	if (r == 0)
 		return true;
 	call->resp.retry_after = 1;
-	auth_reply_error(call, 503, "temporarily_unavailable",
-			 "server busy, retry later");
+	auth_reply_error(call, 503, "temporarily_unavailable", "server busy, retry later");
 	return false;
 }
 
@@ -304,8 +310,7 @@ static void static_read(uv_work_t *req)
 	int fd;
 
 	w->status = 404;
-	if (!realpath(w->path, real) || strncmp(real, root, rl) != 0 ||
-	    real[rl] != '/')
+	if (!realpath(w->path, real) || strncmp(real, root, rl) != 0 || real[rl] != '/')
 		return;
 	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -315,8 +320,7 @@ static void static_read(uv_work_t *req)
 	    (w->data = malloc((size_t)st.st_size + 1)) != NULL) {
 		ssize_t n;
 		while (w->len < (size_t)st.st_size &&
-		       (n = read(fd, w->data + w->len,
-				 (size_t)st.st_size - w->len)) > 0)
+		       (n = read(fd, w->data + w->len, (size_t)st.st_size - w->len)) > 0)
 			w->len += (size_t)n;
 		w->status = w->len == (size_t)st.st_size ? 200 : 500;
 	}
@@ -337,8 +341,7 @@ static void static_after(uv_work_t *req, int status)
 		w->data = NULL;
 		auth_call_finish(call);
 	} else {
-		auth_reply_error(call, w->status == 500 ? 500 : 404,
-				 "not_found", "no such file");
+		auth_reply_error(call, w->status == 500 ? 500 : 404, "not_found", "no such file");
 	}
 	free(w->data);
 	free(w);
@@ -351,8 +354,7 @@ static void handle_static(auth_call_t *call)
 	static_work_t *w;
 
 	if (!svc->web_root[0] ||
-	    auth_static_path(call->req.path, strlen(call->req.path), rel,
-			     sizeof(rel)) < 0) {
+	    auth_static_path(call->req.path, strlen(call->req.path), rel, sizeof(rel)) < 0) {
 		auth_reply_error(call, 404, "not_found", "no such file");
 		return;
 	}
@@ -389,8 +391,8 @@ static void handle_healthz(auth_call_t *call)
 /* What the web client needs to know before it signs in. */
 static void handle_client_config(auth_call_t *call)
 {
-	auth_reply_json(call, 200, json_pack("{s:s}", "gateway_url",
-					     call->svc->cfg->auth.web_gateway_url));
+	auth_reply_json(call, 200,
+			json_pack("{s:s}", "gateway_url", call->svc->cfg->auth.web_gateway_url));
 }
 
 void auth_service_handle(auth_service_t *svc, auth_call_t *call)
@@ -404,15 +406,33 @@ void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 		auth_reply_error(call, 405, "method_not_allowed",
 				 "method not allowed on this endpoint");
 		break;
-	case AUTH_R_STATIC: handle_static(call); break;
-	case AUTH_R_HEALTHZ: handle_healthz(call); break;
-	case AUTH_R_CLIENT_CONFIG: handle_client_config(call); break;
-	case AUTH_R_TOKEN: auth_oauth_token(call); break;
-	case AUTH_R_REVOKE: auth_oauth_revoke(call); break;
-	case AUTH_R_INTROSPECT: auth_oauth_introspect(call); break;
-	case AUTH_R_AUDIT: auth_oauth_audit(call); break;
-	case AUTH_R_CHAT_TOKEN: auth_api_chat_token(call); break;
-	case AUTH_R_CONSUME: auth_api_consume(call); break;
+	case AUTH_R_STATIC:
+		handle_static(call);
+		break;
+	case AUTH_R_HEALTHZ:
+		handle_healthz(call);
+		break;
+	case AUTH_R_CLIENT_CONFIG:
+		handle_client_config(call);
+		break;
+	case AUTH_R_TOKEN:
+		auth_oauth_token(call);
+		break;
+	case AUTH_R_REVOKE:
+		auth_oauth_revoke(call);
+		break;
+	case AUTH_R_INTROSPECT:
+		auth_oauth_introspect(call);
+		break;
+	case AUTH_R_AUDIT:
+		auth_oauth_audit(call);
+		break;
+	case AUTH_R_CHAT_TOKEN:
+		auth_api_chat_token(call);
+		break;
+	case AUTH_R_CONSUME:
+		auth_api_consume(call);
+		break;
 	case AUTH_R_ME:
 	case AUTH_R_ROOMS_LIST:
 	case AUTH_R_ROOM_CREATE:

@@ -31,10 +31,10 @@
 #include "auth/auth_route.h"
 #include "config/config.h"
 
-#define AUTH_STATIC_FILE_MAX (8u << 20) /* bytes of one served file */
-#define AUTH_HEADER_VALUE_MAX 4096      /* bytes of a header we read */
-#define AUTH_REQUEST_ID_MAX  128        /* bytes of a gateway request id */
-#define AUTH_IP_MAX          64         /* bytes of a textual address */
+#define AUTH_STATIC_FILE_MAX  (8u << 20) /* bytes of one served file */
+#define AUTH_HEADER_VALUE_MAX 4096       /* bytes of a header we read */
+#define AUTH_REQUEST_ID_MAX   128        /* bytes of a gateway request id */
+#define AUTH_IP_MAX           64         /* bytes of a textual address */
 
 typedef struct auth_service auth_service_t;
 typedef struct auth_call auth_call_t;
@@ -44,34 +44,34 @@ typedef struct auth_req {
 	auth_method_t method;
 	auth_route_t route;
 	char path[AUTH_PATH_MAX + 1];
-	char *content_type;    /* NULL when absent */
-	char *authorization;   /* NULL when absent */
+	char *content_type;     /* NULL when absent */
+	char *authorization;    /* NULL when absent */
 	char peer[AUTH_IP_MAX]; /* the client's address */
-	char *body;            /* NUL-terminated copy, may be NULL */
+	char *body;             /* NUL-terminated copy, may be NULL */
 	size_t body_len;
 } auth_req_t;
 
 typedef struct auth_resp {
 	int status;
 	const char *content_type;
-	char *body;             /* malloc'd */
+	char *body; /* malloc'd */
 	size_t body_len;
-	bool no_store;          /* Cache-Control: no-store, Pragma: no-cache */
-	bool close;             /* close the connection after this response */
+	bool no_store; /* Cache-Control: no-store, Pragma: no-cache */
+	bool close;    /* close the connection after this response */
 	char www_authenticate[320];
-	const char *allow;      /* Allow header of a 405 */
-	const char *csp;        /* Content-Security-Policy, or NULL */
-	unsigned retry_after;   /* seconds; 0: no Retry-After */
+	const char *allow;    /* Allow header of a 405 */
+	const char *csp;      /* Content-Security-Policy, or NULL */
+	unsigned retry_after; /* seconds; 0: no Retry-After */
 } auth_resp_t;
 
 /* Handler state: whatever a multi-step request carries between steps. */
 typedef struct auth_call_state {
 	auth_form_t form;
-	json_t *json;           /* parsed JSON body */
-	json_t *client;         /* row of oauth_clients */
-	json_t *user;           /* row of users, or identity document */
-	char *client_id;        /* as presented */
-	char *client_secret;    /* as presented, NULL for public clients */
+	json_t *json;        /* parsed JSON body */
+	json_t *client;      /* row of oauth_clients */
+	json_t *user;        /* row of users, or identity document */
+	char *client_id;     /* as presented */
+	char *client_secret; /* as presented, NULL for public clients */
 	char *scope;
 	char fold[AUTH_SEGMENT_MAX + 1];
 	char access[64], refresh[64];
@@ -86,7 +86,7 @@ struct auth_call {
 	uint64_t started_ms;
 	/* Set by the HTTP layer: called once when resp is ready. */
 	void (*done)(auth_call_t *call);
-	void *http;  /* the HTTP layer's handle; NULL once the peer is gone */
+	void *http; /* the HTTP layer's handle; NULL once the peer is gone */
 };
 
 /*
@@ -94,8 +94,7 @@ struct auth_call {
  * the database pool (connecting asynchronously), the Argon2id verifier, the
  * rate limiters and the purge timer. Returns 0 or a negative errno.
  */
-int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg,
-		     auth_service_t **out_svc);
+int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_service_t **out_svc);
 
 /*
  * Stops the purge timer and closes the database pool; done(arg) runs when
@@ -124,20 +123,18 @@ void auth_call_finish(auth_call_t *call);
 /* Sets a JSON response (steals obj) and finishes. */
 void auth_reply_json(auth_call_t *call, int status, json_t *obj);
 /* {"error": code, "error_description": desc} with no-store, and finishes. */
-void auth_reply_error(auth_call_t *call, int status, const char *code,
-		      const char *desc);
+void auth_reply_error(auth_call_t *call, int status, const char *code, const char *desc);
 /* RFC 6750 §3: 401/403 with WWW-Authenticate: Bearer ..., and finishes.
  * code NULL: the request had no token (no error attribute). */
-void auth_reply_bearer_error(auth_call_t *call, int status, const char *code,
-			     const char *desc);
+void auth_reply_bearer_error(auth_call_t *call, int status, const char *code, const char *desc);
 /* An empty 2xx/4xx response with no body, and finishes. */
 void auth_reply_empty(auth_call_t *call, int status);
 /* 503 "database unavailable" style answer for a failed query status. */
 void auth_reply_db_error(auth_call_t *call, int status);
 
 /* Runs a query for the call; on refusal answers 503 and returns false. */
-bool auth_call_query(auth_call_t *call, const char *sql, int n,
-		     const char *const *params, auth_db_cb cb);
+bool auth_call_query(auth_call_t *call, const char *sql, int n, const char *const *params,
+		     auth_db_cb cb);
 
 /* Handlers. */
 void auth_oauth_token(auth_call_t *call);

@@ -17,8 +17,7 @@ void auth_token_new(char out[AUTH_TOKEN_LEN + 1])
 	sodium_memzero(raw, sizeof(raw));
 }
 
-void auth_token_hash(const char *tok, size_t len,
-		     char out[AUTH_TOKEN_HASH_HEX + 1])
+void auth_token_hash(const char *tok, size_t len, char out[AUTH_TOKEN_HASH_HEX + 1])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 
@@ -32,15 +31,14 @@ bool auth_token_well_formed(const char *tok, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = tok[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
 			return false;
 	}
 	return true;
 }
 
-bool auth_secret_equal(const char *a, size_t a_len, const char *b,
-		       size_t b_len)
+bool auth_secret_equal(const char *a, size_t a_len, const char *b, size_t b_len)
 {
 	unsigned char ha[crypto_hash_sha256_BYTES];
 	unsigned char hb[crypto_hash_sha256_BYTES];

@@ -17,16 +17,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AUTH_TOKEN_BYTES   32  /* 256 bits of randomness */
-#define AUTH_TOKEN_LEN     43  /* base64url without padding */
+#define AUTH_TOKEN_BYTES    32 /* 256 bits of randomness */
+#define AUTH_TOKEN_LEN      43 /* base64url without padding */
 #define AUTH_TOKEN_HASH_HEX 64 /* SHA-256 as hex */
 
 /* Writes a new random token and its NUL into out (AUTH_TOKEN_LEN + 1). */
 void auth_token_new(char out[AUTH_TOKEN_LEN + 1]);
 
 /* Writes the hex SHA-256 of tok[0..len) and a NUL into out. */
-void auth_token_hash(const char *tok, size_t len,
-		     char out[AUTH_TOKEN_HASH_HEX + 1]);
+void auth_token_hash(const char *tok, size_t len, char out[AUTH_TOKEN_HASH_HEX + 1]);
 
 /*
  * True when tok[0..len) looks like one of our tokens: exactly
@@ -39,7 +38,6 @@ bool auth_token_well_formed(const char *tok, size_t len);
  * Compares two secrets in constant time with respect to their contents
  * (both are hashed first, so unequal lengths leak nothing either).
  */
-bool auth_secret_equal(const char *a, size_t a_len, const char *b,
-		       size_t b_len);
+bool auth_secret_equal(const char *a, size_t a_len, const char *b, size_t b_len);
 
 #endif

@@ -36,7 +36,7 @@ typedef struct auth_main {
 static int migrate_at_start(const eirc_config_t *cfg)
 {
 	PGconn *c = NULL;
-	eirc_err_t err = { "?" };
+	eirc_err_t err = {"?"};
 	int n;
 
 	for (int i = 0; i < MIGRATE_ATTEMPTS; i++) {
@@ -45,8 +45,8 @@ static int migrate_at_start(const eirc_config_t *cfg)
 		sleep(1);
 	}
 	if (!c) {
-		log_error("Failed to connect to PostgreSQL at %s:%d: %s",
-			  cfg->auth.database.host, cfg->auth.database.port, err.text);
+		log_error("Failed to connect to PostgreSQL at %s:%d: %s", cfg->auth.database.host,
+			  cfg->auth.database.port, err.text);
 		return -EIO;
 	}
 	n = auth_migrate(c, &err);
@@ -91,16 +91,14 @@ static int start(void *app, eirc_daemon_t *d)
 		return r;
 	}
 	if ((r = auth_http_listen(m->http)) < 0) {
-		log_error("Failed to listen on %s:%d / %s:%d: %s",
-			  cfg->auth.listen_address, cfg->auth.listen_port,
-			  cfg->auth.internal_listen_address,
+		log_error("Failed to listen on %s:%d / %s:%d: %s", cfg->auth.listen_address,
+			  cfg->auth.listen_port, cfg->auth.internal_listen_address,
 			  cfg->auth.internal_listen_port, strerror(-r));
 		stop(m);
 		return r;
 	}
-	log_info("Listening on http://%s:%d/ (internal http://%s:%d/)",
-		 cfg->auth.listen_address, auth_http_port(m->http, AUTH_L_PUBLIC),
-		 cfg->auth.internal_listen_address,
+	log_info("Listening on http://%s:%d/ (internal http://%s:%d/)", cfg->auth.listen_address,
+		 auth_http_port(m->http, AUTH_L_PUBLIC), cfg->auth.internal_listen_address,
 		 auth_http_port(m->http, AUTH_L_INTERNAL));
 	return 0;
 }
@@ -134,7 +132,7 @@ int main(int argc, char **argv)
 		.stop = stop,
 		.end = end,
 	};
-	auth_main_t m = { .stopping = false };
+	auth_main_t m = {.stopping = false};
 
 	if (sodium_init() < 0) {
 		fprintf(stderr, "eirc-auth: libsodium failed to initialise\n");

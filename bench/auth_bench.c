@@ -34,7 +34,7 @@ typedef struct slot {
 typedef struct run {
 	const char *url;
 	struct curl_slist *headers;
-	char **tokens;      /* phase 2 input / phase 1 output */
+	char **tokens; /* phase 2 input / phase 1 output */
 	bool issue;
 	size_t n, next, done, errors;
 	double *lat;
@@ -69,7 +69,8 @@ static void slot_start(CURLM *m, run_t *r, slot_t *s)
 	if (r->issue)
 		s->body[0] = '\0';
 	else
-		snprintf(s->body, sizeof(s->body), "{\"chat_token\":\"%s\","
+		snprintf(s->body, sizeof(s->body),
+			 "{\"chat_token\":\"%s\","
 			 "\"client_ip\":\"127.0.0.1\",\"request_id\":\"b%zu\"}",
 			 r->tokens[s->index], s->index);
 	curl_easy_setopt(s->easy, CURLOPT_URL, r->url);
@@ -93,8 +94,7 @@ static void slot_finish(CURLM *m, run_t *r, slot_t *s)
 		r->errors++;
 	} else if (r->issue) {
 		json_t *j = json_loads(s->resp, 0, NULL);
-		r->tokens[s->index] = strdup(json_string_value(
-			json_object_get(j, "chat_token")));
+		r->tokens[s->index] = strdup(json_string_value(json_object_get(j, "chat_token")));
 		json_decref(j);
 	}
 	r->done++;
@@ -112,10 +112,9 @@ static void report(const char *name, run_t *r, double ms)
 {
 	qsort(r->lat, r->n, sizeof(double), cmp_double);
 	printf("%-8s %zu requests in %.0f ms: %.0f/s  latency ms p50 %.2f  "
-	       "p90 %.2f  p99 %.2f  max %.2f  errors %zu\n", name, r->n, ms,
-	       (double)r->n * 1000.0 / ms, r->lat[r->n / 2],
-	       r->lat[r->n * 90 / 100], r->lat[r->n * 99 / 100], r->lat[r->n - 1],
-	       r->errors);
+	       "p90 %.2f  p99 %.2f  max %.2f  errors %zu\n",
+	       name, r->n, ms, (double)r->n * 1000.0 / ms, r->lat[r->n / 2],
+	       r->lat[r->n * 90 / 100], r->lat[r->n * 99 / 100], r->lat[r->n - 1], r->errors);
 }
 
 static int run_phase(const char *name, run_t *r, size_t conns)
@@ -156,11 +155,11 @@ static int bench(fx_t *fx, size_t n, size_t conns)
 {
 	char url[128], auth[128];
 	ht_resp_t login;
-	run_t issue = { .issue = true, .n = n }, consume = { .n = n };
+	run_t issue = {.issue = true, .n = n}, consume = {.n = n};
 	int rc;
 
-	if (fx_cli(fx, FX_PASSWORD, NULL, 0, "user", "add", "bench",
-		   "--password-env", "PW", NULL) != 0 ||
+	if (fx_cli(fx, FX_PASSWORD, NULL, 0, "user", "add", "bench", "--password-env", "PW",
+		   NULL) != 0 ||
 	    fx_login(fx, "bench", FX_PASSWORD, &login) < 0 || login.status != 200)
 		return -1;
 	issue.tokens = calloc(n, sizeof(char *));
@@ -174,13 +173,11 @@ static int bench(fx_t *fx, size_t n, size_t conns)
 	ht_resp_free(&login);
 	if (rc < 0)
 		return rc;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/internal/chat-token/consume",
-		 fx->iport);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/internal/chat-token/consume", fx->iport);
 	consume.url = url;
 	consume.tokens = issue.tokens;
 	consume.headers = curl_slist_append(NULL, "Content-Type: application/json");
-	consume.headers = curl_slist_append(consume.headers,
-					    "Authorization: Bearer " FX_SECRET);
+	consume.headers = curl_slist_append(consume.headers, "Authorization: Bearer " FX_SECRET);
 	rc = run_phase("consume", &consume, conns);
 	curl_slist_free_all(consume.headers);
 	for (size_t i = 0; i < n; i++)
@@ -205,10 +202,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "auth_bench: bad number %s\n", optarg);
 			return 2;
 		}
-		if (c == 'n') n = v;
-		else if (c == 'c') conns = v;
-		else if (c == 'p') pool = v;
-		else return 2;
+		if (c == 'n')
+			n = v;
+		else if (c == 'c')
+			conns = v;
+		else if (c == 'p')
+			pool = v;
+		else
+			return 2;
 	}
 	if (conns > n)
 		conns = n;
@@ -221,14 +222,14 @@ int main(int argc, char **argv)
 	if (pool != 4) {
 		char sql[700];
 		/* pool size is in the config: rewrite it and restart the daemon */
-		snprintf(sql, sizeof(sql), "sed -i 's/pool_size: 4/pool_size: %lu/' '%s'",
-			 pool, fx.config);
-		if (system(sql) != 0 || fx_stop_daemon(&fx) != 0 ||
-		    fx_start_daemon(&fx) < 0)
+		snprintf(sql, sizeof(sql), "sed -i 's/pool_size: 4/pool_size: %lu/' '%s'", pool,
+			 fx.config);
+		if (system(sql) != 0 || fx_stop_daemon(&fx) != 0 || fx_start_daemon(&fx) < 0)
 			return 1;
 	}
 	printf("eirc-auth bench: %lu requests, %lu connections, pool_size %lu, "
-	       "PostgreSQL on loopback (fsync off)\n", n, conns, pool);
+	       "PostgreSQL on loopback (fsync off)\n",
+	       n, conns, pool);
 	rc = bench(&fx, n, conns);
 	return fx_stop(&fx) == 0 && rc == 0 ? 0 : 1;
 }

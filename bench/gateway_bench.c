@@ -73,17 +73,17 @@
 #endif
 
 #define GWB_SESSIONS_MAX 50000
-#define GWB_NOFILE 131072          /* for us and every server we start */
-#define GWB_ORIGIN "http://bench.example"
-#define GWB_WEBIRC "gwb-webirc-secret"
-#define GWB_CTL_MAX 4              /* control lines queued per connection */
-#define GWB_CTL_LEN 160
-#define GWB_RX_MAX 2048            /* longest WebSocket message kept */
-#define GWB_PAD 48                 /* filler in each PRIVMSG text */
-#define GWB_DRAIN_US (10 * 1000000ULL)
-#define GWB_REASONS_MAX 12
-#define GWB_ROUNDS_MAX 60
-#define GWB_GATEWAYS_MAX 8         /* --gateways */
+#define GWB_NOFILE       131072 /* for us and every server we start */
+#define GWB_ORIGIN       "http://bench.example"
+#define GWB_WEBIRC       "gwb-webirc-secret"
+#define GWB_CTL_MAX      4 /* control lines queued per connection */
+#define GWB_CTL_LEN      160
+#define GWB_RX_MAX       2048 /* longest WebSocket message kept */
+#define GWB_PAD          48   /* filler in each PRIVMSG text */
+#define GWB_DRAIN_US     (10 * 1000000ULL)
+#define GWB_REASONS_MAX  12
+#define GWB_ROUNDS_MAX   60
+#define GWB_GATEWAYS_MAX 8 /* --gateways */
 
 enum cstate {
 	C_NEW,
@@ -104,9 +104,9 @@ struct conn {
 	struct bench *b;
 	struct lws *wsi, *http_wsi;
 	int idx, room;
-	int gw;                     /* which gateway (index in bench.ports) */
+	int gw; /* which gateway (index in bench.ports) */
 	enum cstate st;
-	bool alive;                 /* answered the TIME round trip */
+	bool alive; /* answered the TIME round trip */
 	bool close_req;
 	uint64_t t_token, t_upgrade, t_001, t_ready;
 	char token[64];
@@ -114,8 +114,8 @@ struct conn {
 	size_t body_len;
 	char ctl[GWB_CTL_MAX][GWB_CTL_LEN];
 	int ctl_head, ctl_n;
-	uint32_t pending;           /* PRIVMSGs due, not written yet */
-	uint64_t due_us;            /* when the oldest pending one was due */
+	uint32_t pending; /* PRIVMSGs due, not written yet */
+	uint64_t due_us;  /* when the oldest pending one was due */
 	uint32_t seq, sent, rx;
 	size_t rx_len;
 	bool rx_trunc;
@@ -148,17 +148,17 @@ struct load {
 /* The generator: one lws context (and loop) for every set of sessions. */
 struct gen {
 	struct lws_context *ctx;
-	uv_loop_t loop;             /* lws's event loop with --loop uv */
-	uv_timer_t send_timer;      /* the send clock with --loop uv */
+	uv_loop_t loop;        /* lws's event loop with --loop uv */
+	uv_timer_t send_timer; /* the send clock with --loop uv */
 	bool uv;
 	lws_sorted_usec_list_t tick, send_sul;
-	struct bench *loading;      /* the set whose load runs now */
+	struct bench *loading; /* the set whose load runs now */
 	int auth_port;
-	char salt[40];              /* access token i = salt + %010d */
-	int conc;                   /* sessions setting up at once */
+	char salt[40]; /* access token i = salt + %010d */
+	int conc;      /* sessions setting up at once */
 	int room_size;
-	pid_t gw_pid, ircd_pid;     /* for their CPU time */
-	long gw_fds0;               /* the gateway's descriptors before any session */
+	pid_t gw_pid, ircd_pid; /* for their CPU time */
+	long gw_fds0;           /* the gateway's descriptors before any session */
 };
 
 /* One set of sessions (baseline, gateway, idle) and its figures. */
@@ -167,13 +167,13 @@ struct bench {
 	struct conn *c;
 	int n, nrooms, room_size;
 	bool via_gateway;
-	const char *tag;            /* "a", "b", "c": nick and channel prefix */
-	int port;                   /* m_websocket or (the first) gateway */
+	const char *tag;                     /* "a", "b", "c": nick and channel prefix */
+	int port;                            /* m_websocket or (the first) gateway */
 	int ports[GWB_GATEWAYS_MAX], nports; /* the gateways, conn.gw indexes */
 	int next_start, inflight, ready, failed, closed, alive;
-	int lost;                   /* ready once, then closed by the other side */
+	int lost; /* ready once, then closed by the other side */
 	uint64_t t_begin, marks[GWB_SESSIONS_MAX / 1000 + 1]; /* every 1,000th ready */
-	int *upq;                   /* indices waiting for their upgrade */
+	int *upq; /* indices waiting for their upgrade */
 	int upq_head, upq_tail;
 	struct reason reasons[GWB_REASONS_MAX];
 	struct load ld;
@@ -343,7 +343,7 @@ static void on_line(struct conn *c, char *line)
 		/* counted by command and text, without the nicks in between */
 		const char *t = strstr(cmd, " :");
 		add_reason(c->b, "server said: %.*s ... %.30s", (int)strcspn(cmd, " "), cmd,
-		           t ? t + 1 : "");
+			   t ? t + 1 : "");
 	}
 }
 
@@ -402,8 +402,8 @@ static int write_privmsg(struct conn *c)
 	char line[GWB_CTL_LEN + 128];
 	uint64_t now = now_us();
 	int len = snprintf(line, sizeof(line), "PRIVMSG #gw%s%d :gwb %d %u %llu %.*s", b->tag,
-	                   c->room, c->idx, c->seq++, (unsigned long long)now, GWB_PAD,
-	                   "................................................................");
+			   c->room, c->idx, c->seq++, (unsigned long long)now, GWB_PAD,
+			   "................................................................");
 
 	if (write_text(c->wsi, line, (size_t)len) < 0)
 		return -1;
@@ -445,10 +445,10 @@ static int http_headers(struct conn *c, struct lws *wsi, unsigned char **p, unsi
 	char auth[128];
 
 	snprintf(auth, sizeof(auth), "Bearer %s%010d", c->b->g->salt, c->idx);
-	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
-	                                 (unsigned char *)auth, (int)strlen(auth), p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
-	                                 (unsigned char *)"0", 1, p, end))
+	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *)auth,
+					 (int)strlen(auth), p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (unsigned char *)"0",
+					 1, p, end))
 		return -1;
 	return 0;
 }
@@ -474,7 +474,7 @@ static void http_done(struct conn *c)
 }
 
 static int http_cb(struct conn *c, struct lws *wsi, enum lws_callback_reasons reason, void *in,
-                   size_t len)
+		   size_t len)
 {
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
@@ -512,7 +512,7 @@ static int http_cb(struct conn *c, struct lws *wsi, enum lws_callback_reasons re
 /* ---- the lws callback ---------------------------------------------------- */
 
 static int ws_cb(struct conn *c, struct lws *wsi, enum lws_callback_reasons reason, void *in,
-                 size_t len)
+		 size_t len)
 {
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
@@ -527,8 +527,9 @@ static int ws_cb(struct conn *c, struct lws *wsi, enum lws_callback_reasons reas
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (len >= 2 && c->st != C_CLOSING)
 			add_reason(c->b, "peer closed: %u %.*s",
-			           ((unsigned)((unsigned char *)in)[0] << 8) | ((unsigned char *)in)[1],
-			           (int)len - 2, (char *)in + 2);
+				   ((unsigned)((unsigned char *)in)[0] << 8) |
+					   ((unsigned char *)in)[1],
+				   (int)len - 2, (char *)in + 2);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		c->wsi = NULL;
@@ -540,7 +541,7 @@ static int ws_cb(struct conn *c, struct lws *wsi, enum lws_callback_reasons reas
 }
 
 static int gwb_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                        size_t len)
+			size_t len)
 {
 	struct conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
 
@@ -553,7 +554,7 @@ static int gwb_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			c->wsi = NULL;
 		/* a refused upgrade: its HTTP status is still known here */
 		add_reason(c->b, "connect error: %.60s (HTTP %u)", in ? (const char *)in : "?",
-		           lws_http_client_http_response(wsi));
+			   lws_http_client_http_response(wsi));
 		conn_fail(c, "connection error");
 		return 0;
 	}
@@ -565,15 +566,15 @@ static int gwb_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 }
 
 static const struct lws_protocols gwb_protocols[] = {
-	{ "gwb", gwb_callback, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+	{"gwb", gwb_callback, 0, 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 /* ---- starting sessions --------------------------------------------------- */
 
 static void start_token(struct bench *b, struct conn *c)
 {
-	struct lws_client_connect_info ci = { 0 };
+	struct lws_client_connect_info ci = {0};
 
 	ci.context = b->g->ctx;
 	ci.address = "127.0.0.1";
@@ -592,7 +593,7 @@ static void start_token(struct bench *b, struct conn *c)
 
 static void start_ws(struct bench *b, struct conn *c)
 {
-	struct lws_client_connect_info ci = { 0 };
+	struct lws_client_connect_info ci = {0};
 	char path[128];
 
 	snprintf(path, sizeof(path), b->via_gateway ? "/chat?chat_token=%s" : "/", c->token);
@@ -681,14 +682,14 @@ static void phase_connect(struct bench *b, int stall_s)
 			last_change = now_us();
 		} else if (now_us() - last_change > (uint64_t)stall_s * 1000000) {
 			fprintf(stderr, "gateway_bench: no progress for %d s, %d in flight\n",
-			        stall_s, b->inflight);
+				stall_s, b->inflight);
 			break;
 		}
 	}
 }
 
 static void phase_begin(struct gen *g, struct bench *b, int n, bool gateway, const char *tag,
-                        int port)
+			int port)
 {
 	memset(b, 0, sizeof(*b));
 	b->g = g;
@@ -880,9 +881,9 @@ static void setup_stats(struct bench *b, int gw, struct setup_stats *s)
 	}
 	qsort(tok, k, sizeof(*tok), cmp_u32);
 	qsort(up, k, sizeof(*up), cmp_u32);
-	*s = (struct setup_stats){ pct_ms(tok, k, 0.5), pct_ms(tok, k, 0.99), pct_ms(up, k, 0.5),
-		                   pct_ms(up, k, 0.99), pct_ms(up, k, 1.0),
-		                   k ? (double)(last - first) / 1e6 : 0 };
+	*s = (struct setup_stats){pct_ms(tok, k, 0.5), pct_ms(tok, k, 0.99),
+				  pct_ms(up, k, 0.5),  pct_ms(up, k, 0.99),
+				  pct_ms(up, k, 1.0),  k ? (double)(last - first) / 1e6 : 0};
 	free(tok);
 	free(up);
 }
@@ -895,10 +896,10 @@ static void print_reasons(struct bench *b)
 
 static void print_states(struct bench *b)
 {
-	static const char *const names[] = { "not started", "chat token", "token in hand",
-		                             "upgrading", "waiting for 001", "joining",
-		                             "ready", "closing", "closed", "failed" };
-	int count[C_FAILED + 1] = { 0 };
+	static const char *const names[] = {
+		"not started", "chat token", "token in hand", "upgrading", "waiting for 001",
+		"joining",     "ready",      "closing",       "closed",    "failed"};
+	int count[C_FAILED + 1] = {0};
 
 	for (int i = 0; i < b->n; i++)
 		count[b->c[i].st]++;
@@ -931,7 +932,8 @@ static void print_setup(struct bench *b, const char *what)
 
 	setup_stats(b, -1, &s);
 	printf("  sessions held      %d of %d (got ready %d, failed %d, of which %d after being "
-	       "ready)\n", b->ready - b->lost, b->n, b->ready, b->failed, b->lost);
+	       "ready)\n",
+	       b->ready - b->lost, b->n, b->ready, b->failed, b->lost);
 	print_reasons(b);
 	if (b->ready < b->n)
 		print_states(b);
@@ -958,33 +960,37 @@ static struct lat_result print_load(struct bench *b, int seconds)
 
 	qsort(ld->lat.v, ld->lat.n, sizeof(uint32_t), cmp_u32);
 	qsort(ld->lag.v, ld->lag.n, sizeof(uint32_t), cmp_u32);
-	r = (struct lat_result){ pct_ms(ld->lat.v, ld->lat.n, 0.5), pct_ms(ld->lat.v, ld->lat.n, 0.99),
-		                 pct_ms(ld->lat.v, ld->lat.n, 0.999), pct_ms(ld->lat.v, ld->lat.n, 1.0) };
+	r = (struct lat_result){
+		pct_ms(ld->lat.v, ld->lat.n, 0.5), pct_ms(ld->lat.v, ld->lat.n, 0.99),
+		pct_ms(ld->lat.v, ld->lat.n, 0.999), pct_ms(ld->lat.v, ld->lat.n, 1.0)};
 	for (int i = 0; i < b->n; i++) {
 		struct conn *c = &b->c[i];
 		if (c->st == C_READY && c->rx < b->ld.room_sent[c->room] - c->sent)
 			lossy++;
 	}
 	printf("  load               %.0f msg/s for %d s: %llu written (%llu due to a sender "
-	       "that was not ready), %.0f msg/s achieved\n", ld->rate, seconds,
-	       (unsigned long long)ld->sent, (unsigned long long)ld->skipped,
+	       "that was not ready), %.0f msg/s achieved\n",
+	       ld->rate, seconds, (unsigned long long)ld->sent, (unsigned long long)ld->skipped,
 	       (double)ld->sent / seconds);
 	printf("  deliveries         %llu expected, %llu received, %lld lost (%.3f%%), "
 	       "%d receivers short, %llu misrouted\n",
 	       (unsigned long long)ld->expected, (unsigned long long)ld->delivered,
 	       (long long)(ld->expected - ld->delivered),
-	       ld->expected ? 100.0 * (double)(ld->expected - ld->delivered) / (double)ld->expected : 0,
+	       ld->expected ? 100.0 * (double)(ld->expected - ld->delivered) / (double)ld->expected
+			    : 0,
 	       lossy, (unsigned long long)ld->foreign);
 	printf("  delivery latency   p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms "
-	       "(%zu samples)\n", r.p50, r.p99, r.p999, r.max, ld->lat.n);
+	       "(%zu samples)\n",
+	       r.p50, r.p99, r.p999, r.max, ld->lat.n);
 	printf("  generator          send lag p99 %.2f ms max %.2f ms; CPU %.1f s in %.1f s "
-	       "of load and drain (%.0f%% of one core)\n", pct_ms(ld->lag.v, ld->lag.n, 0.99),
-	       pct_ms(ld->lag.v, ld->lag.n, 1.0), cpu, wall, 100 * cpu / wall);
+	       "of load and drain (%.0f%% of one core)\n",
+	       pct_ms(ld->lag.v, ld->lag.n, 0.99), pct_ms(ld->lag.v, ld->lag.n, 1.0), cpu, wall,
+	       100 * cpu / wall);
 	printf("  server CPU         InspIRCd %.1f s, gateway %.1f s, irc-clients %.1f s "
-	       "(%.0f%% of the 2 cores in all, with the generator)\n", ld->ircd_cpu_s,
-	       ld->gw_cpu_s, ld->kids_cpu_s,
+	       "(%.0f%% of the 2 cores in all, with the generator)\n",
+	       ld->ircd_cpu_s, ld->gw_cpu_s, ld->kids_cpu_s,
 	       wall > 0 ? 100 * (ld->ircd_cpu_s + ld->gw_cpu_s + ld->kids_cpu_s + cpu) / (2 * wall)
-	                : 0);
+			: 0);
 	return r;
 }
 
@@ -1004,7 +1010,7 @@ static long status_kib(pid_t pid, const char *key)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid,
-	         strcmp(key, "Pss:") ? "status" : "smaps_rollup");
+		 strcmp(key, "Pss:") ? "status" : "smaps_rollup");
 	if (!(f = fopen(path, "re")))
 		return -1;
 	while (fgets(line, sizeof(line), f))
@@ -1042,11 +1048,11 @@ static int cmp_ulong(const void *x, const void *y)
  * /proc/PID/net/tcp: which connections a process still holds. */
 static void print_tcp(pid_t pid, unsigned long *inodes, size_t n, int listen)
 {
-	static const char *const states[] = { "?", "ESTABLISHED", "SYN_SENT", "SYN_RECV",
-		                              "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
-		                              "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING" };
+	static const char *const states[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+					     "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+					     "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
 	char path[64], line[512];
-	unsigned kport[8] = { 0 }, kst[8] = { 0 }, kn[8] = { 0 }, nk = 0;
+	unsigned kport[8] = {0}, kst[8] = {0}, kn[8] = {0}, nk = 0;
 	FILE *f;
 
 	qsort(inodes, n, sizeof(*inodes), cmp_ulong);
@@ -1057,7 +1063,7 @@ static void print_tcp(pid_t pid, unsigned long *inodes, size_t n, int listen)
 		unsigned lport, rport, st;
 		unsigned long ino;
 		if (sscanf(line, " %*d: %*x:%x %*x:%x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &lport,
-		           &rport, &st, &ino) != 4)
+			   &rport, &st, &ino) != 4)
 			continue;
 		if (bsearch(&ino, inodes, n, sizeof(*inodes), cmp_ulong)) {
 			/* accepted: the listener's port; outgoing: the server's */
@@ -1106,8 +1112,7 @@ static void print_fd_kinds(pid_t pid, int listen)
 			sock++;
 			if (ni < GWB_NOFILE)
 				inodes[ni++] = strtoul(link + 8, NULL, 10);
-		}
-		else if (!strncmp(link, "pipe:", 5))
+		} else if (!strncmp(link, "pipe:", 5))
 			pipe++;
 		else if (!strncmp(link, "anon_inode:", 11))
 			anon++;
@@ -1115,8 +1120,8 @@ static void print_fd_kinds(pid_t pid, int listen)
 			other++;
 	}
 	closedir(d);
-	printf("  gateway fds now: %ld sockets, %ld pipes, %ld anon inodes, %ld files\n", sock, pipe,
-	       anon, other);
+	printf("  gateway fds now: %ld sockets, %ld pipes, %ld anon inodes, %ld files\n", sock,
+	       pipe, anon, other);
 	print_tcp(pid, inodes, ni, listen);
 	free(inodes);
 }
@@ -1159,7 +1164,7 @@ static int read_stat(long pid, char *out_st, long *out_ppid, double *out_cpu)
 	buf[n] = '\0';
 	if (!(rp = strrchr(buf, ')')) ||
 	    sscanf(rp + 1, " %c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", out_st, out_ppid,
-	           &ut, &stime) != 4)
+		   &ut, &stime) != 4)
 		return -1;
 	*out_cpu = (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
 	return 0;
@@ -1180,8 +1185,14 @@ static void proc_sample(pid_t gw, bool with_pss, struct procmem *m)
 {
 	DIR *d = opendir("/proc");
 
-	*m = (struct procmem){ status_kib(gw, "VmRSS:"), with_pss ? status_kib(gw, "Pss:") : 0,
-		               count_fds(gw), 0, 0, 0, cpu_of(gw), 0 };
+	*m = (struct procmem){status_kib(gw, "VmRSS:"),
+			      with_pss ? status_kib(gw, "Pss:") : 0,
+			      count_fds(gw),
+			      0,
+			      0,
+			      0,
+			      cpu_of(gw),
+			      0};
 	for (struct dirent *e; d && (e = readdir(d));) {
 		char *end, st;
 		long pid = strtol(e->d_name, &end, 10), ppid;
@@ -1232,8 +1243,8 @@ static void wait_fds_back(pid_t gw, long base)
 		n = count_fds(gw);
 	}
 	printf("  gateway fds %ld, %.1f s after the last irc-client exited (%s)\n", n,
-	       (double)(now_us() - t0) / 1e6, n > base + 64 ? "NOT back near the start" :
-	       "back near the start");
+	       (double)(now_us() - t0) / 1e6,
+	       n > base + 64 ? "NOT back near the start" : "back near the start");
 }
 
 /* Waits until the gateway has no child left (every irc-client exited and
@@ -1252,15 +1263,16 @@ static bool wait_children_gone(pid_t gw, int timeout_s, struct procmem *m)
 }
 
 static void print_mem(const char *what, const struct procmem *m0, const struct procmem *m1,
-                      int held)
+		      int held)
 {
 	if (held <= 0)
 		return;
-	printf("  %s: gateway VmRSS %ld -> %ld KiB = %.1f KiB per session; fds %ld -> %ld\n",
-	       what, m0->rss_kib, m1->rss_kib, (double)(m1->rss_kib - m0->rss_kib) / held,
-	       m0->fds, m1->fds);
+	printf("  %s: gateway VmRSS %ld -> %ld KiB = %.1f KiB per session; fds %ld -> %ld\n", what,
+	       m0->rss_kib, m1->rss_kib, (double)(m1->rss_kib - m0->rss_kib) / held, m0->fds,
+	       m1->fds);
 	printf("  %s: PSS gateway %ld KiB + %ld irc-clients %ld KiB = %.1f KiB per session "
-	       "(irc-client alone %.1f KiB)\n", what, m1->pss_kib, m1->kids, m1->kids_pss_kib,
+	       "(irc-client alone %.1f KiB)\n",
+	       what, m1->pss_kib, m1->kids, m1->kids_pss_kib,
 	       (double)(m1->pss_kib + m1->kids_pss_kib) / held,
 	       m1->kids ? (double)m1->kids_pss_kib / (double)m1->kids : 0);
 }
@@ -1275,10 +1287,11 @@ static void print_log_tail(const char *path, int failed)
 	printf("  the gateway's log so far, lines by kind (%s):\n", path);
 	fflush(stdout);
 	snprintf(cmd, sizeof(cmd),
-	         "grep -v ' debug:' '%s' | sed -E 's/^[^ ]+ [^ ]+ //; "
-	         "s/ (request_id|client_ip|nick|pid)=.*//; s/\\([^)]*\\)/(..)/g; "
-	         "s/[0-9]+/N/g' | cut -c1-150 | sort | uniq -c | sort -rn | head -n 14 | "
-	         "sed 's/^/    /'", path);
+		 "grep -v ' debug:' '%s' | sed -E 's/^[^ ]+ [^ ]+ //; "
+		 "s/ (request_id|client_ip|nick|pid)=.*//; s/\\([^)]*\\)/(..)/g; "
+		 "s/[0-9]+/N/g' | cut -c1-150 | sort | uniq -c | sort -rn | head -n 14 | "
+		 "sed 's/^/    /'",
+		 path);
 	if (system(cmd) != 0)
 		printf("    (cannot read it)\n");
 }
@@ -1311,13 +1324,14 @@ static int make_users(fx_t *fx, struct gen *g, int m)
 	long long got;
 
 	random_salt(g->salt, 33); /* + 10 digits: the 43 characters of a token */
-	if (fx_cli(fx, FX_PASSWORD, NULL, 0, "user", "add", "gwb0", "--password-env", "PW",
-	           NULL) != 0)
+	if (fx_cli(fx, FX_PASSWORD, NULL, 0, "user", "add", "gwb0", "--password-env", "PW", NULL) !=
+	    0)
 		return -1;
 	snprintf(sql, sizeof(sql),
-	         "INSERT INTO users (nick, nick_folded, display_name, password_hash)"
-	         " SELECT 'gwb' || i, 'gwb' || i, 'gwb' || i, (SELECT password_hash FROM users"
-	         " WHERE nick_folded = 'gwb0') FROM generate_series(1, %d) i", m - 1);
+		 "INSERT INTO users (nick, nick_folded, display_name, password_hash)"
+		 " SELECT 'gwb' || i, 'gwb' || i, 'gwb' || i, (SELECT password_hash FROM users"
+		 " WHERE nick_folded = 'gwb0') FROM generate_series(1, %d) i",
+		 m - 1);
 	if (m > 1 && fx_sql(fx, sql) < 0)
 		return -1;
 	/* a copied hash must log in like the original */
@@ -1329,18 +1343,19 @@ static int make_users(fx_t *fx, struct gen *g, int m)
 		return -1;
 	}
 	snprintf(sql, sizeof(sql),
-	         "INSERT INTO access_tokens (hash, client_id, user_id, scope, expires_at)"
-	         " SELECT sha256(convert_to('%s' || lpad(i::text, 10, '0'), 'UTF8')),"
-	         " (SELECT id FROM oauth_clients WHERE client_id = 'eirc-web'), u.id,"
-	         " 'chat history', now() + interval '1 day'"
-	         " FROM generate_series(0, %d) i JOIN users u ON u.nick_folded = 'gwb' || i",
-	         g->salt, m - 1);
+		 "INSERT INTO access_tokens (hash, client_id, user_id, scope, expires_at)"
+		 " SELECT sha256(convert_to('%s' || lpad(i::text, 10, '0'), 'UTF8')),"
+		 " (SELECT id FROM oauth_clients WHERE client_id = 'eirc-web'), u.id,"
+		 " 'chat history', now() + interval '1 day'"
+		 " FROM generate_series(0, %d) i JOIN users u ON u.nick_folded = 'gwb' || i",
+		 g->salt, m - 1);
 	if (fx_sql(fx, sql) < 0)
 		return -1;
 	got = fx_sql_int(fx, "SELECT count(*) FROM access_tokens WHERE user_id IS NOT NULL"
-	                     " AND scope = 'chat history' AND family IS NULL");
+			     " AND scope = 'chat history' AND family IS NULL");
 	printf("users: %d (1 by the CLI, the rest by SQL with its hash), %lld access tokens, "
-	       "%.1f s\n", m, got, (double)(now_us() - t0) / 1e6);
+	       "%.1f s\n",
+	       m, got, (double)(now_us() - t0) / 1e6);
 	return got == m ? 0 : -1;
 }
 
@@ -1350,13 +1365,16 @@ static int start_ircd(fx_t *fx, int maxconn, int *out_ws_port, srv_t **out)
 	int ws = srv_free_port();
 
 	snprintf(binds, sizeof(binds),
-	         "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" hook=\"websocket\">", ws);
+		 "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" hook=\"websocket\">",
+		 ws);
 	/* text frames like the gateway's text.ircv3.net; the Origin we send */
 	snprintf(extra, sizeof(extra),
-	         "<module name=\"sha1\">\n<module name=\"websocket\">\n"
-	         "<websocket defaultmode=\"text\">\n<wsorigin allow=\"" GWB_ORIGIN "\">\n");
-	srv_ircd_opts_t io = { .webirc_password = GWB_WEBIRC, .localmax = maxconn,
-		               .extra_binds = binds, .extra = extra };
+		 "<module name=\"sha1\">\n<module name=\"websocket\">\n"
+		 "<websocket defaultmode=\"text\">\n<wsorigin allow=\"" GWB_ORIGIN "\">\n");
+	srv_ircd_opts_t io = {.webirc_password = GWB_WEBIRC,
+			      .localmax = maxconn,
+			      .extra_binds = binds,
+			      .extra = extra};
 	if (ws < 0 || srv_inspircd_start(fx->env, &io, out) < 0)
 		return -1;
 	*out_ws_port = ws;
@@ -1365,8 +1383,8 @@ static int start_ircd(fx_t *fx, int maxconn, int *out_ws_port, srv_t **out)
 
 /* Gateway number k (0 for phases A and B; 1.. the extra ones of phase C),
  * with its own port and config file, on the same InspIRCd and eirc-auth. */
-static int start_gateway(fx_t *fx, const char *bdir, int ircd_port, int max, int k,
-                         int *out_port, srv_t **out)
+static int start_gateway(fx_t *fx, const char *bdir, int ircd_port, int max, int k, int *out_port,
+			 srv_t **out)
 {
 	char cfg[600], bin[600];
 	int port = srv_free_port();
@@ -1382,21 +1400,21 @@ static int start_gateway(fx_t *fx, const char *bdir, int ircd_port, int max, int
 	if (!(f = fopen(cfg, "we")))
 		return -1;
 	fprintf(f,
-	        "irc:\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
-	        "  webirc_password: " GWB_WEBIRC "\n"
-	        "auth:\n  internal_secret: " FX_SECRET "\n"
-	        "gateway:\n  listen_address: 127.0.0.1\n  listen_port: %d\n"
-	        "  allowed_origins: [\"" GWB_ORIGIN "\"]\n"
-	        "  max_sessions: %d\n  max_sessions_per_ip: %d\n"
-	        "  irc_client_path: %s/irc-client/eirc-irc-client\n"
-	        "  auth_internal_url: http://127.0.0.1:%d\n"
-	        "history:\n  socket_path: null\nlog:\n  level: info\n",
-	        ircd_port, port, max, max, bdir, fx->iport);
+		"irc:\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+		"  webirc_password: " GWB_WEBIRC "\n"
+		"auth:\n  internal_secret: " FX_SECRET "\n"
+		"gateway:\n  listen_address: 127.0.0.1\n  listen_port: %d\n"
+		"  allowed_origins: [\"" GWB_ORIGIN "\"]\n"
+		"  max_sessions: %d\n  max_sessions_per_ip: %d\n"
+		"  irc_client_path: %s/irc-client/eirc-irc-client\n"
+		"  auth_internal_url: http://127.0.0.1:%d\n"
+		"history:\n  socket_path: null\nlog:\n  level: info\n",
+		ircd_port, port, max, max, bdir, fx->iport);
 	fclose(f);
 	/* irc-clients run as irc_client.sandbox_user: they must read it */
 	chmod(srv_env_dir(fx->env), 0755);
 	chmod(cfg, 0644);
-	char *argv[] = { bin, (char *)"--config", cfg, NULL };
+	char *argv[] = {bin, (char *)"--config", cfg, NULL};
 	if (srv_process_start(fx->env, "eirc-gateway", argv, port, "/healthz", out) < 0)
 		return -1;
 	*out_port = port;
@@ -1407,22 +1425,23 @@ static int start_gateway(fx_t *fx, const char *bdir, int ircd_port, int max, int
 
 struct opts {
 	int sessions, rate, seconds, idle, room_size, conc, deadline, rounds;
-	int gateways;               /* phase C's gateway processes */
+	int gateways; /* phase C's gateway processes */
 	char bdir[512];
-	bool poll;                  /* lws's default poll() loop, not libuv */
+	bool poll; /* lws's default poll() loop, not libuv */
 };
 
 static void connect_baseline(struct gen *g, struct bench *a, const struct opts *o, int ws_port)
 {
 	printf("\nA  baseline: %d WebSocket clients straight to InspIRCd's m_websocket "
-	       "(text.ircv3.net), rooms of %d\n", o->sessions, o->room_size);
+	       "(text.ircv3.net), rooms of %d\n",
+	       o->sessions, o->room_size);
 	phase_begin(g, a, o->sessions, false, "a", ws_port);
 	phase_connect(a, 30);
 	print_setup(a, "upgrade start");
 }
 
 static void connect_gateway(struct gen *g, struct bench *b, const struct opts *o, int port,
-                            pid_t gw, const char *gw_log)
+			    pid_t gw, const char *gw_log)
 {
 	struct procmem m0, m1;
 
@@ -1460,7 +1479,7 @@ static double slice_p99(const struct u32v *v, size_t from)
 static void load_round(struct bench *b, const struct opts *o, int seconds)
 {
 	struct gen *g = b->g;
-	struct procmem m0 = { 0 }, m1 = { 0 };
+	struct procmem m0 = {0}, m1 = {0};
 	double i0 = cpu_of(g->ircd_pid);
 	size_t lat0 = b->ld.lat.n, lag0 = b->ld.lag.n;
 
@@ -1484,7 +1503,8 @@ static void run_rounds(struct bench *a, struct bench *b, const struct opts *o)
 	int per = o->seconds / o->rounds;
 
 	printf("\nload: %d msg/s in total, %d rounds of %d s on each set, alternating "
-	       "baseline / gateway\n", o->rate, o->rounds, per);
+	       "baseline / gateway\n",
+	       o->rate, o->rounds, per);
 	for (int r = 0; r < o->rounds; r++) {
 		load_round(a, o, per);
 		if (b)
@@ -1499,8 +1519,9 @@ static void close_gateway_set(struct bench *b, pid_t gw)
 	phase_close(b);
 	bool gone = wait_children_gone(gw, 60, &m);
 	printf("  closed all: %s (%ld children left, %ld zombies), gateway fds %ld, "
-	       "VmRSS %ld KiB\n", gone ? "every irc-client exited" : "NOT every irc-client exited",
-	       m.kids, m.zombies, m.fds, m.rss_kib);
+	       "VmRSS %ld KiB\n",
+	       gone ? "every irc-client exited" : "NOT every irc-client exited", m.kids, m.zombies,
+	       m.fds, m.rss_kib);
 	print_fd_kinds(gw, b->port);
 	wait_fds_back(gw, b->g->gw_fds0);
 	print_fd_kinds(gw, b->port);
@@ -1526,10 +1547,11 @@ struct gwset {
 };
 
 static int start_more_gateways(fx_t *fx, const struct opts *o, srv_t *ircd, int max,
-                               struct gwset *s)
+			       struct gwset *s)
 {
 	for (int k = s->n; k < o->gateways; k++) {
-		if (start_gateway(fx, o->bdir, srv_port(ircd), max, k, &s->port[k], &s->srv[k]) != 0)
+		if (start_gateway(fx, o->bdir, srv_port(ircd), max, k, &s->port[k], &s->srv[k]) !=
+		    0)
 			return -1;
 		s->n = k + 1;
 		s->fds0[k] = count_fds(srv_pid(s->srv[k]));
@@ -1563,14 +1585,15 @@ static void print_nofile(struct gwset *s, const struct opts *o, pid_t ircd)
 			s->hard = hard;
 		printf("  gateway %d (port %d): RLIMIT_NOFILE soft %ld, hard %ld; %ld fds in use "
 		       "-> at most %ld sessions under the hard limit (%d fds each: the WebSocket "
-		       "and the socketpair to its irc-client; %d reserved)\n", k + 1, s->port[k],
-		       nofile_of(pid, false), hard, fds, one, GW_FDS_PER_SESSION, GW_FD_RESERVE);
+		       "and the socketpair to its irc-client; %d reserved)\n",
+		       k + 1, s->port[k], nofile_of(pid, false), hard, fds, one, GW_FDS_PER_SESSION,
+		       GW_FD_RESERVE);
 	}
 	s->cap = cap;
 	if (cap > 0)
 		printf("  %d sessions at <= %ld per gateway need %ld gateway(s); running %d, "
-		       "up to %d sessions each (round-robin)\n", o->idle, cap,
-		       (o->idle + cap - 1) / cap, s->n, (o->idle + s->n - 1) / s->n);
+		       "up to %d sessions each (round-robin)\n",
+		       o->idle, cap, (o->idle + cap - 1) / cap, s->n, (o->idle + s->n - 1) / s->n);
 	printf("  open-file limits (soft/hard): InspIRCd %ld/%ld, this generator %ld/%ld\n",
 	       nofile_of(ircd, false), nofile_of(ircd, true), nofile_of(getpid(), false),
 	       nofile_of(getpid(), true));
@@ -1609,7 +1632,8 @@ static void check_alive(struct bench *b, struct gwset *s)
 	run_until(b, all_alive, now_us() + 60 * 1000000ULL);
 	count_per_gateway(b, s);
 	printf("  open and answering (TIME round trip through gateway, irc-client, InspIRCd): "
-	       "%d of %d held\n", b->alive, b->ready - b->lost);
+	       "%d of %d held\n",
+	       b->alive, b->ready - b->lost);
 }
 
 /* Closes every session, then checks each gateway: every irc-client exited
@@ -1623,7 +1647,8 @@ static void close_all_gateways(struct bench *b, struct gwset *s)
 		pid_t pid = srv_pid(s->srv[k]);
 		struct procmem *m0 = &s->m0[k], *m1 = &s->m1[k], *m2 = &s->m2[k];
 		printf("  gateway %d closed all: %s (%ld children left, %ld zombies); fds %ld -> "
-		       "%ld -> %ld, VmRSS %ld -> %ld -> %ld KiB\n", k + 1,
+		       "%ld -> %ld, VmRSS %ld -> %ld -> %ld KiB\n",
+		       k + 1,
 		       s->gone[k] ? "every irc-client exited" : "NOT every irc-client exited",
 		       m2->kids, m2->zombies, m0->fds, m1->fds, m2->fds, m0->rss_kib, m1->rss_kib,
 		       m2->rss_kib);
@@ -1645,9 +1670,10 @@ static void print_c_gateway(struct bench *b, const struct gwset *s, int k)
 	       k + 1, held, (b->n - k + s->n - 1) / s->n, s->alive[k], st.tok_p50, st.tok_p99,
 	       st.span_s, s->m2[k].kids, s->m2[k].zombies);
 	printf("  gateway %d: VmRSS %ld -> %ld KiB (%.1f KiB per session), fds %ld -> %ld; PSS "
-	       "gateway %ld + %ld irc-clients %ld KiB = %.1f KiB per session\n", k + 1,
-	       m0->rss_kib, m1->rss_kib, held ? (double)(m1->rss_kib - m0->rss_kib) / held : 0,
-	       m0->fds, m1->fds, m1->pss_kib, m1->kids, m1->kids_pss_kib,
+	       "gateway %ld + %ld irc-clients %ld KiB = %.1f KiB per session\n",
+	       k + 1, m0->rss_kib, m1->rss_kib,
+	       held ? (double)(m1->rss_kib - m0->rss_kib) / held : 0, m0->fds, m1->fds, m1->pss_kib,
+	       m1->kids, m1->kids_pss_kib,
 	       held ? (double)(m1->pss_kib + m1->kids_pss_kib) / held : 0);
 }
 
@@ -1661,7 +1687,8 @@ static void print_c_summary(struct bench *b, const struct gwset *s)
 
 	printf("\nsummary C: %d idle sessions over %d gateway(s), round-robin; hard "
 	       "RLIMIT_NOFILE %ld per process, %d fds per session: at most %ld sessions on one "
-	       "gateway\n", b->n, s->n, s->hard, GW_FDS_PER_SESSION, s->cap);
+	       "gateway\n",
+	       b->n, s->n, s->hard, GW_FDS_PER_SESSION, s->cap);
 	for (int k = 0; k < s->n; k++) {
 		print_c_gateway(b, s, k);
 		pss += s->m1[k].pss_kib + s->m1[k].kids_pss_kib;
@@ -1674,19 +1701,20 @@ static void print_c_summary(struct bench *b, const struct gwset *s)
 	printf("  total: held %d of %d, answering %d; PSS %ld KiB (%d gateways + %ld irc-clients) "
 	       "= %.1f KiB per session; setup token -> 001 p50 %.0f ms, p99 %.0f ms, upgrade -> "
 	       "001 p50 %.0f ms, p99 %.0f ms; established in %.1f s (%.0f sessions/s); after "
-	       "closing: %s\n", held, b->n, alive, pss, s->n, kids, held ? (double)pss / held : 0,
-	       st.tok_p50, st.tok_p99, st.up_p50, st.up_p99, st.span_s,
-	       st.span_s > 0 ? held / st.span_s : 0,
+	       "closing: %s\n",
+	       held, b->n, alive, pss, s->n, kids, held ? (double)pss / held : 0, st.tok_p50,
+	       st.tok_p99, st.up_p50, st.up_p99, st.span_s, st.span_s > 0 ? held / st.span_s : 0,
 	       gone ? "every child of every gateway exited" : "NOT every child exited");
 }
 
 static void phase_c(struct gen *g, struct bench *b, const struct opts *o, struct gwset *s,
-                    pid_t ircd, pid_t auth)
+		    pid_t ircd, pid_t auth)
 {
 	double c0 = cpu_s(), i0 = cpu_of(ircd), a0 = cpu_of(auth), g0 = gws_cpu(s);
 
 	printf("\nC  idle: %d sessions through %d eirc-gateway process(es), %d setting up at "
-	       "once, each in a room of %d\n", o->idle, s->n, o->conc, o->room_size);
+	       "once, each in a room of %d\n",
+	       o->idle, s->n, o->conc, o->room_size);
 	for (int k = 0; k < s->n; k++)
 		proc_sample(srv_pid(s->srv[k]), true, &s->m0[k]);
 	print_nofile(s, o, ircd);
@@ -1695,8 +1723,8 @@ static void phase_c(struct gen *g, struct bench *b, const struct opts *o, struct
 	phase_connect(b, 60);
 	print_setup(b, "upgrade start");
 	printf("  CPU during setup: generator %.1f s, gateways %.1f s, InspIRCd %.1f s, "
-	       "eirc-auth %.1f s\n", cpu_s() - c0, gws_cpu(s) - g0, cpu_of(ircd) - i0,
-	       cpu_of(auth) - a0);
+	       "eirc-auth %.1f s\n",
+	       cpu_s() - c0, gws_cpu(s) - g0, cpu_of(ircd) - i0, cpu_of(auth) - a0);
 	run_until(b, never, now_us() + 2000000); /* let everything settle */
 	count_per_gateway(b, s);
 	for (int k = 0; k < s->n; k++) {
@@ -1718,15 +1746,15 @@ static void phase_c(struct gen *g, struct bench *b, const struct opts *o, struct
 
 /* Phase C on the gateway of phases A and B plus o->gateways - 1 more,
  * which it stops at the end. */
-static int run_idle(fx_t *fx, struct gen *g, struct bench *b, const struct opts *o,
-                    srv_t *ircd, int max, srv_t *gw, int gw_port)
+static int run_idle(fx_t *fx, struct gen *g, struct bench *b, const struct opts *o, srv_t *ircd,
+		    int max, srv_t *gw, int gw_port)
 {
 	struct gwset *s = calloc(1, sizeof(*s));
 	int rc = 0;
 
 	if (!s)
 		return -1;
-	*s = (struct gwset){ .n = 1, .srv = { gw }, .port = { gw_port }, .fds0 = { g->gw_fds0 } };
+	*s = (struct gwset){.n = 1, .srv = {gw}, .port = {gw_port}, .fds0 = {g->gw_fds0}};
 	if (start_more_gateways(fx, o, ircd, max, s) < 0) {
 		fprintf(stderr, "gateway_bench: cannot start gateway %d\n", s->n + 1);
 		rc = -1;
@@ -1754,7 +1782,7 @@ static void on_alarm(int sig)
 
 static rlim_t raise_nofile(void)
 {
-	struct rlimit rl = { GWB_NOFILE, GWB_NOFILE };
+	struct rlimit rl = {GWB_NOFILE, GWB_NOFILE};
 
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) { /* not root: what the hard limit allows */
 		getrlimit(RLIMIT_NOFILE, &rl);
@@ -1767,20 +1795,21 @@ static rlim_t raise_nofile(void)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "sessions", required_argument, NULL, 'n' }, { "rate", required_argument, NULL, 'r' },
-		{ "seconds", required_argument, NULL, 's' },  { "idle", required_argument, NULL, 'i' },
-		{ "room-size", required_argument, NULL, 'm' },
-		{ "concurrency", required_argument, NULL, 'c' },
-		{ "deadline", required_argument, NULL, 'd' },
-		{ "rounds", required_argument, NULL, 'R' },
-		{ "gateways", required_argument, NULL, 'g' },
-		{ "build-dir", required_argument, NULL, 'b' }, { "loop", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option lo[] = {{"sessions", required_argument, NULL, 'n'},
+					   {"rate", required_argument, NULL, 'r'},
+					   {"seconds", required_argument, NULL, 's'},
+					   {"idle", required_argument, NULL, 'i'},
+					   {"room-size", required_argument, NULL, 'm'},
+					   {"concurrency", required_argument, NULL, 'c'},
+					   {"deadline", required_argument, NULL, 'd'},
+					   {"rounds", required_argument, NULL, 'R'},
+					   {"gateways", required_argument, NULL, 'g'},
+					   {"build-dir", required_argument, NULL, 'b'},
+					   {"loop", required_argument, NULL, 'l'},
+					   {NULL, 0, NULL, 0}};
 	int c;
 
-	*o = (struct opts){ 1000, 1000, 30, 10000, 10, 64, 900, 6, 1, EIRC_BINARY_DIR, false };
+	*o = (struct opts){1000, 1000, 30, 10000, 10, 64, 900, 6, 1, EIRC_BINARY_DIR, false};
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		char *end;
 		long v = 0, min = c == 'i' ? 0 : 1;
@@ -1800,16 +1829,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			fprintf(stderr, "gateway_bench: bad number: %s\n", optarg);
 			return -1;
 		}
-		int *dst[] = { ['n'] = &o->sessions, ['r'] = &o->rate, ['s'] = &o->seconds,
-			       ['i'] = &o->idle, ['m'] = &o->room_size, ['c'] = &o->conc,
-			       ['d'] = &o->deadline, ['R'] = &o->rounds, ['g'] = &o->gateways };
+		int *dst[] = {['n'] = &o->sessions, ['r'] = &o->rate,      ['s'] = &o->seconds,
+			      ['i'] = &o->idle,     ['m'] = &o->room_size, ['c'] = &o->conc,
+			      ['d'] = &o->deadline, ['R'] = &o->rounds,    ['g'] = &o->gateways};
 		*dst[c] = (int)v;
 	}
 	if (o->sessions > GWB_SESSIONS_MAX || o->idle > GWB_SESSIONS_MAX || o->room_size < 2 ||
-	    o->rounds > o->seconds || o->rounds > GWB_ROUNDS_MAX || o->gateways > GWB_GATEWAYS_MAX) {
-		fprintf(stderr, "gateway_bench: at most %d sessions, rooms of 2 or more, "
-		        "a round lasts 1 s or more, at most %d gateways\n", GWB_SESSIONS_MAX,
-		        GWB_GATEWAYS_MAX);
+	    o->rounds > o->seconds || o->rounds > GWB_ROUNDS_MAX ||
+	    o->gateways > GWB_GATEWAYS_MAX) {
+		fprintf(stderr,
+			"gateway_bench: at most %d sessions, rooms of 2 or more, "
+			"a round lasts 1 s or more, at most %d gateways\n",
+			GWB_SESSIONS_MAX, GWB_GATEWAYS_MAX);
 		return -1;
 	}
 	return 0;
@@ -1822,7 +1853,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static struct lws_context *make_context(struct gen *g)
 {
 	struct lws_context_creation_info info;
-	void *loops[1] = { &g->loop };
+	void *loops[1] = {&g->loop};
 
 	memset(&info, 0, sizeof(info));
 	if (g->uv) {
@@ -1893,7 +1924,7 @@ static double median_round_p99(struct load *ld)
 static void report_phases(const struct opts *o, struct bench *a, struct bench *b)
 {
 	int secs = o->seconds / o->rounds * o->rounds;
-	struct lat_result la, lg = { 0 };
+	struct lat_result la, lg = {0};
 
 	printf("\nA  baseline (m_websocket), %d sessions held:\n", a->ready);
 	la = print_load(a, secs);
@@ -1925,8 +1956,8 @@ static int bench_run(const struct opts *o, fx_t *fx, struct gen *g)
 	if (r < 0)
 		return 1;
 	printf("servers: PostgreSQL %d, eirc-auth %d/%d, InspIRCd %d (m_websocket %d), "
-	       "eirc-gateway %d\n", srv_port(fx->pg), fx->port, fx->iport, srv_port(ircd), ws_port,
-	       gw_port);
+	       "eirc-gateway %d\n",
+	       srv_port(fx->pg), fx->port, fx->iport, srv_port(ircd), ws_port, gw_port);
 	if (!make_context(g))
 		return 1;
 	g->ircd_pid = srv_pid(ircd);
@@ -1974,9 +2005,9 @@ int main(int argc, char **argv)
 	alarm((unsigned)o.deadline);
 	setenv("EIRC_BUILD_DIR", o.bdir, 1);
 	printf("gateway_bench: %d sessions, %d msg/s for %d s in %d rounds, rooms of %d, %d idle "
-	       "over %d gateway(s), RLIMIT_NOFILE %llu, lws on %s, build %s\n", o.sessions, o.rate,
-	       o.seconds, o.rounds, o.room_size, o.idle, o.gateways, (unsigned long long)nofile,
-	       o.poll ? "poll()" : "libuv", o.bdir);
+	       "over %d gateway(s), RLIMIT_NOFILE %llu, lws on %s, build %s\n",
+	       o.sessions, o.rate, o.seconds, o.rounds, o.room_size, o.idle, o.gateways,
+	       (unsigned long long)nofile, o.poll ? "poll()" : "libuv", o.bdir);
 	if (fx_start(&fx, "  login_attempts_per_ip: 100000\n") < 0) {
 		fprintf(stderr, "gateway_bench: cannot start PostgreSQL and eirc-auth\n");
 		fx_stop(&fx);

@@ -93,23 +93,23 @@ static int populate(int port, long n, int chans)
 			snprintf(conv, sizeof(conv), "#c%ld", j % chans);
 			snprintf(target, sizeof(target), "#c%ld", j % chans);
 			snprintf(text, sizeof(text),
-			         "benchmark message %ld with some ordinary text", j);
+				 "benchmark message %ld with some ordinary text", j);
 			snprintf(tags, sizeof(tags), "msgid=%s;+draft/reply=x", msgid);
 			const char *v[ARCHIVE_EVENT_NSTR] = {[ARCHIVE_S_MSGID] = msgid,
-			                                [ARCHIVE_S_NETWORK] = BENCH_NETWORK,
-			                                [ARCHIVE_S_CONV] = conv,
-			                                [ARCHIVE_S_TARGET] = target,
-			                                [ARCHIVE_S_NICK] = "sender",
-			                                [ARCHIVE_S_USER] = "u5",
-			                                [ARCHIVE_S_HOST] = "bench.example",
-			                                [ARCHIVE_S_TEXT] = text,
-			                                [ARCHIVE_S_TAGS] = tags};
+							     [ARCHIVE_S_NETWORK] = BENCH_NETWORK,
+							     [ARCHIVE_S_CONV] = conv,
+							     [ARCHIVE_S_TARGET] = target,
+							     [ARCHIVE_S_NICK] = "sender",
+							     [ARCHIVE_S_USER] = "u5",
+							     [ARCHIVE_S_HOST] = "bench.example",
+							     [ARCHIVE_S_TEXT] = text,
+							     [ARCHIVE_S_TAGS] = tags};
 			for (int k = 0; k < ARCHIVE_EVENT_NSTR; k++)
 				ev.s[k] =
-				    (archive_str_t){v[k] ? v[k] : "", v[k] ? strlen(v[k]) : 0};
+					(archive_str_t){v[k] ? v[k] : "", v[k] ? strlen(v[k]) : 0};
 			if (archive_append_build(&ev, &o, sha, &call) < 0 ||
 			    redisAppendCommandArgv(r, call.argc, call.argv, call.argvlen) !=
-			        REDIS_OK)
+				    REDIS_OK)
 				return -1;
 		}
 		for (; i < batch_end; i++) {
@@ -149,7 +149,7 @@ static int wait_for(struct browser *b, const char *needle, int timeout_ms)
 			continue;
 		if (b->in_off < b->in_len) { /* the framer took part: it has room now */
 			b->in_off +=
-			    irc_line_feed(&b->lf, b->in + b->in_off, b->in_len - b->in_off);
+				irc_line_feed(&b->lf, b->in + b->in_off, b->in_len - b->in_off);
 			continue;
 		}
 		struct pollfd pf = {.fd = b->fd, .events = POLLIN};
@@ -174,17 +174,17 @@ static int spawn_browser(const char *bin, const char *cfg, struct browser *b)
 {
 	int sv[2];
 	char *argv[] = {(char *)bin,
-	                (char *)"--config",
-	                (char *)cfg,
-	                (char *)"--nick",
-	                (char *)"benchy",
-	                (char *)"--user-id",
-	                (char *)"7",
-	                (char *)"--client-ip",
-	                (char *)"198.51.100.9",
-	                (char *)"--display-name",
-	                (char *)"Bench",
-	                NULL};
+			(char *)"--config",
+			(char *)cfg,
+			(char *)"--nick",
+			(char *)"benchy",
+			(char *)"--user-id",
+			(char *)"7",
+			(char *)"--client-ip",
+			(char *)"198.51.100.9",
+			(char *)"--display-name",
+			(char *)"Bench",
+			NULL};
 	posix_spawn_file_actions_t fa;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -249,7 +249,7 @@ static void print_stats(const char *path, uint64_t *lat, int n)
  * reference (BEFORE: a random stored message of #c0), alternating which
  * goes first. Prints the statistics of both and their ratios. */
 static int run(struct browser *c, struct browser *d, const char *name, bool before, long n,
-               int chans, int reqs)
+	       int chans, int reqs)
 {
 	uint64_t *lat = calloc((size_t)reqs * 2, sizeof(*lat));
 	uint64_t *lat_d = lat + reqs;
@@ -263,7 +263,7 @@ static int run(struct browser *c, struct browser *d, const char *name, bool befo
 			bool direct = (j ^ (i & 1)) != 0;
 			if (timed(direct ? d : c, before, k, direct ? &lat_d[i] : &lat[i]) < 0) {
 				fprintf(stderr, "%s: no answer to request %d (%s)\n", name, i,
-				        direct ? "bridge alone" : "through the irc-client");
+					direct ? "bridge alone" : "through the irc-client");
 				free(lat);
 				return -1;
 			}
@@ -295,10 +295,10 @@ static void print_load(const char *when)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"messages", required_argument, NULL, 'm'},
-	    {"channels", required_argument, NULL, 'c'},
-	    {"requests", required_argument, NULL, 'r'},
-	    {NULL, 0, NULL, 0},
+		{"messages", required_argument, NULL, 'm'},
+		{"channels", required_argument, NULL, 'c'},
+		{"requests", required_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
 	};
 	long n = 1000000;
 	int chans = 100, reqs = 1000, c, rc = 1;
@@ -313,7 +313,7 @@ int main(int argc, char **argv)
 		long v = strtol(optarg, &end, 10);
 		if (*end || v < 1 || v > 100000000) {
 			fprintf(stderr, "usage: history_bench [--messages N] [--channels C] "
-			                "[--requests R]\n");
+					"[--requests R]\n");
 			return 2;
 		}
 		if (c == 'm')
@@ -340,16 +340,16 @@ int main(int argc, char **argv)
 	if (!f)
 		goto out;
 	fprintf(f,
-	        "irc:\n  network: " BENCH_NETWORK "\n  servers:\n    - host: 127.0.0.1\n"
-	        "      port: %d\n  webirc_password: " BENCH_WEBIRC "\n"
-	        "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
-	        "irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 10000\n"
-	        "  flood_bytes_per_second: 1MiB\n  browser_queue_max: 4MiB\n"
-	        "redis:\n  port: %d\n  partitions: %d\n"
-	        "history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: 100\n"
-	        "  listen_port: 0\n" /* no HTTP API: nothing bound on 8083 */
-	        "log:\n  level: warn\n",
-	        srv_port(ircd), srv_port(redis), BENCH_PARTITIONS, sock);
+		"irc:\n  network: " BENCH_NETWORK "\n  servers:\n    - host: 127.0.0.1\n"
+		"      port: %d\n  webirc_password: " BENCH_WEBIRC "\n"
+		"auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+		"irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 10000\n"
+		"  flood_bytes_per_second: 1MiB\n  browser_queue_max: 4MiB\n"
+		"redis:\n  port: %d\n  partitions: %d\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: 100\n"
+		"  listen_port: 0\n" /* no HTTP API: nothing bound on 8083 */
+		"log:\n  level: warn\n",
+		srv_port(ircd), srv_port(redis), BENCH_PARTITIONS, sock);
 	fclose(f);
 	snprintf(bin, sizeof(bin), "%s/history-bridge/eirc-history", bd);
 	snprintf(cbin, sizeof(cbin), "%s/irc-client/eirc-irc-client", bd);
@@ -370,12 +370,12 @@ int main(int argc, char **argv)
 	irc_line_init(&d->lf, 0);
 	/* warm-up: connects the irc-client to the bridge, loads the script */
 	bool ok = connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	          run(&b, d, "warm-up", false, n, chans, 20) == 0;
+		  run(&b, d, "warm-up", false, n, chans, 20) == 0;
 	if (ok) {
 		print_load("before");
 		ok = run(&b, d, "CHATHISTORY LATEST #c0 * 100", false, n, chans, reqs) == 0 &&
 		     run(&b, d, "CHATHISTORY BEFORE #c0 msgid=<random> 100", true, n, chans,
-		         reqs) == 0;
+			 reqs) == 0;
 		print_load("after");
 	}
 	close(d->fd);

@@ -33,7 +33,7 @@
 
 #include "scripts/stack/launch.h"
 
-#define BENCH_WEBIRC "bench-webirc-secret"
+#define BENCH_WEBIRC       "bench-webirc-secret"
 #define BENCH_SESSIONS_MAX 20000
 
 extern char **environ;
@@ -43,7 +43,7 @@ struct sess {
 	int fd;
 	uint64_t t0_us, t001_us;
 	size_t got;
-	char buf[256];                  /* enough to find " 001 " */
+	char buf[256]; /* enough to find " 001 " */
 };
 
 static uint64_t now_us(void)
@@ -82,8 +82,7 @@ static int spawn(struct sess *s, const char *bin, const char *cfg, int i)
 	snprintf(uid, sizeof(uid), "%d", 1000 + i);
 	static char o_cfg[] = "--config", o_nick[] = "--nick", o_uid[] = "--user-id",
 		    o_ip[] = "--client-ip", ip[] = "198.51.100.77";
-	char *argv[] = { (char *)bin, o_cfg, (char *)cfg, o_nick, nick, o_uid, uid, o_ip, ip,
-		         NULL };
+	char *argv[] = {(char *)bin, o_cfg, (char *)cfg, o_nick, nick, o_uid, uid, o_ip, ip, NULL};
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
 	s->t0_us = now_us();
@@ -109,7 +108,8 @@ static bool poll_001(struct sess *s)
 
 	if (n <= 0)
 		return false;
-	size_t keep = s->got + (size_t)n < sizeof(s->buf) - 1 ? (size_t)n : sizeof(s->buf) - 1 - s->got;
+	size_t keep =
+		s->got + (size_t)n < sizeof(s->buf) - 1 ? (size_t)n : sizeof(s->buf) - 1 - s->got;
 	memcpy(s->buf + s->got, tmp, keep);
 	s->got += keep;
 	s->buf[s->got] = '\0';
@@ -169,7 +169,7 @@ static int read_mem(pid_t pid, struct mem *m)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -errno;
-	*m = (struct mem){ 0 };
+	*m = (struct mem){0};
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "Pss: %ld", &v) == 1)
 			m->pss = v;
@@ -188,7 +188,7 @@ static int read_mem(pid_t pid, struct mem *m)
 
 static void report_mem(struct sess *ss, int n)
 {
-	struct mem sum = { 0 }, m = { 0 };
+	struct mem sum = {0}, m = {0};
 	int counted = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -245,7 +245,7 @@ static void baseline(int port, int n)
 	uint64_t *d = calloc((size_t)n, sizeof(*d));
 
 	for (int i = 0; i < n; i++) {
-		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 		char line[256], buf[4096];
 		size_t got = 0;
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -254,11 +254,13 @@ static void baseline(int port, int n)
 		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			return;
 		int len = snprintf(line, sizeof(line),
-		                   "WEBIRC " BENCH_WEBIRC " eirc 198.51.100.78 198.51.100.78\r\n"
-		                   "NICK raw%d\r\nUSER u%d 0 * :raw\r\n", i, i);
+				   "WEBIRC " BENCH_WEBIRC " eirc 198.51.100.78 198.51.100.78\r\n"
+				   "NICK raw%d\r\nUSER u%d 0 * :raw\r\n",
+				   i, i);
 		if (write(fd, line, (size_t)len) != len)
 			return;
-		for (ssize_t r; got < sizeof(buf) - 1 && (r = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0;) {
+		for (ssize_t r; got < sizeof(buf) - 1 &&
+				(r = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0;) {
 			got += (size_t)r;
 			buf[got] = '\0';
 			if (strstr(buf, " 001 "))
@@ -269,8 +271,8 @@ static void baseline(int port, int n)
 	}
 	qsort(d, (size_t)n, sizeof(*d), cmp_u64);
 	printf("baseline, raw client registering straight to InspIRCd (%d sequential): "
-	       "p50 %.2f ms, p99 %.2f ms\n", n, (double)d[n / 2] / 1000,
-	       (double)d[(size_t)n * 99 / 100] / 1000);
+	       "p50 %.2f ms, p99 %.2f ms\n",
+	       n, (double)d[n / 2] / 1000, (double)d[(size_t)n * 99 / 100] / 1000);
 	free(d);
 }
 
@@ -279,20 +281,20 @@ static void write_config(const char *path, int port)
 	FILE *f = fopen(path, "w");
 
 	fprintf(f,
-	        "irc:\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
-	        "  webirc_password: " BENCH_WEBIRC "\n"
-	        "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
-	        "history:\n  socket_path: null\nlog:\n  level: warn\n",
-	        port);
+		"irc:\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+		"  webirc_password: " BENCH_WEBIRC "\n"
+		"auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+		"history:\n  socket_path: null\nlog:\n  level: warn\n",
+		port);
 	fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "sessions", required_argument, NULL, 'n' },
-		                              { "concurrency", required_argument, NULL, 'c' },
-		                              { "binary", required_argument, NULL, 'b' },
-		                              { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {{"sessions", required_argument, NULL, 'n'},
+					     {"concurrency", required_argument, NULL, 'c'},
+					     {"binary", required_argument, NULL, 'b'},
+					     {NULL, 0, NULL, 0}};
 	int n = 1000, conc = 8, o;
 	char bin[512] = EIRC_SOURCE_DIR "/build/irc-client/eirc-irc-client", cfg[512];
 	srv_env_t *env;
@@ -317,7 +319,7 @@ int main(int argc, char **argv)
 	raise_nofile();
 	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
-	srv_ircd_opts_t io = { .webirc_password = BENCH_WEBIRC, .localmax = n + 100 };
+	srv_ircd_opts_t io = {.webirc_password = BENCH_WEBIRC, .localmax = n + 100};
 	if (srv_env_new(NULL, &env) < 0 || srv_inspircd_start(env, &io, &ircd) < 0)
 		return 1;
 	chmod(srv_env_dir(env), 0755);
@@ -334,7 +336,7 @@ int main(int argc, char **argv)
 	if (getenv("BENCH_SMAPS")) { /* dump one process's smaps, to see where memory goes */
 		char cmd[128];
 		snprintf(cmd, sizeof(cmd), "cat /proc/%d/smaps > %s", (int)ss[0].pid,
-		         getenv("BENCH_SMAPS"));
+			 getenv("BENCH_SMAPS"));
 		if (system(cmd) != 0)
 			fprintf(stderr, "smaps dump failed\n");
 	}

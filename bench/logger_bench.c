@@ -118,14 +118,14 @@ static int redis_benchmark(int port, long n)
 	int rc;
 
 	snprintf(cmd, sizeof(cmd),
-	         "redis-benchmark -p %d -n %ld -c 4 -P 64 -r 1000000000 -q EVALSHA %s 3 "
-	         "'eirc:{p1}:history:eIRC:#bench' 'eirc:{p1}:archive' "
-	         "'eirc:{p1}:msgid:rb-__rand_int__' 0 86400000 eIRC msgid rb-__rand_int__ "
-	         "time 1700000000000 type privmsg conv '#bench' target '#bench' nick alice user u1 "
-	         "host h.example account '' text 'a benchmark line of ordinary length, forty "
-	         "bytes' tags 'msgid=x;time=2023-11-14T22:13:20.000Z' | tr '\\r' '\\n' | "
-	         "grep 'requests per second' | sed 's/^.*Z: //'",
-	         port, n, r->str);
+		 "redis-benchmark -p %d -n %ld -c 4 -P 64 -r 1000000000 -q EVALSHA %s 3 "
+		 "'eirc:{p1}:history:eIRC:#bench' 'eirc:{p1}:archive' "
+		 "'eirc:{p1}:msgid:rb-__rand_int__' 0 86400000 eIRC msgid rb-__rand_int__ "
+		 "time 1700000000000 type privmsg conv '#bench' target '#bench' nick alice user u1 "
+		 "host h.example account '' text 'a benchmark line of ordinary length, forty "
+		 "bytes' tags 'msgid=x;time=2023-11-14T22:13:20.000Z' | tr '\\r' '\\n' | "
+		 "grep 'requests per second' | sed 's/^.*Z: //'",
+		 port, n, r->str);
 	freeReplyObject(r);
 	redisFree(c);
 	printf("== redis-benchmark, append script, one event per call (EVALSHA, -P 64, -c 4, "
@@ -138,7 +138,7 @@ static int redis_benchmark(int port, long n)
 }
 
 struct feed {
-	int run;                /* msgids differ per run: each run writes, none dedups */
+	int run; /* msgids differ per run: each run writes, none dedups */
 	lg_writer_t *w;
 	lg_metrics_t m;
 	long n, pushed;
@@ -151,20 +151,20 @@ static void on_idle(uv_idle_t *h)
 {
 	struct feed *f = h->data;
 	char id[32];
-	archive_event_t ev = { .type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000 };
+	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000};
 	static const char text[] = "a benchmark line of ordinary length, forty bytes";
 
-	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){ "eIRC", 4 };
-	ev.s[ARCHIVE_S_NICK] = (archive_str_t){ "alice", 5 };
-	ev.s[ARCHIVE_S_USER] = (archive_str_t){ "u1", 2 };
-	ev.s[ARCHIVE_S_HOST] = (archive_str_t){ "h.example", 9 };
-	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){ text, sizeof(text) - 1 };
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){"eIRC", 4};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"alice", 5};
+	ev.s[ARCHIVE_S_USER] = (archive_str_t){"u1", 2};
+	ev.s[ARCHIVE_S_HOST] = (archive_str_t){"h.example", 9};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){text, sizeof(text) - 1};
 	for (int i = 0; i < 2000 && f->pushed < f->n; i++, f->pushed++) {
 		char conv[16];
 		int cl = snprintf(conv, sizeof(conv), "#bench%ld", f->pushed % 20);
-		ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ conv, (size_t)cl };
-		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ id, (size_t)snprintf(id, sizeof(id), "lg%d-%ld",
-		                                                         f->run, f->pushed) };
+		ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){conv, (size_t)cl};
+		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){
+			id, (size_t)snprintf(id, sizeof(id), "lg%d-%ld", f->run, f->pushed)};
 		lg_writer_push(f->w, &ev);
 	}
 	if (f->pushed >= f->n)
@@ -190,10 +190,12 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 {
 	static struct feed f;
 	uv_loop_t loop;
-	lg_writer_opts_t o = {
-		{ "127.0.0.1", ports[0], NULL, 2000, 10000, 100, 1000, cluster },
-		16, 86400000, UINT64_C(4) << 30, NULL, 0
-	};
+	lg_writer_opts_t o = {{"127.0.0.1", ports[0], NULL, 2000, 10000, 100, 1000, cluster},
+			      16,
+			      86400000,
+			      UINT64_C(4) << 30,
+			      NULL,
+			      0};
 
 	static int runs;
 
@@ -250,13 +252,21 @@ static void shipper_bench(int redis_port, int es_port, long n)
 {
 	static struct ship s;
 	char url[64];
-	char *urls[] = { url };
+	char *urls[] = {url};
 	uv_loop_t loop;
-	struct lg_shipper_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
-		                       false },
-		                     { urls, 1, NULL, NULL, NULL, true, NULL, 30000 },
-		                     16, "eirc-shipper", "bench", "eirc", 1000, 5u << 20, 200, 100,
-		                     2000, 0, 0 };
+	struct lg_shipper_opts o = {{"127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000, false},
+				    {urls, 1, NULL, NULL, NULL, true, NULL, 30000},
+				    16,
+				    "eirc-shipper",
+				    "bench",
+				    "eirc",
+				    1000,
+				    5u << 20,
+				    200,
+				    100,
+				    2000,
+				    0,
+				    0};
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", es_port);
 	uv_loop_init(&loop);
@@ -276,27 +286,27 @@ static void shipper_bench(int redis_port, int es_port, long n)
 
 /* ---- irc mode: InspIRCd -> eirc-logger -> Redis, measured end to end ---- */
 
-#define IB_CLIENTS_MAX 500
+#define IB_CLIENTS_MAX  500
 #define IB_CHANNELS_MAX 200
-#define IB_SECONDS_MAX 300
-#define IB_RATE_MAX 10000000 /* --rate: total msg/s */
-#define IB_OUT_CAP 16384     /* a sender's write buffer: whole lines only */
-#define IB_FLUSH_MS 10000    /* after the window: finish the buffered lines */
-#define IB_CATCHUP_MS 60000  /* after the window: wait for delivery/archive */
-#define IB_LOGGER_NICK "lgbench"
-#define IB_WINDOW 128       /* a PING after this many lines */
-#define IB_INFLIGHT 512     /* lines sent but not yet acknowledged */
+#define IB_SECONDS_MAX  300
+#define IB_RATE_MAX     10000000 /* --rate: total msg/s */
+#define IB_OUT_CAP      16384    /* a sender's write buffer: whole lines only */
+#define IB_FLUSH_MS     10000    /* after the window: finish the buffered lines */
+#define IB_CATCHUP_MS   60000    /* after the window: wait for delivery/archive */
+#define IB_LOGGER_NICK  "lgbench"
+#define IB_WINDOW       128 /* a PING after this many lines */
+#define IB_INFLIGHT     512 /* lines sent but not yet acknowledged */
 
 struct ib_sender {
 	struct lgf_irc c;
 	int chan;
-	long seq;            /* lines generated */
-	long acked;          /* lines InspIRCd has processed (PONG) */
-	long sent;           /* lines fully written to the socket */
-	long inbuf;          /* lines in out[] */
+	long seq;   /* lines generated */
+	long acked; /* lines InspIRCd has processed (PONG) */
+	long sent;  /* lines fully written to the socket */
+	long inbuf; /* lines in out[] */
 	char out[IB_OUT_CAP];
 	size_t olen, ooff;
-	long budget;         /* lines it may have generated by now (--rate) */
+	long budget; /* lines it may have generated by now (--rate) */
 	bool dead;
 };
 
@@ -311,7 +321,7 @@ struct ib_observer {
 struct ib_run {
 	int clients, channels, seconds, redis_port, rate;
 	pid_t logger_pid;
-	char log[512];       /* the logger's log */
+	char log[512]; /* the logger's log */
 	srv_t *ircd;
 	struct ib_sender *s;
 	struct ib_observer obs;
@@ -482,15 +492,16 @@ static void ib_sender_write(struct ib_sender *s, bool generate)
 			if (!generate || !ib_may_generate(s))
 				return;
 			while (s->olen + 200 < sizeof(s->out) && ib_may_generate(s)) {
-				s->olen += (size_t)snprintf(s->out + s->olen, sizeof(s->out) - s->olen,
-				                            "PRIVMSG #lb%d :%s-%ld a benchmark line of "
-				                            "ordinary length, forty bytes\r\n",
-				                            s->chan, s->c.nick, s->seq);
+				s->olen += (size_t)snprintf(
+					s->out + s->olen, sizeof(s->out) - s->olen,
+					"PRIVMSG #lb%d :%s-%ld a benchmark line of "
+					"ordinary length, forty bytes\r\n",
+					s->chan, s->c.nick, s->seq);
 				s->inbuf++;
 				if (++s->seq % IB_WINDOW == 0)
 					s->olen += (size_t)snprintf(s->out + s->olen,
-					                            sizeof(s->out) - s->olen,
-					                            "PING :w%ld\r\n", s->seq);
+								    sizeof(s->out) - s->olen,
+								    "PING :w%ld\r\n", s->seq);
 			}
 		}
 		ssize_t w = write(s->c.fd, s->out + s->ooff, s->olen - s->ooff);
@@ -507,12 +518,12 @@ static void ib_sender_write(struct ib_sender *s, bool generate)
 /* One poll round over the observer and every sender. */
 static void ib_poll(struct ib_run *r, struct pollfd *p, bool generate, int timeout_ms)
 {
-	p[0] = (struct pollfd){ r->obs.dead ? -1 : r->obs.c.fd, POLLIN, 0 };
+	p[0] = (struct pollfd){r->obs.dead ? -1 : r->obs.c.fd, POLLIN, 0};
 	for (int i = 0; i < r->clients; i++) {
 		struct ib_sender *s = &r->s[i];
 		bool out = s->ooff < s->olen || (generate && ib_may_generate(s));
 		short ev = POLLIN | (out ? POLLOUT : 0);
-		p[i + 1] = (struct pollfd){ s->dead ? -1 : s->c.fd, ev, 0 };
+		p[i + 1] = (struct pollfd){s->dead ? -1 : s->c.fd, ev, 0};
 	}
 	if (poll(p, (nfds_t)r->clients + 1, timeout_ms) <= 0)
 		return;
@@ -551,8 +562,8 @@ static double ib_proc_cpu(pid_t pid)
 	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
 	fclose(f);
 	/* after ") ": state is field 3, utime 14, stime 15 */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-	                 &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -574,16 +585,17 @@ static long ib_log_count(const char *path, const char *needle)
 /* Observer in every channel, then the logger (the observer sees it join),
  * then the senders, opered and joined. 0 or -1. */
 static int ib_setup(struct ib_run *r, int irc_port, int logger_port, const char *dir,
-                    struct lgf_proc *lg)
+		    struct lgf_proc *lg)
 {
 	char chans[IB_CHANNELS_MAX * 12 + 8], line[512];
-	struct lgf_logger_cfg cfg = { dir, IB_LOGGER_NICK, logger_port, r->redis_port, 0, chans,
-		                      NULL, NULL, 0 };
+	struct lgf_logger_cfg cfg = {
+		dir, IB_LOGGER_NICK, logger_port, r->redis_port, 0, chans, NULL, NULL, 0};
 	size_t n = (size_t)snprintf(chans, sizeof(chans), "[");
 	int joins = 0;
 
 	for (int i = 0; i < r->channels; i++)
-		n += (size_t)snprintf(chans + n, sizeof(chans) - n, "%s\"#lb%d\"", i ? ", " : "", i);
+		n += (size_t)snprintf(chans + n, sizeof(chans) - n, "%s\"#lb%d\"", i ? ", " : "",
+				      i);
 	snprintf(chans + n, sizeof(chans) - n, "]");
 	if (lgf_irc_connect(irc_port, "lbobs", "message-tags", &r->obs.c) < 0)
 		return -1;
@@ -598,7 +610,7 @@ static int ib_setup(struct ib_run *r, int irc_port, int logger_port, const char 
 		joins += strstr(line, " JOIN ") != NULL;
 	if (joins < r->channels) {
 		fprintf(stderr, "the logger joined %d of %d channels (log: %s)\n", joins,
-		        r->channels, lg->log);
+			r->channels, lg->log);
 		return -1;
 	}
 	for (int i = 0; i < r->clients; i++) {
@@ -647,7 +659,8 @@ static void ib_stream_ids(redisContext *rc, const char *key, char ***ids, size_t
 			if (strcmp(type, "privmsg") != 0 || !id)
 				continue;
 			if (*n == *cap)
-				*ids = realloc(*ids, (*cap = *cap ? *cap * 2 : 65536) * sizeof(**ids));
+				*ids = realloc(*ids,
+					       (*cap = *cap ? *cap * 2 : 65536) * sizeof(**ids));
 			(*ids)[(*n)++] = strdup(id);
 		}
 		if (got)
@@ -697,8 +710,8 @@ static void ib_compare(struct ib_run *r)
 /* After the window: the buffered lines go out, then waits (bounded) until
  * the observer has every sent line and the archive every observed one.
  * Returns the seconds since the window's end, or -1 if it never did. */
-static double ib_catch_up(struct ib_run *r, struct pollfd *p, double t1, long long x0,
-                          long seen0, long sent0)
+static double ib_catch_up(struct ib_run *r, struct pollfd *p, double t1, long long x0, long seen0,
+			  long sent0)
 {
 	double end = now_s() + IB_FLUSH_MS / 1000.0, last = 0, progress = now_s();
 	long long seen = -1, arch = -1;
@@ -768,7 +781,8 @@ static void ib_window(struct ib_run *r, struct pollfd *p, int rate)
 	else
 		printf("== irc, senders uncapped: ");
 	printf("%d senders over %d channels for %.1f s (one InspIRCd, one eirc-logger, Redis AOF "
-	       "everysec)\n", r->clients, r->channels, w);
+	       "everysec)\n",
+	       r->clients, r->channels, w);
 	printf("   written to InspIRCd by the senders: %ld = %.0f msg/s\n", sent, sent / w);
 	printf("   delivered to the observer:          %ld = %.0f msg/s\n", seen, seen / w);
 	printf("   archived by the logger:             %lld = %.0f msg/s\n", x1, x1 / w);
@@ -784,9 +798,10 @@ static void ib_window(struct ib_run *r, struct pollfd *p, int rate)
 	rcpu = redis_cpu(r->redis_port) - rcpu0;
 	x1 = ib_archived_n(r->rc, r->channels) - x0;
 	if (x1 > 0)
-		printf("   CPU per archived event, window and catch-up: eirc-logger %.1f us, Redis main "
-		       "thread %.1f us (%lld events)\n", lcpu * 1e6 / (double)x1,
-		       rcpu * 1e6 / (double)x1, x1);
+		printf("   CPU per archived event, window and catch-up: eirc-logger %.1f us, Redis "
+		       "main "
+		       "thread %.1f us (%lld events)\n",
+		       lcpu * 1e6 / (double)x1, rcpu * 1e6 / (double)x1, x1);
 	printf("   in the window and its catch-up: sent %ld, delivered to the observer %ld, "
 	       "archived %lld; logger disconnected %ld times, started spilling %ld times; "
 	       "senders disconnected %d, observer %s\n",
@@ -810,27 +825,30 @@ static void ib_measure(struct ib_run *r)
 
 static int irc_bench_main(int argc, char **argv)
 {
-	struct ib_run r = { .clients = 20, .channels = 20, .seconds = 20 };
+	struct ib_run r = {.clients = 20, .channels = 20, .seconds = 20};
 	srv_env_t *env;
 	srv_t *redis;
-	struct lgf_proc lg = { 0 };
-	srv_ircd_opts_t ircd_opts = { 0 };
+	struct lgf_proc lg = {0};
+	srv_ircd_opts_t ircd_opts = {0};
 	char logger_class[1024];
 	int rc = 1, logger_port = 0, own_class = 1;
 
 	for (int i = 1; i < argc; i += 2) { /* "--option value" pairs */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int bad = !strcmp(argv[i], "--clients")  ? ib_parse_int(v, 1, IB_CLIENTS_MAX, &r.clients)
-		        : !strcmp(argv[i], "--channels") ? ib_parse_int(v, 1, IB_CHANNELS_MAX, &r.channels)
-		        : !strcmp(argv[i], "--seconds")  ? ib_parse_int(v, 1, IB_SECONDS_MAX, &r.seconds)
-		        : !strcmp(argv[i], "--rate")     ? ib_parse_int(v, 1, IB_RATE_MAX, &r.rate)
-		        : !strcmp(argv[i], "--logger-class") ? ib_parse_int(v, 0, 1, &own_class)
-		                                         : -1;
+		int bad = !strcmp(argv[i], "--clients")
+				  ? ib_parse_int(v, 1, IB_CLIENTS_MAX, &r.clients)
+			  : !strcmp(argv[i], "--channels")
+				  ? ib_parse_int(v, 1, IB_CHANNELS_MAX, &r.channels)
+			  : !strcmp(argv[i], "--seconds")
+				  ? ib_parse_int(v, 1, IB_SECONDS_MAX, &r.seconds)
+			  : !strcmp(argv[i], "--rate") ? ib_parse_int(v, 1, IB_RATE_MAX, &r.rate)
+			  : !strcmp(argv[i], "--logger-class") ? ib_parse_int(v, 0, 1, &own_class)
+							       : -1;
 		if (bad) {
-			fprintf(stderr, "usage: logger_bench irc [--clients 1..%d] [--channels 1..%d] "
-			                "[--seconds 1..%d] [--rate 1..%d] [--logger-class 1|0]\n",
-			        IB_CLIENTS_MAX,
-			        IB_CHANNELS_MAX, IB_SECONDS_MAX, IB_RATE_MAX);
+			fprintf(stderr,
+				"usage: logger_bench irc [--clients 1..%d] [--channels 1..%d] "
+				"[--seconds 1..%d] [--rate 1..%d] [--logger-class 1|0]\n",
+				IB_CLIENTS_MAX, IB_CHANNELS_MAX, IB_SECONDS_MAX, IB_RATE_MAX);
 			return 2;
 		}
 	}
@@ -855,14 +873,15 @@ static int irc_bench_main(int argc, char **argv)
 	if (!own_class)
 		logger_port = srv_port(r.ircd);
 	printf("   the logger connects to %s\n", own_class ? "its own class (64 MiB hardsendq)"
-	                                                  : "the client port (4 MiB hardsendq)");
+							   : "the client port (4 MiB hardsendq)");
 	if (ib_setup(&r, srv_port(r.ircd), logger_port, srv_env_dir(env), &lg) == 0) {
 		ib_measure(&r);
 		char cmd[700];
 		printf("   logger: %s; its warnings and errors (last 5):\n",
 		       lgf_proc_alive(&lg) ? "running" : "EXITED");
 		fflush(stdout);
-		snprintf(cmd, sizeof(cmd), "grep -iE 'warn|error|disconn|sendq' %s | tail -5", lg.log);
+		snprintf(cmd, sizeof(cmd), "grep -iE 'warn|error|disconn|sendq' %s | tail -5",
+			 lg.log);
 		(void)!system(cmd);
 		rc = 0;
 	}
@@ -913,7 +932,7 @@ static int cluster_bench_main(int argc, char **argv)
 	if (*end || m < 3 || m > SRV_REDIS_CLUSTER_MAX ||
 	    (argc > 3 && ((n = strtol(argv[3], &end, 10)) <= 0 || *end || n > 100000000))) {
 		fprintf(stderr, "usage: logger_bench --cluster M [N] (3 <= M <= %d)\n",
-		        SRV_REDIS_CLUSTER_MAX);
+			SRV_REDIS_CLUSTER_MAX);
 		return 2;
 	}
 	srv_env_install_signal_handlers();
@@ -946,10 +965,11 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "--cluster") == 0)
 		return cluster_bench_main(argc, argv);
 	if (n <= 0 || n > 100000000) {
-		fprintf(stderr, "usage: logger_bench [N]\n"
-		                "       logger_bench --cluster M [N]\n"
-		                "       logger_bench irc [--clients N] [--channels C] [--seconds S] "
-		                "[--rate R]\n");
+		fprintf(stderr,
+			"usage: logger_bench [N]\n"
+			"       logger_bench --cluster M [N]\n"
+			"       logger_bench irc [--clients N] [--channels C] [--seconds S] "
+			"[--rate R]\n");
 		return 2;
 	}
 	srv_env_install_signal_handlers();

@@ -12,9 +12,9 @@ static const struct {
 	size_t n_refs;
 	bool has_target;
 } subs[CHATHIST_SUB_COUNT] = {
-    [CHATHIST_LATEST] = {"LATEST", 1, true},   [CHATHIST_BEFORE] = {"BEFORE", 1, true},
-    [CHATHIST_AFTER] = {"AFTER", 1, true},     [CHATHIST_AROUND] = {"AROUND", 1, true},
-    [CHATHIST_BETWEEN] = {"BETWEEN", 2, true}, [CHATHIST_TARGETS] = {"TARGETS", 2, false},
+	[CHATHIST_LATEST] = {"LATEST", 1, true},   [CHATHIST_BEFORE] = {"BEFORE", 1, true},
+	[CHATHIST_AFTER] = {"AFTER", 1, true},     [CHATHIST_AROUND] = {"AROUND", 1, true},
+	[CHATHIST_BETWEEN] = {"BETWEEN", 2, true}, [CHATHIST_TARGETS] = {"TARGETS", 2, false},
 };
 
 /* The spec's example answers a bad timestamp with INVALID_PARAMS; ours
@@ -22,16 +22,17 @@ static const struct {
 static const struct {
 	const char *code, *text;
 } errs[] = {
-    [CHATHIST_E_NO_SUB] = {"INVALID_PARAMS", "Missing subcommand"},
-    [CHATHIST_E_UNKNOWN_SUB] = {"INVALID_PARAMS", "Unknown CHATHISTORY subcommand"},
-    [CHATHIST_E_MISSING] = {"INVALID_PARAMS", "Missing parameters"},
-    [CHATHIST_E_EXTRA] = {"INVALID_PARAMS", "Too many parameters"},
-    [CHATHIST_E_TARGET] = {"INVALID_PARAMS", "Invalid target"},
-    [CHATHIST_E_STAR] = {"INVALID_PARAMS", "'*' is only valid with LATEST"},
-    [CHATHIST_E_REFTYPE] = {"INVALID_MSGREFTYPE",
-                            "References are msgid=<id>, timestamp=YYYY-MM-DDThh:mm:ss.sssZ or *"},
-    [CHATHIST_E_TARGETS_REF] = {"INVALID_MSGREFTYPE", "TARGETS takes timestamps"},
-    [CHATHIST_E_LIMIT] = {"INVALID_PARAMS", "The limit must be a positive integer"},
+	[CHATHIST_E_NO_SUB] = {"INVALID_PARAMS", "Missing subcommand"},
+	[CHATHIST_E_UNKNOWN_SUB] = {"INVALID_PARAMS", "Unknown CHATHISTORY subcommand"},
+	[CHATHIST_E_MISSING] = {"INVALID_PARAMS", "Missing parameters"},
+	[CHATHIST_E_EXTRA] = {"INVALID_PARAMS", "Too many parameters"},
+	[CHATHIST_E_TARGET] = {"INVALID_PARAMS", "Invalid target"},
+	[CHATHIST_E_STAR] = {"INVALID_PARAMS", "'*' is only valid with LATEST"},
+	[CHATHIST_E_REFTYPE] =
+		{"INVALID_MSGREFTYPE",
+		 "References are msgid=<id>, timestamp=YYYY-MM-DDThh:mm:ss.sssZ or *"},
+	[CHATHIST_E_TARGETS_REF] = {"INVALID_MSGREFTYPE", "TARGETS takes timestamps"},
+	[CHATHIST_E_LIMIT] = {"INVALID_PARAMS", "The limit must be a positive integer"},
 };
 
 const char *chathist_sub_name(enum chathist_sub sub)
@@ -58,7 +59,7 @@ static int time_parse(const char *s, size_t len, int64_t *out_ms)
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
 	/* days before each month of a common year, and the year */
 	static const unsigned before[13] = {0,   31,  59,  90,  120, 151, 181,
-	                                    212, 243, 273, 304, 334, 365};
+					    212, 243, 273, 304, 334, 365};
 	unsigned v[8] = {0}, f = 0; /* year month day hour minute second ms */
 
 	if (len != sizeof(shape) - 1)
@@ -78,8 +79,8 @@ static int time_parse(const char *s, size_t len, int64_t *out_ms)
 		return -EINVAL;
 	/* leap days of 1970..y-1: those of 1..y-1 minus those of 1..1969 */
 	int64_t days = (int64_t)(y - 1970) * 365 + ((y - 1) / 4 - (y - 1) / 100 + (y - 1) / 400) -
-	               (1969 / 4 - 1969 / 100 + 1969 / 400) + before[mo - 1] + (mo > 2 && leap) +
-	               v[2] - 1;
+		       (1969 / 4 - 1969 / 100 + 1969 / 400) + before[mo - 1] + (mo > 2 && leap) +
+		       v[2] - 1;
 	*out_ms = ((days * 24 + v[3]) * 60 + v[4]) * 60000 + (int64_t)v[5] * 1000 + v[6];
 	return 0;
 }
@@ -137,8 +138,8 @@ static int fail(chathist_err_t *e, enum chathist_error what)
 	return -EINVAL;
 }
 
-int chathist_parse(const irc_msg_t *m, const chathist_opts_t *opts,
-                   chathist_req_t *out_req, chathist_err_t *out_err)
+int chathist_parse(const irc_msg_t *m, const chathist_opts_t *opts, chathist_req_t *out_req,
+		   chathist_err_t *out_err)
 {
 	chathist_req_t req = {0};
 	size_t i, p = 1;

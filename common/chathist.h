@@ -53,7 +53,7 @@ enum chathist_ref_kind {
 
 struct chathist_ref {
 	enum chathist_ref_kind kind;
-	int64_t time_ms;           /* CHATHIST_REF_TIME: ms since the epoch, >= 0 */
+	int64_t time_ms;      /* CHATHIST_REF_TIME: ms since the epoch, >= 0 */
 	irc_msg_span_t msgid; /* CHATHIST_REF_MSGID: the value after "msgid=" */
 };
 
@@ -61,7 +61,7 @@ struct chathist_req {
 	enum chathist_sub sub;
 	irc_msg_span_t target;                 /* ptr NULL for TARGETS */
 	chathist_ref_t ref[CHATHIST_REFS_MAX]; /* BETWEEN and TARGETS use both */
-	uint32_t limit;                             /* 1..chathist_opts.limit_max */
+	uint32_t limit;                        /* 1..chathist_opts.limit_max */
 };
 
 /* What each side allows beyond the grammar. */
@@ -98,8 +98,8 @@ struct chathist_err {
  * allowed) in exactly that shape.
  * *out_req is untouched on failure.
  */
-int chathist_parse(const irc_msg_t *m, const chathist_opts_t *opts,
-                   chathist_req_t *out_req, chathist_err_t *out_err);
+int chathist_parse(const irc_msg_t *m, const chathist_opts_t *opts, chathist_req_t *out_req,
+		   chathist_err_t *out_err);
 
 /* True when t is 1..max bytes, starts with neither '*' nor ':', and holds
  * no ',', space, control byte or DEL. */

@@ -13,10 +13,10 @@
 enum { OPT_CHECK = 'C' };
 
 static const struct option daemon_options[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"check-config", required_argument, NULL, OPT_CHECK},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
+	{"config", required_argument, NULL, 'c'},
+	{"check-config", required_argument, NULL, OPT_CHECK},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
 };
 #define DAEMON_OPTIONS_N (sizeof(daemon_options) / sizeof(daemon_options[0]))
 /* One table of ours and a program's, with the {NULL} end. */
@@ -36,14 +36,14 @@ struct eirc_daemon {
 void eirc_daemon_usage(const eirc_daemon_def_t *def, FILE *out)
 {
 	fprintf(out,
-	        "Usage: %s [OPTIONS]%s\n%s\n"
-	        "Options:\n"
-	        "  -c, --config FILE        configuration (default $EIRC_CONFIG or\n"
-	        "                           " EIRC_DAEMON_CONFIG_DEFAULT ")\n"
-	        "      --check-config FILE  validate FILE, print the effective config\n"
-	        "  -h, --help               this help\n"
-	        "  -V, --version            print the version\n",
-	        def->prog, def->command ? " [COMMAND ...]" : "", def->about);
+		"Usage: %s [OPTIONS]%s\n%s\n"
+		"Options:\n"
+		"  -c, --config FILE        configuration (default $EIRC_CONFIG or\n"
+		"                           " EIRC_DAEMON_CONFIG_DEFAULT ")\n"
+		"      --check-config FILE  validate FILE, print the effective config\n"
+		"  -h, --help               this help\n"
+		"  -V, --version            print the version\n",
+		def->prog, def->command ? " [COMMAND ...]" : "", def->about);
 	if (def->opts && def->opts->usage)
 		fputs(def->opts->usage, out);
 	if (def->command_usage) {
@@ -59,7 +59,7 @@ void eirc_daemon_usage(const eirc_daemon_def_t *def, FILE *out)
  * ":" to tell a missing value from an unknown option); false when they do
  * not fit. */
 static bool options_merge(const eirc_daemon_def_t *def, struct option *all, char *shorts,
-                          size_t shorts_cap)
+			  size_t shorts_cap)
 {
 	size_t n = DAEMON_OPTIONS_N, o;
 
@@ -104,7 +104,7 @@ static const char *config_default(void)
 }
 
 bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **argv,
-                      eirc_daemon_args_t *out, int *out_status)
+		      eirc_daemon_args_t *out, int *out_status)
 {
 	struct option all[DAEMON_TABLE_MAX];
 	char shorts[2 * DAEMON_TABLE_MAX + 8];
@@ -136,7 +136,7 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 			return false;
 		case ':':
 			snprintf(why, sizeof(why), "option %s needs a value",
-			         bad_option(argc, argv));
+				 bad_option(argc, argv));
 			return usage_error(def, why, out_status);
 		case '?':
 			snprintf(why, sizeof(why), "unknown option %s", bad_option(argc, argv));
@@ -196,7 +196,7 @@ static void on_drain(uv_timer_t *t)
 	eirc_daemon_t *d = t->data;
 
 	log_warn("Still stopping after %llu ms: closing what is left",
-	         (unsigned long long)d->def->drain_ms);
+		 (unsigned long long)d->def->drain_ms);
 	d->def->close(d->app);
 }
 
@@ -276,7 +276,7 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 		status = def->command(app, cfg, args.argc, args.argv);
 	} else {
 		eirc_daemon_t d = {
-		    .def = def, .app = app, .cfg = cfg, .config_path = args.config_path};
+			.def = def, .app = app, .cfg = cfg, .config_path = args.config_path};
 		status = daemon_run(&d);
 	}
 	eirc_config_free(cfg);

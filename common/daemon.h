@@ -46,7 +46,7 @@
 #define EIRC_EXIT_OK 0 /* stopped cleanly; --help, --version, a valid --check-config */
 #define EIRC_EXIT_FAILURE                                                                          \
 	1                 /* the config does not load; start-up or a runtime failure;              \
-	                   * handles left open at exit */
+			   * handles left open at exit */
 #define EIRC_EXIT_USAGE 2 /* a bad command line (the reason and the usage on stderr) */
 
 /* Config file used without -c/--config: $EIRC_CONFIG when set and not
@@ -129,7 +129,7 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
  * line (the reason and the usage on stderr, EIRC_EXIT_USAGE).
  */
 bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **argv,
-                      eirc_daemon_args_t *out, int *out_status);
+		      eirc_daemon_args_t *out, int *out_status);
 
 /*
  * Loads the config at path. Returns 0 and *out_cfg (eirc_config_free), or
@@ -137,7 +137,7 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
  * path") to stderr.
  */
 int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path,
-                            eirc_config_t **out_cfg);
+			    eirc_config_t **out_cfg);
 
 /* Prints the usage text (--help). */
 void eirc_daemon_usage(const eirc_daemon_def_t *def, FILE *out);

@@ -130,7 +130,7 @@ static void xfer_end(http_client_xfer_t *x, CURLcode rc, long status)
 		a.err = eirc_err_set(&why, x->write_err, "no memory for the answer body");
 	} else if (rc != CURLE_OK) {
 		a.err = eirc_err_set(&why, curl_errno(rc), "%s",
-		                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+				     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 	} else {
 		a.status = status;
 	}
@@ -324,7 +324,7 @@ static int xfer_setup(http_client_xfer_t *x, const http_client_req_t *req)
 }
 
 int http_client_send(http_client_t *c, const http_client_req_t *req, http_client_cb cb, void *ud,
-                     http_client_xfer_t **out_xfer)
+		     http_client_xfer_t **out_xfer)
 {
 	http_client_xfer_t *x;
 

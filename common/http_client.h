@@ -41,14 +41,14 @@ typedef struct http_client_req {
 	const char *url;            /* absolute http:// or https:// URL */
 	const char *const *headers; /* n_headers "Name: value" lines */
 	size_t n_headers;
-	const char *username;       /* basic auth when set */
-	const char *password;       /* NULL: "" */
-	const char *body;           /* NULL: none; else borrowed until the callback or cancel */
+	const char *username; /* basic auth when set */
+	const char *password; /* NULL: "" */
+	const char *body;     /* NULL: none; else borrowed until the callback or cancel */
 	size_t body_len;
-	uint64_t timeout_ms;        /* the whole exchange; 0: none */
-	size_t answer_max;          /* answer body bytes kept; one more fails: -EMSGSIZE */
-	bool tls_no_verify;         /* https: do not check the peer's certificate and name */
-	const char *tls_ca_file;    /* https: CA bundle; NULL: the system's */
+	uint64_t timeout_ms;     /* the whole exchange; 0: none */
+	size_t answer_max;       /* answer body bytes kept; one more fails: -EMSGSIZE */
+	bool tls_no_verify;      /* https: do not check the peer's certificate and name */
+	const char *tls_ca_file; /* https: CA bundle; NULL: the system's */
 } http_client_req_t;
 
 /* How a request ended; valid during the callback only. */
@@ -71,8 +71,7 @@ typedef struct http_client_answer {
  * the limit passed). The request is already out of the client: the
  * callback may start or cancel requests and close the client.
  */
-typedef void (*http_client_cb)(void *ud, const http_client_answer_t *ans,
-                               const eirc_err_t *why);
+typedef void (*http_client_cb)(void *ud, const http_client_answer_t *ans, const eirc_err_t *why);
 
 /*
  * Creates the client on loop (curl_global_init on the first call); opts
@@ -89,7 +88,7 @@ int http_client_new(uv_loop_t *loop, const http_client_opts_t *opts, http_client
  * -ENOMEM, and then cb never runs.
  */
 int http_client_send(http_client_t *c, const http_client_req_t *req, http_client_cb cb, void *ud,
-                     http_client_xfer_t **out_xfer);
+		     http_client_xfer_t **out_xfer);
 
 /* Ends a request still in flight at once; its callback never runs. NULL
  * is a no-op. */

@@ -80,8 +80,8 @@ static int handler_callback(const http_handler_t *h, struct lws *wsi,
 	}
 }
 
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			 void *in, size_t len)
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			 size_t len)
 {
 	struct lws_vhost *vh = wsi ? lws_get_vhost(wsi) : NULL;
 	http_listener_t *l = vh ? lws_get_vhost_user(vh) : NULL;
@@ -126,7 +126,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 int http_server_new(uv_loop_t *loop, const http_server_opts_t *o, http_server_t **out)
 {
 	struct lws_context_creation_info info;
-	void *loops[1] = { loop };
+	void *loops[1] = {loop};
 	http_server_t *s;
 
 	if (!o->header_max || o->header_max > HTTP_SERVER_HEADER_MAX || !o->heads_max ||
@@ -167,8 +167,8 @@ static int listener_protocols(http_listener_t *l, const http_listen_opts_t *o)
 	if (o->handler) {
 		if (!(l->protos = calloc(2, sizeof(*l->protos))))
 			return -ENOMEM;
-		l->protos[0] = (struct lws_protocols){ "http", http_callback,
-						       o->handler->pss_size, 0, 0, NULL, 0 };
+		l->protos[0] = (struct lws_protocols){
+			"http", http_callback, o->handler->pss_size, 0, 0, NULL, 0};
 		l->handler = o->handler;
 		return 0;
 	}
@@ -187,8 +187,7 @@ static int listener_protocols(http_listener_t *l, const http_listen_opts_t *o)
 	return 0;
 }
 
-int http_server_listen(http_server_t *s, const http_listen_opts_t *o,
-		       eirc_err_t *out_err)
+int http_server_listen(http_server_t *s, const http_listen_opts_t *o, eirc_err_t *out_err)
 {
 	struct lws_context_creation_info info;
 	http_listener_t *l;
@@ -200,8 +199,8 @@ int http_server_listen(http_server_t *s, const http_listen_opts_t *o,
 	l = &s->listeners[s->n_listeners];
 	if ((r = listener_protocols(l, o)) < 0)
 		return eirc_err_set(out_err, r, "listener %s: %s", o->name,
-				    r == -ENOMEM ? "out of memory" :
-				    "needs a handler or protocols, not both");
+				    r == -ENOMEM ? "out of memory"
+						 : "needs a handler or protocols, not both");
 	l->srv = s;
 	l->user = o->user;
 	memset(&info, 0, sizeof(info));
@@ -306,12 +305,12 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
 		      unsigned char *end)
 {
 	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-					   (const unsigned char *)value, (int)strlen(value), p, end);
+					   (const unsigned char *)value, (int)strlen(value), p,
+					   end);
 }
 
 /* The headers after the status line and the content headers. */
-static int add_headers(struct lws *wsi, const http_head_t *h, unsigned char **p,
-		       unsigned char *end)
+static int add_headers(struct lws *wsi, const http_head_t *h, unsigned char **p, unsigned char *end)
 {
 	int e = 0;
 
@@ -330,9 +329,9 @@ int http_write_head(struct lws *wsi, const http_head_t *h)
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
 
 	if (lws_add_http_common_headers(wsi, h->status, h->content_type,
-					h->content_length == HTTP_CHUNKED ?
-						LWS_ILLEGAL_HTTP_CONTENT_LEN :
-						(lws_filepos_t)h->content_length,
+					h->content_length == HTTP_CHUNKED
+						? LWS_ILLEGAL_HTTP_CONTENT_LEN
+						: (lws_filepos_t)h->content_length,
 					&p, end) ||
 	    add_headers(wsi, h, &p, end) < 0)
 		return -EMSGSIZE;
@@ -340,8 +339,7 @@ int http_write_head(struct lws *wsi, const http_head_t *h)
 }
 
 /* One lws_write of len bytes put at buf + LWS_PRE; frees buf. */
-static int write_out(struct lws *wsi, unsigned char *buf, size_t len,
-		     enum lws_write_protocol wp)
+static int write_out(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_protocol wp)
 {
 	int n = lws_write(wsi, buf + LWS_PRE, len, wp);
 
@@ -377,17 +375,28 @@ int http_write_chunk(struct lws *wsi, const void *data, size_t len)
 static const char *reason_phrase(unsigned status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 426: return "Upgrade Required";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Error";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 426:
+		return "Upgrade Required";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 

@@ -96,7 +96,7 @@ struct http_listen_opts {
 	int port;            /* 0: a free one (http_server_port) */
 	/* Both set: TLS with this certificate chain and key (PEM files). */
 	const char *tls_cert_file, *tls_key_file;
-	const char *alpn;    /* TLS only; NULL: lws's default */
+	const char *alpn; /* TLS only; NULL: lws's default */
 	/* One of the two. The handler must outlive the server. */
 	const http_handler_t *handler;
 	/* Or the protocols, ended by one with a NULL name; the first one
@@ -122,8 +122,7 @@ int http_server_new(uv_loop_t *loop, const http_server_opts_t *o, http_server_t 
  * protocols, or no protocol) or -EADDRINUSE (lws
  * says no more: it logs why), with a line in out_err.
  */
-int http_server_listen(http_server_t *s, const http_listen_opts_t *o,
-		       eirc_err_t *out_err);
+int http_server_listen(http_server_t *s, const http_listen_opts_t *o, eirc_err_t *out_err);
 
 /* The port listener `i` is bound to (useful with port 0), or -EINVAL. */
 int http_server_port(const http_server_t *s, int i);
@@ -157,10 +156,10 @@ int http_server_content_length(struct lws *wsi, uint64_t *out);
 typedef struct http_head {
 	unsigned status;
 	const char *content_type;
-	uint64_t content_length;    /* HTTP_CHUNKED: chunks follow */
+	uint64_t content_length; /* HTTP_CHUNKED: chunks follow */
 	/* More headers: name ("retry-after:"), value, ..., NULL. May be NULL. */
 	const char *const *headers;
-	bool close;                 /* Connection: close */
+	bool close; /* Connection: close */
 } http_head_t;
 
 /*

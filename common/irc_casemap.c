@@ -18,11 +18,16 @@ char irc_casemap_fold_char(enum irc_casemap cm, char c)
 	if (cm == IRC_CASEMAP_ASCII)
 		return c;
 	switch (c) {
-	case '[': return '{';
-	case ']': return '}';
-	case '\\': return '|';
-	case '~': return cm == IRC_CASEMAP_RFC1459 ? '^' : c;
-	default: return c;
+	case '[':
+		return '{';
+	case ']':
+		return '}';
+	case '\\':
+		return '|';
+	case '~':
+		return cm == IRC_CASEMAP_RFC1459 ? '^' : c;
+	default:
+		return c;
 	}
 }
 
@@ -56,7 +61,7 @@ int irc_casemap_cmp(enum irc_casemap cm, const char *a, size_t a_len, const char
 }
 
 bool irc_casemap_equal(enum irc_casemap cm, const char *a, size_t a_len, const char *b,
-                       size_t b_len)
+		       size_t b_len)
 {
 	return a_len == b_len && irc_casemap_cmp(cm, a, a_len, b, b_len) == 0;
 }
@@ -91,6 +96,6 @@ int irc_casemap_from_isupport(const char *token, size_t len, enum irc_casemap *o
 	    (len > klen && token[klen] != '='))
 		return -ENOENT;
 	if (len == klen)
-		return -EINVAL;         /* "CASEMAPPING" without a value */
+		return -EINVAL; /* "CASEMAPPING" without a value */
 	return irc_casemap_from_name(token + klen + 1, len - klen - 1, out_cm);
 }

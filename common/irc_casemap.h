@@ -18,10 +18,10 @@
 #include <stddef.h>
 
 enum irc_casemap {
-	IRC_CASEMAP_RFC1459 = 0,        /* the default when a server says nothing */
+	IRC_CASEMAP_RFC1459 = 0, /* the default when a server says nothing */
 	IRC_CASEMAP_STRICT_RFC1459,
 	IRC_CASEMAP_ASCII,
-	IRC_CASEMAP_NONE,               /* no folding: exact byte comparison */
+	IRC_CASEMAP_NONE, /* no folding: exact byte comparison */
 };
 
 #define IRC_CASEMAP_DEFAULT IRC_CASEMAP_RFC1459
@@ -44,7 +44,7 @@ int irc_casemap_cmp(enum irc_casemap cm, const char *a, size_t a_len, const char
 
 /* Returns true when a and b are equal under cm. */
 bool irc_casemap_equal(enum irc_casemap cm, const char *a, size_t a_len, const char *b,
-                       size_t b_len);
+		       size_t b_len);
 
 /*
  * Parses a case mapping name ("rfc1459", "strict-rfc1459", "ascii";

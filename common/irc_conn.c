@@ -29,7 +29,7 @@ struct wreq {
 	uv_write_t req;
 	irc_conn_t *c;
 	size_t len;
-	unsigned gen;                   /* the socket it was queued on */
+	unsigned gen; /* the socket it was queued on */
 	char data[];
 };
 
@@ -50,15 +50,15 @@ struct irc_conn {
 	enum irc_conn_state state;
 	bool io_open, io_closing, attempt_pending, freeing, ever_registered;
 	bool awaiting_pong, read_paused, reading;
-	unsigned handles;               /* open libuv handles (timer, io) */
+	unsigned handles; /* open libuv handles (timer, io) */
 	unsigned server_idx, first_attempts;
-	unsigned gen;                   /* bumped at each socket close */
-	backoff_t backoff;         /* reconnection delays */
+	unsigned gen;      /* bumped at each socket close */
+	backoff_t backoff; /* reconnection delays */
 	uint64_t last_rx, ping_sent;
 	size_t queued;
-	irc_tls_t *tls;            /* NULL on plain connections */
-	irc_tls_t *tls_dropped;    /* dropped inside irc_tls_feed: freed after it */
-	bool in_tls;                    /* irc_tls_feed() is on the stack */
+	irc_tls_t *tls;         /* NULL on plain connections */
+	irc_tls_t *tls_dropped; /* dropped inside irc_tls_feed: freed after it */
+	bool in_tls;            /* irc_tls_feed() is on the stack */
 	irc_reg_t reg;
 	irc_line_t lf;
 	struct sockaddr_storage addrs[]; /* one per server (TCP ones used) */
@@ -105,7 +105,7 @@ static void timer_arm(irc_conn_t *c, uint64_t ms);
 
 static int resolve(const irc_conn_server_t *s, struct sockaddr_storage *out)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char port[8];
 
@@ -127,7 +127,8 @@ static int check_opts(const irc_conn_opts_t *o)
 		const irc_conn_server_t *s = &o->servers[i];
 		if (!s->unix_path == !s->host)
 			return -EINVAL;
-		if (s->unix_path && strlen(s->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		if (s->unix_path &&
+		    strlen(s->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 			return -EINVAL;
 	}
 	return 0;
@@ -150,8 +151,8 @@ static int tls_prepare(const irc_conn_opts_t *o)
 	return 0;
 }
 
-int irc_conn_new(uv_loop_t *loop, const irc_conn_opts_t *opts, const irc_conn_cb_t *cb,
-                 void *ud, irc_conn_t **out_conn)
+int irc_conn_new(uv_loop_t *loop, const irc_conn_opts_t *opts, const irc_conn_cb_t *cb, void *ud,
+		 irc_conn_t **out_conn)
 {
 	irc_reg_t probe;
 	int err = check_opts(opts);
@@ -176,9 +177,10 @@ int irc_conn_new(uv_loop_t *loop, const irc_conn_opts_t *opts, const irc_conn_cb
 	c->opts = *opts;
 	c->cb = *cb;
 	c->ud = ud;
-	backoff_init(&c->backoff, opts->reconnect_min_ms, opts->reconnect_max_ms,
-	             ((uint32_t)getpid() ^ (uint32_t)(clock_wall_ms() / 1000) ^
-	              (uint32_t)(uintptr_t)c) | 1);
+	backoff_init(
+		&c->backoff, opts->reconnect_min_ms, opts->reconnect_max_ms,
+		((uint32_t)getpid() ^ (uint32_t)(clock_wall_ms() / 1000) ^ (uint32_t)(uintptr_t)c) |
+			1);
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
 	c->handles = 1;
@@ -278,7 +280,7 @@ int irc_conn_send(irc_conn_t *c, const char *line, size_t len)
 		return -EMSGSIZE;
 	if (memchr(line, '\r', len) || memchr(line, '\n', len) || memchr(line, '\0', len))
 		return -EINVAL;
-	uv_buf_t b[2] = { uv_buf_init((char *)line, (unsigned)len), uv_buf_init(crlf, 2) };
+	uv_buf_t b[2] = {uv_buf_init((char *)line, (unsigned)len), uv_buf_init(crlf, 2)};
 	return conn_write(c, b, 2);
 }
 
@@ -307,14 +309,16 @@ static void handle_msg(irc_conn_t *c, const irc_msg_t *m)
 	int r = irc_reg_handle(&c->reg, m);
 
 	if (r == -EADDRINUSE || r == -EINVAL) {
-		conn_fail(c, r, r == -EINVAL ? "the IRC server refused the nick"
-		                             : "the nick is already in use", true);
+		conn_fail(c, r,
+			  r == -EINVAL ? "the IRC server refused the nick"
+				       : "the nick is already in use",
+			  true);
 		return;
 	}
 	if (r == -ECONNRESET && m->n_params > 0) {
 		char why[256];
 		snprintf(why, sizeof(why), "the IRC server said: %.*s",
-		         (int)m->params[m->n_params - 1].len, m->params[m->n_params - 1].ptr);
+			 (int)m->params[m->n_params - 1].len, m->params[m->n_params - 1].ptr);
 		conn_fail(c, r, why, false);
 		return;
 	}
@@ -350,8 +354,8 @@ static void bad_line(irc_conn_t *c, int err, const char *start, size_t len)
 		len -= (size_t)(sp - start);
 		start = sp;
 	}
-	c->cb.on_bad_line(c->ud, err, start, len < IRC_CONN_EXCERPT_MAX ? len
-	                                                                : IRC_CONN_EXCERPT_MAX);
+	c->cb.on_bad_line(c->ud, err, start,
+			  len < IRC_CONN_EXCERPT_MAX ? len : IRC_CONN_EXCERPT_MAX);
 }
 
 /* Takes the next line out of the framer and hands it on: to handle_msg,
@@ -420,8 +424,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (c->state == IRC_CONN_QUITTING)
 			io_close(c);
 		else
-			conn_fail(c, (int)nread, nread == UV_EOF ? "the IRC server closed the connection"
-			                                         : uv_strerror((int)nread), false);
+			conn_fail(c, (int)nread,
+				  nread == UV_EOF ? "the IRC server closed the connection"
+						  : uv_strerror((int)nread),
+				  false);
 		return;
 	}
 	c->last_rx = uv_now(c->loop);
@@ -449,8 +455,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void read_update(irc_conn_t *c)
 {
 	bool want = c->io_open && !c->io_closing && !c->read_paused &&
-	            (c->state == IRC_CONN_REGISTERING || c->state == IRC_CONN_REGISTERED ||
-	             c->state == IRC_CONN_QUITTING);
+		    (c->state == IRC_CONN_REGISTERING || c->state == IRC_CONN_REGISTERED ||
+		     c->state == IRC_CONN_QUITTING);
 
 	if (want && !c->reading && uv_read_start(&c->io.s, on_alloc, on_read) == 0)
 		c->reading = true;
@@ -513,11 +519,11 @@ static void on_connect(uv_connect_t *req, int status)
 		conn_register(c);
 		return;
 	}
-	irc_tls_io_t io = { tls_flush, tls_plain, tls_ready, c };
+	irc_tls_io_t io = {tls_flush, tls_plain, tls_ready, c};
 	int err = irc_tls_start(&c->tls, s->host, s->tls_verify, s->tls_ca_file, &io);
 	if (err < 0)
 		conn_fail(c, err, err == -ENOMEM ? "out of memory for TLS" : "TLS set-up failed",
-		          false);
+			  false);
 }
 
 static void conn_attempt(irc_conn_t *c)
@@ -540,7 +546,7 @@ static void conn_attempt(irc_conn_t *c)
 		uv_tcp_init(c->loop, &c->io.tcp);
 		uv_tcp_nodelay(&c->io.tcp, 1);
 		err = uv_tcp_connect(&c->connect_req, &c->io.tcp,
-		                     (const struct sockaddr *)&c->addrs[c->server_idx], on_connect);
+				     (const struct sockaddr *)&c->addrs[c->server_idx], on_connect);
 	}
 	c->io.h.data = c;
 	c->io_open = true;
@@ -592,7 +598,7 @@ static void ping_check(irc_conn_t *c)
 	if (c->awaiting_pong) {
 		if (now - c->ping_sent >= c->opts.ping_timeout_ms) {
 			conn_fail(c, -ETIMEDOUT, "the IRC server stopped answering (PING timeout)",
-			          false);
+				  false);
 			return;
 		}
 		timer_arm(c, c->ping_sent + c->opts.ping_timeout_ms - now);
@@ -691,7 +697,6 @@ enum irc_conn_state irc_conn_state(const irc_conn_t *c)
 {
 	return c->state;
 }
-
 
 void irc_conn_free(irc_conn_t *c)
 {

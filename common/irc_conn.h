@@ -49,17 +49,17 @@ struct irc_conn_server {
 	int port;
 	bool tls;
 	bool tls_verify;
-	const char *tls_ca_file;        /* NULL: the system's CA bundle */
-	const char *unix_path;          /* set instead of host/port */
+	const char *tls_ca_file; /* NULL: the system's CA bundle */
+	const char *unix_path;   /* set instead of host/port */
 };
 
 struct irc_conn_opts {
 	const irc_conn_server_t *servers; /* borrowed */
 	size_t n_servers;
-	irc_reg_params_t reg;      /* copied; its strings are borrowed */
-	uint64_t connect_timeout_ms;    /* connect + register, per attempt */
-	uint64_t ping_interval_ms;      /* idle time before we PING */
-	uint64_t ping_timeout_ms;       /* then time to get any line back */
+	irc_reg_params_t reg;        /* copied; its strings are borrowed */
+	uint64_t connect_timeout_ms; /* connect + register, per attempt */
+	uint64_t ping_interval_ms;   /* idle time before we PING */
+	uint64_t ping_timeout_ms;    /* then time to get any line back */
 	uint64_t reconnect_min_ms;
 	uint64_t reconnect_max_ms;
 	/* Attempts (one server each) made before the first registration;
@@ -68,12 +68,12 @@ struct irc_conn_opts {
 };
 
 enum irc_conn_state {
-	IRC_CONN_WAITING = 0,           /* down, a reconnection timer runs */
+	IRC_CONN_WAITING = 0, /* down, a reconnection timer runs */
 	IRC_CONN_CONNECTING,
 	IRC_CONN_REGISTERING,
 	IRC_CONN_REGISTERED,
 	IRC_CONN_QUITTING,
-	IRC_CONN_STOPPED,               /* fatal error or quit done: no retry */
+	IRC_CONN_STOPPED, /* fatal error or quit done: no retry */
 };
 
 struct irc_conn;
@@ -103,8 +103,8 @@ struct irc_conn;
  *     start of the line as received, after its tags section when it has
  *     one (so it shows the source and command), at most
  *     IRC_CONN_EXCERPT_MAX bytes, not NUL-terminated, may hold any byte
- *     (escape before logging), valid during the call. Called once per dropped line, as it is dropped (so
- *     a too-long line is reported before its tail has arrived).
+ *     (escape before logging), valid during the call. Called once per dropped line, as it is
+ * dropped (so a too-long line is reported before its tail has arrived).
  */
 struct irc_conn_cb {
 	void (*on_msg)(void *ud, const irc_msg_t *msg);
@@ -126,8 +126,8 @@ struct irc_conn_cb {
  * server, OpenSSL is loaded and its CA certificates read here too (see
  * irc_tls_prepare()), so a sandbox may follow; without one it never is.
  */
-int irc_conn_new(uv_loop_t *loop, const irc_conn_opts_t *opts, const irc_conn_cb_t *cb,
-                 void *ud, irc_conn_t **out_conn);
+int irc_conn_new(uv_loop_t *loop, const irc_conn_opts_t *opts, const irc_conn_cb_t *cb, void *ud,
+		 irc_conn_t **out_conn);
 
 /* Starts the first connection attempt. */
 void irc_conn_start(irc_conn_t *c);

@@ -36,13 +36,13 @@ typedef struct irc_line irc_line_t;
 #define IRC_LINE_MAX (IRC_TAGS_MAX + IRC_MSG_MAX)
 
 struct irc_line {
-	size_t limit;           /* longest accepted line, terminator included */
-	size_t start;           /* first byte not yet returned */
-	size_t len;             /* bytes held in buf */
-	size_t scan;            /* buf[start..scan) holds no LF */
-	bool discarding;        /* dropping the rest of an oversized line */
-	bool crlf_only;         /* irc_line_init_strict */
-	bool discard_cr;        /* crlf_only, discarding: the last byte dropped was CR */
+	size_t limit;    /* longest accepted line, terminator included */
+	size_t start;    /* first byte not yet returned */
+	size_t len;      /* bytes held in buf */
+	size_t scan;     /* buf[start..scan) holds no LF */
+	bool discarding; /* dropping the rest of an oversized line */
+	bool crlf_only;  /* irc_line_init_strict */
+	bool discard_cr; /* crlf_only, discarding: the last byte dropped was CR */
 	char buf[IRC_LINE_MAX];
 };
 

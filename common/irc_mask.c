@@ -11,7 +11,7 @@
 
 int irc_mask_split(const char *s, size_t len, irc_mask_userhost_t *out_uh)
 {
-	irc_mask_userhost_t uh = { 0 };
+	irc_mask_userhost_t uh = {0};
 	size_t i = 0;
 
 	while (i < len && s[i] != '!' && s[i] != '@')
@@ -27,7 +27,7 @@ int irc_mask_split(const char *s, size_t len, irc_mask_userhost_t *out_uh)
 		uh.user = s + start;
 		uh.user_len = i - start;
 	}
-	if (i < len) {                  /* s[i] == '@' */
+	if (i < len) { /* s[i] == '@' */
 		uh.host = s + i + 1;
 		uh.host_len = len - i - 1;
 	}
@@ -36,7 +36,7 @@ int irc_mask_split(const char *s, size_t len, irc_mask_userhost_t *out_uh)
 }
 
 bool irc_mask_match(const char *mask, size_t mask_len, const char *s, size_t len,
-                    enum irc_casemap cm)
+		    enum irc_casemap cm)
 {
 	size_t m = 0, i = 0, star_m = SIZE_MAX, star_i = 0;
 
@@ -44,8 +44,9 @@ bool irc_mask_match(const char *mask, size_t mask_len, const char *s, size_t len
 		if (m < mask_len && mask[m] == '*') {
 			star_m = ++m;
 			star_i = i;
-		} else if (m < mask_len && (mask[m] == '?' || irc_casemap_fold_char(cm, mask[m]) ==
-		                                              irc_casemap_fold_char(cm, s[i]))) {
+		} else if (m < mask_len &&
+			   (mask[m] == '?' || irc_casemap_fold_char(cm, mask[m]) ==
+						      irc_casemap_fold_char(cm, s[i]))) {
 			m++;
 			i++;
 		} else if (star_m != SIZE_MAX) {
@@ -78,7 +79,7 @@ bool irc_mask_hostname_valid(const char *host, size_t len)
 	size_t start = 0;
 
 	if (len > 0 && host[len - 1] == '.')
-		len--;                  /* the root's empty label: "services." */
+		len--; /* the root's empty label: "services." */
 	else if (len > 0 && !memchr(host, '.', len))
 		return false;
 	if (len == 0 || len > IRC_MASK_HOSTNAME_MAX)

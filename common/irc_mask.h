@@ -23,15 +23,15 @@ typedef struct irc_mask_userhost irc_mask_userhost_t;
 /* Host name limits (RFC 1035 §2.3.4): whole name without a trailing dot,
  * and one label. */
 #define IRC_MASK_HOSTNAME_MAX 253
-#define IRC_MASK_LABEL_MAX 63
+#define IRC_MASK_LABEL_MAX    63
 
 /* Parts of a source; a part the source lacks has ptr NULL and len 0. */
 struct irc_mask_userhost {
 	const char *nick;
 	size_t nick_len;
-	const char *user;               /* after '!', NULL when there is no '!' */
+	const char *user; /* after '!', NULL when there is no '!' */
 	size_t user_len;
-	const char *host;               /* after '@', NULL when there is no '@' */
+	const char *host; /* after '@', NULL when there is no '@' */
 	size_t host_len;
 };
 
@@ -49,7 +49,7 @@ int irc_mask_split(const char *s, size_t len, irc_mask_userhost_t *out_uh);
  * at worst, memory O(1); no recursion.
  */
 bool irc_mask_match(const char *mask, size_t mask_len, const char *s, size_t len,
-                    enum irc_casemap cm);
+		    enum irc_casemap cm);
 
 /*
  * Returns true when host[0..len) is acceptable as an IRC server or client

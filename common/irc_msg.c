@@ -99,7 +99,7 @@ static size_t atom_end(const char *p, size_t len, size_t i)
 
 static irc_msg_span_t span_of(const char *p, size_t len)
 {
-	irc_msg_span_t s = { p, len };
+	irc_msg_span_t s = {p, len};
 	return s;
 }
 
@@ -119,7 +119,7 @@ static int tags_scan(const char *buf, size_t end, unsigned flags, size_t *out_sp
 	data_len = space - 1;
 	if ((flags & IRC_MSG_F_CLIENT) && data_len > IRC_TAGS_CLIENT_MAX)
 		return IRC_MSG_ETAGSTOOLONG;
-	for (size_t s = 1; s <= space; ) {
+	for (size_t s = 1; s <= space;) {
 		const char *semi = memchr(buf + s, ';', space - s);
 		size_t e = semi ? (size_t)(semi - buf) : space;
 		const char *eq = memchr(buf + s, '=', e - s);
@@ -140,11 +140,16 @@ static int tags_scan(const char *buf, size_t end, unsigned flags, size_t *out_sp
 static char unescape_char(char c)
 {
 	switch (c) {
-	case ':': return ';';
-	case 's': return ' ';
-	case 'r': return '\r';
-	case 'n': return '\n';
-	default: return c;      /* "\\" gives '\', an unknown escape the char */
+	case ':':
+		return ';';
+	case 's':
+		return ' ';
+	case 'r':
+		return '\r';
+	case 'n':
+		return '\n';
+	default:
+		return c; /* "\\" gives '\', an unknown escape the char */
 	}
 }
 
@@ -167,7 +172,7 @@ static size_t tags_pack(char *buf, size_t space)
 					buf[w++] = c;
 				} else if (r < space && buf[r] != ';') {
 					buf[w++] = unescape_char(buf[r++]);
-				}               /* else: a trailing lone '\' is dropped */
+				} /* else: a trailing lone '\' is dropped */
 			}
 		}
 		buf[w++] = '\0';
@@ -289,7 +294,7 @@ int irc_msg_tag_get(const irc_msg_t *msg, const char *key, irc_msg_tag_t *out_ta
 }
 
 int irc_msg_tags_append(const char *key, size_t key_len, const char *value, size_t value_len,
-                        char *buf, size_t cap, size_t *io_len)
+			char *buf, size_t cap, size_t *io_len)
 {
 	size_t len = *io_len;
 	size_t need = key_len + (value ? 1 + value_len : 0) + 1;
@@ -328,7 +333,8 @@ static int tags_measure(const irc_msg_t *msg, size_t *out_data, size_t *out_clie
 	size_t pos = 0, data = 0, client = 0, n = 0, n_client = 0;
 
 	while (irc_msg_tag_next(msg, &pos, &t)) {
-		size_t entry = t.key_len + (t.has_value ? 1 + escaped_len(t.value, t.value_len) : 0);
+		size_t entry =
+			t.key_len + (t.has_value ? 1 + escaped_len(t.value, t.value_len) : 0);
 
 		if (!irc_msg_tag_key_valid(t.key, t.key_len))
 			return IRC_MSG_EINVAL;
@@ -482,7 +488,7 @@ bool irc_msg_equal(const irc_msg_t *a, const irc_msg_t *b)
 	irc_msg_span_t ta = a->tags, tb = b->tags;
 
 	if (ta.len == 0)
-		ta.ptr = NULL;          /* no tags, however it is spelled */
+		ta.ptr = NULL; /* no tags, however it is spelled */
 	if (tb.len == 0)
 		tb.ptr = NULL;
 	if (!span_equal(&ta, &tb) || !span_equal(&a->source, &b->source) ||
@@ -491,7 +497,7 @@ bool irc_msg_equal(const irc_msg_t *a, const irc_msg_t *b)
 	for (size_t i = 0; i < a->n_params; i++) {
 		irc_msg_span_t pa = a->params[i], pb = b->params[i];
 		if (pa.len == 0 && pb.len == 0)
-			continue;       /* an empty param may be spelled with ptr NULL */
+			continue; /* an empty param may be spelled with ptr NULL */
 		if (!span_equal(&pa, &pb))
 			return false;
 	}
@@ -524,14 +530,23 @@ bool irc_msg_command_is(const irc_msg_t *msg, const char *cmd)
 const char *irc_msg_strerror(int err)
 {
 	switch (err) {
-	case 0: return "success";
-	case IRC_MSG_EAGAIN: return "incomplete line, need more bytes";
-	case IRC_MSG_ETOOLONG: return "line too long";
-	case IRC_MSG_ETAGSTOOLONG: return "message tags too long";
-	case IRC_MSG_EMALFORMED: return "malformed line";
-	case IRC_MSG_ENOBUFS: return "output buffer too small";
-	case IRC_MSG_EINVAL: return "invalid message atom";
-	case IRC_MSG_ENOENT: return "no such tag";
-	default: return "unknown error";
+	case 0:
+		return "success";
+	case IRC_MSG_EAGAIN:
+		return "incomplete line, need more bytes";
+	case IRC_MSG_ETOOLONG:
+		return "line too long";
+	case IRC_MSG_ETAGSTOOLONG:
+		return "message tags too long";
+	case IRC_MSG_EMALFORMED:
+		return "malformed line";
+	case IRC_MSG_ENOBUFS:
+		return "output buffer too small";
+	case IRC_MSG_EINVAL:
+		return "invalid message atom";
+	case IRC_MSG_ENOENT:
+		return "no such tag";
+	default:
+		return "unknown error";
 	}
 }

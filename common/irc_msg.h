@@ -37,13 +37,13 @@ typedef struct irc_msg_tag irc_msg_tag_t;
 #define IRC_PARAMS_MAX 15
 
 /* Errors (negative, errno-style). irc_msg_strerror() names them. */
-#define IRC_MSG_EAGAIN (-EAGAIN)        /* framer: need more bytes */
-#define IRC_MSG_ETOOLONG (-EMSGSIZE)    /* message part (or whole line) too long */
-#define IRC_MSG_ETAGSTOOLONG (-E2BIG)   /* tags section too long */
-#define IRC_MSG_EMALFORMED (-EBADMSG)   /* syntax error, NUL/CR/LF in a line */
-#define IRC_MSG_ENOBUFS (-ENOBUFS)      /* serialize: output buffer too small */
-#define IRC_MSG_EINVAL (-EINVAL)        /* serialize: atom not representable */
-#define IRC_MSG_ENOENT (-ENOENT)        /* tag lookup: no such tag */
+#define IRC_MSG_EAGAIN       (-EAGAIN)   /* framer: need more bytes */
+#define IRC_MSG_ETOOLONG     (-EMSGSIZE) /* message part (or whole line) too long */
+#define IRC_MSG_ETAGSTOOLONG (-E2BIG)    /* tags section too long */
+#define IRC_MSG_EMALFORMED   (-EBADMSG)  /* syntax error, NUL/CR/LF in a line */
+#define IRC_MSG_ENOBUFS      (-ENOBUFS)  /* serialize: output buffer too small */
+#define IRC_MSG_EINVAL       (-EINVAL)   /* serialize: atom not representable */
+#define IRC_MSG_ENOENT       (-ENOENT)   /* tag lookup: no such tag */
 
 /* Flags for irc_msg_parse() and irc_msg_serialize(). */
 enum {
@@ -64,8 +64,8 @@ struct irc_msg {
 	/* Packed tags "key[=value]\0..." (unescaped), see irc_msg_tag_next();
 	 * ptr NULL when the line has no tags. */
 	irc_msg_span_t tags;
-	irc_msg_span_t source;     /* without ':'; ptr NULL when absent */
-	irc_msg_span_t command;    /* letters, or three digits */
+	irc_msg_span_t source;  /* without ':'; ptr NULL when absent */
+	irc_msg_span_t command; /* letters, or three digits */
 	size_t n_params;
 	irc_msg_span_t params[IRC_PARAMS_MAX];
 };
@@ -134,7 +134,7 @@ int irc_msg_tag_get(const irc_msg_t *msg, const char *key, irc_msg_tag_t *out_ta
  * irc_msg_serialize().
  */
 int irc_msg_tags_append(const char *key, size_t key_len, const char *value, size_t value_len,
-                        char *buf, size_t cap, size_t *io_len);
+			char *buf, size_t cap, size_t *io_len);
 
 /*
  * Writes the escaped tag data of msg ("k=v;k2", without '@' or space) into

@@ -14,12 +14,11 @@
 
 /* The capability names, in the order of enum irc_cap (irc_reg.h). */
 static const char *const cap_names[] = {
-	"message-tags", "server-time",  "batch",       "echo-message", "labeled-response",
-	"account-tag",  "multi-prefix", "away-notify", "chghost",      "setname",
-	"invite-notify",
+	"message-tags", "server-time", "batch",   "echo-message", "labeled-response", "account-tag",
+	"multi-prefix", "away-notify", "chghost", "setname",      "invite-notify",
 };
 _Static_assert(sizeof(cap_names) / sizeof(cap_names[0]) == IRC_CAP_COUNT,
-               "one name per enum irc_cap value");
+	       "one name per enum irc_cap value");
 
 const char *irc_cap_name(enum irc_cap cap)
 {
@@ -50,8 +49,7 @@ static bool text_ok(const char *s)
 	return s && strlen(s) <= 200 && strpbrk(s, "\r\n") == NULL;
 }
 
-int irc_reg_init(irc_reg_t *r, const irc_reg_params_t *params, irc_reg_send_fn send,
-                 void *ud)
+int irc_reg_init(irc_reg_t *r, const irc_reg_params_t *params, irc_reg_send_fn send, void *ud)
 {
 	if (!word_ok(params->nick, IRC_REG_NICK_MAX) || !word_ok(params->user, 64) ||
 	    !text_ok(params->realname))
@@ -89,7 +87,7 @@ int irc_reg_start(irc_reg_t *r)
 
 	if (p->webirc_password)
 		err = sendf(r, "WEBIRC %s %s %s %s", p->webirc_password, p->webirc_gateway,
-		            p->webirc_host, p->webirc_ip);
+			    p->webirc_host, p->webirc_ip);
 	if (err == 0 && p->caps_wanted)
 		err = sendf(r, "CAP LS 302");
 	if (err == 0)
@@ -143,7 +141,7 @@ static int cap_req_send(irc_reg_t *r, uint32_t want)
 	for (unsigned i = 0; i < IRC_CAP_COUNT; i++) {
 		if (want & IRC_CAP_BIT(i))
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
-			                      cap_names[i]);
+					      cap_names[i]);
 	}
 	return sendf(r, "CAP REQ :%s", list);
 }
@@ -249,7 +247,7 @@ bool irc_reg_is_self(const irc_reg_t *r, const irc_msg_t *m)
 	if (!m->source.ptr || irc_mask_split(m->source.ptr, m->source.len, &uh) < 0)
 		return false;
 	return irc_casemap_equal(IRC_CASEMAP_RFC1459, uh.nick, uh.nick_len, r->nick,
-	                         strlen(r->nick));
+				 strlen(r->nick));
 }
 
 int irc_reg_handle(irc_reg_t *r, const irc_msg_t *m)
@@ -260,7 +258,7 @@ int irc_reg_handle(irc_reg_t *r, const irc_msg_t *m)
 		if (m->n_params == 0)
 			return sendf(r, "PONG");
 		return sendf(r, "PONG :%.*s", (int)m->params[m->n_params - 1].len,
-		             m->params[m->n_params - 1].ptr);
+			     m->params[m->n_params - 1].ptr);
 	}
 	if (irc_msg_command_is(m, "CAP"))
 		return handle_cap(r, m);

@@ -46,7 +46,7 @@ enum irc_cap {
 };
 
 #define IRC_CAP_BIT(c) (UINT32_C(1) << (c))
-#define IRC_CAP_ALL (IRC_CAP_BIT(IRC_CAP_COUNT) - 1)
+#define IRC_CAP_ALL    (IRC_CAP_BIT(IRC_CAP_COUNT) - 1)
 
 /* Returns the capability's IRCv3 name ("message-tags"), NULL past the end. */
 const char *irc_cap_name(enum irc_cap cap);
@@ -54,37 +54,37 @@ const char *irc_cap_name(enum irc_cap cap);
 int irc_cap_lookup(const char *name, size_t len, enum irc_cap *out_cap);
 
 enum irc_reg_nick_policy {
-	IRC_REG_NICK_SUFFIX = 0,        /* append a digit and retry */
-	IRC_REG_NICK_FAIL,              /* registration fails with -EADDRINUSE */
+	IRC_REG_NICK_SUFFIX = 0, /* append a digit and retry */
+	IRC_REG_NICK_FAIL,       /* registration fails with -EADDRINUSE */
 };
 
 /* What to register as. Strings are borrowed and must outlive the
  * irc_reg. webirc_password NULL: no WEBIRC line. */
 struct irc_reg_params {
 	const char *nick;
-	const char *user;               /* USER's username, e.g. "u42" */
+	const char *user; /* USER's username, e.g. "u42" */
 	const char *realname;
 	const char *webirc_password;
 	const char *webirc_gateway;
-	const char *webirc_host;        /* the browser's host name (or its IP) */
-	const char *webirc_ip;          /* the browser's IP address */
-	uint32_t caps_wanted;           /* IRC_CAP_BIT() mask */
+	const char *webirc_host; /* the browser's host name (or its IP) */
+	const char *webirc_ip;   /* the browser's IP address */
+	uint32_t caps_wanted;    /* IRC_CAP_BIT() mask */
 	enum irc_reg_nick_policy nick_policy;
 };
 
 enum irc_reg_state {
 	IRC_REG_IDLE = 0,
-	IRC_REG_CAP_LS,                 /* waiting for the whole CAP LS */
-	IRC_REG_CAP_REQ,                /* waiting for ACK/NAK */
-	IRC_REG_WELCOME,                /* CAP END sent, waiting for 001 */
-	IRC_REG_DONE,                   /* 001 received */
+	IRC_REG_CAP_LS,  /* waiting for the whole CAP LS */
+	IRC_REG_CAP_REQ, /* waiting for ACK/NAK */
+	IRC_REG_WELCOME, /* CAP END sent, waiting for 001 */
+	IRC_REG_DONE,    /* 001 received */
 	IRC_REG_FAILED,
 };
 
 /* Results of irc_reg_handle() besides negative errors. */
 enum {
-	IRC_REG_CONTINUE = 0,           /* keep feeding */
-	IRC_REG_REGISTERED = 1,         /* this message was the 001 */
+	IRC_REG_CONTINUE = 0,   /* keep feeding */
+	IRC_REG_REGISTERED = 1, /* this message was the 001 */
 };
 
 /* Sends one line (without CRLF, len bytes, NUL-terminated). Returns 0 or a
@@ -101,7 +101,7 @@ struct irc_reg {
 	unsigned cap_ls_lines;
 	unsigned nick_tries;
 	char nick[IRC_REG_NICK_MAX + 1]; /* the nick in use (or being tried) */
-	char server[64];                /* the server's name, from 001's source */
+	char server[64];                 /* the server's name, from 001's source */
 };
 
 /*
@@ -110,8 +110,7 @@ struct irc_reg {
  * or -EINVAL when params->nick is empty or longer than IRC_REG_NICK_MAX or
  * a string holds a space, CR, LF or NUL where IRC does not allow one.
  */
-int irc_reg_init(irc_reg_t *r, const irc_reg_params_t *params, irc_reg_send_fn send,
-                 void *ud);
+int irc_reg_init(irc_reg_t *r, const irc_reg_params_t *params, irc_reg_send_fn send, void *ud);
 
 /* Sends the opening lines. Returns 0 or the send callback's error. */
 int irc_reg_start(irc_reg_t *r);

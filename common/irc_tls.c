@@ -34,15 +34,41 @@
 /* Distinct CA files (and the system store) one process may use. */
 #define IRC_TLS_CTX_MAX 16
 
-#define OSSL_FUNCS(X)                                                                   \
-	X(OPENSSL_init_ssl) X(TLS_client_method) X(SSL_CTX_new) X(SSL_CTX_ctrl)            \
-	X(SSL_CTX_load_verify_locations) X(SSL_new) X(SSL_free) X(SSL_ctrl) X(SSL_set_bio) \
-	X(SSL_set_connect_state) X(SSL_set_verify) X(SSL_set1_host) X(SSL_get0_param)      \
-	X(SSL_do_handshake) X(SSL_is_init_finished) X(SSL_read) X(SSL_write)               \
-	X(SSL_get_error) X(SSL_get_verify_result) X(BIO_new) X(BIO_free) X(BIO_s_mem) X(BIO_read)      \
-	X(BIO_write) X(BIO_ctrl_pending) X(ERR_get_error) X(ERR_error_string_n)            \
-	X(ERR_clear_error) X(X509_verify_cert_error_string) X(X509_get_default_cert_file)  \
-	X(X509_get_default_cert_file_env) X(X509_VERIFY_PARAM_set1_ip_asc) X(RAND_status)
+/* One entry per line: clang-format 14 does not settle on a packed list. */
+#define OSSL_FUNCS(X)                                                                              \
+	X(OPENSSL_init_ssl)                                                                        \
+	X(TLS_client_method)                                                                       \
+	X(SSL_CTX_new)                                                                             \
+	X(SSL_CTX_ctrl)                                                                            \
+	X(SSL_CTX_load_verify_locations)                                                           \
+	X(SSL_new)                                                                                 \
+	X(SSL_free)                                                                                \
+	X(SSL_ctrl)                                                                                \
+	X(SSL_set_bio)                                                                             \
+	X(SSL_set_connect_state)                                                                   \
+	X(SSL_set_verify)                                                                          \
+	X(SSL_set1_host)                                                                           \
+	X(SSL_get0_param)                                                                          \
+	X(SSL_do_handshake)                                                                        \
+	X(SSL_is_init_finished)                                                                    \
+	X(SSL_read)                                                                                \
+	X(SSL_write)                                                                               \
+	X(SSL_get_error)                                                                           \
+	X(SSL_get_verify_result)                                                                   \
+	X(BIO_new)                                                                                 \
+	X(BIO_free)                                                                                \
+	X(BIO_s_mem)                                                                               \
+	X(BIO_read)                                                                                \
+	X(BIO_write)                                                                               \
+	X(BIO_ctrl_pending)                                                                        \
+	X(ERR_get_error)                                                                           \
+	X(ERR_error_string_n)                                                                      \
+	X(ERR_clear_error)                                                                         \
+	X(X509_verify_cert_error_string)                                                           \
+	X(X509_get_default_cert_file)                                                              \
+	X(X509_get_default_cert_file_env)                                                          \
+	X(X509_VERIFY_PARAM_set1_ip_asc)                                                           \
+	X(RAND_status)
 
 static struct {
 #define OSSL_PTR(f) __typeof__(&f) f;
@@ -54,7 +80,7 @@ static enum { TLS_UNTRIED, TLS_LOADED, TLS_MISSING } tls_lib;
 static const char *lib_error = "TLS is not available (libssl could not be loaded)";
 
 struct tls_ctx {
-	char *ca_file;                  /* NULL: the system store */
+	char *ca_file; /* NULL: the system store */
 	SSL_CTX *ctx;
 	bool cas_loaded;
 };
@@ -62,7 +88,7 @@ static struct tls_ctx ctxs[IRC_TLS_CTX_MAX];
 
 struct irc_tls {
 	SSL *ssl;
-	BIO *rbio, *wbio;               /* owned by ssl */
+	BIO *rbio, *wbio; /* owned by ssl */
 	irc_tls_io_t io;
 	bool ready, verify;
 	char err[160];
@@ -72,10 +98,10 @@ static bool load_symbols(void *h)
 {
 	void *sym;
 
-#define OSSL_SYM(f)                                       \
-	sym = dlsym(h, #f);                               \
-	if (!sym)                                         \
-		return false;                             \
+#define OSSL_SYM(f)                                                                                \
+	sym = dlsym(h, #f);                                                                        \
+	if (!sym)                                                                                  \
+		return false;                                                                      \
 	memcpy(&ossl.f, &sym, sizeof(sym));
 	OSSL_FUNCS(OSSL_SYM)
 #undef OSSL_SYM
@@ -91,9 +117,10 @@ bool irc_tls_available(void)
 	void *h = dlopen(IRC_TLS_LIBSSL, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!h)
 		return false;
-	if (!load_symbols(h) || ossl.OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
-	                                              OPENSSL_INIT_LOAD_CRYPTO_STRINGS |
-	                                              OPENSSL_INIT_LOAD_CONFIG, NULL) != 1) {
+	if (!load_symbols(h) ||
+	    ossl.OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS |
+					  OPENSSL_INIT_LOAD_CONFIG,
+				  NULL) != 1) {
 		lib_error = "TLS is not available (libssl is not usable)";
 		memset(&ossl, 0, sizeof(ossl));
 		return false;
@@ -155,7 +182,7 @@ static int ctx_new(const char *ca_file, struct tls_ctx **out)
 	ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
 	/* Idle connections give their 34 KiB read/write buffers back. */
 	ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_RELEASE_BUFFERS, NULL);
-	*e = (struct tls_ctx){ copy, ctx, false };
+	*e = (struct tls_ctx){copy, ctx, false};
 	*out = e;
 	return 0;
 }
@@ -215,9 +242,10 @@ static int set_host(irc_tls_t *t, const char *host)
 
 	if (ip) /* no SNI for an address (RFC 6066); check the IP SAN */
 		return ossl.X509_VERIFY_PARAM_set1_ip_asc(ossl.SSL_get0_param(t->ssl), host) == 1
-		               ? 0 : -EINVAL;
+			       ? 0
+			       : -EINVAL;
 	if (ossl.SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-	                  (void *)host) != 1)
+			  (void *)host) != 1)
 		return -EINVAL;
 	return t->verify && ossl.SSL_set1_host(t->ssl, host) != 1 ? -EINVAL : 0;
 }
@@ -262,7 +290,7 @@ static int handshake(irc_tls_t *t)
 	if (t->verify && v != X509_V_OK) {
 		ossl.ERR_clear_error();
 		snprintf(t->err, sizeof(t->err), "the IRC server's TLS certificate was refused: %s",
-		         ossl.X509_verify_cert_error_string(v));
+			 ossl.X509_verify_cert_error_string(v));
 		return -EPERM;
 	}
 	set_error(t, "TLS handshake with the IRC server failed");
@@ -270,7 +298,7 @@ static int handshake(irc_tls_t *t)
 }
 
 int irc_tls_start(irc_tls_t **out_tls, const char *host, bool verify, const char *ca_file,
-                  const irc_tls_io_t *io)
+		  const irc_tls_io_t *io)
 {
 	int err = irc_tls_prepare(ca_file, verify);
 

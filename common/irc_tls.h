@@ -53,7 +53,7 @@ int irc_tls_prepare(const char *ca_file, bool verify);
  * least. io->ready may be called from irc_tls_feed(), never from here.
  */
 int irc_tls_start(irc_tls_t **out_tls, const char *host, bool verify, const char *ca_file,
-                  const irc_tls_io_t *io);
+		  const irc_tls_io_t *io);
 
 /* Feeds ciphertext from the socket; plaintext goes to io->plain. Returns 0,
  * -EPERM (the certificate was refused), -EIO (TLS error or close_notify), or

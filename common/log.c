@@ -24,9 +24,9 @@ static struct {
 	log_level_t level;
 	log_format_t format;
 	int fd;
-} log_state = { "eirc", LOG_INFO, LOG_FORMAT_TEXT, 2 };
+} log_state = {"eirc", LOG_INFO, LOG_FORMAT_TEXT, 2};
 
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_setup(const char *prog, log_level_t level, log_format_t format, int fd)
 {
@@ -66,8 +66,8 @@ static const char *const secret_words[] = {
 
 static bool is_value_end(char c)
 {
-	return c == '\0' || c == ' ' || c == '&' || c == ',' || c == ';' ||
-	       c == '"' || c == '\'' || c == '\t';
+	return c == '\0' || c == ' ' || c == '&' || c == ',' || c == ';' || c == '"' || c == '\'' ||
+	       c == '\t';
 }
 
 /* Replaces s[start..end) with "***" in place; returns the new length. */
@@ -128,7 +128,8 @@ size_t log_redact(char *s, size_t len)
 		} else if (word_at(s, len, i, &wl)) {
 			/* Skip the rest of the key (chat_token_id, passwords...). */
 			size_t k = i + wl;
-			while (k < len && (isalnum((unsigned char)s[k]) || s[k] == '_' || s[k] == '-'))
+			while (k < len &&
+			       (isalnum((unsigned char)s[k]) || s[k] == '_' || s[k] == '-'))
 				k++;
 			size_t sep = separator_len(s + k, s + len);
 			if (sep == 0) {
@@ -158,7 +159,7 @@ size_t log_redact(char *s, size_t len)
 
 typedef struct {
 	char *buf;
-	size_t cap;  /* usable bytes, excluding room for "...\n\0" */
+	size_t cap; /* usable bytes, excluding room for "...\n\0" */
 	size_t len;
 	bool cut;
 } line_t;
@@ -234,9 +235,8 @@ static void put_timestamp(line_t *l)
 	char ts[64];
 
 	gmtime_r(&sec, &tm);
-	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (long)(ms % 1000));
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ms % 1000));
 	put_str(l, ts);
 }
 
@@ -266,13 +266,13 @@ static void put_field_value(line_t *l, const log_field_t *f, bool json)
 	}
 }
 
-size_t log_format_line(char *buf, size_t cap, log_level_t level,
-		       const log_field_t *fields, size_t n, const char *msg)
+size_t log_format_line(char *buf, size_t cap, log_level_t level, const log_field_t *fields,
+		       size_t n, const char *msg)
 {
 	static const char tail[] = "...";
 	bool json = log_state.format == LOG_FORMAT_JSON;
 	char pid[24];
-	line_t l = { buf, cap > sizeof(tail) + 1 ? cap - sizeof(tail) - 1 : 0, 0, false };
+	line_t l = {buf, cap > sizeof(tail) + 1 ? cap - sizeof(tail) - 1 : 0, 0, false};
 
 	if (cap == 0)
 		return 0;
@@ -318,8 +318,8 @@ size_t log_format_line(char *buf, size_t cap, log_level_t level,
 	return l.len;
 }
 
-void log_vfields(log_level_t level, const log_field_t *fields, size_t n,
-		 const char *fmt, va_list ap)
+void log_vfields(log_level_t level, const log_field_t *fields, size_t n, const char *fmt,
+		 va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 8];
 	int saved_errno = errno;
@@ -343,8 +343,7 @@ void log_vfields(log_level_t level, const log_field_t *fields, size_t n,
 	errno = saved_errno;
 }
 
-void log_fields(log_level_t level, const log_field_t *fields, size_t n,
-		const char *fmt, ...)
+void log_fields(log_level_t level, const log_field_t *fields, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 

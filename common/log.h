@@ -56,10 +56,10 @@ const char *log_level_name(log_level_t level);
 int log_enabled(log_level_t level);
 
 /* Logs one event with optional fields (n may be 0 and fields NULL). */
-void log_fields(log_level_t level, const log_field_t *fields, size_t n,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void log_vfields(log_level_t level, const log_field_t *fields, size_t n,
-		 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+void log_fields(log_level_t level, const log_field_t *fields, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void log_vfields(log_level_t level, const log_field_t *fields, size_t n, const char *fmt,
+		 va_list ap) __attribute__((format(printf, 4, 0)));
 
 #define log_debug(...) log_fields(LOG_DEBUG, NULL, 0, __VA_ARGS__)
 #define log_info(...)  log_fields(LOG_INFO, NULL, 0, __VA_ARGS__)
@@ -77,7 +77,7 @@ size_t log_redact(char *s, size_t len);
 
 /* Formats one line into buf (at most cap bytes, NUL-terminated, with the
  * trailing '\n') without writing it; returns its length. For tests. */
-size_t log_format_line(char *buf, size_t cap, log_level_t level,
-		       const log_field_t *fields, size_t n, const char *msg);
+size_t log_format_line(char *buf, size_t cap, log_level_t level, const log_field_t *fields,
+		       size_t n, const char *msg);
 
 #endif

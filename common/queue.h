@@ -29,14 +29,14 @@ struct queue {
 };
 
 /* The struct of type `type` whose member `field` is the node `ptr`. */
-#define queue_data(ptr, type, field) ((type *)((char *)(ptr) - offsetof(type, field)))
+#define queue_data(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
 
 /* Every node of `h`, first to last. Do not remove `q` inside the loop; use
  * QUEUE_FOREACH_SAFE for that. */
 #define QUEUE_FOREACH(q, h) for ((q) = (h)->next; (q) != (h); (q) = (q)->next)
 
 /* Same, with `n` holding the next node so `q` may be removed. */
-#define QUEUE_FOREACH_SAFE(q, n, h) \
+#define QUEUE_FOREACH_SAFE(q, n, h)                                                                \
 	for ((q) = (h)->next, (n) = (q)->next; (q) != (h); (q) = (n), (n) = (q)->next)
 
 /* An empty list, or a node that is on no list (queue_remove is then a no-op). */

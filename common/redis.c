@@ -42,7 +42,7 @@ struct node {
 struct cpend {
 	queue_t order; /* on redis_t's pending, in send order */
 	queue_t parkq; /* on redis_t's parked while parked */
-	uint64_t seq;       /* send order */
+	uint64_t seq;  /* send order */
 	redis_reply_fn fn;
 	void *privdata;
 	char *cmd;
@@ -73,9 +73,9 @@ struct redis {
 	bool map_ok, refreshing, freeing, draining, started;
 	bool map_err_said; /* an unusable CLUSTER SLOTS was reported (on_down) */
 	unsigned ticks;
-	eirc_err_t down_why; /* of the reset under way */
-	queue_t pending; /* every command until delivered, send order */
-	queue_t parked;  /* the parked ones, send order */
+	eirc_err_t down_why;  /* of the reset under way */
+	queue_t pending;      /* every command until delivered, send order */
+	queue_t parked;       /* the parked ones, send order */
 	struct slotstate *ss; /* cluster: per-slot ordering */
 	uint64_t seq;
 	uint64_t routing_errors;
@@ -179,7 +179,7 @@ static void begin_reset(redis_t *c, const char *why)
 static struct cpend *oldest(const redis_t *c)
 {
 	return queue_empty(&c->pending) ? NULL
-	                                : queue_data(queue_head(&c->pending), struct cpend, order);
+					: queue_data(queue_head(&c->pending), struct cpend, order);
 }
 
 static void deliver(redis_t *c, struct cpend *p, const redisReply *reply)
@@ -297,7 +297,7 @@ static int map_range(redis_t *c, const redisReply *e, int16_t *slots)
 		return -EINVAL;
 	/* an empty or "?" host means "the address you reached me at" */
 	host = m->element[0]->len && strcmp(m->element[0]->str, "?") ? m->element[0]->str
-	                                                             : c->opts.host;
+								     : c->opts.host;
 	if ((idx = node_find(c, host, (int)m->element[1]->integer)) < 0)
 		return idx;
 	for (long long s = e->element[0]->integer; s <= e->element[1]->integer; s++)
@@ -314,9 +314,9 @@ static void map_failed(redis_t *c, int err)
 {
 	eirc_err_t e;
 	const char *what = err == -E2BIG          ? "names more than REDIS_NODES_MAX nodes"
-	                   : err == -ENAMETOOLONG ? "names a host name too long"
-	                   : err == -EINVAL       ? "reply not understood"
-	                                          : "could not be read: out of memory";
+			   : err == -ENAMETOOLONG ? "names a host name too long"
+			   : err == -EINVAL       ? "reply not understood"
+						  : "could not be read: out of memory";
 
 	if (c->state == CL_UP) {
 		c->routing_errors++;
@@ -369,7 +369,7 @@ static void refresh(redis_t *c)
 
 	for (size_t i = 0; i < c->n_nodes && !c->refreshing; i++)
 		if (c->nodes[i]->up && redis_conn_send(c->nodes[i]->conn, cluster_slots,
-		                                       sizeof(cluster_slots) - 1, on_slots, c) == 0)
+						       sizeof(cluster_slots) - 1, on_slots, c) == 0)
 			c->refreshing = true;
 }
 
@@ -584,7 +584,7 @@ static void fanout_reply(redis_t *c, struct cpend *p, const redisReply *reply)
 	if (!reply) {
 		p->lost = true;
 	} else if (!p->lost && (!p->reply || (reply->type == REDIS_REPLY_ERROR &&
-	                                      p->reply->type != REDIS_REPLY_ERROR))) {
+					      p->reply->type != REDIS_REPLY_ERROR))) {
 		freeReplyObject(p->reply);
 		if (!(p->reply = reply_copy(reply))) {
 			p->lost = true;
@@ -639,14 +639,14 @@ static int cl_send(redis_t *c, char *cmd, int len, redis_reply_fn fn, void *priv
 		return -ENOMEM;
 	}
 	*p = (struct cpend){.fn = fn,
-	                    .privdata = privdata,
-	                    .cmd = cmd,
-	                    .len = (size_t)len,
-	                    .route = route,
-	                    .ask_node = -1,
-	                    .seq = ++c->seq,
-	                    .node = -1,
-	                    .slot = route == REDIS_SLOT_KEY ? redis_slot_of(key, klen) : -1};
+			    .privdata = privdata,
+			    .cmd = cmd,
+			    .len = (size_t)len,
+			    .route = route,
+			    .ask_node = -1,
+			    .seq = ++c->seq,
+			    .node = -1,
+			    .slot = route == REDIS_SLOT_KEY ? redis_slot_of(key, klen) : -1};
 	queue_init(&p->parkq);
 	queue_insert_tail(&c->pending, &p->order);
 	dispatch(c, p);
@@ -658,13 +658,13 @@ static int cl_send(redis_t *c, char *cmd, int len, redis_reply_fn fn, void *priv
 void redis_opts_from_config(const eirc_config_redis_t *cfg, redis_opts_t *out)
 {
 	*out = (redis_opts_t){.host = cfg->host,
-	                      .port = cfg->port,
-	                      .password = cfg->password,
-	                      .connect_timeout_ms = cfg->connect_timeout,
-	                      .command_timeout_ms = cfg->command_timeout,
-	                      .reconnect_min_ms = REDIS_RECONNECT_MIN_MS,
-	                      .reconnect_max_ms = REDIS_RECONNECT_MAX_MS,
-	                      .cluster = cfg->cluster};
+			      .port = cfg->port,
+			      .password = cfg->password,
+			      .connect_timeout_ms = cfg->connect_timeout,
+			      .command_timeout_ms = cfg->command_timeout,
+			      .reconnect_min_ms = REDIS_RECONNECT_MIN_MS,
+			      .reconnect_max_ms = REDIS_RECONNECT_MAX_MS,
+			      .cluster = cfg->cluster};
 }
 
 static void on_tick(uv_timer_t *t)
@@ -679,7 +679,7 @@ static void on_tick(uv_timer_t *t)
 }
 
 int redis_new(uv_loop_t *loop, const redis_opts_t *opts, const redis_cb_t *cb, void *ud,
-              redis_t **out_r)
+	      redis_t **out_r)
 {
 	redis_t *c = calloc(1, sizeof(*c));
 	int err;
@@ -743,14 +743,14 @@ static int send_formatted(redis_t *c, char *cmd, int len, redis_reply_fn fn, voi
 }
 
 int redis_argv(redis_t *c, int argc, const char **argv, const size_t *argvlen, redis_reply_fn fn,
-               void *privdata)
+	       void *privdata)
 {
 	char *cmd = NULL;
 
 	if (!redis_up(c))
 		return -ENOTCONN;
 	return send_formatted(c, cmd, redisFormatCommandArgv(&cmd, argc, argv, argvlen), fn,
-	                      privdata);
+			      privdata);
 }
 
 int redis_cmd(redis_t *c, redis_reply_fn fn, void *privdata, const char *fmt, ...)

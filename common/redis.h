@@ -90,7 +90,7 @@ void redis_opts_from_config(const eirc_config_redis_t *cfg, redis_opts_t *out);
 /* Creates a client (not started); opts->host is borrowed. Returns 0,
  * -EINVAL (cluster seed host too long) or -ENOMEM; *out_r only on success. */
 int redis_new(uv_loop_t *loop, const redis_opts_t *opts, const redis_cb_t *cb, void *ud,
-              redis_t **out_r);
+	      redis_t **out_r);
 /* Connects (and keeps reconnecting until redis_close()). */
 void redis_start(redis_t *r);
 bool redis_up(const redis_t *r);
@@ -99,7 +99,7 @@ bool redis_up(const redis_t *r);
  * this returns an error: -ENOTCONN when down, -ENOMEM, -EINVAL (cluster: a
  * command naming no key where one is needed). */
 int redis_argv(redis_t *r, int argc, const char **argv, const size_t *argvlen, redis_reply_fn fn,
-               void *privdata);
+	       void *privdata);
 int redis_cmd(redis_t *r, redis_reply_fn fn, void *privdata, const char *fmt, ...);
 
 /* Drops the connection(s) (as a timeout would) and reconnects later; why,

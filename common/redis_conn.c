@@ -189,16 +189,16 @@ static void on_tick(uv_timer_t *t)
 		r->drop_why = NULL;
 		drop_now(r, why);
 	} else if (r->ac && !r->connected &&
-	           now - r->connect_started > r->opts.connect_timeout_ms) {
+		   now - r->connect_started > r->opts.connect_timeout_ms) {
 		drop_now(r, "connect timeout");
 	} else if (r->connected && r->outstanding &&
-	           now - r->last_progress > r->opts.command_timeout_ms) {
+		   now - r->last_progress > r->opts.command_timeout_ms) {
 		drop_now(r, "command timeout");
 	}
 }
 
 int redis_conn_new(uv_loop_t *loop, const redis_opts_t *opts, const redis_cb_t *cb, void *ud,
-                   redis_conn_t **out_r)
+		   redis_conn_t **out_r)
 {
 	redis_conn_t *r = malloc(sizeof(*r));
 
@@ -206,7 +206,7 @@ int redis_conn_new(uv_loop_t *loop, const redis_opts_t *opts, const redis_cb_t *
 		return -ENOMEM;
 	*r = (redis_conn_t){.loop = loop, .opts = *opts, .cb = *cb, .ud = ud, .open_handles = 2};
 	backoff_init(&r->backoff, opts->reconnect_min_ms, opts->reconnect_max_ms,
-	             (uint32_t)uv_hrtime() ^ (uint32_t)(uintptr_t)r);
+		     (uint32_t)uv_hrtime() ^ (uint32_t)(uintptr_t)r);
 	uv_timer_init(loop, &r->tick);
 	uv_timer_init(loop, &r->retry);
 	r->tick.data = r->retry.data = r;

@@ -24,7 +24,7 @@ typedef struct redis_conn redis_conn_t;
 /* Creates a connection (not started); opts->host is borrowed. Returns 0 or
  * -ENOMEM; *out_r only on success. */
 int redis_conn_new(uv_loop_t *loop, const redis_opts_t *opts, const redis_cb_t *cb, void *ud,
-                   redis_conn_t **out_r);
+		   redis_conn_t **out_r);
 void redis_conn_start(redis_conn_t *r);
 bool redis_conn_up(const redis_conn_t *r);
 
@@ -32,7 +32,7 @@ bool redis_conn_up(const redis_conn_t *r);
  * fn(ud, reply, privdata) is called exactly once, unless this returns an
  * error: -ENOTCONN when down, -ENOMEM. */
 int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
-                    void *privdata);
+		    void *privdata);
 
 /* Drops the connection on the next tick (as a timeout would) and
  * reconnects later; why (kept until then: a constant, as a rule) is

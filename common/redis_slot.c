@@ -17,8 +17,8 @@ uint16_t redis_slot_crc16(const void *p, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		crc ^= (uint16_t)(b[i] << 8);
 		for (int k = 0; k < 8; k++)
-			crc =
-			    (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+			crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021)
+					     : (uint16_t)(crc << 1);
 	}
 	return crc;
 }

@@ -154,7 +154,7 @@ size_t utf8_sanitized_len(const char *s, size_t len)
 
 int utf8_sanitize(const char *s, size_t len, char *out, size_t cap, size_t *out_len)
 {
-	static const char repl[UTF8_REPLACEMENT_LEN] = { '\xEF', '\xBF', '\xBD' };
+	static const char repl[UTF8_REPLACEMENT_LEN] = {'\xEF', '\xBF', '\xBD'};
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, w = 0, need = utf8_sanitized_len(s, len);
 

@@ -18,18 +18,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UTF8_CODEPOINT_MAX 0x10FFFFu
-#define UTF8_SEQ_MAX 4                  /* bytes in one encoded code point */
-#define UTF8_REPLACEMENT_LEN 3          /* U+FFFD encoded: "\xEF\xBF\xBD" */
+#define UTF8_CODEPOINT_MAX   0x10FFFFu
+#define UTF8_SEQ_MAX         4 /* bytes in one encoded code point */
+#define UTF8_REPLACEMENT_LEN 3 /* U+FFFD encoded: "\xEF\xBF\xBD" */
 
 /* Worst-case output of utf8_sanitize() for n input bytes (every byte
  * replaced). n must be below SIZE_MAX / 3. */
-#define UTF8_SANITIZE_MAX(n) ((n) * UTF8_REPLACEMENT_LEN)
+#define UTF8_SANITIZE_MAX(n) ((n)*UTF8_REPLACEMENT_LEN)
 
-#define UTF8_EILSEQ (-EILSEQ)           /* ill-formed sequence */
-#define UTF8_EAGAIN (-EAGAIN)           /* valid so far, but cut short */
-#define UTF8_EINVAL (-EINVAL)           /* not a Unicode scalar value */
-#define UTF8_ENOBUFS (-ENOBUFS)         /* output buffer too small */
+#define UTF8_EILSEQ  (-EILSEQ)  /* ill-formed sequence */
+#define UTF8_EAGAIN  (-EAGAIN)  /* valid so far, but cut short */
+#define UTF8_EINVAL  (-EINVAL)  /* not a Unicode scalar value */
+#define UTF8_ENOBUFS (-ENOBUFS) /* output buffer too small */
 
 /*
  * Decodes the code point at s[0..len) (len > 0). Returns its length in bytes

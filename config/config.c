@@ -57,8 +57,8 @@ void eirc_config_free(eirc_config_t *cfg)
 	free(cfg);
 }
 
-size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section,
-							eirc_config_env_cb cb, void *ud)
+size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section, eirc_config_env_cb cb,
+			    void *ud)
 {
 	size_t n = 0;
 
@@ -80,8 +80,7 @@ size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section,
 }
 
 /* Hand errs to the caller (or free it) and return rc. */
-static int config_fail(int rc, eirc_config_errors_t *errs,
-					   eirc_config_errors_t **out_errs)
+static int config_fail(int rc, eirc_config_errors_t *errs, eirc_config_errors_t **out_errs)
 {
 	if (out_errs && rc != -ENOMEM)
 		*out_errs = errs;
@@ -90,9 +89,8 @@ static int config_fail(int rc, eirc_config_errors_t *errs,
 	return rc;
 }
 
-int eirc_config_load_buffer(const char *name, const char *buf, size_t len,
-							eirc_config_t **out_cfg,
-							eirc_config_errors_t **out_errs)
+int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_config_t **out_cfg,
+			    eirc_config_errors_t **out_errs)
 {
 	char msg[CONFIG_MSG_MAX];
 	eirc_config_errors_t *errs = config_errors_new(name);
@@ -107,8 +105,10 @@ int eirc_config_load_buffer(const char *name, const char *buf, size_t len,
 	if (r == -EINVAL) /* a bad default in the table: a bug, but say so */
 		r = config_errors_add(errs, 0, 0, "", "%s", msg);
 	else if (r == 0 && len > CONFIG_INPUT_MAX)
-		r = config_errors_add(errs, 1, 1, "", "file is larger than %d bytes "
-							  "(CONFIG_INPUT_MAX)", CONFIG_INPUT_MAX);
+		r = config_errors_add(errs, 1, 1, "",
+				      "file is larger than %d bytes "
+				      "(CONFIG_INPUT_MAX)",
+				      CONFIG_INPUT_MAX);
 	else if (r == 0)
 		r = config_walk(buf, len, cfg, errs);
 	if (r == 0 && errs->n > 0)
@@ -159,8 +159,7 @@ static int config_read(const char *path, char **out_buf, size_t *out_len)
 	return 0;
 }
 
-int eirc_config_load(const char *path, eirc_config_t **out_cfg,
-					 eirc_config_errors_t **out_errs)
+int eirc_config_load(const char *path, eirc_config_t **out_cfg, eirc_config_errors_t **out_errs)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -172,8 +171,7 @@ int eirc_config_load(const char *path, eirc_config_t **out_cfg,
 		eirc_config_errors_t *errs = config_errors_new(path);
 		if (!errs)
 			return -ENOMEM;
-		if (config_errors_add(errs, 0, 0, "", "cannot read: %s",
-							  strerror(-r)) != 0) {
+		if (config_errors_add(errs, 0, 0, "", "cannot read: %s", strerror(-r)) != 0) {
 			eirc_config_errors_free(errs);
 			return -ENOMEM;
 		}
@@ -210,8 +208,8 @@ int eirc_config_check_main(const char *path, FILE *out, FILE *err)
 	}
 	if (errs) {
 		eirc_config_errors_print(errs, err);
-		fprintf(err, "%s: %zu error%s, configuration not valid\n", path,
-				errs->n, errs->n == 1 ? "" : "s");
+		fprintf(err, "%s: %zu error%s, configuration not valid\n", path, errs->n,
+			errs->n == 1 ? "" : "s");
 		eirc_config_errors_free(errs);
 	} else {
 		fprintf(err, "%s: %s\n", path, strerror(-r));

@@ -268,16 +268,14 @@ typedef struct eirc_config_errors {
  * eirc_config_errors_free). *out_errs is untouched on success and -ENOMEM.
  * ${VAR} references are read from the environment.
  */
-int eirc_config_load(const char *path, eirc_config_t **out_cfg,
-					 eirc_config_errors_t **out_errs);
+int eirc_config_load(const char *path, eirc_config_t **out_cfg, eirc_config_errors_t **out_errs);
 
 /*
  * Same as eirc_config_load, from `len` bytes at `buf` (need not be NUL
  * terminated); `name` is the file name used in error messages.
  */
-int eirc_config_load_buffer(const char *name, const char *buf, size_t len,
-							eirc_config_t **out_cfg,
-							eirc_config_errors_t **out_errs);
+int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_config_t **out_cfg,
+			    eirc_config_errors_t **out_errs);
 
 /* Free a loaded configuration; NULL is a no-op. */
 void eirc_config_free(eirc_config_t *cfg);
@@ -325,7 +323,7 @@ void eirc_config_log_setup(const eirc_config_t *cfg, const char *prog);
  * fails. "$${" is a literal, never a reference.
  */
 typedef void (*eirc_config_env_cb)(void *ud, const char *name);
-size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section,
-							eirc_config_env_cb cb, void *ud);
+size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section, eirc_config_env_cb cb,
+			    void *ud);
 
 #endif /* EIRC_CONFIG_H */

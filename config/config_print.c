@@ -80,8 +80,7 @@ void config_print_quoted(const char *s, FILE *out)
 	fputc('"', out);
 }
 
-static void print_scalar(const config_field_t *f, const char *slot, FILE *out,
-						 bool mask)
+static void print_scalar(const config_field_t *f, const char *slot, FILE *out, bool mask)
 {
 	char buf[UNITS_FORMAT_MAX];
 	const char *s = NULL;
@@ -113,8 +112,7 @@ static void print_scalar(const config_field_t *f, const char *slot, FILE *out,
 		fputs(f->values[*(const int *)slot], out);
 		break;
 	case CONFIG_T_DURATION:
-		fputs(units_duration_format(*(const uint64_t *)slot, buf, sizeof(buf)),
-			  out);
+		fputs(units_duration_format(*(const uint64_t *)slot, buf, sizeof(buf)), out);
 		break;
 	case CONFIG_T_SIZE:
 		fputs(units_size_format(*(const uint64_t *)slot, buf, sizeof(buf)), out);
@@ -127,11 +125,10 @@ static void print_scalar(const config_field_t *f, const char *slot, FILE *out,
 	}
 }
 
-static void print_section(const config_section_t *sec, const char *base,
-						  int indent, bool list_item, FILE *out, bool mask);
+static void print_section(const config_section_t *sec, const char *base, int indent, bool list_item,
+			  FILE *out, bool mask);
 
-static void print_list(const config_field_t *f, const char *base, int indent,
-					   FILE *out, bool mask)
+static void print_list(const config_field_t *f, const char *base, int indent, FILE *out, bool mask)
 {
 	const char *slot = base + f->offset;
 	size_t n = *(const size_t *)(base + f->count_offset);
@@ -148,15 +145,14 @@ static void print_list(const config_field_t *f, const char *base, int indent,
 			fputc('\n', out);
 		} else {
 			const char *v = *(const char *const *)slot;
-			print_section(f->sub, v + i * f->sub->size, indent + 4, true, out,
-						  mask);
+			print_section(f->sub, v + i * f->sub->size, indent + 4, true, out, mask);
 		}
 	}
 }
 
 /* Keys of sec at `indent`; a list item puts "- " before its first key. */
-static void print_section(const config_section_t *sec, const char *base,
-						  int indent, bool list_item, FILE *out, bool mask)
+static void print_section(const config_section_t *sec, const char *base, int indent, bool list_item,
+			  FILE *out, bool mask)
 {
 	for (size_t i = 0; i < sec->n_fields; i++) {
 		const config_field_t *f = &sec->fields[i];
@@ -171,8 +167,7 @@ static void print_section(const config_section_t *sec, const char *base,
 		if (f->type == CONFIG_T_SECTION) {
 			fputc('\n', out);
 			print_section(f->sub, slot, indent + 2, false, out, mask);
-		} else if (f->type == CONFIG_T_STRLIST ||
-				   f->type == CONFIG_T_SECTION_LIST) {
+		} else if (f->type == CONFIG_T_STRLIST || f->type == CONFIG_T_SECTION_LIST) {
 			print_list(f, base, indent, out, mask);
 		} else {
 			fputc(' ', out);
@@ -185,11 +180,11 @@ static void print_section(const config_section_t *sec, const char *base,
 void config_print(const eirc_config_t *cfg, FILE *out, bool mask_secrets)
 {
 	fputs("# eIRC effective configuration: the file's values and the "
-		  "defaults\n", out);
+	      "defaults\n",
+	      out);
 	if (mask_secrets)
 		fputs("# (secrets shown as " CONFIG_SECRET_MASK ")\n", out);
-	print_section(&config_schema_root, (const char *)cfg, 0, false, out,
-				  mask_secrets);
+	print_section(&config_schema_root, (const char *)cfg, 0, false, out, mask_secrets);
 }
 
 void eirc_config_print(const eirc_config_t *cfg, FILE *out)

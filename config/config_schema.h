@@ -58,12 +58,12 @@ typedef struct config_field {
 	size_t count_offset; /* lists: of the size_t count */
 	const char *def;     /* default as YAML text; NULL: none (NULL, 0, empty) */
 	unsigned flags;
-	int64_t imin, imax;  /* CONFIG_T_INT */
-	uint64_t umin, umax; /* DURATION, SIZE; max_len for strings is umax */
-	size_t min_items;    /* lists */
-	const char *const *values; /* CONFIG_T_ENUM, NULL-terminated */
+	int64_t imin, imax;                 /* CONFIG_T_INT */
+	uint64_t umin, umax;                /* DURATION, SIZE; max_len for strings is umax */
+	size_t min_items;                   /* lists */
+	const char *const *values;          /* CONFIG_T_ENUM, NULL-terminated */
 	const config_validator_t *validate; /* strings, list items; optional */
-	const config_section_t *sub;  /* SECTION, SECTION_LIST */
+	const config_section_t *sub;        /* SECTION, SECTION_LIST */
 	const char *help;
 } config_field_t;
 
@@ -71,11 +71,11 @@ typedef struct config_field {
 typedef void config_check_fn(const void *obj, config_check_t *check);
 
 struct config_section {
-	const char *name;    /* "irc", "auth.database", "irc.servers[]" */
+	const char *name; /* "irc", "auth.database", "irc.servers[]" */
 	const char *help;
 	const config_field_t *fields;
 	size_t n_fields;
-	size_t size;         /* sizeof the struct (list elements) */
+	size_t size; /* sizeof the struct (list elements) */
 	config_check_fn *check;
 };
 
@@ -87,62 +87,86 @@ extern const config_section_t config_schema_root;
  * (NULL: the section itself) is wrong. Reported at the key's position when
  * the file sets it, else at the section's.
  */
-void config_check_fail(config_check_t *check, const char *key, const char *fmt,
-					   ...) __attribute__((format(printf, 3, 4)));
+void config_check_fail(config_check_t *check, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Find the row named `name` (`len` bytes) in `sec`; NULL when none. */
-const config_field_t *config_schema_find(const config_section_t *sec,
-										 const char *name, size_t len);
+const config_field_t *config_schema_find(const config_section_t *sec, const char *name, size_t len);
 
 /* Human name of a type for messages and the reference ("duration"). */
 const char *config_schema_type_name(config_type_t type);
 
 /* Row constructors: the member's C type is checked at compile time. */
-#define CONFIG_MEMBER(T, m, ctype) \
-	.offset = offsetof(T, m) + 0 * sizeof((ctype *)0 == &((T *)0)->m)
-#define CONFIG_COUNT(T, m) \
-	.count_offset = offsetof(T, m) + 0 * sizeof((size_t *)0 == &((T *)0)->m)
+#define CONFIG_MEMBER(T, m, ctype) .offset = offsetof(T, m) + 0 * sizeof((ctype *)0 == &((T *)0)->m)
+#define CONFIG_COUNT(T, m)         .count_offset = offsetof(T, m) + 0 * sizeof((size_t *)0 == &((T *)0)->m)
 
-#define CONFIG_BOOL(n, T, m, d, h, ...) \
-	{ .name = n, .type = CONFIG_T_BOOL, CONFIG_MEMBER(T, m, bool), .def = d, \
-	  .help = h, __VA_ARGS__ }
-#define CONFIG_INT(n, T, m, d, lo, hi, h, ...) \
-	{ .name = n, .type = CONFIG_T_INT, CONFIG_MEMBER(T, m, int), .def = d, \
-	  .imin = lo, .imax = hi, .help = h, __VA_ARGS__ }
-#define CONFIG_PORT(n, T, m, d, h, ...) \
-	{ .name = n, .type = CONFIG_T_PORT, CONFIG_MEMBER(T, m, int), .def = d, \
-	  .help = h, __VA_ARGS__ }
-#define CONFIG_STRING(n, T, m, d, h, ...) \
-	{ .name = n, .type = CONFIG_T_STRING, CONFIG_MEMBER(T, m, char *), \
-	  .def = d, .help = h, __VA_ARGS__ }
-#define CONFIG_SECRET(n, T, m, h, ...) \
-	{ .name = n, .type = CONFIG_T_SECRET, CONFIG_MEMBER(T, m, char *), \
-	  .help = h, __VA_ARGS__ }
-#define CONFIG_PATH(n, T, m, d, h, ...) \
-	{ .name = n, .type = CONFIG_T_PATH, CONFIG_MEMBER(T, m, char *), \
-	  .def = d, .help = h, __VA_ARGS__ }
+#define CONFIG_BOOL(n, T, m, d, h, ...)                                                            \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_BOOL, CONFIG_MEMBER(T, m, bool), .def = d, .help = h,  \
+		__VA_ARGS__                                                                        \
+	}
+#define CONFIG_INT(n, T, m, d, lo, hi, h, ...)                                                     \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_INT, CONFIG_MEMBER(T, m, int), .def = d, .imin = lo,   \
+		.imax = hi, .help = h, __VA_ARGS__                                                 \
+	}
+#define CONFIG_PORT(n, T, m, d, h, ...)                                                            \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_PORT, CONFIG_MEMBER(T, m, int), .def = d, .help = h,   \
+		__VA_ARGS__                                                                        \
+	}
+#define CONFIG_STRING(n, T, m, d, h, ...)                                                          \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_STRING, CONFIG_MEMBER(T, m, char *), .def = d,         \
+		.help = h, __VA_ARGS__                                                             \
+	}
+#define CONFIG_SECRET(n, T, m, h, ...)                                                             \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_SECRET, CONFIG_MEMBER(T, m, char *), .help = h,        \
+		__VA_ARGS__                                                                        \
+	}
+#define CONFIG_PATH(n, T, m, d, h, ...)                                                            \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_PATH, CONFIG_MEMBER(T, m, char *), .def = d,           \
+		.help = h, __VA_ARGS__                                                             \
+	}
 /* Enums are stored as int: the row refuses an enum of another size. */
-#define CONFIG_ENUM(n, T, m, ctype, d, vals, h, ...) \
-	{ .name = n, .type = CONFIG_T_ENUM, CONFIG_MEMBER(T, m, ctype) \
-	  + 0 * sizeof(char[sizeof(ctype) == sizeof(int) ? 1 : -1]), .def = d, \
-	  .values = vals, .help = h, __VA_ARGS__ }
-#define CONFIG_DURATION(n, T, m, d, lo, hi, h, ...) \
-	{ .name = n, .type = CONFIG_T_DURATION, CONFIG_MEMBER(T, m, uint64_t), \
-	  .def = d, .umin = lo, .umax = hi, .help = h, __VA_ARGS__ }
-#define CONFIG_SIZE(n, T, m, d, lo, hi, h, ...) \
-	{ .name = n, .type = CONFIG_T_SIZE, CONFIG_MEMBER(T, m, uint64_t), \
-	  .def = d, .umin = lo, .umax = hi, .help = h, __VA_ARGS__ }
-#define CONFIG_MODE(n, T, m, d, h, ...) \
-	{ .name = n, .type = CONFIG_T_MODE, CONFIG_MEMBER(T, m, unsigned), \
-	  .def = d, .help = h, __VA_ARGS__ }
-#define CONFIG_STRLIST(n, T, m, cnt, h, ...) \
-	{ .name = n, .type = CONFIG_T_STRLIST, CONFIG_MEMBER(T, m, char **), \
-	  CONFIG_COUNT(T, cnt), .help = h, __VA_ARGS__ }
-#define CONFIG_SECTION(n, T, m, stype, subsec, h, ...) \
-	{ .name = n, .type = CONFIG_T_SECTION, CONFIG_MEMBER(T, m, stype), \
-	  .sub = &(subsec), .help = h, __VA_ARGS__ }
-#define CONFIG_SECTION_LIST(n, T, m, etype, cnt, subsec, h, ...) \
-	{ .name = n, .type = CONFIG_T_SECTION_LIST, CONFIG_MEMBER(T, m, etype *), \
-	  CONFIG_COUNT(T, cnt), .sub = &(subsec), .help = h, __VA_ARGS__ }
+#define CONFIG_ENUM(n, T, m, ctype, d, vals, h, ...)                                               \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_ENUM,                                                  \
+		CONFIG_MEMBER(T, m, ctype) +                                                       \
+			0 * sizeof(char[sizeof(ctype) == sizeof(int) ? 1 : -1]),                   \
+		.def = d, .values = vals, .help = h, __VA_ARGS__                                   \
+	}
+#define CONFIG_DURATION(n, T, m, d, lo, hi, h, ...)                                                \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_DURATION, CONFIG_MEMBER(T, m, uint64_t), .def = d,     \
+		.umin = lo, .umax = hi, .help = h, __VA_ARGS__                                     \
+	}
+#define CONFIG_SIZE(n, T, m, d, lo, hi, h, ...)                                                    \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_SIZE, CONFIG_MEMBER(T, m, uint64_t), .def = d,         \
+		.umin = lo, .umax = hi, .help = h, __VA_ARGS__                                     \
+	}
+#define CONFIG_MODE(n, T, m, d, h, ...)                                                            \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_MODE, CONFIG_MEMBER(T, m, unsigned), .def = d,         \
+		.help = h, __VA_ARGS__                                                             \
+	}
+#define CONFIG_STRLIST(n, T, m, cnt, h, ...)                                                       \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_STRLIST, CONFIG_MEMBER(T, m, char **),                 \
+		CONFIG_COUNT(T, cnt), .help = h, __VA_ARGS__                                       \
+	}
+#define CONFIG_SECTION(n, T, m, stype, subsec, h, ...)                                             \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_SECTION, CONFIG_MEMBER(T, m, stype), .sub = &(subsec), \
+		.help = h, __VA_ARGS__                                                             \
+	}
+#define CONFIG_SECTION_LIST(n, T, m, etype, cnt, subsec, h, ...)                                   \
+	{                                                                                          \
+		.name = n, .type = CONFIG_T_SECTION_LIST, CONFIG_MEMBER(T, m, etype *),            \
+		CONFIG_COUNT(T, cnt), .sub = &(subsec), .help = h, __VA_ARGS__                     \
+	}
 
 #endif /* EIRC_CONFIG_SCHEMA_H */

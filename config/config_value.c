@@ -48,8 +48,7 @@ char *config_value_quote(const char *text, size_t len, char *buf, size_t size)
 		else
 			buf[o++] = (char)c;
 	}
-	o += (size_t)snprintf(buf + o, size - o, "%s\"",
-						  len > VALUE_QUOTE_MAX ? "..." : "");
+	o += (size_t)snprintf(buf + o, size - o, "%s\"", len > VALUE_QUOTE_MAX ? "..." : "");
 	return buf;
 }
 
@@ -78,8 +77,8 @@ static int value_parse_i64(const char *text, size_t len, int64_t *out)
 	return 0;
 }
 
-static int value_int(const config_field_t *f, const char *text, size_t len,
-					 void *slot, char *msg, size_t size)
+static int value_int(const config_field_t *f, const char *text, size_t len, void *slot, char *msg,
+		     size_t size)
 {
 	char q[VALUE_QUOTE_MAX * 4 + 8];
 	int64_t lo = f->imin, hi = f->imax, v = 0;
@@ -91,18 +90,16 @@ static int value_int(const config_field_t *f, const char *text, size_t len,
 	}
 	if (r == -EINVAL)
 		return value_fail(msg, size, "expected %s, got %s",
-						  f->type == CONFIG_T_PORT ? "a port number"
-												   : "an integer",
-						  config_value_quote(text, len, q, sizeof(q)));
+				  f->type == CONFIG_T_PORT ? "a port number" : "an integer",
+				  config_value_quote(text, len, q, sizeof(q)));
 	if (r == -ERANGE || v < lo || v > hi)
-		return value_fail(msg, size, "%.*s is out of range (%" PRId64
-						  "..%" PRId64 ")", (int)len, text, lo, hi);
+		return value_fail(msg, size, "%.*s is out of range (%" PRId64 "..%" PRId64 ")",
+				  (int)len, text, lo, hi);
 	*(int *)slot = (int)v;
 	return 0;
 }
 
-static int value_bool(const char *text, size_t len, void *slot, char *msg,
-					  size_t size)
+static int value_bool(const char *text, size_t len, void *slot, char *msg, size_t size)
 {
 	static const char *const yes[] = {"true", "True", "TRUE"};
 	static const char *const no[] = {"false", "False", "FALSE"};
@@ -119,31 +116,30 @@ static int value_bool(const char *text, size_t len, void *slot, char *msg,
 		}
 	}
 	return value_fail(msg, size, "expected true or false, got %s",
-					  config_value_quote(text, len, q, sizeof(q)));
+			  config_value_quote(text, len, q, sizeof(q)));
 }
 
-static int value_enum(const config_field_t *f, const char *text, size_t len,
-					  void *slot, char *msg, size_t size)
+static int value_enum(const config_field_t *f, const char *text, size_t len, void *slot, char *msg,
+		      size_t size)
 {
 	char q[VALUE_QUOTE_MAX * 4 + 8], allowed[CONFIG_MSG_MAX] = "";
 	size_t o = 0;
 
 	for (int i = 0; f->values[i]; i++) {
-		if (strlen(f->values[i]) == len &&
-			memcmp(f->values[i], text, len) == 0) {
+		if (strlen(f->values[i]) == len && memcmp(f->values[i], text, len) == 0) {
 			memcpy(slot, &i, sizeof(i)); /* enums are int-sized, see config.h */
 			return 0;
 		}
 		if (o < sizeof(allowed))
 			o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s%s",
-								  i ? ", " : "", f->values[i]);
+					      i ? ", " : "", f->values[i]);
 	}
 	return value_fail(msg, size, "bad value %s (allowed: %s)",
-					  config_value_quote(text, len, q, sizeof(q)), allowed);
+			  config_value_quote(text, len, q, sizeof(q)), allowed);
 }
 
-static int value_units(const config_field_t *f, const char *text, size_t len,
-					   void *slot, char *msg, size_t size)
+static int value_units(const config_field_t *f, const char *text, size_t len, void *slot, char *msg,
+		       size_t size)
 {
 	bool dur = f->type == CONFIG_T_DURATION;
 	const char *what = dur ? "duration" : "size";
@@ -151,23 +147,23 @@ static int value_units(const config_field_t *f, const char *text, size_t len,
 	char q[VALUE_QUOTE_MAX * 4 + 8], lo[UNITS_FORMAT_MAX], hi[UNITS_FORMAT_MAX];
 	uint64_t v = 0;
 	size_t digits = 0;
-	int r = dur ? units_duration_parse(text, len, &v)
-				: units_size_parse(text, len, &v);
+	int r = dur ? units_duration_parse(text, len, &v) : units_size_parse(text, len, &v);
 
 	config_value_quote(text, len, q, sizeof(q));
 	while (digits < len && text[digits] >= '0' && text[digits] <= '9')
 		digits++;
 	if (r == UNITS_ERR_NUMBER)
-		return value_fail(msg, size, "bad %s %s: expected a number and a "
-						  "unit (use %s)", what, q, list);
+		return value_fail(msg, size,
+				  "bad %s %s: expected a number and a "
+				  "unit (use %s)",
+				  what, q, list);
 	if (r == UNITS_ERR_UNIT && digits == len)
-		return value_fail(msg, size, "bad %s %s: missing unit (use %s)", what,
-						  q, list);
+		return value_fail(msg, size, "bad %s %s: missing unit (use %s)", what, q, list);
 	if (r == UNITS_ERR_UNIT) {
 		char u[VALUE_QUOTE_MAX * 4 + 8];
-		return value_fail(msg, size, "bad %s %s: unknown unit %s (use %s)", what,
-						  q, config_value_quote(text + digits, len - digits,
-												u, sizeof(u)), list);
+		return value_fail(msg, size, "bad %s %s: unknown unit %s (use %s)", what, q,
+				  config_value_quote(text + digits, len - digits, u, sizeof(u)),
+				  list);
 	}
 	if (r == UNITS_ERR_RANGE)
 		return value_fail(msg, size, "bad %s %s: too large", what, q);
@@ -179,15 +175,14 @@ static int value_units(const config_field_t *f, const char *text, size_t len,
 			units_size_format(f->umin, lo, sizeof(lo));
 			units_size_format(f->umax, hi, sizeof(hi));
 		}
-		return value_fail(msg, size, "%.*s is out of range (%s..%s)",
-						  (int)len, text, lo, hi);
+		return value_fail(msg, size, "%.*s is out of range (%s..%s)", (int)len, text, lo,
+				  hi);
 	}
 	*(uint64_t *)slot = v;
 	return 0;
 }
 
-static int value_mode(const char *text, size_t len, void *slot, char *msg,
-					  size_t size)
+static int value_mode(const char *text, size_t len, void *slot, char *msg, size_t size)
 {
 	char q[VALUE_QUOTE_MAX * 4 + 8];
 	unsigned v = 0;
@@ -204,13 +199,14 @@ static int value_mode(const char *text, size_t len, void *slot, char *msg,
 	*(unsigned *)slot = v;
 	return 0;
 bad:
-	return value_fail(msg, size, "expected an octal file mode from 0000 to "
-					  "0777, got %s", config_value_quote(text, len, q,
-														 sizeof(q)));
+	return value_fail(msg, size,
+			  "expected an octal file mode from 0000 to "
+			  "0777, got %s",
+			  config_value_quote(text, len, q, sizeof(q)));
 }
 
-static int value_string(const config_field_t *f, const char *text, size_t len,
-						bool is_null, void *slot, char *msg, size_t size)
+static int value_string(const config_field_t *f, const char *text, size_t len, bool is_null,
+			void *slot, char *msg, size_t size)
 {
 	size_t max = f->umax ? (size_t)f->umax : CONFIG_STRING_MAX;
 	char **dst = slot, *copy;
@@ -243,19 +239,27 @@ static int value_string(const config_field_t *f, const char *text, size_t len,
 static const char *value_noun(config_type_t t)
 {
 	switch (t) {
-	case CONFIG_T_BOOL: return "true or false";
-	case CONFIG_T_INT: return "an integer";
-	case CONFIG_T_PORT: return "a port number";
-	case CONFIG_T_ENUM: return "one of the allowed values";
-	case CONFIG_T_DURATION: return "a duration";
-	case CONFIG_T_SIZE: return "a size";
-	case CONFIG_T_MODE: return "an octal file mode";
-	default: return "a value";
+	case CONFIG_T_BOOL:
+		return "true or false";
+	case CONFIG_T_INT:
+		return "an integer";
+	case CONFIG_T_PORT:
+		return "a port number";
+	case CONFIG_T_ENUM:
+		return "one of the allowed values";
+	case CONFIG_T_DURATION:
+		return "a duration";
+	case CONFIG_T_SIZE:
+		return "a size";
+	case CONFIG_T_MODE:
+		return "an octal file mode";
+	default:
+		return "a value";
 	}
 }
 
-int config_value_set(const config_field_t *f, const char *text, size_t len,
-					 bool is_null, void *slot, char *msg, size_t msg_size)
+int config_value_set(const config_field_t *f, const char *text, size_t len, bool is_null,
+		     void *slot, char *msg, size_t msg_size)
 {
 	switch (f->type) {
 	case CONFIG_T_STRING:
@@ -267,7 +271,7 @@ int config_value_set(const config_field_t *f, const char *text, size_t len,
 	}
 	if (is_null)
 		return value_fail(msg, msg_size, "missing value (expected %s)",
-						  value_noun(f->type));
+				  value_noun(f->type));
 	switch (f->type) {
 	case CONFIG_T_BOOL:
 		return value_bool(text, len, slot, msg, msg_size);
@@ -290,9 +294,8 @@ int config_value_set(const config_field_t *f, const char *text, size_t len,
 
 /* The reference "${NAME}" at text[i], i pointing at '$'; adds its value
  * and reports the name to on_ref. */
-static int value_expand_ref(buf_t *b, const char *text, size_t len,
-							size_t *io_i, const config_value_refs_t *refs,
-							char *msg, size_t size)
+static int value_expand_ref(buf_t *b, const char *text, size_t len, size_t *io_i,
+			    const config_value_refs_t *refs, char *msg, size_t size)
 {
 	size_t start = *io_i + 2, end = start;
 	char name[128], q[VALUE_QUOTE_MAX * 4 + 8];
@@ -301,16 +304,17 @@ static int value_expand_ref(buf_t *b, const char *text, size_t len,
 	while (end < len && text[end] != '}')
 		end++;
 	if (end == len)
-		return value_fail(msg, size, "unterminated \"${\" (write \"$${\" for "
-						  "a literal \"${\")");
+		return value_fail(msg, size,
+				  "unterminated \"${\" (write \"$${\" for "
+				  "a literal \"${\")");
 	for (size_t k = start; k < end; k++) {
 		char c = text[k];
 		bool ok = c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-				  (k > start && c >= '0' && c <= '9');
+			  (k > start && c >= '0' && c <= '9');
 		if (!ok || end - start >= sizeof(name))
-			return value_fail(msg, size, "bad variable name %s",
-							  config_value_quote(text + start, end - start, q,
-												 sizeof(q)));
+			return value_fail(
+				msg, size, "bad variable name %s",
+				config_value_quote(text + start, end - start, q, sizeof(q)));
 	}
 	if (end == start)
 		return value_fail(msg, size, "empty variable name in \"${}\"");
@@ -328,9 +332,8 @@ static int value_expand_ref(buf_t *b, const char *text, size_t len,
 	return buf_append(b, v, strlen(v));
 }
 
-int config_value_expand(const char *text, size_t len,
-						const config_value_refs_t *refs, char **out_text,
-						size_t *out_len, char *msg, size_t msg_size)
+int config_value_expand(const char *text, size_t len, const config_value_refs_t *refs,
+			char **out_text, size_t *out_len, char *msg, size_t msg_size)
 {
 	buf_t b;
 	size_t i = 0;
@@ -356,8 +359,10 @@ int config_value_expand(const char *text, size_t len,
 		}
 	}
 	if (r == -EMSGSIZE)
-		r = value_fail(msg, msg_size, "longer than %d bytes "
-					   "(CONFIG_STRING_MAX)", CONFIG_STRING_MAX);
+		r = value_fail(msg, msg_size,
+			       "longer than %d bytes "
+			       "(CONFIG_STRING_MAX)",
+			       CONFIG_STRING_MAX);
 	if (r == 0) {
 		size_t n = buf_len(&b);
 		char *t = buf_steal(&b);
@@ -372,8 +377,7 @@ int config_value_expand(const char *text, size_t len,
 
 /* ---- defaults and freeing ---- */
 
-int config_value_defaults(const config_section_t *sec, void *base, char *msg,
-						  size_t msg_size)
+int config_value_defaults(const config_section_t *sec, void *base, char *msg, size_t msg_size)
 {
 	for (size_t i = 0; i < sec->n_fields; i++) {
 		const config_field_t *f = &sec->fields[i];
@@ -385,10 +389,10 @@ int config_value_defaults(const config_section_t *sec, void *base, char *msg,
 			r = config_value_defaults(f->sub, slot, msg, msg_size);
 		else if (f->def)
 			r = config_value_set(f, f->def, strlen(f->def), false, slot, why,
-								 sizeof(why));
+					     sizeof(why));
 		if (r == -EINVAL && f->type != CONFIG_T_SECTION)
 			snprintf(msg, msg_size, "bad default of %s%s%s: %s", sec->name,
-					 *sec->name ? "." : "", f->name, why);
+				 *sec->name ? "." : "", f->name, why);
 		if (r != 0)
 			return r;
 	}

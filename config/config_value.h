@@ -23,8 +23,8 @@
  * already there. `is_null` marks a YAML null (empty, "~", "null"). Returns
  * 0; -EINVAL with the reason in msg (slot untouched); or -ENOMEM.
  */
-int config_value_set(const config_field_t *f, const char *text, size_t len,
-					 bool is_null, void *slot, char *msg, size_t msg_size);
+int config_value_set(const config_field_t *f, const char *text, size_t len, bool is_null,
+		     void *slot, char *msg, size_t msg_size);
 
 /* Told each variable name a ${NAME} reference reads (the walker records
  * them per section, see eirc_config_env_refs). on_ref returns 0, or
@@ -43,9 +43,8 @@ typedef struct config_value_refs {
  * malformed reference, a result longer than CONFIG_STRING_MAX, or what
  * on_ref refused); or -ENOMEM.
  */
-int config_value_expand(const char *text, size_t len,
-						const config_value_refs_t *refs, char **out_text,
-						size_t *out_len, char *msg, size_t msg_size);
+int config_value_expand(const char *text, size_t len, const config_value_refs_t *refs,
+			char **out_text, size_t *out_len, char *msg, size_t msg_size);
 
 /*
  * Set every key of `sec` at `base` to its default, recursively (lists
@@ -53,8 +52,7 @@ int config_value_expand(const char *text, size_t len,
  * described in msg); or -ENOMEM. Call config_value_free_section after a
  * failure too.
  */
-int config_value_defaults(const config_section_t *sec, void *base, char *msg,
-						  size_t msg_size);
+int config_value_defaults(const config_section_t *sec, void *base, char *msg, size_t msg_size);
 
 /* Free every string and list of `sec` at `base`, recursively, and zero
  * them; the struct itself is the caller's. */
@@ -62,7 +60,6 @@ void config_value_free_section(const config_section_t *sec, void *base);
 
 /* Write `len` bytes at `text` as a short double-quoted, escaped string for
  * a message (truncated with "..."). Returns buf. */
-char *config_value_quote(const char *text, size_t len, char *buf,
-						 size_t size);
+char *config_value_quote(const char *text, size_t len, char *buf, size_t size);
 
 #endif /* EIRC_CONFIG_VALUE_H */

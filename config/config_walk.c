@@ -48,8 +48,8 @@ struct config_check {
 
 /* ---- errors ---- */
 
-int config_errors_add(eirc_config_errors_t *errs, unsigned line,
-					  unsigned column, const char *path, const char *fmt, ...)
+int config_errors_add(eirc_config_errors_t *errs, unsigned line, unsigned column, const char *path,
+		      const char *fmt, ...)
 {
 	char msg[CONFIG_MSG_MAX * 2];
 	eirc_config_error_t *v, *e;
@@ -76,12 +76,10 @@ int config_errors_add(eirc_config_errors_t *errs, unsigned line,
 	return 0;
 }
 
-static void walk_vfail(walk_t *w, yaml_mark_t at, const char *path,
-					   const char *fmt, va_list ap)
+static void walk_vfail(walk_t *w, yaml_mark_t at, const char *path, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
 
-static void walk_vfail(walk_t *w, yaml_mark_t at, const char *path,
-					   const char *fmt, va_list ap)
+static void walk_vfail(walk_t *w, yaml_mark_t at, const char *path, const char *fmt, va_list ap)
 {
 	char msg[CONFIG_MSG_MAX * 2];
 	unsigned line = (unsigned)at.line + 1, col = (unsigned)at.column + 1;
@@ -94,9 +92,10 @@ static void walk_vfail(walk_t *w, yaml_mark_t at, const char *path,
 		return;
 	}
 	if (w->errs->n == CONFIG_ERRORS_MAX) {
-		if (config_errors_add(w->errs, line, col, "", "too many errors "
-							  "(CONFIG_ERRORS_MAX is %d), stopping here",
-							  CONFIG_ERRORS_MAX) != 0)
+		if (config_errors_add(w->errs, line, col, "",
+				      "too many errors "
+				      "(CONFIG_ERRORS_MAX is %d), stopping here",
+				      CONFIG_ERRORS_MAX) != 0)
 			w->nomem = true;
 		w->stop = true;
 	}
@@ -183,11 +182,10 @@ static void walk_syntax_error(walk_t *w)
 	}
 	if (p->context)
 		snprintf(ctx, sizeof(ctx), " (%s at line %zu, column %zu)", p->context,
-				 p->context_mark.line + 1, p->context_mark.column + 1);
-	if (config_errors_add(w->errs, (unsigned)at.line + 1,
-						  (unsigned)at.column + 1, "", "YAML syntax error: %s%s",
-						  p->problem ? p->problem : "unknown problem",
-						  ctx) != 0)
+			 p->context_mark.line + 1, p->context_mark.column + 1);
+	if (config_errors_add(w->errs, (unsigned)at.line + 1, (unsigned)at.column + 1, "",
+			      "YAML syntax error: %s%s",
+			      p->problem ? p->problem : "unknown problem", ctx) != 0)
 		w->nomem = true;
 }
 
@@ -212,10 +210,14 @@ static bool walk_next(walk_t *w)
 static const char *walk_node_name(const yaml_event_t *ev)
 {
 	switch (ev->type) {
-	case YAML_SEQUENCE_START_EVENT: return "a list";
-	case YAML_MAPPING_START_EVENT: return "a mapping";
-	case YAML_ALIAS_EVENT: return "an alias";
-	default: return "a scalar";
+	case YAML_SEQUENCE_START_EVENT:
+		return "a list";
+	case YAML_MAPPING_START_EVENT:
+		return "a mapping";
+	case YAML_ALIAS_EVENT:
+		return "an alias";
+	default:
+		return "a scalar";
 	}
 }
 
@@ -223,11 +225,10 @@ static bool walk_is_null(const yaml_event_t *ev)
 {
 	const char *v = (const char *)ev->data.scalar.value;
 
-	if (ev->type != YAML_SCALAR_EVENT ||
-		ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
-	return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") ||
-		   !strcmp(v, "Null") || !strcmp(v, "NULL");
+	return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
 }
 
 /* Enter a collection: false when it would nest deeper than
@@ -253,9 +254,10 @@ static bool walk_skip(walk_t *w)
 		case YAML_MAPPING_START_EVENT:
 			level++;
 			if (base + level > CONFIG_DEPTH_MAX) {
-				walk_fail(w, w->ev.start_mark, "nesting is deeper than %d "
-						  "levels (CONFIG_DEPTH_MAX), stopping here",
-						  CONFIG_DEPTH_MAX);
+				walk_fail(w, w->ev.start_mark,
+					  "nesting is deeper than %d "
+					  "levels (CONFIG_DEPTH_MAX), stopping here",
+					  CONFIG_DEPTH_MAX);
 				w->stop = true;
 				return false;
 			}
@@ -278,7 +280,7 @@ static bool walk_wrong_type(walk_t *w, const char *expected)
 		walk_fail(w, w->ev.start_mark, "YAML aliases are not supported");
 	else
 		walk_fail(w, w->ev.start_mark, "expected %s, got %s", expected,
-				  walk_node_name(&w->ev));
+			  walk_node_name(&w->ev));
 	return walk_skip(w);
 }
 
@@ -296,12 +298,14 @@ static int walk_env_ref(void *ud, const char *name, char *msg, size_t msg_size)
 	for (size_t i = 0; i < cfg->n_env_refs; i++) {
 		const eirc_config_env_ref_t *e = &cfg->env_refs[i];
 		if (strlen(e->section) == sec_len && !memcmp(e->section, w->path, sec_len) &&
-			!strcmp(e->name, name))
+		    !strcmp(e->name, name))
 			return 0;
 	}
 	if (cfg->n_env_refs == CONFIG_ENV_REFS_MAX) {
-		snprintf(msg, msg_size, "more than %d ${NAME} references "
-				 "(CONFIG_ENV_REFS_MAX)", CONFIG_ENV_REFS_MAX);
+		snprintf(msg, msg_size,
+			 "more than %d ${NAME} references "
+			 "(CONFIG_ENV_REFS_MAX)",
+			 CONFIG_ENV_REFS_MAX);
 		return -EINVAL;
 	}
 	/* one allocation: "section\0name\0", freed through section */
@@ -329,23 +333,24 @@ static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
 	size_t len = w->ev.data.scalar.length;
 	bool is_null = walk_is_null(&w->ev);
 	bool is_str = f->type == CONFIG_T_STRING || f->type == CONFIG_T_SECRET ||
-				  f->type == CONFIG_T_PATH;
+		      f->type == CONFIG_T_PATH;
 	char msg[CONFIG_MSG_MAX], *expanded = NULL;
 	config_value_refs_t refs = {walk_env_ref, w};
 	int r = 0;
 
 	/* Strings are measured after ${} expansion, by config_value_expand. */
 	if (!is_str && len > CONFIG_STRING_MAX) {
-		walk_fail(w, w->ev.start_mark, "longer than %d bytes "
-				  "(CONFIG_STRING_MAX)", CONFIG_STRING_MAX);
+		walk_fail(w, w->ev.start_mark,
+			  "longer than %d bytes "
+			  "(CONFIG_STRING_MAX)",
+			  CONFIG_STRING_MAX);
 		return !w->stop;
 	}
 	if (is_str && !is_null)
-		r = config_value_expand(text, len, &refs, &expanded, &len, msg,
-								sizeof(msg));
+		r = config_value_expand(text, len, &refs, &expanded, &len, msg, sizeof(msg));
 	if (r == 0)
-		r = config_value_set(f, expanded ? expanded : text, len, is_null, slot,
-							 msg, sizeof(msg));
+		r = config_value_set(f, expanded ? expanded : text, len, is_null, slot, msg,
+				     sizeof(msg));
 	free(expanded);
 	if (r == -ENOMEM)
 		w->nomem = w->stop = true;
@@ -357,16 +362,26 @@ static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
 static const char *walk_expected(const config_field_t *f)
 {
 	switch (f->type) {
-	case CONFIG_T_BOOL: return "true or false";
-	case CONFIG_T_INT: return "an integer";
-	case CONFIG_T_PORT: return "a port number";
-	case CONFIG_T_DURATION: return "a duration";
-	case CONFIG_T_SIZE: return "a size";
-	case CONFIG_T_MODE: return "an octal file mode";
-	case CONFIG_T_STRLIST: return "a list of strings";
-	case CONFIG_T_SECTION: return "a mapping";
-	case CONFIG_T_SECTION_LIST: return "a list of mappings";
-	default: return "a string";
+	case CONFIG_T_BOOL:
+		return "true or false";
+	case CONFIG_T_INT:
+		return "an integer";
+	case CONFIG_T_PORT:
+		return "a port number";
+	case CONFIG_T_DURATION:
+		return "a duration";
+	case CONFIG_T_SIZE:
+		return "a size";
+	case CONFIG_T_MODE:
+		return "an octal file mode";
+	case CONFIG_T_STRLIST:
+		return "a list of strings";
+	case CONFIG_T_SECTION:
+		return "a mapping";
+	case CONFIG_T_SECTION_LIST:
+		return "a list of mappings";
+	default:
+		return "a string";
 	}
 }
 
@@ -386,18 +401,16 @@ static void *walk_grow(walk_t *w, void *slot, size_t n, size_t size)
 	return v + n * size;
 }
 
-static bool walk_mapping(walk_t *w, const config_section_t *sec, void *base,
-						 yaml_mark_t owner);
-static bool walk_empty(walk_t *w, const config_section_t *sec, void *base,
-					   yaml_mark_t owner);
+static bool walk_mapping(walk_t *w, const config_section_t *sec, void *base, yaml_mark_t owner);
+static bool walk_empty(walk_t *w, const config_section_t *sec, void *base, yaml_mark_t owner);
 
 /* One item of a list at w->ev, already counted in *count. */
-static bool walk_item(walk_t *w, const config_field_t *f, char *slot,
-					  size_t *count)
+static bool walk_item(walk_t *w, const config_field_t *f, char *slot, size_t *count)
 {
-	config_field_t item = {.name = f->name, .type = CONFIG_T_STRING,
-						   .flags = CONFIG_F_REQUIRED,
-						   .validate = f->validate};
+	config_field_t item = {.name = f->name,
+			       .type = CONFIG_T_STRING,
+			       .flags = CONFIG_F_REQUIRED,
+			       .validate = f->validate};
 	yaml_mark_t at = w->ev.start_mark;
 	bool is_null = walk_is_null(&w->ev);
 	char msg[CONFIG_MSG_MAX];
@@ -405,11 +418,10 @@ static bool walk_item(walk_t *w, const config_field_t *f, char *slot,
 
 	if (f->type == CONFIG_T_STRLIST && w->ev.type != YAML_SCALAR_EVENT)
 		return walk_wrong_type(w, "a string");
-	if (f->type == CONFIG_T_SECTION_LIST && w->ev.type != YAML_MAPPING_START_EVENT
-		&& !is_null)
+	if (f->type == CONFIG_T_SECTION_LIST && w->ev.type != YAML_MAPPING_START_EVENT && !is_null)
 		return walk_wrong_type(w, "a mapping");
-	elem = walk_grow(w, slot, *count, f->type == CONFIG_T_STRLIST
-					 ? sizeof(char *) : f->sub->size);
+	elem = walk_grow(w, slot, *count,
+			 f->type == CONFIG_T_STRLIST ? sizeof(char *) : f->sub->size);
 	if (!elem)
 		return false;
 	if (f->type == CONFIG_T_STRLIST) {
@@ -448,8 +460,10 @@ static bool walk_list(walk_t *w, const config_field_t *f, char *base)
 		size_t saved = walk_push_index(w, i);
 		bool ok = true;
 		if (i == CONFIG_LIST_MAX)
-			walk_fail(w, w->ev.start_mark, "more than %d items in a list "
-					  "(CONFIG_LIST_MAX)", CONFIG_LIST_MAX);
+			walk_fail(w, w->ev.start_mark,
+				  "more than %d items in a list "
+				  "(CONFIG_LIST_MAX)",
+				  CONFIG_LIST_MAX);
 		if (i >= CONFIG_LIST_MAX)
 			ok = walk_skip(w);
 		else
@@ -464,15 +478,14 @@ static bool walk_list(walk_t *w, const config_field_t *f, char *base)
 check:
 	if (*count < f->min_items)
 		walk_fail(w, at, "needs at least %zu item%s", f->min_items,
-				  f->min_items == 1 ? "" : "s");
+			  f->min_items == 1 ? "" : "s");
 	return !w->stop;
 }
 
 /* ---- mappings ---- */
 
 /* The value of row f at w->ev, stored in the struct at base. */
-static bool walk_value(walk_t *w, const config_field_t *f, char *base,
-					   yaml_mark_t key_at)
+static bool walk_value(walk_t *w, const config_field_t *f, char *base, yaml_mark_t key_at)
 {
 	switch (f->type) {
 	case CONFIG_T_SECTION:
@@ -511,8 +524,8 @@ static size_t walk_distance(const char *a, size_t la, const char *b)
 	return prev[lb];
 }
 
-static void walk_unknown_key(walk_t *w, const config_section_t *sec,
-							 const char *key, size_t len, yaml_mark_t at)
+static void walk_unknown_key(walk_t *w, const config_section_t *sec, const char *key, size_t len,
+			     yaml_mark_t at)
 {
 	const char *best = NULL;
 	size_t best_d = 3;
@@ -531,8 +544,8 @@ static void walk_unknown_key(walk_t *w, const config_section_t *sec,
 }
 
 /* One key and its value, w->ev at the key. */
-static bool walk_pair(walk_t *w, const config_section_t *sec, char *base,
-					  yaml_mark_t *seen_at, bool *seen)
+static bool walk_pair(walk_t *w, const config_section_t *sec, char *base, yaml_mark_t *seen_at,
+		      bool *seen)
 {
 	yaml_mark_t at = w->ev.start_mark;
 	const config_field_t *f = NULL;
@@ -554,7 +567,7 @@ static bool walk_pair(walk_t *w, const config_section_t *sec, char *base,
 		ok = walk_next(w) && walk_skip(w);
 	} else if (seen[idx]) {
 		walk_fail(w, at, "duplicate key (first at line %zu, column %zu)",
-				  seen_at[idx].line + 1, seen_at[idx].column + 1);
+			  seen_at[idx].line + 1, seen_at[idx].column + 1);
 		ok = walk_next(w) && walk_skip(w);
 	} else {
 		seen[idx] = true;
@@ -567,8 +580,8 @@ static bool walk_pair(walk_t *w, const config_section_t *sec, char *base,
 
 /* Report required keys of sec that were not seen (seen NULL: none were),
  * and those of absent subsections, at `owner`. */
-static void walk_missing(walk_t *w, const config_section_t *sec,
-						 const bool *seen, yaml_mark_t owner)
+static void walk_missing(walk_t *w, const config_section_t *sec, const bool *seen,
+			 yaml_mark_t owner)
 {
 	for (size_t i = 0; i < sec->n_fields && !w->stop; i++) {
 		const config_field_t *f = &sec->fields[i];
@@ -585,8 +598,7 @@ static void walk_missing(walk_t *w, const config_section_t *sec,
 
 /* A mapping at w->ev for section sec stored at base; `owner` is where its
  * key is (missing keys and section-level problems are reported there). */
-static bool walk_mapping(walk_t *w, const config_section_t *sec, void *base,
-						 yaml_mark_t owner)
+static bool walk_mapping(walk_t *w, const config_section_t *sec, void *base, yaml_mark_t owner)
 {
 	yaml_mark_t seen_at[CONFIG_SECTION_KEYS_MAX];
 	bool seen[CONFIG_SECTION_KEYS_MAX] = {false};
@@ -610,8 +622,7 @@ static bool walk_mapping(walk_t *w, const config_section_t *sec, void *base,
 }
 
 /* A null where section sec was expected: an empty mapping. */
-static bool walk_empty(walk_t *w, const config_section_t *sec, void *base,
-					   yaml_mark_t owner)
+static bool walk_empty(walk_t *w, const config_section_t *sec, void *base, yaml_mark_t owner)
 {
 	bool seen[CONFIG_SECTION_KEYS_MAX] = {false};
 	size_t errors_before = w->errs->n;
@@ -624,8 +635,7 @@ static bool walk_empty(walk_t *w, const config_section_t *sec, void *base,
 	return !w->stop;
 }
 
-void config_check_fail(config_check_t *c, const char *key, const char *fmt,
-					   ...)
+void config_check_fail(config_check_t *c, const char *key, const char *fmt, ...)
 {
 	walk_t *w = c->w;
 	yaml_mark_t at = c->owner;
@@ -673,7 +683,7 @@ static void walk_document(walk_t *w, eirc_config_t *cfg)
 		walk_fail(w, at, "YAML aliases are not supported");
 	} else {
 		walk_fail(w, at, "expected a mapping at the top level, got %s",
-				  walk_node_name(&w->ev));
+			  walk_node_name(&w->ev));
 		if (!walk_skip(w))
 			return;
 	}
@@ -689,9 +699,9 @@ static void walk_sort(eirc_config_errors_t *errs)
 	for (size_t i = 1; i < errs->n; i++) {
 		eirc_config_error_t e = errs->v[i];
 		size_t j = i;
-		while (j > 0 && (errs->v[j - 1].line > e.line ||
-						 (errs->v[j - 1].line == e.line &&
-						  errs->v[j - 1].column > e.column))) {
+		while (j > 0 &&
+		       (errs->v[j - 1].line > e.line ||
+			(errs->v[j - 1].line == e.line && errs->v[j - 1].column > e.column))) {
 			errs->v[j] = errs->v[j - 1];
 			j--;
 		}
@@ -699,8 +709,7 @@ static void walk_sort(eirc_config_errors_t *errs)
 	}
 }
 
-int config_walk(const char *buf, size_t len, eirc_config_t *cfg,
-				eirc_config_errors_t *errs)
+int config_walk(const char *buf, size_t len, eirc_config_t *cfg, eirc_config_errors_t *errs)
 {
 	walk_t w = {.buf = buf, .len = len, .errs = errs, .cfg = cfg};
 

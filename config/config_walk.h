@@ -21,15 +21,13 @@
  * end). Returns 0 (look at errs->n for errors) or -ENOMEM; on -ENOMEM
  * `cfg` and `errs` are valid but incomplete and must be freed.
  */
-int config_walk(const char *buf, size_t len, eirc_config_t *cfg,
-				eirc_config_errors_t *errs);
+int config_walk(const char *buf, size_t len, eirc_config_t *cfg, eirc_config_errors_t *errs);
 
 /*
  * Append an error at 1-based `line` and `column` (0: none) with key path
  * `path` ("" for none). Returns 0 or -ENOMEM.
  */
-int config_errors_add(eirc_config_errors_t *errs, unsigned line,
-					  unsigned column, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+int config_errors_add(eirc_config_errors_t *errs, unsigned line, unsigned column, const char *path,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif /* EIRC_CONFIG_WALK_H */

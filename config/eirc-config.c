@@ -19,16 +19,17 @@
 static void usage(FILE *out)
 {
 	fputs("Usage: eirc-config --check FILE\n"
-		  "       eirc-config --reference\n"
-		  "\n"
-		  "  --check FILE, --check-config FILE\n"
-		  "        load FILE; print the effective configuration (secrets\n"
-		  "        masked) and exit 0, or print every error and exit 1\n"
-		  "  --reference\n"
-		  "        print the configuration reference (markdown), the source\n"
-		  "        of docs/configuration.md\n"
-		  "  --help     this text\n"
-		  "  --version  the eIRC version\n", out);
+	      "       eirc-config --reference\n"
+	      "\n"
+	      "  --check FILE, --check-config FILE\n"
+	      "        load FILE; print the effective configuration (secrets\n"
+	      "        masked) and exit 0, or print every error and exit 1\n"
+	      "  --reference\n"
+	      "        print the configuration reference (markdown), the source\n"
+	      "        of docs/configuration.md\n"
+	      "  --help     this text\n"
+	      "  --version  the eIRC version\n",
+	      out);
 }
 
 int main(int argc, char **argv)
@@ -47,8 +48,7 @@ int main(int argc, char **argv)
 		eirc_config_reference_print(stdout);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
-	if (argc == 3 && (strcmp(opt, "--check") == 0 ||
-					  strcmp(opt, "--check-config") == 0))
+	if (argc == 3 && (strcmp(opt, "--check") == 0 || strcmp(opt, "--check-config") == 0))
 		return eirc_config_check_main(argv[2], stdout, stderr);
 	usage(stderr);
 	return 2;

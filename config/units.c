@@ -15,21 +15,22 @@ typedef struct units_unit {
 
 /* Largest first, so formatting can pick the first exact one. */
 static const units_unit_t units_durations[] = {
-	{"d", 86400000u}, {"h", 3600000u}, {"m", 60000u}, {"s", 1000u},
-	{"ms", 1u},
+	{"d", 86400000u}, {"h", 3600000u}, {"m", 60000u}, {"s", 1000u}, {"ms", 1u},
 };
 
 static const units_unit_t units_sizes[] = {
-	{"TiB", UINT64_C(1) << 40}, {"GiB", UINT64_C(1) << 30},
-	{"MiB", UINT64_C(1) << 20}, {"KiB", UINT64_C(1) << 10}, {"B", 1u},
+	{"TiB", UINT64_C(1) << 40},
+	{"GiB", UINT64_C(1) << 30},
+	{"MiB", UINT64_C(1) << 20},
+	{"KiB", UINT64_C(1) << 10},
+	{"B", 1u},
 };
 
 #define UNITS_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Leading decimal digits into *out_value; returns how many were read, or
  * 0 with *out_overflow set when they do not fit. */
-static size_t units_digits(const char *text, size_t len, uint64_t *out_value,
-						   int *out_overflow)
+static size_t units_digits(const char *text, size_t len, uint64_t *out_value, int *out_overflow)
 {
 	uint64_t v = 0;
 	size_t i = 0;
@@ -46,8 +47,8 @@ static size_t units_digits(const char *text, size_t len, uint64_t *out_value,
 	return i;
 }
 
-static int units_parse(const char *text, size_t len, const units_unit_t *units,
-					   size_t n_units, int unit_optional, uint64_t *out)
+static int units_parse(const char *text, size_t len, const units_unit_t *units, size_t n_units,
+		       int unit_optional, uint64_t *out)
 {
 	uint64_t v;
 	int overflow;
@@ -66,8 +67,7 @@ static int units_parse(const char *text, size_t len, const units_unit_t *units,
 		return 0;
 	}
 	for (size_t i = 0; i < n_units; i++) {
-		if (strlen(units[i].name) != unit_len ||
-			memcmp(units[i].name, unit, unit_len) != 0)
+		if (strlen(units[i].name) != unit_len || memcmp(units[i].name, unit, unit_len) != 0)
 			continue;
 		if (overflow || v > UINT64_MAX / units[i].factor)
 			return UNITS_ERR_RANGE;
@@ -79,18 +79,16 @@ static int units_parse(const char *text, size_t len, const units_unit_t *units,
 
 int units_duration_parse(const char *text, size_t len, uint64_t *out_ms)
 {
-	return units_parse(text, len, units_durations, UNITS_COUNT(units_durations),
-					   0, out_ms);
+	return units_parse(text, len, units_durations, UNITS_COUNT(units_durations), 0, out_ms);
 }
 
 int units_size_parse(const char *text, size_t len, uint64_t *out_bytes)
 {
-	return units_parse(text, len, units_sizes, UNITS_COUNT(units_sizes), 1,
-					   out_bytes);
+	return units_parse(text, len, units_sizes, UNITS_COUNT(units_sizes), 1, out_bytes);
 }
 
-static char *units_format(uint64_t v, const units_unit_t *units, size_t n_units,
-						  const char *zero, char *buf, size_t size)
+static char *units_format(uint64_t v, const units_unit_t *units, size_t n_units, const char *zero,
+			  char *buf, size_t size)
 {
 	if (v == 0) {
 		snprintf(buf, size, "%s", zero);
@@ -98,8 +96,7 @@ static char *units_format(uint64_t v, const units_unit_t *units, size_t n_units,
 	}
 	for (size_t i = 0; i < n_units; i++) {
 		if (units[i].factor > 1 && v % units[i].factor == 0) {
-			snprintf(buf, size, "%" PRIu64 "%s", v / units[i].factor,
-					 units[i].name);
+			snprintf(buf, size, "%" PRIu64 "%s", v / units[i].factor, units[i].name);
 			return buf;
 		}
 	}
@@ -109,8 +106,7 @@ static char *units_format(uint64_t v, const units_unit_t *units, size_t n_units,
 
 char *units_duration_format(uint64_t ms, char *buf, size_t size)
 {
-	return units_format(ms, units_durations, UNITS_COUNT(units_durations), "0s",
-						buf, size);
+	return units_format(ms, units_durations, UNITS_COUNT(units_durations), "0s", buf, size);
 }
 
 char *units_size_format(uint64_t bytes, char *buf, size_t size)
@@ -120,6 +116,5 @@ char *units_size_format(uint64_t bytes, char *buf, size_t size)
 		snprintf(buf, size, "%" PRIu64, bytes);
 		return buf;
 	}
-	return units_format(bytes, units_sizes, UNITS_COUNT(units_sizes), "0", buf,
-						size);
+	return units_format(bytes, units_sizes, UNITS_COUNT(units_sizes), "0", buf, size);
 }

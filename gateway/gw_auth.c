@@ -66,7 +66,7 @@ static void on_done(void *ud, const http_client_answer_t *ans, const eirc_err_t 
 		return;
 	}
 	snprintf(detail, sizeof(detail), "HTTP %ld%s", ans->status,
-	         ans->status == 200 ? " with an unusable identity" : "");
+		 ans->status == 200 ? " with an unusable identity" : "");
 	cb(arg, ans->status == 401 ? GW_AUTH_REFUSED : GW_AUTH_UNAVAILABLE, NULL, detail);
 }
 
@@ -121,17 +121,17 @@ static char *consume_body(const char *token, const char *client_ip, const char *
 	return s;
 }
 
-int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip,
-		    const char *request_id, gw_auth_cb cb, void *arg, gw_auth_req_t **out_req)
+int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip, const char *request_id,
+		    gw_auth_cb cb, void *arg, gw_auth_req_t **out_req)
 {
 	const char *headers[] = {"Content-Type: application/json", a->auth_header};
 	http_client_req_t req = {
-	    .method = "POST",
-	    .url = a->url,
-	    .headers = headers,
-	    .n_headers = a->auth_header ? 2 : 1,
-	    .timeout_ms = a->timeout_ms,
-	    .answer_max = GW_AUTH_RESPONSE_MAX,
+		.method = "POST",
+		.url = a->url,
+		.headers = headers,
+		.n_headers = a->auth_header ? 2 : 1,
+		.timeout_ms = a->timeout_ms,
+		.answer_max = GW_AUTH_RESPONSE_MAX,
 	};
 	gw_auth_req_t *r;
 	int rc;
@@ -192,7 +192,8 @@ static int rooms_join(json_t *arr, char **out)
 	cap = json_array_size(arr) * (GW_AUTH_ROOM_NAME_MAX + 1) + 1;
 	if (!(s = malloc(cap)))
 		return -ENOMEM;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		const char *name = json_string_value(v);
 		size_t len = name ? strlen(name) : 0;
 		if (!len || len > GW_AUTH_ROOM_NAME_MAX || strpbrk(name, ", \r\n"))

@@ -24,10 +24,10 @@
 /* Idle keep-alive connections to eirc-auth kept for reuse. */
 #define GW_AUTH_POOL_MAX 32
 /* Longest nick and display name taken from the identity. */
-#define GW_AUTH_NICK_MAX 64
+#define GW_AUTH_NICK_MAX    64
 #define GW_AUTH_DISPLAY_MAX 256
 /* Most rooms in each list; bytes of one room name. */
-#define GW_AUTH_ROOMS_MAX 256
+#define GW_AUTH_ROOMS_MAX     256
 #define GW_AUTH_ROOM_NAME_MAX 64
 
 typedef enum gw_auth_outcome {
@@ -40,8 +40,8 @@ typedef struct gw_identity {
 	uint64_t user_id;
 	char nick[GW_AUTH_NICK_MAX + 1];
 	char display_name[GW_AUTH_DISPLAY_MAX + 1]; /* "" when none */
-	char *autojoin;      /* "#a,#b" or NULL; owned by the identity */
-	char *private_rooms; /* idem */
+	char *autojoin;                             /* "#a,#b" or NULL; owned by the identity */
+	char *private_rooms;                        /* idem */
 } gw_identity_t;
 
 typedef struct gw_auth gw_auth_t;
@@ -68,8 +68,8 @@ int gw_auth_new(uv_loop_t *loop, const char *url, const char *secret, uint64_t t
  * Starts a consume. Returns 0 and *out_req (a handle to cancel it, valid
  * until cb runs), or a negative errno (cb will not be called).
  */
-int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip,
-		    const char *request_id, gw_auth_cb cb, void *arg, gw_auth_req_t **out_req);
+int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip, const char *request_id,
+		    gw_auth_cb cb, void *arg, gw_auth_req_t **out_req);
 
 /* Cancels a request in flight; its callback will not be called. */
 void gw_auth_cancel(gw_auth_req_t *r);

@@ -35,8 +35,8 @@ static bool frame_utf8(gw_frame_t *f, bool final)
 	return incomplete && !final;
 }
 
-int gw_frame_feed(gw_frame_t *f, const void *chunk, size_t len, bool first, bool final,
-		  bool binary, size_t remaining, const char **out_line, size_t *out_len)
+int gw_frame_feed(gw_frame_t *f, const void *chunk, size_t len, bool first, bool final, bool binary,
+		  size_t remaining, const char **out_line, size_t *out_len)
 {
 	const char *c = chunk;
 
@@ -85,29 +85,41 @@ int gw_frame_to_browser(const char *line, size_t len, bool binary, char *out, si
 int gw_frame_close_code(int err)
 {
 	switch (err) {
-	case GW_FRAME_ETOOBIG: return 1009;
-	case GW_FRAME_ECRLF: return 1008;
-	case GW_FRAME_EUTF8: return 1007;
-	default: return 1011;
+	case GW_FRAME_ETOOBIG:
+		return 1009;
+	case GW_FRAME_ECRLF:
+		return 1008;
+	case GW_FRAME_EUTF8:
+		return 1007;
+	default:
+		return 1011;
 	}
 }
 
 const char *gw_frame_close_reason(int err)
 {
 	switch (err) {
-	case GW_FRAME_ETOOBIG: return "message too big";
-	case GW_FRAME_ECRLF: return "line contains CR, LF or NUL";
-	case GW_FRAME_EUTF8: return "invalid UTF-8";
-	default: return "internal error";
+	case GW_FRAME_ETOOBIG:
+		return "message too big";
+	case GW_FRAME_ECRLF:
+		return "line contains CR, LF or NUL";
+	case GW_FRAME_EUTF8:
+		return "invalid UTF-8";
+	default:
+		return "internal error";
 	}
 }
 
 const char *gw_frame_error_label(int err)
 {
 	switch (err) {
-	case GW_FRAME_ETOOBIG: return "too_big";
-	case GW_FRAME_ECRLF: return "crlf_nul";
-	case GW_FRAME_EUTF8: return "invalid_utf8";
-	default: return "other";
+	case GW_FRAME_ETOOBIG:
+		return "too_big";
+	case GW_FRAME_ECRLF:
+		return "crlf_nul";
+	case GW_FRAME_EUTF8:
+		return "invalid_utf8";
+	default:
+		return "other";
 	}
 }

@@ -31,17 +31,17 @@
 
 /* Results of gw_frame_feed: the three outcomes are >= 0, the errors are
  * distinct negative errno values. */
-#define GW_FRAME_MORE 0                /* the message goes on: feed the next chunk */
-#define GW_FRAME_LINE 1                /* a complete line is ready */
-#define GW_FRAME_EMPTY 2               /* a complete empty message: nothing to send */
-#define GW_FRAME_ETOOBIG (-EMSGSIZE)   /* over GW_LINE_MAX: close 1009 */
-#define GW_FRAME_ECRLF (-EBADMSG)      /* CR, LF or NUL inside: close 1008 */
-#define GW_FRAME_EUTF8 (-EILSEQ)       /* invalid UTF-8 in a text message: close 1007 */
+#define GW_FRAME_MORE    0           /* the message goes on: feed the next chunk */
+#define GW_FRAME_LINE    1           /* a complete line is ready */
+#define GW_FRAME_EMPTY   2           /* a complete empty message: nothing to send */
+#define GW_FRAME_ETOOBIG (-EMSGSIZE) /* over GW_LINE_MAX: close 1009 */
+#define GW_FRAME_ECRLF   (-EBADMSG)  /* CR, LF or NUL inside: close 1008 */
+#define GW_FRAME_EUTF8   (-EILSEQ)   /* invalid UTF-8 in a text message: close 1007 */
 
 typedef struct gw_frame {
-	size_t len;          /* bytes of the message so far */
-	size_t utf8_ok;      /* buf[0..utf8_ok) checked valid */
-	int err;             /* the error returned, then every time (0: none) */
+	size_t len;     /* bytes of the message so far */
+	size_t utf8_ok; /* buf[0..utf8_ok) checked valid */
+	int err;        /* the error returned, then every time (0: none) */
 	char buf[GW_LINE_MAX + 2];
 } gw_frame_t;
 
@@ -57,8 +57,8 @@ void gw_frame_init(gw_frame_t *f);
  * next feed) and *out_len (CRLF included); or a GW_FRAME_E* error, after
  * which every feed fails the same way.
  */
-int gw_frame_feed(gw_frame_t *f, const void *chunk, size_t len, bool first, bool final,
-		  bool binary, size_t remaining, const char **out_line, size_t *out_len);
+int gw_frame_feed(gw_frame_t *f, const void *chunk, size_t len, bool first, bool final, bool binary,
+		  size_t remaining, const char **out_line, size_t *out_len);
 
 /*
  * Turns a line from the irc-client (without CRLF) into the payload of one

@@ -31,26 +31,31 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		       size_t len);
 
 static const struct lws_protocols gw_http_protocols[] = {
-	{ GW_SUBP_TEXT_NAME, gw_callback, 0, 4096, 0, NULL, 0 },
-	{ GW_SUBP_BINARY_NAME, gw_callback, 0, 4096, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+	{GW_SUBP_TEXT_NAME, gw_callback, 0, 4096, 0, NULL, 0},
+	{GW_SUBP_BINARY_NAME, gw_callback, 0, 4096, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 /* A complete text answer (status line, headers, body) in one write. */
 static int gw_respond(struct lws *wsi, unsigned status, const char *ctype, const char *body,
 		      size_t len, bool close)
 {
-	static const char *const no_store[] = { "cache-control:", "no-store", NULL };
+	static const char *const no_store[] = {"cache-control:", "no-store", NULL};
 
-	return http_respond(wsi, &(http_head_t){ status, ctype, len, no_store, close }, body, len);
+	return http_respond(wsi, &(http_head_t){status, ctype, len, no_store, close}, body, len);
 }
 
 static const unsigned refusal_status[GW_REF_COUNT] = {
-	[GW_REF_UPGRADE_REQUIRED] = 426, [GW_REF_SHUTTING_DOWN] = 503,
-	[GW_REF_ORIGIN] = 403,           [GW_REF_SUBPROTOCOL] = 400,
-	[GW_REF_NO_TOKEN] = 400,         [GW_REF_MAX_SESSIONS] = 503,
-	[GW_REF_MAX_SESSIONS_PER_IP] = 429, [GW_REF_INVALID_TOKEN] = 401,
-	[GW_REF_AUTH_UNAVAILABLE] = 503, [GW_REF_SPAWN_FAILED] = 500,
+	[GW_REF_UPGRADE_REQUIRED] = 426,
+	[GW_REF_SHUTTING_DOWN] = 503,
+	[GW_REF_ORIGIN] = 403,
+	[GW_REF_SUBPROTOCOL] = 400,
+	[GW_REF_NO_TOKEN] = 400,
+	[GW_REF_MAX_SESSIONS] = 503,
+	[GW_REF_MAX_SESSIONS_PER_IP] = 429,
+	[GW_REF_INVALID_TOKEN] = 401,
+	[GW_REF_AUTH_UNAVAILABLE] = 503,
+	[GW_REF_SPAWN_FAILED] = 500,
 	[GW_REF_FD_LIMIT] = 503,
 };
 
@@ -60,7 +65,7 @@ static int http_refuse(gw_server_t *srv, struct lws *wsi, gw_refusal_t r, const 
 	const char *label = gw_refusal_label(r);
 	char body[64];
 	int n = snprintf(body, sizeof(body), "%s\n", label);
-	log_field_t f[] = { { "client_ip", ip }, { "reason", label } };
+	log_field_t f[] = {{"client_ip", ip}, {"reason", label}};
 
 	srv->metrics.upgrades_refused[r]++;
 	log_fields(LOG_INFO, f, 2, "upgrade refused: %s", label);
@@ -115,8 +120,7 @@ static void http_client_ip(gw_server_t *srv, struct lws *wsi, char out[GW_IP_MAX
 	if (!strncmp(p, "::ffff:", 7) && strchr(p, '.'))
 		p += 7; /* IPv4-mapped */
 	hx = http_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff));
-	if (gw_client_ip(p, hx == 1 ? xff : NULL, srv->trusted, srv->n_trusted, out,
-			 GW_IP_MAX) < 0)
+	if (gw_client_ip(p, hx == 1 ? xff : NULL, srv->trusted, srv->n_trusted, out, GW_IP_MAX) < 0)
 		snprintf(out, GW_IP_MAX, "%s", "0.0.0.0");
 }
 
@@ -176,8 +180,7 @@ static int on_confirm_upgrade(gw_server_t *srv, struct lws *wsi)
 	gw_session_t *ss;
 	gw_refusal_t r;
 
-	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
-	    strcmp(path, "/chat"))
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 || strcmp(path, "/chat"))
 		return gw_respond(wsi, 404, "text/plain", "not found\n", 10, true) < 0 ? -1 : 1;
 	http_client_ip(srv, wsi, ip);
 	r = upgrade_check(srv, wsi, ip, token);
@@ -197,8 +200,9 @@ static void session_log(gw_session_t *ss, log_level_t level, const char *fmt, ..
 	__attribute__((format(printf, 3, 4)));
 static void session_log(gw_session_t *ss, log_level_t level, const char *fmt, ...)
 {
-	log_field_t f[] = { { "request_id", ss->request_id }, { "client_ip", ss->client_ip },
-			    { "nick", ss->nick[0] ? ss->nick : NULL } };
+	log_field_t f[] = {{"request_id", ss->request_id},
+			   {"client_ip", ss->client_ip},
+			   {"nick", ss->nick[0] ? ss->nick : NULL}};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -222,8 +226,7 @@ static void flush_early(gw_session_t *ss)
 	ss->early_len = 0;
 }
 
-static void on_consumed(void *arg, gw_auth_outcome_t outcome, gw_identity_t *id,
-			const char *detail)
+static void on_consumed(void *arg, gw_auth_outcome_t outcome, gw_identity_t *id, const char *detail)
 {
 	gw_session_t *ss = arg;
 	gw_server_t *srv = ss->srv;
@@ -334,9 +337,9 @@ static int on_receive(gw_server_t *srv, struct lws *wsi, gw_session_t *ss, const
 			  lws_remaining_packet_payload(wsi), &line, &llen);
 	if (r < 0) {
 		const char *why = gw_frame_close_reason(r);
-		srv->metrics.frames_refused[r == GW_FRAME_ETOOBIG ? GW_FREF_TOO_BIG :
-					    r == GW_FRAME_ECRLF ? GW_FREF_CRLF_NUL :
-					    GW_FREF_INVALID_UTF8]++;
+		srv->metrics.frames_refused[r == GW_FRAME_ETOOBIG ? GW_FREF_TOO_BIG
+					    : r == GW_FRAME_ECRLF ? GW_FREF_CRLF_NUL
+								  : GW_FREF_INVALID_UTF8]++;
 		session_log(ss, LOG_INFO, "browser message refused: %s", why);
 		ss->close_pending = true;
 		gw_relay_send_close(wsi, gw_frame_close_code(r), why);
@@ -348,7 +351,8 @@ static int on_receive(gw_server_t *srv, struct lws *wsi, gw_session_t *ss, const
 		gw_relay_to_irc(ss, line, llen);
 	} else if (ss->state == GW_SS_CONSUMING && early_keep(ss, line, llen) < 0) {
 		ss->close_pending = true;
-		gw_relay_send_close(wsi, GW_CLOSE_POLICY, "too many lines before the session "
+		gw_relay_send_close(wsi, GW_CLOSE_POLICY,
+				    "too many lines before the session "
 				    "started");
 		return -1;
 	}
@@ -388,13 +392,14 @@ static int on_http(gw_server_t *srv, struct lws *wsi, const char *path)
 		if (gw_metrics_render(&srv->metrics, &body, &len) < 0)
 			return -1;
 		r = gw_respond(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,
-				 false);
+			       false);
 		free(body);
 	} else if (!strcmp(path, "/chat")) {
 		char ip[GW_IP_MAX];
 		http_client_ip(srv, wsi, ip);
-		return http_refuse(srv, wsi, GW_REF_UPGRADE_REQUIRED, ip) < 0 ? -1 :
-		       (lws_http_transaction_completed(wsi) ? -1 : 0);
+		return http_refuse(srv, wsi, GW_REF_UPGRADE_REQUIRED, ip) < 0
+			       ? -1
+			       : (lws_http_transaction_completed(wsi) ? -1 : 0);
 	} else {
 		r = gw_respond(wsi, 404, "text/plain", "not found\n", 10, false);
 	}
@@ -436,20 +441,22 @@ int gw_http_listen(gw_server_t *srv, const char *name, int port, bool tls)
 {
 	const eirc_config_gateway_t *g = &srv->cfg->gateway;
 	eirc_err_t err;
-	int r = http_server_listen(srv->http, &(http_listen_opts_t){
-		.name = name,
-		.address = g->listen_address,
-		.port = port,
-		.tls_cert_file = tls ? g->tls_cert_file : NULL,
-		.tls_key_file = tls ? g->tls_key_file : NULL,
-		/* HTTP/1.1 only: our answers are written as HTTP/1.1, and
-		 * WebSockets over h2 (RFC 8441) are not for us */
-		.alpn = "http/1.1",
-		.protocols = gw_http_protocols,
-		.retry = &srv->retry,
-		.keepalive_s = 30,
-		.user = srv,
-	}, &err);
+	int r = http_server_listen(srv->http,
+				   &(http_listen_opts_t){
+					   .name = name,
+					   .address = g->listen_address,
+					   .port = port,
+					   .tls_cert_file = tls ? g->tls_cert_file : NULL,
+					   .tls_key_file = tls ? g->tls_key_file : NULL,
+					   /* HTTP/1.1 only: our answers are written as HTTP/1.1,
+					    * and WebSockets over h2 (RFC 8441) are not for us */
+					   .alpn = "http/1.1",
+					   .protocols = gw_http_protocols,
+					   .retry = &srv->retry,
+					   .keepalive_s = 30,
+					   .user = srv,
+				   },
+				   &err);
 
 	return r < 0 ? -EADDRINUSE : r;
 }

@@ -24,7 +24,7 @@
 
 /* Longest Origin and X-Forwarded-For values read; longer ones refused. */
 #define GW_ORIGIN_MAX 512
-#define GW_XFF_MAX 1024
+#define GW_XFF_MAX    1024
 /* Longest Sec-WebSocket-Protocol value read (lws keeps 128). */
 #define GW_SUBPROTO_HDR_MAX 256
 

@@ -120,7 +120,7 @@ int gw_metrics_render(const gw_metrics_t *m, char **out, size_t *out_len)
 {
 	static const char ur[] = "eirc_gateway_upgrades_refused_total",
 			  fr[] = "eirc_gateway_frames_refused_total";
-	mbuf_t b = { .p = malloc(4096), .cap = 4096 };
+	mbuf_t b = {.p = malloc(4096), .cap = 4096};
 
 	if (!b.p)
 		return -ENOMEM;

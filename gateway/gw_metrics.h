@@ -36,12 +36,12 @@ typedef enum gw_frame_refusal {
 } gw_frame_refusal_t;
 
 /* Exit statuses 0..255 and signals 1..64 are counted separately. */
-#define GW_EXIT_CODES 256
+#define GW_EXIT_CODES   256
 #define GW_EXIT_SIGNALS 65
 
 typedef struct gw_metrics {
-	uint64_t sessions_open;          /* gauge: WebSockets with a session */
-	uint64_t children;               /* gauge: irc-client processes running */
+	uint64_t sessions_open; /* gauge: WebSockets with a session */
+	uint64_t children;      /* gauge: irc-client processes running */
 	uint64_t upgrades_accepted;
 	uint64_t upgrades_refused[GW_REF_COUNT];
 	uint64_t spawn_failures;

@@ -28,7 +28,7 @@ typedef struct relay_write {
 
 static void relay_log(gw_session_t *ss, log_level_t level, const char *msg)
 {
-	log_field_t f[] = { { "request_id", ss->request_id }, { "nick", ss->nick } };
+	log_field_t f[] = {{"request_id", ss->request_id}, {"nick", ss->nick}};
 
 	log_fields(level, f, 2, "%s", msg);
 }
@@ -119,8 +119,8 @@ void gw_relay_close(gw_session_t *ss, int code, const char *reason, bool flush)
 		/* a browser that reads nothing never lets the close frame out:
 		 * drop the connection after a while, frame or not */
 		lws_set_timeout(ss->wsi, PENDING_TIMEOUT_USER_OK,
-				flush ? (int)(ss->srv->cfg->gateway.slow_reader_timeout / 1000) + 1 :
-					GW_CLOSE_TIMEOUT_S);
+				flush ? (int)(ss->srv->cfg->gateway.slow_reader_timeout / 1000) + 1
+				      : GW_CLOSE_TIMEOUT_S);
 	}
 	relay_want_write(ss);
 }
@@ -134,8 +134,8 @@ static void relay_queue_line(gw_session_t *ss, const char *line, size_t len)
 	size_t cap = ss->binary ? len : utf8_sanitized_len(line, len), n = 0;
 	gw_msg_t *m = malloc(sizeof(*m) + LWS_PRE + cap + 1);
 
-	if (!m || gw_frame_to_browser(line, len, ss->binary, (char *)m->buf + LWS_PRE, cap,
-				      &n) < 0) {
+	if (!m ||
+	    gw_frame_to_browser(line, len, ss->binary, (char *)m->buf + LWS_PRE, cap, &n) < 0) {
 		free(m);
 		gw_relay_close(ss, GW_CLOSE_ENDED, "internal error", false);
 		return;
@@ -253,7 +253,8 @@ void gw_relay_to_irc(gw_session_t *ss, const char *line, size_t len)
 	relay_write_t *w;
 	uv_buf_t b;
 
-	if (ss->state != GW_SS_RELAYING || !ss->pipe_open || uv_is_closing((uv_handle_t *)&ss->pipe))
+	if (ss->state != GW_SS_RELAYING || !ss->pipe_open ||
+	    uv_is_closing((uv_handle_t *)&ss->pipe))
 		return;
 	if (!(w = malloc(sizeof(*w) + len))) {
 		gw_relay_close(ss, GW_CLOSE_ENDED, "internal error", false);
@@ -355,8 +356,9 @@ static void relay_sweep_child(gw_session_t *ss, uint64_t now)
 	if (!ss->child_running || !ss->pipe_closed_at || ss->signals_sent >= 2 ||
 	    since < GW_CHILD_QUIT_MS * (uint64_t)(ss->signals_sent + 1))
 		return;
-	relay_log(ss, LOG_WARN, ss->signals_sent ? "irc-client still running: SIGKILL" :
-				"irc-client did not quit after its socket closed: SIGTERM");
+	relay_log(ss, LOG_WARN,
+		  ss->signals_sent ? "irc-client still running: SIGKILL"
+				   : "irc-client did not quit after its socket closed: SIGTERM");
 	uv_process_kill(&ss->proc, ss->signals_sent ? SIGKILL : SIGTERM);
 	ss->signals_sent++;
 }

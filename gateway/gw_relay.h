@@ -22,10 +22,10 @@
 #include "gateway/gw_session.h"
 
 /* WebSocket close codes the gateway sends (RFC 6455 and private 4xxx). */
-#define GW_CLOSE_GOING_AWAY 1001   /* server shutting down */
-#define GW_CLOSE_POLICY 1008       /* too slow, CR/LF/NUL */
-#define GW_CLOSE_ENDED 1011        /* chat session ended, spawn_failed */
-#define GW_CLOSE_INVALID_TOKEN 4001
+#define GW_CLOSE_GOING_AWAY       1001 /* server shutting down */
+#define GW_CLOSE_POLICY           1008 /* too slow, CR/LF/NUL */
+#define GW_CLOSE_ENDED            1011 /* chat session ended, spawn_failed */
+#define GW_CLOSE_INVALID_TOKEN    4001
 #define GW_CLOSE_AUTH_UNAVAILABLE 4003
 
 /* Seconds a closing WebSocket may take to let its close frame out before

@@ -138,7 +138,8 @@ static int server_trusted(gw_server_t *s, eirc_err_t *out_err)
 		return -ENOMEM;
 	for (size_t i = 0; i < g->n_trusted_proxies; i++)
 		if (gw_cidr_parse(g->trusted_proxies[i], &s->trusted[i]) < 0)
-			return eirc_err_set(out_err, -EINVAL, "gateway.trusted_proxies: bad address %s",
+			return eirc_err_set(out_err, -EINVAL,
+					    "gateway.trusted_proxies: bad address %s",
 					    g->trusted_proxies[i]);
 	s->n_trusted = g->n_trusted_proxies;
 	return 0;
@@ -146,20 +147,22 @@ static int server_trusted(gw_server_t *s, eirc_err_t *out_err)
 
 static int server_http(gw_server_t *s)
 {
-	return http_server_new(s->loop, &(http_server_opts_t){
-		.header_max = 4096,
-		.heads_max = 1024,
-		.timeout_s = 10,
-		.tls = s->cfg->gateway.tls_listen_port != 0,
-	}, &s->http);
+	return http_server_new(s->loop,
+			       &(http_server_opts_t){
+				       .header_max = 4096,
+				       .heads_max = 1024,
+				       .timeout_s = 10,
+				       .tls = s->cfg->gateway.tls_listen_port != 0,
+			       },
+			       &s->http);
 }
 
 static void server_id(gw_server_t *s)
 {
-	unsigned char r[4] = { 0 };
+	unsigned char r[4] = {0};
 
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		memcpy(r, &(uint32_t){ (uint32_t)getpid() }, 4);
+		memcpy(r, &(uint32_t){(uint32_t)getpid()}, 4);
 	snprintf(s->gw_id, sizeof(s->gw_id), "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
 }
 
@@ -181,8 +184,8 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 	if ((r = server_trusted(s, out_err)) < 0 ||
 	    (r = gw_spawn_cfg_init(&s->spawn, cfg, config_path, self_exe, out_err)) < 0)
 		goto fail;
-	if ((r = gw_auth_new(loop, g->auth_internal_url, cfg->auth.internal_secret,
-			     g->auth_timeout, &s->auth)) < 0) {
+	if ((r = gw_auth_new(loop, g->auth_internal_url, cfg->auth.internal_secret, g->auth_timeout,
+			     &s->auth)) < 0) {
 		eirc_err_set(out_err, r, "cannot start libcurl");
 		goto fail;
 	}

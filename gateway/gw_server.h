@@ -53,13 +53,13 @@ typedef struct gw_server {
 	gw_table_t table;
 	gw_cidr_t *trusted;
 	size_t n_trusted;
-	long fd_base;           /* descriptors open once listening */
-	char gw_id[9];          /* random per start, prefix of request ids */
+	long fd_base;  /* descriptors open once listening */
+	char gw_id[9]; /* random per start, prefix of request ids */
 	uint64_t counter;
 	uv_timer_t sweep, grace;
-	bool shutting_down;     /* no new sessions */
-	bool grace_over;        /* children were sent SIGKILL */
-	bool finished;          /* handles closing, HTTP server closed */
+	bool shutting_down; /* no new sessions */
+	bool grace_over;    /* children were sent SIGKILL */
+	bool finished;      /* handles closing, HTTP server closed */
 	char read_buf[GW_READ_MAX];
 } gw_server_t;
 

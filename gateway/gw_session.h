@@ -44,38 +44,38 @@ typedef enum gw_session_state {
 
 /* One message queued towards the browser (LWS_PRE bytes before data). */
 typedef struct gw_msg {
-	queue_t node;   /* on the session's queue (q) */
+	queue_t node; /* on the session's queue (q) */
 	size_t len;
 	unsigned char buf[]; /* LWS_PRE + len */
 } gw_msg_t;
 
 typedef struct gw_session {
 	gw_server_t *srv;
-	queue_t id_node;            /* on its request-id bucket */
-	queue_t all_node;           /* on gw_table's all: every session, for sweeps */
+	queue_t id_node;  /* on its request-id bucket */
+	queue_t all_node; /* on gw_table's all: every session, for sweeps */
 	char request_id[GW_REQUEST_ID_MAX + 1];
 	char client_ip[GW_IP_MAX];
 	char nick[GW_AUTH_NICK_MAX + 1];
-	char token[GW_TOKEN_MAX + 1];    /* until the consume starts */
+	char token[GW_TOKEN_MAX + 1]; /* until the consume starts */
 	gw_session_state_t state;
-	bool binary;                     /* binary.ircv3.net */
-	struct lws *wsi;                 /* NULL once the WebSocket is gone */
-	bool opened;                     /* counted in sessions_open */
-	gw_auth_req_t *auth;             /* consume in flight */
+	bool binary;         /* binary.ircv3.net */
+	struct lws *wsi;     /* NULL once the WebSocket is gone */
+	bool opened;         /* counted in sessions_open */
+	gw_auth_req_t *auth; /* consume in flight */
 	/* child */
 	uv_process_t proc;
 	bool proc_open, child_running;
 	uv_pipe_t pipe;
 	bool pipe_open, reading, irc_eof;
-	uint64_t pipe_closed_at;         /* loop time the socketpair was closed */
-	int signals_sent;                /* 0, then SIGTERM (1), SIGKILL (2) */
+	uint64_t pipe_closed_at; /* loop time the socketpair was closed */
+	int signals_sent;        /* 0, then SIGTERM (1), SIGKILL (2) */
 	/* towards the browser */
-	queue_t q;                  /* gw_msg_t, oldest first */
+	queue_t q; /* gw_msg_t, oldest first */
 	size_t q_bytes;
-	uint64_t above_since;            /* loop time it crossed the watermark; 0 below */
+	uint64_t above_since; /* loop time it crossed the watermark; 0 below */
 	/* towards the irc-client */
-	bool rx_paused;                  /* lws_rx_flow_control off for the pipe */
-	char *early;                     /* lines sent while the consume ran */
+	bool rx_paused; /* lws_rx_flow_control off for the pipe */
+	char *early;    /* lines sent while the consume ran */
 	size_t early_len;
 	int early_lines;
 	/* close */
@@ -84,8 +84,8 @@ typedef struct gw_session {
 	char close_reason[GW_CLOSE_REASON_MAX + 1];
 	/* The two line buffers last: gw_session_new() does not clear them, so
 	 * an idle session touches only the pages it uses. */
-	irc_line_t from_irc;        /* lines from the irc-client */
-	gw_frame_t frame;                /* the browser message being assembled */
+	irc_line_t from_irc; /* lines from the irc-client */
+	gw_frame_t frame;    /* the browser message being assembled */
 } gw_session_t;
 
 /*

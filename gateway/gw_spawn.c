@@ -20,10 +20,11 @@
 
 #include "config/config.h"
 
-static const char *const child_sections[] = { "irc", "irc_client", "history", "log" };
-static const char *const passed_vars[] = { "PATH", "TZ", "LANG", "LC_ALL", "ASAN_OPTIONS",
-					   "UBSAN_OPTIONS", "LSAN_OPTIONS",
-					   "EIRC_WEBIRC_PASSWORD" };
+static const char *const child_sections[] = {"irc", "irc_client", "history", "log"};
+static const char *const passed_vars[] = {"PATH",         "TZ",
+					  "LANG",         "LC_ALL",
+					  "ASAN_OPTIONS", "UBSAN_OPTIONS",
+					  "LSAN_OPTIONS", "EIRC_WEBIRC_PASSWORD"};
 
 typedef struct env_build {
 	gw_spawn_cfg_t *c;
@@ -82,7 +83,7 @@ static void env_withheld(void *arg, const char *name)
  * (the child loads the whole file, so each must be set). */
 static int env_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t *out_err)
 {
-	env_build_t b = { .c = c };
+	env_build_t b = {.c = c};
 
 	for (size_t i = 0; i < sizeof(passed_vars) / sizeof(passed_vars[0]); i++)
 		env_add(&b, passed_vars[i], true);
@@ -92,8 +93,10 @@ static int env_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t *ou
 		eirc_config_env_refs(cfg, child_sections[i], env_needed, &b);
 	eirc_config_env_refs(cfg, NULL, env_withheld, &b);
 	if (b.overflow)
-		return eirc_err_set(out_err, -E2BIG, "more than %d environment variables for "
-				    "irc-clients", GW_ENV_MAX);
+		return eirc_err_set(out_err, -E2BIG,
+				    "more than %d environment variables for "
+				    "irc-clients",
+				    GW_ENV_MAX);
 	return 0;
 }
 
@@ -121,14 +124,16 @@ static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, eirc_err_t *
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 11)
-		return eirc_err_set(out_err, -EACCES, "irc_client.sandbox_user %s cannot read "
-			       "the config file %s (irc-clients run as that user)", user,
-			       c->config_path);
+		return eirc_err_set(out_err, -EACCES,
+				    "irc_client.sandbox_user %s cannot read "
+				    "the config file %s (irc-clients run as that user)",
+				    user, c->config_path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 12)
-		return eirc_err_set(out_err, -EACCES, "irc_client.sandbox_user %s cannot "
-			       "execute %s", user, c->irc_client_path);
-	return eirc_err_set(out_err, -EPERM, "cannot switch to irc_client.sandbox_user %s",
-		       user);
+		return eirc_err_set(out_err, -EACCES,
+				    "irc_client.sandbox_user %s cannot "
+				    "execute %s",
+				    user, c->irc_client_path);
+	return eirc_err_set(out_err, -EPERM, "cannot switch to irc_client.sandbox_user %s", user);
 }
 
 static int resolve_binary(gw_spawn_cfg_t *c, const char *configured, const char *self_exe,
@@ -142,8 +147,9 @@ static int resolve_binary(gw_spawn_cfg_t *c, const char *configured, const char 
 		snprintf(buf, sizeof(buf), "%s", self_exe);
 		slash = strrchr(buf, '/');
 		if (!slash)
-			return eirc_err_set(out_err, -ENOENT, "cannot locate eirc-irc-client: "
-				       "set gateway.irc_client_path");
+			return eirc_err_set(out_err, -ENOENT,
+					    "cannot locate eirc-irc-client: "
+					    "set gateway.irc_client_path");
 		snprintf(slash + 1, sizeof(buf) - (size_t)(slash + 1 - buf), "eirc-irc-client");
 		/* build tree: gateway/ and irc-client/ are siblings */
 		if (access(buf, X_OK) < 0) {
@@ -153,7 +159,7 @@ static int resolve_binary(gw_spawn_cfg_t *c, const char *configured, const char 
 	}
 	if (!(c->irc_client_path = realpath(buf, NULL)) || access(c->irc_client_path, X_OK) < 0)
 		return eirc_err_set(out_err, -ENOENT, "cannot execute the irc-client %s: %s", buf,
-			       strerror(errno));
+				    strerror(errno));
 	return 0;
 }
 
@@ -168,14 +174,16 @@ int gw_spawn_cfg_init(gw_spawn_cfg_t *c, const eirc_config_t *cfg, const char *c
 		return r;
 	if (!(c->config_path = realpath(config_path, NULL)))
 		return eirc_err_set(out_err, -errno, "cannot resolve %s: %s", config_path,
-			       strerror(errno));
+				    strerror(errno));
 	if ((r = env_build(c, cfg, out_err)) < 0)
 		return r;
 	if (geteuid() != 0)
 		return 0;
 	if (!sandbox_user || !(pw = getpwnam(sandbox_user)))
-		return eirc_err_set(out_err, -ENOENT, "irc_client.sandbox_user %s does not exist "
-			       "(irc-clients never run as root)", sandbox_user ? sandbox_user : "");
+		return eirc_err_set(out_err, -ENOENT,
+				    "irc_client.sandbox_user %s does not exist "
+				    "(irc-clients never run as root)",
+				    sandbox_user ? sandbox_user : "");
 	if (pw->pw_uid == 0)
 		return eirc_err_set(out_err, -EPERM, "irc_client.sandbox_user must not be root");
 	c->drop_privileges = true;

@@ -38,10 +38,10 @@
 #define GW_ENV_WITHHELD "withheld-by-eirc-gateway-not-a-secret"
 
 typedef struct gw_spawn_cfg {
-	char *irc_client_path;  /* absolute */
-	char *config_path;      /* absolute */
+	char *irc_client_path;     /* absolute */
+	char *config_path;         /* absolute */
 	char *env[GW_ENV_MAX + 1]; /* "NAME=value", NULL-terminated */
-	bool drop_privileges;   /* running as root: setuid/setgid */
+	bool drop_privileges;      /* running as root: setuid/setgid */
 	uid_t uid;
 	gid_t gid;
 } gw_spawn_cfg_t;

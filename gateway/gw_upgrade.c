@@ -91,7 +91,7 @@ int gw_token_from_query(const char *query, size_t len, char *out, size_t cap)
 /* Parses a textual address into family and 16 bytes; 0 or -EINVAL. */
 static int addr_parse(const char *s, int *out_family, uint8_t out[16])
 {
-	uint8_t buf[16] = { 0 };
+	uint8_t buf[16] = {0};
 
 	if (inet_pton(AF_INET, s, buf) == 1) {
 		*out_family = AF_INET;
@@ -130,7 +130,7 @@ int gw_cidr_parse(const char *s, gw_cidr_t *out)
 		c.prefix = (unsigned)prefix;
 	}
 	for (unsigned bit = c.prefix; bit < 128; bit++)
-		c.addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		c.addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 	*out = c;
 	return 0;
 }
@@ -192,8 +192,8 @@ static bool xff_hop(const char *start, const char *end, char hop[GW_IP_MAX])
 	return true;
 }
 
-int gw_client_ip(const char *peer, const char *xff, const gw_cidr_t *trusted, size_t n,
-		 char *out, size_t cap)
+int gw_client_ip(const char *peer, const char *xff, const gw_cidr_t *trusted, size_t n, char *out,
+		 size_t cap)
 {
 	char best[GW_IP_MAX], hop[GW_IP_MAX];
 	const char *end, *p;

@@ -30,14 +30,14 @@ typedef enum gw_subproto {
 	GW_SUBP_UNKNOWN, /* offered, but nothing we speak */
 } gw_subproto_t;
 
-#define GW_SUBP_TEXT_NAME "text.ircv3.net"
+#define GW_SUBP_TEXT_NAME   "text.ircv3.net"
 #define GW_SUBP_BINARY_NAME "binary.ircv3.net"
 
 /* An address range of trusted_proxies. */
 typedef struct gw_cidr {
-	int family;          /* AF_INET or AF_INET6 */
-	uint8_t addr[16];    /* network byte order, host bits cleared */
-	unsigned prefix;     /* 0..32 or 0..128 */
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order, host bits cleared */
+	unsigned prefix;  /* 0..32 or 0..128 */
 } gw_cidr_t;
 
 /*
@@ -78,7 +78,7 @@ bool gw_cidr_match(const char *ip, const gw_cidr_t *cidrs, size_t n);
  * Writes it into out (cap >= GW_IP_MAX), canonical text form. Returns 0,
  * or -EINVAL when peer is not an address.
  */
-int gw_client_ip(const char *peer, const char *xff, const gw_cidr_t *trusted, size_t n,
-		 char *out, size_t cap);
+int gw_client_ip(const char *peer, const char *xff, const gw_cidr_t *trusted, size_t n, char *out,
+		 size_t cap);
 
 #endif

@@ -52,7 +52,7 @@ static int start(void *app, eirc_daemon_t *d)
 	const eirc_config_t *cfg = eirc_daemon_config(d);
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	eirc_err_t err = { "" };
+	eirc_err_t err = {""};
 	int r;
 
 	self[n > 0 ? n : 0] = '\0';

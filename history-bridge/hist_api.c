@@ -50,7 +50,7 @@ static bool listed(const json_t *user, const char *key, const char *room, size_t
 }
 
 enum hist_api_access hist_api_room_access(const json_t *user, const char *room, size_t len,
-                                          char *const *masks, size_t n_masks)
+					  char *const *masks, size_t n_masks)
 {
 	bool member = listed(user, "private_rooms", room, len);
 	bool denied = listed(user, "denied_rooms", room, len);
@@ -60,7 +60,7 @@ enum hist_api_access hist_api_room_access(const json_t *user, const char *room, 
 		return HIST_API_PRIVILEGED;
 	for (size_t i = 0; i < n_masks && !private_room; i++)
 		private_room =
-		    irc_mask_match(masks[i], strlen(masks[i]), room, len, IRC_CASEMAP_RFC1459);
+			irc_mask_match(masks[i], strlen(masks[i]), room, len, IRC_CASEMAP_RFC1459);
 	if (!private_room)
 		return HIST_API_PUBLIC;
 	return member && !denied ? HIST_API_MEMBER : HIST_API_DENIED;
@@ -89,7 +89,7 @@ json_t *hist_cache_get(hist_cache_t *c, const char *token, uint64_t now_ms)
 }
 
 void hist_cache_put(hist_cache_t *c, const char *token, json_t *intro, uint64_t now_ms,
-                    uint64_t ttl_ms)
+		    uint64_t ttl_ms)
 {
 	hist_cache_entry_t *e = NULL;
 
@@ -119,8 +119,8 @@ void hist_cache_clear(hist_cache_t *c)
 	memset(c, 0, sizeof(*c));
 }
 
-tokbucket_t *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
-                                 unsigned rate, unsigned burst)
+tokbucket_t *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms, unsigned rate,
+			    unsigned burst)
 {
 	hist_rate_t *r = NULL, *lru = NULL;
 
@@ -169,7 +169,7 @@ static json_t *tags_json(const char *p, size_t n)
 		memcpy(key, t.key, t.key_len);
 		key[t.key_len] = '\0';
 		json_object_set_new(o, key,
-		                    t.has_value ? json_stringn(t.value, t.value_len) : json_true());
+				    t.has_value ? json_stringn(t.value, t.value_len) : json_true());
 	}
 	return o;
 }
@@ -185,7 +185,7 @@ enum { F_MSGID, F_TIME, F_TYPE, F_NICK, F_ACCOUNT, F_TEXT, F_TAGS, F_COUNT };
 json_t *hist_api_message(const hist_field_t *f, size_t n)
 {
 	static const char *const wanted[F_COUNT] = {
-		[F_MSGID] = "msgid", [F_TIME] = "time", [F_TYPE] = "type",  [F_NICK] = "nick",
+		[F_MSGID] = "msgid",     [F_TIME] = "time", [F_TYPE] = "type", [F_NICK] = "nick",
 		[F_ACCOUNT] = "account", [F_TEXT] = "text", [F_TAGS] = "tags"};
 	const hist_field_t *got[F_COUNT] = {0};
 	char tbuf[40];
@@ -198,8 +198,8 @@ json_t *hist_api_message(const hist_field_t *f, size_t n)
 				break;
 			}
 	const hist_field_t *msgid = got[F_MSGID], *time = got[F_TIME], *type = got[F_TYPE],
-	                        *nick = got[F_NICK], *account = got[F_ACCOUNT], *text = got[F_TEXT],
-	                        *tags = got[F_TAGS];
+			   *nick = got[F_NICK], *account = got[F_ACCOUNT], *text = got[F_TEXT],
+			   *tags = got[F_TAGS];
 	/* 18 digits at most: 19 can overflow int64_t (found by fuzz_hist_api) */
 	if (!msgid || !time || !type || !msgid->value_len || time->value_len > 18 ||
 	    (type->value_len == 3 && memcmp(type->value, "gap", 3) == 0))
@@ -212,10 +212,10 @@ json_t *hist_api_message(const hist_field_t *f, size_t n)
 	if (archive_event_time_format(ms, tbuf, sizeof(tbuf)) < 0)
 		return NULL;
 	return json_pack("{s:s%,s:s,s:s%,s:o,s:o,s:o,s:o}", "msgid", msgid->value, msgid->value_len,
-	                 "time", tbuf, "type", type->value, type->value_len, "nick",
-	                 str_or_null(nick), "account", str_or_null(account), "text",
-	                 text ? json_stringn(text->value, text->value_len) : json_string(""),
-	                 "tags", tags ? tags_json(tags->value, tags->value_len) : json_object());
+			 "time", tbuf, "type", type->value, type->value_len, "nick",
+			 str_or_null(nick), "account", str_or_null(account), "text",
+			 text ? json_stringn(text->value, text->value_len) : json_string(""),
+			 "tags", tags ? tags_json(tags->value, tags->value_len) : json_object());
 }
 
 bool hist_api_cursor_ok(const char *v, size_t len)

@@ -57,7 +57,7 @@ enum hist_api_access {
  * room[0..len). masks: irc_client.private_room_masks.
  */
 enum hist_api_access hist_api_room_access(const json_t *user, const char *room, size_t len,
-                                          char *const *masks, size_t n_masks);
+					  char *const *masks, size_t n_masks);
 
 /* True for role admin or auditor in the identity document. */
 bool hist_api_privileged(const json_t *user);
@@ -98,7 +98,7 @@ json_t *hist_cache_get(hist_cache_t *c, const char *token, uint64_t now_ms);
  * token longer than HIST_API_TOKEN_MAX: nothing kept.
  */
 void hist_cache_put(hist_cache_t *c, const char *token, json_t *intro, uint64_t now_ms,
-                    uint64_t ttl_ms);
+		    uint64_t ttl_ms);
 
 /* Drops every entry. */
 void hist_cache_clear(hist_cache_t *c);
@@ -119,8 +119,8 @@ struct hist_rates {
  * tokens (at least 1) when unknown; past HIST_API_RATE_USERS_MAX users it
  * takes the place of the least recently used), marked used at now_ms.
  * Users are compared on their first HIST_API_USER_MAX bytes. */
-tokbucket_t *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms,
-                                 unsigned rate, unsigned burst);
+tokbucket_t *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms, unsigned rate,
+			    unsigned burst);
 
 /*
  * The JSON message of one stored entry (fields as XRANGE gives them):

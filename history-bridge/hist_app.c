@@ -49,7 +49,7 @@ static void on_redis_down(void *ud, const eirc_err_t *why)
 	hist_app_t *a = ud;
 
 	log_warn("Redis at %s:%d is unavailable (%s); history requests fail until it is back",
-	         a->cfg->redis.host, a->cfg->redis.port, why->text);
+		 a->cfg->redis.host, a->cfg->redis.port, why->text);
 }
 
 /* ---- start and stop ---- */
@@ -61,7 +61,7 @@ static void stop(hist_app_t *a)
 	if (a->stopping)
 		return;
 	a->stopping = true;
-	hist_http_close(a->http); /* before Redis: its callbacks answer requests */
+	hist_http_close(a->http);    /* before Redis: its callbacks answer requests */
 	redis_close(a->redis, NULL); /* no reply callback from here on */
 	a->redis = NULL;
 	hist_dmstore_drop_pending(a);

@@ -72,7 +72,7 @@ static void answer_batch(hist_conn_t *c, const redisReply *r)
 	snprintf(batch, sizeof(batch), "hb%u", ++c->app->batch_seq);
 	buf_reset(&c->out);
 	hist_conn_out_addf(c, "%sBATCH +%s chathistory %s",
-	                   at_start ? "@draft/chathistory-end " : "", batch, c->req.target);
+			   at_start ? "@draft/chathistory-end " : "", batch, c->req.target);
 	for (size_t i = 1; i + 1 < r->elements; i += 2)
 		answer_entry(c, r->element[i + 1], batch);
 	hist_conn_out_addf(c, "BATCH -%s", batch);
@@ -97,11 +97,11 @@ static void on_query(void *ud, redisReply *r, void *privdata)
 	}
 	if (!r) {
 		hist_conn_fail(c, "MESSAGE_ERROR",
-		               "Message history is unavailable: its store "
-		               "cannot be reached; try again later");
+			       "Message history is unavailable: its store "
+			       "cannot be reached; try again later");
 	} else if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
 		log_warn("History query for %s failed: %s", c->req.target,
-		         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected answer");
+			 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected answer");
 		hist_conn_fail(c, "MESSAGE_ERROR", "Message history could not be read");
 	} else {
 		answer_batch(c, r);
@@ -113,11 +113,11 @@ static int query_send(hist_conn_t *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
 	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions,
-	                       (uint32_t)cfg->history.chathistory_max};
+			       (uint32_t)cfg->history.chathistory_max};
 	static hist_query_call_t call;
 
 	if (hist_query_build_conv(&c->req, &o, c->app->sha[0] ? c->app->sha : NULL,
-	                          c->conv[0] ? c->conv : NULL, &call) < 0)
+				  c->conv[0] ? c->conv : NULL, &call) < 0)
 		return -EINVAL;
 	int r = redis_argv(c->app->redis, call.argc, call.argv, call.argvlen, on_query, c);
 	if (r == 0)
@@ -173,14 +173,14 @@ static bool replayable(const redisReply *e, bool all)
 }
 
 static void fast_batch(hist_conn_t *c, const redisReply *range, const size_t *idx, size_t n,
-                       bool at_start)
+		       bool at_start)
 {
 	char batch[24];
 
 	snprintf(batch, sizeof(batch), "hb%u", ++c->app->batch_seq);
 	buf_reset(&c->out);
 	hist_conn_out_addf(c, "%sBATCH +%s chathistory %s",
-	                   at_start ? "@draft/chathistory-end " : "", batch, c->req.target);
+			   at_start ? "@draft/chathistory-end " : "", batch, c->req.target);
 	for (size_t i = n; i-- > 0;)
 		answer_entry(c, range->element[idx[i]]->element[1], batch);
 	hist_conn_out_addf(c, "BATCH -%s", batch);
@@ -209,8 +209,8 @@ static void fast_done(hist_conn_t *c, const redisReply *range)
 {
 	if (c->fast_failed) {
 		hist_conn_fail(c, "MESSAGE_ERROR",
-		               "Message history is unavailable: its store "
-		               "cannot be reached; try again later");
+			       "Message history is unavailable: its store "
+			       "cannot be reached; try again later");
 	} else if (!c->fast_ref_ok) {
 		fast_batch(c, NULL, NULL, 0, false); /* unknown msgid: empty, like the script */
 	} else if (!fast_answer(c, range)) {
@@ -218,8 +218,8 @@ static void fast_done(hist_conn_t *c, const redisReply *range)
 		if (query_send(c) == 0)
 			return;
 		hist_conn_fail(c, "MESSAGE_ERROR",
-		               "Message history is unavailable: its store "
-		               "cannot be reached; try again later");
+			       "Message history is unavailable: its store "
+			       "cannot be reached; try again later");
 	}
 	hist_conn_pump(c);
 }
@@ -229,7 +229,7 @@ static int fast_range(hist_conn_t *c, const char *end)
 	unsigned asked = req_limit(c) + 1 + HIST_FAST_SLACK;
 
 	if (redis_cmd(c->app->redis, on_fast, c, "XREVRANGE %s %s - COUNT %u", c->fast_key, end,
-	              asked) < 0)
+		      asked) < 0)
 		return -ENOTCONN;
 	c->inflight++;
 	return 0;
@@ -255,7 +255,7 @@ static void on_fast(void *ud, redisReply *r, void *privdata)
 		c->fast_step = FAST_CHECK;
 		/* the entry must be this stream's and carry that msgid */
 		if (redis_cmd(c->app->redis, on_fast, c, "XRANGE %s %b %b", c->fast_key, r->str,
-		              r->len, r->str, r->len) < 0)
+			      r->len, r->str, r->len) < 0)
 			c->fast_failed = true;
 		else if ((c->inflight++, fast_range(c, end)) < 0)
 			c->fast_failed = true;
@@ -263,10 +263,10 @@ static void on_fast(void *ud, redisReply *r, void *privdata)
 			return;
 	} else if (c->fast_step == FAST_CHECK) {
 		const redisReply *id =
-		    r->elements == 1 ? entry_field(r->element[0], "msgid") : NULL;
+			r->elements == 1 ? entry_field(r->element[0], "msgid") : NULL;
 		const hist_ref_t *ref = &c->req.ref[0];
-		c->fast_ref_ok =
-		    id && id->len == ref->msgid_len && memcmp(id->str, ref->msgid, id->len) == 0;
+		c->fast_ref_ok = id && id->len == ref->msgid_len &&
+				 memcmp(id->str, ref->msgid, id->len) == 0;
 		c->fast_step = FAST_RANGE;
 		return;
 	}
@@ -281,7 +281,7 @@ static int fast_send(hist_conn_t *c)
 {
 	const eirc_config_t *cfg = c->app->cfg;
 	hist_query_opts_t o = {cfg->irc.network, cfg->redis.partitions,
-	                       (uint32_t)cfg->history.chathistory_max};
+			       (uint32_t)cfg->history.chathistory_max};
 	static hist_query_call_t call;
 	const hist_ref_t *ref = &c->req.ref[0];
 	bool latest = c->req.sub == CHATHIST_LATEST && ref->kind == CHATHIST_REF_STAR;
@@ -326,15 +326,15 @@ static void on_other(void *ud, redisReply *r, void *privdata)
 		return;
 	if (!r) {
 		hist_conn_fail(c, "MESSAGE_ERROR",
-		               "Message history is unavailable: its store "
-		               "cannot be reached; try again later");
+			       "Message history is unavailable: its store "
+			       "cannot be reached; try again later");
 	} else if (hist_redis_id(r, &id) < 0 || id == c->req.user_id ||
-	           archive_keys_dm_target(c->req.user_id, id, c->conv, sizeof(c->conv)) < 0) {
+		   archive_keys_dm_target(c->req.user_id, id, c->conv, sizeof(c->conv)) < 0) {
 		hist_conn_fail(c, "INVALID_TARGET", "No conversation with this nick is known");
 	} else if (query_start(c) < 0) {
 		hist_conn_fail(c, "MESSAGE_ERROR",
-		               "Message history is unavailable: its store "
-		               "cannot be reached; try again later");
+			       "Message history is unavailable: its store "
+			       "cannot be reached; try again later");
 	} else {
 		return;
 	}
@@ -347,7 +347,7 @@ static int dm_lookup(hist_conn_t *c)
 	const eirc_config_t *cfg = c->app->cfg;
 
 	if (hist_dm_nick_key(cfg->irc.network, cfg->redis.partitions, c->req.target,
-	                     c->req.target_len, c->req.cm, key, sizeof(key)) < 0)
+			     c->req.target_len, c->req.cm, key, sizeof(key)) < 0)
 		return -EINVAL;
 	int r = redis_cmd(c->app->redis, on_other, c, "GET %s", key);
 	if (r == 0)
@@ -391,7 +391,7 @@ static void targets_answer(hist_conn_t *c)
 		if (archive_event_time_format(g->t[i].time, ts, sizeof(ts)) < 0)
 			continue;
 		hist_conn_out_addf(c, "@batch=%s CHATHISTORY TARGETS %s %s", batch, g->t[i].name,
-		                   ts);
+				   ts);
 	}
 	hist_conn_out_addf(c, "BATCH -%s", batch);
 	free(c->targets);
@@ -404,8 +404,8 @@ static void targets_fail(hist_conn_t *c)
 	free(c->targets);
 	c->targets = NULL;
 	hist_conn_fail(c, "MESSAGE_ERROR",
-	               "Message history is unavailable: its store cannot "
-	               "be reached; try again later");
+		       "Message history is unavailable: its store cannot "
+		       "be reached; try again later");
 }
 
 static void targets_reply(struct targets *g, const redisReply *r)
@@ -475,7 +475,7 @@ static void targets_send_nicks(hist_conn_t *c)
 	g->replies = 0;
 	for (size_t i = g->n_chans; i < g->n; i++) {
 		if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", g->t[i].id,
-		                     key, sizeof(key)) < 0 ||
+				     key, sizeof(key)) < 0 ||
 		    redis_cmd(c->app->redis, on_targets, c, "GET %s", key) < 0) {
 			g->phase = -1;
 			break;
@@ -513,19 +513,19 @@ static int targets_start(hist_conn_t *c)
 			continue;
 		snprintf(g->t[g->n].name, sizeof(g->t[0].name), "%s", ch);
 		if (redis_cmd(c->app->redis, on_targets, c, "XREVRANGE %s + - COUNT 1",
-		              call.history) < 0)
+			      call.history) < 0)
 			return -ENOTCONN;
 		g->n++;
 		c->inflight++;
 	}
 	g->n_chans = g->n;
 	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", c->req.user_id, key,
-	                     sizeof(key)) < 0 ||
+			     sizeof(key)) < 0 ||
 	    redis_cmd(c->app->redis, on_targets, c,
-	              "ZRANGEBYSCORE %s (%lld (%lld WITHSCORES "
-	              "LIMIT 0 %d",
-	              key, (long long)(t1 < t2 ? t1 : t2), (long long)(t1 < t2 ? t2 : t1),
-	              HIST_TARGETS_MAX - (int)g->n) < 0)
+		      "ZRANGEBYSCORE %s (%lld (%lld WITHSCORES "
+		      "LIMIT 0 %d",
+		      key, (long long)(t1 < t2 ? t1 : t2), (long long)(t1 < t2 ? t2 : t1),
+		      HIST_TARGETS_MAX - (int)g->n) < 0)
 		return -ENOTCONN;
 	c->inflight++;
 	return 0;
@@ -551,6 +551,6 @@ void hist_chathist_request(hist_conn_t *c)
 		hist_conn_fail(c, "INVALID_TARGET", "This target has no history here");
 	else if (r < 0)
 		hist_conn_fail(c, "MESSAGE_ERROR",
-		               "Message history is unavailable: its store "
-		               "cannot be reached; try again later");
+			       "Message history is unavailable: its store "
+			       "cannot be reached; try again later");
 }

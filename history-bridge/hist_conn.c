@@ -151,7 +151,7 @@ void hist_conn_out_flush(struct hist_conn *c, const char *label)
 }
 
 static void answer_fail(struct hist_conn *c, const char *code, const char *context,
-                        const char *text, const char *label)
+			const char *text, const char *label)
 {
 	buf_reset(&c->out);
 	if (hist_conn_out_addf(c, "FAIL CHATHISTORY %s %s :%s", code, context, text) < 0)
@@ -164,7 +164,7 @@ void hist_conn_fail(struct hist_conn *c, const char *code, const char *text)
 	char ctx[16 + CHATHIST_TARGET_MAX + 2];
 
 	snprintf(ctx, sizeof(ctx), "%s%s%s", chathist_sub_name(c->req.sub),
-	         c->req.target_len ? " " : "", c->req.target);
+		 c->req.target_len ? " " : "", c->req.target);
 	answer_fail(c, code, ctx, text, c->req.label);
 }
 
@@ -264,7 +264,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		while ((r = irc_line_next(&c->lf, &line, &len)) != IRC_MSG_EAGAIN) {
 			if (r < 0 || queue_line(c, line, len) < 0) {
 				log_warn("Closing a history connection: %s",
-				         r < 0 ? irc_msg_strerror(r) : "out of memory");
+					 r < 0 ? irc_msg_strerror(r) : "out of memory");
 				hist_conn_close(c);
 				return;
 			}
@@ -291,7 +291,7 @@ void hist_conn_accept(uv_stream_t *l, int status)
 	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0 || a->n_conns > HIST_CONNS_MAX) {
 		if (a->n_conns > HIST_CONNS_MAX)
 			log_warn("Closing a history connection: %u are open (HIST_CONNS_MAX)",
-			         (unsigned)HIST_CONNS_MAX);
+				 (unsigned)HIST_CONNS_MAX);
 		hist_conn_close(c);
 		return;
 	}

@@ -48,7 +48,7 @@ static int tags_keep(const irc_msg_t *m, hist_dm_t *dm)
 		if (t.key_len >= 5 && memcmp(t.key, "eirc/", 5) == 0)
 			continue;
 		if (irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL, t.value_len,
-		                        packed, sizeof(packed), &len) < 0)
+					packed, sizeof(packed), &len) < 0)
 			return -EINVAL;
 	}
 	only.tags.ptr = len ? packed : NULL;
@@ -128,7 +128,7 @@ uint64_t hist_dm_receiver(const hist_dm_t *dm)
 }
 
 int hist_dm_nick_key(const char *network, int partitions, const char *nick, size_t nick_len,
-                     enum irc_casemap cm, char *buf, size_t cap)
+		     enum irc_casemap cm, char *buf, size_t cap)
 {
 	char folded[HIST_REQ_NICK_MAX];
 	int k, n;
@@ -146,7 +146,7 @@ int hist_dm_nick_key(const char *network, int partitions, const char *nick, size
 }
 
 int hist_dm_user_key(const char *network, int partitions, const char *kind, uint64_t id, char *buf,
-                     size_t cap)
+		     size_t cap)
 {
 	char u[24];
 	int k, n = snprintf(u, sizeof(u), "u%llu", (unsigned long long)id);
@@ -166,7 +166,7 @@ static archive_str_t str(const char *s)
 }
 
 int hist_dm_event(const hist_dm_t *dm, const char *network, const char *conv, int64_t now_ms,
-                  archive_event_t *out_ev)
+		  archive_event_t *out_ev)
 {
 	archive_event_t ev = {0};
 

@@ -35,7 +35,7 @@ struct hist_dm {
 	int64_t time_ms; /* server-time, or -1 when absent */
 	char msgid[ARCHIVE_EVENT_MSGID_MAX + 1];
 	char nick[HIST_REQ_NICK_MAX + 1], user[ARCHIVE_EVENT_NAME_MAX + 1],
-	    host[ARCHIVE_EVENT_NAME_MAX + 1];
+		host[ARCHIVE_EVENT_NAME_MAX + 1];
 	char account[ARCHIVE_EVENT_NAME_MAX + 1];
 	char target[HIST_REQ_NICK_MAX + 1]; /* the receiver's nick */
 	char text[IRC_MSG_MAX + 1];
@@ -60,7 +60,7 @@ uint64_t hist_dm_receiver(const hist_dm_t *dm);
  * -EINVAL or -ENOBUFS.
  */
 int hist_dm_nick_key(const char *network, int partitions, const char *nick, size_t nick_len,
-                     enum irc_casemap cm, char *buf, size_t cap);
+		     enum irc_casemap cm, char *buf, size_t cap);
 
 /*
  * Per-user keys, in the partition of "<network>:u<id>":
@@ -71,7 +71,7 @@ int hist_dm_nick_key(const char *network, int partitions, const char *nick, size
  * Returns the length, -EINVAL or -ENOBUFS.
  */
 int hist_dm_user_key(const char *network, int partitions, const char *kind, uint64_t id, char *buf,
-                     size_t cap);
+		     size_t cap);
 
 /*
  * Fills *out_ev (strings point into dm and conv) for the logger's append
@@ -79,6 +79,6 @@ int hist_dm_user_key(const char *network, int partitions, const char *kind, uint
  * report has no server time. Returns 0 or -EINVAL.
  */
 int hist_dm_event(const hist_dm_t *dm, const char *network, const char *conv, int64_t now_ms,
-                  archive_event_t *out_ev);
+		  archive_event_t *out_ev);
 
 #endif

@@ -40,15 +40,15 @@ static void nick_learn(hist_app_t *a, const char *nick, enum irc_casemap cm, uin
 	const eirc_config_t *cfg = a->cfg;
 
 	if (id == 0 || hist_dm_nick_key(cfg->irc.network, cfg->redis.partitions, nick, strlen(nick),
-	                                cm, key, sizeof(key)) < 0)
+					cm, key, sizeof(key)) < 0)
 		return;
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)id);
 	redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, v,
-	          (unsigned long long)cfg->logger.retention);
+		  (unsigned long long)cfg->logger.retention);
 	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", id, key,
-	                     sizeof(key)) > 0)
+			     sizeof(key)) > 0)
 		redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, nick,
-		          (unsigned long long)cfg->logger.retention);
+			  (unsigned long long)cfg->logger.retention);
 }
 
 /* Indexes the conversation for TARGETS: each side's sorted set of the
@@ -60,13 +60,13 @@ static void dm_index(hist_app_t *a, uint64_t self, uint64_t other, int64_t time_
 	long long keep = (long long)time_ms - (long long)cfg->logger.retention;
 
 	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", self, key,
-	                     sizeof(key)) < 0)
+			     sizeof(key)) < 0)
 		return;
 	redis_cmd(a->redis, on_ignored, NULL, "ZADD %s GT %lld %llu", key, (long long)time_ms,
-	          (unsigned long long)other);
+		  (unsigned long long)other);
 	redis_cmd(a->redis, on_ignored, NULL, "ZREMRANGEBYSCORE %s -inf (%lld", key, keep);
 	redis_cmd(a->redis, on_ignored, NULL, "PEXPIRE %s %llu", key,
-	          (unsigned long long)cfg->logger.retention);
+		  (unsigned long long)cfg->logger.retention);
 }
 
 /* Appends the message to dm:<lo>:<hi> and the archive with the archive's
@@ -150,7 +150,7 @@ void hist_dmstore_report(hist_app_t *a, const hist_dm_t *dm)
 		return;
 	}
 	if (hist_dm_nick_key(a->cfg->irc.network, a->cfg->redis.partitions, dm->target,
-	                     strlen(dm->target), dm->cm, key, sizeof(key)) < 0 ||
+			     strlen(dm->target), dm->cm, key, sizeof(key)) < 0 ||
 	    !(p = malloc(sizeof(*p))))
 		return;
 	p->app = a;

@@ -147,7 +147,7 @@ void hreq_answer_json(struct hreq *q, int status, json_t *body)
 		json_decref(body);
 	}
 	log_debug("HTTP %d after %llums", status,
-	          (unsigned long long)(now_ms(q->h) - q->started_ms));
+		  (unsigned long long)(now_ms(q->h) - q->started_ms));
 	hreq_close_timer(q);
 	if (q->wsi)
 		lws_callback_on_writable(q->wsi);
@@ -156,8 +156,8 @@ void hreq_answer_json(struct hreq *q, int status, json_t *body)
 void hreq_answer_error(struct hreq *q, int status, const char *code, const char *desc)
 {
 	hreq_answer_json(q, status,
-	                 desc ? json_pack("{s:s,s:s}", "error", code, "error_description", desc)
-	                      : json_pack("{s:s}", "error", code));
+			 desc ? json_pack("{s:s,s:s}", "error", code, "error_description", desc)
+			      : json_pack("{s:s}", "error", code));
 }
 
 void hreq_unavailable(struct hreq *q, const char *desc)
@@ -227,8 +227,8 @@ static bool rate_take(struct hreq *q, const char *user)
 	unsigned retry = 1;
 
 	if (hist_rate_take(hist_rates_get(&h->rates, user, now, (unsigned)hc->rate_per_second,
-	                                  (unsigned)hc->rate_burst),
-	                   now, &retry))
+					  (unsigned)hc->rate_burst),
+			   now, &retry))
 		return true;
 	q->retry_after = retry;
 	hreq_answer_error(q, 429, "rate_limited", "too many requests; see Retry-After");
@@ -252,7 +252,7 @@ static bool scope_has(const char *scope, const char *want)
 static void invalid_token(struct hreq *q, const char *desc)
 {
 	snprintf(q->www_auth, sizeof(q->www_auth),
-	         "Bearer realm=\"eirc\", error=\"invalid_token\", error_description=\"%s\"", desc);
+		 "Bearer realm=\"eirc\", error=\"invalid_token\", error_description=\"%s\"", desc);
 	hreq_answer_error(q, 401, "invalid_token", desc);
 }
 
@@ -268,7 +268,7 @@ static void authorized(struct hreq *q)
 	}
 	if (!scope_has(json_string_value(json_object_get(in, "scope")), "history")) {
 		snprintf(q->www_auth, sizeof(q->www_auth),
-		         "Bearer realm=\"eirc\", error=\"insufficient_scope\", scope=\"history\"");
+			 "Bearer realm=\"eirc\", error=\"insufficient_scope\", scope=\"history\"");
 		hreq_answer_error(q, 403, "insufficient_scope", "the token lacks scope history");
 		return;
 	}
@@ -288,16 +288,16 @@ static int intro_send(struct hreq *q, const char *path, const char *form, http_c
 	const char *headers[] = {"Content-Type: application/x-www-form-urlencoded"};
 	char url[sizeof(q->h->intro_base) + 256];
 	http_client_req_t req = {
-	    .method = "POST",
-	    .url = url,
-	    .headers = headers,
-	    .n_headers = 1,
-	    .username = hc->introspect_client_id,
-	    .password = hc->introspect_client_secret,
-	    .body = form,
-	    .body_len = strlen(form),
-	    .timeout_ms = hc->request_timeout,
-	    .answer_max = HIST_INTRO_ANSWER_MAX,
+		.method = "POST",
+		.url = url,
+		.headers = headers,
+		.n_headers = 1,
+		.username = hc->introspect_client_id,
+		.password = hc->introspect_client_secret,
+		.body = form,
+		.body_len = strlen(form),
+		.timeout_ms = hc->request_timeout,
+		.answer_max = HIST_INTRO_ANSWER_MAX,
 	};
 
 	if (snprintf(url, sizeof(url), "%s%s", q->h->intro_base, path) >= (int)sizeof(url))
@@ -316,7 +316,7 @@ static void on_introspected(void *ud, const http_client_answer_t *ans, const str
 		return;
 	if (ans->err || ans->status != 200) {
 		log_warn("Token introspection at %s%s failed: %s %ld", q->h->intro_base,
-		         q->h->intro_path, ans->err ? err->text : "HTTP", ans->status);
+			 q->h->intro_path, ans->err ? err->text : "HTTP", ans->status);
 		hreq_unavailable(q, "the token cannot be checked now");
 		return;
 	}
@@ -379,7 +379,7 @@ static void on_audited(void *ud, const http_client_answer_t *ans, const struct e
 		return;
 	if (ans->err || ans->status != 201) {
 		log_warn("Cannot write an export's audit row at %s/oauth/audit: %s %ld",
-		         q->h->intro_base, ans->err ? err->text : "HTTP", ans->status);
+			 q->h->intro_base, ans->err ? err->text : "HTTP", ans->status);
 		hreq_unavailable(q, "the export cannot be audited now, so it is refused");
 		return;
 	}
@@ -397,7 +397,7 @@ void hist_http_audit(struct hreq *q)
 	if (q->t_before >= 0)
 		archive_event_time_format(q->t_before, b, sizeof(b));
 	d = json_pack("{s:s,s:s,s:s,s:s}", "format", q->csv ? "csv" : "ndjson", "room",
-	              q->room[0] ? q->room : "*", "after", a, "before", b);
+		      q->room[0] ? q->room : "*", "after", a, "before", b);
 	detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
 	if (!detail || form_add(&q->audit_form, "token", q->token) < 0 ||
@@ -532,10 +532,9 @@ static int write_headers(struct lws *wsi, struct hreq *q)
 		kv[n++] = ra;
 	}
 	kv[n] = NULL;
-	return http_write_head(wsi, &(http_head_t){ (unsigned)q->status,
-						    q->ctype ? q->ctype : "application/json",
-						    q->stream ? HTTP_CHUNKED : q->body_len, kv,
-						    false });
+	return http_write_head(
+		wsi, &(http_head_t){(unsigned)q->status, q->ctype ? q->ctype : "application/json",
+				    q->stream ? HTTP_CHUNKED : q->body_len, kv, false});
 }
 
 /* One chunk of the stream: q->out, or the last (empty) one. */
@@ -611,10 +610,10 @@ static void on_closed(void *user)
 }
 
 static const http_handler_t handler = {
-    .pss_size = sizeof(struct pss),
-    .request = on_request,
-    .writable = on_writable,
-    .closed = on_closed,
+	.pss_size = sizeof(struct pss),
+	.request = on_request,
+	.writable = on_writable,
+	.closed = on_closed,
 };
 
 /* ---- start and stop ---- */
@@ -664,18 +663,20 @@ int hist_http_listen(hist_http_t *h)
 {
 	const eirc_config_history_t *hc = &h->app->cfg->history;
 	struct eirc_err err;
-	int i = http_server_listen(h->srv, &(struct http_listen_opts){
-		.name = "history",
-		.address = hc->listen_address,
-		.port = hc->listen_port,
-		.handler = &handler,
-		.keepalive_s = 60,
-		.user = h,
-	}, &err);
+	int i = http_server_listen(h->srv,
+				   &(struct http_listen_opts){
+					   .name = "history",
+					   .address = hc->listen_address,
+					   .port = hc->listen_port,
+					   .handler = &handler,
+					   .keepalive_s = 60,
+					   .user = h,
+				   },
+				   &err);
 
 	if (i < 0) {
 		log_error("Cannot listen on %s:%d for the HTTP API", hc->listen_address,
-		          hc->listen_port);
+			  hc->listen_port);
 		return -EADDRINUSE;
 	}
 	log_info("HTTP API on %s:%d", hc->listen_address, http_server_port(h->srv, i));
@@ -693,11 +694,13 @@ int hist_http_new(struct hist_app *a, hist_http_t **out_http)
 	h->app = a;
 	queue_init(&h->reqs);
 	if ((r = intro_setup(h)) < 0 || (r = es_setup(h)) < 0 ||
-	    (r = http_server_new(a->loop, &(struct http_server_opts){
-		.header_max = 8192,
-		.heads_max = 256,
-		.timeout_s = to + HIST_HTTP_LWS_SLACK_S,
-	    }, &h->srv)) < 0) {
+	    (r = http_server_new(a->loop,
+				 &(struct http_server_opts){
+					 .header_max = 8192,
+					 .heads_max = 256,
+					 .timeout_s = to + HIST_HTTP_LWS_SLACK_S,
+				 },
+				 &h->srv)) < 0) {
 		/* no request yet: both free themselves once their handles closed */
 		http_client_close(h->intro, NULL, NULL);
 		archive_es_close(h->es, NULL, NULL);

@@ -17,7 +17,7 @@
 #ifndef EIRC_HIST_HTTP_H
 #define EIRC_HIST_HTTP_H
 
-struct hist_app;
+typedef struct hist_app hist_app_t;
 typedef struct hist_http hist_http_t;
 
 /* Requests being answered at once; more get 503 at once. */
@@ -27,7 +27,7 @@ typedef struct hist_http hist_http_t;
 /* Introspection and audit calls to eirc-auth in flight at once (more:
  * 503), and the largest answer kept from one (more: the check fails). */
 #define HIST_INTRO_REQUESTS_MAX 8
-#define HIST_INTRO_ANSWER_MAX (1024u * 1024)
+#define HIST_INTRO_ANSWER_MAX   (1024u * 1024)
 
 /*
  * Creates the HTTP API (its common/http_server, the introspection and
@@ -37,7 +37,7 @@ typedef struct hist_http hist_http_t;
  * left to close. After a success the end is always hist_http_close(),
  * uv_run() to the end, hist_http_free().
  */
-int hist_http_new(struct hist_app *a, hist_http_t **out_http);
+int hist_http_new(hist_app_t *a, hist_http_t **out_http);
 
 /* Listens on history.listen_address and listen_port. Returns 0 or
  * -EADDRINUSE (logged). */

@@ -51,12 +51,11 @@ bool hist_es_parse(hreq_t *q)
 
 	if (!hreq_param(q, "q=", q->q, sizeof(q->q)) || !hreq_param(q, "from=", q->from, 64) ||
 	    !hreq_param(q, "room=", room, sizeof(room)) || !hreq_param(q, "limit=", lim, 24) ||
-	    !hreq_param(q, "format=", fmt, sizeof(fmt)) ||
-	    !time_param(q, "after=", &q->t_after) ||
+	    !hreq_param(q, "format=", fmt, sizeof(fmt)) || !time_param(q, "after=", &q->t_after) ||
 	    !time_param(q, "before=", &q->t_before)) {
 		hreq_answer_error(q, 400, "invalid_request",
-		                  "bad parameter (times are RFC 3339 UTC, e.g. "
-		                  "2026-11-24T11:04:34.392Z)");
+				  "bad parameter (times are RFC 3339 UTC, e.g. "
+				  "2026-11-24T11:04:34.392Z)");
 		return false;
 	}
 	snprintf(q->room, sizeof(q->room), "%s", room);
@@ -120,22 +119,22 @@ static json_t *access_filter(const json_t *user, char *const *masks, size_t n_ma
 	}
 	json_array_append_new(not_private, no_dm);
 	json_array_foreach(json_object_get(user, "private_rooms"), i,
-	                   v) if (json_is_string(v) &&
-	                          hist_api_room_access(user, json_string_value(v),
-	                                               json_string_length(v), masks,
-	                                               n_masks) == HIST_API_MEMBER)
-	    json_array_append_new(members, folded(json_string_value(v)));
+			   v) if (json_is_string(v) &&
+				  hist_api_room_access(user, json_string_value(v),
+						       json_string_length(v), masks,
+						       n_masks) == HIST_API_MEMBER)
+		json_array_append_new(members, folded(json_string_value(v)));
 	json_t *named = json_array();
 	const char *keys[] = {"private_rooms", "denied_rooms"};
 	for (size_t k = 0; k < 2; k++)
 		json_array_foreach(json_object_get(user, keys[k]), i, v) if (json_is_string(v))
-		    json_array_append_new(named, folded(json_string_value(v)));
+			json_array_append_new(named, folded(json_string_value(v)));
 	json_array_append_new(not_private, json_pack("{s:{s:o}}", "terms", "channel", named));
 	for (size_t m = 0; m < n_masks; m++)
 		json_array_append_new(not_private, json_pack("{s:{s:{s:o}}}", "wildcard", "channel",
-		                                             "value", folded(masks[m])));
+							     "value", folded(masks[m])));
 	return json_pack("{s:{s:[{s:{s:o}},{s:{s:o}}],s:i}}", "bool", "should", "terms", "channel",
-	                 members, "bool", "must_not", not_private, "minimum_should_match", 1);
+			 members, "bool", "must_not", not_private, "minimum_should_match", 1);
 }
 
 static json_t *time_range(const hreq_t *q)
@@ -163,13 +162,13 @@ static json_t *filters(hreq_t *q)
 	json_array_append_new(f, json_pack("{s:{s:[s,s]}}", "terms", "type", "privmsg", "notice"));
 	if (q->room[0]) {
 		if (hist_api_room_access(user, q->room, strlen(q->room), ic->private_room_masks,
-		                         ic->n_private_room_masks) == HIST_API_DENIED) {
+					 ic->n_private_room_masks) == HIST_API_DENIED) {
 			json_decref(f);
 			hreq_answer_error(q, 403, "forbidden", "this room is private");
 			return NULL;
 		}
 		json_array_append_new(f,
-		                      json_pack("{s:{s:o}}", "term", "channel", folded(q->room)));
+				      json_pack("{s:{s:o}}", "term", "channel", folded(q->room)));
 	}
 	if (q->from[0])
 		json_array_append_new(f, json_pack("{s:{s:s}}", "term", "nick", q->from));
@@ -180,8 +179,7 @@ static json_t *filters(hreq_t *q)
 	return f;
 }
 
-static int es_send(hreq_t *q, const char *method, const char *path, json_t *body,
-                   http_client_cb fn)
+static int es_send(hreq_t *q, const char *method, const char *path, json_t *body, http_client_cb fn)
 {
 	archive_es_t *es = hist_http_es(q->h);
 
@@ -190,7 +188,7 @@ static int es_send(hreq_t *q, const char *method, const char *path, json_t *body
 	json_decref(body);
 	if (!es || (body && !q->req_body) ||
 	    archive_es_request(es, method, path, "application/json", q->req_body,
-	                  q->req_body ? strlen(q->req_body) : 0, fn, q) < 0)
+			       q->req_body ? strlen(q->req_body) : 0, fn, q) < 0)
 		return -EAGAIN;
 	q->pending++;
 	return 0;
@@ -210,10 +208,10 @@ static json_t *hit_json(const json_t *hit)
 	const char *account = src_str(src, "account");
 
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "msgid", src_str(src, "msgid"), "time",
-	                 src_str(src, "@timestamp"), "room", src_str(src, "target"), "type",
-	                 src_str(src, "type"), "nick", src_str(src, "nick"), "account",
-	                 account[0] ? json_string(account) : json_null(), "text",
-	                 src_str(src, "text"));
+			 src_str(src, "@timestamp"), "room", src_str(src, "target"), "type",
+			 src_str(src, "type"), "nick", src_str(src, "nick"), "account",
+			 account[0] ? json_string(account) : json_null(), "text",
+			 src_str(src, "text"));
 }
 
 /* The JSON of a 200 answer; NULL for anything else. */
@@ -235,7 +233,7 @@ static void on_search(void *ud, const http_client_answer_t *ans, const eirc_err_
 	j = answer_json(ans);
 	if (!json_is_object(json_object_get(j, "hits"))) {
 		log_warn("Elasticsearch search failed: %s %ld", ans->err ? err->text : "HTTP",
-		         ans->status);
+			 ans->status);
 		json_decref(j);
 		hreq_unavailable(q, "search is unavailable; try again later");
 		return;
@@ -249,10 +247,10 @@ static void on_search(void *ud, const http_client_answer_t *ans, const eirc_err_
 		json_array_append_new(out, h);
 	}
 	json_t *total =
-	    json_object_get(json_object_get(json_object_get(j, "hits"), "total"), "value");
-	hreq_answer_json(
-	    q, 200,
-	    json_pack("{s:o,s:I}", "hits", out, "total", (json_int_t)json_integer_value(total)));
+		json_object_get(json_object_get(json_object_get(j, "hits"), "total"), "value");
+	hreq_answer_json(q, 200,
+			 json_pack("{s:o,s:I}", "hits", out, "total",
+				   (json_int_t)json_integer_value(total)));
 	json_decref(j);
 }
 
@@ -263,14 +261,15 @@ static void search(hreq_t *q)
 
 	if (!f)
 		return;
-	json_t *body = json_pack(
-	    "{s:i,s:b,s:{s:{s:[{s:{s:{s:s}}}],s:o}},s:[{s:{s:s}},{s:{s:s}}],"
-	    "s:{s:[s],s:[s],s:{s:{}}}}",
-	    "size", (int)q->limit, "track_total_hits", 1, "query", "bool", "must", "match", "text",
-	    "query", q->q, "filter", f, "sort", "@timestamp", "order", "desc", "msgid", "order",
-	    "desc", "highlight", "pre_tags", "<em>", "post_tags", "</em>", "fields", "text");
+	json_t *body =
+		json_pack("{s:i,s:b,s:{s:{s:[{s:{s:{s:s}}}],s:o}},s:[{s:{s:s}},{s:{s:s}}],"
+			  "s:{s:[s],s:[s],s:{s:{}}}}",
+			  "size", (int)q->limit, "track_total_hits", 1, "query", "bool", "must",
+			  "match", "text", "query", q->q, "filter", f, "sort", "@timestamp",
+			  "order", "desc", "msgid", "order", "desc", "highlight", "pre_tags",
+			  "<em>", "post_tags", "</em>", "fields", "text");
 	snprintf(path, sizeof(path), "/%s-*/_search",
-	         hist_http_app(q->h)->cfg->elasticsearch.index_prefix);
+		 hist_http_app(q->h)->cfg->elasticsearch.index_prefix);
 	if (es_send(q, "POST", path, body, on_search) < 0)
 		hreq_unavailable(q, "search is unavailable; try again later");
 }
@@ -344,8 +343,8 @@ static void export_end(hreq_t *q)
 {
 	q->stream_done = true;
 	log_info("Export by %s of %s: %llu rows",
-	         json_string_value(json_object_get(q->intro, "username")),
-	         q->room[0] ? q->room : "every room", (unsigned long long)q->rows);
+		 json_string_value(json_object_get(q->intro, "username")),
+		 q->room[0] ? q->room : "every room", (unsigned long long)q->rows);
 	if (q->pit[0] &&
 	    es_send(q, "DELETE", "/_pit", json_pack("{s:s}", "id", q->pit), on_pit_closed) < 0)
 		log_warn("Cannot close the export's point in time; it expires by itself");
@@ -404,9 +403,9 @@ void hist_es_more(hreq_t *q)
 	if (q->page_pending || q->stream_done || !(f = filters(q)))
 		return;
 	body = json_pack("{s:i,s:{s:{s:o}},s:{s:s,s:s},s:[{s:{s:s}},{s:{s:s}}]}", "size",
-	                 HIST_EXPORT_PAGE, "query", "bool", "filter", f, "pit", "id", q->pit,
-	                 "keep_alive", HIST_EXPORT_KEEP_ALIVE, "sort", "@timestamp", "order", "asc",
-	                 "msgid", "order", "asc");
+			 HIST_EXPORT_PAGE, "query", "bool", "filter", f, "pit", "id", q->pit,
+			 "keep_alive", HIST_EXPORT_KEEP_ALIVE, "sort", "@timestamp", "order", "asc",
+			 "msgid", "order", "asc");
 	if (q->search_after)
 		json_object_set(body, "search_after", q->search_after);
 	if (es_send(q, "POST", "/_search", body, on_page) < 0) {
@@ -428,7 +427,7 @@ static void on_pit(void *ud, const http_client_answer_t *ans, const eirc_err_t *
 	id = json_string_value(json_object_get(j, "id"));
 	if (!id || strlen(id) >= sizeof(q->pit)) {
 		log_warn("Cannot open a point in time for an export: %s %ld",
-		         ans->err ? err->text : "HTTP", ans->status);
+			 ans->err ? err->text : "HTTP", ans->status);
 		json_decref(j);
 		hreq_unavailable(q, "the archive is unavailable; try again later");
 		return;
@@ -444,7 +443,7 @@ void hist_es_export_audited(hreq_t *q)
 	char path[160];
 
 	snprintf(path, sizeof(path), "/%s-*/_pit?keep_alive=" HIST_EXPORT_KEEP_ALIVE,
-	         hist_http_app(q->h)->cfg->elasticsearch.index_prefix);
+		 hist_http_app(q->h)->cfg->elasticsearch.index_prefix);
 	if (es_send(q, "POST", path, NULL, on_pit) < 0)
 		hreq_unavailable(q, "the archive is unavailable; try again later");
 }

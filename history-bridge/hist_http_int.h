@@ -41,7 +41,7 @@ enum hroute {
 typedef struct hreq hreq_t;
 struct hreq {
 	hist_http_t *h;
-	queue_t node; /* in the hist_http's requests */
+	queue_t node;    /* in the hist_http's requests */
 	struct lws *wsi; /* NULL once the connection is done with us */
 	uv_timer_t timer;
 	bool timer_closing, timer_closed;

@@ -47,7 +47,7 @@ bool hist_msgs_parse(hreq_t *q, const char *room, size_t room_len)
 	    (q->around[0] && !hist_api_cursor_ok(q->around, strlen(q->around))) ||
 	    (q->around[0] && (q->before[0] || q->after[0]))) {
 		hreq_answer_error(q, 400, "invalid_request",
-		                  "cursors are msgids; around= goes alone");
+				  "cursors are msgids; around= goes alone");
 		return false;
 	}
 	return true;
@@ -117,13 +117,13 @@ static json_t *page_json(hreq_t *q, const redisReply *r)
 	}
 	size_t n = json_array_size(msgs);
 	enum chathist_sub sub = q->req.sub;
-	bool newer =
-	    sub != CHATHIST_LATEST && !((sub == CHATHIST_AFTER || sub == CHATHIST_BETWEEN) && n < q->limit);
+	bool newer = sub != CHATHIST_LATEST &&
+		     !((sub == CHATHIST_AFTER || sub == CHATHIST_BETWEEN) && n < q->limit);
 	json_t *oldest = n ? json_object_get(json_array_get(msgs, 0), "msgid") : NULL;
 	json_t *newest = n ? json_object_get(json_array_get(msgs, n - 1), "msgid") : NULL;
 	return json_pack("{s:o,s:O,s:O}", "messages", msgs ? msgs : json_array(), "next_before",
-	                 oldest && !at_start ? oldest : json_null(), "next_after",
-	                 newest && newer ? newest : json_null());
+			 oldest && !at_start ? oldest : json_null(), "next_after",
+			 newest && newer ? newest : json_null());
 }
 
 static void on_page(void *ud, redisReply *r, void *privdata)
@@ -146,7 +146,7 @@ static void on_page(void *ud, redisReply *r, void *privdata)
 		hreq_unavailable(q, "message history is unavailable; try again later");
 	} else if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
 		log_warn("History query for %s failed: %s", q->room,
-		         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected answer");
+			 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected answer");
 		hreq_unavailable(q, "message history could not be read");
 	} else {
 		hreq_answer_json(q, 200, page_json(q, r));
@@ -157,7 +157,7 @@ static int query_send(hreq_t *q)
 {
 	hist_app_t *a = hist_http_app(q->h);
 	hist_query_opts_t o = {a->cfg->irc.network, a->cfg->redis.partitions,
-	                            (uint32_t)a->cfg->history.page_max};
+			       (uint32_t)a->cfg->history.page_max};
 	static hist_query_call_t call;
 	int r;
 
@@ -178,7 +178,7 @@ void hist_msgs_run(hreq_t *q)
 	int r;
 
 	if (hist_api_room_access(user, q->room, strlen(q->room), ic->private_room_masks,
-	                         ic->n_private_room_masks) == HIST_API_DENIED) {
+				 ic->n_private_room_masks) == HIST_API_DENIED) {
 		hreq_answer_error(q, 403, "forbidden", "this room is private");
 		return;
 	}

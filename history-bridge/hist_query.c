@@ -13,8 +13,8 @@
 #include "common/irc_msg.h"
 
 static const char *const ops[CHATHIST_SUB_COUNT] = {
-    [CHATHIST_LATEST] = "latest", [CHATHIST_BEFORE] = "before",   [CHATHIST_AFTER] = "after",
-    [CHATHIST_AROUND] = "around", [CHATHIST_BETWEEN] = "between",
+	[CHATHIST_LATEST] = "latest", [CHATHIST_BEFORE] = "before",   [CHATHIST_AFTER] = "after",
+	[CHATHIST_AROUND] = "around", [CHATHIST_BETWEEN] = "between",
 };
 
 static void arg(hist_query_call_t *c, const char *p, size_t n)
@@ -62,13 +62,13 @@ static void ref_args(hist_query_call_t *c, const hist_ref_t *r, int i)
 }
 
 int hist_query_build(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
-                     hist_query_call_t *out_call)
+		     hist_query_call_t *out_call)
 {
 	return hist_query_build_conv(req, o, sha, NULL, out_call);
 }
 
 int hist_query_build_conv(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
-                          const char *conv, hist_query_call_t *out_call)
+			  const char *conv, hist_query_call_t *out_call)
 {
 	hist_query_call_t *c = out_call;
 	char folded[CHATHIST_TARGET_MAX];
@@ -92,7 +92,7 @@ int hist_query_build_conv(const hist_req_t *req, const hist_query_opts_t *o, con
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
 	if (archive_keys_history(k, o->network, folded, len, IRC_CASEMAP_NONE, c->history,
-	                         sizeof(c->history)) < 0)
+				 sizeof(c->history)) < 0)
 		return -EINVAL;
 	c->limit = req->limit < o->limit_max ? req->limit : o->limit_max;
 	if (sha) {
@@ -192,7 +192,7 @@ static int time_format(int64_t ms, char *buf, size_t cap)
 
 /* batch, time, msgid, then the stored tags but those three and label. */
 static int tags_build(const struct entry *e, const char *batch, char *tags, size_t cap,
-                      size_t *out_len)
+		      size_t *out_len)
 {
 	static char line[IRC_LINE_MAX];
 	char tbuf[32];
@@ -203,14 +203,14 @@ static int tags_build(const struct entry *e, const char *batch, char *tags, size
 	if (e->time.n > 18) /* 19 digits can overflow int64_t */
 		return -EINVAL;
 	for (size_t i = 0; i < e->time.n; i++)
-		ms =
-		    ms * 10 + (e->time.p[i] >= '0' && e->time.p[i] <= '9' ? e->time.p[i] - '0' : 0);
+		ms = ms * 10 +
+		     (e->time.p[i] >= '0' && e->time.p[i] <= '9' ? e->time.p[i] - '0' : 0);
 	if (time_format(ms, tbuf, sizeof(tbuf)) < 0)
 		return -EINVAL;
 	if (irc_msg_tags_append("batch", 5, batch, strlen(batch), tags, cap, &len) < 0 ||
 	    irc_msg_tags_append("time", 4, tbuf, strlen(tbuf), tags, cap, &len) < 0 ||
 	    irc_msg_tags_append("msgid", 5, e->v[ARCHIVE_S_MSGID].p, e->v[ARCHIVE_S_MSGID].n, tags,
-	                        cap, &len) < 0)
+				cap, &len) < 0)
 		return -ENOBUFS;
 	const archive_str_t *st = &e->v[ARCHIVE_S_TAGS];
 	if (st->n > 0 && st->n + 4 < sizeof(line)) {
@@ -223,12 +223,12 @@ static int tags_build(const struct entry *e, const char *batch, char *tags, size
 			while (irc_msg_tag_next(&m, &pos, &t)) {
 				if ((t.key_len == 4 && memcmp(t.key, "time", 4) == 0) ||
 				    (t.key_len == 5 && (memcmp(t.key, "msgid", 5) == 0 ||
-				                        memcmp(t.key, "batch", 5) == 0 ||
-				                        memcmp(t.key, "label", 5) == 0)))
+							memcmp(t.key, "batch", 5) == 0 ||
+							memcmp(t.key, "label", 5) == 0)))
 					continue;
 				if (irc_msg_tags_append(t.key, t.key_len,
-				                        t.has_value ? t.value : NULL, t.value_len,
-				                        tags, cap, &len) < 0)
+							t.has_value ? t.value : NULL, t.value_len,
+							tags, cap, &len) < 0)
 					return -ENOBUFS;
 			}
 		}
@@ -272,9 +272,10 @@ static bool type_is(const struct entry *e, const char *name)
 static bool command_build(const struct entry *e, const archive_str_t *tgt, irc_msg_t *m)
 {
 	static const char *const cmds[][2] = {
-	    {"privmsg", "PRIVMSG"}, {"notice", "NOTICE"}, {"tagmsg", "TAGMSG"}, {"join", "JOIN"},
-	    {"part", "PART"},       {"quit", "QUIT"},     {"kick", "KICK"},     {"nick", "NICK"},
-	    {"topic", "TOPIC"},     {"mode", "MODE"},
+		{"privmsg", "PRIVMSG"}, {"notice", "NOTICE"}, {"tagmsg", "TAGMSG"},
+		{"join", "JOIN"},       {"part", "PART"},     {"quit", "QUIT"},
+		{"kick", "KICK"},       {"nick", "NICK"},     {"topic", "TOPIC"},
+		{"mode", "MODE"},
 	};
 	size_t i;
 
@@ -297,7 +298,7 @@ static bool command_build(const struct entry *e, const archive_str_t *tgt, irc_m
 		if (strcmp(c, "mode") == 0)
 			mode_params(m, &e->v[ARCHIVE_S_TEXT]);
 		else if (strcmp(c, "join") != 0 && strcmp(c, "tagmsg") != 0 &&
-		         (strcmp(c, "part") != 0 || e->v[ARCHIVE_S_TEXT].n > 0))
+			 (strcmp(c, "part") != 0 || e->v[ARCHIVE_S_TEXT].n > 0))
 			param(m, &e->v[ARCHIVE_S_TEXT]);
 	}
 	return true;
@@ -308,7 +309,7 @@ static bool command_build(const struct entry *e, const archive_str_t *tgt, irc_m
 static int source_build(const struct entry *e, char *buf, size_t cap, size_t *out_len)
 {
 	const archive_str_t *nick = &e->v[ARCHIVE_S_NICK], *user = &e->v[ARCHIVE_S_USER],
-	                    *host = &e->v[ARCHIVE_S_HOST];
+			    *host = &e->v[ARCHIVE_S_HOST];
 	bool full = user->n && host->n;
 	size_t n = nick->n + (full ? 2 + user->n + host->n : 0);
 
@@ -327,7 +328,7 @@ static int source_build(const struct entry *e, char *buf, size_t cap, size_t *ou
 }
 
 int hist_query_format(const hist_field_t *f, size_t n, const char *batch, const char *target,
-                      char *buf, size_t cap)
+		      char *buf, size_t cap)
 {
 	static char tags[IRC_TAGS_MAX + 1];
 	char source[3 * ARCHIVE_EVENT_NAME_MAX + 3];

@@ -66,12 +66,12 @@ struct hist_query_call {
  * target, a name too long for a key; *out_call is then unspecified).
  */
 int hist_query_build(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
-                     hist_query_call_t *out_call);
+		     hist_query_call_t *out_call);
 
 /* The same for the conversation conv (a direct-message pair
  * "dm:<lo>:<hi>", used as is) instead of the request's channel. */
 int hist_query_build_conv(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
-                          const char *conv, hist_query_call_t *out_call);
+			  const char *conv, hist_query_call_t *out_call);
 
 /* One field of a stored entry. */
 typedef struct hist_field hist_field_t;
@@ -93,6 +93,6 @@ struct hist_field {
  * ARCHIVE_EVENT_NAME_MAX names).
  */
 int hist_query_format(const hist_field_t *f, size_t n, const char *batch, const char *target,
-                      char *buf, size_t cap);
+		      char *buf, size_t cap);
 
 #endif

@@ -57,11 +57,11 @@ static void context(hist_req_err_t *e, const irc_msg_t *m)
 
 	if (m->n_params > 0)
 		n = snprintf(e->context, sizeof(e->context), "%.*s",
-		             (int)(m->params[0].len < 15 ? m->params[0].len : 15),
-		             m->params[0].ptr);
+			     (int)(m->params[0].len < 15 ? m->params[0].len : 15),
+			     m->params[0].ptr);
 	if (m->n_params > 1 && chathist_target_ok(&m->params[1], CHATHIST_TARGET_MAX) && n > 0)
 		snprintf(e->context + n, sizeof(e->context) - (size_t)n, " %.*s",
-		         (int)m->params[1].len, m->params[1].ptr);
+			 (int)m->params[1].len, m->params[1].ptr);
 	if (n <= 0)
 		snprintf(e->context, sizeof(e->context), "*");
 }
@@ -98,8 +98,7 @@ static int body(const irc_msg_t *m, hist_req_t *req, hist_req_err_t *e)
 	return 0;
 }
 
-int hist_req_parse(const char *line, size_t len, hist_req_t *out_req,
-                   hist_req_err_t *out_err)
+int hist_req_parse(const char *line, size_t len, hist_req_t *out_req, hist_req_err_t *out_err)
 {
 	char buf[IRC_LINE_MAX];
 	hist_req_t req;

@@ -56,7 +56,7 @@ struct hist_req {
 	char target[CHATHIST_TARGET_MAX + 1]; /* "" for TARGETS */
 	size_t target_len;
 	bool target_is_channel;
-	hist_ref_t ref[CHATHIST_REFS_MAX];   /* BETWEEN and TARGETS use both */
+	hist_ref_t ref[CHATHIST_REFS_MAX];        /* BETWEEN and TARGETS use both */
 	uint32_t limit;                           /* >= 1; huge values saturate */
 	char channels[CHATHIST_CHANNELS_MAX + 1]; /* "#a,#b", TARGETS only */
 };
@@ -83,7 +83,6 @@ struct hist_req_err {
  * CHATHIST_TARGET_MAX and with huge limits saturating at UINT32_MAX (the
  * query clamps them). Out params are untouched except as said.
  */
-int hist_req_parse(const char *line, size_t len, hist_req_t *out_req,
-                   hist_req_err_t *out_err);
+int hist_req_parse(const char *line, size_t len, hist_req_t *out_req, hist_req_err_t *out_err);
 
 #endif

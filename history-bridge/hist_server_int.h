@@ -40,7 +40,7 @@ struct hist_app {
 	uv_loop_t *loop;
 	redis_t *redis;
 	hist_http_t *http; /* the HTTP API (hist_http.h), NULL when off */
-	char sha[48];           /* the query script's SHA1, "" until loaded */
+	char sha[48];      /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;
 	queue_t conns; /* hist_conn_t, by node */
@@ -91,8 +91,7 @@ bool hist_conn_reply_enter(hist_conn_t *c);
 void hist_conn_pump(hist_conn_t *c);
 /* Appends a line (CRLF added) to the answer being built: 0 or -ENOMEM. */
 int hist_conn_out_add(hist_conn_t *c, const char *p, size_t n);
-int hist_conn_out_addf(hist_conn_t *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int hist_conn_out_addf(hist_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sends the answer built, then "EIRC DONE <label>"; closes c on failure. */
 void hist_conn_out_flush(hist_conn_t *c, const char *label);
 /* Answers c->req with one FAIL CHATHISTORY line and EIRC DONE. */

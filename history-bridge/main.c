@@ -31,7 +31,8 @@ int main(int argc, char **argv)
 {
 	static const eirc_daemon_def_t def = {
 		.prog = "eirc-history",
-		.about = "Answers IRCv3 CHATHISTORY requests of eirc-irc-client processes on a UNIX\n"
+		.about = "Answers IRCv3 CHATHISTORY requests of eirc-irc-client processes on a "
+			 "UNIX\n"
 			 "socket, from the Redis streams eirc-logger writes, and serves the HTTP\n"
 			 "history, search and export API (history.listen_port).\n",
 		.sections = "history, redis, irc (network), irc_client (private_room_masks), "

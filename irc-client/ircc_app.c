@@ -43,17 +43,17 @@ struct ircc_app {
 	ircc_session_t *sess;
 	uv_pipe_t browser;
 	uv_timer_t grace, hist_timer;
-	uv_prepare_t flusher;           /* writes the gathered lines before the loop waits */
+	uv_prepare_t flusher; /* writes the gathered lines before the loop waits */
 	uv_pipe_t hist;
 	uv_connect_t hist_connect;
 	bool browser_open, browser_reading, browser_eof, hist_open, hist_ready, ending;
 	int exit_code;
 	char quit_reason[IRC_MSG_MAX];
-	size_t bqueued;                 /* bytes in libuv write requests */
-	struct bwreq *cork;             /* lines gathered, not yet written (NULL: none) */
-	char *hist_out;                 /* requests waiting for the connect */
+	size_t bqueued;     /* bytes in libuv write requests */
+	struct bwreq *cork; /* lines gathered, not yet written (NULL: none) */
+	char *hist_out;     /* requests waiting for the connect */
 	size_t hist_out_len;
-	irc_line_t *hist_lf;       /* allocated on first use */
+	irc_line_t *hist_lf; /* allocated on first use */
 	irc_line_t bframe;
 	irc_conn_server_t servers[];
 };
@@ -231,7 +231,8 @@ static void flow_update(ircc_app_t *a)
 	bool read_b = !up_full && !b_full && a->browser_open && !a->browser_eof;
 
 	if (read_b && !a->browser_reading)
-		a->browser_reading = uv_read_start((uv_stream_t *)&a->browser, on_alloc, on_bread) == 0;
+		a->browser_reading =
+			uv_read_start((uv_stream_t *)&a->browser, on_alloc, on_bread) == 0;
 	else if (!read_b && a->browser_reading) {
 		uv_read_stop((uv_stream_t *)&a->browser);
 		a->browser_reading = false;
@@ -287,7 +288,7 @@ static void on_down(void *ud, int err, const char *why, uint64_t retry_ms)
 		return;
 	}
 	log_warn("IRC server connection lost (%s: %s), reconnecting in %llu ms", why,
-	         uv_strerror(err), (unsigned long long)retry_ms);
+		 uv_strerror(err), (unsigned long long)retry_ms);
 }
 
 static void on_drain(void *ud)
@@ -309,8 +310,8 @@ static void on_quit(void *ud, int err)
 static void on_bad_line(void *ud, int err, const char *excerpt, size_t len)
 {
 	(void)ud;
-	log_debug("Dropped a line from the IRC server (%s): %.*s", irc_msg_strerror(err),
-	          (int)len, excerpt);
+	log_debug("Dropped a line from the IRC server (%s): %.*s", irc_msg_strerror(err), (int)len,
+		  excerpt);
 }
 
 /* ---- history bridge ---- */
@@ -349,11 +350,11 @@ static void on_hist_write(uv_write_t *req, int status)
 /* Writes data then tail (either may be empty) to the bridge: at once when
  * the socket takes it, the rest copied into one write request. */
 static int hist_write2(ircc_app_t *a, const char *data, size_t len, const char *tail,
-                       size_t tail_len)
+		       size_t tail_len)
 {
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&a->hist) == 0) {
-		uv_buf_t now[2] = { uv_buf_init((char *)data, (unsigned)len),
-			            uv_buf_init((char *)tail, (unsigned)tail_len) };
+		uv_buf_t now[2] = {uv_buf_init((char *)data, (unsigned)len),
+				   uv_buf_init((char *)tail, (unsigned)tail_len)};
 		int r = uv_try_write((uv_stream_t *)&a->hist, now, 2);
 		size_t done = r > 0 ? (size_t)r : 0, d = done < len ? done : len;
 		data += d;
@@ -389,7 +390,8 @@ static void on_hist_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		char *line;
 		size_t len;
 		int r;
-		while (a->hist_ready && (r = irc_line_next(a->hist_lf, &line, &len)) != IRC_MSG_EAGAIN) {
+		while (a->hist_ready &&
+		       (r = irc_line_next(a->hist_lf, &line, &len)) != IRC_MSG_EAGAIN) {
 			if (r < 0 || ircc_session_history_line(a->sess, line, len)) {
 				hist_close(a, "the history service broke the protocol");
 				return;
@@ -483,7 +485,7 @@ static void ops_quit(void *ud, const char *reason)
 	ircc_app_t *a = ud;
 
 	snprintf(a->quit_reason, sizeof(a->quit_reason), "%s",
-	         reason && reason[0] ? reason : "Web session closed");
+		 reason && reason[0] ? reason : "Web session closed");
 	app_end(a, 0, NULL);
 }
 
@@ -528,8 +530,8 @@ static void app_end(ircc_app_t *a, int code, const char *why)
 			a->browser_reading = false;
 		}
 		if (irc_conn_state(a->conn) != IRC_CONN_STOPPED) {
-			irc_conn_quit(a->conn, a->quit_reason[0] ? a->quit_reason
-			                                         : "Web session closed");
+			irc_conn_quit(a->conn,
+				      a->quit_reason[0] ? a->quit_reason : "Web session closed");
 			return;
 		}
 	}
@@ -546,8 +548,8 @@ static void servers_from_config(ircc_app_t *a)
 {
 	for (size_t i = 0; i < a->cfg->irc.n_servers; i++) {
 		const eirc_config_irc_server_t *s = &a->cfg->irc.servers[i];
-		a->servers[i] = (irc_conn_server_t){ s->host, s->port, s->tls, s->tls_verify,
-		                                          s->tls_ca_file, s->unix_path };
+		a->servers[i] = (irc_conn_server_t){s->host,       s->port,        s->tls,
+						    s->tls_verify, s->tls_ca_file, s->unix_path};
 	}
 }
 
@@ -558,10 +560,11 @@ static int conn_create(ircc_app_t *a)
 	irc_conn_opts_t o = {
 		.servers = a->servers,
 		.n_servers = cfg->irc.n_servers,
-		.reg = { id->nick, id->user, id->display, cfg->irc.webirc_password,
-		         cfg->irc.webirc_gateway, id->ip, id->ip, IRC_CAP_ALL,
-		         cfg->irc_client.nick_collision == EIRC_CONFIG_NICK_FAIL
-		                 ? IRC_REG_NICK_FAIL : IRC_REG_NICK_SUFFIX },
+		.reg = {id->nick, id->user, id->display, cfg->irc.webirc_password,
+			cfg->irc.webirc_gateway, id->ip, id->ip, IRC_CAP_ALL,
+			cfg->irc_client.nick_collision == EIRC_CONFIG_NICK_FAIL
+				? IRC_REG_NICK_FAIL
+				: IRC_REG_NICK_SUFFIX},
 		.connect_timeout_ms = cfg->irc.connect_timeout,
 		.ping_interval_ms = cfg->irc_client.ping_interval,
 		.ping_timeout_ms = cfg->irc_client.ping_timeout,
@@ -569,8 +572,8 @@ static int conn_create(ircc_app_t *a)
 		.reconnect_max_ms = cfg->irc_client.reconnect_max,
 		.first_attempts_max = (unsigned)cfg->irc.n_servers,
 	};
-	static const irc_conn_cb_t cb = { on_msg, on_registered, on_down, on_drain, on_quit,
-		                                       on_bad_line };
+	static const irc_conn_cb_t cb = {on_msg,   on_registered, on_down,
+					 on_drain, on_quit,       on_bad_line};
 
 	servers_from_config(a);
 	return irc_conn_new(a->loop, &o, &cb, a, &a->conn);
@@ -580,20 +583,23 @@ static int session_create(ircc_app_t *a)
 {
 	const eirc_config_irc_client_t *ic = &a->cfg->irc_client;
 	ircc_session_limits_t lim = {
-		(unsigned)ic->flood_lines_per_second, (unsigned)ic->flood_burst_lines,
-		ic->flood_bytes_per_second, (unsigned)a->cfg->history.chathistory_max,
-		ic->private_room_masks, ic->n_private_room_masks,
+		(unsigned)ic->flood_lines_per_second,
+		(unsigned)ic->flood_burst_lines,
+		ic->flood_bytes_per_second,
+		(unsigned)a->cfg->history.chathistory_max,
+		ic->private_room_masks,
+		ic->n_private_room_masks,
 		(unsigned)a->cfg->history.join_replay_lines,
 	};
-	static const ircc_session_ops_t ops = { to_browser, to_server, to_history, ops_quit,
-		                                     ops_now };
+	static const ircc_session_ops_t ops = {to_browser, to_server, to_history, ops_quit,
+					       ops_now};
 
 	return ircc_session_new(a->id, &lim, &ops, a, &a->sess);
 }
 
 static void handles_init(ircc_app_t *a, int fd)
 {
-	uv_timer_t *timers[] = { &a->grace, &a->hist_timer };
+	uv_timer_t *timers[] = {&a->grace, &a->hist_timer};
 
 	for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
 		uv_timer_init(a->loop, timers[i]);
@@ -609,13 +615,15 @@ static void handles_init(ircc_app_t *a, int fd)
 }
 
 int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const ircc_ident_t *id, int fd,
-                 ircc_app_t **out_app, eirc_err_t *out_err)
+		 ircc_app_t **out_app, eirc_err_t *out_err)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return eirc_err_set(out_err, -EBADF, "fd %d is not a socket (the gateway starts "
-		                    "irc-clients with one)", fd);
+		return eirc_err_set(out_err, -EBADF,
+				    "fd %d is not a socket (the gateway starts "
+				    "irc-clients with one)",
+				    fd);
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	ircc_app_t *a = calloc(1, sizeof(*a) + cfg->irc.n_servers * sizeof(a->servers[0]));
 	if (!a)
@@ -628,12 +636,12 @@ int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const ircc_ident_t *
 		err = session_create(a);
 	if (err < 0) {
 		eirc_err_set(out_err, err, "%s",
-		             err == -ENOTSUP ? "TLS to the IRC server is not available (libssl "
-		                               "cannot be loaded)"
-		             : err == -ENOENT ? "cannot read the CA certificates for TLS "
-		                                "(irc.servers[].tls_ca_file or the system's bundle)"
-		             : err == -EHOSTUNREACH ? "cannot resolve the IRC server's host name"
-		                                    : "cannot set up the IRC connection");
+			     err == -ENOTSUP  ? "TLS to the IRC server is not available (libssl "
+						"cannot be loaded)"
+			     : err == -ENOENT ? "cannot read the CA certificates for TLS "
+						"(irc.servers[].tls_ca_file or the system's bundle)"
+			     : err == -EHOSTUNREACH ? "cannot resolve the IRC server's host name"
+						    : "cannot set up the IRC connection");
 		irc_conn_free(a->conn);
 		uv_run(a->loop, UV_RUN_DEFAULT); /* its handles close before a goes */
 		free(a);

@@ -32,7 +32,7 @@ typedef struct ircc_app ircc_app_t;
  * the reason in out_err; nothing is left open then.
  */
 int ircc_app_new(uv_loop_t *loop, const eirc_config_t *cfg, const ircc_ident_t *id, int fd,
-                 ircc_app_t **out_app, eirc_err_t *out_err);
+		 ircc_app_t **out_app, eirc_err_t *out_err);
 
 /* Starts the session: connects to the IRC server, reads the browser. The
  * loop ends once the session has ended and every handle is closed. */

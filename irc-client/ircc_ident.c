@@ -17,7 +17,7 @@ int ircc_ident_nick_valid(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		          (c >= '0' && c <= '9') || (c && strchr("[]\\`_^{|}-", c));
+			  (c >= '0' && c <= '9') || (c && strchr("[]\\`_^{|}-", c));
 		if (!ok)
 			return 0;
 	}
@@ -64,7 +64,7 @@ static int rooms_parse(const char *arg, ircc_room_list_t *l)
 	}
 	free(l->buf);
 	free(l->v);
-	*l = (ircc_room_list_t){ v, n, buf };
+	*l = (ircc_room_list_t){v, n, buf};
 	return 0;
 }
 
@@ -108,13 +108,13 @@ static bool ip_valid(const char *s)
 enum { OPT_UID = 256, OPT_NICK, OPT_DISPLAY, OPT_IP, OPT_PRIV, OPT_ROOMS };
 
 static const struct option ident_options[] = {
-	{ "user-id", required_argument, NULL, OPT_UID },
-	{ "nick", required_argument, NULL, OPT_NICK },
-	{ "display-name", required_argument, NULL, OPT_DISPLAY },
-	{ "client-ip", required_argument, NULL, OPT_IP },
-	{ "private-rooms", required_argument, NULL, OPT_PRIV },
-	{ "rooms", required_argument, NULL, OPT_ROOMS },
-	{ NULL, 0, NULL, 0 },
+	{"user-id", required_argument, NULL, OPT_UID},
+	{"nick", required_argument, NULL, OPT_NICK},
+	{"display-name", required_argument, NULL, OPT_DISPLAY},
+	{"client-ip", required_argument, NULL, OPT_IP},
+	{"private-rooms", required_argument, NULL, OPT_PRIV},
+	{"rooms", required_argument, NULL, OPT_ROOMS},
+	{NULL, 0, NULL, 0},
 };
 
 /* Applies one option; -EINVAL with out_err filled on a bad value. */
@@ -125,32 +125,34 @@ static int ident_apply(void *app, int opt, const char *arg, eirc_err_t *out_err)
 	switch (opt) {
 	case OPT_UID:
 		if (user_id_parse(arg, &id->user_id) < 0)
-			return eirc_err_set(out_err, -EINVAL, "--user-id: expected a positive integer");
+			return eirc_err_set(out_err, -EINVAL,
+					    "--user-id: expected a positive integer");
 		snprintf(id->user, sizeof(id->user), "u%llu", (unsigned long long)id->user_id);
 		return 0;
 	case OPT_NICK:
 		if (!ircc_ident_nick_valid(arg, strlen(arg)))
 			return eirc_err_set(out_err, -EINVAL,
-			                    "--nick: not a valid IRC nick (1-30 characters)");
+					    "--nick: not a valid IRC nick (1-30 characters)");
 		snprintf(id->nick, sizeof(id->nick), "%s", arg);
 		return 0;
 	case OPT_DISPLAY:
 		if (!text_valid(arg, IRCC_DISPLAY_MAX))
-			return eirc_err_set(out_err, -EINVAL, "--display-name: 1-128 bytes, no CR/LF");
+			return eirc_err_set(out_err, -EINVAL,
+					    "--display-name: 1-128 bytes, no CR/LF");
 		snprintf(id->display, sizeof(id->display), "%s", arg);
 		return 0;
 	case OPT_IP:
 		if (!ip_valid(arg))
 			return eirc_err_set(out_err, -EINVAL,
-			                    "--client-ip: not an IPv4 or IPv6 address");
+					    "--client-ip: not an IPv4 or IPv6 address");
 		snprintf(id->ip, sizeof(id->ip), "%s", arg);
 		return 0;
 	case OPT_PRIV:
 	case OPT_ROOMS:
 		if (rooms_parse(arg, opt == OPT_PRIV ? &id->private_rooms : &id->rooms) < 0)
 			return eirc_err_set(out_err, -EINVAL,
-			                    "--rooms/--private-rooms: at most 256 channel names "
-			                    "(#name, 64 bytes) separated by commas");
+					    "--rooms/--private-rooms: at most 256 channel names "
+					    "(#name, 64 bytes) separated by commas");
 		return 0;
 	default:
 		return eirc_err_set(out_err, -EINVAL, "unknown option (see --help)");
@@ -163,7 +165,7 @@ static int ident_done(void *app, eirc_err_t *out_err)
 
 	if (!id->user_id || !id->nick[0] || !id->ip[0])
 		return eirc_err_set(out_err, -EINVAL,
-		                    "--user-id, --nick and --client-ip are required");
+				    "--user-id, --nick and --client-ip are required");
 	if (!id->display[0])
 		snprintf(id->display, sizeof(id->display), "%s", id->nick);
 	return 0;
@@ -172,11 +174,11 @@ static int ident_done(void *app, eirc_err_t *out_err)
 const eirc_daemon_opts_t ircc_ident_opts = {
 	.options = ident_options,
 	.usage = "      --user-id N          the user's id (the IRC username is u<N>)\n"
-	         "      --nick NICK          the user's nick\n"
-	         "      --client-ip IP       the browser's address (WEBIRC)\n"
-	         "      --display-name NAME  the IRC realname (default: the nick)\n"
-	         "      --rooms #a,#b        rooms to join at sign-in\n"
-	         "      --private-rooms #p   private rooms the user is in\n",
+		 "      --nick NICK          the user's nick\n"
+		 "      --client-ip IP       the browser's address (WEBIRC)\n"
+		 "      --display-name NAME  the IRC realname (default: the nick)\n"
+		 "      --rooms #a,#b        rooms to join at sign-in\n"
+		 "      --private-rooms #p   private rooms the user is in\n",
 	.apply = ident_apply,
 	.done = ident_done,
 };
@@ -187,6 +189,6 @@ void ircc_ident_clear(ircc_ident_t *id)
 	free(id->private_rooms.v);
 	free(id->rooms.buf);
 	free(id->rooms.v);
-	id->private_rooms = (ircc_room_list_t){ 0 };
-	id->rooms = (ircc_room_list_t){ 0 };
+	id->private_rooms = (ircc_room_list_t){0};
+	id->rooms = (ircc_room_list_t){0};
 }

@@ -16,26 +16,26 @@
 #include "common/daemon.h"
 #include "common/irc_reg.h"
 
-#define IRCC_DISPLAY_MAX 128            /* display name (IRC realname) bytes */
-#define IRCC_ROOM_MAX 64                /* channel name bytes */
-#define IRCC_ROOMS_MAX 256              /* rooms in one list */
-#define IRCC_IP_MAX 45                  /* longest textual IPv6 address */
+#define IRCC_DISPLAY_MAX 128 /* display name (IRC realname) bytes */
+#define IRCC_ROOM_MAX    64  /* channel name bytes */
+#define IRCC_ROOMS_MAX   256 /* rooms in one list */
+#define IRCC_IP_MAX      45  /* longest textual IPv6 address */
 
 typedef struct ircc_room_list ircc_room_list_t;
 struct ircc_room_list {
-	char **v;                       /* case kept as given */
+	char **v; /* case kept as given */
 	size_t n;
-	char *buf;                      /* the names, one allocation */
+	char *buf; /* the names, one allocation */
 };
 
 typedef struct ircc_ident {
 	uint64_t user_id;
-	char user[24];                  /* "u<id>", the IRC username */
+	char user[24]; /* "u<id>", the IRC username */
 	char nick[IRC_REG_NICK_MAX + 1];
 	char display[IRCC_DISPLAY_MAX + 1];
 	char ip[IRCC_IP_MAX + 1];
 	ircc_room_list_t private_rooms; /* private rooms the user is in */
-	ircc_room_list_t rooms;    /* rooms to join at sign-in */
+	ircc_room_list_t rooms;         /* rooms to join at sign-in */
 } ircc_ident_t;
 
 /*

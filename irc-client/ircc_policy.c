@@ -13,20 +13,20 @@ static const struct {
 	const char *cmd;
 	enum ircc_policy_action action;
 } table[] = {
-	{ "CAP", IRCC_POL_CAP },
-	{ "PING", IRCC_POL_PING },
-	{ "PONG", IRCC_POL_IGNORE },
-	{ "QUIT", IRCC_POL_QUIT },
-	{ "NICK", IRCC_POL_NICK },
-	{ "JOIN", IRCC_POL_JOIN },
-	{ "CHATHISTORY", IRCC_POL_CHATHISTORY },
-	{ "PASS", IRCC_POL_REGISTRATION },
-	{ "USER", IRCC_POL_REGISTRATION },
-	{ "WEBIRC", IRCC_POL_UNKNOWN },
-	{ "SERVICE", IRCC_POL_UNKNOWN },
-	{ "OPER", IRCC_POL_NOPRIV },
-	{ "KILL", IRCC_POL_NOPRIV },
-	{ "SQUIT", IRCC_POL_NOPRIV },
+	{"CAP", IRCC_POL_CAP},
+	{"PING", IRCC_POL_PING},
+	{"PONG", IRCC_POL_IGNORE},
+	{"QUIT", IRCC_POL_QUIT},
+	{"NICK", IRCC_POL_NICK},
+	{"JOIN", IRCC_POL_JOIN},
+	{"CHATHISTORY", IRCC_POL_CHATHISTORY},
+	{"PASS", IRCC_POL_REGISTRATION},
+	{"USER", IRCC_POL_REGISTRATION},
+	{"WEBIRC", IRCC_POL_UNKNOWN},
+	{"SERVICE", IRCC_POL_UNKNOWN},
+	{"OPER", IRCC_POL_NOPRIV},
+	{"KILL", IRCC_POL_NOPRIV},
+	{"SQUIT", IRCC_POL_NOPRIV},
 };
 
 enum ircc_policy_action ircc_policy_classify(const irc_msg_t *msg)
@@ -46,7 +46,7 @@ bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *ch
 }
 
 bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
-                              const char *chan, size_t len)
+			      const char *chan, size_t len)
 {
 	if (!ircc_policy_room_private(masks, n_masks, chan, len))
 		return true;
@@ -58,11 +58,10 @@ bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t
 	return false;
 }
 
-int ircc_policy_chathist(const irc_msg_t *m, chathist_req_t *out_req,
-                         chathist_err_t *out_err)
+int ircc_policy_chathist(const irc_msg_t *m, chathist_req_t *out_req, chathist_err_t *out_err)
 {
 	static const chathist_opts_t opts = {IRCC_CHATHIST_TARGET_MAX, IRCC_CHATHIST_LIMIT_MAX,
-	                                          false};
+					     false};
 	chathist_err_t err;
 
 	if (chathist_parse(m, &opts, out_req, &err) < 0) {

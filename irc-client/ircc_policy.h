@@ -24,17 +24,17 @@
 #define IRCC_CHATHIST_LIMIT_MAX 1000000u
 
 enum ircc_policy_action {
-	IRCC_POL_FORWARD = 0,           /* to the IRC server as is */
-	IRCC_POL_CAP,                   /* answered locally, never forwarded */
-	IRCC_POL_PING,                  /* answered locally */
-	IRCC_POL_IGNORE,                /* PONG: meaningless from a browser */
-	IRCC_POL_QUIT,                  /* ends the session */
-	IRCC_POL_NICK,                  /* only to the user's own nick */
-	IRCC_POL_JOIN,                  /* private rooms: members only */
-	IRCC_POL_CHATHISTORY,           /* checked, then to the history bridge */
-	IRCC_POL_REGISTRATION,          /* PASS, USER: 462 once registered */
-	IRCC_POL_UNKNOWN,               /* WEBIRC, SERVICE: 421 */
-	IRCC_POL_NOPRIV,                /* OPER, KILL, SQUIT: 481 */
+	IRCC_POL_FORWARD = 0,  /* to the IRC server as is */
+	IRCC_POL_CAP,          /* answered locally, never forwarded */
+	IRCC_POL_PING,         /* answered locally */
+	IRCC_POL_IGNORE,       /* PONG: meaningless from a browser */
+	IRCC_POL_QUIT,         /* ends the session */
+	IRCC_POL_NICK,         /* only to the user's own nick */
+	IRCC_POL_JOIN,         /* private rooms: members only */
+	IRCC_POL_CHATHISTORY,  /* checked, then to the history bridge */
+	IRCC_POL_REGISTRATION, /* PASS, USER: 462 once registered */
+	IRCC_POL_UNKNOWN,      /* WEBIRC, SERVICE: 421 */
+	IRCC_POL_NOPRIV,       /* OPER, KILL, SQUIT: 481 */
 };
 
 /* Classifies msg by its command (case-insensitive). */
@@ -47,7 +47,7 @@ bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *ch
 /* True when the user may JOIN chan: not a private room, or one of the
  * user's private rooms (RFC 1459 case-insensitive). */
 bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
-                              const char *chan, size_t len);
+			      const char *chan, size_t len);
 
 /*
  * Checks msg (command CHATHISTORY). Returns 0 and fills *out_req (spans
@@ -55,7 +55,6 @@ bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t
  * NEED_MORE_PARAMS (no subcommand, too few params), UNKNOWN_COMMAND, or
  * chathist_parse()'s INVALID_PARAMS / INVALID_MSGREFTYPE.
  */
-int ircc_policy_chathist(const irc_msg_t *msg, chathist_req_t *out_req,
-                         chathist_err_t *out_err);
+int ircc_policy_chathist(const irc_msg_t *msg, chathist_req_t *out_req, chathist_err_t *out_err);
 
 #endif

@@ -31,8 +31,8 @@ static bool tag_allowed(const irc_msg_tag_t *t, const ircc_relay_ctx_t *ctx)
 }
 
 /* Builds the packed tags the browser may see into tags[0..*out_len). */
-static int tags_filter(const irc_msg_t *m, const ircc_relay_ctx_t *ctx, char *tags,
-                       size_t cap, size_t *out_len)
+static int tags_filter(const irc_msg_t *m, const ircc_relay_ctx_t *ctx, char *tags, size_t cap,
+		       size_t *out_len)
 {
 	irc_msg_tag_t t;
 	size_t pos = 0, len = 0;
@@ -40,12 +40,14 @@ static int tags_filter(const irc_msg_t *m, const ircc_relay_ctx_t *ctx, char *ta
 	while (irc_msg_tag_next(m, &pos, &t)) {
 		if (!tag_allowed(&t, ctx))
 			continue;
-		int r = irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL, t.value_len, tags, cap, &len);
+		int r = irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL,
+					    t.value_len, tags, cap, &len);
 		if (r < 0)
 			return r;
 	}
 	if (ctx->label && ctx->label[0] && HAS(ctx, IRC_CAP_LABELED_RESPONSE)) {
-		int r = irc_msg_tags_append("label", 5, ctx->label, strlen(ctx->label), tags, cap, &len);
+		int r = irc_msg_tags_append("label", 5, ctx->label, strlen(ctx->label), tags, cap,
+					    &len);
 		if (r < 0)
 			return r;
 	}
@@ -64,7 +66,7 @@ static bool from_self(const irc_msg_t *m, const char *self)
 static bool param0_is_self(const irc_msg_t *m, const char *self)
 {
 	return m->n_params > 0 && irc_casemap_equal(IRC_CASEMAP_RFC1459, m->params[0].ptr,
-	                                            m->params[0].len, self, strlen(self));
+						    m->params[0].len, self, strlen(self));
 }
 
 /* True when the browser must not see this line at all. */
@@ -120,8 +122,7 @@ static void names_one_prefix(irc_msg_t *m, char *buf, size_t cap)
 	last->len = o;
 }
 
-int ircc_relay_format(const irc_msg_t *msg, const ircc_relay_ctx_t *ctx, char *buf,
-                      size_t cap)
+int ircc_relay_format(const irc_msg_t *msg, const ircc_relay_ctx_t *ctx, char *buf, size_t cap)
 {
 	static char tags[IRC_TAGS_MAX];
 	static char names[IRC_MSG_MAX];

@@ -17,8 +17,8 @@
 typedef struct ircc_relay_ctx ircc_relay_ctx_t;
 
 struct ircc_relay_ctx {
-	uint32_t browser_caps;          /* IRC_CAP_BIT mask */
-	uint32_t server_caps;           /* enabled on the IRC connection */
+	uint32_t browser_caps; /* IRC_CAP_BIT mask */
+	uint32_t server_caps;  /* enabled on the IRC connection */
 	const char *self_nick;
 	/* NULL: the label tag follows browser_caps; non-NULL: any label tag
 	 * is replaced with this one ("" removes it). */
@@ -30,7 +30,6 @@ struct ircc_relay_ctx {
  * NUL-terminated, no CRLF). Returns the length, 0 when the browser must not
  * see the message, or a negative IRC_MSG_E* error.
  */
-int ircc_relay_format(const irc_msg_t *msg, const ircc_relay_ctx_t *ctx, char *buf,
-                      size_t cap);
+int ircc_relay_format(const irc_msg_t *msg, const ircc_relay_ctx_t *ctx, char *buf, size_t cap);
 
 #endif

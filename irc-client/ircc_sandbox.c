@@ -44,7 +44,7 @@ static int drop_user(const char *user)
 
 static int limit(int resource, uint64_t value)
 {
-	struct rlimit rl = { value, value };
+	struct rlimit rl = {value, value};
 
 	return setrlimit(resource, &rl) < 0 ? -errno : 0;
 }
@@ -66,24 +66,27 @@ static int limits(const ircc_sandbox_opts_t *o)
 }
 
 static const int allowed[] = {
-	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
-	SCMP_SYS(close), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
-	SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
-	SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(fcntl), SCMP_SYS(clock_gettime),
-	SCMP_SYS(gettimeofday), SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap),
-	SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(exit), SCMP_SYS(exit_group),
-	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction),
-	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(tgkill), SCMP_SYS(futex),
-	SCMP_SYS(getrandom), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(restart_syscall),
-	SCMP_SYS(sched_yield), SCMP_SYS(getuid), SCMP_SYS(geteuid),
+	SCMP_SYS(read),         SCMP_SYS(write),         SCMP_SYS(readv),
+	SCMP_SYS(writev),       SCMP_SYS(recvfrom),      SCMP_SYS(recvmsg),
+	SCMP_SYS(sendto),       SCMP_SYS(sendmsg),       SCMP_SYS(close),
+	SCMP_SYS(epoll_wait),   SCMP_SYS(epoll_pwait),   SCMP_SYS(epoll_ctl),
+	SCMP_SYS(connect),      SCMP_SYS(getsockopt),    SCMP_SYS(setsockopt),
+	SCMP_SYS(getsockname),  SCMP_SYS(getpeername),   SCMP_SYS(shutdown),
+	SCMP_SYS(fcntl),        SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(brk),          SCMP_SYS(mmap),          SCMP_SYS(munmap),
+	SCMP_SYS(mremap),       SCMP_SYS(madvise),       SCMP_SYS(exit),
+	SCMP_SYS(exit_group),   SCMP_SYS(rt_sigreturn),  SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(getpid),        SCMP_SYS(gettid),
+	SCMP_SYS(tgkill),       SCMP_SYS(futex),         SCMP_SYS(getrandom),
+	SCMP_SYS(fstat),        SCMP_SYS(newfstatat),    SCMP_SYS(restart_syscall),
+	SCMP_SYS(sched_yield),  SCMP_SYS(getuid),        SCMP_SYS(geteuid),
 };
 
 /* SCMP_A0() and friends leave datum_b out, which clang warns about. */
 static struct scmp_arg_cmp arg_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
-                                   scmp_datum_t b)
+				   scmp_datum_t b)
 {
-	struct scmp_arg_cmp c = { .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+	struct scmp_arg_cmp c = {.arg = arg, .op = op, .datum_a = a, .datum_b = b};
 
 	return c;
 }
@@ -94,17 +97,17 @@ static int seccomp_rules(scmp_filter_ctx ctx)
 
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && err == 0; i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	static const int domains[] = { AF_INET, AF_INET6, AF_UNIX };
+	static const int domains[] = {AF_INET, AF_INET6, AF_UNIX};
 	for (size_t i = 0; i < 3 && err == 0; i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		                       arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)domains[i], 0));
-	static const unsigned long ioctls[] = { FIONBIO, FIOCLEX };
+				       arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)domains[i], 0));
+	static const unsigned long ioctls[] = {FIONBIO, FIOCLEX};
 	for (size_t i = 0; i < 2 && err == 0; i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		                       arg_cmp(1, SCMP_CMP_EQ, (scmp_datum_t)ioctls[i], 0));
+				       arg_cmp(1, SCMP_CMP_EQ, (scmp_datum_t)ioctls[i], 0));
 	if (err == 0)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-		                       arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+				       arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	return err;
 }
 
@@ -127,7 +130,7 @@ int ircc_sandbox_apply(const ircc_sandbox_opts_t *o, const char **out_why)
 
 	if (err < 0) {
 		*out_why = err == -ESRCH ? "the sandbox user does not exist (or is root)"
-		                         : "cannot drop privileges to the sandbox user";
+					 : "cannot drop privileges to the sandbox user";
 		return err;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {

@@ -12,8 +12,8 @@
 
 typedef struct ircc_sandbox_opts ircc_sandbox_opts_t;
 struct ircc_sandbox_opts {
-	const char *user;               /* user to become when root */
-	uint64_t rlimit_as;             /* bytes */
+	const char *user;   /* user to become when root */
+	uint64_t rlimit_as; /* bytes */
 	int rlimit_nofile;
 	int rlimit_nproc;
 };

@@ -132,11 +132,11 @@ static void sendf(ircc_session_t *s, const char *fmt, ...)
 }
 
 /* ":<server> <numeric> <nick> <rest>" */
-#define NUMERIC(s, num, fmt, ...) \
+#define NUMERIC(s, num, fmt, ...)                                                                  \
 	sendf(s, ":%s " num " %s " fmt, (s)->server, target_nick(s), __VA_ARGS__)
 
 static void fail(ircc_session_t *s, const char *cmd, const char *code, const char *ctx,
-                 const char *text)
+		 const char *text)
 {
 	if (ctx)
 		sendf(s, ":%s FAIL %s %s %s :%s", s->server, cmd, code, ctx, text);
@@ -171,7 +171,7 @@ static void cmd_name(const irc_msg_t *m, char *buf, size_t cap)
 /* ---- construction ---- */
 
 int ircc_session_new(const ircc_ident_t *id, const ircc_session_limits_t *lim,
-                     const ircc_session_ops_t *ops, void *ud, ircc_session_t **out)
+		     const ircc_session_ops_t *ops, void *ud, ircc_session_t **out)
 {
 	ircc_session_t *s = calloc(1, sizeof(*s));
 
@@ -227,8 +227,8 @@ static ssize_t chan_find(const ircc_session_t *s, const char *name, size_t len)
 
 static void chan_add(ircc_session_t *s, const irc_msg_span_t *name)
 {
-	if (name->len == 0 || name->len > IRCC_ROOM_MAX || chan_find(s, name->ptr, name->len) >= 0 ||
-	    s->n_chans == IRCC_CHANNELS_MAX)
+	if (name->len == 0 || name->len > IRCC_ROOM_MAX ||
+	    chan_find(s, name->ptr, name->len) >= 0 || s->n_chans == IRCC_CHANNELS_MAX)
 		return;
 	char *c = malloc(name->len + 1);
 	if (!c)
@@ -261,8 +261,8 @@ static void join_list(ircc_session_t *s, char *const *names, size_t n)
 		}
 		if (i == n)
 			break;
-		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s",
-		                        len ? "," : "JOIN ", names[i]);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", len ? "," : "JOIN ",
+					names[i]);
 	}
 }
 
@@ -301,7 +301,7 @@ static void burst_keep(ircc_session_t *s, const irc_msg_t *m)
 
 static void relay(ircc_session_t *s, const irc_msg_t *m, const char *label)
 {
-	ircc_relay_ctx_t ctx = { s->bcaps, s->scaps, s->nick, label };
+	ircc_relay_ctx_t ctx = {s->bcaps, s->scaps, s->nick, label};
 	int n = ircc_relay_format(m, &ctx, out_buf, sizeof(out_buf));
 
 	if (n > 0)
@@ -310,8 +310,9 @@ static void relay(ircc_session_t *s, const irc_msg_t *m, const char *label)
 
 static void isupport_extra(ircc_session_t *s)
 {
-	NUMERIC(s, "005", "CHATHISTORY=%u MSGREFTYPES=msgid,timestamp :are supported by this server",
-	        s->lim.chathistory_max);
+	NUMERIC(s, "005",
+		"CHATHISTORY=%u MSGREFTYPES=msgid,timestamp :are supported by this server",
+		s->lim.chathistory_max);
 }
 
 static void join_replay(ircc_session_t *s, const irc_msg_span_t *chan);
@@ -394,7 +395,8 @@ static void caps_list(uint32_t mask, char *buf, size_t cap)
 	buf[0] = '\0';
 	for (unsigned i = 0; i < IRC_CAP_COUNT; i++)
 		if (mask & IRC_CAP_BIT(i))
-			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? " " : "", irc_cap_name(i));
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? " " : "",
+					      irc_cap_name(i));
 	if (mask & IRCC_BCAP_CHATHISTORY)
 		snprintf(buf + n, cap - n, "%sdraft/chathistory", n ? " " : "");
 }
@@ -484,7 +486,8 @@ static void forward(ircc_session_t *s, const irc_msg_t *m)
 		bool label = t.key_len == 5 && memcmp(t.key, "label", 5) == 0;
 		if ((client && (s->bcaps & IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS))) ||
 		    (label && (s->bcaps & IRC_CAP_BIT(IRC_CAP_LABELED_RESPONSE))))
-			irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL, t.value_len, tags, sizeof(tags), &len);
+			irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL,
+					    t.value_len, tags, sizeof(tags), &len);
 	}
 	f.tags.ptr = len ? tags : NULL;
 	f.tags.len = len;
@@ -517,7 +520,7 @@ static void handle_nick(ircc_session_t *s, const irc_msg_t *m)
 		return;
 	}
 	NUMERIC(s, "432", "%.*s :Nick changes are not allowed: your nick is %s, from your account",
-	        (int)m->params[0].len, m->params[0].ptr, s->id->nick);
+		(int)m->params[0].len, m->params[0].ptr, s->id->nick);
 }
 
 /* JOIN: private rooms the user is not a member of are refused one by one
@@ -541,15 +544,15 @@ static void handle_join(ircc_session_t *s, const irc_msg_t *m)
 		while (k && k < kend && *k != ',')
 			k++;
 		size_t n = (size_t)(p - c), kn = k ? (size_t)(k - kw) : 0;
-		if (n && !ircc_policy_join_allowed(s->id, s->lim.private_masks, s->lim.n_private_masks,
-		                                   c, n)) {
+		if (n && !ircc_policy_join_allowed(s->id, s->lim.private_masks,
+						   s->lim.n_private_masks, c, n)) {
 			NUMERIC(s, "473", "%.*s :Cannot join channel (private room: members only)",
-			        (int)n, c);
+				(int)n, c);
 		} else if (n) {
-			cl += (size_t)snprintf(chans + cl, sizeof(chans) - cl, "%s%.*s", cl ? "," : "",
-			                       (int)n, c);
-			kl += (size_t)snprintf(keys + kl, sizeof(keys) - kl, "%s%.*s", kl ? "," : "",
-			                       (int)kn, kw ? kw : "");
+			cl += (size_t)snprintf(chans + cl, sizeof(chans) - cl, "%s%.*s",
+					       cl ? "," : "", (int)n, c);
+			kl += (size_t)snprintf(keys + kl, sizeof(keys) - kl, "%s%.*s",
+					       kl ? "," : "", (int)kn, kw ? kw : "");
 		}
 		p += p < end;
 		if (k && k < kend)
@@ -558,7 +561,7 @@ static void handle_join(ircc_session_t *s, const irc_msg_t *m)
 	if (cl == 0)
 		return;
 	int n = snprintf(line, sizeof(line), "JOIN %s%s%s", chans, m->n_params > 1 ? " " : "",
-	                 m->n_params > 1 ? keys : "");
+			 m->n_params > 1 ? keys : "");
 	irc_msg_t j;
 	if (n > 0 && (size_t)n < sizeof(line) && irc_msg_parse(line, (size_t)n, 0, &j) == 0) {
 		j.tags = m->tags; /* keep the browser's label and client tags */
@@ -568,8 +571,8 @@ static void handle_join(ircc_session_t *s, const irc_msg_t *m)
 
 /* ---- CHATHISTORY ---- */
 
-static void hist_fail(ircc_session_t *s, const char *code, const char *sub,
-                      const char *target, const char *text)
+static void hist_fail(ircc_session_t *s, const char *code, const char *sub, const char *target,
+		      const char *text)
 {
 	char ctx[IRCC_CHATHIST_TARGET_MAX + 16];
 
@@ -604,20 +607,19 @@ static const char *casemap_name(enum irc_casemap cm)
  * CHATHISTORY ..." into out_buf. Returns its length, -E2BIG when the
  * user's channel list (TARGETS) or the whole line does not fit, or another
  * negative error. */
-static int hist_request(ircc_session_t *s, const irc_msg_t *m, unsigned seq,
-                        bool targets)
+static int hist_request(ircc_session_t *s, const irc_msg_t *m, unsigned seq, bool targets)
 {
 	char tags[IRC_TAGS_CLIENT_MAX], uid[24], label[16], chans[CHATHIST_CHANNELS_MAX];
 	size_t tl = 0;
 	int bad = 0;
-	irc_msg_t r = { 0 };
+	irc_msg_t r = {0};
 	const char *cm = casemap_name(s->cm);
 
 	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)s->id->user_id);
 	snprintf(label, sizeof(label), "h%u", seq);
 	bad |= irc_msg_tags_append("eirc/user", 9, uid, strlen(uid), tags, sizeof(tags), &tl);
 	bad |= irc_msg_tags_append("eirc/nick", 9, s->nick, strlen(s->nick), tags, sizeof(tags),
-	                           &tl);
+				   &tl);
 	bad |= irc_msg_tags_append("label", 5, label, strlen(label), tags, sizeof(tags), &tl);
 	bad |= irc_msg_tags_append("eirc/casemap", 12, cm, strlen(cm), tags, sizeof(tags), &tl);
 	if (targets) {
@@ -659,7 +661,7 @@ static void handle_chathistory(ircc_session_t *s, const irc_msg_t *m)
 {
 	chathist_req_t req;
 	chathist_err_t err;
-	struct pending p = { 0 };
+	struct pending p = {0};
 	irc_msg_tag_t lt;
 
 	if (ircc_policy_chathist(m, &req, &err) < 0) {
@@ -674,26 +676,27 @@ static void handle_chathistory(ircc_session_t *s, const irc_msg_t *m)
 		span_cpy(p.target, sizeof(p.target), &req.target);
 	if (req.target.ptr && !hist_allowed(s, &req.target)) {
 		hist_fail(s, "INVALID_TARGET", p.sub, p.target,
-		          "You may only read the history of channels you are in and of your own "
-		          "conversations");
+			  "You may only read the history of channels you are in and of your own "
+			  "conversations");
 		return;
 	}
 	if (s->n_hist == IRCC_HISTORY_PENDING_MAX) {
 		hist_fail(s, "MESSAGE_ERROR", p.sub, p.target,
-		          "Too many history requests in flight; try again");
+			  "Too many history requests in flight; try again");
 		return;
 	}
 	p.seq = ++s->hist_seq;
 	int n = hist_request(s, m, p.seq, req.sub == CHATHIST_TARGETS);
 	int r = n < 0 ? n : s->ops.to_history(s->ud, out_buf, (size_t)n);
 	if (r < 0) {
-		hist_fail(s, "MESSAGE_ERROR", p.sub, p.target,
-		          r == -E2BIG  ? "Message history request too long: the list of the "
-		                         "channels you are in is longer than the history service takes"
-		          : r == -ENOENT ? "Message history is not available yet: no history service "
-		                         "is configured"
-		                       : "Message history is not available: the history service "
-		                         "cannot be reached");
+		hist_fail(
+			s, "MESSAGE_ERROR", p.sub, p.target,
+			r == -E2BIG    ? "Message history request too long: the list of the "
+					 "channels you are in is longer than the history service takes"
+			: r == -ENOENT ? "Message history is not available yet: no history service "
+					 "is configured"
+				       : "Message history is not available: the history service "
+					 "cannot be reached");
 		return;
 	}
 	if ((s->bcaps & IRC_CAP_BIT(IRC_CAP_LABELED_RESPONSE)) &&
@@ -711,18 +714,18 @@ static void handle_chathistory(ircc_session_t *s, const irc_msg_t *m)
 static void join_replay(ircc_session_t *s, const irc_msg_span_t *chan)
 {
 	char n[16];
-	irc_msg_t m = { 0 };
-	struct pending p = { .quiet = true };
+	irc_msg_t m = {0};
+	struct pending p = {.quiet = true};
 
 	if (s->lim.join_replay_lines == 0 || (s->bcaps & IRCC_BCAP_CHATHISTORY) ||
 	    s->n_hist == IRCC_HISTORY_PENDING_MAX || chan->len >= sizeof(p.target))
 		return;
 	snprintf(n, sizeof(n), "%u", s->lim.join_replay_lines);
-	m.command = (irc_msg_span_t){ "CHATHISTORY", 11 };
-	m.params[0] = (irc_msg_span_t){ "LATEST", 6 };
+	m.command = (irc_msg_span_t){"CHATHISTORY", 11};
+	m.params[0] = (irc_msg_span_t){"LATEST", 6};
 	m.params[1] = *chan;
-	m.params[2] = (irc_msg_span_t){ "*", 1 };
-	m.params[3] = (irc_msg_span_t){ n, strlen(n) };
+	m.params[2] = (irc_msg_span_t){"*", 1};
+	m.params[3] = (irc_msg_span_t){n, strlen(n)};
 	m.n_params = 4;
 	p.seq = ++s->hist_seq;
 	snprintf(p.sub, sizeof(p.sub), "LATEST");
@@ -756,7 +759,7 @@ static void dm_report(ircc_session_t *s, const irc_msg_t *m)
 	    irc_mask_split(m->source.ptr, m->source.len, &uh) < 0 || !uh.user ||
 	    irc_msg_tag_get(m, "msgid", &t) < 0)
 		return;
-	irc_msg_span_t from = { uh.nick, uh.nick_len };
+	irc_msg_span_t from = {uh.nick, uh.nick_len};
 	bool to_me = nick_is(s, &m->params[0], s->nick), from_me = nick_is(s, &from, s->nick);
 	if (to_me == from_me)
 		return; /* neither ours, or a note to self */
@@ -764,13 +767,13 @@ static void dm_report(ircc_session_t *s, const irc_msg_t *m)
 	const char *cm = casemap_name(s->cm);
 	if (irc_msg_tags_append("eirc/dm", 7, NULL, 0, tags, sizeof(tags), &tl) < 0 ||
 	    irc_msg_tags_append("eirc/user", 9, uid, strlen(uid), tags, sizeof(tags), &tl) < 0 ||
-	    irc_msg_tags_append("eirc/nick", 9, s->nick, strlen(s->nick), tags, sizeof(tags),
-	                        &tl) < 0 ||
+	    irc_msg_tags_append("eirc/nick", 9, s->nick, strlen(s->nick), tags, sizeof(tags), &tl) <
+		    0 ||
 	    irc_msg_tags_append("eirc/casemap", 12, cm, strlen(cm), tags, sizeof(tags), &tl) < 0)
 		return;
 	while (irc_msg_tag_next(m, &pos, &t))
 		if (irc_msg_tags_append(t.key, t.key_len, t.has_value ? t.value : NULL, t.value_len,
-		                        tags, sizeof(tags), &tl) < 0)
+					tags, sizeof(tags), &tl) < 0)
 			return;
 	r.tags.ptr = tags;
 	r.tags.len = tl;
@@ -807,7 +810,7 @@ bool ircc_session_history_line(ircc_session_t *s, char *line, size_t len)
 		return false; /* the browser did not ask: nothing to explain */
 	/* Replayed lines are history, not echoes: the user's own messages stay
 	 * (no self nick for the echo filter). */
-	ircc_relay_ctx_t ctx = { s->bcaps, s->scaps, NULL, p->started ? "" : p->label };
+	ircc_relay_ctx_t ctx = {s->bcaps, s->scaps, NULL, p->started ? "" : p->label};
 	int n = ircc_relay_format(&m, &ctx, out_buf, sizeof(out_buf));
 	if (n > 0)
 		to_browser(s, out_buf, (size_t)n);
@@ -886,8 +889,7 @@ static void (*const dispatch[])(ircc_session_t *, const irc_msg_t *) = {
 /* Before the browser is READY: CAP, NICK, USER and PASS are registration;
  * any other command makes it a plain client (READY at once). Returns true
  * when the line was consumed. */
-static bool browser_registering(ircc_session_t *s, const irc_msg_t *m,
-                                enum ircc_policy_action a)
+static bool browser_registering(ircc_session_t *s, const irc_msg_t *m, enum ircc_policy_action a)
 {
 	switch (a) {
 	case IRCC_POL_CAP:
@@ -921,8 +923,8 @@ static bool flood_ok(ircc_session_t *s, const irc_msg_t *m, size_t len)
 		return true;
 	cmd_name(m, cmd, sizeof(cmd));
 	snprintf(text, sizeof(text),
-	         "Too many lines too fast (limit %u lines and %llu bytes per second); not sent",
-	         s->lim.flood_lines_per_second, (unsigned long long)s->lim.flood_bytes_per_second);
+		 "Too many lines too fast (limit %u lines and %llu bytes per second); not sent",
+		 s->lim.flood_lines_per_second, (unsigned long long)s->lim.flood_bytes_per_second);
 	fail(s, cmd, "RATE_LIMITED", NULL, text);
 	return false;
 }
@@ -980,8 +982,8 @@ static void hold_release(ircc_session_t *s)
 
 void ircc_session_browser_line(ircc_session_t *s, char *line, size_t len)
 {
-	if (!burst_complete(s) && !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 &&
-	                            (len == 4 || line[4] == ' '))) {
+	if (!burst_complete(s) &&
+	    !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 && (len == 4 || line[4] == ' '))) {
 		hold(s, line, len);
 		return;
 	}
@@ -1001,8 +1003,9 @@ void ircc_session_browser_bad_line(ircc_session_t *s, int err)
 
 static bool is_burst_numeric(const irc_msg_t *m)
 {
-	static const char *const nums[] = { "001", "002", "003", "004", "005", "250", "251",
-		"252", "253", "254", "255", "265", "266", "375", "372", "376", "422" };
+	static const char *const nums[] = {"001", "002", "003", "004", "005", "250",
+					   "251", "252", "253", "254", "255", "265",
+					   "266", "375", "372", "376", "422"};
 
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 		if (irc_msg_command_is(m, nums[i]))
@@ -1027,14 +1030,13 @@ static void track(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
 	} else if (irc_msg_command_is(m, "PART") && m->n_params >= 1 && irc_reg_is_self(reg, m)) {
 		chan_del(s, &m->params[0]);
 	} else if (irc_msg_command_is(m, "KICK") && m->n_params >= 2 &&
-	           nick_is(s, &m->params[1], reg->nick)) {
+		   nick_is(s, &m->params[1], reg->nick)) {
 		chan_del(s, &m->params[0]);
 	}
 	snprintf(s->nick, sizeof(s->nick), "%s", reg->nick);
 }
 
-void ircc_session_server_msg(ircc_session_t *s, const irc_reg_t *reg,
-                             const irc_msg_t *m)
+void ircc_session_server_msg(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
 {
 	track(s, reg, m);
 	if (!server_up(s))
@@ -1081,7 +1083,8 @@ uint64_t ircc_session_server_registered(ircc_session_t *s, const irc_reg_t *reg)
 		if (strcmp(old, s->nick) != 0)
 			sendf(s, ":%s NICK %s", old, s->nick);
 		sendf(s, "EIRC RECONNECTED %s", s->server);
-		sendf(s, ":%s NOTICE %s :*** Reconnected to the IRC server; rejoining your channels",
+		sendf(s,
+		      ":%s NOTICE %s :*** Reconnected to the IRC server; rejoining your channels",
 		      s->server, s->nick);
 	}
 	join_list(s, s->chans, s->n_chans);
@@ -1109,6 +1112,8 @@ void ircc_session_server_down(ircc_session_t *s, const char *why, uint64_t retry
 		return;
 	}
 	sendf(s, "EIRC DISCONNECTED %llu :%s", (unsigned long long)retry_ms, why);
-	sendf(s, ":%s NOTICE %s :*** Lost the connection to the IRC server (%s); reconnecting "
-	         "in %llu ms", s->server, s->nick, why, (unsigned long long)retry_ms);
+	sendf(s,
+	      ":%s NOTICE %s :*** Lost the connection to the IRC server (%s); reconnecting "
+	      "in %llu ms",
+	      s->server, s->nick, why, (unsigned long long)retry_ms);
 }

@@ -43,7 +43,7 @@ typedef struct ircc_session_limits ircc_session_limits_t;
  * client (burst replayed, sign-in rooms joined), and the time a browser in
  * CAP negotiation gets to send CAP END. */
 #define IRCC_BROWSER_IDLE_GRACE_MS 1000
-#define IRCC_BROWSER_CAP_GRACE_MS 10000
+#define IRCC_BROWSER_CAP_GRACE_MS  10000
 
 /* The browser-side capability offered on top of the server's. */
 #define IRCC_BCAP_CHATHISTORY (UINT32_C(1) << 31)
@@ -68,10 +68,10 @@ struct ircc_session_limits {
 	unsigned flood_lines_per_second;
 	unsigned flood_burst_lines;
 	uint64_t flood_bytes_per_second;
-	unsigned chathistory_max;       /* announced as CHATHISTORY=<n> */
-	char **private_masks;           /* borrowed; glob masks of private rooms */
+	unsigned chathistory_max; /* announced as CHATHISTORY=<n> */
+	char **private_masks;     /* borrowed; glob masks of private rooms */
 	size_t n_private_masks;
-	unsigned join_replay_lines;     /* LATEST <n> on JOIN without draft/chathistory */
+	unsigned join_replay_lines; /* LATEST <n> on JOIN without draft/chathistory */
 };
 
 /*
@@ -79,7 +79,7 @@ struct ircc_session_limits {
  * -ENOMEM. Free with ircc_session_free (NULL is a no-op).
  */
 int ircc_session_new(const ircc_ident_t *id, const ircc_session_limits_t *lim,
-                     const ircc_session_ops_t *ops, void *ud, ircc_session_t **out);
+		     const ircc_session_ops_t *ops, void *ud, ircc_session_t **out);
 void ircc_session_free(ircc_session_t *s);
 
 /* One framed browser line (writable, NUL-terminated, no CRLF). */
@@ -94,8 +94,7 @@ void ircc_session_browser_bad_line(ircc_session_t *s, int err);
 uint64_t ircc_session_browser_grace(ircc_session_t *s);
 
 /* Every message from the IRC server (irc_conn on_msg), reg its state. */
-void ircc_session_server_msg(ircc_session_t *s, const irc_reg_t *reg,
-                             const irc_msg_t *msg);
+void ircc_session_server_msg(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *msg);
 /* irc_conn registered (first time or again). Returns the browser-grace
  * delay to arm (ms), or 0. */
 uint64_t ircc_session_server_registered(ircc_session_t *s, const irc_reg_t *reg);

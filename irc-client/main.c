@@ -36,7 +36,7 @@ static void test_hook_forbidden_syscall(void)
 	const char *v = getenv("EIRC_IRCC_TEST_FORBIDDEN_SYSCALL");
 
 	if (v && strcmp(v, "execve") == 0) {
-		char *const args[] = { (char *)"true", NULL };
+		char *const args[] = {(char *)"true", NULL};
 		execve("/bin/true", args, args + 1);
 		_exit(3); /* execve failed without killing us: no filter */
 	}
@@ -64,8 +64,8 @@ static int start(void *app, eirc_daemon_t *d)
 	}
 	if (cfg->irc_client.sandbox) {
 		const eirc_config_irc_client_t *ic = &cfg->irc_client;
-		ircc_sandbox_opts_t so = { ic->sandbox_user, ic->rlimit_as, ic->rlimit_nofile,
-			                        ic->rlimit_nproc };
+		ircc_sandbox_opts_t so = {ic->sandbox_user, ic->rlimit_as, ic->rlimit_nofile,
+					  ic->rlimit_nproc};
 		if ((r = ircc_sandbox_apply(&so, &why)) < 0) {
 			log_error("Failed to sandbox the session of %s: %s", m->id.nick, why);
 			ircc_app_stop(m->app);
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 		.stop = stop,
 		.end = end,
 	};
-	irc_client_t m = { .app = NULL };
+	irc_client_t m = {.app = NULL};
 
 	/* A POSIX TZ string: the C library never opens /etc/localtime (which
 	 * the sandbox forbids) for a time conversion. Log times are UTC. */

@@ -28,11 +28,11 @@ struct app {
 	lg_ingest_t *ing;
 	lg_writer_t *writer;
 	lg_shipper_t *shipper;
-	http_server_t *http;            /* GET /metrics; NULL when off */
+	http_server_t *http; /* GET /metrics; NULL when off */
 	irc_conn_t *conn;
 	irc_conn_server_t servers[IRC_CONN_SERVERS_MAX];
-	lg_map_t wanted;           /* folded channel -> name (malloc'd) */
-	int64_t down_since;             /* wall ms; 0 when registered */
+	lg_map_t wanted;    /* folded channel -> name (malloc'd) */
+	int64_t down_since; /* wall ms; 0 when registered */
 	/* gaps across restarts (LG_APP_SEEN_MS): the heartbeat key, the time
 	 * the previous run last wrote it (0: none), when this run first
 	 * registered (0: not yet) */
@@ -41,11 +41,11 @@ struct app {
 	int64_t prev_seen, first_registered;
 	uv_timer_t list_timer, rejoin_timer, drain_timer, seen_timer;
 	uint64_t last_loss_log;
-	uint64_t bad_log_window;        /* loop ms when the window began */
-	unsigned bad_log_count;         /* lines logged in the window */
-	uint64_t bad_log_suppressed;    /* not logged in the window */
+	uint64_t bad_log_window;     /* loop ms when the window began */
+	unsigned bad_log_count;      /* lines logged in the window */
+	uint64_t bad_log_suppressed; /* not logged in the window */
 	bool stopping;
-	bool closed;                    /* close_handles ran */
+	bool closed; /* close_handles ran */
 };
 
 static struct app app; /* one logger per process */
@@ -145,9 +145,10 @@ static void check_bot_mode(struct app *a, const irc_msg_t *msg)
 		return;
 	for (size_t i = 1; i + 1 < msg->n_params; i++) {
 		if (msg->params[i].len >= 4 && memcmp(msg->params[i].ptr, "BOT=", 4) == 0) {
-			n = snprintf(line, sizeof(line), "MODE %s +%.*s", irc_conn_reg(a->conn)->nick,
-			             (int)(msg->params[i].len - 4 > 1 ? 1 : msg->params[i].len - 4),
-			             msg->params[i].ptr + 4);
+			n = snprintf(line, sizeof(line), "MODE %s +%.*s",
+				     irc_conn_reg(a->conn)->nick,
+				     (int)(msg->params[i].len - 4 > 1 ? 1 : msg->params[i].len - 4),
+				     msg->params[i].ptr + 4);
 			(void)irc_conn_send(a->conn, line, (size_t)n);
 		}
 	}
@@ -162,8 +163,9 @@ static bool bad_log_allowed(struct app *a)
 	if (a->bad_log_window == 0 || now - a->bad_log_window >= LG_APP_BAD_LOG_MS) {
 		if (a->bad_log_suppressed)
 			log_warn("%" PRIu64 " more bad input lines were not logged (see "
-			         "eirc_logger_lines_refused_total, eirc_logger_events_refused_total)",
-			         a->bad_log_suppressed);
+				 "eirc_logger_lines_refused_total, "
+				 "eirc_logger_events_refused_total)",
+				 a->bad_log_suppressed);
 		a->bad_log_window = now ? now : 1;
 		a->bad_log_count = 0;
 		a->bad_log_suppressed = 0;
@@ -201,7 +203,7 @@ static void on_bad_line(void *ud, int err, const char *excerpt, size_t len)
 	start[len] = '\0';
 	if (bad_log_allowed(a))
 		log_warn("Refused a line from the IRC server, not archived: %s; it starts: %s", why,
-		         start);
+			 start);
 }
 
 /* An archived message that is odd but real: kept as the server sent it
@@ -211,8 +213,8 @@ static void flag_odd(struct app *a, const irc_msg_t *msg)
 	bool bad_utf8 = false, controls = false;
 	/* every archived command but QUIT and NICK names its channel first */
 	bool in_chan = msg->n_params && !irc_msg_command_is(msg, "QUIT") &&
-	               !irc_msg_command_is(msg, "NICK");
-	irc_msg_span_t t = in_chan ? msg->params[0] : (irc_msg_span_t){ "-", 1 };
+		       !irc_msg_command_is(msg, "NICK");
+	irc_msg_span_t t = in_chan ? msg->params[0] : (irc_msg_span_t){"-", 1};
 
 	for (size_t i = 0; i < msg->n_params && !bad_utf8; i++)
 		bad_utf8 = !utf8_is_valid(msg->params[i].ptr, msg->params[i].len);
@@ -222,11 +224,11 @@ static void flag_odd(struct app *a, const irc_msg_t *msg)
 	a->m.flagged_channel_controls += controls;
 	if ((bad_utf8 || controls) && bad_log_allowed(a))
 		log_warn("Archived a %.*s from %.*s in %.*s as received: %s%s%s",
-		         (int)msg->command.len, msg->command.ptr, (int)msg->source.len,
-		         msg->source.ptr, (int)t.len, t.ptr,
-		         bad_utf8 ? "invalid UTF-8 (U+FFFD in Elasticsearch)" : "",
-		         bad_utf8 && controls ? ", " : "",
-		         controls ? "control characters in the channel name" : "");
+			 (int)msg->command.len, msg->command.ptr, (int)msg->source.len,
+			 msg->source.ptr, (int)t.len, t.ptr,
+			 bad_utf8 ? "invalid UTF-8 (U+FFFD in Elasticsearch)" : "",
+			 bad_utf8 && controls ? ", " : "",
+			 controls ? "control characters in the channel name" : "");
 }
 
 static void on_msg(void *ud, const irc_msg_t *msg)
@@ -245,11 +247,11 @@ static void on_msg(void *ud, const irc_msg_t *msg)
 		a->m.events_refused++;
 		if (bad_log_allowed(a))
 			log_warn("Refused a %.*s from %.*s: %s, ignoring", (int)msg->command.len,
-			         msg->command.ptr, (int)msg->source.len,
-			         msg->source.ptr ? msg->source.ptr : "", reason);
+				 msg->command.ptr, (int)msg->source.len,
+				 msg->source.ptr ? msg->source.ptr : "", reason);
 	} else if (r < 0) {
 		log_error("Failed to archive a %.*s: %s", (int)msg->command.len, msg->command.ptr,
-		          strerror(-r));
+			  strerror(-r));
 	}
 	handle_hint(a, &hint);
 }
@@ -402,7 +404,7 @@ static void on_writer_note(void *ud, enum lg_writer_note n, const char *detail)
 		if (a->last_loss_log == 0 || now - a->last_loss_log >= LG_APP_LOSS_LOG_MS) {
 			a->last_loss_log = now;
 			log_error("EVENTS LOST: %s (%" PRIu64 " lost so far)", detail,
-			          a->m.events_lost);
+				  a->m.events_lost);
 		}
 		break;
 	case LG_WRITER_SCRIPT_ERROR:
@@ -429,7 +431,7 @@ static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail
 		break;
 	case LG_SHIP_DEAD_LETTER:
 		log_error("Elasticsearch refused a document, moved to the dead-letter stream: %s",
-		          detail);
+			  detail);
 		break;
 	case LG_SHIP_REDIS_DOWN:
 		log_warn("Shipper lost Redis (%s)", detail);
@@ -522,17 +524,17 @@ void lg_app_close(void)
 static int start_writer(struct app *a)
 {
 	const eirc_config_t *cfg = a->cfg;
-	lg_writer_opts_t o = { .partitions = cfg->redis.partitions,
-		                    .retention_ms = cfg->logger.retention,
-		                    .memory_max = cfg->logger.memory_buffer_max,
-		                    .spill_dir = cfg->logger.spill_dir,
-		                    .spill_max = cfg->logger.spill_max };
+	lg_writer_opts_t o = {.partitions = cfg->redis.partitions,
+			      .retention_ms = cfg->logger.retention,
+			      .memory_max = cfg->logger.memory_buffer_max,
+			      .spill_dir = cfg->logger.spill_dir,
+			      .spill_max = cfg->logger.spill_max};
 	int err;
 
 	redis_opts_from_config(&cfg->redis, &o.redis);
 	if ((err = lg_writer_new(a->loop, &o, &a->m, on_writer_note, a, &a->writer)) < 0) {
 		log_error("Failed to open the spill file in %s: %s", cfg->logger.spill_dir,
-		          strerror(-err));
+			  strerror(-err));
 		return err;
 	}
 	lg_writer_start(a->writer);
@@ -544,18 +546,27 @@ static int start_shipper(struct app *a)
 	const eirc_config_t *cfg = a->cfg;
 	const eirc_config_elasticsearch_t *e = &cfg->elasticsearch;
 	lg_shipper_opts_t o = {
-		{ 0 },
-		{ e->urls, e->n_urls, e->username, e->password, e->api_key, e->tls_verify,
-		  e->tls_ca_file, e->request_timeout },
-		cfg->redis.partitions, cfg->logger.consumer_group, cfg->logger.nick, e->index_prefix,
-		e->bulk_max_docs, e->bulk_max_bytes, e->bulk_flush_interval, e->retry_min,
-		e->retry_max, 0, 0,
+		{0},
+		{e->urls, e->n_urls, e->username, e->password, e->api_key, e->tls_verify,
+		 e->tls_ca_file, e->request_timeout},
+		cfg->redis.partitions,
+		cfg->logger.consumer_group,
+		cfg->logger.nick,
+		e->index_prefix,
+		e->bulk_max_docs,
+		e->bulk_max_bytes,
+		e->bulk_flush_interval,
+		e->retry_min,
+		e->retry_max,
+		0,
+		0,
 	};
 	int err;
 
 	redis_opts_from_config(&cfg->redis, &o.redis);
 	if (!cfg->logger.shipper || e->n_urls == 0) {
-		log_info("Shipper off (%s)", cfg->logger.shipper ? "no elasticsearch.urls" : "logger.shipper false");
+		log_info("Shipper off (%s)",
+			 cfg->logger.shipper ? "no elasticsearch.urls" : "logger.shipper false");
 		return 0;
 	}
 	if ((err = lg_shipper_new(a->loop, &o, &a->m, on_shipper_note, a, &a->shipper)) < 0) {
@@ -572,11 +583,11 @@ static int start_irc(struct app *a)
 	irc_conn_opts_t o = {
 		.servers = a->servers,
 		.n_servers = cfg->irc.n_servers,
-		.reg = { cfg->logger.nick, "eirclog", "eIRC logger", NULL, NULL, NULL, NULL,
-		         IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS) | IRC_CAP_BIT(IRC_CAP_SERVER_TIME) |
-		                 IRC_CAP_BIT(IRC_CAP_BATCH) | IRC_CAP_BIT(IRC_CAP_ACCOUNT_TAG) |
-		                 IRC_CAP_BIT(IRC_CAP_MULTI_PREFIX),
-		         IRC_REG_NICK_SUFFIX },
+		.reg = {cfg->logger.nick, "eirclog", "eIRC logger", NULL, NULL, NULL, NULL,
+			IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS) | IRC_CAP_BIT(IRC_CAP_SERVER_TIME) |
+				IRC_CAP_BIT(IRC_CAP_BATCH) | IRC_CAP_BIT(IRC_CAP_ACCOUNT_TAG) |
+				IRC_CAP_BIT(IRC_CAP_MULTI_PREFIX),
+			IRC_REG_NICK_SUFFIX},
 		.connect_timeout_ms = cfg->irc.connect_timeout,
 		.ping_interval_ms = cfg->irc_client.ping_interval,
 		.ping_timeout_ms = cfg->irc_client.ping_timeout,
@@ -584,14 +595,14 @@ static int start_irc(struct app *a)
 		.reconnect_max_ms = cfg->irc_client.reconnect_max,
 		.first_attempts_max = 0,
 	};
-	static const irc_conn_cb_t cb = { on_msg, on_registered, on_down, on_drain, on_quit,
-		                               on_bad_line };
+	static const irc_conn_cb_t cb = {on_msg,   on_registered, on_down,
+					 on_drain, on_quit,       on_bad_line};
 	int err;
 
 	for (size_t i = 0; i < cfg->irc.n_servers && i < IRC_CONN_SERVERS_MAX; i++) {
 		const eirc_config_irc_server_t *s = &cfg->irc.servers[i];
-		a->servers[i] = (irc_conn_server_t){ s->host, s->port, s->tls, s->tls_verify,
-			                                  s->tls_ca_file, s->unix_path };
+		a->servers[i] = (irc_conn_server_t){s->host,       s->port,        s->tls,
+						    s->tls_verify, s->tls_ca_file, s->unix_path};
 	}
 	if ((err = irc_conn_new(a->loop, &o, &cb, a, &a->conn)) < 0) {
 		log_error("Failed to set up the IRC connection: %s", strerror(-err));
@@ -612,19 +623,28 @@ static int start_httpd(struct app *a)
 
 	if (lc->metrics_port == 0)
 		return 0;
-	err = http_server_new(a->loop, &(http_server_opts_t){
-		.header_max = LG_APP_METRICS_HEAD_MAX, .heads_max = LG_APP_METRICS_CONNS_MAX,
-		.conns_max = LG_APP_METRICS_CONNS_MAX, .timeout_s = LG_APP_METRICS_TIMEOUT_S,
-	}, &a->http);
+	err = http_server_new(a->loop,
+			      &(http_server_opts_t){
+				      .header_max = LG_APP_METRICS_HEAD_MAX,
+				      .heads_max = LG_APP_METRICS_CONNS_MAX,
+				      .conns_max = LG_APP_METRICS_CONNS_MAX,
+				      .timeout_s = LG_APP_METRICS_TIMEOUT_S,
+			      },
+			      &a->http);
 	if (err == 0)
-		err = http_server_listen(a->http, &(http_listen_opts_t){
-			.name = "metrics", .address = lc->metrics_address, .port = lc->metrics_port,
-			.handler = &metrics_handler, .keepalive_s = LG_APP_METRICS_TIMEOUT_S,
-			.user = a,
-		}, &e);
+		err = http_server_listen(a->http,
+					 &(http_listen_opts_t){
+						 .name = "metrics",
+						 .address = lc->metrics_address,
+						 .port = lc->metrics_port,
+						 .handler = &metrics_handler,
+						 .keepalive_s = LG_APP_METRICS_TIMEOUT_S,
+						 .user = a,
+					 },
+					 &e);
 	if (err < 0)
 		log_error("Failed to listen on %s:%d for /metrics: %s", lc->metrics_address,
-		          lc->metrics_port, e.text[0] ? e.text : strerror(-err));
+			  lc->metrics_port, e.text[0] ? e.text : strerror(-err));
 	return err < 0 ? err : 0;
 }
 
@@ -653,7 +673,7 @@ int lg_app_start(uv_loop_t *loop, const eirc_config_t *cfg)
 		return r;
 	}
 	if ((r = archive_keys_seen(cfg->redis.partitions, cfg->irc.network, cfg->logger.nick,
-	                           a->seen_key, sizeof(a->seen_key))) < 0) {
+				   a->seen_key, sizeof(a->seen_key))) < 0) {
 		log_error("Failed to start: irc.network or logger.nick too long for a Redis key");
 		return r;
 	}

@@ -43,7 +43,7 @@
  * next window's first line says how many went unlogged; the metrics count
  * every one. */
 #define LG_APP_BAD_LOG_BURST 20
-#define LG_APP_BAD_LOG_MS 10000
+#define LG_APP_BAD_LOG_MS    10000
 /* Gaps across restarts: while in its channels the logger writes the wall
  * time to its heartbeat key (archive_keys_seen(): per network and nick) this
  * often. A new run reads it when Redis first answers and, once it is in its
@@ -55,7 +55,7 @@
 /* The /metrics listener (common/http_server): bytes lws keeps of a request
  * head (past them the connection is closed unanswered), seconds for a head
  * to arrive, connections at once (one more is closed at accept). */
-#define LG_APP_METRICS_HEAD_MAX 8192
+#define LG_APP_METRICS_HEAD_MAX  8192
 #define LG_APP_METRICS_TIMEOUT_S 5
 #define LG_APP_METRICS_CONNS_MAX 16
 

@@ -123,14 +123,12 @@ static int kv(buf_t *b, const char *key, const char *v, size_t n)
 	return lg_json_string(b, v, n);
 }
 
-static int add_doc(buf_t *b, archive_str_t id, const char *ts,
-                   const lg_bulk_field_t *f, size_t n)
+static int add_doc(buf_t *b, archive_str_t id, const char *ts, const lg_bulk_field_t *f, size_t n)
 {
 	static const char *const copy[][2] = {
-		{ "network", "network" }, { "channel", "conv" }, { "target", "target" },
-		{ "type", "type" },       { "msgid", "msgid" },  { "nick", "nick" },
-		{ "user", "user" },       { "host", "host" },    { "account", "account" },
-		{ "text", "text" },       { "tags", "tags" },    { "arg", "arg" },
+		{"network", "network"}, {"channel", "conv"}, {"target", "target"}, {"type", "type"},
+		{"msgid", "msgid"},     {"nick", "nick"},    {"user", "user"},     {"host", "host"},
+		{"account", "account"}, {"text", "text"},    {"tags", "tags"},     {"arg", "arg"},
 	};
 
 	int rc;
@@ -148,8 +146,8 @@ static int add_doc(buf_t *b, archive_str_t id, const char *ts,
 	return 0;
 }
 
-int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id,
-                const lg_bulk_field_t *fields, size_t n_fields)
+int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id, const lg_bulk_field_t *fields,
+		size_t n_fields)
 {
 	const archive_str_t *msgid = field(fields, n_fields, "msgid");
 	char index[LG_BULK_PREFIX_MAX + 16], ts[32];
@@ -189,8 +187,7 @@ static int item_status(json_t *item, json_t **out_result)
 
 	if (!json_is_object(item) || json_object_size(item) != 1)
 		return -1;
-	json_object_foreach (item, action, result)
-		break;
+	json_object_foreach(item, action, result) break;
 	(void)action;
 	status = json_object_get(result, "status");
 	if (!json_is_object(result) || !json_is_integer(status))
@@ -215,7 +212,8 @@ static int walk_items(json_t *items, lg_bulk_item_fn fn, void *ud)
 	size_t i;
 	int bad = 0;
 
-	json_array_foreach (items, i, item) {
+	json_array_foreach(items, i, item)
+	{
 		int status = item_status(item, &result);
 		enum lg_bulk_outcome o = lg_bulk_classify(status);
 		if (o != LG_BULK_OK) {
@@ -242,9 +240,7 @@ int lg_bulk_walk(const char *body, size_t len, size_t n_items, lg_bulk_item_fn f
 	if (!json_is_object(root) || !json_is_boolean(json_object_get(root, "errors")) ||
 	    !json_is_array(items) || json_array_size(items) != n_items)
 		goto out;
-	json_array_foreach (items, i, item)
-		if (item_status(item, &result) < 0)
-			goto out;
+	json_array_foreach(items, i, item) if (item_status(item, &result) < 0) goto out;
 	bad = walk_items(items, fn, ud);
 out:
 	json_decref(root);
@@ -260,15 +256,15 @@ int lg_bulk_template(const char *prefix, buf_t *out)
 	buf_reset(out);
 	if ((rc = lit(out, head)) < 0 ||
 	    (rc = lit(out, "\"template\":{\"mappings\":{\"dynamic\":false,\"properties\":{"
-	             "\"@timestamp\":{\"type\":\"date\"},"
-	             "\"network\":{\"type\":\"keyword\"},\"channel\":{\"type\":\"keyword\"},"
-	             "\"target\":{\"type\":\"keyword\"},\"type\":{\"type\":\"keyword\"},"
-	             "\"msgid\":{\"type\":\"keyword\"},\"nick\":{\"type\":\"keyword\"},"
-	             "\"user\":{\"type\":\"keyword\"},\"host\":{\"type\":\"keyword\"},"
-	             "\"account\":{\"type\":\"keyword\"},\"text\":{\"type\":\"text\"},"
-	             "\"tags\":{\"type\":\"keyword\",\"index\":false},"
-	             "\"arg\":{\"type\":\"keyword\"},\"archive_id\":{\"type\":\"keyword\"}"
-	             "}}}}")) < 0)
+			   "\"@timestamp\":{\"type\":\"date\"},"
+			   "\"network\":{\"type\":\"keyword\"},\"channel\":{\"type\":\"keyword\"},"
+			   "\"target\":{\"type\":\"keyword\"},\"type\":{\"type\":\"keyword\"},"
+			   "\"msgid\":{\"type\":\"keyword\"},\"nick\":{\"type\":\"keyword\"},"
+			   "\"user\":{\"type\":\"keyword\"},\"host\":{\"type\":\"keyword\"},"
+			   "\"account\":{\"type\":\"keyword\"},\"text\":{\"type\":\"text\"},"
+			   "\"tags\":{\"type\":\"keyword\",\"index\":false},"
+			   "\"arg\":{\"type\":\"keyword\"},\"archive_id\":{\"type\":\"keyword\"}"
+			   "}}}}")) < 0)
 		return rc;
 	return 0;
 }

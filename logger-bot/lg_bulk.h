@@ -45,8 +45,8 @@ struct lg_bulk_field {
  * -EINVAL when the entry has no msgid or no valid time, -EMSGSIZE past
  * body's limit or -ENOMEM (on every error body is as it was).
  */
-int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id,
-                const lg_bulk_field_t *fields, size_t n_fields);
+int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id, const lg_bulk_field_t *fields,
+		size_t n_fields);
 
 /* Writes "<prefix>-YYYY.MM.DD" for time ms. Returns the length, -EINVAL or
  * -ENOBUFS. */
@@ -65,7 +65,7 @@ enum lg_bulk_outcome lg_bulk_classify(int status);
  * as compact JSON (NUL-terminated, at most LG_BULK_ERROR_MAX bytes) or ""
  * when it has none. */
 typedef void (*lg_bulk_item_fn)(void *ud, size_t i, int status, enum lg_bulk_outcome outcome,
-                                const char *err);
+				const char *err);
 
 /*
  * Walks the body of a 200 answer to a `_bulk` of n_items actions. Returns

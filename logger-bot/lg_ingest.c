@@ -31,7 +31,7 @@ struct lg_ingest {
 	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
 	char self[NICK_MAX + 1];
 	enum irc_casemap cm;
-	char prefixes[16];                      /* member prefix chars of 005 PREFIX */
+	char prefixes[16]; /* member prefix chars of 005 PREFIX */
 	char chantypes[16];
 	lg_map_t chans; /* folded name -> struct chan */
 	struct recent recent[LG_DERIVE_RECENT_MAX];
@@ -120,7 +120,7 @@ static void collect_one(void *ud, const char *key, size_t len, void *value)
 
 size_t lg_ingest_channels(const lg_ingest_t *ing, const char **out, size_t cap)
 {
-	struct collect c = { out, cap, 0 };
+	struct collect c = {out, cap, 0};
 
 	lg_map_each(&ing->chans, collect_one, &c);
 	return c.n;
@@ -164,8 +164,8 @@ static int member_add(lg_ingest_t *ing, struct chan *c, const char *nick, size_t
 		return -EINVAL;
 	if (c->members.n >= LG_INGEST_MEMBERS_MAX)
 		return -ENOSPC;
-	return lg_map_put(&c->members, f, fold(ing, nick, n, f, sizeof(f)), (void *)1) < 0
-	               ? -ENOMEM : 0;
+	return lg_map_put(&c->members, f, fold(ing, nick, n, f, sizeof(f)), (void *)1) < 0 ? -ENOMEM
+											   : 0;
 }
 
 static bool member_del(lg_ingest_t *ing, struct chan *c, const char *nick, size_t n)
@@ -220,7 +220,7 @@ static uint32_t recent_count(lg_ingest_t *ing, uint64_t hw, int64_t window)
 		if (r->count && r->h == hw && r->window == window)
 			return r->count++;
 		if (r->count == 0 || r->window < window - 2 || r->window > window + 2) {
-			*r = (struct recent){ hw, window, 1 };
+			*r = (struct recent){hw, window, 1};
 			return 0;
 		}
 	}
@@ -237,24 +237,24 @@ static uint64_t hash_part(uint64_t h, const char *p, size_t n)
 }
 
 static void derive(lg_ingest_t *ing, const archive_event_t *ev, int64_t window_ms, char *buf,
-                   size_t cap)
+		   size_t cap)
 {
 	static const char letters[ARCHIVE_EV_TYPE_COUNT] = "pntjlqkcomg";
 	char nick[NICK_MAX + 1];
 	int64_t w = ev->time_ms / window_ms;
 	uint64_t h = ARCHIVE_EVENT_FNV64_INIT;
 	size_t nn = fold(ing, ev->s[ARCHIVE_S_NICK].p ? ev->s[ARCHIVE_S_NICK].p : "",
-	                 ev->s[ARCHIVE_S_NICK].n, nick, sizeof(nick));
+			 ev->s[ARCHIVE_S_NICK].n, nick, sizeof(nick));
 
 	h = hash_part(h, &letters[ev->type], 1);
 	h = hash_part(h, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n);
 	h = hash_part(h, nick, nn);
 	h = hash_part(h, ev->s[ARCHIVE_S_TEXT].p ? ev->s[ARCHIVE_S_TEXT].p : "",
-	              ev->s[ARCHIVE_S_TEXT].n);
+		      ev->s[ARCHIVE_S_TEXT].n);
 	h = hash_part(h, ev->s[ARCHIVE_S_ARG].p ? ev->s[ARCHIVE_S_ARG].p : "",
-	              ev->s[ARCHIVE_S_ARG].n);
+		      ev->s[ARCHIVE_S_ARG].n);
 	snprintf(buf, cap, "~%c%" PRId64 ".%" PRIu32 ".%016" PRIx64, letters[ev->type], w,
-	         recent_count(ing, archive_event_fnv64(h, &w, sizeof(w)), w), h);
+		 recent_count(ing, archive_event_fnv64(h, &w, sizeof(w)), w), h);
 }
 
 /* ---- events ---- */
@@ -277,8 +277,8 @@ struct out {
 /* Emits one event of type in channel name[0..n); msgid from src unless
  * `derived` is forced (events that fan out to several channels). */
 static void emit_in(lg_ingest_t *ing, const struct source *src, enum archive_event_type type,
-                    const char *name, size_t n, archive_str_t text, archive_str_t arg, bool derived,
-                    const struct out *o)
+		    const char *name, size_t n, archive_str_t text, archive_str_t arg, bool derived,
+		    const struct out *o)
 {
 	char conv[ARCHIVE_EVENT_TARGET_MAX + 1], id[96];
 	archive_event_t ev = {.type = type, .time_ms = src->time_ms};
@@ -305,7 +305,7 @@ static void emit_in(lg_ingest_t *ing, const struct source *src, enum archive_eve
 }
 
 static int source_init(const irc_msg_t *msg, int64_t now_ms, struct source *src,
-                       const char **out_reason)
+		       const char **out_reason)
 {
 	irc_msg_tag_t t;
 	int n;
@@ -365,7 +365,9 @@ static int channel_param(struct ctx *x, size_t min_params, irc_msg_span_t *out_c
 	if (!is_channel(x->ing, t))
 		return LG_INGEST_IGNORED;
 	if (t.len > ARCHIVE_EVENT_TARGET_MAX)
-		return refuse(x, "channel name longer than " "200" " bytes");
+		return refuse(x, "channel name longer than "
+				 "200"
+				 " bytes");
 	*out_chan = t;
 	return LG_INGEST_DONE;
 }
@@ -383,7 +385,7 @@ static int on_message(struct ctx *x, enum archive_event_type type)
 	if (r != LG_INGEST_DONE)
 		return r;
 	emit_in(x->ing, x->src, type, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0), false,
-	        &x->out);
+		&x->out);
 	return LG_INGEST_DONE;
 }
 
@@ -406,7 +408,7 @@ static int on_join(struct ctx *x, enum archive_event_type type)
 	if (c && member_add(x->ing, c, x->src->uh.nick, x->src->uh.nick_len) == -ENOSPC)
 		x->ing->stats.refused++;
 	emit_in(x->ing, x->src, ARCHIVE_EV_JOIN, t.ptr, t.len, str_of(NULL, 0), str_of(NULL, 0),
-	        false, &x->out);
+		false, &x->out);
 	return LG_INGEST_DONE;
 }
 
@@ -420,7 +422,7 @@ static int on_part(struct ctx *x, enum archive_event_type type)
 	if ((r = channel_param(x, 1, &t)) != LG_INGEST_DONE)
 		return r;
 	emit_in(x->ing, x->src, ARCHIVE_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
-	        false, &x->out);
+		false, &x->out);
 	if (is_self(x->ing, uh->nick, uh->nick_len))
 		chan_del(x->ing, t.ptr, t.len);
 	else if ((c = chan_get(x->ing, t.ptr, t.len)))
@@ -438,7 +440,7 @@ static int on_kick(struct ctx *x, enum archive_event_type type)
 		return r;
 	v = x->msg->params[1];
 	emit_in(x->ing, x->src, ARCHIVE_EV_KICK, t.ptr, t.len, param(x->msg, 2), span(v), false,
-	        &x->out);
+		&x->out);
 	if (is_self(x->ing, v.ptr, v.len)) {
 		chan_del(x->ing, t.ptr, t.len);
 		if (x->hint) {
@@ -460,7 +462,7 @@ static int on_topic(struct ctx *x, enum archive_event_type type)
 	if (r != LG_INGEST_DONE)
 		return r;
 	emit_in(x->ing, x->src, ARCHIVE_EV_TOPIC, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
-	        false, &x->out);
+		false, &x->out);
 	return LG_INGEST_DONE;
 }
 
@@ -483,7 +485,7 @@ static int on_mode(struct ctx *x, enum archive_event_type type)
 		n += p.len;
 	}
 	emit_in(x->ing, x->src, ARCHIVE_EV_MODE, t.ptr, t.len, str_of(text, n), str_of(NULL, 0),
-	        false, &x->out);
+		false, &x->out);
 	return LG_INGEST_DONE;
 }
 
@@ -504,8 +506,7 @@ static void fanout_one(void *ud, const char *key, size_t len, void *value)
 	(void)key, (void)len;
 	if (!member_del(x->ing, c, uh->nick, uh->nick_len))
 		return;
-	emit_in(x->ing, x->src, f->type, c->name, strlen(c->name), f->text, f->arg, true,
-	        &x->out);
+	emit_in(x->ing, x->src, f->type, c->name, strlen(c->name), f->text, f->arg, true, &x->out);
 	if (f->type == ARCHIVE_EV_NICK && member_add(x->ing, c, f->arg.p, f->arg.n) < 0)
 		f->err = -ENOSPC;
 }
@@ -550,14 +551,14 @@ static void isupport_token(lg_ingest_t *ing, irc_msg_span_t p)
 	if (irc_casemap_from_isupport(p.ptr, p.len, &cm) == 0) {
 		ing->cm = cm;
 	} else if (p.len > 7 && memcmp(p.ptr, "PREFIX=", 7) == 0 &&
-	           (close = memchr(p.ptr, ')', p.len))) {
+		   (close = memchr(p.ptr, ')', p.len))) {
 		size_t n = p.len - (size_t)(close + 1 - p.ptr);
 		if (n < sizeof(ing->prefixes)) {
 			memcpy(ing->prefixes, close + 1, n);
 			ing->prefixes[n] = '\0';
 		}
 	} else if (p.len > 10 && memcmp(p.ptr, "CHANTYPES=", 10) == 0 &&
-	           p.len - 10 < sizeof(ing->chantypes)) {
+		   p.len - 10 < sizeof(ing->chantypes)) {
 		memcpy(ing->chantypes, p.ptr + 10, p.len - 10);
 		ing->chantypes[p.len - 10] = '\0';
 	}
@@ -629,11 +630,11 @@ static const struct handler {
 	enum archive_event_type type;
 	int (*fn)(struct ctx *x, enum archive_event_type type);
 } handlers[] = {
-    {"PRIVMSG", ARCHIVE_EV_PRIVMSG, on_message}, {"NOTICE", ARCHIVE_EV_NOTICE, on_message},
-    {"TAGMSG", ARCHIVE_EV_TAGMSG, on_message},   {"JOIN", ARCHIVE_EV_JOIN, on_join},
-    {"PART", ARCHIVE_EV_PART, on_part},          {"KICK", ARCHIVE_EV_KICK, on_kick},
-    {"QUIT", ARCHIVE_EV_QUIT, on_quit},          {"NICK", ARCHIVE_EV_NICK, on_nick},
-    {"TOPIC", ARCHIVE_EV_TOPIC, on_topic},       {"MODE", ARCHIVE_EV_MODE, on_mode},
+	{"PRIVMSG", ARCHIVE_EV_PRIVMSG, on_message}, {"NOTICE", ARCHIVE_EV_NOTICE, on_message},
+	{"TAGMSG", ARCHIVE_EV_TAGMSG, on_message},   {"JOIN", ARCHIVE_EV_JOIN, on_join},
+	{"PART", ARCHIVE_EV_PART, on_part},          {"KICK", ARCHIVE_EV_KICK, on_kick},
+	{"QUIT", ARCHIVE_EV_QUIT, on_quit},          {"NICK", ARCHIVE_EV_NICK, on_nick},
+	{"TOPIC", ARCHIVE_EV_TOPIC, on_topic},       {"MODE", ARCHIVE_EV_MODE, on_mode},
 };
 
 /* The handler of m's command; NULL when it is not archived. */
@@ -645,11 +646,11 @@ static const struct handler *handler_of(const irc_msg_t *m)
 	return NULL;
 }
 
-int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms,
-                  lg_ingest_emit_fn emit, void *ud, lg_ingest_hint_t *hint, const char **out_reason)
+int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms, lg_ingest_emit_fn emit,
+		  void *ud, lg_ingest_hint_t *hint, const char **out_reason)
 {
 	struct source src;
-	struct ctx x = { ing, msg, &src, { emit, ud }, hint, out_reason };
+	struct ctx x = {ing, msg, &src, {emit, ud}, hint, out_reason};
 	const struct handler *h = handler_of(msg);
 	int err;
 
@@ -658,7 +659,7 @@ int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms,
 	if (!h)
 		return on_numeric(&x);
 	if (!msg->source.ptr)
-		return LG_INGEST_IGNORED;       /* e.g. a server's own NOTICE without source */
+		return LG_INGEST_IGNORED; /* e.g. a server's own NOTICE without source */
 	if ((err = source_init(msg, now_ms, &src, out_reason)) < 0) {
 		ing->stats.refused++;
 		return err;
@@ -667,10 +668,10 @@ int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms,
 }
 
 void lg_ingest_gap(lg_ingest_t *ing, const char *const *channels, size_t n, int64_t start_ms,
-                   int64_t end_ms, lg_ingest_emit_fn emit, void *ud)
+		   int64_t end_ms, lg_ingest_emit_fn emit, void *ud)
 {
 	struct source src;
-	struct out o = { emit, ud };
+	struct out o = {emit, ud};
 	char end[24];
 
 	memset(&src, 0, sizeof(src));
@@ -680,5 +681,5 @@ void lg_ingest_gap(lg_ingest_t *ing, const char *const *channels, size_t n, int6
 	snprintf(end, sizeof(end), "%" PRId64, end_ms);
 	for (size_t i = 0; i < n; i++)
 		emit_in(ing, &src, ARCHIVE_EV_GAP, channels[i], strlen(channels[i]),
-		        str_of(NULL, 0), str_of(end, strlen(end)), true, &o);
+			str_of(NULL, 0), str_of(end, strlen(end)), true, &o);
 }

@@ -34,7 +34,7 @@
 
 /* Channels tracked at once, and members tracked per channel. */
 #define LG_INGEST_CHANNELS_MAX 10000
-#define LG_INGEST_MEMBERS_MAX 100000
+#define LG_INGEST_MEMBERS_MAX  100000
 /* Window of derived membership ids. */
 #define LG_DERIVE_WINDOW_MS 1000
 /* Recent derived ids remembered to number repeats within a window. */
@@ -42,23 +42,23 @@
 
 /* Results of lg_ingest_msg() besides negative errors. */
 enum {
-	LG_INGEST_DONE = 0,     /* archived (events emitted) or bookkeeping done */
-	LG_INGEST_IGNORED = 1,  /* nothing to archive (numerics, private messages...) */
+	LG_INGEST_DONE = 0,    /* archived (events emitted) or bookkeeping done */
+	LG_INGEST_IGNORED = 1, /* nothing to archive (numerics, private messages...) */
 };
 
 /* Hints for the bot, set by lg_ingest_msg(). */
 typedef struct lg_ingest_hint lg_ingest_hint_t;
 struct lg_ingest_hint {
-	bool self_kicked;       /* the bot was kicked from hint.channel: rejoin */
-	bool invited;           /* the bot was invited to hint.channel */
-	bool listed;            /* a LIST reply named hint.channel (322) */
+	bool self_kicked; /* the bot was kicked from hint.channel: rejoin */
+	bool invited;     /* the bot was invited to hint.channel */
+	bool listed;      /* a LIST reply named hint.channel (322) */
 	char channel[ARCHIVE_EVENT_TARGET_MAX + 1];
 };
 
 typedef struct lg_ingest_stats lg_ingest_stats_t;
 struct lg_ingest_stats {
-	uint64_t events;        /* emitted */
-	uint64_t refused;       /* messages refused as bad input */
+	uint64_t events;  /* emitted */
+	uint64_t refused; /* messages refused as bad input */
 	uint64_t derive_table_full;
 };
 
@@ -84,14 +84,13 @@ void lg_ingest_reset(lg_ingest_t *ing);
  * *out_reason set to a static English reason (bad input: the message is
  * not archived), or -ENOMEM. hint (may be NULL) is cleared then filled.
  */
-int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms,
-                  lg_ingest_emit_fn emit, void *ud, lg_ingest_hint_t *hint,
-                  const char **out_reason);
+int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms, lg_ingest_emit_fn emit,
+		  void *ud, lg_ingest_hint_t *hint, const char **out_reason);
 
 /* Emits one gap event (time start_ms, arg end_ms) in every channel of
  * `channels` (folded names) - the channels the bot was in. */
 void lg_ingest_gap(lg_ingest_t *ing, const char *const *channels, size_t n, int64_t start_ms,
-                   int64_t end_ms, lg_ingest_emit_fn emit, void *ud);
+		   int64_t end_ms, lg_ingest_emit_fn emit, void *ud);
 
 /* The channels the bot is in now (folded names), for gap records and
  * rejoins: fills up to cap pointers valid until the next call that

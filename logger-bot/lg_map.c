@@ -47,7 +47,7 @@ static void insert_slot(lg_map_t *m, char *key, size_t len, void *value)
 		i = (i + 1) & (m->cap - 1);
 	if (!m->slots[i].key)
 		m->used++;
-	m->slots[i] = (lg_map_slot_t){ key, len, value };
+	m->slots[i] = (lg_map_slot_t){key, len, value};
 	m->n++;
 }
 
@@ -106,7 +106,7 @@ void *lg_map_del(lg_map_t *m, const char *key, size_t len)
 }
 
 void lg_map_each(const lg_map_t *m, void (*fn)(void *ud, const char *key, size_t len, void *value),
-                 void *ud)
+		 void *ud)
 {
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].key && m->slots[i].key != LG_MAP_TOMB)

@@ -11,7 +11,7 @@
 
 typedef struct lg_map_slot lg_map_slot_t;
 struct lg_map_slot {
-	char *key;              /* NULL: empty; LG_MAP_TOMB: removed */
+	char *key; /* NULL: empty; LG_MAP_TOMB: removed */
 	size_t len;
 	void *value;
 };
@@ -19,9 +19,9 @@ struct lg_map_slot {
 typedef struct lg_map lg_map_t;
 struct lg_map {
 	lg_map_slot_t *slots;
-	size_t cap;             /* power of two, or 0 */
-	size_t n;               /* live keys */
-	size_t used;            /* live keys plus tombstones */
+	size_t cap;  /* power of two, or 0 */
+	size_t n;    /* live keys */
+	size_t used; /* live keys plus tombstones */
 };
 
 /* Returns the value of key, or NULL. */
@@ -32,7 +32,7 @@ int lg_map_put(lg_map_t *m, const char *key, size_t len, void *value);
 void *lg_map_del(lg_map_t *m, const char *key, size_t len);
 /* Calls fn for each live key; fn must not change the map. */
 void lg_map_each(const lg_map_t *m, void (*fn)(void *ud, const char *key, size_t len, void *value),
-                 void *ud);
+		 void *ud);
 /* Frees the keys and the table (not the values). */
 void lg_map_clear(lg_map_t *m);
 

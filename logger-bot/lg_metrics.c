@@ -18,7 +18,7 @@ struct row {
 	const char *help;
 	size_t off;
 	double scale;
-	const char *label;      /* e.g. "reason=\"malformed\"", or NULL */
+	const char *label; /* e.g. "reason=\"malformed\"", or NULL */
 };
 
 #define C(n, f, h)                                                                                 \
@@ -32,46 +32,48 @@ struct row {
 #define REFUSED(r, f)                                                                              \
 	{                                                                                          \
 		"eirc_logger_lines_refused_total", "counter",                                      \
-		    "Lines from the IRC server that could not be framed or parsed, not archived.", \
-		    offsetof(lg_metrics_t, f), 1, "reason=\"" r "\""                               \
+			"Lines from the IRC server that could not be framed or parsed, not "       \
+			"archived.",                                                               \
+			offsetof(lg_metrics_t, f), 1, "reason=\"" r "\""                           \
 	}
 
 static const struct row rows[] = {
-    C("events_received_total", events_received, "Events produced from IRC messages."),
-    C("events_written_total", events_written, "Events appended to Redis by the script."),
-    C("events_duplicate_total", events_duplicate, "Events whose msgid was already archived."),
-    C("events_refused_total", events_refused, "IRC messages refused as bad input."),
-    REFUSED("too_long", lines_refused_too_long),
-    REFUSED("tags_too_long", lines_refused_tags_too_long),
-    REFUSED("malformed", lines_refused_malformed),
-    {"eirc_logger_events_flagged_total", "counter",
-     "IRC messages archived as received but odd: invalid UTF-8, control characters in "
-     "the channel name.",
-     offsetof(lg_metrics_t, flagged_invalid_utf8), 1, "reason=\"invalid_utf8\""},
-    {"eirc_logger_events_flagged_total", "counter", "",
-     offsetof(lg_metrics_t, flagged_channel_controls), 1, "reason=\"control_chars_in_channel\""},
-    C("events_lost_total", events_lost, "Events dropped because every buffer was full."),
-    G("queue_events", queue_events, "Events waiting for Redis in memory."),
-    G("queue_bytes", queue_bytes, "Bytes of events waiting for Redis in memory."),
-    G("spill_bytes", spill_bytes, "Size of the spill file."),
-    G("spill_unread_bytes", spill_unread_bytes, "Spill file bytes not replayed yet."),
-    C("spilled_total", spilled_total, "Events written to the spill file."),
-    C("redis_errors_total", redis_errors, "Redis errors and lost connections."),
-    G("redis_connected", redis_connected, "1 when the writer's Redis link is up."),
-    G("irc_connected", irc_connected, "1 when registered to the IRC server."),
-    C("gaps_total", gaps, "Disconnections from IRC recorded as gap events."),
-    C("shipper_indexed_total", ship_indexed, "Documents Elasticsearch created."),
-    C("shipper_conflicts_total", ship_conflicts, "Documents already indexed (409)."),
-    C("shipper_dead_letters_total", ship_dead, "Entries sent to the dead-letter stream."),
-    C("shipper_retried_items_total", ship_retried_items, "Items retried after 429/5xx."),
-    C("shipper_requests_total", ship_requests, "_bulk requests sent."),
-    C("shipper_request_errors_total", ship_request_errors,
-      "_bulk requests failed (transport, 429, 5xx, other non-200)."),
-    G("shipper_pending_entries", ship_pending, "Archive entries read but not acknowledged."),
-    {"eirc_logger_shipper_oldest_pending_age_seconds", "gauge",
-     "Age of the oldest archive entry not shipped yet.", offsetof(lg_metrics_t, ship_oldest_age_ms),
-     0.001, NULL},
-    C("archive_trimmed_total", ship_trimmed, "Archive entries trimmed after acknowledgement."),
+	C("events_received_total", events_received, "Events produced from IRC messages."),
+	C("events_written_total", events_written, "Events appended to Redis by the script."),
+	C("events_duplicate_total", events_duplicate, "Events whose msgid was already archived."),
+	C("events_refused_total", events_refused, "IRC messages refused as bad input."),
+	REFUSED("too_long", lines_refused_too_long),
+	REFUSED("tags_too_long", lines_refused_tags_too_long),
+	REFUSED("malformed", lines_refused_malformed),
+	{"eirc_logger_events_flagged_total", "counter",
+	 "IRC messages archived as received but odd: invalid UTF-8, control characters in "
+	 "the channel name.",
+	 offsetof(lg_metrics_t, flagged_invalid_utf8), 1, "reason=\"invalid_utf8\""},
+	{"eirc_logger_events_flagged_total", "counter", "",
+	 offsetof(lg_metrics_t, flagged_channel_controls), 1,
+	 "reason=\"control_chars_in_channel\""},
+	C("events_lost_total", events_lost, "Events dropped because every buffer was full."),
+	G("queue_events", queue_events, "Events waiting for Redis in memory."),
+	G("queue_bytes", queue_bytes, "Bytes of events waiting for Redis in memory."),
+	G("spill_bytes", spill_bytes, "Size of the spill file."),
+	G("spill_unread_bytes", spill_unread_bytes, "Spill file bytes not replayed yet."),
+	C("spilled_total", spilled_total, "Events written to the spill file."),
+	C("redis_errors_total", redis_errors, "Redis errors and lost connections."),
+	G("redis_connected", redis_connected, "1 when the writer's Redis link is up."),
+	G("irc_connected", irc_connected, "1 when registered to the IRC server."),
+	C("gaps_total", gaps, "Disconnections from IRC recorded as gap events."),
+	C("shipper_indexed_total", ship_indexed, "Documents Elasticsearch created."),
+	C("shipper_conflicts_total", ship_conflicts, "Documents already indexed (409)."),
+	C("shipper_dead_letters_total", ship_dead, "Entries sent to the dead-letter stream."),
+	C("shipper_retried_items_total", ship_retried_items, "Items retried after 429/5xx."),
+	C("shipper_requests_total", ship_requests, "_bulk requests sent."),
+	C("shipper_request_errors_total", ship_request_errors,
+	  "_bulk requests failed (transport, 429, 5xx, other non-200)."),
+	G("shipper_pending_entries", ship_pending, "Archive entries read but not acknowledged."),
+	{"eirc_logger_shipper_oldest_pending_age_seconds", "gauge",
+	 "Age of the oldest archive entry not shipped yet.",
+	 offsetof(lg_metrics_t, ship_oldest_age_ms), 0.001, NULL},
+	C("archive_trimmed_total", ship_trimmed, "Archive entries trimmed after acknowledgement."),
 };
 
 static int render_row(const struct row *r, bool head, uint64_t v, buf_t *out)
@@ -81,15 +83,15 @@ static int render_row(const struct row *r, bool head, uint64_t v, buf_t *out)
 
 	if (head)
 		n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", r->name, r->help,
-		             r->name, r->type);
+			     r->name, r->type);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -ENOBUFS;
 	if (r->scale == 1)
 		k = snprintf(line + n, sizeof(line) - (size_t)n, "%s%s%s%s %" PRIu64 "\n", r->name,
-		             r->label ? "{" : "", r->label ? r->label : "", r->label ? "}" : "", v);
+			     r->label ? "{" : "", r->label ? r->label : "", r->label ? "}" : "", v);
 	else
 		k = snprintf(line + n, sizeof(line) - (size_t)n, "%s %.3f\n", r->name,
-		             (double)v * r->scale);
+			     (double)v * r->scale);
 	if (k < 0 || (size_t)k >= sizeof(line) - (size_t)n)
 		return -ENOBUFS;
 	return buf_append(out, line, (size_t)(n + k));

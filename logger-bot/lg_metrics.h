@@ -16,10 +16,10 @@
 typedef struct lg_metrics lg_metrics_t;
 struct lg_metrics {
 	/* bot and writer */
-	uint64_t events_received;       /* events produced from IRC */
-	uint64_t events_written;        /* appended by the script */
-	uint64_t events_duplicate;      /* msgid already archived */
-	uint64_t events_refused;        /* bad input, not archived */
+	uint64_t events_received;  /* events produced from IRC */
+	uint64_t events_written;   /* appended by the script */
+	uint64_t events_duplicate; /* msgid already archived */
+	uint64_t events_refused;   /* bad input, not archived */
 	/* lines irc_conn could not frame or parse, by reason (never archived;
 	 * eirc_logger_lines_refused_total{reason=...}) */
 	uint64_t lines_refused_too_long;
@@ -28,26 +28,26 @@ struct lg_metrics {
 	/* archived as received but noted (eirc_logger_events_flagged_total) */
 	uint64_t flagged_invalid_utf8;
 	uint64_t flagged_channel_controls;
-	uint64_t events_lost;           /* every bound hit: dropped, loudly */
-	uint64_t queue_events;          /* gauge: in memory, in flight included */
-	uint64_t queue_bytes;           /* gauge */
-	uint64_t spill_bytes;           /* gauge: spill file size */
-	uint64_t spill_unread_bytes;    /* gauge */
-	uint64_t spilled_total;         /* events written to the spill file */
+	uint64_t events_lost;        /* every bound hit: dropped, loudly */
+	uint64_t queue_events;       /* gauge: in memory, in flight included */
+	uint64_t queue_bytes;        /* gauge */
+	uint64_t spill_bytes;        /* gauge: spill file size */
+	uint64_t spill_unread_bytes; /* gauge */
+	uint64_t spilled_total;      /* events written to the spill file */
 	uint64_t redis_errors;
-	uint64_t redis_connected;       /* gauge 0/1 */
-	uint64_t irc_connected;         /* gauge 0/1 */
+	uint64_t redis_connected; /* gauge 0/1 */
+	uint64_t irc_connected;   /* gauge 0/1 */
 	uint64_t gaps;
 	/* shipper */
-	uint64_t ship_indexed;          /* accepted by Elasticsearch (201/200) */
-	uint64_t ship_conflicts;        /* 409: already there, counted as success */
-	uint64_t ship_dead;             /* sent to the dead-letter stream */
-	uint64_t ship_retried_items;    /* 429/5xx items sent again */
+	uint64_t ship_indexed;       /* accepted by Elasticsearch (201/200) */
+	uint64_t ship_conflicts;     /* 409: already there, counted as success */
+	uint64_t ship_dead;          /* sent to the dead-letter stream */
+	uint64_t ship_retried_items; /* 429/5xx items sent again */
 	uint64_t ship_requests;
-	uint64_t ship_request_errors;   /* transport errors, 429/5xx whole requests */
-	uint64_t ship_pending;          /* gauge: read, not acknowledged */
-	uint64_t ship_oldest_age_ms;    /* gauge: age of the oldest unshipped entry */
-	uint64_t ship_trimmed;          /* archive entries trimmed */
+	uint64_t ship_request_errors; /* transport errors, 429/5xx whole requests */
+	uint64_t ship_pending;        /* gauge: read, not acknowledged */
+	uint64_t ship_oldest_age_ms;  /* gauge: age of the oldest unshipped entry */
+	uint64_t ship_trimmed;        /* archive entries trimmed */
 };
 
 /* Appends the exposition of m to out. Returns 0, -EMSGSIZE past out's

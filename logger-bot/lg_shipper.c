@@ -33,7 +33,7 @@ struct item {
 	int part;
 	int status;
 	enum lg_bulk_outcome outcome;
-	size_t off, len;        /* its two NDJSON lines in body */
+	size_t off, len; /* its two NDJSON lines in body */
 	char id[ID_MAX];
 	char err[LG_BULK_ERROR_MAX + 1];
 };
@@ -49,14 +49,14 @@ struct lg_shipper {
 	struct part *parts;
 	struct item *items;
 	size_t n_items;
-	buf_t body, scratch;      /* same limit: they swap in settle() */
+	buf_t body, scratch; /* same limit: they swap in settle() */
 	bool template_ok, reading, sending, closing;
 	int next_part, sweep_empty;
 	uint64_t first_doc_at;
-	uint64_t retry_at;              /* loop ms the failed batch goes again; 0: none */
+	uint64_t retry_at; /* loop ms the failed batch goes again; 0: none */
 	struct backoff retry_bo, template_bo;
 	int stats_waiting;
-	uint64_t routing_seen;          /* redis_routing_errors already counted */
+	uint64_t routing_seen; /* redis_routing_errors already counted */
 	uint64_t stats_pending, stats_oldest;
 	int open_handles;
 	lg_shipper_closed_fn on_closed;
@@ -101,11 +101,11 @@ static void ack(struct lg_shipper *s, int k, const char *const *ids, size_t n)
 }
 
 static void dead_letter(struct lg_shipper *s, int k, const char *id, int status, const char *err,
-                        const char *doc, size_t doc_len)
+			const char *doc, size_t doc_len)
 {
 	char st[16];
-	const char *argv[] = { "XADD", s->parts[k].dead, "*", "archive_id", id, "status", st,
-		               "error", err, "document", doc };
+	const char *argv[] = {"XADD", s->parts[k].dead, "*", "archive_id", id, "status",
+			      st,     "error",          err, "document",   doc};
 	size_t len[11];
 
 	snprintf(st, sizeof(st), "%d", status);
@@ -127,29 +127,30 @@ static void add_entry(struct lg_shipper *s, int k, const redisReply *e)
 	struct item *it;
 	int rc;
 
-	if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING ||
-	    e->element[0]->len >= ID_MAX)
+	if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len >= ID_MAX)
 		return;
 	kv = e->element[1];
-	if (kv->type != REDIS_REPLY_ARRAY) {     /* deleted entry: nothing to ship */
+	if (kv->type != REDIS_REPLY_ARRAY) { /* deleted entry: nothing to ship */
 		const char *id = e->element[0]->str;
 		ack(s, k, &id, 1);
 		return;
 	}
 	for (size_t i = 0; i + 1 < kv->elements && nf < LG_BULK_FIELDS_MAX; i += 2, nf++) {
-		f[nf].name = (archive_str_t){ kv->element[i]->str, kv->element[i]->len };
-		f[nf].value = (archive_str_t){ kv->element[i + 1]->str, kv->element[i + 1]->len };
+		f[nf].name = (archive_str_t){kv->element[i]->str, kv->element[i]->len};
+		f[nf].value = (archive_str_t){kv->element[i + 1]->str, kv->element[i + 1]->len};
 	}
 	rc = lg_bulk_add(&s->body, s->opts.index_prefix,
-	                 (archive_str_t){ e->element[0]->str, e->element[0]->len }, f, nf);
+			 (archive_str_t){e->element[0]->str, e->element[0]->len}, f, nf);
 	if (rc == -EINVAL) {
 		const char *id = e->element[0]->str;
-		dead_letter(s, k, id, 0, "malformed archive entry: no msgid or no valid time", "", 0);
+		dead_letter(s, k, id, 0, "malformed archive entry: no msgid or no valid time", "",
+			    0);
 		ack(s, k, &id, 1);
 		return;
 	}
 	if (rc < 0)
-		return;         /* no memory: stays pending, read again later */
+		return; /* no memory: stays pending, read again later */
 	it = &s->items[s->n_items++];
 	it->part = k;
 	it->off = off;
@@ -216,12 +217,12 @@ static void on_read(void *ud, redisReply *r, void *privdata)
 
 	s->reading = false;
 	if (!r)
-		return;         /* connection lost: on_up starts over */
+		return; /* connection lost: on_up starts over */
 	if (r->type == REDIS_REPLY_ERROR) {
 		s->m->redis_errors++;
 		if (strncmp(r->str, "NOGROUP", 7) == 0)
-			(void)redis_cmd(s->redis, ignore_reply, NULL, "XGROUP CREATE %s %s 0 MKSTREAM",
-			                   p->key, s->opts.group);
+			(void)redis_cmd(s->redis, ignore_reply, NULL,
+					"XGROUP CREATE %s %s 0 MKSTREAM", p->key, s->opts.group);
 	} else if (p->ph == PH_PENDING) {
 		got = on_read_pending(s, p, r);
 	} else if (p->ph == PH_CLAIM) {
@@ -243,20 +244,22 @@ static void read_part(struct lg_shipper *s, struct part *p)
 
 	snprintf(count, sizeof(count), "%zu", room < 1000 ? room : 1000);
 	snprintf(idle, sizeof(idle), "%" PRIu64,
-	         s->opts.claim_idle_ms ? s->opts.claim_idle_ms : (uint64_t)LG_SHIP_CLAIM_IDLE_MS);
+		 s->opts.claim_idle_ms ? s->opts.claim_idle_ms : (uint64_t)LG_SHIP_CLAIM_IDLE_MS);
 	if (p->ph == PH_CLAIM)
 		rc = redis_cmd(s->redis, on_read, p, "XAUTOCLAIM %s %s %s %s %s COUNT %s", p->key,
-		                  s->opts.group, s->opts.consumer, idle, p->cursor, count);
+			       s->opts.group, s->opts.consumer, idle, p->cursor, count);
 	else
-		rc = redis_cmd(s->redis, on_read, p, "XREADGROUP GROUP %s %s COUNT %s STREAMS %s %s",
-		                  s->opts.group, s->opts.consumer, count, p->key,
-		                  p->ph == PH_PENDING ? p->cursor : ">");
+		rc = redis_cmd(s->redis, on_read, p,
+			       "XREADGROUP GROUP %s %s COUNT %s STREAMS %s %s", s->opts.group,
+			       s->opts.consumer, count, p->key,
+			       p->ph == PH_PENDING ? p->cursor : ">");
 	s->reading = rc == 0;
 }
 
 static bool batch_full(const struct lg_shipper *s)
 {
-	return s->n_items >= (size_t)s->opts.bulk_max_docs || buf_len(&s->body) >= s->opts.bulk_max_bytes;
+	return s->n_items >= (size_t)s->opts.bulk_max_docs ||
+	       buf_len(&s->body) >= s->opts.bulk_max_bytes;
 }
 
 static void on_poll_timer(uv_timer_t *t)
@@ -334,7 +337,7 @@ static void settle(struct lg_shipper *s)
 				continue;
 			if (it->outcome == LG_BULK_DEAD)
 				dead_letter(s, k, it->id, it->status, it->err,
-				            buf_data(&s->body) + it->off, it->len);
+					    buf_data(&s->body) + it->off, it->len);
 			else if (it->status == 409)
 				s->m->ship_conflicts++;
 			else
@@ -372,10 +375,11 @@ static void on_bulk(void *ud, const http_client_answer_t *ans, const struct eirc
 	if (ans->err || ans->status != 200) {
 		s->m->ship_request_errors++;
 		if (ans->err)
-			snprintf(why, sizeof(why), "%s: %s", archive_es_current_url(s->es), err->text);
+			snprintf(why, sizeof(why), "%s: %s", archive_es_current_url(s->es),
+				 err->text);
 		else
 			snprintf(why, sizeof(why), "HTTP %ld from %s", ans->status,
-			         archive_es_current_url(s->es));
+				 archive_es_current_url(s->es));
 		note(s, LG_SHIP_BULK_FAILED, why);
 		retry_later(s);
 		return;
@@ -405,7 +409,7 @@ static void send_batch(struct lg_shipper *s)
 	s->sending = true;
 	s->m->ship_requests++;
 	rc = archive_es_request(s->es, "POST", "/_bulk", "application/x-ndjson", buf_data(&s->body),
-	                        buf_len(&s->body), on_bulk, s);
+				buf_len(&s->body), on_bulk, s);
 	if (rc < 0) {
 		s->m->ship_request_errors++;
 		retry_later(s);
@@ -443,7 +447,7 @@ static void on_template_timer(uv_timer_t *t)
 	snprintf(path, sizeof(path), "/_index_template/%s", s->opts.index_prefix);
 	if (lg_bulk_template(s->opts.index_prefix, &s->scratch) < 0 ||
 	    archive_es_request(s->es, "PUT", path, "application/json", buf_data(&s->scratch),
-	                       buf_len(&s->scratch), on_template, s) < 0)
+			       buf_len(&s->scratch), on_template, s) < 0)
 		uv_timer_start(&s->template_timer, on_template_timer, s->opts.retry_min_ms, 0);
 }
 
@@ -455,8 +459,8 @@ static void on_up(void *ud)
 		struct part *p = &s->parts[k];
 		p->ph = PH_PENDING;
 		strcpy(p->cursor, "0");
-		(void)redis_cmd(s->redis, ignore_reply, NULL, "XGROUP CREATE %s %s 0 MKSTREAM", p->key,
-		                   s->opts.group);
+		(void)redis_cmd(s->redis, ignore_reply, NULL, "XGROUP CREATE %s %s 0 MKSTREAM",
+				p->key, s->opts.group);
 	}
 	s->sweep_empty = 0;
 	note(s, LG_SHIP_REDIS_UP, NULL);
@@ -487,7 +491,7 @@ void lg_shipper_trim_now(struct lg_shipper *s)
 {
 	for (int k = 0; k < s->opts.partitions; k++)
 		(void)redis_cmd(s->redis, on_trimmed, NULL, "EVAL %s 1 %s", lg_archive_trim_script,
-		                   s->parts[k].key);
+				s->parts[k].key);
 }
 
 static void on_trim_timer(uv_timer_t *t)
@@ -529,8 +533,8 @@ static void on_stats_timer(uv_timer_t *t)
 		return;
 	s->stats_pending = s->stats_oldest = 0;
 	for (int k = 0; k < s->opts.partitions; k++)
-		if (redis_cmd(s->redis, on_pending_summary, NULL, "XPENDING %s %s",
-		                 s->parts[k].key, s->opts.group) == 0)
+		if (redis_cmd(s->redis, on_pending_summary, NULL, "XPENDING %s %s", s->parts[k].key,
+			      s->opts.group) == 0)
 			s->stats_waiting++;
 }
 
@@ -567,9 +571,9 @@ static void free_parts(struct lg_shipper *s)
 }
 
 int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
-                   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s)
+		   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s)
 {
-	static const redis_cb_t cb = { on_up, on_down };
+	static const redis_cb_t cb = {on_up, on_down};
 	uv_timer_t *timers[6];
 	struct lg_shipper *s;
 	uint32_t seed;
@@ -580,7 +584,7 @@ int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_met
 		return -EINVAL;
 	if (!(s = calloc(1, sizeof(*s))))
 		return -ENOMEM;
-	*s = (struct lg_shipper){ .loop = loop, .opts = *opts, .m = m, .on_note = on_note, .ud = ud };
+	*s = (struct lg_shipper){.loop = loop, .opts = *opts, .m = m, .on_note = on_note, .ud = ud};
 	/* no byte limit of their own: a batch is at most bulk_max_docs entries
 	 * read from Redis, sent once batch_full() */
 	buf_init(&s->body, SIZE_MAX);
@@ -616,7 +620,7 @@ void lg_shipper_start(struct lg_shipper *s)
 	uv_timer_start(&s->template_timer, on_template_timer, 0, 0);
 	uv_timer_start(&s->trim_timer, on_trim_timer, LG_SHIP_TRIM_EVERY_MS, LG_SHIP_TRIM_EVERY_MS);
 	uv_timer_start(&s->stats_timer, on_stats_timer, LG_SHIP_STATS_EVERY_MS,
-	               LG_SHIP_STATS_EVERY_MS);
+		       LG_SHIP_STATS_EVERY_MS);
 	uv_timer_start(&s->claim_timer, on_claim_timer, every, every);
 	redis_start(s->redis);
 }

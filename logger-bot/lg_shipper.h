@@ -36,20 +36,20 @@
 #include "common/redis.h"
 #include "logger-bot/lg_metrics.h"
 
-#define LG_SHIP_IDLE_POLL_MS 50
-#define LG_SHIP_CLAIM_IDLE_MS 60000
+#define LG_SHIP_IDLE_POLL_MS   50
+#define LG_SHIP_CLAIM_IDLE_MS  60000
 #define LG_SHIP_CLAIM_EVERY_MS 30000
-#define LG_SHIP_TRIM_EVERY_MS 10000
+#define LG_SHIP_TRIM_EVERY_MS  10000
 #define LG_SHIP_STATS_EVERY_MS 2000
-#define LG_SHIP_CONSUMER_MAX 64
+#define LG_SHIP_CONSUMER_MAX   64
 
 typedef struct lg_shipper_opts {
 	redis_opts_t redis;
 	archive_es_opts_t es;
 	int partitions;
-	const char *group;              /* borrowed */
-	const char *consumer;           /* borrowed, stable across restarts */
-	const char *index_prefix;       /* borrowed */
+	const char *group;        /* borrowed */
+	const char *consumer;     /* borrowed, stable across restarts */
+	const char *index_prefix; /* borrowed */
 	int bulk_max_docs;
 	uint64_t bulk_max_bytes;
 	uint64_t flush_interval_ms;
@@ -63,9 +63,9 @@ typedef struct lg_shipper_opts {
 
 enum lg_shipper_note {
 	LG_SHIP_TEMPLATE_OK = 0,
-	LG_SHIP_TEMPLATE_FAILED,        /* detail: status or error */
-	LG_SHIP_BULK_FAILED,            /* detail: why; the batch is retried */
-	LG_SHIP_DEAD_LETTER,            /* detail: the item's error */
+	LG_SHIP_TEMPLATE_FAILED, /* detail: status or error */
+	LG_SHIP_BULK_FAILED,     /* detail: why; the batch is retried */
+	LG_SHIP_DEAD_LETTER,     /* detail: the item's error */
 	LG_SHIP_REDIS_DOWN,
 	LG_SHIP_REDIS_UP,
 };
@@ -79,7 +79,7 @@ typedef struct lg_shipper lg_shipper_t;
  * -EINVAL (no partition, no document per bulk, consumer name missing or
  * past LG_SHIP_CONSUMER_MAX), -ENOMEM. */
 int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
-                   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s);
+		   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s);
 void lg_shipper_start(lg_shipper_t *s);
 /* Runs the archive trimming now (tests and operators' tools). */
 void lg_shipper_trim_now(lg_shipper_t *s);

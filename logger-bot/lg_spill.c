@@ -16,12 +16,12 @@
 struct lg_spill {
 	int fd;
 	uint64_t max;
-	uint64_t size;          /* file bytes, header and append buffer included */
-	uint64_t rd_off;        /* next record to read */
-	bool dirty;             /* appended since the last sync */
+	uint64_t size;   /* file bytes, header and append buffer included */
+	uint64_t rd_off; /* next record to read */
+	bool dirty;      /* appended since the last sync */
 	size_t wlen;
 	unsigned char wbuf[LG_SPILL_BUF];
-	uint64_t rbuf_off;      /* file offset of rbuf[0] */
+	uint64_t rbuf_off; /* file offset of rbuf[0] */
 	size_t rlen;
 	unsigned char rbuf[LG_SPILL_BUF];
 };
@@ -40,7 +40,7 @@ static void put32(unsigned char *p, uint32_t v)
 }
 
 int lg_spill_parse(const void *buf, size_t len, const void **out_payload, size_t *out_payload_len,
-                   size_t *out_consumed)
+		   size_t *out_consumed)
 {
 	const unsigned char *p = buf;
 	uint32_t n;
@@ -123,7 +123,7 @@ static int read_record(lg_spill_t *s, void *buf, size_t cap, size_t *out_len)
 		if (pass == 0 && fill(s, s->rd_off) < 0)
 			return -errno;
 	}
-	return -EBADMSG;        /* a record that does not fit the file */
+	return -EBADMSG; /* a record that does not fit the file */
 }
 
 int lg_spill_next(lg_spill_t *s, void *buf, size_t cap, size_t *out_len)
@@ -198,7 +198,7 @@ static int check_header(lg_spill_t *s, uint64_t file_size, uint64_t *out_dropped
 }
 
 int lg_spill_open(const char *dir, uint64_t max, lg_spill_t **out_spill,
-                  uint64_t *out_dropped_bytes)
+		  uint64_t *out_dropped_bytes)
 {
 	lg_spill_t *s;
 	struct stat st;

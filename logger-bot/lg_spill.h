@@ -25,13 +25,13 @@
 
 #include "archive/archive_event.h"
 
-#define LG_SPILL_MAGIC "EIRCSPL1"
-#define LG_SPILL_HEADER_LEN 8
+#define LG_SPILL_MAGIC         "EIRCSPL1"
+#define LG_SPILL_HEADER_LEN    8
 #define LG_SPILL_RECORD_HEADER 8
 /* Largest payload a record may hold. */
 #define LG_SPILL_PAYLOAD_MAX ARCHIVE_EVENT_RECORD_MAX
 /* Write and read buffers. */
-#define LG_SPILL_BUF 65536
+#define LG_SPILL_BUF       65536
 #define LG_SPILL_FILE_NAME "spill.dat"
 
 /*
@@ -41,7 +41,7 @@
  * when the length is over LG_SPILL_PAYLOAD_MAX or the CRC does not match.
  */
 int lg_spill_parse(const void *buf, size_t len, const void **out_payload, size_t *out_payload_len,
-                   size_t *out_consumed);
+		   size_t *out_consumed);
 
 /* Writes the record header for payload[0..len) into hdr. */
 void lg_spill_record_header(const void *payload, size_t len, unsigned char hdr[8]);
@@ -57,7 +57,7 @@ typedef struct lg_spill lg_spill_t;
  * negative errno from mkdir/open/read/ftruncate.
  */
 int lg_spill_open(const char *dir, uint64_t max, lg_spill_t **out_spill,
-                  uint64_t *out_dropped_bytes);
+		  uint64_t *out_dropped_bytes);
 
 /*
  * Appends one record. Returns 0, -ENOSPC when it would take the file over

@@ -19,8 +19,8 @@
 struct rec {
 	queue_t node; /* on one fifo */
 	uint32_t len;
-	int32_t part;                   /* partition; -1 when not computable */
-	uint16_t calln;                 /* first record of a call: its event count */
+	int32_t part;   /* partition; -1 when not computable */
+	uint16_t calln; /* first record of a call: its event count */
 	uint8_t from_spill;
 	uint8_t attempts;
 	unsigned char data[];
@@ -39,20 +39,20 @@ struct lg_writer {
 	void *ud;
 	redis_t *redis;
 	lg_spill_t *spill;
-	struct fifo queue;              /* waiting to be sent, oldest first */
-	struct fifo inflight;           /* sent, in send order */
-	struct fifo retry;              /* answered with an error, to send again */
-	struct fifo *bucket;            /* per partition, while gathering a round */
-	int *touched;                   /* partitions with a bucket this round */
-	unsigned calls;                 /* EVALSHA calls in flight */
-	bool pump_due;                  /* pump at the end of this loop iteration */
-	uint64_t mem_bytes;             /* records in the three fifos */
-	uint64_t spill_unacked;         /* records read from spill, not acknowledged */
+	struct fifo queue;      /* waiting to be sent, oldest first */
+	struct fifo inflight;   /* sent, in send order */
+	struct fifo retry;      /* answered with an error, to send again */
+	struct fifo *bucket;    /* per partition, while gathering a round */
+	int *touched;           /* partitions with a bucket this round */
+	unsigned calls;         /* EVALSHA calls in flight */
+	bool pump_due;          /* pump at the end of this loop iteration */
+	uint64_t mem_bytes;     /* records in the three fifos */
+	uint64_t spill_unacked; /* records read from spill, not acknowledged */
 	char sha[ARCHIVE_APPEND_SHA_LEN + 1];
 	bool sha_loaded, loading, blocked, spilling;
 	unsigned error_streak;
 	uint64_t routing_seen; /* redis_routing_errors already counted */
-	int open_handles;               /* the three below and the Redis client */
+	int open_handles;      /* the three below and the Redis client */
 	lg_writer_closed_fn on_closed;
 	uv_timer_t sync_timer;
 	uv_timer_t retry_timer;
@@ -139,7 +139,7 @@ static int ev_part(const lg_writer_t *w, const archive_event_t *ev)
 	memcpy(network, net->p, net->n);
 	network[net->n] = '\0';
 	k = archive_keys_partition(network, ev->s[ARCHIVE_S_CONV].p, ev->s[ARCHIVE_S_CONV].n,
-	                           IRC_CASEMAP_NONE, w->opts.partitions);
+				   IRC_CASEMAP_NONE, w->opts.partitions);
 	return k < 0 ? -1 : k;
 }
 
@@ -249,8 +249,7 @@ static void refill(lg_writer_t *w)
 	struct rec *r;
 	int err;
 
-	while (w->spill && lg_spill_unread(w->spill) > 0 &&
-	       w->mem_bytes < w->opts.memory_max / 2) {
+	while (w->spill && lg_spill_unread(w->spill) > 0 && w->mem_bytes < w->opts.memory_max / 2) {
 		err = lg_spill_next(w->spill, w->tmp, sizeof(w->tmp), &len);
 		if (err < 0) {
 			if (err != -ENOENT)
@@ -299,8 +298,8 @@ static int send_call(lg_writer_t *w, struct fifo *b)
 		return -EINVAL;
 	while ((r = fifo_head(b))) {
 		err = archive_event_decode(r->data, r->len, &ev) < 0
-		          ? -EINVAL
-		          : archive_append_batch_add(&w->batch, &ev, &o);
+			      ? -EINVAL
+			      : archive_append_batch_add(&w->batch, &ev, &o);
 		if (err == -EXDEV || err == -ENOSPC)
 			break;
 		fifo_pop(b);
@@ -315,7 +314,7 @@ static int send_call(lg_writer_t *w, struct fifo *b)
 		return 0;
 	archive_append_batch_finish(&w->batch);
 	err = redis_argv(w->redis, w->batch.argc, w->batch.argv, w->batch.argvlen, on_append,
-	                 first = fifo_head(&call));
+			 first = fifo_head(&call));
 	if (err < 0) {
 		fifo_prepend(b, &call);
 		return err;
@@ -392,9 +391,10 @@ static void settle_retries(lg_writer_t *w, bool script_missing)
 	if (script_missing)
 		return; /* pump resumes when SCRIPT LOAD answers */
 	w->blocked = true;
-	uv_timer_start(&w->retry_timer, on_retry_timer,
-	               backoff_delay(LG_WRITER_RETRY_MIN_MS, LG_WRITER_RETRY_MAX_MS, w->error_streak, 0),
-	               0);
+	uv_timer_start(
+		&w->retry_timer, on_retry_timer,
+		backoff_delay(LG_WRITER_RETRY_MIN_MS, LG_WRITER_RETRY_MAX_MS, w->error_streak, 0),
+		0);
 }
 
 static void load_script(lg_writer_t *w);
@@ -435,10 +435,10 @@ static void on_append(void *ud, redisReply *reply, void *privdata)
 	size_t n;
 
 	if (!reply)
-		return;         /* connection lost: on_down requeues in-flight calls */
+		return; /* connection lost: on_down requeues in-flight calls */
 	fifo_init(&call);
 	if (fifo_head(&w->inflight) != r)
-		abort();        /* replies come in order: anything else is a bug */
+		abort(); /* replies come in order: anything else is a bug */
 	w->calls--;
 	for (n = r->calln; n > 0 && (r = fifo_pop(&w->inflight)); n--)
 		fifo_push(&call, r);
@@ -474,8 +474,8 @@ static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 		return;
 	if (reply->type != REDIS_REPLY_STRING || reply->len != ARCHIVE_APPEND_SHA_LEN) {
 		w->m->redis_errors++;
-		note(w, LG_WRITER_SCRIPT_ERROR, reply->type == REDIS_REPLY_ERROR ? reply->str
-		                                                                 : "bad SCRIPT LOAD reply");
+		note(w, LG_WRITER_SCRIPT_ERROR,
+		     reply->type == REDIS_REPLY_ERROR ? reply->str : "bad SCRIPT LOAD reply");
 		redis_drop(w->redis, "SCRIPT LOAD failed");
 		return;
 	}
@@ -489,7 +489,7 @@ static void on_script_loaded(void *ud, redisReply *reply, void *privdata)
 static void load_script(lg_writer_t *w)
 {
 	if (redis_cmd(w->redis, on_script_loaded, NULL, "SCRIPT LOAD %s",
-	              archive_append_batch_script) == 0)
+		      archive_append_batch_script) == 0)
 		w->loading = true;
 }
 
@@ -542,7 +542,7 @@ static void on_sync_timer(uv_timer_t *t)
 }
 
 int lg_writer_new(uv_loop_t *loop, const lg_writer_opts_t *opts, lg_metrics_t *m,
-                  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w)
+		  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w)
 {
 	static const redis_cb_t cb = {on_up, on_down};
 	lg_writer_t *w = calloc(1, sizeof(*w));
@@ -630,7 +630,7 @@ int lg_writer_seen_get(lg_writer_t *w, const char *key, lg_writer_seen_fn fn, vo
 
 	if (!g)
 		return -ENOMEM;
-	*g = (struct seen_get){ fn, ud };
+	*g = (struct seen_get){fn, ud};
 	if (!redis_up(w->redis))
 		err = -ENOTCONN;
 	else

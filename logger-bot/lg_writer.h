@@ -56,19 +56,19 @@ struct lg_writer_opts {
 	redis_opts_t redis;
 	int partitions;
 	uint64_t retention_ms;
-	uint64_t memory_max;            /* bytes of queued events in memory */
-	const char *spill_dir;          /* NULL: no spill file (tests) */
+	uint64_t memory_max;   /* bytes of queued events in memory */
+	const char *spill_dir; /* NULL: no spill file (tests) */
 	uint64_t spill_max;
 };
 
 enum lg_writer_note {
 	LG_WRITER_REDIS_UP = 0,
-	LG_WRITER_REDIS_DOWN,           /* detail: reason */
-	LG_WRITER_SPILLING,             /* memory full: events go to the spill file */
-	LG_WRITER_SPILL_DRAINED,        /* the spill file was replayed and emptied */
-	LG_WRITER_LOST,                 /* detail: reason; count in metrics */
-	LG_WRITER_SCRIPT_ERROR,         /* detail: Redis's error text */
-	LG_WRITER_SPILL_ERROR,          /* detail: strerror */
+	LG_WRITER_REDIS_DOWN,    /* detail: reason */
+	LG_WRITER_SPILLING,      /* memory full: events go to the spill file */
+	LG_WRITER_SPILL_DRAINED, /* the spill file was replayed and emptied */
+	LG_WRITER_LOST,          /* detail: reason; count in metrics */
+	LG_WRITER_SCRIPT_ERROR,  /* detail: Redis's error text */
+	LG_WRITER_SPILL_ERROR,   /* detail: strerror */
 };
 
 /* Things the daemon should log; called from the loop. */
@@ -83,7 +83,7 @@ typedef struct lg_writer lg_writer_t;
  * error.
  */
 int lg_writer_new(uv_loop_t *loop, const lg_writer_opts_t *opts, lg_metrics_t *m,
-                  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w);
+		  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w);
 void lg_writer_start(lg_writer_t *w);
 
 /* Queues one event. Returns 0 (queued or spilled), -ENOSPC when every

@@ -47,15 +47,15 @@ static int stack_opt(void *app, int opt, const char *arg, eirc_err_t *out_err)
 }
 
 static const struct option stack_options[] = {
-	{ "data-dir", required_argument, NULL, 'd' },
-	{ "bin-dir", required_argument, NULL, 'b' },
-	{ NULL, 0, NULL, 0 },
+	{"data-dir", required_argument, NULL, 'd'},
+	{"bin-dir", required_argument, NULL, 'b'},
+	{NULL, 0, NULL, 0},
 };
 
 static const eirc_daemon_opts_t stack_opts = {
 	.options = stack_options,
-	.usage = "  -d, --data-dir DIR       data folder, kept between runs (default "
-		 STACK_DEFAULT_DATA "/)\n"
+	.usage = "  -d, --data-dir DIR       data folder, kept between runs "
+		 "(default " STACK_DEFAULT_DATA "/)\n"
 		 "  -b, --bin-dir DIR        where the eIRC binaries were built\n"
 		 "                           (default " EIRC_BINARY_DIR ")\n",
 	.apply = stack_opt,
@@ -88,7 +88,8 @@ static int check_local(const eirc_config_t *cfg)
 	int bad = 0;
 
 	if (!is_loopback(cfg->auth.database.host)) {
-		log_error("auth.database.host is %s: the local stack runs PostgreSQL on 127.0.0.1 only",
+		log_error("auth.database.host is %s: the local stack runs PostgreSQL on 127.0.0.1 "
+			  "only",
 			  cfg->auth.database.host);
 		bad++;
 	}
@@ -114,7 +115,7 @@ static int check_local(const eirc_config_t *cfg)
 
 typedef struct {
 	srv_env_t *env;
-	const char *config;  /* path of the config file, for our daemons */
+	const char *config; /* path of the config file, for our daemons */
 	const char *bin_dir;
 	srv_t *pg, *redis, *ircd, *auth, *gateway, *logger, *history;
 } eirc_stack_t;
@@ -141,10 +142,17 @@ static int auth_cli(eirc_stack_t *st, const char *const *args)
  * EIRC_HISTORY_CLIENT_SECRET; kept when it exists already. */
 static int history_client(eirc_stack_t *st)
 {
-	static const char *const add[] = { "client", "add", "eirc-history", "--grants",
-					   "client_credentials", "--scope", "history",
-					   "--secret-env", "EIRC_HISTORY_CLIENT_SECRET", NULL };
-	static const char *const list[] = { "client", "list", NULL };
+	static const char *const add[] = {"client",
+					  "add",
+					  "eirc-history",
+					  "--grants",
+					  "client_credentials",
+					  "--scope",
+					  "history",
+					  "--secret-env",
+					  "EIRC_HISTORY_CLIENT_SECRET",
+					  NULL};
+	static const char *const list[] = {"client", "list", NULL};
 
 	if (!getenv("EIRC_HISTORY_CLIENT_SECRET")) {
 		log_warn("EIRC_HISTORY_CLIENT_SECRET is not set: no eirc-history OAuth client, "
@@ -153,7 +161,8 @@ static int history_client(eirc_stack_t *st)
 	}
 	if (auth_cli(st, add) != 0 && auth_cli(st, list) != 0) {
 		log_error("Failed to create the eirc-history OAuth client (see "
-			  "%s/eirc-auth-admin.log)", srv_env_dir(st->env));
+			  "%s/eirc-auth-admin.log)",
+			  srv_env_dir(st->env));
 		return -EIO;
 	}
 	return 0;
@@ -164,14 +173,19 @@ static int history_client(eirc_stack_t *st)
  * client exist. */
 static int auth_prepare(eirc_stack_t *st)
 {
-	static const char *const migrate[] = { "migrate", NULL };
-	static const char *const add[] = { "user", "add", STACK_DEMO_USER, "--display-name",
-					   "Demo User", "--password-env", "EIRC_DEMO_PASSWORD",
-					   NULL };
-	static const char *const passwd[] = { "user", "passwd", STACK_DEMO_USER,
-					      "--password-env", "EIRC_DEMO_PASSWORD", NULL };
-	static const char *const room[] = { "room", "add", STACK_DEMO_ROOM, "--auto-join", NULL };
-	static const char *const rooms[] = { "room", "list", NULL };
+	static const char *const migrate[] = {"migrate", NULL};
+	static const char *const add[] = {"user",
+					  "add",
+					  STACK_DEMO_USER,
+					  "--display-name",
+					  "Demo User",
+					  "--password-env",
+					  "EIRC_DEMO_PASSWORD",
+					  NULL};
+	static const char *const passwd[] = {
+		"user", "passwd", STACK_DEMO_USER, "--password-env", "EIRC_DEMO_PASSWORD", NULL};
+	static const char *const room[] = {"room", "add", STACK_DEMO_ROOM, "--auto-join", NULL};
+	static const char *const rooms[] = {"room", "list", NULL};
 
 	if (auth_cli(st, migrate) != 0) {
 		log_error("Failed to migrate the database (see %s/eirc-auth-admin.log)",
@@ -195,7 +209,7 @@ static int auth_prepare(eirc_stack_t *st)
 static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];
-	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
+	char *argv[] = {exe, (char *)"--config", (char *)st->config, NULL};
 	int r;
 
 	if (!getenv("EIRC_DEMO_PASSWORD")) {
@@ -221,7 +235,7 @@ static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
 static int gateway_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];
-	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
+	char *argv[] = {exe, (char *)"--config", (char *)st->config, NULL};
 	int r;
 
 	snprintf(exe, sizeof(exe), "%s/gateway/eirc-gateway", st->bin_dir);
@@ -262,7 +276,7 @@ static void make_dirs(const char *path, bool whole)
 static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];
-	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
+	char *argv[] = {exe, (char *)"--config", (char *)st->config, NULL};
 	int r;
 
 	if (cfg->logger.spill_dir)
@@ -280,7 +294,7 @@ static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
 static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];
-	char *argv[] = { exe, (char *)"--config", (char *)st->config, NULL };
+	char *argv[] = {exe, (char *)"--config", (char *)st->config, NULL};
 	int r;
 
 	if (cfg->history.socket_path)
@@ -297,8 +311,8 @@ static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	const eirc_config_auth_database_t *db = &cfg->auth.database;
-	srv_pg_opts_t pg = { .port = db->port, .durable = true };
-	srv_redis_opts_t rd = { .port = cfg->redis.port, .password = cfg->redis.password };
+	srv_pg_opts_t pg = {.port = db->port, .durable = true};
+	srv_redis_opts_t rd = {.port = cfg->redis.port, .password = cfg->redis.password};
 	srv_ircd_opts_t irc = {
 		.port = cfg->irc.servers[0].port,
 		.network = cfg->irc.network,
@@ -337,9 +351,8 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 
 	printf("\neIRC local stack is running; data in %s\n\n", dir);
 	printf("  %-12s %-17s %s\n", "service", "address", "notes");
-	printf("  %-12s 127.0.0.1:%-7d db %s, user %s; log %s\n", "PostgreSQL",
-	       srv_port(st->pg), cfg->auth.database.name, cfg->auth.database.user,
-	       srv_log_path(st->pg));
+	printf("  %-12s 127.0.0.1:%-7d db %s, user %s; log %s\n", "PostgreSQL", srv_port(st->pg),
+	       cfg->auth.database.name, cfg->auth.database.user, srv_log_path(st->pg));
 	printf("  %-12s 127.0.0.1:%-7d AOF on; log %s\n", "Redis", srv_port(st->redis),
 	       srv_log_path(st->redis));
 	printf("  %-12s 127.0.0.1:%-7d network %s, WEBIRC from 127.0.0.1; log %s/ircd.log\n",
@@ -349,8 +362,8 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	       cfg->auth.internal_listen_port, srv_log_path(st->auth));
 	printf("  %-12s 127.0.0.1:%-7d ws://127.0.0.1:%d/chat; log %s\n", "eirc-gateway",
 	       srv_port(st->gateway), srv_port(st->gateway), srv_log_path(st->gateway));
-	printf("  %-12s %-17s archives %zu channel(s) into Redis; log %s\n", "eirc-logger",
-	       "-", cfg->logger.n_channels, srv_log_path(st->logger));
+	printf("  %-12s %-17s archives %zu channel(s) into Redis; log %s\n", "eirc-logger", "-",
+	       cfg->logger.n_channels, srv_log_path(st->logger));
 	if (cfg->history.listen_port > 0)
 		printf("  %-12s 127.0.0.1:%-7d HTTP API; CHATHISTORY on %s; log %s\n",
 		       "eirc-history", cfg->history.listen_port, cfg->history.socket_path,
@@ -378,8 +391,8 @@ static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
 			log_info("received %s, stopping", strsignal(sig));
 			return 0;
 		}
-		srv_t *all[] = { st->pg, st->redis, st->ircd, st->auth, st->gateway, st->logger,
-				 st->history };
+		srv_t *all[] = {st->pg,      st->redis,  st->ircd,   st->auth,
+				st->gateway, st->logger, st->history};
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 			if (!srv_running(all[i])) {
 				log_error("%s exited unexpectedly (see %s); stopping the stack",
@@ -392,11 +405,11 @@ static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
 
 int main(int argc, char **argv)
 {
-	stack_args_t args = { STACK_DEFAULT_DATA, EIRC_BINARY_DIR };
+	stack_args_t args = {STACK_DEFAULT_DATA, EIRC_BINARY_DIR};
 	eirc_daemon_args_t cl;
 	const char *config, *data, *bin_dir;
 	eirc_config_t *cfg = NULL;
-	eirc_stack_t st = { 0 };
+	eirc_stack_t st = {0};
 	char config_abs[4096];
 	sigset_t sigs;
 	int status;

@@ -36,7 +36,7 @@
 
 #include <libpq-fe.h>
 
-#define SRV_ARGV_MAX 32
+#define SRV_ARGV_MAX   32
 #define SRV_SECRET_LEN 32 /* hex characters */
 /* Longest environment folder; derived paths stay well under PATH_MAX. */
 #define SRV_DIR_MAX 2048
@@ -49,19 +49,19 @@ struct srv {
 	bool auto_port;
 	pid_t pid;
 	int stop_sig;
-	uid_t uid;         /* run as this user (PostgreSQL when we are root) */
+	uid_t uid; /* run as this user (PostgreSQL when we are root) */
 	gid_t gid;
 	char datadir[SRV_DIR_MAX + 64];
 	char log[SRV_DIR_MAX + 64];
-	bool durable;      /* PostgreSQL: fsync on */
+	bool durable; /* PostgreSQL: fsync on */
 	char password[128];
 	char oper_password[128];
 	char *argv[SRV_ARGV_MAX];
-	srv_ircd_opts_t ircd;    /* kept to re-render on a port retry */
+	srv_ircd_opts_t ircd; /* kept to re-render on a port retry */
 	char ircd_extra_binds[4096];
 	char ircd_extra[8192];
-	char http_path[256];     /* SRV_PROCESS: readiness probe, or "" */
-	int cluster_port;        /* Redis Cluster node: its bus port; 0: not one */
+	char http_path[256]; /* SRV_PROCESS: readiness probe, or "" */
+	int cluster_port;    /* Redis Cluster node: its bus port; 0: not one */
 };
 
 struct srv_env {
@@ -85,7 +85,7 @@ static long long now_ms(void)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -186,7 +186,7 @@ static int rm_rf(const char *dir)
 
 int srv_free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
 
@@ -207,7 +207,7 @@ int srv_free_port(void)
 /* Connects to 127.0.0.1:port; returns the fd or a negative errno. */
 static int tcp_connect(int port, int timeout_ms)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	struct pollfd p;
 	int err = 0;
@@ -221,9 +221,9 @@ static int tcp_connect(int port, int timeout_ms)
 		close(fd);
 		return err;
 	}
-	p = (struct pollfd){ .fd = fd, .events = POLLOUT };
-	if (poll(&p, 1, timeout_ms) != 1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err != 0) {
+	p = (struct pollfd){.fd = fd, .events = POLLOUT};
+	if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
+	    err != 0) {
 		close(fd);
 		return -(err ? err : ETIMEDOUT);
 	}
@@ -245,7 +245,7 @@ static bool tcp_expect(int port, const char *req, const char *want, int timeout_
 	if (req && write(fd, req, strlen(req)) != (ssize_t)strlen(req))
 		goto out;
 	while (!ok && len < sizeof(buf) - 1 && now_ms() < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, (int)(end - now_ms())) != 1)
 			break;
 		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
@@ -431,7 +431,7 @@ static void exit_on_signal(int sig)
 
 void srv_env_install_signal_handlers(void)
 {
-	struct sigaction sa = { .sa_handler = exit_on_signal };
+	struct sigaction sa = {.sa_handler = exit_on_signal};
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -583,7 +583,7 @@ static bool is_ready(srv_t *s)
  * so that a readiness probe can never be answered by another server. */
 static bool port_is_free(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	bool ok;
 
@@ -636,8 +636,8 @@ int srv_stop(srv_t *s)
 		sleep_ms(20);
 	}
 	if (now_ms() >= end) {
-		fprintf(stderr, "launch: %s (pid %d) did not stop in %d ms, killing it\n",
-			s->name, (int)s->pid, SRV_STOP_TIMEOUT_MS);
+		fprintf(stderr, "launch: %s (pid %d) did not stop in %d ms, killing it\n", s->name,
+			(int)s->pid, SRV_STOP_TIMEOUT_MS);
 		kill(-s->pid, SIGKILL);
 		waitpid(s->pid, &status, 0);
 	}
@@ -676,20 +676,44 @@ int srv_restart(srv_t *s)
 	return r;
 }
 
-srv_kind_t srv_kind(const srv_t *s) { return s->kind; }
-const char *srv_name(const srv_t *s) { return s->name; }
-int srv_port(const srv_t *s) { return s->port; }
-pid_t srv_pid(const srv_t *s) { return s->pid; }
-const char *srv_log_path(const srv_t *s) { return s->log; }
-const char *srv_data_dir(const srv_t *s) { return s->datadir; }
-const char *srv_password(const srv_t *s) { return s->password[0] ? s->password : NULL; }
-const char *srv_oper_password(const srv_t *s) { return s->oper_password[0] ? s->oper_password : NULL; }
+srv_kind_t srv_kind(const srv_t *s)
+{
+	return s->kind;
+}
+const char *srv_name(const srv_t *s)
+{
+	return s->name;
+}
+int srv_port(const srv_t *s)
+{
+	return s->port;
+}
+pid_t srv_pid(const srv_t *s)
+{
+	return s->pid;
+}
+const char *srv_log_path(const srv_t *s)
+{
+	return s->log;
+}
+const char *srv_data_dir(const srv_t *s)
+{
+	return s->datadir;
+}
+const char *srv_password(const srv_t *s)
+{
+	return s->password[0] ? s->password : NULL;
+}
+const char *srv_oper_password(const srv_t *s)
+{
+	return s->oper_password[0] ? s->oper_password : NULL;
+}
 
 /* ---- server kinds ----------------------------------------------------------- */
 
 static const char *find_exe(const char *name, char *buf, size_t cap)
 {
-	const char *dirs[] = { "/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin" };
+	const char *dirs[] = {"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(buf, cap, "%s/%s", dirs[i], name);
@@ -699,8 +723,7 @@ static const char *find_exe(const char *name, char *buf, size_t cap)
 	return NULL;
 }
 
-static int srv_new(srv_env_t *env, srv_kind_t kind, const char *name, int port,
-		   srv_t **out_srv)
+static int srv_new(srv_env_t *env, srv_kind_t kind, const char *name, int port, srv_t **out_srv)
 {
 	srv_t *s;
 
@@ -774,8 +797,8 @@ static int launch(srv_t *s, prepare_fn prepare, srv_t **out_srv)
 			break;
 		s->port = srv_free_port();
 	}
-	fprintf(stderr, "launch: %s failed to start on port %d: %s\n", s->name,
-		s->port, strerror(-r));
+	fprintf(stderr, "launch: %s failed to start on port %d: %s\n", s->name, s->port,
+		strerror(-r));
 	print_log_tail(s);
 	srv_discard(s);
 	return r;
@@ -820,9 +843,18 @@ static int pg_initdb(srv_t *s, const char *bindir)
 	}
 	snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
 	snprintf(opt_pw, sizeof(opt_pw), "--pwfile=%s", pwfile);
-	char *argv[] = { initdb, (char *)"-D", s->datadir, (char *)"-U", (char *)"postgres",
-			 (char *)"--auth=scram-sha-256", opt_pw, (char *)"-E", (char *)"UTF8",
-			 (char *)"--locale=C.UTF-8", (char *)"--no-instructions", NULL };
+	char *argv[] = {initdb,
+			(char *)"-D",
+			s->datadir,
+			(char *)"-U",
+			(char *)"postgres",
+			(char *)"--auth=scram-sha-256",
+			opt_pw,
+			(char *)"-E",
+			(char *)"UTF8",
+			(char *)"--locale=C.UTF-8",
+			(char *)"--no-instructions",
+			NULL};
 	r = run_status(s, argv);
 	unlink(pwfile);
 	return r == 0 ? 0 : -EIO;
@@ -844,11 +876,13 @@ static int pg_check_reachable(const srv_t *s)
 		const char *dir = *path ? path : "/";
 		if (stat(dir, &st) < 0)
 			return -errno;
-		bool ok = (st.st_mode & S_IXOTH) || (st.st_uid == s->uid && (st.st_mode & S_IXUSR)) ||
+		bool ok = (st.st_mode & S_IXOTH) ||
+			  (st.st_uid == s->uid && (st.st_mode & S_IXUSR)) ||
 			  (st.st_gid == s->gid && (st.st_mode & S_IXGRP));
 		if (!ok) {
-			fprintf(stderr, "launch: PostgreSQL runs as user 'postgres', which cannot "
-					"enter %s: use a data folder elsewhere, or chmod o+x %s\n",
+			fprintf(stderr,
+				"launch: PostgreSQL runs as user 'postgres', which cannot "
+				"enter %s: use a data folder elsewhere, or chmod o+x %s\n",
 				dir, dir);
 			return -EACCES;
 		}
@@ -873,13 +907,13 @@ static int pg_prepare(srv_t *s)
 	snprintf(exe, sizeof(exe), "%s/postgres", bindir);
 	snprintf(port, sizeof(port), "port=%d", s->port);
 	if (s->durable)
-		return set_argv(s, exe, "-D", s->datadir, "-c", "listen_addresses=127.0.0.1",
-				"-c", port, "-c", "unix_socket_directories=", "-c",
-				"max_connections=200", NULL);
-	return set_argv(s, exe, "-D", s->datadir, "-c", "listen_addresses=127.0.0.1", "-c",
-			port, "-c", "unix_socket_directories=", "-c", "max_connections=200",
-			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
-			"full_page_writes=off", NULL);
+		return set_argv(s, exe, "-D", s->datadir, "-c", "listen_addresses=127.0.0.1", "-c",
+				port, "-c", "unix_socket_directories=", "-c", "max_connections=200",
+				NULL);
+	return set_argv(s, exe, "-D", s->datadir, "-c", "listen_addresses=127.0.0.1", "-c", port,
+			"-c", "unix_socket_directories=", "-c", "max_connections=200", "-c",
+			"fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+			NULL);
 }
 
 /* The superuser password: given, else the one saved with the data, else new. */
@@ -901,7 +935,7 @@ static int pg_password(srv_t *s, const char *given)
 
 int srv_postgres_start(srv_env_t *env, const srv_pg_opts_t *opts, srv_t **out_srv)
 {
-	srv_pg_opts_t o = opts ? *opts : (srv_pg_opts_t){ 0 };
+	srv_pg_opts_t o = opts ? *opts : (srv_pg_opts_t){0};
 	srv_t *s;
 	int r = srv_new(env, SRV_POSTGRES, "postgres", o.port, &s);
 
@@ -931,10 +965,11 @@ int srv_postgres_start(srv_env_t *env, const srv_pg_opts_t *opts, srv_t **out_sr
 static PGconn *pg_connect(srv_t *s, const char *dbname)
 {
 	char port[16];
-	const char *keys[] = { "host", "port", "dbname", "user", "password",
-			       "connect_timeout", NULL };
-	const char *vals[] = { "127.0.0.1", port, dbname ? dbname : "postgres", "postgres",
-			       s->password, "10", NULL };
+	const char *keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout",
+			      NULL};
+	const char *vals[] = {"127.0.0.1", port,        dbname ? dbname : "postgres",
+			      "postgres",  s->password, "10",
+			      NULL};
 
 	snprintf(port, sizeof(port), "%d", s->port);
 	return PQconnectdbParams(keys, vals, 0);
@@ -1045,7 +1080,7 @@ static int redis_prepare(srv_t *s)
 
 int srv_redis_start(srv_env_t *env, const srv_redis_opts_t *opts, srv_t **out_srv)
 {
-	srv_redis_opts_t o = opts ? *opts : (srv_redis_opts_t){ 0 };
+	srv_redis_opts_t o = opts ? *opts : (srv_redis_opts_t){0};
 	srv_t *s;
 	int r = srv_new(env, SRV_REDIS, "redis", o.port, &s);
 
@@ -1132,7 +1167,7 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 	extra[0] = '\0';
 	if (!ours || access(ours, R_OK) < 0) {
 		fprintf(stderr, "launch: m_eirc_fastregister.so not built (g++ and "
-			"inspircd-dev): InspIRCd sends 001 only on its 1 s tick\n");
+				"inspircd-dev): InspIRCd sends 001 only on its 1 s tick\n");
 		return 0;
 	}
 	snprintf(moddir, cap, "%s/modules", s->datadir);
@@ -1160,8 +1195,8 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 static int ircd_prepare(srv_t *s)
 {
 	const srv_ircd_opts_t *o = &s->ircd;
-	char conf[PATH_MAX + 32], motd[PATH_MAX + 32], exe[PATH_MAX], port[16],
-	     localmax[16], opt_conf[PATH_MAX + 48], tpl_path[PATH_MAX];
+	char conf[PATH_MAX + 32], motd[PATH_MAX + 32], exe[PATH_MAX], port[16], localmax[16],
+		opt_conf[PATH_MAX + 48], tpl_path[PATH_MAX];
 	char moddir[SRV_DIR_MAX + 80], extra_modules[64];
 	char *tpl, *text;
 	int r;
@@ -1185,19 +1220,19 @@ static int ircd_prepare(srv_t *s)
 	snprintf(port, sizeof(port), "%d", s->port);
 	snprintf(localmax, sizeof(localmax), "%d", o->localmax > 0 ? o->localmax : 10);
 	const char *const vars[][2] = {
-		{ "DIR", s->datadir },
-		{ "SERVER_NAME", o->server_name ? o->server_name : "irc1.eirc.local" },
-		{ "SID", o->sid ? o->sid : "1EI" },
-		{ "NETWORK", o->network ? o->network : "eIRC" },
-		{ "BIND", "127.0.0.1" },
-		{ "PORT", port },
-		{ "LOCALMAX", localmax },
-		{ "WEBIRC_PASSWORD", s->password },
-		{ "OPER_PASSWORD", s->oper_password },
-		{ "EXTRA_BINDS", s->ircd_extra_binds },
-		{ "EXTRA", s->ircd_extra },
-		{ "MODULE_DIR", moddir },
-		{ "EXTRA_MODULES", extra_modules },
+		{"DIR", s->datadir},
+		{"SERVER_NAME", o->server_name ? o->server_name : "irc1.eirc.local"},
+		{"SID", o->sid ? o->sid : "1EI"},
+		{"NETWORK", o->network ? o->network : "eIRC"},
+		{"BIND", "127.0.0.1"},
+		{"PORT", port},
+		{"LOCALMAX", localmax},
+		{"WEBIRC_PASSWORD", s->password},
+		{"OPER_PASSWORD", s->oper_password},
+		{"EXTRA_BINDS", s->ircd_extra_binds},
+		{"EXTRA", s->ircd_extra},
+		{"MODULE_DIR", moddir},
+		{"EXTRA_MODULES", extra_modules},
 	};
 	text = render(tpl, vars, sizeof(vars) / sizeof(vars[0]));
 	free(tpl);
@@ -1217,7 +1252,7 @@ static int ircd_prepare(srv_t *s)
 
 int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_srv)
 {
-	srv_ircd_opts_t o = opts ? *opts : (srv_ircd_opts_t){ 0 };
+	srv_ircd_opts_t o = opts ? *opts : (srv_ircd_opts_t){0};
 	srv_t *s;
 	int r = srv_new(env, SRV_INSPIRCD, "inspircd", o.port, &s);
 
@@ -1239,7 +1274,7 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
 		random_hex(s->oper_password, SRV_SECRET_LEN);
 	r = launch(s, ircd_prepare, out_srv);
 	if (r == 0) /* the caller's strings are not ours to keep */
-		s->ircd = (srv_ircd_opts_t){ .port = s->port };
+		s->ircd = (srv_ircd_opts_t){.port = s->port};
 	return r;
 }
 
@@ -1259,10 +1294,10 @@ static void ircd_link_conf(char *binds, size_t bcap, char *extra, size_t ecap, i
 
 int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *out_pair[2])
 {
-	static const char *const names[2] = { "irc1.eirc.local", "irc2.eirc.local" };
-	static const char *const sids[2] = { "1EI", "2EI" };
+	static const char *const names[2] = {"irc1.eirc.local", "irc2.eirc.local"};
+	static const char *const sids[2] = {"1EI", "2EI"};
 	char binds[2][256], extra[2][1024];
-	int link[2] = { srv_free_port(), srv_free_port() };
+	int link[2] = {srv_free_port(), srv_free_port()};
 	srv_t *pair[2];
 	int r;
 
@@ -1271,7 +1306,7 @@ int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *
 	if (link[0] == link[1])
 		return -EADDRINUSE;
 	for (int i = 0; i < 2; i++) {
-		srv_ircd_opts_t o = base ? *base : (srv_ircd_opts_t){ 0 };
+		srv_ircd_opts_t o = base ? *base : (srv_ircd_opts_t){0};
 
 		ircd_link_conf(binds[i], sizeof(binds[i]), extra[i], sizeof(extra[i]), link[i],
 			       names[1 - i], link[1 - i]);
@@ -1306,7 +1341,8 @@ int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int 
 	r = srv_new(env, SRV_PROCESS, name, http_port > 0 ? http_port : -1, &s);
 	if (r < 0)
 		return r;
-	snprintf(s->http_path, sizeof(s->http_path), "%s", http_port > 0 && http_path ? http_path : "");
+	snprintf(s->http_path, sizeof(s->http_path), "%s",
+		 http_port > 0 && http_path ? http_path : "");
 	for (; argv[n] && n < SRV_ARGV_MAX - 1; n++) {
 		if (!(s->argv[n] = strdup(argv[n]))) {
 			srv_discard(s);
@@ -1322,7 +1358,7 @@ int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int 
 
 int srv_run(srv_env_t *env, const char *name, char *const argv[])
 {
-	srv_t tmp = { .env = env, .stop_sig = SIGTERM, .uid = geteuid(), .gid = getegid() };
+	srv_t tmp = {.env = env, .stop_sig = SIGTERM, .uid = geteuid(), .gid = getegid()};
 
 	snprintf(tmp.log, sizeof(tmp.log), "%s/%s.log", env->dir, name);
 	return run_status(&tmp, argv);
@@ -1395,8 +1431,10 @@ int srv_redis_cluster_start(srv_env_t *env, int n_masters, srv_t **out_nodes)
 	argv[a++] = (char *)"--cluster-yes";
 	argv[a] = NULL;
 	if ((r = srv_run(env, "redis-cluster-create", argv)) != 0) {
-		fprintf(stderr, "launch: redis-cli --cluster create exited with %d (see %s/"
-			"redis-cluster-create.log)\n", r, env->dir);
+		fprintf(stderr,
+			"launch: redis-cli --cluster create exited with %d (see %s/"
+			"redis-cluster-create.log)\n",
+			r, env->dir);
 		r = r < 0 ? r : -EIO;
 		goto fail;
 	}

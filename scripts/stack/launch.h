@@ -64,27 +64,27 @@ void srv_env_install_signal_handlers(void);
 int srv_free_port(void);
 
 typedef struct {
-	int port;                /* 0: a free port */
+	int port;                       /* 0: a free port */
 	const char *superuser_password; /* NULL: generated */
-	bool durable;            /* fsync on (local stack); off for tests */
+	bool durable;                   /* fsync on (local stack); off for tests */
 } srv_pg_opts_t;
 
 typedef struct {
-	int port;                /* 0: a free port */
-	const char *password;    /* requirepass, or NULL */
+	int port;             /* 0: a free port */
+	const char *password; /* requirepass, or NULL */
 } srv_redis_opts_t;
 
 typedef struct {
-	int port;                /* client port, 0: a free port */
-	const char *server_name; /* default "irc1.eirc.local" */
-	const char *sid;         /* default "1EI" */
-	const char *network;     /* default "eIRC" */
+	int port;                    /* client port, 0: a free port */
+	const char *server_name;     /* default "irc1.eirc.local" */
+	const char *sid;             /* default "1EI" */
+	const char *network;         /* default "eIRC" */
 	const char *webirc_password; /* NULL: generated */
 	const char *oper_password;   /* NULL: generated */
-	int localmax;            /* per-IP limit of the "main" class; 0: 10 */
-	const char *extra_binds; /* raw config lines, or NULL */
-	const char *extra;       /* raw config lines, or NULL */
-	const char *template_path; /* NULL: config/inspircd.conf.in */
+	int localmax;                /* per-IP limit of the "main" class; 0: 10 */
+	const char *extra_binds;     /* raw config lines, or NULL */
+	const char *extra;           /* raw config lines, or NULL */
+	const char *template_path;   /* NULL: config/inspircd.conf.in */
 } srv_ircd_opts_t;
 
 /*
@@ -127,9 +127,9 @@ int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int 
 int srv_run(srv_env_t *env, const char *name, char *const argv[]);
 
 srv_kind_t srv_kind(const srv_t *srv);
-const char *srv_name(const srv_t *srv);  /* "postgres", "redis", "inspircd" */
+const char *srv_name(const srv_t *srv); /* "postgres", "redis", "inspircd" */
 int srv_port(const srv_t *srv);
-pid_t srv_pid(const srv_t *srv);         /* 0 when not running */
+pid_t srv_pid(const srv_t *srv);            /* 0 when not running */
 const char *srv_log_path(const srv_t *srv); /* its stdout and stderr */
 const char *srv_data_dir(const srv_t *srv); /* its data, config, own logs */
 /* The secret the server was set up with (PostgreSQL superuser password,
@@ -153,8 +153,7 @@ bool srv_running(srv_t *srv);
 int srv_pg_exec(srv_t *srv, const char *dbname, const char *sql);
 /* PostgreSQL only: creates login role `user` with `password` and database
  * `dbname` owned by it, unless they exist. */
-int srv_pg_create_db(srv_t *srv, const char *dbname, const char *user,
-		     const char *password);
+int srv_pg_create_db(srv_t *srv, const char *dbname, const char *user, const char *password);
 
 /* Most masters srv_redis_cluster_start() makes. */
 #define SRV_REDIS_CLUSTER_MAX 8

@@ -32,8 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
 	auth_route_match(data[0] & 1 ? AUTH_L_INTERNAL : AUTH_L_PUBLIC,
-			 (auth_method_t)((data[0] >> 1) % (AUTH_M_OTHER + 1)),
-			 s, size - 1, &route);
+			 (auth_method_t)((data[0] >> 1) % (AUTH_M_OTHER + 1)), s, size - 1, &route);
 	(void)auth_static_path(s, strnlen(s, size - 1), out, sizeof(out));
 	if (auth_form_parse(s, size - 1, &form) == 0)
 		auth_form_clear(&form);

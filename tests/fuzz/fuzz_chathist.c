@@ -16,7 +16,11 @@
 
 #include "common/chathist.h"
 
-#define CHECK(x) do { if (!(x)) abort(); } while (0)
+#define CHECK(x)                                                                                   \
+	do {                                                                                       \
+		if (!(x))                                                                          \
+			abort();                                                                   \
+	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,8 +41,8 @@ static void check_ref(const chathist_req_t *q, const irc_msg_span_t *p)
 		time_t t = (time_t)(r->time_ms / 1000);
 		CHECK(r->time_ms >= 0 && gmtime_r(&t, &tm));
 		snprintf(ts, sizeof(ts), "timestamp=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		         tm.tm_sec, (int)(r->time_ms % 1000));
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (int)(r->time_ms % 1000));
 		/* a leap second reads as the next minute's :00 */
 		CHECK((p->len == strlen(ts) && memcmp(p->ptr, ts, p->len) == 0) ||
 		      (p->len == 34 && memcmp(p->ptr + 27, "60", 2) == 0 && tm.tm_sec == 0));
@@ -63,9 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rb = chathist_parse(&m, &bridge, &b, &eb);
 	CHECK((r == 0 || r == -EINVAL) && (rb == 0 || rb == -EINVAL));
 	if (rb < 0)
-		CHECK(
-		    eb.what >= CHATHIST_E_NO_SUB && eb.what <= CHATHIST_E_LIMIT && eb.text &&
-		    (!strcmp(eb.code, "INVALID_PARAMS") || !strcmp(eb.code, "INVALID_MSGREFTYPE")));
+		CHECK(eb.what >= CHATHIST_E_NO_SUB && eb.what <= CHATHIST_E_LIMIT && eb.text &&
+		      (!strcmp(eb.code, "INVALID_PARAMS") ||
+		       !strcmp(eb.code, "INVALID_MSGREFTYPE")));
 	if (r < 0)
 		return 0;
 	CHECK(rb == 0 && b.sub == q.sub && b.limit == q.limit && b.target.len == q.target.len);
@@ -74,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      b.ref[i].msgid.ptr == q.ref[i].msgid.ptr);
 	CHECK(q.sub < CHATHIST_SUB_COUNT && q.limit >= 1 && q.limit <= client.limit_max);
 	CHECK(q.sub == CHATHIST_TARGETS ? q.target.ptr == NULL
-	                                : chathist_target_ok(&q.target, client.target_max));
+					: chathist_target_ok(&q.target, client.target_max));
 	check_ref(&q, &m.params[q.sub == CHATHIST_TARGETS ? 1 : 2]);
 	return 0;
 }

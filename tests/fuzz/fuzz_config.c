@@ -36,16 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!sink)
 		sink = fopen("/dev/null", "w");
-	if (eirc_config_load_buffer("fuzz.yaml", (const char *)data, size, &cfg,
-								&errs) != 0) {
+	if (eirc_config_load_buffer("fuzz.yaml", (const char *)data, size, &cfg, &errs) != 0) {
 		eirc_config_errors_print(errs, sink);
 		eirc_config_errors_free(errs);
 		return 0;
 	}
 	eirc_config_print(cfg, sink);
 	one = print_unmasked(cfg, &one_len);
-	if (eirc_config_load_buffer("printed.yaml", one, one_len, &again,
-								&errs) != 0) {
+	if (eirc_config_load_buffer("printed.yaml", one, one_len, &again, &errs) != 0) {
 		eirc_config_errors_print(errs, stderr);
 		abort(); /* the printer wrote something the loader refuses */
 	}

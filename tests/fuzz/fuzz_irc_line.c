@@ -11,7 +11,11 @@
 
 #include "common/irc_line.h"
 
-#define CHECK(x) do { if (!(x)) abort(); } while (0)
+#define CHECK(x)                                                                                   \
+	do {                                                                                       \
+		if (!(x))                                                                          \
+			abort();                                                                   \
+	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,14 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chunk = (size_t)data[1] + 1;
 	while (off < size) {
 		size_t took = irc_line_feed(&lf, (const char *)data + off,
-		                            size - off < chunk ? size - off : chunk);
+					    size - off < chunk ? size - off : chunk);
 		CHECK(took > 0 && irc_line_pending(&lf) < lf.limit + 1);
 		off += took;
 		while ((rc = irc_line_next(&lf, &line, &len)) != IRC_MSG_EAGAIN) {
 			CHECK(rc == 0 || rc == IRC_MSG_ETOOLONG || rc == IRC_MSG_EMALFORMED);
 			if (rc < 0)
 				continue;
-			CHECK(len > 0 && len < lf.limit && strlen(line) == len && !memchr(line, '\r', len));
+			CHECK(len > 0 && len < lf.limit && strlen(line) == len &&
+			      !memchr(line, '\r', len));
 			round_trip(line, len);
 		}
 	}

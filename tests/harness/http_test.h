@@ -30,14 +30,14 @@ typedef struct ht_req {
 	const char *const *headers; /* NULL-terminated "Name: value", or NULL */
 	const char *body;           /* NULL: none */
 	size_t body_len;
-	const char *cafile;         /* https: trust this CA (verified), or NULL */
-	const char *userpwd;        /* "id:secret" for Basic auth, or NULL */
-	long timeout_s;             /* 0: HT_TIMEOUT_S */
+	const char *cafile;  /* https: trust this CA (verified), or NULL */
+	const char *userpwd; /* "id:secret" for Basic auth, or NULL */
+	long timeout_s;      /* 0: HT_TIMEOUT_S */
 } ht_req_t;
 
 typedef struct ht_resp {
-	long status;                  /* 0 when no HTTP answer came */
-	char *body;                   /* NUL-terminated, "" when none */
+	long status; /* 0 when no HTTP answer came */
+	char *body;  /* NUL-terminated, "" when none */
 	size_t len;
 	char headers[HT_HEADERS_MAX]; /* status line and headers as received */
 	json_t *json;                 /* the body parsed as JSON, or NULL */

@@ -83,7 +83,7 @@ static int ws_send_binary_line(void *ctx, const char *line, size_t len)
 itc_t *itc_from_ws(struct ws_client *ws, bool binary)
 {
 	return itc_from_transport(ws_recv_line, binary ? ws_send_binary_line : ws_send_text_line,
-	                          ws);
+				  ws);
 }
 
 void itc_send_raw(itc_t *c, const void *data, size_t len)
@@ -154,7 +154,7 @@ bool itc_next_within(itc_t *c, int timeout_ms)
 	for (;;) {
 		char *line, buf[4096];
 		size_t len, chunk = c->read_chunk && c->read_chunk < sizeof(buf) ? c->read_chunk
-		                                                                 : sizeof(buf);
+										 : sizeof(buf);
 		int r = irc_line_next(&c->lf, &line, &len);
 		if (r == 0) {
 			take_line(c, line, len);
@@ -213,7 +213,7 @@ void itc_expect_within(itc_t *c, const char *cmd, const char *needle, int timeou
 			return;
 	}
 	fail_msg("no %s%s%s (last line: %s)", cmd, needle ? " with " : "", needle ? needle : "",
-	         c->line);
+		 c->line);
 }
 
 void itc_expect(itc_t *c, const char *cmd, const char *needle)
@@ -223,7 +223,7 @@ void itc_expect(itc_t *c, const char *cmd, const char *needle)
 		if (irc_msg_command_is(&c->msg, cmd) && (!needle || itc_has(c, needle)))
 			return;
 	fail_msg("no %s%s%s (last line: %s)", cmd, needle ? " with " : "", needle ? needle : "",
-	         c->line);
+		 c->line);
 }
 
 void itc_register(itc_t *c, const char *nick)

@@ -141,15 +141,15 @@ static void peer_close(ws_client_t *ws, const unsigned char *in, size_t len)
 {
 	ws->close_code = len >= 2 ? (in[0] << 8) | in[1] : 1005;
 	if (len > 2) {
-		size_t n =
-		    len - 2 < sizeof(ws->close_reason) - 1 ? len - 2 : sizeof(ws->close_reason) - 1;
+		size_t n = len - 2 < sizeof(ws->close_reason) - 1 ? len - 2
+								  : sizeof(ws->close_reason) - 1;
 		memcpy(ws->close_reason, in + 2, n);
 		ws->close_reason[n] = '\0';
 	}
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                       size_t len)
+		       size_t len)
 {
 	struct lws_context *ctx = lws_get_context(wsi);
 	ws_client_t *ws = ctx ? lws_context_user(ctx) : NULL;
@@ -175,7 +175,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		snprintf(ws->refusal.error, sizeof(ws->refusal.error), "%.*s", (int)len,
-		         in ? (const char *)in : "");
+			 in ? (const char *)in : "");
 		ws->refusal.status = (int)lws_http_client_http_response(wsi);
 		ws->state = WS_FAILED;
 		ws->wsi = NULL;
@@ -213,10 +213,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 }
 
 static const struct lws_protocols ws_protocols[] = {
-    {"eirc-ws-test", ws_callback, 0, 65536, 0, NULL, 0},
-    {"binary.ircv3.net", ws_callback, 0, 65536, 0, NULL, 0},
-    {"text.ircv3.net", ws_callback, 0, 65536, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
+	{"eirc-ws-test", ws_callback, 0, 65536, 0, NULL, 0},
+	{"binary.ircv3.net", ws_callback, 0, 65536, 0, NULL, 0},
+	{"text.ircv3.net", ws_callback, 0, 65536, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 /* Services once; false when the deadline passed. */
@@ -269,7 +269,7 @@ static int ws_new(const ws_opts_t *opts, ws_client_t **out_ws)
 
 /* Splits ws://host:port/path into the connect info; buf holds the parts. */
 static int parse_url(const char *url, char *buf, size_t cap, char *path, size_t pcap,
-                     struct lws_client_connect_info *i)
+		     struct lws_client_connect_info *i)
 {
 	const char *prot, *addr, *p;
 	int port;
@@ -288,7 +288,7 @@ static int parse_url(const char *url, char *buf, size_t cap, char *path, size_t 
 }
 
 int ws_connect(const char *url, const ws_opts_t *opts, ws_client_t **out_ws,
-               ws_refusal_t *out_refusal)
+	       ws_refusal_t *out_refusal)
 {
 	struct lws_client_connect_info i;
 	char buf[2048], path[2048];
@@ -370,17 +370,17 @@ int ws_send_text(ws_client_t *ws, const char *text)
 int ws_send_frame(ws_client_t *ws, ws_frag_t kind, const void *data, size_t len)
 {
 	static const int flags[] = {
-	    [WS_FRAG_FIRST_TEXT] = LWS_WRITE_TEXT | LWS_WRITE_NO_FIN,
-	    [WS_FRAG_FIRST_BINARY] = LWS_WRITE_BINARY | LWS_WRITE_NO_FIN,
-	    [WS_FRAG_MORE] = LWS_WRITE_CONTINUATION | LWS_WRITE_NO_FIN,
-	    [WS_FRAG_LAST] = LWS_WRITE_CONTINUATION,
+		[WS_FRAG_FIRST_TEXT] = LWS_WRITE_TEXT | LWS_WRITE_NO_FIN,
+		[WS_FRAG_FIRST_BINARY] = LWS_WRITE_BINARY | LWS_WRITE_NO_FIN,
+		[WS_FRAG_MORE] = LWS_WRITE_CONTINUATION | LWS_WRITE_NO_FIN,
+		[WS_FRAG_LAST] = LWS_WRITE_CONTINUATION,
 	};
 
 	return queue_frame(ws, flags[kind], data, len);
 }
 
 int ws_recv(ws_client_t *ws, int timeout_ms, const char **out_msg, size_t *out_len,
-            bool *out_binary)
+	    bool *out_binary)
 {
 	int64_t deadline = deadline_of(ws, timeout_ms);
 
@@ -519,15 +519,15 @@ int ws_raw_begin(const char *url, const ws_opts_t *opts)
 	if (parse_url(url, buf, sizeof(buf), path, sizeof(path), &i) < 0)
 		return -EINVAL;
 	n = snprintf(req, sizeof(req),
-	             "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-	             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	             "Sec-WebSocket-Version: 13\r\n",
-	             path, i.address, i.port);
+		     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+		     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		     "Sec-WebSocket-Version: 13\r\n",
+		     path, i.address, i.port);
 	if (opts && opts->origin)
 		n += snprintf(req + n, sizeof(req) - (size_t)n, "Origin: %s\r\n", opts->origin);
 	if (opts && opts->protocols)
 		n += snprintf(req + n, sizeof(req) - (size_t)n, "Sec-WebSocket-Protocol: %s\r\n",
-		              opts->protocols);
+			      opts->protocols);
 	for (size_t k = 0; opts && opts->headers && opts->headers[k]; k++)
 		n += snprintf(req + n, sizeof(req) - (size_t)n, "%s\r\n", opts->headers[k]);
 	n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n");

@@ -35,7 +35,7 @@ typedef struct {
 	const char *const *headers; /* NULL-ended "Name: value" lines, or NULL */
 	int timeout_ms;             /* 0: WS_TIMEOUT_MS */
 	int rcvbuf;                 /* SO_RCVBUF once open (a browser on a slow
-	                             * link holds little), 0: the kernel's */
+				     * link holds little), 0: the kernel's */
 } ws_opts_t;
 
 typedef struct {
@@ -59,7 +59,7 @@ typedef enum {
  * for any other failure (out_refusal->error says which). opts may be NULL.
  */
 int ws_connect(const char *url, const ws_opts_t *opts, ws_client_t **out_ws,
-               ws_refusal_t *out_refusal);
+	       ws_refusal_t *out_refusal);
 
 /* The subprotocol the server chose ("" when it sent none). */
 const char *ws_protocol(const ws_client_t *ws);
@@ -79,7 +79,7 @@ int ws_send_frame(ws_client_t *ws, ws_frag_t kind, const void *data, size_t len)
  * came; -EPIPE when the connection is closed (see ws_close_code()).
  */
 int ws_recv(ws_client_t *ws, int timeout_ms, const char **out_msg, size_t *out_len,
-            bool *out_binary);
+	    bool *out_binary);
 
 /*
  * Waits up to timeout_ms for the connection to close, dropping messages

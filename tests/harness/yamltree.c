@@ -22,7 +22,7 @@ static int load_error(struct loader *ld, const yaml_mark_t *mark, const char *wh
 {
 	if (ld->errbuf && ld->errlen > 0)
 		snprintf(ld->errbuf, ld->errlen, "%s:%zu:%zu: %s", ld->name, mark->line + 1,
-		         mark->column + 1, what);
+			 mark->column + 1, what);
 	return -EINVAL;
 }
 
@@ -31,7 +31,7 @@ static int next_event(struct loader *ld, yaml_event_t *ev)
 	if (yaml_parser_parse(&ld->parser, ev))
 		return 0;
 	return load_error(ld, &ld->parser.problem_mark,
-	                  ld->parser.problem ? ld->parser.problem : "YAML syntax error");
+			  ld->parser.problem ? ld->parser.problem : "YAML syntax error");
 }
 
 static struct yamltree_node *node_new(enum yamltree_kind kind, const yaml_event_t *ev)
@@ -47,7 +47,7 @@ static struct yamltree_node *node_new(enum yamltree_kind kind, const yaml_event_
 
 static bool scalar_is_null(const yaml_event_t *ev)
 {
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
 	const char *v = (const char *)ev->data.scalar.value;
 
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -81,7 +81,7 @@ static struct yamltree_node *scalar_new(const yaml_event_t *ev)
 
 /* Appends (key, value) to a seq (key NULL) or map. Takes ownership. */
 static int node_append(struct yamltree_node *parent, struct yamltree_node *key,
-                       struct yamltree_node *value)
+		       struct yamltree_node *value)
 {
 	size_t cap = parent->n + 1;
 	struct yamltree_node **items = realloc(parent->items, cap * sizeof(*items));
@@ -105,13 +105,13 @@ free_both:
 }
 
 static int load_node(struct loader *ld, yaml_event_t *ev, int depth,
-                     struct yamltree_node **out_node);
+		     struct yamltree_node **out_node);
 
 /* Loads the items of a seq or map whose start event was just read. */
 static int load_children(struct loader *ld, struct yamltree_node *parent, int depth)
 {
-	yaml_event_type_t end = parent->kind == YAMLTREE_MAP ? YAML_MAPPING_END_EVENT
-	                                                     : YAML_SEQUENCE_END_EVENT;
+	yaml_event_type_t end =
+		parent->kind == YAMLTREE_MAP ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
 	for (;;) {
 		struct yamltree_node *key = NULL, *value = NULL;
 		yaml_event_t ev;
@@ -151,7 +151,7 @@ static int load_children(struct loader *ld, struct yamltree_node *parent, int de
 
 /* Builds the node that starts with *ev, consuming (and deleting) *ev. */
 static int load_node(struct loader *ld, yaml_event_t *ev, int depth,
-                     struct yamltree_node **out_node)
+		     struct yamltree_node **out_node)
 {
 	struct yamltree_node *n = NULL;
 	int rc = 0;
@@ -214,9 +214,9 @@ static int load(struct loader *ld, struct yamltree_node **out_root)
 }
 
 int yamltree_load_string(const char *text, size_t len, struct yamltree_node **out_root,
-                         char *errbuf, size_t errlen)
+			 char *errbuf, size_t errlen)
 {
-	struct loader ld = { .name = "<string>", .errbuf = errbuf, .errlen = errlen };
+	struct loader ld = {.name = "<string>", .errbuf = errbuf, .errlen = errlen};
 
 	if (!yaml_parser_initialize(&ld.parser))
 		return -ENOMEM;
@@ -225,9 +225,9 @@ int yamltree_load_string(const char *text, size_t len, struct yamltree_node **ou
 }
 
 int yamltree_load_file(const char *path, struct yamltree_node **out_root, char *errbuf,
-                       size_t errlen)
+		       size_t errlen)
 {
-	struct loader ld = { .name = path, .errbuf = errbuf, .errlen = errlen };
+	struct loader ld = {.name = path, .errbuf = errbuf, .errlen = errlen};
 	FILE *f = fopen(path, "rbe");
 	int rc;
 

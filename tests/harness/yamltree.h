@@ -27,12 +27,12 @@ enum yamltree_kind {
 
 struct yamltree_node {
 	enum yamltree_kind kind;
-	char *str;                      /* scalar bytes, NUL-terminated */
-	size_t len;                     /* scalar length */
-	size_t line;                    /* 1-based line where the node starts */
-	size_t n;                       /* items (seq) or pairs (map) */
-	struct yamltree_node **items;   /* seq items, or map values */
-	struct yamltree_node **keys;    /* map keys (scalars), NULL for a seq */
+	char *str;                    /* scalar bytes, NUL-terminated */
+	size_t len;                   /* scalar length */
+	size_t line;                  /* 1-based line where the node starts */
+	size_t n;                     /* items (seq) or pairs (map) */
+	struct yamltree_node **items; /* seq items, or map values */
+	struct yamltree_node **keys;  /* map keys (scalars), NULL for a seq */
 };
 
 /*
@@ -43,11 +43,11 @@ struct yamltree_node {
  * what".
  */
 int yamltree_load_file(const char *path, struct yamltree_node **out_root, char *errbuf,
-                       size_t errlen);
+		       size_t errlen);
 
 /* As yamltree_load_file, from memory. An empty document gives a null root. */
 int yamltree_load_string(const char *text, size_t len, struct yamltree_node **out_root,
-                         char *errbuf, size_t errlen);
+			 char *errbuf, size_t errlen);
 
 /* Frees a tree; NULL is a no-op. */
 void yamltree_free(struct yamltree_node *root);

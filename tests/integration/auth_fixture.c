@@ -87,8 +87,8 @@ static int write_config(fx_t *fx, const char *extra)
 		 "    name: eirc\n    user: eirc\n    password: '%s'\n"
 		 "    pool_size: 4\n"
 		 "log:\n  level: info\n",
-		 fx->port, fx->iport, FX_SECRET, srv_env_dir(fx->env),
-		 extra ? extra : "", srv_port(fx->pg), "db-pass-''quoted''\"x");
+		 fx->port, fx->iport, FX_SECRET, srv_env_dir(fx->env), extra ? extra : "",
+		 srv_port(fx->pg), "db-pass-''quoted''\"x");
 	return write_file(fx->config, buf);
 }
 
@@ -169,17 +169,16 @@ int fx_start(fx_t *fx, const char *extra)
 int fx_start_tls(fx_t *fx, const char *extra, const char *cafile)
 {
 	char port[16];
-	const char *k[] = { "host", "port", "dbname", "user", "password", NULL };
-	const char *v[] = { "127.0.0.1", port, "eirc", "eirc", DB_PASSWORD, NULL };
+	const char *k[] = {"host", "port", "dbname", "user", "password", NULL};
+	const char *v[] = {"127.0.0.1", port, "eirc", "eirc", DB_PASSWORD, NULL};
 
 	memset(fx, 0, sizeof(*fx));
 	if (cafile)
 		snprintf(fx->cafile, sizeof(fx->cafile), "%s", cafile);
 	srv_env_install_signal_handlers();
-	if (srv_env_new(NULL, &fx->env) < 0 ||
-	    srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
-	    srv_pg_create_db(fx->pg, "eirc", "eirc", DB_PASSWORD) < 0 ||
-	    make_web_root(fx) < 0 || write_config(fx, extra) < 0)
+	if (srv_env_new(NULL, &fx->env) < 0 || srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
+	    srv_pg_create_db(fx->pg, "eirc", "eirc", DB_PASSWORD) < 0 || make_web_root(fx) < 0 ||
+	    write_config(fx, extra) < 0)
 		return -1;
 	snprintf(port, sizeof(port), "%d", srv_port(fx->pg));
 	fx->db = PQconnectdbParams(k, v, 0);
@@ -209,7 +208,7 @@ int fx_stop(fx_t *fx)
 
 int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...)
 {
-	const char *argv[16] = { "eirc-auth", "--config", fx->config };
+	const char *argv[16] = {"eirc-auth", "--config", fx->config};
 	int n = 3, pfd[2], status;
 	va_list ap;
 	pid_t pid;
@@ -243,30 +242,33 @@ int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...)
 }
 
 int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
-	    const char *const *headers, const char *body, size_t body_len,
-	    ht_resp_t *out)
+	    const char *const *headers, const char *body, size_t body_len, ht_resp_t *out)
 {
 	bool tls = !internal && fx->cafile[0];
 	char url[2048];
 
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", tls ? "https" : "http",
 		 internal ? fx->iport : fx->port, path);
-	return ht_request(&(ht_req_t){.method = method, .url = url, .headers = headers,
-				      .body = body, .body_len = body_len,
+	return ht_request(&(ht_req_t){.method = method,
+				      .url = url,
+				      .headers = headers,
+				      .body = body,
+				      .body_len = body_len,
 				      .cafile = tls ? fx->cafile : NULL},
 			  out);
 }
 
 int fx_login(fx_t *fx, const char *user, const char *password, ht_resp_t *out)
 {
-	static const char *const h[] = {
-		"Content-Type: application/x-www-form-urlencoded", NULL };
+	static const char *const h[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
 	char body[1024];
 	char *u = ht_escape(user), *p = ht_escape(password);
 	int r;
 
-	snprintf(body, sizeof(body), "grant_type=password&client_id=eirc-web"
-		 "&username=%s&password=%s", u, p);
+	snprintf(body, sizeof(body),
+		 "grant_type=password&client_id=eirc-web"
+		 "&username=%s&password=%s",
+		 u, p);
 	free(u);
 	free(p);
 	r = fx_http(fx, false, "POST", "/oauth/token", h, body, strlen(body), out);
@@ -276,13 +278,12 @@ int fx_login(fx_t *fx, const char *user, const char *password, ht_resp_t *out)
 char *fx_chat_token(fx_t *fx, const char *access)
 {
 	char auth[256];
-	const char *h[] = { auth, NULL };
+	const char *h[] = {auth, NULL};
 	ht_resp_t r;
 	char *tok = NULL;
 
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access);
-	if (fx_http(fx, false, "POST", "/api/chat-token", h, "", 0, &r) == 0 &&
-	    r.status == 200)
+	if (fx_http(fx, false, "POST", "/api/chat-token", h, "", 0, &r) == 0 && r.status == 200)
 		tok = strdup(json_string_value(json_object_get(r.json, "chat_token")));
 	ht_resp_free(&r);
 	return tok;
@@ -304,12 +305,10 @@ long long fx_sql_int(fx_t *fx, const char *sql)
 int fx_sql(fx_t *fx, const char *sql)
 {
 	PGresult *r = PQexec(fx->db, sql);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
-		 PQresultStatus(r) == PGRES_TUPLES_OK;
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	if (!ok)
 		fprintf(stderr, "SQL failed: %s: %s", sql, PQerrorMessage(fx->db));
 	PQclear(r);
 	return ok ? 0 : -1;
 }
-

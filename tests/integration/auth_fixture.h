@@ -1,9 +1,9 @@
 /*
  * auth_fixture: a real PostgreSQL (tests/harness) and a real eirc-auth
  * process on loopback for the auth integration tests; requests go through
- * the harness's HTTP client (tests/harness/http_test.h). The daemon runs from the build tree with a generated config;
- * stopping it with SIGTERM must give exit status 0, which eirc-auth only
- * returns when uv_loop_close() succeeded (every handle closed).
+ * the harness's HTTP client (tests/harness/http_test.h). The daemon runs from the build tree with a
+ * generated config; stopping it with SIGTERM must give exit status 0, which eirc-auth only returns
+ * when uv_loop_close() succeeded (every handle closed).
  */
 #ifndef EIRC_TESTS_AUTH_FIXTURE_H
 #define EIRC_TESTS_AUTH_FIXTURE_H
@@ -18,19 +18,19 @@
 #include "scripts/stack/launch.h"
 #include "tests/harness/http_test.h"
 
-#define FX_SECRET "internal-secret-for-tests-0123456789"
+#define FX_SECRET   "internal-secret-for-tests-0123456789"
 #define FX_PASSWORD "correct horse battery"
 
 typedef struct fx {
 	srv_env_t *env;
 	srv_t *pg;
 	pid_t daemon;
-	int port;          /* public listener */
-	int iport;         /* internal listener */
+	int port;  /* public listener */
+	int iport; /* internal listener */
 	char config[512];
-	char cafile[512];  /* set: the public listener is HTTPS, trusted by this CA */
+	char cafile[512]; /* set: the public listener is HTTPS, trusted by this CA */
 	char log[512];
-	PGconn *db;        /* superuser-free connection as the eirc role */
+	PGconn *db; /* superuser-free connection as the eirc role */
 } fx_t;
 
 /* Starts PostgreSQL and eirc-auth; extra_yaml goes into the auth section
@@ -55,8 +55,7 @@ int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...);
  * NULL-terminated "Name: value" list. Returns ht_request()'s 0 or -EIO;
  * *out is filled either way and released with ht_resp_free(). */
 int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
-	    const char *const *headers, const char *body, size_t body_len,
-	    ht_resp_t *out);
+	    const char *const *headers, const char *body, size_t body_len, ht_resp_t *out);
 
 /* POST /oauth/token grant_type=password for the web client. */
 int fx_login(fx_t *fx, const char *user, const char *password, ht_resp_t *out);

@@ -36,25 +36,25 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 		snprintf(servers, sizeof(servers), "%s", g->irc_servers);
 	else
 		snprintf(servers, sizeof(servers), "    - host: 127.0.0.1\n      port: %d\n",
-		         srv_port(g->ircd));
+			 srv_port(g->ircd));
 	if (g->history_socket[0])
 		snprintf(history, sizeof(history), "%s", g->history_socket);
 	fprintf(f,
-	        "irc:\n  servers:\n%s"
-	        "  webirc_password: " GWFX_WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
-	        "auth:\n  internal_secret: " FX_SECRET "\n"
-	        "irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n"
-	        /* the tests send long lines and bursts; flood limits are not theirs */
-	        "  flood_lines_per_second: 100\n  flood_burst_lines: 200\n"
-	        "  flood_bytes_per_second: 1MiB\n"
-	        "history:\n  socket_path: %s\n"
-	        "gateway:\n  listen_port: %d\n"
-	        "  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"
-	        "  irc_client_path: %s\n"
-	        "  auth_internal_url: http://127.0.0.1:%d\n%s"
-	        "log:\n  level: info\n",
-	        servers, history, g->port, g->irc_client, g->auth.iport,
-	        gateway_yaml ? gateway_yaml : "");
+		"irc:\n  servers:\n%s"
+		"  webirc_password: " GWFX_WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
+		"auth:\n  internal_secret: " FX_SECRET "\n"
+		"irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n"
+		/* the tests send long lines and bursts; flood limits are not theirs */
+		"  flood_lines_per_second: 100\n  flood_burst_lines: 200\n"
+		"  flood_bytes_per_second: 1MiB\n"
+		"history:\n  socket_path: %s\n"
+		"gateway:\n  listen_port: %d\n"
+		"  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"
+		"  irc_client_path: %s\n"
+		"  auth_internal_url: http://127.0.0.1:%d\n%s"
+		"log:\n  level: info\n",
+		servers, history, g->port, g->irc_client, g->auth.iport,
+		gateway_yaml ? gateway_yaml : "");
 	if (fclose(f) != 0)
 		return -1;
 	/* the sandboxed irc-clients (nobody) read it too */
@@ -74,7 +74,7 @@ int gwfx_gateway_start(gwfx_t *g, const char *gateway_yaml)
 	char opt[] = "--config";
 	char *const argv[] = {bin, opt, g->config, NULL};
 	if (srv_process_start(g->auth.env, g->name[0] ? g->name : "eirc-gateway", argv, g->port,
-	                      "/healthz", &g->gw) < 0) {
+			      "/healthz", &g->gw) < 0) {
 		g->gw = NULL;
 		return -1;
 	}
@@ -101,7 +101,7 @@ int gwfx_start_with(gwfx_t *g, const gwfx_opts_t *o)
 	memset(g, 0, sizeof(*g));
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(g->irc_client, sizeof(g->irc_client), "%s/irc-client/eirc-irc-client",
-	         bd ? bd : "build");
+		 bd ? bd : "build");
 	if (o->irc_servers)
 		snprintf(g->irc_servers, sizeof(g->irc_servers), "%s", o->irc_servers);
 	if (o->history_socket)
@@ -113,7 +113,7 @@ int gwfx_start_with(gwfx_t *g, const gwfx_opts_t *o)
 		unsigned n = ++o->base->n_shared;
 		snprintf(g->name, sizeof(g->name), "eirc-gateway-%u", n + 1);
 		snprintf(g->config, sizeof(g->config), "%s/gateway-%u.yaml",
-		         srv_env_dir(g->auth.env), n + 1);
+			 srv_env_dir(g->auth.env), n + 1);
 	} else {
 		if (fx_start(&g->auth, NULL) < 0)
 			return -1;
@@ -206,8 +206,8 @@ void gwfx_add_user(gwfx_t *g, const char *name)
 	}
 	assert_true(g->n_users < GWFX_MAX_USERS);
 	assert_int_equal(fx_cli(&g->auth, FX_PASSWORD, NULL, 0, "user", "add", name,
-	                        "--password-env", "PW", NULL),
-	                 0);
+				"--password-env", "PW", NULL),
+			 0);
 	assert_int_equal(fx_login(&g->auth, name, FX_PASSWORD, &r), 0);
 	assert_int_equal(r.status, 200);
 	const char *a = json_string_value(json_object_get(r.json, "access_token"));
@@ -257,7 +257,7 @@ ws_client_t *gwfx_open(gwfx_t *g, const char *user, const char *protocols)
 	int r = ws_connect(url, &o, &ws, &why);
 	if (r != 0)
 		fail_msg("session for %s refused: %s (HTTP %d, %s)", user, strerror(-r), why.status,
-		         why.error);
+			 why.error);
 	gwfx_track(g, ws);
 	return ws;
 }
@@ -307,7 +307,7 @@ ws_client_t *gwfx_open_registered(gwfx_t *g, const char *user, const char *proto
 
 /* Calls fn for every sample line of /metrics (comments skipped). */
 static void each_sample(gwfx_t *g, void (*fn)(const char *key, size_t klen, double v, void *),
-                        void *ud)
+			void *ud)
 {
 	char *body = NULL;
 
@@ -435,7 +435,7 @@ bool gwfx_wait_children(gwfx_t *g, size_t n, int timeout_ms)
 			return true;
 		if (clock_mono_ms() >= deadline) {
 			fprintf(stderr, "gateway children: %zu in /proc, metric %g, want %zu\n",
-			        have, m, n);
+				have, m, n);
 			return false;
 		}
 		usleep(50 * 1000);
@@ -462,7 +462,7 @@ long gwfx_fd_count(pid_t pid)
 /* Adds the inodes of TCP sockets whose remote port is port, from one
  * /proc/net/tcp* table; returns the new count. */
 static size_t inodes_to_port(const char *table, int port, unsigned long *inodes, size_t n,
-                             size_t cap)
+			     size_t cap)
 {
 	FILE *f = fopen(table, "re");
 	char line[512];
@@ -556,7 +556,7 @@ void gwfx_assert_tokens_not_logged(const gwfx_t *g)
 	for (size_t i = 0; i < t->n_issued; i++)
 		if (gwfx_log_has(g, t->issued[i]))
 			fail_msg("chat token %s is in a gateway log (%s)", t->issued[i],
-			         gwfx_gateway_log(g));
+				 gwfx_gateway_log(g));
 }
 
 void gwfx_test_clean_stop(void **state)

@@ -120,7 +120,7 @@ ws_client_t *gwfx_open(gwfx_t *g, const char *user, const char *protocols);
 /* gwfx_open, then waits for 001 over an irc_testclient reading the
  * WebSocket; *out_c is that client (free with itc_close, then ws_free). */
 ws_client_t *gwfx_open_registered(gwfx_t *g, const char *user, const char *protocols,
-                                  itc_t **out_c);
+				  itc_t **out_c);
 
 /* Sessions the fixture closes in gwfx_cleanup(): gwfx_open() tracks its
  * own; gwfx_track() adds one opened otherwise. gwfx_close() frees a tracked

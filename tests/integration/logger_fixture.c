@@ -25,7 +25,7 @@
 
 void lgf_sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -64,7 +64,7 @@ static pid_t spawn(char *const argv[], const char *log)
 
 static int connect_port(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -79,7 +79,7 @@ int lgf_es_start(const char *dir, struct lgf_proc *out)
 {
 	char script[512], portfile[512], pf[600];
 	char py[] = "/usr/bin/python3", o1[] = "--port", o2[] = "0", o3[] = "--port-file";
-	char *argv[] = { py, script, o1, o2, o3, portfile, NULL };
+	char *argv[] = {py, script, o1, o2, o3, portfile, NULL};
 
 	snprintf(script, sizeof(script), "%s/tests/es/es_server.py", EIRC_SOURCE_DIR);
 	snprintf(portfile, sizeof(portfile), "%s/es.port", dir);
@@ -105,12 +105,15 @@ int lgf_es_start(const char *dir, struct lgf_proc *out)
  * body whatever its status (malloc'd), NULL when no answer came. */
 static char *http(int port, const char *method, const char *path, const char *body)
 {
-	static const char *const json[] = { "Content-Type: application/json", NULL };
+	static const char *const json[] = {"Content-Type: application/json", NULL};
 	char url[1024], *out = NULL;
 	ht_resp_t r;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	if (ht_request(&(ht_req_t){.method = method, .url = url, .headers = json, .body = body,
+	if (ht_request(&(ht_req_t){.method = method,
+				   .url = url,
+				   .headers = json,
+				   .body = body,
 				   .body_len = body ? strlen(body) : 0},
 		       &r) == 0) {
 		out = r.body;
@@ -137,14 +140,15 @@ int lgf_sender_class(int maxchans, char *buf, size_t cap)
 
 	if (port < 0)
 		return -1;
-	snprintf(buf, cap,
-		 "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
-		 "<connect name=\"sender\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"%d\"\n"
-		 "         timeout=\"20\" pingfreq=\"120\" hardsendq=\"67108864\"\n"
-		 "         softsendq=\"1048576\" recvq=\"1048576\" threshold=\"1000000\"\n"
-		 "         commandrate=\"1000000000\" fakelag=\"no\" localmax=\"16\"\n"
-		 "         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
-		 port, port, maxchans);
+	snprintf(
+		buf, cap,
+		"<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
+		"<connect name=\"sender\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"%d\"\n"
+		"         timeout=\"20\" pingfreq=\"120\" hardsendq=\"67108864\"\n"
+		"         softsendq=\"1048576\" recvq=\"1048576\" threshold=\"1000000\"\n"
+		"         commandrate=\"1000000000\" fakelag=\"no\" localmax=\"16\"\n"
+		"         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
+		port, port, maxchans);
 	return port;
 }
 
@@ -200,12 +204,12 @@ int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out)
 	return lgf_logger_start_redis(c, LGF_PARTITIONS, NULL, out);
 }
 
-int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions,
-                           const char *extra_redis, struct lgf_proc *out)
+int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const char *extra_redis,
+			   struct lgf_proc *out)
 {
 	char cfg[512], bin[512], urls[64] = "[]";
 	char opt[] = "-c";
-	char *argv[] = { bin, opt, cfg, NULL };
+	char *argv[] = {bin, opt, cfg, NULL};
 	FILE *f;
 
 	snprintf(cfg, sizeof(cfg), "%s/%s.yaml", c->dir, c->nick);
@@ -216,20 +220,20 @@ int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions,
 	if (!(f = fopen(cfg, "we")))
 		return -1;
 	fprintf(f,
-	        "irc:\n  network: eIRC\n  webirc_password: unused\n  servers:\n"
-	        "    - host: 127.0.0.1\n      port: %d\n"
-	        "auth:\n  internal_secret: unused-in-logger-tests\n"
-	        "irc_client:\n  reconnect_min: 200ms\n  reconnect_max: 2s\n"
-	        "redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
-	        "  connect_timeout: 1s\n  command_timeout: 5s\n%s"
-	        "elasticsearch:\n  urls: %s\n  bulk_flush_interval: 100ms\n"
-	        "  retry_min: 100ms\n  retry_max: 2s\n  request_timeout: 5s\n%s"
-	        "logger:\n  nick: %s\n  channels: %s\n  spill_dir: %s/spill-%s\n"
-	        "  metrics_port: %d\n  retention: 1d\n%s"
-	        "log:\n  level: info\n",
-	        c->irc_port, c->redis_port, partitions, extra_redis ? extra_redis : "", urls, c->extra_es ? c->extra_es : "",
-	        c->nick, c->channels ? c->channels : "[]", c->dir, c->nick, c->metrics_port,
-	        c->extra_logger ? c->extra_logger : "");
+		"irc:\n  network: eIRC\n  webirc_password: unused\n  servers:\n"
+		"    - host: 127.0.0.1\n      port: %d\n"
+		"auth:\n  internal_secret: unused-in-logger-tests\n"
+		"irc_client:\n  reconnect_min: 200ms\n  reconnect_max: 2s\n"
+		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
+		"  connect_timeout: 1s\n  command_timeout: 5s\n%s"
+		"elasticsearch:\n  urls: %s\n  bulk_flush_interval: 100ms\n"
+		"  retry_min: 100ms\n  retry_max: 2s\n  request_timeout: 5s\n%s"
+		"logger:\n  nick: %s\n  channels: %s\n  spill_dir: %s/spill-%s\n"
+		"  metrics_port: %d\n  retention: 1d\n%s"
+		"log:\n  level: info\n",
+		c->irc_port, c->redis_port, partitions, extra_redis ? extra_redis : "", urls,
+		c->extra_es ? c->extra_es : "", c->nick, c->channels ? c->channels : "[]", c->dir,
+		c->nick, c->metrics_port, c->extra_logger ? c->extra_logger : "");
 	fclose(f);
 	out->pid = spawn(argv, out->log);
 	return out->pid > 0 ? 0 : -1;
@@ -241,14 +245,15 @@ int lgf_ircd_logger_class(char *buf, size_t cap, int *out_port)
 
 	if (port < 0)
 		return -1;
-	n = snprintf(buf, cap,
-	             "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
-	             "<connect name=\"logger\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"5000\"\n"
-	             "         timeout=\"20\" pingfreq=\"120\" hardsendq=\"%d\"\n"
-	             "         softsendq=\"1048576\" recvq=\"65536\" threshold=\"1000\"\n"
-	             "         commandrate=\"100000\" fakelag=\"no\" localmax=\"16\"\n"
-	             "         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
-	             port, port, LGF_LOGGER_SENDQ);
+	n = snprintf(
+		buf, cap,
+		"<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
+		"<connect name=\"logger\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"5000\"\n"
+		"         timeout=\"20\" pingfreq=\"120\" hardsendq=\"%d\"\n"
+		"         softsendq=\"1048576\" recvq=\"65536\" threshold=\"1000\"\n"
+		"         commandrate=\"100000\" fakelag=\"no\" localmax=\"16\"\n"
+		"         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
+		port, port, LGF_LOGGER_SENDQ);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
 	*out_port = port;
@@ -302,7 +307,7 @@ static int read_line(struct lgf_irc *c, char *line, size_t cap, int timeout_ms)
 			}
 			return 0;
 		}
-		struct pollfd p = { c->fd, POLLIN, 0 };
+		struct pollfd p = {c->fd, POLLIN, 0};
 		if (poll(&p, 1, timeout_ms) <= 0)
 			return -1;
 		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
@@ -404,8 +409,9 @@ int lgf_irc_client_spawn(const char *cfg, const char *nick, const char *uid, int
 	}
 	if (pid == 0) {
 		const char *argv[] = {
-		    bin, "--config",    cfg,            "--nick",         nick, "--user-id",
-		    uid, "--client-ip", "198.51.100.7", "--display-name", nick, NULL};
+			bin,         "--config", cfg,           "--nick",       nick,
+			"--user-id", uid,        "--client-ip", "198.51.100.7", "--display-name",
+			nick,        NULL};
 		dup2(sv[1], 3);
 		execv(bin, (char *const *)argv);
 		_exit(127);

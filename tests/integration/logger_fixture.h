@@ -21,7 +21,7 @@
 /* A child process (ES test server or eirc-logger). */
 struct lgf_proc {
 	pid_t pid;
-	int port;               /* ES: its port */
+	int port; /* ES: its port */
 	char log[512];
 };
 
@@ -58,19 +58,19 @@ char *lgf_slurp(const char *path);
 long long lgf_metric(int port, const char *series);
 
 struct lgf_logger_cfg {
-	const char *dir;        /* its config, spill folder, log */
+	const char *dir; /* its config, spill folder, log */
 	const char *nick;
 	int irc_port, redis_port, es_port; /* es_port 0: no shipper */
-	const char *channels;   /* YAML flow list, e.g. "[\"#a\", \"#b\"]" */
-	const char *extra_logger; /* extra "  key: value\n" lines for logger: */
-	const char *extra_es;     /* extra lines for elasticsearch: */
+	const char *channels;              /* YAML flow list, e.g. "[\"#a\", \"#b\"]" */
+	const char *extra_logger;          /* extra "  key: value\n" lines for logger: */
+	const char *extra_es;              /* extra lines for elasticsearch: */
 	int metrics_port;
 };
 int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out);
 /* The same with `partitions` key partitions (not LGF_PARTITIONS) and extra
  * lines for the redis: section (e.g. "  cluster: true\n"; NULL: none). */
-int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions,
-                           const char *extra_redis, struct lgf_proc *out);
+int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const char *extra_redis,
+			   struct lgf_proc *out);
 
 /* What production InspIRCd needs for the logger (docs/logger.md): its own
  * listener and a connect class matched by that port, listed before the

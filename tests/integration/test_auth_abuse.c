@@ -28,21 +28,24 @@
 
 static fx_t fx;
 
-#define FORM "Content-Type: application/x-www-form-urlencoded"
-#define JSON "Content-Type: application/json"
+#define FORM          "Content-Type: application/x-www-form-urlencoded"
+#define JSON          "Content-Type: application/json"
 #define INTERNAL_AUTH "Authorization: Bearer " FX_SECRET
-#define MAX_HEADERS 16 /* auth.max_headers of this test's eirc-auth */
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define MAX_HEADERS   16 /* auth.max_headers of this test's eirc-auth */
+#define STR_(x)       #x
+#define STR(x)        STR_(x)
 
 static int setup(void **state)
 {
 	(void)state;
-	if (fx_start(&fx, "  max_body_size: 1KiB\n  login_attempts_per_account: 3\n"
+	if (fx_start(&fx,
+		     "  max_body_size: 1KiB\n  login_attempts_per_account: 3\n"
 		     "  login_attempts_per_ip: 1000\n  max_headers: " STR(MAX_HEADERS) "\n") < 0)
 		return -1;
-	return fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "alice",
-		      "--password-env", "PW", NULL) == 0 ? 0 : -1;
+	return fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "alice", "--password-env", "PW",
+		      NULL) == 0
+		       ? 0
+		       : -1;
 }
 
 static int teardown(void **state)
@@ -64,7 +67,7 @@ static void assert_serving(void)
 
 static long post(bool internal, const char *path, const char *ct, const char *body)
 {
-	const char *h[] = { ct, internal ? INTERNAL_AUTH : NULL, NULL };
+	const char *h[] = {ct, internal ? INTERNAL_AUTH : NULL, NULL};
 	ht_resp_t r;
 	long st;
 
@@ -79,16 +82,21 @@ static long post(bool internal, const char *path, const char *ct, const char *bo
 static void test_malformed_json(void **state)
 {
 	static const char *const bodies[] = {
-		"{", "[]", "\"x\"", "{\"chat_token\":", "{\"a\":1,\"a\":2}",
-		"{\"chat_token\":\"x\\u0000y\"}", "\xff\xfe", "",
+		"{",
+		"[]",
+		"\"x\"",
+		"{\"chat_token\":",
+		"{\"a\":1,\"a\":2}",
+		"{\"chat_token\":\"x\\u0000y\"}",
+		"\xff\xfe",
+		"",
 		"{\"chat_token\":1,\"client_ip\":\"::1\",\"request_id\":\"r\"}",
 		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		assert_int_equal(post(true, "/internal/chat-token/consume", JSON,
-				      bodies[i]), 400);
+		assert_int_equal(post(true, "/internal/chat-token/consume", JSON, bodies[i]), 400);
 		assert_serving();
 	}
 }
@@ -96,11 +104,10 @@ static void test_malformed_json(void **state)
 static void test_wrong_content_type(void **state)
 {
 	(void)state;
-	assert_int_equal(post(true, "/internal/chat-token/consume", "Content-Type: text/plain",
-			      "{}"), 415);
+	assert_int_equal(
+		post(true, "/internal/chat-token/consume", "Content-Type: text/plain", "{}"), 415);
 	assert_int_equal(post(true, "/internal/chat-token/consume", FORM, "a=b"), 415);
-	assert_int_equal(post(false, "/oauth/token", JSON,
-			      "{\"grant_type\":\"password\"}"), 400);
+	assert_int_equal(post(false, "/oauth/token", JSON, "{\"grant_type\":\"password\"}"), 400);
 	assert_int_equal(post(false, "/oauth/token", "Content-Type:", "grant_type=password"), 400);
 	assert_serving();
 }
@@ -108,7 +115,7 @@ static void test_wrong_content_type(void **state)
 static void test_oversized_body(void **state)
 {
 	char big[1025], bigger[1026];
-	const char *h[] = { FORM, NULL };
+	const char *h[] = {FORM, NULL};
 	ht_resp_t r;
 
 	(void)state;
@@ -118,13 +125,12 @@ static void test_oversized_body(void **state)
 	memset(bigger, 'a', sizeof(bigger) - 1);
 	bigger[sizeof(bigger) - 1] = '\0';
 	/* at the limit: parsed (and refused for what it says) */
-	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/token", h, big,
-				 strlen(big), &r), 0);
+	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/token", h, big, strlen(big), &r), 0);
 	assert_int_equal(r.status, 400);
 	ht_resp_free(&r);
 	/* one past it: 413 before the body is read */
-	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/token", h, bigger,
-				 strlen(bigger), &r), 0);
+	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/token", h, bigger, strlen(bigger), &r),
+			 0);
 	assert_int_equal(r.status, 413);
 	ht_resp_free(&r);
 	assert_serving();
@@ -132,10 +138,9 @@ static void test_oversized_body(void **state)
 
 /* Sends raw bytes on a new connection and returns the status code of the
  * answer (0 when the server closed without one, -1 on timeout). */
-static int raw_request(const char *head, size_t repeat, const char *prefix,
-		       int wait_ms)
+static int raw_request(const char *head, size_t repeat, const char *prefix, int wait_ms)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)fx.port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fx.port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), code = 0;
 	char buf[256];
 	struct pollfd p;
@@ -170,8 +175,7 @@ static void test_ten_thousand_headers(void **state)
 	int code;
 
 	(void)state;
-	code = raw_request("GET /healthz HTTP/1.1\r\nHost: x\r\n", 10000,
-			   "X-Header-", 10000);
+	code = raw_request("GET /healthz HTTP/1.1\r\nHost: x\r\n", 10000, "X-Header-", 10000);
 	/*
 	 * ~200 KB of headers overflow lws's header buffer (max_header_size).
 	 * lws 4.1 then closes the connection without a status line and
@@ -190,18 +194,19 @@ static void test_ten_thousand_headers(void **state)
  */
 static int request_with_headers(int extra, char *resp, size_t cap)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)fx.port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fx.port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), code = 0;
 	char req[4096];
 	size_t len = 0, got = 0;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	ssize_t n;
 
-	len += (size_t)snprintf(req, sizeof(req), "GET /healthz HTTP/1.1\r\n"
+	len += (size_t)snprintf(req, sizeof(req),
+				"GET /healthz HTTP/1.1\r\n"
 				"Host: x\r\nConnection: close\r\n");
 	for (int i = 0; i < extra; i++)
-		len += (size_t)snprintf(req + len, sizeof(req) - len,
-					"Accept-Language: l%d\r\n", i);
+		len += (size_t)snprintf(req + len, sizeof(req) - len, "Accept-Language: l%d\r\n",
+					i);
 	len += (size_t)snprintf(req + len, sizeof(req) - len, "\r\n");
 	assert_true(len < sizeof(req) - 1);
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
@@ -245,7 +250,7 @@ static void test_slow_client(void **state)
 /* Connects to 127.0.0.1:port; the descriptor, asserted valid. */
 static int connect_to(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	assert_true(fd >= 0);
@@ -259,7 +264,7 @@ static void keepalive_healthz(int fd)
 {
 	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 	char buf[512];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	ssize_t n;
 	int code = 0;
 
@@ -323,8 +328,8 @@ static void test_descriptors_close_on_exec(void **state)
 		if (flags < 0)
 			continue;
 		if (!(flags & O_CLOEXEC))
-			fail_msg("eirc-auth fd %s (%s) is not close-on-exec: flags %lo",
-				 e->d_name, target, flags);
+			fail_msg("eirc-auth fd %s (%s) is not close-on-exec: flags %lo", e->d_name,
+				 target, flags);
 		sockets += strncmp(target, "socket:", 7) == 0;
 		checked++;
 	}
@@ -346,9 +351,17 @@ static long get_path(const char *path, ht_resp_t *r)
 static void test_static_files(void **state)
 {
 	static const char *const refused[] = {
-		"/../secret.txt", "/%2e%2e/secret.txt", "/sub/../../secret.txt",
-		"/..%2fsecret.txt", "/link.txt", "/.env", "/sub/", "/nope.html",
-		"/%00index.html", "/sub/..%5c..%5csecret.txt", "//etc/passwd",
+		"/../secret.txt",
+		"/%2e%2e/secret.txt",
+		"/sub/../../secret.txt",
+		"/..%2fsecret.txt",
+		"/link.txt",
+		"/.env",
+		"/sub/",
+		"/nope.html",
+		"/%00index.html",
+		"/sub/..%5c..%5csecret.txt",
+		"//etc/passwd",
 		"/....//secret.txt",
 	};
 	ht_resp_t r;
@@ -385,8 +398,12 @@ static void test_static_files(void **state)
 static void test_sql_metacharacters(void **state)
 {
 	static const char *const evil[] = {
-		"x' OR '1'='1", "x'); DROP TABLE users;--", "\\\"; SELECT pg_sleep(5);--",
-		"%27%3B%20DELETE%20FROM%20audit_log%3B--", "$1", "'||(SELECT password_hash FROM users)||'",
+		"x' OR '1'='1",
+		"x'); DROP TABLE users;--",
+		"\\\"; SELECT pg_sleep(5);--",
+		"%27%3B%20DELETE%20FROM%20audit_log%3B--",
+		"$1",
+		"'||(SELECT password_hash FROM users)||'",
 	};
 	char body[1024];
 	ht_resp_t r;
@@ -394,28 +411,39 @@ static void test_sql_metacharacters(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
 		const char *e = evil[i];
-		snprintf(body, sizeof(body), "grant_type=password&client_id=eirc-web"
-			 "&username=%s&password=%s", e, e);
+		snprintf(body, sizeof(body),
+			 "grant_type=password&client_id=eirc-web"
+			 "&username=%s&password=%s",
+			 e, e);
 		assert_int_equal(post(false, "/oauth/token", FORM, body), 400);
-		snprintf(body, sizeof(body), "grant_type=password&client_id=%s"
-			 "&username=alice&password=x", e);
+		snprintf(body, sizeof(body),
+			 "grant_type=password&client_id=%s"
+			 "&username=alice&password=x",
+			 e);
 		assert_int_equal(post(false, "/oauth/token", FORM, body), 401);
-		snprintf(body, sizeof(body), "grant_type=refresh_token&client_id=eirc-web"
-			 "&refresh_token=%s&scope=chat", e);
+		snprintf(body, sizeof(body),
+			 "grant_type=refresh_token&client_id=eirc-web"
+			 "&refresh_token=%s&scope=chat",
+			 e);
 		assert_int_equal(post(false, "/oauth/token", FORM, body), 400);
 		snprintf(body, sizeof(body), "client_id=%s&token=%s", e, e);
 		assert_int_equal(post(false, "/oauth/revoke", FORM, body), 401);
-		snprintf(body, sizeof(body), "{\"chat_token\":\"%s\",\"client_ip\":\"::1\","
-			 "\"request_id\":\"r\"}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-		snprintf(body, sizeof(body), "{\"chat_token\":\"x\",\"client_ip\":\"1.2.3.4'--\","
-			 "\"request_id\":\"%s\"}", "r");
+		snprintf(body, sizeof(body),
+			 "{\"chat_token\":\"%s\",\"client_ip\":\"::1\","
+			 "\"request_id\":\"r\"}",
+			 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+		snprintf(body, sizeof(body),
+			 "{\"chat_token\":\"x\",\"client_ip\":\"1.2.3.4'--\","
+			 "\"request_id\":\"%s\"}",
+			 "r");
 		assert_int_equal(post(true, "/internal/chat-token/consume", JSON, body), 400);
 	}
 	{
 		char auth[256];
-		const char *h[] = { auth, NULL };
+		const char *h[] = {auth, NULL};
 		snprintf(auth, sizeof(auth), "Authorization: Bearer x' OR '1'='1");
-		assert_int_equal(fx_http(&fx, false, "GET", "/api/rooms/%27%3B--", h, NULL, 0, &r), 0);
+		assert_int_equal(fx_http(&fx, false, "GET", "/api/rooms/%27%3B--", h, NULL, 0, &r),
+				 0);
 		assert_int_equal(r.status, 401);
 		ht_resp_free(&r);
 	}
@@ -443,7 +471,8 @@ static void test_login_lockout(void **state)
 	assert_int_equal(r.status, 429);
 	assert_true(ht_has_header(&r, "retry-after: "));
 	ht_resp_free(&r);
-	assert_true(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event = 'login.locked'") >= 1);
+	assert_true(fx_sql_int(&fx,
+			       "SELECT count(*) FROM audit_log WHERE event = 'login.locked'") >= 1);
 	sleep(2); /* the first lockout lasts 1 s */
 	assert_int_equal(fx_login(&fx, "alice", FX_PASSWORD, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -461,8 +490,7 @@ static void test_tokens_never_logged(void **state)
 	assert_int_equal(r.status, 200);
 	snprintf(cmd, sizeof(cmd), "grep -c -e '%s' -e '%s' -e '%s' '%s' >/dev/null",
 		 json_string_value(json_object_get(r.json, "access_token")),
-		 json_string_value(json_object_get(r.json, "refresh_token")),
-		 FX_PASSWORD, fx.log);
+		 json_string_value(json_object_get(r.json, "refresh_token")), FX_PASSWORD, fx.log);
 	assert_int_not_equal(system(cmd), 0);
 	ht_resp_free(&r);
 }

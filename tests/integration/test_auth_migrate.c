@@ -28,7 +28,8 @@ static void test_migrations(void **state)
 	/* the daemon migrated the empty database at start */
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 2);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM oauth_clients"
-				    " WHERE client_id = 'eirc-web'"), 1);
+					 " WHERE client_id = 'eirc-web'"),
+			 1);
 	/* again on the migrated database: nothing to do */
 	assert_int_equal(fx_cli(&fx, NULL, out, sizeof(out), "migrate", NULL), 0);
 	assert_non_null(strstr(out, "applied 0 migration(s); schema version 2"));
@@ -36,19 +37,21 @@ static void test_migrations(void **state)
 	assert_int_equal(fx_start_daemon(&fx), 0);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 2);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM oauth_clients"
-				    " WHERE client_id = 'eirc-web'"), 1);
+					 " WHERE client_id = 'eirc-web'"),
+			 1);
 	/* the audit log is append-only */
-	assert_int_equal(fx_cli(&fx, NULL, NULL, 0, "room", "add", "#general",
-				"--auto-join", NULL), 0);
+	assert_int_equal(fx_cli(&fx, NULL, NULL, 0, "room", "add", "#general", "--auto-join", NULL),
+			 0);
 	assert_true(fx_sql_int(&fx, "SELECT count(*) FROM audit_log") >= 1);
 	assert_int_equal(fx_sql(&fx, "DELETE FROM audit_log"), -1);
 	assert_int_equal(fx_sql(&fx, "UPDATE audit_log SET event = 'x'"), -1);
 	/* the admin CLI ends clean (under ASan a leak makes it abort) */
-	assert_int_equal(fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "dave",
-				"--autojoin", "#general,#help", "--password-env",
-				"PW", NULL), 0);
+	assert_int_equal(fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "dave", "--autojoin",
+				"#general,#help", "--password-env", "PW", NULL),
+			 0);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM users WHERE"
-				    " preferences->'autojoin' = '[\"#general\", \"#help\"]'"), 1);
+					 " preferences->'autojoin' = '[\"#general\", \"#help\"]'"),
+			 1);
 	/* a second daemon on the same ports fails with 1 and cleans up
 	 * (lws context freed, loop closed); the first keeps serving */
 	assert_int_equal(fx_cli(&fx, NULL, NULL, 0, NULL), 1);

@@ -14,13 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "tests/integration/auth_fixture.h"
 
 static fx_t fx;
 
-#define FORM "Content-Type: application/x-www-form-urlencoded"
-#define JSON "Content-Type: application/json"
+#define FORM          "Content-Type: application/x-www-form-urlencoded"
+#define JSON          "Content-Type: application/json"
 #define INTERNAL_AUTH "Authorization: Bearer " FX_SECRET
 
 static char hist_secret[128];
@@ -32,14 +31,14 @@ static int setup(void **state)
 	(void)state;
 	if (fx_start(&fx, NULL) < 0)
 		return -1;
-	if (fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "Alice",
-		   "--display-name", "Alice A", "--password-env", "PW", NULL) != 0 ||
-	    fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "bob",
+	if (fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "Alice", "--display-name", "Alice A",
 		   "--password-env", "PW", NULL) != 0 ||
-	    fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "root",
-		   "--role", "admin", "--password-env", "PW", NULL) != 0 ||
-	    fx_cli(&fx, NULL, out, sizeof(out), "client", "add", "history",
-		   "--grants", "client_credentials", "--scope", "history", NULL) != 0)
+	    fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "bob", "--password-env", "PW", NULL) !=
+		    0 ||
+	    fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "root", "--role", "admin",
+		   "--password-env", "PW", NULL) != 0 ||
+	    fx_cli(&fx, NULL, out, sizeof(out), "client", "add", "history", "--grants",
+		   "client_credentials", "--scope", "history", NULL) != 0)
 		return -1;
 	p = strstr(out, "client_secret: ");
 	if (!p)
@@ -62,10 +61,9 @@ static const char *jstr(const ht_resp_t *r, const char *key)
 	return json_string_value(json_object_get(r->json, key));
 }
 
-static void form_post(const char *path, const char *auth, const char *body,
-		      ht_resp_t *r)
+static void form_post(const char *path, const char *auth, const char *body, ht_resp_t *r)
 {
-	const char *h[] = { FORM, auth, NULL };
+	const char *h[] = {FORM, auth, NULL};
 	assert_int_equal(fx_http(&fx, false, "POST", path, h, body, strlen(body), r), 0);
 }
 
@@ -93,7 +91,8 @@ static void test_password_grant(void **state)
 	assert_true(ht_has_header(&r, "Pragma: no-cache"));
 	/* only hashes are stored: the token itself appears nowhere */
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM access_tokens"
-				    " WHERE octet_length(hash) = 32") >= 1, 1);
+					 " WHERE octet_length(hash) = 32") >= 1,
+			 1);
 	assert_int_equal(audit_count("login.ok"), before + 1);
 	ht_resp_free(&r);
 }
@@ -115,8 +114,10 @@ static void test_password_grant_errors(void **state)
 	ht_resp_free(&r);
 	assert_int_equal(audit_count("login.failed"), failed + 2);
 
-	form_post("/oauth/token", NULL, "grant_type=password&client_id=eirc-web"
-		  "&username=alice", &r);
+	form_post("/oauth/token", NULL,
+		  "grant_type=password&client_id=eirc-web"
+		  "&username=alice",
+		  &r);
 	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(&r, "error"), "invalid_request");
 	ht_resp_free(&r);
@@ -127,30 +128,41 @@ static void test_password_grant_errors(void **state)
 	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(&r, "error"), "unsupported_grant_type");
 	ht_resp_free(&r);
-	form_post("/oauth/token", NULL, "grant_type=password&username=alice"
-		  "&password=x", &r);
+	form_post("/oauth/token", NULL,
+		  "grant_type=password&username=alice"
+		  "&password=x",
+		  &r);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "error"), "invalid_client");
 	assert_true(ht_has_header(&r, "WWW-Authenticate: Basic"));
 	ht_resp_free(&r);
-	form_post("/oauth/token", NULL, "grant_type=password&client_id=nope"
-		  "&username=alice&password=" "correct+horse+battery", &r);
+	form_post("/oauth/token", NULL,
+		  "grant_type=password&client_id=nope"
+		  "&username=alice&password="
+		  "correct+horse+battery",
+		  &r);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "error"), "invalid_client");
 	ht_resp_free(&r);
 	/* a public client may not use client_credentials */
-	form_post("/oauth/token", NULL, "grant_type=client_credentials"
-		  "&client_id=eirc-web", &r);
+	form_post("/oauth/token", NULL,
+		  "grant_type=client_credentials"
+		  "&client_id=eirc-web",
+		  &r);
 	assert_int_equal(r.status, 401);
 	ht_resp_free(&r);
 	/* a parameter given twice (RFC 6749 §3.1) */
-	form_post("/oauth/token", NULL, "grant_type=password&grant_type=password"
-		  "&client_id=eirc-web", &r);
+	form_post("/oauth/token", NULL,
+		  "grant_type=password&grant_type=password"
+		  "&client_id=eirc-web",
+		  &r);
 	assert_string_equal(jstr(&r, "error"), "invalid_request");
 	ht_resp_free(&r);
 	/* scope beyond the client's */
-	form_post("/oauth/token", NULL, "grant_type=password&client_id=eirc-web"
-		  "&username=alice&password=correct+horse+battery&scope=admin", &r);
+	form_post("/oauth/token", NULL,
+		  "grant_type=password&client_id=eirc-web"
+		  "&username=alice&password=correct+horse+battery&scope=admin",
+		  &r);
 	assert_string_equal(jstr(&r, "error"), "invalid_scope");
 	ht_resp_free(&r);
 }
@@ -165,13 +177,16 @@ static void test_client_credentials(void **state)
 	b64 = NULL;
 	{
 		/* base64 by hand through libsodium-free table */
-		static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		static const char t[] =
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 		size_t n = strlen(userpass), o = 0;
 		b64 = calloc(1, 4 * ((n + 2) / 3) + 1);
 		for (size_t i = 0; i < n; i += 3) {
 			unsigned v = (unsigned char)userpass[i] << 16;
-			if (i + 1 < n) v |= (unsigned char)userpass[i + 1] << 8;
-			if (i + 2 < n) v |= (unsigned char)userpass[i + 2];
+			if (i + 1 < n)
+				v |= (unsigned char)userpass[i + 1] << 8;
+			if (i + 2 < n)
+				v |= (unsigned char)userpass[i + 2];
 			b64[o++] = t[v >> 18 & 63];
 			b64[o++] = t[v >> 12 & 63];
 			b64[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
@@ -188,26 +203,34 @@ static void test_client_credentials(void **state)
 	/* the same secret in the body works too; a wrong one does not */
 	{
 		char body[256];
-		snprintf(body, sizeof(body), "grant_type=client_credentials"
-			 "&client_id=history&client_secret=%s", hist_secret);
+		snprintf(body, sizeof(body),
+			 "grant_type=client_credentials"
+			 "&client_id=history&client_secret=%s",
+			 hist_secret);
 		form_post("/oauth/token", NULL, body, &r);
 		assert_int_equal(r.status, 200);
 		ht_resp_free(&r);
-		form_post("/oauth/token", NULL, "grant_type=client_credentials"
-			  "&client_id=history&client_secret=wrong", &r);
+		form_post("/oauth/token", NULL,
+			  "grant_type=client_credentials"
+			  "&client_id=history&client_secret=wrong",
+			  &r);
 		assert_int_equal(r.status, 401);
 		assert_string_equal(jstr(&r, "error"), "invalid_client");
 		ht_resp_free(&r);
 		/* a client not allowed the password grant */
-		snprintf(body, sizeof(body), "grant_type=password&client_id=history"
-			 "&client_secret=%s&username=alice&password=x", hist_secret);
+		snprintf(body, sizeof(body),
+			 "grant_type=password&client_id=history"
+			 "&client_secret=%s&username=alice&password=x",
+			 hist_secret);
 		form_post("/oauth/token", NULL, body, &r);
 		assert_int_equal(r.status, 400);
 		assert_string_equal(jstr(&r, "error"), "unauthorized_client");
 		ht_resp_free(&r);
 		/* two client authentication methods at once */
-		snprintf(body, sizeof(body), "grant_type=client_credentials"
-			 "&client_secret=%s", hist_secret);
+		snprintf(body, sizeof(body),
+			 "grant_type=client_credentials"
+			 "&client_secret=%s",
+			 hist_secret);
 		form_post("/oauth/token", auth, body, &r);
 		assert_int_equal(r.status, 400);
 		assert_string_equal(jstr(&r, "error"), "invalid_request");
@@ -218,8 +241,10 @@ static void test_client_credentials(void **state)
 static char *refresh_body(const char *rt)
 {
 	static char body[256];
-	snprintf(body, sizeof(body), "grant_type=refresh_token&client_id=eirc-web"
-		 "&refresh_token=%s", rt);
+	snprintf(body, sizeof(body),
+		 "grant_type=refresh_token&client_id=eirc-web"
+		 "&refresh_token=%s",
+		 rt);
 	return body;
 }
 
@@ -249,7 +274,7 @@ static void test_refresh_rotation_and_reuse(void **state)
 	assert_int_equal(r3.status, 400);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", at1);
 	{
-		const char *h[] = { auth, NULL };
+		const char *h[] = {auth, NULL};
 		assert_int_equal(fx_http(&fx, false, "GET", "/api/me", h, NULL, 0, &me), 0);
 		assert_int_equal(me.status, 401);
 		assert_true(ht_has_header(&me, "WWW-Authenticate: Bearer"));
@@ -258,7 +283,7 @@ static void test_refresh_rotation_and_reuse(void **state)
 	/* the original access token of the family is revoked as well */
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", jstr(&l, "access_token"));
 	{
-		const char *h[] = { auth, NULL };
+		const char *h[] = {auth, NULL};
 		fx_http(&fx, false, "GET", "/api/me", h, NULL, 0, &me);
 		assert_int_equal(me.status, 401);
 		ht_resp_free(&me);
@@ -277,7 +302,7 @@ static void test_revoke(void **state)
 {
 	ht_resp_t l, r, me;
 	char body[256], auth[128];
-	const char *h[] = { auth, NULL };
+	const char *h[] = {auth, NULL};
 
 	(void)state;
 	assert_int_equal(fx_login(&fx, "alice", FX_PASSWORD, &l), 0);
@@ -319,8 +344,8 @@ static void test_introspect(void **state)
 
 	(void)state;
 	assert_int_equal(fx_login(&fx, "alice", FX_PASSWORD, &l), 0);
-	snprintf(body, sizeof(body), "client_id=history&client_secret=%s&token=%s",
-		 hist_secret, jstr(&l, "access_token"));
+	snprintf(body, sizeof(body), "client_id=history&client_secret=%s&token=%s", hist_secret,
+		 jstr(&l, "access_token"));
 	form_post("/oauth/introspect", NULL, body, &r);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_true(json_object_get(r.json, "active")));
@@ -328,8 +353,7 @@ static void test_introspect(void **state)
 	assert_string_equal(jstr(&r, "client_id"), "eirc-web");
 	assert_non_null(json_object_get(r.json, "exp"));
 	ht_resp_free(&r);
-	snprintf(body, sizeof(body), "client_id=history&client_secret=%s&token=nope",
-		 hist_secret);
+	snprintf(body, sizeof(body), "client_id=history&client_secret=%s&token=nope", hist_secret);
 	form_post("/oauth/introspect", NULL, body, &r);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_false(json_object_get(r.json, "active")));
@@ -345,12 +369,13 @@ static void test_introspect(void **state)
 static int consume(const char *tok, const char *secret_header, ht_resp_t *r)
 {
 	char body[256];
-	const char *h[] = { JSON, secret_header, NULL };
+	const char *h[] = {JSON, secret_header, NULL};
 
-	snprintf(body, sizeof(body), "{\"chat_token\":\"%s\",\"client_ip\":\"203.0.113.7\","
-		 "\"request_id\":\"req-1\"}", tok);
-	return fx_http(&fx, true, "POST", "/internal/chat-token/consume", h, body,
-		       strlen(body), r);
+	snprintf(body, sizeof(body),
+		 "{\"chat_token\":\"%s\",\"client_ip\":\"203.0.113.7\","
+		 "\"request_id\":\"req-1\"}",
+		 tok);
+	return fx_http(&fx, true, "POST", "/internal/chat-token/consume", h, body, strlen(body), r);
 }
 
 static void test_chat_token_single_use(void **state)
@@ -381,14 +406,16 @@ static void test_chat_token_single_use(void **state)
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "reason"), "used");
 	ht_resp_free(&r);
-	assert_int_equal(consume("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", INTERNAL_AUTH, &r), 0);
+	assert_int_equal(consume("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", INTERNAL_AUTH, &r),
+			 0);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "reason"), "unknown");
 	ht_resp_free(&r);
 	/* the token is stored as a hash, with the gateway's request id and IP */
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM chat_tokens WHERE"
-				    " request_id = 'req-1' AND client_ip = '203.0.113.7'"
-				    " AND used_at IS NOT NULL"), 1);
+					 " request_id = 'req-1' AND client_ip = '203.0.113.7'"
+					 " AND used_at IS NOT NULL"),
+			 1);
 	free(tok);
 	ht_resp_free(&l);
 }
@@ -399,13 +426,14 @@ static void test_chat_token_expired_and_disabled(void **state)
 	char *tok;
 
 	(void)state;
-	assert_int_equal(fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "carol",
-				"--password-env", "PW", NULL), 0);
+	assert_int_equal(fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "carol", "--password-env",
+				"PW", NULL),
+			 0);
 	assert_int_equal(fx_login(&fx, "carol", FX_PASSWORD, &l), 0);
 	tok = fx_chat_token(&fx, jstr(&l, "access_token"));
 	assert_non_null(tok);
 	fx_sql(&fx, "UPDATE chat_tokens SET expires_at = now() - interval '1 second'"
-	       " WHERE used_at IS NULL");
+		    " WHERE used_at IS NULL");
 	assert_int_equal(consume(tok, INTERNAL_AUTH, &r), 0);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(&r, "reason"), "expired");
@@ -424,7 +452,8 @@ static void test_chat_token_expired_and_disabled(void **state)
 	assert_int_equal(fx_login(&fx, "carol", FX_PASSWORD, &l), 0);
 	assert_int_equal(l.status, 400);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE"
-				    " event = 'chat_token.consume_failed'") >= 2, 1);
+					 " event = 'chat_token.consume_failed'") >= 2,
+			 1);
 	free(tok);
 	ht_resp_free(&l);
 }
@@ -434,7 +463,7 @@ static void test_chat_token_expired_and_disabled(void **state)
 /* 100 gateways race for one token over 100 connections: exactly one wins. */
 static void test_chat_token_concurrent_consume(void **state)
 {
-	const char *h[] = { JSON, INTERNAL_AUTH, NULL };
+	const char *h[] = {JSON, INTERNAL_AUTH, NULL};
 	long status[RACERS];
 	ht_resp_t l;
 	char *tok, body[256], url[128];
@@ -444,10 +473,14 @@ static void test_chat_token_concurrent_consume(void **state)
 	assert_int_equal(fx_login(&fx, "bob", FX_PASSWORD, &l), 0);
 	tok = fx_chat_token(&fx, jstr(&l, "access_token"));
 	assert_non_null(tok);
-	snprintf(body, sizeof(body), "{\"chat_token\":\"%s\",\"client_ip\":\"::1\","
-		 "\"request_id\":\"race\"}", tok);
+	snprintf(body, sizeof(body),
+		 "{\"chat_token\":\"%s\",\"client_ip\":\"::1\","
+		 "\"request_id\":\"race\"}",
+		 tok);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/internal/chat-token/consume", fx.iport);
-	assert_int_equal(ht_request_parallel(&(ht_req_t){.url = url, .headers = h, .body = body,
+	assert_int_equal(ht_request_parallel(&(ht_req_t){.url = url,
+							 .headers = h,
+							 .body = body,
 							 .body_len = strlen(body),
 							 .timeout_s = 30},
 					     RACERS, status),
@@ -459,8 +492,9 @@ static void test_chat_token_concurrent_consume(void **state)
 	assert_int_equal(ok, 1);
 	assert_int_equal(refused, RACERS - 1);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE"
-				    " event = 'chat_token.consume' AND"
-				    " detail->>'request_id' = 'race'"), 1);
+					 " event = 'chat_token.consume' AND"
+					 " detail->>'request_id' = 'race'"),
+			 1);
 	free(tok);
 	ht_resp_free(&l);
 }
@@ -469,7 +503,7 @@ static void test_rooms_api(void **state)
 {
 	ht_resp_t la, lu, r;
 	char aa[128], ua[128];
-	const char *ha[] = { aa, JSON, NULL }, *hu[] = { ua, JSON, NULL };
+	const char *ha[] = {aa, JSON, NULL}, *hu[] = {ua, JSON, NULL};
 	const char *room = "{\"name\":\"#Secret\",\"topic\":\"x'); DROP TABLE users;--\","
 			   "\"private\":true}";
 
@@ -501,8 +535,9 @@ static void test_rooms_api(void **state)
 			    "x'); DROP TABLE users;--");
 	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/me", hu, NULL, 0, &r);
-	assert_string_equal(json_string_value(json_array_get(
-		json_object_get(r.json, "private_rooms"), 0)), "#Secret");
+	assert_string_equal(
+		json_string_value(json_array_get(json_object_get(r.json, "private_rooms"), 0)),
+		"#Secret");
 	ht_resp_free(&r);
 	fx_http(&fx, false, "PATCH", "/api/rooms/%23SECRET", ha, "{\"topic\":\"new\"}", 15, &r);
 	assert_int_equal(r.status, 204);
@@ -528,9 +563,10 @@ static void test_rooms_api(void **state)
 static void test_bearer_errors(void **state)
 {
 	ht_resp_t r;
-	const char *h1[] = { "Authorization: Bearer", NULL };
-	const char *h2[] = { "Authorization: Basic Zm9vOmJhcg==", NULL };
-	const char *h3[] = { "Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL };
+	const char *h1[] = {"Authorization: Bearer", NULL};
+	const char *h2[] = {"Authorization: Basic Zm9vOmJhcg==", NULL};
+	const char *h3[] = {"Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+			    NULL};
 
 	(void)state;
 	fx_http(&fx, false, "GET", "/api/me", NULL, NULL, 0, &r);

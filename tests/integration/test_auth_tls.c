@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #include "tests/integration/auth_fixture.h"
 
 static char dir[] = "/tmp/eirc-auth-tls-XXXXXX";
@@ -38,7 +37,8 @@ static int make_certs(void)
 		  "-keyout ca.key -out ca.pem -days 2 -subj '/CN=eIRC auth test CA' "
 		  "-addext basicConstraints=critical,CA:TRUE "
 		  "-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null && "
-		  "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > srv.ext && "
+		  "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > srv.ext "
+		  "&& "
 		  "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key "
 		  "-out srv.csr -subj /CN=127.0.0.1 2>/dev/null && "
 		  "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
@@ -82,14 +82,14 @@ int main(void)
 		sh("rm -rf %s", dir);
 		return 1;
 	}
-#define CHECK(cond, what)                                                                  \
-	do {                                                                               \
-		if (cond)                                                                  \
-			printf("ok - %s\n", what);                                         \
-		else {                                                                     \
-			printf("not ok - %s\n", what);                                     \
-			fails++;                                                           \
-		}                                                                          \
+#define CHECK(cond, what)                                                                          \
+	do {                                                                                       \
+		if (cond)                                                                          \
+			printf("ok - %s\n", what);                                                 \
+		else {                                                                             \
+			printf("not ok - %s\n", what);                                             \
+			fails++;                                                                   \
+		}                                                                                  \
 	} while (0)
 
 	/* fx_start_tls waited for /healthz over verified HTTPS already */
@@ -101,7 +101,8 @@ int main(void)
 	CHECK(st == 0 && r.status == 200, "the internal listener stays plain HTTP");
 	ht_resp_free(&r);
 	CHECK(fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "tls", "--password-env", "PW",
-		     (char *)NULL) == 0, "a user is created");
+		     (char *)NULL) == 0,
+	      "a user is created");
 	st = fx_login(&fx, "tls", FX_PASSWORD, &r);
 	CHECK(st == 0 && r.status == 200 && r.json && json_object_get(r.json, "access_token"),
 	      "password grant over HTTPS");

@@ -151,7 +151,8 @@ static bool linked(int timeout_ms)
 
 static int partition(const char *chan)
 {
-	return archive_keys_partition(NETWORK, chan, strlen(chan), IRC_CASEMAP_RFC1459, LGF_PARTITIONS);
+	return archive_keys_partition(NETWORK, chan, strlen(chan), IRC_CASEMAP_RFC1459,
+				      LGF_PARTITIONS);
 }
 
 /* A channel name with prefix in the same Redis partition as CHAN. */
@@ -277,15 +278,15 @@ static int start_history(void)
 	if (!(f = fopen(cfg_path, "we")))
 		return -1;
 	fprintf(f,
-	        "irc:\n  network: " NETWORK "\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
-	        "  webirc_password: " GWFX_WEBIRC_PASSWORD "\n"
-	        "auth:\n  internal_secret: " FX_SECRET "\n"
-	        "redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
-	        "  connect_timeout: 1s\n  command_timeout: 2s\n"
-	        "history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: %d\n"
-	        "  listen_port: 0\n  request_timeout: 5s\n"
-	        "log:\n  level: info\n",
-	        srv_port(irc1), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
+		"irc:\n  network: " NETWORK "\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+		"  webirc_password: " GWFX_WEBIRC_PASSWORD "\n"
+		"auth:\n  internal_secret: " FX_SECRET "\n"
+		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
+		"  connect_timeout: 1s\n  command_timeout: 2s\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: %d\n"
+		"  listen_port: 0\n  request_timeout: 5s\n"
+		"log:\n  level: info\n",
+		srv_port(irc1), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
 	if (fclose(f) != 0)
 		return -1;
 	snprintf(bin, sizeof(bin), "%s/history-bridge/eirc-history", bd ? bd : "build");
@@ -339,7 +340,7 @@ static int setup(void **state)
 		return -1;
 	if (!linked(LINK_MS)) {
 		fprintf(stderr, "irc1 and irc2 did not link (logs %s, %s)\n", srv_log_path(irc1),
-		        srv_log_path(irc2));
+			srv_log_path(irc2));
 		return -1;
 	}
 	ents = calloc(MAXE, sizeof(*ents));
@@ -348,7 +349,7 @@ static int setup(void **state)
 	if (logger_start(&lga, irc1) < 0 || logger_start(&lgb, irc2) < 0 ||
 	    marker_join(&lga, irc1, "mark1") < 0 || marker_join(&lgb, irc2, "mark2") < 0) {
 		fprintf(stderr, "the loggers did not join (logs %s, %s)\n", lga.proc.log,
-		        lgb.proc.log);
+			lgb.proc.log);
 		return -1;
 	}
 	if (start_history() < 0 || start_gateways() < 0)
@@ -391,7 +392,7 @@ static int teardown(void **state)
 	srv_env_free(env);
 	env = NULL;
 	fprintf(stderr, "# wall time of test_cluster: %.1f s\n",
-	        (double)(clock_mono_ms() - t_start) / 1000.0);
+		(double)(clock_mono_ms() - t_start) / 1000.0);
 	return 0;
 }
 
@@ -419,9 +420,9 @@ static void sess_open(sess_t *s, gwfx_t *g, const char *tok)
 	itc_sendf(s->c, "CAP END");
 	itc_expect_within(s->c, "001", NULL, WAIT_MS);
 	snprintf(s->server, sizeof(s->server), "%.*s", (int)s->c->msg.source.len,
-	         s->c->msg.source.ptr);
+		 s->c->msg.source.ptr);
 	snprintf(s->nick, sizeof(s->nick), "%.*s", (int)s->c->msg.params[0].len,
-	         s->c->msg.params[0].ptr);
+		 s->c->msg.params[0].ptr);
 	print_message("%s registered as %s on %s\n", s->user, s->nick, s->server);
 }
 
@@ -498,7 +499,7 @@ static void assert_archived_once(void)
 			continue;
 		if (k >= n_sent || strcmp(ents[i].msgid, sent[k]) != 0)
 			fail_msg("history message %zu is %s, expected %s", k, ents[i].msgid,
-			         k < n_sent ? sent[k] : "none");
+				 k < n_sent ? sent[k] : "none");
 		k++;
 	}
 	assert_int_equal(k, n_sent);
@@ -511,7 +512,7 @@ static void assert_archived_once(void)
 	for (size_t i = 0; i < n_sent; i++)
 		if (count_id(n, sent[i]) != 1)
 			fail_msg("msgid %s is %zu times in the archive", sent[i],
-			         count_id(n, sent[i]));
+				 count_id(n, sent[i]));
 	print_message("history and archive: %zu messages, each once, in order\n", n_sent);
 }
 
@@ -586,14 +587,14 @@ static void load_replayable(void)
 		assert_true(n_want < HIST_MAX);
 		if (strcmp(ents[i].type, "notice") == 0)
 			print_message("replayable notice from %s: %s\n", ents[i].nick,
-			              ents[i].text);
+				      ents[i].text);
 		snprintf(want[n_want++], sizeof(want[0]), "%s", ents[i].msgid);
 	}
 }
 
 /* The answer is want[first..first+n) in order. */
 static void expect_sent(const answer_t *a, size_t first, size_t n, const char *what,
-                        const sess_t *s)
+			const sess_t *s)
 {
 	if (a->n != n) {
 		for (size_t i = 0; i < a->n; i++)
@@ -601,12 +602,12 @@ static void expect_sent(const answer_t *a, size_t first, size_t n, const char *w
 		for (size_t i = 0; i < n; i++)
 			print_message("  want %s\n", want[first + i]);
 		fail_msg("%s from %s: %zu messages, expected %zu (from #%zu)", what, s->user, a->n,
-		         n, first);
+			 n, first);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(a->ids[i], want[first + i]) != 0)
 			fail_msg("%s from %s: message %zu is %s, expected %s", what, s->user, i,
-			         a->ids[i], want[first + i]);
+				 a->ids[i], want[first + i]);
 }
 
 /* LATEST, BEFORE msgid= and paging back from s: all equal to what the
@@ -738,7 +739,7 @@ static void test_archive_holds_each_message_once(void **state)
 	assert_archived_once();
 	/* both loggers saw every message: one copy of each turned away */
 	long long dups = metric(&lga, "eirc_logger_events_duplicate_total") +
-	                 metric(&lgb, "eirc_logger_events_duplicate_total");
+			 metric(&lgb, "eirc_logger_events_duplicate_total");
 	print_message("duplicates turned away by the pair: %lld\n", dups);
 	assert_true(dups >= (long long)n_sent);
 }
@@ -768,7 +769,7 @@ static void alice_fails_over(void)
 	for (;;) { /* her own JOIN, under the nick she has now */
 		itc_expect_within(alice.c, "JOIN", CHAN, WAIT_MS);
 		snprintf(nick, sizeof(nick), "%.*s", (int)alice.c->msg.source.len,
-		         alice.c->msg.source.ptr);
+			 alice.c->msg.source.ptr);
 		if (strncmp(nick, "alice", 5) == 0)
 			break;
 	}
@@ -788,7 +789,7 @@ typedef struct {
 static counts_t counts(const logger_t *l)
 {
 	counts_t c = {metric(l, "eirc_logger_events_written_total"),
-	              metric(l, "eirc_logger_events_duplicate_total")};
+		      metric(l, "eirc_logger_events_duplicate_total")};
 
 	assert_true(c.written >= 0 && c.dups >= 0);
 	return c;
@@ -926,12 +927,12 @@ static void test_nothing_left(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_users_on_two_servers_talk),
-	    cmocka_unit_test(test_token_single_use_across_gateways),
-	    cmocka_unit_test(test_archive_holds_each_message_once),
-	    cmocka_unit_test(test_chathistory_same_from_both_sides),
-	    cmocka_unit_test(test_failover_and_link_reforms),
-	    cmocka_unit_test(test_nothing_left),
+		cmocka_unit_test(test_users_on_two_servers_talk),
+		cmocka_unit_test(test_token_single_use_across_gateways),
+		cmocka_unit_test(test_archive_holds_each_message_once),
+		cmocka_unit_test(test_chathistory_same_from_both_sides),
+		cmocka_unit_test(test_failover_and_link_reforms),
+		cmocka_unit_test(test_nothing_left),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

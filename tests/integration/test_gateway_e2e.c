@@ -117,7 +117,7 @@ static void assert_nothing_inherited(void)
 			for (size_t j = 0; j < n_gw; j++)
 				if (strcmp(ch_t[i], gw_t[j]) == 0 && unique_object(ch_t[i]))
 					fail_msg("irc-client %d holds the gateway's %s",
-					         (int)kids[k], ch_t[i]);
+						 (int)kids[k], ch_t[i]);
 	}
 }
 
@@ -245,11 +245,11 @@ static void test_subprotocol_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_chat_text, after_test),
-	    cmocka_unit_test_teardown(test_chat_binary, after_test),
-	    cmocka_unit_test_teardown(test_subprotocol_order, after_test),
-	    cmocka_unit_test_teardown(test_real_client_ip, after_test),
-	    cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
+		cmocka_unit_test_teardown(test_chat_text, after_test),
+		cmocka_unit_test_teardown(test_chat_binary, after_test),
+		cmocka_unit_test_teardown(test_subprotocol_order, after_test),
+		cmocka_unit_test_teardown(test_real_client_ip, after_test),
+		cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
 	};
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));

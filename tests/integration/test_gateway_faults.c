@@ -47,7 +47,7 @@ static int setup(void **state)
 {
 	(void)state;
 	if (gwfx_start(&g, "  max_sessions: 1000\n  max_sessions_per_ip: 1000\n"
-	                   "  shutdown_grace: 5s\n") < 0)
+			   "  shutdown_grace: 5s\n") < 0)
 		return -1;
 	gwfx_add_user(&g, "alice");
 	gwfx_add_user(&g, "bob");
@@ -124,7 +124,7 @@ static void test_kill9_closes_only_that_session(void **state)
 	itc_expect(a, "JOIN", "bob");
 	assert_true(gwfx_wait_children(&g, 2, 10000));
 	double killed =
-	    gwfx_metric(&g, "eirc_gateway_child_exits_total{how=\"signal\",code=\"9\"}");
+		gwfx_metric(&g, "eirc_gateway_child_exits_total{how=\"signal\",code=\"9\"}");
 	pid_t victim = child_of("alice");
 	assert_int_equal(kill(victim, SIGKILL), 0);
 
@@ -138,7 +138,7 @@ static void test_kill9_closes_only_that_session(void **state)
 	assert_false(ws_closed(wb));
 	assert_true(gwfx_wait_children(&g, 1, 10000));
 	assert_true(gwfx_metric(&g, "eirc_gateway_child_exits_total{how=\"signal\",code=\"9\"}") ==
-	            (killed < 0 ? 0 : killed) + 1);
+		    (killed < 0 ? 0 : killed) + 1);
 	itc_close(a);
 	gwfx_close(&g, wa);
 	/* alice comes back and the two talk */
@@ -224,8 +224,8 @@ static void run_cycles(int from, int to)
 	for (int i = 0; i < CYCLE_THREADS; i++)
 		pthread_join(t[i], NULL);
 	print_message("cycles %d..%d: %llu ms, %d waited for IRC, %d dropped, %d failures\n", from,
-	              to, (unsigned long long)(clock_mono_ms() - t0), atomic_load(&cy.waited),
-	              atomic_load(&cy.aborted), atomic_load(&cy.failures));
+		      to, (unsigned long long)(clock_mono_ms() - t0), atomic_load(&cy.waited),
+		      atomic_load(&cy.aborted), atomic_load(&cy.failures));
 	assert_int_equal(atomic_load(&cy.failures), 0);
 	/* every session over: checked at the end of the test, after the
 	 * descriptors and memory were measured */
@@ -240,7 +240,7 @@ static double signal_exits(int sig)
 	char sample[128];
 
 	snprintf(sample, sizeof(sample),
-	         "eirc_gateway_child_exits_total{how=\"signal\",code=\"%d\"}", sig);
+		 "eirc_gateway_child_exits_total{how=\"signal\",code=\"%d\"}", sig);
 	double v = gwfx_metric(&g, sample);
 	return v < 0 ? 0 : v;
 }
@@ -259,16 +259,16 @@ static void test_connect_cycles_leave_nothing(void **state)
 	long fd1 = gwfx_fd_count_except(gw, g.auth.iport), rss1 = gwfx_rss_kib(gw);
 	long all1 = gwfx_fd_count(gw);
 	long slack = rss0 * RSS_SLACK_PERCENT / 100 > RSS_SLACK_KIB ? rss0 * RSS_SLACK_PERCENT / 100
-	                                                            : RSS_SLACK_KIB;
+								    : RSS_SLACK_KIB;
 
 	print_message("gateway after %d warm-up cycles: %ld fds (+%ld to eirc-auth), %ld KiB RSS; "
-	              "after %d cycles: %ld fds (+%ld to eirc-auth), %ld KiB RSS (allowed up to "
-	              "%ld KiB)\n",
-	              WARMUP, fd0, all0 - fd0, rss0, CYCLES, fd1, all1 - fd1, rss1, rss0 + slack);
+		      "after %d cycles: %ld fds (+%ld to eirc-auth), %ld KiB RSS (allowed up to "
+		      "%ld KiB)\n",
+		      WARMUP, fd0, all0 - fd0, rss0, CYCLES, fd1, all1 - fd1, rss1, rss0 + slack);
 	/* irc-clients the gateway had to end itself (they did not exit when
 	 * their socket closed): allowed by the contract, worth seeing */
 	print_message("irc-clients ended by the gateway: %g by SIGTERM, %g by SIGKILL\n",
-	              signal_exits(15) - term0, signal_exits(9) - kill0);
+		      signal_exits(15) - term0, signal_exits(9) - kill0);
 	assert_true(fd0 > 0 && rss0 > 0);
 	assert_int_equal(fd1, fd0);
 #if defined(__SANITIZE_ADDRESS__)
@@ -322,11 +322,11 @@ static void test_sigterm_with_sessions_open(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_kill9_closes_only_that_session, after_test),
-	    cmocka_unit_test_teardown(test_connect_cycles_leave_nothing, after_test),
-	    cmocka_unit_test_teardown(test_sigterm_with_sessions_open,
-	                              after_test), /* stops the gateway */
-	    cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
+		cmocka_unit_test_teardown(test_kill9_closes_only_that_session, after_test),
+		cmocka_unit_test_teardown(test_connect_cycles_leave_nothing, after_test),
+		cmocka_unit_test_teardown(test_sigterm_with_sessions_open,
+					  after_test),               /* stops the gateway */
+		cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
 	};
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -42,9 +42,9 @@ static int setup(void **state)
 	(void)state;
 
 	snprintf(yaml, sizeof(yaml),
-	         "  max_sessions: %d\n  max_sessions_per_ip: %d\n"
-	         "  trusted_proxies: [\"127.0.0.1\"]\n",
-	         MAX_SESSIONS, MAX_PER_IP);
+		 "  max_sessions: %d\n  max_sessions_per_ip: %d\n"
+		 "  trusted_proxies: [\"127.0.0.1\"]\n",
+		 MAX_SESSIONS, MAX_PER_IP);
 	if (gwfx_start(&g, yaml) < 0)
 		return -1;
 	gwfx_add_user(&g, "alice");
@@ -85,10 +85,10 @@ typedef struct {
 static spawn_counters_t counters(void)
 {
 	spawn_counters_t c = {
-	    gwfx_metric(&g, "eirc_gateway_upgrades_accepted_total"),
-	    gwfx_metric_sum(&g, "eirc_gateway_child_exits_total"),
-	    gwfx_metric(&g, "eirc_gateway_spawn_failures_total"),
-	    gwfx_children(&g, NULL, 0),
+		gwfx_metric(&g, "eirc_gateway_upgrades_accepted_total"),
+		gwfx_metric_sum(&g, "eirc_gateway_child_exits_total"),
+		gwfx_metric(&g, "eirc_gateway_spawn_failures_total"),
+		gwfx_children(&g, NULL, 0),
 	};
 	assert_true(c.accepted >= 0 && c.spawn_failures >= 0);
 	return c;
@@ -108,13 +108,13 @@ static void assert_nothing_spawned(spawn_counters_t before)
 /* An upgrade refused before the 101 with status and reason (body and
  * metric label). */
 static void refused_before(const char *tok, const char *origin, const char *const *headers,
-                           int status, const char *reason)
+			   int status, const char *reason)
 {
 	char url[512], body[WS_REFUSAL_BODY_MAX], metric[128];
 	ws_opts_t o = {.origin = origin, .headers = headers};
 
 	snprintf(metric, sizeof(metric), "eirc_gateway_upgrades_refused_total{reason=\"%s\"}",
-	         reason);
+		 reason);
 	double before = gwfx_metric(&g, metric);
 	spawn_counters_t sc = counters();
 	gwfx_url(&g, tok, url, sizeof(url));
@@ -139,7 +139,7 @@ static void token_refused(const char *tok, const char *reason, int want_close)
 	ws_client_t *ws = NULL;
 
 	snprintf(metric, sizeof(metric), "eirc_gateway_upgrades_refused_total{reason=\"%s\"}",
-	         reason);
+		 reason);
 	double before = gwfx_metric(&g, metric);
 	spawn_counters_t sc = counters();
 	gwfx_url(&g, tok, url, sizeof(url));
@@ -242,7 +242,7 @@ static void test_unknown_token(void **state)
 {
 	(void)state;
 	token_refused(remember("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "invalid_token",
-	              4001);
+		      4001);
 	/* not even a token's alphabet: malformed, refused before the upgrade
 	 * (docs/gateway.md, check 5) */
 	refused_before(remember("not-even-base64url!"), GWFX_ORIGIN, NULL, 400, "no_token");
@@ -254,8 +254,8 @@ static void test_expired_token(void **state)
 	(void)state;
 
 	assert_int_equal(fx_sql(&g.auth, "UPDATE chat_tokens SET expires_at = now() - "
-	                                 "interval '1 second' WHERE used_at IS NULL"),
-	                 0);
+					 "interval '1 second' WHERE used_at IS NULL"),
+			 0);
 	token_refused(tok, "invalid_token", 4001);
 }
 
@@ -342,7 +342,7 @@ static void test_concurrent_same_token(void **state)
 		int loser = r[0].outcome == 1 ? r[1].outcome : r[0].outcome;
 		assert_true(loser == 4001 || loser == -401);
 		assert_true(gwfx_metric(&g, "eirc_gateway_upgrades_accepted_total") ==
-		            accepted + 1);
+			    accepted + 1);
 		assert_true(gwfx_wait_children(&g, 0, 20000));
 	}
 }
@@ -397,7 +397,7 @@ static ws_client_t *session(const char *protocols, itc_t **out_c)
 }
 
 static void expect_close(ws_client_t *ws, itc_t *c, int code, const char *reason,
-                         const char *metric, double before)
+			 const char *metric, double before)
 {
 	char why[128];
 
@@ -467,11 +467,11 @@ static void test_crlf_nul(void **state)
 		const char *data;
 		size_t len;
 	} bad[] = {
-	    {"PRIVMSG #x :a\r\nQUIT :injected", 29},
-	    {"PRIVMSG #x :a\nQUIT :injected", 28},
-	    {"PRIVMSG #x :a\rQUIT :injected", 28},
-	    {"PRIVMSG #x :a\0QUIT :injected", 28},
-	    {"PING :trailing\r\n", 16},
+		{"PRIVMSG #x :a\r\nQUIT :injected", 29},
+		{"PRIVMSG #x :a\nQUIT :injected", 28},
+		{"PRIVMSG #x :a\rQUIT :injected", 28},
+		{"PRIVMSG #x :a\0QUIT :injected", 28},
+		{"PING :trailing\r\n", 16},
 	};
 	(void)state;
 
@@ -482,7 +482,7 @@ static void test_crlf_nul(void **state)
 
 		assert_int_equal(ws_send(ws, i % 2, bad[i].data, bad[i].len), 0);
 		expect_close(ws, c, 1008, "line contains CR, LF or NUL", FRAMES_REFUSED("crlf_nul"),
-		             before);
+			     before);
 	}
 }
 
@@ -526,28 +526,28 @@ static void test_no_token_in_log(void **state)
 	for (size_t i = 0; i < n_tokens; i++)
 		if (gwfx_log_has(&g, tokens[i]))
 			fail_msg("token %s is in the gateway log %s", tokens[i],
-			         gwfx_gateway_log(&g));
+				 gwfx_gateway_log(&g));
 	assert_true(gwfx_wait_children(&g, 0, 20000));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_not_an_upgrade, after_test),
-	    cmocka_unit_test_teardown(test_origin, after_test),
-	    cmocka_unit_test_teardown(test_no_token, after_test),
-	    cmocka_unit_test_teardown(test_unknown_subprotocol, after_test),
-	    cmocka_unit_test_teardown(test_unknown_token, after_test),
-	    cmocka_unit_test_teardown(test_expired_token, after_test),
-	    cmocka_unit_test_teardown(test_reused_token, after_test),
-	    cmocka_unit_test_teardown(test_auth_unavailable, after_test),
-	    cmocka_unit_test_teardown(test_concurrent_same_token, after_test),
-	    cmocka_unit_test_teardown(test_session_limits, after_test),
-	    cmocka_unit_test_teardown(test_message_size_limit, after_test),
-	    cmocka_unit_test_teardown(test_crlf_nul, after_test),
-	    cmocka_unit_test_teardown(test_invalid_utf8, after_test),
-	    cmocka_unit_test(test_no_token_in_log),
-	    cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
+		cmocka_unit_test_teardown(test_not_an_upgrade, after_test),
+		cmocka_unit_test_teardown(test_origin, after_test),
+		cmocka_unit_test_teardown(test_no_token, after_test),
+		cmocka_unit_test_teardown(test_unknown_subprotocol, after_test),
+		cmocka_unit_test_teardown(test_unknown_token, after_test),
+		cmocka_unit_test_teardown(test_expired_token, after_test),
+		cmocka_unit_test_teardown(test_reused_token, after_test),
+		cmocka_unit_test_teardown(test_auth_unavailable, after_test),
+		cmocka_unit_test_teardown(test_concurrent_same_token, after_test),
+		cmocka_unit_test_teardown(test_session_limits, after_test),
+		cmocka_unit_test_teardown(test_message_size_limit, after_test),
+		cmocka_unit_test_teardown(test_crlf_nul, after_test),
+		cmocka_unit_test_teardown(test_invalid_utf8, after_test),
+		cmocka_unit_test(test_no_token_in_log),
+		cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
 	};
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -76,9 +76,9 @@ static int setup(void **state)
 {
 	(void)state;
 	snprintf(yaml, sizeof(yaml),
-	         "  send_queue_high_watermark: %dKiB\n  slow_reader_timeout: %ds\n"
-	         "  browser_sndbuf: %dKiB\n",
-	         WATERMARK / 1024, SLOW_TIMEOUT_S, SNDBUF / 1024);
+		 "  send_queue_high_watermark: %dKiB\n  slow_reader_timeout: %ds\n"
+		 "  browser_sndbuf: %dKiB\n",
+		 WATERMARK / 1024, SLOW_TIMEOUT_S, SNDBUF / 1024);
 	if (gwfx_start(&g, yaml) < 0)
 		return -1;
 	gwfx_add_user(&g, "bob");
@@ -131,7 +131,7 @@ static void join(itc_t *c, const char *base)
 
 	for (int i = 0; i < NCHAN; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s%d", i ? "," : "",
-		         base, i);
+			 base, i);
 	snprintf(last, sizeof(last), "%s%d", base, NCHAN - 1);
 	itc_sendf(c, "JOIN %s", list);
 	itc_expect(c, "JOIN", last);
@@ -156,7 +156,7 @@ static void flood(itc_t *f, const char *base, int from, int to, int pad)
 
 	for (int i = 0; i < NCHAN; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s%d", i ? "," : "",
-		         base, i);
+			 base, i);
 	for (int i = from; i < to; i++)
 		itc_sendf(f, "PRIVMSG %s :%08d %0*d", list, i, pad, 0);
 }
@@ -182,7 +182,7 @@ static void read_flood(itc_t *c, const char *base, int from, int to)
 		int got = (int)strtol(c->msg.params[1].ptr, NULL, 10);
 		if (got != want || !itc_param_is(&c->msg, 0, chan))
 			fail_msg("flood message %d came where %d was due in %s: %s", got, want,
-			         chan, c->line);
+				 chan, c->line);
 		if (++ch == NCHAN) {
 			ch = 0;
 			want++;
@@ -239,7 +239,7 @@ static void test_slow_reader_closed(void **state)
 	while (sent_at_high < 0 || (sent - sent_at_high) * NCHAN < EXTRA / (FLOOD_PAD + 10)) {
 		if ((long)sent * NCHAN * FLOOD_PAD > FLOOD_MAX)
 			fail_msg("%d messages sent and carol's queue never passed the watermark",
-			         sent);
+				 sent);
 		flood(f, "#slow", sent, sent + BATCH, FLOOD_PAD);
 		read_flood(b, "#slow", sent, sent + BATCH);
 		line_len = strlen(b->line);
@@ -256,10 +256,10 @@ static void test_slow_reader_closed(void **state)
 	if (!code)
 		code = ws_wait_close(wc, 20000, why, sizeof(why));
 	print_message("%d messages to %d channels, lines of %zu bytes, carol above the watermark "
-	              "after %d; gateway "
-	              "RSS %ld -> max %ld KiB (bound +%ld KiB)\n",
-	              sent, NCHAN, line_len, sent_at_high, rss0, rss_max,
-	              queue_bound_kib(line_len) + RSS_SLACK_KIB);
+		      "after %d; gateway "
+		      "RSS %ld -> max %ld KiB (bound +%ld KiB)\n",
+		      sent, NCHAN, line_len, sent_at_high, rss0, rss_max,
+		      queue_bound_kib(line_len) + RSS_SLACK_KIB);
 	assert_int_equal(code, 1008);
 	assert_string_equal(why, "too slow");
 	assert_true(metric0(M_SLOW) == slow0 + 1);
@@ -382,7 +382,7 @@ static void test_fd_limit_refuses_before_upgrade(void **state)
 	assert_true(base > 0);
 	assert_int_equal(prlimit(gw, RLIMIT_NOFILE, &rl, NULL), 0);
 	print_message("gateway: %ld descriptors at start (%ld now), limit set to %llu\n", base,
-	              fds0, (unsigned long long)lim);
+		      fds0, (unsigned long long)lim);
 
 	for (int i = 0; i < FD_SESSIONS; i++)
 		ws[i] = gwfx_open_registered(&g, users[i], NULL, &c[i]);
@@ -422,11 +422,11 @@ static void test_fd_limit_refuses_before_upgrade(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_slow_reader_closed, after_test),
-	    cmocka_unit_test_teardown(test_within_watermark_not_closed, after_test),
-	    /* restarts the gateway with a low descriptor limit: last */
-	    cmocka_unit_test_teardown(test_fd_limit_refuses_before_upgrade, after_test),
-	    cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
+		cmocka_unit_test_teardown(test_slow_reader_closed, after_test),
+		cmocka_unit_test_teardown(test_within_watermark_not_closed, after_test),
+		/* restarts the gateway with a low descriptor limit: last */
+		cmocka_unit_test_teardown(test_fd_limit_refuses_before_upgrade, after_test),
+		cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
 	};
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -29,7 +29,7 @@ struct started {
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 	nanosleep(&ts, NULL);
 }
 
@@ -49,7 +49,7 @@ static bool gone(pid_t pid)
 /* Child: start all three servers, report, then wait to be signalled. */
 static void child_start_servers(int wfd, bool handlers)
 {
-	struct started st = { 0 };
+	struct started st = {0};
 	srv_env_t *env;
 	srv_t *s[3];
 
@@ -101,8 +101,8 @@ static void check_cleanup_after(int sig, bool handlers)
 			sleep_ms(50);
 	}
 	if (!clean)
-		fprintf(stderr, "left behind after signal %d: dir %s pids %d %d %d\n", sig,
-			st.dir, (int)st.pids[0], (int)st.pids[1], (int)st.pids[2]);
+		fprintf(stderr, "left behind after signal %d: dir %s pids %d %d %d\n", sig, st.dir,
+			(int)st.pids[0], (int)st.pids[1], (int)st.pids[2]);
 	assert_true(clean);
 	/* The watchdog has exited too: no child of ours is left. */
 	for (int t = 0; t < 100 && waitpid(-1, NULL, WNOHANG) >= 0; t++)
@@ -161,7 +161,7 @@ static void test_port_in_use_fails_clearly(void **state)
 
 	assert_int_equal(srv_env_new(NULL, &env), 0);
 	assert_int_equal(srv_redis_start(env, NULL, &a), 0);
-	srv_redis_opts_t o = { .port = srv_port(a) };
+	srv_redis_opts_t o = {.port = srv_port(a)};
 	/* A configured port that is taken: an error, and nothing left running. */
 	b = NULL;
 	assert_true(srv_redis_start(env, &o, &b) < 0);

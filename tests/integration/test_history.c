@@ -126,7 +126,7 @@ static void expect(peer_t *p, const char *cmd, const char *needle)
 		if (irc_msg_command_is(&p->msg, cmd) && (!needle || strstr(p->line, needle)))
 			return;
 	fail_msg("no %s%s%s (last line: %.300s)", cmd, needle ? " with " : "", needle ? needle : "",
-	         p->line);
+		 p->line);
 }
 
 static void tag(const peer_t *p, const char *key, char *out, size_t cap)
@@ -186,9 +186,9 @@ static peer_t *spawn_client_ip(const char *nick, const char *uid, const char *ip
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		const char *argv[] = {
-		    bin, "--config",    cfg_path,       "--nick",         nick, "--user-id",
-		    uid, "--client-ip", ip,             "--display-name", nick, NULL};
+		const char *argv[] = {bin,  "--config",       cfg_path, "--nick",
+				      nick, "--user-id",      uid,      "--client-ip",
+				      ip,   "--display-name", nick,     NULL};
 		dup2(sv[1], 3);
 		execv(bin, (char *const *)argv);
 		_exit(127);
@@ -221,17 +221,17 @@ static void write_config(void)
 
 	assert_non_null(f);
 	fprintf(f,
-	        "irc:\n  network: eIRC\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
-	        "  webirc_password: " WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
-	        "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
-	        "irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 1000\n"
-	        "redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
-	        "  connect_timeout: 1s\n  command_timeout: 2s\n"
-	        "history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: %d\n"
-	        "  listen_port: 0\n" /* no HTTP API here (test_history_http.c) */
-	        "  request_timeout: 5s\n  join_replay_lines: 5\n"
-	        "log:\n  level: info\n",
-	        srv_port(ircd), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
+		"irc:\n  network: eIRC\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+		"  webirc_password: " WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
+		"auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+		"irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 1000\n"
+		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
+		"  connect_timeout: 1s\n  command_timeout: 2s\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: %d\n"
+		"  listen_port: 0\n" /* no HTTP API here (test_history_http.c) */
+		"  request_timeout: 5s\n  join_replay_lines: 5\n"
+		"log:\n  level: info\n",
+		srv_port(ircd), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
 	fclose(f);
 }
 
@@ -289,8 +289,9 @@ static void send_messages(peer_t *s)
 
 static int setup(void **state)
 {
-	srv_ircd_opts_t o = {
-	    .webirc_password = WEBIRC_PASSWORD, .localmax = 100, .oper_password = "history-oper"};
+	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PASSWORD,
+			     .localmax = 100,
+			     .oper_password = "history-oper"};
 	struct lgf_logger_cfg lc = {0};
 	(void)state;
 
@@ -370,8 +371,8 @@ static const struct answer *ask(const char *fmt, ...)
 			/* TARGETS: "<target> <timestamp>" */
 			assert_true(ans.n < HIST_MAX * 2);
 			snprintf(ans.ids[ans.n++], sizeof(ans.ids[0]), "%.*s %.*s",
-			         (int)p->msg.params[1].len, p->msg.params[1].ptr,
-			         (int)p->msg.params[2].len, p->msg.params[2].ptr);
+				 (int)p->msg.params[1].len, p->msg.params[1].ptr,
+				 (int)p->msg.params[2].len, p->msg.params[2].ptr);
 			continue;
 		}
 		if (irc_msg_command_is(&p->msg, "PRIVMSG")) {
@@ -399,7 +400,7 @@ static void expect_range(const struct answer *a, int first, int last, const char
 	for (size_t i = 0; i < want; i++)
 		if (strcmp(a->ids[i], ids[first + (int)i]) != 0)
 			fail_msg("%s: message %zu is %s, expected %s (#%d)", what, i, a->ids[i],
-			         ids[first + (int)i], first + (int)i);
+				 ids[first + (int)i], first + (int)i);
 }
 
 /* First index with ms > t, last index with ms < t. */
@@ -482,11 +483,11 @@ static void test_by_msgid(void **state)
 	expect_range(ask("LATEST " CHAN " * 10"), MESSAGES - 10, MESSAGES - 1, "LATEST * 10");
 	/* clamped to chathistory_max, at, below and far past it */
 	expect_range(ask("LATEST " CHAN " * %d", HIST_MAX), MESSAGES - HIST_MAX, MESSAGES - 1,
-	             "LATEST * max");
+		     "LATEST * max");
 	expect_range(ask("LATEST " CHAN " * %d", HIST_MAX + 1), MESSAGES - HIST_MAX, MESSAGES - 1,
-	             "LATEST * max+1");
+		     "LATEST * max+1");
 	expect_range(ask("LATEST " CHAN " * 1000000"), MESSAGES - HIST_MAX, MESSAGES - 1,
-	             "LATEST * 1000000");
+		     "LATEST * 1000000");
 	expect_range(ask("LATEST " CHAN " msgid=%s 100", ids[4980]), 4981, 4999, "LATEST msgid");
 	expect_range(ask("BEFORE " CHAN " msgid=%s 50", ids[2500]), 2450, 2499, "BEFORE msgid");
 	expect_range(ask("BEFORE " CHAN " msgid=%s 50", ids[10]), 0, 9, "BEFORE msgid near start");
@@ -495,13 +496,13 @@ static void test_by_msgid(void **state)
 	expect_range(ask("AFTER " CHAN " msgid=%s 50", ids[4990]), 4991, 4999, "AFTER msgid end");
 	expect_range(ask("AROUND " CHAN " msgid=%s 11", ids[2500]), 2495, 2505, "AROUND msgid");
 	expect_range(ask("BETWEEN " CHAN " msgid=%s msgid=%s 100", ids[100], ids[150]), 101, 149,
-	             "BETWEEN msgid forward");
+		     "BETWEEN msgid forward");
 	expect_range(ask("BETWEEN " CHAN " msgid=%s msgid=%s 20", ids[100], ids[150]), 101, 120,
-	             "BETWEEN msgid forward, limited");
+		     "BETWEEN msgid forward, limited");
 	expect_range(ask("BETWEEN " CHAN " msgid=%s msgid=%s 20", ids[150], ids[100]), 130, 149,
-	             "BETWEEN msgid backward");
+		     "BETWEEN msgid backward");
 	expect_range(ask("BETWEEN " CHAN " msgid=%s msgid=%s 20", ids[150], ids[150]), 0, -1,
-	             "BETWEEN one message");
+		     "BETWEEN one message");
 	/* an unknown msgid: an empty batch */
 	expect_range(ask("BEFORE " CHAN " msgid=no-such-id 10"), 0, -1, "unknown msgid");
 }
@@ -535,7 +536,7 @@ static void test_answer_writes(void **state)
 	if (before < 0)
 		skip(); /* no task I/O accounting in this kernel */
 	expect_range(ask("LATEST " CHAN " * %d", HIST_MAX), MESSAGES - HIST_MAX, MESSAGES - 1,
-	             "LATEST * max");
+		     "LATEST * max");
 	long long n = write_calls(browser->pid) - before;
 	fprintf(stderr, "# %lld write calls for a %d-line answer\n", n, HIST_MAX + 2);
 	assert_true(n >= 1 && n <= 10);
@@ -591,7 +592,7 @@ static void test_answer_past_gather_limit(void **state)
 	/* the request, then at least one write per 64 KiB gathered */
 	long long least = 1 + (bytes + 65535) / 65536;
 	fprintf(stderr, "# %lld write calls for a %d-line answer of %lld bytes (at least %lld)\n",
-	        n, N + 2, bytes, least);
+		n, N + 2, bytes, least);
 	sendf(asker, "PART #big"); /* first: TARGETS later counts the reader's channels */
 	expect(s, "PART", "reader");
 	peer_close(s);
@@ -609,27 +610,27 @@ static void test_by_timestamp(void **state)
 	assert_non_null(browser);
 	b = last_before(t);
 	expect_range(ask("BEFORE " CHAN " timestamp=%s 50", times[2500]), max_i(0, b - 49), b,
-	             "BEFORE timestamp");
+		     "BEFORE timestamp");
 	a = first_after(t);
 	expect_range(ask("AFTER " CHAN " timestamp=%s 50", times[2500]), a,
-	             min_i(MESSAGES - 1, a + 49), "AFTER timestamp");
+		     min_i(MESSAGES - 1, a + 49), "AFTER timestamp");
 	a = first_after(t1);
 	b = last_before(t2);
 	expect_range(ask("BETWEEN " CHAN " timestamp=%s timestamp=%s 100", times[100], times[300]),
-	             a, min_i(b, a + 99), "BETWEEN timestamp forward");
+		     a, min_i(b, a + 99), "BETWEEN timestamp forward");
 	expect_range(ask("BETWEEN " CHAN " timestamp=%s timestamp=%s 100", times[300], times[100]),
-	             max_i(a, b - 99), b, "BETWEEN timestamp backward");
+		     max_i(a, b - 99), b, "BETWEEN timestamp backward");
 	/* mixed: from a msgid to a timestamp */
 	expect_range(ask("BETWEEN " CHAN " msgid=%s timestamp=%s 100", ids[100], times[300]), 101,
-	             min_i(b, 200), "BETWEEN msgid to timestamp");
+		     min_i(b, 200), "BETWEEN msgid to timestamp");
 	a = first_after(ms[4950]);
 	expect_range(ask("LATEST " CHAN " timestamp=%s 100", times[4950]),
-	             max_i(a, MESSAGES - HIST_MAX), MESSAGES - 1, "LATEST timestamp");
+		     max_i(a, MESSAGES - HIST_MAX), MESSAGES - 1, "LATEST timestamp");
 	/* AROUND: 5 before the time, 5 at or after it */
 	b = last_before(t);
 	a = b + 1;
 	expect_range(ask("AROUND " CHAN " timestamp=%s 10", times[2500]), b - 4, a + 4,
-	             "AROUND timestamp");
+		     "AROUND timestamp");
 }
 
 static void test_paging_backwards(void **state)
@@ -651,7 +652,7 @@ static void test_paging_backwards(void **state)
 			assert_true(k >= 0);
 			if (strcmp(a->ids[i], ids[k]) != 0)
 				fail_msg("page %d item %zu: %s, expected %s", pages, i, a->ids[i],
-				         ids[k]);
+					 ids[k]);
 			assert_int_equal(seen[k], 0);
 			seen[k] = 1;
 		}
@@ -744,9 +745,9 @@ static void test_bridge_pipelining(void **state)
 	h = bridge_connect();
 	for (int i = 0; i < N; i++)
 		len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
-		                        "@eirc/user=9;label=p%d CHATHISTORY BEFORE " CHAN
-		                        " msgid=%s 1\r\n",
-		                        i, ids[i + 1]);
+					"@eirc/user=9;label=p%d CHATHISTORY BEFORE " CHAN
+					" msgid=%s 1\r\n",
+					i, ids[i + 1]);
 	for (size_t off = 0; off < len;) {
 		ssize_t w = write(h->fd, reqs + off, len - off);
 		assert_true(w > 0);
@@ -937,7 +938,8 @@ static void test_targets_channel_list_limit(void **state)
 			memset(name + h, 'x', len - (size_t)h);
 			name[len] = '\0';
 			total += len + (total ? 1 : 0);
-			ll += (size_t)snprintf(line + ll, sizeof(line) - ll, "%s%s", k ? "," : "", name);
+			ll += (size_t)snprintf(line + ll, sizeof(line) - ll, "%s%s", k ? "," : "",
+					       name);
 		}
 		sendf(p, "%s", line);
 	}
@@ -949,7 +951,7 @@ static void test_targets_channel_list_limit(void **state)
 	ask("TARGETS " EVER " 10");
 	if (ans.fail[0])
 		fail_msg("at the limit: %s", ans.fail); /* must be forwarded and answered */
-	sendf(p, "JOIN #y"); /* 3 bytes more with its comma */
+	sendf(p, "JOIN #y");                            /* 3 bytes more with its comma */
 	expect(p, "JOIN", "#y");
 	ask("TARGETS " EVER " 10");
 	assert_non_null(strstr(ans.fail, "MESSAGE_ERROR"));
@@ -979,7 +981,7 @@ static void dm_send(peer_t *from, peer_t *to, const char *whom, const char *text
  * reports race): it must only be the same for both participants, so it is
  * copied to out_order for the caller to compare. */
 static void dm_expect(peer_t *p, const char *whom, char ids_[][128], size_t want,
-                      char out_order[][128])
+		      char out_order[][128])
 {
 	asker = p;
 	for (int i = 0; i < 50; i++) {
@@ -1084,20 +1086,20 @@ static void test_direct_messages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_by_msgid),
-	    cmocka_unit_test(test_answer_writes),
-	    cmocka_unit_test(test_answer_past_gather_limit),
-	    cmocka_unit_test(test_by_timestamp),
-	    cmocka_unit_test(test_paging_backwards),
-	    cmocka_unit_test(test_targets),
-	    cmocka_unit_test(test_targets_channel_list_limit),
-	    cmocka_unit_test(test_join_replay),
-	    cmocka_unit_test(test_bridge_pipelining),
-	    cmocka_unit_test(test_bridge_slow_reader),
-	    cmocka_unit_test(test_events_between_messages),
-	    cmocka_unit_test(test_invalid_target),
-	    cmocka_unit_test(test_direct_messages),
-	    cmocka_unit_test(test_redis_down),
+		cmocka_unit_test(test_by_msgid),
+		cmocka_unit_test(test_answer_writes),
+		cmocka_unit_test(test_answer_past_gather_limit),
+		cmocka_unit_test(test_by_timestamp),
+		cmocka_unit_test(test_paging_backwards),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_targets_channel_list_limit),
+		cmocka_unit_test(test_join_replay),
+		cmocka_unit_test(test_bridge_pipelining),
+		cmocka_unit_test(test_bridge_slow_reader),
+		cmocka_unit_test(test_events_between_messages),
+		cmocka_unit_test(test_invalid_target),
+		cmocka_unit_test(test_direct_messages),
+		cmocka_unit_test(test_redis_down),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -63,7 +63,7 @@ static char hist_secret[256]; /* the eirc-history OAuth client's */
 static int hget(const char *token, const char *path, ht_resp_t *out)
 {
 	char url[1024], auth[400];
-	const char *h[] = { auth, NULL };
+	const char *h[] = {auth, NULL};
 	int rc;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", hport, path);
@@ -84,7 +84,7 @@ static const char *err_code(const ht_resp_t *r)
 /* Stores n messages in chan with the logger's append script; msgid
  * "<prefix><i>", one millisecond apart, ending now. */
 static int store(redisContext *rc, const char *sha, const char *chan, const char *prefix, int n,
-                 char ids[][32])
+		 char ids[][32])
 {
 	struct timespec ts;
 
@@ -95,17 +95,18 @@ static int store(redisContext *rc, const char *sha, const char *chan, const char
 		archive_append_call_t call;
 		archive_append_opts_t o = {PARTITIONS, t0 + n, 0};
 		archive_event_t ev = {.type = i % 7 == 3 ? ARCHIVE_EV_NOTICE : ARCHIVE_EV_PRIVMSG,
-		                      .time_ms = t0 + i};
+				      .time_ms = t0 + i};
 		snprintf(msgid, sizeof(msgid), "%s%d", prefix, i);
 		snprintf(text, sizeof(text), "message %d of %s", i, chan);
 		if (strcmp(chan, "#quote") == 0)
 			snprintf(text, sizeof(text), "%s", QUOTE_TEXT);
 		snprintf(tags, sizeof(tags), "msgid=%s;+draft/reply=x\\sy", msgid);
 		const char *v[ARCHIVE_EVENT_NSTR] = {
-		    [ARCHIVE_S_MSGID] = msgid,      [ARCHIVE_S_NETWORK] = NETWORK, [ARCHIVE_S_CONV] = chan,
-		    [ARCHIVE_S_TARGET] = chan,      [ARCHIVE_S_NICK] = "sender",   [ARCHIVE_S_USER] = "u5",
-		    [ARCHIVE_S_HOST] = "h.example", [ARCHIVE_S_ACCOUNT] = "acct",  [ARCHIVE_S_TEXT] = text,
-		    [ARCHIVE_S_TAGS] = tags};
+			[ARCHIVE_S_MSGID] = msgid,      [ARCHIVE_S_NETWORK] = NETWORK,
+			[ARCHIVE_S_CONV] = chan,        [ARCHIVE_S_TARGET] = chan,
+			[ARCHIVE_S_NICK] = "sender",    [ARCHIVE_S_USER] = "u5",
+			[ARCHIVE_S_HOST] = "h.example", [ARCHIVE_S_ACCOUNT] = "acct",
+			[ARCHIVE_S_TEXT] = text,        [ARCHIVE_S_TAGS] = tags};
 		for (int k = 0; k < ARCHIVE_EVENT_NSTR; k++)
 			ev.s[k] = (archive_str_t){v[k] ? v[k] : "", v[k] ? strlen(v[k]) : 0};
 		if (archive_append_build(&ev, &o, sha, &call) < 0)
@@ -148,7 +149,7 @@ out:
 /* POSTs body to the ES test server's /_bulk; 0 or -1. */
 static int es_bulk(const char *body, size_t len)
 {
-	static const char *const h[] = { "Content-Type: application/x-ndjson", NULL };
+	static const char *const h[] = {"Content-Type: application/x-ndjson", NULL};
 	char url[128];
 	ht_resp_t r;
 
@@ -179,8 +180,8 @@ static int load_es(void)
 			size_t n = 0;
 			for (size_t j = 0; j + 1 < fl->elements && n < LG_BULK_FIELDS_MAX; j += 2)
 				f[n++] = (lg_bulk_field_t){
-				    {fl->element[j]->str, fl->element[j]->len},
-				    {fl->element[j + 1]->str, fl->element[j + 1]->len}};
+					{fl->element[j]->str, fl->element[j]->len},
+					{fl->element[j + 1]->str, fl->element[j + 1]->len}};
 			archive_str_t id = {e->element[0]->str, e->element[0]->len};
 			if (lg_bulk_add(&body, "eirc", id, f, n) < 0)
 				goto out;
@@ -217,18 +218,18 @@ static int users(char *secret, size_t cap)
 	char out[512], *p;
 
 	if (fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "alice", "--password-env", "PW",
-	           NULL) != 0 ||
+		   NULL) != 0 ||
 	    fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "bob", "--password-env", "PW", NULL) !=
-	        0 ||
+		    0 ||
 	    fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "carol", "--role", "auditor",
-	           "--password-env", "PW", NULL) != 0 ||
+		   "--password-env", "PW", NULL) != 0 ||
 	    fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "dave", "--password-env", "PW",
-	           NULL) != 0 ||
+		   NULL) != 0 ||
 	    fx_cli(&fx, NULL, NULL, 0, "room", "add", "#general", NULL) != 0 ||
 	    fx_cli(&fx, NULL, NULL, 0, "room", "add", "#secret", "--private", NULL) != 0 ||
 	    fx_cli(&fx, NULL, NULL, 0, "room", "member", "add", "#secret", "alice", NULL) != 0 ||
 	    fx_cli(&fx, NULL, out, sizeof(out), "client", "add", "eirc-history", "--grants",
-	           "client_credentials", "--scope", "history", NULL) != 0)
+		   "client_credentials", "--scope", "history", NULL) != 0)
 		return -1;
 	if (!(p = strstr(out, "client_secret: ")))
 		return -1;
@@ -251,22 +252,22 @@ static int write_config(const char *secret)
 	if (!(f = fopen(cfg_path, "we")))
 		return -1;
 	fprintf(f,
-	        "irc:\n  network: " NETWORK "\n  servers:\n    - host: 127.0.0.1\n      port: 1\n"
-	        "  webirc_password: unused-here\n"
-	        "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
-	        "irc_client:\n  private_room_masks: [\"#priv-*\"]\n"
-	        "redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
-	        "  connect_timeout: 1s\n  command_timeout: 2s\n"
-	        "history:\n  socket_path: %s/hist.sock\n  listen_address: 127.0.0.1\n"
-	        "  listen_port: %d\n  page_max: %d\n  rate_per_second: 1\n  rate_burst: %d\n"
-	        "  request_timeout: %ds\n"
-	        "  introspect_url: http://127.0.0.1:%d/oauth/introspect\n"
-	        "  introspect_client_id: eirc-history\n  introspect_client_secret: \"%s\"\n"
-	        "  introspect_cache_ttl: 30s\n"
-	        "elasticsearch:\n  urls: [\"http://127.0.0.1:%d\"]\n  index_prefix: eirc\n"
-	        "log:\n  level: info\n",
-	        srv_port(redis), PARTITIONS, srv_env_dir(fx.env), hport, PAGE_MAX, RATE_BURST,
-	        REQ_TIMEOUT_S, fx.port, secret, es.port);
+		"irc:\n  network: " NETWORK "\n  servers:\n    - host: 127.0.0.1\n      port: 1\n"
+		"  webirc_password: unused-here\n"
+		"auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+		"irc_client:\n  private_room_masks: [\"#priv-*\"]\n"
+		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
+		"  connect_timeout: 1s\n  command_timeout: 2s\n"
+		"history:\n  socket_path: %s/hist.sock\n  listen_address: 127.0.0.1\n"
+		"  listen_port: %d\n  page_max: %d\n  rate_per_second: 1\n  rate_burst: %d\n"
+		"  request_timeout: %ds\n"
+		"  introspect_url: http://127.0.0.1:%d/oauth/introspect\n"
+		"  introspect_client_id: eirc-history\n  introspect_client_secret: \"%s\"\n"
+		"  introspect_cache_ttl: 30s\n"
+		"elasticsearch:\n  urls: [\"http://127.0.0.1:%d\"]\n  index_prefix: eirc\n"
+		"log:\n  level: info\n",
+		srv_port(redis), PARTITIONS, srv_env_dir(fx.env), hport, PAGE_MAX, RATE_BURST,
+		REQ_TIMEOUT_S, fx.port, secret, es.port);
 	fclose(f);
 	return 0;
 }
@@ -349,8 +350,8 @@ static void test_tokens(void **state)
 	ht_resp_free(&r);
 	/* well-formed, unknown to eirc-auth: introspection says inactive */
 	assert_int_equal(hget("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	                      "/v1/rooms/%23general/messages", &r),
-	                 0);
+			      "/v1/rooms/%23general/messages", &r),
+			 0);
 	assert_int_equal(r.status, 401);
 	assert_true(ht_has_header(&r, "error=\"invalid_token\""));
 	assert_string_equal(err_code(&r), "invalid_token");
@@ -362,7 +363,7 @@ static void test_tokens(void **state)
 
 /* GET one page; returns its messages' msgids into ids (oldest first). */
 static size_t page(const char *token, const char *query, char ids[][32], size_t cap,
-                   char *next_before, char *next_after)
+		   char *next_before, char *next_after)
 {
 	char path[512];
 	ht_resp_t r;
@@ -381,9 +382,9 @@ static size_t page(const char *token, const char *query, char ids[][32], size_t 
 		assert_non_null(strstr(json_string_value(json_object_get(m, "text")), "message "));
 		assert_string_equal(json_string_value(json_object_get(m, "nick")), "sender");
 		assert_string_equal(json_string_value(json_object_get(m, "account")), "acct");
-		assert_string_equal(
-		    json_string_value(json_object_get(json_object_get(m, "tags"), "+draft/reply")),
-		    "x y");
+		assert_string_equal(json_string_value(json_object_get(json_object_get(m, "tags"),
+								      "+draft/reply")),
+				    "x y");
 		const char *t = json_string_value(json_object_get(m, "time"));
 		assert_true(t && strlen(t) == 24 && t[10] == 'T' && t[19] == '.' && t[23] == 'Z');
 	}
@@ -450,7 +451,7 @@ static void test_limits(void **state)
 	assert_int_equal(page(tok_carol, q, ids, PAGE_MAX, nb, na), PAGE_MAX);
 	assert_string_equal(ids[PAGE_MAX - 1], general_ids[N_GENERAL - 1]);
 	assert_int_equal(page(tok_carol, "limit=99999999999999999999", ids, PAGE_MAX, nb, na),
-	                 PAGE_MAX);
+			 PAGE_MAX);
 	/* around: the message itself in the middle */
 	snprintf(q, sizeof(q), "around=%s&limit=5", general_ids[100]);
 	assert_int_equal(page(tok_carol, q, ids, PAGE_MAX, nb, na), 5);
@@ -521,7 +522,7 @@ static void test_private_rooms(void **state)
 /* GET /v1/search?<query>: status; the hits' msgids into ids (newest
  * first), the total. */
 static long search(const char *token, const char *query, char ids[][32], size_t cap,
-                   long long *out_total)
+		   long long *out_total)
 {
 	char path[600];
 	ht_resp_t r;
@@ -538,7 +539,7 @@ static long search(const char *token, const char *query, char ids[][32], size_t 
 		snprintf(ids[i], 32, "%s", json_string_value(json_object_get(h, "msgid")));
 		const char *text = json_string_value(json_object_get(h, "text"));
 		const char *hl =
-		    json_string_value(json_array_get(json_object_get(h, "highlight"), 0));
+			json_string_value(json_array_get(json_object_get(h, "highlight"), 0));
 		assert_non_null(text);
 		assert_non_null(hl);
 		assert_non_null(strstr(hl, "<em>"));
@@ -571,25 +572,26 @@ static void test_search(void **state)
 	assert_int_equal(hget(tok_bob, "/v1/search?q=3", &r), 0);
 	json_t *h0 = json_array_get(json_object_get(r.json, "hits"), 0);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(h0, "highlight"), 0)),
-	                    "message <em>3</em> of #general");
+			    "message <em>3</em> of #general");
 	assert_string_equal(json_string_value(json_object_get(h0, "room")), "#general");
 	ht_resp_free(&r);
 	/* room, from, time filters; newest first; limit */
 	assert_int_equal(
-	    search(tok_bob, "q=message&room=%23general&limit=5", ids, PAGE_MAX, &total), 200);
+		search(tok_bob, "q=message&room=%23general&limit=5", ids, PAGE_MAX, &total), 200);
 	assert_int_equal(total, N_GENERAL);
 	assert_string_equal(ids[0], general_ids[N_GENERAL - 1]);
 	assert_string_equal(ids[4], general_ids[N_GENERAL - 5]);
 	assert_int_equal(search(tok_bob, "q=message&from=nobody", ids, PAGE_MAX, &total), 200);
 	assert_int_equal(total, 0);
 	assert_int_equal(
-	    search(tok_bob, "q=message&from=sender&room=%23general", ids, PAGE_MAX, &total), 200);
+		search(tok_bob, "q=message&from=sender&room=%23general", ids, PAGE_MAX, &total),
+		200);
 	assert_int_equal(total, N_GENERAL);
 	/* after= the time of the 10th newest: the 9 newer ones */
 	snprintf(q, sizeof(q), "/v1/rooms/%%23general/messages?limit=10");
 	assert_int_equal(hget(tok_bob, q, &r), 0);
 	const char *t = json_string_value(
-	    json_object_get(json_array_get(json_object_get(r.json, "messages"), 0), "time"));
+		json_object_get(json_array_get(json_object_get(r.json, "messages"), 0), "time"));
 	snprintf(q, sizeof(q), "q=message&room=%%23general&after=%s", t);
 	ht_resp_free(&r);
 	assert_int_equal(search(tok_bob, q, ids, PAGE_MAX, &total), 200);
@@ -604,7 +606,7 @@ static void test_search(void **state)
 static long long audit_rows(void)
 {
 	return fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event = 'history.export'"
-	                       " AND actor = 'carol'");
+			       " AND actor = 'carol'");
 }
 
 static int pits_open(void)
@@ -643,17 +645,17 @@ static void test_export(void **state)
 	ht_resp_free(&r);
 	assert_int_equal(audit_rows(), before + 1);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event = "
-	                                 "'history.export' AND subject = '#general' AND "
-	                                 "detail->>'format' = 'ndjson' AND "
-	                                 "detail->>'client_id' = 'eirc-history'"),
-	                 1);
+					 "'history.export' AND subject = '#general' AND "
+					 "detail->>'format' = 'ndjson' AND "
+					 "detail->>'client_id' = 'eirc-history'"),
+			 1);
 	/* CSV with RFC 4180 quoting */
 	assert_int_equal(hget(tok_carol, "/v1/export?room=%23quote&format=csv", &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_true(ht_has_header(&r, "content-type: text/csv"));
 	assert_non_null(strstr(r.body, "time,room,type,msgid,nick,account,text\r\n"));
 	assert_non_null(strstr(r.body, ",#quote,privmsg,q0,sender,acct,"
-	                               "\"he said \"\"hi\"\", then left\"\r\n"));
+				       "\"he said \"\"hi\"\", then left\"\r\n"));
 	ht_resp_free(&r);
 	assert_int_equal(hget(tok_carol, "/v1/export?room=%23general&format=csv", &r), 0);
 	n = 0;
@@ -691,7 +693,9 @@ static long post_audit(const char *id, const char *secret, const char *form)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/oauth/audit", fx.port);
 	snprintf(up, sizeof(up), "%s:%s", id, secret);
-	assert_int_equal(ht_request(&(ht_req_t){.url = url, .userpwd = up, .body = form,
+	assert_int_equal(ht_request(&(ht_req_t){.url = url,
+						.userpwd = up,
+						.body = form,
 						.body_len = strlen(form)},
 				    &r),
 			 0);
@@ -709,32 +713,33 @@ static void test_audit_endpoint(void **state)
 	(void)state;
 
 	long long n =
-	    fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event LIKE 'history.%'");
+		fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event LIKE 'history.%'");
 	snprintf(form, sizeof(form), "token=%s&event=history.test&subject=%%23x&detail=%%7B%%7D",
-	         tok_bob);
+		 tok_bob);
 	assert_int_equal(post_audit("eirc-history", hist_secret, form), 201);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event = "
-	                                 "'history.test' AND actor = 'bob' AND subject = '#x'"),
-	                 1);
+					 "'history.test' AND actor = 'bob' AND subject = '#x'"),
+			 1);
 	snprintf(form, sizeof(form), "token=%s&event=login.ok&subject=x", tok_bob);
 	assert_int_equal(post_audit("eirc-history", hist_secret, form), 400);
 	snprintf(form, sizeof(form), "token=%s&event=history.x&detail=%%5B1%%5D", tok_bob);
 	assert_int_equal(post_audit("eirc-history", hist_secret, form), 400);
 	assert_int_equal(
-	    post_audit("eirc-history", hist_secret,
-	               "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&event=history.x"),
-	    400);
+		post_audit("eirc-history", hist_secret,
+			   "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&event=history.x"),
+		400);
 	snprintf(form, sizeof(form), "token=%s&event=history.x", tok_bob);
 	assert_int_equal(post_audit("eirc-history", "wrong-secret", form), 401);
 	assert_int_equal(fx_cli(&fx, NULL, out, sizeof(out), "client", "add", "other", "--grants",
-	                        "client_credentials", "--scope", "chat", NULL),
-	                 0);
+				"client_credentials", "--scope", "chat", NULL),
+			 0);
 	assert_non_null(p = strstr(out, "client_secret: "));
 	snprintf(other, sizeof(other), "%s", p + 15);
 	other[strcspn(other, "\n")] = '\0';
 	assert_int_equal(post_audit("other", other, form), 403);
 	assert_int_equal(
-	    fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event LIKE 'history.%'"), n + 1);
+		fx_sql_int(&fx, "SELECT count(*) FROM audit_log WHERE event LIKE 'history.%'"),
+		n + 1);
 }
 
 static double now_s(void)
@@ -843,12 +848,12 @@ static void test_clean_stop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_healthz),       cmocka_unit_test(test_tokens),
-	    cmocka_unit_test(test_paging),        cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_private_rooms), cmocka_unit_test(test_search),
-	    cmocka_unit_test(test_export),        cmocka_unit_test(test_audit_endpoint),
-	    cmocka_unit_test(test_rate_limit),    cmocka_unit_test(test_es_down),
-	    cmocka_unit_test(test_redis_down),    cmocka_unit_test(test_clean_stop),
+		cmocka_unit_test(test_healthz),       cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_paging),        cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_private_rooms), cmocka_unit_test(test_search),
+		cmocka_unit_test(test_export),        cmocka_unit_test(test_audit_endpoint),
+		cmocka_unit_test(test_rate_limit),    cmocka_unit_test(test_es_down),
+		cmocka_unit_test(test_redis_down),    cmocka_unit_test(test_clean_stop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

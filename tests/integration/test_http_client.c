@@ -31,34 +31,34 @@
  * any other method: 201 with "<method> <X-Test header> <Authorization
  * header> <body>" as the answer. */
 static const char server_py[] =
-    "import sys, time\n"
-    "from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler\n"
-    "class H(BaseHTTPRequestHandler):\n"
-    "    protocol_version = 'HTTP/1.1'\n"
-    "    def do_GET(self):\n"
-    "        if self.path == '/slow':\n"
-    "            time.sleep(60)\n"
-    "        ok = self.path.startswith('/bytes/')\n"
-    "        n = int(self.path[7:]) if ok else 0\n"
-    "        body = bytes(48 + i % 10 for i in range(n))\n"
-    "        self.send_response(200 if ok else 404)\n"
-    "        self.send_header('Content-Length', str(n))\n"
-    "        self.end_headers()\n"
-    "        self.wfile.write(body)\n"
-    "    def echo(self):\n"
-    "        n = int(self.headers.get('Content-Length', '0'))\n"
-    "        got = self.rfile.read(n)\n"
-    "        body = ('%s %s %s ' % (self.command, self.headers.get('X-Test'),\n"
-    "                self.headers.get('Authorization'))).encode() + got\n"
-    "        self.send_response(201)\n"
-    "        self.send_header('Content-Length', str(len(body)))\n"
-    "        self.end_headers()\n"
-    "        self.wfile.write(body)\n"
-    "    do_POST = do_PUT = do_DELETE = echo\n"
-    "    def log_message(self, *a):\n"
-    "        pass\n"
-    "ThreadingHTTPServer.daemon_threads = True\n"
-    "ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n";
+	"import sys, time\n"
+	"from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler\n"
+	"class H(BaseHTTPRequestHandler):\n"
+	"    protocol_version = 'HTTP/1.1'\n"
+	"    def do_GET(self):\n"
+	"        if self.path == '/slow':\n"
+	"            time.sleep(60)\n"
+	"        ok = self.path.startswith('/bytes/')\n"
+	"        n = int(self.path[7:]) if ok else 0\n"
+	"        body = bytes(48 + i % 10 for i in range(n))\n"
+	"        self.send_response(200 if ok else 404)\n"
+	"        self.send_header('Content-Length', str(n))\n"
+	"        self.end_headers()\n"
+	"        self.wfile.write(body)\n"
+	"    def echo(self):\n"
+	"        n = int(self.headers.get('Content-Length', '0'))\n"
+	"        got = self.rfile.read(n)\n"
+	"        body = ('%s %s %s ' % (self.command, self.headers.get('X-Test'),\n"
+	"                self.headers.get('Authorization'))).encode() + got\n"
+	"        self.send_response(201)\n"
+	"        self.send_header('Content-Length', str(len(body)))\n"
+	"        self.end_headers()\n"
+	"        self.wfile.write(body)\n"
+	"    do_POST = do_PUT = do_DELETE = echo\n"
+	"    def log_message(self, *a):\n"
+	"        pass\n"
+	"ThreadingHTTPServer.daemon_threads = True\n"
+	"ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n";
 
 static srv_env_t *env;
 static int port;
@@ -438,14 +438,14 @@ static void test_request_sent(void **state)
 	char url[64];
 	xfer_t x[2] = {0};
 	http_client_req_t req = {.method = "PUT",
-	                         .url = url,
-	                         .headers = headers,
-	                         .n_headers = 2,
-	                         .body = body,
-	                         .body_len = 5,
-	                         .username = "user",
-	                         .password = "pw",
-	                         .answer_max = 1000};
+				 .url = url,
+				 .headers = headers,
+				 .n_headers = 2,
+				 .body = body,
+				 .body_len = 5,
+				 .username = "user",
+				 .password = "pw",
+				 .answer_max = 1000};
 
 	(void)state;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", port);
@@ -482,7 +482,8 @@ static void test_refusals(void **state)
 		http_client_req_t req = {.method = "GET", .url = url, .answer_max = 10};
 		http_client_xfer_t *h = (http_client_xfer_t *)&x[2]; /* untouched on failure */
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d/bytes/3", port);
-		assert_int_equal(http_client_send(cu, &req, on_done, &x[2], &h), -EBUSY); /* past it */
+		assert_int_equal(http_client_send(cu, &req, on_done, &x[2], &h),
+				 -EBUSY); /* past it */
 		assert_ptr_equal(h, (http_client_xfer_t *)&x[2]);
 		assert_int_equal(http_client_send(cu, &bad, on_done, &x[2], NULL), -EINVAL);
 	}
@@ -499,18 +500,18 @@ static void test_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_answers, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(test_body_limit, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(test_refused, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(test_cancel, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(test_callbacks_reenter, test_setup,
-	                                    test_teardown_closed),
-	    cmocka_unit_test_setup_teardown(test_cloexec, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(test_close_in_flight, test_setup,
-	                                    test_teardown_closed),
-	    cmocka_unit_test_setup_teardown(test_timeout, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(test_request_sent, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(test_refusals, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_answers, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_body_limit, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_refused, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_callbacks_reenter, test_setup,
+						test_teardown_closed),
+		cmocka_unit_test_setup_teardown(test_cloexec, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_close_in_flight, test_setup,
+						test_teardown_closed),
+		cmocka_unit_test_setup_teardown(test_timeout, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_request_sent, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, test_setup, test_teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -43,7 +43,8 @@ static size_t read_request(int fd, char *buf, size_t cap)
 		buf[len] = '\0';
 		if (!end && (end = strstr(buf, "\r\n\r\n"))) {
 			char *cl = strcasestr(buf, "\r\nContent-Length:");
-			want = (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+			want = (size_t)(end + 4 - buf) +
+			       (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
 		}
 		if (end && len >= want)
 			break;
@@ -83,7 +84,7 @@ static void answer(int fd)
 
 static int setup(void **state)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -152,14 +153,18 @@ static void test_get_json(void **state)
  * no Expect: header. */
 static void test_post_as_given(void **state)
 {
-	static const char *const h[] = { "X-Test: one", "Content-Type: application/x-test", NULL };
+	static const char *const h[] = {"X-Test: one", "Content-Type: application/x-test", NULL};
 	char url[128];
 	ht_resp_t r;
 
 	(void)state;
 	url_of(url, sizeof(url), "/echo");
-	assert_int_equal(ht_request(&(ht_req_t){.method = "PUT", .url = url, .headers = h,
-						.body = "a\0b", .body_len = 3, .userpwd = "id:secret"},
+	assert_int_equal(ht_request(&(ht_req_t){.method = "PUT",
+						.url = url,
+						.headers = h,
+						.body = "a\0b",
+						.body_len = 3,
+						.userpwd = "id:secret"},
 				    &r),
 			 0);
 	assert_int_equal(r.status, 200);
@@ -224,7 +229,7 @@ static void test_parallel_limits(void **state)
 {
 	static long st[HT_PARALLEL_MAX + 1];
 	char url[128];
-	ht_req_t req = { .url = url };
+	ht_req_t req = {.url = url};
 
 	(void)state;
 	url_of(url, sizeof(url), "/json");
@@ -249,12 +254,9 @@ static void test_escape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_json),
-		cmocka_unit_test(test_post_as_given),
-		cmocka_unit_test(test_headers_limit),
-		cmocka_unit_test(test_no_answer),
-		cmocka_unit_test(test_parallel_limits),
-		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_get_json),        cmocka_unit_test(test_post_as_given),
+		cmocka_unit_test(test_headers_limit),   cmocka_unit_test(test_no_answer),
+		cmocka_unit_test(test_parallel_limits), cmocka_unit_test(test_escape),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

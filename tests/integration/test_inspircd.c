@@ -40,7 +40,7 @@ static srv_t *ircd;
 
 static int setup(void **state)
 {
-	srv_ircd_opts_t o = { .webirc_password = WEBIRC_PASSWORD };
+	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PASSWORD};
 	(void)state;
 	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN); /* a closed connection is a test failure, not a crash */
@@ -70,7 +70,7 @@ static itc_t *client_connect(void)
 static void assert_server_time(const irc_msg_t *m)
 {
 	irc_msg_tag_t t;
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 
 	assert_int_equal(irc_msg_tag_get(m, "time", &t), 0);
 	assert_int_equal(t.value_len, 24);
@@ -99,9 +99,10 @@ static void register_client(itc_t *c, const char *nick, const char *caps)
 
 static void test_welcome_burst_parses(void **state)
 {
-	static const char *const wanted[] = { "message-tags", "server-time", "batch",
-		"echo-message", "labeled-response", "account-tag", "multi-prefix",
-		"away-notify", "chghost", "setname", "invite-notify" };
+	static const char *const wanted[] = {"message-tags", "server-time",      "batch",
+					     "echo-message", "labeled-response", "account-tag",
+					     "multi-prefix", "away-notify",      "chghost",
+					     "setname",      "invite-notify"};
 	itc_t *c = client_connect();
 	enum irc_casemap cm = IRC_CASEMAP_NONE;
 	bool saw_casemapping = false;
@@ -156,7 +157,7 @@ static void test_webirc_gives_real_ip(void **state)
 	c = client_connect();
 	/* One write: the server may close as soon as it has read WEBIRC. */
 	itc_sendf(c, "WEBIRC wrong-password eirc-gateway 198.51.100.8 198.51.100.8\r\n"
-		 "NICK mallory\r\nUSER umallory 0 * :M");
+		     "NICK mallory\r\nUSER umallory 0 * :M");
 	bool refused = false;
 	while (itc_next(c)) {
 		assert_false(irc_msg_command_is(&c->msg, "001"));
@@ -170,7 +171,7 @@ static void test_webirc_gives_real_ip(void **state)
 /* Without the module InspIRCd sends 001 only on its once-per-second pass:
  * 0-1 s after USER, and exactly 1 s on an idle server. Several fresh
  * connections, each well under that, so one lucky tick cannot pass it. */
-#define FAST_001_MS 500
+#define FAST_001_MS     500
 #define FAST_001_ROUNDS 3
 
 static void test_001_without_waiting_for_tick(void **state)
@@ -188,7 +189,8 @@ static void test_001_without_waiting_for_tick(void **state)
 		long long ms = (long long)(clock_mono_ms() - t0);
 		if (ms >= FAST_001_MS)
 			fail_msg("NICK/USER -> 001 took %lld ms (limit %d): is "
-				 "m_eirc_fastregister loaded?", ms, FAST_001_MS);
+				 "m_eirc_fastregister loaded?",
+				 ms, FAST_001_MS);
 		itc_close(c);
 	}
 }
@@ -235,7 +237,9 @@ static void test_message_has_msgid_time_and_echo(void **state)
 	itc_expect(a, "366", NULL);
 	itc_sendf(b, "JOIN #eirc-test");
 	itc_expect(b, "366", NULL);
-	itc_sendf(b, "@+draft/reply=none PRIVMSG #eirc-test :hello <script>alert(1)</script> \xc3\xa9");
+	itc_sendf(
+		b,
+		"@+draft/reply=none PRIVMSG #eirc-test :hello <script>alert(1)</script> \xc3\xa9");
 
 	itc_expect(a, "PRIVMSG", NULL);
 	assert_true(itc_param_is(&a->msg, 0, "#eirc-test"));

@@ -56,22 +56,22 @@ static void write_config(const char *path, const char *extra_client, const char 
 
 	assert_non_null(f);
 	fprintf(f,
-	        "irc:\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
-	        "  webirc_password: " WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
-	        "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
-	        "irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n"
-	        "  flood_lines_per_second: 20\n  flood_burst_lines: 40\n"
-	        "  flood_bytes_per_second: 16KiB\n  private_room_masks: [\"#private-*\"]\n"
-	        "  browser_queue_max: 8KiB\n%s"
-	        "history:\n  socket_path: %s\n  chathistory_max: 50\n  request_timeout: 2s\n"
-	        "log:\n  level: warn\n",
-	        srv_port(ircd), extra_client, hist);
+		"irc:\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+		"  webirc_password: " WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
+		"auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+		"irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n"
+		"  flood_lines_per_second: 20\n  flood_burst_lines: 40\n"
+		"  flood_bytes_per_second: 16KiB\n  private_room_masks: [\"#private-*\"]\n"
+		"  browser_queue_max: 8KiB\n%s"
+		"history:\n  socket_path: %s\n  chathistory_max: 50\n  request_timeout: 2s\n"
+		"log:\n  level: warn\n",
+		srv_port(ircd), extra_client, hist);
 	fclose(f);
 }
 
 static int setup(void **state)
 {
-	srv_ircd_opts_t o = { .webirc_password = WEBIRC_PASSWORD, .localmax = 100 };
+	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PASSWORD, .localmax = 100};
 	const char *bd = getenv("EIRC_BUILD_DIR");
 	(void)state;
 
@@ -86,8 +86,7 @@ static int setup(void **state)
 	snprintf(hist_path, sizeof(hist_path), "%s/hist.sock", srv_env_dir(env));
 	snprintf(cfg_path, sizeof(cfg_path), "%s/eirc.yaml", srv_env_dir(env));
 	snprintf(cfg_fail_path, sizeof(cfg_fail_path), "%s/eirc-fail.yaml", srv_env_dir(env));
-	snprintf(cfg_nohist_path, sizeof(cfg_nohist_path), "%s/eirc-nohist.yaml",
-	         srv_env_dir(env));
+	snprintf(cfg_nohist_path, sizeof(cfg_nohist_path), "%s/eirc-nohist.yaml", srv_env_dir(env));
 	write_config(cfg_path, "", hist_path);
 	write_config(cfg_fail_path, "  nick_collision: fail\n", hist_path);
 	write_config(cfg_nohist_path, "", "null");
@@ -102,8 +101,8 @@ static int teardown(void **state)
 }
 
 /* Starts an irc-client as the gateway does; extra: more argv, NULL-ended. */
-static itc_t *spawn_client_bin(const char *path, const char *cfg, const char *nick,
-                                const char *uid, const char *const *extra, const char *envvar)
+static itc_t *spawn_client_bin(const char *path, const char *cfg, const char *nick, const char *uid,
+			       const char *const *extra, const char *envvar)
 {
 	int sv[2];
 
@@ -111,8 +110,10 @@ static itc_t *spawn_client_bin(const char *path, const char *cfg, const char *ni
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		const char *argv[32] = { path, "--config", cfg, "--nick", nick, "--user-id", uid,
-			                 "--client-ip", "198.51.100.20", "--display-name", "Test User" };
+		const char *argv[32] = {
+			path,        "--config", cfg,           "--nick",        nick,
+			"--user-id", uid,        "--client-ip", "198.51.100.20", "--display-name",
+			"Test User"};
 		size_t n = 11;
 		for (size_t i = 0; extra && extra[i] && n < 30; i++)
 			argv[n++] = extra[i];
@@ -151,9 +152,10 @@ static void browser_register_v3(itc_t *b)
 
 static void test_registration_all_caps(void **state)
 {
-	static const char *const caps[] = { "message-tags", "server-time", "batch",
-		"echo-message", "labeled-response", "account-tag", "multi-prefix", "away-notify",
-		"chghost", "setname", "invite-notify", "draft/chathistory" };
+	static const char *const caps[] = {"message-tags", "server-time",      "batch",
+					   "echo-message", "labeled-response", "account-tag",
+					   "multi-prefix", "away-notify",      "chghost",
+					   "setname",      "invite-notify",    "draft/chathistory"};
 	itc_t *b = spawn_client("alice", "1", NULL);
 	bool chathistory = false, reftypes = false;
 	(void)state;
@@ -196,7 +198,7 @@ static void test_plain_client(void **state)
 
 static void test_two_sessions_talk(void **state)
 {
-	const char *const rooms[] = { "--rooms", "#talk", NULL };
+	const char *const rooms[] = {"--rooms", "#talk", NULL};
 	itc_t *a = spawn_client("anna", "3", rooms);
 	itc_t *b = spawn_client("bert", "4", rooms);
 	(void)state;
@@ -249,7 +251,7 @@ static void expect_refusal(itc_t *b, const char *line, const char *cmd, const ch
 
 static void test_refusals(void **state)
 {
-	const char *const priv[] = { "--private-rooms", "#private-mine", NULL };
+	const char *const priv[] = {"--private-rooms", "#private-mine", NULL};
 	itc_t *b = spawn_client("rudy", "7", priv);
 	(void)state;
 
@@ -353,7 +355,7 @@ static void test_flood_limit(void **state)
 /* A test history bridge: one UNIX socket, one request, a canned batch. */
 static void test_chathistory_bridge(void **state)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	(void)state;
 
@@ -367,15 +369,18 @@ static void test_chathistory_bridge(void **state)
 	itc_sendf(b, "JOIN #hist");
 	itc_expect(b, "JOIN", "#hist");
 	itc_sendf(b, "@label=L1 CHATHISTORY LATEST #hist * 10");
-	struct pollfd pf = { .fd = ls, .events = POLLIN };
+	struct pollfd pf = {.fd = ls, .events = POLLIN};
 	assert_int_equal(poll(&pf, 1, READ_TIMEOUT_MS), 1);
 	int hfd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(hfd >= 0);
 	itc_t *h = itc_from_fd(hfd, 0);
 	itc_expect(h, "CHATHISTORY", "LATEST #hist * 10");
-	assert_true(itc_has(h, "eirc/user=11") && itc_has(h, "eirc/nick=histy") && itc_has(h, "label=h1"));
+	assert_true(itc_has(h, "eirc/user=11") && itc_has(h, "eirc/nick=histy") &&
+		    itc_has(h, "label=h1"));
 	itc_sendf(h, "@label=h1 BATCH +b1 chathistory #hist");
-	itc_sendf(h, "@batch=b1;time=2024-01-01T00:00:00.000Z;msgid=m1 :old!u9@h PRIVMSG #hist :first");
+	itc_sendf(
+		h,
+		"@batch=b1;time=2024-01-01T00:00:00.000Z;msgid=m1 :old!u9@h PRIVMSG #hist :first");
 	itc_sendf(h, "BATCH -b1");
 	itc_sendf(h, "EIRC DONE h1");
 	itc_expect(b, "BATCH", "chathistory");
@@ -405,8 +410,10 @@ static void bridge_answer(itc_t *h, int n)
 	pad[400] = '\0';
 	itc_sendf(h, "@label=%s BATCH +%s chathistory #hist", label, label);
 	for (int i = 0; i < n; i++)
-		itc_sendf(h, "@batch=%s;time=2024-01-01T00:00:00.000Z;msgid=%s-%d :old!u9@h "
-		          "PRIVMSG #hist :%s", label, label, i, pad);
+		itc_sendf(h,
+			  "@batch=%s;time=2024-01-01T00:00:00.000Z;msgid=%s-%d :old!u9@h "
+			  "PRIVMSG #hist :%s",
+			  label, label, i, pad);
 	itc_sendf(h, "BATCH -%s", label);
 	itc_sendf(h, "EIRC DONE %s", label);
 }
@@ -418,7 +425,7 @@ static void bridge_answer(itc_t *h, int n)
  * again every answer arrives and the held request goes through. */
 static void test_history_asker_not_reading(void **state)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	const int asks = 30, lines = 50; /* 30 x 50 x ~480 B = ~700 KB asked for */
 	int forwarded = 0, batches = 0;
@@ -434,7 +441,7 @@ static void test_history_asker_not_reading(void **state)
 	itc_sendf(b, "JOIN #hist");
 	itc_expect(b, "JOIN", "#hist");
 	itc_sendf(b, "CHATHISTORY LATEST #hist * %d", lines);
-	struct pollfd pf = { .fd = ls, .events = POLLIN };
+	struct pollfd pf = {.fd = ls, .events = POLLIN};
 	assert_int_equal(poll(&pf, 1, READ_TIMEOUT_MS), 1);
 	itc_t *h = itc_from_fd(accept4(ls, NULL, NULL, SOCK_CLOEXEC), 0);
 	for (int i = 0; i < asks; i++) {
@@ -446,8 +453,8 @@ static void test_history_asker_not_reading(void **state)
 		bridge_answer(h, lines);
 		forwarded++;
 	}
-	print_message("requests forwarded while the browser did not read: %d of %d\n",
-	              forwarded, asks);
+	print_message("requests forwarded while the browser did not read: %d of %d\n", forwarded,
+		      asks);
 	assert_true(forwarded > 0 && forwarded < asks);
 	/* The browser reads: every answer arrives, then the held request. */
 	while (batches < forwarded && itc_next(b))
@@ -479,7 +486,7 @@ static void test_fd3_close_sends_quit(void **state)
 	itc_expect(watch, "QUIT", "leaver");
 	uint64_t dt = clock_mono_ms() - t0;
 	print_message("fd 3 closed -> QUIT seen by the other user: %llu ms\n",
-	              (unsigned long long)dt);
+		      (unsigned long long)dt);
 	assert_true(dt < 100);
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -537,7 +544,7 @@ static void flood_bp(itc_t *talker, int from, int n)
 	while (itc_next_within(talker, 30000) && !irc_msg_command_is(&talker->msg, "PONG"))
 		print_message("talker got: %s\n", talker->line);
 	assert_true(itc_has(talker, "flushed")); /* the server has queued them all */
-	usleep(300 * 1000); /* steady state: there is no event for "stalled" */
+	usleep(300 * 1000);                      /* steady state: there is no event for "stalled" */
 }
 
 static void test_backpressure(void **state)
@@ -566,8 +573,8 @@ static void test_backpressure(void **state)
 	itc_sendf(talker, "PRIVMSG #bp :last");
 	long after = private_dirty_kib(b->pid);
 	print_message("irc-client private dirty memory: %ld KiB idle, %ld KiB with its browser "
-	              "stalled under %d lines, %ld KiB under %d\n", before, mid, lines, after,
-	              2 * lines);
+		      "stalled under %d lines, %ld KiB under %d\n",
+		      before, mid, lines, after, 2 * lines);
 #if defined(__SANITIZE_ADDRESS__)
 	/* ASan's allocator quarantines freed memory and maps shadow pages, so
 	 * private memory says nothing about our queues there: the plain build
@@ -594,7 +601,7 @@ static void test_backpressure(void **state)
 static void test_seccomp_kills_forbidden_syscall(void **state)
 {
 	itc_t *b = spawn_client_bin(bin_hooks, cfg_path, "sandy", "15", NULL,
-	                             "EIRC_IRCC_TEST_FORBIDDEN_SYSCALL=execve");
+				    "EIRC_IRCC_TEST_FORBIDDEN_SYSCALL=execve");
 	(void)state;
 
 	int st = itc_close(b);

@@ -41,7 +41,7 @@
 #define READ_TIMEOUT_MS ITC_TIMEOUT_MS
 /* The shortest the config allows: the test waits about their sum. */
 #define PING_INTERVAL_MS 5000
-#define PING_TIMEOUT_MS 1000
+#define PING_TIMEOUT_MS  1000
 
 static srv_env_t *env;
 static srv_t *ircd;
@@ -74,20 +74,22 @@ static int sh(const char *fmt, ...)
 static int make_certs(void)
 {
 	static const char ca_ext[] = "-addext basicConstraints=critical,CA:TRUE "
-	                             "-addext keyUsage=critical,keyCertSign,cRLSign";
+				     "-addext keyUsage=critical,keyCertSign,cRLSign";
 
 	if (sh("openssl version >/dev/null") < 0) {
 		fprintf(stderr, "the openssl CLI is missing: apt-get install openssl\n");
 		return -1;
 	}
 	if (sh("openssl req -x509 " KEY " -keyout ca.key -out ca.pem -days 2 -subj "
-	       "'/CN=eIRC test CA' %s 2>/dev/null", ca_ext) < 0 ||
+	       "'/CN=eIRC test CA' %s 2>/dev/null",
+	       ca_ext) < 0 ||
 	    sh("openssl req -x509 " KEY " -keyout other-ca.key -out other-ca.pem -days 2 "
-	       "-subj '/CN=eIRC other CA' %s 2>/dev/null", ca_ext) < 0 ||
+	       "-subj '/CN=eIRC other CA' %s 2>/dev/null",
+	       ca_ext) < 0 ||
 	    sh("openssl req -x509 " KEY " -keyout self.key -out self.pem -days 2 "
 	       "-subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null") < 0)
 		return -1;
-	static const char *const names[] = { "good", "localhost", "wrong", "wrong.example" };
+	static const char *const names[] = {"good", "localhost", "wrong", "wrong.example"};
 	for (size_t i = 0; i < 4; i += 2) {
 		if (sh("printf 'subjectAltName=DNS:%s\\nbasicConstraints=CA:FALSE\\n"
 		       "extendedKeyUsage=serverAuth\\n' > %s.ext && "
@@ -124,20 +126,23 @@ static int setup(void **state)
 	while (port_self == port_good || port_self == port_wrong)
 		port_self = srv_free_port();
 	snprintf(binds, sizeof(binds),
-	         "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"good\">\n"
-	         "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"wrong\">\n"
-	         "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"self\">\n",
-	         port_good, port_wrong, port_self);
-	int n = snprintf(extra, sizeof(extra), "<module name=\"ssl_gnutls\">\n<module name=\"sslinfo\">\n");
-	static const char *const profiles[] = { "good", "wrong", "self" };
+		 "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"good\">\n"
+		 "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"wrong\">\n"
+		 "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" sslprofile=\"self\">\n",
+		 port_good, port_wrong, port_self);
+	int n = snprintf(extra, sizeof(extra),
+			 "<module name=\"ssl_gnutls\">\n<module name=\"sslinfo\">\n");
+	static const char *const profiles[] = {"good", "wrong", "self"};
 	for (size_t i = 0; i < 3; i++)
 		n += snprintf(extra + n, sizeof(extra) - (size_t)n,
-		              "<sslprofile name=\"%s\" provider=\"gnutls\" certfile=\"%s/%s.pem\" "
-		              "keyfile=\"%s/%s.key\" cafile=\"\" crlfile=\"\" dhfile=\"\" "
-		              "hash=\"sha256\" requestclientcert=\"no\">\n",
-		              profiles[i], dir, profiles[i], dir, profiles[i]);
-	srv_ircd_opts_t o = { .webirc_password = WEBIRC_PASSWORD, .localmax = 100,
-		              .extra_binds = binds, .extra = extra };
+			      "<sslprofile name=\"%s\" provider=\"gnutls\" certfile=\"%s/%s.pem\" "
+			      "keyfile=\"%s/%s.key\" cafile=\"\" crlfile=\"\" dhfile=\"\" "
+			      "hash=\"sha256\" requestclientcert=\"no\">\n",
+			      profiles[i], dir, profiles[i], dir, profiles[i]);
+	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PASSWORD,
+			     .localmax = 100,
+			     .extra_binds = binds,
+			     .extra = extra};
 	return srv_inspircd_start(env, &o, &ircd) < 0 ? -1 : 0;
 }
 
@@ -158,13 +163,13 @@ static const char *write_config(const char *name, const char *servers, const cha
 
 	assert_non_null(f);
 	fprintf(f,
-	        "irc:\n  servers:\n%s"
-	        "  webirc_password: " WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
-	        "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
-	        "irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n%s"
-	        "history:\n  socket_path: null\n"
-	        "log:\n  level: warn\n",
-	        servers, client ? client : "");
+		"irc:\n  servers:\n%s"
+		"  webirc_password: " WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
+		"auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+		"irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n%s"
+		"history:\n  socket_path: null\n"
+		"log:\n  level: warn\n",
+		servers, client ? client : "");
 	fclose(f);
 	return path;
 }
@@ -181,8 +186,9 @@ static itc_t *spawn_client(const char *cfg, const char *nick, const char *uid)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		const char *argv[] = { bin, "--config", cfg, "--nick", nick, "--user-id", uid,
-			               "--client-ip", "198.51.100.30", NULL };
+		const char *argv[] = {
+			bin,         "--config", cfg,           "--nick",        nick,
+			"--user-id", uid,        "--client-ip", "198.51.100.30", NULL};
 		int lf = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (lf >= 0)
 			dup2(lf, 2);
@@ -210,8 +216,9 @@ static void test_tls_verified_session_talks(void **state)
 	(void)state;
 
 	snprintf(servers, sizeof(servers),
-	         "    - host: localhost\n      port: %d\n      tls: true\n"
-	         "      tls_ca_file: %s/ca.pem\n", port_good, dir);
+		 "    - host: localhost\n      port: %d\n      tls: true\n"
+		 "      tls_ca_file: %s/ca.pem\n",
+		 port_good, dir);
 	const char *cfg = write_config("tls-good", servers, NULL);
 	itc_t *talker = itc_connect(srv_port(ircd));
 	itc_t *b = spawn_client(cfg, "tlsuser", "31");
@@ -258,12 +265,12 @@ static void expect_one_log_line(const char *nick, const char *n1, const char *n2
 /* A refused certificate ends the session at once: EIRC ERROR to the
  * browser, one log line, exit status 1, no retry. */
 static void expect_refused(const char *name, int port, const char *ca, const char *nick,
-                           const char *reason)
+			   const char *reason)
 {
 	char servers[600];
 	snprintf(servers, sizeof(servers),
-	         "    - host: localhost\n      port: %d\n      tls: true\n%s%s%s", port,
-	         ca ? "      tls_ca_file: " : "", ca ? ca : "", ca ? "\n" : "");
+		 "    - host: localhost\n      port: %d\n      tls: true\n%s%s%s", port,
+		 ca ? "      tls_ca_file: " : "", ca ? ca : "", ca ? "\n" : "");
 	const char *cfg = write_config(name, servers, NULL);
 	itc_t *b = spawn_client(cfg, nick, "32");
 
@@ -302,8 +309,9 @@ static void test_tls_no_verify_accepts_self_signed(void **state)
 	(void)state;
 
 	snprintf(servers, sizeof(servers),
-	         "    - host: localhost\n      port: %d\n      tls: true\n"
-	         "      tls_verify: false\n", port_self);
+		 "    - host: localhost\n      port: %d\n      tls: true\n"
+		 "      tls_verify: false\n",
+		 port_self);
 	const char *cfg = write_config("tls-noverify", servers, NULL);
 	itc_t *b = spawn_client(cfg, "noverify", "33");
 
@@ -319,8 +327,9 @@ static void test_tls_ca_file_missing(void **state)
 	(void)state;
 
 	snprintf(servers, sizeof(servers),
-	         "    - host: localhost\n      port: %d\n      tls: true\n"
-	         "      tls_ca_file: %s/nonexistent.pem\n", port_good, dir);
+		 "    - host: localhost\n      port: %d\n      tls: true\n"
+		 "      tls_ca_file: %s/nonexistent.pem\n",
+		 port_good, dir);
 	const char *cfg = write_config("tls-noca", servers, NULL);
 	itc_t *b = spawn_client(cfg, "noca", "34");
 
@@ -334,7 +343,7 @@ static void test_tls_ca_file_missing(void **state)
 
 static int listen_local(int *out_port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -349,7 +358,7 @@ static int listen_local(int *out_port)
 
 static itc_t *accept_within(int lfd, int timeout_ms)
 {
-	struct pollfd pf = { .fd = lfd, .events = POLLIN };
+	struct pollfd pf = {.fd = lfd, .events = POLLIN};
 
 	assert_int_equal(poll(&pf, 1, timeout_ms), 1);
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -366,10 +375,11 @@ static void test_ping_timeout_moves_to_next_server(void **state)
 
 	/* the silent fake first, the real server next */
 	snprintf(servers, sizeof(servers),
-	         "    - host: 127.0.0.1\n      port: %d\n"
-	         "    - host: 127.0.0.1\n      port: %d\n", fake_port, srv_port(ircd));
+		 "    - host: 127.0.0.1\n      port: %d\n"
+		 "    - host: 127.0.0.1\n      port: %d\n",
+		 fake_port, srv_port(ircd));
 	snprintf(client, sizeof(client), "  ping_interval: %dms\n  ping_timeout: %dms\n",
-	         PING_INTERVAL_MS, PING_TIMEOUT_MS);
+		 PING_INTERVAL_MS, PING_TIMEOUT_MS);
 	const char *cfg = write_config("ping", servers, client);
 	itc_t *b = spawn_client(cfg, "pingy", "35");
 	itc_t *fake = accept_within(lfd, 5000);
@@ -388,9 +398,9 @@ static void test_ping_timeout_moves_to_next_server(void **state)
 	uint64_t dead = clock_mono_ms();
 	assert_true(itc_has(b, "PING timeout"));
 	print_message("silent server: PING after %llu ms, taken as dead %llu ms later "
-	              "(ping_interval %d + ping_timeout %d ms)\n",
-	              (unsigned long long)(pinged - registered),
-	              (unsigned long long)(dead - pinged), PING_INTERVAL_MS, PING_TIMEOUT_MS);
+		      "(ping_interval %d + ping_timeout %d ms)\n",
+		      (unsigned long long)(pinged - registered),
+		      (unsigned long long)(dead - pinged), PING_INTERVAL_MS, PING_TIMEOUT_MS);
 	assert_true(dead - registered <= PING_INTERVAL_MS + PING_TIMEOUT_MS + 500);
 	/* the client closed the dead connection */
 	while (itc_next_within(fake, 2000))
@@ -442,7 +452,7 @@ static void test_browser_leaves_during_registration(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	/* and it never came back (reconnect_min is 100 ms) */
-	struct pollfd pf = { .fd = lfd, .events = POLLIN };
+	struct pollfd pf = {.fd = lfd, .events = POLLIN};
 	assert_int_equal(poll(&pf, 1, 1000), 0);
 	close(lfd);
 }

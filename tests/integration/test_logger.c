@@ -40,8 +40,15 @@ static int setup(void **state)
 	if (lgf_es_start(dir, &es) < 0 || !(rc = lgf_redis(srv_port(redis))))
 		return -1;
 	metrics_port = srv_free_port();
-	struct lgf_logger_cfg c = { dir, "lg1", srv_port(ircd), srv_port(redis), es.port,
-		                    "[\"#evt\", \"#two\", \"#ship\"]", NULL, NULL, metrics_port };
+	struct lgf_logger_cfg c = {dir,
+				   "lg1",
+				   srv_port(ircd),
+				   srv_port(redis),
+				   es.port,
+				   "[\"#evt\", \"#two\", \"#ship\"]",
+				   NULL,
+				   NULL,
+				   metrics_port};
 	ents = calloc(MAXE, sizeof(*ents));
 	return lgf_logger_start(&c, &lg1);
 }
@@ -81,10 +88,11 @@ static bool has(void *ud)
 
 static void wait_has(const char *chan, const char *type, const char *nick, size_t n)
 {
-	struct want w = { chan, type, nick, n };
+	struct want w = {chan, type, nick, n};
 
 	if (!lgf_wait_for(has, &w, 20000))
-		fail_msg("no %zu %s by %s in %s (log %s)", n, type, nick ? nick : "*", chan, lg1.log);
+		fail_msg("no %zu %s by %s in %s (log %s)", n, type, nick ? nick : "*", chan,
+			 lg1.log);
 }
 
 static const struct lgf_entry *find(const char *chan, const char *type, const char *nick)
@@ -97,7 +105,7 @@ static const struct lgf_entry *find(const char *chan, const char *type, const ch
 	fprintf(stderr, "no %s by %s in %s; it holds:\n", type, nick, chan);
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, "  %s %s %s [%s] %s\n", ents[i].msgid, ents[i].type, ents[i].nick,
-		        ents[i].text, ents[i].arg);
+			ents[i].text, ents[i].arg);
 	return NULL;
 }
 
@@ -177,13 +185,14 @@ static void msgids_unique(size_t n)
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
 			if (!strcmp(ents[i].msgid, ents[j].msgid))
-				fail_msg("msgid %s archived twice (%s)", ents[i].msgid, ents[i].type);
+				fail_msg("msgid %s archived twice (%s)", ents[i].msgid,
+					 ents[i].type);
 }
 
 static void test_two_loggers_archive_once(void **state)
 {
-	struct lgf_logger_cfg c = { dir, "lg2", srv_port(ircd), srv_port(redis), 0,
-		                    "[\"#two\"]", NULL, NULL, 0 };
+	struct lgf_logger_cfg c = {
+		dir, "lg2", srv_port(ircd), srv_port(redis), 0, "[\"#two\"]", NULL, NULL, 0};
 	struct lgf_proc lg2;
 	struct lgf_irc u;
 	size_t n, texts = 0;
@@ -231,10 +240,8 @@ static bool es_has_id(json_t *ids, const char *id)
 	json_t *list, *v;
 	size_t i;
 
-	json_object_foreach (json_object_get(ids, "ids"), index, list)
-		json_array_foreach (list, i, v)
-			if (!strcmp(json_string_value(v), id))
-				return true;
+	json_object_foreach(json_object_get(ids, "ids"), index, list)
+		json_array_foreach(list, i, v) if (!strcmp(json_string_value(v), id)) return true;
 	return false;
 }
 
@@ -313,8 +320,8 @@ static void test_shipper_survives_es_failures(void **state)
 	assert_int_equal(dead, 5);
 	r = redisCommand(rc, "KEYS eirc:{p*}:archive:dead");
 	redisReply *d = redisCommand(rc, "XRANGE %s - +", r->element[0]->str);
-	assert_non_null(strstr(d->element[0]->element[1]->element[5]->str,
-	                       "document_parsing_exception"));
+	assert_non_null(
+		strstr(d->element[0]->element[1]->element[5]->str, "document_parsing_exception"));
 	freeReplyObject(d);
 	freeReplyObject(r);
 	/* exactly once: every document created once, failures really happened */
@@ -323,9 +330,9 @@ static void test_shipper_survives_es_failures(void **state)
 	stats = json_loads(body, 0, NULL);
 	free(body);
 	assert_int_equal(json_integer_value(json_object_get(stats, "docs")),
-	                 (json_int_t)(st.archived - st.rejected));
+			 (json_int_t)(st.archived - st.rejected));
 	assert_int_equal(json_integer_value(json_object_get(stats, "created")),
-	                 json_integer_value(json_object_get(stats, "docs")));
+			 json_integer_value(json_object_get(stats, "docs")));
 	assert_true(json_integer_value(json_object_get(stats, "bulk_failed")) >= 3);
 	assert_true(json_integer_value(json_object_get(stats, "item_errors")) >= 45);
 	json_decref(stats);
@@ -333,7 +340,7 @@ static void test_shipper_survives_es_failures(void **state)
 }
 
 struct text_in {
-	const char *path;       /* a file, or NULL for /metrics */
+	const char *path; /* a file, or NULL for /metrics */
 	const char *needle;
 };
 
@@ -391,22 +398,23 @@ static void test_bad_input(void **state)
 	lgf_irc_send(&u, "PRIVMSG #odd\x02name\xc3\xa9 :in an odd channel, archived");
 	wait_has("#odd\x02name\xc3\xa9", "privmsg", "erin", 1);
 	struct text_in metrics[] = {
-		{ NULL, "eirc_logger_events_flagged_total{reason=\"invalid_utf8\"} 1\n" },
-		{ lg1.log, "Archived a PRIVMSG from erin!uerin@127.0.0.1 in #evt as received: "
-		           "invalid UTF-8" },
+		{NULL, "eirc_logger_events_flagged_total{reason=\"invalid_utf8\"} 1\n"},
+		{lg1.log, "Archived a PRIVMSG from erin!uerin@127.0.0.1 in #evt as received: "
+			  "invalid UTF-8"},
 		/* log.h escapes the control character */
-		{ lg1.log, "in #odd\\x02name\xc3\xa9 as received: control characters in the "
-		           "channel name" },
+		{lg1.log, "in #odd\\x02name\xc3\xa9 as received: control characters in the "
+			  "channel name"},
 	};
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		if (!lgf_wait_for(text_in, &metrics[i], 5000)) {
 			char *m = lgf_http_get(metrics_port, "/metrics"), *log = lgf_slurp(lg1.log);
 			fail_msg("odd input not counted or logged (%s):\n%s\n-- log --\n%s",
-			         metrics[i].needle, m ? m : "", log ? log : "");
+				 metrics[i].needle, m ? m : "", log ? log : "");
 		}
 	/* the bot's own JOIN and the PRIVMSG there, at least */
-	assert_true(metric("eirc_logger_events_flagged_total{reason=\"control_chars_in_channel\"}") >=
-	            2);
+	assert_true(
+		metric("eirc_logger_events_flagged_total{reason=\"control_chars_in_channel\"}") >=
+		2);
 	assert_int_equal(metric("eirc_logger_events_refused_total"), 0);
 	assert_true(lgf_proc_alive(&lg1));
 	lgf_irc_close(&u);

@@ -1,10 +1,10 @@
 /*
  * Fault test: 20,000 messages from real IRC clients over 20 channels
- * (8 clients, each under InspIRCd's per-client command rate) while (a) Redis is restarted, (b) one logger is kill -9'd and restarted
- * while a second logger runs, (c) the Elasticsearch test server is down
- * for 30 s. Afterwards the archive holds every message sent, each exactly
- * once (compared by id: the unique text each client sent, and the msgid
- * the server gave it), and Elasticsearch holds the same set of msgids.
+ * (8 clients, each under InspIRCd's per-client command rate) while (a) Redis is restarted, (b) one
+ * logger is kill -9'd and restarted while a second logger runs, (c) the Elasticsearch test server
+ * is down for 30 s. Afterwards the archive holds every message sent, each exactly once (compared by
+ * id: the unique text each client sent, and the msgid the server gave it), and Elasticsearch holds
+ * the same set of msgids.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,11 +26,11 @@
 
 #define MESSAGES 20000
 #define CHANNELS 20
-#define CLIENTS 8
+#define CLIENTS  8
 /* InspIRCd's gateway class: commandrate 100000 = 100 commands/s per client
  * before penalties; stay under it. */
 #define RATE_PER_CLIENT 80
-#define MAXE 40000
+#define MAXE            40000
 
 static srv_env_t *env;
 static srv_t *redis, *ircd;
@@ -53,8 +53,8 @@ static int setup(void **state)
 	for (int i = 0; i < CHANNELS; i++)
 		n += (size_t)snprintf(chans + n, sizeof(chans) - n, "%s\"#f%d\"", i ? ", " : "", i);
 	snprintf(chans + n, sizeof(chans) - n, "]");
-	cfga = (struct lgf_logger_cfg){ dir, "lga", srv_port(ircd), srv_port(redis), es.port, chans,
-		                        NULL, NULL, 0 };
+	cfga = (struct lgf_logger_cfg){
+		dir, "lga", srv_port(ircd), srv_port(redis), es.port, chans, NULL, NULL, 0};
 	cfgb = cfga;
 	cfgb.nick = "lgb";
 	ents = calloc(MAXE, sizeof(*ents));
@@ -113,8 +113,9 @@ static void send_all(struct lgf_irc *cl)
 			char line[512] = "";
 			lgf_irc_wait(c, "ERROR", 1000, line, sizeof(line));
 			fprintf(stderr, "client %d lost at message %d: %s (%s)\n", i % CLIENTS, i,
-			        line, strerror(errno));
-			(void)!system("tail -5 $(ls -d /tmp/eirc-test-*/inspircd* | head -1)/*.log >&2");
+				line, strerror(errno));
+			(void)!system(
+				"tail -5 $(ls -d /tmp/eirc-test-*/inspircd* | head -1)/*.log >&2");
 			fail();
 		}
 		if (i % 200 == 199) /* the server processed everything so far: no flood */
@@ -124,13 +125,14 @@ static void send_all(struct lgf_irc *cl)
 					char line[512] = "";
 					char cmd[600];
 					lgf_irc_wait(&cl[k], "", 1000, line, sizeof(line));
-					snprintf(cmd, sizeof(cmd), "grep -h sender %s/*.log | tail -3 >&2",
-					         srv_data_dir(ircd));
+					snprintf(cmd, sizeof(cmd),
+						 "grep -h sender %s/*.log | tail -3 >&2",
+						 srv_data_dir(ircd));
 					(void)!system(cmd);
 					fail_msg("no PONG for client %d at %d (%s)", k, i, line);
 				}
 			}
-		if (i == 4000) {        /* (a) Redis restarted */
+		if (i == 4000) { /* (a) Redis restarted */
 			assert_int_equal(srv_stop(redis), 0);
 			lgf_sleep_ms(1500);
 			assert_int_equal(srv_restart(redis), 0);
@@ -204,12 +206,12 @@ static bool es_has_all(void *ud)
 	char **have = malloc(cap * sizeof(*have));
 
 	free(body);
-	json_object_foreach (json_object_get(j, "ids"), index, list)
-		json_array_foreach (list, i, v) {
-			if (n == cap)
-				have = realloc(have, (cap *= 2) * sizeof(*have));
-			have[n++] = (char *)json_string_value(v);
-		}
+	json_object_foreach(json_object_get(j, "ids"), index, list) json_array_foreach(list, i, v)
+	{
+		if (n == cap)
+			have = realloc(have, (cap *= 2) * sizeof(*have));
+		have[n++] = (char *)json_string_value(v);
+	}
 	qsort(have, n, sizeof(*have), cmp_str);
 	c->missing = 0;
 	for (size_t k = 0; k < c->n; k++)
@@ -223,9 +225,9 @@ static bool es_has_all(void *ud)
 static void test_faults(void **state)
 {
 	redisContext *rc = lgf_redis(srv_port(redis));
-	struct joined j = { rc, 2 * CHANNELS };
+	struct joined j = {rc, 2 * CHANNELS};
 	struct lgf_irc cl[CLIENTS];
-	struct done d = { NULL, 0 };
+	struct done d = {NULL, 0};
 	struct es_check ec;
 	char nick[16];
 
@@ -243,8 +245,8 @@ static void test_faults(void **state)
 	rc = lgf_redis(srv_port(redis));
 	d.rc = rc;
 	if (!lgf_wait_for(all_archived, &d, 120000))
-		fail_msg("only %zu of %d messages archived (logs %s, %s)", d.texts, MESSAGES, lga.log,
-		         lgb.log);
+		fail_msg("only %zu of %d messages archived (logs %s, %s)", d.texts, MESSAGES,
+			 lga.log, lgb.log);
 	ec.ids = archived_ids(rc, &ec.n);
 	assert_int_equal(ec.n, MESSAGES);
 	if (!lgf_wait_for(es_has_all, &ec, 150000))
@@ -265,7 +267,8 @@ static void test_clean_stop(void **state)
 
 	(void)state;
 	if (a != 0 || b != 0)
-		fail_msg("eirc-logger exit status %d (log %s), %d (log %s)", a, lga.log, b, lgb.log);
+		fail_msg("eirc-logger exit status %d (log %s), %d (log %s)", a, lga.log, b,
+			 lgb.log);
 }
 
 int main(void)

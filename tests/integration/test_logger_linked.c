@@ -59,7 +59,7 @@ static int teardown(void **state)
 /* Stored copies of the event (type, nick, text or arg) in #link; the
  * seconds of their times go to secs[0..1]. */
 static size_t copies(size_t n, const char *type, const char *nick, const char *arg,
-                     long long secs[2])
+		     long long secs[2])
 {
 	size_t c = 0;
 
@@ -107,14 +107,14 @@ struct expect {
 static void test_linked_servers_store_each_event_once(void **state)
 {
 	int ma = srv_free_port(), mb = srv_free_port();
-	struct lgf_logger_cfg ca = { dir, "lgA", srv_port(irc1), srv_port(redis), 0, "[\"#link\"]",
-		                     NULL, NULL, ma };
-	struct lgf_logger_cfg cb = { dir, "lgB", srv_port(irc2), srv_port(redis), 0, "[\"#link\"]",
-		                     NULL, NULL, mb };
+	struct lgf_logger_cfg ca = {
+		dir, "lgA", srv_port(irc1), srv_port(redis), 0, "[\"#link\"]", NULL, NULL, ma};
+	struct lgf_logger_cfg cb = {
+		dir, "lgB", srv_port(irc2), srv_port(redis), 0, "[\"#link\"]", NULL, NULL, mb};
 	static const struct expect want[] = {
-		{ "join", "bob", NULL },   { "topic", "alice", NULL }, { "mode", "alice", NULL },
-		{ "nick", "bob", "bob2" }, { "part", "bob2", NULL },   { "kick", "alice", "bob2" },
-		{ "quit", "bob2", NULL },
+		{"join", "bob", NULL},   {"topic", "alice", NULL}, {"mode", "alice", NULL},
+		{"nick", "bob", "bob2"}, {"part", "bob2", NULL},   {"kick", "alice", "bob2"},
+		{"quit", "bob2", NULL},
 	};
 	struct lgf_proc la, lb;
 	struct lgf_irc a, b;
@@ -179,7 +179,7 @@ static void test_linked_servers_store_each_event_once(void **state)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		size_t c = copies(n, want[i].type, want[i].nick, want[i].arg, secs);
 		fprintf(stderr, "%s by %s: %zu cop%s\n", want[i].type, want[i].nick, c,
-		        c == 1 ? "y" : "ies");
+			c == 1 ? "y" : "ies");
 		if (!strcmp(want[i].type, "join") || !strcmp(want[i].type, "mode")) {
 			/* bob joined three times, MODE once */
 			assert_true(c >= 1);
@@ -192,10 +192,10 @@ static void test_linked_servers_store_each_event_once(void **state)
 		}
 	}
 	fprintf(stderr, "%zu of the events stored twice (stamps on two sides of a second)\n",
-	        twice);
+		twice);
 	/* both loggers saw them: the script turned one copy of each away */
 	long long dups = metric(ma, "eirc_logger_events_duplicate_total") +
-	                 metric(mb, "eirc_logger_events_duplicate_total");
+			 metric(mb, "eirc_logger_events_duplicate_total");
 	fprintf(stderr, "duplicates turned away by the script: %lld\n", dups);
 	assert_true(dups >= 10 + 7 - (long long)twice);
 	assert_int_equal(lgf_proc_stop(&la, SIGTERM), 0);

@@ -29,12 +29,12 @@
 #include "logger-bot/lg_spill.h"
 #include "tests/integration/logger_fixture.h"
 
-#define CHANNELS 8              /* one sender per channel: its order is the send order */
-#define RATE_PER_CLIENT 80      /* under the gateway class's 100 commands/s */
-#define MAXMSG 6000
-#define MAXE 20000
-#define PAD 400                 /* text bytes: ~600-byte events, 1 MiB ~ 1,700 */
-#define LGF_MSGID_MAX 160      /* struct lgf_entry.msgid */
+#define CHANNELS        8  /* one sender per channel: its order is the send order */
+#define RATE_PER_CLIENT 80 /* under the gateway class's 100 commands/s */
+#define MAXMSG          6000
+#define MAXE            20000
+#define PAD             400 /* text bytes: ~600-byte events, 1 MiB ~ 1,700 */
+#define LGF_MSGID_MAX   160 /* struct lgf_entry.msgid */
 
 static srv_env_t *env;
 static srv_t *redis, *ircd;
@@ -71,7 +71,7 @@ static size_t obs_pump(struct lgf_irc *o, const char *tag)
 	int n = snprintf(needle, sizeof(needle), " :%s-", tag);
 
 	for (;;) {
-		struct pollfd p = { o->fd, POLLIN, 0 };
+		struct pollfd p = {o->fd, POLLIN, 0};
 		if (o->len < sizeof(o->buf) && poll(&p, 1, 0) > 0) {
 			ssize_t r = read(o->fd, o->buf + o->len, sizeof(o->buf) - o->len);
 			if (r > 0)
@@ -120,7 +120,8 @@ static void connect_all(struct world *w, redisContext *rc, const char *lognick)
 		for (;;) {
 			size_t n = lgf_history(rc, chan, ents, MAXE), j = 0;
 			for (size_t i = 0; i < n; i++)
-				j += !strcmp(ents[i].type, "join") && !strcmp(ents[i].nick, lognick);
+				j += !strcmp(ents[i].type, "join") &&
+				     !strcmp(ents[i].nick, lognick);
 			if (j)
 				break;
 			if (clock_mono_ms() > end)
@@ -161,7 +162,8 @@ static void send_range(struct world *w, int from, int to)
 		if ((long long)clock_mono_ms() < due)
 			lgf_sleep_ms((int)(due - (long long)clock_mono_ms()));
 		assert_int_equal(lgf_irc_send(&w->cl[c], "PRIVMSG #%s%d :%s-%d-%s", w->tag, c,
-		                              w->tag, i, pad), 0);
+					      w->tag, i, pad),
+				 0);
 		if (i % CHANNELS == CHANNELS - 1)
 			w->observed += obs_pump(&w->obs, w->tag);
 	}
@@ -194,7 +196,7 @@ static long long file_size(const char *path)
 /* Entries of ours ("<tag>-<i>-"): each at most once, in order per channel,
  * each with the msgid the server gave it. Marks seen[i]; returns count. */
 static size_t check_entries(const char *what, size_t n, const char *tag, unsigned char *seen,
-                            int sent)
+			    int sent)
 {
 	long last[CHANNELS];
 	size_t tl = strlen(tag), got = 0;
@@ -210,11 +212,11 @@ static size_t check_entries(const char *what, size_t n, const char *tag, unsigne
 		if (seen[i]++)
 			fail_msg("%s: %s-%ld stored twice", what, tag, i);
 		if (strcmp(e->msgid, obs_ids[i]))
-			fail_msg("%s: %s-%ld has msgid %s, the server gave %s", what, tag, i, e->msgid,
-			         obs_ids[i]);
+			fail_msg("%s: %s-%ld has msgid %s, the server gave %s", what, tag, i,
+				 e->msgid, obs_ids[i]);
 		if (i <= last[i % CHANNELS])
 			fail_msg("%s: %s-%ld stored after %s-%ld in its channel", what, tag, i, tag,
-			         last[i % CHANNELS]);
+				 last[i % CHANNELS]);
 		last[i % CHANNELS] = i;
 		got++;
 	}
@@ -235,7 +237,7 @@ static bool all_stored(void *ud)
 	s->got = 0;
 	for (size_t k = 0; k < n; k++)
 		s->got += !strcmp(ents[k].type, "privmsg") && !strncmp(ents[k].text, s->tag, tl) &&
-		          ents[k].text[tl] == '-';
+			  ents[k].text[tl] == '-';
 	return s->got >= s->want;
 }
 
@@ -253,17 +255,17 @@ static void stop_logger(struct lgf_proc *lg)
 }
 
 static void start_logger(const char *nick, const char *tag, const char *extra, int mport,
-                         struct lgf_proc *out)
+			 struct lgf_proc *out)
 {
 	static char chans[256];
 	size_t n = (size_t)snprintf(chans, sizeof(chans), "[");
 
 	for (int c = 0; c < CHANNELS; c++)
 		n += (size_t)snprintf(chans + n, sizeof(chans) - n, "%s\"#%s%d\"", c ? ", " : "",
-		                      tag, c);
+				      tag, c);
 	snprintf(chans + n, sizeof(chans) - n, "]");
-	struct lgf_logger_cfg c = { dir, nick, srv_port(ircd), srv_port(redis), 0, chans,
-		                    extra, NULL, mport };
+	struct lgf_logger_cfg c = {dir,   nick, srv_port(ircd), srv_port(redis), 0, chans,
+				   extra, NULL, mport};
 	assert_int_equal(lgf_logger_start(&c, out), 0);
 }
 
@@ -271,7 +273,7 @@ static void start_logger(const char *nick, const char *tag, const char *extra, i
 
 static void test_spill_and_replay(void **state)
 {
-	static struct world w = { .tag = "sp" };
+	static struct world w = {.tag = "sp"};
 	static unsigned char seen_h[MAXMSG], seen_a[MAXMSG];
 	struct lgf_proc lg;
 	char spill[600];
@@ -280,7 +282,7 @@ static void test_spill_and_replay(void **state)
 
 	(void)state;
 	start_logger("lgspill", "sp", "  memory_buffer_max: 1MiB\n  spill_max: 64MiB\n", mport,
-	             &lg);
+		     &lg);
 	snprintf(spill, sizeof(spill), "%s/spill-lgspill/spill.dat", dir);
 	connect_all(&w, rc, "lgspill");
 	redisFree(rc);
@@ -299,14 +301,17 @@ static void test_spill_and_replay(void **state)
 
 	assert_int_equal(srv_restart(redis), 0);
 	rc = lgf_redis(srv_port(redis));
-	struct stored s = { rc, "sp", SPILL_SENT, 0 };
+	struct stored s = {rc, "sp", SPILL_SENT, 0};
 	if (!lgf_wait_for(all_stored, &s, 60000))
-		fail_msg("only %zu of %d stored after the restart (log %s)", s.got, SPILL_SENT, lg.log);
+		fail_msg("only %zu of %d stored after the restart (log %s)", s.got, SPILL_SENT,
+			 lg.log);
 	lgf_sleep_ms(300); /* anything stored twice would show now */
-	assert_int_equal(check_entries("history", lgf_all_history(rc, ents, MAXE), "sp", seen_h,
-	                               SPILL_SENT), SPILL_SENT);
-	assert_int_equal(check_entries("archive", lgf_archive(rc, ents, MAXE), "sp", seen_a,
-	                               SPILL_SENT), SPILL_SENT);
+	assert_int_equal(
+		check_entries("history", lgf_all_history(rc, ents, MAXE), "sp", seen_h, SPILL_SENT),
+		SPILL_SENT);
+	assert_int_equal(
+		check_entries("archive", lgf_archive(rc, ents, MAXE), "sp", seen_a, SPILL_SENT),
+		SPILL_SENT);
 	/* the spill file is drained */
 	for (int i = 0; i < 50 && metric(mport, "eirc_logger_spill_bytes") != 0; i++)
 		lgf_sleep_ms(100);
@@ -327,7 +332,7 @@ static void test_spill_and_replay(void **state)
 
 static void test_loss_is_loud_and_counted(void **state)
 {
-	static struct world w = { .tag = "ls" };
+	static struct world w = {.tag = "ls"};
 	static unsigned char seen_h[MAXMSG], seen_a[MAXMSG];
 	struct lgf_proc lg;
 	int mport = srv_free_port();
@@ -348,15 +353,16 @@ static void test_loss_is_loud_and_counted(void **state)
 	assert_int_equal(srv_restart(redis), 0);
 
 	rc = lgf_redis(srv_port(redis));
-	struct stored s = { rc, "ls", (size_t)(LOSS_SENT - lost), 0 };
+	struct stored s = {rc, "ls", (size_t)(LOSS_SENT - lost), 0};
 	if (!lgf_wait_for(all_stored, &s, 60000))
-		fail_msg("%zu stored + %lld lost != %d sent (log %s)", s.got, lost, LOSS_SENT, lg.log);
+		fail_msg("%zu stored + %lld lost != %d sent (log %s)", s.got, lost, LOSS_SENT,
+			 lg.log);
 	lgf_sleep_ms(500);
 	/* nothing lost silently: each sent message stored once or counted lost */
-	size_t hist = check_entries("history", lgf_all_history(rc, ents, MAXE), "ls", seen_h,
-	                            LOSS_SENT);
-	size_t arch = check_entries("archive", lgf_archive(rc, ents, MAXE), "ls", seen_a,
-	                            LOSS_SENT);
+	size_t hist =
+		check_entries("history", lgf_all_history(rc, ents, MAXE), "ls", seen_h, LOSS_SENT);
+	size_t arch =
+		check_entries("archive", lgf_archive(rc, ents, MAXE), "ls", seen_a, LOSS_SENT);
 	assert_int_equal(metric(mport, "eirc_logger_events_lost_total"), lost);
 	assert_int_equal(hist + (size_t)lost, LOSS_SENT);
 	assert_int_equal(arch, hist);

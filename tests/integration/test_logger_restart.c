@@ -108,8 +108,8 @@ static bool in_history(const char *text)
 
 static void test_gap_across_restart(void **state)
 {
-	struct lgf_logger_cfg c = { dir, "lgr", srv_port(ircd), srv_port(redis), 0, "[\"#gap\"]",
-		                    NULL, NULL, 0 };
+	struct lgf_logger_cfg c = {
+		dir, "lgr", srv_port(ircd), srv_port(redis), 0, "[\"#gap\"]", NULL, NULL, 0};
 	struct lgf_proc lg;
 	struct lgf_irc u;
 	long long t0 = clock_wall_ms(), beat, t_kill, t_sent, t_restart, start, end;
@@ -145,8 +145,9 @@ static void test_gap_across_restart(void **state)
 	assert_int_equal(gaps(&n), 1);
 	start = ents[0].time;
 	end = strtoll(ents[0].arg, NULL, 10);
-	fprintf(stderr, "gap %lld..%lld; last heartbeat %lld, kill %lld, message %lld, restart %lld\n",
-	        start, end, beat, t_kill, t_sent, t_restart);
+	fprintf(stderr,
+		"gap %lld..%lld; last heartbeat %lld, kill %lld, message %lld, restart %lld\n",
+		start, end, beat, t_kill, t_sent, t_restart);
 	/* from the last heartbeat of the first run to the new registration */
 	assert_true(start >= beat);
 	assert_true(start <= t_kill);

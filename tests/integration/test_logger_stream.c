@@ -36,8 +36,8 @@
 #include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
-#define PARTS 4
-#define CLAIM_N 300     /* entries the dead consumer leaves pending */
+#define PARTS   4
+#define CLAIM_N 300 /* entries the dead consumer leaves pending */
 
 static srv_env_t *env;
 static srv_t *redis;
@@ -122,10 +122,13 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 {
 	static struct feed f;
 	uv_loop_t loop;
-	lg_writer_opts_t o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
-		                      false },
-		                    PARTS, retention_ms, UINT64_C(64) << 20, NULL, 0 };
-	archive_event_t ev = { .type = ARCHIVE_EV_PRIVMSG };
+	lg_writer_opts_t o = {{"127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000, false},
+			      PARTS,
+			      retention_ms,
+			      UINT64_C(64) << 20,
+			      NULL,
+			      0};
+	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG};
 	char id[64];
 	struct timespec ts;
 
@@ -136,13 +139,13 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 	lg_writer_start(f.w);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ev.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){ "eIRC", 4 };
-	ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ chan, strlen(chan) };
-	ev.s[ARCHIVE_S_NICK] = (archive_str_t){ "alice", 5 };
-	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){ "hello", 5 };
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){"eIRC", 4};
+	ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){chan, strlen(chan)};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"alice", 5};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){"hello", 5};
 	for (long i = 0; i < n; i++) {
-		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ id, (size_t)snprintf(id, sizeof(id), "%s-%ld",
-		                                                         prefix, i) };
+		ev.s[ARCHIVE_S_MSGID] =
+			(archive_str_t){id, (size_t)snprintf(id, sizeof(id), "%s-%ld", prefix, i)};
 		assert_int_equal(lg_writer_push(f.w, &ev), 0);
 	}
 	uv_timer_init(&loop, &f.t);
@@ -158,7 +161,8 @@ static void history_key(const char *chan, char *buf, size_t cap)
 {
 	int k = archive_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
 
-	assert_true(archive_keys_history(k, "eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, buf, cap) > 0);
+	assert_true(archive_keys_history(k, "eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, buf,
+					 cap) > 0);
 }
 
 /* The text of the last entry of a stream (XREVRANGE + - COUNT 1), field f. */
@@ -250,10 +254,13 @@ static void test_poisoned_event_isolated(void **state)
 {
 	static struct poison_feed f;
 	char fine[32], key[ARCHIVE_KEYS_KEY_MAX], id[32];
-	lg_writer_opts_t o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
-		                      false },
-		                    PARTS, 0, UINT64_C(64) << 20, NULL, 0 };
-	archive_event_t ev = { .type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000 };
+	lg_writer_opts_t o = {{"127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000, false},
+			      PARTS,
+			      0,
+			      UINT64_C(64) << 20,
+			      NULL,
+			      0};
+	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000};
 	uv_loop_t loop;
 
 	(void)state;
@@ -264,20 +271,20 @@ static void test_poisoned_event_isolated(void **state)
 	assert_int_equal(uv_loop_init(&loop), 0);
 	assert_int_equal(lg_writer_new(&loop, &o, &f.m, NULL, NULL, &f.w), 0);
 	lg_writer_start(f.w);
-	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){ "eIRC", 4 };
-	ev.s[ARCHIVE_S_NICK] = (archive_str_t){ "alice", 5 };
-	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){ "hello", 5 };
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){"eIRC", 4};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"alice", 5};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){"hello", 5};
 	for (int i = 0; i < 21; i++) {
 		const char *chan = i == 10 ? "#poison" : fine;
 		int n = i == 10 ? snprintf(id, sizeof(id), "poison")
-		                : snprintf(id, sizeof(id), "fine-%d", i < 10 ? i : i - 1);
-		ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ chan, strlen(chan) };
-		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ id, (size_t)n };
+				: snprintf(id, sizeof(id), "fine-%d", i < 10 ? i : i - 1);
+		ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){chan, strlen(chan)};
+		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){id, (size_t)n};
 		assert_int_equal(lg_writer_push(f.w, &ev), 0);
 	}
 	/* fine-3 again in the same batch */
-	ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){ fine, strlen(fine) };
-	ev.s[ARCHIVE_S_MSGID] = (archive_str_t){ "fine-3", 6 };
+	ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){fine, strlen(fine)};
+	ev.s[ARCHIVE_S_MSGID] = (archive_str_t){"fine-3", 6};
 	assert_int_equal(lg_writer_push(f.w, &ev), 0);
 	f.total = 22;
 	uv_timer_init(&loop, &f.t);
@@ -285,9 +292,10 @@ static void test_poisoned_event_isolated(void **state)
 	uv_timer_start(&f.t, on_poison_timer, 20, 20);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&loop), 0);
-	fprintf(stderr, "written %" PRIu64 ", duplicate %" PRIu64 ", lost %" PRIu64
-	        ", Redis errors %" PRIu64 "\n", f.m.events_written, f.m.events_duplicate,
-	        f.m.events_lost, f.m.redis_errors);
+	fprintf(stderr,
+		"written %" PRIu64 ", duplicate %" PRIu64 ", lost %" PRIu64
+		", Redis errors %" PRIu64 "\n",
+		f.m.events_written, f.m.events_duplicate, f.m.events_lost, f.m.redis_errors);
 	/* 20 distinct events and fine-3 once more answered, the poison lost */
 	assert_int_equal(f.m.events_written + f.m.events_duplicate, 21);
 	assert_true(f.m.events_duplicate >= 1);
@@ -339,8 +347,8 @@ static void first_id(const char *key, char *buf, size_t cap)
 /* Reads n entries as consumer c of group g (">"); acks the first ack. */
 static void consume(const char *key, const char *g, const char *c, long n, long ack)
 {
-	redisReply *r = redisCommand(rc, "XREADGROUP GROUP %s %s COUNT %ld STREAMS %s >", g, c, n,
-	                             key);
+	redisReply *r =
+		redisCommand(rc, "XREADGROUP GROUP %s %s COUNT %ld STREAMS %s >", g, c, n, key);
 	redisReply *entries;
 
 	assert_non_null(r);
@@ -348,8 +356,8 @@ static void consume(const char *key, const char *g, const char *c, long n, long 
 	entries = r->element[0]->element[1];
 	assert_int_equal((long)entries->elements, n);
 	for (long i = 0; i < ack; i++)
-		assert_int_equal(cmd_int("XACK %s %s %s", key, g, entries->element[i]->element[0]->str),
-		                 1);
+		assert_int_equal(
+			cmd_int("XACK %s %s %s", key, g, entries->element[i]->element[0]->str), 1);
 	freeReplyObject(r);
 }
 
@@ -383,7 +391,8 @@ static void test_archive_trimmed_below_every_group(void **state)
 	redisReply *p = redisCommand(rc, "XPENDING %s A - + 100", archive);
 	assert_int_equal((long)p->elements, 20);
 	for (size_t i = 0; i < p->elements; i++)
-		assert_int_equal(cmd_int("XACK %s A %s", archive, p->element[i]->element[0]->str), 1);
+		assert_int_equal(cmd_int("XACK %s A %s", archive, p->element[i]->element[0]->str),
+				 1);
 	freeReplyObject(p);
 	nth_id(archive, 20, want, sizeof(want)); /* original entry 30 */
 	assert_int_equal(trim(archive), 20);
@@ -420,8 +429,7 @@ static void on_ship_timer(uv_timer_t *t)
 {
 	struct ship *s = t->data;
 
-	if (s->m.ship_indexed + s->m.ship_conflicts < s->want &&
-	    uv_now(t->loop) < s->deadline)
+	if (s->m.ship_indexed + s->m.ship_conflicts < s->want && uv_now(t->loop) < s->deadline)
 		return;
 	/* let a last poll round pass so an extra shipment would show */
 	if (s->want) {
@@ -450,12 +458,20 @@ static void test_dead_consumer_entries_claimed_once(void **state)
 	const char *chan = "#claim";
 	int k = archive_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
 	char archive[64], url[64];
-	char *urls[] = { url };
-	struct lg_shipper_opts o = { { "127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000,
-		                      false },
-		                     { urls, 1, NULL, NULL, NULL, true, NULL, 5000 },
-		                     PARTS, "claimers", "alive", "eirc", 100, 1u << 20, 50, 100,
-		                     1000, 800, 200 };
+	char *urls[] = {url};
+	struct lg_shipper_opts o = {{"127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000, false},
+				    {urls, 1, NULL, NULL, NULL, true, NULL, 5000},
+				    PARTS,
+				    "claimers",
+				    "alive",
+				    "eirc",
+				    100,
+				    1u << 20,
+				    50,
+				    100,
+				    1000,
+				    800,
+				    200};
 	uv_loop_t loop;
 	json_t *st;
 

@@ -39,8 +39,8 @@ static int teardown(void **state)
 static PGconn *connect_as(const char *user, const char *password)
 {
 	char port[16];
-	const char *k[] = { "host", "port", "dbname", "user", "password", NULL };
-	const char *v[] = { "127.0.0.1", port, "eirc", user, password, NULL };
+	const char *k[] = {"host", "port", "dbname", "user", "password", NULL};
+	const char *v[] = {"127.0.0.1", port, "eirc", user, password, NULL};
 
 	snprintf(port, sizeof(port), "%d", srv_port(pg));
 	return PQconnectdbParams(k, v, 0);

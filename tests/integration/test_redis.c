@@ -20,7 +20,7 @@ static srv_t *redis;
 
 static int setup(void **state)
 {
-	srv_redis_opts_t o = { .password = "pw-for-tests" };
+	srv_redis_opts_t o = {.password = "pw-for-tests"};
 	(void)state;
 	srv_env_install_signal_handlers();
 	if (srv_env_new(NULL, &env) < 0)

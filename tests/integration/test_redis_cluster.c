@@ -77,13 +77,14 @@ static const char *chan(int i)
 
 static int chan_part(int i)
 {
-	return archive_keys_partition("eIRC", chan(i), strlen(chan(i)), IRC_CASEMAP_NONE, PARTITIONS);
+	return archive_keys_partition("eIRC", chan(i), strlen(chan(i)), IRC_CASEMAP_NONE,
+				      PARTITIONS);
 }
 
 static void chan_key(int i, char *buf, size_t cap)
 {
 	assert_true(archive_keys_history(chan_part(i), "eIRC", chan(i), strlen(chan(i)),
-	                            IRC_CASEMAP_NONE, buf, cap) > 0);
+					 IRC_CASEMAP_NONE, buf, cap) > 0);
 }
 
 static int part_slot(int k)
@@ -126,16 +127,16 @@ static void write_config(void)
 
 	assert_non_null(f);
 	fprintf(f,
-	        "irc:\n  network: eIRC\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
-	        "  webirc_password: " WEBIRC_PW "\n  connect_timeout: 5s\n"
-	        "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
-	        "irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 1000\n"
-	        "redis:\n  host: 127.0.0.1\n  port: %d\n  cluster: true\n  partitions: %d\n"
-	        "  connect_timeout: 1s\n  command_timeout: 4s\n"
-	        "history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: 100\n"
-	        "  listen_port: 0\n  request_timeout: 10s\n"
-	        "log:\n  level: info\n",
-	        srv_port(ircd), srv_port(nodes[1]), PARTITIONS, sock_path);
+		"irc:\n  network: eIRC\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+		"  webirc_password: " WEBIRC_PW "\n  connect_timeout: 5s\n"
+		"auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+		"irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 1000\n"
+		"redis:\n  host: 127.0.0.1\n  port: %d\n  cluster: true\n  partitions: %d\n"
+		"  connect_timeout: 1s\n  command_timeout: 4s\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: 100\n"
+		"  listen_port: 0\n  request_timeout: 10s\n"
+		"log:\n  level: info\n",
+		srv_port(ircd), srv_port(nodes[1]), PARTITIONS, sock_path);
 	fclose(f);
 }
 
@@ -168,16 +169,16 @@ static int setup(void **state)
 		return -1;
 	for (int i = 0; i < CHANS; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
-		         i ? ", " : "", chan(i));
+			 i ? ", " : "", chan(i));
 	strcat(list, "]");
 	metrics_port = srv_free_port();
 	lc = (struct lgf_logger_cfg){.dir = dir,
-	                             .nick = "clogger",
-	                             .irc_port = srv_port(ircd),
-	                             .redis_port = srv_port(nodes[2]),
-	                             .es_port = es.port,
-	                             .channels = list,
-	                             .metrics_port = metrics_port};
+				     .nick = "clogger",
+				     .irc_port = srv_port(ircd),
+				     .redis_port = srv_port(nodes[2]),
+				     .es_port = es.port,
+				     .channels = list,
+				     .metrics_port = metrics_port};
 	if (lgf_logger_start_redis(&lc, PARTITIONS, "  cluster: true\n", &logger) < 0)
 		return -1;
 	snprintf(cfg_path, sizeof(cfg_path), "%s/eirc.yaml", dir);
@@ -222,7 +223,7 @@ static int teardown(void **state)
 	lgf_proc_stop(&es, SIGTERM);
 	if (history && (srv_stop(history) != 0 || !log_clean(srv_log_path(history)))) {
 		fprintf(stderr, "eirc-history did not exit cleanly (log %s)\n",
-		        srv_log_path(history));
+			srv_log_path(history));
 		st = -1;
 	}
 	for (int i = 0; i < MASTERS; i++)
@@ -270,7 +271,7 @@ static size_t scan_cluster(unsigned *seen, size_t *dups)
 		char cursor[32] = "0";
 		do {
 			redisReply *r =
-			    redisCommand(rc[i], "SCAN %s MATCH eirc:* COUNT 1000", cursor);
+				redisCommand(rc[i], "SCAN %s MATCH eirc:* COUNT 1000", cursor);
 			assert_non_null(r);
 			assert_int_equal(r->type, REDIS_REPLY_ARRAY);
 			snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
@@ -279,14 +280,14 @@ static size_t scan_cluster(unsigned *seen, size_t *dups)
 				int s = redis_slot_of(k->str, k->len);
 				if (slot_port[s] != srv_port(nodes[i]))
 					fail_msg("%s (slot %d) is on :%d, its slot is owned by :%d",
-					         k->str, s, srv_port(nodes[i]), slot_port[s]);
+						 k->str, s, srv_port(nodes[i]), slot_port[s]);
 				if (!strstr(k->str, ":history:eIRC:#c"))
 					continue;
 				size_t n = lgf_stream(rc[i], k->str, ents, MAXMSG * 2);
 				for (size_t e = 0; e < n; e++) {
 					int m = strcmp(ents[e].type, "privmsg")
-					            ? -1
-					            : sent_index(ents[e].msgid);
+							? -1
+							: sent_index(ents[e].msgid);
 					char want[ARCHIVE_KEYS_KEY_MAX];
 					if (m < 0)
 						continue;
@@ -326,9 +327,9 @@ static void expect_all_archived_once(const char *when)
 	for (size_t m = 0; m < n_sent; m++)
 		if (seen[m] != 1)
 			fprintf(stderr, "  %s in %s seen %u times\n", sent_id[m],
-			        chan(sent_chan[m]), seen[m]);
+				chan(sent_chan[m]), seen[m]);
 	fail_msg("%s: %zu of %zu messages archived once, %zu more than once (log %s)", when, once,
-	         n_sent, dups, logger.log);
+		 n_sent, dups, logger.log);
 }
 
 /* Every sent message indexed in Elasticsearch exactly once. */
@@ -367,8 +368,8 @@ static void sender_start(void)
 	char line[9000];
 
 	assert_int_equal(lgf_irc_connect(sender_port, "sender",
-	                                 "echo-message message-tags server-time", &sender),
-	                 0);
+					 "echo-message message-tags server-time", &sender),
+			 0);
 	for (int i = 0; i < CHANS; i++) {
 		lgf_irc_send(&sender, "JOIN %s", chan(i));
 		assert_int_equal(lgf_irc_wait(&sender, " 366 ", 5000, NULL, 0), 0);
@@ -379,7 +380,7 @@ static void sender_start(void)
 		for (int t = 0; t < 100 && !in; t++) {
 			lgf_irc_send(&sender, "NAMES %s", chan(i));
 			assert_int_equal(lgf_irc_wait(&sender, " 353 ", 5000, line, sizeof(line)),
-			                 0);
+					 0);
 			in = strstr(line, "clogger") != NULL;
 			if (!in)
 				lgf_sleep_ms(100);
@@ -526,7 +527,7 @@ static long long node_errors(int i)
 	if ((p = strstr(r->str, "errorstat_ASK:count=")))
 		redirects += strtoll(p + 20, NULL, 10);
 	fprintf(stderr, "# node :%d errorstats: %s\n", srv_port(nodes[i]),
-	        strchr(r->str, '\n') ? strchr(r->str, '\n') + 1 : "");
+		strchr(r->str, '\n') ? strchr(r->str, '\n') + 1 : "");
 	freeReplyObject(r);
 	return redirects;
 }
@@ -566,7 +567,7 @@ static void test_partitions_spread(void **state)
 		chans_per_node[node_of_port(slot_port[part_slot(chan_part(c))])]++;
 	for (int i = 0; i < MASTERS; i++) {
 		fprintf(stderr, "# master :%d owns %d partitions, %d of the channels\n",
-		        srv_port(nodes[i]), per_node[i], chans_per_node[i]);
+			srv_port(nodes[i]), per_node[i], chans_per_node[i]);
 		assert_true(per_node[i] > 0);
 		assert_true(chans_per_node[i] > 0);
 	}
@@ -610,7 +611,7 @@ static void test_messages_and_events(void **state)
 	/* the events are in #c0's stream, on its master */
 	static struct lgf_entry ents[MAXMSG];
 	static const char *const types[] = {"join", "notice", "tagmsg", "topic", "mode",
-	                                    "kick", "part",   "nick",   "quit"};
+					    "kick", "part",   "nick",   "quit"};
 	char key[ARCHIVE_KEYS_KEY_MAX];
 	chan_key(0, key, sizeof(key));
 	int owner = node_of_port(slot_port[redis_slot_of(key, strlen(key))]);
@@ -703,7 +704,7 @@ static void test_direct_message(void **state)
 	spawn_client("dbob", "202", &bob);
 	lgf_irc_send(&alice, "PRIVMSG dbob :hello over the cluster");
 	assert_int_equal(lgf_irc_wait(&alice, "hello over the cluster", 5000, line, sizeof(line)),
-	                 0);
+			 0);
 	tag_of(line, "msgid", id, sizeof(id));
 	assert_true(id[0]);
 	assert_int_equal(lgf_irc_wait(&bob, "hello over the cluster", 5000, NULL, 0), 0);
@@ -762,7 +763,7 @@ static void test_slot_migration(void **state)
 	snprintf(dst_id, sizeof(dst_id), "%s", r->str);
 	freeReplyObject(r);
 	fprintf(stderr, "# migrating slot %d (%s) from :%d to :%d\n", slot, key,
-	        srv_port(nodes[src]), srv_port(nodes[dst]));
+		srv_port(nodes[src]), srv_port(nodes[dst]));
 	/* src names no host in its redirects ("MOVED <slot> :<port>", Redis 7's
 	 * unknown-endpoint): the logger must use the host it reached src at */
 	r = redisCommand(rc[src], "CONFIG SET cluster-preferred-endpoint-type unknown-endpoint");
@@ -826,7 +827,7 @@ static void test_slot_migration(void **state)
 	expect_all_archived_once("after the migration");
 	redirects_after = node_errors(src);
 	fprintf(stderr, "# :%d answered %lld redirects during and after the migration\n",
-	        srv_port(nodes[src]), redirects_after - redirects_before);
+		srv_port(nodes[src]), redirects_after - redirects_before);
 	assert_true(redirects_after > redirects_before);
 	r = redisCommand(rc[src], "CONFIG SET cluster-preferred-endpoint-type ip");
 	assert_int_equal(r->type, REDIS_REPLY_STATUS);
@@ -868,7 +869,7 @@ static void test_noscript_per_node(void **state)
 	for (int c = 0; c < CHANS; c++)
 		expect_history(c);
 	fprintf(stderr, "# :%d answered NOSCRIPT %lld times\n", srv_port(nodes[0]),
-	        errorstat(0, "NOSCRIPT") - before);
+		errorstat(0, "NOSCRIPT") - before);
 	assert_true(errorstat(0, "NOSCRIPT") > before);
 	if (!lgf_wait_for(es_all_once, NULL, 60000))
 		fail_msg("Elasticsearch holds %zu of %zu messages exactly once", es_once(), n_sent);
@@ -912,10 +913,13 @@ static void test_master_restart(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_partitions_spread), cmocka_unit_test(test_messages_and_events),
-	    cmocka_unit_test(test_history_answers),   cmocka_unit_test(test_direct_message),
-	    cmocka_unit_test(test_slot_migration),    cmocka_unit_test(test_noscript_per_node),
-	    cmocka_unit_test(test_master_restart),
+		cmocka_unit_test(test_partitions_spread),
+		cmocka_unit_test(test_messages_and_events),
+		cmocka_unit_test(test_history_answers),
+		cmocka_unit_test(test_direct_message),
+		cmocka_unit_test(test_slot_migration),
+		cmocka_unit_test(test_noscript_per_node),
+		cmocka_unit_test(test_master_restart),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -41,13 +41,13 @@ static int setup(void **state)
 		return -1;
 	ws_port = srv_free_port();
 	snprintf(binds, sizeof(binds),
-	         "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" hook=\"websocket\">\n",
-	         ws_port);
+		 "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\" hook=\"websocket\">\n",
+		 ws_port);
 	srv_ircd_opts_t o = {
-	    .localmax = 100,
-	    .extra_binds = binds,
-	    .extra = "<module name=\"sha1\">\n<module name=\"websocket\">\n"
-	             "<websocket sendastext=\"yes\">\n<wsorigin allow=\"" ORIGIN "\">\n",
+		.localmax = 100,
+		.extra_binds = binds,
+		.extra = "<module name=\"sha1\">\n<module name=\"websocket\">\n"
+			 "<websocket sendastext=\"yes\">\n<wsorigin allow=\"" ORIGIN "\">\n",
 	};
 	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/", ws_port);
 	return srv_inspircd_start(env, &o, &ircd) < 0 ? -1 : 0;
@@ -101,7 +101,7 @@ static void test_origin_refused(void **state)
 	assert_int_equal(ws_connect(url, &o, &ws, &why), -EPERM);
 	assert_null(ws);
 	print_message("refused: status %d, body \"%s\", lws: %s\n", why.status, why.body,
-	              why.error);
+		      why.error);
 	assert_int_equal(why.status, 403);
 	/* the same over a plain socket, where the body can be read too */
 	char body[256];
@@ -185,11 +185,11 @@ static void test_server_close(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_register_and_ping),
-	    cmocka_unit_test(test_origin_refused),
-	    cmocka_unit_test(test_fragments),
-	    cmocka_unit_test(test_paused_reader_gets_everything),
-	    cmocka_unit_test(test_server_close),
+		cmocka_unit_test(test_register_and_ping),
+		cmocka_unit_test(test_origin_refused),
+		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_paused_reader_gets_everything),
+		cmocka_unit_test(test_server_close),
 	};
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -206,16 +206,11 @@ static void test_text_ok(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_form_basic),
-		cmocka_unit_test(test_form_malformed),
-		cmocka_unit_test(test_form_limits),
-		cmocka_unit_test(test_form_split_feed),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_content_type),
-		cmocka_unit_test(test_basic),
-		cmocka_unit_test(test_bearer),
-		cmocka_unit_test(test_tokens),
-		cmocka_unit_test(test_text_ok),
+		cmocka_unit_test(test_form_basic),  cmocka_unit_test(test_form_malformed),
+		cmocka_unit_test(test_form_limits), cmocka_unit_test(test_form_split_feed),
+		cmocka_unit_test(test_json),        cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_basic),       cmocka_unit_test(test_bearer),
+		cmocka_unit_test(test_tokens),      cmocka_unit_test(test_text_ok),
 	};
 	if (sodium_init() < 0)
 		return 1;

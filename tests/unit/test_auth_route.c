@@ -15,8 +15,7 @@
 #include "auth/auth_ratelimit.h"
 #include "auth/auth_route.h"
 
-static auth_route_id_t route(auth_listener_t l, auth_method_t m, const char *p,
-			     auth_route_t *out)
+static auth_route_id_t route(auth_listener_t l, auth_method_t m, const char *p, auth_route_t *out)
 {
 	auth_route_match(l, m, p, strlen(p), out);
 	return out->id;
@@ -28,14 +27,17 @@ static void test_routes(void **state)
 
 	(void)state;
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/token", &r), AUTH_R_TOKEN);
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/oauth/token", &r), AUTH_R_METHOD_NOT_ALLOWED);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/oauth/token", &r),
+			 AUTH_R_METHOD_NOT_ALLOWED);
 	assert_string_equal(r.allow, "POST");
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/revoke", &r), AUTH_R_REVOKE);
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/introspect", &r), AUTH_R_INTROSPECT);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/introspect", &r),
+			 AUTH_R_INTROSPECT);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/audit", &r), AUTH_R_AUDIT);
 	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_POST, "/oauth/audit", &r), AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/oauth/other", &r), AUTH_R_NOT_FOUND);
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/chat-token", &r), AUTH_R_CHAT_TOKEN);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/chat-token", &r),
+			 AUTH_R_CHAT_TOKEN);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/me", &r), AUTH_R_ME);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/client-config", &r),
 			 AUTH_R_CLIENT_CONFIG);
@@ -45,14 +47,21 @@ static void test_routes(void **state)
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/rooms", &r), AUTH_R_ROOM_CREATE);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/rooms/#x", &r), AUTH_R_ROOM_GET);
 	assert_string_equal(r.room, "#x");
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_PATCH, "/api/rooms/#x", &r), AUTH_R_ROOM_UPDATE);
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_DELETE, "/api/rooms/#x", &r), AUTH_R_ROOM_DELETE);
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/rooms/#x/members", &r), AUTH_R_MEMBERS_LIST);
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_PUT, "/api/rooms/#x/members/bob", &r), AUTH_R_MEMBER_ADD);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_PATCH, "/api/rooms/#x", &r),
+			 AUTH_R_ROOM_UPDATE);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_DELETE, "/api/rooms/#x", &r),
+			 AUTH_R_ROOM_DELETE);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/rooms/#x/members", &r),
+			 AUTH_R_MEMBERS_LIST);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_PUT, "/api/rooms/#x/members/bob", &r),
+			 AUTH_R_MEMBER_ADD);
 	assert_string_equal(r.nick, "bob");
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_DELETE, "/api/rooms/#x/members/bob", &r), AUTH_R_MEMBER_REMOVE);
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_PUT, "/api/rooms/#x/members/", &r), AUTH_R_NOT_FOUND);
-	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_PUT, "/api/rooms/#x/members/a/b", &r), AUTH_R_NOT_FOUND);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_DELETE, "/api/rooms/#x/members/bob", &r),
+			 AUTH_R_MEMBER_REMOVE);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_PUT, "/api/rooms/#x/members/", &r),
+			 AUTH_R_NOT_FOUND);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_PUT, "/api/rooms/#x/members/a/b", &r),
+			 AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/rooms//", &r), AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/nothing", &r), AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/index.html", &r), AUTH_R_STATIC);
@@ -97,8 +106,8 @@ static int spath(const char *p, char *out)
 static void test_static_path(void **state)
 {
 	static const char *const bad[] = {
-		"/..", "/../x", "/a/../../x", "/a/./b", "/.env", "/a/.git/config",
-		"//x", "/a\\..\\b", "/c:x", "/a\x01", "x", "",
+		"/..", "/../x",     "/a/../../x", "/a/./b", "/.env", "/a/.git/config",
+		"//x", "/a\\..\\b", "/c:x",       "/a\x01", "x",     "",
 	};
 	char out[256];
 
@@ -177,7 +186,7 @@ static void test_ratelimit_window_and_bound(void **state)
 static void test_web_csp(void **state)
 {
 	char a1[] = "https://intranet.example.com", a2[] = "http://wiki.local:8080";
-	char *anc[] = { a1, a2 };
+	char *anc[] = {a1, a2};
 	char out[512], tiny[64];
 
 	(void)state;

@@ -22,7 +22,7 @@ static const chathist_opts_t dflt = {CHATHIST_TARGET_MAX, 1000, false};
 
 /* Parses "CHATHISTORY <text>" under o; the line lives until the next call. */
 static int parse_o(const char *text, const chathist_opts_t *o, chathist_req_t *req,
-                   chathist_err_t *err)
+		   chathist_err_t *err)
 {
 	static char buf[1024];
 	irc_msg_t m;
@@ -49,7 +49,7 @@ static void refused(const char *text, enum chathist_error what, const char *code
 	int r = parse_o(text, &dflt, &req, &err);
 	if (r != -EINVAL || err.what != what || strcmp(err.code, code) != 0)
 		fail_msg("'%s': want %d %s, got r=%d %d %s", text, what, code, r, err.what,
-		         err.code ? err.code : "-");
+			 err.code ? err.code : "-");
 	assert_true(err.text && err.text[0]);
 	for (size_t i = 0; i < sizeof(req); i++) /* untouched on failure */
 		assert_int_equal(((unsigned char *)&req)[i], 0x5a);
@@ -95,9 +95,9 @@ static void test_valid_forms(void **state)
 	assert_int_equal(q.ref[1].kind, CHATHIST_REF_TIME);
 	assert_int_equal(q.ref[1].time_ms, 0);
 	assert_int_equal(parse("TaRgEtS timestamp=2026-01-02T03:04:05.678Z "
-	                       "timestamp=2026-01-03T03:04:05.678Z 20",
-	                       &q),
-	                 0);
+			       "timestamp=2026-01-03T03:04:05.678Z 20",
+			       &q),
+			 0);
 	assert_int_equal(q.sub, CHATHIST_TARGETS);
 	assert_null(q.target.ptr);
 	assert_int_equal(q.ref[1].time_ms - q.ref[0].time_ms, 86400000);
@@ -116,42 +116,42 @@ static void test_malformed_forms(void **state)
 		const char *text;
 		enum chathist_error what;
 	} cases[] = {
-	    {"", CHATHIST_E_NO_SUB},
-	    {"SIDEWAYS #c * 5", CHATHIST_E_UNKNOWN_SUB},
-	    {"LATESTX #c * 5", CHATHIST_E_UNKNOWN_SUB},
-	    {"LATEST", CHATHIST_E_MISSING},
-	    {"LATEST #c *", CHATHIST_E_MISSING},
-	    {"BETWEEN #c msgid=a 5", CHATHIST_E_MISSING},
-	    {"LATEST :#a b", CHATHIST_E_MISSING},
-	    {"LATEST #c * 5 extra", CHATHIST_E_EXTRA},
-	    {"TARGETS #c " TS " " TS " 5", CHATHIST_E_EXTRA},
-	    {"LATEST #a,#b * 5", CHATHIST_E_TARGET},
-	    {"LATEST * * 5", CHATHIST_E_TARGET},
-	    {"BEFORE #c * 5", CHATHIST_E_STAR},
-	    {"BETWEEN #c msgid=a * 5", CHATHIST_E_STAR},
-	    {"TARGETS * " TS " 5", CHATHIST_E_STAR},
-	    {"AFTER #c foo=1 5", CHATHIST_E_REFTYPE},
-	    {"AFTER #c msgid= 5", CHATHIST_E_REFTYPE},
-	    {"AFTER #c MSGID=a 5", CHATHIST_E_REFTYPE},
-	    {"AFTER #c timestamp= 5", CHATHIST_E_REFTYPE},
-	    {"AFTER #c timestamp=yesterday 5", CHATHIST_E_REFTYPE},
-	    {"AFTER #c ** 5", CHATHIST_E_REFTYPE},
-	    {"TARGETS msgid=a msgid=b 5", CHATHIST_E_TARGETS_REF},
-	    {"TARGETS " TS " msgid=b 5", CHATHIST_E_TARGETS_REF},
-	    /* limits: 0, signs, not decimal, spaces, empty */
-	    {"LATEST #c * 0", CHATHIST_E_LIMIT},
-	    {"LATEST #c * 000", CHATHIST_E_LIMIT},
-	    {"LATEST #c * -1", CHATHIST_E_LIMIT},
-	    {"LATEST #c * +1", CHATHIST_E_LIMIT},
-	    {"LATEST #c * 1e3", CHATHIST_E_LIMIT},
-	    {"LATEST #c * 0x10", CHATHIST_E_LIMIT},
-	    {"LATEST #c * : ", CHATHIST_E_LIMIT},
-	    {"LATEST #c * :1 ", CHATHIST_E_LIMIT},
-	    {"LATEST #c * :", CHATHIST_E_LIMIT},
-	    /* the first broken rule wins: target, then references, then limit */
-	    {"BEFORE a,b foo=1 0", CHATHIST_E_TARGET},
-	    {"BETWEEN #c foo=1 * 0", CHATHIST_E_REFTYPE},
-	    {"BETWEEN #c msgid=a * 0", CHATHIST_E_STAR},
+		{"", CHATHIST_E_NO_SUB},
+		{"SIDEWAYS #c * 5", CHATHIST_E_UNKNOWN_SUB},
+		{"LATESTX #c * 5", CHATHIST_E_UNKNOWN_SUB},
+		{"LATEST", CHATHIST_E_MISSING},
+		{"LATEST #c *", CHATHIST_E_MISSING},
+		{"BETWEEN #c msgid=a 5", CHATHIST_E_MISSING},
+		{"LATEST :#a b", CHATHIST_E_MISSING},
+		{"LATEST #c * 5 extra", CHATHIST_E_EXTRA},
+		{"TARGETS #c " TS " " TS " 5", CHATHIST_E_EXTRA},
+		{"LATEST #a,#b * 5", CHATHIST_E_TARGET},
+		{"LATEST * * 5", CHATHIST_E_TARGET},
+		{"BEFORE #c * 5", CHATHIST_E_STAR},
+		{"BETWEEN #c msgid=a * 5", CHATHIST_E_STAR},
+		{"TARGETS * " TS " 5", CHATHIST_E_STAR},
+		{"AFTER #c foo=1 5", CHATHIST_E_REFTYPE},
+		{"AFTER #c msgid= 5", CHATHIST_E_REFTYPE},
+		{"AFTER #c MSGID=a 5", CHATHIST_E_REFTYPE},
+		{"AFTER #c timestamp= 5", CHATHIST_E_REFTYPE},
+		{"AFTER #c timestamp=yesterday 5", CHATHIST_E_REFTYPE},
+		{"AFTER #c ** 5", CHATHIST_E_REFTYPE},
+		{"TARGETS msgid=a msgid=b 5", CHATHIST_E_TARGETS_REF},
+		{"TARGETS " TS " msgid=b 5", CHATHIST_E_TARGETS_REF},
+		/* limits: 0, signs, not decimal, spaces, empty */
+		{"LATEST #c * 0", CHATHIST_E_LIMIT},
+		{"LATEST #c * 000", CHATHIST_E_LIMIT},
+		{"LATEST #c * -1", CHATHIST_E_LIMIT},
+		{"LATEST #c * +1", CHATHIST_E_LIMIT},
+		{"LATEST #c * 1e3", CHATHIST_E_LIMIT},
+		{"LATEST #c * 0x10", CHATHIST_E_LIMIT},
+		{"LATEST #c * : ", CHATHIST_E_LIMIT},
+		{"LATEST #c * :1 ", CHATHIST_E_LIMIT},
+		{"LATEST #c * :", CHATHIST_E_LIMIT},
+		/* the first broken rule wins: target, then references, then limit */
+		{"BEFORE a,b foo=1 0", CHATHIST_E_TARGET},
+		{"BETWEEN #c foo=1 * 0", CHATHIST_E_REFTYPE},
+		{"BETWEEN #c msgid=a * 0", CHATHIST_E_STAR},
 	};
 #undef TS
 
@@ -187,7 +187,7 @@ static void test_limit_bounds(void **state)
 	assert_int_equal(parse_o("LATEST #c * 99999999999999999999999999", &clamp, &q, &e), 0);
 	assert_int_equal(q.limit, 1000);
 	assert_int_equal(parse_o("LATEST #c * 9999999999999999999999999x", &clamp, &q, &e),
-	                 -EINVAL);
+			 -EINVAL);
 	assert_int_equal(parse_o("LATEST #c * 0", &clamp, &q, &e), -EINVAL);
 	assert_int_equal(parse_o("LATEST #c * 4294967295", &u32, &q, &e), 0);
 	assert_int_equal(q.limit, UINT32_MAX);
@@ -281,21 +281,36 @@ static void test_hand_built(void **state)
 static void test_timestamp_edges(void **state)
 {
 	static const char *const bad[] = {
-	    "2026-00-10T00:00:00.000Z",  "2026-13-10T00:00:00.000Z", /* month */
-	    "2026-01-00T00:00:00.000Z",  "2026-01-32T00:00:00.000Z", /* day */
-	    "2026-04-31T00:00:00.000Z",  "2026-02-29T00:00:00.000Z", /* month length, leap */
-	    "2100-02-29T00:00:00.000Z",  "2024-02-30T00:00:00.000Z",  "2026-01-10T24:00:00.000Z",
-	    "2026-01-10T00:60:00.000Z",                              /* hour, minute */
-	    "2026-01-10T00:00:61.000Z",                              /* second */
-	    "1969-12-31T23:59:59.999Z",  "0000-01-01T00:00:00.000Z", /* before the epoch */
-	    "2026-01-10T00:00:00.000",   "2026-01-10T00:00:00.000z", /* missing Z */
-	    "2026-01-10T00:00:00.000ZZ", "2026-01-10T00:00:00.000Z0", "2026-01-10T00:00:00.0000Z",
-	    "2026-01-10T00:00:00.00Z", /* fraction digits */
-	    "2026-01-10T00:00:00Z",      "2026-01-10T00:00:00.Z",     "20260-01-10T00:00:00.000Z",
-	    "2026-1-10T00:00:00.000Z",                               /* field widths */
-	    "2026-01-10 00:00:00.000Z",  "2026/01/10T00:00:00.000Z", /* separators */
-	    "2026-01-10T00:00:00,000Z",  "2026-0a-10T00:00:00.000Z", /* not digits */
-	    "2026-01-10T00:00:00.-00Z",  "+026-01-10T00:00:00.000Z",  "",
+		"2026-00-10T00:00:00.000Z",
+		"2026-13-10T00:00:00.000Z", /* month */
+		"2026-01-00T00:00:00.000Z",
+		"2026-01-32T00:00:00.000Z", /* day */
+		"2026-04-31T00:00:00.000Z",
+		"2026-02-29T00:00:00.000Z", /* month length, leap */
+		"2100-02-29T00:00:00.000Z",
+		"2024-02-30T00:00:00.000Z",
+		"2026-01-10T24:00:00.000Z",
+		"2026-01-10T00:60:00.000Z", /* hour, minute */
+		"2026-01-10T00:00:61.000Z", /* second */
+		"1969-12-31T23:59:59.999Z",
+		"0000-01-01T00:00:00.000Z", /* before the epoch */
+		"2026-01-10T00:00:00.000",
+		"2026-01-10T00:00:00.000z", /* missing Z */
+		"2026-01-10T00:00:00.000ZZ",
+		"2026-01-10T00:00:00.000Z0",
+		"2026-01-10T00:00:00.0000Z",
+		"2026-01-10T00:00:00.00Z", /* fraction digits */
+		"2026-01-10T00:00:00Z",
+		"2026-01-10T00:00:00.Z",
+		"20260-01-10T00:00:00.000Z",
+		"2026-1-10T00:00:00.000Z", /* field widths */
+		"2026-01-10 00:00:00.000Z",
+		"2026/01/10T00:00:00.000Z", /* separators */
+		"2026-01-10T00:00:00,000Z",
+		"2026-0a-10T00:00:00.000Z", /* not digits */
+		"2026-01-10T00:00:00.-00Z",
+		"+026-01-10T00:00:00.000Z",
+		"",
 	};
 
 	(void)state;
@@ -308,7 +323,7 @@ static void test_timestamp_edges(void **state)
 	assert_int_equal(ts_ms("2000-02-29T00:00:00.000Z"), INT64_C(951782400000));
 	assert_int_equal(ts_ms("2100-03-01T00:00:00.000Z"), INT64_C(4107542400000));
 	assert_int_equal(ts_ms("2026-04-30T00:00:00.000Z") + 86400000,
-	                 ts_ms("2026-05-01T00:00:00.000Z"));
+			 ts_ms("2026-05-01T00:00:00.000Z"));
 	/* a leap second reads as the next minute's first */
 	assert_int_equal(ts_ms("2016-12-31T23:59:60.000Z"), INT64_C(1483228800000));
 	assert_int_equal(ts_ms("9999-12-31T23:59:59.999Z"), INT64_C(253402300799999));
@@ -325,8 +340,8 @@ static void test_timestamp_vs_timegm(void **state)
 		struct tm tm;
 		assert_non_null(gmtime_r(&t, &tm));
 		snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		         (int)(day % 1000));
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int)(day % 1000));
 		assert_int_equal(timegm(&tm), t);
 		if (ts_ms(ts) != (int64_t)t * 1000 + day % 1000)
 			fail_msg("%s: got %lld", ts, (long long)ts_ms(ts));
@@ -336,10 +351,10 @@ static void test_timestamp_vs_timegm(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid_forms),         cmocka_unit_test(test_malformed_forms),
-	    cmocka_unit_test(test_limit_bounds),        cmocka_unit_test(test_length_bounds),
-	    cmocka_unit_test(test_hand_built),          cmocka_unit_test(test_timestamp_edges),
-	    cmocka_unit_test(test_timestamp_vs_timegm),
+		cmocka_unit_test(test_valid_forms),         cmocka_unit_test(test_malformed_forms),
+		cmocka_unit_test(test_limit_bounds),        cmocka_unit_test(test_length_bounds),
+		cmocka_unit_test(test_hand_built),          cmocka_unit_test(test_timestamp_edges),
+		cmocka_unit_test(test_timestamp_vs_timegm),
 	};
 
 	return cmocka_run_group_tests_name("chathist", tests, NULL, NULL);

@@ -21,12 +21,12 @@
 
 /* The required keys, so a test sees only the error it is about. Lines 1-6;
  * the snippet of a test starts on line 7. */
-#define BASE \
-	"irc:\n" \
-	"  servers:\n" \
-	"    - host: 127.0.0.1\n" \
-	"  webirc_password: pw\n" \
-	"auth:\n" \
+#define BASE                                                                                       \
+	"irc:\n"                                                                                   \
+	"  servers:\n"                                                                             \
+	"    - host: 127.0.0.1\n"                                                                  \
+	"  webirc_password: pw\n"                                                                  \
+	"auth:\n"                                                                                  \
 	"  internal_secret: 0123456789abcdef\n"
 
 static char *errors_text(const eirc_config_errors_t *errs)
@@ -82,135 +82,130 @@ static void test_yaml_syntax(void **state)
 	(void)state;
 	/* What was read before the syntax error is checked too. */
 	expect_errors(BASE "log:\n  level: [info\n",
-		"t.yaml:8:10: log.level: expected a string, got a list\n"
-		"t.yaml:9:1: YAML syntax error: did not find expected ',' or ']' "
-		"(while parsing a flow sequence at line 8, column 10)\n");
+		      "t.yaml:8:10: log.level: expected a string, got a list\n"
+		      "t.yaml:9:1: YAML syntax error: did not find expected ',' or ']' "
+		      "(while parsing a flow sequence at line 8, column 10)\n");
 	expect_errors(BASE "log:\n\tlevel: info\n",
-		"t.yaml:8:1: YAML syntax error: found character that cannot start "
-		"any token (while scanning for the next token at line 8, column 1)\n");
+		      "t.yaml:8:1: YAML syntax error: found character that cannot start "
+		      "any token (while scanning for the next token at line 8, column 1)\n");
 	expect_errors(BASE "log:\n  level: \"info\n",
-		"t.yaml:9:1: YAML syntax error: found unexpected end of stream "
-		"(while scanning a quoted scalar at line 8, column 10)\n");
+		      "t.yaml:9:1: YAML syntax error: found unexpected end of stream "
+		      "(while scanning a quoted scalar at line 8, column 10)\n");
 	/* libyaml's reader reports an offset; we still give line:column. */
 	expect_errors(BASE "log:\n  level: \xff\n",
-		"t.yaml:8:10: YAML syntax error: invalid leading UTF-8 octet\n");
+		      "t.yaml:8:10: YAML syntax error: invalid leading UTF-8 octet\n");
 }
 
 static void test_unknown_key(void **state)
 {
 	(void)state;
 	expect_errors(BASE "gateway:\n  listen_prot: 1\n",
-		"t.yaml:8:3: gateway.listen_prot: unknown key "
-		"(did you mean \"listen_port\"?)\n");
-	expect_errors(BASE "frobnicate: {a: 1}\n",
-		"t.yaml:7:1: frobnicate: unknown key\n");
+		      "t.yaml:8:3: gateway.listen_prot: unknown key "
+		      "(did you mean \"listen_port\"?)\n");
+	expect_errors(BASE "frobnicate: {a: 1}\n", "t.yaml:7:1: frobnicate: unknown key\n");
 	expect_errors(BASE "auth:\n  databse:\n    host: x\n",
-		"t.yaml:7:1: auth: duplicate key (first at line 5, column 1)\n");
-	expect_errors(
-		"irc:\n"
-		"  servers:\n"
-		"    - host: 127.0.0.1\n"
-		"      prot: 1\n"
-		"  webirc_password: pw\n"
-		"auth:\n"
-		"  internal_secret: 0123456789abcdef\n"
-		"  databse:\n"
-		"    host: x\n",
-		"t.yaml:4:7: irc.servers[0].prot: unknown key (did you mean \"port\"?)\n"
-		"t.yaml:8:3: auth.databse: unknown key (did you mean \"database\"?)\n");
+		      "t.yaml:7:1: auth: duplicate key (first at line 5, column 1)\n");
+	expect_errors("irc:\n"
+		      "  servers:\n"
+		      "    - host: 127.0.0.1\n"
+		      "      prot: 1\n"
+		      "  webirc_password: pw\n"
+		      "auth:\n"
+		      "  internal_secret: 0123456789abcdef\n"
+		      "  databse:\n"
+		      "    host: x\n",
+		      "t.yaml:4:7: irc.servers[0].prot: unknown key (did you mean \"port\"?)\n"
+		      "t.yaml:8:3: auth.databse: unknown key (did you mean \"database\"?)\n");
 }
 
 static void test_wrong_type(void **state)
 {
 	(void)state;
 	expect_errors(BASE "gateway:\n  max_sessions: [1]\n",
-		"t.yaml:8:17: gateway.max_sessions: expected an integer, got a list\n");
+		      "t.yaml:8:17: gateway.max_sessions: expected an integer, got a list\n");
 	expect_errors(BASE "gateway:\n  max_sessions: lots\n",
-		"t.yaml:8:17: gateway.max_sessions: expected an integer, got \"lots\"\n");
+		      "t.yaml:8:17: gateway.max_sessions: expected an integer, got \"lots\"\n");
 	expect_errors(BASE "gateway:\n  max_sessions: 1.5\n",
-		"t.yaml:8:17: gateway.max_sessions: expected an integer, got \"1.5\"\n");
+		      "t.yaml:8:17: gateway.max_sessions: expected an integer, got \"1.5\"\n");
 	expect_errors(BASE "gateway:\n  allow_missing_origin: yes\n",
-		"t.yaml:8:25: gateway.allow_missing_origin: expected true or false, "
-		"got \"yes\"\n");
-	expect_errors(BASE "log: verbose\n",
-		"t.yaml:7:6: log: expected a mapping, got a scalar\n");
+		      "t.yaml:8:25: gateway.allow_missing_origin: expected true or false, "
+		      "got \"yes\"\n");
+	expect_errors(BASE "log: verbose\n", "t.yaml:7:6: log: expected a mapping, got a scalar\n");
 	expect_errors(BASE "gateway:\n  allowed_origins: http://a\n",
-		"t.yaml:8:20: gateway.allowed_origins: expected a list of strings, "
-		"got a scalar\n");
+		      "t.yaml:8:20: gateway.allowed_origins: expected a list of strings, "
+		      "got a scalar\n");
 	expect_errors(BASE "gateway:\n  allowed_origins: [[http://a]]\n",
-		"t.yaml:8:21: gateway.allowed_origins[0]: expected a string, got a "
-		"list\n");
+		      "t.yaml:8:21: gateway.allowed_origins[0]: expected a string, got a "
+		      "list\n");
 	expect_errors(BASE "gateway:\n  listen_address: {a: b}\n",
-		"t.yaml:8:19: gateway.listen_address: expected a string, got a "
-		"mapping\n");
+		      "t.yaml:8:19: gateway.listen_address: expected a string, got a "
+		      "mapping\n");
 	expect_errors(BASE "redis:\n  port:\n",
-		"t.yaml:8:8: redis.port: missing value (expected a port number)\n");
+		      "t.yaml:8:8: redis.port: missing value (expected a port number)\n");
 	expect_errors(BASE "history:\n  socket_mode: rw-rw----\n",
-		"t.yaml:8:16: history.socket_mode: expected an octal file mode from "
-		"0000 to 0777, got \"rw-rw----\"\n");
-	expect_errors("- 1\n",
-		"t.yaml:1:1: expected a mapping at the top level, got a list\n");
+		      "t.yaml:8:16: history.socket_mode: expected an octal file mode from "
+		      "0000 to 0777, got \"rw-rw----\"\n");
+	expect_errors("- 1\n", "t.yaml:1:1: expected a mapping at the top level, got a list\n");
 	expect_errors(BASE "log:\n  level: &l info\n  format: *l\n",
-		"t.yaml:9:11: log.format: YAML aliases are not supported\n");
-	expect_errors(BASE "? [a]\n: 1\n",
-		"t.yaml:7:3: keys must be scalars, got a list\n");
+		      "t.yaml:9:11: log.format: YAML aliases are not supported\n");
+	expect_errors(BASE "? [a]\n: 1\n", "t.yaml:7:3: keys must be scalars, got a list\n");
 }
 
 static void test_out_of_range(void **state)
 {
 	(void)state;
 	expect_errors(BASE "redis:\n  port: 70000\n",
-		"t.yaml:8:9: redis.port: 70000 is out of range (1..65535)\n");
+		      "t.yaml:8:9: redis.port: 70000 is out of range (1..65535)\n");
 	expect_errors(BASE "redis:\n  port: 0\n",
-		"t.yaml:8:9: redis.port: 0 is out of range (1..65535)\n");
+		      "t.yaml:8:9: redis.port: 0 is out of range (1..65535)\n");
 	expect_errors(BASE "redis:\n  partitions: -1\n",
-		"t.yaml:8:15: redis.partitions: -1 is out of range (1..16384)\n");
+		      "t.yaml:8:15: redis.partitions: -1 is out of range (1..16384)\n");
 	expect_errors(BASE "redis:\n  partitions: 99999999999999999999\n",
-		"t.yaml:8:15: redis.partitions: 99999999999999999999 is out of range "
-		"(1..16384)\n");
+		      "t.yaml:8:15: redis.partitions: 99999999999999999999 is out of range "
+		      "(1..16384)\n");
 	expect_errors(BASE "gateway:\n  ping_interval: 2h\n",
-		"t.yaml:8:18: gateway.ping_interval: 2h is out of range (1s..1h)\n");
+		      "t.yaml:8:18: gateway.ping_interval: 2h is out of range (1s..1h)\n");
 	expect_errors(BASE "gateway:\n  send_queue_high_watermark: 2GiB\n",
-		"t.yaml:8:30: gateway.send_queue_high_watermark: 2GiB is out of range "
-		"(16KiB..1GiB)\n");
+		      "t.yaml:8:30: gateway.send_queue_high_watermark: 2GiB is out of range "
+		      "(16KiB..1GiB)\n");
 	expect_errors(BASE "history:\n  socket_mode: \"1777\"\n",
-		"t.yaml:8:16: history.socket_mode: expected an octal file mode from "
-		"0000 to 0777, got \"1777\"\n");
+		      "t.yaml:8:16: history.socket_mode: expected an octal file mode from "
+		      "0000 to 0777, got \"1777\"\n");
 	expect_errors(BASE "history:\n  socket_path: /" /* 107 + 1 bytes */
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-		"t.yaml:8:16: history.socket_path: longer than 107 bytes\n");
+			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		      "t.yaml:8:16: history.socket_path: longer than 107 bytes\n");
 }
 
 static void test_bad_enum(void **state)
 {
 	(void)state;
 	expect_errors(BASE "log:\n  level: verbose\n",
-		"t.yaml:8:10: log.level: bad value \"verbose\" (allowed: debug, info, "
-		"warn, error)\n");
+		      "t.yaml:8:10: log.level: bad value \"verbose\" (allowed: debug, info, "
+		      "warn, error)\n");
 	expect_errors(BASE "irc_client:\n  nick_collision: Suffix\n",
-		"t.yaml:8:19: irc_client.nick_collision: bad value \"Suffix\" "
-		"(allowed: suffix, fail)\n");
+		      "t.yaml:8:19: irc_client.nick_collision: bad value \"Suffix\" "
+		      "(allowed: suffix, fail)\n");
 }
 
 static void test_bad_units(void **state)
 {
 	(void)state;
 	expect_errors(BASE "gateway:\n  ping_interval: 30\n",
-		"t.yaml:8:18: gateway.ping_interval: bad duration \"30\": missing unit "
-		"(use ms, s, m, h, d)\n");
+		      "t.yaml:8:18: gateway.ping_interval: bad duration \"30\": missing unit "
+		      "(use ms, s, m, h, d)\n");
 	expect_errors(BASE "gateway:\n  ping_interval: 30sec\n",
-		"t.yaml:8:18: gateway.ping_interval: bad duration \"30sec\": unknown "
-		"unit \"sec\" (use ms, s, m, h, d)\n");
+		      "t.yaml:8:18: gateway.ping_interval: bad duration \"30sec\": unknown "
+		      "unit \"sec\" (use ms, s, m, h, d)\n");
 	expect_errors(BASE "gateway:\n  ping_interval: soon\n",
-		"t.yaml:8:18: gateway.ping_interval: bad duration \"soon\": expected a "
-		"number and a unit (use ms, s, m, h, d)\n");
+		      "t.yaml:8:18: gateway.ping_interval: bad duration \"soon\": expected a "
+		      "number and a unit (use ms, s, m, h, d)\n");
 	expect_errors(BASE "gateway:\n  send_queue_high_watermark: 8MB\n",
-		"t.yaml:8:30: gateway.send_queue_high_watermark: bad size \"8MB\": "
-		"unknown unit \"MB\" (use B, KiB, MiB, GiB, TiB)\n");
+		      "t.yaml:8:30: gateway.send_queue_high_watermark: bad size \"8MB\": "
+		      "unknown unit \"MB\" (use B, KiB, MiB, GiB, TiB)\n");
 	expect_errors(BASE "gateway:\n  send_queue_high_watermark: 30d\n",
-		"t.yaml:8:30: gateway.send_queue_high_watermark: bad size \"30d\": "
-		"unknown unit \"d\" (use B, KiB, MiB, GiB, TiB)\n");
+		      "t.yaml:8:30: gateway.send_queue_high_watermark: bad size \"30d\": "
+		      "unknown unit \"d\" (use B, KiB, MiB, GiB, TiB)\n");
 }
 
 static void test_unset_env(void **state)
@@ -218,74 +213,70 @@ static void test_unset_env(void **state)
 	(void)state;
 	unsetenv("EIRC_TEST_UNSET");
 	expect_errors(BASE "redis:\n  password: ${EIRC_TEST_UNSET}\n",
-		"t.yaml:8:13: redis.password: environment variable EIRC_TEST_UNSET is "
-		"not set\n");
+		      "t.yaml:8:13: redis.password: environment variable EIRC_TEST_UNSET is "
+		      "not set\n");
 	expect_errors(BASE "redis:\n  password: x${EIRC_TEST\n",
-		"t.yaml:8:13: redis.password: unterminated \"${\" (write \"$${\" for a "
-		"literal \"${\")\n");
+		      "t.yaml:8:13: redis.password: unterminated \"${\" (write \"$${\" for a "
+		      "literal \"${\")\n");
 	expect_errors(BASE "redis:\n  password: ${1X}\n",
-		"t.yaml:8:13: redis.password: bad variable name \"1X\"\n");
+		      "t.yaml:8:13: redis.password: bad variable name \"1X\"\n");
 	expect_errors(BASE "redis:\n  password: ${}\n",
-		"t.yaml:8:13: redis.password: empty variable name in \"${}\"\n");
+		      "t.yaml:8:13: redis.password: empty variable name in \"${}\"\n");
 }
 
 static void test_duplicate_key(void **state)
 {
 	(void)state;
 	expect_errors(BASE "log:\n  level: info\n  level: debug\n",
-		"t.yaml:9:3: log.level: duplicate key (first at line 8, column 3)\n");
+		      "t.yaml:9:3: log.level: duplicate key (first at line 8, column 3)\n");
 	expect_errors(BASE "log:\n  level: info\nlog:\n  level: info\n",
-		"t.yaml:9:1: log: duplicate key (first at line 7, column 1)\n");
+		      "t.yaml:9:1: log: duplicate key (first at line 7, column 1)\n");
 }
 
 static void test_missing_required(void **state)
 {
 	(void)state;
-	expect_errors(
-		"# no auth.internal_secret\n"
-		"irc:\n"
-		"  servers:\n"
-		"    - host: 127.0.0.1\n"
-		"  webirc_password: pw\n"
-		"auth:\n"
-		"  listen_port: 1\n",
-		"t.yaml:6:1: auth.internal_secret: required key is missing\n");
+	expect_errors("# no auth.internal_secret\n"
+		      "irc:\n"
+		      "  servers:\n"
+		      "    - host: 127.0.0.1\n"
+		      "  webirc_password: pw\n"
+		      "auth:\n"
+		      "  listen_port: 1\n",
+		      "t.yaml:6:1: auth.internal_secret: required key is missing\n");
 	expect_errors("log:\n  level: info\n",
-		"t.yaml:1:1: irc.servers: required key is missing\n"
-		"t.yaml:1:1: irc.webirc_password: required key is missing\n"
-		"t.yaml:1:1: auth.internal_secret: required key is missing\n");
-	expect_errors("",
-		"t.yaml:1:1: irc.servers: required key is missing\n"
-		"t.yaml:1:1: irc.webirc_password: required key is missing\n"
-		"t.yaml:1:1: auth.internal_secret: required key is missing\n");
-	expect_errors(
-		"irc:\n"
-		"  servers: []\n"
-		"  webirc_password: \"\"\n"
-		"auth:\n"
-		"  internal_secret: 0123456789abcdef\n",
-		"t.yaml:2:12: irc.servers: needs at least 1 item\n"
-		"t.yaml:3:20: irc.webirc_password: must not be empty\n");
+		      "t.yaml:1:1: irc.servers: required key is missing\n"
+		      "t.yaml:1:1: irc.webirc_password: required key is missing\n"
+		      "t.yaml:1:1: auth.internal_secret: required key is missing\n");
+	expect_errors("", "t.yaml:1:1: irc.servers: required key is missing\n"
+			  "t.yaml:1:1: irc.webirc_password: required key is missing\n"
+			  "t.yaml:1:1: auth.internal_secret: required key is missing\n");
+	expect_errors("irc:\n"
+		      "  servers: []\n"
+		      "  webirc_password: \"\"\n"
+		      "auth:\n"
+		      "  internal_secret: 0123456789abcdef\n",
+		      "t.yaml:2:12: irc.servers: needs at least 1 item\n"
+		      "t.yaml:3:20: irc.webirc_password: must not be empty\n");
 }
 
 static void test_cross_key_checks(void **state)
 {
 	(void)state;
 	expect_errors(BASE "irc_client:\n  reconnect_min: 2m\n  reconnect_max: 1m\n",
-		"t.yaml:8:3: irc_client.reconnect_min: must not be longer than "
-		"reconnect_max\n");
-	expect_errors(
-		"irc:\n"
-		"  servers:\n"
-		"    - port: 6667\n"
-		"    - host: a\n"
-		"      unix_path: /run/ircd.sock\n"
-		"  webirc_password: pw\n"
-		"auth:\n"
-		"  internal_secret: 0123456789abcdef\n",
-		"t.yaml:3:7: irc.servers[0]: set host or unix_path\n"
-		"t.yaml:5:7: irc.servers[1].unix_path: set host or unix_path, not "
-		"both\n");
+		      "t.yaml:8:3: irc_client.reconnect_min: must not be longer than "
+		      "reconnect_max\n");
+	expect_errors("irc:\n"
+		      "  servers:\n"
+		      "    - port: 6667\n"
+		      "    - host: a\n"
+		      "      unix_path: /run/ircd.sock\n"
+		      "  webirc_password: pw\n"
+		      "auth:\n"
+		      "  internal_secret: 0123456789abcdef\n",
+		      "t.yaml:3:7: irc.servers[0]: set host or unix_path\n"
+		      "t.yaml:5:7: irc.servers[1].unix_path: set host or unix_path, not "
+		      "both\n");
 }
 
 /* gateway.browser_sndbuf: 0 (the kernel's) or 4KiB..64MiB, at each limit
@@ -295,7 +286,7 @@ static void test_gateway_browser_sndbuf(void **state)
 	static const struct {
 		const char *text;
 		uint64_t want;
-	} ok[] = { { "0", 0 }, { "4KiB", 4096 }, { "64MiB", 64u << 20 } };
+	} ok[] = {{"0", 0}, {"4KiB", 4096}, {"64MiB", 64u << 20}};
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		char yaml[256];
@@ -306,24 +297,24 @@ static void test_gateway_browser_sndbuf(void **state)
 		eirc_config_free(cfg);
 	}
 	expect_errors(BASE "gateway:\n  browser_sndbuf: 4095B\n",
-		"t.yaml:8:3: gateway.browser_sndbuf: must be 0 or at least 4KiB\n");
+		      "t.yaml:8:3: gateway.browser_sndbuf: must be 0 or at least 4KiB\n");
 	expect_errors(BASE "gateway:\n  browser_sndbuf: 67108865B\n",
-		"t.yaml:8:19: gateway.browser_sndbuf: 67108865B is out of range "
-		"(0..64MiB)\n");
+		      "t.yaml:8:19: gateway.browser_sndbuf: 67108865B is out of range "
+		      "(0..64MiB)\n");
 }
 
 static void test_validators(void **state)
 {
 	(void)state;
 	expect_errors(BASE "gateway:\n  allowed_origins:\n    - https://ok.example\n"
-		"    - https://x.example/chat\n  trusted_proxies: [10.0.0.0/33]\n",
-		"t.yaml:10:7: gateway.allowed_origins[1]: must be an origin: http:// or "
-		"https://, a host and an optional port, no path\n"
-		"t.yaml:11:21: gateway.trusted_proxies[0]: bad CIDR prefix length\n");
+			   "    - https://x.example/chat\n  trusted_proxies: [10.0.0.0/33]\n",
+		      "t.yaml:10:7: gateway.allowed_origins[1]: must be an origin: http:// or "
+		      "https://, a host and an optional port, no path\n"
+		      "t.yaml:11:21: gateway.trusted_proxies[0]: bad CIDR prefix length\n");
 	expect_errors(BASE "logger:\n  channels: [general, \"#ok\", \"\"]\n",
-		"t.yaml:8:14: logger.channels[0]: must be a channel name: '#' or '&' "
-		"then 1 to 63 bytes\n"
-		"t.yaml:8:30: logger.channels[2]: must not be empty\n");
+		      "t.yaml:8:14: logger.channels[0]: must be a channel name: '#' or '&' "
+		      "then 1 to 63 bytes\n"
+		      "t.yaml:8:30: logger.channels[2]: must not be empty\n");
 }
 
 /* ---- several errors at once, in file order ---- */
@@ -333,35 +324,34 @@ static void test_many_errors_in_file_order(void **state)
 	(void)state;
 	/* auth's missing secret is found at the end of auth's mapping but is
 	 * reported at auth (line 1), before everything else. */
-	expect_errors(
-		"auth:\n"
-		"  listen_port: 99999\n"
-		"  chat_token_ttl: 5 minutes\n"
-		"irc:\n"
-		"  servers:\n"
-		"    - host: 127.0.0.1\n"
-		"      port: http\n"
-		"      tls: maybe\n"
-		"  webirc_password: ${EIRC_TEST_UNSET}\n"
-		"colour: blue\n"
-		"log:\n"
-		"  level: loud\n"
-		"  level: quiet\n"
-		"  format: json\n",
-		"t.yaml:1:1: auth.internal_secret: required key is missing\n"
-		"t.yaml:2:16: auth.listen_port: 99999 is out of range (0..65535)\n"
-		"t.yaml:3:19: auth.chat_token_ttl: bad duration \"5 minutes\": unknown "
-		"unit \" minutes\" (use ms, s, m, h, d)\n"
-		"t.yaml:7:13: irc.servers[0].port: expected a port number, got "
-		"\"http\"\n"
-		"t.yaml:8:12: irc.servers[0].tls: expected true or false, got "
-		"\"maybe\"\n"
-		"t.yaml:9:20: irc.webirc_password: environment variable "
-		"EIRC_TEST_UNSET is not set\n"
-		"t.yaml:10:1: colour: unknown key\n"
-		"t.yaml:12:10: log.level: bad value \"loud\" (allowed: debug, info, "
-		"warn, error)\n"
-		"t.yaml:13:3: log.level: duplicate key (first at line 12, column 3)\n");
+	expect_errors("auth:\n"
+		      "  listen_port: 99999\n"
+		      "  chat_token_ttl: 5 minutes\n"
+		      "irc:\n"
+		      "  servers:\n"
+		      "    - host: 127.0.0.1\n"
+		      "      port: http\n"
+		      "      tls: maybe\n"
+		      "  webirc_password: ${EIRC_TEST_UNSET}\n"
+		      "colour: blue\n"
+		      "log:\n"
+		      "  level: loud\n"
+		      "  level: quiet\n"
+		      "  format: json\n",
+		      "t.yaml:1:1: auth.internal_secret: required key is missing\n"
+		      "t.yaml:2:16: auth.listen_port: 99999 is out of range (0..65535)\n"
+		      "t.yaml:3:19: auth.chat_token_ttl: bad duration \"5 minutes\": unknown "
+		      "unit \" minutes\" (use ms, s, m, h, d)\n"
+		      "t.yaml:7:13: irc.servers[0].port: expected a port number, got "
+		      "\"http\"\n"
+		      "t.yaml:8:12: irc.servers[0].tls: expected true or false, got "
+		      "\"maybe\"\n"
+		      "t.yaml:9:20: irc.webirc_password: environment variable "
+		      "EIRC_TEST_UNSET is not set\n"
+		      "t.yaml:10:1: colour: unknown key\n"
+		      "t.yaml:12:10: log.level: bad value \"loud\" (allowed: debug, info, "
+		      "warn, error)\n"
+		      "t.yaml:13:3: log.level: duplicate key (first at line 12, column 3)\n");
 }
 
 /* ---- limits, at the limit and one past ---- */
@@ -391,11 +381,11 @@ static void test_limit_input_size(void **state)
 	eirc_config_free(cfg);
 	free(buf);
 	buf = padded(CONFIG_INPUT_MAX + 1);
-	assert_int_equal(eirc_config_load_buffer("t.yaml", buf,
-					 CONFIG_INPUT_MAX + 1, &cfg, &errs), -EINVAL);
+	assert_int_equal(eirc_config_load_buffer("t.yaml", buf, CONFIG_INPUT_MAX + 1, &cfg, &errs),
+			 -EINVAL);
 	text = errors_text(errs);
 	assert_string_equal(text, "t.yaml:1:1: file is larger than 1048576 bytes "
-						"(CONFIG_INPUT_MAX)\n");
+				  "(CONFIG_INPUT_MAX)\n");
 	free(text);
 	eirc_config_errors_free(errs);
 	free(buf);
@@ -431,15 +421,15 @@ static void test_limit_depth(void **state)
 	free(buf);
 	buf = nested(CONFIG_DEPTH_MAX);
 	expect_errors(buf, "t.yaml:7:1: extra: unknown key\n"
-				  "t.yaml:7:23: extra: nesting is deeper than 16 levels "
-				  "(CONFIG_DEPTH_MAX), stopping here\n");
+			   "t.yaml:7:23: extra: nesting is deeper than 16 levels "
+			   "(CONFIG_DEPTH_MAX), stopping here\n");
 	free(buf);
 	/* Deep nesting costs no stack (the walker skips iteratively) and no
 	 * time (the walk stops at the limit, libyaml reads no further). */
 	buf = nested(CONFIG_INPUT_MAX / 2 - 64);
 	expect_errors(buf, "t.yaml:7:1: extra: unknown key\n"
-				  "t.yaml:7:23: extra: nesting is deeper than 16 levels "
-				  "(CONFIG_DEPTH_MAX), stopping here\n");
+			   "t.yaml:7:23: extra: nesting is deeper than 16 levels "
+			   "(CONFIG_DEPTH_MAX), stopping here\n");
 	free(buf);
 }
 
@@ -447,12 +437,10 @@ static char *long_list(size_t items)
 {
 	size_t cap = strlen(BASE) + 64 + items * 24;
 	char *buf = malloc(cap);
-	size_t o = (size_t)snprintf(buf, cap, "%sgateway:\n  trusted_proxies:\n",
-								BASE);
+	size_t o = (size_t)snprintf(buf, cap, "%sgateway:\n  trusted_proxies:\n", BASE);
 
 	for (size_t i = 0; i < items; i++)
-		o += (size_t)snprintf(buf + o, cap - o, "    - 10.0.%zu.%zu\n",
-							  i / 256, i % 256);
+		o += (size_t)snprintf(buf + o, cap - o, "    - 10.0.%zu.%zu\n", i / 256, i % 256);
 	return buf;
 }
 
@@ -468,9 +456,11 @@ static void test_limit_list(void **state)
 	eirc_config_free(cfg);
 	free(buf);
 	buf = long_list(CONFIG_LIST_MAX + 1);
-	snprintf(expected, sizeof(expected), "t.yaml:%d:7: "
-			 "gateway.trusted_proxies[1024]: more than 1024 items in a list "
-			 "(CONFIG_LIST_MAX)\n", 9 + CONFIG_LIST_MAX);
+	snprintf(expected, sizeof(expected),
+		 "t.yaml:%d:7: "
+		 "gateway.trusted_proxies[1024]: more than 1024 items in a list "
+		 "(CONFIG_LIST_MAX)\n",
+		 9 + CONFIG_LIST_MAX);
 	expect_errors(buf, expected);
 	free(buf);
 }
@@ -492,16 +482,16 @@ static void test_limit_string(void **state)
 	big[CONFIG_STRING_MAX + 1] = '\0';
 	snprintf(buf, cap, "%slogger:\n  spill_dir: %s\n", BASE, big);
 	expect_errors(buf, "t.yaml:8:14: logger.spill_dir: longer than 4096 bytes "
-				  "(CONFIG_STRING_MAX)\n");
+			   "(CONFIG_STRING_MAX)\n");
 	/* The same limit after ${} expansion. */
 	setenv("EIRC_TEST_BIG", big, 1);
 	expect_errors(BASE "logger:\n  spill_dir: ${EIRC_TEST_BIG}\n",
-		"t.yaml:8:14: logger.spill_dir: longer than 4096 bytes "
-		"(CONFIG_STRING_MAX)\n");
+		      "t.yaml:8:14: logger.spill_dir: longer than 4096 bytes "
+		      "(CONFIG_STRING_MAX)\n");
 	big[CONFIG_STRING_MAX] = '\0';
 	setenv("EIRC_TEST_BIG", big, 1);
 	cfg = load_ok(BASE "logger:\n  spill_dir: ${EIRC_TEST_BIG}\n",
-				  strlen(BASE "logger:\n  spill_dir: ${EIRC_TEST_BIG}\n"));
+		      strlen(BASE "logger:\n  spill_dir: ${EIRC_TEST_BIG}\n"));
 	assert_int_equal(strlen(cfg->logger.spill_dir), CONFIG_STRING_MAX);
 	eirc_config_free(cfg);
 	unsetenv("EIRC_TEST_BIG");
@@ -520,13 +510,12 @@ static void test_limit_errors(void **state)
 	(void)state;
 	for (int i = 0; i < 200; i++)
 		o += (size_t)snprintf(buf + o, cap - o, "unknown%d: 1\n", i);
-	assert_int_equal(eirc_config_load_buffer("t.yaml", buf, o, &cfg, &errs),
-					 -EINVAL);
+	assert_int_equal(eirc_config_load_buffer("t.yaml", buf, o, &cfg, &errs), -EINVAL);
 	assert_int_equal(errs->n, CONFIG_ERRORS_MAX + 1);
 	assert_string_equal(errs->v[CONFIG_ERRORS_MAX - 1].path, "unknown99");
 	assert_string_equal(errs->v[CONFIG_ERRORS_MAX].message,
-						"too many errors (CONFIG_ERRORS_MAX is 100), stopping "
-						"here");
+			    "too many errors (CONFIG_ERRORS_MAX is 100), stopping "
+			    "here");
 	eirc_config_errors_free(errs);
 	free(buf);
 }
@@ -536,8 +525,8 @@ static void test_units_at_limits(void **state)
 {
 	eirc_config_t *cfg;
 	const char *y = BASE "elasticsearch:\n  bulk_max_bytes: 100MiB\n"
-					"  retry_min: 10ms\n  retry_max: 1h\n"
-					"logger:\n  spill_max: 16TiB\n  retention: 3650d\n";
+			     "  retry_min: 10ms\n  retry_max: 1h\n"
+			     "logger:\n  spill_max: 16TiB\n  retention: 3650d\n";
 
 	(void)state;
 	cfg = load_ok(y, strlen(y));
@@ -548,21 +537,21 @@ static void test_units_at_limits(void **state)
 	assert_true(cfg->logger.retention == UINT64_C(3650) * 86400000);
 	eirc_config_free(cfg);
 	expect_errors(BASE "elasticsearch:\n  bulk_max_bytes: 104857601\n",
-		"t.yaml:8:19: elasticsearch.bulk_max_bytes: 104857601 is out of range "
-		"(1KiB..100MiB)\n");
+		      "t.yaml:8:19: elasticsearch.bulk_max_bytes: 104857601 is out of range "
+		      "(1KiB..100MiB)\n");
 	expect_errors(BASE "elasticsearch:\n  retry_min: 9ms\n",
-		"t.yaml:8:14: elasticsearch.retry_min: 9ms is out of range "
-		"(10ms..1m)\n");
+		      "t.yaml:8:14: elasticsearch.retry_min: 9ms is out of range "
+		      "(10ms..1m)\n");
 	expect_errors(BASE "logger:\n  retention: 3651d\n",
-		"t.yaml:8:14: logger.retention: 3651d is out of range (1h..3650d)\n");
+		      "t.yaml:8:14: logger.retention: 3651d is out of range (1h..3650d)\n");
 	expect_errors(BASE "logger:\n  retention: 213503982334d\n",
-		"t.yaml:8:14: logger.retention: 213503982334d is out of range "
-		"(1h..3650d)\n");
+		      "t.yaml:8:14: logger.retention: 213503982334d is out of range "
+		      "(1h..3650d)\n");
 	expect_errors(BASE "logger:\n  retention: 213503982335d\n",
-		"t.yaml:8:14: logger.retention: bad duration \"213503982335d\": too "
-		"large\n");
+		      "t.yaml:8:14: logger.retention: bad duration \"213503982335d\": too "
+		      "large\n");
 	expect_errors(BASE "logger:\n  spill_max: 16777216TiB\n",
-		"t.yaml:8:14: logger.spill_max: bad size \"16777216TiB\": too large\n");
+		      "t.yaml:8:14: logger.spill_max: bad size \"16777216TiB\": too large\n");
 }
 
 /* ---- values ---- */
@@ -598,15 +587,14 @@ static void test_defaults(void **state)
 
 static void test_values(void **state)
 {
-	const char *y = BASE
-		"redis: ~\n"
-		"log:\n  level: debug\n  format: json\n"
-		"irc_client:\n  nick_collision: fail\n  sandbox: FALSE\n"
-		"history:\n  socket_mode: \"0600\"\n  introspect_client_id: 'x'\n"
-		"gateway:\n  listen_port: 0\n  allowed_origins:\n"
-		"    - https://chat.example.com\n    - http://[::1]:8080\n"
-		"  trusted_proxies: [\"10.0.0.0/8\", \"::1\", 192.168.1.1]\n"
-		"logger:\n  channels: []\n  nick: \"eirc|bot\"\n";
+	const char *y = BASE "redis: ~\n"
+			     "log:\n  level: debug\n  format: json\n"
+			     "irc_client:\n  nick_collision: fail\n  sandbox: FALSE\n"
+			     "history:\n  socket_mode: \"0600\"\n  introspect_client_id: 'x'\n"
+			     "gateway:\n  listen_port: 0\n  allowed_origins:\n"
+			     "    - https://chat.example.com\n    - http://[::1]:8080\n"
+			     "  trusted_proxies: [\"10.0.0.0/8\", \"::1\", 192.168.1.1]\n"
+			     "logger:\n  channels: []\n  nick: \"eirc|bot\"\n";
 	eirc_config_t *cfg = load_ok(y, strlen(y));
 
 	(void)state;
@@ -627,12 +615,11 @@ static void test_values(void **state)
 
 static void test_env_expansion(void **state)
 {
-	const char *y = BASE
-		"redis:\n  password: ${EIRC_TEST_A}-${EIRC_TEST_B}\n"
-		"elasticsearch:\n  username: \"$${NOT_A_VAR} costs $5\"\n"
-		"  password: ${EIRC_TEST_B}\n";
+	const char *y = BASE "redis:\n  password: ${EIRC_TEST_A}-${EIRC_TEST_B}\n"
+			     "elasticsearch:\n  username: \"$${NOT_A_VAR} costs $5\"\n"
+			     "  password: ${EIRC_TEST_B}\n";
 	const char *y2 = BASE "redis:\n  password: ${EIRC_TEST_EMPTY}\n"
-					 "  port: ${EIRC_TEST_A}\n";
+			      "  port: ${EIRC_TEST_A}\n";
 	eirc_config_t *cfg;
 
 	(void)state;
@@ -645,7 +632,7 @@ static void test_env_expansion(void **state)
 	eirc_config_free(cfg);
 	/* Empty means unset; numbers are not expanded. */
 	expect_errors(y2, "t.yaml:9:9: redis.port: expected a port number, got "
-				  "\"${EIRC_TEST_A}\"\n");
+			  "\"${EIRC_TEST_A}\"\n");
 	unsetenv("EIRC_TEST_A");
 	unsetenv("EIRC_TEST_B");
 	unsetenv("EIRC_TEST_EMPTY");
@@ -683,11 +670,10 @@ static char *print_text(const eirc_config_t *cfg, bool mask)
 
 static void test_secrets_masked(void **state)
 {
-	const char *y =
-		"irc:\n  servers:\n    - host: 127.0.0.1\n"
-		"  webirc_password: ${EIRC_TEST_PW}\n"
-		"auth:\n  internal_secret: s3cr3t-internal-value\n"
-		"redis:\n  password: redis-pass-value\n";
+	const char *y = "irc:\n  servers:\n    - host: 127.0.0.1\n"
+			"  webirc_password: ${EIRC_TEST_PW}\n"
+			"auth:\n  internal_secret: s3cr3t-internal-value\n"
+			"redis:\n  password: redis-pass-value\n";
 	eirc_config_t *cfg;
 	char *text;
 
@@ -708,23 +694,22 @@ static void test_secrets_masked(void **state)
 	unsetenv("EIRC_TEST_PW");
 	/* An error about a secret never shows its value. */
 	expect_errors("irc:\n  servers: [{host: a}]\n"
-				  "  webirc_password: \"hunter2 hunter2\"\n"
-				  "auth:\n  internal_secret: hunter2\n",
-				  "t.yaml:3:20: irc.webirc_password: must be one word (no "
-				  "spaces or control characters)\n"
-				  "t.yaml:5:20: auth.internal_secret: must be at least 16 "
-				  "bytes long\n");
+		      "  webirc_password: \"hunter2 hunter2\"\n"
+		      "auth:\n  internal_secret: hunter2\n",
+		      "t.yaml:3:20: irc.webirc_password: must be one word (no "
+		      "spaces or control characters)\n"
+		      "t.yaml:5:20: auth.internal_secret: must be at least 16 "
+		      "bytes long\n");
 }
 
 static void test_print_round_trip(void **state)
 {
-	const char *y = BASE
-		"gateway:\n  allowed_origins: [\"https://a.example\"]\n"
-		"  slow_reader_timeout: 1500ms\n"
-		"logger:\n  channels: [\"#a\", \"&b\"]\n  nick: \"we\\\\ird\"\n"
-		"history:\n  socket_mode: \"0640\"\n"
-		"redis:\n  password: \"quote\\\" back\\\\slash tab\\t nl\\n "
-		"$${lit} \\u2028\\x85\xc3\xa9\"\n";
+	const char *y = BASE "gateway:\n  allowed_origins: [\"https://a.example\"]\n"
+			     "  slow_reader_timeout: 1500ms\n"
+			     "logger:\n  channels: [\"#a\", \"&b\"]\n  nick: \"we\\\\ird\"\n"
+			     "history:\n  socket_mode: \"0640\"\n"
+			     "redis:\n  password: \"quote\\\" back\\\\slash tab\\t nl\\n "
+			     "$${lit} \\u2028\\x85\xc3\xa9\"\n";
 	eirc_config_t *cfg = load_ok(y, strlen(y)), *again;
 	char *one, *two;
 
@@ -733,9 +718,8 @@ static void test_print_round_trip(void **state)
 	again = load_ok(one, strlen(one));
 	two = print_text(again, false);
 	assert_string_equal(one, two);
-	assert_string_equal(again->redis.password,
-						"quote\" back\\slash tab\t nl\n ${lit} "
-						"\xe2\x80\xa8\xc2\x85\xc3\xa9");
+	assert_string_equal(again->redis.password, "quote\" back\\slash tab\t nl\n ${lit} "
+						   "\xe2\x80\xa8\xc2\x85\xc3\xa9");
 	assert_non_null(strstr(one, "$${lit} \\L\\x85\xc3\xa9\"\n"));
 	assert_true(again->gateway.slow_reader_timeout == 1500);
 	assert_int_equal(again->history.socket_mode, 0640);
@@ -798,21 +782,20 @@ static names_t refs_of(const eirc_config_t *cfg, const char *section)
 
 static void test_env_refs(void **state)
 {
-	static const char yaml[] =
-		"# a comment mentions ${NOT_A_REF}\n"
-		"irc:\n"
-		"  servers:\n"
-		"    - host: ${T_HOST}\n"
-		"  webirc_password: ${T_PW} # and ${IN_COMMENT}\n"
-		"  webirc_gateway: \"$${LITERAL}-${T_PW}\"\n"
-		"auth:\n"
-		"  internal_secret: ${T_SECRET}${T_SECRET}\n"
-		"  database:\n"
-		"    password: ${T_DB}\n"
-		"gateway:\n"
-		"  allowed_origins: [\"https://${T_HOST}\", \"https://x\"]\n"
-		"history:\n"
-		"  socket_path: /run/${T_RUN}/h.sock\n";
+	static const char yaml[] = "# a comment mentions ${NOT_A_REF}\n"
+				   "irc:\n"
+				   "  servers:\n"
+				   "    - host: ${T_HOST}\n"
+				   "  webirc_password: ${T_PW} # and ${IN_COMMENT}\n"
+				   "  webirc_gateway: \"$${LITERAL}-${T_PW}\"\n"
+				   "auth:\n"
+				   "  internal_secret: ${T_SECRET}${T_SECRET}\n"
+				   "  database:\n"
+				   "    password: ${T_DB}\n"
+				   "gateway:\n"
+				   "  allowed_origins: [\"https://${T_HOST}\", \"https://x\"]\n"
+				   "history:\n"
+				   "  socket_path: /run/${T_RUN}/h.sock\n";
 	eirc_config_t *cfg;
 	names_t n;
 
@@ -865,9 +848,10 @@ static void test_env_refs_limit(void **state)
 	assert_int_equal(refs_of(cfg, "gateway").n, CONFIG_ENV_REFS_MAX);
 	eirc_config_free(cfg);
 	snprintf(yaml + o, cap - o, "    - https://${T_REF_%d}\n", CONFIG_ENV_REFS_MAX);
-	snprintf(expected, sizeof(expected), "t.yaml:%d:7: gateway.allowed_origins[%d]: more "
-		 "than %d ${NAME} references (CONFIG_ENV_REFS_MAX)\n", 9 + CONFIG_ENV_REFS_MAX,
-		 CONFIG_ENV_REFS_MAX, CONFIG_ENV_REFS_MAX);
+	snprintf(expected, sizeof(expected),
+		 "t.yaml:%d:7: gateway.allowed_origins[%d]: more "
+		 "than %d ${NAME} references (CONFIG_ENV_REFS_MAX)\n",
+		 9 + CONFIG_ENV_REFS_MAX, CONFIG_ENV_REFS_MAX, CONFIG_ENV_REFS_MAX);
 	expect_errors(yaml, expected);
 	free(yaml);
 }

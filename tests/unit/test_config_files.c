@@ -96,8 +96,7 @@ static void test_example_loads(void **state)
 	assert_string_equal(cfg->auth.database.password, "db-test-password");
 	assert_string_equal(cfg->auth.listen_address, "127.0.0.1");
 	assert_int_equal(cfg->auth.listen_port, 8080);
-	assert_string_equal(cfg->auth.internal_secret,
-						"internal-test-secret-0123456789");
+	assert_string_equal(cfg->auth.internal_secret, "internal-test-secret-0123456789");
 	assert_true(cfg->auth.chat_token_ttl == 180000);
 	assert_string_equal(cfg->gateway.listen_address, "127.0.0.1");
 	assert_int_equal(cfg->gateway.listen_port, 8081);
@@ -146,8 +145,7 @@ static void test_example_is_complete(void **state)
 
 	(void)state;
 	set_secrets();
-	assert_int_equal(eirc_config_load(source_file("config/eirc.yaml"), &cfg,
-									  NULL), 0);
+	assert_int_equal(eirc_config_load(source_file("config/eirc.yaml"), &cfg, NULL), 0);
 	f = open_memstream(&printed, &plen);
 	eirc_config_print(cfg, f);
 	fclose(f);
@@ -164,7 +162,8 @@ static void test_example_is_complete(void **state)
 		strcat(key, ":");
 		if (!strstr(example, key)) {
 			print_error("config/eirc.yaml lacks key %s (write every key of "
-						"the schema there, with a comment)\n", key);
+				    "the schema there, with a comment)\n",
+				    key);
 			missing++;
 		}
 	}
@@ -184,12 +183,11 @@ static void test_docs_current(void **state)
 	eirc_config_reference_print(f);
 	fclose(f);
 	committed = slurp(source_file("docs/configuration.md"), &clen);
-	bool same = committed && clen == glen &&
-				memcmp(committed, generated, glen) == 0;
+	bool same = committed && clen == glen && memcmp(committed, generated, glen) == 0;
 	if (!same)
 		print_error("docs/configuration.md is not what the schema generates: "
-					"run `eirc-config --reference > docs/configuration.md` "
-					"(or build the eirc-config-reference target)\n");
+			    "run `eirc-config --reference > docs/configuration.md` "
+			    "(or build the eirc-config-reference target)\n");
 	free(committed);
 	free(generated);
 	assert_true(same);
@@ -203,8 +201,7 @@ static char *temp_file(const char *content)
 	snprintf(path, sizeof(path), "/tmp/eirc-test-config-XXXXXX");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, content, strlen(content)),
-					 (ssize_t)strlen(content));
+	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
 	close(fd);
 	return path;
 }
@@ -218,8 +215,7 @@ static void test_check_main(void **state)
 
 	(void)state;
 	set_secrets();
-	assert_int_equal(eirc_config_check_main(source_file("config/eirc.yaml"),
-											fo, fe), 0);
+	assert_int_equal(eirc_config_check_main(source_file("config/eirc.yaml"), fo, fe), 0);
 	fflush(fo);
 	fflush(fe);
 	assert_string_equal(err, "");
@@ -230,13 +226,13 @@ static void test_check_main(void **state)
 	fclose(fo);
 	fclose(fe);
 	snprintf(expected, sizeof(expected),
-			 "%s:1:1: irc.servers: required key is missing\n"
-			 "%s:1:1: irc.webirc_password: required key is missing\n"
-			 "%s:1:1: auth.internal_secret: required key is missing\n"
-			 "%s:2:10: log.level: bad value \"loud\" (allowed: debug, info, "
-			 "warn, error)\n"
-			 "%s: 4 errors, configuration not valid\n",
-			 path, path, path, path, path);
+		 "%s:1:1: irc.servers: required key is missing\n"
+		 "%s:1:1: irc.webirc_password: required key is missing\n"
+		 "%s:1:1: auth.internal_secret: required key is missing\n"
+		 "%s:2:10: log.level: bad value \"loud\" (allowed: debug, info, "
+		 "warn, error)\n"
+		 "%s: 4 errors, configuration not valid\n",
+		 path, path, path, path, path);
 	assert_string_equal(err, expected);
 	unlink(path);
 	free(out);
@@ -252,14 +248,13 @@ static void test_unreadable_file(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_int_equal(eirc_config_load("/nonexistent/eirc.yaml", &cfg, &errs),
-					 -ENOENT);
+	assert_int_equal(eirc_config_load("/nonexistent/eirc.yaml", &cfg, &errs), -ENOENT);
 	assert_ptr_equal(cfg, (eirc_config_t *)0x1);
 	f = open_memstream(&text, &len);
 	eirc_config_errors_print(errs, f);
 	fclose(f);
 	assert_string_equal(text, "/nonexistent/eirc.yaml: cannot read: No such "
-						"file or directory\n");
+				  "file or directory\n");
 	free(text);
 	eirc_config_errors_free(errs);
 	/* A directory reads as an error too, and NULL out_errs is allowed. */

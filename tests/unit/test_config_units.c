@@ -137,15 +137,14 @@ static void test_format(void **state)
 	assert_string_equal(units_duration_format(1500, b, sizeof(b)), "1500ms");
 	assert_string_equal(units_duration_format(86400000, b, sizeof(b)), "1d");
 	assert_string_equal(units_duration_format(UINT64_MAX, b, sizeof(b)),
-						"18446744073709551615ms");
+			    "18446744073709551615ms");
 	assert_string_equal(units_size_format(0, b, sizeof(b)), "0");
 	assert_string_equal(units_size_format(1000, b, sizeof(b)), "1000");
 	assert_string_equal(units_size_format(65536, b, sizeof(b)), "64KiB");
 	assert_string_equal(units_size_format(3u << 20, b, sizeof(b)), "3MiB");
-	assert_string_equal(units_size_format(UINT64_MAX, b, sizeof(b)),
-						"18446744073709551615");
+	assert_string_equal(units_size_format(UINT64_MAX, b, sizeof(b)), "18446744073709551615");
 	assert_string_equal(units_size_format(UINT64_MAX - 1023, b, sizeof(b)),
-						"18014398509481983KiB");
+			    "18014398509481983KiB");
 }
 
 int main(void)

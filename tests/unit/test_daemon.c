@@ -174,24 +174,24 @@ static int t_done(void *app, eirc_err_t *out_err)
 }
 
 static const struct option t_options[] = {
-    {"ex", no_argument, NULL, 'x'},
-    {"long", required_argument, NULL, OPT_LONG},
-    {NULL, 0, NULL, 0},
+	{"ex", no_argument, NULL, 'x'},
+	{"long", required_argument, NULL, OPT_LONG},
+	{NULL, 0, NULL, 0},
 };
 
 static const eirc_daemon_opts_t t_opts = {
-    .options = t_options,
-    .usage = "  -x, --ex          a flag\n      --long VALUE  a value\n",
-    .apply = t_apply,
-    .done = t_done,
+	.options = t_options,
+	.usage = "  -x, --ex          a flag\n      --long VALUE  a value\n",
+	.apply = t_apply,
+	.done = t_done,
 };
 
 static const eirc_daemon_def_t def_plain = {
-    .prog = "eirc-test",
-    .about = "A test daemon.\n",
-    .start = t_start,
-    .stop = t_stop,
-    .end = t_end,
+	.prog = "eirc-test",
+	.about = "A test daemon.\n",
+	.start = t_start,
+	.stop = t_stop,
+	.end = t_end,
 };
 
 static int call(const eirc_daemon_def_t *def, int argc, const char **argv)
@@ -356,7 +356,7 @@ static void test_options_limit(void **state)
 	assert_int_equal(call(&def, 5, argv), EIRC_EXIT_OK);
 	assert_int_equal(seen.opt_long, 2);
 	many[EIRC_DAEMON_OPTS_MAX] = (struct option){names[EIRC_DAEMON_OPTS_MAX], no_argument, NULL,
-	                                             256 + EIRC_DAEMON_OPTS_MAX};
+						     256 + EIRC_DAEMON_OPTS_MAX};
 	assert_int_equal(call(&def, 5, argv), EIRC_EXIT_USAGE);
 }
 
@@ -367,9 +367,9 @@ static void test_run(void **state)
 	const char *path = source_file("config/eirc.yaml");
 	const char *argv[] = {"eirc-test", "-c", path, NULL};
 	const char *other = temp_file("irc:\n  servers:\n    - host: 127.0.0.1\n"
-	                              "  webirc_password: pw\nauth:\n"
-	                              "  internal_secret: 0123456789abcdef\n"
-	                              "gateway:\n  listen_port: 9999\n");
+				      "  webirc_password: pw\nauth:\n"
+				      "  internal_secret: 0123456789abcdef\n"
+				      "gateway:\n  listen_port: 9999\n");
 	const char *argv_other[] = {"eirc-test", "-c", other, NULL};
 	eirc_daemon_def_t def = def_plain;
 
@@ -406,14 +406,14 @@ static void test_run(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(test_daemon_main, setup),
-	    cmocka_unit_test_setup(test_usage_errors, setup),
-	    cmocka_unit_test_setup(test_config_default, setup),
-	    cmocka_unit_test_setup(test_check_config, setup),
-	    cmocka_unit_test_setup(test_subcommand, setup),
-	    cmocka_unit_test_setup(test_extra_options, setup),
-	    cmocka_unit_test_setup(test_options_limit, setup),
-	    cmocka_unit_test_setup(test_run, setup),
+		cmocka_unit_test_setup(test_daemon_main, setup),
+		cmocka_unit_test_setup(test_usage_errors, setup),
+		cmocka_unit_test_setup(test_config_default, setup),
+		cmocka_unit_test_setup(test_check_config, setup),
+		cmocka_unit_test_setup(test_subcommand, setup),
+		cmocka_unit_test_setup(test_extra_options, setup),
+		cmocka_unit_test_setup(test_options_limit, setup),
+		cmocka_unit_test_setup(test_run, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,7 @@
 
 static void test_origin(void **state)
 {
-	char *allowed[] = { (char *)"http://127.0.0.1:8080", (char *)"https://chat.example.com" };
+	char *allowed[] = {(char *)"http://127.0.0.1:8080", (char *)"https://chat.example.com"};
 
 	(void)state;
 	assert_true(gw_origin_allowed("http://127.0.0.1:8080", allowed, 2, false));
@@ -149,19 +149,18 @@ static void test_client_ip(void **state)
 	assert_int_equal(gw_client_ip("198.51.100.1", "203.0.113.5", t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "198.51.100.1");
 	/* trusted peer: right-most untrusted hop */
-	assert_int_equal(gw_client_ip("127.0.0.1", "1.1.1.1, 203.0.113.5, 10.0.0.3", t, 2, out,
-				      sizeof(out)), 0);
+	assert_int_equal(
+		gw_client_ip("127.0.0.1", "1.1.1.1, 203.0.113.5, 10.0.0.3", t, 2, out, sizeof(out)),
+		0);
 	assert_string_equal(out, "203.0.113.5");
 	/* every hop trusted: the left-most */
-	assert_int_equal(gw_client_ip("127.0.0.1", "10.0.0.9,10.0.0.3", t, 2, out, sizeof(out)),
-			 0);
+	assert_int_equal(gw_client_ip("127.0.0.1", "10.0.0.9,10.0.0.3", t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "10.0.0.9");
 	/* trusted peer without XFF */
 	assert_int_equal(gw_client_ip("127.0.0.1", NULL, t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "127.0.0.1");
 	/* malformed right-most hop: the peer stands */
-	assert_int_equal(gw_client_ip("127.0.0.1", "203.0.113.5, evil", t, 2, out, sizeof(out)),
-			 0);
+	assert_int_equal(gw_client_ip("127.0.0.1", "203.0.113.5, evil", t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "127.0.0.1");
 	assert_int_equal(gw_client_ip("127.0.0.1", "", t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "127.0.0.1");
@@ -198,8 +197,9 @@ static void test_frame_basic(void **state)
 	assert_memory_equal(line, "NICK a\r\n", 8);
 	assert_int_equal(feed1(f, "", 0, false, &line, &len), GW_FRAME_EMPTY);
 	/* fragments, a code point split across them */
-	assert_int_equal(gw_frame_feed(f, "PRIVMSG #a :\xC3", 13, true, false, false, 0, &line,
-				       &len), GW_FRAME_MORE);
+	assert_int_equal(
+		gw_frame_feed(f, "PRIVMSG #a :\xC3", 13, true, false, false, 0, &line, &len),
+		GW_FRAME_MORE);
 	assert_int_equal(gw_frame_feed(f, "\xA9!", 2, false, true, false, 0, &line, &len),
 			 GW_FRAME_LINE);
 	assert_memory_equal(line, "PRIVMSG #a :\xC3\xA9!\r\n", 17);
@@ -265,19 +265,23 @@ static void test_frame_limit(void **state)
 	gw_frame_init(f);
 	assert_int_equal(gw_frame_feed(f, big, 5000, true, false, false, 0, &line, &len),
 			 GW_FRAME_MORE);
-	assert_int_equal(gw_frame_feed(f, big, GW_LINE_MAX - 5000, false, true, false, 0, &line,
-				       &len), GW_FRAME_LINE);
+	assert_int_equal(
+		gw_frame_feed(f, big, GW_LINE_MAX - 5000, false, true, false, 0, &line, &len),
+		GW_FRAME_LINE);
 	assert_int_equal(gw_frame_feed(f, big, 5000, true, false, false, 0, &line, &len),
 			 GW_FRAME_MORE);
-	assert_int_equal(gw_frame_feed(f, big, GW_LINE_MAX - 4999, false, true, false, 0, &line,
-				       &len), GW_FRAME_ETOOBIG);
+	assert_int_equal(
+		gw_frame_feed(f, big, GW_LINE_MAX - 4999, false, true, false, 0, &line, &len),
+		GW_FRAME_ETOOBIG);
 	/* announced: a frame whose rest would pass the limit is refused early */
 	gw_frame_init(f);
-	assert_int_equal(gw_frame_feed(f, big, 10, true, false, false, GW_LINE_MAX - 10, &line,
-				       &len), GW_FRAME_MORE);
+	assert_int_equal(
+		gw_frame_feed(f, big, 10, true, false, false, GW_LINE_MAX - 10, &line, &len),
+		GW_FRAME_MORE);
 	gw_frame_init(f);
-	assert_int_equal(gw_frame_feed(f, big, 10, true, false, false, GW_LINE_MAX - 9, &line,
-				       &len), GW_FRAME_ETOOBIG);
+	assert_int_equal(
+		gw_frame_feed(f, big, 10, true, false, false, GW_LINE_MAX - 9, &line, &len),
+		GW_FRAME_ETOOBIG);
 	gw_frame_init(f);
 	assert_int_equal(gw_frame_feed(f, big, 10, true, false, false, SIZE_MAX, &line, &len),
 			 GW_FRAME_ETOOBIG);
@@ -300,8 +304,9 @@ static void test_frame_one_byte_at_a_time(void **state)
 	(void)state;
 	gw_frame_init(f);
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(gw_frame_feed(f, msg + i, 1, i == 0, i == n - 1, false, 0, &line,
-					       &len), i == n - 1 ? GW_FRAME_LINE : GW_FRAME_MORE);
+		assert_int_equal(
+			gw_frame_feed(f, msg + i, 1, i == 0, i == n - 1, false, 0, &line, &len),
+			i == n - 1 ? GW_FRAME_LINE : GW_FRAME_MORE);
 	assert_int_equal(len, n + 2);
 	assert_memory_equal(line, msg, n);
 	free(f);
@@ -354,8 +359,10 @@ static void test_metrics(void **state)
 				     "\"origin\"} 0\n"));
 	assert_non_null(strstr(text, "eirc_gateway_bytes_total{direction=\"to_browser\"} 1234\n"));
 	assert_non_null(strstr(text, "eirc_gateway_frames_refused_total{reason=\"crlf_nul\"} 1\n"));
-	assert_non_null(strstr(text, "eirc_gateway_child_exits_total{how=\"exit\",code=\"1\"} 2\n"));
-	assert_non_null(strstr(text, "eirc_gateway_child_exits_total{how=\"exit\",code=\"0\"} 1\n"));
+	assert_non_null(
+		strstr(text, "eirc_gateway_child_exits_total{how=\"exit\",code=\"1\"} 2\n"));
+	assert_non_null(
+		strstr(text, "eirc_gateway_child_exits_total{how=\"exit\",code=\"0\"} 1\n"));
 	assert_non_null(strstr(text, "eirc_gateway_child_exits_total{how=\"signal\",code=\"9\"} "
 				     "1\n"));
 	assert_null(strstr(text, "code=\"99\""));
@@ -441,10 +448,12 @@ static int spawn_init(gw_spawn_cfg_t *c, const char *path, const char *client, c
 	int r;
 
 	assert_non_null(f);
-	fprintf(f, "irc:\n  servers:\n    - host: 127.0.0.1\n"
+	fprintf(f,
+		"irc:\n  servers:\n    - host: 127.0.0.1\n"
 		"  webirc_password: ${GW_TEST_NEEDED}\nauth:\n  internal_secret: "
 		"${GW_TEST_SECRET}\ngateway:\n  irc_client_path: %s\n"
-		"irc_client:\n  sandbox_user: %s\n", client, user);
+		"irc_client:\n  sandbox_user: %s\n",
+		client, user);
 	fclose(f);
 	assert_int_equal(eirc_config_load(path, &cfg, NULL), 0);
 	memset(c, 0, sizeof(*c));
@@ -514,7 +523,8 @@ static void test_spawn_env_limit(void **state)
 	fputs("irc:\n  servers:\n    - host: 127.0.0.1\n  webirc_password: pw\n"
 	      "auth:\n  internal_secret: 0123456789abcdef\n"
 	      "gateway:\n  irc_client_path: /bin/true\n"
-	      "irc_client:\n  private_room_masks:\n", f);
+	      "irc_client:\n  private_room_masks:\n",
+	      f);
 	for (int i = 0; i <= GW_ENV_MAX; i++) {
 		snprintf(name, sizeof(name), "GW_TEST_ROOM_%d", i);
 		setenv(name, "x", 1);
@@ -553,8 +563,7 @@ static void test_identity(void **state)
 	assert_string_equal(id.private_rooms, "#ops");
 	gw_identity_clear(&id);
 	assert_null(id.autojoin);
-	assert_int_equal(ident("{\"user_id\":1,\"nick\":\"b\",\"autojoin\":[]}",
-					   &id), 0);
+	assert_int_equal(ident("{\"user_id\":1,\"nick\":\"b\",\"autojoin\":[]}", &id), 0);
 	assert_null(id.autojoin);
 	assert_null(id.private_rooms);
 	assert_string_equal(id.display_name, "");
@@ -566,8 +575,7 @@ static void test_identity(void **state)
 	assert_int_equal(ident("[1]", &id), -EINVAL);
 	assert_int_equal(ident("{", &id), -EINVAL);
 	assert_int_equal(ident("", &id), -EINVAL);
-	assert_int_equal(ident("{\"user_id\":1,\"user_id\":2,\"nick\":\"b\"}", &id),
-			 -EINVAL);
+	assert_int_equal(ident("{\"user_id\":1,\"user_id\":2,\"nick\":\"b\"}", &id), -EINVAL);
 }
 
 int main(void)

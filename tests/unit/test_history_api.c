@@ -32,7 +32,7 @@ static enum hist_api_access access(const char *user_json, const char *room)
 static void test_access(void **state)
 {
 	const char *alice = "{\"role\":\"user\",\"private_rooms\":[\"#Ops\",\"#priv-a\"],"
-	                    "\"denied_rooms\":[\"#board\"]}";
+			    "\"denied_rooms\":[\"#board\"]}";
 	(void)state;
 
 	assert_int_equal(access(alice, "#general"), HIST_API_PUBLIC);
@@ -47,7 +47,7 @@ static void test_access(void **state)
 	assert_int_equal(access("{\"private_rooms\":[\"#a[b]\"]}", "#a{b}"), HIST_API_MEMBER);
 	/* listed both as member and denied: denied wins */
 	assert_int_equal(access("{\"private_rooms\":[\"#x\"],\"denied_rooms\":[\"#x\"]}", "#x"),
-	                 HIST_API_DENIED);
+			 HIST_API_DENIED);
 	assert_int_equal(access(NULL, "#general"), HIST_API_PUBLIC);
 	assert_int_equal(access(NULL, "#priv-a"), HIST_API_DENIED);
 	assert_int_equal(access("{\"role\":\"auditor\"}", "#board"), HIST_API_PRIVILEGED);
@@ -262,22 +262,22 @@ static void test_rates_limit(void **state)
 static void test_message_json(void **state)
 {
 	hist_field_t f[] = {
-	    F("msgid", "m1"),
-	    F("time", "1795518274392"),
-	    F("type", "privmsg"),
-	    F("nick", "bob"),
-	    F("account", ""),
-	    F("text", "hi; there"),
-	    F("tags", "msgid=m1;+draft/reply=a\\sb;+x"),
+		F("msgid", "m1"),
+		F("time", "1795518274392"),
+		F("type", "privmsg"),
+		F("nick", "bob"),
+		F("account", ""),
+		F("text", "hi; there"),
+		F("tags", "msgid=m1;+draft/reply=a\\sb;+x"),
 	};
 	(void)state;
 
 	json_t *m = hist_api_message(f, sizeof(f) / sizeof(f[0]));
 	char *s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
 	assert_string_equal(s, "{\"account\":null,\"msgid\":\"m1\",\"nick\":\"bob\",\"tags\":{"
-	                       "\"+draft/reply\":\"a b\",\"+x\":true,\"msgid\":\"m1\"},\"text\":"
-	                       "\"hi; there\",\"time\":\"2026-11-24T11:04:34.392Z\",\"type\":"
-	                       "\"privmsg\"}");
+			       "\"+draft/reply\":\"a b\",\"+x\":true,\"msgid\":\"m1\"},\"text\":"
+			       "\"hi; there\",\"time\":\"2026-11-24T11:04:34.392Z\",\"type\":"
+			       "\"privmsg\"}");
 	free(s);
 	json_decref(m);
 	/* a logger gap, a missing msgid, a bad time: not messages */
@@ -290,18 +290,18 @@ static void test_message_json(void **state)
 	/* 18 digits are a time (past what archive_event_time formats, but no overflow);
 	 * 19 could overflow int64_t: refused (found by fuzz_hist_api) */
 	hist_field_t t19[] = {F("msgid", "m"), F("time", "9999999999999999999"),
-	                           F("type", "privmsg")};
+			      F("type", "privmsg")};
 	assert_null(hist_api_message(t19, 3));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_access),       cmocka_unit_test(test_bucket),
-	    cmocka_unit_test(test_token_syntax), cmocka_unit_test(test_cursor_syntax),
-	    cmocka_unit_test(test_message_json), cmocka_unit_test(test_cache_limit),
-	    cmocka_unit_test(test_rates_limit),  cmocka_unit_test(test_room_and_path),
-	    cmocka_unit_test(test_limit_parse),
+		cmocka_unit_test(test_access),       cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_token_syntax), cmocka_unit_test(test_cursor_syntax),
+		cmocka_unit_test(test_message_json), cmocka_unit_test(test_cache_limit),
+		cmocka_unit_test(test_rates_limit),  cmocka_unit_test(test_room_and_path),
+		cmocka_unit_test(test_limit_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,14 +70,14 @@ static void test_valid_forms(void **state)
 	assert_string_equal(q.ref[0].msgid, "abc-123");
 
 	assert_int_equal(
-	    parse(ENV "CHATHISTORY AFTER #c timestamp=2026-01-02T03:04:05.678Z 10", &q, &e), 0);
+		parse(ENV "CHATHISTORY AFTER #c timestamp=2026-01-02T03:04:05.678Z 10", &q, &e), 0);
 	assert_int_equal(q.ref[0].kind, CHATHIST_REF_TIME);
 	assert_int_equal(q.ref[0].time_ms, INT64_C(1767323045678));
 
 	assert_int_equal(
-	    parse(ENV "CHATHISTORY BETWEEN #c msgid=a timestamp=2026-01-02T03:04:05.678Z 5", &q,
-	          &e),
-	    0);
+		parse(ENV "CHATHISTORY BETWEEN #c msgid=a timestamp=2026-01-02T03:04:05.678Z 5", &q,
+		      &e),
+		0);
 	assert_int_equal(q.sub, CHATHIST_BETWEEN);
 	assert_int_equal(q.ref[0].kind, CHATHIST_REF_MSGID);
 	assert_int_equal(q.ref[1].kind, CHATHIST_REF_TIME);
@@ -86,24 +86,24 @@ static void test_valid_forms(void **state)
 	assert_false(q.target_is_channel);
 
 	assert_int_equal(parse(ENV "CHATHISTORY TARGETS timestamp=2026-01-02T03:04:05.678Z "
-	                           "timestamp=2026-01-03T03:04:05.678Z 20",
-	                       &q, &e),
-	                 0);
+				   "timestamp=2026-01-03T03:04:05.678Z 20",
+			       &q, &e),
+			 0);
 	assert_int_equal(q.sub, CHATHIST_TARGETS);
 	assert_int_equal(q.target_len, 0);
 	assert_string_equal(q.channels, "");
 	assert_int_equal(
-	    parse("@eirc/user=1;label=x;eirc/channels=#a,#b CHATHISTORY TARGETS "
-	          "timestamp=2026-01-02T03:04:05.678Z timestamp=2026-01-03T03:04:05.678Z 2",
-	          &q, &e),
-	    0);
+		parse("@eirc/user=1;label=x;eirc/channels=#a,#b CHATHISTORY TARGETS "
+		      "timestamp=2026-01-02T03:04:05.678Z timestamp=2026-01-03T03:04:05.678Z 2",
+		      &q, &e),
+		0);
 	assert_string_equal(q.channels, "#a,#b");
 
 	/* our tags */
 	assert_int_equal(parse("@eirc/user=1;label=x;eirc/casemap=ascii;eirc/event-playback "
-	                       "CHATHISTORY LATEST #c * 1",
-	                       &q, &e),
-	                 0);
+			       "CHATHISTORY LATEST #c * 1",
+			       &q, &e),
+			 0);
 	assert_int_equal(q.cm, IRC_CASEMAP_ASCII);
 	assert_true(q.event_playback);
 	assert_string_equal(q.nick, "");
@@ -127,9 +127,9 @@ static void test_malformed_forms(void **state)
 	/* bad timestamps */
 	expect_fail("CHATHISTORY BEFORE #c timestamp=yesterday 10", "INVALID_MSGREFTYPE");
 	expect_fail("CHATHISTORY BEFORE #c timestamp=2026-13-01T00:00:00.000Z 10",
-	            "INVALID_MSGREFTYPE");
+		    "INVALID_MSGREFTYPE");
 	expect_fail("CHATHISTORY BEFORE #c timestamp=2026-01-01T25:00:00.000Z 10",
-	            "INVALID_MSGREFTYPE");
+		    "INVALID_MSGREFTYPE");
 	expect_fail("CHATHISTORY BEFORE #c timestamp=2026-01-01 10", "INVALID_MSGREFTYPE");
 	expect_fail("CHATHISTORY BEFORE #c timestamp= 10", "INVALID_MSGREFTYPE");
 	/* unknown reference types */
@@ -180,7 +180,7 @@ static void test_limits_at_bounds(void **state)
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 4294967295", &q, &e), 0);
 	assert_int_equal(q.limit, UINT32_MAX);
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 99999999999999999999999999", &q, &e),
-	                 0);
+			 0);
 	assert_int_equal(q.limit, UINT32_MAX);
 	/* target at its limit and one past */
 	memset(big, 'x', sizeof(big));
@@ -226,10 +226,10 @@ static void test_envelope(void **state)
 	assert_int_equal(parse("@label=a CHATHISTORY LATEST #c * 1", &q, &e), -EPROTO);
 	assert_int_equal(parse("@label=a;eirc/user=0 CHATHISTORY LATEST #c * 1", &q, &e), -EPROTO);
 	assert_int_equal(parse("@label=a;eirc/user=12x CHATHISTORY LATEST #c * 1", &q, &e),
-	                 -EPROTO);
+			 -EPROTO);
 	assert_int_equal(
-	    parse("@label=a;eirc/user=99999999999999999999 CHATHISTORY LATEST #c * 1", &q, &e),
-	    -EPROTO);
+		parse("@label=a;eirc/user=99999999999999999999 CHATHISTORY LATEST #c * 1", &q, &e),
+		-EPROTO);
 	assert_int_equal(parse("@label=;eirc/user=1 CHATHISTORY LATEST #c * 1", &q, &e), -EPROTO);
 	/* label at its limit and one past */
 	memset(label, 'l', sizeof(label));
@@ -248,22 +248,23 @@ static void test_envelope(void **state)
 	chans[0] = '#';
 	chans[CHATHIST_CHANNELS_MAX] = '\0';
 	snprintf(big, sizeof(big),
-	         "@label=a;eirc/user=1;eirc/channels=%s CHATHISTORY TARGETS "
-	         "timestamp=2026-01-02T03:04:05.678Z timestamp=2026-01-03T03:04:05.678Z 2",
-	         chans);
+		 "@label=a;eirc/user=1;eirc/channels=%s CHATHISTORY TARGETS "
+		 "timestamp=2026-01-02T03:04:05.678Z timestamp=2026-01-03T03:04:05.678Z 2",
+		 chans);
 	assert_int_equal(hist_req_parse(big, strlen(big), &q, &e), 0);
 	assert_int_equal(strlen(q.channels), CHATHIST_CHANNELS_MAX);
 	chans[CHATHIST_CHANNELS_MAX] = 'c';
 	chans[CHATHIST_CHANNELS_MAX + 1] = '\0';
 	snprintf(big, sizeof(big),
-	         "@label=a;eirc/user=1;eirc/channels=%s CHATHISTORY TARGETS "
-	         "timestamp=2026-01-02T03:04:05.678Z timestamp=2026-01-03T03:04:05.678Z 2",
-	         chans);
+		 "@label=a;eirc/user=1;eirc/channels=%s CHATHISTORY TARGETS "
+		 "timestamp=2026-01-02T03:04:05.678Z timestamp=2026-01-03T03:04:05.678Z 2",
+		 chans);
 	assert_int_equal(hist_req_parse(big, strlen(big), &q, &e), -EPROTO);
 	/* an unknown casemap name falls back to the default */
 	assert_int_equal(
-	    parse("@label=a;eirc/user=1;eirc/casemap=rfc7613 CHATHISTORY LATEST #c * 1", &q, &e),
-	    0);
+		parse("@label=a;eirc/user=1;eirc/casemap=rfc7613 CHATHISTORY LATEST #c * 1", &q,
+		      &e),
+		0);
 	assert_int_equal(q.cm, IRC_CASEMAP_DEFAULT);
 }
 
@@ -295,7 +296,7 @@ static void test_build_keys_and_clamp(void **state)
 	/* at the maximum and one below: kept */
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 100", &q, &e), 0);
 	assert_int_equal(hist_query_build(&q, &o, "0123456789012345678901234567890123456789", &c),
-	                 0);
+			 0);
 	assert_string_equal(c.argv[0], "EVALSHA");
 	assert_int_equal(c.limit, 100);
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 99", &q, &e), 0);
@@ -316,45 +317,45 @@ static void test_format(void **state)
 {
 	char buf[8704];
 	const hist_field_t msg[] = {
-	    F("msgid", "abc"),
-	    F("time", "1767323045678"),
-	    F("type", "privmsg"),
-	    F("conv", "#chan"),
-	    F("target", "#Chan"),
-	    F("nick", "bob"),
-	    F("user", "u7"),
-	    F("host", "h.example"),
-	    F("account", ""),
-	    F("text", "hello there"),
-	    F("tags", "time=2026-01-02T03:04:05.678Z;msgid=abc;+draft/reply=x1;label=no"),
+		F("msgid", "abc"),
+		F("time", "1767323045678"),
+		F("type", "privmsg"),
+		F("conv", "#chan"),
+		F("target", "#Chan"),
+		F("nick", "bob"),
+		F("user", "u7"),
+		F("host", "h.example"),
+		F("account", ""),
+		F("text", "hello there"),
+		F("tags", "time=2026-01-02T03:04:05.678Z;msgid=abc;+draft/reply=x1;label=no"),
 	};
 	(void)state;
-	int n =
-	    hist_query_format(msg, sizeof(msg) / sizeof(msg[0]), "b1", "#chan", buf, sizeof(buf));
+	int n = hist_query_format(msg, sizeof(msg) / sizeof(msg[0]), "b1", "#chan", buf,
+				  sizeof(buf));
 	assert_true(n > 0);
 	assert_string_equal(buf,
-	                    "@batch=b1;time=2026-01-02T03:04:05.678Z;msgid=abc;+draft/reply=x1 "
-	                    ":bob!u7@h.example PRIVMSG #Chan :hello there");
+			    "@batch=b1;time=2026-01-02T03:04:05.678Z;msgid=abc;+draft/reply=x1 "
+			    ":bob!u7@h.example PRIVMSG #Chan :hello there");
 	const hist_field_t kick[] = {
-	    F("msgid", "k"),   F("time", "0"),  F("type", "kick"),
-	    F("target", "#c"), F("nick", "op"), F("user", "u1"),
-	    F("host", "h"),    F("arg", "bob"), F("text", "bye now"),
+		F("msgid", "k"),   F("time", "0"),  F("type", "kick"),
+		F("target", "#c"), F("nick", "op"), F("user", "u1"),
+		F("host", "h"),    F("arg", "bob"), F("text", "bye now"),
 	};
 	n = hist_query_format(kick, 9, "b", "#c", buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_string_equal(buf,
-	                    "@batch=b;time=1970-01-01T00:00:00.000Z;msgid=k :op!u1@h KICK #c bob "
-	                    ":bye now");
+			    "@batch=b;time=1970-01-01T00:00:00.000Z;msgid=k :op!u1@h KICK #c bob "
+			    ":bye now");
 	const hist_field_t mode[] = {
-	    F("msgid", "m"),   F("time", "0"),  F("type", "mode"),
-	    F("target", "#c"), F("nick", "op"), F("text", "+o bob"),
+		F("msgid", "m"),   F("time", "0"),  F("type", "mode"),
+		F("target", "#c"), F("nick", "op"), F("text", "+o bob"),
 	};
 	n = hist_query_format(mode, 6, "b", "#c", buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_string_equal(buf,
-	                    "@batch=b;time=1970-01-01T00:00:00.000Z;msgid=m :op MODE #c +o bob");
+			    "@batch=b;time=1970-01-01T00:00:00.000Z;msgid=m :op MODE #c +o bob");
 	const hist_field_t gap[] = {F("msgid", "g"), F("time", "0"), F("type", "gap"),
-	                                 F("nick", "x")};
+				    F("nick", "x")};
 	assert_int_equal(hist_query_format(gap, 4, "b", "#c", buf, sizeof(buf)), 0);
 	const hist_field_t nomsgid[] = {F("time", "0"), F("type", "privmsg"), F("nick", "x")};
 	assert_int_equal(hist_query_format(nomsgid, 3, "b", "#c", buf, sizeof(buf)), 0);
@@ -362,17 +363,17 @@ static void test_format(void **state)
 	assert_int_equal(hist_query_format(msg, 11, "b1", "#c", buf, 20), -ENOBUFS);
 	/* times in one second, the next one, and back: each line its own ms */
 	static const char *const tms[] = {"1767323045678", "1767323045001", "1767323046000",
-	                                  "1767323045999", "0"};
+					  "1767323045999", "0"};
 	static const char *const tis[] = {"2026-01-02T03:04:05.678Z", "2026-01-02T03:04:05.001Z",
-	                                  "2026-01-02T03:04:06.000Z", "2026-01-02T03:04:05.999Z",
-	                                  "1970-01-01T00:00:00.000Z"};
+					  "2026-01-02T03:04:06.000Z", "2026-01-02T03:04:05.999Z",
+					  "1970-01-01T00:00:00.000Z"};
 	for (size_t i = 0; i < sizeof(tms) / sizeof(tms[0]); i++) {
 		char want[64];
 		const hist_field_t one[] = {F("msgid", "i"),
-		                                 {"time", 4, tms[i], strlen(tms[i])},
-		                                 F("type", "privmsg"),
-		                                 F("nick", "x"),
-		                                 F("text", "y")};
+					    {"time", 4, tms[i], strlen(tms[i])},
+					    F("type", "privmsg"),
+					    F("nick", "x"),
+					    F("text", "y")};
 		assert_true(hist_query_format(one, 5, "b", "#c", buf, sizeof(buf)) > 0);
 		snprintf(want, sizeof(want), "@batch=b;time=%s;msgid=i ", tis[i]);
 		assert_memory_equal(buf, want, strlen(want));
@@ -380,18 +381,18 @@ static void test_format(void **state)
 	/* 18 digits of time are read without overflow (UBSan checks it; past
 	 * what archive_event_time formats, so not a line); 19 could overflow: refused */
 	const hist_field_t t18[] = {F("msgid", "t"), F("time", "999999999999999999"),
-	                                 F("type", "privmsg"), F("nick", "x"), F("text", "y")};
+				    F("type", "privmsg"), F("nick", "x"), F("text", "y")};
 	assert_int_not_equal(hist_query_format(t18, 5, "b", "#c", buf, sizeof(buf)), 0);
 	const hist_field_t t19[] = {F("msgid", "t"), F("time", "9999999999999999999"),
-	                                 F("type", "privmsg"), F("nick", "x"), F("text", "y")};
+				    F("type", "privmsg"), F("nick", "x"), F("text", "y")};
 	assert_int_equal(hist_query_format(t19, 5, "b", "#c", buf, sizeof(buf)), -EINVAL);
 	/* a source longer than three names (nick!user@host, 255 each): refused,
 	 * never read past */
 	static char big[301];
 	memset(big, 'n', 300);
 	const hist_field_t longsrc[] = {F("msgid", "s"), F("time", "0"), F("type", "privmsg"),
-	                                     F("nick", big),  F("user", big), F("host", big),
-	                                     F("text", "y")};
+					F("nick", big),  F("user", big), F("host", big),
+					F("text", "y")};
 	assert_int_equal(hist_query_format(longsrc, 7, "b", "#c", buf, sizeof(buf)), -EINVAL);
 }
 
@@ -409,10 +410,10 @@ static void test_dm_reports(void **state)
 	(void)state;
 	/* received: the receiver is the reporter */
 	assert_int_equal(dm("@eirc/dm;eirc/user=5;eirc/nick=bob;eirc/casemap=ascii;msgid=M1;"
-	                    "time=2026-01-02T03:04:05.678Z;account=al;+draft/reply=R "
-	                    ":alice!u4@host.example PRIVMSG bob :hi there\r\n",
-	                    &d),
-	                 0);
+			    "time=2026-01-02T03:04:05.678Z;account=al;+draft/reply=R "
+			    ":alice!u4@host.example PRIVMSG bob :hi there\r\n",
+			    &d),
+			 0);
 	assert_int_equal(d.reporter_id, 5);
 	assert_string_equal(d.reporter_nick, "bob");
 	assert_int_equal(d.cm, IRC_CASEMAP_ASCII);
@@ -428,7 +429,7 @@ static void test_dm_reports(void **state)
 	assert_string_equal(d.text, "hi there");
 	/* our tags are not stored, the server's and the client's are */
 	assert_string_equal(d.tags,
-	                    "msgid=M1;time=2026-01-02T03:04:05.678Z;account=al;+draft/reply=R");
+			    "msgid=M1;time=2026-01-02T03:04:05.678Z;account=al;+draft/reply=R");
 	assert_int_equal(hist_dm_receiver(&d), 5);
 	assert_int_equal(hist_dm_event(&d, "eIRC", "dm:4:5", 99, &ev), 0);
 	assert_int_equal(ev.type, ARCHIVE_EV_PRIVMSG);
@@ -436,9 +437,9 @@ static void test_dm_reports(void **state)
 	assert_memory_equal(ev.s[ARCHIVE_S_CONV].p, "dm:4:5", 6);
 	/* sent (the echo): the receiver is looked up by nick; no time: now */
 	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=alice;msgid=M2 "
-	                    ":alice!~u4@h NOTICE bob :note",
-	                    &d),
-	                 0);
+			    ":alice!~u4@h NOTICE bob :note",
+			    &d),
+			 0);
 	assert_true(d.notice);
 	assert_int_equal(d.sender_id, 4);
 	assert_int_equal(hist_dm_receiver(&d), 0);
@@ -446,7 +447,7 @@ static void test_dm_reports(void **state)
 	assert_int_equal(ev.time_ms, 99);
 	/* a sender that is not an eIRC user has no id */
 	assert_int_equal(
-	    dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=M3 :x!someone@h PRIVMSG a :t", &d), 0);
+		dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=M3 :x!someone@h PRIVMSG a :t", &d), 0);
 	assert_int_equal(d.sender_id, 0);
 	/* not reports */
 	assert_int_equal(dm("@eirc/user=4;label=x CHATHISTORY LATEST #c * 1", &d), -ENOENT);
@@ -454,39 +455,40 @@ static void test_dm_reports(void **state)
 	assert_int_equal(dm("garbage :::", &d), -ENOENT);
 	/* reports that cannot be stored */
 	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=a :x!u1@h PRIVMSG a :no msgid", &d),
-	                 -EINVAL);
+			 -EINVAL);
 	assert_int_equal(
-	    dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=1 :x!u1@h PRIVMSG #c :chan", &d), -EINVAL);
+		dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=1 :x!u1@h PRIVMSG #c :chan", &d),
+		-EINVAL);
 	assert_int_equal(dm("@eirc/dm;eirc/nick=a;msgid=1 :x!u1@h PRIVMSG a :no user", &d),
-	                 -EINVAL);
+			 -EINVAL);
 	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=1 :server PRIVMSG a :t", &d),
-	                 -EINVAL);
+			 -EINVAL);
 	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=1 :x!u1@h JOIN a", &d),
-	                 -EINVAL);
+			 -EINVAL);
 	/* nick keys fold like the server */
-	assert_true(
-	    hist_dm_nick_key("eIRC", 16, "Bob[1]", 6, IRC_CASEMAP_RFC1459, key, sizeof(key)) > 0);
-	assert_true(
-	    hist_dm_nick_key("eIRC", 16, "bob{1}", 6, IRC_CASEMAP_RFC1459, key2, sizeof(key2)) > 0);
+	assert_true(hist_dm_nick_key("eIRC", 16, "Bob[1]", 6, IRC_CASEMAP_RFC1459, key,
+				     sizeof(key)) > 0);
+	assert_true(hist_dm_nick_key("eIRC", 16, "bob{1}", 6, IRC_CASEMAP_RFC1459, key2,
+				     sizeof(key2)) > 0);
 	assert_string_equal(key, key2);
 	assert_non_null(strstr(key, ":nick:eIRC:bob{1}"));
 	assert_int_equal(hist_dm_nick_key("eIRC", 16, "", 0, IRC_CASEMAP_RFC1459, key, sizeof(key)),
-	                 -EINVAL);
+			 -EINVAL);
 	assert_int_equal(hist_dm_nick_key("eIRC", 16, "bob", 3, IRC_CASEMAP_RFC1459, key, 8),
-	                 -ENOBUFS);
+			 -ENOBUFS);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid_forms),
-	    cmocka_unit_test(test_malformed_forms),
-	    cmocka_unit_test(test_target_space_in_trailing),
-	    cmocka_unit_test(test_limits_at_bounds),
-	    cmocka_unit_test(test_envelope),
-	    cmocka_unit_test(test_build_keys_and_clamp),
-	    cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_dm_reports),
+		cmocka_unit_test(test_valid_forms),
+		cmocka_unit_test(test_malformed_forms),
+		cmocka_unit_test(test_target_space_in_trailing),
+		cmocka_unit_test(test_limits_at_bounds),
+		cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_build_keys_and_clamp),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_dm_reports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

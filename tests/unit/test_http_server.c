@@ -35,8 +35,8 @@
 #include "common/http_server.h"
 
 #define T_HEADER_MAX 1024
-#define T_BODY_MAX 4096
-#define T_CONNS_MAX 4
+#define T_BODY_MAX   4096
+#define T_CONNS_MAX  4
 /* What lws 4.1 keeps of the test's GET besides the X-Pad value: "/hello",
  * the Host value, the custom header's name and lengths, each with its NUL
  * (measured: 973 bytes of X-Pad fit 1024, 974 do not). */
@@ -61,7 +61,7 @@ struct tsrv {
 
 static int on_http(struct lws *wsi, struct pss *p, const char *path)
 {
-	static const char *const extra[] = { "x-test:", "1", NULL };
+	static const char *const extra[] = {"x-test:", "1", NULL};
 	uint64_t clen;
 	int r;
 
@@ -74,8 +74,10 @@ static int on_http(struct lws *wsi, struct pss *p, const char *path)
 		p->route = P_BODY;
 		r = http_server_content_length(wsi, &clen);
 		if (r < 0) {
-			http_respond(wsi, &(http_head_t){ r == -EMSGSIZE ? 413 : 411, "text/plain",
-							  0, extra, true }, "no\n", 3);
+			http_respond(wsi,
+				     &(http_head_t){r == -EMSGSIZE ? 413 : 411, "text/plain", 0,
+						    extra, true},
+				     "no\n", 3);
 			return -1;
 		}
 		p->expected = clen;
@@ -99,9 +101,9 @@ static int on_writable(struct lws *wsi, struct pss *p)
 	if (!p->ready)
 		return 0;
 	if (p->route == P_STREAM) {
-		if (p->state == 0 && http_write_head(wsi, &(http_head_t){ 200, "text/plain",
-									HTTP_CHUNKED, NULL,
-									false }) < 0)
+		if (p->state == 0 &&
+		    http_write_head(
+			    wsi, &(http_head_t){200, "text/plain", HTTP_CHUNKED, NULL, false}) < 0)
 			return -1;
 		if (p->state >= 1 && p->state <= 3) {
 			n = snprintf(buf, sizeof(buf), "chunk-%d", p->state - 1);
@@ -118,12 +120,12 @@ static int on_writable(struct lws *wsi, struct pss *p)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	n = p->route == P_BODY ? snprintf(buf, sizeof(buf), "got %llu\n",
-					  (unsigned long long)p->got) :
-				 snprintf(buf, sizeof(buf), "hello\n");
+	n = p->route == P_BODY
+		    ? snprintf(buf, sizeof(buf), "got %llu\n", (unsigned long long)p->got)
+		    : snprintf(buf, sizeof(buf), "hello\n");
 	if (p->state == 0) {
-		if (http_write_head(wsi, &(http_head_t){ 200, "text/plain", (uint64_t)n, NULL,
-							 false }) < 0)
+		if (http_write_head(
+			    wsi, &(http_head_t){200, "text/plain", (uint64_t)n, NULL, false}) < 0)
 			return -1;
 		p->state = 1;
 		lws_callback_on_writable(wsi);
@@ -176,8 +178,8 @@ static const http_handler_t t_handler = {
 
 /* The other way to listen (the gateway's): an lws protocol list. */
 static const struct lws_protocols t_protocols[] = {
-	{ "http", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+	{"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 /* ---- the server's thread ---- */
@@ -200,18 +202,24 @@ static void *loop_main(void *arg)
 
 static void tsrv_start(struct tsrv *t)
 {
-	http_server_opts_t o = { .header_max = T_HEADER_MAX, .heads_max = 8,
-				      .body_max = T_BODY_MAX, .conns_max = T_CONNS_MAX,
-				      .timeout_s = 5 };
+	http_server_opts_t o = {.header_max = T_HEADER_MAX,
+				.heads_max = 8,
+				.body_max = T_BODY_MAX,
+				.conns_max = T_CONNS_MAX,
+				.timeout_s = 5};
 	eirc_err_t err;
 	int i;
 
 	memset(t, 0, sizeof(*t));
 	assert_int_equal(uv_loop_init(&t->loop), 0);
 	assert_int_equal(http_server_new(&t->loop, &o, &t->srv), 0);
-	i = http_server_listen(t->srv, &(http_listen_opts_t){ .name = "t",
-		.address = "127.0.0.1", .handler = &t_handler, .keepalive_s = 5,
-		.user = t }, &err);
+	i = http_server_listen(t->srv,
+			       &(http_listen_opts_t){.name = "t",
+						     .address = "127.0.0.1",
+						     .handler = &t_handler,
+						     .keepalive_s = 5,
+						     .user = t},
+			       &err);
 	assert_int_equal(i, 0);
 	t->port = http_server_port(t->srv, i);
 	assert_true(t->port > 0);
@@ -233,8 +241,8 @@ static void tsrv_stop(struct tsrv *t)
 
 static int t_connect(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct timeval tv = { 5, 0 };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {5, 0};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	assert_true(fd >= 0);
@@ -297,7 +305,7 @@ static void test_limits_checked(void **state)
 {
 	uv_loop_t loop;
 	http_server_t *s = NULL;
-	http_server_opts_t o = { .header_max = HTTP_SERVER_HEADER_MAX, .heads_max = 1 };
+	http_server_opts_t o = {.header_max = HTTP_SERVER_HEADER_MAX, .heads_max = 1};
 	eirc_err_t err;
 
 	(void)state;
@@ -309,16 +317,30 @@ static void test_limits_checked(void **state)
 	assert_null(s);
 	o.header_max = HTTP_SERVER_HEADER_MAX;
 	assert_int_equal(http_server_new(&loop, &o, &s), 0);
-	assert_int_equal(http_server_listen(s, &(http_listen_opts_t){ .name = "l",
-		.address = "127.0.0.1", .protocols = t_protocols, .handler = &t_handler }, &err),
+	assert_int_equal(http_server_listen(s,
+					    &(http_listen_opts_t){.name = "l",
+								  .address = "127.0.0.1",
+								  .protocols = t_protocols,
+								  .handler = &t_handler},
+					    &err),
 			 -EINVAL);
-	assert_int_equal(http_server_listen(s, &(http_listen_opts_t){ .name = "l",
-		.address = "127.0.0.1" }, &err), -EINVAL);
+	assert_int_equal(
+		http_server_listen(s, &(http_listen_opts_t){.name = "l", .address = "127.0.0.1"},
+				   &err),
+		-EINVAL);
 	for (int i = 0; i < HTTP_SERVER_LISTENERS_MAX; i++)
-		assert_int_equal(http_server_listen(s, &(http_listen_opts_t){ .name = "l",
-			.address = "127.0.0.1", .protocols = t_protocols }, &err), i);
-	assert_int_equal(http_server_listen(s, &(http_listen_opts_t){ .name = "l",
-		.address = "127.0.0.1", .protocols = t_protocols }, &err), -ENOSPC);
+		assert_int_equal(http_server_listen(s,
+						    &(http_listen_opts_t){.name = "l",
+									  .address = "127.0.0.1",
+									  .protocols = t_protocols},
+						    &err),
+				 i);
+	assert_int_equal(http_server_listen(s,
+					    &(http_listen_opts_t){.name = "l",
+								  .address = "127.0.0.1",
+								  .protocols = t_protocols},
+					    &err),
+			 -ENOSPC);
 	assert_non_null(strstr(err.text, "listeners"));
 	assert_int_equal(http_server_port(s, HTTP_SERVER_LISTENERS_MAX), -EINVAL);
 	http_server_close(s);

@@ -29,14 +29,15 @@ static char expected_fold(enum irc_casemap cm, unsigned char c)
 
 static void test_tables_all_bytes(void **state)
 {
-	static const enum irc_casemap maps[] = { IRC_CASEMAP_RFC1459, IRC_CASEMAP_STRICT_RFC1459,
-	                                         IRC_CASEMAP_ASCII, IRC_CASEMAP_NONE };
+	static const enum irc_casemap maps[] = {IRC_CASEMAP_RFC1459, IRC_CASEMAP_STRICT_RFC1459,
+						IRC_CASEMAP_ASCII, IRC_CASEMAP_NONE};
 
 	for (size_t m = 0; m < 4; m++) {
 		for (unsigned c = 0; c < 256; c++) {
 			char got = irc_casemap_fold_char(maps[m], (char)c);
 			if (got != expected_fold(maps[m], (unsigned char)c))
-				fail_msg("map %zu byte 0x%02x folds to 0x%02x", m, c, (unsigned char)got);
+				fail_msg("map %zu byte 0x%02x folds to 0x%02x", m, c,
+					 (unsigned char)got);
 		}
 	}
 }
@@ -46,7 +47,7 @@ static void test_fold_in_place(void **state)
 	char s[] = "Nick[A]\\~^\xC3\x89";
 
 	irc_casemap_fold(IRC_CASEMAP_RFC1459, s, strlen(s), s);
-	assert_string_equal(s, "nick{a}|^^\xC3\x89");   /* bytes >= 0x80 untouched */
+	assert_string_equal(s, "nick{a}|^^\xC3\x89"); /* bytes >= 0x80 untouched */
 }
 
 /* fold_str: a string of cap - 1 bytes is kept whole, one more is cut. */
@@ -76,7 +77,7 @@ static void test_compare(void **state)
 	assert_false(irc_casemap_equal(IRC_CASEMAP_ASCII, "abc", 3, "abcd", 4));
 	assert_true(irc_casemap_cmp(IRC_CASEMAP_ASCII, "abc", 3, "abcd", 4) < 0);
 	assert_true(irc_casemap_cmp(IRC_CASEMAP_ASCII, "B", 1, "a", 1) > 0);
-	assert_true(irc_casemap_cmp(IRC_CASEMAP_ASCII, "a", 1, "\xC3", 1) < 0);  /* unsigned */
+	assert_true(irc_casemap_cmp(IRC_CASEMAP_ASCII, "a", 1, "\xC3", 1) < 0); /* unsigned */
 	assert_int_equal(irc_casemap_cmp(IRC_CASEMAP_RFC1459, "", 0, "", 0), 0);
 }
 

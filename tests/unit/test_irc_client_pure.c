@@ -36,7 +36,7 @@ static int next(char **line, size_t *len)
 static void test_frame_split_merged(void **state)
 {
 	static const char in[] = "PING :a\r\nPRIVMSG #c :b c\r\n\r\nQUIT\r\n";
-	const char *want[] = { "PING :a", "PRIVMSG #c :b c", "QUIT" };
+	const char *want[] = {"PING :a", "PRIVMSG #c :b c", "QUIT"};
 	char *line;
 	size_t len, got = 0;
 	(void)state;
@@ -137,7 +137,7 @@ static void test_flood(void **state)
 		assert_true(tokbucket_take(&b, 1, 1000));
 	assert_false(tokbucket_take(&b, 1, 1000)); /* one past it */
 	assert_false(tokbucket_take(&b, 1, 1199));
-	assert_true(tokbucket_take(&b, 1, 1200)); /* 5/s: one token per 200 ms */
+	assert_true(tokbucket_take(&b, 1, 1200));     /* 5/s: one token per 200 ms */
 	assert_true(tokbucket_take(&b, 20, 1000000)); /* refill caps at burst */
 	assert_false(tokbucket_take(&b, 1, 1000000));
 }
@@ -146,7 +146,7 @@ static int chathist(const char *text, chathist_req_t *req, const char **code)
 {
 	static char buf[1024];
 	irc_msg_t m;
-	chathist_err_t err = { 0 };
+	chathist_err_t err = {0};
 
 	snprintf(buf, sizeof(buf), "%s", text);
 	assert_int_equal(irc_msg_parse(buf, strlen(buf), IRC_MSG_F_CLIENT, &m), 0);
@@ -160,26 +160,27 @@ static void test_chathistory_checks(void **state)
 	static const struct {
 		const char *line, *code;
 	} cases[] = {
-		{ "CHATHISTORY LATEST #c * 50", NULL },
-		{ "CHATHISTORY latest #c msgid=abc 1", NULL },
-		{ "CHATHISTORY BEFORE #c timestamp=2024-01-31T23:59:59.999Z 10", NULL },
-		{ "CHATHISTORY BETWEEN nick msgid=a msgid=b 1000000", NULL },
-		{ "CHATHISTORY TARGETS timestamp=2024-01-01T00:00:00.000Z "
-		  "timestamp=2024-02-01T00:00:00.000Z 10", NULL },
-		{ "CHATHISTORY", "NEED_MORE_PARAMS" },
-		{ "CHATHISTORY LATEST #c *", "NEED_MORE_PARAMS" },
-		{ "CHATHISTORY SIDEWAYS #c * 5", "UNKNOWN_COMMAND" },
-		{ "CHATHISTORY LATEST #c * 0", "INVALID_PARAMS" },
-		{ "CHATHISTORY LATEST #c * -1", "INVALID_PARAMS" },
-		{ "CHATHISTORY LATEST #c * 1000001", "INVALID_PARAMS" },
-		{ "CHATHISTORY LATEST #c * 99999999999999999999", "INVALID_PARAMS" },
-		{ "CHATHISTORY BEFORE #c * 5", "INVALID_PARAMS" },
-		{ "CHATHISTORY LATEST #a,#b * 5", "INVALID_PARAMS" },
-		{ "CHATHISTORY AFTER #c foo=1 5", "INVALID_MSGREFTYPE" },
-		{ "CHATHISTORY AFTER #c timestamp=2024-13-01T00:00:00.000Z 5", "INVALID_MSGREFTYPE" },
-		{ "CHATHISTORY AFTER #c timestamp=yesterday 5", "INVALID_MSGREFTYPE" },
-		{ "CHATHISTORY TARGETS msgid=a msgid=b 5", "INVALID_MSGREFTYPE" },
-		{ "CHATHISTORY LATEST #c * 5 extra", "INVALID_PARAMS" },
+		{"CHATHISTORY LATEST #c * 50", NULL},
+		{"CHATHISTORY latest #c msgid=abc 1", NULL},
+		{"CHATHISTORY BEFORE #c timestamp=2024-01-31T23:59:59.999Z 10", NULL},
+		{"CHATHISTORY BETWEEN nick msgid=a msgid=b 1000000", NULL},
+		{"CHATHISTORY TARGETS timestamp=2024-01-01T00:00:00.000Z "
+		 "timestamp=2024-02-01T00:00:00.000Z 10",
+		 NULL},
+		{"CHATHISTORY", "NEED_MORE_PARAMS"},
+		{"CHATHISTORY LATEST #c *", "NEED_MORE_PARAMS"},
+		{"CHATHISTORY SIDEWAYS #c * 5", "UNKNOWN_COMMAND"},
+		{"CHATHISTORY LATEST #c * 0", "INVALID_PARAMS"},
+		{"CHATHISTORY LATEST #c * -1", "INVALID_PARAMS"},
+		{"CHATHISTORY LATEST #c * 1000001", "INVALID_PARAMS"},
+		{"CHATHISTORY LATEST #c * 99999999999999999999", "INVALID_PARAMS"},
+		{"CHATHISTORY BEFORE #c * 5", "INVALID_PARAMS"},
+		{"CHATHISTORY LATEST #a,#b * 5", "INVALID_PARAMS"},
+		{"CHATHISTORY AFTER #c foo=1 5", "INVALID_MSGREFTYPE"},
+		{"CHATHISTORY AFTER #c timestamp=2024-13-01T00:00:00.000Z 5", "INVALID_MSGREFTYPE"},
+		{"CHATHISTORY AFTER #c timestamp=yesterday 5", "INVALID_MSGREFTYPE"},
+		{"CHATHISTORY TARGETS msgid=a msgid=b 5", "INVALID_MSGREFTYPE"},
+		{"CHATHISTORY LATEST #c * 5 extra", "INVALID_PARAMS"},
 	};
 	chathist_req_t req;
 	const char *code;
@@ -194,7 +195,7 @@ static void test_chathistory_checks(void **state)
 		}
 		if (r == 0 || strcmp(code, cases[i].code) != 0)
 			fail_msg("%s: want %s, got %s", cases[i].line, cases[i].code,
-			         r == 0 ? "accepted" : code);
+				 r == 0 ? "accepted" : code);
 	}
 	assert_int_equal(chathist("CHATHISTORY LATEST #c * 50", &req, &code), 0);
 	assert_int_equal(req.sub, CHATHIST_LATEST);
@@ -204,11 +205,12 @@ static void test_chathistory_checks(void **state)
 
 static int ident(ircc_ident_t *id, const char *extra_opt, const char *extra_val)
 {
-	static const eirc_daemon_def_t def = { .prog = "ircc", .about = "",
-		                               .opts = &ircc_ident_opts };
-	const char *args[] = { "ircc", "--config", "x.yaml", "--user-id", "42", "--nick", "alice",
-		               "--client-ip", "203.0.113.9", extra_opt, extra_val, NULL };
-	char *argv[12] = { 0 };
+	static const eirc_daemon_def_t def = {
+		.prog = "ircc", .about = "", .opts = &ircc_ident_opts};
+	const char *args[] = {"ircc",        "--config", "x.yaml",  "--user-id",
+			      "42",          "--nick",   "alice",   "--client-ip",
+			      "203.0.113.9", extra_opt,  extra_val, NULL};
+	char *argv[12] = {0};
 	int argc = extra_opt ? 11 : 9, status;
 	eirc_daemon_args_t cl;
 
@@ -237,7 +239,7 @@ static void test_ident_limits(void **state)
 	size_t n = 0;
 	for (int i = 0; i < IRCC_ROOMS_MAX; i++)
 		n += (size_t)snprintf(rooms + n, sizeof(rooms) - n, "%s#%c%c", i ? "," : "",
-		                      'a' + i / 26 % 26, 'a' + i % 26);
+				      'a' + i / 26 % 26, 'a' + i % 26);
 	assert_int_equal(ident(&id, "--rooms", rooms), 0);
 	assert_int_equal(id.rooms.n, IRCC_ROOMS_MAX);
 	ircc_ident_clear(&id);
@@ -280,22 +282,30 @@ static void test_policy(void **state)
 	char buf[512];
 	irc_msg_t m;
 	static char m0[] = "#private-*", mine0[] = "#Private-Mine";
-	char *masks[] = { m0 };
-	ircc_ident_t id = { 0 };
-	char *mine[] = { mine0 };
+	char *masks[] = {m0};
+	ircc_ident_t id = {0};
+	char *mine[] = {mine0};
 	(void)state;
 
 	static const struct {
 		const char *line;
 		enum ircc_policy_action a;
 	} cases[] = {
-		{ "PRIVMSG #a :x", IRCC_POL_FORWARD }, { "cap LS", IRCC_POL_CAP },
-		{ "PASS x", IRCC_POL_REGISTRATION }, { "USER a 0 * :b", IRCC_POL_REGISTRATION },
-		{ "WEBIRC a b c d", IRCC_POL_UNKNOWN }, { "SERVICE a", IRCC_POL_UNKNOWN },
-		{ "OPER a b", IRCC_POL_NOPRIV }, { "kill x", IRCC_POL_NOPRIV },
-		{ "SQUIT s", IRCC_POL_NOPRIV }, { "NICK x", IRCC_POL_NICK },
-		{ "JOIN #a", IRCC_POL_JOIN }, { "CHATHISTORY LATEST", IRCC_POL_CHATHISTORY },
-		{ "QUIT", IRCC_POL_QUIT }, { "PING x", IRCC_POL_PING }, { "PONG x", IRCC_POL_IGNORE },
+		{"PRIVMSG #a :x", IRCC_POL_FORWARD},
+		{"cap LS", IRCC_POL_CAP},
+		{"PASS x", IRCC_POL_REGISTRATION},
+		{"USER a 0 * :b", IRCC_POL_REGISTRATION},
+		{"WEBIRC a b c d", IRCC_POL_UNKNOWN},
+		{"SERVICE a", IRCC_POL_UNKNOWN},
+		{"OPER a b", IRCC_POL_NOPRIV},
+		{"kill x", IRCC_POL_NOPRIV},
+		{"SQUIT s", IRCC_POL_NOPRIV},
+		{"NICK x", IRCC_POL_NICK},
+		{"JOIN #a", IRCC_POL_JOIN},
+		{"CHATHISTORY LATEST", IRCC_POL_CHATHISTORY},
+		{"QUIT", IRCC_POL_QUIT},
+		{"PING x", IRCC_POL_PING},
+		{"PONG x", IRCC_POL_IGNORE},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		m = parse(cases[i].line, buf, sizeof(buf));
@@ -312,7 +322,7 @@ static int relay(const char *line, uint32_t bcaps, char *out)
 {
 	char buf[1024];
 	irc_msg_t m = parse(line, buf, sizeof(buf));
-	ircc_relay_ctx_t ctx = { bcaps, IRC_CAP_ALL, "me", NULL };
+	ircc_relay_ctx_t ctx = {bcaps, IRC_CAP_ALL, "me", NULL};
 
 	return ircc_relay_format(&m, &ctx, out, 1024);
 }
@@ -323,13 +333,15 @@ static void test_relay_filter(void **state)
 	const uint32_t all = IRC_CAP_ALL;
 	(void)state;
 
-	static const char pm[] = "@time=2024-01-01T00:00:00.000Z;msgid=x;+r=1 :a!u@h PRIVMSG #c :hi";
+	static const char pm[] =
+		"@time=2024-01-01T00:00:00.000Z;msgid=x;+r=1 :a!u@h PRIVMSG #c :hi";
 	assert_true(relay(pm, 0, out) > 0);
 	assert_string_equal(out, ":a!u@h PRIVMSG #c hi");
 	assert_true(relay(pm, IRC_CAP_BIT(IRC_CAP_SERVER_TIME), out) > 0);
 	assert_string_equal(out, "@time=2024-01-01T00:00:00.000Z :a!u@h PRIVMSG #c hi");
 	assert_true(relay(pm, all, out) > 0);
-	assert_string_equal(out, "@time=2024-01-01T00:00:00.000Z;msgid=x;+r=1 :a!u@h PRIVMSG #c hi");
+	assert_string_equal(out,
+			    "@time=2024-01-01T00:00:00.000Z;msgid=x;+r=1 :a!u@h PRIVMSG #c hi");
 	assert_int_equal(relay("BATCH +x chathistory #c", 0, out), 0);
 	assert_int_equal(relay("@label=1 ACK", 0, out), 0);
 	assert_int_equal(relay(":a!u@h AWAY :gone", 0, out), 0);
@@ -366,8 +378,9 @@ static int feed(irc_reg_t *r, const char *line)
 
 static void test_reg_caps_and_welcome(void **state)
 {
-	irc_reg_params_t p = { "alice", "u1", "Alice A", "pw", "eirc", "203.0.113.9",
-		                    "203.0.113.9", IRC_CAP_ALL, IRC_REG_NICK_SUFFIX };
+	irc_reg_params_t p = {"alice",       "u1",        "Alice A",
+			      "pw",          "eirc",      "203.0.113.9",
+			      "203.0.113.9", IRC_CAP_ALL, IRC_REG_NICK_SUFFIX};
 	irc_reg_t r;
 	(void)state;
 
@@ -385,10 +398,9 @@ static void test_reg_caps_and_welcome(void **state)
 	assert_string_equal(sent[4], "CAP REQ :message-tags server-time batch echo-message");
 	assert_int_equal(feed(&r, ":s CAP * ACK :message-tags server-time batch echo-message"), 0);
 	assert_string_equal(sent[5], "CAP END");
-	assert_int_equal(r.caps_enabled, IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS) |
-	                                  IRC_CAP_BIT(IRC_CAP_SERVER_TIME) |
-	                                  IRC_CAP_BIT(IRC_CAP_BATCH) |
-	                                  IRC_CAP_BIT(IRC_CAP_ECHO_MESSAGE));
+	assert_int_equal(r.caps_enabled,
+			 IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS) | IRC_CAP_BIT(IRC_CAP_SERVER_TIME) |
+				 IRC_CAP_BIT(IRC_CAP_BATCH) | IRC_CAP_BIT(IRC_CAP_ECHO_MESSAGE));
 	assert_int_equal(feed(&r, "PING :tok en"), 0);
 	assert_string_equal(sent[6], "PONG :tok en");
 	assert_int_equal(feed(&r, ":irc.x 001 alice :Welcome"), IRC_REG_REGISTERED);
@@ -404,9 +416,15 @@ static void test_reg_caps_and_welcome(void **state)
  * (during CAP LS they join the first REQ), and changes nothing else. */
 static void test_reg_cap_new(void **state)
 {
-	irc_reg_params_t p = { "carol", "u3", "Carol", NULL, NULL, NULL, NULL,
-		                    IRC_CAP_ALL & ~IRC_CAP_BIT(IRC_CAP_SETNAME),
-		                    IRC_REG_NICK_SUFFIX };
+	irc_reg_params_t p = {"carol",
+			      "u3",
+			      "Carol",
+			      NULL,
+			      NULL,
+			      NULL,
+			      NULL,
+			      IRC_CAP_ALL & ~IRC_CAP_BIT(IRC_CAP_SETNAME),
+			      IRC_REG_NICK_SUFFIX};
 	const uint32_t tags = IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS);
 	const uint32_t batch = IRC_CAP_BIT(IRC_CAP_BATCH);
 	const uint32_t away = IRC_CAP_BIT(IRC_CAP_AWAY_NOTIFY);
@@ -460,8 +478,7 @@ static void test_reg_cap_new(void **state)
 
 static void test_reg_nick_policies(void **state)
 {
-	irc_reg_params_t p = { "bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0,
-		                    IRC_REG_NICK_SUFFIX };
+	irc_reg_params_t p = {"bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX};
 	irc_reg_t r;
 	(void)state;
 
@@ -469,7 +486,7 @@ static void test_reg_nick_policies(void **state)
 	n_sent = 0;
 	irc_reg_init(&r, &p, reg_send, NULL);
 	irc_reg_start(&r);
-	assert_string_equal(sent[0], "NICK bob"); /* no WEBIRC, no CAP */
+	assert_string_equal(sent[0], "NICK bob");                /* no WEBIRC, no CAP */
 	for (unsigned i = 1; i <= IRC_REG_NICK_TRIES_MAX; i++) { /* at the limit */
 		assert_int_equal(feed(&r, ":s 433 * bob :in use"), 0);
 		char want[16];

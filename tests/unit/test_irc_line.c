@@ -19,8 +19,8 @@
 #include "common/irc_line.h"
 
 #define EVENTS_MAX 64
-#define TOO_LONG "<too long>"
-#define MALFORMED "<malformed>"
+#define TOO_LONG   "<too long>"
+#define MALFORMED  "<malformed>"
 
 /* What a stream produced: lines and errors, in order. */
 struct events {
@@ -60,7 +60,7 @@ static void drain(irc_line_t *lf, struct events *e)
 			events_add(e, MALFORMED, strlen(MALFORMED));
 		} else {
 			assert_int_equal(rc, 0);
-			assert_int_equal(strlen(line), len);        /* NUL-terminated, no NUL */
+			assert_int_equal(strlen(line), len); /* NUL-terminated, no NUL */
 			assert_null(memchr(line, '\r', len));
 			assert_null(memchr(line, '\n', len));
 			assert_true(len + 1 <= lf->limit);
@@ -70,8 +70,7 @@ static void drain(irc_line_t *lf, struct events *e)
 }
 
 /* Feeds data in chunks of `chunk` bytes (0: all at once), draining. */
-static void feed_all(irc_line_t *lf, const char *data, size_t len, size_t chunk,
-                     struct events *e)
+static void feed_all(irc_line_t *lf, const char *data, size_t len, size_t chunk, struct events *e)
 {
 	while (len > 0) {
 		size_t n = chunk && chunk < len ? chunk : len;
@@ -110,7 +109,7 @@ static const char *const STREAM_LINES[] = {
 static void test_stream_any_chunking(void **state)
 {
 	irc_line_t *lf = malloc(sizeof(*lf));
-	struct events e = { 0 };
+	struct events e = {0};
 
 	assert_non_null(lf);
 	for (size_t chunk = 0; chunk <= sizeof(STREAM); chunk++) {
@@ -167,7 +166,7 @@ static char *make_line(size_t total, bool crlf)
 static void check_limit_mode(size_t limit, bool crlf, bool strict, size_t chunk)
 {
 	static irc_line_t lf;
-	struct events e = { 0 };
+	struct events e = {0};
 	char *at = make_line(limit, crlf), *past = make_line(limit + 1, crlf);
 	size_t n_at = limit - (crlf ? 2 : 1);
 	size_t arg = limit == IRC_LINE_MAX ? 0 : limit;
@@ -175,7 +174,7 @@ static void check_limit_mode(size_t limit, bool crlf, bool strict, size_t chunk)
 	assert_int_equal(strict ? irc_line_init_strict(&lf, arg) : irc_line_init(&lf, arg), 0);
 	feed_all(&lf, at, limit, chunk, &e);
 	feed_all(&lf, past, limit + 1, chunk, &e);
-	feed_all(&lf, "N\r\n", 3, chunk, &e);     /* fits every limit tested */
+	feed_all(&lf, "N\r\n", 3, chunk, &e); /* fits every limit tested */
 	assert_int_equal(e.n, 3);
 	assert_int_equal(strlen(e.ev[0]), n_at);
 	assert_string_equal(e.ev[1], TOO_LONG);
@@ -192,7 +191,7 @@ static void check_limit(size_t limit, bool crlf, size_t chunk)
 
 static void test_limit_default(void **state)
 {
-	static const size_t chunks[] = { 0, 1, 7, 512, 4096 };
+	static const size_t chunks[] = {0, 1, 7, 512, 4096};
 
 	assert_int_equal(IRC_LINE_MAX, 8191 + 512);
 	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
@@ -203,7 +202,7 @@ static void test_limit_default(void **state)
 
 static void test_limit_caller(void **state)
 {
-	static const size_t limits[] = { 3, 16, IRC_MSG_MAX, IRC_LINE_MAX - 1 };
+	static const size_t limits[] = {3, 16, IRC_MSG_MAX, IRC_LINE_MAX - 1};
 
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 		for (size_t chunk = 0; chunk < 5; chunk++) {
@@ -216,8 +215,8 @@ static void test_limit_caller(void **state)
 static void test_oversized_resync_in_one_read(void **state)
 {
 	static irc_line_t lf;
-	struct events e = { 0 };
-	static const char *const want[] = { "ok", TOO_LONG, "after", TOO_LONG, "end" };
+	struct events e = {0};
+	static const char *const want[] = {"ok", TOO_LONG, "after", TOO_LONG, "end"};
 	const char data[] = "ok\n0123456789abcdef\r\nafter\r\n0123456789abcdefghij\nend\n";
 
 	assert_int_equal(irc_line_init(&lf, 10), 0);
@@ -236,7 +235,7 @@ static void test_oversized_reported_before_its_end(void **state)
 	assert_int_equal(irc_line_feed(&lf, "0123456789", 10), 8);
 	assert_int_equal(irc_line_next(&lf, &line, &len), IRC_MSG_ETOOLONG);
 	assert_int_equal(irc_line_next(&lf, &line, &len), IRC_MSG_EAGAIN);
-	assert_int_equal(irc_line_feed(&lf, "89", 2), 2);       /* dropped */
+	assert_int_equal(irc_line_feed(&lf, "89", 2), 2); /* dropped */
 	assert_int_equal(irc_line_pending(&lf), 0);
 	assert_int_equal(irc_line_feed(&lf, "AB\r\nCD\n", 7), 7);
 	assert_int_equal(irc_line_next(&lf, &line, &len), 0);
@@ -245,14 +244,14 @@ static void test_oversized_reported_before_its_end(void **state)
 
 /* data[0..len) gives want[0..n) under every chunking from 0 to 3. */
 static void expect_stream(bool strict, size_t limit, const char *data, size_t len,
-                          const char *const *want, size_t n)
+			  const char *const *want, size_t n)
 {
 	static irc_line_t lf;
-	struct events e = { 0 };
+	struct events e = {0};
 
 	for (size_t chunk = 0; chunk < 4; chunk++) {
-		assert_int_equal(strict ? irc_line_init_strict(&lf, limit) : irc_line_init(&lf, limit),
-		                 0);
+		assert_int_equal(
+			strict ? irc_line_init_strict(&lf, limit) : irc_line_init(&lf, limit), 0);
 		feed_all(&lf, data, len, chunk, &e);
 		assert_events(&e, want, n);
 		events_clear(&e);
@@ -261,8 +260,8 @@ static void expect_stream(bool strict, size_t limit, const char *data, size_t le
 
 static void test_malformed_lines(void **state)
 {
-	static const char *const want[] = { MALFORMED, "good", MALFORMED, MALFORMED, "x",
-	                                    MALFORMED, "y" };
+	static const char *const want[] = {MALFORMED, "good",    MALFORMED, MALFORMED,
+					   "x",       MALFORMED, "y"};
 	const char data[] = "a\0b\r\ngood\r\nbare\rcr\r\ntwo\r\r\nx\n\r\r\ny\r\n";
 
 	expect_stream(false, 0, data, sizeof(data) - 1, want, 7);
@@ -271,8 +270,8 @@ static void test_malformed_lines(void **state)
 static void test_full_buffer_feed_contract(void **state)
 {
 	static irc_line_t lf;
-	struct events e = { 0 };
-	static const char *const want[] = { "ab", "cd", "ef", "gh", "ij" };
+	struct events e = {0};
+	static const char *const want[] = {"ab", "cd", "ef", "gh", "ij"};
 	const char data[] = "ab\ncd\nef\ngh\nij\n";
 	size_t took;
 
@@ -301,7 +300,7 @@ static void test_init_limits(void **state)
 
 static void test_strict_limits(void **state)
 {
-	static const size_t limits[] = { 3, 16, IRC_LINE_MAX };
+	static const size_t limits[] = {3, 16, IRC_LINE_MAX};
 
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
 		for (size_t chunk = 0; chunk < 5; chunk++)
@@ -311,11 +310,11 @@ static void test_strict_limits(void **state)
 static void test_strict_terminators(void **state)
 {
 	static irc_line_t lf;
-	struct events e = { 0 };
+	struct events e = {0};
 	/* a bare LF or CR does not end a line, it spoils it up to its CRLF */
-	static const char *const want[] = { MALFORMED, MALFORMED, MALFORMED, "OK" };
+	static const char *const want[] = {MALFORMED, MALFORMED, MALFORMED, "OK"};
 	const char data[] = "PRIVMSG #a :x\nQUIT\r\nPRIVMSG #a :y\rQUIT\r\nA\0B\r\n\r\nOK\r\n";
-	static const char *const want1[] = { TOO_LONG, "after" };
+	static const char *const want1[] = {TOO_LONG, "after"};
 	const char data1[] = "0123456789\n\rx\r\nafter\r\n";
 
 	expect_stream(true, 0, data, sizeof(data) - 1, want, 4);
@@ -326,7 +325,7 @@ static void test_strict_terminators(void **state)
 	feed_all(&lf, "abcdef\r", 7, 0, &e);
 	feed_all(&lf, "x\r", 2, 0, &e);
 	feed_all(&lf, "\nok\r\n", 5, 0, &e);
-	static const char *const want2[] = { TOO_LONG, "ok" };
+	static const char *const want2[] = {TOO_LONG, "ok"};
 	assert_events(&e, want2, 2);
 	events_clear(&e);
 	assert_int_equal(irc_line_init_strict(&lf, 1), IRC_MSG_EINVAL);

@@ -41,7 +41,7 @@ static void check_split(const char *s, const char *nick, const char *user, const
 
 static void test_split(void **state)
 {
-	irc_mask_userhost_t uh = { .nick_len = 77 };
+	irc_mask_userhost_t uh = {.nick_len = 77};
 
 	check_split("alice!u1@gw.example", "alice", "u1", "gw.example");
 	check_split("irc.example.net", "irc.example.net", NULL, NULL);
@@ -73,8 +73,8 @@ static void test_match_globs(void **state)
 	assert_false(match("a*a*a", "aa", cm));
 	assert_true(match("*!*@*.example.com", "n!u@host.example.com", cm));
 	assert_false(match("*!*@*.example.com", "n!u@example.com", cm));
-	assert_true(match("n\\x", "n\\x", cm));         /* no escapes */
-	assert_true(match("[a]", "[A]", cm));           /* no classes */
+	assert_true(match("n\\x", "n\\x", cm)); /* no escapes */
+	assert_true(match("[a]", "[A]", cm));   /* no classes */
 	assert_false(match("[a]", "a", cm));
 }
 
@@ -95,7 +95,7 @@ static void test_match_adversarial(void **state)
 
 	memset(s, 'a', sizeof(s) - 1);
 	strcpy(mask, "*a*a*a*a*a*a*a*a*a*a*b");
-	assert_false(match(mask, s, IRC_CASEMAP_ASCII));        /* finishes: no blow-up */
+	assert_false(match(mask, s, IRC_CASEMAP_ASCII)); /* finishes: no blow-up */
 	s[sizeof(s) - 2] = 'b';
 	assert_true(match(mask, s, IRC_CASEMAP_ASCII));
 }
@@ -112,7 +112,9 @@ static void test_hostname(void **state)
 	assert_false(irc_mask_hostname_valid("a.b..", 5));
 	assert_false(irc_mask_hostname_valid("a.b-", 4));
 	assert_false(irc_mask_hostname_valid("a.b\0c", 5));
-	assert_false(irc_mask_hostname_valid("b\xC3\xBC" "cher.ch", 9));
+	assert_false(irc_mask_hostname_valid("b\xC3\xBC"
+					     "cher.ch",
+					     9));
 	/* A label of IRC_MASK_LABEL_MAX bytes, then one more. */
 	memset(name, 'l', IRC_MASK_LABEL_MAX);
 	strcpy(name + IRC_MASK_LABEL_MAX, ".com");
@@ -125,7 +127,7 @@ static void test_hostname(void **state)
 		name[i] = i % 50 == 49 ? '.' : 'h';
 	name[IRC_MASK_HOSTNAME_MAX] = '\0';
 	assert_true(irc_mask_hostname_valid(name, IRC_MASK_HOSTNAME_MAX));
-	name[IRC_MASK_HOSTNAME_MAX] = '.';           /* trailing dot is not counted */
+	name[IRC_MASK_HOSTNAME_MAX] = '.'; /* trailing dot is not counted */
 	assert_true(irc_mask_hostname_valid(name, IRC_MASK_HOSTNAME_MAX + 1));
 	name[IRC_MASK_HOSTNAME_MAX] = 'h';
 	assert_false(irc_mask_hostname_valid(name, IRC_MASK_HOSTNAME_MAX + 1));
@@ -134,10 +136,8 @@ static void test_hostname(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_match_globs),
-		cmocka_unit_test(test_match_casemaps),
-		cmocka_unit_test(test_match_adversarial),
+		cmocka_unit_test(test_split),          cmocka_unit_test(test_match_globs),
+		cmocka_unit_test(test_match_casemaps), cmocka_unit_test(test_match_adversarial),
 		cmocka_unit_test(test_hostname),
 	};
 

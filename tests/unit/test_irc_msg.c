@@ -63,8 +63,9 @@ static void test_parse_full_line(void **state)
 	irc_msg_t m;
 
 	assert_int_equal(parse_str("@time=2024-01-02T03:04:05.678Z;msgid=abc;+draft/reply=x1 "
-	                           ":nick!u1@host.example PRIVMSG #chan :hello  world \r\n",
-	                           0, &m), 0);
+				   ":nick!u1@host.example PRIVMSG #chan :hello  world \r\n",
+				   0, &m),
+			 0);
 	assert_tag(&m, "time", "2024-01-02T03:04:05.678Z");
 	assert_tag(&m, "msgid", "abc");
 	assert_tag(&m, "+draft/reply", "x1");
@@ -74,7 +75,7 @@ static void test_parse_full_line(void **state)
 	assert_false(irc_msg_command_is(&m, "PRIVMS"));
 	assert_true(irc_msg_span_is(&m.command, "PrivMsg"));
 	assert_false(irc_msg_span_is(&m.command, "PRIVMSGX"));
-	assert_false(irc_msg_span_is(&(irc_msg_span_t){ NULL, 0 }, ""));
+	assert_false(irc_msg_span_is(&(irc_msg_span_t){NULL, 0}, ""));
 	assert_int_equal(m.n_params, 2);
 	assert_span(&m.params[0], "#chan");
 	assert_span(&m.params[1], "hello  world ");
@@ -92,7 +93,9 @@ static void test_parse_no_tags_no_source(void **state)
 	assert_span(&m.params[0], "irc.example.net");
 
 	assert_int_equal(parse_str(":irc.example.net 001 alice :Welcome to the eIRC IRC Network "
-	                           "alice!u1@127.0.0.1", 0, &m), 0);
+				   "alice!u1@127.0.0.1",
+				   0, &m),
+			 0);
 	assert_span(&m.command, "001");
 	assert_int_equal(m.n_params, 2);
 }
@@ -107,8 +110,8 @@ static void test_parse_tag_forms_and_escapes(void **state)
 	assert_tag(&m, "a", NULL);
 	assert_tag(&m, "b", "");
 	assert_tag(&m, "c", "; \\\r\n");
-	assert_tag(&m, "d", "q");       /* unknown escape: backslash dropped */
-	assert_tag(&m, "e", "x");       /* trailing lone backslash dropped */
+	assert_tag(&m, "d", "q"); /* unknown escape: backslash dropped */
+	assert_tag(&m, "e", "x"); /* trailing lone backslash dropped */
 	assert_int_equal(irc_msg_tag_get(&m, "f", &t), IRC_MSG_ENOENT);
 	while (irc_msg_tag_next(&m, &pos, &t))
 		n++;
@@ -178,10 +181,11 @@ static void test_parse_eol_and_forbidden_bytes(void **state)
 static void test_parse_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"", "\r\n", "   ", ":src", ":src ", ": CMD", ":", "@a", "@a=b", "@ CMD",
-		"@a; CMD", "@;a CMD", "@=v CMD", "@a/ CMD", "@/a CMD", "@a/b/c CMD",
-		"@a_b CMD", "@+ CMD", "@+/a CMD", "@v_x/a CMD", "12 x", "1234",
-		"PRIV1", "PRIV-MSG", "@a=b :src", "@a=b :src 12",
+		"",          "\r\n",         "   ",     ":src",       ":src ",    ": CMD",
+		":",         "@a",           "@a=b",    "@ CMD",      "@a; CMD",  "@;a CMD",
+		"@=v CMD",   "@a/ CMD",      "@/a CMD", "@a/b/c CMD", "@a_b CMD", "@+ CMD",
+		"@+/a CMD",  "@v_x/a CMD",   "12 x",    "1234",       "PRIV1",    "PRIV-MSG",
+		"@a=b :src", "@a=b :src 12",
 	};
 	irc_msg_t m;
 
@@ -318,20 +322,33 @@ static void test_round_trip_lines(void **state)
 static void test_tag_value_escape_round_trip(void **state)
 {
 	static const char *const values[] = {
-		"", "plain", ";", " ", "\\", "\r", "\n", "; \\\r\n", "\\\\s", "\\:",
-		"end\\", "a=b=c", "\xc3\xa9t\xc3\xa9", "\x01\x7f",
+		"",
+		"plain",
+		";",
+		" ",
+		"\\",
+		"\r",
+		"\n",
+		"; \\\r\n",
+		"\\\\s",
+		"\\:",
+		"end\\",
+		"a=b=c",
+		"\xc3\xa9t\xc3\xa9",
+		"\x01\x7f",
 	};
 	char tags[256];
-	irc_msg_t m = { .command = { "TAGMSG", 6 } };
+	irc_msg_t m = {.command = {"TAGMSG", 6}};
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		irc_msg_t again;
 		size_t len = 0;
 		int n;
 
-		assert_int_equal(irc_msg_tags_append("+v/k", 4, values[i], strlen(values[i]),
-		                                     tags, sizeof(tags), &len), 0);
-		m.tags = (irc_msg_span_t){ tags, len };
+		assert_int_equal(irc_msg_tags_append("+v/k", 4, values[i], strlen(values[i]), tags,
+						     sizeof(tags), &len),
+				 0);
+		m.tags = (irc_msg_span_t){tags, len};
 		n = irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 		assert_true(n > 0);
 		assert_int_equal(irc_msg_parse(g_out, (size_t)n, 0, &again), 0);
@@ -342,59 +359,59 @@ static void test_tag_value_escape_round_trip(void **state)
 
 static void test_serialize_trailing_choice(void **state)
 {
-	irc_msg_t m = { .command = { "PRIVMSG", 7 }, .n_params = 2 };
+	irc_msg_t m = {.command = {"PRIVMSG", 7}, .n_params = 2};
 
-	m.params[0] = (irc_msg_span_t){ "#c", 2 };
-	m.params[1] = (irc_msg_span_t){ "word", 4 };
+	m.params[0] = (irc_msg_span_t){"#c", 2};
+	m.params[1] = (irc_msg_span_t){"word", 4};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), 15);
 	assert_string_equal(g_out, "PRIVMSG #c word");
-	m.params[1] = (irc_msg_span_t){ ":x", 2 };
+	m.params[1] = (irc_msg_span_t){":x", 2};
 	irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 	assert_string_equal(g_out, "PRIVMSG #c ::x");
-	m.params[1] = (irc_msg_span_t){ "a b", 3 };
+	m.params[1] = (irc_msg_span_t){"a b", 3};
 	irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 	assert_string_equal(g_out, "PRIVMSG #c :a b");
-	m.params[1] = (irc_msg_span_t){ NULL, 0 };
+	m.params[1] = (irc_msg_span_t){NULL, 0};
 	irc_msg_serialize(&m, IRC_MSG_F_CRLF, g_out, sizeof(g_out));
 	assert_string_equal(g_out, "PRIVMSG #c :\r\n");
-	m.params[1] = (irc_msg_span_t){ "a\tb", 3 };
+	m.params[1] = (irc_msg_span_t){"a\tb", 3};
 	irc_msg_serialize(&m, 0, g_out, sizeof(g_out));
 	assert_string_equal(g_out, "PRIVMSG #c a\tb");
 }
 
 static void test_serialize_invalid(void **state)
 {
-	irc_msg_t ok = { .command = { "NOTICE", 6 }, .n_params = 2 }, m;
+	irc_msg_t ok = {.command = {"NOTICE", 6}, .n_params = 2}, m;
 
-	ok.params[0] = (irc_msg_span_t){ "#c", 2 };
-	ok.params[1] = (irc_msg_span_t){ "hi", 2 };
+	ok.params[0] = (irc_msg_span_t){"#c", 2};
+	ok.params[1] = (irc_msg_span_t){"hi", 2};
 	m = ok;
-	m.command = (irc_msg_span_t){ "12", 2 };
+	m.command = (irc_msg_span_t){"12", 2};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
-	m.command = (irc_msg_span_t){ NULL, 0 };
+	m.command = (irc_msg_span_t){NULL, 0};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	m = ok;
-	m.source = (irc_msg_span_t){ "a b", 3 };
+	m.source = (irc_msg_span_t){"a b", 3};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
-	m.source = (irc_msg_span_t){ "", 0 };
+	m.source = (irc_msg_span_t){"", 0};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
-	static const char *const middles[] = { "", "a b", ":a" };
+	static const char *const middles[] = {"", "a b", ":a"};
 	for (size_t i = 0; i < 3; i++) {
 		m = ok;
-		m.params[0] = (irc_msg_span_t){ middles[i], strlen(middles[i]) };
+		m.params[0] = (irc_msg_span_t){middles[i], strlen(middles[i])};
 		assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	}
-	static const char *const forbidden[] = { "a\rb", "a\nb", "a\0b" };
+	static const char *const forbidden[] = {"a\rb", "a\nb", "a\0b"};
 	for (size_t i = 0; i < 3; i++) {
 		m = ok;
-		m.params[1] = (irc_msg_span_t){ forbidden[i], 3 };
+		m.params[1] = (irc_msg_span_t){forbidden[i], 3};
 		assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	}
 	m = ok;
 	m.n_params = IRC_PARAMS_MAX + 1;
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 	m = ok;
-	m.tags = (irc_msg_span_t){ "bad_key\0", 8 };
+	m.tags = (irc_msg_span_t){"bad_key\0", 8};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_EINVAL);
 }
 
@@ -417,39 +434,41 @@ static void test_serialize_limits(void **state)
 {
 	static char big[IRC_TAGS_MAX];
 	static char tags[IRC_TAGS_MAX + 8];
-	irc_msg_t m = { .command = { "PRIVMSG", 7 }, .n_params = 2 };
+	irc_msg_t m = {.command = {"PRIVMSG", 7}, .n_params = 2};
 	size_t len = 0;
 
-	m.params[0] = (irc_msg_span_t){ "#c", 2 };
+	m.params[0] = (irc_msg_span_t){"#c", 2};
 	fill(big, sizeof(big) - 1);
 	/* Message part: "PRIVMSG #c " is 11 bytes (no ':' needed), + CRLF. */
-	m.params[1] = (irc_msg_span_t){ big, IRC_MSG_MAX - 2 - 11 };
+	m.params[1] = (irc_msg_span_t){big, IRC_MSG_MAX - 2 - 11};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_MAX - 2);
 	m.params[1].len++;
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETOOLONG);
 	m.params[1].len = 4;
 	/* Tags section '@' + "a=" + 8187 + ' ' = IRC_TAGS_MAX, then one past. */
-	assert_int_equal(irc_msg_tags_append("a", 1, big, IRC_TAGS_MAX - 2 - 2,
-	                                     tags, sizeof(tags), &len), 0);
-	m.tags = (irc_msg_span_t){ tags, len };
+	assert_int_equal(
+		irc_msg_tags_append("a", 1, big, IRC_TAGS_MAX - 2 - 2, tags, sizeof(tags), &len),
+		0);
+	m.tags = (irc_msg_span_t){tags, len};
 	assert_true(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)) > 0);
 	assert_int_equal(irc_msg_serialize(&m, IRC_MSG_F_CLIENT, g_out, sizeof(g_out)),
-	                 IRC_MSG_ETAGSTOOLONG);
+			 IRC_MSG_ETAGSTOOLONG);
 	len = 0;
-	assert_int_equal(irc_msg_tags_append("a", 1, big, IRC_TAGS_MAX - 2 - 1,
-	                                     tags, sizeof(tags), &len), 0);
-	m.tags = (irc_msg_span_t){ tags, len };
+	assert_int_equal(
+		irc_msg_tags_append("a", 1, big, IRC_TAGS_MAX - 2 - 1, tags, sizeof(tags), &len),
+		0);
+	m.tags = (irc_msg_span_t){tags, len};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETAGSTOOLONG);
 	len = 0;
 	/* Client tag data is counted escaped: a space takes two bytes.
 	 * "+a=" + 2045 spaces + "x" = 3 + 4090 + 1 = IRC_TAGS_CLIENT_MAX. */
 	memset(big, ' ', 2047);
 	assert_int_equal(irc_msg_tags_append("+a", 2, big + 2, 2046, tags, sizeof(tags), &len), 0);
-	m.tags = (irc_msg_span_t){ tags, len };
+	m.tags = (irc_msg_span_t){tags, len};
 	assert_true(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)) > 0);
-	len = 0;        /* 3 + 2 * 2046 = IRC_TAGS_CLIENT_MAX + 1 */
+	len = 0; /* 3 + 2 * 2046 = IRC_TAGS_CLIENT_MAX + 1 */
 	assert_int_equal(irc_msg_tags_append("+a", 2, big + 1, 2046, tags, sizeof(tags), &len), 0);
-	m.tags = (irc_msg_span_t){ tags, len };
+	m.tags = (irc_msg_span_t){tags, len};
 	assert_int_equal(irc_msg_serialize(&m, 0, g_out, sizeof(g_out)), IRC_MSG_ETAGSTOOLONG);
 }
 
@@ -457,33 +476,33 @@ static void test_tags_append_and_serialize(void **state)
 {
 	char tags[16], raw[64];
 	size_t len = 0;
-	irc_msg_t m = { .command = { "CMD", 3 } };
+	irc_msg_t m = {.command = {"CMD", 3}};
 
 	assert_int_equal(irc_msg_tags_append("k", 1, "a b", 3, tags, sizeof(tags), &len), 0);
 	assert_int_equal(irc_msg_tags_append("+n", 2, NULL, 0, tags, sizeof(tags), &len), 0);
 	assert_int_equal(len, 9);
 	assert_int_equal(irc_msg_tags_append("k_", 2, NULL, 0, tags, sizeof(tags), &len),
-	                 IRC_MSG_EINVAL);
+			 IRC_MSG_EINVAL);
 	assert_int_equal(irc_msg_tags_append("k", 1, "a\0b", 3, tags, sizeof(tags), &len),
-	                 IRC_MSG_EINVAL);
+			 IRC_MSG_EINVAL);
 	assert_int_equal(irc_msg_tags_append("long", 4, "valu", 4, tags, sizeof(tags), &len),
-	                 IRC_MSG_ENOBUFS);
+			 IRC_MSG_ENOBUFS);
 	assert_int_equal(len, 9);
-	m.tags = (irc_msg_span_t){ tags, len };
+	m.tags = (irc_msg_span_t){tags, len};
 	assert_int_equal(irc_msg_tags_serialize(&m, raw, sizeof(raw)), 9);
 	assert_string_equal(raw, "k=a\\sb;+n");
 	assert_int_equal(irc_msg_tags_serialize(&m, raw, 9), IRC_MSG_ENOBUFS);
-	m.tags = (irc_msg_span_t){ NULL, 0 };
+	m.tags = (irc_msg_span_t){NULL, 0};
 	assert_int_equal(irc_msg_tags_serialize(&m, raw, sizeof(raw)), 0);
 	assert_string_equal(raw, "");
 }
 
 static void test_tag_key_valid(void **state)
 {
-	static const char *const good[] = { "a", "A-1", "+a", "v.example/k", "+v-1.x/k-2",
-	                                    "draft/label" };
-	static const char *const bad[] = { "", "+", "/", "a/", "/a", "+/a", "a/b/c", "a_b",
-	                                   "a=b", "a b", "v_x/a", "++a", "a+" };
+	static const char *const good[] = {"a",           "A-1",        "+a",
+					   "v.example/k", "+v-1.x/k-2", "draft/label"};
+	static const char *const bad[] = {"",    "+",   "/",   "a/",    "/a",  "+/a", "a/b/c",
+					  "a_b", "a=b", "a b", "v_x/a", "++a", "a+"};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		assert_true(irc_msg_tag_key_valid(good[i], strlen(good[i])));
@@ -493,16 +512,17 @@ static void test_tag_key_valid(void **state)
 
 static void test_strerror_distinct(void **state)
 {
-	static const int codes[] = { IRC_MSG_EAGAIN, IRC_MSG_ETOOLONG, IRC_MSG_ETAGSTOOLONG,
-	                             IRC_MSG_EMALFORMED, IRC_MSG_ENOBUFS, IRC_MSG_EINVAL,
-	                             IRC_MSG_ENOENT };
+	static const int codes[] = {IRC_MSG_EAGAIN,     IRC_MSG_ETOOLONG, IRC_MSG_ETAGSTOOLONG,
+				    IRC_MSG_EMALFORMED, IRC_MSG_ENOBUFS,  IRC_MSG_EINVAL,
+				    IRC_MSG_ENOENT};
 	size_t n = sizeof(codes) / sizeof(codes[0]);
 
 	for (size_t i = 0; i < n; i++) {
 		assert_true(codes[i] < 0);
 		for (size_t j = i + 1; j < n; j++) {
 			assert_int_not_equal(codes[i], codes[j]);
-			assert_string_not_equal(irc_msg_strerror(codes[i]), irc_msg_strerror(codes[j]));
+			assert_string_not_equal(irc_msg_strerror(codes[i]),
+						irc_msg_strerror(codes[j]));
 		}
 	}
 	assert_string_equal(irc_msg_strerror(-9999), "unknown error");

@@ -33,14 +33,13 @@
 #endif
 
 #define VECTORS_SUBDIR "/../shared/testdata/irc-parser-tests/"
-#define LINE_BUF 1024
+#define LINE_BUF       1024
 
 static void vectors_path(const char *file, char *out, size_t cap)
 {
 	const char *root = getenv("EIRC_SOURCE_DIR");
 
-	snprintf(out, cap, "%s" VECTORS_SUBDIR "%s", root && *root ? root : EIRC_SOURCE_DIR,
-	         file);
+	snprintf(out, cap, "%s" VECTORS_SUBDIR "%s", root && *root ? root : EIRC_SOURCE_DIR, file);
 }
 
 /* Loads a vector file's "tests" list, or skips when the folder is absent. */
@@ -108,7 +107,7 @@ static bool tags_match(const irc_msg_t *m, const struct yamltree_node *want)
 		    memcmp(t.value, v, vlen) != 0)
 			return false;
 	}
-	while (irc_msg_tag_next(m, &pos, &t)) {   /* no tag the vector lacks */
+	while (irc_msg_tag_next(m, &pos, &t)) { /* no tag the vector lacks */
 		char key[LINE_BUF];
 		snprintf(key, sizeof(key), "%.*s", (int)t.key_len, t.key);
 		if (!yamltree_get(want, key))
@@ -170,7 +169,7 @@ static void test_msg_split(void **state)
 
 /* Builds msg from a vector's atoms; tag storage goes in tagbuf. */
 static void msg_from_atoms(const struct yamltree_node *atoms, irc_msg_t *m, char *tagbuf,
-                           size_t tagcap)
+			   size_t tagcap)
 {
 	const struct yamltree_node *tags = yamltree_get(atoms, "tags"), *params;
 	size_t tlen = 0;
@@ -180,11 +179,12 @@ static void msg_from_atoms(const struct yamltree_node *atoms, irc_msg_t *m, char
 		size_t klen, vlen;
 		const char *k = yamltree_str(yamltree_key_at(tags, i), &klen);
 		const char *v = yamltree_str(yamltree_at(tags, i), &vlen);
-		assert_int_equal(irc_msg_tags_append(k, klen, vlen > 0 ? v : NULL, vlen,
-		                                     tagbuf, tagcap, &tlen), 0);
+		assert_int_equal(irc_msg_tags_append(k, klen, vlen > 0 ? v : NULL, vlen, tagbuf,
+						     tagcap, &tlen),
+				 0);
 	}
 	if (tlen > 0)
-		m->tags = (irc_msg_span_t){ tagbuf, tlen };
+		m->tags = (irc_msg_span_t){tagbuf, tlen};
 	m->source.ptr = yamltree_str(yamltree_get(atoms, "source"), &m->source.len);
 	m->command.ptr = yamltree_str(yamltree_get(atoms, "verb"), &m->command.len);
 	params = yamltree_get(atoms, "params");
@@ -237,7 +237,7 @@ static bool part_is(const char *p, size_t len, const struct yamltree_node *want)
 	const char *w = yamltree_str(want, &wlen);
 
 	if (!w)
-		w = "";                 /* "if a key does not exist, assume ''" */
+		w = ""; /* "if a key does not exist, assume ''" */
 	return len == wlen && (len == 0 || memcmp(p, w, len) == 0);
 }
 
@@ -273,7 +273,7 @@ static void test_userhost_split(void **state)
 
 /* Checks every string of list against mask; returns the failures. */
 static size_t mask_list_failures(const char *mask, size_t mlen, const struct yamltree_node *list,
-                                 bool expect)
+				 bool expect)
 {
 	size_t failed = 0;
 
@@ -282,7 +282,8 @@ static size_t mask_list_failures(const char *mask, size_t mlen, const struct yam
 		const char *s = yamltree_str(yamltree_at(list, i), &len);
 		if (irc_mask_match(mask, mlen, s, len, IRC_CASEMAP_RFC1459) != expect) {
 			print_error("mask-match: %s vs ", show(mask, mlen));
-			print_error("%s: expected %s\n", show(s, len), expect ? "match" : "no match");
+			print_error("%s: expected %s\n", show(s, len),
+				    expect ? "match" : "no match");
 			failed++;
 		}
 	}
@@ -304,7 +305,7 @@ static void test_mask_match(void **state)
 		failed += mask_list_failures(mask, mlen, yamltree_get(tc, "matches"), true);
 		failed += mask_list_failures(mask, mlen, yamltree_get(tc, "fails"), false);
 		checked += yamltree_len(yamltree_get(tc, "matches")) +
-		           yamltree_len(yamltree_get(tc, "fails"));
+			   yamltree_len(yamltree_get(tc, "fails"));
 	}
 	print_message("mask-match: %zu checks, %zu failed\n", checked, failed);
 	yamltree_free(root);
@@ -327,7 +328,7 @@ static void test_validate_hostname(void **state)
 		assert_non_null(host);
 		if (irc_mask_hostname_valid(host, len) != want) {
 			print_error("validate-hostname: \"%s\": expected %s\n", show(host, len),
-			            want ? "valid" : "invalid");
+				    want ? "valid" : "invalid");
 			failed++;
 		}
 	}
@@ -339,10 +340,8 @@ static void test_validate_hostname(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_msg_split),
-		cmocka_unit_test(test_msg_join),
-		cmocka_unit_test(test_userhost_split),
-		cmocka_unit_test(test_mask_match),
+		cmocka_unit_test(test_msg_split),         cmocka_unit_test(test_msg_join),
+		cmocka_unit_test(test_userhost_split),    cmocka_unit_test(test_mask_match),
 		cmocka_unit_test(test_validate_hostname),
 	};
 

@@ -50,8 +50,8 @@ static void test_text_line_escapes_controls(void **state)
 	(void)state;
 
 	log_setup("eirc-test", LOG_DEBUG, LOG_FORMAT_TEXT, 2);
-	size_t n = log_format_line(buf, sizeof(buf), LOG_WARN, NULL, 0,
-				   "evil\r\nfake line\x01 end");
+	size_t n =
+		log_format_line(buf, sizeof(buf), LOG_WARN, NULL, 0, "evil\r\nfake line\x01 end");
 	assert_int_equal(n, strlen(buf));
 	assert_true(buf[n - 1] == '\n');
 	/* Exactly one newline: the terminator. */
@@ -64,23 +64,25 @@ static void test_fields_text_and_json(void **state)
 {
 	char buf[LOG_LINE_MAX];
 	log_field_t f[] = {
-		{ "session", "s-1" },
-		{ "peer", "1.2.3.4 port" },
-		{ "chat_token", "abcdef" },
-		{ "note", NULL },
+		{"session", "s-1"},
+		{"peer", "1.2.3.4 port"},
+		{"chat_token", "abcdef"},
+		{"note", NULL},
 	};
 	(void)state;
 
 	log_setup("eirc-test", LOG_DEBUG, LOG_FORMAT_TEXT, 2);
 	log_format_line(buf, sizeof(buf), LOG_INFO, f, 4, "hello");
-	assert_non_null(strstr(buf, "info: hello session=s-1 peer=\"1.2.3.4 port\" chat_token=*** note=-\n"));
+	assert_non_null(strstr(
+		buf, "info: hello session=s-1 peer=\"1.2.3.4 port\" chat_token=*** note=-\n"));
 
 	log_setup("eirc-test", LOG_DEBUG, LOG_FORMAT_JSON, 2);
 	log_format_line(buf, sizeof(buf), LOG_ERROR, f, 4, "say \"hi\"\n");
 	assert_true(strncmp(buf, "{\"time\":\"", 9) == 0);
 	assert_non_null(strstr(buf, "\"level\":\"error\",\"prog\":\"eirc-test\",\"pid\":"));
-	assert_non_null(strstr(buf, ",\"msg\":\"say \\\"hi\\\"\\n\",\"session\":\"s-1\","
-				    "\"peer\":\"1.2.3.4 port\",\"chat_token\":\"***\",\"note\":null}\n"));
+	assert_non_null(
+		strstr(buf, ",\"msg\":\"say \\\"hi\\\"\\n\",\"session\":\"s-1\","
+			    "\"peer\":\"1.2.3.4 port\",\"chat_token\":\"***\",\"note\":null}\n"));
 	log_setup("eirc-test", LOG_INFO, LOG_FORMAT_TEXT, 2);
 }
 

@@ -130,7 +130,7 @@ static void on_msg(void *ud, const irc_msg_t *m)
 	if (!irc_msg_command_is(m, "PRIVMSG") || m->n_params < 2)
 		return;
 	snprintf(f->good[f->n_good++], sizeof(f->good[0]), "%.*s", (int)m->params[1].len,
-	         m->params[1].ptr);
+		 m->params[1].ptr);
 	if (m->params[1].len == 5 && !memcmp(m->params[1].ptr, "after", 5))
 		finish(f);
 }
@@ -155,15 +155,19 @@ static void on_down(void *ud, int err, const char *why, uint64_t retry_ms)
 static void run(struct fake *f, bool with_cb)
 {
 	static const irc_conn_cb_t cbs[2] = {
-		{ on_msg, NULL, on_down, NULL, NULL, NULL },
-		{ on_msg, NULL, on_down, NULL, NULL, on_bad_line },
+		{on_msg, NULL, on_down, NULL, NULL, NULL},
+		{on_msg, NULL, on_down, NULL, NULL, on_bad_line},
 	};
-	irc_conn_server_t srv = { .unix_path = f->path };
+	irc_conn_server_t srv = {.unix_path = f->path};
 	irc_conn_opts_t o = {
-		.servers = &srv, .n_servers = 1,
-		.reg = { "lg", "u", "r", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX },
-		.connect_timeout_ms = 5000, .ping_interval_ms = 60000, .ping_timeout_ms = 60000,
-		.reconnect_min_ms = 100, .reconnect_max_ms = 100,
+		.servers = &srv,
+		.n_servers = 1,
+		.reg = {"lg", "u", "r", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX},
+		.connect_timeout_ms = 5000,
+		.ping_interval_ms = 60000,
+		.ping_timeout_ms = 60000,
+		.reconnect_min_ms = 100,
+		.reconnect_max_ms = 100,
 	};
 
 	snprintf(f->path, sizeof(f->path), "/tmp/eirc-badline-%d.sock", (int)getpid());
@@ -225,7 +229,7 @@ static void test_no_callback(void **state)
 
 static void test_refused_metric_family(void **state)
 {
-	lg_metrics_t m = { 0 };
+	lg_metrics_t m = {0};
 	buf_t b;
 	const char *help = "# TYPE eirc_logger_lines_refused_total counter\n";
 
@@ -238,10 +242,12 @@ static void test_refused_metric_family(void **state)
 	const char *p = strstr(buf_data(&b), help);
 	assert_non_null(p);
 	assert_null(strstr(p + 1, help)); /* one family: TYPE once */
-	assert_non_null(strstr(buf_data(&b), "eirc_logger_lines_refused_total{reason=\"too_long\"} 3\n"));
 	assert_non_null(
-	        strstr(buf_data(&b), "eirc_logger_lines_refused_total{reason=\"tags_too_long\"} 0\n"));
-	assert_non_null(strstr(buf_data(&b), "eirc_logger_lines_refused_total{reason=\"malformed\"} 1\n"));
+		strstr(buf_data(&b), "eirc_logger_lines_refused_total{reason=\"too_long\"} 3\n"));
+	assert_non_null(strstr(buf_data(&b),
+			       "eirc_logger_lines_refused_total{reason=\"tags_too_long\"} 0\n"));
+	assert_non_null(
+		strstr(buf_data(&b), "eirc_logger_lines_refused_total{reason=\"malformed\"} 1\n"));
 	assert_non_null(strstr(buf_data(&b), "eirc_logger_events_refused_total 0\n"));
 	buf_free(&b);
 }

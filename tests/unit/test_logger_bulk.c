@@ -15,7 +15,10 @@
 
 #include "logger-bot/lg_bulk.h"
 
-#define S(x) { x, sizeof(x) - 1 }
+#define S(x)                                                                                       \
+	{                                                                                          \
+		x, sizeof(x) - 1                                                                   \
+	}
 
 static void test_index_name(void **state)
 {
@@ -36,11 +39,15 @@ static void test_index_name(void **state)
 static void test_add_document(void **state)
 {
 	lg_bulk_field_t f[] = {
-		{ S("network"), S("eIRC") },   { S("stream"), S("eirc:{p1}:history:eIRC:#x") },
-		{ S("msgid"), S("abc\"1") },   { S("time"), S("1700000000123") },
-		{ S("type"), S("privmsg") },   { S("conv"), S("#x") },
-		{ S("target"), S("#X") },      { S("nick"), S("al\\ice") },
-		{ S("text"), S("hi\n\x01\xff\xc3\xa9") },
+		{S("network"), S("eIRC")},
+		{S("stream"), S("eirc:{p1}:history:eIRC:#x")},
+		{S("msgid"), S("abc\"1")},
+		{S("time"), S("1700000000123")},
+		{S("type"), S("privmsg")},
+		{S("conv"), S("#x")},
+		{S("target"), S("#X")},
+		{S("nick"), S("al\\ice")},
+		{S("text"), S("hi\n\x01\xff\xc3\xa9")},
 	};
 	buf_t b;
 	archive_str_t id = S("1-0");
@@ -49,11 +56,12 @@ static void test_add_document(void **state)
 	buf_init(&b, SIZE_MAX);
 	assert_true(lg_bulk_add(&b, "eirc", id, f, sizeof(f) / sizeof(f[0])) > 0);
 	assert_string_equal(
-	        buf_data(&b), "{\"create\":{\"_index\":\"eirc-2023.11.14\",\"_id\":\"abc\\\"1\"}}\n"
-	             "{\"@timestamp\":\"2023-11-14T22:13:20.123Z\",\"network\":\"eIRC\","
-	             "\"channel\":\"#x\",\"target\":\"#X\",\"type\":\"privmsg\",\"msgid\":"
-	             "\"abc\\\"1\",\"nick\":\"al\\\\ice\",\"text\":\"hi\\n\\u0001\xEF\xBF\xBD"
-	             "\xc3\xa9\",\"archive_id\":\"1-0\"}\n");
+		buf_data(&b),
+		"{\"create\":{\"_index\":\"eirc-2023.11.14\",\"_id\":\"abc\\\"1\"}}\n"
+		"{\"@timestamp\":\"2023-11-14T22:13:20.123Z\",\"network\":\"eIRC\","
+		"\"channel\":\"#x\",\"target\":\"#X\",\"type\":\"privmsg\",\"msgid\":"
+		"\"abc\\\"1\",\"nick\":\"al\\\\ice\",\"text\":\"hi\\n\\u0001\xEF\xBF\xBD"
+		"\xc3\xa9\",\"archive_id\":\"1-0\"}\n");
 	/* no msgid, no time, bad time: refused, body untouched */
 	size_t len = buf_len(&b);
 	assert_int_equal(lg_bulk_add(&b, "eirc", id, f + 3, 6), -EINVAL);
@@ -102,7 +110,7 @@ static const char mixed[] =
 
 static void test_walk_mixed(void **state)
 {
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	(void)state;
 	assert_int_equal(lg_bulk_walk(mixed, strlen(mixed), 5, on_item, &s), 3);
@@ -119,7 +127,11 @@ static void test_walk_mixed(void **state)
 static void test_walk_refuses_bad_bodies(void **state)
 {
 	static const char *const bad[] = {
-		"", "{", "[]", "{\"errors\":false}", "{\"errors\":false,\"items\":{}}",
+		"",
+		"{",
+		"[]",
+		"{\"errors\":false}",
+		"{\"errors\":false,\"items\":{}}",
 		"{\"errors\":\"no\",\"items\":[]}",
 		"{\"errors\":false,\"items\":[{\"create\":{\"status\":\"201\"}}]}",
 		"{\"errors\":false,\"items\":[{\"create\":{}}]}",
@@ -127,8 +139,8 @@ static void test_walk_refuses_bad_bodies(void **state)
 		"{\"error\":{\"type\":\"es_rejected_execution_exception\"},\"status\":429}",
 	};
 	const char *ok = "{\"took\":1,\"errors\":false,\"items\":[{\"create\":{\"_id\":\"a\","
-	                 "\"status\":201}}]}";
-	struct seen s = { 0 };
+			 "\"status\":201}}]}";
+	struct seen s = {0};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

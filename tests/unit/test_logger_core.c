@@ -26,7 +26,7 @@ static void test_crc32_vectors(void **state)
 	assert_int_equal(archive_keys_crc32(0, "123456789", 9), 0xCBF43926u);
 	/* continuing gives the same as one pass */
 	assert_int_equal(archive_keys_crc32(archive_keys_crc32(0, "1234", 4), "56789", 5),
-	                 0xCBF43926u);
+			 0xCBF43926u);
 }
 
 /* The sliced CRC against the plain bitwise definition, at every length and
@@ -54,9 +54,9 @@ static void test_crc32_sliced(void **state)
 		uint32_t want = crc_bitwise(buf, n);
 		assert_int_equal(archive_keys_crc32(0, buf, n), want);
 		for (size_t cut = 0; cut <= n && cut < 20; cut++)
-			assert_int_equal(
-			    archive_keys_crc32(archive_keys_crc32(0, buf, cut), buf + cut, n - cut),
-			    want);
+			assert_int_equal(archive_keys_crc32(archive_keys_crc32(0, buf, cut),
+							    buf + cut, n - cut),
+					 want);
 	}
 }
 
@@ -72,21 +72,21 @@ static void test_partition_folds_and_bounds(void **state)
 	assert_int_equal(a, b);
 	/* ascii mapping keeps [ and { apart: crc of different strings */
 	assert_int_equal(archive_keys_partition("eirc", "#chan{1}", 8, IRC_CASEMAP_NONE, 16),
-	                 (int)(archive_keys_crc32(0, "eirc:#chan{1}", 13) % 16));
+			 (int)(archive_keys_crc32(0, "eirc:#chan{1}", 13) % 16));
 	assert_int_equal(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 1), 0);
 	assert_int_equal(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, 0), -EINVAL);
 	assert_true(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE,
-	                                   ARCHIVE_KEYS_PARTITIONS_MAX) >= 0);
-	assert_int_equal(
-	    archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE, ARCHIVE_KEYS_PARTITIONS_MAX + 1),
-	    -EINVAL);
+					   ARCHIVE_KEYS_PARTITIONS_MAX) >= 0);
+	assert_int_equal(archive_keys_partition("n", "#x", 2, IRC_CASEMAP_NONE,
+						ARCHIVE_KEYS_PARTITIONS_MAX + 1),
+			 -EINVAL);
 	memset(big, 'a', sizeof(big));
 	big[0] = '#';
-	assert_true(
-	    archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX, IRC_CASEMAP_NONE, 16) >= 0);
+	assert_true(archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX, IRC_CASEMAP_NONE,
+					   16) >= 0);
 	assert_int_equal(
-	    archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX + 1, IRC_CASEMAP_NONE, 16),
-	    -EINVAL);
+		archive_keys_partition("n", big, ARCHIVE_KEYS_TARGET_MAX + 1, IRC_CASEMAP_NONE, 16),
+		-EINVAL);
 	assert_int_equal(archive_keys_partition("a:b", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
 	assert_int_equal(archive_keys_partition("", "#x", 2, IRC_CASEMAP_NONE, 16), -EINVAL);
 }
@@ -97,8 +97,8 @@ static void test_key_names(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    archive_keys_history(3, "eIRC", "#Ops", 4, IRC_CASEMAP_ASCII, buf, sizeof(buf)),
-	    (int)strlen("eirc:{p3}:history:eIRC:#ops"));
+		archive_keys_history(3, "eIRC", "#Ops", 4, IRC_CASEMAP_ASCII, buf, sizeof(buf)),
+		(int)strlen("eirc:{p3}:history:eIRC:#ops"));
 	assert_string_equal(buf, "eirc:{p3}:history:eIRC:#ops");
 	assert_true(archive_keys_msgid(15, "abc", 3, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "eirc:{p15}:msgid:abc");
@@ -108,7 +108,7 @@ static void test_key_names(void **state)
 	assert_string_equal(buf, "eirc:{p7}:archive:dead");
 	assert_int_equal(archive_keys_archive(0, buf, 10), -ENOBUFS);
 	assert_int_equal(archive_keys_history(0, "n", "#x", 2, IRC_CASEMAP_NONE, buf, 10),
-	                 -ENOBUFS);
+			 -ENOBUFS);
 	assert_int_equal(archive_keys_msgid(0, "", 0, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(archive_keys_dm_target(42, 7, buf, sizeof(buf)), 7);
 	assert_string_equal(buf, "dm:7:42");
@@ -284,7 +284,7 @@ static void test_append_batch(void **state)
 	assert_int_equal(archive_append_batch_finish(&b), -EINVAL);
 	for (i = 0; i < ARCHIVE_APPEND_BATCH_MAX; i++) {
 		ev.s[ARCHIVE_S_MSGID] =
-		    (archive_str_t){ids[i], (size_t)snprintf(ids[i], 16, "m%d", i)};
+			(archive_str_t){ids[i], (size_t)snprintf(ids[i], 16, "m%d", i)};
 		ev.s[ARCHIVE_S_ARG] = i % 2 ? (archive_str_t){"bob", 3} : (archive_str_t){NULL, 0};
 		assert_int_equal(archive_append_batch_add(&b, &ev, &o), 0);
 	}
@@ -315,9 +315,9 @@ static void test_append_batch(void **state)
 	/* another partition is refused, not added */
 	for (i = 0; i < 100; i++) {
 		other.s[ARCHIVE_S_CONV] =
-		    (archive_str_t){t, (size_t)snprintf(t, sizeof(t), "#c%d", i)};
+			(archive_str_t){t, (size_t)snprintf(t, sizeof(t), "#c%d", i)};
 		if (archive_keys_partition("eIRC", t, other.s[ARCHIVE_S_CONV].n, IRC_CASEMAP_NONE,
-		                           16) != k)
+					   16) != k)
 			break;
 	}
 	assert_int_equal(archive_append_batch_begin(&b, sha, &o), 0);
@@ -347,7 +347,7 @@ static void test_seen_key(void **state)
 
 static void test_map(void **state)
 {
-	lg_map_t m = { 0 };
+	lg_map_t m = {0};
 	char key[16];
 
 	(void)state;
@@ -380,7 +380,7 @@ static void test_map(void **state)
 
 static void test_metrics_text(void **state)
 {
-	lg_metrics_t m = { 0 };
+	lg_metrics_t m = {0};
 	buf_t b;
 
 	(void)state;
@@ -389,19 +389,25 @@ static void test_metrics_text(void **state)
 	m.ship_oldest_age_ms = 1500;
 	assert_int_equal(lg_metrics_render(&m, &b), 0);
 	assert_non_null(strstr(buf_data(&b), "# TYPE eirc_logger_events_written_total counter\n"
-	                            "eirc_logger_events_written_total 42\n"));
-	assert_non_null(strstr(buf_data(&b), "eirc_logger_shipper_oldest_pending_age_seconds 1.500\n"));
+					     "eirc_logger_events_written_total 42\n"));
+	assert_non_null(
+		strstr(buf_data(&b), "eirc_logger_shipper_oldest_pending_age_seconds 1.500\n"));
 	buf_free(&b);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crc32_vectors),  cmocka_unit_test(test_partition_folds_and_bounds),
-		cmocka_unit_test(test_key_names),      cmocka_unit_test(test_event_roundtrip),
-		cmocka_unit_test(test_event_limits),   cmocka_unit_test(test_time),
-		cmocka_unit_test(test_append_call),    cmocka_unit_test(test_map),
-		cmocka_unit_test(test_append_batch),   cmocka_unit_test(test_crc32_sliced),
+		cmocka_unit_test(test_crc32_vectors),
+		cmocka_unit_test(test_partition_folds_and_bounds),
+		cmocka_unit_test(test_key_names),
+		cmocka_unit_test(test_event_roundtrip),
+		cmocka_unit_test(test_event_limits),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_append_call),
+		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_append_batch),
+		cmocka_unit_test(test_crc32_sliced),
 		cmocka_unit_test(test_seen_key),
 		cmocka_unit_test(test_append_call_eval),
 		cmocka_unit_test(test_metrics_text),

@@ -88,7 +88,8 @@ static void test_privmsg_fields(void **state)
 {
 	(void)state;
 	assert_int_equal(feed("@msgid=abc;time=2023-11-14T22:13:20.123Z;account=acc "
-	                      ":Alice!u1@host.example PRIVMSG #Chan :hello world"), LG_INGEST_DONE);
+			      ":Alice!u1@host.example PRIVMSG #Chan :hello world"),
+			 LG_INGEST_DONE);
 	assert_int_equal(got.n, 1);
 	assert_int_equal(got.ev[0].type, ARCHIVE_EV_PRIVMSG);
 	assert_true(got.ev[0].time == INT64_C(1700000000123));
@@ -102,7 +103,7 @@ static void test_privmsg_fields(void **state)
 	assert_string_equal(EV(0, ARCHIVE_S_ACCOUNT), "acc");
 	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "hello world");
 	assert_string_equal(EV(0, ARCHIVE_S_TAGS),
-	                    "msgid=abc;time=2023-11-14T22:13:20.123Z;account=acc");
+			    "msgid=abc;time=2023-11-14T22:13:20.123Z;account=acc");
 	assert_int_equal(feed("@msgid=n1 :Alice!u1@h NOTICE #chan :note"), LG_INGEST_DONE);
 	assert_int_equal(got.ev[0].type, ARCHIVE_EV_NOTICE);
 	assert_true(got.ev[0].time == 1000); /* no time tag: the clock */
@@ -211,7 +212,7 @@ static void test_hints_and_bookkeeping(void **state)
 	assert_true(hint.listed);
 	assert_string_equal(hint.channel, "#big");
 	/* gap events: one per channel the bot was in */
-	const char *was[] = { "#a", "#b" };
+	const char *was[] = {"#a", "#b"};
 	memset(&got, 0, sizeof(got));
 	lg_ingest_gap(ing, was, 2, 5000, 9000, emit, &got);
 	assert_int_equal(got.n, 2);
@@ -261,9 +262,12 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_privmsg_fields),   cmocka_unit_test(test_membership_events),
-		cmocka_unit_test(test_quit_and_nick_fan_out), cmocka_unit_test(test_derived_ids),
-		cmocka_unit_test(test_hints_and_bookkeeping), cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_privmsg_fields),
+		cmocka_unit_test(test_membership_events),
+		cmocka_unit_test(test_quit_and_nick_fan_out),
+		cmocka_unit_test(test_derived_ids),
+		cmocka_unit_test(test_hints_and_bookkeeping),
+		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -135,7 +135,7 @@ static void test_buf(void **state)
 
 	buf_init(&b, 8);
 	assert_string_equal(buf_data(&b), "");
-	assert_int_equal(buf_append(&b, "12345678", 8), 0); /* at the limit */
+	assert_int_equal(buf_append(&b, "12345678", 8), 0);  /* at the limit */
 	assert_int_equal(buf_append(&b, "9", 1), -EMSGSIZE); /* one past */
 	assert_int_equal(buf_len(&b), 8);
 	assert_string_equal(buf_data(&b), "12345678");
@@ -226,10 +226,10 @@ static void test_clock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_queue),   cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_tokbucket), cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_buf_truncate),
-		cmocka_unit_test(test_err),     cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_queue),        cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_tokbucket),    cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_buf_truncate), cmocka_unit_test(test_err),
+		cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,16 +87,16 @@ static void test_routes(void **state)
 static void test_malformed(void **state)
 {
 	static const char *bad[] = {
-	    "",
-	    "*0\r\n",
-	    "+OK\r\n",
-	    "*1\r\n$3\r\nGET\r\n",                       /* no key */
-	    "*2\r\n$3\r\nGET\r\n$1\r\nk\r",              /* cut */
-	    "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$1\r\nx\r\n", /* trailing bytes */
-	    "*2\r\n$3\r\nGET\r\n$9\r\nk\r\n",            /* length past the end */
-	    "*2\r\n$3\r\nGET\r\n$-1\r\n",
-	    "*3\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$7\r\nSTREAMS\r\n", /* nothing after */
-	    "*99999999999\r\n",
+		"",
+		"*0\r\n",
+		"+OK\r\n",
+		"*1\r\n$3\r\nGET\r\n",                       /* no key */
+		"*2\r\n$3\r\nGET\r\n$1\r\nk\r",              /* cut */
+		"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$1\r\nx\r\n", /* trailing bytes */
+		"*2\r\n$3\r\nGET\r\n$9\r\nk\r\n",            /* length past the end */
+		"*2\r\n$3\r\nGET\r\n$-1\r\n",
+		"*3\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$7\r\nSTREAMS\r\n", /* nothing after */
+		"*99999999999\r\n",
 	};
 	const char *key;
 	size_t len;
@@ -120,8 +120,8 @@ static void test_streams_at_limit(void **state)
 		off = (size_t)snprintf(cmd, sizeof(cmd), "*%d\r\n$5\r\nXREAD\r\n", filler + 3);
 		for (int i = 0; i < filler; i++)
 			off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$1\r\nx\r\n");
-		off +=
-		    (size_t)snprintf(cmd + off, sizeof(cmd) - off, "$7\r\nSTREAMS\r\n$1\r\ns\r\n");
+		off += (size_t)snprintf(cmd + off, sizeof(cmd) - off,
+					"$7\r\nSTREAMS\r\n$1\r\ns\r\n");
 		/* STREAMS at index filler+1, its key at filler+2: 62 fits, 63 is the
 		 * last index scanned, so filler 61 still fits; 62 would not */
 		assert_int_equal(redis_slot_route(cmd, off, &key, &len), REDIS_SLOT_KEY);
@@ -141,17 +141,17 @@ static void test_redirects(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    redis_slot_redirect("MOVED 3999 127.0.0.1:6381", &ask, &s, addr, sizeof(addr)), 0);
+		redis_slot_redirect("MOVED 3999 127.0.0.1:6381", &ask, &s, addr, sizeof(addr)), 0);
 	assert_false(ask);
 	assert_int_equal(s, 3999);
 	assert_string_equal(addr, "127.0.0.1:6381");
 	assert_int_equal(redis_slot_redirect("ASK 16383 ::1:7000", &ask, &s, addr, sizeof(addr)),
-	                 0);
+			 0);
 	assert_true(ask);
 	assert_int_equal(s, 16383);
 	assert_string_equal(addr, "::1:7000");
 	assert_int_equal(redis_slot_redirect("MOVED 16384 h:1", &ask, &s, addr, sizeof(addr)),
-	                 -EINVAL);
+			 -EINVAL);
 	assert_int_equal(redis_slot_redirect("MOVED 7 :7001", &ask, &s, addr, sizeof(addr)), 0);
 	assert_string_equal(addr, ":7001");
 	assert_int_equal(s, 7);
@@ -169,12 +169,12 @@ static void test_opts_from_config(void **state)
 {
 	char host[] = "redis.example", password[] = "pw";
 	eirc_config_redis_t cfg = {.host = host,
-	                           .port = 7000,
-	                           .cluster = true,
-	                           .password = password,
-	                           .partitions = 16,
-	                           .connect_timeout = 1500,
-	                           .command_timeout = 2500};
+				   .port = 7000,
+				   .cluster = true,
+				   .password = password,
+				   .partitions = 16,
+				   .connect_timeout = 1500,
+				   .command_timeout = 2500};
 	redis_opts_t o;
 
 	(void)state;
@@ -193,9 +193,9 @@ static void test_opts_from_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_crc16_and_slots), cmocka_unit_test(test_routes),
-	    cmocka_unit_test(test_malformed),       cmocka_unit_test(test_streams_at_limit),
-	    cmocka_unit_test(test_redirects),       cmocka_unit_test(test_opts_from_config),
+		cmocka_unit_test(test_crc16_and_slots), cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_malformed),       cmocka_unit_test(test_streams_at_limit),
+		cmocka_unit_test(test_redirects),       cmocka_unit_test(test_opts_from_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,7 @@
 
 #include "common/utf8.h"
 
-#define R "\xEF\xBF\xBD"        /* U+FFFD */
+#define R "\xEF\xBF\xBD" /* U+FFFD */
 
 struct seq_case {
 	const char *bytes;
@@ -22,21 +22,24 @@ struct seq_case {
 	bool valid;
 };
 
-#define SEQ(s, v) { s, sizeof(s) - 1, v }
+#define SEQ(s, v)                                                                                  \
+	{                                                                                          \
+		s, sizeof(s) - 1, v                                                                \
+	}
 
 static const struct seq_case CASES[] = {
 	SEQ("", true),
 	SEQ("plain ascii", true),
-	SEQ("\x00", true),                      /* NUL is valid UTF-8 */
+	SEQ("\x00", true), /* NUL is valid UTF-8 */
 	SEQ("\x7F", true),
-	SEQ("\xC2\x80", true),                  /* U+0080 */
-	SEQ("\xDF\xBF", true),                  /* U+07FF */
-	SEQ("\xE0\xA0\x80", true),              /* U+0800 */
-	SEQ("\xED\x9F\xBF", true),              /* U+D7FF */
-	SEQ("\xEE\x80\x80", true),              /* U+E000 */
-	SEQ("\xEF\xBF\xBF", true),              /* U+FFFF */
-	SEQ("\xF0\x90\x80\x80", true),          /* U+10000 */
-	SEQ("\xF4\x8F\xBF\xBF", true),          /* U+10FFFF */
+	SEQ("\xC2\x80", true),         /* U+0080 */
+	SEQ("\xDF\xBF", true),         /* U+07FF */
+	SEQ("\xE0\xA0\x80", true),     /* U+0800 */
+	SEQ("\xED\x9F\xBF", true),     /* U+D7FF */
+	SEQ("\xEE\x80\x80", true),     /* U+E000 */
+	SEQ("\xEF\xBF\xBF", true),     /* U+FFFF */
+	SEQ("\xF0\x90\x80\x80", true), /* U+10000 */
+	SEQ("\xF4\x8F\xBF\xBF", true), /* U+10FFFF */
 	SEQ("caf\xC3\xA9 \xF0\x9F\x98\x80", true),
 	SEQ("\xF4\x90\x80\x80", false),         /* U+110000 */
 	SEQ("\xF7\xBF\xBF\xBF", false),         /* U+1FFFFF */
@@ -47,18 +50,20 @@ static const struct seq_case CASES[] = {
 	SEQ("\xC0\xAF", false),                 /* overlong '/' */
 	SEQ("\xC1\xBF", false),
 	SEQ("\xE0\x80\x80", false),
-	SEQ("\xE0\x9F\xBF", false),             /* overlong U+07FF */
+	SEQ("\xE0\x9F\xBF", false), /* overlong U+07FF */
 	SEQ("\xF0\x80\x80\x80", false),
-	SEQ("\xF0\x8F\xBF\xBF", false),         /* overlong U+FFFF */
-	SEQ("\x80", false),                     /* lone continuation */
+	SEQ("\xF0\x8F\xBF\xBF", false), /* overlong U+FFFF */
+	SEQ("\x80", false),             /* lone continuation */
 	SEQ("\xBF", false),
 	SEQ("\xF5\x80\x80\x80", false),
 	SEQ("\xFE", false),
 	SEQ("\xFF", false),
-	SEQ("\xC3", false),                     /* truncated */
+	SEQ("\xC3", false), /* truncated */
 	SEQ("\xE2\x82", false),
 	SEQ("\xF0\x9F\x98", false),
-	SEQ("a\xC3" "b", false),
+	SEQ("a\xC3"
+	    "b",
+	    false),
 };
 
 static void test_validity_table(void **state)
@@ -84,9 +89,9 @@ static void test_decode(void **state)
 	assert_int_equal(utf8_decode("\xE0\x80\x80", 3, &cp), UTF8_EILSEQ);
 	assert_int_equal(utf8_decode("\xE2\x82", 2, &cp), UTF8_EAGAIN);
 	assert_int_equal(utf8_decode("\xF0", 1, &cp), UTF8_EAGAIN);
-	assert_int_equal(utf8_decode("\xF0\x8F", 2, &cp), UTF8_EILSEQ);  /* can never complete */
+	assert_int_equal(utf8_decode("\xF0\x8F", 2, &cp), UTF8_EILSEQ); /* can never complete */
 	assert_int_equal(utf8_decode("", 0, &cp), UTF8_EAGAIN);
-	assert_int_equal(cp, 0x1234);           /* untouched on failure */
+	assert_int_equal(cp, 0x1234); /* untouched on failure */
 }
 
 static void test_encode_decode_every_scalar(void **state)
@@ -122,7 +127,7 @@ static void test_valid_prefix_streaming(void **state)
 	assert_int_equal(utf8_valid_prefix("ab\xF0\x9Fx", 5, &incomplete), 2);
 	assert_false(incomplete);
 	assert_int_equal(utf8_valid_prefix("ab\xED\xA0", 4, &incomplete), 2);
-	assert_false(incomplete);               /* a surrogate never completes */
+	assert_false(incomplete); /* a surrogate never completes */
 	assert_int_equal(utf8_valid_prefix("\xC3", 1, NULL), 0);
 }
 
@@ -133,7 +138,10 @@ struct fix_case {
 	size_t out_len;
 };
 
-#define FIX(i, o) { i, sizeof(i) - 1, o, sizeof(o) - 1 }
+#define FIX(i, o)                                                                                  \
+	{                                                                                          \
+		i, sizeof(i) - 1, o, sizeof(o) - 1                                                 \
+	}
 
 /* Expected results follow Unicode 15 §3.9 "U+FFFD Substitution of Maximal
  * Subparts" (Tables 3-8 to 3-11) and the WHATWG UTF-8 decoder. */
@@ -141,19 +149,22 @@ static const struct fix_case FIXES[] = {
 	FIX("", ""),
 	FIX("ok \xC3\xA9", "ok \xC3\xA9"),
 	FIX("\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64",
-	    "a" R R R "b" R "c" R R "d"),                 /* Table 3-8 */
-	FIX("\xC0\xAF", R R),                           /* overlong: each byte */
+	    "a" R R R "b" R "c" R R "d"), /* Table 3-8 */
+	FIX("\xC0\xAF", R R),             /* overlong: each byte */
 	FIX("\xE0\x80\xAF", R R R),
 	FIX("\xF0\x80\x80\xAF", R R R R),
-	FIX("\xED\xA0\x80", R R R),                     /* surrogate: each byte */
-	FIX("\xF4\x90\x80\x80", R R R R),               /* U+110000 */
-	FIX("\xF4\x8F\xBF\xBF", "\xF4\x8F\xBF\xBF"),    /* U+10FFFF kept */
-	FIX("\xF0\x9F\x98", R),                         /* truncated: one */
+	FIX("\xED\xA0\x80", R R R),                  /* surrogate: each byte */
+	FIX("\xF4\x90\x80\x80", R R R R),            /* U+110000 */
+	FIX("\xF4\x8F\xBF\xBF", "\xF4\x8F\xBF\xBF"), /* U+10FFFF kept */
+	FIX("\xF0\x9F\x98", R),                      /* truncated: one */
 	FIX("\xF0\x9F\x98x", R "x"),
 	FIX("\xE2\x82\xE2\x82\xAC", R "\xE2\x82\xAC"),
 	FIX("\xFF\xFE", R R),
 	FIX("\x80\x80\x80", R R R),
-	FIX("a\x00" "b", "a\x00" "b"),
+	FIX("a\x00"
+	    "b",
+	    "a\x00"
+	    "b"),
 };
 
 static void test_sanitize_maximal_subparts(void **state)

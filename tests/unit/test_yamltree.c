@@ -31,7 +31,7 @@ static void test_null_vs_empty(void **state)
 	size_t len = 9;
 
 	assert_true(yamltree_is_null(yamltree_get(root, "a")));
-	assert_non_null(yamltree_get(root, "a"));               /* present, null */
+	assert_non_null(yamltree_get(root, "a")); /* present, null */
 	assert_false(yamltree_is_null(yamltree_get(root, "b")));
 	assert_string_equal(yamltree_str(yamltree_get(root, "b"), &len), "");
 	assert_int_equal(len, 0);
@@ -48,7 +48,7 @@ static void test_null_vs_empty(void **state)
 static void test_structure(void **state)
 {
 	struct yamltree_node *root = load("tests:\n  - input: \"x\"\n    params: [a, b]\n"
-	                                  "  - {k: v}\n");
+					  "  - {k: v}\n");
 	const struct yamltree_node *tests = yamltree_get(root, "tests"), *first;
 
 	assert_int_equal(yamltree_len(root), 1);
@@ -60,8 +60,8 @@ static void test_structure(void **state)
 	assert_int_equal(yamltree_len(yamltree_get(first, "params")), 2);
 	assert_string_equal(yamltree_str(yamltree_at(yamltree_get(first, "params"), 1), NULL), "b");
 	assert_null(yamltree_at(tests, 2));
-	assert_null(yamltree_key_at(tests, 0));                 /* a seq has no keys */
-	assert_null(yamltree_get(tests, "k"));                  /* not a map */
+	assert_null(yamltree_key_at(tests, 0)); /* a seq has no keys */
+	assert_null(yamltree_get(tests, "k"));  /* not a map */
 	assert_int_equal(yamltree_len(yamltree_get(first, "input")), 0);
 	yamltree_free(root);
 }
@@ -88,15 +88,16 @@ static void test_empty_document(void **state)
 
 static void test_errors(void **state)
 {
-	static const char *const bad[] = { "a: [1, 2\n", "a: &x 1\nb: *x\n", "? [a]\n: b\n",
-	                                   "a: \"unterminated\n" };
+	static const char *const bad[] = {"a: [1, 2\n", "a: &x 1\nb: *x\n", "? [a]\n: b\n",
+					  "a: \"unterminated\n"};
 	struct yamltree_node *root = NULL;
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(yamltree_load_string(bad[i], strlen(bad[i]), &root, err, sizeof(err)),
-		                 -EINVAL);
+		assert_int_equal(
+			yamltree_load_string(bad[i], strlen(bad[i]), &root, err, sizeof(err)),
+			-EINVAL);
 		assert_null(root);
 		assert_non_null(strstr(err, "<string>:"));
 	}
