@@ -14,8 +14,9 @@ BUILD_PKGS=(
 # Real servers for the local stack and the integration tests.
 SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
 # Fuzzing and sanitizers (libFuzzer ships in clang's runtime package);
-# headless Chromium and fonts for the browser tests (tests/browser).
-TEST_PKGS=(clang libclang-rt-14-dev python3 procps iproute2 curl chromium fonts-dejavu-core)
+# clang-format for the tree_rules test (scripts/check-tree.sh); headless
+# Chromium and fonts for the browser tests (tests/browser).
+TEST_PKGS=(clang libclang-rt-14-dev clang-format python3 procps iproute2 curl chromium fonts-dejavu-core)
 
 want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}")
 case "${1:-all}" in
