@@ -1,5 +1,21 @@
 # Helpers shared by every subdirectory.
 
+# eirc_library(<name> SOURCES <src...> [LIBS <public lib...>]
+#              [PRIVATE_LIBS <lib...>]): a static library of the tree. Its
+# headers are included as "<folder>/<file>.h" from the source root, so
+# every user sees the same paths.
+function(eirc_library name)
+  cmake_parse_arguments(L "" "" "SOURCES;LIBS;PRIVATE_LIBS" ${ARGN})
+  add_library(${name} STATIC ${L_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  if(L_LIBS)
+    target_link_libraries(${name} PUBLIC ${L_LIBS})
+  endif()
+  if(L_PRIVATE_LIBS)
+    target_link_libraries(${name} PRIVATE ${L_PRIVATE_LIBS})
+  endif()
+endfunction()
+
 # eirc_test(<name> SOURCES <src...> LIBS <lib...> [LABELS <label...>]
 #                [TIMEOUT <seconds>])
 # A cmocka test executable registered with CTest, run from the source tree

@@ -804,35 +804,33 @@ const config_field_t *config_schema_find(const config_section_t *sec, const char
 	return NULL;
 }
 
+/* Each type's name in the reference (config_doc) and what a value of it
+ * must be, for error text. */
+static const struct {
+	const char *name;
+	const char *noun;
+} schema_types[] = {
+	[CONFIG_T_BOOL] = {"bool", "true or false"},
+	[CONFIG_T_INT] = {"int", "an integer"},
+	[CONFIG_T_PORT] = {"port", "a port number"},
+	[CONFIG_T_STRING] = {"string", "a string"},
+	[CONFIG_T_SECRET] = {"secret", "a string"},
+	[CONFIG_T_PATH] = {"path", "a string"},
+	[CONFIG_T_ENUM] = {"enum", "one of the allowed values"},
+	[CONFIG_T_DURATION] = {"duration", "a duration"},
+	[CONFIG_T_SIZE] = {"size", "a size"},
+	[CONFIG_T_MODE] = {"mode", "an octal file mode"},
+	[CONFIG_T_STRLIST] = {"list of strings", "a list of strings"},
+	[CONFIG_T_SECTION] = {"section", "a mapping"},
+	[CONFIG_T_SECTION_LIST] = {"list of sections", "a list of mappings"},
+};
+
 const char *config_schema_type_name(config_type_t type)
 {
-	switch (type) {
-	case CONFIG_T_BOOL:
-		return "bool";
-	case CONFIG_T_INT:
-		return "int";
-	case CONFIG_T_PORT:
-		return "port";
-	case CONFIG_T_STRING:
-		return "string";
-	case CONFIG_T_SECRET:
-		return "secret";
-	case CONFIG_T_PATH:
-		return "path";
-	case CONFIG_T_ENUM:
-		return "enum";
-	case CONFIG_T_DURATION:
-		return "duration";
-	case CONFIG_T_SIZE:
-		return "size";
-	case CONFIG_T_MODE:
-		return "mode";
-	case CONFIG_T_STRLIST:
-		return "list of strings";
-	case CONFIG_T_SECTION:
-		return "section";
-	case CONFIG_T_SECTION_LIST:
-		return "list of sections";
-	}
-	return "?";
+	return (size_t)type < COUNT(schema_types) ? schema_types[type].name : "?";
+}
+
+const char *config_schema_type_noun(config_type_t type)
+{
+	return (size_t)type < COUNT(schema_types) ? schema_types[type].noun : "a value";
 }

@@ -96,6 +96,10 @@ const config_field_t *config_schema_find(const config_section_t *sec, const char
 /* Human name of a type for messages and the reference ("duration"). */
 const char *config_schema_type_name(config_type_t type);
 
+/* What a value of the type must be, for error text ("an integer", "a list
+ * of strings"; "a string" for the string types). */
+const char *config_schema_type_noun(config_type_t type);
+
 /* Row constructors: the member's C type is checked at compile time. */
 #define CONFIG_MEMBER(T, m, ctype) .offset = offsetof(T, m) + 0 * sizeof((ctype *)0 == &((T *)0)->m)
 #define CONFIG_COUNT(T, m)         .count_offset = offsetof(T, m) + 0 * sizeof((size_t *)0 == &((T *)0)->m)

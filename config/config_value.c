@@ -236,28 +236,6 @@ static int value_string(const config_field_t *f, const char *text, size_t len, b
 	return 0;
 }
 
-static const char *value_noun(config_type_t t)
-{
-	switch (t) {
-	case CONFIG_T_BOOL:
-		return "true or false";
-	case CONFIG_T_INT:
-		return "an integer";
-	case CONFIG_T_PORT:
-		return "a port number";
-	case CONFIG_T_ENUM:
-		return "one of the allowed values";
-	case CONFIG_T_DURATION:
-		return "a duration";
-	case CONFIG_T_SIZE:
-		return "a size";
-	case CONFIG_T_MODE:
-		return "an octal file mode";
-	default:
-		return "a value";
-	}
-}
-
 int config_value_set(const config_field_t *f, const char *text, size_t len, bool is_null,
 		     void *slot, char *msg, size_t msg_size)
 {
@@ -271,7 +249,7 @@ int config_value_set(const config_field_t *f, const char *text, size_t len, bool
 	}
 	if (is_null)
 		return value_fail(msg, msg_size, "missing value (expected %s)",
-				  value_noun(f->type));
+				  config_schema_type_noun(f->type));
 	switch (f->type) {
 	case CONFIG_T_BOOL:
 		return value_bool(text, len, slot, msg, msg_size);

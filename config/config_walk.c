@@ -359,30 +359,10 @@ static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
 	return !w->stop;
 }
 
+/* What a YAML node for row f must be. An enum is written as a string. */
 static const char *walk_expected(const config_field_t *f)
 {
-	switch (f->type) {
-	case CONFIG_T_BOOL:
-		return "true or false";
-	case CONFIG_T_INT:
-		return "an integer";
-	case CONFIG_T_PORT:
-		return "a port number";
-	case CONFIG_T_DURATION:
-		return "a duration";
-	case CONFIG_T_SIZE:
-		return "a size";
-	case CONFIG_T_MODE:
-		return "an octal file mode";
-	case CONFIG_T_STRLIST:
-		return "a list of strings";
-	case CONFIG_T_SECTION:
-		return "a mapping";
-	case CONFIG_T_SECTION_LIST:
-		return "a list of mappings";
-	default:
-		return "a string";
-	}
+	return f->type == CONFIG_T_ENUM ? "a string" : config_schema_type_noun(f->type);
 }
 
 /* ---- lists ---- */

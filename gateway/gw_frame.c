@@ -82,44 +82,40 @@ int gw_frame_to_browser(const char *line, size_t len, bool binary, char *out, si
 	return utf8_sanitize(line, len, out, cap, out_len) < 0 ? -ENOBUFS : 0;
 }
 
+/* What each framing error closes the WebSocket with, and its metrics label;
+ * the last row is for anything else. */
+static const struct {
+	int err;
+	int code;
+	const char *reason;
+	const char *label;
+} frame_errors[] = {
+	{GW_FRAME_ETOOBIG, 1009, "message too big", "too_big"},
+	{GW_FRAME_ECRLF, 1008, "line contains CR, LF or NUL", "crlf_nul"},
+	{GW_FRAME_EUTF8, 1007, "invalid UTF-8", "invalid_utf8"},
+	{0, 1011, "internal error", "other"},
+};
+
+static size_t frame_error(int err)
+{
+	size_t i = 0;
+
+	while (frame_errors[i].err != 0 && frame_errors[i].err != err)
+		i++;
+	return i;
+}
+
 int gw_frame_close_code(int err)
 {
-	switch (err) {
-	case GW_FRAME_ETOOBIG:
-		return 1009;
-	case GW_FRAME_ECRLF:
-		return 1008;
-	case GW_FRAME_EUTF8:
-		return 1007;
-	default:
-		return 1011;
-	}
+	return frame_errors[frame_error(err)].code;
 }
 
 const char *gw_frame_close_reason(int err)
 {
-	switch (err) {
-	case GW_FRAME_ETOOBIG:
-		return "message too big";
-	case GW_FRAME_ECRLF:
-		return "line contains CR, LF or NUL";
-	case GW_FRAME_EUTF8:
-		return "invalid UTF-8";
-	default:
-		return "internal error";
-	}
+	return frame_errors[frame_error(err)].reason;
 }
 
 const char *gw_frame_error_label(int err)
 {
-	switch (err) {
-	case GW_FRAME_ETOOBIG:
-		return "too_big";
-	case GW_FRAME_ECRLF:
-		return "crlf_nul";
-	case GW_FRAME_EUTF8:
-		return "invalid_utf8";
-	default:
-		return "other";
-	}
+	return frame_errors[frame_error(err)].label;
 }
