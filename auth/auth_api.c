@@ -85,6 +85,7 @@ static const char SQL_MEMBERS[] =
 	"SELECT COALESCE(json_agg(json_build_object('nick', u.nick,"
 	" 'display_name', u.display_name) ORDER BY u.nick_folded), '[]')::text,"
 	" bool_or(u.id = $1::bigint), (SELECT count(*) FROM rooms"
+	" WHERE name_folded = $2), (SELECT bool_or(private) FROM rooms"
 	" WHERE name_folded = $2)"
 	" FROM rooms r JOIN room_members m ON m.room_id = r.id"
 	" JOIN users u ON u.id = m.user_id WHERE r.name_folded = $2";
@@ -367,8 +368,13 @@ static void members_done(void *data, int status, const PGresult *res)
 		auth_reply_error(call, 404, "not_found", "no such room");
 		return;
 	}
+	/* a private room does not exist for a user outside it: the same 404
+	 * as a room that does not, never a 403 that confirms its name */
 	if (!member && strcmp(user_role(call), "user") == 0) {
-		auth_reply_error(call, 403, "forbidden", "members only");
+		if (PQgetvalue(res, 0, 3)[0] == 't')
+			auth_reply_error(call, 404, "not_found", "no such room");
+		else
+			auth_reply_error(call, 403, "forbidden", "members only");
 		return;
 	}
 	auth_reply_json(call, 200, json_loads(PQgetvalue(res, 0, 0), 0, NULL));
@@ -527,6 +533,9 @@ static void whoami_done(void *data, int status, const PGresult *res)
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->room, rf, sizeof(rf));
 	switch (rt->id) {
 	case AUTH_R_ME:
+		/* the private rooms the user is outside of are for eIRC's own
+		 * services (consume, introspection), never shown to the user */
+		json_object_del(call->st.user, "denied_rooms");
 		auth_reply_json(call, 200, json_incref(call->st.user));
 		return;
 	case AUTH_R_ROOMS_LIST:

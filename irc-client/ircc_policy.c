@@ -27,6 +27,7 @@ static const struct {
 	{"OPER", IRCC_POL_NOPRIV},
 	{"KILL", IRCC_POL_NOPRIV},
 	{"SQUIT", IRCC_POL_NOPRIV},
+	{"MODE", IRCC_POL_MODE},
 };
 
 enum ircc_policy_action ircc_policy_classify(const irc_msg_t *msg)
@@ -45,17 +46,36 @@ bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *ch
 	return false;
 }
 
-bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
-			      const char *chan, size_t len)
+static bool member_of(const ircc_ident_t *id, const char *chan, size_t len)
 {
-	if (!ircc_policy_room_private(masks, n_masks, chan, len))
-		return true;
 	for (size_t i = 0; i < id->private_rooms.n; i++) {
 		const char *r = id->private_rooms.v[i];
 		if (irc_casemap_equal(IRC_CASEMAP_RFC1459, r, strlen(r), chan, len))
 			return true;
 	}
 	return false;
+}
+
+bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
+			      const char *chan, size_t len)
+{
+	return !ircc_policy_room_private(masks, n_masks, chan, len) || member_of(id, chan, len);
+}
+
+bool ircc_policy_room_public(const ircc_ident_t *id, char *const *masks, size_t n_masks,
+			     const char *chan, size_t len)
+{
+	return !ircc_policy_room_private(masks, n_masks, chan, len) && !member_of(id, chan, len);
+}
+
+bool ircc_policy_mode_visibility(const irc_msg_t *m)
+{
+	if (m->n_params < 2 || m->params[0].len == 0 ||
+	    (m->params[0].ptr[0] != '#' && m->params[0].ptr[0] != '&'))
+		return false;
+	/* only the first mode string: InspIRCd takes the rest as arguments */
+	return memchr(m->params[1].ptr, 's', m->params[1].len) ||
+	       memchr(m->params[1].ptr, 'p', m->params[1].len);
 }
 
 int ircc_policy_chathist(const irc_msg_t *m, chathist_req_t *out_req, chathist_err_t *out_err)

@@ -35,6 +35,7 @@ enum ircc_policy_action {
 	IRCC_POL_REGISTRATION, /* PASS, USER: 462 once registered */
 	IRCC_POL_UNKNOWN,      /* WEBIRC, SERVICE: 421 */
 	IRCC_POL_NOPRIV,       /* OPER, KILL, SQUIT: 481 */
+	IRCC_POL_MODE,         /* a room's +s/+p are eIRC's: 482 */
 };
 
 /* Classifies msg by its command (case-insensitive). */
@@ -48,6 +49,17 @@ bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *ch
  * user's private rooms (RFC 1459 case-insensitive). */
 bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
 			      const char *chan, size_t len);
+
+/* True when chan is a public room for this user: it matches no private-room
+ * mask and is not one of the user's private rooms. The irc-client makes
+ * such a room visible (MODE -s) when it created it; every other channel
+ * stays secret (+s, InspIRCd's defaultmodes). */
+bool ircc_policy_room_public(const ircc_ident_t *id, char *const *masks, size_t n_masks,
+			     const char *chan, size_t len);
+
+/* True when msg (command MODE) changes the secret or private mode (s, p) of
+ * a channel: a room's visibility is eIRC's, never the browser's. */
+bool ircc_policy_mode_visibility(const irc_msg_t *msg);
 
 /*
  * Checks msg (command CHATHISTORY). Returns 0 and fills *out_req (spans

@@ -569,6 +569,18 @@ static void handle_join(ircc_session_t *s, const irc_msg_t *m)
 	}
 }
 
+/* MODE: the secret and private modes of a room are eIRC's (see
+ * reveal_public); any other mode change goes to the server. */
+static void handle_mode(ircc_session_t *s, const irc_msg_t *m)
+{
+	if (!ircc_policy_mode_visibility(m)) {
+		forward(s, m);
+		return;
+	}
+	NUMERIC(s, "482", "%.*s :Cannot change the room's visibility (+s/+p): eIRC sets it",
+		(int)m->params[0].len, m->params[0].ptr);
+}
+
 /* ---- CHATHISTORY ---- */
 
 static void hist_fail(ircc_session_t *s, const char *code, const char *sub, const char *target,
@@ -883,7 +895,7 @@ static void (*const dispatch[])(ircc_session_t *, const irc_msg_t *) = {
 	[IRCC_POL_QUIT] = handle_quit,        [IRCC_POL_NICK] = handle_nick,
 	[IRCC_POL_JOIN] = handle_join,        [IRCC_POL_CHATHISTORY] = handle_chathistory,
 	[IRCC_POL_REGISTRATION] = reregister, [IRCC_POL_UNKNOWN] = refuse_unknown,
-	[IRCC_POL_NOPRIV] = refuse_nopriv,
+	[IRCC_POL_NOPRIV] = refuse_nopriv,    [IRCC_POL_MODE] = handle_mode,
 };
 
 /* Before the browser is READY: CAP, NICK, USER and PASS are registration;
@@ -1018,8 +1030,53 @@ static bool motd_end(const irc_msg_t *m)
 	return irc_msg_command_is(m, "376") || irc_msg_command_is(m, "422");
 }
 
+/* True when the names list of a 353 (nick or nick!user@host, each after its
+ * prefixes) has nick with channel operator rank or above. */
+static bool names_op(const ircc_session_t *s, const irc_msg_span_t *names, const char *nick)
+{
+	const char *p = names->ptr, *end = p + names->len;
+
+	while (p < end) {
+		const char *w = p, *n;
+		while (p < end && *p != ' ')
+			p++;
+		for (n = w; n < p && strchr("~&@%+", *n); n++)
+			;
+		const char *e = memchr(n, '!', (size_t)(p - n));
+		size_t len = (size_t)((e ? e : p) - n);
+		if (irc_casemap_equal(s->cm, n, len, nick, strlen(nick)))
+			return memchr(w, '~', (size_t)(n - w)) || memchr(w, '&', (size_t)(n - w)) ||
+			       memchr(w, '@', (size_t)(n - w));
+		p += p < end;
+	}
+	return false;
+}
+
+/*
+ * Every channel is born secret (+s: InspIRCd's <options defaultmodes>), so
+ * no one outside a room ever sees it, not even between its creation and a
+ * MODE. A public room is made visible by the irc-client of its creator: on
+ * the 353 that shows the channel secret ('@') with us as its operator, a
+ * room that is public for this user gets MODE -s. A private room is never
+ * touched, and the browser may not change +s/+p (handle_mode).
+ */
+static void reveal_public(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
+{
+	char line[IRC_MSG_MAX];
+
+	if (m->n_params < 4 || !irc_msg_span_is(&m->params[1], "@") ||
+	    !ircc_policy_room_public(s->id, s->lim.private_masks, s->lim.n_private_masks,
+				     m->params[2].ptr, m->params[2].len) ||
+	    !names_op(s, &m->params[3], reg->nick))
+		return;
+	int n = snprintf(line, sizeof(line), "MODE %.*s -s", (int)m->params[2].len,
+			 m->params[2].ptr);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)s->ops.to_server(s->ud, line, (size_t)n);
+}
+
 /* Follows our channels (JOIN/PART/KICK of ourselves) and the server's
- * case mapping. */
+ * case mapping; makes the public rooms we create visible. */
 static void track(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
 {
 	if (irc_msg_command_is(m, "005")) {
@@ -1032,6 +1089,8 @@ static void track(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
 	} else if (irc_msg_command_is(m, "KICK") && m->n_params >= 2 &&
 		   nick_is(s, &m->params[1], reg->nick)) {
 		chan_del(s, &m->params[0]);
+	} else if (irc_msg_command_is(m, "353")) {
+		reveal_public(s, reg, m);
 	}
 	snprintf(s->nick, sizeof(s->nick), "%s", reg->nick);
 }
