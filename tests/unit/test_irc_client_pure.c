@@ -306,6 +306,7 @@ static void test_policy(void **state)
 		{"QUIT", IRCC_POL_QUIT},
 		{"PING x", IRCC_POL_PING},
 		{"PONG x", IRCC_POL_IGNORE},
+		{"mode #a +b x", IRCC_POL_MODE},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		m = parse(cases[i].line, buf, sizeof(buf));
@@ -316,6 +317,25 @@ static void test_policy(void **state)
 	assert_true(ircc_policy_join_allowed(&id, masks, 1, "#public", 7));
 	assert_true(ircc_policy_join_allowed(&id, masks, 1, "#private-mine", 13));
 	assert_false(ircc_policy_join_allowed(&id, masks, 1, "#PRIVATE-other", 14));
+	/* public: no mask and not one of the user's private rooms (a private
+	 * room of eirc-auth outside the masks is in --private-rooms) */
+	assert_true(ircc_policy_room_public(&id, masks, 1, "#public", 7));
+	assert_false(ircc_policy_room_public(&id, masks, 1, "#private-mine", 13));
+	assert_false(ircc_policy_room_public(&id, masks, 1, "#private-other", 14));
+	assert_false(ircc_policy_room_public(&id, NULL, 0, "#PRIVATE-MINE", 13));
+
+	static const struct {
+		const char *line;
+		bool visibility;
+	} modes[] = {
+		{"MODE #a -s", true}, {"MODE #a +p", true},  {"MODE #a +nt-s", true},
+		{"MODE &a +s", true}, {"MODE #a +b", false}, {"MODE #a +k secret", false},
+		{"MODE #a", false},   {"MODE me +s", false}, {"MODE #a +o ps", false},
+	};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		m = parse(modes[i].line, buf, sizeof(buf));
+		assert_int_equal(ircc_policy_mode_visibility(&m), modes[i].visibility);
+	}
 }
 
 static int relay(const char *line, uint32_t bcaps, char *out)
