@@ -8,8 +8,9 @@
  * subprotocol negotiation: the client's order of preference wins, and no
  * offer means no Sec-WebSocket-Protocol answer and text frames; the
  * client address from a trusted proxy's X-Forwarded-For is the host other
- * users see (WEBIRC). After each test every session is gone and no
- * irc-client is left.
+ * users see (WEBIRC); a private room is invisible to non-members on IRC
+ * and in eirc-auth's API, a public one listed. After each test every
+ * session is gone and no irc-client is left.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -242,6 +243,136 @@ static void test_subprotocol_order(void **state)
 	gwfx_assert_tokens_not_logged(&g);
 }
 
+#define PRIV "#hideout"
+#define PUB  "#lobby"
+
+/* Sends line, reads up to the numeric `end`, and returns whether any line
+ * of the answer holds needle. */
+static bool answer_has(itc_t *c, const char *line, const char *end, const char *needle)
+{
+	bool seen = false;
+
+	itc_sendf(c, "%s", line);
+	for (;;) {
+		assert_true(itc_next(c));
+		if (getenv("SECRET_DEBUG"))
+			print_message("  %s\n", c->line);
+		if (itc_has(c, needle)) {
+			print_message("%s -> %s\n", line, c->line);
+			seen = true;
+		}
+		if (irc_msg_command_is(&c->msg, end))
+			return seen;
+	}
+}
+
+/* What a non-member may ask, and must see nothing of the private room in. */
+static void assert_sees_nothing(itc_t *c)
+{
+	/* all asked before the verdict, so a failure names every leak */
+	int leaks = answer_has(c, "WHOIS alice", "318", PRIV) + answer_has(c, "LIST", "323", PRIV) +
+		    answer_has(c, "NAMES " PRIV, "366", "alice") +
+		    answer_has(c, "WHO " PRIV, "315", "alice");
+	assert_int_equal(leaks, 0);
+	/* the topic of a room one is not in: "No such channel" */
+	assert_false(answer_has(c, "TOPIC " PRIV, "403", "alice"));
+}
+
+static const char *access_of(const char *user)
+{
+	for (size_t i = 0; i < g.n_users; i++)
+		if (strcmp(g.users[i], user) == 0)
+			return g.access[i];
+	fail_msg("unknown user %s", user);
+	return NULL;
+}
+
+static long api_get(const char *user, const char *path, bool *out_named)
+{
+	char auth[160];
+	const char *h[] = {auth, NULL};
+	ht_resp_t r;
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access_of(user));
+	fx_http(&g.auth, false, "GET", path, h, NULL, 0, &r);
+	*out_named = strstr(r.body, "hideout") != NULL;
+	if (getenv("SECRET_DEBUG"))
+		print_message("GET %s as %s: %ld %s\n", path, user, r.status, r.body);
+	long status = r.status;
+	ht_resp_free(&r);
+	return status;
+}
+
+/*
+ * Private means invisible (issue 22): alice, a member of the private room
+ * #hideout (eirc-auth `room add --private`, no name mask), joins it through
+ * the gateway; eve (a plain IRC client) and bob (a second web session),
+ * neither a member, get nothing of it from WHOIS alice, LIST, NAMES, WHO or
+ * TOPIC, nor from eirc-auth's room API and /api/me. alice's browser cannot
+ * make it visible (MODE -s is refused). A public room alice creates is
+ * listed to both, with alice in its NAMES.
+ */
+static void test_private_room_invisible(void **state)
+{
+	itc_t *a, *b, *e;
+	bool named;
+
+	(void)state;
+	assert_int_equal(fx_cli(&g.auth, NULL, NULL, 0, "room", "add", PRIV, "--private", NULL), 0);
+	assert_int_equal(
+		fx_cli(&g.auth, NULL, NULL, 0, "room", "member", "add", PRIV, "alice", NULL), 0);
+	ws_client_t *wa = gwfx_open_registered(&g, "alice", NULL, &a);
+	itc_sendf(a, "JOIN " PRIV);
+	itc_expect(a, "JOIN", PRIV);
+	itc_expect(a, "366", PRIV);
+
+	e = itc_connect(srv_port(g.ircd));
+	itc_register(e, "eve");
+	assert_sees_nothing(e);
+
+	ws_client_t *wb = gwfx_open_registered(&g, "bob", NULL, &b);
+	assert_sees_nothing(b);
+
+	/* alice, a member, does see it: secret ('@' in NAMES), herself in it */
+	assert_true(answer_has(a, "NAMES " PRIV, "366", " @ " PRIV " "));
+	assert_true(answer_has(a, "WHOIS alice", "318", PRIV));
+
+	/* eirc-auth names it to bob nowhere, and answers as for no room */
+	assert_int_equal(api_get("bob", "/api/rooms", &named), 200);
+	assert_false(named);
+	assert_int_equal(api_get("bob", "/api/rooms/%23hideout", &named), 404);
+	assert_int_equal(api_get("bob", "/api/rooms/%23hideout/members", &named), 404);
+	assert_false(named);
+	assert_int_equal(api_get("bob", "/api/rooms/%23nosuchroom/members", &named), 404);
+	assert_int_equal(api_get("bob", "/api/me", &named), 200);
+	assert_false(named);
+	assert_int_equal(api_get("alice", "/api/rooms/%23hideout/members", &named), 200);
+	assert_int_equal(api_get("alice", "/api/rooms", &named), 200);
+	assert_true(named);
+
+	/* her browser cannot make the room visible */
+	itc_sendf(a, "MODE " PRIV " -s");
+	itc_expect(a, "482", PRIV);
+	itc_sendf(a, "MODE " PRIV " +p-s");
+	itc_expect(a, "482", PRIV);
+
+	/* a public room alice creates is visible: listed, with her in NAMES */
+	itc_sendf(a, "JOIN " PUB);
+	itc_expect(a, "MODE", PUB " -s");
+	assert_true(answer_has(e, "LIST", "323", PUB));
+	assert_true(answer_has(b, "LIST", "323", PUB));
+	assert_true(answer_has(b, "NAMES " PUB, "366", "@alice"));
+	assert_true(answer_has(e, "WHOIS alice", "318", PUB));
+	/* and the private one still is not */
+	assert_sees_nothing(e);
+
+	itc_close(e);
+	itc_close(a);
+	itc_close(b);
+	gwfx_close(&g, wa);
+	gwfx_close(&g, wb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +380,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_chat_binary, after_test),
 		cmocka_unit_test_teardown(test_subprotocol_order, after_test),
 		cmocka_unit_test_teardown(test_real_client_ip, after_test),
+		cmocka_unit_test_teardown(test_private_room_invisible, after_test),
 		cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
 	};
 	if (getenv("TEST_FILTER"))
