@@ -67,6 +67,7 @@ struct ircc_session {
 	char nick[IRC_REG_NICK_MAX + 1];
 	char server[64];
 	enum irc_casemap cm;
+	bool member_reveals; /* 005 EIRCREVEAL: any member may unset +s */
 	char *hold;
 	size_t hold_len;
 	char *burst;
@@ -1055,10 +1056,12 @@ static bool names_op(const ircc_session_t *s, const irc_msg_span_t *names, const
 /*
  * Every channel is born secret (+s: InspIRCd's <options defaultmodes>), so
  * no one outside a room ever sees it, not even between its creation and a
- * MODE. A public room is made visible by the irc-client of its creator: on
- * the 353 that shows the channel secret ('@') with us as its operator, a
- * room that is public for this user gets MODE -s. A private room is never
- * touched, and the browser may not change +s/+p (handle_mode).
+ * MODE. A public room is made visible by the irc-client of a member: on the
+ * 353 that shows the channel secret ('@'), a room that is public for this
+ * user gets MODE -s when we are its operator (its creator) or when the
+ * server lets any member do it (eIRC's m_eirc_reveal, 005 EIRCREVEAL). A
+ * private room is never touched, and the browser may not change +s/+p
+ * (handle_mode).
  */
 static void reveal_public(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
 {
@@ -1067,7 +1070,7 @@ static void reveal_public(ircc_session_t *s, const irc_reg_t *reg, const irc_msg
 	if (m->n_params < 4 || !irc_msg_span_is(&m->params[1], "@") ||
 	    !ircc_policy_room_public(s->id, s->lim.private_masks, s->lim.n_private_masks,
 				     m->params[2].ptr, m->params[2].len) ||
-	    !names_op(s, &m->params[3], reg->nick))
+	    (!s->member_reveals && !names_op(s, &m->params[3], reg->nick)))
 		return;
 	int n = snprintf(line, sizeof(line), "MODE %.*s -s", (int)m->params[2].len,
 			 m->params[2].ptr);
@@ -1080,8 +1083,10 @@ static void reveal_public(ircc_session_t *s, const irc_reg_t *reg, const irc_msg
 static void track(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
 {
 	if (irc_msg_command_is(m, "005")) {
-		for (size_t i = 1; i + 1 < m->n_params; i++)
+		for (size_t i = 1; i + 1 < m->n_params; i++) {
 			irc_casemap_from_isupport(m->params[i].ptr, m->params[i].len, &s->cm);
+			s->member_reveals |= irc_msg_span_is(&m->params[i], "EIRCREVEAL");
+		}
 	} else if (irc_msg_command_is(m, "JOIN") && m->n_params >= 1 && irc_reg_is_self(reg, m)) {
 		chan_add(s, &m->params[0]);
 	} else if (irc_msg_command_is(m, "PART") && m->n_params >= 1 && irc_reg_is_self(reg, m)) {

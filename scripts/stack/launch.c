@@ -1147,27 +1147,38 @@ static int symlink_force(const char *target, const char *link)
 	return 0;
 }
 
+/* eIRC's InspIRCd modules (config/inspircd/m_<name>.cpp), built into
+ * EIRC_INSPIRCD_MODULE_DIR: fast registration, and any member may unset +s. */
+static const char *const ircd_ours[] = {"eirc_fastregister", "eirc_reveal"};
+
 /*
- * Chooses InspIRCd's module directory. With eIRC's fast-registration module
- * built (EIRC_INSPIRCD_MODULE), <datadir>/modules holds a symlink to every
- * stock module plus ours, and extra gets the <module> line that loads it;
+ * Chooses InspIRCd's module directory. With eIRC's modules built
+ * (EIRC_INSPIRCD_MODULE_DIR), <datadir>/modules holds a symlink to every
+ * stock module plus ours, and extra gets the <module> lines that load them;
  * otherwise the stock directory and nothing extra.
  */
 static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t ecap)
 {
-	const char *ours = NULL;
-	char link[PATH_MAX + 128];
+	const char *dir = NULL;
+	char link[PATH_MAX + 128], ours[PATH_MAX];
+	size_t n = 0;
 	glob_t g;
 	int r = 0;
 
-#ifdef EIRC_INSPIRCD_MODULE
-	ours = EIRC_INSPIRCD_MODULE;
+#ifdef EIRC_INSPIRCD_MODULE_DIR
+	dir = EIRC_INSPIRCD_MODULE_DIR;
 #endif
 	snprintf(moddir, cap, "%s", IRCD_STOCK_MODULES);
 	extra[0] = '\0';
-	if (!ours || access(ours, R_OK) < 0) {
-		fprintf(stderr, "launch: m_eirc_fastregister.so not built (g++ and "
-				"inspircd-dev): InspIRCd sends 001 only on its 1 s tick\n");
+	for (size_t i = 0; dir && i < sizeof(ircd_ours) / sizeof(ircd_ours[0]); i++) {
+		snprintf(ours, sizeof(ours), "%s/m_%s.so", dir, ircd_ours[i]);
+		if (access(ours, R_OK) < 0)
+			dir = NULL;
+	}
+	if (!dir) {
+		fprintf(stderr, "launch: eIRC's InspIRCd modules not built (g++ and "
+				"inspircd-dev): InspIRCd sends 001 only on its 1 s tick, and "
+				"only a channel's creator can make a public room visible\n");
 		return 0;
 	}
 	snprintf(moddir, cap, "%s/modules", s->datadir);
@@ -1183,13 +1194,14 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 		r = symlink_force(g.gl_pathv[i], link);
 	}
 	globfree(&g);
-	snprintf(link, sizeof(link), "%s/m_eirc_fastregister.so", moddir);
-	if (r == 0)
+	for (size_t i = 0; r == 0 && i < sizeof(ircd_ours) / sizeof(ircd_ours[0]); i++) {
+		snprintf(ours, sizeof(ours), "%s/m_%s.so", dir, ircd_ours[i]);
+		snprintf(link, sizeof(link), "%s/m_%s.so", moddir, ircd_ours[i]);
 		r = symlink_force(ours, link);
-	if (r < 0)
-		return r;
-	snprintf(extra, ecap, "<module name=\"eirc_fastregister\">");
-	return 0;
+		n += (size_t)snprintf(extra + n, n < ecap ? ecap - n : 0, "<module name=\"%s\">\n",
+				      ircd_ours[i]);
+	}
+	return r < 0 ? r : 0;
 }
 
 static int ircd_prepare(srv_t *s)
@@ -1197,7 +1209,7 @@ static int ircd_prepare(srv_t *s)
 	const srv_ircd_opts_t *o = &s->ircd;
 	char conf[PATH_MAX + 32], motd[PATH_MAX + 32], exe[PATH_MAX], port[16], localmax[16],
 		opt_conf[PATH_MAX + 48], tpl_path[PATH_MAX];
-	char moddir[SRV_DIR_MAX + 80], extra_modules[64];
+	char moddir[SRV_DIR_MAX + 80], extra_modules[128];
 	char *tpl, *text;
 	int r;
 

@@ -310,7 +310,8 @@ static long api_get(const char *user, const char *path, bool *out_named)
  * neither a member, get nothing of it from WHOIS alice, LIST, NAMES, WHO or
  * TOPIC, nor from eirc-auth's room API and /api/me. alice's browser cannot
  * make it visible (MODE -s is refused). A public room alice creates is
- * listed to both, with alice in its NAMES.
+ * listed to both, with alice in its NAMES, and so is one eve created (born
+ * secret) once alice joins it.
  */
 static void test_private_room_invisible(void **state)
 {
@@ -363,6 +364,14 @@ static void test_private_room_invisible(void **state)
 	assert_true(answer_has(b, "LIST", "323", PUB));
 	assert_true(answer_has(b, "NAMES " PUB, "366", "@alice"));
 	assert_true(answer_has(e, "WHOIS alice", "318", PUB));
+	/* a public room someone else created (eve, like the logger with its
+	 * channels) is made visible by the first member's irc-client */
+	itc_sendf(e, "JOIN #plaza");
+	itc_expect(e, "366", "#plaza");
+	assert_false(answer_has(b, "LIST", "323", "#plaza"));
+	itc_sendf(a, "JOIN #plaza");
+	itc_expect(a, "MODE", "#plaza -s");
+	assert_true(answer_has(b, "LIST", "323", "#plaza"));
 	/* and the private one still is not */
 	assert_sees_nothing(e);
 
