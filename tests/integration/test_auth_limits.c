@@ -19,14 +19,10 @@
 
 #include "tests/integration/auth_fixture.h"
 
+/* the limits of both processes, as LIMITS writes them */
 #define PER_ACCOUNT 3 /* auth.login_attempts_per_account, per minute */
 #define PER_IP      6 /* auth.login_attempts_per_ip */
-#define STR_(x)     #x
-#define STR(x)      STR_(x)
-#define LIMITS                                                                                     \
-	"  login_attempts_per_account: " STR(PER_ACCOUNT) "\n"                                     \
-							  "  login_attempts_per_ip: " STR(         \
-								  PER_IP) "\n"
+#define LIMITS      "  login_attempts_per_account: 3\n  login_attempts_per_ip: 6\n"
 
 static fx_t fx, peer;
 

@@ -6,12 +6,13 @@
  * real eirc-history binary. Checks: /healthz; 401 with WWW-Authenticate
  * for a missing or unknown token; each endpoint takes only its scope (a
  * history-only token gets no chat token, a chat-only token no history,
- * search or export: 403 insufficient_scope); paging a room by msgid cursors, backwards
- * and forwards, visits every stored message once and in order; limit
- * clamping and bad parameters; a private room refused (403) to a
- * non-member, served to a member and to an auditor, by membership and by
- * irc_client.private_room_masks; the per-user rate limit (429 with
- * Retry-After right after the burst); Redis hung and stopped: 503
+ * search or export: 403 insufficient_scope); paging a room by msgid
+ * cursors, backwards and forwards, visits every stored message once and
+ * in order; limit clamping and bad parameters; a private room refused
+ * (403) to a non-member, served to a member and to an auditor, by
+ * membership and by irc_client.private_room_masks; the per-user rate
+ * limit (429 with Retry-After right after the burst); Redis hung and
+ * stopped: 503
  * temporarily_unavailable within history.request_timeout, never a hang.
  * Search and export run against the Elasticsearch test server
  * (tests/es/es_server.py) loaded with the documents eirc-logger's shipper
