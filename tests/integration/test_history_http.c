@@ -12,8 +12,8 @@
  * (403) to a non-member, served to a member and to an auditor, by
  * membership and by irc_client.private_room_masks; the per-user rate
  * limit (429 with Retry-After right after the burst); Redis hung and
- * stopped: 503
- * temporarily_unavailable within history.request_timeout, never a hang.
+ * stopped: 503 temporarily_unavailable within history.request_timeout,
+ * never a hang.
  * Search and export run against the Elasticsearch test server
  * (tests/es/es_server.py) loaded with the documents eirc-logger's shipper
  * builds (lg_bulk_add) from the same archive streams: highlights, filters,
