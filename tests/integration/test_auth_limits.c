@@ -5,7 +5,8 @@
  * name, through either process and from any source address (127.0.0.x),
  * then 429 with Retry-After through both, even for the right password;
  * another account is unaffected, and a name nobody has gets the same
- * answers. Per address: in memory and independent of the account limit.
+ * answers; attempts at the same time pass no more than one by one. Per address: in memory and
+ * independent of the account limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,6 +112,38 @@ static void test_account_limit_shared(void **state)
 	exhaust("nobody", "127.0.2");
 }
 
+/* Attempts at the same time pass the limit no more than one by one (each
+ * is counted before its password is checked, under the account's row
+ * lock): 12 at once through one process, then 12 through the other. */
+static void test_account_limit_concurrent(void **state)
+{
+	static const char *const h[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	static const char body[] = "grant_type=password&client_id=eirc-web"
+				   "&username=dave&password=wrong+password";
+	char url[64];
+	long st[2][12];
+	int n400 = 0, n429 = 0;
+
+	(void)state;
+	for (int p = 0; p < 2; p++) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/oauth/token",
+			 p ? peer.port : fx.port);
+		assert_int_equal(ht_request_parallel(&(ht_req_t){.url = url,
+								 .headers = h,
+								 .body = body,
+								 .body_len = strlen(body)},
+						     12, st[p]),
+				 0);
+	}
+	for (int p = 0; p < 2; p++)
+		for (int i = 0; i < 12; i++) {
+			n400 += st[p][i] == 400;
+			n429 += st[p][i] == 429;
+		}
+	assert_int_equal(n400, PER_ACCOUNT);
+	assert_int_equal(n429, 24 - PER_ACCOUNT);
+}
+
 /* The per-address limit stays: PER_IP failures from one address, each for
  * another name (none near its account limit), lock that address out for
  * every name; carol logs in from elsewhere. */
@@ -140,6 +173,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account_limit_shared),
+		cmocka_unit_test(test_account_limit_concurrent),
 		cmocka_unit_test(test_address_limit_independent),
 		cmocka_unit_test(test_clean_stop), /* last */
 	};
