@@ -3,6 +3,7 @@
  * chat-token consume of the gateway.
  *
  *   POST /api/chat-token                      issue a single-use chat token
+ *                                             (scope chat)
  *   GET  /api/me                              the caller's identity
  *   GET  /api/rooms[/{room}[/members]]        room metadata
  *   POST /api/rooms, PATCH|PUT|DELETE /api/rooms/{room},
@@ -27,19 +28,23 @@
 #define ROOM_NAME_MAX 64
 #define TOPIC_MAX     390
 
+/* A chat token only for an active user's access token with scope "chat";
+ * answers (the new token's user or NULL, whether the access token is
+ * active at all). */
 static const char SQL_CHAT_ISSUE[] =
-	"WITH t AS (SELECT t.user_id, u.nick FROM access_tokens t"
+	"WITH t AS (SELECT t.user_id, u.nick,"
+	"  'chat' = ANY (string_to_array(t.scope, ' ')) AS chat FROM access_tokens t"
 	"  JOIN users u ON u.id = t.user_id"
 	"  WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL"
 	"  AND t.expires_at > now() AND NOT u.disabled),"
 	" c AS (INSERT INTO chat_tokens (hash, user_id, expires_at, issued_ip)"
 	"  SELECT decode($2, 'hex'), t.user_id,"
 	"  now() + $3::bigint * interval '1 millisecond', $4::inet FROM t"
-	"  RETURNING id, user_id),"
+	"  WHERE t.chat RETURNING id, user_id),"
 	" a AS (INSERT INTO audit_log (event, actor_user_id, actor, subject,"
 	"  client_ip) SELECT 'chat_token.issue', c.user_id, t.nick,"
 	"  'chat_token:' || c.id, $4::inet FROM c JOIN t USING (user_id))"
-	" SELECT user_id FROM c";
+	" SELECT (SELECT user_id FROM c), EXISTS (SELECT 1 FROM t)";
 
 /* The one statement of the consume: the UPDATE decides the single winner;
  * the other branch names why a loser lost. Both write their audit row. */
@@ -177,9 +182,14 @@ static void chat_issue_done(void *data, int status, const PGresult *res)
 
 	if (db_failed(call, status))
 		return;
-	if (PQntuples(res) != 1) {
+	if (PQgetvalue(res, 0, 1)[0] != 't') {
 		auth_reply_bearer_error(call, 401, "invalid_token",
 					"unknown, revoked or expired token");
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		auth_reply_bearer_error(call, 403, "insufficient_scope",
+					"the token lacks scope chat");
 		return;
 	}
 	call->resp.no_store = true;

@@ -315,6 +315,32 @@ static void issue(auth_call_t *call, const char *user_id, bool refresh, const ch
 
 /* ---- password grant ---- */
 
+/*
+ * Two limits, independent of each other. Per address: in memory, per
+ * process (auth_ratelimit), checked before anything else. Per account
+ * name: in the database, so it holds across every eirc-auth process and
+ * every source address; eirc_login_attempt records the attempt before its
+ * password is checked (migration 003), a success deletes the row. Unknown
+ * names take the same path (and the dummy hash), so neither the answer nor
+ * its timing tells whether an account exists.
+ */
+static const char SQL_LOGIN_ATTEMPT[] = "SELECT retry_after_ms, recorded_at::text, fills"
+					" FROM eirc_login_attempt($1, $2::integer, $3::bigint)";
+
+static const char SQL_LOGIN_OK[] = "DELETE FROM login_failures WHERE account = $1";
+
+/* Takes back an attempt whose password was never checked. */
+static const char SQL_LOGIN_UNDO[] = "UPDATE login_failures"
+				     " SET times = array_remove(times, $2::timestamptz)"
+				     " WHERE account = $1";
+
+/* 429 with Retry-After: the address or the account is locked out. */
+static void login_too_many(auth_call_t *call, uint64_t left_ms)
+{
+	call->resp.retry_after = (unsigned)((left_ms + 999) / 1000);
+	auth_reply_error(call, 429, "invalid_request", "too many failed logins, retry later");
+}
+
 static void login_failed_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
@@ -327,18 +353,16 @@ static void login_failed_done(void *data, int status, const PGresult *res)
 static void login_failed(auth_call_t *call, const char *reason)
 {
 	auth_service_t *svc = call->svc;
-	uint64_t now = auth_service_now_ms(svc);
 	char ipkey[AUTH_IP_MAX + 4], uid[24] = "";
 	const char *p[6];
-	uint64_t lock_ip, lock_acct;
+	uint64_t lock_ip;
 
 	snprintf(ipkey, sizeof(ipkey), "ip:%s", auth_call_ip(call));
-	lock_ip = auth_ratelimit_fail(auth_service_rl_ip(svc), ipkey, now);
-	lock_acct = auth_ratelimit_fail(auth_service_rl_account(svc), call->st.fold, now);
+	lock_ip = auth_ratelimit_fail(auth_service_rl_ip(svc), ipkey, auth_service_now_ms(svc));
 	if (call->st.user)
 		snprintf(uid, sizeof(uid), "%lld",
 			 (long long)json_integer_value(json_object_get(call->st.user, "id")));
-	p[0] = lock_ip || lock_acct ? "login.locked" : "login.failed";
+	p[0] = lock_ip || call->st.login_fills ? "login.locked" : "login.failed";
 	p[1] = uid[0] ? uid : NULL;
 	p[2] = auth_form_get(&call->st.form, "username");
 	p[3] = auth_call_ip(call);
@@ -347,11 +371,24 @@ static void login_failed(auth_call_t *call, const char *reason)
 	auth_call_query(call, SQL_LOGIN_FAILED, 6, p, login_failed_done);
 }
 
-static void password_checked(void *data, bool match)
+static void login_ok_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
 	json_t *u = call->st.user;
 	char uid[24];
+
+	(void)res;
+	if (db_failed(call, status))
+		return;
+	snprintf(uid, sizeof(uid), "%lld", (long long)json_integer_value(json_object_get(u, "id")));
+	issue(call, uid, true, "login.ok", json_string_value(json_object_get(u, "nick")));
+}
+
+static void password_checked(void *data, bool match)
+{
+	auth_call_t *call = data;
+	json_t *u = call->st.user;
+	const char *p[1] = {call->st.fold};
 
 	if (!u || !match) {
 		login_failed(call, u ? "bad_password" : "unknown_user");
@@ -361,44 +398,77 @@ static void password_checked(void *data, bool match)
 		login_failed(call, "user_disabled");
 		return;
 	}
-	auth_ratelimit_success(auth_service_rl_account(call->svc), call->st.fold);
-	snprintf(uid, sizeof(uid), "%lld", (long long)json_integer_value(json_object_get(u, "id")));
-	issue(call, uid, true, "login.ok", json_string_value(json_object_get(u, "nick")));
+	auth_call_query(call, SQL_LOGIN_OK, 1, p, login_ok_done);
+}
+
+static void login_undo_done(void *data, int status, const PGresult *res)
+{
+	auth_call_t *call = data;
+
+	(void)status; /* not taken back: it counts as one failure, no more */
+	(void)res;
+	call->resp.retry_after = 1;
+	auth_reply_error(call, 503, "temporarily_unavailable",
+			 "too many logins in progress, retry later");
+}
+
+/* The attempt is recorded (or refused): check the password. */
+static void login_attempt_done(void *data, int status, const PGresult *res)
+{
+	auth_call_t *call = data;
+	const char *hash, *p[2];
+	unsigned long long left;
+	char *end;
+
+	if (db_failed(call, status))
+		return;
+	left = strtoull(PQgetvalue(res, 0, 0), &end, 10);
+	if (*end || PQgetvalue(res, 0, 0)[0] == '-') {
+		auth_reply_error(call, 500, "server_error", "database error");
+		return;
+	}
+	if (left > 0) {
+		login_too_many(call, left);
+		return;
+	}
+	snprintf(call->st.login_at, sizeof(call->st.login_at), "%s", PQgetvalue(res, 0, 1));
+	call->st.login_fills = PQgetvalue(res, 0, 2)[0] == 't';
+	hash = json_string_value(json_object_get(call->st.user, "password_hash"));
+	if (auth_pwhash_verify(auth_service_pwhash(call->svc), hash,
+			       auth_form_get(&call->st.form, "password"), password_checked,
+			       call) < 0) {
+		p[0] = call->st.fold;
+		p[1] = call->st.login_at;
+		auth_call_query(call, SQL_LOGIN_UNDO, 2, p, login_undo_done);
+	}
 }
 
 static void password_lookup_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
-	const char *hash;
-	int r;
+	const eirc_config_auth_t *a = &auth_service_config(call->svc)->auth;
+	char limit[24], window[24];
+	const char *p[3] = {call->st.fold, limit, window};
 
 	if (!lookup_checked(call, status, res, "password", false) || !choose_scope(call))
 		return;
-	hash = json_string_value(json_object_get(call->st.user, "password_hash"));
-	r = auth_pwhash_verify(auth_service_pwhash(call->svc), hash,
-			       auth_form_get(&call->st.form, "password"), password_checked, call);
-	if (r < 0) {
-		call->resp.retry_after = 1;
-		auth_reply_error(call, 503, "temporarily_unavailable",
-				 "too many logins in progress, retry later");
-	}
+	snprintf(limit, sizeof(limit), "%d", a->login_attempts_per_account);
+	snprintf(window, sizeof(window), "%llu", (unsigned long long)a->login_account_window);
+	auth_call_query(call, SQL_LOGIN_ATTEMPT, 3, p, login_attempt_done);
 }
 
-/* Answers 429 when the address or the account is locked out. */
-static bool login_locked(auth_call_t *call)
+/* Answers 429 when the address is locked out. */
+static bool address_locked(auth_call_t *call)
 {
 	auth_service_t *svc = call->svc;
-	uint64_t now = auth_service_now_ms(svc), left;
 	char ipkey[AUTH_IP_MAX + 4];
+	uint64_t left;
 
 	snprintf(ipkey, sizeof(ipkey), "ip:%s", auth_call_ip(call));
-	left = auth_ratelimit_check(auth_service_rl_ip(svc), ipkey, now);
-	if (!left)
-		left = auth_ratelimit_check(auth_service_rl_account(svc), call->st.fold, now);
+	left = auth_ratelimit_check(auth_service_rl_ip(svc), ipkey, auth_service_now_ms(svc));
 	if (!left)
 		return false;
-	call->resp.retry_after = (unsigned)((left + 999) / 1000);
-	auth_reply_error(call, 429, "invalid_request", "too many failed logins, retry later");
+	login_too_many(call, left);
 	return true;
 }
 
@@ -419,7 +489,7 @@ static void grant_password(auth_call_t *call)
 		return;
 	}
 	irc_casemap_fold(IRC_CASEMAP_RFC1459, user, strlen(user) + 1, call->st.fold);
-	if (login_locked(call))
+	if (address_locked(call))
 		return;
 	p[0] = call->st.client_id;
 	p[1] = call->st.fold;

@@ -1,6 +1,7 @@
 /*
  * auth_ratelimit: failed-login accounting with exponential lockout, per
- * key (a client address, or a case-folded account name).
+ * key: eirc-auth's per-address limit. (The per-account limit is not here:
+ * it is in PostgreSQL, shared by every process; auth_oauth.c.)
  *
  * Each key counts failures in a sliding minute. When the count reaches the
  * limit, the key is locked for 1 s, and each further lockout of the same key
@@ -10,7 +11,7 @@
  * Memory is bounded: at most AUTH_RL_ENTRIES keys are tracked; when the
  * table is full, the entry seen least recently in a small probe window is
  * reused. State is per process: several eirc-auth instances each enforce
- * their own limit (docs/api.md says so).
+ * their own per-address limit (docs/api.md says so).
  */
 #ifndef EIRC_AUTH_RATELIMIT_H
 #define EIRC_AUTH_RATELIMIT_H

@@ -20,8 +20,7 @@ struct auth_service {
 	const eirc_config_t *cfg;
 	auth_db_t *db;
 	auth_pwhash_t *pwhash;
-	auth_ratelimit_t *rl_ip;
-	auth_ratelimit_t *rl_account;
+	auth_ratelimit_t *rl_ip; /* per address; per account is in the database */
 	uv_timer_t purge;
 	char web_root[PATH_MAX]; /* realpath of auth.web_root, "" if missing */
 	char csp[2048];          /* the web client's Content-Security-Policy */
@@ -31,16 +30,20 @@ struct auth_service {
 };
 
 /* Deletes what no longer proves anything: expired chat and access tokens,
- * refresh tokens past their expiry (kept until then for replay detection).
- * An hour of grace keeps "expired" answers informative. */
+ * refresh tokens past their expiry (kept until then for replay detection),
+ * login failures whose newest is out of the window ($1 ms). An hour of
+ * grace keeps "expired" answers informative. */
 static const char SQL_PURGE[] = "WITH c AS (DELETE FROM chat_tokens"
 				"  WHERE expires_at < now() - interval '1 hour' RETURNING 1),"
 				" a AS (DELETE FROM access_tokens"
 				"  WHERE expires_at < now() - interval '1 hour' RETURNING 1),"
 				" r AS (DELETE FROM refresh_tokens"
-				"  WHERE expires_at < now() - interval '1 hour' RETURNING 1)"
+				"  WHERE expires_at < now() - interval '1 hour' RETURNING 1),"
+				" f AS (DELETE FROM login_failures"
+				"  WHERE COALESCE(times[cardinality(times)], '-infinity')"
+				"  < now() - $1::bigint * interval '1 millisecond' RETURNING 1)"
 				" SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a),"
-				" (SELECT count(*) FROM r)";
+				" (SELECT count(*) FROM r), (SELECT count(*) FROM f)";
 
 const eirc_config_t *auth_service_config(const auth_service_t *svc)
 {
@@ -53,10 +56,6 @@ auth_pwhash_t *auth_service_pwhash(auth_service_t *svc)
 auth_ratelimit_t *auth_service_rl_ip(auth_service_t *svc)
 {
 	return svc->rl_ip;
-}
-auth_ratelimit_t *auth_service_rl_account(auth_service_t *svc)
-{
-	return svc->rl_account;
 }
 
 uint64_t auth_service_now_ms(const auth_service_t *svc)
@@ -74,8 +73,12 @@ static void purge_done(void *data, int status, const PGresult *res)
 static void purge_tick(uv_timer_t *t)
 {
 	auth_service_t *svc = t->data;
+	char window[24];
+	const char *p[1] = {window};
 
-	(void)auth_db_query(svc->db, SQL_PURGE, 0, NULL, purge_done, NULL);
+	snprintf(window, sizeof(window), "%llu",
+		 (unsigned long long)svc->cfg->auth.login_account_window);
+	(void)auth_db_query(svc->db, SQL_PURGE, 1, p, purge_done, NULL);
 }
 
 static int service_parts(auth_service_t *svc, uv_loop_t *loop)
@@ -96,9 +99,7 @@ static int service_parts(auth_service_t *svc, uv_loop_t *loop)
 
 	snprintf(port, sizeof(port), "%d", a->database.port);
 	svc->rl_ip = auth_ratelimit_new((uint32_t)a->login_attempts_per_ip, a->login_lockout_max);
-	svc->rl_account =
-		auth_ratelimit_new((uint32_t)a->login_attempts_per_account, a->login_lockout_max);
-	if (!svc->rl_ip || !svc->rl_account)
+	if (!svc->rl_ip)
 		return -ENOMEM;
 	r = auth_pwhash_new(loop, (unsigned long long)a->password_hash_ops,
 			    (size_t)a->password_hash_memory, &svc->pwhash);
@@ -128,7 +129,6 @@ int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_service_t *
 	if (r < 0) {
 		auth_pwhash_free(svc->pwhash);
 		auth_ratelimit_free(svc->rl_ip);
-		auth_ratelimit_free(svc->rl_account);
 		free(svc);
 		return r;
 	}
@@ -147,7 +147,6 @@ static void service_part_closed(auth_service_t *svc)
 		return;
 	auth_pwhash_free(svc->pwhash);
 	auth_ratelimit_free(svc->rl_ip);
-	auth_ratelimit_free(svc->rl_account);
 	if (svc->done)
 		svc->done(svc->done_arg);
 	free(svc);

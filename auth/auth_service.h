@@ -74,6 +74,8 @@ typedef struct auth_call_state {
 	char *client_secret; /* as presented, NULL for public clients */
 	char *scope;
 	char fold[AUTH_SEGMENT_MAX + 1];
+	char login_at[64]; /* the attempt eirc_login_attempt recorded, as text */
+	bool login_fills;  /* that attempt reached the per-account limit */
 	char access[64], refresh[64];
 	int step;
 } auth_call_state_t;
@@ -92,7 +94,7 @@ struct auth_call {
 /*
  * Creates the service on `loop` with `cfg` (not copied; must outlive it):
  * the database pool (connecting asynchronously), the Argon2id verifier, the
- * rate limiters and the purge timer. Returns 0 or a negative errno.
+ * per-address rate limiter and the purge timer. Returns 0 or a negative errno.
  */
 int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_service_t **out_svc);
 
@@ -115,7 +117,6 @@ void auth_call_free(auth_call_t *call);
 const eirc_config_t *auth_service_config(const auth_service_t *svc);
 auth_pwhash_t *auth_service_pwhash(auth_service_t *svc);
 auth_ratelimit_t *auth_service_rl_ip(auth_service_t *svc);
-auth_ratelimit_t *auth_service_rl_account(auth_service_t *svc);
 uint64_t auth_service_now_ms(const auth_service_t *svc);
 
 /* Finishes the call: resp is final. */

@@ -126,6 +126,7 @@ typedef struct eirc_config_auth {
 	uint64_t request_timeout;
 	int login_attempts_per_ip;
 	int login_attempts_per_account;
+	uint64_t login_account_window;
 	uint64_t login_lockout_max;
 	uint64_t token_purge_interval;
 	int password_hash_ops;

@@ -442,12 +442,16 @@ static const config_field_t schema_auth[] = {
 	CONFIG_DURATION("request_timeout", T, request_timeout, "10s", SECS(1), MINS(5),
 			"Time a client has to send a whole request."),
 	CONFIG_INT("login_attempts_per_ip", T, login_attempts_per_ip, "20", 1, 100000,
-		   "Failed logins per minute from one address before lockout."),
+		   "Failed logins per minute from one address before lockout (in memory, per "
+		   "eirc-auth process)."),
 	CONFIG_INT("login_attempts_per_account", T, login_attempts_per_account, "5", 1, 100000,
-		   "Failed logins per minute for one account before "
-		   "lockout."),
+		   "Failed logins for one account name within login_account_window, from any "
+		   "address and through any eirc-auth process sharing the database; the next "
+		   "try is refused (429) until the oldest of them leaves the window."),
+	CONFIG_DURATION("login_account_window", T, login_account_window, "1m", SECS(1), DAYS(1),
+			"Window over which login_attempts_per_account counts failures."),
 	CONFIG_DURATION("login_lockout_max", T, login_lockout_max, "15m", SECS(1), DAYS(1),
-			"Longest lockout; lockouts double from 1s up to this."),
+			"Longest lockout of an address; lockouts double from 1s up to this."),
 	CONFIG_DURATION("token_purge_interval", T, token_purge_interval, "10m", MINS(1), DAYS(1),
 			"Interval of the purge of expired tokens."),
 	CONFIG_INT("password_hash_ops", T, password_hash_ops, "3", 1, 20,

@@ -81,6 +81,11 @@ static int call_init(ht_call_t *c, const ht_req_t *req, ht_resp_t *resp)
 		curl_easy_setopt(c->easy, CURLOPT_CAINFO, req->cafile);
 	if (req->userpwd)
 		curl_easy_setopt(c->easy, CURLOPT_USERPWD, req->userpwd);
+	if (req->source) {
+		char iface[80];
+		snprintf(iface, sizeof(iface), "host!%s", req->source);
+		curl_easy_setopt(c->easy, CURLOPT_INTERFACE, iface);
+	}
 	if (req->body) {
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)req->body_len);

@@ -32,6 +32,7 @@ typedef struct ht_req {
 	size_t body_len;
 	const char *cafile;  /* https: trust this CA (verified), or NULL */
 	const char *userpwd; /* "id:secret" for Basic auth, or NULL */
+	const char *source;  /* local address to send from ("127.0.0.2"), or NULL */
 	long timeout_s;      /* 0: HT_TIMEOUT_S */
 } ht_req_t;
 

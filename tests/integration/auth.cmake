@@ -4,7 +4,8 @@ target_link_libraries(eirc_auth_fixture PUBLIC eirc_harness
                       eirc::pq eirc::jansson)
 target_include_directories(eirc_auth_fixture PUBLIC ${PROJECT_SOURCE_DIR})
 
-foreach(_t test_auth_oauth test_auth_abuse test_auth_migrate test_auth_tls)
+foreach(_t test_auth_oauth test_auth_abuse test_auth_migrate test_auth_tls
+           test_auth_limits)
   eirc_test(${_t} SOURCES ${_t}.c LIBS eirc_auth_fixture
             LABELS integration TIMEOUT 300)
   add_dependencies(${_t} eirc-auth)

@@ -68,14 +68,15 @@ static int make_web_root(fx_t *fx)
 	}
 }
 
-static int write_config(fx_t *fx, const char *extra)
+/* Writes <name>.yaml with new ports; the daemon will log to <name>.log. */
+static int write_config(fx_t *fx, const char *name, const char *extra)
 {
 	char buf[4096];
 
 	fx->port = srv_free_port();
 	fx->iport = srv_free_port();
-	snprintf(fx->config, sizeof(fx->config), "%s/eirc.yaml", srv_env_dir(fx->env));
-	snprintf(fx->log, sizeof(fx->log), "%s/eirc-auth.log", srv_env_dir(fx->env));
+	snprintf(fx->config, sizeof(fx->config), "%s/%s.yaml", srv_env_dir(fx->env), name);
+	snprintf(fx->log, sizeof(fx->log), "%s/%s.log", srv_env_dir(fx->env), name);
 	snprintf(buf, sizeof(buf),
 		 "irc:\n  servers:\n    - host: 127.0.0.1\n"
 		 "  webirc_password: test-webirc\n"
@@ -178,13 +179,23 @@ int fx_start_tls(fx_t *fx, const char *extra, const char *cafile)
 	srv_env_install_signal_handlers();
 	if (srv_env_new(NULL, &fx->env) < 0 || srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
 	    srv_pg_create_db(fx->pg, "eirc", "eirc", DB_PASSWORD) < 0 || make_web_root(fx) < 0 ||
-	    write_config(fx, extra) < 0)
+	    write_config(fx, "eirc-auth", extra) < 0)
 		return -1;
 	snprintf(port, sizeof(port), "%d", srv_port(fx->pg));
 	fx->db = PQconnectdbParams(k, v, 0);
 	if (PQstatus(fx->db) != CONNECTION_OK)
 		return -1;
 	return fx_start_daemon(fx);
+}
+
+int fx_start_peer(const fx_t *fx, const char *extra, fx_t *out_peer)
+{
+	*out_peer = *fx;
+	out_peer->daemon = 0;
+	out_peer->source = NULL;
+	if (write_config(out_peer, "eirc-auth-peer", extra) < 0)
+		return -1;
+	return fx_start_daemon(out_peer);
 }
 
 int fx_stop(fx_t *fx)
@@ -254,7 +265,8 @@ int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
 				      .headers = headers,
 				      .body = body,
 				      .body_len = body_len,
-				      .cafile = tls ? fx->cafile : NULL},
+				      .cafile = tls ? fx->cafile : NULL,
+				      .source = fx->source},
 			  out);
 }
 

@@ -30,7 +30,8 @@ typedef struct fx {
 	char config[512];
 	char cafile[512]; /* set: the public listener is HTTPS, trusted by this CA */
 	char log[512];
-	PGconn *db; /* superuser-free connection as the eirc role */
+	PGconn *db;         /* superuser-free connection as the eirc role */
+	const char *source; /* local address of fx_http's requests, NULL: any */
 } fx_t;
 
 /* Starts PostgreSQL and eirc-auth; extra_yaml goes into the auth section
@@ -39,6 +40,11 @@ int fx_start(fx_t *fx, const char *extra_auth_yaml);
 /* The same, with the public listener on HTTPS (the extra YAML names the
  * certificate and key) and requests to it verified against cafile. */
 int fx_start_tls(fx_t *fx, const char *extra_auth_yaml, const char *cafile);
+/* Starts a second eirc-auth on fx's PostgreSQL (its own ports and log,
+ * the auth section's extra YAML as for fx_start) into *out_peer, which
+ * borrows fx's servers: stop it with fx_stop_daemon(), never fx_stop().
+ * Returns 0 or -1. */
+int fx_start_peer(const fx_t *fx, const char *extra_auth_yaml, fx_t *out_peer);
 /* Stops eirc-auth (SIGTERM) and returns its exit status (0 expected). */
 int fx_stop_daemon(fx_t *fx);
 /* Starts eirc-auth again with the same config; 0 or -1. */

@@ -4,13 +4,16 @@
  * eirc-history OAuth client and RFC 7662 introspection), a real Redis
  * holding messages written with eirc-logger's own append script, and the
  * real eirc-history binary. Checks: /healthz; 401 with WWW-Authenticate
- * for a missing or unknown token; paging a room by msgid cursors, backwards
- * and forwards, visits every stored message once and in order; limit
- * clamping and bad parameters; a private room refused (403) to a
- * non-member, served to a member and to an auditor, by membership and by
- * irc_client.private_room_masks; the per-user rate limit (429 with
- * Retry-After right after the burst); Redis hung and stopped: 503
- * temporarily_unavailable within history.request_timeout, never a hang.
+ * for a missing or unknown token; each endpoint takes only its scope (a
+ * history-only token gets no chat token, a chat-only token no history,
+ * search or export: 403 insufficient_scope); paging a room by msgid
+ * cursors, backwards and forwards, visits every stored message once and
+ * in order; limit clamping and bad parameters; a private room refused
+ * (403) to a non-member, served to a member and to an auditor, by
+ * membership and by irc_client.private_room_masks; the per-user rate
+ * limit (429 with Retry-After right after the burst); Redis hung and
+ * stopped: 503 temporarily_unavailable within history.request_timeout,
+ * never a hang.
  * Search and export run against the Elasticsearch test server
  * (tests/es/es_server.py) loaded with the documents eirc-logger's shipper
  * builds (lg_bulk_add) from the same archive streams: highlights, filters,
@@ -358,6 +361,74 @@ static void test_tokens(void **state)
 	ht_resp_free(&r);
 	assert_int_equal(hget("bad token!", "/v1/rooms/%23general/messages", &r), 0);
 	assert_int_equal(r.status, 401);
+	ht_resp_free(&r);
+}
+
+/* A password grant for user with the given scope; its access token. */
+static int login_scoped(const char *user, const char *scope, char *out, size_t cap)
+{
+	static const char *const h[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	char body[256];
+	ht_resp_t r;
+	int rv = -1;
+
+	snprintf(body, sizeof(body),
+		 "grant_type=password&client_id=eirc-web&username=%s"
+		 "&password=correct+horse+battery&scope=%s",
+		 user, scope);
+	if (fx_http(&fx, false, "POST", "/oauth/token", h, body, strlen(body), &r) == 0 &&
+	    r.status == 200 && json_string_value(json_object_get(r.json, "access_token"))) {
+		snprintf(out, cap, "%s",
+			 json_string_value(json_object_get(r.json, "access_token")));
+		rv = 0;
+	}
+	ht_resp_free(&r);
+	return rv;
+}
+
+/* 403 insufficient_scope (RFC 6750 §3.1) with its WWW-Authenticate. */
+static void assert_insufficient_scope(const ht_resp_t *r)
+{
+	assert_int_equal(r->status, 403);
+	assert_string_equal(err_code(r), "insufficient_scope");
+	assert_true(ht_has_header(r, "www-authenticate: Bearer realm=\"eirc\""));
+	assert_true(ht_has_header(r, "error=\"insufficient_scope\""));
+}
+
+/* Each endpoint takes only its scope (issue 22, item 6): a token with
+ * scope history gets no chat token, so no chat session; one with scope
+ * chat gets no history, search or export; each is served what it has. */
+static void test_scopes(void **state)
+{
+	char only_chat[256], only_hist[256], auth[300];
+	const char *h[] = {auth, NULL};
+	char *ct;
+	ht_resp_t r;
+	(void)state;
+
+	assert_int_equal(login_scoped("bob", "history", only_hist, sizeof(only_hist)), 0);
+	assert_int_equal(login_scoped("bob", "chat", only_chat, sizeof(only_chat)), 0);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", only_hist);
+	assert_int_equal(fx_http(&fx, false, "POST", "/api/chat-token", h, "", 0, &r), 0);
+	assert_insufficient_scope(&r);
+	ht_resp_free(&r);
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM chat_tokens"), 0);
+	assert_non_null(ct = fx_chat_token(&fx, only_chat));
+	free(ct);
+	assert_non_null(ct = fx_chat_token(&fx, tok_bob)); /* "chat history" */
+	free(ct);
+
+	assert_int_equal(hget(only_chat, "/v1/rooms/%23general/messages?limit=1", &r), 0);
+	assert_insufficient_scope(&r);
+	ht_resp_free(&r);
+	assert_int_equal(hget(only_chat, "/v1/search?q=3", &r), 0);
+	assert_insufficient_scope(&r);
+	ht_resp_free(&r);
+	assert_int_equal(hget(only_chat, "/v1/export?room=%23general&format=ndjson", &r), 0);
+	assert_insufficient_scope(&r);
+	ht_resp_free(&r);
+	assert_int_equal(hget(only_hist, "/v1/rooms/%23general/messages?limit=1", &r), 0);
+	assert_int_equal(r.status, 200);
 	ht_resp_free(&r);
 }
 
@@ -848,12 +919,13 @@ static void test_clean_stop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_healthz),       cmocka_unit_test(test_tokens),
-		cmocka_unit_test(test_paging),        cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_private_rooms), cmocka_unit_test(test_search),
-		cmocka_unit_test(test_export),        cmocka_unit_test(test_audit_endpoint),
-		cmocka_unit_test(test_rate_limit),    cmocka_unit_test(test_es_down),
-		cmocka_unit_test(test_redis_down),    cmocka_unit_test(test_clean_stop),
+		cmocka_unit_test(test_healthz),        cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_scopes),         cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_limits),         cmocka_unit_test(test_private_rooms),
+		cmocka_unit_test(test_search),         cmocka_unit_test(test_export),
+		cmocka_unit_test(test_audit_endpoint), cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_es_down),        cmocka_unit_test(test_redis_down),
+		cmocka_unit_test(test_clean_stop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
