@@ -9,10 +9,9 @@
 
 #include <sodium.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "auth/auth_parse.h"
 #include "auth/auth_route.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,15 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "common/chathist.h"
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_ref(const chathist_req_t *q, const irc_msg_span_t *p)
 {

@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "config/config.h"
 #include "config/config_print.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char *print_unmasked(const eirc_config_t *cfg, size_t *out_len)
 {

@@ -15,22 +15,15 @@
 
 #include <jansson.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "archive/archive_event.h"
 #include "common/irc_line.h"
 #include "history-bridge/hist_api.h"
 #include "history-bridge/hist_query.h"
 #include "history-bridge/hist_req.h"
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
 /* Fields of a stored entry taken from one input. */
 #define FUZZ_FIELDS_MAX 32
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The next LF-separated part of d[*pos..size): a span, *pos moved past it. */
 static const char *part(const uint8_t *d, size_t size, size_t *pos, size_t *out_len)

@@ -12,17 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "archive/archive_event.h"
 #include "logger-bot/lg_bulk.h"
 #include "logger-bot/lg_spill.h"
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static size_t items_seen, items_max;
 
