@@ -11,7 +11,7 @@ eirc_test(test_chathist SOURCES unit/test_chathist.c LIBS eirc_common eirc_testl
 eirc_test(test_yamltree SOURCES unit/test_yamltree.c LIBS eirc_testlib)
 eirc_test(test_primitives SOURCES unit/test_primitives.c LIBS eirc_common eirc_testlib)
 # common/daemon: the shared command line and run, with hooks, no servers.
-eirc_test(test_daemon SOURCES unit/test_daemon.c LIBS eirc_daemon)
+eirc_test(test_daemon SOURCES unit/test_daemon.c LIBS eirc_daemon eirc_testlib)
 # Redis Cluster routing, the pure half (common/redis_slot).
 eirc_test(test_redis_slot SOURCES unit/test_redis_slot.c LIBS eirc_redis eirc_archive)
 # common/http_server on loopback: each limit at and one past, a chunked

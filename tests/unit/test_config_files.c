@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "tests/harness/testfile.h"
 #include "config/config.h"
 
 static char source_path[4096];
@@ -193,25 +194,12 @@ static void test_docs_current(void **state)
 	assert_true(same);
 }
 
-static char *temp_file(const char *content)
-{
-	static char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/eirc-test-config-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-	close(fd);
-	return path;
-}
-
 static void test_check_main(void **state)
 {
 	char *out = NULL, *err = NULL, expected[1024];
 	size_t olen = 0, elen = 0;
 	FILE *fo = open_memstream(&out, &olen), *fe = open_memstream(&err, &elen);
-	const char *path;
+	char *path;
 
 	(void)state;
 	set_secrets();
@@ -221,7 +209,7 @@ static void test_check_main(void **state)
 	assert_string_equal(err, "");
 	assert_non_null(strstr(out, "  webirc_password: \"********\"\n"));
 	assert_null(strstr(out, "webirc-test-password"));
-	path = temp_file("log:\n  level: loud\n");
+	path = tf_temp_file("config", "log:\n  level: loud\n");
 	assert_int_equal(eirc_config_check_main(path, fo, fe), 1);
 	fclose(fo);
 	fclose(fe);
@@ -235,6 +223,7 @@ static void test_check_main(void **state)
 		 path, path, path, path, path);
 	assert_string_equal(err, expected);
 	unlink(path);
+	free(path);
 	free(out);
 	free(err);
 }

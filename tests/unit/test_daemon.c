@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "tests/harness/testfile.h"
 #include "common/daemon.h"
 
 static char source_path[4096];
@@ -39,19 +40,6 @@ static void set_secrets(void)
 	setenv("EIRC_INTERNAL_SECRET", "internal-test-secret-0123456789", 1);
 	setenv("EIRC_DB_PASSWORD", "db-test-password", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-client-secret-0123456789", 1);
-}
-
-static char *temp_file(const char *content)
-{
-	static char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/eirc-test-daemon-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-	close(fd);
-	return path;
 }
 
 /* ---- what the hooks saw ---- */
@@ -272,7 +260,7 @@ static void test_config_default(void **state)
 static void test_check_config(void **state)
 {
 	const char *good[] = {"eirc-test", "--check-config", source_file("config/eirc.yaml"), NULL};
-	const char *bad_path = temp_file("log:\n  level: loud\n");
+	char *bad_path = tf_temp_file("daemon", "log:\n  level: loud\n");
 	const char *bad[] = {"eirc-test", "--check-config", bad_path, NULL};
 	const char *gone[] = {"eirc-test", "--check-config", "/nonexistent/eirc.yaml", NULL};
 
@@ -282,6 +270,7 @@ static void test_check_config(void **state)
 	assert_int_equal(call(&def_plain, 3, gone), EIRC_EXIT_FAILURE);
 	assert_int_equal(seen.starts, 0);
 	unlink(bad_path);
+	free(bad_path);
 }
 
 /* With a command hook, the first operand ends the options. */
@@ -366,10 +355,10 @@ static void test_run(void **state)
 {
 	const char *path = source_file("config/eirc.yaml");
 	const char *argv[] = {"eirc-test", "-c", path, NULL};
-	const char *other = temp_file("irc:\n  servers:\n    - host: 127.0.0.1\n"
-				      "  webirc_password: pw\nauth:\n"
-				      "  internal_secret: 0123456789abcdef\n"
-				      "gateway:\n  listen_port: 9999\n");
+	char *other = tf_temp_file("daemon", "irc:\n  servers:\n    - host: 127.0.0.1\n"
+					     "  webirc_password: pw\nauth:\n"
+					     "  internal_secret: 0123456789abcdef\n"
+					     "gateway:\n  listen_port: 9999\n");
 	const char *argv_other[] = {"eirc-test", "-c", other, NULL};
 	eirc_daemon_def_t def = def_plain;
 
@@ -378,6 +367,7 @@ static void test_run(void **state)
 	assert_int_equal(call(&def, 3, argv_other), EIRC_EXIT_FAILURE);
 	assert_int_equal(seen.ends, 1);
 	unlink(other);
+	free(other);
 	/* the program ends on its own; its end status is the exit status */
 	seen.mode = RUN_TIMER;
 	seen.end_rc = EIRC_EXIT_FAILURE;
