@@ -559,22 +559,25 @@ static void test_backpressure(void **state)
 	itc_expect(talker, "JOIN", "#bp");
 	itc_sendf(b, "JOIN #bp");
 	itc_expect(b, "JOIN", "#bp");
-	/* The browser does not read while 2 x ~140 KB arrive for it: the client
+	/* The browser does not read while 3 x ~140 KB arrive for it: the client
 	 * must stay bounded (browser_queue_max 8KiB, then it stops reading the
 	 * server, whose sendq holds the rest) and lose nothing. Bounded means
-	 * flat: the second round must not grow it. The first round may (socket
-	 * buffers fill, the allocator and the kernel's page reclaim move pages
-	 * once: one CI run saw +360 KiB there, never repeated), but an
-	 * unbounded queue would add ~200 KiB each round. */
+	 * flat: the second and third rounds must not grow it. The first round
+	 * may (socket buffers fill, the allocator and the kernel's page
+	 * reclaim move pages once: one CI run saw +360 KiB there, never
+	 * repeated), and later rounds move a few pages too (one CI run saw
+	 * +76 KiB in a round), but an unbounded queue would add ~140 KiB each
+	 * round, ~280 KiB over the two measured. */
 	long before = private_dirty_kib(b->pid);
 	flood_bp(talker, 0, lines);
 	long mid = private_dirty_kib(b->pid);
 	flood_bp(talker, lines, lines);
+	flood_bp(talker, 2 * lines, lines);
 	itc_sendf(talker, "PRIVMSG #bp :last");
 	long after = private_dirty_kib(b->pid);
 	print_message("irc-client private dirty memory: %ld KiB idle, %ld KiB with its browser "
 		      "stalled under %d lines, %ld KiB under %d\n",
-		      before, mid, lines, after, 2 * lines);
+		      before, mid, lines, after, 3 * lines);
 #if defined(__SANITIZE_ADDRESS__)
 	/* ASan's allocator quarantines freed memory and maps shadow pages, so
 	 * private memory says nothing about our queues there: the plain build
@@ -584,7 +587,7 @@ static void test_backpressure(void **state)
 	(void)after;
 #else
 	assert_true(mid - before < 512);
-	assert_true(after - mid < 64);
+	assert_true(after - mid < 140);
 #endif
 	int seen = 0;
 	while (itc_next(b)) {
@@ -593,7 +596,7 @@ static void test_backpressure(void **state)
 		if (itc_has(b, ":last"))
 			break;
 	}
-	assert_int_equal(seen, 2 * lines + 1);
+	assert_int_equal(seen, 3 * lines + 1);
 	assert_int_equal(itc_close(b), 0);
 	itc_close(talker);
 }
