@@ -92,6 +92,7 @@ typedef struct eirc_config_gateway {
 	char *irc_client_path;
 	char *auth_internal_url;
 	uint64_t auth_timeout;
+	uint64_t access_recheck;
 } eirc_config_gateway_t;
 
 typedef struct eirc_config_auth_database {

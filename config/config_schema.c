@@ -346,6 +346,10 @@ static const config_field_t schema_gateway[] = {
 		      .validate = &schema_v_url),
 	CONFIG_DURATION("auth_timeout", T, auth_timeout, "5s", 100, MINS(1),
 			"Timeout of a call to eirc-auth's internal API."),
+	CONFIG_DURATION("access_recheck", T, access_recheck, "60s", 0, HOURS(24),
+			"Period of the recheck of every live session at eirc-auth "
+			"(POST /internal/access), the safety net for an access change "
+			"whose eirc:access message was lost; 0 disables it."),
 };
 #undef T
 

@@ -215,6 +215,7 @@ static int rooms_join(json_t *arr, char **out)
 static int identity_fill(json_t *j, gw_identity_t *id)
 {
 	json_t *uid = json_object_get(j, "user_id");
+	json_t *fam = json_object_get(j, "family");
 	const char *nick = json_string_value(json_object_get(j, "nick"));
 	const char *dn = json_string_value(json_object_get(j, "display_name"));
 
@@ -222,6 +223,8 @@ static int identity_fill(json_t *j, gw_identity_t *id)
 	    strlen(nick) > GW_AUTH_NICK_MAX)
 		return -EINVAL;
 	id->user_id = (uint64_t)json_integer_value(uid);
+	if (json_is_integer(fam) && json_integer_value(fam) > 0)
+		id->family = (uint64_t)json_integer_value(fam);
 	memcpy(id->nick, nick, strlen(nick) + 1);
 	if (dn && strlen(dn) <= GW_AUTH_DISPLAY_MAX && !strpbrk(dn, "\r\n"))
 		memcpy(id->display_name, dn, strlen(dn) + 1);

@@ -38,6 +38,7 @@ typedef enum gw_auth_outcome {
 
 typedef struct gw_identity {
 	uint64_t user_id;
+	uint64_t family; /* token family of the login; 0 when eirc-auth names none */
 	char nick[GW_AUTH_NICK_MAX + 1];
 	char display_name[GW_AUTH_DISPLAY_MAX + 1]; /* "" when none */
 	char *autojoin;                             /* "#a,#b" or NULL; owned by the identity */

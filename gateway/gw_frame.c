@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/utf8.h"
 
@@ -118,4 +119,26 @@ const char *gw_frame_close_reason(int err)
 const char *gw_frame_error_label(int err)
 {
 	return frame_errors[frame_error(err)].label;
+}
+
+/* Skips spaces, then a word starting with lead (if any) and its spaces. */
+static size_t skip_prefix(const char *l, size_t i, size_t len, char lead)
+{
+	while (i < len && l[i] == ' ')
+		i++;
+	if (i < len && l[i] == lead) {
+		while (i < len && l[i] != ' ')
+			i++;
+		while (i < len && l[i] == ' ')
+			i++;
+	}
+	return i;
+}
+
+bool gw_frame_is_control(const char *line, size_t len)
+{
+	size_t i = skip_prefix(line, skip_prefix(line, 0, len, '@'), len, ':');
+
+	return len - i >= 4 && strncasecmp(line + i, "EIRC", 4) == 0 &&
+	       (len - i == 4 || line[i + 4] == ' ' || line[i + 4] == '\r' || line[i + 4] == '\n');
 }

@@ -70,6 +70,13 @@ int gw_frame_feed(gw_frame_t *f, const void *chunk, size_t len, bool first, bool
 int gw_frame_to_browser(const char *line, size_t len, bool binary, char *out, size_t cap,
 			size_t *out_len);
 
+/*
+ * True when the command of line[0..len) (after its tags and source, any
+ * case) is EIRC: the irc-client's control command, which only the gateway
+ * may send (EIRC ROOMS); a browser's is refused, never forwarded.
+ */
+bool gw_frame_is_control(const char *line, size_t len);
+
 /* The close code and reason for a gw_frame_feed error. */
 int gw_frame_close_code(int err);
 const char *gw_frame_close_reason(int err);

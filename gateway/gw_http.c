@@ -18,6 +18,7 @@
 
 #include "common/http_server.h"
 #include "common/log.h"
+#include "gateway/gw_access.h"
 #include "gateway/gw_relay.h"
 
 /* Lines a browser may send before its irc-client runs (while the consume
@@ -256,6 +257,9 @@ static void on_consumed(void *arg, gw_auth_outcome_t outcome, gw_identity_t *id,
 			srv->metrics.upgrades_accepted++;
 			srv->metrics.sessions_open++;
 			ss->opened = true;
+			ss->user_id = id->user_id;
+			ss->family = id->family;
+			gw_access_add(srv->access, ss);
 			session_log(ss, LOG_INFO, "session started (%s)",
 				    ss->binary ? GW_SUBP_BINARY_NAME : GW_SUBP_TEXT_NAME);
 			flush_early(ss);
@@ -298,6 +302,7 @@ static int on_established(gw_server_t *srv, struct lws *wsi, gw_session_t *ss)
 	}
 	lws_rx_flow_control(wsi, 0); /* nothing is read until the consume answers */
 	ss->state = GW_SS_CONSUMING;
+	ss->consume_at = gw_server_now(srv);
 	r = gw_auth_consume(srv->auth, ss->token, ss->client_ip, ss->request_id, on_consumed, ss,
 			    &ss->auth);
 	explicit_bzero(ss->token, sizeof(ss->token));
@@ -347,6 +352,11 @@ static int on_receive(gw_server_t *srv, struct lws *wsi, gw_session_t *ss, const
 	}
 	if (r != GW_FRAME_LINE)
 		return 0;
+	if (gw_frame_is_control(line, llen)) {
+		static const char refusal[] = ":eirc 421 * EIRC :Unknown command";
+		gw_relay_to_browser(ss, refusal, sizeof(refusal) - 1);
+		return 0;
+	}
 	if (ss->state == GW_SS_RELAYING) {
 		gw_relay_to_irc(ss, line, llen);
 	} else if (ss->state == GW_SS_CONSUMING && early_keep(ss, line, llen) < 0) {

@@ -152,6 +152,22 @@ static void relay_queue_line(gw_session_t *ss, const char *line, size_t len)
 	relay_want_write(ss);
 }
 
+void gw_relay_to_browser(gw_session_t *ss, const char *line, size_t len)
+{
+	if (ss->wsi && !ss->close_pending)
+		relay_queue_line(ss, line, len);
+}
+
+void gw_relay_end(gw_session_t *ss, int code, const char *why)
+{
+	char line[GW_CLOSE_REASON_MAX + 32];
+	int n = snprintf(line, sizeof(line), "ERROR :Closing link: %s", why);
+
+	gw_relay_to_browser(ss, line, (size_t)n);
+	gw_relay_close(ss, code, why, true);
+	gw_relay_close_pipe(ss);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	gw_session_t *ss = h->data;

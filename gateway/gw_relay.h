@@ -25,7 +25,7 @@
 #define GW_CLOSE_GOING_AWAY       1001 /* server shutting down */
 #define GW_CLOSE_POLICY           1008 /* too slow, CR/LF/NUL */
 #define GW_CLOSE_ENDED            1011 /* chat session ended, spawn_failed */
-#define GW_CLOSE_INVALID_TOKEN    4001
+#define GW_CLOSE_INVALID_TOKEN    4001 /* also: ended by an access change */
 #define GW_CLOSE_AUTH_UNAVAILABLE 4003
 
 /* Seconds a closing WebSocket may take to let its close frame out before
@@ -64,6 +64,17 @@ void gw_relay_send_close(struct lws *wsi, int code, const char *reason);
  * reading the irc-client. The first close asked for wins.
  */
 void gw_relay_close(gw_session_t *ss, int code, const char *reason, bool flush);
+
+/* Queues one line (no CRLF) for the browser, as if the irc-client had
+ * said it. */
+void gw_relay_to_browser(gw_session_t *ss, const char *line, size_t len);
+
+/*
+ * Ends a relaying session from the gateway's side: the browser gets
+ * "ERROR :Closing link: <why>" after the lines already queued, then the
+ * close (code, why); the socketpair is closed (the irc-client QUITs).
+ */
+void gw_relay_end(gw_session_t *ss, int code, const char *why);
 
 /* The WebSocket is gone: closes the socketpair (the irc-client then
  * quits) and drops the queue. */

@@ -38,6 +38,8 @@ static void server_finish(gw_server_t *s)
 	log_info("All sessions ended: closing");
 	gw_auth_close(s->auth);
 	s->auth = NULL;
+	gw_access_close(s->access);
+	s->access = NULL;
 	uv_close((uv_handle_t *)&s->sweep, NULL);
 	uv_close((uv_handle_t *)&s->grace, NULL);
 	/* closes every wsi left; lws's libuv handles close in later iterations */
@@ -63,6 +65,8 @@ void gw_server_session_check_free(gw_session_t *ss)
 
 	if (ss->wsi || ss->auth || ss->pipe_open || ss->proc_open)
 		return;
+	if (s->access)
+		gw_access_remove(s->access, ss);
 	gw_table_remove(&s->table, ss);
 	gw_relay_drop_queue(ss);
 	free(ss->early);
@@ -189,9 +193,16 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 		eirc_err_set(out_err, r, "cannot start libcurl");
 		goto fail;
 	}
+	if ((r = gw_access_new(s, g->access_recheck, &s->access)) < 0) {
+		eirc_err_set(out_err, r, "cannot start libcurl");
+		gw_auth_close(s->auth);
+		uv_run(loop, UV_RUN_DEFAULT);
+		goto fail;
+	}
 	if ((r = server_http(s)) < 0) {
 		eirc_err_set(out_err, r, "cannot start libwebsockets");
 		gw_auth_close(s->auth);
+		gw_access_close(s->access);
 		uv_run(loop, UV_RUN_DEFAULT);
 		goto fail;
 	}

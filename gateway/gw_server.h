@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/http_server.h"
 #include "config/config.h"
+#include "gateway/gw_access.h"
 #include "gateway/gw_auth.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_session.h"
@@ -37,10 +38,11 @@
  * eirc-auth while its consume runs, then its socketpair end. */
 #define GW_FDS_PER_SESSION 2
 /* Descriptors kept free beyond the sessions' and those open at start:
- * libcurl's idle connections to eirc-auth (GW_AUTH_POOL_MAX), and 32 for
+ * libcurl's idle connections to eirc-auth (GW_AUTH_POOL_MAX for consumes,
+ * GW_ACCESS_POOL_MAX for access checks), and 32 for
  * connections still sending their headers, /metrics and /healthz, and the
  * child's socketpair end during a spawn. */
-#define GW_FD_RESERVE (GW_AUTH_POOL_MAX + 32)
+#define GW_FD_RESERVE (GW_AUTH_POOL_MAX + GW_ACCESS_POOL_MAX + 32)
 
 typedef struct gw_server {
 	uv_loop_t *loop;
@@ -48,6 +50,7 @@ typedef struct gw_server {
 	http_server_t *http;
 	lws_retry_bo_t retry;
 	gw_auth_t *auth;
+	gw_access_t *access; /* access checks of live sessions */
 	gw_spawn_cfg_t spawn;
 	gw_metrics_t metrics;
 	gw_table_t table;

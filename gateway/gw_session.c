@@ -28,6 +28,7 @@ gw_session_t *gw_session_new(void)
 	memset(ss, 0, offsetof(gw_session_t, from_irc));
 	queue_init(&ss->id_node);
 	queue_init(&ss->all_node);
+	queue_init(&ss->user_node);
 	queue_init(&ss->q);
 	irc_line_init(&ss->from_irc, 0);
 	gw_frame_init(&ss->frame);

@@ -62,6 +62,11 @@ typedef struct gw_session {
 	struct lws *wsi;     /* NULL once the WebSocket is gone */
 	bool opened;         /* counted in sessions_open */
 	gw_auth_req_t *auth; /* consume in flight */
+	uint64_t consume_at; /* loop time the consume was sent */
+	/* access (gw_access): set while relaying */
+	uint64_t user_id, family;
+	queue_t user_node; /* on its user bucket of gw_access */
+	bool access_tracked, access_due;
 	/* child */
 	uv_process_t proc;
 	bool proc_open, child_running;
