@@ -52,7 +52,7 @@ struct gw_access {
 		uint64_t user, at;
 	} recent[GW_ACCESS_RECENT_MAX];
 	size_t recent_next, n_recent;
-	uint64_t resync_at; /* loop time + 1 of the last resync; 0: none */
+	uint64_t resync_at;                       /* loop time + 1 of the last resync; 0: none */
 	gw_session_t *batch[GW_ACCESS_BATCH_MAX]; /* on_kick's */
 };
 
@@ -126,7 +126,8 @@ static char *rooms_join(json_t *arr)
 	json_t *v;
 	char *s;
 
-	if (!json_is_array(arr) || !(s = malloc(json_array_size(arr) * (GW_AUTH_ROOM_NAME_MAX + 1) + 1)))
+	if (!json_is_array(arr) ||
+	    !(s = malloc(json_array_size(arr) * (GW_AUTH_ROOM_NAME_MAX + 1) + 1)))
 		return NULL;
 	json_array_foreach(arr, i, v)
 	{
@@ -401,7 +402,8 @@ void gw_access_resync(gw_access_t *a)
  * consume was in flight (consume_at or later). */
 static bool missed_while_consuming(const gw_access_t *a, const gw_session_t *ss)
 {
-	size_t oldest = (a->recent_next + GW_ACCESS_RECENT_MAX - a->n_recent) % GW_ACCESS_RECENT_MAX;
+	size_t oldest =
+		(a->recent_next + GW_ACCESS_RECENT_MAX - a->n_recent) % GW_ACCESS_RECENT_MAX;
 
 	if (a->resync_at && a->resync_at - 1 >= ss->consume_at)
 		return true;
@@ -509,8 +511,8 @@ void gw_access_close(gw_access_t *a)
 	a->http = NULL;
 	for (size_t i = 0; i < GW_ACCESS_BUCKETS; i++)
 		while (!queue_empty(&a->by_user[i]))
-			gw_access_remove(a, queue_data(queue_head(&a->by_user[i]), gw_session_t,
-						       user_node));
+			gw_access_remove(
+				a, queue_data(queue_head(&a->by_user[i]), gw_session_t, user_node));
 	uv_close((uv_handle_t *)&a->kick, on_timer_closed);
 	uv_close((uv_handle_t *)&a->recheck, on_timer_closed);
 }

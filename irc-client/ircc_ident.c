@@ -36,8 +36,7 @@ static bool room_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Splits a comma-separated room list into l (empty items skipped). */
-static int rooms_parse(const char *arg, ircc_room_list_t *l)
+int ircc_room_list_parse(const char *arg, bool skip_invalid, ircc_room_list_t *l)
 {
 	size_t count = 1;
 
@@ -55,6 +54,8 @@ static int rooms_parse(const char *arg, ircc_room_list_t *l)
 	size_t n = 0;
 	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
+		if (!room_valid(tok, strlen(tok)) && skip_invalid)
+			continue;
 		if (!room_valid(tok, strlen(tok))) {
 			free(buf);
 			free(v);
@@ -149,7 +150,8 @@ static int ident_apply(void *app, int opt, const char *arg, eirc_err_t *out_err)
 		return 0;
 	case OPT_PRIV:
 	case OPT_ROOMS:
-		if (rooms_parse(arg, opt == OPT_PRIV ? &id->private_rooms : &id->rooms) < 0)
+		if (ircc_room_list_parse(arg, false,
+					 opt == OPT_PRIV ? &id->private_rooms : &id->rooms) < 0)
 			return eirc_err_set(out_err, -EINVAL,
 					    "--rooms/--private-rooms: at most 256 channel names "
 					    "(#name, 64 bytes) separated by commas");
@@ -183,12 +185,15 @@ const eirc_daemon_opts_t ircc_ident_opts = {
 	.done = ident_done,
 };
 
+void ircc_room_list_clear(ircc_room_list_t *l)
+{
+	free(l->buf);
+	free(l->v);
+	*l = (ircc_room_list_t){0};
+}
+
 void ircc_ident_clear(ircc_ident_t *id)
 {
-	free(id->private_rooms.buf);
-	free(id->private_rooms.v);
-	free(id->rooms.buf);
-	free(id->rooms.v);
-	id->private_rooms = (ircc_room_list_t){0};
-	id->rooms = (ircc_room_list_t){0};
+	ircc_room_list_clear(&id->private_rooms);
+	ircc_room_list_clear(&id->rooms);
 }

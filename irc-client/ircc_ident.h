@@ -10,6 +10,7 @@
 #ifndef EIRC_IRCC_IDENT_H
 #define EIRC_IRCC_IDENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,16 @@ typedef struct ircc_ident {
  * to the nick. After a failure call ircc_ident_clear.
  */
 extern const eirc_daemon_opts_t ircc_ident_opts;
+
+/*
+ * Parses a comma-separated room list ("#a,#b", "" for none) into *l
+ * (whose old contents are freed on success). Empty items are skipped;
+ * skip_invalid: so are names that are no channel name, else they fail the
+ * whole list (-EINVAL). -E2BIG past IRCC_ROOMS_MAX names, or -ENOMEM.
+ */
+int ircc_room_list_parse(const char *arg, bool skip_invalid, ircc_room_list_t *l);
+/* Frees a list's memory; l is empty afterwards. */
+void ircc_room_list_clear(ircc_room_list_t *l);
 
 /* Frees the room lists; out may be reused. */
 void ircc_ident_clear(ircc_ident_t *id);

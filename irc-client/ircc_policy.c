@@ -28,6 +28,7 @@ static const struct {
 	{"KILL", IRCC_POL_NOPRIV},
 	{"SQUIT", IRCC_POL_NOPRIV},
 	{"MODE", IRCC_POL_MODE},
+	{"EIRC", IRCC_POL_CONTROL},
 };
 
 enum ircc_policy_action ircc_policy_classify(const irc_msg_t *msg)
@@ -46,26 +47,26 @@ bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *ch
 	return false;
 }
 
-static bool member_of(const ircc_ident_t *id, const char *chan, size_t len)
+static bool member_of(const ircc_room_list_t *mine, const char *chan, size_t len)
 {
-	for (size_t i = 0; i < id->private_rooms.n; i++) {
-		const char *r = id->private_rooms.v[i];
+	for (size_t i = 0; i < mine->n; i++) {
+		const char *r = mine->v[i];
 		if (irc_casemap_equal(IRC_CASEMAP_RFC1459, r, strlen(r), chan, len))
 			return true;
 	}
 	return false;
 }
 
-bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
+bool ircc_policy_join_allowed(const ircc_room_list_t *mine, char *const *masks, size_t n_masks,
 			      const char *chan, size_t len)
 {
-	return !ircc_policy_room_private(masks, n_masks, chan, len) || member_of(id, chan, len);
+	return !ircc_policy_room_private(masks, n_masks, chan, len) || member_of(mine, chan, len);
 }
 
-bool ircc_policy_room_public(const ircc_ident_t *id, char *const *masks, size_t n_masks,
+bool ircc_policy_room_public(const ircc_room_list_t *mine, char *const *masks, size_t n_masks,
 			     const char *chan, size_t len)
 {
-	return !ircc_policy_room_private(masks, n_masks, chan, len) && !member_of(id, chan, len);
+	return !ircc_policy_room_private(masks, n_masks, chan, len) && !member_of(mine, chan, len);
 }
 
 bool ircc_policy_mode_visibility(const irc_msg_t *m)

@@ -36,6 +36,7 @@ enum ircc_policy_action {
 	IRCC_POL_UNKNOWN,      /* WEBIRC, SERVICE: 421 */
 	IRCC_POL_NOPRIV,       /* OPER, KILL, SQUIT: 481 */
 	IRCC_POL_MODE,         /* a room's +s/+p are eIRC's: 482 */
+	IRCC_POL_CONTROL,      /* EIRC: the gateway's control line, never the browser's */
 };
 
 /* Classifies msg by its command (case-insensitive). */
@@ -45,16 +46,17 @@ enum ircc_policy_action ircc_policy_classify(const irc_msg_t *msg);
  * RFC 1459 case mapping). */
 bool ircc_policy_room_private(char *const *masks, size_t n_masks, const char *chan, size_t len);
 
-/* True when the user may JOIN chan: not a private room, or one of the
- * user's private rooms (RFC 1459 case-insensitive). */
-bool ircc_policy_join_allowed(const ircc_ident_t *id, char *const *masks, size_t n_masks,
+/* True when the user may JOIN chan (or read its history): not a private
+ * room, or one of mine, the user's private rooms (RFC 1459
+ * case-insensitive). */
+bool ircc_policy_join_allowed(const ircc_room_list_t *mine, char *const *masks, size_t n_masks,
 			      const char *chan, size_t len);
 
 /* True when chan is a public room for this user: it matches no private-room
- * mask and is not one of the user's private rooms. The irc-client makes
- * such a room visible (MODE -s) when it created it; every other channel
- * stays secret (+s, InspIRCd's defaultmodes). */
-bool ircc_policy_room_public(const ircc_ident_t *id, char *const *masks, size_t n_masks,
+ * mask and is not one of mine. The irc-client makes such a room visible
+ * (MODE -s) when it created it; every other channel stays secret (+s,
+ * InspIRCd's defaultmodes). */
+bool ircc_policy_room_public(const ircc_room_list_t *mine, char *const *masks, size_t n_masks,
 			     const char *chan, size_t len);
 
 /* True when msg (command MODE) changes the secret or private mode (s, p) of

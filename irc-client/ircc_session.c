@@ -74,6 +74,10 @@ struct ircc_session {
 	size_t burst_len, burst_cap;
 	char *chans[IRCC_CHANNELS_MAX];
 	size_t n_chans;
+	/* the user's private rooms once the gateway replaced them (EIRC
+	 * ROOMS); until then id->private_rooms */
+	ircc_room_list_t priv;
+	bool priv_set;
 	tokbucket_t lines, bytes;
 	struct pending hist[IRCC_HISTORY_PENDING_MAX];
 	size_t n_hist;
@@ -94,6 +98,19 @@ static bool replayed(const ircc_session_t *s)
 static bool server_up(const ircc_session_t *s)
 {
 	return s->sstate == S_FIRST_BURST || s->sstate == S_UP || s->sstate == S_REBURST;
+}
+
+/* The user's private rooms now. */
+static const ircc_room_list_t *my_rooms(const ircc_session_t *s)
+{
+	return s->priv_set ? &s->priv : &s->id->private_rooms;
+}
+
+/* May the user be in (or read) chan now? */
+static bool room_allowed(const ircc_session_t *s, const char *chan, size_t len)
+{
+	return ircc_policy_join_allowed(my_rooms(s), s->lim.private_masks, s->lim.n_private_masks,
+					chan, len);
 }
 
 static bool in_burst(const ircc_session_t *s)
@@ -201,6 +218,7 @@ void ircc_session_free(ircc_session_t *s)
 		return;
 	for (size_t i = 0; i < s->n_chans; i++)
 		free(s->chans[i]);
+	ircc_room_list_clear(&s->priv);
 	free(s->hold);
 	free(s->burst);
 	free(s);
@@ -267,13 +285,20 @@ static void join_list(ircc_session_t *s, char *const *names, size_t n)
 	}
 }
 
-/* Joins the user's rooms once: when the browser is ready and the server up. */
+/* Joins the user's rooms once: when the browser is ready and the server up.
+ * A private room the user left meanwhile (EIRC ROOMS) is not joined. */
 static void join_rooms_once(ircc_session_t *s)
 {
+	char *names[IRCC_ROOMS_MAX];
+	size_t n = 0;
+
 	if (s->bstate != B_READY || !server_up(s))
 		return;
 	s->bstate = B_JOINED;
-	join_list(s, s->id->rooms.v, s->id->rooms.n);
+	for (size_t i = 0; i < s->id->rooms.n && n < IRCC_ROOMS_MAX; i++)
+		if (room_allowed(s, s->id->rooms.v[i], strlen(s->id->rooms.v[i])))
+			names[n++] = s->id->rooms.v[i];
+	join_list(s, names, n);
 }
 
 /* ---- the registration burst ---- */
@@ -545,8 +570,7 @@ static void handle_join(ircc_session_t *s, const irc_msg_t *m)
 		while (k && k < kend && *k != ',')
 			k++;
 		size_t n = (size_t)(p - c), kn = k ? (size_t)(k - kw) : 0;
-		if (n && !ircc_policy_join_allowed(s->id, s->lim.private_masks,
-						   s->lim.n_private_masks, c, n)) {
+		if (n && !room_allowed(s, c, n)) {
 			NUMERIC(s, "473", "%.*s :Cannot join channel (private room: members only)",
 				(int)n, c);
 		} else if (n) {
@@ -593,12 +617,14 @@ static void hist_fail(ircc_session_t *s, const char *code, const char *sub, cons
 	fail(s, "CHATHISTORY", code, ctx, text);
 }
 
-/* May the user read target? Channels: only those joined now. Nicks: the
- * user's own conversation with that nick (the bridge keys it by ids). */
+/* May the user read target? Channels: only those joined now, and a
+ * private room only while a member (not between EIRC ROOMS and the
+ * server's answer to our PART). Nicks: the user's own conversation with
+ * that nick (the bridge keys it by ids). */
 static bool hist_allowed(const ircc_session_t *s, const irc_msg_span_t *t)
 {
 	if (is_channel(t->ptr, t->len))
-		return chan_find(s, t->ptr, t->len) >= 0;
+		return chan_find(s, t->ptr, t->len) >= 0 && room_allowed(s, t->ptr, t->len);
 	return ircc_ident_nick_valid(t->ptr, t->len);
 }
 
@@ -891,12 +917,20 @@ static void reregister(ircc_session_t *s, const irc_msg_t *m)
 
 /* What each policy action does once the browser is ready (NULL: nothing). */
 static void (*const dispatch[])(ircc_session_t *, const irc_msg_t *) = {
-	[IRCC_POL_FORWARD] = forward,         [IRCC_POL_CAP] = handle_cap,
-	[IRCC_POL_PING] = handle_ping,        [IRCC_POL_IGNORE] = NULL,
-	[IRCC_POL_QUIT] = handle_quit,        [IRCC_POL_NICK] = handle_nick,
-	[IRCC_POL_JOIN] = handle_join,        [IRCC_POL_CHATHISTORY] = handle_chathistory,
-	[IRCC_POL_REGISTRATION] = reregister, [IRCC_POL_UNKNOWN] = refuse_unknown,
-	[IRCC_POL_NOPRIV] = refuse_nopriv,    [IRCC_POL_MODE] = handle_mode,
+	[IRCC_POL_FORWARD] = forward,
+	[IRCC_POL_CAP] = handle_cap,
+	[IRCC_POL_PING] = handle_ping,
+	[IRCC_POL_IGNORE] = NULL,
+	[IRCC_POL_QUIT] = handle_quit,
+	[IRCC_POL_NICK] = handle_nick,
+	[IRCC_POL_JOIN] = handle_join,
+	[IRCC_POL_CHATHISTORY] = handle_chathistory,
+	[IRCC_POL_REGISTRATION] = reregister,
+	[IRCC_POL_UNKNOWN] = refuse_unknown,
+	[IRCC_POL_NOPRIV] = refuse_nopriv,
+	[IRCC_POL_MODE] = handle_mode,
+	/* with tags or a source it is not the gateway's (see control_line) */
+	[IRCC_POL_CONTROL] = refuse_unknown,
 };
 
 /* Before the browser is READY: CAP, NICK, USER and PASS are registration;
@@ -993,8 +1027,56 @@ static void hold_release(ircc_session_t *s)
 	free(h);
 }
 
+/* Leaves every joined channel the user may no longer be in (PART to the
+ * server, whose echo tells the browser) and forgets it at once: no
+ * CHATHISTORY for it, no rejoin after a reconnection. */
+static void part_removed(ircc_session_t *s)
+{
+	char line[IRC_MSG_MAX];
+
+	for (size_t i = s->n_chans; i-- > 0;) {
+		if (room_allowed(s, s->chans[i], strlen(s->chans[i])))
+			continue;
+		int n = snprintf(line, sizeof(line), "PART %s :Removed from the room", s->chans[i]);
+		if (n > 0 && (size_t)n < sizeof(line))
+			(void)s->ops.to_server(s->ud, line, (size_t)n);
+		free(s->chans[i]);
+		s->chans[i] = s->chans[--s->n_chans];
+	}
+}
+
+/*
+ * A control line of the gateway (docs/irc-client.md): "EIRC ROOMS :#a,#b"
+ * replaces the user's private rooms (invalid names are left out; a list
+ * that cannot be read counts as empty: the user loses rooms, never gains
+ * one). Other EIRC subcommands are ignored. The gateway never lets a
+ * browser send EIRC, so the line is the gateway's.
+ */
+static void control_line(ircc_session_t *s, char *line)
+{
+	char *p = line + 4;
+	ircc_room_list_t l = {0};
+
+	while (*p == ' ')
+		p++;
+	if (strncasecmp(p, "ROOMS", 5) != 0 || (p[5] && p[5] != ' '))
+		return;
+	for (p += 5; *p == ' '; p++)
+		;
+	p += *p == ':';
+	(void)ircc_room_list_parse(p, true, &l);
+	ircc_room_list_clear(&s->priv);
+	s->priv = l;
+	s->priv_set = true;
+	part_removed(s);
+}
+
 void ircc_session_browser_line(ircc_session_t *s, char *line, size_t len)
 {
+	if (len >= 4 && strncasecmp(line, "EIRC", 4) == 0 && (len == 4 || line[4] == ' ')) {
+		control_line(s, line);
+		return;
+	}
 	if (!burst_complete(s) &&
 	    !(len >= 4 && strncasecmp(line, "QUIT", 4) == 0 && (len == 4 || line[4] == ' '))) {
 		hold(s, line, len);
@@ -1068,7 +1150,7 @@ static void reveal_public(ircc_session_t *s, const irc_reg_t *reg, const irc_msg
 	char line[IRC_MSG_MAX];
 
 	if (m->n_params < 4 || !irc_msg_span_is(&m->params[1], "@") ||
-	    !ircc_policy_room_public(s->id, s->lim.private_masks, s->lim.n_private_masks,
+	    !ircc_policy_room_public(my_rooms(s), s->lim.private_masks, s->lim.n_private_masks,
 				     m->params[2].ptr, m->params[2].len) ||
 	    (!s->member_reveals && !names_op(s, &m->params[3], reg->nick)))
 		return;

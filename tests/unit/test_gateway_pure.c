@@ -4,7 +4,8 @@
  * message assembler at its limit and one past it, split and malformed
  * input, the text/binary conversion towards the browser, the metrics
  * text, the session table with its per-address counts, the ${} scan that
- * decides the irc-client's environment, and the consume answer parser.
+ * decides the irc-client's environment, the consume answer parser, the
+ * refusal of a browser's EIRC line, and the access check's body and answer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gateway/gw_access.h"
 #include "gateway/gw_auth.h"
 #include "gateway/gw_frame.h"
 #include "gateway/gw_metrics.h"
@@ -557,13 +559,16 @@ static void test_identity(void **state)
 	(void)state;
 	assert_int_equal(ident(ok, &id), 0);
 	assert_int_equal(id.user_id, 42);
+	assert_int_equal(id.family, 0); /* none named */
 	assert_string_equal(id.nick, "alice");
 	assert_string_equal(id.display_name, "Alice A");
 	assert_string_equal(id.autojoin, "#general,#ops");
 	assert_string_equal(id.private_rooms, "#ops");
 	gw_identity_clear(&id);
 	assert_null(id.autojoin);
-	assert_int_equal(ident("{\"user_id\":1,\"nick\":\"b\",\"autojoin\":[]}", &id), 0);
+	assert_int_equal(ident("{\"user_id\":1,\"nick\":\"b\",\"autojoin\":[],\"family\":7}", &id),
+			 0);
+	assert_int_equal(id.family, 7);
 	assert_null(id.autojoin);
 	assert_null(id.private_rooms);
 	assert_string_equal(id.display_name, "");
@@ -576,6 +581,89 @@ static void test_identity(void **state)
 	assert_int_equal(ident("{", &id), -EINVAL);
 	assert_int_equal(ident("", &id), -EINVAL);
 	assert_int_equal(ident("{\"user_id\":1,\"user_id\":2,\"nick\":\"b\"}", &id), -EINVAL);
+}
+
+/* ---- the browser's EIRC line, gw_access ---- */
+
+static void test_control_line(void **state)
+{
+	static const char *const yes[] = {
+		"EIRC ROOMS :#a\r\n",  "eirc rooms\r\n",       "EiRc\r\n",    "EIRC",
+		"@a=b EIRC ROOMS :#a", "@a=b :src EIRC ROOMS", ":src eirc x", "  EIRC x",
+	};
+	static const char *const no[] = {
+		"PRIVMSG #a :EIRC ROOMS",
+		"EIRCX ROOMS",
+		"@EIRC PING",
+		":EIRC PING",
+		"EIR",
+		"",
+		"JOIN #eirc",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(gw_frame_is_control(yes[i], strlen(yes[i])));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(gw_frame_is_control(no[i], strlen(no[i])));
+}
+
+static int verdicts(const char *body, size_t n, gw_access_verdict_t *v)
+{
+	return gw_access_parse(body, strlen(body), n, v);
+}
+
+static void test_access_answer(void **state)
+{
+	gw_access_verdict_t v[4];
+	gw_session_t a = {.user_id = 1, .family = 7}, b = {.user_id = 2};
+	gw_session_t *both[] = {&a, &b};
+	char *body;
+
+	(void)state;
+	body = gw_access_body(both, 2);
+	assert_string_equal(body, "{\"sessions\":[{\"user_id\":1,\"family\":7},"
+				  "{\"user_id\":2,\"family\":0}]}");
+	free(body);
+	body = gw_access_body(NULL, 0);
+	assert_string_equal(body, "{\"sessions\":[]}");
+	free(body);
+
+	assert_int_equal(verdicts("{\"sessions\":[{\"active\":true,\"private_rooms\":[\"#p-a\","
+				  "\"bad,name\",\"#p-b\"]},{\"active\":false,\"reason\":"
+				  "\"disabled\"},{\"active\":false,\"reason\":\"deleted\"},"
+				  "{\"active\":false,\"reason\":\"signed_out\"}]}",
+				  4, v),
+			 0);
+	assert_true(v[0].active);
+	assert_string_equal(v[0].rooms, "#p-a,#p-b");
+	assert_false(v[1].active);
+	assert_string_equal(v[1].why, "account disabled");
+	assert_string_equal(v[2].why, "account deleted");
+	assert_string_equal(v[3].why, "signed out");
+	gw_access_verdicts_free(v, 4);
+	assert_null(v[0].rooms);
+	/* no rooms, empty rooms */
+	assert_int_equal(verdicts("{\"sessions\":[{\"active\":true},{\"active\":true,"
+				  "\"private_rooms\":[]}]}",
+				  2, v),
+			 0);
+	assert_string_equal(v[0].rooms, "");
+	assert_string_equal(v[1].rooms, "");
+	gw_access_verdicts_free(v, 2);
+	/* not n entries, an unknown reason, wrong types: refused whole */
+	assert_int_equal(verdicts("{\"sessions\":[{\"active\":true}]}", 2, v), -EINVAL);
+	assert_int_equal(verdicts("{\"sessions\":[{\"active\":false,\"reason\":\"x\"}]}", 1, v),
+			 -EINVAL);
+	assert_int_equal(verdicts("{\"sessions\":[{\"active\":false}]}", 1, v), -EINVAL);
+	assert_int_equal(verdicts("{\"sessions\":[{\"active\":1}]}", 1, v), -EINVAL);
+	assert_int_equal(
+		verdicts("{\"sessions\":[{\"active\":true,\"private_rooms\":\"#a\"}]}", 1, v),
+		-EINVAL);
+	assert_int_equal(verdicts("{\"sessions\":[{\"active\":true},1]}", 2, v), -EINVAL);
+	assert_null(v[0].rooms);
+	assert_int_equal(verdicts("{\"sessions\":{}}", 0, v), -EINVAL);
+	assert_int_equal(verdicts("{", 1, v), -EINVAL);
+	assert_int_equal(verdicts("", 1, v), -EINVAL);
 }
 
 int main(void)
@@ -596,6 +684,8 @@ int main(void)
 		cmocka_unit_test(test_spawn_cfg),
 		cmocka_unit_test(test_spawn_env_limit),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_control_line),
+		cmocka_unit_test(test_access_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * the token bucket, the CHATHISTORY checks, the command-line identity
  * (limits at and past them), the policy table and the private-room rule,
  * the relay filter, and common/irc_reg (CAP negotiation, CAP NEW, nick
- * policies, PING) and common/backoff's delays as irc_conn uses them.
+ * policies, PING) and common/backoff's delays as irc_conn uses them; a
+ * session driven without I/O through the gateway's EIRC ROOMS.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "irc-client/ircc_ident.h"
 #include "irc-client/ircc_policy.h"
 #include "irc-client/ircc_relay.h"
+#include "irc-client/ircc_session.h"
 
 static irc_line_t fr;
 
@@ -307,6 +309,7 @@ static void test_policy(void **state)
 		{"PING x", IRCC_POL_PING},
 		{"PONG x", IRCC_POL_IGNORE},
 		{"mode #a +b x", IRCC_POL_MODE},
+		{"eirc ROOMS :#a", IRCC_POL_CONTROL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		m = parse(cases[i].line, buf, sizeof(buf));
@@ -314,15 +317,15 @@ static void test_policy(void **state)
 	}
 	id.private_rooms.v = mine;
 	id.private_rooms.n = 1;
-	assert_true(ircc_policy_join_allowed(&id, masks, 1, "#public", 7));
-	assert_true(ircc_policy_join_allowed(&id, masks, 1, "#private-mine", 13));
-	assert_false(ircc_policy_join_allowed(&id, masks, 1, "#PRIVATE-other", 14));
+	assert_true(ircc_policy_join_allowed(&id.private_rooms, masks, 1, "#public", 7));
+	assert_true(ircc_policy_join_allowed(&id.private_rooms, masks, 1, "#private-mine", 13));
+	assert_false(ircc_policy_join_allowed(&id.private_rooms, masks, 1, "#PRIVATE-other", 14));
 	/* public: no mask and not one of the user's private rooms (a private
 	 * room of eirc-auth outside the masks is in --private-rooms) */
-	assert_true(ircc_policy_room_public(&id, masks, 1, "#public", 7));
-	assert_false(ircc_policy_room_public(&id, masks, 1, "#private-mine", 13));
-	assert_false(ircc_policy_room_public(&id, masks, 1, "#private-other", 14));
-	assert_false(ircc_policy_room_public(&id, NULL, 0, "#PRIVATE-MINE", 13));
+	assert_true(ircc_policy_room_public(&id.private_rooms, masks, 1, "#public", 7));
+	assert_false(ircc_policy_room_public(&id.private_rooms, masks, 1, "#private-mine", 13));
+	assert_false(ircc_policy_room_public(&id.private_rooms, masks, 1, "#private-other", 14));
+	assert_false(ircc_policy_room_public(&id.private_rooms, NULL, 0, "#PRIVATE-MINE", 13));
 
 	static const struct {
 		const char *line;
@@ -543,6 +546,145 @@ static void test_backoff(void **state)
 	}
 }
 
+/* ---- a session through EIRC ROOMS (the gateway's control line) ---- */
+
+static char ss_out[3][64][600]; /* browser, server, history */
+static size_t ss_n[3];
+static uint64_t ss_now = 1000;
+
+static int ss_keep(int to, const char *line, size_t len)
+{
+	if (ss_n[to] < 64)
+		snprintf(ss_out[to][ss_n[to]++], sizeof(ss_out[0][0]), "%.*s", (int)len, line);
+	return 0;
+}
+static int ss_browser(void *ud, const char *l, size_t n)
+{
+	(void)ud;
+	return ss_keep(0, l, n);
+}
+static int ss_server(void *ud, const char *l, size_t n)
+{
+	(void)ud;
+	return ss_keep(1, l, n);
+}
+static int ss_history(void *ud, const char *l, size_t n)
+{
+	(void)ud;
+	return ss_keep(2, l, n);
+}
+static void ss_quit(void *ud, const char *reason)
+{
+	(void)ud;
+	(void)reason;
+}
+static uint64_t ss_clock(void *ud)
+{
+	(void)ud;
+	return ss_now;
+}
+
+static void ss_clear(void)
+{
+	memset(ss_n, 0, sizeof(ss_n));
+}
+
+/* Index of the first line of to containing needle, or -1. */
+static int ss_find(int to, const char *needle)
+{
+	for (size_t i = 0; i < ss_n[to]; i++)
+		if (strstr(ss_out[to][i], needle))
+			return (int)i;
+	return -1;
+}
+
+static void ss_browser_line(ircc_session_t *s, const char *text)
+{
+	char line[600];
+
+	snprintf(line, sizeof(line), "%s", text);
+	ircc_session_browser_line(s, line, strlen(line));
+}
+
+static void ss_server_line(ircc_session_t *s, const irc_reg_t *reg, const char *text)
+{
+	char line[600];
+	irc_msg_t m;
+
+	snprintf(line, sizeof(line), "%s", text);
+	assert_int_equal(irc_msg_parse(line, strlen(line), 0, &m), 0);
+	ircc_session_server_msg(s, reg, &m);
+}
+
+static void test_session_eirc_rooms(void **state)
+{
+	static char m0[] = "#private-*", r0[] = "#private-a", r1[] = "#private-b";
+	char *masks[] = {m0}, *mine[] = {r0, r1};
+	static const ircc_session_ops_t ops = {ss_browser, ss_server, ss_history, ss_quit,
+					       ss_clock};
+	ircc_session_limits_t lim = {100, 100, 100000, 100, masks, 1, 0};
+	ircc_ident_t id = {.user_id = 1, .user = "u1", .nick = "alice", .display = "Alice"};
+	irc_reg_t reg = {.state = IRC_REG_DONE, .nick = "alice", .server = "irc.x"};
+	ircc_session_t *s;
+	(void)state;
+
+	id.private_rooms.v = mine;
+	id.private_rooms.n = 2;
+	assert_int_equal(ircc_session_new(&id, &lim, &ops, NULL, &s), 0);
+	ircc_session_server_registered(s, &reg);
+	ss_server_line(s, &reg, ":irc.x 001 alice :Welcome");
+	ss_server_line(s, &reg, ":irc.x 376 alice :End of MOTD");
+	ss_browser_line(s, "NICK alice");
+	ss_browser_line(s, "USER u 0 * :Alice");
+	ss_browser_line(s, "JOIN #private-a,#private-b,#general");
+	assert_true(ss_find(1, "JOIN #private-a,#private-b,#general") >= 0);
+	ss_server_line(s, &reg, ":alice!u1@h JOIN #private-a");
+	ss_server_line(s, &reg, ":alice!u1@h JOIN #private-b");
+	ss_server_line(s, &reg, ":alice!u1@h JOIN #general");
+
+	/* removed from #private-a: parted at once, nothing else */
+	ss_clear();
+	ss_browser_line(s, "EIRC ROOMS :#private-b");
+	assert_int_equal(ss_n[1], 1);
+	assert_string_equal(ss_out[1][0], "PART #private-a :Removed from the room");
+	assert_int_equal(ss_n[0], 0); /* the server's echo tells the browser */
+	/* its history and a new JOIN are refused from then on, even before
+	 * the server's PART arrives */
+	ss_clear();
+	ss_browser_line(s, "CHATHISTORY LATEST #private-a * 10");
+	assert_int_equal(ss_n[2], 0);
+	assert_true(ss_find(0, "FAIL CHATHISTORY INVALID_TARGET LATEST #private-a") >= 0);
+	ss_browser_line(s, "CHATHISTORY LATEST #private-b * 10");
+	assert_int_equal(ss_n[2], 1);
+	ss_browser_line(s, "JOIN #PRIVATE-A");
+	assert_true(ss_find(0, "473 alice #PRIVATE-A :Cannot join channel") >= 0);
+	assert_int_equal(ss_n[1], 0);
+
+	/* tags make it a browser's line, never the gateway's: 421, no change */
+	ss_clear();
+	ss_browser_line(s, "@a=b EIRC ROOMS :#private-a,#private-b");
+	assert_true(ss_find(0, "421 alice EIRC :Unknown command") >= 0);
+	ss_browser_line(s, "JOIN #private-a");
+	assert_true(ss_find(0, "473 alice #private-a") >= 0);
+
+	/* an unreadable name is left out; an empty list parts every private
+	 * room; a public room stays */
+	ss_clear();
+	ss_browser_line(s, "eirc rooms :#private-b,bad name,#private-c");
+	assert_int_equal(ss_n[1], 0);
+	ss_browser_line(s, "EIRC ROOMS :");
+	assert_int_equal(ss_n[1], 1);
+	assert_string_equal(ss_out[1][0], "PART #private-b :Removed from the room");
+	ss_browser_line(s, "EIRC ROOMS");
+	assert_int_equal(ss_n[1], 1);
+	/* added back: JOIN is allowed again */
+	ss_clear();
+	ss_browser_line(s, "EIRC ROOMS :#private-a");
+	ss_browser_line(s, "JOIN #private-a");
+	assert_true(ss_find(1, "JOIN #private-a") >= 0);
+	ircc_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_reg_cap_new),
 		cmocka_unit_test(test_reg_nick_policies),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_session_eirc_rooms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
