@@ -247,3 +247,61 @@ test('embed mode shows one room only', async () => {
 	await e.screenshot({ path: `${ART}/embed.png` });
 	await e.close();
 });
+
+// The same login signed out in another tab of it (a duplicated tab shares
+// its sessionStorage): the gateway ends this tab's session (ERROR, close
+// 4001 "signed out") and the page says so, offers the sign-in form, and
+// opens no new WebSocket.
+async function endedWithoutReconnect(page, text) {
+	let sockets = 0;
+	page.on('websocket', () => sockets++);
+	await page.locator('#login-error', { hasText: `Your session was ended: ${text}` }).waitFor({ timeout: WAIT });
+	assert.ok(await page.locator('#login-submit').isVisible());
+	await page.waitForTimeout(5000); // the first retry would come after 0.5-1 s
+	assert.equal(sockets, 0, 'the page reconnected');
+	assert.equal(await page.evaluate(() => sessionStorage.getItem('eirc.session')), null);
+}
+
+async function freshSession(user) {
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+	const page = await ctx.newPage();
+	await login(page, user);
+	return page;
+}
+
+test('signed out elsewhere: the session ends with a message and does not come back', async () => {
+	const page = await freshSession(USERS[1]);
+	const refresh = await page.evaluate(() => JSON.parse(sessionStorage.getItem('eirc.session')).refresh_token);
+	const r = await fetch(new URL('/oauth/revoke', URL_), {
+		method: 'POST',
+		body: new URLSearchParams({ client_id: 'eirc-web', token: refresh }),
+	});
+	assert.equal(r.status, 200);
+	await endedWithoutReconnect(page, 'signed out');
+	await page.screenshot({ path: `${ART}/ended-signed-out.png` });
+	// the sign-in form works again
+	await page.locator('#username').fill(USERS[1].name);
+	await page.locator('#password').fill(USERS[1].pass);
+	await page.locator('#login-submit').click();
+	await page.locator('#status', { hasText: 'Connected' }).waitFor({ timeout: WAIT });
+	await page.context().close();
+});
+
+// eirc-auth's CLI as the README runs it (run.sh exports where).
+function authCli(...args) {
+	return execFileSync('bash', ['-c',
+		'set -a; . "$EIRC_SECRETS_ENV"; set +a; exec "$EIRC_ROOT/build/auth/eirc-auth" --config "$EIRC_ROOT/config/eirc.yaml" "$@"',
+		'eirc-auth', ...args], { encoding: 'utf8' });
+}
+
+test('an administrator disables the account: the session ends with a message', async () => {
+	const page = await freshSession(USERS[1]);
+	try {
+		authCli('user', 'disable', USERS[1].name);
+		await endedWithoutReconnect(page, 'account disabled');
+		await page.screenshot({ path: `${ART}/ended-disabled.png` });
+	} finally {
+		authCli('user', 'enable', USERS[1].name);
+		await page.context().close();
+	}
+});

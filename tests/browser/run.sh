@@ -76,5 +76,7 @@ irc_port=$(grep -oE 'InspIRCd +127\.0\.0\.1:[0-9]+' "$work/stack.log" | grep -oE
 export EIRC_IRC_PORT=${irc_port:-16667}
 export EIRC_URL=$url EIRC_USER1=demo EIRC_PASS1=$pass EIRC_USER2=bob EIRC_PASS2=$bob_pass
 export EIRC_BROWSER_ARTIFACTS=$artifacts
+# for eirc-auth's CLI in the tests (an administrator disabling an account)
+export EIRC_ROOT=$root EIRC_SECRETS_ENV=$work/var/secrets.env
 cd tests/browser
 node --test --test-concurrency=1 --test-reporter=tap .

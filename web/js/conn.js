@@ -7,6 +7,8 @@
 //   'registered' { nick, isupport, caps, reconnect } after 001..005 and CAP END
 //   'down'       { reason, retryInMs } the connection is lost, retrying
 //   'fatal'      { reason } no retry (signed out, refused)
+//   'ended'      { reason } the server ended the session (close 4001: account
+//                disabled or deleted, signed out elsewhere); no retry
 
 import { buildLine, parseLine } from './irc.js';
 
@@ -16,6 +18,11 @@ const WANTED_CAPS = [
 ];
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
+// The gateway's close code for a session that must not come back: ended by
+// an access change (reason "account disabled", "account deleted", "signed
+// out"), or a chat token eirc-auth refused ("invalid_token").
+const CLOSE_ENDED = 4001;
+const ENDED_TEXT = { invalid_token: 'your sign-in is no longer valid' };
 
 export class Connection extends EventTarget {
 	// getToken(): Promise<string> gives a fresh chat token for each attempt.
@@ -77,6 +84,13 @@ export class Connection extends EventTarget {
 			if (this.ws !== ws) return;
 			this.ws = null;
 			if (this.stopped) return;
+			if (ev.code === CLOSE_ENDED) {
+				this.stopped = true;
+				clearTimeout(this.timer);
+				this.registered = false;
+				this.emit('ended', { reason: ENDED_TEXT[ev.reason] || ev.reason || 'signed out' });
+				return;
+			}
 			const why = ev.reason || (ev.code === 1006 ? 'connection lost' : `closed (${ev.code})`);
 			this.retry(why);
 		};

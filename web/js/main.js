@@ -492,6 +492,13 @@ async function startChat() {
 		banner(`Disconnected (${ev.detail.reason}); reconnecting in ${Math.ceil(ev.detail.retryInMs / 1000)} s.`);
 	});
 	conn.addEventListener('fatal', (ev) => showLogin(ev.detail.reason));
+	// Ended by the server (account disabled or deleted, signed out
+	// elsewhere): the stored tokens are of no use any more; the login
+	// form is the sign-in button, and nothing reconnects.
+	conn.addEventListener('ended', (ev) => {
+		api.forget();
+		showLogin(`Your session was ended: ${ev.detail.reason}`);
+	});
 	window.eirc = { conn, state }; // for the browser tests and for debugging
 	conn.start();
 }
