@@ -4,10 +4,14 @@
  * message cut into chunks. A line must end in CRLF, be at most
  * GW_LINE_MAX + 2 bytes, hold no CR/LF/NUL before it, and be valid UTF-8
  * in text mode; the same bytes then go back through gw_frame_to_browser.
+ * Every line the irc-client would take as the gateway's control line
+ * (starting "EIRC" then a space or the CRLF, any case) is one
+ * gw_frame_is_control refuses.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tests/fuzz/fuzz.h"
 #include "common/utf8.h"
@@ -25,6 +29,8 @@ static void check_line(const char *line, size_t len, bool binary)
 	CHECK(binary || utf8_is_valid(line, len - 2));
 	CHECK(gw_frame_to_browser(line, len - 2, binary, out, sizeof(out), &n) == 0);
 	CHECK(utf8_is_valid(out, n) || binary);
+	if (len >= 6 && strncasecmp(line, "EIRC", 4) == 0 && (line[4] == ' ' || line[4] == '\r'))
+		CHECK(gw_frame_is_control(line, len));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
