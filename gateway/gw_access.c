@@ -214,8 +214,10 @@ static void apply(gw_access_t *a, const access_req_t *r, const gw_access_verdict
 			continue; /* ended meanwhile */
 		if (v[i].active) {
 			send_rooms(ss, v[i].rooms);
+			a->srv->metrics.access_rooms++;
 			continue;
 		}
+		a->srv->metrics.access_ended++;
 		snprintf(msg, sizeof(msg), "session ended by an access change: %s", v[i].why);
 		access_log(ss, LOG_INFO, msg);
 		gw_access_remove(a, ss);
@@ -275,6 +277,7 @@ static void on_done(void *ud, const http_client_answer_t *ans, const eirc_err_t 
 		log_warn("Access check of %zu session(s) at eirc-auth failed: %s%s%ld, retrying",
 			 r->n, ans->err ? why->text : "HTTP ", ans->err ? "" : " status ",
 			 ans->err ? 0L : ans->status);
+		a->srv->metrics.access_check_failures++;
 		req_redo(a, r);
 	}
 	free(v);

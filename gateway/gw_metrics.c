@@ -147,6 +147,15 @@ int gw_metrics_render(const gw_metrics_t *m, char **out, size_t *out_len)
 	one(&b, "eirc_gateway_slow_reader_disconnects_total", "counter",
 	    "Browsers disconnected for staying above the high watermark too long.",
 	    m->slow_reader_disconnects);
+	one(&b, "eirc_gateway_access_rooms_total", "counter",
+	    "Private-room lists (EIRC ROOMS) sent to irc-clients after an access check.",
+	    m->access_rooms);
+	one(&b, "eirc_gateway_access_ended_total", "counter",
+	    "Sessions ended by an access change (account disabled or deleted, signed out).",
+	    m->access_ended);
+	one(&b, "eirc_gateway_access_check_failures_total", "counter",
+	    "Access checks at eirc-auth that failed (asked again later).",
+	    m->access_check_failures);
 	render_exits(&b, m);
 	if (b.failed) {
 		free(b.p);

@@ -50,6 +50,9 @@ typedef struct gw_metrics {
 	uint64_t frames_refused[GW_FREF_COUNT];
 	uint64_t queue_high_water;
 	uint64_t slow_reader_disconnects;
+	uint64_t access_rooms;          /* EIRC ROOMS sent to an irc-client */
+	uint64_t access_ended;          /* sessions ended by an access change */
+	uint64_t access_check_failures; /* POST /internal/access that failed */
 	uint64_t exits_code[GW_EXIT_CODES];
 	uint64_t exits_signal[GW_EXIT_SIGNALS];
 } gw_metrics_t;
