@@ -76,6 +76,10 @@ PY
 leftovers() { pgrep -f -- "$work/var" || true; }
 
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Everything listens on 127.0.0.1 only: 127.0.0.2 (loopback too, on every
+# Linux host) and the machine's own non-loopback addresses are refused.
+port_refuses() { ! (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+elsewhere="127.0.0.2 $(hostname -I 2>/dev/null || true)"
 
 for round in 1 2; do
 	"$stack_bin" --config "$work/eirc.yaml" --data-dir "$work/var" --bin-dir "$bin_dir" >"$work/out-$round.log" 2>&1 &
@@ -92,6 +96,10 @@ for round in 1 2; do
 	fi
 	for p in "$pg" "$rd" "$irc" "$http" "$internal" "$gw" "$hist"; do
 		port_answers "$p" || { echo "not ok: round $round: nothing on port $p"; exit 1; }
+		for a in $elsewhere; do
+			port_refuses "$a" "$p" ||
+				{ echo "not ok: round $round: port $p answers on $a, not only on 127.0.0.1"; exit 1; }
+		done
 	done
 	[ "$(curl -s "http://127.0.0.1:$gw/healthz")" = ok ] ||
 		{ echo "not ok: round $round: eirc-gateway does not answer /healthz"; exit 1; }
