@@ -243,7 +243,7 @@ static void test_subprotocol_order(void **state)
 	gwfx_assert_tokens_not_logged(&g);
 }
 
-#define PRIV "#hideout"
+#define PRIV "#private-hideout"
 #define PUB  "#lobby"
 
 /* Sends line, reads up to the numeric `end`, and returns whether any line
@@ -295,7 +295,7 @@ static long api_get(const char *user, const char *path, bool *out_named)
 
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access_of(user));
 	fx_http(&g.auth, false, "GET", path, h, NULL, 0, &r);
-	*out_named = strstr(r.body, "hideout") != NULL;
+	*out_named = strstr(r.body, "private-hideout") != NULL;
 	if (getenv("SECRET_DEBUG"))
 		print_message("GET %s as %s: %ld %s\n", path, user, r.status, r.body);
 	long status = r.status;
@@ -305,7 +305,7 @@ static long api_get(const char *user, const char *path, bool *out_named)
 
 /*
  * Private means invisible (issue 22): alice, a member of the private room
- * #hideout (eirc-auth `room add --private`, no name mask), joins it through
+ * #private-hideout (eirc-auth `room add --private`), joins it through
  * the gateway; eve (a plain IRC client) and bob (a second web session),
  * neither a member, get nothing of it from WHOIS alice, LIST, NAMES, WHO or
  * TOPIC, nor from eirc-auth's room API and /api/me. alice's browser cannot
@@ -341,13 +341,13 @@ static void test_private_room_invisible(void **state)
 	/* eirc-auth names it to bob nowhere, and answers as for no room */
 	assert_int_equal(api_get("bob", "/api/rooms", &named), 200);
 	assert_false(named);
-	assert_int_equal(api_get("bob", "/api/rooms/%23hideout", &named), 404);
-	assert_int_equal(api_get("bob", "/api/rooms/%23hideout/members", &named), 404);
+	assert_int_equal(api_get("bob", "/api/rooms/%23private-hideout", &named), 404);
+	assert_int_equal(api_get("bob", "/api/rooms/%23private-hideout/members", &named), 404);
 	assert_false(named);
 	assert_int_equal(api_get("bob", "/api/rooms/%23nosuchroom/members", &named), 404);
 	assert_int_equal(api_get("bob", "/api/me", &named), 200);
 	assert_false(named);
-	assert_int_equal(api_get("alice", "/api/rooms/%23hideout/members", &named), 200);
+	assert_int_equal(api_get("alice", "/api/rooms/%23private-hideout/members", &named), 200);
 	assert_int_equal(api_get("alice", "/api/rooms", &named), 200);
 	assert_true(named);
 
