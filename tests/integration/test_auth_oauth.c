@@ -539,7 +539,8 @@ static void test_rooms_api(void **state)
 		json_string_value(json_array_get(json_object_get(r.json, "private_rooms"), 0)),
 		"#Priv-Secret");
 	ht_resp_free(&r);
-	fx_http(&fx, false, "PATCH", "/api/rooms/%23PRIV-SECRET", ha, "{\"topic\":\"new\"}", 15, &r);
+	fx_http(&fx, false, "PATCH", "/api/rooms/%23PRIV-SECRET", ha, "{\"topic\":\"new\"}", 15,
+		&r);
 	assert_int_equal(r.status, 204);
 	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/rooms/%23priv-secret/members", hu, NULL, 0, &r);
