@@ -382,6 +382,51 @@ static void test_private_room_invisible(void **state)
 	gwfx_close(&g, wb);
 }
 
+/*
+ * Issue 22 item 1: a private room is private on IRC and over HTTP alike.
+ * On main, `room add '#board' --private` succeeded and the irc-client,
+ * going by irc_client.private_room_masks, let a non-member JOIN it and
+ * page its history while eirc-auth's API hid it. Now eirc-auth refuses
+ * that room; '#private-board' (matching a mask) is private on both paths
+ * (bob, no member: JOIN 473, CHATHISTORY INVALID_TARGET, the API 404), and
+ * '#board' is public on both (JOIN accepted, the API lists it).
+ */
+static void test_private_room_by_name(void **state)
+{
+	char out[1024];
+	itc_t *b;
+	bool named;
+
+	(void)state;
+	assert_int_equal(
+		fx_cli_both(&g.auth, out, sizeof(out), "room", "add", "#board", "--private", NULL),
+		1);
+	assert_non_null(strstr(out, "#board cannot be private"));
+	assert_non_null(strstr(out, "irc_client.private_room_masks"));
+	assert_int_equal(fx_cli(&g.auth, NULL, NULL, 0, "room", "add", "#board", NULL), 0);
+	assert_int_equal(
+		fx_cli(&g.auth, NULL, NULL, 0, "room", "add", "#private-board", "--private", NULL),
+		0);
+	assert_int_equal(fx_cli(&g.auth, NULL, NULL, 0, "room", "member", "add", "#private-board",
+				"alice", NULL),
+			 0);
+	ws_client_t *wb = gwfx_open_registered(&g, "bob", NULL, &b);
+	/* IRC: the private room is refused to bob, its history too */
+	itc_sendf(b, "JOIN #private-board");
+	itc_expect(b, "473", "#private-board");
+	itc_sendf(b, "CHATHISTORY LATEST #private-board * 20");
+	itc_expect(b, "FAIL", "INVALID_TARGET");
+	/* HTTP: the same room does not exist for him */
+	assert_int_equal(api_get("bob", "/api/rooms/%23private-board", &named), 404);
+	assert_int_equal(api_get("alice", "/api/rooms/%23private-board", &named), 200);
+	/* the public one is open on both paths */
+	itc_sendf(b, "JOIN #board");
+	itc_expect(b, "JOIN", "#board");
+	assert_int_equal(api_get("bob", "/api/rooms/%23board", &named), 200);
+	itc_close(b);
+	gwfx_close(&g, wb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +435,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_subprotocol_order, after_test),
 		cmocka_unit_test_teardown(test_real_client_ip, after_test),
 		cmocka_unit_test_teardown(test_private_room_invisible, after_test),
+		cmocka_unit_test_teardown(test_private_room_by_name, after_test),
 		cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
 	};
 	if (getenv("TEST_FILTER"))
