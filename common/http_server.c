@@ -12,6 +12,8 @@
 #include "common/http_server.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,15 +189,59 @@ static int listener_protocols(http_listener_t *l, const http_listen_opts_t *o)
 	return 0;
 }
 
+/*
+ * The numeric form of address into out, and whether it is IPv4. lws 4.1
+ * takes an interface name or a numeric address, and on an IPv6 socket
+ * (its default) parses an IPv4 literal into a sockaddr_in laid over the
+ * sockaddr_in6: the address lands in sin6_flowinfo and the socket is
+ * bound to "::", every interface of both families. So the family is
+ * decided here and an IPv4 listener gets an IPv4 socket. A host name is
+ * resolved once, here, and the result logged; an interface name is not
+ * an address and is refused.
+ */
+static int listen_address(const char *name, const char *address, char *out, size_t cap,
+			  bool *out_v4, eirc_err_t *out_err)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
+	struct addrinfo *res = NULL;
+	int r = getaddrinfo(address, NULL, &hints, &res);
+	bool numeric = r == 0;
+
+	if (!numeric) {
+		hints.ai_flags = AI_ADDRCONFIG;
+		r = getaddrinfo(address, NULL, &hints, &res);
+	}
+	if (r != 0)
+		return eirc_err_set(out_err, -EADDRNOTAVAIL,
+				    "listener %s: address \"%s\" is neither an IP address nor a "
+				    "host name that resolves (%s)",
+				    name, address, gai_strerror(r));
+	r = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)cap, NULL, 0,
+			NI_NUMERICHOST);
+	*out_v4 = res->ai_family == AF_INET;
+	freeaddrinfo(res);
+	if (r != 0)
+		return eirc_err_set(out_err, -EADDRNOTAVAIL, "listener %s: address \"%s\": %s",
+				    name, address, gai_strerror(r));
+	if (!numeric)
+		log_info("listener %s: %s resolved once to %s", name, address, out);
+	return 0;
+}
+
 int http_server_listen(http_server_t *s, const http_listen_opts_t *o, eirc_err_t *out_err)
 {
 	struct lws_context_creation_info info;
 	http_listener_t *l;
+	char addr[INET6_ADDRSTRLEN + 1];
+	bool v4 = false;
 	int r;
 
 	if (s->n_listeners >= HTTP_SERVER_LISTENERS_MAX)
 		return eirc_err_set(out_err, -ENOSPC, "more than %d listeners",
 				    HTTP_SERVER_LISTENERS_MAX);
+	if (o->address && o->address[0] &&
+	    (r = listen_address(o->name, o->address, addr, sizeof(addr), &v4, out_err)) < 0)
+		return r;
 	l = &s->listeners[s->n_listeners];
 	if ((r = listener_protocols(l, o)) < 0)
 		return eirc_err_set(out_err, r, "listener %s: %s", o->name,
@@ -205,7 +251,7 @@ int http_server_listen(http_server_t *s, const http_listen_opts_t *o, eirc_err_t
 	l->user = o->user;
 	memset(&info, 0, sizeof(info));
 	info.port = o->port;
-	info.iface = o->address;
+	info.iface = o->address && o->address[0] ? addr : NULL;
 	info.protocols = l->protos;
 	info.vhost_name = o->name;
 	info.user = l;
@@ -214,11 +260,13 @@ int http_server_listen(http_server_t *s, const http_listen_opts_t *o, eirc_err_t
 	/* lws reads the header-wait timeout from the vhost, not the context */
 	info.timeout_secs_ah_idle = s->opts.timeout_s;
 	info.retry_and_idle_policy = o->retry;
+	if (v4) /* per vhost in lws 4.1 (LWS_IPV6_ENABLED checks both) */
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	if (o->tls_cert_file && o->tls_key_file) {
 		/* lws 4.1 turns TLS on per vhost only when the vhost's own options
 		 * say so (lib/tls/tls-server.c); without it the listener would
 		 * silently serve plain HTTP. */
-		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = o->tls_cert_file;
 		info.ssl_private_key_filepath = o->tls_key_file;
 		info.alpn = o->alpn;

@@ -169,15 +169,28 @@ void hreq_unavailable(struct hreq *q, const char *desc)
 bool hreq_param(struct hreq *q, const char *name, char *out, size_t cap)
 {
 	char buf[HIST_API_PARAM_MAX + 64];
-	const char *v = lws_get_urlarg_by_name(q->wsi, name, buf, (int)sizeof(buf));
+	size_t nlen = strlen(name);
 
 	out[0] = '\0';
-	if (!v)
+	/* lws_get_urlarg_by_name() skips a parameter longer than its buffer
+	 * as if it were absent (a long before= gave the newest page): each
+	 * fragment is measured first, and one too long to read is refused
+	 * whatever its name */
+	for (int i = 0;; i++) {
+		int flen = lws_hdr_fragment_length(q->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (flen <= 0)
+			return true;
+		if ((size_t)flen >= sizeof(buf) ||
+		    lws_hdr_copy_fragment(q->wsi, buf, (int)sizeof(buf), WSI_TOKEN_HTTP_URI_ARGS,
+					  i) < 0)
+			return false;
+		if (strncmp(buf, name, nlen) != 0)
+			continue;
+		if (strlen(buf + nlen) >= cap)
+			return false;
+		memcpy(out, buf + nlen, strlen(buf + nlen) + 1);
 		return true;
-	if (strlen(v) >= cap || strlen(buf) >= sizeof(buf) - 1)
-		return false;
-	snprintf(out, cap, "%s", v);
-	return true;
+	}
 }
 
 static void on_timeout(uv_timer_t *t)

@@ -452,16 +452,18 @@ void hist_es_run(hreq_t *q)
 {
 	const json_t *user = json_object_get(q->intro, "user");
 
+	/* who may ask comes before whether it can be answered: a 503 would
+	 * tell a non-auditor about the deployment */
+	if (q->route != HR_SEARCH && !hist_api_is_auditor(user)) {
+		hreq_answer_error(q, 403, "forbidden", "exports are for auditors");
+		return;
+	}
 	if (!hist_http_es(q->h)) {
 		hreq_unavailable(q, "no Elasticsearch is configured (elasticsearch.urls)");
 		return;
 	}
 	if (q->route == HR_SEARCH) {
 		search(q);
-		return;
-	}
-	if (!hist_api_is_auditor(user)) {
-		hreq_answer_error(q, 403, "forbidden", "exports are for auditors");
 		return;
 	}
 	json_t *f = filters(q);

@@ -94,9 +94,10 @@ void hreq_unavailable(hreq_t *q, const char *desc);
 /* A reply for q came: counts it out; false when q is answered already (it
  * may have been freed then: do not touch it). */
 bool hreq_reply_enter(hreq_t *q);
-/* Copies query parameter name ("before=") into out (cap bytes); false when
- * it is longer than cap - 1 (or its "name=value" than HIST_API_PARAM_MAX
- * + 62). out is "" when absent. */
+/* Copies query parameter name ("before=") into out (cap bytes); the
+ * first one when it repeats. false when it is longer than cap - 1, or
+ * when any parameter's "name=value" is longer than HIST_API_PARAM_MAX + 62
+ * (it cannot be read, so it cannot be told apart). out is "" when absent. */
 bool hreq_param(hreq_t *q, const char *name, char *out, size_t cap);
 
 /* The Elasticsearch client, NULL when elasticsearch.urls is empty. */

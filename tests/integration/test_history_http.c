@@ -39,6 +39,7 @@
 #include "archive/archive_append.h"
 #include "archive/archive_event.h"
 #include "archive/archive_keys.h"
+#include "common/chathist.h"
 #include "logger-bot/lg_bulk.h"
 #include "tests/integration/auth_fixture.h"
 #include "tests/integration/logger_fixture.h"
@@ -536,10 +537,21 @@ static void test_limits(void **state)
 	assert_int_equal(page(tok_carol, "before=nosuchid", ids, PAGE_MAX, nb, na), 0);
 	assert_string_equal(nb, "");
 	assert_string_equal(na, "");
-	const char *bad[] = {"limit=0", "limit=-1", "limit=x", "around=g1&before=g2"};
+	/* a cursor of CHATHIST_MSGID_MAX bytes is looked up (unknown: an
+	 * empty page), one past it refused, and so is one of 600 bytes, too
+	 * long for lws's argument buffer (it was taken as absent, and the
+	 * newest page came back), and any parameter that long */
+	static char at_max[CHATHIST_MSGID_MAX + 8], past[CHATHIST_MSGID_MAX + 9], huge[620];
+	static char path[700];
+	snprintf(at_max, sizeof(at_max), "before=%0*d", CHATHIST_MSGID_MAX, 7);
+	snprintf(past, sizeof(past), "before=%0*d", CHATHIST_MSGID_MAX + 1, 7);
+	snprintf(huge, sizeof(huge), "before=%0*d", 600, 7);
+	assert_int_equal(page(tok_carol, at_max, ids, PAGE_MAX, nb, na), 0);
+	const char *bad[] = {"limit=0", "limit=-1", "limit=x", "around=g1&before=g2",
+			     past,      huge,       huge + 7};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(q, sizeof(q), "/v1/rooms/%%23general/messages?%s", bad[i]);
-		assert_int_equal(hget(tok_carol, q, &r), 0);
+		snprintf(path, sizeof(path), "/v1/rooms/%%23general/messages?%s", bad[i]);
+		assert_int_equal(hget(tok_carol, path, &r), 0);
 		assert_int_equal(r.status, 400);
 		assert_string_equal(err_code(&r), "invalid_request");
 		ht_resp_free(&r);

@@ -59,7 +59,7 @@ PY
 # stack created the eirc-history OAuth client with the secret it was given.
 history_answers() {
 	python3 - "$http" "$hist" "$EIRC_DEMO_PASSWORD" <<'PY'
-import json, sys, urllib.parse, urllib.request
+import json, sys, urllib.error, urllib.parse, urllib.request
 port, hport, password = sys.argv[1], sys.argv[2], sys.argv[3]
 body = urllib.parse.urlencode({"grant_type": "password", "client_id": "eirc-web",
                                "username": "demo", "password": password}).encode()
@@ -68,7 +68,18 @@ with urllib.request.urlopen(f"http://127.0.0.1:{port}/oauth/token", body, timeou
 req = urllib.request.Request(f"http://127.0.0.1:{hport}/v1/rooms/%23general/messages",
                              headers={"Authorization": "Bearer " + at})
 with urllib.request.urlopen(req, timeout=30) as r:
-    sys.exit(0 if "messages" in json.load(r) else 1)
+    if "messages" not in json.load(r):
+        sys.exit(1)
+# the stack has no Elasticsearch: a non-auditor's export is refused for who
+# asks (403), before the missing archive is named (503)
+req = urllib.request.Request(f"http://127.0.0.1:{hport}/v1/export?room=%23general",
+                             headers={"Authorization": "Bearer " + at})
+try:
+    urllib.request.urlopen(req, timeout=30)
+    sys.exit(1)
+except urllib.error.HTTPError as e:
+    print("export as demo:", e.code, e.read().decode())
+    sys.exit(0 if e.code == 403 else 1)
 PY
 }
 
@@ -76,6 +87,10 @@ PY
 leftovers() { pgrep -f -- "$work/var" || true; }
 
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Everything listens on 127.0.0.1 only: 127.0.0.2 (loopback too, on every
+# Linux host) and the machine's own non-loopback addresses are refused.
+port_refuses() { ! (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+elsewhere="127.0.0.2 $(hostname -I 2>/dev/null || true)"
 
 for round in 1 2; do
 	"$stack_bin" --config "$work/eirc.yaml" --data-dir "$work/var" --bin-dir "$bin_dir" >"$work/out-$round.log" 2>&1 &
@@ -92,6 +107,10 @@ for round in 1 2; do
 	fi
 	for p in "$pg" "$rd" "$irc" "$http" "$internal" "$gw" "$hist"; do
 		port_answers "$p" || { echo "not ok: round $round: nothing on port $p"; exit 1; }
+		for a in $elsewhere; do
+			port_refuses "$a" "$p" ||
+				{ echo "not ok: round $round: port $p answers on $a, not only on 127.0.0.1"; exit 1; }
+		done
 	done
 	[ "$(curl -s "http://127.0.0.1:$gw/healthz")" = ok ] ||
 		{ echo "not ok: round $round: eirc-gateway does not answer /healthz"; exit 1; }

@@ -5,6 +5,8 @@
  * the thread starts, closed from it through a uv_async_t); the test talks
  * HTTP/1.1 to it with blocking sockets. Each named limit is tried at the
  * limit and one past it: header_max, body_max, conns_max, the listeners;
+ * a listener is reachable at its configured address only (127.0.0.1,
+ * ::1, a host name) and an address that is not one is refused;
  * a chunked stream is read byte for byte; the server is closed with
  * connections open (one idle, one waiting for an answer) and the loop
  * must then close with nothing left (uv_loop_close() == 0).
@@ -22,6 +24,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -349,6 +354,138 @@ static void test_limits_checked(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* 0 when a TCP connection to ip:port is accepted, else -errno. */
+static int try_connect(const char *ip, int port)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
+	struct addrinfo *res;
+	char serv[16];
+	int fd, r;
+
+	snprintf(serv, sizeof(serv), "%d", port);
+	assert_int_equal(getaddrinfo(ip, serv, &hints, &res), 0);
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	r = connect(fd, res->ai_addr, res->ai_addrlen) == 0 ? 0 : -errno;
+	close(fd);
+	freeaddrinfo(res);
+	return r;
+}
+
+/* A non-loopback address of this machine (first IPv4, else IPv6), or "". */
+static void other_address(char *out, size_t cap)
+{
+	struct ifaddrs *ifs, *i;
+
+	out[0] = '\0';
+	if (getifaddrs(&ifs) != 0)
+		return;
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0)
+		for (i = ifs; i && !out[0]; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != fam ||
+			    (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+				continue;
+			if (fam == AF_INET6 &&
+			    IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr))
+				continue;
+			getnameinfo(i->ifa_addr,
+				    fam == AF_INET ? sizeof(struct sockaddr_in)
+						   : sizeof(struct sockaddr_in6),
+				    out, (socklen_t)cap, NULL, 0, NI_NUMERICHOST);
+		}
+	freeifaddrs(ifs);
+}
+
+/*
+ * A listener is reachable at its configured address and nowhere else.
+ * Nothing needs the loop to run: the kernel completes a handshake to a
+ * listening socket by itself, and refuses one where nothing listens.
+ * 127.0.0.2 is a loopback address every Linux host has that is not
+ * 127.0.0.1; lws 4.1 on its own bound "127.0.0.1" as "::", where all of
+ * these connected.
+ */
+static void test_bound_where_configured(void **state)
+{
+	static const struct {
+		const char *address, *reach, *refused[3];
+	} cases[] = {
+		{"127.0.0.1", "127.0.0.1", {"127.0.0.2", "::1", NULL}},
+		{"::1", "::1", {"127.0.0.1", "127.0.0.2", NULL}},
+		/* resolved once: to one of the two, whichever the resolver gives */
+		{"localhost", NULL, {"127.0.0.2", NULL}},
+	};
+	char other[INET6_ADDRSTRLEN + 1];
+	eirc_err_t err;
+
+	(void)state;
+	other_address(other, sizeof(other));
+	print_message("a non-loopback address of this machine: %s\n", other[0] ? other : "(none)");
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uv_loop_t loop;
+		http_server_t *s = NULL;
+		http_server_opts_t o = {.header_max = T_HEADER_MAX, .heads_max = 1};
+		int i, port;
+
+		assert_int_equal(uv_loop_init(&loop), 0);
+		assert_int_equal(http_server_new(&loop, &o, &s), 0);
+		i = http_server_listen(s,
+				       &(http_listen_opts_t){.name = "t",
+							     .address = cases[c].address,
+							     .handler = &t_handler},
+				       &err);
+		assert_true(i >= 0);
+		port = http_server_port(s, i);
+		assert_true(port > 0);
+		if (cases[c].reach)
+			assert_int_equal(try_connect(cases[c].reach, port), 0);
+		else
+			assert_int_equal((try_connect("127.0.0.1", port) == 0) +
+						 (try_connect("::1", port) == 0),
+					 1);
+		for (int k = 0; cases[c].refused[k]; k++) {
+			int r = try_connect(cases[c].refused[k], port);
+			print_message("listening on %s: %s port %d: %s\n", cases[c].address,
+				      cases[c].refused[k], port, strerror(-r));
+			assert_int_equal(r, -ECONNREFUSED);
+		}
+		if (other[0])
+			assert_int_equal(try_connect(other, port), -ECONNREFUSED);
+		http_server_close(s);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		http_server_free(s);
+		assert_int_equal(uv_loop_close(&loop), 0);
+	}
+}
+
+/* An address that is not one is refused with a clear error, not bound
+ * somewhere else (an interface name among them: lws would take it). */
+static void test_bad_address_refused(void **state)
+{
+	static const char *bad[] = {"lo", "no-such-host.invalid", "127.0.0.1:80", "300.1.1.1"};
+	uv_loop_t loop;
+	http_server_t *s = NULL;
+	http_server_opts_t o = {.header_max = T_HEADER_MAX, .heads_max = 1};
+	eirc_err_t err;
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(http_server_new(&loop, &o, &s), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(http_server_listen(s,
+						    &(http_listen_opts_t){.name = "t",
+									  .address = bad[i],
+									  .handler = &t_handler},
+						    &err),
+				 -EADDRNOTAVAIL);
+		print_message("%s: %s\n", bad[i], err.text);
+		assert_non_null(strstr(err.text, bad[i]));
+	}
+	http_server_close(s);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	http_server_free(s);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_header_max(void **state)
 {
 	struct tsrv t;
@@ -480,6 +617,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_limits_checked),
+		cmocka_unit_test(test_bound_where_configured),
+		cmocka_unit_test(test_bad_address_refused),
 		cmocka_unit_test(test_header_max),
 		cmocka_unit_test(test_body_max),
 		cmocka_unit_test(test_conns_max),
