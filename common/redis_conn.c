@@ -40,6 +40,8 @@ struct pend {
 	redis_conn_t *r;
 	redis_reply_fn fn;
 	void *privdata;
+	bool keep;     /* SUBSCRIBE: every message, until the connection goes */
+	bool answered; /* keep: the first reply (the confirmation) came */
 };
 
 static void schedule_retry(redis_conn_t *r);
@@ -70,12 +72,17 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	redis_conn_t *r = p->r;
 
 	(void)ac;
-	if (r->outstanding)
+	/* a subscription's messages are not replies to anything outstanding */
+	if (r->outstanding && !p->answered)
 		r->outstanding--;
+	p->answered = true;
 	r->last_progress = uv_now(r->loop);
 	if (!r->freeing)
 		p->fn(r->ud, reply, p->privdata);
-	free(p);
+	/* hiredis calls a subscription's callback with NULL once, as it frees
+	 * the context */
+	if (!p->keep || !reply)
+		free(p);
 }
 
 static void on_auth(void *ud, redisReply *reply, void *privdata)
@@ -133,6 +140,10 @@ static void connect_now(redis_conn_t *r)
 		return;
 	}
 	(void)fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC);
+	/* A subscriber sends nothing after SUBSCRIBE: without keepalive, a
+	 * Redis gone silently (host down, no RST) would never be noticed
+	 * (hiredis: idle 15 s, then dead about 15 s later). */
+	(void)redisEnableKeepAlive(&ac->c);
 	/* Keep the reader's buffer between replies: by default hiredis frees
 	 * it past 16 KiB and grows it again for the next large reply (a
 	 * 100-entry XREVRANGE), about a tenth of eirc-history's CPU per
@@ -225,7 +236,8 @@ bool redis_conn_up(const redis_conn_t *r)
 	return r->connected && !r->drop_why;
 }
 
-int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn, void *privdata)
+static int send_pend(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
+		     void *privdata, bool keep)
 {
 	struct pend *p;
 
@@ -233,7 +245,7 @@ int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn
 		return -ENOTCONN;
 	if (!(p = malloc(sizeof(*p))))
 		return -ENOMEM;
-	*p = (struct pend){r, fn, privdata};
+	*p = (struct pend){.r = r, .fn = fn, .privdata = privdata, .keep = keep};
 	if (redisAsyncFormattedCommand(r->ac, on_reply, p, cmd, len) != REDIS_OK) {
 		free(p);
 		return -ENOMEM;
@@ -241,6 +253,17 @@ int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn
 	if (r->outstanding++ == 0)
 		r->last_progress = uv_now(r->loop);
 	return 0;
+}
+
+int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn, void *privdata)
+{
+	return send_pend(r, cmd, len, fn, privdata, false);
+}
+
+int redis_conn_subscribe(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
+			 void *privdata)
+{
+	return send_pend(r, cmd, len, fn, privdata, true);
 }
 
 void redis_conn_drop(redis_conn_t *r, const char *why)

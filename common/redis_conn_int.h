@@ -34,6 +34,16 @@ bool redis_conn_up(const redis_conn_t *r);
 int redis_conn_send(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
 		    void *privdata);
 
+/* Sends SUBSCRIBE for one channel, already formatted as RESP (len bytes,
+ * copied). fn(ud, reply, privdata) is called with the confirmation, then
+ * with every message of the channel, then once with reply NULL when the
+ * connection is lost (not after redis_conn_close()). Only the confirmation
+ * is under the command timeout. Send nothing else on a subscribed
+ * connection (hiredis 0.14 never answers it). Returns 0, -ENOTCONN when
+ * down, -ENOMEM. */
+int redis_conn_subscribe(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
+			 void *privdata);
+
 /* Drops the connection on the next tick (as a timeout would) and
  * reconnects later; why (kept until then: a constant, as a rule) is
  * on_down's reason. */

@@ -4,6 +4,7 @@
 #include "history-bridge/hist_api.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -117,6 +118,20 @@ void hist_cache_clear(hist_cache_t *c)
 	for (size_t i = 0; i < c->n; i++)
 		json_decref(c->e[i].intro);
 	memset(c, 0, sizeof(*c));
+}
+
+void hist_cache_drop_user(hist_cache_t *c, uint64_t user)
+{
+	char sub[24];
+
+	snprintf(sub, sizeof(sub), "%" PRIu64, user);
+	for (size_t i = 0; i < c->n; i++) {
+		const char *s = json_string_value(json_object_get(c->e[i].intro, "sub"));
+		if (s && strcmp(s, sub) == 0) {
+			json_decref(c->e[i].intro);
+			c->e[i] = (hist_cache_entry_t){.expires_ms = 0};
+		}
+	}
 }
 
 tokbucket_t *hist_rates_get(hist_rates_t *t, const char *user, uint64_t now_ms, unsigned rate,

@@ -103,6 +103,11 @@ void hist_cache_put(hist_cache_t *c, const char *token, json_t *intro, uint64_t 
 /* Drops every entry. */
 void hist_cache_clear(hist_cache_t *c);
 
+/* Drops every entry whose answer's "sub" is user (eirc-auth's user id in
+ * decimal): an access change of that user was published on the access
+ * bus. Answers without "sub" (inactive tokens) are kept. */
+void hist_cache_drop_user(hist_cache_t *c, uint64_t user);
+
 /* Token buckets by user. Zero it to start. */
 struct hist_rate {
 	char user[HIST_API_USER_MAX + 1];

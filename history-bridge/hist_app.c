@@ -6,6 +6,7 @@
 #include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "common/access_msg.h"
 #include "common/log.h"
 #include "common/redis.h"
 #include "history-bridge/hist_http.h"
@@ -52,6 +54,44 @@ static void on_redis_down(void *ud, const eirc_err_t *why)
 		 a->cfg->redis.host, a->cfg->redis.port, why->text);
 }
 
+/* ---- the access bus: eirc-auth's access changes drop cached tokens ---- */
+
+static void on_access_subscribed(void *ud)
+{
+	hist_app_t *a = ud;
+
+	log_info("Following %s on Redis at %s:%d; cached token checks dropped", ACCESS_MSG_CHANNEL,
+		 a->cfg->redis.host, a->cfg->redis.port);
+	a->access_up = true;
+	hist_http_forget_all(a->http);
+}
+
+static void on_access_message(void *ud, const char *msg, size_t len)
+{
+	hist_app_t *a = ud;
+	access_msg_t m;
+
+	if (access_msg_parse(msg, len, &m) < 0) {
+		log_warn("Malformed message on %s (%zu bytes), ignoring", ACCESS_MSG_CHANNEL, len);
+		return;
+	}
+	log_debug("Access change %s of user %" PRIu64 ": its cached token checks dropped",
+		  access_msg_kind_name(m.kind), m.user);
+	hist_http_forget_user(a->http, m.user);
+}
+
+static void on_access_down(void *ud, const eirc_err_t *why)
+{
+	hist_app_t *a = ud;
+
+	if (!a->access_up)
+		return; /* said once per outage */
+	a->access_up = false;
+	log_warn("Lost %s on Redis at %s:%d (%s); a revoked token may be accepted up to "
+		 "history.introspect_cache_ttl until it is back",
+		 ACCESS_MSG_CHANNEL, a->cfg->redis.host, a->cfg->redis.port, why->text);
+}
+
 /* ---- start and stop ---- */
 
 static void stop(hist_app_t *a)
@@ -61,7 +101,9 @@ static void stop(hist_app_t *a)
 	if (a->stopping)
 		return;
 	a->stopping = true;
-	hist_http_close(a->http);    /* before Redis: its callbacks answer requests */
+	hist_http_close(a->http); /* before Redis: its callbacks answer requests */
+	redis_sub_close(a->access, NULL);
+	a->access = NULL;
 	redis_close(a->redis, NULL); /* no reply callback from here on */
 	a->redis = NULL;
 	hist_dmstore_drop_pending(a);
@@ -154,6 +196,8 @@ static int listen_socket(hist_app_t *a)
 static int start(hist_app_t *a)
 {
 	const eirc_config_t *cfg = a->cfg;
+	static const redis_sub_cb_t access_cb = {on_access_subscribed, on_access_message,
+						 on_access_down};
 	redis_cb_t cb = {on_redis_up, on_redis_down};
 	redis_opts_t o;
 	int r;
@@ -167,9 +211,12 @@ static int start(hist_app_t *a)
 	if ((r = listen_socket(a)) < 0)
 		return r;
 	if (cfg->history.listen_port > 0 &&
-	    ((r = hist_http_new(a, &a->http)) < 0 || (r = hist_http_listen(a->http)) < 0))
+	    ((r = hist_http_new(a, &a->http)) < 0 || (r = hist_http_listen(a->http)) < 0 ||
+	     (r = redis_sub_new(a->loop, &o, ACCESS_MSG_CHANNEL, &access_cb, a, &a->access)) < 0))
 		return r;
 	redis_start(a->redis);
+	if (a->access)
+		redis_sub_start(a->access);
 	return 0;
 }
 

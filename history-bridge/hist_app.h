@@ -1,7 +1,10 @@
 /*
  * hist_app: eirc-history's wiring on the loop main.c's common/daemon runs:
  * the Redis connection (common/redis.h), the CHATHISTORY UNIX socket, the
- * HTTP API (hist_http.h, when history.listen_port is not 0). Its
+ * HTTP API (hist_http.h, when history.listen_port is not 0) and, with it,
+ * a subscription to the access bus (common/redis_sub.h, channel
+ * ACCESS_MSG_CHANNEL) that drops the API's cached token checks of a user
+ * whose access changed, and all of them on every (re)subscription. Its
  * connections (hist_conn.c) answer requests one at a
  * time, in order (the irc-client matches answers by order); connections run
  * concurrently. The parts share hist_server_int.h.

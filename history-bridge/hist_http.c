@@ -35,6 +35,7 @@ struct hist_http {
 	struct queue reqs; /* struct hreq, by node */
 	size_t n_reqs;
 	struct hist_cache cache;
+	uint64_t forget_gen; /* counts access-bus drops: answers older stay uncached */
 	struct hist_rates rates;
 	bool closing;
 };
@@ -340,7 +341,8 @@ static void on_introspected(void *ud, const http_client_answer_t *ans, const str
 		hreq_unavailable(q, "the token cannot be checked now");
 		return;
 	}
-	cache_put(q->h, q->token, j);
+	if (q->forget_gen == q->h->forget_gen) /* no access change meanwhile */
+		cache_put(q->h, q->token, j);
 	q->intro = j;
 	authorized(q);
 }
@@ -451,11 +453,28 @@ static void authenticate(struct hreq *q)
 		return;
 	}
 	form_token(q);
+	q->forget_gen = q->h->forget_gen;
 	if (intro_send(q, q->h->intro_path, q->form, on_introspected) < 0) {
 		hreq_unavailable(q, "too many tokens being checked; try again");
 		return;
 	}
 	q->pending++;
+}
+
+void hist_http_forget_user(hist_http_t *h, uint64_t user)
+{
+	if (!h)
+		return;
+	h->forget_gen++;
+	hist_cache_drop_user(&h->cache, user);
+}
+
+void hist_http_forget_all(hist_http_t *h)
+{
+	if (!h)
+		return;
+	h->forget_gen++;
+	hist_cache_clear(&h->cache);
 }
 
 /* ---- lws glue ---- */

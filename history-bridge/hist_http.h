@@ -7,7 +7,9 @@
  * RFC 7662 introspection at eirc-auth (history.introspect_*; libcurl on the
  * loop through common/http_client) and cached
  * history.introspect_cache_ttl (never past the token's exp) in at most
- * HIST_API_CACHE_MAX entries (hist_api.h). Then a per-user token bucket
+ * HIST_API_CACHE_MAX entries (hist_api.h); a user's answers are dropped as
+ * soon as an access change of theirs comes on the access bus
+ * (hist_http_forget_user), all of them on every (re)subscription. Then a per-user token bucket
  * (history.rate_per_second, rate_burst; 429 with Retry-After), the room's
  * authorisation (hist_api.h; 403), and the query on Redis with the same
  * script as CHATHISTORY (hist_query.h). Every request is answered within
@@ -16,6 +18,8 @@
  */
 #ifndef EIRC_HIST_HTTP_H
 #define EIRC_HIST_HTTP_H
+
+#include <stdint.h>
 
 typedef struct hist_app hist_app_t;
 typedef struct hist_http hist_http_t;
@@ -42,6 +46,16 @@ int hist_http_new(hist_app_t *a, hist_http_t **out_http);
 /* Listens on history.listen_address and listen_port. Returns 0 or
  * -EADDRINUSE (logged). */
 int hist_http_listen(hist_http_t *h);
+
+/* The access bus (hist_app.c follows it): an access change of user was
+ * published, so its cached introspection answers go (the next request
+ * asks eirc-auth again). An answer already on its way is used for its
+ * request but not cached. NULL h is a no-op. */
+void hist_http_forget_user(hist_http_t *h, uint64_t user);
+
+/* The same for every user: the subscription was (re)made and changes may
+ * have been missed meanwhile. NULL h is a no-op. */
+void hist_http_forget_all(hist_http_t *h);
 
 /* Closes every connection and starts closing lws's handles. Call before
  * redis_close(). Idempotent; NULL is a no-op. */

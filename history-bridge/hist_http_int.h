@@ -52,6 +52,7 @@ struct hreq {
 	char token[HIST_API_TOKEN_MAX + 1];
 	char form[3 * HIST_API_TOKEN_MAX + 8]; /* the introspection body */
 	json_t *intro;                         /* the introspection answer */
+	uint64_t forget_gen;                   /* hist_http's forget_gen when introspection began */
 	/* GET .../messages */
 	char room[CHATHIST_TARGET_MAX + 1];
 	char before[HIST_API_PARAM_MAX + 1], after[HIST_API_PARAM_MAX + 1];

@@ -25,6 +25,7 @@
 #include "common/irc_line.h"
 #include "common/queue.h"
 #include "common/redis.h"
+#include "common/redis_sub.h"
 #include "config/config.h"
 #include "history-bridge/hist_app.h"
 #include "history-bridge/hist_dm.h"
@@ -39,8 +40,10 @@ struct hist_app {
 	const eirc_config_t *cfg;
 	uv_loop_t *loop;
 	redis_t *redis;
-	hist_http_t *http; /* the HTTP API (hist_http.h), NULL when off */
-	char sha[48];      /* the query script's SHA1, "" until loaded */
+	hist_http_t *http;   /* the HTTP API (hist_http.h), NULL when off */
+	redis_sub_t *access; /* the access bus, with the HTTP API only */
+	bool access_up;      /* subscribed since the last loss was logged */
+	char sha[48];        /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;
 	queue_t conns; /* hist_conn_t, by node */

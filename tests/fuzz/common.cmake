@@ -6,3 +6,5 @@ eirc_fuzz(fuzz_chathist SOURCES fuzz/fuzz_chathist.c LIBS eirc_common)
 # Redis Cluster routing (common/redis_slot): the key of a formatted command,
 # MOVED/ASK errors.
 eirc_fuzz(fuzz_redis_slot SOURCES fuzz/fuzz_redis_slot.c LIBS eirc_redis)
+# The access bus's messages (common/access_msg).
+eirc_fuzz(fuzz_access_msg SOURCES fuzz/fuzz_access_msg.c LIBS eirc_common)

@@ -53,6 +53,11 @@
 #define QUOTE_TEXT "he said \"hi\", then left"
 /* history.request_timeout, seconds */
 #define REQ_TIMEOUT_S 3
+/* history.introspect_cache_ttl, seconds: far above PUSH_MAX_S, so that
+ * only the access bus explains a revocation seen sooner */
+#define CACHE_TTL_S 60
+/* An access change reaches eirc-history within this (issue 22, item 4). */
+#define PUSH_MAX_S 5
 
 static fx_t fx;
 static srv_t *redis, *hist;
@@ -268,11 +273,11 @@ static int write_config(const char *secret)
 		"  request_timeout: %ds\n"
 		"  introspect_url: http://127.0.0.1:%d/oauth/introspect\n"
 		"  introspect_client_id: eirc-history\n  introspect_client_secret: \"%s\"\n"
-		"  introspect_cache_ttl: 30s\n"
+		"  introspect_cache_ttl: %ds\n"
 		"elasticsearch:\n  urls: [\"http://127.0.0.1:%d\"]\n  index_prefix: eirc\n"
 		"log:\n  level: info\n",
 		srv_port(redis), PARTITIONS, srv_env_dir(fx.env), hport, PAGE_MAX, RATE_BURST,
-		REQ_TIMEOUT_S, fx.port, secret, es.port);
+		REQ_TIMEOUT_S, fx.port, secret, CACHE_TTL_S, es.port);
 	fclose(f);
 	return 0;
 }
@@ -835,6 +840,99 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* ---- the access bus (issue 22, item 4) ---- */
+
+/* A new user (password FX_PASSWORD) and a fresh access token of theirs. */
+static void new_user(const char *name, char *tok, size_t cap)
+{
+	assert_int_equal(fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", name, "--password-env",
+				"PW", NULL),
+			 0);
+	assert_int_equal(login(name, tok, cap), 0);
+}
+
+static long long user_id(const char *name)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE nick = '%s'", name);
+	return fx_sql_int(&fx, sql);
+}
+
+/* RFC 7009 at eirc-auth, as the web client does it; the HTTP status. */
+static long revoke_token(const char *token)
+{
+	static const char *const h[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	char body[512], *t = ht_escape(token);
+	ht_resp_t r;
+	long st;
+
+	snprintf(body, sizeof(body), "client_id=eirc-web&token=%s", t);
+	free(t);
+	assert_int_equal(fx_http(&fx, false, "POST", "/oauth/revoke", h, body, strlen(body), &r),
+			 0);
+	st = r.status;
+	ht_resp_free(&r);
+	return st;
+}
+
+/* PUBLISH eirc:access "<kind> <user> 0", as eirc-auth does after the change. */
+static void publish(const char *kind, long long user)
+{
+	redisContext *c = redisConnect("127.0.0.1", srv_port(redis));
+	redisReply *r;
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "%s %lld 0", kind, user);
+	assert_true(c && !c->err);
+	r = redisCommand(c, "PUBLISH eirc:access %s", msg);
+	assert_true(r && r->type == REDIS_REPLY_INTEGER && r->integer >= 1);
+	freeReplyObject(r);
+	redisFree(c);
+}
+
+/* Asks with token until eirc-history answers 401; the seconds it took
+ * (fails past PUSH_MAX_S). */
+static double until_refused(const char *token)
+{
+	double t0 = now_s();
+	long st;
+
+	while ((st = status_of(token, "/v1/rooms/%23general/messages?limit=1", NULL)) == 200 &&
+	       now_s() - t0 < PUSH_MAX_S)
+		usleep(50 * 1000);
+	assert_int_equal(st, 401);
+	return now_s() - t0;
+}
+
+/* A revoked access token and the token of a disabled user are refused
+ * within PUSH_MAX_S, although eirc-history caches a check CACHE_TTL_S:
+ * the access bus drops the user's cached checks at once. */
+static void test_access_pushed(void **state)
+{
+	char tok_erin[256], tok_frank[256];
+	(void)state;
+
+	new_user("erin", tok_erin, sizeof(tok_erin));
+	new_user("frank", tok_frank, sizeof(tok_frank));
+	/* checked once: cached from now on */
+	assert_int_equal(status_of(tok_erin, "/v1/rooms/%23general/messages?limit=1", NULL), 200);
+	assert_int_equal(status_of(tok_frank, "/v1/rooms/%23general/messages?limit=1", NULL), 200);
+
+	assert_int_equal(revoke_token(tok_erin), 200);
+	/* the cache alone would serve the revoked token CACHE_TTL_S longer */
+	assert_int_equal(status_of(tok_erin, "/v1/rooms/%23general/messages?limit=1", NULL), 200);
+	publish("revoked", user_id("erin"));
+	print_message("revoked token refused after %.2f s\n", until_refused(tok_erin));
+
+	assert_int_equal(fx_cli(&fx, NULL, NULL, 0, "user", "disable", "frank", NULL), 0);
+	assert_int_equal(status_of(tok_frank, "/v1/rooms/%23general/messages?limit=1", NULL), 200);
+	publish("disabled", user_id("frank"));
+	print_message("disabled user's token refused after %.2f s\n", until_refused(tok_frank));
+	/* another user's cached check is untouched */
+	assert_int_equal(status_of(tok_carol, "/v1/rooms/%23general/messages?limit=1", NULL), 200);
+}
+
 static void test_rate_limit(void **state)
 {
 	ht_resp_t r;
@@ -899,7 +997,11 @@ static void test_es_down(void **state)
 
 static void test_redis_down(void **state)
 {
+	char tok_gina[256];
 	(void)state;
+
+	new_user("gina", tok_gina, sizeof(tok_gina));
+	assert_int_equal(status_of(tok_gina, "/v1/rooms/%23general/messages?limit=1", NULL), 200);
 
 	/* hung: answers nothing */
 	assert_int_equal(srv_kill(redis, SIGSTOP), 0);
@@ -910,11 +1012,17 @@ static void test_redis_down(void **state)
 	expect_unavailable();
 	expect_unavailable();
 	assert_int_equal(status_of(NULL, "/healthz", NULL), 503);
+	/* revoked while the access bus is away: nothing published reaches
+	 * eirc-history */
+	assert_int_equal(revoke_token(tok_gina), 200);
 	/* back: served again */
 	assert_int_equal(srv_restart(redis), 0);
 	for (int i = 0; i < 100 && status_of(NULL, "/healthz", NULL) != 200; i++)
 		usleep(100 * 1000);
 	assert_int_equal(status_of(tok_alice, "/v1/rooms/%23general/messages?limit=1", NULL), 200);
+	/* the resubscription dropped every cached check: gina's is asked again */
+	print_message("token revoked during the outage refused %.2f s after Redis was back\n",
+		      until_refused(tok_gina));
 }
 
 /* Last: eirc-history stops on SIGTERM with every handle closed and no
@@ -937,9 +1045,9 @@ int main(void)
 		cmocka_unit_test(test_scopes),         cmocka_unit_test(test_paging),
 		cmocka_unit_test(test_limits),         cmocka_unit_test(test_private_rooms),
 		cmocka_unit_test(test_search),         cmocka_unit_test(test_export),
-		cmocka_unit_test(test_audit_endpoint), cmocka_unit_test(test_rate_limit),
-		cmocka_unit_test(test_es_down),        cmocka_unit_test(test_redis_down),
-		cmocka_unit_test(test_clean_stop),
+		cmocka_unit_test(test_audit_endpoint), cmocka_unit_test(test_access_pushed),
+		cmocka_unit_test(test_rate_limit),     cmocka_unit_test(test_es_down),
+		cmocka_unit_test(test_redis_down),     cmocka_unit_test(test_clean_stop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,3 +18,5 @@ eirc_test(test_redis_slot SOURCES unit/test_redis_slot.c LIBS eirc_redis eirc_ar
 # stream, a close with connections open (uv_loop_close() == 0 after).
 find_package(Threads REQUIRED)
 eirc_test(test_http_server SOURCES unit/test_http_server.c LIBS eirc_http_server Threads::Threads)
+# The access bus's message parser (common/access_msg).
+eirc_test(test_access_msg SOURCES unit/test_access_msg.c LIBS eirc_common eirc_testlib)

@@ -229,6 +229,43 @@ static void test_cache_limit(void **state)
 	json_decref(v);
 }
 
+/* An access change of one user drops that user's answers (several
+ * tokens), not another user's nor an inactive token's (no "sub"); a
+ * dropped place is reused. */
+static void test_cache_drop_user(void **state)
+{
+	static hist_cache_t c;
+	json_t *u12 = json_pack("{s:b,s:s}", "active", 1, "sub", "12");
+	json_t *u1 = json_pack("{s:b,s:s}", "active", 1, "sub", "1");
+	json_t *u123 = json_pack("{s:b,s:s}", "active", 1, "sub", "123");
+	json_t *off = json_pack("{s:b}", "active", 0);
+	(void)state;
+
+	hist_cache_put(&c, "a", u12, 0, 60000);
+	hist_cache_put(&c, "b", u1, 0, 60000);
+	hist_cache_put(&c, "c", u12, 0, 60000);
+	hist_cache_put(&c, "d", u123, 0, 60000);
+	hist_cache_put(&c, "e", off, 0, 60000);
+	hist_cache_drop_user(&c, 12);
+	assert_null(hist_cache_get(&c, "a", 1));
+	assert_null(hist_cache_get(&c, "c", 1));
+	assert_ptr_equal(hist_cache_get(&c, "b", 1), u1);
+	assert_ptr_equal(hist_cache_get(&c, "d", 1), u123);
+	assert_ptr_equal(hist_cache_get(&c, "e", 1), off);
+	assert_int_equal(u12->refcount, 1);
+	hist_cache_drop_user(&c, 99); /* nobody */
+	assert_ptr_equal(hist_cache_get(&c, "b", 1), u1);
+	hist_cache_put(&c, "f", u12, 1, 60000);
+	assert_int_equal(c.n, 5);
+	assert_ptr_equal(hist_cache_get(&c, "f", 2), u12);
+	hist_cache_clear(&c);
+	assert_int_equal(u12->refcount + u1->refcount + u123->refcount + off->refcount, 4);
+	json_decref(u12);
+	json_decref(u1);
+	json_decref(u123);
+	json_decref(off);
+}
+
 /* The rate table at HIST_API_RATE_USERS_MAX users and one past: the least
  * recently used user is forgotten (its next bucket is full again). */
 static void test_rates_limit(void **state)
@@ -297,11 +334,11 @@ static void test_message_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_access),       cmocka_unit_test(test_bucket),
-		cmocka_unit_test(test_token_syntax), cmocka_unit_test(test_cursor_syntax),
-		cmocka_unit_test(test_message_json), cmocka_unit_test(test_cache_limit),
-		cmocka_unit_test(test_rates_limit),  cmocka_unit_test(test_room_and_path),
-		cmocka_unit_test(test_limit_parse),
+		cmocka_unit_test(test_access),          cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_token_syntax),    cmocka_unit_test(test_cursor_syntax),
+		cmocka_unit_test(test_message_json),    cmocka_unit_test(test_cache_limit),
+		cmocka_unit_test(test_cache_drop_user), cmocka_unit_test(test_rates_limit),
+		cmocka_unit_test(test_room_and_path),   cmocka_unit_test(test_limit_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
