@@ -359,7 +359,7 @@ static bool exec_ok(admin_t *a, const char *sql)
 
 /* Publishes access changes after their commit (auth_bus.h); a failure is
  * a warning: the change stands, the subscribers' rechecks catch up. */
-static void publish(admin_t *a, const auth_bus_msg_t *msgs, size_t n)
+static void publish(admin_t *a, const access_msg_t *msgs, size_t n)
 {
 	eirc_err_t err;
 
@@ -367,24 +367,24 @@ static void publish(admin_t *a, const auth_bus_msg_t *msgs, size_t n)
 		fprintf(a->err,
 			"eirc-auth: warning: the change is made but was not published "
 			"on %s (%s); live sessions follow it at their next recheck\n",
-			AUTH_BUS_CHANNEL, err.text);
+			ACCESS_MSG_CHANNEL, err.text);
 }
 
 typedef struct id_list {
-	auth_bus_msg_t *v;
+	access_msg_t *v;
 	size_t n;
-	const char *kind;
+	enum access_kind kind;
 } id_list_t;
 
 static void id_add(void *arg, uint64_t id)
 {
 	id_list_t *l = arg;
 
-	l->v[l->n++] = (auth_bus_msg_t){l->kind, id, 0};
+	l->v[l->n++] = (access_msg_t){l->kind, id, 0};
 }
 
 /* Publishes `kind` for each user id of a PostgreSQL array ("{1,2}"). */
-static void publish_users(admin_t *a, const char *kind, const char *pg_array)
+static void publish_users(admin_t *a, enum access_kind kind, const char *pg_array)
 {
 	int n = auth_bus_each_id(pg_array, NULL, NULL);
 	id_list_t l = {.kind = kind};
@@ -400,10 +400,10 @@ static void publish_users(admin_t *a, const char *kind, const char *pg_array)
  * One change of a user, in one transaction with its audit row: sql ($1
  * the folded nick, $2 `value`) answers the user's id (no row: no such
  * user) and, optionally, the audit detail (jsonb text). Once committed,
- * publishes `kind` (NULL: nothing) for the user.
+ * publishes `kind` (ACCESS_KINDS: nothing) for the user.
  */
 static int user_change(admin_t *a, const char *sql, const char *value, const char *event,
-		       const char *kind)
+		       enum access_kind kind)
 {
 	const char *nick = a->o.pos[0];
 	char folded[64];
@@ -425,8 +425,8 @@ static int user_change(admin_t *a, const char *sql, const char *value, const cha
 	    !exec_ok(a, "COMMIT"))
 		goto rollback;
 	fprintf(a->out, "%s: %s\n", event, nick);
-	if (kind)
-		publish(a, &(auth_bus_msg_t){kind, id, 0}, 1);
+	if (kind != ACCESS_KINDS)
+		publish(a, &(access_msg_t){kind, id, 0}, 1);
 	PQclear(r);
 	return 0;
 rollback:
@@ -475,12 +475,12 @@ static int cmd_user(admin_t *a, const char *verb)
 				   " SELECT id, jsonb_build_object('access_tokens_revoked',"
 				   "  (SELECT count(*) FROM t), 'refresh_tokens_revoked',"
 				   "  (SELECT count(*) FROM f))::text FROM u",
-				   NULL, "user.disable", AUTH_BUS_DISABLED);
+				   NULL, "user.disable", ACCESS_DISABLED);
 	if (strcmp(verb, "enable") == 0)
 		return user_change(a,
 				   "UPDATE users SET disabled = false, updated_at = now()"
 				   " WHERE nick_folded = $1 RETURNING id",
-				   NULL, "user.enable", NULL);
+				   NULL, "user.enable", ACCESS_KINDS);
 	if (strcmp(verb, "role") == 0) {
 		if (!a->o.pos[1])
 			return 2;
@@ -488,11 +488,11 @@ static int cmd_user(admin_t *a, const char *verb)
 				   "UPDATE users SET role = $2, updated_at = now()"
 				   " WHERE nick_folded = $1 RETURNING id,"
 				   " jsonb_build_object('role', role)::text",
-				   a->o.pos[1], "user.role", AUTH_BUS_ROLE);
+				   a->o.pos[1], "user.role", ACCESS_ROLE);
 	}
 	if (strcmp(verb, "del") == 0)
 		return user_change(a, "DELETE FROM users WHERE nick_folded = $1 RETURNING id", NULL,
-				   "user.delete", AUTH_BUS_DELETED);
+				   "user.delete", ACCESS_DELETED);
 	if (strcmp(verb, "list") == 0)
 		return list(a,
 			    "SELECT id, nick, display_name, role, disabled,"
@@ -563,7 +563,7 @@ static int room_change(admin_t *a, const char *sql, int n, const char *const *p,
 	     !audit(a, event, subject, PQgetisnull(r, 0, 2) ? "{}" : PQgetvalue(r, 0, 2))) ||
 	    !exec_ok(a, "COMMIT"))
 		goto rollback;
-	publish_users(a, AUTH_BUS_ROOMS, PQgetvalue(r, 0, 1));
+	publish_users(a, ACCESS_ROOMS, PQgetvalue(r, 0, 1));
 	PQclear(r);
 	return changed;
 rollback:

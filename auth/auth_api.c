@@ -532,8 +532,7 @@ static void admin_done(void *data, int status, const PGresult *res)
 	changed = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
 	exists = PQgetvalue(res, 0, 1)[0] == 't';
 	/* committed: tell the live sessions (an empty list publishes nothing) */
-	auth_bus_publish_users(auth_service_bus(call->svc), AUTH_BUS_ROOMS, PQgetvalue(res, 0, 2),
-			       0);
+	auth_bus_publish_users(auth_service_bus(call->svc), ACCESS_ROOMS, PQgetvalue(res, 0, 2), 0);
 	switch (call->req.route.id) {
 	case AUTH_R_ROOM_CREATE:
 		if (!changed)

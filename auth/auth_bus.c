@@ -27,20 +27,6 @@ struct auth_bus {
 	void *done_arg;
 };
 
-int auth_bus_format(const char *kind, uint64_t user, uint64_t family, char *out, size_t cap)
-{
-	int n;
-
-	if (!kind[0])
-		return -EINVAL;
-	for (const char *k = kind; *k; k++)
-		if (*k < 'a' || *k > 'z')
-			return -EINVAL;
-	n = snprintf(out, cap, "%s %llu %llu", kind, (unsigned long long)user,
-		     (unsigned long long)family);
-	return n < 0 || (size_t)n >= cap ? -E2BIG : n;
-}
-
 /* Parses one decimal id at *p (no sign, no leading '+', fits 64 bits). */
 static int parse_id(const char **p, uint64_t *out)
 {
@@ -143,29 +129,29 @@ static void published(void *ud, redisReply *reply, void *privdata)
 	(void)ud;
 	(void)privdata;
 	if (!reply || reply->type == REDIS_REPLY_ERROR)
-		log_warn("Failed to publish an access change on %s: %s, ignoring", AUTH_BUS_CHANNEL,
-			 reply ? reply->str : "connection lost");
+		log_warn("Failed to publish an access change on %s: %s, ignoring",
+			 ACCESS_MSG_CHANNEL, reply ? reply->str : "connection lost");
 }
 
-void auth_bus_publish(auth_bus_t *bus, const char *kind, uint64_t user, uint64_t family)
+void auth_bus_publish(auth_bus_t *bus, enum access_kind kind, uint64_t user, uint64_t family)
 {
-	char msg[AUTH_BUS_MSG_MAX];
-	const char *argv[3] = {"PUBLISH", AUTH_BUS_CHANNEL, msg};
-	size_t len[3] = {7, sizeof(AUTH_BUS_CHANNEL) - 1, 0};
-	int n = auth_bus_format(kind, user, family, msg, sizeof(msg)), r;
+	char msg[ACCESS_MSG_MAX + 1];
+	const char *argv[3] = {"PUBLISH", ACCESS_MSG_CHANNEL, msg};
+	size_t len[3] = {7, sizeof(ACCESS_MSG_CHANNEL) - 1, 0};
+	int n = access_msg_format(&(access_msg_t){kind, user, family}, msg, sizeof(msg)), r;
 
-	if (n < 0)
-		return; /* a kind of ours: cannot happen */
+	if (n < 0) /* a kind of ours and a user id from the database: cannot happen */
+		return;
 	len[2] = (size_t)n;
 	r = redis_argv(bus->redis, 3, argv, len, published, NULL);
 	if (r < 0)
-		log_warn("Failed to publish \"%s\" on %s: %s, ignoring", msg, AUTH_BUS_CHANNEL,
+		log_warn("Failed to publish \"%s\" on %s: %s, ignoring", msg, ACCESS_MSG_CHANNEL,
 			 r == -ENOTCONN ? "Redis unavailable" : strerror(-r));
 }
 
 typedef struct bus_users {
 	auth_bus_t *bus;
-	const char *kind;
+	enum access_kind kind;
 	uint64_t family;
 } bus_users_t;
 
@@ -176,14 +162,14 @@ static void publish_one(void *arg, uint64_t id)
 	auth_bus_publish(u->bus, u->kind, id, u->family);
 }
 
-void auth_bus_publish_users(auth_bus_t *bus, const char *kind, const char *pg_array,
+void auth_bus_publish_users(auth_bus_t *bus, enum access_kind kind, const char *pg_array,
 			    uint64_t family)
 {
 	bus_users_t u = {bus, kind, family};
 
 	if (auth_bus_each_id(pg_array, publish_one, &u) < 0)
-		log_warn("Failed to publish %s: bad user list \"%.64s\", ignoring", kind,
-			 pg_array ? pg_array : "(null)");
+		log_warn("Failed to publish %s: bad user list \"%.64s\", ignoring",
+			 access_msg_kind_name(kind), pg_array ? pg_array : "(null)");
 }
 
 static void bus_closed(void *ud)
@@ -227,11 +213,11 @@ static int sync_cmd(redisContext *c, int argc, const char **argv, const size_t *
 	return rc;
 }
 
-int auth_bus_publish_sync(const eirc_config_redis_t *cfg, const auth_bus_msg_t *msgs, size_t n,
+int auth_bus_publish_sync(const eirc_config_redis_t *cfg, const access_msg_t *msgs, size_t n,
 			  eirc_err_t *out_err)
 {
 	redisContext *c;
-	char msg[AUTH_BUS_MSG_MAX];
+	char msg[ACCESS_MSG_MAX + 1];
 	int r = 0, len;
 
 	if (n == 0)
@@ -251,12 +237,13 @@ int auth_bus_publish_sync(const eirc_config_redis_t *cfg, const auth_bus_msg_t *
 		r = sync_cmd(c, 2, argv, l, out_err);
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
-		const char *argv[3] = {"PUBLISH", AUTH_BUS_CHANNEL, msg};
-		size_t l[3] = {7, sizeof(AUTH_BUS_CHANNEL) - 1, 0};
+		const char *argv[3] = {"PUBLISH", ACCESS_MSG_CHANNEL, msg};
+		size_t l[3] = {7, sizeof(ACCESS_MSG_CHANNEL) - 1, 0};
 
-		len = auth_bus_format(msgs[i].kind, msgs[i].user, msgs[i].family, msg, sizeof(msg));
+		len = access_msg_format(&msgs[i], msg, sizeof(msg));
 		if (len < 0) {
-			eirc_err_set(out_err, -EIO, "bad message kind \"%s\"", msgs[i].kind);
+			eirc_err_set(out_err, -EIO, "cannot format a %s message",
+				     access_msg_kind_name(msgs[i].kind));
 			r = -EIO;
 			break;
 		}

@@ -517,7 +517,7 @@ static void refresh_done(void *data, int status, const PGresult *res)
 		/* a replayed refresh token revoked its whole login */
 		if (json_is_integer(uid))
 			auth_bus_publish(
-				auth_service_bus(call->svc), AUTH_BUS_SIGNOUT,
+				auth_service_bus(call->svc), ACCESS_SIGNOUT,
 				(uint64_t)json_integer_value(uid),
 				(uint64_t)json_integer_value(json_object_get(j, "family")));
 		snprintf(desc, sizeof(desc), "refresh token %s",
@@ -639,7 +639,7 @@ static void revoke_done(void *data, int status, const PGresult *res)
 	if (!PQgetisnull(res, 0, 1))
 		auth_bus_publish(
 			auth_service_bus(call->svc),
-			strcmp(kind, "refresh_token") == 0 ? AUTH_BUS_SIGNOUT : AUTH_BUS_REVOKED,
+			strcmp(kind, "refresh_token") == 0 ? ACCESS_SIGNOUT : ACCESS_REVOKED,
 			strtoull(PQgetvalue(res, 0, 1), NULL, 10),
 			PQgetisnull(res, 0, 2) ? 0 : strtoull(PQgetvalue(res, 0, 2), NULL, 10));
 	/* §2.2: 200 whether or not the token was valid */
