@@ -144,7 +144,7 @@ static int populate(void)
 	snprintf(sha, sizeof(sha), "%s", r->str);
 	freeReplyObject(r);
 	if (store(rc, sha, "#general", "g", N_GENERAL, general_ids) < 0 ||
-	    store(rc, sha, "#secret", "s", N_SECRET, NULL) < 0 ||
+	    store(rc, sha, "#priv-secret", "s", N_SECRET, NULL) < 0 ||
 	    store(rc, sha, "#priv-ops", "p", 5, NULL) < 0 ||
 	    store(rc, sha, "#quote", "q", 1, NULL) < 0)
 		goto out;
@@ -235,8 +235,9 @@ static int users(char *secret, size_t cap)
 	    fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "dave", "--password-env", "PW",
 		   NULL) != 0 ||
 	    fx_cli(&fx, NULL, NULL, 0, "room", "add", "#general", NULL) != 0 ||
-	    fx_cli(&fx, NULL, NULL, 0, "room", "add", "#secret", "--private", NULL) != 0 ||
-	    fx_cli(&fx, NULL, NULL, 0, "room", "member", "add", "#secret", "alice", NULL) != 0 ||
+	    fx_cli(&fx, NULL, NULL, 0, "room", "add", "#priv-secret", "--private", NULL) != 0 ||
+	    fx_cli(&fx, NULL, NULL, 0, "room", "member", "add", "#priv-secret", "alice", NULL) !=
+		    0 ||
 	    fx_cli(&fx, NULL, out, sizeof(out), "client", "add", "eirc-history", "--grants",
 		   "client_credentials", "--scope", "history", NULL) != 0)
 		return -1;
@@ -590,12 +591,13 @@ static void test_private_rooms(void **state)
 	size_t n = 0;
 	(void)state;
 
-	/* #secret: private in eirc-auth, alice is a member, bob is not */
-	assert_int_equal(status_of(tok_bob, "/v1/rooms/%23secret/messages", NULL), 403);
-	assert_int_equal(status_of(tok_bob, "/v1/rooms/%23SECRET/messages", NULL), 403);
-	assert_int_equal(status_of(tok_alice, "/v1/rooms/%23secret/messages", &n), 200);
+	/* #priv-secret: private (by name and in eirc-auth), alice is a member,
+	 * bob is not */
+	assert_int_equal(status_of(tok_bob, "/v1/rooms/%23priv-secret/messages", NULL), 403);
+	assert_int_equal(status_of(tok_bob, "/v1/rooms/%23PRIV-SECRET/messages", NULL), 403);
+	assert_int_equal(status_of(tok_alice, "/v1/rooms/%23priv-secret/messages", &n), 200);
 	assert_int_equal(n, N_SECRET);
-	assert_int_equal(status_of(tok_carol, "/v1/rooms/%23secret/messages", &n), 200);
+	assert_int_equal(status_of(tok_carol, "/v1/rooms/%23priv-secret/messages", &n), 200);
 	assert_int_equal(n, N_SECRET);
 	/* #priv-ops: private by irc_client.private_room_masks, no member */
 	assert_int_equal(status_of(tok_bob, "/v1/rooms/%23priv-ops/messages", NULL), 403);
@@ -685,7 +687,7 @@ static void test_search(void **state)
 	assert_int_equal(search(tok_bob, q, ids, PAGE_MAX, &total), 200);
 	assert_int_equal(total, 9);
 	/* refused and bad */
-	assert_int_equal(search(tok_bob, "q=3&room=%23secret", ids, PAGE_MAX, &total), 403);
+	assert_int_equal(search(tok_bob, "q=3&room=%23priv-secret", ids, PAGE_MAX, &total), 403);
 	assert_int_equal(search(tok_bob, "room=%23general", ids, PAGE_MAX, &total), 400);
 	assert_int_equal(search(tok_bob, "q=3&after=yesterday", ids, PAGE_MAX, &total), 400);
 	assert_int_equal(search(NULL, "q=3", ids, PAGE_MAX, &total), 401);
