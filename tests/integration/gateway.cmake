@@ -21,3 +21,10 @@ if(TARGET eirc_gateway)
   target_include_directories(test_gateway_slow PRIVATE
     $<TARGET_PROPERTY:eirc_gateway,INTERFACE_INCLUDE_DIRECTORIES>)
 endif()
+
+# gateway/gw_bus (the access bus to gw_access) against a real Redis, with a
+# recording gw_access in the test in place of the real one.
+if(TARGET eirc_gateway)
+  eirc_test(test_gw_bus SOURCES test_gw_bus.c LIBS eirc_gateway eirc_harness eirc::hiredis
+            LABELS integration TIMEOUT 300)
+endif()
