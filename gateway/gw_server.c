@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gateway/gw_bus.h"
 #include "gateway/gw_http.h"
 #include "gateway/gw_relay.h"
 
@@ -38,6 +39,8 @@ static void server_finish(gw_server_t *s)
 	log_info("All sessions ended: closing");
 	gw_auth_close(s->auth);
 	s->auth = NULL;
+	gw_bus_close(s->bus); /* before access: no event after this */
+	s->bus = NULL;
 	gw_access_close(s->access);
 	s->access = NULL;
 	uv_close((uv_handle_t *)&s->sweep, NULL);
@@ -199,9 +202,17 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 		uv_run(loop, UV_RUN_DEFAULT);
 		goto fail;
 	}
+	if ((r = gw_bus_new(loop, cfg, s->access, &s->bus)) < 0) {
+		eirc_err_set(out_err, r, "cannot set up the access bus's subscription");
+		gw_auth_close(s->auth);
+		gw_access_close(s->access);
+		uv_run(loop, UV_RUN_DEFAULT);
+		goto fail;
+	}
 	if ((r = server_http(s)) < 0) {
 		eirc_err_set(out_err, r, "cannot start libwebsockets");
 		gw_auth_close(s->auth);
+		gw_bus_close(s->bus);
 		gw_access_close(s->access);
 		uv_run(loop, UV_RUN_DEFAULT);
 		goto fail;
@@ -273,6 +284,7 @@ int gw_server_listen(gw_server_t *s)
 		log_info("listening (TLS) on %s:%d", g->listen_address,
 			 http_server_port(s->http, tls));
 	}
+	gw_bus_start(s->bus);
 	server_log_fds(s);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "gateway/gw_access.h"
 #include "gateway/gw_auth.h"
+#include "gateway/gw_bus.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_spawn.h"
@@ -39,10 +40,11 @@
 #define GW_FDS_PER_SESSION 2
 /* Descriptors kept free beyond the sessions' and those open at start:
  * libcurl's idle connections to eirc-auth (GW_AUTH_POOL_MAX for consumes,
- * GW_ACCESS_POOL_MAX for access checks), and 32 for
+ * GW_ACCESS_POOL_MAX for access checks), the access bus's Redis
+ * connection (gw_bus; it may open after the start), and 32 for
  * connections still sending their headers, /metrics and /healthz, and the
  * child's socketpair end during a spawn. */
-#define GW_FD_RESERVE (GW_AUTH_POOL_MAX + GW_ACCESS_POOL_MAX + 32)
+#define GW_FD_RESERVE (GW_AUTH_POOL_MAX + GW_ACCESS_POOL_MAX + 1 + 32)
 
 typedef struct gw_server {
 	uv_loop_t *loop;
@@ -51,6 +53,7 @@ typedef struct gw_server {
 	lws_retry_bo_t retry;
 	gw_auth_t *auth;
 	gw_access_t *access; /* access checks of live sessions */
+	gw_bus_t *bus;       /* the access bus: events and resyncs to access */
 	gw_spawn_cfg_t spawn;
 	gw_metrics_t metrics;
 	gw_table_t table;

@@ -89,7 +89,8 @@ int main(int argc, char **argv)
 		.about = "Serves WebSocket sessions on /chat (plus /healthz and /metrics) on the\n"
 			 "listeners of the config's gateway section; each session runs one\n"
 			 "eirc-irc-client. SIGTERM/SIGINT stop it gracefully.\n",
-		.sections = "gateway, auth (internal_secret), irc_client (sandbox_user), log.\n"
+		.sections = "gateway, auth (internal_secret), irc_client (sandbox_user),\n"
+			    "redis (the access bus), log.\n"
 			    "See docs/gateway.md",
 		.start = start,
 		.stop = stop,
