@@ -29,9 +29,13 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 	FILE *f = fopen(g->config, "we");
 	char servers[sizeof(g->irc_servers)];
 	char history[sizeof(g->history_socket) + 2] = "null";
+	char redis[96] = "";
 
 	if (!f)
 		return -1;
+	if (g->auth.redis)
+		snprintf(redis, sizeof(redis), "redis:\n  host: 127.0.0.1\n  port: %d\n",
+			 srv_port(g->auth.redis));
 	if (g->irc_servers[0])
 		snprintf(servers, sizeof(servers), "%s", g->irc_servers);
 	else
@@ -49,13 +53,13 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 		"  flood_bytes_per_second: 1MiB\n"
 		/* the deployment's one rule for private rooms, as eirc-auth's */
 		"  private_room_masks: " FX_PRIVATE_MASKS "\n"
-		"history:\n  socket_path: %s\n"
+		"history:\n  socket_path: %s\n%s"
 		"gateway:\n  listen_port: %d\n"
 		"  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"
 		"  irc_client_path: %s\n"
 		"  auth_internal_url: http://127.0.0.1:%d\n%s"
 		"log:\n  level: info\n",
-		servers, history, g->port, g->irc_client, g->auth.iport,
+		servers, history, redis, g->port, g->irc_client, g->auth.iport,
 		gateway_yaml ? gateway_yaml : "");
 	if (fclose(f) != 0)
 		return -1;
@@ -117,7 +121,7 @@ int gwfx_start_with(gwfx_t *g, const gwfx_opts_t *o)
 		snprintf(g->config, sizeof(g->config), "%s/gateway-%u.yaml",
 			 srv_env_dir(g->auth.env), n + 1);
 	} else {
-		if (fx_start(&g->auth, NULL) < 0)
+		if ((o->redis ? fx_start_redis(&g->auth, NULL) : fx_start(&g->auth, NULL)) < 0)
 			return -1;
 		chmod(srv_env_dir(g->auth.env), 0755);
 		snprintf(g->config, sizeof(g->config), "%s/gateway.yaml", srv_env_dir(g->auth.env));

@@ -66,6 +66,11 @@ typedef struct gwfx_opts {
 	 * eirc-auth, users and tokens (gwfx_add_user and gwfx_token act on
 	 * base) and starts none of its own. Stop g before base. */
 	struct gwfx *base;
+	/* eirc-auth gets a Redis of its own (fx_start_redis: it publishes
+	 * access changes there) and every gateway on it names that Redis in
+	 * its redis section (it subscribes). Ignored with a base (the base's
+	 * choice holds). */
+	bool redis;
 } gwfx_opts_t;
 
 /*
