@@ -13,9 +13,11 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "auth/auth_bus.h"
 #include "auth/auth_migrate.h"
 #include "auth/auth_parse.h"
 #include "auth/auth_pwhash.h"
+#include "auth/auth_room.h"
 #include "auth/auth_token.h"
 #include "common/irc_casemap.h"
 
@@ -47,9 +49,13 @@ void auth_admin_usage(FILE *out)
 	      "                                    and printed)\n"
 	      "  user passwd NICK [--password-stdin | --password-env VAR]\n"
 	      "  user disable NICK | user enable NICK\n"
+	      "                                   (disable revokes every token of NICK)\n"
 	      "  user role NICK user|admin|auditor\n"
+	      "  user del NICK                    delete the account\n"
 	      "  user list\n"
 	      "  room add NAME [--topic T] [--private] [--auto-join]\n"
+	      "                                   (private exactly when NAME matches\n"
+	      "                                    irc_client.private_room_masks)\n"
 	      "  room del NAME | room list\n"
 	      "  room member add ROOM NICK | room member del ROOM NICK\n"
 	      "  room member list ROOM\n"
@@ -171,7 +177,9 @@ static int create(admin_t *a, const char *sql, int n, const char *const *p, cons
 	return 0;
 }
 
-static void audit(admin_t *a, const char *event, const char *subject, const char *detail_json)
+/* Writes an audit row (actor "cli:<login>", time now()); false if it
+ * failed (the error is printed). */
+static bool audit(admin_t *a, const char *event, const char *subject, const char *detail_json)
 {
 	const char *p[4] = {event, a->actor, subject, detail_json};
 	PGresult *r = run(a,
@@ -179,6 +187,7 @@ static void audit(admin_t *a, const char *event, const char *subject, const char
 			  " VALUES ($1, $2, $3, $4::jsonb)",
 			  4, p);
 	PQclear(r);
+	return r != NULL;
 }
 
 static bool nick_ok(const char *s)
@@ -339,28 +348,91 @@ static int user_passwd(admin_t *a)
 	return rc;
 }
 
-/* Sets one column of a user; also revokes tokens when disabling. */
-static int user_set(admin_t *a, const char *sql, const char *value, const char *event)
+/* Runs a statement without result rows (BEGIN, COMMIT); false on error. */
+static bool exec_ok(admin_t *a, const char *sql)
+{
+	PGresult *r = run(a, sql, 0, NULL);
+
+	PQclear(r);
+	return r != NULL;
+}
+
+/* Publishes access changes after their commit (auth_bus.h); a failure is
+ * a warning: the change stands, the subscribers' rechecks catch up. */
+static void publish(admin_t *a, const access_msg_t *msgs, size_t n)
+{
+	eirc_err_t err;
+
+	if (auth_bus_publish_sync(&a->cfg->redis, msgs, n, &err) < 0)
+		fprintf(a->err,
+			"eirc-auth: warning: the change is made but was not published "
+			"on %s (%s); live sessions follow it at their next recheck\n",
+			ACCESS_MSG_CHANNEL, err.text);
+}
+
+typedef struct id_list {
+	access_msg_t *v;
+	size_t n;
+	enum access_kind kind;
+} id_list_t;
+
+static void id_add(void *arg, uint64_t id)
+{
+	id_list_t *l = arg;
+
+	l->v[l->n++] = (access_msg_t){l->kind, id, 0};
+}
+
+/* Publishes `kind` for each user id of a PostgreSQL array ("{1,2}"). */
+static void publish_users(admin_t *a, enum access_kind kind, const char *pg_array)
+{
+	int n = auth_bus_each_id(pg_array, NULL, NULL);
+	id_list_t l = {.kind = kind};
+
+	if (n <= 0 || !(l.v = calloc((size_t)n, sizeof(*l.v))))
+		return;
+	auth_bus_each_id(pg_array, id_add, &l);
+	publish(a, l.v, l.n);
+	free(l.v);
+}
+
+/*
+ * One change of a user, in one transaction with its audit row: sql ($1
+ * the folded nick, $2 `value`) answers the user's id (no row: no such
+ * user) and, optionally, the audit detail (jsonb text). Once committed,
+ * publishes `kind` (ACCESS_KINDS: nothing) for the user.
+ */
+static int user_change(admin_t *a, const char *sql, const char *value, const char *event,
+		       enum access_kind kind)
 {
 	const char *nick = a->o.pos[0];
 	char folded[64];
-	PGresult *r;
-	int rc = 1;
+	PGresult *r = NULL;
+	uint64_t id = 0;
 
-	if (!nick || !value)
+	if (!nick)
 		return 2;
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, folded, sizeof(folded));
-	const char *p[2] = {value, folded};
-	r = run(a, sql, 2, p);
-	if (r && strcmp(PQcmdTuples(r), "1") == 0) {
-		fprintf(a->out, "%s: %s\n", event, nick);
-		audit(a, event, nick, "{}");
-		rc = 0;
-	} else if (r) {
+	const char *p[2] = {folded, value};
+	if (!exec_ok(a, "BEGIN") || !(r = run(a, sql, value ? 2 : 1, p)))
+		goto rollback;
+	if (PQntuples(r) != 1) {
 		fprintf(a->err, "eirc-auth: no user %s\n", nick);
+		goto rollback;
 	}
+	id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	if (!audit(a, event, nick, PQnfields(r) > 1 ? PQgetvalue(r, 0, 1) : "{}") ||
+	    !exec_ok(a, "COMMIT"))
+		goto rollback;
+	fprintf(a->out, "%s: %s\n", event, nick);
+	if (kind != ACCESS_KINDS)
+		publish(a, &(access_msg_t){kind, id, 0}, 1);
 	PQclear(r);
-	return rc;
+	return 0;
+rollback:
+	PQclear(r);
+	exec_ok(a, "ROLLBACK");
+	return 1;
 }
 
 /* Prints every row of a query as tab-separated columns with a header. */
@@ -388,17 +460,39 @@ static int cmd_user(admin_t *a, const char *verb)
 		return user_add(a);
 	if (strcmp(verb, "passwd") == 0)
 		return user_passwd(a);
-	if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0)
-		return user_set(a,
-				"UPDATE users SET disabled = $1::boolean,"
-				" updated_at = now() WHERE nick_folded = $2",
-				verb[0] == 'd' ? "true" : "false",
-				verb[0] == 'd' ? "user.disable" : "user.enable");
-	if (strcmp(verb, "role") == 0)
-		return user_set(a,
-				"UPDATE users SET role = $1, updated_at = now()"
-				" WHERE nick_folded = $2",
-				a->o.pos[1], "user.role");
+	/* disabled: every token of the account revoked with it, so its
+	 * logins stay signed out if it is enabled again */
+	if (strcmp(verb, "disable") == 0)
+		return user_change(a,
+				   "WITH u AS (UPDATE users SET disabled = true, updated_at = now()"
+				   "  WHERE nick_folded = $1 RETURNING id),"
+				   " t AS (UPDATE access_tokens SET revoked_at = now()"
+				   "  WHERE user_id = (SELECT id FROM u) AND revoked_at IS NULL"
+				   "  RETURNING 1),"
+				   " f AS (UPDATE refresh_tokens SET revoked_at = now()"
+				   "  WHERE user_id = (SELECT id FROM u) AND revoked_at IS NULL"
+				   "  RETURNING 1)"
+				   " SELECT id, jsonb_build_object('access_tokens_revoked',"
+				   "  (SELECT count(*) FROM t), 'refresh_tokens_revoked',"
+				   "  (SELECT count(*) FROM f))::text FROM u",
+				   NULL, "user.disable", ACCESS_DISABLED);
+	if (strcmp(verb, "enable") == 0)
+		return user_change(a,
+				   "UPDATE users SET disabled = false, updated_at = now()"
+				   " WHERE nick_folded = $1 RETURNING id",
+				   NULL, "user.enable", ACCESS_KINDS);
+	if (strcmp(verb, "role") == 0) {
+		if (!a->o.pos[1])
+			return 2;
+		return user_change(a,
+				   "UPDATE users SET role = $2, updated_at = now()"
+				   " WHERE nick_folded = $1 RETURNING id,"
+				   " jsonb_build_object('role', role)::text",
+				   a->o.pos[1], "user.role", ACCESS_ROLE);
+	}
+	if (strcmp(verb, "del") == 0)
+		return user_change(a, "DELETE FROM users WHERE nick_folded = $1 RETURNING id", NULL,
+				   "user.delete", ACCESS_DELETED);
 	if (strcmp(verb, "list") == 0)
 		return list(a,
 			    "SELECT id, nick, display_name, role, disabled,"
@@ -422,12 +516,18 @@ static bool room_ok(const char *s)
 static int room_add(admin_t *a)
 {
 	const char *name = a->o.pos[0], *topic = opt(a, "--topic");
-	char folded[80];
+	char folded[80], why[AUTH_ROOM_WHY_MAX];
 
 	if (!room_ok(name)) {
 		fprintf(a->err, "eirc-auth: NAME must be a channel name "
 				"(#room, 2-64 bytes, no spaces, commas or ':')\n");
 		return 2;
+	}
+	if (auth_room_check(a->cfg->irc_client.private_room_masks,
+			    a->cfg->irc_client.n_private_room_masks, name,
+			    opt(a, "--private") != NULL, why, sizeof(why)) < 0) {
+		fprintf(a->err, "eirc-auth: %s\n", why);
+		return 1;
 	}
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, name, folded, sizeof(folded));
 	const char *p[5] = {name, folded, topic ? topic : "",
@@ -442,11 +542,41 @@ static int room_add(admin_t *a)
 	return 0;
 }
 
+/*
+ * One change of rooms or members in one transaction with its audit row
+ * (event, subject; only when something changed): sql answers the rows
+ * changed, the users whose private-room membership changed (a bigint
+ * array text) and the audit detail (jsonb text, NULL: {}). Once committed,
+ * publishes "rooms" for those users. Returns the rows changed, or -1 with
+ * the error printed (nothing changed).
+ */
+static int room_change(admin_t *a, const char *sql, int n, const char *const *p, const char *event,
+		       const char *subject)
+{
+	PGresult *r = NULL;
+	int changed;
+
+	if (!exec_ok(a, "BEGIN") || !(r = run(a, sql, n, p)))
+		goto rollback;
+	changed = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10); /* a count(*) */
+	if ((changed > 0 &&
+	     !audit(a, event, subject, PQgetisnull(r, 0, 2) ? "{}" : PQgetvalue(r, 0, 2))) ||
+	    !exec_ok(a, "COMMIT"))
+		goto rollback;
+	publish_users(a, ACCESS_ROOMS, PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return changed;
+rollback:
+	PQclear(r);
+	exec_ok(a, "ROLLBACK");
+	return -1;
+}
+
 static int room_member(admin_t *a, const char *verb)
 {
 	const char *room = a->o.pos[1], *nick = a->o.pos[2];
 	char rf[80], nf[64];
-	PGresult *r;
+	int r;
 	bool add = strcmp(verb, "add") == 0;
 
 	if (!room)
@@ -464,22 +594,52 @@ static int room_member(admin_t *a, const char *verb)
 		return 2;
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, nick, nf, sizeof(nf));
 	const char *p[2] = {rf, nf};
-	r = run(a,
-		add ? "INSERT INTO room_members (room_id, user_id)"
-		      " SELECT r.id, u.id FROM rooms r, users u WHERE r.name_folded = $1"
-		      " AND u.nick_folded = $2 ON CONFLICT DO NOTHING"
-		    : "DELETE FROM room_members WHERE room_id = (SELECT id FROM rooms"
-		      " WHERE name_folded = $1) AND user_id = (SELECT id FROM users"
-		      " WHERE nick_folded = $2)",
-		2, p);
-	if (!r)
+	r = room_change(a,
+			add ? "WITH m AS (INSERT INTO room_members (room_id, user_id)"
+			      "  SELECT r.id, u.id FROM rooms r, users u WHERE r.name_folded = $1"
+			      "  AND u.nick_folded = $2 ON CONFLICT DO NOTHING"
+			      "  RETURNING room_id, user_id)"
+			      " SELECT count(*), COALESCE(array_agg(m.user_id)"
+			      "  FILTER (WHERE r.private), '{}')::text,"
+			      " jsonb_build_object('user', $2::text)::text"
+			      " FROM m JOIN rooms r ON r.id = m.room_id"
+			    : "WITH m AS (DELETE FROM room_members WHERE room_id = (SELECT id"
+			      "  FROM rooms WHERE name_folded = $1) AND user_id = (SELECT id"
+			      "  FROM users WHERE nick_folded = $2) RETURNING room_id, user_id)"
+			      " SELECT count(*), COALESCE(array_agg(m.user_id)"
+			      "  FILTER (WHERE r.private), '{}')::text,"
+			      " jsonb_build_object('user', $2::text)::text"
+			      " FROM m JOIN rooms r ON r.id = m.room_id",
+			2, p, add ? "room.member_add" : "room.member_remove", room);
+	if (r < 0)
 		return 1;
-	if (add && strcmp(PQcmdTuples(r), "0") == 0)
-		fprintf(a->out, "no change (unknown room or user, or already a member)\n");
+	if (r == 0)
+		fprintf(a->out, "no change (unknown room or user, or %s)\n",
+			add ? "already a member" : "not a member");
 	else
 		fprintf(a->out, "%s %s %s\n", add ? "added" : "removed", nick, room);
-	PQclear(r);
-	audit(a, add ? "room.member_add" : "room.member_remove", room, "{}");
+	return 0;
+}
+
+static int room_del(admin_t *a)
+{
+	char rf[80];
+	int r;
+
+	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, a->o.pos[0], rf, sizeof(rf));
+	const char *p[1] = {rf};
+	/* the members as they were: the CTEs see the rows before the DELETE */
+	r = room_change(a,
+			"WITH u AS (SELECT m.user_id FROM room_members m JOIN rooms o"
+			"  ON o.id = m.room_id WHERE o.name_folded = $1 AND o.private),"
+			" r AS (DELETE FROM rooms WHERE name_folded = $1 RETURNING private)"
+			" SELECT (SELECT count(*) FROM r),"
+			" (SELECT COALESCE(array_agg(user_id), '{}') FROM u)::text,"
+			" (SELECT jsonb_build_object('private', private) FROM r)::text",
+			1, p, "room.delete", a->o.pos[0]);
+	if (r < 0)
+		return 1;
+	fprintf(a->out, "deleted %d room(s)\n", r);
 	return 0;
 }
 
@@ -494,18 +654,8 @@ static int cmd_room(admin_t *a, const char *verb)
 			    "SELECT name, private, auto_join, topic FROM rooms"
 			    " ORDER BY name_folded",
 			    0, NULL);
-	if (strcmp(verb, "del") == 0 && a->o.pos[0]) {
-		char rf[80];
-		irc_casemap_fold_str(IRC_CASEMAP_RFC1459, a->o.pos[0], rf, sizeof(rf));
-		const char *p[1] = {rf};
-		PGresult *r = run(a, "DELETE FROM rooms WHERE name_folded = $1", 1, p);
-		if (!r)
-			return 1;
-		fprintf(a->out, "deleted %s room(s)\n", PQcmdTuples(r));
-		PQclear(r);
-		audit(a, "room.delete", a->o.pos[0], "{}");
-		return 0;
-	}
+	if (strcmp(verb, "del") == 0 && a->o.pos[0])
+		return room_del(a);
 	return 2;
 }
 

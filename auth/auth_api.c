@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth_room.h"
 #include "auth/auth_token.h"
 #include "common/irc_casemap.h"
 
@@ -32,14 +33,14 @@
  * answers (the new token's user or NULL, whether the access token is
  * active at all). */
 static const char SQL_CHAT_ISSUE[] =
-	"WITH t AS (SELECT t.user_id, u.nick,"
+	"WITH t AS (SELECT t.user_id, u.nick, t.family,"
 	"  'chat' = ANY (string_to_array(t.scope, ' ')) AS chat FROM access_tokens t"
 	"  JOIN users u ON u.id = t.user_id"
 	"  WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL"
 	"  AND t.expires_at > now() AND NOT u.disabled),"
-	" c AS (INSERT INTO chat_tokens (hash, user_id, expires_at, issued_ip)"
+	" c AS (INSERT INTO chat_tokens (hash, user_id, expires_at, issued_ip, family)"
 	"  SELECT decode($2, 'hex'), t.user_id,"
-	"  now() + $3::bigint * interval '1 millisecond', $4::inet FROM t"
+	"  now() + $3::bigint * interval '1 millisecond', $4::inet, t.family FROM t"
 	"  WHERE t.chat RETURNING id, user_id),"
 	" a AS (INSERT INTO audit_log (event, actor_user_id, actor, subject,"
 	"  client_ip) SELECT 'chat_token.issue', c.user_id, t.nick,"
@@ -47,19 +48,24 @@ static const char SQL_CHAT_ISSUE[] =
 	" SELECT (SELECT user_id FROM c), EXISTS (SELECT 1 FROM t)";
 
 /* The one statement of the consume: the UPDATE decides the single winner;
- * the other branch names why a loser lost. Both write their audit row. */
+ * the other branch names why a loser lost. Both write their audit row. A
+ * chat token of a login signed out since (its family revoked) loses as
+ * "revoked". The identity gains the token's family (0: none). */
 static const char SQL_CONSUME[] =
 	"WITH c AS (UPDATE chat_tokens t SET used_at = now(), request_id = $2,"
 	"  client_ip = $3::inet FROM users u"
 	"  WHERE t.hash = decode($1, 'hex') AND t.used_at IS NULL"
 	"  AND t.expires_at > now() AND u.id = t.user_id AND NOT u.disabled"
-	"  RETURNING t.id, t.user_id, u.nick),"
-	" d AS (SELECT t.used_at, t.expires_at, t.user_id, u.disabled"
+	"  AND NOT eirc_family_revoked(COALESCE(t.family, 0))"
+	"  RETURNING t.id, t.user_id, u.nick, COALESCE(t.family, 0) AS family),"
+	" d AS (SELECT t.used_at, t.expires_at, t.user_id, u.disabled,"
+	"  COALESCE(t.family, 0) AS family"
 	"  FROM chat_tokens t JOIN users u ON u.id = t.user_id"
 	"  WHERE t.hash = decode($1, 'hex')),"
 	" r AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM c) THEN NULL"
 	"  WHEN NOT EXISTS (SELECT 1 FROM d) THEN 'unknown'"
 	"  WHEN (SELECT disabled FROM d) THEN 'user_disabled'"
+	"  WHEN eirc_family_revoked((SELECT family FROM d)) THEN 'revoked'"
 	"  WHEN (SELECT expires_at FROM d) <= now() THEN 'expired'"
 	"  ELSE 'used' END AS reason),"
 	" a AS (INSERT INTO audit_log (event, actor_user_id, actor, subject,"
@@ -69,7 +75,8 @@ static const char SQL_CONSUME[] =
 	"  UNION ALL SELECT 'chat_token.consume_failed', (SELECT user_id FROM d),"
 	"  NULL, NULL, $3::inet, jsonb_build_object('request_id', $2::text,"
 	"  'reason', r.reason) FROM r WHERE r.reason IS NOT NULL)"
-	" SELECT (SELECT eirc_user_json(user_id) FROM c)::text, r.reason FROM r";
+	" SELECT (SELECT (eirc_user_json(user_id)::jsonb"
+	"  || jsonb_build_object('family', family)) FROM c)::text, r.reason FROM r";
 
 static const char SQL_WHOAMI[] = "SELECT eirc_user_json(t.user_id)::text FROM access_tokens t"
 				 " JOIN users u ON u.id = t.user_id"
@@ -95,7 +102,10 @@ static const char SQL_MEMBERS[] =
 	" FROM rooms r JOIN room_members m ON m.room_id = r.id"
 	" JOIN users u ON u.id = m.user_id WHERE r.name_folded = $2";
 
-/* Admin changes: $1 actor id, $2 actor nick, $3 ip, then the change. */
+/* Admin changes: $1 actor id, $2 actor nick, $3 ip, then the change.
+ * Each answers: rows changed, whether the room (and user) exist, and the
+ * users whose private-room membership changed (a bigint array, published
+ * as "rooms"). Every CTE sees the rows as before the statement. */
 static const char SQL_ROOM_CREATE[] =
 	"WITH r AS (INSERT INTO rooms (name, name_folded, topic, private,"
 	"  auto_join) VALUES ($4, $5, $6, $7::boolean, $8::boolean)"
@@ -103,10 +113,11 @@ static const char SQL_ROOM_CREATE[] =
 	" a AS (INSERT INTO audit_log (event, actor_user_id, actor, subject,"
 	"  client_ip, detail) SELECT 'room.create', $1::bigint, $2, r.name,"
 	"  $3::inet, jsonb_build_object('private', $7::boolean) FROM r)"
-	" SELECT count(*) FROM r";
+	" SELECT count(*), true, '{}' FROM r";
 
 static const char SQL_ROOM_UPDATE[] =
-	"WITH r AS (UPDATE rooms SET topic = COALESCE($5, topic),"
+	"WITH o AS (SELECT id, private FROM rooms WHERE name_folded = $4),"
+	" r AS (UPDATE rooms SET topic = COALESCE($5, topic),"
 	"  private = COALESCE($6::boolean, private),"
 	"  auto_join = COALESCE($7::boolean, auto_join), updated_at = now()"
 	"  WHERE name_folded = $4 RETURNING name, topic, private, auto_join),"
@@ -114,14 +125,19 @@ static const char SQL_ROOM_UPDATE[] =
 	"  client_ip, detail) SELECT 'room.update', $1::bigint, $2, r.name,"
 	"  $3::inet, jsonb_build_object('topic', r.topic, 'private', r.private,"
 	"  'auto_join', r.auto_join) FROM r)"
-	" SELECT count(*) FROM r";
+	" SELECT (SELECT count(*) FROM r), true, (SELECT COALESCE(array_agg(m.user_id),"
+	"  '{}') FROM room_members m JOIN o ON o.id = m.room_id, r"
+	"  WHERE o.private <> r.private)::text";
 
 static const char SQL_ROOM_DELETE[] =
-	"WITH r AS (DELETE FROM rooms WHERE name_folded = $4 RETURNING name),"
+	"WITH u AS (SELECT m.user_id FROM room_members m JOIN rooms o"
+	"  ON o.id = m.room_id WHERE o.name_folded = $4 AND o.private),"
+	" r AS (DELETE FROM rooms WHERE name_folded = $4 RETURNING name),"
 	" a AS (INSERT INTO audit_log (event, actor_user_id, actor, subject,"
 	"  client_ip) SELECT 'room.delete', $1::bigint, $2, r.name, $3::inet"
 	"  FROM r)"
-	" SELECT count(*) FROM r";
+	" SELECT (SELECT count(*) FROM r), true,"
+	" (SELECT COALESCE(array_agg(user_id), '{}') FROM u)::text";
 
 static const char SQL_MEMBER_ADD[] =
 	"WITH m AS (INSERT INTO room_members (room_id, user_id)"
@@ -133,16 +149,19 @@ static const char SQL_MEMBER_ADD[] =
 	"  $3::inet, jsonb_build_object('user_id', m.user_id) FROM m)"
 	" SELECT (SELECT count(*) FROM m),"
 	" EXISTS (SELECT 1 FROM rooms WHERE name_folded = $4)"
-	" AND EXISTS (SELECT 1 FROM users WHERE nick_folded = $5)";
+	" AND EXISTS (SELECT 1 FROM users WHERE nick_folded = $5),"
+	" (SELECT COALESCE(array_agg(m.user_id), '{}') FROM m JOIN rooms r"
+	"  ON r.id = m.room_id WHERE r.private)::text";
 
 static const char SQL_MEMBER_REMOVE[] =
 	"WITH m AS (DELETE FROM room_members WHERE room_id = (SELECT id FROM"
 	"  rooms WHERE name_folded = $4) AND user_id = (SELECT id FROM users"
-	"  WHERE nick_folded = $5) RETURNING user_id),"
+	"  WHERE nick_folded = $5) RETURNING room_id, user_id),"
 	" a AS (INSERT INTO audit_log (event, actor_user_id, actor, subject,"
 	"  client_ip, detail) SELECT 'room.member_remove', $1::bigint, $2, $4,"
 	"  $3::inet, jsonb_build_object('user_id', m.user_id) FROM m)"
-	" SELECT count(*), true FROM m";
+	" SELECT (SELECT count(*) FROM m), true, (SELECT COALESCE(array_agg(m.user_id),"
+	"  '{}') FROM m JOIN rooms r ON r.id = m.room_id WHERE r.private)::text";
 
 /* Reads the Bearer token; answers 401 (RFC 6750 §3.1) when unusable. */
 static bool bearer_hash(auth_call_t *call, char out[AUTH_TOKEN_HASH_HEX + 1])
@@ -305,6 +324,119 @@ void auth_api_consume(auth_call_t *call)
 	auth_call_query(call, SQL_CONSUME, 3, p, consume_done);
 }
 
+/* ---- POST /internal/access ---- */
+
+/* For each (user, family) in order: inactive with the first reason that
+ * holds (user gone, disabled, login signed out), or active with the user's
+ * private rooms. $1, $2: bigint arrays of the same length. */
+static const char SQL_ACCESS[] =
+	"SELECT COALESCE(json_agg(CASE"
+	"  WHEN u.id IS NULL THEN json_build_object('active', false, 'reason', 'deleted')"
+	"  WHEN u.disabled THEN json_build_object('active', false, 'reason', 'disabled')"
+	"  WHEN eirc_family_revoked(s.family)"
+	"  THEN json_build_object('active', false, 'reason', 'signed_out')"
+	"  ELSE json_build_object('active', true, 'private_rooms', COALESCE(("
+	"   SELECT json_agg(r.name ORDER BY r.name_folded) FROM rooms r"
+	"   JOIN room_members m ON m.room_id = r.id"
+	"   WHERE r.private AND m.user_id = u.id), '[]'::json)) END"
+	"  ORDER BY s.ord), '[]'::json)::text"
+	" FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS s(user_id, family, ord)"
+	" LEFT JOIN users u ON u.id = s.user_id";
+
+static void access_done(void *data, int status, const PGresult *res)
+{
+	auth_call_t *call = data;
+	json_t *list;
+
+	if (db_failed(call, status))
+		return;
+	list = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	call->resp.no_store = true;
+	auth_reply_json(call, list ? 200 : 500, list ? json_pack("{s:o}", "sessions", list) : NULL);
+}
+
+/* Appends "n," to the array text at *len (cap bytes, enough for it). */
+static void array_put(char *a, size_t *len, json_int_t n)
+{
+	*len += (size_t)sprintf(a + *len, "%lld,", (long long)n);
+}
+
+/* Reads {"sessions":[{"user_id":u,"family":f},...]} into two PostgreSQL
+ * array texts (malloc'd). Answers 400/413 and returns false when bad. */
+static bool access_sessions(auth_call_t *call, char **out_users, char **out_fams)
+{
+	json_t *list = json_object_get(call->st.json, "sessions"), *e;
+	size_t n = json_array_size(list), i, ul = 1, fl = 1;
+	char *users, *fams;
+
+	if (!json_is_array(list)) {
+		auth_reply_error(call, 400, "invalid_request", "sessions must be an array");
+		return false;
+	}
+	if (n > AUTH_ACCESS_SESSIONS_MAX) {
+		auth_reply_error(call, 413, "invalid_request", "more than 1000 sessions");
+		return false;
+	}
+	/* 20 digits and a comma per number, the braces, the NUL */
+	users = malloc(n * 21 + 3);
+	fams = malloc(n * 21 + 3);
+	if (!users || !fams) {
+		free(users);
+		free(fams);
+		auth_reply_error(call, 500, "server_error", "out of memory");
+		return false;
+	}
+	users[0] = fams[0] = '{';
+	json_array_foreach(list, i, e)
+	{
+		json_t *u = json_object_get(e, "user_id"), *f = json_object_get(e, "family");
+		if (!json_is_integer(u) || json_integer_value(u) < 1 || !json_is_integer(f) ||
+		    json_integer_value(f) < 0) {
+			free(users);
+			free(fams);
+			auth_reply_error(call, 400, "invalid_request",
+					 "each session needs user_id >= 1 and family >= 0");
+			return false;
+		}
+		array_put(users, &ul, json_integer_value(u));
+		array_put(fams, &fl, json_integer_value(f));
+	}
+	ul -= n > 0;
+	fl -= n > 0;
+	memcpy(users + ul, "}", 2);
+	memcpy(fams + fl, "}", 2);
+	*out_users = users;
+	*out_fams = fams;
+	return true;
+}
+
+void auth_api_access(auth_call_t *call)
+{
+	char *users, *fams;
+	const char *p[2];
+
+	if (!internal_authorized(call))
+		return;
+	if (!auth_content_type_is(call->req.content_type, "application/json")) {
+		auth_reply_error(call, 415, "invalid_request",
+				 "Content-Type must be application/json");
+		return;
+	}
+	if (auth_json_parse_object(call->req.body ? call->req.body : "", call->req.body_len,
+				   &call->st.json) < 0) {
+		auth_reply_error(call, 400, "invalid_request", "malformed JSON");
+		return;
+	}
+	if (!access_sessions(call, &users, &fams))
+		return;
+	p[0] = users;
+	p[1] = fams;
+	/* the pool copies the parameters */
+	auth_call_query(call, SQL_ACCESS, 2, p, access_done);
+	free(users);
+	free(fams);
+}
+
 /* ---- bearer endpoints: whoami first, then the route ---- */
 
 static const char *user_role(const auth_call_t *call)
@@ -398,7 +530,9 @@ static void admin_done(void *data, int status, const PGresult *res)
 	if (db_failed(call, status))
 		return;
 	changed = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
-	exists = PQnfields(res) < 2 || PQgetvalue(res, 0, 1)[0] == 't';
+	exists = PQgetvalue(res, 0, 1)[0] == 't';
+	/* committed: tell the live sessions (an empty list publishes nothing) */
+	auth_bus_publish_users(auth_service_bus(call->svc), ACCESS_ROOMS, PQgetvalue(res, 0, 2), 0);
 	switch (call->req.route.id) {
 	case AUTH_R_ROOM_CREATE:
 		if (!changed)
@@ -467,6 +601,21 @@ static bool room_body(auth_call_t *call, const char **name, const char **topic, 
 	return true;
 }
 
+/* Private exactly when the name matches irc_client.private_room_masks
+ * (auth_room.h): answers 422 with the rule and returns false when `priv`
+ * ("true"/"false"; NULL: unchanged) contradicts the name. */
+static bool room_rule_ok(auth_call_t *call, const char *name, const char *priv)
+{
+	const eirc_config_irc_client_t *ic = &auth_service_config(call->svc)->irc_client;
+	char why[AUTH_ROOM_WHY_MAX];
+
+	if (!priv || auth_room_check(ic->private_room_masks, ic->n_private_room_masks, name,
+				     strcmp(priv, "true") == 0, why, sizeof(why)) == 0)
+		return true;
+	auth_reply_error(call, 422, "invalid_room", why);
+	return false;
+}
+
 static void room_admin(auth_call_t *call)
 {
 	const auth_route_t *rt = &call->req.route;
@@ -486,6 +635,9 @@ static void room_admin(auth_call_t *call)
 		auth_reply_error(call, 400, "invalid_request", "name is required");
 		return;
 	}
+	if (!room_rule_ok(call, rt->id == AUTH_R_ROOM_CREATE ? name : rt->room,
+			  rt->id == AUTH_R_ROOM_CREATE ? (priv ? priv : "false") : priv))
+		return;
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->id == AUTH_R_ROOM_CREATE ? name : rt->room,
 			     rf, sizeof(rf));
 	irc_casemap_fold_str(IRC_CASEMAP_RFC1459, rt->nick, nf, sizeof(nf));

@@ -47,7 +47,8 @@ static const char SQL_REFRESH[] = "SELECT eirc_refresh(decode($1, 'hex'), $2::bi
 				  " decode($4, 'hex'), $5::bigint, decode($6, 'hex'), $7::bigint,"
 				  " $8::inet)::text";
 
-static const char SQL_REVOKE[] = "SELECT eirc_revoke(decode($1, 'hex'), $2::bigint, $3::inet)";
+static const char SQL_REVOKE[] = "SELECT kind, user_id, family"
+				 " FROM eirc_revoke(decode($1, 'hex'), $2::bigint, $3::inet)";
 
 static const char SQL_INTROSPECT[] =
 	"SELECT json_build_object('active', true, 'scope', t.scope,"
@@ -510,7 +511,15 @@ static void refresh_done(void *data, int status, const PGresult *res)
 	err = json_string_value(json_object_get(j, "error"));
 	if (err) {
 		const char *reason = json_string_value(json_object_get(j, "reason"));
+		json_t *uid = json_object_get(j, "user_id");
 		char desc[96];
+
+		/* a replayed refresh token revoked its whole login */
+		if (json_is_integer(uid))
+			auth_bus_publish(
+				auth_service_bus(call->svc), ACCESS_SIGNOUT,
+				(uint64_t)json_integer_value(uid),
+				(uint64_t)json_integer_value(json_object_get(j, "family")));
 		snprintf(desc, sizeof(desc), "refresh token %s",
 			 reason && strcmp(reason, "unknown") != 0 ? reason : "invalid");
 		auth_reply_error(call, 400, err,
@@ -620,10 +629,19 @@ void auth_oauth_token(auth_call_t *call)
 static void revoke_done(void *data, int status, const PGresult *res)
 {
 	auth_call_t *call = data;
+	const char *kind;
 
-	(void)res;
 	if (db_failed(call, status))
 		return;
+	/* a user's token revoked: a refresh token ends its login (sign-out),
+	 * an access token only itself; client_credentials tokens have no user */
+	kind = PQgetvalue(res, 0, 0);
+	if (!PQgetisnull(res, 0, 1))
+		auth_bus_publish(
+			auth_service_bus(call->svc),
+			strcmp(kind, "refresh_token") == 0 ? ACCESS_SIGNOUT : ACCESS_REVOKED,
+			strtoull(PQgetvalue(res, 0, 1), NULL, 10),
+			PQgetisnull(res, 0, 2) ? 0 : strtoull(PQgetvalue(res, 0, 2), NULL, 10));
 	/* §2.2: 200 whether or not the token was valid */
 	call->resp.no_store = true;
 	auth_reply_empty(call, 200);

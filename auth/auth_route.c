@@ -125,6 +125,8 @@ void auth_route_match(auth_listener_t l, auth_method_t m, const char *path, size
 	if (l == AUTH_L_INTERNAL) {
 		if (path_is(path, len, "/internal/chat-token/consume"))
 			route_set(out, m == AUTH_M_POST, AUTH_R_CONSUME, "POST");
+		else if (path_is(path, len, "/internal/access"))
+			route_set(out, m == AUTH_M_POST, AUTH_R_ACCESS, "POST");
 		else if (path_is(path, len, "/healthz"))
 			route_set(out, m == AUTH_M_GET, AUTH_R_HEALTHZ, "GET");
 		return;

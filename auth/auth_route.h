@@ -51,6 +51,7 @@ typedef enum auth_route_id {
 	AUTH_R_MEMBER_ADD,    /* PUT /api/rooms/{room}/members/{nick} */
 	AUTH_R_MEMBER_REMOVE, /* DELETE /api/rooms/{room}/members/{nick} */
 	AUTH_R_CONSUME,       /* POST /internal/chat-token/consume */
+	AUTH_R_ACCESS,        /* POST /internal/access */
 } auth_route_id_t;
 
 typedef struct auth_route {

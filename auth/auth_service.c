@@ -19,6 +19,7 @@ struct auth_service {
 	uv_loop_t *loop;
 	const eirc_config_t *cfg;
 	auth_db_t *db;
+	auth_bus_t *bus; /* publishes access changes */
 	auth_pwhash_t *pwhash;
 	auth_ratelimit_t *rl_ip; /* per address; per account is in the database */
 	uv_timer_t purge;
@@ -48,6 +49,10 @@ static const char SQL_PURGE[] = "WITH c AS (DELETE FROM chat_tokens"
 const eirc_config_t *auth_service_config(const auth_service_t *svc)
 {
 	return svc->cfg;
+}
+auth_bus_t *auth_service_bus(auth_service_t *svc)
+{
+	return svc->bus;
 }
 auth_pwhash_t *auth_service_pwhash(auth_service_t *svc)
 {
@@ -105,7 +110,13 @@ static int service_parts(auth_service_t *svc, uv_loop_t *loop)
 			    (size_t)a->password_hash_memory, &svc->pwhash);
 	if (r < 0)
 		return r;
-	return auth_db_new(loop, &o, &svc->db);
+	r = auth_db_new(loop, &o, &svc->db);
+	if (r < 0)
+		return r;
+	r = auth_bus_new(loop, &svc->cfg->redis, &svc->bus);
+	if (r < 0)
+		auth_db_close(svc->db, NULL, NULL);
+	return r;
 }
 
 int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_service_t **out_svc)
@@ -157,7 +168,7 @@ static void purge_closed(uv_handle_t *h)
 	service_part_closed(h->data);
 }
 
-static void db_closed(void *arg)
+static void part_closed(void *arg)
 {
 	service_part_closed(arg);
 }
@@ -168,9 +179,10 @@ void auth_service_close(auth_service_t *svc, void (*done)(void *), void *arg)
 		return;
 	svc->done = done;
 	svc->done_arg = arg;
-	svc->closing_parts = 2;
+	svc->closing_parts = 3;
 	uv_close((uv_handle_t *)&svc->purge, purge_closed);
-	auth_db_close(svc->db, db_closed, svc);
+	auth_db_close(svc->db, part_closed, svc);
+	auth_bus_close(svc->bus, part_closed, svc);
 }
 
 /* ---- calls and responses ---- */
@@ -431,6 +443,9 @@ void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 		break;
 	case AUTH_R_CONSUME:
 		auth_api_consume(call);
+		break;
+	case AUTH_R_ACCESS:
+		auth_api_access(call);
 		break;
 	case AUTH_R_ME:
 	case AUTH_R_ROOMS_LIST:

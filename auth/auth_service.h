@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "auth/auth_bus.h"
 #include "auth/auth_db.h"
 #include "auth/auth_parse.h"
 #include "auth/auth_pwhash.h"
@@ -31,10 +32,11 @@
 #include "auth/auth_route.h"
 #include "config/config.h"
 
-#define AUTH_STATIC_FILE_MAX  (8u << 20) /* bytes of one served file */
-#define AUTH_HEADER_VALUE_MAX 4096       /* bytes of a header we read */
-#define AUTH_REQUEST_ID_MAX   128        /* bytes of a gateway request id */
-#define AUTH_IP_MAX           64         /* bytes of a textual address */
+#define AUTH_STATIC_FILE_MAX     (8u << 20) /* bytes of one served file */
+#define AUTH_HEADER_VALUE_MAX    4096       /* bytes of a header we read */
+#define AUTH_REQUEST_ID_MAX      128        /* bytes of a gateway request id */
+#define AUTH_IP_MAX              64         /* bytes of a textual address */
+#define AUTH_ACCESS_SESSIONS_MAX 1000       /* sessions of one POST /internal/access */
 
 typedef struct auth_service auth_service_t;
 typedef struct auth_call auth_call_t;
@@ -93,13 +95,14 @@ struct auth_call {
 
 /*
  * Creates the service on `loop` with `cfg` (not copied; must outlive it):
- * the database pool (connecting asynchronously), the Argon2id verifier, the
+ * the database pool (connecting asynchronously), the access bus's Redis
+ * publisher (auth_bus, connecting too), the Argon2id verifier, the
  * per-address rate limiter and the purge timer. Returns 0 or a negative errno.
  */
 int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_service_t **out_svc);
 
 /*
- * Stops the purge timer and closes the database pool; done(arg) runs when
+ * Stops the purge timer and closes the database pool and the publisher; done(arg) runs when
  * every handle is closed and the service is freed. Calls in flight finish
  * with 503 first. NULL is a no-op.
  */
@@ -116,6 +119,7 @@ void auth_call_free(auth_call_t *call);
 
 const eirc_config_t *auth_service_config(const auth_service_t *svc);
 auth_pwhash_t *auth_service_pwhash(auth_service_t *svc);
+auth_bus_t *auth_service_bus(auth_service_t *svc);
 auth_ratelimit_t *auth_service_rl_ip(auth_service_t *svc);
 uint64_t auth_service_now_ms(const auth_service_t *svc);
 
@@ -145,6 +149,7 @@ void auth_oauth_audit(auth_call_t *call);
 void auth_api_chat_token(auth_call_t *call);
 void auth_api_bearer(auth_call_t *call); /* me, rooms, members */
 void auth_api_consume(auth_call_t *call);
+void auth_api_access(auth_call_t *call); /* POST /internal/access */
 
 /* The textual IP for SQL (inet): the peer with any "::ffff:" removed. */
 const char *auth_call_ip(const auth_call_t *call);

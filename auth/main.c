@@ -19,6 +19,7 @@
 #include "auth/auth_admin.h"
 #include "auth/auth_http.h"
 #include "auth/auth_migrate.h"
+#include "auth/auth_room.h"
 #include "auth/auth_service.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -32,7 +33,29 @@ typedef struct auth_main {
 	bool stopping;
 } auth_main_t;
 
-/* Blocking, before the loop: waits for PostgreSQL, applies migrations. */
+/* Logs an error per room whose private flag its name contradicts
+ * (auth_room.h): rooms made before the rule, or masks changed since. */
+static void check_rooms(const eirc_config_t *cfg, PGconn *c)
+{
+	const eirc_config_irc_client_t *ic = &cfg->irc_client;
+	PGresult *r = PQexec(c, "SELECT name, private FROM rooms ORDER BY name_folded");
+	char why[AUTH_ROOM_WHY_MAX];
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_error("Failed to read the rooms to check them: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		if (auth_room_check(ic->private_room_masks, ic->n_private_room_masks,
+				    PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)[0] == 't', why,
+				    sizeof(why)) < 0)
+			log_error("Room check: %s (its private flag disagrees with the rule)", why);
+	PQclear(r);
+}
+
+/* Blocking, before the loop: waits for PostgreSQL, applies migrations,
+ * checks the rooms against the private-room rule. */
 static int migrate_at_start(const eirc_config_t *cfg)
 {
 	PGconn *c = NULL;
@@ -55,6 +78,8 @@ static int migrate_at_start(const eirc_config_t *cfg)
 	else
 		log_info("Database schema at version %d (%d migration(s) applied)",
 			 auth_migrate_current(c), n);
+	if (n >= 0)
+		check_rooms(cfg, c);
 	PQfinish(c);
 	return n < 0 ? n : 0;
 }
@@ -125,7 +150,8 @@ int main(int argc, char **argv)
 		.prog = "eirc-auth",
 		.about = "Without a command: apply migrations, then serve the public and\n"
 			 "internal HTTP listeners of the config's auth section.\n",
-		.sections = "auth, log. See docs/api.md",
+		.sections = "auth, redis (the access bus), irc_client (private_room_masks), log. "
+			    "See docs/api.md",
 		.command = command,
 		.command_usage = auth_admin_usage,
 		.start = start,

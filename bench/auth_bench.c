@@ -4,12 +4,17 @@
  * end), with per-request latency percentiles.
  *
  *   build/bench/auth_bench [-n REQUESTS] [-c CONNECTIONS] [-p POOL_SIZE]
+ *                          [-a ACCESS_REQUESTS] [-b SESSIONS]
  *
  * Phase 1 issues n chat tokens (POST /api/chat-token with a Bearer token)
  * over c keep-alive connections; phase 2 consumes each of them once
- * (POST /internal/chat-token/consume) over c connections. Each phase prints
- * requests/s and p50/p90/p99/max latency in milliseconds. Every answer must
- * be 200, or the run fails: a benchmark of errors measures nothing.
+ * (POST /internal/chat-token/consume) over c connections; phase 3 makes a
+ * access checks (POST /internal/access, the gateway's recheck) of b
+ * sessions each (default 200 of 1000, the endpoint's limit), over c
+ * connections, the sessions spread over 100 users with a private room
+ * each. Each phase prints requests/s and p50/p90/p99/max latency in
+ * milliseconds. Every answer must be 200, or the run fails: a benchmark
+ * of errors measures nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +38,7 @@ typedef struct slot {
 
 typedef struct run {
 	const char *url;
+	const char *body; /* the same body for every request; NULL: per slot */
 	struct curl_slist *headers;
 	char **tokens; /* phase 2 input / phase 1 output */
 	bool issue;
@@ -66,7 +72,7 @@ static void slot_start(CURLM *m, run_t *r, slot_t *s)
 	s->index = r->next++;
 	s->resp_len = 0;
 	s->resp[0] = '\0';
-	if (r->issue)
+	if (r->issue || r->body)
 		s->body[0] = '\0';
 	else
 		snprintf(s->body, sizeof(s->body),
@@ -75,7 +81,7 @@ static void slot_start(CURLM *m, run_t *r, slot_t *s)
 			 r->tokens[s->index], s->index);
 	curl_easy_setopt(s->easy, CURLOPT_URL, r->url);
 	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, r->headers);
-	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body);
+	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, r->body ? r->body : s->body);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
@@ -151,6 +157,46 @@ static int run_phase(const char *name, run_t *r, size_t conns)
 	return r->errors ? -1 : 0;
 }
 
+#define ACCESS_USERS 100
+
+/* Phase 3: 100 users, each in a private room of its own, and a body of b
+ * sessions spread over them. */
+static int bench_access(fx_t *fx, size_t a, size_t b, size_t conns)
+{
+	run_t access = {.n = a};
+	char url[128], *body, *p;
+	long long first;
+	int rc;
+
+	if (fx_sql(fx, "INSERT INTO users (nick, nick_folded)"
+		       " SELECT 'acc' || i, 'acc' || i FROM generate_series(1, 100) i") < 0 ||
+	    fx_sql(fx, "INSERT INTO rooms (name, name_folded, private)"
+		       " SELECT '#private-' || i, '#private-' || i, true"
+		       " FROM generate_series(1, 100) i") < 0 ||
+	    fx_sql(fx, "INSERT INTO room_members (room_id, user_id) SELECT r.id, u.id"
+		       " FROM rooms r JOIN users u ON r.name = '#private-' || substr(u.nick, 4)"
+		       " WHERE u.nick LIKE 'acc%'") < 0 ||
+	    (first = fx_sql_int(fx, "SELECT min(id) FROM users WHERE nick LIKE 'acc%'")) < 0)
+		return -1;
+	body = malloc(32 + b * 48);
+	if (!body)
+		return -1;
+	p = body + sprintf(body, "{\"sessions\":[");
+	for (size_t i = 0; i < b; i++)
+		p += sprintf(p, "%s{\"user_id\":%lld,\"family\":%zu}", i ? "," : "",
+			     first + (long long)(i % ACCESS_USERS), i);
+	sprintf(p, "]}");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/internal/access", fx->iport);
+	access.url = url;
+	access.body = body;
+	access.headers = curl_slist_append(NULL, "Content-Type: application/json");
+	access.headers = curl_slist_append(access.headers, "Authorization: Bearer " FX_SECRET);
+	rc = run_phase("access", &access, conns < a ? conns : a);
+	curl_slist_free_all(access.headers);
+	free(body);
+	return rc;
+}
+
 static int bench(fx_t *fx, size_t n, size_t conns)
 {
 	char url[128], auth[128];
@@ -188,12 +234,12 @@ static int bench(fx_t *fx, size_t n, size_t conns)
 
 int main(int argc, char **argv)
 {
-	unsigned long n = 20000, conns = 32, pool = 4;
+	unsigned long n = 20000, conns = 32, pool = 4, access = 200, sessions = 1000;
 	char extra[128];
 	fx_t fx;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "n:c:p:")) != -1) {
+	while ((c = getopt(argc, argv, "n:c:p:a:b:")) != -1) {
 		char *end;
 		unsigned long v;
 		errno = 0;
@@ -208,6 +254,10 @@ int main(int argc, char **argv)
 			conns = v;
 		else if (c == 'p')
 			pool = v;
+		else if (c == 'a')
+			access = v;
+		else if (c == 'b' && v <= 1000)
+			sessions = v;
 		else
 			return 2;
 	}
@@ -231,5 +281,9 @@ int main(int argc, char **argv)
 	       "PostgreSQL on loopback (fsync off)\n",
 	       n, conns, pool);
 	rc = bench(&fx, n, conns);
+	if (rc == 0) {
+		printf("access   %lu sessions per request\n", sessions);
+		rc = bench_access(&fx, access, sessions, conns);
+	}
 	return fx_stop(&fx) == 0 && rc == 0 ? 0 : 1;
 }

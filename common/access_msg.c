@@ -1,9 +1,11 @@
 /*
- * access_msg: the access bus's message parser (see access_msg.h).
+ * access_msg: the access bus's message parser and formatter (see
+ * access_msg.h).
  */
 #include "common/access_msg.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const kind_names[ACCESS_KINDS] = {
@@ -14,6 +16,17 @@ static const char *const kind_names[ACCESS_KINDS] = {
 const char *access_msg_kind_name(enum access_kind kind)
 {
 	return (unsigned)kind < ACCESS_KINDS ? kind_names[kind] : "unknown";
+}
+
+int access_msg_format(const access_msg_t *m, char *out, size_t cap)
+{
+	int n;
+
+	if ((unsigned)m->kind >= ACCESS_KINDS || m->user == 0)
+		return -EINVAL;
+	n = snprintf(out, cap, "%s %llu %llu", kind_names[m->kind], (unsigned long long)m->user,
+		     (unsigned long long)m->family);
+	return n < 0 || (size_t)n >= cap ? -E2BIG : n;
 }
 
 /* Reads 1-20 digits from *p (up to end) into *out; moves *p past them. */

@@ -4,7 +4,8 @@
  * access change and eirc-gateway and eirc-history follow
  * (docs/architecture.md "The access bus"). A message is ASCII
  * "<kind> <user_id> <family>", one space between, family 0 when it does
- * not apply. This is only its parser: bytes in, a message out, no I/O.
+ * not apply. Its parser (bytes in, a message out) and its formatter (the
+ * one eirc-auth publishes with); no I/O.
  */
 #ifndef EIRC_ACCESS_MSG_H
 #define EIRC_ACCESS_MSG_H
@@ -38,6 +39,14 @@ typedef struct access_msg {
  * fit 64 bits, user 0, other spacing, anything more) with *out untouched.
  */
 int access_msg_parse(const char *s, size_t len, access_msg_t *out);
+
+/*
+ * Writes m as "<kind> <user> <family>" with a NUL into out (cap bytes;
+ * ACCESS_MSG_MAX + 1 always suffice). Returns its length, or -EINVAL (an
+ * unknown kind, user 0) or -E2BIG (cap too small), out then undefined.
+ * What it writes, access_msg_parse() reads back as m.
+ */
+int access_msg_format(const access_msg_t *m, char *out, size_t cap);
 
 /* The kind's name as published ("rooms", "disabled", ...); a constant. */
 const char *access_msg_kind_name(enum access_kind kind);

@@ -529,7 +529,9 @@ static const config_field_t schema_irc_client[] = {
 	CONFIG_STRLIST("private_room_masks", T, private_room_masks, n_private_room_masks,
 		       "IRC glob masks (\"#private-*\") naming the "
 		       "private rooms: a user may JOIN a channel matching one only when the "
-		       "gateway lists it among the user's private rooms."),
+		       "gateway lists it among the user's private rooms. A room is private "
+		       "exactly when its name matches one: eirc-auth refuses a private room "
+		       "that matches none and a public one that matches."),
 };
 #undef T
 
@@ -566,7 +568,8 @@ static const config_field_t schema_redis[] = {
 
 static const config_section_t schema_redis_sec = {
 	"redis",
-	"Redis (Streams) used by eirc-logger and eirc-history.",
+	"Redis: the Streams of eirc-logger and eirc-history, and the access bus "
+	"(pub/sub channel eirc:access) eirc-auth publishes access changes on.",
 	schema_redis,
 	COUNT(schema_redis),
 	sizeof(eirc_config_redis_t),

@@ -10,3 +10,9 @@ foreach(_t test_auth_oauth test_auth_abuse test_auth_migrate test_auth_tls
             LABELS integration TIMEOUT 300)
   add_dependencies(${_t} eirc-auth)
 endforeach()
+
+# issue 22: the private-room rule, the access bus (a real Redis), the
+# access check and the chat token's family
+eirc_test(test_auth_access SOURCES test_auth_access.c LIBS eirc_auth_fixture eirc::hiredis
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_auth_access eirc-auth)

@@ -71,12 +71,15 @@ static int make_web_root(fx_t *fx)
 /* Writes <name>.yaml with new ports; the daemon will log to <name>.log. */
 static int write_config(fx_t *fx, const char *name, const char *extra)
 {
-	char buf[4096];
+	char buf[4096], redis[128] = "";
 
 	fx->port = srv_free_port();
 	fx->iport = srv_free_port();
 	snprintf(fx->config, sizeof(fx->config), "%s/%s.yaml", srv_env_dir(fx->env), name);
 	snprintf(fx->log, sizeof(fx->log), "%s/%s.log", srv_env_dir(fx->env), name);
+	if (fx->redis)
+		snprintf(redis, sizeof(redis), "redis:\n  host: 127.0.0.1\n  port: %d\n",
+			 srv_port(fx->redis));
 	snprintf(buf, sizeof(buf),
 		 "irc:\n  servers:\n    - host: 127.0.0.1\n"
 		 "  webirc_password: test-webirc\n"
@@ -87,9 +90,11 @@ static int write_config(fx_t *fx, const char *name, const char *extra)
 		 "  database:\n    host: 127.0.0.1\n    port: %d\n"
 		 "    name: eirc\n    user: eirc\n    password: '%s'\n"
 		 "    pool_size: 4\n"
+		 "irc_client:\n  private_room_masks: " FX_PRIVATE_MASKS "\n"
+		 "%s"
 		 "log:\n  level: info\n",
 		 fx->port, fx->iport, FX_SECRET, srv_env_dir(fx->env), extra ? extra : "",
-		 srv_port(fx->pg), "db-pass-''quoted''\"x");
+		 srv_port(fx->pg), "db-pass-''quoted''\"x", redis);
 	return write_file(fx->config, buf);
 }
 
@@ -162,12 +167,29 @@ int fx_stop_daemon(fx_t *fx)
 	return 255;
 }
 
+/* Everything but the daemon's config and start. */
+static int start_servers(fx_t *fx, const char *cafile, bool redis);
+
 int fx_start(fx_t *fx, const char *extra)
 {
 	return fx_start_tls(fx, extra, NULL);
 }
 
+int fx_start_redis(fx_t *fx, const char *extra)
+{
+	if (start_servers(fx, NULL, true) < 0 || write_config(fx, "eirc-auth", extra) < 0)
+		return -1;
+	return fx_start_daemon(fx);
+}
+
 int fx_start_tls(fx_t *fx, const char *extra, const char *cafile)
+{
+	if (start_servers(fx, cafile, false) < 0 || write_config(fx, "eirc-auth", extra) < 0)
+		return -1;
+	return fx_start_daemon(fx);
+}
+
+static int start_servers(fx_t *fx, const char *cafile, bool redis)
 {
 	char port[16];
 	const char *k[] = {"host", "port", "dbname", "user", "password", NULL};
@@ -179,13 +201,11 @@ int fx_start_tls(fx_t *fx, const char *extra, const char *cafile)
 	srv_env_install_signal_handlers();
 	if (srv_env_new(NULL, &fx->env) < 0 || srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
 	    srv_pg_create_db(fx->pg, "eirc", "eirc", DB_PASSWORD) < 0 || make_web_root(fx) < 0 ||
-	    write_config(fx, "eirc-auth", extra) < 0)
+	    (redis && srv_redis_start(fx->env, NULL, &fx->redis) < 0))
 		return -1;
 	snprintf(port, sizeof(port), "%d", srv_port(fx->pg));
 	fx->db = PQconnectdbParams(k, v, 0);
-	if (PQstatus(fx->db) != CONNECTION_OK)
-		return -1;
-	return fx_start_daemon(fx);
+	return PQstatus(fx->db) == CONNECTION_OK ? 0 : -1;
 }
 
 int fx_start_peer(const fx_t *fx, const char *extra, fx_t *out_peer)
@@ -217,25 +237,26 @@ int fx_stop(fx_t *fx)
 	return st;
 }
 
-int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...)
+/* Runs the CLI with argv's tail from ap; stdout (and stderr too when
+ * both) into out. */
+static int cli_run(fx_t *fx, const char *password, char *out, size_t cap, bool both, va_list ap)
 {
 	const char *argv[16] = {"eirc-auth", "--config", fx->config};
 	int n = 3, pfd[2], status;
-	va_list ap;
 	pid_t pid;
 	size_t len = 0;
 	ssize_t r;
 
-	va_start(ap, cap);
 	while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
 		n++;
-	va_end(ap);
 	argv[n] = NULL;
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
 		dup2(pfd[1], 1);
+		if (both)
+			dup2(pfd[1], 2);
 		close_range(3, ~0U, 0);
 		if (password)
 			setenv("PW", password, 1);
@@ -250,6 +271,28 @@ int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...)
 	close(pfd[0]);
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, cap);
+	r = cli_run(fx, password, out, cap, false, ap);
+	va_end(ap);
+	return r;
+}
+
+int fx_cli_both(fx_t *fx, char *out, size_t cap, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, cap);
+	r = cli_run(fx, NULL, out, cap, true, ap);
+	va_end(ap);
+	return r;
 }
 
 int fx_http(fx_t *fx, bool internal, const char *method, const char *path,

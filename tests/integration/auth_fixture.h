@@ -20,10 +20,14 @@
 
 #define FX_SECRET   "internal-secret-for-tests-0123456789"
 #define FX_PASSWORD "correct horse battery"
+/* irc_client.private_room_masks of every eirc-auth the fixture starts: a
+ * private room's name must match one (auth/auth_room.h). */
+#define FX_PRIVATE_MASKS "[\"#private-*\", \"#priv-*\"]"
 
 typedef struct fx {
 	srv_env_t *env;
 	srv_t *pg;
+	srv_t *redis; /* the access bus, after fx_start_redis(); else NULL */
 	pid_t daemon;
 	int port;  /* public listener */
 	int iport; /* internal listener */
@@ -40,6 +44,9 @@ int fx_start(fx_t *fx, const char *extra_auth_yaml);
 /* The same, with the public listener on HTTPS (the extra YAML names the
  * certificate and key) and requests to it verified against cafile. */
 int fx_start_tls(fx_t *fx, const char *extra_auth_yaml, const char *cafile);
+/* fx_start() with a Redis of its own in the environment, named in
+ * eirc-auth's redis section: access changes are published there. */
+int fx_start_redis(fx_t *fx, const char *extra_auth_yaml);
 /* Starts a second eirc-auth on fx's PostgreSQL (its own ports and log,
  * the auth section's extra YAML as for fx_start) into *out_peer, which
  * borrows fx's servers: stop it with fx_stop_daemon(), never fx_stop().
@@ -55,6 +62,8 @@ int fx_stop(fx_t *fx);
 /* Runs `eirc-auth --config <cfg> args...` with env PW=password; returns
  * its exit status; its stdout goes to out (may be NULL). */
 int fx_cli(fx_t *fx, const char *password, char *out, size_t cap, ...);
+/* The same without a password, with stdout and stderr both into out. */
+int fx_cli_both(fx_t *fx, char *out, size_t cap, ...);
 
 /* One request with ht_request() to eirc-auth: the internal listener, or the
  * public one (over verified HTTPS after fx_start_tls()). headers:

@@ -47,6 +47,8 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 		/* the tests send long lines and bursts; flood limits are not theirs */
 		"  flood_lines_per_second: 100\n  flood_burst_lines: 200\n"
 		"  flood_bytes_per_second: 1MiB\n"
+		/* the deployment's one rule for private rooms, as eirc-auth's */
+		"  private_room_masks: " FX_PRIVATE_MASKS "\n"
 		"history:\n  socket_path: %s\n"
 		"gateway:\n  listen_port: %d\n"
 		"  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"

@@ -360,11 +360,13 @@ static void test_static_files(void **state)
 		"/.env",
 		"/sub/",
 		"/nope.html",
-		"/%00index.html",
 		"/sub/..%5c..%5csecret.txt",
 		"//etc/passwd",
 		"/....//secret.txt",
 	};
+	/* a NUL decoded inside the path: 400, never the file before it (what
+	 * lws 4.1 does with "/%00" and "/index.html%00.js" is in docs/api.md) */
+	static const char *const nul[] = {"/%00index.html", "/sub/%00page.html"};
 	ht_resp_t r;
 
 	(void)state;
@@ -387,6 +389,10 @@ static void test_static_files(void **state)
 			fail_msg("%s -> %ld", refused[i], st);
 		assert_null(strstr(r.body, "TOP SECRET"));
 		assert_null(strstr(r.body, "dotfile"));
+		ht_resp_free(&r);
+	}
+	for (size_t i = 0; i < sizeof(nul) / sizeof(nul[0]); i++) {
+		assert_int_equal(get_path(nul[i], &r), 400);
 		ht_resp_free(&r);
 	}
 	assert_int_equal(fx_http(&fx, false, "DELETE", "/index.html", NULL, NULL, 0, &r), 0);

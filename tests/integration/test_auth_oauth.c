@@ -504,7 +504,7 @@ static void test_rooms_api(void **state)
 	ht_resp_t la, lu, r;
 	char aa[128], ua[128];
 	const char *ha[] = {aa, JSON, NULL}, *hu[] = {ua, JSON, NULL};
-	const char *room = "{\"name\":\"#Secret\",\"topic\":\"x'); DROP TABLE users;--\","
+	const char *room = "{\"name\":\"#Priv-Secret\",\"topic\":\"x'); DROP TABLE users;--\","
 			   "\"private\":true}";
 
 	(void)state;
@@ -526,7 +526,7 @@ static void test_rooms_api(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(r.json), 0);
 	ht_resp_free(&r);
-	fx_http(&fx, false, "PUT", "/api/rooms/%23secret/members/ALICE", ha, "", 0, &r);
+	fx_http(&fx, false, "PUT", "/api/rooms/%23priv-secret/members/ALICE", ha, "", 0, &r);
 	assert_int_equal(r.status, 204);
 	ht_resp_free(&r);
 	fx_http(&fx, false, "GET", "/api/rooms", hu, NULL, 0, &r);
@@ -537,19 +537,20 @@ static void test_rooms_api(void **state)
 	fx_http(&fx, false, "GET", "/api/me", hu, NULL, 0, &r);
 	assert_string_equal(
 		json_string_value(json_array_get(json_object_get(r.json, "private_rooms"), 0)),
-		"#Secret");
+		"#Priv-Secret");
 	ht_resp_free(&r);
-	fx_http(&fx, false, "PATCH", "/api/rooms/%23SECRET", ha, "{\"topic\":\"new\"}", 15, &r);
+	fx_http(&fx, false, "PATCH", "/api/rooms/%23PRIV-SECRET", ha, "{\"topic\":\"new\"}", 15,
+		&r);
 	assert_int_equal(r.status, 204);
 	ht_resp_free(&r);
-	fx_http(&fx, false, "GET", "/api/rooms/%23secret/members", hu, NULL, 0, &r);
+	fx_http(&fx, false, "GET", "/api/rooms/%23priv-secret/members", hu, NULL, 0, &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(r.json), 1);
 	ht_resp_free(&r);
-	fx_http(&fx, false, "DELETE", "/api/rooms/%23secret", ha, NULL, 0, &r);
+	fx_http(&fx, false, "DELETE", "/api/rooms/%23priv-secret", ha, NULL, 0, &r);
 	assert_int_equal(r.status, 204);
 	ht_resp_free(&r);
-	fx_http(&fx, false, "DELETE", "/api/rooms/%23secret", ha, NULL, 0, &r);
+	fx_http(&fx, false, "DELETE", "/api/rooms/%23priv-secret", ha, NULL, 0, &r);
 	assert_int_equal(r.status, 404);
 	ht_resp_free(&r);
 	assert_true(audit_count("room.create") >= 1);

@@ -243,7 +243,7 @@ static void test_subprotocol_order(void **state)
 	gwfx_assert_tokens_not_logged(&g);
 }
 
-#define PRIV "#hideout"
+#define PRIV "#private-hideout"
 #define PUB  "#lobby"
 
 /* Sends line, reads up to the numeric `end`, and returns whether any line
@@ -295,7 +295,7 @@ static long api_get(const char *user, const char *path, bool *out_named)
 
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access_of(user));
 	fx_http(&g.auth, false, "GET", path, h, NULL, 0, &r);
-	*out_named = strstr(r.body, "hideout") != NULL;
+	*out_named = strstr(r.body, "private-hideout") != NULL;
 	if (getenv("SECRET_DEBUG"))
 		print_message("GET %s as %s: %ld %s\n", path, user, r.status, r.body);
 	long status = r.status;
@@ -305,7 +305,7 @@ static long api_get(const char *user, const char *path, bool *out_named)
 
 /*
  * Private means invisible (issue 22): alice, a member of the private room
- * #hideout (eirc-auth `room add --private`, no name mask), joins it through
+ * #private-hideout (eirc-auth `room add --private`), joins it through
  * the gateway; eve (a plain IRC client) and bob (a second web session),
  * neither a member, get nothing of it from WHOIS alice, LIST, NAMES, WHO or
  * TOPIC, nor from eirc-auth's room API and /api/me. alice's browser cannot
@@ -341,13 +341,13 @@ static void test_private_room_invisible(void **state)
 	/* eirc-auth names it to bob nowhere, and answers as for no room */
 	assert_int_equal(api_get("bob", "/api/rooms", &named), 200);
 	assert_false(named);
-	assert_int_equal(api_get("bob", "/api/rooms/%23hideout", &named), 404);
-	assert_int_equal(api_get("bob", "/api/rooms/%23hideout/members", &named), 404);
+	assert_int_equal(api_get("bob", "/api/rooms/%23private-hideout", &named), 404);
+	assert_int_equal(api_get("bob", "/api/rooms/%23private-hideout/members", &named), 404);
 	assert_false(named);
 	assert_int_equal(api_get("bob", "/api/rooms/%23nosuchroom/members", &named), 404);
 	assert_int_equal(api_get("bob", "/api/me", &named), 200);
 	assert_false(named);
-	assert_int_equal(api_get("alice", "/api/rooms/%23hideout/members", &named), 200);
+	assert_int_equal(api_get("alice", "/api/rooms/%23private-hideout/members", &named), 200);
 	assert_int_equal(api_get("alice", "/api/rooms", &named), 200);
 	assert_true(named);
 
@@ -382,6 +382,51 @@ static void test_private_room_invisible(void **state)
 	gwfx_close(&g, wb);
 }
 
+/*
+ * Issue 22 item 1: a private room is private on IRC and over HTTP alike.
+ * On main, `room add '#board' --private` succeeded and the irc-client,
+ * going by irc_client.private_room_masks, let a non-member JOIN it and
+ * page its history while eirc-auth's API hid it. Now eirc-auth refuses
+ * that room; '#private-board' (matching a mask) is private on both paths
+ * (bob, no member: JOIN 473, CHATHISTORY INVALID_TARGET, the API 404), and
+ * '#board' is public on both (JOIN accepted, the API lists it).
+ */
+static void test_private_room_by_name(void **state)
+{
+	char out[1024];
+	itc_t *b;
+	bool named;
+
+	(void)state;
+	assert_int_equal(
+		fx_cli_both(&g.auth, out, sizeof(out), "room", "add", "#board", "--private", NULL),
+		1);
+	assert_non_null(strstr(out, "#board cannot be private"));
+	assert_non_null(strstr(out, "irc_client.private_room_masks"));
+	assert_int_equal(fx_cli(&g.auth, NULL, NULL, 0, "room", "add", "#board", NULL), 0);
+	assert_int_equal(
+		fx_cli(&g.auth, NULL, NULL, 0, "room", "add", "#private-board", "--private", NULL),
+		0);
+	assert_int_equal(fx_cli(&g.auth, NULL, NULL, 0, "room", "member", "add", "#private-board",
+				"alice", NULL),
+			 0);
+	ws_client_t *wb = gwfx_open_registered(&g, "bob", NULL, &b);
+	/* IRC: the private room is refused to bob, its history too */
+	itc_sendf(b, "JOIN #private-board");
+	itc_expect(b, "473", "#private-board");
+	itc_sendf(b, "CHATHISTORY LATEST #private-board * 20");
+	itc_expect(b, "FAIL", "INVALID_TARGET");
+	/* HTTP: the same room does not exist for him */
+	assert_int_equal(api_get("bob", "/api/rooms/%23private-board", &named), 404);
+	assert_int_equal(api_get("alice", "/api/rooms/%23private-board", &named), 200);
+	/* the public one is open on both paths */
+	itc_sendf(b, "JOIN #board");
+	itc_expect(b, "JOIN", "#board");
+	assert_int_equal(api_get("bob", "/api/rooms/%23board", &named), 200);
+	itc_close(b);
+	gwfx_close(&g, wb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +435,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_subprotocol_order, after_test),
 		cmocka_unit_test_teardown(test_real_client_ip, after_test),
 		cmocka_unit_test_teardown(test_private_room_invisible, after_test),
+		cmocka_unit_test_teardown(test_private_room_by_name, after_test),
 		cmocka_unit_test_prestate(gwfx_test_clean_stop, &g), /* last */
 	};
 	if (getenv("TEST_FILTER"))

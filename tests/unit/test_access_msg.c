@@ -2,7 +2,8 @@
  * test_access_msg: the access bus's message parser (common/access_msg):
  * every kind, the number limits (1-20 digits, 64 bits, user 0), and
  * malformed messages: spacing, signs, trailing bytes, unknown kinds, the
- * length limit at and one past ACCESS_MSG_MAX.
+ * length limit at and one past ACCESS_MSG_MAX; the formatter eirc-auth
+ * publishes with, read back by the parser.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,13 +111,43 @@ static void test_length(void **state)
 	assert_int_equal(parse(s, &m), -EINVAL);
 }
 
+/* What eirc-auth publishes, the subscribers read back. */
+static void test_format(void **state)
+{
+	char out[ACCESS_MSG_MAX + 1];
+	access_msg_t m, back;
+
+	(void)state;
+	for (unsigned k = 0; k < ACCESS_KINDS; k++) {
+		m = (access_msg_t){(enum access_kind)k, 42, k};
+		assert_true(access_msg_format(&m, out, sizeof(out)) > 0);
+		assert_int_equal(access_msg_parse(out, strlen(out), &back), 0);
+		assert_true(back.kind == m.kind && back.user == 42 && back.family == k);
+	}
+	m = (access_msg_t){ACCESS_ROOMS, 42, 0};
+	assert_int_equal(access_msg_format(&m, out, sizeof(out)), 10);
+	assert_string_equal(out, "rooms 42 0");
+	/* the longest message fits ACCESS_MSG_MAX */
+	m = (access_msg_t){ACCESS_DISABLED, UINT64_MAX, UINT64_MAX};
+	assert_int_equal(access_msg_format(&m, out, sizeof(out)), ACCESS_MSG_MAX);
+	assert_string_equal(out, "disabled 18446744073709551615 18446744073709551615");
+	assert_int_equal(access_msg_format(&m, out, ACCESS_MSG_MAX), -E2BIG);
+	m = (access_msg_t){ACCESS_ROOMS, 1, 2};
+	assert_int_equal(access_msg_format(&m, out, 10), 9); /* and its NUL */
+	assert_int_equal(access_msg_format(&m, out, 9), -E2BIG);
+	/* what the parser would refuse is not written */
+	m = (access_msg_t){ACCESS_ROOMS, 0, 2};
+	assert_int_equal(access_msg_format(&m, out, sizeof(out)), -EINVAL);
+	m = (access_msg_t){ACCESS_KINDS, 1, 2};
+	assert_int_equal(access_msg_format(&m, out, sizeof(out)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kinds),
-		cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_kinds),     cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_malformed), cmocka_unit_test(test_length),
+		cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

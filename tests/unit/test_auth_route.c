@@ -67,11 +67,18 @@ static void test_routes(void **state)
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/index.html", &r), AUTH_R_STATIC);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_HEAD, "/", &r), AUTH_R_STATIC);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/", &r), AUTH_R_METHOD_NOT_ALLOWED);
-	/* the internal listener serves the consume and health only */
+	/* the internal listener serves the consume, the access check and
+	 * health only */
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/internal/chat-token/consume", &r),
 			 AUTH_R_METHOD_NOT_ALLOWED);
 	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_POST, "/internal/chat-token/consume", &r),
 			 AUTH_R_CONSUME);
+	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_POST, "/internal/access", &r),
+			 AUTH_R_ACCESS);
+	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_GET, "/internal/access", &r),
+			 AUTH_R_METHOD_NOT_ALLOWED);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/internal/access", &r),
+			 AUTH_R_METHOD_NOT_ALLOWED);
 	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_GET, "/index.html", &r), AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_POST, "/oauth/token", &r), AUTH_R_NOT_FOUND);
 }
