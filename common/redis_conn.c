@@ -85,6 +85,15 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		free(p);
 }
 
+/* The connection counts as up (a loss retried at once, the backoff
+ * reset) only once Redis accepted us: a refused AUTH waits the backoff's
+ * delay, or a wrong password would reconnect in a tight loop. */
+static void accepted(redis_conn_t *r)
+{
+	r->was_up = true;
+	backoff_reset(&r->backoff);
+}
+
 static void on_auth(void *ud, redisReply *reply, void *privdata)
 {
 	redis_conn_t *r = privdata;
@@ -92,6 +101,8 @@ static void on_auth(void *ud, redisReply *reply, void *privdata)
 	(void)ud;
 	if (reply && reply->type == REDIS_REPLY_ERROR)
 		redis_conn_drop(r, "AUTH refused");
+	else if (reply)
+		accepted(r);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -107,12 +118,12 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	r->connected = true;
-	r->was_up = true;
-	backoff_reset(&r->backoff);
 	r->last_progress = uv_now(r->loop);
 	if (r->opts.password && (len = redisFormatCommandArgv(&cmd, 2, argv, NULL)) > 0) {
 		(void)redis_conn_send(r, cmd, (size_t)len, on_auth, r);
 		redisFreeCommand(cmd);
+	} else {
+		accepted(r);
 	}
 	if (r->cb.on_up)
 		r->cb.on_up(r->ud);

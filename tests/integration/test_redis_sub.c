@@ -232,6 +232,11 @@ static void test_wrong_password(void **state)
 
 	start(&st, "not-the-password");
 	assert_true(run_until(&st, &st.downs, 3, 5000));
+	/* retried with the backoff (50..200 ms here), not at once in a loop */
+	st.downs = 0;
+	run_until(&st, &st.downs, 1000, 1000);
+	print_message("%d attempts in 1 s with a wrong password\n", st.downs);
+	assert_true(st.downs >= 3 && st.downs <= 25);
 	assert_int_equal(st.subscribed, 0);
 	assert_false(redis_sub_subscribed(st.sub));
 	assert_int_equal(publish(CHANNEL, "x", 1), 0);
