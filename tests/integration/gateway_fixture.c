@@ -121,7 +121,7 @@ int gwfx_start_with(gwfx_t *g, const gwfx_opts_t *o)
 		snprintf(g->config, sizeof(g->config), "%s/gateway-%u.yaml",
 			 srv_env_dir(g->auth.env), n + 1);
 	} else {
-		if ((o->redis ? fx_start_redis(&g->auth, NULL) : fx_start(&g->auth, NULL)) < 0)
+		if (fx_start_redis(&g->auth, NULL) < 0)
 			return -1;
 		chmod(srv_env_dir(g->auth.env), 0755);
 		snprintf(g->config, sizeof(g->config), "%s/gateway.yaml", srv_env_dir(g->auth.env));

@@ -66,15 +66,13 @@ typedef struct gwfx_opts {
 	 * eirc-auth, users and tokens (gwfx_add_user and gwfx_token act on
 	 * base) and starts none of its own. Stop g before base. */
 	struct gwfx *base;
-	/* eirc-auth gets a Redis of its own (fx_start_redis: it publishes
-	 * access changes there) and every gateway on it names that Redis in
-	 * its redis section (it subscribes). Ignored with a base (the base's
-	 * choice holds). */
-	bool redis;
 } gwfx_opts_t;
 
 /*
- * Starts PostgreSQL, eirc-auth, InspIRCd and eirc-gateway. gateway_yaml:
+ * Starts PostgreSQL, Redis (the access bus: eirc-auth publishes there, every
+ * gateway on it subscribes, as in a deployment; a gateway without one would
+ * keep trying to connect, and the descriptor counts of the tests would see
+ * its attempts), eirc-auth, InspIRCd and eirc-gateway. gateway_yaml:
  * more keys of the gateway section (each line indented two spaces), or
  * NULL. Returns 0 or -1 (with the logs' tails on stderr).
  */

@@ -46,7 +46,7 @@ static int setup(void **state)
 	char servers[128];
 
 	(void)state;
-	gwfx_opts_t o1 = {.redis = true, .gateway_yaml = gateway_yaml};
+	gwfx_opts_t o1 = {.gateway_yaml = gateway_yaml};
 	if (gwfx_start_with(&g1, &o1) < 0)
 		return -1;
 	snprintf(servers, sizeof(servers), "    - host: 127.0.0.1\n      port: %d\n",
