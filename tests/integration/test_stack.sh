@@ -40,6 +40,7 @@ for p in "port: $irc " "listen_port: $http " "internal_listen_port: $internal" "
 done
 secret() { head -c 18 /dev/urandom | base64 | tr "+/" "-_"; }
 export EIRC_WEBIRC_PASSWORD=$(secret) EIRC_INTERNAL_SECRET=$(secret) EIRC_DB_PASSWORD=$(secret)
+export EIRC_DB_OWNER_PASSWORD=$(secret)
 export EIRC_DEMO_PASSWORD=$(secret)
 export EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr "+/" "-_")
 
