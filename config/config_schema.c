@@ -577,7 +577,8 @@ static const config_field_t schema_redis[] = {
 static const config_section_t schema_redis_sec = {
 	"redis",
 	"Redis: the Streams of eirc-logger and eirc-history, and the access bus "
-	"(pub/sub channel eirc:access) eirc-auth publishes access changes on.",
+	"(pub/sub channel eirc:access) eirc-auth publishes access changes on and "
+	"eirc-gateway and eirc-history follow.",
 	schema_redis,
 	COUNT(schema_redis),
 	sizeof(eirc_config_redis_t),
