@@ -73,21 +73,30 @@ static void quiet_notice(void *arg, const char *message)
 	(void)message;
 }
 
-int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn, eirc_err_t *out_err)
+bool auth_admin_has_owner(const eirc_config_t *cfg)
 {
 	const eirc_config_auth_database_t *d = &cfg->auth.database;
+
+	return d->owner && d->owner[0] && strcmp(d->owner, d->user) != 0;
+}
+
+int auth_admin_connect(const eirc_config_t *cfg, bool owner, PGconn **out_conn, eirc_err_t *out_err)
+{
+	const eirc_config_auth_database_t *d = &cfg->auth.database;
+	bool as_owner = owner && auth_admin_has_owner(cfg);
+	const char *password = as_owner ? d->owner_password : d->password;
 	char port[16], timeout[24];
 	const char *k[] = {
 		"host", "port", "dbname", "user", "password", "connect_timeout", "application_name",
 		NULL};
-	const char *v[] = {d->host,     port,    d->name,     d->user,
-			   d->password, timeout, "eirc-auth", NULL};
+	const char *v[] = {d->host,  port,    d->name,     as_owner ? d->owner : d->user,
+			   password, timeout, "eirc-auth", NULL};
 	PGconn *c;
 
 	snprintf(port, sizeof(port), "%d", d->port);
 	snprintf(timeout, sizeof(timeout), "%llu",
 		 (unsigned long long)(d->connect_timeout + 999) / 1000);
-	if (!d->password) {
+	if (!password) {
 		k[4] = "connect_timeout";
 		v[4] = timeout;
 		k[5] = "application_name";
@@ -711,6 +720,11 @@ static int cmd_migrate(admin_t *a)
 		fprintf(a->err, "eirc-auth: migration failed: %s\n", err.text);
 		return 1;
 	}
+	if (auth_admin_has_owner(a->cfg) &&
+	    auth_migrate_grant(a->pg, a->cfg->auth.database.user, &err) < 0) {
+		fprintf(a->err, "eirc-auth: %s\n", err.text);
+		return 1;
+	}
 	fprintf(a->out, "applied %d migration(s); schema version %d\n", n,
 		auth_migrate_current(a->pg));
 	return 0;
@@ -749,7 +763,8 @@ int auth_admin_main(const eirc_config_t *cfg, int argc, char **argv, FILE *out, 
 		return 2;
 	}
 	snprintf(a.actor, sizeof(a.actor), "cli:%s", pw ? pw->pw_name : "?");
-	if (auth_admin_connect(cfg, &a.pg, &cerr) < 0) {
+	/* only `migrate` changes the schema: it alone connects as the owner */
+	if (auth_admin_connect(cfg, strcmp(argv[0], "migrate") == 0, &a.pg, &cerr) < 0) {
 		fprintf(err, "eirc-auth: cannot connect to PostgreSQL: %s\n", cerr.text);
 		return 1;
 	}

@@ -16,14 +16,22 @@
 
 #include <libpq-fe.h>
 
+#include <stdbool.h>
+
 #include "common/err.h"
 #include "config/config.h"
 
 /*
- * Connects to the configured database (blocking). Returns 0 and
+ * Connects to the configured database (blocking), as the service role
+ * (auth.database.user), or as the owner role when owner is true and
+ * auth.database.owner is set (migrations and grants). Returns 0 and
  * *out_conn, or -EIO with libpq's message in out_err.
  */
-int auth_admin_connect(const eirc_config_t *cfg, PGconn **out_conn, eirc_err_t *out_err);
+int auth_admin_connect(const eirc_config_t *cfg, bool owner, PGconn **out_conn,
+		       eirc_err_t *out_err);
+
+/* True when auth.database.owner names a role other than the service's. */
+bool auth_admin_has_owner(const eirc_config_t *cfg);
 
 /*
  * Runs one admin command: argv[0] is "user", "room", "client" or

@@ -107,6 +107,67 @@ int auth_migrate(PGconn *conn, eirc_err_t *out_err)
 	return n;
 }
 
+int auth_migrate_grant(PGconn *owner, const char *service_role, eirc_err_t *out_err)
+{
+	static const char grant[] =
+		"DO $$DECLARE svc text := %s; t text; BEGIN "
+		"EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %%I TO %%I', "
+		"current_database(), svc); "
+		"EXECUTE format('GRANT USAGE ON SCHEMA public TO %%I', svc); "
+		"EXECUTE format('REVOKE CREATE ON SCHEMA public FROM %%I', svc); "
+		"EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+		"public TO %%I', svc); "
+		"EXECUTE format('REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA "
+		"public FROM %%I', svc); "
+		"EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %%I', "
+		"svc); "
+		"EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO %%I', svc); "
+		"EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM %%I', "
+		"svc); "
+		"FOREACH t IN ARRAY eirc_append_only_tables() LOOP "
+		"EXECUTE format('REVOKE UPDATE, DELETE ON %%I FROM %%I', t, svc); "
+		"END LOOP; END$$";
+	char *lit = PQescapeLiteral(owner, service_role, strlen(service_role));
+	char sql[sizeof(grant) + 256];
+	PGresult *r;
+
+	if (!lit)
+		return eirc_err_set(out_err, -EIO, "%s", PQerrorMessage(owner));
+	/* a table of another role cannot be granted from here, and its owner
+	 * could still rewrite it: say who must hand it over */
+	r = PQexec(owner, "SELECT string_agg(DISTINCT tableowner, ', '), "
+			  "string_agg(tablename, ', ' ORDER BY tablename) FROM pg_tables "
+			  "WHERE schemaname = 'public' AND tableowner <> current_user");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		int e = eirc_err_set(out_err, -EIO, "%s", PQerrorMessage(owner));
+		PQclear(r);
+		PQfreemem(lit);
+		return e;
+	}
+	if (!PQgetisnull(r, 0, 0)) {
+		int e = eirc_err_set(out_err, -EPERM,
+				     "tables %s belong to %s, not to the owner role: as a "
+				     "PostgreSQL superuser run REASSIGN OWNED BY <that role> TO "
+				     "<auth.database.owner> in this database, then start again",
+				     PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0));
+		PQclear(r);
+		PQfreemem(lit);
+		return e;
+	}
+	PQclear(r);
+	snprintf(sql, sizeof(sql), grant, lit);
+	PQfreemem(lit);
+	r = PQexec(owner, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		int e = eirc_err_set(out_err, -EIO, "granting %s: %s", service_role,
+				     PQerrorMessage(owner));
+		PQclear(r);
+		return e;
+	}
+	PQclear(r);
+	return 0;
+}
+
 int auth_migrate_current(PGconn *conn)
 {
 	PGresult *r = PQexec(conn, "SELECT COALESCE(max(version), 0) FROM "

@@ -40,6 +40,19 @@ extern const size_t auth_migrations_count;
  */
 int auth_migrate(PGconn *conn, eirc_err_t *out_err);
 
+/*
+ * Run by the owner role after auth_migrate: checks that the owner owns
+ * every table of the schema, then grants the service role (auth.database.
+ * user) what the service needs: SELECT, INSERT, UPDATE, DELETE on every
+ * table but INSERT and SELECT only on the append-only ones
+ * (eirc_append_only_tables()) and SELECT only on schema_migrations, the
+ * sequences, the functions. Idempotent; run at every start, so a table a
+ * new migration adds is granted at once. -EPERM when a table belongs to
+ * another role (a database migrated before the owner existed: out_err
+ * says how a superuser hands it over), -EIO on any other failure.
+ */
+int auth_migrate_grant(PGconn *owner, const char *service_role, eirc_err_t *out_err);
+
 /* The highest version recorded in the database, 0 when none, or -EIO. */
 int auth_migrate_current(PGconn *conn);
 

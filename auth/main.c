@@ -63,7 +63,7 @@ static int migrate_at_start(const eirc_config_t *cfg)
 	int n;
 
 	for (int i = 0; i < MIGRATE_ATTEMPTS; i++) {
-		if (auth_admin_connect(cfg, &c, &err) == 0)
+		if (auth_admin_connect(cfg, true, &c, &err) == 0)
 			break;
 		sleep(1);
 	}
@@ -78,6 +78,14 @@ static int migrate_at_start(const eirc_config_t *cfg)
 	else
 		log_info("Database schema at version %d (%d migration(s) applied)",
 			 auth_migrate_current(c), n);
+	if (n >= 0 && !auth_admin_has_owner(cfg))
+		log_warn("auth.database.owner is not set: the service role %s owns the schema "
+			 "and could rewrite the audit log (ALTER TABLE ... DISABLE TRIGGER); "
+			 "see docs/deploy.md",
+			 cfg->auth.database.user);
+	else if (n >= 0 && (n = auth_migrate_grant(c, cfg->auth.database.user, &err)) < 0)
+		log_error("Failed to grant the service role %s: %s", cfg->auth.database.user,
+			  err.text);
 	if (n >= 0)
 		check_rooms(cfg, c);
 	PQfinish(c);

@@ -101,6 +101,8 @@ typedef struct eirc_config_auth_database {
 	char *name;
 	char *user;
 	char *password;
+	char *owner;          /* NULL: user owns the schema */
+	char *owner_password; /* NULL: peer or trust authentication */
 	uint64_t connect_timeout;
 	int pool_size;
 } eirc_config_auth_database_t;

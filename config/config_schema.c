@@ -374,6 +374,14 @@ static const config_field_t schema_auth_db[] = {
 	CONFIG_STRING("user", T, user, "eirc", "Database role.", .umax = 63),
 	CONFIG_SECRET("password", T, password,
 		      "Password of the role; unset for peer or trust authentication."),
+	CONFIG_STRING("owner", T, owner, NULL,
+		      "Role that owns the schema and applies the migrations; the service "
+		      "role (user) then gets only what it needs, and no UPDATE, DELETE or "
+		      "TRUNCATE on the append-only tables (audit_log). Unset: user owns the "
+		      "schema and could rewrite the audit log (a warning at start-up).",
+		      .umax = 63),
+	CONFIG_SECRET("owner_password", T, owner_password,
+		      "Password of the owner role; unset for peer or trust authentication."),
 	CONFIG_DURATION("connect_timeout", T, connect_timeout, "5s", SECS(1), MINS(5),
 			"Timeout of one connection attempt."),
 	CONFIG_INT("pool_size", T, pool_size, "4", 1, 64,
@@ -573,7 +581,8 @@ static const config_field_t schema_redis[] = {
 static const config_section_t schema_redis_sec = {
 	"redis",
 	"Redis: the Streams of eirc-logger and eirc-history, and the access bus "
-	"(pub/sub channel eirc:access) eirc-auth publishes access changes on.",
+	"(pub/sub channel eirc:access) eirc-auth publishes access changes on and "
+	"eirc-gateway and eirc-history follow.",
 	schema_redis,
 	COUNT(schema_redis),
 	sizeof(eirc_config_redis_t),

@@ -52,6 +52,14 @@ fi
 if ! grep -q '^EIRC_DEMO_PASSWORD=' "$secrets"; then
 	echo "EIRC_DEMO_PASSWORD=$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
 fi
+# The database owner role's password (folders from before it existed).
+if ! grep -q '^EIRC_DB_OWNER_PASSWORD=' "$secrets"; then
+	echo "EIRC_DB_OWNER_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
+fi
+# Redis's password (folders from before Redis had one).
+if ! grep -q '^EIRC_REDIS_PASSWORD=' "$secrets"; then
+	echo "EIRC_REDIS_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
+fi
 # The eirc-history OAuth client's secret (eirc-stack creates the client).
 if ! grep -q '^EIRC_HISTORY_CLIENT_SECRET=' "$secrets"; then
 	echo "EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"

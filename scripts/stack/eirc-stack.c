@@ -14,6 +14,7 @@
  * same launcher the integration tests link; production runs each daemon
  * under systemd.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -82,6 +83,17 @@ static bool is_loopback(const char *host)
 			strncmp(host, "127.", 4) == 0);
 }
 
+/* A role name the stack can put in SQL as it is. */
+static bool plain_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
 /* The stack starts servers only where the config points at loopback. */
 static int check_local(const eirc_config_t *cfg)
 {
@@ -105,6 +117,17 @@ static int check_local(const eirc_config_t *cfg)
 	}
 	if (!cfg->auth.database.password || !*cfg->auth.database.password) {
 		log_error("auth.database.password is required for the local stack");
+		bad++;
+	}
+	if (cfg->auth.database.owner &&
+	    (!cfg->auth.database.owner_password || !*cfg->auth.database.owner_password)) {
+		log_error("auth.database.owner_password is required for the local stack");
+		bad++;
+	}
+	if (!plain_name(cfg->auth.database.user) ||
+	    (cfg->auth.database.owner && !plain_name(cfg->auth.database.owner))) {
+		log_error("auth.database.user and owner: letters, digits and _ only for the local "
+			  "stack");
 		bad++;
 	}
 	return bad ? -EINVAL : 0;
@@ -308,6 +331,25 @@ static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	return r;
 }
 
+/* The database owned by auth.database.owner, and the service role
+ * (auth.database.user) that eirc-auth grants at start. A data folder made
+ * before the owner existed has the service role owning everything: it is
+ * handed over, as docs/deploy.md tells an operator to. */
+static int stack_database(srv_t *pg, const eirc_config_auth_database_t *db)
+{
+	char sql[256];
+	int r;
+
+	if (!db->owner || strcmp(db->owner, db->user) == 0)
+		return srv_pg_create_db(pg, db->name, db->user, db->password);
+	if ((r = srv_pg_create_db(pg, db->name, db->owner, db->owner_password)) < 0 ||
+	    (r = srv_pg_create_role(pg, db->user, db->password)) < 0)
+		return r;
+	/* both are plain names (check_local) */
+	snprintf(sql, sizeof(sql), "REASSIGN OWNED BY \"%s\" TO \"%s\"", db->user, db->owner);
+	return srv_pg_exec(pg, db->name, sql);
+}
+
 static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	const eirc_config_auth_database_t *db = &cfg->auth.database;
@@ -324,7 +366,7 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 
 	log_info("starting PostgreSQL on 127.0.0.1:%d", db->port);
 	if ((r = srv_postgres_start(st->env, &pg, &st->pg)) < 0 ||
-	    (r = srv_pg_create_db(st->pg, db->name, db->user, db->password)) < 0) {
+	    (r = stack_database(st->pg, db)) < 0) {
 		log_error("Failed to start PostgreSQL: %s", strerror(-r));
 		return r;
 	}

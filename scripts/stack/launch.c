@@ -999,10 +999,10 @@ int srv_pg_exec(srv_t *s, const char *dbname, const char *sql)
 	return r;
 }
 
-int srv_pg_create_db(srv_t *s, const char *dbname, const char *user, const char *password)
+int srv_pg_create_role(srv_t *s, const char *user, const char *password)
 {
 	PGconn *c = pg_connect(s, NULL);
-	char *u = NULL, *pw = NULL, *db = NULL, *ul = NULL, *dbl = NULL, sql[1024];
+	char *u = NULL, *pw = NULL, *ul = NULL, sql[1024];
 	int r = -EIO;
 
 	if (PQstatus(c) != CONNECTION_OK) {
@@ -1012,25 +1012,49 @@ int srv_pg_create_db(srv_t *s, const char *dbname, const char *user, const char 
 	u = PQescapeIdentifier(c, user, strlen(user));
 	ul = PQescapeLiteral(c, user, strlen(user));
 	pw = PQescapeLiteral(c, password, strlen(password));
-	db = PQescapeIdentifier(c, dbname, strlen(dbname));
-	dbl = PQescapeLiteral(c, dbname, strlen(dbname));
-	if (!u || !ul || !pw || !db || !dbl)
+	if (!u || !ul || !pw)
 		goto out;
-	/* Role: create, or reset the password to the configured one. */
+	/* create, or reset the password to the configured one */
 	snprintf(sql, sizeof(sql),
 		 "DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN "
 		 "ALTER ROLE %s LOGIN PASSWORD %s; ELSE CREATE ROLE %s LOGIN PASSWORD %s; "
 		 "END IF; END$$",
 		 ul, u, pw, u, pw);
 	PGresult *res = PQexec(c, sql);
-	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	if (!ok) {
+	if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		r = 0;
+	else
 		fprintf(stderr, "launch: create role: %s", PQerrorMessage(c));
+	PQclear(res);
+out:
+	PQfreemem(u);
+	PQfreemem(ul);
+	PQfreemem(pw);
+	PQfinish(c);
+	return r;
+}
+
+int srv_pg_create_db(srv_t *s, const char *dbname, const char *owner, const char *password)
+{
+	PGconn *c;
+	char *u = NULL, *db = NULL, *dbl = NULL, sql[1024];
+	int r;
+
+	if ((r = srv_pg_create_role(s, owner, password)) < 0)
+		return r;
+	r = -EIO;
+	c = pg_connect(s, NULL);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "launch: connect to PostgreSQL: %s", PQerrorMessage(c));
 		goto out;
 	}
+	u = PQescapeIdentifier(c, owner, strlen(owner));
+	db = PQescapeIdentifier(c, dbname, strlen(dbname));
+	dbl = PQescapeLiteral(c, dbname, strlen(dbname));
+	if (!u || !db || !dbl)
+		goto out;
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM pg_database WHERE datname = %s", dbl);
-	res = PQexec(c, sql);
+	PGresult *res = PQexec(c, sql);
 	bool exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 	PQclear(res);
 	r = 0;
@@ -1045,8 +1069,6 @@ int srv_pg_create_db(srv_t *s, const char *dbname, const char *user, const char 
 	}
 out:
 	PQfreemem(u);
-	PQfreemem(ul);
-	PQfreemem(pw);
 	PQfreemem(db);
 	PQfreemem(dbl);
 	PQfinish(c);

@@ -151,9 +151,12 @@ bool srv_running(srv_t *srv);
 /* PostgreSQL only: runs one SQL string as the superuser on `dbname`
  * ("postgres" when NULL). Returns 0 or -EIO with the error on stderr. */
 int srv_pg_exec(srv_t *srv, const char *dbname, const char *sql);
-/* PostgreSQL only: creates login role `user` with `password` and database
- * `dbname` owned by it, unless they exist. */
-int srv_pg_create_db(srv_t *srv, const char *dbname, const char *user, const char *password);
+/* PostgreSQL only: creates login role `user` with `password`, or sets
+ * the password of the existing one. */
+int srv_pg_create_role(srv_t *srv, const char *user, const char *password);
+/* PostgreSQL only: creates login role `owner` (as srv_pg_create_role) and
+ * database `dbname` owned by it, unless it exists. */
+int srv_pg_create_db(srv_t *srv, const char *dbname, const char *owner, const char *password);
 
 /* Most masters srv_redis_cluster_start() makes. */
 #define SRV_REDIS_CLUSTER_MAX 8

@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #define DB_PASSWORD "db-pass-'quoted'\"x"
+/* The schema's owner: eirc-auth migrates as it and serves as eirc. */
+#define DB_OWNER          "eirc_owner"
+#define DB_OWNER_PASSWORD "owner-pass-'q'"
 
 static const char *bin_path(void)
 {
@@ -89,6 +92,7 @@ static int write_config(fx_t *fx, const char *name, const char *extra)
 		 "  request_timeout: 2s\n%s"
 		 "  database:\n    host: 127.0.0.1\n    port: %d\n"
 		 "    name: eirc\n    user: eirc\n    password: '%s'\n"
+		 "    owner: " DB_OWNER "\n    owner_password: \"owner-pass-'q'\"\n"
 		 "    pool_size: 4\n"
 		 "irc_client:\n  private_room_masks: " FX_PRIVATE_MASKS "\n"
 		 "%s"
@@ -200,7 +204,8 @@ static int start_servers(fx_t *fx, const char *cafile, bool redis)
 		snprintf(fx->cafile, sizeof(fx->cafile), "%s", cafile);
 	srv_env_install_signal_handlers();
 	if (srv_env_new(NULL, &fx->env) < 0 || srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
-	    srv_pg_create_db(fx->pg, "eirc", "eirc", DB_PASSWORD) < 0 || make_web_root(fx) < 0 ||
+	    srv_pg_create_db(fx->pg, "eirc", DB_OWNER, DB_OWNER_PASSWORD) < 0 ||
+	    srv_pg_create_role(fx->pg, "eirc", DB_PASSWORD) < 0 || make_web_root(fx) < 0 ||
 	    (redis && srv_redis_start(fx->env, NULL, &fx->redis) < 0))
 		return -1;
 	snprintf(port, sizeof(port), "%d", srv_port(fx->pg));

@@ -1,7 +1,10 @@
 /*
  * Migrations: applied on an empty database (by the daemon at start), then
  * a no-op on a migrated one (the `migrate` command and a daemon restart),
- * each recorded once in schema_migrations; the audit log refuses changes.
+ * each recorded once in schema_migrations; the audit log refuses changes,
+ * and the service role eirc-auth serves as can neither change its rows nor
+ * switch its trigger off (the schema belongs to the owner role, which
+ * applies the migrations); a table of another role stops `migrate`.
  * Also the ends of the process: the admin CLI and a daemon that cannot
  * listen (its ports taken) exit cleanly, which under ASan means nothing
  * leaked.
@@ -26,16 +29,16 @@ static void test_migrations(void **state)
 	(void)state;
 	assert_int_equal(fx_start(&fx, NULL), 0);
 	/* the daemon migrated the empty database at start */
-	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 4);
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 5);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM oauth_clients"
 					 " WHERE client_id = 'eirc-web'"),
 			 1);
 	/* again on the migrated database: nothing to do */
 	assert_int_equal(fx_cli(&fx, NULL, out, sizeof(out), "migrate", NULL), 0);
-	assert_non_null(strstr(out, "applied 0 migration(s); schema version 4"));
+	assert_non_null(strstr(out, "applied 0 migration(s); schema version 5"));
 	assert_int_equal(fx_stop_daemon(&fx), 0);
 	assert_int_equal(fx_start_daemon(&fx), 0);
-	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 4);
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 5);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM oauth_clients"
 					 " WHERE client_id = 'eirc-web'"),
 			 1);
@@ -45,6 +48,43 @@ static void test_migrations(void **state)
 	assert_true(fx_sql_int(&fx, "SELECT count(*) FROM audit_log") >= 1);
 	assert_int_equal(fx_sql(&fx, "DELETE FROM audit_log"), -1);
 	assert_int_equal(fx_sql(&fx, "UPDATE audit_log SET event = 'x'"), -1);
+	/* and the service role (fx.db connects as eirc, as eirc-auth serves)
+	 * cannot switch the trigger off, nor take the table, nor empty it:
+	 * the schema belongs to eirc_owner, which only migrations use */
+	const char *const owner_only[] = {
+		"ALTER TABLE audit_log DISABLE TRIGGER USER",
+		"ALTER TABLE audit_log DISABLE TRIGGER ALL",
+		"ALTER TABLE audit_log OWNER TO eirc",
+		"TRUNCATE audit_log",
+		"DROP TABLE audit_log",
+		"CREATE TABLE audit_log_copy (x int)",
+		"CREATE TRIGGER t BEFORE INSERT ON audit_log FOR EACH ROW "
+		"EXECUTE FUNCTION eirc_audit_append_only()",
+		"INSERT INTO schema_migrations (version, name) VALUES (99, 'x')",
+	};
+	long rows = fx_sql_int(&fx, "SELECT count(*) FROM audit_log");
+	for (size_t i = 0; i < sizeof(owner_only) / sizeof(owner_only[0]); i++)
+		assert_int_equal(fx_sql(&fx, owner_only[i]), -1);
+	assert_int_equal(fx_sql(&fx, "DELETE FROM audit_log"), -1);
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log"), rows);
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM pg_tables WHERE schemaname = "
+					 "'public' AND tableowner <> 'eirc_owner'"),
+			 0);
+	/* what the service does it still may: write the log, read it */
+	assert_int_equal(fx_sql(&fx, "INSERT INTO audit_log (event, actor) VALUES "
+				     "('test.insert', 'test')"),
+			 0);
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM audit_log"), rows + 1);
+	/* a table some other role owns (a database from before the owner
+	 * role): the owner refuses to go on and says what to run */
+	assert_int_equal(srv_pg_exec(fx.pg, "eirc",
+				     "CREATE TABLE stray (x int); ALTER TABLE stray OWNER TO eirc"),
+			 0);
+	assert_int_equal(fx_cli_both(&fx, out, sizeof(out), "migrate", NULL), 1);
+	assert_non_null(strstr(out, "stray"));
+	assert_non_null(strstr(out, "REASSIGN OWNED BY"));
+	assert_int_equal(srv_pg_exec(fx.pg, "eirc", "DROP TABLE stray"), 0);
+	assert_int_equal(fx_cli(&fx, NULL, out, sizeof(out), "migrate", NULL), 0);
 	/* the admin CLI ends clean (under ASan a leak makes it abort) */
 	assert_int_equal(fx_cli(&fx, FX_PASSWORD, NULL, 0, "user", "add", "dave", "--autojoin",
 				"#general,#help", "--password-env", "PW", NULL),

@@ -40,6 +40,7 @@ for p in "port: $irc " "listen_port: $http " "internal_listen_port: $internal" "
 done
 secret() { head -c 18 /dev/urandom | base64 | tr "+/" "-_"; }
 export EIRC_WEBIRC_PASSWORD=$(secret) EIRC_INTERNAL_SECRET=$(secret) EIRC_DB_PASSWORD=$(secret)
+export EIRC_DB_OWNER_PASSWORD=$(secret) EIRC_REDIS_PASSWORD=$(secret)
 export EIRC_DEMO_PASSWORD=$(secret)
 export EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr "+/" "-_")
 
@@ -83,6 +84,29 @@ except urllib.error.HTTPError as e:
 PY
 }
 
+# Redis asks for its password before anything (any local user could read
+# and rewrite the archive without one), and takes it.
+redis_locked() {
+	python3 - "$rd" "$EIRC_REDIS_PASSWORD" <<'PY'
+import socket, sys
+port, password = int(sys.argv[1]), sys.argv[2]
+def ask(cmds):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(cmds.encode())
+        data = b""
+        while data.count(b"\r\n") < cmds.count("\r\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode()
+anon = ask("PING\r\nKEYS *\r\n")
+authed = ask(f"AUTH {password}\r\nPING\r\n")
+print("redis without a password:", anon.split("\r\n")[0])
+sys.exit(0 if anon.startswith("-NOAUTH") and authed == "+OK\r\n+PONG\r\n" else 1)
+PY
+}
+
 # Any process whose command line names the data folder: servers, watchdog.
 leftovers() { pgrep -f -- "$work/var" || true; }
 
@@ -120,6 +144,7 @@ for round in 1 2; do
 		{ cat "$work/out-$round.log"; echo "not ok: round $round: no credentials printed"; exit 1; }
 	can_sign_in || { echo "not ok: round $round: the demo user cannot sign in"; exit 1; }
 	history_answers || { echo "not ok: round $round: eirc-history's HTTP API refused"; exit 1; }
+	redis_locked || { echo "not ok: round $round: Redis answers without its password"; exit 1; }
 	[ -n "$(leftovers)" ] || { echo "not ok: round $round: no server process found"; exit 1; }
 
 	kill -INT "$pid"
