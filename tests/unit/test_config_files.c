@@ -60,6 +60,7 @@ static void set_secrets(void)
 	setenv("EIRC_INTERNAL_SECRET", "internal-test-secret-0123456789", 1);
 	setenv("EIRC_DB_PASSWORD", "db-test-password", 1);
 	setenv("EIRC_DB_OWNER_PASSWORD", "db-owner-test-password", 1);
+	setenv("EIRC_REDIS_PASSWORD", "redis-test-password", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-client-secret-0123456789", 1);
 }
 
@@ -89,7 +90,7 @@ static void test_example_loads(void **state)
 	assert_string_equal(cfg->irc.webirc_password, "webirc-test-password");
 	assert_string_equal(cfg->redis.host, "127.0.0.1");
 	assert_int_equal(cfg->redis.port, 16379);
-	assert_null(cfg->redis.password);
+	assert_string_equal(cfg->redis.password, "redis-test-password");
 	assert_int_equal(cfg->redis.partitions, 16);
 	assert_string_equal(cfg->auth.database.host, "127.0.0.1");
 	assert_int_equal(cfg->auth.database.port, 15432);

@@ -40,6 +40,7 @@ static void set_secrets(void)
 	setenv("EIRC_INTERNAL_SECRET", "internal-test-secret-0123456789", 1);
 	setenv("EIRC_DB_PASSWORD", "db-test-password", 1);
 	setenv("EIRC_DB_OWNER_PASSWORD", "db-owner-test-password", 1);
+	setenv("EIRC_REDIS_PASSWORD", "redis-test-password", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-client-secret-0123456789", 1);
 }
 
