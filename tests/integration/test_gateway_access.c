@@ -15,7 +15,11 @@
  *     that login get ERROR and close 4001 "signed out", a session of another
  *     login of the same user stays, and a chat token issued before the
  *     sign-out is refused (close 4001 invalid_token);
- *   - a browser's own EIRC line is refused (421) and changes nothing.
+ *   - a browser's own EIRC line is refused (421) and changes nothing;
+ *   - the safety net: an account disabled straight in the database (no
+ *     message on the bus, as when a PUBLISH is lost) is closed by a third
+ *     gateway with access_recheck 1s within a few seconds, while a
+ *     push-only gateway keeps its session of it open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,9 +41,13 @@
 #define PUSH_MS 5000
 #define ROOM    "#private-ops"
 
-static gwfx_t g1, g2;
+static gwfx_t g1, g2, g3;
 
 static const char gateway_yaml[] = "  access_recheck: 0\n";
+/* The third gateway's: the recheck is all it has for a change the bus did
+ * not carry. */
+#define RECHECK_MS 1000
+static const char recheck_yaml[] = "  access_recheck: 1s\n";
 
 static int setup(void **state)
 {
@@ -52,13 +60,16 @@ static int setup(void **state)
 	snprintf(servers, sizeof(servers), "    - host: 127.0.0.1\n      port: %d\n",
 		 srv_port(g1.ircd));
 	gwfx_opts_t o2 = {.base = &g1, .irc_servers = servers, .gateway_yaml = gateway_yaml};
-	return gwfx_start_with(&g2, &o2);
+	gwfx_opts_t o3 = {.base = &g1, .irc_servers = servers, .gateway_yaml = recheck_yaml};
+	return gwfx_start_with(&g2, &o2) < 0 ? -1 : gwfx_start_with(&g3, &o3);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (g2.gw) /* test_clean_stop did not run (a failure, TEST_FILTER) */
+	if (g3.gw) /* test_clean_stop did not run (a failure, TEST_FILTER) */
+		gwfx_stop(&g3);
+	if (g2.gw)
 		gwfx_stop(&g2);
 	if (g1.auth.env)
 		gwfx_stop(&g1);
@@ -68,7 +79,7 @@ static int teardown(void **state)
 static int per_test_cleanup(void **state)
 {
 	(void)state;
-	return gwfx_cleanup(&g1) | gwfx_cleanup(&g2);
+	return gwfx_cleanup(&g1) | gwfx_cleanup(&g2) | gwfx_cleanup(&g3);
 }
 
 /* Reads c until a line with cmd holding needle, within what is left of
@@ -302,10 +313,44 @@ static void test_browser_eirc_refused(void **state)
 	gwfx_close(&g1, w);
 }
 
-/* Both gateways and eirc-auth exit 0 on SIGTERM (every handle closed). */
+/* ---- the safety net: gateway.access_recheck ---- */
+
+static void test_recheck_without_push(void **state)
+{
+	itc_t *c1, *c3;
+	ws_client_t *w1, *w3;
+	uint64_t t0, ms;
+
+	(void)state;
+	gwfx_add_user(&g1, "trudy");
+	w1 = gwfx_open_registered(&g1, "trudy", NULL, &c1);
+	w3 = gwfx_open_registered(&g3, "trudy", NULL, &c3);
+	t0 = clock_mono_ms();
+	/* disabled behind eirc-auth's back: nothing is published */
+	assert_int_equal(fx_sql(&g1.auth, "UPDATE users SET disabled = true WHERE nick = 'trudy'"),
+			 0);
+	itc_expect_within(c3, "ERROR", "Closing link: account disabled", RECHECK_MS + PUSH_MS);
+	ms = clock_mono_ms() - t0;
+	char why[128] = "";
+	assert_int_equal(ws_wait_close(w3, PUSH_MS, why, sizeof(why)), 4001);
+	assert_string_equal(why, "account disabled");
+	print_message("disabled without a message: closed by the recheck after %llu ms\n",
+		      (unsigned long long)ms);
+	/* the push-only gateway knows nothing yet: its session still answers */
+	itc_sendf(c1, "PING :still");
+	itc_expect(c1, "PONG", "still");
+	assert_false(ws_closed(w1));
+	itc_close(c1);
+	itc_close(c3);
+	gwfx_close(&g1, w1);
+	gwfx_close(&g3, w3);
+}
+
+/* The gateways and eirc-auth exit 0 on SIGTERM (every handle closed). */
 static void test_clean_stop(void **state)
 {
 	(void)state;
+	assert_int_equal(gwfx_stop(&g3), 0);
 	assert_int_equal(gwfx_stop(&g2), 0);
 	assert_int_equal(gwfx_stop(&g1), 0);
 }
@@ -317,6 +362,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_member_removed, per_test_cleanup),
 		cmocka_unit_test_teardown(test_disabled, per_test_cleanup),
 		cmocka_unit_test_teardown(test_signed_out, per_test_cleanup),
+		cmocka_unit_test_teardown(test_recheck_without_push, per_test_cleanup),
 		cmocka_unit_test(test_clean_stop),
 	};
 
