@@ -137,6 +137,15 @@ int ircc_sandbox_apply(const ircc_sandbox_opts_t *o, const char **out_why)
 		*out_why = "prctl(PR_SET_NO_NEW_PRIVS) failed";
 		return -errno;
 	}
+	/* Every irc-client runs as the same sandbox user: without this,
+	 * another one (or anything else of that uid) could read this one's
+	 * /proc/<pid>/environ and memory, or ptrace it. Not dumpable, its
+	 * /proc files belong to root and PTRACE_ATTACH needs CAP_SYS_PTRACE.
+	 * execve() made it dumpable again whatever the gateway did before. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		*out_why = "prctl(PR_SET_DUMPABLE) failed";
+		return -errno;
+	}
 	err = limits(o);
 	if (err < 0) {
 		*out_why = "setrlimit failed";

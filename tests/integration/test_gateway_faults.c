@@ -11,6 +11,8 @@
  *     to eirc-auth, a pool whose size follows the load), its resident
  *     memory within a small tolerance of it, and no irc-client child (nor
  *     zombie) is left;
+ *   - another process of the irc-client's own uid (another irc-client)
+ *     reads neither its environment nor its memory and cannot ptrace it;
  *   - SIGTERM with sessions open: every browser gets 1001, every child is
  *     gone, the gateway exits with status 0.
  */
@@ -22,12 +24,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -108,6 +113,88 @@ static pid_t child_of(const char *user)
 	if (!found)
 		fail_msg("no child of the gateway names %s", user);
 	return found;
+}
+
+/* The uid of pid, from /proc/<pid>/status; -1 when it cannot be read. */
+static long uid_of(pid_t pid)
+{
+	char path[64], line[256];
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %ld", &uid) == 1)
+			break;
+	fclose(f);
+	return uid;
+}
+
+/*
+ * Another process of the irc-client's own uid (another irc-client, or
+ * anything else running as the sandbox user) can read neither its
+ * environment, command line nor memory, nor ptrace it: a forked child
+ * takes the uid and tries. Bit 0: environ opened, 1: mem opened, 2:
+ * PTRACE_ATTACH succeeded, 3: could not become the uid.
+ */
+static int peek_as_same_uid(pid_t victim, uid_t uid)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char path[64];
+		int bits = 0, fd;
+		if (setgid(uid) < 0 || setuid(uid) < 0)
+			_exit(8);
+		snprintf(path, sizeof(path), "/proc/%d/environ", (int)victim);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			bits |= 1;
+			close(fd);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)victim);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			bits |= 2;
+			close(fd);
+		}
+		if (ptrace(PTRACE_ATTACH, victim, NULL, NULL) == 0) {
+			bits |= 4;
+			ptrace(PTRACE_DETACH, victim, NULL, NULL);
+		}
+		_exit(bits);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void test_session_unreadable_by_its_uid(void **state)
+{
+	itc_t *a;
+	ws_client_t *wa = gwfx_open_registered(&g, "alice", NULL, &a);
+	(void)state;
+
+	assert_true(gwfx_wait_children(&g, 1, 10000));
+	pid_t victim = child_of("alice");
+	long uid = uid_of(victim);
+	print_message("alice's irc-client: pid %d, uid %ld\n", (int)victim, uid);
+	if (uid <= 0)
+		fail_msg("the irc-client runs as root: the gateway must drop it to the sandbox "
+			 "user");
+	int bits = peek_as_same_uid(victim, (uid_t)uid);
+	print_message("as uid %ld: environ %s, mem %s, ptrace %s\n", uid,
+		      bits & 1 ? "READ" : "refused", bits & 2 ? "READ" : "refused",
+		      bits & 4 ? "ATTACHED" : "refused");
+	assert_int_equal(bits, 0);
+	/* still serving */
+	itc_sendf(a, "PING :after");
+	itc_expect(a, "PONG", "after");
+	itc_close(a);
+	gwfx_close(&g, wa);
+	assert_true(gwfx_wait_children(&g, 0, 20000));
 }
 
 static void test_kill9_closes_only_that_session(void **state)
@@ -364,6 +451,7 @@ static void test_sigterm_with_sessions_open(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_session_unreadable_by_its_uid, after_test),
 		cmocka_unit_test_teardown(test_kill9_closes_only_that_session, after_test),
 		cmocka_unit_test_teardown(test_connect_cycles_leave_nothing, after_test),
 		cmocka_unit_test_teardown(test_sigterm_with_sessions_open,
