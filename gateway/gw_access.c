@@ -118,32 +118,6 @@ static const char *reason_why(const char *reason)
 	return NULL;
 }
 
-/* "#a,#b" from a JSON array of names (unusable names left out), "" when
- * none; NULL when out of memory or not an array. */
-static char *rooms_join(json_t *arr)
-{
-	size_t i, n = 0;
-	json_t *v;
-	char *s;
-
-	if (!json_is_array(arr) ||
-	    !(s = malloc(json_array_size(arr) * (GW_AUTH_ROOM_NAME_MAX + 1) + 1)))
-		return NULL;
-	json_array_foreach(arr, i, v)
-	{
-		const char *name = json_string_value(v);
-		size_t len = name ? strlen(name) : 0;
-		if (!len || len > GW_AUTH_ROOM_NAME_MAX || strpbrk(name, ", \r\n"))
-			continue;
-		if (n)
-			s[n++] = ',';
-		memcpy(s + n, name, len);
-		n += len;
-	}
-	s[n] = '\0';
-	return s;
-}
-
 static int verdict_fill(json_t *e, gw_access_verdict_t *v)
 {
 	json_t *active = json_object_get(e, "active");
@@ -156,13 +130,16 @@ static int verdict_fill(json_t *e, gw_access_verdict_t *v)
 	}
 	v->active = true;
 	json_t *rooms = json_object_get(e, "private_rooms");
-	if (!rooms)
-		v->rooms = strdup("");
-	else if (!json_is_array(rooms))
+	int r;
+	if (rooms && !json_is_array(rooms))
 		return -EINVAL;
-	else
-		v->rooms = rooms_join(rooms);
-	return v->rooms ? 0 : -ENOMEM;
+	/* the consume's limits (GW_AUTH_ROOMS_MAX): a user past them could
+	 * not have opened the session either */
+	if ((r = gw_auth_rooms_join(rooms, &v->rooms)) < 0)
+		return r;
+	if (!v->rooms && !(v->rooms = strdup("")))
+		return -ENOMEM;
+	return 0;
 }
 
 int gw_access_parse(const char *body, size_t len, size_t n, gw_access_verdict_t *out)

@@ -177,8 +177,7 @@ void gw_identity_clear(gw_identity_t *id)
 	id->autojoin = id->private_rooms = NULL;
 }
 
-/* Joins a JSON array of room names with commas; skips unusable names. */
-static int rooms_join(json_t *arr, char **out)
+int gw_auth_rooms_join(json_t *arr, char **out)
 {
 	size_t i, n = 0, cap;
 	json_t *v;
@@ -228,8 +227,8 @@ static int identity_fill(json_t *j, gw_identity_t *id)
 	memcpy(id->nick, nick, strlen(nick) + 1);
 	if (dn && strlen(dn) <= GW_AUTH_DISPLAY_MAX && !strpbrk(dn, "\r\n"))
 		memcpy(id->display_name, dn, strlen(dn) + 1);
-	if (rooms_join(json_object_get(j, "autojoin"), &id->autojoin) < 0 ||
-	    rooms_join(json_object_get(j, "private_rooms"), &id->private_rooms) < 0) {
+	if (gw_auth_rooms_join(json_object_get(j, "autojoin"), &id->autojoin) < 0 ||
+	    gw_auth_rooms_join(json_object_get(j, "private_rooms"), &id->private_rooms) < 0) {
 		gw_identity_clear(id);
 		return -EINVAL;
 	}

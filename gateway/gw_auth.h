@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 /* Largest answer read from eirc-auth. */
@@ -74,6 +75,15 @@ int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip, cons
 
 /* Cancels a request in flight; its callback will not be called. */
 void gw_auth_cancel(gw_auth_req_t *r);
+
+/*
+ * "#a,#b" from a JSON array of room names, as eirc-auth's answers carry
+ * them (the consume's lists, POST /internal/access's private_rooms):
+ * names empty, longer than GW_AUTH_ROOM_NAME_MAX or holding ',', ' ', CR
+ * or LF are left out. *out is malloc'd, or NULL when arr is no array or
+ * names nothing usable. -EINVAL past GW_AUTH_ROOMS_MAX names, -ENOMEM.
+ */
+int gw_auth_rooms_join(json_t *arr, char **out);
 
 /*
  * Cancels every request (no callback) and closes the libuv handles; the

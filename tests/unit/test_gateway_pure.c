@@ -664,6 +664,24 @@ static void test_access_answer(void **state)
 	assert_int_equal(verdicts("{\"sessions\":{}}", 0, v), -EINVAL);
 	assert_int_equal(verdicts("{", 1, v), -EINVAL);
 	assert_int_equal(verdicts("", 1, v), -EINVAL);
+	/* GW_AUTH_ROOMS_MAX private rooms, as the consume takes them, and one
+	 * more: refused like the consume refuses it */
+	for (int n = GW_AUTH_ROOMS_MAX; n <= GW_AUTH_ROOMS_MAX + 1; n++) {
+		static char big[(GW_AUTH_ROOMS_MAX + 1) * 16 + 64];
+		size_t len = (size_t)snprintf(
+			big, sizeof(big), "{\"sessions\":[{\"active\":true,\"private_rooms\":[");
+		for (int i = 0; i < n; i++)
+			len += (size_t)snprintf(big + len, sizeof(big) - len, "%s\"#p-%d\"",
+						i ? "," : "", i);
+		snprintf(big + len, sizeof(big) - len, "]}]}");
+		if (n == GW_AUTH_ROOMS_MAX) {
+			assert_int_equal(verdicts(big, 1, v), 0);
+			assert_non_null(strstr(v[0].rooms, "#p-255"));
+			gw_access_verdicts_free(v, 1);
+		} else {
+			assert_int_equal(verdicts(big, 1, v), -EINVAL);
+		}
+	}
 }
 
 int main(void)
