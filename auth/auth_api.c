@@ -292,23 +292,32 @@ static bool consume_fields(auth_call_t *call, const char **tok, const char **ip,
 	return true;
 }
 
+/* An internal call's preamble: the shared secret, a JSON object body
+ * (parsed into call->st.json). False when answered already. */
+static bool internal_json(auth_call_t *call)
+{
+	if (!internal_authorized(call))
+		return false;
+	if (!auth_content_type_is(call->req.content_type, "application/json")) {
+		auth_reply_error(call, 415, "invalid_request",
+				 "Content-Type must be application/json");
+		return false;
+	}
+	if (auth_json_parse_object(call->req.body ? call->req.body : "", call->req.body_len,
+				   &call->st.json) < 0) {
+		auth_reply_error(call, 400, "invalid_request", "malformed JSON");
+		return false;
+	}
+	return true;
+}
+
 void auth_api_consume(auth_call_t *call)
 {
 	char th[AUTH_TOKEN_HASH_HEX + 1];
 	const char *tok, *ip, *rid, *p[3];
 
-	if (!internal_authorized(call))
+	if (!internal_json(call))
 		return;
-	if (!auth_content_type_is(call->req.content_type, "application/json")) {
-		auth_reply_error(call, 415, "invalid_request",
-				 "Content-Type must be application/json");
-		return;
-	}
-	if (auth_json_parse_object(call->req.body ? call->req.body : "", call->req.body_len,
-				   &call->st.json) < 0) {
-		auth_reply_error(call, 400, "invalid_request", "malformed JSON");
-		return;
-	}
 	if (!consume_fields(call, &tok, &ip, &rid))
 		return;
 	if (!auth_token_well_formed(tok, strlen(tok))) {
@@ -415,18 +424,8 @@ void auth_api_access(auth_call_t *call)
 	char *users, *fams;
 	const char *p[2];
 
-	if (!internal_authorized(call))
+	if (!internal_json(call))
 		return;
-	if (!auth_content_type_is(call->req.content_type, "application/json")) {
-		auth_reply_error(call, 415, "invalid_request",
-				 "Content-Type must be application/json");
-		return;
-	}
-	if (auth_json_parse_object(call->req.body ? call->req.body : "", call->req.body_len,
-				   &call->st.json) < 0) {
-		auth_reply_error(call, 400, "invalid_request", "malformed JSON");
-		return;
-	}
 	if (!access_sessions(call, &users, &fams))
 		return;
 	p[0] = users;
