@@ -132,14 +132,14 @@ int auth_migrate_grant(PGconn *owner, const char *service_role, eirc_err_t *out_
 	PGresult *r;
 
 	if (!lit)
-		return eirc_err_set(out_err, -EIO, "%s", PQerrorMessage(owner));
+		return set_err(out_err, "quoting the service role", owner);
 	/* a table of another role cannot be granted from here, and its owner
 	 * could still rewrite it: say who must hand it over */
 	r = PQexec(owner, "SELECT string_agg(DISTINCT tableowner, ', '), "
 			  "string_agg(tablename, ', ' ORDER BY tablename) FROM pg_tables "
 			  "WHERE schemaname = 'public' AND tableowner <> current_user");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		int e = eirc_err_set(out_err, -EIO, "%s", PQerrorMessage(owner));
+		int e = set_err(out_err, "listing the tables", owner);
 		PQclear(r);
 		PQfreemem(lit);
 		return e;
@@ -159,8 +159,7 @@ int auth_migrate_grant(PGconn *owner, const char *service_role, eirc_err_t *out_
 	PQfreemem(lit);
 	r = PQexec(owner, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		int e = eirc_err_set(out_err, -EIO, "granting %s: %s", service_role,
-				     PQerrorMessage(owner));
+		int e = set_err(out_err, "granting the service role", owner);
 		PQclear(r);
 		return e;
 	}

@@ -522,9 +522,10 @@ long gwfx_fd_count_except(pid_t pid, int remote_port)
 	return count;
 }
 
-long gwfx_rss_kib(pid_t pid)
+long gwfx_status_field(pid_t pid, const char *field)
 {
 	char path[64], line[256];
+	size_t n = strlen(field);
 	long v = -1;
 	FILE *f;
 
@@ -533,10 +534,17 @@ long gwfx_rss_kib(pid_t pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &v) == 1)
+		if (strncmp(line, field, n) == 0 && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
 			break;
+		}
 	fclose(f);
 	return v;
+}
+
+long gwfx_rss_kib(pid_t pid)
+{
+	return gwfx_status_field(pid, "VmRSS");
 }
 
 bool gwfx_log_has(const gwfx_t *g, const char *needle)

@@ -159,6 +159,9 @@ long gwfx_fd_count(pid_t pid);
  * load, between 0 and its cap, and is no leak). */
 long gwfx_fd_count_except(pid_t pid, int remote_port);
 long gwfx_rss_kib(pid_t pid);
+/* The first number of field ("Uid", "VmRSS") in /proc/<pid>/status, -1
+ * when it cannot be read. */
+long gwfx_status_field(pid_t pid, const char *field);
 
 /* Fails the test when any kept token is in a gateway log. */
 void gwfx_assert_tokens_not_logged(const gwfx_t *g);

@@ -115,31 +115,14 @@ static pid_t child_of(const char *user)
 	return found;
 }
 
-/* The uid of pid, from /proc/<pid>/status; -1 when it cannot be read. */
-static long uid_of(pid_t pid)
-{
-	char path[64], line[256];
-	long uid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (!(f = fopen(path, "re")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Uid: %ld", &uid) == 1)
-			break;
-	fclose(f);
-	return uid;
-}
-
 /*
  * Another process of the irc-client's own uid (another irc-client, or
  * anything else running as the sandbox user) can read neither its
- * environment, command line nor memory, nor ptrace it: a forked child
+ * environment nor its memory, nor ptrace it: a forked child
  * takes the uid and tries. Bit 0: environ opened, 1: mem opened, 2:
  * PTRACE_ATTACH succeeded, 3: could not become the uid.
  */
-static int peek_as_same_uid(pid_t victim, uid_t uid)
+static int peek_as_same_uid(pid_t victim, uid_t uid, gid_t gid)
 {
 	pid_t pid = fork();
 	int st;
@@ -148,7 +131,7 @@ static int peek_as_same_uid(pid_t victim, uid_t uid)
 	if (pid == 0) {
 		char path[64];
 		int bits = 0, fd;
-		if (setgid(uid) < 0 || setuid(uid) < 0)
+		if (setgid(gid) < 0 || setuid(uid) < 0)
 			_exit(8);
 		snprintf(path, sizeof(path), "/proc/%d/environ", (int)victim);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -179,12 +162,12 @@ static void test_session_unreadable_by_its_uid(void **state)
 
 	assert_true(gwfx_wait_children(&g, 1, 10000));
 	pid_t victim = child_of("alice");
-	long uid = uid_of(victim);
+	long uid = gwfx_status_field(victim, "Uid"), gid = gwfx_status_field(victim, "Gid");
 	print_message("alice's irc-client: pid %d, uid %ld\n", (int)victim, uid);
 	if (uid <= 0)
 		fail_msg("the irc-client runs as root: the gateway must drop it to the sandbox "
 			 "user");
-	int bits = peek_as_same_uid(victim, (uid_t)uid);
+	int bits = peek_as_same_uid(victim, (uid_t)uid, (gid_t)gid);
 	print_message("as uid %ld: environ %s, mem %s, ptrace %s\n", uid,
 		      bits & 1 ? "READ" : "refused", bits & 2 ? "READ" : "refused",
 		      bits & 4 ? "ATTACHED" : "refused");
