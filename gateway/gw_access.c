@@ -35,11 +35,8 @@ typedef struct access_req {
 } access_req_t;
 
 struct gw_access {
-	gw_server_t *srv;
-	http_client_t *http;
-	char *url; /* {auth_internal_url}/internal/access */
-	char *auth_header;
-	uint64_t timeout_ms, recheck_ms;
+	gw_server_t *srv; /* its gw_auth carries the checks */
+	uint64_t recheck_ms;
 	queue_t by_user[GW_ACCESS_BUCKETS]; /* gw_session_t by user_node */
 	queue_t reqs;                       /* access_req_t in flight */
 	bool round_failed;
@@ -240,7 +237,7 @@ static void on_done(void *ud, const http_client_answer_t *ans, const eirc_err_t 
 
 	r->xfer = NULL;
 	queue_remove(&r->node);
-	if (ans->err == -ECANCELED) { /* gw_access_close() */
+	if (ans->err == -ECANCELED) { /* gw_auth_close() first: the gateway is ending */
 		req_free(r);
 		return;
 	}
@@ -265,15 +262,6 @@ static void on_done(void *ud, const http_client_answer_t *ans, const eirc_err_t 
 
 static int send_batch(gw_access_t *a, gw_session_t *const *batch, size_t n)
 {
-	const char *headers[] = {"Content-Type: application/json", a->auth_header};
-	http_client_req_t req = {
-		.method = "POST",
-		.url = a->url,
-		.headers = headers,
-		.n_headers = a->auth_header ? 2 : 1,
-		.timeout_ms = a->timeout_ms,
-		.answer_max = GW_ACCESS_RESPONSE_MAX,
-	};
 	access_req_t *r = calloc(1, sizeof(*r));
 	int rc = -ENOMEM;
 
@@ -283,9 +271,8 @@ static int send_batch(gw_access_t *a, gw_session_t *const *batch, size_t n)
 	r->n = n;
 	for (size_t i = 0; i < n; i++)
 		memcpy(r->ids[i], batch[i]->request_id, sizeof(r->ids[i]));
-	req.body = r->body;
-	req.body_len = strlen(r->body);
-	if ((rc = http_client_send(a->http, &req, on_done, r, &r->xfer)) < 0)
+	if ((rc = gw_auth_post(a->srv->auth, "/internal/access", r->body, strlen(r->body),
+			       GW_ACCESS_RESPONSE_MAX, on_done, r, &r->xfer)) < 0)
 		goto fail;
 	queue_insert_tail(&a->reqs, &r->node);
 	return 0;
@@ -420,11 +407,6 @@ void gw_access_remove(gw_access_t *a, gw_session_t *ss)
 
 static void access_free(gw_access_t *a)
 {
-	free(a->url);
-	if (a->auth_header) {
-		explicit_bzero(a->auth_header, strlen(a->auth_header));
-		free(a->auth_header);
-	}
 	free(a);
 }
 
@@ -436,37 +418,15 @@ static void on_timer_closed(uv_handle_t *h)
 		access_free(a);
 }
 
-/* malloc'd "<a><b>" or NULL. */
-static char *concat(const char *x, const char *y)
-{
-	size_t n = strlen(x) + strlen(y) + 1;
-	char *s = malloc(n);
-
-	if (s)
-		snprintf(s, n, "%s%s", x, y);
-	return s;
-}
-
 int gw_access_new(gw_server_t *srv, uint64_t recheck_ms, gw_access_t **out)
 {
-	const eirc_config_t *cfg = srv->cfg;
-	const http_client_opts_t opts = {.idle_max = GW_ACCESS_POOL_MAX};
 	gw_access_t *a = calloc(1, sizeof(*a));
 	uint32_t seed = 0;
 
 	if (!a)
 		return -ENOMEM;
 	a->srv = srv;
-	a->timeout_ms = cfg->gateway.auth_timeout;
 	a->recheck_ms = recheck_ms;
-	a->url = concat(cfg->gateway.auth_internal_url, "/internal/access");
-	if (cfg->auth.internal_secret)
-		a->auth_header = concat("Authorization: Bearer ", cfg->auth.internal_secret);
-	if (!a->url || (cfg->auth.internal_secret && !a->auth_header) ||
-	    http_client_new(srv->loop, &opts, &a->http) < 0) {
-		access_free(a);
-		return -ENOMEM;
-	}
 	for (size_t i = 0; i < GW_ACCESS_BUCKETS; i++)
 		queue_init(&a->by_user[i]);
 	queue_init(&a->reqs);
@@ -486,9 +446,12 @@ void gw_access_close(gw_access_t *a)
 {
 	if (!a)
 		return;
-	/* in-flight requests end in on_done with -ECANCELED */
-	http_client_close(a->http, NULL, NULL);
-	a->http = NULL;
+	/* requests in flight on gw_auth's client: cancelled, no callback */
+	while (!queue_empty(&a->reqs)) {
+		access_req_t *r = queue_data(queue_head(&a->reqs), access_req_t, node);
+		queue_remove(&r->node);
+		req_free(r);
+	}
 	for (size_t i = 0; i < GW_ACCESS_BUCKETS; i++)
 		while (!queue_empty(&a->by_user[i]))
 			gw_access_remove(

@@ -29,8 +29,6 @@
 #define GW_ACCESS_BATCH_MAX 1000
 /* Buckets of the by-user index (power of two). */
 #define GW_ACCESS_BUCKETS 4096
-/* Idle keep-alive connections to eirc-auth kept for the checks. */
-#define GW_ACCESS_POOL_MAX 2
 /* Largest answer read: 1000 sessions of up to GW_AUTH_ROOMS_MAX rooms. */
 #define GW_ACCESS_RESPONSE_MAX (8 * 1024 * 1024)
 /* Events remembered for the sessions whose consume was in flight when

@@ -1,5 +1,6 @@
 /*
- * gw_auth: the consume call on the gateway's loop. See gw_auth.h.
+ * gw_auth: the client of eirc-auth's internal API on the gateway's loop
+ * (the consume; gw_auth_post for the access checks). See gw_auth.h.
  *
  * The transport is common/http_client. A request holds the JSON body (it
  * carries the token: zeroed before it is freed); its callback runs after
@@ -27,7 +28,7 @@ struct gw_auth_req {
 
 struct gw_auth {
 	http_client_t *http;
-	char *url; /* {auth_internal_url}/internal/chat-token/consume */
+	char *base; /* gateway.auth_internal_url */
 	char *auth_header;
 	uint64_t timeout_ms;
 };
@@ -72,7 +73,7 @@ static void on_done(void *ud, const http_client_answer_t *ans, const eirc_err_t 
 
 static void auth_free(gw_auth_t *a)
 {
-	free(a->url);
+	free(a->base);
 	if (a->auth_header) {
 		explicit_bzero(a->auth_header, strlen(a->auth_header));
 		free(a->auth_header);
@@ -100,10 +101,10 @@ int gw_auth_new(uv_loop_t *loop, const char *url, const char *secret, uint64_t t
 	if (!(a = calloc(1, sizeof(*a))))
 		return -ENOMEM;
 	a->timeout_ms = timeout_ms;
-	a->url = concat(url, "/internal/chat-token/consume");
+	a->base = strdup(url);
 	if (secret)
 		a->auth_header = concat("Authorization: Bearer ", secret);
-	if (!a->url || (secret && !a->auth_header) || http_client_new(loop, &opts, &a->http) < 0) {
+	if (!a->base || (secret && !a->auth_header) || http_client_new(loop, &opts, &a->http) < 0) {
 		auth_free(a);
 		return -ENOMEM;
 	}
@@ -121,18 +122,30 @@ static char *consume_body(const char *token, const char *client_ip, const char *
 	return s;
 }
 
+int gw_auth_post(gw_auth_t *a, const char *path, const char *body, size_t body_len,
+		 size_t answer_max, http_client_cb cb, void *ud, http_client_xfer_t **out_xfer)
+{
+	const char *headers[] = {"Content-Type: application/json", a->auth_header};
+	char url[GW_AUTH_URL_MAX + 1];
+	http_client_req_t req = {
+		.method = "POST",
+		.url = url, /* libcurl copies it */
+		.headers = headers,
+		.n_headers = a->auth_header ? 2 : 1,
+		.body = body,
+		.body_len = body_len,
+		.timeout_ms = a->timeout_ms,
+		.answer_max = answer_max,
+	};
+
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", a->base, path) >= sizeof(url))
+		return -ENAMETOOLONG;
+	return http_client_send(a->http, &req, cb, ud, out_xfer);
+}
+
 int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip, const char *request_id,
 		    gw_auth_cb cb, void *arg, gw_auth_req_t **out_req)
 {
-	const char *headers[] = {"Content-Type: application/json", a->auth_header};
-	http_client_req_t req = {
-		.method = "POST",
-		.url = a->url,
-		.headers = headers,
-		.n_headers = a->auth_header ? 2 : 1,
-		.timeout_ms = a->timeout_ms,
-		.answer_max = GW_AUTH_RESPONSE_MAX,
-	};
 	gw_auth_req_t *r;
 	int rc;
 
@@ -145,9 +158,8 @@ int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip, cons
 		req_free(r);
 		return -ENOMEM;
 	}
-	req.body = r->body;
-	req.body_len = strlen(r->body);
-	if ((rc = http_client_send(a->http, &req, on_done, r, &r->xfer)) < 0) {
+	if ((rc = gw_auth_post(a, "/internal/chat-token/consume", r->body, strlen(r->body),
+			       GW_AUTH_RESPONSE_MAX, on_done, r, &r->xfer)) < 0) {
 		req_free(r);
 		return rc;
 	}

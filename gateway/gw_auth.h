@@ -1,7 +1,8 @@
 /*
- * gw_auth: the chat-token consume call to eirc-auth's internal API, on
- * common/http_client (libcurl on the gateway's libuv loop). No thread, no
- * blocking call.
+ * gw_auth: the gateway's client of eirc-auth's internal API, on
+ * common/http_client (libcurl on the gateway's libuv loop): the chat-token
+ * consume below, and gw_auth_post for the other calls (gw_access's
+ * checks), on one pool of connections. No thread, no blocking call.
  *
  *   POST {auth_internal_url}/internal/chat-token/consume
  *   Authorization: Bearer <auth.internal_secret>
@@ -20,6 +21,10 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "common/http_client.h"
+
+/* Longest URL of an internal endpoint (gateway.auth_internal_url + path). */
+#define GW_AUTH_URL_MAX 4160
 /* Largest answer read from eirc-auth. */
 #define GW_AUTH_RESPONSE_MAX (256 * 1024)
 /* Idle keep-alive connections to eirc-auth kept for reuse. */
@@ -75,6 +80,17 @@ int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip, cons
 
 /* Cancels a request in flight; its callback will not be called. */
 void gw_auth_cancel(gw_auth_req_t *r);
+
+/*
+ * POSTs body (JSON, body_len bytes, borrowed until cb runs or the transfer
+ * is cancelled) to path ("/internal/access") of eirc-auth's internal API:
+ * the internal secret, the consume's timeout and its pool of connections,
+ * which every caller of the internal API shares. Answers over answer_max
+ * bytes fail. http_client_send()'s contract otherwise; -ENAMETOOLONG past
+ * GW_AUTH_URL_MAX.
+ */
+int gw_auth_post(gw_auth_t *a, const char *path, const char *body, size_t body_len,
+		 size_t answer_max, http_client_cb cb, void *ud, http_client_xfer_t **out_xfer);
 
 /*
  * "#a,#b" from a JSON array of room names, as eirc-auth's answers carry

@@ -37,12 +37,12 @@ static void server_finish(gw_server_t *s)
 		return;
 	s->finished = true;
 	log_info("All sessions ended: closing");
-	gw_auth_close(s->auth);
-	s->auth = NULL;
 	gw_bus_close(s->bus); /* before access: no event after this */
 	s->bus = NULL;
-	gw_access_close(s->access);
+	gw_access_close(s->access); /* before auth: its checks ride on it */
 	s->access = NULL;
+	gw_auth_close(s->auth);
+	s->auth = NULL;
 	uv_close((uv_handle_t *)&s->sweep, NULL);
 	uv_close((uv_handle_t *)&s->grace, NULL);
 	/* closes every wsi left; lws's libuv handles close in later iterations */
@@ -197,7 +197,7 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 		goto fail;
 	}
 	if ((r = gw_access_new(s, g->access_recheck, &s->access)) < 0) {
-		eirc_err_set(out_err, r, "cannot start libcurl");
+		eirc_err_set(out_err, r, "out of memory");
 		gw_auth_close(s->auth);
 		uv_run(loop, UV_RUN_DEFAULT);
 		goto fail;

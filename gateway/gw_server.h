@@ -39,12 +39,12 @@
  * eirc-auth while its consume runs, then its socketpair end. */
 #define GW_FDS_PER_SESSION 2
 /* Descriptors kept free beyond the sessions' and those open at start:
- * libcurl's idle connections to eirc-auth (GW_AUTH_POOL_MAX for consumes,
- * GW_ACCESS_POOL_MAX for access checks), the access bus's Redis
+ * libcurl's idle connections to eirc-auth (GW_AUTH_POOL_MAX, consumes and
+ * access checks alike: gw_auth_post), the access bus's Redis
  * connection (gw_bus; it may open after the start), and 32 for
  * connections still sending their headers, /metrics and /healthz, and the
  * child's socketpair end during a spawn. */
-#define GW_FD_RESERVE (GW_AUTH_POOL_MAX + GW_ACCESS_POOL_MAX + 1 + 32)
+#define GW_FD_RESERVE (GW_AUTH_POOL_MAX + 1 + 32)
 
 typedef struct gw_server {
 	uv_loop_t *loop;
