@@ -292,12 +292,10 @@ static bool consume_fields(auth_call_t *call, const char **tok, const char **ip,
 	return true;
 }
 
-/* An internal call's preamble: the shared secret, a JSON object body
- * (parsed into call->st.json). False when answered already. */
-static bool internal_json(auth_call_t *call)
+/* A JSON object body, parsed into call->st.json; false when answered
+ * already (415, 400). */
+static bool json_body(auth_call_t *call)
 {
-	if (!internal_authorized(call))
-		return false;
 	if (!auth_content_type_is(call->req.content_type, "application/json")) {
 		auth_reply_error(call, 415, "invalid_request",
 				 "Content-Type must be application/json");
@@ -309,6 +307,12 @@ static bool internal_json(auth_call_t *call)
 		return false;
 	}
 	return true;
+}
+
+/* An internal call's preamble: the shared secret, then json_body(). */
+static bool internal_json(auth_call_t *call)
+{
+	return internal_authorized(call) && json_body(call);
 }
 
 void auth_api_consume(auth_call_t *call)
@@ -577,16 +581,8 @@ static bool room_body(auth_call_t *call, const char **name, const char **topic, 
 {
 	json_t *j, *t;
 
-	if (!auth_content_type_is(call->req.content_type, "application/json")) {
-		auth_reply_error(call, 415, "invalid_request",
-				 "Content-Type must be application/json");
+	if (!json_body(call))
 		return false;
-	}
-	if (auth_json_parse_object(call->req.body ? call->req.body : "", call->req.body_len,
-				   &call->st.json) < 0) {
-		auth_reply_error(call, 400, "invalid_request", "malformed JSON");
-		return false;
-	}
 	j = call->st.json;
 	t = json_object_get(j, "topic");
 	*name = json_string_value(json_object_get(j, "name"));
