@@ -29,6 +29,27 @@ case "${1:-all}" in
   *) echo "usage: $0 [run|test|all]" >&2; exit 2 ;;
 esac
 
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+# The system users eIRC runs as (docs/security.md): eirc for the daemons,
+# eirc-session for the irc-clients (a uid nothing else uses; eirc is in its
+# group to own the history socket, mode 0660). Made once, in every mode:
+# the tests run irc-clients as eirc-session too.
+ensure_users() {
+  getent group eirc-session >/dev/null ||
+    $SUDO groupadd --system eirc-session
+  id -u eirc-session >/dev/null 2>&1 ||
+    $SUDO useradd --system --gid eirc-session --no-create-home \
+      --home-dir /nonexistent --shell /usr/sbin/nologin eirc-session
+  id -u eirc >/dev/null 2>&1 ||
+    $SUDO useradd --system --user-group --no-create-home \
+      --home-dir /nonexistent --shell /usr/sbin/nologin eirc
+  id -nG eirc | tr ' ' '\n' | grep -qx eirc-session ||
+    $SUDO usermod -a -G eirc-session eirc
+}
+ensure_users
+
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -37,8 +58,6 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "eirc: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # Debian's packages start their daemons on install; the stack and the tests
