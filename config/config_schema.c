@@ -195,6 +195,15 @@ static const config_validator_t schema_v_one_word = {schema_one_word,
 static const config_validator_t schema_v_long_secret = {schema_long_secret,
 							"one word of at least 16 bytes"};
 
+/* A daemon's own Redis user (Redis 7 ACL, docs/deploy.md), in its section;
+ * each key unset takes redis.username / redis.password. */
+#define SCHEMA_REDIS_LOGIN(T, who)                                                                 \
+	CONFIG_STRING("redis_username", T, redis_username, NULL,                                   \
+		      "Redis user (ACL) of " who "; unset: redis.username.",                       \
+		      .validate = &schema_v_name),                                                 \
+		CONFIG_SECRET("redis_password", T, redis_password,                                 \
+			      "Password of " who "'s Redis user; unset: redis.password.")
+
 /* ---- irc ---- */
 
 static void schema_check_server(const void *obj, config_check_t *c)
@@ -350,6 +359,7 @@ static const config_field_t schema_gateway[] = {
 			"Period of the recheck of every live session at eirc-auth "
 			"(POST /internal/access), the safety net for an access change "
 			"whose eirc:access message was lost; 0 disables it."),
+	SCHEMA_REDIS_LOGIN(T, "eirc-gateway"),
 };
 #undef T
 
@@ -472,6 +482,7 @@ static const config_field_t schema_auth[] = {
 	CONFIG_SIZE("password_hash_memory", T, password_hash_memory, "64MiB", KIB(8), GIB(4),
 		    "Argon2id memory (libsodium memlimit) of new "
 		    "password hashes; each login in progress uses this much."),
+	SCHEMA_REDIS_LOGIN(T, "eirc-auth"),
 };
 #undef T
 
@@ -567,7 +578,13 @@ static const config_field_t schema_redis[] = {
 		    "Redis Cluster: host/port is a seed node; the slot map is read "
 		    "with CLUSTER SLOTS and each command goes to the master owning "
 		    "its key's slot (MOVED/ASK followed)."),
-	CONFIG_SECRET("password", T, password, "Password (AUTH); unset when Redis has none."),
+	CONFIG_STRING("username", T, username, NULL,
+		      "Redis user (ACL) of every daemon whose section names none; unset: the "
+		      "default user.",
+		      .validate = &schema_v_name),
+	CONFIG_SECRET("password", T, password,
+		      "Password (AUTH) of redis.username, or of the default user; unset when "
+		      "Redis has none."),
 	CONFIG_INT("partitions", T, partitions, "16", 1, 16384,
 		   "Number of key partitions (hash tags {p0}..). Fixed for a "
 		   "deployment: changing it moves every conversation."),
@@ -683,6 +700,7 @@ static const config_field_t schema_logger[] = {
 		      "IP address of the /metrics listener.", .validate = &schema_v_ip),
 	CONFIG_PORT("metrics_port", T, metrics_port, "0",
 		    "Port of the /metrics listener; 0 disables it.", .flags = CONFIG_F_PORT_ZERO),
+	SCHEMA_REDIS_LOGIN(T, "eirc-logger"),
 };
 #undef T
 
@@ -744,6 +762,7 @@ static const config_field_t schema_history[] = {
 		      "OAuth client secret used for introspection."),
 	CONFIG_DURATION("introspect_cache_ttl", T, introspect_cache_ttl, "30s", 0, HOURS(1),
 			"How long an introspection answer is reused; 0: never."),
+	SCHEMA_REDIS_LOGIN(T, "eirc-history"),
 };
 #undef T
 

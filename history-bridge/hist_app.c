@@ -202,7 +202,8 @@ static int start(hist_app_t *a)
 	redis_opts_t o;
 	int r;
 
-	redis_opts_from_config(&cfg->redis, &o);
+	redis_opts_from_config(&cfg->redis, cfg->history.redis_username,
+			       cfg->history.redis_password, &o);
 	/* Answer before the irc-client gives up on us (history.request_timeout). */
 	if (o.command_timeout_ms > cfg->history.request_timeout / 2)
 		o.command_timeout_ms = cfg->history.request_timeout / 2;

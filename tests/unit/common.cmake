@@ -20,3 +20,5 @@ find_package(Threads REQUIRED)
 eirc_test(test_http_server SOURCES unit/test_http_server.c LIBS eirc_http_server Threads::Threads)
 # The access bus's message parser (common/access_msg).
 eirc_test(test_access_msg SOURCES unit/test_access_msg.c LIBS eirc_common eirc_testlib)
+# The daemons' Redis ACL lines (common/redis_acl): limits, key patterns.
+eirc_test(test_redis_acl_lines SOURCES unit/test_redis_acl_lines.c LIBS eirc_common eirc_testlib)

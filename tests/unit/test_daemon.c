@@ -41,6 +41,10 @@ static void set_secrets(void)
 	setenv("EIRC_DB_PASSWORD", "db-test-password", 1);
 	setenv("EIRC_DB_OWNER_PASSWORD", "db-owner-test-password", 1);
 	setenv("EIRC_REDIS_PASSWORD", "redis-test-password", 1);
+	setenv("EIRC_REDIS_AUTH_PASSWORD", "redis-auth-test-password", 1);
+	setenv("EIRC_REDIS_GATEWAY_PASSWORD", "redis-gateway-test-password", 1);
+	setenv("EIRC_REDIS_LOGGER_PASSWORD", "redis-logger-test-password", 1);
+	setenv("EIRC_REDIS_HISTORY_PASSWORD", "redis-history-test-password", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-client-secret-0123456789", 1);
 }
 

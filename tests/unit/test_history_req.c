@@ -283,7 +283,7 @@ static void test_build_keys_and_clamp(void **state)
 	int k = archive_keys_partition("eirc", "#chan{x}", 8, IRC_CASEMAP_NONE, 16);
 	archive_keys_history(k, "eirc", "#chan{x}", 8, IRC_CASEMAP_NONE, key, sizeof(key));
 	archive_keys_msgid(k, "m1", 2, mkey, sizeof(mkey));
-	assert_string_equal(c.argv[0], "EVAL");
+	assert_string_equal(c.argv[0], "EVAL_RO");
 	assert_string_equal(c.argv[1], hist_query_script);
 	assert_string_equal(c.argv[3], key);
 	assert_string_equal(c.argv[4], mkey);
@@ -297,7 +297,7 @@ static void test_build_keys_and_clamp(void **state)
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 100", &q, &e), 0);
 	assert_int_equal(hist_query_build(&q, &o, "0123456789012345678901234567890123456789", &c),
 			 0);
-	assert_string_equal(c.argv[0], "EVALSHA");
+	assert_string_equal(c.argv[0], "EVALSHA_RO");
 	assert_int_equal(c.limit, 100);
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 99", &q, &e), 0);
 	assert_int_equal(hist_query_build(&q, &o, NULL, &c), 0);
