@@ -230,8 +230,11 @@ static void write_config(void)
 		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: %d\n"
 		"  listen_port: 0\n" /* no HTTP API here (test_history_http.c) */
 		"  request_timeout: 5s\n  join_replay_lines: 5\n"
+		"  redis_username: %s\n  redis_password: %s\n" /* its ACL user */
 		"log:\n  level: info\n",
-		srv_port(ircd), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
+		srv_port(ircd), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX,
+		srv_redis_user_name(redis, REDIS_ACL_HISTORY),
+		srv_redis_user_password(redis, REDIS_ACL_HISTORY));
 	fclose(f);
 }
 
@@ -310,6 +313,7 @@ static int setup(void **state)
 	lc.nick = "histlogger";
 	lc.irc_port = srv_port(ircd);
 	lc.redis_port = srv_port(redis);
+	lgf_use_redis(redis);
 	lc.channels = "[\"" CHAN "\"]";
 	if (lgf_logger_start(&lc, &logger) < 0)
 		return -1;

@@ -274,10 +274,13 @@ static int write_config(const char *secret)
 		"  introspect_url: http://127.0.0.1:%d/oauth/introspect\n"
 		"  introspect_client_id: eirc-history\n  introspect_client_secret: \"%s\"\n"
 		"  introspect_cache_ttl: %ds\n"
+		"  redis_username: %s\n  redis_password: %s\n" /* its ACL user */
 		"elasticsearch:\n  urls: [\"http://127.0.0.1:%d\"]\n  index_prefix: eirc\n"
 		"log:\n  level: info\n",
 		srv_port(redis), PARTITIONS, srv_env_dir(fx.env), hport, PAGE_MAX, RATE_BURST,
-		REQ_TIMEOUT_S, fx.port, secret, CACHE_TTL_S, es.port);
+		REQ_TIMEOUT_S, fx.port, secret, CACHE_TTL_S,
+		srv_redis_user_name(redis, REDIS_ACL_HISTORY),
+		srv_redis_user_password(redis, REDIS_ACL_HISTORY), es.port);
 	fclose(f);
 	return 0;
 }
