@@ -419,8 +419,7 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	printf("  %-12s 127.0.0.1:%-7d db %s, user %s; log %s\n", "PostgreSQL", srv_port(st->pg),
 	       cfg->auth.database.name, cfg->auth.database.user, srv_log_path(st->pg));
 	printf("  %-12s 127.0.0.1:%-7d AOF on, an ACL user per daemon; log %s\n", "Redis",
-	       srv_port(st->redis),
-	       srv_log_path(st->redis));
+	       srv_port(st->redis), srv_log_path(st->redis));
 	printf("  %-12s 127.0.0.1:%-7d network %s, WEBIRC from 127.0.0.1; log %s/ircd.log\n",
 	       "InspIRCd", srv_port(st->ircd), cfg->irc.network, srv_data_dir(st->ircd));
 	printf("  %-12s 127.0.0.1:%-7d internal API on %s:%d; log %s\n", "eirc-auth",
