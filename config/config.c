@@ -63,7 +63,7 @@ static bool env_ref_under(const char *ref_key, const char *key)
 {
 	size_t len = strlen(key);
 
-	return (!strncmp(ref_key, key, len) && (!ref_key[len] || ref_key[len] == '.'));
+	return !strncmp(ref_key, key, len) && (!ref_key[len] || ref_key[len] == '.');
 }
 
 size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *key, eirc_config_env_cb cb,
