@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/session_ticket.h"
+
 #define SECS(x)  ((uint64_t)(x)*1000u)
 #define MINS(x)  (SECS(x) * 60u)
 #define HOURS(x) (MINS(x) * 60u)
@@ -174,6 +176,13 @@ static const char *schema_long_secret(const char *v)
 	return schema_one_word(v);
 }
 
+static const char *schema_session_key(const char *v)
+{
+	if (strlen(v) < SESSION_KEY_MIN)
+		return "must be at least 32 bytes long";
+	return schema_one_word(v);
+}
+
 /* The validators with the rule each enforces, for the reference. */
 static const config_validator_t schema_v_name = {schema_name, "1 to 32 of `A-Z a-z 0-9 . _ -`"};
 static const config_validator_t schema_v_index_prefix = {
@@ -194,6 +203,8 @@ static const config_validator_t schema_v_one_word = {schema_one_word,
 						     "one word: no spaces or control characters"};
 static const config_validator_t schema_v_long_secret = {schema_long_secret,
 							"one word of at least 16 bytes"};
+static const config_validator_t schema_v_session_key = {schema_session_key,
+							"one word of at least 32 bytes"};
 
 /* ---- irc ---- */
 
@@ -707,6 +718,8 @@ static void schema_check_history(const void *obj, config_check_t *c)
 	if (h->rate_burst < h->rate_per_second)
 		config_check_fail(c, "rate_burst", "must not be less than rate_per_second (%d)",
 				  h->rate_per_second);
+	if (h->socket_path && !h->session_key)
+		config_check_fail(c, "session_key", "required when socket_path is set");
 }
 
 #define T eirc_config_history_t
@@ -715,6 +728,15 @@ static const config_field_t schema_history[] = {
 		    "UNIX socket for irc-clients (CHATHISTORY, direct messages).",
 		    .umax = CONFIG_UNIX_PATH_MAX),
 	CONFIG_MODE("socket_mode", T, socket_mode, "0660", "Permissions of the socket (octal)."),
+	CONFIG_STRING("socket_group", T, socket_group, NULL,
+		      "Group the socket is given (irc_client.sandbox_user's); unset: "
+		      "eirc-history's own.",
+		      .umax = 32, .validate = &schema_v_one_word),
+	CONFIG_SECRET("session_key", T, session_key,
+		      "Key of the session tickets: eirc-gateway vouches for each irc-client "
+		      "it starts, eirc-history checks the ticket on its socket; required "
+		      "with socket_path, known to those two only.",
+		      .validate = &schema_v_session_key),
 	CONFIG_STRING("listen_address", T, listen_address, "127.0.0.1",
 		      "IP address of the HTTP API.", .validate = &schema_v_ip),
 	CONFIG_PORT("listen_port", T, listen_port, "8083", "Port of the HTTP API; 0 disables it.",
