@@ -832,8 +832,18 @@ static const config_field_t schema_root[] = {
 };
 #undef T
 
+/* What spans sections, or a section the file leaves out (its own check
+ * runs only when the file has it): runs once the rest is valid. */
+static void schema_check_root(const void *obj, config_check_t *c)
+{
+	const eirc_config_t *cfg = obj;
+
+	if (cfg->history.socket_path && !cfg->history.session_key)
+		config_check_fail(c, "history", "session_key is required when socket_path is set");
+}
+
 const config_section_t config_schema_root = {
-	"", "", schema_root, COUNT(schema_root), sizeof(eirc_config_t), NULL,
+	"", "", schema_root, COUNT(schema_root), sizeof(eirc_config_t), schema_check_root,
 };
 
 const config_field_t *config_schema_find(const config_section_t *sec, const char *name, size_t len)

@@ -49,7 +49,7 @@ struct hist_app {
 	uv_pipe_t listener;
 	bool listening;
 	uid_t peer_uids[2]; /* who may connect: irc_client.sandbox_user, our euid */
-	queue_t conns; /* hist_conn_t, by node */
+	queue_t conns;      /* hist_conn_t, by node */
 	size_t n_conns;
 	queue_t dms; /* struct dm_pending: reports waiting for a receiver's id */
 	unsigned batch_seq;

@@ -454,7 +454,7 @@ static int spawn_init(gw_spawn_cfg_t *c, const char *path, const char *client, c
 		"irc:\n  servers:\n    - host: 127.0.0.1\n"
 		"  webirc_password: ${GW_TEST_NEEDED}\nauth:\n  internal_secret: "
 		"${GW_TEST_SECRET}\ngateway:\n  irc_client_path: %s\n"
-		"irc_client:\n  sandbox_user: %s\n",
+		"irc_client:\n  sandbox_user: %s\nhistory:\n  socket_path: null\n",
 		client, user);
 	fclose(f);
 	assert_int_equal(eirc_config_load(path, &cfg, NULL), 0);
@@ -524,6 +524,7 @@ static void test_spawn_env_limit(void **state)
 	assert_non_null(f);
 	fputs("irc:\n  servers:\n    - host: 127.0.0.1\n  webirc_password: pw\n"
 	      "auth:\n  internal_secret: 0123456789abcdef\n"
+	      "history:\n  socket_path: null\n"
 	      "gateway:\n  irc_client_path: /bin/true\n"
 	      "irc_client:\n  private_room_masks:\n",
 	      f);
