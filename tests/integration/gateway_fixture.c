@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "tests/integration/gateway_fixture.h"
+#include "tests/harness/session_test.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -53,7 +54,7 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 		"  flood_bytes_per_second: 1MiB\n"
 		/* the deployment's one rule for private rooms, as eirc-auth's */
 		"  private_room_masks: " FX_PRIVATE_MASKS "\n"
-		"history:\n  socket_path: %s\n%s"
+		"history:\n  socket_path: %s\n" SESSION_TEST_KEY_YAML "%s"
 		"gateway:\n  listen_port: %d\n"
 		"  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"
 		"  irc_client_path: %s\n"
