@@ -43,6 +43,7 @@ export EIRC_WEBIRC_PASSWORD=$(secret) EIRC_INTERNAL_SECRET=$(secret) EIRC_DB_PAS
 export EIRC_DB_OWNER_PASSWORD=$(secret) EIRC_REDIS_PASSWORD=$(secret)
 export EIRC_DEMO_PASSWORD=$(secret)
 export EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr "+/" "-_")
+export EIRC_SESSION_KEY=$(head -c 32 /dev/urandom | base64 | tr "+/" "-_")
 
 # The credentials the stack prints sign in (OAuth2 password grant).
 can_sign_in() {
