@@ -818,7 +818,7 @@ enum probe {
 	PROBE_HELLO,      /* HELLO 9 with this process's ticket, then a request */
 	PROBE_OTHER_PID,  /* HELLO 9 with the ticket of another pid (the parent) */
 	PROBE_OTHER_USER, /* HELLO 9 with this process's ticket for user 10 */
-	PROBE_BOUND,      /* HELLO 9, a request for user 10, then one for user 9 */
+	PROBE_BOUND,      /* HELLO 9, a request and a report of user 10, a request of 9 */
 };
 
 /* What a probe saw (its exit status). */
@@ -892,6 +892,9 @@ static void probe_child(uid_t uid, gid_t gid, gid_t group, enum probe what)
 		probe_send(fd, "@eirc/user=10;label=r0 CHATHISTORY LATEST " CHAN " * 1\r\n");
 		if (!probe_answer(fd, &lf, "r0", &failed) || !failed)
 			_exit(SEEN_OTHER);
+		probe_send(fd, "@eirc/dm;eirc/user=10;eirc/nick=mallory;msgid=probe-dm;"
+			       "time=2026-01-01T00:00:00.000Z :mallory!u10@h PRIVMSG victim "
+			       ":forged\r\n");
 	}
 	probe_send(fd, "@eirc/user=9;label=r1 CHATHISTORY LATEST " CHAN " * 1\r\n");
 	if (!probe_answer(fd, &lf, "r1", &failed))
@@ -931,7 +934,8 @@ static bool history_logged(const char *needle)
  * and the bridge's own may talk). As eirc-session (the irc-clients' uid):
  * no HELLO, another process's ticket, a ticket for another user are each
  * closed; a valid HELLO is answered; on the connection bound to user 9 a
- * request for user 10 is refused (and logged) and the next for 9 answered. */
+ * request and a direct-message report of user 10 are refused (and
+ * logged) and the next request of 9 answered. */
 static void test_bridge_refusals(void **state)
 {
 	const struct passwd *pw;
@@ -960,6 +964,8 @@ static void test_bridge_refusals(void **state)
 	assert_int_equal(probe(sess, sess_gid, 0, PROBE_HELLO), SEEN_ANSWER);
 	assert_int_equal(probe(sess, sess_gid, 0, PROBE_BOUND), SEEN_REFUSED);
 	assert_true(history_logged("Refused a CHATHISTORY request for user 10 on the history "
+				   "connection of user 9"));
+	assert_true(history_logged("Refused a direct-message report for user 10 on the history "
 				   "connection of user 9"));
 }
 
