@@ -914,7 +914,8 @@ static void test_load_vars(void **state)
 {
 	static const char yaml[] = "irc:\n  servers:\n    - host: 127.0.0.1\n"
 				   "  webirc_password: ${T_VAR_PW}\n"
-				   "auth:\n  internal_secret: ${T_VAR_SECRET}\n";
+				   "auth:\n  internal_secret: ${T_VAR_SECRET}\n"
+				   "history:\n  socket_path: null\n";
 	const char *kv[] = {"T_VAR_PW", "from-the-table", "T_VAR_SECRET", "0123456789abcdef", NULL};
 	eirc_config_vars_t vars = {table_var, kv};
 	char path[] = "/tmp/test-config-vars-XXXXXX";
