@@ -210,6 +210,8 @@ typedef struct eirc_config_logger {
 typedef struct eirc_config_history {
 	char *socket_path;
 	unsigned socket_mode;
+	char *socket_group;
+	char *session_key;
 	char *listen_address;
 	int listen_port;
 	int chathistory_max;

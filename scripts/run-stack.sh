@@ -70,6 +70,11 @@ done
 if ! grep -q '^EIRC_HISTORY_CLIENT_SECRET=' "$secrets"; then
 	echo "EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
 fi
+# The key of the history socket's session tickets (eirc-gateway and
+# eirc-history only; at least 32 bytes).
+if ! grep -q '^EIRC_SESSION_KEY=' "$secrets"; then
+	echo "EIRC_SESSION_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
+fi
 set -a
 # shellcheck disable=SC1090
 . "$secrets"

@@ -100,6 +100,7 @@ static int write_config(fx_t *fx, const char *name, const char *extra)
 		 "    owner: " DB_OWNER "\n    owner_password: \"owner-pass-'q'\"\n"
 		 "    pool_size: 4\n"
 		 "irc_client:\n  private_room_masks: " FX_PRIVATE_MASKS "\n"
+		 "history:\n  socket_path: null\n"
 		 "%s"
 		 "log:\n  level: info\n",
 		 fx->port, fx->iport, FX_SECRET, srv_env_dir(fx->env), extra ? extra : "", login,

@@ -22,6 +22,7 @@
 
 #include "scripts/stack/launch.h"
 #include "tests/harness/http_test.h"
+#include "tests/harness/session_test.h"
 
 void lgf_sleep_ms(int ms)
 {
@@ -236,6 +237,7 @@ int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const
 		"    - host: 127.0.0.1\n      port: %d\n"
 		"auth:\n  internal_secret: unused-in-logger-tests\n"
 		"irc_client:\n  reconnect_min: 200ms\n  reconnect_max: 2s\n"
+		"history:\n  socket_path: null\n"
 		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
 		"  connect_timeout: 1s\n  command_timeout: 5s\n%s"
 		"elasticsearch:\n  urls: %s\n  bulk_flush_interval: 100ms\n"
@@ -432,6 +434,8 @@ int lgf_irc_client_spawn(const char *cfg, const char *nick, const char *uid, int
 		_exit(127);
 	}
 	close(sv[1]);
+	/* as the gateway: the session ticket first (ignored without history) */
+	session_test_send_line(sv[0], pid, strtoull(uid, NULL, 10));
 	*out_fd = sv[0];
 	return (int)pid;
 }

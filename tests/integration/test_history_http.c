@@ -41,6 +41,7 @@
 #include "archive/archive_keys.h"
 #include "common/chathist.h"
 #include "logger-bot/lg_bulk.h"
+#include "tests/harness/session_test.h"
 #include "tests/integration/auth_fixture.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -268,7 +269,8 @@ static int write_config(const char *secret)
 		"irc_client:\n  private_room_masks: [\"#priv-*\"]\n"
 		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
 		"  connect_timeout: 1s\n  command_timeout: 2s\n"
-		"history:\n  socket_path: %s/hist.sock\n  listen_address: 127.0.0.1\n"
+		"history:\n  socket_path: %s/hist.sock\n" SESSION_TEST_KEY_YAML
+		"  listen_address: 127.0.0.1\n"
 		"  listen_port: %d\n  page_max: %d\n  rate_per_second: 1\n  rate_burst: %d\n"
 		"  request_timeout: %ds\n"
 		"  introspect_url: http://127.0.0.1:%d/oauth/introspect\n"

@@ -45,6 +45,7 @@ export EIRC_REDIS_AUTH_PASSWORD=$(secret) EIRC_REDIS_GATEWAY_PASSWORD=$(secret)
 export EIRC_REDIS_LOGGER_PASSWORD=$(secret) EIRC_REDIS_HISTORY_PASSWORD=$(secret)
 export EIRC_DEMO_PASSWORD=$(secret)
 export EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr "+/" "-_")
+export EIRC_SESSION_KEY=$(head -c 32 /dev/urandom | base64 | tr "+/" "-_")
 
 # The credentials the stack prints sign in (OAuth2 password grant).
 can_sign_in() {

@@ -67,6 +67,7 @@ static void set_secrets(void)
 	setenv("EIRC_REDIS_LOGGER_PASSWORD", "redis-logger-test-password", 1);
 	setenv("EIRC_REDIS_HISTORY_PASSWORD", "redis-history-test-password", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-client-secret-0123456789", 1);
+	setenv("EIRC_SESSION_KEY", "session-test-key-0123456789abcdef", 1);
 }
 
 static void test_example_loads(void **state)
@@ -108,6 +109,11 @@ static void test_example_loads(void **state)
 	assert_true(cfg->auth.chat_token_ttl == 180000);
 	assert_string_equal(cfg->gateway.listen_address, "127.0.0.1");
 	assert_int_equal(cfg->gateway.listen_port, 8081);
+	/* The history socket: the irc-clients' group only, tickets checked. */
+	assert_int_equal(cfg->history.socket_mode, 0660);
+	assert_string_equal(cfg->history.socket_group, "eirc-session");
+	assert_string_equal(cfg->irc_client.sandbox_user, "eirc-session");
+	assert_string_equal(cfg->history.session_key, "session-test-key-0123456789abcdef");
 	assert_int_equal(cfg->log.level, EIRC_CONFIG_LOG_INFO);
 	assert_int_equal(cfg->log.format, EIRC_CONFIG_LOG_TEXT);
 	eirc_config_free(cfg);
@@ -144,6 +150,7 @@ static void test_production_example_loads(void **state)
 	assert_string_equal(cfg->history.redis_username, "eirc-history");
 	assert_string_equal(cfg->history.redis_password, "redis-history-test-password");
 	assert_string_equal(cfg->irc_client.sandbox_user, "eirc-session");
+	assert_string_equal(cfg->history.socket_group, "eirc-session");
 	assert_int_equal(cfg->log.format, EIRC_CONFIG_LOG_JSON);
 	eirc_config_free(cfg);
 	unsetenv("EIRC_ES_API_KEY");
@@ -223,6 +230,8 @@ static void test_check_main(void **state)
 	assert_string_equal(err, "");
 	assert_non_null(strstr(out, "  webirc_password: \"********\"\n"));
 	assert_null(strstr(out, "webirc-test-password"));
+	assert_non_null(strstr(out, "  session_key: \"********\"\n"));
+	assert_null(strstr(out, "session-test-key"));
 	path = tf_temp_file("config", "log:\n  level: loud\n");
 	assert_int_equal(eirc_config_check_main(path, fo, fe), 1);
 	fclose(fo);

@@ -2,8 +2,8 @@
  * eirc-history's pure modules: the CHATHISTORY request parser (every
  * malformed form and its FAIL code, the envelope, limits at and past their
  * bounds), the script call builder (keys agree with the logger's, the
- * limit is clamped), the replayed-line formatter and the direct-message
- * reports.
+ * limit is clamped), the replayed-line formatter, the direct-message
+ * reports and the connection's EIRC HELLO.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -478,6 +478,45 @@ static void test_dm_reports(void **state)
 			 -ENOBUFS);
 }
 
+/* EIRC HELLO: the user id 1 to 19 digits, the ticket exactly
+ * SESSION_TICKET_LEN base64url characters (at the limits and one past). */
+static void test_hello(void **state)
+{
+	static const char t43[] = "EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao";
+	static const char *const bad[] = {
+		"",
+		"EIRC HELLO",
+		"EIRC HELLO 7",
+		"EIRC HELLO 7 ",
+		"eirc hello 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO 0 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO -7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO 12345678901234567890 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO  7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2a",
+		"EIRC HELLO 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2aoo",
+		"EIRC HELLO 7 EKDCoYVi9+vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao x",
+		"@eirc/user=7 EIRC HELLO 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"@eirc/user=7;label=h1 CHATHISTORY LATEST #a * 10",
+	};
+	hist_hello_t h = {.user_id = 99};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (hist_hello_parse(bad[i], strlen(bad[i]), &h) != -EPROTO)
+			fail_msg("accepted: '%s'", bad[i]);
+	assert_int_equal(h.user_id, 99); /* untouched */
+	char line[128];
+	snprintf(line, sizeof(line), "EIRC HELLO 7 %s\r\n", t43);
+	assert_int_equal(hist_hello_parse(line, strlen(line), &h), 0);
+	assert_int_equal(h.user_id, 7);
+	assert_string_equal(h.ticket, t43);
+	snprintf(line, sizeof(line), "EIRC HELLO 9999999999999999999 %s", t43);
+	assert_int_equal(hist_hello_parse(line, strlen(line), &h), 0);
+	assert_true(h.user_id == UINT64_C(9999999999999999999));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_build_keys_and_clamp),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_dm_reports),
+		cmocka_unit_test(test_hello),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
