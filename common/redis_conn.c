@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,8 @@ struct redis_conn {
 	bool was_up;   /* connected since the last attempt: retry at once */
 	bool dropping; /* we are freeing ac ourselves */
 	bool freeing;
+	bool refused; /* Redis refused us: no reset of the backoff until a reply */
+	char refused_why[EIRC_ERR_MAX];
 	const char *drop_why; /* a drop asked from a callback, done on the tick */
 	backoff_t backoff;
 	uint64_t connect_started;
@@ -45,6 +48,7 @@ struct pend {
 };
 
 static void schedule_retry(redis_conn_t *r);
+static void on_auth(void *ud, redisReply *reply, void *privdata);
 
 static void say_down(redis_conn_t *r, const char *why)
 {
@@ -75,6 +79,11 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	/* a subscription's messages are not replies to anything outstanding */
 	if (r->outstanding && !p->answered)
 		r->outstanding--;
+	if (r->refused && p->fn != on_auth && reply &&
+	    ((redisReply *)reply)->type != REDIS_REPLY_ERROR) {
+		r->refused = false; /* what was refused is granted now */
+		backoff_reset(&r->backoff);
+	}
 	p->answered = true;
 	r->last_progress = uv_now(r->loop);
 	if (!r->freeing)
@@ -91,7 +100,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 static void accepted(redis_conn_t *r)
 {
 	r->was_up = true;
-	backoff_reset(&r->backoff);
+	if (!r->refused)
+		backoff_reset(&r->backoff);
 }
 
 static void on_auth(void *ud, redisReply *reply, void *privdata)
@@ -134,14 +144,26 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		r->cb.on_up(r->ud);
 }
 
+/* hiredis closes the connection on an error reply that no command waits
+ * for (REDIS_ERR_OTHER): a SUBSCRIBE the ACL refuses (NOPERM), Redis's
+ * maxclients. Trying again at once would loop: the retries wait the
+ * backoff's growing delays, as after a refused AUTH, until a command is
+ * answered again. */
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
 	redis_conn_t *r = ac->data;
 
-	(void)status;
 	r->ac = NULL;
-	if (!r->dropping)
-		went_down(r, "connection lost");
+	if (r->dropping)
+		return;
+	if (status != REDIS_OK && ac->err == REDIS_ERR_OTHER) {
+		snprintf(r->refused_why, sizeof(r->refused_why), "refused: %s", ac->errstr);
+		r->refused = true;
+		r->was_up = false;
+		went_down(r, r->refused_why);
+		return;
+	}
+	went_down(r, "connection lost");
 }
 
 static void connect_now(redis_conn_t *r)

@@ -11,6 +11,9 @@
  * Commands are pipelined: replies come back in order. When the connection
  * is lost, every outstanding command's callback runs with reply NULL (in
  * order), then on_down; the owner resends what it still needs after on_up.
+ * A connection Redis ends by an error reply (a SUBSCRIBE the ACL refuses)
+ * is retried with the backoff's growing delays, like a refused AUTH, and
+ * on_down says "refused: <Redis's answer>".
  */
 #ifndef EIRC_REDIS_CONN_INT_H
 #define EIRC_REDIS_CONN_INT_H

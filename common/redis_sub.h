@@ -3,8 +3,10 @@
  * on a connection of its own (a subscribed connection can send nothing
  * else). It connects, sends AUTH as redis.h says, SUBSCRIBEs, and
  * after a loss reconnects with common/backoff and SUBSCRIBEs again, until
- * redis_sub_close(). A silent Redis is noticed by TCP keepalive (about
- * 30 s); a lost SUBSCRIBE confirmation by opts.command_timeout_ms.
+ * redis_sub_close(). A refused SUBSCRIBE (an ACL without the channel) is
+ * a loss too, on_down saying Redis's answer, retried with growing delays.
+ * A silent Redis is noticed by TCP keepalive (about 30 s); a lost
+ * SUBSCRIBE confirmation by opts.command_timeout_ms.
  *
  * Pub/sub delivers only to those subscribed when a message is published:
  * what was published while the subscriber was away is lost. on_subscribed

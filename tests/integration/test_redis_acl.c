@@ -179,7 +179,7 @@ static void test_no_admin_commands(void **state)
 
 struct sub_state {
 	int subscribed, downs;
-	char msg[64];
+	char msg[EIRC_ERR_MAX];
 };
 
 static void on_subscribed(void *ud)
@@ -248,6 +248,51 @@ static void test_access_bus(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 	redisFree(auth);
 	redisFree(gw);
+}
+
+static void on_refused(void *ud, const eirc_err_t *why)
+{
+	struct sub_state *s = ud;
+
+	s->downs++;
+	snprintf(s->msg, sizeof(s->msg), "%s", why->text);
+}
+
+/* A channel the user may not follow: SUBSCRIBE is refused, said by
+ * on_down with Redis's answer, and retried with growing delays (50, 100,
+ * 200 ms ... here), not in a tight loop nor never. */
+static void test_subscribe_refused(void **state)
+{
+	static const redis_sub_cb_t cb = {on_subscribed, on_message, on_refused};
+	redis_opts_t o = {.host = "127.0.0.1",
+			  .port = srv_port(redis),
+			  .username = srv_redis_user_name(redis, REDIS_ACL_GATEWAY),
+			  .password = srv_redis_user_password(redis, REDIS_ACL_GATEWAY),
+			  .connect_timeout_ms = 2000,
+			  .command_timeout_ms = 2000,
+			  .reconnect_min_ms = 50,
+			  .reconnect_max_ms = 400};
+	struct sub_state st = {0};
+	uv_loop_t loop;
+	redis_sub_t *sub;
+	uint64_t end;
+
+	(void)state;
+	uv_loop_init(&loop);
+	assert_int_equal(redis_sub_new(&loop, &o, "eirc:other", &cb, &st, &sub), 0);
+	redis_sub_start(sub);
+	for (end = uv_now(&loop) + 1500; uv_now(&loop) < end;) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		uv_sleep(5);
+		uv_update_time(&loop);
+	}
+	print_message("%d refusals in 1.5 s: %s\n", st.downs, st.msg);
+	assert_int_equal(st.subscribed, 0);
+	assert_true(st.downs >= 2 && st.downs <= 12);
+	assert_non_null(strstr(st.msg, "refused: NOPERM"));
+	redis_sub_close(sub, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* ---- the archive ---- */
@@ -363,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_password_required),
 		cmocka_unit_test(test_no_admin_commands),
 		cmocka_unit_test(test_access_bus),
+		cmocka_unit_test(test_subscribe_refused),
 		cmocka_unit_test(test_logger),
 		cmocka_unit_test(test_history_reads_channels),
 		cmocka_unit_test(test_history_stores_dms),
