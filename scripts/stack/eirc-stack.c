@@ -265,8 +265,8 @@ static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	if ((r = auth_prepare(st)) < 0)
 		return r;
 	log_info("starting eirc-auth on %s:%d", cfg->auth.listen_address, cfg->auth.listen_port);
-	if ((r = srv_process_start_as(st->env, "eirc-auth", argv, cfg->auth.listen_port,
-				      "/healthz", &stack_as, &st->auth)) < 0)
+	if ((r = srv_process_start_as(st->env, "eirc-auth", argv, cfg->auth.listen_port, "/healthz",
+				      &stack_as, &st->auth)) < 0)
 		log_error("Failed to start eirc-auth: %s", strerror(-r));
 	return r;
 }
