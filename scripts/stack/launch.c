@@ -916,17 +916,18 @@ static int srv_set_user(srv_t *s, const char *user)
 	return 0;
 }
 
-/* Whether s's user may enter a folder of mode/owner st. */
+/* Whether s's user may enter a folder of mode/owner st (owner, then
+ * group, then other bits, as the kernel decides). */
 static bool may_enter(const srv_t *s, const struct stat *st)
 {
-	if (st->st_mode & S_IXOTH)
-		return true;
 	if (st->st_uid == s->uid)
 		return st->st_mode & S_IXUSR;
 	for (int i = 0; i < s->n_groups; i++)
 		if (st->st_gid == s->groups[i])
 			return st->st_mode & S_IXGRP;
-	return st->st_gid == s->gid && (st->st_mode & S_IXGRP);
+	if (st->st_gid == s->gid)
+		return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
 }
 
 /* A server of another user must get through every folder above path.
