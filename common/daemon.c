@@ -159,10 +159,13 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 	return true;
 }
 
-int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path, eirc_config_t **out_cfg)
+/* eirc_daemon_config_load, ${NAME} read through vars (NULL: the
+ * environment). */
+static int config_load(const eirc_daemon_def_t *def, const eirc_config_vars_t *vars,
+		       const char *path, eirc_config_t **out_cfg)
 {
 	eirc_config_errors_t *errs = NULL;
-	int r = eirc_config_load(path, out_cfg, &errs);
+	int r = eirc_config_load_vars(path, vars, out_cfg, &errs);
 
 	if (r < 0) {
 		if (errs)
@@ -172,6 +175,11 @@ int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path, eirc
 		eirc_config_errors_free(errs);
 	}
 	return r;
+}
+
+int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path, eirc_config_t **out_cfg)
+{
+	return config_load(def, NULL, path, out_cfg);
 }
 
 uv_loop_t *eirc_daemon_loop(eirc_daemon_t *d)
@@ -263,11 +271,12 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 {
 	eirc_daemon_args_t args;
 	eirc_config_t *cfg = NULL;
+	eirc_config_vars_t vars = {def->var, app};
 	int status;
 
 	if (!eirc_daemon_args(def, app, argc, argv, &args, &status))
 		return status;
-	if (eirc_daemon_config_load(def, args.config_path, &cfg) < 0)
+	if (config_load(def, def->var ? &vars : NULL, args.config_path, &cfg) < 0)
 		return EIRC_EXIT_FAILURE;
 	eirc_config_log_setup(cfg, def->prog);
 	/* a peer closing a socket must be an EPIPE, not our death */

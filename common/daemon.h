@@ -104,6 +104,10 @@ typedef struct eirc_daemon_def {
 	 * or EIRC_EXIT_FAILURE). NULL: EIRC_EXIT_OK. */
 	int (*end)(void *app);
 	uint64_t drain_ms; /* 0: no bound (close is never called) */
+	/* Where the config's ${NAME} references are read: the value of name,
+	 * or NULL when not set. NULL: the environment (eirc-irc-client reads
+	 * the table the gateway handed it instead). */
+	const char *(*var)(void *app, const char *name);
 } eirc_daemon_def_t;
 
 /* The command line, parsed. */
@@ -132,8 +136,9 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 		      eirc_daemon_args_t *out, int *out_status);
 
 /*
- * Loads the config at path. Returns 0 and *out_cfg (eirc_config_free), or
- * a negative errno after printing every error (or "prog: cannot load
+ * Loads the config at path, ${NAME} from the environment (def->var is
+ * eirc_daemon_main's). Returns 0 and *out_cfg (eirc_config_free), or a
+ * negative errno after printing every error (or "prog: cannot load
  * path") to stderr.
  */
 int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path,

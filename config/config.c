@@ -52,12 +52,21 @@ void eirc_config_free(eirc_config_t *cfg)
 		return;
 	config_value_free_section(&config_schema_root, cfg);
 	for (size_t i = 0; i < cfg->n_env_refs; i++)
-		free(cfg->env_refs[i].section); /* name is in the same block */
+		free(cfg->env_refs[i].key); /* name is in the same block */
 	free(cfg->env_refs);
 	free(cfg);
 }
 
-size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section, eirc_config_env_cb cb,
+/* True when the reference recorded under ref_key is under key: key itself
+ * or a key below it. */
+static bool env_ref_under(const char *ref_key, const char *key)
+{
+	size_t len = strlen(key);
+
+	return !strncmp(ref_key, key, len) && (!ref_key[len] || ref_key[len] == '.');
+}
+
+size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *key, eirc_config_env_cb cb,
 			    void *ud)
 {
 	size_t n = 0;
@@ -66,11 +75,12 @@ size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section, eirc_
 		const eirc_config_env_ref_t *e = &cfg->env_refs[i];
 		bool seen = false;
 
-		if (section && strcmp(e->section, section) != 0)
+		if (key && !env_ref_under(e->key, key))
 			continue;
-		/* across sections a name is recorded once per section */
-		for (size_t j = 0; !section && j < i; j++)
-			seen |= !strcmp(cfg->env_refs[j].name, e->name);
+		/* a name is recorded once per key: report it once */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(cfg->env_refs[j].name, e->name) &&
+			       (!key || env_ref_under(cfg->env_refs[j].key, key));
 		if (seen)
 			continue;
 		cb(ud, e->name);
@@ -89,8 +99,9 @@ static int config_fail(int rc, eirc_config_errors_t *errs, eirc_config_errors_t 
 	return rc;
 }
 
-int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_config_t **out_cfg,
-			    eirc_config_errors_t **out_errs)
+static int load_buffer(const char *name, const char *buf, size_t len,
+		       const eirc_config_vars_t *vars, eirc_config_t **out_cfg,
+		       eirc_config_errors_t **out_errs)
 {
 	char msg[CONFIG_MSG_MAX];
 	eirc_config_errors_t *errs = config_errors_new(name);
@@ -110,7 +121,7 @@ int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_
 				      "(CONFIG_INPUT_MAX)",
 				      CONFIG_INPUT_MAX);
 	else if (r == 0)
-		r = config_walk(buf, len, cfg, errs);
+		r = config_walk(buf, len, vars, cfg, errs);
 	if (r == 0 && errs->n > 0)
 		r = -EINVAL;
 	if (r != 0)
@@ -122,6 +133,12 @@ int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_
 free_all:
 	eirc_config_free(cfg);
 	return config_fail(r, errs, out_errs);
+}
+
+int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_config_t **out_cfg,
+			    eirc_config_errors_t **out_errs)
+{
+	return load_buffer(name, buf, len, NULL, out_cfg, out_errs);
 }
 
 /* Read at most CONFIG_INPUT_MAX + 1 bytes of path (one more than allowed,
@@ -161,6 +178,12 @@ static int config_read(const char *path, char **out_buf, size_t *out_len)
 
 int eirc_config_load(const char *path, eirc_config_t **out_cfg, eirc_config_errors_t **out_errs)
 {
+	return eirc_config_load_vars(path, NULL, out_cfg, out_errs);
+}
+
+int eirc_config_load_vars(const char *path, const eirc_config_vars_t *vars, eirc_config_t **out_cfg,
+			  eirc_config_errors_t **out_errs)
+{
 	char *buf = NULL;
 	size_t len = 0;
 	int r = config_read(path, &buf, &len);
@@ -177,7 +200,7 @@ int eirc_config_load(const char *path, eirc_config_t **out_cfg, eirc_config_erro
 		}
 		return config_fail(r, errs, out_errs);
 	}
-	r = eirc_config_load_buffer(path, buf, len, out_cfg, out_errs);
+	r = load_buffer(path, buf, len, vars, out_cfg, out_errs);
 	free(buf);
 	return r;
 }

@@ -26,7 +26,7 @@
 #define CONFIG_STRING_MAX   4096          /* bytes of a scalar, after ${} */
 #define CONFIG_ERRORS_MAX   100           /* errors collected before giving up */
 #define CONFIG_KEYPATH_MAX  256           /* bytes of a printed key path */
-#define CONFIG_ENV_REFS_MAX 256           /* distinct (section, ${NAME}) pairs */
+#define CONFIG_ENV_REFS_MAX 256           /* distinct (key, ${NAME}) pairs */
 
 /* A UNIX socket path must fit sockaddr_un.sun_path with its NUL. */
 #define CONFIG_UNIX_PATH_MAX 107
@@ -222,11 +222,12 @@ typedef struct eirc_config_log {
 	eirc_config_log_format_t format;
 } eirc_config_log_t;
 
-/* One variable a ${NAME} reference of the file reads, and the top-level
- * key it appears under. Read them with eirc_config_env_refs. */
+/* One variable a ${NAME} reference of the file reads, and the key it
+ * appears under (list indexes left out). Read them with
+ * eirc_config_env_refs. */
 typedef struct eirc_config_env_ref {
-	char *section; /* "irc"; one allocation with name */
-	char *name;    /* "EIRC_WEBIRC_PASSWORD" */
+	char *key;  /* "irc.webirc_password"; one allocation with name */
+	char *name; /* "EIRC_WEBIRC_PASSWORD" */
 } eirc_config_env_ref_t;
 
 typedef struct eirc_config {
@@ -239,8 +240,8 @@ typedef struct eirc_config {
 	eirc_config_logger_t logger;
 	eirc_config_history_t history;
 	eirc_config_log_t log;
-	/* not in the schema: the file's references, once per (section, name),
-	 * in file order */
+	/* not in the schema: the file's references, once per (key, name), in
+	 * file order */
 	eirc_config_env_ref_t *env_refs;
 	size_t n_env_refs;
 } eirc_config_t;
@@ -273,6 +274,21 @@ typedef struct eirc_config_errors {
  * ${VAR} references are read from the environment.
  */
 int eirc_config_load(const char *path, eirc_config_t **out_cfg, eirc_config_errors_t **out_errs);
+
+/* Where ${NAME} references are read instead of the environment: get
+ * returns the value of name, or NULL when it is not set. */
+typedef struct eirc_config_vars {
+	const char *(*get)(void *ud, const char *name);
+	void *ud;
+} eirc_config_vars_t;
+
+/*
+ * eirc_config_load, reading ${NAME} references through vars (NULL: the
+ * environment). eirc-irc-client reads them from the table the gateway
+ * hands it on fd 4, never from its environment.
+ */
+int eirc_config_load_vars(const char *path, const eirc_config_vars_t *vars, eirc_config_t **out_cfg,
+			  eirc_config_errors_t **out_errs);
 
 /*
  * Same as eirc_config_load, from `len` bytes at `buf` (need not be NUL
@@ -319,15 +335,16 @@ int eirc_config_check_main(const char *path, FILE *out, FILE *err);
 void eirc_config_log_setup(const eirc_config_t *cfg, const char *prog);
 
 /*
- * The environment variables the file's ${NAME} references read (in string
- * values, the only ones expanded), in file order: those under top-level
- * key `section` ("irc"), or every one when section is NULL. Calls cb once
- * per distinct name and returns how many. A file holds at most
- * CONFIG_ENV_REFS_MAX distinct (section, name) pairs; past it the load
- * fails. "$${" is a literal, never a reference.
+ * The variables the file's ${NAME} references read (in string values, the
+ * only ones expanded), in file order: those under `key` — a section
+ * ("irc": every key in it, lists and subsections too) or one key
+ * ("history.socket_path", "irc.servers": every item) — or every one when
+ * key is NULL. Calls cb once per distinct name and returns how many. A
+ * file holds at most CONFIG_ENV_REFS_MAX distinct (key, name) pairs; past
+ * it the load fails. "$${" is a literal, never a reference.
  */
 typedef void (*eirc_config_env_cb)(void *ud, const char *name);
-size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *section, eirc_config_env_cb cb,
+size_t eirc_config_env_refs(const eirc_config_t *cfg, const char *key, eirc_config_env_cb cb,
 			    void *ud);
 
 #endif /* EIRC_CONFIG_H */

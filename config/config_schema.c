@@ -528,9 +528,10 @@ static const config_field_t schema_irc_client[] = {
 		    "is paused."),
 	CONFIG_BOOL("sandbox", T, sandbox, "true",
 		    "Install the seccomp filter and rlimits (turn off only to debug)."),
-	CONFIG_STRING("sandbox_user", T, sandbox_user, "nobody",
-		      "Unprivileged user irc-clients run as when the gateway runs as root "
-		      "(a dedicated user is better than nobody).",
+	CONFIG_STRING("sandbox_user", T, sandbox_user, "eirc-session",
+		      "Unprivileged user irc-clients run as whenever the gateway can switch "
+		      "users (as root, or with CAP_SETUID and CAP_SETGID): a user of their "
+		      "own, that nothing else runs as.",
 		      .umax = 32, .validate = &schema_v_one_word),
 	CONFIG_SIZE("rlimit_as", T, rlimit_as, "256MiB", MIB(16), GIB(64),
 		    "RLIMIT_AS: address space of one irc-client."),

@@ -298,9 +298,10 @@ static int value_expand_ref(buf_t *b, const char *text, size_t len, size_t *io_i
 		return value_fail(msg, size, "empty variable name in \"${}\"");
 	memcpy(name, text + start, end - start);
 	name[end - start] = '\0';
-	v = getenv(name);
+	v = refs && refs->lookup ? refs->lookup(refs->ud, name) : getenv(name);
 	if (!v)
-		return value_fail(msg, size, "environment variable %s is not set", name);
+		return value_fail(msg, size, "%s %s is not set",
+				  refs && refs->lookup ? "variable" : "environment variable", name);
 	if (refs) {
 		int r = refs->on_ref(refs->ud, name, msg, size);
 		if (r != 0)

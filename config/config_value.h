@@ -27,17 +27,20 @@ int config_value_set(const config_field_t *f, const char *text, size_t len, bool
 		     void *slot, char *msg, size_t msg_size);
 
 /* Told each variable name a ${NAME} reference reads (the walker records
- * them per section, see eirc_config_env_refs). on_ref returns 0, or
- * -EINVAL with the reason in msg, or -ENOMEM; the expansion then fails
- * with that code. */
+ * them per key, see eirc_config_env_refs). on_ref returns 0, or -EINVAL
+ * with the reason in msg, or -ENOMEM; the expansion then fails with that
+ * code. lookup, when not NULL, gives the value of a name instead of the
+ * environment (NULL: not set). */
 typedef struct config_value_refs {
 	int (*on_ref)(void *ud, const char *name, char *msg, size_t msg_size);
+	const char *(*lookup)(void *ud, const char *name);
 	void *ud;
 } config_value_refs_t;
 
 /*
  * Expand ${NAME} references in `len` bytes at `text` ("$${" gives "${")
- * from the environment, reporting each name to refs (NULL: nobody).
+ * from refs->lookup or the environment, reporting each name to refs
+ * (NULL: nobody, values from the environment).
  * Returns 0 and a malloc'd NUL-terminated string in *out_text and its
  * length in *out_len; -EINVAL with the reason in msg (an unset variable, a
  * malformed reference, a result longer than CONFIG_STRING_MAX, or what

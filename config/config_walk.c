@@ -33,7 +33,8 @@ typedef struct walk {
 	size_t len;
 	unsigned depth;
 	eirc_config_errors_t *errs;
-	eirc_config_t *cfg; /* for its ${NAME} references */
+	eirc_config_t *cfg;             /* for its ${NAME} references */
+	const eirc_config_vars_t *vars; /* NULL: the environment */
 	char path[CONFIG_KEYPATH_MAX];
 	size_t path_len;
 } walk_t;
@@ -286,19 +287,35 @@ static bool walk_wrong_type(walk_t *w, const char *expected)
 
 /* ---- scalars ---- */
 
-/* Records the reference of ${name} under the current top-level key, once
- * per (section, name); see eirc_config_env_refs. */
+/* The current key path without its list indexes ("irc.servers.host"). */
+static void walk_key(const walk_t *w, char out[CONFIG_KEYPATH_MAX])
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < w->path_len; i++) {
+		if (w->path[i] == '[')
+			i += strcspn(w->path + i, "]");
+		else
+			out[o++] = w->path[i];
+	}
+	out[o] = '\0';
+}
+
+/* Records the reference of ${name} under the current key, once per (key,
+ * name); see eirc_config_env_refs. */
 static int walk_env_ref(void *ud, const char *name, char *msg, size_t msg_size)
 {
 	walk_t *w = ud;
 	eirc_config_t *cfg = w->cfg;
-	size_t sec_len = strcspn(w->path, ".[");
+	char key[CONFIG_KEYPATH_MAX];
+	size_t key_len;
 	eirc_config_env_ref_t *v;
 
+	walk_key(w, key);
+	key_len = strlen(key);
 	for (size_t i = 0; i < cfg->n_env_refs; i++) {
 		const eirc_config_env_ref_t *e = &cfg->env_refs[i];
-		if (strlen(e->section) == sec_len && !memcmp(e->section, w->path, sec_len) &&
-		    !strcmp(e->name, name))
+		if (!strcmp(e->key, key) && !strcmp(e->name, name))
 			return 0;
 	}
 	if (cfg->n_env_refs == CONFIG_ENV_REFS_MAX) {
@@ -308,22 +325,28 @@ static int walk_env_ref(void *ud, const char *name, char *msg, size_t msg_size)
 			 CONFIG_ENV_REFS_MAX);
 		return -EINVAL;
 	}
-	/* one allocation: "section\0name\0", freed through section */
-	char *both = malloc(sec_len + strlen(name) + 2);
+	/* one allocation: "key\0name\0", freed through key */
+	char *both = malloc(key_len + strlen(name) + 2);
 	if (!both)
 		return -ENOMEM;
-	memcpy(both, w->path, sec_len);
-	both[sec_len] = '\0';
-	strcpy(both + sec_len + 1, name);
+	memcpy(both, key, key_len + 1);
+	strcpy(both + key_len + 1, name);
 	v = realloc(cfg->env_refs, (cfg->n_env_refs + 1) * sizeof(*v));
 	if (!v) {
 		free(both);
 		return -ENOMEM;
 	}
 	cfg->env_refs = v;
-	v[cfg->n_env_refs] = (eirc_config_env_ref_t){both, both + sec_len + 1};
+	v[cfg->n_env_refs] = (eirc_config_env_ref_t){both, both + key_len + 1};
 	cfg->n_env_refs++;
 	return 0;
+}
+
+static const char *walk_var(void *ud, const char *name)
+{
+	const walk_t *w = ud;
+
+	return w->vars->get(w->vars->ud, name);
 }
 
 /* Parse the scalar at w->ev per row f into slot. */
@@ -335,7 +358,7 @@ static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
 	bool is_str = f->type == CONFIG_T_STRING || f->type == CONFIG_T_SECRET ||
 		      f->type == CONFIG_T_PATH;
 	char msg[CONFIG_MSG_MAX], *expanded = NULL;
-	config_value_refs_t refs = {walk_env_ref, w};
+	config_value_refs_t refs = {walk_env_ref, w->vars ? walk_var : NULL, w};
 	int r = 0;
 
 	/* Strings are measured after ${} expansion, by config_value_expand. */
@@ -689,9 +712,10 @@ static void walk_sort(eirc_config_errors_t *errs)
 	}
 }
 
-int config_walk(const char *buf, size_t len, eirc_config_t *cfg, eirc_config_errors_t *errs)
+int config_walk(const char *buf, size_t len, const eirc_config_vars_t *vars, eirc_config_t *cfg,
+		eirc_config_errors_t *errs)
 {
-	walk_t w = {.buf = buf, .len = len, .errs = errs, .cfg = cfg};
+	walk_t w = {.buf = buf, .len = len, .errs = errs, .cfg = cfg, .vars = vars};
 
 	if (!yaml_parser_initialize(&w.parser))
 		return -ENOMEM;

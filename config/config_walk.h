@@ -17,11 +17,13 @@
 
 /*
  * Walk `len` bytes of YAML at `buf` into `cfg`, which already holds the
- * defaults. Errors are appended to `errs` (sorted in file order at the
- * end). Returns 0 (look at errs->n for errors) or -ENOMEM; on -ENOMEM
- * `cfg` and `errs` are valid but incomplete and must be freed.
+ * defaults, reading ${NAME} through vars (NULL: the environment). Errors
+ * are appended to `errs` (sorted in file order at the end). Returns 0
+ * (look at errs->n for errors) or -ENOMEM; on -ENOMEM `cfg` and `errs`
+ * are valid but incomplete and must be freed.
  */
-int config_walk(const char *buf, size_t len, eirc_config_t *cfg, eirc_config_errors_t *errs);
+int config_walk(const char *buf, size_t len, const eirc_config_vars_t *vars, eirc_config_t *cfg,
+		eirc_config_errors_t *errs);
 
 /*
  * Append an error at 1-based `line` and `column` (0: none) with key path

@@ -9,95 +9,115 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "config/config.h"
 
-static const char *const child_sections[] = {"irc", "irc_client", "history", "log"};
-static const char *const passed_vars[] = {"PATH",         "TZ",
-					  "LANG",         "LC_ALL",
-					  "ASAN_OPTIONS", "UBSAN_OPTIONS",
-					  "LSAN_OPTIONS", "EIRC_WEBIRC_PASSWORD"};
+static const char *const child_keys[] = {GW_CHILD_KEYS};
+static const char *const passed_vars[GW_ENV_PASSED] = {
+	"PATH", "TZ", "LANG", "LC_ALL", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
 
-typedef struct env_build {
-	gw_spawn_cfg_t *c;
-	size_t n;
-	bool overflow;
-} env_build_t;
-
-static int env_find(gw_spawn_cfg_t *c, size_t n, const char *name)
+/* The environment: the passed variables that are set, PATH always. */
+static int env_build(gw_spawn_cfg_t *c, eirc_err_t *out_err)
 {
-	size_t len = strlen(name);
+	size_t n = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (!strncmp(c->env[i], name, len) && c->env[i][len] == '=')
-			return (int)i;
-	return -1;
-}
-
-/* Sets NAME to its value (needs) or to GW_ENV_WITHHELD (not needed); a
- * needed reference wins over an unneeded one. */
-static void env_add(env_build_t *b, const char *name, bool needs)
-{
-	const char *v = needs ? getenv(name) : GW_ENV_WITHHELD;
-	int i = env_find(b->c, b->n, name);
-	char *s;
-
-	if (!v)
-		return; /* unset: the child's loader will say so */
-	if (i >= 0) {
-		if (!needs)
-			return;
-		free(b->c->env[i]);
-	} else if (b->n >= GW_ENV_MAX) {
-		b->overflow = true;
-		return;
+	for (size_t i = 0; i < GW_ENV_PASSED; i++) {
+		const char *v = getenv(passed_vars[i]);
+		if (!v)
+			continue;
+		if (!(c->env[n] = malloc(strlen(passed_vars[i]) + strlen(v) + 2)))
+			return eirc_err_set(out_err, -ENOMEM, "out of memory");
+		sprintf(c->env[n++], "%s=%s", passed_vars[i], v);
 	}
-	if (!(s = malloc(strlen(name) + strlen(v) + 2))) {
-		b->overflow = true;
-		return;
-	}
-	sprintf(s, "%s=%s", name, v);
-	b->c->env[i >= 0 ? (size_t)i : b->n++] = s;
-}
-
-static void env_needed(void *arg, const char *name)
-{
-	env_add(arg, name, true);
-}
-
-static void env_withheld(void *arg, const char *name)
-{
-	env_add(arg, name, false);
-}
-
-/* The passed variables, then every ${NAME} the config file references: the
- * value for the sections the child reads, GW_ENV_WITHHELD for the others
- * (the child loads the whole file, so each must be set). */
-static int env_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t *out_err)
-{
-	env_build_t b = {.c = c};
-
-	for (size_t i = 0; i < sizeof(passed_vars) / sizeof(passed_vars[0]); i++)
-		env_add(&b, passed_vars[i], true);
-	if (env_find(c, b.n, "PATH") < 0 && b.n < GW_ENV_MAX)
-		c->env[b.n++] = strdup("PATH=/usr/local/bin:/usr/bin:/bin");
-	for (size_t i = 0; i < sizeof(child_sections) / sizeof(child_sections[0]); i++)
-		eirc_config_env_refs(cfg, child_sections[i], env_needed, &b);
-	eirc_config_env_refs(cfg, NULL, env_withheld, &b);
-	if (b.overflow)
-		return eirc_err_set(out_err, -E2BIG,
-				    "more than %d environment variables for "
-				    "irc-clients",
-				    GW_ENV_MAX);
+	if (!getenv("PATH") && !(c->env[n++] = strdup("PATH=/usr/local/bin:/usr/bin:/bin")))
+		return eirc_err_set(out_err, -ENOMEM, "out of memory");
 	return 0;
+}
+
+typedef struct vars_build {
+	vars_t vars;
+	const char *bad; /* the first name that could not be set */
+	int r;
+} vars_build_t;
+
+/* Sets name to its value (needed) or to GW_ENV_WITHHELD (not needed, and
+ * not already set by a key that needs it). */
+static void vars_add(vars_build_t *b, const char *name, bool needed)
+{
+	const char *v = needed ? getenv(name) : GW_ENV_WITHHELD;
+	int r;
+
+	if (!v || b->r < 0 || (!needed && vars_get(&b->vars, name)))
+		return; /* unset: the gateway's own load would have failed */
+	if ((r = vars_set(&b->vars, name, v)) < 0) {
+		b->r = r;
+		b->bad = name;
+	}
+}
+
+static void vars_needed(void *arg, const char *name)
+{
+	vars_add(arg, name, true);
+}
+
+static void vars_withheld(void *arg, const char *name)
+{
+	vars_add(arg, name, false);
+}
+
+/* The text of fd 4: every ${NAME} the config file references, with its
+ * value when a key the child reads references it, GW_ENV_WITHHELD
+ * otherwise (the child loads the whole file, so each must be set). */
+static int vars_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t *out_err)
+{
+	vars_build_t b = {.vars = VARS_INIT};
+
+	for (size_t i = 0; i < sizeof(child_keys) / sizeof(child_keys[0]); i++)
+		eirc_config_env_refs(cfg, child_keys[i], vars_needed, &b);
+	eirc_config_env_refs(cfg, NULL, vars_withheld, &b);
+	if (b.r == 0)
+		c->vars_len = vars_format(&b.vars, c->vars);
+	vars_clear(&b.vars);
+	if (b.r == -E2BIG)
+		return eirc_err_set(out_err, b.r,
+				    "more than %d variables or %d bytes for irc-clients "
+				    "(GW_ENV_MAX, VARS_BYTES_MAX), at %s",
+				    GW_ENV_MAX, VARS_BYTES_MAX, b.bad);
+	if (b.r == -EINVAL)
+		return eirc_err_set(out_err, b.r,
+				    "the value of %s holds a newline: it cannot be handed to "
+				    "irc-clients",
+				    b.bad);
+	if (b.r < 0)
+		return eirc_err_set(out_err, b.r, "out of memory");
+	return 0;
+}
+
+/* Whether setuid/setgid to another user can work: root, or both
+ * capabilities effective. */
+static bool can_switch_users(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	uint32_t need = (1U << CAP_SETUID) | (1U << CAP_SETGID);
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return (d[0].effective & need) == need;
 }
 
 /* Forks a probe that becomes the sandbox user (as uv_spawn will: no
@@ -175,17 +195,24 @@ int gw_spawn_cfg_init(gw_spawn_cfg_t *c, const eirc_config_t *cfg, const char *c
 	if (!(c->config_path = realpath(config_path, NULL)))
 		return eirc_err_set(out_err, -errno, "cannot resolve %s: %s", config_path,
 				    strerror(errno));
-	if ((r = env_build(c, cfg, out_err)) < 0)
+	if ((r = env_build(c, out_err)) < 0 || (r = vars_build(c, cfg, out_err)) < 0)
 		return r;
-	if (geteuid() != 0)
+	/* An ambient capability would be the child's after its execve, even
+	 * under another uid: the gateway passes none (its own stay). */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return eirc_err_set(out_err, -errno, "cannot clear the ambient capabilities: %s",
+				    strerror(errno));
+	if (!can_switch_users())
 		return 0;
 	if (!sandbox_user || !(pw = getpwnam(sandbox_user)))
 		return eirc_err_set(out_err, -ENOENT,
 				    "irc_client.sandbox_user %s does not exist "
-				    "(irc-clients never run as root)",
+				    "(irc-clients never run as the gateway's user)",
 				    sandbox_user ? sandbox_user : "");
-	if (pw->pw_uid == 0)
-		return eirc_err_set(out_err, -EPERM, "irc_client.sandbox_user must not be root");
+	if (pw->pw_uid == 0 || pw->pw_uid == geteuid())
+		return eirc_err_set(out_err, -EPERM,
+				    "irc_client.sandbox_user must be neither root nor the "
+				    "gateway's own user");
 	c->drop_privileges = true;
 	c->uid = pw->pw_uid;
 	c->gid = pw->pw_gid;
@@ -196,10 +223,9 @@ void gw_spawn_cfg_clear(gw_spawn_cfg_t *c)
 {
 	free(c->irc_client_path);
 	free(c->config_path);
-	for (size_t i = 0; i < GW_ENV_MAX && c->env[i]; i++) {
-		explicit_bzero(c->env[i], strlen(c->env[i]));
+	for (size_t i = 0; c->env[i]; i++)
 		free(c->env[i]);
-	}
+	explicit_bzero(c->vars, sizeof(c->vars));
 	memset(c, 0, sizeof(*c));
 }
 
@@ -234,18 +260,40 @@ static void spawn_argv(const gw_spawn_cfg_t *c, const gw_identity_t *id, const c
 	argv[n] = NULL;
 }
 
+/* Writes the text of fd 4 in full and closes the pipe. At most
+ * VARS_BYTES_MAX (PIPE_BUF) bytes into an empty pipe: one write that never
+ * blocks. */
+static int vars_write(const gw_spawn_cfg_t *c, int fd)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, c->vars, c->vars_len);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == c->vars_len ? 0 : -EIO;
+}
+
 int gw_spawn_start(uv_loop_t *loop, const gw_spawn_cfg_t *c, const gw_identity_t *id,
 		   const char *client_ip, uv_process_t *proc, uv_exit_cb exit_cb, int *out_fd,
 		   bool *out_proc_open)
 {
 	char uid[24], *argv[16];
-	int sv[2], r;
+	int sv[2], vp[2], r;
 	uv_process_options_t o;
-	uv_stdio_container_t stdio[4];
+	uv_stdio_container_t stdio[5];
 
 	*out_proc_open = false;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	if (pipe2(vp, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
 	spawn_argv(c, id, client_ip, uid, argv);
 	stdio[0].flags = UV_IGNORE; /* libuv opens /dev/null */
 	stdio[1].flags = UV_INHERIT_FD;
@@ -254,13 +302,15 @@ int gw_spawn_start(uv_loop_t *loop, const gw_spawn_cfg_t *c, const gw_identity_t
 	stdio[2].data.fd = 2;
 	stdio[3].flags = UV_INHERIT_FD;
 	stdio[3].data.fd = sv[1];
+	stdio[4].flags = UV_INHERIT_FD;
+	stdio[4].data.fd = vp[0];
 	memset(&o, 0, sizeof(o));
 	o.file = c->irc_client_path;
 	o.args = argv;
 	o.env = (char **)c->env;
 	o.exit_cb = exit_cb;
 	o.stdio = stdio;
-	o.stdio_count = 4;
+	o.stdio_count = 5;
 	if (c->drop_privileges) {
 		o.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
 		o.uid = c->uid;
@@ -270,21 +320,27 @@ int gw_spawn_start(uv_loop_t *loop, const gw_spawn_cfg_t *c, const gw_identity_t
 	 * libwebsockets 4.1 opens its sockets (listeners, accepted browsers)
 	 * without close-on-exec; so that no child ever inherits another
 	 * session's socket, mark every descriptor above stderr close-on-exec
-	 * right before the fork (libuv's dup2 onto fd 3 clears it there).
+	 * right before the fork (libuv's dup2 onto fds 3 and 4 clears it there).
 	 */
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
 		r = -errno;
-		close(sv[0]);
-		close(sv[1]);
-		return r;
+		goto close_all;
 	}
 	r = uv_spawn(loop, proc, &o);
 	*out_proc_open = true;
+	if (r < 0)
+		goto close_all;
 	close(sv[1]);
-	if (r < 0) {
-		close(sv[0]);
-		return r;
-	}
+	close(vp[0]);
+	if (vars_write(c, vp[1]) < 0)
+		uv_process_kill(proc, SIGKILL); /* it would wait for EOF or lack a value */
 	*out_fd = sv[0];
 	return 0;
+
+close_all:
+	close(sv[0]);
+	close(sv[1]);
+	close(vp[0]);
+	close(vp[1]);
+	return r;
 }

@@ -22,6 +22,9 @@
 
 /* The gateway's socket. */
 #define IRCC_BROWSER_FD 3
+/* The pipe of the config's ${NAME} values (common/vars), read to EOF and
+ * closed before the config loads. */
+#define IRCC_VARS_FD 4
 
 typedef struct ircc_app ircc_app_t;
 

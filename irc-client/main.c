@@ -1,18 +1,22 @@
 /*
  * eirc-irc-client: one web session's IRC process. The program's table for
  * common/daemon (command line with the identity options of ircc_ident,
- * config, loop, signals) and its hooks: build the session on the gateway's
- * socket (fd 3), confine itself, run until the session ends. Everything
- * else is in the ircc_* library.
+ * config, loop, signals) and its hooks: take the config's ${NAME} values
+ * from the gateway's pipe (fd 4) before the config loads, build the
+ * session on the gateway's socket (fd 3), confine itself, run until the
+ * session ends. Everything else is in the ircc_* library.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/vars.h"
 #include "irc-client/ircc_app.h"
 #include "irc-client/ircc_ident.h"
 #include "irc-client/ircc_sandbox.h"
@@ -47,7 +51,34 @@ static void test_hook_forbidden_syscall(void)
 typedef struct irc_client {
 	ircc_ident_t id;
 	ircc_app_t *app;
+	vars_t vars; /* the config's ${NAME} values, until the config is loaded */
 } irc_client_t;
+
+/*
+ * The table the gateway writes on IRCC_VARS_FD, read to EOF; the pipe is
+ * closed. No fd 4 (started by hand, --help): an empty table, and a config
+ * with a ${NAME} reference does not load. Never the environment: the
+ * gateway puts no secret there.
+ */
+static int vars_take(vars_t *out)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(IRCC_VARS_FD, &st) < 0)
+		return errno == EBADF ? 0 : -errno;
+	if (!S_ISFIFO(st.st_mode))
+		r = -ENOTSUP; /* not the gateway's pipe: never wait on it */
+	else
+		r = vars_read(IRCC_VARS_FD, out);
+	close(IRCC_VARS_FD);
+	return r;
+}
+
+static const char *var(void *app, const char *name)
+{
+	return vars_get(&((irc_client_t *)app)->vars, name);
+}
 
 static int start(void *app, eirc_daemon_t *d)
 {
@@ -57,6 +88,7 @@ static int start(void *app, eirc_daemon_t *d)
 	const char *why = NULL;
 	int r;
 
+	vars_clear(&m->vars); /* the config holds what it needs: wipe the rest */
 	r = ircc_app_new(eirc_daemon_loop(d), cfg, &m->id, IRCC_BROWSER_FD, &m->app, &err);
 	if (r < 0) {
 		log_error("Failed to start the session of %s: %s", m->id.nick, err.text);
@@ -103,21 +135,29 @@ int main(int argc, char **argv)
 		.prog = "eirc-irc-client",
 		.about = "One eIRC web session: the gateway starts it with the browser's socket\n"
 			 "on fd 3; it registers to the IRC server as the user and relays lines\n"
-			 "through its policy. The WEBIRC password comes from the config file.\n",
+			 "through its policy. The WEBIRC password comes from the config file,\n"
+			 "its ${NAME} values from the gateway's pipe on fd 4.\n",
 		.sections = "irc, irc_client, history, log. See docs/irc-client.md",
 		.opts = &ircc_ident_opts,
 		.start = start,
 		.stop = stop,
 		.end = end,
+		.var = var,
 	};
-	irc_client_t m = {.app = NULL};
+	irc_client_t m = {.app = NULL, .vars = VARS_INIT};
+	int r = vars_take(&m.vars);
 
 	/* A POSIX TZ string: the C library never opens /etc/localtime (which
 	 * the sandbox forbids) for a time conversion. Log times are UTC. */
 	setenv("TZ", "UTC0", 1);
 	tzset();
 	log_setup("eirc-irc-client", LOG_INFO, LOG_FORMAT_TEXT, 2);
+	if (r < 0) {
+		log_error("Failed to read the variables on fd %d: %s", IRCC_VARS_FD, strerror(-r));
+		return EIRC_EXIT_FAILURE;
+	}
 	int code = eirc_daemon_main(&def, &m, argc, argv);
+	vars_clear(&m.vars);
 	ircc_ident_clear(&m.id);
 	return code;
 }

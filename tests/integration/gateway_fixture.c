@@ -45,15 +45,16 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 		snprintf(history, sizeof(history), "%s", g->history_socket);
 	fprintf(f,
 		"irc:\n  servers:\n%s"
-		"  webirc_password: " GWFX_WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
-		"auth:\n  internal_secret: " FX_SECRET "\n"
+		"  webirc_password: ${EIRC_WEBIRC_PASSWORD}\n  connect_timeout: 5s\n"
+		"auth:\n  internal_secret: ${EIRC_INTERNAL_SECRET}\n"
 		"irc_client:\n  reconnect_min: 100ms\n  reconnect_max: 1s\n"
 		/* the tests send long lines and bursts; flood limits are not theirs */
 		"  flood_lines_per_second: 100\n  flood_burst_lines: 200\n"
 		"  flood_bytes_per_second: 1MiB\n"
 		/* the deployment's one rule for private rooms, as eirc-auth's */
 		"  private_room_masks: " FX_PRIVATE_MASKS "\n"
-		"history:\n  socket_path: %s\n%s"
+		"history:\n  socket_path: %s\n"
+		"  introspect_client_secret: ${EIRC_HISTORY_CLIENT_SECRET}\n%s"
 		"gateway:\n  listen_port: %d\n"
 		"  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"
 		"  irc_client_path: %s\n"
@@ -63,7 +64,7 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 		gateway_yaml ? gateway_yaml : "");
 	if (fclose(f) != 0)
 		return -1;
-	/* the sandboxed irc-clients (nobody) read it too */
+	/* the sandboxed irc-clients (eirc-session) read it too */
 	return chmod(g->config, 0644);
 }
 
@@ -77,8 +78,15 @@ int gwfx_gateway_start(gwfx_t *g, const char *gateway_yaml)
 	if (g->port < 0 || write_config(g, gateway_yaml) < 0)
 		return -1;
 	snprintf(g->url, sizeof(g->url), "ws://127.0.0.1:%d/chat", g->port);
-	char opt[] = "--config";
-	char *const argv[] = {bin, opt, g->config, NULL};
+	char opt[] = "--config", ids[2][48], setpriv[] = "/usr/bin/setpriv",
+	     groups[] = "--init-groups", inh[] = "--inh-caps=+setuid,+setgid",
+	     amb[] = "--ambient-caps=+setuid,+setgid", end[] = "--";
+	snprintf(ids[0], sizeof(ids[0]), "--reuid=%s", g->run_as);
+	snprintf(ids[1], sizeof(ids[1]), "--regid=%s", g->run_as);
+	char *const plain[] = {bin, opt, g->config, NULL};
+	char *const as_user[] = {setpriv, ids[0], ids[1], groups,    inh, amb,
+				 end,     bin,    opt,    g->config, NULL};
+	char *const *argv = g->run_as[0] ? as_user : plain;
 	if (srv_process_start(g->auth.env, g->name[0] ? g->name : "eirc-gateway", argv, g->port,
 			      "/healthz", &g->gw) < 0) {
 		g->gw = NULL;
@@ -112,6 +120,11 @@ int gwfx_start_with(gwfx_t *g, const gwfx_opts_t *o)
 		snprintf(g->irc_servers, sizeof(g->irc_servers), "%s", o->irc_servers);
 	if (o->history_socket)
 		snprintf(g->history_socket, sizeof(g->history_socket), "%s", o->history_socket);
+	if (o->run_as)
+		snprintf(g->run_as, sizeof(g->run_as), "%s", o->run_as);
+	setenv("EIRC_WEBIRC_PASSWORD", GWFX_WEBIRC_PASSWORD, 1);
+	setenv("EIRC_INTERNAL_SECRET", FX_SECRET, 1);
+	setenv("EIRC_HISTORY_CLIENT_SECRET", GWFX_HISTORY_SECRET, 1);
 	if (o->base) {
 		/* eirc-auth and PostgreSQL stay base's: the copy is never stopped */
 		g->base = o->base;

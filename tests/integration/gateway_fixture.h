@@ -24,6 +24,11 @@
 
 #define GWFX_ORIGIN          "http://chat.test"
 #define GWFX_WEBIRC_PASSWORD "webirc-gateway-test"
+/* The config holds no secret: ${EIRC_WEBIRC_PASSWORD} (GWFX_WEBIRC_PASSWORD),
+ * ${EIRC_INTERNAL_SECRET} (FX_SECRET) and
+ * ${EIRC_HISTORY_CLIENT_SECRET} (this), set in the environment by
+ * gwfx_start_with(), as a deployment does. */
+#define GWFX_HISTORY_SECRET "history-client-secret-for-tests"
 /* Longest WebSocket message the gateway relays: one IRC line of 8191 bytes
  * of tags + 512 of message, CRLF included (IRC_LINE_MAX), without its CRLF. */
 #define GWFX_LINE_MAX     (IRC_LINE_MAX - 2)
@@ -51,6 +56,7 @@ typedef struct gwfx {
 	char name[32];            /* of the gateway process and its log */
 	char irc_servers[1024];   /* items of irc.servers; "": g->ircd */
 	char history_socket[108]; /* history.socket_path; "": null */
+	char run_as[32];          /* user the gateway runs as; "": the test's */
 	unsigned n_shared;        /* gateways started with this one as base */
 } gwfx_t;
 
@@ -66,6 +72,10 @@ typedef struct gwfx_opts {
 	 * eirc-auth, users and tokens (gwfx_add_user and gwfx_token act on
 	 * base) and starts none of its own. Stop g before base. */
 	struct gwfx *base;
+	/* A user the gateway runs as (setpriv), with CAP_SETUID and
+	 * CAP_SETGID as ambient capabilities only, as the local stack runs
+	 * it. NULL: the test's own user. */
+	const char *run_as;
 } gwfx_opts_t;
 
 /*

@@ -413,6 +413,9 @@ int lgf_irc_client_spawn(const char *cfg, const char *nick, const char *uid, int
 			"--user-id", uid,        "--client-ip", "198.51.100.7", "--display-name",
 			nick,        NULL};
 		dup2(sv[1], 3);
+		/* exactly fds 0-3, as the gateway: an fd 4 left open (a client
+		 * library's socket) is not the pipe of ${NAME} values */
+		close_range(4, ~0U, 0);
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}

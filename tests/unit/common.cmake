@@ -20,3 +20,5 @@ find_package(Threads REQUIRED)
 eirc_test(test_http_server SOURCES unit/test_http_server.c LIBS eirc_http_server Threads::Threads)
 # The access bus's message parser (common/access_msg).
 eirc_test(test_access_msg SOURCES unit/test_access_msg.c LIBS eirc_common eirc_testlib)
+# The NAME=value table of an irc-client's fd 4 (common/vars).
+eirc_test(test_vars SOURCES unit/test_vars.c LIBS eirc_common eirc_testlib)

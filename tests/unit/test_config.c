@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -825,7 +826,71 @@ static void test_env_refs(void **state)
 	n = refs_of(cfg, NULL); /* every name once */
 	assert_int_equal(n.n, 5);
 	assert_string_equal(n.v[4], "T_RUN");
+	/* per key: a key, a list of sections, a subsection */
+	n = refs_of(cfg, "irc.webirc_password");
+	assert_int_equal(n.n, 1);
+	assert_string_equal(n.v[0], "T_PW");
+	n = refs_of(cfg, "irc.servers");
+	assert_int_equal(n.n, 1);
+	assert_string_equal(n.v[0], "T_HOST");
+	assert_int_equal(refs_of(cfg, "irc.servers.host").n, 1);
+	assert_int_equal(refs_of(cfg, "irc.servers.port").n, 0);
+	n = refs_of(cfg, "auth.database");
+	assert_int_equal(n.n, 1);
+	assert_string_equal(n.v[0], "T_DB");
+	assert_int_equal(refs_of(cfg, "gateway.allowed_origins").n, 1);
+	assert_int_equal(refs_of(cfg, "history.socket_path").n, 1);
+	assert_int_equal(refs_of(cfg, "history.socket").n, 0); /* a key, not a prefix */
+	assert_int_equal(refs_of(cfg, "history.introspect_client_secret").n, 0);
+	assert_int_equal(refs_of(cfg, "au").n, 0);
 	eirc_config_free(cfg);
+}
+
+static const char *table_var(void *ud, const char *name)
+{
+	const char *const *kv = ud;
+
+	for (; kv[0]; kv += 2)
+		if (!strcmp(kv[0], name))
+			return kv[1];
+	return NULL;
+}
+
+/* ${NAME} through a lookup (eirc-irc-client's fd 4 table): the
+ * environment is never read, and a name missing from the table is unset. */
+static void test_load_vars(void **state)
+{
+	static const char yaml[] = "irc:\n  servers:\n    - host: 127.0.0.1\n"
+				   "  webirc_password: ${T_VAR_PW}\n"
+				   "auth:\n  internal_secret: ${T_VAR_SECRET}\n";
+	const char *kv[] = {"T_VAR_PW", "from-the-table", "T_VAR_SECRET", "0123456789abcdef", NULL};
+	eirc_config_vars_t vars = {table_var, kv};
+	char path[] = "/tmp/test-config-vars-XXXXXX";
+	int fd = mkstemp(path);
+	eirc_config_t *cfg = NULL;
+	eirc_config_errors_t *errs = NULL;
+	char *text;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, yaml, sizeof(yaml) - 1), (ssize_t)sizeof(yaml) - 1);
+	close(fd);
+	setenv("T_VAR_PW", "from-the-environment", 1);
+	unsetenv("T_VAR_SECRET");
+	assert_int_equal(eirc_config_load_vars(path, &vars, &cfg, &errs), 0);
+	assert_string_equal(cfg->irc.webirc_password, "from-the-table");
+	assert_string_equal(cfg->auth.internal_secret, "0123456789abcdef");
+	eirc_config_free(cfg);
+	kv[2] = "T_VAR_OTHER"; /* the secret is not in the table */
+	setenv("T_VAR_SECRET", "0123456789abcdef", 1);
+	assert_int_equal(eirc_config_load_vars(path, &vars, &cfg, &errs), -EINVAL);
+	text = errors_text(errs);
+	assert_non_null(strstr(text, "auth.internal_secret: variable T_VAR_SECRET is not set"));
+	free(text);
+	eirc_config_errors_free(errs);
+	unsetenv("T_VAR_PW");
+	unsetenv("T_VAR_SECRET");
+	unlink(path);
 }
 
 /* CONFIG_ENV_REFS_MAX distinct references load; one more is an error. */
@@ -862,6 +927,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_syntax),
 		cmocka_unit_test(test_env_refs),
 		cmocka_unit_test(test_env_refs_limit),
+		cmocka_unit_test(test_load_vars),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_out_of_range),

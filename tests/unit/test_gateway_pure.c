@@ -452,9 +452,13 @@ static int spawn_init(gw_spawn_cfg_t *c, const char *path, const char *client, c
 	assert_non_null(f);
 	fprintf(f,
 		"irc:\n  servers:\n    - host: 127.0.0.1\n"
-		"  webirc_password: ${GW_TEST_NEEDED}\nauth:\n  internal_secret: "
-		"${GW_TEST_SECRET}\ngateway:\n  irc_client_path: %s\n"
-		"irc_client:\n  sandbox_user: %s\n",
+		"  webirc_password: ${GW_TEST_NEEDED}\n  webirc_gateway: ${GW_TEST_BOTH}\n"
+		"auth:\n  internal_secret: "
+		"${GW_TEST_SECRET}\n  database:\n    password: ${GW_TEST_BOTH}\n"
+		"gateway:\n  irc_client_path: %s\n"
+		"irc_client:\n  sandbox_user: %s\n"
+		"history:\n  socket_path: /run/${GW_TEST_RUN}/h.sock\n"
+		"  introspect_client_secret: ${GW_TEST_HISTORY}\n",
 		client, user);
 	fclose(f);
 	assert_int_equal(eirc_config_load(path, &cfg, NULL), 0);
@@ -476,6 +480,9 @@ static void test_spawn_cfg(void **state)
 	snprintf(cfgp, sizeof(cfgp), "%s/eirc.yaml", dir);
 	setenv("GW_TEST_NEEDED", "visible", 1);
 	setenv("GW_TEST_SECRET", "must-not-reach-the-child", 1);
+	setenv("GW_TEST_HISTORY", "nor-this-one", 1);
+	setenv("GW_TEST_RUN", "eirc", 1);
+	setenv("GW_TEST_BOTH", "info", 1);
 	/* a binary that does not exist */
 	r = spawn_init(&c, cfgp, "/nonexistent/eirc-irc-client", "nobody", &why);
 	assert_int_equal(r, -ENOENT);
@@ -496,38 +503,62 @@ static void test_spawn_cfg(void **state)
 		assert_true(c.drop_privileges);
 	}
 	assert_int_equal(r, 0);
-	/* the environment: the needed variable, the secret withheld */
-	bool needed = false, secret = false;
+	/* the environment: none of the config's variables, nothing else */
 	for (size_t i = 0; c.env[i]; i++) {
-		needed |= !strcmp(c.env[i], "GW_TEST_NEEDED=visible");
-		secret |= !strcmp(c.env[i], "GW_TEST_SECRET=" GW_ENV_WITHHELD);
-		assert_null(strstr(c.env[i], "must-not-reach-the-child"));
-		assert_true(strncmp(c.env[i], "HOME=", 5) != 0);
+		static const char *const kept[] = {
+			"PATH=",          "TZ=",          "LANG=", "LC_ALL=", "ASAN_OPTIONS=",
+			"UBSAN_OPTIONS=", "LSAN_OPTIONS="};
+		bool ok = false;
+		for (size_t k = 0; k < sizeof(kept) / sizeof(kept[0]); k++)
+			ok |= !strncmp(c.env[i], kept[k], strlen(kept[k]));
+		if (!ok)
+			fail_msg("%s is in the environment of irc-clients", c.env[i]);
 	}
-	assert_true(needed && secret);
+	/* fd 4: the values of the keys the child reads, per key (the history
+	 * socket's, not the history client secret); the others withheld; a
+	 * name under both kinds of keys keeps its value */
+	vars_t v = VARS_INIT;
+	assert_int_equal(vars_parse(&v, c.vars, c.vars_len), 0);
+	assert_int_equal(v.n, 5);
+	assert_string_equal(vars_get(&v, "GW_TEST_NEEDED"), "visible");
+	assert_string_equal(vars_get(&v, "GW_TEST_RUN"), "eirc");
+	assert_string_equal(vars_get(&v, "GW_TEST_BOTH"), "info");
+	assert_string_equal(vars_get(&v, "GW_TEST_SECRET"), GW_ENV_WITHHELD);
+	assert_string_equal(vars_get(&v, "GW_TEST_HISTORY"), GW_ENV_WITHHELD);
+	vars_clear(&v);
+	gw_spawn_cfg_clear(&c);
+	/* a value with a newline cannot be a line of fd 4: refused at start */
+	setenv("GW_TEST_RUN", "ei\nrc", 1); /* a path may hold one */
+	assert_int_equal(spawn_init(&c, cfgp, "/bin/true", "nobody", &why), -EINVAL);
+	assert_non_null(strstr(why.text, "GW_TEST_RUN"));
 	gw_spawn_cfg_clear(&c);
 	unlink(cfgp);
 	rmdir(dir);
 }
 
-/* More ${NAME} variables for the child than GW_ENV_MAX: refused at start. */
-static void test_spawn_env_limit(void **state)
+/* gw_spawn_cfg_init on a config of n room variables (GW_TEST_ROOM_<i>,
+ * value "x") and a WEBIRC password ${GW_TEST_BIG} of big bytes. */
+static int spawn_init_sized(int n, size_t big, eirc_err_t *why)
 {
-	char path[] = "/tmp/gw-spawn-env-XXXXXX", name[32];
+	char path[] = "/tmp/gw-spawn-env-XXXXXX", name[32], *value = malloc(big + 1);
 	eirc_config_t *cfg = NULL;
-	eirc_err_t why;
 	gw_spawn_cfg_t c;
-	int fd = mkstemp(path);
+	int fd = mkstemp(path), r;
 	FILE *f = fdopen(fd, "w");
 
-	(void)state;
 	assert_non_null(f);
-	fputs("irc:\n  servers:\n    - host: 127.0.0.1\n  webirc_password: pw\n"
+	assert_non_null(value);
+	fchmod(fd, 0644); /* as root, the probe reads it as the sandbox user */
+	memset(value, 'v', big);
+	value[big] = '\0';
+	setenv("GW_TEST_BIG", value, 1);
+	free(value);
+	fputs("irc:\n  servers:\n    - host: 127.0.0.1\n  webirc_password: ${GW_TEST_BIG}\n"
 	      "auth:\n  internal_secret: 0123456789abcdef\n"
 	      "gateway:\n  irc_client_path: /bin/true\n"
-	      "irc_client:\n  private_room_masks:\n",
+	      "irc_client:\n  private_room_masks:\n    - \"#p-*\"\n",
 	      f);
-	for (int i = 0; i <= GW_ENV_MAX; i++) {
+	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "GW_TEST_ROOM_%d", i);
 		setenv(name, "x", 1);
 		fprintf(f, "    - \"#${%s}\"\n", name);
@@ -535,11 +566,32 @@ static void test_spawn_env_limit(void **state)
 	fclose(f);
 	assert_int_equal(eirc_config_load(path, &cfg, NULL), 0);
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(gw_spawn_cfg_init(&c, cfg, path, "/x/gw", &why), -E2BIG);
-	assert_non_null(strstr(why.text, "environment variables"));
+	r = gw_spawn_cfg_init(&c, cfg, path, "/x/gw", why);
+	if (r == 0)
+		assert_int_equal(c.vars_len, (size_t)n * strlen("GW_TEST_ROOM_0=x\n") +
+						     (size_t)(n > 10) * (size_t)(n - 10) +
+						     strlen("GW_TEST_BIG=\n") + big);
 	gw_spawn_cfg_clear(&c);
 	eirc_config_free(cfg);
 	unlink(path);
+	return r;
+}
+
+/* More ${NAME} variables for the child than GW_ENV_MAX, or more than
+ * VARS_BYTES_MAX bytes of them: refused at start; at the limits: started. */
+static void test_spawn_env_limit(void **state)
+{
+	/* the text: "GW_TEST_BIG=<big>\n" */
+	size_t one = VARS_BYTES_MAX - strlen("GW_TEST_BIG=\n");
+	eirc_err_t why;
+
+	(void)state;
+	assert_int_equal(spawn_init_sized(GW_ENV_MAX - 1, 1, &why), 0);
+	assert_int_equal(spawn_init_sized(GW_ENV_MAX, 1, &why), -E2BIG);
+	assert_non_null(strstr(why.text, "GW_ENV_MAX"));
+	assert_int_equal(spawn_init_sized(0, one, &why), 0);
+	assert_int_equal(spawn_init_sized(0, one + 1, &why), -E2BIG);
+	assert_non_null(strstr(why.text, "VARS_BYTES_MAX"));
 }
 
 /* ---- gw_auth: the consume answer ---- */
