@@ -372,7 +372,7 @@ static void publish(admin_t *a, const access_msg_t *msgs, size_t n)
 {
 	eirc_err_t err;
 
-	if (auth_bus_publish_sync(&a->cfg->redis, msgs, n, &err) < 0)
+	if (auth_bus_publish_sync(a->cfg, msgs, n, &err) < 0)
 		fprintf(a->err,
 			"eirc-auth: warning: the change is made but was not published "
 			"on %s (%s); live sessions follow it at their next recheck\n",

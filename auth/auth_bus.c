@@ -102,7 +102,7 @@ static void bus_down(void *ud, const eirc_err_t *why)
 	bus->down_logged = true;
 }
 
-int auth_bus_new(uv_loop_t *loop, const eirc_config_redis_t *cfg, auth_bus_t **out_bus)
+int auth_bus_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_bus_t **out_bus)
 {
 	static const redis_cb_t cb = {bus_up, bus_down};
 	auth_bus_t *bus = calloc(1, sizeof(*bus));
@@ -111,7 +111,7 @@ int auth_bus_new(uv_loop_t *loop, const eirc_config_redis_t *cfg, auth_bus_t **o
 
 	if (!bus)
 		return -ENOMEM;
-	redis_opts_from_config(cfg, &o);
+	redis_opts_from_config(&cfg->redis, cfg->auth.redis_username, cfg->auth.redis_password, &o);
 	r = redis_new(loop, &o, &cb, bus, &bus->redis);
 	if (r < 0) {
 		free(bus);
@@ -213,29 +213,40 @@ static int sync_cmd(redisContext *c, int argc, const char **argv, const size_t *
 	return rc;
 }
 
-int auth_bus_publish_sync(const eirc_config_redis_t *cfg, const access_msg_t *msgs, size_t n,
+/* AUTH as redis_conn sends it (redis.h): [user] password, when either is
+ * set. */
+static int sync_auth(redisContext *c, const redis_opts_t *o, eirc_err_t *out_err)
+{
+	const char *pw = o->password ? o->password : "";
+	const char *argv[3] = {"AUTH", o->username ? o->username : pw, pw};
+	size_t l[3] = {4, strlen(argv[1]), strlen(pw)};
+
+	if (!o->username && !o->password)
+		return 0;
+	return sync_cmd(c, o->username ? 3 : 2, argv, l, out_err);
+}
+
+int auth_bus_publish_sync(const eirc_config_t *cfg, const access_msg_t *msgs, size_t n,
 			  eirc_err_t *out_err)
 {
 	redisContext *c;
+	redis_opts_t o;
 	char msg[ACCESS_MSG_MAX + 1];
 	int r = 0, len;
 
 	if (n == 0)
 		return 0;
-	c = redisConnectWithTimeout(cfg->host, cfg->port, ms_tv(cfg->connect_timeout));
+	redis_opts_from_config(&cfg->redis, cfg->auth.redis_username, cfg->auth.redis_password, &o);
+	c = redisConnectWithTimeout(o.host, o.port, ms_tv(o.connect_timeout_ms));
 	if (!c || c->err) {
-		eirc_err_set(out_err, -EIO, "cannot connect to Redis at %s:%d: %s", cfg->host,
-			     cfg->port, c ? c->errstr : "out of memory");
+		eirc_err_set(out_err, -EIO, "cannot connect to Redis at %s:%d: %s", o.host, o.port,
+			     c ? c->errstr : "out of memory");
 		redisFree(c);
 		return -EIO;
 	}
 	(void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
-	redisSetTimeout(c, ms_tv(cfg->command_timeout));
-	if (cfg->password) {
-		const char *argv[2] = {"AUTH", cfg->password};
-		size_t l[2] = {4, strlen(cfg->password)};
-		r = sync_cmd(c, 2, argv, l, out_err);
-	}
+	redisSetTimeout(c, ms_tv(o.command_timeout_ms));
+	r = sync_auth(c, &o, out_err);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const char *argv[3] = {"PUBLISH", ACCESS_MSG_CHANNEL, msg};
 		size_t l[3] = {7, sizeof(ACCESS_MSG_CHANNEL) - 1, 0};

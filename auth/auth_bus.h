@@ -41,11 +41,12 @@ typedef struct auth_bus auth_bus_t;
 int auth_bus_each_id(const char *pg_array, void (*fn)(void *arg, uint64_t id), void *arg);
 
 /*
- * The daemon's publisher: one Redis connection (config.redis, through
+ * The daemon's publisher: one Redis connection (config.redis as eirc-auth's
+ * user, auth.redis_username / auth.redis_password, through
  * redis_opts_from_config) on `loop`, connecting at once and reconnecting
  * until closed. Returns 0 and *out_bus, or a negative errno.
  */
-int auth_bus_new(uv_loop_t *loop, const eirc_config_redis_t *cfg, auth_bus_t **out_bus);
+int auth_bus_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_bus_t **out_bus);
 
 /*
  * Publishes one message; never fails the caller: a message Redis cannot
@@ -62,12 +63,13 @@ void auth_bus_publish_users(auth_bus_t *bus, enum access_kind kind, const char *
 void auth_bus_close(auth_bus_t *bus, void (*done)(void *arg), void *arg);
 
 /*
- * For the admin commands: connects to config.redis (blocking, with its
- * connect and command timeouts; AUTH when a password is set), publishes
+ * For the admin commands: connects to config.redis as eirc-auth's user
+ * (blocking, with its connect and command timeouts; AUTH as common/redis
+ * sends it), publishes
  * the n messages in order and disconnects. Returns 0, or -EIO with the
  * reason in out_err (the messages not sent are lost).
  */
-int auth_bus_publish_sync(const eirc_config_redis_t *cfg, const access_msg_t *msgs, size_t n,
+int auth_bus_publish_sync(const eirc_config_t *cfg, const access_msg_t *msgs, size_t n,
 			  eirc_err_t *out_err);
 
 #endif

@@ -113,7 +113,7 @@ static int service_parts(auth_service_t *svc, uv_loop_t *loop)
 	r = auth_db_new(loop, &o, &svc->db);
 	if (r < 0)
 		return r;
-	r = auth_bus_new(loop, &svc->cfg->redis, &svc->bus);
+	r = auth_bus_new(loop, svc->cfg, &svc->bus);
 	if (r < 0)
 		auth_db_close(svc->db, NULL, NULL);
 	return r;

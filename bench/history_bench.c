@@ -42,6 +42,7 @@
 #include "archive/archive_append.h"
 #include "common/irc_line.h"
 #include "scripts/stack/launch.h"
+#include "tests/harness/session_test.h"
 
 #define BENCH_WEBIRC     "bench-webirc-secret"
 #define BENCH_NETWORK    "eIRC"
@@ -196,7 +197,7 @@ static int spawn_browser(const char *bin, const char *cfg, struct browser *b)
 	close(sv[1]);
 	b->fd = sv[0];
 	irc_line_init(&b->lf, 0);
-	if (r != 0)
+	if (r != 0 || session_test_send_line(b->fd, b->pid, 7) < 0)
 		return -1;
 	say(b, "CAP LS 302\r\nCAP REQ :message-tags server-time batch draft/chathistory\r\n"
 	       "CAP END\r\nJOIN #c0\r\n");
@@ -346,7 +347,8 @@ int main(int argc, char **argv)
 		"irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 10000\n"
 		"  flood_bytes_per_second: 1MiB\n  browser_queue_max: 4MiB\n"
 		"redis:\n  port: %d\n  partitions: %d\n"
-		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: 100\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: "
+		"100\n" SESSION_TEST_KEY_YAML
 		"  listen_port: 0\n" /* no HTTP API: nothing bound on 8083 */
 		"log:\n  level: warn\n",
 		srv_port(ircd), srv_port(redis), BENCH_PARTITIONS, sock);
@@ -370,6 +372,7 @@ int main(int argc, char **argv)
 	irc_line_init(&d->lf, 0);
 	/* warm-up: connects the irc-client to the bridge, loads the script */
 	bool ok = connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		  session_test_hello(d->fd, 7) == 0 &&
 		  run(&b, d, "warm-up", false, n, chans, 20) == 0;
 	if (ok) {
 		print_load("before");

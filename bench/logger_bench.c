@@ -190,7 +190,7 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 {
 	static struct feed f;
 	uv_loop_t loop;
-	lg_writer_opts_t o = {{"127.0.0.1", ports[0], NULL, 2000, 10000, 100, 1000, cluster},
+	lg_writer_opts_t o = {{"127.0.0.1", ports[0], NULL, NULL, 2000, 10000, 100, 1000, cluster},
 			      16,
 			      86400000,
 			      UINT64_C(4) << 30,
@@ -254,19 +254,20 @@ static void shipper_bench(int redis_port, int es_port, long n)
 	char url[64];
 	char *urls[] = {url};
 	uv_loop_t loop;
-	struct lg_shipper_opts o = {{"127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000, false},
-				    {urls, 1, NULL, NULL, NULL, true, NULL, 30000},
-				    16,
-				    "eirc-shipper",
-				    "bench",
-				    "eirc",
-				    1000,
-				    5u << 20,
-				    200,
-				    100,
-				    2000,
-				    0,
-				    0};
+	struct lg_shipper_opts o = {
+		{"127.0.0.1", redis_port, NULL, NULL, 2000, 10000, 100, 1000, false},
+		{urls, 1, NULL, NULL, NULL, true, NULL, 30000},
+		16,
+		"eirc-shipper",
+		"bench",
+		"eirc",
+		1000,
+		5u << 20,
+		200,
+		100,
+		2000,
+		0,
+		0};
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", es_port);
 	uv_loop_init(&loop);

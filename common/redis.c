@@ -655,11 +655,13 @@ static int cl_send(redis_t *c, char *cmd, int len, redis_reply_fn fn, void *priv
 
 /* ---- the interface ---- */
 
-void redis_opts_from_config(const eirc_config_redis_t *cfg, redis_opts_t *out)
+void redis_opts_from_config(const eirc_config_redis_t *cfg, const char *username,
+			    const char *password, redis_opts_t *out)
 {
 	*out = (redis_opts_t){.host = cfg->host,
 			      .port = cfg->port,
-			      .password = cfg->password,
+			      .username = username ? username : cfg->username,
+			      .password = password ? password : cfg->password,
 			      .connect_timeout_ms = cfg->connect_timeout,
 			      .command_timeout_ms = cfg->command_timeout,
 			      .reconnect_min_ms = REDIS_RECONNECT_MIN_MS,

@@ -2,7 +2,9 @@
  * redis: the Redis client of eirc-logger and eirc-history (hiredis 0.14 on
  * the libuv loop). Without opts.cluster it is exactly one connection
  * (redis_conn_int.h): pipelined commands, replies in order, a connect and a
- * command timeout, AUTH first when a password is set, reconnection with
+ * command timeout, AUTH first when a password or a username is set (AUTH
+ * <user> <password> with a username: a Redis 7 ACL user; "" as the password
+ * of a user without one), reconnection with
  * common/backoff. It is not a connection pool and knows no key names (the
  * archive's are archive/archive_keys.h).
  *
@@ -55,6 +57,7 @@
 typedef struct redis_opts {
 	const char *host; /* borrowed */
 	int port;
+	const char *username; /* borrowed; NULL: the default user */
 	const char *password; /* borrowed; NULL: no AUTH */
 	uint64_t connect_timeout_ms;
 	uint64_t command_timeout_ms;
@@ -82,10 +85,13 @@ typedef struct redis redis_t;
 typedef struct eirc_config_redis eirc_config_redis_t;
 
 /* The one mapping of the configuration's redis section to options:
- * host, port, password, cluster and both timeouts as configured, the
- * reconnection delays REDIS_RECONNECT_MIN_MS..REDIS_RECONNECT_MAX_MS. The
- * strings are borrowed from cfg. */
-void redis_opts_from_config(const eirc_config_redis_t *cfg, redis_opts_t *out);
+ * host, port, cluster and both timeouts as configured, the reconnection
+ * delays REDIS_RECONNECT_MIN_MS..REDIS_RECONNECT_MAX_MS, and the daemon's
+ * login: username and password are its own section's redis_username and
+ * redis_password, each NULL taking cfg's username / password. The strings
+ * are borrowed. */
+void redis_opts_from_config(const eirc_config_redis_t *cfg, const char *username,
+			    const char *password, redis_opts_t *out);
 
 /* Creates a client (not started); opts->host is borrowed. Returns 0,
  * -EINVAL (cluster seed host too long) or -ENOMEM; *out_r only on success. */

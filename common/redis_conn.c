@@ -108,7 +108,7 @@ static void on_auth(void *ud, redisReply *reply, void *privdata)
 static void on_connect(const redisAsyncContext *ac, int status)
 {
 	redis_conn_t *r = ac->data;
-	const char *argv[2] = {"AUTH", r->opts.password};
+	const char *argv[3] = {"AUTH", r->opts.password};
 	char *cmd;
 	int len;
 
@@ -119,7 +119,12 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	}
 	r->connected = true;
 	r->last_progress = uv_now(r->loop);
-	if (r->opts.password && (len = redisFormatCommandArgv(&cmd, 2, argv, NULL)) > 0) {
+	if (r->opts.username) { /* a user without password is a nopass one */
+		argv[1] = r->opts.username;
+		argv[2] = r->opts.password ? r->opts.password : "";
+	}
+	if ((r->opts.password || r->opts.username) &&
+	    (len = redisFormatCommandArgv(&cmd, r->opts.username ? 3 : 2, argv, NULL)) > 0) {
 		(void)redis_conn_send(r, cmd, (size_t)len, on_auth, r);
 		redisFreeCommand(cmd);
 	} else {

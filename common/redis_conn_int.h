@@ -4,7 +4,8 @@
  * server; only redis.c uses it. It adds what hiredis 0.14 lacks: a connect
  * timeout, a command timeout (no reply progress for command_timeout_ms
  * while commands are outstanding drops the connection), and reconnection
- * with common/backoff. AUTH is sent first when a password is set. The
+ * with common/backoff. AUTH is sent first when a password or a username
+ * is set (AUTH <user> <password> with a username; see redis.h). The
  * socket is made close-on-exec as soon as it exists.
  *
  * Commands are pipelined: replies come back in order. When the connection

@@ -89,7 +89,8 @@ static long key_index(const char **a, const size_t *al, long n)
 
 	if (is(a[0], al[0], "SCRIPT"))
 		return n > 1 && (is(a[1], al[1], "LOAD") || is(a[1], al[1], "FLUSH")) ? -1 : 0;
-	if (is(a[0], al[0], "EVAL") || is(a[0], al[0], "EVALSHA")) {
+	if (is(a[0], al[0], "EVAL") || is(a[0], al[0], "EVALSHA") || is(a[0], al[0], "EVAL_RO") ||
+	    is(a[0], al[0], "EVALSHA_RO")) {
 		bool some = n > 3 && !(al[2] == 1 && a[2][0] == '0');
 		return some ? 3 : 0;
 	}

@@ -33,9 +33,9 @@ enum redis_slot_route {
 /* Finds how a formatted command (a complete RESP array of bulk strings)
  * is routed. For REDIS_SLOT_KEY, out_key and out_len point into cmd: argv[1]
  * for ordinary commands, argv[2] for XGROUP/XINFO/OBJECT, the first key of
- * EVAL/EVALSHA (numkeys 0 is REDIS_SLOT_ANY), the first stream after STREAMS
- * for XREAD/XREADGROUP. Returns the route, or -EINVAL when cmd is not such
- * an array or names no key where one is required. */
+ * EVAL/EVALSHA and EVAL_RO/EVALSHA_RO (numkeys 0 is REDIS_SLOT_ANY), the
+ * first stream after STREAMS for XREAD/XREADGROUP. Returns the route, or -EINVAL when cmd is not
+ * such an array or names no key where one is required. */
 int redis_slot_route(const char *cmd, size_t len, const char **out_key, size_t *out_len);
 
 /* Parses "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>".

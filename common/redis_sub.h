@@ -1,7 +1,7 @@
 /*
  * redis_sub: a subscriber to one Redis pub/sub channel on the libuv loop,
  * on a connection of its own (a subscribed connection can send nothing
- * else). It connects, sends AUTH when a password is set, SUBSCRIBEs, and
+ * else). It connects, sends AUTH as redis.h says, SUBSCRIBEs, and
  * after a loss reconnects with common/backoff and SUBSCRIBEs again, until
  * redis_sub_close(). A silent Redis is noticed by TCP keepalive (about
  * 30 s); a lost SUBSCRIBE confirmation by opts.command_timeout_ms.

@@ -93,6 +93,8 @@ typedef struct eirc_config_gateway {
 	char *auth_internal_url;
 	uint64_t auth_timeout;
 	uint64_t access_recheck;
+	char *redis_username; /* NULL: redis.username */
+	char *redis_password; /* NULL: redis.password */
 } eirc_config_gateway_t;
 
 typedef struct eirc_config_auth_database {
@@ -134,6 +136,8 @@ typedef struct eirc_config_auth {
 	uint64_t token_purge_interval;
 	int password_hash_ops;
 	uint64_t password_hash_memory;
+	char *redis_username; /* NULL: redis.username */
+	char *redis_password; /* NULL: redis.password */
 } eirc_config_auth_t;
 
 typedef struct eirc_config_irc_client {
@@ -160,6 +164,7 @@ typedef struct eirc_config_redis {
 	char *host;
 	int port;
 	bool cluster;
+	char *username; /* NULL: the default user */
 	char *password;
 	int partitions;
 	uint64_t connect_timeout;
@@ -198,11 +203,15 @@ typedef struct eirc_config_logger {
 	char *consumer_group;
 	char *metrics_address;
 	int metrics_port;
+	char *redis_username; /* NULL: redis.username */
+	char *redis_password; /* NULL: redis.password */
 } eirc_config_logger_t;
 
 typedef struct eirc_config_history {
 	char *socket_path;
 	unsigned socket_mode;
+	char *socket_group;
+	char *session_key;
 	char *listen_address;
 	int listen_port;
 	int chathistory_max;
@@ -215,6 +224,8 @@ typedef struct eirc_config_history {
 	char *introspect_client_id;
 	char *introspect_client_secret;
 	uint64_t introspect_cache_ttl;
+	char *redis_username; /* NULL: redis.username */
+	char *redis_password; /* NULL: redis.password */
 } eirc_config_history_t;
 
 typedef struct eirc_config_log {

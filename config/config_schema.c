@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/session_ticket.h"
+
 #define SECS(x)  ((uint64_t)(x)*1000u)
 #define MINS(x)  (SECS(x) * 60u)
 #define HOURS(x) (MINS(x) * 60u)
@@ -174,6 +176,13 @@ static const char *schema_long_secret(const char *v)
 	return schema_one_word(v);
 }
 
+static const char *schema_session_key(const char *v)
+{
+	if (strlen(v) < SESSION_KEY_MIN)
+		return "must be at least 32 bytes long";
+	return schema_one_word(v);
+}
+
 /* The validators with the rule each enforces, for the reference. */
 static const config_validator_t schema_v_name = {schema_name, "1 to 32 of `A-Z a-z 0-9 . _ -`"};
 static const config_validator_t schema_v_index_prefix = {
@@ -194,6 +203,17 @@ static const config_validator_t schema_v_one_word = {schema_one_word,
 						     "one word: no spaces or control characters"};
 static const config_validator_t schema_v_long_secret = {schema_long_secret,
 							"one word of at least 16 bytes"};
+static const config_validator_t schema_v_session_key = {schema_session_key,
+							"one word of at least 32 bytes"};
+
+/* A daemon's own Redis user (Redis 7 ACL, docs/deploy.md), in its section;
+ * each key unset takes redis.username / redis.password. */
+#define SCHEMA_REDIS_LOGIN(T, who)                                                                 \
+	CONFIG_STRING("redis_username", T, redis_username, NULL,                                   \
+		      "Redis user (ACL) of " who "; unset: redis.username.",                       \
+		      .validate = &schema_v_name),                                                 \
+		CONFIG_SECRET("redis_password", T, redis_password,                                 \
+			      "Password of " who "'s Redis user; unset: redis.password.")
 
 /* ---- irc ---- */
 
@@ -350,6 +370,7 @@ static const config_field_t schema_gateway[] = {
 			"Period of the recheck of every live session at eirc-auth "
 			"(POST /internal/access), the safety net for an access change "
 			"whose eirc:access message was lost; 0 disables it."),
+	SCHEMA_REDIS_LOGIN(T, "eirc-gateway"),
 };
 #undef T
 
@@ -472,6 +493,7 @@ static const config_field_t schema_auth[] = {
 	CONFIG_SIZE("password_hash_memory", T, password_hash_memory, "64MiB", KIB(8), GIB(4),
 		    "Argon2id memory (libsodium memlimit) of new "
 		    "password hashes; each login in progress uses this much."),
+	SCHEMA_REDIS_LOGIN(T, "eirc-auth"),
 };
 #undef T
 
@@ -568,7 +590,13 @@ static const config_field_t schema_redis[] = {
 		    "Redis Cluster: host/port is a seed node; the slot map is read "
 		    "with CLUSTER SLOTS and each command goes to the master owning "
 		    "its key's slot (MOVED/ASK followed)."),
-	CONFIG_SECRET("password", T, password, "Password (AUTH); unset when Redis has none."),
+	CONFIG_STRING("username", T, username, NULL,
+		      "Redis user (ACL) of every daemon whose section names none; unset: the "
+		      "default user.",
+		      .validate = &schema_v_name),
+	CONFIG_SECRET("password", T, password,
+		      "Password (AUTH) of redis.username, or of the default user; unset when "
+		      "Redis has none."),
 	CONFIG_INT("partitions", T, partitions, "16", 1, 16384,
 		   "Number of key partitions (hash tags {p0}..). Fixed for a "
 		   "deployment: changing it moves every conversation."),
@@ -684,6 +712,7 @@ static const config_field_t schema_logger[] = {
 		      "IP address of the /metrics listener.", .validate = &schema_v_ip),
 	CONFIG_PORT("metrics_port", T, metrics_port, "0",
 		    "Port of the /metrics listener; 0 disables it.", .flags = CONFIG_F_PORT_ZERO),
+	SCHEMA_REDIS_LOGIN(T, "eirc-logger"),
 };
 #undef T
 
@@ -708,6 +737,8 @@ static void schema_check_history(const void *obj, config_check_t *c)
 	if (h->rate_burst < h->rate_per_second)
 		config_check_fail(c, "rate_burst", "must not be less than rate_per_second (%d)",
 				  h->rate_per_second);
+	if (h->socket_path && !h->session_key)
+		config_check_fail(c, "session_key", "required when socket_path is set");
 }
 
 #define T eirc_config_history_t
@@ -716,6 +747,15 @@ static const config_field_t schema_history[] = {
 		    "UNIX socket for irc-clients (CHATHISTORY, direct messages).",
 		    .umax = CONFIG_UNIX_PATH_MAX),
 	CONFIG_MODE("socket_mode", T, socket_mode, "0660", "Permissions of the socket (octal)."),
+	CONFIG_STRING("socket_group", T, socket_group, NULL,
+		      "Group the socket is given (irc_client.sandbox_user's); unset: "
+		      "eirc-history's own.",
+		      .umax = 32, .validate = &schema_v_one_word),
+	CONFIG_SECRET("session_key", T, session_key,
+		      "Key of the session tickets: eirc-gateway vouches for each irc-client "
+		      "it starts, eirc-history checks the ticket on its socket; required "
+		      "with socket_path, known to those two only.",
+		      .validate = &schema_v_session_key),
 	CONFIG_STRING("listen_address", T, listen_address, "127.0.0.1",
 		      "IP address of the HTTP API.", .validate = &schema_v_ip),
 	CONFIG_PORT("listen_port", T, listen_port, "8083", "Port of the HTTP API; 0 disables it.",
@@ -745,6 +785,7 @@ static const config_field_t schema_history[] = {
 		      "OAuth client secret used for introspection."),
 	CONFIG_DURATION("introspect_cache_ttl", T, introspect_cache_ttl, "30s", 0, HOURS(1),
 			"How long an introspection answer is reused; 0: never."),
+	SCHEMA_REDIS_LOGIN(T, "eirc-history"),
 };
 #undef T
 
@@ -811,8 +852,18 @@ static const config_field_t schema_root[] = {
 };
 #undef T
 
+/* What spans sections, or a section the file leaves out (its own check
+ * runs only when the file has it): runs once the rest is valid. */
+static void schema_check_root(const void *obj, config_check_t *c)
+{
+	const eirc_config_t *cfg = obj;
+
+	if (cfg->history.socket_path && !cfg->history.session_key)
+		config_check_fail(c, "history", "session_key is required when socket_path is set");
+}
+
 const config_section_t config_schema_root = {
-	"", "", schema_root, COUNT(schema_root), sizeof(eirc_config_t), NULL,
+	"", "", schema_root, COUNT(schema_root), sizeof(eirc_config_t), schema_check_root,
 };
 
 const config_field_t *config_schema_find(const config_section_t *sec, const char *name, size_t len)

@@ -64,7 +64,8 @@ int gw_bus_new(uv_loop_t *loop, const eirc_config_t *cfg, gw_access_t *access, g
 	if (!b)
 		return -ENOMEM;
 	*b = (gw_bus_t){.cfg = &cfg->redis, .access = access};
-	redis_opts_from_config(&cfg->redis, &o);
+	redis_opts_from_config(&cfg->redis, cfg->gateway.redis_username,
+			       cfg->gateway.redis_password, &o);
 	if ((r = redis_sub_new(loop, &o, ACCESS_MSG_CHANNEL, &cb, b, &b->sub)) < 0) {
 		free(b);
 		return r;

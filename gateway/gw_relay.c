@@ -17,6 +17,7 @@
 #include <libwebsockets.h>
 
 #include "common/log.h"
+#include "common/session_ticket.h"
 #include "common/utf8.h"
 #include "gateway/gw_server.h"
 
@@ -212,6 +213,55 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	gw_relay_close(ss, GW_CLOSE_ENDED, "chat session ended", true);
 }
 
+static void on_written(uv_write_t *req, int status)
+{
+	relay_write_t *w = (relay_write_t *)req;
+	gw_session_t *ss = w->ss;
+
+	(void)status; /* a failed write: the EOF on read ends the session */
+	free(w);
+	if (ss->rx_paused && ss->pipe_open &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&ss->pipe) < GW_TO_IRC_QUEUE_MAX / 2) {
+		ss->rx_paused = false;
+		if (ss->wsi)
+			lws_rx_flow_control(ss->wsi, 1);
+	}
+}
+
+/* Writes len bytes to the irc-client (copied): 0 or a negative errno. */
+static int relay_write(gw_session_t *ss, const char *data, size_t len)
+{
+	relay_write_t *w = malloc(sizeof(*w) + len);
+	uv_buf_t b;
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->ss = ss;
+	memcpy(w->data, data, len);
+	b = uv_buf_init(w->data, (unsigned)len);
+	if ((r = uv_write(&w->req, (uv_stream_t *)&ss->pipe, &b, 1, on_written)) < 0)
+		free(w);
+	return r;
+}
+
+/* "EIRC SESSION <ticket>", the first line the irc-client reads (before any
+ * browser line): the ticket of its pid and user, which it shows
+ * eirc-history (common/session_ticket.h). Only with a history socket. */
+static int relay_session_line(gw_session_t *ss, const gw_identity_t *id)
+{
+	const eirc_config_history_t *h = &ss->srv->cfg->history;
+	char ticket[SESSION_TICKET_LEN + 1], line[sizeof(ticket) + 16];
+	int r;
+
+	if (!h->socket_path)
+		return 0;
+	if ((r = session_ticket_make(h->session_key, ss->proc.pid, id->user_id, ticket)) < 0)
+		return r;
+	int n = snprintf(line, sizeof(line), "EIRC SESSION %s\r\n", ticket);
+	return relay_write(ss, line, (size_t)n);
+}
+
 int gw_relay_start(gw_session_t *ss, const gw_identity_t *id)
 {
 	gw_server_t *srv = ss->srv;
@@ -241,7 +291,8 @@ int gw_relay_start(gw_session_t *ss, const gw_identity_t *id)
 		gw_relay_close_pipe(ss);
 		return r;
 	}
-	if ((r = uv_read_start((uv_stream_t *)&ss->pipe, on_alloc, on_read)) < 0) {
+	if ((r = uv_read_start((uv_stream_t *)&ss->pipe, on_alloc, on_read)) < 0 ||
+	    (r = relay_session_line(ss, id)) < 0) {
 		gw_relay_close_pipe(ss);
 		return r;
 	}
@@ -249,40 +300,18 @@ int gw_relay_start(gw_session_t *ss, const gw_identity_t *id)
 	return 0;
 }
 
-static void on_written(uv_write_t *req, int status)
-{
-	relay_write_t *w = (relay_write_t *)req;
-	gw_session_t *ss = w->ss;
-
-	(void)status; /* a failed write: the EOF on read ends the session */
-	free(w);
-	if (ss->rx_paused && ss->pipe_open &&
-	    uv_stream_get_write_queue_size((uv_stream_t *)&ss->pipe) < GW_TO_IRC_QUEUE_MAX / 2) {
-		ss->rx_paused = false;
-		if (ss->wsi)
-			lws_rx_flow_control(ss->wsi, 1);
-	}
-}
-
 void gw_relay_to_irc(gw_session_t *ss, const char *line, size_t len)
 {
-	relay_write_t *w;
-	uv_buf_t b;
-
 	if (ss->state != GW_SS_RELAYING || !ss->pipe_open ||
 	    uv_is_closing((uv_handle_t *)&ss->pipe))
 		return;
-	if (!(w = malloc(sizeof(*w) + len))) {
+	int r = relay_write(ss, line, len);
+	if (r == -ENOMEM) {
 		gw_relay_close(ss, GW_CLOSE_ENDED, "internal error", false);
 		return;
 	}
-	w->ss = ss;
-	memcpy(w->data, line, len);
-	b = uv_buf_init(w->data, (unsigned)len);
-	if (uv_write(&w->req, (uv_stream_t *)&ss->pipe, &b, 1, on_written) < 0) {
-		free(w);
+	if (r < 0)
 		return;
-	}
 	ss->srv->metrics.lines_to_irc++;
 	ss->srv->metrics.bytes_to_irc += len - 2;
 	if (!ss->rx_paused &&

@@ -6,7 +6,9 @@
 #include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,49 @@ static bool socket_live(const char *path)
 	return live;
 }
 
+/* Who may connect (hist_conn.c checks SO_PEERCRED): the irc-clients'
+ * user, irc_client.sandbox_user, and our own (a deployment where every
+ * daemon and the irc-clients share one user). */
+static void peer_users(hist_app_t *a)
+{
+	const char *user = a->cfg->irc_client.sandbox_user;
+	const struct passwd *pw = user ? getpwnam(user) : NULL;
+
+	a->peer_uids[0] = a->peer_uids[1] = geteuid();
+	if (pw)
+		a->peer_uids[0] = pw->pw_uid;
+	else
+		log_warn("irc_client.sandbox_user %s does not exist: only eirc-history's own "
+			 "user may use %s",
+			 user ? user : "(unset)", a->cfg->history.socket_path);
+}
+
+/* Gives the socket its group (history.socket_group, when set) and mode.
+ * Returns 0 or a negative errno, with the reason logged. */
+static int socket_owner(hist_app_t *a)
+{
+	const eirc_config_history_t *h = &a->cfg->history;
+	const struct group *g = h->socket_group ? getgrnam(h->socket_group) : NULL;
+
+	if (h->socket_group && !g) {
+		log_error("history.socket_group %s does not exist", h->socket_group);
+		return -ENOENT;
+	}
+	if (g && chown(h->socket_path, (uid_t)-1, g->gr_gid) < 0) {
+		int r = -errno;
+		log_error("Failed to give %s the group %s: %s (eirc-history's user must be a "
+			  "member of it)",
+			  h->socket_path, h->socket_group, strerror(errno));
+		return r;
+	}
+	if (chmod(h->socket_path, (mode_t)h->socket_mode) < 0) {
+		int r = -errno;
+		log_error("Failed to set the mode of %s: %s", h->socket_path, strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
 /* Removes a stale socket file (never a live one, never anything else) and
  * listens. */
 static int listen_socket(hist_app_t *a)
@@ -175,6 +220,7 @@ static int listen_socket(hist_app_t *a)
 		unlink(path);
 	}
 	make_parent(path);
+	peer_users(a);
 	uv_pipe_init(a->loop, &a->listener, 0);
 	a->listener.data = a;
 	a->listening = true;
@@ -182,14 +228,18 @@ static int listen_socket(hist_app_t *a)
 		/* path is not ours (a file, a folder): stop() must not unlink it */
 		uv_close((uv_handle_t *)&a->listener, NULL);
 		a->listening = false;
-	} else if ((r = chmod(path, (mode_t)a->cfg->history.socket_mode) < 0 ? -errno : 0) == 0) {
+	} else if ((r = socket_owner(a)) < 0) {
+		return r;
+	} else {
 		r = uv_listen((uv_stream_t *)&a->listener, 128, hist_conn_accept);
 	}
 	if (r < 0) {
 		log_error("Failed to listen on %s: %s", path, uv_strerror(r));
 		return r;
 	}
-	log_info("Serving CHATHISTORY on %s (mode %04o)", path, a->cfg->history.socket_mode);
+	log_info("Serving CHATHISTORY on %s (mode %04o, group %s)", path,
+		 a->cfg->history.socket_mode,
+		 a->cfg->history.socket_group ? a->cfg->history.socket_group : "eirc-history's");
 	return 0;
 }
 
@@ -202,7 +252,8 @@ static int start(hist_app_t *a)
 	redis_opts_t o;
 	int r;
 
-	redis_opts_from_config(&cfg->redis, &o);
+	redis_opts_from_config(&cfg->redis, cfg->history.redis_username,
+			       cfg->history.redis_password, &o);
 	/* Answer before the irc-client gives up on us (history.request_timeout). */
 	if (o.command_timeout_ms > cfg->history.request_timeout / 2)
 		o.command_timeout_ms = cfg->history.request_timeout / 2;

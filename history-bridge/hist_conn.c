@@ -1,18 +1,23 @@
 /*
  * hist_conn: one irc-client's connection to eirc-history (see
- * hist_server_int.h): lines in, queued and answered one at a time in order,
- * answers out; a line is a direct-message report (hist_dmstore) or a
- * CHATHISTORY request (hist_chathist).
+ * hist_server_int.h): the peer's uid checked on accept (SO_PEERCRED), its
+ * first line EIRC HELLO with the gateway's ticket for its pid, which binds
+ * the connection to one user; then lines in, queued and answered one at a
+ * time in order, answers out; a line is a direct-message report
+ * (hist_dmstore) or a CHATHISTORY request (hist_chathist) of that user.
  */
 #include "history-bridge/hist_server_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
+#include "common/session_ticket.h"
 
 /* Scratch for one formatted line: the loop is single-threaded. */
 static char line_buf[IRC_LINE_MAX + 1];
@@ -170,16 +175,53 @@ void hist_conn_fail(struct hist_conn *c, const char *code, const char *text)
 
 /* ---- dispatch ---- */
 
+/* The connection's first line: EIRC HELLO with the ticket the gateway made
+ * for this peer's pid and the user named; anything else closes it. */
+static void hello(struct hist_conn *c, const char *line, size_t len)
+{
+	hist_hello_t h;
+	const char *why = NULL;
+
+	if (hist_hello_parse(line, len, &h) < 0)
+		why = "its first line is not EIRC HELLO";
+	else if (!session_ticket_check(c->app->cfg->history.session_key, c->peer_pid, h.user_id,
+				       h.ticket, SESSION_TICKET_LEN))
+		why = "its ticket is not the gateway's for that process and user";
+	if (why) {
+		log_warn("Closing a history connection of pid %ld: %s", (long)c->peer_pid, why);
+		hist_conn_close(c);
+		return;
+	}
+	c->bound = true;
+	c->user_id = h.user_id;
+}
+
+/* A line of another user than the HELLO's is refused (logged). */
+static bool own_user(const struct hist_conn *c, uint64_t user, const char *what)
+{
+	if (user == c->user_id)
+		return true;
+	log_warn("Refused a %s for user %" PRIu64 " on the history connection of user %" PRIu64
+		 " (pid %ld)",
+		 what, user, c->user_id, (long)c->peer_pid);
+	return false;
+}
+
 /* A report is stored (no answer); a request is answered; anything else
  * closes the connection. */
 static void handle_line(struct hist_conn *c, const char *line, size_t len)
 {
 	static hist_dm_t dm;
 	struct hist_req_err err;
-	int r = hist_dm_parse(line, len, &dm);
 
+	if (!c->bound) {
+		hello(c, line, len);
+		return;
+	}
+	int r = hist_dm_parse(line, len, &dm);
 	if (r == 0) {
-		hist_dmstore_report(c->app, &dm);
+		if (own_user(c, dm.reporter_id, "direct-message report"))
+			hist_dmstore_report(c->app, &dm);
 		return;
 	}
 	if (r != -ENOENT) {
@@ -195,6 +237,10 @@ static void handle_line(struct hist_conn *c, const char *line, size_t len)
 	}
 	if (r < 0) {
 		answer_fail(c, err.code, err.context, err.text, err.label);
+		return;
+	}
+	if (!own_user(c, c->req.user_id, "CHATHISTORY request")) {
+		hist_conn_fail(c, "INVALID_TARGET", "Not the user of this connection");
 		return;
 	}
 	hist_chathist_request(c);
@@ -273,6 +319,31 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	hist_conn_pump(c);
 }
 
+/* Only irc-clients (irc_client.sandbox_user) and processes of our own
+ * user may connect: the socket's mode keeps others out, this check too
+ * (a too open mode, a shared group). Keeps the peer's pid for HELLO. */
+static int peer_check(struct hist_conn *c)
+{
+	const hist_app_t *a = c->app;
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr)) {
+		log_warn("Closing a history connection: its peer's credentials cannot be read");
+		return -EACCES;
+	}
+	if (cr.uid != a->peer_uids[0] && cr.uid != a->peer_uids[1]) {
+		log_warn("Closing a history connection of uid %u (pid %ld): only "
+			 "irc_client.sandbox_user and eirc-history's own user may connect",
+			 (unsigned)cr.uid, (long)cr.pid);
+		return -EACCES;
+	}
+	c->peer_pid = cr.pid;
+	return 0;
+}
+
 void hist_conn_accept(uv_stream_t *l, int status)
 {
 	struct hist_app *a = l->data;
@@ -288,7 +359,8 @@ void hist_conn_accept(uv_stream_t *l, int status)
 	buf_init(&c->out, SIZE_MAX);
 	queue_insert_tail(&a->conns, &c->node);
 	a->n_conns++;
-	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0 || a->n_conns > HIST_CONNS_MAX) {
+	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0 || a->n_conns > HIST_CONNS_MAX ||
+	    peer_check(c) < 0) {
 		if (a->n_conns > HIST_CONNS_MAX)
 			log_warn("Closing a history connection: %u are open (HIST_CONNS_MAX)",
 				 (unsigned)HIST_CONNS_MAX);

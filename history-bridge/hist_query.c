@@ -96,11 +96,11 @@ int hist_query_build_conv(const hist_req_t *req, const hist_query_opts_t *o, con
 		return -EINVAL;
 	c->limit = req->limit < o->limit_max ? req->limit : o->limit_max;
 	if (sha) {
-		arg_str(c, "EVALSHA");
+		arg_str(c, "EVALSHA_RO");
 		snprintf(c->sha, sizeof(c->sha), "%s", sha);
 		arg_str(c, c->sha);
 	} else {
-		arg_str(c, "EVAL");
+		arg_str(c, "EVAL_RO");
 		arg_str(c, hist_query_script);
 	}
 	arg_str(c, "3");

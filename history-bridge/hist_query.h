@@ -58,12 +58,14 @@ struct hist_query_call {
 };
 
 /*
- * Builds "EVALSHA <sha> 3 <history> <msgid-key-1> <msgid-key-2> <op> <k1>
- * <v1> <k2> <v2> <limit> <skew> <events> <scan-max>" for req (sha NULL:
- * EVAL with the script's source). The target is folded with req->cm; the
- * limit is clamped to o->limit_max. argv points into *out_call and req,
- * which must outlive its use. Returns 0, or -EINVAL (TARGETS, a nick
- * target, a name too long for a key; *out_call is then unspecified).
+ * Builds "EVALSHA_RO <sha> 3 <history> <msgid-key-1> <msgid-key-2> <op>
+ * <k1> <v1> <k2> <v2> <limit> <skew> <events> <scan-max>" for req (sha
+ * NULL: EVAL_RO with the script's source). Read-only forms: eirc-history's
+ * Redis user may read a channel's stream but not write it (docs/deploy.md,
+ * "Redis users"), and EVAL/EVALSHA count every key they name as written. The target is folded with
+ * req->cm; the limit is clamped to o->limit_max. argv points into *out_call and req, which must
+ * outlive its use. Returns 0, or -EINVAL (TARGETS, a nick target, a name too long for a key;
+ * *out_call is then unspecified).
  */
 int hist_query_build(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
 		     hist_query_call_t *out_call);

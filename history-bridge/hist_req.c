@@ -11,11 +11,28 @@
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
 
+/* A user id: 1 to 19 digits, not 0. Returns 0 and *out, or -EPROTO. */
+static int id_parse(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t id = 0;
+
+	if (len == 0 || len > 19)
+		return -EPROTO;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EPROTO;
+		id = id * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (id == 0)
+		return -EPROTO;
+	*out = id;
+	return 0;
+}
+
 /* The envelope: label, eirc/user, optional nick, casemap, event-playback. */
 static int envelope(const irc_msg_t *m, hist_req_t *req)
 {
 	irc_msg_tag_t t;
-	uint64_t id = 0;
 
 	if (!irc_msg_command_is(m, "CHATHISTORY"))
 		return -EPROTO;
@@ -24,16 +41,9 @@ static int envelope(const irc_msg_t *m, hist_req_t *req)
 		return -EPROTO;
 	memcpy(req->label, t.value, t.value_len);
 	req->label[t.value_len] = '\0';
-	if (irc_msg_tag_get(m, "eirc/user", &t) < 0 || t.value_len == 0 || t.value_len > 19)
+	if (irc_msg_tag_get(m, "eirc/user", &t) < 0 ||
+	    id_parse(t.value, t.value_len, &req->user_id) < 0)
 		return -EPROTO;
-	for (size_t i = 0; i < t.value_len; i++) {
-		if (t.value[i] < '0' || t.value[i] > '9')
-			return -EPROTO;
-		id = id * 10 + (uint64_t)(t.value[i] - '0');
-	}
-	if (id == 0)
-		return -EPROTO;
-	req->user_id = id;
 	if (irc_msg_tag_get(m, "eirc/nick", &t) == 0 && t.value_len <= HIST_REQ_NICK_MAX) {
 		memcpy(req->nick, t.value, t.value_len);
 		req->nick[t.value_len] = '\0';
@@ -124,5 +134,32 @@ int hist_req_parse(const char *line, size_t len, hist_req_t *out_req, hist_req_e
 		return r;
 	}
 	*out_req = req;
+	return 0;
+}
+
+int hist_hello_parse(const char *line, size_t len, hist_hello_t *out_hello)
+{
+	static const char pfx[] = "EIRC HELLO ";
+	const size_t plen = sizeof(pfx) - 1;
+	const char *id, *sp, *t;
+	hist_hello_t h;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len <= plen || memcmp(line, pfx, plen) != 0)
+		return -EPROTO;
+	id = line + plen;
+	if (!(sp = memchr(id, ' ', len - plen)) || id_parse(id, (size_t)(sp - id), &h.user_id) < 0)
+		return -EPROTO;
+	t = sp + 1;
+	if ((size_t)(line + len - t) != SESSION_TICKET_LEN)
+		return -EPROTO;
+	for (size_t i = 0; i < SESSION_TICKET_LEN; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '-' || t[i] == '_'))
+			return -EPROTO;
+	memcpy(h.ticket, t, SESSION_TICKET_LEN);
+	h.ticket[SESSION_TICKET_LEN] = '\0';
+	*out_hello = h;
 	return 0;
 }

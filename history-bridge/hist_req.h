@@ -14,6 +14,8 @@
  * lists the channels the user is in, comma-separated, since the bridge
  * does not know them.
  *
+ * Also the connection's first line, EIRC HELLO (hist_hello_parse).
+ *
  * Pure: bytes in, request out; no I/O, no allocation, no logging. It does
  * not know Redis (hist_query.h) nor who may read what (the irc-client
  * authorises the target before forwarding).
@@ -27,6 +29,7 @@
 
 #include "common/chathist.h"
 #include "common/irc_casemap.h"
+#include "common/session_ticket.h"
 
 typedef struct hist_ref hist_ref_t;
 typedef struct hist_req hist_req_t;
@@ -84,5 +87,21 @@ struct hist_req_err {
  * query clamps them). Out params are untouched except as said.
  */
 int hist_req_parse(const char *line, size_t len, hist_req_t *out_req, hist_req_err_t *out_err);
+
+/* The first line of every connection (docs/history.md): the user the
+ * connection is for and the ticket the gateway gave the irc-client. */
+typedef struct hist_hello {
+	uint64_t user_id;
+	char ticket[SESSION_TICKET_LEN + 1];
+} hist_hello_t;
+
+/*
+ * Parses "EIRC HELLO <user_id> <ticket>" (CRLF optional): the user id 1 to
+ * 19 digits, not 0; the ticket exactly SESSION_TICKET_LEN characters of
+ * base64url. Returns 0 and *out_hello, or -EPROTO for anything else
+ * (*out_hello untouched). Whether the ticket is right is the caller's
+ * check (session_ticket_check).
+ */
+int hist_hello_parse(const char *line, size_t len, hist_hello_t *out_hello);
 
 #endif

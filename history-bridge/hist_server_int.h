@@ -1,8 +1,9 @@
 /*
  * hist_server: what the parts of eirc-history share, and nothing else
  * includes: the daemon's state (hist_app.c: loop, Redis, listener,
- * signals), a connection of an irc-client (hist_conn.c: lines in, answers
- * out, one request at a time), the CHATHISTORY answers (hist_chathist.c)
+ * signals), a connection of an irc-client (hist_conn.c: its peer checked,
+ * bound to one user by EIRC HELLO, lines in, answers out, one request at
+ * a time), the CHATHISTORY answers (hist_chathist.c)
  * and the direct-message store (hist_dmstore.c).
  *
  * Lifetimes: a connection is freed when its handle is closed and no Redis
@@ -16,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include <hiredis/hiredis.h>
@@ -46,7 +48,8 @@ struct hist_app {
 	char sha[48];        /* the query script's SHA1, "" until loaded */
 	uv_pipe_t listener;
 	bool listening;
-	queue_t conns; /* hist_conn_t, by node */
+	uid_t peer_uids[2]; /* who may connect: irc_client.sandbox_user, our euid */
+	queue_t conns;      /* hist_conn_t, by node */
 	size_t n_conns;
 	queue_t dms; /* struct dm_pending: reports waiting for a receiver's id */
 	unsigned batch_seq;
@@ -64,6 +67,9 @@ typedef struct hist_conn hist_conn_t;
 struct hist_conn {
 	hist_app_t *app;
 	uv_pipe_t pipe;
+	pid_t peer_pid; /* SO_PEERCRED: the ticket is checked against it */
+	bool bound;     /* a valid EIRC HELLO: every line is user_id's */
+	uint64_t user_id;
 	irc_line_t lf;
 	queue_t lines; /* qline_t: read, not answered yet */
 	size_t q_len;

@@ -53,6 +53,8 @@ struct ircc_app {
 	struct bwreq *cork; /* lines gathered, not yet written (NULL: none) */
 	char *hist_out;     /* requests waiting for the connect */
 	size_t hist_out_len;
+	char hello[IRCC_HELLO_MAX + 3]; /* the connection's first line, CRLF, NUL */
+	size_t hello_len;
 	irc_line_t *hist_lf; /* allocated on first use */
 	irc_line_t bframe;
 	irc_conn_server_t servers[];
@@ -417,7 +419,7 @@ static void on_hist_connect(uv_connect_t *req, int status)
 	}
 	irc_line_init(a->hist_lf, 0);
 	a->hist_ready = true;
-	if (hist_write2(a, a->hist_out, a->hist_out_len, "", 0) < 0 ||
+	if (hist_write2(a, a->hello, a->hello_len, a->hist_out, a->hist_out_len) < 0 ||
 	    uv_read_start((uv_stream_t *)&a->hist, on_alloc, on_hist_read) < 0) {
 		hist_close(a, "the history service cannot be reached");
 		return;
@@ -438,6 +440,13 @@ static int to_history(void *ud, const char *line, size_t len)
 		return -EAGAIN;
 	if (a->hist_ready) /* connected: no copy, CRLF as a second buffer */
 		return hist_write2(a, line, len, "\r\n", 2);
+	if (!a->hist_open) { /* a new connection: EIRC HELLO first */
+		int n = ircc_session_history_hello(a->sess, a->hello, sizeof(a->hello) - 2);
+		if (n < 0)
+			return -EACCES; /* no ticket from the gateway: refused anyway */
+		memcpy(a->hello + n, "\r\n", 2);
+		a->hello_len = (size_t)n + 2;
+	}
 	if (a->hist_out_len + len + 2 > IRCC_HIST_OUT_MAX)
 		return -ENOBUFS;
 	if (!a->hist_out && !(a->hist_out = malloc(IRCC_HIST_OUT_MAX)))

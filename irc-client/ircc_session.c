@@ -16,6 +16,7 @@
 #include "irc-client/ircc_session.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,6 +83,7 @@ struct ircc_session {
 	struct pending hist[IRCC_HISTORY_PENDING_MAX];
 	size_t n_hist;
 	unsigned hist_seq;
+	char ticket[SESSION_TICKET_LEN + 1]; /* the gateway's EIRC SESSION; "" until then */
 };
 
 /* Serialization scratch: the loop is single-threaded and every use ends
@@ -857,6 +859,14 @@ bool ircc_session_history_line(ircc_session_t *s, char *line, size_t len)
 	return false;
 }
 
+int ircc_session_history_hello(const ircc_session_t *s, char *buf, size_t cap)
+{
+	if (!s->ticket[0])
+		return -ENOENT;
+	int n = snprintf(buf, cap, "EIRC HELLO %" PRIu64 " %s", s->id->user_id, s->ticket);
+	return n > 0 && (size_t)n < cap ? n : -ENOBUFS;
+}
+
 void ircc_session_history_down(ircc_session_t *s, const char *why)
 {
 	char text[160];
@@ -1045,12 +1055,24 @@ static void part_removed(ircc_session_t *s)
 	}
 }
 
+/* "EIRC SESSION <ticket>": the ticket this process shows eirc-history
+ * (EIRC HELLO); the first one is kept, a malformed one ignored. */
+static void session_ticket(ircc_session_t *s, const char *p)
+{
+	size_t n = strlen(p);
+
+	if (s->ticket[0] || n != SESSION_TICKET_LEN || strchr(p, ' '))
+		return;
+	memcpy(s->ticket, p, n + 1);
+}
+
 /*
  * A control line of the gateway (docs/irc-client.md): "EIRC ROOMS :#a,#b"
  * replaces the user's private rooms (invalid names are left out; a list
  * that cannot be read counts as empty: the user loses rooms, never gains
- * one). Other EIRC subcommands are ignored. The gateway never lets a
- * browser send EIRC, so the line is the gateway's.
+ * one); "EIRC SESSION <ticket>" (its first line) hands over the ticket
+ * for eirc-history. Other EIRC subcommands are ignored. The gateway never
+ * lets a browser send EIRC, so the line is the gateway's.
  */
 static void control_line(ircc_session_t *s, char *line)
 {
@@ -1059,6 +1081,10 @@ static void control_line(ircc_session_t *s, char *line)
 
 	while (*p == ' ')
 		p++;
+	if (strncmp(p, "SESSION ", 8) == 0) {
+		session_ticket(s, p + 8);
+		return;
+	}
 	if (strncasecmp(p, "ROOMS", 5) != 0 || (p[5] && p[5] != ' '))
 		return;
 	for (p += 5; *p == ' '; p++)

@@ -21,6 +21,7 @@
 
 #include "common/irc_msg.h"
 #include "common/irc_reg.h"
+#include "common/session_ticket.h"
 #include "irc-client/ircc_ident.h"
 
 typedef struct ircc_session ircc_session_t;
@@ -104,6 +105,16 @@ void ircc_session_server_down(ircc_session_t *s, const char *why, uint64_t retry
  * has not finished registering, so there is nowhere to put its lines). */
 bool ircc_session_server_readable(const ircc_session_t *s);
 
+/* Longest EIRC HELLO line, without CRLF. */
+#define IRCC_HELLO_MAX (sizeof("EIRC HELLO 18446744073709551615 ") - 1 + SESSION_TICKET_LEN)
+
+/*
+ * The first line of every connection to the history bridge, "EIRC HELLO
+ * <user id> <ticket>" with the gateway's ticket (EIRC SESSION), into buf.
+ * Returns its length, -ENOENT when the gateway gave no ticket, or
+ * -ENOBUFS when cap is too small (IRCC_HELLO_MAX + 1 is enough).
+ */
+int ircc_session_history_hello(const ircc_session_t *s, char *buf, size_t cap);
 /* One line from the history bridge (writable, no CRLF). Returns true when
  * the bridge broke the protocol and its connection should be closed. */
 bool ircc_session_history_line(ircc_session_t *s, char *line, size_t len);

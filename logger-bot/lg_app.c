@@ -531,7 +531,8 @@ static int start_writer(struct app *a)
 			      .spill_max = cfg->logger.spill_max};
 	int err;
 
-	redis_opts_from_config(&cfg->redis, &o.redis);
+	redis_opts_from_config(&cfg->redis, cfg->logger.redis_username, cfg->logger.redis_password,
+			       &o.redis);
 	if ((err = lg_writer_new(a->loop, &o, &a->m, on_writer_note, a, &a->writer)) < 0) {
 		log_error("Failed to open the spill file in %s: %s", cfg->logger.spill_dir,
 			  strerror(-err));
@@ -563,7 +564,8 @@ static int start_shipper(struct app *a)
 	};
 	int err;
 
-	redis_opts_from_config(&cfg->redis, &o.redis);
+	redis_opts_from_config(&cfg->redis, cfg->logger.redis_username, cfg->logger.redis_password,
+			       &o.redis);
 	if (!cfg->logger.shipper || e->n_urls == 0) {
 		log_info("Shipper off (%s)",
 			 cfg->logger.shipper ? "no elasticsearch.urls" : "logger.shipper false");

@@ -3,7 +3,7 @@
 # eIRC's local stack on loopback with all data in var/. Ctrl-C stops it.
 #
 # Secrets for the local stack (WEBIRC, internal API, database, operator,
-# the eirc-history OAuth client)
+# Redis and each daemon's Redis user, the eirc-history OAuth client)
 # are generated once into var/secrets.env (mode 0600) and exported, so
 # config/eirc.yaml can name them as ${VARIABLES}. Pass --config FILE or
 # --data-dir DIR to override; other arguments go to eirc-stack.
@@ -65,9 +65,20 @@ fi
 if ! grep -q '^EIRC_REDIS_PASSWORD=' "$secrets"; then
 	echo "EIRC_REDIS_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
 fi
+# Each daemon's Redis ACL user's password (eirc-stack makes the users).
+for d in AUTH GATEWAY LOGGER HISTORY; do
+	if ! grep -q "^EIRC_REDIS_${d}_PASSWORD=" "$secrets"; then
+		echo "EIRC_REDIS_${d}_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
+	fi
+done
 # The eirc-history OAuth client's secret (eirc-stack creates the client).
 if ! grep -q '^EIRC_HISTORY_CLIENT_SECRET=' "$secrets"; then
 	echo "EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
+fi
+# The key of the history socket's session tickets (eirc-gateway and
+# eirc-history only; at least 32 bytes).
+if ! grep -q '^EIRC_SESSION_KEY=' "$secrets"; then
+	echo "EIRC_SESSION_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
 fi
 set -a
 # shellcheck disable=SC1090

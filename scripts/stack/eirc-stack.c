@@ -382,11 +382,33 @@ static int stack_database(srv_t *pg, const eirc_config_auth_database_t *db)
 	return srv_pg_exec(pg, db->name, sql);
 }
 
+/* Redis's options: the default user's password (redis.password), and
+ * each daemon's ACL user as its section names it (common/redis_acl.h),
+ * with the password that daemon will send. */
+static void stack_redis_opts(const eirc_config_t *cfg, srv_redis_opts_t *out)
+{
+	const char *names[REDIS_ACL_ROLES] = {cfg->auth.redis_username, cfg->gateway.redis_username,
+					      cfg->logger.redis_username,
+					      cfg->history.redis_username};
+	const char *pws[REDIS_ACL_ROLES] = {cfg->auth.redis_password, cfg->gateway.redis_password,
+					    cfg->logger.redis_password,
+					    cfg->history.redis_password};
+
+	*out = (srv_redis_opts_t){.port = cfg->redis.port,
+				  .password = cfg->redis.password,
+				  .network = cfg->irc.network,
+				  .partitions = cfg->redis.partitions};
+	for (int i = 0; i < REDIS_ACL_ROLES; i++) {
+		out->user_names[i] = names[i];
+		out->user_passwords[i] = names[i] && !pws[i] ? cfg->redis.password : pws[i];
+	}
+}
+
 static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	const eirc_config_auth_database_t *db = &cfg->auth.database;
 	srv_pg_opts_t pg = {.port = db->port, .durable = true};
-	srv_redis_opts_t rd = {.port = cfg->redis.port, .password = cfg->redis.password};
+	srv_redis_opts_t rd;
 	srv_ircd_opts_t irc = {
 		.port = cfg->irc.servers[0].port,
 		.network = cfg->irc.network,
@@ -403,6 +425,7 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		return r;
 	}
 	log_info("starting Redis on 127.0.0.1:%d", cfg->redis.port);
+	stack_redis_opts(cfg, &rd);
 	if ((r = srv_redis_start(st->env, &rd, &st->redis)) < 0) {
 		log_error("Failed to start Redis: %s", strerror(-r));
 		return r;
@@ -427,8 +450,8 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	printf("  %-12s %-17s %s\n", "service", "address", "notes");
 	printf("  %-12s 127.0.0.1:%-7d db %s, user %s; log %s\n", "PostgreSQL", srv_port(st->pg),
 	       cfg->auth.database.name, cfg->auth.database.user, srv_log_path(st->pg));
-	printf("  %-12s 127.0.0.1:%-7d AOF on; log %s\n", "Redis", srv_port(st->redis),
-	       srv_log_path(st->redis));
+	printf("  %-12s 127.0.0.1:%-7d AOF on, an ACL user per daemon; log %s\n", "Redis",
+	       srv_port(st->redis), srv_log_path(st->redis));
 	printf("  %-12s 127.0.0.1:%-7d network %s, WEBIRC from 127.0.0.1; log %s/ircd.log\n",
 	       "InspIRCd", srv_port(st->ircd), cfg->irc.network, srv_data_dir(st->ircd));
 	printf("  %-12s 127.0.0.1:%-7d internal API on %s:%d; log %s\n", "eirc-auth",

@@ -70,6 +70,12 @@ struct srv {
 	char ircd_extra[8192];
 	char http_path[256]; /* SRV_PROCESS: readiness probe, or "" */
 	int cluster_port;    /* Redis Cluster node: its bus port; 0: not one */
+	/* Redis of srv_redis_start: the daemons' ACL users */
+	bool redis_acl;
+	char redis_user[REDIS_ACL_ROLES][REDIS_ACL_NAME_MAX + 1];
+	char redis_user_password[REDIS_ACL_ROLES][REDIS_ACL_PASSWORD_MAX + 1];
+	char redis_network[REDIS_ACL_NAME_MAX + 1];
+	int redis_partitions;
 };
 
 struct srv_env {
@@ -834,6 +840,17 @@ const char *srv_oper_password(const srv_t *s)
 	return s->oper_password[0] ? s->oper_password : NULL;
 }
 
+const char *srv_redis_user_name(const srv_t *s, enum redis_acl_role role)
+{
+	return s->redis_acl && (unsigned)role < REDIS_ACL_ROLES ? s->redis_user[role] : NULL;
+}
+
+const char *srv_redis_user_password(const srv_t *s, enum redis_acl_role role)
+{
+	return s->redis_acl && (unsigned)role < REDIS_ACL_ROLES ? s->redis_user_password[role]
+								: NULL;
+}
+
 /* ---- server kinds ----------------------------------------------------------- */
 
 static const char *find_exe(const char *name, char *buf, size_t cap)
@@ -1237,9 +1254,32 @@ out:
 
 /* Redis ------------------------------------------------------------------- */
 
+/* The daemons' ACL users as redis.conf lines (common/redis_acl.h). */
+static int redis_users(const srv_t *s, char *out, size_t cap)
+{
+	size_t len = 0;
+	int n;
+
+	out[0] = '\0';
+	for (int i = 0; s->redis_acl && i < REDIS_ACL_ROLES; i++) {
+		n = redis_acl_line((enum redis_acl_role)i, s->redis_user[i],
+				   s->redis_user_password[i], s->redis_network, s->redis_partitions,
+				   out + len, cap - len);
+		if (n < 0) {
+			fprintf(stderr, "launch: cannot write Redis user %s: %s\n",
+				s->redis_user[i], strerror(-n));
+			return n;
+		}
+		len += (size_t)n;
+	}
+	return 0;
+}
+
 static int redis_prepare(srv_t *s)
 {
-	char conf[PATH_MAX + 16], exe[PATH_MAX], body[PATH_MAX * 2];
+	char conf[PATH_MAX + 16], exe[PATH_MAX], *body, *users;
+	size_t users_cap = REDIS_ACL_ROLES * REDIS_ACL_LINE_MAX,
+	       body_cap = PATH_MAX * 2 + users_cap;
 	int r;
 
 	if (!find_exe("redis-server", exe, sizeof(exe))) {
@@ -1248,15 +1288,27 @@ static int redis_prepare(srv_t *s)
 	}
 	if (mkdir(s->datadir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	if (!(body = malloc(body_cap)))
+		return -ENOMEM;
+	users = body + PATH_MAX * 2;
+	if ((r = redis_users(s, users, users_cap)) < 0) {
+		free(body);
+		return r;
+	}
 	snprintf(conf, sizeof(conf), "%s.conf", s->datadir);
-	snprintf(body, sizeof(body),
+	/* the default user (requirepass) keeps every command, for operators
+	 * and tests; the daemons' users follow */
+	snprintf(body, PATH_MAX * 2,
 		 "# Written by eIRC's server harness; rewritten at every start.\n"
 		 "port %d\nbind 127.0.0.1\nprotected-mode yes\ndaemonize no\n"
 		 "dir %s\nappendonly yes\nappendfsync everysec\nsave \"\"\n"
 		 "logfile \"\"\n%s%s\n",
 		 s->port, s->datadir, s->password[0] ? "requirepass " : "", s->password);
+	memmove(body + strlen(body), users, strlen(users) + 1);
+	r = write_file(conf, body, 0600);
+	free(body);
 	/* its data folder (also one a run as root left) and config are its own */
-	if ((r = write_file(conf, body, 0600)) < 0 || (r = own_tree(conf, s->uid, s->gid)) < 0 ||
+	if (r < 0 || (r = own_tree(conf, s->uid, s->gid)) < 0 ||
 	    (r = own_tree(s->datadir, s->uid, s->gid)) < 0)
 		return r;
 	return set_argv(s, exe, conf, NULL);
@@ -1276,6 +1328,19 @@ int srv_redis_start(srv_env_t *env, const srv_redis_opts_t *opts, srv_t **out_sr
 	}
 	if (o.password)
 		snprintf(s->password, sizeof(s->password), "%s", o.password);
+	s->redis_acl = true;
+	for (int i = 0; i < REDIS_ACL_ROLES; i++) {
+		snprintf(s->redis_user[i], sizeof(s->redis_user[i]), "%s",
+			 o.user_names[i] ? o.user_names[i]
+					 : redis_acl_default_name((enum redis_acl_role)i));
+		if (o.user_passwords[i])
+			snprintf(s->redis_user_password[i], sizeof(s->redis_user_password[i]), "%s",
+				 o.user_passwords[i]);
+		else
+			random_hex(s->redis_user_password[i], SRV_SECRET_LEN);
+	}
+	snprintf(s->redis_network, sizeof(s->redis_network), "%s", o.network ? o.network : "eIRC");
+	s->redis_partitions = o.partitions > 0 ? o.partitions : 16384;
 	return launch(s, redis_prepare, out_srv);
 }
 

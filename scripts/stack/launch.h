@@ -33,6 +33,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "common/redis_acl.h"
+
 /* How long a server may take to become ready, and to stop, in ms. */
 #define SRV_START_TIMEOUT_MS 60000
 #define SRV_STOP_TIMEOUT_MS  15000
@@ -81,9 +83,18 @@ typedef struct {
 	bool durable;                   /* fsync on (local stack); off for tests */
 } srv_pg_opts_t;
 
+/* Redis: the default user has password (none when NULL), every command
+ * and key, for operators and tests; one ACL user per eIRC daemon
+ * (common/redis_acl.h) has exactly what that daemon sends. */
 typedef struct {
 	int port;             /* 0: a free port */
 	const char *password; /* requirepass, or NULL */
+	/* the daemons' users: names (NULL: redis_acl_default_name) and
+	 * passwords (NULL: generated, see srv_redis_user_password) */
+	const char *user_names[REDIS_ACL_ROLES];
+	const char *user_passwords[REDIS_ACL_ROLES];
+	const char *network; /* irc.network of the key patterns; NULL: "eIRC" */
+	int partitions;      /* redis.partitions; 0: patterns for any count */
 } srv_redis_opts_t;
 
 typedef struct {
@@ -102,7 +113,8 @@ typedef struct {
 /*
  * Starts a server in the environment and waits until it answers:
  * PostgreSQL accepts a connection (initdb first when its folder is new),
- * Redis answers PING (AOF on, appendfsync everysec), InspIRCd sends its
+ * Redis answers PING (AOF on, appendfsync everysec; the ACL users of
+ * srv_redis_opts_t in its redis.conf), InspIRCd sends its
  * first line to a new connection. opts may be NULL for defaults. On
  * failure the server's log tail is printed to stderr and nothing keeps
  * running. The server belongs to env and is freed with it.
@@ -176,6 +188,10 @@ const char *srv_data_dir(const srv_t *srv); /* its data, config, own logs */
 const char *srv_password(const srv_t *srv);
 /* InspIRCd only: the operator password for the "eirc" oper block. */
 const char *srv_oper_password(const srv_t *srv);
+/* Redis of srv_redis_start only: the name and password of role's ACL user
+ * (NULL for other servers). */
+const char *srv_redis_user_name(const srv_t *srv, enum redis_acl_role role);
+const char *srv_redis_user_password(const srv_t *srv, enum redis_acl_role role);
 
 /* Stops gracefully (SIGTERM; SIGINT for PostgreSQL), SIGKILL after
  * SRV_STOP_TIMEOUT_MS. Returns 0, or -ECHILD if it had already exited. */

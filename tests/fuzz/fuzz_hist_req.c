@@ -4,7 +4,9 @@
  * limit; a refused one names a FAIL code; a channel request must build a
  * script call whose limit is clamped. The same bytes go through the
  * direct-message report parser: an accepted report has a msgid, a
- * reporter and NUL-terminated parts within their buffers.
+ * reporter and NUL-terminated parts within their buffers. And through the
+ * EIRC HELLO parser: an accepted line names a user and a ticket of exactly
+ * SESSION_TICKET_LEN characters, and is never also a request.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -31,6 +33,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (d == 0)
 		CHECK(dm.msgid[0] && dm.reporter_id > 0 && strlen(dm.text) < sizeof(dm.text) &&
 		      strlen(dm.tags) < sizeof(dm.tags));
+	hist_hello_t h;
+	int hr = hist_hello_parse((const char *)data, size, &h);
+
+	CHECK(hr == 0 || hr == -EPROTO);
+	if (hr == 0)
+		CHECK(h.user_id > 0 && strlen(h.ticket) == SESSION_TICKET_LEN && r == -EPROTO);
 	CHECK(r == 0 || r == -EINVAL || r == -EPROTO);
 	if (r == -EINVAL)
 		CHECK(e.code && e.text && e.label[0]);

@@ -74,30 +74,36 @@ static int make_web_root(fx_t *fx)
 /* Writes <name>.yaml with new ports; the daemon will log to <name>.log. */
 static int write_config(fx_t *fx, const char *name, const char *extra)
 {
-	char buf[4096], redis[128] = "";
+	char buf[4096], redis[128] = "", login[256] = "";
 
 	fx->port = srv_free_port();
 	fx->iport = srv_free_port();
 	snprintf(fx->config, sizeof(fx->config), "%s/%s.yaml", srv_env_dir(fx->env), name);
 	snprintf(fx->log, sizeof(fx->log), "%s/%s.log", srv_env_dir(fx->env), name);
-	if (fx->redis)
+	if (fx->redis) {
 		snprintf(redis, sizeof(redis), "redis:\n  host: 127.0.0.1\n  port: %d\n",
 			 srv_port(fx->redis));
+		/* eirc-auth as its ACL user, as in production */
+		snprintf(login, sizeof(login), "  redis_username: %s\n  redis_password: %s\n",
+			 srv_redis_user_name(fx->redis, REDIS_ACL_AUTH),
+			 srv_redis_user_password(fx->redis, REDIS_ACL_AUTH));
+	}
 	snprintf(buf, sizeof(buf),
 		 "irc:\n  servers:\n    - host: 127.0.0.1\n"
 		 "  webirc_password: test-webirc\n"
 		 "auth:\n  listen_port: %d\n  internal_listen_port: %d\n"
 		 "  internal_secret: %s\n  web_root: %s/web\n"
 		 "  password_hash_ops: 1\n  password_hash_memory: 8MiB\n"
-		 "  request_timeout: 2s\n%s"
+		 "  request_timeout: 2s\n%s%s"
 		 "  database:\n    host: 127.0.0.1\n    port: %d\n"
 		 "    name: eirc\n    user: eirc\n    password: '%s'\n"
 		 "    owner: " DB_OWNER "\n    owner_password: \"owner-pass-'q'\"\n"
 		 "    pool_size: 4\n"
 		 "irc_client:\n  private_room_masks: " FX_PRIVATE_MASKS "\n"
+		 "history:\n  socket_path: null\n"
 		 "%s"
 		 "log:\n  level: info\n",
-		 fx->port, fx->iport, FX_SECRET, srv_env_dir(fx->env), extra ? extra : "",
+		 fx->port, fx->iport, FX_SECRET, srv_env_dir(fx->env), extra ? extra : "", login,
 		 srv_port(fx->pg), "db-pass-''quoted''\"x", redis);
 	return write_file(fx->config, buf);
 }

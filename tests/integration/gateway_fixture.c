@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "tests/integration/gateway_fixture.h"
+#include "tests/harness/session_test.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,7 +55,8 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 		/* the deployment's one rule for private rooms, as eirc-auth's */
 		"  private_room_masks: " FX_PRIVATE_MASKS "\n"
 		"history:\n  socket_path: %s\n"
-		"  introspect_client_secret: ${EIRC_HISTORY_CLIENT_SECRET}\n%s"
+		"  introspect_client_secret: ${EIRC_HISTORY_CLIENT_SECRET}\n"
+		"  session_key: ${EIRC_SESSION_KEY}\n%s"
 		"gateway:\n  listen_port: %d\n"
 		"  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"
 		"  irc_client_path: %s\n"
@@ -125,6 +127,7 @@ int gwfx_start_with(gwfx_t *g, const gwfx_opts_t *o)
 	setenv("EIRC_WEBIRC_PASSWORD", GWFX_WEBIRC_PASSWORD, 1);
 	setenv("EIRC_INTERNAL_SECRET", FX_SECRET, 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", GWFX_HISTORY_SECRET, 1);
+	setenv("EIRC_SESSION_KEY", SESSION_TEST_KEY, 1);
 	if (o->base) {
 		/* eirc-auth and PostgreSQL stay base's: the copy is never stopped */
 		g->base = o->base;

@@ -22,6 +22,7 @@
 
 #include "scripts/stack/launch.h"
 #include "tests/harness/http_test.h"
+#include "tests/harness/session_test.h"
 
 void lgf_sleep_ms(int ms)
 {
@@ -123,6 +124,13 @@ static char *http(int port, const char *method, const char *path, const char *bo
 	return out;
 }
 
+static const srv_t *logger_redis;
+
+void lgf_use_redis(const srv_t *redis)
+{
+	logger_redis = redis;
+}
+
 int lgf_env_start(srv_env_t **out_env, srv_t **out_redis, srv_t **out_ircd, char *dir,
 		  size_t dir_cap)
 {
@@ -130,6 +138,7 @@ int lgf_env_start(srv_env_t **out_env, srv_t **out_redis, srv_t **out_ircd, char
 	if (srv_env_new(NULL, out_env) < 0 || srv_redis_start(*out_env, NULL, out_redis) < 0 ||
 	    (out_ircd && srv_inspircd_start(*out_env, NULL, out_ircd) < 0))
 		return -1;
+	lgf_use_redis(*out_redis);
 	snprintf(dir, dir_cap, "%s", srv_env_dir(*out_env));
 	return 0;
 }
@@ -207,7 +216,7 @@ int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out)
 int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const char *extra_redis,
 			   struct lgf_proc *out)
 {
-	char cfg[512], bin[512], urls[64] = "[]";
+	char cfg[512], bin[512], urls[64] = "[]", login[256] = "";
 	char opt[] = "-c";
 	char *argv[] = {bin, opt, cfg, NULL};
 	FILE *f;
@@ -217,6 +226,10 @@ int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const
 	snprintf(out->log, sizeof(out->log), "%s/%s.log", c->dir, c->nick);
 	if (c->es_port)
 		snprintf(urls, sizeof(urls), "[\"http://127.0.0.1:%d\"]", c->es_port);
+	if (logger_redis && srv_port(logger_redis) == c->redis_port)
+		snprintf(login, sizeof(login), "  redis_username: %s\n  redis_password: %s\n",
+			 srv_redis_user_name(logger_redis, REDIS_ACL_LOGGER),
+			 srv_redis_user_password(logger_redis, REDIS_ACL_LOGGER));
 	if (!(f = fopen(cfg, "we")))
 		return -1;
 	fprintf(f,
@@ -224,16 +237,17 @@ int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const
 		"    - host: 127.0.0.1\n      port: %d\n"
 		"auth:\n  internal_secret: unused-in-logger-tests\n"
 		"irc_client:\n  reconnect_min: 200ms\n  reconnect_max: 2s\n"
+		"history:\n  socket_path: null\n"
 		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
 		"  connect_timeout: 1s\n  command_timeout: 5s\n%s"
 		"elasticsearch:\n  urls: %s\n  bulk_flush_interval: 100ms\n"
 		"  retry_min: 100ms\n  retry_max: 2s\n  request_timeout: 5s\n%s"
 		"logger:\n  nick: %s\n  channels: %s\n  spill_dir: %s/spill-%s\n"
-		"  metrics_port: %d\n  retention: 1d\n%s"
+		"  metrics_port: %d\n  retention: 1d\n%s%s"
 		"log:\n  level: info\n",
 		c->irc_port, c->redis_port, partitions, extra_redis ? extra_redis : "", urls,
 		c->extra_es ? c->extra_es : "", c->nick, c->channels ? c->channels : "[]", c->dir,
-		c->nick, c->metrics_port, c->extra_logger ? c->extra_logger : "");
+		c->nick, c->metrics_port, c->extra_logger ? c->extra_logger : "", login);
 	fclose(f);
 	out->pid = spawn(argv, out->log);
 	return out->pid > 0 ? 0 : -1;
@@ -420,6 +434,8 @@ int lgf_irc_client_spawn(const char *cfg, const char *nick, const char *uid, int
 		_exit(127);
 	}
 	close(sv[1]);
+	/* as the gateway: the session ticket first (ignored without history) */
+	session_test_send_line(sv[0], pid, strtoull(uid, NULL, 10));
 	*out_fd = sv[0];
 	return (int)pid;
 }

@@ -66,7 +66,13 @@ struct lgf_logger_cfg {
 	const char *extra_es;              /* extra lines for elasticsearch: */
 	int metrics_port;
 };
+/* Starts eirc-logger with c. On the Redis of lgf_use_redis (c->redis_port
+ * its port) it logs in as that Redis's eirc-logger ACL user, as in
+ * production; on another Redis as the default user. */
 int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out);
+/* The Redis (of srv_redis_start) whose eirc-logger user the loggers
+ * started afterwards use; lgf_env_start sets its own. */
+void lgf_use_redis(const srv_t *redis);
 /* The same with `partitions` key partitions (not LGF_PARTITIONS) and extra
  * lines for the redis: section (e.g. "  cluster: true\n"; NULL: none). */
 int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const char *extra_redis,

@@ -57,6 +57,7 @@
 #include "archive/archive_keys.h"
 #include "common/clock.h"
 #include "common/irc_casemap.h"
+#include "tests/harness/session_test.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -283,8 +284,8 @@ static int start_history(void)
 		"auth:\n  internal_secret: " FX_SECRET "\n"
 		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
 		"  connect_timeout: 1s\n  command_timeout: 2s\n"
-		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: %d\n"
-		"  listen_port: 0\n  request_timeout: 5s\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: "
+		"%d\n" SESSION_TEST_KEY_YAML "  listen_port: 0\n  request_timeout: 5s\n"
 		"log:\n  level: info\n",
 		srv_port(irc1), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
 	if (fclose(f) != 0)

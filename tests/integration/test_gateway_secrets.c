@@ -36,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/harness/session_test.h"
 #include "tests/integration/gateway_fixture.h"
 
 #define SANDBOX_USER "eirc-session"
@@ -44,7 +45,8 @@
  * smaller). */
 #define PROC_READ_MAX 16384
 
-static const char *const secrets[] = {GWFX_WEBIRC_PASSWORD, FX_SECRET, GWFX_HISTORY_SECRET};
+static const char *const secrets[] = {GWFX_WEBIRC_PASSWORD, FX_SECRET, GWFX_HISTORY_SECRET,
+				      SESSION_TEST_KEY};
 
 static gwfx_t g, g_caps;
 

@@ -79,6 +79,7 @@ static eirc_config_t *config(void)
 			 "irc:\n  network: eIRC\n  servers:\n    - host: 127.0.0.1\n"
 			 "  webirc_password: unused-here\n"
 			 "auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
+			 "history:\n  socket_path: null\n"
 			 "redis:\n  host: 127.0.0.1\n  port: %d\n  password: %s\n"
 			 "  connect_timeout: 1s\n  command_timeout: 1s\n",
 			 srv_port(redis), PASSWORD);

@@ -20,8 +20,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
 #include "scripts/stack/launch.h"
+#include "tests/harness/session_test.h"
 #include "tests/integration/logger_fixture.h"
 
 #define WEBIRC_PASSWORD "webirc-history-test"
@@ -197,6 +200,7 @@ static peer_t *spawn_client_ip(const char *nick, const char *uid, const char *ip
 	p->fd = sv[0];
 	p->pid = pid;
 	irc_line_init(&p->lf, 0);
+	assert_int_equal(session_test_send_line(p->fd, pid, strtoull(uid, NULL, 10)), 0);
 	return p;
 }
 
@@ -225,13 +229,18 @@ static void write_config(void)
 		"  webirc_password: " WEBIRC_PASSWORD "\n  connect_timeout: 5s\n"
 		"auth:\n  internal_secret: \"0123456789abcdef0123456789\"\n"
 		"irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 1000\n"
+		"  sandbox_user: eirc-session\n"
 		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
 		"  connect_timeout: 1s\n  command_timeout: 2s\n"
-		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: %d\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0660\"\n  chathistory_max: %d\n"
+		"  socket_group: eirc-session\n" SESSION_TEST_KEY_YAML
 		"  listen_port: 0\n" /* no HTTP API here (test_history_http.c) */
 		"  request_timeout: 5s\n  join_replay_lines: 5\n"
+		"  redis_username: %s\n  redis_password: %s\n" /* its ACL user */
 		"log:\n  level: info\n",
-		srv_port(ircd), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
+		srv_port(ircd), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX,
+		srv_redis_user_name(redis, REDIS_ACL_HISTORY),
+		srv_redis_user_password(redis, REDIS_ACL_HISTORY));
 	fclose(f);
 }
 
@@ -302,7 +311,7 @@ static int setup(void **state)
 	if (sender_port < 0 || srv_env_new(NULL, &env) < 0 ||
 	    srv_redis_start(env, NULL, &redis) < 0 || srv_inspircd_start(env, &o, &ircd) < 0)
 		return -1;
-	chmod(srv_env_dir(env), 0755); /* the sandboxed irc-client runs as nobody */
+	chmod(srv_env_dir(env), 0755); /* the sandboxed irc-client runs as eirc-session */
 	snprintf(cfg_path, sizeof(cfg_path), "%s/eirc.yaml", srv_env_dir(env));
 	snprintf(sock_path, sizeof(sock_path), "%s/hist.sock", srv_env_dir(env));
 	write_config();
@@ -310,6 +319,7 @@ static int setup(void **state)
 	lc.nick = "histlogger";
 	lc.irc_port = srv_port(ircd);
 	lc.redis_port = srv_port(redis);
+	lgf_use_redis(redis);
 	lc.channels = "[\"" CHAN "\"]";
 	if (lgf_logger_start(&lc, &logger) < 0)
 		return -1;
@@ -725,6 +735,7 @@ static peer_t *bridge_connect(void)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
 	h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(h->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(session_test_hello(h->fd, 9), 0);
 	irc_line_init(&h->lf, 0);
 	return h;
 }
@@ -802,6 +813,164 @@ static void test_bridge_slow_reader(void **state)
 	close(other->fd);
 	free(slow);
 	free(other);
+}
+
+/* ---- who may use the bridge's socket ---- */
+
+enum probe {
+	PROBE_REQUEST,    /* a request, no HELLO */
+	PROBE_HELLO,      /* HELLO 9 with this process's ticket, then a request */
+	PROBE_OTHER_PID,  /* HELLO 9 with the ticket of another pid (the parent) */
+	PROBE_OTHER_USER, /* HELLO 9 with this process's ticket for user 10 */
+	PROBE_BOUND,      /* HELLO 9, a request and a report of user 10, a request of 9 */
+};
+
+/* What a probe saw (its exit status). */
+enum probe_seen {
+	SEEN_ANSWER = 0,  /* the request answered (EIRC DONE, no FAIL) */
+	SEEN_CLOSED = 1,  /* the connection closed, nothing answered */
+	SEEN_REFUSED = 2, /* BOUND: FAIL ... INVALID_TARGET, then the answer */
+	SEEN_CONNECT = 3, /* connect() refused (the socket's mode) */
+	SEEN_OTHER = 4,
+};
+
+/* Reads lines from fd until "EIRC DONE <label>" (true; *failed: a FAIL
+ * line came first) or the end of the connection (false). */
+static bool probe_answer(int fd, irc_line_t *lf, const char *label, bool *failed)
+{
+	char done[32], buf[4096];
+
+	snprintf(done, sizeof(done), "EIRC DONE %s", label);
+	*failed = false;
+	for (;;) {
+		char *line;
+		size_t len;
+		int r;
+		while ((r = irc_line_next(lf, &line, &len)) != IRC_MSG_EAGAIN) {
+			if (r < 0)
+				continue;
+			*failed |= strstr(line, "FAIL CHATHISTORY INVALID_TARGET") != NULL;
+			if (strcmp(line, done) == 0)
+				return true;
+		}
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		ssize_t n = poll(&pf, 1, READ_TIMEOUT_MS) == 1 ? read(fd, buf, sizeof(buf)) : 0;
+		if (n <= 0)
+			return false;
+		for (size_t off = 0; off < (size_t)n;)
+			off += irc_line_feed(lf, buf + off, (size_t)n - off);
+	}
+}
+
+/* A write refused (EPIPE) means the bridge has closed the connection. */
+static void probe_send(int fd, const char *s)
+{
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		_exit(errno == EPIPE || errno == ECONNRESET ? SEEN_CLOSED : SEEN_OTHER);
+}
+
+/* The child: becomes uid/gid (with group as its one supplementary group
+ * when not 0), connects to the bridge and does what. Never returns. */
+static void probe_child(uid_t uid, gid_t gid, gid_t group, enum probe what)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	static irc_line_t lf;
+	bool failed;
+	int fd;
+
+	if (setgroups(group ? 1 : 0, &group) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		_exit(SEEN_OTHER);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		_exit(SEEN_OTHER);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		_exit(errno == EACCES ? SEEN_CONNECT : SEEN_OTHER);
+	irc_line_init(&lf, 0);
+	if (what == PROBE_HELLO || what == PROBE_BOUND)
+		session_test_hello(fd, 9);
+	else if (what == PROBE_OTHER_PID)
+		session_test_hello_for(fd, 9, getppid(), 9);
+	else if (what == PROBE_OTHER_USER)
+		session_test_hello_for(fd, 9, getpid(), 10);
+	if (what == PROBE_BOUND) {
+		probe_send(fd, "@eirc/user=10;label=r0 CHATHISTORY LATEST " CHAN " * 1\r\n");
+		if (!probe_answer(fd, &lf, "r0", &failed) || !failed)
+			_exit(SEEN_OTHER);
+		probe_send(fd, "@eirc/dm;eirc/user=10;eirc/nick=mallory;msgid=probe-dm;"
+			       "time=2026-01-01T00:00:00.000Z :mallory!u10@h PRIVMSG victim "
+			       ":forged\r\n");
+	}
+	probe_send(fd, "@eirc/user=9;label=r1 CHATHISTORY LATEST " CHAN " * 1\r\n");
+	if (!probe_answer(fd, &lf, "r1", &failed))
+		_exit(SEEN_CLOSED);
+	_exit(failed ? SEEN_OTHER : what == PROBE_BOUND ? SEEN_REFUSED : SEEN_ANSWER);
+}
+
+static int probe(uid_t uid, gid_t gid, gid_t group, enum probe what)
+{
+	int st;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		probe_child(uid, gid, group, what);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* True when the bridge's log has a line containing needle. */
+static bool history_logged(const char *needle)
+{
+	FILE *f = fopen(srv_log_path(history), "re");
+	char line[1024];
+	bool found = false;
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* The socket is 0660, group eirc-session: nobody cannot connect; nobody
+ * given that group can, and is closed (SO_PEERCRED: only the sandbox user
+ * and the bridge's own may talk). As eirc-session (the irc-clients' uid):
+ * no HELLO, another process's ticket, a ticket for another user are each
+ * closed; a valid HELLO is answered; on the connection bound to user 9 a
+ * request and a direct-message report of user 10 are refused (and
+ * logged) and the next request of 9 answered. */
+static void test_bridge_refusals(void **state)
+{
+	const struct passwd *pw;
+	const struct group *g = getgrnam("eirc-session");
+	uid_t nobody, sess;
+	gid_t nobody_gid, sess_gid;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(pw = getpwnam("nobody")); /* static storage: copied out */
+	nobody = pw->pw_uid, nobody_gid = pw->pw_gid;
+	assert_non_null(pw = getpwnam("eirc-session"));
+	sess = pw->pw_uid, sess_gid = pw->pw_gid;
+	assert_non_null(g);
+	assert_int_equal(stat(sock_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(st.st_gid, g->gr_gid);
+	assert_int_equal(probe(nobody, nobody_gid, 0, PROBE_HELLO), SEEN_CONNECT);
+	assert_int_equal(probe(nobody, nobody_gid, g->gr_gid, PROBE_HELLO), SEEN_CLOSED);
+	assert_true(history_logged("Closing a history connection of uid 65534"));
+	assert_int_equal(probe(sess, sess_gid, 0, PROBE_REQUEST), SEEN_CLOSED);
+	assert_int_equal(probe(sess, sess_gid, 0, PROBE_OTHER_PID), SEEN_CLOSED);
+	assert_int_equal(probe(sess, sess_gid, 0, PROBE_OTHER_USER), SEEN_CLOSED);
+	assert_true(history_logged("its first line is not EIRC HELLO"));
+	assert_true(history_logged("its ticket is not the gateway's"));
+	assert_int_equal(probe(sess, sess_gid, 0, PROBE_HELLO), SEEN_ANSWER);
+	assert_int_equal(probe(sess, sess_gid, 0, PROBE_BOUND), SEEN_REFUSED);
+	assert_true(history_logged("Refused a CHATHISTORY request for user 10 on the history "
+				   "connection of user 9"));
+	assert_true(history_logged("Refused a direct-message report for user 10 on the history "
+				   "connection of user 9"));
 }
 
 /* The last messages of a channel hidden behind many other events (JOIN
@@ -1096,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_join_replay),
 		cmocka_unit_test(test_bridge_pipelining),
 		cmocka_unit_test(test_bridge_slow_reader),
+		cmocka_unit_test(test_bridge_refusals),
 		cmocka_unit_test(test_events_between_messages),
 		cmocka_unit_test(test_invalid_target),
 		cmocka_unit_test(test_direct_messages),

@@ -41,6 +41,7 @@
 #include "archive/archive_keys.h"
 #include "common/chathist.h"
 #include "logger-bot/lg_bulk.h"
+#include "tests/harness/session_test.h"
 #include "tests/integration/auth_fixture.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -268,16 +269,20 @@ static int write_config(const char *secret)
 		"irc_client:\n  private_room_masks: [\"#priv-*\"]\n"
 		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
 		"  connect_timeout: 1s\n  command_timeout: 2s\n"
-		"history:\n  socket_path: %s/hist.sock\n  listen_address: 127.0.0.1\n"
+		"history:\n  socket_path: %s/hist.sock\n" SESSION_TEST_KEY_YAML
+		"  listen_address: 127.0.0.1\n"
 		"  listen_port: %d\n  page_max: %d\n  rate_per_second: 1\n  rate_burst: %d\n"
 		"  request_timeout: %ds\n"
 		"  introspect_url: http://127.0.0.1:%d/oauth/introspect\n"
 		"  introspect_client_id: eirc-history\n  introspect_client_secret: \"%s\"\n"
 		"  introspect_cache_ttl: %ds\n"
+		"  redis_username: %s\n  redis_password: %s\n" /* its ACL user */
 		"elasticsearch:\n  urls: [\"http://127.0.0.1:%d\"]\n  index_prefix: eirc\n"
 		"log:\n  level: info\n",
 		srv_port(redis), PARTITIONS, srv_env_dir(fx.env), hport, PAGE_MAX, RATE_BURST,
-		REQ_TIMEOUT_S, fx.port, secret, CACHE_TTL_S, es.port);
+		REQ_TIMEOUT_S, fx.port, secret, CACHE_TTL_S,
+		srv_redis_user_name(redis, REDIS_ACL_HISTORY),
+		srv_redis_user_password(redis, REDIS_ACL_HISTORY), es.port);
 	fclose(f);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include "common/irc_msg.h"
 #include "tests/harness/irc_testclient.h"
 #include "scripts/stack/launch.h"
+#include "tests/harness/session_test.h"
 
 #define WEBIRC_PASSWORD "webirc-test-secret"
 #define READ_TIMEOUT_MS ITC_TIMEOUT_MS
@@ -63,8 +65,8 @@ static void write_config(const char *path, const char *extra_client, const char 
 		"  flood_lines_per_second: 20\n  flood_burst_lines: 40\n"
 		"  flood_bytes_per_second: 16KiB\n  private_room_masks: [\"#private-*\"]\n"
 		"  browser_queue_max: 8KiB\n%s"
-		"history:\n  socket_path: %s\n  chathistory_max: 50\n  request_timeout: 2s\n"
-		"log:\n  level: warn\n",
+		"history:\n  socket_path: %s\n  chathistory_max: 50\n  request_timeout: "
+		"2s\n" SESSION_TEST_KEY_YAML "log:\n  level: warn\n",
 		srv_port(ircd), extra_client, hist);
 	fclose(f);
 }
@@ -127,6 +129,8 @@ static itc_t *spawn_client_bin(const char *path, const char *cfg, const char *ni
 	close(sv[1]);
 	if (n_spawned < 64)
 		spawned[n_spawned++] = pid;
+	/* as the gateway: the session ticket first (ignored without history) */
+	assert_int_equal(session_test_send_line(sv[0], pid, strtoull(uid, NULL, 10)), 0);
 	return itc_from_fd(sv[0], pid);
 }
 
@@ -352,7 +356,28 @@ static void test_flood_limit(void **state)
 	assert_int_equal(itc_close(b), 0);
 }
 
-/* A test history bridge: one UNIX socket, one request, a canned batch. */
+/* Accepts the irc-client b's connection on the test bridge's listener ls:
+ * its first line must be EIRC HELLO with the gateway's ticket for b's pid
+ * and user uid (the EIRC SESSION line spawn_client_bin wrote). */
+static itc_t *bridge_accept(int ls, const itc_t *b, uint64_t uid)
+{
+	struct pollfd pf = {.fd = ls, .events = POLLIN};
+	char want[128], session[128];
+
+	assert_int_equal(poll(&pf, 1, READ_TIMEOUT_MS), 1);
+	int hfd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(hfd >= 0);
+	itc_t *h = itc_from_fd(hfd, 0);
+	assert_true(itc_next(h));
+	session_test_line(b->pid, uid, session, sizeof(session));
+	snprintf(want, sizeof(want), "EIRC HELLO %" PRIu64 " %.*s", uid,
+		 (int)strcspn(session + 13, "\r"), session + 13);
+	assert_string_equal(h->line, want);
+	return h;
+}
+
+/* A test history bridge: one UNIX socket, one request, a canned batch;
+ * the irc-client says EIRC HELLO first. */
 static void test_chathistory_bridge(void **state)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -369,12 +394,10 @@ static void test_chathistory_bridge(void **state)
 	itc_sendf(b, "JOIN #hist");
 	itc_expect(b, "JOIN", "#hist");
 	itc_sendf(b, "@label=L1 CHATHISTORY LATEST #hist * 10");
-	struct pollfd pf = {.fd = ls, .events = POLLIN};
-	assert_int_equal(poll(&pf, 1, READ_TIMEOUT_MS), 1);
-	int hfd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(hfd >= 0);
-	itc_t *h = itc_from_fd(hfd, 0);
-	itc_expect(h, "CHATHISTORY", "LATEST #hist * 10");
+	itc_t *h = bridge_accept(ls, b, 11);
+	assert_true(itc_next(h));
+	assert_true(irc_msg_command_is(&h->msg, "CHATHISTORY"));
+	assert_true(itc_has(h, "LATEST #hist * 10"));
 	assert_true(itc_has(h, "eirc/user=11") && itc_has(h, "eirc/nick=histy") &&
 		    itc_has(h, "label=h1"));
 	itc_sendf(h, "@label=h1 BATCH +b1 chathistory #hist");
@@ -441,9 +464,7 @@ static void test_history_asker_not_reading(void **state)
 	itc_sendf(b, "JOIN #hist");
 	itc_expect(b, "JOIN", "#hist");
 	itc_sendf(b, "CHATHISTORY LATEST #hist * %d", lines);
-	struct pollfd pf = {.fd = ls, .events = POLLIN};
-	assert_int_equal(poll(&pf, 1, READ_TIMEOUT_MS), 1);
-	itc_t *h = itc_from_fd(accept4(ls, NULL, NULL, SOCK_CLOEXEC), 0);
+	itc_t *h = bridge_accept(ls, b, 15);
 	for (int i = 0; i < asks; i++) {
 		if (i > 0)
 			itc_sendf(b, "CHATHISTORY LATEST #hist * %d", lines);

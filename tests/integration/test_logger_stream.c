@@ -45,6 +45,10 @@ static char dir[512];
 static struct lgf_proc es;
 static redisContext *rc;
 static int redis_port;
+/* The writer and the shipper log in as eirc-logger's ACL user (XACK,
+ * XAUTOCLAIM, the trimming script: all it may do). */
+#define LOGGER_USER     srv_redis_user_name(redis, REDIS_ACL_LOGGER)
+#define LOGGER_PASSWORD srv_redis_user_password(redis, REDIS_ACL_LOGGER)
 
 static int setup(void **state)
 {
@@ -122,7 +126,8 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 {
 	static struct feed f;
 	uv_loop_t loop;
-	lg_writer_opts_t o = {{"127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000, false},
+	lg_writer_opts_t o = {{"127.0.0.1", redis_port, LOGGER_USER, LOGGER_PASSWORD, 2000, 10000,
+			       100, 1000, false},
 			      PARTS,
 			      retention_ms,
 			      UINT64_C(64) << 20,
@@ -254,7 +259,8 @@ static void test_poisoned_event_isolated(void **state)
 {
 	static struct poison_feed f;
 	char fine[32], key[ARCHIVE_KEYS_KEY_MAX], id[32];
-	lg_writer_opts_t o = {{"127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000, false},
+	lg_writer_opts_t o = {{"127.0.0.1", redis_port, LOGGER_USER, LOGGER_PASSWORD, 2000, 10000,
+			       100, 1000, false},
 			      PARTS,
 			      0,
 			      UINT64_C(64) << 20,
@@ -459,7 +465,8 @@ static void test_dead_consumer_entries_claimed_once(void **state)
 	int k = archive_keys_partition("eIRC", chan, strlen(chan), IRC_CASEMAP_NONE, PARTS);
 	char archive[64], url[64];
 	char *urls[] = {url};
-	struct lg_shipper_opts o = {{"127.0.0.1", redis_port, NULL, 2000, 10000, 100, 1000, false},
+	struct lg_shipper_opts o = {{"127.0.0.1", redis_port, LOGGER_USER, LOGGER_PASSWORD, 2000,
+				     10000, 100, 1000, false},
 				    {urls, 1, NULL, NULL, NULL, true, NULL, 5000},
 				    PARTS,
 				    "claimers",

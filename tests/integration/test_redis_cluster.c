@@ -42,6 +42,7 @@
 #include "archive/archive_keys.h"
 #include "common/redis_slot.h"
 #include "scripts/stack/launch.h"
+#include "tests/harness/session_test.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MASTERS    3
@@ -133,8 +134,8 @@ static void write_config(void)
 		"irc_client:\n  flood_lines_per_second: 1000\n  flood_burst_lines: 1000\n"
 		"redis:\n  host: 127.0.0.1\n  port: %d\n  cluster: true\n  partitions: %d\n"
 		"  connect_timeout: 1s\n  command_timeout: 4s\n"
-		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: 100\n"
-		"  listen_port: 0\n  request_timeout: 10s\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: "
+		"100\n" SESSION_TEST_KEY_YAML "  listen_port: 0\n  request_timeout: 10s\n"
 		"log:\n  level: info\n",
 		srv_port(ircd), srv_port(nodes[1]), PARTITIONS, sock_path);
 	fclose(f);
@@ -440,7 +441,10 @@ static int bridge_connect(struct lgf_irc *h)
 	memset(h, 0, sizeof(*h));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
 	h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	return h->fd >= 0 && connect(h->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : -1;
+	return h->fd >= 0 && connect(h->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			       session_test_hello(h->fd, 9) == 0
+		       ? 0
+		       : -1;
 }
 
 /* One request on the bridge's socket, as an irc-client sends it. */

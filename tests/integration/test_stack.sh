@@ -49,8 +49,11 @@ done
 secret() { head -c 18 /dev/urandom | base64 | tr "+/" "-_"; }
 export EIRC_WEBIRC_PASSWORD=$(secret) EIRC_INTERNAL_SECRET=$(secret) EIRC_DB_PASSWORD=$(secret)
 export EIRC_DB_OWNER_PASSWORD=$(secret) EIRC_REDIS_PASSWORD=$(secret)
+export EIRC_REDIS_AUTH_PASSWORD=$(secret) EIRC_REDIS_GATEWAY_PASSWORD=$(secret)
+export EIRC_REDIS_LOGGER_PASSWORD=$(secret) EIRC_REDIS_HISTORY_PASSWORD=$(secret)
 export EIRC_DEMO_PASSWORD=$(secret)
 export EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr "+/" "-_")
+export EIRC_SESSION_KEY=$(head -c 32 /dev/urandom | base64 | tr "+/" "-_")
 
 # The credentials the stack prints sign in (OAuth2 password grant).
 can_sign_in() {
@@ -112,6 +115,52 @@ anon = ask("PING\r\nKEYS *\r\n")
 authed = ask(f"AUTH {password}\r\nPING\r\n")
 print("redis without a password:", anon.split("\r\n")[0])
 sys.exit(0 if anon.startswith("-NOAUTH") and authed == "+OK\r\n+PONG\r\n" else 1)
+PY
+}
+
+# Every daemon is connected to Redis as its own ACL user (CLIENT LIST);
+# none of the users may FLUSHALL, CONFIG or DEBUG (ACL DRYRUN), and
+# eirc-history's user is refused a write to #general's stream.
+redis_users_confined() {
+	python3 - "$rd" <<'PY'
+import os, socket, sys
+port = int(sys.argv[1])
+def ask(*cmds):
+    out = b"".join(b"*%d\r\n" % len(c) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in
+                   (x.encode() for x in c)) for c in cmds)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(out)
+        f = s.makefile("rb")
+        replies = []
+        for _ in cmds:
+            line = f.readline()
+            if line[:1] == b"$" and int(line[1:]) >= 0:
+                line = f.read(int(line[1:]) + 2)
+            replies.append(line.decode(errors="replace").strip())
+        return replies
+users = {"AUTH": "eirc-auth", "GATEWAY": "eirc-gateway", "LOGGER": "eirc-logger",
+         "HISTORY": "eirc-history"}
+admin = ["AUTH", os.environ["EIRC_REDIS_PASSWORD"]]
+clients = ask(admin, ["CLIENT", "LIST"])[1]
+bad = 0
+for d, u in users.items():
+    if f" user={u} " not in clients:
+        print(f"no connection of {u}:\n{clients}")
+        bad = 1
+    for cmd in (["FLUSHALL"], ["CONFIG", "GET", "*"], ["DEBUG", "SLEEP", "0"], ["KEYS", "*"]):
+        r = ask(admin, ["ACL", "DRYRUN", u] + cmd)[1]
+        if r == "+OK":
+            print(f"{u} may {' '.join(cmd)}")
+            bad = 1
+chan = "eirc:{p%d}:history:eirc:#general"
+me = ["AUTH", "eirc-history", os.environ["EIRC_REDIS_HISTORY_PASSWORD"]]
+for k in range(16):
+    r = ask(me, ["XADD", chan % k, "*", "forged", "1"])
+    if r[0] != "+OK" or not r[1].startswith("-NOPERM"):
+        print("eirc-history writes a channel's stream:", r)
+        bad = 1
+print("redis users:", "confined" if not bad else "NOT confined")
+sys.exit(bad)
 PY
 }
 
@@ -285,6 +334,7 @@ for round in 1 2; do
 	can_sign_in || { echo "not ok: round $round: the demo user cannot sign in"; exit 1; }
 	history_answers || { echo "not ok: round $round: eirc-history's HTTP API refused"; exit 1; }
 	redis_locked || { echo "not ok: round $round: Redis answers without its password"; exit 1; }
+	redis_users_confined || { echo "not ok: round $round: a daemon's Redis user can do more than its part"; exit 1; }
 	if [ "$(id -u)" = 0 ]; then
 		chat_session >"$work/chat-$round.log" 2>&1 &
 		chat=$!

@@ -20,5 +20,9 @@ find_package(Threads REQUIRED)
 eirc_test(test_http_server SOURCES unit/test_http_server.c LIBS eirc_http_server Threads::Threads)
 # The access bus's message parser (common/access_msg).
 eirc_test(test_access_msg SOURCES unit/test_access_msg.c LIBS eirc_common eirc_testlib)
+# The daemons' Redis ACL lines (common/redis_acl): limits, key patterns.
+eirc_test(test_redis_acl_lines SOURCES unit/test_redis_acl_lines.c LIBS eirc_common eirc_testlib)
 # The NAME=value table of an irc-client's fd 4 (common/vars).
 eirc_test(test_vars SOURCES unit/test_vars.c LIBS eirc_common eirc_testlib)
+# The history socket's session tickets (common/session_ticket).
+eirc_test(test_session_ticket SOURCES unit/test_session_ticket.c LIBS eirc_session_ticket)

@@ -20,9 +20,21 @@
 #include "config/config_print.h"
 #include "config/config_schema.h"
 
+/* A history.session_key of exactly SESSION_KEY_MIN bytes. */
+#define KEY32 "0123456789abcdef0123456789abcdef"
+
 /* The required keys, so a test sees only the error it is about. Lines 1-6;
  * the snippet of a test starts on line 7. */
 #define BASE                                                                                       \
+	"irc:\n"                                                                                   \
+	"  servers: [{host: 127.0.0.1}]\n"                                                         \
+	"  webirc_password: pw\n"                                                                  \
+	"auth:\n"                                                                                  \
+	"  internal_secret: 0123456789abcdef\n"                                                    \
+	"history: {session_key: " KEY32 "}\n"
+
+/* The same without the history section, for snippets that have one. */
+#define BASE_NO_HISTORY                                                                            \
 	"irc:\n"                                                                                   \
 	"  servers:\n"                                                                             \
 	"    - host: 127.0.0.1\n"                                                                  \
@@ -105,7 +117,7 @@ static void test_unknown_key(void **state)
 		      "(did you mean \"listen_port\"?)\n");
 	expect_errors(BASE "frobnicate: {a: 1}\n", "t.yaml:7:1: frobnicate: unknown key\n");
 	expect_errors(BASE "auth:\n  databse:\n    host: x\n",
-		      "t.yaml:7:1: auth: duplicate key (first at line 5, column 1)\n");
+		      "t.yaml:7:1: auth: duplicate key (first at line 4, column 1)\n");
 	expect_errors("irc:\n"
 		      "  servers:\n"
 		      "    - host: 127.0.0.1\n"
@@ -143,7 +155,7 @@ static void test_wrong_type(void **state)
 		      "mapping\n");
 	expect_errors(BASE "redis:\n  port:\n",
 		      "t.yaml:8:8: redis.port: missing value (expected a port number)\n");
-	expect_errors(BASE "history:\n  socket_mode: rw-rw----\n",
+	expect_errors(BASE_NO_HISTORY "history:\n  socket_mode: rw-rw----\n",
 		      "t.yaml:8:16: history.socket_mode: expected an octal file mode from "
 		      "0000 to 0777, got \"rw-rw----\"\n");
 	expect_errors("- 1\n", "t.yaml:1:1: expected a mapping at the top level, got a list\n");
@@ -169,12 +181,13 @@ static void test_out_of_range(void **state)
 	expect_errors(BASE "gateway:\n  send_queue_high_watermark: 2GiB\n",
 		      "t.yaml:8:30: gateway.send_queue_high_watermark: 2GiB is out of range "
 		      "(16KiB..1GiB)\n");
-	expect_errors(BASE "history:\n  socket_mode: \"1777\"\n",
+	expect_errors(BASE_NO_HISTORY "history:\n  socket_mode: \"1777\"\n",
 		      "t.yaml:8:16: history.socket_mode: expected an octal file mode from "
 		      "0000 to 0777, got \"1777\"\n");
-	expect_errors(BASE "history:\n  socket_path: /" /* 107 + 1 bytes */
-			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	expect_errors(BASE_NO_HISTORY
+		      "history:\n  socket_path: /" /* 107 + 1 bytes */
+		      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 		      "t.yaml:8:16: history.socket_path: longer than 107 bytes\n");
 }
 
@@ -427,7 +440,7 @@ static void test_limit_depth(void **state)
 	free(buf);
 	/* Deep nesting costs no stack (the walker skips iteratively) and no
 	 * time (the walk stops at the limit, libyaml reads no further). */
-	buf = nested(CONFIG_INPUT_MAX / 2 - 64);
+	buf = nested(CONFIG_INPUT_MAX / 2 - 128);
 	expect_errors(buf, "t.yaml:7:1: extra: unknown key\n"
 			   "t.yaml:7:23: extra: nesting is deeper than 16 levels "
 			   "(CONFIG_DEPTH_MAX), stopping here\n");
@@ -588,14 +601,16 @@ static void test_defaults(void **state)
 
 static void test_values(void **state)
 {
-	const char *y = BASE "redis: ~\n"
-			     "log:\n  level: debug\n  format: json\n"
-			     "irc_client:\n  nick_collision: fail\n  sandbox: FALSE\n"
-			     "history:\n  socket_mode: \"0600\"\n  introspect_client_id: 'x'\n"
-			     "gateway:\n  listen_port: 0\n  allowed_origins:\n"
-			     "    - https://chat.example.com\n    - http://[::1]:8080\n"
-			     "  trusted_proxies: [\"10.0.0.0/8\", \"::1\", 192.168.1.1]\n"
-			     "logger:\n  channels: []\n  nick: \"eirc|bot\"\n";
+	const char *y =
+		BASE_NO_HISTORY "redis: ~\n"
+				"log:\n  level: debug\n  format: json\n"
+				"irc_client:\n  nick_collision: fail\n  sandbox: FALSE\n"
+				"history:\n  socket_mode: \"0600\"\n  introspect_client_id: 'x'\n"
+				"  socket_group: eirc-session\n  session_key: " KEY32 "\n"
+				"gateway:\n  listen_port: 0\n  allowed_origins:\n"
+				"    - https://chat.example.com\n    - http://[::1]:8080\n"
+				"  trusted_proxies: [\"10.0.0.0/8\", \"::1\", 192.168.1.1]\n"
+				"logger:\n  channels: []\n  nick: \"eirc|bot\"\n";
 	eirc_config_t *cfg = load_ok(y, strlen(y));
 
 	(void)state;
@@ -652,6 +667,38 @@ static void test_empty_env_is_unset(void **state)
 	unsetenv("EIRC_TEST_EMPTY");
 }
 
+/* history.session_key: at least SESSION_KEY_MIN (32) bytes, required
+ * whenever history.socket_path is set (its default is), also when the file
+ * has no history section; not needed without a socket. */
+static void test_session_key(void **state)
+{
+	static const char key31[] = "0123456789abcdef0123456789abcde";
+	char y[512];
+	eirc_config_t *cfg;
+
+	(void)state;
+	snprintf(y, sizeof(y), BASE_NO_HISTORY "history:\n  session_key: %s\n", KEY32);
+	cfg = load_ok(y, strlen(y));
+	assert_string_equal(cfg->history.session_key, KEY32);
+	assert_null(cfg->history.socket_group);
+	eirc_config_free(cfg);
+	snprintf(y, sizeof(y), BASE_NO_HISTORY "history:\n  session_key: %s\n", key31);
+	expect_errors(y, "t.yaml:8:16: history.session_key: must be at least 32 bytes long\n");
+	expect_errors(BASE_NO_HISTORY "history:\n  socket_mode: \"0660\"\n",
+		      "t.yaml:7:1: history.session_key: required when socket_path is set\n");
+	expect_errors(BASE_NO_HISTORY "log:\n  level: info\n",
+		      "t.yaml:1:1: history: session_key is required when socket_path is set\n");
+	cfg = load_ok(BASE_NO_HISTORY "history:\n  socket_path: null\n",
+		      strlen(BASE_NO_HISTORY "history:\n  socket_path: null\n"));
+	assert_null(cfg->history.socket_path);
+	assert_null(cfg->history.session_key);
+	eirc_config_free(cfg);
+	expect_errors(BASE_NO_HISTORY "history:\n  session_key: " KEY32 "\n"
+				      "  socket_group: \"eirc session\"\n",
+		      "t.yaml:9:17: history.socket_group: must be one word (no spaces or "
+		      "control characters)\n");
+}
+
 /* ---- printing ---- */
 
 static char *print_text(const eirc_config_t *cfg, bool mask)
@@ -674,7 +721,8 @@ static void test_secrets_masked(void **state)
 	const char *y = "irc:\n  servers:\n    - host: 127.0.0.1\n"
 			"  webirc_password: ${EIRC_TEST_PW}\n"
 			"auth:\n  internal_secret: s3cr3t-internal-value\n"
-			"redis:\n  password: redis-pass-value\n";
+			"redis:\n  password: redis-pass-value\n"
+			"history:\n  session_key: s3ss10n-key-value-0123456789abcdef\n";
 	eirc_config_t *cfg;
 	char *text;
 
@@ -690,6 +738,8 @@ static void test_secrets_masked(void **state)
 	assert_null(strstr(text, "webirc-pass-value"));
 	assert_null(strstr(text, "s3cr3t"));
 	assert_null(strstr(text, "redis-pass-value"));
+	assert_non_null(strstr(text, "  session_key: \"********\"\n"));
+	assert_null(strstr(text, "s3ss10n"));
 	free(text);
 	eirc_config_free(cfg);
 	unsetenv("EIRC_TEST_PW");
@@ -705,12 +755,13 @@ static void test_secrets_masked(void **state)
 
 static void test_print_round_trip(void **state)
 {
-	const char *y = BASE "gateway:\n  allowed_origins: [\"https://a.example\"]\n"
-			     "  slow_reader_timeout: 1500ms\n"
-			     "logger:\n  channels: [\"#a\", \"&b\"]\n  nick: \"we\\\\ird\"\n"
-			     "history:\n  socket_mode: \"0640\"\n"
-			     "redis:\n  password: \"quote\\\" back\\\\slash tab\\t nl\\n "
-			     "$${lit} \\u2028\\x85\xc3\xa9\"\n";
+	const char *y =
+		BASE_NO_HISTORY "gateway:\n  allowed_origins: [\"https://a.example\"]\n"
+				"  slow_reader_timeout: 1500ms\n"
+				"logger:\n  channels: [\"#a\", \"&b\"]\n  nick: \"we\\\\ird\"\n"
+				"history:\n  socket_mode: \"0640\"\n  session_key: " KEY32 "\n"
+				"redis:\n  password: \"quote\\\" back\\\\slash tab\\t nl\\n "
+				"$${lit} \\u2028\\x85\xc3\xa9\"\n";
 	eirc_config_t *cfg = load_ok(y, strlen(y)), *again;
 	char *one, *two;
 
@@ -796,7 +847,8 @@ static void test_env_refs(void **state)
 				   "gateway:\n"
 				   "  allowed_origins: [\"https://${T_HOST}\", \"https://x\"]\n"
 				   "history:\n"
-				   "  socket_path: /run/${T_RUN}/h.sock\n";
+				   "  socket_path: /run/${T_RUN}/h.sock\n"
+				   "  session_key: " KEY32 "\n";
 	eirc_config_t *cfg;
 	names_t n;
 
@@ -862,7 +914,8 @@ static void test_load_vars(void **state)
 {
 	static const char yaml[] = "irc:\n  servers:\n    - host: 127.0.0.1\n"
 				   "  webirc_password: ${T_VAR_PW}\n"
-				   "auth:\n  internal_secret: ${T_VAR_SECRET}\n";
+				   "auth:\n  internal_secret: ${T_VAR_SECRET}\n"
+				   "history:\n  socket_path: null\n";
 	const char *kv[] = {"T_VAR_PW", "from-the-table", "T_VAR_SECRET", "0123456789abcdef", NULL};
 	eirc_config_vars_t vars = {table_var, kv};
 	char path[] = "/tmp/test-config-vars-XXXXXX";
@@ -948,6 +1001,7 @@ int main(void)
 		cmocka_unit_test(test_units_at_limits),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_session_key),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_empty_env_is_unset),
 		cmocka_unit_test(test_secrets_masked),

@@ -18,8 +18,9 @@
 
 #include <cmocka.h>
 
-#include "tests/harness/testfile.h"
+#include "common/redis_acl.h"
 #include "config/config.h"
+#include "tests/harness/testfile.h"
 
 static char source_path[4096];
 
@@ -61,7 +62,12 @@ static void set_secrets(void)
 	setenv("EIRC_DB_PASSWORD", "db-test-password", 1);
 	setenv("EIRC_DB_OWNER_PASSWORD", "db-owner-test-password", 1);
 	setenv("EIRC_REDIS_PASSWORD", "redis-test-password", 1);
+	setenv("EIRC_REDIS_AUTH_PASSWORD", "redis-auth-test-password", 1);
+	setenv("EIRC_REDIS_GATEWAY_PASSWORD", "redis-gateway-test-password", 1);
+	setenv("EIRC_REDIS_LOGGER_PASSWORD", "redis-logger-test-password", 1);
+	setenv("EIRC_REDIS_HISTORY_PASSWORD", "redis-history-test-password", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-client-secret-0123456789", 1);
+	setenv("EIRC_SESSION_KEY", "session-test-key-0123456789abcdef", 1);
 }
 
 static void test_example_loads(void **state)
@@ -103,6 +109,11 @@ static void test_example_loads(void **state)
 	assert_true(cfg->auth.chat_token_ttl == 180000);
 	assert_string_equal(cfg->gateway.listen_address, "127.0.0.1");
 	assert_int_equal(cfg->gateway.listen_port, 8081);
+	/* The history socket: the irc-clients' group only, tickets checked. */
+	assert_int_equal(cfg->history.socket_mode, 0660);
+	assert_string_equal(cfg->history.socket_group, "eirc-session");
+	assert_string_equal(cfg->irc_client.sandbox_user, "eirc-session");
+	assert_string_equal(cfg->history.session_key, "session-test-key-0123456789abcdef");
 	assert_int_equal(cfg->log.level, EIRC_CONFIG_LOG_INFO);
 	assert_int_equal(cfg->log.format, EIRC_CONFIG_LOG_TEXT);
 	eirc_config_free(cfg);
@@ -116,7 +127,6 @@ static void test_production_example_loads(void **state)
 
 	(void)state;
 	set_secrets();
-	setenv("EIRC_REDIS_PASSWORD", "redis-test-password", 1);
 	setenv("EIRC_ES_API_KEY", "es-test-key", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-test-secret", 1);
 	if (eirc_config_load(source_file("dist/eirc.yaml"), &cfg, &errs) != 0) {
@@ -129,11 +139,20 @@ static void test_production_example_loads(void **state)
 	assert_string_equal(cfg->auth.web_gateway_url, "/chat");
 	assert_int_equal(cfg->gateway.n_trusted_proxies, 1);
 	assert_false(cfg->gateway.allow_missing_origin);
-	assert_string_equal(cfg->redis.password, "redis-test-password");
+	/* every daemon as its own Redis user (dist/redis-users.acl) */
+	assert_null(cfg->redis.password);
+	assert_string_equal(cfg->auth.redis_username, "eirc-auth");
+	assert_string_equal(cfg->auth.redis_password, "redis-auth-test-password");
+	assert_string_equal(cfg->gateway.redis_username, "eirc-gateway");
+	assert_string_equal(cfg->gateway.redis_password, "redis-gateway-test-password");
+	assert_string_equal(cfg->logger.redis_username, "eirc-logger");
+	assert_string_equal(cfg->logger.redis_password, "redis-logger-test-password");
+	assert_string_equal(cfg->history.redis_username, "eirc-history");
+	assert_string_equal(cfg->history.redis_password, "redis-history-test-password");
 	assert_string_equal(cfg->irc_client.sandbox_user, "eirc-session");
+	assert_string_equal(cfg->history.socket_group, "eirc-session");
 	assert_int_equal(cfg->log.format, EIRC_CONFIG_LOG_JSON);
 	eirc_config_free(cfg);
-	unsetenv("EIRC_REDIS_PASSWORD");
 	unsetenv("EIRC_ES_API_KEY");
 	unsetenv("EIRC_HISTORY_CLIENT_SECRET");
 }
@@ -211,6 +230,8 @@ static void test_check_main(void **state)
 	assert_string_equal(err, "");
 	assert_non_null(strstr(out, "  webirc_password: \"********\"\n"));
 	assert_null(strstr(out, "webirc-test-password"));
+	assert_non_null(strstr(out, "  session_key: \"********\"\n"));
+	assert_null(strstr(out, "session-test-key"));
 	path = tf_temp_file("config", "log:\n  level: loud\n");
 	assert_int_equal(eirc_config_check_main(path, fo, fe), 1);
 	fclose(fo);
@@ -254,12 +275,60 @@ static void test_unreadable_file(void **state)
 	eirc_config_errors_free(NULL);
 }
 
+/* dist/redis-users.acl: its user lines are what redis_acl writes for
+ * dist/eirc.yaml, the passwords being the ${VARIABLES} its sections name. */
+static void test_dist_redis_users(void **state)
+{
+	static const char *const vars[REDIS_ACL_ROLES] = {
+		"EIRC_REDIS_AUTH_PASSWORD", "EIRC_REDIS_GATEWAY_PASSWORD",
+		"EIRC_REDIS_LOGGER_PASSWORD", "EIRC_REDIS_HISTORY_PASSWORD"};
+	eirc_config_t *cfg = NULL;
+	const char *names[REDIS_ACL_ROLES];
+	char pw[64], *file, *users, buf[REDIS_ACL_LINE_MAX];
+	size_t len = 0;
+
+	(void)state;
+	set_secrets();
+	setenv("EIRC_ES_API_KEY", "es-test-key", 1);
+	for (int r = 0; r < REDIS_ACL_ROLES; r++) {
+		snprintf(pw, sizeof(pw), "${%s}", vars[r]);
+		setenv(vars[r], pw, 1);
+	}
+	assert_int_equal(eirc_config_load(source_file("dist/eirc.yaml"), &cfg, NULL), 0);
+	names[REDIS_ACL_AUTH] = cfg->auth.redis_username;
+	names[REDIS_ACL_GATEWAY] = cfg->gateway.redis_username;
+	names[REDIS_ACL_LOGGER] = cfg->logger.redis_username;
+	names[REDIS_ACL_HISTORY] = cfg->history.redis_username;
+	file = slurp(source_file("dist/redis-users.acl"), &len);
+	assert_non_null(file);
+	users = strstr(file, "\nuser eirc-");
+	assert_non_null(users);
+	users++;
+	for (int r = 0; r < REDIS_ACL_ROLES; r++) {
+		const char *pws[REDIS_ACL_ROLES] = {
+			cfg->auth.redis_password, cfg->gateway.redis_password,
+			cfg->logger.redis_password, cfg->history.redis_password};
+		int n = redis_acl_line((enum redis_acl_role)r, names[r], pws[r], cfg->irc.network,
+				       cfg->redis.partitions, buf, sizeof(buf));
+		assert_true(n > 0);
+		if (strncmp(users, buf, (size_t)n) != 0)
+			fail_msg("dist/redis-users.acl: expected\n%s", buf);
+		users += n;
+	}
+	assert_string_equal(users, "");
+	free(file);
+	eirc_config_free(cfg);
+	unsetenv("EIRC_ES_API_KEY");
+	set_secrets();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_loads),
 		cmocka_unit_test(test_production_example_loads),
 		cmocka_unit_test(test_example_is_complete),
+		cmocka_unit_test(test_dist_redis_users),
 		cmocka_unit_test(test_docs_current),
 		cmocka_unit_test(test_check_main),
 		cmocka_unit_test(test_unreadable_file),

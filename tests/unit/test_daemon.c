@@ -41,7 +41,12 @@ static void set_secrets(void)
 	setenv("EIRC_DB_PASSWORD", "db-test-password", 1);
 	setenv("EIRC_DB_OWNER_PASSWORD", "db-owner-test-password", 1);
 	setenv("EIRC_REDIS_PASSWORD", "redis-test-password", 1);
+	setenv("EIRC_REDIS_AUTH_PASSWORD", "redis-auth-test-password", 1);
+	setenv("EIRC_REDIS_GATEWAY_PASSWORD", "redis-gateway-test-password", 1);
+	setenv("EIRC_REDIS_LOGGER_PASSWORD", "redis-logger-test-password", 1);
+	setenv("EIRC_REDIS_HISTORY_PASSWORD", "redis-history-test-password", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-client-secret-0123456789", 1);
+	setenv("EIRC_SESSION_KEY", "session-test-key-0123456789abcdef", 1);
 }
 
 /* ---- what the hooks saw ---- */
@@ -360,7 +365,8 @@ static void test_run(void **state)
 	char *other = tf_temp_file("daemon", "irc:\n  servers:\n    - host: 127.0.0.1\n"
 					     "  webirc_password: pw\nauth:\n"
 					     "  internal_secret: 0123456789abcdef\n"
-					     "gateway:\n  listen_port: 9999\n");
+					     "gateway:\n  listen_port: 9999\n"
+					     "history:\n  socket_path: null\n");
 	const char *argv_other[] = {"eirc-test", "-c", other, NULL};
 	eirc_daemon_def_t def = def_plain;
 

@@ -458,7 +458,8 @@ static int spawn_init(gw_spawn_cfg_t *c, const char *path, const char *client, c
 		"gateway:\n  irc_client_path: %s\n"
 		"irc_client:\n  sandbox_user: %s\n"
 		"history:\n  socket_path: /run/${GW_TEST_RUN}/h.sock\n"
-		"  introspect_client_secret: ${GW_TEST_HISTORY}\n",
+		"  introspect_client_secret: ${GW_TEST_HISTORY}\n"
+		"  session_key: 0123456789abcdef0123456789abcdef\n",
 		client, user);
 	fclose(f);
 	assert_int_equal(eirc_config_load(path, &cfg, NULL), 0);
@@ -555,6 +556,7 @@ static int spawn_init_sized(int n, size_t big, eirc_err_t *why)
 	free(value);
 	fputs("irc:\n  servers:\n    - host: 127.0.0.1\n  webirc_password: ${GW_TEST_BIG}\n"
 	      "auth:\n  internal_secret: 0123456789abcdef\n"
+	      "history:\n  socket_path: null\n"
 	      "gateway:\n  irc_client_path: /bin/true\n"
 	      "irc_client:\n  private_room_masks:\n    - \"#p-*\"\n",
 	      f);

@@ -2,8 +2,8 @@
  * eirc-history's pure modules: the CHATHISTORY request parser (every
  * malformed form and its FAIL code, the envelope, limits at and past their
  * bounds), the script call builder (keys agree with the logger's, the
- * limit is clamped), the replayed-line formatter and the direct-message
- * reports.
+ * limit is clamped), the replayed-line formatter, the direct-message
+ * reports and the connection's EIRC HELLO.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,7 +283,7 @@ static void test_build_keys_and_clamp(void **state)
 	int k = archive_keys_partition("eirc", "#chan{x}", 8, IRC_CASEMAP_NONE, 16);
 	archive_keys_history(k, "eirc", "#chan{x}", 8, IRC_CASEMAP_NONE, key, sizeof(key));
 	archive_keys_msgid(k, "m1", 2, mkey, sizeof(mkey));
-	assert_string_equal(c.argv[0], "EVAL");
+	assert_string_equal(c.argv[0], "EVAL_RO");
 	assert_string_equal(c.argv[1], hist_query_script);
 	assert_string_equal(c.argv[3], key);
 	assert_string_equal(c.argv[4], mkey);
@@ -297,7 +297,7 @@ static void test_build_keys_and_clamp(void **state)
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 100", &q, &e), 0);
 	assert_int_equal(hist_query_build(&q, &o, "0123456789012345678901234567890123456789", &c),
 			 0);
-	assert_string_equal(c.argv[0], "EVALSHA");
+	assert_string_equal(c.argv[0], "EVALSHA_RO");
 	assert_int_equal(c.limit, 100);
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 99", &q, &e), 0);
 	assert_int_equal(hist_query_build(&q, &o, NULL, &c), 0);
@@ -478,6 +478,45 @@ static void test_dm_reports(void **state)
 			 -ENOBUFS);
 }
 
+/* EIRC HELLO: the user id 1 to 19 digits, the ticket exactly
+ * SESSION_TICKET_LEN base64url characters (at the limits and one past). */
+static void test_hello(void **state)
+{
+	static const char t43[] = "EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao";
+	static const char *const bad[] = {
+		"",
+		"EIRC HELLO",
+		"EIRC HELLO 7",
+		"EIRC HELLO 7 ",
+		"eirc hello 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO 0 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO -7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO 12345678901234567890 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO  7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2a",
+		"EIRC HELLO 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2aoo",
+		"EIRC HELLO 7 EKDCoYVi9+vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"EIRC HELLO 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao x",
+		"@eirc/user=7 EIRC HELLO 7 EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao",
+		"@eirc/user=7;label=h1 CHATHISTORY LATEST #a * 10",
+	};
+	hist_hello_t h = {.user_id = 99};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (hist_hello_parse(bad[i], strlen(bad[i]), &h) != -EPROTO)
+			fail_msg("accepted: '%s'", bad[i]);
+	assert_int_equal(h.user_id, 99); /* untouched */
+	char line[128];
+	snprintf(line, sizeof(line), "EIRC HELLO 7 %s\r\n", t43);
+	assert_int_equal(hist_hello_parse(line, strlen(line), &h), 0);
+	assert_int_equal(h.user_id, 7);
+	assert_string_equal(h.ticket, t43);
+	snprintf(line, sizeof(line), "EIRC HELLO 9999999999999999999 %s", t43);
+	assert_int_equal(hist_hello_parse(line, strlen(line), &h), 0);
+	assert_true(h.user_id == UINT64_C(9999999999999999999));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_build_keys_and_clamp),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_dm_reports),
+		cmocka_unit_test(test_hello),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

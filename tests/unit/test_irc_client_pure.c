@@ -685,6 +685,37 @@ static void test_session_eirc_rooms(void **state)
 	ircc_session_free(s);
 }
 
+/* EIRC SESSION: the gateway's ticket, kept (the first one) for the
+ * history bridge's EIRC HELLO; none, or a malformed one, gives no HELLO. */
+static void test_session_eirc_session(void **state)
+{
+	static const char t43[] = "EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2ao";
+	static const ircc_session_ops_t ops = {ss_browser, ss_server, ss_history, ss_quit,
+					       ss_clock};
+	ircc_session_limits_t lim = {100, 100, 100000, 100, NULL, 0, 0};
+	ircc_ident_t id = {.user_id = UINT64_MAX, .user = "u1", .nick = "alice"};
+	char hello[IRCC_HELLO_MAX + 1], line[128];
+	ircc_session_t *s;
+	(void)state;
+
+	assert_int_equal(ircc_session_new(&id, &lim, &ops, NULL, &s), 0);
+	assert_int_equal(ircc_session_history_hello(s, hello, sizeof(hello)), -ENOENT);
+	ss_clear();
+	ss_browser_line(s, "EIRC SESSION EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2a"); /* 42 */
+	ss_browser_line(s, "EIRC SESSION EKDCoYVi9-vZaoRMD8tK2x4wrkak1qPwwEUeSNIK2aoo");
+	assert_int_equal(ircc_session_history_hello(s, hello, sizeof(hello)), -ENOENT);
+	snprintf(line, sizeof(line), "EIRC SESSION %s", t43);
+	ss_browser_line(s, line);
+	ss_browser_line(s, "EIRC SESSION AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	assert_int_equal(ss_n[0] + ss_n[1] + ss_n[2], 0); /* nothing relayed */
+	/* the longest line (a 20-digit user id) fits IRCC_HELLO_MAX */
+	assert_int_equal(ircc_session_history_hello(s, hello, sizeof(hello)), IRCC_HELLO_MAX);
+	snprintf(line, sizeof(line), "EIRC HELLO 18446744073709551615 %s", t43);
+	assert_string_equal(hello, line);
+	assert_int_equal(ircc_session_history_hello(s, hello, IRCC_HELLO_MAX), -ENOBUFS);
+	ircc_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_reg_nick_policies),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_session_eirc_rooms),
+		cmocka_unit_test(test_session_eirc_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,6 +70,9 @@ static void test_routes(void **state)
 	route("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$1\r\nv\r\n", REDIS_SLOT_KEY, "key");
 	route("*5\r\n$7\r\nEVALSHA\r\n$2\r\nsh\r\n$1\r\n2\r\n$2\r\nk1\r\n$2\r\nk2\r\n",
 	      REDIS_SLOT_KEY, "k1");
+	route("*5\r\n$10\r\nEVALSHA_RO\r\n$2\r\nsh\r\n$1\r\n2\r\n$2\r\nk1\r\n$2\r\nk2\r\n",
+	      REDIS_SLOT_KEY, "k1");
+	route("*4\r\n$7\r\nEVAL_RO\r\n$1\r\ns\r\n$1\r\n1\r\n$2\r\nk1\r\n", REDIS_SLOT_KEY, "k1");
 	route("*3\r\n$4\r\neval\r\n$1\r\ns\r\n$1\r\n0\r\n", REDIS_SLOT_ANY, NULL);
 	route("*8\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$1\r\ng\r\n$1\r\nc\r\n$7\r\nSTREAMS\r\n"
 	      "$2\r\ns1\r\n$1\r\n>\r\n$0\r\n\r\n",
@@ -164,13 +167,15 @@ static void test_redirects(void **state)
 }
 
 /* The one mapping of config.redis: every field as configured, the shared
- * reconnection delays. */
+ * reconnection delays; a daemon's own user and password, each falling back
+ * to redis.username / redis.password on its own. */
 static void test_opts_from_config(void **state)
 {
-	char host[] = "redis.example", password[] = "pw";
+	char host[] = "redis.example", user[] = "eirc", password[] = "pw";
 	eirc_config_redis_t cfg = {.host = host,
 				   .port = 7000,
 				   .cluster = true,
+				   .username = user,
 				   .password = password,
 				   .partitions = 16,
 				   .connect_timeout = 1500,
@@ -178,10 +183,21 @@ static void test_opts_from_config(void **state)
 	redis_opts_t o;
 
 	(void)state;
-	redis_opts_from_config(&cfg, &o);
+	redis_opts_from_config(&cfg, NULL, NULL, &o);
 	assert_ptr_equal(o.host, cfg.host);
 	assert_int_equal(o.port, 7000);
+	assert_ptr_equal(o.username, cfg.username);
 	assert_ptr_equal(o.password, cfg.password);
+	redis_opts_from_config(&cfg, "eirc-logger", NULL, &o);
+	assert_string_equal(o.username, "eirc-logger");
+	assert_ptr_equal(o.password, cfg.password);
+	redis_opts_from_config(&cfg, NULL, "own", &o);
+	assert_ptr_equal(o.username, cfg.username);
+	assert_string_equal(o.password, "own");
+	cfg.username = cfg.password = NULL;
+	redis_opts_from_config(&cfg, NULL, NULL, &o);
+	assert_null(o.username);
+	assert_null(o.password);
 	assert_true(o.cluster);
 	assert_int_equal(o.connect_timeout_ms, 1500);
 	assert_int_equal(o.command_timeout_ms, 2500);
