@@ -7,6 +7,11 @@
 # are generated once into var/secrets.env (mode 0600) and exported, so
 # config/eirc.yaml can name them as ${VARIABLES}. Pass --config FILE or
 # --data-dir DIR to override; other arguments go to eirc-stack.
+#
+# Run as root (installing the packages needs it), only eirc-stack stays
+# root: PostgreSQL runs as postgres, Redis, InspIRCd and the eIRC daemons
+# as eirc, the irc-clients as eirc-session (users install-deps.sh makes);
+# the README's "The local stack" says who owns what in var/.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -10,6 +10,15 @@
  * SIGHUP. If a process dies on its own, the stack says which, points at
  * its log, and stops the rest.
  *
+ * Started as root (the README's way), only eirc-stack itself and the
+ * launcher's watchdog stay root: PostgreSQL runs as postgres, Redis,
+ * InspIRCd and the eIRC daemons as SRV_USER ("eirc"), eirc-gateway with
+ * CAP_SETUID and CAP_SETGID as its only capabilities (it starts each
+ * irc-client as irc_client.sandbox_user). The folders a daemon writes in
+ * are given to it: logger.spill_dir (mode 0700) and the folder of
+ * history.socket_path (mode 0710, group of the sandbox user, who must get
+ * through to the socket).
+ *
  * It is developer tooling built on scripts/stack/launch.c (eirc_launch), the
  * same launcher the integration tests link; production runs each daemon
  * under systemd.
@@ -21,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -67,7 +78,8 @@ static const eirc_daemon_def_t stack_def = {
 	.about = "Runs eIRC's local stack on loopback: PostgreSQL, Redis and InspIRCd,\n"
 		 "then eirc-auth, eirc-gateway, eirc-logger and eirc-history, configured\n"
 		 "from the config file, with all data in the data folder. Ctrl-C stops\n"
-		 "everything.\n\n"
+		 "everything. Started as root, it runs PostgreSQL as postgres and the\n"
+		 "rest as " SRV_USER " (irc-clients as irc_client.sandbox_user).\n\n"
 		 "Environment: EIRC_DEMO_PASSWORD, the demo user's password (required);\n"
 		 "EIRC_HISTORY_CLIENT_SECRET, the secret of the eirc-history OAuth client\n"
 		 "(created when missing; eirc-history introspects tokens with it);\n"
@@ -136,6 +148,12 @@ static int check_local(const eirc_config_t *cfg)
 #define STACK_DEMO_USER "demo"
 #define STACK_DEMO_ROOM "#general"
 
+/* Who the eIRC daemons and eirc-auth's admin commands run as when the
+ * stack is started as root; the gateway also keeps what it needs to start
+ * irc-clients as another user. */
+static const srv_as_t stack_as = {.user = SRV_USER};
+static const srv_as_t stack_gateway_as = {.user = SRV_USER, .setuid_caps = true};
+
 typedef struct {
 	srv_env_t *env;
 	const char *config; /* path of the config file, for our daemons */
@@ -157,7 +175,7 @@ static int auth_cli(eirc_stack_t *st, const char *const *args)
 	while (*args && n < 15)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
-	return srv_run(st->env, "eirc-auth-admin", argv);
+	return srv_run_as(st->env, "eirc-auth-admin", argv, &stack_as);
 }
 
 /* The confidential OAuth client eirc-history introspects tokens and writes
@@ -247,14 +265,15 @@ static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	if ((r = auth_prepare(st)) < 0)
 		return r;
 	log_info("starting eirc-auth on %s:%d", cfg->auth.listen_address, cfg->auth.listen_port);
-	if ((r = srv_process_start(st->env, "eirc-auth", argv, cfg->auth.listen_port, "/healthz",
-				   &st->auth)) < 0)
+	if ((r = srv_process_start_as(st->env, "eirc-auth", argv, cfg->auth.listen_port, "/healthz",
+				      &stack_as, &st->auth)) < 0)
 		log_error("Failed to start eirc-auth: %s", strerror(-r));
 	return r;
 }
 
 /* The WebSocket gateway: consumes chat tokens at eirc-auth, one irc-client
- * per session (as irc_client.sandbox_user when the stack runs as root). */
+ * per session (as irc_client.sandbox_user when the stack runs as root: the
+ * gateway runs as SRV_USER with CAP_SETUID and CAP_SETGID). */
 static int gateway_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];
@@ -264,34 +283,26 @@ static int gateway_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	snprintf(exe, sizeof(exe), "%s/gateway/eirc-gateway", st->bin_dir);
 	log_info("starting eirc-gateway on %s:%d", cfg->gateway.listen_address,
 		 cfg->gateway.listen_port);
-	if ((r = srv_process_start(st->env, "eirc-gateway", argv, cfg->gateway.listen_port,
-				   "/healthz", &st->gateway)) < 0)
+	if ((r = srv_process_start_as(st->env, "eirc-gateway", argv, cfg->gateway.listen_port,
+				      "/healthz", &stack_gateway_as, &st->gateway)) < 0)
 		log_error("Failed to start eirc-gateway: %s", strerror(-r));
 	return r;
 }
 
-/* Creates every missing folder of path up to its last component (mode
- * 0755; that one too when `whole`, mode 0700): the daemons create only
- * their last level, and on a fresh checkout the config's relative "var/..." paths have
- * no "var/" yet when the data folder is elsewhere (--data-dir). */
-static void make_dirs(const char *path, bool whole)
+/* Makes the folder `dir` (the value of `key`) the daemons' own: see
+ * srv_env_give_dir(). */
+static int give_dir(eirc_stack_t *st, const char *key, const char *dir, const char *group,
+		    mode_t mode)
 {
-	char buf[4096];
-	size_t n = strlen(path);
+	int r = srv_env_give_dir(st->env, dir, SRV_USER, group, mode);
 
-	if (n == 0 || n >= sizeof(buf))
-		return;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			log_warn("Cannot create %s: %s, ignoring", buf, strerror(errno));
-		*p = '/';
-	}
-	if (whole && mkdir(buf, 0700) < 0 && errno != EEXIST)
-		log_warn("Cannot create %s: %s, ignoring", buf, strerror(errno));
+	if (r == -EINVAL)
+		log_error("%s: %s is outside the data folder %s: started as root, the stack gives "
+			  "only folders inside it to the user " SRV_USER,
+			  key, dir, srv_env_dir(st->env));
+	else if (r < 0)
+		log_error("%s: cannot prepare %s: %s", key, dir, strerror(-r));
+	return r;
 }
 
 /* The logger bot: archives the channels into Redis (and Elasticsearch when
@@ -302,14 +313,35 @@ static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	char *argv[] = {exe, (char *)"--config", (char *)st->config, NULL};
 	int r;
 
-	if (cfg->logger.spill_dir)
-		make_dirs(cfg->logger.spill_dir, true);
+	if (cfg->logger.spill_dir &&
+	    (r = give_dir(st, "logger.spill_dir", cfg->logger.spill_dir, NULL, 0700)) < 0)
+		return r;
 	snprintf(exe, sizeof(exe), "%s/logger-bot/eirc-logger", st->bin_dir);
 	log_info("starting eirc-logger as %s", cfg->logger.nick);
-	if ((r = srv_process_start(st->env, "eirc-logger", argv, cfg->logger.metrics_port,
-				   "/metrics", &st->logger)) < 0)
+	if ((r = srv_process_start_as(st->env, "eirc-logger", argv, cfg->logger.metrics_port,
+				      "/metrics", &stack_as, &st->logger)) < 0)
 		log_error("Failed to start eirc-logger: %s", strerror(-r));
 	return r;
+}
+
+/* The folder of the history socket: the bridge's, entered by the
+ * irc-clients through the sandbox user's group. */
+static int socket_dir(eirc_stack_t *st, const eirc_config_t *cfg)
+{
+	const char *sandbox = cfg->irc_client.sandbox_user;
+	char dir[4096];
+	const struct passwd *pw;
+	const struct group *gr = NULL;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", cfg->history.socket_path);
+	if (!(slash = strrchr(dir, '/')))
+		snprintf(dir, sizeof(dir), ".");
+	else
+		*slash = '\0';
+	if (sandbox && (pw = getpwnam(sandbox)))
+		gr = getgrgid(pw->pw_gid);
+	return give_dir(st, "history.socket_path", dir, gr ? gr->gr_name : NULL, 0710);
 }
 
 /* The history bridge: CHATHISTORY for the irc-clients on its UNIX socket,
@@ -320,13 +352,13 @@ static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	char *argv[] = {exe, (char *)"--config", (char *)st->config, NULL};
 	int r;
 
-	if (cfg->history.socket_path)
-		make_dirs(cfg->history.socket_path, false);
+	if (cfg->history.socket_path && (r = socket_dir(st, cfg)) < 0)
+		return r;
 	snprintf(exe, sizeof(exe), "%s/history-bridge/eirc-history", st->bin_dir);
 	log_info("starting eirc-history on %s", cfg->history.socket_path);
 	const char *ready = cfg->history.listen_port > 0 ? "/healthz" : NULL;
-	if ((r = srv_process_start(st->env, "eirc-history", argv, cfg->history.listen_port, ready,
-				   &st->history)) < 0)
+	if ((r = srv_process_start_as(st->env, "eirc-history", argv, cfg->history.listen_port,
+				      ready, &stack_as, &st->history)) < 0)
 		log_error("Failed to start eirc-history: %s", strerror(-r));
 	return r;
 }
@@ -436,6 +468,10 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 	else
 		printf("  %-12s %-17s CHATHISTORY on %s; log %s\n", "eirc-history", "-",
 		       cfg->history.socket_path, srv_log_path(st->history));
+	if (geteuid() == 0)
+		printf("\nStarted as root: PostgreSQL runs as postgres; Redis, InspIRCd and the "
+		       "eIRC daemons as %s; irc-clients as %s.\n",
+		       SRV_USER, cfg->irc_client.sandbox_user);
 	printf("\nOpen http://127.0.0.1:%d/ and sign in as '%s' with password '%s'.\n",
 	       srv_port(st->auth), STACK_DEMO_USER, getenv("EIRC_DEMO_PASSWORD"));
 	printf("IRC clients can connect to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",

@@ -7,6 +7,8 @@
  * Ctrl-C reaches only the supervisor, which stops servers in order), with
  * stdout/stderr appended to <dir>/<name>.log and a parent-death signal.
  * The pids of running servers are kept in <dir>/.srv-pids for the watchdog.
+ * As root, the child takes its server's user (looked up in the parent: a
+ * forked child of a threaded test calls no NSS) before its execve.
  */
 #include "scripts/stack/launch.h"
 
@@ -34,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include <libpq-fe.h>
 
 #define SRV_ARGV_MAX   32
@@ -49,8 +53,12 @@ struct srv {
 	bool auto_port;
 	pid_t pid;
 	int stop_sig;
-	uid_t uid; /* run as this user (PostgreSQL when we are root) */
+	uid_t uid; /* run as this user (another than ours only as root) */
 	gid_t gid;
+	gid_t groups[SRV_GROUPS_MAX]; /* its supplementary groups */
+	int n_groups;
+	char user[64];    /* its name, for messages; "" when ours */
+	bool setuid_caps; /* srv_as_t.setuid_caps */
 	char datadir[SRV_DIR_MAX + 64];
 	char log[SRV_DIR_MAX + 64];
 	bool durable; /* PostgreSQL: fsync on */
@@ -188,6 +196,30 @@ static int rm_rf(const char *dir)
 	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+/* nftw() passes no context: the owner own_tree() gives (this tooling is
+ * single-threaded where it prepares servers). */
+static uid_t own_uid;
+static gid_t own_gid;
+
+static int own_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return lchown(path, own_uid, own_gid) < 0 ? -1 : 0;
+}
+
+/* Gives path (a file, or a folder and everything in it) to uid:gid;
+ * nothing to do when that is already the caller. 0 or -errno. */
+static int own_tree(const char *path, uid_t uid, gid_t gid)
+{
+	if (uid == geteuid() && gid == getegid())
+		return 0;
+	own_uid = uid;
+	own_gid = gid;
+	return nftw(path, own_entry, 16, FTW_PHYS) < 0 ? -errno : 0;
 }
 
 int srv_free_port(void)
@@ -430,6 +462,51 @@ void srv_env_free(srv_env_t *env)
 	free(env);
 }
 
+/* Creates every missing folder above path, mode 0755. 0 or -errno. */
+static int make_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+int srv_env_give_dir(srv_env_t *env, const char *path, const char *user, const char *group,
+		     mode_t mode)
+{
+	char real[PATH_MAX];
+	size_t n = strlen(env->dir);
+	struct passwd *pw;
+	struct group *gr = NULL;
+	int r;
+
+	if ((r = make_parents(path)) < 0)
+		return r;
+	if ((mkdir(path, mode) < 0 && errno != EEXIST) || !realpath(path, real))
+		return -errno;
+	/* As root, never chown a tree the environment does not hold. */
+	if (geteuid() == 0 && (strncmp(real, env->dir, n) != 0 || real[n] != '/'))
+		return -EINVAL;
+	if (chmod(real, mode) < 0)
+		return -errno;
+	if (geteuid() != 0)
+		return 0;
+	if (!(pw = getpwnam(user)) || (group && !(gr = getgrnam(group))))
+		return -ENOENT;
+	return own_tree(real, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid);
+}
+
 static void exit_on_signal(int sig)
 {
 	_exit(128 + sig);
@@ -470,20 +547,51 @@ static int set_argv(srv_t *s, const char *first, ...)
 	return a ? -E2BIG : 0;
 }
 
+/* After the switch to the server's user (with PR_SET_KEEPCAPS): keeps
+ * CAP_SETUID and CAP_SETGID alone, permitted, effective, inheritable and
+ * ambient; the ambient set is what an execve of a file without
+ * capabilities hands on. 0 or -errno. */
+static int keep_setuid_caps(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
+	const uint32_t two = 1u << CAP_SETUID | 1u << CAP_SETGID;
+
+	data[0].effective = data[0].permitted = data[0].inheritable = two;
+	if (syscall(SYS_capset, &hdr, data) < 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)CAP_SETUID, 0UL, 0UL) < 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)CAP_SETGID, 0UL, 0UL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* In the child: becomes the server's user (its groups, then the caps it
+ * keeps). 0 or -errno. */
+static int become_user(const srv_t *s)
+{
+	if (s->setuid_caps && prctl(PR_SET_KEEPCAPS, 1UL, 0UL, 0UL, 0UL) < 0)
+		return -errno;
+	if (setgroups((size_t)s->n_groups, s->groups) < 0 || setgid(s->gid) < 0 ||
+	    setuid(s->uid) < 0)
+		return -errno;
+	return s->setuid_caps ? keep_setuid_caps() : 0;
+}
+
 /* In the child: own process group, log as stdout/stderr, no other fd, the
  * server's user, a parent-death signal, default signal handling. */
 static void child_exec(const srv_t *s, char *const argv[], int logfd, pid_t parent)
 {
 	sigset_t none;
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC), r;
 
 	setpgid(0, 0);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
 		_exit(126);
 	syscall(SYS_close_range, 3u, ~0u, 0u);
-	if (s->uid != geteuid()) {
-		if (setgroups(0, NULL) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0)
-			_exit(126);
+	if (s->uid != geteuid() && (r = become_user(s)) < 0) {
+		fprintf(stderr, "launch: cannot run %s as user %s: %s\n", argv[0], s->user,
+			strerror(-r));
+		_exit(126);
 	}
 	/* After setuid: a change of credentials clears the death signal. */
 	prctl(PR_SET_PDEATHSIG, s->stop_sig);
@@ -498,16 +606,33 @@ static void child_exec(const srv_t *s, char *const argv[], int logfd, pid_t pare
 	_exit(127);
 }
 
+/* Opens s->log for appending, mode 0600 (also a log an older run left
+ * readable): the server writes through the descriptor, and a log may
+ * name what no other local user should read. */
+static int open_log(const srv_t *s)
+{
+	int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
 /* Runs argv to completion, output appended to s->log; returns its exit
  * status (0..255, 128+signal), or a negative errno. */
 static int run_status(const srv_t *s, char *const argv[])
 {
-	int logfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int logfd = open_log(s);
 	pid_t parent = getpid(), pid;
 	int status;
 
 	if (logfd < 0)
-		return -errno;
+		return logfd;
 	pid = fork();
 	if (pid == 0)
 		child_exec(s, argv, logfd, parent);
@@ -522,11 +647,11 @@ static int run_status(const srv_t *s, char *const argv[])
 
 static int spawn(srv_t *s)
 {
-	int logfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int logfd = open_log(s);
 	pid_t parent = getpid(), pid;
 
 	if (logfd < 0)
-		return -errno;
+		return logfd;
 	pid = fork();
 	if (pid == 0)
 		child_exec(s, s->argv, logfd, parent);
@@ -776,6 +901,79 @@ static int srv_new(srv_env_t *env, srv_kind_t kind, const char *name, int port, 
 	return 0;
 }
 
+/*
+ * As root: makes s run as `user` (its uid, group and supplementary groups,
+ * looked up here, not in the forked child). Otherwise a no-op: everything
+ * runs as the caller. 0, or -ENOENT (said on stderr) when the user does
+ * not exist.
+ */
+static int srv_set_user(srv_t *s, const char *user)
+{
+	struct passwd *pw;
+	int n = SRV_GROUPS_MAX;
+
+	if (geteuid() != 0)
+		return 0;
+	if (!(pw = getpwnam(user))) {
+		fprintf(stderr,
+			"launch: running as root needs the user '%s' to run %s as "
+			"(scripts/install-deps.sh makes it)\n",
+			user, s->name);
+		return -ENOENT;
+	}
+	if (getgrouplist(user, pw->pw_gid, s->groups, &n) < 0) {
+		fprintf(stderr, "launch: user '%s' is in more than %d groups\n", user,
+			SRV_GROUPS_MAX);
+		return -E2BIG;
+	}
+	s->n_groups = n;
+	s->uid = pw->pw_uid;
+	s->gid = pw->pw_gid;
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	return 0;
+}
+
+/* Whether s's user may enter a folder of mode/owner st (owner, then
+ * group, then other bits, as the kernel decides). */
+static bool may_enter(const srv_t *s, const struct stat *st)
+{
+	if (st->st_uid == s->uid)
+		return st->st_mode & S_IXUSR;
+	for (int i = 0; i < s->n_groups; i++)
+		if (st->st_gid == s->groups[i])
+			return st->st_mode & S_IXGRP;
+	if (st->st_gid == s->gid)
+		return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
+}
+
+/* A server of another user must get through every folder above path.
+ * Says which one it cannot, rather than the server's "permission denied"
+ * on a file it cannot name. 0 or -EACCES. */
+static int check_reachable(const srv_t *s, const char *path)
+{
+	char dirs[PATH_MAX];
+	struct stat st;
+
+	if (s->uid == geteuid())
+		return 0;
+	snprintf(dirs, sizeof(dirs), "%s", path);
+	for (char *slash = strrchr(dirs, '/'); slash; slash = strrchr(dirs, '/')) {
+		*slash = '\0';
+		const char *dir = *dirs ? dirs : "/";
+		if (stat(dir, &st) < 0)
+			return -errno;
+		if (!may_enter(s, &st)) {
+			fprintf(stderr,
+				"launch: %s runs as user '%s', which cannot enter %s: use a "
+				"folder elsewhere, or chmod o+x %s\n",
+				s->name, s->user, dir, dir);
+			return -EACCES;
+		}
+	}
+	return 0;
+}
+
 /* Removes a server that never started from its environment. */
 static void srv_discard(srv_t *s)
 {
@@ -802,6 +1000,9 @@ static int launch(srv_t *s, prepare_fn prepare, srv_t **out_srv)
 	int r = -EIO;
 
 	for (int attempt = 0; attempt < 3; attempt++) {
+		if ((r = check_reachable(s, s->datadir)) < 0 ||
+		    (s->kind == SRV_PROCESS && (r = check_reachable(s, s->argv[0])) < 0))
+			break;
 		r = prepare(s);
 		if (r < 0)
 			break;
@@ -877,36 +1078,6 @@ static int pg_initdb(srv_t *s, const char *bindir)
 	return r == 0 ? 0 : -EIO;
 }
 
-/* PostgreSQL runs as its own user: every folder above its data must let
- * that user through. Says which one does not, rather than initdb's
- * "permission denied" on a file it cannot name. */
-static int pg_check_reachable(const srv_t *s)
-{
-	char path[sizeof(s->datadir)];
-	struct stat st;
-
-	if (s->uid == geteuid())
-		return 0;
-	snprintf(path, sizeof(path), "%s", s->env->dir);
-	for (char *slash = path + strlen(path); slash > path; slash = strrchr(path, '/')) {
-		*slash = '\0';
-		const char *dir = *path ? path : "/";
-		if (stat(dir, &st) < 0)
-			return -errno;
-		bool ok = (st.st_mode & S_IXOTH) ||
-			  (st.st_uid == s->uid && (st.st_mode & S_IXUSR)) ||
-			  (st.st_gid == s->gid && (st.st_mode & S_IXGRP));
-		if (!ok) {
-			fprintf(stderr,
-				"launch: PostgreSQL runs as user 'postgres', which cannot "
-				"enter %s: use a data folder elsewhere, or chmod o+x %s\n",
-				dir, dir);
-			return -EACCES;
-		}
-	}
-	return 0;
-}
-
 static int pg_prepare(srv_t *s)
 {
 	char bindir[PATH_MAX], exe[PATH_MAX + 16], pgver[PATH_MAX + 16], port[32];
@@ -916,8 +1087,6 @@ static int pg_prepare(srv_t *s)
 		fprintf(stderr, "launch: PostgreSQL not found: apt-get install postgresql\n");
 		return r;
 	}
-	if ((r = pg_check_reachable(s)) < 0)
-		return r;
 	snprintf(pgver, sizeof(pgver), "%s/PG_VERSION", s->datadir);
 	if (access(pgver, F_OK) != 0 && (r = pg_initdb(s, bindir)) < 0)
 		return r;
@@ -959,19 +1128,10 @@ int srv_postgres_start(srv_env_t *env, const srv_pg_opts_t *opts, srv_t **out_sr
 	if (r < 0)
 		return r;
 	s->stop_sig = SIGINT; /* "fast" shutdown */
-	if (geteuid() == 0) {
-		/* initdb and postgres refuse to run as root. */
-		struct passwd *pw = getpwnam("postgres");
-		if (!pw) {
-			fprintf(stderr, "launch: running as root needs the 'postgres' user "
-					"(apt-get install postgresql)\n");
-			srv_discard(s);
-			return -ENOENT;
-		}
-		s->uid = pw->pw_uid;
-		s->gid = pw->pw_gid;
-	}
-	if ((r = pg_password(s, o.superuser_password)) < 0) {
+	/* initdb and postgres refuse to run as root (apt-get install
+	 * postgresql makes the user). */
+	if ((r = srv_set_user(s, "postgres")) < 0 ||
+	    (r = pg_password(s, o.superuser_password)) < 0) {
 		srv_discard(s);
 		return r;
 	}
@@ -1147,7 +1307,9 @@ static int redis_prepare(srv_t *s)
 	memmove(body + strlen(body), users, strlen(users) + 1);
 	r = write_file(conf, body, 0600);
 	free(body);
-	if (r < 0)
+	/* its data folder (also one a run as root left) and config are its own */
+	if (r < 0 || (r = own_tree(conf, s->uid, s->gid)) < 0 ||
+	    (r = own_tree(s->datadir, s->uid, s->gid)) < 0)
 		return r;
 	return set_argv(s, exe, conf, NULL);
 }
@@ -1160,6 +1322,10 @@ int srv_redis_start(srv_env_t *env, const srv_redis_opts_t *opts, srv_t **out_sr
 
 	if (r < 0)
 		return r;
+	if ((r = srv_set_user(s, SRV_USER)) < 0) {
+		srv_discard(s);
+		return r;
+	}
 	if (o.password)
 		snprintf(s->password, sizeof(s->password), "%s", o.password);
 	s->redis_acl = true;
@@ -1343,10 +1509,11 @@ static int ircd_prepare(srv_t *s)
 	free(text);
 	if (r < 0 || (r = write_file(motd, "Welcome to eIRC.\n", 0644)) < 0)
 		return r;
+	/* config, modules, its log and pid file: all in its own folder */
+	if ((r = own_tree(s->datadir, s->uid, s->gid)) < 0)
+		return r;
 	snprintf(opt_conf, sizeof(opt_conf), "--config=%s", conf);
-	if (geteuid() == 0)
-		return set_argv(s, exe, "--nofork", "--runasroot", opt_conf, NULL);
-	return set_argv(s, exe, "--nofork", opt_conf, NULL);
+	return set_argv(s, exe, "--nofork", opt_conf, NULL); /* never root */
 }
 
 int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_srv)
@@ -1357,6 +1524,10 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
 
 	if (r < 0)
 		return r;
+	if ((r = srv_set_user(s, SRV_USER)) < 0) {
+		srv_discard(s);
+		return r;
+	}
 	s->ircd = o;
 	snprintf(s->ircd_extra_binds, sizeof(s->ircd_extra_binds), "%s",
 		 o.extra_binds ? o.extra_binds : "");
@@ -1433,6 +1604,25 @@ static int process_prepare(srv_t *s)
 int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int http_port,
 		      const char *http_path, srv_t **out_srv)
 {
+	return srv_process_start_as(env, name, argv, http_port, http_path, NULL, out_srv);
+}
+
+/* Takes `as` (NULL: the caller) for s. */
+static int srv_set_as(srv_t *s, const srv_as_t *as)
+{
+	int r;
+
+	if (!as || !as->user)
+		return 0;
+	if ((r = srv_set_user(s, as->user)) < 0)
+		return r;
+	s->setuid_caps = as->setuid_caps && s->uid != geteuid();
+	return 0;
+}
+
+int srv_process_start_as(srv_env_t *env, const char *name, char *const argv[], int http_port,
+			 const char *http_path, const srv_as_t *as, srv_t **out_srv)
+{
 	srv_t *s;
 	int n = 0, r;
 
@@ -1440,6 +1630,10 @@ int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int 
 	r = srv_new(env, SRV_PROCESS, name, http_port > 0 ? http_port : -1, &s);
 	if (r < 0)
 		return r;
+	if ((r = srv_set_as(s, as)) < 0) {
+		srv_discard(s);
+		return r;
+	}
 	snprintf(s->http_path, sizeof(s->http_path), "%s",
 		 http_port > 0 && http_path ? http_path : "");
 	for (; argv[n] && n < SRV_ARGV_MAX - 1; n++) {
@@ -1457,9 +1651,18 @@ int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int 
 
 int srv_run(srv_env_t *env, const char *name, char *const argv[])
 {
-	srv_t tmp = {.env = env, .stop_sig = SIGTERM, .uid = geteuid(), .gid = getegid()};
+	return srv_run_as(env, name, argv, NULL);
+}
 
+int srv_run_as(srv_env_t *env, const char *name, char *const argv[], const srv_as_t *as)
+{
+	srv_t tmp = {.env = env, .stop_sig = SIGTERM, .uid = geteuid(), .gid = getegid()};
+	int r;
+
+	snprintf(tmp.name, sizeof(tmp.name), "%s", name);
 	snprintf(tmp.log, sizeof(tmp.log), "%s/%s.log", env->dir, name);
+	if ((r = srv_set_as(&tmp, as)) < 0 || (r = check_reachable(&tmp, argv[0])) < 0)
+		return r;
 	return run_status(&tmp, argv);
 }
 
@@ -1511,8 +1714,8 @@ int srv_redis_cluster_start(srv_env_t *env, int n_masters, srv_t **out_nodes)
 		srv_t *s;
 		if ((r = srv_new(env, SRV_REDIS, "redis-cluster", 0, &s)) < 0)
 			goto fail;
-		if ((s->cluster_port = srv_free_port()) < 0) {
-			r = s->cluster_port;
+		if ((r = srv_set_user(s, SRV_USER)) < 0 ||
+		    (r = s->cluster_port = srv_free_port()) < 0) {
 			srv_discard(s);
 			goto fail;
 		}

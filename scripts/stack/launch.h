@@ -17,6 +17,13 @@
  * srv_env_install_signal_handlers() makes SIGINT/SIGTERM/SIGHUP exit the
  * process at once, leaving the cleanup to the two mechanisms above.
  *
+ * Started as root, it runs no server as root: PostgreSQL runs as
+ * "postgres", Redis and InspIRCd as SRV_USER, eIRC's own processes as the
+ * user their caller names (srv_as_t); each one's data folder is given to
+ * its user, its log (written through the descriptor it inherits) stays
+ * the caller's, mode 0600. Started as another user, every server runs as
+ * that user.
+ *
  * This is developer and test tooling: it blocks (waitpid, connect polling)
  * and prints diagnostics to stderr. Daemons never link it.
  */
@@ -33,6 +40,11 @@
 #define SRV_STOP_TIMEOUT_MS  15000
 /* At most this many servers in one environment. */
 #define SRV_MAX 16
+/* The user Redis and InspIRCd run as when the caller is root (made by
+ * scripts/install-deps.sh; the local stack's daemons run as it too). */
+#define SRV_USER "eirc"
+/* Most supplementary groups a server's user may have. */
+#define SRV_GROUPS_MAX 32
 
 typedef struct srv_env srv_env_t;
 typedef struct srv srv_t;
@@ -123,20 +135,47 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
  */
 int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *out_pair[2]);
 
+/* Who one of eIRC's own processes runs as when the caller is root (a
+ * caller of another uid runs everything as itself). */
+typedef struct {
+	const char *user; /* a user name (its group and supplementary groups);
+			     NULL: the caller */
+	/* With user: keeps CAP_SETUID and CAP_SETGID, and no other capability,
+	 * as ambient capabilities, so that they are effective after its execve
+	 * (the gateway, which starts each irc-client as another user). */
+	bool setuid_caps;
+} srv_as_t;
+
 /*
  * Starts one of eIRC's own daemons (argv[0] a path) in env, with the same
  * guarantees as the servers: own process group, parent-death signal,
  * stdout/stderr to <dir>/<name>.log, stopped with SIGTERM. When http_port
  * is not 0 it is ready once "GET <http_path>" there answers 200; otherwise
  * once it has run for a moment without exiting. It inherits the caller's
- * environment and working directory.
+ * environment and working directory. srv_process_start_as() runs it as
+ * `as` says (NULL: as the caller); -ENOENT when that user does not exist,
+ * -EACCES when it cannot reach argv[0] (said on stderr).
  */
 int srv_process_start(srv_env_t *env, const char *name, char *const argv[], int http_port,
 		      const char *http_path, srv_t **out_srv);
+int srv_process_start_as(srv_env_t *env, const char *name, char *const argv[], int http_port,
+			 const char *http_path, const srv_as_t *as, srv_t **out_srv);
 
-/* Runs argv to completion with its output appended to <dir>/<name>.log;
- * returns its exit status (0..255), or a negative errno. */
+/* Runs argv to completion with its output appended to <dir>/<name>.log
+ * (as `as` says for srv_run_as(); NULL: as the caller); returns its exit
+ * status (0..255), or a negative errno. */
 int srv_run(srv_env_t *env, const char *name, char *const argv[]);
+int srv_run_as(srv_env_t *env, const char *name, char *const argv[], const srv_as_t *as);
+
+/*
+ * For a folder one of eIRC's own processes writes in (a spill folder, the
+ * folder of a UNIX socket): creates it if missing (its parents too, mode
+ * 0755), sets its mode, and when the caller is root gives it and everything
+ * in it to `user` and `group` (NULL: the user's own group). Only a folder
+ * strictly inside env's folder: -EINVAL otherwise. 0 or a negative errno.
+ */
+int srv_env_give_dir(srv_env_t *env, const char *path, const char *user, const char *group,
+		     mode_t mode);
 
 srv_kind_t srv_kind(const srv_t *srv);
 const char *srv_name(const srv_t *srv); /* "postgres", "redis", "inspircd" */

@@ -1,7 +1,8 @@
 /*
  * The server harness itself: servers start, answer and stop; and nothing is
  * left behind when the process that started them ends normally, is
- * interrupted (SIGINT) or is killed (SIGKILL).
+ * interrupted (SIGINT) or is killed (SIGKILL). Started as root, no server
+ * runs as root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,12 +190,121 @@ static void test_kept_folder_survives(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A field of /proc/<pid>/status ("Uid", "CapEff"...): its first value. */
+static void status_field(pid_t pid, const char *key, char out[256])
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	out[0] = '\0';
+	assert_non_null(f = fopen(path, "re"));
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			sscanf(line + kl + 1, "%255s", out);
+			break;
+		}
+	fclose(f);
+}
+
+static uid_t uid_of(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	assert_non_null(pw);
+	return pw->pw_uid;
+}
+
+static void assert_runs_as(const srv_t *s, const char *user, const char *cap_eff)
+{
+	char v[256];
+
+	status_field(srv_pid(s), "Uid", v);
+	assert_int_equal(strtol(v, NULL, 10), uid_of(user));
+	status_field(srv_pid(s), "CapEff", v);
+	assert_string_equal(v, cap_eff);
+}
+
+/* As root: PostgreSQL runs as postgres, Redis and InspIRCd (without
+ * --runasroot) as SRV_USER, with no capability, also in a folder a run as
+ * root left; a process runs as its srv_as_t says, the gateway's kind
+ * keeping CAP_SETUID and CAP_SETGID alone (ambient: after its execve). */
+static void test_no_server_runs_as_root(void **state)
+{
+	char dir[] = "/tmp/eirc-users-XXXXXX", path[4096], cmdline[4096] = "";
+	srv_env_t *env;
+	srv_t *pg, *rd, *irc, *plain, *gw;
+	char *sleep_argv[] = {(char *)"/bin/sleep", (char *)"60", NULL};
+	const srv_as_t eirc = {.user = SRV_USER}, gateway = {SRV_USER, .setuid_caps = true};
+	struct stat sb;
+	FILE *f;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0711);
+	/* what a run of the harness as root left: Redis's folder root's */
+	snprintf(path, sizeof(path), "%s/redis", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/redis/left-by-root", dir);
+	assert_non_null(f = fopen(path, "we"));
+	fclose(f);
+	assert_int_equal(srv_env_new(dir, &env), 0);
+	assert_int_equal(srv_postgres_start(env, NULL, &pg), 0);
+	assert_int_equal(srv_redis_start(env, NULL, &rd), 0);
+	assert_int_equal(srv_inspircd_start(env, NULL, &irc), 0);
+	assert_runs_as(pg, "postgres", "0000000000000000");
+	assert_runs_as(rd, SRV_USER, "0000000000000000");
+	assert_runs_as(irc, SRV_USER, "0000000000000000");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_uid, uid_of(SRV_USER));
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)srv_pid(irc));
+	assert_non_null(f = fopen(path, "re"));
+	size_t n = fread(cmdline, 1, sizeof(cmdline) - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		cmdline[i] = cmdline[i] ? cmdline[i] : ' ';
+	assert_null(strstr(cmdline, "--runasroot"));
+
+	assert_int_equal(srv_process_start_as(env, "plain", sleep_argv, 0, NULL, &eirc, &plain), 0);
+	assert_int_equal(srv_process_start_as(env, "gw", sleep_argv, 0, NULL, &gateway, &gw), 0);
+	assert_runs_as(plain, SRV_USER, "0000000000000000");
+	assert_runs_as(gw, SRV_USER, "00000000000000c0"); /* CAP_SETUID, CAP_SETGID */
+	char v[256];
+	status_field(srv_pid(gw), "CapPrm", v);
+	assert_string_equal(v, "00000000000000c0");
+	status_field(srv_pid(gw), "CapAmb", v);
+	assert_string_equal(v, "00000000000000c0");
+	/* its log, written through the descriptor, is not its own to read */
+	assert_int_equal(stat(srv_log_path(gw), &sb), 0);
+	assert_int_equal(sb.st_uid, 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	/* a folder given to the daemons: theirs; one outside env: refused */
+	snprintf(path, sizeof(path), "%s/run/deeper", dir);
+	assert_int_equal(srv_env_give_dir(env, path, SRV_USER, NULL, 0710), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_uid, uid_of(SRV_USER));
+	assert_int_equal(sb.st_mode & 0777, 0710);
+	assert_int_equal(srv_env_give_dir(env, dir, SRV_USER, NULL, 0710), -EINVAL);
+	assert_int_equal(srv_env_give_dir(env, "/tmp", SRV_USER, NULL, 0710), -EINVAL);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_uid, 0);
+
+	srv_env_free(env);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_start_stop_restart),
 		cmocka_unit_test(test_port_in_use_fails_clearly),
 		cmocka_unit_test(test_kept_folder_survives),
+		cmocka_unit_test(test_no_server_runs_as_root),
 		cmocka_unit_test(test_cleanup_on_sigkill),
 		cmocka_unit_test(test_cleanup_on_sigint),
 	};

@@ -3,6 +3,13 @@
 # goes down cleanly twice in a row on the same data folder, and after
 # SIGINT (what Ctrl-C sends) nothing of it keeps running.
 #
+# Started as root, no process of the stack but eirc-stack and its watchdog
+# runs as root: PostgreSQL as postgres, Redis, InspIRCd (without
+# --runasroot) and the daemons as eirc, the gateway with CAP_SETUID and
+# CAP_SETGID as its only capabilities, an irc-client (a chat session is
+# opened) as eirc-session with none; the data folder lets each read only
+# what it needs.
+#
 # It uses config/eirc.yaml with the ports moved to free ones, so it can run
 # beside other tests and beside a developer's own stack.
 # Usage: test_stack.sh <path to eirc-stack> <build dir>
@@ -13,8 +20,9 @@ bin_dir=$2
 src=${EIRC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/eirc-stack-test-XXXXXX)
 chmod 0711 "$work" # PostgreSQL runs as its own user and must get through
-pid=
+pid= chat=
 cleanup() {
+	[ -n "$chat" ] && kill "$chat" 2>/dev/null || true
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
 	[ -n "${KEEP_STACK_TEST:-}" ] || rm -rf "$work"
 }
@@ -159,6 +167,138 @@ PY
 # Any process whose command line names the data folder: servers, watchdog.
 leftovers() { pgrep -f -- "$work/var" || true; }
 
+# A chat session through the gateway, held open until killed: prints
+# "registered" once its irc-client has registered at InspIRCd (001).
+chat_session() {
+	python3 - "$http" "$gw" "$EIRC_DEMO_PASSWORD" <<'PY'
+import base64, json, os, socket, sys, time, urllib.parse, urllib.request
+port, gport, password = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+body = urllib.parse.urlencode({"grant_type": "password", "client_id": "eirc-web",
+                               "username": "demo", "password": password}).encode()
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/oauth/token", body, timeout=30) as r:
+    at = json.load(r)["access_token"]
+req = urllib.request.Request(f"http://127.0.0.1:{port}/api/chat-token", b"",
+                             headers={"Authorization": "Bearer " + at})
+with urllib.request.urlopen(req, timeout=30) as r:
+    ct = json.load(r)["chat_token"]
+s = socket.create_connection(("127.0.0.1", gport), timeout=30)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall((f"GET /chat?chat_token={ct} HTTP/1.1\r\nHost: 127.0.0.1:{gport}\r\n"
+           "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+           f"Sec-WebSocket-Key: {key}\r\nOrigin: http://127.0.0.1:8080\r\n"
+           "Sec-WebSocket-Protocol: text.ircv3.net\r\n\r\n").encode())
+data = b""
+while b"\r\n\r\n" not in data:
+    chunk = s.recv(4096)
+    if not chunk:
+        sys.exit("gateway closed the upgrade")
+    data += chunk
+head, data = data.split(b"\r\n\r\n", 1)
+if b" 101 " not in head.split(b"\r\n")[0]:
+    sys.exit("no 101: " + head.decode(errors="replace"))
+def need(n):
+    global data
+    while len(data) < n:
+        chunk = s.recv(4096)
+        if not chunk:
+            sys.exit("session closed before 001")
+        data += chunk
+while True:  # server frames: unmasked, text lines
+    need(2)
+    n = data[1] & 127
+    off = 2
+    if n == 126:
+        need(4); n = int.from_bytes(data[2:4], "big"); off = 4
+    elif n == 127:
+        need(10); n = int.from_bytes(data[2:10], "big"); off = 10
+    need(off + n)
+    payload, data = data[off:off + n], data[off + n:]
+    if b" 001 " in payload:
+        break
+print("registered", flush=True)
+time.sleep(300)
+PY
+}
+
+# pids of every process below $1.
+descendants() {
+	local all todo=("$1") p c
+	all=$(ps -e -o pid=,ppid=)
+	while [ ${#todo[@]} -gt 0 ]; do
+		p=${todo[0]}
+		todo=("${todo[@]:1}")
+		for c in $(awk -v p="$p" '$2 == p { print $1 }' <<<"$all"); do
+			echo "$c"
+			todo+=("$c")
+		done
+	done
+}
+
+status_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+
+# As root: who runs each process of the stack, with which capabilities
+# (a process that ended meanwhile, a PostgreSQL backend, is skipped).
+users_checked() {
+	local n_client=0 p comm ids user want caps
+	for p in $(descendants "$pid"); do
+		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		ids=$(status_field "$p" Uid) # real, effective, saved, filesystem: all one
+		[ -n "$ids" ] || continue
+		[ "$(awk '/^Uid:/ { print ($2 == $3 && $3 == $4 && $4 == $5) }' "/proc/$p/status")" = 1 ] ||
+			{ echo "not ok: $comm (pid $p) has mixed uids: $(grep ^Uid: "/proc/$p/status")"; return 1; }
+		user=$(getent passwd "$ids" | cut -d: -f1)
+		caps=0000000000000000
+		case $comm in
+		eirc-watchdog) want=root caps= ;; # the launcher's: stops the servers
+		postgres) want=postgres ;;
+		redis-server | inspircd | eirc-auth | eirc-logger | eirc-history) want=eirc ;;
+		eirc-gateway) want=eirc caps=00000000000000c0 ;; # CAP_SETUID, CAP_SETGID
+		eirc-irc-client) want=eirc-session n_client=$((n_client + 1)) ;;
+		*)
+			echo "not ok: an unexpected process in the stack: $p $comm ($user)"
+			return 1
+			;;
+		esac
+		[ "$user" = "$want" ] ||
+			{ echo "not ok: $comm (pid $p) runs as $user, not $want"; return 1; }
+		[ -z "$caps" ] || [ "$(status_field "$p" CapEff)" = "$caps" ] ||
+			{ echo "not ok: $comm (pid $p) has capabilities $(status_field "$p" CapEff), not $caps"; return 1; }
+		if [ "$comm" = eirc-irc-client ]; then
+			[ "$(status_field "$p" CapPrm)$(status_field "$p" CapAmb)" = "$caps$caps" ] ||
+				{ echo "not ok: an irc-client may gain capabilities: $(grep ^Cap "/proc/$p/status")"; return 1; }
+		fi
+		if [ "$comm" = inspircd ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- --runasroot; then
+			echo "not ok: InspIRCd runs with --runasroot: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+			return 1
+		fi
+	done
+	[ "$n_client" -ge 1 ] || { echo "not ok: no irc-client runs for the open session"; return 1; }
+}
+
+# As root: the data folder lets each read only what it needs.
+data_checked() {
+	local v=$work/var f
+	as() { runuser -u "$1" -- "${@:2}" 2>/dev/null; }
+	for f in "$v"/*.log; do
+		[ "$(stat -c %a "$f")" = 600 ] || { echo "not ok: $f is mode $(stat -c %a "$f")"; return 1; }
+	done
+	for f in postgres.password eirc-auth.log; do
+		! as eirc cat "$v/$f" >/dev/null || { echo "not ok: eirc reads $v/$f"; return 1; }
+	done
+	! as eirc ls "$v/postgres" >/dev/null || { echo "not ok: eirc reads $v/postgres"; return 1; }
+	for f in redis inspircd; do
+		as eirc ls "$v/$f" >/dev/null || { echo "not ok: eirc cannot read its $v/$f"; return 1; }
+		! as eirc-session ls "$v/$f" >/dev/null ||
+			{ echo "not ok: eirc-session reads $v/$f"; return 1; }
+	done
+	! as nobody stat "$v/run/eirc-history.sock" >/dev/null ||
+		{ echo "not ok: nobody gets through to the history socket's folder"; return 1; }
+	as eirc-session stat "$v/run/eirc-history.sock" >/dev/null ||
+		{ echo "not ok: eirc-session cannot get to the history socket"; return 1; }
+	[ "$(stat -c %U:%a "$v/logger-spill")" = eirc:700 ] ||
+		{ echo "not ok: logger-spill is $(stat -c %U:%a "$v/logger-spill")"; return 1; }
+}
+
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Everything listens on 127.0.0.1 only: 127.0.0.2 (loopback too, on every
 # Linux host) and the machine's own non-loopback addresses are refused.
@@ -195,6 +335,24 @@ for round in 1 2; do
 	history_answers || { echo "not ok: round $round: eirc-history's HTTP API refused"; exit 1; }
 	redis_locked || { echo "not ok: round $round: Redis answers without its password"; exit 1; }
 	redis_users_confined || { echo "not ok: round $round: a daemon's Redis user can do more than its part"; exit 1; }
+	if [ "$(id -u)" = 0 ]; then
+		chat_session >"$work/chat-$round.log" 2>&1 &
+		chat=$!
+		for _ in $(seq 1 300); do
+			grep -q registered "$work/chat-$round.log" && break
+			kill -0 "$chat" 2>/dev/null || break
+			sleep 0.1
+		done
+		grep -q registered "$work/chat-$round.log" ||
+			{ cat "$work/chat-$round.log"; echo "not ok: round $round: no chat session"; exit 1; }
+		users_checked || { ps -o pid,user,comm,args --ppid "$pid"; exit 1; }
+		kill "$chat"
+		wait "$chat" 2>/dev/null || true
+		data_checked || exit 1
+		echo "ok: round $round: no root but eirc-stack and its watchdog, each user's folders its own"
+	else
+		echo "ok: round $round: not root, every process runs as $(id -un) (user checks skipped)"
+	fi
 	[ -n "$(leftovers)" ] || { echo "not ok: round $round: no server process found"; exit 1; }
 
 	kill -INT "$pid"
