@@ -24,6 +24,8 @@
 
 #include "config/config.h"
 
+#define GW_CAPS_SWITCH (1U << CAP_SETUID | 1U << CAP_SETGID)
+
 static const char *const child_keys[] = {GW_CHILD_KEYS};
 static const char *const passed_vars[GW_ENV_PASSED] = {
 	"PATH", "TZ", "LANG", "LC_ALL", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
@@ -105,19 +107,18 @@ static int vars_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t *o
 	return 0;
 }
 
-/* Whether setuid/setgid to another user can work: root, or both
- * capabilities effective. */
-static bool can_switch_users(void)
+/* The effective capabilities (the low 32, where CAP_KILL, CAP_SETUID and
+ * CAP_SETGID are); all of them for root. */
+static uint32_t caps_effective(void)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-	uint32_t need = (1U << CAP_SETUID) | (1U << CAP_SETGID);
 
 	if (geteuid() == 0)
-		return true;
+		return ~0U;
 	if (syscall(SYS_capget, &h, d) < 0)
-		return false;
-	return (d[0].effective & need) == need;
+		return 0;
+	return d[0].effective;
 }
 
 /* Forks a probe that becomes the sandbox user (as uv_spawn will: no
@@ -202,8 +203,16 @@ int gw_spawn_cfg_init(gw_spawn_cfg_t *c, const eirc_config_t *cfg, const char *c
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return eirc_err_set(out_err, -errno, "cannot clear the ambient capabilities: %s",
 				    strerror(errno));
-	if (!can_switch_users())
+	uint32_t caps = caps_effective();
+	/* setuid/setgid to another user: root, or both capabilities */
+	if ((caps & GW_CAPS_SWITCH) != GW_CAPS_SWITCH)
 		return 0;
+	/* a child of another uid that does not quit is signalled (gw_relay) */
+	if (!(caps & 1U << CAP_KILL))
+		return eirc_err_set(out_err, -EPERM,
+				    "the gateway can start irc-clients as another user "
+				    "(CAP_SETUID, CAP_SETGID) but not signal them: give it "
+				    "CAP_KILL too");
 	if (!sandbox_user || !(pw = getpwnam(sandbox_user)))
 		return eirc_err_set(out_err, -ENOENT,
 				    "irc_client.sandbox_user %s does not exist "

@@ -13,11 +13,10 @@
  * Started as root (the README's way), only eirc-stack itself and the
  * launcher's watchdog stay root: PostgreSQL runs as postgres, Redis,
  * InspIRCd and the eIRC daemons as SRV_USER ("eirc"), eirc-gateway with
- * CAP_SETUID and CAP_SETGID as its only capabilities (it starts each
- * irc-client as irc_client.sandbox_user). The folders a daemon writes in
- * are given to it: logger.spill_dir (mode 0700) and the folder of
- * history.socket_path (mode 0710, group of the sandbox user, who must get
- * through to the socket).
+ * CAP_SETUID, CAP_SETGID and CAP_KILL as its only capabilities (it starts
+ * each irc-client as irc_client.sandbox_user, and stops one that hangs). The folders a daemon
+ * writes in are given to it: logger.spill_dir (mode 0700) and the folder of history.socket_path
+ * (mode 0710, group of the sandbox user, who must get through to the socket).
  *
  * It is developer tooling built on scripts/stack/launch.c (eirc_launch), the
  * same launcher the integration tests link; production runs each daemon
@@ -273,7 +272,7 @@ static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
 
 /* The WebSocket gateway: consumes chat tokens at eirc-auth, one irc-client
  * per session (as irc_client.sandbox_user when the stack runs as root: the
- * gateway runs as SRV_USER with CAP_SETUID and CAP_SETGID). */
+ * gateway runs as SRV_USER with CAP_SETUID, CAP_SETGID and CAP_KILL). */
 static int gateway_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];

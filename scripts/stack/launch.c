@@ -548,19 +548,21 @@ static int set_argv(srv_t *s, const char *first, ...)
 }
 
 /* After the switch to the server's user (with PR_SET_KEEPCAPS): keeps
- * CAP_SETUID and CAP_SETGID alone, permitted, effective, inheritable and
- * ambient; the ambient set is what an execve of a file without
- * capabilities hands on. 0 or -errno. */
+ * CAP_SETUID, CAP_SETGID (to start irc-clients as their own user) and
+ * CAP_KILL (to stop one that does not quit) alone, permitted, effective,
+ * inheritable and ambient; the ambient set is what an execve of a file
+ * without capabilities hands on. 0 or -errno. */
 static int keep_setuid_caps(void)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
-	const uint32_t two = 1u << CAP_SETUID | 1u << CAP_SETGID;
+	const uint32_t three = 1u << CAP_SETUID | 1u << CAP_SETGID | 1u << CAP_KILL;
 
-	data[0].effective = data[0].permitted = data[0].inheritable = two;
+	data[0].effective = data[0].permitted = data[0].inheritable = three;
 	if (syscall(SYS_capset, &hdr, data) < 0 ||
 	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)CAP_SETUID, 0UL, 0UL) < 0 ||
-	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)CAP_SETGID, 0UL, 0UL) < 0)
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)CAP_SETGID, 0UL, 0UL) < 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)CAP_KILL, 0UL, 0UL) < 0)
 		return -errno;
 	return 0;
 }

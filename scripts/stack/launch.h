@@ -140,9 +140,10 @@ int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *
 typedef struct {
 	const char *user; /* a user name (its group and supplementary groups);
 			     NULL: the caller */
-	/* With user: keeps CAP_SETUID and CAP_SETGID, and no other capability,
-	 * as ambient capabilities, so that they are effective after its execve
-	 * (the gateway, which starts each irc-client as another user). */
+	/* With user: keeps CAP_SETUID, CAP_SETGID and CAP_KILL, and no other
+	 * capability, as ambient capabilities, so that they are effective after
+	 * its execve (the gateway, which starts each irc-client as another user
+	 * and signals one that does not quit). */
 	bool setuid_caps;
 } srv_as_t;
 

@@ -81,8 +81,8 @@ int gwfx_gateway_start(gwfx_t *g, const char *gateway_yaml)
 		return -1;
 	snprintf(g->url, sizeof(g->url), "ws://127.0.0.1:%d/chat", g->port);
 	char opt[] = "--config", ids[2][48], setpriv[] = "/usr/bin/setpriv",
-	     groups[] = "--init-groups", inh[] = "--inh-caps=+setuid,+setgid",
-	     amb[] = "--ambient-caps=+setuid,+setgid", end[] = "--";
+	     groups[] = "--init-groups", inh[] = "--inh-caps=+setuid,+setgid,+kill",
+	     amb[] = "--ambient-caps=+setuid,+setgid,+kill", end[] = "--";
 	snprintf(ids[0], sizeof(ids[0]), "--reuid=%s", g->run_as);
 	snprintf(ids[1], sizeof(ids[1]), "--regid=%s", g->run_as);
 	char *const plain[] = {bin, opt, g->config, NULL};

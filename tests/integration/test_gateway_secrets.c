@@ -15,8 +15,10 @@
  *     all, shows no secret;
  *   - the irc-client runs as irc_client.sandbox_user (eirc-session) with
  *     no capability, whether the gateway runs as root or as eirc with
- *     CAP_SETUID and CAP_SETGID as ambient capabilities only (the local
- *     stack's way).
+ *     CAP_SETUID, CAP_SETGID and CAP_KILL as ambient capabilities only
+ *     (the local stack's way);
+ *   - that gateway still stops an irc-client of the other uid that does
+ *     not quit (SIGTERM, then SIGKILL: CAP_KILL).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,8 +295,8 @@ static void test_sessions_of_a_root_gateway(void **state)
 	check_sessions(&g);
 }
 
-/* The gateway as eirc with CAP_SETUID and CAP_SETGID ambient: children as
- * eirc-session too, none with a capability. */
+/* The gateway as eirc with CAP_SETUID, CAP_SETGID and CAP_KILL ambient:
+ * children as eirc-session too, none with a capability. */
 static void test_sessions_of_a_gateway_with_capabilities(void **state)
 {
 	struct passwd *pw = getpwnam(GATEWAY_USER);
@@ -304,8 +307,28 @@ static void test_sessions_of_a_gateway_with_capabilities(void **state)
 	problems = 0;
 	expect_status(gw, "Uid", false, pw->pw_uid);
 	expect_status(gw, "CapAmb", true, 0); /* cleared at start */
-	expect_status(gw, "CapEff", true, (1LL << 6) | (1LL << 7));
+	expect_status(gw, "CapEff", true, (1LL << 5) | (1LL << 6) | (1LL << 7));
 	check_sessions(&g_caps);
+}
+
+/* An irc-client that does not quit when its browser leaves (stopped here,
+ * as a hung one would be) is signalled by that gateway, whose uid is not
+ * the child's: SIGTERM after GW_CHILD_QUIT_MS (5 s), SIGKILL 5 s later. */
+static void test_stuck_child_stopped_by_a_gateway_with_capabilities(void **state)
+{
+	itc_t *a;
+	ws_client_t *wa;
+
+	(void)state;
+	wa = gwfx_open_registered(&g_caps, "alice", NULL, &a);
+	assert_true(gwfx_wait_children(&g_caps, 1, 10000));
+	pid_t child = child_of(&g_caps, "alice");
+	assert_int_equal(kill(child, SIGSTOP), 0);
+	itc_close(a);
+	gwfx_close(&g_caps, wa);
+	assert_true(gwfx_wait_children(&g_caps, 0, 20000));
+	assert_true(gwfx_log_has(&g_caps, "irc-client still running: SIGKILL"));
+	assert_int_equal(kill(child, 0), -1);
 }
 
 /* Last: both gateways and eirc-auth exit 0 on SIGTERM (every libuv handle
@@ -322,6 +345,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_sessions_of_a_root_gateway, after_test),
 		cmocka_unit_test_teardown(test_sessions_of_a_gateway_with_capabilities, after_test),
+		cmocka_unit_test_teardown(test_stuck_child_stopped_by_a_gateway_with_capabilities,
+					  after_test),
 		cmocka_unit_test(test_clean_stop), /* last */
 	};
 	if (getenv("TEST_FILTER"))

@@ -229,7 +229,8 @@ static void assert_runs_as(const srv_t *s, const char *user, const char *cap_eff
 /* As root: PostgreSQL runs as postgres, Redis and InspIRCd (without
  * --runasroot) as SRV_USER, with no capability, also in a folder a run as
  * root left; a process runs as its srv_as_t says, the gateway's kind
- * keeping CAP_SETUID and CAP_SETGID alone (ambient: after its execve). */
+ * keeping CAP_SETUID, CAP_SETGID and CAP_KILL alone (ambient: after its
+ * execve). */
 static void test_no_server_runs_as_root(void **state)
 {
 	char dir[] = "/tmp/eirc-users-XXXXXX", path[4096], cmdline[4096] = "";
@@ -271,12 +272,12 @@ static void test_no_server_runs_as_root(void **state)
 	assert_int_equal(srv_process_start_as(env, "plain", sleep_argv, 0, NULL, &eirc, &plain), 0);
 	assert_int_equal(srv_process_start_as(env, "gw", sleep_argv, 0, NULL, &gateway, &gw), 0);
 	assert_runs_as(plain, SRV_USER, "0000000000000000");
-	assert_runs_as(gw, SRV_USER, "00000000000000c0"); /* CAP_SETUID, CAP_SETGID */
+	assert_runs_as(gw, SRV_USER, "00000000000000e0"); /* CAP_KILL, CAP_SETUID, CAP_SETGID */
 	char v[256];
 	status_field(srv_pid(gw), "CapPrm", v);
-	assert_string_equal(v, "00000000000000c0");
+	assert_string_equal(v, "00000000000000e0");
 	status_field(srv_pid(gw), "CapAmb", v);
-	assert_string_equal(v, "00000000000000c0");
+	assert_string_equal(v, "00000000000000e0");
 	/* its log, written through the descriptor, is not its own to read */
 	assert_int_equal(stat(srv_log_path(gw), &sb), 0);
 	assert_int_equal(sb.st_uid, 0);

@@ -5,8 +5,8 @@
 #
 # Started as root, no process of the stack but eirc-stack and its watchdog
 # runs as root: PostgreSQL as postgres, Redis, InspIRCd (without
-# --runasroot) and the daemons as eirc, the gateway with CAP_SETUID and
-# CAP_SETGID as its only capabilities, an irc-client (a chat session is
+# --runasroot) and the daemons as eirc, the gateway with CAP_SETUID,
+# CAP_SETGID and CAP_KILL as its only capabilities, an irc-client (a chat session is
 # opened) as eirc-session with none; the data folder lets each read only
 # what it needs.
 #
@@ -252,7 +252,7 @@ users_checked() {
 		eirc-watchdog) want=root caps= ;; # the launcher's: stops the servers
 		postgres) want=postgres ;;
 		redis-server | inspircd | eirc-auth | eirc-logger | eirc-history) want=eirc ;;
-		eirc-gateway) want=eirc caps=00000000000000c0 ;; # CAP_SETUID, CAP_SETGID
+		eirc-gateway) want=eirc caps=00000000000000e0 ;; # CAP_KILL, CAP_SETUID, CAP_SETGID
 		eirc-irc-client) want=eirc-session n_client=$((n_client + 1)) ;;
 		*)
 			echo "not ok: an unexpected process in the stack: $p $comm ($user)"
