@@ -954,7 +954,8 @@ static void expect_unavailable(void)
 	assert_true(now_s() - t0 < REQ_TIMEOUT_S + 1);
 }
 
-/* Elasticsearch hung: search and export answer 503 within the timeout. */
+/* Elasticsearch hung: search and export answer 503 within the timeout;
+ * a non-auditor's export 403 at once. */
 static void test_es_down(void **state)
 {
 	static char ids[PAGE_MAX][32];
@@ -969,6 +970,11 @@ static void test_es_down(void **state)
 	assert_int_equal(hget(tok_carol, "/v1/export?room=%23general", &r), 0);
 	assert_int_equal(r.status, 503);
 	assert_string_equal(err_code(&r), "temporarily_unavailable");
+	ht_resp_free(&r);
+	/* who may export is checked before whether it can be answered: a
+	 * non-auditor learns nothing of the archive's state (issue 23 item 5) */
+	assert_int_equal(hget(tok_bob, "/v1/export?room=%23general", &r), 0);
+	assert_int_equal(r.status, 403);
 	ht_resp_free(&r);
 	assert_true(now_s() - t0 < 2 * REQ_TIMEOUT_S + 2);
 	assert_int_equal(kill(es.pid, SIGCONT), 0);
