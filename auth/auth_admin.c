@@ -20,6 +20,7 @@
 #include "auth/auth_room.h"
 #include "auth/auth_token.h"
 #include "common/irc_casemap.h"
+#include "common/irc_nick.h"
 
 #define OPT_MAX 8
 
@@ -204,7 +205,7 @@ static bool nick_ok(const char *s)
 	const char *specials = "[]\\`_^{|}";
 	size_t n = strlen(s);
 
-	if (n < 1 || n > 30 ||
+	if (n < 1 || n > IRC_NICK_MAX ||
 	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
 	      strchr(specials, s[0])))
 		return false;
@@ -292,8 +293,17 @@ static int user_add(admin_t *a)
 
 	if (!nick || !nick_ok(nick) || (dn && !auth_text_ok(dn, 128))) {
 		fprintf(a->err, "eirc-auth: NICK must be an IRC nick (1-30 "
-				"letters, digits, - and []\\`_^{|}, no leading digit)\n");
+				"letters, digits, - and []`_^{}, no leading digit)\n");
 		return 2;
+	}
+	if (irc_nick_has_sep(nick)) {
+		fprintf(a->err,
+			"eirc-auth: NICK must not contain '%c' (nor '\\', the same letter under "
+			"IRC "
+			"case mapping): it marks a second session's nick (alice%c2), which must "
+			"never be another account's name\n",
+			IRC_NICK_SEP, IRC_NICK_SEP);
+		return 1;
 	}
 	if (hash_password(a, pw, hash, &gen) < 0)
 		return 1;

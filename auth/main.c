@@ -22,6 +22,7 @@
 #include "auth/auth_room.h"
 #include "auth/auth_service.h"
 #include "common/daemon.h"
+#include "common/irc_nick.h"
 #include "common/log.h"
 
 #define MIGRATE_ATTEMPTS 30 /* one per second while PostgreSQL starts */
@@ -54,8 +55,36 @@ static void check_rooms(const eirc_config_t *cfg, PGconn *c)
 	PQclear(r);
 }
 
+/* Logs an error per account whose name holds the nick suffix separator
+ * (common/irc_nick.h), made before the rule: another account's second
+ * session could take that name as its nick. nick_folded is RFC 1459
+ * folded, so '\' is found as '|'. */
+static void check_accounts(PGconn *c)
+{
+	const char sep[2] = {IRC_NICK_SEP, '\0'};
+	const char *p[1] = {sep};
+	PGresult *r = PQexecParams(c,
+				   "SELECT id, nick FROM users WHERE strpos(nick_folded, $1) > 0"
+				   " ORDER BY id",
+				   1, NULL, p, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_error("Failed to read the accounts to check them: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		log_error("Account check: user %s (id %s) has '%c' (or '\\', the same letter "
+			  "under IRC case mapping) in its name, the mark of a second session's "
+			  "nick: another account's second session could take this name as its "
+			  "nick; replace the account (user add, then user del)",
+			  PQgetvalue(r, i, 1), PQgetvalue(r, i, 0), IRC_NICK_SEP);
+	PQclear(r);
+}
+
 /* Blocking, before the loop: waits for PostgreSQL, applies migrations,
- * checks the rooms against the private-room rule. */
+ * checks the rooms against the private-room rule and the account names
+ * against the nick suffix. */
 static int migrate_at_start(const eirc_config_t *cfg)
 {
 	PGconn *c = NULL;
@@ -86,8 +115,10 @@ static int migrate_at_start(const eirc_config_t *cfg)
 	else if (n >= 0 && (n = auth_migrate_grant(c, cfg->auth.database.user, &err)) < 0)
 		log_error("Failed to grant the service role %s: %s", cfg->auth.database.user,
 			  err.text);
-	if (n >= 0)
+	if (n >= 0) {
 		check_rooms(cfg, c);
+		check_accounts(c);
+	}
 	PQfinish(c);
 	return n < 0 ? n : 0;
 }

@@ -206,7 +206,9 @@ static int handle_cap(irc_reg_t *r, const irc_msg_t *m)
 	return sendf(r, "CAP END");
 }
 
-/* 433/436 before 001: the suffix policy tries nick1, nick2, ... */
+/* 433/436 before 001: the suffix policy tries nick|2, nick|3, ... (the
+ * first session has nick, so the second is |2). The separator is one no
+ * account name holds, so a retry never takes another account's nick. */
 static int handle_nick_in_use(irc_reg_t *r)
 {
 	if (r->params->nick_policy == IRC_REG_NICK_FAIL ||
@@ -215,10 +217,11 @@ static int handle_nick_in_use(irc_reg_t *r)
 		return -EADDRINUSE;
 	}
 	r->nick_tries++;
-	size_t base = strlen(r->params->nick);
-	if (base > IRC_REG_NICK_MAX - 1)
-		base = IRC_REG_NICK_MAX - 1;
-	snprintf(r->nick, sizeof(r->nick), "%.*s%u", (int)base, r->params->nick, r->nick_tries);
+	int err = irc_nick_suffixed(r->params->nick, r->nick_tries + 1, r->nick, sizeof(r->nick));
+	if (err < 0) {
+		r->state = IRC_REG_FAILED;
+		return err;
+	}
 	return sendf(r, "NICK %s", r->nick);
 }
 

@@ -17,14 +17,15 @@
 #include <stdint.h>
 
 #include "common/irc_msg.h"
+#include "common/irc_nick.h"
 
 typedef struct irc_reg_params irc_reg_params_t;
 typedef struct irc_reg irc_reg_t;
 
-/* Longest nick we register with, suffix included (InspIRCd's maxnick
- * default is 30). */
-#define IRC_REG_NICK_MAX 30
-/* Nick-collision retries with the suffix policy before giving up. */
+/* Longest nick we register with, suffix included (irc_nick.h). */
+#define IRC_REG_NICK_MAX IRC_NICK_MAX
+/* Nick-collision retries with the suffix policy before giving up: the
+ * suffixes |2 ... |10. */
 #define IRC_REG_NICK_TRIES_MAX 9
 /* CAP LS continuation lines accepted before the offer is taken as is. */
 #define IRC_REG_CAP_LS_LINES_MAX 16
@@ -54,7 +55,7 @@ const char *irc_cap_name(enum irc_cap cap);
 int irc_cap_lookup(const char *name, size_t len, enum irc_cap *out_cap);
 
 enum irc_reg_nick_policy {
-	IRC_REG_NICK_SUFFIX = 0, /* append a digit and retry */
+	IRC_REG_NICK_SUFFIX = 0, /* retry as nick|2, nick|3, ... (irc_nick.h) */
 	IRC_REG_NICK_FAIL,       /* registration fails with -EADDRINUSE */
 };
 

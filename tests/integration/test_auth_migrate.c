@@ -5,7 +5,8 @@
  * and the service role eirc-auth serves as can neither change its rows nor
  * switch its trigger off (the schema belongs to the owner role, which
  * applies the migrations); a table of another role stops `migrate`.
- * Also the ends of the process: the admin CLI and a daemon that cannot
+ * Account names holding the nick-suffix separator are refused by the CLI
+ * and named at start-up. Also the ends of the process: the admin CLI and a daemon that cannot
  * listen (its ports taken) exit cleanly, which under ASan means nothing
  * leaked.
  */
@@ -16,11 +17,45 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/integration/auth_fixture.h"
 
 static fx_t fx;
+
+/* Account names: '|' marks a second session's nick (common/irc_nick.h:
+ * mallory|2), so the CLI refuses a name holding it, or '\' (the same
+ * letter under RFC 1459 case mapping), with exit 1 and the reason; one
+ * made before the rule is named in an error line at start-up. */
+static void check_account_names(void)
+{
+	char out[512], cmd[2048];
+
+	assert_int_equal(fx_cli_both(&fx, out, sizeof(out), "user", "add", "mallory|2", NULL), 1);
+	assert_non_null(strstr(out, "NICK must not contain '|'"));
+	assert_int_equal(fx_cli_both(&fx, out, sizeof(out), "user", "add", "mal\\lory", NULL), 1);
+	assert_non_null(strstr(out, "NICK must not contain '|'"));
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM users WHERE nick LIKE 'mal%'"), 0);
+	assert_int_equal(fx_cli_both(&fx, out, sizeof(out), "user", "add", "mallory_2", NULL), 0);
+	assert_int_equal(fx_sql(&fx, "INSERT INTO users (nick, nick_folded) VALUES"
+				     " ('old|timer', 'old|timer'), ('Back\\slash', 'back|slash')"),
+			 0);
+	assert_int_equal(fx_stop_daemon(&fx), 0);
+	assert_int_equal(fx_start_daemon(&fx), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "grep -qF 'Account check: user old|timer (id ' '%s' &&"
+		 " grep -qF 'Account check: user Back\\\\slash (id ' '%s' &&" /* the log writes '\'
+										 as '\\' */
+		 " test $(grep -c 'Account check:' '%s') = 2",
+		 fx.log, fx.log, fx.log);
+	if (system(cmd) != 0) {
+		snprintf(cmd, sizeof(cmd), "tail -20 '%s' >&2", fx.log);
+		(void)!system(cmd);
+		fail_msg("no \"Account check\" line per account with '|' or '\\'");
+	}
+	assert_int_equal(fx_sql(&fx, "DELETE FROM users WHERE strpos(nick_folded, '|') > 0"), 0);
+}
 
 static void test_migrations(void **state)
 {
@@ -92,6 +127,7 @@ static void test_migrations(void **state)
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM users WHERE"
 					 " preferences->'autojoin' = '[\"#general\", \"#help\"]'"),
 			 1);
+	check_account_names();
 	/* a second daemon on the same ports fails with 1 and cleans up
 	 * (lws context freed, loop closed); the first keeps serving */
 	assert_int_equal(fx_cli(&fx, NULL, NULL, 0, NULL), 1);

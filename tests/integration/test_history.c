@@ -10,7 +10,9 @@
  * message once and ends with draft/chathistory-end; limits are clamped; a
  * channel the user is not in gets INVALID_TARGET; with Redis hung or
  * stopped the answer is FAIL ... MESSAGE_ERROR, not a hang, and answers
- * come back once Redis does.
+ * come back once Redis does. Direct messages are filed by account ids,
+ * and a second session's suffixed nick (mallory|2) is never another
+ * account's name.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1069,7 +1071,9 @@ static void test_redis_down(void **state)
 
 /* ---- direct messages ---- */
 
-static peer_t *dm_user(const char *nick, const char *uid)
+/* A registered session of nick/uid; out_nick (may be NULL, else
+ * IRC_LINE_MAX bytes) gets the nick the 001 names. */
+static peer_t *dm_user_as(const char *nick, const char *uid, char *out_nick)
 {
 	peer_t *p = spawn_client(nick, uid);
 
@@ -1077,9 +1081,17 @@ static peer_t *dm_user(const char *nick, const char *uid)
 	sendf(p, "CAP REQ :message-tags server-time batch echo-message draft/chathistory");
 	sendf(p, "CAP END");
 	expect(p, "001", NULL);
+	if (out_nick)
+		snprintf(out_nick, IRC_LINE_MAX, "%.*s", (int)p->msg.params[0].len,
+			 p->msg.params[0].ptr);
 	sendf(p, "PING :up");
 	expect(p, "PONG", "up");
 	return p;
+}
+
+static peer_t *dm_user(const char *nick, const char *uid)
+{
+	return dm_user_as(nick, uid, NULL);
 }
 
 /* TARGETS carries the user's channels to the bridge (eirc/channels, at most
@@ -1252,6 +1264,69 @@ static void test_direct_messages(void **state)
 	asker = browser;
 }
 
+/* Sends TIME through p and reads up to the server's answer (391), which
+ * comes after every line the server sent p before: the irc-client answers
+ * PING itself, so PING is no such barrier. True when a cmd line with needle
+ * came first. */
+static bool round_trip(peer_t *p, const char *cmd, const char *needle)
+{
+	bool seen = false;
+
+	sendf(p, "TIME");
+	while (next_msg(p) && !irc_msg_command_is(&p->msg, "391"))
+		seen |= irc_msg_command_is(&p->msg, cmd) && strstr(p->line, needle);
+	assert_true(irc_msg_command_is(&p->msg, "391"));
+	return seen;
+}
+
+/* Nicks belong to accounts: mallory's second session registers as
+ * mallory|2, never as mallory1 (another account, offline), so a message to
+ * mallory1 does not reach mallory (401) while one to mallory|2 does and is
+ * filed under mallory's id; the real mallory1, once online, has nothing of
+ * it, and what it is sent is its own. */
+static void test_second_session_nick(void **state)
+{
+	static char m[2][128], o[2][128];
+	char nick2[IRC_LINE_MAX];
+	peer_t *mal = dm_user("mallory", "111"), *mal2 = dm_user_as("mallory", "111", nick2);
+	peer_t *trent = dm_user("trent", "113");
+
+	(void)state;
+	sendf(trent, "PRIVMSG mallory1 :meant for the account mallory1");
+	bool nosuchnick = round_trip(trent, "401", "mallory1");
+	for (size_t i = 0; i < 2; i++) /* delivered before the answer, if at all */
+		if (round_trip(i ? mal2 : mal, "PRIVMSG", "meant for the account mallory1"))
+			fail_msg("mallory (as %s) received mallory1's message",
+				 i ? nick2 : "mallory");
+	assert_true(nosuchnick); /* 401: nobody has the nick mallory1 */
+	if (strcmp(nick2, "mallory|2") != 0)
+		fail_msg("mallory's second session registered as %s", nick2);
+	/* the suffixed nick reaches mallory, filed under mallory's id (111):
+	 * mallory's first session reads it in its conversation with trent */
+	dm_send(trent, mal2, "mallory|2", "to mallory's second session", m[0]);
+	dm_expect(mal, "trent", m, 1, o);
+	dm_expect(trent, "mallory|2", m, 1, o);
+	/* the real mallory1 comes online: nothing of mallory's is its */
+	peer_t *m1 = dm_user("mallory1", "112");
+	asker = m1;
+	ask("LATEST trent * 10");
+	assert_true(ans.fail[0] == '\0' || strstr(ans.fail, "INVALID_TARGET"));
+	assert_int_equal(ans.n, 0);
+	asker = trent;
+	ask("LATEST mallory1 * 10");
+	assert_true(ans.fail[0] == '\0' || strstr(ans.fail, "INVALID_TARGET"));
+	assert_int_equal(ans.n, 0);
+	dm_send(trent, m1, "mallory1", "for the real mallory1", m[1]);
+	dm_expect(m1, "trent", m + 1, 1, o);
+	dm_expect(trent, "mallory1", m + 1, 1, o);
+	dm_expect(mal, "trent", m, 1, o); /* still only its own */
+	peer_close(m1);
+	peer_close(trent);
+	peer_close(mal2);
+	peer_close(mal);
+	asker = browser;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1269,6 +1344,7 @@ int main(void)
 		cmocka_unit_test(test_events_between_messages),
 		cmocka_unit_test(test_invalid_target),
 		cmocka_unit_test(test_direct_messages),
+		cmocka_unit_test(test_second_session_nick),
 		cmocka_unit_test(test_redis_down),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,8 +4,9 @@
  * the token bucket, the CHATHISTORY checks, the command-line identity
  * (limits at and past them), the policy table and the private-room rule,
  * the relay filter, and common/irc_reg (CAP negotiation, CAP NEW, nick
- * policies, PING) and common/backoff's delays as irc_conn uses them; a
- * session driven without I/O through the gateway's EIRC ROOMS.
+ * policies, the |2 suffix at the nick limit (common/irc_nick), PING) and
+ * common/backoff's delays as irc_conn uses them; a session driven without
+ * I/O through the gateway's EIRC ROOMS.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -506,14 +507,14 @@ static void test_reg_nick_policies(void **state)
 	(void)state;
 
 	n_sent = 0;
-	n_sent = 0;
 	irc_reg_init(&r, &p, reg_send, NULL);
 	irc_reg_start(&r);
 	assert_string_equal(sent[0], "NICK bob");                /* no WEBIRC, no CAP */
 	for (unsigned i = 1; i <= IRC_REG_NICK_TRIES_MAX; i++) { /* at the limit */
 		assert_int_equal(feed(&r, ":s 433 * bob :in use"), 0);
 		char want[16];
-		snprintf(want, sizeof(want), "NICK bob%u", i);
+		/* bob|2 ... bob|10: never bob1, which may be another account */
+		snprintf(want, sizeof(want), "NICK bob|%u", i + 1);
 		assert_string_equal(sent[n_sent - 1], want);
 	}
 	assert_int_equal(feed(&r, ":s 433 * bob :in use"), -EADDRINUSE); /* one past */
@@ -530,6 +531,77 @@ static void test_reg_nick_policies(void **state)
 	irc_reg_init(&r, &p, reg_send, NULL);
 	irc_reg_start(&r);
 	assert_int_equal(feed(&r, "ERROR :Closing link"), -ECONNRESET);
+}
+
+/* The suffix keeps its separator and digits and cuts the base so the nick
+ * fits IRC_NICK_MAX (30): a base of 28 with |2 is 30 (at the limit, not
+ * cut), one of 29 is cut to 28; with |10 a base of 27 fits, 28 is cut. */
+static void test_nick_suffix_at_the_limit(void **state)
+{
+	char base[IRC_NICK_MAX + 2], out[IRC_NICK_MAX + 1], want[IRC_NICK_MAX + 8];
+	(void)state;
+
+	memset(base, 'a', sizeof(base) - 1);
+	base[sizeof(base) - 1] = '\0';
+	base[28] = '\0'; /* 28 + "|2" = 30: whole */
+	assert_int_equal(irc_nick_suffixed(base, 2, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "%s|2", base);
+	assert_string_equal(out, want);
+	assert_int_equal(strlen(out), IRC_NICK_MAX);
+	base[28] = 'b'; /* 29: one past, cut to 28 */
+	base[29] = '\0';
+	assert_int_equal(irc_nick_suffixed(base, 2, out, sizeof(out)), 0);
+	assert_string_equal(out, want);
+	base[29] = 'c'; /* 30, the longest account name, with |10 */
+	base[30] = '\0';
+	assert_int_equal(irc_nick_suffixed(base, 10, out, sizeof(out)), 0);
+	assert_int_equal(strlen(out), IRC_NICK_MAX);
+	assert_memory_equal(out, base, 27);
+	assert_string_equal(out + 27, "|10");
+	base[27] = '\0'; /* 27 + "|10" = 30: whole */
+	assert_int_equal(irc_nick_suffixed(base, 10, out, sizeof(out)), 0);
+	assert_memory_equal(out + 27, "|10", 4);
+	/* refusals leave out alone */
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(irc_nick_suffixed("", 2, out, sizeof(out)), -EINVAL);
+	assert_int_equal(irc_nick_suffixed("bob", 0, out, sizeof(out)), -EINVAL);
+	assert_int_equal(irc_nick_suffixed("bob", 2, out, 5), -EMSGSIZE); /* "bob|2" + NUL */
+	assert_int_equal(out[0], 'x');
+	assert_int_equal(irc_nick_suffixed("bob", 2, out, 6), 0);
+	assert_string_equal(out, "bob|2");
+	/* the account-name rule: '|' and '\' (its RFC 1459 upper case) */
+	assert_true(irc_nick_has_sep("mallory|2"));
+	assert_true(irc_nick_has_sep("mal\\lory"));
+	assert_false(irc_nick_has_sep("mallory1"));
+	assert_false(irc_nick_has_sep("[m]a`l_l^o{r}y-"));
+	assert_false(irc_nick_has_sep(""));
+}
+
+/* irc_reg with a 30-byte nick (the longest an account may have): each
+ * retry stays at 30 bytes, cut base, whole suffix. */
+static void test_reg_nick_suffix_long(void **state)
+{
+	const char *nick = "abcdefghijklmnopqrstuvwxyz0123";
+	irc_reg_params_t p = {nick, "u2", "Long", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX};
+	irc_reg_t r;
+	(void)state;
+
+	assert_int_equal(strlen(nick), IRC_REG_NICK_MAX);
+	n_sent = 0;
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), 0);
+	irc_reg_start(&r);
+	assert_int_equal(feed(&r, ":s 433 * x :in use"), 0);
+	assert_string_equal(sent[n_sent - 1], "NICK abcdefghijklmnopqrstuvwxyz01|2");
+	for (unsigned i = 2; i < IRC_REG_NICK_TRIES_MAX; i++)
+		assert_int_equal(feed(&r, ":s 433 * x :in use"), 0);
+	assert_int_equal(feed(&r, ":s 433 * x :in use"), 0);
+	assert_string_equal(sent[n_sent - 1], "NICK abcdefghijklmnopqrstuvwxyz0|10");
+	assert_int_equal(strlen(r.nick), IRC_REG_NICK_MAX);
+	assert_int_equal(feed(&r, ":s 001 abcdefghijklmnopqrstuvwxyz0|10 :hi"), IRC_REG_REGISTERED);
+	assert_string_equal(r.nick, "abcdefghijklmnopqrstuvwxyz0|10");
+	/* one past the limit: refused up front */
+	p.nick = "abcdefghijklmnopqrstuvwxyz01234";
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
 }
 
 static void test_backoff(void **state)
@@ -731,6 +803,8 @@ int main(void)
 		cmocka_unit_test(test_reg_caps_and_welcome),
 		cmocka_unit_test(test_reg_cap_new),
 		cmocka_unit_test(test_reg_nick_policies),
+		cmocka_unit_test(test_nick_suffix_at_the_limit),
+		cmocka_unit_test(test_reg_nick_suffix_long),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_session_eirc_rooms),
 		cmocka_unit_test(test_session_eirc_session),
