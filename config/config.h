@@ -44,7 +44,7 @@ typedef enum eirc_config_log_format {
 } eirc_config_log_format_t;
 
 typedef enum eirc_config_nick_policy {
-	EIRC_CONFIG_NICK_SUFFIX, /* append a digit and retry */
+	EIRC_CONFIG_NICK_SUFFIX, /* retry as nick|2, nick|3, ... (common/irc_nick.h) */
 	EIRC_CONFIG_NICK_FAIL,   /* end the session with a clear error */
 } eirc_config_nick_policy_t;
 

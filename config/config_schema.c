@@ -526,8 +526,9 @@ static void schema_check_irc_client(const void *obj, config_check_t *c)
 static const config_field_t schema_irc_client[] = {
 	CONFIG_ENUM("nick_collision", T, nick_collision, eirc_config_nick_policy_t, "suffix",
 		    schema_nick_policies,
-		    "When the user's nick is taken: suffix (append digits and retry) or "
-		    "fail (end the session with a clear error)."),
+		    "When the user's nick is taken (a second session): suffix (retry as "
+		    "nick|2 ... nick|10; no account name may hold '|') or fail (end the "
+		    "session with a clear error)."),
 	CONFIG_DURATION("ping_interval", T, ping_interval, "60s", SECS(5), HOURS(1),
 			"Idle time after which the client PINGs the IRC server."),
 	CONFIG_DURATION("ping_timeout", T, ping_timeout, "30s", SECS(1), HOURS(1),

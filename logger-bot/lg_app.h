@@ -5,7 +5,7 @@
  * common/daemon runs. It is the top of the daemon: the only part that
  * logs.
  *
- * The bot registers with the configured nick (suffix on collision), asks
+ * The bot registers with the configured nick (nick|2 ... on collision), asks
  * for message-tags, server-time, batch, account-tag and multi-prefix, sets
  * bot mode (+B) when 005 announces BOT, joins the configured channels,
  * channels it is invited to (accept_invites) and, with join_listed, every
