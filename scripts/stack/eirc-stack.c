@@ -296,9 +296,11 @@ static int give_dir(eirc_stack_t *st, const char *key, const char *dir, const ch
 	int r = srv_env_give_dir(st->env, dir, SRV_USER, group, mode);
 
 	if (r == -EINVAL)
-		log_error("%s: %s is outside the data folder %s: started as root, the stack gives "
-			  "only folders inside it to the user " SRV_USER,
-			  key, dir, srv_env_dir(st->env));
+		log_error(
+			"%s: %s is outside the data folder %s and not the user " SRV_USER
+			"'s: started as root, the stack gives such a folder to " SRV_USER
+			" only when it makes it (remove it, or use a path inside the data folder)",
+			key, dir, srv_env_dir(st->env));
 	else if (r < 0)
 		log_error("%s: cannot prepare %s: %s", key, dir, strerror(-r));
 	return r;

@@ -487,23 +487,33 @@ int srv_env_give_dir(srv_env_t *env, const char *path, const char *user, const c
 {
 	char real[PATH_MAX];
 	size_t n = strlen(env->dir);
-	struct passwd *pw;
+	struct passwd *pw = NULL;
 	struct group *gr = NULL;
+	struct stat st;
+	bool made, inside;
 	int r;
 
 	if ((r = make_parents(path)) < 0)
 		return r;
-	if ((mkdir(path, mode) < 0 && errno != EEXIST) || !realpath(path, real))
+	made = mkdir(path, mode) == 0;
+	if ((!made && errno != EEXIST) || !realpath(path, real))
 		return -errno;
-	/* As root, never chown a tree the environment does not hold. */
-	if (geteuid() == 0 && (strncmp(real, env->dir, n) != 0 || real[n] != '/'))
+	inside = strncmp(real, env->dir, n) == 0 && real[n] == '/';
+	if (geteuid() == 0 && (!(pw = getpwnam(user)) || (group && !(gr = getgrnam(group)))))
+		return -ENOENT;
+	/* As root, never chown a tree the environment does not hold: outside
+	 * it (a relative path of the config with --data-dir elsewhere), only
+	 * a folder made just now or already the user's, and only the folder
+	 * itself. */
+	if (geteuid() == 0 && !inside && !made &&
+	    (lstat(real, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != pw->pw_uid))
 		return -EINVAL;
 	if (chmod(real, mode) < 0)
 		return -errno;
 	if (geteuid() != 0)
 		return 0;
-	if (!(pw = getpwnam(user)) || (group && !(gr = getgrnam(group))))
-		return -ENOENT;
+	if (!inside)
+		return chown(real, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0 ? -errno : 0;
 	return own_tree(real, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid);
 }
 

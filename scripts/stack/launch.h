@@ -172,8 +172,10 @@ int srv_run_as(srv_env_t *env, const char *name, char *const argv[], const srv_a
  * For a folder one of eIRC's own processes writes in (a spill folder, the
  * folder of a UNIX socket): creates it if missing (its parents too, mode
  * 0755), sets its mode, and when the caller is root gives it and everything
- * in it to `user` and `group` (NULL: the user's own group). Only a folder
- * strictly inside env's folder: -EINVAL otherwise. 0 or a negative errno.
+ * in it to `user` and `group` (NULL: the user's own group). Outside env's
+ * folder (a relative path of the config when the data folder is elsewhere)
+ * root gives only the folder itself, and only when it made it now or the
+ * user owns it already: -EINVAL otherwise. 0 or a negative errno.
  */
 int srv_env_give_dir(srv_env_t *env, const char *path, const char *user, const char *group,
 		     mode_t mode);
