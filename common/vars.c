@@ -3,6 +3,8 @@
  */
 #include "common/vars.h"
 
+#include "common/read_all.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -118,19 +120,9 @@ int vars_parse(vars_t *v, const char *buf, size_t len)
 int vars_read(int fd, vars_t *v)
 {
 	char buf[VARS_BYTES_MAX + 1];
-	size_t len = 0;
-	int r = 0;
+	size_t len;
+	int r = read_all(fd, buf, sizeof(buf), &len);
 
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
 	if (r == 0)
 		r = len > VARS_BYTES_MAX ? -E2BIG : vars_parse(v, buf, len);
 	explicit_bzero(buf, len);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/read_all.h"
 #include "config/config_schema.h"
 #include "config/config_value.h"
 #include "config/config_walk.h"
@@ -145,9 +146,9 @@ int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_
  * so that the walker can report the limit). */
 static int config_read(const char *path, char **out_buf, size_t *out_len)
 {
-	size_t cap = CONFIG_INPUT_MAX + 1, len = 0;
+	size_t cap = CONFIG_INPUT_MAX + 1, len;
 	char *buf = malloc(cap);
-	int fd, r = 0;
+	int fd, r;
 
 	if (!buf)
 		return -ENOMEM;
@@ -156,16 +157,7 @@ static int config_read(const char *path, char **out_buf, size_t *out_len)
 		free(buf);
 		return -errno;
 	}
-	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
+	r = read_all(fd, buf, cap, &len);
 	close(fd);
 	if (r != 0) {
 		free(buf);
