@@ -9,6 +9,7 @@
 
 #include "common/irc_line.h"
 #include "common/irc_mask.h"
+#include "history-bridge/hist_req.h"
 
 static int copy(char *dst, size_t cap, const char *p, size_t n)
 {
@@ -16,23 +17,6 @@ static int copy(char *dst, size_t cap, const char *p, size_t n)
 		return -EINVAL;
 	memcpy(dst, p, n);
 	dst[n] = '\0';
-	return 0;
-}
-
-static int u64_parse(const char *p, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || n > 19)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	if (v == 0)
-		return -EINVAL;
-	*out = v;
 	return 0;
 }
 
@@ -70,7 +54,7 @@ static int source(const irc_msg_t *m, hist_dm_t *dm)
 	size_t n = uh.user_len;
 	if (n && u[0] == '~')
 		u++, n--;
-	if (n > 1 && u[0] == 'u' && u64_parse(u + 1, n - 1, &dm->sender_id) == 0)
+	if (n > 1 && u[0] == 'u' && hist_user_id_parse(u + 1, n - 1, &dm->sender_id) == 0)
 		return 0;
 	dm->sender_id = 0;
 	return 0;
@@ -98,7 +82,7 @@ int hist_dm_parse(const char *line, size_t len, hist_dm_t *out_dm)
 	    strchr("#&+!", m.params[0].ptr[0]))
 		return -EINVAL;
 	if (irc_msg_tag_get(&m, "eirc/user", &t) < 0 ||
-	    u64_parse(t.value, t.value_len, &dm->reporter_id) < 0 ||
+	    hist_user_id_parse(t.value, t.value_len, &dm->reporter_id) < 0 ||
 	    irc_msg_tag_get(&m, "eirc/nick", &t) < 0 ||
 	    copy(dm->reporter_nick, sizeof(dm->reporter_nick), t.value, t.value_len) < 0 ||
 	    irc_msg_tag_get(&m, "msgid", &t) < 0 || t.value_len == 0 ||

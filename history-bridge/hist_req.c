@@ -11,8 +11,7 @@
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
 
-/* A user id: 1 to 19 digits, not 0. Returns 0 and *out, or -EPROTO. */
-static int id_parse(const char *s, size_t len, uint64_t *out)
+int hist_user_id_parse(const char *s, size_t len, uint64_t *out)
 {
 	uint64_t id = 0;
 
@@ -42,7 +41,7 @@ static int envelope(const irc_msg_t *m, hist_req_t *req)
 	memcpy(req->label, t.value, t.value_len);
 	req->label[t.value_len] = '\0';
 	if (irc_msg_tag_get(m, "eirc/user", &t) < 0 ||
-	    id_parse(t.value, t.value_len, &req->user_id) < 0)
+	    hist_user_id_parse(t.value, t.value_len, &req->user_id) < 0)
 		return -EPROTO;
 	if (irc_msg_tag_get(m, "eirc/nick", &t) == 0 && t.value_len <= HIST_REQ_NICK_MAX) {
 		memcpy(req->nick, t.value, t.value_len);
@@ -149,7 +148,8 @@ int hist_hello_parse(const char *line, size_t len, hist_hello_t *out_hello)
 	if (len <= plen || memcmp(line, pfx, plen) != 0)
 		return -EPROTO;
 	id = line + plen;
-	if (!(sp = memchr(id, ' ', len - plen)) || id_parse(id, (size_t)(sp - id), &h.user_id) < 0)
+	if (!(sp = memchr(id, ' ', len - plen)) ||
+	    hist_user_id_parse(id, (size_t)(sp - id), &h.user_id) < 0)
 		return -EPROTO;
 	t = sp + 1;
 	if ((size_t)(line + len - t) != SESSION_TICKET_LEN)

@@ -95,6 +95,10 @@ typedef struct hist_hello {
 	char ticket[SESSION_TICKET_LEN + 1];
 } hist_hello_t;
 
+/* A user id as the socket's lines carry it (eirc/user, u<id>, HELLO): 1 to
+ * 19 digits, not 0. Returns 0 and *out, or -EPROTO (*out untouched). */
+int hist_user_id_parse(const char *s, size_t len, uint64_t *out);
+
 /*
  * Parses "EIRC HELLO <user_id> <ticket>" (CRLF optional): the user id 1 to
  * 19 digits, not 0; the ticket exactly SESSION_TICKET_LEN characters of
