@@ -114,6 +114,8 @@ typedef struct eirc_config_auth {
 	int listen_port;
 	char *tls_cert_file;
 	char *tls_key_file;
+	char **trusted_proxies; /* X-Forwarded-For is believed from these */
+	size_t n_trusted_proxies;
 	char *internal_listen_address;
 	int internal_listen_port;
 	char *internal_secret;
