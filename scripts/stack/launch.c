@@ -64,6 +64,7 @@ struct srv {
 	bool durable; /* PostgreSQL: fsync on */
 	char password[128];
 	char oper_password[128];
+	char capture_password[128]; /* InspIRCd: of its capture class */
 	char *argv[SRV_ARGV_MAX];
 	srv_ircd_opts_t ircd; /* kept to re-render on a port retry */
 	char ircd_extra_binds[4096];
@@ -852,6 +853,11 @@ const char *srv_oper_password(const srv_t *s)
 	return s->oper_password[0] ? s->oper_password : NULL;
 }
 
+const char *srv_capture_password(const srv_t *s)
+{
+	return s->capture_password[0] ? s->capture_password : NULL;
+}
+
 const char *srv_redis_user_name(const srv_t *s, enum redis_acl_role role)
 {
 	return s->redis_acl && (unsigned)role < REDIS_ACL_ROLES ? s->redis_user[role] : NULL;
@@ -1413,8 +1419,10 @@ static int symlink_force(const char *target, const char *link)
 }
 
 /* eIRC's InspIRCd modules (config/inspircd/m_<name>.cpp), built into
- * EIRC_INSPIRCD_MODULE_DIR: fast registration, and any member may unset +s. */
-static const char *const ircd_ours[] = {"eirc_fastregister", "eirc_reveal"};
+ * EIRC_INSPIRCD_MODULE_DIR: fast registration, any member may unset +s,
+ * and capture bots (the logger) in every channel with a copy of every
+ * message. */
+static const char *const ircd_ours[] = {"eirc_fastregister", "eirc_reveal", "eirc_capture"};
 
 /*
  * Chooses InspIRCd's module directory. With eIRC's modules built
@@ -1442,8 +1450,9 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 	}
 	if (!dir) {
 		fprintf(stderr, "launch: eIRC's InspIRCd modules not built (g++ and "
-				"inspircd-dev): InspIRCd sends 001 only on its 1 s tick, and "
-				"only a channel's creator can make a public room visible\n");
+				"inspircd-dev): InspIRCd sends 001 only on its 1 s tick, "
+				"only a channel's creator can make a public room visible, and "
+				"the logger archives only the channels it joins\n");
 		return 0;
 	}
 	snprintf(moddir, cap, "%s/modules", s->datadir);
@@ -1474,7 +1483,7 @@ static int ircd_prepare(srv_t *s)
 	const srv_ircd_opts_t *o = &s->ircd;
 	char conf[PATH_MAX + 32], motd[PATH_MAX + 32], exe[PATH_MAX], port[16], localmax[16],
 		opt_conf[PATH_MAX + 48], tpl_path[PATH_MAX];
-	char moddir[SRV_DIR_MAX + 80], extra_modules[128];
+	char moddir[SRV_DIR_MAX + 80], extra_modules[192];
 	char *tpl, *text;
 	int r;
 
@@ -1506,6 +1515,8 @@ static int ircd_prepare(srv_t *s)
 		{"LOCALMAX", localmax},
 		{"WEBIRC_PASSWORD", s->password},
 		{"OPER_PASSWORD", s->oper_password},
+		{"CAPTURE_PASSWORD", s->capture_password},
+		{"REQUIRE_ARCHIVE", o->require_archive ? "yes" : "no"},
 		{"EXTRA_BINDS", s->ircd_extra_binds},
 		{"EXTRA", s->ircd_extra},
 		{"MODULE_DIR", moddir},
@@ -1554,6 +1565,11 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
 		snprintf(s->oper_password, sizeof(s->oper_password), "%s", o.oper_password);
 	else
 		random_hex(s->oper_password, SRV_SECRET_LEN);
+	if (o.capture_password)
+		snprintf(s->capture_password, sizeof(s->capture_password), "%s",
+			 o.capture_password);
+	else
+		random_hex(s->capture_password, SRV_SECRET_LEN);
 	r = launch(s, ircd_prepare, out_srv);
 	if (r == 0) /* the caller's strings are not ours to keep */
 		s->ircd = (srv_ircd_opts_t){.port = s->port};
@@ -1578,7 +1594,7 @@ int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *
 {
 	static const char *const names[2] = {"irc1.eirc.local", "irc2.eirc.local"};
 	static const char *const sids[2] = {"1EI", "2EI"};
-	char binds[2][256], extra[2][1024];
+	char binds[2][256], extra[2][1024], capture[SRV_SECRET_LEN + 1] = "";
 	int link[2] = {srv_free_port(), srv_free_port()};
 	srv_t *pair[2];
 	int r;
@@ -1587,8 +1603,12 @@ int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *
 		return link[0] < 0 ? link[0] : link[1];
 	if (link[0] == link[1])
 		return -EADDRINUSE;
+	random_hex(capture, SRV_SECRET_LEN);
 	for (int i = 0; i < 2; i++) {
 		srv_ircd_opts_t o = base ? *base : (srv_ircd_opts_t){0};
+
+		if (!o.capture_password)
+			o.capture_password = capture;
 
 		ircd_link_conf(binds[i], sizeof(binds[i]), extra[i], sizeof(extra[i]), link[i],
 			       names[1 - i], link[1 - i]);
