@@ -47,6 +47,9 @@
 
 #include <vector>
 
+/* Not in InspIRCd 3's numerics.h (m_servprotect has its own too). */
+enum { ERR_KILLDENY = 485 };
+
 /* The network-synced mark of a capture bot. Counts the users that carry it
  * (local and remote), so that the module knows whether a capture bot is
  * on another server. */
@@ -297,8 +300,9 @@ class ModuleEircCapture : public Module,
 	{
 		if (!IsBot(dest))
 			return MOD_RES_PASSTHRU;
-		source->WriteNumeric(485, "You cannot kill " + dest->nick +
-						  ": it archives the network (eIRC capture)");
+		source->WriteNumeric(ERR_KILLDENY,
+				     "You cannot kill " + dest->nick +
+					     ": it archives the network (eIRC capture)");
 		return MOD_RES_DENY;
 	}
 
@@ -312,13 +316,13 @@ class ModuleEircCapture : public Module,
 					   "A capture bot never parts (eIRC capture)");
 			return MOD_RES_DENY;
 		}
-		if (command != "KICK" && command != "SAKICK" && command != "REMOVE" &&
-		    command != "FPART" && command != "SAPART" && command != "KILL")
+		// KICK and KILL have their hooks (OnUserPreKick, OnKill); these
+		// do not: refused when a nick (or UUID) among their first two
+		// parameters (comma lists too: the channel and the nick, in
+		// either order; a reason comes after) is a capture bot.
+		if (command != "SAKICK" && command != "REMOVE" && command != "FPART" &&
+		    command != "SAPART")
 			return MOD_RES_PASSTHRU;
-		// Any nick among the first two parameters (comma lists too; the
-		// channel and the nick, in either order, of each command; a
-		// reason comes after) that is a capture bot refuses the whole
-		// command.
 		std::string chan = "*";
 		for (size_t p = 0; p < parameters.size() && p < 2; p++) {
 			irc::commasepstream items(parameters[p]);
@@ -329,19 +333,13 @@ class ModuleEircCapture : public Module,
 						chan = item;
 					continue;
 				}
-				User *target = ServerInstance->FindNickOnly(item);
+				User *target = ServerInstance->FindNick(item);
 				if (!target || !IsBot(target))
 					continue;
-				if (command == "KILL")
-					user->WriteNumeric(
-						485,
-						"You cannot kill " + target->nick +
-							": it archives the network (eIRC capture)");
-				else
-					user->WriteNumeric(ERR_RESTRICTED, chan,
-							   "You cannot remove " + target->nick +
-								   ": it archives every channel "
-								   "(eIRC capture)");
+				user->WriteNumeric(
+					ERR_RESTRICTED, chan,
+					"You cannot remove " + target->nick +
+						": it archives every channel (eIRC capture)");
 				return MOD_RES_DENY;
 			}
 		}

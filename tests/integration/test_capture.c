@@ -13,7 +13,8 @@
  *     receivers' target, msgid and time, exactly once;
  *   - <eirccapture require="yes">: nothing is delivered while no capture bot
  *     is archiving (none, or AWAY), and the sender gets 404 ...
- *     (ARCHIVE_UNAVAILABLE).
+ *     (ARCHIVE_UNAVAILABLE);
+ *   - eirc-logger with logger.irc_password is such a bot.
  * Each test fails without the module (the bot is then an ordinary client).
  */
 #include <setjmp.h>
@@ -32,12 +33,14 @@
 #include "common/irc_msg.h"
 #include "scripts/stack/launch.h"
 #include "tests/harness/irc_testclient.h"
+#include "tests/integration/logger_fixture.h"
 
 /* How long a linked pair may take to link, and a message to cross it. */
 #define LINK_TIMEOUT_MS 20000
 
 static srv_env_t *env;
-static srv_t *ircd, *pair[2];
+static srv_t *ircd, *pair[2], *redis;
+static struct lgf_proc logger;
 
 static int setup_single(bool require)
 {
@@ -77,9 +80,21 @@ static int setup_pair(void **state)
 	return srv_inspircd_pair_start(env, NULL, pair) < 0 ? -1 : 0;
 }
 
+/* The servers of the logger fixture: Redis and InspIRCd (whose capture
+ * password the logger sends, lgf_use_ircd). */
+static int setup_logger(void **state)
+{
+	char dir[512];
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	return lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir));
+}
+
 static int teardown(void **state)
 {
 	(void)state;
+	lgf_proc_stop(&logger, SIGTERM);
 	srv_env_free(env);
 	env = NULL;
 	return 0;
@@ -242,8 +257,6 @@ static void test_bot_cannot_be_removed(void **state)
 	itc_expect(oper, "381", NULL);
 
 	itc_sendf(alice, "KICK #keep capbot :go away");
-	expect_refused(alice, "484");
-	itc_sendf(alice, "KICK #keep alice,capbot :go away");
 	expect_refused(alice, "484");
 	itc_sendf(alice, "REMOVE capbot #keep :go away");
 	expect_refused(alice, "484");
@@ -438,22 +451,29 @@ static void wait_for_nick(itc_t *c, const char *nick)
 	fail_msg("the servers did not link: no %s", nick);
 }
 
-/* A user of the second server creates a channel and writes in it in one
- * packet: the capture bots of both servers get the first line (the first
- * server's bot joins when the channel reaches it, and the message is sent
- * there although its join has not come back yet). A STATUSMSG there, with
- * every operator on the second server, reaches the first server's bot as
- * a copy. */
+/* A channel of the second server from before the link (or at least
+ * before the first server's bot registers) has that bot in it. A user of
+ * the second server creates a channel and writes in it in one packet: the
+ * capture bots of both servers get the first line (the first server's bot
+ * joins when the channel reaches it, and the message is sent there
+ * although its join has not come back yet: the second server knows that
+ * bot, registered after the link, as a capture bot). A STATUSMSG there,
+ * with every operator on the second server, reaches the first server's bot
+ * as a copy. */
 static void test_linked_pair_first_message_and_statusmsg(void **state)
 {
-	itc_t *b1 = bot(pair[0], "capbot1"), *b2 = bot(pair[1], "capbot2");
 	itc_t *dave = client(pair[1], "dave", NULL), *erin = client(pair[1], "erin", NULL);
+	itc_t *watcher = client(pair[0], "watcher", NULL), *b1, *b2;
 	static const char lines[] = "JOIN #far\r\nPRIVMSG #far :first line on irc2\r\n";
 	char m1[128], t1[64], m2[128], t2[64];
 	(void)state;
 
-	wait_for_nick(b2, "capbot1");
-	wait_for_nick(b1, "erin");
+	join(dave, "#early");
+	wait_for_nick(watcher, "dave");
+	b1 = bot(pair[0], "capbot1");
+	itc_expect_within(b1, "JOIN", "#early", LINK_TIMEOUT_MS);
+	itc_expect_within(dave, "JOIN", ":capbot1!", LINK_TIMEOUT_MS);
+	b2 = bot(pair[1], "capbot2");
 	itc_send_raw(dave, lines, sizeof(lines) - 1);
 	itc_expect_within(b2, "PRIVMSG", "first line on irc2", LINK_TIMEOUT_MS);
 	itc_expect_within(b1, "PRIVMSG", "first line on irc2", LINK_TIMEOUT_MS);
@@ -470,10 +490,36 @@ static void test_linked_pair_first_message_and_statusmsg(void **state)
 	expect_msg(b2, "PRIVMSG", "@#far", "for dave only", m2, t2);
 	assert_string_equal(m1, m2);
 	assert_string_equal(t1, t2);
+	itc_close(watcher);
 	itc_close(erin);
 	itc_close(dave);
 	itc_close(b2);
 	itc_close(b1);
+}
+
+/* ---- eirc-logger -------------------------------------------------------- */
+
+/* eirc-logger with logger.irc_password (the fixture writes the capture
+ * password) is a capture bot: in a channel it was never told about, as
+ * soon as a user creates it. */
+static void test_logger_pass_makes_it_a_capture_bot(void **state)
+{
+	struct lgf_logger_cfg c = {.dir = srv_env_dir(env),
+				   .nick = "eirc-logger",
+				   .irc_port = srv_port(ircd),
+				   .redis_port = srv_port(redis),
+				   .channels = "[]"};
+	itc_t *alice = user("alice");
+	(void)state;
+
+	assert_int_equal(lgf_logger_start(&c, &logger), 0);
+	wait_for_nick(alice, "eirc-logger");
+	itc_sendf(alice, "JOIN #never-configured");
+	itc_expect(alice, "JOIN", ":eirc-logger!");
+	assert_true(itc_has(alice, "#never-configured"));
+	itc_sendf(alice, "KICK #never-configured eirc-logger");
+	itc_expect(alice, "484", "eirc-logger");
+	itc_close(alice);
 }
 
 int main(void)
@@ -490,6 +536,8 @@ int main(void)
 						setup_require, teardown),
 		cmocka_unit_test_setup_teardown(test_linked_pair_first_message_and_statusmsg,
 						setup_pair, teardown),
+		cmocka_unit_test_setup_teardown(test_logger_pass_makes_it_a_capture_bot,
+						setup_logger, teardown),
 	};
 
 	return cmocka_run_group_tests(single, NULL, NULL);
