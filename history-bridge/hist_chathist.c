@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_dm.h"
 #include "archive/archive_event.h"
 #include "common/log.h"
 #include "history-bridge/hist_dm.h"
@@ -346,8 +347,8 @@ static int dm_lookup(hist_conn_t *c)
 	char key[ARCHIVE_KEYS_KEY_MAX];
 	const eirc_config_t *cfg = c->app->cfg;
 
-	if (hist_dm_nick_key(cfg->irc.network, cfg->redis.partitions, c->req.target,
-			     c->req.target_len, c->req.cm, key, sizeof(key)) < 0)
+	if (archive_dm_nick_key(cfg->irc.network, cfg->redis.partitions, c->req.target,
+				c->req.target_len, c->req.cm, key, sizeof(key)) < 0)
 		return -EINVAL;
 	int r = redis_cmd(c->app->redis, on_other, c, "GET %s", key);
 	if (r == 0)
@@ -474,8 +475,8 @@ static void targets_send_nicks(hist_conn_t *c)
 	g->phase = 2;
 	g->replies = 0;
 	for (size_t i = g->n_chans; i < g->n; i++) {
-		if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", g->t[i].id,
-				     key, sizeof(key)) < 0 ||
+		if (archive_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick",
+					g->t[i].id, key, sizeof(key)) < 0 ||
 		    redis_cmd(c->app->redis, on_targets, c, "GET %s", key) < 0) {
 			g->phase = -1;
 			break;
@@ -519,8 +520,8 @@ static int targets_start(hist_conn_t *c)
 		c->inflight++;
 	}
 	g->n_chans = g->n;
-	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", c->req.user_id, key,
-			     sizeof(key)) < 0 ||
+	if (archive_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", c->req.user_id, key,
+				sizeof(key)) < 0 ||
 	    redis_cmd(c->app->redis, on_targets, c,
 		      "ZRANGEBYSCORE %s (%lld (%lld WITHSCORES "
 		      "LIMIT 0 %d",

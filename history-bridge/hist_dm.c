@@ -111,39 +111,6 @@ uint64_t hist_dm_receiver(const hist_dm_t *dm)
 	return dm->sender_id == dm->reporter_id ? 0 : dm->reporter_id;
 }
 
-int hist_dm_nick_key(const char *network, int partitions, const char *nick, size_t nick_len,
-		     enum irc_casemap cm, char *buf, size_t cap)
-{
-	char folded[HIST_REQ_NICK_MAX];
-	int k, n;
-
-	if (nick_len == 0 || nick_len > sizeof(folded))
-		return -EINVAL;
-	irc_casemap_fold(cm, nick, nick_len, folded);
-	k = archive_keys_partition(network, folded, nick_len, IRC_CASEMAP_NONE, partitions);
-	if (k < 0)
-		return k;
-	n = snprintf(buf, cap, "eirc:{p%d}:nick:%s:%.*s", k, network, (int)nick_len, folded);
-	if (n < 0)
-		return -EINVAL;
-	return (size_t)n < cap ? n : -ENOBUFS;
-}
-
-int hist_dm_user_key(const char *network, int partitions, const char *kind, uint64_t id, char *buf,
-		     size_t cap)
-{
-	char u[24];
-	int k, n = snprintf(u, sizeof(u), "u%llu", (unsigned long long)id);
-
-	if (id == 0 || n < 0 ||
-	    (k = archive_keys_partition(network, u, (size_t)n, IRC_CASEMAP_NONE, partitions)) < 0)
-		return -EINVAL;
-	n = snprintf(buf, cap, "eirc:{p%d}:%s:%s:%llu", k, kind, network, (unsigned long long)id);
-	if (n < 0)
-		return -EINVAL;
-	return (size_t)n < cap ? n : -ENOBUFS;
-}
-
 static archive_str_t str(const char *s)
 {
 	return (archive_str_t){s, strlen(s)};

@@ -1,6 +1,6 @@
 /*
- * hist_dm: direct-message reports from irc-clients, and the nick -> user id
- * map that direct-message history needs.
+ * hist_dm: direct-message reports from irc-clients (the keys they are
+ * filed under, the nick -> user id map among them, are archive/archive_dm.h's).
  *
  * A report is the server's PRIVMSG or NOTICE line as the irc-client got it
  * (its echo of the user's own message, or one the user received), with
@@ -10,7 +10,7 @@
  * reporter's when the reporter did not send it, else looked up by nick.
  * The bridge does not answer reports.
  *
- * Pure: bytes in, report out; key names; the archived event. No I/O.
+ * Pure: bytes in, report out; the archived event. No I/O.
  */
 #ifndef EIRC_HIST_DM_H
 #define EIRC_HIST_DM_H
@@ -53,25 +53,6 @@ int hist_dm_parse(const char *line, size_t len, hist_dm_t *out_dm);
 /* The receiver's id when the report says it (the reporter received the
  * message), else 0: look the target nick up. */
 uint64_t hist_dm_receiver(const hist_dm_t *dm);
-
-/*
- * The key of a nick's user id: eirc:{p<k>}:nick:<network>:<folded nick>,
- * k the partition of "<network>:<folded nick>". Returns its length,
- * -EINVAL or -ENOBUFS.
- */
-int hist_dm_nick_key(const char *network, int partitions, const char *nick, size_t nick_len,
-		     enum irc_casemap cm, char *buf, size_t cap);
-
-/*
- * Per-user keys, in the partition of "<network>:u<id>":
- *   kind "dms":   eirc:{p<k>}:dms:<network>:<id>, a sorted set of the other
- *                 user ids of the user's conversations, scored by the time
- *                 of the latest message (for TARGETS);
- *   kind "unick": eirc:{p<k>}:unick:<network>:<id>, the user's last nick.
- * Returns the length, -EINVAL or -ENOBUFS.
- */
-int hist_dm_user_key(const char *network, int partitions, const char *kind, uint64_t id, char *buf,
-		     size_t cap);
 
 /*
  * Fills *out_ev (strings point into dm and conv) for the logger's append

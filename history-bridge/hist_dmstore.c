@@ -2,8 +2,9 @@
  * hist_dmstore: stores the direct messages irc-clients report (see
  * hist_dm.h for the report, hist_server_int.h for the entry points): the
  * archive's idempotent append script (archive/archive_append.h) into
- * dm:<lo>:<hi> and the archive, the
- * nick <-> id keys, and each user's conversation index for TARGETS.
+ * dm:<lo>:<hi> and the archive, the nick <-> id keys, and each user's
+ * conversation index for TARGETS (archive/archive_dm.h, which eirc-logger
+ * files its copies of direct messages into as well).
  * Fire and forget: nothing is answered.
  */
 #include "history-bridge/hist_server_int.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "archive/archive_append.h"
+#include "archive/archive_dm.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -39,34 +41,30 @@ static void nick_learn(hist_app_t *a, const char *nick, enum irc_casemap cm, uin
 	char key[ARCHIVE_KEYS_KEY_MAX], v[24];
 	const eirc_config_t *cfg = a->cfg;
 
-	if (id == 0 || hist_dm_nick_key(cfg->irc.network, cfg->redis.partitions, nick, strlen(nick),
-					cm, key, sizeof(key)) < 0)
+	if (id == 0 || archive_dm_nick_key(cfg->irc.network, cfg->redis.partitions, nick,
+					   strlen(nick), cm, key, sizeof(key)) < 0)
 		return;
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)id);
 	redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, v,
 		  (unsigned long long)cfg->logger.retention);
-	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", id, key,
-			     sizeof(key)) > 0)
+	if (archive_dm_user_key(cfg->irc.network, cfg->redis.partitions, "unick", id, key,
+				sizeof(key)) > 0)
 		redis_cmd(a->redis, on_ignored, NULL, "SET %s %s PX %llu", key, nick,
 			  (unsigned long long)cfg->logger.retention);
 }
 
-/* Indexes the conversation for TARGETS: each side's sorted set of the
- * other's id, scored by the latest message time, trimmed to the retention. */
-static void dm_index(hist_app_t *a, uint64_t self, uint64_t other, int64_t time_ms)
+/* Indexes the conversation for TARGETS (archive_dm_index_build). */
+static void dm_index(hist_app_t *a, uint64_t sender, uint64_t receiver, int64_t time_ms)
 {
-	char key[ARCHIVE_KEYS_KEY_MAX];
+	static archive_dm_index_t x;
 	const eirc_config_t *cfg = a->cfg;
-	long long keep = (long long)time_ms - (long long)cfg->logger.retention;
 
-	if (hist_dm_user_key(cfg->irc.network, cfg->redis.partitions, "dms", self, key,
-			     sizeof(key)) < 0)
+	if (archive_dm_index_build(cfg->irc.network, cfg->redis.partitions, sender, receiver,
+				   time_ms, cfg->logger.retention, &x) < 0)
 		return;
-	redis_cmd(a->redis, on_ignored, NULL, "ZADD %s GT %lld %llu", key, (long long)time_ms,
-		  (unsigned long long)other);
-	redis_cmd(a->redis, on_ignored, NULL, "ZREMRANGEBYSCORE %s -inf (%lld", key, keep);
-	redis_cmd(a->redis, on_ignored, NULL, "PEXPIRE %s %llu", key,
-		  (unsigned long long)cfg->logger.retention);
+	for (int i = 0; i < x.n; i++)
+		(void)redis_argv(a->redis, x.cmd[i].argc, x.cmd[i].argv, x.cmd[i].argvlen,
+				 on_ignored, NULL);
 }
 
 /* Appends the message to dm:<lo>:<hi> and the archive with the archive's
@@ -93,7 +91,6 @@ static void dm_append(hist_app_t *a, const hist_dm_t *dm, uint64_t receiver)
 		return;
 	}
 	dm_index(a, dm->sender_id, receiver, ev.time_ms);
-	dm_index(a, receiver, dm->sender_id, ev.time_ms);
 }
 
 static void dm_pending_free(struct dm_pending *p);
@@ -149,8 +146,8 @@ void hist_dmstore_report(hist_app_t *a, const hist_dm_t *dm)
 		dm_append(a, dm, receiver);
 		return;
 	}
-	if (hist_dm_nick_key(a->cfg->irc.network, a->cfg->redis.partitions, dm->target,
-			     strlen(dm->target), dm->cm, key, sizeof(key)) < 0 ||
+	if (archive_dm_nick_key(a->cfg->irc.network, a->cfg->redis.partitions, dm->target,
+				strlen(dm->target), dm->cm, key, sizeof(key)) < 0 ||
 	    !(p = malloc(sizeof(*p))))
 		return;
 	p->app = a;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_dm.h"
 #include "archive/archive_keys.h"
 #include "history-bridge/hist_dm.h"
 #include "history-bridge/hist_query.h"
@@ -466,15 +467,16 @@ static void test_dm_reports(void **state)
 	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=1 :x!u1@h JOIN a", &d),
 			 -EINVAL);
 	/* nick keys fold like the server */
-	assert_true(hist_dm_nick_key("eIRC", 16, "Bob[1]", 6, IRC_CASEMAP_RFC1459, key,
-				     sizeof(key)) > 0);
-	assert_true(hist_dm_nick_key("eIRC", 16, "bob{1}", 6, IRC_CASEMAP_RFC1459, key2,
-				     sizeof(key2)) > 0);
+	assert_true(archive_dm_nick_key("eIRC", 16, "Bob[1]", 6, IRC_CASEMAP_RFC1459, key,
+					sizeof(key)) > 0);
+	assert_true(archive_dm_nick_key("eIRC", 16, "bob{1}", 6, IRC_CASEMAP_RFC1459, key2,
+					sizeof(key2)) > 0);
 	assert_string_equal(key, key2);
 	assert_non_null(strstr(key, ":nick:eIRC:bob{1}"));
-	assert_int_equal(hist_dm_nick_key("eIRC", 16, "", 0, IRC_CASEMAP_RFC1459, key, sizeof(key)),
-			 -EINVAL);
-	assert_int_equal(hist_dm_nick_key("eIRC", 16, "bob", 3, IRC_CASEMAP_RFC1459, key, 8),
+	assert_int_equal(
+		archive_dm_nick_key("eIRC", 16, "", 0, IRC_CASEMAP_RFC1459, key, sizeof(key)),
+		-EINVAL);
+	assert_int_equal(archive_dm_nick_key("eIRC", 16, "bob", 3, IRC_CASEMAP_RFC1459, key, 8),
 			 -ENOBUFS);
 }
 

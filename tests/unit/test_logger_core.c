@@ -1,6 +1,7 @@
 /*
  * eirc-logger's pure modules: key names and partitions, the event record,
- * the append call builder, the string map and the metrics text.
+ * the append call builder, the direct-message keys and index update, the string map and the metrics
+ * text.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "archive/archive_append.h"
+#include "archive/archive_dm.h"
 #include "archive/archive_event.h"
 #include "archive/archive_keys.h"
 #include "logger-bot/lg_map.h"
@@ -114,6 +116,55 @@ static void test_key_names(void **state)
 	assert_string_equal(buf, "dm:7:42");
 	assert_int_equal(archive_keys_dm_target(7, 7, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(archive_keys_dm_target(0, 7, buf, sizeof(buf)), -EINVAL);
+}
+
+/* The conversation of a direct-message pair gives its two ids back, and
+ * the index update names each side's set with the other's id. */
+static void test_dm_keys_and_index(void **state)
+{
+	char buf[ARCHIVE_KEYS_KEY_MAX], nick[ARCHIVE_DM_NICK_MAX + 1];
+	archive_dm_index_t x;
+	uint64_t lo = 0, hi = 0;
+
+	(void)state;
+	assert_int_equal(archive_dm_conv_ids("dm:7:42", 7, &lo, &hi), 0);
+	assert_true(lo == 7 && hi == 42);
+	assert_int_equal(archive_dm_conv_ids("dm:1:18446744073709551615", 25, &lo, &hi), 0);
+	assert_true(hi == UINT64_MAX);
+	/* one past the largest id, and everything that is not a pair */
+	assert_int_equal(archive_dm_conv_ids("dm:1:18446744073709551616", 25, &lo, &hi), -EINVAL);
+	assert_int_equal(archive_dm_conv_ids("#dm:1:2", 7, &lo, &hi), -EINVAL);
+	assert_int_equal(archive_dm_conv_ids("dm:0:2", 6, &lo, &hi), -EINVAL);
+	assert_int_equal(archive_dm_conv_ids("dm:2:2", 6, &lo, &hi), -EINVAL);
+	assert_int_equal(archive_dm_conv_ids("dm:3:2", 6, &lo, &hi), -EINVAL);
+	assert_int_equal(archive_dm_conv_ids("dm:2:", 5, &lo, &hi), -EINVAL);
+	assert_int_equal(archive_dm_conv_ids("dm:2:3x", 7, &lo, &hi), -EINVAL);
+
+	assert_int_equal(archive_dm_index_build("eIRC", 16, 42, 7, 5000, 1000, &x), 0);
+	assert_int_equal(x.n, ARCHIVE_DM_INDEX_CMDS);
+	assert_true(archive_dm_user_key("eIRC", 16, "dms", 42, buf, sizeof(buf)) > 0);
+	assert_int_equal(x.cmd[0].argc, 5);
+	assert_string_equal(x.cmd[0].argv[0], "ZADD");
+	assert_string_equal(x.cmd[0].argv[1], buf);
+	assert_string_equal(x.cmd[0].argv[2], "GT");
+	assert_string_equal(x.cmd[0].argv[3], "5000");
+	assert_string_equal(x.cmd[0].argv[4], "7");
+	assert_string_equal(x.cmd[1].argv[0], "ZREMRANGEBYSCORE");
+	assert_string_equal(x.cmd[1].argv[3], "(4000");
+	assert_string_equal(x.cmd[2].argv[0], "PEXPIRE");
+	assert_string_equal(x.cmd[2].argv[2], "1000");
+	assert_string_equal(x.cmd[3].argv[4], "42");
+	assert_non_null(strstr(x.cmd[3].argv[1], ":dms:eIRC:7"));
+	assert_int_equal(archive_dm_index_build("eIRC", 16, 7, 7, 5000, 1000, &x), -EINVAL);
+	assert_int_equal(archive_dm_index_build("eIRC", 16, 0, 7, 5000, 1000, &x), -EINVAL);
+
+	/* nick keys: up to ARCHIVE_DM_NICK_MAX bytes, not one more */
+	memset(nick, 'n', sizeof(nick));
+	assert_true(archive_dm_nick_key("eIRC", 16, nick, ARCHIVE_DM_NICK_MAX, IRC_CASEMAP_ASCII,
+					buf, sizeof(buf)) > 0);
+	assert_int_equal(archive_dm_nick_key("eIRC", 16, nick, ARCHIVE_DM_NICK_MAX + 1,
+					     IRC_CASEMAP_ASCII, buf, sizeof(buf)),
+			 -EINVAL);
 }
 
 static archive_event_t sample(void)
@@ -411,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_seen_key),
 		cmocka_unit_test(test_append_call_eval),
 		cmocka_unit_test(test_metrics_text),
+		cmocka_unit_test(test_dm_keys_and_index),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
