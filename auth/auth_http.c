@@ -18,6 +18,7 @@
 
 #include "common/http_server.h"
 #include "common/log.h"
+#include "common/net_addr.h"
 
 typedef struct http_listener {
 	auth_http_t *http;
@@ -30,6 +31,8 @@ struct auth_http {
 	auth_service_t *svc;
 	const eirc_config_t *cfg;
 	http_listener_t listeners[2];
+	net_cidr_t *trusted; /* auth.trusted_proxies */
+	size_t n_trusted;
 	bool closing; /* auth_http_close() was called */
 };
 
@@ -155,6 +158,30 @@ static void http_refuse(http_pss_t *pss, int status, const char *code, const cha
 	auth_reply_error(pss->call, status, code, desc);
 }
 
+/*
+ * The client's address into out: the TCP peer, or on the public listener
+ * behind one of auth.trusted_proxies the address X-Forwarded-For names
+ * (common/net_addr). False when that header is longer than NET_XFF_MAX.
+ */
+static bool http_client_ip(struct lws *wsi, const http_listener_t *l, char *out, size_t cap)
+{
+	const auth_http_t *h = l->http;
+	char peer[AUTH_IP_MAX], xff[NET_XFF_MAX + 1];
+	bool has_xff = false;
+	int n;
+
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (l->kind == AUTH_L_PUBLIC && h->n_trusted &&
+	    (n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR)) > 0) {
+		if (n > NET_XFF_MAX)
+			return false;
+		has_xff = lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) >= 0;
+	}
+	if (net_client_ip(peer, has_xff ? xff : NULL, h->trusted, h->n_trusted, out, cap) < 0)
+		snprintf(out, cap, "%s", peer); /* not an address: kept as lws gave it */
+	return true;
+}
+
 /* Fills the request from the headers; false when refused. */
 static bool http_read_request(struct lws *wsi, http_pss_t *pss, http_listener_t *l,
 			      const char *path)
@@ -165,7 +192,10 @@ static bool http_read_request(struct lws *wsi, http_pss_t *pss, http_listener_t 
 	req->listener = l->kind;
 	req->method = http_method(wsi);
 	snprintf(req->path, sizeof(req->path), "%s", path);
-	lws_get_peer_simple(wsi, req->peer, sizeof(req->peer));
+	if (!http_client_ip(wsi, l, req->peer, sizeof(req->peer))) {
+		http_refuse(pss, 431, "invalid_request", "X-Forwarded-For too large");
+		return false;
+	}
 	if (plen > AUTH_PATH_MAX) {
 		http_refuse(pss, 414, "invalid_request", "path too long");
 		return false;
@@ -398,6 +428,16 @@ int auth_http_new(uv_loop_t *loop, auth_service_t *svc, const eirc_config_t *cfg
 	}
 	h->svc = svc;
 	h->cfg = cfg;
+	if (cfg->auth.n_trusted_proxies &&
+	    !(h->trusted = calloc(cfg->auth.n_trusted_proxies, sizeof(*h->trusted)))) {
+		auth_http_free(h);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->auth.n_trusted_proxies; i++)
+		if (net_cidr_parse(cfg->auth.trusted_proxies[i], &h->trusted[h->n_trusted++]) < 0) {
+			auth_http_free(h); /* the schema checked it: never */
+			return -EINVAL;
+		}
 	*out = h;
 	return 0;
 }
@@ -432,5 +472,6 @@ void auth_http_free(auth_http_t *h)
 	if (!h)
 		return;
 	http_server_free(h->srv);
+	free(h->trusted);
 	free(h);
 }

@@ -292,11 +292,7 @@ bool auth_call_query(auth_call_t *call, const char *sql, int n, const char *cons
 
 const char *auth_call_ip(const auth_call_t *call)
 {
-	const char *p = call->req.peer;
-
-	if (strncmp(p, "::ffff:", 7) == 0 && strchr(p + 7, '.'))
-		return p + 7;
-	return p;
+	return call->req.peer;
 }
 
 /* ---- static files (read on the thread pool) ---- */

@@ -48,7 +48,7 @@ typedef struct auth_req {
 	char path[AUTH_PATH_MAX + 1];
 	char *content_type;     /* NULL when absent */
 	char *authorization;    /* NULL when absent */
-	char peer[AUTH_IP_MAX]; /* the client's address */
+	char peer[AUTH_IP_MAX]; /* the client's address (auth_call_ip) */
 	char *body;             /* NUL-terminated copy, may be NULL */
 	size_t body_len;
 } auth_req_t;
@@ -151,7 +151,8 @@ void auth_api_bearer(auth_call_t *call); /* me, rooms, members */
 void auth_api_consume(auth_call_t *call);
 void auth_api_access(auth_call_t *call); /* POST /internal/access */
 
-/* The textual IP for SQL (inet): the peer with any "::ffff:" removed. */
+/* The client's textual IP for SQL (inet) and the per-address limits: the
+ * TCP peer (IPv4-mapped as IPv4), or X-Forwarded-For behind a trusted proxy. */
 const char *auth_call_ip(const auth_call_t *call);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/net_addr.h"
 #include "common/session_ticket.h"
 
 #define SECS(x)  ((uint64_t)(x)*1000u)
@@ -69,28 +70,19 @@ static const char *schema_ip(const char *v)
 
 static const char *schema_ip_or_cidr(const char *v)
 {
+	net_cidr_t c;
 	char addr[64];
 	const char *slash = strchr(v, '/');
 	size_t n = slash ? (size_t)(slash - v) : strlen(v);
-	int max_bits, bits = 0;
 
+	if (net_cidr_parse(v, &c) == 0)
+		return NULL;
 	if (n >= sizeof(addr))
 		return "must be an IP address or CIDR range (10.0.0.0/8)";
 	memcpy(addr, v, n);
 	addr[n] = '\0';
-	if (!schema_is_ip(addr))
-		return "must be an IP address or CIDR range (10.0.0.0/8)";
-	if (!slash)
-		return NULL;
-	max_bits = strchr(addr, ':') ? 128 : 32;
-	if (slash[1] == '\0' || strlen(slash + 1) > 3)
-		return "bad CIDR prefix length";
-	for (const char *p = slash + 1; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return "bad CIDR prefix length";
-		bits = bits * 10 + (*p - '0');
-	}
-	return bits <= max_bits ? NULL : "bad CIDR prefix length";
+	return slash && schema_is_ip(addr) ? "bad CIDR prefix length"
+					   : "must be an IP address or CIDR range (10.0.0.0/8)";
 }
 
 static const char *schema_url_rest(const char *v)
@@ -438,6 +430,11 @@ static const config_field_t schema_auth[] = {
 		    "speaks HTTPS."),
 	CONFIG_PATH("tls_key_file", T, tls_key_file, NULL,
 		    "Private key (PEM) of the public listener."),
+	CONFIG_STRLIST("trusted_proxies", T, trusted_proxies, n_trusted_proxies,
+		       "Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
+		       "header gives the client's address on the public listener (login "
+		       "limits per address, the audit log).",
+		       .validate = &schema_v_ip_or_cidr),
 	CONFIG_STRING("internal_listen_address", T, internal_listen_address, "127.0.0.1",
 		      "IP address of the internal listener (gateway calls); "
 		      "keep it private.",

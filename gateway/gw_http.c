@@ -111,18 +111,16 @@ static int http_query(struct lws *wsi, char *out, size_t cap)
 }
 
 /* The client address: peer, or X-Forwarded-For behind a trusted proxy. */
-static void http_client_ip(gw_server_t *srv, struct lws *wsi, char out[GW_IP_MAX])
+static void http_client_ip(gw_server_t *srv, struct lws *wsi, char out[NET_IP_MAX])
 {
-	char peer[128], xff[GW_XFF_MAX];
-	const char *p = peer;
+	char peer[128], xff[NET_XFF_MAX];
 	int hx;
 
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
-	if (!strncmp(p, "::ffff:", 7) && strchr(p, '.'))
-		p += 7; /* IPv4-mapped */
 	hx = http_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff));
-	if (gw_client_ip(p, hx == 1 ? xff : NULL, srv->trusted, srv->n_trusted, out, GW_IP_MAX) < 0)
-		snprintf(out, GW_IP_MAX, "%s", "0.0.0.0");
+	if (net_client_ip(peer, hx == 1 ? xff : NULL, srv->trusted, srv->n_trusted, out,
+			  NET_IP_MAX) < 0)
+		snprintf(out, NET_IP_MAX, "%s", "0.0.0.0");
 }
 
 static gw_session_t *session_new(gw_server_t *srv, const char *ip, const char *token)
@@ -177,7 +175,7 @@ static gw_refusal_t upgrade_check(gw_server_t *srv, struct lws *wsi, const char 
 
 static int on_confirm_upgrade(gw_server_t *srv, struct lws *wsi)
 {
-	char path[64], ip[GW_IP_MAX], token[GW_TOKEN_MAX + 1];
+	char path[64], ip[NET_IP_MAX], token[GW_TOKEN_MAX + 1];
 	gw_session_t *ss;
 	gw_refusal_t r;
 
@@ -405,7 +403,7 @@ static int on_http(gw_server_t *srv, struct lws *wsi, const char *path)
 			       false);
 		free(body);
 	} else if (!strcmp(path, "/chat")) {
-		char ip[GW_IP_MAX];
+		char ip[NET_IP_MAX];
 		http_client_ip(srv, wsi, ip);
 		return http_refuse(srv, wsi, GW_REF_UPGRADE_REQUIRED, ip) < 0
 			       ? -1

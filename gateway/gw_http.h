@@ -22,9 +22,9 @@
 
 #include "gateway/gw_server.h"
 
-/* Longest Origin and X-Forwarded-For values read; longer ones refused. */
+/* Longest Origin value read; a longer one is refused (X-Forwarded-For:
+ * NET_XFF_MAX). */
 #define GW_ORIGIN_MAX 512
-#define GW_XFF_MAX    1024
 /* Longest Sec-WebSocket-Protocol value read (lws keeps 128). */
 #define GW_SUBPROTO_HDR_MAX 256
 

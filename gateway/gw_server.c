@@ -144,7 +144,7 @@ static int server_trusted(gw_server_t *s, eirc_err_t *out_err)
 	if (!(s->trusted = calloc(g->n_trusted_proxies, sizeof(*s->trusted))))
 		return -ENOMEM;
 	for (size_t i = 0; i < g->n_trusted_proxies; i++)
-		if (gw_cidr_parse(g->trusted_proxies[i], &s->trusted[i]) < 0)
+		if (net_cidr_parse(g->trusted_proxies[i], &s->trusted[i]) < 0)
 			return eirc_err_set(out_err, -EINVAL,
 					    "gateway.trusted_proxies: bad address %s",
 					    g->trusted_proxies[i]);

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/http_server.h"
+#include "common/net_addr.h"
 #include "config/config.h"
 #include "gateway/gw_access.h"
 #include "gateway/gw_auth.h"
@@ -57,7 +58,7 @@ typedef struct gw_server {
 	gw_spawn_cfg_t spawn;
 	gw_metrics_t metrics;
 	gw_table_t table;
-	gw_cidr_t *trusted;
+	net_cidr_t *trusted;
 	size_t n_trusted;
 	long fd_base;  /* descriptors open once listening */
 	char gw_id[9]; /* random per start, prefix of request ids */

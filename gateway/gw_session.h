@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "common/irc_line.h"
+#include "common/net_addr.h"
 #include "common/queue.h"
 #include "gateway/gw_auth.h"
 #include "gateway/gw_frame.h"
@@ -54,7 +55,7 @@ typedef struct gw_session {
 	queue_t id_node;  /* on its request-id bucket */
 	queue_t all_node; /* on gw_table's all: every session, for sweeps */
 	char request_id[GW_REQUEST_ID_MAX + 1];
-	char client_ip[GW_IP_MAX];
+	char client_ip[NET_IP_MAX];
 	char nick[GW_AUTH_NICK_MAX + 1];
 	char token[GW_TOKEN_MAX + 1]; /* until the consume starts */
 	gw_session_state_t state;
@@ -103,7 +104,7 @@ gw_session_t *gw_session_new(void);
 typedef struct gw_ipcount {
 	queue_t node; /* on its address bucket */
 	int count;
-	char ip[GW_IP_MAX];
+	char ip[NET_IP_MAX];
 } gw_ipcount_t;
 
 typedef struct gw_table {

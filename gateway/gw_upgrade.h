@@ -1,8 +1,7 @@
 /*
  * gw_upgrade: the pure decisions of a WebSocket upgrade on /chat: is the
  * Origin allowed, which IRCv3 subprotocol is chosen, where is the chat
- * token in the query, and which address is the real client's (peer, or
- * X-Forwarded-For behind a trusted proxy).
+ * token in the query (the client's address: common/net_addr).
  *
  * Bytes in, answers out: no libwebsockets, no loop, no logging. Every
  * input comes from an untrusted peer, so every function takes a length
@@ -18,10 +17,6 @@
 
 /* Longest chat token accepted from the query (auth's are 43 bytes). */
 #define GW_TOKEN_MAX 256
-/* Longest textual IP address we handle (INET6_ADDRSTRLEN). */
-#define GW_IP_MAX 46
-/* Most X-Forwarded-For hops examined (right to left). */
-#define GW_XFF_HOPS_MAX 32
 
 typedef enum gw_subproto {
 	GW_SUBP_NONE,    /* no Sec-WebSocket-Protocol: text, no header back */
@@ -32,13 +27,6 @@ typedef enum gw_subproto {
 
 #define GW_SUBP_TEXT_NAME   "text.ircv3.net"
 #define GW_SUBP_BINARY_NAME "binary.ircv3.net"
-
-/* An address range of trusted_proxies. */
-typedef struct gw_cidr {
-	int family;       /* AF_INET or AF_INET6 */
-	uint8_t addr[16]; /* network byte order, host bits cleared */
-	unsigned prefix;  /* 0..32 or 0..128 */
-} gw_cidr_t;
 
 /*
  * True when origin (NULL: no Origin header) may open /chat: it equals one
@@ -63,22 +51,5 @@ gw_subproto_t gw_subproto_choose(const char *offered);
  * %-escapes). out is untouched on failure.
  */
 int gw_token_from_query(const char *query, size_t len, char *out, size_t cap);
-
-/* Parses "192.0.2.1", "10.0.0.0/8", "::1", "fd00::/8". 0 or -EINVAL. */
-int gw_cidr_parse(const char *s, gw_cidr_t *out);
-
-/* True when the textual address ip is inside one of cidrs[0..n). */
-bool gw_cidr_match(const char *ip, const gw_cidr_t *cidrs, size_t n);
-
-/*
- * The real client address: peer itself unless peer is a trusted proxy;
- * then the right-most address of X-Forwarded-For (xff, NULL when absent)
- * that is not itself trusted (all trusted: the left-most). A malformed
- * hop ends the walk and the last good answer stands (peer if none).
- * Writes it into out (cap >= GW_IP_MAX), canonical text form. Returns 0,
- * or -EINVAL when peer is not an address.
- */
-int gw_client_ip(const char *peer, const char *xff, const gw_cidr_t *trusted, size_t n, char *out,
-		 size_t cap);
 
 #endif

@@ -68,8 +68,9 @@ struct srv {
 	srv_ircd_opts_t ircd; /* kept to re-render on a port retry */
 	char ircd_extra_binds[4096];
 	char ircd_extra[8192];
-	char http_path[256]; /* SRV_PROCESS: readiness probe, or "" */
-	int cluster_port;    /* Redis Cluster node: its bus port; 0: not one */
+	char ircd_account[SRV_IRCD_ACCOUNT_MAX]; /* srv_ircd_opts_t.native_clients */
+	char http_path[256];                     /* SRV_PROCESS: readiness probe, or "" */
+	int cluster_port;                        /* Redis Cluster node: its bus port; 0: not one */
 	/* Redis of srv_redis_start: the daemons' ACL users */
 	bool redis_acl;
 	char redis_user[REDIS_ACL_ROLES][REDIS_ACL_NAME_MAX + 1];
@@ -1223,6 +1224,32 @@ out:
 	return r;
 }
 
+int srv_pg_ircd_role(srv_t *s, const char *dbname, const char *user, const char *password)
+{
+	PGconn *c;
+	char *u, sql[512];
+	int r = srv_pg_create_role(s, user, password);
+
+	if (r < 0)
+		return r;
+	c = pg_connect(s, dbname);
+	if (PQstatus(c) != CONNECTION_OK || !(u = PQescapeIdentifier(c, user, strlen(user)))) {
+		fprintf(stderr, "launch: connect to PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -EIO;
+	}
+	/* the columns m_eirc_account's query reads, and nothing else */
+	snprintf(sql, sizeof(sql),
+		 "DO $$BEGIN IF to_regclass('public.users') IS NOT NULL THEN "
+		 "REVOKE ALL ON users FROM %s; "
+		 "GRANT SELECT (id, nick, nick_folded, password_hash, disabled) ON users TO %s; "
+		 "END IF; END$$",
+		 u, u);
+	PQfreemem(u);
+	PQfinish(c);
+	return srv_pg_exec(s, dbname, sql);
+}
+
 int srv_pg_create_db(srv_t *s, const char *dbname, const char *owner, const char *password)
 {
 	PGconn *c;
@@ -1413,8 +1440,11 @@ static int symlink_force(const char *target, const char *link)
 }
 
 /* eIRC's InspIRCd modules (config/inspircd/m_<name>.cpp), built into
- * EIRC_INSPIRCD_MODULE_DIR: fast registration, and any member may unset +s. */
-static const char *const ircd_ours[] = {"eirc_fastregister", "eirc_reveal"};
+ * EIRC_INSPIRCD_MODULE_DIR: fast registration, and any member may unset +s.
+ * Each is linked into the module folder; all but the last are loaded
+ * always, m_eirc_account when srv_ircd_opts_t.native_clients says. */
+static const char *const ircd_ours[] = {"eirc_fastregister", "eirc_reveal", "eirc_account"};
+#define IRCD_OURS_ALWAYS 2
 
 /*
  * Chooses InspIRCd's module directory. With eIRC's modules built
@@ -1440,6 +1470,11 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 		if (access(ours, R_OK) < 0)
 			dir = NULL;
 	}
+	if (!dir && s->ircd_account[0]) {
+		fprintf(stderr, "launch: m_eirc_account not built (g++ and inspircd-dev): "
+				"InspIRCd cannot bind clients to accounts\n");
+		return -ENOENT;
+	}
 	if (!dir) {
 		fprintf(stderr, "launch: eIRC's InspIRCd modules not built (g++ and "
 				"inspircd-dev): InspIRCd sends 001 only on its 1 s tick, and "
@@ -1463,10 +1498,50 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 		snprintf(ours, sizeof(ours), "%s/m_%s.so", dir, ircd_ours[i]);
 		snprintf(link, sizeof(link), "%s/m_%s.so", moddir, ircd_ours[i]);
 		r = symlink_force(ours, link);
-		n += (size_t)snprintf(extra + n, n < ecap ? ecap - n : 0, "<module name=\"%s\">\n",
-				      ircd_ours[i]);
+		if (i < IRCD_OURS_ALWAYS)
+			n += (size_t)snprintf(extra + n, n < ecap ? ecap - n : 0,
+					      "<module name=\"%s\">\n", ircd_ours[i]);
 	}
+	if (r == 0 && s->ircd_account[0])
+		snprintf(extra + n, n < ecap ? ecap - n : 0, "%s", s->ircd_account);
 	return r < 0 ? r : 0;
+}
+
+/* A value InspIRCd's config can hold between double quotes as it is. */
+static bool ircd_value_ok(const char *v)
+{
+	return v && !strpbrk(v, "\"&\r\n");
+}
+
+/* Renders srv_ircd_opts_t.native_clients and account_db into
+ * s->ircd_account ("" when not asked for); -EINVAL for another mode or a
+ * value that cannot be written, -ENAMETOOLONG when it does not fit. */
+static int ircd_account_conf(srv_t *s, const srv_ircd_opts_t *o)
+{
+	const srv_ircd_account_db_t *db = &o->account_db;
+	size_t cap = sizeof(s->ircd_account);
+	int n;
+
+	s->ircd_account[0] = '\0';
+	if (!o->native_clients)
+		return 0;
+	if (strcmp(o->native_clients, "refuse") == 0)
+		n = snprintf(s->ircd_account, cap,
+			     "<module name=\"services_account\">\n<module name=\"eirc_account\">\n"
+			     "<eircaccount native=\"refuse\">\n");
+	else if (strcmp(o->native_clients, "authenticated") == 0 && ircd_value_ok(db->name) &&
+		 ircd_value_ok(db->user) && ircd_value_ok(db->password) && db->port > 0)
+		n = snprintf(
+			s->ircd_account, cap,
+			"<module name=\"services_account\">\n<module name=\"pgsql\">\n"
+			"<module name=\"argon2\">\n<module name=\"eirc_account\">\n"
+			"<eircaccount native=\"authenticated\" dbid=\"eirc\">\n"
+			"<database module=\"pgsql\" id=\"eirc\" host=\"127.0.0.1\" port=\"%d\" "
+			"name=\"%s\" user=\"%s\" pass=\"%s\" ssl=\"no\">\n",
+			db->port, db->name, db->user, db->password);
+	else
+		return -EINVAL;
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
 static int ircd_prepare(srv_t *s)
@@ -1474,7 +1549,7 @@ static int ircd_prepare(srv_t *s)
 	const srv_ircd_opts_t *o = &s->ircd;
 	char conf[PATH_MAX + 32], motd[PATH_MAX + 32], exe[PATH_MAX], port[16], localmax[16],
 		opt_conf[PATH_MAX + 48], tpl_path[PATH_MAX];
-	char moddir[SRV_DIR_MAX + 80], extra_modules[128];
+	char moddir[SRV_DIR_MAX + 80], extra_modules[256 + SRV_IRCD_ACCOUNT_MAX];
 	char *tpl, *text;
 	int r;
 
@@ -1544,8 +1619,16 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
 	snprintf(s->ircd_extra_binds, sizeof(s->ircd_extra_binds), "%s",
 		 o.extra_binds ? o.extra_binds : "");
 	snprintf(s->ircd_extra, sizeof(s->ircd_extra), "%s", o.extra ? o.extra : "");
+	if ((r = ircd_account_conf(s, &o)) < 0) {
+		fprintf(stderr, "launch: cannot render native_clients \"%s\" and its database\n",
+			o.native_clients);
+		srv_discard(s);
+		return r;
+	}
 	/* Strings in opts belong to the caller: keep only what we copied. */
 	s->ircd.extra_binds = s->ircd.extra = NULL;
+	s->ircd.native_clients = NULL;
+	s->ircd.account_db = (srv_ircd_account_db_t){0};
 	if (o.webirc_password)
 		snprintf(s->password, sizeof(s->password), "%s", o.webirc_password);
 	else

@@ -97,6 +97,19 @@ typedef struct {
 	int partitions;      /* redis.partitions; 0: patterns for any count */
 } srv_redis_opts_t;
 
+/* The database m_eirc_account reads accounts from (native_clients
+ * "authenticated"): eirc-auth's, on 127.0.0.1, as a role that may only
+ * read the columns of users it needs (srv_pg_ircd_role). No value may hold
+ * '"', '&' or a line break. */
+typedef struct {
+	int port;
+	const char *name, *user, *password;
+} srv_ircd_account_db_t;
+
+/* Longest rendering of the account block (modules, <eircaccount>,
+ * <database>) that srv_inspircd_start accepts. */
+#define SRV_IRCD_ACCOUNT_MAX 1024
+
 typedef struct {
 	int port;                    /* client port, 0: a free port */
 	const char *server_name;     /* default "irc1.eirc.local" */
@@ -108,6 +121,13 @@ typedef struct {
 	const char *extra_binds;     /* raw config lines, or NULL */
 	const char *extra;           /* raw config lines, or NULL */
 	const char *template_path;   /* NULL: config/inspircd.conf.in */
+	/* m_eirc_account (config/inspircd/m_eirc_account.cpp; contract C3):
+	 * NULL leaves it unloaded (tests that speak raw IRC as nobody);
+	 * "refuse" or "authenticated" (irc.native_clients) loads it with
+	 * m_services_account, and for "authenticated" m_pgsql and m_argon2
+	 * with account_db. -ENOENT from the start when it is not built. */
+	const char *native_clients;
+	srv_ircd_account_db_t account_db;
 } srv_ircd_opts_t;
 
 /*
@@ -212,6 +232,12 @@ int srv_pg_exec(srv_t *srv, const char *dbname, const char *sql);
 /* PostgreSQL only: creates login role `user` with `password`, or sets
  * the password of the existing one. */
 int srv_pg_create_role(srv_t *srv, const char *user, const char *password);
+/* PostgreSQL only: creates login role `user` (as srv_pg_create_role) for
+ * InspIRCd's m_eirc_account, and, once eirc-auth has migrated `dbname`,
+ * grants it SELECT on the columns of users it reads (id, nick,
+ * nick_folded, password_hash, disabled) and nothing else; before that
+ * (no users table yet) only the role is made. 0 or a negative errno. */
+int srv_pg_ircd_role(srv_t *srv, const char *dbname, const char *user, const char *password);
 /* PostgreSQL only: creates login role `owner` (as srv_pg_create_role) and
  * database `dbname` owned by it, unless it exists. */
 int srv_pg_create_db(srv_t *srv, const char *dbname, const char *owner, const char *password);

@@ -16,3 +16,9 @@ endforeach()
 eirc_test(test_auth_access SOURCES test_auth_access.c LIBS eirc_auth_fixture eirc::hiredis
           LABELS integration TIMEOUT 300)
 add_dependencies(test_auth_access eirc-auth)
+
+# issue 25, contract C3: InspIRCd's m_eirc_account, refuse mode and
+# authenticated mode against a real PostgreSQL migrated by eirc-auth.
+eirc_test(test_account SOURCES test_account.c LIBS eirc_auth_fixture eirc_testclient
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_account eirc-auth)

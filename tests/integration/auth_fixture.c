@@ -326,11 +326,16 @@ int fx_http(fx_t *fx, bool internal, const char *method, const char *path,
 
 int fx_login(fx_t *fx, const char *user, const char *password, ht_resp_t *out)
 {
-	static const char *const h[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	char xff[2048];
+	const char *h[] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
 	char body[1024];
 	char *u = ht_escape(user), *p = ht_escape(password);
 	int r;
 
+	if (fx->forwarded_for) {
+		snprintf(xff, sizeof(xff), "X-Forwarded-For: %s", fx->forwarded_for);
+		h[1] = xff;
+	}
 	snprintf(body, sizeof(body),
 		 "grant_type=password&client_id=eirc-web"
 		 "&username=%s&password=%s",

@@ -34,8 +34,9 @@ typedef struct fx {
 	char config[512];
 	char cafile[512]; /* set: the public listener is HTTPS, trusted by this CA */
 	char log[512];
-	PGconn *db;         /* superuser-free connection as the eirc role */
-	const char *source; /* local address of fx_http's requests, NULL: any */
+	PGconn *db;                /* superuser-free connection as the eirc role */
+	const char *source;        /* local address of fx_http's requests, NULL: any */
+	const char *forwarded_for; /* X-Forwarded-For of fx_login, NULL: none */
 } fx_t;
 
 /* Starts PostgreSQL and eirc-auth; extra_yaml goes into the auth section

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_session.h"
 #include "gateway/gw_spawn.h"
+#include "common/net_addr.h"
 #include "gateway/gw_upgrade.h"
 
 /* ---- gw_upgrade ---- */
@@ -109,72 +111,74 @@ static void test_token(void **state)
 
 static void test_cidr(void **state)
 {
-	gw_cidr_t c[3];
+	net_cidr_t c[3];
 
 	(void)state;
-	assert_int_equal(gw_cidr_parse("10.0.0.0/8", &c[0]), 0);
-	assert_int_equal(gw_cidr_parse("192.0.2.7", &c[1]), 0);
-	assert_int_equal(gw_cidr_parse("fd00::/8", &c[2]), 0);
-	assert_true(gw_cidr_match("10.255.1.2", c, 3));
-	assert_false(gw_cidr_match("11.0.0.1", c, 3));
-	assert_true(gw_cidr_match("192.0.2.7", c, 3));
-	assert_false(gw_cidr_match("192.0.2.8", c, 3));
-	assert_true(gw_cidr_match("fdab::1", c, 3));
-	assert_false(gw_cidr_match("fe80::1", c, 3));
-	assert_false(gw_cidr_match("garbage", c, 3));
-	assert_false(gw_cidr_match(NULL, c, 3));
-	assert_int_equal(gw_cidr_parse("10.1.2.3/12", &c[0]), 0); /* host bits cleared */
-	assert_true(gw_cidr_match("10.15.255.255", c, 1));
-	assert_false(gw_cidr_match("10.16.0.0", c, 1));
-	assert_int_equal(gw_cidr_parse("0.0.0.0/0", &c[0]), 0);
-	assert_true(gw_cidr_match("203.0.113.9", c, 1));
-	assert_false(gw_cidr_match("::1", c, 1));
-	assert_int_equal(gw_cidr_parse("10.0.0.0/33", &c[0]), -EINVAL);
-	assert_int_equal(gw_cidr_parse("::/129", &c[0]), -EINVAL);
-	assert_int_equal(gw_cidr_parse("10.0.0.0/", &c[0]), -EINVAL);
-	assert_int_equal(gw_cidr_parse("10.0.0.0/-1", &c[0]), -EINVAL);
-	assert_int_equal(gw_cidr_parse("10.0.0.0/8x", &c[0]), -EINVAL);
-	assert_int_equal(gw_cidr_parse("/8", &c[0]), -EINVAL);
-	assert_int_equal(gw_cidr_parse("host.example", &c[0]), -EINVAL);
-	assert_int_equal(gw_cidr_parse("", &c[0]), -EINVAL);
+	assert_int_equal(net_cidr_parse("10.0.0.0/8", &c[0]), 0);
+	assert_int_equal(net_cidr_parse("192.0.2.7", &c[1]), 0);
+	assert_int_equal(net_cidr_parse("fd00::/8", &c[2]), 0);
+	assert_true(net_cidr_match("10.255.1.2", c, 3));
+	assert_false(net_cidr_match("11.0.0.1", c, 3));
+	assert_true(net_cidr_match("192.0.2.7", c, 3));
+	assert_false(net_cidr_match("192.0.2.8", c, 3));
+	assert_true(net_cidr_match("fdab::1", c, 3));
+	assert_false(net_cidr_match("fe80::1", c, 3));
+	assert_false(net_cidr_match("garbage", c, 3));
+	assert_false(net_cidr_match(NULL, c, 3));
+	assert_int_equal(net_cidr_parse("10.1.2.3/12", &c[0]), 0); /* host bits cleared */
+	assert_true(net_cidr_match("10.15.255.255", c, 1));
+	assert_false(net_cidr_match("10.16.0.0", c, 1));
+	assert_int_equal(net_cidr_parse("0.0.0.0/0", &c[0]), 0);
+	assert_true(net_cidr_match("203.0.113.9", c, 1));
+	assert_false(net_cidr_match("::1", c, 1));
+	assert_int_equal(net_cidr_parse("10.0.0.0/33", &c[0]), -EINVAL);
+	assert_int_equal(net_cidr_parse("::/129", &c[0]), -EINVAL);
+	assert_int_equal(net_cidr_parse("10.0.0.0/", &c[0]), -EINVAL);
+	assert_int_equal(net_cidr_parse("10.0.0.0/-1", &c[0]), -EINVAL);
+	assert_int_equal(net_cidr_parse("10.0.0.0/8x", &c[0]), -EINVAL);
+	assert_int_equal(net_cidr_parse("/8", &c[0]), -EINVAL);
+	assert_int_equal(net_cidr_parse("host.example", &c[0]), -EINVAL);
+	assert_int_equal(net_cidr_parse("", &c[0]), -EINVAL);
 }
 
 static void test_client_ip(void **state)
 {
-	gw_cidr_t t[2];
-	char out[GW_IP_MAX];
+	net_cidr_t t[2];
+	char out[NET_IP_MAX];
 
 	(void)state;
-	assert_int_equal(gw_cidr_parse("127.0.0.1", &t[0]), 0);
-	assert_int_equal(gw_cidr_parse("10.0.0.0/8", &t[1]), 0);
+	assert_int_equal(net_cidr_parse("127.0.0.1", &t[0]), 0);
+	assert_int_equal(net_cidr_parse("10.0.0.0/8", &t[1]), 0);
 	/* untrusted peer: XFF ignored */
-	assert_int_equal(gw_client_ip("198.51.100.1", "203.0.113.5", t, 2, out, sizeof(out)), 0);
+	assert_int_equal(net_client_ip("198.51.100.1", "203.0.113.5", t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "198.51.100.1");
 	/* trusted peer: right-most untrusted hop */
-	assert_int_equal(
-		gw_client_ip("127.0.0.1", "1.1.1.1, 203.0.113.5, 10.0.0.3", t, 2, out, sizeof(out)),
-		0);
+	assert_int_equal(net_client_ip("127.0.0.1", "1.1.1.1, 203.0.113.5, 10.0.0.3", t, 2, out,
+				       sizeof(out)),
+			 0);
 	assert_string_equal(out, "203.0.113.5");
 	/* every hop trusted: the left-most */
-	assert_int_equal(gw_client_ip("127.0.0.1", "10.0.0.9,10.0.0.3", t, 2, out, sizeof(out)), 0);
+	assert_int_equal(net_client_ip("127.0.0.1", "10.0.0.9,10.0.0.3", t, 2, out, sizeof(out)),
+			 0);
 	assert_string_equal(out, "10.0.0.9");
 	/* trusted peer without XFF */
-	assert_int_equal(gw_client_ip("127.0.0.1", NULL, t, 2, out, sizeof(out)), 0);
+	assert_int_equal(net_client_ip("127.0.0.1", NULL, t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "127.0.0.1");
 	/* malformed right-most hop: the peer stands */
-	assert_int_equal(gw_client_ip("127.0.0.1", "203.0.113.5, evil", t, 2, out, sizeof(out)), 0);
+	assert_int_equal(net_client_ip("127.0.0.1", "203.0.113.5, evil", t, 2, out, sizeof(out)),
+			 0);
 	assert_string_equal(out, "127.0.0.1");
-	assert_int_equal(gw_client_ip("127.0.0.1", "", t, 2, out, sizeof(out)), 0);
+	assert_int_equal(net_client_ip("127.0.0.1", "", t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "127.0.0.1");
-	assert_int_equal(gw_client_ip("127.0.0.1", ",", t, 2, out, sizeof(out)), 0);
+	assert_int_equal(net_client_ip("127.0.0.1", ",", t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "127.0.0.1");
 	/* IPv6, canonical form */
-	assert_int_equal(gw_client_ip("127.0.0.1", "2001:DB8:0:0::1", t, 2, out, sizeof(out)), 0);
+	assert_int_equal(net_client_ip("127.0.0.1", "2001:DB8:0:0::1", t, 2, out, sizeof(out)), 0);
 	assert_string_equal(out, "2001:db8::1");
 	/* not an address */
-	assert_int_equal(gw_client_ip("nope", NULL, t, 2, out, sizeof(out)), -EINVAL);
+	assert_int_equal(net_client_ip("nope", NULL, t, 2, out, sizeof(out)), -EINVAL);
 	/* no trusted proxies at all */
-	assert_int_equal(gw_client_ip("127.0.0.1", "203.0.113.5", NULL, 0, out, sizeof(out)), 0);
+	assert_int_equal(net_client_ip("127.0.0.1", "203.0.113.5", NULL, 0, out, sizeof(out)), 0);
 	assert_string_equal(out, "127.0.0.1");
 }
 
@@ -490,20 +494,34 @@ static void test_spawn_cfg(void **state)
 	assert_non_null(strstr(why.text, "/nonexistent/eirc-irc-client"));
 	gw_spawn_cfg_clear(&c);
 	/* /bin/true stands in for the irc-client */
-	r = spawn_init(&c, cfgp, "/bin/true", "nobody", &why);
 	if (geteuid() == 0) {
-		/* root: children run as nobody, who cannot enter a 0700 folder */
-		assert_int_equal(r, -EACCES);
-		assert_non_null(strstr(why.text, "cannot read the config file"));
-		gw_spawn_cfg_clear(&c);
 		assert_int_equal(spawn_init(&c, cfgp, "/bin/true", "no-such-user-gw", &why),
 				 -ENOENT);
 		gw_spawn_cfg_clear(&c);
-		chmod(dir, 0711);
-		r = spawn_init(&c, cfgp, "/bin/true", "nobody", &why);
-		assert_true(c.drop_privileges);
 	}
+	r = spawn_init(&c, cfgp, "/bin/true", "nobody", &why);
+	/* root: children run as nobody, who cannot even enter the config's
+	 * 0700 folder: they need not, its text is on fd 5 (deploy issue,
+	 * item 1; refused at start before) */
+	assert_true(c.drop_privileges == (geteuid() == 0));
 	assert_int_equal(r, 0);
+	/* fd 5: the text the gateway loaded, byte for byte, sealed */
+	{
+		char file[8192], mem[8192];
+		FILE *f = fopen(cfgp, "r");
+		size_t n;
+
+		assert_non_null(f);
+		n = fread(file, 1, sizeof(file), f);
+		fclose(f);
+		assert_true(c.config_fd > 2);
+		assert_int_equal(pread(c.config_fd, mem, sizeof(mem), 0), (ssize_t)n);
+		assert_memory_equal(mem, file, n);
+		assert_int_equal(fcntl(c.config_fd, F_GET_SEALS),
+				 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+		assert_int_equal(pwrite(c.config_fd, "x", 1, 0), -1);
+		assert_int_equal(errno, EPERM);
+	}
 	/* the environment: none of the config's variables, nothing else */
 	for (size_t i = 0; c.env[i]; i++) {
 		static const char *const kept[] = {
