@@ -198,6 +198,7 @@ typedef struct eirc_config_logger {
 	bool join_listed;
 	uint64_t list_interval;
 	bool accept_invites;
+	bool require_archive; /* <eirccapture require="yes"> */
 	uint64_t memory_buffer_max;
 	char *spill_dir;
 	uint64_t spill_max;

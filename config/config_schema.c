@@ -699,6 +699,14 @@ static const config_field_t schema_logger[] = {
 			"Interval of LIST with join_listed."),
 	CONFIG_BOOL("accept_invites", T, accept_invites, "true",
 		    "Join channels the bot is invited to."),
+	CONFIG_BOOL("require_archive", T, require_archive, "false",
+		    "Fail closed: the IRC server refuses a PRIVMSG, NOTICE or TAGMSG to a "
+		    "channel no archiving logger is in, or to a user while no logger on that "
+		    "server archives (the logger is away while Redis and its spill file are both "
+		    "unavailable), with numeric 404 ... (ARCHIVE_UNAVAILABLE); eIRC users get "
+		    "FAIL <command> ARCHIVE_UNAVAILABLE. Rendered by the stack into "
+		    "<eirccapture require=\"yes\">. false: such messages flow and the hole is a "
+		    "recorded gap."),
 	CONFIG_SIZE("memory_buffer_max", T, memory_buffer_max, "64MiB", MIB(1), GIB(16),
 		    "Events held in memory while Redis is down, before "
 		    "spilling to disk."),

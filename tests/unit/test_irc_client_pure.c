@@ -827,10 +827,101 @@ static void test_session_eirc_session(void **state)
 	ircc_session_free(s);
 }
 
+/* m_eirc_capture's refusal (404 ... (ARCHIVE_UNAVAILABLE)) reaches the
+ * browser as FAIL <the command it sent> ARCHIVE_UNAVAILABLE <target>, its
+ * label kept; an echo settles a message; other 404s pass as they are. */
+static void test_session_archive_unavailable(void **state)
+{
+	static const ircc_session_ops_t ops = {ss_browser, ss_server, ss_history, ss_quit,
+					       ss_clock};
+	static const char refused[] = ":irc.x 404 alice %s :Cannot send: nothing is archiving it "
+				      "(ARCHIVE_UNAVAILABLE)";
+	ircc_session_limits_t lim = {1000, 1000, 1000000, 100, NULL, 0, 0};
+	ircc_ident_t id = {.user_id = 1, .user = "u1", .nick = "alice", .display = "Alice"};
+	irc_reg_t reg = {.state = IRC_REG_DONE,
+			 .nick = "alice",
+			 .server = "irc.x",
+			 .caps_enabled = IRC_CAP_BIT(IRC_CAP_LABELED_RESPONSE) |
+					 IRC_CAP_BIT(IRC_CAP_ECHO_MESSAGE) |
+					 IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS)};
+	char line[300];
+	ircc_session_t *s;
+	(void)state;
+
+	assert_int_equal(ircc_session_new(&id, &lim, &ops, NULL, &s), 0);
+	ircc_session_server_registered(s, &reg);
+	ss_server_line(s, &reg, ":irc.x 001 alice :Welcome");
+	ss_server_line(s, &reg, ":irc.x 376 alice :End of MOTD");
+	ss_browser_line(s, "CAP LS 302");
+	ss_browser_line(s, "CAP REQ :labeled-response echo-message message-tags");
+	ss_browser_line(s, "NICK alice");
+	ss_browser_line(s, "USER u 0 * :Alice");
+	ss_browser_line(s, "CAP END");
+
+	ss_clear();
+	ss_browser_line(s, "PRIVMSG #c :one");
+	snprintf(line, sizeof(line), refused, "#c");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_n[0], 1);
+	assert_string_equal(ss_out[0][0],
+			    ":irc.x FAIL PRIVMSG ARCHIVE_UNAVAILABLE #c :Cannot send: "
+			    "nothing is archiving it (ARCHIVE_UNAVAILABLE)");
+	/* two refused in a row: each gets its own command, in order */
+	ss_clear();
+	ss_browser_line(s, "NOTICE #c :two");
+	ss_browser_line(s, "PRIVMSG #c :three");
+	ss_server_line(s, &reg, line);
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "FAIL NOTICE ARCHIVE_UNAVAILABLE #c"), 0);
+	assert_int_equal(ss_find(0, "FAIL PRIVMSG ARCHIVE_UNAVAILABLE #c"), 1);
+	/* a delivered message's echo settles it */
+	ss_clear();
+	ss_browser_line(s, "PRIVMSG #C :delivered");
+	ss_browser_line(s, "NOTICE #c :refused");
+	ss_server_line(s, &reg, ":alice!u1@h PRIVMSG #C :delivered");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "PRIVMSG #C delivered"), 0);
+	assert_int_equal(ss_find(0, "FAIL NOTICE ARCHIVE_UNAVAILABLE #c"), 1);
+	/* labelled: matched by label, the label kept; a direct message too */
+	ss_clear();
+	ss_browser_line(s, "@label=L1 TAGMSG bob");
+	ss_browser_line(s, "PRIVMSG bob :hi");
+	snprintf(line, sizeof(line), "@label=L1 ");
+	snprintf(line + 10, sizeof(line) - 10, refused, "bob");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "@label=L1 :irc.x FAIL TAGMSG ARCHIVE_UNAVAILABLE bob :"), 0);
+	snprintf(line, sizeof(line), refused, "bob");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, ":irc.x FAIL PRIVMSG ARCHIVE_UNAVAILABLE bob :"), 1);
+	/* another 404 passes as it is, and settles its message */
+	ss_clear();
+	ss_browser_line(s, "NOTICE #m :moderated");
+	ss_server_line(s, &reg, ":irc.x 404 alice #m :Cannot send to channel (+m)");
+	assert_int_equal(ss_find(0, "404 alice #m :Cannot send to channel (+m)"), 0);
+	assert_int_equal(ss_find(0, "FAIL"), -1);
+	/* IRCC_SENT_MAX messages awaiting an answer are remembered, and the
+	 * oldest is forgotten for one more */
+	ss_clear();
+	ss_browser_line(s, "NOTICE #c :oldest");
+	for (int i = 1; i < IRCC_SENT_MAX; i++)
+		ss_browser_line(s, "PRIVMSG #c :x");
+	snprintf(line, sizeof(line), refused, "#c");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "FAIL NOTICE ARCHIVE_UNAVAILABLE #c"), 0);
+	ss_clear();
+	ss_browser_line(s, "NOTICE #c :oldest");
+	for (int i = 0; i < IRCC_SENT_MAX; i++)
+		ss_browser_line(s, "PRIVMSG #c :x");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "FAIL PRIVMSG ARCHIVE_UNAVAILABLE #c"), 0);
+	ircc_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_split_merged),
+		cmocka_unit_test(test_session_archive_unavailable),
 		cmocka_unit_test(test_frame_injection),
 		cmocka_unit_test(test_frame_limit),
 		cmocka_unit_test(test_frame_huge_line),
