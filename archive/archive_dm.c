@@ -42,19 +42,20 @@ int archive_dm_user_key(const char *network, int partitions, const char *kind, u
 	return (size_t)n < cap ? n : -ENOBUFS;
 }
 
-/* A decimal id of 1..20 digits at p[0..n) without overflow. */
-static int id_parse(const char *p, size_t n, uint64_t *out)
+int archive_dm_id_parse(const char *p, size_t n, uint64_t *out_id)
 {
 	uint64_t v = 0;
 
-	if (n == 0 || n > 20)
+	if (n == 0 || n > 20 || (n > 1 && p[0] == '0'))
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9' || v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
 			return -EINVAL;
 		v = v * 10 + (uint64_t)(p[i] - '0');
 	}
-	*out = v;
+	if (v == 0)
+		return -EINVAL;
+	*out_id = v;
 	return 0;
 }
 
@@ -64,8 +65,8 @@ int archive_dm_conv_ids(const char *conv, size_t n, uint64_t *out_lo, uint64_t *
 	uint64_t lo, hi;
 
 	if (n < 3 || memcmp(conv, "dm:", 3) != 0 || !(colon = memchr(conv + 3, ':', n - 3)) ||
-	    id_parse(conv + 3, (size_t)(colon - conv - 3), &lo) < 0 ||
-	    id_parse(colon + 1, (size_t)(conv + n - colon - 1), &hi) < 0 || lo == 0 || lo >= hi)
+	    archive_dm_id_parse(conv + 3, (size_t)(colon - conv - 3), &lo) < 0 ||
+	    archive_dm_id_parse(colon + 1, (size_t)(conv + n - colon - 1), &hi) < 0 || lo >= hi)
 		return -EINVAL;
 	*out_lo = lo;
 	*out_hi = hi;

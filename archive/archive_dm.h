@@ -43,6 +43,10 @@ int archive_dm_nick_key(const char *network, int partitions, const char *nick, s
 int archive_dm_user_key(const char *network, int partitions, const char *kind, uint64_t id,
 			char *buf, size_t cap);
 
+/* An account id as the IRC server's eirc/uid and eirc/to-uid tags carry
+ * it, p[0..n): decimal, 1..UINT64_MAX. Returns 0 or -EINVAL. */
+int archive_dm_id_parse(const char *p, size_t n, uint64_t *out_id);
+
 /*
  * The two user ids of a conversation "dm:<lo>:<hi>" (conv[0..n), as
  * archive_keys_dm_target() writes it). Returns 0, or -EINVAL when conv is

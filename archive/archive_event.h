@@ -62,7 +62,8 @@ enum archive_event_str {
 	ARCHIVE_S_ACCOUNT,
 	ARCHIVE_S_TEXT, /* message, reason, topic, mode string */
 	ARCHIVE_S_TAGS, /* raw IRCv3 tags, escaped, without '@' */
-	ARCHIVE_S_ARG,  /* KICK: kicked nick; NICK: new nick; GAP: end ms */
+	ARCHIVE_S_ARG,  /* KICK: kicked nick; NICK: new nick; GAP: end ms; PRIVMSG,
+			   NOTICE, TAGMSG: a STATUSMSG's prefix ("@" of "@#c") */
 	ARCHIVE_EVENT_NSTR,
 };
 

@@ -160,12 +160,13 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 }
 
 /* eirc_daemon_config_load, ${NAME} read through vars (NULL: the
- * environment). */
+ * environment), from text (NULL: the file at path). */
 static int config_load(const eirc_daemon_def_t *def, const eirc_config_vars_t *vars,
-		       const char *path, eirc_config_t **out_cfg)
+		       const char *path, const char *text, size_t text_len, eirc_config_t **out_cfg)
 {
 	eirc_config_errors_t *errs = NULL;
-	int r = eirc_config_load_vars(path, vars, out_cfg, &errs);
+	int r = text ? eirc_config_load_buffer_vars(path, text, text_len, vars, out_cfg, &errs)
+		     : eirc_config_load_vars(path, vars, out_cfg, &errs);
 
 	if (r < 0) {
 		if (errs)
@@ -179,7 +180,7 @@ static int config_load(const eirc_daemon_def_t *def, const eirc_config_vars_t *v
 
 int eirc_daemon_config_load(const eirc_daemon_def_t *def, const char *path, eirc_config_t **out_cfg)
 {
-	return config_load(def, NULL, path, out_cfg);
+	return config_load(def, NULL, path, NULL, 0, out_cfg);
 }
 
 uv_loop_t *eirc_daemon_loop(eirc_daemon_t *d)
@@ -272,11 +273,15 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 	eirc_daemon_args_t args;
 	eirc_config_t *cfg = NULL;
 	eirc_config_vars_t vars = {def->var, app};
+	const char *text = NULL;
+	size_t text_len = 0;
 	int status;
 
 	if (!eirc_daemon_args(def, app, argc, argv, &args, &status))
 		return status;
-	if (config_load(def, def->var ? &vars : NULL, args.config_path, &cfg) < 0)
+	if (def->config_text)
+		text = def->config_text(app, &text_len);
+	if (config_load(def, def->var ? &vars : NULL, args.config_path, text, text_len, &cfg) < 0)
 		return EIRC_EXIT_FAILURE;
 	eirc_config_log_setup(cfg, def->prog);
 	/* a peer closing a socket must be an EPIPE, not our death */

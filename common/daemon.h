@@ -108,6 +108,10 @@ typedef struct eirc_daemon_def {
 	 * or NULL when not set. NULL: the environment (eirc-irc-client reads
 	 * the table the gateway handed it instead). */
 	const char *(*var)(void *app, const char *name);
+	/* The config's text when the program was handed it (eirc-irc-client:
+	 * the gateway's copy), or NULL: the file named by -c is read. Errors
+	 * still name that path. */
+	const char *(*config_text)(void *app, size_t *out_len);
 } eirc_daemon_def_t;
 
 /* The command line, parsed. */

@@ -11,9 +11,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "common/clock.h"
 
@@ -24,9 +26,31 @@ static struct {
 	log_level_t level;
 	log_format_t format;
 	int fd;
-} log_state = {"eirc", LOG_INFO, LOG_FORMAT_TEXT, 2};
+	bool journal; /* fd is systemd's journal stream: "<N>" priority prefixes */
+} log_state = {"eirc", LOG_INFO, LOG_FORMAT_TEXT, 2, false};
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+/* syslog(3) priorities of the levels: LOG_DEBUG 7, LOG_INFO 6,
+ * LOG_WARNING 4, LOG_ERR 3. */
+static int level_priority(log_level_t level)
+{
+	static const int pri[] = {7, 6, 4, 3};
+
+	return (unsigned)level <= LOG_ERROR ? pri[level] : 6;
+}
+
+/* True when fd is the stream systemd connected to the journal: the
+ * "<device>:<inode>" of $JOURNAL_STREAM is fd's (systemd.exec(5)). */
+static bool is_journal_stream(int fd)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return v && sscanf(v, "%llu:%llu", &dev, &ino) == 2 && fstat(fd, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_setup(const char *prog, log_level_t level, log_format_t format, int fd)
 {
@@ -35,6 +59,7 @@ void log_setup(const char *prog, log_level_t level, log_format_t format, int fd)
 	log_state.level = level;
 	log_state.format = format;
 	log_state.fd = fd;
+	log_state.journal = is_journal_stream(fd);
 }
 
 int log_level_parse(const char *name, log_level_t *out_level)
@@ -164,16 +189,36 @@ typedef struct {
 	bool cut;
 } line_t;
 
+/* Appends n bytes whole, or nothing and marks the line cut: an escape
+ * sequence is never split. */
 static void put_raw(line_t *l, const char *s, size_t n)
 {
 	if (l->cut)
 		return;
 	if (n > l->cap - l->len) {
-		n = l->cap - l->len;
 		l->cut = true;
+		return;
 	}
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
+}
+
+/* After a cut: drops a UTF-8 sequence the cut left incomplete. */
+static void trim_partial_utf8(line_t *l)
+{
+	size_t i = l->len, cont = 0;
+	unsigned char c;
+
+	while (i > 0 && cont < 4 && ((unsigned char)l->buf[i - 1] & 0xc0) == 0x80)
+		i--, cont++;
+	if (i == 0)
+		return;
+	c = (unsigned char)l->buf[i - 1];
+	if (c < 0xc0) /* ASCII (or stray continuation bytes): complete */
+		return;
+	size_t need = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+	if (cont < need)
+		l->len = i - 1;
 }
 
 static void put_str(line_t *l, const char *s)
@@ -266,52 +311,76 @@ static void put_field_value(line_t *l, const log_field_t *f, bool json)
 	}
 }
 
+/* The start of a line, up to the message: its timestamp, level, program
+ * and pid (JSON: and the opening of "msg"). */
+static void put_head(line_t *l, log_level_t level, bool json)
+{
+	char pid[24];
+
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (json) {
+		put_str(l, "{\"time\":\"");
+		put_timestamp(l);
+		put_str(l, "\",\"level\":\"");
+		put_str(l, log_level_name(level));
+		put_str(l, "\",\"prog\":\"");
+		put_escaped(l, log_state.prog, true);
+		put_str(l, "\",\"pid\":");
+		put_str(l, pid);
+		put_str(l, ",\"msg\":\"");
+	} else {
+		put_timestamp(l);
+		put_str(l, " ");
+		put_escaped(l, log_state.prog, false);
+		put_str(l, "[");
+		put_str(l, pid);
+		put_str(l, "] ");
+		put_str(l, log_level_name(level));
+		put_str(l, ": ");
+	}
+}
+
 size_t log_format_line(char *buf, size_t cap, log_level_t level, const log_field_t *fields,
 		       size_t n, const char *msg)
 {
-	static const char tail[] = "...";
+	/* A cut line ends so that it still parses: text with "...", JSON with
+	 * the message cut, the fields dropped and "cut":true. */
+	static const char tail[] = "...", json_tail[] = "...\",\"cut\":true}";
 	bool json = log_state.format == LOG_FORMAT_JSON;
-	char pid[24];
-	line_t l = {buf, cap > sizeof(tail) + 1 ? cap - sizeof(tail) - 1 : 0, 0, false};
+	size_t room = json ? sizeof(json_tail) : sizeof(tail); /* and '\n' */
+	line_t l = {buf, cap > room + 1 ? cap - room - 1 : 0, 0, false};
 
 	if (cap == 0)
 		return 0;
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	if (json) {
-		put_str(&l, "{\"time\":\"");
-		put_timestamp(&l);
-		put_str(&l, "\",\"level\":\"");
-		put_str(&l, log_level_name(level));
-		put_str(&l, "\",\"prog\":\"");
-		put_escaped(&l, log_state.prog, true);
-		put_str(&l, "\",\"pid\":");
-		put_str(&l, pid);
-		put_str(&l, ",\"msg\":\"");
-		put_escaped(&l, msg, true);
+	put_head(&l, level, json);
+	put_escaped(&l, msg, json);
+	if (json)
 		put_str(&l, "\"");
-	} else {
-		put_timestamp(&l);
-		put_str(&l, " ");
-		put_escaped(&l, log_state.prog, false);
-		put_str(&l, "[");
-		put_str(&l, pid);
-		put_str(&l, "] ");
-		put_str(&l, log_level_name(level));
-		put_str(&l, ": ");
-		put_escaped(&l, msg, false);
-	}
 	for (size_t i = 0; i < n; i++) {
 		put_str(&l, json ? ",\"" : " ");
 		put_escaped(&l, fields[i].key, json);
 		put_str(&l, json ? "\":" : "=");
 		put_field_value(&l, &fields[i], json);
 	}
-	if (json && !l.cut)
+	if (json)
 		put_str(&l, "}");
+	if (l.cut && json) {
+		/* again, message only: the head always fits in LOG_LINE_MAX */
+		static const char closing[] = "\",\"cut\":true}";
+
+		l = (line_t){buf, l.cap, 0, false};
+		put_head(&l, level, json);
+		put_escaped(&l, msg, json);
+		if (!l.cut) { /* the message fits: only the fields were cut */
+			memcpy(buf + l.len, closing, sizeof(closing) - 1);
+			l.len += sizeof(closing) - 1;
+		}
+	}
 	if (l.cut) {
-		/* Room for the tail was reserved in line_t.cap. */
-		memcpy(buf + l.len, tail, sizeof(tail) - 1);
-		l.len += sizeof(tail) - 1;
+		trim_partial_utf8(&l);
+		/* room for the tail was reserved in line_t.cap */
+		memcpy(buf + l.len, json ? json_tail : tail, room - 1);
+		l.len += room - 1;
 	}
 	buf[l.len++] = '\n';
 	buf[l.len] = '\0';
@@ -323,7 +392,7 @@ void log_vfields(log_level_t level, const log_field_t *fields, size_t n, const c
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 8];
 	int saved_errno = errno;
-	int m;
+	int m, pri;
 	size_t len;
 
 	if (!log_enabled(level))
@@ -333,7 +402,10 @@ void log_vfields(log_level_t level, const log_field_t *fields, size_t n, const c
 		m = 0;
 	len = (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
 	log_redact(msg, len);
-	len = log_format_line(line, sizeof(line), level, fields, n, msg);
+	/* under systemd: the sd-daemon(3) priority, so journalctl -p works */
+	pri = log_state.journal ? snprintf(line, sizeof(line), "<%d>", level_priority(level)) : 0;
+	len = (size_t)pri +
+	      log_format_line(line + pri, sizeof(line) - (size_t)pri, level, fields, n, msg);
 	/* One write per line; a short write to a pipe under PIPE_BUF can't
 	 * happen, and for anything else a lost tail is better than a retry
 	 * loop that interleaves with other writers. */

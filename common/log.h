@@ -18,8 +18,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* Longest line written, including the format's framing; longer messages
- * are cut at this size and end with "...". */
+/* Longest line written, including the format's framing; longer lines are
+ * cut to it and still parse: text ends with "...", JSON keeps the message
+ * (cut, with "...") and ends with ,"cut":true} instead of the fields. A
+ * cut splits no escape and no UTF-8 sequence. Under systemd, when the
+ * descriptor is the journal stream ($JOURNAL_STREAM), each line starts
+ * with its sd-daemon(3) priority (<3> error, <4> warn, <6> info, <7>
+ * debug). */
 #define LOG_LINE_MAX 4096
 
 typedef enum {

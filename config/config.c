@@ -55,6 +55,7 @@ void eirc_config_free(eirc_config_t *cfg)
 	for (size_t i = 0; i < cfg->n_env_refs; i++)
 		free(cfg->env_refs[i].key); /* name is in the same block */
 	free(cfg->env_refs);
+	free(cfg->source);
 	free(cfg);
 }
 
@@ -125,8 +126,12 @@ static int load_buffer(const char *name, const char *buf, size_t len,
 		r = config_walk(buf, len, vars, cfg, errs);
 	if (r == 0 && errs->n > 0)
 		r = -EINVAL;
+	if (r == 0 && !(cfg->source = malloc(len ? len : 1)))
+		r = -ENOMEM;
 	if (r != 0)
 		goto free_all;
+	memcpy(cfg->source, buf, len);
+	cfg->source_len = len;
 	eirc_config_errors_free(errs);
 	*out_cfg = cfg;
 	return 0;
@@ -140,6 +145,13 @@ int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_
 			    eirc_config_errors_t **out_errs)
 {
 	return load_buffer(name, buf, len, NULL, out_cfg, out_errs);
+}
+
+int eirc_config_load_buffer_vars(const char *name, const char *buf, size_t len,
+				 const eirc_config_vars_t *vars, eirc_config_t **out_cfg,
+				 eirc_config_errors_t **out_errs)
+{
+	return load_buffer(name, buf, len, vars, out_cfg, out_errs);
 }
 
 /* Read at most CONFIG_INPUT_MAX + 1 bytes of path (one more than allowed,

@@ -198,11 +198,13 @@ typedef struct eirc_config_elasticsearch {
 
 typedef struct eirc_config_logger {
 	char *nick;
+	char *irc_password; /* PASS for the capture class; NULL: none */
 	char **channels;
 	size_t n_channels;
 	bool join_listed;
 	uint64_t list_interval;
 	bool accept_invites;
+	bool require_archive; /* <eirccapture require="yes"> */
 	uint64_t memory_buffer_max;
 	char *spill_dir;
 	uint64_t spill_max;
@@ -263,6 +265,10 @@ typedef struct eirc_config {
 	 * file order */
 	eirc_config_env_ref_t *env_refs;
 	size_t n_env_refs;
+	/* not in the schema: the text it was loaded from, byte for byte (the
+	 * gateway hands it to every irc-client: they never read the file) */
+	char *source;
+	size_t source_len;
 } eirc_config_t;
 
 /* One problem found in the file. line and column are 1-based, as an editor
@@ -315,6 +321,12 @@ int eirc_config_load_vars(const char *path, const eirc_config_vars_t *vars, eirc
  */
 int eirc_config_load_buffer(const char *name, const char *buf, size_t len, eirc_config_t **out_cfg,
 			    eirc_config_errors_t **out_errs);
+
+/* eirc_config_load_buffer, reading ${NAME} references through vars (NULL:
+ * the environment): eirc-irc-client loads the text the gateway hands it. */
+int eirc_config_load_buffer_vars(const char *name, const char *buf, size_t len,
+				 const eirc_config_vars_t *vars, eirc_config_t **out_cfg,
+				 eirc_config_errors_t **out_errs);
 
 /* Free a loaded configuration; NULL is a no-op. */
 void eirc_config_free(eirc_config_t *cfg);

@@ -698,6 +698,12 @@ static const config_section_t schema_es_sec = {
 static const config_field_t schema_logger[] = {
 	CONFIG_STRING("nick", T, nick, "eirc-logger", "Nick of the logger bot.",
 		      .validate = &schema_v_nick),
+	CONFIG_SECRET("irc_password", T, irc_password,
+		      "PASS the bot sends to the IRC server: the password of its connect class "
+		      "with eirccapture=\"yes\" (m_eirc_capture: the bot is then in every "
+		      "channel and gets a copy of every message); unset: no PASS, and the bot "
+		      "archives only the channels it joins.",
+		      .validate = &schema_v_one_word),
 	CONFIG_STRLIST("channels", T, channels, n_channels, "Channels the bot always joins.",
 		       .validate = &schema_v_channel),
 	CONFIG_BOOL("join_listed", T, join_listed, "false",
@@ -707,6 +713,14 @@ static const config_field_t schema_logger[] = {
 			"Interval of LIST with join_listed."),
 	CONFIG_BOOL("accept_invites", T, accept_invites, "true",
 		    "Join channels the bot is invited to."),
+	CONFIG_BOOL("require_archive", T, require_archive, "false",
+		    "Fail closed: the IRC server refuses a PRIVMSG, NOTICE or TAGMSG to a "
+		    "channel no archiving logger is in, or to a user while no logger on that "
+		    "server archives (the logger is away while Redis and its spill file are both "
+		    "unavailable), with numeric 404 ... (ARCHIVE_UNAVAILABLE); eIRC users get "
+		    "FAIL <command> ARCHIVE_UNAVAILABLE. Rendered by the stack into "
+		    "<eirccapture require=\"yes\">. false: such messages flow and the hole is a "
+		    "recorded gap."),
 	CONFIG_SIZE("memory_buffer_max", T, memory_buffer_max, "64MiB", MIB(1), GIB(16),
 		    "Events held in memory while Redis is down, before "
 		    "spilling to disk."),

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -121,8 +122,35 @@ static uint32_t caps_effective(void)
 	return d[0].effective;
 }
 
+/* The memfd of fd 5: the config's text, sealed against every change, so
+ * that no child (they share it) can alter what the next one reads. */
+static int config_memfd(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t *out_err)
+{
+	const char *p = cfg->source;
+	size_t left = cfg->source_len;
+	ssize_t n;
+	int fd = memfd_create("eirc-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return eirc_err_set(out_err, -errno, "memfd_create: %s", strerror(errno));
+	c->config_fd = fd; /* > 2: the daemon's stdio is open */
+	while (left > 0) {
+		if ((n = write(fd, p, left)) < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return eirc_err_set(out_err, -errno, "writing the config's memfd: %s",
+					    strerror(errno));
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return eirc_err_set(out_err, -errno, "sealing the config's memfd: %s",
+				    strerror(errno));
+	return 0;
+}
+
 /* Forks a probe that becomes the sandbox user (as uv_spawn will: no
- * supplementary groups) and tries to read the config and run the binary. */
+ * supplementary groups) and tries to run the binary. */
 static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, eirc_err_t *out_err)
 {
 	int status;
@@ -131,11 +159,8 @@ static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, eirc_err_t *
 	if (pid < 0)
 		return eirc_err_set(out_err, -errno, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		int fd;
 		if (setgroups(0, NULL) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0)
 			_exit(10);
-		if ((fd = open(c->config_path, O_RDONLY | O_CLOEXEC)) < 0)
-			_exit(11);
 		if (access(c->irc_client_path, X_OK) < 0)
 			_exit(12);
 		_exit(0);
@@ -144,11 +169,6 @@ static int probe_as_user(const gw_spawn_cfg_t *c, const char *user, eirc_err_t *
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 11)
-		return eirc_err_set(out_err, -EACCES,
-				    "irc_client.sandbox_user %s cannot read "
-				    "the config file %s (irc-clients run as that user)",
-				    user, c->config_path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 12)
 		return eirc_err_set(out_err, -EACCES,
 				    "irc_client.sandbox_user %s cannot "
@@ -196,7 +216,8 @@ int gw_spawn_cfg_init(gw_spawn_cfg_t *c, const eirc_config_t *cfg, const char *c
 	if (!(c->config_path = realpath(config_path, NULL)))
 		return eirc_err_set(out_err, -errno, "cannot resolve %s: %s", config_path,
 				    strerror(errno));
-	if ((r = env_build(c, out_err)) < 0 || (r = vars_build(c, cfg, out_err)) < 0)
+	if ((r = env_build(c, out_err)) < 0 || (r = vars_build(c, cfg, out_err)) < 0 ||
+	    (r = config_memfd(c, cfg, out_err)) < 0)
 		return r;
 	/* An ambient capability would be the child's after its execve, even
 	 * under another uid: the gateway passes none (its own stay). */
@@ -232,6 +253,8 @@ void gw_spawn_cfg_clear(gw_spawn_cfg_t *c)
 {
 	free(c->irc_client_path);
 	free(c->config_path);
+	if (c->config_fd > 2)
+		close(c->config_fd);
 	for (size_t i = 0; c->env[i]; i++)
 		free(c->env[i]);
 	explicit_bzero(c->vars, sizeof(c->vars));
@@ -292,7 +315,7 @@ int gw_spawn_start(uv_loop_t *loop, const gw_spawn_cfg_t *c, const gw_identity_t
 	char uid[24], *argv[16];
 	int sv[2], vp[2], r;
 	uv_process_options_t o;
-	uv_stdio_container_t stdio[5];
+	uv_stdio_container_t stdio[6];
 
 	*out_proc_open = false;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -313,13 +336,15 @@ int gw_spawn_start(uv_loop_t *loop, const gw_spawn_cfg_t *c, const gw_identity_t
 	stdio[3].data.fd = sv[1];
 	stdio[4].flags = UV_INHERIT_FD;
 	stdio[4].data.fd = vp[0];
+	stdio[5].flags = UV_INHERIT_FD;
+	stdio[5].data.fd = c->config_fd;
 	memset(&o, 0, sizeof(o));
 	o.file = c->irc_client_path;
 	o.args = argv;
 	o.env = (char **)c->env;
 	o.exit_cb = exit_cb;
 	o.stdio = stdio;
-	o.stdio_count = 5;
+	o.stdio_count = 6;
 	if (c->drop_privileges) {
 		o.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
 		o.uid = c->uid;
@@ -329,7 +354,7 @@ int gw_spawn_start(uv_loop_t *loop, const gw_spawn_cfg_t *c, const gw_identity_t
 	 * libwebsockets 4.1 opens its sockets (listeners, accepted browsers)
 	 * without close-on-exec; so that no child ever inherits another
 	 * session's socket, mark every descriptor above stderr close-on-exec
-	 * right before the fork (libuv's dup2 onto fds 3 and 4 clears it there).
+	 * right before the fork (libuv's dup2 onto fds 3 to 5 clears it there).
 	 */
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
 		r = -errno;

@@ -5,7 +5,11 @@
  * one end of a socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) whose other
  * end the gateway keeps, fd 4 the read end of a pipe carrying the config's
  * ${NAME} values (common/vars: "NAME=value\n" lines, written in full and
- * closed right after the spawn; the write end is close-on-exec); no other
+ * closed right after the spawn; the write end is close-on-exec), fd 5 a
+ * sealed memfd holding the config's text as the gateway loaded it at start
+ * (the child reads it with pread and closes it: it never opens the config
+ * file, so the file need not be readable by irc_client.sandbox_user, and an
+ * edit reaches sessions only when the gateway restarts); no other
  * descriptor (every descriptor above 2 is marked close-on-exec right
  * before each spawn: libwebsockets 4.1 opens its sockets without it).
  *
@@ -61,6 +65,7 @@ typedef struct gw_spawn_cfg {
 	char *env[GW_ENV_PASSED + 2]; /* "NAME=value", NULL-terminated */
 	char vars[VARS_BYTES_MAX];    /* the text written on fd 4 */
 	size_t vars_len;
+	int config_fd;        /* the sealed memfd of fd 5; valid when > 2 */
 	bool drop_privileges; /* root, or CAP_SETUID + CAP_SETGID */
 	uid_t uid;
 	gid_t gid;
@@ -70,12 +75,12 @@ typedef struct gw_spawn_cfg {
  * Fills *out (already zeroed by the caller) from cfg, loaded from
  * config_path: resolves the binary (gateway.irc_client_path, else
  * eirc-irc-client next to self_exe), makes both paths absolute, builds env
- * and the text of fd 4 from the config's ${NAME} references, clears the
- * process's ambient capabilities, and when it can switch users (euid 0,
- * or CAP_SETUID and CAP_SETGID effective) looks up
- * irc_client.sandbox_user and checks (in a short-lived forked probe,
- * before the loop) that this user can read the config file and execute
- * the binary. Returns 0, or a negative errno with a message in out_err
+ * and the text of fd 4 from the config's ${NAME} references, the memfd of
+ * fd 5 from cfg->source, clears the process's ambient capabilities, and
+ * when it can switch users (euid 0, or CAP_SETUID and CAP_SETGID
+ * effective) looks up irc_client.sandbox_user and checks (in a short-lived
+ * forked probe, before the loop) that this user can execute the binary. Returns 0, or a negative
+ * errno with a message in out_err
  * (-E2BIG: more than GW_ENV_MAX variables or VARS_BYTES_MAX bytes;
  * -EINVAL: a value with a newline). Blocking: call at start only.
  */

@@ -117,6 +117,8 @@ int hist_query_build_conv(const hist_req_t *req, const hist_query_opts_t *o, con
 	arg_str(c, c->num[3]);
 	arg_str(c, req->event_playback ? "1" : "0");
 	arg_str(c, c->num[4]);
+	snprintf(c->num[5], sizeof(c->num[5]), "%" PRIu64, req->user_id);
+	arg_str(c, c->num[5]);
 	return 0;
 }
 

@@ -16,7 +16,11 @@
  * scan reads one more than asked to know): draft/chathistory-end. An
  * unknown msgid (or one of another conversation) answers {0}: an empty
  * batch. Events other than PRIVMSG and NOTICE are skipped unless the
- * request carries eirc/event-playback; logger gaps are never replayed.
+ * request carries eirc/event-playback; logger gaps are never replayed; a
+ * STATUSMSG ("@#c", stored with arg "@") only to its sender: the
+ * requester whose id the stored eirc/uid tag names (the server delivered
+ * it to some members only, and who they were then is not recorded; the
+ * archive and the auditor's export keep it for everyone else).
  *
  * Pure: no I/O. hist_chathist.c sends the call and formats the answer.
  */
@@ -59,7 +63,7 @@ struct hist_query_call {
 
 /*
  * Builds "EVALSHA_RO <sha> 3 <history> <msgid-key-1> <msgid-key-2> <op>
- * <k1> <v1> <k2> <v2> <limit> <skew> <events> <scan-max>" for req (sha
+ * <k1> <v1> <k2> <v2> <limit> <skew> <events> <scan-max> <user id>" for req (sha
  * NULL: EVAL_RO with the script's source). Read-only forms: eirc-history's
  * Redis user may read a channel's stream but not write it (docs/deploy.md,
  * "Redis users"), and EVAL/EVALSHA count every key they name as written. The target is folded with

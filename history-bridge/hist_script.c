@@ -6,18 +6,29 @@
 
 /* KEYS: history, msgid key of ref 1, msgid key of ref 2 (the history key
  * again when unused). ARGV: op, k1, v1, k2, v2, limit, skew, events,
- * scan-max; k is '*' (none), 'm' (v: msgid) or 't' (v: ms). */
+ * scan-max, requester's user id; k is '*' (none), 'm' (v: msgid) or 't'
+ * (v: ms). A STATUSMSG (a message with an arg: its prefix) is replayed only
+ * to its sender, the user whose id its stored tags carry (eirc/uid). */
 const char hist_query_script[] =
 	"local key = KEYS[1]\n"
 	"local op, limit = ARGV[1], tonumber(ARGV[6])\n"
 	"local skew, all, scan_max = tonumber(ARGV[7]), ARGV[8] == '1', tonumber(ARGV[9])\n"
+	"local uid = ';eirc/uid=' .. ARGV[10] .. ';'\n"
 	"local scanned, at_start = 0, 0\n"
 	"local function field(e, name)\n"
 	"  local f = e[2]\n"
 	"  for i = 1, #f, 2 do if f[i] == name then return f[i + 1] end end\n"
 	"end\n"
+	"local function hidden(e, t)\n"
+	"  if (t ~= 'privmsg' and t ~= 'notice' and t ~= 'tagmsg') or not field(e, 'arg') then\n"
+	"    return false\n"
+	"  end\n"
+	"  local tags = ';' .. (field(e, 'tags') or '') .. ';'\n"
+	"  return string.find(tags, uid, 1, true) == nil\n"
+	"end\n"
 	"local function wanted(e)\n"
 	"  local t = field(e, 'type')\n"
+	"  if hidden(e, t) then return false end\n"
 	"  if t == 'privmsg' or t == 'notice' then return true end\n"
 	"  return all and t ~= nil and t ~= 'gap'\n"
 	"end\n"

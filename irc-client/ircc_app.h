@@ -25,6 +25,9 @@
 /* The pipe of the config's ${NAME} values (common/vars), read to EOF and
  * closed before the config loads. */
 #define IRCC_VARS_FD 4
+/* The gateway's sealed memfd of the config's text, read (pread) and closed
+ * before the config loads: the irc-client never opens the config file. */
+#define IRCC_CONFIG_FD 5
 
 typedef struct ircc_app ircc_app_t;
 

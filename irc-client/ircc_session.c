@@ -55,6 +55,13 @@ struct pending {
 	char target[IRCC_CHATHIST_TARGET_MAX + 1];
 };
 
+/* A message sent to the server, until its echo or a 404 answers it. */
+struct sent {
+	char cmd[8]; /* "" when the slot is free */
+	char target[IRCC_SENT_TARGET_MAX + 1];
+	char label[IRCC_LABEL_MAX + 1];
+};
+
 struct ircc_session {
 	const ircc_ident_t *id;
 	ircc_session_limits_t lim;
@@ -84,6 +91,8 @@ struct ircc_session {
 	size_t n_hist;
 	unsigned hist_seq;
 	char ticket[SESSION_TICKET_LEN + 1]; /* the gateway's EIRC SESSION; "" until then */
+	struct sent sent[IRCC_SENT_MAX];     /* a ring, oldest at sent_next */
+	size_t sent_next;
 };
 
 /* Serialization scratch: the loop is single-threaded and every use ends
@@ -497,6 +506,103 @@ static void handle_cap(ircc_session_t *s, const irc_msg_t *m)
 	}
 }
 
+/* ---- messages awaiting an answer (IRCC_SENT_MAX) ---- */
+
+static bool is_message_cmd(const char *cmd)
+{
+	return !strcmp(cmd, "PRIVMSG") || !strcmp(cmd, "NOTICE") || !strcmp(cmd, "TAGMSG");
+}
+
+/* Remembers a message f (command cmd) that went to the server. */
+static void sent_note(ircc_session_t *s, const char *cmd, const irc_msg_t *f)
+{
+	struct sent *e = &s->sent[s->sent_next];
+	irc_msg_tag_t t;
+
+	if (!is_message_cmd(cmd) || f->n_params < 1 || f->params[0].len > IRCC_SENT_TARGET_MAX)
+		return;
+	memcpy(e->cmd, cmd, strlen(cmd) + 1); /* is_message_cmd: it fits */
+	span_cpy(e->target, sizeof(e->target), &f->params[0]);
+	e->label[0] = '\0';
+	if (irc_msg_tag_get(f, "label", &t) == 0 && t.value_len <= IRCC_LABEL_MAX)
+		snprintf(e->label, sizeof(e->label), "%.*s", (int)t.value_len, t.value);
+	s->sent_next = (s->sent_next + 1) % IRCC_SENT_MAX;
+}
+
+/* Does the comma-separated list hold target? */
+static bool list_has(const ircc_session_t *s, const char *list, const irc_msg_span_t *target)
+{
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		if (irc_casemap_equal(s->cm, p, n, target->ptr, target->len))
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
+/* Forgets the oldest remembered message that answer m (an echo, or a 404
+ * naming target) answers, and returns its command ("" when none). */
+static const char *sent_answered(ircc_session_t *s, const irc_msg_t *m, const char *cmd,
+				 const irc_msg_span_t *target)
+{
+	static char found[8];
+	irc_msg_tag_t t;
+	bool labelled = irc_msg_tag_get(m, "label", &t) == 0;
+
+	found[0] = '\0';
+	for (size_t i = 0; i < IRCC_SENT_MAX; i++) {
+		struct sent *e = &s->sent[(s->sent_next + i) % IRCC_SENT_MAX];
+		bool match = labelled ? strlen(e->label) == t.value_len &&
+						memcmp(e->label, t.value, t.value_len) == 0
+				      : list_has(s, e->target, target);
+		if (e->cmd[0] && (!cmd || !strcmp(cmd, e->cmd)) && match) {
+			memcpy(found, e->cmd, sizeof(found));
+			e->cmd[0] = '\0';
+			break;
+		}
+	}
+	return found;
+}
+
+/*
+ * Answers the server's messages that settle a message the browser sent:
+ * the echo of one forgets it; a 404 too, and m_eirc_capture's "404 <nick>
+ * <target> :... (ARCHIVE_UNAVAILABLE)" (nothing archives the target, so
+ * the message went nowhere) becomes "FAIL <command> ARCHIVE_UNAVAILABLE
+ * <target> :<text>" for the browser, the label kept. Returns true when m
+ * was answered here and is not relayed.
+ */
+static bool message_answer(ircc_session_t *s, const irc_reg_t *reg, const irc_msg_t *m)
+{
+	static const char code[] = "(ARCHIVE_UNAVAILABLE)";
+	char cmd[16], tags[IRC_TAGS_MAX + 1];
+	const irc_msg_span_t *text;
+	irc_msg_tag_t t;
+	size_t tl = 0;
+
+	cmd_name(m, cmd, sizeof(cmd));
+	if (is_message_cmd(cmd) && m->n_params >= 1 && irc_reg_is_self(reg, m)) {
+		(void)sent_answered(s, m, cmd, &m->params[0]);
+		return false;
+	}
+	if (strcmp(cmd, "404") != 0 || m->n_params < 3)
+		return false;
+	const char *failed = sent_answered(s, m, NULL, &m->params[1]);
+	text = &m->params[m->n_params - 1];
+	if (text->len < sizeof(code) - 1 ||
+	    memcmp(text->ptr + text->len - (sizeof(code) - 1), code, sizeof(code) - 1) != 0)
+		return false;
+	if (irc_msg_tag_get(m, "label", &t) == 0 &&
+	    (s->bcaps & IRC_CAP_BIT(IRC_CAP_LABELED_RESPONSE)))
+		(void)irc_msg_tags_append("label", 5, t.value, t.value_len, tags, sizeof(tags),
+					  &tl);
+	sendf(s, "%s%.*s%s:%s FAIL %s ARCHIVE_UNAVAILABLE %.*s :%.*s", tl ? "@" : "", (int)tl, tags,
+	      tl ? " " : "", s->server, failed[0] ? failed : "PRIVMSG", (int)m->params[1].len,
+	      m->params[1].ptr, (int)text->len, text->ptr);
+	return true;
+}
+
 /* ---- browser lines ---- */
 
 /* Sends msg to the server with only the tags the browser may send: client
@@ -530,6 +636,8 @@ static void forward(ircc_session_t *s, const irc_msg_t *m)
 	if (s->ops.to_server(s->ud, out_buf, (size_t)n) < 0)
 		fail(s, cmd, "TEMPORARILY_UNAVAILABLE", NULL,
 		     "Not connected to the IRC server right now (reconnecting); not sent");
+	else
+		sent_note(s, cmd, &f);
 }
 
 static bool nick_is(const ircc_session_t *s, const irc_msg_span_t *n, const char *nick)
@@ -1232,7 +1340,8 @@ void ircc_session_server_msg(ircc_session_t *s, const irc_reg_t *reg, const irc_
 		burst_keep(s, m); /* the browser is not ready yet: keep order */
 		return;
 	}
-	relay(s, m, NULL);
+	if (!message_answer(s, reg, m))
+		relay(s, m, NULL);
 	if (irc_msg_command_is(m, "JOIN") && m->n_params >= 1 && irc_reg_is_self(reg, m))
 		join_replay(s, &m->params[0]);
 }

@@ -40,6 +40,16 @@ typedef struct ircc_session_limits ircc_session_limits_t;
 #define IRCC_HISTORY_PENDING_MAX 4
 /* Longest browser label= kept for a labeled CHATHISTORY answer. */
 #define IRCC_LABEL_MAX 64
+/* Messages (PRIVMSG, NOTICE, TAGMSG) remembered after they went to the
+ * server, oldest forgotten first, and the bytes of their target list kept:
+ * m_eirc_capture's refusal "404 <nick> <target> :... (ARCHIVE_UNAVAILABLE)"
+ * names no command, and the browser gets "FAIL <command>
+ * ARCHIVE_UNAVAILABLE <target> :<text>" (its label kept). A message is
+ * forgotten when the server's echo (echo-message) or a 404 for its target
+ * answers it; the refusal is matched to the oldest one still unanswered for
+ * that target (by label when the browser labelled it), PRIVMSG when none. */
+#define IRCC_SENT_MAX        16
+#define IRCC_SENT_TARGET_MAX 200
 /* Time a browser that sent nothing gets before it is taken as a plain
  * client (burst replayed, sign-in rooms joined), and the time a browser in
  * CAP negotiation gets to send CAP END. */

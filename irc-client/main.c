@@ -51,7 +51,9 @@ static void test_hook_forbidden_syscall(void)
 typedef struct irc_client {
 	ircc_ident_t id;
 	ircc_app_t *app;
-	vars_t vars; /* the config's ${NAME} values, until the config is loaded */
+	vars_t vars;  /* the config's ${NAME} values, until the config is loaded */
+	char *config; /* the config's text from IRCC_CONFIG_FD, until loaded */
+	size_t config_len;
 } irc_client_t;
 
 /*
@@ -75,6 +77,55 @@ static int vars_take(vars_t *out)
 	return r;
 }
 
+/*
+ * The config's text from the gateway's memfd on IRCC_CONFIG_FD (sealed, so
+ * its size is its length; pread, since every irc-client shares its file
+ * offset); the descriptor is closed. No fd 5 (started by hand): *out stays
+ * NULL and the file named by --config is read.
+ */
+static int config_take(char **out, size_t *out_len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (fstat(IRCC_CONFIG_FD, &st) < 0)
+		return errno == EBADF ? 0 : -errno;
+	if (!S_ISREG(st.st_mode))
+		r = -ENOTSUP; /* not the gateway's memfd */
+	else if (st.st_size > CONFIG_INPUT_MAX)
+		r = -EFBIG;
+	else if (!(buf = malloc((size_t)st.st_size + 1)))
+		r = -ENOMEM;
+	while (r == 0 && got < (size_t)st.st_size) {
+		n = pread(IRCC_CONFIG_FD, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO;
+		else
+			got += (size_t)n;
+	}
+	close(IRCC_CONFIG_FD);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	*out_len = got;
+	return 0;
+}
+
+static const char *config_text(void *app, size_t *out_len)
+{
+	irc_client_t *m = app;
+
+	*out_len = m->config_len;
+	return m->config;
+}
+
 static const char *var(void *app, const char *name)
 {
 	return vars_get(&((irc_client_t *)app)->vars, name);
@@ -89,6 +140,8 @@ static int start(void *app, eirc_daemon_t *d)
 	int r;
 
 	vars_clear(&m->vars); /* the config holds what it needs: wipe the rest */
+	free(m->config);
+	m->config = NULL;
 	r = ircc_app_new(eirc_daemon_loop(d), cfg, &m->id, IRCC_BROWSER_FD, &m->app, &err);
 	if (r < 0) {
 		log_error("Failed to start the session of %s: %s", m->id.nick, err.text);
@@ -135,17 +188,19 @@ int main(int argc, char **argv)
 		.prog = "eirc-irc-client",
 		.about = "One eIRC web session: the gateway starts it with the browser's socket\n"
 			 "on fd 3; it registers to the IRC server as the user and relays lines\n"
-			 "through its policy. The WEBIRC password comes from the config file,\n"
-			 "its ${NAME} values from the gateway's pipe on fd 4.\n",
+			 "through its policy. The config's text comes from the gateway's memfd\n"
+			 "on fd 5 (without it: the --config file), its ${NAME} values from the\n"
+			 "gateway's pipe on fd 4.\n",
 		.sections = "irc, irc_client, history, log. See docs/irc-client.md",
 		.opts = &ircc_ident_opts,
 		.start = start,
 		.stop = stop,
 		.end = end,
 		.var = var,
+		.config_text = config_text,
 	};
 	irc_client_t m = {.app = NULL, .vars = VARS_INIT};
-	int r = vars_take(&m.vars);
+	int r = vars_take(&m.vars), rc = config_take(&m.config, &m.config_len);
 
 	/* A POSIX TZ string: the C library never opens /etc/localtime (which
 	 * the sandbox forbids) for a time conversion. Log times are UTC. */
@@ -156,8 +211,14 @@ int main(int argc, char **argv)
 		log_error("Failed to read the variables on fd %d: %s", IRCC_VARS_FD, strerror(-r));
 		return EIRC_EXIT_FAILURE;
 	}
+	if (rc < 0) {
+		log_error("Failed to read the config on fd %d: %s", IRCC_CONFIG_FD, strerror(-rc));
+		vars_clear(&m.vars);
+		return EIRC_EXIT_FAILURE;
+	}
 	int code = eirc_daemon_main(&def, &m, argc, argv);
 	vars_clear(&m.vars);
+	free(m.config);
 	ircc_ident_clear(&m.id);
 	return code;
 }

@@ -44,6 +44,7 @@ struct app {
 	uint64_t bad_log_window;     /* loop ms when the window began */
 	unsigned bad_log_count;      /* lines logged in the window */
 	uint64_t bad_log_suppressed; /* not logged in the window */
+	bool away;                   /* what the IRC server was last told (AWAY) */
 	bool stopping;
 	bool closed; /* close_handles ran */
 };
@@ -104,6 +105,32 @@ static void on_list_timer(uv_timer_t *t)
 		(void)irc_conn_send(a->conn, "LIST", 4);
 }
 
+/* ---- archiving or not (AWAY) ---- */
+
+/* Tells the IRC server whether the bot archives: AWAY while an event could
+ * be lost (lg_writer_can_archive), back once it cannot. m_eirc_capture
+ * counts only a capture bot that is not away as archiving. */
+static void update_away(struct app *a)
+{
+	static const char gone[] = "AWAY :" LG_APP_AWAY_TEXT;
+	bool away;
+
+	if (!a->writer || !a->conn || irc_conn_state(a->conn) != IRC_CONN_REGISTERED)
+		return; /* still starting; registration asks again */
+	away = !lg_writer_can_archive(a->writer);
+	if (away == a->away)
+		return;
+	if ((away ? irc_conn_send(a->conn, gone, sizeof(gone) - 1)
+		  : irc_conn_send(a->conn, "AWAY", 4)) < 0)
+		return;
+	a->away = away;
+	if (away)
+		log_warn("Cannot archive now (Redis down and the spill file unavailable or full): "
+			 "set AWAY");
+	else
+		log_info("Archiving again: AWAY cleared");
+}
+
 /* ---- events ---- */
 
 static void emit(void *ud, const archive_event_t *ev)
@@ -118,9 +145,12 @@ static void handle_hint(struct app *a, const lg_ingest_hint_t *h)
 {
 	const eirc_config_logger_t *lc = &a->cfg->logger;
 
-	if (h->self_kicked) {
-		log_warn("Kicked from %s, rejoining in %d ms", h->channel, LG_APP_REJOIN_MS);
+	if (h->self_removed) {
+		log_warn("Removed from %s (a gap until it is back), rejoining", h->channel);
+		join(a, h->channel);
 		uv_timer_start(&a->rejoin_timer, on_rejoin_timer, LG_APP_REJOIN_MS, 0);
+	} else if (h->self_joined) {
+		want(a, h->channel); /* rejoined after a reconnection, in gap records */
 	} else if (h->invited && lc->accept_invites) {
 		log_info("Invited to %s, joining", h->channel);
 		want(a, h->channel);
@@ -327,6 +357,7 @@ static void on_seen_timer(uv_timer_t *t)
 {
 	struct app *a = t->data;
 
+	update_away(a);
 	if (a->seen_state == SEEN_DONE && irc_conn_state(a->conn) == IRC_CONN_REGISTERED)
 		(void)lg_writer_seen_set(a->writer, a->seen_key, clock_wall_ms());
 }
@@ -337,6 +368,8 @@ static void on_registered(void *ud)
 	const eirc_config_logger_t *lc = &a->cfg->logger;
 
 	a->m.irc_connected = 1;
+	a->away = false; /* a new connection is not away */
+	update_away(a);
 	lg_ingest_set_self(a->ing, irc_conn_reg(a->conn)->nick);
 	log_info("Registered as %s", irc_conn_reg(a->conn)->nick);
 	if (a->down_since) {
@@ -386,6 +419,7 @@ static void on_writer_note(void *ud, enum lg_writer_note n, const char *detail)
 	struct app *a = ud;
 	uint64_t now = uv_now(a->loop);
 
+	update_away(a);
 	switch (n) {
 	case LG_WRITER_REDIS_UP:
 		log_info("Redis writer connected");
@@ -589,7 +623,7 @@ static int start_irc(struct app *a)
 			IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS) | IRC_CAP_BIT(IRC_CAP_SERVER_TIME) |
 				IRC_CAP_BIT(IRC_CAP_BATCH) | IRC_CAP_BIT(IRC_CAP_ACCOUNT_TAG) |
 				IRC_CAP_BIT(IRC_CAP_MULTI_PREFIX),
-			IRC_REG_NICK_SUFFIX},
+			IRC_REG_NICK_SUFFIX, cfg->logger.irc_password},
 		.connect_timeout_ms = cfg->irc.connect_timeout,
 		.ping_interval_ms = cfg->irc_client.ping_interval,
 		.ping_timeout_ms = cfg->irc_client.ping_timeout,

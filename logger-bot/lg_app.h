@@ -9,10 +9,16 @@
  * for message-tags, server-time, batch, account-tag and multi-prefix, sets
  * bot mode (+B) when 005 announces BOT, joins the configured channels,
  * channels it is invited to (accept_invites) and, with join_listed, every
- * channel LIST shows (re-listed every list_interval); it rejoins after a
- * kick (after LG_APP_REJOIN_MS) and after every reconnection, and records
- * the time it was away as a gap event in each channel it was in, also
- * across a restart of the process (LG_APP_SEEN_MS).
+ * channel LIST shows (re-listed every list_interval); it archives every
+ * channel the server joins it to (m_eirc_capture joins a capture bot into
+ * every channel) as if configured. It rejoins at once after a kick or a
+ * forced PART (again after LG_APP_REJOIN_MS) and after every reconnection,
+ * and records the time it was out as a gap event in each channel it was
+ * in, also across a restart of the process (LG_APP_SEEN_MS).
+ *
+ * While it cannot archive (Redis down and the spill file unavailable or
+ * full: lg_writer_can_archive) it is AWAY (LG_APP_AWAY_TEXT); back when it
+ * can. It checks on every writer note and every LG_APP_SEEN_MS.
  *
  * Bad input is never dropped silently: a line irc_conn cannot frame or
  * parse, and a message lg_ingest refuses, is logged with its reason (rate
@@ -31,6 +37,9 @@
 #include "config/config.h"
 
 #define LG_APP_REJOIN_MS 2000
+/* The away message while the logger cannot archive (C2 of issue 25: a
+ * capture bot that is away does not count as archiving). */
+#define LG_APP_AWAY_TEXT "archive unavailable"
 /* Time given to the writer to empty its queue at shutdown before the rest
  * is spilled to disk (main.c's drain_ms: common/daemon then calls
  * lg_app_close). */

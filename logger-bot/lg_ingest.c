@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_dm.h"
 #include "archive/archive_keys.h"
 #include "common/irc_mask.h"
 #include "logger-bot/lg_map.h"
@@ -31,9 +32,11 @@ struct lg_ingest {
 	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
 	char self[NICK_MAX + 1];
 	enum irc_casemap cm;
-	char prefixes[16]; /* member prefix chars of 005 PREFIX */
+	char prefixes[16];  /* member prefix chars of 005 PREFIX */
+	char statusmsg[16]; /* STATUSMSG prefix chars of 005 STATUSMSG */
 	char chantypes[16];
 	lg_map_t chans; /* folded name -> struct chan */
+	lg_map_t left;  /* folded name -> int64_t * (when the bot was removed) */
 	struct recent recent[LG_DERIVE_RECENT_MAX];
 	lg_ingest_stats_t stats;
 };
@@ -60,6 +63,7 @@ int lg_ingest_new(const char *network, lg_ingest_t **out_ing)
 	memcpy(ing->network, network, n);
 	ing->cm = IRC_CASEMAP_DEFAULT;
 	strcpy(ing->prefixes, "~&@%+");
+	strcpy(ing->statusmsg, "~&@%+");
 	strcpy(ing->chantypes, "#&");
 	*out_ing = ing;
 	return 0;
@@ -74,10 +78,18 @@ static void free_chan(void *ud, const char *key, size_t len, void *value)
 	free(c);
 }
 
+static void free_value(void *ud, const char *key, size_t len, void *value)
+{
+	(void)ud, (void)key, (void)len;
+	free(value);
+}
+
 void lg_ingest_reset(lg_ingest_t *ing)
 {
 	lg_map_each(&ing->chans, free_chan, NULL);
 	lg_map_clear(&ing->chans);
+	lg_map_each(&ing->left, free_value, NULL);
+	lg_map_clear(&ing->left);
 }
 
 void lg_ingest_free(lg_ingest_t *ing)
@@ -274,19 +286,20 @@ struct out {
 	void *ud;
 };
 
-/* Emits one event of type in channel name[0..n); msgid from src unless
+/* Emits one event of type in conversation conv[0..cn) (folded here), its
+ * target as the server wrote it target[0..tn); msgid from src unless
  * `derived` is forced (events that fan out to several channels). */
-static void emit_in(lg_ingest_t *ing, const struct source *src, enum archive_event_type type,
-		    const char *name, size_t n, archive_str_t text, archive_str_t arg, bool derived,
-		    const struct out *o)
+static void emit_ev(lg_ingest_t *ing, const struct source *src, enum archive_event_type type,
+		    archive_str_t conv, archive_str_t target, archive_str_t text, archive_str_t arg,
+		    bool derived, const struct out *o)
 {
-	char conv[ARCHIVE_EVENT_TARGET_MAX + 1], id[96];
+	char folded[ARCHIVE_EVENT_TARGET_MAX + 1], id[96];
 	archive_event_t ev = {.type = type, .time_ms = src->time_ms};
 	bool is_msg = type <= ARCHIVE_EV_TAGMSG;
 
 	ev.s[ARCHIVE_S_NETWORK] = str_of(ing->network, strlen(ing->network));
-	ev.s[ARCHIVE_S_CONV] = str_of(conv, fold(ing, name, n, conv, sizeof(conv)));
-	ev.s[ARCHIVE_S_TARGET] = str_of(name, n);
+	ev.s[ARCHIVE_S_CONV] = str_of(folded, fold(ing, conv.p, conv.n, folded, sizeof(folded)));
+	ev.s[ARCHIVE_S_TARGET] = target;
 	ev.s[ARCHIVE_S_NICK] = str_of(src->uh.nick, src->uh.nick_len);
 	ev.s[ARCHIVE_S_USER] = str_of(src->uh.user, src->uh.user_len);
 	ev.s[ARCHIVE_S_HOST] = str_of(src->uh.host, src->uh.host_len);
@@ -302,6 +315,14 @@ static void emit_in(lg_ingest_t *ing, const struct source *src, enum archive_eve
 	}
 	ing->stats.events++;
 	o->emit(o->ud, &ev);
+}
+
+/* emit_ev in channel name[0..n), which is also the target. */
+static void emit_in(lg_ingest_t *ing, const struct source *src, enum archive_event_type type,
+		    const char *name, size_t n, archive_str_t text, archive_str_t arg, bool derived,
+		    const struct out *o)
+{
+	emit_ev(ing, src, type, str_of(name, n), str_of(name, n), text, arg, derived, o);
 }
 
 static int source_init(const irc_msg_t *msg, int64_t now_ms, struct source *src,
@@ -377,16 +398,143 @@ static archive_str_t param(const irc_msg_t *m, size_t i)
 	return i < m->n_params ? span(m->params[i]) : str_of(NULL, 0);
 }
 
+/* The id in tag key of the message, or 0 when absent or not an id. */
+static uint64_t tag_id(const irc_msg_t *m, const char *key)
+{
+	irc_msg_tag_t t;
+	uint64_t id;
+
+	if (irc_msg_tag_get(m, key, &t) < 0 || archive_dm_id_parse(t.value, t.value_len, &id) < 0)
+		return 0;
+	return id;
+}
+
+/*
+ * A message to a user: the copy m_eirc_capture gives the bot of a direct
+ * message between two others (target: the receiver's nick), filed in the
+ * pair's conversation "dm:<lo>:<hi>" from the ids the server vouches for
+ * (eirc/uid of the sender, eirc/to-uid of the receiver), never from a nick
+ * or an ident. Messages to the bot itself, and lines without eirc/uid (a
+ * server's notice), are not archived.
+ */
+static int on_direct(struct ctx *x, enum archive_event_type type, irc_msg_span_t t)
+{
+	char conv[48];
+	irc_msg_tag_t tag;
+	uint64_t from = tag_id(x->msg, "eirc/uid"), to;
+	int n;
+
+	if (is_self(x->ing, t.ptr, t.len) || irc_msg_tag_get(x->msg, "eirc/uid", &tag) < 0)
+		return LG_INGEST_IGNORED;
+	to = tag_id(x->msg, "eirc/to-uid");
+	if (from == 0 || to == 0)
+		return refuse(x, "direct message without a valid eirc/uid and eirc/to-uid");
+	if (t.len == 0 || t.len > ARCHIVE_EVENT_TARGET_MAX)
+		return refuse(x, "receiver's nick empty or too long");
+	if (from == to)
+		return LG_INGEST_IGNORED; /* between two sessions of one account */
+	n = archive_keys_dm_target(from, to, conv, sizeof(conv));
+	if (n < 0)
+		return n;
+	emit_ev(x->ing, x->src, type, str_of(conv, (size_t)n), span(t), param(x->msg, 1),
+		str_of(NULL, 0), false, &x->out);
+	return LG_INGEST_DONE;
+}
+
+/*
+ * PRIVMSG, NOTICE, TAGMSG. To a channel: in that channel. STATUSMSG
+ * ("@#c": to the members with that rank or above): in the channel's
+ * conversation, target "@#c" as written and arg the prefix, so replay can
+ * give it only to its sender (hist_query). Anything else: on_direct.
+ */
 static int on_message(struct ctx *x, enum archive_event_type type)
 {
-	irc_msg_span_t t;
-	int r = channel_param(x, type == ARCHIVE_EV_TAGMSG ? 1 : 2, &t);
+	const irc_msg_t *m = x->msg;
+	irc_msg_span_t t, c;
+	size_t pre = 0;
 
-	if (r != LG_INGEST_DONE)
-		return r;
-	emit_in(x->ing, x->src, type, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0), false,
-		&x->out);
+	if (m->n_params < (type == ARCHIVE_EV_TAGMSG ? 1u : 2u))
+		return refuse(x, "missing parameters");
+	t = m->params[0];
+	c = t;
+	while (c.len && !is_channel(x->ing, c) && t.ptr[pre] &&
+	       strchr(x->ing->statusmsg, t.ptr[pre])) {
+		pre++;
+		c.ptr++;
+		c.len--;
+	}
+	if (!is_channel(x->ing, c))
+		return pre ? LG_INGEST_IGNORED : on_direct(x, type, t);
+	if (t.len > ARCHIVE_EVENT_TARGET_MAX)
+		return refuse(x, "channel name longer than 200 bytes");
+	emit_ev(x->ing, x->src, type, span(c), span(t), param(m, 1),
+		str_of(pre ? t.ptr : NULL, pre), false, &x->out);
 	return LG_INGEST_DONE;
+}
+
+/* x's hint naming channel t (a channel_param), or NULL without a hint. */
+static lg_ingest_hint_t *hint_channel(struct ctx *x, irc_msg_span_t t)
+{
+	if (!x->hint)
+		return NULL;
+	memcpy(x->hint->channel, t.ptr, t.len);
+	x->hint->channel[t.len] = '\0';
+	return x->hint;
+}
+
+/* One gap event (start_ms .. end_ms, arg the end) in channel name[0..n). */
+static void gap_in(lg_ingest_t *ing, const char *name, size_t n, int64_t start_ms, int64_t end_ms,
+		   const struct out *o)
+{
+	struct source src;
+	char end[24];
+
+	memset(&src, 0, sizeof(src));
+	src.uh.nick = ing->self;
+	src.uh.nick_len = strlen(ing->self);
+	src.time_ms = start_ms;
+	snprintf(end, sizeof(end), "%" PRId64, end_ms);
+	emit_in(ing, &src, ARCHIVE_EV_GAP, name, n, str_of(NULL, 0), str_of(end, strlen(end)), true,
+		o);
+}
+
+/* The bot was kicked or parted out of channel t: it is no longer there, and
+ * the time until it is back is a gap (self_rejoined). */
+static int self_removed(struct ctx *x, irc_msg_span_t t)
+{
+	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
+	size_t n = fold(x->ing, t.ptr, t.len, f, sizeof(f));
+	lg_ingest_hint_t *h = hint_channel(x, t);
+	int64_t *since;
+
+	chan_del(x->ing, t.ptr, t.len);
+	if (h)
+		h->self_removed = true;
+	if (lg_map_get(&x->ing->left, f, n))
+		return LG_INGEST_DONE;
+	if (!(since = malloc(sizeof(*since))))
+		return -ENOMEM;
+	*since = x->src->time_ms;
+	if (lg_map_put(&x->ing->left, f, n, since) < 0) {
+		free(since);
+		return -ENOMEM;
+	}
+	return LG_INGEST_DONE;
+}
+
+/* The bot is in channel t (it joined, or the server joined it): when it had
+ * been removed, the time it was out is recorded as a gap there first. */
+static void self_rejoined(struct ctx *x, irc_msg_span_t t)
+{
+	char f[ARCHIVE_EVENT_TARGET_MAX + 1];
+	int64_t *since = lg_map_del(&x->ing->left, f, fold(x->ing, t.ptr, t.len, f, sizeof(f)));
+	lg_ingest_hint_t *h = hint_channel(x, t);
+
+	if (since)
+		gap_in(x->ing, t.ptr, t.len, *since, x->src->time_ms, &x->out);
+	free(since);
+	if (h)
+		h->self_joined = true;
 }
 
 static int on_join(struct ctx *x, enum archive_event_type type)
@@ -403,6 +551,7 @@ static int on_join(struct ctx *x, enum archive_event_type type)
 			chan_del(x->ing, t.ptr, t.len);
 		if ((r = chan_add(x->ing, t.ptr, t.len, &c)) < 0)
 			return r == -ENOSPC ? refuse(x, "too many channels") : r;
+		self_rejoined(x, t);
 	}
 	c = chan_get(x->ing, t.ptr, t.len);
 	if (c && member_add(x->ing, c, x->src->uh.nick, x->src->uh.nick_len) == -ENOSPC)
@@ -424,8 +573,8 @@ static int on_part(struct ctx *x, enum archive_event_type type)
 	emit_in(x->ing, x->src, ARCHIVE_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
 		false, &x->out);
 	if (is_self(x->ing, uh->nick, uh->nick_len))
-		chan_del(x->ing, t.ptr, t.len);
-	else if ((c = chan_get(x->ing, t.ptr, t.len)))
+		return self_removed(x, t);
+	if ((c = chan_get(x->ing, t.ptr, t.len)))
 		member_del(x->ing, c, uh->nick, uh->nick_len);
 	return LG_INGEST_DONE;
 }
@@ -441,16 +590,10 @@ static int on_kick(struct ctx *x, enum archive_event_type type)
 	v = x->msg->params[1];
 	emit_in(x->ing, x->src, ARCHIVE_EV_KICK, t.ptr, t.len, param(x->msg, 2), span(v), false,
 		&x->out);
-	if (is_self(x->ing, v.ptr, v.len)) {
-		chan_del(x->ing, t.ptr, t.len);
-		if (x->hint) {
-			x->hint->self_kicked = true;
-			memcpy(x->hint->channel, t.ptr, t.len);
-			x->hint->channel[t.len] = '\0';
-		}
-	} else if ((c = chan_get(x->ing, t.ptr, t.len))) {
+	if (is_self(x->ing, v.ptr, v.len))
+		return self_removed(x, t);
+	if ((c = chan_get(x->ing, t.ptr, t.len)))
 		member_del(x->ing, c, v.ptr, v.len);
-	}
 	return LG_INGEST_DONE;
 }
 
@@ -557,6 +700,10 @@ static void isupport_token(lg_ingest_t *ing, irc_msg_span_t p)
 			memcpy(ing->prefixes, close + 1, n);
 			ing->prefixes[n] = '\0';
 		}
+	} else if (p.len > 10 && memcmp(p.ptr, "STATUSMSG=", 10) == 0 &&
+		   p.len - 10 < sizeof(ing->statusmsg)) {
+		memcpy(ing->statusmsg, p.ptr + 10, p.len - 10);
+		ing->statusmsg[p.len - 10] = '\0';
 	} else if (p.len > 10 && memcmp(p.ptr, "CHANTYPES=", 10) == 0 &&
 		   p.len - 10 < sizeof(ing->chantypes)) {
 		memcpy(ing->chantypes, p.ptr + 10, p.len - 10);
@@ -670,16 +817,8 @@ int lg_ingest_msg(lg_ingest_t *ing, const irc_msg_t *msg, int64_t now_ms, lg_ing
 void lg_ingest_gap(lg_ingest_t *ing, const char *const *channels, size_t n, int64_t start_ms,
 		   int64_t end_ms, lg_ingest_emit_fn emit, void *ud)
 {
-	struct source src;
 	struct out o = {emit, ud};
-	char end[24];
 
-	memset(&src, 0, sizeof(src));
-	src.uh.nick = ing->self;
-	src.uh.nick_len = strlen(ing->self);
-	src.time_ms = start_ms;
-	snprintf(end, sizeof(end), "%" PRId64, end_ms);
 	for (size_t i = 0; i < n; i++)
-		emit_in(ing, &src, ARCHIVE_EV_GAP, channels[i], strlen(channels[i]),
-			str_of(NULL, 0), str_of(end, strlen(end)), true, &o);
+		gap_in(ing, channels[i], strlen(channels[i]), start_ms, end_ms, &o);
 }

@@ -5,9 +5,20 @@
  * and emits one archive_event per archived fact:
  *   PRIVMSG, NOTICE, TAGMSG, TOPIC, MODE, JOIN, PART, KICK to a channel:
  *     one event in that channel;
+ *   PRIVMSG, NOTICE, TAGMSG to some members only (STATUSMSG, "@#c"): one
+ *     event in the channel's conversation ("#c"), target "@#c", arg the
+ *     prefix ("@");
+ *   PRIVMSG, NOTICE, TAGMSG to a user (m_eirc_capture's copy of a direct
+ *     message, tags eirc/uid and eirc/to-uid: the sender's and the
+ *     receiver's account ids): one event in conversation "dm:<lo>:<hi>"
+ *     (archive_keys_dm_target), target the receiver's nick;
  *   QUIT, NICK: one event in every channel the user shared with the bot;
- *   a logger gap: one event in every channel the bot is in.
- * Messages to the bot itself and user modes are not archived.
+ *   a logger gap: one event in every channel the bot is in; and when the
+ *     bot was kicked or parted out of a channel, one there from that
+ *     moment to the bot's JOIN back.
+ * Messages to the bot itself, lines to a user without eirc/uid (a server's
+ * notice) and user modes are not archived; a direct message whose ids
+ * are missing is refused (a reason, not archived).
  *
  * msgid: the server's msgid tag when present (InspIRCd gives PRIVMSG,
  * NOTICE, TAGMSG one msgid network-wide). Otherwise a derived id
@@ -49,9 +60,10 @@ enum {
 /* Hints for the bot, set by lg_ingest_msg(). */
 typedef struct lg_ingest_hint lg_ingest_hint_t;
 struct lg_ingest_hint {
-	bool self_kicked; /* the bot was kicked from hint.channel: rejoin */
-	bool invited;     /* the bot was invited to hint.channel */
-	bool listed;      /* a LIST reply named hint.channel (322) */
+	bool self_removed; /* the bot was kicked or parted out of hint.channel: rejoin */
+	bool self_joined;  /* the bot is in hint.channel (it joined, or the server joined it) */
+	bool invited;      /* the bot was invited to hint.channel */
+	bool listed;       /* a LIST reply named hint.channel (322) */
 	char channel[ARCHIVE_EVENT_TARGET_MAX + 1];
 };
 

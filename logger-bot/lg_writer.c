@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "archive/archive_append.h"
+#include "archive/archive_dm.h"
 #include "common/backoff.h"
 #include "common/clock.h"
 #include "common/queue.h"
@@ -50,6 +51,7 @@ struct lg_writer {
 	uint64_t spill_unacked; /* records read from spill, not acknowledged */
 	char sha[ARCHIVE_APPEND_SHA_LEN + 1];
 	bool sha_loaded, loading, blocked, spilling;
+	bool spill_failed; /* the last spill append failed (full or I/O) */
 	unsigned error_streak;
 	uint64_t routing_seen; /* redis_routing_errors already counted */
 	int open_handles;      /* the three below and the Redis client */
@@ -184,6 +186,7 @@ static int to_spill(lg_writer_t *w, const void *data, size_t len)
 	if (!w->spill)
 		return -ENOSPC;
 	err = lg_spill_append(w->spill, data, len);
+	w->spill_failed = err < 0;
 	if (err == 0) {
 		w->m->spilled_total++;
 		if (!w->spilling) {
@@ -271,6 +274,8 @@ static void maybe_reset_spill(lg_writer_t *w)
 		return;
 	if (lg_spill_reset(w->spill) < 0)
 		note(w, LG_WRITER_SPILL_ERROR, "cannot empty the spill file");
+	else
+		w->spill_failed = false;
 	w->spilling = false;
 	note(w, LG_WRITER_SPILL_DRAINED, NULL);
 }
@@ -427,6 +432,38 @@ static void on_error_reply(lg_writer_t *w, struct fifo *call, const char *msg)
 	settle_retries(w, noscript);
 }
 
+static void on_index_reply(void *ud, redisReply *reply, void *privdata)
+{
+	lg_writer_t *w = ud;
+
+	(void)privdata;
+	if (reply && reply->type == REDIS_REPLY_ERROR)
+		w->m->redis_errors++;
+}
+
+/* A direct message is stored: each side's TARGETS index learns of it
+ * (archive_dm_index_build; fire and forget, as eirc-history does). */
+static void index_dm(lg_writer_t *w, const struct rec *r)
+{
+	static archive_dm_index_t x;
+	char network[ARCHIVE_KEYS_NETWORK_MAX + 1];
+	archive_event_t ev;
+	uint64_t lo, hi;
+
+	if (archive_event_decode(r->data, r->len, &ev) < 0 ||
+	    archive_dm_conv_ids(ev.s[ARCHIVE_S_CONV].p, ev.s[ARCHIVE_S_CONV].n, &lo, &hi) < 0 ||
+	    ev.s[ARCHIVE_S_NETWORK].n >= sizeof(network))
+		return;
+	memcpy(network, ev.s[ARCHIVE_S_NETWORK].p, ev.s[ARCHIVE_S_NETWORK].n);
+	network[ev.s[ARCHIVE_S_NETWORK].n] = '\0';
+	if (archive_dm_index_build(network, w->opts.partitions, lo, hi, ev.time_ms,
+				   w->opts.retention_ms, &x) < 0)
+		return;
+	for (int i = 0; i < x.n; i++)
+		(void)redis_argv(w->redis, x.cmd[i].argc, x.cmd[i].argv, x.cmd[i].argvlen,
+				 on_index_reply, NULL);
+}
+
 static void on_append(void *ud, redisReply *reply, void *privdata)
 {
 	lg_writer_t *w = ud;
@@ -456,6 +493,7 @@ static void on_append(void *ud, redisReply *reply, void *privdata)
 			w->m->events_duplicate++;
 		else
 			w->m->events_written++;
+		index_dm(w, r);
 		rec_done(w, r);
 	}
 	w->error_streak = 0;
@@ -597,6 +635,15 @@ void lg_writer_start(lg_writer_t *w)
 {
 	uv_timer_start(&w->sync_timer, on_sync_timer, LG_WRITER_SYNC_MS, LG_WRITER_SYNC_MS);
 	redis_start(w->redis);
+}
+
+bool lg_writer_can_archive(const lg_writer_t *w)
+{
+	if (redis_up(w->redis) && w->sha_loaded)
+		return true;
+	return w->spill && !w->spill_failed &&
+	       lg_spill_size(w->spill) + LG_SPILL_RECORD_HEADER + LG_SPILL_PAYLOAD_MAX <=
+		       w->opts.spill_max;
 }
 
 struct seen_get {

@@ -8,7 +8,9 @@
  * LG_WRITER_PIPELINE_MAX calls and LG_WRITER_INFLIGHT_MAX events
  * outstanding. An event whose call failed is sent again alone. The script
  * is loaded at every connection (SCRIPT LOAD) and again after a NOSCRIPT
- * answer.
+ * answer. Once a direct message (conversation "dm:<lo>:<hi>") is stored,
+ * both users' TARGETS index is updated (archive_dm_index_build, the same
+ * commands eirc-history sends; fire and forget).
  *
  * While Redis is down (or slow), events wait in memory up to memory_max
  * bytes, then go to the spill file (lg_spill) up to spill_max bytes; once
@@ -26,6 +28,7 @@
 #ifndef EIRC_LOGGER_LG_WRITER_H
 #define EIRC_LOGGER_LG_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -99,6 +102,13 @@ int lg_writer_push(lg_writer_t *w, const archive_event_t *ev);
 typedef void (*lg_writer_seen_fn)(void *ud, int64_t ms);
 int lg_writer_seen_get(lg_writer_t *w, const char *key, lg_writer_seen_fn fn, void *ud);
 int lg_writer_seen_set(lg_writer_t *w, const char *key, int64_t ms);
+
+/* True while a pushed event is kept: Redis is connected with the script
+ * loaded, or the spill file can take another record of the largest size
+ * (it exists, has room, and its last write did not fail). False means an
+ * event pushed now may be lost: the logger then tells the IRC server it
+ * is not archiving (AWAY, lg_app.h). */
+bool lg_writer_can_archive(const lg_writer_t *w);
 
 /* Events not yet acknowledged by Redis: memory, in flight, and 1 more
  * when the spill file holds unread records. */

@@ -49,3 +49,12 @@ eirc_test(test_redis_cluster SOURCES test_redis_cluster.c
           LIBS eirc_logger_fixture eirc_logger_core eirc_redis eirc::jansson
           LABELS integration TIMEOUT 400)
 add_dependencies(test_redis_cluster eirc-logger eirc-history eirc-irc-client)
+
+# m_eirc_capture in real InspIRCd (one server, one with require="yes", a
+# linked pair) with raw clients: capture bots joined everywhere, never
+# removed, STATUSMSG and direct-message copies, refusals while nothing
+# archives; eirc-logger with logger.irc_password is one (see
+# test_capture.c).
+eirc_test(test_capture SOURCES test_capture.c LIBS eirc_logger_fixture eirc_testclient
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_capture eirc-logger)

@@ -18,7 +18,11 @@
  *     CAP_SETUID, CAP_SETGID and CAP_KILL as ambient capabilities only
  *     (the local stack's way);
  *   - that gateway still stops an irc-client of the other uid that does
- *     not quit (SIGTERM, then SIGKILL: CAP_KILL).
+ *     not quit (SIGTERM, then SIGKILL: CAP_KILL);
+ *   - irc-clients never open the config file: the gateway hands them the
+ *     text it loaded at start (fd 5), so the file need not be readable by
+ *     eirc-session, and an edit reaches no session before the gateway
+ *     restarts (deploy issue, items 1 and 8).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -331,6 +335,46 @@ static void test_stuck_child_stopped_by_a_gateway_with_capabilities(void **state
 	assert_int_equal(kill(child, 0), -1);
 }
 
+/* The config file made unreadable to eirc-session (0600, root's) and then
+ * broken (not YAML any more) while the gateway runs: a new session still
+ * registers and answers, on the text the gateway loaded at start. Before
+ * fd 5, the irc-client read the file itself: it could not, and exited. */
+static void test_config_handed_to_sessions(void **state)
+{
+	struct stat st;
+	char *orig;
+	size_t len;
+	FILE *f;
+	itc_t *a;
+	ws_client_t *wa;
+
+	(void)state;
+	assert_int_equal(stat(g.config, &st), 0);
+	assert_non_null(f = fopen(g.config, "r"));
+	assert_non_null(orig = malloc((size_t)st.st_size + 1));
+	len = fread(orig, 1, (size_t)st.st_size, f);
+	fclose(f);
+	assert_int_equal(chown(g.config, 0, 0), 0);
+	assert_int_equal(chmod(g.config, 0600), 0);
+	assert_non_null(f = fopen(g.config, "a"));
+	fputs("irc: [this is not\n", f);
+	fclose(f);
+
+	wa = gwfx_open_registered(&g, "alice", NULL, &a);
+	itc_sendf(a, "PING :config");
+	itc_expect(a, "PONG", "config");
+	itc_close(a);
+	gwfx_close(&g, wa);
+	assert_true(gwfx_wait_children(&g, 0, 20000));
+
+	assert_non_null(f = fopen(g.config, "w"));
+	assert_int_equal(fwrite(orig, 1, len, f), len);
+	fclose(f);
+	free(orig);
+	assert_int_equal(chown(g.config, st.st_uid, st.st_gid), 0);
+	assert_int_equal(chmod(g.config, st.st_mode & 07777), 0);
+}
+
 /* Last: both gateways and eirc-auth exit 0 on SIGTERM (every libuv handle
  * closed; under ASan, nothing leaked). */
 static void test_clean_stop(void **state)
@@ -347,6 +391,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sessions_of_a_gateway_with_capabilities, after_test),
 		cmocka_unit_test_teardown(test_stuck_child_stopped_by_a_gateway_with_capabilities,
 					  after_test),
+		cmocka_unit_test_teardown(test_config_handed_to_sessions, after_test),
 		cmocka_unit_test(test_clean_stop), /* last */
 	};
 	if (getenv("TEST_FILTER"))

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,20 +494,34 @@ static void test_spawn_cfg(void **state)
 	assert_non_null(strstr(why.text, "/nonexistent/eirc-irc-client"));
 	gw_spawn_cfg_clear(&c);
 	/* /bin/true stands in for the irc-client */
-	r = spawn_init(&c, cfgp, "/bin/true", "nobody", &why);
 	if (geteuid() == 0) {
-		/* root: children run as nobody, who cannot enter a 0700 folder */
-		assert_int_equal(r, -EACCES);
-		assert_non_null(strstr(why.text, "cannot read the config file"));
-		gw_spawn_cfg_clear(&c);
 		assert_int_equal(spawn_init(&c, cfgp, "/bin/true", "no-such-user-gw", &why),
 				 -ENOENT);
 		gw_spawn_cfg_clear(&c);
-		chmod(dir, 0711);
-		r = spawn_init(&c, cfgp, "/bin/true", "nobody", &why);
-		assert_true(c.drop_privileges);
 	}
+	r = spawn_init(&c, cfgp, "/bin/true", "nobody", &why);
+	/* root: children run as nobody, who cannot even enter the config's
+	 * 0700 folder: they need not, its text is on fd 5 (deploy issue,
+	 * item 1; refused at start before) */
+	assert_true(c.drop_privileges == (geteuid() == 0));
 	assert_int_equal(r, 0);
+	/* fd 5: the text the gateway loaded, byte for byte, sealed */
+	{
+		char file[8192], mem[8192];
+		FILE *f = fopen(cfgp, "r");
+		size_t n;
+
+		assert_non_null(f);
+		n = fread(file, 1, sizeof(file), f);
+		fclose(f);
+		assert_true(c.config_fd > 2);
+		assert_int_equal(pread(c.config_fd, mem, sizeof(mem), 0), (ssize_t)n);
+		assert_memory_equal(mem, file, n);
+		assert_int_equal(fcntl(c.config_fd, F_GET_SEALS),
+				 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+		assert_int_equal(pwrite(c.config_fd, "x", 1, 0), -1);
+		assert_int_equal(errno, EPERM);
+	}
 	/* the environment: none of the config's variables, nothing else */
 	for (size_t i = 0; c.env[i]; i++) {
 		static const char *const kept[] = {

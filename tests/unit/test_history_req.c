@@ -293,7 +293,8 @@ static void test_build_keys_and_clamp(void **state)
 	assert_string_equal(c.argv[7], "m");
 	assert_memory_equal(c.argv[8], "m1", 2);
 	assert_string_equal(c.argv[11], "100");
-	assert_int_equal(c.argc, 15);
+	assert_string_equal(c.argv[15], "42"); /* the requester, for STATUSMSG replay */
+	assert_int_equal(c.argc, 16);
 	/* at the maximum and one below: kept */
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 100", &q, &e), 0);
 	assert_int_equal(hist_query_build(&q, &o, "0123456789012345678901234567890123456789", &c),

@@ -402,9 +402,9 @@ static int feed(irc_reg_t *r, const char *line)
 
 static void test_reg_caps_and_welcome(void **state)
 {
-	irc_reg_params_t p = {"alice",       "u1",        "Alice A",
-			      "pw",          "eirc",      "203.0.113.9",
-			      "203.0.113.9", IRC_CAP_ALL, IRC_REG_NICK_SUFFIX};
+	irc_reg_params_t p = {
+		"alice",       "u1",        "Alice A",           "pw", "eirc", "203.0.113.9",
+		"203.0.113.9", IRC_CAP_ALL, IRC_REG_NICK_SUFFIX, NULL};
 	irc_reg_t r;
 	(void)state;
 
@@ -436,6 +436,42 @@ static void test_reg_caps_and_welcome(void **state)
 	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
 }
 
+/* PASS (the logger's capture class): sent first, before NICK and USER; a
+ * password of IRC_REG_PASSWORD_MAX bytes is sent, one more byte, a space
+ * or an empty one is refused up front. */
+static void test_reg_password(void **state)
+{
+	char pw[IRC_REG_PASSWORD_MAX + 2];
+	irc_reg_params_t p = {.nick = "eirc-logger",
+			      .user = "eirclog",
+			      .realname = "eIRC logger",
+			      .password = "capture-secret"};
+	irc_reg_t r;
+	(void)state;
+
+	n_sent = 0;
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), 0);
+	assert_int_equal(irc_reg_start(&r), 0);
+	assert_int_equal(n_sent, 3);
+	assert_string_equal(sent[0], "PASS capture-secret");
+	assert_string_equal(sent[1], "NICK eirc-logger");
+	assert_string_equal(sent[2], "USER eirclog 0 * :eIRC logger");
+	memset(pw, 'p', sizeof(pw) - 1);
+	pw[IRC_REG_PASSWORD_MAX] = '\0';
+	p.password = pw;
+	n_sent = 0;
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), 0);
+	assert_int_equal(irc_reg_start(&r), 0);
+	assert_int_equal(strlen(sent[0]), strlen("PASS ") + IRC_REG_PASSWORD_MAX);
+	pw[IRC_REG_PASSWORD_MAX] = 'p';
+	pw[IRC_REG_PASSWORD_MAX + 1] = '\0';
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
+	p.password = "two words";
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
+	p.password = "";
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
+}
+
 /* cap-notify: CAP NEW requests the wanted caps that appear, at every stage
  * (during CAP LS they join the first REQ), and changes nothing else. */
 static void test_reg_cap_new(void **state)
@@ -448,7 +484,8 @@ static void test_reg_cap_new(void **state)
 			      NULL,
 			      NULL,
 			      IRC_CAP_ALL & ~IRC_CAP_BIT(IRC_CAP_SETNAME),
-			      IRC_REG_NICK_SUFFIX};
+			      IRC_REG_NICK_SUFFIX,
+			      NULL};
 	const uint32_t tags = IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS);
 	const uint32_t batch = IRC_CAP_BIT(IRC_CAP_BATCH);
 	const uint32_t away = IRC_CAP_BIT(IRC_CAP_AWAY_NOTIFY);
@@ -502,7 +539,8 @@ static void test_reg_cap_new(void **state)
 
 static void test_reg_nick_policies(void **state)
 {
-	irc_reg_params_t p = {"bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX};
+	irc_reg_params_t p = {"bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX,
+			      NULL};
 	irc_reg_t r;
 	(void)state;
 
@@ -582,7 +620,8 @@ static void test_nick_suffix_at_the_limit(void **state)
 static void test_reg_nick_suffix_long(void **state)
 {
 	const char *nick = "abcdefghijklmnopqrstuvwxyz0123";
-	irc_reg_params_t p = {nick, "u2", "Long", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX};
+	irc_reg_params_t p = {nick, "u2", "Long", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX,
+			      NULL};
 	irc_reg_t r;
 	(void)state;
 
@@ -788,10 +827,101 @@ static void test_session_eirc_session(void **state)
 	ircc_session_free(s);
 }
 
+/* m_eirc_capture's refusal (404 ... (ARCHIVE_UNAVAILABLE)) reaches the
+ * browser as FAIL <the command it sent> ARCHIVE_UNAVAILABLE <target>, its
+ * label kept; an echo settles a message; other 404s pass as they are. */
+static void test_session_archive_unavailable(void **state)
+{
+	static const ircc_session_ops_t ops = {ss_browser, ss_server, ss_history, ss_quit,
+					       ss_clock};
+	static const char refused[] = ":irc.x 404 alice %s :Cannot send: nothing is archiving it "
+				      "(ARCHIVE_UNAVAILABLE)";
+	ircc_session_limits_t lim = {1000, 1000, 1000000, 100, NULL, 0, 0};
+	ircc_ident_t id = {.user_id = 1, .user = "u1", .nick = "alice", .display = "Alice"};
+	irc_reg_t reg = {.state = IRC_REG_DONE,
+			 .nick = "alice",
+			 .server = "irc.x",
+			 .caps_enabled = IRC_CAP_BIT(IRC_CAP_LABELED_RESPONSE) |
+					 IRC_CAP_BIT(IRC_CAP_ECHO_MESSAGE) |
+					 IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS)};
+	char line[300];
+	ircc_session_t *s;
+	(void)state;
+
+	assert_int_equal(ircc_session_new(&id, &lim, &ops, NULL, &s), 0);
+	ircc_session_server_registered(s, &reg);
+	ss_server_line(s, &reg, ":irc.x 001 alice :Welcome");
+	ss_server_line(s, &reg, ":irc.x 376 alice :End of MOTD");
+	ss_browser_line(s, "CAP LS 302");
+	ss_browser_line(s, "CAP REQ :labeled-response echo-message message-tags");
+	ss_browser_line(s, "NICK alice");
+	ss_browser_line(s, "USER u 0 * :Alice");
+	ss_browser_line(s, "CAP END");
+
+	ss_clear();
+	ss_browser_line(s, "PRIVMSG #c :one");
+	snprintf(line, sizeof(line), refused, "#c");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_n[0], 1);
+	assert_string_equal(ss_out[0][0],
+			    ":irc.x FAIL PRIVMSG ARCHIVE_UNAVAILABLE #c :Cannot send: "
+			    "nothing is archiving it (ARCHIVE_UNAVAILABLE)");
+	/* two refused in a row: each gets its own command, in order */
+	ss_clear();
+	ss_browser_line(s, "NOTICE #c :two");
+	ss_browser_line(s, "PRIVMSG #c :three");
+	ss_server_line(s, &reg, line);
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "FAIL NOTICE ARCHIVE_UNAVAILABLE #c"), 0);
+	assert_int_equal(ss_find(0, "FAIL PRIVMSG ARCHIVE_UNAVAILABLE #c"), 1);
+	/* a delivered message's echo settles it */
+	ss_clear();
+	ss_browser_line(s, "PRIVMSG #C :delivered");
+	ss_browser_line(s, "NOTICE #c :refused");
+	ss_server_line(s, &reg, ":alice!u1@h PRIVMSG #C :delivered");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "PRIVMSG #C delivered"), 0);
+	assert_int_equal(ss_find(0, "FAIL NOTICE ARCHIVE_UNAVAILABLE #c"), 1);
+	/* labelled: matched by label, the label kept; a direct message too */
+	ss_clear();
+	ss_browser_line(s, "@label=L1 TAGMSG bob");
+	ss_browser_line(s, "PRIVMSG bob :hi");
+	snprintf(line, sizeof(line), "@label=L1 ");
+	snprintf(line + 10, sizeof(line) - 10, refused, "bob");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "@label=L1 :irc.x FAIL TAGMSG ARCHIVE_UNAVAILABLE bob :"), 0);
+	snprintf(line, sizeof(line), refused, "bob");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, ":irc.x FAIL PRIVMSG ARCHIVE_UNAVAILABLE bob :"), 1);
+	/* another 404 passes as it is, and settles its message */
+	ss_clear();
+	ss_browser_line(s, "NOTICE #m :moderated");
+	ss_server_line(s, &reg, ":irc.x 404 alice #m :Cannot send to channel (+m)");
+	assert_int_equal(ss_find(0, "404 alice #m :Cannot send to channel (+m)"), 0);
+	assert_int_equal(ss_find(0, "FAIL"), -1);
+	/* IRCC_SENT_MAX messages awaiting an answer are remembered, and the
+	 * oldest is forgotten for one more */
+	ss_clear();
+	ss_browser_line(s, "NOTICE #c :oldest");
+	for (int i = 1; i < IRCC_SENT_MAX; i++)
+		ss_browser_line(s, "PRIVMSG #c :x");
+	snprintf(line, sizeof(line), refused, "#c");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "FAIL NOTICE ARCHIVE_UNAVAILABLE #c"), 0);
+	ss_clear();
+	ss_browser_line(s, "NOTICE #c :oldest");
+	for (int i = 0; i < IRCC_SENT_MAX; i++)
+		ss_browser_line(s, "PRIVMSG #c :x");
+	ss_server_line(s, &reg, line);
+	assert_int_equal(ss_find(0, "FAIL PRIVMSG ARCHIVE_UNAVAILABLE #c"), 0);
+	ircc_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_split_merged),
+		cmocka_unit_test(test_session_archive_unavailable),
 		cmocka_unit_test(test_frame_injection),
 		cmocka_unit_test(test_frame_limit),
 		cmocka_unit_test(test_frame_huge_line),
@@ -801,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_relay_filter),
 		cmocka_unit_test(test_reg_caps_and_welcome),
+		cmocka_unit_test(test_reg_password),
 		cmocka_unit_test(test_reg_cap_new),
 		cmocka_unit_test(test_reg_nick_policies),
 		cmocka_unit_test(test_nick_suffix_at_the_limit),

@@ -6,10 +6,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/utf8.h"
 
 static void check_redact(const char *in, const char *want)
 {
@@ -88,21 +91,103 @@ static void test_fields_text_and_json(void **state)
 
 static void test_truncation_at_limit(void **state)
 {
+	static const char json_tail[] = "...\",\"cut\":true}\n";
 	static char msg[LOG_LINE_MAX * 2];
-	char buf[LOG_LINE_MAX];
+	char buf[LOG_LINE_MAX], big[LOG_LINE_MAX];
+	log_field_t f[] = {{"peer", big}};
+	size_t n, t = strlen(json_tail);
 	(void)state;
 
+	/* text: cut, ends with "..." */
 	memset(msg, 'a', sizeof(msg) - 1);
+	n = log_format_line(buf, sizeof(buf), LOG_INFO, NULL, 0, msg);
+	assert_true(n <= sizeof(buf) - 1);
+	assert_string_equal(buf + n - 4, "...\n");
+
+	/* JSON: a cut line is still one JSON object (it lost its closing
+	 * brace before): the message cut, "cut":true */
 	log_setup("eirc-test", LOG_DEBUG, LOG_FORMAT_JSON, 2);
-	size_t n = log_format_line(buf, sizeof(buf), LOG_INFO, NULL, 0, msg);
+	n = log_format_line(buf, sizeof(buf), LOG_INFO, NULL, 0, msg);
 	assert_true(n <= sizeof(buf) - 1);
 	assert_int_equal(n, strlen(buf));
-	assert_string_equal(buf + n - 4, "...\n");
+	assert_string_equal(buf + n - t, json_tail);
+
+	/* an escape is never split: "\n" pairs up to the tail */
+	for (size_t i = 0; i < sizeof(msg) - 1; i++)
+		msg[i] = i % 2 ? '\n' : 'b';
+	for (size_t off = 0; off < 3; off++) {
+		n = log_format_line(buf, sizeof(buf) - off, LOG_INFO, NULL, 0, msg + off);
+		assert_string_equal(buf + n - t, json_tail);
+		size_t bs = 0;
+		for (size_t i = n - t; i > 0 && buf[i - 1] == '\\'; i--)
+			bs++;
+		assert_int_equal(bs % 2, 0);
+	}
+
+	/* nor a UTF-8 sequence: "é" (2 bytes) and "€" (3) at every offset */
+	for (size_t off = 0; off < 6; off++) {
+		for (size_t i = 0; i + 1 < sizeof(msg); i++)
+			msg[i] = "\xc3\xa9\xe2\x82\xac"[i % 5];
+		msg[sizeof(msg) - 1] = '\0';
+		n = log_format_line(buf, sizeof(buf) - off, LOG_INFO, NULL, 0, msg);
+		assert_true(utf8_is_valid(buf, n));
+		assert_string_equal(buf + n - t, json_tail);
+	}
+
+	/* a field past the limit: the fields go, the line stays JSON */
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n = log_format_line(buf, sizeof(buf), LOG_INFO, f, 1, "short");
+	assert_non_null(strstr(buf, "\"msg\":\"short\",\"cut\":true}\n"));
+	assert_int_equal(n, strlen(buf));
 
 	/* A message that fits exactly is not cut. */
 	size_t plain = log_format_line(buf, sizeof(buf), LOG_INFO, NULL, 0, "x");
 	assert_string_equal(buf + plain - 3, "\"}\n");
 	log_setup("eirc-test", LOG_INFO, LOG_FORMAT_TEXT, 2);
+}
+
+/* Under systemd (stderr is the journal stream $JOURNAL_STREAM names), each
+ * line starts with its sd-daemon(3) priority, so journalctl -p err finds
+ * the errors; anywhere else, no prefix. */
+static void test_journal_priority(void **state)
+{
+	int p[2];
+	char got[LOG_LINE_MAX], env[64];
+	struct stat st;
+	ssize_t n;
+	(void)state;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fstat(p[1], &st), 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_setup("eirc-test", LOG_DEBUG, LOG_FORMAT_TEXT, p[1]);
+	log_error("boom");
+	n = read(p[0], got, sizeof(got) - 1);
+	assert_true(n > 3);
+	assert_memory_equal(got, "<3>", 3);
+	log_warn("careful");
+	n = read(p[0], got, sizeof(got) - 1);
+	assert_memory_equal(got, "<4>", 3);
+	log_info("fine");
+	n = read(p[0], got, sizeof(got) - 1);
+	assert_memory_equal(got, "<6>", 3);
+	log_debug("detail");
+	n = read(p[0], got, sizeof(got) - 1);
+	assert_memory_equal(got, "<7>", 3);
+	/* another stream: no prefix */
+	setenv("JOURNAL_STREAM", "1:2", 1);
+	log_setup("eirc-test", LOG_DEBUG, LOG_FORMAT_TEXT, p[1]);
+	log_error("boom");
+	n = read(p[0], got, sizeof(got) - 1);
+	assert_true(n > 3);
+	assert_true(got[0] != '<');
+	unsetenv("JOURNAL_STREAM");
+	log_setup("eirc-test", LOG_INFO, LOG_FORMAT_TEXT, 2);
+	close(p[0]);
+	close(p[1]);
 }
 
 static void test_level_filter_and_parse(void **state)
@@ -139,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_text_line_escapes_controls),
 		cmocka_unit_test(test_fields_text_and_json),
 		cmocka_unit_test(test_truncation_at_limit),
+		cmocka_unit_test(test_journal_priority),
 		cmocka_unit_test(test_level_filter_and_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

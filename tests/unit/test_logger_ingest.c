@@ -200,7 +200,7 @@ static void test_hints_and_bookkeeping(void **state)
 	(void)state;
 	assert_int_equal(lg_ingest_channels(ing, chans, 8), 2);
 	assert_int_equal(feed(":op!u@h KICK #chan logger :bye bot"), 0);
-	assert_true(hint.self_kicked);
+	assert_true(hint.self_removed);
 	assert_string_equal(hint.channel, "#chan");
 	assert_int_equal(lg_ingest_channels(ing, chans, 8), 1);
 	assert_int_equal(feed(":op!u@h INVITE logger :#secret"), 0);
@@ -220,7 +220,116 @@ static void test_hints_and_bookkeeping(void **state)
 	assert_true(got.ev[1].time == 5000);
 	assert_string_equal(EV(1, ARCHIVE_S_ARG), "9000");
 	assert_string_equal(EV(1, ARCHIVE_S_NICK), "logger");
-	assert_int_equal(feed(":logger!bot@h JOIN #chan"), 0);
+	/* back in #chan after the kick: the time out is a gap there, then the
+	 * JOIN; the app is told it is in #chan */
+	assert_int_equal(feed("@time=1970-01-01T00:00:07.000Z :logger!bot@h JOIN #chan"), 0);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_GAP);
+	assert_true(got.ev[0].time == 1000); /* the kick: no time tag, the clock */
+	assert_string_equal(EV(0, ARCHIVE_S_ARG), "7000");
+	assert_string_equal(EV(0, ARCHIVE_S_CONV), "#chan");
+	assert_int_equal(got.ev[1].type, ARCHIVE_EV_JOIN);
+	assert_true(hint.self_joined);
+	assert_string_equal(hint.channel, "#chan");
+	/* a forced PART is the same; a second JOIN records no second gap */
+	assert_int_equal(feed(":logger!bot@h PART #other :sapart"), 0);
+	assert_true(hint.self_removed);
+	assert_string_equal(hint.channel, "#other");
+	assert_int_equal(feed(":logger!bot@h JOIN #other"), 0);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_GAP);
+	assert_int_equal(feed(":logger!bot@h JOIN #other"), 0);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_JOIN);
+	/* a channel the server joins the bot to is archived from its first
+	 * message, without any configuration */
+	assert_int_equal(feed(":logger!bot@h JOIN #new"), 0);
+	assert_true(hint.self_joined);
+	assert_int_equal(feed("@msgid=n1 :Alice!u1@h PRIVMSG #new :first"), 0);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(EV(0, ARCHIVE_S_CONV), "#new");
+}
+
+/* STATUSMSG: in the channel's conversation, target as sent, arg the prefix;
+ * every prefix of 005 STATUSMSG, every message command. */
+static void test_statusmsg(void **state)
+{
+	(void)state;
+	feed(":irc.test 005 logger STATUSMSG=@+ :are supported");
+	assert_int_equal(feed("@msgid=s1;account=acc :Alice!u1@h PRIVMSG @#Chan :ops only"),
+			 LG_INGEST_DONE);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_PRIVMSG);
+	assert_string_equal(EV(0, ARCHIVE_S_MSGID), "s1");
+	assert_string_equal(EV(0, ARCHIVE_S_CONV), "#chan");
+	assert_string_equal(EV(0, ARCHIVE_S_TARGET), "@#Chan");
+	assert_string_equal(EV(0, ARCHIVE_S_ARG), "@");
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "ops only");
+	assert_int_equal(feed("@msgid=s2 :Alice!u1@h NOTICE +#chan :voiced"), LG_INGEST_DONE);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_NOTICE);
+	assert_string_equal(EV(0, ARCHIVE_S_TARGET), "+#chan");
+	assert_string_equal(EV(0, ARCHIVE_S_ARG), "+");
+	assert_int_equal(feed("@msgid=s3;+react=x :Alice!u1@h TAGMSG @#chan"), LG_INGEST_DONE);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_TAGMSG);
+	assert_string_equal(EV(0, ARCHIVE_S_CONV), "#chan");
+	assert_int_equal(feed("@msgid=s4 :Alice!u1@h PRIVMSG @+#chan :\001ACTION waves\001"),
+			 LG_INGEST_DONE);
+	assert_string_equal(EV(0, ARCHIVE_S_ARG), "@+");
+	/* a prefix not in STATUSMSG is not one; a prefix before a nick is no channel */
+	assert_int_equal(feed("@msgid=s5 :Alice!u1@h PRIVMSG %#chan :x"), LG_INGEST_IGNORED);
+	assert_int_equal(feed("@msgid=s6 :Alice!u1@h PRIVMSG @bob :x"), LG_INGEST_IGNORED);
+	assert_int_equal(got.n, 0);
+	/* a plain channel message has no arg */
+	assert_int_equal(feed("@msgid=s7 :Alice!u1@h PRIVMSG #chan :all"), LG_INGEST_DONE);
+	assert_string_equal(EV(0, ARCHIVE_S_ARG), "");
+}
+
+/* A direct-message copy: filed under the ids the server vouches for. */
+static void test_direct_message_copy(void **state)
+{
+	(void)state;
+	assert_int_equal(feed("@msgid=d1;time=2023-11-14T22:13:20.123Z;account=alice;eirc/uid=42;"
+			      "eirc/to-uid=7 :alice!u42@h PRIVMSG Bob :hi bob"),
+			 LG_INGEST_DONE);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_PRIVMSG);
+	assert_string_equal(EV(0, ARCHIVE_S_MSGID), "d1");
+	assert_string_equal(EV(0, ARCHIVE_S_CONV), "dm:7:42");
+	assert_string_equal(EV(0, ARCHIVE_S_TARGET), "Bob");
+	assert_string_equal(EV(0, ARCHIVE_S_NICK), "alice");
+	assert_string_equal(EV(0, ARCHIVE_S_ACCOUNT), "alice");
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), "hi bob");
+	/* the ident does not matter: the ids do */
+	assert_int_equal(feed("@msgid=d2;eirc/uid=7;eirc/to-uid=42 :bob!u2@h NOTICE alice :n"),
+			 LG_INGEST_DONE);
+	assert_string_equal(EV(0, ARCHIVE_S_CONV), "dm:7:42");
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_NOTICE);
+	assert_int_equal(feed("@msgid=d3;+typing=active;eirc/uid=7;eirc/to-uid=42 :bob!u7@h "
+			      "TAGMSG alice"),
+			 LG_INGEST_DONE);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_TAGMSG);
+	/* ids at the largest value, and one past it */
+	assert_int_equal(feed("@msgid=d4;eirc/uid=18446744073709551615;eirc/to-uid=1 :x!y@h "
+			      "PRIVMSG z :t"),
+			 LG_INGEST_DONE);
+	assert_string_equal(EV(0, ARCHIVE_S_CONV), "dm:1:18446744073709551615");
+	assert_int_equal(feed("@msgid=d5;eirc/uid=18446744073709551616;eirc/to-uid=1 :x!y@h "
+			      "PRIVMSG z :t"),
+			 -EINVAL);
+	assert_non_null(strstr(reason, "eirc/to-uid"));
+	/* the receiver's id missing: refused, said */
+	assert_int_equal(feed("@msgid=d6;eirc/uid=42 :alice!u42@h PRIVMSG bob :x"), -EINVAL);
+	assert_int_equal(feed("@msgid=d7;eirc/uid=42;eirc/to-uid=0 :alice!u42@h PRIVMSG bob :x"),
+			 -EINVAL);
+	/* not archived: to the bot itself, a server's notice, two sessions of
+	 * one account */
+	assert_int_equal(feed("@msgid=d8;eirc/uid=42 :alice!u42@h PRIVMSG logger :hi"),
+			 LG_INGEST_IGNORED);
+	assert_int_equal(feed(":irc.test NOTICE * :*** Looking up your hostname"),
+			 LG_INGEST_IGNORED);
+	assert_int_equal(feed("@msgid=d9;eirc/uid=42;eirc/to-uid=42 :alice!u42@h PRIVMSG "
+			      "alice|2 :me"),
+			 LG_INGEST_IGNORED);
+	assert_int_equal(got.n, 0);
 }
 
 static void test_bad_input(void **state)
@@ -268,6 +377,8 @@ int main(void)
 		cmocka_unit_test(test_derived_ids),
 		cmocka_unit_test(test_hints_and_bookkeeping),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_statusmsg),
+		cmocka_unit_test(test_direct_message_copy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
