@@ -59,10 +59,6 @@ static char cfg_path[512], sock_path[108];
  * lines go in as fast as the test writes them. */
 static int sender_port;
 static char sender_class[1024];
-/* A capture class (contract C1 of issue 25), first: the one kind of
- * session InspIRCd registers without an account. */
-#define CAPTURE_PASSWORD "history-capture"
-static char binds[2048];
 
 /* What was sent: msgid and server time of message i, in order. */
 static char ids[MESSAGES][128];
@@ -327,11 +323,7 @@ static int setup(void **state)
 	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
 	sender_port = lgf_sender_class(10, sender_class, sizeof(sender_class));
-	snprintf(binds, sizeof(binds),
-		 "<connect name=\"capture\" allow=\"127.0.0.1\" eirccapture=\"yes\" "
-		 "password=\"" CAPTURE_PASSWORD "\" resolvehostnames=\"no\" useident=\"no\">\n%s",
-		 sender_class);
-	o.extra_binds = binds;
+	o.extra_binds = sender_class;
 	if (sender_port < 0 || srv_env_new(NULL, &env) < 0 ||
 	    srv_redis_start(env, NULL, &redis) < 0 || srv_inspircd_start(env, &o, &ircd) < 0)
 		return -1;
@@ -344,6 +336,7 @@ static int setup(void **state)
 	lc.irc_port = srv_port(ircd);
 	lc.redis_port = srv_port(redis);
 	lgf_use_redis(redis);
+	lgf_use_ircd(ircd); /* a capture bot: the only session without an account */
 	lc.channels = "[\"" CHAN "\"]";
 	if (lgf_logger_start(&lc, &logger) < 0)
 		return -1;
@@ -1351,8 +1344,9 @@ static void test_second_session_nick(void **state)
 
 /* Issue 25, route 3: the bridge takes a direct message's sender from the
  * server's eirc/uid, never from the username a client chose. A session
- * InspIRCd bound to no account (the one kind left: a capture-class
- * connection) registers with USER u<alice's id> and messages bob: nothing
+ * InspIRCd bound to no account (the one kind left: a capture bot, with
+ * the capture class's password) registers with USER u<alice's id> and
+ * messages bob: nothing
  * is filed under alice, and its nick teaches no nick -> id key (bob's
  * "LATEST mallory" finds no conversation); what alice herself sends bob
  * next is filed as hers. */
@@ -1363,7 +1357,7 @@ static void test_forged_ident(void **state)
 	peer_t *f = raw_connect();
 
 	(void)state;
-	sendf(f, "PASS " CAPTURE_PASSWORD);
+	sendf(f, "PASS %s", srv_capture_password(ircd));
 	sendf(f, "NICK mallory");
 	sendf(f, "USER u121 0 * :mallory");
 	expect(f, "001", NULL);
