@@ -30,16 +30,17 @@
  * window: the observer's rate, the archived rate (XLEN of the history
  * streams), the logger's lag at the end and its catch-up time, and lost
  * messages (observer msgids against archived msgids, by XRANGE).
- * The logger connects to its own listener and connect class (64 MiB
- * hardsendq; lgf_ircd_logger_class(), docs/logger.md), as production should.
+ * The logger connects to its own listener and gets the capture class by its
+ * PASS (64 MiB hardsendq; lgf_ircd_logger_class(), docs/logger.md), as
+ * production should.
  *
  * logger_bench irc --rate R ...: first a window with the senders capped at
  * R msg/s in total (each sender R/N, paced on the clock), then the uncapped
  * window, in the same run: the capped window shows whether the logger
  * archives R msg/s with nothing lost and no disconnection, the uncapped one
  * what InspIRCd can deliver on this machine at that moment.
- * --logger-class 0 puts the logger on the ordinary client port instead
- * (the "gateway" class, 4 MiB hardsendq), for comparison.
+ * --logger-class 0 puts the logger on the ordinary client port without its
+ * PASS instead (the "gateway" class, 4 MiB hardsendq), for comparison.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -873,6 +874,8 @@ static int irc_bench_main(int argc, char **argv)
 	 * "gateway" class, 4 MiB hardsendq), for comparison */
 	if (!own_class)
 		logger_port = srv_port(r.ircd);
+	else
+		lgf_use_ircd(r.ircd);
 	printf("   the logger connects to %s\n", own_class ? "its own class (64 MiB hardsendq)"
 							   : "the client port (4 MiB hardsendq)");
 	if (ib_setup(&r, srv_port(r.ircd), logger_port, srv_env_dir(env), &lg) == 0) {

@@ -58,6 +58,8 @@ int irc_reg_init(irc_reg_t *r, const irc_reg_params_t *params, irc_reg_send_fn s
 	    (!word_ok(params->webirc_password, 256) || !word_ok(params->webirc_gateway, 64) ||
 	     !word_ok(params->webirc_host, 255) || !word_ok(params->webirc_ip, 64)))
 		return -EINVAL;
+	if (params->password && !word_ok(params->password, IRC_REG_PASSWORD_MAX))
+		return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->params = params;
 	r->send = send;
@@ -85,7 +87,9 @@ int irc_reg_start(irc_reg_t *r)
 	const irc_reg_params_t *p = r->params;
 	int err = 0;
 
-	if (p->webirc_password)
+	if (p->password)
+		err = sendf(r, "PASS %s", p->password);
+	if (err == 0 && p->webirc_password)
 		err = sendf(r, "WEBIRC %s %s %s %s", p->webirc_password, p->webirc_gateway,
 			    p->webirc_host, p->webirc_ip);
 	if (err == 0 && p->caps_wanted)

@@ -27,6 +27,8 @@ typedef struct irc_reg irc_reg_t;
 /* Nick-collision retries with the suffix policy before giving up: the
  * suffixes |2 ... |10. */
 #define IRC_REG_NICK_TRIES_MAX 9
+/* Longest PASS password irc_reg sends (irc_reg_params.password). */
+#define IRC_REG_PASSWORD_MAX 256
 /* CAP LS continuation lines accepted before the offer is taken as is. */
 #define IRC_REG_CAP_LS_LINES_MAX 16
 
@@ -71,6 +73,10 @@ struct irc_reg_params {
 	const char *webirc_ip;   /* the browser's IP address */
 	uint32_t caps_wanted;    /* IRC_CAP_BIT() mask */
 	enum irc_reg_nick_policy nick_policy;
+	/* PASS, sent first: the server's connect class for it (the logger's
+	 * capture class, docs/logger.md); NULL: no PASS line. One word of at
+	 * most IRC_REG_PASSWORD_MAX bytes. */
+	const char *password;
 };
 
 enum irc_reg_state {

@@ -192,6 +192,7 @@ typedef struct eirc_config_elasticsearch {
 
 typedef struct eirc_config_logger {
 	char *nick;
+	char *irc_password; /* PASS for the capture class; NULL: none */
 	char **channels;
 	size_t n_channels;
 	bool join_listed;

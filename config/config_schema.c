@@ -684,6 +684,12 @@ static const config_section_t schema_es_sec = {
 static const config_field_t schema_logger[] = {
 	CONFIG_STRING("nick", T, nick, "eirc-logger", "Nick of the logger bot.",
 		      .validate = &schema_v_nick),
+	CONFIG_SECRET("irc_password", T, irc_password,
+		      "PASS the bot sends to the IRC server: the password of its connect class "
+		      "with eirccapture=\"yes\" (m_eirc_capture: the bot is then in every "
+		      "channel and gets a copy of every message); unset: no PASS, and the bot "
+		      "archives only the channels it joins.",
+		      .validate = &schema_v_one_word),
 	CONFIG_STRLIST("channels", T, channels, n_channels, "Channels the bot always joins.",
 		       .validate = &schema_v_channel),
 	CONFIG_BOOL("join_listed", T, join_listed, "false",

@@ -623,7 +623,7 @@ static int start_irc(struct app *a)
 			IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS) | IRC_CAP_BIT(IRC_CAP_SERVER_TIME) |
 				IRC_CAP_BIT(IRC_CAP_BATCH) | IRC_CAP_BIT(IRC_CAP_ACCOUNT_TAG) |
 				IRC_CAP_BIT(IRC_CAP_MULTI_PREFIX),
-			IRC_REG_NICK_SUFFIX},
+			IRC_REG_NICK_SUFFIX, cfg->logger.irc_password},
 		.connect_timeout_ms = cfg->irc.connect_timeout,
 		.ping_interval_ms = cfg->irc_client.ping_interval,
 		.ping_timeout_ms = cfg->irc_client.ping_timeout,

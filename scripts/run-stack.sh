@@ -80,6 +80,11 @@ fi
 if ! grep -q '^EIRC_SESSION_KEY=' "$secrets"; then
 	echo "EIRC_SESSION_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
 fi
+# The PASS of InspIRCd's capture class, which the logger sends
+# (logger.irc_password; folders from before it existed).
+if ! grep -q '^EIRC_LOGGER_IRC_PASSWORD=' "$secrets"; then
+	echo "EIRC_LOGGER_IRC_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >>"$secrets"
+fi
 set -a
 # shellcheck disable=SC1090
 . "$secrets"

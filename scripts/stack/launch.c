@@ -64,6 +64,7 @@ struct srv {
 	bool durable; /* PostgreSQL: fsync on */
 	char password[128];
 	char oper_password[128];
+	char capture_password[128]; /* InspIRCd: of its capture class */
 	char *argv[SRV_ARGV_MAX];
 	srv_ircd_opts_t ircd; /* kept to re-render on a port retry */
 	char ircd_extra_binds[4096];
@@ -853,6 +854,11 @@ const char *srv_oper_password(const srv_t *s)
 	return s->oper_password[0] ? s->oper_password : NULL;
 }
 
+const char *srv_capture_password(const srv_t *s)
+{
+	return s->capture_password[0] ? s->capture_password : NULL;
+}
+
 const char *srv_redis_user_name(const srv_t *s, enum redis_acl_role role)
 {
 	return s->redis_acl && (unsigned)role < REDIS_ACL_ROLES ? s->redis_user[role] : NULL;
@@ -1440,11 +1446,13 @@ static int symlink_force(const char *target, const char *link)
 }
 
 /* eIRC's InspIRCd modules (config/inspircd/m_<name>.cpp), built into
- * EIRC_INSPIRCD_MODULE_DIR: fast registration, and any member may unset +s.
+ * EIRC_INSPIRCD_MODULE_DIR: fast registration, any member may unset +s,
+ * capture bots (the logger) in every channel with a copy of every message.
  * Each is linked into the module folder; all but the last are loaded
  * always, m_eirc_account when srv_ircd_opts_t.native_clients says. */
-static const char *const ircd_ours[] = {"eirc_fastregister", "eirc_reveal", "eirc_account"};
-#define IRCD_OURS_ALWAYS 2
+static const char *const ircd_ours[] = {"eirc_fastregister", "eirc_reveal", "eirc_capture",
+					"eirc_account"};
+#define IRCD_OURS_ALWAYS 3
 
 /*
  * Chooses InspIRCd's module directory. With eIRC's modules built
@@ -1477,8 +1485,9 @@ static int ircd_modules(srv_t *s, char *moddir, size_t cap, char *extra, size_t 
 	}
 	if (!dir) {
 		fprintf(stderr, "launch: eIRC's InspIRCd modules not built (g++ and "
-				"inspircd-dev): InspIRCd sends 001 only on its 1 s tick, and "
-				"only a channel's creator can make a public room visible\n");
+				"inspircd-dev): InspIRCd sends 001 only on its 1 s tick, "
+				"only a channel's creator can make a public room visible, and "
+				"the logger archives only the channels it joins\n");
 		return 0;
 	}
 	snprintf(moddir, cap, "%s/modules", s->datadir);
@@ -1581,6 +1590,8 @@ static int ircd_prepare(srv_t *s)
 		{"LOCALMAX", localmax},
 		{"WEBIRC_PASSWORD", s->password},
 		{"OPER_PASSWORD", s->oper_password},
+		{"CAPTURE_PASSWORD", s->capture_password},
+		{"REQUIRE_ARCHIVE", o->require_archive ? "yes" : "no"},
 		{"EXTRA_BINDS", s->ircd_extra_binds},
 		{"EXTRA", s->ircd_extra},
 		{"MODULE_DIR", moddir},
@@ -1637,6 +1648,11 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
 		snprintf(s->oper_password, sizeof(s->oper_password), "%s", o.oper_password);
 	else
 		random_hex(s->oper_password, SRV_SECRET_LEN);
+	if (o.capture_password)
+		snprintf(s->capture_password, sizeof(s->capture_password), "%s",
+			 o.capture_password);
+	else
+		random_hex(s->capture_password, SRV_SECRET_LEN);
 	r = launch(s, ircd_prepare, out_srv);
 	if (r == 0) /* the caller's strings are not ours to keep */
 		s->ircd = (srv_ircd_opts_t){.port = s->port};
@@ -1661,7 +1677,7 @@ int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *
 {
 	static const char *const names[2] = {"irc1.eirc.local", "irc2.eirc.local"};
 	static const char *const sids[2] = {"1EI", "2EI"};
-	char binds[2][256], extra[2][1024];
+	char binds[2][256], extra[2][1024], capture[SRV_SECRET_LEN + 1] = "";
 	int link[2] = {srv_free_port(), srv_free_port()};
 	srv_t *pair[2];
 	int r;
@@ -1670,8 +1686,12 @@ int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *
 		return link[0] < 0 ? link[0] : link[1];
 	if (link[0] == link[1])
 		return -EADDRINUSE;
+	random_hex(capture, SRV_SECRET_LEN);
 	for (int i = 0; i < 2; i++) {
 		srv_ircd_opts_t o = base ? *base : (srv_ircd_opts_t){0};
+
+		if (!o.capture_password)
+			o.capture_password = capture;
 
 		ircd_link_conf(binds[i], sizeof(binds[i]), extra[i], sizeof(extra[i]), link[i],
 			       names[1 - i], link[1 - i]);

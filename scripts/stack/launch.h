@@ -117,10 +117,14 @@ typedef struct {
 	const char *network;         /* default "eIRC" */
 	const char *webirc_password; /* NULL: generated */
 	const char *oper_password;   /* NULL: generated */
-	int localmax;                /* per-IP limit of the "main" class; 0: 10 */
-	const char *extra_binds;     /* raw config lines, or NULL */
-	const char *extra;           /* raw config lines, or NULL */
-	const char *template_path;   /* NULL: config/inspircd.conf.in */
+	/* the password of the "eirc-capture" connect class (eirccapture="yes",
+	 * m_eirc_capture): eirc-logger's logger.irc_password; NULL: generated */
+	const char *capture_password;
+	bool require_archive;      /* <eirccapture require="yes"> */
+	int localmax;              /* per-IP limit of the "main" class; 0: 10 */
+	const char *extra_binds;   /* raw config lines, or NULL */
+	const char *extra;         /* raw config lines, or NULL */
+	const char *template_path; /* NULL: config/inspircd.conf.in */
 	/* m_eirc_account (config/inspircd/m_eirc_account.cpp; contract C3):
 	 * NULL leaves it unloaded (tests that speak raw IRC as nobody);
 	 * "refuse" or "authenticated" (irc.native_clients) loads it with
@@ -149,9 +153,10 @@ int srv_inspircd_start(srv_env_t *env, const srv_ircd_opts_t *opts, srv_t **out_
  * (2EI); each has a server port of its own and autoconnects to the other
  * every second (link password "linkpass"). base (may be NULL) gives the
  * rest of both servers' options; its port, server_name, sid, extra_binds
- * and extra are not used. Returns once both answer, which is before the
- * link forms (about a second later; a caller checks it as it needs).
- * Returns 0 or a negative errno; a server already started stays in env.
+ * and extra are not used. Both have the same capture password (base's, or
+ * one generated), so that one logger config fits either. Returns once both answer, which is before
+ * the link forms (about a second later; a caller checks it as it needs). Returns 0 or a negative
+ * errno; a server already started stays in env.
  */
 int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *out_pair[2]);
 
@@ -211,6 +216,9 @@ const char *srv_data_dir(const srv_t *srv); /* its data, config, own logs */
 const char *srv_password(const srv_t *srv);
 /* InspIRCd only: the operator password for the "eirc" oper block. */
 const char *srv_oper_password(const srv_t *srv);
+/* InspIRCd only: the password of its capture class (what a capture bot,
+ * eirc-logger, sends as PASS). */
+const char *srv_capture_password(const srv_t *srv);
 /* Redis of srv_redis_start only: the name and password of role's ACL user
  * (NULL for other servers). */
 const char *srv_redis_user_name(const srv_t *srv, enum redis_acl_role role);

@@ -65,3 +65,12 @@ add_dependencies(test_logger_capture eirc-irc-client eirc-auth eirc-logger eirc-
 if(TARGET eirc-gateway)
   add_dependencies(test_logger_capture eirc-gateway)
 endif()
+
+# m_eirc_capture in real InspIRCd (one server, one with require="yes", a
+# linked pair) with raw clients: capture bots joined everywhere, never
+# removed, STATUSMSG and direct-message copies, refusals while nothing
+# archives; eirc-logger with logger.irc_password is one (see
+# test_capture.c).
+eirc_test(test_capture SOURCES test_capture.c LIBS eirc_logger_fixture eirc_testclient
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_capture eirc-logger)

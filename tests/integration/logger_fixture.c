@@ -125,10 +125,16 @@ static char *http(int port, const char *method, const char *path, const char *bo
 }
 
 static const srv_t *logger_redis;
+static const srv_t *logger_ircd;
 
 void lgf_use_redis(const srv_t *redis)
 {
 	logger_redis = redis;
+}
+
+void lgf_use_ircd(const srv_t *ircd)
+{
+	logger_ircd = ircd;
 }
 
 int lgf_env_start(srv_env_t **out_env, srv_t **out_redis, srv_t **out_ircd, char *dir,
@@ -139,6 +145,7 @@ int lgf_env_start(srv_env_t **out_env, srv_t **out_redis, srv_t **out_ircd, char
 	    (out_ircd && srv_inspircd_start(*out_env, NULL, out_ircd) < 0))
 		return -1;
 	lgf_use_redis(*out_redis);
+	lgf_use_ircd(out_ircd ? *out_ircd : NULL);
 	snprintf(dir, dir_cap, "%s", srv_env_dir(*out_env));
 	return 0;
 }
@@ -216,7 +223,8 @@ int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out)
 int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const char *extra_redis,
 			   struct lgf_proc *out)
 {
-	char cfg[512], bin[512], urls[64] = "[]", login[256] = "";
+	char cfg[512], bin[512], urls[64] = "[]", login[256] = "", pass[192] = "";
+	const char *pw = logger_ircd ? srv_capture_password(logger_ircd) : NULL;
 	char opt[] = "-c";
 	char *argv[] = {bin, opt, cfg, NULL};
 	FILE *f;
@@ -230,6 +238,8 @@ int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const
 		snprintf(login, sizeof(login), "  redis_username: %s\n  redis_password: %s\n",
 			 srv_redis_user_name(logger_redis, REDIS_ACL_LOGGER),
 			 srv_redis_user_password(logger_redis, REDIS_ACL_LOGGER));
+	if (pw)
+		snprintf(pass, sizeof(pass), "  irc_password: %s\n", pw);
 	if (!(f = fopen(cfg, "we")))
 		return -1;
 	fprintf(f,
@@ -243,11 +253,11 @@ int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const
 		"elasticsearch:\n  urls: %s\n  bulk_flush_interval: 100ms\n"
 		"  retry_min: 100ms\n  retry_max: 2s\n  request_timeout: 5s\n%s"
 		"logger:\n  nick: %s\n  channels: %s\n  spill_dir: %s/spill-%s\n"
-		"  metrics_port: %d\n  retention: 1d\n%s%s"
+		"  metrics_port: %d\n  retention: 1d\n%s%s%s"
 		"log:\n  level: info\n",
 		c->irc_port, c->redis_port, partitions, extra_redis ? extra_redis : "", urls,
 		c->extra_es ? c->extra_es : "", c->nick, c->channels ? c->channels : "[]", c->dir,
-		c->nick, c->metrics_port, c->extra_logger ? c->extra_logger : "", login);
+		c->nick, c->metrics_port, c->extra_logger ? c->extra_logger : "", login, pass);
 	fclose(f);
 	out->pid = spawn(argv, out->log);
 	return out->pid > 0 ? 0 : -1;
@@ -259,15 +269,7 @@ int lgf_ircd_logger_class(char *buf, size_t cap, int *out_port)
 
 	if (port < 0)
 		return -1;
-	n = snprintf(
-		buf, cap,
-		"<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n"
-		"<connect name=\"logger\" allow=\"127.0.0.1\" port=\"%d\" maxchans=\"5000\"\n"
-		"         timeout=\"20\" pingfreq=\"120\" hardsendq=\"%d\"\n"
-		"         softsendq=\"1048576\" recvq=\"65536\" threshold=\"1000\"\n"
-		"         commandrate=\"100000\" fakelag=\"no\" localmax=\"16\"\n"
-		"         globalmax=\"16\" limit=\"16\" resolvehostnames=\"no\" useident=\"no\">\n",
-		port, port, LGF_LOGGER_SENDQ);
+	n = snprintf(buf, cap, "<bind address=\"127.0.0.1\" port=\"%d\" type=\"clients\">\n", port);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
 	*out_port = port;

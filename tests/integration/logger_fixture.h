@@ -68,24 +68,28 @@ struct lgf_logger_cfg {
 };
 /* Starts eirc-logger with c. On the Redis of lgf_use_redis (c->redis_port
  * its port) it logs in as that Redis's eirc-logger ACL user, as in
- * production; on another Redis as the default user. */
+ * production; on another Redis as the default user. With lgf_use_ircd it
+ * sends that InspIRCd's capture password (logger.irc_password). */
 int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out);
 /* The Redis (of srv_redis_start) whose eirc-logger user the loggers
  * started afterwards use; lgf_env_start sets its own. */
 void lgf_use_redis(const srv_t *redis);
+/* The InspIRCd whose capture password (srv_capture_password) the loggers
+ * started afterwards send, so that they are capture bots (in every
+ * channel, m_eirc_capture); lgf_env_start sets its own. For a linked pair
+ * either server (both have the same). NULL: no PASS. */
+void lgf_use_ircd(const srv_t *ircd);
 /* The same with `partitions` key partitions (not LGF_PARTITIONS) and extra
  * lines for the redis: section (e.g. "  cluster: true\n"; NULL: none). */
 int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const char *extra_redis,
 			   struct lgf_proc *out);
 
 /* What production InspIRCd needs for the logger (docs/logger.md): its own
- * listener and a connect class matched by that port, listed before the
- * "gateway" class (InspIRCd takes the first class that matches), with a
- * LGF_LOGGER_SENDQ hardsendq. Writes the raw lines for
- * srv_ircd_opts_t.extra_binds (rendered before the connect blocks of
- * config/inspircd.conf.in) into buf and the port into *out_port; the logger
- * then connects to that port. Returns 0 or -1. */
-#define LGF_LOGGER_SENDQ (64 << 20)
+ * listener; its class is config/inspircd.conf.in's "eirc-capture" (the
+ * capture password, a 64 MiB hardsendq), which the logger gets by its PASS
+ * on any port. Writes the raw lines for srv_ircd_opts_t.extra_binds
+ * into buf and the port into *out_port; the logger then connects to that
+ * port. Returns 0 or -1. */
 int lgf_ircd_logger_class(char *buf, size_t cap, int *out_port);
 /* Sends sig and waits for the exit; returns the exit status or -1. */
 int lgf_proc_stop(struct lgf_proc *p, int sig);

@@ -38,12 +38,6 @@
 #define REFUSED          "this server admits only eIRC sessions"
 #define AUTH_FAILED      "eIRC authentication failed"
 
-/* A capture class (contract C1) ahead of the others, as the stack has it. */
-static const char capture_class[] =
-	"<connect name=\"eirc-capture\" allow=\"127.0.0.1\" eirccapture=\"yes\" "
-	"password=\"" CAPTURE_PASSWORD
-	"\" maxchans=\"5000\" resolvehostnames=\"no\" useident=\"no\" limit=\"16\">\n";
-
 static srv_env_t *env; /* refuse mode */
 static srv_t *ircd;
 static fx_t fx; /* authenticated mode: PostgreSQL, eirc-auth */
@@ -121,7 +115,7 @@ static void tag_is(const irc_msg_t *m, const char *key, const char *want)
 static int setup_refuse(void **state)
 {
 	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PASSWORD,
-			     .extra_binds = capture_class,
+			     .capture_password = CAPTURE_PASSWORD, /* the template's class */
 			     .native_clients = "refuse"};
 	(void)state;
 	srv_env_install_signal_handlers();

@@ -51,7 +51,7 @@ export EIRC_WEBIRC_PASSWORD=$(secret) EIRC_INTERNAL_SECRET=$(secret) EIRC_DB_PAS
 export EIRC_DB_OWNER_PASSWORD=$(secret) EIRC_REDIS_PASSWORD=$(secret)
 export EIRC_REDIS_AUTH_PASSWORD=$(secret) EIRC_REDIS_GATEWAY_PASSWORD=$(secret)
 export EIRC_REDIS_LOGGER_PASSWORD=$(secret) EIRC_REDIS_HISTORY_PASSWORD=$(secret)
-export EIRC_DEMO_PASSWORD=$(secret)
+export EIRC_DEMO_PASSWORD=$(secret) EIRC_LOGGER_IRC_PASSWORD=$(secret)
 export EIRC_HISTORY_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr "+/" "-_")
 export EIRC_SESSION_KEY=$(head -c 32 /dev/urandom | base64 | tr "+/" "-_")
 

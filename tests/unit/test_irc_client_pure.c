@@ -402,9 +402,9 @@ static int feed(irc_reg_t *r, const char *line)
 
 static void test_reg_caps_and_welcome(void **state)
 {
-	irc_reg_params_t p = {"alice",       "u1",        "Alice A",
-			      "pw",          "eirc",      "203.0.113.9",
-			      "203.0.113.9", IRC_CAP_ALL, IRC_REG_NICK_SUFFIX};
+	irc_reg_params_t p = {
+		"alice",       "u1",        "Alice A",           "pw", "eirc", "203.0.113.9",
+		"203.0.113.9", IRC_CAP_ALL, IRC_REG_NICK_SUFFIX, NULL};
 	irc_reg_t r;
 	(void)state;
 
@@ -436,6 +436,42 @@ static void test_reg_caps_and_welcome(void **state)
 	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
 }
 
+/* PASS (the logger's capture class): sent first, before NICK and USER; a
+ * password of IRC_REG_PASSWORD_MAX bytes is sent, one more byte, a space
+ * or an empty one is refused up front. */
+static void test_reg_password(void **state)
+{
+	char pw[IRC_REG_PASSWORD_MAX + 2];
+	irc_reg_params_t p = {.nick = "eirc-logger",
+			      .user = "eirclog",
+			      .realname = "eIRC logger",
+			      .password = "capture-secret"};
+	irc_reg_t r;
+	(void)state;
+
+	n_sent = 0;
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), 0);
+	assert_int_equal(irc_reg_start(&r), 0);
+	assert_int_equal(n_sent, 3);
+	assert_string_equal(sent[0], "PASS capture-secret");
+	assert_string_equal(sent[1], "NICK eirc-logger");
+	assert_string_equal(sent[2], "USER eirclog 0 * :eIRC logger");
+	memset(pw, 'p', sizeof(pw) - 1);
+	pw[IRC_REG_PASSWORD_MAX] = '\0';
+	p.password = pw;
+	n_sent = 0;
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), 0);
+	assert_int_equal(irc_reg_start(&r), 0);
+	assert_int_equal(strlen(sent[0]), strlen("PASS ") + IRC_REG_PASSWORD_MAX);
+	pw[IRC_REG_PASSWORD_MAX] = 'p';
+	pw[IRC_REG_PASSWORD_MAX + 1] = '\0';
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
+	p.password = "two words";
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
+	p.password = "";
+	assert_int_equal(irc_reg_init(&r, &p, reg_send, NULL), -EINVAL);
+}
+
 /* cap-notify: CAP NEW requests the wanted caps that appear, at every stage
  * (during CAP LS they join the first REQ), and changes nothing else. */
 static void test_reg_cap_new(void **state)
@@ -448,7 +484,8 @@ static void test_reg_cap_new(void **state)
 			      NULL,
 			      NULL,
 			      IRC_CAP_ALL & ~IRC_CAP_BIT(IRC_CAP_SETNAME),
-			      IRC_REG_NICK_SUFFIX};
+			      IRC_REG_NICK_SUFFIX,
+			      NULL};
 	const uint32_t tags = IRC_CAP_BIT(IRC_CAP_MESSAGE_TAGS);
 	const uint32_t batch = IRC_CAP_BIT(IRC_CAP_BATCH);
 	const uint32_t away = IRC_CAP_BIT(IRC_CAP_AWAY_NOTIFY);
@@ -502,7 +539,8 @@ static void test_reg_cap_new(void **state)
 
 static void test_reg_nick_policies(void **state)
 {
-	irc_reg_params_t p = {"bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX};
+	irc_reg_params_t p = {"bob", "u2", "Bob", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX,
+			      NULL};
 	irc_reg_t r;
 	(void)state;
 
@@ -582,7 +620,8 @@ static void test_nick_suffix_at_the_limit(void **state)
 static void test_reg_nick_suffix_long(void **state)
 {
 	const char *nick = "abcdefghijklmnopqrstuvwxyz0123";
-	irc_reg_params_t p = {nick, "u2", "Long", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX};
+	irc_reg_params_t p = {nick, "u2", "Long", NULL, NULL, NULL, NULL, 0, IRC_REG_NICK_SUFFIX,
+			      NULL};
 	irc_reg_t r;
 	(void)state;
 
@@ -892,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_relay_filter),
 		cmocka_unit_test(test_reg_caps_and_welcome),
+		cmocka_unit_test(test_reg_password),
 		cmocka_unit_test(test_reg_cap_new),
 		cmocka_unit_test(test_reg_nick_policies),
 		cmocka_unit_test(test_nick_suffix_at_the_limit),
