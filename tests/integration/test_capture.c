@@ -249,10 +249,11 @@ static void test_bot_joins_existing_channels_despite_modes(void **state)
 }
 
 /* A channel a user creates has the bot in it before the user's next line
- * is read: a message sent in the same packet as the JOIN reaches it. */
+ * is read: a message sent in the same packet as the JOIN reaches it. So
+ * does a channel another capture bot creates. */
 static void test_bot_joins_new_channel_before_first_message(void **state)
 {
-	itc_t *b = bot(ircd, "capbot"), *alice = user("alice");
+	itc_t *b = bot(ircd, "capbot"), *alice = user("alice"), *b2;
 	static const char lines[] = "JOIN #fresh\r\nPRIVMSG #fresh :the very first line\r\n";
 	(void)state;
 
@@ -261,6 +262,13 @@ static void test_bot_joins_new_channel_before_first_message(void **state)
 	assert_true(itc_has(b, ":capbot!"));
 	itc_expect(b, "PRIVMSG", "the very first line");
 	assert_true(itc_param_is(&b->msg, 0, "#fresh"));
+	/* a channel another capture bot creates (a logger joining its
+	 * configured channels) has this one in it too */
+	b2 = bot(ircd, "capbot2");
+	itc_sendf(b2, "JOIN #bots-own");
+	itc_expect(b, "JOIN", "#bots-own");
+	assert_true(itc_has(b, ":capbot!"));
+	itc_close(b2);
 	itc_close(alice);
 	itc_close(b);
 }
