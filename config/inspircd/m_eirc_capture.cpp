@@ -269,11 +269,10 @@ class ModuleEircCapture : public Module,
 
 	void OnPostJoin(Membership *memb) CXX11_OVERRIDE
 	{
-		// Any join of another user (the first makes the channel exist
-		// here, whoever and wherever it came from) joins the local bots
-		// that are not in yet.
-		if (IsBot(memb->user))
-			return;
+		// Any join (the first makes the channel exist here, whoever and
+		// wherever it came from, a capture bot too) joins the local bots
+		// that are not in yet. A bot's join made here comes back here
+		// and finds the others in.
 		Channel *chan = memb->chan;
 		std::vector<LocalUser *> todo;
 		for (std::vector<LocalUser *>::const_iterator i = bots.begin(); i != bots.end();

@@ -449,6 +449,7 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		.webirc_password = cfg->irc.webirc_password,
 		.oper_password = getenv("EIRC_OPER_PASSWORD"),
 		.capture_password = cfg->logger.irc_password,
+		.require_archive = cfg->logger.require_archive,
 		.localmax = 10,
 	};
 	int r;

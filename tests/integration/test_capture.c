@@ -10,7 +10,8 @@
  *   - KICK, SAKICK, REMOVE, SAPART, KILL and its own PART are refused with
  *     a numeric; a ban or a MODE -o does not stop it from receiving;
  *   - STATUSMSG (@#c, +#c) and direct messages reach it as copies with the
- *     receivers' target, msgid and time, exactly once;
+ *     receivers' target, msgid and time (and, with m_eirc_account, the
+ *     account tags, and eirc/to-uid on a direct message), exactly once;
  *   - <eirccapture require="yes">: nothing is delivered while no capture bot
  *     is archiving (none, or AWAY), and the sender gets 404 ...
  *     (ARCHIVE_UNAVAILABLE);
@@ -35,6 +36,7 @@
 #include "tests/harness/irc_testclient.h"
 #include "tests/integration/logger_fixture.h"
 
+#define WEBIRC_PASSWORD "webirc-capture-test"
 /* How long a linked pair may take to link, and a message to cross it. */
 #define LINK_TIMEOUT_MS 20000
 
@@ -70,6 +72,19 @@ static int setup_require(void **state)
 	return setup_single(true);
 }
 
+/* With m_eirc_account (native="refuse"): every user has an account. */
+static int setup_accounts(void **state)
+{
+	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PASSWORD, .native_clients = "refuse"};
+
+	(void)state;
+	srv_env_install_signal_handlers();
+	signal(SIGPIPE, SIG_IGN);
+	if (srv_env_new(NULL, &env) < 0)
+		return -1;
+	return srv_inspircd_start(env, &o, &ircd) < 0 ? -1 : 0;
+}
+
 static int setup_pair(void **state)
 {
 	(void)state;
@@ -100,8 +115,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Registers with message-tags, server-time and multi-prefix; with
- * password, sends it first (the capture class's PASS). */
+/* Registers with message-tags, server-time, multi-prefix and account-tag;
+ * with password, sends it first (the capture class's PASS). */
 static itc_t *client(const srv_t *s, const char *nick, const char *password)
 {
 	itc_t *c = itc_connect(srv_port(s));
@@ -111,7 +126,23 @@ static itc_t *client(const srv_t *s, const char *nick, const char *password)
 	itc_sendf(c, "CAP LS 302");
 	itc_sendf(c, "NICK %s", nick);
 	itc_sendf(c, "USER %s 0 * :%s", nick, nick);
-	itc_sendf(c, "CAP REQ :message-tags server-time multi-prefix");
+	itc_sendf(c, "CAP REQ :message-tags server-time multi-prefix account-tag");
+	itc_sendf(c, "CAP END");
+	itc_expect(c, "001", NULL);
+	return c;
+}
+
+/* A session as the irc-client registers it (m_eirc_account vouches for it:
+ * account nick, id from USER u<id>). */
+static itc_t *webirc_user(const char *nick, const char *uid)
+{
+	itc_t *c = itc_connect(srv_port(ircd));
+
+	itc_sendf(c, "WEBIRC " WEBIRC_PASSWORD " eirc 198.51.100.7 198.51.100.7");
+	itc_sendf(c, "CAP LS 302");
+	itc_sendf(c, "NICK %s", nick);
+	itc_sendf(c, "USER %s 0 * :%s", uid, nick);
+	itc_sendf(c, "CAP REQ :message-tags server-time account-tag");
 	itc_sendf(c, "CAP END");
 	itc_expect(c, "001", NULL);
 	return c;
@@ -218,10 +249,11 @@ static void test_bot_joins_existing_channels_despite_modes(void **state)
 }
 
 /* A channel a user creates has the bot in it before the user's next line
- * is read: a message sent in the same packet as the JOIN reaches it. */
+ * is read: a message sent in the same packet as the JOIN reaches it. So
+ * does a channel another capture bot creates. */
 static void test_bot_joins_new_channel_before_first_message(void **state)
 {
-	itc_t *b = bot(ircd, "capbot"), *alice = user("alice");
+	itc_t *b = bot(ircd, "capbot"), *alice = user("alice"), *b2;
 	static const char lines[] = "JOIN #fresh\r\nPRIVMSG #fresh :the very first line\r\n";
 	(void)state;
 
@@ -230,6 +262,13 @@ static void test_bot_joins_new_channel_before_first_message(void **state)
 	assert_true(itc_has(b, ":capbot!"));
 	itc_expect(b, "PRIVMSG", "the very first line");
 	assert_true(itc_param_is(&b->msg, 0, "#fresh"));
+	/* a channel another capture bot creates (a logger joining its
+	 * configured channels) has this one in it too */
+	b2 = bot(ircd, "capbot2");
+	itc_sendf(b2, "JOIN #bots-own");
+	itc_expect(b, "JOIN", "#bots-own");
+	assert_true(itc_has(b, ":capbot!"));
+	itc_close(b2);
 	itc_close(alice);
 	itc_close(b);
 }
@@ -369,6 +408,55 @@ static void test_direct_messages_copied_once(void **state)
 	itc_close(bob);
 	itc_close(alice);
 	itc_close(b2);
+	itc_close(b);
+}
+
+/* The value of tag key on c's last line is want (NULL: no such tag). */
+static void tag_is(const itc_t *c, const char *key, const char *want)
+{
+	char v[128];
+
+	tag(c, key, v, sizeof(v));
+	if (!want && v[0])
+		fail_msg("tag %s=%s on %s", key, v, c->line);
+	if (want && strcmp(v, want) != 0)
+		fail_msg("tag %s is \"%s\", want %s: %s", key, v, want, c->line);
+}
+
+/* With accounts (m_eirc_account): a direct message's copy carries the
+ * sender's account and eirc/uid as the receiver's does, plus
+ * eirc/to-uid=<receiver's id>, which the receiver never sees and a client
+ * cannot forge; a STATUSMSG copy carries the sender's account and
+ * eirc/uid and no eirc/to-uid. */
+static void test_copies_carry_account_tags(void **state)
+{
+	itc_t *b = bot(ircd, "capbot"), *alice = webirc_user("alice", "u7"),
+	      *bob = webirc_user("bob", "u8");
+	(void)state;
+
+	itc_sendf(alice, "PRIVMSG bob :tagged dm");
+	expect_same(bob, b, "PRIVMSG", "bob", "tagged dm");
+	tag_is(b, "eirc/to-uid", "8");
+	tag_is(b, "eirc/uid", "7");
+	tag_is(b, "account", "alice");
+	tag_is(bob, "eirc/to-uid", NULL);
+	tag_is(bob, "eirc/uid", "7");
+	tag_is(bob, "account", "alice");
+
+	itc_sendf(alice, "@eirc/to-uid=3 PRIVMSG bob :forged to-uid");
+	expect_same(bob, b, "PRIVMSG", "bob", "forged to-uid");
+	tag_is(b, "eirc/to-uid", "8");
+	tag_is(bob, "eirc/to-uid", NULL);
+
+	join(alice, "#t");
+	join(bob, "#t");
+	itc_sendf(bob, "PRIVMSG @#t :tagged statusmsg");
+	expect_same(alice, b, "PRIVMSG", "@#t", "tagged statusmsg");
+	tag_is(b, "eirc/uid", "8");
+	tag_is(b, "account", "bob");
+	tag_is(b, "eirc/to-uid", NULL);
+	itc_close(bob);
+	itc_close(alice);
 	itc_close(b);
 }
 
@@ -532,6 +620,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bot_cannot_be_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_statusmsg_copied_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_messages_copied_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copies_carry_account_tags, setup_accounts,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_require_refuses_while_nothing_archives,
 						setup_require, teardown),
 		cmocka_unit_test_setup_teardown(test_linked_pair_first_message_and_statusmsg,

@@ -184,6 +184,32 @@ sys.exit(0 if " 001 " not in text and "this server admits only eIRC sessions" in
 PY
 }
 
+# eirc-logger sent logger.irc_password: InspIRCd gave it the capture class,
+# so m_eirc_capture joins it into a channel the moment one is created (here
+# by a probe that registers with the same password, the only way in besides
+# WEBIRC with irc.native_clients: refuse).
+logger_captures() {
+	python3 - "$irc" "$EIRC_LOGGER_IRC_PASSWORD" <<'PY'
+import socket, sys
+port, password = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(f"PASS {password}\r\nNICK stackprobe\r\nUSER probe 0 * :probe\r\n"
+          "JOIN #stack-probe\r\n".encode())
+line = ""
+try:
+    for raw in s.makefile("rb"):
+        line = raw.decode(errors="replace").rstrip("\r\n")
+        if line.startswith(":eirc-logger!") and " JOIN " in line and "#stack-probe" in line:
+            sys.exit(0)
+        if line.startswith("ERROR"):
+            break
+except socket.timeout:
+    pass
+print("eirc-logger not joined into #stack-probe; last line:", line)
+sys.exit(1)
+PY
+}
+
 # Any process whose command line names the data folder: servers, watchdog.
 leftovers() { pgrep -f -- "$work/var" || true; }
 
@@ -356,6 +382,7 @@ for round in 1 2; do
 	redis_locked || { echo "not ok: round $round: Redis answers without its password"; exit 1; }
 	plain_irc_refused || { echo "not ok: round $round: a plain IRC client registered"; exit 1; }
 	redis_users_confined || { echo "not ok: round $round: a daemon's Redis user can do more than its part"; exit 1; }
+	logger_captures || { echo "not ok: round $round: eirc-logger is not in InspIRCd's capture class"; exit 1; }
 	if [ "$(id -u)" = 0 ]; then
 		chat_session >"$work/chat-$round.log" 2>&1 &
 		chat=$!

@@ -294,6 +294,16 @@ static void test_build_keys_and_clamp(void **state)
 	assert_memory_equal(c.argv[8], "m1", 2);
 	assert_string_equal(c.argv[11], "100");
 	assert_string_equal(c.argv[15], "42"); /* the requester, for STATUSMSG replay */
+	/* the same rule for the fast path: a STATUSMSG only to its sender */
+	static const char tags[] = "msgid=x;eirc/uid=42;account=a";
+	assert_true(hist_query_visible("privmsg", 7, 1, tags, strlen(tags), 42));
+	assert_false(hist_query_visible("privmsg", 7, 1, tags, strlen(tags), 4));
+	assert_false(hist_query_visible("notice", 6, 1, tags, strlen(tags), 420));
+	assert_false(hist_query_visible("tagmsg", 6, 1, "eirc/uid=421", 12, 42));
+	assert_true(hist_query_visible("tagmsg", 6, 1, "eirc/uid=42", 11, 42));
+	assert_false(hist_query_visible("privmsg", 7, 1, "", 0, 42));
+	assert_true(hist_query_visible("privmsg", 7, 0, "", 0, 42)); /* not a STATUSMSG */
+	assert_true(hist_query_visible("kick", 4, 3, "", 0, 42));    /* arg: the kicked nick */
 	assert_int_equal(c.argc, 16);
 	/* at the maximum and one below: kept */
 	assert_int_equal(parse(ENV "CHATHISTORY LATEST #c * 100", &q, &e), 0);
