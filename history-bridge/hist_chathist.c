@@ -161,11 +161,13 @@ static const redisReply *entry_field(const redisReply *e, const char *name)
 	return NULL;
 }
 
-static bool replayable(const redisReply *e, bool all)
+static bool replayable(const redisReply *e, bool all, uint64_t uid)
 {
-	const redisReply *t = entry_field(e, "type");
+	const redisReply *t = entry_field(e, "type"), *arg = entry_field(e, "arg"),
+			 *tags = entry_field(e, "tags");
 
-	if (!t)
+	if (!t || !hist_query_visible(t->str, t->len, arg ? arg->len : 0, tags ? tags->str : "",
+				      tags ? tags->len : 0, uid))
 		return false;
 	if ((t->len == 7 && memcmp(t->str, "privmsg", 7) == 0) ||
 	    (t->len == 6 && memcmp(t->str, "notice", 6) == 0))
@@ -198,7 +200,7 @@ static bool fast_answer(hist_conn_t *c, const redisReply *range)
 	if (range->type != REDIS_REPLY_ARRAY || limit + 1 > sizeof(idx) / sizeof(idx[0]))
 		return false;
 	for (size_t i = 0; i < range->elements && n <= limit; i++)
-		if (replayable(range->element[i], c->req.event_playback))
+		if (replayable(range->element[i], c->req.event_playback, c->req.user_id))
 			idx[n++] = i;
 	if (n <= limit && range->elements == asked)
 		return false; /* too few in the window, and more before it */

@@ -29,6 +29,26 @@ static void arg_str(hist_query_call_t *c, const char *p)
 	arg(c, p, strlen(p));
 }
 
+bool hist_query_visible(const char *type, size_t type_len, size_t arg_len, const char *tags,
+			size_t tags_len, uint64_t uid)
+{
+	static const char *const msgs[] = {"privmsg", "notice", "tagmsg"};
+	char want[48];
+	bool msg = false;
+	int n;
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		msg |= type_len == strlen(msgs[i]) && memcmp(type, msgs[i], type_len) == 0;
+	if (!msg || arg_len == 0)
+		return true;
+	n = snprintf(want, sizeof(want), "eirc/uid=%" PRIu64, uid);
+	for (size_t i = 0; i + (size_t)n <= tags_len; i++)
+		if ((i == 0 || tags[i - 1] == ';') && memcmp(tags + i, want, (size_t)n) == 0 &&
+		    (i + (size_t)n == tags_len || tags[i + (size_t)n] == ';'))
+			return true;
+	return false;
+}
+
 /* The msgid key of ref i (the history key again when unused). */
 static int ref_key(hist_query_call_t *c, int k, const hist_ref_t *r, int i)
 {

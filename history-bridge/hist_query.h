@@ -27,6 +27,7 @@
 #ifndef EIRC_HIST_QUERY_H
 #define EIRC_HIST_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,15 @@ int hist_query_build(const hist_req_t *req, const hist_query_opts_t *o, const ch
  * "dm:<lo>:<hi>", used as is) instead of the request's channel. */
 int hist_query_build_conv(const hist_req_t *req, const hist_query_opts_t *o, const char *sha,
 			  const char *conv, hist_query_call_t *out_call);
+
+/*
+ * The script's STATUSMSG rule, for callers that filter entries themselves
+ * (hist_chathist's fast path): false when the entry (its type, the length
+ * of its arg, its stored tags) is a STATUSMSG message whose tags do not
+ * name uid as its sender (eirc/uid=<uid>); true otherwise.
+ */
+bool hist_query_visible(const char *type, size_t type_len, size_t arg_len, const char *tags,
+			size_t tags_len, uint64_t uid);
 
 /* One field of a stored entry. */
 typedef struct hist_field hist_field_t;

@@ -50,6 +50,22 @@ eirc_test(test_redis_cluster SOURCES test_redis_cluster.c
           LABELS integration TIMEOUT 400)
 add_dependencies(test_redis_cluster eirc-logger eirc-history eirc-irc-client)
 
+# Capture through eIRC (issue 25): InspIRCd with m_eirc_capture (require
+# yes) and m_eirc_account, the logger as capture bot in a channel nobody
+# configured, eirc-history, eirc-auth and eirc-gateway with two browser
+# sessions: every message form archived once (PRIVMSG, ACTION, NOTICE,
+# TAGMSG, STATUSMSG @#c and +#c, a direct message), STATUSMSG replayed only
+# to its sender, and with the logger stopped every message refused with
+# FAIL ... ARCHIVE_UNAVAILABLE and delivered to nobody (see
+# test_logger_capture.c).
+eirc_test(test_logger_capture SOURCES test_logger_capture.c
+          LIBS eirc_gateway_fixture eirc_logger_fixture
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_logger_capture eirc-irc-client eirc-auth eirc-logger eirc-history)
+if(TARGET eirc-gateway)
+  add_dependencies(test_logger_capture eirc-gateway)
+endif()
+
 # m_eirc_capture in real InspIRCd (one server, one with require="yes", a
 # linked pair) with raw clients: capture bots joined everywhere, never
 # removed, STATUSMSG and direct-message copies, refusals while nothing

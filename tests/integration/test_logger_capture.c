@@ -1,0 +1,526 @@
+/*
+ * Capture through eIRC, everything real: one InspIRCd with m_eirc_capture
+ * (<eirccapture require="yes">) and m_eirc_account (native clients
+ * refused), Redis, eirc-logger as the capture bot (logger.irc_password, no
+ * configured channel), eirc-history, PostgreSQL + eirc-auth and
+ * eirc-gateway with two browser sessions, alice and bob.
+ *
+ * 1. test_every_form_archived: alice creates a channel nobody configured
+ *    and, a moment later, sends PRIVMSG, CTCP ACTION, NOTICE, TAGMSG,
+ *    STATUSMSG @#c and +#c, and a direct message to bob. bob gets all but
+ *    the two STATUSMSGs. The channel's history stream holds each channel
+ *    message once under the msgid alice's echo carried (type, target,
+ *    STATUSMSG prefix in arg), the archive stream too, and the direct
+ *    message is in dm:<alice>:<bob> once (the logger's copy and the
+ *    irc-client's report meet on the msgid).
+ * 2. test_statusmsg_replay: CHATHISTORY LATEST gives alice (the sender)
+ *    her STATUSMSGs and the rest; bob gets the rest only.
+ * 3. test_require_archive: the logger stopped, alice's PRIVMSG and NOTICE
+ *    to the channel and her direct message come back as FAIL <command>
+ *    ARCHIVE_UNAVAILABLE <target>, bob gets none of them and the archive
+ *    holds none; the logger started again is in the channel at once and a
+ *    message flows and is archived.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/irc_mask.h"
+#include "tests/harness/session_test.h"
+#include "tests/integration/gateway_fixture.h"
+#include "tests/integration/logger_fixture.h"
+
+#define CHAN     "#adhoc-capture"
+#define NETWORK  "eIRC"
+#define PROTO    "text.ircv3.net"
+#define HIST_MAX 100
+#define MAXE     2000
+#define WAIT_MS  30000
+/* How long bob listens for a message that must not reach him. */
+#define QUIET_MS 1500
+
+typedef struct {
+	const char *user;
+	ws_client_t *ws;
+	itc_t *c;
+	char nick[32];
+	char uid[24]; /* its account id, from the u<id> of its echo */
+} sess_t;
+
+/* One message alice sent and what it must be in the archive. */
+typedef struct {
+	const char *line;   /* as sent, after "<command> <target> " */
+	const char *cmd;    /* PRIVMSG, NOTICE, TAGMSG */
+	const char *target; /* as sent */
+	const char *type;   /* archived type */
+	const char *arg;    /* archived arg: the STATUSMSG prefix */
+	bool bob_gets;      /* delivered to bob (not a STATUSMSG) */
+	char msgid[128];    /* from alice's echo */
+} sent_t;
+
+static srv_env_t *env;
+static srv_t *redis, *ircd, *history;
+static gwfx_t g;
+static bool g_up;
+static redisContext *rc;
+static struct lgf_entry *ents;
+static struct lgf_proc logger;
+static sess_t alice = {.user = "alice"}, bob = {.user = "bob"};
+static char cfg_path[512], sock_path[108];
+
+static sent_t forms[] = {
+	{":plain words", "PRIVMSG", CHAN, "privmsg", "", true, ""},
+	{":\001ACTION waves\001", "PRIVMSG", CHAN, "privmsg", "", true, ""},
+	{":a notice", "NOTICE", CHAN, "notice", "", true, ""},
+	{"", "TAGMSG", CHAN, "tagmsg", "", true, ""},
+	{":to the operators", "PRIVMSG", "@" CHAN, "privmsg", "@", false, ""},
+	{":to voiced and up", "NOTICE", "+" CHAN, "notice", "+", false, ""},
+};
+#define N_FORMS (sizeof(forms) / sizeof(forms[0]))
+static sent_t dm = {":just between us", "PRIVMSG", NULL, "privmsg", "", true, ""};
+
+/* ---- servers ---- */
+
+static int start_logger(void)
+{
+	struct lgf_logger_cfg c = {0};
+
+	c.dir = srv_env_dir(env);
+	c.nick = "eirc-logger";
+	c.irc_port = srv_port(ircd);
+	c.redis_port = srv_port(redis);
+	c.channels = "[]"; /* none: m_eirc_capture puts it in every channel */
+	return lgf_logger_start(&c, &logger);
+}
+
+static int start_history(void)
+{
+	const char *bd = getenv("EIRC_BUILD_DIR");
+	char bin[512];
+	FILE *f;
+	struct stat st;
+
+	snprintf(cfg_path, sizeof(cfg_path), "%s/history.yaml", srv_env_dir(env));
+	snprintf(sock_path, sizeof(sock_path), "%s/hist.sock", srv_env_dir(env));
+	if (!(f = fopen(cfg_path, "we")))
+		return -1;
+	fprintf(f,
+		"irc:\n  network: " NETWORK "\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+		"  webirc_password: " GWFX_WEBIRC_PASSWORD "\n"
+		"auth:\n  internal_secret: " FX_SECRET "\n"
+		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
+		"  connect_timeout: 1s\n  command_timeout: 2s\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: "
+		"%d\n" SESSION_TEST_KEY_YAML "  listen_port: 0\n  request_timeout: 5s\n"
+		"log:\n  level: info\n",
+		srv_port(ircd), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
+	if (fclose(f) != 0)
+		return -1;
+	snprintf(bin, sizeof(bin), "%s/history-bridge/eirc-history", bd ? bd : "build");
+	char *argv[] = {bin, (char *)"--config", cfg_path, NULL};
+	if (srv_process_start(env, "eirc-history", argv, 0, NULL, &history) < 0)
+		return -1;
+	for (int i = 0; i < 200; i++) { /* it listens before its loop runs */
+		if (stat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		lgf_sleep_ms(50);
+	}
+	return -1;
+}
+
+static int setup(void **state)
+{
+	char servers[128];
+	srv_ircd_opts_t io = {.webirc_password = GWFX_WEBIRC_PASSWORD,
+			      .localmax = 100,
+			      .require_archive = true,
+			      .native_clients = "refuse"};
+
+	(void)state;
+	srv_env_install_signal_handlers();
+	signal(SIGPIPE, SIG_IGN);
+	if (srv_env_new(NULL, &env) < 0)
+		return -1;
+	chmod(srv_env_dir(env), 0755); /* sandboxed irc-clients reach the history socket */
+	if (srv_redis_start(env, NULL, &redis) < 0 || srv_inspircd_start(env, &io, &ircd) < 0)
+		return -1;
+	lgf_use_redis(redis);
+	lgf_use_ircd(ircd);
+	ents = calloc(MAXE, sizeof(*ents));
+	if (!ents || !(rc = lgf_redis(srv_port(redis))) || start_logger() < 0 ||
+	    start_history() < 0)
+		return -1;
+	snprintf(servers, sizeof(servers), "    - host: 127.0.0.1\n      port: %d\n",
+		 srv_port(ircd));
+	gwfx_opts_t o = {.irc_servers = servers, .history_socket = sock_path};
+	if (gwfx_start_with(&g, &o) < 0)
+		return -1;
+	g_up = true;
+	return 0;
+}
+
+static void sess_free(sess_t *s)
+{
+	if (s->c)
+		itc_close(s->c);
+	if (s->ws)
+		gwfx_close(&g, s->ws);
+	s->c = NULL;
+	s->ws = NULL;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (g_up) {
+		sess_free(&alice);
+		sess_free(&bob);
+		gwfx_stop(&g);
+	}
+	g_up = false;
+	lgf_proc_stop(&logger, SIGTERM);
+	if (rc)
+		redisFree(rc);
+	rc = NULL;
+	free(ents);
+	ents = NULL;
+	srv_env_free(env);
+	env = NULL;
+	return 0;
+}
+
+/* ---- sessions ---- */
+
+static void tag_of(const itc_t *c, const char *key, char *out, size_t cap)
+{
+	irc_msg_tag_t t;
+
+	out[0] = '\0';
+	if (irc_msg_tag_get(&c->msg, key, &t) == 0)
+		snprintf(out, cap, "%.*s", (int)t.value_len, t.value);
+}
+
+/* Opens a browser session of s->user and registers it with the caps a web
+ * client asks for. */
+static void sess_open(sess_t *s)
+{
+	char url[512], *tok = gwfx_token(&g, s->user);
+	ws_opts_t o = {.origin = GWFX_ORIGIN, .protocols = PROTO};
+	ws_refusal_t why;
+
+	gwfx_url(&g, tok, url, sizeof(url));
+	free(tok);
+	int r = ws_connect(url, &o, &s->ws, &why);
+	if (r != 0)
+		fail_msg("session of %s refused: %s (HTTP %d)", s->user, strerror(-r), why.status);
+	gwfx_track(&g, s->ws);
+	s->c = itc_from_ws(s->ws, false);
+	itc_sendf(s->c, "CAP LS 302");
+	itc_sendf(s->c, "CAP REQ :message-tags server-time batch echo-message draft/chathistory "
+			"labeled-response");
+	itc_sendf(s->c, "NICK ignored");
+	itc_sendf(s->c, "USER ignored 0 * :ignored");
+	itc_expect_within(s->c, "CAP", "ACK", WAIT_MS);
+	itc_sendf(s->c, "CAP END");
+	itc_expect_within(s->c, "001", NULL, WAIT_MS);
+	snprintf(s->nick, sizeof(s->nick), "%.*s", (int)s->c->msg.params[0].len,
+		 s->c->msg.params[0].ptr);
+}
+
+/* s joins CHAN; its own JOIN gives its account id (ident u<id>). */
+static void sess_join(sess_t *s)
+{
+	irc_mask_userhost_t uh;
+
+	itc_sendf(s->c, "JOIN " CHAN);
+	itc_expect_within(s->c, "JOIN", CHAN, WAIT_MS);
+	assert_int_equal(irc_mask_split(s->c->msg.source.ptr, s->c->msg.source.len, &uh), 0);
+	assert_true(uh.user_len > 1 && uh.user[0] == 'u');
+	snprintf(s->uid, sizeof(s->uid), "%.*s", (int)uh.user_len - 1, uh.user + 1);
+	itc_expect_within(s->c, "366", CHAN, WAIT_MS);
+}
+
+/* True when the current line of c is m's message (command and target). */
+static bool is_msg(const itc_t *c, const sent_t *m, const char *target)
+{
+	return irc_msg_command_is(&c->msg, m->cmd) && c->msg.n_params >= 1 &&
+	       itc_param_is(&c->msg, 0, target) &&
+	       (!m->line[0] || (c->msg.n_params == 2 && itc_param_is(&c->msg, 1, m->line + 1)));
+}
+
+/* alice sends m (a TAGMSG with +typing); its echo gives its msgid. */
+static void send_form(sent_t *m, const char *target)
+{
+	uint64_t end = clock_mono_ms() + WAIT_MS;
+
+	if (!strcmp(m->cmd, "TAGMSG"))
+		itc_sendf(alice.c, "@+typing=active TAGMSG %s", target);
+	else
+		itc_sendf(alice.c, "%s %s %s", m->cmd, target, m->line);
+	while (clock_mono_ms() < end && itc_next_within(alice.c, (int)(end - clock_mono_ms()))) {
+		if (irc_msg_command_is(&alice.c->msg, "FAIL") ||
+		    irc_msg_command_is(&alice.c->msg, "404"))
+			fail_msg("%s %s refused: %s", m->cmd, target, alice.c->line);
+		if (!is_msg(alice.c, m, target))
+			continue;
+		tag_of(alice.c, "msgid", m->msgid, sizeof(m->msgid));
+		if (!m->msgid[0])
+			fail_msg("echo without a msgid: %s", alice.c->line);
+		return;
+	}
+	fail_msg("no echo of %s %s (last line %s)", m->cmd, target, alice.c->line);
+}
+
+/* ---- the archive ---- */
+
+struct find {
+	const char *conv, *msgid;
+};
+
+static size_t count_in(size_t n, const char *msgid)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += !strcmp(ents[i].msgid, msgid);
+	return c;
+}
+
+static bool stored(void *ud)
+{
+	const struct find *f = ud;
+
+	return count_in(lgf_history(rc, f->conv, ents, MAXE), f->msgid) > 0;
+}
+
+static void wait_stored(const char *conv, const char *msgid)
+{
+	struct find f = {conv, msgid};
+
+	if (!lgf_wait_for(stored, &f, WAIT_MS))
+		fail_msg("%s never reached the history of %s (logger log %s)", msgid, conv,
+			 logger.log);
+}
+
+static const struct lgf_entry *entry(size_t n, const char *msgid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ents[i].msgid, msgid))
+			return &ents[i];
+	return NULL;
+}
+
+/* The conversation of alice and bob: dm:<lo>:<hi>. */
+static void dm_conv(char *out, size_t cap)
+{
+	unsigned long long a = strtoull(alice.uid, NULL, 10), b = strtoull(bob.uid, NULL, 10);
+
+	snprintf(out, cap, "dm:%llu:%llu", a < b ? a : b, a < b ? b : a);
+}
+
+/* ---- tests ---- */
+
+static void test_every_form_archived(void **state)
+{
+	char conv[64], got[N_FORMS + 1] = {0};
+	size_t n;
+	(void)state;
+
+	gwfx_add_user(&g, "alice");
+	gwfx_add_user(&g, "bob");
+	sess_open(&alice);
+	sess_open(&bob);
+	/* the channel exists from alice's JOIN; nobody configured it */
+	sess_join(&alice);
+	sess_join(&bob);
+	itc_expect_within(alice.c, "JOIN", bob.nick, WAIT_MS);
+	for (size_t i = 0; i < N_FORMS; i++)
+		send_form(&forms[i], forms[i].target);
+	dm.target = bob.nick;
+	send_form(&dm, bob.nick);
+
+	/* bob: everything but the STATUSMSGs, the direct message last */
+	uint64_t end = clock_mono_ms() + WAIT_MS;
+	while (clock_mono_ms() < end && itc_next_within(bob.c, (int)(end - clock_mono_ms()))) {
+		for (size_t i = 0; i < N_FORMS; i++)
+			if (is_msg(bob.c, &forms[i], forms[i].target))
+				got[i] = 1;
+		if (is_msg(bob.c, &dm, bob.nick))
+			break;
+	}
+	assert_true(is_msg(bob.c, &dm, bob.nick));
+	for (size_t i = 0; i < N_FORMS; i++)
+		if (got[i] != forms[i].bob_gets)
+			fail_msg("bob %s %s %s", got[i] ? "got" : "did not get", forms[i].cmd,
+				 forms[i].target);
+
+	/* the channel's history: each once, as sent (the last sent is stored
+	 * last: the logger writes one conversation in order) */
+	wait_stored(CHAN, forms[N_FORMS - 1].msgid);
+	n = lgf_history(rc, CHAN, ents, MAXE);
+	for (size_t i = 0; i < N_FORMS; i++) {
+		const struct lgf_entry *e = entry(n, forms[i].msgid);
+		if (!e || count_in(n, forms[i].msgid) != 1)
+			fail_msg("%s %s is %zu times in the history", forms[i].cmd, forms[i].target,
+				 count_in(n, forms[i].msgid));
+		assert_string_equal(e->type, forms[i].type);
+		assert_string_equal(e->arg, forms[i].arg);
+		assert_string_equal(e->nick, alice.nick);
+		if (forms[i].line[0])
+			assert_string_equal(e->text, forms[i].line + 1);
+	}
+	n = lgf_archive(rc, ents, MAXE);
+	for (size_t i = 0; i < N_FORMS; i++)
+		if (count_in(n, forms[i].msgid) != 1)
+			fail_msg("%s %s is %zu times in the archive", forms[i].cmd, forms[i].target,
+				 count_in(n, forms[i].msgid));
+
+	/* the direct message: once, in the pair's conversation */
+	dm_conv(conv, sizeof(conv));
+	wait_stored(conv, dm.msgid);
+	n = lgf_history(rc, conv, ents, MAXE);
+	assert_int_equal(count_in(n, dm.msgid), 1);
+	assert_string_equal(entry(n, dm.msgid)->text, dm.line + 1);
+	n = lgf_archive(rc, ents, MAXE);
+	assert_int_equal(count_in(n, dm.msgid), 1);
+}
+
+typedef struct {
+	char ids[HIST_MAX][128];
+	size_t n;
+} answer_t;
+
+/* CHATHISTORY LATEST CHAN from s: the msgids of the batch, in order. */
+static void latest(sess_t *s, answer_t *a)
+{
+	uint64_t end = clock_mono_ms() + WAIT_MS;
+	char b[32];
+
+	memset(a, 0, sizeof(*a));
+	itc_sendf(s->c, "CHATHISTORY LATEST " CHAN " * %d", HIST_MAX);
+	while (clock_mono_ms() < end && itc_next_within(s->c, (int)(end - clock_mono_ms()))) {
+		const irc_msg_t *m = &s->c->msg;
+		if (irc_msg_command_is(m, "FAIL"))
+			fail_msg("CHATHISTORY from %s: %s", s->user, s->c->line);
+		if (irc_msg_command_is(m, "BATCH") && m->n_params >= 1 &&
+		    m->params[0].ptr[0] == '-')
+			return;
+		tag_of(s->c, "batch", b, sizeof(b));
+		if ((!irc_msg_command_is(m, "PRIVMSG") && !irc_msg_command_is(m, "NOTICE")) ||
+		    !b[0])
+			continue;
+		assert_true(a->n < HIST_MAX);
+		tag_of(s->c, "msgid", a->ids[a->n], sizeof(a->ids[0]));
+		a->n++;
+	}
+	fail_msg("no answer to CHATHISTORY from %s", s->user);
+}
+
+static bool answered(const answer_t *a, const char *msgid)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!strcmp(a->ids[i], msgid))
+			return true;
+	return false;
+}
+
+static void test_statusmsg_replay(void **state)
+{
+	static answer_t a;
+	(void)state;
+
+	if (!forms[N_FORMS - 1].msgid[0])
+		skip(); /* needs the first test's messages */
+	latest(&alice, &a);
+	for (size_t i = 0; i < N_FORMS; i++)
+		if (strcmp(forms[i].cmd, "TAGMSG") && !answered(&a, forms[i].msgid))
+			fail_msg("alice's replay lacks her %s %s", forms[i].cmd, forms[i].target);
+	latest(&bob, &a);
+	for (size_t i = 0; i < N_FORMS; i++) {
+		bool want = forms[i].bob_gets && strcmp(forms[i].cmd, "TAGMSG") != 0;
+		if (answered(&a, forms[i].msgid) != want)
+			fail_msg("bob's replay %s %s %s", want ? "lacks" : "holds", forms[i].cmd,
+				 forms[i].target);
+	}
+}
+
+/* Reads bob's lines for QUIET_MS: none may hold text. */
+static void bob_never_gets(const char *text)
+{
+	uint64_t end = clock_mono_ms() + QUIET_MS;
+
+	while (clock_mono_ms() < end && itc_next_within(bob.c, (int)(end - clock_mono_ms())))
+		if (strstr(bob.c->line, text))
+			fail_msg("bob got an unrecorded message: %s", bob.c->line);
+}
+
+/* alice sends cmd to target; the answer is FAIL cmd ARCHIVE_UNAVAILABLE
+ * target with her label, and no echo. */
+static void refused(const char *label, const char *cmd, const char *target, const char *text)
+{
+	char want[160], l[32];
+
+	itc_sendf(alice.c, "@label=%s %s %s :%s", label, cmd, target, text);
+	snprintf(want, sizeof(want), "%s ARCHIVE_UNAVAILABLE %s", cmd, target);
+	uint64_t end = clock_mono_ms() + WAIT_MS;
+	while (clock_mono_ms() < end && itc_next_within(alice.c, (int)(end - clock_mono_ms()))) {
+		if (strstr(alice.c->line, text) && !irc_msg_command_is(&alice.c->msg, "FAIL"))
+			fail_msg("delivered while nothing archives: %s", alice.c->line);
+		if (!irc_msg_command_is(&alice.c->msg, "FAIL"))
+			continue;
+		if (!strstr(alice.c->line, want))
+			fail_msg("FAIL is not %s: %s", want, alice.c->line);
+		tag_of(alice.c, "label", l, sizeof(l));
+		assert_string_equal(l, label);
+		return;
+	}
+	fail_msg("no FAIL for %s %s (last line %s)", cmd, target, alice.c->line);
+}
+
+static void test_require_archive(void **state)
+{
+	size_t n;
+	(void)state;
+
+	if (!alice.c || !bob.c)
+		skip();
+	/* the logger gone: bob sees it quit */
+	assert_int_equal(lgf_proc_stop(&logger, SIGTERM), 0);
+	itc_expect_within(bob.c, "QUIT", NULL, WAIT_MS);
+	refused("r1", "PRIVMSG", CHAN, "unrecorded one");
+	refused("r2", "NOTICE", CHAN, "unrecorded two");
+	refused("r3", "PRIVMSG", bob.nick, "unrecorded three");
+	bob_never_gets("unrecorded");
+	n = lgf_all_history(rc, ents, MAXE);
+	for (size_t i = 0; i < n; i++)
+		if (strstr(ents[i].text, "unrecorded"))
+			fail_msg("the archive holds a refused message: %s", ents[i].text);
+
+	/* back: in the channel at once, messages flow and are archived */
+	assert_int_equal(start_logger(), 0);
+	itc_expect_within(bob.c, "JOIN", CHAN, WAIT_MS);
+	sent_t after = {":recorded again", "PRIVMSG", CHAN, "privmsg", "", true, ""};
+	send_form(&after, CHAN);
+	wait_stored(CHAN, after.msgid);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_form_archived),
+		cmocka_unit_test(test_statusmsg_replay),
+		cmocka_unit_test(test_require_archive),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
