@@ -48,6 +48,11 @@ typedef enum eirc_config_nick_policy {
 	EIRC_CONFIG_NICK_FAIL,   /* end the session with a clear error */
 } eirc_config_nick_policy_t;
 
+typedef enum eirc_config_native_clients {
+	EIRC_CONFIG_NATIVE_REFUSE,        /* only WEBIRC'd sessions register */
+	EIRC_CONFIG_NATIVE_AUTHENTICATED, /* PASS checked against the accounts */
+} eirc_config_native_clients_t;
+
 /*
  * Durations are milliseconds (uint64_t), sizes are bytes (uint64_t). A
  * string, secret or path that is absent without default, or empty, is NULL.
@@ -69,6 +74,7 @@ typedef struct eirc_config_irc {
 	char *webirc_password;
 	char *webirc_gateway;
 	uint64_t connect_timeout;
+	eirc_config_native_clients_t native_clients;
 } eirc_config_irc_t;
 
 typedef struct eirc_config_gateway {

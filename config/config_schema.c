@@ -246,6 +246,12 @@ static const config_section_t schema_irc_server_sec = {
 	schema_check_server,
 };
 
+static const char *const schema_native_clients[] = {
+	[EIRC_CONFIG_NATIVE_REFUSE] = "refuse",
+	[EIRC_CONFIG_NATIVE_AUTHENTICATED] = "authenticated",
+	NULL,
+};
+
 #define T eirc_config_irc_t
 static const config_field_t schema_irc[] = {
 	CONFIG_STRING("network", T, network, "eirc",
@@ -265,6 +271,14 @@ static const config_field_t schema_irc[] = {
 		      .validate = &schema_v_one_word, .umax = 64),
 	CONFIG_DURATION("connect_timeout", T, connect_timeout, "10s", 100, MINS(5),
 			"Time allowed to connect and register to the IRC server."),
+	CONFIG_ENUM("native_clients", T, native_clients, eirc_config_native_clients_t, "refuse",
+		    schema_native_clients,
+		    "IRC clients that connect to the IRC server directly, not through the "
+		    "gateway: refuse (only the gateway's WEBIRC'd sessions and the logger "
+		    "register) or authenticated (PASS with the account's password and a nick "
+		    "that is the account's name or name|2..name|10, checked by InspIRCd's "
+		    "m_eirc_account against eirc-auth's accounts; the username becomes "
+		    "u<id>). The local stack renders it into <eircaccount native=...>."),
 };
 #undef T
 

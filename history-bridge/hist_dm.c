@@ -49,14 +49,13 @@ static int source(const irc_msg_t *m, hist_dm_t *dm)
 	    copy(dm->user, sizeof(dm->user), uh.user, uh.user_len) < 0 ||
 	    copy(dm->host, sizeof(dm->host), uh.host, uh.host_len) < 0)
 		return -EINVAL;
-	/* "u<id>" (a leading '~' when the server marks it unverified) */
-	const char *u = uh.user;
-	size_t n = uh.user_len;
-	if (n && u[0] == '~')
-		u++, n--;
-	if (n > 1 && u[0] == 'u' && hist_user_id_parse(u + 1, n - 1, &dm->sender_id) == 0)
-		return 0;
-	dm->sender_id = 0;
+	/* The sender's id is what the server says (eirc/uid, from the account
+	 * InspIRCd bound the source to), never its username or nick, which a
+	 * client chooses; none, or one that does not parse: nobody's. */
+	irc_msg_tag_t t;
+	if (irc_msg_tag_get(m, "eirc/uid", &t) < 0 || !t.has_value ||
+	    hist_user_id_parse(t.value, t.value_len, &dm->sender_id) < 0)
+		dm->sender_id = 0;
 	return 0;
 }
 

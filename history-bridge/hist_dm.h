@@ -5,9 +5,11 @@
  * A report is the server's PRIVMSG or NOTICE line as the irc-client got it
  * (its echo of the user's own message, or one the user received), with
  * "eirc/dm", "eirc/user=<reporter id>", "eirc/nick=<reporter nick>" and
- * "eirc/casemap" added. The sender's id is the source's username
- * ("u<id>": every irc-client registers so); the receiver's is the
- * reporter's when the reporter did not send it, else looked up by nick.
+ * "eirc/casemap" added. The sender's id is the server tag "eirc/uid"
+ * (InspIRCd's m_eirc_account: the account the source is bound to), never
+ * the source's username or nick, which a client chooses: a line without it
+ * has no sender and is not stored. The receiver's id is the reporter's
+ * when the reporter did not send it, else looked up by nick.
  * The bridge does not answer reports.
  *
  * Pure: bytes in, report out; the archived event. No I/O.
@@ -30,7 +32,7 @@ struct hist_dm {
 	uint64_t reporter_id;
 	char reporter_nick[HIST_REQ_NICK_MAX + 1];
 	enum irc_casemap cm;
-	uint64_t sender_id; /* 0: the source is not an eIRC user */
+	uint64_t sender_id; /* eirc/uid; 0: none (not an eIRC account's) */
 	bool notice;
 	int64_t time_ms; /* server-time, or -1 when absent */
 	char msgid[ARCHIVE_EVENT_MSGID_MAX + 1];

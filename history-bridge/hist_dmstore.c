@@ -139,7 +139,14 @@ void hist_dmstore_report(hist_app_t *a, const hist_dm_t *dm)
 	uint64_t receiver = hist_dm_receiver(dm);
 	struct dm_pending *p;
 
+	/* nick -> id only from what is vouched for: the reporter's own (its
+	 * irc-client's tags) and a sender's eirc/uid. A line without eirc/uid
+	 * is nobody's: its nick teaches nothing, and it is stored nowhere. */
 	nick_learn(a, dm->reporter_nick, dm->cm, dm->reporter_id);
+	if (dm->sender_id == 0) {
+		log_debug("Ignored a direct message without eirc/uid (msgid %s)", dm->msgid);
+		return;
+	}
 	if (dm->sender_id != dm->reporter_id)
 		nick_learn(a, dm->nick, dm->cm, dm->sender_id);
 	if (receiver) {

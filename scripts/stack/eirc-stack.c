@@ -158,7 +158,12 @@ typedef struct {
 	const char *config; /* path of the config file, for our daemons */
 	const char *bin_dir;
 	srv_t *pg, *redis, *ircd, *auth, *gateway, *logger, *history;
+	char ircd_db_password[33]; /* STACK_IRCD_ROLE's, new at every start */
 } eirc_stack_t;
+
+/* InspIRCd's PostgreSQL role for m_eirc_account (irc.native_clients:
+ * authenticated): SELECT on the five columns of users it reads. */
+#define STACK_IRCD_ROLE "eirc_ircd"
 
 /* Runs `eirc-auth --config FILE <args...>` to completion; its exit status. */
 static int auth_cli(eirc_stack_t *st, const char *const *args)
@@ -405,6 +410,34 @@ static void stack_redis_opts(const eirc_config_t *cfg, srv_redis_opts_t *out)
 	}
 }
 
+/* irc.native_clients into InspIRCd's options. For "authenticated" the
+ * role gets a new random password (only InspIRCd's config holds it) and,
+ * when eirc-auth has migrated already, its grant; stack_start grants again
+ * after eirc-auth's first migration. */
+static int stack_ircd_account(eirc_stack_t *st, const eirc_config_t *cfg, srv_ircd_opts_t *irc)
+{
+	const eirc_config_auth_database_t *db = &cfg->auth.database;
+	unsigned char raw[16];
+	FILE *f;
+
+	if (cfg->irc.native_clients != EIRC_CONFIG_NATIVE_AUTHENTICATED) {
+		irc->native_clients = "refuse";
+		return 0;
+	}
+	if (!(f = fopen("/dev/urandom", "re")) || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+		if (f)
+			fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(st->ircd_db_password + 2 * i, 3, "%02x", raw[i]);
+	irc->native_clients = "authenticated";
+	irc->account_db = (srv_ircd_account_db_t){srv_port(st->pg), db->name, STACK_IRCD_ROLE,
+						  st->ircd_db_password};
+	return srv_pg_ircd_role(st->pg, db->name, STACK_IRCD_ROLE, st->ircd_db_password);
+}
+
 static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	const eirc_config_auth_database_t *db = &cfg->auth.database;
@@ -434,11 +467,20 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		return r;
 	}
 	log_info("starting InspIRCd on 127.0.0.1:%d", irc.port);
-	if ((r = srv_inspircd_start(st->env, &irc, &st->ircd)) < 0) {
+	if ((r = stack_ircd_account(st, cfg, &irc)) < 0 ||
+	    (r = srv_inspircd_start(st->env, &irc, &st->ircd)) < 0) {
 		log_error("Failed to start InspIRCd: %s", strerror(-r));
 		return r;
 	}
-	if ((r = auth_start(st, cfg)) < 0 || (r = gateway_start(st, cfg)) < 0)
+	if ((r = auth_start(st, cfg)) < 0)
+		return r;
+	if (st->ircd_db_password[0] &&
+	    (r = srv_pg_ircd_role(st->pg, cfg->auth.database.name, STACK_IRCD_ROLE,
+				  st->ircd_db_password)) < 0) {
+		log_error("Failed to grant InspIRCd's role %s: %s", STACK_IRCD_ROLE, strerror(-r));
+		return r;
+	}
+	if ((r = gateway_start(st, cfg)) < 0)
 		return r;
 	if ((r = logger_start(st, cfg)) < 0)
 		return r;
@@ -477,8 +519,14 @@ static void print_banner(const eirc_stack_t *st, const eirc_config_t *cfg)
 		       SRV_USER, cfg->irc_client.sandbox_user);
 	printf("\nOpen http://127.0.0.1:%d/ and sign in as '%s' with password '%s'.\n",
 	       srv_port(st->auth), STACK_DEMO_USER, getenv("EIRC_DEMO_PASSWORD"));
-	printf("IRC clients can connect to 127.0.0.1:%d. Press Ctrl-C to stop.\n\n",
-	       srv_port(st->ircd));
+	if (cfg->irc.native_clients == EIRC_CONFIG_NATIVE_AUTHENTICATED)
+		printf("IRC clients can connect to 127.0.0.1:%d with PASS <password> and NICK "
+		       "<account>. Press Ctrl-C to stop.\n\n",
+		       srv_port(st->ircd));
+	else
+		printf("IRC clients connecting to 127.0.0.1:%d directly are refused "
+		       "(irc.native_clients: refuse). Press Ctrl-C to stop.\n\n",
+		       srv_port(st->ircd));
 	fflush(stdout);
 }
 

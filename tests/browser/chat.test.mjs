@@ -2,6 +2,7 @@
 // starts the whole stack with the README's command and exports EIRC_URL and
 // two users' credentials). Headless Debian Chromium through playwright-core.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -47,6 +48,14 @@ function logEntry(page, text) {
 
 // A plain IRC client straight to InspIRCd (its loopback class has no flood
 // limit) says each of lines in #general, then quits.
+// The stack refuses plain IRC clients (irc.native_clients: refuse), so the
+// flood speaks as the gateway does: WEBIRC'd, for an account id nobody has.
+function webircPassword() {
+	const m = fs.readFileSync(process.env.EIRC_SECRETS_ENV, 'utf8').match(/^EIRC_WEBIRC_PASSWORD=(.*)$/m);
+	assert.ok(m, 'EIRC_WEBIRC_PASSWORD in $EIRC_SECRETS_ENV');
+	return m[1].trim();
+}
+
 function ircSay(nick, lines) {
 	return new Promise((resolve, reject) => {
 		const s = net.connect(IRC_PORT, '127.0.0.1');
@@ -55,7 +64,8 @@ function ircSay(nick, lines) {
 		const timer = setTimeout(() => { s.destroy(); reject(new Error('IRC flood timed out')); }, WAIT);
 		s.setEncoding('utf8');
 		s.on('error', reject);
-		s.on('connect', () => s.write(`NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n`));
+		s.on('connect', () => s.write(`WEBIRC ${webircPassword()} eirc 127.0.0.1 127.0.0.1\r\n`
+			+ `NICK ${nick}\r\nUSER u999999 0 * :${nick}\r\n`));
 		s.on('data', (d) => {
 			buf += d;
 			if (!sent && / 001 /.test(buf)) {

@@ -6,6 +6,8 @@
  *     account (WHOIS, the account and eirc/uid tags), cannot take another
  *     account's nick, and no client can send eirc/uid; a capture bot (the
  *     capture class's password) registers without an account;
+ *   - on a linked pair the account travels with the user: the other
+ *     server's WHOIS, account tag and eirc/uid show it;
  *   - native="authenticated", against a real PostgreSQL migrated by a real
  *     eirc-auth (accounts made with its CLI, so the Argon2id strings are
  *     libsodium's) through a read-only role: no PASS, a wrong PASS, another
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -39,7 +42,7 @@
 #define AUTH_FAILED      "eIRC authentication failed"
 
 static srv_env_t *env; /* refuse mode */
-static srv_t *ircd;
+static srv_t *ircd, *pair[2];
 static fx_t fx; /* authenticated mode: PostgreSQL, eirc-auth */
 static srv_t *auth_ircd;
 
@@ -120,9 +123,10 @@ static int setup_refuse(void **state)
 	(void)state;
 	srv_env_install_signal_handlers();
 	signal(SIGPIPE, SIG_IGN);
-	if (srv_env_new(NULL, &env) < 0)
+	if (srv_env_new(NULL, &env) < 0 || srv_inspircd_start(env, &o, &ircd) < 0)
 		return -1;
-	return srv_inspircd_start(env, &o, &ircd);
+	o.extra_binds = NULL;
+	return srv_inspircd_pair_start(env, &o, pair);
 }
 
 static int teardown_refuse(void **state)
@@ -227,6 +231,41 @@ static void test_capture_bot(void **state)
 	tag_is(&bot->msg, "eirc/uid", "11");
 	itc_close(a);
 	itc_close(bot);
+}
+
+/* On a linked pair: the account travels with the user (its UID and
+ * metadata), so the other server shows it in WHOIS and puts eirc/uid and
+ * the account tag on what it relays; nick binding holds there too. */
+static void test_linked_servers(void **state)
+{
+	char user[64], account[64];
+	itc_t *a = webirc(srv_port(pair[0]), "erin", "u21");
+	itc_t *b = webirc(srv_port(pair[1]), "frank", "u22");
+	bool seen = false;
+
+	(void)state;
+	assert_true(registers(a));
+	assert_true(registers(b));
+	/* the link forms about a second after both answer */
+	for (int i = 0; i < 100 && !seen; i++) {
+		itc_sendf(b, "WHOIS erin");
+		while (itc_next(b) && !irc_msg_command_is(&b->msg, "318"))
+			seen |= irc_msg_command_is(&b->msg, "311");
+		if (!seen)
+			usleep(100 * 1000);
+	}
+	assert_true(seen);
+	whois(b, "erin", user, account, sizeof(user));
+	assert_string_equal(user, "u21");
+	assert_string_equal(account, "erin");
+	itc_sendf(a, "PRIVMSG frank :across the link");
+	itc_expect(b, "PRIVMSG", "across the link");
+	tag_is(&b->msg, "account", "erin");
+	tag_is(&b->msg, "eirc/uid", "21");
+	itc_sendf(b, "NICK erin|2");
+	itc_expect(b, "432", "erin|2");
+	itc_close(a);
+	itc_close(b);
 }
 
 /* ---- authenticated ---- */
@@ -369,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_refuse_plain_client),
 		cmocka_unit_test(test_webirc_vouched),
 		cmocka_unit_test(test_capture_bot),
+		cmocka_unit_test(test_linked_servers),
 	};
 	const struct CMUnitTest auth[] = {
 		cmocka_unit_test(test_authenticated),

@@ -143,7 +143,8 @@ static void tag(const peer_t *p, const char *key, char *out, size_t cap)
 		snprintf(out, cap, "%.*s", (int)t.value_len, t.value);
 }
 
-static peer_t *irc_connect(void)
+/* A raw connection to the sender's listener. */
+static peer_t *raw_connect(void)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sender_port)};
 	peer_t *p = calloc(1, sizeof(*p));
@@ -157,15 +158,27 @@ static peer_t *irc_connect(void)
 	return p;
 }
 
+/* A raw session. InspIRCd admits only eIRC sessions (m_eirc_account,
+ * native="refuse"), so it registers as the gateway's do: WEBIRC (from
+ * 127.0.0.1, keeping the sender class), then the caller's NICK and USER
+ * u<id>. */
+static peer_t *irc_connect(void)
+{
+	peer_t *p = raw_connect();
+
+	sendf(p, "WEBIRC " WEBIRC_PASSWORD " eirc 127.0.0.1 127.0.0.1");
+	return p;
+}
+
 /* A registered user in chan with the logger invited in, and the asker
  * joined after it (its JOIN seen), so what is sent next is logged. */
-static peer_t *channel_speaker(const char *nick, const char *chan)
+static peer_t *channel_speaker(const char *nick, const char *uid, const char *chan)
 {
 	peer_t *s = irc_connect();
 
 	sendf(s, "CAP REQ :echo-message message-tags");
 	sendf(s, "NICK %s", nick);
-	sendf(s, "USER %s 0 * :%s", nick, nick);
+	sendf(s, "USER u%s 0 * :%s", uid, nick);
 	sendf(s, "CAP END");
 	expect(s, "001", NULL);
 	sendf(s, "JOIN %s", chan);
@@ -302,7 +315,8 @@ static int setup(void **state)
 {
 	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PASSWORD,
 			     .localmax = 100,
-			     .oper_password = "history-oper"};
+			     .oper_password = "history-oper",
+			     .native_clients = "refuse"};
 	struct lgf_logger_cfg lc = {0};
 	(void)state;
 
@@ -322,6 +336,7 @@ static int setup(void **state)
 	lc.irc_port = srv_port(ircd);
 	lc.redis_port = srv_port(redis);
 	lgf_use_redis(redis);
+	lgf_use_ircd(ircd); /* a capture bot: the only session without an account */
 	lc.channels = "[\"" CHAN "\"]";
 	if (lgf_logger_start(&lc, &logger) < 0)
 		return -1;
@@ -451,7 +466,7 @@ static void start_browser(void)
 
 	sendf(s, "CAP REQ :echo-message message-tags server-time");
 	sendf(s, "NICK sender");
-	sendf(s, "USER sender 0 * :sender");
+	sendf(s, "USER u900 0 * :sender");
 	sendf(s, "CAP END");
 	expect(s, "001", NULL);
 	sendf(s, "JOIN " CHAN);
@@ -569,7 +584,7 @@ static void test_answer_past_gather_limit(void **state)
 	(void)state;
 	memset(pad, 'p', PAD);
 	asker = browser;
-	s = channel_speaker("big", "#big");
+	s = channel_speaker("big", "901", "#big");
 	for (int i = 0; i < N; i++) {
 		sendf(s, "@+eirc/pad=%s PRIVMSG #big :big %d", pad, i);
 		expect(s, "PRIVMSG", "big");
@@ -985,7 +1000,7 @@ static void test_events_between_messages(void **state)
 
 	(void)state;
 	assert_non_null(browser);
-	s = channel_speaker("busy", "#busy");
+	s = channel_speaker("busy", "902", "#busy");
 	for (int i = 0; i < 3; i++) {
 		sendf(s, "PRIVMSG #busy :busy %d", i);
 		expect(s, "PRIVMSG", "busy");
@@ -1229,7 +1244,7 @@ static void test_direct_messages(void **state)
 	/* an administrator renames alice: still one conversation */
 	peer_t *op = irc_connect();
 	sendf(op, "NICK admin");
-	sendf(op, "USER admin 0 * :admin");
+	sendf(op, "USER u903 0 * :admin");
 	expect(op, "001", NULL);
 	sendf(op, "OPER eirc history-oper");
 	expect(op, "381", NULL);
@@ -1327,6 +1342,42 @@ static void test_second_session_nick(void **state)
 	asker = browser;
 }
 
+/* Issue 25, route 3: the bridge takes a direct message's sender from the
+ * server's eirc/uid, never from the username a client chose. A session
+ * InspIRCd bound to no account (the one kind left: a capture bot, with
+ * the capture class's password) registers with USER u<alice's id> and
+ * messages bob: nothing
+ * is filed under alice, and its nick teaches no nick -> id key (bob's
+ * "LATEST mallory" finds no conversation); what alice herself sends bob
+ * next is filed as hers. */
+static void test_forged_ident(void **state)
+{
+	static char m[1][128], o[1][128];
+	peer_t *alice = dm_user("alicef", "121"), *bob = dm_user("bobf", "122");
+	peer_t *f = raw_connect();
+
+	(void)state;
+	sendf(f, "PASS %s", srv_capture_password(ircd));
+	sendf(f, "NICK mallory");
+	sendf(f, "USER u121 0 * :mallory");
+	expect(f, "001", NULL);
+	sendf(f, "PRIVMSG bobf :forged as alice");
+	expect(bob, "PRIVMSG", "forged as alice");
+	/* reports of one irc-client are stored in order: once alice's own
+	 * message is filed, the forged one has been dealt with */
+	dm_send(alice, bob, "bobf", "really alice", m[0]);
+	dm_expect(alice, "bobf", m, 1, o);
+	dm_expect(bob, "alicef", m, 1, o);
+	asker = bob;
+	ask("LATEST mallory * 10");
+	assert_true(ans.fail[0] == '\0' || strstr(ans.fail, "INVALID_TARGET"));
+	assert_int_equal(ans.n, 0);
+	peer_close(f);
+	peer_close(bob);
+	peer_close(alice);
+	asker = browser;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1345,6 +1396,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_target),
 		cmocka_unit_test(test_direct_messages),
 		cmocka_unit_test(test_second_session_nick),
+		cmocka_unit_test(test_forged_ident),
 		cmocka_unit_test(test_redis_down),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stack (eirc-stack, what scripts/run-stack.sh runs) comes up and
 # goes down cleanly twice in a row on the same data folder, and after
-# SIGINT (what Ctrl-C sends) nothing of it keeps running.
+# SIGINT (what Ctrl-C sends) nothing of it keeps running. A plain IRC
+# client is refused at registration (irc.native_clients: refuse).
 #
 # Started as root, no process of the stack but eirc-stack and its watchdog
 # runs as root: PostgreSQL as postgres, Redis, InspIRCd (without
@@ -161,6 +162,25 @@ for k in range(16):
         bad = 1
 print("redis users:", "confined" if not bad else "NOT confined")
 sys.exit(bad)
+PY
+}
+
+# irc.native_clients: refuse (config/eirc.yaml): a plain IRC client that
+# says it is alice (issue 25, route 2) gets ERROR at registration, no 001.
+plain_irc_refused() {
+	python3 - "$irc" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(b"NICK alice\r\nUSER u1 0 * :alice\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+text = data.decode(errors="replace")
+print("plain IRC client:", [l for l in text.split("\r\n") if l.startswith("ERROR")])
+sys.exit(0 if " 001 " not in text and "this server admits only eIRC sessions" in text else 1)
 PY
 }
 
@@ -360,6 +380,7 @@ for round in 1 2; do
 	can_sign_in || { echo "not ok: round $round: the demo user cannot sign in"; exit 1; }
 	history_answers || { echo "not ok: round $round: eirc-history's HTTP API refused"; exit 1; }
 	redis_locked || { echo "not ok: round $round: Redis answers without its password"; exit 1; }
+	plain_irc_refused || { echo "not ok: round $round: a plain IRC client registered"; exit 1; }
 	redis_users_confined || { echo "not ok: round $round: a daemon's Redis user can do more than its part"; exit 1; }
 	logger_captures || { echo "not ok: round $round: eirc-logger is not in InspIRCd's capture class"; exit 1; }
 	if [ "$(id -u)" = 0 ]; then

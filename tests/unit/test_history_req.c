@@ -422,7 +422,7 @@ static void test_dm_reports(void **state)
 	(void)state;
 	/* received: the receiver is the reporter */
 	assert_int_equal(dm("@eirc/dm;eirc/user=5;eirc/nick=bob;eirc/casemap=ascii;msgid=M1;"
-			    "time=2026-01-02T03:04:05.678Z;account=al;+draft/reply=R "
+			    "time=2026-01-02T03:04:05.678Z;account=al;eirc/uid=4;+draft/reply=R "
 			    ":alice!u4@host.example PRIVMSG bob :hi there\r\n",
 			    &d),
 			 0);
@@ -448,7 +448,7 @@ static void test_dm_reports(void **state)
 	assert_int_equal(ev.time_ms, INT64_C(1767323045678));
 	assert_memory_equal(ev.s[ARCHIVE_S_CONV].p, "dm:4:5", 6);
 	/* sent (the echo): the receiver is looked up by nick; no time: now */
-	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=alice;msgid=M2 "
+	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=alice;msgid=M2;eirc/uid=4 "
 			    ":alice!~u4@h NOTICE bob :note",
 			    &d),
 			 0);
@@ -461,6 +461,36 @@ static void test_dm_reports(void **state)
 	assert_int_equal(
 		dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=M3 :x!someone@h PRIVMSG a :t", &d), 0);
 	assert_int_equal(d.sender_id, 0);
+	/* issue 25, route 3: the id is eirc/uid's, never the username's (a
+	 * plain client's "USER u2") nor the nick's */
+	assert_int_equal(
+		dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=M4 :notalice!u2@h PRIVMSG a :t", &d), 0);
+	assert_int_equal(d.sender_id, 0);
+	assert_int_equal(
+		dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=M5;eirc/uid=9 :x!u2@h PRIVMSG a :t", &d),
+		0);
+	assert_int_equal(d.sender_id, 9);
+	/* eirc/uid: 1 to 19 digits (at the limit, one past), not 0, no value,
+	 * not a number: nobody */
+	assert_int_equal(dm("@eirc/dm;eirc/user=4;eirc/nick=a;msgid=M6;eirc/uid=1234567890123456789"
+			    " :x!u2@h PRIVMSG a :t",
+			    &d),
+			 0);
+	assert_int_equal(d.sender_id, UINT64_C(1234567890123456789));
+	static const char *const nobody[] = {"eirc/uid=12345678901234567890",
+					     "eirc/uid=0",
+					     "eirc/uid",
+					     "eirc/uid=",
+					     "eirc/uid=u2",
+					     "eirc/uid=-2"};
+	for (size_t i = 0; i < sizeof(nobody) / sizeof(nobody[0]); i++) {
+		char line[256];
+		snprintf(line, sizeof(line),
+			 "@eirc/dm;eirc/user=4;eirc/nick=a;msgid=M7;%s :x!u2@h PRIVMSG a :t",
+			 nobody[i]);
+		assert_int_equal(dm(line, &d), 0);
+		assert_int_equal(d.sender_id, 0);
+	}
 	/* not reports */
 	assert_int_equal(dm("@eirc/user=4;label=x CHATHISTORY LATEST #c * 1", &d), -ENOENT);
 	assert_int_equal(dm("", &d), -ENOENT);
