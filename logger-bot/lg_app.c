@@ -317,12 +317,15 @@ static void record_gap(struct app *a, int64_t from, int64_t to, const char *why)
 
 static void seen_read(struct app *a);
 
-/* Once the previous run's heartbeat is known and this run is in its
- * channels: the time between is a gap (the process was not running, or
- * not connected). From then on the heartbeat is written. */
+/* Once the previous run's heartbeat is known and this run has been
+ * registered for LG_APP_SEEN_MS (so it is in its channels: the configured
+ * ones, and those m_eirc_capture joined it to at registration): the time
+ * between is a gap in each (the process was not running, or not
+ * connected). From then on the heartbeat is written. */
 static void restart_gap(struct app *a)
 {
-	if (a->seen_state != SEEN_READ || !a->first_registered)
+	if (a->seen_state != SEEN_READ || !a->first_registered ||
+	    clock_wall_ms() - a->first_registered < LG_APP_SEEN_MS)
 		return;
 	a->seen_state = SEEN_DONE;
 	if (a->prev_seen > 0 && a->prev_seen < a->first_registered)
@@ -358,6 +361,7 @@ static void on_seen_timer(uv_timer_t *t)
 	struct app *a = t->data;
 
 	update_away(a);
+	restart_gap(a);
 	if (a->seen_state == SEEN_DONE && irc_conn_state(a->conn) == IRC_CONN_REGISTERED)
 		(void)lg_writer_seen_set(a->writer, a->seen_key, clock_wall_ms());
 }

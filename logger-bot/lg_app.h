@@ -55,9 +55,10 @@
 #define LG_APP_BAD_LOG_MS    10000
 /* Gaps across restarts: while in its channels the logger writes the wall
  * time to its heartbeat key (archive_keys_seen(): per network and nick) this
- * often. A new run reads it when Redis first answers and, once it is in its
- * channels again, records a gap from that time to its registration in
- * every channel it is configured for: the previous run's end is known to
+ * often. A new run reads it when Redis first answers and, once it has been
+ * registered for LG_APP_SEEN_MS (in its channels again), records a gap from
+ * that time to its registration in every channel it is in: configured, or
+ * joined by the server (m_eirc_capture). The previous run's end is known to
  * LG_APP_SEEN_MS, and the gap errs on the long side. */
 #define LG_APP_SEEN_MS 1000
 

@@ -21,8 +21,9 @@
  *     copy with the same target ("@#c") and tags;
  *   - direct messages: every PRIVMSG / NOTICE / TAGMSG from a local user to
  *     another user (not a capture bot) is copied to one local capture bot
- *     (the first that is not away), exactly as the receiver sees it, plus
- *     the tag eirc/to-uid=<receiver's account id> when it has one;
+ *     (the first that is not away; the first of all when every one is),
+ *     exactly as the receiver sees it, plus the tag
+ *     eirc/to-uid=<receiver's account id> when it has one;
  *   - <eirccapture require="yes">: a message from a local user to a channel
  *     with no archiving (not away) capture bot member, or to a user while
  *     this server has no local archiving capture bot, is refused with

@@ -56,10 +56,11 @@ add_dependencies(test_redis_cluster eirc-logger eirc-history eirc-irc-client)
 # sessions: every message form archived once (PRIVMSG, ACTION, NOTICE,
 # TAGMSG, STATUSMSG @#c and +#c, a direct message), STATUSMSG replayed only
 # to its sender, and with the logger stopped every message refused with
-# FAIL ... ARCHIVE_UNAVAILABLE and delivered to nobody (see
+# FAIL ... ARCHIVE_UNAVAILABLE and delivered to nobody, and the same while
+# a logger that cannot archive (Redis down, spill full) is AWAY (see
 # test_logger_capture.c).
 eirc_test(test_logger_capture SOURCES test_logger_capture.c
-          LIBS eirc_gateway_fixture eirc_logger_fixture
+          LIBS eirc_gateway_fixture eirc_logger_fixture eirc_logger_core
           LABELS integration TIMEOUT 300)
 add_dependencies(test_logger_capture eirc-irc-client eirc-auth eirc-logger eirc-history)
 if(TARGET eirc-gateway)

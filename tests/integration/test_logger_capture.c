@@ -20,6 +20,10 @@
  *    ARCHIVE_UNAVAILABLE <target>, bob gets none of them and the archive
  *    holds none; the logger started again is in the channel at once and a
  *    message flows and is archived.
+ * 4. test_away_while_unable: a logger that cannot archive (its Redis down
+ *    and its spill file full) is in the channel but AWAY, and messages are
+ *    refused as in 3; once its Redis is up it is back, and they flow and
+ *    are archived there.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,7 +40,9 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "archive/archive_event.h"
 #include "common/irc_mask.h"
+#include "logger-bot/lg_spill.h"
 #include "tests/harness/session_test.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/logger_fixture.h"
@@ -515,12 +521,104 @@ static void test_require_archive(void **state)
 	wait_stored(CHAN, after.msgid);
 }
 
+/* A spill file in dir/spill-<nick> that is full at max bytes: the
+ * records of events of a channel nobody uses, as large as they come. */
+static void spill_fill(const char *nick, uint64_t max)
+{
+	static char text[ARCHIVE_EVENT_TEXT_MAX], rec[ARCHIVE_EVENT_RECORD_MAX], id[32];
+	char dir[600];
+	lg_spill_t *sp;
+	uint64_t dropped;
+	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG, .time_ms = clock_wall_ms()};
+	int n, r = 0;
+
+	snprintf(dir, sizeof(dir), "%s/spill-%s", srv_env_dir(env), nick);
+	assert_int_equal(lg_spill_open(dir, max, &sp, &dropped), 0);
+	memset(text, 'x', sizeof(text));
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){NETWORK, strlen(NETWORK)};
+	ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){"#filler", 7};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"filler", 6};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){text, sizeof(text)};
+	for (int i = 0; r == 0; i++) {
+		ev.s[ARCHIVE_S_MSGID] =
+			(archive_str_t){id, (size_t)snprintf(id, sizeof(id), "filler-%d", i)};
+		assert_true((n = archive_event_encode(&ev, rec, sizeof(rec))) > 0);
+		r = lg_spill_append(sp, rec, (size_t)n);
+	}
+	assert_int_equal(r, -ENOSPC);
+	assert_int_equal(lg_spill_flush(sp), 0);
+	lg_spill_close(sp);
+}
+
+static void test_away_while_unable(void **state)
+{
+	struct lgf_logger_cfg c = {0};
+	struct lgf_proc away;
+	srv_redis_opts_t ro = {0};
+	srv_t *redis2;
+	redisContext *rc2;
+	char want[96];
+	bool refused_once = false;
+	(void)state;
+
+	if (!alice.c || !bob.c)
+		skip();
+	assert_int_equal(lgf_proc_stop(&logger, SIGTERM), 0);
+	itc_expect_within(bob.c, "QUIT", NULL, WAIT_MS);
+	/* its Redis is not there yet, and its spill file (1 MiB) is full */
+	spill_fill("lgaway", 1 << 20);
+	ro.port = srv_free_port();
+	c.dir = srv_env_dir(env);
+	c.nick = "lgaway";
+	c.irc_port = srv_port(ircd);
+	c.redis_port = ro.port;
+	c.channels = "[]";
+	c.extra_logger = "  spill_max: 1MiB\n";
+	assert_int_equal(lgf_logger_start(&c, &away), 0);
+	itc_expect_within(bob.c, "JOIN", CHAN, WAIT_MS); /* in the channel, but away */
+	snprintf(want, sizeof(want), "FAIL PRIVMSG ARCHIVE_UNAVAILABLE %s", CHAN);
+	for (int i = 0; i < 50 && !refused_once; i++) {
+		itc_sendf(alice.c, "PRIVMSG %s :probe %d", CHAN, i);
+		uint64_t end = clock_mono_ms() + 200;
+		while (!refused_once && clock_mono_ms() < end &&
+		       itc_next_within(alice.c, (int)(end - clock_mono_ms())))
+			refused_once = strstr(alice.c->line, want) != NULL;
+	}
+	if (!refused_once)
+		fail_msg("never refused while the logger could not archive (log %s)", away.log);
+	refused("a1", "PRIVMSG", CHAN, "unarchivable one");
+	refused("a2", "PRIVMSG", bob.nick, "unarchivable two");
+	bob_never_gets("unarchivable");
+
+	/* its Redis up: it is back (AWAY cleared), messages flow, archived */
+	assert_int_equal(srv_redis_start(env, &ro, &redis2), 0);
+	assert_non_null(rc2 = lgf_redis(ro.port));
+	sent_t back = {":archivable again", "PRIVMSG", CHAN, "privmsg", "", true, ""};
+	for (int i = 0; i < 100 && !back.msgid[0]; i++) {
+		itc_sendf(alice.c, "PRIVMSG %s :archivable again", CHAN);
+		uint64_t end = clock_mono_ms() + 200;
+		while (!back.msgid[0] && clock_mono_ms() < end &&
+		       itc_next_within(alice.c, (int)(end - clock_mono_ms())))
+			if (is_msg(alice.c, &back, CHAN))
+				tag_of(alice.c, "msgid", back.msgid, sizeof(back.msgid));
+	}
+	if (!back.msgid[0])
+		fail_msg("still refused once the logger's Redis is up (log %s)", away.log);
+	redisContext *main_rc = rc;
+	rc = rc2;
+	wait_stored(CHAN, back.msgid);
+	rc = main_rc;
+	redisFree(rc2);
+	assert_int_equal(lgf_proc_stop(&away, SIGTERM), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_form_archived),
 		cmocka_unit_test(test_statusmsg_replay),
 		cmocka_unit_test(test_require_archive),
+		cmocka_unit_test(test_away_while_unable),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

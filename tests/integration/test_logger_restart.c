@@ -4,7 +4,9 @@
  * from its last heartbeat (written every LG_APP_SEEN_MS while it is in its
  * channels) to its new registration, so the auditor sees the hole; a
  * message sent while it was away is not in the archive and its time lies
- * inside the gap. A first start (no heartbeat yet) records no gap.
+ * inside the gap. A first start (no heartbeat yet) records no gap. The
+ * logger is a capture bot (logger.irc_password): a channel nobody
+ * configured, which the server joins it to, gets the gap too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,16 +78,21 @@ static bool has_heartbeat_after(void *ud)
 	return heartbeat() > *(long long *)ud;
 }
 
-/* The gap events by lgr in #gap, into ents; returns how many. */
-static size_t gaps(size_t *out_n)
+/* The gap events by lgr in chan, into ents; returns how many. */
+static size_t gaps_in(const char *chan, size_t *out_n)
 {
-	size_t n = lgf_history(rc, "#gap", ents, MAXE), g = 0;
+	size_t n = lgf_history(rc, chan, ents, MAXE), g = 0;
 
 	*out_n = n;
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(ents[i].type, "gap") && !strcmp(ents[i].nick, "lgr"))
 			ents[g++] = ents[i];
 	return g;
+}
+
+static size_t gaps(size_t *out_n)
+{
+	return gaps_in("#gap", out_n);
 }
 
 static bool has_gap(void *ud)
@@ -118,6 +125,8 @@ static void test_gap_across_restart(void **state)
 	(void)state;
 	assert_int_equal(lgf_irc_connect(srv_port(ircd), "gapuser", NULL, &u), 0);
 	lgf_irc_send(&u, "JOIN #gap");
+	assert_int_equal(lgf_irc_wait(&u, " 366 ", 5000, NULL, 0), 0);
+	lgf_irc_send(&u, "JOIN #adhoc-gap");
 	assert_int_equal(lgf_irc_wait(&u, " 366 ", 5000, NULL, 0), 0);
 	assert_int_equal(lgf_logger_start(&c, &lg), 0);
 	assert_int_equal(lgf_irc_wait(&u, ":lgr!", 20000, NULL, 0), 0);
@@ -156,6 +165,10 @@ static void test_gap_across_restart(void **state)
 	/* the hole: the message sent meanwhile is not archived, and lies in it */
 	assert_false(in_history("while no logger was there"));
 	assert_true(start <= t_sent && t_sent <= end);
+	/* the same gap in the channel the server joined it to */
+	assert_int_equal(gaps_in("#adhoc-gap", &n), 1);
+	assert_true(ents[0].time == start);
+	assert_int_equal(strtoll(ents[0].arg, NULL, 10), end);
 	/* and it keeps archiving */
 	lgf_irc_send(&u, "PRIVMSG #gap :after the restart");
 	lgf_irc_wait(&u, ":lgr!", 20000, NULL, 0);
