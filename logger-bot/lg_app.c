@@ -68,6 +68,20 @@ static void want(struct app *a, const char *name)
 		free(copy);
 }
 
+/* name ended (m_eirc_capture parted the bot, no one else being in it): no
+ * longer wanted, so neither rejoined nor given a gap at a reconnection. A
+ * configured channel is wanted again at the next registration. */
+static void unwant(struct app *a, const char *name)
+{
+	char folded[ARCHIVE_EVENT_TARGET_MAX + 1];
+	size_t n = strlen(name);
+
+	if (n == 0 || n > ARCHIVE_EVENT_TARGET_MAX)
+		return;
+	irc_casemap_fold(lg_ingest_casemap(a->ing), name, n, folded);
+	free(lg_map_del(&a->wanted, folded, n));
+}
+
 static void join(struct app *a, const char *name)
 {
 	char line[ARCHIVE_EVENT_TARGET_MAX + 8];
@@ -149,6 +163,9 @@ static void handle_hint(struct app *a, const lg_ingest_hint_t *h)
 		log_warn("Removed from %s (a gap until it is back), rejoining", h->channel);
 		join(a, h->channel);
 		uv_timer_start(&a->rejoin_timer, on_rejoin_timer, LG_APP_REJOIN_MS, 0);
+	} else if (h->closed) {
+		log_info("%s ended (no one else was in it): left it", h->channel);
+		unwant(a, h->channel);
 	} else if (h->self_joined) {
 		want(a, h->channel); /* rejoined after a reconnection, in gap records */
 	} else if (h->invited && lc->accept_invites) {

@@ -16,6 +16,16 @@
  * and records the time it was out as a gap event in each channel it was
  * in, also across a restart of the process (LG_APP_SEEN_MS).
  *
+ * With m_eirc_capture a channel ends when no one but capture bots is left:
+ * the server parts the bot with EIRC_CAPTURE_CLOSED_REASON. That PART is
+ * archived as any PART, and is no gap: the channel is no longer wanted (not
+ * rejoined, no gap at a reconnection) until the server joins the bot again
+ * when someone creates it anew. The server also refuses, without a reply,
+ * a capture bot's JOIN to a channel that does not exist (a bot creates no
+ * channel): a configured channel is joined at registration when it exists,
+ * and otherwise the moment someone creates it; the JOIN is sent once per
+ * registration (and after a kick), never retried on a timer.
+ *
  * While it cannot archive (Redis down and the spill file unavailable or
  * full: lg_writer_can_archive) it is AWAY (LG_APP_AWAY_TEXT); back when it
  * can. It checks on every writer note and every LG_APP_SEEN_MS.

@@ -12,6 +12,7 @@
 
 #include "archive/archive_dm.h"
 #include "archive/archive_keys.h"
+#include "common/capture.h"
 #include "common/irc_mask.h"
 #include "logger-bot/lg_map.h"
 
@@ -561,6 +562,28 @@ static int on_join(struct ctx *x, enum archive_event_type type)
 	return LG_INGEST_DONE;
 }
 
+/* A PART whose reason is exactly EIRC_CAPTURE_CLOSED_REASON. */
+static bool is_closing(const irc_msg_t *m)
+{
+	static const char why[] = EIRC_CAPTURE_CLOSED_REASON;
+
+	return m->n_params >= 2 && m->params[1].len == sizeof(why) - 1 &&
+	       memcmp(m->params[1].ptr, why, sizeof(why) - 1) == 0;
+}
+
+/* m_eirc_capture parted the bot from channel t, no one else being in it:
+ * the channel's end. It is no longer there, and nothing is missing: no gap,
+ * no rejoin (it joins it again when someone creates it anew). */
+static int self_closed(struct ctx *x, irc_msg_span_t t)
+{
+	lg_ingest_hint_t *h = hint_channel(x, t);
+
+	chan_del(x->ing, t.ptr, t.len);
+	if (h)
+		h->closed = true;
+	return LG_INGEST_DONE;
+}
+
 static int on_part(struct ctx *x, enum archive_event_type type)
 {
 	const irc_mask_userhost_t *uh = &x->src->uh;
@@ -573,7 +596,7 @@ static int on_part(struct ctx *x, enum archive_event_type type)
 	emit_in(x->ing, x->src, ARCHIVE_EV_PART, t.ptr, t.len, param(x->msg, 1), str_of(NULL, 0),
 		false, &x->out);
 	if (is_self(x->ing, uh->nick, uh->nick_len))
-		return self_removed(x, t);
+		return is_closing(x->msg) ? self_closed(x, t) : self_removed(x, t);
 	if ((c = chan_get(x->ing, t.ptr, t.len)))
 		member_del(x->ing, c, uh->nick, uh->nick_len);
 	return LG_INGEST_DONE;

@@ -15,7 +15,10 @@
  *   QUIT, NICK: one event in every channel the user shared with the bot;
  *   a logger gap: one event in every channel the bot is in; and when the
  *     bot was kicked or parted out of a channel, one there from that
- *     moment to the bot's JOIN back.
+ *     moment to the bot's JOIN back - except the PART m_eirc_capture gives
+ *     it when no one else is left (reason EIRC_CAPTURE_CLOSED_REASON,
+ *     common/capture.h): the channel's end, archived as the PART it is,
+ *     with no gap.
  * Messages to the bot itself, lines to a user without eirc/uid (a server's
  * notice) and user modes are not archived; a direct message whose ids
  * are missing is refused (a reason, not archived).
@@ -62,6 +65,7 @@ typedef struct lg_ingest_hint lg_ingest_hint_t;
 struct lg_ingest_hint {
 	bool self_removed; /* the bot was kicked or parted out of hint.channel: rejoin */
 	bool self_joined;  /* the bot is in hint.channel (it joined, or the server joined it) */
+	bool closed;       /* hint.channel ended (EIRC_CAPTURE_CLOSED_REASON): no rejoin */
 	bool invited;      /* the bot was invited to hint.channel */
 	bool listed;       /* a LIST reply named hint.channel (322) */
 	char channel[ARCHIVE_EVENT_TARGET_MAX + 1];

@@ -10,12 +10,31 @@
  *
  * What the module does:
  *   - joins every local capture bot into every channel, with override (bans,
- *     keys, limits, invite-only do not stop it): at its registration into all
- *     that exist, and into each channel the moment it gets its first member
- *     on this server (a local JOIN creating it, a remote FJOIN, a netburst),
- *     synchronously, before any message can be sent to it;
+ *     keys, limits, invite-only and the class's maxchans do not stop it): at
+ *     its registration into all that exist, and into each channel the moment
+ *     it gets its first member on this server (a local JOIN creating it, a
+ *     remote FJOIN, a netburst), synchronously, before any message can be
+ *     sent to it;
+ *   - a channel lives only while someone other than a capture bot is in it:
+ *     once the last other member is gone (PART, KICK, QUIT, a netsplit),
+ *     each server parts its own capture bots from it with the reason
+ *     EIRC_CAPTURE_CLOSED_REASON (common/capture.h), so that it ends as in
+ *     stock InspIRCd (its modes, bans, key and topic go with it; the next
+ *     JOIN creates it anew and makes the joiner its operator). This is done
+ *     after InspIRCd has finished removing the member (the removal hooks run
+ *     while it iterates memberships): at the end of the main loop's pass
+ *     (AtomicActions), or before the next command of a local user, whichever
+ *     comes first;
+ *   - a capture bot never creates a channel nor keeps one alive: its own
+ *     JOIN joins it (with override) into the listed channels that exist and
+ *     hold someone else, and is otherwise refused without a reply; a channel
+ *     that only capture bots are in (a remote bot's join crossing a
+ *     channel's end) gets no local bot. So the channels a bot is in are the
+ *     channels its users hold: no limit of its own (maxchans does not apply
+ *     to an override join; the users' maxchans bound them);
  *   - refuses KICK, SAKICK, REMOVE, FPART, SAPART and KILL of a capture bot
- *     (484 / 485 to whoever tried) and a capture bot's own PART;
+ *     (484 / 485 to whoever tried) and a capture bot's own PART (only the
+ *     channel's end parts it);
  *   - STATUSMSG and every other channel message the server delivers only to
  *     some members: each local capture bot member it did not reach gets a
  *     copy with the same target ("@#c") and tags;
@@ -46,7 +65,10 @@
 #include "modules/ctctags.h"
 #include "modules/server.h"
 
+#include <set>
 #include <vector>
+
+#include "common/capture.h"
 
 /* Not in InspIRCd 3's numerics.h (m_servprotect has its own too). */
 enum { ERR_KILLDENY = 485 };
@@ -120,13 +142,90 @@ class ModuleEircCapture : public Module,
 	ToUidTag touid;
 	CTCTags::CapReference tagcap;
 	ClientProtocol::EventProvider tagmsgprov;
+	/* Closes the pending channels once InspIRCd is done with the
+	 * removals (queued on ServerInstance->AtomicActions, run at the end of
+	 * the main loop's pass; never queued twice). */
+	class CloseAction : public ActionBase
+	{
+		ModuleEircCapture &mod;
+
+	      public:
+		bool queued;
+
+		CloseAction(ModuleEircCapture &m) : mod(m), queued(false)
+		{
+		}
+
+		void Call() CXX11_OVERRIDE
+		{
+			queued = false;
+			mod.ClosePending();
+		}
+	};
+
 	/* Local capture bots, in the order they registered. */
 	std::vector<LocalUser *> bots;
 	bool require;
+	/* Channels a member other than a capture bot left since the last
+	 * ClosePending (names: a channel may be gone by then). */
+	std::set<std::string> pending;
+	CloseAction closer;
 
 	bool IsBot(const User *user) const
 	{
 		return mark.get(user) != NULL;
+	}
+
+	/* Someone other than a capture bot is in chan. */
+	bool HasMember(const Channel *chan) const
+	{
+		const Channel::MemberMap &members = chan->GetUsers();
+		for (Channel::MemberMap::const_iterator i = members.begin(); i != members.end();
+		     ++i)
+			if (!IsBot(i->first))
+				return true;
+		return false;
+	}
+
+	/* user (not a capture bot) is leaving chan: check it once InspIRCd is
+	 * done. Not once the module is being unloaded (the action would outlive
+	 * its code; an unload queued earlier runs after the action). */
+	void Leaving(const User *user, const Channel *chan)
+	{
+		if (IsBot(user) || dying)
+			return;
+		pending.insert(chan->name);
+		if (closer.queued)
+			return;
+		closer.queued = true;
+		ServerInstance->AtomicActions.AddAction(&closer);
+	}
+
+	/* Parts the local capture bots from each pending channel that no one
+	 * else is in (re-found by name before each PART: the last one may
+	 * destroy it). Their PARTs call Leaving, which ignores bots. */
+	void ClosePending()
+	{
+		std::set<std::string> names;
+		names.swap(pending);
+		for (std::set<std::string>::const_iterator n = names.begin(); n != names.end();
+		     ++n) {
+			Channel *chan = ServerInstance->FindChan(*n);
+			if (!chan || HasMember(chan))
+				continue;
+			std::vector<LocalUser *> in;
+			for (std::vector<LocalUser *>::const_iterator i = bots.begin();
+			     i != bots.end(); ++i)
+				if (chan->HasUser(*i))
+					in.push_back(*i);
+			for (std::vector<LocalUser *>::const_iterator i = in.begin(); i != in.end();
+			     ++i) {
+				std::string reason = EIRC_CAPTURE_CLOSED_REASON;
+				if (!(chan = ServerInstance->FindChan(*n)))
+					break;
+				chan->PartUser(*i, reason);
+			}
+		}
 	}
 
 	/* The first local capture bot that is not away; NULL if none. */
@@ -224,7 +323,7 @@ class ModuleEircCapture : public Module,
 	ModuleEircCapture()
 	    : CTCTags::EventListener(this), ServerProtocol::BroadcastEventListener(this),
 	      mark(this), touid(this, mark), tagcap(this), tagmsgprov(this, "TAGMSG"),
-	      require(false)
+	      require(false), closer(*this)
 	{
 	}
 
@@ -257,7 +356,8 @@ class ModuleEircCapture : public Module,
 		std::vector<std::string> names;
 		const chan_hash &chans = ServerInstance->GetChans();
 		for (chan_hash::const_iterator i = chans.begin(); i != chans.end(); ++i)
-			names.push_back(i->second->name);
+			if (HasMember(i->second))
+				names.push_back(i->second->name);
 		for (std::vector<std::string>::const_iterator i = names.begin(); i != names.end();
 		     ++i)
 			JoinBot(bot, *i);
@@ -270,11 +370,15 @@ class ModuleEircCapture : public Module,
 
 	void OnPostJoin(Membership *memb) CXX11_OVERRIDE
 	{
-		// Any join (the first makes the channel exist here, whoever and
-		// wherever it came from, a capture bot too) joins the local bots
-		// that are not in yet. A bot's join made here comes back here
-		// and finds the others in.
+		// Any join (the first makes the channel exist here, wherever it
+		// came from) joins the local bots that are not in yet, unless only
+		// capture bots are in it: a remote bot's join that crossed the
+		// channel's end here must not bring it back (each server would
+		// revive it for the other, for ever). A bot's join made here
+		// comes back here and finds the others in.
 		Channel *chan = memb->chan;
+		if (!HasMember(chan))
+			return;
 		std::vector<LocalUser *> todo;
 		for (std::vector<LocalUser *>::const_iterator i = bots.begin(); i != bots.end();
 		     ++i)
@@ -283,6 +387,26 @@ class ModuleEircCapture : public Module,
 		for (std::vector<LocalUser *>::const_iterator i = todo.begin(); i != todo.end();
 		     ++i)
 			JoinBot(*i, chan->name);
+	}
+
+	void OnUserPart(Membership *memb, std::string &partmessage,
+			CUList &except_list) CXX11_OVERRIDE
+	{
+		Leaving(memb->user, memb->chan);
+	}
+
+	void OnUserKick(User *source, Membership *memb, const std::string &reason,
+			CUList &except_list) CXX11_OVERRIDE
+	{
+		Leaving(memb->user, memb->chan);
+	}
+
+	void OnUserQuit(User *user, const std::string &message,
+			const std::string &oper_message) CXX11_OVERRIDE
+	{
+		// A netsplit quits each user of the servers gone, one by one.
+		for (User::ChanList::iterator i = user->chans.begin(); i != user->chans.end(); ++i)
+			Leaving(user, (*i)->chan);
 	}
 
 	ModResult OnUserPreKick(User *source, Membership *memb,
@@ -311,6 +435,22 @@ class ModuleEircCapture : public Module,
 	{
 		if (!validated)
 			return MOD_RES_PASSTHRU;
+		// A channel's end comes before anything a user does next (a JOIN
+		// in the same pass must create the channel anew).
+		if (!pending.empty())
+			ClosePending();
+		if (command == "JOIN" && IsBot(user)) {
+			// Into the listed channels that exist and hold someone else;
+			// the rest refused without a reply (a bot creates nothing).
+			irc::commasepstream items(parameters[0]);
+			std::string item;
+			while (items.GetToken(item)) {
+				Channel *chan = ServerInstance->FindChan(item);
+				if (chan && HasMember(chan) && !chan->HasUser(user))
+					JoinBot(user, chan->name);
+			}
+			return MOD_RES_DENY;
+		}
 		if (command == "PART" && IsBot(user)) {
 			user->WriteNumeric(ERR_RESTRICTED, parameters.empty() ? "*" : parameters[0],
 					   "A capture bot never parts (eIRC capture)");

@@ -1,8 +1,8 @@
 /*
  * lg_ingest: every event type with its fields, QUIT and NICK fanned out to
  * the channels the user shared with the bot, derived ids (stable, numbered
- * repeats), bookkeeping (NAMES, 005, KICK of the bot, INVITE, LIST) and bad
- * input refused with a reason.
+ * repeats), bookkeeping (NAMES, 005, KICK of the bot, INVITE, LIST), a
+ * channel's end (no gap) and bad input refused with a reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/capture.h"
 #include "logger-bot/lg_ingest.h"
 
 #define MAXEV 16
@@ -249,6 +250,38 @@ static void test_hints_and_bookkeeping(void **state)
 	assert_string_equal(EV(0, ARCHIVE_S_CONV), "#new");
 }
 
+/* The PART m_eirc_capture gives the bot at a channel's end (reason
+ * EIRC_CAPTURE_CLOSED_REASON, exactly) is archived as a PART, tells the app
+ * the channel closed (no rejoin) and leaves no gap: the JOIN when someone
+ * creates the channel anew is a JOIN alone. Any other reason is a removal
+ * (a gap until the bot is back). */
+static void test_channel_end_is_no_gap(void **state)
+{
+	const char *chans[8];
+	size_t in = lg_ingest_channels(ing, chans, 8);
+
+	(void)state;
+	assert_int_equal(feed(":logger!bot@h PART #Chan :" EIRC_CAPTURE_CLOSED_REASON), 0);
+	assert_true(hint.closed);
+	assert_false(hint.self_removed);
+	assert_string_equal(hint.channel, "#Chan");
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_PART);
+	assert_string_equal(EV(0, ARCHIVE_S_TEXT), EIRC_CAPTURE_CLOSED_REASON);
+	assert_int_equal(lg_ingest_channels(ing, chans, 8), in - 1);
+	assert_int_equal(feed(":logger!bot@h JOIN #Chan"), 0);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_JOIN);
+	assert_true(hint.self_joined);
+	/* the reason must be exact: one byte off is a removal and a gap */
+	assert_int_equal(feed(":logger!bot@h PART #Chan :" EIRC_CAPTURE_CLOSED_REASON "."), 0);
+	assert_true(hint.self_removed);
+	assert_false(hint.closed);
+	assert_int_equal(feed(":logger!bot@h JOIN #Chan"), 0);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(got.ev[0].type, ARCHIVE_EV_GAP);
+}
+
 /* STATUSMSG: in the channel's conversation, target as sent, arg the prefix;
  * every prefix of 005 STATUSMSG, every message command. */
 static void test_statusmsg(void **state)
@@ -376,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_quit_and_nick_fan_out),
 		cmocka_unit_test(test_derived_ids),
 		cmocka_unit_test(test_hints_and_bookkeeping),
+		cmocka_unit_test(test_channel_end_is_no_gap),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_statusmsg),
 		cmocka_unit_test(test_direct_message_copy),
