@@ -15,7 +15,15 @@
  *   - <eirccapture require="yes">: nothing is delivered while no capture bot
  *     is archiving (none, or AWAY), and the sender gets 404 ...
  *     (ARCHIVE_UNAVAILABLE);
- *   - eirc-logger with logger.irc_password is such a bot.
+ *   - eirc-logger with logger.irc_password is such a bot;
+ *   - a channel ends when no one but capture bots is left in it (PART,
+ *     QUIT, SAKICK, a netsplit; on a linked pair each server parts its
+ *     own bot): the bot parts with EIRC_CAPTURE_CLOSED_REASON and the next
+ *     JOIN creates the channel anew (the joiner its operator, the modes
+ *     reset); a capture bot's JOIN creates no channel (refused without a
+ *     reply); eirc-logger archives the end as a PART, records no gap,
+ *     rejoins nothing, does not create its configured channel, and
+ *     archives a message sent right after the channel is created anew.
  * Each test fails without the module (the bot is then an ordinary client).
  */
 #include <setjmp.h>
@@ -30,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/capture.h"
 #include "common/clock.h"
 #include "common/irc_msg.h"
 #include "scripts/stack/launch.h"
@@ -249,11 +258,10 @@ static void test_bot_joins_existing_channels_despite_modes(void **state)
 }
 
 /* A channel a user creates has the bot in it before the user's next line
- * is read: a message sent in the same packet as the JOIN reaches it. So
- * does a channel another capture bot creates. */
+ * is read: a message sent in the same packet as the JOIN reaches it. */
 static void test_bot_joins_new_channel_before_first_message(void **state)
 {
-	itc_t *b = bot(ircd, "capbot"), *alice = user("alice"), *b2;
+	itc_t *b = bot(ircd, "capbot"), *alice = user("alice");
 	static const char lines[] = "JOIN #fresh\r\nPRIVMSG #fresh :the very first line\r\n";
 	(void)state;
 
@@ -262,12 +270,128 @@ static void test_bot_joins_new_channel_before_first_message(void **state)
 	assert_true(itc_has(b, ":capbot!"));
 	itc_expect(b, "PRIVMSG", "the very first line");
 	assert_true(itc_param_is(&b->msg, 0, "#fresh"));
-	/* a channel another capture bot creates (a logger joining its
-	 * configured channels) has this one in it too */
-	b2 = bot(ircd, "capbot2");
-	itc_sendf(b2, "JOIN #bots-own");
-	itc_expect(b, "JOIN", "#bots-own");
-	assert_true(itc_has(b, ":capbot!"));
+	itc_close(alice);
+	itc_close(b);
+}
+
+/* ---- a channel's end ----------------------------------------------------- */
+
+/* c (nick) reads up to the PART by which the module takes it out of chan:
+ * its own, with the channel's-end reason. */
+static void expect_end(itc_t *c, const char *nick, const char *chan, int timeout_ms)
+{
+	char who[48];
+
+	snprintf(who, sizeof(who), ":%s!", nick);
+	itc_expect_within(c, "PART", who, timeout_ms);
+	if (!itc_param_is(&c->msg, 0, chan) ||
+	    !itc_param_is(&c->msg, 1, EIRC_CAPTURE_CLOSED_REASON))
+		fail_msg("not the end of %s: %s", chan, c->line);
+}
+
+/* c (nick) joins chan and creates it anew: c is its operator and it has the
+ * default modes only (+nst: no key, no invite-only, no ban of anyone). */
+static void expect_created(itc_t *c, const char *nick, const char *chan)
+{
+	char op[48];
+
+	snprintf(op, sizeof(op), "@%s", nick);
+	itc_sendf(c, "JOIN %s", chan);
+	itc_expect(c, "353", chan);
+	if (!itc_has(c, op))
+		fail_msg("%s is not the operator of %s: %s", nick, chan, c->line);
+	itc_expect(c, "366", chan);
+	itc_sendf(c, "MODE %s", chan);
+	itc_expect(c, "324", chan);
+	if (!itc_param_is(&c->msg, 2, "+nst"))
+		fail_msg("%s kept modes: %s", chan, c->line);
+	itc_sendf(c, "MODE %s +b", chan);
+	itc_expect(c, "368", chan);
+	assert_true(strstr(c->line, " 367 ") == NULL);
+}
+
+/* c creates chan and locks it: invite-only, a key, a limit of 1, everyone
+ * banned. Until the channel ends, nobody else can join it. */
+static void create_locked(itc_t *c, const char *chan)
+{
+	join(c, chan);
+	itc_sendf(c, "MODE %s +bikl *!*@* sesame 1", chan);
+	itc_expect(c, "MODE", "+bikl");
+}
+
+/* The last member leaves by PART, by an oper's SAKICK (the oper is not in
+ * the channel) and by QUIT: each time the bot parts with the channel's-end
+ * reason, and bob's JOIN, which the locks would refuse, creates the
+ * channel anew, bob its operator, the modes and bans gone; the bot is in it
+ * again at once. */
+static void test_channel_ends_with_last_member(void **state)
+{
+	itc_t *b = bot(ircd, "capbot"), *alice = user("alice"), *bob = user("bob"),
+	      *oper = user("oper");
+	(void)state;
+
+	itc_sendf(oper, "OPER eirc %s", srv_oper_password(ircd));
+	itc_expect(oper, "381", NULL);
+
+	create_locked(alice, "#by-part");
+	itc_sendf(alice, "PART #by-part :bye");
+	expect_end(b, "capbot", "#by-part", 5000);
+	expect_created(bob, "bob", "#by-part");
+	itc_expect(b, "JOIN", "#by-part");
+
+	create_locked(alice, "#by-kick");
+	itc_sendf(oper, "SAKICK #by-kick alice :out");
+	expect_end(b, "capbot", "#by-kick", 5000);
+	expect_created(bob, "bob", "#by-kick");
+	itc_expect(b, "JOIN", "#by-kick");
+
+	create_locked(alice, "#by-quit");
+	itc_sendf(alice, "QUIT :gone");
+	expect_end(b, "capbot", "#by-quit", 5000);
+	expect_created(bob, "bob", "#by-quit");
+	itc_expect(b, "JOIN", "#by-quit");
+
+	/* bob is the last member of all three: one PART ends one */
+	itc_sendf(bob, "PART #by-kick");
+	expect_end(b, "capbot", "#by-kick", 5000);
+	sync_client(b);
+	assert_int_equal(count_until_pong(b, "PART", ""), 0);
+	itc_close(oper);
+	itc_close(bob);
+	itc_close(alice);
+	itc_close(b);
+}
+
+/* Reads c up to the PONG of a PING: nothing on the way names chan. */
+static void expect_nothing_about(itc_t *c, const char *chan)
+{
+	itc_sendf(c, "PING :quiet");
+	while (itc_next(c)) {
+		if (irc_msg_command_is(&c->msg, "PONG"))
+			return;
+		if (itc_has(c, chan))
+			fail_msg("about %s: %s", chan, c->line);
+	}
+	fail_msg("no PONG (last line: %s)", c->line);
+}
+
+/* A capture bot's JOIN to channels that do not exist creates none and gets
+ * no reply (the other bot is not joined either); a user's JOIN then creates
+ * it (the user its operator) and both bots are joined. Its JOIN to a
+ * channel that exists joins it there, ignoring the locks. */
+static void test_bot_creates_no_channel(void **state)
+{
+	itc_t *b = bot(ircd, "capbot"), *b2 = bot(ircd, "capbot2"), *alice = user("alice");
+	(void)state;
+
+	itc_sendf(b, "JOIN #botmade,#botmade2");
+	expect_nothing_about(b, "#botmade");
+	expect_nothing_about(b2, "#botmade");
+	expect_created(alice, "alice", "#botmade");
+	itc_expect(b, "JOIN", "#botmade");
+	itc_expect(b2, "JOIN", "#botmade");
+	expect_created(alice, "alice", "#botmade2");
+	itc_expect(b, "JOIN", "#botmade2");
 	itc_close(b2);
 	itc_close(alice);
 	itc_close(b);
@@ -585,6 +709,73 @@ static void test_linked_pair_first_message_and_statusmsg(void **state)
 	itc_close(b1);
 }
 
+/* A linked pair: the last member of a channel, on the second server,
+ * leaves: both servers part their own bot (each sees the other's bot, a
+ * capture bot too, as no member). The first server's user then creates
+ * the channel anew there. */
+static void test_linked_pair_channel_ends_on_both(void **state)
+{
+	itc_t *dave = client(pair[1], "dave", NULL), *watcher = client(pair[0], "watcher", NULL);
+	itc_t *b1, *b2;
+	(void)state;
+
+	wait_for_nick(watcher, "dave");
+	b1 = bot(pair[0], "capbot1");
+	b2 = bot(pair[1], "capbot2");
+	wait_for_nick(dave, "capbot1");
+	wait_for_nick(watcher, "capbot2");
+	create_locked(dave, "#pair-end");
+	itc_expect_within(b1, "JOIN", "#pair-end", LINK_TIMEOUT_MS);
+	itc_expect_within(b2, "JOIN", ":capbot1!", LINK_TIMEOUT_MS);
+	itc_expect_within(b1, "MODE", "+bikl", LINK_TIMEOUT_MS);
+	itc_sendf(dave, "PART #pair-end");
+	expect_end(b2, "capbot2", "#pair-end", LINK_TIMEOUT_MS);
+	expect_end(b1, "capbot1", "#pair-end", LINK_TIMEOUT_MS);
+	/* the first server has seen the second's bot go too */
+	uint64_t deadline = clock_mono_ms() + LINK_TIMEOUT_MS;
+	for (bool gone = false; !gone;) {
+		if (clock_mono_ms() > deadline)
+			fail_msg("#pair-end still exists on the first server");
+		itc_sendf(watcher, "NAMES #pair-end");
+		gone = true;
+		while (itc_next(watcher) && !irc_msg_command_is(&watcher->msg, "366"))
+			gone = gone && !irc_msg_command_is(&watcher->msg, "353");
+		if (!gone)
+			poll(NULL, 0, 100);
+	}
+	expect_created(watcher, "watcher", "#pair-end");
+	itc_expect_within(b1, "JOIN", "#pair-end", LINK_TIMEOUT_MS);
+	itc_expect_within(b2, "JOIN", "#pair-end", LINK_TIMEOUT_MS);
+	itc_close(watcher);
+	itc_close(dave);
+	itc_close(b2);
+	itc_close(b1);
+}
+
+/* A netsplit takes the last members away: the second server dies, its
+ * users quit on the first, whose bot then parts. */
+static void test_netsplit_ends_channel(void **state)
+{
+	itc_t *dave = client(pair[1], "dave", NULL), *watcher = client(pair[0], "watcher", NULL);
+	itc_t *b1;
+	(void)state;
+
+	wait_for_nick(watcher, "dave");
+	b1 = bot(pair[0], "capbot1");
+	join(dave, "#split-end");
+	itc_expect_within(b1, "JOIN", "#split-end", LINK_TIMEOUT_MS);
+	join(watcher, "#stays");
+	itc_expect(b1, "JOIN", "#stays");
+	assert_int_equal(srv_kill(pair[1], SIGKILL), 0);
+	expect_end(b1, "capbot1", "#split-end", LINK_TIMEOUT_MS);
+	/* a channel someone is still in stays */
+	sync_client(b1);
+	assert_int_equal(count_until_pong(b1, "PART", "#stays"), 0);
+	itc_close(dave);
+	itc_close(watcher);
+	itc_close(b1);
+}
+
 /* ---- eirc-logger -------------------------------------------------------- */
 
 /* eirc-logger with logger.irc_password (the fixture writes the capture
@@ -610,6 +801,90 @@ static void test_logger_pass_makes_it_a_capture_bot(void **state)
 	itc_close(alice);
 }
 
+/* The archived entries of chan of the given type and nick ("" any). */
+static size_t count_entries(const struct lgf_entry *e, size_t n, const char *type, const char *nick)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += !strcmp(e[i].type, type) && (!nick[0] || !strcmp(e[i].nick, nick));
+	return c;
+}
+
+struct ended {
+	redisContext *rc;
+	struct lgf_entry *e;
+	size_t n;
+	const char *chan, *type, *nick;
+	size_t want;
+};
+
+static bool archived(void *ud)
+{
+	struct ended *x = ud;
+
+	x->n = lgf_history(x->rc, x->chan, x->e, 64);
+	return count_entries(x->e, x->n, x->type, x->nick) >= x->want;
+}
+
+/* eirc-logger, configured with a channel that does not exist: its JOIN
+ * creates nothing (alice creating it is its operator), and it sends no
+ * other JOIN. The channel's end is archived as the logger's PART with the
+ * reason, with no gap, and the logger says it ended and does not rejoin;
+ * alice creates the channel anew and writes in the same packet: the
+ * message is archived, and still no gap. */
+static void test_logger_archives_channel_end(void **state)
+{
+	struct lgf_logger_cfg c = {.dir = srv_env_dir(env),
+				   .nick = "eirc-logger",
+				   .irc_port = srv_port(ircd),
+				   .redis_port = srv_port(redis),
+				   .channels = "[\"#cfg-end\"]"};
+	static const char again[] = "JOIN #cfg-end\r\nPRIVMSG #cfg-end :right after\r\n";
+	struct lgf_entry *e = calloc(64, sizeof(*e));
+	redisContext *rc = lgf_redis(srv_port(redis));
+	struct ended x = {rc, e, 0, "#cfg-end", "part", "eirc-logger", 1};
+	itc_t *alice = user("alice");
+	char *log;
+	(void)state;
+
+	assert_non_null(e);
+	assert_non_null(rc);
+	assert_int_equal(lgf_logger_start(&c, &logger), 0);
+	wait_for_nick(alice, "eirc-logger");
+	lgf_sleep_ms(500); /* its JOIN of #cfg-end follows its registration */
+	expect_created(alice, "alice", "#cfg-end"); /* the server joins the logger */
+	itc_sendf(alice, "PRIVMSG #cfg-end :before the end");
+	itc_sendf(alice, "PART #cfg-end");
+	itc_expect(alice, "PART", "#cfg-end");
+	if (!lgf_wait_for(archived, &x, 10000))
+		fail_msg("the logger's PART is not archived (log %s)", logger.log);
+	for (size_t i = 0; i < x.n; i++)
+		if (!strcmp(e[i].type, "part") && !strcmp(e[i].nick, "eirc-logger"))
+			assert_string_equal(e[i].text, EIRC_CAPTURE_CLOSED_REASON);
+	lgf_sleep_ms(2500); /* past LG_APP_REJOIN_MS: a rejoin would have come */
+
+	itc_send_raw(alice, again, sizeof(again) - 1);
+	itc_expect(alice, "353", "@alice");
+	x.type = "privmsg";
+	x.nick = "alice";
+	x.want = 2;
+	if (!lgf_wait_for(archived, &x, 10000))
+		fail_msg("the message after the re-creation is not archived (log %s)", logger.log);
+	assert_int_equal(count_entries(e, x.n, "gap", ""), 0);
+	assert_int_equal(count_entries(e, x.n, "join", "eirc-logger"), 2);
+	assert_int_equal(count_entries(e, x.n, "part", "eirc-logger"), 1);
+	log = lgf_slurp(logger.log);
+	assert_non_null(log);
+	if (!strstr(log, "#cfg-end ended") || strstr(log, "Removed from") ||
+	    strstr(log, "] error: ") || strstr(log, "] warn: Refused"))
+		fail_msg("logger log: %s", log);
+	free(log);
+	redisFree(rc);
+	free(e);
+	itc_close(alice);
+}
+
 int main(void)
 {
 	const struct CMUnitTest single[] = {
@@ -617,6 +892,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bot_joins_new_channel_before_first_message,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_ends_with_last_member, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bot_creates_no_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bot_cannot_be_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_statusmsg_copied_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_messages_copied_once, setup, teardown),
@@ -626,8 +904,13 @@ int main(void)
 						setup_require, teardown),
 		cmocka_unit_test_setup_teardown(test_linked_pair_first_message_and_statusmsg,
 						setup_pair, teardown),
+		cmocka_unit_test_setup_teardown(test_linked_pair_channel_ends_on_both, setup_pair,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_netsplit_ends_channel, setup_pair, teardown),
 		cmocka_unit_test_setup_teardown(test_logger_pass_makes_it_a_capture_bot,
 						setup_logger, teardown),
+		cmocka_unit_test_setup_teardown(test_logger_archives_channel_end, setup_logger,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(single, NULL, NULL);
