@@ -186,15 +186,16 @@ PY
 
 # eirc-logger sent logger.irc_password: InspIRCd gave it the capture class,
 # so m_eirc_capture joins it into a channel the moment one is created (here
-# by a probe that registers with the same password, the only way in besides
-# WEBIRC with irc.native_clients: refuse).
+# by a probe that registers as the irc-client does, WEBIRC'd: the only way
+# in with irc.native_clients: refuse, besides the capture password, and a
+# capture bot creates no channel).
 logger_captures() {
-	python3 - "$irc" "$EIRC_LOGGER_IRC_PASSWORD" <<'PY'
+	python3 - "$irc" "$EIRC_WEBIRC_PASSWORD" <<'PY'
 import socket, sys
 port, password = int(sys.argv[1]), sys.argv[2]
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
-s.sendall(f"PASS {password}\r\nNICK stackprobe\r\nUSER probe 0 * :probe\r\n"
-          "JOIN #stack-probe\r\n".encode())
+s.sendall(f"WEBIRC {password} eirc 198.51.100.7 198.51.100.7\r\nNICK stackprobe\r\n"
+          "USER u999999 0 * :probe\r\nJOIN #stack-probe\r\n".encode())
 line = ""
 try:
     for raw in s.makefile("rb"):
