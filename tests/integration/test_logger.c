@@ -115,16 +115,15 @@ static void test_every_event_type(void **state)
 	const struct lgf_entry *e;
 
 	(void)state;
-	wait_has("#evt", "join", "lg1", 1);
 	assert_int_equal(lgf_irc_connect(srv_port(ircd), "alice", "message-tags", &a), 0);
 	assert_int_equal(lgf_irc_connect(srv_port(ircd), "bob", NULL, &b), 0);
+	/* alice creates #evt (a capture bot creates no channel) and the
+	 * server joins the logger at once */
 	lgf_irc_send(&a, "JOIN #evt");
 	lgf_irc_wait(&a, "366", 5000, NULL, 0);
-	/* the logger joined first and holds ops: alice gets them as an oper */
-	lgf_irc_send(&a, "OPER eirc %s", srv_oper_password(ircd));
-	assert_int_equal(lgf_irc_wait(&a, " 381 ", 5000, NULL, 0), 0);
-	lgf_irc_send(&a, "SAMODE #evt +o alice");
-	assert_int_equal(lgf_irc_wait(&a, " MODE #evt +o", 5000, NULL, 0), 0);
+	wait_has("#evt", "join", "lg1", 1);
+	lgf_irc_send(&a, "MODE #evt -s");
+	assert_int_equal(lgf_irc_wait(&a, " MODE #evt ", 5000, NULL, 0), 0);
 	lgf_irc_send(&b, "JOIN #evt");
 	lgf_irc_wait(&b, "366", 5000, NULL, 0);
 	lgf_irc_send(&a, "PRIVMSG #evt :hello world");
@@ -159,7 +158,7 @@ static void test_every_event_type(void **state)
 	assert_non_null(strstr(e->tags, "+typing=active"));
 	assert_non_null(e = find("#evt", "topic", "alice"));
 	assert_string_equal(e->text, "the topic");
-	assert_int_equal(count_type("#evt", "mode", "alice"), 2); /* +o alice (SAMODE), +v bob */
+	assert_int_equal(count_type("#evt", "mode", "alice"), 2); /* -s, +v bob */
 	size_t n = lgf_history(rc, "#evt", ents, MAXE);
 	bool voiced = false;
 	for (size_t i = 0; i < n; i++)
@@ -194,11 +193,17 @@ static void test_two_loggers_archive_once(void **state)
 	struct lgf_logger_cfg c = {
 		dir, "lg2", srv_port(ircd), srv_port(redis), 0, "[\"#two\"]", NULL, NULL, 0};
 	struct lgf_proc lg2;
-	struct lgf_irc u;
+	struct lgf_irc u, d;
 	size_t n, texts = 0;
 
 	(void)state;
 	assert_int_equal(lgf_logger_start(&c, &lg2), 0);
+	/* dan creates #two (a capture bot creates no channel), the server
+	 * joins both loggers; carol's JOIN is then seen by both */
+	assert_int_equal(lgf_irc_connect(srv_port(ircd), "dan", NULL, &d), 0);
+	lgf_irc_send(&d, "JOIN #two");
+	lgf_irc_wait(&d, "366", 5000, NULL, 0);
+	wait_has("#two", "join", "lg1", 1);
 	wait_has("#two", "join", "lg2", 1);
 	assert_int_equal(lgf_irc_connect(srv_port(ircd), "carol", NULL, &u), 0);
 	lgf_irc_send(&u, "JOIN #two");
@@ -222,6 +227,7 @@ static void test_two_loggers_archive_once(void **state)
 	msgids_unique(n);
 	assert_int_equal(lgf_proc_stop(&lg2, SIGTERM), 0);
 	lgf_irc_close(&u);
+	lgf_irc_close(&d);
 }
 
 /* Every id Elasticsearch holds, as one JSON object; caller frees. */

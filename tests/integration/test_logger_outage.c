@@ -108,12 +108,23 @@ struct world {
 };
 
 /* Connects one sender per channel "#<tag>K" and the observer (joined to
- * all, with message-tags), once the logger has joined them all. */
+ * all, with message-tags), then waits until the logger is in them all (the
+ * server joins it when a sender creates each). */
 static void connect_all(struct world *w, redisContext *rc, const char *lognick)
 {
 	char nick[16];
 	uint64_t end = clock_mono_ms() + 30000;
 
+	snprintf(nick, sizeof(nick), "%sobserver", w->tag);
+	assert_int_equal(lgf_irc_connect(srv_port(ircd), nick, "message-tags", &w->obs), 0);
+	for (int c = 0; c < CHANNELS; c++) {
+		snprintf(nick, sizeof(nick), "%ssend%d", w->tag, c);
+		assert_int_equal(lgf_irc_connect(srv_port(ircd), nick, NULL, &w->cl[c]), 0);
+		lgf_irc_send(&w->cl[c], "JOIN #%s%d", w->tag, c);
+		assert_int_equal(lgf_irc_wait(&w->cl[c], "366", 5000, NULL, 0), 0);
+		lgf_irc_send(&w->obs, "JOIN #%s%d", w->tag, c);
+		assert_int_equal(lgf_irc_wait(&w->obs, "366", 5000, NULL, 0), 0);
+	}
 	for (int c = 0; c < CHANNELS; c++) {
 		char chan[16];
 		snprintf(chan, sizeof(chan), "#%s%d", w->tag, c);
@@ -128,16 +139,6 @@ static void connect_all(struct world *w, redisContext *rc, const char *lognick)
 				fail_msg("logger %s not in %s", lognick, chan);
 			lgf_sleep_ms(100);
 		}
-	}
-	snprintf(nick, sizeof(nick), "%sobserver", w->tag);
-	assert_int_equal(lgf_irc_connect(srv_port(ircd), nick, "message-tags", &w->obs), 0);
-	for (int c = 0; c < CHANNELS; c++) {
-		snprintf(nick, sizeof(nick), "%ssend%d", w->tag, c);
-		assert_int_equal(lgf_irc_connect(srv_port(ircd), nick, NULL, &w->cl[c]), 0);
-		lgf_irc_send(&w->cl[c], "JOIN #%s%d", w->tag, c);
-		assert_int_equal(lgf_irc_wait(&w->cl[c], "366", 5000, NULL, 0), 0);
-		lgf_irc_send(&w->obs, "JOIN #%s%d", w->tag, c);
-		assert_int_equal(lgf_irc_wait(&w->obs, "366", 5000, NULL, 0), 0);
 	}
 }
 
