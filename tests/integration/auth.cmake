@@ -19,6 +19,7 @@ add_dependencies(test_auth_access eirc-auth)
 
 # issue 25, contract C3: InspIRCd's m_eirc_account, refuse mode and
 # authenticated mode against a real PostgreSQL migrated by eirc-auth.
-eirc_test(test_account SOURCES test_account.c LIBS eirc_auth_fixture eirc_testclient
+eirc_test(test_account SOURCES test_account.c
+          LIBS eirc_auth_fixture eirc_logger_fixture eirc_testclient
           LABELS integration TIMEOUT 300)
-add_dependencies(test_account eirc-auth)
+add_dependencies(test_account eirc-auth eirc-logger)

@@ -14,7 +14,12 @@
  *     account's nick, a disabled account, an account without a password,
  *     a suffix out of |2..|10 are refused; the right PASS registers as
  *     u<id> whatever USER said, with the account; the role reads nothing
- *     but the columns it needs.
+ *     but the columns it needs;
+ *   - with eirc-logger as the capture bot (m_eirc_capture) and Redis: a
+ *     channel an authenticated plain client creates is archived from the
+ *     message sent right behind its JOIN, and a direct message between two
+ *     of them is archived once, in their conversation, as the sender's
+ *     account's even when it said USER u<the receiver's id>.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +38,7 @@
 #include "scripts/stack/launch.h"
 #include "tests/harness/irc_testclient.h"
 #include "tests/integration/auth_fixture.h"
+#include "tests/integration/logger_fixture.h"
 
 #define WEBIRC_PASSWORD  "webirc-account-test"
 #define CAPTURE_PASSWORD "capture-account-test"
@@ -44,7 +50,11 @@
 static srv_env_t *env; /* refuse mode */
 static srv_t *ircd, *pair[2];
 static fx_t fx; /* authenticated mode: PostgreSQL, eirc-auth */
-static srv_t *auth_ircd;
+static srv_t *auth_ircd, *redis;
+static struct lgf_proc logger; /* the capture bot */
+static redisContext *rc;
+#define MAXE 4096
+static struct lgf_entry *ents;
 
 /* ---- helpers ---- */
 
@@ -277,9 +287,12 @@ static void add_user(const char *nick, const char *password)
 		0);
 }
 
+/* PostgreSQL and eirc-auth; InspIRCd in authenticated mode (with
+ * m_eirc_capture, as always); Redis and eirc-logger as its capture bot. */
 static int setup_auth(void **state)
 {
 	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PASSWORD, .native_clients = "authenticated"};
+	struct lgf_logger_cfg lc = {0};
 	(void)state;
 	if (fx_start(&fx, NULL) < 0)
 		return -1;
@@ -287,12 +300,30 @@ static int setup_auth(void **state)
 	if (srv_pg_ircd_role(fx.pg, "eirc", IRCD_ROLE, IRCD_ROLE_PW) < 0)
 		return -1;
 	o.account_db = (srv_ircd_account_db_t){srv_port(fx.pg), "eirc", IRCD_ROLE, IRCD_ROLE_PW};
-	return srv_inspircd_start(fx.env, &o, &auth_ircd);
+	if (srv_inspircd_start(fx.env, &o, &auth_ircd) < 0 ||
+	    srv_redis_start(fx.env, NULL, &redis) < 0)
+		return -1;
+	lgf_use_redis(redis);
+	lgf_use_ircd(auth_ircd);
+	lc.dir = srv_env_dir(fx.env);
+	lc.nick = "eirc-logger";
+	lc.irc_port = srv_port(auth_ircd);
+	lc.redis_port = srv_port(redis);
+	lc.channels = "[]"; /* none: m_eirc_capture puts it in every channel */
+	ents = calloc(MAXE, sizeof(*ents));
+	if (!ents || !(rc = lgf_redis(srv_port(redis))))
+		return -1;
+	return lgf_logger_start(&lc, &logger);
 }
 
 static int teardown_auth(void **state)
 {
 	(void)state;
+	if (logger.pid > 0)
+		lgf_proc_stop(&logger, SIGTERM);
+	if (rc)
+		redisFree(rc);
+	free(ents);
 	if (fx.env)
 		fx_stop(&fx);
 	return 0;
@@ -305,7 +336,7 @@ static itc_t *native(const char *pass, const char *nick, const char *user)
 	if (pass)
 		itc_sendf(c, "PASS :%s", pass);
 	itc_sendf(c, "CAP LS 302");
-	itc_sendf(c, "CAP REQ :message-tags account-tag");
+	itc_sendf(c, "CAP REQ :message-tags account-tag echo-message");
 	itc_sendf(c, "NICK %s", nick);
 	itc_sendf(c, "USER %s 0 * :native", user);
 	itc_sendf(c, "CAP END");
@@ -374,6 +405,93 @@ static void test_authenticated(void **state)
 	itc_close(a);
 }
 
+/* c's next cmd line with text; its msgid into out (cap 128). */
+static void echo_id(itc_t *c, const char *cmd, const char *text, char *out)
+{
+	irc_msg_tag_t t;
+
+	itc_expect(c, cmd, text);
+	assert_int_equal(irc_msg_tag_get(&c->msg, "msgid", &t), 0);
+	snprintf(out, 128, "%.*s", (int)t.value_len, t.value);
+}
+
+/* Waits until conversation conv's history stream holds msgid, then
+ * returns how many times it and the archive each hold it (both must be
+ * 1), its stored entry into *out. */
+static void stored_once(const char *conv, const char *msgid, struct lgf_entry *out)
+{
+	size_t n = 0, c = 0;
+
+	for (int i = 0; i < 100 && c == 0; i++) {
+		if (i)
+			lgf_sleep_ms(100);
+		n = lgf_history(rc, conv, ents, MAXE);
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(ents[k].msgid, msgid) == 0 && c++ == 0)
+				*out = ents[k];
+	}
+	if (c != 1)
+		fail_msg("%s is %zu times in %s's history", msgid, c, conv);
+	n = lgf_archive(rc, ents, MAXE);
+	c = 0;
+	for (size_t k = 0; k < n; k++)
+		c += strcmp(ents[k].msgid, msgid) == 0;
+	if (c != 1)
+		fail_msg("%s is %zu times in the archive", msgid, c);
+}
+
+/* Issue 25, route 1 for a native client: a channel an authenticated plain
+ * client creates is archived from the first message, sent right behind
+ * the JOIN that creates it, attributed to the account. */
+static void test_native_channel_archived(void **state)
+{
+	char id[128], want[32];
+	struct lgf_entry e;
+	long long alice = fx_sql_int(&fx, "SELECT id FROM users WHERE nick = 'alice'");
+	itc_t *a = native("alice password 1", "alice", "x");
+
+	(void)state;
+	assert_true(registers(a));
+	itc_sendf(a, "JOIN #native-fresh");
+	itc_sendf(a, "PRIVMSG #native-fresh :first words of a new channel");
+	echo_id(a, "PRIVMSG", "first words of a new channel", id);
+	stored_once("#native-fresh", id, &e);
+	snprintf(want, sizeof(want), "u%lld", alice);
+	assert_string_equal(e.nick, "alice");
+	assert_string_equal(e.user, want);
+	assert_non_null(strstr(e.tags, "account=alice"));
+	itc_close(a);
+}
+
+/* Issue 25, route 2/3 for native clients: a direct message between two
+ * authenticated plain clients is archived once, in the pair's
+ * conversation, as alice's even though she said USER u<bob's id>. */
+static void test_native_dm_archived_once(void **state)
+{
+	char id[128], conv[64], want[32], bob_user[32];
+	struct lgf_entry e;
+	long long alice = fx_sql_int(&fx, "SELECT id FROM users WHERE nick = 'alice'");
+	long long bob = fx_sql_int(&fx, "SELECT id FROM users WHERE nick = 'bob'");
+
+	(void)state;
+	snprintf(bob_user, sizeof(bob_user), "u%lld", bob);
+	itc_t *a = native("alice password 1", "alice", bob_user);
+	itc_t *b = native("bob password 2", "bob", "x");
+	assert_true(registers(a));
+	assert_true(registers(b));
+	itc_sendf(a, "PRIVMSG bob :native to native");
+	echo_id(a, "PRIVMSG", "native to native", id);
+	itc_expect(b, "PRIVMSG", "native to native");
+	snprintf(conv, sizeof(conv), "dm:%lld:%lld", alice < bob ? alice : bob,
+		 alice < bob ? bob : alice);
+	stored_once(conv, id, &e);
+	snprintf(want, sizeof(want), "u%lld", alice);
+	assert_string_equal(e.user, want);
+	assert_string_equal(e.nick, "alice");
+	itc_close(a);
+	itc_close(b);
+}
+
 /* InspIRCd's role reads the five columns of users and nothing else. */
 static void test_read_only_role(void **state)
 {
@@ -412,6 +530,8 @@ int main(void)
 	};
 	const struct CMUnitTest auth[] = {
 		cmocka_unit_test(test_authenticated),
+		cmocka_unit_test(test_native_channel_archived),
+		cmocka_unit_test(test_native_dm_archived_once),
 		cmocka_unit_test(test_read_only_role),
 	};
 	int failed = cmocka_run_group_tests_name("refuse", refuse, setup_refuse, teardown_refuse);
