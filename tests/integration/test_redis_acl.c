@@ -351,7 +351,7 @@ static void test_history_reads_channels(void **state)
 	assert_true(OK(c, "GET", "eirc:{p3}:msgid:h-read"));
 	assert_true(OK(c, "EVAL_RO", hist_query_script, "3", READ_KEY, "eirc:{p3}:msgid:h-read",
 		       "eirc:{p3}:msgid:none", "latest", "*", "", "*", "", "10", "60000", "0",
-		       "1000"));
+		       "1000", "7"));
 	/* but writes none of it */
 	assert_false(OK(c, "XADD", READ_KEY, "*", "type", "PRIVMSG"));
 	assert_false(append(c, READ_KEY, 3, "h-forged"));
