@@ -31,11 +31,20 @@ files() {
 if ! command -v clang-format >/dev/null; then
 	breach "clang-format is not installed (scripts/install-deps.sh installs it)"
 else
-	while read -r f; do
-		[ -n "$f" ] || continue
-		clang-format --dry-run -Werror "$f" >/dev/null 2>&1 ||
-			breach "$f is not clang-formatted (run: clang-format -i $f)"
-	done < <(files '*.c' '*.h')
+	# in batches, two at once: one clang-format per file took 90 s of the
+	# 120 s this test may take on a loaded 2-core machine
+	out=$(files '*.c' '*.h' | tr '\n' '\0' |
+		xargs -0 -r -n 64 -P 2 clang-format --dry-run -Werror 2>&1)
+	rc=$?
+	unformatted=$(printf '%s\n' "$out" |
+		sed -n 's/^\([^: ]*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' |
+		sort -u)
+	for f in $unformatted; do
+		breach "$f is not clang-formatted (run: clang-format -i $f)"
+	done
+	if [ "$rc" -ne 0 ] && [ -z "$unformatted" ]; then
+		breach "clang-format failed: $(printf '%s\n' "$out" | head -3)"
+	fi
 fi
 
 # include_breaches <folder> <forbidden folder...>

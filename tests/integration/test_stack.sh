@@ -3,6 +3,8 @@
 # goes down cleanly twice in a row on the same data folder, and after
 # SIGINT (what Ctrl-C sends) nothing of it keeps running. A plain IRC
 # client is refused at registration (irc.native_clients: refuse).
+# logger.require_archive (true here) reaches InspIRCd's config as
+# <eirccapture require="yes">.
 #
 # Started as root, no process of the stack but eirc-stack and its watchdog
 # runs as root: PostgreSQL as postgres, Redis, InspIRCd (without
@@ -40,11 +42,12 @@ sed -e "s/port: 15432/port: $pg/; s/port: 16379/port: $rd/; s/port: 16667 /port:
 	-e "s#spill_dir: var/logger-spill#spill_dir: $work/var/logger-spill#" \
 	-e "s#socket_path: var/run/eirc-history.sock#socket_path: $work/var/run/eirc-history.sock#" \
 	-e "s/listen_port: 8083 /listen_port: $hist /" \
+	-e "s/require_archive: false /require_archive: true /" \
 	-e "s#introspect_url: http://127.0.0.1:8080/#introspect_url: http://127.0.0.1:$http/#" \
 	"$src/config/eirc.yaml" >"$work/eirc.yaml"
 for p in "port: $irc " "listen_port: $http " "internal_listen_port: $internal" "listen_port: $gw " \
 	"auth_internal_url: http://127.0.0.1:$internal" "listen_port: $hist " \
-	"introspect_url: http://127.0.0.1:$http/"; do
+	"introspect_url: http://127.0.0.1:$http/" "require_archive: true "; do
 	grep -q "$p" "$work/eirc.yaml" || { echo "could not move a port ($p)"; exit 1; }
 done
 secret() { head -c 18 /dev/urandom | base64 | tr "+/" "-_"; }
@@ -383,6 +386,8 @@ for round in 1 2; do
 	plain_irc_refused || { echo "not ok: round $round: a plain IRC client registered"; exit 1; }
 	redis_users_confined || { echo "not ok: round $round: a daemon's Redis user can do more than its part"; exit 1; }
 	logger_captures || { echo "not ok: round $round: eirc-logger is not in InspIRCd's capture class"; exit 1; }
+	grep -rqs --include=inspircd.conf 'eirccapture require="yes"' "$work/var" ||
+		{ echo "not ok: round $round: logger.require_archive not rendered into <eirccapture>"; exit 1; }
 	if [ "$(id -u)" = 0 ]; then
 		chat_session >"$work/chat-$round.log" 2>&1 &
 		chat=$!
