@@ -337,6 +337,19 @@ class ModuleEircAccount : public Module, public WebIRC::EventListener
 		webirc.set(user, 1);
 	}
 
+	// The core cuts a USER username to <limits:maxident> silently: for a
+	// WEBIRC'd session that would be another account's id ("u" and at most
+	// maxident - 1 digits fit), so a longer one is refused instead.
+	ModResult OnPreCommand(std::string& command, CommandBase::Params& parameters, LocalUser* user,
+			       bool validated) CXX11_OVERRIDE
+	{
+		if (!validated || command != "USER" || parameters.empty() || state.get(user) != ST_WEBIRC ||
+		    parameters[0].size() <= ServerInstance->Config->Limits.IdentMax)
+			return MOD_RES_PASSTHRU;
+		Refuse(user, "USER " + parameters[0] + " is longer than <limits:maxident>", REFUSED);
+		return MOD_RES_DENY;
+	}
+
 	ModResult OnUserRegister(LocalUser* user) CXX11_OVERRIDE
 	{
 		const intptr_t st = state.get(user);

@@ -386,19 +386,34 @@ void lgf_irc_drain(struct lgf_irc *c)
 		;
 }
 
-int lgf_irc_connect(int port, const char *nick, const char *caps, struct lgf_irc *out)
+/* Registers: WEBIRC when webirc_password is set, then NICK and USER. */
+static int irc_register(int port, const char *webirc_password, const char *nick, const char *user,
+			const char *caps, struct lgf_irc *out)
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(out->nick, sizeof(out->nick), "%s", nick);
 	if ((out->fd = connect_port(port)) < 0)
 		return -1;
+	if (webirc_password)
+		lgf_irc_send(out, "WEBIRC %s eirc 127.0.0.1 127.0.0.1", webirc_password);
 	if (caps)
 		lgf_irc_send(out, "CAP REQ :%s", caps);
 	lgf_irc_send(out, "NICK %s", nick);
-	lgf_irc_send(out, "USER u%s 0 * :%s", nick, nick);
+	lgf_irc_send(out, "USER u%s 0 * :%s", user, nick);
 	if (caps)
 		lgf_irc_send(out, "CAP END");
 	return lgf_irc_wait(out, " 001 ", 10000, NULL, 0);
+}
+
+int lgf_irc_connect(int port, const char *nick, const char *caps, struct lgf_irc *out)
+{
+	return irc_register(port, NULL, nick, nick, caps, out);
+}
+
+int lgf_irc_connect_webirc(int port, const char *webirc_password, const char *nick, const char *uid,
+			   const char *caps, struct lgf_irc *out)
+{
+	return irc_register(port, webirc_password, nick, uid, caps, out);
 }
 
 void lgf_irc_close(struct lgf_irc *c)

@@ -103,6 +103,12 @@ struct lgf_irc {
 	size_t len;
 };
 int lgf_irc_connect(int port, const char *nick, const char *caps, struct lgf_irc *out);
+/* The same registered as the gateway's sessions are, for an InspIRCd with
+ * m_eirc_account (which refuses plain clients): WEBIRC from 127.0.0.1 with
+ * webirc_password (srv_password of the server), USER u<uid>, so the
+ * session is bound to account nick, id uid. */
+int lgf_irc_connect_webirc(int port, const char *webirc_password, const char *nick, const char *uid,
+			   const char *caps, struct lgf_irc *out);
 int lgf_irc_send(struct lgf_irc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads lines until one contains needle (or timeout_ms); copies it to
  * out when not NULL. Returns 0 or -1. */

@@ -215,6 +215,17 @@ static void test_webirc_vouched(void **state)
 	a = webirc(srv_port(ircd), "carol|1", "u9");
 	refused(a, REFUSED);
 	itc_close(a);
+	/* the account id of USER u<id> must fit <limits:maxident> (12, in
+	 * config/inspircd.conf.in): at the limit it is the account's, one
+	 * past it is refused, never cut into another account's id */
+	a = webirc(srv_port(ircd), "gina", "u12345678901");
+	assert_true(registers(a));
+	whois(a, "gina", user, account, sizeof(user));
+	assert_string_equal(user, "u12345678901");
+	itc_close(a);
+	a = webirc(srv_port(ircd), "hank", "u123456789012");
+	refused(a, REFUSED);
+	itc_close(a);
 }
 
 /* A capture bot registers without an account; it gets eirc/uid, a plain

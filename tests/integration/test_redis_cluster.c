@@ -143,7 +143,8 @@ static void write_config(void)
 
 static int start_ircd(void)
 {
-	srv_ircd_opts_t o = {.webirc_password = WEBIRC_PW, .localmax = 100};
+	srv_ircd_opts_t o = {
+		.webirc_password = WEBIRC_PW, .localmax = 100, .native_clients = "refuse"};
 
 	sender_port = lgf_sender_class(50, sender_class, sizeof(sender_class));
 	o.extra_binds = sender_class;
@@ -180,6 +181,7 @@ static int setup(void **state)
 				     .es_port = es.port,
 				     .channels = list,
 				     .metrics_port = metrics_port};
+	lgf_use_ircd(ircd); /* a capture bot: InspIRCd refuses plain clients */
 	if (lgf_logger_start_redis(&lc, PARTITIONS, "  cluster: true\n", &logger) < 0)
 		return -1;
 	snprintf(cfg_path, sizeof(cfg_path), "%s/eirc.yaml", dir);
@@ -368,8 +370,8 @@ static void sender_start(void)
 {
 	char line[9000];
 
-	assert_int_equal(lgf_irc_connect(sender_port, "sender",
-					 "echo-message message-tags server-time", &sender),
+	assert_int_equal(lgf_irc_connect_webirc(sender_port, WEBIRC_PW, "sender", "300",
+						"echo-message message-tags server-time", &sender),
 			 0);
 	for (int i = 0; i < CHANS; i++) {
 		lgf_irc_send(&sender, "JOIN %s", chan(i));
@@ -585,8 +587,11 @@ static void test_messages_and_events(void **state)
 	sender_start();
 	send_round((1u << CHANS) - 1, 0);
 	/* every event type, in #c0, by users who are not the sender */
-	assert_int_equal(lgf_irc_connect(srv_port(ircd), "alice", "message-tags", &a), 0);
-	assert_int_equal(lgf_irc_connect(srv_port(ircd), "bob", NULL, &b), 0);
+	assert_int_equal(lgf_irc_connect_webirc(srv_port(ircd), WEBIRC_PW, "alice", "301",
+						"message-tags", &a),
+			 0);
+	assert_int_equal(lgf_irc_connect_webirc(srv_port(ircd), WEBIRC_PW, "bob", "302", NULL, &b),
+			 0);
 	lgf_irc_send(&a, "JOIN #c0");
 	assert_int_equal(lgf_irc_wait(&a, " 366 ", 5000, NULL, 0), 0);
 	lgf_irc_send(&a, "OPER eirc %s", srv_oper_password(ircd));
@@ -604,7 +609,7 @@ static void test_messages_and_events(void **state)
 	lgf_irc_send(&b, "JOIN #c0");
 	assert_int_equal(lgf_irc_wait(&b, " 366 ", 5000, NULL, 0), 0);
 	lgf_irc_send(&b, "PART #c0 :leaving");
-	lgf_irc_send(&a, "NICK alice2");
+	lgf_irc_send(&a, "NICK alice|2"); /* nicks belong to accounts (m_eirc_account) */
 	assert_int_equal(lgf_irc_wait(&a, "NICK", 5000, NULL, 0), 0);
 	lgf_irc_send(&a, "QUIT :gone");
 	lgf_irc_close(&b);
