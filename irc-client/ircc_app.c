@@ -569,11 +569,17 @@ static int conn_create(ircc_app_t *a)
 	irc_conn_opts_t o = {
 		.servers = a->servers,
 		.n_servers = cfg->irc.n_servers,
-		.reg = {id->nick, id->user, id->display, cfg->irc.webirc_password,
-			cfg->irc.webirc_gateway, id->ip, id->ip, IRC_CAP_ALL,
-			cfg->irc_client.nick_collision == EIRC_CONFIG_NICK_FAIL
-				? IRC_REG_NICK_FAIL
-				: IRC_REG_NICK_SUFFIX},
+		.reg = {.nick = id->nick,
+			.user = id->user,
+			.realname = id->display,
+			.webirc_password = cfg->irc.webirc_password,
+			.webirc_gateway = cfg->irc.webirc_gateway,
+			.webirc_host = id->ip,
+			.webirc_ip = id->ip,
+			.caps_wanted = IRC_CAP_ALL,
+			.nick_policy = cfg->irc_client.nick_collision == EIRC_CONFIG_NICK_FAIL
+					       ? IRC_REG_NICK_FAIL
+					       : IRC_REG_NICK_SUFFIX},
 		.connect_timeout_ms = cfg->irc.connect_timeout,
 		.ping_interval_ms = cfg->irc_client.ping_interval,
 		.ping_timeout_ms = cfg->irc_client.ping_timeout,

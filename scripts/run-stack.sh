@@ -24,7 +24,7 @@ mkdir -p build-logs
 # Only what the stack runs (the "stack" target); the tests share build/.
 if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
 	cmake --build build -j "$(nproc)" --target stack; } >build-logs/stack-build.log 2>&1; then
-	tail -40 build-logs/stack-build.log >&2
+	tail -n 40 build-logs/stack-build.log >&2
 	echo "eirc: build failed (full log: build-logs/stack-build.log)" >&2
 	exit 1
 fi

@@ -106,7 +106,7 @@ run_fuzzers() {
 	if ! CC=clang cmake -S . -B "$dir" -DEIRC_FUZZ=ON -DEIRC_TESTS=OFF \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$logdir/fuzz-configure.log" 2>&1 ||
 		! cmake --build "$dir" -j "$jobs" >"$logdir/fuzz-build.log" 2>&1; then
-		tail -40 "$logdir/fuzz-configure.log" "$logdir/fuzz-build.log"
+		tail -n 40 "$logdir/fuzz-configure.log" "$logdir/fuzz-build.log"
 		fail "build (fuzz)"
 		return
 	fi
@@ -119,7 +119,7 @@ run_fuzzers() {
 		mkdir -p "$work" "$artifacts"
 		if [ -d "$regress" ] && ls "$regress"/* >/dev/null 2>&1; then
 			if ! "$dir/fuzz/$t" -runs=1 "$regress"/* >"$logdir/fuzz-$t-regress.log" 2>&1; then
-				tail -40 "$logdir/fuzz-$t-regress.log"
+				tail -n 40 "$logdir/fuzz-$t-regress.log"
 				fail "fuzz $t: regression input"
 				continue
 			fi
@@ -133,7 +133,7 @@ run_fuzzers() {
 			echo
 			passed=$((passed + 1))
 		else
-			tail -60 "$logdir/fuzz-$t.log"
+			tail -n 60 "$logdir/fuzz-$t.log"
 			echo "crash input kept in $artifacts; add it to $regress/ once fixed" >&2
 			fail "fuzz $t"
 		fi
