@@ -593,3 +593,40 @@ void gwfx_test_clean_stop(void **state)
 {
 	assert_int_equal(gwfx_stop(*state), 0);
 }
+
+int gwfx_history_start(srv_env_t *env, const char *network, int irc_port, int redis_port,
+		       int partitions, int chathistory_max, char *sock, size_t cap,
+		       srv_t **out_history)
+{
+	const char *bd = getenv("EIRC_BUILD_DIR");
+	char bin[512], cfg[512];
+	FILE *f;
+	struct stat st;
+
+	snprintf(cfg, sizeof(cfg), "%s/history.yaml", srv_env_dir(env));
+	snprintf(sock, cap, "%s/hist.sock", srv_env_dir(env));
+	if (!(f = fopen(cfg, "we")))
+		return -1;
+	fprintf(f,
+		"irc:\n  network: %s\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
+		"  webirc_password: " GWFX_WEBIRC_PASSWORD "\n"
+		"auth:\n  internal_secret: " FX_SECRET "\n"
+		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
+		"  connect_timeout: 1s\n  command_timeout: 2s\n"
+		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: "
+		"%d\n" SESSION_TEST_KEY_YAML "  listen_port: 0\n  request_timeout: 5s\n"
+		"log:\n  level: info\n",
+		network, irc_port, redis_port, partitions, sock, chathistory_max);
+	if (fclose(f) != 0)
+		return -1;
+	snprintf(bin, sizeof(bin), "%s/history-bridge/eirc-history", bd ? bd : "build");
+	char *argv[] = {bin, (char *)"--config", cfg, NULL};
+	if (srv_process_start(env, "eirc-history", argv, 0, NULL, out_history) < 0)
+		return -1;
+	for (int i = 0; i < 200; i++) { /* it listens before its loop runs */
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		usleep(50 * 1000);
+	}
+	return -1;
+}

@@ -188,4 +188,16 @@ bool gwfx_log_has(const gwfx_t *g, const char *needle);
  */
 void gwfx_test_clean_stop(void **state);
 
+/*
+ * Starts eirc-history in env (config and socket in the env's folder) for
+ * the network `network`: CHATHISTORY on a UNIX socket (mode 0666, the
+ * session key of tests/harness/session_test.h) for irc-clients of the IRC
+ * server at irc_port, the Redis at redis_port with `partitions`,
+ * history.chathistory_max, its HTTP API on a free port. The socket's path
+ * goes into sock (cap >= 108); returns 0 once it listens, or -1.
+ */
+int gwfx_history_start(srv_env_t *env, const char *network, int irc_port, int redis_port,
+		       int partitions, int chathistory_max, char *sock, size_t cap,
+		       srv_t **out_history);
+
 #endif

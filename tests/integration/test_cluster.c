@@ -98,7 +98,7 @@ static struct lgf_entry *ents;
 static logger_t lga = {.nick = "lgA", .mark.fd = -1}, lgb = {.nick = "lgB", .mark.fd = -1};
 static sess_t alice = {.user = "alice"}, bob = {.user = "bob"}, carol = {.user = "carol"};
 static char tok_alice[300], tok_bob[300]; /* consumed in case 1 */
-static char cfg_path[512], sock_path[108];
+static char sock_path[108];
 static char sent[MAX_SENT][128]; /* msgids in the order sent */
 static size_t n_sent;
 static uint64_t t_start;
@@ -269,37 +269,8 @@ static void flush(logger_t *l)
 
 static int start_history(void)
 {
-	const char *bd = getenv("EIRC_BUILD_DIR");
-	char bin[512];
-	FILE *f;
-	struct stat st;
-
-	snprintf(cfg_path, sizeof(cfg_path), "%s/history.yaml", srv_env_dir(env));
-	snprintf(sock_path, sizeof(sock_path), "%s/hist.sock", srv_env_dir(env));
-	if (!(f = fopen(cfg_path, "we")))
-		return -1;
-	fprintf(f,
-		"irc:\n  network: " NETWORK "\n  servers:\n    - host: 127.0.0.1\n      port: %d\n"
-		"  webirc_password: " GWFX_WEBIRC_PASSWORD "\n"
-		"auth:\n  internal_secret: " FX_SECRET "\n"
-		"redis:\n  host: 127.0.0.1\n  port: %d\n  partitions: %d\n"
-		"  connect_timeout: 1s\n  command_timeout: 2s\n"
-		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: "
-		"%d\n" SESSION_TEST_KEY_YAML "  listen_port: 0\n  request_timeout: 5s\n"
-		"log:\n  level: info\n",
-		srv_port(irc1), srv_port(redis), LGF_PARTITIONS, sock_path, HIST_MAX);
-	if (fclose(f) != 0)
-		return -1;
-	snprintf(bin, sizeof(bin), "%s/history-bridge/eirc-history", bd ? bd : "build");
-	char *argv[] = {bin, (char *)"--config", cfg_path, NULL};
-	if (srv_process_start(env, "eirc-history", argv, 0, NULL, &history) < 0)
-		return -1;
-	for (int i = 0; i < 200; i++) { /* it listens before its loop runs */
-		if (stat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode))
-			return 0;
-		lgf_sleep_ms(50);
-	}
-	return -1;
+	return gwfx_history_start(env, NETWORK, srv_port(irc1), srv_port(redis), LGF_PARTITIONS,
+				  HIST_MAX, sock_path, sizeof(sock_path), &history);
 }
 
 /* ---- gateways ---- */
