@@ -10,6 +10,13 @@
  * two sides of a second boundary - then twice, never lost. The test checks
  * exactly that: one copy, or two copies whose stored times lie in different
  * seconds.
+ *
+ * And capture (issue 25): a channel born on a server with no logger of its
+ * own, its first message in the same packet as the JOIN that creates it,
+ * is archived once by the logger of the other server (m_eirc_capture sends
+ * channel messages across the link while a capture bot is remote, and joins
+ * that bot as the creating JOIN arrives there); then the same with the HA
+ * pair, a logger on each server.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +51,7 @@ static int setup(void **state)
 		return -1;
 	irc1 = pair[0];
 	irc2 = pair[1];
+	lgf_use_ircd(irc1); /* the loggers are capture bots (one password for both) */
 	ents = calloc(MAXE, sizeof(*ents));
 	return (rc = lgf_redis(srv_port(redis))) && ents ? 0 : -1;
 }
@@ -209,10 +217,71 @@ static void test_linked_servers_store_each_event_once(void **state)
 	lgf_irc_close(&b);
 }
 
+/* Messages with text in conv, counted; NULL text: any. */
+static size_t count_in(const char *conv, const char *text)
+{
+	size_t n = lgf_history(rc, conv, ents, MAXE), c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += !strcmp(ents[i].type, "privmsg") && (!text || !strcmp(ents[i].text, text));
+	return c;
+}
+
+struct born {
+	const char *conv, *text;
+};
+
+static bool born_archived(void *ud)
+{
+	const struct born *b = ud;
+
+	return count_in(b->conv, b->text) > 0;
+}
+
+/* carol on irc2 creates conv and speaks in one packet; the message must be
+ * archived exactly once. */
+static void born_on_second_server(const char *conv, const char *who)
+{
+	struct lgf_irc c;
+	struct born b = {conv, "the first words"};
+
+	assert_int_equal(lgf_irc_connect(srv_port(irc2), who, NULL, &c), 0);
+	lgf_irc_send(&c, "JOIN %s\r\nPRIVMSG %s :the first words", conv, conv);
+	assert_int_equal(lgf_irc_wait(&c, " 366 ", 5000, NULL, 0), 0);
+	if (!lgf_wait_for(born_archived, &b, 10000))
+		fail_msg("the first message of %s, born on irc2, was not archived", conv);
+	lgf_sleep_ms(500); /* a second copy, if any, is in */
+	assert_int_equal(count_in(conv, "the first words"), 1);
+	lgf_irc_close(&c);
+}
+
+static void test_channel_born_on_the_other_server(void **state)
+{
+	int ma = srv_free_port(), mb = srv_free_port();
+	struct lgf_logger_cfg ca = {dir,  "lgA", srv_port(irc1), srv_port(redis), 0, "[]", NULL,
+				    NULL, ma};
+	struct lgf_logger_cfg cb = {dir,  "lgB", srv_port(irc2), srv_port(redis), 0, "[]", NULL,
+				    NULL, mb};
+	struct lgf_proc la, lb;
+
+	(void)state;
+	/* one logger, on irc1: the channel is born where no bot is */
+	assert_int_equal(lgf_logger_start(&ca, &la), 0);
+	lgf_sleep_ms(1500); /* registered, its capture mark across the link */
+	born_on_second_server("#born-remote", "carol");
+	/* the HA pair: a bot on each server */
+	assert_int_equal(lgf_logger_start(&cb, &lb), 0);
+	lgf_sleep_ms(1500);
+	born_on_second_server("#born-pair", "dave");
+	assert_int_equal(lgf_proc_stop(&la, SIGTERM), 0);
+	assert_int_equal(lgf_proc_stop(&lb, SIGTERM), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linked_servers_store_each_event_once),
+		cmocka_unit_test(test_channel_born_on_the_other_server),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
