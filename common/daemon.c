@@ -283,6 +283,8 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 		text = def->config_text(app, &text_len);
 	if (config_load(def, def->var ? &vars : NULL, args.config_path, text, text_len, &cfg) < 0)
 		return EIRC_EXIT_FAILURE;
+	if (!def->keep_config_text)
+		eirc_config_forget_source(cfg);
 	eirc_config_log_setup(cfg, def->prog);
 	/* a peer closing a socket must be an EPIPE, not our death */
 	signal(SIGPIPE, SIG_IGN);

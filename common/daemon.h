@@ -112,6 +112,10 @@ typedef struct eirc_daemon_def {
 	 * the gateway's copy), or NULL: the file named by -c is read. Errors
 	 * still name that path. */
 	const char *(*config_text)(void *app, size_t *out_len);
+	/* Keep the config's text in eirc_config_t.source after loading (the
+	 * gateway, for its irc-clients); otherwise it is freed at once: no
+	 * other program needs it, and thousands of irc-clients run at once. */
+	bool keep_config_text;
 } eirc_daemon_def_t;
 
 /* The command line, parsed. */

@@ -47,6 +47,13 @@ void eirc_config_errors_free(eirc_config_errors_t *errs)
 	free(errs);
 }
 
+void eirc_config_forget_source(eirc_config_t *cfg)
+{
+	free(cfg->source);
+	cfg->source = NULL;
+	cfg->source_len = 0;
+}
+
 void eirc_config_free(eirc_config_t *cfg)
 {
 	if (!cfg)

@@ -328,6 +328,10 @@ int eirc_config_load_buffer_vars(const char *name, const char *buf, size_t len,
 				 const eirc_config_vars_t *vars, eirc_config_t **out_cfg,
 				 eirc_config_errors_t **out_errs);
 
+/* Frees cfg->source (the text it was loaded from) for a program that does
+ * not hand it on: only the gateway keeps it. */
+void eirc_config_forget_source(eirc_config_t *cfg);
+
 /* Free a loaded configuration; NULL is a no-op. */
 void eirc_config_free(eirc_config_t *cfg);
 

@@ -129,9 +129,11 @@ static int config_memfd(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t 
 	const char *p = cfg->source;
 	size_t left = cfg->source_len;
 	ssize_t n;
-	int fd = memfd_create("eirc-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd;
 
-	if (fd < 0)
+	if (!p)
+		return eirc_err_set(out_err, -EINVAL, "the config's text was not kept");
+	if ((fd = memfd_create("eirc-config", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0)
 		return eirc_err_set(out_err, -errno, "memfd_create: %s", strerror(errno));
 	c->config_fd = fd; /* > 2: the daemon's stdio is open */
 	while (left > 0) {

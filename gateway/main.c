@@ -95,6 +95,7 @@ int main(int argc, char **argv)
 		.start = start,
 		.stop = stop,
 		.end = end,
+		.keep_config_text = true, /* handed to every irc-client (fd 5) */
 	};
 	gw_server_t *server = NULL;
 
