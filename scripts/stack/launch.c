@@ -1678,14 +1678,19 @@ int srv_inspircd_pair_start(srv_env_t *env, const srv_ircd_opts_t *base, srv_t *
 	static const char *const names[2] = {"irc1.eirc.local", "irc2.eirc.local"};
 	static const char *const sids[2] = {"1EI", "2EI"};
 	char binds[2][256], extra[2][1024], capture[SRV_SECRET_LEN + 1] = "";
-	int link[2] = {srv_free_port(), srv_free_port()};
+	int link[2] = {srv_free_port(), -1};
 	srv_t *pair[2];
 	int r;
 
+	/* the kernel may hand out the port it just took back: ask again */
+	for (int i = 0; i < 16 && link[0] >= 0 && (link[1] < 0 || link[1] == link[0]); i++)
+		link[1] = srv_free_port();
 	if (link[0] < 0 || link[1] < 0)
 		return link[0] < 0 ? link[0] : link[1];
-	if (link[0] == link[1])
+	if (link[0] == link[1]) {
+		fprintf(stderr, "launch: no second free port for the server link\n");
 		return -EADDRINUSE;
+	}
 	random_hex(capture, SRV_SECRET_LEN);
 	for (int i = 0; i < 2; i++) {
 		srv_ircd_opts_t o = base ? *base : (srv_ircd_opts_t){0};

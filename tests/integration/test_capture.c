@@ -102,7 +102,14 @@ static int setup_pair(void **state)
 	signal(SIGPIPE, SIG_IGN);
 	if (srv_env_new(NULL, &env) < 0)
 		return -1;
-	return srv_inspircd_pair_start(env, NULL, pair) < 0 ? -1 : 0;
+	int r = srv_inspircd_pair_start(env, NULL, pair);
+	if (r < 0) { /* cmocka runs no teardown after a failed setup */
+		fprintf(stderr, "linked pair: %s\n", strerror(-r));
+		srv_env_free(env);
+		env = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* The servers of the logger fixture: Redis and InspIRCd (whose capture
