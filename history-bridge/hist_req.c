@@ -8,24 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive/archive_dm.h"
 #include "common/irc_line.h"
 #include "common/irc_msg.h"
 
 int hist_user_id_parse(const char *s, size_t len, uint64_t *out)
 {
-	uint64_t id = 0;
-
-	if (len == 0 || len > 19)
-		return -EPROTO;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EPROTO;
-		id = id * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (id == 0)
-		return -EPROTO;
-	*out = id;
-	return 0;
+	return len <= 19 && archive_dm_id_parse(s, len, out) == 0 ? 0 : -EPROTO;
 }
 
 /* The envelope: label, eirc/user, optional nick, casemap, event-playback. */

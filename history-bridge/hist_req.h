@@ -95,8 +95,9 @@ typedef struct hist_hello {
 	char ticket[SESSION_TICKET_LEN + 1];
 } hist_hello_t;
 
-/* A user id as the socket's lines carry it (eirc/user, u<id>, HELLO): 1 to
- * 19 digits, not 0. Returns 0 and *out, or -EPROTO (*out untouched). */
+/* A user id as the socket's lines carry it (eirc/user, eirc/uid, HELLO):
+ * archive_dm_id_parse's decimal (no leading zero, not 0), at most 19
+ * digits. Returns 0 and *out, or -EPROTO (*out untouched). */
 int hist_user_id_parse(const char *s, size_t len, uint64_t *out);
 
 /*
