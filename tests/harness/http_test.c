@@ -17,6 +17,7 @@
 typedef struct ht_call {
 	CURL *easy;
 	struct curl_slist *hdrs;
+	struct curl_slist *resolve;
 	ht_resp_t *resp; /* NULL: body and headers discarded */
 	size_t hlen;
 } ht_call_t;
@@ -54,6 +55,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 static void call_free(ht_call_t *c)
 {
 	curl_slist_free_all(c->hdrs);
+	curl_slist_free_all(c->resolve);
 	curl_easy_cleanup(c->easy);
 }
 
@@ -81,6 +83,11 @@ static int call_init(ht_call_t *c, const ht_req_t *req, ht_resp_t *resp)
 		curl_easy_setopt(c->easy, CURLOPT_CAINFO, req->cafile);
 	if (req->userpwd)
 		curl_easy_setopt(c->easy, CURLOPT_USERPWD, req->userpwd);
+	if (req->resolve) {
+		if (!(c->resolve = curl_slist_append(NULL, req->resolve)))
+			return -ENOMEM;
+		curl_easy_setopt(c->easy, CURLOPT_RESOLVE, c->resolve);
+	}
 	if (req->source) {
 		char iface[80];
 		snprintf(iface, sizeof(iface), "host!%s", req->source);

@@ -33,6 +33,8 @@ typedef struct ht_req {
 	const char *cafile;  /* https: trust this CA (verified), or NULL */
 	const char *userpwd; /* "id:secret" for Basic auth, or NULL */
 	const char *source;  /* local address to send from ("127.0.0.2"), or NULL */
+	const char *resolve; /* "name:port:address": the URL's name reaches that
+			      * address, TLS still checks the name; or NULL */
 	long timeout_s;      /* 0: HT_TIMEOUT_S */
 } ht_req_t;
 

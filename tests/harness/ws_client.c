@@ -256,6 +256,10 @@ static int ws_new(const ws_opts_t *opts, ws_client_t **out_ws)
 	info.uid = (uid_t)-1;
 	info.user = ws;
 	info.options = LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
+	if (opts && opts->cafile) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.client_ssl_ca_filepath = opts->cafile;
+	}
 	ws->ctx = lws_create_context(&info);
 	if (!ws->ctx) {
 		free(ws->rx);
@@ -267,21 +271,26 @@ static int ws_new(const ws_opts_t *opts, ws_client_t **out_ws)
 	return 0;
 }
 
-/* Splits ws://host:port/path into the connect info; buf holds the parts. */
-static int parse_url(const char *url, char *buf, size_t cap, char *path, size_t pcap,
-		     struct lws_client_connect_info *i)
+/* Splits ws[s]://host:port/path into the connect info; buf holds the
+ * parts. wss:// needs a CA (opts->cafile). */
+static int parse_url(const char *url, const ws_opts_t *opts, char *buf, size_t cap, char *path,
+		     size_t pcap, struct lws_client_connect_info *i)
 {
 	const char *prot, *addr, *p;
 	int port;
 
 	if (snprintf(buf, cap, "%s", url) >= (int)cap)
 		return -EINVAL;
-	if (lws_parse_uri(buf, &prot, &addr, &port, &p) || strcmp(prot, "ws") != 0)
+	if (lws_parse_uri(buf, &prot, &addr, &port, &p))
+		return -EINVAL;
+	if (!strcmp(prot, "wss") && opts && opts->cafile)
+		i->ssl_connection = LCCSCF_USE_SSL;
+	else if (strcmp(prot, "ws") != 0)
 		return -EINVAL;
 	if (snprintf(path, pcap, "/%s", p) >= (int)pcap)
 		return -EINVAL;
 	i->address = addr;
-	i->host = addr;
+	i->host = opts && opts->host ? opts->host : addr;
 	i->port = port;
 	i->path = path;
 	return 0;
@@ -298,7 +307,7 @@ int ws_connect(const char *url, const ws_opts_t *opts, ws_client_t **out_ws,
 	if (r < 0)
 		return r;
 	memset(&i, 0, sizeof(i));
-	r = parse_url(url, buf, sizeof(buf), path, sizeof(path), &i);
+	r = parse_url(url, opts, buf, sizeof(buf), path, sizeof(path), &i);
 	if (r < 0)
 		goto fail;
 	i.context = ws->ctx;
@@ -516,7 +525,7 @@ int ws_raw_begin(const char *url, const ws_opts_t *opts)
 	int n, fd;
 
 	memset(&i, 0, sizeof(i));
-	if (parse_url(url, buf, sizeof(buf), path, sizeof(path), &i) < 0)
+	if (parse_url(url, NULL, buf, sizeof(buf), path, sizeof(path), &i) < 0)
 		return -EINVAL;
 	n = snprintf(req, sizeof(req),
 		     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"

@@ -11,8 +11,9 @@
  * body, or the close code and reason the server sent.
  *
  * Not thread-safe per connection; separate connections may be used from
- * separate threads. Test tooling: it blocks and never logs. Plain ws://
- * only.
+ * separate threads. Test tooling: it blocks and never logs. ws:// and,
+ * with opts->cafile, wss:// (the server's certificate verified against
+ * that CA and the URL's host, or opts->host).
  */
 #ifndef EIRC_TESTS_HARNESS_WS_CLIENT_H
 #define EIRC_TESTS_HARNESS_WS_CLIENT_H
@@ -36,6 +37,9 @@ typedef struct {
 	int timeout_ms;             /* 0: WS_TIMEOUT_MS */
 	int rcvbuf;                 /* SO_RCVBUF once open (a browser on a slow
 				     * link holds little), 0: the kernel's */
+	const char *cafile;         /* wss://: the CA (PEM) to trust; required */
+	const char *host;           /* Host header and TLS name when the URL
+				     * names an address, or NULL */
 } ws_opts_t;
 
 typedef struct {
