@@ -16,7 +16,8 @@ SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
 # Fuzzing and sanitizers (libFuzzer ships in clang's runtime package);
 # clang-format for the tree_rules test (scripts/check-tree.sh); headless
 # Chromium and fonts for the browser tests (tests/browser).
-TEST_PKGS=(clang libclang-rt-14-dev clang-format python3 procps iproute2 curl chromium fonts-dejavu-core)
+TEST_PKGS=(clang libclang-rt-14-dev clang-format python3 procps iproute2 curl chromium fonts-dejavu-core
+  debootstrap systemd-container)
 
 want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}")
 case "${1:-all}" in
