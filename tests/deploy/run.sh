@@ -29,7 +29,9 @@
 # root and the packages' dependencies are downloaded before the boot; the
 # container itself has no network). EIRC_DEPLOY_CACHE (default
 # /var/cache/eirc-deploy) keeps the base root and the downloaded .debs
-# between runs; KEEP_DEPLOY_TEST=1 keeps the work folder.
+# between runs; KEEP_DEPLOY_TEST=1 keeps the work folder;
+# EIRC_DEPLOY_PREVIOUS_DEB=<.deb> upgrades from that package instead of the
+# last release in dist/releases.
 set -euo pipefail
 
 check_bin=$1
@@ -74,21 +76,25 @@ trap cleanup EXIT
 # ---- the packages: this tree's and the previous release's ----
 
 # The previous release: the last line of dist/releases ("VERSION COMMIT"),
-# built from that commit of this repository with its own scripts.
-read -r prev_version prev_commit < <(grep -v '^#' "$src/dist/releases" | tail -1)
-[ -n "${prev_commit:-}" ] || die "dist/releases names no previous release"
-git -C "$src" cat-file -e "$prev_commit^{commit}" 2>/dev/null ||
-	die "the previous release $prev_version ($prev_commit) is not in this clone's history"
-
+# built from that commit of this repository with its own scripts; or,
+# to try a candidate, the package EIRC_DEPLOY_PREVIOUS_DEB names.
 log "building this tree's package"
 new_deb=$(bash "$src/scripts/build-deb.sh" "$src" "$work/debs/new" 2>"$work/build-new.log" | tail -1) ||
 	{ tail -30 "$work/build-new.log"; die "scripts/build-deb.sh failed"; }
-log "building the previous release $prev_version ($prev_commit)"
-mkdir -p "$work/prev-src"
-git -C "$src" archive "$prev_commit" | tar -x -C "$work/prev-src"
-prev_deb=$(bash "$work/prev-src/scripts/build-deb.sh" "$work/prev-src" "$work/debs/prev" \
-	2>"$work/build-prev.log" | tail -1) ||
-	{ tail -30 "$work/build-prev.log"; die "the previous release's build-deb.sh failed"; }
+if [ -n "${EIRC_DEPLOY_PREVIOUS_DEB:-}" ]; then
+	prev_deb=$EIRC_DEPLOY_PREVIOUS_DEB
+else
+	read -r prev_version prev_commit < <(grep -v '^#' "$src/dist/releases" | tail -1)
+	[ -n "${prev_commit:-}" ] || die "dist/releases names no previous release"
+	git -C "$src" cat-file -e "$prev_commit^{commit}" 2>/dev/null ||
+		die "the previous release $prev_version ($prev_commit) is not in this clone's history"
+	log "building the previous release $prev_version ($prev_commit)"
+	mkdir -p "$work/prev-src"
+	git -C "$src" archive "$prev_commit" | tar -x -C "$work/prev-src"
+	prev_deb=$(bash "$work/prev-src/scripts/build-deb.sh" "$work/prev-src" "$work/debs/prev" \
+		2>"$work/build-prev.log" | tail -1) ||
+		{ tail -30 "$work/build-prev.log"; die "the previous release's build-deb.sh failed"; }
+fi
 for d in "$new_deb" "$prev_deb"; do
 	[ -f "$d" ] || die "no package at '$d'"
 done
@@ -148,18 +154,18 @@ boot() {
 	done
 	[ -n "$leader" ] || die "systemd-nspawn did not start (see $work/console.log)"
 	local state
-	state=$(in timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
+	state=$(inside timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
 	case $state in
 	running) ;;
 	*)
-		in systemctl --failed --no-pager || true
+		inside systemctl --failed --no-pager || true
 		die "the container booted to '$state', not running"
 		;;
 	esac
 	log "booted: systemd $state (leader pid $leader)"
 }
 # Runs a command on the host, as root.
-in() { nsenter -t "$leader" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+inside() { nsenter -t "$leader" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 # deploy_check in the container's network namespace (the host's loopback), with
 # what it needs.
 check() {
@@ -172,9 +178,9 @@ units=(eirc-auth eirc-gateway eirc-logger eirc-history)
 all_active() {
 	local u s
 	for u in "${units[@]}" postgresql redis-server inspircd nginx; do
-		s=$(in systemctl is-active "$u" || true)
+		s=$(inside systemctl is-active "$u" || true)
 		[ "$s" = active ] || {
-			in journalctl -u "$u" --no-pager -n 40 || true
+			inside journalctl -u "$u" --no-pager -n 40 || true
 			die "$u is $s"
 		}
 	done
@@ -189,7 +195,7 @@ log "booting the container"
 boot
 
 log "apt install the previous release ($old_version) and nginx"
-in env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download \
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download \
 	--no-install-recommends /root/debs/prev/*.deb nginx >"$work/install-prev.log" 2>&1 ||
 	{ tail -30 "$work/install-prev.log"; die "apt install of the previous release failed"; }
 
@@ -221,12 +227,12 @@ printf 'test-api-key\n' >"$root/etc/eirc/credentials/EIRC_ES_API_KEY"
 chmod 0600 "$root/etc/eirc/credentials/EIRC_ES_API_KEY"
 
 log "eirc-auth setup"
-in eirc-auth setup --domain "$host" --admin admin --auditor auditor >"$work/setup.log" 2>&1 ||
+inside eirc-auth setup --domain "$host" --admin admin --auditor auditor >"$work/setup.log" 2>&1 ||
 	{ cat "$work/setup.log"; die "eirc-auth setup failed"; }
 auditor_pw=$(awk '$1 == "auditor" && $2 == "auditor" {print $3}' "$root/root/eirc-setup.txt")
 [ -n "$auditor_pw" ] || die "/root/eirc-setup.txt holds no auditor password"
 # a second run changes nothing
-in eirc-auth setup --domain "$host" --admin admin --auditor auditor >"$work/setup2.log" 2>&1 ||
+inside eirc-auth setup --domain "$host" --admin admin --auditor auditor >"$work/setup2.log" 2>&1 ||
 	{ cat "$work/setup2.log"; die "a second eirc-auth setup failed"; }
 
 # Two users and a room, with the documented commands.
@@ -234,11 +240,11 @@ alice_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 bob_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 for u in alice bob; do
 	pw=${u}_pw
-	printf '%s\n' "${!pw}" | in env CREDENTIALS_DIRECTORY=/etc/eirc/credentials \
+	printf '%s\n' "${!pw}" | inside env CREDENTIALS_DIRECTORY=/etc/eirc/credentials \
 		eirc-auth --config /etc/eirc/eirc.yaml user add "$u" --password-stdin >/dev/null ||
 		die "eirc-auth user add $u"
 done
-in env CREDENTIALS_DIRECTORY=/etc/eirc/credentials eirc-auth --config /etc/eirc/eirc.yaml \
+inside env CREDENTIALS_DIRECTORY=/etc/eirc/credentials eirc-auth --config /etc/eirc/eirc.yaml \
 	room add "$room" --auto-join >/dev/null || die "eirc-auth room add"
 all_active
 
@@ -247,10 +253,10 @@ log "1. chat on the previous release"
 check env DEPLOY_TEXT="$before_upgrade" "$check_bin" chat
 
 log "2. upgrade to $new_version"
-in env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download \
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download \
 	-o Dpkg::Options::=--force-confold /root/debs/new/*.deb >"$work/install-new.log" 2>&1 ||
 	{ tail -30 "$work/install-new.log"; die "the upgrade failed"; }
-[ "$(in dpkg-query -W -f '${Version}' eirc)" = "$new_version" ] || die "eirc is not at $new_version"
+[ "$(inside dpkg-query -W -f '${Version}' eirc)" = "$new_version" ] || die "eirc is not at $new_version"
 ls "$root/var/backups/eirc/"* >/dev/null 2>&1 || die "the upgrade made no backup in /var/backups/eirc"
 grep -q 'http://127.0.0.1:9200' "$root/etc/eirc/eirc.yaml" || die "the upgrade lost the config edit"
 all_active
@@ -265,9 +271,9 @@ check env DEPLOY_TEXT="$text" "$check_bin" export
 
 log "4. each unit: its own user, Type=notify, systemd-analyze security <= 2.5"
 for u in "${units[@]}"; do
-	score=$(in systemd-analyze security --no-pager "$u.service" | sed -nE 's/.*Overall exposure level for .*: ([0-9.]+).*/\1/p')
-	type=$(in systemctl show -P Type "$u")
-	user=$(in ps -o user= -p "$(in systemctl show -P MainPID "$u")" | tr -d ' ')
+	score=$(inside systemd-analyze security --no-pager "$u.service" | sed -nE 's/.*Overall exposure level for .*: ([0-9.]+).*/\1/p')
+	type=$(inside systemctl show -P Type "$u")
+	user=$(inside ps -o user= -p "$(inside systemctl show -P MainPID "$u")" | tr -d ' ')
 	log "   $u: exposure $score, Type=$type, runs as $user"
 	[ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' ||
 		die "$u: systemd-analyze security gives '$score', above 2.5"
@@ -277,18 +283,18 @@ for u in "${units[@]}"; do
 	*) [ "$user" = eirc ] || die "$u runs as $user, not eirc" ;;
 	esac
 done
-sess_user=$(in ps -o user= -C eirc-irc-client | head -1 | tr -d ' ')
+sess_user=$(inside ps -o user= -C eirc-irc-client | head -1 | tr -d ' ')
 [ -z "$sess_user" ] || [ "$sess_user" = eirc-session ] || die "an irc-client runs as $sess_user"
 
 log "5. SIGKILL to one irc-client"
-restarts=$(in systemctl show -P NRestarts eirc-gateway)
+restarts=$(inside systemctl show -P NRestarts eirc-gateway)
 check env DEPLOY_TEXT=unused DEPLOY_KILL_CMD="nsenter -t $leader -a pkill -KILL -n -x eirc-irc-client" \
 	"$check_bin" kill
-[ "$(in systemctl show -P NRestarts eirc-gateway)" = "$restarts" ] || die "the gateway restarted"
+[ "$(inside systemctl show -P NRestarts eirc-gateway)" = "$restarts" ] || die "the gateway restarted"
 all_active
 
 log "6. reboot"
-in systemctl reboot || true
+inside systemctl reboot || true
 rc=0
 wait "$nspawn_pid" || rc=$?
 [ "$rc" -eq 133 ] || die "systemd-nspawn ended with $rc after the reboot, not 133"
@@ -300,18 +306,18 @@ check env DEPLOY_TEXT="$text" "$check_bin" replay
 log "   back after the reboot, history intact"
 
 log "7. backup, wipe, restore"
-in eirc-backup /var/backups/eirc >"$work/backup.log" 2>&1 || { cat "$work/backup.log"; die "eirc-backup"; }
+inside eirc-backup /var/backups/eirc >"$work/backup.log" 2>&1 || { cat "$work/backup.log"; die "eirc-backup"; }
 snap=$(ls -d "$root"/var/backups/eirc/*/ | sort | tail -1)
 snap=/var/backups/eirc/$(basename "$snap")
 log "   backup in $snap"
-in systemctl stop "${units[@]}"
-in runuser -u postgres -- dropdb eirc || die "dropdb eirc"
-in systemctl stop redis-server
+inside systemctl stop "${units[@]}"
+inside runuser -u postgres -- dropdb eirc || die "dropdb eirc"
+inside systemctl stop redis-server
 rm -rf "$root/var/lib/redis/"*
 rm -rf "$root/var/lib/eirc/spill/"*
-in systemctl start redis-server
-in runuser -u postgres -- psql -lqt | grep -qw eirc && die "the wipe left the database"
-in eirc-restore "$snap" >"$work/restore.log" 2>&1 || { cat "$work/restore.log"; die "eirc-restore"; }
+inside systemctl start redis-server
+inside runuser -u postgres -- psql -lqt | grep -qw eirc && die "the wipe left the database"
+inside eirc-restore "$snap" >"$work/restore.log" 2>&1 || { cat "$work/restore.log"; die "eirc-restore"; }
 all_active
 check env DEPLOY_TEXT="$text" "$check_bin" replay
 log "   restored: sign-in and history intact"
