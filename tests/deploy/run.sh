@@ -38,6 +38,7 @@ check_bin=$1
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${EIRC_DEPLOY_CACHE:-/var/cache/eirc-deploy}
 mirror=${EIRC_DEPLOY_MIRROR:-http://deb.debian.org/debian}
+security=${EIRC_DEPLOY_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 host=chat.eirc.test
 room='#deploy'
 t0=$(date +%s)
@@ -125,19 +126,25 @@ cp "$new_deb" "$root/root/debs/new/"
 cp "$prev_deb" "$root/root/debs/prev/"
 
 # What apt will install inside, downloaded now (the container has no
-# network): both packages' dependencies and nginx.
+# network): both packages' dependencies and the servers on this host.
+server_pkgs="postgresql redis-server nginx"
 log "downloading the dependencies into the root's apt cache"
 cp -a "$cache/archives/." "$root/var/cache/apt/archives/" 2>/dev/null || true
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-printf 'deb %s bookworm main\ndeb %s bookworm-updates main\n' "$mirror" "$mirror" \
-	>"$root/etc/apt/sources.list"
+printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
+	"$mirror" "$mirror" "$security" >"$root/etc/apt/sources.list"
 {
 	chroot "$root" apt-get update -q &&
+		chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q --download-only &&
 		for d in prev new; do
+			deb=${d}_deb deb=${!deb}
 			chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-				--download-only --no-install-recommends /root/debs/$d/*.deb nginx || exit 1
+				--download-only --no-install-recommends "/root/debs/$d/$(basename "$deb")" $server_pkgs || exit 1
 		done
 } >"$work/download.log" 2>&1 || { tail -20 "$work/download.log"; die "downloading the dependencies failed"; }
+# eIRC's own packages are installed from /root/debs (apt refuses a local
+# package that also sits in its cache)
+rm -f "$root/var/cache/apt/archives/"eirc_*.deb
 cp -a "$root/var/cache/apt/archives/"*.deb "$cache/archives/" 2>/dev/null || true
 
 # ---- the host ----
@@ -148,13 +155,18 @@ boot() {
 	nspawn_pid=$!
 	leader=
 	for _ in $(seq 100); do
-		leader=$(pgrep -P "$nspawn_pid" | head -1 || true)
+		leader=$(pgrep -P "$nspawn_pid" -x systemd | head -1 || true)
 		[ -n "$leader" ] && break
 		sleep 0.1
 	done
 	[ -n "$leader" ] || die "systemd-nspawn did not start (see $work/console.log)"
-	local state
-	state=$(inside timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
+	local state=
+	# the bus comes up a moment after systemd; --wait then waits for the jobs
+	for _ in $(seq 120); do
+		state=$(inside timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
+		[ -n "$state" ] && [ "$state" != offline ] && break
+		sleep 1
+	done
 	case $state in
 	running) ;;
 	*)
@@ -165,7 +177,7 @@ boot() {
 	log "booted: systemd $state (leader pid $leader)"
 }
 # Runs a command on the host, as root.
-inside() { nsenter -t "$leader" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+inside() { nsenter -t "$leader" -a -r -w -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 # deploy_check in the container's network namespace (the host's loopback), with
 # what it needs.
 check() {
@@ -194,9 +206,12 @@ es_start() {
 log "booting the container"
 boot
 
-log "apt install the previous release ($old_version) and nginx"
-inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download \
-	--no-install-recommends /root/debs/prev/*.deb nginx >"$work/install-prev.log" 2>&1 ||
+log "apt upgrade (the host up to date first, as docs/deploy.md says)"
+inside env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q >"$work/upgrade.log" 2>&1 ||
+	{ tail -30 "$work/upgrade.log"; die "apt-get upgrade failed"; }
+log "apt install the previous release ($old_version), PostgreSQL, Redis and nginx"
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	--no-install-recommends "/root/debs/prev/$(basename "$prev_deb")" $server_pkgs >"$work/install-prev.log" 2>&1 ||
 	{ tail -30 "$work/install-prev.log"; die "apt install of the previous release failed"; }
 
 # The site's certificate, from a test CA (the operator's own, or ACME's).
@@ -253,8 +268,8 @@ log "1. chat on the previous release"
 check env DEPLOY_TEXT="$before_upgrade" "$check_bin" chat
 
 log "2. upgrade to $new_version"
-inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download \
-	-o Dpkg::Options::=--force-confold /root/debs/new/*.deb >"$work/install-new.log" 2>&1 ||
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	-o Dpkg::Options::=--force-confold "/root/debs/new/$(basename "$new_deb")" >"$work/install-new.log" 2>&1 ||
 	{ tail -30 "$work/install-new.log"; die "the upgrade failed"; }
 [ "$(inside dpkg-query -W -f '${Version}' eirc)" = "$new_version" ] || die "eirc is not at $new_version"
 ls "$root/var/backups/eirc/"* >/dev/null 2>&1 || die "the upgrade made no backup in /var/backups/eirc"
