@@ -232,14 +232,20 @@ chmod 0600 "$root/etc/eirc/tls/privkey.pem"
 # Elasticsearch on the host's loopback, and the config pointed at it: the
 # operator's edit of the conffile, which the upgrade must keep.
 es_start
-sed -i -e 's#https://es1\.internal\.example\.com:9200#http://127.0.0.1:9200#' \
-	-e '/es2\.internal\.example\.com/d' -e '/tls_ca_file: \/etc\/eirc\/internal-ca.pem/d' \
-	"$root/etc/eirc/eirc.yaml"
+sed -i -e '/^# elasticsearch:/,/^$/s/^# //' \
+	-e 's#https://es1\.internal\.example\.com:9200#http://127.0.0.1:9200#' \
+	-e '/tls_ca_file: \/etc\/eirc\/internal-ca.pem/d' "$root/etc/eirc/eirc.yaml"
 grep -q 'http://127.0.0.1:9200' "$root/etc/eirc/eirc.yaml" ||
 	die "could not point /etc/eirc/eirc.yaml at the test Elasticsearch"
 mkdir -p "$root/etc/eirc/credentials"
 printf 'test-api-key\n' >"$root/etc/eirc/credentials/EIRC_ES_API_KEY"
 chmod 0600 "$root/etc/eirc/credentials/EIRC_ES_API_KEY"
+for u in eirc-logger eirc-history; do
+	mkdir -p "$root/etc/systemd/system/$u.service.d"
+	printf '[Service]\nLoadCredential=EIRC_ES_API_KEY:/etc/eirc/credentials/EIRC_ES_API_KEY\n' \
+		>"$root/etc/systemd/system/$u.service.d/elasticsearch.conf"
+done
+inside systemctl daemon-reload
 
 log "eirc-auth setup"
 inside eirc-auth setup --domain "$host" --admin admin --auditor auditor >"$work/setup.log" 2>&1 ||
