@@ -183,12 +183,16 @@ static int command(void *app, const eirc_config_t *cfg, int argc, char **argv)
 	return auth_admin_main(cfg, argc, argv, stdout, stderr);
 }
 
+/* What eirc-auth reads: eirc-auth.service loads only these secrets. */
+static const char *const auth_keys[] = {"auth", "redis", "irc_client", "log", NULL};
+
 int main(int argc, char **argv)
 {
 	static const eirc_daemon_def_t def = {
 		.prog = "eirc-auth",
 		.about = "Without a command: apply migrations, then serve the public and\n"
 			 "internal HTTP listeners of the config's auth section.\n",
+		.keys = auth_keys,
 		.sections = "auth, redis (the access bus), irc_client (private_room_masks), log. "
 			    "See docs/api.md",
 		.command = command,

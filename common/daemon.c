@@ -40,7 +40,9 @@ void eirc_daemon_usage(const eirc_daemon_def_t *def, FILE *out)
 		"Options:\n"
 		"  -c, --config FILE        configuration (default $EIRC_CONFIG or\n"
 		"                           " EIRC_DAEMON_CONFIG_DEFAULT ")\n"
-		"      --check-config FILE  validate FILE, print the effective config\n"
+		"      --check-config FILE  validate FILE as this program reads it (its\n"
+		"                           sections; ${NAME} from the environment or\n"
+		"                           $CREDENTIALS_DIRECTORY), print the effective config\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		def->prog, def->command ? " [COMMAND ...]" : "", def->about);
@@ -109,6 +111,7 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 	struct option all[DAEMON_TABLE_MAX];
 	char shorts[2 * DAEMON_TABLE_MAX + 8];
 	eirc_daemon_args_t a = {config_default(), 0, NULL};
+	eirc_config_vars_t check_vars = {NULL, NULL, def->keys};
 	eirc_err_t err = {""};
 	char why[EIRC_ERR_MAX + 64];
 	int c;
@@ -123,8 +126,8 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 		case 'c':
 			a.config_path = optarg;
 			break;
-		case OPT_CHECK:
-			*out_status = eirc_config_check_main(optarg, stdout, stderr);
+		case OPT_CHECK: /* as this program reads it: its keys, its credentials */
+			*out_status = eirc_config_check_main(optarg, &check_vars, stdout, stderr);
 			return false;
 		case 'h':
 			eirc_daemon_usage(def, stdout);
@@ -160,7 +163,7 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 }
 
 /* eirc_daemon_config_load, ${NAME} read through vars (NULL: the
- * environment), from text (NULL: the file at path). */
+ * environment, then $CREDENTIALS_DIRECTORY), from text (NULL: the file at path). */
 static int config_load(const eirc_daemon_def_t *def, const eirc_config_vars_t *vars,
 		       const char *path, const char *text, size_t text_len, eirc_config_t **out_cfg)
 {
@@ -272,7 +275,7 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 {
 	eirc_daemon_args_t args;
 	eirc_config_t *cfg = NULL;
-	eirc_config_vars_t vars = {def->var, app};
+	eirc_config_vars_t vars = {def->var, app, def->keys};
 	const char *text = NULL;
 	size_t text_len = 0;
 	int status;
@@ -281,7 +284,7 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 		return status;
 	if (def->config_text)
 		text = def->config_text(app, &text_len);
-	if (config_load(def, def->var ? &vars : NULL, args.config_path, text, text_len, &cfg) < 0)
+	if (config_load(def, &vars, args.config_path, text, text_len, &cfg) < 0)
 		return EIRC_EXIT_FAILURE;
 	if (!def->keep_config_text)
 		eirc_config_forget_source(cfg);

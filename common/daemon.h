@@ -105,9 +105,14 @@ typedef struct eirc_daemon_def {
 	int (*end)(void *app);
 	uint64_t drain_ms; /* 0: no bound (close is never called) */
 	/* Where the config's ${NAME} references are read: the value of name,
-	 * or NULL when not set. NULL: the environment (eirc-irc-client reads
+	 * or NULL when not set. NULL: the environment, then
+	 * $CREDENTIALS_DIRECTORY/NAME (common/cred.h; eirc-irc-client reads
 	 * the table the gateway handed it instead). */
 	const char *(*var)(void *app, const char *name);
+	/* What the program reads of the config (eirc_config_vars_t.keys):
+	 * a ${NAME} unset elsewhere does not stop it (each unit gets only
+	 * its own credentials). NULL: every key. */
+	const char *const *keys;
 	/* The config's text when the program was handed it (eirc-irc-client:
 	 * the gateway's copy), or NULL: the file named by -c is read. Errors
 	 * still name that path. */
@@ -144,7 +149,8 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 		      eirc_daemon_args_t *out, int *out_status);
 
 /*
- * Loads the config at path, ${NAME} from the environment (def->var is
+ * Loads the config at path, ${NAME} from the environment then
+ * $CREDENTIALS_DIRECTORY, each required (def->var and def->keys are
  * eirc_daemon_main's). Returns 0 and *out_cfg (eirc_config_free), or a
  * negative errno after printing every error (or "prog: cannot load
  * path") to stderr.

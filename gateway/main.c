@@ -19,6 +19,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "gateway/gw_server.h"
+#include "gateway/gw_spawn.h"
 
 /* Descriptors our parent left open without close-on-exec must not reach
  * the irc-clients: mark every one above stderr close-on-exec. */
@@ -83,6 +84,12 @@ static int end(void *app)
 	return EIRC_EXIT_OK;
 }
 
+/* What the gateway reads, and what its irc-clients read (it hands them
+ * those ${NAME} values): eirc-gateway.service loads only these secrets. */
+static const char *const gateway_keys[] = {
+	"gateway", "auth.internal_secret", "irc_client",  "redis",
+	"log",     "history.session_key",  GW_CHILD_KEYS, NULL};
+
 int main(int argc, char **argv)
 {
 	static const eirc_daemon_def_t def = {
@@ -92,6 +99,7 @@ int main(int argc, char **argv)
 			"on the listeners of the config's gateway section; each session runs\n"
 			"one eirc-irc-client. SIGTERM/SIGINT drain it (gateway.drain_seconds),\n"
 			"then end every session with close 1012.\n",
+		.keys = gateway_keys,
 		.sections = "gateway, auth (internal_secret), irc_client (sandbox_user),\n"
 			    "redis (the access bus), log.\n"
 			    "See docs/gateway.md",

@@ -4,12 +4,15 @@
 # costs one dpkg query. Debian 12 (bookworm) as root, or with sudo.
 set -euo pipefail
 
-# Build and libraries (the -dev packages named by CMake's error messages).
+# Build and libraries (the -dev packages named by CMake's error messages);
+# dpkg-dev and file for the Debian package (scripts/build-deb.sh: CPack runs
+# dpkg-shlibdeps and file).
 BUILD_PKGS=(
   build-essential cmake pkg-config git
   libuv1-dev libwebsockets-dev libhiredis-dev libpq-dev libyaml-dev
   libcurl4-openssl-dev libcmocka-dev libsodium-dev libseccomp-dev
   libjansson-dev libssl-dev openssl
+  dpkg-dev file
 )
 # Real servers for the local stack and the integration tests.
 SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
