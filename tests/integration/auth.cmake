@@ -23,3 +23,11 @@ eirc_test(test_account SOURCES test_account.c
           LIBS eirc_auth_fixture eirc_logger_fixture eirc_testclient
           LABELS integration TIMEOUT 300)
 add_dependencies(test_account eirc-auth eirc-logger)
+
+# issue 24, D3: `eirc-auth setup` on a real PostgreSQL, its files under a
+# throwaway --root (no systemctl): secrets, roles, database, migrations,
+# first accounts, OAuth client, InspIRCd/nginx/Redis files; a second run
+# changes nothing.
+eirc_test(test_auth_setup SOURCES test_auth_setup.c LIBS eirc_harness eirc::pq
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_auth_setup eirc-auth)
