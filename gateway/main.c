@@ -4,7 +4,8 @@
  *
  * main.c is the program's table for common/daemon (command line, config,
  * log, loop, signals) and its hooks: the descriptor limit, then gw_server
- * until SIGTERM/SIGINT has ended every session (docs/gateway.md).
+ * until SIGTERM/SIGINT has drained and ended every session
+ * (docs/gateway.md).
  */
 #include <errno.h>
 #include <limits.h>
@@ -67,14 +68,14 @@ static int start(void *app, eirc_daemon_t *d)
 	if ((r = gw_server_listen(*server)) < 0) {
 		log_error("Failed to listen on %s:%d: %s", cfg->gateway.listen_address,
 			  cfg->gateway.listen_port, strerror(-r));
-		gw_server_shutdown(*server);
+		gw_server_shutdown(*server, false);
 	}
 	return r;
 }
 
 static void stop(void *app)
 {
-	gw_server_shutdown(*(gw_server_t **)app);
+	gw_server_shutdown(*(gw_server_t **)app, true);
 }
 
 static int end(void *app)
@@ -93,9 +94,11 @@ int main(int argc, char **argv)
 {
 	static const eirc_daemon_def_t def = {
 		.prog = "eirc-gateway",
-		.about = "Serves WebSocket sessions on /chat (plus /healthz and /metrics) on the\n"
-			 "listeners of the config's gateway section; each session runs one\n"
-			 "eirc-irc-client. SIGTERM/SIGINT stop it gracefully.\n",
+		.about =
+			"Serves WebSocket sessions on /chat (plus /healthz, /readyz and /metrics)\n"
+			"on the listeners of the config's gateway section; each session runs\n"
+			"one eirc-irc-client. SIGTERM/SIGINT drain it (gateway.drain_seconds),\n"
+			"then end every session with close 1012.\n",
 		.keys = gateway_keys,
 		.sections = "gateway, auth (internal_secret), irc_client (sandbox_user),\n"
 			    "redis (the access bus), log.\n"

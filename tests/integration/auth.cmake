@@ -5,7 +5,7 @@ target_link_libraries(eirc_auth_fixture PUBLIC eirc_harness
 target_include_directories(eirc_auth_fixture PUBLIC ${PROJECT_SOURCE_DIR})
 
 foreach(_t test_auth_oauth test_auth_abuse test_auth_migrate test_auth_tls
-           test_auth_limits)
+           test_auth_limits test_auth_probes)
   eirc_test(${_t} SOURCES ${_t}.c LIBS eirc_auth_fixture
             LABELS integration TIMEOUT 300)
   add_dependencies(${_t} eirc-auth)
