@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "auth/auth_admin.h"
+#include "auth/auth_setup.h"
 #include "auth/auth_http.h"
 #include "auth/auth_migrate.h"
 #include "auth/auth_room.h"
@@ -207,5 +208,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eirc-auth: libsodium failed to initialise\n");
 		return EIRC_EXIT_FAILURE;
 	}
+	/* setup makes the secrets the config names before it loads it */
+	if (argc > 1 && strcmp(argv[1], "setup") == 0)
+		return auth_setup_main(argc - 1, argv + 1, stdout, stderr);
 	return eirc_daemon_main(&def, &m, argc, argv);
 }

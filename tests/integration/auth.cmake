@@ -29,3 +29,11 @@ add_dependencies(test_account eirc-auth eirc-logger)
 eirc_test(test_backup SOURCES test_backup.c LIBS eirc_auth_fixture eirc::hiredis
           LABELS integration TIMEOUT 600)
 add_dependencies(test_backup eirc-auth eirc-config)
+
+# issue 24, D3: `eirc-auth setup` on a real PostgreSQL, its files under a
+# throwaway --root (no systemctl): secrets, roles, database, migrations,
+# first accounts, OAuth client, InspIRCd/nginx/Redis files; a second run
+# changes nothing.
+eirc_test(test_auth_setup SOURCES test_auth_setup.c LIBS eirc_harness eirc::pq
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_auth_setup eirc-auth)
