@@ -6,7 +6,8 @@
 #   /usr/bin/eirc-{auth,gateway,irc-client,logger,history,config}
 #   /usr/sbin/eirc-backup, eirc-restore        (dist/sbin, when present)
 #   /usr/share/eirc/web                         the web client
-#   /usr/share/eirc/{eirc.yaml,redis-users.acl,inspircd.conf,nginx-eirc.conf}
+#   /usr/share/eirc/{eirc.yaml,redis-users.acl,nginx-eirc.conf}
+#   /usr/share/eirc/inspircd/{inspircd.conf,limits.conf}, prometheus/*.yml
 #   /usr/lib/inspircd/modules/m_eirc_*.so       built against inspircd-dev
 #   /usr/lib/systemd/system/eirc-*.service
 #   /etc/eirc/eirc.yaml                         a conffile
@@ -52,6 +53,8 @@ install(FILES dist/eirc.yaml dist/redis-users.acl DESTINATION ${CMAKE_INSTALL_DA
 install(FILES dist/nginx/eirc.conf DESTINATION ${CMAKE_INSTALL_DATADIR}/eirc RENAME nginx-eirc.conf)
 install(FILES dist/inspircd/inspircd.conf dist/inspircd/limits.conf
         DESTINATION ${CMAKE_INSTALL_DATADIR}/eirc/inspircd)
+# Example Prometheus alert rules on every daemon's metrics.
+install(FILES dist/prometheus/eirc-alerts.yml DESTINATION ${CMAKE_INSTALL_DATADIR}/eirc/prometheus)
 install(DIRECTORY dist/systemd/ DESTINATION lib/systemd/system FILES_MATCHING PATTERN "*.service")
 # The config: a conffile (dist/debian/conffiles), root:eirc 0640 (postinst).
 install(FILES dist/eirc.yaml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/eirc)
