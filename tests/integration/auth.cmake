@@ -24,6 +24,12 @@ eirc_test(test_account SOURCES test_account.c
           LABELS integration TIMEOUT 300)
 add_dependencies(test_account eirc-auth eirc-logger)
 
+# issue 24, contract D6: dist/sbin/eirc-backup and eirc-restore against a
+# real PostgreSQL, Redis and eirc-auth (root only; skipped otherwise).
+eirc_test(test_backup SOURCES test_backup.c LIBS eirc_auth_fixture eirc::hiredis
+          LABELS integration TIMEOUT 600)
+add_dependencies(test_backup eirc-auth eirc-config)
+
 # issue 24, D3: `eirc-auth setup` on a real PostgreSQL, its files under a
 # throwaway --root (no systemctl): secrets, roles, database, migrations,
 # first accounts, OAuth client, InspIRCd/nginx/Redis files; a second run
