@@ -54,6 +54,7 @@ struct hist_app {
 	queue_t dms; /* struct dm_pending: reports waiting for a receiver's id */
 	unsigned batch_seq;
 	bool stopping;
+	bool failed; /* stopped on a Redis it refuses: exit status 1 */
 };
 
 typedef struct qline qline_t;

@@ -555,6 +555,17 @@ static void on_down(void *ud, const eirc_err_t *why)
 	note(w, LG_WRITER_REDIS_DOWN, why->text);
 }
 
+/* require_noeviction: the daemon refuses such a Redis (lg_app). */
+static void on_unsafe(void *ud, const eirc_err_t *why)
+{
+	note(ud, LG_WRITER_REDIS_UNSAFE, why->text);
+}
+
+redis_t *lg_writer_redis(lg_writer_t *w)
+{
+	return w->redis;
+}
+
 static void update_gauges(lg_writer_t *w)
 {
 	uint64_t routing = redis_routing_errors(w->redis);
@@ -582,7 +593,7 @@ static void on_sync_timer(uv_timer_t *t)
 int lg_writer_new(uv_loop_t *loop, const lg_writer_opts_t *opts, lg_metrics_t *m,
 		  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w)
 {
-	static const redis_cb_t cb = {on_up, on_down};
+	static const redis_cb_t cb = {on_up, on_down, on_unsafe};
 	lg_writer_t *w = calloc(1, sizeof(*w));
 	uint64_t dropped = 0;
 	int err;

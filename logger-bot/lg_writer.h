@@ -72,6 +72,7 @@ enum lg_writer_note {
 	LG_WRITER_LOST,          /* detail: reason; count in metrics */
 	LG_WRITER_SCRIPT_ERROR,  /* detail: Redis's error text */
 	LG_WRITER_SPILL_ERROR,   /* detail: strerror */
+	LG_WRITER_REDIS_UNSAFE,  /* detail: the server's maxmemory-policy can evict */
 };
 
 /* Things the daemon should log; called from the loop. */
@@ -110,6 +111,9 @@ int lg_writer_seen_set(lg_writer_t *w, const char *key, int64_t ms);
  * is not archiving (AWAY, lg_app.h). */
 bool lg_writer_can_archive(const lg_writer_t *w);
 
+/* The writer's Redis client, borrowed (lg_archive trims on it); closed by
+ * lg_writer_close. */
+redis_t *lg_writer_redis(lg_writer_t *w);
 /* Events not yet acknowledged by Redis: memory, in flight, and 1 more
  * when the spill file holds unread records. */
 uint64_t lg_writer_backlog_events(const lg_writer_t *w);
