@@ -495,6 +495,11 @@ static void on_writer_note(void *ud, enum lg_writer_note n, const char *detail)
 	case LG_WRITER_REDIS_UNSAFE:
 		refuse_redis(a, detail);
 		break;
+	case LG_WRITER_REDIS_FULL:
+		log_error("Redis is full (%s): events wait in memory and then in the spill file "
+			  "until it has room (trimming, or a larger maxmemory)",
+			  detail);
+		break;
 	}
 }
 

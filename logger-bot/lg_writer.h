@@ -22,8 +22,10 @@
  *
  * Events sent but not answered when the connection drops are sent again
  * (the script ignores a msgid it already has). A reply that is an error
- * other than NOSCRIPT is retried LG_WRITER_ATTEMPTS_MAX times with backoff,
- * then the event is counted lost.
+ * other than NOSCRIPT and OOM is retried LG_WRITER_ATTEMPTS_MAX times with
+ * backoff, then the event is counted lost. OOM (Redis at maxmemory, which
+ * with noeviction refuses writes) is retried with the backoff as long as it
+ * lasts, the events waiting in memory and then in the spill file.
  */
 #ifndef EIRC_LOGGER_LG_WRITER_H
 #define EIRC_LOGGER_LG_WRITER_H
@@ -73,6 +75,7 @@ enum lg_writer_note {
 	LG_WRITER_SCRIPT_ERROR,  /* detail: Redis's error text */
 	LG_WRITER_SPILL_ERROR,   /* detail: strerror */
 	LG_WRITER_REDIS_UNSAFE,  /* detail: the server's maxmemory-policy can evict */
+	LG_WRITER_REDIS_FULL,    /* detail: Redis's OOM answer; events wait */
 };
 
 /* Things the daemon should log; called from the loop. */

@@ -11,6 +11,9 @@
  *     and lg_archive with a 1.5 s retention: once reached, the archive's
  *     oldest entry stays within the retention plus one pass, its length
  *     stops growing, and trimmed + left = written;
+ *   - a full Redis (maxmemory reached, noeviction) answers the writer's
+ *     appends with OOM: the events wait, none is lost, and once Redis has
+ *     room every one is stored once;
  *   - a Redis whose maxmemory-policy can evict (allkeys-lru,
  *     volatile-lru) is refused at start-up by eirc-logger and by
  *     eirc-history: exit status 1 and a log line naming the policy; with
@@ -244,6 +247,20 @@ static void test_archive_bounded_without_elasticsearch(void **state)
 
 /* ---- the bound under writes, in process ---- */
 
+/* The writer's login: eirc-logger's ACL user, the eviction check on. */
+static redis_opts_t logger_redis_opts(void)
+{
+	return (redis_opts_t){.host = "127.0.0.1",
+			      .port = srv_port(redis),
+			      .username = srv_redis_user_name(redis, REDIS_ACL_LOGGER),
+			      .password = srv_redis_user_password(redis, REDIS_ACL_LOGGER),
+			      .connect_timeout_ms = 2000,
+			      .command_timeout_ms = 10000,
+			      .reconnect_min_ms = 100,
+			      .reconnect_max_ms = 1000,
+			      .require_noeviction = true};
+}
+
 #define FAST_RETENTION_MS 1500
 #define FAST_EVERY_MS     250
 #define FAST_RATE         400 /* events/s */
@@ -335,15 +352,7 @@ static void test_bound_held_under_writes(void **state)
 	(void)state;
 	clear_archives();
 	memset(&f, 0, sizeof(f));
-	o.redis = (redis_opts_t){.host = "127.0.0.1",
-				 .port = srv_port(redis),
-				 .username = srv_redis_user_name(redis, REDIS_ACL_LOGGER),
-				 .password = srv_redis_user_password(redis, REDIS_ACL_LOGGER),
-				 .connect_timeout_ms = 2000,
-				 .command_timeout_ms = 10000,
-				 .reconnect_min_ms = 100,
-				 .reconnect_max_ms = 1000,
-				 .require_noeviction = true};
+	o.redis = logger_redis_opts();
 	assert_int_equal(uv_loop_init(&f.loop), 0);
 	assert_int_equal(lg_writer_new(&f.loop, &o, &f.m, NULL, NULL, &f.w), 0);
 	assert_int_equal(lg_archive_new(&f.loop, lg_writer_redis(f.w), &ao, &f.m, &f.a), 0);
@@ -375,6 +384,107 @@ static void test_bound_held_under_writes(void **state)
 	assert_true(f.max_len_late <= f.max_len_early * 13 / 10);
 	/* nothing else went: trimmed + left = written */
 	assert_int_equal((long long)f.m.archive_trimmed + end.all, f.pushed);
+}
+
+/* ---- a full Redis: OOM answers, nothing lost ---- */
+
+#define FULL_N       5000
+#define FULL_WAIT_MS 30000       /* past LG_WRITER_ATTEMPTS_MAX tries 6.4 s apart */
+#define FULL_UNDER   (64 * 1024) /* maxmemory this far below what Redis uses */
+
+struct full {
+	uv_loop_t loop;
+	uv_timer_t t;
+	lg_writer_t *w;
+	lg_metrics_t m;
+	uint64_t t0;
+	uint64_t written_full, lost_full, errors_full; /* at the end of the full phase */
+	bool room;
+};
+
+static void on_full_timer(uv_timer_t *t)
+{
+	struct full *f = t->data;
+	uint64_t el = uv_now(&f->loop) - f->t0;
+
+	if (!f->room && el >= FULL_WAIT_MS) {
+		f->written_full = f->m.events_written + f->m.events_duplicate;
+		f->lost_full = f->m.events_lost;
+		f->errors_full = f->m.redis_errors;
+		cmd_ok("CONFIG SET maxmemory 0");
+		f->room = true;
+	}
+	if (f->room && f->m.events_written + f->m.events_duplicate + f->m.events_lost < FULL_N &&
+	    el < FULL_WAIT_MS + 30000)
+		return;
+	if (!f->room)
+		return;
+	uv_close((uv_handle_t *)t, NULL);
+	lg_writer_close(f->w, NULL);
+}
+
+static long long used_memory(void)
+{
+	redisReply *r = redisCommand(rc, "INFO memory");
+	const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "used_memory:") : NULL;
+	long long v = p ? strtoll(p + strlen("used_memory:"), NULL, 10) : -1;
+
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+static void test_full_redis_events_wait(void **state)
+{
+	static struct full f;
+	lg_writer_opts_t o = {
+		.partitions = LGF_PARTITIONS, .retention_ms = 0, .memory_max = UINT64_C(64) << 20};
+	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG};
+	char id[32], chan[16];
+	long long used;
+
+	(void)state;
+	clear_archives();
+	memset(&f, 0, sizeof(f));
+	o.redis = logger_redis_opts();
+	/* already past maxmemory: every write is refused until it is lifted */
+	assert_true((used = used_memory()) > 2 * FULL_UNDER);
+	cmd_ok("CONFIG SET maxmemory %lld", used - FULL_UNDER);
+	assert_int_equal(uv_loop_init(&f.loop), 0);
+	assert_int_equal(lg_writer_new(&f.loop, &o, &f.m, NULL, NULL, &f.w), 0);
+	lg_writer_start(f.w);
+	ev.time_ms = clock_wall_ms();
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){"eIRC", 4};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"alice", 5};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){"a message of some length, to fill Redis", 40};
+	for (long i = 0; i < FULL_N; i++) {
+		snprintf(chan, sizeof(chan), "#full%ld", i % 8);
+		ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){chan, strlen(chan)};
+		ev.s[ARCHIVE_S_MSGID] =
+			(archive_str_t){id, (size_t)snprintf(id, sizeof(id), "full-%ld", i)};
+		assert_int_equal(lg_writer_push(f.w, &ev), 0);
+	}
+	uv_timer_init(&f.loop, &f.t);
+	f.t.data = &f;
+	f.t0 = uv_now(&f.loop);
+	uv_timer_start(&f.t, on_full_timer, 50, 50);
+	uv_run(&f.loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f.loop), 0);
+	cmd_ok("CONFIG SET maxmemory 0");
+	fprintf(stderr,
+		"full for %d ms: %" PRIu64 " of %d stored, %" PRIu64 " lost, %" PRIu64
+		" Redis errors; then %" PRIu64 " written, %" PRIu64 " duplicate, %" PRIu64
+		" lost\n",
+		FULL_WAIT_MS, f.written_full, FULL_N, f.lost_full, f.errors_full,
+		f.m.events_written, f.m.events_duplicate, f.m.events_lost);
+	/* Redis was full: nothing got in, OOM was answered */
+	assert_int_equal(f.written_full, 0);
+	assert_true(f.errors_full > 0);
+	/* nothing lost while full nor after, each event stored once */
+	assert_int_equal(f.lost_full, 0);
+	assert_int_equal(f.m.events_lost, 0);
+	assert_int_equal(f.m.events_written + f.m.events_duplicate, FULL_N);
+	assert_int_equal(archive_count(LGF_PARTITIONS, clock_wall_ms() + 1000).all, FULL_N);
 }
 
 /* ---- a Redis that can evict ---- */
@@ -504,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_evicting_redis_refused),
 		cmocka_unit_test(test_archive_bounded_without_elasticsearch),
 		cmocka_unit_test(test_bound_held_under_writes),
+		cmocka_unit_test(test_full_redis_events_wait),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
