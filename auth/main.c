@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "auth/auth_admin.h"
+#include "auth/auth_setup.h"
 #include "auth/auth_http.h"
 #include "auth/auth_migrate.h"
 #include "auth/auth_room.h"
@@ -183,12 +184,16 @@ static int command(void *app, const eirc_config_t *cfg, int argc, char **argv)
 	return auth_admin_main(cfg, argc, argv, stdout, stderr);
 }
 
+/* What eirc-auth reads: eirc-auth.service loads only these secrets. */
+static const char *const auth_keys[] = {"auth", "redis", "irc_client", "log", NULL};
+
 int main(int argc, char **argv)
 {
 	static const eirc_daemon_def_t def = {
 		.prog = "eirc-auth",
 		.about = "Without a command: apply migrations, then serve the public and\n"
 			 "internal HTTP listeners of the config's auth section.\n",
+		.keys = auth_keys,
 		.sections = "auth, redis (the access bus), irc_client (private_room_masks), log. "
 			    "See docs/api.md",
 		.command = command,
@@ -203,5 +208,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eirc-auth: libsodium failed to initialise\n");
 		return EIRC_EXIT_FAILURE;
 	}
+	/* setup makes the secrets the config names before it loads it */
+	if (argc > 1 && strcmp(argv[1], "setup") == 0)
+		return auth_setup_main(argc - 1, argv + 1, stdout, stderr);
 	return eirc_daemon_main(&def, &m, argc, argv);
 }

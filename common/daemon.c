@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/notify.h"
 
 enum { OPT_CHECK = 'C' };
 
@@ -27,8 +28,9 @@ struct eirc_daemon {
 	void *app;
 	const eirc_config_t *cfg;
 	const char *config_path;
+	eirc_config_vars_t vars;
 	uv_loop_t loop;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t drain;
 	bool stopping;
 };
@@ -40,7 +42,9 @@ void eirc_daemon_usage(const eirc_daemon_def_t *def, FILE *out)
 		"Options:\n"
 		"  -c, --config FILE        configuration (default $EIRC_CONFIG or\n"
 		"                           " EIRC_DAEMON_CONFIG_DEFAULT ")\n"
-		"      --check-config FILE  validate FILE, print the effective config\n"
+		"      --check-config FILE  validate FILE as this program reads it (its\n"
+		"                           sections; ${NAME} from the environment or\n"
+		"                           $CREDENTIALS_DIRECTORY), print the effective config\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		def->prog, def->command ? " [COMMAND ...]" : "", def->about);
@@ -109,6 +113,7 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 	struct option all[DAEMON_TABLE_MAX];
 	char shorts[2 * DAEMON_TABLE_MAX + 8];
 	eirc_daemon_args_t a = {config_default(), 0, NULL};
+	eirc_config_vars_t check_vars = {NULL, NULL, def->keys};
 	eirc_err_t err = {""};
 	char why[EIRC_ERR_MAX + 64];
 	int c;
@@ -123,8 +128,8 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 		case 'c':
 			a.config_path = optarg;
 			break;
-		case OPT_CHECK:
-			*out_status = eirc_config_check_main(optarg, stdout, stderr);
+		case OPT_CHECK: /* as this program reads it: its keys, its credentials */
+			*out_status = eirc_config_check_main(optarg, &check_vars, stdout, stderr);
 			return false;
 		case 'h':
 			eirc_daemon_usage(def, stdout);
@@ -160,7 +165,7 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 }
 
 /* eirc_daemon_config_load, ${NAME} read through vars (NULL: the
- * environment), from text (NULL: the file at path). */
+ * environment, then $CREDENTIALS_DIRECTORY), from text (NULL: the file at path). */
 static int config_load(const eirc_daemon_def_t *def, const eirc_config_vars_t *vars,
 		       const char *path, const char *text, size_t text_len, eirc_config_t **out_cfg)
 {
@@ -209,6 +214,53 @@ static void on_drain(uv_timer_t *t)
 	d->def->close(d->app);
 }
 
+/* Tells systemd (Type=notify) what we do; outside systemd, nothing. */
+static void notify(const eirc_daemon_t *d, const char *state)
+{
+	int r = notify_send(state);
+
+	if (r < 0)
+		log_warn("Failed to notify systemd (%s): %s, ignoring", state, strerror(-r));
+}
+
+/* SIGHUP (`systemctl reload`): the config file read and checked again as
+ * at start; valid, its log section and what def->reload takes apply now,
+ * the rest at the next start; invalid, nothing changes. */
+static void on_reload(uv_signal_t *s, int signum)
+{
+	eirc_daemon_t *d = s->data;
+	eirc_config_t *cfg = NULL;
+	eirc_err_t err = {""};
+	int r;
+
+	(void)signum;
+	if (d->stopping || d->def->config_text) {
+		log_info("Reload: ignored (%s)", d->stopping ? "stopping" : "no config file");
+		return;
+	}
+	notify(d, "RELOADING=1");
+	if (config_load(d->def, &d->vars, d->config_path, NULL, 0, &cfg) < 0) {
+		log_error("Reload refused: %s does not load (errors above); the running "
+			  "config stays",
+			  d->config_path);
+		notify(d, "READY=1\nSTATUS=Reload refused: the config does not load");
+		return;
+	}
+	r = d->def->reload ? d->def->reload(d->app, cfg, &err) : 0;
+	if (r < 0) {
+		log_error("Reload refused: %s; the running config stays", err.text);
+		notify(d, "READY=1\nSTATUS=Reload refused");
+	} else {
+		eirc_config_log_setup(cfg, d->def->prog);
+		log_info("Reloaded %s: %s", d->config_path,
+			 d->def->reload_applies
+				 ? d->def->reload_applies
+				 : "the log section now, the rest at the next start");
+		notify(d, "READY=1\nSTATUS=Reloaded");
+	}
+	eirc_config_free(cfg);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	eirc_daemon_t *d = s->data;
@@ -219,6 +271,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 	d->stopping = true;
 	log_info("Signal %d: stopping", signum);
+	notify(d, "STOPPING=1");
 	if (d->def->drain_ms && d->def->close)
 		uv_timer_start(&d->drain, on_drain, d->def->drain_ms, 0);
 	d->def->stop(d->app);
@@ -229,12 +282,15 @@ static void handles_init(eirc_daemon_t *d)
 {
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sighup);
 	uv_timer_init(&d->loop, &d->drain);
-	d->sigint.data = d->sigterm.data = d->drain.data = d;
+	d->sigint.data = d->sigterm.data = d->sighup.data = d->drain.data = d;
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sighup, on_reload, SIGHUP);
 	uv_unref((uv_handle_t *)&d->sigint);
 	uv_unref((uv_handle_t *)&d->sigterm);
+	uv_unref((uv_handle_t *)&d->sighup);
 	uv_unref((uv_handle_t *)&d->drain);
 }
 
@@ -250,9 +306,12 @@ static int daemon_run(eirc_daemon_t *d)
 	r = d->def->start(d->app, d);
 	if (r < 0)
 		d->stopping = true; /* already closing: a signal has nothing to stop */
+	else
+		notify(d, "READY=1"); /* listeners bound, first connections begun */
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->drain, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	status = d->def->end ? d->def->end(d->app) : EIRC_EXIT_OK;
@@ -272,7 +331,7 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 {
 	eirc_daemon_args_t args;
 	eirc_config_t *cfg = NULL;
-	eirc_config_vars_t vars = {def->var, app};
+	eirc_config_vars_t vars = {def->var, app, def->keys};
 	const char *text = NULL;
 	size_t text_len = 0;
 	int status;
@@ -281,7 +340,7 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 		return status;
 	if (def->config_text)
 		text = def->config_text(app, &text_len);
-	if (config_load(def, def->var ? &vars : NULL, args.config_path, text, text_len, &cfg) < 0)
+	if (config_load(def, &vars, args.config_path, text, text_len, &cfg) < 0)
 		return EIRC_EXIT_FAILURE;
 	if (!def->keep_config_text)
 		eirc_config_forget_source(cfg);
@@ -291,8 +350,11 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 	if (args.argc > 0) {
 		status = def->command(app, cfg, args.argc, args.argv);
 	} else {
-		eirc_daemon_t d = {
-			.def = def, .app = app, .cfg = cfg, .config_path = args.config_path};
+		eirc_daemon_t d = {.def = def,
+				   .app = app,
+				   .cfg = cfg,
+				   .config_path = args.config_path,
+				   .vars = vars};
 		status = daemon_run(&d);
 	}
 	eirc_config_free(cfg);

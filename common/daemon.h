@@ -19,6 +19,13 @@
  * start (def->start), uv_run until every handle of the program is closed,
  * end (def->end: free what is left), close the loop.
  *
+ * Under systemd (Type=notify, $NOTIFY_SOCKET; common/notify.h) it sends
+ * READY=1 once def->start returned 0, STOPPING=1 at the first SIGINT or
+ * SIGTERM, and RELOADING=1 then READY=1 around a reload: SIGHUP reads the
+ * config file again with the same checks as at start and, only when it
+ * loads without error, applies its log section and def->reload; an
+ * invalid file changes nothing (logged, and in systemctl status).
+ *
  * The first SIGINT or SIGTERM calls def->stop, which begins a graceful stop
  * (the program closes its handles when done); further signals are logged
  * and ignored. With def->drain_ms, def->close is called that long after
@@ -104,10 +111,23 @@ typedef struct eirc_daemon_def {
 	 * or EIRC_EXIT_FAILURE). NULL: EIRC_EXIT_OK. */
 	int (*end)(void *app);
 	uint64_t drain_ms; /* 0: no bound (close is never called) */
+	/* SIGHUP (`systemctl reload`) after the config file loaded again
+	 * without error: applies what the program can take at once from cfg
+	 * (which is freed after the call: copy what is kept). Returns 0, or a
+	 * negative errno with the reason in out_err (nothing applied). NULL:
+	 * only the log section applies. */
+	int (*reload)(void *app, const eirc_config_t *cfg, eirc_err_t *out_err);
+	/* What a reload applies, for its log line ("the log section and ..."). */
+	const char *reload_applies;
 	/* Where the config's ${NAME} references are read: the value of name,
-	 * or NULL when not set. NULL: the environment (eirc-irc-client reads
+	 * or NULL when not set. NULL: the environment, then
+	 * $CREDENTIALS_DIRECTORY/NAME (common/cred.h; eirc-irc-client reads
 	 * the table the gateway handed it instead). */
 	const char *(*var)(void *app, const char *name);
+	/* What the program reads of the config (eirc_config_vars_t.keys):
+	 * a ${NAME} unset elsewhere does not stop it (each unit gets only
+	 * its own credentials). NULL: every key. */
+	const char *const *keys;
 	/* The config's text when the program was handed it (eirc-irc-client:
 	 * the gateway's copy), or NULL: the file named by -c is read. Errors
 	 * still name that path. */
@@ -144,7 +164,8 @@ bool eirc_daemon_args(const eirc_daemon_def_t *def, void *app, int argc, char **
 		      eirc_daemon_args_t *out, int *out_status);
 
 /*
- * Loads the config at path, ${NAME} from the environment (def->var is
+ * Loads the config at path, ${NAME} from the environment then
+ * $CREDENTIALS_DIRECTORY, each required (def->var and def->keys are
  * eirc_daemon_main's). Returns 0 and *out_cfg (eirc_config_free), or a
  * negative errno after printing every error (or "prog: cannot load
  * path") to stderr.

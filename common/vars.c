@@ -25,6 +25,11 @@ static bool name_ok(const char *name, size_t len)
 	return true;
 }
 
+bool vars_name_ok(const char *name)
+{
+	return name_ok(name, strlen(name));
+}
+
 static int find(const vars_t *v, const char *name, size_t len)
 {
 	for (size_t i = 0; i < v->n; i++)

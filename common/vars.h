@@ -19,6 +19,7 @@
 #ifndef EIRC_VARS_H
 #define EIRC_VARS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define VARS_MAX       64   /* lines */
@@ -36,6 +37,9 @@ struct vars {
 	{                                                                                          \
 		0                                                                                  \
 	}
+
+/* True when name is a ${NAME} name (the rule above). */
+bool vars_name_ok(const char *name);
 
 /*
  * Sets name to value, replacing its line if name is there. Returns 0;

@@ -229,11 +229,11 @@ void eirc_config_errors_print(const eirc_config_errors_t *errs, FILE *out)
 	}
 }
 
-int eirc_config_check_main(const char *path, FILE *out, FILE *err)
+int eirc_config_check_main(const char *path, const eirc_config_vars_t *vars, FILE *out, FILE *err)
 {
 	eirc_config_t *cfg = NULL;
 	eirc_config_errors_t *errs = NULL;
-	int r = eirc_config_load(path, &cfg, &errs);
+	int r = eirc_config_load_vars(path, vars, &cfg, &errs);
 
 	if (r == 0) {
 		eirc_config_print(cfg, out);

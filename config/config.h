@@ -94,6 +94,7 @@ typedef struct eirc_config_gateway {
 	uint64_t slow_reader_timeout;
 	uint64_t browser_sndbuf;
 	uint64_t ping_interval;
+	int drain_seconds; /* SIGTERM: /readyz 503, sessions kept this long */
 	uint64_t shutdown_grace;
 	char *irc_client_path;
 	char *auth_internal_url;
@@ -297,15 +298,28 @@ typedef struct eirc_config_errors {
  * from open/read, or -ENOMEM; *out_cfg is untouched, and *out_errs (when
  * out_errs is not NULL) receives every error found, in file order (free with
  * eirc_config_errors_free). *out_errs is untouched on success and -ENOMEM.
- * ${VAR} references are read from the environment.
+ * ${VAR} references are read from the environment, then from
+ * $CREDENTIALS_DIRECTORY (see eirc_config_vars_t), every one required.
  */
 int eirc_config_load(const char *path, eirc_config_t **out_cfg, eirc_config_errors_t **out_errs);
 
-/* Where ${NAME} references are read instead of the environment: get
- * returns the value of name, or NULL when it is not set. */
+/* What a ${NAME} unset under a key the program does not read stands for:
+ * a daemon fails on an unset ${NAME} only in the parts it reads (each
+ * systemd unit loads only its own credentials). Long enough for every
+ * secret's length check, and never a working secret. */
+#define EIRC_CONFIG_VAR_UNREAD "unset-and-not-read-by-this-program"
+
+/* How ${NAME} references are read. get returns the value of name, or NULL
+ * when it is not set; NULL: the environment, then the file
+ * $CREDENTIALS_DIRECTORY/NAME (common/cred.h). keys, when not NULL, is a
+ * NULL-terminated list of what the program reads, each a section ("irc")
+ * or one key ("auth.internal_secret", as eirc_config_env_refs takes): a
+ * ${NAME} unset under any other key loads as EIRC_CONFIG_VAR_UNREAD
+ * instead of failing. */
 typedef struct eirc_config_vars {
 	const char *(*get)(void *ud, const char *name);
 	void *ud;
+	const char *const *keys;
 } eirc_config_vars_t;
 
 /*
@@ -360,11 +374,12 @@ void eirc_config_print(const eirc_config_t *cfg, FILE *out);
 void eirc_config_reference_print(FILE *out);
 
 /*
- * The `--check-config FILE` of every daemon: loads `path`, prints the
+ * The `--check-config FILE` of every daemon: loads `path` (${NAME} through
+ * vars as eirc_config_load_vars; a daemon passes its keys), prints the
  * effective configuration to `out` and returns 0, or prints every error and
  * a summary line to `err` and returns 1. The result is a process exit status.
  */
-int eirc_config_check_main(const char *path, FILE *out, FILE *err);
+int eirc_config_check_main(const char *path, const eirc_config_vars_t *vars, FILE *out, FILE *err);
 
 /* Applies the `log` section (level, format) to common/log for program
  * `prog`, logging to stderr. */

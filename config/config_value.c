@@ -278,6 +278,7 @@ static int value_expand_ref(buf_t *b, const char *text, size_t len, size_t *io_i
 	size_t start = *io_i + 2, end = start;
 	char name[128], q[VALUE_QUOTE_MAX * 4 + 8];
 	const char *v;
+	int r;
 
 	while (end < len && text[end] != '}')
 		end++;
@@ -298,15 +299,10 @@ static int value_expand_ref(buf_t *b, const char *text, size_t len, size_t *io_i
 		return value_fail(msg, size, "empty variable name in \"${}\"");
 	memcpy(name, text + start, end - start);
 	name[end - start] = '\0';
-	v = refs && refs->lookup ? refs->lookup(refs->ud, name) : getenv(name);
-	if (!v)
-		return value_fail(msg, size, "%s %s is not set",
-				  refs && refs->lookup ? "variable" : "environment variable", name);
-	if (refs) {
-		int r = refs->on_ref(refs->ud, name, msg, size);
-		if (r != 0)
-			return r;
-	}
+	if ((r = refs->lookup(refs->ud, name, &v, msg, size)) != 0)
+		return r;
+	if ((r = refs->on_ref(refs->ud, name, msg, size)) != 0)
+		return r;
 	*io_i = end + 1;
 	return buf_append(b, v, strlen(v));
 }

@@ -29,18 +29,20 @@ int config_value_set(const config_field_t *f, const char *text, size_t len, bool
 /* Told each variable name a ${NAME} reference reads (the walker records
  * them per key, see eirc_config_env_refs). on_ref returns 0, or -EINVAL
  * with the reason in msg, or -ENOMEM; the expansion then fails with that
- * code. lookup, when not NULL, gives the value of a name instead of the
- * environment (NULL: not set). */
+ * code. lookup gives the value of a name (the walker's: the program's
+ * table, or the environment then $CREDENTIALS_DIRECTORY, common/cred.h). */
 typedef struct config_value_refs {
 	int (*on_ref)(void *ud, const char *name, char *msg, size_t msg_size);
-	const char *(*lookup)(void *ud, const char *name);
+	/* The value of name into *out_value (valid until the next call), or
+	 * -EINVAL with the reason (unset, unreadable) in msg. */
+	int (*lookup)(void *ud, const char *name, const char **out_value, char *msg,
+		      size_t msg_size);
 	void *ud;
 } config_value_refs_t;
 
 /*
  * Expand ${NAME} references in `len` bytes at `text` ("$${" gives "${")
- * from refs->lookup or the environment, reporting each name to refs
- * (NULL: nobody, values from the environment).
+ * from refs->lookup, reporting each name to refs->on_ref.
  * Returns 0 and a malloc'd NUL-terminated string in *out_text and its
  * length in *out_len; -EINVAL with the reason in msg (an unset variable, a
  * malformed reference, a result longer than CONFIG_STRING_MAX, or what

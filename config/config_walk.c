@@ -16,6 +16,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/cred.h"
 #include "config/config_schema.h"
 #include "config/config_value.h"
 
@@ -34,7 +35,8 @@ typedef struct walk {
 	unsigned depth;
 	eirc_config_errors_t *errs;
 	eirc_config_t *cfg;             /* for its ${NAME} references */
-	const eirc_config_vars_t *vars; /* NULL: the environment */
+	const eirc_config_vars_t *vars; /* NULL: every key, common/cred.h */
+	char *cred;                     /* the last value cred_get gave (wiped) */
 	char path[CONFIG_KEYPATH_MAX];
 	size_t path_len;
 } walk_t;
@@ -342,11 +344,70 @@ static int walk_env_ref(void *ud, const char *name, char *msg, size_t msg_size)
 	return 0;
 }
 
-static const char *walk_var(void *ud, const char *name)
+static void walk_cred_free(walk_t *w)
 {
-	const walk_t *w = ud;
+	if (w->cred) {
+		explicit_bzero(w->cred, strlen(w->cred));
+		free(w->cred);
+		w->cred = NULL;
+	}
+}
 
-	return w->vars->get(w->vars->ud, name);
+/* Whether the program reads the current key: it is under one of
+ * w->vars->keys (every key without a list). */
+static bool walk_key_read(const walk_t *w)
+{
+	char key[CONFIG_KEYPATH_MAX];
+
+	if (!w->vars || !w->vars->keys)
+		return true;
+	walk_key(w, key);
+	for (const char *const *k = w->vars->keys; *k; k++) {
+		size_t len = strlen(*k);
+		if (!strncmp(key, *k, len) && (!key[len] || key[len] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* The value of ${name}: the program's table (vars->get), else the
+ * environment then $CREDENTIALS_DIRECTORY (D2 in docs/deploy.md); unset
+ * under a key the program does not read, EIRC_CONFIG_VAR_UNREAD. */
+static int walk_var(void *ud, const char *name, const char **out_value, char *msg, size_t msg_size)
+{
+	walk_t *w = ud;
+	const char *v = NULL;
+	int r = -ENOENT;
+
+	walk_cred_free(w);
+	if (w->vars && w->vars->get)
+		v = w->vars->get(w->vars->ud, name);
+	else if ((r = cred_get(name, &w->cred)) == -ENOMEM)
+		return r;
+	else if (r == 0)
+		v = w->cred;
+	if (!v && (r == -ENOENT || (w->vars && w->vars->get)) && !walk_key_read(w))
+		v = EIRC_CONFIG_VAR_UNREAD;
+	if (v) {
+		*out_value = v;
+		return 0;
+	}
+	if (w->vars && w->vars->get)
+		snprintf(msg, msg_size, "variable %s is not set", name);
+	else if (r == -ENOENT)
+		snprintf(msg, msg_size,
+			 "%s is not set (neither in the environment nor in "
+			 "$CREDENTIALS_DIRECTORY)",
+			 name);
+	else if (r == -EFBIG)
+		snprintf(msg, msg_size,
+			 "$CREDENTIALS_DIRECTORY/%s: longer than %d bytes (CRED_VALUE_MAX)", name,
+			 CRED_VALUE_MAX);
+	else if (r == -EINVAL)
+		snprintf(msg, msg_size, "$CREDENTIALS_DIRECTORY/%s: holds a NUL byte", name);
+	else
+		snprintf(msg, msg_size, "$CREDENTIALS_DIRECTORY/%s: %s", name, strerror(-r));
+	return -EINVAL;
 }
 
 /* Parse the scalar at w->ev per row f into slot. */
@@ -358,7 +419,7 @@ static bool walk_scalar(walk_t *w, const config_field_t *f, void *slot)
 	bool is_str = f->type == CONFIG_T_STRING || f->type == CONFIG_T_SECRET ||
 		      f->type == CONFIG_T_PATH;
 	char msg[CONFIG_MSG_MAX], *expanded = NULL;
-	config_value_refs_t refs = {walk_env_ref, w->vars ? walk_var : NULL, w};
+	config_value_refs_t refs = {walk_env_ref, walk_var, w};
 	int r = 0;
 
 	/* Strings are measured after ${} expansion, by config_value_expand. */
@@ -721,6 +782,7 @@ int config_walk(const char *buf, size_t len, const eirc_config_vars_t *vars, eir
 		return -ENOMEM;
 	yaml_parser_set_input_string(&w.parser, (const unsigned char *)buf, len);
 	walk_document(&w, cfg);
+	walk_cred_free(&w);
 	if (w.have_ev)
 		yaml_event_delete(&w.ev);
 	yaml_parser_delete(&w.parser);

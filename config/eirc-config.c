@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (argc == 3 && (strcmp(opt, "--check") == 0 || strcmp(opt, "--check-config") == 0))
-		return eirc_config_check_main(argv[2], stdout, stderr);
+		return eirc_config_check_main(argv[2], NULL, stdout, stderr);
 	usage(stderr);
 	return 2;
 }

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cred.h"
 #include "config/config.h"
 
 #define GW_CAPS_SWITCH (1U << CAP_SETUID | 1U << CAP_SETGID)
@@ -59,14 +60,24 @@ typedef struct vars_build {
  * not already set by a key that needs it). */
 static void vars_add(vars_build_t *b, const char *name, bool needed)
 {
-	const char *v = needed ? getenv(name) : GW_ENV_WITHHELD;
-	int r;
+	char *cred = NULL;
+	int r = 0;
 
-	if (!v || b->r < 0 || (!needed && vars_get(&b->vars, name)))
-		return; /* unset: the gateway's own load would have failed */
-	if ((r = vars_set(&b->vars, name, v)) < 0) {
+	if (b->r < 0 || (!needed && vars_get(&b->vars, name)))
+		return;
+	/* the environment, then $CREDENTIALS_DIRECTORY, as the gateway's own
+	 * load read it; unset: that load would have failed */
+	if (needed && (r = cred_get(name, &cred)) == -ENOENT)
+		return;
+	if (r == 0)
+		r = vars_set(&b->vars, name, needed ? cred : GW_ENV_WITHHELD);
+	if (r < 0) {
 		b->r = r;
 		b->bad = name;
+	}
+	if (cred) {
+		explicit_bzero(cred, strlen(cred));
+		free(cred);
 	}
 }
 
@@ -103,8 +114,11 @@ static int vars_build(gw_spawn_cfg_t *c, const eirc_config_t *cfg, eirc_err_t *o
 				    "the value of %s holds a newline: it cannot be handed to "
 				    "irc-clients",
 				    b.bad);
-	if (b.r < 0)
+	if (b.r == -ENOMEM)
 		return eirc_err_set(out_err, b.r, "out of memory");
+	if (b.r < 0)
+		return eirc_err_set(out_err, b.r, "cannot read %s for irc-clients: %s", b.bad,
+				    strerror(-b.r));
 	return 0;
 }
 

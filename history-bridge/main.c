@@ -29,6 +29,12 @@ static int end(void *app)
 	return status;
 }
 
+/* What eirc-history reads: eirc-history.service loads only these secrets
+ * (not irc.webirc_password). */
+static const char *const history_keys[] = {
+	"history",          "redis", "irc.network", "irc_client", "elasticsearch",
+	"logger.retention", "log",   NULL};
+
 int main(int argc, char **argv)
 {
 	static const eirc_daemon_def_t def = {
@@ -37,6 +43,7 @@ int main(int argc, char **argv)
 			 "UNIX\n"
 			 "socket, from the Redis streams eirc-logger writes, and serves the HTTP\n"
 			 "history, search and export API (history.listen_port).\n",
+		.keys = history_keys,
 		.sections = "history, redis, irc (network), irc_client (private_room_masks), "
 			    "elasticsearch, log. See docs/history.md",
 		.start = start,

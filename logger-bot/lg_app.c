@@ -531,8 +531,21 @@ static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail
 	}
 }
 
-/* GET /metrics: Prometheus text; 405 for other methods, 404 for other
- * paths. One request per connection, as Prometheus asks. */
+/* Why the logger cannot archive now (IRC or Redis away: events go to the
+ * spill, or are not seen at all), or NULL when it can. */
+static const char *not_ready(const struct app *a)
+{
+	if (!a->m.irc_connected)
+		return "irc not registered\n";
+	if (!a->m.redis_connected)
+		return "redis down\n";
+	return NULL;
+}
+
+/* GET /metrics: Prometheus text; GET /healthz (liveness) and /readyz
+ * (registered to IRC and Redis up, else 503 with the reason); 405 for
+ * other methods, 404 for other paths. One request per connection, as
+ * Prometheus asks. */
 static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size_t len)
 {
 	struct app *a = http_server_user(wsi);
@@ -546,6 +559,12 @@ static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size
 	buf_init(&body, LG_METRICS_TEXT_MAX);
 	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) != LWSHUMETH_GET)
 		hd.status = 405, text = "method not allowed\n";
+	else if (strcmp(path, "/healthz") == 0)
+		text = "ok\n";
+	else if (strcmp(path, "/readyz") == 0 && (text = not_ready(a)))
+		hd.status = 503;
+	else if (strcmp(path, "/readyz") == 0)
+		text = "ready\n";
 	else if (strcmp(path, "/metrics") != 0)
 		hd.status = 404, text = "not found\n";
 	else if (lg_metrics_render(&a->m, &body) < 0)

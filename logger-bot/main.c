@@ -31,12 +31,19 @@ static int end(void *app)
 	return lg_app_failed() ? EIRC_EXIT_FAILURE : EIRC_EXIT_OK;
 }
 
+/* What eirc-logger reads: eirc-logger.service loads only these secrets
+ * (not irc.webirc_password: the logger is no WEBIRC gateway). */
+static const char *const logger_keys[] = {"irc.network",   "irc.servers", "irc.connect_timeout",
+					  "irc_client",    "logger",      "redis",
+					  "elasticsearch", "log",         NULL};
+
 int main(int argc, char **argv)
 {
 	static const eirc_daemon_def_t def = {
 		.prog = "eirc-logger",
 		.about = "Joins the configured IRC channels and archives every event into Redis\n"
 			 "Streams exactly once; ships the archive to Elasticsearch.\n",
+		.keys = logger_keys,
 		.sections = "irc, redis, elasticsearch, logger, log, irc_client (ping and\n"
 			    "reconnection timings). See docs/logger.md",
 		.start = start,

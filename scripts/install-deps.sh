@@ -4,19 +4,25 @@
 # costs one dpkg query. Debian 12 (bookworm) as root, or with sudo.
 set -euo pipefail
 
-# Build and libraries (the -dev packages named by CMake's error messages).
+# Build and libraries (the -dev packages named by CMake's error messages);
+# dpkg-dev and file for the Debian package (scripts/build-deb.sh: CPack runs
+# dpkg-shlibdeps and file).
 BUILD_PKGS=(
   build-essential cmake pkg-config git
   libuv1-dev libwebsockets-dev libhiredis-dev libpq-dev libyaml-dev
   libcurl4-openssl-dev libcmocka-dev libsodium-dev libseccomp-dev
   libjansson-dev libssl-dev openssl
+  dpkg-dev file
 )
 # Real servers for the local stack and the integration tests.
 SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
 # Fuzzing and sanitizers (libFuzzer ships in clang's runtime package);
 # clang-format for the tree_rules test (scripts/check-tree.sh); headless
-# Chromium and fonts for the browser tests (tests/browser).
-TEST_PKGS=(clang libclang-rt-14-dev clang-format python3 procps iproute2 curl chromium fonts-dejavu-core)
+# Chromium and fonts for the browser tests (tests/browser); promtool (in
+# prometheus; its server is kept from starting like the others) for the
+# prometheus_rules test of dist/prometheus/eirc-alerts.yml.
+TEST_PKGS=(clang libclang-rt-14-dev clang-format python3 procps iproute2 curl chromium fonts-dejavu-core
+           prometheus)
 
 want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}")
 case "${1:-all}" in

@@ -227,8 +227,8 @@ static void test_unset_env(void **state)
 	(void)state;
 	unsetenv("EIRC_TEST_UNSET");
 	expect_errors(BASE "redis:\n  password: ${EIRC_TEST_UNSET}\n",
-		      "t.yaml:8:13: redis.password: environment variable EIRC_TEST_UNSET is "
-		      "not set\n");
+		      "t.yaml:8:13: redis.password: EIRC_TEST_UNSET is not set (neither in the "
+		      "environment nor in $CREDENTIALS_DIRECTORY)\n");
 	expect_errors(BASE "redis:\n  password: x${EIRC_TEST\n",
 		      "t.yaml:8:13: redis.password: unterminated \"${\" (write \"$${\" for a "
 		      "literal \"${\")\n");
@@ -360,8 +360,8 @@ static void test_many_errors_in_file_order(void **state)
 		      "\"http\"\n"
 		      "t.yaml:8:12: irc.servers[0].tls: expected true or false, got "
 		      "\"maybe\"\n"
-		      "t.yaml:9:20: irc.webirc_password: environment variable "
-		      "EIRC_TEST_UNSET is not set\n"
+		      "t.yaml:9:20: irc.webirc_password: EIRC_TEST_UNSET is not set "
+		      "(neither in the environment nor in $CREDENTIALS_DIRECTORY)\n"
 		      "t.yaml:10:1: colour: unknown key\n"
 		      "t.yaml:12:10: log.level: bad value \"loud\" (allowed: debug, info, "
 		      "warn, error)\n"
@@ -917,7 +917,7 @@ static void test_load_vars(void **state)
 				   "auth:\n  internal_secret: ${T_VAR_SECRET}\n"
 				   "history:\n  socket_path: null\n";
 	const char *kv[] = {"T_VAR_PW", "from-the-table", "T_VAR_SECRET", "0123456789abcdef", NULL};
-	eirc_config_vars_t vars = {table_var, kv};
+	eirc_config_vars_t vars = {table_var, kv, NULL};
 	char path[] = "/tmp/test-config-vars-XXXXXX";
 	int fd = mkstemp(path);
 	eirc_config_t *cfg = NULL;
@@ -943,6 +943,69 @@ static void test_load_vars(void **state)
 	eirc_config_errors_free(errs);
 	unsetenv("T_VAR_PW");
 	unsetenv("T_VAR_SECRET");
+	unlink(path);
+}
+
+/* D2: ${NAME} from $CREDENTIALS_DIRECTORY/NAME when the environment has
+ * none (one trailing newline dropped); with keys, an unset name under a key
+ * the program does not read loads as EIRC_CONFIG_VAR_UNREAD, while one
+ * under a key it reads still fails, naming both places looked in. */
+static void test_load_credentials(void **state)
+{
+	static const char yaml[] = "irc:\n  servers:\n    - host: 127.0.0.1\n"
+				   "  webirc_password: ${T_CRED_PW}\n"
+				   "auth:\n  internal_secret: ${T_CRED_SECRET}\n"
+				   "history:\n  socket_path: null\n";
+	static const char *const irc_only[] = {"irc", NULL};
+	static const char *const auth_only[] = {"auth.internal_secret", NULL};
+	eirc_config_vars_t vars = {NULL, NULL, irc_only};
+	char dir[] = "/tmp/test-config-cred-XXXXXX", file[128],
+	     path[] = "/tmp/test-config-cred-y-XXXXXX";
+	int fd = mkstemp(path);
+	eirc_config_t *cfg = NULL;
+	eirc_config_errors_t *errs = NULL;
+	char *text;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0 && mkdtemp(dir));
+	assert_int_equal(write(fd, yaml, sizeof(yaml) - 1), (ssize_t)sizeof(yaml) - 1);
+	close(fd);
+	unsetenv("T_CRED_PW");
+	unsetenv("T_CRED_SECRET");
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	snprintf(file, sizeof(file), "%s/T_CRED_PW", dir);
+	assert_non_null(f = fopen(file, "w"));
+	fputs("from-the-credential\n", f);
+	fclose(f);
+	/* eirc-gateway's way: T_CRED_SECRET is not its to read */
+	assert_int_equal(eirc_config_load_vars(path, &vars, &cfg, &errs), 0);
+	assert_string_equal(cfg->irc.webirc_password, "from-the-credential");
+	assert_string_equal(cfg->auth.internal_secret, EIRC_CONFIG_VAR_UNREAD);
+	eirc_config_free(cfg);
+	/* every key read (eirc-config --check): the missing one fails */
+	assert_int_equal(eirc_config_load(path, &cfg, &errs), -EINVAL);
+	text = errors_text(errs);
+	assert_non_null(strstr(text,
+			       "auth.internal_secret: T_CRED_SECRET is not set (neither in the "
+			       "environment nor in $CREDENTIALS_DIRECTORY)"));
+	free(text);
+	eirc_config_errors_free(errs);
+	/* a program that reads it fails too, and the environment wins */
+	vars.keys = auth_only;
+	assert_int_equal(eirc_config_load_vars(path, &vars, &cfg, &errs), -EINVAL);
+	eirc_config_errors_free(errs);
+	setenv("T_CRED_SECRET", "0123456789abcdef", 1);
+	setenv("T_CRED_PW", "from-the-environment", 1);
+	assert_int_equal(eirc_config_load_vars(path, &vars, &cfg, &errs), 0);
+	assert_string_equal(cfg->irc.webirc_password, "from-the-environment");
+	assert_string_equal(cfg->auth.internal_secret, "0123456789abcdef");
+	eirc_config_free(cfg);
+	unsetenv("T_CRED_PW");
+	unsetenv("T_CRED_SECRET");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	unlink(file);
+	rmdir(dir);
 	unlink(path);
 }
 
@@ -981,6 +1044,7 @@ int main(void)
 		cmocka_unit_test(test_env_refs),
 		cmocka_unit_test(test_env_refs_limit),
 		cmocka_unit_test(test_load_vars),
+		cmocka_unit_test(test_load_credentials),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_out_of_range),
