@@ -22,6 +22,8 @@ eirc_test(test_http_server SOURCES unit/test_http_server.c LIBS eirc_http_server
 eirc_test(test_access_msg SOURCES unit/test_access_msg.c LIBS eirc_common eirc_testlib)
 # The daemons' Redis ACL lines (common/redis_acl): limits, key patterns.
 eirc_test(test_redis_acl_lines SOURCES unit/test_redis_acl_lines.c LIBS eirc_common eirc_testlib)
+# The eviction policy of an INFO memory answer (common/redis_evict).
+eirc_test(test_redis_evict SOURCES unit/test_redis_evict.c LIBS eirc_common eirc_testlib)
 # The NAME=value table of an irc-client's fd 4 (common/vars).
 eirc_test(test_vars SOURCES unit/test_vars.c LIBS eirc_common eirc_testlib)
 # A ${NAME}'s value: the environment, then $CREDENTIALS_DIRECTORY (common/cred).
