@@ -17,23 +17,7 @@
 # /var/lib/eirc, and check the InspIRCd pin.
 include(GNUInstallDirs)
 
-# The version: `git describe --tags --match 'v*'` of the source tree
-# (v1.2.0 -> 1.2.0; three commits later -> 1.2.0+git3.gabc1234, which sorts
-# after 1.2.0 and before 1.2.1), else PROJECT_VERSION.
-set(EIRC_PACKAGE_VERSION "${PROJECT_VERSION}")
-find_package(Git QUIET)
-if(GIT_FOUND AND EXISTS "${PROJECT_SOURCE_DIR}/.git")
-  execute_process(COMMAND "${GIT_EXECUTABLE}" describe --tags --match "v*"
-                  WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
-                  OUTPUT_VARIABLE _describe OUTPUT_STRIP_TRAILING_WHITESPACE
-                  RESULT_VARIABLE _describe_rc ERROR_QUIET)
-  if(_describe_rc EQUAL 0 AND _describe MATCHES "^v([0-9][0-9.]*[0-9a-z.~]*)(-([0-9]+)-(g[0-9a-f]+))?$")
-    set(EIRC_PACKAGE_VERSION "${CMAKE_MATCH_1}")
-    if(CMAKE_MATCH_3)
-      string(APPEND EIRC_PACKAGE_VERSION "+git${CMAKE_MATCH_3}.${CMAKE_MATCH_4}")
-    endif()
-  endif()
-endif()
+# EIRC_PACKAGE_VERSION: cmake/EircVersion.cmake.
 
 # ---- what is installed ----
 

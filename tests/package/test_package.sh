@@ -89,6 +89,10 @@ fi
 root="$work/root"
 rm -rf "$root" && mkdir -p "$root"
 dpkg-deb -x "$deb" "$root"
+for b in auth gateway logger history config; do
+	v=$("$root/usr/bin/eirc-$b" --version 2>&1 || true)
+	[ "$v" = "eirc-$b $version" ] || fail "eirc-$b --version: '$v', expected 'eirc-$b $version'"
+done
 strings "$root/usr/lib/inspircd/modules/m_eirc_capture.so" | grep -qx "InspIRCd-$ircd.*" ||
 	fail "m_eirc_capture.so is not built for InspIRCd $ircd"
 
