@@ -2,7 +2,8 @@
  * eirc-logger's Redis streams against a real Redis (and the Elasticsearch
  * test server), driving the writer and the shipper in this process:
  *   - history streams are trimmed by time (MINID ~ <now - retention>) by
- *     the batched append script, and only then;
+ *     the batched append script, and only then, and expire a retention
+ *     after their last append (a quiet conversation does not stay);
  *   - a batch Redis fails part-way: every other event stored once and in
  *     order, the failing one retried alone and counted lost;
  *   - the archive trimming script trims only below what every consumer
@@ -200,21 +201,35 @@ static void test_history_trimmed_by_retention(void **state)
 	history_key("#trim", key, sizeof(key));
 	write_events("#trim", "old", 300, 1500);
 	assert_int_equal(cmd_int("XLEN %s", key), 300);
-	/* within the retention: another append trims nothing */
+	/* the stream expires a retention after its last append */
+	long long ttl = cmd_int("PTTL %s", key);
+	assert_true(ttl > 0 && ttl <= 1500);
+	/* within the retention: another append trims nothing (and pushes the
+	 * expiry back) */
+	lgf_sleep_ms(900);
 	write_events("#trim", "mid", 1, 1500);
 	assert_int_equal(cmd_int("XLEN %s", key), 301);
-	lgf_sleep_ms(1700);
+	lgf_sleep_ms(800);
 	write_events("#trim", "new", 1, 1500);
 	long long left = cmd_int("XLEN %s", key);
 	fprintf(stderr, "history after the retention: %lld of 302 entries left\n", left);
 	assert_true(left >= 1 && left <= 101);
 	assert_true(last_field_is(key, "msgid", "new-0"));
+	/* a conversation that goes quiet is gone a retention after its last
+	 * event (trimming happens only at an append: it would keep its last
+	 * retention's worth forever) */
+	history_key("#quiet", key, sizeof(key));
+	write_events("#quiet", "q", 5, 1000);
+	assert_int_equal(cmd_int("XLEN %s", key), 5);
+	lgf_sleep_ms(1300);
+	assert_int_equal(cmd_int("EXISTS %s", key), 0);
 	/* without retention (0) nothing is trimmed however old */
 	history_key("#keep", key, sizeof(key));
 	write_events("#keep", "k1", 150, 0);
 	lgf_sleep_ms(300);
 	write_events("#keep", "k2", 1, 0);
 	assert_int_equal(cmd_int("XLEN %s", key), 151);
+	assert_int_equal(cmd_int("PTTL %s", key), -1);
 }
 
 /* A channel other than chan in chan's partition, into buf. */
