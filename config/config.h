@@ -210,6 +210,7 @@ typedef struct eirc_config_logger {
 	char *spill_dir;
 	uint64_t spill_max;
 	uint64_t retention;
+	uint64_t archive_retention;
 	bool shipper;
 	char *consumer_group;
 	char *metrics_address;

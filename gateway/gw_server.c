@@ -367,6 +367,22 @@ int gw_server_listen(gw_server_t *s)
 	return 0;
 }
 
+int gw_server_reload_sessions(gw_server_t *s, const eirc_config_t *cfg, const char *self_exe,
+			      eirc_err_t *out_err)
+{
+	gw_spawn_cfg_t next = {0};
+	int r = gw_spawn_cfg_init(&next, cfg, s->spawn.config_path, self_exe, out_err);
+
+	if (r < 0) {
+		gw_spawn_cfg_clear(&next);
+		return r;
+	}
+	/* children started have their copies of fd 4 and fd 5 already */
+	gw_spawn_cfg_clear(&s->spawn);
+	s->spawn = next;
+	return 0;
+}
+
 void gw_server_free(gw_server_t *s)
 {
 	if (!s)

@@ -108,6 +108,16 @@ void gw_server_shutdown(gw_server_t *s, bool drain);
  * not ready", "eirc-auth not checked yet"), or NULL when it is ready. */
 const char *gw_server_not_ready(const gw_server_t *s);
 
+/*
+ * `systemctl reload` (SIGHUP, common/daemon) with cfg, the config file
+ * loaded again without error: the irc-clients of new sessions get its
+ * text (fd 5) and ${NAME} values (fd 4); running sessions and the
+ * gateway's own settings keep the ones of its start. Returns 0, or a
+ * negative errno with the reason in out_err (nothing changed).
+ */
+int gw_server_reload_sessions(gw_server_t *s, const eirc_config_t *cfg, const char *self_exe,
+			      eirc_err_t *out_err);
+
 /* Frees what is left after uv_run returned. NULL is a no-op. */
 void gw_server_free(gw_server_t *s);
 

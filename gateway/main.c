@@ -47,17 +47,24 @@ static void raise_nofile(void)
 		 (unsigned long long)(rl.rlim_cur / GW_FDS_PER_SESSION));
 }
 
+/* This program's path: eirc-irc-client is found next to it. */
+static void self_exe(char self[PATH_MAX])
+{
+	ssize_t n = readlink("/proc/self/exe", self, PATH_MAX - 1);
+
+	self[n > 0 ? n : 0] = '\0';
+}
+
 /* app: the gw_server_t * of main() */
 static int start(void *app, eirc_daemon_t *d)
 {
 	gw_server_t **server = app;
 	const eirc_config_t *cfg = eirc_daemon_config(d);
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	eirc_err_t err = {""};
 	int r;
 
-	self[n > 0 ? n : 0] = '\0';
+	self_exe(self);
 	cloexec_inherited();
 	raise_nofile();
 	r = gw_server_new(eirc_daemon_loop(d), cfg, eirc_daemon_config_path(d), self, server, &err);
@@ -71,6 +78,20 @@ static int start(void *app, eirc_daemon_t *d)
 		gw_server_shutdown(*server, false);
 	}
 	return r;
+}
+
+static int reload(void *app, const eirc_config_t *cfg, eirc_err_t *out_err)
+{
+	char self[PATH_MAX];
+
+	self_exe(self);
+	return gw_server_reload_sessions(*(gw_server_t **)app, cfg, self, out_err);
+}
+
+/* systemd's READY=1 waits for what /readyz says: eirc-auth reachable. */
+static const char *not_ready(void *app)
+{
+	return gw_server_not_ready(*(gw_server_t **)app);
 }
 
 static void stop(void *app)
@@ -106,6 +127,10 @@ int main(int argc, char **argv)
 		.start = start,
 		.stop = stop,
 		.end = end,
+		.reload = reload,
+		.not_ready = not_ready,
+		.reload_applies = "the log section now; new sessions get the new config, "
+				  "running ones and the gateway's own settings keep theirs",
 		.keep_config_text = true, /* handed to every irc-client (fd 5) */
 	};
 	gw_server_t *server = NULL;

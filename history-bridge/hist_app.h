@@ -12,6 +12,7 @@
 #ifndef EIRC_HIST_APP_H
 #define EIRC_HIST_APP_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #include "config/config.h"
@@ -35,6 +36,10 @@ int hist_app_start(hist_app_t *a);
 /* Closes the listeners, the connections and Redis; the loop ends once
  * their handles are closed. A second call does nothing. */
 void hist_app_stop(hist_app_t *a);
+
+/* True when it stopped by itself on a Redis it refuses (its
+ * maxmemory-policy can evict keys): the exit status is then 1. */
+bool hist_app_failed(const hist_app_t *a);
 
 /* After the loop ended: frees what is left. NULL is a no-op. */
 void hist_app_free(hist_app_t *a);

@@ -56,6 +56,7 @@ struct hist_app {
 	unsigned batch_seq;
 	hist_metrics_t metrics; /* GET /metrics of the HTTP API */
 	bool stopping;
+	bool failed; /* stopped on a Redis it refuses: exit status 1 */
 };
 
 typedef struct qline qline_t;

@@ -23,8 +23,10 @@ static void stop(void *app)
 
 static int end(void *app)
 {
+	int status = hist_app_failed(*(hist_app_t **)app) ? EIRC_EXIT_FAILURE : EIRC_EXIT_OK;
+
 	hist_app_free(*(hist_app_t **)app);
-	return EIRC_EXIT_OK;
+	return status;
 }
 
 /* What eirc-history reads: eirc-history.service loads only these secrets

@@ -20,9 +20,10 @@ SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
 # clang-format for the tree_rules test (scripts/check-tree.sh); headless
 # Chromium and fonts for the browser tests (tests/browser); promtool (in
 # prometheus; its server is kept from starting like the others) for the
-# prometheus_rules test of dist/prometheus/eirc-alerts.yml.
+# prometheus_rules test of dist/prometheus/eirc-alerts.yml; systemd for
+# systemd-analyze security in the package_deb test.
 TEST_PKGS=(clang libclang-rt-14-dev clang-format python3 procps iproute2 curl chromium fonts-dejavu-core
-           prometheus)
+           prometheus systemd)
 
 want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}")
 case "${1:-all}" in
