@@ -399,6 +399,11 @@ static void handle_healthz(auth_call_t *call)
 
 /* Readiness: a database connection is up (every request but the static
  * files needs one). */
+const char *auth_service_not_ready(const auth_service_t *svc)
+{
+	return auth_db_ready(svc->db) > 0 ? NULL : "no database connection";
+}
+
 static void handle_readyz(auth_call_t *call)
 {
 	int ready = auth_db_ready(call->svc->db);

@@ -178,6 +178,13 @@ static int end(void *app)
 	return EIRC_EXIT_OK;
 }
 
+static const char *not_ready(void *app)
+{
+	auth_main_t *m = app;
+
+	return m->svc ? auth_service_not_ready(m->svc) : "starting";
+}
+
 static int command(void *app, const eirc_config_t *cfg, int argc, char **argv)
 {
 	(void)app;
@@ -201,6 +208,7 @@ int main(int argc, char **argv)
 		.start = start,
 		.stop = stop,
 		.end = end,
+		.not_ready = not_ready,
 	};
 	auth_main_t m = {.stopping = false};
 

@@ -32,6 +32,8 @@ struct eirc_daemon {
 	uv_loop_t loop;
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t drain;
+	uv_timer_t ready; /* asks def->not_ready until READY=1 */
+	uint64_t ready_since;
 	bool stopping;
 };
 
@@ -223,6 +225,37 @@ static void notify(const eirc_daemon_t *d, const char *state)
 		log_warn("Failed to notify systemd (%s): %s, ignoring", state, strerror(-r));
 }
 
+/* READY=1 once the program says it is ready, or after ready_wait_ms. */
+static void on_ready_poll(uv_timer_t *t)
+{
+	eirc_daemon_t *d = t->data;
+	uint64_t wait = d->def->ready_wait_ms ? d->def->ready_wait_ms : EIRC_DAEMON_READY_WAIT_MS;
+	const char *why = d->stopping ? NULL : d->def->not_ready(d->app);
+	char state[256];
+
+	if (d->stopping || !why) {
+		if (!d->stopping)
+			notify(d, "READY=1\nSTATUS=Ready");
+		uv_timer_stop(t);
+	} else if (uv_now(&d->loop) - d->ready_since >= wait) {
+		log_warn("Not ready after %llu ms (%s): telling systemd it started all the same",
+			 (unsigned long long)wait, why);
+		snprintf(state, sizeof(state), "READY=1\nSTATUS=Started, not ready: %s", why);
+		notify(d, state);
+		uv_timer_stop(t);
+	}
+}
+
+static void ready_begin(eirc_daemon_t *d)
+{
+	if (!d->def->not_ready) {
+		notify(d, "READY=1"); /* listeners bound, first connections begun */
+		return;
+	}
+	d->ready_since = uv_now(&d->loop);
+	uv_timer_start(&d->ready, on_ready_poll, 0, EIRC_DAEMON_READY_POLL_MS);
+}
+
 /* SIGHUP (`systemctl reload`): the config file read and checked again as
  * at start; valid, its log section and what def->reload takes apply now,
  * the rest at the next start; invalid, nothing changes. */
@@ -284,7 +317,8 @@ static void handles_init(eirc_daemon_t *d)
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sighup);
 	uv_timer_init(&d->loop, &d->drain);
-	d->sigint.data = d->sigterm.data = d->sighup.data = d->drain.data = d;
+	uv_timer_init(&d->loop, &d->ready);
+	d->sigint.data = d->sigterm.data = d->sighup.data = d->drain.data = d->ready.data = d;
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sighup, on_reload, SIGHUP);
@@ -292,6 +326,7 @@ static void handles_init(eirc_daemon_t *d)
 	uv_unref((uv_handle_t *)&d->sigterm);
 	uv_unref((uv_handle_t *)&d->sighup);
 	uv_unref((uv_handle_t *)&d->drain);
+	uv_unref((uv_handle_t *)&d->ready);
 }
 
 static int daemon_run(eirc_daemon_t *d)
@@ -307,12 +342,13 @@ static int daemon_run(eirc_daemon_t *d)
 	if (r < 0)
 		d->stopping = true; /* already closing: a signal has nothing to stop */
 	else
-		notify(d, "READY=1"); /* listeners bound, first connections begun */
+		ready_begin(d);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->drain, NULL);
+	uv_close((uv_handle_t *)&d->ready, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	status = d->def->end ? d->def->end(d->app) : EIRC_EXIT_OK;
 	if (r < 0 && status == EIRC_EXIT_OK)

@@ -88,6 +88,12 @@ static int reload(void *app, const eirc_config_t *cfg, eirc_err_t *out_err)
 	return gw_server_reload_sessions(*(gw_server_t **)app, cfg, self, out_err);
 }
 
+/* systemd's READY=1 waits for what /readyz says: eirc-auth reachable. */
+static const char *not_ready(void *app)
+{
+	return gw_server_not_ready(*(gw_server_t **)app);
+}
+
 static void stop(void *app)
 {
 	gw_server_shutdown(*(gw_server_t **)app, true);
@@ -122,6 +128,7 @@ int main(int argc, char **argv)
 		.stop = stop,
 		.end = end,
 		.reload = reload,
+		.not_ready = not_ready,
 		.reload_applies = "the log section now; new sessions get the new config, "
 				  "running ones and the gateway's own settings keep theirs",
 		.keep_config_text = true, /* handed to every irc-client (fd 5) */

@@ -64,7 +64,7 @@ typedef struct seen {
 	int opt_x, opt_long;
 	char opt_value[64];
 	bool done_fails;
-	enum { RUN_NOTHING, RUN_TIMER, RUN_SIGNAL, RUN_DRAIN, RUN_RELOAD } mode;
+	enum { RUN_NOTHING, RUN_TIMER, RUN_SIGNAL, RUN_DRAIN, RUN_RELOAD, RUN_LATE } mode;
 	uv_timer_t timer;
 	int step, reloads, reload_rc;
 	const char *reload_file; /* RUN_RELOAD: broken at the third SIGHUP */
@@ -147,6 +147,10 @@ static int t_start(void *app, eirc_daemon_t *d)
 		uv_timer_init(loop, &s->timer);
 		uv_timer_start(&s->timer, on_timer_kill, 10, 1000);
 		break;
+	case RUN_LATE: /* SIGTERM once the readiness polls are done */
+		uv_timer_init(loop, &s->timer);
+		uv_timer_start(&s->timer, on_timer_kill, 600, 1000);
+		break;
 	case RUN_RELOAD:
 		uv_timer_init(loop, &s->timer);
 		s->timer.data = s;
@@ -161,7 +165,7 @@ static void t_stop(void *app)
 	seen_t *s = app;
 
 	s->stops++;
-	if (s->mode == RUN_SIGNAL || s->mode == RUN_RELOAD)
+	if (s->mode == RUN_SIGNAL || s->mode == RUN_RELOAD || s->mode == RUN_LATE)
 		uv_close((uv_handle_t *)&s->timer, NULL);
 	else /* RUN_DRAIN: still busy long after */
 		uv_timer_start(&s->timer, on_timer_noop, 10000, 0);
@@ -509,6 +513,55 @@ static void test_notify_reload(void **state)
 	free(copy);
 }
 
+static int not_ready_calls;
+
+/* Not ready the first three times asked; a negative count: never. */
+static const char *t_not_ready(void *app)
+{
+	(void)app;
+	if (not_ready_calls < 0)
+		return "no database";
+	return ++not_ready_calls <= 3 ? "no database" : NULL;
+}
+
+/* READY=1 waits for not_ready; one never ready is started all the same
+ * after ready_wait_ms, the reason in STATUS=. */
+static void test_notify_ready(void **state)
+{
+	char sock[] = "/tmp/eirc-test-ready-XXXXXX", buf[256];
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	const char *argv[] = {"eirc-test", "-c", source_file("config/eirc.yaml"), NULL};
+	eirc_daemon_def_t def = def_plain;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(sock));
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/notify", sock);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	setenv("NOTIFY_SOCKET", a.sun_path, 1);
+	def.not_ready = t_not_ready;
+	def.ready_wait_ms = 10000;
+	seen.mode = RUN_LATE; /* SIGTERM after 600 ms */
+	not_ready_calls = 0;
+	assert_int_equal(call(&def, 3, argv), EIRC_EXIT_OK);
+	assert_int_equal(not_ready_calls, 4); /* ready at the fourth poll, ~300 ms */
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "READY=1\nSTATUS=Ready");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "STOPPING=1");
+	/* never ready: started all the same after ready_wait_ms */
+	not_ready_calls = -1;
+	def.ready_wait_ms = 150;
+	assert_int_equal(call(&def, 3, argv), EIRC_EXIT_OK);
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)),
+			    "READY=1\nSTATUS=Started, not ready: no database");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "STOPPING=1");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "");
+	unsetenv("NOTIFY_SOCKET");
+	close(fd);
+	unlink(a.sun_path);
+	rmdir(sock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +574,7 @@ int main(void)
 		cmocka_unit_test_setup(test_options_limit, setup),
 		cmocka_unit_test_setup(test_run, setup),
 		cmocka_unit_test_setup(test_notify_reload, setup),
+		cmocka_unit_test_setup(test_notify_ready, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
