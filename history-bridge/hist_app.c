@@ -315,6 +315,11 @@ void hist_app_stop(hist_app_t *a)
 	stop(a);
 }
 
+const char *hist_app_not_ready(const hist_app_t *a)
+{
+	return a->redis && redis_up(a->redis) ? NULL : "Redis down";
+}
+
 bool hist_app_failed(const hist_app_t *a)
 {
 	return a && a->failed;

@@ -42,6 +42,10 @@ void hist_app_stop(hist_app_t *a);
 bool hist_app_failed(const hist_app_t *a);
 
 /* After the loop ended: frees what is left. NULL is a no-op. */
+/* NULL when the bridge can answer (Redis up, what /readyz answers 200
+ * on), else why not: systemd's READY=1 waits for it. */
+const char *hist_app_not_ready(const hist_app_t *a);
+
 void hist_app_free(hist_app_t *a);
 
 #endif

@@ -29,6 +29,11 @@ static int end(void *app)
 	return status;
 }
 
+static const char *not_ready(void *app)
+{
+	return hist_app_not_ready(*(hist_app_t **)app);
+}
+
 /* What eirc-history reads: eirc-history.service loads only these secrets
  * (not irc.webirc_password). */
 static const char *const history_keys[] = {
@@ -48,6 +53,7 @@ int main(int argc, char **argv)
 			    "elasticsearch, log. See docs/history.md",
 		.start = start,
 		.stop = stop,
+		.not_ready = not_ready,
 		.end = end,
 	};
 	hist_app_t *app = NULL;
