@@ -8,7 +8,10 @@
  *   1. returns {0, <history id>} at once when eirc:{p<k>}:msgid:<msgid>
  *      exists (an HA peer, a retry or a spill replay already stored it);
  *   2. XADDs the event to the conversation's history stream, trimming it
- *      with MINID ~ <now - retention>;
+ *      with MINID ~ <now - retention>, and sets the stream to expire after
+ *      the retention (PEXPIRE): trimming happens only at an append, so a
+ *      conversation that goes quiet would otherwise keep its last
+ *      retention's worth forever; expired, every entry is past it anyway;
  *   3. XADDs the same fields plus "network", "stream" (the history key)
  *      and "hid" (the history id) to the partition's archive stream;
  *   4. SETs the msgid key to the history id, expiring after the retention;

@@ -42,7 +42,10 @@ typedef struct admin {
 
 void auth_admin_usage(FILE *out)
 {
-	fputs("Administration (uses auth.database of the config):\n"
+	fputs("First set-up of a host, as root (docs/deploy.md; its own options, the\n"
+	      "config by --config, default /etc/eirc/eirc.yaml):\n"
+	      "  setup --domain HOST --admin NICK --auditor NICK [--config FILE] [--no-start]\n"
+	      "Administration (uses auth.database of the config):\n"
 	      "  migrate                          apply pending schema migrations\n"
 	      "  user add NICK [--display-name N] [--email E] [--role user|admin|auditor]\n"
 	      "               [--autojoin '#a,#b'] [--password-stdin | --password-env VAR]\n"

@@ -104,7 +104,7 @@ static void bus_down(void *ud, const eirc_err_t *why)
 
 int auth_bus_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_bus_t **out_bus)
 {
-	static const redis_cb_t cb = {bus_up, bus_down};
+	static const redis_cb_t cb = {bus_up, bus_down, NULL};
 	auth_bus_t *bus = calloc(1, sizeof(*bus));
 	redis_opts_t o;
 	int r;

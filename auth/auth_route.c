@@ -18,6 +18,36 @@ const char *auth_method_name(auth_method_t m)
 	return m <= AUTH_M_OTHER ? names[m] : "OTHER";
 }
 
+const char *auth_route_label(auth_route_id_t id)
+{
+	static const char *const names[AUTH_R_COUNT] = {
+		[AUTH_R_NOT_FOUND] = "not_found",
+		[AUTH_R_METHOD_NOT_ALLOWED] = "method_not_allowed",
+		[AUTH_R_STATIC] = "static",
+		[AUTH_R_HEALTHZ] = "healthz",
+		[AUTH_R_READYZ] = "readyz",
+		[AUTH_R_METRICS] = "metrics",
+		[AUTH_R_TOKEN] = "token",
+		[AUTH_R_REVOKE] = "revoke",
+		[AUTH_R_INTROSPECT] = "introspect",
+		[AUTH_R_AUDIT] = "audit",
+		[AUTH_R_CHAT_TOKEN] = "chat_token",
+		[AUTH_R_ME] = "me",
+		[AUTH_R_CLIENT_CONFIG] = "client_config",
+		[AUTH_R_ROOMS_LIST] = "rooms_list",
+		[AUTH_R_ROOM_CREATE] = "room_create",
+		[AUTH_R_ROOM_GET] = "room_get",
+		[AUTH_R_ROOM_UPDATE] = "room_update",
+		[AUTH_R_ROOM_DELETE] = "room_delete",
+		[AUTH_R_MEMBERS_LIST] = "members_list",
+		[AUTH_R_MEMBER_ADD] = "member_add",
+		[AUTH_R_MEMBER_REMOVE] = "member_remove",
+		[AUTH_R_CONSUME] = "consume",
+		[AUTH_R_ACCESS] = "access",
+	};
+	return (unsigned)id < AUTH_R_COUNT ? names[id] : "other";
+}
+
 /* Copies the segment of path at *pos up to '/' into out; false when empty,
  * too long, or holding a byte we never accept in a name. */
 static bool take_segment(const char *path, size_t len, size_t *pos, char *out)
@@ -97,6 +127,7 @@ static void route_public(auth_method_t m, const char *p, size_t len, auth_route_
 		{"/api/me", AUTH_M_GET, AUTH_R_ME},
 		{"/api/client-config", AUTH_M_GET, AUTH_R_CLIENT_CONFIG},
 		{"/healthz", AUTH_M_GET, AUTH_R_HEALTHZ},
+		{"/readyz", AUTH_M_GET, AUTH_R_READYZ},
 	};
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
@@ -129,6 +160,10 @@ void auth_route_match(auth_listener_t l, auth_method_t m, const char *path, size
 			route_set(out, m == AUTH_M_POST, AUTH_R_ACCESS, "POST");
 		else if (path_is(path, len, "/healthz"))
 			route_set(out, m == AUTH_M_GET, AUTH_R_HEALTHZ, "GET");
+		else if (path_is(path, len, "/readyz"))
+			route_set(out, m == AUTH_M_GET, AUTH_R_READYZ, "GET");
+		else if (path_is(path, len, "/metrics"))
+			route_set(out, m == AUTH_M_GET, AUTH_R_METRICS, "GET");
 		return;
 	}
 	route_public(m, path, len, out);

@@ -34,24 +34,27 @@ typedef enum auth_route_id {
 	AUTH_R_NOT_FOUND,          /* 404 */
 	AUTH_R_METHOD_NOT_ALLOWED, /* 405: path known, method not */
 	AUTH_R_STATIC,             /* GET/HEAD a file of web_root */
-	AUTH_R_HEALTHZ,
-	AUTH_R_TOKEN,         /* POST /oauth/token */
-	AUTH_R_REVOKE,        /* POST /oauth/revoke */
-	AUTH_R_INTROSPECT,    /* POST /oauth/introspect */
-	AUTH_R_AUDIT,         /* POST /oauth/audit (resource servers) */
-	AUTH_R_CHAT_TOKEN,    /* POST /api/chat-token */
-	AUTH_R_ME,            /* GET /api/me */
-	AUTH_R_CLIENT_CONFIG, /* GET /api/client-config (no token) */
-	AUTH_R_ROOMS_LIST,    /* GET /api/rooms */
-	AUTH_R_ROOM_CREATE,   /* POST /api/rooms */
-	AUTH_R_ROOM_GET,      /* GET /api/rooms/{room} */
-	AUTH_R_ROOM_UPDATE,   /* PATCH|PUT /api/rooms/{room} */
-	AUTH_R_ROOM_DELETE,   /* DELETE /api/rooms/{room} */
-	AUTH_R_MEMBERS_LIST,  /* GET /api/rooms/{room}/members */
-	AUTH_R_MEMBER_ADD,    /* PUT /api/rooms/{room}/members/{nick} */
-	AUTH_R_MEMBER_REMOVE, /* DELETE /api/rooms/{room}/members/{nick} */
-	AUTH_R_CONSUME,       /* POST /internal/chat-token/consume */
-	AUTH_R_ACCESS,        /* POST /internal/access */
+	AUTH_R_HEALTHZ,            /* GET /healthz: liveness, always 200 */
+	AUTH_R_READYZ,             /* GET /readyz: 200 with a database connection */
+	AUTH_R_METRICS,            /* GET /metrics (internal listener only) */
+	AUTH_R_TOKEN,              /* POST /oauth/token */
+	AUTH_R_REVOKE,             /* POST /oauth/revoke */
+	AUTH_R_INTROSPECT,         /* POST /oauth/introspect */
+	AUTH_R_AUDIT,              /* POST /oauth/audit (resource servers) */
+	AUTH_R_CHAT_TOKEN,         /* POST /api/chat-token */
+	AUTH_R_ME,                 /* GET /api/me */
+	AUTH_R_CLIENT_CONFIG,      /* GET /api/client-config (no token) */
+	AUTH_R_ROOMS_LIST,         /* GET /api/rooms */
+	AUTH_R_ROOM_CREATE,        /* POST /api/rooms */
+	AUTH_R_ROOM_GET,           /* GET /api/rooms/{room} */
+	AUTH_R_ROOM_UPDATE,        /* PATCH|PUT /api/rooms/{room} */
+	AUTH_R_ROOM_DELETE,        /* DELETE /api/rooms/{room} */
+	AUTH_R_MEMBERS_LIST,       /* GET /api/rooms/{room}/members */
+	AUTH_R_MEMBER_ADD,         /* PUT /api/rooms/{room}/members/{nick} */
+	AUTH_R_MEMBER_REMOVE,      /* DELETE /api/rooms/{room}/members/{nick} */
+	AUTH_R_CONSUME,            /* POST /internal/chat-token/consume */
+	AUTH_R_ACCESS,             /* POST /internal/access */
+	AUTH_R_COUNT,
 } auth_route_id_t;
 
 typedef struct auth_route {
@@ -69,6 +72,9 @@ typedef struct auth_route {
  */
 void auth_route_match(auth_listener_t l, auth_method_t m, const char *path, size_t len,
 		      auth_route_t *out);
+
+/* Name of a route, the label of its requests in /metrics ("token"...). */
+const char *auth_route_label(auth_route_id_t id);
 
 /* Name of a method, for logs ("GET"...). */
 const char *auth_method_name(auth_method_t m);

@@ -1,6 +1,6 @@
 /*
- * auth_service: dispatch, response helpers, static files, health and the
- * periodic purge. See auth_service.h.
+ * auth_service: dispatch, response helpers, static files, health,
+ * readiness and metrics, and the periodic purge. See auth_service.h.
  */
 #include "auth/auth_service.h"
 
@@ -15,6 +15,9 @@
 
 #include <sodium.h>
 
+#include "auth/auth_metrics.h"
+#include "common/buf.h"
+
 struct auth_service {
 	uv_loop_t *loop;
 	const eirc_config_t *cfg;
@@ -25,6 +28,7 @@ struct auth_service {
 	uv_timer_t purge;
 	char web_root[PATH_MAX]; /* realpath of auth.web_root, "" if missing */
 	char csp[2048];          /* the web client's Content-Security-Policy */
+	auth_metrics_t metrics;  /* GET /metrics */
 	int closing_parts;
 	void (*done)(void *);
 	void *done_arg;
@@ -226,6 +230,7 @@ void auth_call_free(auth_call_t *call)
 
 void auth_call_finish(auth_call_t *call)
 {
+	auth_metrics_request(&call->svc->metrics, call->req.route.id, call->resp.status);
 	call->done(call);
 }
 
@@ -386,13 +391,58 @@ static void handle_static(auth_call_t *call)
 	}
 }
 
+/* Liveness: the process serves requests. */
 static void handle_healthz(auth_call_t *call)
+{
+	auth_reply_json(call, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Readiness: a database connection is up (every request but the static
+ * files needs one). */
+const char *auth_service_not_ready(const auth_service_t *svc)
+{
+	return auth_db_ready(svc->db) > 0 ? NULL : "no database connection";
+}
+
+static void handle_readyz(auth_call_t *call)
 {
 	int ready = auth_db_ready(call->svc->db);
 
-	auth_reply_json(call, ready > 0 ? 200 : 503,
-			json_pack("{s:s, s:i}", "status", ready > 0 ? "ok" : "degraded",
-				  "db_connections", ready));
+	if (ready > 0)
+		auth_reply_json(call, 200,
+				json_pack("{s:s, s:i}", "status", "ok", "db_connections", ready));
+	else
+		auth_reply_json(call, 503,
+				json_pack("{s:s, s:s, s:i}", "status", "unavailable", "reason",
+					  "no database connection", "db_connections", 0));
+}
+
+static void handle_metrics(auth_call_t *call)
+{
+	auth_metrics_t *m = &call->svc->metrics;
+	buf_t body;
+	int ready = auth_db_ready(call->svc->db);
+
+	m->db_connections = ready > 0 ? (uint64_t)ready : 0;
+	m->db_pool_size = (uint64_t)call->svc->cfg->auth.database.pool_size;
+	m->ready = ready > 0;
+	buf_init(&body, AUTH_METRICS_TEXT_MAX);
+	if (auth_metrics_render(m, &body) < 0) {
+		buf_free(&body);
+		auth_reply_error(call, 500, "server_error", "cannot render the metrics");
+		return;
+	}
+	free(call->resp.body);
+	call->resp.status = 200;
+	call->resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+	call->resp.body_len = buf_len(&body);
+	call->resp.body = buf_steal(&body);
+	call->resp.no_store = true;
+	if (!call->resp.body) {
+		auth_reply_error(call, 500, "server_error", "out of memory");
+		return;
+	}
+	auth_call_finish(call);
 }
 
 /* What the web client needs to know before it signs in. */
@@ -418,6 +468,12 @@ void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 		break;
 	case AUTH_R_HEALTHZ:
 		handle_healthz(call);
+		break;
+	case AUTH_R_READYZ:
+		handle_readyz(call);
+		break;
+	case AUTH_R_METRICS:
+		handle_metrics(call);
 		break;
 	case AUTH_R_CLIENT_CONFIG:
 		handle_client_config(call);
@@ -453,6 +509,9 @@ void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 	case AUTH_R_MEMBER_ADD:
 	case AUTH_R_MEMBER_REMOVE:
 		auth_api_bearer(call);
+		break;
+	case AUTH_R_COUNT:
+		auth_reply_error(call, 404, "not_found", "no such endpoint");
 		break;
 	}
 }

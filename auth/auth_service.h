@@ -111,6 +111,10 @@ void auth_service_close(auth_service_t *svc, void (*done)(void *), void *arg);
 /* Runs the call; see the contract at the top. */
 void auth_service_handle(auth_service_t *svc, auth_call_t *call);
 
+/* NULL when eirc-auth can serve (a database connection is up, what
+ * /readyz answers 200 on), else why not: systemd's READY=1 waits for it. */
+const char *auth_service_not_ready(const auth_service_t *svc);
+
 /* A new call (zeroed, svc set), or NULL; free with auth_call_free. */
 auth_call_t *auth_call_new(auth_service_t *svc);
 void auth_call_free(auth_call_t *call);

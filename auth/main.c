@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "auth/auth_admin.h"
+#include "auth/auth_setup.h"
 #include "auth/auth_http.h"
 #include "auth/auth_migrate.h"
 #include "auth/auth_room.h"
@@ -177,6 +178,13 @@ static int end(void *app)
 	return EIRC_EXIT_OK;
 }
 
+static const char *not_ready(void *app)
+{
+	auth_main_t *m = app;
+
+	return m->svc ? auth_service_not_ready(m->svc) : "starting";
+}
+
 static int command(void *app, const eirc_config_t *cfg, int argc, char **argv)
 {
 	(void)app;
@@ -200,6 +208,7 @@ int main(int argc, char **argv)
 		.start = start,
 		.stop = stop,
 		.end = end,
+		.not_ready = not_ready,
 	};
 	auth_main_t m = {.stopping = false};
 
@@ -207,5 +216,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eirc-auth: libsodium failed to initialise\n");
 		return EIRC_EXIT_FAILURE;
 	}
+	/* setup makes the secrets the config names before it loads it */
+	if (argc > 1 && strcmp(argv[1], "setup") == 0)
+		return auth_setup_main(argc - 1, argv + 1, stdout, stderr);
 	return eirc_daemon_main(&def, &m, argc, argv);
 }

@@ -191,12 +191,13 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 {
 	static struct feed f;
 	uv_loop_t loop;
-	lg_writer_opts_t o = {{"127.0.0.1", ports[0], NULL, NULL, 2000, 10000, 100, 1000, cluster},
-			      16,
-			      86400000,
-			      UINT64_C(4) << 30,
-			      NULL,
-			      0};
+	lg_writer_opts_t o = {
+		{"127.0.0.1", ports[0], NULL, NULL, 2000, 10000, 100, 1000, cluster, false},
+		16,
+		86400000,
+		UINT64_C(4) << 30,
+		NULL,
+		0};
 
 	static int runs;
 
@@ -256,7 +257,7 @@ static void shipper_bench(int redis_port, int es_port, long n)
 	char *urls[] = {url};
 	uv_loop_t loop;
 	struct lg_shipper_opts o = {
-		{"127.0.0.1", redis_port, NULL, NULL, 2000, 10000, 100, 1000, false},
+		{"127.0.0.1", redis_port, NULL, NULL, 2000, 10000, 100, 1000, false, false},
 		{urls, 1, NULL, NULL, NULL, true, NULL, 30000},
 		16,
 		"eirc-shipper",

@@ -6,7 +6,8 @@
 #   /usr/bin/eirc-{auth,gateway,irc-client,logger,history,config}
 #   /usr/sbin/eirc-backup, eirc-restore        (dist/sbin, when present)
 #   /usr/share/eirc/web                         the web client
-#   /usr/share/eirc/{eirc.yaml,redis-users.acl,inspircd.conf,nginx-eirc.conf}
+#   /usr/share/eirc/{eirc.yaml,redis-users.acl,nginx-eirc.conf}
+#   /usr/share/eirc/inspircd/{inspircd.conf,limits.conf}, prometheus/*.yml
 #   /usr/lib/inspircd/modules/m_eirc_*.so       built against inspircd-dev
 #   /usr/lib/systemd/system/eirc-*.service
 #   /etc/eirc/eirc.yaml                         a conffile
@@ -16,23 +17,7 @@
 # /var/lib/eirc, and check the InspIRCd pin.
 include(GNUInstallDirs)
 
-# The version: `git describe --tags --match 'v*'` of the source tree
-# (v1.2.0 -> 1.2.0; three commits later -> 1.2.0+git3.gabc1234, which sorts
-# after 1.2.0 and before 1.2.1), else PROJECT_VERSION.
-set(EIRC_PACKAGE_VERSION "${PROJECT_VERSION}")
-find_package(Git QUIET)
-if(GIT_FOUND AND EXISTS "${PROJECT_SOURCE_DIR}/.git")
-  execute_process(COMMAND "${GIT_EXECUTABLE}" describe --tags --match "v*"
-                  WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
-                  OUTPUT_VARIABLE _describe OUTPUT_STRIP_TRAILING_WHITESPACE
-                  RESULT_VARIABLE _describe_rc ERROR_QUIET)
-  if(_describe_rc EQUAL 0 AND _describe MATCHES "^v([0-9][0-9.]*[0-9a-z.~]*)(-([0-9]+)-(g[0-9a-f]+))?$")
-    set(EIRC_PACKAGE_VERSION "${CMAKE_MATCH_1}")
-    if(CMAKE_MATCH_3)
-      string(APPEND EIRC_PACKAGE_VERSION "+git${CMAKE_MATCH_3}.${CMAKE_MATCH_4}")
-    endif()
-  endif()
-endif()
+# EIRC_PACKAGE_VERSION: cmake/EircVersion.cmake.
 
 # ---- what is installed ----
 
@@ -52,6 +37,8 @@ install(FILES dist/eirc.yaml dist/redis-users.acl DESTINATION ${CMAKE_INSTALL_DA
 install(FILES dist/nginx/eirc.conf DESTINATION ${CMAKE_INSTALL_DATADIR}/eirc RENAME nginx-eirc.conf)
 install(FILES dist/inspircd/inspircd.conf dist/inspircd/limits.conf
         DESTINATION ${CMAKE_INSTALL_DATADIR}/eirc/inspircd)
+# Example Prometheus alert rules on every daemon's metrics.
+install(FILES dist/prometheus/eirc-alerts.yml DESTINATION ${CMAKE_INSTALL_DATADIR}/eirc/prometheus)
 install(DIRECTORY dist/systemd/ DESTINATION lib/systemd/system FILES_MATCHING PATTERN "*.service")
 # The config: a conffile (dist/debian/conffiles), root:eirc 0640 (postinst).
 install(FILES dist/eirc.yaml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/eirc)

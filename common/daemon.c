@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/notify.h"
 
 enum { OPT_CHECK = 'C' };
 
@@ -27,9 +28,12 @@ struct eirc_daemon {
 	void *app;
 	const eirc_config_t *cfg;
 	const char *config_path;
+	eirc_config_vars_t vars;
 	uv_loop_t loop;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t drain;
+	uv_timer_t ready; /* asks def->not_ready until READY=1 */
+	uint64_t ready_since;
 	bool stopping;
 };
 
@@ -212,6 +216,84 @@ static void on_drain(uv_timer_t *t)
 	d->def->close(d->app);
 }
 
+/* Tells systemd (Type=notify) what we do; outside systemd, nothing. */
+static void notify(const eirc_daemon_t *d, const char *state)
+{
+	int r = notify_send(state);
+
+	if (r < 0)
+		log_warn("Failed to notify systemd (%s): %s, ignoring", state, strerror(-r));
+}
+
+/* READY=1 once the program says it is ready, or after ready_wait_ms. */
+static void on_ready_poll(uv_timer_t *t)
+{
+	eirc_daemon_t *d = t->data;
+	uint64_t wait = d->def->ready_wait_ms ? d->def->ready_wait_ms : EIRC_DAEMON_READY_WAIT_MS;
+	const char *why = d->stopping ? NULL : d->def->not_ready(d->app);
+	char state[256];
+
+	if (d->stopping || !why) {
+		if (!d->stopping)
+			notify(d, "READY=1\nSTATUS=Ready");
+		uv_timer_stop(t);
+	} else if (uv_now(&d->loop) - d->ready_since >= wait) {
+		log_warn("Not ready after %llu ms (%s): telling systemd it started all the same",
+			 (unsigned long long)wait, why);
+		snprintf(state, sizeof(state), "READY=1\nSTATUS=Started, not ready: %s", why);
+		notify(d, state);
+		uv_timer_stop(t);
+	}
+}
+
+static void ready_begin(eirc_daemon_t *d)
+{
+	if (!d->def->not_ready) {
+		notify(d, "READY=1"); /* listeners bound, first connections begun */
+		return;
+	}
+	d->ready_since = uv_now(&d->loop);
+	uv_timer_start(&d->ready, on_ready_poll, 0, EIRC_DAEMON_READY_POLL_MS);
+}
+
+/* SIGHUP (`systemctl reload`): the config file read and checked again as
+ * at start; valid, its log section and what def->reload takes apply now,
+ * the rest at the next start; invalid, nothing changes. */
+static void on_reload(uv_signal_t *s, int signum)
+{
+	eirc_daemon_t *d = s->data;
+	eirc_config_t *cfg = NULL;
+	eirc_err_t err = {""};
+	int r;
+
+	(void)signum;
+	if (d->stopping || d->def->config_text) {
+		log_info("Reload: ignored (%s)", d->stopping ? "stopping" : "no config file");
+		return;
+	}
+	notify(d, "RELOADING=1");
+	if (config_load(d->def, &d->vars, d->config_path, NULL, 0, &cfg) < 0) {
+		log_error("Reload refused: %s does not load (errors above); the running "
+			  "config stays",
+			  d->config_path);
+		notify(d, "READY=1\nSTATUS=Reload refused: the config does not load");
+		return;
+	}
+	r = d->def->reload ? d->def->reload(d->app, cfg, &err) : 0;
+	if (r < 0) {
+		log_error("Reload refused: %s; the running config stays", err.text);
+		notify(d, "READY=1\nSTATUS=Reload refused");
+	} else {
+		eirc_config_log_setup(cfg, d->def->prog);
+		log_info("Reloaded %s: %s", d->config_path,
+			 d->def->reload_applies
+				 ? d->def->reload_applies
+				 : "the log section now, the rest at the next start");
+		notify(d, "READY=1\nSTATUS=Reloaded");
+	}
+	eirc_config_free(cfg);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	eirc_daemon_t *d = s->data;
@@ -222,6 +304,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 	d->stopping = true;
 	log_info("Signal %d: stopping", signum);
+	notify(d, "STOPPING=1");
 	if (d->def->drain_ms && d->def->close)
 		uv_timer_start(&d->drain, on_drain, d->def->drain_ms, 0);
 	d->def->stop(d->app);
@@ -232,13 +315,18 @@ static void handles_init(eirc_daemon_t *d)
 {
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sighup);
 	uv_timer_init(&d->loop, &d->drain);
-	d->sigint.data = d->sigterm.data = d->drain.data = d;
+	uv_timer_init(&d->loop, &d->ready);
+	d->sigint.data = d->sigterm.data = d->sighup.data = d->drain.data = d->ready.data = d;
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sighup, on_reload, SIGHUP);
 	uv_unref((uv_handle_t *)&d->sigint);
 	uv_unref((uv_handle_t *)&d->sigterm);
+	uv_unref((uv_handle_t *)&d->sighup);
 	uv_unref((uv_handle_t *)&d->drain);
+	uv_unref((uv_handle_t *)&d->ready);
 }
 
 static int daemon_run(eirc_daemon_t *d)
@@ -253,10 +341,14 @@ static int daemon_run(eirc_daemon_t *d)
 	r = d->def->start(d->app, d);
 	if (r < 0)
 		d->stopping = true; /* already closing: a signal has nothing to stop */
+	else
+		ready_begin(d);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->drain, NULL);
+	uv_close((uv_handle_t *)&d->ready, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	status = d->def->end ? d->def->end(d->app) : EIRC_EXIT_OK;
 	if (r < 0 && status == EIRC_EXIT_OK)
@@ -294,8 +386,11 @@ int eirc_daemon_main(const eirc_daemon_def_t *def, void *app, int argc, char **a
 	if (args.argc > 0) {
 		status = def->command(app, cfg, args.argc, args.argv);
 	} else {
-		eirc_daemon_t d = {
-			.def = def, .app = app, .cfg = cfg, .config_path = args.config_path};
+		eirc_daemon_t d = {.def = def,
+				   .app = app,
+				   .cfg = cfg,
+				   .config_path = args.config_path,
+				   .vars = vars};
 		status = daemon_run(&d);
 	}
 	eirc_config_free(cfg);

@@ -19,6 +19,12 @@
  * start (def->start), uv_run until every handle of the program is closed,
  * end (def->end: free what is left), close the loop.
  *
+ * Under systemd (Type=notify, $NOTIFY_SOCKET; common/notify.h) it sends
+ * READY=1 once def->start returned 0 and def->not_ready says ready, STOPPING=1 at the first SIGINT
+ * or SIGTERM, and RELOADING=1 then READY=1 around a reload: SIGHUP reads the config file again with
+ * the same checks as at start and, only when it loads without error, applies its log section and
+ * def->reload; an invalid file changes nothing (logged, and in systemctl status).
+ *
  * The first SIGINT or SIGTERM calls def->stop, which begins a graceful stop
  * (the program closes its handles when done); further signals are logged
  * and ignored. With def->drain_ms, def->close is called that long after
@@ -52,6 +58,10 @@
 /* Config file used without -c/--config: $EIRC_CONFIG when set and not
  * empty, else this. */
 #define EIRC_DAEMON_CONFIG_DEFAULT "config/eirc.yaml"
+
+/* How often not_ready is asked before READY=1, and for how long at most. */
+#define EIRC_DAEMON_READY_POLL_MS 100
+#define EIRC_DAEMON_READY_WAIT_MS 30000
 
 /* Most extra options one program adds to ours; past it every command line
  * of the program is a usage error. */
@@ -104,6 +114,22 @@ typedef struct eirc_daemon_def {
 	 * or EIRC_EXIT_FAILURE). NULL: EIRC_EXIT_OK. */
 	int (*end)(void *app);
 	uint64_t drain_ms; /* 0: no bound (close is never called) */
+	/* SIGHUP (`systemctl reload`) after the config file loaded again
+	 * without error: applies what the program can take at once from cfg
+	 * (which is freed after the call: copy what is kept). Returns 0, or a
+	 * negative errno with the reason in out_err (nothing applied). NULL:
+	 * only the log section applies. */
+	int (*reload)(void *app, const eirc_config_t *cfg, eirc_err_t *out_err);
+	/* What a reload applies, for its log line ("the log section and ..."). */
+	const char *reload_applies;
+	/* After start: NULL when the program can do its work now (listeners
+	 * bound, first connections made), else why not. With it, systemd's
+	 * READY=1 waits for NULL, asked every EIRC_DAEMON_READY_POLL_MS, at
+	 * most ready_wait_ms (0: EIRC_DAEMON_READY_WAIT_MS), then is sent all
+	 * the same with the reason in STATUS= (a unit that never starts helps
+	 * nobody; /readyz keeps saying 503). NULL: READY=1 right after start. */
+	const char *(*not_ready)(void *app);
+	uint64_t ready_wait_ms;
 	/* Where the config's ${NAME} references are read: the value of name,
 	 * or NULL when not set. NULL: the environment, then
 	 * $CREDENTIALS_DIRECTORY/NAME (common/cred.h; eirc-irc-client reads

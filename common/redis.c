@@ -227,10 +227,11 @@ static void fail_routing(redis_t *c, struct cpend *p, char *msg)
 
 static void node_up(void *ud);
 static void node_down(void *ud, const eirc_err_t *why);
+static void node_unsafe(void *ud, const eirc_err_t *why);
 
 static int node_find(redis_t *c, const char *host, int port)
 {
-	static const redis_cb_t cb = {node_up, node_down};
+	static const redis_cb_t cb = {node_up, node_down, node_unsafe};
 	redis_opts_t o = c->opts;
 	struct node *n;
 	int err;
@@ -404,6 +405,15 @@ static void node_down(void *ud, const eirc_err_t *why)
 	} else if (n == c->nodes[0] && c->cb.on_down) {
 		c->cb.on_down(c->ud, why); /* the seed, as one Redis would say */
 	}
+}
+
+/* Any node that may evict makes the whole cluster unfit. */
+static void node_unsafe(void *ud, const eirc_err_t *why)
+{
+	struct node *n = ud;
+
+	if (n->c->cb.on_unsafe)
+		n->c->cb.on_unsafe(n->c->ud, why);
 }
 
 /* ---- routing ---- */

@@ -64,14 +64,25 @@ typedef struct redis_opts {
 	uint64_t reconnect_min_ms;
 	uint64_t reconnect_max_ms;
 	bool cluster; /* host/port is a Redis Cluster seed */
+	/* Refuse a server that may evict keys: after AUTH, every connection
+	 * (each master of a cluster) asks INFO memory and is up only when
+	 * maxmemory_policy is noeviction (common/redis_evict.h); otherwise,
+	 * or when INFO is refused, on_unsafe runs, the connection is dropped
+	 * and tried again after the backoff's delay. For the daemons that
+	 * write (eirc-logger, eirc-history). */
+	bool require_noeviction;
 } redis_opts_t;
 
-/* on_up: connected (and AUTH sent). on_down: lost or failed to connect;
- * why->text is a short English reason (valid during the call); a
- * reconnection is scheduled. */
+/* on_up: connected (and AUTH sent; with require_noeviction, the policy
+ * checked). on_down: lost or failed to connect; why->text is a short
+ * English reason (valid during the call); a reconnection is scheduled.
+ * on_unsafe (NULL: none), with require_noeviction only: a server's
+ * maxmemory-policy can evict, or it refused INFO; why->text names the
+ * server and the policy (or Redis's refusal); on_down follows. */
 typedef struct redis_cb {
 	void (*on_up)(void *ud);
 	void (*on_down)(void *ud, const eirc_err_t *why);
+	void (*on_unsafe)(void *ud, const eirc_err_t *why);
 } redis_cb_t;
 
 /* Called with the reply (NULL when the connection was lost first). */

@@ -18,16 +18,17 @@ static const char *const names[REDIS_ACL_ROLES] = {"eirc-auth", "eirc-gateway", 
 						   "eirc-history"};
 
 /* Every command each daemon sends (docs/deploy.md, "Redis users"). CLUSTER
- * SLOTS and ASKING: common/redis in cluster mode. */
+ * SLOTS and ASKING: common/redis in cluster mode; INFO: its eviction check
+ * (require_noeviction) for the two that write. */
 static const char *const commands[REDIS_ACL_ROLES] = {
 	[REDIS_ACL_AUTH] = "+publish +cluster|slots +asking",
 	[REDIS_ACL_GATEWAY] = "+subscribe",
 	[REDIS_ACL_LOGGER] = "+script|load +evalsha +eval +get +set +exists +xadd +xgroup|create "
-			     "+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim "
-			     "+cluster|slots +asking",
+			     "+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
+			     "+xrange +pexpire +info +cluster|slots +asking",
 	[REDIS_ACL_HISTORY] = "+script|load +evalsha_ro +eval_ro +eval +get +set +xadd +xrange "
 			      "+xrevrange +zrangebyscore +zadd +zremrangebyscore +pexpire "
-			      "+subscribe +cluster|slots +asking",
+			      "+subscribe +info +cluster|slots +asking",
 };
 
 /* What eirc-history writes, after "eirc:{p<k>}:" (@ is the network). */

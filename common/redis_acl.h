@@ -13,9 +13,11 @@
  *     archive streams, msgid keys, and its nick, unick and dms keys. A
  *     channel's stream is not among them.
  * None of them gets a command of @dangerous (FLUSHALL, CONFIG, DEBUG,
- * KEYS, ACL ...) nor any command not listed. The logger, eirc-history and
- * eirc-auth also get CLUSTER SLOTS and ASKING, which common/redis sends to
- * a Redis Cluster.
+ * KEYS, ACL ...) but INFO, nor any command not listed. The logger and
+ * eirc-history get INFO (read-only), which common/redis sends to check
+ * that the server cannot evict keys (common/redis_evict.h). The logger,
+ * eirc-history and eirc-auth also get CLUSTER SLOTS and ASKING, which
+ * common/redis sends to a Redis Cluster.
  *
  * Key patterns never put a "*" before the part that tells a key's kind
  * (a channel name may hold ':' and '}'): the partition is matched digit by

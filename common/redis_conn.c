@@ -14,6 +14,7 @@
 #include <hiredis/async.h>
 
 #include "common/backoff.h"
+#include "common/redis_evict.h"
 
 struct redis_conn {
 	uv_loop_t *loop;
@@ -25,7 +26,8 @@ struct redis_conn {
 	bool was_up;   /* connected since the last attempt: retry at once */
 	bool dropping; /* we are freeing ac ourselves */
 	bool freeing;
-	bool refused; /* Redis refused us: no reset of the backoff until a reply */
+	bool refused;  /* Redis refused us: no reset of the backoff until a reply */
+	bool checking; /* require_noeviction: INFO asked, not up until answered */
 	char refused_why[EIRC_ERR_MAX];
 	const char *drop_why; /* a drop asked from a callback, done on the tick */
 	backoff_t backoff;
@@ -49,6 +51,7 @@ struct pend {
 
 static void schedule_retry(redis_conn_t *r);
 static void on_auth(void *ud, redisReply *reply, void *privdata);
+static void on_policy(void *ud, redisReply *reply, void *privdata);
 
 static void say_down(redis_conn_t *r, const char *why)
 {
@@ -63,6 +66,7 @@ static void say_down(redis_conn_t *r, const char *why)
 static void went_down(redis_conn_t *r, const char *why)
 {
 	r->connected = false;
+	r->checking = false;
 	r->outstanding = 0;
 	if (r->freeing)
 		return;
@@ -79,7 +83,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	/* a subscription's messages are not replies to anything outstanding */
 	if (r->outstanding && !p->answered)
 		r->outstanding--;
-	if (r->refused && p->fn != on_auth && reply &&
+	if (r->refused && p->fn != on_auth && p->fn != on_policy && reply &&
 	    ((redisReply *)reply)->type != REDIS_REPLY_ERROR) {
 		r->refused = false; /* what was refused is granted now */
 		backoff_reset(&r->backoff);
@@ -115,6 +119,58 @@ static void on_auth(void *ud, redisReply *reply, void *privdata)
 		accepted(r);
 }
 
+/* require_noeviction: the server is unfit (why); the owner is told, the
+ * connection dropped and tried again after the backoff's delay, as after
+ * a refused AUTH. */
+static void unsafe(redis_conn_t *r, const char *why)
+{
+	eirc_err_t e;
+
+	eirc_err_set(&e, 0, "Redis at %s:%d: %s", r->opts.host, r->opts.port, why);
+	snprintf(r->refused_why, sizeof(r->refused_why), "%s", e.text);
+	r->refused = true;
+	r->was_up = false;
+	redis_conn_drop(r, r->refused_why);
+	if (r->cb.on_unsafe)
+		r->cb.on_unsafe(r->ud, &e);
+}
+
+static void on_policy(void *ud, redisReply *reply, void *privdata)
+{
+	redis_conn_t *r = privdata;
+	eirc_err_t e, why;
+
+	(void)ud;
+	if (!reply || r->drop_why)
+		return; /* lost first (or AUTH refused): tried again anyway */
+	if (reply->type != REDIS_REPLY_STRING) {
+		eirc_err_set(&why, 0, "INFO memory refused (%.160s)",
+			     reply->type == REDIS_REPLY_ERROR ? reply->str : "not a text");
+		unsafe(r, why.text);
+	} else if (redis_evict_check(reply->str, reply->len, &e) < 0) {
+		eirc_err_set(&why, 0, "%s; eIRC needs maxmemory-policy noeviction", e.text);
+		unsafe(r, why.text);
+	} else {
+		r->checking = false;
+		if (r->cb.on_up)
+			r->cb.on_up(r->ud);
+	}
+}
+
+static int send_pend(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
+		     void *privdata, bool keep);
+
+/* INFO memory, pipelined behind AUTH; nothing else is sent until on_policy
+ * has the answer (redis_conn_up is false meanwhile). */
+static void ask_policy(redis_conn_t *r)
+{
+	static const char cmd[] = "*2\r\n$4\r\nINFO\r\n$6\r\nmemory\r\n";
+
+	r->checking = true;
+	if (send_pend(r, cmd, sizeof(cmd) - 1, on_policy, r, false) < 0)
+		redis_conn_drop(r, "out of memory");
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
 	redis_conn_t *r = ac->data;
@@ -139,6 +195,10 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		redisFreeCommand(cmd);
 	} else {
 		accepted(r);
+	}
+	if (r->opts.require_noeviction) {
+		ask_policy(r);
+		return;
 	}
 	if (r->cb.on_up)
 		r->cb.on_up(r->ud);
@@ -271,15 +331,17 @@ void redis_conn_start(redis_conn_t *r)
 
 bool redis_conn_up(const redis_conn_t *r)
 {
-	return r->connected && !r->drop_why;
+	return r->connected && !r->checking && !r->drop_why;
 }
 
+/* The owner's commands wait for redis_conn_up; ours (AUTH, INFO) only for
+ * the connection. */
 static int send_pend(redis_conn_t *r, const char *cmd, size_t len, redis_reply_fn fn,
 		     void *privdata, bool keep)
 {
 	struct pend *p;
 
-	if (!redis_conn_up(r) || !r->ac)
+	if (!r->connected || r->drop_why || !r->ac || (r->checking && fn != on_policy))
 		return -ENOTCONN;
 	if (!(p = malloc(sizeof(*p))))
 		return -ENOMEM;

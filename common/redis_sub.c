@@ -66,7 +66,7 @@ static void on_down(void *ud, const eirc_err_t *why)
 int redis_sub_new(uv_loop_t *loop, const redis_opts_t *opts, const char *channel,
 		  const redis_sub_cb_t *cb, void *ud, redis_sub_t **out_s)
 {
-	static const redis_cb_t conn_cb = {on_up, on_down};
+	static const redis_cb_t conn_cb = {on_up, on_down, NULL};
 	const char *argv[2] = {"SUBSCRIBE", channel};
 	redis_sub_t *s;
 	int len, err;

@@ -94,6 +94,7 @@ typedef struct eirc_config_gateway {
 	uint64_t slow_reader_timeout;
 	uint64_t browser_sndbuf;
 	uint64_t ping_interval;
+	int drain_seconds; /* SIGTERM: /readyz 503, sessions kept this long */
 	uint64_t shutdown_grace;
 	char *irc_client_path;
 	char *auth_internal_url;
@@ -209,6 +210,7 @@ typedef struct eirc_config_logger {
 	char *spill_dir;
 	uint64_t spill_max;
 	uint64_t retention;
+	uint64_t archive_retention;
 	bool shipper;
 	char *consumer_group;
 	char *metrics_address;

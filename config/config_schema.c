@@ -361,9 +361,14 @@ static const config_field_t schema_gateway[] = {
 		    "kernel's autotuning (up to tcp_wmem's maximum)."),
 	CONFIG_DURATION("ping_interval", T, ping_interval, "30s", SECS(1), HOURS(1),
 			"Interval of WebSocket pings to each browser."),
+	CONFIG_INT("drain_seconds", T, drain_seconds, "5", 0, 300,
+		   "On SIGTERM, seconds during which /readyz answers 503 and new "
+		   "sessions are refused while open ones go on, so that a load "
+		   "balancer stops sending new ones; then each session gets ERROR and "
+		   "WebSocket close 1012 (service restart) and the browser reconnects."),
 	CONFIG_DURATION("shutdown_grace", T, shutdown_grace, "10s", 0, MINS(5),
-			"On SIGTERM, time given to sessions to end before children are "
-			"killed."),
+			"After the drain, time given to sessions to end before children "
+			"are killed."),
 	CONFIG_PATH("irc_client_path", T, irc_client_path, NULL,
 		    "The eirc-irc-client binary; unset: the one next to eirc-gateway."),
 	CONFIG_STRING("auth_internal_url", T, auth_internal_url, "http://127.0.0.1:8082",
@@ -730,6 +735,10 @@ static const config_field_t schema_logger[] = {
 		    "Largest spill file; past it events are lost, loudly and counted."),
 	CONFIG_DURATION("retention", T, retention, "30d", HOURS(1), DAYS(3650),
 			"How long Redis history streams keep events (trimmed by time)."),
+	CONFIG_DURATION("archive_retention", T, archive_retention, "7d", HOURS(1), DAYS(3650),
+			"Without elasticsearch.urls: how long the archive streams keep events "
+			"(trimmed by time every 10 s). With Elasticsearch they keep what a "
+			"consumer group has not acknowledged, however old, and nothing else."),
 	CONFIG_BOOL("shipper", T, shipper, "true",
 		    "Run the Elasticsearch shipper in this process."),
 	CONFIG_STRING("consumer_group", T, consumer_group, "eirc-shipper",

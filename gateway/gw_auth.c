@@ -1,6 +1,7 @@
 /*
  * gw_auth: the client of eirc-auth's internal API on the gateway's loop
- * (the consume; gw_auth_post for the access checks). See gw_auth.h.
+ * (the consume; gw_auth_post for the access checks, gw_auth_get for the
+ * readiness probe). See gw_auth.h.
  *
  * The transport is common/http_client. A request holds the JSON body (it
  * carries the token: zeroed before it is freed); its callback runs after
@@ -122,16 +123,18 @@ static char *consume_body(const char *token, const char *client_ip, const char *
 	return s;
 }
 
-int gw_auth_post(gw_auth_t *a, const char *path, const char *body, size_t body_len,
-		 size_t answer_max, http_client_cb cb, void *ud, http_client_xfer_t **out_xfer)
+/* One request to path of the internal API (body NULL: none). */
+static int auth_send(gw_auth_t *a, const char *method, const char *path, const char *body,
+		     size_t body_len, size_t answer_max, http_client_cb cb, void *ud,
+		     http_client_xfer_t **out_xfer)
 {
-	const char *headers[] = {"Content-Type: application/json", a->auth_header};
+	const char *headers[] = {a->auth_header, "Content-Type: application/json"};
 	char url[GW_AUTH_URL_MAX + 1];
 	http_client_req_t req = {
-		.method = "POST",
+		.method = method,
 		.url = url, /* libcurl copies it */
-		.headers = headers,
-		.n_headers = a->auth_header ? 2 : 1,
+		.headers = a->auth_header ? headers : headers + 1,
+		.n_headers = (a->auth_header ? 1 : 0) + (body ? 1 : 0),
 		.body = body,
 		.body_len = body_len,
 		.timeout_ms = a->timeout_ms,
@@ -141,6 +144,18 @@ int gw_auth_post(gw_auth_t *a, const char *path, const char *body, size_t body_l
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", a->base, path) >= sizeof(url))
 		return -ENAMETOOLONG;
 	return http_client_send(a->http, &req, cb, ud, out_xfer);
+}
+
+int gw_auth_post(gw_auth_t *a, const char *path, const char *body, size_t body_len,
+		 size_t answer_max, http_client_cb cb, void *ud, http_client_xfer_t **out_xfer)
+{
+	return auth_send(a, "POST", path, body, body_len, answer_max, cb, ud, out_xfer);
+}
+
+int gw_auth_get(gw_auth_t *a, const char *path, size_t answer_max, http_client_cb cb, void *ud,
+		http_client_xfer_t **out_xfer)
+{
+	return auth_send(a, "GET", path, NULL, 0, answer_max, cb, ud, out_xfer);
 }
 
 int gw_auth_consume(gw_auth_t *a, const char *token, const char *client_ip, const char *request_id,

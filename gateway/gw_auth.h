@@ -2,7 +2,8 @@
  * gw_auth: the gateway's client of eirc-auth's internal API, on
  * common/http_client (libcurl on the gateway's libuv loop): the chat-token
  * consume below, and gw_auth_post for the other calls (gw_access's
- * checks), on one pool of connections. No thread, no blocking call.
+ * checks; gw_auth_get for the readiness probe), on one pool of
+ * connections. No thread, no blocking call.
  *
  *   POST {auth_internal_url}/internal/chat-token/consume
  *   Authorization: Bearer <auth.internal_secret>
@@ -91,6 +92,11 @@ void gw_auth_cancel(gw_auth_req_t *r);
  */
 int gw_auth_post(gw_auth_t *a, const char *path, const char *body, size_t body_len,
 		 size_t answer_max, http_client_cb cb, void *ud, http_client_xfer_t **out_xfer);
+
+/* GETs path ("/readyz") of eirc-auth's internal API: gw_auth_post's
+ * contract without a body. */
+int gw_auth_get(gw_auth_t *a, const char *path, size_t answer_max, http_client_cb cb, void *ud,
+		http_client_xfer_t **out_xfer);
 
 /*
  * "#a,#b" from a JSON array of room names, as eirc-auth's answers carry

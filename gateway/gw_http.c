@@ -295,7 +295,7 @@ static int on_established(gw_server_t *srv, struct lws *wsi, gw_session_t *ss)
 		explicit_bzero(ss->token, sizeof(ss->token));
 		ss->state = GW_SS_ENDING;
 		srv->metrics.upgrades_refused[GW_REF_SHUTTING_DOWN]++;
-		gw_relay_close(ss, GW_CLOSE_GOING_AWAY, "server shutting down", false);
+		gw_relay_close(ss, GW_CLOSE_RESTART, "server restarting", false);
 		return 0;
 	}
 	lws_rx_flow_control(wsi, 0); /* nothing is read until the consume answers */
@@ -396,6 +396,11 @@ static int on_http(gw_server_t *srv, struct lws *wsi, const char *path)
 
 	if (!strcmp(path, "/healthz")) {
 		r = gw_respond(wsi, 200, "text/plain", "ok\n", 3, false);
+	} else if (!strcmp(path, "/readyz")) {
+		const char *why = gw_server_not_ready(srv);
+		char text[64];
+		int n = snprintf(text, sizeof(text), "%s\n", why ? why : "ready");
+		r = gw_respond(wsi, why ? 503 : 200, "text/plain", text, (size_t)n, false);
 	} else if (!strcmp(path, "/metrics")) {
 		if (gw_metrics_render(&srv->metrics, &body, &len) < 0)
 			return -1;

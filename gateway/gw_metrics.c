@@ -128,6 +128,11 @@ int gw_metrics_render(const gw_metrics_t *m, char **out, size_t *out_len)
 	one(&b, "eirc_gateway_sessions_open", "gauge", "WebSocket sessions open.",
 	    m->sessions_open);
 	one(&b, "eirc_gateway_children", "gauge", "irc-client processes running.", m->children);
+	one(&b, "eirc_gateway_ready", "gauge",
+	    "1 when /readyz answers 200 (not draining, eirc-auth ready).", m->ready);
+	one(&b, "eirc_gateway_draining", "gauge",
+	    "1 once SIGTERM came: new sessions refused, open ones end after the drain.",
+	    m->draining);
 	one(&b, "eirc_gateway_upgrades_accepted_total", "counter",
 	    "WebSocket upgrades that became a session.", m->upgrades_accepted);
 	head(&b, ur, "counter", "WebSocket upgrades refused, by reason.");

@@ -42,6 +42,8 @@ typedef enum gw_frame_refusal {
 typedef struct gw_metrics {
 	uint64_t sessions_open; /* gauge: WebSockets with a session */
 	uint64_t children;      /* gauge: irc-client processes running */
+	uint64_t ready;         /* gauge: /readyz answers 200 */
+	uint64_t draining;      /* gauge: SIGTERM came, sessions end soon */
 	uint64_t upgrades_accepted;
 	uint64_t upgrades_refused[GW_REF_COUNT];
 	uint64_t spawn_failures;

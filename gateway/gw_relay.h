@@ -22,9 +22,9 @@
 #include "gateway/gw_session.h"
 
 /* WebSocket close codes the gateway sends (RFC 6455 and private 4xxx). */
-#define GW_CLOSE_GOING_AWAY       1001 /* server shutting down */
 #define GW_CLOSE_POLICY           1008 /* too slow, CR/LF/NUL */
 #define GW_CLOSE_ENDED            1011 /* chat session ended, spawn_failed */
+#define GW_CLOSE_RESTART          1012 /* service restart: after the drain */
 #define GW_CLOSE_INVALID_TOKEN    4001 /* also: ended by an access change */
 #define GW_CLOSE_AUTH_UNAVAILABLE 4003
 

@@ -1,9 +1,13 @@
 /*
  * gw_server: the daemon object. See gw_server.h.
  *
- * Shutdown, in order: new upgrades get 503 shutting_down; every session is
- * closed 1001 "server shutting down" (consumes cancelled, socketpairs
- * closed, so each irc-client sends QUIT and exits); the grace timer
+ * Shutdown, in order: /readyz answers 503 "draining" and new upgrades get
+ * 503 shutting_down at once; open sessions go on for gateway.drain_seconds
+ * (the load balancer notices and sends new sessions elsewhere); then every
+ * session is ended: "ERROR :Closing link: server restarting" after the
+ * lines queued, then close 1012 (service restart: the web client
+ * reconnects, to another gateway); consumes cancelled, socketpairs closed,
+ * so each irc-client sends QUIT and exits; the grace timer
  * (gateway.shutdown_grace) then sends SIGKILL to every child still
  * running; once no session is left (every child reaped, every WebSocket
  * gone) the lws context, the auth client and the timers are closed, and
@@ -45,6 +49,8 @@ static void server_finish(gw_server_t *s)
 	s->auth = NULL;
 	uv_close((uv_handle_t *)&s->sweep, NULL);
 	uv_close((uv_handle_t *)&s->grace, NULL);
+	uv_close((uv_handle_t *)&s->drain, NULL);
+	uv_close((uv_handle_t *)&s->probe, NULL);
 	/* closes every wsi left; lws's libuv handles close in later iterations */
 	http_server_close(s->http);
 }
@@ -58,7 +64,7 @@ static void on_finish(uv_timer_t *t)
  * (the last session often ends in LWS_CALLBACK_CLOSED), so from a timer. */
 void gw_server_maybe_finish(gw_server_t *s)
 {
-	if (s->shutting_down && !s->finished && s->table.count == 0)
+	if (s->drained && !s->finished && s->table.count == 0)
 		uv_timer_start(&s->sweep, on_finish, 0, 0);
 }
 
@@ -108,14 +114,13 @@ static void on_grace(uv_timer_t *t)
 		server_finish(s); /* only WebSockets that never let the close out are left */
 }
 
-void gw_server_shutdown(gw_server_t *s)
+/* The drain is over: every session ends, 1012. */
+static void server_end_sessions(gw_server_t *s)
 {
 	queue_t *q, *next;
 
-	if (s->shutting_down)
-		return;
-	s->shutting_down = true;
-	log_info("Shutting down: %d session(s) to end, grace %llums", s->table.count,
+	s->drained = true;
+	log_info("Ending %d session(s): close 1012, grace %llums", s->table.count,
 		 (unsigned long long)s->cfg->gateway.shutdown_grace);
 	QUEUE_FOREACH(q, &s->table.all) {
 		gw_session_t *ss = gw_table_session(q);
@@ -124,7 +129,7 @@ void gw_server_shutdown(gw_server_t *s)
 			ss->auth = NULL;
 		}
 		if (ss->wsi)
-			gw_relay_close(ss, GW_CLOSE_GOING_AWAY, "server shutting down", false);
+			gw_relay_end(ss, GW_CLOSE_RESTART, "server restarting");
 		gw_relay_close_pipe(ss);
 	}
 	uv_timer_start(&s->grace, on_grace, s->cfg->gateway.shutdown_grace, 0);
@@ -133,6 +138,76 @@ void gw_server_shutdown(gw_server_t *s)
 		gw_server_session_check_free(gw_table_session(q));
 	}
 	gw_server_maybe_finish(s);
+}
+
+static void on_drained(uv_timer_t *t)
+{
+	server_end_sessions(t->data);
+}
+
+void gw_server_shutdown(gw_server_t *s, bool drain)
+{
+	uint64_t ms = drain ? (uint64_t)s->cfg->gateway.drain_seconds * 1000 : 0;
+
+	if (s->shutting_down)
+		return;
+	s->shutting_down = true;
+	s->metrics.ready = 0;
+	s->metrics.draining = 1;
+	uv_timer_stop(&s->probe);
+	log_info("Draining: /readyz answers 503, new sessions refused; %d session(s) end in "
+		 "%llums",
+		 s->table.count, (unsigned long long)ms);
+	if (ms)
+		uv_timer_start(&s->drain, on_drained, ms, 0);
+	else
+		server_end_sessions(s);
+}
+
+const char *gw_server_not_ready(const gw_server_t *s)
+{
+	if (s->shutting_down)
+		return "draining";
+	if (!s->auth_checked)
+		return "eirc-auth not checked yet";
+	return s->auth_ready ? NULL : "eirc-auth not ready";
+}
+
+static void on_probe_answer(void *ud, const http_client_answer_t *ans, const eirc_err_t *why)
+{
+	gw_server_t *s = ud;
+	bool ready = ans->err == 0 && ans->status == 200;
+
+	s->probe_xfer = NULL;
+	if (ans->err == -ECANCELED || s->shutting_down)
+		return;
+	if (ready && !s->auth_ready)
+		log_info("eirc-auth is ready: /readyz answers 200");
+	else if (!ready && (s->auth_ready || !s->auth_checked)) {
+		if (ans->err)
+			log_warn("eirc-auth is not ready: %s",
+				 why ? why->text : strerror(-ans->err));
+		else
+			log_warn("eirc-auth is not ready: /readyz answered %ld", ans->status);
+	}
+	s->auth_checked = true;
+	s->auth_ready = ready;
+	s->metrics.ready = gw_server_not_ready(s) == NULL;
+}
+
+static void on_probe(uv_timer_t *t)
+{
+	gw_server_t *s = t->data;
+	int r;
+
+	if (s->probe_xfer)
+		return; /* the last one is still out (auth_timeout > the period) */
+	r = gw_auth_get(s->auth, "/readyz", GW_READY_ANSWER_MAX, on_probe_answer, s,
+			&s->probe_xfer);
+	if (r < 0) {
+		s->probe_xfer = NULL;
+		log_warn("Failed to ask eirc-auth whether it is ready: %s, ignoring", strerror(-r));
+	}
 }
 
 static int server_trusted(gw_server_t *s, eirc_err_t *out_err)
@@ -219,7 +294,9 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 	}
 	uv_timer_init(loop, &s->sweep);
 	uv_timer_init(loop, &s->grace);
-	s->sweep.data = s->grace.data = s;
+	uv_timer_init(loop, &s->drain);
+	uv_timer_init(loop, &s->probe);
+	s->sweep.data = s->grace.data = s->drain.data = s->probe.data = s;
 	uv_timer_start(&s->sweep, on_sweep, GW_SWEEP_MS, GW_SWEEP_MS);
 	*out = s;
 	return 0;
@@ -285,7 +362,24 @@ int gw_server_listen(gw_server_t *s)
 			 http_server_port(s->http, tls));
 	}
 	gw_bus_start(s->bus);
+	uv_timer_start(&s->probe, on_probe, 0, GW_READY_PROBE_MS);
 	server_log_fds(s);
+	return 0;
+}
+
+int gw_server_reload_sessions(gw_server_t *s, const eirc_config_t *cfg, const char *self_exe,
+			      eirc_err_t *out_err)
+{
+	gw_spawn_cfg_t next = {0};
+	int r = gw_spawn_cfg_init(&next, cfg, s->spawn.config_path, self_exe, out_err);
+
+	if (r < 0) {
+		gw_spawn_cfg_clear(&next);
+		return r;
+	}
+	/* children started have their copies of fd 4 and fd 5 already */
+	gw_spawn_cfg_clear(&s->spawn);
+	s->spawn = next;
 	return 0;
 }
 

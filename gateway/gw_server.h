@@ -5,8 +5,13 @@
  * and the graceful shutdown.
  *
  * Lifecycle: gw_server_new() → gw_server_listen() → uv_run() until
- * gw_server_shutdown() (SIGTERM/SIGINT, through common/daemon) has ended every
- * session and closed every handle → gw_server_free() → uv_loop_close().
+ * gw_server_shutdown() (SIGTERM/SIGINT, through common/daemon) has drained,
+ * ended every session and closed every handle → gw_server_free() →
+ * uv_loop_close().
+ *
+ * Readiness (GET /readyz, gw_server_not_ready): not draining, and
+ * eirc-auth, which every new session needs, ready itself: its /readyz on
+ * the internal listener is asked every GW_READY_PROBE_MS.
  */
 #ifndef EIRC_GW_SERVER_H
 #define EIRC_GW_SERVER_H
@@ -32,6 +37,10 @@
 /* Bytes waiting to be written to one irc-client above which the browser
  * is not read any more (lws_rx_flow_control), resumed below half. */
 #define GW_TO_IRC_QUEUE_MAX (64 * 1024)
+/* Period of the readiness probe of eirc-auth (GET /readyz), ms. */
+#define GW_READY_PROBE_MS 2000
+/* Bytes of the probe's answer kept (its JSON is a few dozen). */
+#define GW_READY_ANSWER_MAX 4096
 /* Period of the slow-reader sweep, ms. */
 #define GW_SWEEP_MS 250
 /* Bytes read from a socketpair at once. */
@@ -63,10 +72,14 @@ typedef struct gw_server {
 	long fd_base;  /* descriptors open once listening */
 	char gw_id[9]; /* random per start, prefix of request ids */
 	uint64_t counter;
-	uv_timer_t sweep, grace;
-	bool shutting_down; /* no new sessions */
-	bool grace_over;    /* children were sent SIGKILL */
-	bool finished;      /* handles closing, HTTP server closed */
+	uv_timer_t sweep, grace, drain, probe;
+	http_client_xfer_t *probe_xfer; /* the readiness probe in flight */
+	bool auth_checked;              /* the probe answered once */
+	bool auth_ready;                /* its last answer was 200 */
+	bool shutting_down;             /* draining: /readyz 503, no new sessions */
+	bool drained;                   /* sessions closed 1012 after the drain */
+	bool grace_over;                /* children were sent SIGKILL */
+	bool finished;                  /* handles closing, HTTP server closed */
 	char read_buf[GW_READ_MAX];
 } gw_server_t;
 
@@ -83,10 +96,27 @@ int gw_server_new(uv_loop_t *loop, const eirc_config_t *cfg, const char *config_
 int gw_server_listen(gw_server_t *s);
 
 /*
- * Starts the graceful shutdown (see docs/gateway.md); uv_run returns once
- * it is done. A second call does nothing.
+ * Starts the graceful shutdown (see docs/gateway.md): with drain, /readyz
+ * answers 503 and new upgrades are refused for gateway.drain_seconds
+ * while sessions go on, then every session gets "ERROR :Closing link:
+ * server restarting" and close 1012; without (a failed start), that at
+ * once. uv_run returns once it is done. A second call does nothing.
  */
-void gw_server_shutdown(gw_server_t *s);
+void gw_server_shutdown(gw_server_t *s, bool drain);
+
+/* Why the gateway should get no new session now ("draining", "eirc-auth
+ * not ready", "eirc-auth not checked yet"), or NULL when it is ready. */
+const char *gw_server_not_ready(const gw_server_t *s);
+
+/*
+ * `systemctl reload` (SIGHUP, common/daemon) with cfg, the config file
+ * loaded again without error: the irc-clients of new sessions get its
+ * text (fd 5) and ${NAME} values (fd 4); running sessions and the
+ * gateway's own settings keep the ones of its start. Returns 0, or a
+ * negative errno with the reason in out_err (nothing changed).
+ */
+int gw_server_reload_sessions(gw_server_t *s, const eirc_config_t *cfg, const char *self_exe,
+			      eirc_err_t *out_err);
 
 /* Frees what is left after uv_run returned. NULL is a no-op. */
 void gw_server_free(gw_server_t *s);

@@ -4,7 +4,8 @@
  *
  * main.c is the program's table for common/daemon (command line, config,
  * log, loop, signals) and its hooks: the descriptor limit, then gw_server
- * until SIGTERM/SIGINT has ended every session (docs/gateway.md).
+ * until SIGTERM/SIGINT has drained and ended every session
+ * (docs/gateway.md).
  */
 #include <errno.h>
 #include <limits.h>
@@ -46,17 +47,24 @@ static void raise_nofile(void)
 		 (unsigned long long)(rl.rlim_cur / GW_FDS_PER_SESSION));
 }
 
+/* This program's path: eirc-irc-client is found next to it. */
+static void self_exe(char self[PATH_MAX])
+{
+	ssize_t n = readlink("/proc/self/exe", self, PATH_MAX - 1);
+
+	self[n > 0 ? n : 0] = '\0';
+}
+
 /* app: the gw_server_t * of main() */
 static int start(void *app, eirc_daemon_t *d)
 {
 	gw_server_t **server = app;
 	const eirc_config_t *cfg = eirc_daemon_config(d);
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	eirc_err_t err = {""};
 	int r;
 
-	self[n > 0 ? n : 0] = '\0';
+	self_exe(self);
 	cloexec_inherited();
 	raise_nofile();
 	r = gw_server_new(eirc_daemon_loop(d), cfg, eirc_daemon_config_path(d), self, server, &err);
@@ -67,14 +75,28 @@ static int start(void *app, eirc_daemon_t *d)
 	if ((r = gw_server_listen(*server)) < 0) {
 		log_error("Failed to listen on %s:%d: %s", cfg->gateway.listen_address,
 			  cfg->gateway.listen_port, strerror(-r));
-		gw_server_shutdown(*server);
+		gw_server_shutdown(*server, false);
 	}
 	return r;
 }
 
+static int reload(void *app, const eirc_config_t *cfg, eirc_err_t *out_err)
+{
+	char self[PATH_MAX];
+
+	self_exe(self);
+	return gw_server_reload_sessions(*(gw_server_t **)app, cfg, self, out_err);
+}
+
+/* systemd's READY=1 waits for what /readyz says: eirc-auth reachable. */
+static const char *not_ready(void *app)
+{
+	return gw_server_not_ready(*(gw_server_t **)app);
+}
+
 static void stop(void *app)
 {
-	gw_server_shutdown(*(gw_server_t **)app);
+	gw_server_shutdown(*(gw_server_t **)app, true);
 }
 
 static int end(void *app)
@@ -93,9 +115,11 @@ int main(int argc, char **argv)
 {
 	static const eirc_daemon_def_t def = {
 		.prog = "eirc-gateway",
-		.about = "Serves WebSocket sessions on /chat (plus /healthz and /metrics) on the\n"
-			 "listeners of the config's gateway section; each session runs one\n"
-			 "eirc-irc-client. SIGTERM/SIGINT stop it gracefully.\n",
+		.about =
+			"Serves WebSocket sessions on /chat (plus /healthz, /readyz and /metrics)\n"
+			"on the listeners of the config's gateway section; each session runs\n"
+			"one eirc-irc-client. SIGTERM/SIGINT drain it (gateway.drain_seconds),\n"
+			"then end every session with close 1012.\n",
 		.keys = gateway_keys,
 		.sections = "gateway, auth (internal_secret), irc_client (sandbox_user),\n"
 			    "redis (the access bus), log.\n"
@@ -103,6 +127,10 @@ int main(int argc, char **argv)
 		.start = start,
 		.stop = stop,
 		.end = end,
+		.reload = reload,
+		.not_ready = not_ready,
+		.reload_applies = "the log section now; new sessions get the new config, "
+				  "running ones and the gateway's own settings keep theirs",
 		.keep_config_text = true, /* handed to every irc-client (fd 5) */
 	};
 	gw_server_t *server = NULL;

@@ -56,6 +56,20 @@ static void on_redis_down(void *ud, const eirc_err_t *why)
 		 a->cfg->redis.host, a->cfg->redis.port, why->text);
 }
 
+static void stop(hist_app_t *a);
+
+/* A Redis that may evict keys (or will not say): eirc-history writes direct
+ * messages into the archive, so it refuses it and stops, exit status 1.
+ * stop() only begins closing: nothing is freed inside this callback. */
+static void on_redis_unsafe(void *ud, const eirc_err_t *why)
+{
+	hist_app_t *a = ud;
+
+	log_error("Refusing to store into %s (docs/deploy.md, \"Redis\"); stopping", why->text);
+	a->failed = true;
+	stop(a);
+}
+
 /* ---- the access bus: eirc-auth's access changes drop cached tokens ---- */
 
 static void on_access_subscribed(void *ud)
@@ -248,8 +262,8 @@ static int start(hist_app_t *a)
 	const eirc_config_t *cfg = a->cfg;
 	static const redis_sub_cb_t access_cb = {on_access_subscribed, on_access_message,
 						 on_access_down};
-	redis_cb_t cb = {on_redis_up, on_redis_down};
-	redis_opts_t o;
+	redis_cb_t cb = {on_redis_up, on_redis_down, on_redis_unsafe};
+	redis_opts_t o, w;
 	int r;
 
 	redis_opts_from_config(&cfg->redis, cfg->history.redis_username,
@@ -257,7 +271,9 @@ static int start(hist_app_t *a)
 	/* Answer before the irc-client gives up on us (history.request_timeout). */
 	if (o.command_timeout_ms > cfg->history.request_timeout / 2)
 		o.command_timeout_ms = cfg->history.request_timeout / 2;
-	if ((r = redis_new(a->loop, &o, &cb, a, &a->redis)) < 0)
+	w = o;
+	w.require_noeviction = true; /* the access bus only reads */
+	if ((r = redis_new(a->loop, &w, &cb, a, &a->redis)) < 0)
 		return r;
 	if ((r = listen_socket(a)) < 0)
 		return r;
@@ -297,6 +313,16 @@ int hist_app_start(hist_app_t *a)
 void hist_app_stop(hist_app_t *a)
 {
 	stop(a);
+}
+
+const char *hist_app_not_ready(const hist_app_t *a)
+{
+	return a->redis && redis_up(a->redis) ? NULL : "Redis down";
+}
+
+bool hist_app_failed(const hist_app_t *a)
+{
+	return a && a->failed;
 }
 
 void hist_app_free(hist_app_t *a)

@@ -12,6 +12,7 @@
 #ifndef EIRC_HIST_APP_H
 #define EIRC_HIST_APP_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #include "config/config.h"
@@ -36,7 +37,15 @@ int hist_app_start(hist_app_t *a);
  * their handles are closed. A second call does nothing. */
 void hist_app_stop(hist_app_t *a);
 
+/* True when it stopped by itself on a Redis it refuses (its
+ * maxmemory-policy can evict keys): the exit status is then 1. */
+bool hist_app_failed(const hist_app_t *a);
+
 /* After the loop ended: frees what is left. NULL is a no-op. */
+/* NULL when the bridge can answer (Redis up, what /readyz answers 200
+ * on), else why not: systemd's READY=1 waits for it. */
+const char *hist_app_not_ready(const hist_app_t *a);
+
 void hist_app_free(hist_app_t *a);
 
 #endif

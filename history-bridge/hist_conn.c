@@ -243,6 +243,7 @@ static void handle_line(struct hist_conn *c, const char *line, size_t len)
 		hist_conn_fail(c, "INVALID_TARGET", "Not the user of this connection");
 		return;
 	}
+	c->app->metrics.chathistory_requests++;
 	hist_chathist_request(c);
 }
 

@@ -123,6 +123,7 @@ void hreq_stream_start(struct hreq *q, const char *ctype)
 {
 	q->answered = q->stream = true;
 	q->status = 200;
+	hist_metrics_request(&q->h->app->metrics, q->route, q->status);
 	q->ctype = ctype;
 	hreq_close_timer(q); /* each page has its own timeout (archive_es) */
 	hreq_stream_kick(q);
@@ -142,6 +143,7 @@ void hreq_answer_json(struct hreq *q, int status, json_t *body)
 	}
 	q->answered = true;
 	q->status = status;
+	hist_metrics_request(&q->h->app->metrics, q->route, status);
 	if (body) {
 		q->body = json_dumps(body, JSON_COMPACT);
 		q->body_len = q->body ? strlen(q->body) : 0;
@@ -479,14 +481,47 @@ void hist_http_forget_all(hist_http_t *h)
 
 /* ---- lws glue ---- */
 
+/* Liveness: the process serves requests. */
 static void healthz(struct hreq *q)
 {
-	bool up = q->h->app->redis && redis_up(q->h->app->redis);
+	hreq_answer_json(q, 200, json_pack("{s:s}", "status", "ok"));
+}
 
-	if (up)
+/* Readiness: Redis, which every answer but the probes needs, is up. */
+static void readyz(struct hreq *q)
+{
+	if (q->h->app->redis && redis_up(q->h->app->redis))
 		hreq_answer_json(q, 200, json_pack("{s:s,s:b}", "status", "ok", "redis", 1));
 	else
-		hreq_answer_json(q, 503, json_pack("{s:s,s:b}", "status", "degraded", "redis", 0));
+		hreq_answer_json(q, 503,
+				 json_pack("{s:s,s:s,s:b}", "status", "unavailable", "reason",
+					   "redis down", "redis", 0));
+}
+
+static void metrics(struct hreq *q)
+{
+	hist_app_t *a = q->h->app;
+	hist_metrics_t *m = &a->metrics;
+	buf_t b;
+
+	m->redis_up = a->redis && redis_up(a->redis);
+	m->ready = m->redis_up;
+	m->access_up = a->access_up;
+	m->connections = a->n_conns;
+	buf_init(&b, HIST_METRICS_TEXT_MAX);
+	if (hist_metrics_render(m, &b) < 0 || !(q->body = buf_steal(&b))) {
+		buf_free(&b);
+		hreq_answer_error(q, 500, "server_error", "cannot render the metrics");
+		return;
+	}
+	q->body_len = strlen(q->body);
+	q->ctype = "text/plain; version=0.0.4; charset=utf-8";
+	q->answered = true;
+	q->status = 200;
+	hist_metrics_request(m, HR_METRICS, 200); /* seen in the next rendering */
+	hreq_close_timer(q);
+	if (q->wsi)
+		lws_callback_on_writable(q->wsi);
 }
 
 static void route(struct hreq *q, const char *path, size_t len)
@@ -497,6 +532,16 @@ static void route(struct hreq *q, const char *path, size_t len)
 	if (strcmp(path, "/healthz") == 0) {
 		q->route = HR_HEALTHZ;
 		healthz(q);
+		return;
+	}
+	if (strcmp(path, "/readyz") == 0) {
+		q->route = HR_READYZ;
+		readyz(q);
+		return;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		q->route = HR_METRICS;
+		metrics(q);
 		return;
 	}
 	if (hist_api_messages_path(path, len, &room, &room_len)) {

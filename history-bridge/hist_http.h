@@ -1,9 +1,10 @@
 /*
  * hist_http: eirc-history's HTTP API (docs/history.md "HTTP API") with
  * common/http_server on the daemon's libuv loop, as eirc-auth does it: GET
- * /healthz and GET /v1/rooms/{room}/messages.
+ * /healthz (liveness), /readyz (Redis up), /metrics (hist_metrics) and GET
+ * /v1/rooms/{room}/messages, /v1/search, /v1/export.
  *
- * Every request but /healthz carries an RFC 6750 bearer token, checked by
+ * Every request but the probes and /metrics carries an RFC 6750 bearer token, checked by
  * RFC 7662 introspection at eirc-auth (history.introspect_*; libcurl on the
  * loop through common/http_client) and cached
  * history.introspect_cache_ttl (never past the token's exp) in at most

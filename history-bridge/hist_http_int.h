@@ -26,17 +26,10 @@
 #include "history-bridge/hist_api.h"
 #include "history-bridge/hist_app.h"
 #include "history-bridge/hist_http.h"
+#include "history-bridge/hist_metrics.h"
 #include "history-bridge/hist_req.h"
 
 struct lws;
-
-enum hroute {
-	HR_NONE = 0,
-	HR_HEALTHZ,
-	HR_MESSAGES,
-	HR_SEARCH,
-	HR_EXPORT,
-};
 
 typedef struct hreq hreq_t;
 struct hreq {

@@ -32,6 +32,7 @@
 #include "history-bridge/hist_app.h"
 #include "history-bridge/hist_dm.h"
 #include "history-bridge/hist_http.h"
+#include "history-bridge/hist_metrics.h"
 #include "history-bridge/hist_req.h"
 
 /* Bytes one read takes: bounds how far a read can fill the queue past
@@ -53,7 +54,9 @@ struct hist_app {
 	size_t n_conns;
 	queue_t dms; /* struct dm_pending: reports waiting for a receiver's id */
 	unsigned batch_seq;
+	hist_metrics_t metrics; /* GET /metrics of the HTTP API */
 	bool stopping;
+	bool failed; /* stopped on a Redis it refuses: exit status 1 */
 };
 
 typedef struct qline qline_t;

@@ -23,8 +23,15 @@ static void stop(void *app)
 
 static int end(void *app)
 {
+	int status = hist_app_failed(*(hist_app_t **)app) ? EIRC_EXIT_FAILURE : EIRC_EXIT_OK;
+
 	hist_app_free(*(hist_app_t **)app);
-	return EIRC_EXIT_OK;
+	return status;
+}
+
+static const char *not_ready(void *app)
+{
+	return hist_app_not_ready(*(hist_app_t **)app);
 }
 
 /* What eirc-history reads: eirc-history.service loads only these secrets
@@ -46,6 +53,7 @@ int main(int argc, char **argv)
 			    "elasticsearch, log. See docs/history.md",
 		.start = start,
 		.stop = stop,
+		.not_ready = not_ready,
 		.end = end,
 	};
 	hist_app_t *app = NULL;

@@ -3,6 +3,8 @@
  */
 #include "logger-bot/lg_app.h"
 
+#include <stdbool.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "common/irc_conn.h"
 #include "common/log.h"
 #include "common/utf8.h"
+#include "logger-bot/lg_archive.h"
 #include "logger-bot/lg_ingest.h"
 #include "logger-bot/lg_map.h"
 #include "logger-bot/lg_shipper.h"
@@ -28,7 +31,8 @@ struct app {
 	lg_ingest_t *ing;
 	lg_writer_t *writer;
 	lg_shipper_t *shipper;
-	http_server_t *http; /* GET /metrics; NULL when off */
+	lg_archive_t *archive; /* the archive streams' trimming, on the writer's Redis */
+	http_server_t *http;   /* GET /metrics; NULL when off */
 	irc_conn_t *conn;
 	irc_conn_server_t servers[IRC_CONN_SERVERS_MAX];
 	lg_map_t wanted;    /* folded channel -> name (malloc'd) */
@@ -47,6 +51,7 @@ struct app {
 	bool away;                   /* what the IRC server was last told (AWAY) */
 	bool stopping;
 	bool closed; /* close_handles ran */
+	bool failed; /* stopped on an unusable Redis: exit status 1 */
 };
 
 static struct app app; /* one logger per process */
@@ -435,6 +440,25 @@ static void on_quit(void *ud, int err)
 
 /* ---- notes from the writer and the shipper ---- */
 
+static void close_handles(struct app *a);
+
+static void on_fail_timer(uv_timer_t *t)
+{
+	close_handles(t->data);
+}
+
+/* A Redis that may evict keys (or will not say): nothing is written to it;
+ * the logger stops with exit status 1 (the memory queue goes to the spill
+ * file), out of the Redis client's callback. */
+static void refuse_redis(struct app *a, const char *why)
+{
+	if (a->failed || a->closed)
+		return;
+	log_error("Refusing to archive into %s (docs/deploy.md, \"Redis\"); stopping", why);
+	a->failed = a->stopping = true;
+	uv_timer_start(&a->drain_timer, on_fail_timer, 0, 0);
+}
+
 static void on_writer_note(void *ud, enum lg_writer_note n, const char *detail)
 {
 	struct app *a = ud;
@@ -468,12 +492,19 @@ static void on_writer_note(void *ud, enum lg_writer_note n, const char *detail)
 	case LG_WRITER_SPILL_ERROR:
 		log_error("Spill file error: %s", detail);
 		break;
+	case LG_WRITER_REDIS_UNSAFE:
+		refuse_redis(a, detail);
+		break;
+	case LG_WRITER_REDIS_FULL:
+		log_error("Redis is full (%s): events wait in memory and then in the spill file "
+			  "until it has room (trimming, or a larger maxmemory)",
+			  detail);
+		break;
 	}
 }
 
 static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail)
 {
-	(void)ud;
 	switch (n) {
 	case LG_SHIP_TEMPLATE_OK:
 		log_info("Elasticsearch index template installed");
@@ -494,11 +525,27 @@ static void on_shipper_note(void *ud, enum lg_shipper_note n, const char *detail
 	case LG_SHIP_REDIS_UP:
 		log_info("Shipper connected to Redis");
 		break;
+	case LG_SHIP_REDIS_UNSAFE:
+		refuse_redis(ud, detail);
+		break;
 	}
 }
 
-/* GET /metrics: Prometheus text; 405 for other methods, 404 for other
- * paths. One request per connection, as Prometheus asks. */
+/* Why the logger cannot archive now (IRC or Redis away: events go to the
+ * spill, or are not seen at all), or NULL when it can. */
+static const char *not_ready(const struct app *a)
+{
+	if (!a->m.irc_connected)
+		return "irc not registered\n";
+	if (!a->m.redis_connected)
+		return "redis down\n";
+	return NULL;
+}
+
+/* GET /metrics: Prometheus text; GET /healthz (liveness) and /readyz
+ * (registered to IRC and Redis up, else 503 with the reason); 405 for
+ * other methods, 404 for other paths. One request per connection, as
+ * Prometheus asks. */
 static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size_t len)
 {
 	struct app *a = http_server_user(wsi);
@@ -512,6 +559,12 @@ static int on_metrics_request(struct lws *wsi, void *pss, const char *path, size
 	buf_init(&body, LG_METRICS_TEXT_MAX);
 	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) != LWSHUMETH_GET)
 		hd.status = 405, text = "method not allowed\n";
+	else if (strcmp(path, "/healthz") == 0)
+		text = "ok\n";
+	else if (strcmp(path, "/readyz") == 0 && (text = not_ready(a)))
+		hd.status = 503;
+	else if (strcmp(path, "/readyz") == 0)
+		text = "ready\n";
 	else if (strcmp(path, "/metrics") != 0)
 		hd.status = 404, text = "not found\n";
 	else if (lg_metrics_render(&a->m, &body) < 0)
@@ -537,6 +590,7 @@ static void close_handles(struct app *a)
 	a->closed = true;
 	http_server_close(a->http);
 	lg_shipper_close(a->shipper, NULL);
+	lg_archive_close(a->archive); /* before its Redis, in the same turn */
 	lg_writer_close(a->writer, NULL);
 	irc_conn_free(a->conn);
 	uv_close((uv_handle_t *)&a->list_timer, NULL);
@@ -588,12 +642,43 @@ static int start_writer(struct app *a)
 
 	redis_opts_from_config(&cfg->redis, cfg->logger.redis_username, cfg->logger.redis_password,
 			       &o.redis);
+	o.redis.require_noeviction = true;
 	if ((err = lg_writer_new(a->loop, &o, &a->m, on_writer_note, a, &a->writer)) < 0) {
 		log_error("Failed to open the spill file in %s: %s", cfg->logger.spill_dir,
 			  strerror(-err));
 		return err;
 	}
 	lg_writer_start(a->writer);
+	return 0;
+}
+
+/* With Elasticsearch, what every consumer group acknowledged goes; without,
+ * what is older than logger.archive_retention (lg_archive.h). */
+static int start_archive(struct app *a)
+{
+	const eirc_config_t *cfg = a->cfg;
+	lg_archive_opts_t o = {.partitions = cfg->redis.partitions,
+			       .acked = cfg->elasticsearch.n_urls > 0,
+			       .retention_ms = cfg->logger.archive_retention};
+	int err;
+
+	if ((err = lg_archive_new(a->loop, lg_writer_redis(a->writer), &o, &a->m, &a->archive)) <
+	    0) {
+		log_error("Failed to start the archive trimming: %s", strerror(-err));
+		return err;
+	}
+	lg_archive_start(a->archive);
+	if (o.acked && !cfg->logger.shipper)
+		log_warn("Archive streams trimmed only below what every consumer group "
+			 "acknowledged, and this logger does not ship (logger.shipper false): "
+			 "another "
+			 "logger must, or they grow until Redis is full");
+	else if (o.acked)
+		log_info("Archive streams trimmed once every consumer group acknowledged them");
+	else
+		log_info("Archive streams trimmed to logger.archive_retention (%" PRIu64
+			 " s): no elasticsearch.urls",
+			 o.retention_ms / 1000);
 	return 0;
 }
 
@@ -621,6 +706,7 @@ static int start_shipper(struct app *a)
 
 	redis_opts_from_config(&cfg->redis, cfg->logger.redis_username, cfg->logger.redis_password,
 			       &o.redis);
+	o.redis.require_noeviction = true;
 	if (!cfg->logger.shipper || e->n_urls == 0) {
 		log_info("Shipper off (%s)",
 			 cfg->logger.shipper ? "no elasticsearch.urls" : "logger.shipper false");
@@ -736,13 +822,18 @@ int lg_app_start(uv_loop_t *loop, const eirc_config_t *cfg)
 	}
 	init_handles(a);
 	uv_timer_start(&a->seen_timer, on_seen_timer, LG_APP_SEEN_MS, LG_APP_SEEN_MS);
-	if ((r = start_writer(a)) < 0 || (r = start_shipper(a)) < 0 || (r = start_httpd(a)) < 0 ||
-	    (r = start_irc(a)) < 0) {
+	if ((r = start_writer(a)) < 0 || (r = start_archive(a)) < 0 || (r = start_shipper(a)) < 0 ||
+	    (r = start_httpd(a)) < 0 || (r = start_irc(a)) < 0) {
 		close_handles(a);
 		return r;
 	}
 	log_info("eirc-logger %s running on network %s", EIRC_VERSION, cfg->irc.network);
 	return 0;
+}
+
+bool lg_app_failed(void)
+{
+	return app.failed;
 }
 
 void lg_app_free(void)

@@ -42,6 +42,7 @@
 #ifndef EIRC_LOGGER_LG_APP_H
 #define EIRC_LOGGER_LG_APP_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #include "config/config.h"
@@ -96,5 +97,8 @@ void lg_app_close(void);
 
 /* After the loop ended: frees what is left. */
 void lg_app_free(void);
+/* True when the logger stopped by itself on a Redis it refuses (its
+ * maxmemory-policy can evict keys): the exit status is then 1. */
+bool lg_app_failed(void);
 
 #endif

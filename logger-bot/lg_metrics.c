@@ -73,7 +73,14 @@ static const struct row rows[] = {
 	{"eirc_logger_shipper_oldest_pending_age_seconds", "gauge",
 	 "Age of the oldest archive entry not shipped yet.",
 	 offsetof(lg_metrics_t, ship_oldest_age_ms), 0.001, NULL},
-	C("archive_trimmed_total", ship_trimmed, "Archive entries trimmed after acknowledgement."),
+	C("archive_trimmed_total", archive_trimmed,
+	  "Archive entries trimmed: acknowledged by every consumer group with Elasticsearch, "
+	  "older than logger.archive_retention without."),
+	G("archive_entries", archive_entries,
+	  "Entries in the archive streams of every partition (at the last trimming pass)."),
+	{"eirc_logger_archive_oldest_age_seconds", "gauge",
+	 "Age of the oldest archive entry left (at the last trimming pass); 0 when empty.",
+	 offsetof(lg_metrics_t, archive_oldest_age_ms), 0.001, NULL},
 };
 
 static int render_row(const struct row *r, bool head, uint64_t v, buf_t *out)

@@ -47,7 +47,10 @@ struct lg_metrics {
 	uint64_t ship_request_errors; /* transport errors, 429/5xx whole requests */
 	uint64_t ship_pending;        /* gauge: read, not acknowledged */
 	uint64_t ship_oldest_age_ms;  /* gauge: age of the oldest unshipped entry */
-	uint64_t ship_trimmed;        /* archive entries trimmed */
+	/* archive streams (lg_archive) */
+	uint64_t archive_trimmed;       /* entries trimmed (shipped, or past the retention) */
+	uint64_t archive_entries;       /* gauge: entries of every partition, last pass */
+	uint64_t archive_oldest_age_ms; /* gauge: age of the oldest entry left, last pass */
 };
 
 /* Appends the exposition of m to out. Returns 0, -EMSGSIZE past out's

@@ -15,7 +15,6 @@
 #include "archive/archive_keys.h"
 #include "common/backoff.h"
 #include "common/clock.h"
-#include "logger-bot/lg_archive.h"
 #include "logger-bot/lg_bulk.h"
 
 #define ID_MAX 48
@@ -60,7 +59,7 @@ struct lg_shipper {
 	uint64_t stats_pending, stats_oldest;
 	int open_handles;
 	lg_shipper_closed_fn on_closed;
-	uv_timer_t poll_timer, retry_timer, trim_timer, stats_timer, claim_timer, template_timer;
+	uv_timer_t poll_timer, retry_timer, stats_timer, claim_timer, template_timer;
 };
 
 static void step(struct lg_shipper *s);
@@ -476,27 +475,10 @@ static void on_down(void *ud, const struct eirc_err *why)
 	note(s, LG_SHIP_REDIS_DOWN, why->text);
 }
 
-static void on_trimmed(void *ud, redisReply *r, void *privdata)
+/* require_noeviction: the daemon refuses such a Redis (lg_app). */
+static void on_unsafe(void *ud, const struct eirc_err *why)
 {
-	struct lg_shipper *s = ud;
-
-	(void)privdata;
-	if (r && r->type == REDIS_REPLY_INTEGER)
-		s->m->ship_trimmed += (uint64_t)r->integer;
-	else if (r)
-		s->m->redis_errors++;
-}
-
-void lg_shipper_trim_now(struct lg_shipper *s)
-{
-	for (int k = 0; k < s->opts.partitions; k++)
-		(void)redis_cmd(s->redis, on_trimmed, NULL, "EVAL %s 1 %s", lg_archive_trim_script,
-				s->parts[k].key);
-}
-
-static void on_trim_timer(uv_timer_t *t)
-{
-	lg_shipper_trim_now(t->data);
+	note(ud, LG_SHIP_REDIS_UNSAFE, why->text);
 }
 
 static void on_pending_summary(void *ud, redisReply *r, void *privdata)
@@ -562,6 +544,14 @@ static int parts_init(struct lg_shipper *s)
 	return 0;
 }
 
+#define LG_SHIP_TIMERS 5
+
+static void list_timers(struct lg_shipper *s, uv_timer_t **out)
+{
+	out[0] = &s->poll_timer, out[1] = &s->retry_timer, out[2] = &s->stats_timer;
+	out[3] = &s->claim_timer, out[4] = &s->template_timer;
+}
+
 static void free_parts(struct lg_shipper *s)
 {
 	free(s->parts);
@@ -573,8 +563,8 @@ static void free_parts(struct lg_shipper *s)
 int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
 		   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s)
 {
-	static const redis_cb_t cb = {on_up, on_down};
-	uv_timer_t *timers[6];
+	static const redis_cb_t cb = {on_up, on_down, on_unsafe};
+	uv_timer_t *timers[LG_SHIP_TIMERS];
 	struct lg_shipper *s;
 	uint32_t seed;
 	int err;
@@ -596,13 +586,12 @@ int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_met
 		goto fail;
 	if ((err = redis_new(loop, &opts->redis, &cb, s, &s->redis)) < 0)
 		goto fail_es;
-	timers[0] = &s->poll_timer, timers[1] = &s->retry_timer, timers[2] = &s->trim_timer;
-	timers[3] = &s->stats_timer, timers[4] = &s->claim_timer, timers[5] = &s->template_timer;
-	for (int i = 0; i < 6; i++) {
+	list_timers(s, timers);
+	for (int i = 0; i < LG_SHIP_TIMERS; i++) {
 		uv_timer_init(loop, timers[i]);
 		timers[i]->data = s;
 	}
-	s->open_handles = 6;
+	s->open_handles = LG_SHIP_TIMERS;
 	*out_s = s;
 	return 0;
 fail_es:
@@ -618,7 +607,6 @@ void lg_shipper_start(struct lg_shipper *s)
 	uint64_t every = s->opts.claim_every_ms ? s->opts.claim_every_ms : LG_SHIP_CLAIM_EVERY_MS;
 
 	uv_timer_start(&s->template_timer, on_template_timer, 0, 0);
-	uv_timer_start(&s->trim_timer, on_trim_timer, LG_SHIP_TRIM_EVERY_MS, LG_SHIP_TRIM_EVERY_MS);
 	uv_timer_start(&s->stats_timer, on_stats_timer, LG_SHIP_STATS_EVERY_MS,
 		       LG_SHIP_STATS_EVERY_MS);
 	uv_timer_start(&s->claim_timer, on_claim_timer, every, every);
@@ -641,7 +629,7 @@ static void on_timer_closed(uv_handle_t *h)
 
 void lg_shipper_close(struct lg_shipper *s, lg_shipper_closed_fn on_closed)
 {
-	uv_timer_t *timers[6];
+	uv_timer_t *timers[LG_SHIP_TIMERS];
 
 	if (!s)
 		return;
@@ -649,8 +637,7 @@ void lg_shipper_close(struct lg_shipper *s, lg_shipper_closed_fn on_closed)
 	s->on_closed = on_closed;
 	archive_es_close(s->es, NULL, NULL);
 	redis_close(s->redis, NULL);
-	timers[0] = &s->poll_timer, timers[1] = &s->retry_timer, timers[2] = &s->trim_timer;
-	timers[3] = &s->stats_timer, timers[4] = &s->claim_timer, timers[5] = &s->template_timer;
-	for (int i = 0; i < 6; i++)
+	list_timers(s, timers);
+	for (int i = 0; i < LG_SHIP_TIMERS; i++)
 		uv_close((uv_handle_t *)timers[i], on_timer_closed);
 }

@@ -22,9 +22,8 @@
  * full), so what is retried goes with what arrived meanwhile.
  * Nothing is acknowledged before Elasticsearch accepted or refused it.
  *
- * The index template is installed before the first _bulk. Archive streams
- * are trimmed below what every group acknowledged (lg_archive) every
- * LG_SHIP_TRIM_EVERY_MS.
+ * The index template is installed before the first _bulk. The archive
+ * streams are trimmed by lg_archive, not here.
  */
 #ifndef EIRC_LOGGER_LG_SHIPPER_H
 #define EIRC_LOGGER_LG_SHIPPER_H
@@ -39,7 +38,6 @@
 #define LG_SHIP_IDLE_POLL_MS   50
 #define LG_SHIP_CLAIM_IDLE_MS  60000
 #define LG_SHIP_CLAIM_EVERY_MS 30000
-#define LG_SHIP_TRIM_EVERY_MS  10000
 #define LG_SHIP_STATS_EVERY_MS 2000
 #define LG_SHIP_CONSUMER_MAX   64
 
@@ -68,6 +66,7 @@ enum lg_shipper_note {
 	LG_SHIP_DEAD_LETTER,     /* detail: the item's error */
 	LG_SHIP_REDIS_DOWN,
 	LG_SHIP_REDIS_UP,
+	LG_SHIP_REDIS_UNSAFE, /* detail: the server's maxmemory-policy can evict */
 };
 
 typedef void (*lg_shipper_note_fn)(void *ud, enum lg_shipper_note note, const char *detail);
@@ -81,8 +80,6 @@ typedef struct lg_shipper lg_shipper_t;
 int lg_shipper_new(uv_loop_t *loop, const lg_shipper_opts_t *opts, struct lg_metrics *m,
 		   lg_shipper_note_fn on_note, void *ud, lg_shipper_t **out_s);
 void lg_shipper_start(lg_shipper_t *s);
-/* Runs the archive trimming now (tests and operators' tools). */
-void lg_shipper_trim_now(lg_shipper_t *s);
 /* Closes everything; in-flight work is dropped (entries stay pending and
  * are re-read by the next run). The memory is freed once libuv has closed
  * its timers, then on_closed(ud), when not NULL, runs. NULL s is a no-op. */

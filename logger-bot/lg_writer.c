@@ -51,6 +51,7 @@ struct lg_writer {
 	uint64_t spill_unacked; /* records read from spill, not acknowledged */
 	char sha[ARCHIVE_APPEND_SHA_LEN + 1];
 	bool sha_loaded, loading, blocked, spilling;
+	bool full;         /* Redis answered OOM (maxmemory reached) since the last success */
 	bool spill_failed; /* the last spill append failed (full or I/O) */
 	unsigned error_streak;
 	uint64_t routing_seen; /* redis_routing_errors already counted */
@@ -404,8 +405,18 @@ static void settle_retries(lg_writer_t *w, bool script_missing)
 
 static void load_script(lg_writer_t *w);
 
+/* Redis at maxmemory with noeviction refuses writes: "OOM command not
+ * allowed ...", as the answer or inside the script's error. */
+static bool is_oom(const char *msg)
+{
+	return strncmp(msg, "OOM ", 4) == 0 || strstr(msg, "OOM command not allowed") != NULL;
+}
+
 /* A call answered with an error: its records go to retry (after NOSCRIPT
- * without counting an attempt), or are lost after LG_WRITER_ATTEMPTS_MAX. */
+ * without counting an attempt), or are lost after LG_WRITER_ATTEMPTS_MAX.
+ * OOM is no fault of the events: they wait, as while Redis is down (memory
+ * queue, then the spill file), and go again after the backoff, without
+ * counting an attempt, until trimming or the operator makes room. */
 static void on_error_reply(lg_writer_t *w, struct fifo *call, const char *msg)
 {
 	bool noscript = strncmp(msg, "NOSCRIPT", 8) == 0;
@@ -416,6 +427,13 @@ static void on_error_reply(lg_writer_t *w, struct fifo *call, const char *msg)
 		fifo_append(&w->retry, call);
 		if (!w->loading)
 			load_script(w);
+	} else if (is_oom(msg)) {
+		w->m->redis_errors++;
+		w->error_streak++;
+		if (!w->full)
+			note(w, LG_WRITER_REDIS_FULL, msg);
+		w->full = true;
+		fifo_append(&w->retry, call);
 	} else {
 		w->m->redis_errors++;
 		w->error_streak++;
@@ -497,6 +515,7 @@ static void on_append(void *ud, redisReply *reply, void *privdata)
 		rec_done(w, r);
 	}
 	w->error_streak = 0;
+	w->full = false;
 	if (w->retry.n)
 		settle_retries(w, !w->sha_loaded);
 	pump(w);
@@ -555,6 +574,17 @@ static void on_down(void *ud, const eirc_err_t *why)
 	note(w, LG_WRITER_REDIS_DOWN, why->text);
 }
 
+/* require_noeviction: the daemon refuses such a Redis (lg_app). */
+static void on_unsafe(void *ud, const eirc_err_t *why)
+{
+	note(ud, LG_WRITER_REDIS_UNSAFE, why->text);
+}
+
+redis_t *lg_writer_redis(lg_writer_t *w)
+{
+	return w->redis;
+}
+
 static void update_gauges(lg_writer_t *w)
 {
 	uint64_t routing = redis_routing_errors(w->redis);
@@ -582,7 +612,7 @@ static void on_sync_timer(uv_timer_t *t)
 int lg_writer_new(uv_loop_t *loop, const lg_writer_opts_t *opts, lg_metrics_t *m,
 		  lg_writer_note_fn on_note, void *ud, lg_writer_t **out_w)
 {
-	static const redis_cb_t cb = {on_up, on_down};
+	static const redis_cb_t cb = {on_up, on_down, on_unsafe};
 	lg_writer_t *w = calloc(1, sizeof(*w));
 	uint64_t dropped = 0;
 	int err;

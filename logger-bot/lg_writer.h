@@ -22,8 +22,10 @@
  *
  * Events sent but not answered when the connection drops are sent again
  * (the script ignores a msgid it already has). A reply that is an error
- * other than NOSCRIPT is retried LG_WRITER_ATTEMPTS_MAX times with backoff,
- * then the event is counted lost.
+ * other than NOSCRIPT and OOM is retried LG_WRITER_ATTEMPTS_MAX times with
+ * backoff, then the event is counted lost. OOM (Redis at maxmemory, which
+ * with noeviction refuses writes) is retried with the backoff as long as it
+ * lasts, the events waiting in memory and then in the spill file.
  */
 #ifndef EIRC_LOGGER_LG_WRITER_H
 #define EIRC_LOGGER_LG_WRITER_H
@@ -72,6 +74,8 @@ enum lg_writer_note {
 	LG_WRITER_LOST,          /* detail: reason; count in metrics */
 	LG_WRITER_SCRIPT_ERROR,  /* detail: Redis's error text */
 	LG_WRITER_SPILL_ERROR,   /* detail: strerror */
+	LG_WRITER_REDIS_UNSAFE,  /* detail: the server's maxmemory-policy can evict */
+	LG_WRITER_REDIS_FULL,    /* detail: Redis's OOM answer; events wait */
 };
 
 /* Things the daemon should log; called from the loop. */
@@ -110,6 +114,9 @@ int lg_writer_seen_set(lg_writer_t *w, const char *key, int64_t ms);
  * is not archiving (AWAY, lg_app.h). */
 bool lg_writer_can_archive(const lg_writer_t *w);
 
+/* The writer's Redis client, borrowed (lg_archive trims on it); closed by
+ * lg_writer_close. */
+redis_t *lg_writer_redis(lg_writer_t *w);
 /* Events not yet acknowledged by Redis: memory, in flight, and 1 more
  * when the spill file holds unread records. */
 uint64_t lg_writer_backlog_events(const lg_writer_t *w);

@@ -28,7 +28,7 @@ static int end(void *app)
 {
 	(void)app;
 	lg_app_free();
-	return EIRC_EXIT_OK;
+	return lg_app_failed() ? EIRC_EXIT_FAILURE : EIRC_EXIT_OK;
 }
 
 /* What eirc-logger reads: eirc-logger.service loads only these secrets

@@ -5,7 +5,8 @@
 # current folder) receives eirc_<version>_<arch>.deb; the build itself is in
 # OUTDIR/eirc-deb-build (kept, so a second run is incremental), configured
 # with -DCMAKE_INSTALL_PREFIX=/usr, RelWithDebInfo (stripped in the
-# package), no tests and no benchmarks. Prints the .deb's path last.
+# package), no tests and no benchmarks, every binary's --version the
+# package's (git describe). Prints the .deb's path last.
 # Needs Debian 12's build packages (scripts/install-deps.sh: cmake,
 # dpkg-dev, file, g++ and inspircd-dev for the InspIRCd modules).
 set -euo pipefail
@@ -28,7 +29,7 @@ for tool in cmake cpack dpkg-shlibdeps file; do
 done
 
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
-	-DEIRC_TESTS=OFF -DEIRC_BENCH=OFF >/dev/null
+	-DEIRC_TESTS=OFF -DEIRC_BENCH=OFF -DEIRC_VERSION_FROM_GIT=ON >/dev/null
 cmake --build "$build" -j"${EIRC_BUILD_JOBS:-2}" >/dev/null
 rm -f "$build"/package/eirc_*.deb
 (cd "$build" && cpack -G DEB >/dev/null)

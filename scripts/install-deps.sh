@@ -18,9 +18,13 @@ BUILD_PKGS=(
 SERVER_PKGS=(postgresql redis-server inspircd inspircd-dev)
 # Fuzzing and sanitizers (libFuzzer ships in clang's runtime package);
 # clang-format for the tree_rules test (scripts/check-tree.sh); headless
-# Chromium and fonts for the browser tests (tests/browser).
+# Chromium and fonts for the browser tests (tests/browser); promtool (in
+# prometheus; its server is kept from starting like the others) for the
+# prometheus_rules test of dist/prometheus/eirc-alerts.yml; systemd for
+# systemd-analyze security in the package_deb test; debootstrap and
+# systemd-nspawn for the deployment test (tests/deploy).
 TEST_PKGS=(clang libclang-rt-14-dev clang-format python3 procps iproute2 curl chromium fonts-dejavu-core
-  debootstrap systemd-container)
+           prometheus systemd debootstrap systemd-container)
 
 want=("${BUILD_PKGS[@]}" "${SERVER_PKGS[@]}")
 case "${1:-all}" in

@@ -269,7 +269,7 @@ static int auth_start(eirc_stack_t *st, const eirc_config_t *cfg)
 	if ((r = auth_prepare(st)) < 0)
 		return r;
 	log_info("starting eirc-auth on %s:%d", cfg->auth.listen_address, cfg->auth.listen_port);
-	if ((r = srv_process_start_as(st->env, "eirc-auth", argv, cfg->auth.listen_port, "/healthz",
+	if ((r = srv_process_start_as(st->env, "eirc-auth", argv, cfg->auth.listen_port, "/readyz",
 				      &stack_as, &st->auth)) < 0)
 		log_error("Failed to start eirc-auth: %s", strerror(-r));
 	return r;
@@ -351,7 +351,7 @@ static int socket_dir(eirc_stack_t *st, const eirc_config_t *cfg)
 }
 
 /* The history bridge: CHATHISTORY for the irc-clients on its UNIX socket,
- * and its HTTP API on history.listen_port (ready once /healthz answers). */
+ * and its HTTP API on history.listen_port (ready once /readyz answers: Redis is up). */
 static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	char exe[4096];
@@ -362,7 +362,7 @@ static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		return r;
 	snprintf(exe, sizeof(exe), "%s/history-bridge/eirc-history", st->bin_dir);
 	log_info("starting eirc-history on %s", cfg->history.socket_path);
-	const char *ready = cfg->history.listen_port > 0 ? "/healthz" : NULL;
+	const char *ready = cfg->history.listen_port > 0 ? "/readyz" : NULL;
 	if ((r = srv_process_start_as(st->env, "eirc-history", argv, cfg->history.listen_port,
 				      ready, &stack_as, &st->history)) < 0)
 		log_error("Failed to start eirc-history: %s", strerror(-r));

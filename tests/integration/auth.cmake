@@ -5,7 +5,7 @@ target_link_libraries(eirc_auth_fixture PUBLIC eirc_harness
 target_include_directories(eirc_auth_fixture PUBLIC ${PROJECT_SOURCE_DIR})
 
 foreach(_t test_auth_oauth test_auth_abuse test_auth_migrate test_auth_tls
-           test_auth_limits)
+           test_auth_limits test_auth_probes)
   eirc_test(${_t} SOURCES ${_t}.c LIBS eirc_auth_fixture
             LABELS integration TIMEOUT 300)
   add_dependencies(${_t} eirc-auth)
@@ -23,3 +23,17 @@ eirc_test(test_account SOURCES test_account.c
           LIBS eirc_auth_fixture eirc_logger_fixture eirc_testclient
           LABELS integration TIMEOUT 300)
 add_dependencies(test_account eirc-auth eirc-logger)
+
+# issue 24, contract D6: dist/sbin/eirc-backup and eirc-restore against a
+# real PostgreSQL, Redis and eirc-auth (root only; skipped otherwise).
+eirc_test(test_backup SOURCES test_backup.c LIBS eirc_auth_fixture eirc::hiredis
+          LABELS integration TIMEOUT 600)
+add_dependencies(test_backup eirc-auth eirc-config)
+
+# issue 24, D3: `eirc-auth setup` on a real PostgreSQL, its files under a
+# throwaway --root (no systemctl): secrets, roles, database, migrations,
+# first accounts, OAuth client, InspIRCd/nginx/Redis files; a second run
+# changes nothing.
+eirc_test(test_auth_setup SOURCES test_auth_setup.c LIBS eirc_harness eirc::pq
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_auth_setup eirc-auth)

@@ -113,7 +113,7 @@ static bool wait_ready(fx_t *fx)
 	for (int i = 0; i < 200; i++) {
 		ht_resp_t r;
 		int status;
-		int rc = fx_http(fx, false, "GET", "/healthz", NULL, NULL, 0, &r);
+		int rc = fx_http(fx, false, "GET", "/readyz", NULL, NULL, 0, &r);
 		long st = r.status;
 
 		/* r is filled (and owns memory) whatever fx_http returned */

@@ -8,7 +8,7 @@ add_library(eirc_gateway_fixture STATIC gateway_fixture.c)
 target_link_libraries(eirc_gateway_fixture PUBLIC eirc_auth_fixture eirc_testclient)
 find_package(Threads REQUIRED)
 foreach(_t test_gateway_e2e test_gateway_refusals test_gateway_faults test_gateway_slow
-           test_gateway_access test_gateway_secrets)
+           test_gateway_access test_gateway_secrets test_gateway_reload)
   eirc_test(${_t} SOURCES ${_t}.c LIBS eirc_gateway_fixture Threads::Threads
             LABELS integration TIMEOUT 900)
   add_dependencies(${_t} eirc-irc-client eirc-auth)

@@ -60,9 +60,12 @@ static int write_config(gwfx_t *g, const char *gateway_yaml)
 		"gateway:\n  listen_port: %d\n"
 		"  allowed_origins: [\"" GWFX_ORIGIN "\"]\n"
 		"  irc_client_path: %s\n"
-		"  auth_internal_url: http://127.0.0.1:%d\n%s"
+		"  auth_internal_url: http://127.0.0.1:%d\n%s%s"
 		"log:\n  level: info\n",
 		servers, history, redis, g->port, g->irc_client, g->auth.iport,
+		/* stopping a gateway drains only where a test asks for it */
+		gateway_yaml && strstr(gateway_yaml, "drain_seconds:") ? ""
+								       : "  drain_seconds: 0\n",
 		gateway_yaml ? gateway_yaml : "");
 	if (fclose(f) != 0)
 		return -1;

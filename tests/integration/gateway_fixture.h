@@ -84,7 +84,9 @@ typedef struct gwfx_opts {
  * keep trying to connect, and the descriptor counts of the tests would see
  * its attempts), eirc-auth, InspIRCd and eirc-gateway. gateway_yaml:
  * more keys of the gateway section (each line indented two spaces), or
- * NULL. Returns 0 or -1 (with the logs' tails on stderr).
+ * NULL; gateway.drain_seconds is 0 unless gateway_yaml sets it (a stop
+ * then ends the sessions at once). Returns 0 or -1 (with the logs' tails
+ * on stderr).
  */
 int gwfx_start(gwfx_t *g, const char *gateway_yaml);
 

@@ -29,6 +29,15 @@ eirc_test(test_logger_stream SOURCES test_logger_stream.c
           LIBS eirc_logger_fixture eirc_logger_io eirc::jansson
           LABELS integration TIMEOUT 300)
 
+# Redis bounded (issue 24, item 7): without Elasticsearch the archive streams
+# trimmed to logger.archive_retention and held there under writes (the
+# daemon, and in process with a 1.5 s retention), /metrics of the archive;
+# eirc-logger and eirc-history refuse a Redis whose maxmemory-policy can
+# evict (see test_logger_bound.c).
+eirc_test(test_logger_bound SOURCES test_logger_bound.c
+          LIBS eirc_logger_fixture eirc_logger_io LABELS integration TIMEOUT 300)
+add_dependencies(test_logger_bound eirc-logger eirc-history)
+
 # Gaps across a restart of the process: kill -9 and start again, the gap
 # event covers the time between (see test_logger_restart.c).
 eirc_test(test_logger_restart SOURCES test_logger_restart.c

@@ -10,6 +10,8 @@
  * text frame with 1007 (the same bytes in a binary frame pass). For every refused upgrade no
  * irc-client is spawned (the accepted and child-exit counters stay put and
  * /proc shows no child), and no token ever reaches the gateway's log.
+ * Readiness: /readyz answers 200 "ready", and 503 "eirc-auth not ready"
+ * while eirc-auth is down (/healthz 200 all along), 200 once it is back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,6 +197,25 @@ static int after_test(void **state)
 	return gwfx_cleanup(&g);
 }
 
+/* Polls the gateway's /readyz (every 100 ms, up to 10 s: its probe of
+ * eirc-auth runs every GW_READY_PROBE_MS) until it answers status with
+ * body; the last status. */
+static long wait_readyz(long status, const char *body)
+{
+	long st = 0;
+
+	for (int i = 0; i < 100; i++) {
+		char *b = NULL;
+		st = ht_get(g.port, "/readyz", &b);
+		bool done = st == status && b && !strcmp(b, body);
+		free(b);
+		if (done)
+			return st;
+		usleep(100 * 1000);
+	}
+	return st;
+}
+
 static void test_not_an_upgrade(void **state)
 {
 	char path[512], *body = NULL;
@@ -207,6 +228,7 @@ static void test_not_an_upgrade(void **state)
 	free(body);
 	assert_true(gwfx_metric(&g, REFUSED("upgrade_required")) == before + 1);
 	assert_int_equal(ht_get(g.port, "/healthz", NULL), 200);
+	assert_int_equal(wait_readyz(200, "ready\n"), 200);
 }
 
 static void test_origin(void **state)
@@ -267,7 +289,13 @@ static void test_auth_unavailable(void **state)
 	/* eirc-auth down: the token cannot be consumed; nothing is spawned */
 	assert_int_equal(fx_stop_daemon(&g.auth), 0);
 	token_refused(tok, "auth_unavailable", 4003);
+	/* and the gateway says so to its load balancer, alive all the same */
+	assert_int_equal(wait_readyz(503, "eirc-auth not ready\n"), 503);
+	assert_int_equal(ht_get(g.port, "/healthz", NULL), 200);
+	assert_true(gwfx_metric(&g, "eirc_gateway_ready") == 0);
 	assert_int_equal(fx_start_daemon(&g.auth), 0);
+	assert_int_equal(wait_readyz(200, "ready\n"), 200);
+	assert_true(gwfx_metric(&g, "eirc_gateway_ready") == 1);
 	/* back up: the token was never consumed and opens a session */
 	itc_t *c;
 	ws_client_t *ws = open_with_token(tok, &c);

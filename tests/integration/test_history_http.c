@@ -3,7 +3,9 @@
  * PostgreSQL and eirc-auth (auth_fixture: users, roles, rooms, the
  * eirc-history OAuth client and RFC 7662 introspection), a real Redis
  * holding messages written with eirc-logger's own append script, and the
- * real eirc-history binary. Checks: /healthz; 401 with WWW-Authenticate
+ * real eirc-history binary. Checks: /healthz (liveness), /readyz
+ * (Redis up) and /metrics (answers by route and status, CHATHISTORY
+ * connections, the Redis link); 401 with WWW-Authenticate
  * for a missing or unknown token; each endpoint takes only its scope (a
  * history-only token gets no chat token, a chat-only token no history,
  * search or export: 403 insufficient_scope); paging a room by msgid
@@ -13,7 +15,7 @@
  * membership and by irc_client.private_room_masks; the per-user rate
  * limit (429 with Retry-After right after the burst); Redis hung and
  * stopped: 503 temporarily_unavailable within history.request_timeout,
- * never a hang.
+ * never a hang, /readyz 503 and /healthz 200 meanwhile.
  * Search and export run against the Elasticsearch test server
  * (tests/es/es_server.py) loaded with the documents eirc-logger's shipper
  * builds (lg_bulk_add) from the same archive streams: highlights, filters,
@@ -302,7 +304,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(bin, sizeof(bin), "%s/history-bridge/eirc-history", getenv("EIRC_BUILD_DIR"));
 	char *argv[] = {bin, (char *)"--config", cfg_path, NULL};
-	return srv_process_start(fx.env, "eirc-history", argv, hport, "/healthz", &hist);
+	return srv_process_start(fx.env, "eirc-history", argv, hport, "/readyz", &hist);
 }
 
 /* True when eirc-history's log shows a clean stop: every libuv handle
@@ -340,15 +342,45 @@ static int teardown(void **state)
 
 /* ---- tests ---- */
 
-static void test_healthz(void **state)
+/* The value of one sample line of /metrics ("name{labels}"); -1 absent. */
+static double metric(const char *sample)
 {
 	ht_resp_t r;
+	size_t n = strlen(sample);
+	double v = -1;
+
+	assert_int_equal(hget(NULL, "/metrics", &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.headers, "text/plain; version=0.0.4"));
+	for (const char *p = r.body; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, sample, n) && p[n] == ' ')
+			v = strtod(p + n + 1, NULL);
+	ht_resp_free(&r);
+	return v;
+}
+
+static void test_healthz(void **state)
+{
+	const char *s = "eirc_history_http_requests_total{route=\"healthz\",code=\"200\"}";
+	ht_resp_t r;
+	double before;
 	(void)state;
 
 	assert_int_equal(hget(NULL, "/healthz", &r), 0);
 	assert_int_equal(r.status, 200);
+	ht_resp_free(&r);
+	assert_int_equal(hget(NULL, "/readyz", &r), 0);
+	assert_int_equal(r.status, 200);
 	assert_true(json_is_true(json_object_get(r.json, "redis")));
 	ht_resp_free(&r);
+	assert_true(metric("eirc_history_ready") == 1);
+	assert_true(metric("eirc_history_redis_up") == 1);
+	assert_true(metric("eirc_history_connections") == 0);
+	before = metric(s);
+	assert_true(before >= 1);
+	assert_int_equal(hget(NULL, "/healthz", &r), 0);
+	ht_resp_free(&r);
+	assert_true(metric(s) == before + 1);
 	assert_int_equal(hget(NULL, "/v1/nothing", &r), 0);
 	assert_int_equal(r.status, 404);
 	assert_string_equal(err_code(&r), "not_found");
@@ -998,14 +1030,18 @@ static void test_redis_down(void **state)
 	assert_int_equal(srv_stop(redis), 0);
 	expect_unavailable();
 	expect_unavailable();
-	assert_int_equal(status_of(NULL, "/healthz", NULL), 503);
+	assert_int_equal(status_of(NULL, "/readyz", NULL), 503);
+	assert_int_equal(status_of(NULL, "/healthz", NULL), 200);
+	assert_true(metric("eirc_history_ready") == 0);
+	assert_true(metric("eirc_history_redis_up") == 0);
 	/* revoked while the access bus is away: nothing published reaches
 	 * eirc-history */
 	assert_int_equal(revoke_token(tok_gina), 200);
 	/* back: served again */
 	assert_int_equal(srv_restart(redis), 0);
-	for (int i = 0; i < 100 && status_of(NULL, "/healthz", NULL) != 200; i++)
+	for (int i = 0; i < 100 && status_of(NULL, "/readyz", NULL) != 200; i++)
 		usleep(100 * 1000);
+	assert_true(metric("eirc_history_ready") == 1);
 	assert_int_equal(status_of(tok_alice, "/v1/rooms/%23general/messages?limit=1", NULL), 200);
 	/* the resubscription dropped every cached check: gina's is asked again */
 	print_message("token revoked during the outage refused %.2f s after Redis was back\n",

@@ -4,7 +4,7 @@
  * message once; the shipper survives 429s, 500s and per-item 400s and
  * indexes every message exactly once, the 400s in the dead-letter stream;
  * bad input never crashes it, and a line it refuses is logged and counted;
- * /metrics answers; SIGTERM exits cleanly.
+ * /metrics, /healthz and /readyz answer; SIGTERM exits cleanly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "scripts/stack/launch.h"
+#include "tests/harness/http_test.h"
 #include "tests/integration/logger_fixture.h"
 
 #define MAXE 20000
@@ -439,6 +440,13 @@ static void test_metrics(void **state)
 	free(body);
 	body = lgf_http_get(metrics_port, "/other");
 	assert_non_null(strstr(body, "not found"));
+	free(body);
+	/* registered to IRC, Redis up: alive and ready */
+	assert_int_equal(ht_get(metrics_port, "/healthz", &body), 200);
+	assert_string_equal(body, "ok\n");
+	free(body);
+	assert_int_equal(ht_get(metrics_port, "/readyz", &body), 200);
+	assert_string_equal(body, "ready\n");
 	free(body);
 }
 

@@ -2,7 +2,8 @@
  * eirc-logger's spill path under a real outage, with real InspIRCd and
  * Redis. (1) Redis is stopped while clients talk: the memory queue (its
  * smallest size, 1 MiB) overflows into the spill file, which must grow and
- * show in /metrics; after Redis restarts on the same port every message
+ * show in /metrics (and /readyz answers 503 "redis down", /healthz 200);
+ * after Redis restarts on the same port every message
  * the server delivered (its msgids, seen by an observer client) is in the
  * history and the archive exactly once, in order per channel, and the
  * spill file is emptied. (2) With the spill file at its smallest bound too
@@ -27,6 +28,7 @@
 #include "common/clock.h"
 #include "scripts/stack/launch.h"
 #include "logger-bot/lg_spill.h"
+#include "tests/harness/http_test.h"
 #include "tests/integration/logger_fixture.h"
 
 #define CHANNELS        8  /* one sender per channel: its order is the send order */
@@ -299,6 +301,13 @@ static void test_spill_and_replay(void **state)
 	assert_true(metric(mport, "eirc_logger_spilled_total") > 0);
 	assert_int_equal(metric(mport, "eirc_logger_redis_connected"), 0);
 	assert_int_equal(metric(mport, "eirc_logger_events_lost_total"), 0);
+	{ /* spilling: alive, not ready */
+		char *body = NULL;
+		assert_int_equal(ht_get(mport, "/readyz", &body), 503);
+		assert_string_equal(body, "redis down\n");
+		free(body);
+		assert_int_equal(ht_get(mport, "/healthz", NULL), 200);
+	}
 
 	assert_int_equal(srv_restart(redis), 0);
 	rc = lgf_redis(srv_port(redis));

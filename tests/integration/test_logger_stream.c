@@ -2,7 +2,8 @@
  * eirc-logger's Redis streams against a real Redis (and the Elasticsearch
  * test server), driving the writer and the shipper in this process:
  *   - history streams are trimmed by time (MINID ~ <now - retention>) by
- *     the batched append script, and only then;
+ *     the batched append script, and only then, and expire a retention
+ *     after their last append (a quiet conversation does not stay);
  *   - a batch Redis fails part-way: every other event stored once and in
  *     order, the failing one retried alone and counted lost;
  *   - the archive trimming script trims only below what every consumer
@@ -127,7 +128,7 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 	static struct feed f;
 	uv_loop_t loop;
 	lg_writer_opts_t o = {{"127.0.0.1", redis_port, LOGGER_USER, LOGGER_PASSWORD, 2000, 10000,
-			       100, 1000, false},
+			       100, 1000, false, false},
 			      PARTS,
 			      retention_ms,
 			      UINT64_C(64) << 20,
@@ -200,21 +201,35 @@ static void test_history_trimmed_by_retention(void **state)
 	history_key("#trim", key, sizeof(key));
 	write_events("#trim", "old", 300, 1500);
 	assert_int_equal(cmd_int("XLEN %s", key), 300);
-	/* within the retention: another append trims nothing */
+	/* the stream expires a retention after its last append */
+	long long ttl = cmd_int("PTTL %s", key);
+	assert_true(ttl > 0 && ttl <= 1500);
+	/* within the retention: another append trims nothing (and pushes the
+	 * expiry back) */
+	lgf_sleep_ms(900);
 	write_events("#trim", "mid", 1, 1500);
 	assert_int_equal(cmd_int("XLEN %s", key), 301);
-	lgf_sleep_ms(1700);
+	lgf_sleep_ms(800);
 	write_events("#trim", "new", 1, 1500);
 	long long left = cmd_int("XLEN %s", key);
 	fprintf(stderr, "history after the retention: %lld of 302 entries left\n", left);
 	assert_true(left >= 1 && left <= 101);
 	assert_true(last_field_is(key, "msgid", "new-0"));
+	/* a conversation that goes quiet is gone a retention after its last
+	 * event (trimming happens only at an append: it would keep its last
+	 * retention's worth forever) */
+	history_key("#quiet", key, sizeof(key));
+	write_events("#quiet", "q", 5, 1000);
+	assert_int_equal(cmd_int("XLEN %s", key), 5);
+	lgf_sleep_ms(1300);
+	assert_int_equal(cmd_int("EXISTS %s", key), 0);
 	/* without retention (0) nothing is trimmed however old */
 	history_key("#keep", key, sizeof(key));
 	write_events("#keep", "k1", 150, 0);
 	lgf_sleep_ms(300);
 	write_events("#keep", "k2", 1, 0);
 	assert_int_equal(cmd_int("XLEN %s", key), 151);
+	assert_int_equal(cmd_int("PTTL %s", key), -1);
 }
 
 /* A channel other than chan in chan's partition, into buf. */
@@ -260,7 +275,7 @@ static void test_poisoned_event_isolated(void **state)
 	static struct poison_feed f;
 	char fine[32], key[ARCHIVE_KEYS_KEY_MAX], id[32];
 	lg_writer_opts_t o = {{"127.0.0.1", redis_port, LOGGER_USER, LOGGER_PASSWORD, 2000, 10000,
-			       100, 1000, false},
+			       100, 1000, false, false},
 			      PARTS,
 			      0,
 			      UINT64_C(64) << 20,
@@ -321,9 +336,18 @@ static void test_poisoned_event_isolated(void **state)
 
 /* ---- archive trimming ---- */
 
+/* One pass of lg_archive's script in its "acked" form: what it trimmed. */
 static long long trim(const char *archive)
 {
-	return cmd_int("EVAL %s 1 %s", lg_archive_trim_script, archive);
+	redisReply *r = redisCommand(rc, "EVAL %s 1 %s acked", lg_archive_trim_script, archive);
+	long long n = -1;
+
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER)
+		n = r->element[0]->integer;
+	if (r)
+		freeReplyObject(r);
+	return n;
 }
 
 /* The id of the i-th entry (0-based) of a stream, into buf. */
@@ -466,7 +490,7 @@ static void test_dead_consumer_entries_claimed_once(void **state)
 	char archive[64], url[64];
 	char *urls[] = {url};
 	struct lg_shipper_opts o = {{"127.0.0.1", redis_port, LOGGER_USER, LOGGER_PASSWORD, 2000,
-				     10000, 100, 1000, false},
+				     10000, 100, 1000, false, false},
 				    {urls, 1, NULL, NULL, NULL, true, NULL, 5000},
 				    PARTS,
 				    "claimers",

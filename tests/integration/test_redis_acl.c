@@ -159,6 +159,9 @@ static void test_no_admin_commands(void **state)
 		assert_false(OK(c, "SHUTDOWN"));
 		assert_false(OK(c, "SCRIPT", "FLUSH"));
 		assert_false(OK(c, "DEL", CHAN_KEY));
+		/* INFO only for the two that write (the eviction check) */
+		assert_int_equal(OK(c, "INFO", "memory"),
+				 role == REDIS_ACL_LOGGER || role == REDIS_ACL_HISTORY);
 		redisFree(c);
 	}
 	/* what Redis's ACL says, whatever else refuses (DEBUG is off anyway) */
@@ -305,7 +308,7 @@ static bool append(redisContext *c, const char *h, int k, const char *m)
 
 	snprintf(archive, sizeof(archive), "eirc:{p%d}:archive", k);
 	snprintf(msgid, sizeof(msgid), "eirc:{p%d}:msgid:%s", k, m);
-	return OK(c, "EVAL", archive_append_script, "3", h, archive, msgid, "0", "60000", NET,
+	return OK(c, "EVAL", archive_append_script, "3", h, archive, msgid, "1", "60000", NET,
 		  "type", "PRIVMSG", "time", "1000", "msgid", m);
 }
 
@@ -322,7 +325,7 @@ static void test_logger(void **state)
 	snprintf(sha, sizeof(sha), "%s", r->str);
 	freeReplyObject(r);
 	assert_true(OK(c, "EVALSHA", sha, "3", CHAN_KEY, "eirc:{p3}:archive",
-		       "eirc:{p3}:msgid:lg-2", "0", "60000", NET, "2", "msgid", "lg-2"));
+		       "eirc:{p3}:msgid:lg-2", "1", "60000", NET, "2", "msgid", "lg-2"));
 	assert_true(OK(c, "SET", "eirc:{p5}:logger:" NET ":eirc-logger:seen", "1"));
 	assert_true(OK(c, "GET", "eirc:{p5}:logger:" NET ":eirc-logger:seen"));
 	assert_true(OK(c, "XGROUP", "CREATE", "eirc:{p3}:archive", "g", "0", "MKSTREAM"));
@@ -332,7 +335,9 @@ static void test_logger(void **state)
 	assert_true(OK(c, "XPENDING", "eirc:{p3}:archive", "g"));
 	assert_true(OK(c, "XACK", "eirc:{p3}:archive", "g", "0-1"));
 	assert_true(OK(c, "XADD", "eirc:{p3}:archive:dead", "*", "archive_id", "x"));
-	assert_true(OK(c, "EVAL", lg_archive_trim_script, "1", "eirc:{p3}:archive"));
+	assert_true(OK(c, "EVAL", lg_archive_trim_script, "1", "eirc:{p3}:archive", "acked"));
+	assert_true(OK(c, "EVAL", lg_archive_trim_script, "1", "eirc:{p3}:archive", "1000"));
+	assert_true(OK(c, "INFO", "memory")); /* common/redis's eviction check */
 	/* nothing beyond the archive's keys, no pub/sub */
 	assert_false(OK(c, "SET", "other:key", "1"));
 	assert_false(OK(c, "PUBLISH", ACCESS_MSG_CHANNEL, "x"));
@@ -348,6 +353,7 @@ static void test_history_reads_channels(void **state)
 	assert_true(append(lg, READ_KEY, 3, "h-read"));
 	assert_true(OK(c, "XRANGE", READ_KEY, "-", "+"));
 	assert_true(OK(c, "XREVRANGE", READ_KEY, "+", "-", "COUNT", "1"));
+	assert_true(OK(c, "INFO", "memory")); /* common/redis's eviction check */
 	assert_true(OK(c, "GET", "eirc:{p3}:msgid:h-read"));
 	assert_true(OK(c, "EVAL_RO", hist_query_script, "3", READ_KEY, "eirc:{p3}:msgid:h-read",
 		       "eirc:{p3}:msgid:none", "latest", "*", "", "*", "", "10", "60000", "0",

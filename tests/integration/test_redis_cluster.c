@@ -17,6 +17,8 @@
  *     is answered by a reload, nothing lost or doubled;
  *   - one master stops and comes back while messages arrive: buffered,
  *     then each message once (the last test: it counts as Redis errors);
+ *   - a master (not the seed) set to allkeys-lru: a logger started then
+ *     refuses the cluster, naming that master, and exits 1;
  *   - no error is swallowed: the logger's Redis error counter stays 0, no
  *     node ever answered CROSSSLOT or CLUSTERDOWN (INFO errorstats), and
  *     the bridge logged no Redis failure.
@@ -919,6 +921,43 @@ static void test_master_restart(void **state)
 	assert_true(metric("eirc_logger_redis_errors_total") > 0);
 }
 
+/* One master (not the seed) may evict: a logger started now refuses the
+ * cluster, naming that master and its policy, and exits 1 (every master is
+ * asked INFO memory, not only the seed). */
+static void test_evicting_master_refused(void **state)
+{
+	struct lgf_logger_cfg lc = {.dir = dir,
+				    .nick = "evlogger",
+				    .irc_port = srv_port(ircd),
+				    .redis_port = srv_port(nodes[2]),
+				    .channels = "[]"};
+	redisReply *r = redisCommand(rc[1], "CONFIG SET maxmemory-policy allkeys-lru");
+	struct lgf_proc lg;
+	char want[96], *log;
+	int st = -1;
+
+	(void)state;
+	assert_int_equal(r->type, REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	assert_int_equal(lgf_logger_start_redis(&lc, PARTITIONS, "  cluster: true\n", &lg), 0);
+	for (int t = 0; t < 200 && st < 0; t++) {
+		if (waitpid(lg.pid, &st, WNOHANG) != lg.pid)
+			st = -1, lgf_sleep_ms(50);
+	}
+	if (st < 0)
+		kill(lg.pid, SIGKILL), waitpid(lg.pid, &st, 0);
+	r = redisCommand(rc[1], "CONFIG SET maxmemory-policy noeviction");
+	freeReplyObject(r);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	snprintf(want, sizeof(want), ":%d: maxmemory-policy allkeys-lru can evict keys",
+		 srv_port(nodes[1]));
+	log = lgf_slurp(lg.log);
+	if (!log || !strstr(log, want))
+		fail_msg("%s does not say \"%s\"", lg.log, want);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -929,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_slot_migration),
 		cmocka_unit_test(test_noscript_per_node),
 		cmocka_unit_test(test_master_restart),
+		cmocka_unit_test(test_evicting_master_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

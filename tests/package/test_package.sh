@@ -9,8 +9,8 @@
 #     maintainer scripts, executable and valid sh;
 #   - files: every path of the install layout (docs/deploy.md), nothing in
 #     /usr/local;
-#   - units: ExecStart in /usr/bin, no EnvironmentFile, Type, the
-#     LoadCredential names; `systemd-analyze security` <= 2.5 each;
+#   - units: ExecStart in /usr/bin, no EnvironmentFile, Type=notify and
+#     ExecReload (SIGHUP), the LoadCredential names; `systemd-analyze security` <= 2.5 each;
 #   - D2: each daemon's --check-config of /etc/eirc/eirc.yaml passes with
 #     exactly its unit's credentials in $CREDENTIALS_DIRECTORY and an empty
 #     environment, and fails naming the secret when any one is missing.
@@ -75,7 +75,8 @@ for p in /usr/bin/eirc-auth /usr/bin/eirc-gateway /usr/bin/eirc-irc-client /usr/
 	/usr/lib/inspircd/modules/m_eirc_reveal.so /usr/lib/inspircd/modules/m_eirc_fastregister.so \
 	/usr/lib/systemd/system/eirc-auth.service /usr/lib/systemd/system/eirc-gateway.service \
 	/usr/lib/systemd/system/eirc-logger.service /usr/lib/systemd/system/eirc-history.service \
-	/etc/eirc/eirc.yaml /usr/share/doc/eirc/changelog.Debian.gz /usr/share/doc/eirc/deploy.md; do
+	/etc/eirc/eirc.yaml /usr/share/doc/eirc/changelog.Debian.gz /usr/share/doc/eirc/deploy.md \
+	/usr/share/eirc/prometheus/eirc-alerts.yml; do
 	grep -qx "$p" "$list" || fail "the package lacks $p"
 done
 if [ -d "$src/dist/sbin" ]; then
@@ -88,6 +89,10 @@ fi
 root="$work/root"
 rm -rf "$root" && mkdir -p "$root"
 dpkg-deb -x "$deb" "$root"
+for b in auth gateway logger history config; do
+	v=$("$root/usr/bin/eirc-$b" --version 2>&1 || true)
+	[ "$v" = "eirc-$b $version" ] || fail "eirc-$b --version: '$v', expected 'eirc-$b $version'"
+done
 strings "$root/usr/lib/inspircd/modules/m_eirc_capture.so" | grep -qx "InspIRCd-$ircd.*" ||
 	fail "m_eirc_capture.so is not built for InspIRCd $ircd"
 
@@ -107,6 +112,8 @@ for d in auth gateway history logger; do
 	*) fail "eirc-$d.service: ExecStart=$exec_start" ;;
 	esac
 	! grep -q '^EnvironmentFile=' "$unit" || fail "eirc-$d.service still reads an EnvironmentFile"
+	grep -qx 'Type=notify' "$unit" || fail "eirc-$d.service: not Type=notify"
+	grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit" || fail "eirc-$d.service: no ExecReload"
 	names=$(sed -n 's/^LoadCredential=\([A-Z_0-9]*\):\/etc\/eirc\/credentials\/\1$/\1/p' "$unit" | sort | tr '\n' ' ')
 	want=$(echo "${want_creds[$d]}" | tr ' ' '\n' | sort | tr '\n' ' ')
 	[ "$names" = "$want" ] || fail "eirc-$d.service: LoadCredential $names, expected $want"

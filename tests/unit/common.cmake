@@ -22,9 +22,13 @@ eirc_test(test_http_server SOURCES unit/test_http_server.c LIBS eirc_http_server
 eirc_test(test_access_msg SOURCES unit/test_access_msg.c LIBS eirc_common eirc_testlib)
 # The daemons' Redis ACL lines (common/redis_acl): limits, key patterns.
 eirc_test(test_redis_acl_lines SOURCES unit/test_redis_acl_lines.c LIBS eirc_common eirc_testlib)
+# The eviction policy of an INFO memory answer (common/redis_evict).
+eirc_test(test_redis_evict SOURCES unit/test_redis_evict.c LIBS eirc_common eirc_testlib)
 # The NAME=value table of an irc-client's fd 4 (common/vars).
 eirc_test(test_vars SOURCES unit/test_vars.c LIBS eirc_common eirc_testlib)
 # A ${NAME}'s value: the environment, then $CREDENTIALS_DIRECTORY (common/cred).
 eirc_test(test_cred SOURCES unit/test_cred.c LIBS eirc_common)
+# systemd's NOTIFY_SOCKET datagram (common/notify).
+eirc_test(test_notify SOURCES unit/test_notify.c LIBS eirc_common)
 # The history socket's session tickets (common/session_ticket).
 eirc_test(test_session_ticket SOURCES unit/test_session_ticket.c LIBS eirc_session_ticket)

@@ -1,6 +1,7 @@
 /*
- * auth_route and auth_ratelimit: the route table, static path rules and
- * content types, and the failed-login limiter with its exponential lockout.
+ * auth_route, auth_metrics and auth_ratelimit: the route table, static
+ * path rules and content types, the metrics' text, and the failed-login
+ * limiter with its exponential lockout.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/auth_metrics.h"
 #include "auth/auth_ratelimit.h"
 #include "auth/auth_route.h"
 
@@ -81,6 +83,59 @@ static void test_routes(void **state)
 			 AUTH_R_METHOD_NOT_ALLOWED);
 	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_GET, "/index.html", &r), AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_POST, "/oauth/token", &r), AUTH_R_NOT_FOUND);
+	/* probes on both listeners; metrics on the internal one only (on the
+	 * public one it is a path of web_root like any other) */
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/healthz", &r), AUTH_R_HEALTHZ);
+	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_GET, "/healthz", &r), AUTH_R_HEALTHZ);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/readyz", &r), AUTH_R_READYZ);
+	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_GET, "/readyz", &r), AUTH_R_READYZ);
+	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_POST, "/readyz", &r),
+			 AUTH_R_METHOD_NOT_ALLOWED);
+	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_GET, "/metrics", &r), AUTH_R_METRICS);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/metrics", &r), AUTH_R_STATIC);
+}
+
+/* Every route has a label; the text of one rendering is exact. */
+static void test_metrics(void **state)
+{
+	static auth_metrics_t m;
+	buf_t b;
+	(void)state;
+
+	for (int i = 0; i < AUTH_R_COUNT; i++)
+		assert_string_not_equal(auth_route_label((auth_route_id_t)i), "other");
+	assert_string_equal(auth_route_label(AUTH_R_COUNT), "other");
+	m.ready = 1;
+	m.db_connections = 3;
+	m.db_pool_size = 4;
+	auth_metrics_request(&m, AUTH_R_TOKEN, 200);
+	auth_metrics_request(&m, AUTH_R_TOKEN, 400);
+	auth_metrics_request(&m, AUTH_R_TOKEN, 400);
+	/* the bounds, and one past each */
+	auth_metrics_request(&m, AUTH_R_READYZ, AUTH_METRICS_STATUS_MIN);
+	auth_metrics_request(&m, AUTH_R_READYZ, AUTH_METRICS_STATUS_MAX);
+	auth_metrics_request(&m, AUTH_R_READYZ, AUTH_METRICS_STATUS_MIN - 1);
+	auth_metrics_request(&m, AUTH_R_READYZ, AUTH_METRICS_STATUS_MAX + 1);
+	auth_metrics_request(&m, AUTH_R_COUNT, 200); /* ignored */
+	buf_init(&b, AUTH_METRICS_TEXT_MAX);
+	assert_int_equal(auth_metrics_render(&m, &b), 0);
+	assert_string_equal(
+		buf_data(&b),
+		"# HELP eirc_auth_ready 1 when /readyz answers 200 (a database connection is up).\n"
+		"# TYPE eirc_auth_ready gauge\neirc_auth_ready 1\n"
+		"# HELP eirc_auth_db_connections PostgreSQL connections of the pool connected and "
+		"usable.\n# TYPE eirc_auth_db_connections gauge\neirc_auth_db_connections 3\n"
+		"# HELP eirc_auth_db_pool_size PostgreSQL connections the pool keeps "
+		"(auth.database.pool_size).\n# TYPE eirc_auth_db_pool_size gauge\n"
+		"eirc_auth_db_pool_size 4\n"
+		"# HELP eirc_auth_requests_total HTTP answers, by route and status.\n"
+		"# TYPE eirc_auth_requests_total counter\n"
+		"eirc_auth_requests_total{route=\"readyz\",code=\"other\"} 2\n"
+		"eirc_auth_requests_total{route=\"readyz\",code=\"100\"} 1\n"
+		"eirc_auth_requests_total{route=\"readyz\",code=\"599\"} 1\n"
+		"eirc_auth_requests_total{route=\"token\",code=\"200\"} 1\n"
+		"eirc_auth_requests_total{route=\"token\",code=\"400\"} 2\n");
+	buf_free(&b);
 }
 
 static void test_route_limits(void **state)
@@ -220,6 +275,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_route_limits),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_static_path),
 		cmocka_unit_test(test_web_csp),
 		cmocka_unit_test(test_ratelimit_lockout),

@@ -4,7 +4,8 @@
  * --check-config good and bad, the subcommand and extra-options hooks,
  * EIRC_DAEMON_OPTS_MAX at the limit and past it) and the run (start
  * failure, a program ending on its own, SIGTERM into the stop hook, the
- * bounded drain into the close hook), without servers. (A handle left
+ * bounded drain into the close hook, systemd's notifications and SIGHUP's
+ * reload), without servers. (A handle left
  * open is not tested here: the loop it leaves behind would leak.)
  */
 #include <errno.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -61,8 +64,10 @@ typedef struct seen {
 	int opt_x, opt_long;
 	char opt_value[64];
 	bool done_fails;
-	enum { RUN_NOTHING, RUN_TIMER, RUN_SIGNAL, RUN_DRAIN } mode;
+	enum { RUN_NOTHING, RUN_TIMER, RUN_SIGNAL, RUN_DRAIN, RUN_RELOAD, RUN_LATE } mode;
 	uv_timer_t timer;
+	int step, reloads, reload_rc;
+	const char *reload_file; /* RUN_RELOAD: broken at the third SIGHUP */
 } seen_t;
 
 static seen_t seen;
@@ -81,6 +86,44 @@ static void on_timer_kill(uv_timer_t *t)
 {
 	(void)t;
 	uv_kill(getpid(), SIGTERM);
+}
+
+/* RUN_RELOAD: SIGHUP with a good file (the hook applies), again (the hook
+ * refuses), with a broken file (the hook is not called), then SIGTERM. */
+static void on_timer_reload(uv_timer_t *t)
+{
+	seen_t *s = t->data;
+	FILE *f;
+
+	switch (s->step++) {
+	case 0:
+		uv_kill(getpid(), SIGHUP);
+		break;
+	case 1:
+		s->reload_rc = -EINVAL;
+		uv_kill(getpid(), SIGHUP);
+		break;
+	case 2:
+		if ((f = fopen(s->reload_file, "we"))) {
+			fputs("gateway:\n  listen_port: [\n", f);
+			fclose(f);
+		}
+		uv_kill(getpid(), SIGHUP);
+		break;
+	default:
+		uv_timer_stop(t);
+		uv_kill(getpid(), SIGTERM);
+	}
+}
+
+static int t_reload(void *app, const eirc_config_t *cfg, eirc_err_t *out_err)
+{
+	seen_t *s = app;
+
+	s->reloads++;
+	if (cfg->gateway.listen_port != 8081)
+		return eirc_err_set(out_err, -EINVAL, "not the test's config");
+	return s->reload_rc < 0 ? eirc_err_set(out_err, s->reload_rc, "the hook says no") : 0;
 }
 
 static int t_start(void *app, eirc_daemon_t *d)
@@ -104,6 +147,15 @@ static int t_start(void *app, eirc_daemon_t *d)
 		uv_timer_init(loop, &s->timer);
 		uv_timer_start(&s->timer, on_timer_kill, 10, 1000);
 		break;
+	case RUN_LATE: /* SIGTERM once the readiness polls are done */
+		uv_timer_init(loop, &s->timer);
+		uv_timer_start(&s->timer, on_timer_kill, 600, 1000);
+		break;
+	case RUN_RELOAD:
+		uv_timer_init(loop, &s->timer);
+		s->timer.data = s;
+		uv_timer_start(&s->timer, on_timer_reload, 20, 20);
+		break;
 	}
 	return s->start_rc;
 }
@@ -113,7 +165,7 @@ static void t_stop(void *app)
 	seen_t *s = app;
 
 	s->stops++;
-	if (s->mode == RUN_SIGNAL)
+	if (s->mode == RUN_SIGNAL || s->mode == RUN_RELOAD || s->mode == RUN_LATE)
 		uv_close((uv_handle_t *)&s->timer, NULL);
 	else /* RUN_DRAIN: still busy long after */
 		uv_timer_start(&s->timer, on_timer_noop, 10000, 0);
@@ -402,6 +454,114 @@ static void test_run(void **state)
 	assert_int_equal(call(&def, 3, argv), EIRC_EXIT_FAILURE);
 }
 
+/* One datagram from fd, or "" when none is waiting. */
+static const char *next_datagram(int fd, char *buf, size_t cap)
+{
+	ssize_t n = recv(fd, buf, cap - 1, MSG_DONTWAIT);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Under systemd (NOTIFY_SOCKET): READY=1 after start, RELOADING=1 and
+ * READY=1 around each SIGHUP, the reload applied only when the file loads
+ * and the hook agrees, STOPPING=1 at SIGTERM; an invalid file leaves the
+ * hook uncalled. */
+static void test_notify_reload(void **state)
+{
+	char sock[] = "/tmp/eirc-test-notify-XXXXXX", buf[256];
+	char *text = NULL, *copy;
+	size_t cap = 0;
+	FILE *f = fopen(source_file("config/eirc.yaml"), "re");
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	eirc_daemon_def_t def = def_plain;
+	int fd;
+
+	(void)state;
+	assert_non_null(f);
+	assert_true(getdelim(&text, &cap, '\0', f) > 0);
+	fclose(f);
+	copy = tf_temp_file("reload", text);
+	free(text);
+	const char *argv[] = {"eirc-test", "-c", copy, NULL};
+	assert_non_null(mkdtemp(sock));
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/notify", sock);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	setenv("NOTIFY_SOCKET", a.sun_path, 1);
+	def.reload = t_reload;
+	seen.mode = RUN_RELOAD;
+	seen.reload_file = copy;
+	assert_int_equal(call(&def, 3, argv), EIRC_EXIT_OK);
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(seen.reloads, 2);
+	assert_int_equal(seen.stops, 1);
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "READY=1");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "RELOADING=1");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "READY=1\nSTATUS=Reloaded");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "RELOADING=1");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "READY=1\nSTATUS=Reload refused");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "RELOADING=1");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)),
+			    "READY=1\nSTATUS=Reload refused: the config does not load");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "STOPPING=1");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "");
+	close(fd);
+	unlink(a.sun_path);
+	rmdir(sock);
+	unlink(copy);
+	free(copy);
+}
+
+static int not_ready_calls;
+
+/* Not ready the first three times asked; a negative count: never. */
+static const char *t_not_ready(void *app)
+{
+	(void)app;
+	if (not_ready_calls < 0)
+		return "no database";
+	return ++not_ready_calls <= 3 ? "no database" : NULL;
+}
+
+/* READY=1 waits for not_ready; one never ready is started all the same
+ * after ready_wait_ms, the reason in STATUS=. */
+static void test_notify_ready(void **state)
+{
+	char sock[] = "/tmp/eirc-test-ready-XXXXXX", buf[256];
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	const char *argv[] = {"eirc-test", "-c", source_file("config/eirc.yaml"), NULL};
+	eirc_daemon_def_t def = def_plain;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(sock));
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/notify", sock);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	setenv("NOTIFY_SOCKET", a.sun_path, 1);
+	def.not_ready = t_not_ready;
+	def.ready_wait_ms = 10000;
+	seen.mode = RUN_LATE; /* SIGTERM after 600 ms */
+	not_ready_calls = 0;
+	assert_int_equal(call(&def, 3, argv), EIRC_EXIT_OK);
+	assert_int_equal(not_ready_calls, 4); /* ready at the fourth poll, ~300 ms */
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "READY=1\nSTATUS=Ready");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "STOPPING=1");
+	/* never ready: started all the same after ready_wait_ms */
+	not_ready_calls = -1;
+	def.ready_wait_ms = 150;
+	assert_int_equal(call(&def, 3, argv), EIRC_EXIT_OK);
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)),
+			    "READY=1\nSTATUS=Started, not ready: no database");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "STOPPING=1");
+	assert_string_equal(next_datagram(fd, buf, sizeof(buf)), "");
+	unsetenv("NOTIFY_SOCKET");
+	close(fd);
+	unlink(a.sun_path);
+	rmdir(sock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +573,8 @@ int main(void)
 		cmocka_unit_test_setup(test_extra_options, setup),
 		cmocka_unit_test_setup(test_options_limit, setup),
 		cmocka_unit_test_setup(test_run, setup),
+		cmocka_unit_test_setup(test_notify_reload, setup),
+		cmocka_unit_test_setup(test_notify_ready, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

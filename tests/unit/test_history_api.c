@@ -2,8 +2,9 @@
  * eirc-history's HTTP API rules (history-bridge/hist_api.c): who may read
  * which room (public, member, denied, privileged; masks; case folding),
  * the token bucket (burst, then one more refused, refill, Retry-After),
- * bearer token and cursor syntax at their limits and one past, and a
- * stored entry as the API's JSON message.
+ * bearer token and cursor syntax at their limits and one past, a
+ * stored entry as the API's JSON message, and the /metrics text
+ * (hist_metrics.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "history-bridge/hist_api.h"
+#include "history-bridge/hist_metrics.h"
 #include "history-bridge/hist_req.h"
 
 static char *masks[] = {(char *)"#priv-*", (char *)"&staff"};
@@ -331,6 +333,52 @@ static void test_message_json(void **state)
 	assert_null(hist_api_message(t19, 3));
 }
 
+/* Every route has a label; statuses at the bounds and one past each;
+ * the text is exact. */
+static void test_metrics_text(void **state)
+{
+	static hist_metrics_t m;
+	buf_t b;
+	(void)state;
+
+	for (int i = 0; i < HR_COUNT; i++)
+		assert_string_not_equal(hist_route_label((enum hroute)i), "other");
+	assert_string_equal(hist_route_label(HR_COUNT), "other");
+	m.ready = m.redis_up = 1;
+	m.connections = 2;
+	m.chathistory_requests = 7;
+	hist_metrics_request(&m, HR_MESSAGES, 200);
+	hist_metrics_request(&m, HR_MESSAGES, HIST_METRICS_STATUS_MIN);
+	hist_metrics_request(&m, HR_MESSAGES, HIST_METRICS_STATUS_MAX);
+	hist_metrics_request(&m, HR_MESSAGES, HIST_METRICS_STATUS_MIN - 1);
+	hist_metrics_request(&m, HR_MESSAGES, HIST_METRICS_STATUS_MAX + 1);
+	hist_metrics_request(&m, HR_COUNT, 200); /* ignored */
+	buf_init(&b, HIST_METRICS_TEXT_MAX);
+	assert_int_equal(hist_metrics_render(&m, &b), 0);
+	assert_string_equal(
+		buf_data(&b),
+		"# HELP eirc_history_ready 1 when /readyz answers 200 (Redis is up).\n"
+		"# TYPE eirc_history_ready gauge\neirc_history_ready 1\n"
+		"# HELP eirc_history_redis_up 1 when the connection to Redis is up.\n"
+		"# TYPE eirc_history_redis_up gauge\neirc_history_redis_up 1\n"
+		"# HELP eirc_history_access_bus_up 1 when subscribed to the access bus.\n"
+		"# TYPE eirc_history_access_bus_up gauge\neirc_history_access_bus_up 0\n"
+		"# HELP eirc_history_connections irc-client connections open on the "
+		"CHATHISTORY socket.\n# TYPE eirc_history_connections gauge\n"
+		"eirc_history_connections 2\n"
+		"# HELP eirc_history_chathistory_requests_total CHATHISTORY requests "
+		"answered on the socket.\n"
+		"# TYPE eirc_history_chathistory_requests_total counter\n"
+		"eirc_history_chathistory_requests_total 7\n"
+		"# HELP eirc_history_http_requests_total HTTP API answers, by route and "
+		"status.\n# TYPE eirc_history_http_requests_total counter\n"
+		"eirc_history_http_requests_total{route=\"messages\",code=\"other\"} 2\n"
+		"eirc_history_http_requests_total{route=\"messages\",code=\"100\"} 1\n"
+		"eirc_history_http_requests_total{route=\"messages\",code=\"200\"} 1\n"
+		"eirc_history_http_requests_total{route=\"messages\",code=\"599\"} 1\n");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_message_json),    cmocka_unit_test(test_cache_limit),
 		cmocka_unit_test(test_cache_drop_user), cmocka_unit_test(test_rates_limit),
 		cmocka_unit_test(test_room_and_path),   cmocka_unit_test(test_limit_parse),
+		cmocka_unit_test(test_metrics_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

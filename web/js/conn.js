@@ -23,6 +23,13 @@ const BACKOFF_MAX_MS = 30_000;
 // out"), or a chat token eirc-auth refused ("invalid_token").
 const CLOSE_ENDED = 4001;
 const ENDED_TEXT = { invalid_token: 'your sign-in is no longer valid' };
+// Close 1012 (service restart): the gateway drained for a restart or an
+// upgrade and closed every session at once. Not a failure: reconnect at
+// once, each page after its own random delay of at most RESTART_SPREAD_MS,
+// so that thousands of pages do not ask eirc-auth for a chat token in the
+// same second (it gives out about 2,000 a second).
+export const CLOSE_RESTART = 1012;
+export const RESTART_SPREAD_MS = 5000;
 
 export class Connection extends EventTarget {
 	// getToken(): Promise<string> gives a fresh chat token for each attempt.
@@ -91,16 +98,25 @@ export class Connection extends EventTarget {
 				this.emit('ended', { reason: ENDED_TEXT[ev.reason] || ev.reason || 'signed out' });
 				return;
 			}
+			if (ev.code === CLOSE_RESTART) {
+				this.retry(ev.reason || 'server restarting', Math.round(Math.random() * RESTART_SPREAD_MS));
+				return;
+			}
 			const why = ev.reason || (ev.code === 1006 ? 'connection lost' : `closed (${ev.code})`);
 			this.retry(why);
 		};
 	}
 
-	retry(reason) {
+	// Reconnects after delayMs, or (undefined) after the backoff of one more
+	// failure: 1 s doubling up to 30 s, with jitter.
+	retry(reason, delayMs) {
 		if (this.stopped) return;
-		const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.failures, 5));
-		const delay = Math.round(base / 2 + Math.random() * (base / 2));
-		this.failures++;
+		let delay = delayMs;
+		if (delay === undefined) {
+			const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.failures, 5));
+			delay = Math.round(base / 2 + Math.random() * (base / 2));
+			this.failures++;
+		}
 		this.registered = false;
 		this.emit('down', { reason, retryInMs: delay });
 		clearTimeout(this.timer);

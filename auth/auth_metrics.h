@@ -1,0 +1,43 @@
+/*
+ * auth_metrics: eirc-auth's counters and their Prometheus text (format
+ * 0.0.4), served on GET /metrics of the internal listener: requests by
+ * route and status, and the readiness the service sets before rendering.
+ *
+ * A plain struct the service updates; rendering is pure so the unit tests
+ * check the exact text. Not here: when to count (auth_service), serving.
+ */
+#ifndef EIRC_AUTH_METRICS_H
+#define EIRC_AUTH_METRICS_H
+
+#include <stdint.h>
+
+#include "auth/auth_route.h"
+#include "common/buf.h"
+
+/* HTTP statuses counted one by one: 100..599; others are counted as 0
+ * ("other"), which eirc-auth never sends. */
+#define AUTH_METRICS_STATUS_MIN 100
+#define AUTH_METRICS_STATUS_MAX 599
+/* Bytes of one rendering at most (every route with a dozen statuses
+ * takes about 20 KiB). */
+#define AUTH_METRICS_TEXT_MAX (256 * 1024)
+
+typedef struct auth_metrics {
+	/* answers by route and status; [r][0] counts statuses out of range */
+	uint64_t requests[AUTH_R_COUNT][AUTH_METRICS_STATUS_MAX - AUTH_METRICS_STATUS_MIN + 2];
+	uint64_t db_connections; /* gauge, set before rendering */
+	uint64_t db_pool_size;   /* gauge: auth.database.pool_size */
+	uint64_t ready;          /* gauge: what /readyz answers, 1 or 0 */
+} auth_metrics_t;
+
+/* Counts one answer of route with status. */
+void auth_metrics_request(auth_metrics_t *m, auth_route_id_t route, int status);
+
+/*
+ * Appends every metric with its # HELP and # TYPE lines to out (requests:
+ * only the route and status pairs seen). Returns 0, or buf's -EMSGSIZE or
+ * -ENOMEM.
+ */
+int auth_metrics_render(const auth_metrics_t *m, buf_t *out);
+
+#endif
