@@ -668,7 +668,12 @@ static int start_archive(struct app *a)
 		return err;
 	}
 	lg_archive_start(a->archive);
-	if (o.acked)
+	if (o.acked && !cfg->logger.shipper)
+		log_warn("Archive streams trimmed only below what every consumer group "
+			 "acknowledged, and this logger does not ship (logger.shipper false): "
+			 "another "
+			 "logger must, or they grow until Redis is full");
+	else if (o.acked)
 		log_info("Archive streams trimmed once every consumer group acknowledged them");
 	else
 		log_info("Archive streams trimmed to logger.archive_retention (%" PRIu64
