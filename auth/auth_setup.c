@@ -494,12 +494,12 @@ static int pg_database(setup_t *s, PGconn *c, const char *name, const char *owne
 	return r;
 }
 
-/* The roles and the database, on a superuser connection. */
-static int pg_superuser_steps(setup_t *s, PGconn *c)
+/* The roles and the database, on a superuser connection; ircd_pw is
+ * InspIRCd's role's password (read before becoming postgres). */
+static int pg_superuser_steps(setup_t *s, PGconn *c, const char *ircd_pw)
 {
 	const eirc_config_auth_database_t *d = &s->cfg->auth.database;
 	bool owner = auth_admin_has_owner(s->cfg);
-	char *ircd_pw = secret_read(s, "EIRC_INSPIRCD_DB_PASSWORD");
 	int r = 0;
 
 	if (owner)
@@ -507,13 +507,9 @@ static int pg_superuser_steps(setup_t *s, PGconn *c)
 	if (r == 0)
 		r = pg_role(s, c, d->user, d->password ? d->password : "");
 	if (r == 0)
-		r = ircd_pw ? pg_role(s, c, SETUP_IRCD_ROLE, ircd_pw) : -1;
+		r = pg_role(s, c, SETUP_IRCD_ROLE, ircd_pw);
 	if (r == 0)
 		r = pg_database(s, c, d->name, owner ? d->owner : d->user);
-	if (ircd_pw) {
-		sodium_memzero(ircd_pw, strlen(ircd_pw));
-		free(ircd_pw);
-	}
 	return r;
 }
 
@@ -522,21 +518,30 @@ static int pg_superuser_steps(setup_t *s, PGconn *c)
 static int step_pg_roles(setup_t *s)
 {
 	const struct passwd *pw;
+	char *ircd_pw;
 	PGconn *c;
 	pid_t pid;
 	int r, status;
 
 	fprintf(s->out, "PostgreSQL:\n");
+	if (!(ircd_pw = secret_read(s, "EIRC_INSPIRCD_DB_PASSWORD"))) {
+		fprintf(s->err, "eirc-auth setup: %s/EIRC_INSPIRCD_DB_PASSWORD: %s\n", SETUP_CREDS,
+			strerror(errno));
+		return -1;
+	}
 	fflush(s->out);
 	fflush(s->err);
 	if (!s->pg_admin && !(pw = getpwnam("postgres"))) {
 		fprintf(s->err, "eirc-auth setup: no postgres user: is PostgreSQL installed?\n");
-		return -1;
+		r = -1;
+		goto free_pw;
 	}
 	if (!s->pg_admin && (pid = fork()) != 0) {
-		if (pid < 0 || waitpid(pid, &status, 0) < 0)
-			return -1;
-		return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+		r = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+				    WEXITSTATUS(status) == 0
+			    ? 0
+			    : -1;
+		goto free_pw;
 	}
 	if (!s->pg_admin &&
 	    (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)) {
@@ -551,7 +556,7 @@ static int step_pg_roles(setup_t *s)
 		r = -1;
 	} else {
 		PQclear(PQexec(c, "SET client_min_messages = warning"));
-		r = pg_superuser_steps(s, c);
+		r = pg_superuser_steps(s, c, ircd_pw);
 	}
 	PQfinish(c);
 	if (!s->pg_admin) {
@@ -559,6 +564,9 @@ static int step_pg_roles(setup_t *s)
 		fflush(s->err);
 		_exit(r == 0 ? 0 : 1);
 	}
+free_pw:
+	sodium_memzero(ircd_pw, strlen(ircd_pw));
+	free(ircd_pw);
 	return r;
 }
 
@@ -713,6 +721,39 @@ static int step_inspircd(setup_t *s)
 	return a < 0 || b < 0 ? -1 : 0;
 }
 
+/* Adds "aclfile /etc/redis/eirc-users.acl" to redis.conf unless it has
+ * that line. 0 or -1 (said on err). */
+static int redis_conf_aclfile(setup_t *s, const char *conf)
+{
+	static const char line_want[] = "aclfile /etc/redis/eirc-users.acl";
+	FILE *f = fopen(conf, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f) {
+		fprintf(s->err, "eirc-auth setup: %s: %s\n", conf, strerror(errno));
+		return -1;
+	}
+	while (!found && getline(&line, &cap, f) > 0)
+		found = !strncmp(line, line_want, sizeof(line_want) - 1) &&
+			(line[sizeof(line_want) - 1] == '\n' || !line[sizeof(line_want) - 1]);
+	free(line);
+	fclose(f);
+	if (found)
+		return 0;
+	if (!(f = fopen(conf, "ae")) ||
+	    fprintf(f, "\n# eirc-auth setup: the daemons' users\n%s\n", line_want) < 0 ||
+	    fclose(f) != 0) {
+		fprintf(s->err, "eirc-auth setup: cannot append to %s: %s\n", conf,
+			strerror(errno));
+		return -1;
+	}
+	fprintf(s->out, "  /etc/redis/redis.conf: aclfile added\n");
+	s->restart_redis = true;
+	return 0;
+}
+
 /* Redis's ACL file: the default user for operators, each daemon's own
  * (common/redis_acl), and redis.conf told to read it. */
 static int step_redis(setup_t *s)
@@ -724,16 +765,18 @@ static int step_redis(setup_t *s)
 			       cfg->logger.redis_username, cfg->history.redis_username};
 	const char *pws[] = {cfg->auth.redis_password, cfg->gateway.redis_password,
 			     cfg->logger.redis_password, cfg->history.redis_password};
-	char path[PATH_MAX], conf[PATH_MAX], *text, *def, *rc;
+	char path[PATH_MAX], conf[PATH_MAX], *text, *def;
 	size_t cap = 5 * REDIS_ACL_LINE_MAX, o;
 	const struct passwd *pw = getpwnam("redis");
 	int r = 0;
 
 	fprintf(s->out, "Redis:\n");
 	at(s, "/etc/redis/eirc-users.acl", path);
+	/* redis.conf (Debian's is 100 KiB: read by lines): aclfile, once */
+	at(s, "/etc/redis/redis.conf", conf);
 	if (access(path, F_OK) == 0) {
 		fprintf(s->out, "  /etc/redis/eirc-users.acl exists, unchanged\n");
-		return 0;
+		return redis_conf_aclfile(s, conf);
 	}
 	if (!(def = secret_read(s, "EIRC_REDIS_PASSWORD")) || !(text = malloc(cap))) {
 		free(def);
@@ -762,22 +805,7 @@ static int step_redis(setup_t *s)
 	}
 	fprintf(s->out, "  /etc/redis/eirc-users.acl: written\n");
 	s->restart_redis = true;
-	/* redis.conf: aclfile, once */
-	at(s, "/etc/redis/redis.conf", conf);
-	rc = slurp(conf);
-	if (rc && !strstr(rc, "\naclfile /etc/redis/eirc-users.acl")) {
-		FILE *f = fopen(conf, "ae");
-		r = f && fputs("\n# eirc-auth setup: the daemons' users\naclfile "
-			       "/etc/redis/eirc-users.acl\n",
-			       f) >= 0
-			    ? 0
-			    : -1;
-		if (f && fclose(f) != 0)
-			r = -1;
-		fprintf(s->out, "  /etc/redis/redis.conf: aclfile added\n");
-	}
-	free(rc);
-	return r;
+	return redis_conf_aclfile(s, conf);
 }
 
 static int step_nginx(setup_t *s)

@@ -66,7 +66,10 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON) # dpkg-shlibdeps: libuv1, libpq5, ...
 set(CPACK_STRIP_FILES ON)
-set(_depends "adduser")
+# libwebsockets loads its libuv event loop as a plugin (dlopen), which
+# dpkg-shlibdeps cannot see: without it every daemon with a listener fails
+# with "unable to load evlib plugin evlib_uv".
+set(_depends "adduser, libwebsockets-evlib-uv")
 # The InspIRCd modules run inside Debian's InspIRCd and are built against
 # its headers: InspIRCd refuses a module built for another version, so the
 # package pins the upstream version it was built with; apt then refuses an

@@ -168,7 +168,13 @@ static int group_setup(void **state)
 	put("/usr/share/eirc/inspircd/limits.conf", yaml);
 	free(yaml);
 	put("/etc/inspircd/inspircd.conf", "# Debian's own\n");
-	put("/etc/redis/redis.conf", "port 6379\n");
+	/* as big as Debian's (100 KiB: more than a template may be) */
+	cfg = malloc(110 * 1024);
+	strcpy(cfg, "port 6379\n");
+	while (strlen(cfg) < 105 * 1024)
+		strcat(cfg, "# a comment line of Debian's redis.conf, of which there are many\n");
+	put("/etc/redis/redis.conf", cfg);
+	free(cfg);
 	put("/root/.keep", "");
 	return 0;
 }

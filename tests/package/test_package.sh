@@ -47,7 +47,7 @@ depends=$(field Depends)
 ircd=$(sed -n 's/.*define INSPIRCD_VERSION "InspIRCd-\([0-9]*\.[0-9]*\.[0-9]*\).*/\1/p' \
 	/usr/include/inspircd/config.h)
 next=$(echo "$ircd" | awk -F. '{print $1 "." $2 "." $3 + 1}')
-for d in "adduser" "inspircd (>= $ircd)" "inspircd (<< $next~)" "libuv1" "libpq5" "libwebsockets17" \
+for d in "adduser" "libwebsockets-evlib-uv" "inspircd (>= $ircd)" "inspircd (<< $next~)" "libuv1" "libpq5" "libwebsockets17" \
 	"libstdc++6"; do
 	case ", $depends," in
 	*", $d"[,\ ]*) ;;
