@@ -921,10 +921,12 @@ static void next_steps(setup_t *s)
 		"    then: systemctl reload nginx\n"
 		"  - sign in at https://%s/ as %s (password above, and in\n"
 		"    /root/eirc-setup.txt: delete that file once noted)\n"
-		"  - rooms: eirc-auth room add '#general' --auto-join\n"
+		"  - rooms and users (the admin commands read the secrets from the\n"
+		"    credentials): CREDENTIALS_DIRECTORY=/etc/eirc/credentials \\\n"
+		"      eirc-auth -c %s room add '#general' --auto-join\n"
 		"  - check: systemctl status 'eirc-*'; journalctl -p err -u 'eirc-*'\n"
 		"  - back up: eirc-backup /var/backups/eirc (docs/deploy.md)\n",
-		s->domain, s->domain, s->admin);
+		s->domain, s->domain, s->admin, s->config_path);
 }
 
 int auth_setup_main(int argc, char **argv, FILE *out, FILE *err)

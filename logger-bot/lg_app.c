@@ -831,6 +831,13 @@ int lg_app_start(uv_loop_t *loop, const eirc_config_t *cfg)
 	return 0;
 }
 
+const char *lg_app_not_ready(void)
+{
+	if (!app.m.irc_connected)
+		return "not registered on IRC";
+	return app.m.redis_connected ? NULL : "Redis down";
+}
+
 bool lg_app_failed(void)
 {
 	return app.failed;

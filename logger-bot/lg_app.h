@@ -101,4 +101,9 @@ void lg_app_free(void);
  * maxmemory-policy can evict keys): the exit status is then 1. */
 bool lg_app_failed(void);
 
+/* NULL when the logger archives (registered on IRC, its Redis writer
+ * connected: the metrics' irc_connected and redis_connected), else why
+ * not: systemd's READY=1 waits for it. */
+const char *lg_app_not_ready(void);
+
 #endif

@@ -24,6 +24,12 @@ static void close_now(void *app)
 	lg_app_close();
 }
 
+static const char *not_ready(void *app)
+{
+	(void)app;
+	return lg_app_not_ready();
+}
+
 static int end(void *app)
 {
 	(void)app;
@@ -48,6 +54,7 @@ int main(int argc, char **argv)
 			    "reconnection timings). See docs/logger.md",
 		.start = start,
 		.stop = stop,
+		.not_ready = not_ready,
 		.close = close_now,
 		.end = end,
 		.drain_ms = LG_APP_DRAIN_MS,
