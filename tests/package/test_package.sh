@@ -3,7 +3,8 @@
 # then its metadata and contents are checked with dpkg-deb, and the packaged
 # binaries are run against the packaged config with only the credentials
 # their unit loads:
-#   - control: Package, Version (git describe or PROJECT_VERSION), the
+#   - control: Package, Version (dist/changelog's, with +git<n>.g<hash>
+#     off the tagged release: cmake/EircVersion.cmake), the
 #     InspIRCd pin equal to the headers the modules were built with, adduser,
 #     the shared libraries dpkg-shlibdeps found; conffiles; the four
 #     maintainer scripts, executable and valid sh;
@@ -38,9 +39,10 @@ esac
 field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = eirc ] || fail "Package: $(field Package)"
 version=$(field Version)
-want_version=$(sed -n 's/^project(eirc VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
-if tag=$(git -C "$src" describe --tags --match 'v*' 2>/dev/null); then
-	want_version=$(echo "$tag" | sed -E 's/^v//; s/-([0-9]+)-(g[0-9a-f]+)$/+git\1.\2/')
+want_version=$(sed -n '1s/^eirc (\([^)]*\)).*/\1/p' "$src/dist/changelog")
+if [ -e "$src/.git" ] &&
+	[ "$(git -C "$src" describe --tags --exact-match --match 'v*' 2>/dev/null)" != "v$want_version" ]; then
+	want_version=$want_version+git$(git -C "$src" rev-list --count HEAD).g$(git -C "$src" rev-parse --short=8 HEAD)
 fi
 [ "$version" = "$want_version" ] || fail "Version: $version, expected $want_version"
 depends=$(field Depends)
