@@ -299,18 +299,15 @@ for u in "${units[@]}"; do
 	[ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' ||
 		die "$u: systemd-analyze security gives '$score', above 2.5"
 	[ "$type" = notify ] || die "$u: Type=$type, not notify"
-	case $u in
-	eirc-gateway) [ "$user" = root ] || [ "$user" = eirc ] || die "$u runs as $user" ;;
-	*) [ "$user" = eirc ] || die "$u runs as $user, not eirc" ;;
-	esac
+	[ "$user" = eirc ] || die "$u runs as $user, not eirc"
 done
-sess_user=$(inside ps -o user= -C eirc-irc-client | head -1 | tr -d ' ')
-[ -z "$sess_user" ] || [ "$sess_user" = eirc-session ] || die "an irc-client runs as $sess_user"
 
 log "5. SIGKILL to one irc-client"
 restarts=$(inside systemctl show -P NRestarts eirc-gateway)
-check env DEPLOY_TEXT=unused DEPLOY_KILL_CMD="nsenter -t $leader -a pkill -KILL -n -x eirc-irc-client" \
-	"$check_bin" kill
+# the kill command also checks that every irc-client runs as eirc-session
+kill_cmd="! nsenter -t $leader -a ps -o user:32= -C eirc-irc-client | grep -vx eirc-session &&
+	nsenter -t $leader -a pkill -KILL -n -x eirc-irc-client"
+check env DEPLOY_TEXT=unused DEPLOY_KILL_CMD="$kill_cmd" "$check_bin" kill
 [ "$(inside systemctl show -P NRestarts eirc-gateway)" = "$restarts" ] || die "the gateway restarted"
 all_active
 
