@@ -721,17 +721,62 @@ static int step_inspircd(setup_t *s)
 	return a < 0 || b < 0 ? -1 : 0;
 }
 
-/* Adds "aclfile /etc/redis/eirc-users.acl" to redis.conf unless it has
- * that line. 0 or -1 (said on err). */
-static int redis_conf_aclfile(setup_t *s, const char *conf)
+/* Half of the host's memory, in MiB, for Redis's maxmemory (the rest for
+ * the AOF rewrite's fork, the daemons and the sessions); 0 when unknown. */
+static unsigned long redis_maxmemory_mib(void)
 {
-	static const char line_want[] = "aclfile /etc/redis/eirc-users.acl";
-	FILE *f = fopen(conf, "re");
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long kib = 0;
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %lu kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib / 2048;
+}
+
+/* /etc/redis/eirc.conf (what eIRC needs of Redis: durable, never evicting,
+ * capped, the daemons' users; written once) and the line of redis.conf
+ * that includes it last, so that it overrides Debian's defaults. 0 or -1
+ * (said on err). */
+static int redis_conf(setup_t *s, const char *conf)
+{
+	static const char line_want[] = "include /etc/redis/eirc.conf";
+	char path[PATH_MAX], text[1024], maxmem[64] = "# maxmemory: the host's RAM is unknown";
+	const struct passwd *pw = getpwnam("redis");
+	unsigned long mib = redis_maxmemory_mib();
+	FILE *f;
 	char *line = NULL;
 	size_t cap = 0;
 	bool found = false;
+	int r;
 
-	if (!f) {
+	at(s, "/etc/redis/eirc.conf", path);
+	if (access(path, F_OK) == 0) {
+		fprintf(s->out, "  /etc/redis/eirc.conf exists, unchanged\n");
+	} else {
+		if (mib)
+			snprintf(maxmem, sizeof(maxmem), "maxmemory %lumb", mib);
+		snprintf(text, sizeof(text),
+			 "# eirc-auth setup: what eIRC needs of Redis (docs/operations.md, "
+			 "\"Redis\")\n"
+			 "appendonly yes\nappendfsync everysec\nmaxmemory-policy noeviction\n"
+			 "%s\naclfile /etc/redis/eirc-users.acl\n",
+			 maxmem);
+		mkdir_parents(path);
+		r = write_file(path, text, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0, 0640);
+		if (r < 0) {
+			fprintf(s->err, "eirc-auth setup: cannot write %s: %s\n", path,
+				strerror(-r));
+			return -1;
+		}
+		fprintf(s->out,
+			"  /etc/redis/eirc.conf: appendonly, noeviction, maxmemory %lu MiB\n", mib);
+		s->restart_redis = true;
+	}
+	if (!(f = fopen(conf, "re"))) {
 		fprintf(s->err, "eirc-auth setup: %s: %s\n", conf, strerror(errno));
 		return -1;
 	}
@@ -743,13 +788,14 @@ static int redis_conf_aclfile(setup_t *s, const char *conf)
 	if (found)
 		return 0;
 	if (!(f = fopen(conf, "ae")) ||
-	    fprintf(f, "\n# eirc-auth setup: the daemons' users\n%s\n", line_want) < 0 ||
+	    fprintf(f, "\n# eirc-auth setup: eIRC's settings, last so that they win\n%s\n",
+		    line_want) < 0 ||
 	    fclose(f) != 0) {
 		fprintf(s->err, "eirc-auth setup: cannot append to %s: %s\n", conf,
 			strerror(errno));
 		return -1;
 	}
-	fprintf(s->out, "  /etc/redis/redis.conf: aclfile added\n");
+	fprintf(s->out, "  /etc/redis/redis.conf: includes /etc/redis/eirc.conf\n");
 	s->restart_redis = true;
 	return 0;
 }
@@ -776,7 +822,7 @@ static int step_redis(setup_t *s)
 	at(s, "/etc/redis/redis.conf", conf);
 	if (access(path, F_OK) == 0) {
 		fprintf(s->out, "  /etc/redis/eirc-users.acl exists, unchanged\n");
-		return redis_conf_aclfile(s, conf);
+		return redis_conf(s, conf);
 	}
 	if (!(def = secret_read(s, "EIRC_REDIS_PASSWORD")) || !(text = malloc(cap))) {
 		free(def);
@@ -805,7 +851,7 @@ static int step_redis(setup_t *s)
 	}
 	fprintf(s->out, "  /etc/redis/eirc-users.acl: written\n");
 	s->restart_redis = true;
-	return redis_conf_aclfile(s, conf);
+	return redis_conf(s, conf);
 }
 
 static int step_nginx(setup_t *s)

@@ -280,6 +280,10 @@ inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 [ "$(inside dpkg-query -W -f '${Version}' eirc)" = "$new_version" ] || die "eirc is not at $new_version"
 ls "$root/var/backups/eirc/"* >/dev/null 2>&1 || die "the upgrade made no backup in /var/backups/eirc"
 grep -q 'http://127.0.0.1:9200' "$root/etc/eirc/eirc.yaml" || die "the upgrade lost the config edit"
+# setup again, as docs/deploy.md says after an upgrade: what the new
+# version sets up is added, nothing that exists changes
+inside eirc-auth setup --domain "$host" --admin admin --auditor auditor >"$work/setup3.log" 2>&1 ||
+	{ cat "$work/setup3.log"; die "eirc-auth setup after the upgrade failed"; }
 all_active
 check env DEPLOY_TEXT="$before_upgrade" "$check_bin" replay
 log "   the message from before the upgrade is replayed"

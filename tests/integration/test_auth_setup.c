@@ -9,8 +9,9 @@
  * generated passwords printed once and written to /root/eirc-setup.txt,
  * 0600, and the admin's password valid: `user passwd` is not needed to
  * sign in), the eirc-history OAuth client; InspIRCd's config rendered
- * (the original kept), the nginx site enabled, Redis's ACL file and its
- * aclfile line. A second run changes nothing and says so.
+ * (the original kept), the nginx site enabled, Redis's ACL file and
+ * /etc/redis/eirc.conf (appendonly, noeviction, maxmemory, aclfile)
+ * included by redis.conf. A second run changes nothing and says so.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -280,6 +281,12 @@ static void test_setup(void **state)
 	assert_non_null(strstr(text, "user eirc-history on >"));
 	free(text);
 	text = get("/etc/redis/redis.conf");
+	assert_non_null(strstr(text, "\ninclude /etc/redis/eirc.conf\n"));
+	free(text);
+	text = get("/etc/redis/eirc.conf");
+	assert_non_null(strstr(text, "\nappendonly yes\n"));
+	assert_non_null(strstr(text, "\nmaxmemory-policy noeviction\n"));
+	assert_non_null(strstr(text, "\nmaxmemory "));
 	assert_non_null(strstr(text, "\naclfile /etc/redis/eirc-users.acl\n"));
 	free(text);
 	free(out);
@@ -299,6 +306,7 @@ static void test_setup(void **state)
 	assert_non_null(strstr(out, "/etc/inspircd/inspircd.conf: ours already, unchanged"));
 	assert_non_null(strstr(out, "/etc/nginx/sites-available/eirc: ours already, unchanged"));
 	assert_non_null(strstr(out, "/etc/redis/eirc-users.acl exists, unchanged"));
+	assert_non_null(strstr(out, "/etc/redis/eirc.conf exists, unchanged"));
 	assert_null(strstr(out, "password:"));
 	text = get("/root/eirc-setup.txt");
 	assert_string_equal(text, report);
