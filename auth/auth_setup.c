@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <sodium.h>
 
@@ -737,6 +739,90 @@ static unsigned long redis_maxmemory_mib(void)
 	return kib / 2048;
 }
 
+/* Redis's answer to one command as text ("" for none), malloc'd; NULL when
+ * no answer came or it was an error (said on err, with what). */
+static char *redis_ask(setup_t *s, redisContext *c, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+	char *text = NULL;
+
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	if (!r || r->type == REDIS_REPLY_ERROR)
+		fprintf(s->err, "eirc-auth setup: Redis: %s: %s\n", what, r ? r->str : c->errstr);
+	else
+		text = strdup(r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS
+				      ? r->str
+				      : "");
+	freeReplyObject(r);
+	return text;
+}
+
+/* Turns Redis's AOF on in the running server and waits for the rewrite
+ * that writes everything it holds into it: a Redis 7 restarted with
+ * `appendonly yes` and no AOF yet starts from an empty AOF and drops its
+ * RDB snapshot, so turning it on by the config file alone loses the data
+ * (seen on an upgrade from 0.1.0). 0, or -1 (said on err). */
+static int redis_aof_on(setup_t *s)
+{
+	const eirc_config_redis_t *rc = &s->cfg->redis;
+	struct timeval tv = {.tv_sec = 5};
+	redisContext *c = redisConnectWithTimeout(rc->host, (int)rc->port, tv);
+	char *pw = NULL, *info = NULL;
+	int r = -1;
+
+	if (!c || c->err) {
+		fprintf(s->err, "eirc-auth setup: Redis at %s:%u: %s\n", rc->host,
+			(unsigned)rc->port, c ? c->errstr : "out of memory");
+		goto out;
+	}
+	redisSetTimeout(c, tv);
+	/* the default user has a password once our ACL file is loaded */
+	redisReply *ping = redisCommand(c, "PING");
+	bool noauth = ping && ping->type == REDIS_REPLY_ERROR && !strncmp(ping->str, "NOAUTH", 6);
+
+	freeReplyObject(ping);
+	if (noauth && (!(pw = secret_read(s, "EIRC_REDIS_PASSWORD")) ||
+		       !(info = redis_ask(s, c, "AUTH", "AUTH default %s", pw))))
+		goto out;
+	for (int i = 0; i < 600; i++) { /* up to 60 s */
+		free(info);
+		if (!(info = redis_ask(s, c, "INFO persistence", "INFO persistence")))
+			goto out;
+		bool on = strstr(info, "aof_enabled:1"),
+		     idle = strstr(info, "aof_rewrite_in_progress:0") &&
+			    strstr(info, "aof_rewrite_scheduled:0");
+		if (on && idle) {
+			if (!strstr(info, "aof_last_bgrewrite_status:ok")) {
+				fprintf(s->err, "eirc-auth setup: Redis: the AOF rewrite failed: "
+						"see its log\n");
+				goto out;
+			}
+			fprintf(s->out, "  Redis: AOF on, everything it holds written to it\n");
+			r = 0;
+			goto out;
+		}
+		if (!on && i == 0) {
+			free(info);
+			if (!(info = redis_ask(s, c, "CONFIG SET appendonly yes",
+					       "CONFIG SET appendonly yes")))
+				goto out;
+		}
+		usleep(100 * 1000);
+	}
+	fprintf(s->err, "eirc-auth setup: Redis: the AOF rewrite took more than 60 s\n");
+out:
+	if (pw) {
+		sodium_memzero(pw, strlen(pw));
+		free(pw);
+	}
+	free(info);
+	redisFree(c);
+	return r;
+}
+
 /* /etc/redis/eirc.conf (what eIRC needs of Redis: durable, never evicting,
  * capped, the daemons' users; written once) and the line of redis.conf
  * that includes it last, so that it overrides Debian's defaults. 0 or -1
@@ -757,6 +843,8 @@ static int redis_conf(setup_t *s, const char *conf)
 	if (access(path, F_OK) == 0) {
 		fprintf(s->out, "  /etc/redis/eirc.conf exists, unchanged\n");
 	} else {
+		if (!s->chrooted && redis_aof_on(s) < 0)
+			return -1;
 		if (mib)
 			snprintf(maxmem, sizeof(maxmem), "maxmemory %lumb", mib);
 		snprintf(text, sizeof(text),
