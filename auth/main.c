@@ -111,7 +111,7 @@ static int migrate_at_start(const eirc_config_t *cfg)
 	if (n >= 0 && !auth_admin_has_owner(cfg))
 		log_warn("auth.database.owner is not set: the service role %s owns the schema "
 			 "and could rewrite the audit log (ALTER TABLE ... DISABLE TRIGGER); "
-			 "see docs/deploy.md",
+			 "see docs/operations.md, \"PostgreSQL\"",
 			 cfg->auth.database.user);
 	else if (n >= 0 && (n = auth_migrate_grant(c, cfg->auth.database.user, &err)) < 0)
 		log_error("Failed to grant the service role %s: %s", cfg->auth.database.user,

@@ -1,4 +1,4 @@
-# The Debian package (docs/deploy.md, "Install"): what `cmake --install`
+# The Debian package (docs/operations.md, "The package"): what `cmake --install`
 # puts where, and CPack's DEB generator. scripts/build-deb.sh configures a
 # build with -DCMAKE_INSTALL_PREFIX=/usr, no tests and no benches, and runs
 # cpack; the layout is then:

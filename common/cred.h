@@ -1,5 +1,5 @@
 /*
- * cred: the value of a config file's ${NAME} (docs/deploy.md, "Secrets"):
+ * cred: the value of a config file's ${NAME} (docs/operations.md, "Secrets"):
  * the environment first, then the file $CREDENTIALS_DIRECTORY/NAME, which
  * systemd fills from /etc/eirc/credentials/NAME for the names a unit's
  * LoadCredential= lists (one trailing newline dropped, as `echo` leaves

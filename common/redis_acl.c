@@ -17,7 +17,7 @@
 static const char *const names[REDIS_ACL_ROLES] = {"eirc-auth", "eirc-gateway", "eirc-logger",
 						   "eirc-history"};
 
-/* Every command each daemon sends (docs/deploy.md, "Redis users"). CLUSTER
+/* Every command each daemon sends (docs/operations.md, "Redis users"). CLUSTER
  * SLOTS and ASKING: common/redis in cluster mode; INFO: its eviction check
  * (require_noeviction) for the two that write. */
 static const char *const commands[REDIS_ACL_ROLES] = {

@@ -2,7 +2,7 @@
  * redis_acl: the Redis 7 ACL users of eIRC's daemons, one line each as an
  * ACL file (or redis.conf) holds them: "user <name> on ><password>
  * <rules>". A daemon may send exactly the commands it sends, on the keys
- * and the channel it uses (docs/deploy.md, "Redis users", lists them):
+ * and the channel it uses (docs/operations.md, "Redis users", lists them):
  *   - eirc-auth publishes on the access bus (eirc:access);
  *   - eirc-gateway subscribes to it;
  *   - eirc-logger reads, appends, acknowledges and trims the archive's keys

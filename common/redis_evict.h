@@ -6,7 +6,7 @@
  * noeviction evicts once maxmemory is reached: the allkeys-* ones any key,
  * the volatile-* ones keys with a TTL, which the msgid keys have.
  * INFO rather than CONFIG GET: the daemons' ACL users may run INFO, not
- * CONFIG (docs/deploy.md, "Redis users"). Pure: bytes in, an answer out.
+ * CONFIG (docs/operations.md, "Redis users"). Pure: bytes in, an answer out.
  */
 #ifndef EIRC_REDIS_EVICT_H
 #define EIRC_REDIS_EVICT_H

@@ -4,7 +4,7 @@
  * The introduction below is written by hand; everything after it comes
  * from the table, so the reference cannot drift from the code (a unit test
  * compares the committed file with this output). Not here: anything about
- * a particular deployment; that belongs in docs/deploy.md.
+ * a particular deployment; that belongs in docs/deploy.md and docs/operations.md.
  */
 #include <inttypes.h>
 #include <stdio.h>

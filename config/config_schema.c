@@ -198,7 +198,7 @@ static const config_validator_t schema_v_long_secret = {schema_long_secret,
 static const config_validator_t schema_v_session_key = {schema_session_key,
 							"one word of at least 32 bytes"};
 
-/* A daemon's own Redis user (Redis 7 ACL, docs/deploy.md), in its section;
+/* A daemon's own Redis user (Redis 7 ACL, docs/operations.md), in its section;
  * each key unset takes redis.username / redis.password. */
 #define SCHEMA_REDIS_LOGIN(T, who)                                                                 \
 	CONFIG_STRING("redis_username", T, redis_username, NULL,                                   \

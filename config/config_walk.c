@@ -371,7 +371,7 @@ static bool walk_key_read(const walk_t *w)
 }
 
 /* The value of ${name}: the program's table (vars->get), else the
- * environment then $CREDENTIALS_DIRECTORY (D2 in docs/deploy.md); unset
+ * environment then $CREDENTIALS_DIRECTORY (docs/operations.md, "Secrets"); unset
  * under a key the program does not read, EIRC_CONFIG_VAR_UNREAD. */
 static int walk_var(void *ud, const char *name, const char **out_value, char *msg, size_t msg_size)
 {

@@ -65,7 +65,7 @@ static void on_redis_unsafe(void *ud, const eirc_err_t *why)
 {
 	hist_app_t *a = ud;
 
-	log_error("Refusing to store into %s (docs/deploy.md, \"Redis\"); stopping", why->text);
+	log_error("Refusing to store into %s (docs/operations.md, \"Redis\"); stopping", why->text);
 	a->failed = true;
 	stop(a);
 }

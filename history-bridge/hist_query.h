@@ -66,7 +66,7 @@ struct hist_query_call {
  * Builds "EVALSHA_RO <sha> 3 <history> <msgid-key-1> <msgid-key-2> <op>
  * <k1> <v1> <k2> <v2> <limit> <skew> <events> <scan-max> <user id>" for req (sha
  * NULL: EVAL_RO with the script's source). Read-only forms: eirc-history's
- * Redis user may read a channel's stream but not write it (docs/deploy.md,
+ * Redis user may read a channel's stream but not write it (docs/operations.md,
  * "Redis users"), and EVAL/EVALSHA count every key they name as written. The target is folded with
  * req->cm; the limit is clamped to o->limit_max. argv points into *out_call and req, which must
  * outlive its use. Returns 0, or -EINVAL (TARGETS, a nick target, a name too long for a key;

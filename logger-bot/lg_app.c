@@ -454,7 +454,7 @@ static void refuse_redis(struct app *a, const char *why)
 {
 	if (a->failed || a->closed)
 		return;
-	log_error("Refusing to archive into %s (docs/deploy.md, \"Redis\"); stopping", why);
+	log_error("Refusing to archive into %s (docs/operations.md, \"Redis\"); stopping", why);
 	a->failed = a->stopping = true;
 	uv_timer_start(&a->drain_timer, on_fail_timer, 0, 0);
 }

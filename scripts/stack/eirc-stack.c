@@ -372,7 +372,7 @@ static int history_start(eirc_stack_t *st, const eirc_config_t *cfg)
 /* The database owned by auth.database.owner, and the service role
  * (auth.database.user) that eirc-auth grants at start. A data folder made
  * before the owner existed has the service role owning everything: it is
- * handed over, as docs/deploy.md tells an operator to. */
+ * handed over, as docs/operations.md tells an operator to. */
 static int stack_database(srv_t *pg, const eirc_config_auth_database_t *db)
 {
 	char sql[256];

@@ -1,6 +1,6 @@
 /*
- * dist/sbin/eirc-backup and eirc-restore (docs/deploy.md, "Backup and
- * restore") against a real PostgreSQL, Redis (appendonly yes) and
+ * dist/sbin/eirc-backup and eirc-restore (docs/operations.md, "Backups")
+ * against a real PostgreSQL, Redis (appendonly yes) and
  * eirc-auth, run as root as an operator runs them, with the test standing
  * in for systemd: the scripts' systemctl (EIRC_SYSTEMCTL) hands each
  * request to the test, which stops and starts eirc-auth and Redis.
