@@ -339,6 +339,8 @@ rm -rf "$root/var/lib/redis/"*
 rm -rf "$root/var/lib/eirc/spill/"*
 inside systemctl start redis-server
 inside runuser -u postgres -- psql -lqt | grep -qw eirc && die "the wipe left the database"
+keys=$(inside sh -c 'REDISCLI_AUTH=$(cat /etc/eirc/credentials/EIRC_REDIS_PASSWORD) redis-cli --no-auth-warning DBSIZE')
+[ "$keys" = 0 ] || die "the wipe left Redis with '$keys' keys"
 inside eirc-restore "$snap" >"$work/restore.log" 2>&1 || { cat "$work/restore.log"; die "eirc-restore"; }
 all_active
 check env DEPLOY_TEXT="$text" "$check_bin" replay
