@@ -3,41 +3,17 @@
  */
 #include "auth/auth_metrics.h"
 
-#include <stdio.h>
-
 #include "common/prom.h"
 
 void auth_metrics_request(auth_metrics_t *m, auth_route_id_t route, int status)
 {
-	if ((unsigned)route >= AUTH_R_COUNT)
-		return;
-	if (status < AUTH_METRICS_STATUS_MIN || status > AUTH_METRICS_STATUS_MAX)
-		m->requests[route][0]++;
-	else
-		m->requests[route][status - AUTH_METRICS_STATUS_MIN + 1]++;
+	if ((unsigned)route < AUTH_R_COUNT)
+		prom_status_count(&m->requests[route], status);
 }
 
-static int render_requests(const auth_metrics_t *m, buf_t *out)
+static const char *route_label(int i)
 {
-	static const char n[] = "eirc_auth_requests_total";
-	char labels[96];
-	int r = prom_head(out, n, "counter", "HTTP answers, by route and status.");
-
-	for (int i = 0; r == 0 && i < AUTH_R_COUNT; i++)
-		for (int s = 0;
-		     r == 0 && s <= AUTH_METRICS_STATUS_MAX - AUTH_METRICS_STATUS_MIN + 1; s++) {
-			if (!m->requests[i][s])
-				continue;
-			if (s == 0)
-				snprintf(labels, sizeof(labels), "route=\"%s\",code=\"other\"",
-					 auth_route_label((auth_route_id_t)i));
-			else
-				snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%d\"",
-					 auth_route_label((auth_route_id_t)i),
-					 s - 1 + AUTH_METRICS_STATUS_MIN);
-			r = prom_sample(out, n, labels, m->requests[i][s]);
-		}
-	return r;
+	return auth_route_label((auth_route_id_t)i);
 }
 
 int auth_metrics_render(const auth_metrics_t *m, buf_t *out)
@@ -54,5 +30,7 @@ int auth_metrics_render(const auth_metrics_t *m, buf_t *out)
 			  "PostgreSQL connections the pool keeps (auth.database.pool_size).",
 			  m->db_pool_size)) < 0)
 		return r;
-	return render_requests(m, out);
+	return prom_status_render(out, "eirc_auth_requests_total",
+				  "HTTP answers, by route and status.", m->requests, AUTH_R_COUNT,
+				  route_label);
 }

@@ -13,21 +13,17 @@
 
 #include "auth/auth_route.h"
 #include "common/buf.h"
+#include "common/prom.h"
 
-/* HTTP statuses counted one by one: 100..599; others are counted as 0
- * ("other"), which eirc-auth never sends. */
-#define AUTH_METRICS_STATUS_MIN 100
-#define AUTH_METRICS_STATUS_MAX 599
 /* Bytes of one rendering at most (every route with a dozen statuses
  * takes about 20 KiB). */
 #define AUTH_METRICS_TEXT_MAX (256 * 1024)
 
 typedef struct auth_metrics {
-	/* answers by route and status; [r][0] counts statuses out of range */
-	uint64_t requests[AUTH_R_COUNT][AUTH_METRICS_STATUS_MAX - AUTH_METRICS_STATUS_MIN + 2];
-	uint64_t db_connections; /* gauge, set before rendering */
-	uint64_t db_pool_size;   /* gauge: auth.database.pool_size */
-	uint64_t ready;          /* gauge: what /readyz answers, 1 or 0 */
+	prom_status_t requests[AUTH_R_COUNT]; /* answers by route and status */
+	uint64_t db_connections;              /* gauge, set before rendering */
+	uint64_t db_pool_size;                /* gauge: auth.database.pool_size */
+	uint64_t ready;                       /* gauge: what /readyz answers, 1 or 0 */
 } auth_metrics_t;
 
 /* Counts one answer of route with status. */

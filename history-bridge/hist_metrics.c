@@ -3,8 +3,6 @@
  */
 #include "history-bridge/hist_metrics.h"
 
-#include <stdio.h>
-
 #include "common/prom.h"
 
 const char *hist_route_label(enum hroute r)
@@ -19,35 +17,13 @@ const char *hist_route_label(enum hroute r)
 
 void hist_metrics_request(hist_metrics_t *m, enum hroute route, int status)
 {
-	if ((unsigned)route >= HR_COUNT)
-		return;
-	if (status < HIST_METRICS_STATUS_MIN || status > HIST_METRICS_STATUS_MAX)
-		m->requests[route][0]++;
-	else
-		m->requests[route][status - HIST_METRICS_STATUS_MIN + 1]++;
+	if ((unsigned)route < HR_COUNT)
+		prom_status_count(&m->requests[route], status);
 }
 
-static int render_requests(const hist_metrics_t *m, buf_t *out)
+static const char *route_label(int i)
 {
-	static const char n[] = "eirc_history_http_requests_total";
-	char labels[96];
-	int r = prom_head(out, n, "counter", "HTTP API answers, by route and status.");
-
-	for (int i = 0; r == 0 && i < HR_COUNT; i++)
-		for (int s = 0;
-		     r == 0 && s <= HIST_METRICS_STATUS_MAX - HIST_METRICS_STATUS_MIN + 1; s++) {
-			if (!m->requests[i][s])
-				continue;
-			if (s == 0)
-				snprintf(labels, sizeof(labels), "route=\"%s\",code=\"other\"",
-					 hist_route_label((enum hroute)i));
-			else
-				snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%d\"",
-					 hist_route_label((enum hroute)i),
-					 s - 1 + HIST_METRICS_STATUS_MIN);
-			r = prom_sample(out, n, labels, m->requests[i][s]);
-		}
-	return r;
+	return hist_route_label((enum hroute)i);
 }
 
 int hist_metrics_render(const hist_metrics_t *m, buf_t *out)
@@ -67,5 +43,7 @@ int hist_metrics_render(const hist_metrics_t *m, buf_t *out)
 			  "CHATHISTORY requests answered on the socket.",
 			  m->chathistory_requests)) < 0)
 		return r;
-	return render_requests(m, out);
+	return prom_status_render(out, "eirc_history_http_requests_total",
+				  "HTTP API answers, by route and status.", m->requests, HR_COUNT,
+				  route_label);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/prom.h"
 
 /* The routes of the HTTP API (hist_http.c), the label of their answers. */
 enum hroute {
@@ -26,21 +27,16 @@ enum hroute {
 	HR_COUNT,
 };
 
-/* HTTP statuses counted one by one: 100..599; others are counted as
- * "other" (eirc-history sends none). */
-#define HIST_METRICS_STATUS_MIN 100
-#define HIST_METRICS_STATUS_MAX 599
 /* Bytes of one rendering at most. */
 #define HIST_METRICS_TEXT_MAX (64 * 1024)
 
 typedef struct hist_metrics {
-	/* answers by route and status; [r][0] counts statuses out of range */
-	uint64_t requests[HR_COUNT][HIST_METRICS_STATUS_MAX - HIST_METRICS_STATUS_MIN + 2];
-	uint64_t chathistory_requests; /* request lines answered on the socket */
-	uint64_t connections;          /* gauge: irc-client connections open */
-	uint64_t redis_up;             /* gauge, 1 or 0 */
-	uint64_t access_up;            /* gauge: subscribed to the access bus */
-	uint64_t ready;                /* gauge: what /readyz answers, 1 or 0 */
+	prom_status_t requests[HR_COUNT]; /* answers by route and status */
+	uint64_t chathistory_requests;    /* request lines answered on the socket */
+	uint64_t connections;             /* gauge: irc-client connections open */
+	uint64_t redis_up;                /* gauge, 1 or 0 */
+	uint64_t access_up;               /* gauge: subscribed to the access bus */
+	uint64_t ready;                   /* gauge: what /readyz answers, 1 or 0 */
 } hist_metrics_t;
 
 /* The label of a route ("messages"...). */

@@ -112,10 +112,10 @@ static void test_metrics(void **state)
 	auth_metrics_request(&m, AUTH_R_TOKEN, 400);
 	auth_metrics_request(&m, AUTH_R_TOKEN, 400);
 	/* the bounds, and one past each */
-	auth_metrics_request(&m, AUTH_R_READYZ, AUTH_METRICS_STATUS_MIN);
-	auth_metrics_request(&m, AUTH_R_READYZ, AUTH_METRICS_STATUS_MAX);
-	auth_metrics_request(&m, AUTH_R_READYZ, AUTH_METRICS_STATUS_MIN - 1);
-	auth_metrics_request(&m, AUTH_R_READYZ, AUTH_METRICS_STATUS_MAX + 1);
+	auth_metrics_request(&m, AUTH_R_READYZ, PROM_STATUS_MIN);
+	auth_metrics_request(&m, AUTH_R_READYZ, PROM_STATUS_MAX);
+	auth_metrics_request(&m, AUTH_R_READYZ, PROM_STATUS_MIN - 1);
+	auth_metrics_request(&m, AUTH_R_READYZ, PROM_STATUS_MAX + 1);
 	auth_metrics_request(&m, AUTH_R_COUNT, 200); /* ignored */
 	buf_init(&b, AUTH_METRICS_TEXT_MAX);
 	assert_int_equal(auth_metrics_render(&m, &b), 0);

@@ -348,10 +348,10 @@ static void test_metrics_text(void **state)
 	m.connections = 2;
 	m.chathistory_requests = 7;
 	hist_metrics_request(&m, HR_MESSAGES, 200);
-	hist_metrics_request(&m, HR_MESSAGES, HIST_METRICS_STATUS_MIN);
-	hist_metrics_request(&m, HR_MESSAGES, HIST_METRICS_STATUS_MAX);
-	hist_metrics_request(&m, HR_MESSAGES, HIST_METRICS_STATUS_MIN - 1);
-	hist_metrics_request(&m, HR_MESSAGES, HIST_METRICS_STATUS_MAX + 1);
+	hist_metrics_request(&m, HR_MESSAGES, PROM_STATUS_MIN);
+	hist_metrics_request(&m, HR_MESSAGES, PROM_STATUS_MAX);
+	hist_metrics_request(&m, HR_MESSAGES, PROM_STATUS_MIN - 1);
+	hist_metrics_request(&m, HR_MESSAGES, PROM_STATUS_MAX + 1);
 	hist_metrics_request(&m, HR_COUNT, 200); /* ignored */
 	buf_init(&b, HIST_METRICS_TEXT_MAX);
 	assert_int_equal(hist_metrics_render(&m, &b), 0);
