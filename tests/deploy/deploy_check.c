@@ -196,7 +196,8 @@ static void test_chat(void **state)
 	close_session(&b);
 }
 
-/* True when the JSON text body holds text (as a JSON string's content). */
+/* True when the body holds text (the step texts have no character JSON
+ * or CSV would escape). */
 static bool body_has(const ht_resp_t *r, const char *text)
 {
 	return r->body && strstr(r->body, text);

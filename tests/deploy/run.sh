@@ -12,8 +12,8 @@
 #   2. the upgrade to this tree's package: the pre-upgrade backup made, the
 #      edited config kept, the message of step 1 still replayed;
 #   3. chat, CHATHISTORY, the HTTP history API and an auditor's export;
-#   4. systemd-analyze security <= 2.5 for every eIRC unit, each service
-#      running as its own user, Type=notify;
+#   4. systemd-analyze security <= 2.5 for every eIRC unit, Type=notify,
+#      the daemons as eirc, Debian's servers each as its own user;
 #   5. one irc-client killed with SIGKILL: the gateway and the other
 #      sessions go on;
 #   6. a reboot of the container: everything back, history intact;
@@ -305,6 +305,16 @@ for u in "${units[@]}"; do
 	[ "$type" = notify ] || die "$u: Type=$type, not notify"
 	[ "$user" = eirc ] || die "$u runs as $user, not eirc"
 done
+# Debian's servers, each as its own user (nginx: its workers; the master
+# keeps root for port 443)
+for su in postgresql@15-main:postgres redis-server:redis inspircd:irc nginx:www-data; do
+	u=${su%%:*} want=${su#*:}
+	pid=$(inside systemctl show -P MainPID "$u")
+	[ "$u" = nginx ] && pid=$(inside pgrep -P "$pid" | head -1)
+	user=$(inside ps -o user:32= -p "$pid" | tr -d ' ')
+	[ "$user" = "$want" ] || die "$u runs as '$user', not $want"
+done
+log "   postgresql, redis-server, inspircd and nginx's workers run as postgres, redis, irc, www-data"
 
 log "5. SIGKILL to one irc-client"
 restarts=$(inside systemctl show -P NRestarts eirc-gateway)
