@@ -143,3 +143,18 @@ int archive_keys_dm_target(uint64_t id_a, uint64_t id_b, char *buf, size_t cap)
 		return -EINVAL;
 	return finish(snprintf(buf, cap, "dm:%" PRIu64 ":%" PRIu64, lo, hi), cap);
 }
+
+/* The tamper-evident log's keys (archive/tlog.h, docs/compliance.md). */
+int archive_keys_tlog(int k, const char *what, char *buf, size_t cap)
+{
+	if (k < 0 || !what || !*what)
+		return -EINVAL;
+	return finish(snprintf(buf, cap, "eirc:{p%d}:%s", k, what), cap);
+}
+
+int archive_keys_leaves(int k, uint64_t chunk, char *buf, size_t cap)
+{
+	if (k < 0)
+		return -EINVAL;
+	return finish(snprintf(buf, cap, "eirc:{p%d}:leaves:%" PRIu64, k, chunk), cap);
+}

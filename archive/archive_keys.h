@@ -63,6 +63,24 @@ int archive_keys_seen(int partitions, const char *network, const char *nick, cha
 int archive_keys_dead(int k, char *buf, size_t cap);
 
 /*
+ * The tamper-evident log of partition k (archive/tlog.h, docs/compliance.md):
+ * eirc:{p<k>}:<what> with what one of ARCHIVE_KEYS_TLOG_* below, and the
+ * chunks of its leaf hashes, eirc:{p<k>}:leaves:<chunk>, each holding the
+ * ARCHIVE_KEYS_LEAVES_CHUNK leaves from chunk * ARCHIVE_KEYS_LEAVES_CHUNK
+ * on, 32 bytes each. Return the length, -EINVAL or -ENOBUFS.
+ */
+#define ARCHIVE_KEYS_TLOG_STATE "tlog"  /* hash: the log's state */
+#define ARCHIVE_KEYS_TLOG_SEAL  "seal"  /* string: the sealer's lease */
+#define ARCHIVE_KEYS_TLOG_TOMB  "tomb"  /* stream: tombstones of trimmed ranges */
+#define ARCHIVE_KEYS_TLOG_CPS   "cps"   /* zset: checkpoint boundaries */
+#define ARCHIVE_KEYS_LEAVES_CHUNK 4096
+int archive_keys_tlog(int k, const char *what, char *buf, size_t cap);
+int archive_keys_leaves(int k, uint64_t chunk, char *buf, size_t cap);
+/* The stream every signed checkpoint is added to, which eirc-auth files
+ * into PostgreSQL (its own slot: not a partition's). */
+#define ARCHIVE_KEYS_CHECKPOINTS "eirc:{cp}:checkpoints"
+
+/*
  * The conversation target of a direct-message pair: "dm:<lo>:<hi>" with the
  * two user ids in numeric order. Returns its length, -EINVAL for ids that
  * are equal or 0, or -ENOBUFS.

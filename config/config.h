@@ -240,6 +240,19 @@ typedef struct eirc_config_history {
 	char *redis_password; /* NULL: redis.password */
 } eirc_config_history_t;
 
+typedef struct eirc_config_integrity {
+	char *signing_key; /* note private key; NULL: the archive is not sealed */
+	char **verify_keys;
+	size_t n_verify_keys;
+	char *origin;
+	int checkpoint_events;
+	uint64_t checkpoint_interval;
+	uint64_t seal_interval;
+	int seal_batch;
+	char *witness_file; /* NULL: none */
+	bool witness_syslog;
+} eirc_config_integrity_t;
+
 typedef struct eirc_config_log {
 	eirc_config_log_level_t level;
 	eirc_config_log_format_t format;
@@ -262,6 +275,7 @@ typedef struct eirc_config {
 	eirc_config_elasticsearch_t elasticsearch;
 	eirc_config_logger_t logger;
 	eirc_config_history_t history;
+	eirc_config_integrity_t integrity;
 	eirc_config_log_t log;
 	/* not in the schema: the file's references, once per (key, name), in
 	 * file order */

@@ -860,6 +860,53 @@ static const config_field_t schema_log[] = {
 };
 #undef T
 
+/* ---- integrity ---- */
+
+#define T eirc_config_integrity_t
+static const config_field_t schema_integrity[] = {
+	CONFIG_SECRET("signing_key", T, signing_key,
+		      "Ed25519 key that signs the archive's checkpoints, as a signed-note private "
+		      "key (\"PRIVATE+KEY+<name>+<key id>+<base64>\", from `eirc-archive keygen`); "
+		      "read by eirc-logger (sealing) and eirc-auth (the audit log). Unset: nothing "
+		      "is sealed and the archive is not tamper-evident (docs/compliance.md).",
+		      .validate = &schema_v_one_word),
+	CONFIG_STRLIST("verify_keys", T, verify_keys, n_verify_keys,
+		       "Public keys (\"<name>+<key id>+<base64>\") whose checkpoints are "
+		       "accepted besides the signing key's own: the keys rotated out. eirc-auth "
+		       "publishes them at /.well-known/eirc-archive-key.",
+		       .validate = &schema_v_one_word),
+	CONFIG_STRING("origin", T, origin, "eirc/archive",
+		      "Checkpoint origin prefix: partition k's log is \"<origin>/p<k>\", the "
+		      "audit log's \"<origin>/audit\". Set it to a name of your own (your "
+		      "domain) before the first event: it is signed into every checkpoint.",
+		      .validate = &schema_v_one_word),
+	CONFIG_INT("checkpoint_events", T, checkpoint_events, "1000", 1, 1000000,
+		   "A partition's log is checkpointed after this many new events..."),
+	CONFIG_DURATION("checkpoint_interval", T, checkpoint_interval, "10s", SECS(1), HOURS(1),
+			"...or this long after its last checkpoint, if it grew."),
+	CONFIG_DURATION("seal_interval", T, seal_interval, "1s", 100, MINS(1),
+			"How often eirc-logger seals the events archived since its last pass: "
+			"with the seal lease's takeover, the bound of the sealing delay."),
+	CONFIG_INT("seal_batch", T, seal_batch, "1000", 1, 100000,
+		   "Events read and sealed per Redis round trip."),
+	CONFIG_PATH("witness_file", T, witness_file, NULL,
+		    "File every signed checkpoint is appended to (a witness outside Redis and "
+		    "PostgreSQL; ship it elsewhere). Unset: none."),
+	CONFIG_BOOL("witness_syslog", T, witness_syslog, "false",
+		    "Also log every signed checkpoint to syslog (LOG_AUTHPRIV)."),
+};
+#undef T
+
+static const config_section_t schema_integrity_sec = {
+	"integrity",
+	"The tamper-evident archive (docs/compliance.md): sealing, signed checkpoints, "
+	"witnesses.",
+	schema_integrity,
+	COUNT(schema_integrity),
+	sizeof(eirc_config_integrity_t),
+	NULL,
+};
+
 static const config_section_t schema_log_sec = {
 	"log",
 	"Logging of every daemon (to stderr).",
@@ -883,6 +930,8 @@ static const config_field_t schema_root[] = {
 		       schema_es_sec, ""),
 	CONFIG_SECTION("logger", T, logger, eirc_config_logger_t, schema_logger_sec, ""),
 	CONFIG_SECTION("history", T, history, eirc_config_history_t, schema_history_sec, ""),
+	CONFIG_SECTION("integrity", T, integrity, eirc_config_integrity_t, schema_integrity_sec,
+		       ""),
 	CONFIG_SECTION("log", T, log, eirc_config_log_t, schema_log_sec, ""),
 };
 #undef T

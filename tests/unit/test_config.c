@@ -804,7 +804,7 @@ static void test_schema_sane(void **state)
 {
 	(void)state;
 	schema_walk(&config_schema_root, 1);
-	assert_int_equal(config_schema_root.n_fields, 9);
+	assert_int_equal(config_schema_root.n_fields, 10);
 }
 
 /* ---- ${NAME} references, per section ---- */
