@@ -21,7 +21,7 @@ static const char *const names[REDIS_ACL_ROLES] = {"eirc-auth", "eirc-gateway", 
  * SLOTS and ASKING: common/redis in cluster mode; INFO: its eviction check
  * (require_noeviction) for the two that write. */
 static const char *const commands[REDIS_ACL_ROLES] = {
-	[REDIS_ACL_AUTH] = "+publish +cluster|slots +asking",
+	[REDIS_ACL_AUTH] = "+publish +xrange +cluster|slots +asking",
 	[REDIS_ACL_GATEWAY] = "+subscribe",
 	[REDIS_ACL_LOGGER] = "+script|load +evalsha +eval +get +set +exists +xadd +xgroup|create "
 			     "+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
@@ -125,6 +125,8 @@ int redis_acl_line(enum redis_acl_role role, const char *name, const char *passw
 		put(&o, " %%R~eirc:*");
 		put_history_writes(&o, network, width);
 	}
+	if (role == REDIS_ACL_AUTH) /* the checkpoints it files: ARCHIVE_KEYS_CHECKPOINTS */
+		put(&o, " %%R~eirc:{cp}:checkpoints");
 	if (role != REDIS_ACL_LOGGER)
 		put(&o, " &%s", ACCESS_MSG_CHANNEL);
 	put(&o, " %s\n", commands[role]);
