@@ -70,7 +70,7 @@ grep -q "INSPIRCD_MIN=\"$ircd\"" "$ctl/postinst" || fail "postinst does not pin 
 list="$work/contents"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' >"$list"
 for p in /usr/bin/eirc-auth /usr/bin/eirc-gateway /usr/bin/eirc-irc-client /usr/bin/eirc-logger \
-	/usr/bin/eirc-history /usr/bin/eirc-config /usr/share/eirc/web/index.html \
+	/usr/bin/eirc-history /usr/bin/eirc-config /usr/bin/eirc-archive /usr/share/eirc/web/index.html \
 	/usr/share/eirc/nginx-eirc.conf /usr/share/eirc/inspircd/inspircd.conf \
 	/usr/share/eirc/inspircd/limits.conf /usr/share/eirc/redis-users.acl \
 	/usr/lib/inspircd/modules/m_eirc_capture.so /usr/lib/inspircd/modules/m_eirc_account.so \
@@ -91,7 +91,7 @@ fi
 root="$work/root"
 rm -rf "$root" && mkdir -p "$root"
 dpkg-deb -x "$deb" "$root"
-for b in auth gateway logger history config; do
+for b in auth gateway logger history config archive; do
 	v=$("$root/usr/bin/eirc-$b" --version 2>&1 || true)
 	[ "$v" = "eirc-$b $version" ] || fail "eirc-$b --version: '$v', expected 'eirc-$b $version'"
 done
