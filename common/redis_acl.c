@@ -25,7 +25,8 @@ static const char *const commands[REDIS_ACL_ROLES] = {
 	[REDIS_ACL_GATEWAY] = "+subscribe",
 	[REDIS_ACL_LOGGER] = "+script|load +evalsha +eval +get +set +exists +xadd +xgroup|create "
 			     "+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
-			     "+xrange +pexpire +info +cluster|slots +asking",
+			     "+xrange +pexpire +info +cluster|slots +asking +hget +hgetall +hmget +hset "
+			     "+hincrby +setrange +zadd",
 	[REDIS_ACL_HISTORY] = "+script|load +evalsha_ro +eval_ro +eval +get +set +xadd +xrange "
 			      "+xrevrange +zrangebyscore +zadd +zremrangebyscore +pexpire "
 			      "+subscribe +info +cluster|slots +asking",

@@ -41,7 +41,7 @@ static int end(void *app)
  * (not irc.webirc_password: the logger is no WEBIRC gateway). */
 static const char *const logger_keys[] = {"irc.network",   "irc.servers", "irc.connect_timeout",
 					  "irc_client",    "logger",      "redis",
-					  "elasticsearch", "log",         NULL};
+					  "elasticsearch", "log",         "integrity", NULL};
 
 int main(int argc, char **argv)
 {

@@ -195,7 +195,7 @@ static int load_es(void)
 					{fl->element[j]->str, fl->element[j]->len},
 					{fl->element[j + 1]->str, fl->element[j + 1]->len}};
 			archive_str_t id = {e->element[0]->str, e->element[0]->len};
-			if (lg_bulk_add(&body, "eirc", id, f, n) < 0)
+			if (lg_bulk_add(&body, "eirc", k, id, f, n) < 0)
 				goto out;
 		}
 		if (r)
