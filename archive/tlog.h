@@ -53,8 +53,7 @@ struct tlog_field {
 
 /* The leaf hash of the entry id with fields f[0..n). Returns 0, or
  * -EINVAL (no id, more than TLOG_FIELDS_MAX fields, a name twice). */
-int tlog_leaf_hash(archive_str_t id, const tlog_field_t *f, size_t n,
-		   uint8_t out[TLOG_HASH_LEN]);
+int tlog_leaf_hash(archive_str_t id, const tlog_field_t *f, size_t n, uint8_t out[TLOG_HASH_LEN]);
 
 /* Interior node hash of left and right. */
 void tlog_node_hash(const uint8_t left[TLOG_HASH_LEN], const uint8_t right[TLOG_HASH_LEN],

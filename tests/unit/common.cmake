@@ -32,3 +32,6 @@ eirc_test(test_cred SOURCES unit/test_cred.c LIBS eirc_common)
 eirc_test(test_notify SOURCES unit/test_notify.c LIBS eirc_common)
 # The history socket's session tickets (common/session_ticket).
 eirc_test(test_session_ticket SOURCES unit/test_session_ticket.c LIBS eirc_session_ticket)
+# The tamper-evident log's core (archive/tlog): RFC 6962 vectors, the RFC's
+# recursive definition, proofs over trimmed logs, signed-note keys.
+eirc_test(test_tlog SOURCES unit/test_tlog.c LIBS eirc_archive eirc::sodium)
