@@ -23,10 +23,11 @@ static const char *const names[REDIS_ACL_ROLES] = {"eirc-auth", "eirc-gateway", 
 static const char *const commands[REDIS_ACL_ROLES] = {
 	[REDIS_ACL_AUTH] = "+publish +cluster|slots +asking",
 	[REDIS_ACL_GATEWAY] = "+subscribe",
-	[REDIS_ACL_LOGGER] = "+script|load +evalsha +eval +get +set +exists +xadd +xgroup|create "
-			     "+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
-			     "+xrange +pexpire +info +cluster|slots +asking +hget +hgetall +hmget +hset "
-			     "+hincrby +setrange +zadd",
+	[REDIS_ACL_LOGGER] =
+		"+script|load +evalsha +eval +get +set +exists +xadd +xgroup|create "
+		"+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
+		"+xrange +pexpire +info +cluster|slots +asking +hget +hgetall +hmget +hset "
+		"+hincrby +setrange +zadd",
 	[REDIS_ACL_HISTORY] = "+script|load +evalsha_ro +eval_ro +eval +get +set +xadd +xrange "
 			      "+xrevrange +zrangebyscore +zadd +zremrangebyscore +pexpire "
 			      "+subscribe +info +cluster|slots +asking",

@@ -294,7 +294,8 @@ int hist_app_new(uv_loop_t *loop, const eirc_config_t *cfg, hist_app_t **out)
 	hist_app_t *a;
 	tlog_signer_t signer;
 
-	if (cfg->integrity.signing_key && tlog_signer_parse(cfg->integrity.signing_key, &signer) < 0)
+	if (cfg->integrity.signing_key &&
+	    tlog_signer_parse(cfg->integrity.signing_key, &signer) < 0)
 		return -EINVAL;
 	if (!(a = calloc(1, sizeof(*a))))
 		return -ENOMEM;

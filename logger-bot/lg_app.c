@@ -41,7 +41,7 @@ struct app {
 	tlog_signer_t signer;
 	uint8_t mac_key[32];
 	bool signing;
-	http_server_t *http;   /* GET /metrics; NULL when off */
+	http_server_t *http; /* GET /metrics; NULL when off */
 	irc_conn_t *conn;
 	irc_conn_server_t servers[IRC_CONN_SERVERS_MAX];
 	lg_map_t wanted;    /* folded channel -> name (malloc'd) */
@@ -908,8 +908,7 @@ int lg_app_start(uv_loop_t *loop, const eirc_config_t *cfg)
 	init_handles(a);
 	uv_timer_start(&a->seen_timer, on_seen_timer, LG_APP_SEEN_MS, LG_APP_SEEN_MS);
 	if ((r = start_writer(a)) < 0 || (r = start_archive(a)) < 0 || (r = start_seal(a)) < 0 ||
-	    (r = start_shipper(a)) < 0 ||
-	    (r = start_httpd(a)) < 0 || (r = start_irc(a)) < 0) {
+	    (r = start_shipper(a)) < 0 || (r = start_httpd(a)) < 0 || (r = start_irc(a)) < 0) {
 		close_handles(a);
 		return r;
 	}

@@ -193,8 +193,8 @@ static int add_doc(buf_t *b, int partition, archive_str_t id, const char *ts,
 			return rc;
 	}
 	snprintf(nums, sizeof(nums),
-		 ",\"partition\":%d,\"archive_ms\":%" PRIu64 ",\"archive_seq\":%" PRIu64,
-		 partition, ms, seq);
+		 ",\"partition\":%d,\"archive_ms\":%" PRIu64 ",\"archive_seq\":%" PRIu64, partition,
+		 ms, seq);
 	if ((rc = kv(b, "archive_id", id.p, id.n)) < 0 || (rc = lit(b, nums)) < 0 ||
 	    (rc = lit(b, "}\n")) < 0)
 		return rc;
@@ -313,17 +313,18 @@ int lg_bulk_template(const char *prefix, buf_t *out)
 	snprintf(head, sizeof(head), "{\"index_patterns\":[\"%s-*\"],\"priority\":100,", prefix);
 	buf_reset(out);
 	if ((rc = lit(out, head)) < 0 ||
-	    (rc = lit(out, "\"template\":{\"mappings\":{\"dynamic\":false,\"properties\":{"
-			   "\"@timestamp\":{\"type\":\"date\"},"
-			   "\"network\":{\"type\":\"keyword\"},\"channel\":{\"type\":\"keyword\"},"
-			   "\"target\":{\"type\":\"keyword\"},\"type\":{\"type\":\"keyword\"},"
-			   "\"msgid\":{\"type\":\"keyword\"},\"nick\":{\"type\":\"keyword\"},"
-			   "\"user\":{\"type\":\"keyword\"},\"host\":{\"type\":\"keyword\"},"
-			   "\"account\":{\"type\":\"keyword\"},\"text\":{\"type\":\"text\"},"
-			   "\"tags\":{\"type\":\"keyword\",\"index\":false},"
-			   "\"arg\":{\"type\":\"keyword\"},\"archive_id\":{\"type\":\"keyword\"},"
-			   "\"partition\":{\"type\":\"integer\"},\"archive_ms\":{\"type\":\"long\"},"
-			   "\"archive_seq\":{\"type\":\"long\"}")) < 0)
+	    (rc = lit(out,
+		      "\"template\":{\"mappings\":{\"dynamic\":false,\"properties\":{"
+		      "\"@timestamp\":{\"type\":\"date\"},"
+		      "\"network\":{\"type\":\"keyword\"},\"channel\":{\"type\":\"keyword\"},"
+		      "\"target\":{\"type\":\"keyword\"},\"type\":{\"type\":\"keyword\"},"
+		      "\"msgid\":{\"type\":\"keyword\"},\"nick\":{\"type\":\"keyword\"},"
+		      "\"user\":{\"type\":\"keyword\"},\"host\":{\"type\":\"keyword\"},"
+		      "\"account\":{\"type\":\"keyword\"},\"text\":{\"type\":\"text\"},"
+		      "\"tags\":{\"type\":\"keyword\",\"index\":false},"
+		      "\"arg\":{\"type\":\"keyword\"},\"archive_id\":{\"type\":\"keyword\"},"
+		      "\"partition\":{\"type\":\"integer\"},\"archive_ms\":{\"type\":\"long\"},"
+		      "\"archive_seq\":{\"type\":\"long\"}")) < 0)
 		return rc;
 	for (size_t i = 0; i < sizeof(b64_fields) / sizeof(b64_fields[0]); i++) {
 		char m[96];

@@ -20,9 +20,6 @@
 #include "archive/archive_keys.h"
 #include "common/clock.h"
 
-#define SEAL_STR_(x) #x
-#define SEAL_STR(x)  SEAL_STR_(x)
-
 /* Takes or renews the lease, then reads the state and the entries after
  * its last. KEYS: seal, tlog, archive. ARGV: owner, lease ms, count.
  * Returns {0, holder} or {1, HGETALL tlog, entries}. */
@@ -51,8 +48,8 @@ static const char segment_script[] =
 	"if ARGV[8] ~= '' then redis.call('SETRANGE', KEYS[3], ARGV[7], ARGV[8]) end\n"
 	"local n = 0\n"
 	"for i = 10, #ARGV, 2 do\n"
-	"  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '" SEAL_STR(LG_SEAL_REJECTED_MAX) "', '*',\n"
-	"             'id', ARGV[i], 'reason', ARGV[i + 1])\n"
+	"  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'id', ARGV[i],\n"
+	"             'reason', ARGV[i + 1])\n"
 	"  n = n + 1\n"
 	"end\n"
 	"redis.call('HSET', KEYS[2], 'size', ARGV[4], 'last', ARGV[5], 'frontier', ARGV[6])\n"
@@ -69,14 +66,15 @@ static const char checkpoint_script[] =
 	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end\n"
 	"local st = redis.call('HMGET', KEYS[2], 'size', 'cp_size')\n"
 	"if st[1] ~= ARGV[2] or tonumber(st[2] or '0') >= tonumber(ARGV[2]) then return 0 end\n"
-	"redis.call('HSET', KEYS[2], 'cp_size', ARGV[2], 'cp_time', ARGV[3], 'checkpoint', ARGV[4])\n"
+	"redis.call('HSET', KEYS[2], 'cp_size', ARGV[2], 'cp_time', ARGV[3], 'checkpoint', "
+	"ARGV[4])\n"
 	"redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])\n"
 	"return 1\n";
 
 /* An archive id ("<ms>-<seq>") and a little room. */
-#define ID_MAX 48
+#define ID_MAX         48
 #define FRONTIER_BYTES (TLOG_FRONTIER_MAX * TLOG_HASH_LEN)
-#define SEGMENT_ARGS 16 /* EVAL, script, numkeys, 4 keys, 9 ARGV before the pairs */
+#define SEGMENT_ARGS   16 /* EVAL, script, numkeys, 4 keys, 9 ARGV before the pairs */
 
 /* The state of one partition's log as a round read it. */
 struct state {
@@ -102,8 +100,7 @@ struct segment {
 };
 
 struct reject {
-	const char *id; /* into the reply being handled */
-	size_t id_len;
+	char id[ID_MAX]; /* copied: reported once the round's writes are in */
 	const char *why;
 };
 
@@ -118,10 +115,10 @@ struct lg_seal {
 	uint8_t mac_key[32];
 	char owner[300];
 	char batch[16], lease_ms[16];
-	bool busy;    /* a pass is under way */
-	int k;        /* its partition */
-	int rounds;   /* of k in this pass */
-	bool *held;   /* per partition: the lease was ours at the last round */
+	bool busy;  /* a pass is under way */
+	int k;      /* its partition */
+	int rounds; /* of k in this pass */
+	bool *held; /* per partition: the lease was ours at the last round */
 	char key_seal[64], key_tlog[64], key_archive[64], key_rejected[64], key_cps[64];
 	struct state st;
 	/* the round's replies due, and how they went */
@@ -159,7 +156,8 @@ static void redis_error(struct lg_seal *s, const redisReply *r)
 
 static bool str_eq(const redisReply *r, const char *s)
 {
-	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) &&
+	       memcmp(r->str, s, r->len) == 0;
 }
 
 /* A decimal in r[0..n), 0..UINT64_MAX/2. */
@@ -311,8 +309,9 @@ static void round_layout(struct lg_seal *s, const redisReply *entries)
 			snprintf(g->start, sizeof(g->start), "%s", last);
 		}
 		if ((why = entry_check(s, e, s->leaves + nl * TLOG_HASH_LEN))) {
-			s->rejects[s->n_rejects++] =
-				(struct reject){e->element[0]->str, e->element[0]->len, why};
+			struct reject *rj = &s->rejects[s->n_rejects++];
+			memcpy(rj->id, e->element[0]->str, e->element[0]->len + 1);
+			rj->why = why;
 			g->rejects++;
 		} else {
 			tlog_tree_append(&s->st.tree, s->leaves + nl * TLOG_HASH_LEN);
@@ -362,7 +361,7 @@ static int segment_send(struct lg_seal *s, const struct segment *g, const uint8_
 		ARG(leaves, g->leaves * TLOG_HASH_LEN);
 		STR(g->start);
 		for (size_t j = 0; j < g->rejects; j++) {
-			ARG(rejects[j].id, rejects[j].id_len);
+			STR(rejects[j].id);
 			STR(rejects[j].why);
 		}
 		err = redis_argv(s->redis, (int)argc, argv, len, on_segment, s);
@@ -453,9 +452,9 @@ static void on_checkpoint_recorded(void *ud, redisReply *r, void *privdata)
 static void on_checkpoint_added(void *ud, redisReply *r, void *privdata)
 {
 	struct lg_seal *s = privdata;
-	const char *argv[] = {"EVAL",    checkpoint_script, "3",         s->key_seal, s->key_tlog,
-			      s->key_cps, s->owner,         s->cp_size, s->cp_time,  s->note,
-			      s->cp_member};
+	const char *argv[] = {"EVAL",      checkpoint_script, "3",         s->key_seal,
+			      s->key_tlog, s->key_cps,        s->owner,    s->cp_size,
+			      s->cp_time,  s->note,           s->cp_member};
 	size_t len[sizeof(argv) / sizeof(argv[0])];
 
 	(void)ud;
@@ -526,8 +525,7 @@ static void round_done(struct lg_seal *s)
 	s->m->seal_rejected += s->n_rejects;
 	for (size_t i = 0; i < s->n_rejects; i++) {
 		char d[ID_MAX + 32];
-		snprintf(d, sizeof(d), "%.*s: %s", (int)s->rejects[i].id_len, s->rejects[i].id,
-			 s->rejects[i].why);
+		snprintf(d, sizeof(d), "%s: %s", s->rejects[i].id, s->rejects[i].why);
 		note(s, LG_SEAL_REJECTED, d);
 	}
 	if (s->round_full && ++s->rounds < LG_SEAL_ROUNDS_MAX) {
@@ -556,8 +554,8 @@ static void on_segment(void *ud, redisReply *r, void *privdata)
 		round_done(s);
 }
 
-/* The reply of the lease script: the state and the entries to seal. The
- * refusals point into this reply: the segments are sent before it goes. */
+/* The reply of the lease script: the state and the entries to seal (the
+ * segments are sent before the reply goes). */
 static void on_lease(void *ud, redisReply *r, void *privdata)
 {
 	struct lg_seal *s = privdata;

@@ -14,7 +14,8 @@
  *     (the hash eirc:{p<k>}:tlog) and the next integrity.seal_batch entries
  *     after its `last` (XRANGE). Each entry's "mac" is checked
  *     (tlog_mac_check): an entry without one, or with a wrong one, is
- *     refused: not a leaf, recorded in eirc:{p<k>}:rejected (id, reason),
+ *     refused: not a leaf, recorded in eirc:{p<k>}:rejected (id, reason;
+ *     the last ~100,000 kept),
  *     counted, and reported once (LG_SEAL_REJECTED). Until the log exists
  *     (no `start` in its state), entries without a "mac" pre-date it: they
  *     are passed over, and the log starts ("start" = the last of them, or
@@ -57,8 +58,6 @@
 /* Rounds of one partition in one pass (the rest waits for the next pass,
  * so that a busy partition does not hold the others back). */
 #define LG_SEAL_ROUNDS_MAX 64
-/* Entries kept in eirc:{p<k>}:rejected (MAXLEN ~). */
-#define LG_SEAL_REJECTED_MAX 100000
 /* Checkpoints kept in eirc:{cp}:checkpoints (MAXLEN ~). */
 #define LG_SEAL_CHECKPOINTS_MAX 1000000
 

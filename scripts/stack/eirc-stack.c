@@ -337,7 +337,8 @@ static int witness_file(const eirc_config_t *cfg)
 		return 0;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
 		return errno == EEXIST ? 0 : -errno;
-	if (geteuid() == 0 && (!(pw = getpwnam(SRV_USER)) || fchown(fd, pw->pw_uid, pw->pw_gid) < 0))
+	if (geteuid() == 0 &&
+	    (!(pw = getpwnam(SRV_USER)) || fchown(fd, pw->pw_uid, pw->pw_gid) < 0))
 		r = -EPERM;
 	close(fd);
 	if (r < 0)

@@ -407,7 +407,8 @@ static void test_append_mac(void **state)
 	assert_int_equal(c.argvlen[9], TLOG_MAC_B64_LEN);
 	f[nf++] = (tlog_field_t){{"network", 7}, {c.argv[8], c.argvlen[8]}};
 	for (int i = 10; i + 1 < c.argc; i += 2)
-		f[nf++] = (tlog_field_t){{c.argv[i], c.argvlen[i]}, {c.argv[i + 1], c.argvlen[i + 1]}};
+		f[nf++] = (tlog_field_t){{c.argv[i], c.argvlen[i]},
+					 {c.argv[i + 1], c.argvlen[i + 1]}};
 	assert_int_equal(tlog_mac_check(key, f, nf, c.argv[9], c.argvlen[9]), 0);
 	assert_int_equal(archive_append_batch_begin(&b, sha, &o), 0);
 	assert_int_equal(archive_append_batch_add(&b, &ev, &o), 0);
