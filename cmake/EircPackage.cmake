@@ -3,7 +3,7 @@
 # build with -DCMAKE_INSTALL_PREFIX=/usr, no tests and no benches, and runs
 # cpack; the layout is then:
 #
-#   /usr/bin/eirc-{auth,gateway,irc-client,logger,history,config}
+#   /usr/bin/eirc-{auth,gateway,irc-client,logger,history,config,archive}
 #   /usr/sbin/eirc-backup, eirc-restore        (dist/sbin, when present)
 #   /usr/share/eirc/web                         the web client
 #   /usr/share/eirc/{eirc.yaml,redis-users.acl,nginx-eirc.conf}
@@ -21,7 +21,8 @@ include(GNUInstallDirs)
 
 # ---- what is installed ----
 
-foreach(_bin eirc-auth eirc-gateway eirc-irc-client eirc-logger eirc-history eirc-config)
+foreach(_bin eirc-auth eirc-gateway eirc-irc-client eirc-logger eirc-history eirc-config
+              eirc-archive)
   if(TARGET ${_bin})
     install(TARGETS ${_bin} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()

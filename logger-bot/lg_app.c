@@ -670,7 +670,8 @@ static int start_archive(struct app *a)
 	const eirc_config_t *cfg = a->cfg;
 	lg_archive_opts_t o = {.partitions = cfg->redis.partitions,
 			       .acked = cfg->elasticsearch.n_urls > 0,
-			       .retention_ms = cfg->logger.archive_retention};
+			       .retention_ms = cfg->logger.archive_retention,
+			       .nick = cfg->logger.nick};
 	int err;
 
 	if ((err = lg_archive_new(a->loop, lg_writer_redis(a->writer), &o, &a->m, &a->archive)) <

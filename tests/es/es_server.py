@@ -29,6 +29,9 @@ documents:
                                   answers carry "pit_id"
   DELETE /_pit {"id": ...}        {"succeeded": true, "num_freed": 1}
   GET  /<indices>/_count
+  GET|PUT|POST|DELETE /<index>/_doc/<id>   one document (Get, Index, Delete
+                                  API shapes: "found", "result" created/
+                                  updated/deleted/not_found, 404 when absent)
 
 Control endpoints for tests (not Elasticsearch), under /_eirc_test/:
 
@@ -58,6 +61,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 VERSION = "8.11.0"
@@ -458,6 +462,38 @@ def close_pit(body):
     return (200 if freed else 404), {"succeeded": bool(freed), "num_freed": freed}
 
 
+def doc_api(method, index, doc_id, raw):
+    """The document APIs (Get, Index, Delete) of one document."""
+    head = {"_index": index, "_id": doc_id}
+    with STATE.lock:
+        docs = STATE.indices.get(index)
+        if method in ("GET", "HEAD"):
+            if docs is None or doc_id not in docs:
+                return 404, dict(head, found=False)
+            return 200, dict(head, _version=1, _seq_no=0, _primary_term=1, found=True,
+                             _source=docs[doc_id])
+        if method == "DELETE":
+            if docs is None or doc_id not in docs:
+                return 404, dict(head, _version=1, result="not_found",
+                                 _shards={"total": 2, "successful": 1, "failed": 0})
+            del docs[doc_id]
+            return 200, dict(head, _version=2, result="deleted",
+                             _shards={"total": 2, "successful": 1, "failed": 0})
+        if not valid_index(index):
+            return 400, es_error("invalid_index_name_exception",
+                                 "Invalid index name [%s], must be lowercase" % index, 400, index)
+        source = json.loads(raw)
+        if not isinstance(source, dict):
+            raise ValueError("the document must be an object")
+        docs = STATE.indices.setdefault(index, {})
+        existed = doc_id in docs
+        docs[doc_id] = source
+        return (200 if existed else 201), dict(
+            head, _version=2 if existed else 1, result="updated" if existed else "created",
+            _shards={"total": 2, "successful": 1, "failed": 0}, _seq_no=len(docs),
+            _primary_term=1)
+
+
 def control(name, body):
     with STATE.lock:
         if name == "fail":
@@ -527,6 +563,8 @@ class Handler(BaseHTTPRequestHandler):
             return close_pit(json.loads(raw or b"{}"))
         if len(parts) == 2 and parts[1] == "_pit" and self.command == "POST":
             return open_pit(parts[0])
+        if len(parts) == 3 and parts[1] == "_doc":
+            return doc_api(self.command, parts[0], urllib.parse.unquote(parts[2]), raw)
         if parts[-1] in ("_search", "_count") and len(parts) <= 2:
             pattern = parts[0] if len(parts) == 2 else "*"
             return run_search(pattern, json.loads(raw or b"{}"), parts[-1] == "_count")

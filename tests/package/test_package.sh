@@ -70,7 +70,7 @@ grep -q "INSPIRCD_MIN=\"$ircd\"" "$ctl/postinst" || fail "postinst does not pin 
 list="$work/contents"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' >"$list"
 for p in /usr/bin/eirc-auth /usr/bin/eirc-gateway /usr/bin/eirc-irc-client /usr/bin/eirc-logger \
-	/usr/bin/eirc-history /usr/bin/eirc-config /usr/share/eirc/web/index.html \
+	/usr/bin/eirc-history /usr/bin/eirc-config /usr/bin/eirc-archive /usr/share/eirc/web/index.html \
 	/usr/share/eirc/nginx-eirc.conf /usr/share/eirc/inspircd/inspircd.conf \
 	/usr/share/eirc/inspircd/limits.conf /usr/share/eirc/redis-users.acl \
 	/usr/lib/inspircd/modules/m_eirc_capture.so /usr/lib/inspircd/modules/m_eirc_account.so \
@@ -91,7 +91,7 @@ fi
 root="$work/root"
 rm -rf "$root" && mkdir -p "$root"
 dpkg-deb -x "$deb" "$root"
-for b in auth gateway logger history config; do
+for b in auth gateway logger history config archive; do
 	v=$("$root/usr/bin/eirc-$b" --version 2>&1 || true)
 	[ "$v" = "eirc-$b $version" ] || fail "eirc-$b --version: '$v', expected 'eirc-$b $version'"
 done
@@ -100,7 +100,7 @@ strings "$root/usr/lib/inspircd/modules/m_eirc_capture.so" | grep -qx "InspIRCd-
 
 # ---- units, and D2 through the packaged binaries ----
 declare -A want_creds=(
-	[auth]="EIRC_INTERNAL_SECRET EIRC_DB_PASSWORD EIRC_DB_OWNER_PASSWORD EIRC_REDIS_AUTH_PASSWORD"
+	[auth]="EIRC_INTERNAL_SECRET EIRC_DB_PASSWORD EIRC_DB_OWNER_PASSWORD EIRC_REDIS_AUTH_PASSWORD EIRC_ARCHIVE_SIGNING_KEY"
 	[gateway]="EIRC_WEBIRC_PASSWORD EIRC_REDIS_GATEWAY_PASSWORD EIRC_INTERNAL_SECRET EIRC_SESSION_KEY"
 	[history]="EIRC_SESSION_KEY EIRC_HISTORY_CLIENT_SECRET EIRC_REDIS_HISTORY_PASSWORD"
 	[logger]="EIRC_LOGGER_IRC_PASSWORD EIRC_REDIS_LOGGER_PASSWORD"
