@@ -133,7 +133,8 @@ static void write_events(const char *chan, const char *prefix, long n, uint64_t 
 			      retention_ms,
 			      UINT64_C(64) << 20,
 			      NULL,
-			      0};
+			      0,
+			      NULL};
 	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG};
 	char id[64];
 	struct timespec ts;
@@ -280,7 +281,8 @@ static void test_poisoned_event_isolated(void **state)
 			      0,
 			      UINT64_C(64) << 20,
 			      NULL,
-			      0};
+			      0,
+			      NULL};
 	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000};
 	uv_loop_t loop;
 

@@ -5,7 +5,8 @@
  *   - without a password nothing is answered (NOAUTH), a wrong one is
  *     refused (WRONGPASS);
  *   - no user may FLUSHALL, FLUSHDB, CONFIG, DEBUG, KEYS, ACL, SHUTDOWN;
- *   - eirc-auth publishes on eirc:access and nowhere else, reads no key;
+ *   - eirc-auth publishes on eirc:access and nowhere else, reads no key
+ *     but the checkpoints' stream (XRANGE only);
  *     eirc-gateway subscribes to it (through common/redis_sub, which logs
  *     in as the user) and publishes nothing;
  *   - eirc-logger runs the archive's append and trimming scripts and its
@@ -239,6 +240,10 @@ static void test_access_bus(void **state)
 	assert_false(OK(auth, "PUBLISH", "eirc:other", "x"));
 	assert_false(OK(auth, "GET", CHAN_KEY));
 	assert_false(OK(auth, "SUBSCRIBE", ACCESS_MSG_CHANNEL));
+	/* the checkpoints' stream: read (XRANGE), never written */
+	assert_true(OK(auth, "XRANGE", "eirc:{cp}:checkpoints", "-", "+", "COUNT", "1"));
+	assert_false(OK(auth, "XADD", "eirc:{cp}:checkpoints", "*", "note", "x"));
+	assert_false(OK(auth, "XRANGE", "eirc:{p3}:archive", "-", "+"));
 	assert_false(OK(gw, "PUBLISH", ACCESS_MSG_CHANNEL, "x"));
 	assert_false(OK(gw, "GET", CHAN_KEY));
 	assert_false(OK(gw, "SUBSCRIBE", "eirc:other"));
