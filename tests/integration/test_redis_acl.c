@@ -318,7 +318,7 @@ static bool append(redisContext *c, const char *h, int k, const char *m)
 
 	snprintf(archive, sizeof(archive), "eirc:{p%d}:archive", k);
 	snprintf(msgid, sizeof(msgid), "eirc:{p%d}:msgid:%s", k, m);
-	return OK(c, "EVAL", archive_append_script, "3", h, archive, msgid, "1", "60000", NET,
+	return OK(c, "EVAL", archive_append_script, "3", h, archive, msgid, "1", "60000", NET, "",
 		  "type", "PRIVMSG", "time", "1000", "msgid", m);
 }
 
@@ -371,7 +371,7 @@ static void test_logger(void **state)
 	snprintf(sha, sizeof(sha), "%s", r->str);
 	freeReplyObject(r);
 	assert_true(OK(c, "EVALSHA", sha, "3", CHAN_KEY, "eirc:{p3}:archive",
-		       "eirc:{p3}:msgid:lg-2", "1", "60000", NET, "2", "msgid", "lg-2"));
+		       "eirc:{p3}:msgid:lg-2", "1", "60000", NET, "", "2", "msgid", "lg-2"));
 	assert_true(OK(c, "SET", "eirc:{p5}:logger:" NET ":eirc-logger:seen", "1"));
 	assert_true(OK(c, "GET", "eirc:{p5}:logger:" NET ":eirc-logger:seen"));
 	assert_true(OK(c, "XGROUP", "CREATE", "eirc:{p3}:archive", "g", "0", "MKSTREAM"));
