@@ -27,9 +27,9 @@ static const char *const commands[REDIS_ACL_ROLES] = {
 	[REDIS_ACL_LOGGER] =
 		"+script|load +evalsha +eval +get +set +exists +xadd +xgroup|create "
 		"+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
-		"+xrange +pexpire +info +cluster|slots +asking "
-		"+xrevrange +hget +hmget +hset +zcard +zrange +zscore +zremrangebyscore "
-		"+del +getrange",
+		"+xrange +pexpire +info +cluster|slots +asking +xrevrange +hget +hgetall +hmget "
+		"+hset +hincrby +setrange +zadd +zcard +zrange +zscore +zremrangebyscore +del "
+		"+getrange",
 	[REDIS_ACL_HISTORY] = "+script|load +evalsha_ro +eval_ro +eval +get +set +xadd +xrange "
 			      "+xrevrange +zrangebyscore +zadd +zremrangebyscore +pexpire "
 			      "+subscribe +info +cluster|slots +asking",

@@ -29,6 +29,15 @@ eirc_test(test_logger_stream SOURCES test_logger_stream.c
           LIBS eirc_logger_fixture eirc_logger_io eirc::jansson
           LABELS integration TIMEOUT 300)
 
+# The sealer (issue 17): an HA pair on real Redis and InspIRCd, every
+# partition's log recomputed from the archive with archive/tlog.h: leaves
+# in order, one log, signed checkpoints opened with the public key, forged
+# entries refused, the state kept across kills and restarts (see
+# test_logger_seal.c).
+eirc_test(test_logger_seal SOURCES test_logger_seal.c
+          LIBS eirc_logger_fixture eirc_archive eirc::sodium LABELS integration TIMEOUT 300)
+add_dependencies(test_logger_seal eirc-logger)
+
 # Redis bounded (issue 24, item 7): without Elasticsearch the archive streams
 # trimmed to logger.archive_retention and held there under writes (the
 # daemon, and in process with a 1.5 s retention), /metrics of the archive;
