@@ -44,4 +44,4 @@ add_dependencies(test_auth_setup eirc-auth)
 eirc_test(test_auth_integrity SOURCES test_auth_integrity.c
           LIBS eirc_auth_fixture eirc_archive eirc::hiredis eirc::sodium
           LABELS integration TIMEOUT 300)
-add_dependencies(test_auth_integrity eirc-auth)
+add_dependencies(test_auth_integrity eirc-auth eirc-archive)
