@@ -15,6 +15,9 @@
  *   - an entry added behind eIRC's back, without a "mac" or with another
  *     entry's, is refused: not a leaf, listed in eirc:{p<k>}:rejected,
  *     counted, logged once; the events after it are sealed;
+ *   - a direct message appended as eirc-history does (archive_append_build
+ *     with the MAC key, EVAL of the single script) is sealed as the
+ *     logger's own events are; its history entry has no "mac";
  *   - the state survives the loggers: the lease holder killed (-9), the
  *     other takes over; restarted, and the other stopped, it takes over
  *     again; the log goes on from where it was (sizes only grow, the
@@ -35,6 +38,7 @@
 
 #include <sodium.h>
 
+#include "archive/archive_append.h"
 #include "archive/archive_keys.h"
 #include "archive/tlog.h"
 #include "scripts/stack/launch.h"
@@ -539,6 +543,46 @@ static void test_forged_entries_refused(void **state)
 	free(logs[1]);
 }
 
+/* eirc-history's path: one EVAL of the single append script. */
+static void test_direct_message_sealed(void **state)
+{
+	static archive_append_call_t call;
+	uint8_t mac_key[32];
+	archive_append_opts_t o = {P, 0, 0, mac_key};
+	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG, .time_ms = 1700000000000};
+	char last[64], hist[ARCHIVE_KEYS_KEY_MAX];
+	long long rejected;
+	redisReply *r;
+
+	(void)state;
+	tlog_mac_key(&signer, mac_key);
+	ev.s[ARCHIVE_S_MSGID] = (archive_str_t){"dm-seal-1", 9};
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){"eIRC", 4};
+	ev.s[ARCHIVE_S_CONV] = (archive_str_t){"dm:1:2", 6};
+	ev.s[ARCHIVE_S_TARGET] = (archive_str_t){"bob", 3};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"alice", 5};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){"hi \xff", 4};
+	assert_int_equal(archive_append_build(&ev, &o, NULL, &call), 0);
+	rejected = tlog_int(call.partition, "rejected");
+	r = redisCommandArgv(rc, call.argc, call.argv, call.argvlen);
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	freeReplyObject(r);
+	/* the history entry has the event's fields, not the mac */
+	snprintf(hist, sizeof(hist), "%s", call.history);
+	r = cmd("XREVRANGE %s + - COUNT 1", hist);
+	assert_int_equal(r->elements, 1);
+	for (size_t j = 0; j < r->element[0]->element[1]->elements; j += 2)
+		assert_string_not_equal(r->element[0]->element[1]->element[j]->str, "mac");
+	freeReplyObject(r);
+	archive_last(call.partition, last, sizeof(last));
+	/* a leaf (check_all recomputes every entry not refused), not refused */
+	check_all();
+	tlog_str(call.partition, "last", hist, sizeof(hist));
+	assert_string_equal(hist, last);
+	assert_int_equal(tlog_int(call.partition, "rejected"), rejected);
+}
+
 /* The logger holding partition k's lease (by the pid in its owner id). */
 static int holder(int k)
 {
@@ -600,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_sealed_in_order_one_log),
 		cmocka_unit_test(test_checkpoints_signed),
 		cmocka_unit_test(test_forged_entries_refused),
+		cmocka_unit_test(test_direct_message_sealed),
 		cmocka_unit_test(test_state_survives_restarts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
