@@ -9,19 +9,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive/tlog.h"
+
 /* Kept small and flat: it runs once per archived event. */
 const char archive_append_script[] =
 	"local seen = redis.call('GET', KEYS[3])\n"
 	"if seen then return {0, seen} end\n"
 	"local hid\n"
 	"if ARGV[1] ~= '0' then\n"
-	"  hid = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[1], '*', unpack(ARGV, 4))\n"
+	"  hid = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[1], '*', unpack(ARGV, 5))\n"
 	"  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
 	"else\n"
-	"  hid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))\n"
+	"  hid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))\n"
 	"end\n"
-	"redis.call('XADD', KEYS[2], '*', 'network', ARGV[3], 'stream', KEYS[1], 'hid', hid,\n"
-	"           unpack(ARGV, 4))\n"
+	"if ARGV[4] ~= '' then\n"
+	"  redis.call('XADD', KEYS[2], '*', 'network', ARGV[3], 'stream', KEYS[1], 'hid', hid,\n"
+	"             'mac', ARGV[4], unpack(ARGV, 5))\n"
+	"else\n"
+	"  redis.call('XADD', KEYS[2], '*', 'network', ARGV[3], 'stream', KEYS[1], 'hid', hid,\n"
+	"             unpack(ARGV, 5))\n"
+	"end\n"
 	"redis.call('SET', KEYS[3], hid, 'PX', ARGV[2])\n"
 	"return {1, hid}\n";
 
@@ -30,8 +37,8 @@ const char archive_append_batch_script[] =
 	"local out = {}\n"
 	"local a = 3\n"
 	"for i = 1, #KEYS, 3 do\n"
-	"  local net, nf = ARGV[a], tonumber(ARGV[a + 1])\n"
-	"  local s, e = a + 2, a + 1 + nf\n"
+	"  local net, mac, nf = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])\n"
+	"  local s, e = a + 3, a + 2 + nf\n"
 	"  a = e + 1\n"
 	"  if redis.call('EXISTS', KEYS[i + 2]) == 1 then\n"
 	"    out[#out + 1] = 0\n"
@@ -43,8 +50,15 @@ const char archive_append_batch_script[] =
 	"    else\n"
 	"      hid = redis.call('XADD', KEYS[i], '*', unpack(ARGV, s, e))\n"
 	"    end\n"
-	"    redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i], 'hid', hid,\n"
-	"               unpack(ARGV, s, e))\n"
+	"    if mac ~= '' then\n"
+	"      redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i], 'hid', "
+	"hid,\n"
+	"                 'mac', mac, unpack(ARGV, s, e))\n"
+	"    else\n"
+	"      redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i], 'hid', "
+	"hid,\n"
+	"                 unpack(ARGV, s, e))\n"
+	"    end\n"
 	"    redis.call('SET', KEYS[i + 2], hid, 'PX', ARGV[2])\n"
 	"    out[#out + 1] = 1\n"
 	"  end\n"
@@ -88,6 +102,25 @@ static int sha_valid(const char *sha)
 	return 1;
 }
 
+/* The MAC (tlog_mac) of an entry as the script archives it: network and
+ * the field/value strings v[0..n) (n even). "" without a key. */
+static int entry_mac(const uint8_t *key, archive_str_t network, const char *const *v,
+		     const size_t *vlen, int n, char out[TLOG_MAC_B64_LEN + 1])
+{
+	tlog_field_t f[TLOG_FIELDS_MAX];
+	size_t nf = 0;
+
+	out[0] = '\0';
+	if (!key)
+		return 0;
+	if (n / 2 + 1 > TLOG_FIELDS_MAX)
+		return -EINVAL;
+	f[nf++] = (tlog_field_t){{"network", 7}, network};
+	for (int i = 0; i + 1 < n; i += 2)
+		f[nf++] = (tlog_field_t){{v[i], vlen[i]}, {v[i + 1], vlen[i + 1]}};
+	return tlog_mac(key, f, nf, out);
+}
+
 static int build_keys(const archive_event_t *ev, const archive_append_opts_t *o,
 		      archive_append_call_t *c)
 {
@@ -123,7 +156,7 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
 						       ARCHIVE_S_HOST, ARCHIVE_S_ACCOUNT,
 						       ARCHIVE_S_TEXT, ARCHIVE_S_TAGS};
 	const char *type = archive_event_type_name(ev->type);
-	int err;
+	int err, mac_at;
 
 	if ((sha && !sha_valid(sha)) || !type)
 		return -EINVAL;
@@ -148,6 +181,8 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
 	arg(c, c->minid, strlen(c->minid));
 	arg(c, c->ttl, strlen(c->ttl));
 	arg(c, ev->s[ARCHIVE_S_NETWORK].p, ev->s[ARCHIVE_S_NETWORK].n);
+	mac_at = c->argc;
+	arg(c, c->mac, 0);
 	str_field(c, "msgid", ev->s[ARCHIVE_S_MSGID]);
 	arg(c, "time", 4);
 	arg(c, c->time, strlen(c->time));
@@ -159,6 +194,10 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
 		str_field(c, archive_event_str_name(order[i]), ev->s[order[i]]);
 	if (ev->s[ARCHIVE_S_ARG].n)
 		str_field(c, "arg", ev->s[ARCHIVE_S_ARG]);
+	if ((err = entry_mac(o->mac_key, ev->s[ARCHIVE_S_NETWORK], c->argv + mac_at + 1,
+			     c->argvlen + mac_at + 1, c->argc - mac_at - 1, c->mac)) < 0)
+		return err;
+	c->argvlen[mac_at] = strlen(c->mac);
 	return 0;
 }
 
@@ -195,7 +234,7 @@ int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *e
 		ARCHIVE_S_HOST, ARCHIVE_S_ACCOUNT, ARCHIVE_S_TEXT, ARCHIVE_S_TAGS};
 	static archive_append_call_t keys; /* build_keys' scratch; single-threaded */
 	const char *type = archive_event_type_name(ev->type);
-	int err, nf_at;
+	int err, nf_at, start = b->nargs;
 
 	if (!type)
 		return -EINVAL;
@@ -211,6 +250,7 @@ int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *e
 	memcpy(b->ev[b->n].msgid, keys.msgid, sizeof(keys.msgid));
 	snprintf(b->ev[b->n].time, sizeof(b->ev[b->n].time), "%" PRId64, ev->time_ms);
 	batch_arg(b, ev->s[ARCHIVE_S_NETWORK].p, ev->s[ARCHIVE_S_NETWORK].n);
+	batch_arg(b, b->ev[b->n].mac, 0);
 	nf_at = b->nargs;
 	batch_arg(b, NULL, 0);
 	batch_field(b, "msgid", ev->s[ARCHIVE_S_MSGID].p, ev->s[ARCHIVE_S_MSGID].n);
@@ -224,6 +264,12 @@ int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *e
 	b->argslen[nf_at] = (size_t)snprintf(b->ev[b->n].nf, sizeof(b->ev[b->n].nf), "%d",
 					     b->nargs - nf_at - 1);
 	b->args[nf_at] = b->ev[b->n].nf;
+	if ((err = entry_mac(o->mac_key, ev->s[ARCHIVE_S_NETWORK], b->args + nf_at + 1,
+			     b->argslen + nf_at + 1, b->nargs - nf_at - 1, b->ev[b->n].mac)) < 0) {
+		b->nargs = start;
+		return err;
+	}
+	b->argslen[nf_at - 1] = strlen(b->ev[b->n].mac);
 	b->n++;
 	return 0;
 }

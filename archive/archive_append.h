@@ -12,13 +12,20 @@
  *      the retention (PEXPIRE): trimming happens only at an append, so a
  *      conversation that goes quiet would otherwise keep its last
  *      retention's worth forever; expired, every entry is past it anyway;
- *   3. XADDs the same fields plus "network", "stream" (the history key)
- *      and "hid" (the history id) to the partition's archive stream;
+ *   3. XADDs the same fields plus "network", "stream" (the history key),
+ *      "hid" (the history id) and, when the call carries one, "mac" to the
+ *      partition's archive stream (the history stream has no "mac");
  *   4. SETs the msgid key to the history id, expiring after the retention;
  *   5. returns {1, <history id>}.
  * KEYS: history, archive, msgid - one partition, one hash tag, so it runs
  * unchanged on Redis Cluster. ARGV: minid ("0": no trimming), msgid TTL in
- * ms, network, then field/value pairs.
+ * ms, network, mac ("": none), then field/value pairs.
+ *
+ * The mac (archive/tlog.h, tlog_mac) is computed here, with opts' mac_key,
+ * over exactly the fields the archive entry gets but "stream", "hid" and
+ * the mac itself: network and the event's fields (not the entry id, which
+ * Redis assigns). The sealer (logger-bot/lg_seal.h) seals only entries
+ * whose mac checks, so that an entry added behind eIRC's back is refused.
  *
  * Load it once (SCRIPT LOAD archive_append_script), call it with EVALSHA, and
  * load it again when a call answers NOSCRIPT (Redis restarted or SCRIPT
@@ -32,6 +39,7 @@
 
 #include "archive/archive_event.h"
 #include "archive/archive_keys.h"
+#include "archive/tlog.h"
 
 /* Arguments of one EVALSHA call, command name included. */
 #define ARCHIVE_APPEND_ARGC_MAX 40
@@ -46,6 +54,9 @@ struct archive_append_opts {
 	int partitions;        /* P, 1..ARCHIVE_KEYS_PARTITIONS_MAX */
 	int64_t now_ms;        /* the caller's clock, for the trimming bound */
 	uint64_t retention_ms; /* 0: no trimming, msgid keys kept 30 days */
+	/* tlog_mac_key() of the signer (32 bytes, borrowed); NULL: no MAC
+	 * (integrity.signing_key unset) */
+	const uint8_t *mac_key;
 };
 
 /* One ready call. argv[] points into the struct itself and into the event:
@@ -63,6 +74,7 @@ struct archive_append_call {
 	char minid[24];
 	char ttl[24];
 	char time[24];
+	char mac[TLOG_MAC_B64_LEN + 1];
 };
 
 /*
@@ -86,13 +98,13 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
  * once). One EVALSHA per event costs Redis more in script set-up than the
  * four commands inside it; a batch pays it once.
  * KEYS: per event history, archive, msgid (all with the partition's hash
- * tag). ARGV: minid, TTL, then per event: network, the number F of
- * field/value strings, the F strings. Returns one integer per event:
+ * tag). ARGV: minid, TTL, then per event: network, mac ("": none), the
+ * number F of field/value strings, the F strings. Returns one integer per event:
  * 1 stored, 0 already there.
  */
 #define ARCHIVE_APPEND_BATCH_MAX 64
-/* Strings per event in a batch: network, F, 11 field/value pairs, arg. */
-#define ARCHIVE_APPEND_BATCH_EV_ARGS 26
+/* Strings per event in a batch: network, mac, F, 11 field/value pairs, arg. */
+#define ARCHIVE_APPEND_BATCH_EV_ARGS 27
 #define ARCHIVE_APPEND_BATCH_ARGC_MAX                                                              \
 	(5 + ARCHIVE_APPEND_BATCH_MAX * (3 + ARCHIVE_APPEND_BATCH_EV_ARGS))
 
@@ -117,6 +129,7 @@ struct archive_append_batch {
 		char msgid[ARCHIVE_KEYS_KEY_MAX];
 		char nf[4];
 		char time[24];
+		char mac[TLOG_MAC_B64_LEN + 1];
 	} ev[ARCHIVE_APPEND_BATCH_MAX];
 	char archive[64];
 };

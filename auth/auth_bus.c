@@ -172,6 +172,11 @@ void auth_bus_publish_users(auth_bus_t *bus, enum access_kind kind, const char *
 			 access_msg_kind_name(kind), pg_array ? pg_array : "(null)");
 }
 
+redis_t *auth_bus_redis(auth_bus_t *bus)
+{
+	return bus->redis;
+}
+
 static void bus_closed(void *ud)
 {
 	auth_bus_t *bus = ud;

@@ -26,6 +26,7 @@
 
 #include "common/access_msg.h"
 #include "common/err.h"
+#include "common/redis.h"
 #include "config/config.h"
 
 /* Users one pg array of auth_bus_publish_users() may name. */
@@ -57,6 +58,10 @@ void auth_bus_publish(auth_bus_t *bus, enum access_kind kind, uint64_t user, uin
 /* auth_bus_publish() for each user id of a PostgreSQL array ("{1,2}"). */
 void auth_bus_publish_users(auth_bus_t *bus, enum access_kind kind, const char *pg_array,
 			    uint64_t family);
+
+/* The publisher's Redis connection, which auth_integrity reads the
+ * checkpoints' stream on (replies come in order with the publishes). */
+redis_t *auth_bus_redis(auth_bus_t *bus);
 
 /* Closes the connection; done(arg) runs once every handle is closed and
  * the publisher is freed. NULL bus is a no-op. */

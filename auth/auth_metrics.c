@@ -28,7 +28,22 @@ int auth_metrics_render(const auth_metrics_t *m, buf_t *out)
 			  m->db_connections)) < 0 ||
 	    (r = prom_one(out, "eirc_auth_db_pool_size", "gauge",
 			  "PostgreSQL connections the pool keeps (auth.database.pool_size).",
-			  m->db_pool_size)) < 0)
+			  m->db_pool_size)) < 0 ||
+	    (r = prom_one(out, "eirc_auth_checkpoints_filed_total", "counter",
+			  "Archive checkpoints filed into archive_checkpoints from the stream.",
+			  m->checkpoints_filed)) < 0 ||
+	    (r = prom_one(out, "eirc_auth_checkpoints_refused_total", "counter",
+			  "Checkpoints of the stream refused: no valid signature by a known key.",
+			  m->checkpoints_refused)) < 0 ||
+	    (r = prom_one(out, "eirc_auth_checkpoint_forks_total", "counter",
+			  "Checkpoints whose origin and size were filed with another root.",
+			  m->checkpoint_forks)) < 0 ||
+	    (r = prom_one(out, "eirc_auth_audit_sealed", "gauge",
+			  "Audit log rows sealed into the audit log's tree.", m->audit_sealed)) <
+		    0 ||
+	    (r = prom_one(out, "eirc_auth_audit_checkpoints_total", "counter",
+			  "Checkpoints of the audit log's tree signed and filed.",
+			  m->audit_checkpoints)) < 0)
 		return r;
 	return prom_status_render(out, "eirc_auth_requests_total",
 				  "HTTP answers, by route and status.", m->requests, AUTH_R_COUNT,

@@ -24,6 +24,12 @@ typedef struct auth_metrics {
 	uint64_t db_connections;              /* gauge, set before rendering */
 	uint64_t db_pool_size;                /* gauge: auth.database.pool_size */
 	uint64_t ready;                       /* gauge: what /readyz answers, 1 or 0 */
+	/* auth_integrity */
+	uint64_t checkpoints_filed;   /* counter: archive checkpoints filed */
+	uint64_t checkpoints_refused; /* counter: notes no known key signed */
+	uint64_t checkpoint_forks;    /* counter: same origin and size, another root */
+	uint64_t audit_sealed;        /* gauge: audit rows in the audit log's tree */
+	uint64_t audit_checkpoints;   /* counter: the audit log's checkpoints filed */
 } auth_metrics_t;
 
 /* Counts one answer of route with status. */

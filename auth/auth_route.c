@@ -44,6 +44,7 @@ const char *auth_route_label(auth_route_id_t id)
 		[AUTH_R_MEMBER_REMOVE] = "member_remove",
 		[AUTH_R_CONSUME] = "consume",
 		[AUTH_R_ACCESS] = "access",
+		[AUTH_R_ARCHIVE_KEY] = "archive_key",
 	};
 	return (unsigned)id < AUTH_R_COUNT ? names[id] : "other";
 }
@@ -128,6 +129,7 @@ static void route_public(auth_method_t m, const char *p, size_t len, auth_route_
 		{"/api/client-config", AUTH_M_GET, AUTH_R_CLIENT_CONFIG},
 		{"/healthz", AUTH_M_GET, AUTH_R_HEALTHZ},
 		{"/readyz", AUTH_M_GET, AUTH_R_READYZ},
+		{"/.well-known/eirc-archive-key", AUTH_M_GET, AUTH_R_ARCHIVE_KEY},
 	};
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {

@@ -54,6 +54,7 @@ typedef enum auth_route_id {
 	AUTH_R_MEMBER_REMOVE,      /* DELETE /api/rooms/{room}/members/{nick} */
 	AUTH_R_CONSUME,            /* POST /internal/chat-token/consume */
 	AUTH_R_ACCESS,             /* POST /internal/access */
+	AUTH_R_ARCHIVE_KEY,        /* GET /.well-known/eirc-archive-key */
 	AUTH_R_COUNT,
 } auth_route_id_t;
 

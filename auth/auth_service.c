@@ -15,14 +15,17 @@
 
 #include <sodium.h>
 
+#include "auth/auth_integrity.h"
 #include "auth/auth_metrics.h"
 #include "common/buf.h"
+#include "common/log.h"
 
 struct auth_service {
 	uv_loop_t *loop;
 	const eirc_config_t *cfg;
 	auth_db_t *db;
 	auth_bus_t *bus; /* publishes access changes */
+	auth_integrity_t *integrity;
 	auth_pwhash_t *pwhash;
 	auth_ratelimit_t *rl_ip; /* per address; per account is in the database */
 	uv_timer_t purge;
@@ -93,6 +96,7 @@ static void purge_tick(uv_timer_t *t)
 static int service_parts(auth_service_t *svc, uv_loop_t *loop)
 {
 	const eirc_config_auth_t *a = &svc->cfg->auth;
+	eirc_err_t err = {"?"};
 	char port[16];
 	auth_db_opts_t o = {
 		.host = a->database.host,
@@ -118,8 +122,18 @@ static int service_parts(auth_service_t *svc, uv_loop_t *loop)
 	if (r < 0)
 		return r;
 	r = auth_bus_new(loop, svc->cfg, &svc->bus);
-	if (r < 0)
+	if (r < 0) {
 		auth_db_close(svc->db, NULL, NULL);
+		return r;
+	}
+	r = auth_integrity_new(loop, svc->cfg, svc->db, auth_bus_redis(svc->bus), &svc->metrics,
+			       &svc->integrity, &err);
+	if (r < 0) {
+		if (r == -EINVAL)
+			log_error("%s", err.text);
+		auth_bus_close(svc->bus, NULL, NULL);
+		auth_db_close(svc->db, NULL, NULL);
+	}
 	return r;
 }
 
@@ -162,6 +176,7 @@ static void service_part_closed(auth_service_t *svc)
 		return;
 	auth_pwhash_free(svc->pwhash);
 	auth_ratelimit_free(svc->rl_ip);
+	auth_integrity_free(svc->integrity);
 	if (svc->done)
 		svc->done(svc->done_arg);
 	free(svc);
@@ -183,8 +198,9 @@ void auth_service_close(auth_service_t *svc, void (*done)(void *), void *arg)
 		return;
 	svc->done = done;
 	svc->done_arg = arg;
-	svc->closing_parts = 3;
+	svc->closing_parts = 4;
 	uv_close((uv_handle_t *)&svc->purge, purge_closed);
+	auth_integrity_close(svc->integrity, part_closed, svc);
 	auth_db_close(svc->db, part_closed, svc);
 	auth_bus_close(svc->bus, part_closed, svc);
 }
@@ -445,6 +461,28 @@ static void handle_metrics(auth_call_t *call)
 	auth_call_finish(call);
 }
 
+/* The archive's public keys (docs/compliance.md): 404 without a signing
+ * key. */
+static void handle_archive_key(auth_call_t *call)
+{
+	const char *text = auth_integrity_key_text(call->svc->integrity);
+
+	if (!text) {
+		auth_reply_error(call, 404, "not_found", "the archive is not signed");
+		return;
+	}
+	free(call->resp.body);
+	call->resp.status = 200;
+	call->resp.content_type = "text/plain; charset=utf-8";
+	call->resp.body = strdup(text);
+	call->resp.body_len = strlen(text);
+	if (!call->resp.body) {
+		auth_reply_error(call, 500, "server_error", "out of memory");
+		return;
+	}
+	auth_call_finish(call);
+}
+
 /* What the web client needs to know before it signs in. */
 static void handle_client_config(auth_call_t *call)
 {
@@ -477,6 +515,9 @@ void auth_service_handle(auth_service_t *svc, auth_call_t *call)
 		break;
 	case AUTH_R_CLIENT_CONFIG:
 		handle_client_config(call);
+		break;
+	case AUTH_R_ARCHIVE_KEY:
+		handle_archive_key(call);
 		break;
 	case AUTH_R_TOKEN:
 		auth_oauth_token(call);

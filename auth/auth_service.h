@@ -96,15 +96,18 @@ struct auth_call {
 /*
  * Creates the service on `loop` with `cfg` (not copied; must outlive it):
  * the database pool (connecting asynchronously), the access bus's Redis
- * publisher (auth_bus, connecting too), the Argon2id verifier, the
- * per-address rate limiter and the purge timer. Returns 0 or a negative errno.
+ * publisher (auth_bus, connecting too), the archive's checkpoints and
+ * the audit log's tree (auth_integrity, on the publisher's Redis
+ * connection; a malformed integrity key is logged and fails it with
+ * -EINVAL), the Argon2id verifier, the per-address rate limiter and the
+ * purge timer. Returns 0 or a negative errno.
  */
 int auth_service_new(uv_loop_t *loop, const eirc_config_t *cfg, auth_service_t **out_svc);
 
 /*
- * Stops the purge timer and closes the database pool and the publisher; done(arg) runs when
- * every handle is closed and the service is freed. Calls in flight finish
- * with 503 first. NULL is a no-op.
+ * Stops the purge and integrity timers and closes the database pool and the publisher; done(arg)
+ * runs when every handle is closed and the service is freed. Calls in flight finish with 503 first.
+ * NULL is a no-op.
  */
 void auth_service_close(auth_service_t *svc, void (*done)(void *), void *arg);
 

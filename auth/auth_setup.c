@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "archive/tlog.h"
 #include "auth/auth_admin.h"
 #include "auth/auth_token.h"
 #include "common/irc_casemap.h"
@@ -34,6 +35,10 @@
 #define SETUP_IRCD_ROLE   "eirc_inspircd"
 #define SETUP_PW_ENV      "EIRC_SETUP_PASSWORD"
 #define SETUP_UNITS       "eirc-auth", "eirc-history", "eirc-logger", "eirc-gateway"
+/* The archive's signing key: a note signer named for the domain, not a
+ * random password (docs/compliance.md, "Keys"). */
+#define SETUP_SIGNING_KEY "EIRC_ARCHIVE_SIGNING_KEY"
+#define SETUP_WITNESS     "/var/lib/eirc/witness.log"
 
 /* Secrets no ${NAME} of eirc.yaml names but setup hands out: Redis's
  * default user (operators' redis-cli) and InspIRCd's database role. */
@@ -330,6 +335,52 @@ static int step_domain(setup_t *s)
 	return 0;
 }
 
+/* The package's integrity section (dist/eirc.yaml) for the domain. */
+static const char integrity_section[] =
+	"\n# The tamper-evident archive (docs/compliance.md): eirc-logger seals the\n"
+	"# archive and signs its checkpoints, eirc-auth files them, seals the audit\n"
+	"# log and publishes the public key at /.well-known/eirc-archive-key.\n"
+	"integrity:\n"
+	"  signing_key: ${" SETUP_SIGNING_KEY "} # eirc-logger and eirc-auth only\n"
+	"  origin: %s/archive           # signed into every checkpoint: never change it\n"
+	"  witness_file: " SETUP_WITNESS "\n";
+
+/* A config without an integrity section (0.1's, kept by dpkg) gets the
+ * package's, for the domain. */
+static int step_integrity(setup_t *s)
+{
+	char *text = slurp(s->config_path), *out = NULL;
+	struct stat st;
+	size_t n;
+	int r = -1;
+
+	if (!text || stat(s->config_path, &st) < 0) {
+		fprintf(s->err, "eirc-auth setup: %s: %s\n", s->config_path, strerror(errno));
+		free(text);
+		return -1;
+	}
+	if (strncmp(text, "integrity:", 10) == 0 || strstr(text, "\nintegrity:")) {
+		fprintf(s->out, "integrity: %s has the section, unchanged\n", s->config_path);
+		free(text);
+		return 0;
+	}
+	n = strlen(text) + sizeof(integrity_section) + strlen(s->domain);
+	if ((out = malloc(n)) != NULL) {
+		size_t o = (size_t)snprintf(out, n, "%s", text);
+		snprintf(out + o, n - o, integrity_section, s->domain);
+		r = write_file(s->config_path, out, st.st_uid, st.st_gid, st.st_mode & 07777);
+	}
+	if (r < 0)
+		fprintf(s->err, "eirc-auth setup: cannot write %s: %s\n", s->config_path,
+			strerror(out ? -r : ENOMEM));
+	else
+		fprintf(s->out, "integrity: section added to %s (origin %s/archive)\n",
+			s->config_path, s->domain);
+	free(out);
+	free(text);
+	return r < 0 ? -1 : 0;
+}
+
 /* Every ${NAME} the file names, without needing their values. */
 static const char *any_value(void *ud, const char *name)
 {
@@ -343,10 +394,34 @@ typedef struct secrets {
 	int created, kept, failed;
 } secrets_t;
 
+/* The value of a new secret NAME into value (cap bytes, newline ended):
+ * the signing key for SETUP_SIGNING_KEY, else a random token. -EINVAL
+ * when the domain is no key name. */
+static int secret_value(const setup_t *s, const char *name, char *value, size_t cap)
+{
+	tlog_signer_t sg;
+	int n;
+
+	if (strcmp(name, SETUP_SIGNING_KEY) != 0) {
+		auth_token_new(value);
+		strcat(value, "\n");
+		return 0;
+	}
+	if (tlog_signer_generate(s->domain, &sg) < 0)
+		return -EINVAL;
+	n = tlog_signer_format(&sg, value, cap - 1);
+	sodium_memzero(&sg, sizeof(sg));
+	if (n < 0)
+		return n;
+	value[n] = '\n';
+	value[n + 1] = '\0';
+	return 0;
+}
+
 static void secret_make(void *arg, const char *name)
 {
 	secrets_t *x = arg;
-	char dir[PATH_MAX], path[PATH_MAX + 128], value[AUTH_TOKEN_LEN + 2];
+	char dir[PATH_MAX], path[PATH_MAX + 128], value[TLOG_SKEY_MAX + 2];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", at(x->s, SETUP_CREDS, dir), name);
@@ -355,8 +430,14 @@ static void secret_make(void *arg, const char *name)
 		x->kept++;
 		return;
 	}
-	auth_token_new(value);
-	strcat(value, "\n");
+	if (fd >= 0 && secret_value(x->s, name, value, sizeof(value)) < 0) {
+		fprintf(x->s->err, "eirc-auth setup: %s: --domain %s is not a key name\n", path,
+			x->s->domain);
+		x->failed++;
+		close(fd);
+		unlink(path);
+		return;
+	}
 	if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value)) {
 		fprintf(x->s->err, "eirc-auth setup: cannot write %s: %s\n", path, strerror(errno));
 		x->failed++;
@@ -888,9 +969,8 @@ static int redis_conf(setup_t *s, const char *conf)
 	return 0;
 }
 
-/* Redis's ACL file: the default user for operators, each daemon's own
- * (common/redis_acl), and redis.conf told to read it. */
-static int step_redis(setup_t *s)
+/* The daemons' ACL lines (common/redis_acl) into text; its length or -1. */
+static int acl_lines(setup_t *s, char *text, size_t cap)
 {
 	static const enum redis_acl_role roles[] = {REDIS_ACL_AUTH, REDIS_ACL_GATEWAY,
 						    REDIS_ACL_LOGGER, REDIS_ACL_HISTORY};
@@ -899,33 +979,119 @@ static int step_redis(setup_t *s)
 			       cfg->logger.redis_username, cfg->history.redis_username};
 	const char *pws[] = {cfg->auth.redis_password, cfg->gateway.redis_password,
 			     cfg->logger.redis_password, cfg->history.redis_password};
+	size_t o = 0;
+	int r;
+
+	text[0] = '\0';
+	for (size_t i = 0; i < 4; i++) {
+		if (!names[i] || !pws[i])
+			continue; /* that daemon logs in as the default user */
+		r = redis_acl_line(roles[i], names[i], pws[i], cfg->irc.network,
+				   (int)cfg->redis.partitions, text + o, cap - o);
+		if (r < 0)
+			return -1;
+		o += (size_t)r;
+	}
+	return (int)o;
+}
+
+/* In fresh (the daemons' lines), the line of user name[0..n) or NULL. */
+static const char *acl_find(const char *fresh, const char *name, size_t n)
+{
+	for (const char *p = fresh; *p; p = strchr(p, '\n') + 1)
+		if (strncmp(p, "user ", 5) == 0 && strncmp(p + 5, name, n) == 0 && p[5 + n] == ' ')
+			return p;
+	return NULL;
+}
+
+/*
+ * An existing ACL file after an upgrade: each daemon's line gets this
+ * version's rules (a new command or key, as the integrity issue's
+ * checkpoints), its password kept as the file has it (">pw", or "#hash"
+ * after ACL SAVE); every other line is kept. Returns 1 when out (malloc'd)
+ * differs from old, 0 when not, -1.
+ */
+static int acl_update(const char *old, const char *fresh, char **out)
+{
+	size_t cap = strlen(old) + strlen(fresh) + 2, o = 0;
+	char *t = malloc(cap);
+
+	if (!(*out = t))
+		return -1;
+	for (const char *p = old, *e; *p; p = *e ? e + 1 : e) {
+		const char *name = p + 5, *f, *pw, *rules;
+		size_t n = strcspn(name, " \n");
+
+		e = p + strcspn(p, "\n");
+		if (strncmp(p, "user ", 5) == 0 && (f = acl_find(fresh, name, n)) &&
+		    (pw = strpbrk(p, ">#")) && pw < e && (rules = strchr(strchr(f, '>'), ' '))) {
+			size_t pwlen = strcspn(pw, " \n");
+			o += (size_t)snprintf(t + o, cap - o, "user %.*s on %.*s%.*s\n", (int)n,
+					      name, (int)pwlen, pw, (int)strcspn(rules, "\n"),
+					      rules);
+		} else {
+			o += (size_t)snprintf(t + o, cap - o, "%.*s\n", (int)(e - p), p);
+		}
+	}
+	return strcmp(t, old) != 0;
+}
+
+/* The file exists: updated to this version's rules when they changed. */
+static int acl_refresh(setup_t *s, const char *path, const char *fresh)
+{
+	const struct passwd *pw = getpwnam("redis");
+	char *old = slurp(path), *text = NULL;
+	int r = old ? acl_update(old, fresh, &text) : -1;
+
+	if (r == 1)
+		r = write_file(path, text, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0, 0600);
+	else if (r == 0)
+		fprintf(s->out, "  /etc/redis/eirc-users.acl exists, unchanged\n");
+	if (r == 0 && text && strcmp(text, old) != 0) {
+		fprintf(s->out, "  /etc/redis/eirc-users.acl: the daemons' rules updated\n");
+		s->restart_redis = true;
+	}
+	if (old)
+		sodium_memzero(old, strlen(old));
+	if (text)
+		sodium_memzero(text, strlen(text));
+	free(old);
+	free(text);
+	if (r < 0)
+		fprintf(s->err, "eirc-auth setup: cannot update %s\n", path);
+	return r < 0 ? -1 : 0;
+}
+
+/* Redis's ACL file: the default user for operators, each daemon's own
+ * (common/redis_acl), and redis.conf told to read it. */
+static int step_redis(setup_t *s)
+{
 	char path[PATH_MAX], conf[PATH_MAX], *text, *def;
 	size_t cap = 5 * REDIS_ACL_LINE_MAX, o;
 	const struct passwd *pw = getpwnam("redis");
-	int r = 0;
+	int r;
 
 	fprintf(s->out, "Redis:\n");
 	at(s, "/etc/redis/eirc-users.acl", path);
 	/* redis.conf (Debian's is 100 KiB: read by lines): aclfile, once */
 	at(s, "/etc/redis/redis.conf", conf);
+	if (!(text = malloc(cap)))
+		return -1;
 	if (access(path, F_OK) == 0) {
-		fprintf(s->out, "  /etc/redis/eirc-users.acl exists, unchanged\n");
-		return redis_conf(s, conf);
+		r = acl_lines(s, text, cap) < 0 ? -1 : acl_refresh(s, path, text);
+		sodium_memzero(text, cap);
+		free(text);
+		return r < 0 ? -1 : redis_conf(s, conf);
 	}
-	if (!(def = secret_read(s, "EIRC_REDIS_PASSWORD")) || !(text = malloc(cap))) {
-		free(def);
+	if (!(def = secret_read(s, "EIRC_REDIS_PASSWORD"))) {
+		fprintf(s->err, "eirc-auth setup: %s/EIRC_REDIS_PASSWORD: %s\n", SETUP_CREDS,
+			strerror(errno));
+		free(text);
 		return -1;
 	}
 	o = (size_t)snprintf(text, cap, "user default on >%s ~* &* +@all\n", def);
-	for (size_t i = 0; i < 4 && r >= 0; i++) {
-		if (!names[i] || !pws[i])
-			continue; /* that daemon logs in as the default user */
-		r = redis_acl_line(roles[i], names[i], pws[i], cfg->irc.network,
-				   (int)cfg->redis.partitions, text + o, cap - o);
-		if (r >= 0)
-			o += (size_t)r;
-	}
-	if (r >= 0) {
+	r = acl_lines(s, text + o, cap - o) < 0 ? -ENOBUFS : 0;
+	if (r == 0) {
 		mkdir_parents(path);
 		r = write_file(path, text, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0, 0600);
 	}
@@ -1077,6 +1243,8 @@ int auth_setup_main(int argc, char **argv, FILE *out, FILE *err)
 		return 1;
 	}
 	r = step_domain(&s);
+	if (r == 0)
+		r = step_integrity(&s);
 	if (r == 0)
 		r = step_secrets(&s);
 	if (r == 0)

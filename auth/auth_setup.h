@@ -6,15 +6,19 @@
  *                   [--config /etc/eirc/eirc.yaml] [--no-start]
  *
  * In order: the domain written into eirc.yaml in place of the package's
- * chat.example.com; every secret the config names (and Redis's default
- * user's, InspIRCd's database role's) created in /etc/eirc/credentials
- * when missing (43 random base64url characters, root 0600); PostgreSQL's
+ * chat.example.com; the package's integrity section added to a config
+ * without one (an upgrade from 0.1); every secret the config names (and
+ * Redis's default user's, InspIRCd's database role's) created in
+ * /etc/eirc/credentials when missing (43 random base64url characters,
+ * root 0600; EIRC_ARCHIVE_SIGNING_KEY a signed-note Ed25519 key named for
+ * the domain, tlog_signer_generate); PostgreSQL's
  * roles and database (peer authentication as postgres); the migrations;
  * InspIRCd's read-only role; the first admin and auditor (generated
  * passwords, printed once and written to /root/eirc-setup.txt, 0600); the
  * history bridge's OAuth client; /etc/inspircd/inspircd.conf (the
  * original kept as inspircd.conf.eirc-orig) and its LimitNOFILE drop-in;
- * Redis's ACL file for the daemons' users; the nginx site for HOST,
+ * Redis's ACL file for the daemons' users (an existing one: the daemons'
+ * lines given this version's rules, passwords kept); the nginx site for HOST,
  * enabled; then every unit enabled and started (--no-start: enabled
  * only), and what to do next.
  *

@@ -192,7 +192,7 @@ static int command(void *app, const eirc_config_t *cfg, int argc, char **argv)
 }
 
 /* What eirc-auth reads: eirc-auth.service loads only these secrets. */
-static const char *const auth_keys[] = {"auth", "redis", "irc_client", "log", NULL};
+static const char *const auth_keys[] = {"auth", "redis", "irc_client", "integrity", "log", NULL};
 
 int main(int argc, char **argv)
 {
@@ -201,7 +201,8 @@ int main(int argc, char **argv)
 		.about = "Without a command: apply migrations, then serve the public and\n"
 			 "internal HTTP listeners of the config's auth section.\n",
 		.keys = auth_keys,
-		.sections = "auth, redis (the access bus), irc_client (private_room_masks), log. "
+		.sections = "auth, redis (the access bus, the checkpoints), irc_client "
+			    "(private_room_masks), integrity (checkpoints, the audit log's), log. "
 			    "See docs/api.md",
 		.command = command,
 		.command_usage = auth_admin_usage,

@@ -88,7 +88,7 @@ static int populate(int port, long n, int chans)
 		for (long j = i; j < batch_end; j++) {
 			char msgid[32], conv[16], target[16], text[64], tags[96];
 			archive_append_call_t call;
-			archive_append_opts_t o = {BENCH_PARTITIONS, wall_ms(), 0};
+			archive_append_opts_t o = {BENCH_PARTITIONS, wall_ms(), 0, NULL};
 			archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG, .time_ms = t0 + j};
 			snprintf(msgid, sizeof(msgid), "b%ld", j);
 			snprintf(conv, sizeof(conv), "#c%ld", j % chans);

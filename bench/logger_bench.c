@@ -197,7 +197,8 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 		86400000,
 		UINT64_C(4) << 30,
 		NULL,
-		0};
+		0,
+		NULL};
 
 	static int runs;
 

@@ -19,13 +19,17 @@ static const char *const names[REDIS_ACL_ROLES] = {"eirc-auth", "eirc-gateway", 
 
 /* Every command each daemon sends (docs/operations.md, "Redis users"). CLUSTER
  * SLOTS and ASKING: common/redis in cluster mode; INFO: its eviction check
- * (require_noeviction) for the two that write. */
+ * (require_noeviction) for the two that write; the logger's hash, zset,
+ * DEL and GETRANGE: lg_archive's trimming of the tamper-evident log. */
 static const char *const commands[REDIS_ACL_ROLES] = {
-	[REDIS_ACL_AUTH] = "+publish +cluster|slots +asking",
+	[REDIS_ACL_AUTH] = "+publish +xrange +cluster|slots +asking",
 	[REDIS_ACL_GATEWAY] = "+subscribe",
-	[REDIS_ACL_LOGGER] = "+script|load +evalsha +eval +get +set +exists +xadd +xgroup|create "
-			     "+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
-			     "+xrange +pexpire +info +cluster|slots +asking",
+	[REDIS_ACL_LOGGER] =
+		"+script|load +evalsha +eval +get +set +exists +xadd +xgroup|create "
+		"+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
+		"+xrange +pexpire +info +cluster|slots +asking +xrevrange +hget +hgetall +hmget "
+		"+hset +hincrby +setrange +zadd +zcard +zrange +zscore +zremrangebyscore +del "
+		"+getrange",
 	[REDIS_ACL_HISTORY] = "+script|load +evalsha_ro +eval_ro +eval +get +set +xadd +xrange "
 			      "+xrevrange +zrangebyscore +zadd +zremrangebyscore +pexpire "
 			      "+subscribe +info +cluster|slots +asking",
@@ -125,6 +129,8 @@ int redis_acl_line(enum redis_acl_role role, const char *name, const char *passw
 		put(&o, " %%R~eirc:*");
 		put_history_writes(&o, network, width);
 	}
+	if (role == REDIS_ACL_AUTH) /* the checkpoints it files: ARCHIVE_KEYS_CHECKPOINTS */
+		put(&o, " %%R~eirc:{cp}:checkpoints");
 	if (role != REDIS_ACL_LOGGER)
 		put(&o, " &%s", ACCESS_MSG_CHANNEL);
 	put(&o, " %s\n", commands[role]);

@@ -3,7 +3,8 @@
  * ACL file (or redis.conf) holds them: "user <name> on ><password>
  * <rules>". A daemon may send exactly the commands it sends, on the keys
  * and the channel it uses (docs/operations.md, "Redis users", lists them):
- *   - eirc-auth publishes on the access bus (eirc:access);
+ *   - eirc-auth publishes on the access bus (eirc:access) and reads the
+ *     signed checkpoints' stream (eirc:{cp}:checkpoints, XRANGE);
  *   - eirc-gateway subscribes to it;
  *   - eirc-logger reads, appends, acknowledges and trims the archive's keys
  *     (eirc:*): its append and trimming scripts, its consumer group;

@@ -735,10 +735,12 @@ static const config_field_t schema_logger[] = {
 		    "Largest spill file; past it events are lost, loudly and counted."),
 	CONFIG_DURATION("retention", T, retention, "30d", HOURS(1), DAYS(3650),
 			"How long Redis history streams keep events (trimmed by time)."),
-	CONFIG_DURATION("archive_retention", T, archive_retention, "7d", HOURS(1), DAYS(3650),
+	CONFIG_DURATION("archive_retention", T, archive_retention, "7d", SECS(10), DAYS(3650),
 			"Without elasticsearch.urls: how long the archive streams keep events "
 			"(trimmed by time every 10 s). With Elasticsearch they keep what a "
-			"consumer group has not acknowledged, however old, and nothing else."),
+			"consumer group has not acknowledged, however old, and nothing else. "
+			"A sealed archive (integrity.signing_key) is trimmed only at a checkpoint "
+			"boundary, leaving a tombstone (docs/compliance.md)."),
 	CONFIG_BOOL("shipper", T, shipper, "true",
 		    "Run the Elasticsearch shipper in this process."),
 	CONFIG_STRING("consumer_group", T, consumer_group, "eirc-shipper",

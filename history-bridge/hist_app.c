@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <uv.h>
 
+#include "archive/tlog.h"
 #include "common/access_msg.h"
 #include "common/log.h"
 #include "common/redis.h"
@@ -289,10 +291,19 @@ static int start(hist_app_t *a)
 
 int hist_app_new(uv_loop_t *loop, const eirc_config_t *cfg, hist_app_t **out)
 {
-	hist_app_t *a = calloc(1, sizeof(*a));
+	hist_app_t *a;
+	tlog_signer_t signer;
 
-	if (!a)
+	if (cfg->integrity.signing_key &&
+	    tlog_signer_parse(cfg->integrity.signing_key, &signer) < 0)
+		return -EINVAL;
+	if (!(a = calloc(1, sizeof(*a))))
 		return -ENOMEM;
+	if (cfg->integrity.signing_key) {
+		tlog_mac_key(&signer, a->mac_key);
+		a->has_mac_key = true;
+		sodium_memzero(&signer, sizeof(signer));
+	}
 	a->loop = loop;
 	a->cfg = cfg;
 	queue_init(&a->conns);

@@ -77,7 +77,8 @@ static void dm_append(hist_app_t *a, const hist_dm_t *dm, uint64_t receiver)
 	char conv[64];
 	archive_event_t ev;
 	const eirc_config_t *cfg = a->cfg;
-	archive_append_opts_t o = {cfg->redis.partitions, clock_wall_ms(), cfg->logger.retention};
+	archive_append_opts_t o = {cfg->redis.partitions, clock_wall_ms(), cfg->logger.retention,
+				   a->has_mac_key ? a->mac_key : NULL};
 
 	if (dm->sender_id == 0 ||
 	    archive_keys_dm_target(dm->sender_id, receiver, conv, sizeof(conv)) < 0 ||

@@ -54,6 +54,10 @@ struct hist_app {
 	size_t n_conns;
 	queue_t dms; /* struct dm_pending: reports waiting for a receiver's id */
 	unsigned batch_seq;
+	/* integrity.signing_key's MAC key (tlog_mac_key): the direct messages
+	 * are archived with their "mac" as eirc-logger's events are */
+	uint8_t mac_key[32];
+	bool has_mac_key;
 	hist_metrics_t metrics; /* GET /metrics of the HTTP API */
 	bool stopping;
 	bool failed; /* stopped on a Redis it refuses: exit status 1 */

@@ -35,10 +35,10 @@ static const char *not_ready(void *app)
 }
 
 /* What eirc-history reads: eirc-history.service loads only these secrets
- * (not irc.webirc_password). */
+ * (not irc.webirc_password; the signing key for the direct messages' MACs). */
 static const char *const history_keys[] = {
-	"history",          "redis", "irc.network", "irc_client", "elasticsearch",
-	"logger.retention", "log",   NULL};
+	"history",          "redis", "irc.network",           "irc_client", "elasticsearch",
+	"logger.retention", "log",   "integrity.signing_key", NULL};
 
 int main(int argc, char **argv)
 {

@@ -12,7 +12,10 @@
 #include <string.h>
 #include <uv.h>
 
+#include <sodium.h>
+
 #include "archive/archive_keys.h"
+#include "archive/tlog.h"
 #include "common/clock.h"
 #include "common/http_server.h"
 #include "common/irc_conn.h"
@@ -21,6 +24,7 @@
 #include "logger-bot/lg_archive.h"
 #include "logger-bot/lg_ingest.h"
 #include "logger-bot/lg_map.h"
+#include "logger-bot/lg_seal.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
 
@@ -32,7 +36,12 @@ struct app {
 	lg_writer_t *writer;
 	lg_shipper_t *shipper;
 	lg_archive_t *archive; /* the archive streams' trimming, on the writer's Redis */
-	http_server_t *http;   /* GET /metrics; NULL when off */
+	lg_seal_t *seal;       /* the sealer, on the writer's Redis; NULL without a key */
+	/* integrity.signing_key, parsed, and its MAC key (the writer's) */
+	tlog_signer_t signer;
+	uint8_t mac_key[32];
+	bool signing;
+	http_server_t *http; /* GET /metrics; NULL when off */
 	irc_conn_t *conn;
 	irc_conn_server_t servers[IRC_CONN_SERVERS_MAX];
 	lg_map_t wanted;    /* folded channel -> name (malloc'd) */
@@ -591,6 +600,7 @@ static void close_handles(struct app *a)
 	http_server_close(a->http);
 	lg_shipper_close(a->shipper, NULL);
 	lg_archive_close(a->archive); /* before its Redis, in the same turn */
+	lg_seal_close(a->seal);       /* the same */
 	lg_writer_close(a->writer, NULL);
 	irc_conn_free(a->conn);
 	uv_close((uv_handle_t *)&a->list_timer, NULL);
@@ -637,7 +647,8 @@ static int start_writer(struct app *a)
 			      .retention_ms = cfg->logger.retention,
 			      .memory_max = cfg->logger.memory_buffer_max,
 			      .spill_dir = cfg->logger.spill_dir,
-			      .spill_max = cfg->logger.spill_max};
+			      .spill_max = cfg->logger.spill_max,
+			      .mac_key = a->signing ? a->mac_key : NULL};
 	int err;
 
 	redis_opts_from_config(&cfg->redis, cfg->logger.redis_username, cfg->logger.redis_password,
@@ -659,7 +670,8 @@ static int start_archive(struct app *a)
 	const eirc_config_t *cfg = a->cfg;
 	lg_archive_opts_t o = {.partitions = cfg->redis.partitions,
 			       .acked = cfg->elasticsearch.n_urls > 0,
-			       .retention_ms = cfg->logger.archive_retention};
+			       .retention_ms = cfg->logger.archive_retention,
+			       .nick = cfg->logger.nick};
 	int err;
 
 	if ((err = lg_archive_new(a->loop, lg_writer_redis(a->writer), &o, &a->m, &a->archive)) <
@@ -679,6 +691,78 @@ static int start_archive(struct app *a)
 		log_info("Archive streams trimmed to logger.archive_retention (%" PRIu64
 			 " s): no elasticsearch.urls",
 			 o.retention_ms / 1000);
+	return 0;
+}
+
+static void on_seal_note(void *ud, enum lg_seal_note n, int k, const char *detail)
+{
+	(void)ud;
+	switch (n) {
+	case LG_SEAL_REJECTED:
+		log_error("Refused to seal archive entry %s in partition %d: not written by eIRC, "
+			  "or changed since (left in the stream, listed in eirc:{p%d}:rejected)",
+			  detail, k, k);
+		break;
+	case LG_SEAL_CHECKPOINT:
+		log_debug("Checkpoint %s signed", detail);
+		break;
+	case LG_SEAL_LEASE:
+		log_info("Sealing partition %d (this logger holds its seal lease)", k);
+		break;
+	case LG_SEAL_ERROR:
+		log_warn("Sealing partition %d failed: %s", k, detail);
+		break;
+	case LG_SEAL_WITNESS_ERROR:
+		log_error("Failed to append a checkpoint to the witness file %s", detail);
+		break;
+	}
+}
+
+/* integrity.signing_key: the events' MACs (the writer's) and the sealer.
+ * Called before start_writer. */
+static int load_signer(struct app *a)
+{
+	const eirc_config_integrity_t *in = &a->cfg->integrity;
+
+	if (!in->signing_key) {
+		log_warn("integrity.signing_key is not set: the archive is not sealed and not "
+			 "tamper-evident (docs/compliance.md)");
+		return 0;
+	}
+	if (tlog_signer_parse(in->signing_key, &a->signer) < 0) {
+		log_error("integrity.signing_key is not a signed-note private key "
+			  "(PRIVATE+KEY+<name>+<key id>+<base64>, from eirc-archive keygen)");
+		return -EINVAL;
+	}
+	tlog_mac_key(&a->signer, a->mac_key);
+	a->signing = true;
+	return 0;
+}
+
+static int start_seal(struct app *a)
+{
+	const eirc_config_integrity_t *in = &a->cfg->integrity;
+	lg_seal_opts_t o = {.partitions = a->cfg->redis.partitions,
+			    .signer = &a->signer,
+			    .origin = in->origin,
+			    .interval_ms = in->seal_interval,
+			    .batch = in->seal_batch,
+			    .checkpoint_events = in->checkpoint_events,
+			    .checkpoint_interval_ms = in->checkpoint_interval,
+			    .witness_file = in->witness_file,
+			    .witness_syslog = in->witness_syslog};
+	int err;
+
+	if (!a->signing)
+		return 0;
+	if ((err = lg_seal_new(a->loop, lg_writer_redis(a->writer), &o, &a->m, on_seal_note, a,
+			       &a->seal)) < 0) {
+		log_error("Failed to start the sealer: %s", strerror(-err));
+		return err;
+	}
+	lg_seal_start(a->seal);
+	log_info("Sealing the archive every %" PRIu64 " ms; checkpoints of %s/p<k>",
+		 in->seal_interval, in->origin);
 	return 0;
 }
 
@@ -820,10 +904,12 @@ int lg_app_start(uv_loop_t *loop, const eirc_config_t *cfg)
 		log_error("Failed to start: irc.network or logger.nick too long for a Redis key");
 		return r;
 	}
+	if ((r = load_signer(a)) < 0)
+		return r;
 	init_handles(a);
 	uv_timer_start(&a->seen_timer, on_seen_timer, LG_APP_SEEN_MS, LG_APP_SEEN_MS);
-	if ((r = start_writer(a)) < 0 || (r = start_archive(a)) < 0 || (r = start_shipper(a)) < 0 ||
-	    (r = start_httpd(a)) < 0 || (r = start_irc(a)) < 0) {
+	if ((r = start_writer(a)) < 0 || (r = start_archive(a)) < 0 || (r = start_seal(a)) < 0 ||
+	    (r = start_shipper(a)) < 0 || (r = start_httpd(a)) < 0 || (r = start_irc(a)) < 0) {
 		close_handles(a);
 		return r;
 	}
@@ -853,4 +939,6 @@ void lg_app_free(void)
 	lg_map_clear(&a->wanted);
 	lg_ingest_free(a->ing);
 	a->ing = NULL;
+	sodium_memzero(&a->signer, sizeof(a->signer));
+	sodium_memzero(a->mac_key, sizeof(a->mac_key));
 }

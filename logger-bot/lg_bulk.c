@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "common/utf8.h"
 
@@ -123,7 +124,51 @@ static int kv(buf_t *b, const char *key, const char *v, size_t n)
 	return lg_json_string(b, v, n);
 }
 
-static int add_doc(buf_t *b, archive_str_t id, const char *ts, const lg_bulk_field_t *f, size_t n)
+/* "<key>_b64": the exact bytes of a value that is not valid UTF-8 (the
+ * JSON string beside it has U+FFFD in their place). */
+static int kv_b64(buf_t *b, const char *key, const char *v, size_t n)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *enc;
+	int rc;
+
+	if ((rc = lit(b, ",\"")) < 0 || (rc = lit(b, key)) < 0 || (rc = lit(b, "_b64\":\"")) < 0)
+		return rc;
+	if (!(enc = malloc(cap)))
+		return -ENOMEM;
+	sodium_bin2base64(enc, cap, (const unsigned char *)v, n, sodium_base64_VARIANT_ORIGINAL);
+	rc = buf_append(b, enc, strlen(enc));
+	free(enc);
+	return rc < 0 ? rc : lit(b, "\"");
+}
+
+/* "<ms>-<seq>" into its two parts. */
+static int parse_id(archive_str_t id, uint64_t *out_ms, uint64_t *out_seq)
+{
+	const char *dash = id.n ? memchr(id.p, '-', id.n) : NULL;
+	uint64_t part[2] = {0, 0};
+	const char *p = id.p;
+
+	if (!dash)
+		return -EINVAL;
+	for (int i = 0; i < 2; i++) {
+		const char *end = i == 0 ? dash : id.p + id.n;
+		if (end == p || end - p > 19)
+			return -EINVAL;
+		for (; p < end; p++) {
+			if (*p < '0' || *p > '9' || part[i] > (UINT64_MAX - 9) / 10)
+				return -EINVAL;
+			part[i] = part[i] * 10 + (uint64_t)(*p - '0');
+		}
+		p = dash + 1;
+	}
+	*out_ms = part[0];
+	*out_seq = part[1];
+	return 0;
+}
+
+static int add_doc(buf_t *b, int partition, archive_str_t id, const char *ts,
+		   const lg_bulk_field_t *f, size_t n)
 {
 	static const char *const copy[][2] = {
 		{"network", "network"}, {"channel", "conv"}, {"target", "target"}, {"type", "type"},
@@ -131,8 +176,12 @@ static int add_doc(buf_t *b, archive_str_t id, const char *ts, const lg_bulk_fie
 		{"account", "account"}, {"text", "text"},    {"tags", "tags"},     {"arg", "arg"},
 	};
 
+	char nums[96];
+	uint64_t ms, seq;
 	int rc;
 
+	if (parse_id(id, &ms, &seq) < 0)
+		return -EINVAL;
 	if ((rc = lit(b, "{\"@timestamp\":\"")) < 0 || (rc = lit(b, ts)) < 0 ||
 	    (rc = lit(b, "\"")) < 0)
 		return rc;
@@ -140,14 +189,20 @@ static int add_doc(buf_t *b, archive_str_t id, const char *ts, const lg_bulk_fie
 		const archive_str_t *v = field(f, n, copy[i][1]);
 		if (v && (rc = kv(b, copy[i][0], v->p, v->n)) < 0)
 			return rc;
+		if (v && !utf8_is_valid(v->p, v->n) && (rc = kv_b64(b, copy[i][0], v->p, v->n)) < 0)
+			return rc;
 	}
-	if ((rc = kv(b, "archive_id", id.p, id.n)) < 0 || (rc = lit(b, "}\n")) < 0)
+	snprintf(nums, sizeof(nums),
+		 ",\"partition\":%d,\"archive_ms\":%" PRIu64 ",\"archive_seq\":%" PRIu64, partition,
+		 ms, seq);
+	if ((rc = kv(b, "archive_id", id.p, id.n)) < 0 || (rc = lit(b, nums)) < 0 ||
+	    (rc = lit(b, "}\n")) < 0)
 		return rc;
 	return 0;
 }
 
-int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id, const lg_bulk_field_t *fields,
-		size_t n_fields)
+int lg_bulk_add(buf_t *body, const char *prefix, int partition, archive_str_t id,
+		const lg_bulk_field_t *fields, size_t n_fields)
 {
 	const archive_str_t *msgid = field(fields, n_fields, "msgid");
 	char index[LG_BULK_PREFIX_MAX + 16], ts[32];
@@ -163,7 +218,7 @@ int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id, const lg_bulk
 	if ((rc = lit(body, "{\"create\":{\"_index\":\"")) < 0 || (rc = lit(body, index)) < 0 ||
 	    (rc = lit(body, "\",\"_id\":")) < 0 ||
 	    (rc = lg_json_string(body, msgid->p, msgid->n)) < 0 || (rc = lit(body, "}}\n")) < 0 ||
-	    (rc = add_doc(body, id, ts, fields, n_fields)) < 0) {
+	    (rc = add_doc(body, partition, id, ts, fields, n_fields)) < 0) {
 		buf_truncate(body, start);
 		return rc;
 	}
@@ -249,22 +304,37 @@ out:
 
 int lg_bulk_template(const char *prefix, buf_t *out)
 {
+	static const char *const b64_fields[] = {"network", "channel", "target", "type",
+						 "msgid",   "nick",    "user",   "host",
+						 "account", "text",    "tags",   "arg"};
 	char head[LG_BULK_PREFIX_MAX + 64];
 	int rc;
 
 	snprintf(head, sizeof(head), "{\"index_patterns\":[\"%s-*\"],\"priority\":100,", prefix);
 	buf_reset(out);
 	if ((rc = lit(out, head)) < 0 ||
-	    (rc = lit(out, "\"template\":{\"mappings\":{\"dynamic\":false,\"properties\":{"
-			   "\"@timestamp\":{\"type\":\"date\"},"
-			   "\"network\":{\"type\":\"keyword\"},\"channel\":{\"type\":\"keyword\"},"
-			   "\"target\":{\"type\":\"keyword\"},\"type\":{\"type\":\"keyword\"},"
-			   "\"msgid\":{\"type\":\"keyword\"},\"nick\":{\"type\":\"keyword\"},"
-			   "\"user\":{\"type\":\"keyword\"},\"host\":{\"type\":\"keyword\"},"
-			   "\"account\":{\"type\":\"keyword\"},\"text\":{\"type\":\"text\"},"
-			   "\"tags\":{\"type\":\"keyword\",\"index\":false},"
-			   "\"arg\":{\"type\":\"keyword\"},\"archive_id\":{\"type\":\"keyword\"}"
-			   "}}}}")) < 0)
+	    (rc = lit(out,
+		      "\"template\":{\"mappings\":{\"dynamic\":false,\"properties\":{"
+		      "\"@timestamp\":{\"type\":\"date\"},"
+		      "\"network\":{\"type\":\"keyword\"},\"channel\":{\"type\":\"keyword\"},"
+		      "\"target\":{\"type\":\"keyword\"},\"type\":{\"type\":\"keyword\"},"
+		      "\"msgid\":{\"type\":\"keyword\"},\"nick\":{\"type\":\"keyword\"},"
+		      "\"user\":{\"type\":\"keyword\"},\"host\":{\"type\":\"keyword\"},"
+		      "\"account\":{\"type\":\"keyword\"},\"text\":{\"type\":\"text\"},"
+		      "\"tags\":{\"type\":\"keyword\",\"index\":false},"
+		      "\"arg\":{\"type\":\"keyword\"},\"archive_id\":{\"type\":\"keyword\"},"
+		      "\"partition\":{\"type\":\"integer\"},\"archive_ms\":{\"type\":\"long\"},"
+		      "\"archive_seq\":{\"type\":\"long\"}")) < 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(b64_fields) / sizeof(b64_fields[0]); i++) {
+		char m[96];
+		snprintf(m, sizeof(m),
+			 ",\"%s_b64\":{\"type\":\"keyword\",\"index\":false,\"doc_values\":false}",
+			 b64_fields[i]);
+		if ((rc = lit(out, m)) < 0)
+			return rc;
+	}
+	if ((rc = lit(out, "}}}}")) < 0)
 		return rc;
 	return 0;
 }

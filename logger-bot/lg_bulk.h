@@ -8,7 +8,7 @@
  *   429 and 5xx -> RETRY (with backoff);
  *   any other item status -> DEAD (dead-letter stream, with the error).
  * Text that is not valid UTF-8 is sent with U+FFFD replacements (JSON must
- * be UTF-8); the exact bytes stay in Redis.
+ * be UTF-8), and its exact bytes beside it in base64 (lg_bulk_add).
  *
  * Also the index template the shipper installs at start.
  */
@@ -39,14 +39,20 @@ struct lg_bulk_field {
 
 /*
  * Appends the action and document lines of one archive entry (stream id
- * `id`) to body. Document fields: @timestamp (from "time"), network,
- * channel (the folded conv), target, type, msgid, nick, user, host,
- * account, text, tags, arg, and archive_id. Returns the bytes appended,
- * -EINVAL when the entry has no msgid or no valid time, -EMSGSIZE past
- * body's limit or -ENOMEM (on every error body is as it was).
+ * `id` of partition `partition`'s archive) to body. Document fields:
+ * @timestamp (from "time"), network, channel (the folded conv), target,
+ * type, msgid, nick, user, host, account, text, tags, arg, archive_id,
+ * partition, and archive_ms and archive_seq (the id's two parts, to sort
+ * on). For each of the copied fields whose bytes are not valid UTF-8,
+ * also "<document field>_b64" (e.g. "text_b64"): base64 of the exact
+ * bytes, so that the entry's leaf (archive/tlog.h) can be recomputed from
+ * the document alone; the "mac" is not shipped. Returns the bytes
+ * appended, -EINVAL when the entry has no msgid, no valid time or a
+ * malformed id, -EMSGSIZE past body's limit or -ENOMEM (on every error
+ * body is as it was).
  */
-int lg_bulk_add(buf_t *body, const char *prefix, archive_str_t id, const lg_bulk_field_t *fields,
-		size_t n_fields);
+int lg_bulk_add(buf_t *body, const char *prefix, int partition, archive_str_t id,
+		const lg_bulk_field_t *fields, size_t n_fields);
 
 /* Writes "<prefix>-YYYY.MM.DD" for time ms. Returns the length, -EINVAL or
  * -ENOBUFS. */

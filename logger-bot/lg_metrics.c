@@ -81,6 +81,18 @@ static const struct row rows[] = {
 	{"eirc_logger_archive_oldest_age_seconds", "gauge",
 	 "Age of the oldest archive entry left (at the last trimming pass); 0 when empty.",
 	 offsetof(lg_metrics_t, archive_oldest_age_ms), 0.001, NULL},
+	C("sealed_total", seal_sealed,
+	  "Archive entries sealed into their partition's log (integrity.signing_key)."),
+	C("seal_rejected_total", seal_rejected,
+	  "Archive entries the sealer refused (MAC missing or wrong): not in the log, listed "
+	  "in eirc:{p<k>}:rejected."),
+	C("checkpoints_total", seal_checkpoints, "Checkpoints signed and recorded."),
+	G("seal_backlog", seal_backlog,
+	  "Archive entries the last sealing pass found unsealed (of the partitions this logger "
+	  "seals)."),
+	{"eirc_logger_seal_lag_seconds", "gauge",
+	 "Age of the oldest unsealed archive entry at the last sealing pass; 0 when none.",
+	 offsetof(lg_metrics_t, seal_lag_ms), 0.001, NULL},
 };
 
 static int render_row(const struct row *r, bool head, uint64_t v, buf_t *out)

@@ -51,6 +51,12 @@ struct lg_metrics {
 	uint64_t archive_trimmed;       /* entries trimmed (shipped, or past the retention) */
 	uint64_t archive_entries;       /* gauge: entries of every partition, last pass */
 	uint64_t archive_oldest_age_ms; /* gauge: age of the oldest entry left, last pass */
+	/* the sealer (lg_seal) */
+	uint64_t seal_sealed;      /* entries sealed into the log (leaves) */
+	uint64_t seal_rejected;    /* entries refused: MAC missing or wrong */
+	uint64_t seal_checkpoints; /* checkpoints signed and recorded */
+	uint64_t seal_backlog;     /* gauge: entries unsealed at the last pass */
+	uint64_t seal_lag_ms;      /* gauge: age of the oldest of them then */
 };
 
 /* Appends the exposition of m to out. Returns 0, -EMSGSIZE past out's

@@ -139,7 +139,7 @@ static void add_entry(struct lg_shipper *s, int k, const redisReply *e)
 		f[nf].name = (archive_str_t){kv->element[i]->str, kv->element[i]->len};
 		f[nf].value = (archive_str_t){kv->element[i + 1]->str, kv->element[i + 1]->len};
 	}
-	rc = lg_bulk_add(&s->body, s->opts.index_prefix,
+	rc = lg_bulk_add(&s->body, s->opts.index_prefix, k,
 			 (archive_str_t){e->element[0]->str, e->element[0]->len}, f, nf);
 	if (rc == -EINVAL) {
 		const char *id = e->element[0]->str;

@@ -292,7 +292,8 @@ static void on_append(void *ud, redisReply *reply, void *privdata);
 static int send_call(lg_writer_t *w, struct fifo *b)
 {
 	/* the trimming bound is wall time (stream ids are), not the loop's */
-	archive_append_opts_t o = {w->opts.partitions, clock_wall_ms(), w->opts.retention_ms};
+	archive_append_opts_t o = {w->opts.partitions, clock_wall_ms(), w->opts.retention_ms,
+				   w->opts.mac_key};
 	struct fifo call;
 	archive_event_t ev;
 	struct rec *r, *first;

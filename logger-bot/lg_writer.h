@@ -64,6 +64,9 @@ struct lg_writer_opts {
 	uint64_t memory_max;   /* bytes of queued events in memory */
 	const char *spill_dir; /* NULL: no spill file (tests) */
 	uint64_t spill_max;
+	/* 32 bytes (tlog_mac_key), borrowed: every archive entry gets its
+	 * "mac" (archive_append.h); NULL: none */
+	const uint8_t *mac_key;
 };
 
 enum lg_writer_note {

@@ -39,9 +39,9 @@ static int end(void *app)
 
 /* What eirc-logger reads: eirc-logger.service loads only these secrets
  * (not irc.webirc_password: the logger is no WEBIRC gateway). */
-static const char *const logger_keys[] = {"irc.network",   "irc.servers", "irc.connect_timeout",
-					  "irc_client",    "logger",      "redis",
-					  "elasticsearch", "log",         NULL};
+static const char *const logger_keys[] = {
+	"irc.network",   "irc.servers", "irc.connect_timeout", "irc_client", "logger", "redis",
+	"elasticsearch", "log",         "integrity",           NULL};
 
 int main(int argc, char **argv)
 {

@@ -16,7 +16,14 @@
  * CAP_SETUID, CAP_SETGID and CAP_KILL as its only capabilities (it starts
  * each irc-client as irc_client.sandbox_user, and stops one that hangs). The folders a daemon
  * writes in are given to it: logger.spill_dir (mode 0700) and the folder of history.socket_path
- * (mode 0710, group of the sandbox user, who must get through to the socket).
+ * (mode 0710, group of the sandbox user, who must get through to the socket),
+ * and integrity.witness_file, made for it (mode 0600) when it does not exist.
+ *
+ * The archive's signing key (integrity.signing_key, config/eirc.yaml's
+ * ${EIRC_ARCHIVE_SIGNING_KEY}): the variable when set, otherwise the key in
+ * <data>/archive-signing.key, made at the first start (tlog_signer_generate,
+ * named STACK_ARCHIVE_KEY_NAME) and kept, so that the checkpoints of one
+ * data folder verify with one public key.
  *
  * It is developer tooling built on scripts/stack/launch.c (eirc_launch), the
  * same launcher the integration tests link; production runs each daemon
@@ -24,6 +31,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,11 +42,16 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
+#include "archive/tlog.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "scripts/stack/launch.h"
 
 #define STACK_DEFAULT_DATA "var"
+/* The signed-note name of the local stack's archive key. */
+#define STACK_ARCHIVE_KEY_NAME "eirc.localhost"
 
 /* What main() gathers from the command line. */
 typedef struct stack_args {
@@ -83,8 +96,9 @@ static const eirc_daemon_def_t stack_def = {
 		 "EIRC_HISTORY_CLIENT_SECRET, the secret of the eirc-history OAuth client\n"
 		 "(created when missing; eirc-history introspects tokens with it);\n"
 		 "EIRC_OPER_PASSWORD, the InspIRCd operator password (oper name 'eirc';\n"
-		 "otherwise a new one is generated at each start); and the variables\n"
-		 "the config file names.\n",
+		 "otherwise a new one is generated at each start); EIRC_ARCHIVE_SIGNING_KEY,\n"
+		 "the archive's signing key (otherwise the one in <data>/archive-signing.key,\n"
+		 "made at the first start); and the variables the config file names.\n",
 	.opts = &stack_opts,
 };
 
@@ -311,6 +325,27 @@ static int give_dir(eirc_stack_t *st, const char *key, const char *dir, const ch
 	return r;
 }
 
+/* The witness file both signers (eirc-logger, eirc-auth) append to: made
+ * for SRV_USER when missing (an existing one is left as it is). */
+static int witness_file(const eirc_config_t *cfg)
+{
+	const char *path = cfg->integrity.witness_file;
+	const struct passwd *pw;
+	int fd, r = 0;
+
+	if (!path)
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	if (geteuid() == 0 &&
+	    (!(pw = getpwnam(SRV_USER)) || fchown(fd, pw->pw_uid, pw->pw_gid) < 0))
+		r = -EPERM;
+	close(fd);
+	if (r < 0)
+		log_error("integrity.witness_file: cannot give %s to " SRV_USER, path);
+	return r;
+}
+
 /* The logger bot: archives the channels into Redis (and Elasticsearch when
  * elasticsearch.urls names a cluster; none locally). */
 static int logger_start(eirc_stack_t *st, const eirc_config_t *cfg)
@@ -472,7 +507,7 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		log_error("Failed to start InspIRCd: %s", strerror(-r));
 		return r;
 	}
-	if ((r = auth_start(st, cfg)) < 0)
+	if ((r = witness_file(cfg)) < 0 || (r = auth_start(st, cfg)) < 0)
 		return r;
 	if (st->ircd_db_password[0] &&
 	    (r = srv_pg_ircd_role(st->pg, cfg->auth.database.name, STACK_IRCD_ROLE,
@@ -555,6 +590,47 @@ static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
 	}
 }
 
+/* EIRC_ARCHIVE_SIGNING_KEY, from data/archive-signing.key (made when
+ * missing) unless it is set. Returns 0 or -1 (said why). */
+static int archive_key(const char *data)
+{
+	char path[4096], key[TLOG_SKEY_MAX + 2] = "";
+	tlog_signer_t s;
+	FILE *f;
+	int fd, r = -1;
+
+	if (getenv("EIRC_ARCHIVE_SIGNING_KEY"))
+		return 0;
+	snprintf(path, sizeof(path), "%s/archive-signing.key", data);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(key, sizeof(key), f))
+			key[strcspn(key, "\n")] = '\0';
+		fclose(f);
+		if (tlog_signer_parse(key, &s) == 0)
+			r = 0;
+		else
+			log_error("%s does not hold a signed-note private key", path);
+	} else if (sodium_init() >= 0 && (mkdir(data, 0711) == 0 || errno == EEXIST) &&
+		   tlog_signer_generate(STACK_ARCHIVE_KEY_NAME, &s) == 0 &&
+		   tlog_signer_format(&s, key, sizeof(key) - 1) > 0 &&
+		   (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
+		strcat(key, "\n");
+		if (write(fd, key, strlen(key)) == (ssize_t)strlen(key))
+			r = 0;
+		close(fd);
+		key[strcspn(key, "\n")] = '\0';
+		if (r == 0)
+			log_info("made the archive's signing key in %s", path);
+	}
+	if (r < 0 && !key[0])
+		log_error("Failed to make the archive's signing key %s: %s", path, strerror(errno));
+	if (r == 0)
+		setenv("EIRC_ARCHIVE_SIGNING_KEY", key, 1);
+	sodium_memzero(&s, sizeof(s));
+	sodium_memzero(key, sizeof(key));
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	stack_args_t args = {STACK_DEFAULT_DATA, EIRC_BINARY_DIR};
@@ -572,7 +648,7 @@ int main(int argc, char **argv)
 	data = args.data;
 	bin_dir = args.bin_dir;
 	log_setup("eirc-stack", LOG_INFO, LOG_FORMAT_TEXT, 2);
-	if (eirc_daemon_config_load(&stack_def, config, &cfg) < 0)
+	if (archive_key(data) < 0 || eirc_daemon_config_load(&stack_def, config, &cfg) < 0)
 		return EIRC_EXIT_FAILURE;
 	eirc_config_log_setup(cfg, "eirc-stack");
 	if (check_local(cfg) < 0) {

@@ -34,6 +34,14 @@ add_dependencies(test_backup eirc-auth eirc-config)
 # throwaway --root (no systemctl): secrets, roles, database, migrations,
 # first accounts, OAuth client, InspIRCd/nginx/Redis files; a second run
 # changes nothing.
-eirc_test(test_auth_setup SOURCES test_auth_setup.c LIBS eirc_harness eirc::pq
+eirc_test(test_auth_setup SOURCES test_auth_setup.c LIBS eirc_harness eirc_archive eirc::pq
           LABELS integration TIMEOUT 300)
 add_dependencies(test_auth_setup eirc-auth)
+
+# issue 17 (integrity): checkpoints filed from eirc:{cp}:checkpoints (once,
+# refused, forks), archive_checkpoints append-only, the audit log's seq and
+# tree checkpointed, /.well-known/eirc-archive-key; a real PostgreSQL and Redis.
+eirc_test(test_auth_integrity SOURCES test_auth_integrity.c
+          LIBS eirc_auth_fixture eirc_archive eirc::hiredis eirc::sodium
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_auth_integrity eirc-auth eirc-archive)

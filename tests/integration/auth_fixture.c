@@ -74,7 +74,7 @@ static int make_web_root(fx_t *fx)
 /* Writes <name>.yaml with new ports; the daemon will log to <name>.log. */
 static int write_config(fx_t *fx, const char *name, const char *extra)
 {
-	char buf[4096], redis[128] = "", login[256] = "";
+	char buf[8192], redis[128] = "", login[256] = "";
 
 	fx->port = srv_free_port();
 	fx->iport = srv_free_port();
@@ -101,10 +101,11 @@ static int write_config(fx_t *fx, const char *name, const char *extra)
 		 "    pool_size: 4\n"
 		 "irc_client:\n  private_room_masks: " FX_PRIVATE_MASKS "\n"
 		 "history:\n  socket_path: null\n"
-		 "%s"
+		 "%s%s"
 		 "log:\n  level: info\n",
 		 fx->port, fx->iport, FX_SECRET, srv_env_dir(fx->env), extra ? extra : "", login,
-		 srv_port(fx->pg), "db-pass-''quoted''\"x", redis);
+		 srv_port(fx->pg), "db-pass-''quoted''\"x", redis,
+		 fx->top_yaml ? fx->top_yaml : "");
 	return write_file(fx->config, buf);
 }
 
@@ -188,6 +189,16 @@ int fx_start(fx_t *fx, const char *extra)
 int fx_start_redis(fx_t *fx, const char *extra)
 {
 	if (start_servers(fx, NULL, true) < 0 || write_config(fx, "eirc-auth", extra) < 0)
+		return -1;
+	return fx_start_daemon(fx);
+}
+
+int fx_start_redis_top(fx_t *fx, const char *extra, const char *top_yaml)
+{
+	if (start_servers(fx, NULL, true) < 0)
+		return -1;
+	fx->top_yaml = top_yaml;
+	if (write_config(fx, "eirc-auth", extra) < 0)
 		return -1;
 	return fx_start_daemon(fx);
 }

@@ -37,6 +37,7 @@ typedef struct fx {
 	PGconn *db;                /* superuser-free connection as the eirc role */
 	const char *source;        /* local address of fx_http's requests, NULL: any */
 	const char *forwarded_for; /* X-Forwarded-For of fx_login, NULL: none */
+	const char *top_yaml;      /* top-level sections added to the config, or NULL */
 } fx_t;
 
 /* Starts PostgreSQL and eirc-auth; extra_yaml goes into the auth section
@@ -48,6 +49,9 @@ int fx_start_tls(fx_t *fx, const char *extra_auth_yaml, const char *cafile);
 /* fx_start() with a Redis of its own in the environment, named in
  * eirc-auth's redis section: access changes are published there. */
 int fx_start_redis(fx_t *fx, const char *extra_auth_yaml);
+/* fx_start_redis() with top_yaml (whole sections, borrowed: it must
+ * outlive fx) added to the config, for eirc-auth and its peers. */
+int fx_start_redis_top(fx_t *fx, const char *extra_auth_yaml, const char *top_yaml);
 /* Starts a second eirc-auth on fx's PostgreSQL (its own ports and log,
  * the auth section's extra YAML as for fx_start) into *out_peer, which
  * borrows fx's servers: stop it with fx_stop_daemon(), never fx_stop().

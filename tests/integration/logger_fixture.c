@@ -126,6 +126,12 @@ static char *http(int port, const char *method, const char *path, const char *bo
 
 static const srv_t *logger_redis;
 static const srv_t *logger_ircd;
+static const char *logger_extra;
+
+void lgf_use_extra(const char *yaml)
+{
+	logger_extra = yaml;
+}
 
 void lgf_use_redis(const srv_t *redis)
 {
@@ -253,11 +259,12 @@ int lgf_logger_start_redis(const struct lgf_logger_cfg *c, int partitions, const
 		"elasticsearch:\n  urls: %s\n  bulk_flush_interval: 100ms\n"
 		"  retry_min: 100ms\n  retry_max: 2s\n  request_timeout: 5s\n%s"
 		"logger:\n  nick: %s\n  channels: %s\n  spill_dir: %s/spill-%s\n"
-		"  metrics_port: %d\n  retention: 1d\n%s%s%s"
+		"  metrics_port: %d\n  retention: 1d\n%s%s%s%s"
 		"log:\n  level: info\n",
 		c->irc_port, c->redis_port, partitions, extra_redis ? extra_redis : "", urls,
 		c->extra_es ? c->extra_es : "", c->nick, c->channels ? c->channels : "[]", c->dir,
-		c->nick, c->metrics_port, c->extra_logger ? c->extra_logger : "", login, pass);
+		c->nick, c->metrics_port, c->extra_logger ? c->extra_logger : "", login, pass,
+		logger_extra ? logger_extra : "");
 	fclose(f);
 	out->pid = spawn(argv, out->log);
 	return out->pid > 0 ? 0 : -1;

@@ -74,6 +74,10 @@ int lgf_logger_start(const struct lgf_logger_cfg *c, struct lgf_proc *out);
 /* The Redis (of srv_redis_start) whose eirc-logger user the loggers
  * started afterwards use; lgf_env_start sets its own. */
 void lgf_use_redis(const srv_t *redis);
+/* Top-level config sections (YAML text, e.g. "integrity:\n  signing_key:
+ * ...\n") the loggers started afterwards get besides the fixture's own;
+ * borrowed. NULL: none. */
+void lgf_use_extra(const char *yaml);
 /* The InspIRCd whose capture password (srv_capture_password) the loggers
  * started afterwards send, so that they are capture bots (in every
  * channel, m_eirc_capture); lgf_env_start sets its own. For a linked pair

@@ -64,16 +64,16 @@ static void test_migrations(void **state)
 	(void)state;
 	assert_int_equal(fx_start(&fx, NULL), 0);
 	/* the daemon migrated the empty database at start */
-	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 5);
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 6);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM oauth_clients"
 					 " WHERE client_id = 'eirc-web'"),
 			 1);
 	/* again on the migrated database: nothing to do */
 	assert_int_equal(fx_cli(&fx, NULL, out, sizeof(out), "migrate", NULL), 0);
-	assert_non_null(strstr(out, "applied 0 migration(s); schema version 5"));
+	assert_non_null(strstr(out, "applied 0 migration(s); schema version 6"));
 	assert_int_equal(fx_stop_daemon(&fx), 0);
 	assert_int_equal(fx_start_daemon(&fx), 0);
-	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 5);
+	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM schema_migrations"), 6);
 	assert_int_equal(fx_sql_int(&fx, "SELECT count(*) FROM oauth_clients"
 					 " WHERE client_id = 'eirc-web'"),
 			 1);

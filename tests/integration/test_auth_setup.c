@@ -30,6 +30,7 @@
 
 #include <libpq-fe.h>
 
+#include "archive/tlog.h"
 #include "scripts/stack/launch.h"
 
 static const char *const secrets[] = {
@@ -208,9 +209,32 @@ static void check_secrets(char values[N_SECRETS][64])
 	}
 }
 
+static void upgraded_config(void);
+
+/* The archive's signing key: a note signer named for the domain, 0600. */
+static void check_signing_key(char *value)
+{
+	char path[512], *v;
+	struct stat st;
+	tlog_signer_t s;
+
+	snprintf(path, sizeof(path), "%s/etc/eirc/credentials/EIRC_ARCHIVE_SIGNING_KEY", t.root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_non_null(v = get("/etc/eirc/credentials/EIRC_ARCHIVE_SIGNING_KEY"));
+	assert_non_null(strchr(v, '\n'));
+	*strchr(v, '\n') = '\0';
+	assert_int_equal(strncmp(v, "PRIVATE+KEY+chat.test.example+", 30), 0);
+	assert_int_equal(tlog_signer_parse(v, &s), 0);
+	assert_string_equal(s.name, "chat.test.example");
+	snprintf(value, TLOG_SKEY_MAX, "%s", v);
+	free(v);
+}
+
 static void test_setup(void **state)
 {
 	char values[N_SECRETS][64], again[N_SECRETS][64], path[512];
+	char signing_key[TLOG_SKEY_MAX], signing_again[TLOG_SKEY_MAX];
 	char *out, *text, *report, admin_pw[64] = "", auditor_pw[64] = "";
 	struct stat st;
 
@@ -221,7 +245,9 @@ static void test_setup(void **state)
 	text = get("/etc/eirc/eirc.yaml");
 	assert_null(strstr(text, "chat.example.com"));
 	assert_non_null(strstr(text, "- https://chat.test.example"));
+	assert_non_null(strstr(text, "\n  origin: chat.test.example/archive "));
 	free(text);
+	check_signing_key(signing_key);
 	/* the database */
 	assert_int_equal(sql_int("SELECT count(*) FROM pg_roles WHERE rolname IN"
 				 " ('eirc', 'eirc_owner', 'eirc_inspircd') AND rolcanlogin"),
@@ -296,7 +322,10 @@ static void test_setup(void **state)
 	check_secrets(again);
 	for (size_t i = 0; i < N_SECRETS; i++)
 		assert_string_equal(values[i], again[i]);
-	assert_non_null(strstr(out, "0 created, 13 existed (unchanged)"));
+	assert_non_null(strstr(out, "0 created, 14 existed (unchanged)"));
+	assert_non_null(strstr(out, "has the section, unchanged"));
+	check_signing_key(signing_again);
+	assert_string_equal(signing_key, signing_again);
 	assert_non_null(strstr(out, "role eirc_owner exists, unchanged"));
 	assert_non_null(strstr(out, "database eirc exists, unchanged"));
 	assert_non_null(strstr(out, "applied 0 migration(s)"));
@@ -315,6 +344,57 @@ static void test_setup(void **state)
 	free(out);
 	assert_int_equal(sql_int("SELECT count(*) FROM users"), 2);
 	strcpy(strstr(t.conninfo, "dbname=eirc"), "dbname=postgres");
+	upgraded_config();
+}
+
+/* A config from before the integrity section (0.1's, kept by dpkg): setup
+ * adds the package's, for the domain, and the config loads. */
+static void upgraded_config(void)
+{
+	char *text = get("/etc/eirc/eirc.yaml"), *sec, *out;
+
+	assert_non_null(sec = strstr(text, "\n# The tamper-evident archive"));
+	assert_non_null(strstr(sec, "\n\nlog:"));
+	memmove(sec + 1, strstr(sec, "\n\nlog:") + 2, strlen(strstr(sec, "\n\nlog:") + 2) + 1);
+	assert_null(strstr(text, "integrity:"));
+	put("/etc/eirc/eirc.yaml", text);
+	free(text);
+	/* and Redis's ACL file of that version: eirc-auth's line without the
+	 * checkpoints' stream, its password as ACL SAVE writes it */
+	text = get("/etc/redis/eirc-users.acl");
+	assert_non_null(sec = strstr(text, "user eirc-auth on >"));
+	{
+		char *end = strchr(sec, '\n'), *rest = strdup(end);
+		sprintf(sec,
+			"user eirc-auth on #%064d resetkeys resetchannels -@all &eirc:access"
+			" +publish +cluster|slots +asking%s",
+			0, rest);
+		free(rest);
+	}
+	put("/etc/redis/eirc-users.acl", text);
+	free(text);
+	assert_int_equal(setup_run(&out), 0);
+	assert_non_null(strstr(out, "integrity: section added to "));
+	assert_non_null(strstr(out, "/etc/redis/eirc-users.acl: the daemons' rules updated"));
+	free(out);
+	text = get("/etc/redis/eirc-users.acl");
+	{
+		char want[256];
+		snprintf(want, sizeof(want),
+			 "\nuser eirc-auth on #%064d resetkeys resetchannels -@all"
+			 " %%R~eirc:{cp}:checkpoints &eirc:access +publish +xrange +cluster|slots"
+			 " +asking\nuser eirc-gateway on >",
+			 0);
+		assert_non_null(strstr(text, want));
+		assert_non_null(strstr(text, "user default on >"));
+	}
+	free(text);
+	text = get("/etc/eirc/eirc.yaml");
+	assert_non_null(sec = strstr(text, "\nintegrity:\n"));
+	assert_non_null(strstr(sec, "  signing_key: ${EIRC_ARCHIVE_SIGNING_KEY}"));
+	assert_non_null(strstr(sec, "  origin: chat.test.example/archive "));
+	assert_non_null(strstr(sec, "  witness_file: /var/lib/eirc/witness.log\n"));
+	free(text);
 }
 
 /* A bad command line: usage, status 2, nothing written. */

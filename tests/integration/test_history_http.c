@@ -105,7 +105,7 @@ static int store(redisContext *rc, const char *sha, const char *chan, const char
 	for (int i = 0; i < n; i++) {
 		char msgid[32], text[64], tags[96];
 		archive_append_call_t call;
-		archive_append_opts_t o = {PARTITIONS, t0 + n, 0};
+		archive_append_opts_t o = {PARTITIONS, t0 + n, 0, NULL};
 		archive_event_t ev = {.type = i % 7 == 3 ? ARCHIVE_EV_NOTICE : ARCHIVE_EV_PRIVMSG,
 				      .time_ms = t0 + i};
 		snprintf(msgid, sizeof(msgid), "%s%d", prefix, i);
@@ -195,7 +195,7 @@ static int load_es(void)
 					{fl->element[j]->str, fl->element[j]->len},
 					{fl->element[j + 1]->str, fl->element[j + 1]->len}};
 			archive_str_t id = {e->element[0]->str, e->element[0]->len};
-			if (lg_bulk_add(&body, "eirc", id, f, n) < 0)
+			if (lg_bulk_add(&body, "eirc", k, id, f, n) < 0)
 				goto out;
 		}
 		if (r)

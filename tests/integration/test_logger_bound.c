@@ -6,11 +6,16 @@
  *     go at the first pass, those 6 days old stay, everything the logger
  *     archives meanwhile stays, and it holds while messages keep coming;
  *     /metrics shows the length, the oldest entry's age and the count
- *     trimmed;
+ *     trimmed. The logger here has no integrity.signing_key: no partition
+ *     has a log, so the trimming is by the retention alone (lg_archive.h;
+ *     trimming at checkpoint boundaries is test_archive_trim's), and each
+ *     trim leaves a tombstone of no leaf (from = to = 0) whose counts add
+ *     up to what went;
  *   - the bound under writes, in process: a writer appending ~400 events/s
  *     and lg_archive with a 1.5 s retention: once reached, the archive's
  *     oldest entry stays within the retention plus one pass, its length
- *     stops growing, and trimmed + left = written;
+ *     stops growing, and trimmed + left = written = the tombstones'
+ *     counts + left;
  *   - a full Redis (maxmemory reached, noeviction) answers the writer's
  *     appends with OOM: the events wait, none is lost, and once Redis has
  *     room every one is stored once;
@@ -124,7 +129,8 @@ static struct count archive_count(int partitions, int64_t before_ms)
 	return c;
 }
 
-/* Empties every archive stream (what an earlier test left, even failing). */
+/* Empties every archive stream and its tombstones (what an earlier test
+ * left, even failing). */
 static void clear_archives(void)
 {
 	char key[64];
@@ -132,7 +138,51 @@ static void clear_archives(void)
 	for (int k = 0; k < LGF_PARTITIONS; k++) {
 		archive_key(k, key, sizeof(key));
 		cmd_ok("DEL %s", key);
+		assert_true(archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_TOMB, key, sizeof(key)) > 0);
+		cmd_ok("DEL %s", key);
 	}
+}
+
+/* The tombstones of every partition: how many, and the sum of their
+ * counts; each says no leaf went (from = to = 0: no log), the policy and
+ * the actor. */
+struct tombs {
+	long long n, count;
+};
+
+static struct tombs tombstones(const char *policy, const char *actor)
+{
+	struct tombs t = {0, 0};
+	char key[64];
+
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		redisReply *r;
+		assert_true(archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_TOMB, key, sizeof(key)) > 0);
+		r = redisCommand(rc, "XRANGE %s - +", key);
+		assert_non_null(r);
+		for (size_t i = 0; i < r->elements; i++) {
+			redisReply *f = r->element[i]->element[1];
+			int seen = 0;
+			for (size_t j = 0; j + 1 < f->elements; j += 2) {
+				const char *name = f->element[j]->str, *v = f->element[j + 1]->str;
+				if (!strcmp(name, "count"))
+					t.count += strtoll(v, NULL, 10);
+				else if (!strcmp(name, "from") || !strcmp(name, "to"))
+					assert_string_equal(v, "0");
+				else if (!strcmp(name, "policy"))
+					assert_string_equal(v, policy);
+				else if (!strcmp(name, "actor"))
+					assert_string_equal(v, actor);
+				else
+					continue;
+				seen++;
+			}
+			assert_int_equal(seen, 5);
+			t.n++;
+		}
+		freeReplyObject(r);
+	}
+	return t;
 }
 
 /* n entries per partition with explicit ids from from_ms on, one ms apart
@@ -237,6 +287,10 @@ static void test_archive_bounded_without_elasticsearch(void **state)
 	/* the metrics of the last pass (no writes since) */
 	assert_int_equal(metric(mport, "eirc_logger_archive_trimmed_total"),
 			 LGF_PARTITIONS * OLD_N);
+	/* one tombstone per partition: the first pass took all that was old */
+	struct tombs t = tombstones("retention 7d", "eirc-logger blg");
+	assert_int_equal(t.n, LGF_PARTITIONS);
+	assert_int_equal(t.count, LGF_PARTITIONS * OLD_N);
 	assert_int_equal(metric(mport, "eirc_logger_archive_entries"), n.all);
 	long long age = metric(mport, "eirc_logger_archive_oldest_age_seconds");
 	fprintf(stderr, "oldest entry %lld s old\n", age);
@@ -384,6 +438,9 @@ static void test_bound_held_under_writes(void **state)
 	assert_true(f.max_len_late <= f.max_len_early * 13 / 10);
 	/* nothing else went: trimmed + left = written */
 	assert_int_equal((long long)f.m.archive_trimmed + end.all, f.pushed);
+	/* and each trim left a tombstone saying how many went */
+	assert_int_equal(tombstones("retention 1500ms", "eirc-logger").count,
+			 (long long)f.m.archive_trimmed);
 }
 
 /* ---- a full Redis: OOM answers, nothing lost ---- */

@@ -40,6 +40,7 @@ sed -e "s/port: 15432/port: $pg/; s/port: 16379/port: $rd/; s/port: 16667 /port:
 	-e "s/listen_port: 8080 /listen_port: $http /; s/internal_listen_port: 8082/internal_listen_port: $internal/" \
 	-e "s/listen_port: 8081 /listen_port: $gw /; s#auth_internal_url: http://127.0.0.1:8082#auth_internal_url: http://127.0.0.1:$internal#" \
 	-e "s#spill_dir: var/logger-spill#spill_dir: $work/var/logger-spill#" \
+	-e "s#witness_file: var/witness.log#witness_file: $work/var/witness.log#" \
 	-e "s#socket_path: var/run/eirc-history.sock#socket_path: $work/var/run/eirc-history.sock#" \
 	-e "s/listen_port: 8083 /listen_port: $hist /" \
 	-e "s/require_archive: false /require_archive: true /" \

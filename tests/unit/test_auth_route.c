@@ -45,6 +45,12 @@ static void test_routes(void **state)
 			 AUTH_R_CLIENT_CONFIG);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/client-config", &r),
 			 AUTH_R_METHOD_NOT_ALLOWED);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/.well-known/eirc-archive-key", &r),
+			 AUTH_R_ARCHIVE_KEY);
+	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/.well-known/eirc-archive-key", &r),
+			 AUTH_R_METHOD_NOT_ALLOWED);
+	assert_int_equal(route(AUTH_L_INTERNAL, AUTH_M_GET, "/.well-known/eirc-archive-key", &r),
+			 AUTH_R_NOT_FOUND);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/rooms", &r), AUTH_R_ROOMS_LIST);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_POST, "/api/rooms", &r), AUTH_R_ROOM_CREATE);
 	assert_int_equal(route(AUTH_L_PUBLIC, AUTH_M_GET, "/api/rooms/#x", &r), AUTH_R_ROOM_GET);
@@ -108,6 +114,11 @@ static void test_metrics(void **state)
 	m.ready = 1;
 	m.db_connections = 3;
 	m.db_pool_size = 4;
+	m.checkpoints_filed = 5;
+	m.checkpoints_refused = 2;
+	m.checkpoint_forks = 1;
+	m.audit_sealed = 40;
+	m.audit_checkpoints = 3;
 	auth_metrics_request(&m, AUTH_R_TOKEN, 200);
 	auth_metrics_request(&m, AUTH_R_TOKEN, 400);
 	auth_metrics_request(&m, AUTH_R_TOKEN, 400);
@@ -128,6 +139,24 @@ static void test_metrics(void **state)
 		"# HELP eirc_auth_db_pool_size PostgreSQL connections the pool keeps "
 		"(auth.database.pool_size).\n# TYPE eirc_auth_db_pool_size gauge\n"
 		"eirc_auth_db_pool_size 4\n"
+		"# HELP eirc_auth_checkpoints_filed_total Archive checkpoints filed into "
+		"archive_checkpoints from the stream.\n"
+		"# TYPE eirc_auth_checkpoints_filed_total counter\n"
+		"eirc_auth_checkpoints_filed_total 5\n"
+		"# HELP eirc_auth_checkpoints_refused_total Checkpoints of the stream refused: no "
+		"valid signature by a known key.\n"
+		"# TYPE eirc_auth_checkpoints_refused_total counter\n"
+		"eirc_auth_checkpoints_refused_total 2\n"
+		"# HELP eirc_auth_checkpoint_forks_total Checkpoints whose origin and size were "
+		"filed with another root.\n"
+		"# TYPE eirc_auth_checkpoint_forks_total counter\n"
+		"eirc_auth_checkpoint_forks_total 1\n"
+		"# HELP eirc_auth_audit_sealed Audit log rows sealed into the audit log's tree.\n"
+		"# TYPE eirc_auth_audit_sealed gauge\neirc_auth_audit_sealed 40\n"
+		"# HELP eirc_auth_audit_checkpoints_total Checkpoints of the audit log's tree "
+		"signed and filed.\n"
+		"# TYPE eirc_auth_audit_checkpoints_total counter\n"
+		"eirc_auth_audit_checkpoints_total 3\n"
 		"# HELP eirc_auth_requests_total HTTP answers, by route and status.\n"
 		"# TYPE eirc_auth_requests_total counter\n"
 		"eirc_auth_requests_total{route=\"readyz\",code=\"other\"} 2\n"

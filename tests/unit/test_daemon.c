@@ -49,8 +49,10 @@ static void set_secrets(void)
 	setenv("EIRC_REDIS_LOGGER_PASSWORD", "redis-logger-test-password", 1);
 	setenv("EIRC_LOGGER_IRC_PASSWORD", "logger-irc-test-password", 1);
 	setenv("EIRC_REDIS_HISTORY_PASSWORD", "redis-history-test-password", 1);
+	setenv("EIRC_ARCHIVE_SIGNING_KEY", "PRIVATE+KEY+test+00000000+AQ", 1);
 	setenv("EIRC_HISTORY_CLIENT_SECRET", "history-client-secret-0123456789", 1);
 	setenv("EIRC_SESSION_KEY", "session-test-key-0123456789abcdef", 1);
+	setenv("EIRC_ARCHIVE_SIGNING_KEY", "PRIVATE+KEY+test+00000000+AQ", 1);
 }
 
 /* ---- what the hooks saw ---- */

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "logger-bot/lg_bulk.h"
 
 #define S(x)                                                                                       \
@@ -54,21 +56,28 @@ static void test_add_document(void **state)
 
 	(void)state;
 	buf_init(&b, SIZE_MAX);
-	assert_true(lg_bulk_add(&b, "eirc", id, f, sizeof(f) / sizeof(f[0])) > 0);
+	assert_true(lg_bulk_add(&b, "eirc", 1, id, f, sizeof(f) / sizeof(f[0])) > 0);
 	assert_string_equal(
 		buf_data(&b),
 		"{\"create\":{\"_index\":\"eirc-2023.11.14\",\"_id\":\"abc\\\"1\"}}\n"
 		"{\"@timestamp\":\"2023-11-14T22:13:20.123Z\",\"network\":\"eIRC\","
 		"\"channel\":\"#x\",\"target\":\"#X\",\"type\":\"privmsg\",\"msgid\":"
 		"\"abc\\\"1\",\"nick\":\"al\\\\ice\",\"text\":\"hi\\n\\u0001\xEF\xBF\xBD"
-		"\xc3\xa9\",\"archive_id\":\"1-0\"}\n");
+		"\xc3\xa9\",\"text_b64\":\"aGkKAf/DqQ==\",\"archive_id\":\"1-0\","
+		"\"partition\":1,\"archive_ms\":1,\"archive_seq\":0}\n");
 	/* no msgid, no time, bad time: refused, body untouched */
 	size_t len = buf_len(&b);
-	assert_int_equal(lg_bulk_add(&b, "eirc", id, f + 3, 6), -EINVAL);
+	assert_int_equal(lg_bulk_add(&b, "eirc", 1, id, f + 3, 6), -EINVAL);
 	f[3].value = (archive_str_t)S("12x");
-	assert_int_equal(lg_bulk_add(&b, "eirc", id, f, 9), -EINVAL);
-	assert_int_equal(lg_bulk_add(&b, "eirc", id, f, 2), -EINVAL);
+	assert_int_equal(lg_bulk_add(&b, "eirc", 1, id, f, 9), -EINVAL);
+	assert_int_equal(lg_bulk_add(&b, "eirc", 1, id, f, 2), -EINVAL);
 	assert_int_equal(buf_len(&b), len);
+	/* an id that is not "<ms>-<seq>" */
+	f[3].value = (archive_str_t)S("1700000000123");
+	assert_int_equal(lg_bulk_add(&b, "eirc", 1, (archive_str_t)S("1"), f, 9), -EINVAL);
+	assert_int_equal(lg_bulk_add(&b, "eirc", 1, (archive_str_t)S("1-x"), f, 9), -EINVAL);
+	assert_true(lg_bulk_add(&b, "eirc", 1, (archive_str_t)S("1700000000123-18"), f, 9) > 0);
+	assert_non_null(strstr(buf_data(&b), "\"archive_ms\":1700000000123,\"archive_seq\":18}"));
 	buf_free(&b);
 }
 
@@ -177,6 +186,15 @@ static void test_template(void **state)
 	assert_non_null(strstr(buf_data(&b), "\"text\":{\"type\":\"text\"}"));
 	assert_non_null(strstr(buf_data(&b), "\"@timestamp\":{\"type\":\"date\"}"));
 	assert_non_null(strstr(buf_data(&b), "\"msgid\":{\"type\":\"keyword\"}"));
+	assert_non_null(strstr(buf_data(&b), "\"partition\":{\"type\":\"integer\"}"));
+	assert_non_null(strstr(buf_data(&b), "\"archive_ms\":{\"type\":\"long\"}"));
+	assert_non_null(strstr(buf_data(&b), "\"archive_seq\":{\"type\":\"long\"}"));
+	assert_non_null(strstr(buf_data(&b), "\"text_b64\":{\"type\":\"keyword\",\"index\":false,"
+					     "\"doc_values\":false}"));
+	/* the body is one JSON object */
+	json_t *j = json_loads(buf_data(&b), 0, NULL);
+	assert_non_null(j);
+	json_decref(j);
 	buf_free(&b);
 }
 

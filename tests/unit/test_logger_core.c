@@ -18,6 +18,7 @@
 #include "archive/archive_dm.h"
 #include "archive/archive_event.h"
 #include "archive/archive_keys.h"
+#include "archive/tlog.h"
 #include "logger-bot/lg_map.h"
 #include "logger-bot/lg_metrics.h"
 
@@ -261,7 +262,7 @@ static void test_time(void **state)
 static void test_append_call(void **state)
 {
 	archive_event_t ev = sample();
-	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000, NULL};
 	static archive_append_call_t c;
 	const char *sha = "0123456789abcdef0123456789abcdef01234567";
 	int k = archive_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
@@ -280,8 +281,11 @@ static void test_append_call(void **state)
 	assert_string_equal(c.argv[5], want);
 	assert_string_equal(c.argv[6], "1699996400000");
 	assert_string_equal(c.argv[7], "3600000");
-	/* field/value pairs after the network: even count */
-	assert_int_equal((c.argc - 9) % 2, 0);
+	assert_string_equal(c.argv[8], "eIRC");
+	/* no MAC key: an empty mac */
+	assert_int_equal(c.argvlen[9], 0);
+	/* field/value pairs after the network and the mac: even count */
+	assert_int_equal((c.argc - 10) % 2, 0);
 	assert_true(c.argc <= ARCHIVE_APPEND_ARGC_MAX);
 	assert_string_equal(c.argv[c.argc - 2], "arg");
 	/* every key of the call carries the same hash tag */
@@ -292,7 +296,7 @@ static void test_append_call(void **state)
 	o.retention_ms = 0;
 	assert_int_equal(archive_append_build(&ev, &o, sha, &c), 0);
 	assert_string_equal(c.argv[6], "0");
-	assert_non_null(strstr(archive_append_script, "unpack(ARGV, 4)"));
+	assert_non_null(strstr(archive_append_script, "unpack(ARGV, 5)"));
 }
 
 /* sha NULL: the same call as EVAL of the script itself (eirc-history's
@@ -300,7 +304,7 @@ static void test_append_call(void **state)
 static void test_append_call_eval(void **state)
 {
 	archive_event_t ev = sample();
-	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000, NULL};
 	static archive_append_call_t sha_call, eval_call;
 	const char *sha = "0123456789abcdef0123456789abcdef01234567";
 
@@ -322,7 +326,7 @@ static void test_append_call_eval(void **state)
 static void test_append_batch(void **state)
 {
 	static archive_append_batch_t b;
-	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000};
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000, NULL};
 	const char *sha = "0123456789abcdef0123456789abcdef01234567";
 	archive_event_t ev = sample(), other = sample();
 	int k = archive_keys_partition("eIRC", "#ops", 4, IRC_CASEMAP_NONE, 16);
@@ -355,12 +359,13 @@ static void test_append_batch(void **state)
 	/* walk the per-event arguments as the script does */
 	a += 2;
 	for (i = 0; i < ARCHIVE_APPEND_BATCH_MAX; i++) {
-		int nf = (int)strtol(b.argv[a + 1], NULL, 10);
+		int nf = (int)strtol(b.argv[a + 2], NULL, 10);
 		assert_string_equal(b.argv[a], "eIRC");
+		assert_int_equal(b.argvlen[a + 1], 0); /* no MAC key: no mac */
 		assert_int_equal(nf, i % 2 ? 24 : 22);
-		assert_string_equal(b.argv[a + 2], "msgid");
-		assert_memory_equal(b.argv[a + 3], ids[i], b.argvlen[a + 3]);
-		a += 2 + nf;
+		assert_string_equal(b.argv[a + 3], "msgid");
+		assert_memory_equal(b.argv[a + 4], ids[i], b.argvlen[a + 4]);
+		a += 3 + nf;
 	}
 	assert_int_equal(a, b.argc);
 	/* another partition is refused, not added */
@@ -378,6 +383,45 @@ static void test_append_batch(void **state)
 	other.s[ARCHIVE_S_MSGID] = (archive_str_t){NULL, 0};
 	assert_int_equal(archive_append_batch_add(&b, &other, &o), -EINVAL);
 	assert_non_null(strstr(archive_append_batch_script, "unpack(ARGV, s, e)"));
+}
+
+/* With a MAC key, the single and the batched call carry the same mac:
+ * tlog_mac over network and the event's fields as the archive entry gets
+ * them (empty ones included, as Redis keeps them), which tlog_mac_check
+ * accepts and refuses once a value changes. */
+static void test_append_mac(void **state)
+{
+	static archive_append_call_t c;
+	static archive_append_batch_t b;
+	uint8_t key[32];
+	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000, key};
+	const char *sha = "0123456789abcdef0123456789abcdef01234567";
+	archive_event_t ev = sample();
+	tlog_field_t f[TLOG_FIELDS_MAX];
+	size_t nf = 0;
+	char text[8] = "bye \xff";
+
+	(void)state;
+	memset(key, 7, sizeof(key));
+	assert_int_equal(archive_append_build(&ev, &o, sha, &c), 0);
+	assert_int_equal(c.argvlen[9], TLOG_MAC_B64_LEN);
+	f[nf++] = (tlog_field_t){{"network", 7}, {c.argv[8], c.argvlen[8]}};
+	for (int i = 10; i + 1 < c.argc; i += 2)
+		f[nf++] = (tlog_field_t){{c.argv[i], c.argvlen[i]},
+					 {c.argv[i + 1], c.argvlen[i + 1]}};
+	assert_int_equal(tlog_mac_check(key, f, nf, c.argv[9], c.argvlen[9]), 0);
+	assert_int_equal(archive_append_batch_begin(&b, sha, &o), 0);
+	assert_int_equal(archive_append_batch_add(&b, &ev, &o), 0);
+	assert_int_equal(archive_append_batch_finish(&b), 0);
+	assert_int_equal(b.argvlen[3 + 3 + 2 + 1], TLOG_MAC_B64_LEN);
+	assert_memory_equal(b.argv[3 + 3 + 2 + 1], c.argv[9], TLOG_MAC_B64_LEN);
+	/* another text: another mac */
+	text[0] = 'B';
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){text, 5};
+	for (size_t i = 0; i < nf; i++)
+		if (f[i].name.n == 4 && memcmp(f[i].name.p, "text", 4) == 0)
+			f[i].value = ev.s[ARCHIVE_S_TEXT];
+	assert_int_equal(tlog_mac_check(key, f, nf, c.argv[9], c.argvlen[9]), -EBADMSG);
 }
 
 /* The heartbeat key: one partition's hash tag, network and nick in it;
@@ -458,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_append_call),
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_append_batch),
+		cmocka_unit_test(test_append_mac),
 		cmocka_unit_test(test_crc32_sliced),
 		cmocka_unit_test(test_seen_key),
 		cmocka_unit_test(test_append_call_eval),
