@@ -49,8 +49,8 @@ add_dependencies(test_logger_bound eirc-logger eirc-history)
 
 # The archive's trimming kept verifiable (issue 17): only at checkpoint
 # boundaries, tombstones whose frontier matches the signed checkpoint,
-# retention and shipped trims, two trimmers racing trim once (see
-# test_archive_trim.c).
+# retention and shipped trims, two trimmers racing trim once, and the same
+# under writes with the real writer and sealer (see test_archive_trim.c).
 eirc_test(test_archive_trim SOURCES test_archive_trim.c
           LIBS eirc_logger_fixture eirc_logger_io LABELS integration TIMEOUT 300)
 

@@ -20,7 +20,12 @@
  *   - the last frontier found behind more shipped tombstones than a plan
  *     looks through at once;
  *   - a partition without a log (no signing key) is trimmed by the policy
- *     alone, with a tombstone of no leaf.
+ *     alone, with a tombstone of no leaf;
+ *   - with the real writer (MACs) and sealer (lg_seal) under ~500 events/s
+ *     and a 1.5 s retention: every partition's tombstones follow each
+ *     other up to tlog `trimmed`, each frontier gives the signed root at
+ *     its `to`, only checkpointed leaves went, and trimmed + left =
+ *     written.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +46,8 @@
 #include "common/redis.h"
 #include "common/redis_acl.h"
 #include "logger-bot/lg_archive.h"
+#include "logger-bot/lg_seal.h"
+#include "logger-bot/lg_writer.h"
 #include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -372,14 +379,16 @@ static struct tomb last_tomb(void)
 	return t;
 }
 
-/* The root of the signed checkpoint of PART at size, opened with the
- * signer's public key. */
-static void signed_root(uint64_t size, uint8_t out[TLOG_HASH_LEN])
+/* The root of the signed checkpoint of partition k at size, opened with
+ * the signer's public key. */
+static void signed_root_of(int k, uint64_t size, uint8_t out[TLOG_HASH_LEN])
 {
+	char origin[TLOG_NAME_MAX + 1];
 	redisReply *r = cmd("XRANGE %s - +", ARCHIVE_KEYS_CHECKPOINTS);
 	tlog_verifier_t v;
 	bool found = false;
 
+	assert_true(tlog_origin_partition(ORIGIN, k, origin, sizeof(origin)) > 0);
 	tlog_signer_verifier(&signer, &v);
 	for (size_t i = 0; i < r->elements && !found; i++) {
 		redisReply *f = r->element[i]->element[1];
@@ -391,7 +400,7 @@ static void signed_root(uint64_t size, uint8_t out[TLOG_HASH_LEN])
 							      f->element[j + 1]->len, &v, 1, &cp,
 							      NULL),
 					 0);
-			if (cp.size == size) {
+			if (cp.size == size && !strcmp(cp.origin, origin)) {
 				memcpy(out, cp.root, TLOG_HASH_LEN);
 				found = true;
 			}
@@ -399,7 +408,7 @@ static void signed_root(uint64_t size, uint8_t out[TLOG_HASH_LEN])
 	}
 	freeReplyObject(r);
 	if (!found)
-		fail_msg("no signed checkpoint of size %" PRIu64, size);
+		fail_msg("no signed checkpoint of p%d at size %" PRIu64, k, size);
 }
 
 static int hexval(char c)
@@ -407,22 +416,27 @@ static int hexval(char c)
 	return c >= 'a' ? c - 'a' + 10 : c - '0';
 }
 
+/* A frontier (hex) of the tree of size `to` of partition k: its root is
+ * the signed root at `to`. */
+static void assert_signed_frontier(int k, uint64_t to, const char *hex)
+{
+	uint8_t enc[TLOG_FRONTIER_MAX * TLOG_HASH_LEN], root[TLOG_HASH_LEN], want[TLOG_HASH_LEN];
+	size_t n = strlen(hex) / 2;
+	tlog_tree_t tree;
+
+	for (size_t i = 0; i < n; i++)
+		enc[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+	assert_int_equal(tlog_tree_decode(to, enc, n, &tree), 0);
+	tlog_tree_root(&tree, root);
+	signed_root_of(k, to, want);
+	assert_memory_equal(root, want, TLOG_HASH_LEN);
+}
+
 /* The tombstone's frontier's root equals the signed root at its `to`. */
 static void assert_frontier_signed(const struct tomb *t)
 {
-	uint8_t enc[TLOG_FRONTIER_MAX * TLOG_HASH_LEN], root[TLOG_HASH_LEN], want[TLOG_HASH_LEN];
-	uint64_t to = strtoull(t->to, NULL, 10);
-	size_t n = strlen(t->frontier) / 2;
-	tlog_tree_t tree;
-
 	assert_true(t->has_frontier);
-	for (size_t i = 0; i < n; i++)
-		enc[i] =
-			(uint8_t)(hexval(t->frontier[2 * i]) << 4 | hexval(t->frontier[2 * i + 1]));
-	assert_int_equal(tlog_tree_decode(to, enc, n, &tree), 0);
-	tlog_tree_root(&tree, root);
-	signed_root(to, want);
-	assert_memory_equal(root, want, TLOG_HASH_LEN);
+	assert_signed_frontier(PART, strtoull(t->to, NULL, 10), t->frontier);
 }
 
 static void assert_first_entry(int i)
@@ -630,6 +644,186 @@ static void test_without_log_by_policy(void **state)
 	assert_first_entry(8000);
 }
 
+/* ---- with the real sealer ---- */
+
+#define LIVE_RATE         500 /* events/s */
+#define LIVE_RUN_MS       4000
+#define LIVE_SETTLE_MS    3000 /* then sealing and trimming catch up */
+#define LIVE_RETENTION_MS 1500
+
+struct live {
+	uv_loop_t loop;
+	uv_timer_t feed;
+	lg_writer_t *w;
+	lg_seal_t *s;
+	lg_archive_t *a;
+	lg_metrics_t m;
+	uint64_t t0;
+	long pushed;
+};
+
+static void live_push(struct live *l, long n)
+{
+	archive_event_t ev = {.type = ARCHIVE_EV_PRIVMSG};
+	char id[32], chan[16];
+
+	ev.time_ms = clock_wall_ms();
+	ev.s[ARCHIVE_S_NETWORK] = (archive_str_t){"eIRC", 4};
+	ev.s[ARCHIVE_S_NICK] = (archive_str_t){"alice", 5};
+	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){"hello", 5};
+	for (long i = 0; i < n; i++, l->pushed++) {
+		snprintf(chan, sizeof(chan), "#live%ld", l->pushed % 8);
+		ev.s[ARCHIVE_S_CONV] = ev.s[ARCHIVE_S_TARGET] = (archive_str_t){chan, strlen(chan)};
+		ev.s[ARCHIVE_S_MSGID] = (archive_str_t){
+			id, (size_t)snprintf(id, sizeof(id), "live-%ld", l->pushed)};
+		assert_int_equal(lg_writer_push(l->w, &ev), 0);
+	}
+}
+
+static void on_live_feed(uv_timer_t *t)
+{
+	struct live *l = t->data;
+	uint64_t el = uv_now(&l->loop) - l->t0;
+
+	if (el < LIVE_RUN_MS) {
+		live_push(l, (long)(el * LIVE_RATE / 1000) - l->pushed);
+		return;
+	}
+	if (el < LIVE_RUN_MS + LIVE_SETTLE_MS)
+		return;
+	uv_close((uv_handle_t *)t, NULL);
+	lg_archive_close(l->a); /* then their Redis, in the same turn */
+	lg_seal_close(l->s);
+	lg_writer_close(l->w, NULL);
+}
+
+/* Partition k's tombstones follow each other from 0 to tlog `trimmed`,
+ * each retention one's frontier giving the signed root at its `to`.
+ * Returns `trimmed`. */
+static uint64_t check_tombstones(int k)
+{
+	char tomb[64], tlog[64];
+	redisReply *r;
+	uint64_t at = 0;
+
+	archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_TOMB, tomb, sizeof(tomb));
+	archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_STATE, tlog, sizeof(tlog));
+	r = cmd("XRANGE %s - +", tomb);
+	for (size_t i = 0; i < r->elements; i++) {
+		redisReply *f = r->element[i]->element[1];
+		uint64_t from = UINT64_MAX, to = 0;
+		const char *frontier = NULL;
+		for (size_t j = 0; j + 1 < f->elements; j += 2) {
+			const char *name = f->element[j]->str, *v = f->element[j + 1]->str;
+			if (!strcmp(name, "from"))
+				from = strtoull(v, NULL, 10);
+			else if (!strcmp(name, "to"))
+				to = strtoull(v, NULL, 10);
+			else if (!strcmp(name, "frontier"))
+				frontier = v;
+		}
+		assert_int_equal(from, at);
+		assert_true(to > from);
+		assert_non_null(frontier);
+		assert_signed_frontier(k, to, frontier);
+		at = to;
+	}
+	freeReplyObject(r);
+	assert_int_equal(cmd_int("HGET %s trimmed", tlog), (long long)at);
+	return at;
+}
+
+static void test_trim_with_real_sealer(void **state)
+{
+	static struct live l;
+	uint8_t mac_key[32];
+	lg_writer_opts_t wo = {.partitions = LGF_PARTITIONS,
+			       .retention_ms = 0,
+			       .memory_max = UINT64_C(64) << 20,
+			       .mac_key = mac_key};
+	lg_seal_opts_t so = {.partitions = LGF_PARTITIONS,
+			     .signer = &signer,
+			     .origin = ORIGIN,
+			     .interval_ms = 100,
+			     .batch = 1000,
+			     .checkpoint_events = 200,
+			     .checkpoint_interval_ms = 1000};
+	lg_archive_opts_t ao = {.partitions = LGF_PARTITIONS,
+				.retention_ms = LIVE_RETENTION_MS,
+				.every_ms = 300,
+				.nick = "trimmer"};
+	long long left = 0, trimmed = 0;
+
+	(void)state;
+	clear();
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		redisReply *r = cmd("KEYS eirc:{p%d}:*", k);
+		for (size_t i = 0; i < r->elements; i++)
+			cmd_ok("DEL %s", r->element[i]->str);
+		freeReplyObject(r);
+	}
+	tlog_mac_key(&signer, mac_key);
+	memset(&l, 0, sizeof(l));
+	wo.redis = (redis_opts_t){.host = "127.0.0.1",
+				  .port = srv_port(redis),
+				  .username = srv_redis_user_name(redis, REDIS_ACL_LOGGER),
+				  .password = srv_redis_user_password(redis, REDIS_ACL_LOGGER),
+				  .connect_timeout_ms = 2000,
+				  .command_timeout_ms = 10000,
+				  .reconnect_min_ms = 100,
+				  .reconnect_max_ms = 1000,
+				  .require_noeviction = true};
+	assert_int_equal(uv_loop_init(&l.loop), 0);
+	assert_int_equal(lg_writer_new(&l.loop, &wo, &l.m, NULL, NULL, &l.w), 0);
+	assert_int_equal(lg_seal_new(&l.loop, lg_writer_redis(l.w), &so, &l.m, NULL, NULL, &l.s),
+			 0);
+	assert_int_equal(lg_archive_new(&l.loop, lg_writer_redis(l.w), &ao, &l.m, &l.a), 0);
+	lg_writer_start(l.w);
+	lg_seal_start(l.s);
+	lg_archive_start(l.a);
+	uv_timer_init(&l.loop, &l.feed);
+	l.feed.data = &l;
+	l.t0 = uv_now(&l.loop);
+	uv_timer_start(&l.feed, on_live_feed, 10, 10);
+	uv_run(&l.loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&l.loop), 0);
+	assert_int_equal(l.m.events_written, (uint64_t)l.pushed);
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		char archive[64], tlog[64], last[64];
+		uint64_t to = check_tombstones(k);
+		long long size, len, after;
+		redisReply *r;
+		archive_keys_archive(k, archive, sizeof(archive));
+		archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_STATE, tlog, sizeof(tlog));
+		size = cmd_int("HGET %s size", tlog);
+		len = cmd_int("XLEN %s", archive);
+		r = cmd("HGET %s last", tlog);
+		snprintf(last, sizeof(last), "%s", r->str);
+		freeReplyObject(r);
+		after = (long long)cmd_int(
+			"EVAL %s 1 %s %s",
+			"return #redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')", archive,
+			last);
+		fprintf(stderr,
+			"p%d: %lld leaves, trimmed to %" PRIu64
+			", %lld entries left (%lld unsealed), checkpoint at %lld\n",
+			k, size, to, len, after, cmd_int("HGET %s cp_size", tlog));
+		/* only sealed and checkpointed entries went, every one of them a
+		 * leaf below `to`: what is left is the leaves from `to` on and
+		 * what is not sealed yet */
+		assert_true((long long)to <= cmd_int("HGET %s cp_size", tlog));
+		assert_int_equal(len, size - (long long)to + after);
+		left += len;
+		trimmed += (long long)to;
+	}
+	fprintf(stderr, "pushed %ld, trimmed %" PRIu64 " (%lld leaves), left %lld\n", l.pushed,
+		l.m.archive_trimmed, trimmed, left);
+	assert_true(trimmed > 0);
+	assert_int_equal((long long)l.m.archive_trimmed, trimmed);
+	assert_int_equal(trimmed + left, l.pushed);
+	assert_int_equal(l.m.redis_errors, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +832,7 @@ int main(void)
 		cmocka_unit_test(test_racing_trimmers_trim_once),
 		cmocka_unit_test(test_frontier_found_further_back),
 		cmocka_unit_test(test_without_log_by_policy),
+		cmocka_unit_test(test_trim_with_real_sealer),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
