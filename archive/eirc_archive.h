@@ -124,6 +124,9 @@ typedef struct ea_esrc {
 
 void ea_esrc_init(ea_esrc_t *s, ea_t *ea, int k, const ea_id_t *after);
 int ea_esrc_next(ea_esrc_t *s, ea_entry_t *e);
+/* Makes what was indexed searchable (POST _refresh); a refusal (no
+ * privilege) is ignored: documents then show after the refresh interval. */
+void ea_es_refresh(ea_t *ea);
 void ea_esrc_free(ea_esrc_t *s);
 /* The document of msgid (any partition) into *e and its partition into
  * *out_k: 1, 0 when there is none, -EIO. */
@@ -159,6 +162,8 @@ typedef struct ea_part {
 	uint64_t size, cp_size, leaves_from, trimmed, rejected;
 	ea_id_t last, start;
 	char checkpoint[TLOG_CHECKPOINT_MAX];
+	uint8_t frontier[TLOG_FRONTIER_MAX * TLOG_HASH_LEN]; /* the sealer's */
+	size_t frontier_len;
 	ea_cp_t *cps; /* sorted by size, deduplicated */
 	size_t n_cps;
 	ea_tomb_t *tombs;
@@ -179,8 +184,10 @@ typedef struct ea_part {
 } ea_part_t;
 
 void ea_part_free(ea_part_t *p);
-/* Reads partition k's tlog state, tombstones and refused ids from Redis.
- * 0, or -EIO (printed). */
+/* Reads partition k's tlog state, tombstones and refused ids from Redis
+ * into p, zeroed but for the checkpoints it may hold already (read first:
+ * PostgreSQL's, so that none is newer than the state). 0, or -EIO
+ * (printed). */
 int ea_part_load(ea_t *ea, int k, ea_part_t *p);
 /* Stored leaf i of p: 0, -ENOENT (not stored), -EIO. */
 int ea_part_leaf(ea_t *ea, ea_part_t *p, uint64_t i, uint8_t out[TLOG_HASH_LEN]);

@@ -78,6 +78,10 @@ static int load_state(ea_t *ea, ea_part_t *p, const char *key)
 			rc = reply_id(v, &p->start);
 		else if (str_is(n, "checkpoint") && v->len < sizeof(p->checkpoint))
 			memcpy(p->checkpoint, v->str, v->len);
+		else if (str_is(n, "frontier") && v->len <= sizeof(p->frontier)) {
+			memcpy(p->frontier, v->str, v->len);
+			p->frontier_len = v->len;
+		}
 	}
 	if (rc < 0)
 		fprintf(stderr, "eirc-archive: %s: malformed state\n", key);
@@ -247,8 +251,12 @@ static int load_bounds(ea_t *ea, ea_part_t *p, const char *key)
 int ea_part_load(ea_t *ea, int k, ea_part_t *p)
 {
 	char key[ARCHIVE_KEYS_KEY_MAX];
+	ea_cp_t *cps = p->cps;
+	size_t n_cps = p->n_cps;
 
 	memset(p, 0, sizeof(*p));
+	p->cps = cps;
+	p->n_cps = n_cps;
 	p->k = k;
 	if (tlog_origin_partition(ea->cfg->integrity.origin, k, p->origin, sizeof(p->origin)) < 0)
 		return -EINVAL;

@@ -422,8 +422,8 @@ static int es_send(ea_es_t *es, const http_client_req_t *req)
 }
 
 /* POSTs json to path on the first node that answers; the parsed answer
- * (json_decref) or NULL after printing why. */
-static json_t *es_post(ea_t *ea, const char *path, json_t *body)
+ * (json_decref) or NULL after printing why (unless quiet). */
+static json_t *es_post_q(ea_t *ea, const char *path, json_t *body, bool quiet)
 {
 	const eirc_config_elasticsearch_t *c = &ea->cfg->elasticsearch;
 	ea_es_t *es = ea->es;
@@ -460,19 +460,27 @@ static json_t *es_post(ea_t *ea, const char *path, json_t *body)
 	}
 	free(text);
 	if (rc < 0) {
-		fprintf(stderr, "eirc-archive: Elasticsearch unreachable: %s\n", strerror(-rc));
+		if (!quiet)
+			fprintf(stderr, "eirc-archive: Elasticsearch unreachable: %s\n",
+				strerror(-rc));
 		return NULL;
 	}
 	out = json_loadb(es->body ? es->body : "", es->len, 0, NULL);
 	if (es->status == 404 && out) /* no index yet: no documents */
 		return out;
 	if (es->status != 200 || !out) {
-		fprintf(stderr, "eirc-archive: Elasticsearch %s answered %ld: %.300s\n", path,
-			es->status, es->body ? es->body : "");
+		if (!quiet)
+			fprintf(stderr, "eirc-archive: Elasticsearch %s answered %ld: %.300s\n",
+				path, es->status, es->body ? es->body : "");
 		json_decref(out);
 		return NULL;
 	}
 	return out;
+}
+
+static json_t *es_post(ea_t *ea, const char *path, json_t *body)
+{
+	return es_post_q(ea, path, body, false);
 }
 
 static int es_open(ea_t *ea)
@@ -609,6 +617,17 @@ static char *es_path(ea_t *ea, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "/%s-*/_search", ea->cfg->elasticsearch.index_prefix);
 	return buf;
+}
+
+void ea_es_refresh(ea_t *ea)
+{
+	char path[256];
+	json_t *q = json_object(), *ans;
+
+	snprintf(path, sizeof(path), "/%s-*/_refresh", ea->cfg->elasticsearch.index_prefix);
+	ans = es_post_q(ea, path, q, true);
+	json_decref(ans);
+	json_decref(q);
 }
 
 void ea_esrc_init(ea_esrc_t *s, ea_t *ea, int k, const ea_id_t *after)

@@ -46,8 +46,8 @@ typedef struct verify {
 	uint64_t events, checkpoints, partitions, unsealed, unchecked, audit_rows;
 	int64_t first_ms, last_ms;
 	struct timespec t0;
-	uint64_t progress_at;
 	bool found;
+	bool refreshed; /* Elasticsearch's _refresh sent */
 } verify_t;
 
 static double elapsed(const verify_t *v)
@@ -58,12 +58,14 @@ static double elapsed(const verify_t *v)
 	return (double)(t.tv_sec - v->t0.tv_sec) + (double)(t.tv_nsec - v->t0.tv_nsec) / 1e9;
 }
 
-static void progress(verify_t *v, const char *what, int k)
+static void progress(const verify_t *v, const char *what, int k, uint64_t seen)
 {
-	if (!v->ea->progress || v->events - v->progress_at < 4096)
+	if (!v->ea->progress || seen % 4096)
 		return;
-	v->progress_at = v->events;
-	fprintf(stderr, "\r\033[Kverify: partition %d, %s: %" PRIu64 " events", k, what, v->events);
+	fprintf(stderr,
+		"\r\033[Kverify: partition %d, %s: %" PRIu64 " events (%" PRIu64
+		" in the partitions before)",
+		k, what, seen, v->events);
 }
 
 static void progress_end(const verify_t *v)
@@ -190,6 +192,8 @@ static int auditor_checkpoints(verify_t *v, ea_part_t *p, const char *origin, ui
 
 /* Redis's latest checkpoint (tlog "checkpoint") into p: signed, and not
  * newer than PostgreSQL's last unless still on its way there. */
+static int load_pending(verify_t *v);
+
 static int redis_checkpoint(verify_t *v, ea_part_t *p, uint64_t pg_last)
 {
 	tlog_checkpoint_t cp;
@@ -207,8 +211,13 @@ static int redis_checkpoint(verify_t *v, ea_part_t *p, uint64_t pg_last)
 	if (ea_part_add_cp(p, &c) == -EEXIST)
 		return finding(v, "checkpoint mismatch", "redis", p->origin, cp.size, NULL,
 			       "the tlog's latest checkpoint has another root than PostgreSQL's");
-	for (size_t i = 0; i < v->n_pending; i++)
-		pending |= !strcmp(v->pending[i], p->checkpoint);
+	for (int pass = 0; pass < 2 && cp.size > pg_last && !pending; pass++) {
+		/* sealed since the list was read: read it again */
+		if (pass == 1 && load_pending(v) != 0)
+			return EA_EXIT_UNREACHABLE;
+		for (size_t i = 0; i < v->n_pending; i++)
+			pending |= !strcmp(v->pending[i], p->checkpoint);
+	}
 	if (cp.size > pg_last && !pending)
 		return finding(v, "checkpoint missing", "postgresql", p->origin, cp.size, NULL,
 			       "Redis's latest checkpoint (size %" PRIu64
@@ -236,6 +245,11 @@ static int load_pending(verify_t *v)
 	if (PQntuples(res) == 1)
 		snprintf(after, sizeof(after), "(%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
+	for (size_t i = 0; i < v->n_pending; i++)
+		free(v->pending[i]);
+	free(v->pending);
+	v->pending = NULL;
+	v->n_pending = 0;
 	if (!(r = ea_redisf(v->ea, "XRANGE %s %s + COUNT 100000", ARCHIVE_KEYS_CHECKPOINTS, after)))
 		return EA_EXIT_UNREACHABLE;
 	v->pending = calloc(r->elements + 1, sizeof(*v->pending));
@@ -250,6 +264,23 @@ static int load_pending(verify_t *v)
 }
 
 /* ---- the tree of stored leaves ---- */
+
+/* The sealer's frontier (what the next leaves are appended to) is the
+ * tree of the stored leaves: else the next checkpoints sign a forged
+ * history. */
+static int check_frontier(verify_t *v, const ea_part_t *p, const tlog_tree_t *t)
+{
+	uint8_t fr[TLOG_FRONTIER_MAX * TLOG_HASH_LEN];
+	int n;
+
+	if (!p->exists || t->size != p->size)
+		return 0; /* a base past size: reported by the walk */
+	n = tlog_tree_encode(t, fr, sizeof(fr));
+	if (n < 0 || (size_t)n != p->frontier_len || memcmp(fr, p->frontier, (size_t)n))
+		return finding(v, "checkpoint mismatch", "redis", p->origin, p->size, NULL,
+			       "the sealer's frontier is not the tree of the stored leaves");
+	return 0;
+}
 
 /* Checks the cps of p against the tree at their sizes, from the base
  * (a retention tombstone's frontier) over the stored leaves. */
@@ -278,7 +309,7 @@ static int check_tree(verify_t *v, ea_part_t *p)
 					       t.size, p->cps[c].src);
 			c++;
 		}
-		if (t.size >= p->size || c == p->n_cps)
+		if (t.size >= p->size)
 			break;
 		if ((rc = ea_part_leaf(v->ea, p, t.size, leaf)) == -EIO)
 			return EA_EXIT_UNREACHABLE;
@@ -291,7 +322,7 @@ static int check_tree(verify_t *v, ea_part_t *p)
 		return finding(v, "checkpoint mismatch", "redis", p->origin, p->cps[c].size, NULL,
 			       "a checkpoint (%s) signed %" PRIu64 " events; the log has %" PRIu64,
 			       p->cps[c].src, p->cps[c].size, p->size);
-	return 0;
+	return check_frontier(v, p, &t);
 }
 
 /* Tombstones: contiguous from the first, ending at trimmed. */
@@ -341,6 +372,8 @@ typedef struct walk {
 	tlog_tree_t es_tree; /* ES walk below leaves_from */
 	bool es_tree_ok;
 	size_t es_cp;
+	uint64_t first; /* position the walk started at */
+	uint64_t seen;  /* entries walked */
 } walk_t;
 
 /* The entry after id prev in the other store, to name a removed event. */
@@ -490,13 +523,10 @@ static int one_entry(walk_t *w, const ea_entry_t *cur, const ea_entry_t *nxt)
 	if (!w->is_es && w->has_shipped && w->pos < w->p->size &&
 	    ea_id_cmp(cur->id, w->shipped) <= 0)
 		w->es_expect = w->pos + 1;
-	if (!w->is_es) {
-		w->v->events++;
-		if (!w->v->first_ms || (int64_t)cur->id.ms < w->v->first_ms)
-			w->v->first_ms = (int64_t)cur->id.ms;
-		if ((int64_t)cur->id.ms > w->v->last_ms)
-			w->v->last_ms = (int64_t)cur->id.ms;
-	}
+	if (!w->v->first_ms || (int64_t)cur->id.ms < w->v->first_ms)
+		w->v->first_ms = (int64_t)cur->id.ms;
+	if ((int64_t)cur->id.ms > w->v->last_ms)
+		w->v->last_ms = (int64_t)cur->id.ms;
 	return 0;
 }
 
@@ -521,7 +551,8 @@ static int walk(walk_t *w, src_next_fn next, void *src, bool *out_cut)
 			break;
 		w->prev = cur->id;
 		w->pos++;
-		progress(w->v, w->store, w->p->k);
+		w->seen++;
+		progress(w->v, w->store, w->p->k, w->seen);
 		ea_entry_t *t = cur;
 		cur = nxt;
 		nxt = t;
@@ -603,7 +634,9 @@ static void walk_start(const verify_t *v, const ea_part_t *p, bool es, uint64_t 
 	}
 }
 
-static int walk_redis(verify_t *v, ea_part_t *p, uint64_t *out_es_expect)
+/* [*out_from, *out_to): the positions a walk covered. */
+static int walk_redis(verify_t *v, ea_part_t *p, uint64_t *out_es_expect, uint64_t *out_from,
+		      uint64_t *out_to)
 {
 	char key[ARCHIVE_KEYS_KEY_MAX], after[EA_ID_MAX];
 	walk_t w = {.v = v, .p = p, .store = "redis"};
@@ -617,6 +650,7 @@ static int walk_redis(verify_t *v, ea_part_t *p, uint64_t *out_es_expect)
 		return rc;
 	walk_start(v, p, false, &w.pos, &a);
 	w.prev = a;
+	w.first = w.pos;
 	ea_id_format(a, after);
 	ea_rsrc_init(&src, v->ea, key, a.ms || a.seq ? after : "-");
 	rc = walk(&w, rsrc_next, &src, &cut);
@@ -629,6 +663,8 @@ static int walk_redis(verify_t *v, ea_part_t *p, uint64_t *out_es_expect)
 			     p->size, w.pos);
 		ea_entry_clear(&o);
 	}
+	*out_from = w.first;
+	*out_to = w.pos;
 	/* everything trimmed from Redis was shipped */
 	*out_es_expect = w.es_expect > p->trimmed ? w.es_expect : p->trimmed;
 	if (*out_es_expect > p->size)
@@ -636,7 +672,7 @@ static int walk_redis(verify_t *v, ea_part_t *p, uint64_t *out_es_expect)
 	return rc;
 }
 
-static int walk_es(verify_t *v, ea_part_t *p, uint64_t expect)
+static int walk_es(verify_t *v, ea_part_t *p, uint64_t expect, uint64_t *out_from, uint64_t *out_to)
 {
 	walk_t w = {.v = v, .p = p, .store = "elasticsearch", .is_es = true};
 	ea_esrc_t src;
@@ -644,13 +680,20 @@ static int walk_es(verify_t *v, ea_part_t *p, uint64_t expect)
 	bool cut;
 	int rc;
 
+	if (!v->refreshed) {
+		ea_es_refresh(v->ea);
+		v->refreshed = true;
+	}
 	walk_start(v, p, true, &w.pos, &a);
 	w.prev = a;
+	w.first = w.pos;
 	tlog_tree_init(&w.es_tree);
 	w.es_tree_ok = w.pos == 0;
 	ea_esrc_init(&src, v->ea, p->k, a.ms || a.seq ? &a : NULL);
 	rc = walk(&w, esrc_next, &src, &cut);
 	ea_esrc_free(&src);
+	*out_from = w.first;
+	*out_to = w.pos;
 	if (rc == 0 && !cut && w.pos < expect) {
 		ea_entry_t o = {0};
 		other_store_entry(&w, &o);
@@ -664,21 +707,44 @@ static int walk_es(verify_t *v, ea_part_t *p, uint64_t expect)
 	return rc;
 }
 
+/* Positions covered by [r0, r1) and [e0, e1) together. */
+static uint64_t covered(uint64_t r0, uint64_t r1, uint64_t e0, uint64_t e1)
+{
+	uint64_t lo, hi;
+
+	if (r1 <= r0 || e1 <= e0)
+		return (r1 - r0) + (e1 - e0);
+	if (e1 < r0 || r1 < e0) /* apart */
+		return (r1 - r0) + (e1 - e0);
+	lo = r0 < e0 ? r0 : e0;
+	hi = r1 > e1 ? r1 : e1;
+	return hi - lo;
+}
+
 static int verify_partition(verify_t *v, int k)
 {
-	ea_part_t p;
-	uint64_t pg_last = 0, expect = 0;
+	ea_part_t p = {0};
+	char origin[TLOG_NAME_MAX + 1];
+	uint64_t pg_last = 0, expect = 0, r0 = 0, r1 = 0, e0 = 0, e1 = 0;
 	int rc;
 
+	/* PostgreSQL first: a checkpoint filed after the state was read would
+	 * be larger than the log */
+	tlog_origin_partition(v->ea->cfg->integrity.origin, k, origin, sizeof(origin));
+	if ((rc = pg_checkpoints(v, &p, origin, &pg_last)) != 0) {
+		ea_part_free(&p);
+		return rc;
+	}
 	if (ea_part_load(v->ea, k, &p) < 0) {
 		ea_part_free(&p);
 		return EA_EXIT_UNREACHABLE;
 	}
-	if ((rc = pg_checkpoints(v, &p, p.origin, &pg_last)) == 0 &&
-	    (rc = auditor_checkpoints(v, &p, p.origin, pg_last)) == 0 &&
+	if ((rc = auditor_checkpoints(v, &p, p.origin, pg_last)) == 0 &&
 	    (rc = redis_checkpoint(v, &p, pg_last)) == 0 && (rc = check_tombs(v, &p)) == 0 &&
-	    (rc = check_tree(v, &p)) == 0 && (rc = walk_redis(v, &p, &expect)) == 0 && v->ea->es)
-		rc = walk_es(v, &p, expect);
+	    (rc = check_tree(v, &p)) == 0 && (rc = walk_redis(v, &p, &expect, &r0, &r1)) == 0 &&
+	    v->ea->es)
+		rc = walk_es(v, &p, expect, &e0, &e1);
+	v->events += covered(r0, r1, e0, e1);
 	if (rc == 0 && !p.exists && pg_last > 0)
 		rc = finding(v, "removed", "redis", p.origin, 0, NULL,
 			     "the log's state is gone, PostgreSQL has its checkpoints");

@@ -29,6 +29,7 @@ documents:
                                   answers carry "pit_id"
   DELETE /_pit {"id": ...}        {"succeeded": true, "num_freed": 1}
   GET  /<indices>/_count
+  POST /<indices>/_refresh        {"_shards": ...} (documents are searchable at once)
   GET|PUT|POST|DELETE /<index>/_doc/<id>   one document (Get, Index, Delete
                                   API shapes: "found", "result" created/
                                   updated/deleted/not_found, 404 when absent)
@@ -563,6 +564,8 @@ class Handler(BaseHTTPRequestHandler):
             return close_pit(json.loads(raw or b"{}"))
         if len(parts) == 2 and parts[1] == "_pit" and self.command == "POST":
             return open_pit(parts[0])
+        if len(parts) == 2 and parts[1] == "_refresh" and self.command in ("POST", "GET"):
+            return 200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}
         if len(parts) == 3 and parts[1] == "_doc":
             return doc_api(self.command, parts[0], urllib.parse.unquote(parts[2]), raw)
         if parts[-1] in ("_search", "_count") and len(parts) <= 2:

@@ -73,7 +73,7 @@ add_dependencies(test_logger_linked eirc-logger)
 # the masters that own their slots, each message once, history answers, a
 # slot migrated while messages flow (see test_redis_cluster.c).
 eirc_test(test_redis_cluster SOURCES test_redis_cluster.c
-          LIBS eirc_logger_fixture eirc_logger_core eirc_redis eirc::jansson
+          LIBS eirc_logger_fixture eirc_logger_core eirc_redis eirc::jansson eirc::sodium
           LABELS integration TIMEOUT 400)
 add_dependencies(test_redis_cluster eirc-logger eirc-history eirc-irc-client)
 
