@@ -116,6 +116,51 @@ static int render_row(const struct row *r, bool head, uint64_t v, buf_t *out)
 	return buf_append(out, line, (size_t)(n + k));
 }
 
+const uint64_t lg_metrics_seal_delay_le_ms[LG_METRICS_SEAL_DELAY_BUCKETS] = {
+	100, 250, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000};
+
+void lg_metrics_seal_delay(lg_metrics_t *m, int64_t ms)
+{
+	size_t i = 0;
+
+	if (ms < 0)
+		ms = 0;
+	while (i < LG_METRICS_SEAL_DELAY_BUCKETS && (uint64_t)ms > lg_metrics_seal_delay_le_ms[i])
+		i++;
+	m->seal_delay[i]++;
+	m->seal_delay_sum_ms += (uint64_t)ms;
+}
+
+/* eirc_logger_seal_delay_seconds, a histogram (cumulative buckets). */
+static int render_seal_delay(const lg_metrics_t *m, buf_t *out)
+{
+	static const char name[] = "eirc_logger_seal_delay_seconds";
+	char line[160];
+	uint64_t n = 0;
+	int k, rc;
+
+	k = snprintf(line, sizeof(line),
+		     "# HELP %s Time from an archive entry's write to its sealing.\n"
+		     "# TYPE %s histogram\n",
+		     name, name);
+	if ((rc = buf_append(out, line, (size_t)k)) < 0)
+		return rc;
+	for (size_t i = 0; i <= LG_METRICS_SEAL_DELAY_BUCKETS; i++) {
+		n += m->seal_delay[i];
+		if (i < LG_METRICS_SEAL_DELAY_BUCKETS)
+			k = snprintf(line, sizeof(line), "%s_bucket{le=\"%.3f\"} %" PRIu64 "\n",
+				     name, (double)lg_metrics_seal_delay_le_ms[i] / 1000, n);
+		else
+			k = snprintf(line, sizeof(line), "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+				     name, n);
+		if ((rc = buf_append(out, line, (size_t)k)) < 0)
+			return rc;
+	}
+	k = snprintf(line, sizeof(line), "%s_sum %.3f\n%s_count %" PRIu64 "\n", name,
+		     (double)m->seal_delay_sum_ms / 1000, name, n);
+	return buf_append(out, line, (size_t)k);
+}
+
 int lg_metrics_render(const lg_metrics_t *m, buf_t *out)
 {
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -127,5 +172,5 @@ int lg_metrics_render(const lg_metrics_t *m, buf_t *out)
 		if ((rc = render_row(r, head, v, out)) < 0)
 			return rc;
 	}
-	return 0;
+	return render_seal_delay(m, out);
 }

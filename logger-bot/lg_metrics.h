@@ -12,6 +12,8 @@
 
 /* A buffer limit the whole exposition fits in (it is a few KiB). */
 #define LG_METRICS_TEXT_MAX (64u * 1024)
+/* Finite buckets of the sealing delay histogram. */
+#define LG_METRICS_SEAL_DELAY_BUCKETS 10
 
 typedef struct lg_metrics lg_metrics_t;
 struct lg_metrics {
@@ -57,7 +59,18 @@ struct lg_metrics {
 	uint64_t seal_checkpoints; /* checkpoints signed and recorded */
 	uint64_t seal_backlog;     /* gauge: entries unsealed at the last pass */
 	uint64_t seal_lag_ms;      /* gauge: age of the oldest of them then */
+	/* the sealing delay of each leaf (its archive id's time to the round
+	 * that sealed it), the histogram eirc_logger_seal_delay_seconds: per
+	 * bucket of lg_metrics_seal_delay_le_ms (not cumulative; the last is
+	 * +Inf), and the sum in ms */
+	uint64_t seal_delay[LG_METRICS_SEAL_DELAY_BUCKETS + 1];
+	uint64_t seal_delay_sum_ms;
 };
+
+/* The upper bounds of the sealing delay buckets, in ms. */
+extern const uint64_t lg_metrics_seal_delay_le_ms[LG_METRICS_SEAL_DELAY_BUCKETS];
+/* Counts one sealing delay of ms into m. */
+void lg_metrics_seal_delay(lg_metrics_t *m, int64_t ms);
 
 /* Appends the exposition of m to out. Returns 0, -EMSGSIZE past out's
  * limit, -ENOMEM, or -ENOBUFS (a row longer than its line buffer). */

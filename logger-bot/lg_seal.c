@@ -125,6 +125,7 @@ struct lg_seal {
 	int waiting;
 	bool round_failed, round_full;
 	uint64_t round_sealed;
+	int64_t *delays; /* the round's leaves' delays (ms), counted once in */
 	size_t n_rejects;
 	struct reject *rejects;
 	uint8_t *leaves; /* the round's leaf hashes, batch * 32 bytes */
@@ -174,6 +175,14 @@ static int parse_u64(const char *p, size_t n, uint64_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+/* The time part of an archive id ("<ms>-<seq>"), or 0. */
+static int64_t id_ms(const char *id)
+{
+	uint64_t ms;
+
+	return parse_u64(id, strcspn(id, "-"), &ms) == 0 ? (int64_t)ms : 0;
 }
 
 /* The state from HGETALL's answer. Returns 0 or -EBADMSG (a value that
@@ -288,6 +297,7 @@ static void round_layout(struct lg_seal *s, const redisReply *entries)
 	struct segment *g;
 	char last[ID_MAX];
 	size_t nl = 0;
+	int64_t now = clock_wall_ms();
 
 	s->n_segs = s->n_rejects = 0;
 	s->round_sealed = 0;
@@ -315,6 +325,7 @@ static void round_layout(struct lg_seal *s, const redisReply *entries)
 			g->rejects++;
 		} else {
 			tlog_tree_append(&s->st.tree, s->leaves + nl * TLOG_HASH_LEN);
+			s->delays[nl] = now - id_ms(e->element[0]->str);
 			nl++;
 			g->leaves++;
 			s->round_sealed++;
@@ -522,6 +533,8 @@ static void round_done(struct lg_seal *s)
 		return;
 	}
 	s->m->seal_sealed += s->round_sealed;
+	for (uint64_t i = 0; i < s->round_sealed; i++)
+		lg_metrics_seal_delay(s->m, s->delays[i]);
 	s->m->seal_rejected += s->n_rejects;
 	for (size_t i = 0; i < s->n_rejects; i++) {
 		char d[ID_MAX + 32];
@@ -593,12 +606,12 @@ static void on_lease(void *ud, redisReply *r, void *privdata)
 	s->n_rejects = 0;
 	if (s->rounds == 0 && entries->elements > 0) {
 		const redisReply *e = entries->element[0];
-		uint64_t ms;
+		int64_t ms;
 		if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
 		    e->element[0]->type == REDIS_REPLY_STRING &&
-		    parse_u64(e->element[0]->str, strcspn(e->element[0]->str, "-"), &ms) == 0 &&
-		    (s->pass_oldest_ms < 0 || (int64_t)ms < s->pass_oldest_ms))
-			s->pass_oldest_ms = (int64_t)ms;
+		    (ms = id_ms(e->element[0]->str)) > 0 &&
+		    (s->pass_oldest_ms < 0 || ms < s->pass_oldest_ms))
+			s->pass_oldest_ms = ms;
 	}
 	s->pass_backlog += entries->elements;
 	if (entries->elements == 0) {
@@ -677,6 +690,7 @@ static void seal_free(struct lg_seal *s)
 	free(s->held);
 	free(s->rejects);
 	free(s->leaves);
+	free(s->delays);
 	free(s->segs);
 	sodium_memzero(s->mac_key, sizeof(s->mac_key));
 	free(s);
@@ -698,8 +712,9 @@ int lg_seal_new(uv_loop_t *loop, redis_t *redis, const lg_seal_opts_t *opts, lg_
 	s->held = calloc((size_t)opts->partitions, sizeof(*s->held));
 	s->rejects = calloc(batch, sizeof(*s->rejects));
 	s->leaves = malloc(batch * TLOG_HASH_LEN);
+	s->delays = calloc(batch, sizeof(*s->delays));
 	s->segs = calloc(s->segs_cap, sizeof(*s->segs));
-	if (!s->held || !s->rejects || !s->leaves || !s->segs) {
+	if (!s->held || !s->rejects || !s->leaves || !s->delays || !s->segs) {
 		seal_free(s);
 		return -ENOMEM;
 	}

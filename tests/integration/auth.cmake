@@ -45,3 +45,10 @@ eirc_test(test_auth_integrity SOURCES test_auth_integrity.c
           LIBS eirc_auth_fixture eirc_archive eirc::hiredis eirc::sodium
           LABELS integration TIMEOUT 300)
 add_dependencies(test_auth_integrity eirc-auth eirc-archive)
+
+# issue 17 end to end: a real eirc-logger's sealer (InspIRCd, Redis) signs,
+# eirc-auth files every checkpoint, eirc-archive verify finds both logs intact.
+eirc_test(test_auth_sealed SOURCES test_auth_sealed.c
+          LIBS eirc_auth_fixture eirc_logger_fixture eirc_archive eirc::hiredis eirc::sodium
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_auth_sealed eirc-auth eirc-logger eirc-archive)

@@ -210,17 +210,15 @@ int fx_start_tls(fx_t *fx, const char *extra, const char *cafile)
 	return fx_start_daemon(fx);
 }
 
-static int start_servers(fx_t *fx, const char *cafile, bool redis)
+/* PostgreSQL and the rest in fx->env (made here when NULL). */
+static int start_in_env(fx_t *fx, bool redis)
 {
 	char port[16];
 	const char *k[] = {"host", "port", "dbname", "user", "password", NULL};
 	const char *v[] = {"127.0.0.1", port, "eirc", "eirc", DB_PASSWORD, NULL};
 
-	memset(fx, 0, sizeof(*fx));
-	if (cafile)
-		snprintf(fx->cafile, sizeof(fx->cafile), "%s", cafile);
-	srv_env_install_signal_handlers();
-	if (srv_env_new(NULL, &fx->env) < 0 || srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
+	if ((!fx->env && srv_env_new(NULL, &fx->env) < 0) ||
+	    srv_postgres_start(fx->env, NULL, &fx->pg) < 0 ||
 	    srv_pg_create_db(fx->pg, "eirc", DB_OWNER, DB_OWNER_PASSWORD) < 0 ||
 	    srv_pg_create_role(fx->pg, "eirc", DB_PASSWORD) < 0 || make_web_root(fx) < 0 ||
 	    (redis && srv_redis_start(fx->env, NULL, &fx->redis) < 0))
@@ -228,6 +226,27 @@ static int start_servers(fx_t *fx, const char *cafile, bool redis)
 	snprintf(port, sizeof(port), "%d", srv_port(fx->pg));
 	fx->db = PQconnectdbParams(k, v, 0);
 	return PQstatus(fx->db) == CONNECTION_OK ? 0 : -1;
+}
+
+static int start_servers(fx_t *fx, const char *cafile, bool redis)
+{
+	memset(fx, 0, sizeof(*fx));
+	if (cafile)
+		snprintf(fx->cafile, sizeof(fx->cafile), "%s", cafile);
+	srv_env_install_signal_handlers();
+	return start_in_env(fx, redis);
+}
+
+int fx_start_on(fx_t *fx, srv_env_t *env, srv_t *redis, const char *extra, const char *top_yaml)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->env = env;
+	fx->env_borrowed = true;
+	fx->redis = redis;
+	fx->top_yaml = top_yaml;
+	if (start_in_env(fx, false) < 0 || write_config(fx, "eirc-auth", extra) < 0)
+		return -1;
+	return fx_start_daemon(fx);
 }
 
 int fx_start_peer(const fx_t *fx, const char *extra, fx_t *out_peer)
@@ -254,7 +273,8 @@ int fx_stop(fx_t *fx)
 
 	PQfinish(fx->db);
 	fx->db = NULL;
-	srv_env_free(fx->env);
+	if (!fx->env_borrowed)
+		srv_env_free(fx->env);
 	fx->env = NULL;
 	return st;
 }

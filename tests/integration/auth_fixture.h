@@ -38,6 +38,7 @@ typedef struct fx {
 	const char *source;        /* local address of fx_http's requests, NULL: any */
 	const char *forwarded_for; /* X-Forwarded-For of fx_login, NULL: none */
 	const char *top_yaml;      /* top-level sections added to the config, or NULL */
+	bool env_borrowed;         /* fx_start_on: env and redis are the caller's */
 } fx_t;
 
 /* Starts PostgreSQL and eirc-auth; extra_yaml goes into the auth section
@@ -52,6 +53,13 @@ int fx_start_redis(fx_t *fx, const char *extra_auth_yaml);
 /* fx_start_redis() with top_yaml (whole sections, borrowed: it must
  * outlive fx) added to the config, for eirc-auth and its peers. */
 int fx_start_redis_top(fx_t *fx, const char *extra_auth_yaml, const char *top_yaml);
+/* Starts PostgreSQL in the caller's env and eirc-auth on it, its access bus
+ * and checkpoints on the caller's redis (a harness Redis with the ACL
+ * users: eirc-auth logs in as its own), top_yaml as for
+ * fx_start_redis_top. fx_stop() then stops eirc-auth and PostgreSQL's
+ * connection but leaves env (with PostgreSQL in it) to the caller. */
+int fx_start_on(fx_t *fx, srv_env_t *env, srv_t *redis, const char *extra_auth_yaml,
+		const char *top_yaml);
 /* Starts a second eirc-auth on fx's PostgreSQL (its own ports and log,
  * the auth section's extra YAML as for fx_start) into *out_peer, which
  * borrows fx's servers: stop it with fx_stop_daemon(), never fx_stop().

@@ -50,9 +50,11 @@ add_dependencies(test_logger_bound eirc-logger eirc-history)
 # The archive's trimming kept verifiable (issue 17): only at checkpoint
 # boundaries, tombstones whose frontier matches the signed checkpoint,
 # retention and shipped trims, two trimmers racing trim once, and the same
-# under writes with the real writer and sealer (see test_archive_trim.c).
+# under writes with the real writer and sealer, and an eirc-logger HA pair
+# with archive_retention 10s (see test_archive_trim.c).
 eirc_test(test_archive_trim SOURCES test_archive_trim.c
           LIBS eirc_logger_fixture eirc_logger_io LABELS integration TIMEOUT 300)
+add_dependencies(test_archive_trim eirc-logger)
 
 # Gaps across a restart of the process: kill -9 and start again, the gap
 # event covers the time between (see test_logger_restart.c).
@@ -71,7 +73,7 @@ add_dependencies(test_logger_linked eirc-logger)
 # the masters that own their slots, each message once, history answers, a
 # slot migrated while messages flow (see test_redis_cluster.c).
 eirc_test(test_redis_cluster SOURCES test_redis_cluster.c
-          LIBS eirc_logger_fixture eirc_logger_core eirc_redis eirc::jansson
+          LIBS eirc_logger_fixture eirc_logger_core eirc_redis eirc::jansson eirc::sodium
           LABELS integration TIMEOUT 400)
 add_dependencies(test_redis_cluster eirc-logger eirc-history eirc-irc-client)
 

@@ -396,6 +396,8 @@ static void test_sealed_in_order_one_log(void **state)
 	/* one log: what the two loggers sealed adds up to the leaves */
 	assert_int_equal(metric_sum("eirc_logger_sealed_total"), (long long)leaves);
 	assert_int_equal(metric_sum("eirc_logger_seal_rejected_total"), 0);
+	/* each leaf's sealing delay counted once, by the logger that sealed it */
+	assert_int_equal(metric_sum("eirc_logger_seal_delay_seconds_count"), (long long)leaves);
 	for (int k = 0; k < P; k++) {
 		redisReply *r;
 		archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_SEAL, key, sizeof(key));

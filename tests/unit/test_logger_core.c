@@ -490,6 +490,32 @@ static void test_metrics_text(void **state)
 	buf_free(&b);
 }
 
+/* The sealing delay histogram: each delay in its bucket (bounds
+ * inclusive), cumulative buckets, +Inf, sum and count. */
+static void test_metrics_seal_delay(void **state)
+{
+	lg_metrics_t m = {0};
+	buf_t b;
+
+	(void)state;
+	buf_init(&b, LG_METRICS_TEXT_MAX);
+	lg_metrics_seal_delay(&m, -5); /* a clock step: 0 */
+	lg_metrics_seal_delay(&m, 100);
+	lg_metrics_seal_delay(&m, 101);
+	lg_metrics_seal_delay(&m, 70000);
+	assert_int_equal(lg_metrics_render(&m, &b), 0);
+	assert_non_null(strstr(buf_data(&b),
+			       "# TYPE eirc_logger_seal_delay_seconds histogram\n"
+			       "eirc_logger_seal_delay_seconds_bucket{le=\"0.100\"} 2\n"
+			       "eirc_logger_seal_delay_seconds_bucket{le=\"0.250\"} 3\n"));
+	assert_non_null(strstr(buf_data(&b),
+			       "eirc_logger_seal_delay_seconds_bucket{le=\"60.000\"} 3\n"
+			       "eirc_logger_seal_delay_seconds_bucket{le=\"+Inf\"} 4\n"
+			       "eirc_logger_seal_delay_seconds_sum 70.201\n"
+			       "eirc_logger_seal_delay_seconds_count 4\n"));
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_seen_key),
 		cmocka_unit_test(test_append_call_eval),
 		cmocka_unit_test(test_metrics_text),
+		cmocka_unit_test(test_metrics_seal_delay),
 		cmocka_unit_test(test_dm_keys_and_index),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
