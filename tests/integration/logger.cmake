@@ -51,9 +51,11 @@ add_dependencies(test_logger_bound eirc-logger eirc-history)
 # The archive's trimming kept verifiable (issue 17): only at checkpoint
 # boundaries, tombstones whose frontier matches the signed checkpoint,
 # retention and shipped trims, two trimmers racing trim once, and the same
-# under writes with the real writer and sealer (see test_archive_trim.c).
+# under writes with the real writer and sealer, and an eirc-logger HA pair
+# with archive_retention 10s (see test_archive_trim.c).
 eirc_test(test_archive_trim SOURCES test_archive_trim.c
           LIBS eirc_logger_fixture eirc_logger_io LABELS integration TIMEOUT 300)
+add_dependencies(test_archive_trim eirc-logger)
 
 # Gaps across a restart of the process: kill -9 and start again, the gap
 # event covers the time between (see test_logger_restart.c).
