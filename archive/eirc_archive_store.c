@@ -646,8 +646,12 @@ static int esrc_fill(ea_esrc_t *s)
 	char path[256];
 	json_t *q, *ans, *hits;
 
-	q = json_pack("{s:i, s:{s:{s:i}}, s:[{s:s}, {s:s}]}", "size", EA_PAGE, "query", "term",
-		      "partition", s->k, "sort", "archive_ms", "asc", "archive_seq", "asc");
+	/* unmapped_type: daily indices from before the log have no such
+	 * fields, and sorting on an unmapped field fails the search */
+	q = json_pack("{s:i, s:{s:{s:i}}, s:[{s:{s:s, s:s}}, {s:{s:s, s:s}}]}", "size", EA_PAGE,
+		      "query", "term", "partition", s->k, "sort", "archive_ms", "order", "asc",
+		      "unmapped_type", "long", "archive_seq", "order", "asc", "unmapped_type",
+		      "long");
 	if (s->has_after)
 		json_object_set_new(
 			q, "search_after",

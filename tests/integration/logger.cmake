@@ -2,7 +2,8 @@
 # server (tests/es/es_server.py). Needs the eirc-logger binary.
 add_library(eirc_logger_fixture STATIC logger_fixture.c)
 target_include_directories(eirc_logger_fixture PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(eirc_logger_fixture PUBLIC eirc_harness eirc_common eirc::hiredis eirc::jansson)
+target_link_libraries(eirc_logger_fixture PUBLIC eirc_harness eirc_common eirc_archive eirc::hiredis
+                      eirc::jansson)
 
 eirc_test(test_logger SOURCES test_logger.c LIBS eirc_logger_fixture
           LABELS integration TIMEOUT 300)
@@ -10,7 +11,7 @@ add_dependencies(test_logger eirc-logger)
 
 # 20,000 messages through Redis restart, kill -9 of one of two loggers and
 # 30 s of Elasticsearch downtime; compares ids (see test_logger_fault.c).
-eirc_test(test_logger_fault SOURCES test_logger_fault.c LIBS eirc_logger_fixture
+eirc_test(test_logger_fault SOURCES test_logger_fault.c LIBS eirc_logger_fixture eirc::sodium
           LABELS integration TIMEOUT 600)
 add_dependencies(test_logger_fault eirc-logger)
 
