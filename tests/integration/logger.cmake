@@ -57,6 +57,15 @@ eirc_test(test_archive_trim SOURCES test_archive_trim.c
           LIBS eirc_logger_fixture eirc_logger_io LABELS integration TIMEOUT 300)
 add_dependencies(test_archive_trim eirc-logger)
 
+# A trimmed archive still verifies: eirc-logger (signing key,
+# archive_retention 10s) seals and trims, eirc-auth files the checkpoints,
+# eirc-archive verify exits 0, and 1 once a tombstone is deleted (see
+# test_archive_trim_verify.c).
+eirc_test(test_archive_trim_verify SOURCES test_archive_trim_verify.c
+          LIBS eirc_auth_fixture eirc_logger_fixture eirc_archive eirc::hiredis eirc::sodium
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_archive_trim_verify eirc-auth eirc-logger eirc-archive)
+
 # Gaps across a restart of the process: kill -9 and start again, the gap
 # event covers the time between (see test_logger_restart.c).
 eirc_test(test_logger_restart SOURCES test_logger_restart.c
