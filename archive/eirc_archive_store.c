@@ -117,10 +117,6 @@ static int entry_build(ea_entry_t *e, const char *id, const archive_str_t *names
 			memcpy(v, values[i].p, values[i].n);
 		v[values[i].n] = '\0';
 		at += values[i].n + 1;
-		if (names[i].n == 3 && !memcmp(nm, "mac", 3)) {
-			e->mac = v;
-			continue;
-		}
 		if (names[i].n == 5 && !memcmp(nm, "msgid", 5))
 			e->msgid = v;
 		if (tlog_field_excluded(nm, names[i].n) || values[i].n == 0)
