@@ -201,7 +201,7 @@ all_active() {
 }
 es_start() {
 	nsenter -t "$leader" -n -- python3 "$src/tests/es/es_server.py" --port 9200 \
-		>>"$work/es.log" 2>&1 &
+		--data "$work/es-data.json" >>"$work/es.log" 2>&1 &
 	es_pid=$!
 }
 
