@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "archive/tlog.h"
 
 /* Kept small and flat: it runs once per archived event. */
@@ -22,13 +24,9 @@ const char archive_append_script[] =
 	"else\n"
 	"  hid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))\n"
 	"end\n"
-	"if ARGV[4] ~= '' then\n"
-	"  redis.call('XADD', KEYS[2], '*', 'network', ARGV[3], 'stream', KEYS[1], 'hid', hid,\n"
-	"             'mac', ARGV[4], unpack(ARGV, 5))\n"
-	"else\n"
-	"  redis.call('XADD', KEYS[2], '*', 'network', ARGV[3], 'stream', KEYS[1], 'hid', hid,\n"
-	"             unpack(ARGV, 5))\n"
-	"end\n"
+	"local aid = redis.call('XADD', KEYS[2], '*', 'network', ARGV[3], 'stream', KEYS[1],\n"
+	"                       'hid', hid, unpack(ARGV, 5))\n"
+	"if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[4], aid .. ' ' .. ARGV[4]) end\n"
 	"redis.call('SET', KEYS[3], hid, 'PX', ARGV[2])\n"
 	"return {1, hid}\n";
 
@@ -36,8 +34,8 @@ const char archive_append_script[] =
 const char archive_append_batch_script[] =
 	"local out = {}\n"
 	"local a = 3\n"
-	"for i = 1, #KEYS, 3 do\n"
-	"  local net, mac, nf = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])\n"
+	"for i = 1, #KEYS, 4 do\n"
+	"  local net, seal, nf = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])\n"
 	"  local s, e = a + 3, a + 2 + nf\n"
 	"  a = e + 1\n"
 	"  if redis.call('EXISTS', KEYS[i + 2]) == 1 then\n"
@@ -50,15 +48,9 @@ const char archive_append_batch_script[] =
 	"    else\n"
 	"      hid = redis.call('XADD', KEYS[i], '*', unpack(ARGV, s, e))\n"
 	"    end\n"
-	"    if mac ~= '' then\n"
-	"      redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i], 'hid', "
-	"hid,\n"
-	"                 'mac', mac, unpack(ARGV, s, e))\n"
-	"    else\n"
-	"      redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i], 'hid', "
-	"hid,\n"
-	"                 unpack(ARGV, s, e))\n"
-	"    end\n"
+	"    local aid = redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i],\n"
+	"                           'hid', hid, unpack(ARGV, s, e))\n"
+	"    if seal ~= '' then redis.call('RPUSH', KEYS[i + 3], aid .. ' ' .. seal) end\n"
 	"    redis.call('SET', KEYS[i + 2], hid, 'PX', ARGV[2])\n"
 	"    out[#out + 1] = 1\n"
 	"  end\n"
@@ -102,13 +94,16 @@ static int sha_valid(const char *sha)
 	return 1;
 }
 
-/* The MAC (tlog_mac) of an entry as the script archives it: network and
- * the field/value strings v[0..n) (n even). "" without a key. */
-static int entry_mac(const uint8_t *key, archive_str_t network, const char *const *v,
-		     const size_t *vlen, int n, char out[TLOG_MAC_B64_LEN + 1])
+/* The seal record of an entry as the script archives it (network and the
+ * field/value strings v[0..n), n even): "<digest> <mac>" in base64
+ * (archive/tlog.h). "" without a key. */
+static int entry_seal(const uint8_t *key, archive_str_t network, const char *const *v,
+		      const size_t *vlen, int n, char out[ARCHIVE_APPEND_SEAL_LEN + 1])
 {
 	tlog_field_t f[TLOG_FIELDS_MAX];
+	uint8_t d[TLOG_HASH_LEN];
 	size_t nf = 0;
+	int err;
 
 	out[0] = '\0';
 	if (!key)
@@ -118,7 +113,12 @@ static int entry_mac(const uint8_t *key, archive_str_t network, const char *cons
 	f[nf++] = (tlog_field_t){{"network", 7}, network};
 	for (int i = 0; i + 1 < n; i += 2)
 		f[nf++] = (tlog_field_t){{v[i], vlen[i]}, {v[i + 1], vlen[i + 1]}};
-	return tlog_mac(key, f, nf, out);
+	if ((err = tlog_event_digest(f, nf, d)) < 0)
+		return err;
+	sodium_bin2base64(out, TLOG_MAC_B64_LEN + 1, d, sizeof(d), sodium_base64_VARIANT_ORIGINAL);
+	out[TLOG_MAC_B64_LEN] = ' ';
+	tlog_mac_digest(key, d, out + TLOG_MAC_B64_LEN + 1);
+	return 0;
 }
 
 static int build_keys(const archive_event_t *ev, const archive_append_opts_t *o,
@@ -140,7 +140,8 @@ static int build_keys(const archive_event_t *ev, const archive_append_opts_t *o,
 				 sizeof(c->history));
 	if (n < 0)
 		return -EINVAL;
-	if (archive_keys_archive(k, c->archive, sizeof(c->archive)) < 0)
+	if (archive_keys_archive(k, c->archive, sizeof(c->archive)) < 0 ||
+	    archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_PENDING, c->pending, sizeof(c->pending)) < 0)
 		return -EINVAL;
 	if (archive_keys_msgid(k, ev->s[ARCHIVE_S_MSGID].p, ev->s[ARCHIVE_S_MSGID].n, c->msgid,
 			       sizeof(c->msgid)) < 0)
@@ -156,7 +157,7 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
 						       ARCHIVE_S_HOST, ARCHIVE_S_ACCOUNT,
 						       ARCHIVE_S_TEXT, ARCHIVE_S_TAGS};
 	const char *type = archive_event_type_name(ev->type);
-	int err, mac_at;
+	int err, seal_at;
 
 	if ((sha && !sha_valid(sha)) || !type)
 		return -EINVAL;
@@ -174,15 +175,16 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
 		arg(c, "EVAL", 4);
 		arg(c, archive_append_script, sizeof(archive_append_script) - 1);
 	}
-	arg(c, "3", 1);
+	arg(c, "4", 1);
 	arg(c, c->history, strlen(c->history));
 	arg(c, c->archive, strlen(c->archive));
 	arg(c, c->msgid, strlen(c->msgid));
+	arg(c, c->pending, strlen(c->pending));
 	arg(c, c->minid, strlen(c->minid));
 	arg(c, c->ttl, strlen(c->ttl));
 	arg(c, ev->s[ARCHIVE_S_NETWORK].p, ev->s[ARCHIVE_S_NETWORK].n);
-	mac_at = c->argc;
-	arg(c, c->mac, 0);
+	seal_at = c->argc;
+	arg(c, c->seal, 0);
 	str_field(c, "msgid", ev->s[ARCHIVE_S_MSGID]);
 	arg(c, "time", 4);
 	arg(c, c->time, strlen(c->time));
@@ -194,10 +196,10 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
 		str_field(c, archive_event_str_name(order[i]), ev->s[order[i]]);
 	if (ev->s[ARCHIVE_S_ARG].n)
 		str_field(c, "arg", ev->s[ARCHIVE_S_ARG]);
-	if ((err = entry_mac(o->mac_key, ev->s[ARCHIVE_S_NETWORK], c->argv + mac_at + 1,
-			     c->argvlen + mac_at + 1, c->argc - mac_at - 1, c->mac)) < 0)
+	if ((err = entry_seal(o->mac_key, ev->s[ARCHIVE_S_NETWORK], c->argv + seal_at + 1,
+			      c->argvlen + seal_at + 1, c->argc - seal_at - 1, c->seal)) < 0)
 		return err;
-	c->argvlen[mac_at] = strlen(c->mac);
+	c->argvlen[seal_at] = strlen(c->seal);
 	return 0;
 }
 
@@ -246,11 +248,12 @@ int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *e
 		return -EXDEV;
 	b->partition = keys.partition;
 	memcpy(b->archive, keys.archive, sizeof(b->archive));
+	memcpy(b->pending, keys.pending, sizeof(b->pending));
 	memcpy(b->ev[b->n].history, keys.history, sizeof(keys.history));
 	memcpy(b->ev[b->n].msgid, keys.msgid, sizeof(keys.msgid));
 	snprintf(b->ev[b->n].time, sizeof(b->ev[b->n].time), "%" PRId64, ev->time_ms);
 	batch_arg(b, ev->s[ARCHIVE_S_NETWORK].p, ev->s[ARCHIVE_S_NETWORK].n);
-	batch_arg(b, b->ev[b->n].mac, 0);
+	batch_arg(b, b->ev[b->n].seal, 0);
 	nf_at = b->nargs;
 	batch_arg(b, NULL, 0);
 	batch_field(b, "msgid", ev->s[ARCHIVE_S_MSGID].p, ev->s[ARCHIVE_S_MSGID].n);
@@ -264,12 +267,13 @@ int archive_append_batch_add(archive_append_batch_t *b, const archive_event_t *e
 	b->argslen[nf_at] = (size_t)snprintf(b->ev[b->n].nf, sizeof(b->ev[b->n].nf), "%d",
 					     b->nargs - nf_at - 1);
 	b->args[nf_at] = b->ev[b->n].nf;
-	if ((err = entry_mac(o->mac_key, ev->s[ARCHIVE_S_NETWORK], b->args + nf_at + 1,
-			     b->argslen + nf_at + 1, b->nargs - nf_at - 1, b->ev[b->n].mac)) < 0) {
+	if ((err = entry_seal(o->mac_key, ev->s[ARCHIVE_S_NETWORK], b->args + nf_at + 1,
+			      b->argslen + nf_at + 1, b->nargs - nf_at - 1, b->ev[b->n].seal)) <
+	    0) {
 		b->nargs = start;
 		return err;
 	}
-	b->argslen[nf_at - 1] = strlen(b->ev[b->n].mac);
+	b->argslen[nf_at - 1] = strlen(b->ev[b->n].seal);
 	b->n++;
 	return 0;
 }
@@ -288,11 +292,12 @@ int archive_append_batch_finish(archive_append_batch_t *b)
 	b->argc = 0;
 	batch_out(b, "EVALSHA", 7);
 	batch_out(b, b->sha, ARCHIVE_APPEND_SHA_LEN);
-	batch_out(b, b->numkeys, (size_t)snprintf(b->numkeys, sizeof(b->numkeys), "%d", 3 * b->n));
+	batch_out(b, b->numkeys, (size_t)snprintf(b->numkeys, sizeof(b->numkeys), "%d", 4 * b->n));
 	for (int i = 0; i < b->n; i++) {
 		batch_out(b, b->ev[i].history, strlen(b->ev[i].history));
 		batch_out(b, b->archive, strlen(b->archive));
 		batch_out(b, b->ev[i].msgid, strlen(b->ev[i].msgid));
+		batch_out(b, b->pending, strlen(b->pending));
 	}
 	batch_out(b, b->minid, strlen(b->minid));
 	batch_out(b, b->ttl, strlen(b->ttl));

@@ -12,20 +12,25 @@
  *      the retention (PEXPIRE): trimming happens only at an append, so a
  *      conversation that goes quiet would otherwise keep its last
  *      retention's worth forever; expired, every entry is past it anyway;
- *   3. XADDs the same fields plus "network", "stream" (the history key),
- *      "hid" (the history id) and, when the call carries one, "mac" to the
- *      partition's archive stream (the history stream has no "mac");
- *   4. SETs the msgid key to the history id, expiring after the retention;
- *   5. returns {1, <history id>}.
- * KEYS: history, archive, msgid - one partition, one hash tag, so it runs
- * unchanged on Redis Cluster. ARGV: minid ("0": no trimming), msgid TTL in
- * ms, network, mac ("": none), then field/value pairs.
+ *   3. XADDs the same fields plus "network", "stream" (the history key) and
+ *      "hid" (the history id) to the partition's archive stream;
+ *   4. when the call carries a seal record, RPUSHes "<archive id> <seal
+ *      record>" to the partition's pending list eirc:{p<k>}:pending, in
+ *      the archive's order (the sealer's input, logger-bot/lg_seal.h);
+ *   5. SETs the msgid key to the history id, expiring after the retention;
+ *   6. returns {1, <history id>}.
+ * KEYS: history, archive, msgid, pending - one partition, one hash tag, so
+ * it runs unchanged on Redis Cluster. ARGV: minid ("0": no trimming), msgid
+ * TTL in ms, network, seal record ("": none), then field/value pairs.
  *
- * The mac (archive/tlog.h, tlog_mac) is computed here, with opts' mac_key,
- * over exactly the fields the archive entry gets but "stream", "hid" and
- * the mac itself: network and the event's fields (not the entry id, which
- * Redis assigns). The sealer (logger-bot/lg_seal.h) seals only entries
- * whose mac checks, so that an entry added behind eIRC's back is refused.
+ * The seal record is "<digest> <mac>", both base64 (archive/tlog.h): the
+ * event digest (tlog_event_digest) of exactly the fields the archive entry
+ * gets but "stream" and "hid" (network and the event's fields), and its
+ * MAC under opts' mac_key. It is computed here, where the fields are at
+ * hand, because Redis's Lua has no SHA-256: the sealer then turns (archive
+ * id, digest) into a leaf without reading the entry back, and seals only
+ * records whose MAC checks, so that a record added behind eIRC's back is
+ * refused and an entry added without one is never a leaf.
  *
  * Load it once (SCRIPT LOAD archive_append_script), call it with EVALSHA, and
  * load it again when a call answers NOSCRIPT (Redis restarted or SCRIPT
@@ -45,6 +50,8 @@
 #define ARCHIVE_APPEND_ARGC_MAX 40
 /* SHA1 hex digest of a script, as SCRIPT LOAD answers it. */
 #define ARCHIVE_APPEND_SHA_LEN 40
+/* A seal record: "<digest base64> <mac base64>". */
+#define ARCHIVE_APPEND_SEAL_LEN (2 * TLOG_MAC_B64_LEN + 1)
 
 /* The script's Lua source. */
 extern const char archive_append_script[];
@@ -74,13 +81,14 @@ struct archive_append_call {
 	char minid[24];
 	char ttl[24];
 	char time[24];
-	char mac[TLOG_MAC_B64_LEN + 1];
+	char pending[64];
+	char seal[ARCHIVE_APPEND_SEAL_LEN + 1];
 };
 
 /*
- * Builds EVALSHA <sha> 3 <history> <archive> <msgid-key> <minid> <ttl>
- * <network> <field> <value>... for ev into *out_call; with sha NULL,
- * EVAL <archive_append_script> 3 ... instead (never answered NOSCRIPT, for
+ * Builds EVALSHA <sha> 4 <history> <archive> <msgid-key> <pending> <minid>
+ * <ttl> <network> <seal> <field> <value>... for ev into *out_call; with sha
+ * NULL, EVAL <archive_append_script> 4 ... instead (never answered NOSCRIPT, for
  * callers that send few events and keep no SHA). The conversation key
  * is ev's conv (already case-folded by the producer); the partition comes
  * from archive_keys_partition() on it. Fields: msgid, time, type, conv, target,
@@ -97,16 +105,17 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
  * single script would, in order (a msgid twice in one batch is stored
  * once). One EVALSHA per event costs Redis more in script set-up than the
  * four commands inside it; a batch pays it once.
- * KEYS: per event history, archive, msgid (all with the partition's hash
- * tag). ARGV: minid, TTL, then per event: network, mac ("": none), the
+ * KEYS: per event history, archive, msgid, pending (all with the
+ * partition's hash tag). ARGV: minid, TTL, then per event: network, seal
+ * record ("": none), the
  * number F of field/value strings, the F strings. Returns one integer per event:
  * 1 stored, 0 already there.
  */
 #define ARCHIVE_APPEND_BATCH_MAX 64
-/* Strings per event in a batch: network, mac, F, 11 field/value pairs, arg. */
+/* Strings per event in a batch: network, seal, F, 11 field/value pairs, arg. */
 #define ARCHIVE_APPEND_BATCH_EV_ARGS 27
 #define ARCHIVE_APPEND_BATCH_ARGC_MAX                                                              \
-	(5 + ARCHIVE_APPEND_BATCH_MAX * (3 + ARCHIVE_APPEND_BATCH_EV_ARGS))
+	(5 + ARCHIVE_APPEND_BATCH_MAX * (4 + ARCHIVE_APPEND_BATCH_EV_ARGS))
 
 extern const char archive_append_batch_script[];
 
@@ -129,9 +138,10 @@ struct archive_append_batch {
 		char msgid[ARCHIVE_KEYS_KEY_MAX];
 		char nf[4];
 		char time[24];
-		char mac[TLOG_MAC_B64_LEN + 1];
+		char seal[ARCHIVE_APPEND_SEAL_LEN + 1];
 	} ev[ARCHIVE_APPEND_BATCH_MAX];
 	char archive[64];
+	char pending[64];
 };
 
 /* Starts an empty batch. Returns 0 or -EINVAL (bad sha). */

@@ -69,10 +69,13 @@ int archive_keys_dead(int k, char *buf, size_t cap);
  * ARCHIVE_KEYS_LEAVES_CHUNK leaves from chunk * ARCHIVE_KEYS_LEAVES_CHUNK
  * on, 32 bytes each. Return the length, -EINVAL or -ENOBUFS.
  */
-#define ARCHIVE_KEYS_TLOG_STATE   "tlog" /* hash: the log's state */
-#define ARCHIVE_KEYS_TLOG_SEAL    "seal" /* string: the sealer's lease */
-#define ARCHIVE_KEYS_TLOG_TOMB    "tomb" /* stream: tombstones of trimmed ranges */
-#define ARCHIVE_KEYS_TLOG_CPS     "cps"  /* zset: checkpoint boundaries */
+#define ARCHIVE_KEYS_TLOG_STATE "tlog" /* hash: the log's state */
+#define ARCHIVE_KEYS_TLOG_SEAL  "seal" /* string: the sealer's lease */
+#define ARCHIVE_KEYS_TLOG_TOMB  "tomb" /* stream: tombstones of trimmed ranges */
+#define ARCHIVE_KEYS_TLOG_CPS   "cps"  /* zset: checkpoint boundaries */
+/* list: "<archive id> <digest> <mac>" per entry not yet sealed, in the
+ * archive's order (archive_append.h) */
+#define ARCHIVE_KEYS_TLOG_PENDING "pending"
 #define ARCHIVE_KEYS_LEAVES_CHUNK 4096
 int archive_keys_tlog(int k, const char *what, char *buf, size_t cap);
 int archive_keys_leaves(int k, uint64_t chunk, char *buf, size_t cap);

@@ -38,8 +38,17 @@ static const char usage[] =
 	"Reads the config's redis, elasticsearch, auth.database and integrity sections.\n";
 
 /* What eirc-archive reads of the config (its ${VAR}s). */
-static const char *const archive_keys[] = {"redis",     "elasticsearch",         "auth.database",
-					   "integrity", "logger.consumer_group", NULL};
+static const char *const archive_keys[] = {"redis",
+					   "elasticsearch",
+					   "auth.database.host",
+					   "auth.database.port",
+					   "auth.database.name",
+					   "auth.database.user",
+					   "auth.database.password",
+					   "auth.database.connect_timeout",
+					   "integrity",
+					   "logger.consumer_group",
+					   NULL};
 
 int ea_keys_add(ea_t *ea, const char *vkey)
 {

@@ -46,13 +46,12 @@ int ea_id_cmp(ea_id_t a, ea_id_t b);
 void ea_id_format(ea_id_t id, char buf[EA_ID_MAX]);
 
 /* One archived event as read from a store: its id and its fields (the
- * leaf's: excluded fields are left out; mac kept apart). Owns its bytes. */
+ * leaf's: excluded fields are left out). Owns its bytes. */
 typedef struct ea_entry {
 	ea_id_t id;
 	char idstr[EA_ID_MAX];
 	tlog_field_t f[TLOG_FIELDS_MAX];
 	size_t n;
-	char *mac; /* NULL: none (Elasticsearch never has it) */
 	char *msgid;
 	char *buf; /* every string above */
 } ea_entry_t;

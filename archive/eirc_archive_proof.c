@@ -168,7 +168,7 @@ static void write_proof(FILE *f, const ea_entry_t *e, uint64_t index, uint64_t s
 /* Proves e (found in partition k) into out; an exit status. */
 static int prove_event(ea_t *ea, int k, const ea_entry_t *e, FILE *out)
 {
-	ea_part_t p;
+	ea_part_t p = {0};
 	tlog_checkpoint_t cp;
 	tlog_tree_t base;
 	char note[TLOG_CHECKPOINT_MAX];

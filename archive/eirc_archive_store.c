@@ -117,10 +117,6 @@ static int entry_build(ea_entry_t *e, const char *id, const archive_str_t *names
 			memcpy(v, values[i].p, values[i].n);
 		v[values[i].n] = '\0';
 		at += values[i].n + 1;
-		if (names[i].n == 3 && !memcmp(nm, "mac", 3)) {
-			e->mac = v;
-			continue;
-		}
 		if (names[i].n == 5 && !memcmp(nm, "msgid", 5))
 			e->msgid = v;
 		if (tlog_field_excluded(nm, names[i].n) || values[i].n == 0)
@@ -646,8 +642,12 @@ static int esrc_fill(ea_esrc_t *s)
 	char path[256];
 	json_t *q, *ans, *hits;
 
-	q = json_pack("{s:i, s:{s:{s:i}}, s:[{s:s}, {s:s}]}", "size", EA_PAGE, "query", "term",
-		      "partition", s->k, "sort", "archive_ms", "asc", "archive_seq", "asc");
+	/* unmapped_type: daily indices from before the log have no such
+	 * fields, and sorting on an unmapped field fails the search */
+	q = json_pack("{s:i, s:{s:{s:i}}, s:[{s:{s:s, s:s}}, {s:{s:s, s:s}}]}", "size", EA_PAGE,
+		      "query", "term", "partition", s->k, "sort", "archive_ms", "order", "asc",
+		      "unmapped_type", "long", "archive_seq", "order", "asc", "unmapped_type",
+		      "long");
 	if (s->has_after)
 		json_object_set_new(
 			q, "search_after",

@@ -20,6 +20,7 @@
 
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
+#include <sodium.h>
 
 #include "archive/archive_event.h"
 #include "archive/archive_keys.h"
@@ -374,6 +375,10 @@ typedef struct walk {
 	size_t es_cp;
 	uint64_t first; /* position the walk started at */
 	uint64_t seen;  /* entries walked */
+	/* redis walk: the pending records (what the sealer will seal), read
+	 * once at the first entry past the sealed ones */
+	redisReply *pend;
+	size_t pend_at;
 } walk_t;
 
 /* The entry after id prev in the other store, to name a removed event. */
@@ -448,25 +453,90 @@ static int classify(walk_t *w, const ea_entry_t *cur, const ea_entry_t *nxt)
 		       "its leaf differs from the sealed one");
 }
 
-/* An entry past the sealed ones. */
+/* The pending record ("<id> <digest> <mac>") naming id, from the walk's
+ * cursor on; records before it name entries the stream lost. Returns the
+ * record, or NULL when none names id (the cursor stays). */
+static const redisReply *pending_record(walk_t *w, const ea_entry_t *e, size_t *out_skipped)
+{
+	size_t n = strlen(e->idstr);
+
+	*out_skipped = 0;
+	for (size_t i = w->pend_at; w->pend && i < w->pend->elements; i++) {
+		const redisReply *r = w->pend->element[i];
+		if (r->type == REDIS_REPLY_STRING && r->len > n && r->str[n] == ' ' &&
+		    !memcmp(r->str, e->idstr, n)) {
+			*out_skipped = i - w->pend_at;
+			w->pend_at = i + 1;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* An entry past the sealed ones: it must have its pending record, with its
+ * digest and a MAC that checks (when the signing key is at hand). */
 static int tail_entry(walk_t *w, const ea_entry_t *e)
 {
 	ea_t *ea = w->v->ea;
+	const redisReply *r;
+	const char *d64, *mac;
+	uint8_t d[TLOG_HASH_LEN], want[TLOG_HASH_LEN];
+	size_t skipped, d_len;
+	char key[ARCHIVE_KEYS_KEY_MAX];
 
-	if (w->is_es) { /* no MAC in Elasticsearch: checked once sealed */
+	if (w->is_es) { /* checked once sealed */
 		w->v->unchecked++;
 		return 0;
 	}
 	if (ea_id_cmp(e->id, w->p->last) <= 0)
 		return finding(w->v, "inserted", w->store, w->p->origin, w->pos, e,
 			       "neither sealed nor refused by the sealer");
+	if (!w->pend) {
+		archive_keys_tlog(w->p->k, ARCHIVE_KEYS_TLOG_PENDING, key, sizeof(key));
+		if (!(w->pend = ea_redisf(ea, "LRANGE %s 0 -1", key)))
+			return EA_EXIT_UNREACHABLE;
+	}
+	if (!(r = pending_record(w, e, &skipped))) {
+		redisReply *last;
+		ea_id_t now;
+		/* sealed since the state was read? */
+		archive_keys_tlog(w->p->k, ARCHIVE_KEYS_TLOG_STATE, key, sizeof(key));
+		if (!(last = ea_redisf(ea, "HGET %s last", key)))
+			return EA_EXIT_UNREACHABLE;
+		if (last->type == REDIS_REPLY_STRING &&
+		    ea_id_parse(last->str, last->len, &now) == 0 && ea_id_cmp(e->id, now) <= 0) {
+			freeReplyObject(last);
+			w->v->unchecked++;
+			return 0;
+		}
+		freeReplyObject(last);
+		return finding(w->v, "inserted", w->store, w->p->origin, w->pos, e,
+			       "not sealed yet, and no pending record names it: it was not "
+			       "written by the append script");
+	}
+	if (skipped)
+		return finding(w->v, "removed", w->store, w->p->origin, w->pos, e,
+			       "%zu event(s) with pending records (archived, not yet sealed) "
+			       "are gone from the stream before archive id %s",
+			       skipped, e->idstr);
+	d64 = r->str + strlen(e->idstr) + 1;
+	mac = memchr(d64, ' ', r->len - (size_t)(d64 - r->str));
+	if (!mac ||
+	    sodium_base642bin(d, sizeof(d), d64, (size_t)(mac - d64), NULL, &d_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    d_len != sizeof(d) || tlog_event_digest(e->f, e->n, want) < 0 ||
+	    memcmp(d, want, sizeof(d)))
+		return finding(w->v, "modified", w->store, w->p->origin, w->pos, e,
+			       "not sealed yet, and it differs from what was archived (its "
+			       "pending record's digest)");
 	if (!ea->have_signer) {
 		w->v->unchecked++;
 		return 0;
 	}
-	if (!e->mac || tlog_mac_check(ea->mac_key, e->f, e->n, e->mac, strlen(e->mac)) < 0)
+	mac++;
+	if (tlog_mac_digest_check(ea->mac_key, d, mac, r->len - (size_t)(mac - r->str)) < 0)
 		return finding(w->v, "inserted", w->store, w->p->origin, w->pos, e,
-			       "not sealed yet, and its MAC is %s", e->mac ? "wrong" : "missing");
+			       "not sealed yet, and its pending record's MAC is wrong");
 	w->v->unsealed++;
 	return 0;
 }
@@ -655,6 +725,8 @@ static int walk_redis(verify_t *v, ea_part_t *p, uint64_t *out_es_expect, uint64
 	ea_rsrc_init(&src, v->ea, key, a.ms || a.seq ? after : "-");
 	rc = walk(&w, rsrc_next, &src, &cut);
 	ea_rsrc_free(&src);
+	if (w.pend)
+		freeReplyObject(w.pend);
 	if (rc == 0 && !cut && w.pos < p->size && w.pos >= p->trimmed) {
 		ea_entry_t o = {0};
 		other_store_entry(&w, &o);

@@ -11,7 +11,8 @@
 
 #include <sodium.h>
 
-#define LEAF_MAGIC  "eirc-leaf-1\n"
+#define EVENT_MAGIC "eirc-event-1\n"
+#define LEAF_MAGIC  "eirc-leaf-2\n"
 #define MAC_LABEL   "eirc archive mac 1"
 #define ALG_ED25519 0x01
 /* The signature line's prefix: U+2014 EM DASH and a space. */
@@ -27,24 +28,18 @@ bool tlog_field_excluded(const char *name, size_t len)
 	return false;
 }
 
-static void put_u32(crypto_hash_sha256_state *st, crypto_auth_hmacsha256_state *mst, size_t v)
+static void put_u32(crypto_hash_sha256_state *st, size_t v)
 {
 	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
 
-	if (st)
-		crypto_hash_sha256_update(st, b, 4);
-	if (mst)
-		crypto_auth_hmacsha256_update(mst, b, 4);
+	crypto_hash_sha256_update(st, b, 4);
 }
 
-static void put(crypto_hash_sha256_state *st, crypto_auth_hmacsha256_state *mst, const void *p,
-		size_t n)
+static void put(crypto_hash_sha256_state *st, const void *p, size_t n)
 {
-	put_u32(st, mst, n);
-	if (n && st)
+	put_u32(st, n);
+	if (n)
 		crypto_hash_sha256_update(st, p, n);
-	if (n && mst)
-		crypto_auth_hmacsha256_update(mst, p, n);
 }
 
 static int name_cmp(archive_str_t a, archive_str_t b)
@@ -54,8 +49,9 @@ static int name_cmp(archive_str_t a, archive_str_t b)
 	return c ? c : (a.n > b.n) - (a.n < b.n);
 }
 
-/* The fields a leaf takes, in name order, into idx; their count or -EINVAL. */
-static int leaf_order(const tlog_field_t *f, size_t n, int idx[TLOG_FIELDS_MAX])
+/* The fields an event's digest takes, in name order, into idx; their
+ * count or -EINVAL. */
+static int event_order(const tlog_field_t *f, size_t n, int idx[TLOG_FIELDS_MAX])
 {
 	int m = 0;
 
@@ -80,42 +76,52 @@ static int leaf_order(const tlog_field_t *f, size_t n, int idx[TLOG_FIELDS_MAX])
 	return m;
 }
 
-/* Feeds the leaf input (id NULL: the MAC's, with an empty id). */
-static int leaf_input(const archive_str_t *id, const tlog_field_t *f, size_t n,
-		      crypto_hash_sha256_state *st, crypto_auth_hmacsha256_state *mst)
+int tlog_event_digest(const tlog_field_t *f, size_t n, uint8_t out[TLOG_HASH_LEN])
 {
+	crypto_hash_sha256_state st;
 	int idx[TLOG_FIELDS_MAX];
-	int m = leaf_order(f, n, idx);
+	int m = event_order(f, n, idx);
 
 	if (m < 0)
 		return m;
-	if (st)
-		crypto_hash_sha256_update(st, (const uint8_t *)LEAF_MAGIC, strlen(LEAF_MAGIC));
-	if (mst)
-		crypto_auth_hmacsha256_update(mst, (const uint8_t *)LEAF_MAGIC, strlen(LEAF_MAGIC));
-	put(st, mst, id ? id->p : NULL, id ? id->n : 0);
-	put_u32(st, mst, (size_t)m);
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)EVENT_MAGIC, strlen(EVENT_MAGIC));
+	put_u32(&st, (size_t)m);
 	for (int i = 0; i < m; i++) {
-		put(st, mst, f[idx[i]].name.p, f[idx[i]].name.n);
-		put(st, mst, f[idx[i]].value.p, f[idx[i]].value.n);
+		put(&st, f[idx[i]].name.p, f[idx[i]].name.n);
+		put(&st, f[idx[i]].value.p, f[idx[i]].value.n);
 	}
+	crypto_hash_sha256_final(&st, out);
 	return 0;
 }
 
-int tlog_leaf_hash(archive_str_t id, const tlog_field_t *f, size_t n, uint8_t out[TLOG_HASH_LEN])
+int tlog_leaf_of_digest(archive_str_t id, const uint8_t digest[TLOG_HASH_LEN],
+			uint8_t out[TLOG_HASH_LEN])
 {
 	crypto_hash_sha256_state st;
 	uint8_t zero = 0x00;
-	int err;
 
 	if (id.n == 0)
 		return -EINVAL;
 	crypto_hash_sha256_init(&st);
 	crypto_hash_sha256_update(&st, &zero, 1);
-	if ((err = leaf_input(&id, f, n, &st, NULL)) < 0)
-		return err;
+	crypto_hash_sha256_update(&st, (const uint8_t *)LEAF_MAGIC, strlen(LEAF_MAGIC));
+	put(&st, id.p, id.n);
+	crypto_hash_sha256_update(&st, digest, TLOG_HASH_LEN);
 	crypto_hash_sha256_final(&st, out);
 	return 0;
+}
+
+int tlog_leaf_hash(archive_str_t id, const tlog_field_t *f, size_t n, uint8_t out[TLOG_HASH_LEN])
+{
+	uint8_t d[TLOG_HASH_LEN];
+	int err;
+
+	if (id.n == 0)
+		return -EINVAL;
+	if ((err = tlog_event_digest(f, n, d)) < 0)
+		return err;
+	return tlog_leaf_of_digest(id, d, out);
 }
 
 void tlog_node_hash(const uint8_t left[TLOG_HASH_LEN], const uint8_t right[TLOG_HASH_LEN],
@@ -443,43 +449,48 @@ void tlog_mac_key(const tlog_signer_t *s, uint8_t key[32])
 	crypto_generichash(key, 32, (const uint8_t *)MAC_LABEL, strlen(MAC_LABEL), s->sk, 32);
 }
 
-static int mac_raw(const uint8_t key[32], const tlog_field_t *f, size_t n, uint8_t out[32])
+void tlog_mac_digest(const uint8_t key[32], const uint8_t digest[TLOG_HASH_LEN],
+		     char out[TLOG_MAC_B64_LEN + 1])
 {
-	crypto_auth_hmacsha256_state st;
-	int err;
+	uint8_t m[crypto_auth_hmacsha256_BYTES];
 
+	crypto_auth_hmacsha256_state st;
 	crypto_auth_hmacsha256_init(&st, key, 32);
-	if ((err = leaf_input(NULL, f, n, NULL, &st)) < 0) {
-		sodium_memzero(&st, sizeof(st));
-		return err;
-	}
-	crypto_auth_hmacsha256_final(&st, out);
-	return 0;
+	crypto_auth_hmacsha256_update(&st, digest, TLOG_HASH_LEN);
+	crypto_auth_hmacsha256_final(&st, m);
+	sodium_bin2base64(out, TLOG_MAC_B64_LEN + 1, m, sizeof(m), sodium_base64_VARIANT_ORIGINAL);
+}
+
+int tlog_mac_digest_check(const uint8_t key[32], const uint8_t digest[TLOG_HASH_LEN],
+			  const char *mac, size_t len)
+{
+	char want[TLOG_MAC_B64_LEN + 1];
+
+	if (!mac || len != TLOG_MAC_B64_LEN)
+		return -EBADMSG;
+	tlog_mac_digest(key, digest, want);
+	return sodium_memcmp(want, mac, TLOG_MAC_B64_LEN) == 0 ? 0 : -EBADMSG;
 }
 
 int tlog_mac(const uint8_t key[32], const tlog_field_t *f, size_t n, char out[TLOG_MAC_B64_LEN + 1])
 {
-	uint8_t m[32];
+	uint8_t d[TLOG_HASH_LEN];
 	int err;
 
-	if ((err = mac_raw(key, f, n, m)) < 0)
+	if ((err = tlog_event_digest(f, n, d)) < 0)
 		return err;
-	sodium_bin2base64(out, TLOG_MAC_B64_LEN + 1, m, sizeof(m), sodium_base64_VARIANT_ORIGINAL);
+	tlog_mac_digest(key, d, out);
 	return 0;
 }
 
 int tlog_mac_check(const uint8_t key[32], const tlog_field_t *f, size_t n, const char *mac,
 		   size_t len)
 {
-	uint8_t m[32], got[32];
-	size_t got_len;
+	uint8_t d[TLOG_HASH_LEN];
 
-	if (!mac || len != TLOG_MAC_B64_LEN ||
-	    sodium_base642bin(got, sizeof(got), mac, len, NULL, &got_len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    got_len != sizeof(got) || mac_raw(key, f, n, m) < 0)
+	if (tlog_event_digest(f, n, d) < 0)
 		return -EBADMSG;
-	return sodium_memcmp(m, got, sizeof(m)) == 0 ? 0 : -EBADMSG;
+	return tlog_mac_digest_check(key, d, mac, len);
 }
 
 /* ---- checkpoints ---- */

@@ -5,17 +5,18 @@
  * (C2SP tlog-checkpoint, signed-note Ed25519 keys). No I/O; libsodium for
  * SHA-256, HMAC-SHA-256 and Ed25519.
  *
- * Leaf (docs/compliance.md, "Leaf encoding"): SHA-256(0x00 || input) with
- *   input = "eirc-leaf-1" 0x0A, u32be(len id) id, u32be(count) and then, for
- *   each field in bytewise order of name, u32be(len name) name u32be(len
- *   value) value. id is the entry's archive stream id ("<ms>-<seq>").
- *   Fields with an empty value are left out (absent and empty are one), and
- *   so are the fields that are not the event's (TLOG_FIELD_EXCLUDED: the
- *   history pointer "stream"/"hid" and the "mac"). Two fields of one name
- *   are refused.
+ * Event digest (docs/compliance.md, "Leaf encoding"): SHA-256 of
+ *   "eirc-event-1" 0x0A, u32be(count) and then, for each field in bytewise
+ *   order of name, u32be(len name) name u32be(len value) value. Fields with
+ *   an empty value are left out (absent and empty are one), and so are the
+ *   fields that are not the event's (TLOG_FIELD_EXCLUDED: the history
+ *   pointer "stream"/"hid" and "mac"). Two fields of one name are refused.
+ *   The writer computes it before the event has an archive id.
+ * Leaf: SHA-256(0x00 || "eirc-leaf-2" 0x0A || u32be(len id) id || digest),
+ *   id the entry's archive stream id ("<ms>-<seq>").
  * Interior node: SHA-256(0x01 || left || right). Empty tree: SHA-256("").
- * MAC (what eirc-logger writes, what the sealer checks before it seals):
- *   HMAC-SHA-256(mac key, the leaf input without the id part), base64.
+ * MAC (what eirc-logger hands the append script with the digest, what the
+ *   sealer checks before it seals): HMAC-SHA-256(mac key, digest), base64.
  */
 #ifndef EIRC_ARCHIVE_TLOG_H
 #define EIRC_ARCHIVE_TLOG_H
@@ -51,8 +52,15 @@ struct tlog_field {
 	archive_str_t value;
 };
 
-/* The leaf hash of the entry id with fields f[0..n). Returns 0, or
- * -EINVAL (no id, more than TLOG_FIELDS_MAX fields, a name twice). */
+/* The digest of an event's fields f[0..n). Returns 0, or -EINVAL (more
+ * than TLOG_FIELDS_MAX fields, a name twice). */
+int tlog_event_digest(const tlog_field_t *f, size_t n, uint8_t out[TLOG_HASH_LEN]);
+/* The leaf of the entry id whose fields have digest. Returns 0, or -EINVAL
+ * (no id). */
+int tlog_leaf_of_digest(archive_str_t id, const uint8_t digest[TLOG_HASH_LEN],
+			uint8_t out[TLOG_HASH_LEN]);
+/* Both in one: the leaf hash of the entry id with fields f[0..n). Returns
+ * 0, or -EINVAL (no id, more than TLOG_FIELDS_MAX fields, a name twice). */
 int tlog_leaf_hash(archive_str_t id, const tlog_field_t *f, size_t n, uint8_t out[TLOG_HASH_LEN]);
 
 /* Interior node hash of left and right. */
@@ -142,8 +150,14 @@ int tlog_signer_generate(const char *name, tlog_signer_t *out);
 /* The MAC key of a signer (keyed BLAKE2b of a fixed label under the seed):
  * whoever can sign can MAC, and one secret configures both. */
 void tlog_mac_key(const tlog_signer_t *s, uint8_t key[32]);
-/* The MAC of fields f[0..n) (see the top) as base64 into out. Returns 0
- * or -EINVAL as tlog_leaf_hash. */
+/* The MAC of a digest as base64 into out, and its check (constant time;
+ * 0 or -EBADMSG). */
+void tlog_mac_digest(const uint8_t key[32], const uint8_t digest[TLOG_HASH_LEN],
+		     char out[TLOG_MAC_B64_LEN + 1]);
+int tlog_mac_digest_check(const uint8_t key[32], const uint8_t digest[TLOG_HASH_LEN],
+			  const char *mac, size_t len);
+/* The MAC of fields f[0..n) (their digest's) as base64 into out. Returns 0
+ * or -EINVAL as tlog_event_digest. */
 int tlog_mac(const uint8_t key[32], const tlog_field_t *f, size_t n,
 	     char out[TLOG_MAC_B64_LEN + 1]);
 /* Checks mac (its text, len bytes) against fields f[0..n), in constant

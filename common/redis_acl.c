@@ -29,15 +29,15 @@ static const char *const commands[REDIS_ACL_ROLES] = {
 		"+xreadgroup +xautoclaim +xack +xpending +xinfo|groups +xtrim +xlen "
 		"+xrange +pexpire +info +cluster|slots +asking +xrevrange +hget +hgetall +hmget "
 		"+hset +hincrby +setrange +zadd +zcard +zrange +zscore +zremrangebyscore +del "
-		"+getrange",
+		"+getrange +rpush +lrange +ltrim",
 	[REDIS_ACL_HISTORY] = "+script|load +evalsha_ro +eval_ro +eval +get +set +xadd +xrange "
-			      "+xrevrange +zrangebyscore +zadd +zremrangebyscore +pexpire "
+			      "+xrevrange +zrangebyscore +zadd +zremrangebyscore +pexpire +rpush "
 			      "+subscribe +info +cluster|slots +asking",
 };
 
 /* What eirc-history writes, after "eirc:{p<k>}:" (@ is the network). */
-static const char *const history_writes[] = {"history:@:dm:*", "archive",   "msgid:*",
-					     "nick:@:*",       "unick:@:*", "dms:@:*"};
+static const char *const history_writes[] = {"history:@:dm:*", "archive", "msgid:*", "nick:@:*",
+					     "unick:@:*",      "dms:@:*", "pending"};
 
 const char *redis_acl_default_name(enum redis_acl_role role)
 {

@@ -20,9 +20,11 @@
 #include "archive/archive_keys.h"
 #include "common/clock.h"
 
-/* Takes or renews the lease, then reads the state and the entries after
- * its last. KEYS: seal, tlog, archive. ARGV: owner, lease ms, count.
- * Returns {0, holder} or {1, HGETALL tlog, entries}. */
+/* Takes or renews the lease, then reads the state and the first records
+ * of the pending list, and until the log has a start, the id of the
+ * archive entry before the first record ("0-0": none). KEYS: seal, tlog,
+ * pending, archive. ARGV: owner, lease ms, count. Returns {0, holder} or
+ * {1, HGETALL tlog, records, id before}. */
 static const char lease_script[] =
 	"local cur = redis.call('GET', KEYS[1])\n"
 	"if not cur then\n"
@@ -32,22 +34,29 @@ static const char lease_script[] =
 	"else\n"
 	"  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
 	"end\n"
-	"local last = redis.call('HGET', KEYS[2], 'last') or '0-0'\n"
-	"return {1, redis.call('HGETALL', KEYS[2]),\n"
-	"        redis.call('XRANGE', KEYS[3], '(' .. last, '+', 'COUNT', ARGV[3])}\n";
+	"local recs = redis.call('LRANGE', KEYS[3], 0, tonumber(ARGV[3]) - 1)\n"
+	"local before = '0-0'\n"
+	"if #recs > 0 and not redis.call('HGET', KEYS[2], 'start') then\n"
+	"  local id = string.match(recs[1], '^(%S+)')\n"
+	"  local e = id and redis.call('XREVRANGE', KEYS[4], '(' .. id, '-', 'COUNT', 1)[1]\n"
+	"  if e then before = e[1] end\n"
+	"end\n"
+	"return {1, redis.call('HGETALL', KEYS[2]), recs, before}\n";
 
 /* One chunk segment of a round, conditional on the lease and on (size,
- * last). KEYS: seal, tlog, leaves chunk, rejected. ARGV: owner, size and
- * last read, new size, last and frontier, byte offset and leaf hashes
- * (may be empty), start ('' once the log exists), then id/reason pairs of
- * refused entries. Returns 1, 0 (the state moved) or -1 (lease lost). */
+ * last). KEYS: seal, tlog, leaves chunk, rejected, pending. ARGV: owner,
+ * size and last read, new size, last and frontier, byte offset and leaf
+ * hashes (may be empty), start ('' once the log exists), the pending
+ * records it consumed, then id/reason pairs of refused records. Returns 1,
+ * 0 (the state moved) or -1 (lease lost). */
 static const char segment_script[] =
 	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end\n"
 	"local st = redis.call('HMGET', KEYS[2], 'size', 'last')\n"
 	"if (st[1] or '0') ~= ARGV[2] or (st[2] or '0-0') ~= ARGV[3] then return 0 end\n"
 	"if ARGV[8] ~= '' then redis.call('SETRANGE', KEYS[3], ARGV[7], ARGV[8]) end\n"
 	"local n = 0\n"
-	"for i = 10, #ARGV, 2 do\n"
+	"if ARGV[10] ~= '0' then redis.call('LTRIM', KEYS[5], ARGV[10], -1) end\n"
+	"for i = 11, #ARGV, 2 do\n"
 	"  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'id', ARGV[i],\n"
 	"             'reason', ARGV[i + 1])\n"
 	"  n = n + 1\n"
@@ -74,7 +83,7 @@ static const char checkpoint_script[] =
 /* An archive id ("<ms>-<seq>") and a little room. */
 #define ID_MAX         48
 #define FRONTIER_BYTES (TLOG_FRONTIER_MAX * TLOG_HASH_LEN)
-#define SEGMENT_ARGS   16 /* EVAL, script, numkeys, 4 keys, 9 ARGV before the pairs */
+#define SEGMENT_ARGS   18 /* EVAL, script, numkeys, 5 keys, 10 ARGV before the pairs */
 
 /* The state of one partition's log as a round read it. */
 struct state {
@@ -91,7 +100,7 @@ struct segment {
 	uint64_t first; /* leaf index of its first leaf */
 	size_t leaves;  /* leaf hashes in it */
 	size_t rejects; /* id/reason pairs in it */
-	char size_before[24], size_after[24], offset[24];
+	char size_before[24], size_after[24], offset[24], consumed[24];
 	char last_before[ID_MAX], last_after[ID_MAX];
 	char start[ID_MAX];
 	uint8_t frontier[FRONTIER_BYTES];
@@ -119,7 +128,8 @@ struct lg_seal {
 	int k;      /* its partition */
 	int rounds; /* of k in this pass */
 	bool *held; /* per partition: the lease was ours at the last round */
-	char key_seal[64], key_tlog[64], key_archive[64], key_rejected[64], key_cps[64];
+	char key_seal[64], key_tlog[64], key_pending[64], key_archive[64], key_rejected[64],
+		key_cps[64];
 	struct state st;
 	/* the round's replies due, and how they went */
 	int waiting;
@@ -226,41 +236,35 @@ static int state_parse(const redisReply *h, struct state *out)
 	return 0;
 }
 
-/* ---- entries ---- */
+/* ---- pending records ---- */
 
-static const redisReply *entry_field(const redisReply *kv, const char *name)
+/* Why record r ("<archive id> <digest> <mac>") is refused, or NULL: its
+ * leaf hash is then in leaf. Its archive id goes into id ("?" when it has
+ * none). */
+static const char *record_check(struct lg_seal *s, const redisReply *r, char id[ID_MAX],
+				uint8_t leaf[TLOG_HASH_LEN])
 {
-	for (size_t i = 0; i + 1 < kv->elements; i += 2)
-		if (str_eq(kv->element[i], name))
-			return kv->element[i + 1];
-	return NULL;
-}
+	const char *p, *sp1, *sp2, *end;
+	uint8_t d[TLOG_HASH_LEN];
+	size_t d_len;
 
-/* Why entry e (id, [name, value, ...]) is refused, or NULL: its leaf hash
- * is then in leaf. */
-static const char *entry_check(struct lg_seal *s, const redisReply *e, uint8_t leaf[TLOG_HASH_LEN])
-{
-	const redisReply *kv = e->element[1], *mac;
-	tlog_field_t f[TLOG_FIELDS_MAX];
-	size_t n = 0;
-
-	if (kv->type != REDIS_REPLY_ARRAY || kv->elements % 2)
+	snprintf(id, ID_MAX, "?");
+	if (r->type != REDIS_REPLY_STRING)
 		return "malformed";
-	for (size_t i = 0; i + 1 < kv->elements; i += 2) {
-		const redisReply *name = kv->element[i], *value = kv->element[i + 1];
-		if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
-			return "malformed";
-		if (tlog_field_excluded(name->str, name->len))
-			continue;
-		if (n == TLOG_FIELDS_MAX)
-			return "malformed";
-		f[n++] = (tlog_field_t){{name->str, name->len}, {value->str, value->len}};
-	}
-	if (!(mac = entry_field(kv, "mac")) || mac->type != REDIS_REPLY_STRING)
-		return "mac missing";
-	if (tlog_mac_check(s->mac_key, f, n, mac->str, mac->len) < 0)
+	p = r->str;
+	end = p + r->len;
+	if (!(sp1 = memchr(p, ' ', r->len)) || sp1 - p >= ID_MAX || sp1 == p ||
+	    !(sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1))))
+		return "malformed";
+	memcpy(id, p, (size_t)(sp1 - p));
+	id[sp1 - p] = '\0';
+	if (sodium_base642bin(d, sizeof(d), sp1 + 1, (size_t)(sp2 - sp1 - 1), NULL, &d_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    d_len != sizeof(d))
+		return "malformed";
+	if (tlog_mac_digest_check(s->mac_key, d, sp2 + 1, (size_t)(end - sp2 - 1)) < 0)
 		return "mac invalid";
-	if (tlog_leaf_hash((archive_str_t){e->element[0]->str, e->element[0]->len}, f, n, leaf) < 0)
+	if (tlog_leaf_of_digest((archive_str_t){id, strlen(id)}, d, leaf) < 0)
 		return "malformed";
 	return NULL;
 }
@@ -273,6 +277,7 @@ static struct segment *segment_open(struct lg_seal *s, const char *last)
 	g->chunk = g->first / ARCHIVE_KEYS_LEAVES_CHUNK;
 	g->leaves = g->rejects = 0;
 	g->start[0] = '\0';
+	snprintf(g->consumed, sizeof(g->consumed), "0");
 	snprintf(g->size_before, sizeof(g->size_before), "%" PRIu64, g->first);
 	snprintf(g->last_before, sizeof(g->last_before), "%s", last);
 	snprintf(g->offset, sizeof(g->offset), "%" PRIu64,
@@ -287,15 +292,16 @@ static void segment_close(struct lg_seal *s, struct segment *g, const char *last
 
 	g->frontier_len = n > 0 ? (size_t)n : 0;
 	snprintf(g->size_after, sizeof(g->size_after), "%" PRIu64, s->st.tree.size);
+	snprintf(g->consumed, sizeof(g->consumed), "%zu", g->leaves + g->rejects);
 	snprintf(g->last_after, sizeof(g->last_after), "%s", last);
 }
 
-/* Lays the entries out into segments: leaves, refusals, and the state
- * each segment leaves behind. */
-static void round_layout(struct lg_seal *s, const redisReply *entries)
+/* Lays the pending records out into segments: leaves, refusals, and the
+ * state each segment leaves behind. */
+static void round_layout(struct lg_seal *s, const redisReply *records, const char *before)
 {
 	struct segment *g;
-	char last[ID_MAX];
+	char last[ID_MAX], id[ID_MAX];
 	size_t nl = 0;
 	int64_t now = clock_wall_ms();
 
@@ -303,36 +309,30 @@ static void round_layout(struct lg_seal *s, const redisReply *entries)
 	s->round_sealed = 0;
 	snprintf(last, sizeof(last), "%s", s->st.last);
 	g = segment_open(s, last);
-	for (size_t i = 0; i < entries->elements; i++) {
-		const redisReply *e = entries->element[i];
-		const char *why;
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-		    e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len >= ID_MAX)
-			continue; /* XRANGE does not answer that */
+	for (size_t i = 0; i < records->elements; i++) {
+		const char *why =
+			record_check(s, records->element[i], id, s->leaves + nl * TLOG_HASH_LEN);
 		if (!s->st.started) {
-			const redisReply *kv = e->element[1];
-			if (kv->type == REDIS_REPLY_ARRAY && !entry_field(kv, "mac")) {
-				snprintf(last, sizeof(last), "%s", e->element[0]->str);
-				continue; /* before the log */
-			}
+			/* the log starts at its first record; what the archive
+			 * holds before it pre-dates the log */
 			s->st.started = true;
-			snprintf(g->start, sizeof(g->start), "%s", last);
+			snprintf(g->start, sizeof(g->start), "%s", before);
 		}
-		if ((why = entry_check(s, e, s->leaves + nl * TLOG_HASH_LEN))) {
+		if (why) {
 			struct reject *rj = &s->rejects[s->n_rejects++];
-			memcpy(rj->id, e->element[0]->str, e->element[0]->len + 1);
+			memcpy(rj->id, id, strlen(id) + 1);
 			rj->why = why;
 			g->rejects++;
 		} else {
 			tlog_tree_append(&s->st.tree, s->leaves + nl * TLOG_HASH_LEN);
-			s->delays[nl] = now - id_ms(e->element[0]->str);
+			s->delays[nl] = now - id_ms(id);
 			nl++;
 			g->leaves++;
 			s->round_sealed++;
+			snprintf(last, sizeof(last), "%s", id);
 		}
-		snprintf(last, sizeof(last), "%s", e->element[0]->str);
 		if (g->leaves && s->st.tree.size % ARCHIVE_KEYS_LEAVES_CHUNK == 0 &&
-		    i + 1 < entries->elements) {
+		    i + 1 < records->elements) {
 			segment_close(s, g, last);
 			g = segment_open(s, last);
 		}
@@ -357,11 +357,12 @@ static int segment_send(struct lg_seal *s, const struct segment *g, const uint8_
 	if (argv && len) {
 		STR("EVAL");
 		ARG(segment_script, sizeof(segment_script) - 1);
-		STR("4");
+		STR("5");
 		STR(s->key_seal);
 		STR(s->key_tlog);
 		STR(g->leaves_key);
 		STR(s->key_rejected);
+		STR(s->key_pending);
 		STR(s->owner);
 		STR(g->size_before);
 		STR(g->last_before);
@@ -371,6 +372,7 @@ static int segment_send(struct lg_seal *s, const struct segment *g, const uint8_
 		STR(g->offset);
 		ARG(leaves, g->leaves * TLOG_HASH_LEN);
 		STR(g->start);
+		STR(g->consumed);
 		for (size_t j = 0; j < g->rejects; j++) {
 			STR(rejects[j].id);
 			STR(rejects[j].why);
@@ -581,7 +583,8 @@ static void on_lease(void *ud, redisReply *r, void *privdata)
 		pass_next(s);
 		return;
 	}
-	if (r->element[0]->integer != 1 || r->elements != 3) {
+	if (r->element[0]->integer != 1 || r->elements != 4 ||
+	    r->element[3]->type != REDIS_REPLY_STRING || r->element[3]->len >= ID_MAX) {
 		s->held[s->k] = false;
 		pass_next(s);
 		return;
@@ -607,9 +610,7 @@ static void on_lease(void *ud, redisReply *r, void *privdata)
 	if (s->rounds == 0 && entries->elements > 0) {
 		const redisReply *e = entries->element[0];
 		int64_t ms;
-		if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
-		    e->element[0]->type == REDIS_REPLY_STRING &&
-		    (ms = id_ms(e->element[0]->str)) > 0 &&
+		if (e->type == REDIS_REPLY_STRING && (ms = id_ms(e->str)) > 0 &&
 		    (s->pass_oldest_ms < 0 || ms < s->pass_oldest_ms))
 			s->pass_oldest_ms = ms;
 	}
@@ -618,15 +619,15 @@ static void on_lease(void *ud, redisReply *r, void *privdata)
 		round_done(s);
 		return;
 	}
-	round_layout(s, entries);
+	round_layout(s, entries, r->element[3]->str);
 	round_send(s);
 }
 
 static void round_start(struct lg_seal *s)
 {
-	if (redis_cmd(s->redis, on_lease, s, "EVAL %s 3 %s %s %s %s %s %s", lease_script,
-		      s->key_seal, s->key_tlog, s->key_archive, s->owner, s->lease_ms,
-		      s->batch) < 0)
+	if (redis_cmd(s->redis, on_lease, s, "EVAL %s 4 %s %s %s %s %s %s %s", lease_script,
+		      s->key_seal, s->key_tlog, s->key_pending, s->key_archive, s->owner,
+		      s->lease_ms, s->batch) < 0)
 		pass_next(s);
 }
 
@@ -653,6 +654,7 @@ static void pass_next(struct lg_seal *s)
 	archive_keys_tlog(s->k, ARCHIVE_KEYS_TLOG_STATE, s->key_tlog, sizeof(s->key_tlog));
 	archive_keys_tlog(s->k, ARCHIVE_KEYS_TLOG_CPS, s->key_cps, sizeof(s->key_cps));
 	archive_keys_tlog(s->k, "rejected", s->key_rejected, sizeof(s->key_rejected));
+	archive_keys_tlog(s->k, ARCHIVE_KEYS_TLOG_PENDING, s->key_pending, sizeof(s->key_pending));
 	archive_keys_archive(s->k, s->key_archive, sizeof(s->key_archive));
 	round_start(s);
 }

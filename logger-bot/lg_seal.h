@@ -11,21 +11,25 @@
  *     seals, so that the HA pair yields one log; the other logger's passes
  *     stop there. A logger that stops is replaced within LG_SEAL_LEASE_MS.
  *   - a round: one script takes or renews the lease, reads the log's state
- *     (the hash eirc:{p<k>}:tlog) and the next integrity.seal_batch entries
- *     after its `last` (XRANGE). Each entry's "mac" is checked
- *     (tlog_mac_check): an entry without one, or with a wrong one, is
- *     refused: not a leaf, recorded in eirc:{p<k>}:rejected (id, reason;
- *     the last ~100,000 kept),
- *     counted, and reported once (LG_SEAL_REJECTED). Until the log exists
- *     (no `start` in its state), entries without a "mac" pre-date it: they
- *     are passed over, and the log starts ("start" = the last of them, or
- *     "0-0") at the first entry that has one. The other entries' leaf
- *     hashes go into the chunk keys eirc:{p<k>}:leaves:<c> (SETRANGE, so a
- *     rewrite is idempotent) and into the frontier.
+ *     (the hash eirc:{p<k>}:tlog) and the first integrity.seal_batch
+ *     records of the partition's pending list eirc:{p<k>}:pending, which
+ *     the append script fills in the archive's order, one record
+ *     "<archive id> <digest> <mac>" per entry it archives
+ *     (archive/archive_append.h). Nothing is read back from the archive:
+ *     the leaf is tlog_leaf_of_digest(archive id, digest). A record whose
+ *     MAC does not check (tlog_mac_digest_check), or that does not parse,
+ *     is refused: not a leaf, recorded in eirc:{p<k>}:rejected (id,
+ *     reason; the last ~100,000 kept), counted, and reported once
+ *     (LG_SEAL_REJECTED). An entry added to the archive without a record
+ *     (behind eIRC's back, or before the log) is never a leaf. The log
+ *     starts at the first record ("start" = the id of the archive entry
+ *     before it, "0-0" when none). The leaf hashes go into the chunk keys eirc:{p<k>}:leaves:<c>
+ *     (SETRANGE, so a rewrite is idempotent) and into the frontier.
  *   - the writes of a round are one script per chunk segment, each
  *     conditional on the lease's owner and on the state's (size, last)
  *     being what the round read (a compare-and-set: otherwise nothing is
- *     written and the next round reads the state again).
+ *     written and the next round reads the state again); each also drops
+ *     the records it consumed from the head of the pending list.
  *   - rounds go on while they read a full batch, at most LG_SEAL_ROUNDS_MAX
  *     per pass; then, when integrity.checkpoint_events leaves were added
  *     since the last checkpoint, or integrity.checkpoint_interval passed and

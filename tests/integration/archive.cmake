@@ -14,8 +14,8 @@ add_dependencies(test_archive_verify eirc-archive eirc-logger eirc-auth)
 # On an archive written here to the contract's layout: the same findings,
 # and what the daemons do not make on demand (an audit row changed, a
 # retention trim's frontier, the sealer's frontier forged, an auditor's
-# checkpoint file, --partition/--from, exit statuses; see
-# test_archive_layout.c).
+# checkpoint file, --partition/--from, exit statuses, the archive on a Redis
+# Cluster; see test_archive_layout.c).
 eirc_test(test_archive_layout SOURCES test_archive_layout.c
           LIBS eirc_logger_fixture eirc_archive eirc::pq eirc::jansson eirc::sodium
           LABELS integration TIMEOUT 600)

@@ -2,7 +2,8 @@
 # server (tests/es/es_server.py). Needs the eirc-logger binary.
 add_library(eirc_logger_fixture STATIC logger_fixture.c)
 target_include_directories(eirc_logger_fixture PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(eirc_logger_fixture PUBLIC eirc_harness eirc_common eirc::hiredis eirc::jansson)
+target_link_libraries(eirc_logger_fixture PUBLIC eirc_harness eirc_common eirc_archive eirc::hiredis
+                      eirc::jansson)
 
 eirc_test(test_logger SOURCES test_logger.c LIBS eirc_logger_fixture
           LABELS integration TIMEOUT 300)
@@ -10,7 +11,7 @@ add_dependencies(test_logger eirc-logger)
 
 # 20,000 messages through Redis restart, kill -9 of one of two loggers and
 # 30 s of Elasticsearch downtime; compares ids (see test_logger_fault.c).
-eirc_test(test_logger_fault SOURCES test_logger_fault.c LIBS eirc_logger_fixture
+eirc_test(test_logger_fault SOURCES test_logger_fault.c LIBS eirc_logger_fixture eirc::sodium
           LABELS integration TIMEOUT 600)
 add_dependencies(test_logger_fault eirc-logger)
 
@@ -50,9 +51,20 @@ add_dependencies(test_logger_bound eirc-logger eirc-history)
 # The archive's trimming kept verifiable (issue 17): only at checkpoint
 # boundaries, tombstones whose frontier matches the signed checkpoint,
 # retention and shipped trims, two trimmers racing trim once, and the same
-# under writes with the real writer and sealer (see test_archive_trim.c).
+# under writes with the real writer and sealer, and an eirc-logger HA pair
+# with archive_retention 10s (see test_archive_trim.c).
 eirc_test(test_archive_trim SOURCES test_archive_trim.c
           LIBS eirc_logger_fixture eirc_logger_io LABELS integration TIMEOUT 300)
+add_dependencies(test_archive_trim eirc-logger)
+
+# A trimmed archive still verifies: eirc-logger (signing key,
+# archive_retention 10s) seals and trims, eirc-auth files the checkpoints,
+# eirc-archive verify exits 0, and 1 once a tombstone is deleted (see
+# test_archive_trim_verify.c).
+eirc_test(test_archive_trim_verify SOURCES test_archive_trim_verify.c
+          LIBS eirc_auth_fixture eirc_logger_fixture eirc_archive eirc::hiredis eirc::sodium
+          LABELS integration TIMEOUT 300)
+add_dependencies(test_archive_trim_verify eirc-auth eirc-logger eirc-archive)
 
 # Gaps across a restart of the process: kill -9 and start again, the gap
 # event covers the time between (see test_logger_restart.c).
@@ -71,7 +83,7 @@ add_dependencies(test_logger_linked eirc-logger)
 # the masters that own their slots, each message once, history answers, a
 # slot migrated while messages flow (see test_redis_cluster.c).
 eirc_test(test_redis_cluster SOURCES test_redis_cluster.c
-          LIBS eirc_logger_fixture eirc_logger_core eirc_redis eirc::jansson
+          LIBS eirc_logger_fixture eirc_logger_core eirc_redis eirc::jansson eirc::sodium
           LABELS integration TIMEOUT 400)
 add_dependencies(test_redis_cluster eirc-logger eirc-history eirc-irc-client)
 

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/archive_keys.h"
+#include "archive/tlog.h"
 #include "scripts/stack/launch.h"
 #include "tests/harness/http_test.h"
 #include "tests/harness/session_test.h"
@@ -568,4 +570,94 @@ size_t lgf_all_history(redisContext *r, struct lgf_entry *out, size_t max)
 	if (rep)
 		freeReplyObject(rep);
 	return n;
+}
+
+/* ---- the sealed log ---- */
+
+static const char *state_field(const redisReply *h, const char *name)
+{
+	for (size_t i = 0; i + 1 < h->elements; i += 2)
+		if (!strcmp(h->element[i]->str, name))
+			return h->element[i + 1]->str;
+	return NULL;
+}
+
+/* Entry e's leaf hash equals the one stored at index idx of partition k. */
+static bool leaf_stored(redisContext *r, int k, const redisReply *e, unsigned long long idx)
+{
+	const redisReply *kv = e->element[1];
+	tlog_field_t f[TLOG_FIELDS_MAX];
+	uint8_t leaf[TLOG_HASH_LEN];
+	char key[ARCHIVE_KEYS_KEY_MAX];
+	unsigned long long off = (idx % ARCHIVE_KEYS_LEAVES_CHUNK) * TLOG_HASH_LEN;
+	size_t n = 0;
+	redisReply *stored;
+	bool ok;
+
+	for (size_t j = 0; j + 1 < kv->elements && n < TLOG_FIELDS_MAX; j += 2)
+		if (!tlog_field_excluded(kv->element[j]->str, kv->element[j]->len))
+			f[n++] = (tlog_field_t){{kv->element[j]->str, kv->element[j]->len},
+						{kv->element[j + 1]->str, kv->element[j + 1]->len}};
+	if (tlog_leaf_hash((archive_str_t){e->element[0]->str, e->element[0]->len}, f, n, leaf) < 0)
+		return false;
+	archive_keys_leaves(k, idx / ARCHIVE_KEYS_LEAVES_CHUNK, key, sizeof(key));
+	stored = redisCommand(r, "GETRANGE %s %llu %llu", key, off, off + TLOG_HASH_LEN - 1);
+	ok = stored && stored->type == REDIS_REPLY_STRING && stored->len == TLOG_HASH_LEN &&
+	     memcmp(stored->str, leaf, TLOG_HASH_LEN) == 0;
+	if (stored)
+		freeReplyObject(stored);
+	return ok;
+}
+
+int lgf_seal_check(redisContext *r, int k, char *why, size_t cap)
+{
+	static const char script[] =
+		"return {redis.call('HGETALL', KEYS[1]), redis.call('XRANGE', KEYS[2], '-', '+')}";
+	char tlog[64], arch[64];
+	const char *last, *start, *trimmed, *size, *rejected;
+	redisReply *rep, *e;
+	unsigned long long base;
+	int rv = -1;
+
+	archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_STATE, tlog, sizeof(tlog));
+	archive_keys_archive(k, arch, sizeof(arch));
+	rep = redisCommand(r, "EVAL %s 2 %s %s", script, tlog, arch);
+	if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+		snprintf(why, cap, "p%d: the snapshot script failed", k);
+		goto out;
+	}
+	e = rep->element[1];
+	last = state_field(rep->element[0], "last");
+	start = state_field(rep->element[0], "start");
+	trimmed = state_field(rep->element[0], "trimmed");
+	size = state_field(rep->element[0], "size");
+	rejected = state_field(rep->element[0], "rejected");
+	if (e->elements == 0 && !size) {
+		rv = 1; /* nothing archived in this partition */
+		goto out;
+	}
+	if (e->elements && (!last || strcmp(last, e->element[e->elements - 1]->element[0]->str))) {
+		rv = 0;
+		goto out;
+	}
+	base = trimmed ? strtoull(trimmed, NULL, 10) : 0;
+	if (!size || !start || strcmp(start, "0-0") != 0 ||
+	    (rejected && strcmp(rejected, "0") != 0) ||
+	    strtoull(size, NULL, 10) != base + e->elements) {
+		snprintf(why, cap, "p%d: start %s, rejected %s, size %s for %llu + %zu entries", k,
+			 start ? start : "-", rejected ? rejected : "0", size ? size : "-", base,
+			 e->elements);
+		goto out;
+	}
+	for (size_t i = 0; i < e->elements; i++)
+		if (!leaf_stored(r, k, e->element[i], base + i)) {
+			snprintf(why, cap, "p%d: leaf %llu (%s) is not its entry's", k, base + i,
+				 e->element[i]->element[0]->str);
+			goto out;
+		}
+	rv = 1;
+out:
+	if (rep)
+		freeReplyObject(rep);
+	return rv;
 }

@@ -151,6 +151,17 @@ size_t lgf_all_history(redisContext *r, struct lgf_entry *out, size_t max);
 size_t lgf_stream(redisContext *r, const char *key, struct lgf_entry *out, size_t max);
 /* Reads a history stream of network eIRC. */
 size_t lgf_history(redisContext *r, const char *chan, struct lgf_entry *out, size_t max);
+/*
+ * Partition k's log (logger-bot/lg_seal.h) against its archive stream, on
+ * r (the Redis, or the cluster master owning k's slot), read at once: 1
+ * when the log has looked at the archive's last entry, began with the
+ * archive ("start" 0-0), refused nothing, and every entry left is the leaf
+ * its position says (leaf `trimmed` + i, recomputed with archive/tlog.h,
+ * the hash stored in its chunk); 0 while the log is behind; -1 when it is
+ * wrong, with why in buf.
+ */
+int lgf_seal_check(redisContext *r, int k, char *why, size_t cap);
+
 /* Waits until pred() holds or timeout_ms passes; returns pred's last value. */
 bool lgf_wait_for(bool (*pred)(void *), void *ud, int timeout_ms);
 void lgf_sleep_ms(int ms);

@@ -10,7 +10,10 @@
  * this one is quick and also covers what they do not make on demand: an
  * audit row changed, the sealer's frontier forged, a retention trim's
  * tombstone frontier (right, and wrong), a trim without its tombstone, an
- * auditor's checkpoint file, --partition and --from, the exit statuses.
+ * auditor's checkpoint file, --partition and --from, the exit statuses;
+ * and, in a second group, the archive on a Redis Cluster of three masters
+ * (intact, an XDEL, a swap, a proof), which eirc-archive reads by
+ * following MOVED.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +58,13 @@ static struct {
 	tlog_signer_t signer;
 	char vkey[TLOG_VKEY_MAX];
 	uint8_t mac_key[32];
-	redisContext *r;
+	redisContext *r; /* the Redis, or the cluster's first node */
+	bool cluster;
+	srv_t *nodes[3];
+	struct {
+		int port;
+		redisContext *c;
+	} via[3];   /* cluster: a connection to each node a MOVED named */
 	PGconn *db; /* superuser */
 	uint64_t base_ms;
 	int k_of[EVENTS];
@@ -126,13 +135,84 @@ static void expect_intact(void)
 
 /* ---- Redis and Elasticsearch helpers ---- */
 
+/* The connection to the cluster node on port. */
+static redisContext *node_at(int port)
+{
+	for (size_t i = 0; i < 3; i++)
+		if (T.via[i].port == port)
+			return T.via[i].c;
+	for (size_t i = 0; i < 3; i++)
+		if (!T.via[i].c) {
+			T.via[i].port = port;
+			T.via[i].c = redisConnect("127.0.0.1", port);
+			return T.via[i].c;
+		}
+	return NULL;
+}
+
+/* Sends a formatted command, to the node a MOVED names on a cluster. */
+static redisReply *send_formatted(const char *cmdbuf, size_t len)
+{
+	redisContext *c = T.r;
+	redisReply *r = NULL;
+
+	for (int tries = 0; tries < 4 && c; tries++) {
+		if (redisAppendFormattedCommand(c, cmdbuf, len) != REDIS_OK ||
+		    redisGetReply(c, (void **)&r) != REDIS_OK)
+			return NULL;
+		if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "MOVED ", 6))
+			return r;
+		c = node_at(atoi(strrchr(r->str, ':') + 1));
+		freeReplyObject(r);
+		r = NULL;
+	}
+	return r;
+}
+
+static redisReply *vcommand(const char *fmt, va_list ap)
+{
+	char *buf;
+	int n = redisvFormatCommand(&buf, fmt, ap);
+	redisReply *r;
+
+	if (n < 0)
+		return NULL;
+	r = send_formatted(buf, (size_t)n);
+	redisFreeCommand(buf);
+	return r;
+}
+
+static redisReply *command(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	va_start(ap, fmt);
+	r = vcommand(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static redisReply *command_argv(int argc, const char **argv, const size_t *len)
+{
+	char *buf;
+	long long n = redisFormatCommandArgv(&buf, argc, argv, len);
+	redisReply *r;
+
+	if (n < 0)
+		return NULL;
+	r = send_formatted(buf, (size_t)n);
+	redisFreeCommand(buf);
+	return r;
+}
+
 static redisReply *cmd(const char *fmt, ...)
 {
 	va_list ap;
 	redisReply *r;
 
 	va_start(ap, fmt);
-	r = redisvCommand(T.r, fmt, ap);
+	r = vcommand(fmt, ap);
 	va_end(ap);
 	assert_non_null(r);
 	if (r->type == REDIS_REPLY_ERROR)
@@ -147,7 +227,7 @@ static void cmd0(const char *fmt, ...)
 	redisReply *r;
 
 	va_start(ap, fmt);
-	r = redisvCommand(T.r, fmt, ap);
+	r = vcommand(fmt, ap);
 	va_end(ap);
 	assert_non_null(r);
 	if (r->type == REDIS_REPLY_ERROR)
@@ -255,7 +335,6 @@ static void write_events(void)
 	snprintf(index, sizeof(index), PREFIX "-%.4s.%.2s.%.2s", ts, ts + 5, ts + 8);
 	for (int i = 0; i < EVENTS; i++) {
 		char conv[16], msgid[16], t[24], nick[8], text[32], id[48], key[64], hist[128];
-		char mac[TLOG_MAC_B64_LEN + 1];
 		tlog_field_t f[12];
 		size_t n;
 		const char *argv[40];
@@ -265,7 +344,6 @@ static void write_events(void)
 		event_fields(i, conv, msgid, t, nick, text, f, &n);
 		T.k_of[i] = archive_keys_partition("eIRC", conv, strlen(conv), IRC_CASEMAP_RFC1459,
 						   PARTS);
-		assert_int_equal(tlog_mac(T.mac_key, f, n, mac), 0);
 		akey(T.k_of[i], key, sizeof(key));
 		snprintf(id, sizeof(id), "%s-0", t); /* ids 2 ms apart: room to insert */
 		snprintf(hist, sizeof(hist), "eirc:{p%d}:history:eIRC:%s", T.k_of[i], conv);
@@ -280,11 +358,9 @@ static void write_events(void)
 			argv[argc++] = f[j].name.p;
 			argv[argc++] = f[j].value.p;
 		}
-		argv[argc++] = "mac";
-		argv[argc++] = mac;
 		for (int j = 0; j < argc; j++)
 			len[j] = strlen(argv[j]);
-		freeReplyObject(redisCommandArgv(T.r, argc, argv, len));
+		freeReplyObject(command_argv(argc, argv, len));
 		json_t *d = doc_of(T.k_of[i], id, f, n);
 		char *s = json_dumps(d, JSON_COMPACT);
 		fprintf(b, "{\"create\":{\"_index\":\"%s\",\"_id\":\"%s\"}}\n%s\n", index, msgid,
@@ -376,10 +452,9 @@ static void seal(int k, int leave)
 				       nf, leaf),
 			0);
 		archive_keys_leaves(k, t.size / ARCHIVE_KEYS_LEAVES_CHUNK, lkey, sizeof(lkey));
-		freeReplyObject(
-			redisCommand(T.r, "SETRANGE %s %d %b", lkey,
-				     (int)(t.size % ARCHIVE_KEYS_LEAVES_CHUNK) * TLOG_HASH_LEN,
-				     leaf, (size_t)TLOG_HASH_LEN));
+		freeReplyObject(command("SETRANGE %s %d %b", lkey,
+					(int)(t.size % ARCHIVE_KEYS_LEAVES_CHUNK) * TLOG_HASH_LEN,
+					leaf, (size_t)TLOG_HASH_LEN));
 		tlog_tree_append(&t, leaf);
 		snprintf(last, sizeof(last), "%s", e->element[0]->str);
 		if (t.size % CP_EVENTS == 0 || i + 1 == n) {
@@ -389,13 +464,32 @@ static void seal(int k, int leave)
 			file_checkpoint(origin, k, t.size, root, last);
 		}
 	}
+	/* the rest waits in the pending list, as the append script leaves it */
+	for (size_t i = n; i < r->elements; i++) {
+		redisReply *e = r->element[i], *kv = e->element[1];
+		tlog_field_t f[TLOG_FIELDS_MAX];
+		uint8_t d[TLOG_HASH_LEN];
+		char d64[TLOG_MAC_B64_LEN + 1], mac[TLOG_MAC_B64_LEN + 1], pkey[64];
+		size_t nf = 0;
+		for (size_t j = 0; j + 1 < kv->elements; j += 2, nf++) {
+			f[nf].name = (archive_str_t){kv->element[j]->str, kv->element[j]->len};
+			f[nf].value =
+				(archive_str_t){kv->element[j + 1]->str, kv->element[j + 1]->len};
+		}
+		assert_int_equal(tlog_event_digest(f, nf, d), 0);
+		sodium_bin2base64(d64, sizeof(d64), d, sizeof(d), sodium_base64_VARIANT_ORIGINAL);
+		tlog_mac_digest(T.mac_key, d, mac);
+		char rec[160];
+		archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_PENDING, pkey, sizeof(pkey));
+		snprintf(rec, sizeof(rec), "%s %s %s", e->element[0]->str, d64, mac);
+		cmd0("RPUSH %s %s", pkey, rec);
+	}
 	freeReplyObject(r);
 	int fl = tlog_tree_encode(&t, fr, sizeof(fr));
 	snprintf(sz, sizeof(sz), "%" PRIu64, t.size);
-	freeReplyObject(redisCommand(T.r,
-				     "HSET %s size %s last %s start 0-0 frontier %b leaves_from 0 "
-				     "trimmed 0 rejected 0",
-				     tkey, sz, last, fr, (size_t)fl));
+	freeReplyObject(command("HSET %s size %s last %s start 0-0 frontier %b leaves_from 0 "
+				"trimmed 0 rejected 0",
+				tkey, sz, last, fr, (size_t)fl));
 }
 
 static const char schema[] =
@@ -467,27 +561,32 @@ static void write_config(void)
 	fprintf(f,
 		"irc:\n  network: eIRC\n  servers: [{host: 127.0.0.1, port: 6667}]\n"
 		"  webirc_password: webirc-password-for-tests-0123456789\n"
-		"redis:\n  host: 127.0.0.1\n  port: %d\n  password: %s\n  partitions: %d\n"
+		"redis:\n  host: 127.0.0.1\n  port: %d\n  %s: %s\n  partitions: %d\n"
 		"elasticsearch:\n  urls: [\"http://127.0.0.1:%d\"]\n  index_prefix: " PREFIX "\n"
 		"auth:\n  internal_secret: internal-secret-for-tests-0123456789\n"
 		"  database:\n    host: 127.0.0.1\n    port: %d\n    name: eirc\n    user: eirc\n"
 		"    password: " DB_PW "\n"
 		"history:\n  session_key: session-key-for-tests-0123456789abcdef\n"
 		"integrity:\n  signing_key: \"%s\"\n  origin: " ORIGIN "\n",
-		srv_port(T.redis), srv_password(T.redis), PARTS, T.es.port, srv_port(T.pg), sk);
+		srv_port(T.cluster ? T.nodes[0] : T.redis), T.cluster ? "cluster" : "password",
+		T.cluster ? "true" : srv_password(T.redis), PARTS, T.es.port, srv_port(T.pg), sk);
 	fclose(f);
 }
 
-static int setup(void **state)
+/* Everything, with one Redis or a Redis Cluster of three masters. */
+static int setup_with(bool cluster)
 {
 	const char *k[] = {"host", "port", "dbname", "user", "password", NULL};
 	char port[16];
 	const char *v[] = {"127.0.0.1", port, "eirc", "postgres", NULL, NULL};
 
-	(void)state;
+	memset(&T, 0, sizeof(T));
+	T.cluster = cluster;
 	srv_env_install_signal_handlers();
 	if (sodium_init() < 0 || srv_env_new(NULL, &T.env) < 0 ||
-	    srv_redis_start(T.env, &(srv_redis_opts_t){.password = "redis-pw"}, &T.redis) < 0 ||
+	    (cluster ? srv_redis_cluster_start(T.env, 3, T.nodes)
+		     : srv_redis_start(T.env, &(srv_redis_opts_t){.password = "redis-pw"},
+				       &T.redis)) < 0 ||
 	    srv_postgres_start(T.env, NULL, &T.pg) < 0 ||
 	    srv_pg_create_db(T.pg, "eirc", "eirc_owner", "owner-pw") < 0 ||
 	    srv_pg_create_role(T.pg, "eirc", DB_PW) < 0)
@@ -500,8 +599,12 @@ static int setup(void **state)
 	T.db = PQconnectdbParams(k, v, 0);
 	if (PQstatus(T.db) != CONNECTION_OK || srv_pg_exec(T.pg, "eirc", schema) < 0)
 		return -1;
-	T.r = redisConnect("127.0.0.1", srv_port(T.redis));
-	freeReplyObject(redisCommand(T.r, "AUTH %s", srv_password(T.redis)));
+	if (cluster) {
+		T.r = node_at(srv_port(T.nodes[0]));
+	} else {
+		T.r = redisConnect("127.0.0.1", srv_port(T.redis));
+		freeReplyObject(redisCommand(T.r, "AUTH %s", srv_password(T.redis)));
+	}
 	tlog_signer_generate(ORIGIN, &T.signer);
 	tlog_mac_key(&T.signer, T.mac_key);
 	tlog_verifier_t vk;
@@ -512,10 +615,25 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup(void **state)
+{
+	(void)state;
+	return setup_with(false);
+}
+
+static int setup_cluster(void **state)
+{
+	(void)state;
+	return setup_with(true);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
-	if (T.r)
+	for (size_t i = 0; i < 3; i++)
+		if (T.via[i].c)
+			redisFree(T.via[i].c);
+	if (T.r && !T.cluster)
 		redisFree(T.r);
 	if (T.db)
 		PQfinish(T.db);
@@ -595,7 +713,7 @@ static void rebuild(int k, size_t at, rewrite_fn fn)
 		if (fn && i == at)
 			fn(r, i, argv, len, &argc);
 		if (argc > 3)
-			freeReplyObject(redisCommandArgv(T.r, argc, argv, len));
+			freeReplyObject(command_argv(argc, argv, len));
 	}
 	freeReplyObject(r);
 }
@@ -693,7 +811,7 @@ static void test_insert(void **state)
 			len[2] = r->element[i]->element[0]->len;
 			for (size_t j = 0; j < kv->elements; j++)
 				argv[argc] = kv->element[j]->str, len[argc++] = kv->element[j]->len;
-			freeReplyObject(redisCommandArgv(T.r, argc, argv, len));
+			freeReplyObject(command_argv(argc, argv, len));
 			if (!strcmp(argv[2], id))
 				cmd0("XADD %s %s network eIRC msgid slipped-in time %" PRIu64
 				     " type privmsg conv #chan1 text inserted",
@@ -703,13 +821,12 @@ static void test_insert(void **state)
 	}
 	expect_finding("FAIL inserted in redis", "slipped-in", mid);
 	restore(1, d);
-	/* at the tail, past the sealed entries: no valid MAC */
+	/* at the tail, past the sealed entries: no pending record */
 	d = save(0);
 	akey(0, key, sizeof(key));
-	cmd0("XADD %s * network eIRC msgid forged-tail time 1 type privmsg conv #chan0 text x "
-	     "mac AAAA",
+	cmd0("XADD %s * network eIRC msgid forged-tail time 1 type privmsg conv #chan0 text x",
 	     key);
-	expect_finding("FAIL inserted in redis", "forged-tail", "MAC is wrong");
+	expect_finding("FAIL inserted in redis", "forged-tail", "no pending record");
 	restore(0, d);
 	expect_intact();
 }
@@ -1044,5 +1161,15 @@ int main(void)
 		cmocka_unit_test(test_exit_codes),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	/* the same archive on a Redis Cluster: eirc-archive follows MOVED */
+	const struct CMUnitTest on_cluster[] = {
+		cmocka_unit_test(test_intact),
+		cmocka_unit_test(test_xdel),
+		cmocka_unit_test(test_swap),
+		cmocka_unit_test(test_prove),
+	};
+	int failed = cmocka_run_group_tests(tests, setup, teardown);
+
+	return failed + cmocka_run_group_tests_name("on a Redis Cluster", on_cluster, setup_cluster,
+						    teardown);
 }

@@ -21,6 +21,10 @@
  *     looks through at once;
  *   - a partition without a log (no signing key) is trimmed by the policy
  *     alone, with a tombstone of no leaf;
+ *   - eirc-logger, an HA pair with a signing key and archive_retention 10s,
+ *     after messages from IRC: everything sealed is trimmed, each leaf once
+ *     (the tombstones' leaves and the pair's trimmed_total add up), the
+ *     entries older than the log with the first boundary past them;
  *   - with the real writer (MACs) and sealer (lg_seal) under ~500 events/s
  *     and a 1.5 s retention: every partition's tombstones follow each
  *     other up to tlog `trimmed`, each frontier gives the signed root at
@@ -60,7 +64,7 @@
 #define MINUTE_MS INT64_C(60000)
 
 static srv_env_t *env;
-static srv_t *redis;
+static srv_t *redis, *ircd;
 static char dir[512];
 static redisContext *rc;
 static tlog_signer_t signer;
@@ -71,7 +75,7 @@ static int setup(void **state)
 {
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
-	if (lgf_env_start(&env, &redis, NULL, dir, sizeof(dir)) < 0)
+	if (lgf_env_start(&env, &redis, &ircd, dir, sizeof(dir)) < 0)
 		return -1;
 	if (tlog_signer_generate("eirc-test", &signer) < 0)
 		return -1;
@@ -150,6 +154,16 @@ static void clear(void)
 		cmd_ok("DEL %s", r->element[i]->str);
 	freeReplyObject(r);
 	cmd_ok("DEL %s", ARCHIVE_KEYS_CHECKPOINTS);
+}
+
+/* Deletes every key of every partition and the checkpoints. */
+static void clear_all(void)
+{
+	redisReply *r = cmd("KEYS eirc:*");
+
+	for (size_t i = 0; i < r->elements; i++)
+		cmd_ok("DEL %s", r->element[i]->str);
+	freeReplyObject(r);
 }
 
 /* The archive stream only (a partition without a log). */
@@ -755,13 +769,7 @@ static void test_trim_with_real_sealer(void **state)
 	long long left = 0, trimmed = 0;
 
 	(void)state;
-	clear();
-	for (int k = 0; k < LGF_PARTITIONS; k++) {
-		redisReply *r = cmd("KEYS eirc:{p%d}:*", k);
-		for (size_t i = 0; i < r->elements; i++)
-			cmd_ok("DEL %s", r->element[i]->str);
-		freeReplyObject(r);
-	}
+	clear_all();
 	tlog_mac_key(&signer, mac_key);
 	memset(&l, 0, sizeof(l));
 	wo.redis = (redis_opts_t){.host = "127.0.0.1",
@@ -824,6 +832,171 @@ static void test_trim_with_real_sealer(void **state)
 	assert_int_equal(l.m.redis_errors, 0);
 }
 
+/* ---- eirc-logger: the HA pair with a signing key ---- */
+
+#define PAIR_CHANNELS 8
+#define PAIR_SENT     400
+#define PAIR_PRE_N    5 /* entries of PART before the log */
+
+struct pair_tombs {
+	long long n, count, leaves;
+};
+
+/* Every tombstone of every partition: how many, their counts and leaves;
+ * each by one of the two loggers, under the retention. */
+static struct pair_tombs pair_tombs(void)
+{
+	struct pair_tombs t = {0, 0, 0};
+	char key[64];
+
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		redisReply *r;
+		archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_TOMB, key, sizeof(key));
+		r = cmd("XRANGE %s - +", key);
+		for (size_t i = 0; i < r->elements; i++) {
+			redisReply *f = r->element[i]->element[1];
+			long long from = 0, to = 0;
+			for (size_t j = 0; j + 1 < f->elements; j += 2) {
+				const char *name = f->element[j]->str, *v = f->element[j + 1]->str;
+				if (!strcmp(name, "count"))
+					t.count += strtoll(v, NULL, 10);
+				else if (!strcmp(name, "from"))
+					from = strtoll(v, NULL, 10);
+				else if (!strcmp(name, "to"))
+					to = strtoll(v, NULL, 10);
+				else if (!strcmp(name, "policy"))
+					assert_string_equal(v, "retention 10s");
+				else if (!strcmp(name, "actor") &&
+					 strcmp(v, "eirc-logger tpairA") &&
+					 strcmp(v, "eirc-logger tpairB"))
+					fail_msg("tombstone by %s", v);
+			}
+			t.leaves += to - from;
+			t.n++;
+		}
+		freeReplyObject(r);
+	}
+	return t;
+}
+
+static long long archive_entries(void)
+{
+	char key[64];
+	long long n = 0;
+
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		archive_keys_archive(k, key, sizeof(key));
+		n += cmd_int("XLEN %s", key);
+	}
+	return n;
+}
+
+/* What is left where, for a failure's message. */
+static void dump_partitions(void)
+{
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		char archive[64], tlog[64];
+		redisReply *st, *first;
+		archive_keys_archive(k, archive, sizeof(archive));
+		archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_STATE, tlog, sizeof(tlog));
+		st = cmd("HMGET %s size last start trimmed cp_size", tlog);
+		first = cmd("XRANGE %s - + COUNT 1", archive);
+		fprintf(stderr,
+			"p%d: %lld entries from %s; tlog size %s last %s start %s trimmed %s "
+			"cp_size %s\n",
+			k, cmd_int("XLEN %s", archive),
+			first->elements ? first->element[0]->element[0]->str : "-",
+			st->element[0]->str ? st->element[0]->str : "-",
+			st->element[1]->str ? st->element[1]->str : "-",
+			st->element[2]->str ? st->element[2]->str : "-",
+			st->element[3]->str ? st->element[3]->str : "-",
+			st->element[4]->str ? st->element[4]->str : "-");
+		freeReplyObject(st);
+		freeReplyObject(first);
+	}
+}
+
+static bool all_trimmed(void *ud)
+{
+	(void)ud;
+	return archive_entries() == 0;
+}
+
+static void test_daemon_pair_trims_once(void **state)
+{
+	char skey[TLOG_SKEY_MAX], extra[1024];
+	struct lgf_logger_cfg c[2];
+	struct lgf_proc lg[2];
+	int mport[2];
+	struct lgf_irc u;
+	struct pair_tombs t;
+	long long leaves = 0, trimmed_metric = 0;
+
+	(void)state;
+	clear_all();
+	for (int i = 0; i < PAIR_PRE_N; i++)
+		cmd_ok("XADD %s * network eIRC msgid pre-%d type privmsg conv #old text old",
+		       keys[0], i);
+	assert_true(tlog_signer_format(&signer, skey, sizeof(skey)) > 0);
+	snprintf(extra, sizeof(extra),
+		 "integrity:\n  signing_key: %s\n  origin: %s\n  seal_interval: 200ms\n"
+		 "  checkpoint_events: 100\n  checkpoint_interval: 1s\n",
+		 skey, ORIGIN);
+	lgf_use_extra(extra);
+	for (int i = 0; i < 2; i++) {
+		mport[i] = srv_free_port();
+		c[i] = (struct lgf_logger_cfg){.dir = dir,
+					       .nick = i ? "tpairB" : "tpairA",
+					       .irc_port = srv_port(ircd),
+					       .redis_port = srv_port(redis),
+					       .extra_logger = "  archive_retention: 10s\n",
+					       .metrics_port = mport[i]};
+		assert_int_equal(lgf_logger_start(&c[i], &lg[i]), 0);
+	}
+	assert_int_equal(lgf_irc_connect(srv_port(ircd), "tsender", NULL, &u), 0);
+	for (int ch = 0; ch < PAIR_CHANNELS; ch++)
+		lgf_irc_send(&u, "JOIN #tp%d", ch);
+	lgf_sleep_ms(2000); /* the capture bots join */
+	for (int i = 0; i < PAIR_SENT; i++) {
+		lgf_irc_send(&u, "PRIVMSG #tp%d :pair-%d", i % PAIR_CHANNELS, i);
+		if (i % 100 == 99)
+			lgf_sleep_ms(500);
+	}
+	lgf_irc_send(&u, "PING :sent");
+	assert_int_equal(lgf_irc_wait(&u, "PONG", 10000, NULL, 0), 0);
+	/* past the 10 s retention, a checkpoint and a pass: all gone */
+	if (!lgf_wait_for(all_trimmed, NULL, 60000)) {
+		char *log = lgf_slurp(lg[0].log);
+		fprintf(stderr, "%s:\n%s\n", lg[0].log, log ? log : "");
+		free(log);
+		dump_partitions();
+		fail_msg("%lld archive entries left 60 s after the last message (logs %s, %s)",
+			 archive_entries(), lg[0].log, lg[1].log);
+	}
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		char tlog[64];
+		archive_keys_tlog(k, ARCHIVE_KEYS_TLOG_STATE, tlog, sizeof(tlog));
+		leaves += cmd_int("HGET %s size", tlog);
+		assert_int_equal(check_tombstones(k), cmd_int("HGET %s size", tlog));
+	}
+	t = pair_tombs();
+	for (int i = 0; i < 2; i++)
+		trimmed_metric += lgf_metric(mport[i], "eirc_logger_archive_trimmed_total");
+	fprintf(stderr,
+		"%lld leaves, %lld tombstones (%lld leaves, %lld entries), trimmed_total %lld\n",
+		leaves, t.n, t.leaves, t.count, trimmed_metric);
+	assert_true(leaves >= PAIR_SENT);
+	/* each leaf trimmed once, by one logger or the other; the entries
+	 * older than the log went with the first boundary past them */
+	assert_int_equal(t.leaves, leaves);
+	assert_int_equal(t.count, leaves + PAIR_PRE_N);
+	assert_int_equal(trimmed_metric, leaves + PAIR_PRE_N);
+	lgf_use_extra(NULL);
+	lgf_irc_close(&u);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(lgf_proc_stop(&lg[i], SIGTERM), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -833,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_frontier_found_further_back),
 		cmocka_unit_test(test_without_log_by_policy),
 		cmocka_unit_test(test_trim_with_real_sealer),
+		cmocka_unit_test(test_daemon_pair_trims_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

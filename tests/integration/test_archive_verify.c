@@ -12,7 +12,8 @@
  * text, two entries swapped, an entry inserted (in the middle, and at the
  * tail without a valid MAC), a document changed and one deleted in
  * Elasticsearch, a checkpoint row deleted in PostgreSQL (refused to the
- * service role and by the trigger; detected when forced as superuser). An
+ * service role and by the trigger; detected when forced as superuser), a
+ * row of eirc-auth's audit log changed past its trigger. An
  * inclusion proof from `prove` checks with the public key alone and fails
  * for a changed event. Last, the archive trimmed by the logger (its
  * tombstones) still verifies, and an event that lives on in Elasticsearch
@@ -615,12 +616,12 @@ static void test_insert(void **state)
 	assert_true(mid[0]);
 	expect_finding("FAIL inserted in redis", "slipped-in", mid);
 	restore(0, d);
-	/* at the tail, past the sealed entries, with a MAC that is not one */
+	/* at the tail, past the sealed entries, without the pending record the
+	 * append script leaves */
 	d = save(0);
-	cmd0("XADD %s * network eIRC msgid forged-tail time 1 type privmsg conv #audit0 text x "
-	     "mac AAAA",
+	cmd0("XADD %s * network eIRC msgid forged-tail time 1 type privmsg conv #audit0 text x",
 	     key);
-	expect_finding("FAIL inserted in redis", "forged-tail", "MAC is wrong");
+	expect_finding("FAIL inserted in redis", "forged-tail", "no pending record");
 	restore(0, d);
 	expect_intact();
 }
@@ -731,6 +732,29 @@ static void test_checkpoint_row(void **state)
 	expect_intact();
 }
 
+/* A row of the audit log (eirc-auth's, chained and checkpointed as
+ * "<origin>/audit") changed by a superuser past its trigger. */
+static void test_audit_row_changed(void **state)
+{
+	PGresult *res;
+
+	(void)state;
+	assert_true(sql_int(su, "SELECT count(*) FROM archive_checkpoints WHERE origin = $1",
+			    ORIGIN "/audit") >= 1);
+	res = PQexec(su, "UPDATE audit_log SET actor = 'someone else' WHERE seq = 1");
+	assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+	PQclear(res);
+	sql_ok(su, "CREATE TEMP TABLE audit_saved AS SELECT * FROM audit_log WHERE seq = 1; "
+		   "SET session_replication_role = replica; "
+		   "UPDATE audit_log SET actor = 'someone else' WHERE seq = 1; "
+		   "SET session_replication_role = DEFAULT");
+	expect_finding("FAIL checkpoint mismatch in postgresql", ORIGIN "/audit", "audit_log");
+	sql_ok(su, "SET session_replication_role = replica; UPDATE audit_log a SET actor = s.actor "
+		   "FROM audit_saved s WHERE a.id = s.id; SET session_replication_role = DEFAULT; "
+		   "DROP TABLE audit_saved");
+	expect_intact();
+}
+
 static void test_prove(void **state)
 {
 	char out[65536], path[600], id[64], msgid[160], *text, *at;
@@ -814,6 +838,7 @@ int main(void)
 		cmocka_unit_test(test_insert),
 		cmocka_unit_test(test_es_changed_and_deleted),
 		cmocka_unit_test(test_checkpoint_row),
+		cmocka_unit_test(test_audit_row_changed),
 		cmocka_unit_test(test_prove),
 		cmocka_unit_test(test_trimmed_still_verifies),
 	};

@@ -4,7 +4,9 @@
  * logger is kill -9'd and restarted while a second logger runs, (c) the Elasticsearch test server
  * is down for 30 s. Afterwards the archive holds every message sent, each exactly once (compared by
  * id: the unique text each client sent, and the msgid the server gave it), and Elasticsearch holds
- * the same set of msgids.
+ * the same set of msgids. Both loggers seal (integrity.signing_key): through all of it each
+ * partition's log is one, every archive entry left the leaf its position says, none refused
+ * (lgf_seal_check).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +22,9 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
+#include "archive/tlog.h"
 #include "scripts/stack/launch.h"
 #include "tests/integration/logger_fixture.h"
 
@@ -38,9 +42,12 @@ static struct lgf_proc es, lga, lgb;
 static struct lgf_logger_cfg cfga, cfgb;
 static char dir[512], chans[512];
 static struct lgf_entry *ents;
+static char integrity[1024];
 
 static int setup(void **state)
 {
+	char skey[TLOG_SKEY_MAX];
+	tlog_signer_t signer;
 	size_t n = 0;
 
 	(void)state;
@@ -57,6 +64,14 @@ static int setup(void **state)
 		dir, "lga", srv_port(ircd), srv_port(redis), es.port, chans, NULL, NULL, 0};
 	cfgb = cfga;
 	cfgb.nick = "lgb";
+	if (sodium_init() < 0 || tlog_signer_generate("fault.test", &signer) < 0 ||
+	    tlog_signer_format(&signer, skey, sizeof(skey)) < 0)
+		return -1;
+	snprintf(integrity, sizeof(integrity),
+		 "integrity:\n  signing_key: %s\n  origin: fault.test/archive\n"
+		 "  seal_interval: 200ms\n",
+		 skey);
+	lgf_use_extra(integrity);
 	ents = calloc(MAXE, sizeof(*ents));
 	return lgf_logger_start(&cfga, &lga) || lgf_logger_start(&cfgb, &lgb);
 }
@@ -222,6 +237,27 @@ static bool es_has_all(void *ud)
 	return c->missing == 0;
 }
 
+struct sealed {
+	redisContext *rc;
+	char why[256];
+};
+
+/* Every partition's log caught up and right (lgf_seal_check); also true,
+ * with why set, when one is wrong. */
+static bool all_sealed(void *ud)
+{
+	struct sealed *sc = ud;
+
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		int rv = lgf_seal_check(sc->rc, k, sc->why, sizeof(sc->why));
+		if (rv < 0)
+			return true;
+		if (rv == 0)
+			return false;
+	}
+	return true;
+}
+
 static void test_faults(void **state)
 {
 	redisContext *rc = lgf_redis(srv_port(redis));
@@ -229,6 +265,7 @@ static void test_faults(void **state)
 	struct lgf_irc cl[CLIENTS];
 	struct done d = {NULL, 0};
 	struct es_check ec;
+	struct sealed sc = {rc, ""};
 	char nick[16];
 
 	(void)state;
@@ -246,6 +283,7 @@ static void test_faults(void **state)
 	redisFree(rc);
 	rc = lgf_redis(srv_port(redis));
 	d.rc = rc;
+	sc.rc = rc;
 	if (!lgf_wait_for(all_archived, &d, 120000))
 		fail_msg("only %zu of %d messages archived (logs %s, %s)", d.texts, MESSAGES,
 			 lga.log, lgb.log);
@@ -254,6 +292,10 @@ static void test_faults(void **state)
 	if (!lgf_wait_for(es_has_all, &ec, 150000))
 		fail_msg("%zu of %zu msgids missing from Elasticsearch", ec.missing, ec.n);
 	free(ec.ids);
+	if (!lgf_wait_for(all_sealed, &sc, 60000))
+		fail_msg("a partition's log is behind its archive");
+	if (sc.why[0])
+		fail_msg("%s", sc.why);
 	for (int k = 0; k < CLIENTS; k++)
 		lgf_irc_close(&cl[k]);
 	redisFree(rc);

@@ -311,15 +311,17 @@ static void test_subscribe_refused(void **state)
 /* ---- the archive ---- */
 
 /* The append script (archive_append.h) into history key h of partition k
- * (msgid m). */
+ * (msgid m), with a seal record: its RPUSH to the pending list is the
+ * caller's too. */
 static bool append(redisContext *c, const char *h, int k, const char *m)
 {
-	char archive[64], msgid[128];
+	char archive[64], msgid[128], pending[64];
 
 	snprintf(archive, sizeof(archive), "eirc:{p%d}:archive", k);
 	snprintf(msgid, sizeof(msgid), "eirc:{p%d}:msgid:%s", k, m);
-	return OK(c, "EVAL", archive_append_script, "3", h, archive, msgid, "1", "60000", NET, "",
-		  "type", "PRIVMSG", "time", "1000", "msgid", m);
+	snprintf(pending, sizeof(pending), "eirc:{p%d}:pending", k);
+	return OK(c, "EVAL", archive_append_script, "4", h, archive, msgid, pending, "1", "60000",
+		  NET, "digest mac", "type", "PRIVMSG", "time", "1000", "msgid", m);
 }
 
 #define P3(what) "eirc:{p3}:" what
@@ -370,8 +372,12 @@ static void test_logger(void **state)
 	assert_int_equal(r->type, REDIS_REPLY_STRING);
 	snprintf(sha, sizeof(sha), "%s", r->str);
 	freeReplyObject(r);
-	assert_true(OK(c, "EVALSHA", sha, "3", CHAN_KEY, "eirc:{p3}:archive",
-		       "eirc:{p3}:msgid:lg-2", "1", "60000", NET, "", "2", "msgid", "lg-2"));
+	assert_true(OK(c, "EVALSHA", sha, "4", CHAN_KEY, "eirc:{p3}:archive",
+		       "eirc:{p3}:msgid:lg-2", "eirc:{p3}:pending", "1", "60000", NET, "digest mac",
+		       "2", "msgid", "lg-2"));
+	/* the sealer's reads and trims of it */
+	assert_true(OK(c, "LRANGE", "eirc:{p3}:pending", "0", "10"));
+	assert_true(OK(c, "LTRIM", "eirc:{p3}:pending", "1", "-1"));
 	assert_true(OK(c, "SET", "eirc:{p5}:logger:" NET ":eirc-logger:seen", "1"));
 	assert_true(OK(c, "GET", "eirc:{p5}:logger:" NET ":eirc-logger:seen"));
 	assert_true(OK(c, "XGROUP", "CREATE", "eirc:{p3}:archive", "g", "0", "MKSTREAM"));

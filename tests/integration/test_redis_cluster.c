@@ -9,6 +9,11 @@
  *   - eirc-history answers CHATHISTORY LATEST and BEFORE with exactly the
  *     expected ids; a direct message (reported by two irc-clients) is
  *     stored once and replayed to both;
+ *   - with integrity.signing_key (both daemons), every partition's log is
+ *     sealed on the master owning its slot: each archive entry left is the
+ *     leaf its position says (recomputed with archive/tlog.h), none
+ *     refused (eirc-history's direct message carries its MAC too), before
+ *     and after the slot migration;
  *   - one partition's slot is migrated to another master (SETSLOT
  *     IMPORTING/MIGRATING + MIGRATE, then SETSLOT NODE) while messages
  *     flow: MOVED/ASK/TRYAGAIN are followed, still every message once (in
@@ -40,8 +45,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "archive/archive_keys.h"
+#include "archive/tlog.h"
 #include "common/redis_slot.h"
 #include "scripts/stack/launch.h"
 #include "tests/harness/session_test.h"
@@ -62,6 +69,7 @@ static char dir[512], cfg_path[600], sock_path[108];
 static int metrics_port, sender_port;
 static char sender_class[1024];
 static int slot_port[REDIS_SLOT_COUNT]; /* owner of each slot, by port */
+static char integrity[1024];            /* the integrity section of both daemons */
 
 /* What was sent: msgid and channel of each message, in order. */
 static char sent_id[MAXMSG][128];
@@ -138,8 +146,8 @@ static void write_config(void)
 		"  connect_timeout: 1s\n  command_timeout: 4s\n"
 		"history:\n  socket_path: %s\n  socket_mode: \"0666\"\n  chathistory_max: "
 		"100\n" SESSION_TEST_KEY_YAML "  listen_port: 0\n  request_timeout: 10s\n"
-		"log:\n  level: info\n",
-		srv_port(ircd), srv_port(nodes[1]), PARTITIONS, sock_path);
+		"%slog:\n  level: info\n",
+		srv_port(ircd), srv_port(nodes[1]), PARTITIONS, sock_path, integrity);
 	fclose(f);
 }
 
@@ -155,8 +163,9 @@ static int start_ircd(void)
 
 static int setup(void **state)
 {
-	char list[512] = "[", bin[512];
+	char list[512] = "[", bin[512], skey[TLOG_SKEY_MAX];
 	struct lgf_logger_cfg lc = {0};
+	tlog_signer_t signer;
 
 	(void)state;
 	srv_env_install_signal_handlers();
@@ -184,6 +193,14 @@ static int setup(void **state)
 				     .channels = list,
 				     .metrics_port = metrics_port};
 	lgf_use_ircd(ircd); /* a capture bot: InspIRCd refuses plain clients */
+	if (sodium_init() < 0 || tlog_signer_generate("cluster.test", &signer) < 0 ||
+	    tlog_signer_format(&signer, skey, sizeof(skey)) < 0)
+		return -1;
+	snprintf(integrity, sizeof(integrity),
+		 "integrity:\n  signing_key: %s\n  origin: cluster.test/archive\n"
+		 "  seal_interval: 200ms\n  checkpoint_interval: 1s\n",
+		 skey);
+	lgf_use_extra(integrity);
 	if (lgf_logger_start_redis(&lc, PARTITIONS, "  cluster: true\n", &logger) < 0)
 		return -1;
 	snprintf(cfg_path, sizeof(cfg_path), "%s/eirc.yaml", dir);
@@ -561,6 +578,38 @@ static void expect_no_quiet_errors(void)
 	free(log);
 }
 
+/* ---- the logs ---- */
+
+/* Every partition's log is sealed and right on the master owning its slot
+ * (lgf_seal_check). */
+static bool all_sealed(void *ud)
+{
+	char *why = ud;
+
+	for (int k = 0; k < PARTITIONS; k++) {
+		int node = node_of_port(slot_port[part_slot(k)]);
+		int rv = lgf_seal_check(rc[node], k, why, 256);
+		if (rv < 0)
+			return true; /* wrong: stop waiting, the caller fails */
+		if (rv == 0)
+			return false;
+	}
+	return true;
+}
+
+static void expect_all_sealed(const char *when)
+{
+	char why[256] = "";
+
+	read_map();
+	if (!lgf_wait_for(all_sealed, why, 30000))
+		fail_msg("%s: a partition's log is behind its archive", when);
+	if (why[0])
+		fail_msg("%s: %s", when, why);
+	assert_true(metric("eirc_logger_sealed_total") > 0);
+	assert_int_equal(metric("eirc_logger_seal_rejected_total"), 0);
+}
+
 /* ---- the tests ---- */
 
 static void test_partitions_spread(void **state)
@@ -636,6 +685,7 @@ static void test_messages_and_events(void **state)
 	}
 	if (!lgf_wait_for(es_all_once, NULL, 60000))
 		fail_msg("Elasticsearch holds %zu of %zu messages exactly once", es_once(), n_sent);
+	expect_all_sealed("before the migration");
 }
 
 static void test_history_answers(void **state)
@@ -847,6 +897,7 @@ static void test_slot_migration(void **state)
 		fail_msg("Elasticsearch holds %zu of %zu messages exactly once", es_once(), n_sent);
 	for (int c = 0; c < CHANS; c++)
 		expect_history(c);
+	expect_all_sealed("after the migration");
 }
 
 static long long errorstat(int i, const char *name)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sodium.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -272,30 +273,32 @@ static void test_append_call(void **state)
 	assert_int_equal(archive_append_build(&ev, &o, sha, &c), 0);
 	assert_int_equal(c.partition, k);
 	assert_string_equal(c.argv[0], "EVALSHA");
-	assert_string_equal(c.argv[2], "3");
+	assert_string_equal(c.argv[2], "4");
 	snprintf(want, sizeof(want), "eirc:{p%d}:history:eIRC:#ops", k);
 	assert_string_equal(c.argv[3], want);
 	snprintf(want, sizeof(want), "eirc:{p%d}:archive", k);
 	assert_string_equal(c.argv[4], want);
 	snprintf(want, sizeof(want), "eirc:{p%d}:msgid:m1", k);
 	assert_string_equal(c.argv[5], want);
-	assert_string_equal(c.argv[6], "1699996400000");
-	assert_string_equal(c.argv[7], "3600000");
-	assert_string_equal(c.argv[8], "eIRC");
-	/* no MAC key: an empty mac */
-	assert_int_equal(c.argvlen[9], 0);
-	/* field/value pairs after the network and the mac: even count */
-	assert_int_equal((c.argc - 10) % 2, 0);
+	snprintf(want, sizeof(want), "eirc:{p%d}:pending", k);
+	assert_string_equal(c.argv[6], want);
+	assert_string_equal(c.argv[7], "1699996400000");
+	assert_string_equal(c.argv[8], "3600000");
+	assert_string_equal(c.argv[9], "eIRC");
+	/* no MAC key: an empty seal record */
+	assert_int_equal(c.argvlen[10], 0);
+	/* field/value pairs after the network and the seal record: even count */
+	assert_int_equal((c.argc - 11) % 2, 0);
 	assert_true(c.argc <= ARCHIVE_APPEND_ARGC_MAX);
 	assert_string_equal(c.argv[c.argc - 2], "arg");
 	/* every key of the call carries the same hash tag */
 	snprintf(want, sizeof(want), "{p%d}", k);
-	for (int i = 3; i <= 5; i++)
+	for (int i = 3; i <= 6; i++)
 		assert_non_null(strstr(c.argv[i], want));
 	assert_int_equal(archive_append_build(&ev, &o, "xyz", &c), -EINVAL);
 	o.retention_ms = 0;
 	assert_int_equal(archive_append_build(&ev, &o, sha, &c), 0);
-	assert_string_equal(c.argv[6], "0");
+	assert_string_equal(c.argv[7], "0");
 	assert_non_null(strstr(archive_append_script, "unpack(ARGV, 5)"));
 }
 
@@ -349,11 +352,13 @@ static void test_append_batch(void **state)
 	assert_true(b.argc <= ARCHIVE_APPEND_BATCH_ARGC_MAX);
 	assert_string_equal(b.argv[0], "EVALSHA");
 	assert_string_equal(b.argv[1], sha);
-	snprintf(want, sizeof(want), "%d", 3 * ARCHIVE_APPEND_BATCH_MAX);
+	snprintf(want, sizeof(want), "%d", 4 * ARCHIVE_APPEND_BATCH_MAX);
 	assert_string_equal(b.argv[2], want);
 	snprintf(want, sizeof(want), "eirc:{p%d}:msgid:m%d", k, ARCHIVE_APPEND_BATCH_MAX - 1);
-	assert_string_equal(b.argv[3 + 3 * ARCHIVE_APPEND_BATCH_MAX - 1], want);
-	a = 3 + 3 * ARCHIVE_APPEND_BATCH_MAX;
+	assert_string_equal(b.argv[3 + 4 * ARCHIVE_APPEND_BATCH_MAX - 2], want);
+	snprintf(want, sizeof(want), "eirc:{p%d}:pending", k);
+	assert_string_equal(b.argv[3 + 4 * ARCHIVE_APPEND_BATCH_MAX - 1], want);
+	a = 3 + 4 * ARCHIVE_APPEND_BATCH_MAX;
 	assert_string_equal(b.argv[a], "1699996400000");
 	assert_string_equal(b.argv[a + 1], "3600000");
 	/* walk the per-event arguments as the script does */
@@ -361,7 +366,7 @@ static void test_append_batch(void **state)
 	for (i = 0; i < ARCHIVE_APPEND_BATCH_MAX; i++) {
 		int nf = (int)strtol(b.argv[a + 2], NULL, 10);
 		assert_string_equal(b.argv[a], "eIRC");
-		assert_int_equal(b.argvlen[a + 1], 0); /* no MAC key: no mac */
+		assert_int_equal(b.argvlen[a + 1], 0); /* no MAC key: no seal record */
 		assert_int_equal(nf, i % 2 ? 24 : 22);
 		assert_string_equal(b.argv[a + 3], "msgid");
 		assert_memory_equal(b.argv[a + 4], ids[i], b.argvlen[a + 4]);
@@ -385,43 +390,51 @@ static void test_append_batch(void **state)
 	assert_non_null(strstr(archive_append_batch_script, "unpack(ARGV, s, e)"));
 }
 
-/* With a MAC key, the single and the batched call carry the same mac:
- * tlog_mac over network and the event's fields as the archive entry gets
- * them (empty ones included, as Redis keeps them), which tlog_mac_check
- * accepts and refuses once a value changes. */
+/* With a MAC key, the single and the batched call carry the same seal
+ * record "<digest> <mac>": the event digest over network and the event's
+ * fields as the archive entry gets them (empty ones included, as Redis
+ * keeps them) and its MAC, which tlog_mac_digest_check accepts; another
+ * text gives another digest. */
 static void test_append_mac(void **state)
 {
 	static archive_append_call_t c;
 	static archive_append_batch_t b;
-	uint8_t key[32];
+	uint8_t key[32], d[TLOG_HASH_LEN], rec[TLOG_HASH_LEN];
 	archive_append_opts_t o = {16, INT64_C(1700000000000), 3600000, key};
 	const char *sha = "0123456789abcdef0123456789abcdef01234567";
 	archive_event_t ev = sample();
 	tlog_field_t f[TLOG_FIELDS_MAX];
-	size_t nf = 0;
+	size_t nf = 0, rec_len;
 	char text[8] = "bye \xff";
 
 	(void)state;
 	memset(key, 7, sizeof(key));
 	assert_int_equal(archive_append_build(&ev, &o, sha, &c), 0);
-	assert_int_equal(c.argvlen[9], TLOG_MAC_B64_LEN);
-	f[nf++] = (tlog_field_t){{"network", 7}, {c.argv[8], c.argvlen[8]}};
-	for (int i = 10; i + 1 < c.argc; i += 2)
+	assert_int_equal(c.argvlen[10], ARCHIVE_APPEND_SEAL_LEN);
+	assert_int_equal(c.argv[10][TLOG_MAC_B64_LEN], ' ');
+	f[nf++] = (tlog_field_t){{"network", 7}, {c.argv[9], c.argvlen[9]}};
+	for (int i = 11; i + 1 < c.argc; i += 2)
 		f[nf++] = (tlog_field_t){{c.argv[i], c.argvlen[i]},
 					 {c.argv[i + 1], c.argvlen[i + 1]}};
-	assert_int_equal(tlog_mac_check(key, f, nf, c.argv[9], c.argvlen[9]), 0);
+	assert_int_equal(tlog_event_digest(f, nf, d), 0);
+	assert_int_equal(sodium_base642bin(rec, sizeof(rec), c.argv[10], TLOG_MAC_B64_LEN, NULL,
+					   &rec_len, NULL, sodium_base64_VARIANT_ORIGINAL),
+			 0);
+	assert_int_equal(rec_len, TLOG_HASH_LEN);
+	assert_memory_equal(rec, d, TLOG_HASH_LEN);
+	assert_int_equal(
+		tlog_mac_digest_check(key, d, c.argv[10] + TLOG_MAC_B64_LEN + 1, TLOG_MAC_B64_LEN),
+		0);
 	assert_int_equal(archive_append_batch_begin(&b, sha, &o), 0);
 	assert_int_equal(archive_append_batch_add(&b, &ev, &o), 0);
 	assert_int_equal(archive_append_batch_finish(&b), 0);
-	assert_int_equal(b.argvlen[3 + 3 + 2 + 1], TLOG_MAC_B64_LEN);
-	assert_memory_equal(b.argv[3 + 3 + 2 + 1], c.argv[9], TLOG_MAC_B64_LEN);
-	/* another text: another mac */
+	assert_int_equal(b.argvlen[3 + 4 + 2 + 1], ARCHIVE_APPEND_SEAL_LEN);
+	assert_memory_equal(b.argv[3 + 4 + 2 + 1], c.argv[10], ARCHIVE_APPEND_SEAL_LEN);
+	/* another text: another digest */
 	text[0] = 'B';
 	ev.s[ARCHIVE_S_TEXT] = (archive_str_t){text, 5};
-	for (size_t i = 0; i < nf; i++)
-		if (f[i].name.n == 4 && memcmp(f[i].name.p, "text", 4) == 0)
-			f[i].value = ev.s[ARCHIVE_S_TEXT];
-	assert_int_equal(tlog_mac_check(key, f, nf, c.argv[9], c.argvlen[9]), -EBADMSG);
+	assert_int_equal(archive_append_build(&ev, &o, sha, &c), 0);
+	assert_memory_not_equal(c.argv[10], b.argv[3 + 4 + 2 + 1], TLOG_MAC_B64_LEN);
 }
 
 /* The heartbeat key: one partition's hash tag, network and nick in it;

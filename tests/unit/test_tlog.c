@@ -242,7 +242,14 @@ static void test_leaf_encoding(void **state)
 	(void)state;
 	/* computed in Python from docs/compliance.md's description */
 	assert_int_equal(tlog_leaf_hash(entry_id, entry, N_ENTRY, h), 0);
-	assert_hash_hex(h, "7502125536eff677e8bf34eab3fbdb3850d59092e1866cab4b0dac414f877d0a");
+	assert_hash_hex(h, "ca661b797c086cbead221f018f2023f1b8a44caafa92f3f024ab7d8c1a58ff8d");
+	/* the same in two steps: the writer's digest, the sealer's leaf */
+	uint8_t d[TLOG_HASH_LEN];
+	assert_int_equal(tlog_event_digest(entry, N_ENTRY, d), 0);
+	assert_hash_hex(d, "3b15ede1d8ad39ccca3c707e1b85b5795c9cf6b2137ec86b494fef95e7b43fd4");
+	assert_int_equal(tlog_leaf_of_digest(entry_id, d, h2), 0);
+	assert_memory_equal(h, h2, TLOG_HASH_LEN);
+	assert_int_equal(tlog_leaf_of_digest((archive_str_t){"", 0}, d, h2), -EINVAL);
 	/* field order, absent-or-empty and excluded fields do not matter */
 	for (size_t i = 0; i < N_ENTRY; i++)
 		f[i] = entry[N_ENTRY - 1 - i];
@@ -290,10 +297,18 @@ static void test_mac(void **state)
 					   sodium_base64_VARIANT_ORIGINAL),
 			 0);
 	hex(raw, 32, rawhex);
-	/* Python: hmac.new(b'k' * 32, leaf input with an empty id, sha256) */
+	/* Python: hmac.new(b'k' * 32, the event digest, sha256) */
 	assert_string_equal(rawhex,
-			    "cb388eb497ac195ca0340c76bf109449e76a36a45764c643cca6d4625b42b7d1");
+			    "c07042bb04b18385207c08535b8af5aa19fa9e63483789d2a100afcc74118d39");
 	assert_int_equal(tlog_mac_check(key, entry, N_ENTRY, mac, strlen(mac)), 0);
+	uint8_t d[TLOG_HASH_LEN];
+	char mac2[TLOG_MAC_B64_LEN + 1];
+	assert_int_equal(tlog_event_digest(entry, N_ENTRY, d), 0);
+	tlog_mac_digest(key, d, mac2);
+	assert_string_equal(mac2, mac);
+	assert_int_equal(tlog_mac_digest_check(key, d, mac, strlen(mac)), 0);
+	d[0] ^= 1;
+	assert_int_equal(tlog_mac_digest_check(key, d, mac, strlen(mac)), -EBADMSG);
 	memcpy(f, entry, sizeof(entry));
 	f[7].value = (archive_str_t){"hellp", 5};
 	assert_int_equal(tlog_mac_check(key, f, N_ENTRY, mac, strlen(mac)), -EBADMSG);
