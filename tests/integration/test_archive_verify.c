@@ -17,7 +17,8 @@
  * inclusion proof from `prove` checks with the public key alone and fails
  * for a changed event. Last, the archive trimmed by the logger (its
  * tombstones) still verifies, and an event that lives on in Elasticsearch
- * only still proves.
+ * only still proves; an event Elasticsearch refused is reported missing
+ * there with the shipper's reason.
  *
  * A consumer group "hold" that never reads keeps the loggers from
  * trimming the archive streams (lg_archive.h: the bound is the least any
@@ -718,18 +719,24 @@ static void test_checkpoint_row(void **state)
 	assert_non_null(strstr(PQresultErrorMessage(res), "append-only"));
 	PQclear(res);
 	expect_intact();
-	/* forced: triggers off for the session */
-	snprintf(sql, sizeof(sql),
-		 "CREATE TEMP TABLE saved AS SELECT * FROM archive_checkpoints WHERE origin = '%s' "
-		 "AND seq = 2; SET session_replication_role = replica; DELETE FROM "
-		 "archive_checkpoints WHERE id = (SELECT id FROM saved); "
-		 "SET session_replication_role = DEFAULT",
-		 origin);
-	sql_ok(su, sql);
-	expect_finding("FAIL checkpoint missing in postgresql", origin, "seq 2");
-	sql_ok(su, "SET session_replication_role = replica; INSERT INTO archive_checkpoints "
-		   "SELECT * FROM saved; SET session_replication_role = DEFAULT; DROP TABLE saved");
-	expect_intact();
+	/* forced: triggers off for the session; the first row, then the last */
+	for (int last = 0; last < 2; last++) {
+		snprintf(sql, sizeof(sql),
+			 "CREATE TEMP TABLE saved AS SELECT * FROM archive_checkpoints WHERE "
+			 "origin = '%s' ORDER BY seq %s LIMIT 1; SET session_replication_role = "
+			 "replica; DELETE FROM archive_checkpoints WHERE id = (SELECT id FROM "
+			 "saved); "
+			 "SET session_replication_role = DEFAULT",
+			 origin, last ? "DESC" : "ASC");
+		sql_ok(su, sql);
+		expect_finding("FAIL checkpoint missing in postgresql", origin,
+			       last ? "(the last row has seq" : "seq 1 is missing");
+		sql_ok(su,
+		       "SET session_replication_role = replica; INSERT INTO archive_checkpoints "
+		       "SELECT * FROM saved; SET session_replication_role = DEFAULT; DROP TABLE "
+		       "saved");
+		expect_intact();
+	}
 }
 
 /* A row of the audit log (eirc-auth's, chained and checkpointed as
@@ -783,6 +790,16 @@ static void test_prove(void **state)
 
 /* ---- trimming ---- */
 
+/* Logger i registered on IRC and on Redis: a capture bot, it gets every
+ * channel's messages from then on. */
+static bool logger_up(void *ud)
+{
+	int i = *(int *)ud;
+
+	return lgf_metric(mport[i], "eirc_logger_irc_connected") == 1 &&
+	       lgf_metric(mport[i], "eirc_logger_redis_connected") == 1;
+}
+
 static bool trimmed_everywhere(void *ud)
 {
 	(void)ud;
@@ -800,6 +817,7 @@ static void test_trimmed_still_verifies(void **state)
 	/* an event the trim will take: proven from Elasticsearch afterwards */
 	entry_at(3, 10, id, msgid);
 	assert_int_equal(start_logger(1), 0);
+	assert_true(lgf_wait_for(logger_up, &(int){1}, 30000));
 	for (int k = 0; k < P; k++) {
 		akey(k, key, sizeof(key));
 		cmd0("XGROUP DESTROY %s " HOLD, key);
@@ -828,6 +846,45 @@ static void test_trimmed_still_verifies(void **state)
 	assert_int_equal(ea_run(out, sizeof(out), "check-proof", "--key", vkey, path, NULL), 0);
 }
 
+static bool dead_lettered(void *ud)
+{
+	(void)ud;
+	for (int k = 0; k < P; k++) {
+		char key[64];
+		redisReply *r;
+		long long n;
+		archive_keys_dead(k, key, sizeof(key));
+		r = cmd("XLEN %s", key);
+		n = r->integer;
+		freeReplyObject(r);
+		if (n > 0)
+			return true;
+	}
+	return false;
+}
+
+/* An event Elasticsearch refused (the shipper's dead letter): missing
+ * from Elasticsearch, reported with the reason. */
+static void test_dead_letter_named(void **state)
+{
+	char key[64];
+
+	(void)state;
+	for (int k = 0; k < P; k++) { /* nothing trimmed from here on */
+		akey(k, key, sizeof(key));
+		cmd0("XGROUP CREATE %s " HOLD " $", key);
+	}
+	assert_int_equal(lgf_es_control(es.port, "reject", "{\"text\": \"REFUSE-ME\"}"), 0);
+	assert_int_equal(start_logger(1), 0);
+	assert_true(lgf_wait_for(logger_up, &(int){1}, 30000));
+	lgf_irc_send(&sender, "PRIVMSG #audit1 :REFUSE-ME please");
+	send_messages(5);
+	assert_true(lgf_wait_for(dead_lettered, NULL, 30000));
+	assert_true(lgf_wait_for(settled, NULL, 60000));
+	assert_int_equal(lgf_proc_stop(&lg[1], SIGTERM), 0);
+	expect_finding("FAIL removed in elasticsearch", "refused it when shipped", "status 400");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -841,6 +898,7 @@ int main(void)
 		cmocka_unit_test(test_audit_row_changed),
 		cmocka_unit_test(test_prove),
 		cmocka_unit_test(test_trimmed_still_verifies),
+		cmocka_unit_test(test_dead_letter_named),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
