@@ -36,7 +36,8 @@ struct app {
 	lg_writer_t *writer;
 	lg_shipper_t *shipper;
 	lg_archive_t *archive; /* the archive streams' trimming, on the writer's Redis */
-	lg_seal_t *seal;       /* the sealer, on the writer's Redis; NULL without a key */
+	lg_seal_t *seal;       /* the sealer; NULL without a key */
+	redis_t *seal_redis;   /* its own connection: not queued behind the writer's batches */
 	/* integrity.signing_key, parsed, and its MAC key (the writer's) */
 	tlog_signer_t signer;
 	uint8_t mac_key[32];
@@ -601,6 +602,8 @@ static void close_handles(struct app *a)
 	lg_shipper_close(a->shipper, NULL);
 	lg_archive_close(a->archive); /* before its Redis, in the same turn */
 	lg_seal_close(a->seal);       /* the same */
+	if (a->seal_redis)
+		redis_close(a->seal_redis, NULL);
 	lg_writer_close(a->writer, NULL);
 	irc_conn_free(a->conn);
 	uv_close((uv_handle_t *)&a->list_timer, NULL);
@@ -751,15 +754,20 @@ static int start_seal(struct app *a)
 			    .checkpoint_interval_ms = in->checkpoint_interval,
 			    .witness_file = in->witness_file,
 			    .witness_syslog = in->witness_syslog};
+	static const redis_cb_t cb = {NULL, NULL, NULL}; /* the writer reports Redis's state */
+	redis_opts_t ro;
 	int err;
 
 	if (!a->signing)
 		return 0;
-	if ((err = lg_seal_new(a->loop, lg_writer_redis(a->writer), &o, &a->m, on_seal_note, a,
-			       &a->seal)) < 0) {
+	redis_opts_from_config(&a->cfg->redis, a->cfg->logger.redis_username,
+			       a->cfg->logger.redis_password, &ro);
+	if ((err = redis_new(a->loop, &ro, &cb, a, &a->seal_redis)) < 0 ||
+	    (err = lg_seal_new(a->loop, a->seal_redis, &o, &a->m, on_seal_note, a, &a->seal)) < 0) {
 		log_error("Failed to start the sealer: %s", strerror(-err));
 		return err;
 	}
+	redis_start(a->seal_redis);
 	lg_seal_start(a->seal);
 	log_info("Sealing the archive every %" PRIu64 " ms; checkpoints of %s/p<k>",
 		 in->seal_interval, in->origin);

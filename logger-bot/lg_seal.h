@@ -43,7 +43,9 @@
  *     script. Ed25519 signatures are deterministic: the twin signing the
  *     same tree after a takeover writes the same note.
  * The Redis commands are per batch, never per event. It runs on a borrowed
- * Redis client (the writer's); while that is down a pass ends at once.
+ * Redis client: eirc-logger gives it a connection of its own, so that its
+ * round trips do not queue behind the writer's batches; while that is
+ * down a pass ends at once.
  */
 #ifndef EIRC_LOGGER_LG_SEAL_H
 #define EIRC_LOGGER_LG_SEAL_H
