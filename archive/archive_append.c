@@ -32,7 +32,7 @@ const char archive_append_script[] =
 
 /* The batched form (archive_append.h): the same steps per event, one call. */
 const char archive_append_batch_script[] =
-	"local out = {}\n"
+	"local out, recs = {}, {}\n"
 	"local a = 3\n"
 	"for i = 1, #KEYS, 4 do\n"
 	"  local net, seal, nf = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])\n"
@@ -50,11 +50,12 @@ const char archive_append_batch_script[] =
 	"    end\n"
 	"    local aid = redis.call('XADD', KEYS[i + 1], '*', 'network', net, 'stream', KEYS[i],\n"
 	"                           'hid', hid, unpack(ARGV, s, e))\n"
-	"    if seal ~= '' then redis.call('RPUSH', KEYS[i + 3], aid .. ' ' .. seal) end\n"
+	"    if seal ~= '' then recs[#recs + 1] = aid .. ' ' .. seal end\n"
 	"    redis.call('SET', KEYS[i + 2], hid, 'PX', ARGV[2])\n"
 	"    out[#out + 1] = 1\n"
 	"  end\n"
 	"end\n"
+	"if #recs > 0 then redis.call('RPUSH', KEYS[4], unpack(recs)) end\n"
 	"return out\n";
 
 /* msgid keys live as long as the history; without retention, 30 days. */

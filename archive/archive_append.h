@@ -103,7 +103,8 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
  * The batched form, what eirc-logger's writer sends: one call archives up
  * to ARCHIVE_APPEND_BATCH_MAX events of ONE partition, each exactly as the
  * single script would, in order (a msgid twice in one batch is stored
- * once). One EVALSHA per event costs Redis more in script set-up than the
+ * once), but for the pending records: one RPUSH of them all at the end
+ * (one partition: one list; the order is the archive's still). One EVALSHA per event costs Redis more in script set-up than the
  * four commands inside it; a batch pays it once.
  * KEYS: per event history, archive, msgid, pending (all with the
  * partition's hash tag). ARGV: minid, TTL, then per event: network, seal

@@ -30,6 +30,9 @@ enum {
 #define EA_PAGE 1000
 /* Keys a checkpoint may be checked with (--key, verify_keys, the signer). */
 #define EA_KEYS_MAX 1040
+/* Without a login in the config's redis section, eirc-archive logs in as
+ * Redis's default user with this credential (as eirc-backup does). */
+#define EA_REDIS_PASSWORD_CRED "EIRC_REDIS_PASSWORD"
 /* Longest archive id "<ms>-<seq>". */
 #define EA_ID_MAX 48
 /* Redis Cluster nodes eirc-archive keeps a connection to. */

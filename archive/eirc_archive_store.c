@@ -24,6 +24,7 @@
 #include "archive/archive_event.h"
 #include "archive/archive_keys.h"
 #include "archive/eirc_archive.h"
+#include "common/cred.h"
 #include "common/http_client.h"
 #include "common/redis_slot.h"
 #include "common/utf8.h"
@@ -162,12 +163,20 @@ static redisContext *redis_connect(const ea_t *ea, const char *host, int port)
 	}
 	(void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
 	redisSetTimeout(c, ms_tv(rc->command_timeout));
-	if (rc->username)
+	if (rc->username) {
 		r = redisCommand(c, "AUTH %s %s", rc->username, rc->password ? rc->password : "");
-	else if (rc->password)
+	} else if (rc->password) {
 		r = redisCommand(c, "AUTH %s", rc->password);
-	else
-		return c;
+	} else {
+		/* no login in the config (a production config names only the
+		 * daemons' users): Redis's default user, as eirc-backup */
+		char *pw = NULL;
+		if (cred_get(EA_REDIS_PASSWORD_CRED, &pw) < 0)
+			return c;
+		r = redisCommand(c, "AUTH %s", pw);
+		sodium_memzero(pw, strlen(pw));
+		free(pw);
+	}
 	if (!r || r->type == REDIS_REPLY_ERROR) {
 		fprintf(stderr, "eirc-archive: Redis at %s:%d refused the login: %s\n", host, port,
 			r ? r->str : c->errstr);

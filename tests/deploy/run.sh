@@ -12,6 +12,8 @@
 #   2. the upgrade to this tree's package: the pre-upgrade backup made, the
 #      edited config kept, the message of step 1 still replayed;
 #   3. chat, CHATHISTORY, the HTTP history API and an auditor's export;
+#      the upgrade's setup gave the config its integrity section, and
+#      eirc-archive verify finds the archive intact (again after 6 and 7);
 #   4. systemd-analyze security <= 2.5 for every eIRC unit, Type=notify,
 #      the daemons as eirc, Debian's servers each as its own user;
 #   5. one irc-client killed with SIGKILL: the gateway and the other
@@ -199,7 +201,7 @@ all_active() {
 }
 es_start() {
 	nsenter -t "$leader" -n -- python3 "$src/tests/es/es_server.py" --port 9200 \
-		>>"$work/es.log" 2>&1 &
+		--data "$work/es-data.json" >>"$work/es.log" 2>&1 &
 	es_pid=$!
 }
 
@@ -273,6 +275,23 @@ before_upgrade="before the upgrade $(date +%s%N)"
 log "1. chat on the previous release"
 check env DEPLOY_TEXT="$before_upgrade" "$check_bin" chat
 
+# eirc-archive verify as an operator runs it (docs/compliance.md): the
+# config and the credentials as the units see them; the events just written
+# are sealed and their checkpoints filed within seconds, so a few tries
+archive_verified() {
+	local i out
+	for i in $(seq 1 12); do
+		if out=$(inside env CREDENTIALS_DIRECTORY=/etc/eirc/credentials \
+			eirc-archive --config /etc/eirc/eirc.yaml verify 2>&1); then
+			log "   eirc-archive verify: ${out##*$'\n'}"
+			return 0
+		fi
+		sleep 5
+	done
+	printf '%s\n' "$out"
+	die "eirc-archive verify did not find the archive intact"
+}
+
 log "2. upgrade to $new_version"
 inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	-o Dpkg::Options::=--force-confold "/root/debs/new/$(basename "$new_deb")" >"$work/install-new.log" 2>&1 ||
@@ -289,10 +308,12 @@ check env DEPLOY_TEXT="$before_upgrade" "$check_bin" replay
 log "   the message from before the upgrade is replayed"
 
 text="after the upgrade $(date +%s%N)"
-log "3. chat, CHATHISTORY, HTTP history, auditor export"
+log "3. chat, CHATHISTORY, HTTP history, auditor export, eirc-archive verify"
 check env DEPLOY_TEXT="$text" "$check_bin" chat
 check env DEPLOY_TEXT="$text" "$check_bin" replay
 check env DEPLOY_TEXT="$text" "$check_bin" export
+grep -q '^integrity:' "$root/etc/eirc/eirc.yaml" || die "setup left the config without its integrity section"
+archive_verified
 
 log "4. each unit: its own user, Type=notify, systemd-analyze security <= 2.5"
 for u in "${units[@]}"; do
@@ -335,6 +356,7 @@ boot
 es_start
 all_active
 check env DEPLOY_TEXT="$text" "$check_bin" replay
+archive_verified
 log "   back after the reboot, history intact"
 
 log "7. backup, wipe, restore"
@@ -354,6 +376,7 @@ keys=$(inside sh -c 'REDISCLI_AUTH=$(cat /etc/eirc/credentials/EIRC_REDIS_PASSWO
 inside eirc-restore "$snap" >"$work/restore.log" 2>&1 || { cat "$work/restore.log"; die "eirc-restore"; }
 all_active
 check env DEPLOY_TEXT="$text" "$check_bin" replay
+archive_verified
 log "   restored: sign-in and history intact"
 
 log "passed in $(($(date +%s) - t0)) s"

@@ -47,7 +47,10 @@ Control endpoints for tests (not Elasticsearch), under /_eirc_test/:
   POST reset     forget every document and failure mode
   GET  stats     counters; GET ids: {"ids": {"<index>": [ids...]}}
 
-Usage: es_server.py --port N [--port-file PATH]. With port 0 a free port is
+Usage: es_server.py --port N [--port-file PATH] [--data FILE]. With --data
+the indices and templates are written to FILE before each change is
+acknowledged and read back at start, so that a restarted server (a rebooted
+host) has what it acknowledged, as Elasticsearch does. With port 0 a free port is
 chosen; the port is printed as "PORT <n>" on stdout (and written to
 --port-file) once the server listens.
 """
@@ -88,6 +91,30 @@ class State:
 
 
 STATE = State()
+DATA = [None]  # --data: the file the indices and templates persist in
+
+
+def load_data():
+    """Indices and templates from --data, as a restarted node has them."""
+    import os
+    if DATA[0] and os.path.exists(DATA[0]):
+        with open(DATA[0]) as f:
+            d = json.load(f)
+        STATE.indices, STATE.templates = d["indices"], d["templates"]
+
+
+def save_data():
+    """Written before a change is acknowledged, as Elasticsearch's translog."""
+    import os
+    if not DATA[0]:
+        return
+    with STATE.lock:
+        text = json.dumps({"indices": STATE.indices, "templates": STATE.templates})
+    with open(DATA[0] + ".tmp", "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(DATA[0] + ".tmp", DATA[0])
 DOWN = threading.Event()
 DOWN_SECONDS = [0.0]
 
@@ -578,6 +605,9 @@ class Handler(BaseHTTPRequestHandler):
             status, obj = self.route()
         except (ValueError, KeyError, TypeError) as e:
             status, obj = 400, es_error("parse_exception", str(e), 400)
+        if self.command in ("POST", "PUT", "DELETE") and status < 300 and \
+                "_search" not in self.path and "_pit" not in self.path:
+            save_data()
         self.reply(status, obj)
         after, self.after_reply = getattr(self, "after_reply", None), None
         if after:
@@ -618,7 +648,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
+    ap.add_argument("--data", help="keep indices and templates in this file across restarts")
     args = ap.parse_args()
+    DATA[0] = args.data
+    load_data()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     port = args.port
     first = True
