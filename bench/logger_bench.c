@@ -55,8 +55,10 @@
 #include <uv.h>
 
 #include <hiredis/hiredis.h>
+#include <sodium.h>
 
 #include "archive/archive_append.h"
+#include "archive/tlog.h"
 #include "common/redis_slot.h"
 #include "logger-bot/lg_shipper.h"
 #include "logger-bot/lg_writer.h"
@@ -187,6 +189,9 @@ static void on_check(uv_timer_t *t)
 
 /* The writer fed n events against ports[0] (one Redis) or, with cluster,
  * the cluster seeded by ports[0] (Redis CPU summed over the ports). */
+/* The MAC key of the writer's runs with seal records (NULL: none). */
+static const uint8_t *bench_mac_key;
+
 static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 {
 	static struct feed f;
@@ -198,7 +203,7 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 		UINT64_C(4) << 30,
 		NULL,
 		0,
-		NULL};
+		bench_mac_key};
 
 	static int runs;
 
@@ -216,10 +221,12 @@ static void writer_bench_on(const int *ports, int nports, bool cluster, long n)
 	uv_idle_start(&f.idle, on_idle);
 	uv_timer_start(&f.check, on_check, 5, 5);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	printf("== logger writer fed directly%s: %ld events in %.2f s = %.0f appends/s "
+	printf("== logger writer fed directly%s%s: %ld events in %.2f s = %.0f appends/s "
 	       "(written %" PRIu64 ", lost %" PRIu64 ", Redis errors %" PRIu64 ")\n",
-	       cluster ? " (Redis Cluster)" : "", n, f.t1 - f.t0, (double)n / (f.t1 - f.t0),
-	       f.m.events_written, f.m.events_lost, f.m.redis_errors);
+	       cluster ? " (Redis Cluster)" : "",
+	       bench_mac_key ? ", with seal records (digest + MAC, RPUSH pending)" : "", n,
+	       f.t1 - f.t0, (double)n / (f.t1 - f.t0), f.m.events_written, f.m.events_lost,
+	       f.m.redis_errors);
 	printf("   Redis main thread CPU%s: %.1f us per event (batched calls of up to %d events); "
 	       "this process: %.1f us per event\n",
 	       nports > 1 ? " (all masters)" : "", (redis_cpu_sum(ports, nports) - c0) * 1e6 / n,
@@ -324,6 +331,7 @@ struct ib_observer {
 
 struct ib_run {
 	int clients, channels, seconds, redis_port, rate;
+	int seal, metrics_port; /* seal: integrity.signing_key set */
 	pid_t logger_pid;
 	char log[512]; /* the logger's log */
 	srv_t *ircd;
@@ -592,8 +600,8 @@ static int ib_setup(struct ib_run *r, int irc_port, int logger_port, const char 
 		    struct lgf_proc *lg)
 {
 	char chans[IB_CHANNELS_MAX * 12 + 8], line[512];
-	struct lgf_logger_cfg cfg = {
-		dir, IB_LOGGER_NICK, logger_port, r->redis_port, 0, chans, NULL, NULL, 0};
+	struct lgf_logger_cfg cfg = {dir,   IB_LOGGER_NICK, logger_port, r->redis_port,  0,
+				     chans, NULL,           NULL,        r->metrics_port};
 	size_t n = (size_t)snprintf(chans, sizeof(chans), "[");
 	int joins = 0;
 
@@ -746,6 +754,73 @@ static double ib_catch_up(struct ib_run *r, struct pollfd *p, double t1, long lo
 	return -1;
 }
 
+/* Leaves sealed over every partition (the tlog sizes) and entries in the
+ * archive streams. */
+static void ib_sealed(redisContext *rc, long long *sealed, long long *entries)
+{
+	*sealed = *entries = 0;
+	for (int k = 0; k < LGF_PARTITIONS; k++) {
+		redisReply *a = redisCommand(rc, "HGET eirc:{p%d}:tlog size", k);
+		redisReply *b = redisCommand(rc, "XLEN eirc:{p%d}:archive", k);
+		if (a && a->type == REDIS_REPLY_STRING)
+			*sealed += atoll(a->str);
+		if (b && b->type == REDIS_REPLY_INTEGER)
+			*entries += b->integer;
+		if (a)
+			freeReplyObject(a);
+		if (b)
+			freeReplyObject(b);
+	}
+}
+
+/* The sealing delay histogram eirc_logger_seal_delay_seconds from the
+ * logger's /metrics: count, mean, and the bucket bounds holding the median
+ * and the 99th percentile, since the last call. */
+static void ib_seal_delay(struct ib_run *r)
+{
+	static double last_count, last_sum, last_le[32];
+	double le[32], cnt[32], count = 0, sum = 0;
+	int n = 0;
+	char *body = lgf_http_get(r->metrics_port, "/metrics"), *p;
+
+	if (!body) {
+		printf("   sealing delay: /metrics unreachable\n");
+		return;
+	}
+	for (p = body; (p = strstr(p, "eirc_logger_seal_delay_seconds")); p++) {
+		double v;
+		if (sscanf(p, "eirc_logger_seal_delay_seconds_bucket{le=\"%lf\"} %lf", &le[n],
+			   &cnt[n]) == 2 &&
+		    n < 31)
+			n++;
+		else if (sscanf(p, "eirc_logger_seal_delay_seconds_bucket{le=\"+Inf\"} %lf", &v) ==
+			 1)
+			le[n] = 1e9, cnt[n++] = v;
+		else if (sscanf(p, "eirc_logger_seal_delay_seconds_sum %lf", &v) == 1)
+			sum = v;
+		else if (sscanf(p, "eirc_logger_seal_delay_seconds_count %lf", &v) == 1)
+			count = v;
+	}
+	free(body);
+	double dc = count - last_count, ds = sum - last_sum, p50 = -1, p99 = -1;
+	for (int i = 0; i < n && dc > 0; i++) {
+		double c = cnt[i] - last_le[i];
+		if (p50 < 0 && c >= 0.5 * dc)
+			p50 = le[i];
+		if (p99 < 0 && c >= 0.99 * dc)
+			p99 = le[i];
+	}
+	for (int i = 0; i < n; i++)
+		last_le[i] = cnt[i];
+	last_count = count;
+	last_sum = sum;
+	if (dc > 0)
+		printf("   sealing delay (archived -> sealed), %.0f leaves: mean %.0f ms, median "
+		       "<= "
+		       "%.0f ms, p99 <= %.0f ms (histogram bounds)\n",
+		       dc, ds * 1000 / dc, p50 * 1000, p99 * 1000);
+}
+
 /* Sets every sender's budget for a window that began at t0 with its
  * senders at base[i] lines (rate 0: unbounded). */
 static void ib_budget(struct ib_run *r, const long *base, double t0, int rate)
@@ -798,6 +873,17 @@ static void ib_window(struct ib_run *r, struct pollfd *p, int rate)
 		printf("   caught up %.2f s after the window's end\n", catch_up);
 	else
 		printf("   NOT caught up within %d s\n", IB_CATCHUP_MS / 1000);
+	if (r->seal) { /* the sealing behind the writes is part of the cost */
+		long long sealed, entries;
+		double s0 = now_s();
+		do {
+			usleep(100000);
+			ib_sealed(r->rc, &sealed, &entries);
+		} while (sealed < entries && now_s() < s0 + 60);
+		printf("   sealed %lld of %lld archive entries, %.2f s after the catch-up\n",
+		       sealed, entries, now_s() - s0);
+		ib_seal_delay(r);
+	}
 	lcpu = ib_proc_cpu(r->logger_pid) - lcpu0;
 	rcpu = redis_cpu(r->redis_port) - rcpu0;
 	x1 = ib_archived_n(r->rc, r->channels) - x0;
@@ -829,7 +915,8 @@ static void ib_measure(struct ib_run *r)
 
 static int irc_bench_main(int argc, char **argv)
 {
-	struct ib_run r = {.clients = 20, .channels = 20, .seconds = 20};
+	struct ib_run r = {.clients = 20, .channels = 20, .seconds = 20, .seal = 1};
+	char extra[TLOG_SKEY_MAX + 128];
 	srv_env_t *env;
 	srv_t *redis;
 	struct lgf_proc lg = {0};
@@ -847,11 +934,13 @@ static int irc_bench_main(int argc, char **argv)
 				  ? ib_parse_int(v, 1, IB_SECONDS_MAX, &r.seconds)
 			  : !strcmp(argv[i], "--rate") ? ib_parse_int(v, 1, IB_RATE_MAX, &r.rate)
 			  : !strcmp(argv[i], "--logger-class") ? ib_parse_int(v, 0, 1, &own_class)
+			  : !strcmp(argv[i], "--seal")         ? ib_parse_int(v, 0, 1, &r.seal)
 							       : -1;
 		if (bad) {
 			fprintf(stderr,
 				"usage: logger_bench irc [--clients 1..%d] [--channels 1..%d] "
-				"[--seconds 1..%d] [--rate 1..%d] [--logger-class 1|0]\n",
+				"[--seconds 1..%d] [--rate 1..%d] [--logger-class 1|0] [--seal "
+				"1|0]\n",
 				IB_CLIENTS_MAX, IB_CHANNELS_MAX, IB_SECONDS_MAX, IB_RATE_MAX);
 			return 2;
 		}
@@ -878,6 +967,17 @@ static int irc_bench_main(int argc, char **argv)
 		logger_port = srv_port(r.ircd);
 	else
 		lgf_use_ircd(r.ircd);
+	if (r.seal) { /* sealing as production runs it (docs/compliance.md) */
+		tlog_signer_t signer;
+		char skey[TLOG_SKEY_MAX];
+		if (tlog_signer_generate("bench.example", &signer) < 0 ||
+		    tlog_signer_format(&signer, skey, sizeof(skey)) < 0)
+			goto free_env;
+		snprintf(extra, sizeof(extra), "integrity:\n  signing_key: \"%s\"\n", skey);
+		lgf_use_extra(extra);
+		r.metrics_port = srv_free_port();
+	}
+	printf("   the logger seals: %s\n", r.seal ? "yes (integrity.signing_key set)" : "no");
 	printf("   the logger connects to %s\n", own_class ? "its own class (64 MiB hardsendq)"
 							   : "the client port (4 MiB hardsendq)");
 	if (ib_setup(&r, srv_port(r.ircd), logger_port, srv_env_dir(env), &lg) == 0) {
@@ -983,6 +1083,14 @@ int main(int argc, char **argv)
 		return 1;
 	redis_benchmark(srv_port(redis), n);
 	writer_bench(srv_port(redis), n);
+	{ /* the same with integrity.signing_key: what sealing adds to a write */
+		static uint8_t key[32];
+		randombytes_buf(key, sizeof(key));
+		bench_mac_key = key;
+		writer_bench(srv_port(redis), n);
+		bench_mac_key = NULL;
+		writer_bench(srv_port(redis), n);
+	}
 	redis_benchmark(srv_port(redis), n);
 	if (lgf_es_start(srv_env_dir(env), &es) == 0) {
 		shipper_bench(srv_port(redis), es.port, n);
