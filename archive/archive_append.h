@@ -104,13 +104,11 @@ int archive_append_build(const archive_event_t *ev, const archive_append_opts_t 
  * to ARCHIVE_APPEND_BATCH_MAX events of ONE partition, each exactly as the
  * single script would, in order (a msgid twice in one batch is stored
  * once), but for the pending records: one RPUSH of them all at the end
- * (one partition: one list; the order is the archive's still). One EVALSHA per event costs Redis more in script set-up than the
- * four commands inside it; a batch pays it once.
- * KEYS: per event history, archive, msgid, pending (all with the
- * partition's hash tag). ARGV: minid, TTL, then per event: network, seal
- * record ("": none), the
- * number F of field/value strings, the F strings. Returns one integer per event:
- * 1 stored, 0 already there.
+ * (one partition: one list; the order is the archive's still). One EVALSHA per event costs Redis
+ * more in script set-up than the four commands inside it; a batch pays it once. KEYS: per event
+ * history, archive, msgid, pending (all with the partition's hash tag). ARGV: minid, TTL, then per
+ * event: network, seal record ("": none), the number F of field/value strings, the F strings.
+ * Returns one integer per event: 1 stored, 0 already there.
  */
 #define ARCHIVE_APPEND_BATCH_MAX 64
 /* Strings per event in a batch: network, seal, F, 11 field/value pairs, arg. */
