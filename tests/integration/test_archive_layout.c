@@ -1043,6 +1043,23 @@ static void test_trimmed(void **state)
 	     "test time 0",
 	     tomb, CP_EVENTS, T.base_ms, CP_EVENTS);
 	expect_intact();
+	/* two tombstones, then the first of them gone: the chain starts at 0 */
+	cmd0("DEL %s", tomb);
+	r = cmd("XADD %s * from 0 to %d first 0-0 last 0-0 count %d policy shipped actor test "
+		"time 0",
+		tomb, CP_EVENTS / 2, CP_EVENTS / 2);
+	cmd0("XADD %s * from %d to %d first 0-0 last 0-0 count %d policy shipped actor test "
+	     "time 0",
+	     tomb, CP_EVENTS / 2, CP_EVENTS, CP_EVENTS / 2);
+	expect_intact();
+	cmd0("XDEL %s %s", tomb, r->str);
+	freeReplyObject(r);
+	expect_finding("FAIL removed in redis", "p3", "without a tombstone");
+	cmd0("DEL %s", tomb);
+	cmd0("XADD %s * from 0 to %d first %" PRIu64 "-0 last 0-0 count %d policy shipped actor "
+	     "test time 0",
+	     tomb, CP_EVENTS, T.base_ms, CP_EVENTS);
+	expect_intact();
 }
 
 /* The sealer's frontier, forged: the next checkpoints would sign a tree
