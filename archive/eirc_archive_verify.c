@@ -1051,7 +1051,7 @@ static int load_auditor(verify_t *v, const char *path)
 
 static int verify_args(verify_t *v, int argc, char **argv, const char **out_cp)
 {
-	for (int i = 0; i < argc; i++) {
+	for (int i = 0; i < argc; i += 2) { /* "--option value" pairs */
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		char *end;
 		if (!val)
@@ -1072,7 +1072,6 @@ static int verify_args(verify_t *v, int argc, char **argv, const char **out_cp)
 				return EA_EXIT_USAGE;
 		} else
 			goto usage;
-		i++;
 	}
 	return 0;
 usage:

@@ -326,17 +326,32 @@ static int give_dir(eirc_stack_t *st, const char *key, const char *dir, const ch
 }
 
 /* The witness file both signers (eirc-logger, eirc-auth) append to: made
- * for SRV_USER when missing (an existing one is left as it is). */
-static int witness_file(const eirc_config_t *cfg)
+ * for SRV_USER when missing (an existing one is left as it is), its folder
+ * too (as logger.spill_dir's: give_dir). */
+static int witness_file(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	const char *path = cfg->integrity.witness_file;
 	const struct passwd *pw;
+	char dir[4096], *slash;
+	struct stat sb;
 	int fd, r = 0;
 
 	if (!path)
 		return 0;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-		return errno == EEXIST ? 0 : -errno;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &sb) < 0 &&
+		    (r = give_dir(st, "integrity.witness_file", dir, NULL, 0700)) < 0)
+			return r;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		r = -errno;
+		log_error("integrity.witness_file: cannot make %s: %s", path, strerror(-r));
+		return r;
+	}
 	if (geteuid() == 0 &&
 	    (!(pw = getpwnam(SRV_USER)) || fchown(fd, pw->pw_uid, pw->pw_gid) < 0))
 		r = -EPERM;
@@ -507,7 +522,7 @@ static int stack_start(eirc_stack_t *st, const eirc_config_t *cfg)
 		log_error("Failed to start InspIRCd: %s", strerror(-r));
 		return r;
 	}
-	if ((r = witness_file(cfg)) < 0 || (r = auth_start(st, cfg)) < 0)
+	if ((r = witness_file(st, cfg)) < 0 || (r = auth_start(st, cfg)) < 0)
 		return r;
 	if (st->ircd_db_password[0] &&
 	    (r = srv_pg_ircd_role(st->pg, cfg->auth.database.name, STACK_IRCD_ROLE,
