@@ -605,6 +605,33 @@ static int stack_wait(eirc_stack_t *st, const sigset_t *sigs)
 	}
 }
 
+/* Adds NAME=value to data/secrets.env when it has no NAME yet: the file
+ * the README's commands source (scripts/run-stack.sh makes it). */
+static void secrets_add(const char *data, const char *name, const char *value)
+{
+	char path[4096], line[TLOG_SKEY_MAX + 64];
+	size_t n = strlen(name);
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/secrets.env", data);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, name, n) && line[n] == '=') {
+				fclose(f);
+				return;
+			}
+		fclose(f);
+	}
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return;
+	snprintf(line, sizeof(line), "%s=%s\n", name, value);
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		log_warn("%s: could not add %s", path, name);
+	close(fd);
+	sodium_memzero(line, sizeof(line));
+}
+
 /* EIRC_ARCHIVE_SIGNING_KEY, from data/archive-signing.key (made when
  * missing) unless it is set. Returns 0 or -1 (said why). */
 static int archive_key(const char *data)
@@ -639,8 +666,10 @@ static int archive_key(const char *data)
 	}
 	if (r < 0 && !key[0])
 		log_error("Failed to make the archive's signing key %s: %s", path, strerror(errno));
-	if (r == 0)
+	if (r == 0) {
 		setenv("EIRC_ARCHIVE_SIGNING_KEY", key, 1);
+		secrets_add(data, "EIRC_ARCHIVE_SIGNING_KEY", key);
+	}
 	sodium_memzero(&s, sizeof(s));
 	sodium_memzero(key, sizeof(key));
 	return r;
