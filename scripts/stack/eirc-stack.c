@@ -327,7 +327,8 @@ static int give_dir(eirc_stack_t *st, const char *key, const char *dir, const ch
 
 /* The witness file both signers (eirc-logger, eirc-auth) append to: made
  * for SRV_USER when missing (an existing one is left as it is), its folder
- * too (as logger.spill_dir's: give_dir). */
+ * too (as logger.spill_dir's: give_dir), 0711: with the default config it
+ * is var/, which the irc-clients cross to reach the history socket. */
 static int witness_file(eirc_stack_t *st, const eirc_config_t *cfg)
 {
 	const char *path = cfg->integrity.witness_file;
@@ -342,7 +343,7 @@ static int witness_file(eirc_stack_t *st, const eirc_config_t *cfg)
 	if ((slash = strrchr(dir, '/')) && slash != dir) {
 		*slash = '\0';
 		if (stat(dir, &sb) < 0 &&
-		    (r = give_dir(st, "integrity.witness_file", dir, NULL, 0700)) < 0)
+		    (r = give_dir(st, "integrity.witness_file", dir, NULL, 0711)) < 0)
 			return r;
 	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
